@@ -1,0 +1,93 @@
+// port/fs.h — the storage porting interface (after SQLite's VFS).
+//
+// A small table of file operations. Paths are '/'-separated byte strings,
+// absolute or relative to the process's working directory; implementations
+// copy them into a bounded buffer (Status::TooLong beyond kMaxPath).
+// Nothing written is durable until fsync() (file data) and sync_dir()
+// (directory entries: create, rename, unlink) return Ok. The sim platform
+// holds unsynced writes aside and drops or tears them at a simulated crash.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/base/status.h"
+
+namespace tinyimapd::port {
+
+using File = std::int32_t;
+inline constexpr File kNoFile = -1;
+inline constexpr std::size_t kMaxPath = 1024;
+inline constexpr std::size_t kMaxName = 255;
+
+enum OpenFlags : std::uint32_t {
+    kOpenRead = 1u << 0,
+    kOpenWrite = 1u << 1,
+    kOpenCreate = 1u << 2,     // create if missing (mode 0600)
+    kOpenExclusive = 1u << 3,  // with kOpenCreate: fail with Exists if present
+    kOpenTruncate = 1u << 4,
+    kOpenNoFollow = 1u << 5,   // refuse to open through a symbolic link
+};
+
+struct FsResult {
+    Status status;
+    std::size_t bytes;  // bytes moved when Ok; fewer than asked only at end of file
+};
+
+enum class FileType : std::uint8_t { Regular, Directory, Other };
+
+struct FileInfo {
+    FileType type = FileType::Other;
+    std::uint64_t size = 0;
+    std::int64_t mtime_seconds = 0;
+};
+
+enum class LockMode : std::uint8_t { Shared, Exclusive };
+
+// Receives one directory entry at a time ("." and ".." are never passed).
+// Return false to stop the listing early.
+class DirVisitor {
+public:
+    virtual bool entry(std::string_view name, FileType type) = 0;
+
+protected:
+    ~DirVisitor() = default;
+};
+
+class Fs {
+public:
+    virtual Result<File> open(std::string_view path, std::uint32_t flags) = 0;
+    virtual Status close(File f) = 0;
+    // Sequential read from the file position; bytes < capacity only at EOF.
+    virtual FsResult read(File f, void* out, std::size_t capacity) = 0;
+    // Positional read; bytes < capacity only at EOF. Does not move the position.
+    virtual FsResult pread(File f, void* out, std::size_t capacity, std::uint64_t offset) = 0;
+    // Write all `length` bytes at the file position, or fail (NoSpace, Io).
+    virtual FsResult write(File f, const void* data, std::size_t length) = 0;
+    // Write all bytes at `offset`, or fail. Does not move the position.
+    virtual FsResult pwrite(File f, const void* data, std::size_t length, std::uint64_t offset) = 0;
+    // Write all bytes at the current end of the file, or fail.
+    virtual FsResult append(File f, const void* data, std::size_t length) = 0;
+    virtual Status truncate(File f, std::uint64_t size) = 0;
+    // Make the file's data durable.
+    virtual Status fsync(File f) = 0;
+    virtual Status fstat(File f, FileInfo* info) = 0;
+    // Advisory whole-file lock. Never blocks: Busy when another holder has it.
+    virtual Status lock(File f, LockMode mode) = 0;
+    virtual Status unlock(File f) = 0;
+
+    virtual Status stat(std::string_view path, FileInfo* info) = 0;
+    virtual Status rename(std::string_view from, std::string_view to) = 0;
+    virtual Status unlink(std::string_view path) = 0;
+    virtual Status mkdir(std::string_view path) = 0;  // mode 0700; Exists if present
+    virtual Status rmdir(std::string_view path) = 0;  // NotEmpty if it has entries
+    virtual Status list(std::string_view path, DirVisitor& visitor) = 0;
+    // Make a directory's entries (creations, renames, unlinks) durable.
+    virtual Status sync_dir(std::string_view path) = 0;
+
+protected:
+    ~Fs() = default;
+};
+
+}  // namespace tinyimapd::port

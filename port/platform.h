@@ -1,0 +1,23 @@
+// port/platform.h — the references core is given at construction.
+//
+// core never reaches for a global: the program (platforms/posix/main.cpp, or a
+// test on platforms/sim) builds one Platform and passes it down.
+#pragma once
+
+#include "port/clock.h"
+#include "port/entropy.h"
+#include "port/fs.h"
+#include "port/log.h"
+#include "port/net.h"
+
+namespace tinyimapd::port {
+
+struct Platform {
+    Net& net;
+    Fs& fs;
+    Clock& clock;
+    Entropy& entropy;
+    Log& log;
+};
+
+}  // namespace tinyimapd::port
