@@ -1,0 +1,430 @@
+#include "core/imap/parser.h"
+
+#include <cstring>
+
+namespace tinyimapd::imap {
+namespace {
+
+constexpr std::uint64_t kMaxNumber = 4294967295u;  // RFC 3501 §9 "number"
+
+constexpr bool is_ctl(std::uint8_t c) {
+    return c < 0x20 || c == 0x7f;
+}
+constexpr bool is_8bit(std::uint8_t c) {
+    return c >= 0x80;
+}
+
+// Bytes that may appear in our atom token. This is ATOM-CHAR widened by the
+// characters that RFC 3501 puts into atom-like productions of particular
+// commands: '\' (flags), '%' '*' (list-mailbox, sequence sets), ']'
+// (ASTRING-CHAR) and '[' (which opens a section, handled by the caller).
+// The command table then checks each argument against its production.
+constexpr bool is_atom_byte(std::uint8_t c) {
+    return !is_ctl(c) && !is_8bit(c) && c != ' ' && c != '(' && c != ')' && c != '{' && c != '"';
+}
+
+// tag = 1*<any ASTRING-CHAR except "+">
+constexpr bool is_tag_byte(std::uint8_t c) {
+    return is_atom_byte(c) && c != '%' && c != '*' && c != '\\' && c != '+' && c != '[';
+}
+
+const char* bad_byte_text(std::uint8_t c, const char* otherwise) {
+    if (c == 0) return "NUL byte in command";
+    if (is_8bit(c)) return "8-bit byte outside a quoted string or literal";
+    if (is_ctl(c)) return "control character in command";
+    return otherwise;
+}
+
+}  // namespace
+
+Parser::Parser(char* arena, std::size_t arena_capacity, Arg* args, std::size_t max_args,
+               const ParserLimits& limits)
+    : arena_(arena),
+      arena_capacity_(arena_capacity),
+      args_(args),
+      max_args_(max_args),
+      limits_(limits) {
+    if (limits_.max_depth > kParserMaxDepth) limits_.max_depth = kParserMaxDepth;
+}
+
+void Parser::begin_command() {
+    state_ = State::Tag;
+    reset_pending_ = false;
+    just_opened_ = false;
+    literal_plus_ = false;
+    tag_done_ = false;
+    used_ = 0;
+    tag_length_ = 0;
+    name_length_ = 0;
+    arg_count_ = 0;
+    line_length_ = 0;
+    depth_ = 0;
+    skip_phase_ = 0;
+}
+
+bool Parser::put(char c) {
+    if (used_ >= arena_capacity_) return false;
+    arena_[used_++] = c;
+    return true;
+}
+
+bool Parser::open_arg(ArgType type) {
+    if (arg_count_ >= max_args_) return false;
+    Arg& a = args_[arg_count_++];
+    a.type = type;
+    a.offset = used_;
+    a.length = 0;
+    a.end = arg_count_;
+    return true;
+}
+
+void Parser::close_string_arg() {
+    Arg& a = args_[arg_count_ - 1];
+    a.length = used_ - a.offset;
+}
+
+Fed Parser::fail(const char* message, std::size_t consumed, const char* code) {
+    error_ = message;
+    error_code_ = code;
+    state_ = State::Skip;
+    skip_phase_ = 0;
+    return {ParseEvent::Error, consumed};
+}
+
+void Parser::accept_literal() {
+    if (state_ != State::LiteralWait) return;
+    state_ = literal_left_ == 0 ? State::Elem : State::LiteralData;
+}
+
+void Parser::refuse_literal() {
+    if (state_ != State::LiteralWait) return;
+    // RFC 3501 §7.5: after a refusal the client does not send the data; what
+    // follows is a new command.
+    reset_pending_ = true;
+}
+
+// Called for each byte of a line being skipped after an error. Recognises a
+// "{n+}" CRLF ending the line (RFC 7888 §3: the data belongs to the same
+// command) so that the data is skipped too instead of being read as commands.
+void Parser::skip_byte(std::uint8_t c) {
+    if (c == '\n') {
+        if (skip_phase_ >= 3 && skip_plus_) {
+            literal_left_ = skip_count_;
+            skip_phase_ = 0;
+            state_ = literal_left_ == 0 ? State::Skip : State::SkipLiteral;
+            return;
+        }
+        // End of the bad command (a "{n}" the client waits on ends it too:
+        // it gets our BAD instead of a continuation request).
+        state_ = State::Tag;
+        reset_pending_ = true;
+        return;
+    }
+    if (c == '{') {
+        skip_phase_ = 1;
+        skip_count_ = 0;
+        skip_digits_ = 0;
+        skip_plus_ = false;
+        return;
+    }
+    switch (skip_phase_) {
+        case 1:
+            if (c >= '0' && c <= '9') {
+                std::uint64_t d = c - '0';
+                skip_count_ =
+                    skip_count_ > (UINT64_MAX - d) / 10 ? UINT64_MAX : skip_count_ * 10 + d;
+                ++skip_digits_;
+            } else if (c == '+' && skip_digits_ > 0) {
+                skip_phase_ = 2;
+            } else if (c == '}' && skip_digits_ > 0) {
+                skip_phase_ = 3;
+            } else {
+                skip_phase_ = 0;
+            }
+            break;
+        case 2:
+            skip_plus_ = true;
+            skip_phase_ = c == '}' ? 3 : 0;
+            break;
+        case 3: skip_phase_ = c == '\r' ? 4 : 0; break;
+        default: skip_phase_ = 0; break;
+    }
+}
+
+Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
+    std::size_t i = 0;
+    while (i < length) {
+        if (reset_pending_) begin_command();
+        const std::uint8_t c = data[i];
+
+        // States that move many bytes at once or do not count toward the
+        // line length.
+        switch (state_) {
+            case State::LiteralWait: return {ParseEvent::LiteralRequest, i};
+            case State::LiteralData: {
+                std::size_t n = length - i;
+                if (n > literal_left_) n = static_cast<std::size_t>(literal_left_);
+                std::memcpy(arena_ + used_, data + i, n);
+                used_ += static_cast<std::uint32_t>(n);
+                literal_left_ -= n;
+                i += n;
+                if (literal_left_ == 0) {
+                    close_string_arg();
+                    state_ = State::Elem;
+                }
+                continue;
+            }
+            case State::SkipLiteral: {
+                std::size_t n = length - i;
+                if (n > literal_left_) n = static_cast<std::size_t>(literal_left_);
+                literal_left_ -= n;
+                i += n;
+                if (literal_left_ == 0) state_ = State::Skip;
+                continue;
+            }
+            case State::Skip:
+                skip_byte(c);
+                ++i;
+                continue;
+            default: break;
+        }
+
+        ++i;
+        if (++line_length_ > limits_.max_line_length) {
+            Fed f = fail("Command line too long", i, "TOOBIG");
+            skip_byte(c);
+            return f;
+        }
+
+        // A failure at byte c: enter Skip with c as the first skipped byte,
+        // so an LF ends the bad line at once and a '{' starts a literal.
+        auto bad = [&](const char* message, const char* code = "") {
+            Fed f = fail(message, i, code);
+            skip_byte(c);
+            return f;
+        };
+        auto end_of_line = [&]() -> Fed {
+            if (depth_ > 0) return bad("Unclosed parenthesis");
+            state_ = State::Tag;
+            reset_pending_ = true;
+            return {ParseEvent::Command, i};
+        };
+        auto close_list = [&]() -> bool {
+            if (depth_ == 0) return false;
+            args_[open_lists_[--depth_]].end = arg_count_;
+            state_ = State::Elem;
+            return true;
+        };
+
+        switch (state_) {
+            case State::Tag:
+                if (c == ' ') {
+                    if (tag_length_ == 0) return bad("Missing tag");
+                    tag_done_ = true;
+                    state_ = State::Name;
+                } else if (c == '\r' || c == '\n') {
+                    // An empty line is ignored (RFC 2683 §3.2.1.1 robustness).
+                    if (tag_length_ == 0) {
+                        line_length_ = 0;
+                        continue;
+                    }
+                    tag_done_ = true;
+                    return bad("Missing command name");
+                } else if (is_tag_byte(c)) {
+                    if (!put(static_cast<char>(c))) return bad("Command too large");
+                    ++tag_length_;
+                } else {
+                    return bad(bad_byte_text(c, "Invalid character in tag"));
+                }
+                break;
+
+            case State::Name:
+                if (c == ' ' || c == '\r' || c == '\n') {
+                    if (name_length_ == 0) return bad("Missing command name");
+                    if (c == ' ') {
+                        state_ = State::Sep;
+                        just_opened_ = false;
+                    } else if (c == '\r') {
+                        state_ = State::LineLf;
+                    } else {
+                        return end_of_line();
+                    }
+                } else if (is_atom_byte(c) && c != '[') {
+                    if (!put(static_cast<char>(c))) return bad("Command too large");
+                    ++name_length_;
+                } else {
+                    return bad(bad_byte_text(c, "Invalid character in command name"));
+                }
+                break;
+
+            case State::Sep:
+                if (c == '(') {
+                    if (depth_ >= limits_.max_depth) return bad("Lists nested too deeply");
+                    if (!open_arg(ArgType::List)) return bad("Too many arguments");
+                    open_lists_[depth_++] = arg_count_ - 1;
+                    just_opened_ = true;
+                } else if (c == ')') {
+                    if (!just_opened_ || !close_list()) return bad("Unexpected ')'");
+                } else if (c == '"') {
+                    if (!open_arg(ArgType::Quoted)) return bad("Too many arguments");
+                    state_ = State::Quoted;
+                } else if (c == '{') {
+                    state_ = State::LiteralSize;
+                    literal_size_ = 0;
+                    literal_digits_ = 0;
+                    literal_plus_ = false;
+                } else if (c == ' ') {
+                    return bad("Unexpected space");
+                } else if (c == '\r' || c == '\n') {
+                    return bad(depth_ > 0 ? "Unclosed parenthesis"
+                                          : "Missing argument after space");
+                } else if (is_atom_byte(c)) {
+                    if (!open_arg(ArgType::Atom)) return bad("Too many arguments");
+                    if (!put(static_cast<char>(c))) return bad("Command too large");
+                    state_ = c == '[' ? State::Bracket : State::Atom;
+                } else {
+                    return bad(bad_byte_text(c, "Invalid character"));
+                }
+                if (state_ != State::Sep) just_opened_ = false;
+                break;
+
+            case State::Atom:
+                if (is_atom_byte(c)) {
+                    if (!put(static_cast<char>(c))) return bad("Command too large");
+                    if (c == '[') state_ = State::Bracket;
+                    break;
+                }
+                close_string_arg();
+                if (c == ' ') {
+                    state_ = State::Sep;
+                    just_opened_ = false;
+                } else if (c == ')') {
+                    if (!close_list()) return bad("Unexpected ')'");
+                } else if (c == '\r') {
+                    state_ = State::LineLf;
+                } else if (c == '\n') {
+                    return end_of_line();
+                } else {
+                    return bad(bad_byte_text(c, "Invalid character in atom"));
+                }
+                break;
+
+            case State::Bracket:
+                // BODY[HEADER.FIELDS (From To)]: spaces and parentheses are
+                // part of the section; the fetch grammar checks the rest.
+                if (c == '\r' || c == '\n') return bad("Unterminated '['");
+                if (is_ctl(c) || is_8bit(c)) return bad(bad_byte_text(c, ""));
+                if (!put(static_cast<char>(c))) return bad("Command too large");
+                if (c == ']') state_ = State::Atom;
+                break;
+
+            case State::Elem:
+                if (c == ' ') {
+                    state_ = State::Sep;
+                    just_opened_ = false;
+                } else if (c == ')') {
+                    if (!close_list()) return bad("Unexpected ')'");
+                } else if (c == '\r') {
+                    state_ = State::LineLf;
+                } else if (c == '\n') {
+                    return end_of_line();
+                } else {
+                    return bad(bad_byte_text(c, "Expected space, ')' or end of line"));
+                }
+                break;
+
+            case State::Quoted:
+                if (c == '"') {
+                    close_string_arg();
+                    state_ = State::Elem;
+                } else if (c == '\\') {
+                    state_ = State::QuotedEscape;
+                } else if (c == '\r' || c == '\n') {
+                    return bad("Unterminated quoted string");
+                } else if (c == 0) {
+                    return bad("NUL byte in quoted string");
+                } else if (!put(static_cast<char>(c))) {
+                    return bad("Command too large");
+                }
+                break;
+
+            case State::QuotedEscape:
+                // quoted-specials only: RFC 3501 §9 QUOTED-CHAR.
+                if (c != '"' && c != '\\') return bad("Invalid escape in quoted string");
+                if (!put(static_cast<char>(c))) return bad("Command too large");
+                state_ = State::Quoted;
+                break;
+
+            case State::LiteralSize:
+                if (c >= '0' && c <= '9') {
+                    literal_size_ = literal_size_ * 10 + (c - '0');
+                    ++literal_digits_;
+                    if (literal_size_ > kMaxNumber) {
+                        Fed f = fail("Literal size out of range", i, "TOOBIG");
+                        skip_phase_ = 1;  // keep recognising "{...+}" CRLF
+                        skip_count_ = UINT64_MAX;
+                        skip_digits_ = 1;
+                        skip_plus_ = false;
+                        return f;
+                    }
+                } else if ((c == '+' || c == '}') && literal_digits_ > 0) {
+                    literal_plus_ = c == '+';
+                    state_ = c == '+' ? State::LiteralPlus : State::LiteralCr;
+                } else {
+                    return bad("Invalid literal size");
+                }
+                break;
+
+            case State::LiteralPlus:
+                if (c != '}') return bad("Invalid literal size");
+                state_ = State::LiteralCr;
+                break;
+
+            case State::LiteralCr:
+            case State::LiteralLf:
+                if (c == '\r' && state_ == State::LiteralCr) {
+                    state_ = State::LiteralLf;
+                    break;
+                }
+                if (c != '\n') return bad("A literal's size must end the line");
+                {
+                    const bool too_big = literal_size_ > limits_.max_literal_size ||
+                                         literal_size_ > arena_capacity_ - used_;
+                    if (too_big || !open_arg(ArgType::Literal)) {
+                        const char* message = too_big ? "Literal too large" : "Too many arguments";
+                        Fed f = fail(message, i, too_big ? "TOOBIG" : "");
+                        if (literal_plus_) {
+                            // RFC 7888 §4: the data comes anyway; read and
+                            // discard it, then the rest of the line.
+                            literal_left_ = literal_size_;
+                            state_ = literal_left_ == 0 ? State::Skip : State::SkipLiteral;
+                        } else {
+                            // The client waits for "+" and gets our BAD.
+                            state_ = State::Tag;
+                            reset_pending_ = true;
+                        }
+                        return f;
+                    }
+                    literal_left_ = literal_size_;
+                    if (literal_plus_) {
+                        state_ = literal_left_ == 0 ? State::Elem : State::LiteralData;
+                        break;
+                    }
+                    state_ = State::LiteralWait;
+                    return {ParseEvent::LiteralRequest, i};
+                }
+
+            case State::LineLf:
+                if (c != '\n') return bad("CR not followed by LF");
+                return end_of_line();
+
+            case State::LiteralWait:
+            case State::LiteralData:
+            case State::Skip:
+            case State::SkipLiteral: break;  // handled above
+        }
+    }
+    return {ParseEvent::NeedMore, i};
+}
+
+}  // namespace tinyimapd::imap

@@ -1,0 +1,165 @@
+// The IMAP command parser: incremental, resumable at any byte, no allocation.
+//
+// It turns the client's byte stream into commands: a tag, a command name and
+// a flat, pre-order array of arguments (atoms, quoted strings, literals and
+// parenthesised lists). It knows the lexical grammar of RFC 3501 §9 (and of
+// RFC 7888's non-synchronizing literals); what each command's arguments must
+// look like is checked afterwards by the command table (core/imap/command*.h),
+// the way Dovecot's imap-parser and its command handlers share the work.
+//
+//            +-------- SP --------+
+//            v                    |
+//   Tag -SP-> Name -SP-> Sep -elem-> Elem -CRLF-> [Command]
+//                         ^  '(' / ')'  |
+//                         +-------------+
+//   elem: Atom (with BODY[...] brackets), Quoted, "{n}" or "{n+}" CRLF Data
+//   "{n}"  : [LiteralRequest] -> accept_literal() -> Data
+//                             -> refuse_literal() -> Tag (a new command)
+//   error  : [Error] -> Skip to end of line (skipping "{n+}" data) -> Tag
+//
+// Ownership: the caller gives an arena for the bytes of one command (tag,
+// name, atom/string contents, unescaped) and an array for its arguments;
+// both are reused by the next command. Views returned by command() are valid
+// until the next call to feed().
+//
+// Invariants: the parser never reads a byte twice and never buffers input;
+// every limit (line length, literal size, arena, argument count, nesting
+// depth) ends in an Error, after which the parser resynchronises at the end
+// of the line, so a connection stays usable (DESIGN.md "Memory").
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace tinyimapd::imap {
+
+enum class ArgType : std::uint8_t {
+    Atom,     // includes NIL, numbers, flags (\Seen), sets (1:*), BODY[...]<..>
+    Quoted,   // contents unescaped
+    Literal,  // contents as sent
+    List,     // children follow it in the array, up to (not including) `end`
+};
+
+struct Arg {
+    ArgType type = ArgType::Atom;
+    std::uint32_t offset = 0;  // into the arena (strings)
+    std::uint32_t length = 0;  // bytes (strings)
+    std::uint32_t end = 0;     // List: index one past its last descendant
+};
+
+struct ParserLimits {
+    std::uint32_t max_line_length = 8192;    // bytes of a command outside literal data
+    std::uint32_t max_literal_size = 65536;  // one literal (APPEND's is decided by the caller)
+    std::uint32_t max_depth = 32;            // nesting of parenthesised lists
+};
+
+enum class ParseEvent : std::uint8_t {
+    NeedMore,        // every byte was consumed; nothing complete yet
+    Command,         // a whole command is ready: command(), tag(), ...
+    LiteralRequest,  // "{n}" announced: call accept_literal() or refuse_literal()
+    Error,           // syntax or limit error: error_text(), tag() (may be empty)
+};
+
+struct Fed {
+    ParseEvent event;
+    std::size_t consumed;
+};
+
+class Parser {
+public:
+    Parser(char* arena, std::size_t arena_capacity, Arg* args, std::size_t max_args,
+           const ParserLimits& limits);
+
+    // Consumes bytes up to and including the one that completes an event.
+    Fed feed(const std::uint8_t* data, std::size_t length);
+
+    // After LiteralRequest.
+    std::uint32_t literal_size() const { return literal_size_; }
+    void accept_literal();
+    void refuse_literal();  // the client will not send the data (RFC 3501 §7.5)
+
+    // After Command (and, for the tag and name, after LiteralRequest/Error).
+    std::string_view tag() const { return tag_done_ ? text(0, tag_length_) : std::string_view(); }
+    std::string_view name() const { return text(tag_length_, name_length_); }
+    std::size_t arg_count() const { return arg_count_; }
+    const Arg& arg(std::size_t i) const { return args_[i]; }
+    std::string_view arg_text(std::size_t i) const {
+        return text(args_[i].offset, args_[i].length);
+    }
+
+    // After Error: a short English explanation, and an RFC 5530 code or "".
+    const char* error_text() const { return error_; }
+    const char* error_code() const { return error_code_; }
+
+    // True while the parser is between commands (nothing of a new one seen).
+    bool at_command_start() const {
+        return reset_pending_ || (state_ == State::Tag && tag_length_ == 0);
+    }
+
+private:
+    enum class State : std::uint8_t {
+        Tag,
+        Name,
+        Sep,   // after SP or '(' : an element must follow (or ')' after '(')
+        Elem,  // after an element: SP, ')' or end of line
+        Atom,
+        Bracket,  // inside the [...] of BODY[...] / BINARY[...]
+        Quoted,
+        QuotedEscape,
+        LiteralSize,
+        LiteralPlus,  // after "{n+"
+        LiteralCr,    // after '}' : CR LF
+        LiteralLf,
+        LiteralWait,  // LiteralRequest returned, waiting for the caller
+        LiteralData,
+        LineLf,       // after CR at the end of the command
+        Skip,         // after an error: to the end of the line
+        SkipLiteral,  // skipping the data of a "{n+}" in a bad line
+    };
+
+    std::string_view text(std::uint32_t offset, std::uint32_t length) const {
+        return {arena_ + offset, length};
+    }
+    void begin_command();
+    bool put(char c);
+    bool open_arg(ArgType type);
+    void close_string_arg();
+    Fed fail(const char* message, std::size_t consumed, const char* code = "");
+    void skip_byte(std::uint8_t c);
+
+    char* arena_;
+    std::size_t arena_capacity_;
+    Arg* args_;
+    std::size_t max_args_;
+    ParserLimits limits_;
+
+    State state_ = State::Tag;
+    bool reset_pending_ = false;  // the command ended: start afresh at the next byte
+    bool just_opened_ = false;    // Sep state entered by '(' (so ')' may follow)
+    bool literal_plus_ = false;
+    bool tag_done_ = false;
+    std::uint32_t used_ = 0;  // arena bytes
+    std::uint32_t tag_length_ = 0;
+    std::uint32_t name_length_ = 0;
+    std::uint32_t arg_count_ = 0;
+    std::uint32_t line_length_ = 0;
+    std::uint32_t depth_ = 0;
+    std::uint32_t open_lists_[64] = {};  // arg index of each open list
+    std::uint64_t literal_size_ = 0;
+    std::uint64_t literal_left_ = 0;
+    std::uint32_t literal_digits_ = 0;
+    // Skip state: recognises a trailing "{n+}" so its data is skipped too.
+    std::uint8_t skip_phase_ = 0;
+    bool skip_plus_ = false;
+    std::uint32_t skip_digits_ = 0;
+    std::uint64_t skip_count_ = 0;
+    const char* error_ = "";
+    const char* error_code_ = "";
+};
+
+// The maximum nesting depth the parser can track (ParserLimits::max_depth is
+// clamped to it).
+inline constexpr std::uint32_t kParserMaxDepth = 64;
+
+}  // namespace tinyimapd::imap

@@ -1,0 +1,274 @@
+// Tests for core/imap/parser: RFC 3501 §9 lexical grammar, RFC 7888
+// literals, limits, error recovery, and incremental feeding at every split.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/imap/parser.h"
+
+using namespace tinyimapd::imap;
+using namespace std::string_literals;
+
+namespace {
+
+struct Harness {
+    std::vector<char> arena;
+    std::vector<Arg> args;
+    Parser parser;
+    bool refuse_literals = false;
+
+    explicit Harness(ParserLimits limits = {}, std::size_t arena_size = 16384,
+                     std::size_t max_args = 64)
+        : arena(arena_size),
+          args(max_args),
+          parser(arena.data(), arena.size(), args.data(), args.size(), limits) {}
+
+    std::string render_args(std::size_t from, std::size_t to) {
+        std::string out;
+        for (std::size_t i = from; i < to;) {
+            if (!out.empty()) out += ' ';
+            const Arg& a = parser.arg(i);
+            switch (a.type) {
+                case ArgType::Atom: out += "A:" + std::string(parser.arg_text(i)); break;
+                case ArgType::Quoted: out += "Q:" + std::string(parser.arg_text(i)); break;
+                case ArgType::Literal: out += "L:" + std::string(parser.arg_text(i)); break;
+                case ArgType::List:
+                    out += "(" + render_args(i + 1, a.end) + ")";
+                    i = a.end;
+                    continue;
+            }
+            ++i;
+        }
+        return out;
+    }
+
+    // Feeds `input` in the given chunks; returns one line per event.
+    std::vector<std::string> run(const std::string& input, std::vector<std::size_t> cuts = {}) {
+        std::vector<std::string> events;
+        cuts.push_back(input.size());
+        std::size_t pos = 0;
+        for (std::size_t cut : cuts) {
+            while (pos < cut) {
+                auto* p = reinterpret_cast<const std::uint8_t*>(input.data()) + pos;
+                Fed fed = parser.feed(p, cut - pos);
+                pos += fed.consumed;
+                switch (fed.event) {
+                    case ParseEvent::NeedMore: break;
+                    case ParseEvent::Command:
+                        events.push_back("CMD " + std::string(parser.tag()) + " " +
+                                         std::string(parser.name()) + " [" +
+                                         render_args(0, parser.arg_count()) + "]");
+                        break;
+                    case ParseEvent::LiteralRequest:
+                        events.push_back("LIT " + std::to_string(parser.literal_size()));
+                        if (refuse_literals) {
+                            parser.refuse_literal();
+                        } else {
+                            parser.accept_literal();
+                        }
+                        break;
+                    case ParseEvent::Error:
+                        events.push_back(
+                            "ERR " + std::string(parser.tag()) + " " + parser.error_text() +
+                            (*parser.error_code() ? std::string(" [") + parser.error_code() + "]"
+                                                  : std::string()));
+                        break;
+                }
+            }
+        }
+        return events;
+    }
+};
+
+std::vector<std::string> whole(const std::string& input, ParserLimits limits = {}) {
+    Harness h(limits);
+    return h.run(input);
+}
+
+// Feeds the input split at every possible point, and one byte at a time,
+// and checks each gives the same events as feeding it whole.
+void check_every_split(const std::string& input, ParserLimits limits = {}) {
+    const auto expected = whole(input, limits);
+    for (std::size_t k = 0; k <= input.size(); ++k) {
+        Harness h(limits);
+        INFO("split at " << k);
+        CHECK(h.run(input, {k}) == expected);
+    }
+    std::vector<std::size_t> bytewise;
+    for (std::size_t k = 1; k < input.size(); ++k) bytewise.push_back(k);
+    Harness h(limits);
+    CHECK(h.run(input, bytewise) == expected);
+}
+
+}  // namespace
+
+TEST_CASE("RFC 3501 §9: tag, command name and atom arguments", "[parser]") {
+    CHECK(whole("a001 NOOP\r\n") == std::vector<std::string>{"CMD a001 NOOP []"});
+    CHECK(whole("A1 LOGIN fred secret\r\n") ==
+          std::vector<std::string>{"CMD A1 LOGIN [A:fred A:secret]"});
+    CHECK(whole("x UID FETCH 1:*,4 (FLAGS)\r\n") ==
+          std::vector<std::string>{"CMD x UID [A:FETCH A:1:*,4 (A:FLAGS)]"});
+}
+
+TEST_CASE("RFC 3501 §4.3: quoted strings with escapes", "[parser]") {
+    CHECK(whole("a LOGIN \"fred\" \"a \\\"b\\\" \\\\c\"\r\n") ==
+          std::vector<std::string>{"CMD a LOGIN [Q:fred Q:a \"b\" \\c]"});
+    CHECK(whole("a LOGIN \"\" \"\"\r\n") == std::vector<std::string>{"CMD a LOGIN [Q: Q:]"});
+    CHECK(whole("a LOGIN \"a\\b\" x\r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR a Invalid escape in quoted string", "CMD b NOOP []"});
+    CHECK(whole("a LOGIN \"abc\r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR a Unterminated quoted string", "CMD b NOOP []"});
+}
+
+TEST_CASE("RFC 3501 §4.3 and §7.5: synchronizing literals", "[parser]") {
+    CHECK(whole("a LOGIN {4}\r\nfred {6}\r\nsecret\r\n") ==
+          std::vector<std::string>{"LIT 4", "LIT 6", "CMD a LOGIN [L:fred L:secret]"});
+    // Literal bytes are data: CRLF, quotes and NUL inside are kept as is.
+    CHECK(whole("a LOGIN {5}\r\n\"\r\n\0x pw\r\n"s) ==
+          std::vector<std::string>{"LIT 5", "CMD a LOGIN [L:\"\r\n\0x A:pw]"s});
+    CHECK(whole("a LOGIN {0}\r\n x\r\n") ==
+          std::vector<std::string>{"LIT 0", "CMD a LOGIN [L: A:x]"});
+}
+
+TEST_CASE("RFC 3501 §7.5: a refused literal is not sent; the next line is a new command",
+          "[parser]") {
+    Harness h;
+    h.refuse_literals = true;
+    CHECK(h.run("a LOGIN {4}\r\nb NOOP\r\n") == std::vector<std::string>{"LIT 4", "CMD b NOOP []"});
+}
+
+TEST_CASE("RFC 7888 §3: non-synchronizing literals", "[parser]") {
+    CHECK(whole("A001 LOGIN {11+}\r\nFRED FOOBAR {7+}\r\nfat man\r\n") ==
+          std::vector<std::string>{"CMD A001 LOGIN [L:FRED FOOBAR L:fat man]"});
+}
+
+TEST_CASE("RFC 3501 §9: parenthesised lists, nesting and empty lists", "[parser]") {
+    CHECK(whole("a STORE 1 +FLAGS (\\Seen \\Deleted)\r\n") ==
+          std::vector<std::string>{"CMD a STORE [A:1 A:+FLAGS (A:\\Seen A:\\Deleted)]"});
+    CHECK(whole("a X (() (a (b)) \"q\")\r\n") ==
+          std::vector<std::string>{"CMD a X [(() (A:a (A:b)) Q:q)]"});
+    CHECK(whole("a X (a\r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR a Unclosed parenthesis", "CMD b NOOP []"});
+    CHECK(whole("a X a)\r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR a Unexpected ')'", "CMD b NOOP []"});
+}
+
+TEST_CASE("RFC 3501 §6.4.5: BODY sections keep spaces and parentheses", "[parser]") {
+    CHECK(whole("a FETCH 1 (BODY.PEEK[HEADER.FIELDS (From To)]<0.100> UID)\r\n") ==
+          std::vector<std::string>{
+              "CMD a FETCH [A:1 (A:BODY.PEEK[HEADER.FIELDS (From To)]<0.100> A:UID)]"});
+    CHECK(whole("a FETCH 1 BODY[1.2.MIME]\r\n") ==
+          std::vector<std::string>{"CMD a FETCH [A:1 A:BODY[1.2.MIME]]"});
+    CHECK(whole("a FETCH 1 BODY[TEXT\r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR a Unterminated '['", "CMD b NOOP []"});
+}
+
+TEST_CASE("RFC 3501 §9: malformed input gets an error and the stream stays in sync", "[parser]") {
+    CHECK(whole("a NO\0OP\r\nb NOOP\r\n"s) ==
+          std::vector<std::string>{"ERR a NUL byte in command", "CMD b NOOP []"});
+    CHECK(whole("a LOGIN fr\xc3\xa9 x\r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR a 8-bit byte outside a quoted string or literal",
+                                   "CMD b NOOP []"});
+    CHECK(whole("a LOGIN {5\r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR a Invalid literal size", "CMD b NOOP []"});
+    CHECK(whole("a LOGIN {x}\r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR a Invalid literal size", "CMD b NOOP []"});
+    CHECK(whole("a  NOOP\r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR a Missing command name", "CMD b NOOP []"});
+    CHECK(whole("a NOOP \r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR a Missing argument after space", "CMD b NOOP []"});
+    CHECK(whole("a\r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR a Missing command name", "CMD b NOOP []"});
+    CHECK(whole("a+b NOOP\r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR  Invalid character in tag", "CMD b NOOP []"});
+    CHECK(whole(" NOOP\r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR  Missing tag", "CMD b NOOP []"});
+    CHECK(whole("a NOOP\rb NOOP\r\nc NOOP\r\n") ==
+          std::vector<std::string>{"ERR a CR not followed by LF", "CMD c NOOP []"});
+}
+
+TEST_CASE("RFC 2683 §3.2.1.1: empty lines are ignored; bare LF ends a line", "[parser]") {
+    CHECK(whole("\r\n\r\na NOOP\nb NOOP\r\n") ==
+          std::vector<std::string>{"CMD a NOOP []", "CMD b NOOP []"});
+}
+
+TEST_CASE("Limits: line length", "[parser][limits]") {
+    ParserLimits limits;
+    limits.max_line_length = 64;
+    const std::string long_line = "a LOGIN " + std::string(200, 'x') + " y\r\nb NOOP\r\n";
+    CHECK(whole(long_line, limits) ==
+          std::vector<std::string>{"ERR a Command line too long [TOOBIG]", "CMD b NOOP []"});
+    // Literal data does not count toward the line length.
+    const std::string lit = "a LOGIN {100}\r\n" + std::string(100, 'x') + " y\r\n";
+    CHECK(whole(lit, limits) ==
+          std::vector<std::string>{"LIT 100", "CMD a LOGIN [L:" + std::string(100, 'x') + " A:y]"});
+}
+
+TEST_CASE("Limits: literal size, synchronizing and not (RFC 7888 §4)", "[parser][limits]") {
+    ParserLimits limits;
+    limits.max_literal_size = 10;
+    // Refused before any data is sent: the next line is a new command.
+    CHECK(whole("a LOGIN {11}\r\nb NOOP\r\n", limits) ==
+          std::vector<std::string>{"ERR a Literal too large [TOOBIG]", "CMD b NOOP []"});
+    CHECK(whole("a LOGIN {4294967295}\r\nb NOOP\r\n", limits) ==
+          std::vector<std::string>{"ERR a Literal too large [TOOBIG]", "CMD b NOOP []"});
+    CHECK(whole("a LOGIN {4294967296}\r\nb NOOP\r\n", limits) ==
+          std::vector<std::string>{"ERR a Literal size out of range [TOOBIG]", "CMD b NOOP []"});
+    // Non-synchronizing: the data arrives anyway and is discarded, including
+    // further literals of the same command.
+    const std::string plus =
+        "a LOGIN {20+}\r\n" + std::string(20, 'z') + " {3+}\r\nabc\r\nb NOOP\r\n";
+    CHECK(whole(plus, limits) ==
+          std::vector<std::string>{"ERR a Literal too large [TOOBIG]", "CMD b NOOP []"});
+}
+
+TEST_CASE("Limits: nesting depth and argument count", "[parser][limits]") {
+    ParserLimits limits;
+    limits.max_depth = 8;
+    const std::string deep =
+        "a X " + std::string(5000, '(') + std::string(5000, ')') + "\r\nb NOOP\r\n";
+    ParserLimits roomy = limits;
+    roomy.max_line_length = 20000;
+    CHECK(whole(deep, roomy) ==
+          std::vector<std::string>{"ERR a Lists nested too deeply", "CMD b NOOP []"});
+    Harness h({}, 16384, 4);
+    CHECK(h.run("a X 1 2 3 4 5\r\nb NOOP 1\r\n") ==
+          std::vector<std::string>{"ERR a Too many arguments", "CMD b NOOP [A:1]"});
+}
+
+TEST_CASE("Limits: the command arena", "[parser][limits]") {
+    Harness h({}, 32);
+    CHECK(h.run("a LOGIN " + std::string(40, 'x') + "\r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR a Command too large", "CMD b NOOP []"});
+}
+
+TEST_CASE("Pipelined commands come out in order", "[parser]") {
+    std::string input;
+    std::vector<std::string> expected;
+    for (int i = 0; i < 50; ++i) {
+        input += "t" + std::to_string(i) + " NOOP\r\n";
+        expected.push_back("CMD t" + std::to_string(i) + " NOOP []");
+    }
+    CHECK(whole(input) == expected);
+}
+
+TEST_CASE("Incremental: every split point gives the same result", "[parser][split]") {
+    const char* corpus[] = {
+        "a001 CAPABILITY\r\n",
+        "A1 LOGIN {4}\r\nfred {6}\r\nsecret\r\nA2 NOOP\r\n",
+        "A001 LOGIN {11+}\r\nFRED FOOBAR {7+}\r\nfat man\r\n",
+        "a FETCH 1:*,7 (BODY.PEEK[HEADER.FIELDS (From To)]<0.100> FLAGS)\r\n",
+        "a STORE 2:4 +FLAGS.SILENT (\\Deleted \\Seen)\r\n",
+        "a SEARCH OR (FROM \"x\\\"y\" SINCE 1-Feb-1994) NOT (TO {3}\r\nabc)\r\n",
+        "a LOGIN \"abc\r\nb NOOP\r\n",
+        "a LOGIN {20+}\r\nzzzzzzzzzzzzzzzzzzzz {3+}\r\nabc\r\nb NOOP\r\n",
+        "\r\nx NOOP\nbad+tag X\r\nc LOGOUT\r\n",
+    };
+    ParserLimits limits;
+    limits.max_literal_size = 12;
+    for (const char* c : corpus) {
+        INFO(c);
+        check_every_split(c, limits);
+    }
+}
