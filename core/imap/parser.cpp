@@ -28,6 +28,25 @@ constexpr bool is_tag_byte(std::uint8_t c) {
     return is_atom_byte(c) && c != '%' && c != '*' && c != '\\' && c != '+' && c != '[';
 }
 
+// The fetch attributes whose '[' opens a section in which spaces and
+// parentheses are allowed (RFC 3501 §9 "section", RFC 3516 "section-binary").
+// Everywhere else '[' is an ordinary ATOM-CHAR.
+bool opens_section(std::string_view atom) {
+    const char* names[] = {"BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE"};
+    for (const char* n : names) {
+        std::string_view name(n);
+        if (atom.size() != name.size()) continue;
+        bool same = true;
+        for (std::size_t i = 0; i < name.size() && same; ++i) {
+            char a = atom[i];
+            if (a >= 'a' && a <= 'z') a = static_cast<char>(a - 'a' + 'A');
+            same = a == name[i];
+        }
+        if (same) return true;
+    }
+    return false;
+}
+
 const char* bad_byte_text(std::uint8_t c, const char* otherwise) {
     if (c == 0) return "NUL byte in command";
     if (is_8bit(c)) return "8-bit byte outside a quoted string or literal";
@@ -281,7 +300,7 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                 } else if (is_atom_byte(c)) {
                     if (!open_arg(ArgType::Atom)) return bad("Too many arguments");
                     if (!put(static_cast<char>(c))) return bad("Command too large");
-                    state_ = c == '[' ? State::Bracket : State::Atom;
+                    state_ = State::Atom;
                 } else {
                     return bad(bad_byte_text(c, "Invalid character"));
                 }
@@ -290,8 +309,11 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
 
             case State::Atom:
                 if (is_atom_byte(c)) {
+                    if (c == '[' && opens_section(text(args_[arg_count_ - 1].offset,
+                                                       used_ - args_[arg_count_ - 1].offset))) {
+                        state_ = State::Bracket;
+                    }
                     if (!put(static_cast<char>(c))) return bad("Command too large");
-                    if (c == '[') state_ = State::Bracket;
                     break;
                 }
                 close_string_arg();

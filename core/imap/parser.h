@@ -71,6 +71,9 @@ public:
     Parser(char* arena, std::size_t arena_capacity, Arg* args, std::size_t max_args,
            const ParserLimits& limits);
 
+    // Forgets any partial command (a new connection, or after STARTTLS).
+    void reset() { begin_command(); }
+
     // Consumes bytes up to and including the one that completes an event.
     Fed feed(const std::uint8_t* data, std::size_t length);
 

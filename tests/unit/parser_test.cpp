@@ -160,7 +160,9 @@ TEST_CASE("RFC 3501 §6.4.5: BODY sections keep spaces and parentheses", "[parse
               "CMD a FETCH [A:1 (A:BODY.PEEK[HEADER.FIELDS (From To)]<0.100> A:UID)]"});
     CHECK(whole("a FETCH 1 BODY[1.2.MIME]\r\n") ==
           std::vector<std::string>{"CMD a FETCH [A:1 A:BODY[1.2.MIME]]"});
-    CHECK(whole("a FETCH 1 BODY[TEXT\r\nb NOOP\r\n") ==
+    // Elsewhere '[' is an ordinary ATOM-CHAR.
+    CHECK(whole("a LOGIN us[er pw\r\n") == std::vector<std::string>{"CMD a LOGIN [A:us[er A:pw]"});
+    CHECK(whole("a FETCH 1 body.peek[TEXT\r\nb NOOP\r\n") ==
           std::vector<std::string>{"ERR a Unterminated '['", "CMD b NOOP []"});
 }
 

@@ -1,0 +1,347 @@
+#include "core/imap/session.h"
+
+#include "core/base/text.h"
+
+namespace tinyimapd::imap {
+
+namespace {
+
+enum StateMask : std::uint8_t {
+    kNotAuth = 1,
+    kAuth = 2,
+    kSelected = 4,
+    kAny = kNotAuth | kAuth | kSelected,
+    kAuthOrSelected = kAuth | kSelected,
+};
+
+std::uint8_t mask_of(SessionState s) {
+    switch (s) {
+        case SessionState::NotAuthenticated: return kNotAuth;
+        case SessionState::Authenticated: return kAuth;
+        case SessionState::Selected: return kSelected;
+        case SessionState::Logout: return 0;
+    }
+    return 0;
+}
+
+const char* state_name(SessionState s) {
+    switch (s) {
+        case SessionState::NotAuthenticated: return "not authenticated";
+        case SessionState::Authenticated: return "authenticated";
+        case SessionState::Selected: return "selected";
+        case SessionState::Logout: return "logout";
+    }
+    return "";
+}
+
+// ASTRING-CHAR (RFC 3501 §9): ATOM-CHAR or "]".
+bool is_astring_char(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f) return false;
+    switch (c) {
+        case '(':
+        case ')':
+        case '{':
+        case ' ':
+        case '%':
+        case '*':
+        case '"':
+        case '\\': return false;
+        default: return true;
+    }
+}
+
+constexpr std::size_t kLogLine = 512;
+
+}  // namespace
+
+struct Session::CommandSpec {
+    const char* name;
+    std::uint8_t states;  // StateMask
+    Handler handler;      // nullptr: part of IMAP4rev1, not built yet
+};
+
+// Every command of RFC 3501 §6. Those without a handler are answered with a
+// tagged BAD that says so: never a fake OK.
+const Session::CommandSpec* Session::find_command(std::string_view name) {
+    static constexpr CommandSpec kCommands[] = {
+        {"CAPABILITY", kAny, &Session::cmd_capability},
+        {"NOOP", kAny, &Session::cmd_noop},
+        {"LOGOUT", kAny, &Session::cmd_logout},
+        {"LOGIN", kNotAuth, &Session::cmd_login},
+        {"STARTTLS", kNotAuth, nullptr},
+        {"AUTHENTICATE", kNotAuth, nullptr},
+        {"SELECT", kAuthOrSelected, nullptr},
+        {"EXAMINE", kAuthOrSelected, nullptr},
+        {"CREATE", kAuthOrSelected, nullptr},
+        {"DELETE", kAuthOrSelected, nullptr},
+        {"RENAME", kAuthOrSelected, nullptr},
+        {"SUBSCRIBE", kAuthOrSelected, nullptr},
+        {"UNSUBSCRIBE", kAuthOrSelected, nullptr},
+        {"LIST", kAuthOrSelected, nullptr},
+        {"LSUB", kAuthOrSelected, nullptr},
+        {"STATUS", kAuthOrSelected, nullptr},
+        {"APPEND", kAuthOrSelected, nullptr},
+        {"CHECK", kSelected, nullptr},
+        {"CLOSE", kSelected, nullptr},
+        {"EXPUNGE", kSelected, nullptr},
+        {"SEARCH", kSelected, nullptr},
+        {"FETCH", kSelected, nullptr},
+        {"STORE", kSelected, nullptr},
+        {"COPY", kSelected, nullptr},
+        {"UID", kSelected, nullptr},
+    };
+    for (const CommandSpec& c : kCommands) {
+        if (ascii::iequals(name, c.name)) return &c;
+    }
+    return nullptr;
+}
+
+Session::Session(const SessionConfig& config, SessionServices& services,
+                 const SessionMemory& memory)
+    : config_(config),
+      services_(services),
+      parser_(memory.arena, memory.arena_size, memory.args, memory.max_args, config.parser),
+      out_(memory.output, memory.output_size) {}
+
+void Session::open(std::string_view peer, std::uint64_t now_ms) {
+    parser_.reset();
+    out_.clear();
+    state_ = SessionState::NotAuthenticated;
+    now_ms_ = last_activity_ms_ = now_ms;
+    delayed_until_ms_ = kNoDeadline;
+    failed_logins_ = 0;
+    user_length_ = 0;
+    peer_length_ = peer.size() < sizeof peer_ ? peer.size() : sizeof peer_;
+    for (std::size_t i = 0; i < peer_length_; ++i) peer_[i] = peer[i];
+
+    // RFC 3501 §7.1.1: the greeting may carry the capabilities.
+    FixedText<kLogLine> w;
+    w.put("* OK [CAPABILITY ");
+    write_capabilities(w);
+    w.put("] tinyimapd ready\r\n");
+    if (!out_.append(w.view())) {
+        state_ = SessionState::Logout;  // output buffer below any sane size
+    }
+}
+
+bool Session::can_receive() const {
+    return state_ != SessionState::Logout && delayed_until_ms_ == kNoDeadline &&
+           out_.room() >= kResponseReserve;
+}
+
+std::size_t Session::receive(const std::uint8_t* data, std::size_t length, std::uint64_t now_ms) {
+    now_ms_ = now_ms;
+    std::size_t used = 0;
+    while (used < length && can_receive()) {
+        last_activity_ms_ = now_ms;
+        Fed fed = parser_.feed(data + used, length - used);
+        used += fed.consumed;
+        switch (fed.event) {
+            case ParseEvent::NeedMore: break;
+            case ParseEvent::Command: execute(now_ms); break;
+            case ParseEvent::LiteralRequest:
+                // RFC 3501 §7.5: the parser has checked the size against our
+                // limits; tell the client to go on.
+                parser_.accept_literal();
+                out_.append("+ Ready for literal data\r\n");
+                break;
+            case ParseEvent::Error: on_parse_error(); break;
+        }
+    }
+    return used;
+}
+
+void Session::on_parse_error() {
+    FixedText<kLogLine> w;
+    w.put(parser_.error_text());
+    if (parser_.tag().empty()) {
+        FixedText<kLogLine> line;
+        line.put("* BAD ");
+        if (*parser_.error_code() != '\0') line.put('[').put(parser_.error_code()).put("] ");
+        line.put(w.view()).put("\r\n");
+        out_.append(line.view());
+        return;
+    }
+    tagged("BAD", parser_.error_code(), w.view());
+}
+
+void Session::execute(std::uint64_t now_ms) {
+    now_ms_ = now_ms;
+    const CommandSpec* spec = find_command(parser_.name());
+    FixedText<kLogLine> w;
+    if (spec == nullptr) {
+        w.put("Unknown command ").put(parser_.name().substr(0, 32));
+        tagged("BAD", "", w.view());
+        return;
+    }
+    if ((spec->states & mask_of(state_)) == 0) {
+        w.put(spec->name).put(" is not valid in the ").put(state_name(state_)).put(" state");
+        tagged("BAD", "", w.view());
+        return;
+    }
+    if (spec->handler == nullptr) {
+        w.put(spec->name).put(" is not implemented in this version of tinyimapd");
+        tagged("BAD", "", w.view());
+        return;
+    }
+    (this->*spec->handler)();
+}
+
+// RFC 3501 §6.1.1. LOGINDISABLED while plaintext LOGIN is refused (§6.2.3);
+// LITERAL+ because the parser takes "{n+}" everywhere (RFC 7888).
+void Session::write_capabilities(TextWriter& w) const {
+    w.put("IMAP4rev1 LITERAL+");
+    if (state_ == SessionState::NotAuthenticated && !config_.plaintext_auth) {
+        w.put(" LOGINDISABLED");
+    }
+}
+
+void Session::cmd_capability() {
+    if (parser_.arg_count() != 0) {
+        tagged("BAD", "", "CAPABILITY takes no arguments");
+        return;
+    }
+    FixedText<kLogLine> w;
+    w.put("CAPABILITY ");
+    write_capabilities(w);
+    untagged(w.view());
+    tagged("OK", "", "CAPABILITY completed");
+}
+
+void Session::cmd_noop() {
+    if (parser_.arg_count() != 0) {
+        tagged("BAD", "", "NOOP takes no arguments");
+        return;
+    }
+    tagged("OK", "", "NOOP completed");
+}
+
+void Session::cmd_logout() {
+    if (parser_.arg_count() != 0) {
+        tagged("BAD", "", "LOGOUT takes no arguments");
+        return;
+    }
+    // RFC 3501 §6.1.3: BYE first, then the tagged OK, then close.
+    untagged("BYE tinyimapd logging out");
+    tagged("OK", "", "LOGOUT completed");
+    state_ = SessionState::Logout;
+}
+
+bool Session::astring_arg(std::size_t i, std::string_view* out) const {
+    const Arg& a = parser_.arg(i);
+    const std::string_view text = parser_.arg_text(i);
+    if (a.type == ArgType::List) return false;
+    if (a.type == ArgType::Atom) {
+        for (char c : text) {
+            if (!is_astring_char(c)) return false;
+        }
+    }
+    *out = text;
+    return true;
+}
+
+// RFC 3501 §6.2.3: LOGIN SP userid SP password, both astrings.
+void Session::cmd_login() {
+    std::string_view user, password;
+    if (parser_.arg_count() != 2 || !astring_arg(0, &user) || !astring_arg(1, &password)) {
+        tagged("BAD", "", "Syntax: LOGIN userid password");
+        return;
+    }
+    if (!config_.plaintext_auth) {
+        // §6.2.3: LOGIN MUST NOT be permitted while LOGINDISABLED is advertised.
+        tagged("NO", "PRIVACYREQUIRED", "Plaintext authentication is disabled on this connection");
+        return;
+    }
+    const PasswdVerdict verdict = services_.passwd.verify(user, password);
+    if (verdict == PasswdVerdict::Ok && user.size() <= sizeof user_) {
+        for (std::size_t i = 0; i < user.size(); ++i) user_[i] = user[i];
+        user_length_ = user.size();
+        state_ = SessionState::Authenticated;
+        log_line(port::LogLevel::Info, "login: user=", user, " address=", {peer_, peer_length_});
+        // RFC 3501 §7.1: the capabilities change with the state; saying them
+        // here saves clients a round trip.
+        FixedText<kLogLine> w;
+        w.put("CAPABILITY ");
+        write_capabilities(w);
+        tagged("OK", w.view(), "Logged in");
+        return;
+    }
+    if (verdict == PasswdVerdict::UnsupportedScheme) {
+        log_line(port::LogLevel::Warning, "login: unsupported password scheme for user=", user,
+                 " (see docs/CONFIG.md, passwd_file)");
+    }
+    ++failed_logins_;
+    log_line(port::LogLevel::Info, "login failed: user=", user, " address=", {peer_, peer_length_});
+    // The NO goes out after a delay; meanwhile nothing else from this client
+    // is processed and the loop serves everyone else.
+    // The parser keeps this command's tag until it is fed again, which does
+    // not happen before the delay ends.
+    delayed_until_ms_ = now_ms_ + config_.login_fail_delay_ms;
+}
+
+std::uint64_t Session::deadline() const {
+    if (state_ == SessionState::Logout) return kNoDeadline;
+    if (delayed_until_ms_ != kNoDeadline) return delayed_until_ms_;
+    const std::uint32_t idle = state_ == SessionState::NotAuthenticated ? config_.login_timeout_ms
+                                                                        : config_.idle_timeout_ms;
+    return last_activity_ms_ + idle;
+}
+
+void Session::tick(std::uint64_t now_ms) {
+    now_ms_ = now_ms;
+    if (state_ == SessionState::Logout) return;
+    if (delayed_until_ms_ != kNoDeadline) {
+        if (now_ms < delayed_until_ms_) return;
+        delayed_until_ms_ = kNoDeadline;
+        last_activity_ms_ = now_ms;
+        tagged("NO", "AUTHENTICATIONFAILED", "Authentication failed");
+        return;
+    }
+    if (now_ms >= deadline()) {
+        // RFC 3501 §5.4 autologout.
+        bye("Autologout; idle for too long");
+    }
+}
+
+void Session::shutdown(std::string_view reason) {
+    if (state_ == SessionState::Logout) return;
+    bye(reason);
+}
+
+void Session::bye(std::string_view text) {
+    FixedText<kLogLine> w;
+    w.put("BYE ").put(text);
+    untagged(w.view());
+    state_ = SessionState::Logout;
+}
+
+void Session::untagged(std::string_view text) {
+    FixedText<kLogLine> w;
+    w.put("* ").put(text).put("\r\n");
+    out_.append(w.view());
+}
+
+void Session::tagged(std::string_view status, std::string_view code, std::string_view text) {
+    FixedText<kLogLine> w;
+    w.put(parser_.tag()).put(' ').put(status).put(' ');
+    if (!code.empty()) w.put('[').put(code).put("] ");
+    w.put(text).put("\r\n");
+    out_.append(w.view());
+}
+
+void Session::log_line(port::LogLevel level, std::string_view a, std::string_view b,
+                       std::string_view c, std::string_view d) {
+    FixedText<kLogLine> w;
+    w.put(a).put(b).put(c).put(d);
+    // Client-chosen bytes (user names) must not forge log lines.
+    char line[kLogLine];
+    const std::string_view v = w.view();
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const auto u = static_cast<unsigned char>(v[i]);
+        line[i] = (u < 0x20 || u == 0x7f) ? '?' : v[i];
+    }
+    services_.log.write(level, {line, v.size()});
+}
+
+}  // namespace tinyimapd::imap

@@ -1,0 +1,129 @@
+// Session: one IMAP connection's protocol state, without I/O.
+//
+// The loop hands it the bytes a client sent (receive) and takes the bytes it
+// produced (output / output_sent); the session never touches a socket. It
+// owns the parser state and, through SessionMemory, the connection's command
+// arena, argument array and output buffer, all carved at startup.
+//
+// Implements, so far: the greeting (RFC 3501 §7.1.1), CAPABILITY (§6.1.1),
+// NOOP (§6.1.2), LOGOUT (§6.1.3), LOGIN (§6.2.3), the autologout timer
+// (§5.4), and tagged BAD/NO for everything else, with response codes from
+// RFC 5530. Commands are executed strictly in the order received (§5.5).
+//
+// Invariants: a response is appended whole or not started (the session stops
+// reading input while the output buffer lacks room for one); while a failed
+// LOGIN is being delayed no further input is processed, so replies keep their
+// order and other connections are not held up (the delay is a timer).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/auth/passwd.h"
+#include "core/base/out_buffer.h"
+#include "core/base/text.h"
+#include "core/imap/parser.h"
+#include "port/log.h"
+
+namespace tinyimapd::imap {
+
+inline constexpr std::uint64_t kNoDeadline = UINT64_MAX;
+
+struct SessionConfig {
+    ParserLimits parser;
+    bool plaintext_auth = false;  // LOGIN allowed without TLS
+    std::uint32_t login_fail_delay_ms = 2000;
+    std::uint32_t login_timeout_ms = 60000;   // before authentication
+    std::uint32_t idle_timeout_ms = 1800000;  // after (RFC 3501 §5.4: >= 30 min)
+};
+
+struct SessionMemory {
+    char* arena;
+    std::size_t arena_size;
+    Arg* args;
+    std::size_t max_args;
+    char* output;
+    std::size_t output_size;
+};
+
+// What a session needs from the server around it.
+struct SessionServices {
+    port::Log& log;
+    const PasswdDb& passwd;
+};
+
+enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
+
+class Session {
+public:
+    Session(const SessionConfig& config, SessionServices& services, const SessionMemory& memory);
+
+    // A new connection from `peer`: resets all state and queues the greeting.
+    void open(std::string_view peer, std::uint64_t now_ms);
+
+    // Processes client bytes; returns how many were consumed. Fewer than
+    // `length` means the session cannot take more now (output full, a delayed
+    // reply pending, or logging out): keep the rest and offer it again later.
+    std::size_t receive(const std::uint8_t* data, std::size_t length, std::uint64_t now_ms);
+
+    std::string_view output() const { return out_.pending(); }
+    void output_sent(std::size_t n) { out_.consume(n); }
+
+    // True when the connection should be closed once output() is drained.
+    bool closing() const { return state_ == SessionState::Logout; }
+    // True when receive() would consume something now.
+    bool can_receive() const;
+
+    // The next instant tick() has work to do, or kNoDeadline.
+    std::uint64_t deadline() const;
+    void tick(std::uint64_t now_ms);
+
+    // Server shutdown: "* BYE reason" and close (RFC 3501 §7.1.5).
+    void shutdown(std::string_view reason);
+
+    SessionState state() const { return state_; }
+    std::string_view user() const { return {user_, user_length_}; }
+
+private:
+    using Handler = void (Session::*)();
+    struct CommandSpec;
+    static const CommandSpec* find_command(std::string_view name);
+
+    void execute(std::uint64_t now_ms);
+    void on_parse_error();
+
+    void cmd_capability();
+    void cmd_noop();
+    void cmd_logout();
+    void cmd_login();
+
+    bool astring_arg(std::size_t i, std::string_view* out) const;
+    void write_capabilities(TextWriter& w) const;
+    void untagged(std::string_view text);
+    void tagged(std::string_view status, std::string_view code, std::string_view text);
+    void bye(std::string_view text);
+    void log_line(port::LogLevel level, std::string_view a, std::string_view b = {},
+                  std::string_view c = {}, std::string_view d = {});
+
+    const SessionConfig& config_;
+    SessionServices& services_;
+    Parser parser_;
+    OutBuffer out_;
+    SessionState state_ = SessionState::NotAuthenticated;
+    std::uint64_t now_ms_ = 0;
+    std::uint64_t last_activity_ms_ = 0;
+    // A failed LOGIN's NO waits until delayed_until_ms_ (brute-force brake).
+    std::uint64_t delayed_until_ms_ = kNoDeadline;
+    std::uint32_t failed_logins_ = 0;
+    char peer_[48] = {};
+    std::size_t peer_length_ = 0;
+    char user_[256] = {};
+    std::size_t user_length_ = 0;
+};
+
+// Room the output buffer must have before another command is read: enough
+// for any response the implemented commands produce in one piece.
+inline constexpr std::size_t kResponseReserve = 1024;
+
+}  // namespace tinyimapd::imap

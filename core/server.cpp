@@ -1,0 +1,312 @@
+#include "core/server.h"
+
+#include <cstring>
+#include <new>
+
+#include "core/base/arena.h"
+#include "core/base/text.h"
+
+namespace tinyimapd {
+
+namespace {
+
+// A connection that is logging out gets this long to take its last bytes.
+constexpr std::uint64_t kLingerMs = 5000;
+// Arguments one command may have (each list and string is one): bounds the
+// size of a SEARCH program or FETCH attribute list.
+constexpr std::size_t kMaxArgs = 512;
+
+constexpr std::string_view kTooMany = "* BYE Too many connections, try again later\r\n";
+
+imap::SessionConfig session_config_from(const Config& c) {
+    imap::SessionConfig s;
+    s.parser.max_line_length = c.max_line_length;
+    s.parser.max_literal_size = c.max_literal_size;
+    s.plaintext_auth = c.plaintext_auth;
+    s.login_fail_delay_ms = c.login_fail_delay_ms;
+    s.login_timeout_ms = c.login_timeout * 1000u;
+    s.idle_timeout_ms = c.idle_timeout * 1000u;
+    return s;
+}
+
+// The command arena holds one command's bytes: the line and its literals.
+std::size_t arena_size_for(const Config& c) {
+    return static_cast<std::size_t>(c.max_line_length) + c.max_literal_size;
+}
+
+}  // namespace
+
+struct Server::Slot {
+    imap::Session session;
+    port::Handle handle = port::kNoHandle;
+    std::uint8_t* in = nullptr;
+    std::size_t in_length = 0;
+    bool active = false;
+    bool peer_eof = false;
+    std::uint64_t close_by = imap::kNoDeadline;
+    port::PeerAddress peer;
+
+    Slot(const imap::SessionConfig& config, imap::SessionServices& services,
+         const imap::SessionMemory& memory)
+        : session(config, services, memory) {}
+};
+
+std::size_t Server::memory_needed(const Config& config) {
+    Arena measure = Arena::measuring();
+    // Mirrors the constructor: passwd buffers first, then carve().
+    measure.take_bytes(2u * config.passwd_max_size, 1);
+    const std::size_t clients = config.max_clients;
+    measure.take<Slot>(clients);
+    measure.take<port::WaitItem>(clients + kConfigMaxAddresses);
+    for (std::size_t i = 0; i < clients; ++i) {
+        measure.take_bytes(config.input_buffer, 8);
+        measure.take_bytes(config.output_buffer, 8);
+        measure.take_bytes(arena_size_for(config), 8);
+        measure.take<imap::Arg>(kMaxArgs);
+    }
+    return measure.used();
+}
+
+Server::Server(port::Platform& platform, const Config& config, void* block, std::size_t size)
+    : platform_(platform),
+      config_(config),
+      session_config_(session_config_from(config)),
+      passwd_(static_cast<char*>(block), static_cast<char*>(block) + config.passwd_max_size,
+              config.passwd_max_size),
+      services_{platform.log, passwd_} {
+    for (port::Handle& l : listeners_) l = port::kNoHandle;
+    Arena arena(block, size);
+    arena.take_bytes(2u * config.passwd_max_size, 1);
+    if (!carve(arena)) slot_count_ = 0;
+}
+
+bool Server::carve(Arena& arena) {
+    const std::size_t clients = config_.max_clients;
+    void* slot_memory = arena.take<Slot>(clients);
+    wait_items_ = arena.take<port::WaitItem>(clients + kConfigMaxAddresses);
+    if (slot_memory == nullptr || wait_items_ == nullptr) return false;
+    slots_ = static_cast<Slot*>(slot_memory);
+    for (std::size_t i = 0; i < clients; ++i) {
+        imap::SessionMemory memory;
+        auto* in = arena.take<std::uint8_t>(config_.input_buffer);
+        memory.output = arena.take<char>(config_.output_buffer);
+        memory.output_size = config_.output_buffer;
+        memory.arena = arena.take<char>(arena_size_for(config_));
+        memory.arena_size = arena_size_for(config_);
+        memory.args = arena.take<imap::Arg>(kMaxArgs);
+        memory.max_args = kMaxArgs;
+        if (in == nullptr || memory.output == nullptr || memory.arena == nullptr ||
+            memory.args == nullptr) {
+            return false;
+        }
+        Slot* slot = new (&slots_[i]) Slot(session_config_, services_, memory);
+        slot->in = in;
+        ++slot_count_;
+    }
+    return true;
+}
+
+Status Server::load_passwd() {
+    return passwd_.load(platform_.fs, config_.passwd_file.view());
+}
+
+Status Server::open_listeners() {
+    if (slot_count_ != config_.max_clients) return Status::Exhausted;
+    for (std::size_t i = 0; i < config_.listen.size(); ++i) {
+        Result<port::Handle> h = platform_.net.listen(config_.listen[i]);
+        if (!h.ok()) {
+            failed_address_ = config_.listen[i];
+            return h.status;
+        }
+        listeners_[listener_count_++] = h.value;
+        log(port::LogLevel::Info, "listening on ", config_.listen[i]);
+    }
+    return Status::Ok;
+}
+
+Result<std::uint16_t> Server::listener_port(std::size_t i) const {
+    if (i >= listener_count_ || listeners_[i] == port::kNoHandle) {
+        return Result<std::uint16_t>::failure(Status::NotFound);
+    }
+    return platform_.net.local_port(listeners_[i]);
+}
+
+Status Server::run_once(std::int32_t max_wait_ms) {
+    std::uint64_t now = platform_.clock.monotonic_ms();
+    std::size_t n = 0;
+    if (!shutting_down_) {
+        for (std::size_t i = 0; i < listener_count_; ++i) {
+            wait_items_[n++] = {listeners_[i], port::kWaitRead, 0};
+        }
+    }
+    const std::size_t first_slot_item = n;
+    std::uint64_t deadline = imap::kNoDeadline;
+    for (std::size_t i = 0; i < slot_count_; ++i) {
+        Slot& s = slots_[i];
+        if (!s.active) continue;
+        std::uint8_t want = 0;
+        if (!s.peer_eof && s.in_length < config_.input_buffer && s.session.can_receive()) {
+            want |= port::kWaitRead;
+        }
+        if (!s.session.output().empty()) want |= port::kWaitWrite;
+        wait_items_[n++] = {s.handle, want, 0};
+        const std::uint64_t d = s.session.deadline();
+        if (d < deadline) deadline = d;
+        if (s.close_by < deadline) deadline = s.close_by;
+    }
+
+    std::int32_t timeout = max_wait_ms;
+    if (deadline != imap::kNoDeadline) {
+        const std::uint64_t wait = deadline > now ? deadline - now : 0;
+        if (timeout < 0 || wait < static_cast<std::uint64_t>(timeout)) {
+            timeout = wait > INT32_MAX ? INT32_MAX : static_cast<std::int32_t>(wait);
+        }
+    }
+    const Status st = platform_.net.wait(wait_items_, n, timeout);
+    if (st == Status::Interrupted) return st;
+    now = platform_.clock.monotonic_ms();
+
+    // Connections first, in the order they were listed, then new ones.
+    std::size_t item = first_slot_item;
+    for (std::size_t i = 0; i < slot_count_; ++i) {
+        Slot& s = slots_[i];
+        if (!s.active) continue;
+        serve(s, wait_items_[item++].got, now);
+    }
+    for (std::size_t i = 0; i < first_slot_item; ++i) {
+        if (wait_items_[i].got != 0) accept_all(wait_items_[i].handle, now);
+    }
+    return Status::Ok;
+}
+
+void Server::accept_all(port::Handle listener, std::uint64_t now) {
+    for (;;) {
+        port::PeerAddress peer;
+        Result<port::Handle> h = platform_.net.accept(listener, &peer);
+        if (!h.ok()) return;  // WouldBlock, or a transient error on this one
+        Slot* free_slot = nullptr;
+        for (std::size_t i = 0; i < slot_count_ && free_slot == nullptr; ++i) {
+            if (!slots_[i].active) free_slot = &slots_[i];
+        }
+        if (free_slot == nullptr) {
+            // Best effort: the socket buffer of a new connection has room.
+            (void)platform_.net.write(
+                h.value, reinterpret_cast<const std::uint8_t*>(kTooMany.data()), kTooMany.size());
+            platform_.net.close(h.value);
+            log(port::LogLevel::Warning, "too many connections, refused ", peer.view());
+            continue;
+        }
+        Slot& s = *free_slot;
+        s.handle = h.value;
+        s.active = true;
+        s.peer_eof = false;
+        s.in_length = 0;
+        s.close_by = imap::kNoDeadline;
+        s.peer = peer;
+        s.session.open(peer.view(), now);
+        ++active_;
+        log(port::LogLevel::Debug, "connection from ", peer.view());
+        flush(s, now);
+    }
+}
+
+void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
+    if ((ready & (port::kWaitRead | port::kWaitHangup)) != 0 && !s.peer_eof &&
+        s.in_length < config_.input_buffer) {
+        port::IoResult r =
+            platform_.net.read(s.handle, s.in + s.in_length, config_.input_buffer - s.in_length);
+        if (r.status == Status::Ok) {
+            s.in_length += r.bytes;
+        } else if (r.status == Status::Eof) {
+            s.peer_eof = true;
+        } else if (r.status != Status::WouldBlock) {
+            close_slot(s, "connection reset");
+            return;
+        }
+    }
+    s.session.tick(now);
+    feed(s, now);
+    flush(s, now);
+    if (!s.active) return;
+
+    if (s.session.closing()) {
+        if (s.session.output().empty()) {
+            close_slot(s, "logged out");
+        } else if (s.close_by == imap::kNoDeadline) {
+            s.close_by = now + kLingerMs;
+        } else if (now >= s.close_by) {
+            close_slot(s, "did not read its last output");
+        }
+        return;
+    }
+    if (s.peer_eof && s.in_length == 0 && s.session.output().empty() && s.session.can_receive()) {
+        close_slot(s, "client closed the connection");
+    }
+}
+
+void Server::feed(Slot& s, std::uint64_t now) {
+    if (s.in_length == 0) return;
+    const std::size_t used = s.session.receive(s.in, s.in_length, now);
+    if (used == 0) return;
+    std::memmove(s.in, s.in + used, s.in_length - used);
+    s.in_length -= used;
+}
+
+void Server::flush(Slot& s, std::uint64_t /*now*/) {
+    while (!s.session.output().empty()) {
+        const std::string_view out = s.session.output();
+        port::IoResult r = platform_.net.write(
+            s.handle, reinterpret_cast<const std::uint8_t*>(out.data()), out.size());
+        if (r.status == Status::Ok) {
+            s.session.output_sent(r.bytes);
+            continue;
+        }
+        if (r.status != Status::WouldBlock) close_slot(s, "write failed");
+        return;
+    }
+}
+
+void Server::close_slot(Slot& s, std::string_view why) {
+    if (!s.active) return;
+    platform_.net.close(s.handle);
+    s.handle = port::kNoHandle;
+    s.active = false;
+    s.in_length = 0;
+    --active_;
+    FixedText<256> w;
+    w.put("connection closed: ").put(s.peer.view()).put(" (").put(why).put(')');
+    platform_.log.write(port::LogLevel::Debug, w.view());
+}
+
+void Server::begin_shutdown(std::string_view reason) {
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    for (std::size_t i = 0; i < listener_count_; ++i) {
+        platform_.net.close(listeners_[i]);
+        listeners_[i] = port::kNoHandle;
+    }
+    const std::uint64_t now = platform_.clock.monotonic_ms();
+    for (std::size_t i = 0; i < slot_count_; ++i) {
+        Slot& s = slots_[i];
+        if (!s.active) continue;
+        s.session.shutdown(reason);
+        flush(s, now);
+        if (s.active && s.session.output().empty()) close_slot(s, "server shutdown");
+    }
+}
+
+void Server::close_all() {
+    for (std::size_t i = 0; i < slot_count_; ++i) close_slot(slots_[i], "server stopped");
+    for (std::size_t i = 0; i < listener_count_; ++i) {
+        if (listeners_[i] != port::kNoHandle) platform_.net.close(listeners_[i]);
+        listeners_[i] = port::kNoHandle;
+    }
+}
+
+void Server::log(port::LogLevel level, std::string_view a, std::string_view b, std::string_view c) {
+    FixedText<512> w;
+    w.put(a).put(b).put(c);
+    platform_.log.write(level, w.view());
+}
+
+}  // namespace tinyimapd

@@ -1,0 +1,95 @@
+// Server: the single-threaded event loop (after Redis's ae.c).
+//
+// It owns the listening handles and a fixed array of connection slots, each
+// with an input buffer and a Session (with its parser arena, argument array
+// and output buffer). All of it is carved out of one block reserved at
+// startup (memory_needed() tells how big); afterwards nothing is allocated,
+// whatever clients do (DESIGN.md "Memory: fixed at startup").
+//
+// One run_once() waits on every handle through the net port, accepts new
+// connections (a client beyond max_clients gets "* BYE" and is closed),
+// feeds each connection what arrived, flushes output, and fires timers
+// (delayed LOGIN failures, autologout). A connection whose session cannot
+// take input (output buffer full, reply delayed) is simply not read, so TCP
+// flow control pushes back on that client only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/auth/passwd.h"
+#include "core/config.h"
+#include "core/imap/session.h"
+#include "port/platform.h"
+
+namespace tinyimapd {
+
+class Arena;
+
+class Server {
+public:
+    // Bytes of the block the server needs for `config`.
+    static std::size_t memory_needed(const Config& config);
+
+    // `block` must hold memory_needed(config) bytes and outlive the server.
+    Server(port::Platform& platform, const Config& config, void* block, std::size_t size);
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Loads the passwd file; on failure the old users (if any) stay.
+    Status load_passwd();
+    std::size_t user_count() const { return passwd_.user_count(); }
+    std::uint32_t passwd_error_line() const { return passwd_.last_error_line(); }
+
+    // Listens on every configured address. On failure, failed_address() names
+    // the address and the status says why (AddrInUse, Permission, Invalid).
+    Status open_listeners();
+    std::string_view failed_address() const { return failed_address_; }
+    std::size_t listener_count() const { return listener_count_; }
+    Result<std::uint16_t> listener_port(std::size_t i) const;
+
+    // One turn of the loop: wait at most `max_wait_ms` (-1: until something
+    // happens or a timer is due), then do all the work that is ready.
+    // Returns Interrupted when a signal cut the wait short.
+    Status run_once(std::int32_t max_wait_ms = -1);
+
+    // Stops accepting, says "* BYE" to every client and lets their output
+    // drain; the loop is done when connection_count() reaches 0 (or when the
+    // caller's own deadline passes).
+    void begin_shutdown(std::string_view reason);
+    bool shutting_down() const { return shutting_down_; }
+    std::size_t connection_count() const { return active_; }
+
+    // Closes everything at once.
+    void close_all();
+
+private:
+    struct Slot;
+
+    bool carve(Arena& arena);
+    void accept_all(port::Handle listener, std::uint64_t now);
+    void serve(Slot& slot, std::uint8_t ready, std::uint64_t now);
+    void feed(Slot& slot, std::uint64_t now);
+    void flush(Slot& slot, std::uint64_t now);
+    void close_slot(Slot& slot, std::string_view why);
+    void log(port::LogLevel level, std::string_view a, std::string_view b = {},
+             std::string_view c = {});
+
+    port::Platform& platform_;
+    const Config& config_;
+    imap::SessionConfig session_config_;
+    PasswdDb passwd_;
+    imap::SessionServices services_;
+
+    Slot* slots_ = nullptr;
+    port::WaitItem* wait_items_ = nullptr;
+    std::size_t slot_count_ = 0;
+    std::size_t active_ = 0;
+    port::Handle listeners_[kConfigMaxAddresses] = {};
+    std::size_t listener_count_ = 0;
+    std::string_view failed_address_;
+    bool shutting_down_ = false;
+};
+
+}  // namespace tinyimapd

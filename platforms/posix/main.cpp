@@ -1,0 +1,334 @@
+// tinyimapd: the program. One multi-call binary (BusyBox-style) to keep flash
+// use small; the first argument picks the subcommand:
+//
+//   tinyimapd [serve] [--config FILE] [--key=value ...]   the IMAP server
+//   tinyimapd demo [--key=value ...]                      a demo server on
+//       127.0.0.1:1143 with a demo user whose password is printed at start
+//
+// Exit codes (sysexits.h): 0 ok, 64 bad command line, 66 config file missing,
+// 69 address in use, 77 no permission, 78 bad configuration, 71 other OS
+// errors. See README.md for the configuration keys.
+//
+// This file owns everything process-wide: signals, daemonizing, the one
+// memory reservation made at startup.
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string_view>
+
+#include "core/base/text.h"
+#include "core/config.h"
+#include "core/server.h"
+#include "platforms/posix/clock_posix.h"
+#include "platforms/posix/entropy_posix.h"
+#include "platforms/posix/fs_posix.h"
+#include "platforms/posix/log_posix.h"
+#include "platforms/posix/net_posix.h"
+#include "platforms/posix/signals_posix.h"
+
+#ifndef TINYIMAPD_VERSION
+#define TINYIMAPD_VERSION "0.1.0"
+#endif
+
+namespace tinyimapd::posix {
+namespace {
+
+// Config files are small; a larger one is an error, not a reason to grow.
+constexpr std::size_t kConfigFileMax = 64 * 1024;
+// How long a shutdown waits for clients to take their "* BYE".
+constexpr std::uint64_t kShutdownGraceMs = 3000;
+
+char g_config_scratch[kConfigFileMax];
+
+void out(std::string_view s) {
+    (void)!::write(1, s.data(), s.size());
+}
+void err(std::string_view s) {
+    (void)!::write(2, s.data(), s.size());
+}
+
+constexpr std::string_view kUsage =
+    "usage: tinyimapd [serve] [--config FILE] [--key=value ...]\n"
+    "       tinyimapd demo [--key=value ...]\n"
+    "       tinyimapd --check-config [--config FILE] [--key=value ...]\n"
+    "       tinyimapd --version | --help\n"
+    "\n"
+    "Subcommands:\n"
+    "  serve   run the IMAP server (the default)\n"
+    "  demo    run a demo server: user 'demo' with a random password printed\n"
+    "          at start, mail in ./demo/mail, on 127.0.0.1:1143, in the foreground\n"
+    "\n"
+    "Every configuration key is also an option: --mail-dir=DIR is mail_dir = DIR.\n"
+    "Keys: listen, mail_dir, passwd_file, plaintext_auth, max_clients, foreground,\n"
+    "log, log_level, login_fail_delay_ms, login_timeout, idle_timeout,\n"
+    "max_line_length, max_literal_size, max_append_size, input_buffer,\n"
+    "output_buffer, passwd_max_size, tls_listen, tls_cert, tls_key, user, group,\n"
+    "chroot. See README.md.\n"
+    "\n"
+    "Exit codes: 0 ok, 64 usage, 66 config file missing, 69 address in use,\n"
+    "77 permission denied, 78 bad configuration, 71 other system error.\n";
+
+int exit_code_for(Status s) {
+    switch (s) {
+        case Status::AddrInUse: return EX_UNAVAILABLE;
+        case Status::Permission: return EX_NOPERM;
+        case Status::Invalid: return EX_CONFIG;
+        default: return EX_OSERR;
+    }
+}
+
+void report_config_error(const ConfigError& e) {
+    FixedText<600> w;
+    w.put("tinyimapd: ");
+    config_error_write(e, w);
+    w.put('\n');
+    err(w.view());
+}
+
+// Writes demo/passwd with user "demo" and a fresh random password (unless
+// one exists) and points the configuration at it.
+bool prepare_demo(Config& cfg, PosixFs& fs, PosixEntropy& entropy) {
+    (void)fs.mkdir("demo");
+    (void)fs.mkdir("demo/mail");
+    if (!cfg.passwd_file.assign("demo/passwd") || !cfg.mail_dir.assign("demo/mail")) return false;
+    cfg.plaintext_auth = true;  // loopback only, see below
+    cfg.foreground = true;
+    cfg.listen.items[0].assign("127.0.0.1:1143");
+    cfg.listen.count = 1;
+
+    port::FileInfo info;
+    if (fs.stat("demo/passwd", &info) != Status::Ok) {
+        static constexpr char kAlphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
+        std::uint8_t random[12];
+        if (entropy.fill(random, sizeof random) != Status::Ok) return false;
+        FixedText<128> line;
+        line.put("demo:{PLAIN}");
+        for (std::uint8_t r : random) line.put(kAlphabet[r % 32]);
+        line.put("\n");
+        Result<port::File> f =
+            fs.open("demo/passwd", port::kOpenWrite | port::kOpenCreate | port::kOpenTruncate);
+        if (!f.ok()) return false;
+        const bool ok = fs.write(f.value, line.view().data(), line.size()).status == Status::Ok &&
+                        fs.fsync(f.value) == Status::Ok;
+        (void)fs.close(f.value);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+void print_demo_banner(PosixFs& fs) {
+    char buf[256];
+    Result<port::File> f = fs.open("demo/passwd", port::kOpenRead);
+    if (!f.ok()) return;
+    port::FsResult r = fs.read(f.value, buf, sizeof buf);
+    (void)fs.close(f.value);
+    std::string_view line(buf, r.status == Status::Ok ? r.bytes : 0);
+    const std::size_t brace = line.find('}');
+    const std::size_t end = line.find_first_of(":\n", brace == std::string_view::npos ? 0 : brace);
+    if (brace == std::string_view::npos) return;
+    FixedText<512> w;
+    w.put("tinyimapd demo: imap://127.0.0.1:1143  user: demo  password: ")
+        .put(line.substr(brace + 1, end - brace - 1))
+        .put("  (mail in demo/mail)\n");
+    out(w.view());
+}
+
+bool daemonize() {
+    const pid_t pid = fork();
+    if (pid < 0) return false;
+    if (pid > 0) _exit(0);
+    if (setsid() < 0) return false;
+    const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd >= 0) {
+        dup2(null_fd, 0);
+        dup2(null_fd, 1);
+        close(null_fd);
+    }
+    return true;
+}
+
+int serve(Config& cfg, bool demo) {
+    PosixNet net;
+    PosixFs fs;
+    PosixClock clock;
+    PosixEntropy entropy;
+    PosixLog log(cfg.log == tinyimapd::LogTarget::Syslog ? LogTarget::Syslog : LogTarget::Stderr,
+                 cfg.log_level);
+    port::Platform platform{net, fs, clock, entropy, log};
+
+    if (demo && !prepare_demo(cfg, fs, entropy)) {
+        err("tinyimapd: cannot create the demo files under ./demo\n");
+        return EX_CANTCREAT;
+    }
+    ConfigError e{};
+    if (!config_validate(cfg, &e)) {
+        report_config_error(e);
+        return EX_CONFIG;
+    }
+    if (PosixSignals::install() != Status::Ok) {
+        err("tinyimapd: cannot install signal handlers\n");
+        return EX_OSERR;
+    }
+
+    // The one reservation: every buffer and slot the server will ever use.
+    // Touched now so that the resident size does not grow later.
+    const std::size_t size = Server::memory_needed(cfg);
+    void* block = malloc(size);
+    if (block == nullptr) {
+        err("tinyimapd: cannot reserve memory for max_clients; lower it\n");
+        return EX_OSERR;
+    }
+    memset(block, 0, size);
+    Server server(platform, cfg, block, size);
+
+    FixedText<512> w;
+    const Status passwd_status = server.load_passwd();
+    if (passwd_status != Status::Ok) {
+        w.put("tinyimapd: ").put(cfg.passwd_file.view());
+        if (server.passwd_error_line() != 0) w.put(':').put_uint(server.passwd_error_line());
+        w.put(": ").put(status_text(passwd_status)).put('\n');
+        err(w.view());
+        return passwd_status == Status::NotFound ? EX_NOINPUT : EX_CONFIG;
+    }
+    const Status listen_status = server.open_listeners();
+    if (listen_status != Status::Ok) {
+        w.put("tinyimapd: cannot listen on ")
+            .put(server.failed_address())
+            .put(": ")
+            .put(status_text(listen_status))
+            .put('\n');
+        err(w.view());
+        return exit_code_for(listen_status);
+    }
+    if (demo) print_demo_banner(fs);
+    if (!cfg.foreground && !daemonize()) {
+        err("tinyimapd: cannot detach from the terminal\n");
+        return EX_OSERR;
+    }
+    w.clear();
+    w.put("tinyimapd " TINYIMAPD_VERSION " started: ").put_uint(server.user_count());
+    w.put(" users, ").put_uint(cfg.max_clients).put(" client slots, ");
+    w.put_uint(size / 1024).put(" KiB reserved");
+    log.write(port::LogLevel::Info, w.view());
+
+    for (;;) {
+        (void)server.run_once();
+        if (PosixSignals::take_reload()) {
+            const Status s = server.load_passwd();
+            w.clear();
+            w.put("SIGHUP: passwd file ").put(cfg.passwd_file.view());
+            if (s == Status::Ok) {
+                w.put(" reloaded, ").put_uint(server.user_count()).put(" users");
+            } else {
+                w.put(" not reloaded (").put(status_text(s)).put("), keeping the old users");
+            }
+            log.write(s == Status::Ok ? port::LogLevel::Info : port::LogLevel::Error, w.view());
+        }
+        if (PosixSignals::take_terminate()) break;
+    }
+
+    // RFC 3501 §7.1.5: tell every client why it is being disconnected.
+    log.write(port::LogLevel::Info, "shutting down");
+    server.begin_shutdown("Server shutting down");
+    const std::uint64_t give_up = clock.monotonic_ms() + kShutdownGraceMs;
+    while (server.connection_count() > 0 && clock.monotonic_ms() < give_up) {
+        (void)server.run_once(100);
+    }
+    server.close_all();
+    free(block);
+    return 0;
+}
+
+int run(int argc, char** argv) {
+    int first = 1;
+    bool demo = false;
+    if (argc > 1 && argv[1][0] != '-') {
+        const std::string_view sub = argv[1];
+        if (sub == "demo") {
+            demo = true;
+        } else if (sub != "serve") {
+            err("tinyimapd: unknown subcommand '");
+            err(sub);
+            err("'\n");
+            err(kUsage);
+            return EX_USAGE;
+        }
+        first = 2;
+    }
+
+    Config cfg;
+    bool check_only = false;
+    PosixFs fs;
+    ConfigError e{};
+    // The file first, then the options over it (command line wins).
+    for (int i = first; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        std::string_view path;
+        if (a == "--config") {
+            if (i + 1 >= argc) {
+                err("tinyimapd: --config needs a file name\n");
+                return EX_USAGE;
+            }
+            path = argv[i + 1];
+        } else if (a.substr(0, 9) == "--config=") {
+            path = a.substr(9);
+        } else {
+            continue;
+        }
+        if (!config_load_file(cfg, fs, path, g_config_scratch, sizeof g_config_scratch, &e)) {
+            report_config_error(e);
+            port::FileInfo info;
+            return fs.stat(path, &info) == Status::NotFound ? EX_NOINPUT : EX_CONFIG;
+        }
+    }
+    for (int i = first; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "--config") {
+            ++i;
+            continue;
+        }
+        if (a.substr(0, 9) == "--config=") continue;
+        if (a == "--help" || a == "-h") {
+            out(kUsage);
+            return 0;
+        }
+        if (a == "--version" || a == "-V") {
+            out("tinyimapd " TINYIMAPD_VERSION "\n");
+            return 0;
+        }
+        if (a == "--check-config") {
+            check_only = true;
+            continue;
+        }
+        if (!config_apply_option(cfg, a, &e)) {
+            report_config_error(e);
+            return a.substr(0, 2) == "--" ? EX_CONFIG : EX_USAGE;
+        }
+    }
+    if (check_only) {
+        if (!config_validate(cfg, &e)) {
+            report_config_error(e);
+            return EX_CONFIG;
+        }
+        static char text[32 * 1024];
+        TextWriter w(text, sizeof text);
+        config_write(cfg, w);
+        out(w.view());
+        return 0;
+    }
+    return serve(cfg, demo);
+}
+
+}  // namespace
+}  // namespace tinyimapd::posix
+
+int main(int argc, char** argv) {
+    return tinyimapd::posix::run(argc, argv);
+}

@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""End-to-end tests: the real tinyimapd binary on loopback, driven by real
+clients (Python's imaplib, curl, raw sockets).
+
+Usage: test_server.py --binary PATH [--emulator "qemu-aarch64 -L /usr/aarch64-linux-gnu"]
+
+With --emulator the binary runs under qemu-user, so the same conversations
+check the cross-compiled server. Each test names the RFC section it checks.
+"""
+import argparse
+import imaplib
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+BINARY = None
+EMULATOR = []
+# qemu-user is slow to start a binary; everything waits longer under it.
+SLOW = 1.0
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A tinyimapd process with its own temporary mail_dir and passwd file."""
+
+    def __init__(self, extra=(), users=(("alice", "{PLAIN}wonderland"),), plaintext=True,
+                 delay_ms=300):
+        self.dir = tempfile.mkdtemp(prefix="tinyimapd-e2e-")
+        self.passwd = os.path.join(self.dir, "passwd")
+        with open(self.passwd, "w") as f:
+            f.write("# test users\n")
+            for user, pw in users:
+                f.write(f"{user}:{pw}:1000:1000::/home/{user}::\n")
+        self.port = free_port()
+        self.clients = []
+        self.args = [
+            f"--listen=127.0.0.1:{self.port}",
+            f"--mail-dir={os.path.join(self.dir, 'mail')}",
+            f"--passwd-file={self.passwd}",
+            f"--plaintext-auth={'yes' if plaintext else 'no'}",
+            f"--login-fail-delay-ms={delay_ms}",
+            "--foreground",
+            "--log-level=debug",
+        ] + list(extra)
+        self.log = open(os.path.join(self.dir, "log"), "w+")
+        self.proc = subprocess.Popen(EMULATOR + [BINARY] + self.args, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + 10 * SLOW
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited early: " + self.log_text())
+            # Not by connecting: a probe connection would hold a slot.
+            if " started: " in self.log_text():
+                return
+            time.sleep(0.05)
+        raise RuntimeError("server did not start: " + self.log_text())
+
+    def log_text(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def imap(self):
+        m = imaplib.IMAP4("127.0.0.1", self.port, timeout=10 * SLOW)
+        self.clients.append(m.sock)
+        return m
+
+    def raw(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10 * SLOW)
+        self.clients.append(s)
+        return RawClient(s)
+
+    def stop(self):
+        for c in self.clients:
+            c.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10 * SLOW)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class RawClient:
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed; have %r" % self.buf)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def until_tagged(self, tag):
+        """Lines up to and including the one tagged `tag`."""
+        lines = []
+        while True:
+            line = self.line()
+            lines.append(line)
+            if line.startswith(tag + b" "):
+                return lines
+
+    def closed(self):
+        try:
+            self.sock.settimeout(5 * SLOW)
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (ConnectionResetError, socket.timeout):
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+class WithServer(unittest.TestCase):
+    server_args = {}
+
+    def setUp(self):
+        self.server = Server(**self.server_args)
+
+    def tearDown(self):
+        self.server.stop()
+
+
+class Greeting(WithServer):
+    def test_greeting_carries_capability_rfc3501_7_1_1(self):
+        c = self.server.raw()
+        greeting = c.line()
+        self.assertTrue(greeting.startswith(b"* OK [CAPABILITY IMAP4rev1 "), greeting)
+
+    def test_capability_noop_logout_rfc3501_6_1(self):
+        m = self.server.imap()
+        typ, caps = m.capability()
+        self.assertEqual(typ, "OK")
+        self.assertIn(b"IMAP4rev1", caps[0].split())
+        self.assertNotIn(b"LOGINDISABLED", caps[0].split())
+        self.assertEqual(m.noop()[0], "OK")
+        typ, data = m.logout()
+        self.assertEqual(typ, "BYE")
+
+    def test_logout_sends_bye_then_tagged_ok_then_closes_rfc3501_6_1_3(self):
+        c = self.server.raw()
+        c.line()
+        c.send(b"a1 LOGOUT\r\n")
+        self.assertTrue(c.line().startswith(b"* BYE "))
+        self.assertTrue(c.line().startswith(b"a1 OK "))
+        self.assertTrue(c.closed())
+
+
+class Login(WithServer):
+    def test_login_right_password_rfc3501_6_2_3(self):
+        m = self.server.imap()
+        typ, data = m.login("alice", "wonderland")
+        self.assertEqual(typ, "OK")
+        self.assertIn(b"[CAPABILITY IMAP4rev1", data[0])
+        m.logout()
+
+    def test_login_wrong_password_is_delayed_no(self):
+        m = self.server.imap()
+        start = time.time()
+        with self.assertRaises(imaplib.IMAP4.error) as ctx:
+            m.login("alice", "queen")
+        self.assertGreaterEqual(time.time() - start, 0.3)
+        self.assertIn("AUTHENTICATIONFAILED", str(ctx.exception))
+        # The connection is still usable after the NO.
+        self.assertEqual(m.login("alice", "wonderland")[0], "OK")
+        m.logout()
+
+    def test_login_delay_does_not_block_other_clients(self):
+        slow = self.server.raw()
+        slow.line()
+        slow.send(b"x LOGIN alice nope\r\n")
+        time.sleep(0.05)
+        fast = self.server.raw()
+        fast.line()
+        start = time.time()
+        fast.send(b"y NOOP\r\n")
+        self.assertTrue(fast.until_tagged(b"y")[-1].startswith(b"y OK"))
+        self.assertLess(time.time() - start, 0.25)
+        self.assertTrue(slow.until_tagged(b"x")[-1].startswith(b"x NO "))
+
+    def test_unknown_user_gets_the_same_no(self):
+        m = self.server.imap()
+        with self.assertRaises(imaplib.IMAP4.error) as ctx:
+            m.login("mallory", "x")
+        self.assertIn("AUTHENTICATIONFAILED", str(ctx.exception))
+
+    def test_login_with_literals_rfc3501_4_3_and_rfc7888(self):
+        c = self.server.raw()
+        c.line()
+        c.send(b"a LOGIN {5}\r\n")
+        self.assertTrue(c.line().startswith(b"+ "))
+        c.send(b"alice {10}\r\n")
+        self.assertTrue(c.line().startswith(b"+ "))
+        c.send(b"wonderland\r\n")
+        self.assertTrue(c.until_tagged(b"a")[-1].startswith(b"a OK "))
+        c2 = self.server.raw()
+        c2.line()
+        c2.send(b"b LOGIN {5+}\r\nalice {10+}\r\nwonderland\r\n")
+        self.assertTrue(c2.until_tagged(b"b")[-1].startswith(b"b OK "))
+
+    def test_commands_not_built_are_refused_never_fake_ok(self):
+        c = self.server.raw()
+        c.line()
+        c.send(b"a SELECT INBOX\r\n")
+        self.assertTrue(c.line().startswith(b"a BAD "))
+        c.send(b"b LOGIN alice wonderland\r\nc SELECT INBOX\r\nd FROB\r\n")
+        self.assertTrue(c.until_tagged(b"b")[-1].startswith(b"b OK"))
+        self.assertTrue(c.line().startswith(b"c BAD "))
+        self.assertTrue(c.line().startswith(b"d BAD "))
+
+
+class LoginDisabled(WithServer):
+    server_args = {"plaintext": False}
+
+    def test_logindisabled_advertised_and_login_refused_rfc3501_6_2_3(self):
+        m = self.server.imap()
+        self.assertIn(b"LOGINDISABLED", m.capability()[1][0].split())
+        c = self.server.raw()
+        c.line()
+        c.send(b"a LOGIN alice wonderland\r\n")
+        self.assertTrue(c.line().startswith(b"a NO [PRIVACYREQUIRED]"))
+
+
+class Parser(WithServer):
+    def test_command_sent_one_byte_at_a_time(self):
+        c = self.server.raw()
+        c.line()
+        for b in b"abc LOGIN alice wonderland\r\n":
+            c.send(bytes([b]))
+        self.assertTrue(c.until_tagged(b"abc")[-1].startswith(b"abc OK"))
+
+    def test_fifty_pipelined_commands_answered_in_order_rfc3501_5_5(self):
+        c = self.server.raw()
+        c.line()
+        c.send(b"".join(b"t%d NOOP\r\n" % i for i in range(50)))
+        for i in range(50):
+            self.assertTrue(c.line().startswith(b"t%d OK" % i))
+
+    def test_hostile_input_gets_bad_and_connection_stays_usable(self):
+        c = self.server.raw()
+        c.line()
+        cases = [
+            b"a1 NO\x00OP\r\n",
+            b"a2 LOGIN " + b"x" * 200000 + b" y\r\n",
+            b"a3 LOGIN {4294967295}\r\n",
+            b"a4 X " + b"(" * 5000 + b")" * 5000 + b"\r\n",
+            b"a5 LOGIN \"abc\r\n",
+            b"a6 LOGIN {5\r\n",
+        ]
+        for i, case in enumerate(cases):
+            tag = b"a%d" % (i + 1)
+            c.send(case)
+            line = c.line()
+            self.assertTrue(line.startswith(tag + b" BAD "), (case[:40], line))
+            c.send(b"n NOOP\r\n")
+            self.assertTrue(c.line().startswith(b"n OK"), case[:40])
+
+
+class Limits(WithServer):
+    server_args = {"extra": ["--max-clients=2"]}
+
+    def test_one_connection_too_many_gets_bye(self):
+        a = self.server.raw()
+        b = self.server.raw()
+        a.line()
+        b.line()
+        c = self.server.raw()
+        self.assertTrue(c.line().startswith(b"* BYE "))
+        self.assertTrue(c.closed())
+        a.send(b"x NOOP\r\n")
+        self.assertTrue(a.line().startswith(b"x OK"))
+
+
+class Signals(WithServer):
+    def test_sigterm_sends_bye_and_exits_cleanly(self):
+        c = self.server.raw()
+        c.line()
+        self.server.proc.send_signal(signal.SIGTERM)
+        self.assertTrue(c.line().startswith(b"* BYE "))
+        self.assertEqual(self.server.proc.wait(10 * SLOW), 0)
+
+    def test_sighup_rereads_the_passwd_file(self):
+        with open(self.server.passwd, "a") as f:
+            f.write("bob:{PLAIN}builder\n")
+        m = self.server.imap()
+        with self.assertRaises(imaplib.IMAP4.error):
+            m.login("bob", "builder")
+        self.server.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 5 * SLOW
+        while "reloaded" not in self.server.log_text() and time.time() < deadline:
+            time.sleep(0.05)
+        m = self.server.imap()
+        self.assertEqual(m.login("bob", "builder")[0], "OK")
+        m.logout()
+
+
+class Curl(WithServer):
+    def test_curl_logs_in_and_runs_a_command(self):
+        if shutil.which("curl") is None:
+            self.skipTest("curl not installed")
+        url = f"imap://127.0.0.1:{self.server.port}/"
+        ok = subprocess.run(["curl", "-sS", "--max-time", "20", "-u", "alice:wonderland",
+                             "-X", "NOOP", url], capture_output=True)
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        bad = subprocess.run(["curl", "-sS", "--max-time", "20", "-u", "alice:nope", "-X",
+                              "NOOP", url], capture_output=True)
+        self.assertEqual(bad.returncode, 67, bad.stderr)  # CURLE_LOGIN_DENIED
+
+
+class CommandLine(unittest.TestCase):
+    def run_binary(self, *args, timeout=20):
+        return subprocess.run(EMULATOR + [BINARY] + list(args), capture_output=True,
+                              timeout=timeout * SLOW)
+
+    def test_version_and_help(self):
+        r = self.run_binary("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn(b"tinyimapd", r.stdout)
+        r = self.run_binary("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn(b"passwd_file", r.stdout)
+
+    def test_check_config_prints_the_effective_configuration(self):
+        r = self.run_binary("--check-config", "--listen=127.0.0.1:1999", "--max-clients=5")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"127.0.0.1:1999", r.stdout)
+        self.assertIn(b"max_clients = 5", r.stdout)
+
+    def test_bad_value_exit_78_and_named(self):
+        r = self.run_binary("--check-config", "--max-clients=lots")
+        self.assertEqual(r.returncode, 78)
+        self.assertIn(b"max-clients", r.stderr)
+
+    def test_config_file_error_names_file_and_line(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+            f.write("# comment\nmail_dir = /tmp/x\nno_such_key = 1\n")
+        try:
+            r = self.run_binary("--check-config", "--config", f.name)
+            self.assertEqual(r.returncode, 78)
+            self.assertIn(f"{f.name}:3".encode(), r.stderr)
+        finally:
+            os.unlink(f.name)
+
+    def test_missing_config_file_exit_66(self):
+        r = self.run_binary("--check-config", "--config=/nonexistent/tinyimapd.conf")
+        self.assertEqual(r.returncode, 66)
+        self.assertIn(b"/nonexistent/tinyimapd.conf", r.stderr)
+
+    def test_port_in_use_exit_69(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            port = s.getsockname()[1]
+            d = tempfile.mkdtemp()
+            with open(os.path.join(d, "passwd"), "w") as f:
+                f.write("u:{PLAIN}p\n")
+            try:
+                r = self.run_binary(f"--listen=127.0.0.1:{port}", "--foreground",
+                                    f"--passwd-file={d}/passwd", f"--mail-dir={d}")
+                self.assertEqual(r.returncode, 69, r.stderr)
+                self.assertIn(f"127.0.0.1:{port}".encode(), r.stderr)
+            finally:
+                shutil.rmtree(d)
+
+    def test_unknown_subcommand_exit_64(self):
+        r = self.run_binary("frobnicate")
+        self.assertEqual(r.returncode, 64)
+
+
+def main():
+    global BINARY, EMULATOR, SLOW
+    p = argparse.ArgumentParser()
+    p.add_argument("--binary", required=True)
+    p.add_argument("--emulator", default="")
+    args, rest = p.parse_known_args()
+    BINARY = os.path.abspath(args.binary)
+    EMULATOR = shlex.split(args.emulator.replace(";", " "))
+    if EMULATOR:
+        SLOW = 3.0
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
