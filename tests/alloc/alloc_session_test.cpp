@@ -1,0 +1,259 @@
+// Zero allocation after startup (DESIGN.md "Memory: fixed at startup").
+//
+// This binary replaces malloc/calloc/realloc and every operator new with
+// counting versions, starts the real server (core over platforms/posix) on a
+// loopback port in this process, and drives whole IMAP sessions against it
+// from client sockets in the same thread: connect, LOGIN (right and wrong),
+// NOOP, CAPABILITY, a bad command, malformed input, literals, pipelining,
+// LOGOUT, a connection over max_clients. Between "startup done" and "sessions
+// done" the counter must not move.
+//
+// Later issues extend `kConversation` with the commands they add.
+//
+// Plain main() rather than Catch2: the test framework itself allocates.
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <new>
+#include <string_view>
+
+#include "core/config.h"
+#include "core/server.h"
+#include "platforms/posix/clock_posix.h"
+#include "platforms/posix/entropy_posix.h"
+#include "platforms/posix/fs_posix.h"
+#include "platforms/posix/log_posix.h"
+#include "platforms/posix/net_posix.h"
+
+namespace {
+std::atomic<long> g_allocations{0};
+std::atomic<bool> g_counting{false};
+
+void note_allocation() {
+    if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
+}
+}  // namespace
+
+// --- counting allocator -----------------------------------------------------
+#if !defined(__SANITIZE_ADDRESS__)
+extern "C" void* __libc_malloc(size_t);
+extern "C" void* __libc_calloc(size_t, size_t);
+extern "C" void* __libc_realloc(void*, size_t);
+extern "C" void* malloc(size_t n) {
+    note_allocation();
+    return __libc_malloc(n);
+}
+extern "C" void* calloc(size_t a, size_t b) {
+    note_allocation();
+    return __libc_calloc(a, b);
+}
+extern "C" void* realloc(void* p, size_t n) {
+    note_allocation();
+    return __libc_realloc(p, n);
+}
+#endif
+void* operator new(size_t n) {
+    note_allocation();
+    void* p = malloc(n ? n : 1);
+    if (p == nullptr) abort();
+    return p;
+}
+void* operator new[](size_t n) {
+    return operator new(n);
+}
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+    note_allocation();
+    return malloc(n ? n : 1);
+}
+void* operator new[](size_t n, const std::nothrow_t& t) noexcept {
+    return operator new(n, t);
+}
+void operator delete(void* p) noexcept {
+    free(p);
+}
+void operator delete[](void* p) noexcept {
+    free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+    free(p);
+}
+void operator delete[](void* p, size_t) noexcept {
+    free(p);
+}
+
+namespace {
+
+using namespace tinyimapd;
+
+int g_failures = 0;
+
+void fail(const char* what, std::string_view detail = {}) {
+    fprintf(stderr, "FAIL: %s %.*s\n", what, static_cast<int>(detail.size()), detail.data());
+    ++g_failures;
+}
+
+// A client socket driven without blocking, alternating with the server loop.
+struct Client {
+    int fd = -1;
+    char buf[65536];
+    size_t len = 0;
+
+    bool connect_to(std::uint16_t port) {
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return false;
+        fcntl(fd, F_SETFL, O_NONBLOCK);
+        return true;
+    }
+    void send_all(std::string_view s) {
+        size_t off = 0;
+        while (off < s.size()) {
+            ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+            if (n > 0) off += static_cast<size_t>(n);
+        }
+    }
+    void pump() {
+        ssize_t n = ::recv(fd, buf + len, sizeof buf - len, 0);
+        if (n > 0) len += static_cast<size_t>(n);
+    }
+    bool has(std::string_view needle) const {
+        return std::string_view(buf, len).find(needle) != std::string_view::npos;
+    }
+    void close_fd() {
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+    }
+};
+
+// Runs the server loop until the client's received bytes contain `needle`.
+bool serve_until(Server& server, Client& c, std::string_view needle) {
+    for (int i = 0; i < 2000; ++i) {
+        (void)server.run_once(5);
+        c.pump();
+        if (c.has(needle)) return true;
+    }
+    return false;
+}
+
+struct Step {
+    const char* send;
+    const char* expect;
+};
+
+// Each step's bytes go out whole (pipelining included); the session must
+// answer with `expect` somewhere in its output.
+constexpr Step kConversation[] = {
+    {"", "* OK [CAPABILITY IMAP4rev1"},
+    {"a1 CAPABILITY\r\n", "a1 OK"},
+    {"a2 NOOP\r\n", "a2 OK"},
+    {"a3 LOGIN alice wrong\r\n", "a3 NO [AUTHENTICATIONFAILED]"},
+    {"a4 FROBNICATE\r\n", "a4 BAD"},
+    {"a5 NO\x01OP\r\n", "a5 BAD"},
+    {"a6 LOGIN {5}\r\n", "+ "},
+    {"alice {10+}\r\nwonderland\r\n", "a6 OK [CAPABILITY"},
+    {"a7 NOOP\r\na8 NOOP\r\na9 SELECT INBOX\r\n", "a9 BAD"},
+    {"b1 X ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((\r\n", "b1 BAD"},
+    {"b2 LOGIN {99999999}\r\n", "b2 BAD"},
+    {"b3 LOGOUT\r\n", "b3 OK"},
+};
+
+}  // namespace
+
+int main() {
+    char dir_template[] = "/tmp/tinyimapd-alloc-XXXXXX";
+    const char* dir = mkdtemp(dir_template);
+    if (dir == nullptr) return 2;
+    char passwd_path[256];
+    snprintf(passwd_path, sizeof passwd_path, "%s/passwd", dir);
+    FILE* f = fopen(passwd_path, "w");
+    fputs("alice:{PLAIN}wonderland\n", f);
+    fclose(f);
+
+    Config cfg;
+    cfg.listen.items[0].assign("127.0.0.1:0");
+    cfg.listen.count = 1;
+    cfg.passwd_file.assign(passwd_path);
+    cfg.mail_dir.assign(dir);
+    cfg.plaintext_auth = true;
+    cfg.login_fail_delay_ms = 20;
+    cfg.max_clients = 2;
+
+    posix::PosixNet net;
+    posix::PosixFs fs;
+    posix::PosixClock clock;
+    posix::PosixEntropy entropy;
+    posix::PosixLog log(posix::LogTarget::Stderr, port::LogLevel::Warning);
+    port::Platform platform{net, fs, clock, entropy, log};
+
+    const size_t size = Server::memory_needed(cfg);
+    void* block = malloc(size);
+    Server server(platform, cfg, block, size);
+    if (server.load_passwd() != Status::Ok) fail("load passwd");
+    if (server.open_listeners() != Status::Ok) fail("listen");
+    const Result<std::uint16_t> port = server.listener_port(0);
+    if (!port.ok()) fail("listener port");
+
+    static Client clients[3];  // static: no allocation, not on the counted path
+    // The counter itself must see allocations, or this test proves nothing.
+    g_counting = true;
+    void* volatile probe_new = operator new(8);
+    operator delete(probe_new);
+    void* probe = malloc(16);
+    free(probe);
+    g_counting = false;
+    if (g_allocations.load() < 2) fail("the allocation counter does not count");
+    g_allocations = 0;
+
+    // Startup is over: from here on, nothing may allocate.
+    g_counting = true;
+
+    for (int round = 0; round < 2; ++round) {
+        Client& c = clients[0];
+        c.len = 0;
+        if (!c.connect_to(port.value)) fail("connect");
+        for (const Step& s : kConversation) {
+            if (*s.send != '\0') c.send_all(s.send);
+            if (!serve_until(server, c, s.expect)) fail("no reply", s.expect);
+        }
+        c.close_fd();
+        for (int i = 0; i < 20; ++i) (void)server.run_once(5);
+    }
+    // One connection over max_clients gets "* BYE".
+    for (int i = 0; i < 3; ++i) {
+        clients[i].len = 0;
+        if (!clients[i].connect_to(port.value)) fail("connect");
+        if (!serve_until(server, clients[i], i < 2 ? "* OK" : "* BYE")) fail("greeting or BYE");
+    }
+    server.begin_shutdown("test over");
+    for (int i = 0; i < 2; ++i) {
+        if (!serve_until(server, clients[i], "* BYE test over")) fail("shutdown BYE");
+    }
+
+    g_counting = false;
+    const long counted = g_allocations.load();
+    for (Client& c : clients) c.close_fd();
+    server.close_all();
+    free(block);
+    unlink(passwd_path);
+    rmdir(dir);
+
+    if (counted != 0) {
+        fprintf(stderr, "FAIL: %ld heap allocations after startup\n", counted);
+        ++g_failures;
+    }
+    if (g_failures != 0) return 1;
+    printf("OK: whole sessions after startup made 0 heap allocations\n");
+    return 0;
+}
