@@ -1,0 +1,124 @@
+// Server configuration: the keys, their defaults, and the parsers for the
+// config file and the command line.
+//
+// A Config is a plain struct of fixed size (no heap; about 7 KiB, mostly
+// path buffers) whose default member values are the documented defaults, so
+// `Config cfg;` is the configuration of a server started with no file and no
+// options. Sources are applied on top of it in order of priority, lowest
+// first: the file (config_load_file / config_apply_text), then each
+// command-line argument (config_apply_option), then config_validate for the
+// checks that involve several keys. docs/CONFIG.md is the reference for every
+// key; the table of names, ranges and kinds lives in config.cpp.
+//
+// Invariants: every value stored has passed its key's check (range, syntax,
+// length); a failed apply leaves the key it was about unchanged, but a failed
+// config_apply_text keeps the lines before the bad one (parse into a copy if
+// that matters, e.g. on reload).
+//
+// Repeatable keys (listen, tls_listen): the first entry from a source
+// replaces a list that came from the defaults or from a lower-priority source;
+// later entries from the same source append; an empty value clears the list;
+// an entry from a lower-priority source than the one that filled the list is
+// checked and then ignored, so the command line wins whatever the order.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/base/fixed_string.h"
+#include "core/base/text.h"
+#include "port/fs.h"
+#include "port/log.h"
+
+namespace tinyimapd {
+
+inline constexpr std::size_t kConfigMaxAddresses = 8;  // per repeatable key
+// "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535" is 53 bytes.
+inline constexpr std::size_t kConfigAddressMax = 64;
+inline constexpr std::size_t kConfigNameMax = 64;  // user, group
+
+using ConfigPath = FixedString<port::kMaxPath>;
+using ConfigAddress = FixedString<kConfigAddressMax>;
+using ConfigName = FixedString<kConfigNameMax>;
+
+enum class ConfigSource : std::uint8_t { File, CommandLine };
+// Where a repeatable key's current list came from; ordered by priority.
+enum class ConfigOrigin : std::uint8_t { Default, File, CommandLine };
+enum class LogTarget : std::uint8_t { Stderr, Syslog };
+
+// Listening addresses, "a.b.c.d:port" or "[v6]:port" (config_split_address).
+struct AddressList {
+    std::array<ConfigAddress, kConfigMaxAddresses> items{};
+    std::size_t count = 0;
+    ConfigOrigin origin = ConfigOrigin::Default;
+
+    std::size_t size() const { return count; }
+    bool empty() const { return count == 0; }
+    std::string_view operator[](std::size_t i) const { return items[i].view(); }
+};
+
+struct Config {
+    AddressList listen{{ConfigAddress{"127.0.0.1:1143"}}, 1, ConfigOrigin::Default};
+    AddressList tls_listen{};
+    ConfigPath mail_dir{"mail"};
+    ConfigPath passwd_file{"passwd"};
+    bool plaintext_auth = false;  // allow LOGIN/AUTH PLAIN before TLS (RFC 3501 §6.2.3)
+    std::uint32_t max_clients = 64;
+    bool foreground = false;
+    LogTarget log = LogTarget::Stderr;
+    port::LogLevel log_level = port::LogLevel::Info;
+    std::uint32_t login_fail_delay_ms = 2000;
+    std::uint32_t login_timeout = 60;   // seconds, not authenticated state
+    std::uint32_t idle_timeout = 1800;  // seconds, authenticated (RFC 3501 §5.4)
+    std::uint32_t max_line_length = 8192;
+    std::uint32_t max_literal_size = 65536;    // literals other than APPEND's
+    std::uint32_t max_append_size = 67108864;  // one APPEND message
+    std::uint32_t input_buffer = 4096;         // per connection
+    std::uint32_t output_buffer = 16384;       // per connection
+    std::uint32_t passwd_max_size = 65536;     // each of PasswdDb's two buffers
+    ConfigPath tls_cert{};
+    ConfigPath tls_key{};
+    ConfigName user{};
+    ConfigName group{};
+    ConfigPath chroot{};
+};
+
+struct ConfigError {
+    FixedString<256> file;  // "command line" for config_apply_option
+    std::uint32_t line;     // 1-based; 0 for the command line and whole-file errors
+    FixedString<200> message;
+};
+
+// Applies a whole config file's text: `key = value` lines, '#' comments,
+// optional double quotes (with \" and \\), LF or CRLF line ends. Stops at the
+// first error and describes it in *err (may be null).
+bool config_apply_text(Config& cfg, std::string_view text, std::string_view file_name,
+                       ConfigError* err);
+
+// Applies one command-line argument "--key=value"; '-' in the key stands for
+// '_' (--mail-dir=/srv/mail). A boolean key alone (--foreground) means yes.
+bool config_apply_option(Config& cfg, std::string_view arg, ConfigError* err);
+
+// Reads `path` through `fs` into `scratch` and applies it. Errors: "cannot
+// open" (with the fs status), read errors, a file larger than scratch_cap.
+bool config_load_file(Config& cfg, port::Fs& fs, std::string_view path, char* scratch,
+                      std::size_t scratch_cap, ConfigError* err);
+
+// Checks between keys, once all sources are applied: something to listen on,
+// TLS listeners need tls_cert and tls_key, and the two come together.
+bool config_validate(const Config& cfg, ConfigError* err);
+
+// The effective configuration as a config file that config_apply_text reads
+// back to an equal Config (for --check-config). Check w.ok() afterwards.
+void config_write(const Config& cfg, TextWriter& w);
+
+// "file:line: message", "file: message" or "command line: message".
+void config_error_write(const ConfigError& err, TextWriter& w);
+
+// Splits a listen address: IPv4 dotted quad or bracketed IPv6, then ':' and
+// a port 1..65535. `host` excludes the brackets. False if malformed.
+bool config_split_address(std::string_view address, std::string_view* host, std::uint16_t* port);
+
+}  // namespace tinyimapd

@@ -1,0 +1,359 @@
+// 64-bit file offsets and times on 32-bit targets (armhf) whatever the build
+// flags say: mailbox files may pass 2 GiB. Nothing of off_t or time_t leaves
+// this file, so other translation units may differ.
+#define _FILE_OFFSET_BITS 64
+#define _TIME_BITS 64
+
+#include "platforms/posix/fs_posix.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>  // rename()
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "platforms/posix/errno_posix.h"
+
+namespace tinyimapd::posix {
+namespace {
+
+static_assert(sizeof(off_t) == 8, "PosixFs needs 64-bit file offsets");
+
+constexpr std::uint64_t kMaxOffset = static_cast<std::uint64_t>(INT64_MAX);
+constexpr mode_t kFileMode = 0600;
+constexpr mode_t kDirMode = 0700;
+// getdents64 buffer: a record is at most ~280 bytes (a 255-byte name), so
+// this holds a dozen or more entries per system call.
+constexpr std::size_t kDirBufferSize = 4096;
+
+constexpr std::uint32_t kKnownOpenFlags = port::kOpenRead | port::kOpenWrite | port::kOpenCreate |
+                                          port::kOpenExclusive | port::kOpenTruncate |
+                                          port::kOpenNoFollow;
+
+// A path as the C string the system calls need.
+struct PathBuffer {
+    char text[port::kMaxPath + 1];
+};
+
+Status copy_path(std::string_view path, PathBuffer* out) {
+    if (path.size() > port::kMaxPath) return Status::TooLong;
+    if (path.empty() || std::memchr(path.data(), '\0', path.size()) != nullptr) {
+        return Status::Invalid;
+    }
+    std::memcpy(out->text, path.data(), path.size());
+    out->text[path.size()] = '\0';
+    return Status::Ok;
+}
+
+Status errno_status() {
+    return status_from_errno(errno);
+}
+
+port::FileType type_from_mode(mode_t mode) {
+    if (S_ISREG(mode)) return port::FileType::Regular;
+    if (S_ISDIR(mode)) return port::FileType::Directory;
+    return port::FileType::Other;
+}
+
+void fill_info(const struct stat& st, port::FileInfo* info) {
+    info->type = type_from_mode(st.st_mode);
+    info->size = static_cast<std::uint64_t>(st.st_size);
+    info->mtime_seconds = static_cast<std::int64_t>(st.st_mtim.tv_sec);
+}
+
+port::FileType type_from_dirent(unsigned char d_type) {
+    switch (d_type) {
+        case DT_REG: return port::FileType::Regular;
+        case DT_DIR: return port::FileType::Directory;
+        default: return port::FileType::Other;
+    }
+}
+
+// Reads until `capacity` bytes or end of file. offset < 0: sequential.
+port::FsResult read_all(int fd, void* out, std::size_t capacity, off_t offset) {
+    auto* bytes = static_cast<std::uint8_t*>(out);
+    std::size_t done = 0;
+    while (done < capacity) {
+        ssize_t n = offset < 0 ? ::read(fd, bytes + done, capacity - done)
+                               : ::pread(fd, bytes + done, capacity - done,
+                                         offset + static_cast<off_t>(done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return {errno_status(), done};
+        }
+        if (n == 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    return {Status::Ok, done};
+}
+
+// Writes all `length` bytes or fails. offset < 0: at the file position.
+port::FsResult write_all(int fd, const void* data, std::size_t length, off_t offset) {
+    const auto* bytes = static_cast<const std::uint8_t*>(data);
+    std::size_t done = 0;
+    while (done < length) {
+        ssize_t n = offset < 0 ? ::write(fd, bytes + done, length - done)
+                               : ::pwrite(fd, bytes + done, length - done,
+                                          offset + static_cast<off_t>(done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return {errno_status(), done};
+        }
+        // A regular file that accepts nothing without an error is out of
+        // room; looping would never end.
+        if (n == 0) return {Status::NoSpace, done};
+        done += static_cast<std::size_t>(n);
+    }
+    return {Status::Ok, done};
+}
+
+bool range_fits(std::size_t length, std::uint64_t offset) {
+    return offset <= kMaxOffset && static_cast<std::uint64_t>(length) <= kMaxOffset - offset;
+}
+
+}  // namespace
+
+Result<port::File> PosixFs::open(std::string_view path, std::uint32_t flags) {
+    using R = Result<port::File>;
+    if ((flags & ~kKnownOpenFlags) != 0) return R::failure(Status::Invalid);
+    bool want_read = (flags & port::kOpenRead) != 0;
+    bool want_write = (flags & port::kOpenWrite) != 0;
+    if (!want_read && !want_write) return R::failure(Status::Invalid);
+    if ((flags & port::kOpenTruncate) != 0 && !want_write) return R::failure(Status::Invalid);
+
+    PathBuffer buffer;
+    Status s = copy_path(path, &buffer);
+    if (s != Status::Ok) return R::failure(s);
+
+    int os_flags = O_CLOEXEC | O_NOCTTY;
+    os_flags |= want_read && want_write ? O_RDWR : (want_write ? O_WRONLY : O_RDONLY);
+    if ((flags & port::kOpenCreate) != 0) {
+        os_flags |= O_CREAT;
+        if ((flags & port::kOpenExclusive) != 0) os_flags |= O_EXCL;
+    }
+    if ((flags & port::kOpenTruncate) != 0) os_flags |= O_TRUNC;
+    if ((flags & port::kOpenNoFollow) != 0) os_flags |= O_NOFOLLOW;
+
+    for (;;) {
+        int fd = ::open(buffer.text, os_flags, kFileMode);
+        if (fd >= 0) return R::success(fd);
+        if (errno != EINTR) return R::failure(errno_status());
+    }
+}
+
+Status PosixFs::close(port::File f) {
+    if (::close(f) == 0) return Status::Ok;
+    // After EINTR Linux has released the descriptor; retrying could close
+    // one that was just reused.
+    if (errno == EINTR) return Status::Ok;
+    return errno_status();
+}
+
+port::FsResult PosixFs::read(port::File f, void* out, std::size_t capacity) {
+    return read_all(f, out, capacity, -1);
+}
+
+port::FsResult PosixFs::pread(port::File f, void* out, std::size_t capacity, std::uint64_t offset) {
+    if (!range_fits(capacity, offset)) return {Status::Invalid, 0};
+    return read_all(f, out, capacity, static_cast<off_t>(offset));
+}
+
+port::FsResult PosixFs::write(port::File f, const void* data, std::size_t length) {
+    return write_all(f, data, length, -1);
+}
+
+port::FsResult PosixFs::pwrite(port::File f, const void* data, std::size_t length,
+                               std::uint64_t offset) {
+    if (!range_fits(length, offset)) return {Status::Invalid, 0};
+    return write_all(f, data, length, static_cast<off_t>(offset));
+}
+
+port::FsResult PosixFs::append(port::File f, const void* data, std::size_t length) {
+    struct stat st;
+    if (::fstat(f, &st) != 0) return {errno_status(), 0};
+    if (!range_fits(length, static_cast<std::uint64_t>(st.st_size))) return {Status::NoSpace, 0};
+    return write_all(f, data, length, st.st_size);
+}
+
+Status PosixFs::truncate(port::File f, std::uint64_t size) {
+    if (size > kMaxOffset) return Status::Invalid;
+    for (;;) {
+        if (::ftruncate(f, static_cast<off_t>(size)) == 0) return Status::Ok;
+        if (errno != EINTR) return errno_status();
+    }
+}
+
+Status PosixFs::fsync(port::File f) {
+    for (;;) {
+        if (::fdatasync(f) == 0) return Status::Ok;
+        if (errno != EINTR) return errno_status();
+    }
+}
+
+Status PosixFs::fstat(port::File f, port::FileInfo* info) {
+    struct stat st;
+    if (::fstat(f, &st) != 0) return errno_status();
+    fill_info(st, info);
+    return Status::Ok;
+}
+
+Status PosixFs::lock(port::File f, port::LockMode mode) {
+    struct flock request;
+    std::memset(&request, 0, sizeof(request));
+    request.l_type = mode == port::LockMode::Exclusive ? F_WRLCK : F_RDLCK;
+    request.l_whence = SEEK_SET;
+    request.l_start = 0;
+    request.l_len = 0;  // to the end of the file, however it grows
+    request.l_pid = 0;  // required for OFD locks
+    for (;;) {
+        if (::fcntl(f, F_OFD_SETLK, &request) == 0) return Status::Ok;
+        int err = errno;
+        if (err == EINTR) continue;
+        if (err == EAGAIN || err == EACCES) return Status::Busy;
+        // Kernels before 3.15 do not know F_OFD_SETLK.
+        if (err == EINVAL) return Status::Unsupported;
+        return status_from_errno(err);
+    }
+}
+
+Status PosixFs::unlock(port::File f) {
+    struct flock request;
+    std::memset(&request, 0, sizeof(request));
+    request.l_type = F_UNLCK;
+    request.l_whence = SEEK_SET;
+    for (;;) {
+        if (::fcntl(f, F_OFD_SETLK, &request) == 0) return Status::Ok;
+        if (errno != EINTR) return errno_status();
+    }
+}
+
+Status PosixFs::stat(std::string_view path, port::FileInfo* info) {
+    PathBuffer buffer;
+    Status s = copy_path(path, &buffer);
+    if (s != Status::Ok) return s;
+    struct stat st;
+    if (::lstat(buffer.text, &st) != 0) return errno_status();
+    fill_info(st, info);
+    return Status::Ok;
+}
+
+Status PosixFs::rename(std::string_view from, std::string_view to) {
+    PathBuffer from_buffer;
+    PathBuffer to_buffer;
+    Status s = copy_path(from, &from_buffer);
+    if (s == Status::Ok) s = copy_path(to, &to_buffer);
+    if (s != Status::Ok) return s;
+    if (::rename(from_buffer.text, to_buffer.text) != 0) {
+        // Renaming a directory onto a non-empty one.
+        if (errno == EEXIST) return Status::NotEmpty;
+        return errno_status();
+    }
+    return Status::Ok;
+}
+
+Status PosixFs::unlink(std::string_view path) {
+    PathBuffer buffer;
+    Status s = copy_path(path, &buffer);
+    if (s != Status::Ok) return s;
+    if (::unlink(buffer.text) != 0) return errno_status();
+    return Status::Ok;
+}
+
+Status PosixFs::mkdir(std::string_view path) {
+    PathBuffer buffer;
+    Status s = copy_path(path, &buffer);
+    if (s != Status::Ok) return s;
+    if (::mkdir(buffer.text, kDirMode) != 0) return errno_status();
+    return Status::Ok;
+}
+
+Status PosixFs::rmdir(std::string_view path) {
+    PathBuffer buffer;
+    Status s = copy_path(path, &buffer);
+    if (s != Status::Ok) return s;
+    if (::rmdir(buffer.text) != 0) {
+        // POSIX allows EEXIST for a directory that still has entries.
+        if (errno == EEXIST) return Status::NotEmpty;
+        return errno_status();
+    }
+    return Status::Ok;
+}
+
+Status PosixFs::list(std::string_view path, port::DirVisitor& visitor) {
+    PathBuffer buffer;
+    Status s = copy_path(path, &buffer);
+    if (s != Status::Ok) return s;
+    int dir = ::open(buffer.text, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return errno_status();
+
+    alignas(8) unsigned char records[kDirBufferSize];
+    constexpr std::size_t kNameOffset = offsetof(struct dirent64, d_name);
+    Status result = Status::Ok;
+    bool more = true;
+    while (more) {
+        ssize_t n = ::getdents64(dir, records, sizeof(records));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            result = errno_status();
+            break;
+        }
+        if (n == 0) break;
+        std::size_t used = static_cast<std::size_t>(n);
+        // Fields are copied out with memcpy: records are packed, and their
+        // alignment is the kernel's business.
+        for (std::size_t at = 0; at + kNameOffset <= used && more;) {
+            unsigned short record_length = 0;
+            unsigned char d_type = DT_UNKNOWN;
+            std::memcpy(&record_length, records + at + offsetof(struct dirent64, d_reclen),
+                        sizeof(record_length));
+            std::memcpy(&d_type, records + at + offsetof(struct dirent64, d_type), sizeof(d_type));
+            if (record_length <= kNameOffset || at + record_length > used) {
+                result = Status::Io;
+                more = false;
+                break;
+            }
+            const char* name = reinterpret_cast<const char*>(records + at + kNameOffset);
+            std::size_t name_length = strnlen(name, record_length - kNameOffset);
+            at += record_length;
+
+            std::string_view entry(name, name_length);
+            if (entry == "." || entry == "..") continue;
+            port::FileType type = type_from_dirent(d_type);
+            if (d_type == DT_UNKNOWN) {
+                // Some filesystems do not fill d_type; ask the inode.
+                struct stat st;
+                if (::fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                    if (errno == ENOENT) continue;  // removed since the read
+                } else {
+                    type = type_from_mode(st.st_mode);
+                }
+            }
+            more = visitor.entry(entry, type);
+        }
+    }
+    ::close(dir);
+    return result;
+}
+
+Status PosixFs::sync_dir(std::string_view path) {
+    PathBuffer buffer;
+    Status s = copy_path(path, &buffer);
+    if (s != Status::Ok) return s;
+    int dir = ::open(buffer.text, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return errno_status();
+    Status result = Status::Ok;
+    while (::fsync(dir) != 0) {
+        if (errno == EINTR) continue;
+        if (errno != EINVAL) result = errno_status();
+        break;
+    }
+    ::close(dir);
+    return result;
+}
+
+}  // namespace tinyimapd::posix

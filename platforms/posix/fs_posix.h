@@ -1,0 +1,65 @@
+// PosixFs: port::Fs over POSIX file descriptors, for Linux.
+//
+// File handles are the int descriptors, always opened O_CLOEXEC; created
+// files get mode 0600, directories 0700 (one system user owns all mail).
+// Paths are copied into a kMaxPath + 1 byte stack buffer: TooLong beyond
+// kMaxPath bytes, Invalid if empty or if they contain a NUL byte. No
+// operation allocates memory; list() reads entries with getdents64 into a
+// stack buffer because opendir() mallocs its DIR.
+//
+// Choices the port contract leaves open:
+// - open() needs kOpenRead and/or kOpenWrite (Invalid otherwise), and
+//   kOpenTruncate needs kOpenWrite. kOpenNoFollow refuses a symbolic link in
+//   the last component only (O_NOFOLLOW), with Status::Permission.
+// - read/pread loop over EINTR and short reads; write/pwrite/append loop
+//   over short writes and either write everything or fail (NoSpace for
+//   ENOSPC/EDQUOT/EFBIG, Io, Permission). A failed write may have written a
+//   prefix: the caller's recovery (truncate or index repair) handles that.
+// - append() is fstat() for the size, then pwrite() there: it does not move
+//   the file position, and it is only atomic against other writers that hold
+//   the file's lock (the mailbox lock serialises all appenders anyway).
+// - fsync() is fdatasync(): data and the size needed to read it back become
+//   durable without an extra mtime write (flash wear).
+// - lock() takes an open-file-description lock (F_OFD_SETLK): it belongs to
+//   the handle, not the process, so two handles of one process conflict like
+//   two processes would; it conflicts with other processes' fcntl()/OFD
+//   locks (not with flock()). Exclusive needs a handle opened for writing and
+//   Shared one opened for reading (Invalid otherwise); closing the handle
+//   releases the lock.
+// - stat() does not follow a final symbolic link (lstat), like list(): a
+//   link shows as FileType::Other, so core can refuse it (no symlink escape).
+// - sync_dir() accepts EINVAL from fsync() as success: some filesystems
+//   cannot sync a directory and write their entries synchronously or never.
+#pragma once
+
+#include "port/fs.h"
+
+namespace tinyimapd::posix {
+
+class PosixFs final : public port::Fs {
+public:
+    Result<port::File> open(std::string_view path, std::uint32_t flags) override;
+    Status close(port::File f) override;
+    port::FsResult read(port::File f, void* out, std::size_t capacity) override;
+    port::FsResult pread(port::File f, void* out, std::size_t capacity,
+                         std::uint64_t offset) override;
+    port::FsResult write(port::File f, const void* data, std::size_t length) override;
+    port::FsResult pwrite(port::File f, const void* data, std::size_t length,
+                          std::uint64_t offset) override;
+    port::FsResult append(port::File f, const void* data, std::size_t length) override;
+    Status truncate(port::File f, std::uint64_t size) override;
+    Status fsync(port::File f) override;
+    Status fstat(port::File f, port::FileInfo* info) override;
+    Status lock(port::File f, port::LockMode mode) override;
+    Status unlock(port::File f) override;
+
+    Status stat(std::string_view path, port::FileInfo* info) override;
+    Status rename(std::string_view from, std::string_view to) override;
+    Status unlink(std::string_view path) override;
+    Status mkdir(std::string_view path) override;
+    Status rmdir(std::string_view path) override;
+    Status list(std::string_view path, port::DirVisitor& visitor) override;
+    Status sync_dir(std::string_view path) override;
+};
+
+}  // namespace tinyimapd::posix

@@ -1,0 +1,419 @@
+// platforms/posix/fs_posix: every port::Fs operation against a real
+// directory under /tmp (mkdtemp), removed afterwards.
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "platforms/posix/fs_posix.h"
+
+using namespace tinyimapd;
+using tinyimapd::posix::PosixFs;
+
+namespace {
+
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) {
+    return ::remove(path);
+}
+
+class TempDir {
+public:
+    TempDir() {
+        char pattern[] = "/tmp/tinyimapd-fs-XXXXXX";
+        REQUIRE(::mkdtemp(pattern) != nullptr);
+        path_ = pattern;
+    }
+    ~TempDir() { ::nftw(path_.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+port::File open_ok(PosixFs& fs, const std::string& path, std::uint32_t flags) {
+    Result<port::File> f = fs.open(path, flags);
+    REQUIRE(f.status == Status::Ok);
+    REQUIRE(f.value >= 0);
+    return f.value;
+}
+
+void write_file(PosixFs& fs, const std::string& path, const std::string& content) {
+    port::File f = open_ok(fs, path, port::kOpenWrite | port::kOpenCreate | port::kOpenTruncate);
+    port::FsResult w = fs.write(f, content.data(), content.size());
+    REQUIRE(w.status == Status::Ok);
+    REQUIRE(w.bytes == content.size());
+    REQUIRE(fs.close(f) == Status::Ok);
+}
+
+std::string read_file(PosixFs& fs, const std::string& path) {
+    port::File f = open_ok(fs, path, port::kOpenRead);
+    std::string out(4096, '\0');
+    port::FsResult r = fs.read(f, out.data(), out.size());
+    REQUIRE(r.status == Status::Ok);
+    out.resize(r.bytes);
+    REQUIRE(fs.close(f) == Status::Ok);
+    return out;
+}
+
+constexpr std::uint32_t kReadWriteCreate = port::kOpenRead | port::kOpenWrite | port::kOpenCreate;
+
+class Collector final : public port::DirVisitor {
+public:
+    explicit Collector(std::size_t stop_after = SIZE_MAX) : stop_after_(stop_after) {}
+    bool entry(std::string_view name, port::FileType type) override {
+        entries.emplace_back(std::string(name), type);
+        return entries.size() < stop_after_;
+    }
+    std::vector<std::pair<std::string, port::FileType>> entries;
+
+private:
+    std::size_t stop_after_;
+};
+
+}  // namespace
+
+TEST_CASE("PosixFs: open creates with mode 0600, reads back, NotFound without kOpenCreate",
+          "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    CHECK(fs.open(dir / "missing", port::kOpenRead).status == Status::NotFound);
+
+    write_file(fs, dir / "a", "hello");
+    struct stat st;
+    REQUIRE(::stat((dir / "a").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(read_file(fs, dir / "a") == "hello");
+}
+
+TEST_CASE("PosixFs: kOpenCreate|kOpenExclusive on an existing file gives Exists", "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    write_file(fs, dir / "a", "x");
+    Result<port::File> f = fs.open(dir / "a", kReadWriteCreate | port::kOpenExclusive);
+    CHECK(f.status == Status::Exists);
+    f = fs.open(dir / "b", kReadWriteCreate | port::kOpenExclusive);
+    CHECK(f.status == Status::Ok);
+    if (f.ok()) CHECK(fs.close(f.value) == Status::Ok);
+}
+
+TEST_CASE("PosixFs: open without read or write, or truncating read-only, gives Invalid",
+          "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    CHECK(fs.open(dir / "a", port::kOpenCreate).status == Status::Invalid);
+    CHECK(fs.open(dir / "a", port::kOpenRead | port::kOpenTruncate).status == Status::Invalid);
+    CHECK(fs.open(dir / "a", port::kOpenRead | (1u << 20)).status == Status::Invalid);
+}
+
+TEST_CASE("PosixFs: kOpenTruncate empties an existing file", "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    write_file(fs, dir / "a", "long content");
+    port::File f = open_ok(fs, dir / "a", port::kOpenWrite | port::kOpenTruncate);
+    port::FileInfo info;
+    REQUIRE(fs.fstat(f, &info) == Status::Ok);
+    CHECK(info.size == 0);
+    CHECK(fs.close(f) == Status::Ok);
+}
+
+TEST_CASE("PosixFs: kOpenNoFollow refuses a symbolic link with Permission", "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    write_file(fs, dir / "target", "secret");
+    REQUIRE(::symlink((dir / "target").c_str(), (dir / "link").c_str()) == 0);
+    CHECK(fs.open(dir / "link", port::kOpenRead | port::kOpenNoFollow).status ==
+          Status::Permission);
+    CHECK(read_file(fs, dir / "link") == "secret");  // followed without the flag
+}
+
+TEST_CASE("PosixFs: read is sequential and returns fewer bytes only at end of file",
+          "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    write_file(fs, dir / "a", "0123456789");
+    port::File f = open_ok(fs, dir / "a", port::kOpenRead);
+    char buf[16];
+    port::FsResult r = fs.read(f, buf, 4);
+    REQUIRE(r.status == Status::Ok);
+    CHECK(std::string(buf, r.bytes) == "0123");
+    r = fs.read(f, buf, sizeof(buf));
+    REQUIRE(r.status == Status::Ok);
+    CHECK(std::string(buf, r.bytes) == "456789");
+    r = fs.read(f, buf, sizeof(buf));
+    CHECK(r.status == Status::Ok);
+    CHECK(r.bytes == 0);
+    CHECK(fs.close(f) == Status::Ok);
+}
+
+TEST_CASE("PosixFs: 1 MiB written and read back in one call each", "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    std::vector<std::uint8_t> data(1 << 20);
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i * 7 + 3);
+    port::File f = open_ok(fs, dir / "big", kReadWriteCreate);
+    port::FsResult w = fs.write(f, data.data(), data.size());
+    REQUIRE(w.status == Status::Ok);
+    CHECK(w.bytes == data.size());
+    std::vector<std::uint8_t> back(data.size() + 100);
+    port::FsResult r = fs.pread(f, back.data(), back.size(), 0);
+    REQUIRE(r.status == Status::Ok);
+    REQUIRE(r.bytes == data.size());
+    back.resize(r.bytes);
+    CHECK(back == data);
+    CHECK(fs.close(f) == Status::Ok);
+}
+
+TEST_CASE("PosixFs: pread beyond end of file returns fewer bytes and does not move the position",
+          "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    write_file(fs, dir / "a", "abcdef");
+    port::File f = open_ok(fs, dir / "a", port::kOpenRead);
+    char buf[16];
+    port::FsResult r = fs.pread(f, buf, 10, 2);
+    REQUIRE(r.status == Status::Ok);
+    CHECK(std::string(buf, r.bytes) == "cdef");
+    r = fs.pread(f, buf, 10, 100);
+    CHECK(r.status == Status::Ok);
+    CHECK(r.bytes == 0);
+    r = fs.read(f, buf, 3);  // position still at 0
+    REQUIRE(r.status == Status::Ok);
+    CHECK(std::string(buf, r.bytes) == "abc");
+    CHECK(fs.pread(f, buf, 1, UINT64_MAX).status == Status::Invalid);
+    CHECK(fs.close(f) == Status::Ok);
+}
+
+TEST_CASE(
+    "PosixFs: pwrite writes at an offset without moving the position; append goes to the "
+    "end after pwrite",
+    "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    port::File f = open_ok(fs, dir / "a", kReadWriteCreate);
+    port::FsResult w = fs.pwrite(f, "WORLD", 5, 6);  // a hole of 6 NULs first
+    REQUIRE(w.status == Status::Ok);
+    CHECK(w.bytes == 5);
+    w = fs.write(f, "hello ", 6);  // the position was left at 0
+    REQUIRE(w.status == Status::Ok);
+    w = fs.append(f, "!!", 2);
+    REQUIRE(w.status == Status::Ok);
+    CHECK(w.bytes == 2);
+    port::FileInfo info;
+    REQUIRE(fs.fstat(f, &info) == Status::Ok);
+    CHECK(info.size == 13);
+    CHECK(fs.close(f) == Status::Ok);
+    CHECK(read_file(fs, dir / "a") == "hello WORLD!!");
+}
+
+TEST_CASE("PosixFs: truncate shrinks and extends with zeros", "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    write_file(fs, dir / "a", "0123456789");
+    port::File f = open_ok(fs, dir / "a", port::kOpenRead | port::kOpenWrite);
+    REQUIRE(fs.truncate(f, 4) == Status::Ok);
+    port::FileInfo info;
+    REQUIRE(fs.fstat(f, &info) == Status::Ok);
+    CHECK(info.size == 4);
+    REQUIRE(fs.truncate(f, 6) == Status::Ok);
+    CHECK(fs.fsync(f) == Status::Ok);
+    CHECK(fs.close(f) == Status::Ok);
+    CHECK(read_file(fs, dir / "a") == std::string("0123\0\0", 6));
+}
+
+TEST_CASE("PosixFs: writing to a full device gives NoSpace", "[posix][fs]") {
+    PosixFs fs;
+    Result<port::File> f = fs.open("/dev/full", port::kOpenWrite);
+    if (!f.ok()) {
+        WARN("no /dev/full here: skipped");
+        return;
+    }
+    CHECK(fs.write(f.value, "x", 1).status == Status::NoSpace);
+    CHECK(fs.pwrite(f.value, "x", 1, 0).status == Status::NoSpace);
+    CHECK(fs.close(f.value) == Status::Ok);
+}
+
+TEST_CASE("PosixFs: fstat and stat report type, size and mtime; a symlink is Other",
+          "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    write_file(fs, dir / "a", "12345");
+    port::FileInfo info;
+    REQUIRE(fs.stat(dir / "a", &info) == Status::Ok);
+    CHECK(info.type == port::FileType::Regular);
+    CHECK(info.size == 5);
+    CHECK(info.mtime_seconds > 1600000000);
+    REQUIRE(fs.stat(dir.path(), &info) == Status::Ok);
+    CHECK(info.type == port::FileType::Directory);
+    REQUIRE(::symlink("a", (dir / "link").c_str()) == 0);
+    REQUIRE(fs.stat(dir / "link", &info) == Status::Ok);
+    CHECK(info.type == port::FileType::Other);
+    CHECK(fs.stat(dir / "missing", &info) == Status::NotFound);
+    CHECK(fs.stat(dir / "a/below", &info) == Status::NotDir);
+
+    port::File f = open_ok(fs, dir / "a", port::kOpenRead);
+    REQUIRE(fs.fstat(f, &info) == Status::Ok);
+    CHECK(info.type == port::FileType::Regular);
+    CHECK(info.size == 5);
+    CHECK(fs.close(f) == Status::Ok);
+}
+
+TEST_CASE("PosixFs: a second handle taking an exclusive lock gets Busy until the first unlocks",
+          "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    port::File a = open_ok(fs, dir / "lock", kReadWriteCreate);
+    port::File b = open_ok(fs, dir / "lock", port::kOpenRead | port::kOpenWrite);
+
+    REQUIRE(fs.lock(a, port::LockMode::Exclusive) == Status::Ok);
+    CHECK(fs.lock(b, port::LockMode::Exclusive) == Status::Busy);
+    CHECK(fs.lock(b, port::LockMode::Shared) == Status::Busy);
+    REQUIRE(fs.unlock(a) == Status::Ok);
+
+    // Shared locks coexist, and keep an exclusive one out.
+    REQUIRE(fs.lock(a, port::LockMode::Shared) == Status::Ok);
+    REQUIRE(fs.lock(b, port::LockMode::Shared) == Status::Ok);
+    CHECK(fs.lock(b, port::LockMode::Exclusive) == Status::Busy);
+    REQUIRE(fs.unlock(a) == Status::Ok);
+    CHECK(fs.lock(b, port::LockMode::Exclusive) == Status::Ok);  // upgrade, alone now
+
+    // Closing a handle releases its lock.
+    CHECK(fs.close(b) == Status::Ok);
+    CHECK(fs.lock(a, port::LockMode::Exclusive) == Status::Ok);
+    CHECK(fs.close(a) == Status::Ok);
+}
+
+TEST_CASE("PosixFs: mkdir gives Exists the second time; rmdir gives NotEmpty, then succeeds",
+          "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    REQUIRE(fs.mkdir(dir / "box") == Status::Ok);
+    struct stat st;
+    REQUIRE(::stat((dir / "box").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+    CHECK(fs.mkdir(dir / "box") == Status::Exists);
+    CHECK(fs.mkdir(dir / "no/such/parent") == Status::NotFound);
+    write_file(fs, dir / "box/file", "x");
+    CHECK(fs.rmdir(dir / "box") == Status::NotEmpty);
+    REQUIRE(fs.unlink(dir / "box/file") == Status::Ok);
+    CHECK(fs.rmdir(dir / "box") == Status::Ok);
+    CHECK(fs.rmdir(dir / "box") == Status::NotFound);
+}
+
+TEST_CASE("PosixFs: unlink removes a file; NotFound when missing", "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    write_file(fs, dir / "a", "x");
+    REQUIRE(fs.unlink(dir / "a") == Status::Ok);
+    port::FileInfo info;
+    CHECK(fs.stat(dir / "a", &info) == Status::NotFound);
+    CHECK(fs.unlink(dir / "a") == Status::NotFound);
+}
+
+TEST_CASE("PosixFs: rename replaces an existing file; NotFound when the source is missing",
+          "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    write_file(fs, dir / "new", "new content");
+    write_file(fs, dir / "old", "old");
+    REQUIRE(fs.rename(dir / "new", dir / "old") == Status::Ok);
+    CHECK(read_file(fs, dir / "old") == "new content");
+    port::FileInfo info;
+    CHECK(fs.stat(dir / "new", &info) == Status::NotFound);
+    CHECK(fs.rename(dir / "new", dir / "other") == Status::NotFound);
+    CHECK(fs.sync_dir(dir.path()) == Status::Ok);
+}
+
+TEST_CASE("PosixFs: list passes every entry with its type, never '.' or '..', and stops early",
+          "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    write_file(fs, dir / "INBOX.data", "x");
+    write_file(fs, dir / "INBOX.index", "y");
+    REQUIRE(fs.mkdir(dir / "Archive") == Status::Ok);
+
+    Collector all;
+    REQUIRE(fs.list(dir.path(), all) == Status::Ok);
+    std::set<std::pair<std::string, port::FileType>> got(all.entries.begin(), all.entries.end());
+    std::set<std::pair<std::string, port::FileType>> want = {
+        {"INBOX.data", port::FileType::Regular},
+        {"INBOX.index", port::FileType::Regular},
+        {"Archive", port::FileType::Directory}};
+    CHECK(got == want);
+    CHECK(all.entries.size() == 3);
+
+    Collector first(1);
+    REQUIRE(fs.list(dir.path(), first) == Status::Ok);
+    CHECK(first.entries.size() == 1);
+
+    Collector none;
+    CHECK(fs.list(dir / "missing", none) == Status::NotFound);
+    CHECK(fs.list(dir / "INBOX.data", none) == Status::NotDir);
+    CHECK(none.entries.empty());
+}
+
+TEST_CASE("PosixFs: list of a directory larger than one read buffer returns every entry",
+          "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    std::set<std::string> want;
+    for (int i = 0; i < 200; ++i) {
+        std::string name = std::string(200, 'm') + std::to_string(i);
+        write_file(fs, dir / name, "");
+        want.insert(name);
+    }
+    Collector all;
+    REQUIRE(fs.list(dir.path(), all) == Status::Ok);
+    std::set<std::string> got;
+    for (auto& e : all.entries) got.insert(e.first);
+    CHECK(got == want);
+    CHECK(all.entries.size() == want.size());
+}
+
+TEST_CASE("PosixFs: sync_dir succeeds on a directory, NotFound when missing", "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    CHECK(fs.sync_dir(dir.path()) == Status::Ok);
+    CHECK(fs.sync_dir(dir / "missing") == Status::NotFound);
+}
+
+TEST_CASE("PosixFs: a path longer than kMaxPath gives TooLong; a NUL byte or empty gives Invalid",
+          "[posix][fs]") {
+    TempDir dir;
+    PosixFs fs;
+    std::string too_long = dir.path() + "/" + std::string(port::kMaxPath, 'x');
+    REQUIRE(too_long.size() > port::kMaxPath);
+    port::FileInfo info;
+    Collector visitor;
+    CHECK(fs.open(too_long, kReadWriteCreate).status == Status::TooLong);
+    CHECK(fs.stat(too_long, &info) == Status::TooLong);
+    CHECK(fs.mkdir(too_long) == Status::TooLong);
+    CHECK(fs.rmdir(too_long) == Status::TooLong);
+    CHECK(fs.unlink(too_long) == Status::TooLong);
+    CHECK(fs.rename(too_long, dir / "a") == Status::TooLong);
+    CHECK(fs.rename(dir / "a", too_long) == Status::TooLong);
+    CHECK(fs.list(too_long, visitor) == Status::TooLong);
+    CHECK(fs.sync_dir(too_long) == Status::TooLong);
+
+    // Exactly kMaxPath bytes is still passed to the system.
+    std::string at_limit = dir.path() + "/";
+    while (at_limit.size() + 201 <= port::kMaxPath) at_limit += std::string(200, 'd') + "/";
+    at_limit += std::string(port::kMaxPath - at_limit.size(), 'f');
+    REQUIRE(at_limit.size() == port::kMaxPath);
+    CHECK(fs.stat(at_limit, &info) == Status::NotFound);
+
+    std::string with_nul = dir / "a";
+    with_nul += '\0';
+    with_nul += "b";
+    CHECK(fs.open(with_nul, kReadWriteCreate).status == Status::Invalid);
+    CHECK(fs.stat(with_nul, &info) == Status::Invalid);
+    CHECK(fs.stat("", &info) == Status::Invalid);
+}
