@@ -73,7 +73,7 @@ struct Config {
     std::uint32_t login_timeout = 60;   // seconds, not authenticated state
     std::uint32_t idle_timeout = 1800;  // seconds, authenticated (RFC 3501 §5.4)
     std::uint32_t max_line_length = 8192;
-    std::uint32_t max_literal_size = 65536;    // literals other than APPEND's
+    std::uint32_t max_literal_size = 8192;     // literals other than APPEND's
     std::uint32_t max_append_size = 67108864;  // one APPEND message
     std::uint32_t input_buffer = 4096;         // per connection
     std::uint32_t output_buffer = 16384;       // per connection

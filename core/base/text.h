@@ -58,6 +58,14 @@ constexpr bool is_space(char c) { return c == ' ' || c == '\t'; }
 bool iequals(std::string_view a, std::string_view b);
 // Leading/trailing blanks (space, tab, CR, LF) removed.
 std::string_view trim(std::string_view s);
+// Prefix/suffix views that never throw (std::string_view::substr can, and
+// core is built without exceptions).
+constexpr std::string_view head(std::string_view s, std::size_t n) {
+    return s.size() < n ? s : std::string_view(s.data(), n);
+}
+constexpr std::string_view tail(std::string_view s, std::size_t from) {
+    return from >= s.size() ? std::string_view() : std::string_view(s.data() + from, s.size() - from);
+}
 // Parses a whole decimal number without sign; false on junk or overflow.
 bool parse_uint(std::string_view s, std::uint64_t* out);
 

@@ -171,7 +171,7 @@ void Session::execute(std::uint64_t now_ms) {
     const CommandSpec* spec = find_command(parser_.name());
     FixedText<kLogLine> w;
     if (spec == nullptr) {
-        w.put("Unknown command ").put(parser_.name().substr(0, 32));
+        w.put("Unknown command ").put(ascii::head(parser_.name(), 32));
         tagged("BAD", "", w.view());
         return;
     }

@@ -140,6 +140,26 @@ void print_demo_banner(PosixFs& fs) {
     out(w.view());
 }
 
+// Keys that are parsed but whose feature is not in this build yet: refusing
+// them beats a server that silently runs without TLS or as root.
+bool check_available(const Config& cfg, ConfigError* e) {
+    const char* key = nullptr;
+    if (!cfg.tls_listen.empty()) key = "tls_listen";
+    if (!cfg.tls_cert.empty()) key = "tls_cert";
+    if (!cfg.tls_key.empty()) key = "tls_key";
+    if (!cfg.user.empty()) key = "user";
+    if (!cfg.group.empty()) key = "group";
+    if (!cfg.chroot.empty()) key = "chroot";
+    if (key == nullptr) return true;
+    e->file.assign("configuration");
+    e->line = 0;
+    FixedText<200> m;
+    m.put(key).put(": not available in tinyimapd " TINYIMAPD_VERSION " (TLS and privilege ");
+    m.put("dropping are not built yet); remove the key");
+    e->message.assign(m.view());
+    return false;
+}
+
 bool daemonize() {
     const pid_t pid = fork();
     if (pid < 0) return false;
@@ -168,7 +188,7 @@ int serve(Config& cfg, bool demo) {
         return EX_CANTCREAT;
     }
     ConfigError e{};
-    if (!config_validate(cfg, &e)) {
+    if (!config_validate(cfg, &e) || !check_available(cfg, &e)) {
         report_config_error(e);
         return EX_CONFIG;
     }
@@ -313,7 +333,7 @@ int run(int argc, char** argv) {
         }
     }
     if (check_only) {
-        if (!config_validate(cfg, &e)) {
+        if (!config_validate(cfg, &e) || !check_available(cfg, &e)) {
             report_config_error(e);
             return EX_CONFIG;
         }

@@ -388,6 +388,12 @@ class CommandLine(unittest.TestCase):
             finally:
                 shutil.rmtree(d)
 
+    def test_keys_of_features_not_built_are_refused_not_ignored(self):
+        for opt in ("--tls-listen=127.0.0.1:1993", "--user=nobody", "--chroot=/var/empty"):
+            r = self.run_binary("--check-config", opt)
+            self.assertEqual(r.returncode, 78, opt)
+            self.assertIn(b"not available", r.stderr)
+
     def test_unknown_subcommand_exit_64(self):
         r = self.run_binary("frobnicate")
         self.assertEqual(r.returncode, 64)

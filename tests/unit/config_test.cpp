@@ -151,7 +151,7 @@ TEST_CASE("Defaults are the documented ones", "[config]") {
     CHECK(c.login_timeout == 60);
     CHECK(c.idle_timeout == 1800);
     CHECK(c.max_line_length == 8192);
-    CHECK(c.max_literal_size == 65536);
+    CHECK(c.max_literal_size == 8192);
     CHECK(c.max_append_size == 67108864);
     CHECK(c.input_buffer == 4096);
     CHECK(c.output_buffer == 16384);
