@@ -389,9 +389,10 @@ class CommandLine(unittest.TestCase):
                 shutil.rmtree(d)
 
     def test_keys_of_features_not_built_are_refused_not_ignored(self):
-        for opt in ("--tls-cert=/etc/ssl/x.pem", "--user=nobody", "--chroot=/var/empty"):
-            r = self.run_binary("--check-config", opt, "--tls-key=/etc/ssl/x.key")
-            self.assertEqual(r.returncode, 78, opt)
+        for opts in (["--tls-cert=/etc/ssl/x.pem", "--tls-key=/etc/ssl/x.key"],
+                     ["--user=nobody"], ["--chroot=/var/empty"]):
+            r = self.run_binary("--check-config", *opts)
+            self.assertEqual(r.returncode, 78, opts)
             self.assertIn(b"not available", r.stderr)
 
     def test_unknown_subcommand_exit_64(self):
