@@ -10,6 +10,7 @@ TextWriter& TextWriter::put(std::string_view s) {
         overflow_ = true;
         return *this;
     }
+    if (s.empty()) return *this;  // memcpy's pointers must be valid even for 0 bytes
     std::memcpy(buf_ + len_, s.data(), s.size());
     len_ += s.size();
     return *this;

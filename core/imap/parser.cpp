@@ -110,16 +110,47 @@ Fed Parser::fail(const char* message, std::size_t consumed, const char* code) {
     return {ParseEvent::Error, consumed};
 }
 
-void Parser::accept_literal() {
-    if (state_ != State::LiteralWait) return;
+bool Parser::literal_fits() const {
+    return literal_size_ <= limits_.max_literal_size && literal_size_ <= arena_capacity_ - used_;
+}
+
+bool Parser::accept_literal() {
+    if (state_ != State::LiteralWait || !literal_fits()) return false;
     state_ = literal_left_ == 0 ? State::Elem : State::LiteralData;
+    return true;
+}
+
+void Parser::stream_literal() {
+    if (state_ != State::LiteralWait) return;
+    Arg& a = args_[arg_count_ - 1];
+    a.type = ArgType::Streamed;
+    a.length = static_cast<std::uint32_t>(literal_size_);
+    state_ = literal_left_ == 0 ? State::Elem : State::LiteralStream;
 }
 
 void Parser::refuse_literal() {
     if (state_ != State::LiteralWait) return;
-    // RFC 3501 §7.5: after a refusal the client does not send the data; what
-    // follows is a new command.
-    reset_pending_ = true;
+    drop_literal();
+}
+
+// The literal just announced will not be taken. RFC 3501 §7.5: the client
+// does not send the data of a synchronizing literal it got no "+" for; what
+// follows is a new command. RFC 7888 §4: a non-synchronizing literal's data
+// comes anyway; it is read and discarded with the rest of its line.
+void Parser::drop_literal() {
+    if (literal_plus_) {
+        literal_left_ = literal_size_;
+        skip_phase_ = 0;
+        state_ = literal_left_ == 0 ? State::Skip : State::SkipLiteral;
+    } else {
+        state_ = State::Tag;
+        reset_pending_ = true;
+    }
+}
+
+void Parser::expect_line() {
+    begin_command();
+    state_ = State::RawLine;
 }
 
 // Called for each byte of a line being skipped after an error. Recognises a
@@ -193,6 +224,32 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                 }
                 continue;
             }
+            case State::LiteralStream: {
+                std::size_t n = length - i;
+                if (n > literal_left_) n = static_cast<std::size_t>(literal_left_);
+                chunk_ = std::string_view(reinterpret_cast<const char*>(data + i), n);
+                literal_left_ -= n;
+                i += n;
+                if (literal_left_ == 0) state_ = State::Elem;
+                return {ParseEvent::LiteralChunk, i};
+            }
+            case State::RawLine:
+                ++i;
+                if (c == '\n') {
+                    if (used_ > 0 && arena_[used_ - 1] == '\r') --used_;
+                    name_length_ = used_;
+                    reset_pending_ = true;
+                    state_ = State::Tag;
+                    return {ParseEvent::Line, i};
+                }
+                if (++line_length_ > limits_.max_line_length || !put(static_cast<char>(c))) {
+                    error_ = "Line too long";
+                    error_code_ = "TOOBIG";
+                    state_ = State::Skip;
+                    skip_phase_ = 0;
+                    return {ParseEvent::Error, i};
+                }
+                continue;
             case State::SkipLiteral: {
                 std::size_t n = length - i;
                 if (n > literal_left_) n = static_cast<std::size_t>(literal_left_);
@@ -409,36 +466,25 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                     break;
                 }
                 if (c != '\n') return bad("A literal's size must end the line");
-                {
-                    const bool too_big = literal_size_ > limits_.max_literal_size ||
-                                         literal_size_ > arena_capacity_ - used_;
-                    if (too_big || !open_arg(ArgType::Literal)) {
-                        const char* message = too_big ? "Literal too large" : "Too many arguments";
-                        Fed f = fail(message, i, too_big ? "TOOBIG" : "");
-                        if (literal_plus_) {
-                            // RFC 7888 §4: the data comes anyway; read and
-                            // discard it, then the rest of the line.
-                            literal_left_ = literal_size_;
-                            state_ = literal_left_ == 0 ? State::Skip : State::SkipLiteral;
-                        } else {
-                            // The client waits for "+" and gets our BAD.
-                            state_ = State::Tag;
-                            reset_pending_ = true;
-                        }
-                        return f;
-                    }
-                    literal_left_ = literal_size_;
-                    if (literal_plus_) {
-                        state_ = literal_left_ == 0 ? State::Elem : State::LiteralData;
-                        break;
-                    }
-                    state_ = State::LiteralWait;
-                    return {ParseEvent::LiteralRequest, i};
+                if (!open_arg(ArgType::Literal)) {
+                    Fed f = fail("Too many arguments", i);
+                    drop_literal();
+                    return f;
                 }
+                // Every literal, synchronizing or not, is offered to the
+                // caller, who knows what the command is: kept in the arena,
+                // streamed (APPEND's message) or refused (too large).
+                literal_left_ = literal_size_;
+                state_ = State::LiteralWait;
+                return {ParseEvent::LiteralRequest, i};
 
             case State::LineLf:
                 if (c != '\n') return bad("CR not followed by LF");
                 return end_of_line();
+
+            case State::LiteralStream:
+            case State::RawLine:
+                break;  // handled above
 
             case State::LiteralWait:
             case State::LiteralData:

@@ -38,6 +38,7 @@ enum class ArgType : std::uint8_t {
     Atom,     // includes NIL, numbers, flags (\Seen), sets (1:*), BODY[...]<..>
     Quoted,   // contents unescaped
     Literal,  // contents as sent
+    Streamed, // a literal handed to the caller chunk by chunk; length = its size
     List,     // children follow it in the array, up to (not including) `end`
 };
 
@@ -56,8 +57,10 @@ struct ParserLimits {
 
 enum class ParseEvent : std::uint8_t {
     NeedMore,        // every byte was consumed; nothing complete yet
-    Command,         // a whole command is ready: command(), tag(), ...
-    LiteralRequest,  // "{n}" announced: call accept_literal() or refuse_literal()
+    Command,         // a whole command is ready: tag(), name(), args
+    LiteralRequest,  // "{n}" or "{n+}" announced: accept, stream or refuse it
+    LiteralChunk,    // data of a streamed literal: chunk(), literal_remaining()
+    Line,            // a raw line after expect_line(): line()
     Error,           // syntax or limit error: error_text(), tag() (may be empty)
 };
 
@@ -77,10 +80,31 @@ public:
     // Consumes bytes up to and including the one that completes an event.
     Fed feed(const std::uint8_t* data, std::size_t length);
 
-    // After LiteralRequest.
-    std::uint32_t literal_size() const { return literal_size_; }
-    void accept_literal();
-    void refuse_literal();  // the client will not send the data (RFC 3501 §7.5)
+    // After LiteralRequest: the announced size, whether the client waits for
+    // "+" (synchronizing), and whether accept_literal() can keep it.
+    std::uint32_t literal_size() const { return static_cast<std::uint32_t>(literal_size_); }
+    bool literal_sync() const { return !literal_plus_; }
+    bool literal_fits() const;
+    // Keeps the data in the arena; false (and nothing changes) if it does
+    // not fit within max_literal_size and the arena: refuse it then.
+    bool accept_literal();
+    // Hands the data to the caller as LiteralChunk events (APPEND's message,
+    // streamed to storage); the argument becomes ArgType::Streamed.
+    void stream_literal();
+    // Declines the literal: a synchronizing one is never sent and the next
+    // byte starts a new command; a non-synchronizing one is read and
+    // discarded with the rest of its command line. The caller answers BAD/NO.
+    void refuse_literal();
+
+    // After LiteralChunk: the bytes (a view into the fed input, valid until
+    // the next feed) and how many are still to come.
+    std::string_view chunk() const { return chunk_; }
+    std::uint64_t literal_remaining() const { return literal_left_; }
+
+    // The next line is read raw, up to CRLF (AUTHENTICATE responses, RFC
+    // 3501 §6.2.2; IDLE's DONE, RFC 2177), and returned as a Line event.
+    void expect_line();
+    std::string_view line() const { return text(0, name_length_); }
 
     // After Command (and, for the tag and name, after LiteralRequest/Error).
     std::string_view tag() const { return tag_done_ ? text(0, tag_length_) : std::string_view(); }
@@ -116,6 +140,8 @@ private:
         LiteralLf,
         LiteralWait,  // LiteralRequest returned, waiting for the caller
         LiteralData,
+        LiteralStream,  // data handed out as LiteralChunk events
+        RawLine,        // expect_line(): bytes up to LF
         LineLf,       // after CR at the end of the command
         Skip,         // after an error: to the end of the line
         SkipLiteral,  // skipping the data of a "{n+}" in a bad line
@@ -130,6 +156,7 @@ private:
     void close_string_arg();
     Fed fail(const char* message, std::size_t consumed, const char* code = "");
     void skip_byte(std::uint8_t c);
+    void drop_literal();
 
     char* arena_;
     std::size_t arena_capacity_;
@@ -157,6 +184,7 @@ private:
     bool skip_plus_ = false;
     std::uint32_t skip_digits_ = 0;
     std::uint64_t skip_count_ = 0;
+    std::string_view chunk_;
     const char* error_ = "";
     const char* error_code_ = "";
 };

@@ -141,15 +141,28 @@ std::size_t Session::receive(const std::uint8_t* data, std::size_t length, std::
             case ParseEvent::NeedMore: break;
             case ParseEvent::Command: execute(now_ms); break;
             case ParseEvent::LiteralRequest:
-                // RFC 3501 §7.5: the parser has checked the size against our
-                // limits; tell the client to go on.
-                parser_.accept_literal();
-                out_.append("+ Ready for literal data\r\n");
+                on_literal();
+                break;
+            case ParseEvent::LiteralChunk:
+            case ParseEvent::Line:
+                // Nothing asks for streamed literals or raw lines yet.
                 break;
             case ParseEvent::Error: on_parse_error(); break;
         }
     }
     return used;
+}
+
+// RFC 3501 §7.5 and RFC 7888 §4: "+" only for a literal we will take; one
+// over the limit is refused before its data (synchronizing) or discarded
+// (non-synchronizing), and answered BAD [TOOBIG].
+void Session::on_literal() {
+    if (parser_.accept_literal()) {
+        if (parser_.literal_sync()) out_.append("+ Ready for literal data\r\n");
+        return;
+    }
+    parser_.refuse_literal();
+    tagged("BAD", "TOOBIG", "Literal too large");
 }
 
 void Session::on_parse_error() {

@@ -92,6 +92,7 @@ private:
 
     void execute(std::uint64_t now_ms);
     void on_parse_error();
+    void on_literal();
 
     void cmd_capability();
     void cmd_noop();

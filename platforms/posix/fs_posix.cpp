@@ -1,9 +1,3 @@
-// 64-bit file offsets and times on 32-bit targets (armhf) whatever the build
-// flags say: mailbox files may pass 2 GiB. Nothing of off_t or time_t leaves
-// this file, so other translation units may differ.
-#define _FILE_OFFSET_BITS 64
-#define _TIME_BITS 64
-
 #include "platforms/posix/fs_posix.h"
 
 #include <dirent.h>

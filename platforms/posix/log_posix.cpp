@@ -1,8 +1,3 @@
-// 64-bit time_t on 32-bit targets (armhf), so timestamps survive 2038.
-// No time_t leaves this file.
-#define _FILE_OFFSET_BITS 64
-#define _TIME_BITS 64
-
 #include "platforms/posix/log_posix.h"
 
 #include <errno.h>

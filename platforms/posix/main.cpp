@@ -200,7 +200,11 @@ int serve(Config& cfg, bool demo) {
     // The one reservation: every buffer and slot the server will ever use.
     // Touched now so that the resident size does not grow later.
     const std::size_t size = Server::memory_needed(cfg);
-    void* block = malloc(size);
+    struct Reservation {
+        void* block;
+        ~Reservation() { free(block); }
+    } reservation{malloc(size)};
+    void* block = reservation.block;
     if (block == nullptr) {
         err("tinyimapd: cannot reserve memory for max_clients; lower it\n");
         return EX_OSERR;
@@ -262,7 +266,6 @@ int serve(Config& cfg, bool demo) {
         (void)server.run_once(100);
     }
     server.close_all();
-    free(block);
     return 0;
 }
 

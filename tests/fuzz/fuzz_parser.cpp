@@ -31,6 +31,8 @@ struct Run {
     Arg args[kArgs];
     Event events[kMaxEvents];
     std::size_t count = 0;
+    std::uint32_t streamed = 0;  // digest of streamed literal bytes
+    std::size_t streamed_bytes = 0;
 };
 
 void check(bool ok) {
@@ -46,7 +48,8 @@ std::uint32_t digest(const Parser& p, ParseEvent e) {
     std::uint32_t h = 2166136261u ^ static_cast<std::uint32_t>(e);
     h = mix(h, p.tag());
     if (e == ParseEvent::Error) return mix(h, p.error_text());
-    if (e == ParseEvent::LiteralRequest) return h ^ p.literal_size();
+    if (e == ParseEvent::LiteralRequest) return h ^ p.literal_size() ^ (p.literal_sync() << 31);
+    if (e == ParseEvent::Line) return mix(h, p.line());
     h = mix(h, p.name());
     for (std::size_t i = 0; i < p.arg_count(); ++i) {
         const Arg& a = p.arg(i);
@@ -55,6 +58,8 @@ std::uint32_t digest(const Parser& p, ParseEvent e) {
             // Children lie inside the parent's extent.
             for (std::size_t j = i + 1; j < a.end; ++j) check(p.arg(j).end <= a.end);
             h = mix(h, "(") ^ a.end;
+        } else if (a.type == ArgType::Streamed) {
+            h ^= a.length;
         } else {
             check(a.offset + a.length <= kArena);
             h = mix(h ^ static_cast<std::uint32_t>(a.type), p.arg_text(i));
@@ -86,16 +91,30 @@ void parse(Run& run, const std::uint8_t* data, std::size_t size, std::uint8_t se
             check(fed.consumed > 0 || fed.event != ParseEvent::NeedMore);
             pos += fed.consumed;
             if (fed.event == ParseEvent::NeedMore) continue;
+            if (fed.event == ParseEvent::LiteralChunk) {
+                // Chunk boundaries depend on the split; only the bytes count.
+                check(!parser.chunk().empty());
+                run.streamed = mix(run.streamed, parser.chunk());
+                run.streamed_bytes += parser.chunk().size();
+                continue;
+            }
             if (fed.event == ParseEvent::Command) check(!parser.name().empty());
             run.events[run.count++] = {fed.event, digest(parser, fed.event)};
+            const unsigned choice = decisions & 3;
+            decisions = (decisions >> 2) | ((decisions & 3) << 6);
             if (fed.event == ParseEvent::LiteralRequest) {
-                check(parser.literal_size() <= limits.max_literal_size);
-                if (decisions & 1) {
-                    parser.accept_literal();
-                } else {
+                if (choice == 0 || choice == 3) {
+                    if (!parser.accept_literal()) {
+                        check(!parser.literal_fits());
+                        parser.refuse_literal();
+                    }
+                } else if (choice == 1) {
                     parser.refuse_literal();
+                } else {
+                    parser.stream_literal();
                 }
-                decisions = (decisions >> 1) | ((decisions & 1) << 7);
+            } else if (fed.event == ParseEvent::Command && choice == 3) {
+                parser.expect_line();
             }
             if (run.count >= kMaxEvents) break;
         }
@@ -110,11 +129,13 @@ Run g_split;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;
     const std::uint8_t seed = data[0];
-    g_whole.count = 0;
-    g_split.count = 0;
+    g_whole.count = g_split.count = 0;
+    g_whole.streamed = g_split.streamed = 0;
+    g_whole.streamed_bytes = g_split.streamed_bytes = 0;
     parse(g_whole, data + 1, size - 1, seed, false);
     parse(g_split, data + 1, size - 1, seed, true);
     check(g_whole.count == g_split.count);
+    check(g_whole.streamed_bytes == g_split.streamed_bytes);
     for (std::size_t i = 0; i < g_whole.count; ++i) {
         check(g_whole.events[i].type == g_split.events[i].type);
         check(g_whole.events[i].digest == g_split.events[i].digest);

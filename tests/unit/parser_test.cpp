@@ -17,6 +17,8 @@ struct Harness {
     std::vector<Arg> args;
     Parser parser;
     bool refuse_literals = false;
+    bool stream_literals = false;
+    std::string streamed;  // data of streamed literals, as received
 
     explicit Harness(ParserLimits limits = {}, std::size_t arena_size = 16384,
                      std::size_t max_args = 64)
@@ -33,6 +35,7 @@ struct Harness {
                 case ArgType::Atom: out += "A:" + std::string(parser.arg_text(i)); break;
                 case ArgType::Quoted: out += "Q:" + std::string(parser.arg_text(i)); break;
                 case ArgType::Literal: out += "L:" + std::string(parser.arg_text(i)); break;
+                case ArgType::Streamed: out += "S:" + std::to_string(a.length); break;
                 case ArgType::List:
                     out += "(" + render_args(i + 1, a.end) + ")";
                     i = a.end;
@@ -61,12 +64,29 @@ struct Harness {
                                          render_args(0, parser.arg_count()) + "]");
                         break;
                     case ParseEvent::LiteralRequest:
-                        events.push_back("LIT " + std::to_string(parser.literal_size()));
+                        // The session's policy: keep what fits, else refuse
+                        // with BAD [TOOBIG]; "+" only for what is taken.
                         if (refuse_literals) {
                             parser.refuse_literal();
+                            events.push_back("LIT " + std::to_string(parser.literal_size()));
+                        } else if (stream_literals) {
+                            parser.stream_literal();
+                            events.push_back("STREAM " + std::to_string(parser.literal_size()));
+                        } else if (parser.accept_literal()) {
+                            if (parser.literal_sync()) {
+                                events.push_back("LIT " + std::to_string(parser.literal_size()));
+                            }
                         } else {
-                            parser.accept_literal();
+                            events.push_back("ERR " + std::string(parser.tag()) +
+                                             " Literal too large [TOOBIG]");
+                            parser.refuse_literal();
                         }
+                        break;
+                    case ParseEvent::LiteralChunk:
+                        streamed += std::string(parser.chunk());
+                        break;
+                    case ParseEvent::Line:
+                        events.push_back("LINE " + std::string(parser.line()));
                         break;
                     case ParseEvent::Error:
                         events.push_back(
@@ -237,6 +257,28 @@ TEST_CASE("Limits: nesting depth and argument count", "[parser][limits]") {
     Harness h({}, 16384, 4);
     CHECK(h.run("a X 1 2 3 4 5\r\nb NOOP 1\r\n") ==
           std::vector<std::string>{"ERR a Too many arguments", "CMD b NOOP [A:1]"});
+}
+
+TEST_CASE("RFC 3502 / DESIGN: APPEND's literal streams to the caller in chunks", "[parser]") {
+    Harness h;
+    h.stream_literals = true;
+    const std::string message(100000, 'm');
+    CHECK(h.run("a APPEND INBOX (\\Seen) {100000}\r\n" + message + " {3+}\r\nxyz\r\n",
+                {40, 5000, 70000}) ==
+          std::vector<std::string>{"STREAM 100000", "STREAM 3",
+                                   "CMD a APPEND [A:INBOX (A:\\Seen) S:100000 S:3]"});
+    CHECK(h.streamed == message + "xyz");
+}
+
+TEST_CASE("RFC 3501 §6.2.2, RFC 2177: raw lines after AUTHENTICATE and IDLE", "[parser]") {
+    Harness h;
+    CHECK(h.run("a IDLE\r\n") == std::vector<std::string>{"CMD a IDLE []"});
+    h.parser.expect_line();
+    CHECK(h.run("DONE\r\nb NOOP\r\n", {2}) ==
+          std::vector<std::string>{"LINE DONE", "CMD b NOOP []"});
+    h.parser.expect_line();
+    CHECK(h.run("dGVzdAB0ZXN0AHRlc3Q=\n") ==
+          std::vector<std::string>{"LINE dGVzdAB0ZXN0AHRlc3Q="});
 }
 
 TEST_CASE("Limits: the command arena", "[parser][limits]") {
