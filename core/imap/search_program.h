@@ -1,0 +1,149 @@
+// The SEARCH program: the search criteria of SEARCH and UID SEARCH compiled
+// into a flat, pre-order array of nodes (RFC 3501 §6.4.4 and §9 "search",
+// "search-key"; RFC 4466 §2.6 search-return-opts and search-program;
+// RFC 4731 §3.1 RETURN (MIN MAX ALL COUNT); RFC 7162 §3.1.5 MODSEQ).
+//
+// What it does: parse_search() reads, from the argument after "SEARCH",
+//     [RETURN "(" [opt *(SP opt)] ")"] [CHARSET astring] 1*search-key
+// checks every key's arguments exactly (dates, numbers, sequence sets,
+// keywords) and writes one node per key. It decides nothing about messages:
+// evaluation is the search engine's job.
+//
+// Representation: like the parser's Args, node i's descendants are nodes
+// i+1 .. end-1, so a leaf has end == i+1 and the next sibling is nodes[end].
+// NOT has one child, OR two (nodes[i+1] and nodes[nodes[i+1].end]), And (a
+// parenthesised key list) one or more. The top level, nodes[0..count), is a
+// sequence of sibling keys that are ANDed together (RFC 3501 §6.4.4).
+//
+// Owns nothing: the caller gives the node array and its size; strings and
+// sequence sets are views into the parser's arena, valid as long as the
+// command is. Bytes per node: sizeof(SearchNode) is 72 on 64-bit targets and
+// 56 on 32-bit ARM (static_assert below keeps it at most 72).
+//
+// Limits (each ends in a BAD with a clear text): max_nodes (the program's
+// size: one node per key, list, NOT and OR), kMaxSearchDepth (nesting of
+// NOT, OR and parentheses, which also bounds this parser's recursion) and
+// max_ranges (per sequence set).
+//
+// Decisions where the RFCs leave room:
+// - CHARSET: US-ASCII and UTF-8 (case-insensitive) are supported. Any other
+//   name is reported with SearchError::bad_charset after the whole program
+//   has been checked, so a syntax error still wins (BAD before NO); the
+//   caller answers NO [BADCHARSET (US-ASCII UTF-8)] (RFC 3501 §6.4.4).
+// - RETURN () means RETURN (ALL) (RFC 4731 §3.1), so return_mask is never 0
+//   when esearch is set. Repeating an option is harmless. Other options
+//   (SAVE, PARTIAL, ...) are refused as unknown.
+// - NEW and OLD stay their own keys (NEW = RECENT UNSEEN, OLD = NOT RECENT).
+// - Dates are an atom or a quoted string (RFC 3501 "date"), never a literal;
+//   KEYWORD takes an atom exactly (flag-keyword), so "KEYWORD \Seen" is BAD.
+// - MODSEQ's entry name must be "/flags/" followed by a flag (attr-flag,
+//   not \Recent); its type is priv, shared or all. A server without
+//   per-flag mod-sequences ignores both (RFC 7162 §3.1.5), but they are
+//   checked and kept.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/imap/args.h"
+#include "core/imap/datetime.h"
+#include "core/imap/seqset.h"
+
+namespace tinyimapd::imap {
+
+// Nesting of NOT, OR and parenthesised lists. Clients nest a few levels (OR
+// chains grow one level per alternative); 32 leaves room and bounds the
+// recursion's stack use on small targets.
+inline constexpr std::size_t kMaxSearchDepth = 32;
+
+enum class SearchKey : std::uint8_t {
+    // RFC 3501 §6.4.4, in its order.
+    SequenceSet,  // set: message sequence numbers
+    All,
+    Answered,  // flag_bit
+    Bcc,       // text
+    Before,    // date
+    Body,      // text
+    Cc,        // text
+    Deleted,   // flag_bit
+    Draft,     // flag_bit
+    Flagged,   // flag_bit
+    From,      // text
+    Header,    // field: header field name, text: value
+    Keyword,   // text: the keyword
+    Larger,    // number
+    New,
+    Not,  // one child
+    Old,
+    On,          // date
+    Or,          // two children
+    Recent,      // flag_bit
+    Seen,        // flag_bit
+    SentBefore,  // date
+    SentOn,      // date
+    SentSince,   // date
+    Since,       // date
+    Smaller,     // number
+    Subject,     // text
+    Text,        // text
+    To,          // text
+    Uid,         // set: UIDs
+    Unanswered,  // flag_bit
+    Undeleted,   // flag_bit
+    Undraft,     // flag_bit
+    Unflagged,   // flag_bit
+    Unkeyword,   // text: the keyword
+    Unseen,      // flag_bit
+    And,         // a parenthesised list: one or more children
+    ModSeq,      // RFC 7162: number; field, flag_bit, entry_type if an entry was named
+};
+
+// RFC 7162 §3.1.5 entry-type-req; None when MODSEQ names no entry.
+enum class ModSeqEntry : std::uint8_t { None, Priv, Shared, All };
+
+struct SearchNode {
+    SearchKey key = SearchKey::All;
+    std::uint8_t flag_bit = 0;  // SystemFlag (core/imap/flags.h) of flag keys
+    ModSeqEntry entry_type = ModSeqEntry::None;
+    std::uint32_t end = 0;     // one past the last descendant (pre-order)
+    std::string_view text;     // string argument, keyword, HEADER value
+    std::string_view field;    // HEADER field name; MODSEQ flag name (after "/flags/")
+    std::uint64_t number = 0;  // LARGER/SMALLER size (32-bit), MODSEQ mod-sequence-valzer
+    Date date;                 // BEFORE ON SINCE SENTBEFORE SENTON SENTSINCE
+    SeqSet set;                // sequence set, UID
+};
+static_assert(sizeof(SearchNode) <= 72, "SearchNode grew: update the per-node cost above");
+
+// RFC 4731 search-return-opt bits.
+enum SearchReturn : std::uint8_t {
+    kReturnMin = 1,
+    kReturnMax = 2,
+    kReturnAll = 4,
+    kReturnCount = 8,
+};
+
+struct SearchOptions {
+    bool esearch = false;          // RETURN was given: answer with ESEARCH (RFC 4731)
+    std::uint8_t return_mask = 0;  // SearchReturn bits
+    std::string_view charset;      // as the client wrote it; "" if no CHARSET
+    bool uses_modseq = false;      // a MODSEQ key: enables CONDSTORE (RFC 7162 §3.1)
+};
+
+struct SearchError {
+    const char* why = "";  // static English text for the tagged response
+    // The key or argument it is about ("" if none): raw client bytes (may be
+    // long, 8-bit, or contain CR LF from a literal), so check or quote it
+    // before echoing it in a response.
+    std::string_view culprit;
+    bool bad_charset = false;  // answer NO [BADCHARSET (US-ASCII UTF-8)], not BAD
+};
+
+// Parses everything after "SEARCH" (the reader positioned at its first
+// argument) to the end of the reader. On success fills nodes[0..*node_count)
+// and *opts and returns true. On failure returns false, sets *error (also
+// recorded with r.fail()), *node_count is 0 and the nodes are unspecified.
+bool parse_search(ArgReader& r, SearchNode* nodes, std::size_t max_nodes, std::size_t max_ranges,
+                  SearchOptions* opts, std::size_t* node_count, SearchError* error);
+
+}  // namespace tinyimapd::imap
