@@ -22,6 +22,7 @@ imap::SessionConfig session_config_from(const Config& c) {
     imap::SessionConfig s;
     s.parser.max_line_length = c.max_line_length;
     s.parser.max_literal_size = c.max_literal_size;
+    s.parser.max_depth = c.max_nesting;
     s.plaintext_auth = c.plaintext_auth;
     s.login_fail_delay_ms = c.login_fail_delay_ms;
     s.login_timeout_ms = c.login_timeout * 1000u;
@@ -63,6 +64,8 @@ std::size_t Server::memory_needed(const Config& config) {
         measure.take_bytes(config.output_buffer, 8);
         measure.take_bytes(arena_size_for(config), 8);
         measure.take<imap::Arg>(kMaxArgs);
+        measure.take<imap::FetchItem>(config.max_fetch_items);
+        measure.take<imap::SearchNode>(config.max_search_keys);
     }
     return measure.used();
 }
@@ -95,8 +98,14 @@ bool Server::carve(Arena& arena) {
         memory.arena_size = arena_size_for(config_);
         memory.args = arena.take<imap::Arg>(kMaxArgs);
         memory.max_args = kMaxArgs;
+        memory.scratch.fetch_items = arena.take<imap::FetchItem>(config_.max_fetch_items);
+        memory.scratch.max_fetch_items = config_.max_fetch_items;
+        memory.scratch.search_nodes = arena.take<imap::SearchNode>(config_.max_search_keys);
+        memory.scratch.max_search_nodes = config_.max_search_keys;
+        memory.scratch.max_set_ranges = config_.max_set_ranges;
         if (in == nullptr || memory.output == nullptr || memory.arena == nullptr ||
-            memory.args == nullptr) {
+            memory.args == nullptr || memory.scratch.fetch_items == nullptr ||
+            memory.scratch.search_nodes == nullptr) {
             return false;
         }
         Slot* slot = new (&slots_[i]) Slot(session_config_, services_, memory);

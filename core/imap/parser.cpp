@@ -307,6 +307,7 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                     tag_done_ = true;
                     return bad("Missing command name");
                 } else if (is_tag_byte(c)) {
+                    if (tag_length_ >= kMaxTagLength) return bad("Tag too long");
                     if (!put(static_cast<char>(c))) return bad("Command too large");
                     ++tag_length_;
                 } else {
@@ -483,8 +484,7 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                 return end_of_line();
 
             case State::LiteralStream:
-            case State::RawLine:
-                break;  // handled above
+            case State::RawLine: break;  // handled above
 
             case State::LiteralWait:
             case State::LiteralData:

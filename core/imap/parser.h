@@ -35,11 +35,11 @@
 namespace tinyimapd::imap {
 
 enum class ArgType : std::uint8_t {
-    Atom,     // includes NIL, numbers, flags (\Seen), sets (1:*), BODY[...]<..>
-    Quoted,   // contents unescaped
-    Literal,  // contents as sent
-    Streamed, // a literal handed to the caller chunk by chunk; length = its size
-    List,     // children follow it in the array, up to (not including) `end`
+    Atom,      // includes NIL, numbers, flags (\Seen), sets (1:*), BODY[...]<..>
+    Quoted,    // contents unescaped
+    Literal,   // contents as sent
+    Streamed,  // a literal handed to the caller chunk by chunk; length = its size
+    List,      // children follow it in the array, up to (not including) `end`
 };
 
 struct Arg {
@@ -142,9 +142,9 @@ private:
         LiteralData,
         LiteralStream,  // data handed out as LiteralChunk events
         RawLine,        // expect_line(): bytes up to LF
-        LineLf,       // after CR at the end of the command
-        Skip,         // after an error: to the end of the line
-        SkipLiteral,  // skipping the data of a "{n+}" in a bad line
+        LineLf,         // after CR at the end of the command
+        Skip,           // after an error: to the end of the line
+        SkipLiteral,    // skipping the data of a "{n+}" in a bad line
     };
 
     std::string_view text(std::uint32_t offset, std::uint32_t length) const {
@@ -188,6 +188,10 @@ private:
     const char* error_ = "";
     const char* error_code_ = "";
 };
+
+// Tags longer than this are refused (untagged BAD): every response line
+// echoes the tag, and responses are built in bounded buffers.
+inline constexpr std::uint32_t kMaxTagLength = 128;
 
 // The maximum nesting depth the parser can track (ParserLimits::max_depth is
 // clamped to it).

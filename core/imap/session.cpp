@@ -1,24 +1,17 @@
 #include "core/imap/session.h"
 
 #include "core/base/text.h"
+#include "core/imap/encoder.h"
 
 namespace tinyimapd::imap {
 
 namespace {
 
-enum StateMask : std::uint8_t {
-    kNotAuth = 1,
-    kAuth = 2,
-    kSelected = 4,
-    kAny = kNotAuth | kAuth | kSelected,
-    kAuthOrSelected = kAuth | kSelected,
-};
-
 std::uint8_t mask_of(SessionState s) {
     switch (s) {
-        case SessionState::NotAuthenticated: return kNotAuth;
-        case SessionState::Authenticated: return kAuth;
-        case SessionState::Selected: return kSelected;
+        case SessionState::NotAuthenticated: return kStateNotAuth;
+        case SessionState::Authenticated: return kStateAuth;
+        case SessionState::Selected: return kStateSelected;
         case SessionState::Logout: return 0;
     }
     return 0;
@@ -34,75 +27,17 @@ const char* state_name(SessionState s) {
     return "";
 }
 
-// ASTRING-CHAR (RFC 3501 §9): ATOM-CHAR or "]".
-bool is_astring_char(char c) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f) return false;
-    switch (c) {
-        case '(':
-        case ')':
-        case '{':
-        case ' ':
-        case '%':
-        case '*':
-        case '"':
-        case '\\': return false;
-        default: return true;
-    }
-}
-
 constexpr std::size_t kLogLine = 512;
 
 }  // namespace
-
-struct Session::CommandSpec {
-    const char* name;
-    std::uint8_t states;  // StateMask
-    Handler handler;      // nullptr: part of IMAP4rev1, not built yet
-};
-
-// Every command of RFC 3501 §6. Those without a handler are answered with a
-// tagged BAD that says so: never a fake OK.
-const Session::CommandSpec* Session::find_command(std::string_view name) {
-    static constexpr CommandSpec kCommands[] = {
-        {"CAPABILITY", kAny, &Session::cmd_capability},
-        {"NOOP", kAny, &Session::cmd_noop},
-        {"LOGOUT", kAny, &Session::cmd_logout},
-        {"LOGIN", kNotAuth, &Session::cmd_login},
-        {"STARTTLS", kNotAuth, nullptr},
-        {"AUTHENTICATE", kNotAuth, nullptr},
-        {"SELECT", kAuthOrSelected, nullptr},
-        {"EXAMINE", kAuthOrSelected, nullptr},
-        {"CREATE", kAuthOrSelected, nullptr},
-        {"DELETE", kAuthOrSelected, nullptr},
-        {"RENAME", kAuthOrSelected, nullptr},
-        {"SUBSCRIBE", kAuthOrSelected, nullptr},
-        {"UNSUBSCRIBE", kAuthOrSelected, nullptr},
-        {"LIST", kAuthOrSelected, nullptr},
-        {"LSUB", kAuthOrSelected, nullptr},
-        {"STATUS", kAuthOrSelected, nullptr},
-        {"APPEND", kAuthOrSelected, nullptr},
-        {"CHECK", kSelected, nullptr},
-        {"CLOSE", kSelected, nullptr},
-        {"EXPUNGE", kSelected, nullptr},
-        {"SEARCH", kSelected, nullptr},
-        {"FETCH", kSelected, nullptr},
-        {"STORE", kSelected, nullptr},
-        {"COPY", kSelected, nullptr},
-        {"UID", kSelected, nullptr},
-    };
-    for (const CommandSpec& c : kCommands) {
-        if (ascii::iequals(name, c.name)) return &c;
-    }
-    return nullptr;
-}
 
 Session::Session(const SessionConfig& config, SessionServices& services,
                  const SessionMemory& memory)
     : config_(config),
       services_(services),
       parser_(memory.arena, memory.arena_size, memory.args, memory.max_args, config.parser),
-      out_(memory.output, memory.output_size) {}
+      out_(memory.output, memory.output_size),
+      scratch_(memory.scratch) {}
 
 void Session::open(std::string_view peer, std::uint64_t now_ms) {
     parser_.reset();
@@ -140,9 +75,7 @@ std::size_t Session::receive(const std::uint8_t* data, std::size_t length, std::
         switch (fed.event) {
             case ParseEvent::NeedMore: break;
             case ParseEvent::Command: execute(now_ms); break;
-            case ParseEvent::LiteralRequest:
-                on_literal();
-                break;
+            case ParseEvent::LiteralRequest: on_literal(); break;
             case ParseEvent::LiteralChunk:
             case ParseEvent::Line:
                 // Nothing asks for streamed literals or raw lines yet.
@@ -157,6 +90,24 @@ std::size_t Session::receive(const std::uint8_t* data, std::size_t length, std::
 // over the limit is refused before its data (synchronizing) or discarded
 // (non-synchronizing), and answered BAD [TOOBIG].
 void Session::on_literal() {
+    const CommandInfo* info = find_command(parser_.name());
+    if (info != nullptr && info->id == CommandId::Append) {
+        // RFC 3501 §6.3.11: the message literal. Checked before its data is
+        // taken, so a bad APPEND costs the client no upload.
+        parser_.refuse_literal();
+        if (state_ == SessionState::NotAuthenticated) {
+            (void)allowed_in_state(*info);
+            return;
+        }
+        AppendMessage message;
+        const SyntaxResult r = append_message_ready(parser_, &message);
+        if (r.verdict != SyntaxVerdict::Ok) {
+            report_syntax(r);
+            return;
+        }
+        tagged("NO", "CANNOT", "APPEND is not implemented in this version of tinyimapd");
+        return;
+    }
     if (parser_.accept_literal()) {
         if (parser_.literal_sync()) out_.append("+ Ready for literal data\r\n");
         return;
@@ -179,26 +130,65 @@ void Session::on_parse_error() {
     tagged("BAD", parser_.error_code(), w.view());
 }
 
+// The command's state rules (RFC 3501 §3) and syntax (§9) are checked before
+// it runs; a command in the wrong state or with bad arguments gets BAD.
+// Before authentication only the state is checked: nothing more of an
+// unauthenticated client's input is parsed than needed.
 void Session::execute(std::uint64_t now_ms) {
     now_ms_ = now_ms;
-    const CommandSpec* spec = find_command(parser_.name());
+    const CommandInfo* info = find_command(parser_.name());
+    if (info != nullptr && state_ == SessionState::NotAuthenticated && !allowed_in_state(*info)) {
+        return;
+    }
+    ParsedCommand cmd{ArgReader(parser_)};
+    if (!check_syntax(&cmd) || !allowed_in_state(*cmd.info)) return;
+
+    switch (cmd.id) {
+        case CommandId::Capability: cmd_capability(); return;
+        case CommandId::Noop: cmd_noop(); return;
+        case CommandId::Logout: cmd_logout(); return;
+        case CommandId::Login: cmd_login(cmd); return;
+        default: break;
+    }
+    // Understood, but not in this version: never a fake OK.
     FixedText<kLogLine> w;
-    if (spec == nullptr) {
+    w.put(cmd.info->name).put(" is not implemented in this version of tinyimapd");
+    tagged("NO", "CANNOT", w.view());
+}
+
+bool Session::allowed_in_state(const CommandInfo& info) {
+    if ((info.states & mask_of(state_)) != 0) return true;
+    FixedText<kLogLine> w;
+    if (state_ == SessionState::Authenticated && info.states == kStateSelected) {
+        w.put("No mailbox selected");
+    } else {
+        w.put(info.name).put(" is not valid in the ").put(state_name(state_)).put(" state");
+    }
+    tagged("BAD", "", w.view());
+    return false;
+}
+
+bool Session::check_syntax(ParsedCommand* cmd) {
+    const SyntaxResult r = parse_command(parser_, scratch_, cmd);
+    if (r.verdict == SyntaxVerdict::Ok) return true;
+    report_syntax(r);
+    return false;
+}
+
+void Session::report_syntax(const SyntaxResult& r) {
+    FixedText<kLogLine> w;
+    if (r.verdict == SyntaxVerdict::Unknown) {
         w.put("Unknown command ").put(ascii::head(parser_.name(), 32));
-        tagged("BAD", "", w.view());
-        return;
+    } else {
+        w.put(r.why);
+        if (!r.culprit.empty()) w.put(": ").put(ascii::head(r.culprit, 64));
     }
-    if ((spec->states & mask_of(state_)) == 0) {
-        w.put(spec->name).put(" is not valid in the ").put(state_name(state_)).put(" state");
+    if (r.verdict == SyntaxVerdict::BadCharset) {
+        // RFC 3501 §6.4.4: NO [BADCHARSET] for a charset we do not know.
+        tagged("NO", "BADCHARSET (US-ASCII UTF-8)", w.view());
+    } else {
         tagged("BAD", "", w.view());
-        return;
     }
-    if (spec->handler == nullptr) {
-        w.put(spec->name).put(" is not implemented in this version of tinyimapd");
-        tagged("BAD", "", w.view());
-        return;
-    }
-    (this->*spec->handler)();
 }
 
 // RFC 3501 §6.1.1. LOGINDISABLED while plaintext LOGIN is refused (§6.2.3);
@@ -211,10 +201,6 @@ void Session::write_capabilities(TextWriter& w) const {
 }
 
 void Session::cmd_capability() {
-    if (parser_.arg_count() != 0) {
-        tagged("BAD", "", "CAPABILITY takes no arguments");
-        return;
-    }
     FixedText<kLogLine> w;
     w.put("CAPABILITY ");
     write_capabilities(w);
@@ -223,44 +209,20 @@ void Session::cmd_capability() {
 }
 
 void Session::cmd_noop() {
-    if (parser_.arg_count() != 0) {
-        tagged("BAD", "", "NOOP takes no arguments");
-        return;
-    }
     tagged("OK", "", "NOOP completed");
 }
 
 void Session::cmd_logout() {
-    if (parser_.arg_count() != 0) {
-        tagged("BAD", "", "LOGOUT takes no arguments");
-        return;
-    }
     // RFC 3501 §6.1.3: BYE first, then the tagged OK, then close.
     untagged("BYE tinyimapd logging out");
     tagged("OK", "", "LOGOUT completed");
     state_ = SessionState::Logout;
 }
 
-bool Session::astring_arg(std::size_t i, std::string_view* out) const {
-    const Arg& a = parser_.arg(i);
-    const std::string_view text = parser_.arg_text(i);
-    if (a.type == ArgType::List) return false;
-    if (a.type == ArgType::Atom) {
-        for (char c : text) {
-            if (!is_astring_char(c)) return false;
-        }
-    }
-    *out = text;
-    return true;
-}
-
 // RFC 3501 §6.2.3: LOGIN SP userid SP password, both astrings.
-void Session::cmd_login() {
-    std::string_view user, password;
-    if (parser_.arg_count() != 2 || !astring_arg(0, &user) || !astring_arg(1, &password)) {
-        tagged("BAD", "", "Syntax: LOGIN userid password");
-        return;
-    }
+void Session::cmd_login(const ParsedCommand& cmd) {
+    const std::string_view user = cmd.user;
+    const std::string_view password = cmd.password;
     if (!config_.plaintext_auth) {
         // §6.2.3: LOGIN MUST NOT be permitted while LOGINDISABLED is advertised.
         tagged("NO", "PRIVACYREQUIRED", "Plaintext authentication is disabled on this connection");
@@ -335,12 +297,13 @@ void Session::untagged(std::string_view text) {
     out_.append(w.view());
 }
 
+// Tagged lines carry client-chosen bytes (the tag, a bad argument quoted in
+// the text): the ResponseWriter keeps the text free of CR, LF and 8-bit.
 void Session::tagged(std::string_view status, std::string_view code, std::string_view text) {
     FixedText<kLogLine> w;
-    w.put(parser_.tag()).put(' ').put(status).put(' ');
-    if (!code.empty()) w.put('[').put(code).put("] ");
-    w.put(text).put("\r\n");
-    out_.append(w.view());
+    ResponseWriter r(w);
+    r.tagged(parser_.tag(), status, code, text);
+    (void)r.append_to(out_);
 }
 
 void Session::log_line(port::LogLevel level, std::string_view a, std::string_view b,

@@ -23,6 +23,7 @@
 #include "core/auth/passwd.h"
 #include "core/base/out_buffer.h"
 #include "core/base/text.h"
+#include "core/imap/command.h"
 #include "core/imap/parser.h"
 #include "port/log.h"
 
@@ -45,6 +46,7 @@ struct SessionMemory {
     std::size_t max_args;
     char* output;
     std::size_t output_size;
+    CommandScratch scratch;  // FETCH items, SEARCH nodes, set range limit
 };
 
 // What a session needs from the server around it.
@@ -86,20 +88,17 @@ public:
     std::string_view user() const { return {user_, user_length_}; }
 
 private:
-    using Handler = void (Session::*)();
-    struct CommandSpec;
-    static const CommandSpec* find_command(std::string_view name);
-
     void execute(std::uint64_t now_ms);
+    bool allowed_in_state(const CommandInfo& info);
+    bool check_syntax(ParsedCommand* cmd);
+    void report_syntax(const SyntaxResult& r);
     void on_parse_error();
     void on_literal();
 
     void cmd_capability();
     void cmd_noop();
     void cmd_logout();
-    void cmd_login();
-
-    bool astring_arg(std::size_t i, std::string_view* out) const;
+    void cmd_login(const ParsedCommand& cmd);
     void write_capabilities(TextWriter& w) const;
     void untagged(std::string_view text);
     void tagged(std::string_view status, std::string_view code, std::string_view text);
@@ -111,6 +110,7 @@ private:
     SessionServices& services_;
     Parser parser_;
     OutBuffer out_;
+    CommandScratch scratch_;
     SessionState state_ = SessionState::NotAuthenticated;
     std::uint64_t now_ms_ = 0;
     std::uint64_t last_activity_ms_ = 0;

@@ -82,9 +82,7 @@ struct Harness {
                             parser.refuse_literal();
                         }
                         break;
-                    case ParseEvent::LiteralChunk:
-                        streamed += std::string(parser.chunk());
-                        break;
+                    case ParseEvent::LiteralChunk: streamed += std::string(parser.chunk()); break;
                     case ParseEvent::Line:
                         events.push_back("LINE " + std::string(parser.line()));
                         break;
@@ -204,6 +202,10 @@ TEST_CASE("RFC 3501 §9: malformed input gets an error and the stream stays in s
           std::vector<std::string>{"ERR a Missing command name", "CMD b NOOP []"});
     CHECK(whole("a+b NOOP\r\nb NOOP\r\n") ==
           std::vector<std::string>{"ERR  Invalid character in tag", "CMD b NOOP []"});
+    CHECK(whole(std::string(129, 't') + " NOOP\r\nb NOOP\r\n") ==
+          std::vector<std::string>{"ERR  Tag too long", "CMD b NOOP []"});
+    CHECK(whole(std::string(128, 't') + " NOOP\r\n") ==
+          std::vector<std::string>{"CMD " + std::string(128, 't') + " NOOP []"});
     CHECK(whole(" NOOP\r\nb NOOP\r\n") ==
           std::vector<std::string>{"ERR  Missing tag", "CMD b NOOP []"});
     CHECK(whole("a NOOP\rb NOOP\r\nc NOOP\r\n") ==
@@ -277,8 +279,7 @@ TEST_CASE("RFC 3501 §6.2.2, RFC 2177: raw lines after AUTHENTICATE and IDLE", "
     CHECK(h.run("DONE\r\nb NOOP\r\n", {2}) ==
           std::vector<std::string>{"LINE DONE", "CMD b NOOP []"});
     h.parser.expect_line();
-    CHECK(h.run("dGVzdAB0ZXN0AHRlc3Q=\n") ==
-          std::vector<std::string>{"LINE dGVzdAB0ZXN0AHRlc3Q="});
+    CHECK(h.run("dGVzdAB0ZXN0AHRlc3Q=\n") == std::vector<std::string>{"LINE dGVzdAB0ZXN0AHRlc3Q="});
 }
 
 TEST_CASE("Limits: the command arena", "[parser][limits]") {

@@ -126,7 +126,7 @@ TEST_CASE("Failed LOGIN: NO after the delay, other clients served meanwhile", "[
     CHECK(w.log.contains("login failed: user=alice address=192.0.2.1"));
 }
 
-TEST_CASE("Unknown commands and commands not built yet get BAD, never OK", "[server]") {
+TEST_CASE("Unknown commands get BAD; commands not built yet get NO, never OK", "[server]") {
     World w;
     port::Handle c = w.connect();
     w.net.client_receive(c);
@@ -135,8 +135,9 @@ TEST_CASE("Unknown commands and commands not built yet get BAD, never OK", "[ser
           "a BAD SELECT is not valid in the not authenticated state\r\n");
     w.say(c, "b LOGIN alice wonderland\r\n");
     CHECK(w.say(c, "c select INBOX\r\n") ==
-          "c BAD SELECT is not implemented in this version of tinyimapd\r\n");
-    CHECK(w.say(c, "d NOOP extra\r\n") == "d BAD NOOP takes no arguments\r\n");
+          "c NO [CANNOT] SELECT is not implemented in this version of tinyimapd\r\n");
+    CHECK(w.say(c, "d NOOP extra\r\n") == "d BAD Unexpected extra arguments: extra\r\n");
+    CHECK(w.say(c, "e FETCH 1 FLAGS\r\n") == "e BAD No mailbox selected\r\n");
 }
 
 TEST_CASE("Parse errors: tagged BAD when the tag is known, untagged otherwise", "[server]") {

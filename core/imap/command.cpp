@@ -1,0 +1,531 @@
+#include "core/imap/command.h"
+
+#include "core/base/text.h"
+#include "core/imap/mailbox_name.h"
+
+namespace tinyimapd::imap {
+
+namespace {
+
+constexpr CommandInfo kCommands[] = {
+    {"CAPABILITY", CommandId::Capability, kStateAny, false},
+    {"NOOP", CommandId::Noop, kStateAny, false},
+    {"LOGOUT", CommandId::Logout, kStateAny, false},
+    {"ID", CommandId::Id, kStateAny, false},
+    {"STARTTLS", CommandId::Starttls, kStateNotAuth, false},
+    {"AUTHENTICATE", CommandId::Authenticate, kStateNotAuth, false},
+    {"LOGIN", CommandId::Login, kStateNotAuth, false},
+    {"SELECT", CommandId::Select, kStateAuthOrSelected, false},
+    {"EXAMINE", CommandId::Examine, kStateAuthOrSelected, false},
+    {"CREATE", CommandId::Create, kStateAuthOrSelected, false},
+    {"DELETE", CommandId::Delete, kStateAuthOrSelected, false},
+    {"RENAME", CommandId::Rename, kStateAuthOrSelected, false},
+    {"SUBSCRIBE", CommandId::Subscribe, kStateAuthOrSelected, false},
+    {"UNSUBSCRIBE", CommandId::Unsubscribe, kStateAuthOrSelected, false},
+    {"LIST", CommandId::List, kStateAuthOrSelected, false},
+    {"LSUB", CommandId::Lsub, kStateAuthOrSelected, false},
+    {"STATUS", CommandId::Status, kStateAuthOrSelected, false},
+    {"APPEND", CommandId::Append, kStateAuthOrSelected, false},
+    {"NAMESPACE", CommandId::Namespace, kStateAuthOrSelected, false},
+    {"ENABLE", CommandId::Enable, kStateAuth, false},
+    {"IDLE", CommandId::Idle, kStateAuthOrSelected, false},
+    {"GETQUOTA", CommandId::GetQuota, kStateAuthOrSelected, false},
+    {"GETQUOTAROOT", CommandId::GetQuotaRoot, kStateAuthOrSelected, false},
+    {"SETQUOTA", CommandId::SetQuota, kStateAuthOrSelected, false},
+    {"CHECK", CommandId::Check, kStateSelected, false},
+    {"CLOSE", CommandId::Close, kStateSelected, false},
+    {"UNSELECT", CommandId::Unselect, kStateSelected, false},
+    {"EXPUNGE", CommandId::Expunge, kStateSelected, true},
+    {"SEARCH", CommandId::Search, kStateSelected, true},
+    {"FETCH", CommandId::Fetch, kStateSelected, true},
+    {"STORE", CommandId::Store, kStateSelected, true},
+    {"COPY", CommandId::Copy, kStateSelected, true},
+    {"MOVE", CommandId::Move, kStateSelected, true},
+};
+static_assert(sizeof kCommands / sizeof kCommands[0] == kCommandCount);
+
+// RFC 2971 §3.3: at most 30 field-value pairs.
+constexpr std::size_t kMaxIdPairs = 30;
+
+SyntaxResult bad(const char* why, std::string_view culprit = {}) {
+    return {SyntaxVerdict::Bad, why, culprit};
+}
+SyntaxResult ok() {
+    return {};
+}
+
+bool is_base64_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+}
+
+// base64 = *(4base64-char) [base64-terminal] (RFC 3501 §9).
+bool is_base64(std::string_view s) {
+    if (s.size() % 4 != 0) return false;
+    std::size_t pad = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '=') {
+            ++pad;
+            continue;
+        }
+        if (pad != 0 || !is_base64_char(s[i])) return false;
+    }
+    return pad <= 2;
+}
+
+// mailbox = "INBOX" / astring, in modified UTF-7 (RFC 3501 §5.1.3).
+SyntaxResult read_mailbox(ArgReader& r, std::string_view* out) {
+    const std::string_view culprit = r.peek_text();
+    if (!r.astring(out)) return bad("Expected a mailbox name", culprit);
+    const char* why = "";
+    if (!validate_mutf7(*out, &why)) return bad(why, *out);
+    return ok();
+}
+
+// list-mailbox = 1*list-char / string; list-char = ATOM-CHAR / list-wildcards
+// / resp-specials.
+bool read_list_mailbox(ArgReader& r, std::string_view* out) {
+    ArgType t;
+    if (!r.peek_type(&t)) return false;
+    if (t == ArgType::Atom) {
+        const std::string_view s = r.peek_text();
+        for (char c : s) {
+            if (!is_atom_char(c) && c != '%' && c != '*' && c != ']') return false;
+        }
+        return r.atom(out);
+    }
+    return r.string(out);
+}
+
+SyntaxResult read_set(ArgReader& r, const CommandScratch& scratch, SeqSet* out) {
+    std::string_view text;
+    if (!r.atom(&text)) return bad("Expected a sequence set", r.peek_text());
+    const char* why = "";
+    if (!SeqSet::parse(text, scratch.max_set_ranges, out, &why)) return bad(why, text);
+    return ok();
+}
+
+SyntaxResult no_more(ArgReader& r) {
+    if (!r.at_end()) return bad("Unexpected extra arguments", r.peek_text());
+    return ok();
+}
+
+// SELECT/EXAMINE [SP "(" select-param *(SP select-param) ")"] (RFC 4466
+// §2.1, RFC 7162 §3.1.8 CONDSTORE, §3.2.5 QRESYNC).
+SyntaxResult read_select_params(ArgReader& r, const CommandScratch& scratch, ParsedCommand* out) {
+    ArgReader list(r);
+    if (!r.list(&list)) return no_more(r);
+    if (list.at_end()) return bad("Empty SELECT parameter list");
+    while (!list.at_end()) {
+        if (list.word("CONDSTORE")) {
+            out->condstore = true;
+            continue;
+        }
+        if (!list.word("QRESYNC")) return bad("Unknown SELECT parameter", list.peek_text());
+        ArgReader q(list);
+        QresyncParams& p = out->qresync_params;
+        if (!list.list(&q) || !q.nz_number(&p.uidvalidity) || !q.number64(&p.modseq) ||
+            p.modseq == 0) {
+            return bad("Syntax: QRESYNC (uidvalidity modseq [known-uids] [(seqs uids)])");
+        }
+        ArgType t;
+        if (q.peek_type(&t) && t == ArgType::Atom) {
+            SyntaxResult s = read_set(q, scratch, &p.known_uids);
+            if (s.verdict != SyntaxVerdict::Ok) return s;
+        }
+        ArgReader match(q);
+        if (q.list(&match)) {
+            SyntaxResult s = read_set(match, scratch, &p.known_sequence_set);
+            if (s.verdict == SyntaxVerdict::Ok) s = read_set(match, scratch, &p.known_uid_set);
+            if (s.verdict == SyntaxVerdict::Ok) s = no_more(match);
+            if (s.verdict != SyntaxVerdict::Ok) return s;
+        }
+        if (!q.at_end())
+            return bad("Syntax: QRESYNC (uidvalidity modseq [known-uids] [(seqs uids)])");
+        out->qresync = true;
+    }
+    return no_more(r);
+}
+
+// CREATE mailbox [SP "(" "USE" SP "(" use-attr *(SP use-attr) ")" ")"]
+// (RFC 4466 §2.2, RFC 6154 §3).
+SyntaxResult read_create_params(ArgReader& r, ParsedCommand* out) {
+    ArgReader list(r);
+    if (!r.list(&list)) return no_more(r);
+    while (!list.at_end()) {
+        ArgReader uses(list);
+        if (!list.word("USE") || !list.list(&uses)) {
+            return bad("Unknown CREATE parameter", list.peek_text());
+        }
+        std::string_view attr;
+        while (uses.atom(&attr)) {
+            const std::uint8_t bit = special_use_bit(attr);
+            if (bit == 0) return bad("Unknown special-use attribute", attr);
+            out->create_use |= bit;
+        }
+        if (!uses.at_end()) return bad("Expected special-use attributes", uses.peek_text());
+    }
+    return no_more(r);
+}
+
+// LIST [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]
+// (RFC 3501 §6.3.8, RFC 5258 §3, RFC 6154 §5, RFC 5819 §2).
+SyntaxResult read_list(ArgReader& r, ParsedCommand* out) {
+    ArgReader opts(r);
+    if (r.list(&opts)) {
+        std::string_view o;
+        while (opts.atom(&o)) {
+            if (ascii::iequals(o, "SUBSCRIBED")) {
+                out->list_options |= kListSubscribed;
+            } else if (ascii::iequals(o, "REMOTE")) {
+                out->list_options |= kListRemote;
+            } else if (ascii::iequals(o, "RECURSIVEMATCH")) {
+                out->list_options |= kListRecursiveMatch;
+            } else if (ascii::iequals(o, "SPECIAL-USE")) {
+                out->list_options |= kListSpecialUseSel;
+            } else {
+                return bad("Unknown LIST selection option", o);
+            }
+        }
+        if (!opts.at_end()) return bad("Expected LIST selection options", opts.peek_text());
+        // RFC 5258 §3.1: RECURSIVEMATCH needs another selection option.
+        if ((out->list_options & kListRecursiveMatch) != 0 &&
+            (out->list_options & (kListSubscribed | kListSpecialUseSel)) == 0) {
+            return bad("RECURSIVEMATCH needs another selection option");
+        }
+    }
+    // The reference: a mailbox, but may be "" and need not exist.
+    if (!r.astring(&out->mailbox)) return bad("Expected a reference name", r.peek_text());
+    const char* why = "";
+    if (!validate_mutf7(out->mailbox, &why)) return bad(why, out->mailbox);
+
+    ArgReader pats(r);
+    std::string_view p;
+    if (r.list(&pats)) {
+        out->patterns = pats;
+        while (!pats.at_end()) {
+            if (!read_list_mailbox(pats, &p))
+                return bad("Expected a mailbox pattern", pats.peek_text());
+            ++out->pattern_count;
+        }
+        if (out->pattern_count == 0) return bad("Empty pattern list");
+    } else {
+        out->patterns = r;
+        if (!read_list_mailbox(r, &p)) return bad("Expected a mailbox pattern", r.peek_text());
+        out->pattern_count = 1;
+    }
+
+    if (r.word("RETURN")) {
+        ArgReader ret(r);
+        if (!r.list(&ret)) return bad("Syntax: RETURN (options)");
+        std::string_view o;
+        while (ret.atom(&o)) {
+            if (ascii::iequals(o, "SUBSCRIBED")) {
+                out->list_options |= kListReturnSubscribed;
+            } else if (ascii::iequals(o, "CHILDREN")) {
+                out->list_options |= kListReturnChildren;
+            } else if (ascii::iequals(o, "SPECIAL-USE")) {
+                out->list_options |= kListReturnSpecialUse;
+            } else if (ascii::iequals(o, "STATUS")) {
+                ArgReader items(ret);
+                const char* swhy = "";
+                if (!ret.list(&items) || !parse_status_atts(items, &out->list_status, &swhy)) {
+                    return bad("Syntax: RETURN (STATUS (items))");
+                }
+                out->list_options |= kListReturnStatus;
+            } else {
+                return bad("Unknown LIST return option", o);
+            }
+        }
+        if (!ret.at_end()) return bad("Expected LIST return options", ret.peek_text());
+    }
+    return no_more(r);
+}
+
+// ID SP ("(" string SP nstring *(SP string SP nstring) ")" / nil)
+SyntaxResult read_id(ArgReader& r, ParsedCommand* out) {
+    if (r.word("NIL")) return no_more(r);
+    ArgReader list(r);
+    if (!r.list(&list)) return bad("Syntax: ID (field value ...) or ID NIL");
+    out->rest = list;
+    std::size_t pairs = 0;
+    while (!list.at_end()) {
+        std::string_view field, value;
+        bool nil = false;
+        if (!list.string(&field) || !list.nstring(&value, &nil)) {
+            return bad("Syntax: ID (field value ...) or ID NIL", list.peek_text());
+        }
+        // RFC 2971 §3.3 limits: 30 octets per field, 1024 per value, 30 pairs.
+        if (field.size() > 30 || value.size() > 1024 || ++pairs > kMaxIdPairs) {
+            return bad("ID field or value too long, or too many pairs");
+        }
+    }
+    return no_more(r);
+}
+
+SyntaxResult read_setquota(ArgReader& r, ParsedCommand* out) {
+    if (!r.astring(&out->quota_root)) return bad("Expected a quota root");
+    ArgReader list(r);
+    if (!r.list(&list)) return bad("Syntax: SETQUOTA root (resource limit ...)");
+    out->rest = list;
+    std::string_view resource;
+    std::uint64_t limit = 0;
+    while (!list.at_end()) {
+        if (!list.atom(&resource) || !list.number64(&limit)) {
+            return bad("Syntax: SETQUOTA root (resource limit ...)", list.peek_text());
+        }
+    }
+    return no_more(r);
+}
+
+// APPEND's per-message part: [flag-list SP] [date-time SP] literal.
+// Leaves `r` at the literal.
+SyntaxResult read_append_message(ArgReader& r, AppendMessage* m) {
+    ArgType t;
+    if (r.peek_type(&t) && t == ArgType::List) {
+        if (!parse_flag_list(r, false, false, &m->flags)) {
+            return bad(*r.error() ? r.error() : "Invalid flag list");
+        }
+        m->has_flags = true;
+    }
+    if (r.peek_type(&t) && t == ArgType::Quoted) {
+        std::string_view d;
+        if (!r.quoted(&d) || !parse_date_time(d, &m->date)) return bad("Invalid date-time", d);
+        m->has_date = true;
+    }
+    if (!r.peek_type(&t) || (t != ArgType::Literal && t != ArgType::Streamed)) {
+        return bad("Syntax: APPEND mailbox [(flags)] [\"date-time\"] {size}", r.peek_text());
+    }
+    return ok();
+}
+
+}  // namespace
+
+std::uint8_t special_use_bit(std::string_view attr) {
+    struct Use {
+        const char* name;
+        std::uint8_t bit;
+    };
+    static constexpr Use kUses[] = {{"\\All", kUseAll},       {"\\Archive", kUseArchive},
+                                    {"\\Drafts", kUseDrafts}, {"\\Flagged", kUseFlagged},
+                                    {"\\Junk", kUseJunk},     {"\\Sent", kUseSent},
+                                    {"\\Trash", kUseTrash}};
+    for (const Use& u : kUses) {
+        if (ascii::iequals(attr, u.name)) return u.bit;
+    }
+    return 0;
+}
+
+const CommandInfo* find_command(std::string_view name) {
+    for (const CommandInfo& c : kCommands) {
+        if (ascii::iequals(name, c.name)) return &c;
+    }
+    return nullptr;
+}
+
+const CommandInfo& command_info(CommandId id) {
+    return kCommands[static_cast<std::size_t>(id)];
+}
+
+SyntaxResult append_message_ready(const Parser& parser, AppendMessage* message) {
+    ArgReader r(parser);
+    std::string_view mailbox;
+    SyntaxResult s = read_mailbox(r, &mailbox);
+    while (s.verdict == SyntaxVerdict::Ok) {
+        *message = AppendMessage{};
+        s = read_append_message(r, message);
+        if (s.verdict != SyntaxVerdict::Ok) break;
+        r.skip();
+        if (r.at_end()) break;  // that literal is the one being announced
+    }
+    return s;
+}
+
+SyntaxResult parse_command(const Parser& parser, const CommandScratch& scratch,
+                           ParsedCommand* out) {
+    ArgReader r(parser);
+    const CommandInfo* info = find_command(parser.name());
+    bool uid = false;
+    if (info == nullptr && ascii::iequals(parser.name(), "UID")) {
+        // RFC 3501 §6.4.8, RFC 4315 §2.1 (UID EXPUNGE), RFC 6851 (UID MOVE).
+        std::string_view sub;
+        if (!r.atom(&sub) || (info = find_command(sub)) == nullptr || !info->uid_form) {
+            return bad("UID must be followed by COPY, FETCH, MOVE, SEARCH, STORE or EXPUNGE", sub);
+        }
+        uid = true;
+    }
+    if (info == nullptr) return {SyntaxVerdict::Unknown, "Unknown command", parser.name()};
+    out->info = info;
+    out->id = info->id;
+    out->uid = uid;
+
+    SyntaxResult s;
+    switch (info->id) {
+        case CommandId::Capability:
+        case CommandId::Noop:
+        case CommandId::Logout:
+        case CommandId::Starttls:
+        case CommandId::Namespace:
+        case CommandId::Idle:
+        case CommandId::Check:
+        case CommandId::Close:
+        case CommandId::Unselect: return no_more(r);
+
+        case CommandId::Expunge:
+            if (uid) {
+                s = read_set(r, scratch, &out->set);
+                if (s.verdict != SyntaxVerdict::Ok) return s;
+            }
+            return no_more(r);
+
+        case CommandId::Id: return read_id(r, out);
+
+        case CommandId::Login:
+            if (!r.astring(&out->user) || !r.astring(&out->password) || !r.at_end()) {
+                return bad("Syntax: LOGIN userid password");
+            }
+            return ok();
+
+        case CommandId::Authenticate: {
+            // RFC 3501 §6.2.2 auth-type = atom; RFC 4959 [SP (base64 / "=")].
+            if (!r.atom(&out->mechanism) || !is_atom(out->mechanism)) {
+                return bad("Syntax: AUTHENTICATE mechanism [initial-response]");
+            }
+            std::string_view ir;
+            if (r.atom(&ir)) {
+                if (ir != "=" && !is_base64(ir)) return bad("Initial response is not base64", ir);
+                out->has_initial_response = true;
+                out->initial_response = ir == "=" ? std::string_view() : ir;
+            }
+            return no_more(r);
+        }
+
+        case CommandId::Select:
+        case CommandId::Examine:
+            s = read_mailbox(r, &out->mailbox);
+            if (s.verdict != SyntaxVerdict::Ok) return s;
+            return read_select_params(r, scratch, out);
+
+        case CommandId::Create:
+            s = read_mailbox(r, &out->mailbox);
+            if (s.verdict != SyntaxVerdict::Ok) return s;
+            return read_create_params(r, out);
+
+        case CommandId::Delete:
+        case CommandId::Subscribe:
+        case CommandId::Unsubscribe:
+        case CommandId::GetQuotaRoot:
+            s = read_mailbox(r, &out->mailbox);
+            if (s.verdict != SyntaxVerdict::Ok) return s;
+            return no_more(r);
+
+        case CommandId::GetQuota:
+            if (!r.astring(&out->quota_root)) return bad("Expected a quota root");
+            return no_more(r);
+
+        case CommandId::SetQuota: return read_setquota(r, out);
+
+        case CommandId::Rename:
+            s = read_mailbox(r, &out->mailbox);
+            if (s.verdict == SyntaxVerdict::Ok) s = read_mailbox(r, &out->mailbox2);
+            if (s.verdict != SyntaxVerdict::Ok) return s;
+            return no_more(r);
+
+        case CommandId::List: return read_list(r, out);
+
+        case CommandId::Lsub: {
+            if (!r.astring(&out->mailbox)) return bad("Expected a reference name");
+            out->patterns = r;
+            std::string_view p;
+            if (!read_list_mailbox(r, &p)) return bad("Expected a mailbox pattern", r.peek_text());
+            out->pattern_count = 1;
+            return no_more(r);
+        }
+
+        case CommandId::Status: {
+            s = read_mailbox(r, &out->mailbox);
+            if (s.verdict != SyntaxVerdict::Ok) return s;
+            ArgReader items(r);
+            if (!r.list(&items)) return bad("Syntax: STATUS mailbox (items)");
+            const char* why = "";
+            if (!parse_status_atts(items, &out->status, &why)) {
+                return bad(why, out->status.error_at);
+            }
+            return no_more(r);
+        }
+
+        case CommandId::Append: {
+            // RFC 3501 §6.3.11, RFC 3502: mailbox 1*([flags] [date] literal).
+            s = read_mailbox(r, &out->mailbox);
+            if (s.verdict != SyntaxVerdict::Ok) return s;
+            do {
+                AppendMessage m;
+                s = read_append_message(r, &m);
+                if (s.verdict != SyntaxVerdict::Ok) return s;
+                r.skip();
+                ++out->append_count;
+            } while (!r.at_end());
+            return ok();
+        }
+
+        case CommandId::Enable: {
+            // RFC 5161: ENABLE 1*(SP capability)
+            out->rest = r;
+            std::string_view cap;
+            std::size_t n = 0;
+            while (r.atom(&cap)) {
+                if (!is_atom(cap)) return bad("Invalid capability name", cap);
+                ++n;
+            }
+            if (n == 0) return bad("Syntax: ENABLE capability ...");
+            return no_more(r);
+        }
+
+        case CommandId::Search: {
+            SearchError e;
+            if (!parse_search(r, scratch.search_nodes, scratch.max_search_nodes,
+                              scratch.max_set_ranges, &out->search, &out->search_node_count, &e)) {
+                if (e.bad_charset) return {SyntaxVerdict::BadCharset, e.why, e.culprit};
+                return bad(e.why, e.culprit);
+            }
+            return ok();
+        }
+
+        case CommandId::Fetch: {
+            s = read_set(r, scratch, &out->set);
+            if (s.verdict != SyntaxVerdict::Ok) return s;
+            const char* why = "";
+            if (!parse_fetch_spec(r, scratch.fetch_items, scratch.max_fetch_items, &out->fetch,
+                                  &why)) {
+                return bad(why, out->fetch.error_at);
+            }
+            // RFC 7162 §3.2.6: VANISHED only with UID FETCH and CHANGEDSINCE.
+            if (out->fetch.vanished && (!uid || !out->fetch.changedsince)) {
+                return bad("VANISHED needs UID FETCH and CHANGEDSINCE");
+            }
+            return no_more(r);
+        }
+
+        case CommandId::Store: {
+            s = read_set(r, scratch, &out->set);
+            if (s.verdict != SyntaxVerdict::Ok) return s;
+            const char* why = "";
+            if (!parse_store_spec(r, &out->store, &why)) return bad(why);
+            ArgReader flags = out->store.flags;
+            if (!parse_flag_list(flags, false, !out->store.flags_in_list, &out->flags)) {
+                return bad(*flags.error() ? flags.error() : "Invalid flags");
+            }
+            return ok();
+        }
+
+        case CommandId::Copy:
+        case CommandId::Move:
+            s = read_set(r, scratch, &out->set);
+            if (s.verdict == SyntaxVerdict::Ok) s = read_mailbox(r, &out->mailbox);
+            if (s.verdict != SyntaxVerdict::Ok) return s;
+            return no_more(r);
+    }
+    return bad("Unknown command");
+}
+
+}  // namespace tinyimapd::imap

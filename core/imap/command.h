@@ -1,0 +1,221 @@
+// The command table and the syntax of every command's arguments.
+//
+// After the parser (core/imap/parser.h) has split a command into arguments,
+// parse_command() finds the command by name and checks its arguments against
+// its production in RFC 3501 §9 and in the extensions we speak (RFC 2177
+// IDLE, 2342 NAMESPACE, 2971 ID, 3502 MULTIAPPEND, 3691 UNSELECT, 4315
+// UIDPLUS, 4466, 4731 ESEARCH, 4959 SASL-IR, 5161 ENABLE, 5258
+// LIST-EXTENDED, 5819 LIST-STATUS, 6154 SPECIAL-USE, 6851 MOVE, 7162
+// CONDSTORE/QRESYNC, 8438 STATUS=SIZE, 9208 QUOTA), filling a ParsedCommand
+// with typed views. A command whose syntax is wrong never reaches a handler:
+// the caller answers BAD with the reason given here.
+//
+// Ownership: ParsedCommand holds views into the parser's arena and arrays
+// the caller reserves at startup (fetch items, search nodes); it is valid
+// until the parser is fed again. No allocation.
+//
+// APPEND is special: its message literals stream to storage while the
+// command is still arriving, so its arguments are checked piece by piece
+// (append_message_ready) before each literal is taken, and the whole at the
+// end.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/imap/args.h"
+#include "core/imap/datetime.h"
+#include "core/imap/fetch_spec.h"
+#include "core/imap/flags.h"
+#include "core/imap/search_program.h"
+#include "core/imap/seqset.h"
+#include "core/imap/status_spec.h"
+#include "core/imap/store_spec.h"
+
+namespace tinyimapd::imap {
+
+enum class CommandId : std::uint8_t {
+    // any state (RFC 3501 §6.1; RFC 2971 ID)
+    Capability,
+    Noop,
+    Logout,
+    Id,
+    // not authenticated (§6.2)
+    Starttls,
+    Authenticate,
+    Login,
+    // authenticated (§6.3; RFC 2342, 5161, 9208)
+    Select,
+    Examine,
+    Create,
+    Delete,
+    Rename,
+    Subscribe,
+    Unsubscribe,
+    List,
+    Lsub,
+    Status,
+    Append,
+    Namespace,
+    Enable,
+    Idle,
+    GetQuota,
+    GetQuotaRoot,
+    SetQuota,
+    // selected (§6.4; RFC 3691, 6851, 4315)
+    Check,
+    Close,
+    Unselect,
+    Expunge,
+    Search,
+    Fetch,
+    Store,
+    Copy,
+    Move,
+};
+inline constexpr std::size_t kCommandCount = static_cast<std::size_t>(CommandId::Move) + 1;
+
+// States in which a command is valid (RFC 3501 §3).
+enum CommandStates : std::uint8_t {
+    kStateNotAuth = 1,
+    kStateAuth = 2,
+    kStateSelected = 4,
+    kStateAny = kStateNotAuth | kStateAuth | kStateSelected,
+    kStateAuthOrSelected = kStateAuth | kStateSelected,
+};
+
+struct CommandInfo {
+    const char* name;
+    CommandId id;
+    std::uint8_t states;
+    bool uid_form;  // may follow "UID" (COPY FETCH MOVE SEARCH STORE EXPUNGE)
+};
+
+// The command called `name` (case-insensitive), or nullptr.
+const CommandInfo* find_command(std::string_view name);
+const CommandInfo& command_info(CommandId id);
+
+// RFC 7162 §3.2.5 select-param QRESYNC.
+struct QresyncParams {
+    std::uint32_t uidvalidity = 0;
+    std::uint64_t modseq = 0;
+    SeqSet known_uids;          // empty() if not given
+    SeqSet known_sequence_set;  // seq-match-data, empty() if not given
+    SeqSet known_uid_set;
+};
+
+// RFC 5258 list-select-opts and list-return-opts, RFC 6154, RFC 5819.
+enum ListOption : std::uint16_t {
+    kListSubscribed = 1,      // selection: SUBSCRIBED
+    kListRemote = 2,          // selection: REMOTE
+    kListRecursiveMatch = 4,  // selection: RECURSIVEMATCH
+    kListSpecialUseSel = 8,   // selection: SPECIAL-USE
+    kListReturnSubscribed = 16,
+    kListReturnChildren = 32,
+    kListReturnSpecialUse = 64,
+    kListReturnStatus = 128,
+};
+
+// RFC 6154 use-attr, as bits (CREATE ... USE (...)).
+enum SpecialUse : std::uint8_t {
+    kUseAll = 1,
+    kUseArchive = 2,
+    kUseDrafts = 4,
+    kUseFlagged = 8,
+    kUseJunk = 16,
+    kUseSent = 32,
+    kUseTrash = 64,
+};
+// The bit of a special-use attribute name like "\\Sent", or 0.
+std::uint8_t special_use_bit(std::string_view attr);
+
+// RFC 3502 §6.3.11: one message of an APPEND.
+struct AppendMessage {
+    FlagList flags;
+    bool has_flags = false;
+    bool has_date = false;
+    DateTime date;
+    std::uint32_t size = 0;
+};
+
+// What an AUTHENTICATE, ID, ENABLE or SETQUOTA carries: its arguments, for
+// the handler to walk with ArgReader (the syntax is checked here).
+struct ParsedCommand {
+    const CommandInfo* info = nullptr;
+    CommandId id = CommandId::Noop;
+    bool uid = false;  // the UID form (RFC 3501 §6.4.8)
+
+    // Mailboxes: SELECT EXAMINE CREATE DELETE RENAME(from) SUBSCRIBE
+    // UNSUBSCRIBE STATUS APPEND COPY/MOVE(to) GETQUOTAROOT; LIST/LSUB reference.
+    std::string_view mailbox;
+    std::string_view mailbox2;  // RENAME to
+    // LIST/LSUB patterns (one for LSUB; one or more for LIST-EXTENDED).
+    ArgReader patterns;
+    std::size_t pattern_count = 0;
+    std::uint16_t list_options = 0;  // ListOption bits
+    StatusAtts list_status;          // LIST ... RETURN (STATUS (...))
+
+    // LOGIN / AUTHENTICATE
+    std::string_view user, password;    // LOGIN
+    std::string_view mechanism;         // AUTHENTICATE
+    bool has_initial_response = false;  // RFC 4959 SASL-IR
+    std::string_view initial_response;  // base64, or "" for "="
+
+    // SELECT / EXAMINE parameters (RFC 7162)
+    bool condstore = false;
+    bool qresync = false;
+    QresyncParams qresync_params;
+
+    std::uint8_t create_use = 0;  // CREATE ... (USE (...)) special-use bits
+
+    StatusAtts status;  // STATUS
+
+    SeqSet set;            // FETCH STORE COPY MOVE, UID EXPUNGE
+    FetchSpec fetch;       // FETCH
+    StoreSpec store;       // STORE (flags below)
+    FlagList flags;        // STORE
+    SearchOptions search;  // SEARCH
+    std::size_t search_node_count = 0;
+
+    ArgReader rest;  // ID's list, ENABLE's capabilities, SETQUOTA's list, quota root
+    std::string_view quota_root;
+
+    // APPEND: the messages seen so far (MULTIAPPEND, RFC 3502).
+    std::size_t append_count = 0;
+
+    explicit ParsedCommand(const ArgReader& r) : patterns(r), store(r), rest(r) {}
+};
+
+// The arrays a ParsedCommand's FETCH and SEARCH results go into, and the
+// limits on them; reserved per connection at startup.
+struct CommandScratch {
+    FetchItem* fetch_items;
+    std::size_t max_fetch_items;
+    SearchNode* search_nodes;
+    std::size_t max_search_nodes;
+    std::size_t max_set_ranges;
+};
+
+enum class SyntaxVerdict : std::uint8_t {
+    Ok,
+    Unknown,     // no such command
+    Bad,         // tagged BAD, `why`
+    BadCharset,  // SEARCH: NO [BADCHARSET (US-ASCII UTF-8)]
+};
+
+struct SyntaxResult {
+    SyntaxVerdict verdict = SyntaxVerdict::Ok;
+    const char* why = "";      // static English text
+    std::string_view culprit;  // the argument it is about, if any
+};
+
+// Checks the current command of `parser` and fills `out`.
+SyntaxResult parse_command(const Parser& parser, const CommandScratch& scratch, ParsedCommand* out);
+
+// APPEND, when a message literal is announced: are the arguments so far well
+// formed (mailbox, then per message [flag-list] [date-time] literal)? Fills
+// `message` for the literal being announced, the last argument.
+SyntaxResult append_message_ready(const Parser& parser, AppendMessage* message);
+
+}  // namespace tinyimapd::imap
