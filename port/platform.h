@@ -9,6 +9,7 @@
 #include "port/fs.h"
 #include "port/log.h"
 #include "port/net.h"
+#include "port/tls.h"
 
 namespace tinyimapd::port {
 
@@ -18,6 +19,7 @@ struct Platform {
     Clock& clock;
     Entropy& entropy;
     Log& log;
+    Tls* tls = nullptr;  // nullptr: built without TLS, or none configured
 };
 
 }  // namespace tinyimapd::port
