@@ -9,6 +9,7 @@
 #include "port/fs.h"
 #include "port/log.h"
 #include "port/net.h"
+#include "port/password.h"
 #include "port/tls.h"
 
 namespace tinyimapd::port {
@@ -19,7 +20,8 @@ struct Platform {
     Clock& clock;
     Entropy& entropy;
     Log& log;
-    Tls* tls = nullptr;  // nullptr: built without TLS, or none configured
+    Tls* tls = nullptr;            // nullptr: built without TLS, or none configured
+    Password* password = nullptr;  // nullptr: only {PLAIN}/{CLEARTEXT} passwords
 };
 
 }  // namespace tinyimapd::port
