@@ -265,6 +265,8 @@ class Parser(WithServer):
     def test_hostile_input_gets_bad_and_connection_stays_usable(self):
         c = self.server.raw()
         c.line()
+        c.send(b"l LOGIN alice wonderland\r\n")
+        self.assertTrue(c.until_tagged(b"l")[-1].startswith(b"l OK"))
         cases = [
             b"a1 NO\x00OP\r\n",
             b"a2 LOGIN " + b"x" * 200000 + b" y\r\n",
@@ -272,6 +274,9 @@ class Parser(WithServer):
             b"a4 X " + b"(" * 5000 + b")" * 5000 + b"\r\n",
             b"a5 LOGIN \"abc\r\n",
             b"a6 LOGIN {5\r\n",
+            b"a7 FETCH 0:x FLAGS\r\n",
+            b"a8 UID STORE 1:*,,4 +FLAGS (\\Seen)\r\n",
+            b"a9 SEARCH CHARSET UTF-8 SINCE 30-Feb-2024\r\n",
         ]
         for i, case in enumerate(cases):
             tag = b"a%d" % (i + 1)

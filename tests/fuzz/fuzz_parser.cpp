@@ -5,12 +5,15 @@
 // whole, and fed in chunks of pseudo-random sizes — and the two event
 // sequences must be identical (the parser is incremental at every byte).
 // Every event is checked for internal consistency: progress is made, views
-// stay inside the arena, list extents nest properly.
+// stay inside the arena, list extents nest properly; every command is also
+// run through the command layer (core/imap/command), whose grammars are
+// thereby fuzzed too.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
+#include "core/imap/command.h"
 #include "core/imap/parser.h"
 
 using namespace tinyimapd::imap;
@@ -51,6 +54,14 @@ std::uint32_t digest(const Parser& p, ParseEvent e) {
     if (e == ParseEvent::LiteralRequest) return h ^ p.literal_size() ^ (p.literal_sync() << 31);
     if (e == ParseEvent::Line) return mix(h, p.line());
     h = mix(h, p.name());
+    // The command layer's verdict on it (every grammar: sets, FETCH,
+    // SEARCH, STORE, LIST, ...) must not depend on how the bytes arrived.
+    static FetchItem items[16];
+    static SearchNode nodes[32];
+    const CommandScratch scratch{items, 16, nodes, 32, 64};
+    ParsedCommand cmd{ArgReader(p)};
+    const SyntaxResult r = parse_command(p, scratch, &cmd);
+    h = mix(h ^ static_cast<std::uint32_t>(r.verdict), r.why);
     for (std::size_t i = 0; i < p.arg_count(); ++i) {
         const Arg& a = p.arg(i);
         check(a.end > i && a.end <= p.arg_count());

@@ -317,3 +317,75 @@ TEST_CASE("Incremental: every split point gives the same result", "[parser][spli
         check_every_split(c, limits);
     }
 }
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "core/imap/command.h"
+
+namespace {
+
+// The whole result of feeding `input` in the given chunks, down to the
+// command layer's verdict on each command.
+std::vector<std::string> run_with_commands(const std::string& input, std::size_t cut) {
+    std::vector<char> arena(16384);
+    std::vector<Arg> args(512);
+    std::vector<FetchItem> items(32);
+    std::vector<SearchNode> nodes(64);
+    CommandScratch scratch{items.data(), items.size(), nodes.data(), nodes.size(), 4096};
+    Parser parser(arena.data(), arena.size(), args.data(), args.size(), ParserLimits{});
+    std::vector<std::string> events;
+    std::size_t pos = 0;
+    const std::size_t ends[2] = {cut, input.size()};
+    for (std::size_t end : ends) {
+        while (pos < end) {
+            Fed fed =
+                parser.feed(reinterpret_cast<const std::uint8_t*>(input.data()) + pos, end - pos);
+            pos += fed.consumed;
+            if (fed.event == ParseEvent::LiteralRequest) {
+                if (!parser.accept_literal()) parser.refuse_literal();
+                events.push_back("LIT");
+            } else if (fed.event == ParseEvent::Error) {
+                events.push_back(std::string("ERR ") + parser.error_text());
+            } else if (fed.event == ParseEvent::Command) {
+                ParsedCommand cmd{ArgReader(parser)};
+                const SyntaxResult r = parse_command(parser, scratch, &cmd);
+                events.push_back("CMD " + std::string(parser.tag()) + " " +
+                                 std::to_string(static_cast<int>(r.verdict)) + " " + r.why);
+            }
+        }
+    }
+    return events;
+}
+
+}  // namespace
+
+// Every example client line of the RFCs in tests/fuzz/corpus/fuzz_parser
+// (made by tests/fuzz/make_parser_corpus.py), split at every byte.
+TEST_CASE("Incremental: the RFC example corpus, split at every byte, parses the same",
+          "[parser][split][corpus]") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(TINYIMAPD_SOURCE_DIR) / "tests/fuzz/corpus/fuzz_parser";
+    std::size_t files = 0, commands_ok = 0;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        std::ifstream f(entry.path(), std::ios::binary);
+        std::string data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        if (data.size() < 2 || data[0] != 0) continue;  // one copy of each example
+        data.erase(0, 1);
+        ++files;
+        const auto expected = run_with_commands(data, data.size());
+        for (const auto& e : expected)
+            commands_ok += e.rfind("CMD ", 0) == 0 && e[e.find(' ', 4) + 1] == '0';
+        for (std::size_t k = 0; k < data.size(); ++k) {
+            if (run_with_commands(data, k) != expected) {
+                FAIL_CHECK(entry.path().filename().string() << " differs when split at " << k);
+                break;
+            }
+        }
+    }
+    INFO(files << " examples, " << commands_ok << " valid commands");
+    CHECK(files > 500);
+    // Most RFC examples are valid commands of the grammar we speak.
+    CHECK(commands_ok > 300);
+}
