@@ -69,7 +69,9 @@ struct Config {
     bool foreground = false;
     LogTarget log = LogTarget::Stderr;
     port::LogLevel log_level = port::LogLevel::Info;
-    std::uint32_t login_fail_delay_ms = 2000;
+    std::uint32_t login_fail_delay_ms = 2000;  // doubles per failure, up to 30 s
+    std::uint32_t max_login_attempts = 3;      // failed logins per connection, then BYE
+    std::uint32_t max_clients_per_address = 16;
     std::uint32_t login_timeout = 60;   // seconds, not authenticated state
     std::uint32_t idle_timeout = 1800;  // seconds, authenticated (RFC 3501 §5.4)
     std::uint32_t max_line_length = 8192;

@@ -12,11 +12,19 @@ namespace {
 
 // A connection that is logging out gets this long to take its last bytes.
 constexpr std::uint64_t kLingerMs = 5000;
+// A client that takes none of its output for this long is dropped: it would
+// otherwise hold a slot (and its buffers) forever.
+constexpr std::uint64_t kOutputStallMs = 120000;
 // Arguments one command may have (each list and string is one): bounds the
 // size of a SEARCH program or FETCH attribute list.
 constexpr std::size_t kMaxArgs = 512;
+// Failed-login memory: addresses remembered, delay cap, how long they count.
+constexpr std::size_t kLoginGuardEntries = 256;
+constexpr std::uint32_t kMaxLoginDelayMs = 30000;
+constexpr std::uint64_t kForgetFailuresMs = 15 * 60 * 1000;
 
 constexpr std::string_view kTooMany = "* BYE Too many connections, try again later\r\n";
+constexpr std::string_view kTooManyFromAddress = "* BYE Too many connections from your address\r\n";
 
 imap::SessionConfig session_config_from(const Config& c) {
     imap::SessionConfig s;
@@ -24,9 +32,9 @@ imap::SessionConfig session_config_from(const Config& c) {
     s.parser.max_literal_size = c.max_literal_size;
     s.parser.max_depth = c.max_nesting;
     s.plaintext_auth = c.plaintext_auth;
-    s.login_fail_delay_ms = c.login_fail_delay_ms;
     s.login_timeout_ms = c.login_timeout * 1000u;
     s.idle_timeout_ms = c.idle_timeout * 1000u;
+    s.max_login_attempts = c.max_login_attempts;
     return s;
 }
 
@@ -44,7 +52,10 @@ struct Server::Slot {
     std::size_t in_length = 0;
     bool active = false;
     bool peer_eof = false;
+    port::TlsSession* tls = nullptr;  // this slot's TLS engine, if TLS is available
+    bool tls_on = false;              // reads and writes go through `tls`
     std::uint64_t close_by = imap::kNoDeadline;
+    std::uint64_t stalled_since = imap::kNoDeadline;  // output waiting, none taken since
     port::PeerAddress peer;
 
     Slot(const imap::SessionConfig& config, imap::SessionServices& services,
@@ -52,13 +63,15 @@ struct Server::Slot {
         : session(config, services, memory) {}
 };
 
+// The block's layout: the passwd buffers and the login guard's table first
+// (the constructor's member initialisers need them), then carve().
 std::size_t Server::memory_needed(const Config& config) {
     Arena measure = Arena::measuring();
-    // Mirrors the constructor: passwd buffers first, then carve().
     measure.take_bytes(2u * config.passwd_max_size, 1);
+    measure.take<LoginGuard::Entry>(kLoginGuardEntries);
     const std::size_t clients = config.max_clients;
     measure.take<Slot>(clients);
-    measure.take<port::WaitItem>(clients + kConfigMaxAddresses);
+    measure.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
     for (std::size_t i = 0; i < clients; ++i) {
         measure.take_bytes(config.input_buffer, 8);
         measure.take_bytes(config.output_buffer, 8);
@@ -70,23 +83,32 @@ std::size_t Server::memory_needed(const Config& config) {
     return measure.used();
 }
 
+LoginGuard::Entry* Server::guard_table(void* block, std::size_t size, const Config& config) {
+    Arena arena(block, size);
+    arena.take_bytes(2u * config.passwd_max_size, 1);
+    return arena.take<LoginGuard::Entry>(kLoginGuardEntries);
+}
+
 Server::Server(port::Platform& platform, const Config& config, void* block, std::size_t size)
     : platform_(platform),
       config_(config),
       session_config_(session_config_from(config)),
       passwd_(static_cast<char*>(block), static_cast<char*>(block) + config.passwd_max_size,
               config.passwd_max_size),
-      services_{platform.log, passwd_} {
-    for (port::Handle& l : listeners_) l = port::kNoHandle;
+      login_guard_(guard_table(block, size, config), kLoginGuardEntries, config.login_fail_delay_ms,
+                   kMaxLoginDelayMs, kForgetFailuresMs),
+      services_{platform.log, passwd_, login_guard_, platform.tls != nullptr} {
+    passwd_.set_hasher(platform.password);
     Arena arena(block, size);
     arena.take_bytes(2u * config.passwd_max_size, 1);
+    arena.take<LoginGuard::Entry>(kLoginGuardEntries);
     if (!carve(arena)) slot_count_ = 0;
 }
 
 bool Server::carve(Arena& arena) {
     const std::size_t clients = config_.max_clients;
     void* slot_memory = arena.take<Slot>(clients);
-    wait_items_ = arena.take<port::WaitItem>(clients + kConfigMaxAddresses);
+    wait_items_ = arena.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
     if (slot_memory == nullptr || wait_items_ == nullptr) return false;
     slots_ = static_cast<Slot*>(slot_memory);
     for (std::size_t i = 0; i < clients; ++i) {
@@ -110,6 +132,7 @@ bool Server::carve(Arena& arena) {
         }
         Slot* slot = new (&slots_[i]) Slot(session_config_, services_, memory);
         slot->in = in;
+        slot->tls = platform_.tls != nullptr ? platform_.tls->session(i) : nullptr;
         ++slot_count_;
     }
     return true;
@@ -121,23 +144,32 @@ Status Server::load_passwd() {
 
 Status Server::open_listeners() {
     if (slot_count_ != config_.max_clients) return Status::Exhausted;
-    for (std::size_t i = 0; i < config_.listen.size(); ++i) {
-        Result<port::Handle> h = platform_.net.listen(config_.listen[i]);
-        if (!h.ok()) {
-            failed_address_ = config_.listen[i];
-            return h.status;
+    if (!config_.tls_listen.empty() && platform_.tls == nullptr) {
+        failed_address_ = config_.tls_listen[0];
+        return Status::Unsupported;
+    }
+    const AddressList* lists[] = {&config_.listen, &config_.tls_listen};
+    for (const AddressList* list : lists) {
+        const bool tls = list == &config_.tls_listen;
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            Result<port::Handle> h = platform_.net.listen((*list)[i]);
+            if (!h.ok()) {
+                failed_address_ = (*list)[i];
+                return h.status;
+            }
+            listeners_[listener_count_++] = Listener{h.value, tls};
+            log(port::LogLevel::Info, tls ? "listening (implicit TLS) on " : "listening on ",
+                (*list)[i]);
         }
-        listeners_[listener_count_++] = h.value;
-        log(port::LogLevel::Info, "listening on ", config_.listen[i]);
     }
     return Status::Ok;
 }
 
 Result<std::uint16_t> Server::listener_port(std::size_t i) const {
-    if (i >= listener_count_ || listeners_[i] == port::kNoHandle) {
+    if (i >= listener_count_ || listeners_[i].handle == port::kNoHandle) {
         return Result<std::uint16_t>::failure(Status::NotFound);
     }
-    return platform_.net.local_port(listeners_[i]);
+    return platform_.net.local_port(listeners_[i].handle);
 }
 
 Status Server::run_once(std::int32_t max_wait_ms) {
@@ -145,7 +177,7 @@ Status Server::run_once(std::int32_t max_wait_ms) {
     std::size_t n = 0;
     if (!shutting_down_) {
         for (std::size_t i = 0; i < listener_count_; ++i) {
-            wait_items_[n++] = {listeners_[i], port::kWaitRead, 0};
+            wait_items_[n++] = {listeners_[i].handle, port::kWaitRead, 0};
         }
     }
     const std::size_t first_slot_item = n;
@@ -156,12 +188,19 @@ Status Server::run_once(std::int32_t max_wait_ms) {
         std::uint8_t want = 0;
         if (!s.peer_eof && s.in_length < config_.input_buffer && s.session.can_receive()) {
             want |= port::kWaitRead;
+            // Bytes already decrypted inside TLS: do not sleep on the socket.
+            if (s.tls_on && s.tls->pending() > 0) deadline = now;
         }
-        if (!s.session.output().empty()) want |= port::kWaitWrite;
+        if (!s.session.output().empty() || (s.tls_on && s.tls->wants_write())) {
+            want |= port::kWaitWrite;
+        }
         wait_items_[n++] = {s.handle, want, 0};
         const std::uint64_t d = s.session.deadline();
         if (d < deadline) deadline = d;
         if (s.close_by < deadline) deadline = s.close_by;
+        if (s.stalled_since != imap::kNoDeadline && s.stalled_since + kOutputStallMs < deadline) {
+            deadline = s.stalled_since + kOutputStallMs;
+        }
     }
 
     std::int32_t timeout = max_wait_ms;
@@ -183,53 +222,95 @@ Status Server::run_once(std::int32_t max_wait_ms) {
         serve(s, wait_items_[item++].got, now);
     }
     for (std::size_t i = 0; i < first_slot_item; ++i) {
-        if (wait_items_[i].got != 0) accept_all(wait_items_[i].handle, now);
+        if (wait_items_[i].got != 0) accept_all(listeners_[i], now);
     }
     return Status::Ok;
 }
 
-void Server::accept_all(port::Handle listener, std::uint64_t now) {
+void Server::refuse(port::Handle h, std::string_view bye, std::string_view why,
+                    const port::PeerAddress& peer) {
+    // Best effort: the socket buffer of a new connection has room. On an
+    // implicit-TLS listener there is nothing to say in plaintext.
+    if (!bye.empty()) {
+        (void)platform_.net.write(h, reinterpret_cast<const std::uint8_t*>(bye.data()), bye.size());
+    }
+    platform_.net.close(h);
+    log(port::LogLevel::Warning, why, peer.view());
+}
+
+void Server::accept_all(const Listener& listener, std::uint64_t now) {
     for (;;) {
         port::PeerAddress peer;
-        Result<port::Handle> h = platform_.net.accept(listener, &peer);
+        Result<port::Handle> h = platform_.net.accept(listener.handle, &peer);
         if (!h.ok()) return;  // WouldBlock, or a transient error on this one
         Slot* free_slot = nullptr;
-        for (std::size_t i = 0; i < slot_count_ && free_slot == nullptr; ++i) {
-            if (!slots_[i].active) free_slot = &slots_[i];
+        std::size_t same_address = 0;
+        for (std::size_t i = 0; i < slot_count_; ++i) {
+            Slot& c = slots_[i];
+            if (!c.active) {
+                if (free_slot == nullptr) free_slot = &c;
+            } else if (c.peer.view() == peer.view()) {
+                ++same_address;
+            }
         }
         if (free_slot == nullptr) {
-            // Best effort: the socket buffer of a new connection has room.
-            (void)platform_.net.write(
-                h.value, reinterpret_cast<const std::uint8_t*>(kTooMany.data()), kTooMany.size());
-            platform_.net.close(h.value);
-            log(port::LogLevel::Warning, "too many connections, refused ", peer.view());
+            refuse(h.value, listener.tls ? std::string_view() : kTooMany,
+                   "too many connections, refused ", peer);
+            continue;
+        }
+        if (same_address >= config_.max_clients_per_address) {
+            refuse(h.value, listener.tls ? std::string_view() : kTooManyFromAddress,
+                   "too many connections from one address, refused ", peer);
             continue;
         }
         Slot& s = *free_slot;
+        if (listener.tls && (s.tls == nullptr || s.tls->start(h.value) != Status::Ok)) {
+            refuse(h.value, {}, "TLS could not start, refused ", peer);
+            continue;
+        }
         s.handle = h.value;
         s.active = true;
         s.peer_eof = false;
         s.in_length = 0;
         s.close_by = imap::kNoDeadline;
+        s.stalled_since = imap::kNoDeadline;
         s.peer = peer;
-        s.session.open(peer.view(), now);
+        // RFC 8314 §3.2: on an implicit-TLS listener even the greeting is
+        // encrypted.
+        s.tls_on = listener.tls;
+        s.session.open(peer.view(), now, s.tls_on);
         ++active_;
         log(port::LogLevel::Debug, "connection from ", peer.view());
         flush(s, now);
     }
 }
 
+port::IoResult Server::read_some(Slot& s) {
+    std::uint8_t* to = s.in + s.in_length;
+    const std::size_t room = config_.input_buffer - s.in_length;
+    return s.tls_on ? s.tls->read(to, room) : platform_.net.read(s.handle, to, room);
+}
+
+port::IoResult Server::write_some(Slot& s, std::string_view out) {
+    const auto* data = reinterpret_cast<const std::uint8_t*>(out.data());
+    return s.tls_on ? s.tls->write(data, out.size())
+                    : platform_.net.write(s.handle, data, out.size());
+}
+
 void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
-    if ((ready & (port::kWaitRead | port::kWaitHangup)) != 0 && !s.peer_eof &&
-        s.in_length < config_.input_buffer) {
-        port::IoResult r =
-            platform_.net.read(s.handle, s.in + s.in_length, config_.input_buffer - s.in_length);
+    // With TLS, a readable or writable socket may mean handshake progress,
+    // and decrypted bytes may wait inside the engine with nothing on the
+    // socket: let the engine decide.
+    const bool tls_ready = s.tls_on && (ready != 0 || s.tls->pending() > 0);
+    const bool readable = (ready & (port::kWaitRead | port::kWaitHangup)) != 0 || tls_ready;
+    if (readable && !s.peer_eof && s.in_length < config_.input_buffer && s.session.can_receive()) {
+        port::IoResult r = read_some(s);
         if (r.status == Status::Ok) {
             s.in_length += r.bytes;
         } else if (r.status == Status::Eof) {
             s.peer_eof = true;
         } else if (r.status != Status::WouldBlock) {
-            close_slot(s, "connection reset");
+            close_slot(s, s.tls_on ? "TLS error or connection reset" : "connection reset");
             return;
         }
     }
@@ -237,6 +318,14 @@ void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
     feed(s, now);
     flush(s, now);
     if (!s.active) return;
+    if (s.session.starttls_requested() && s.session.output().empty()) {
+        start_tls(s);
+        if (!s.active) return;
+    }
+    if (s.stalled_since != imap::kNoDeadline && now >= s.stalled_since + kOutputStallMs) {
+        close_slot(s, "took none of its output for too long");
+        return;
+    }
 
     if (s.session.closing()) {
         if (s.session.output().empty()) {
@@ -261,22 +350,44 @@ void Server::feed(Slot& s, std::uint64_t now) {
     s.in_length -= used;
 }
 
-void Server::flush(Slot& s, std::uint64_t /*now*/) {
+// RFC 3501 §6.2.1, RFC 2595 §3.1: bytes the client pipelined after STARTTLS
+// were sent in plaintext and are discarded, never executed.
+void Server::start_tls(Slot& s) {
+    s.in_length = 0;
+    if (s.tls == nullptr || s.tls->start(s.handle) != Status::Ok) {
+        close_slot(s, "TLS handshake could not start");
+        return;
+    }
+    s.tls_on = true;
+    s.session.tls_started();
+}
+
+void Server::flush(Slot& s, std::uint64_t now) {
+    bool progress = false;
     while (!s.session.output().empty()) {
-        const std::string_view out = s.session.output();
-        port::IoResult r = platform_.net.write(
-            s.handle, reinterpret_cast<const std::uint8_t*>(out.data()), out.size());
+        port::IoResult r = write_some(s, s.session.output());
         if (r.status == Status::Ok) {
             s.session.output_sent(r.bytes);
+            progress = true;
             continue;
         }
-        if (r.status != Status::WouldBlock) close_slot(s, "write failed");
-        return;
+        if (r.status != Status::WouldBlock) {
+            close_slot(s, "write failed");
+            return;
+        }
+        break;
+    }
+    if (s.session.output().empty()) {
+        s.stalled_since = imap::kNoDeadline;
+    } else if (progress || s.stalled_since == imap::kNoDeadline) {
+        s.stalled_since = now;
     }
 }
 
 void Server::close_slot(Slot& s, std::string_view why) {
     if (!s.active) return;
+    if (s.tls_on) s.tls->finish();
+    s.tls_on = false;
     platform_.net.close(s.handle);
     s.handle = port::kNoHandle;
     s.active = false;
@@ -291,8 +402,8 @@ void Server::begin_shutdown(std::string_view reason) {
     if (shutting_down_) return;
     shutting_down_ = true;
     for (std::size_t i = 0; i < listener_count_; ++i) {
-        platform_.net.close(listeners_[i]);
-        listeners_[i] = port::kNoHandle;
+        platform_.net.close(listeners_[i].handle);
+        listeners_[i].handle = port::kNoHandle;
     }
     const std::uint64_t now = platform_.clock.monotonic_ms();
     for (std::size_t i = 0; i < slot_count_; ++i) {
@@ -307,8 +418,8 @@ void Server::begin_shutdown(std::string_view reason) {
 void Server::close_all() {
     for (std::size_t i = 0; i < slot_count_; ++i) close_slot(slots_[i], "server stopped");
     for (std::size_t i = 0; i < listener_count_; ++i) {
-        if (listeners_[i] != port::kNoHandle) platform_.net.close(listeners_[i]);
-        listeners_[i] = port::kNoHandle;
+        if (listeners_[i].handle != port::kNoHandle) platform_.net.close(listeners_[i].handle);
+        listeners_[i].handle = port::kNoHandle;
     }
 }
 

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/auth/login_guard.h"
 #include "core/auth/passwd.h"
 #include "core/config.h"
 #include "core/imap/session.h"
@@ -66,9 +67,19 @@ public:
 
 private:
     struct Slot;
+    struct Listener {
+        port::Handle handle = port::kNoHandle;
+        bool tls = false;  // implicit TLS (RFC 8314)
+    };
 
+    static LoginGuard::Entry* guard_table(void* block, std::size_t size, const Config& config);
     bool carve(Arena& arena);
-    void accept_all(port::Handle listener, std::uint64_t now);
+    void accept_all(const Listener& listener, std::uint64_t now);
+    void refuse(port::Handle h, std::string_view bye, std::string_view why,
+                const port::PeerAddress& peer);
+    port::IoResult read_some(Slot& slot);
+    port::IoResult write_some(Slot& slot, std::string_view out);
+    void start_tls(Slot& slot);
     void serve(Slot& slot, std::uint8_t ready, std::uint64_t now);
     void feed(Slot& slot, std::uint64_t now);
     void flush(Slot& slot, std::uint64_t now);
@@ -80,13 +91,14 @@ private:
     const Config& config_;
     imap::SessionConfig session_config_;
     PasswdDb passwd_;
+    LoginGuard login_guard_;
     imap::SessionServices services_;
 
     Slot* slots_ = nullptr;
     port::WaitItem* wait_items_ = nullptr;
     std::size_t slot_count_ = 0;
     std::size_t active_ = 0;
-    port::Handle listeners_[kConfigMaxAddresses] = {};
+    Listener listeners_[2 * kConfigMaxAddresses] = {};
     std::size_t listener_count_ = 0;
     std::string_view failed_address_;
     bool shutting_down_ = false;

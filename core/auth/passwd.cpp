@@ -5,14 +5,8 @@
 namespace tinyimapd {
 namespace {
 
-// string_view::substr throws out_of_range; core is built without exceptions
-// and its objects must not reference the throw helpers, hence these two.
-constexpr std::string_view head(std::string_view s, std::size_t n) {
-    return {s.data(), n < s.size() ? n : s.size()};
-}
-constexpr std::string_view tail(std::string_view s, std::size_t pos) {
-    return pos < s.size() ? std::string_view(s.data() + pos, s.size() - pos) : std::string_view();
-}
+using ascii::head;
+using ascii::tail;
 
 // Dovecot's default scheme for passwd-file when a password has no "{...}".
 constexpr std::string_view kDefaultScheme = "CRYPT";
@@ -95,16 +89,23 @@ bool constant_time_equal(std::string_view stored, std::string_view given) {
 }  // namespace
 
 PasswdVerdict verify_scheme(std::string_view scheme, std::string_view data,
-                            std::string_view password) {
+                            std::string_view password, port::Password* hasher) {
     if (ascii::iequals(scheme, "PLAIN") || ascii::iequals(scheme, "CLEARTEXT")) {
         return constant_time_equal(data, password) ? PasswdVerdict::Ok
                                                    : PasswdVerdict::WrongPassword;
     }
-    // CRYPT, SHA512-CRYPT, SHA256-CRYPT, PBKDF2, SSHA, ...: a later change.
-    return PasswdVerdict::UnsupportedScheme;
+    if (hasher == nullptr) return PasswdVerdict::UnsupportedScheme;
+    switch (hasher->verify(scheme, data, password)) {
+        case port::PasswordCheck::Match: return PasswdVerdict::Ok;
+        case port::PasswordCheck::Mismatch: return PasswdVerdict::WrongPassword;
+        case port::PasswordCheck::Unsupported: return PasswdVerdict::UnsupportedScheme;
+        case port::PasswordCheck::Malformed: return PasswdVerdict::MalformedHash;
+    }
+    return PasswdVerdict::UnsupportedScheme;  // an out-of-range value: fail closed
 }
 
-PasswdDb::PasswdDb(char* a, char* b, std::size_t capacity) : buffers_{a, b}, capacity_(capacity) {}
+PasswdDb::PasswdDb(char* a, char* b, std::size_t capacity, port::Password* hasher)
+    : buffers_{a, b}, capacity_(capacity), hasher_(hasher) {}
 
 Status PasswdDb::load(port::Fs& fs, std::string_view path) {
     last_error_line_ = 0;
@@ -167,7 +168,7 @@ bool PasswdDb::lookup(std::string_view user, PasswdEntry* out) const {
 PasswdVerdict PasswdDb::verify(std::string_view user, std::string_view password) const {
     PasswdEntry e;
     if (!lookup(user, &e)) return PasswdVerdict::NoSuchUser;
-    PasswdVerdict v = verify_scheme(e.scheme, e.data, password);
+    PasswdVerdict v = verify_scheme(e.scheme, e.data, password, hasher_);
     // An empty stored password means "no password set", never "any".
     if (v == PasswdVerdict::Ok && e.data.empty()) return PasswdVerdict::WrongPassword;
     return v;

@@ -19,8 +19,10 @@
 // the first line wins (as in Dovecot). An empty stored password never matches.
 //
 // Verification compares in time independent of the password's contents
-// (lengths aside). Supported schemes: PLAIN and CLEARTEXT; hashed schemes plug
-// into verify_scheme().
+// (lengths aside). PLAIN and CLEARTEXT are checked here; every other scheme
+// (CRYPT, SHA512-CRYPT, PBKDF2, SSHA512, ...) goes to the port::Password the
+// PasswdDb was given, and is UnsupportedScheme when it has none (a build
+// without mbedTLS).
 #pragma once
 
 #include <cstddef>
@@ -29,10 +31,17 @@
 
 #include "core/base/status.h"
 #include "port/fs.h"
+#include "port/password.h"
 
 namespace tinyimapd {
 
-enum class PasswdVerdict : std::uint8_t { Ok, NoSuchUser, WrongPassword, UnsupportedScheme };
+enum class PasswdVerdict : std::uint8_t {
+    Ok,
+    NoSuchUser,
+    WrongPassword,
+    UnsupportedScheme,  // a scheme this build cannot check: login fails
+    MalformedHash,      // the stored value is not valid for its scheme: login fails
+};
 
 struct PasswdEntry {
     std::string_view user;
@@ -44,17 +53,18 @@ struct PasswdEntry {
     std::string_view extra;   // extra_fields, space-separated, may be empty
 };
 
-// Checks `password` against stored `data` under `scheme` (case-insensitive).
-// The one place hashed schemes are added. Returns Ok, WrongPassword or
-// UnsupportedScheme.
+// Checks `password` against stored `data` under `scheme` (case-insensitive):
+// PLAIN/CLEARTEXT here, anything else through `hasher` (UnsupportedScheme if
+// it is null). Returns Ok, WrongPassword, UnsupportedScheme or MalformedHash.
 PasswdVerdict verify_scheme(std::string_view scheme, std::string_view data,
-                            std::string_view password);
+                            std::string_view password, port::Password* hasher = nullptr);
 
 class PasswdDb {
 public:
     // Two caller-owned buffers of `capacity` bytes each; they must outlive
-    // the PasswdDb. Starts with no users.
-    PasswdDb(char* a, char* b, std::size_t capacity);
+    // the PasswdDb. Starts with no users. `hasher` (may be null: then only
+    // PLAIN/CLEARTEXT passwords match) must outlive it too.
+    PasswdDb(char* a, char* b, std::size_t capacity, port::Password* hasher = nullptr);
     PasswdDb(const PasswdDb&) = delete;
     PasswdDb& operator=(const PasswdDb&) = delete;
 
@@ -63,6 +73,9 @@ public:
     // the file is bigger than capacity; Invalid for a bad line, whose 1-based
     // number last_error_line() then gives.
     Status load(port::Fs& fs, std::string_view path);
+
+    // Replaces the hasher given at construction (null: PLAIN/CLEARTEXT only).
+    void set_hasher(port::Password* hasher) { hasher_ = hasher; }
 
     PasswdVerdict verify(std::string_view user, std::string_view password) const;
     // Exact (case-sensitive) user name match; false if there is none.
@@ -76,6 +89,7 @@ public:
 private:
     char* buffers_[2];
     std::size_t capacity_;
+    port::Password* hasher_;
     std::size_t active_ = 0;  // index into buffers_
     std::size_t active_size_ = 0;
     std::size_t user_count_ = 0;

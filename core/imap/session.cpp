@@ -1,5 +1,6 @@
 #include "core/imap/session.h"
 
+#include "core/base/base64.h"
 #include "core/base/text.h"
 #include "core/imap/encoder.h"
 
@@ -39,7 +40,7 @@ Session::Session(const SessionConfig& config, SessionServices& services,
       out_(memory.output, memory.output_size),
       scratch_(memory.scratch) {}
 
-void Session::open(std::string_view peer, std::uint64_t now_ms) {
+void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active) {
     parser_.reset();
     out_.clear();
     state_ = SessionState::NotAuthenticated;
@@ -47,6 +48,10 @@ void Session::open(std::string_view peer, std::uint64_t now_ms) {
     delayed_until_ms_ = kNoDeadline;
     failed_logins_ = 0;
     user_length_ = 0;
+    tag_length_ = 0;
+    tls_active_ = tls_active;
+    starttls_requested_ = false;
+    awaiting_sasl_ = false;
     peer_length_ = peer.size() < sizeof peer_ ? peer.size() : sizeof peer_;
     for (std::size_t i = 0; i < peer_length_; ++i) peer_[i] = peer[i];
 
@@ -62,25 +67,47 @@ void Session::open(std::string_view peer, std::uint64_t now_ms) {
 
 bool Session::can_receive() const {
     return state_ != SessionState::Logout && delayed_until_ms_ == kNoDeadline &&
-           out_.room() >= kResponseReserve;
+           !starttls_requested_ && out_.room() >= kResponseReserve;
+}
+
+void Session::tls_started() {
+    // RFC 3501 §6.2.1, RFC 2595 §3.1: nothing the client sent before the
+    // handshake counts; the parser starts afresh on the encrypted stream.
+    parser_.reset();
+    starttls_requested_ = false;
+    tls_active_ = true;
 }
 
 std::size_t Session::receive(const std::uint8_t* data, std::size_t length, std::uint64_t now_ms) {
     now_ms_ = now_ms;
     std::size_t used = 0;
     while (used < length && can_receive()) {
-        last_activity_ms_ = now_ms;
         Fed fed = parser_.feed(data + used, length - used);
         used += fed.consumed;
+        // Only whole commands (and their literal data) count as activity: a
+        // client that trickles a line byte by byte still meets the
+        // autologout timer (RFC 3501 §5.4; slowloris).
         switch (fed.event) {
             case ParseEvent::NeedMore: break;
-            case ParseEvent::Command: execute(now_ms); break;
-            case ParseEvent::LiteralRequest: on_literal(); break;
-            case ParseEvent::LiteralChunk:
-            case ParseEvent::Line:
-                // Nothing asks for streamed literals or raw lines yet.
+            case ParseEvent::Command:
+                last_activity_ms_ = now_ms;
+                execute(now_ms);
                 break;
-            case ParseEvent::Error: on_parse_error(); break;
+            case ParseEvent::LiteralRequest:
+                last_activity_ms_ = now_ms;
+                on_literal();
+                break;
+            case ParseEvent::LiteralChunk:
+                // Nothing asks for streamed literals yet.
+                break;
+            case ParseEvent::Line:
+                last_activity_ms_ = now_ms;
+                on_line();
+                break;
+            case ParseEvent::Error:
+                last_activity_ms_ = now_ms;
+                on_parse_error();
+                break;
         }
     }
     return used;
@@ -90,6 +117,7 @@ std::size_t Session::receive(const std::uint8_t* data, std::size_t length, std::
 // over the limit is refused before its data (synchronizing) or discarded
 // (non-synchronizing), and answered BAD [TOOBIG].
 void Session::on_literal() {
+    remember_tag();
     const CommandInfo* info = find_command(parser_.name());
     if (info != nullptr && info->id == CommandId::Append) {
         // RFC 3501 §6.3.11: the message literal. Checked before its data is
@@ -117,6 +145,7 @@ void Session::on_literal() {
 }
 
 void Session::on_parse_error() {
+    remember_tag();
     FixedText<kLogLine> w;
     w.put(parser_.error_text());
     if (parser_.tag().empty()) {
@@ -136,6 +165,7 @@ void Session::on_parse_error() {
 // unauthenticated client's input is parsed than needed.
 void Session::execute(std::uint64_t now_ms) {
     now_ms_ = now_ms;
+    remember_tag();
     const CommandInfo* info = find_command(parser_.name());
     if (info != nullptr && state_ == SessionState::NotAuthenticated && !allowed_in_state(*info)) {
         return;
@@ -148,6 +178,8 @@ void Session::execute(std::uint64_t now_ms) {
         case CommandId::Noop: cmd_noop(); return;
         case CommandId::Logout: cmd_logout(); return;
         case CommandId::Login: cmd_login(cmd); return;
+        case CommandId::Authenticate: cmd_authenticate(cmd); return;
+        case CommandId::Starttls: cmd_starttls(); return;
         default: break;
     }
     // Understood, but not in this version: never a fake OK.
@@ -191,13 +223,26 @@ void Session::report_syntax(const SyntaxResult& r) {
     }
 }
 
-// RFC 3501 §6.1.1. LOGINDISABLED while plaintext LOGIN is refused (§6.2.3);
-// LITERAL+ because the parser takes "{n+}" everywhere (RFC 7888).
+// RFC 3501 §6.1.1. Before authentication: STARTTLS while TLS can still be
+// started; LOGINDISABLED while plaintext passwords are refused (§6.2.3),
+// AUTH=PLAIN once they are allowed (RFC 4616; §6.1.1 makes STARTTLS,
+// LOGINDISABLED and AUTH=PLAIN mandatory to implement). SASL-IR (RFC 4959)
+// and LITERAL+ (RFC 7888) always.
 void Session::write_capabilities(TextWriter& w) const {
-    w.put("IMAP4rev1 LITERAL+");
-    if (state_ == SessionState::NotAuthenticated && !config_.plaintext_auth) {
-        w.put(" LOGINDISABLED");
-    }
+    w.put("IMAP4rev1 LITERAL+ SASL-IR");
+    if (state_ != SessionState::NotAuthenticated) return;
+    if (services_.tls_available && !tls_active_) w.put(" STARTTLS");
+    w.put(password_allowed() ? " AUTH=PLAIN" : " LOGINDISABLED");
+}
+
+bool Session::password_allowed() const {
+    return tls_active_ || config_.plaintext_auth;
+}
+
+void Session::remember_tag() {
+    const std::string_view t = parser_.tag();
+    tag_length_ = t.size() < sizeof tag_ ? t.size() : sizeof tag_;
+    for (std::size_t i = 0; i < tag_length_; ++i) tag_[i] = t[i];
 }
 
 void Session::cmd_capability() {
@@ -221,19 +266,97 @@ void Session::cmd_logout() {
 
 // RFC 3501 §6.2.3: LOGIN SP userid SP password, both astrings.
 void Session::cmd_login(const ParsedCommand& cmd) {
-    const std::string_view user = cmd.user;
-    const std::string_view password = cmd.password;
-    if (!config_.plaintext_auth) {
+    if (!password_allowed()) {
         // §6.2.3: LOGIN MUST NOT be permitted while LOGINDISABLED is advertised.
         tagged("NO", "PRIVACYREQUIRED", "Plaintext authentication is disabled on this connection");
         return;
     }
+    authenticate(cmd.user, cmd.password);
+}
+
+// RFC 3501 §6.2.1: after the tagged OK the loop runs the TLS handshake
+// (Server sees starttls_requested()); nothing more is read in plaintext.
+void Session::cmd_starttls() {
+    if (!services_.tls_available) {
+        tagged("NO", "UNAVAILABLE", "TLS is not configured on this server");
+        return;
+    }
+    if (tls_active_) {
+        tagged("BAD", "", "TLS is already active");
+        return;
+    }
+    tagged("OK", "", "Begin TLS negotiation now");
+    starttls_requested_ = true;
+}
+
+// RFC 3501 §6.2.2 with RFC 4616 PLAIN and RFC 4959 SASL-IR.
+void Session::cmd_authenticate(const ParsedCommand& cmd) {
+    if (!ascii::iequals(cmd.mechanism, "PLAIN")) {
+        tagged("NO", "CANNOT", "Unsupported authentication mechanism");
+        return;
+    }
+    if (!password_allowed()) {
+        tagged("NO", "PRIVACYREQUIRED", "Plaintext authentication is disabled on this connection");
+        return;
+    }
+    if (cmd.has_initial_response) {
+        sasl_plain(cmd.initial_response);
+        return;
+    }
+    // An empty challenge; the client's response comes as one raw line.
+    out_.append("+ \r\n");
+    awaiting_sasl_ = true;
+    parser_.expect_line();
+}
+
+void Session::on_line() {
+    if (!awaiting_sasl_) return;
+    awaiting_sasl_ = false;
+    const std::string_view line = parser_.line();
+    if (line == "*") {
+        // §6.2.2: the client cancelled; the command MUST get BAD.
+        tagged("BAD", "", "Authentication cancelled");
+        return;
+    }
+    sasl_plain(line);
+}
+
+// RFC 4616 §2: message = [authzid] NUL authcid NUL passwd.
+void Session::sasl_plain(std::string_view base64) {
+    char decoded[kMaxSaslResponse];
+    const std::size_t n = base64_decode(base64, decoded, sizeof decoded);
+    if (n == SIZE_MAX) {
+        tagged("BAD", "", "Invalid base64 in the authentication response");
+        return;
+    }
+    const std::string_view message(decoded, n);
+    const std::size_t first = message.find('\0');
+    const std::size_t second =
+        first == std::string_view::npos ? first : message.find('\0', first + 1);
+    if (second == std::string_view::npos) {
+        tagged("BAD", "", "Invalid PLAIN response: expected authzid NUL authcid NUL password");
+        return;
+    }
+    const std::string_view authzid = ascii::head(message, first);
+    const std::string_view authcid(message.data() + first + 1, second - first - 1);
+    const std::string_view password = ascii::tail(message, second + 1);
+    if (!authzid.empty() && authzid != authcid) {
+        // We do not let one user act as another (no proxy authorization).
+        tagged("NO", "AUTHORIZATIONFAILED", "Authorization identity must be empty or the user");
+        return;
+    }
+    authenticate(authcid, password);
+}
+
+void Session::authenticate(std::string_view user, std::string_view password) {
+    const std::string_view peer(peer_, peer_length_);
     const PasswdVerdict verdict = services_.passwd.verify(user, password);
     if (verdict == PasswdVerdict::Ok && user.size() <= sizeof user_) {
         for (std::size_t i = 0; i < user.size(); ++i) user_[i] = user[i];
         user_length_ = user.size();
         state_ = SessionState::Authenticated;
-        log_line(port::LogLevel::Info, "login: user=", user, " address=", {peer_, peer_length_});
+        services_.login_guard.success(peer);
+        log_line(port::LogLevel::Info, "login: user=", user, " address=", peer);
         // RFC 3501 §7.1: the capabilities change with the state; saying them
         // here saves clients a round trip.
         FixedText<kLogLine> w;
@@ -245,14 +368,16 @@ void Session::cmd_login(const ParsedCommand& cmd) {
     if (verdict == PasswdVerdict::UnsupportedScheme) {
         log_line(port::LogLevel::Warning, "login: unsupported password scheme for user=", user,
                  " (see docs/CONFIG.md, passwd_file)");
+    } else if (verdict == PasswdVerdict::MalformedHash) {
+        log_line(port::LogLevel::Warning, "login: malformed password hash for user=", user,
+                 " in the passwd file");
     }
     ++failed_logins_;
-    log_line(port::LogLevel::Info, "login failed: user=", user, " address=", {peer_, peer_length_});
-    // The NO goes out after a delay; meanwhile nothing else from this client
-    // is processed and the loop serves everyone else.
-    // The parser keeps this command's tag until it is fed again, which does
-    // not happen before the delay ends.
-    delayed_until_ms_ = now_ms_ + config_.login_fail_delay_ms;
+    log_line(port::LogLevel::Warning, "login failed: user=", user, " address=", peer);
+    // The NO goes out after a delay that grows with the failures of this
+    // connection and of this address; meanwhile nothing else from this
+    // client is processed and the loop serves everyone else.
+    delayed_until_ms_ = now_ms_ + services_.login_guard.failure(peer, failed_logins_, now_ms_);
 }
 
 std::uint64_t Session::deadline() const {
@@ -271,6 +396,11 @@ void Session::tick(std::uint64_t now_ms) {
         delayed_until_ms_ = kNoDeadline;
         last_activity_ms_ = now_ms;
         tagged("NO", "AUTHENTICATIONFAILED", "Authentication failed");
+        if (failed_logins_ >= config_.max_login_attempts) {
+            log_line(port::LogLevel::Warning,
+                     "too many failed logins, disconnecting address=", {peer_, peer_length_});
+            bye("Too many failed login attempts");
+        }
         return;
     }
     if (now_ms >= deadline()) {
@@ -302,7 +432,7 @@ void Session::untagged(std::string_view text) {
 void Session::tagged(std::string_view status, std::string_view code, std::string_view text) {
     FixedText<kLogLine> w;
     ResponseWriter r(w);
-    r.tagged(parser_.tag(), status, code, text);
+    r.tagged({tag_, tag_length_}, status, code, text);
     (void)r.append_to(out_);
 }
 

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/auth/login_guard.h"
 #include "core/auth/passwd.h"
 #include "core/base/out_buffer.h"
 #include "core/base/text.h"
@@ -33,10 +34,10 @@ inline constexpr std::uint64_t kNoDeadline = UINT64_MAX;
 
 struct SessionConfig {
     ParserLimits parser;
-    bool plaintext_auth = false;  // LOGIN allowed without TLS
-    std::uint32_t login_fail_delay_ms = 2000;
+    bool plaintext_auth = false;              // LOGIN allowed without TLS
     std::uint32_t login_timeout_ms = 60000;   // before authentication
     std::uint32_t idle_timeout_ms = 1800000;  // after (RFC 3501 §5.4: >= 30 min)
+    std::uint32_t max_login_attempts = 3;     // failed logins before "* BYE"
 };
 
 struct SessionMemory {
@@ -53,6 +54,8 @@ struct SessionMemory {
 struct SessionServices {
     port::Log& log;
     const PasswdDb& passwd;
+    LoginGuard& login_guard;
+    bool tls_available = false;  // STARTTLS can be offered
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
@@ -62,7 +65,14 @@ public:
     Session(const SessionConfig& config, SessionServices& services, const SessionMemory& memory);
 
     // A new connection from `peer`: resets all state and queues the greeting.
-    void open(std::string_view peer, std::uint64_t now_ms);
+    // `tls_active` for implicit-TLS listeners (RFC 8314).
+    void open(std::string_view peer, std::uint64_t now_ms, bool tls_active = false);
+
+    // STARTTLS was accepted: once output() is drained, the loop discards any
+    // buffered input, starts the handshake and calls tls_started().
+    bool starttls_requested() const { return starttls_requested_; }
+    void tls_started();
+    bool tls_active() const { return tls_active_; }
 
     // Processes client bytes; returns how many were consumed. Fewer than
     // `length` means the session cannot take more now (output full, a delayed
@@ -99,6 +109,13 @@ private:
     void cmd_noop();
     void cmd_logout();
     void cmd_login(const ParsedCommand& cmd);
+    void cmd_starttls();
+    void cmd_authenticate(const ParsedCommand& cmd);
+    void on_line();
+    void sasl_plain(std::string_view base64);
+    void authenticate(std::string_view user, std::string_view password);
+    bool password_allowed() const;
+    void remember_tag();
     void write_capabilities(TextWriter& w) const;
     void untagged(std::string_view text);
     void tagged(std::string_view status, std::string_view code, std::string_view text);
@@ -121,10 +138,20 @@ private:
     std::size_t peer_length_ = 0;
     char user_[256] = {};
     std::size_t user_length_ = 0;
+    // The tag of the command being answered (AUTHENTICATE's exchange and a
+    // delayed NO outlive the parser's copy).
+    char tag_[kMaxTagLength] = {};
+    std::size_t tag_length_ = 0;
+    bool tls_active_ = false;
+    bool starttls_requested_ = false;
+    bool awaiting_sasl_ = false;
 };
 
 // Room the output buffer must have before another command is read: enough
 // for any response the implemented commands produce in one piece.
 inline constexpr std::size_t kResponseReserve = 1024;
+
+// Largest decoded AUTHENTICATE PLAIN response (authzid, user, password).
+inline constexpr std::size_t kMaxSaslResponse = 1024;
 
 }  // namespace tinyimapd::imap

@@ -4,6 +4,7 @@
 //   tinyimapd [serve] [--config FILE] [--key=value ...]   the IMAP server
 //   tinyimapd demo [--key=value ...]                      a demo server on
 //       127.0.0.1:1143 with a demo user whose password is printed at start
+//   tinyimapd passwd [-s SCHEME] [-u USER]                a passwd-file line
 //
 // Exit codes (sysexits.h): 0 ok, 64 bad command line, 66 config file missing,
 // 69 address in use, 77 no permission, 78 bad configuration, 71 other OS
@@ -12,6 +13,7 @@
 // This file owns everything process-wide: signals, daemonizing, the one
 // memory reservation made at startup.
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +29,16 @@
 #include "core/config.h"
 #include "core/server.h"
 #include "platforms/posix/clock_posix.h"
+#include "platforms/posix/cmd_passwd.h"
 #include "platforms/posix/entropy_posix.h"
 #include "platforms/posix/fs_posix.h"
 #include "platforms/posix/log_posix.h"
 #include "platforms/posix/net_posix.h"
+#include "platforms/posix/privileges.h"
 #include "platforms/posix/signals_posix.h"
+#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
+#include "platforms/posix/password_mbedtls.h"
+#endif
 
 #ifndef TINYIMAPD_VERSION
 #define TINYIMAPD_VERSION "0.1.0"
@@ -57,6 +64,7 @@ void err(std::string_view s) {
 constexpr std::string_view kUsage =
     "usage: tinyimapd [serve] [--config FILE] [--key=value ...]\n"
     "       tinyimapd demo [--key=value ...]\n"
+    "       tinyimapd passwd [-s SCHEME] [-u USER] < password\n"
     "       tinyimapd --check-config [--config FILE] [--key=value ...]\n"
     "       tinyimapd --version | --help\n"
     "\n"
@@ -64,6 +72,8 @@ constexpr std::string_view kUsage =
     "  serve   run the IMAP server (the default)\n"
     "  demo    run a demo server: user 'demo' with a random password printed\n"
     "          at start, mail in ./demo/mail, on 127.0.0.1:1143, in the foreground\n"
+    "  passwd  read a password on stdin, print it hashed for the passwd file\n"
+    "          (default scheme SHA512-CRYPT)\n"
     "\n"
     "Every configuration key is also an option: --mail-dir=DIR is mail_dir = DIR.\n"
     "Keys: listen, mail_dir, passwd_file, plaintext_auth, max_clients, foreground,\n"
@@ -102,6 +112,8 @@ bool prepare_demo(Config& cfg, PosixFs& fs, PosixEntropy& entropy) {
     cfg.foreground = true;
     cfg.listen.items[0].assign("127.0.0.1:1143");
     cfg.listen.count = 1;
+    // Not as root, even for a demo: its files go to the unprivileged user.
+    if (running_as_root() && cfg.user.empty()) cfg.user.assign("nobody");
 
     port::FileInfo info;
     if (fs.stat("demo/passwd", &info) != Status::Ok) {
@@ -119,6 +131,17 @@ bool prepare_demo(Config& cfg, PosixFs& fs, PosixEntropy& entropy) {
                         fs.fsync(f.value) == Status::Ok;
         (void)fs.close(f.value);
         if (!ok) return false;
+    }
+    if (running_as_root()) {
+        struct passwd pw;
+        struct passwd* found = nullptr;
+        char buf[1024];
+        if (getpwnam_r(cfg.user.c_str(), &pw, buf, sizeof buf, &found) != 0 || found == nullptr) {
+            return false;
+        }
+        for (const char* path : {"demo", "demo/mail", "demo/passwd"}) {
+            if (chown(path, pw.pw_uid, pw.pw_gid) != 0) return false;
+        }
     }
     return true;
 }
@@ -147,9 +170,6 @@ bool check_available(const Config& cfg, ConfigError* e) {
     if (!cfg.tls_listen.empty()) key = "tls_listen";
     if (!cfg.tls_cert.empty()) key = "tls_cert";
     if (!cfg.tls_key.empty()) key = "tls_key";
-    if (!cfg.user.empty()) key = "user";
-    if (!cfg.group.empty()) key = "group";
-    if (!cfg.chroot.empty()) key = "chroot";
     if (key == nullptr) return true;
     e->file.assign("configuration");
     e->line = 0;
@@ -182,6 +202,10 @@ int serve(Config& cfg, bool demo) {
     PosixLog log(cfg.log == tinyimapd::LogTarget::Syslog ? LogTarget::Syslog : LogTarget::Stderr,
                  cfg.log_level);
     port::Platform platform{net, fs, clock, entropy, log};
+#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
+    MbedPassword password_hasher(entropy);
+    platform.password = &password_hasher;
+#endif
 
     if (demo && !prepare_demo(cfg, fs, entropy)) {
         err("tinyimapd: cannot create the demo files under ./demo\n");
@@ -231,6 +255,23 @@ int serve(Config& cfg, bool demo) {
         err(w.view());
         return exit_code_for(listen_status);
     }
+    // Ports are bound: now give up root (DESIGN.md "Users, authentication,
+    // TLS"). A server left running as root is refused outright.
+    if (running_as_root() && cfg.user.empty()) {
+        err("tinyimapd: refusing to serve as root; set 'user' (and 'group') in the "
+            "configuration\n");
+        return EX_CONFIG;
+    }
+    FixedText<300> privilege_error;
+    const Status dropped =
+        drop_privileges(cfg.user.view(), cfg.group.view(), cfg.chroot.view(), privilege_error);
+    if (dropped != Status::Ok) {
+        w.clear();
+        w.put("tinyimapd: ").put(privilege_error.view()).put('\n');
+        err(w.view());
+        return dropped == Status::NotFound || dropped == Status::Invalid ? EX_CONFIG
+                                                                          : exit_code_for(dropped);
+    }
     if (demo) print_demo_banner(fs);
     if (!cfg.foreground && !daemonize()) {
         err("tinyimapd: cannot detach from the terminal\n");
@@ -274,6 +315,7 @@ int run(int argc, char** argv) {
     bool demo = false;
     if (argc > 1 && argv[1][0] != '-') {
         const std::string_view sub = argv[1];
+        if (sub == "passwd") return run_passwd(argc - 2, argv + 2);
         if (sub == "demo") {
             demo = true;
         } else if (sub != "serve") {

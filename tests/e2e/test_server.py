@@ -45,7 +45,16 @@ class Server:
                 f.write(f"{user}:{pw}:1000:1000::/home/{user}::\n")
         self.port = free_port()
         self.clients = []
-        self.args = [
+        # The server refuses to serve as root: tests running as root (CI)
+        # give it an unprivileged user that owns the test directory.
+        privilege = []
+        if os.geteuid() == 0:
+            import pwd
+            nobody = pwd.getpwnam("nobody")
+            for path in (self.dir, self.passwd):
+                os.chown(path, nobody.pw_uid, nobody.pw_gid)
+            privilege = ["--user=nobody"]
+        self.args = privilege + [
             f"--listen=127.0.0.1:{self.port}",
             f"--mail-dir={os.path.join(self.dir, 'mail')}",
             f"--passwd-file={self.passwd}",
@@ -302,6 +311,56 @@ class Limits(WithServer):
         self.assertTrue(a.line().startswith(b"x OK"))
 
 
+class ManyConnections(WithServer):
+    server_args = {"extra": ["--max-clients=256", "--max-clients-per-address=100000"]}
+
+    def rss_kib(self):
+        with open(f"/proc/{self.server.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def test_2000_connections_against_256_slots_get_bye_and_rss_stays(self):
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < 2400:
+            self.skipTest("not enough file descriptors")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2400), hard))
+        before = self.rss_kib()
+        socks, greeted, refused = [], 0, 0
+        for i in range(2000):
+            s = socket.create_connection(("127.0.0.1", self.server.port), timeout=10 * SLOW)
+            socks.append(s)
+            line = s.makefile("rb").readline()
+            if line.startswith(b"* OK"):
+                greeted += 1
+            elif line.startswith(b"* BYE"):
+                refused += 1
+        self.assertEqual(greeted, 256)
+        self.assertEqual(refused, 2000 - 256)
+        after = self.rss_kib()
+        for s in socks:
+            s.close()
+        # Memory was reserved and touched at startup: serving every slot and
+        # refusing 1744 more connections does not grow the process.
+        if not EMULATOR:
+            self.assertLessEqual(after - before, 256, (before, after))
+
+
+class Privileges(WithServer):
+    def test_dropped_privileges_seen_in_proc_status(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        with open(f"/proc/{self.server.proc.pid}/status") as f:
+            status = dict(line.split(":", 1) for line in f if ":" in line)
+        self.assertEqual(status["Uid"].split(), [str(nobody.pw_uid)] * 4)
+        self.assertEqual(status["Gid"].split(), [str(nobody.pw_gid)] * 4)
+        self.assertEqual(status["Groups"].split(), [str(nobody.pw_gid)])
+
+
 class Signals(WithServer):
     def test_sigterm_sends_bye_and_exits_cleanly(self):
         c = self.server.raw()
@@ -377,6 +436,29 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(r.returncode, 66)
         self.assertIn(b"/nonexistent/tinyimapd.conf", r.stderr)
 
+    def test_refuses_to_serve_as_root(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        d = tempfile.mkdtemp()
+        with open(os.path.join(d, "passwd"), "w") as f:
+            f.write("u:{PLAIN}p\n")
+        try:
+            r = self.run_binary(f"--listen=127.0.0.1:{free_port()}", "--foreground",
+                                f"--passwd-file={d}/passwd", f"--mail-dir={d}")
+            self.assertEqual(r.returncode, 78, r.stderr)
+            self.assertIn(b"root", r.stderr)
+        finally:
+            shutil.rmtree(d)
+
+    def test_passwd_subcommand_prints_a_hashed_line(self):
+        r = subprocess.run(EMULATOR + [BINARY, "passwd", "-u", "carol"], input=b"s3cret\n",
+                           capture_output=True, timeout=20 * SLOW)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout.decode(), r"^carol:\{SHA512-CRYPT\}\$6\$[^$]+\$[./0-9A-Za-z]{86}\n$")
+        r = subprocess.run(EMULATOR + [BINARY, "passwd"], input=b"\n", capture_output=True,
+                           timeout=20 * SLOW)
+        self.assertEqual(r.returncode, 65)
+
     def test_port_in_use_exit_69(self):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -386,7 +468,7 @@ class CommandLine(unittest.TestCase):
             with open(os.path.join(d, "passwd"), "w") as f:
                 f.write("u:{PLAIN}p\n")
             try:
-                r = self.run_binary(f"--listen=127.0.0.1:{port}", "--foreground",
+                r = self.run_binary(f"--listen=127.0.0.1:{port}", "--foreground", "--user=nobody",
                                     f"--passwd-file={d}/passwd", f"--mail-dir={d}")
                 self.assertEqual(r.returncode, 69, r.stderr)
                 self.assertIn(f"127.0.0.1:{port}".encode(), r.stderr)
@@ -394,8 +476,7 @@ class CommandLine(unittest.TestCase):
                 shutil.rmtree(d)
 
     def test_keys_of_features_not_built_are_refused_not_ignored(self):
-        for opts in (["--tls-cert=/etc/ssl/x.pem", "--tls-key=/etc/ssl/x.key"],
-                     ["--user=nobody"], ["--chroot=/var/empty"]):
+        for opts in (["--tls-cert=/etc/ssl/x.pem", "--tls-key=/etc/ssl/x.key"],):
             r = self.run_binary("--check-config", *opts)
             self.assertEqual(r.returncode, 78, opts)
             self.assertIn(b"not available", r.stderr)

@@ -326,3 +326,97 @@ TEST_CASE("Reload replaces the users; the buffers alternate", "[passwd]") {
     CHECK(d.db.user_count() == 1);
     CHECK(d.db.verify("alice", "two") == PasswdVerdict::NoSuchUser);
 }
+
+namespace {
+
+// A port::Password that answers what it is told and records the call. core
+// calls it, so CHECK only (no REQUIRE).
+class FakePassword final : public port::Password {
+public:
+    port::PasswordCheck answer = port::PasswordCheck::Match;
+    int calls = 0;
+    std::string scheme, stored, password;
+
+    port::PasswordCheck verify(std::string_view s, std::string_view d,
+                               std::string_view p) override {
+        ++calls;
+        scheme = s;
+        stored = d;
+        password = p;
+        return answer;
+    }
+    Status hash(std::string_view, std::string_view, TextWriter&) override {
+        CHECK(false);  // PasswdDb never hashes
+        return Status::Unsupported;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("verify_scheme hands hashed schemes to the port::Password", "[passwd]") {
+    FakePassword fake;
+    CHECK(verify_scheme("SHA512-CRYPT", "$6$salt$hash", "pw", &fake) == PasswdVerdict::Ok);
+    CHECK(fake.calls == 1);
+    CHECK(fake.scheme == "SHA512-CRYPT");
+    CHECK(fake.stored == "$6$salt$hash");
+    CHECK(fake.password == "pw");
+    fake.answer = port::PasswordCheck::Mismatch;
+    CHECK(verify_scheme("pbkdf2", "x", "pw", &fake) == PasswdVerdict::WrongPassword);
+    CHECK(fake.scheme == "pbkdf2");  // as written; the port matches case-insensitively
+    fake.answer = port::PasswordCheck::Unsupported;
+    CHECK(verify_scheme("ARGON2ID", "x", "pw", &fake) == PasswdVerdict::UnsupportedScheme);
+    fake.answer = port::PasswordCheck::Malformed;
+    CHECK(verify_scheme("SSHA512", "!", "pw", &fake) == PasswdVerdict::MalformedHash);
+    CHECK(fake.calls == 4);
+    // PLAIN and CLEARTEXT stay in core, whatever the port would say.
+    fake.answer = port::PasswordCheck::Match;
+    CHECK(verify_scheme("PLAIN", "pw", "other", &fake) == PasswdVerdict::WrongPassword);
+    CHECK(verify_scheme("cleartext", "pw", "pw", &fake) == PasswdVerdict::Ok);
+    CHECK(fake.calls == 4);
+    // Without a port: unsupported, as in a build without mbedTLS.
+    CHECK(verify_scheme("SHA512-CRYPT", "x", "x", nullptr) == PasswdVerdict::UnsupportedScheme);
+}
+
+TEST_CASE("PasswdDb verifies hashed lines through its hasher", "[passwd]") {
+    Db d;
+    REQUIRE(d.load(kDovecotFile) == Status::Ok);
+    FakePassword fake;
+    d.db.set_hasher(&fake);
+    CHECK(d.db.verify("dave", "secret") == PasswdVerdict::Ok);
+    CHECK(fake.scheme == "SHA512-CRYPT");
+    CHECK(fake.stored == "$6$salt$hash");
+    CHECK(fake.password == "secret");
+    // No "{...}": Dovecot's default scheme, CRYPT, goes to the port too.
+    CHECK(d.db.verify("erin", "pw") == PasswdVerdict::Ok);
+    CHECK(fake.scheme == "CRYPT");
+    CHECK(fake.stored == "$6$rounds=5000$salt$hash");
+    fake.answer = port::PasswordCheck::Mismatch;
+    CHECK(d.db.verify("dave", "wrong") == PasswdVerdict::WrongPassword);
+    fake.answer = port::PasswordCheck::Malformed;
+    CHECK(d.db.verify("dave", "x") == PasswdVerdict::MalformedHash);
+    // An empty stored password never matches, even if the port said so.
+    fake.answer = port::PasswordCheck::Match;
+    CHECK(d.db.verify("frank", "") == PasswdVerdict::WrongPassword);
+    CHECK(d.db.verify("frank", "x") == PasswdVerdict::WrongPassword);
+    // PLAIN users and unknown users do not reach the port.
+    const int calls = fake.calls;
+    CHECK(d.db.verify("alice", "secret") == PasswdVerdict::Ok);
+    CHECK(d.db.verify("alice", "nope") == PasswdVerdict::WrongPassword);
+    CHECK(d.db.verify("mallory", "secret") == PasswdVerdict::NoSuchUser);
+    CHECK(fake.calls == calls);
+    // Taking the hasher away: back to PLAIN/CLEARTEXT only.
+    d.db.set_hasher(nullptr);
+    CHECK(d.db.verify("dave", "secret") == PasswdVerdict::UnsupportedScheme);
+}
+
+TEST_CASE("PasswdDb takes its hasher at construction too", "[passwd]") {
+    char a[kCap], b[kCap];
+    FakePassword fake;
+    PasswdDb db(a, b, kCap, &fake);
+    OneFileFs fs;
+    fs.content = "u:{SSHA512}c2FsdA==\n";
+    REQUIRE(db.load(fs, fs.path) == Status::Ok);
+    CHECK(db.verify("u", "pw") == PasswdVerdict::Ok);
+    CHECK(fake.calls == 1);
+    CHECK(fake.scheme == "SSHA512");
+}

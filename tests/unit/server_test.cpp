@@ -65,7 +65,8 @@ struct World {
     }
 };
 
-const std::string kGreeting = "* OK [CAPABILITY IMAP4rev1 LITERAL+] tinyimapd ready\r\n";
+const std::string kGreeting =
+    "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN] tinyimapd ready\r\n";
 
 }  // namespace
 
@@ -75,10 +76,10 @@ TEST_CASE("RFC 3501 §7.1.1, §6.1: greeting, CAPABILITY, NOOP, LOGIN, LOGOUT by
     port::Handle c = w.connect();
     CHECK(w.net.client_receive(c) == kGreeting);
     CHECK(w.say(c, "a1 CAPABILITY\r\n") ==
-          "* CAPABILITY IMAP4rev1 LITERAL+\r\na1 OK CAPABILITY completed\r\n");
+          "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN\r\na1 OK CAPABILITY completed\r\n");
     CHECK(w.say(c, "a2 NOOP\r\n") == "a2 OK NOOP completed\r\n");
     CHECK(w.say(c, "a3 LOGIN alice wonderland\r\n") ==
-          "a3 OK [CAPABILITY IMAP4rev1 LITERAL+] Logged in\r\n");
+          "a3 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n");
     CHECK(w.say(c, "a4 LOGIN alice wonderland\r\n") ==
           "a4 BAD LOGIN is not valid in the authenticated state\r\n");
     CHECK(w.say(c, "a5 LOGOUT\r\n") == "* BYE tinyimapd logging out\r\na5 OK LOGOUT completed\r\n");
@@ -91,7 +92,7 @@ TEST_CASE("RFC 3501 §6.2.3: LOGINDISABLED and LOGIN refused without plaintext_a
     World w(4, false);
     port::Handle c = w.connect();
     CHECK(w.net.client_receive(c) ==
-          "* OK [CAPABILITY IMAP4rev1 LITERAL+ LOGINDISABLED] tinyimapd ready\r\n");
+          "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR LOGINDISABLED] tinyimapd ready\r\n");
     CHECK(w.say(c, "a LOGIN alice wonderland\r\n") ==
           "a NO [PRIVACYREQUIRED] Plaintext authentication is disabled on this connection\r\n");
 }
@@ -104,7 +105,8 @@ TEST_CASE("RFC 3501 §6.2.3: LOGIN syntax is two astrings", "[server]") {
     CHECK(w.say(c, "a LOGIN alice (x)\r\n") == "a BAD Syntax: LOGIN userid password\r\n");
     CHECK(w.say(c, "a LOGIN al*ce x\r\n") == "a BAD Syntax: LOGIN userid password\r\n");
     CHECK(w.say(c, "a LOGIN \"alice\" {10}\r\n") == "+ Ready for literal data\r\n");
-    CHECK(w.say(c, "wonderland\r\n") == "a OK [CAPABILITY IMAP4rev1 LITERAL+] Logged in\r\n");
+    CHECK(w.say(c, "wonderland\r\n") ==
+          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n");
 }
 
 TEST_CASE("Failed LOGIN: NO after the delay, other clients served meanwhile", "[server]") {
@@ -198,7 +200,7 @@ TEST_CASE("Short reads and writes of one byte give the same conversation", "[ser
     w.net.client_send(c, "a1 LOGIN {5+}\r\nalice \"wonderland\"\r\na2 LOGOUT\r\n");
     w.run(400);
     CHECK(w.net.client_receive(c) ==
-          "a1 OK [CAPABILITY IMAP4rev1 LITERAL+] Logged in\r\n"
+          "a1 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n"
           "* BYE tinyimapd logging out\r\na2 OK LOGOUT completed\r\n");
 }
 
@@ -213,7 +215,7 @@ TEST_CASE("A client that does not read: output stays bounded, input is not read"
     // The session stopped taking input once its output buffer filled up.
     CHECK(w.net.unread_by_server(c) > 0);
     std::string all;
-    for (int i = 0; i < 5000 && all.find("t1999 OK") == std::string::npos; ++i) {
+    for (int i = 0; i < 5000 && all.find("t1999 OK NOOP completed\r\n") == std::string::npos; ++i) {
         all += w.net.client_receive(c);
         w.run(1);
     }
@@ -265,13 +267,13 @@ TEST_CASE("Reloading the passwd file (SIGHUP) swaps users; a bad file keeps the 
     port::Handle c = w.connect();
     w.net.client_receive(c);
     CHECK(w.say(c, "a LOGIN bob builder\r\n") ==
-          "a OK [CAPABILITY IMAP4rev1 LITERAL+] Logged in\r\n");
+          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n");
     w.fs.write_file("passwd", "carol {PLAIN}no colon\n");
     CHECK(w.server->load_passwd() == Status::Invalid);
     port::Handle d = w.connect();
     w.net.client_receive(d);
     CHECK(w.say(d, "a LOGIN bob builder\r\n") ==
-          "a OK [CAPABILITY IMAP4rev1 LITERAL+] Logged in\r\n");
+          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n");
 }
 
 TEST_CASE("Listening twice on one address reports AddrInUse and names it", "[server]") {
@@ -281,4 +283,239 @@ TEST_CASE("Listening twice on one address reports AddrInUse and names it", "[ser
     Server second(w.platform, cfg2, block.data(), block.size());
     CHECK(second.open_listeners() == Status::AddrInUse);
     CHECK(second.failed_address() == kAddress);
+}
+
+namespace {
+
+// A stand-in TLS engine for the loop's STARTTLS and implicit-TLS paths: it
+// passes bytes through unchanged and records what happened, so the tests
+// see exactly which bytes the server read before and after the switch.
+class PassThroughTls final : public port::TlsSession {
+public:
+    explicit PassThroughTls(sim::SimNet& net) : net_(net) {}
+    Status start(port::Handle h) override {
+        handle_ = h;
+        ++starts;
+        return Status::Ok;
+    }
+    port::IoResult read(std::uint8_t* out, std::size_t capacity) override {
+        return net_.read(handle_, out, capacity);
+    }
+    port::IoResult write(const std::uint8_t* data, std::size_t length) override {
+        return net_.write(handle_, data, length);
+    }
+    bool wants_write() const override { return false; }
+    std::size_t pending() const override { return 0; }
+    bool handshake_done() const override { return true; }
+    void finish() override { ++finishes; }
+    std::string_view description() const override { return "pass-through"; }
+    int starts = 0;
+    int finishes = 0;
+
+private:
+    sim::SimNet& net_;
+    port::Handle handle_ = port::kNoHandle;
+};
+
+class PassThroughTlsSet final : public port::Tls {
+public:
+    explicit PassThroughTlsSet(sim::SimNet& net) : a_(net), b_(net) {}
+    port::TlsSession* session(std::size_t slot) override { return slot == 0 ? &a_ : &b_; }
+    PassThroughTls a_, b_;
+};
+
+struct TlsWorld {
+    sim::SimClock clock;
+    sim::SimNet net{clock};
+    sim::SimFs fs{&clock};
+    sim::SimEntropy entropy{1};
+    sim::SimLog log;
+    PassThroughTlsSet tls{net};
+    port::Platform platform{net, fs, clock, entropy, log, &tls};
+    Config cfg;
+    std::vector<std::uint8_t> block;
+    std::unique_ptr<Server> server;
+
+    TlsWorld() {
+        fs.write_file("passwd", "alice:{PLAIN}wonderland\n");
+        cfg.listen.items[0].assign(kAddress);
+        cfg.listen.count = 1;
+        cfg.tls_listen.items[0].assign("127.0.0.1:993");
+        cfg.tls_listen.count = 1;
+        cfg.passwd_file.assign("passwd");
+        cfg.plaintext_auth = false;
+        cfg.max_clients = 2;
+        block.resize(Server::memory_needed(cfg));
+        server = std::make_unique<Server>(platform, cfg, block.data(), block.size());
+        REQUIRE(server->load_passwd() == Status::Ok);
+        REQUIRE(server->open_listeners() == Status::Ok);
+    }
+    std::string say(port::Handle c, const std::string& bytes) {
+        net.client_send(c, bytes);
+        for (int i = 0; i < 8; ++i) (void)server->run_once(0);
+        return net.client_receive(c);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("RFC 3501 §6.2.1, RFC 2595 §3.1: STARTTLS; pipelined plaintext is discarded",
+          "[server][tls]") {
+    TlsWorld w;
+    port::Handle c = w.net.connect(kAddress);
+    for (int i = 0; i < 4; ++i) (void)w.server->run_once(0);
+    CHECK(w.net.client_receive(c) ==
+          "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR STARTTLS LOGINDISABLED] tinyimapd "
+          "ready\r\n");
+    // An attacker's injected command after STARTTLS must never run.
+    CHECK(w.say(c, "a STARTTLS\r\nx LOGIN alice wonderland\r\n") ==
+          "a OK Begin TLS negotiation now\r\n");
+    CHECK(w.tls.a_.starts == 1);
+    CHECK(w.say(c, "b CAPABILITY\r\n") ==
+          "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN\r\nb OK CAPABILITY completed\r\n");
+    CHECK(w.say(c, "c STARTTLS\r\n") == "c BAD TLS is already active\r\n");
+    CHECK(w.say(c, "d LOGIN alice wonderland\r\n") ==
+          "d OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n");
+    CHECK(!w.log.contains("user=alice address=192.0.2.1 x"));
+    w.say(c, "e LOGOUT\r\n");
+    CHECK(w.tls.a_.finishes == 1);
+}
+
+TEST_CASE("RFC 8314: implicit TLS listeners start TLS before the greeting", "[server][tls]") {
+    TlsWorld w;
+    port::Handle c = w.net.connect("127.0.0.1:993");
+    for (int i = 0; i < 4; ++i) (void)w.server->run_once(0);
+    CHECK(w.tls.a_.starts == 1);
+    CHECK(w.net.client_receive(c) ==
+          "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN] tinyimapd ready\r\n");
+}
+
+TEST_CASE("STARTTLS without TLS configured gets NO", "[server]") {
+    World w;
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    CHECK(w.say(c, "a STARTTLS\r\n") ==
+          "a NO [UNAVAILABLE] TLS is not configured on this server\r\n");
+}
+
+TEST_CASE("RFC 3501 §6.2.2, RFC 4616, RFC 4959: AUTHENTICATE PLAIN", "[server]") {
+    World w;
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    // "\0alice\0wonderland"
+    const std::string ok = "AGFsaWNlAHdvbmRlcmxhbmQ=";
+    SECTION("with an initial response (SASL-IR)") {
+        CHECK(w.say(c, "a AUTHENTICATE PLAIN " + ok + "\r\n") ==
+              "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n");
+    }
+    SECTION("after a continuation request") {
+        CHECK(w.say(c, "a AUTHENTICATE plain\r\n") == "+ \r\n");
+        CHECK(w.say(c, ok + "\r\n") ==
+              "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n");
+    }
+    SECTION("cancelled with *") {
+        CHECK(w.say(c, "a AUTHENTICATE PLAIN\r\n") == "+ \r\n");
+        CHECK(w.say(c, "*\r\n") == "a BAD Authentication cancelled\r\n");
+        CHECK(w.say(c, "b NOOP\r\n") == "b OK NOOP completed\r\n");
+    }
+    SECTION("bad base64, bad message, other identities, other mechanisms") {
+        CHECK(w.say(c, "a AUTHENTICATE PLAIN\r\n") == "+ \r\n");
+        CHECK(w.say(c, "%%%\r\n") == "a BAD Invalid base64 in the authentication response\r\n");
+        // "alice" only: no NULs
+        CHECK(w.say(c, "b AUTHENTICATE PLAIN YWxpY2U=\r\n") ==
+              "b BAD Invalid PLAIN response: expected authzid NUL authcid NUL password\r\n");
+        // "bob\0alice\0wonderland": acting as another user is refused
+        CHECK(w.say(c, "c AUTHENTICATE PLAIN Ym9iAGFsaWNlAHdvbmRlcmxhbmQ=\r\n") ==
+              "c NO [AUTHORIZATIONFAILED] Authorization identity must be empty or the user\r\n");
+        CHECK(w.say(c, "d AUTHENTICATE CRAM-MD5\r\n") ==
+              "d NO [CANNOT] Unsupported authentication mechanism\r\n");
+    }
+    SECTION("a wrong password is delayed like LOGIN's") {
+        // "\0alice\0queen"
+        CHECK(w.say(c, "a AUTHENTICATE PLAIN AGFsaWNlAHF1ZWVu\r\n").empty());
+        w.clock.advance(2000);
+        w.run();
+        CHECK(w.net.client_receive(c) == "a NO [AUTHENTICATIONFAILED] Authentication failed\r\n");
+    }
+}
+
+TEST_CASE("Brute force: delays grow per address, and the connection ends after the cap",
+          "[server]") {
+    World w;
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    std::uint64_t waited[3] = {};
+    for (int i = 0; i < 3; ++i) {
+        w.net.client_send(c, "t LOGIN alice wrong\r\n");
+        w.run();
+        std::string got;
+        std::uint64_t t = 0;
+        while (got.empty() && t < 60000) {
+            w.clock.advance(100);
+            t += 100;
+            w.run();
+            got = w.net.client_receive(c);
+        }
+        waited[i] = t;
+        CHECK(got.find("t NO [AUTHENTICATIONFAILED]") == 0);
+        if (i == 2) CHECK(got.find("* BYE Too many failed login attempts") != std::string::npos);
+    }
+    CHECK(waited[0] == 2000);
+    CHECK(waited[1] == 4000);
+    CHECK(waited[2] == 8000);
+    CHECK(w.net.client_closed_by_server(c));
+    // A new connection from the same address starts at the address's count.
+    port::Handle d = w.connect();
+    w.net.client_receive(d);
+    w.net.client_send(d, "u LOGIN alice wrong\r\n");
+    w.run();
+    w.clock.advance(15999);
+    w.run();
+    CHECK(w.net.client_receive(d).empty());
+    w.clock.advance(1);
+    w.run();
+    CHECK(w.net.client_receive(d).find("u NO") == 0);
+}
+
+TEST_CASE("max_clients_per_address: one address cannot take every slot", "[server]") {
+    World w(4);
+    w.cfg.max_clients_per_address = 2;
+    port::Handle a = w.net.connect(kAddress, "198.51.100.7");
+    port::Handle b = w.net.connect(kAddress, "198.51.100.7");
+    port::Handle c = w.net.connect(kAddress, "198.51.100.7");
+    port::Handle d = w.net.connect(kAddress, "198.51.100.8");
+    w.run();
+    CHECK(w.net.client_receive(a) == kGreeting);
+    CHECK(w.net.client_receive(b) == kGreeting);
+    CHECK(w.net.client_receive(c) == "* BYE Too many connections from your address\r\n");
+    CHECK(w.net.client_receive(d) == kGreeting);
+}
+
+TEST_CASE("Slowloris: a line trickled byte by byte does not keep the connection alive",
+          "[server]") {
+    World w;
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    for (int i = 0; i < 70; ++i) {
+        w.net.client_send(c, "x");
+        w.clock.advance(1000);
+        w.run();
+    }
+    CHECK(w.net.client_receive(c) == "* BYE Autologout; idle for too long\r\n");
+    CHECK(w.net.client_closed_by_server(c));
+}
+
+TEST_CASE("A client that takes none of its output is dropped after a bound", "[server]") {
+    World w;
+    port::Handle c = w.net.connect(kAddress);
+    w.net.faults(c).send_buffer = 16;
+    w.run();
+    w.net.client_send(c, "a CAPABILITY\r\n");
+    w.run();
+    w.clock.advance(119000);
+    w.run();
+    CHECK(w.server->connection_count() == 1);
+    w.clock.advance(2000);
+    w.run();
+    CHECK(w.server->connection_count() == 0);
 }
