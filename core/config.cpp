@@ -613,9 +613,8 @@ bool config_validate(const Config& cfg, ConfigError* err) {
     if (cfg.listen.empty() && cfg.tls_listen.empty()) {
         problem = "nothing to listen on: listen and tls_listen are both empty";
     } else if (cfg.tls_cert.empty() != cfg.tls_key.empty()) {
+        // Neither means a self-signed pair made at first start (README).
         problem = "tls_cert and tls_key must be given together";
-    } else if (!cfg.tls_listen.empty() && cfg.tls_cert.empty()) {
-        problem = "tls_listen needs tls_cert and tls_key";
     }
     if (problem.empty()) return true;
     set_error(err, "configuration", 0, problem);

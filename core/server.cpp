@@ -364,6 +364,14 @@ void Server::start_tls(Slot& s) {
 
 void Server::flush(Slot& s, std::uint64_t now) {
     bool progress = false;
+    if (s.tls_on && s.session.output().empty() && s.tls->wants_write()) {
+        // A record the engine already took is still partly unsent: push it.
+        const port::IoResult r = s.tls->write(nullptr, 0);
+        if (r.status != Status::Ok && r.status != Status::WouldBlock) {
+            close_slot(s, "write failed");
+            return;
+        }
+    }
     while (!s.session.output().empty()) {
         port::IoResult r = write_some(s, s.session.output());
         if (r.status == Status::Ok) {

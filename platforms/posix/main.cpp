@@ -38,6 +38,7 @@
 #include "platforms/posix/signals_posix.h"
 #if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
 #include "platforms/posix/password_mbedtls.h"
+#include "platforms/posix/tls_mbedtls.h"
 #endif
 
 #ifndef TINYIMAPD_VERSION
@@ -163,23 +164,6 @@ void print_demo_banner(PosixFs& fs) {
     out(w.view());
 }
 
-// Keys that are parsed but whose feature is not in this build yet: refusing
-// them beats a server that silently runs without TLS or as root.
-bool check_available(const Config& cfg, ConfigError* e) {
-    const char* key = nullptr;
-    if (!cfg.tls_listen.empty()) key = "tls_listen";
-    if (!cfg.tls_cert.empty()) key = "tls_cert";
-    if (!cfg.tls_key.empty()) key = "tls_key";
-    if (key == nullptr) return true;
-    e->file.assign("configuration");
-    e->line = 0;
-    FixedText<200> m;
-    m.put(key).put(": not available in tinyimapd " TINYIMAPD_VERSION " (TLS and privilege ");
-    m.put("dropping are not built yet); remove the key");
-    e->message.assign(m.view());
-    return false;
-}
-
 bool daemonize() {
     const pid_t pid = fork();
     if (pid < 0) return false;
@@ -212,7 +196,7 @@ int serve(Config& cfg, bool demo) {
         return EX_CANTCREAT;
     }
     ConfigError e{};
-    if (!config_validate(cfg, &e) || !check_available(cfg, &e)) {
+    if (!config_validate(cfg, &e)) {
         report_config_error(e);
         return EX_CONFIG;
     }
@@ -220,6 +204,45 @@ int serve(Config& cfg, bool demo) {
         err("tinyimapd: cannot install signal handlers\n");
         return EX_OSERR;
     }
+
+#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
+    // STARTTLS on every plain listener, implicit TLS on tls_listen (RFC
+    // 8314). Without tls_cert/tls_key, a self-signed pair is made at first
+    // start under mail_dir/.tls/ (mode 0600) and kept.
+    // The sessions live in this block; it must outlive `tls` (declared after).
+    const std::size_t tls_size = MbedTls::memory_needed(cfg.max_clients);
+    struct TlsReservation {
+        void* block;
+        ~TlsReservation() { free(block); }
+    } tls_reservation{malloc(tls_size)};
+    MbedTls tls(log);
+    FixedText<port::kMaxPath> cert_path, key_path;
+    const bool generated = cfg.tls_cert.empty() && cfg.tls_key.empty();
+    if (generated) {
+        cert_path.put(cfg.mail_dir.view()).put("/.tls/cert.pem");
+        key_path.put(cfg.mail_dir.view()).put("/.tls/key.pem");
+    } else {
+        cert_path.put(cfg.tls_cert.view());
+        key_path.put(cfg.tls_key.view());
+    }
+    char hostname[256] = "tinyimapd";
+    (void)gethostname(hostname, sizeof hostname - 1);
+    (void)fs.mkdir(cfg.mail_dir.view());
+    if (!cert_path.ok() || !key_path.ok() ||
+        tls.load_credentials({cert_path.view(), key_path.view(), generated, hostname}) !=
+            Status::Ok) {
+        FixedText<512> m;
+        m.put("tinyimapd: TLS: ").put(tls.error_text()).put('\n');
+        err(m.view());
+        return EX_CONFIG;
+    }
+    if (tls_reservation.block == nullptr ||
+        tls.init(tls_reservation.block, tls_size, cfg.max_clients) != Status::Ok) {
+        err("tinyimapd: TLS: cannot set up a session per client slot; lower max_clients\n");
+        return EX_OSERR;
+    }
+    platform.tls = &tls;
+#endif
 
     // The one reservation: every buffer and slot the server will ever use.
     // Touched now so that the resident size does not grow later.
@@ -270,7 +293,7 @@ int serve(Config& cfg, bool demo) {
         w.put("tinyimapd: ").put(privilege_error.view()).put('\n');
         err(w.view());
         return dropped == Status::NotFound || dropped == Status::Invalid ? EX_CONFIG
-                                                                          : exit_code_for(dropped);
+                                                                         : exit_code_for(dropped);
     }
     if (demo) print_demo_banner(fs);
     if (!cfg.foreground && !daemonize()) {
@@ -378,7 +401,7 @@ int run(int argc, char** argv) {
         }
     }
     if (check_only) {
-        if (!config_validate(cfg, &e) || !check_available(cfg, &e)) {
+        if (!config_validate(cfg, &e)) {
             report_config_error(e);
             return EX_CONFIG;
         }
