@@ -73,12 +73,22 @@ bool is_base64(std::string_view s) {
     return pad <= 2;
 }
 
-// mailbox = "INBOX" / astring, in modified UTF-7 (RFC 3501 §5.1.3).
-SyntaxResult read_mailbox(ArgReader& r, std::string_view* out) {
+// mailbox = "INBOX" / astring, in modified UTF-7 (RFC 3501 §5.1.3). A
+// well-formed name the store could never hold ("a//b", "..", too deep or
+// long) is refused here with NO, before any command touches storage. CREATE
+// may end a name with the delimiter (RFC 3501 §6.3.3).
+SyntaxResult read_mailbox(ArgReader& r, std::string_view* out, bool trailing_delimiter = false) {
     const std::string_view culprit = r.peek_text();
     if (!r.astring(out)) return bad("Expected a mailbox name", culprit);
     const char* why = "";
     if (!validate_mutf7(*out, &why)) return bad(why, *out);
+    std::string_view name = *out;
+    if (trailing_delimiter && name.size() > 1 && name.back() == kHierarchyDelimiter) {
+        name = ascii::head(name, name.size() - 1);
+    }
+    if (!is_valid_mailbox_name(name, kHierarchyDelimiter, &why)) {
+        return {SyntaxVerdict::No, why, *out};
+    }
     return ok();
 }
 
@@ -407,7 +417,7 @@ SyntaxResult parse_command(const Parser& parser, const CommandScratch& scratch,
             return read_select_params(r, scratch, out);
 
         case CommandId::Create:
-            s = read_mailbox(r, &out->mailbox);
+            s = read_mailbox(r, &out->mailbox, true);
             if (s.verdict != SyntaxVerdict::Ok) return s;
             return read_create_params(r, out);
 

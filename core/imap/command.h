@@ -202,6 +202,7 @@ enum class SyntaxVerdict : std::uint8_t {
     Unknown,     // no such command
     Bad,         // tagged BAD, `why`
     BadCharset,  // SEARCH: NO [BADCHARSET (US-ASCII UTF-8)]
+    No,          // well-formed but refused before running: NO [CANNOT] (a bad name)
 };
 
 struct SyntaxResult {

@@ -218,6 +218,8 @@ void Session::report_syntax(const SyntaxResult& r) {
     if (r.verdict == SyntaxVerdict::BadCharset) {
         // RFC 3501 §6.4.4: NO [BADCHARSET] for a charset we do not know.
         tagged("NO", "BADCHARSET (US-ASCII UTF-8)", w.view());
+    } else if (r.verdict == SyntaxVerdict::No) {
+        tagged("NO", "CANNOT", w.view());
     } else {
         tagged("BAD", "", w.view());
     }

@@ -142,6 +142,13 @@ TEST_CASE("RFC 3501 §6.3.3-7, RFC 6154 §3: CREATE DELETE RENAME SUBSCRIBE UNSU
     CHECK(ok("A002 UNSUBSCRIBE #news.comp.mail.mime\r\n"));
     CHECK(ok("a DELETE \"~peter/mail/&U,BTFw-/&ZeVnLIqe-\"\r\n"));
     CHECK(bad("a DELETE \"caf\xc3\xa9\"\r\n"));  // 8-bit is not modified UTF-7
+    // Names the store could never hold are refused before any storage access.
+    CHECK(check("a CREATE ../etc\r\n").verdict == SyntaxVerdict::No);
+    CHECK(check("a CREATE \"a//b\"\r\n").verdict == SyntaxVerdict::No);
+    CHECK(check("a RENAME x /abs\r\n").verdict == SyntaxVerdict::No);
+    CHECK(check("a SELECT \"\"\r\n").verdict == SyntaxVerdict::No);
+    CHECK(check("a SELECT &AC4ALg-\r\n").verdict == SyntaxVerdict::Bad);  // encoded ".."
+    CHECK(ok("a CREATE owatagusiam/\r\n"));  // RFC 3501 §6.3.3: trailing delimiter
 }
 
 TEST_CASE("RFC 3501 §6.3.8-9, RFC 5258, RFC 5819: LIST and LSUB", "[command]") {
