@@ -1,0 +1,214 @@
+#include "core/store/format.h"
+
+#include <array>
+#include <cstring>
+
+#include "core/base/endian.h"
+
+namespace tinyimapd::store {
+namespace {
+
+constexpr std::array<std::uint32_t, 256> make_crc_table() {
+    std::array<std::uint32_t, 256> t{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+        t[i] = c;
+    }
+    return t;
+}
+constexpr std::array<std::uint32_t, 256> kCrcTable = make_crc_table();
+
+using le::load16;
+using le::load32;
+using le::load64;
+using le::store16;
+using le::store32;
+using le::store64;
+
+void seal(std::uint8_t* p, std::size_t crc_at) {
+    store32(p + crc_at, crc32c(p, crc_at));
+}
+bool sealed(const std::uint8_t* p, std::size_t crc_at) {
+    return load32(p + crc_at) == crc32c(p, crc_at);
+}
+
+}  // namespace
+
+std::uint32_t crc32c(const void* data, std::size_t length, std::uint32_t crc) {
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    crc = ~crc;
+    for (std::size_t i = 0; i < length; ++i) crc = kCrcTable[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+void encode(const DataHeader& h, std::uint8_t out[kDataHeaderSize]) {
+    std::memset(out, 0, kDataHeaderSize);
+    store32(out, kDataMagic);
+    store16(out + 4, kVersion);
+    store16(out + 6, kDataHeaderSize);
+    store32(out + 8, h.uid_validity);
+    store32(out + 12, h.uid_floor);
+    store64(out + 16, h.file_id);
+    seal(out, 28);
+}
+
+bool decode(const std::uint8_t in[kDataHeaderSize], DataHeader* h) {
+    if (load32(in) != kDataMagic || load16(in + 4) != kVersion ||
+        load16(in + 6) != kDataHeaderSize || !sealed(in, 28))
+        return false;
+    h->uid_validity = load32(in + 8);
+    h->uid_floor = load32(in + 12);
+    h->file_id = load64(in + 16);
+    return true;
+}
+
+void encode(const FrameHeader& h, std::uint8_t out[kFrameHeaderSize]) {
+    std::memset(out, 0, kFrameHeaderSize);
+    store32(out, kFrameMagic);
+    out[4] = static_cast<std::uint8_t>(kVersion);
+    out[5] = h.flags;
+    store32(out + 8, h.uid);
+    store32(out + 12, h.size);
+    store64(out + 16, static_cast<std::uint64_t>(h.internal_date));
+    store64(out + 24, h.keywords);
+    store16(out + 32, static_cast<std::uint16_t>(h.zone_minutes));
+    seal(out, 36);
+}
+
+bool decode(const std::uint8_t in[kFrameHeaderSize], FrameHeader* h) {
+    if (load32(in) != kFrameMagic || in[4] != kVersion || !sealed(in, 36)) return false;
+    h->flags = in[5];
+    h->uid = load32(in + 8);
+    h->size = load32(in + 12);
+    h->internal_date = static_cast<std::int64_t>(load64(in + 16));
+    h->keywords = load64(in + 24);
+    h->zone_minutes = static_cast<std::int16_t>(load16(in + 32));
+    return h->uid != 0;
+}
+
+void encode_trailer(std::uint32_t body_crc, std::uint8_t out[kFrameTrailerSize]) {
+    store32(out, kTrailerMagic);
+    store32(out + 4, body_crc);
+}
+
+bool decode_trailer(const std::uint8_t in[kFrameTrailerSize], std::uint32_t* body_crc) {
+    if (load32(in) != kTrailerMagic) return false;
+    *body_crc = load32(in + 4);
+    return true;
+}
+
+void encode(const State& s, std::uint8_t out[kStateSlotSize]) {
+    std::memset(out, 0, kStateSlotSize);
+    store32(out, kIndexMagic);
+    store16(out + 4, kVersion);
+    store16(out + 6, kRecordSize);
+    store64(out + 8, s.generation);
+    store32(out + 16, s.uid_validity);
+    store32(out + 20, s.uid_next);
+    store64(out + 24, s.highest_modseq);
+    store32(out + 32, s.record_count);
+    store32(out + 36, s.live_count);
+    store64(out + 40, s.data_length);
+    store64(out + 48, s.live_bytes);
+    store64(out + 56, s.data_file_id);
+    store32(out + 64, s.seen_count);
+    store32(out + 68, s.expunged_count);
+    store32(out + 72, s.keyword_count);
+    store32(out + 76, s.first_recent_uid);
+    seal(out, kStateSlotSize - 4);
+}
+
+bool decode(const std::uint8_t in[kStateSlotSize], State* s) {
+    if (load32(in) != kIndexMagic || load16(in + 4) != kVersion || load16(in + 6) != kRecordSize ||
+        !sealed(in, kStateSlotSize - 4))
+        return false;
+    s->generation = load64(in + 8);
+    s->uid_validity = load32(in + 16);
+    s->uid_next = load32(in + 20);
+    s->highest_modseq = load64(in + 24);
+    s->record_count = load32(in + 32);
+    s->live_count = load32(in + 36);
+    s->data_length = load64(in + 40);
+    s->live_bytes = load64(in + 48);
+    s->data_file_id = load64(in + 56);
+    s->seen_count = load32(in + 64);
+    s->expunged_count = load32(in + 68);
+    s->keyword_count = load32(in + 72);
+    s->first_recent_uid = load32(in + 76);
+    return s->keyword_count <= kMaxKeywords;
+}
+
+void encode_intent(std::uint64_t modseq, std::uint8_t out[kIntentSize]) {
+    std::memset(out, 0, kIntentSize);
+    store64(out, modseq);
+    seal(out, kIntentSize - 4);
+}
+
+std::uint64_t decode_intent(const std::uint8_t in[kIntentSize]) {
+    return sealed(in, kIntentSize - 4) ? load64(in) : 0;
+}
+
+void encode_keyword(std::string_view name, std::uint8_t out[kKeywordEntrySize]) {
+    std::memset(out, 0, kKeywordEntrySize);
+    const std::size_t n = name.size() < kMaxKeywordLength ? name.size() : kMaxKeywordLength;
+    out[0] = static_cast<std::uint8_t>(n);
+    std::memcpy(out + 1, name.data(), n);
+    seal(out, kKeywordEntrySize - 4);
+}
+
+bool decode_keyword(const std::uint8_t in[kKeywordEntrySize], std::string_view* name) {
+    if (in[0] == 0 || in[0] > kMaxKeywordLength || !sealed(in, kKeywordEntrySize - 4)) return false;
+    *name = std::string_view(reinterpret_cast<const char*>(in + 1), in[0]);
+    return true;
+}
+
+void encode_fixed(const Record& r, std::uint8_t out[kRecordFixedSize]) {
+    std::memset(out, 0, kRecordFixedSize);
+    store32(out, r.uid);
+    store32(out + 4, r.size);
+    store64(out + 8, r.offset);
+    store64(out + 16, static_cast<std::uint64_t>(r.internal_date));
+    store16(out + 24, static_cast<std::uint16_t>(r.zone_minutes));
+    seal(out, 28);
+}
+
+bool decode_fixed(const std::uint8_t in[kRecordFixedSize], Record* r) {
+    if (!sealed(in, 28)) return false;
+    r->uid = load32(in);
+    r->size = load32(in + 4);
+    r->offset = load64(in + 8);
+    r->internal_date = static_cast<std::int64_t>(load64(in + 16));
+    r->zone_minutes = static_cast<std::int16_t>(load16(in + 24));
+    return r->uid != 0;
+}
+
+void encode_slot(const Record& r, std::uint8_t out[kRecordSlotSize]) {
+    std::memset(out, 0, kRecordSlotSize);
+    store64(out, r.modseq);
+    store64(out + 8, r.keywords);
+    out[16] = r.flags;
+    out[17] = r.expunged ? kSlotExpunged : 0;
+    seal(out, 20);
+}
+
+bool decode_record(const std::uint8_t in[kRecordSize], std::uint64_t committed_modseq, Record* r) {
+    if (!decode_fixed(in, r)) return false;
+    bool found = false;
+    for (std::uint8_t i = 0; i < 2; ++i) {
+        const std::uint8_t* s = in + kRecordSlotOffset[i];
+        if (!sealed(s, 20)) continue;
+        const std::uint64_t modseq = load64(s);
+        if (modseq == 0 || modseq > committed_modseq) continue;  // never committed
+        if (found && modseq <= r->modseq) continue;
+        found = true;
+        r->modseq = modseq;
+        r->keywords = load64(s + 8);
+        r->flags = s[16];
+        r->expunged = (s[17] & kSlotExpunged) != 0;
+        r->slot = i;
+    }
+    return found;
+}
+
+}  // namespace tinyimapd::store

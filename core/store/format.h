@@ -1,0 +1,142 @@
+// The mail store's on-disk formats, byte for byte (docs/STORAGE.md).
+//
+// Owns nothing: plain structs with encode/decode functions over caller
+// buffers. Every multi-byte field is little-endian (core/base/endian.h), every
+// structure carries a CRC-32C (Castagnoli) so torn or corrupt bytes are
+// detected, and the sizes are pinned by static_assert: changing a layout
+// means changing kVersion and docs/STORAGE.md.
+//
+// A mailbox is a directory with two files:
+//   m.data   DataHeader, then per message: FrameHeader, the message bytes
+//            exactly as appended, FrameTrailer (CRC of the bytes).
+//   m.index  two StateSlots (the commit record, written alternately), the
+//            Intent, the keyword table, then one Record per message in
+//            data-file order.
+// Records have an immutable part and two RecordSlots for the mutable state
+// (flags, keywords, modseq, expunged); a change declares its modseq in the
+// Intent, writes the slot that is not current, then a StateSlot whose
+// highest_modseq covers it. A RecordSlot whose modseq exceeds the committed
+// highest_modseq never took effect (and is scrubbed when the Intent shows an
+// uncommitted transaction).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace tinyimapd::store {
+
+inline constexpr std::uint16_t kVersion = 1;
+
+// CRC-32C (Castagnoli, reflected, init/xorout 0xFFFFFFFF), as in iSCSI/ext4.
+std::uint32_t crc32c(const void* data, std::size_t length, std::uint32_t crc = 0);
+
+// ---- m.data ----------------------------------------------------------------
+inline constexpr std::uint32_t kDataMagic = 0x444d4954;     // "TIMD"
+inline constexpr std::uint32_t kFrameMagic = 0x464d4954;    // "TIMF"
+inline constexpr std::uint32_t kTrailerMagic = 0x544d4954;  // "TIMT"
+inline constexpr std::size_t kDataHeaderSize = 32;
+inline constexpr std::size_t kFrameHeaderSize = 40;
+inline constexpr std::size_t kFrameTrailerSize = 8;
+inline constexpr std::size_t kFrameOverhead = kFrameHeaderSize + kFrameTrailerSize;
+
+struct DataHeader {
+    std::uint32_t uid_validity = 0;
+    std::uint32_t uid_floor = 0;  // UIDNEXT when the file was written: a rebuild never goes below
+    std::uint64_t file_id = 0;    // new for every file (create, compaction); the index names it
+};
+void encode(const DataHeader& h, std::uint8_t out[kDataHeaderSize]);
+bool decode(const std::uint8_t in[kDataHeaderSize], DataHeader* h);
+
+struct FrameHeader {
+    std::uint32_t uid = 0;
+    std::uint32_t size = 0;  // message bytes that follow
+    std::int64_t internal_date = 0;
+    std::int16_t zone_minutes = 0;
+    std::uint8_t flags = 0;      // system flags when written (append, compaction)
+    std::uint64_t keywords = 0;  // keyword bits when written (names live in the index)
+};
+void encode(const FrameHeader& h, std::uint8_t out[kFrameHeaderSize]);
+bool decode(const std::uint8_t in[kFrameHeaderSize], FrameHeader* h);
+void encode_trailer(std::uint32_t body_crc, std::uint8_t out[kFrameTrailerSize]);
+bool decode_trailer(const std::uint8_t in[kFrameTrailerSize], std::uint32_t* body_crc);
+
+// ---- m.index ---------------------------------------------------------------
+inline constexpr std::uint32_t kIndexMagic = 0x584d4954;  // "TIMX"
+inline constexpr std::size_t kStateSlotSize = 96;
+inline constexpr std::uint64_t kStateSlotOffset[2] = {0, kStateSlotSize};
+// The intent record: the modseq of a STORE/EXPUNGE transaction about to
+// rewrite record slots, made durable before the first slot is written. If it
+// is above the committed highest_modseq on open, the transaction never
+// committed and its orphan slots are scrubbed (so no later commit whose
+// modseq covers them can bring them to life).
+inline constexpr std::uint64_t kIntentOffset = 2 * kStateSlotSize;
+inline constexpr std::size_t kIntentSize = 16;
+void encode_intent(std::uint64_t modseq, std::uint8_t out[kIntentSize]);
+std::uint64_t decode_intent(const std::uint8_t in[kIntentSize]);  // 0 if none/invalid
+inline constexpr std::size_t kMaxKeywords = 64;                   // one bit each in a u64
+inline constexpr std::size_t kKeywordEntrySize = 64;
+inline constexpr std::size_t kMaxKeywordLength = 59;
+inline constexpr std::uint64_t kKeywordTableOffset = 4096;
+inline constexpr std::uint64_t kRecordsOffset = 8192;
+inline constexpr std::size_t kRecordSize = 80;
+inline constexpr std::size_t kRecordFixedSize = 32;
+inline constexpr std::size_t kRecordSlotSize = 24;
+inline constexpr std::size_t kRecordSlotOffset[2] = {32, 56};
+static_assert(kIntentOffset + kIntentSize <= kKeywordTableOffset);
+static_assert(kKeywordTableOffset + kMaxKeywords * kKeywordEntrySize <= kRecordsOffset);
+static_assert(kRecordSlotOffset[1] + kRecordSlotSize == kRecordSize);
+static_assert(kRecordSlotOffset[0] == kRecordFixedSize);
+
+inline constexpr std::uint64_t record_offset(std::uint32_t position) {
+    return kRecordsOffset + static_cast<std::uint64_t>(position) * kRecordSize;
+}
+
+// The commit record of the index. The valid slot with the higher generation
+// is the state of the mailbox.
+struct State {
+    std::uint64_t generation = 0;
+    std::uint32_t uid_validity = 0;
+    std::uint32_t uid_next = 1;
+    std::uint64_t highest_modseq = 1;
+    std::uint32_t record_count = 0;      // records in the index, expunged ones included
+    std::uint32_t live_count = 0;        // records not expunged (MESSAGES)
+    std::uint64_t data_length = 0;       // committed length of m.data
+    std::uint64_t live_bytes = 0;        // sum of sizes of live messages
+    std::uint64_t data_file_id = 0;      // DataHeader::file_id of the m.data this indexes
+    std::uint32_t seen_count = 0;        // live records with \Seen
+    std::uint32_t expunged_count = 0;    // records marked expunged (waste)
+    std::uint32_t keyword_count = 0;     // valid entries of the keyword table
+    std::uint32_t first_recent_uid = 1;  // UIDs from here on are \Recent to the next claimer
+};
+void encode(const State& s, std::uint8_t out[kStateSlotSize]);
+bool decode(const std::uint8_t in[kStateSlotSize], State* s);
+
+void encode_keyword(std::string_view name, std::uint8_t out[kKeywordEntrySize]);
+// Returns false for a torn/corrupt entry; *name views `in`.
+bool decode_keyword(const std::uint8_t in[kKeywordEntrySize], std::string_view* name);
+
+// One message's index entry, both parts decoded.
+struct Record {
+    std::uint32_t uid = 0;
+    std::uint32_t size = 0;
+    std::uint64_t offset = 0;  // of the FrameHeader in m.data
+    std::int64_t internal_date = 0;
+    std::int16_t zone_minutes = 0;
+    // The current (effective) mutable state:
+    std::uint64_t modseq = 0;
+    std::uint64_t keywords = 0;
+    std::uint8_t flags = 0;  // imap::SystemFlag bits (never kRecent)
+    bool expunged = false;
+    std::uint8_t slot = 0;  // which RecordSlot holds the state above
+};
+inline constexpr std::uint8_t kSlotExpunged = 1;
+
+void encode_fixed(const Record& r, std::uint8_t out[kRecordFixedSize]);
+bool decode_fixed(const std::uint8_t in[kRecordFixedSize], Record* r);
+void encode_slot(const Record& r, std::uint8_t out[kRecordSlotSize]);
+// Decodes a whole record; picks the valid slot with the higher modseq that is
+// not above `committed_modseq`. False if the fixed part or both slots are bad.
+bool decode_record(const std::uint8_t in[kRecordSize], std::uint64_t committed_modseq, Record* r);
+
+}  // namespace tinyimapd::store

@@ -1,0 +1,348 @@
+// Mailbox: one open mailbox (m.data + m.index) shared by every session that
+// selected it, plus View, the per-session seq<->uid snapshot.
+//
+// What it does: recovery on open (docs/STORAGE.md "Recovery"), streamed
+// APPEND, COPY, STORE (flags/keywords with a modseq), EXPUNGE with deferred
+// compaction, STATUS counts, \Recent handed to exactly one session, change
+// notification between sessions (in-process: views and a ring of flag
+// changes; other processes: the index's state generation).
+//
+// What it owns: two file handles, the committed State, the keyword names, a
+// small direct-mapped cache of records, the list of expunged-but-not-yet-
+// compacted records ("gone" list, which gives every view its own seq
+// numbering) and a ring of recent flag changes. All of it comes from the
+// Registry's pool (fixed at startup); nothing here grows with the mailbox:
+// records are read from the index with pread when needed.
+//
+// Invariants: records are in UID order and in m.data order; the committed
+// State is the only commit point (a write that a committed State does not
+// cover never took effect); every mutation holds the mailbox lock (the fs
+// lock on m.data) from its first write to its last fsync, and never waits
+// for it (Busy: retry later). Single-threaded: callers are the event loop.
+//
+// RFC 3501 §2.3.1.1 (UID, UIDVALIDITY), §2.3.2 (\Recent in one session),
+// §6.4.3 EXPUNGE, §6.4.6 STORE, §6.4.7 COPY, §6.3.11 APPEND; RFC 7162 §3.1
+// (MODSEQ, HIGHESTMODSEQ).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/base/fixed_string.h"
+#include "core/base/status.h"
+#include "core/store/format.h"
+#include "port/clock.h"
+#include "port/entropy.h"
+#include "port/fs.h"
+
+namespace tinyimapd::store {
+
+class Mailbox;
+
+// Tunables of the store, all memory reserved at startup (Registry).
+struct StoreLimits {
+    std::size_t max_open_mailboxes = 16;
+    std::size_t cache_records = 64;           // per open mailbox, kRecordSize+8 bytes each
+    std::size_t max_pending_expunges = 1024;  // per open mailbox, 16 bytes each
+    std::size_t change_ring = 128;            // per open mailbox, 16 bytes each
+    std::size_t scratch_bytes = 16384;        // one buffer shared by all (single-threaded)
+    // Compaction runs when expunged bytes reach both of these.
+    std::uint64_t compact_min_waste = 64 * 1024;
+    unsigned compact_waste_percent = 25;
+};
+
+// File names inside a mailbox directory. They contain '.', which the name
+// mapping (name_map.h) never produces, so they never collide with children.
+inline constexpr std::string_view kDataFile = "m.data";
+inline constexpr std::string_view kIndexFile = "m.index";
+inline constexpr std::string_view kDataNew = "m.data.new";
+inline constexpr std::string_view kIndexNew = "m.index.new";
+
+using Path = FixedString<port::kMaxPath>;
+
+// What a message looks like to the protocol layer.
+struct MessageInfo {
+    std::uint32_t uid = 0;
+    std::uint32_t size = 0;      // RFC822.SIZE: bytes exactly as appended
+    std::uint8_t flags = 0;      // imap::SystemFlag bits, kRecent added per view
+    std::uint64_t keywords = 0;  // bit i = Mailbox::keyword_name(i)
+    std::int64_t internal_date = 0;
+    std::int16_t zone_minutes = 0;
+    std::uint64_t modseq = 0;
+    bool expunged = false;          // expunged by another session, not yet reported to this one
+    std::uint64_t data_offset = 0;  // of the message bytes in m.data (internal)
+    std::uint64_t file_id = 0;      // m.data it refers to (read() follows a compaction)
+};
+
+// A session's snapshot (SELECT/EXAMINE). Placed by the caller (one per
+// session, 80 bytes on 64-bit); attach() links it into the mailbox. Its sequence
+// numbers change only through Mailbox::sync(), so responses the session has
+// not yet sent never refer to moved numbers (RFC 3501 §7.4.1).
+struct View {
+    static constexpr std::size_t kRecentRanges = 4;
+    Mailbox* mailbox = nullptr;
+    bool read_only = false;
+    bool invalidated = false;          // another process compacted: the session must end (BYE)
+    std::uint32_t positions = 0;       // index records this view knows of
+    std::uint32_t exists = 0;          // messages in the view (EXISTS)
+    std::uint64_t expunge_modseq = 0;  // expunges up to this modseq are applied
+    std::uint64_t flags_modseq = 0;    // flag changes up to this modseq were reported
+    std::uint32_t recent_lo[kRecentRanges] = {};  // \Recent UIDs claimed: [lo, hi)
+    std::uint32_t recent_hi[kRecentRanges] = {};
+    View* next = nullptr;
+};
+
+// Receives what changed since a view's last sync, in the order the protocol
+// layer must report it (RFC 3501 §7.4.1 EXPUNGE first, then EXISTS/RECENT).
+class SyncVisitor {
+public:
+    // Sequence numbers as the client knows them right before this response:
+    // given in descending order, so each stays valid after the previous one.
+    virtual void expunged(std::uint32_t seq, std::uint32_t uid) = 0;
+    virtual void exists(std::uint32_t count, std::uint32_t recent) = 0;
+    // A message whose flags changed (FETCH (FLAGS ...) unsolicited).
+    virtual void flags_changed(std::uint32_t seq, std::uint32_t uid) = 0;
+    // Too many changes to list: the session should re-fetch all flags.
+    virtual void flags_unknown() = 0;
+
+protected:
+    ~SyncVisitor() = default;
+};
+
+enum class FlagOp : std::uint8_t { Add, Remove, Replace };
+
+struct StatusInfo {
+    std::uint32_t messages = 0;
+    std::uint32_t recent = 0;
+    std::uint32_t uid_next = 0;
+    std::uint32_t uid_validity = 0;
+    std::uint32_t unseen = 0;
+    std::uint64_t highest_modseq = 0;
+    std::uint64_t size = 0;  // RFC 8438 STATUS=SIZE
+};
+
+// Streamed APPEND state, placed by the caller (one per session).
+struct Appender {
+    Mailbox* mailbox = nullptr;
+    std::uint32_t uid = 0;
+    std::uint32_t size = 0;
+    std::uint32_t written = 0;
+    std::uint32_t crc = 0;
+    std::uint64_t frame_offset = 0;
+    std::uint8_t flags = 0;
+    std::uint64_t keywords = 0;
+    std::int64_t internal_date = 0;
+    std::int16_t zone_minutes = 0;
+};
+
+struct Services {
+    port::Fs& fs;
+    port::Clock& clock;
+    port::Entropy& entropy;
+    const StoreLimits& limits;
+    std::uint8_t* scratch;  // limits.scratch_bytes
+};
+
+class Mailbox {
+public:
+    // ---- lifetime (Registry) ----------------------------------------------
+    // Binds the pool memory; the mailbox is closed.
+    void init(Services* services, void* cache_memory, void* gone_memory, void* ring_memory);
+    static std::size_t cache_bytes(const StoreLimits& l);
+    static std::size_t gone_bytes(const StoreLimits& l);
+    static std::size_t ring_bytes(const StoreLimits& l);
+    // Opens and recovers the mailbox in directory `dir`. NotFound when it has
+    // no m.data (a \Noselect directory); Busy when another process holds the
+    // lock (retry later).
+    Status open(std::string_view dir);
+    void close();
+    bool is_open() const { return data_ != port::kNoFile; }
+    std::string_view dir() const { return dir_.view(); }
+    int refs = 0;  // Registry's bookkeeping
+
+    // Writes a new, empty mailbox's files into `dir` (which exists and is
+    // empty) and makes them durable. The directory entry of `dir` itself is
+    // the caller's to sync.
+    static Status create_files(Services& s, std::string_view dir, std::uint32_t uid_validity,
+                               std::uint32_t uid_next, std::uint64_t highest_modseq);
+
+    // A fresh, empty pair of files (m.data under `data_name`, m.index under
+    // `index_name`), each written and fsynced; no directory sync.
+    static Status write_empty(Services& s, std::string_view dir, std::string_view data_name,
+                              std::string_view index_name, std::uint32_t uid_validity,
+                              std::uint32_t uid_next, std::uint64_t highest_modseq);
+    // Holds the mailbox lock across a multi-step tree operation (RENAME
+    // INBOX); Busy if another process has it.
+    Status hold();
+    void release_hold();
+
+    // ---- sessions ---------------------------------------------------------
+    void attach(View& v, bool read_only);
+    void detach(View& v);
+    // Brings the view up to date: first looks for changes by other processes
+    // (one pread of the index header), then reports expunges, new messages
+    // and flag changes through `out`. Busy: another process holds the lock
+    // while we needed to reload; the view is unchanged, retry later.
+    Status sync(View& v, SyncVisitor& out);
+    // Cheap: changes by sessions of this process bump it.
+    std::uint64_t change_counter() const { return changes_; }
+    // Cheap check for another process's changes (one 208-byte pread of the index header).
+    bool changed_externally();
+
+    // ---- reading ------------------------------------------------------------
+    std::uint32_t uid_validity() const { return state_.uid_validity; }
+    std::uint32_t uid_next() const { return state_.uid_next; }
+    std::uint64_t highest_modseq() const { return state_.highest_modseq; }
+    // Message `seq` (1-based) of the view; NotFound past the end.
+    Status message(const View& v, std::uint32_t seq, MessageInfo* out);
+    // The view's sequence number of `uid`, or 0 (binary search over the index).
+    std::uint32_t seq_of_uid(const View& v, std::uint32_t uid);
+    // Message bytes [offset, offset+capacity) by pread; *got < capacity only
+    // at the end of the message. NotFound if the message was compacted away.
+    Status read(const MessageInfo& m, std::uint64_t offset, void* out, std::size_t capacity,
+                std::size_t* got);
+    bool is_recent(const View& v, std::uint32_t uid) const;
+    std::uint32_t recent_count(const View& v);
+    // First unseen message's sequence number, 0 if none (scans the index).
+    std::uint32_t first_unseen(const View& v);
+    Status status(StatusInfo* out);
+
+    // Keywords: names as stored (case kept), compared case-insensitively.
+    std::size_t keyword_count() const { return kw_count_; }
+    std::string_view keyword_name(std::size_t bit) const;
+    // Bit of `name`; with `create`, registers it durably under the lock
+    // (committed at once, or by the open transaction). Busy: locked elsewhere.
+    // TooLong for names over kMaxKeywordLength, Exhausted past kMaxKeywords.
+    Status keyword_bit(std::string_view name, bool create, unsigned* bit);
+
+    // ---- APPEND (streamed) -----------------------------------------------------
+    // Takes the lock until commit/abort. Busy: someone else is appending.
+    Status begin_append(Appender& a, std::uint32_t size, std::uint8_t flags, std::uint64_t keywords,
+                        std::int64_t internal_date, std::int16_t zone_minutes);
+    Status append_chunk(Appender& a, const void* bytes, std::size_t length);
+    // Durable on Ok (data, fsync, index, fsync); *uid is the new UID.
+    Status commit_append(Appender& a, std::uint32_t* uid);
+    void abort_append(Appender& a);
+
+    // ---- STORE ------------------------------------------------------------
+    // A batch of flag changes committed with one fsync and one modseq:
+    // begin_store(); store() per message; commit_store(). All-or-nothing.
+    Status begin_store();
+    // `unchanged_since` (RFC 7162 CONDSTORE; 0 = none): when the message's
+    // modseq is higher, nothing changes and *skipped is set.
+    Status store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t flags,
+                 std::uint64_t keywords, std::uint64_t unchanged_since, MessageInfo* result,
+                 bool* skipped);
+    Status commit_store();
+    void abort_store();
+
+    // ---- COPY -------------------------------------------------------------
+    // Copies messages of `v` into `dest` (another open mailbox): one commit,
+    // all-or-nothing; keywords are mapped by name. begin_copy locks dest.
+    Status begin_copy(Mailbox& dest);
+    Status copy(const View& v, std::uint32_t seq, Mailbox& dest, std::uint32_t* new_uid);
+    Status commit_copy(Mailbox& dest);
+    void abort_copy(Mailbox& dest);
+
+    // ---- EXPUNGE ------------------------------------------------------------
+    // Expunges the view's \Deleted messages (with `uid_filter`, only those it
+    // accepts: UID EXPUNGE). Their UIDs go to uids[] in ascending order
+    // (*count; at most `capacity` — more are left for another call). Durable
+    // on Ok. The view itself learns of them through sync(), like the others.
+    class UidFilter {
+    public:
+        virtual bool accept(std::uint32_t uid) = 0;
+
+    protected:
+        ~UidFilter() = default;
+    };
+    Status expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uids, std::size_t capacity,
+                   std::size_t* count);
+    // Compacts m.data if the waste is worth it and no view still shows an
+    // expunged message. Called by sync()/detach(); public for tests/tools.
+    Status maybe_compact(bool force = false);
+
+    // For tests and the benchmark.
+    const State& state() const { return state_; }
+    std::size_t gone_count() const { return gone_count_; }
+
+private:
+    struct Gone {
+        std::uint32_t position;
+        std::uint32_t uid;
+        std::uint64_t modseq;
+    };
+    struct Change {
+        std::uint32_t uid;
+        std::uint32_t pad;
+        std::uint64_t modseq;
+    };
+    struct CacheEntry {
+        std::uint32_t position_plus_one;
+        Record record;
+    };
+
+    Status path(std::string_view name, Path* out) const;
+    Status open_files();
+    void close_files();
+    Status lock();
+    void unlock();
+    Status read_state(port::File index, State* out, int* slot);
+    Status write_state(const State& s);  // to the slot that is not current
+    Status recover();
+    Status load_keywords();
+    Status load_gone();
+    Status repair_tail();
+    Status rebuild_index();
+    Status finish_compaction();
+    Status reload_if_changed(bool* changed);
+    Status read_record(std::uint32_t position, Record* out);
+    Status read_frame(std::uint64_t offset, std::uint64_t limit, FrameHeader* h, bool verify_body);
+    void cache_put(std::uint32_t position, const Record& r);
+    void cache_clear();
+    bool hidden(const View& v, const Gone& g) const {
+        return g.modseq <= v.expunge_modseq && g.position < v.positions;
+    }
+    std::uint32_t position_of(const View& v, std::uint32_t seq) const;
+    std::uint32_t count_visible(const View& v) const;
+    std::uint32_t find_position(std::uint32_t uid);  // record_count if absent
+    void note_change(std::uint32_t uid, std::uint64_t modseq);
+    void claim_recent(View& v);
+    Status write_record(std::uint32_t position, const Record& r, bool fixed_part);
+    Status compact();
+    void begin_txn();
+    Status commit_txn();
+    Status declare_intent();
+    Status scrub_orphans();
+
+    Services* s_ = nullptr;
+    Path dir_;
+    port::File data_ = port::kNoFile;
+    port::File index_ = port::kNoFile;
+    int lock_depth_ = 0;
+    DataHeader data_header_;
+    State state_;
+    int state_slot_ = 0;  // slot holding state_
+    State next_;          // the transaction being built
+    bool in_txn_ = false;
+    bool txn_slots_ = false;         // the transaction rewrote slots of existing records
+    std::uint64_t read_intent_ = 0;  // intent record seen by the last read_state()
+    bool appending_ = false;
+    std::uint64_t txn_data_end_ = 0;  // COPY: where the next frame goes
+    std::uint32_t kw_count_ = 0;      // keyword names known (committed + registered)
+    char keywords_[kMaxKeywords][kMaxKeywordLength] = {};
+    std::uint8_t keyword_len_[kMaxKeywords] = {};
+    CacheEntry* cache_ = nullptr;
+    Gone* gone_ = nullptr;
+    std::size_t gone_count_ = 0;
+    Change* ring_ = nullptr;
+    std::size_t ring_head_ = 0;  // next slot to write
+    std::size_t ring_size_ = 0;
+    std::uint64_t ring_floor_ = 0;  // the ring knows all changes with modseq > this
+    std::uint32_t first_recent_uid_ = 1;
+    std::uint64_t changes_ = 0;
+    View* views_ = nullptr;
+};
+
+}  // namespace tinyimapd::store

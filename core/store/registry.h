@@ -1,0 +1,59 @@
+// Registry: the fixed table of open mailboxes, shared by all sessions.
+//
+// What it owns: limits.max_open_mailboxes Mailbox objects, each with its
+// record cache, expunge list and change ring, and one scratch buffer for
+// copying message bytes — all carved from the startup Arena
+// (bytes_needed() tells how much; docs/STORAGE.md "Memory"). A session that
+// selects a mailbox already open gets the same Mailbox (one consistent state,
+// in-process notifications); when the table is full, acquire() says
+// Exhausted ("NO [LIMIT]" for the client).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/base/arena.h"
+#include "core/store/mailbox.h"
+
+namespace tinyimapd::store {
+
+class Registry {
+public:
+    // Bytes the Arena must hold for init() with these limits.
+    static std::size_t bytes_needed(const StoreLimits& limits);
+
+    Registry(port::Fs& fs, port::Clock& clock, port::Entropy& entropy, const StoreLimits& limits)
+        : limits_(limits), services_{fs, clock, entropy, limits_, nullptr} {}
+    Registry(const Registry&) = delete;
+    Registry& operator=(const Registry&) = delete;
+
+    // Takes the pool from `arena`; Exhausted if it is too small.
+    Status init(Arena& arena);
+
+    // The open mailbox in directory `dir` (opened and recovered if needed).
+    // NotFound: no such selectable mailbox; Busy: another process holds its
+    // lock for now (retry later); Exhausted: the table is full.
+    Result<Mailbox*> acquire(std::string_view dir);
+    void release(Mailbox* mailbox);
+    // The open mailbox in `dir`, or nullptr (does not open it).
+    Mailbox* find(std::string_view dir);
+
+    // True if `dir` or a mailbox below it is open (selected by a session).
+    bool open_under(std::string_view dir) const;
+
+    Services& services() { return services_; }
+    const StoreLimits& limits() const { return limits_; }
+    // A UIDVALIDITY for a new mailbox: the clock's seconds, strictly
+    // increasing within the process (RFC 3501 §2.3.1.1: a new mailbox with
+    // an old name must get a new one).
+    std::uint32_t new_uid_validity();
+
+private:
+    StoreLimits limits_;
+    Services services_;
+    Mailbox* boxes_ = nullptr;
+    std::uint32_t last_validity_ = 0;
+};
+
+}  // namespace tinyimapd::store

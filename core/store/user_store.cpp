@@ -1,0 +1,615 @@
+#include "core/store/user_store.h"
+
+#include <cstring>
+
+#include "core/base/endian.h"
+#include "core/imap/mailbox_name.h"
+#include "core/store/name_map.h"
+
+namespace tinyimapd::store {
+namespace {
+
+constexpr std::string_view kCreateTmp = "c.tmp";
+constexpr std::string_view kDeleteTmp = "d.tmp";
+constexpr std::string_view kInboxTmp = "i.tmp";
+constexpr std::string_view kResetFile = "m.reset";
+constexpr std::string_view kSubsNew = "subs.new";
+constexpr std::string_view kInboxName = "INBOX";
+// Our files inside a mailbox directory (removed by DELETE).
+constexpr std::string_view kOwnFiles[] = {kDataFile, kIndexFile, kDataNew, kIndexNew, kResetFile};
+
+Status join(std::string_view a, std::string_view b, Path* out) {
+    FixedText<port::kMaxPath + 1> t;
+    t.put(a).put('/').put(b);
+    if (!t.ok() || !out->assign(t.view())) return Status::TooLong;
+    return Status::Ok;
+}
+
+std::string_view parent_of(std::string_view path) {
+    const std::size_t cut = path.rfind('/');
+    return cut == std::string_view::npos ? std::string_view(".") : ascii::head(path, cut);
+}
+
+bool exists(port::Fs& fs, std::string_view path, port::FileType type) {
+    port::FileInfo info;
+    return fs.stat(path, &info) == Status::Ok && info.type == type;
+}
+
+bool selectable(port::Fs& fs, std::string_view dir) {
+    Path p;
+    return join(dir, kDataFile, &p) == Status::Ok && exists(fs, p.view(), port::FileType::Regular);
+}
+
+Status ignore_missing(Status s) {
+    return s == Status::NotFound ? Status::Ok : s;
+}
+
+struct ChildProbe final : port::DirVisitor {
+    bool found = false;
+    bool entry(std::string_view name, port::FileType type) override {
+        FixedText<port::kMaxName + 1> t;
+        if (type == port::FileType::Directory && decode_level(name, t)) found = true;
+        return !found;
+    }
+};
+
+bool has_children(port::Fs& fs, std::string_view dir) {
+    ChildProbe p;
+    return fs.list(dir, p) == Status::Ok && p.found;
+}
+
+Status copy_file(Services& s, std::string_view from, std::string_view to) {
+    auto in = s.fs.open(from, port::kOpenRead | port::kOpenNoFollow);
+    if (!in.ok()) return in.status;
+    auto out = s.fs.open(to, port::kOpenRead | port::kOpenWrite | port::kOpenCreate |
+                                 port::kOpenTruncate | port::kOpenNoFollow);
+    if (!out.ok()) {
+        (void)s.fs.close(in.value);
+        return out.status;
+    }
+    Status st = Status::Ok;
+    for (std::uint64_t at = 0;;) {
+        port::FsResult r = s.fs.pread(in.value, s.scratch, s.limits.scratch_bytes, at);
+        if ((st = r.status) != Status::Ok || r.bytes == 0) break;
+        if ((st = s.fs.pwrite(out.value, s.scratch, r.bytes, at).status) != Status::Ok) break;
+        at += r.bytes;
+    }
+    if (st == Status::Ok) st = s.fs.fsync(out.value);
+    (void)s.fs.close(in.value);
+    const Status c = s.fs.close(out.value);
+    return st == Status::Ok ? c : st;
+}
+
+// LIST patterns: a first level that is any case of INBOX means INBOX.
+void normalize_pattern(std::string_view pattern, TextWriter& out) {
+    if (pattern.size() >= kInboxName.size() &&
+        ascii::iequals(ascii::head(pattern, kInboxName.size()), kInboxName) &&
+        (pattern.size() == kInboxName.size() || pattern[kInboxName.size()] == '/' ||
+         pattern[kInboxName.size()] == '*' || pattern[kInboxName.size()] == '%')) {
+        out.put(kInboxName).put(ascii::tail(pattern, kInboxName.size()));
+    } else {
+        out.put(pattern);
+    }
+}
+
+// The marker of RENAME INBOX: u64 file id of the INBOX data copied to the
+// new name, u16 length, the new name's directory path, CRC-32C (LE).
+constexpr std::size_t kResetMax = 8 + 2 + port::kMaxPath + 4;
+
+class ListWalker final : public port::DirVisitor {
+public:
+    ListWalker(port::Fs& fs, std::string_view pattern, ListVisitor& out, std::string_view dir,
+               std::string_view prefix, std::size_t depth, bool* stop)
+        : fs_(fs),
+          pattern_(pattern),
+          out_(out),
+          dir_(dir),
+          prefix_(prefix),
+          depth_(depth),
+          stop_(stop) {}
+
+    bool entry(std::string_view name, port::FileType type) override {
+        if (type != port::FileType::Directory) return true;
+        FixedText<imap::kMaxMailboxName + 1> full;
+        full.put(prefix_);
+        if (!prefix_.empty()) full.put(imap::kHierarchyDelimiter);
+        if (!decode_level(name, full) || !full.ok()) return true;
+        Path child;
+        if (join(dir_, name, &child) != Status::Ok) return true;
+        const bool kids = has_children(fs_, child.view());
+        if (match_pattern(pattern_, full.view())) {
+            std::uint8_t attrs = kids ? kHasChildren : kHasNoChildren;
+            if (!selectable(fs_, child.view())) attrs |= kNoselect;
+            if (!out_.mailbox(full.view(), attrs)) {
+                *stop_ = true;
+                return false;
+            }
+        }
+        if (kids && depth_ + 1 < imap::kMaxMailboxDepth && could_go_deeper()) {
+            ListWalker sub(fs_, pattern_, out_, child.view(), full.view(), depth_ + 1, stop_);
+            (void)fs_.list(child.view(), sub);
+        }
+        return !*stop_;
+    }
+
+private:
+    // '*' reaches any depth; otherwise only as deep as the pattern's levels.
+    bool could_go_deeper() const {
+        std::size_t levels = 1;
+        for (char c : pattern_) {
+            if (c == '*') return true;
+            if (c == imap::kHierarchyDelimiter) ++levels;
+        }
+        return depth_ + 1 < levels;
+    }
+
+    port::Fs& fs_;
+    std::string_view pattern_;
+    ListVisitor& out_;
+    std::string_view dir_;
+    std::string_view prefix_;
+    std::size_t depth_;
+    bool* stop_;
+};
+
+// Reads a file line by line into a bounded buffer; longer lines are skipped.
+class LineReader {
+public:
+    LineReader(port::Fs& fs, port::File f) : fs_(fs), f_(f) {}
+    // False at the end (or on an error: status()).
+    bool next(std::string_view* line) {
+        for (;;) {
+            if (pos_ == len_) {
+                port::FsResult r = fs_.pread(f_, buf_, sizeof buf_, at_);
+                if (r.status != Status::Ok) {
+                    status_ = r.status;
+                    return false;
+                }
+                if (r.bytes == 0) {
+                    if (line_len_ > 0 && !skipping_) {
+                        *line = std::string_view(line_, line_len_);
+                        line_len_ = 0;
+                        return true;
+                    }
+                    return false;
+                }
+                at_ += r.bytes;
+                len_ = r.bytes;
+                pos_ = 0;
+            }
+            const char c = buf_[pos_++];
+            if (c == '\n') {
+                const bool ok = !skipping_ && line_len_ > 0;
+                const std::size_t n = line_len_;
+                line_len_ = 0;
+                skipping_ = false;
+                if (ok) {
+                    *line = std::string_view(line_, n);
+                    return true;
+                }
+            } else if (line_len_ == sizeof line_) {
+                skipping_ = true;
+            } else if (!skipping_) {
+                line_[line_len_++] = c;
+            }
+        }
+    }
+    Status status() const { return status_; }
+
+private:
+    port::Fs& fs_;
+    port::File f_;
+    char buf_[256];
+    std::size_t pos_ = 0, len_ = 0;
+    std::uint64_t at_ = 0;
+    char line_[imap::kMaxMailboxName];
+    std::size_t line_len_ = 0;
+    bool skipping_ = false;
+    Status status_ = Status::Ok;
+};
+
+}  // namespace
+
+Status finish_inbox_reset(Services& s, std::string_view dir) {
+    Path marker, dn, dp, in, ip;
+    Status st = join(dir, kResetFile, &marker);
+    if (st != Status::Ok) return st;
+    port::FileInfo info;
+    if (s.fs.stat(marker.view(), &info) != Status::Ok) return Status::Ok;
+    bool committed = false;
+    auto m = s.fs.open(marker.view(), port::kOpenRead | port::kOpenNoFollow);
+    if (m.ok()) {
+        std::uint8_t buf[kResetMax];
+        port::FsResult r = s.fs.pread(m.value, buf, sizeof buf, 0);
+        (void)s.fs.close(m.value);
+        if (r.status == Status::Ok && r.bytes >= 14) {
+            const std::uint64_t id = le::load64(buf);
+            const std::size_t n = le::load16(buf + 8);
+            if (10 + n + 4 <= r.bytes && le::load32(buf + 10 + n) == crc32c(buf, 10 + n)) {
+                Path dest;
+                const std::string_view dest_dir(reinterpret_cast<const char*>(buf + 10), n);
+                if (join(dest_dir, kDataFile, &dest) == Status::Ok) {
+                    auto d = s.fs.open(dest.view(), port::kOpenRead | port::kOpenNoFollow);
+                    if (d.ok()) {
+                        std::uint8_t hb[kDataHeaderSize];
+                        DataHeader h;
+                        port::FsResult hr = s.fs.pread(d.value, hb, sizeof hb, 0);
+                        committed = hr.status == Status::Ok && hr.bytes == sizeof hb &&
+                                    decode(hb, &h) && h.file_id == id;
+                        (void)s.fs.close(d.value);
+                    }
+                }
+            }
+        }
+    }
+    if ((st = join(dir, kDataNew, &dn)) != Status::Ok) return st;
+    if ((st = join(dir, kDataFile, &dp)) != Status::Ok) return st;
+    if ((st = join(dir, kIndexNew, &in)) != Status::Ok) return st;
+    if ((st = join(dir, kIndexFile, &ip)) != Status::Ok) return st;
+    if (committed) {  // the messages live under the new name: INBOX becomes empty
+        st = ignore_missing(s.fs.rename(dn.view(), dp.view()));
+        if (st == Status::Ok) st = ignore_missing(s.fs.rename(in.view(), ip.view()));
+    } else {  // never committed: INBOX keeps its messages
+        st = ignore_missing(s.fs.unlink(dn.view()));
+        if (st == Status::Ok) st = ignore_missing(s.fs.unlink(in.view()));
+    }
+    if (st == Status::Ok) st = s.fs.sync_dir(dir);
+    if (st == Status::Ok) st = s.fs.unlink(marker.view());
+    if (st == Status::Ok) st = s.fs.sync_dir(dir);
+    return st;
+}
+
+Status UserStore::mailbox_dir(std::string_view name, Path* out) const {
+    FixedText<port::kMaxPath + 1> t;
+    Status st = mailbox_path(root_, name, t);
+    if (st != Status::Ok) return st;
+    return out->assign(t.view()) ? Status::Ok : Status::TooLong;
+}
+
+bool UserStore::in_use(std::string_view dir) {
+    return reg_.open_under(dir);
+}
+
+Status UserStore::make_parents(std::string_view dir) {
+    // Every directory strictly between the root and `dir`.
+    for (std::size_t i = root_.size() + 1; i < dir.size(); ++i) {
+        if (dir[i] != '/') continue;
+        const std::string_view sub = ascii::head(dir, i);
+        if (exists(reg_.services().fs, sub, port::FileType::Directory)) continue;
+        Status st = reg_.services().fs.mkdir(sub);
+        if (st != Status::Ok && st != Status::Exists) return st;
+        if ((st = reg_.services().fs.sync_dir(parent_of(sub))) != Status::Ok) return st;
+    }
+    return Status::Ok;
+}
+
+namespace {
+
+// Finds one entry of a directory (the listing stops at the first).
+struct FirstEntry final : port::DirVisitor {
+    FixedText<port::kMaxName + 1> name;
+    port::FileType type = port::FileType::Other;
+    bool found = false;
+    bool entry(std::string_view n, port::FileType t) override {
+        name.put(n);
+        type = t;
+        found = true;
+        return false;
+    }
+};
+
+// Removes a temporary directory of ours and everything in it (bounded by the
+// mailbox depth; one entry at a time, so no listing is held while removing).
+Status remove_tree(port::Fs& fs, std::string_view dir, std::size_t depth) {
+    if (depth > imap::kMaxMailboxDepth + 1) return Status::TooLong;
+    for (;;) {
+        FirstEntry e;
+        Status st = fs.list(dir, e);
+        if (st == Status::NotFound) return Status::Ok;
+        if (st != Status::Ok) return st;
+        if (!e.found) break;
+        Path p;
+        if ((st = join(dir, e.name.view(), &p)) != Status::Ok) return st;
+        st = e.type == port::FileType::Directory ? remove_tree(fs, p.view(), depth + 1)
+                                                 : fs.unlink(p.view());
+        if (st != Status::Ok) return st;
+    }
+    return fs.rmdir(dir);
+}
+
+}  // namespace
+
+Status UserStore::clear_tmp(std::string_view tmp) {
+    port::Fs& fs = reg_.services().fs;
+    if (!exists(fs, tmp, port::FileType::Directory)) return Status::Ok;
+    return remove_tree(fs, tmp, 0);
+}
+
+Status UserStore::ensure() {
+    port::Fs& fs = reg_.services().fs;
+    Status st = fs.mkdir(root_);
+    if (st == Status::Ok) st = fs.sync_dir(parent_of(root_));
+    if (st != Status::Ok && st != Status::Exists) return st;
+    Path inbox;
+    if ((st = mailbox_dir(kInboxName, &inbox)) != Status::Ok) return st;
+    if (selectable(fs, inbox.view())) return Status::Ok;
+    st = create(kInboxName);
+    return st == Status::Exists ? Status::Ok : st;
+}
+
+Result<Mailbox*> UserStore::open(std::string_view name) {
+    Path dir;
+    Status st = mailbox_dir(name, &dir);
+    if (st != Status::Ok)
+        return Result<Mailbox*>::failure(st == Status::TooLong ? Status::NotFound : st);
+    return reg_.acquire(dir.view());
+}
+
+Status UserStore::status(std::string_view name, StatusInfo* out) {
+    auto r = open(name);
+    if (!r.ok()) return r.status;
+    Status st = r.value->status(out);
+    close(r.value);
+    return st;
+}
+
+Status UserStore::create(std::string_view name) {
+    Services& s = reg_.services();
+    Path dir, tmp;
+    Status st = mailbox_dir(name, &dir);
+    if (st != Status::Ok) return st;
+    if (exists(s.fs, dir.view(), port::FileType::Directory)) {
+        if (selectable(s.fs, dir.view())) return Status::Exists;
+        // A \Noselect parent becomes a mailbox of its own.
+        return Mailbox::create_files(s, dir.view(), reg_.new_uid_validity(), 1, 1);
+    }
+    // Build everything missing — superiors and the mailbox — in one
+    // temporary directory beside the first missing level, then rename it
+    // into place: a crash leaves either nothing or the whole new branch.
+    const std::string_view d = dir.view();
+    std::size_t top = d.size();  // end of the first missing level
+    for (std::size_t i = root_.size() + 1; i <= d.size(); ++i) {
+        if (i < d.size() && d[i] != '/') continue;
+        if (!exists(s.fs, ascii::head(d, i), port::FileType::Directory)) {
+            top = i;
+            break;
+        }
+    }
+    const std::string_view first_missing = ascii::head(d, top);
+    const std::string_view parent = parent_of(first_missing);
+    if ((st = join(parent, kCreateTmp, &tmp)) != Status::Ok) return st;
+    if ((st = clear_tmp(tmp.view())) != Status::Ok) return st;
+    if ((st = s.fs.mkdir(tmp.view())) != Status::Ok) return st;
+    FixedText<port::kMaxPath + 1> inner;  // the mailbox's directory inside tmp
+    inner.put(tmp.view());
+    for (std::size_t i = top; i < d.size(); ++i) {
+        if (d[i] == '/' && i != top) {
+            if (!inner.ok()) return Status::TooLong;
+            if ((st = s.fs.mkdir(inner.view())) != Status::Ok) return st;
+        }
+        inner.put(d[i]);
+    }
+    if (!inner.ok()) return Status::TooLong;
+    if (top < d.size() && (st = s.fs.mkdir(inner.view())) != Status::Ok) return st;
+    if (top < d.size()) {
+        // Directory entries inside tmp become durable with their syncs.
+        for (std::string_view p = parent_of(inner.view()); p.size() > tmp.view().size();
+             p = parent_of(p)) {
+            if ((st = s.fs.sync_dir(p)) != Status::Ok) return st;
+        }
+        if ((st = s.fs.sync_dir(tmp.view())) != Status::Ok) return st;
+    }
+    st = Mailbox::create_files(s, inner.view(), reg_.new_uid_validity(), 1, 1);
+    if (st == Status::Ok) st = s.fs.rename(tmp.view(), first_missing);  // the commit
+    if (st == Status::Ok) st = s.fs.sync_dir(parent);
+    return st;
+}
+
+Status UserStore::remove(std::string_view name) {
+    Services& s = reg_.services();
+    if (imap::is_inbox(name)) return Status::Permission;
+    Path dir, tmp;
+    Status st = mailbox_dir(name, &dir);
+    if (st != Status::Ok) return st == Status::TooLong ? Status::NotFound : st;
+    if (!exists(s.fs, dir.view(), port::FileType::Directory)) return Status::NotFound;
+    if (reg_.find(dir.view()) != nullptr) return Status::Busy;
+    const bool sel = selectable(s.fs, dir.view());
+    if (has_children(s.fs, dir.view())) {
+        // RFC 3501 §6.3.4: the name stays as \Noselect for its children.
+        if (!sel) return Status::NotEmpty;
+        Path p;
+        if ((st = join(dir.view(), kDataFile, &p)) != Status::Ok) return st;
+        if ((st = s.fs.unlink(p.view())) != Status::Ok) return st;  // the commit
+        if ((st = s.fs.sync_dir(dir.view())) != Status::Ok) return st;
+        for (std::string_view f : kOwnFiles) {
+            if (join(dir.view(), f, &p) == Status::Ok) (void)s.fs.unlink(p.view());
+        }
+        return s.fs.sync_dir(dir.view());
+    }
+    const std::string_view parent = parent_of(dir.view());
+    if ((st = join(parent, kDeleteTmp, &tmp)) != Status::Ok) return st;
+    if ((st = clear_tmp(tmp.view())) != Status::Ok) return st;
+    if ((st = s.fs.rename(dir.view(), tmp.view())) != Status::Ok) return st;  // the commit
+    if ((st = s.fs.sync_dir(parent)) != Status::Ok) return st;
+    (void)clear_tmp(tmp.view());
+    return s.fs.sync_dir(parent);
+}
+
+Status UserStore::rename(std::string_view from, std::string_view to) {
+    Services& s = reg_.services();
+    Path fd, td;
+    Status st = mailbox_dir(from, &fd);
+    if (st == Status::Ok) st = mailbox_dir(to, &td);
+    if (st != Status::Ok) return st;
+    if (imap::is_inbox(to)) return Status::Exists;
+    if (!exists(s.fs, fd.view(), port::FileType::Directory)) return Status::NotFound;
+    if (exists(s.fs, td.view(), port::FileType::Directory)) return Status::Exists;
+    const std::string_view f = fd.view(), t = td.view();
+    if (t.size() > f.size() && ascii::head(t, f.size()) == f && t[f.size()] == '/')
+        return Status::Invalid;  // into itself
+    if (in_use(f)) return Status::Busy;
+    if ((st = make_parents(t)) != Status::Ok) return st;
+    if (imap::is_inbox(from)) return rename_inbox(f, t);
+    if ((st = s.fs.rename(f, t)) != Status::Ok) return st;
+    if ((st = s.fs.sync_dir(parent_of(t))) != Status::Ok) return st;
+    if (parent_of(t) != parent_of(f)) st = s.fs.sync_dir(parent_of(f));
+    return st;
+}
+
+// RFC 3501 §6.3.5: "all messages in INBOX are moved to a new mailbox with
+// the given name, leaving INBOX empty". INBOX keeps UIDVALIDITY and UIDNEXT
+// (so UIDs are never reused under one UIDVALIDITY); the new mailbox gets
+// INBOX's files as they are (the same UIDs and UIDVALIDITY).
+Status UserStore::rename_inbox(std::string_view inbox, std::string_view to) {
+    Services& s = reg_.services();
+    auto r = reg_.acquire(inbox);
+    if (!r.ok()) return r.status;
+    Mailbox* m = r.value;
+    Status st = m->hold();  // no delivery while we copy
+    if (st != Status::Ok) {
+        reg_.release(m);
+        return st;
+    }
+    const State state = m->state();
+    const std::string_view parent = parent_of(to);
+    Path tmp, a, b, marker;
+    st = join(parent, kInboxTmp, &tmp);
+    if (st == Status::Ok) st = clear_tmp(tmp.view());
+    if (st == Status::Ok) st = s.fs.mkdir(tmp.view());
+    for (std::string_view file : {kDataFile, kIndexFile}) {
+        if (st == Status::Ok) st = join(inbox, file, &a);
+        if (st == Status::Ok) st = join(tmp.view(), file, &b);
+        if (st == Status::Ok) st = copy_file(s, a.view(), b.view());
+    }
+    if (st == Status::Ok) st = s.fs.sync_dir(tmp.view());
+    // The empty INBOX-to-be and the marker that says where the messages go.
+    if (st == Status::Ok)
+        st = Mailbox::write_empty(s, inbox, kDataNew, kIndexNew, state.uid_validity, state.uid_next,
+                                  state.highest_modseq + 1);
+    if (st == Status::Ok) st = join(inbox, kResetFile, &marker);
+    if (st == Status::Ok) {
+        std::uint8_t buf[kResetMax];
+        le::store64(buf, state.data_file_id);
+        le::store16(buf + 8, static_cast<std::uint16_t>(to.size()));
+        std::memcpy(buf + 10, to.data(), to.size());
+        le::store32(buf + 10 + to.size(), crc32c(buf, 10 + to.size()));
+        auto f = s.fs.open(marker.view(), port::kOpenWrite | port::kOpenCreate |
+                                              port::kOpenTruncate | port::kOpenNoFollow);
+        st = f.status;
+        if (st == Status::Ok) {
+            st = s.fs.pwrite(f.value, buf, 14 + to.size(), 0).status;
+            if (st == Status::Ok) st = s.fs.fsync(f.value);
+            const Status c = s.fs.close(f.value);
+            if (st == Status::Ok) st = c;
+        }
+    }
+    if (st == Status::Ok) st = s.fs.sync_dir(inbox);
+    if (st == Status::Ok) st = s.fs.rename(tmp.view(), to);  // the commit
+    if (st == Status::Ok) st = s.fs.sync_dir(parent);
+    m->release_hold();
+    reg_.release(m);
+    // Finish now (or undo after a failure before the commit); a crash is
+    // finished by the next open of INBOX.
+    const Status fin = finish_inbox_reset(s, inbox);
+    return st == Status::Ok ? fin : st;
+}
+
+Status UserStore::list(std::string_view reference, std::string_view pattern, ListVisitor& out) {
+    FixedText<2 * imap::kMaxMailboxName + 2> joined, norm;
+    joined.put(reference).put(pattern);
+    if (!joined.ok()) return Status::TooLong;
+    normalize_pattern(joined.view(), norm);
+    if (!norm.ok()) return Status::TooLong;
+    bool stop = false;
+    ListWalker w(reg_.services().fs, norm.view(), out, root_, {}, 0, &stop);
+    return reg_.services().fs.list(root_, w);
+}
+
+Status UserStore::subscribe(std::string_view name, bool subscribed) {
+    if (!imap::is_valid_mailbox_name(name)) return Status::Invalid;
+    FixedText<imap::kMaxMailboxName + 8> norm;
+    imap::normalize_mailbox(name, norm);
+    if (!norm.ok()) return Status::TooLong;
+    port::Fs& fs = reg_.services().fs;
+    Path cur, next;
+    Status st = join(root_, kSubscriptionsFile, &cur);
+    if (st == Status::Ok) st = join(root_, kSubsNew, &next);
+    if (st != Status::Ok) return st;
+    auto in = fs.open(cur.view(), port::kOpenRead | port::kOpenNoFollow);
+    if (!in.ok() && in.status != Status::NotFound) return in.status;
+    // First pass: is it there already?
+    bool present = false;
+    if (in.ok()) {
+        LineReader lr(fs, in.value);
+        std::string_view line;
+        while (!present && lr.next(&line)) present = line == norm.view();
+        if (lr.status() != Status::Ok) st = lr.status();
+    }
+    if (st != Status::Ok || present == subscribed) {
+        if (in.ok()) (void)fs.close(in.value);
+        return st;
+    }
+    auto out = fs.open(next.view(), port::kOpenWrite | port::kOpenCreate | port::kOpenTruncate |
+                                        port::kOpenNoFollow);
+    if (!out.ok()) {
+        if (in.ok()) (void)fs.close(in.value);
+        return out.status;
+    }
+    std::uint64_t at = 0;
+    auto put = [&](std::string_view line) {
+        if (st != Status::Ok) return;
+        st = fs.pwrite(out.value, line.data(), line.size(), at).status;
+        if (st == Status::Ok) st = fs.pwrite(out.value, "\n", 1, at + line.size()).status;
+        at += line.size() + 1;
+    };
+    if (in.ok()) {
+        LineReader lr(fs, in.value);
+        std::string_view line;
+        while (lr.next(&line))
+            if (line != norm.view()) put(line);
+        if (st == Status::Ok) st = lr.status();
+        (void)fs.close(in.value);
+    }
+    if (subscribed) put(norm.view());
+    if (st == Status::Ok) st = fs.fsync(out.value);
+    const Status c = fs.close(out.value);
+    if (st == Status::Ok) st = c;
+    if (st == Status::Ok) st = fs.rename(next.view(), cur.view());
+    if (st == Status::Ok) st = fs.sync_dir(root_);
+    return st;
+}
+
+Status UserStore::list_subscribed(std::string_view reference, std::string_view pattern,
+                                  ListVisitor& out) {
+    FixedText<2 * imap::kMaxMailboxName + 2> joined, norm;
+    joined.put(reference).put(pattern);
+    if (!joined.ok()) return Status::TooLong;
+    normalize_pattern(joined.view(), norm);
+    if (!norm.ok()) return Status::TooLong;
+    port::Fs& fs = reg_.services().fs;
+    Path cur;
+    Status st = join(root_, kSubscriptionsFile, &cur);
+    if (st != Status::Ok) return st;
+    auto in = fs.open(cur.view(), port::kOpenRead | port::kOpenNoFollow);
+    if (in.status == Status::NotFound) return Status::Ok;
+    if (!in.ok()) return in.status;
+    LineReader lr(fs, in.value);
+    std::string_view line;
+    while (lr.next(&line)) {
+        if (!match_pattern(norm.view(), line)) continue;
+        std::uint8_t attrs = kSubscribed;
+        Path dir;
+        if (mailbox_dir(line, &dir) != Status::Ok ||
+            !exists(fs, dir.view(), port::FileType::Directory)) {
+            attrs |= kNoselect | kNonExistent;
+        } else if (!selectable(fs, dir.view())) {
+            attrs |= kNoselect;
+        }
+        if (!out.mailbox(line, attrs)) break;
+    }
+    st = lr.status();
+    (void)fs.close(in.value);
+    return st;
+}
+
+}  // namespace tinyimapd::store

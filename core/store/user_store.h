@@ -1,0 +1,102 @@
+// UserStore: one user's tree of mailboxes under their directory — CREATE,
+// DELETE, RENAME, LIST/LSUB, SUBSCRIBE, STATUS, and opening a mailbox for
+// SELECT/EXAMINE (RFC 3501 §6.3.1-§6.3.10).
+//
+// What it owns: nothing but the user's root path (a view the caller keeps
+// alive, e.g. its session's FixedString). Mailboxes map to directories by
+// name_map.h; a directory is a selectable mailbox iff it holds m.data, and a
+// plain directory is a \Noselect parent. The subscription list is the file
+// "subs.txt" in the root (one mUTF-7 name per line, LF), replaced whole
+// through "subs.new" + rename.
+//
+// Crash safety (docs/STORAGE.md "Tree operations"): CREATE builds the new
+// mailbox in a temporary directory "c.tmp" and renames it into place; DELETE
+// renames the mailbox to "d.tmp" before removing its files (or, with
+// children, unlinks m.data first); RENAME is one rename(); RENAME INBOX
+// copies INBOX's files to "i.tmp", prepares an empty INBOX beside the old
+// one with a marker "m.reset", commits by renaming "i.tmp" to the new name
+// and finishes (or, after a crash before the commit, undoes) on the next
+// open of INBOX. Names with '.' are never mailboxes, so these never show.
+// Superior names that RENAME had to make stay as \Noselect directories if
+// the operation fails or crashes afterwards (CREATE makes them atomically).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/store/registry.h"
+
+namespace tinyimapd::store {
+
+enum ListAttribute : std::uint8_t {
+    kNoselect = 1,     // \Noselect: a parent without messages of its own
+    kHasChildren = 2,  // RFC 3348
+    kHasNoChildren = 4,
+    kSubscribed = 8,    // RFC 5258 \Subscribed (set by list_subscribed)
+    kNonExistent = 16,  // subscribed, but no such mailbox (RFC 5258)
+};
+
+class ListVisitor {
+public:
+    // `name` is the mailbox name in modified UTF-7, valid during the call.
+    // Return false to stop.
+    virtual bool mailbox(std::string_view name, std::uint8_t attributes) = 0;
+
+protected:
+    ~ListVisitor() = default;
+};
+
+// The subscription file, read line by line through a 256-byte window; a line
+// longer than imap::kMaxMailboxName is skipped.
+inline constexpr std::string_view kSubscriptionsFile = "subs.txt";
+
+class UserStore {
+public:
+    UserStore(Registry& registry, std::string_view root) : reg_(registry), root_(root) {}
+
+    // Creates the root directory and INBOX if missing (at login).
+    Status ensure();
+    // Path of the mailbox's directory. Invalid/TooLong for bad names.
+    Status mailbox_dir(std::string_view name, Path* out) const;
+
+    // SELECT/EXAMINE: the shared open mailbox (give it back with close()).
+    // NotFound also for a \Noselect name; Busy: locked by another process.
+    Result<Mailbox*> open(std::string_view name);
+    void close(Mailbox* mailbox) { reg_.release(mailbox); }
+    Status status(std::string_view name, StatusInfo* out);
+
+    // CREATE (§6.3.3): Exists if it exists (INBOX always does); a \Noselect
+    // directory becomes selectable; missing superiors are made \Noselect
+    // (in the same atomic step as the mailbox).
+    Status create(std::string_view name);
+    // DELETE (§6.3.4): Permission for INBOX; NotEmpty for a \Noselect name
+    // with children; Busy while a session has it selected.
+    Status remove(std::string_view name);
+    // RENAME (§6.3.5): children move along; Exists if `to` exists; Invalid
+    // when `to` is inside `from`; INBOX's messages move, INBOX stays, empty.
+    Status rename(std::string_view from, std::string_view to);
+    // LIST (§6.3.8) with '*' and '%'; reference and pattern are joined as
+    // RFC 3501 describes (reference + pattern, no delimiter added).
+    Status list(std::string_view reference, std::string_view pattern, ListVisitor& out);
+    // SUBSCRIBE/UNSUBSCRIBE (§6.3.6, §6.3.7); subscribing a name that does
+    // not exist is allowed (the RFC lets servers refuse; clients rely on it).
+    Status subscribe(std::string_view name, bool subscribed);
+    // LSUB (§6.3.9): the subscribed names matching the pattern, with
+    // kNoselect/kNonExistent when they are not selectable.
+    Status list_subscribed(std::string_view reference, std::string_view pattern, ListVisitor& out);
+
+private:
+    Status make_parents(std::string_view dir);
+    Status rename_inbox(std::string_view inbox_dir, std::string_view to_dir);
+    Status clear_tmp(std::string_view tmp_dir);
+    bool in_use(std::string_view dir);
+
+    Registry& reg_;
+    std::string_view root_;
+};
+
+// Completes (or undoes) an interrupted RENAME of INBOX in `dir` (Mailbox::open
+// calls it). Ok when there is nothing to do.
+Status finish_inbox_reset(Services& s, std::string_view dir);
+
+}  // namespace tinyimapd::store
