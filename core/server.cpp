@@ -35,7 +35,15 @@ imap::SessionConfig session_config_from(const Config& c) {
     s.login_timeout_ms = c.login_timeout * 1000u;
     s.idle_timeout_ms = c.idle_timeout * 1000u;
     s.max_login_attempts = c.max_login_attempts;
+    s.max_append_size = c.max_append_size;
     return s;
+}
+
+// Every client may have a mailbox selected and another open for APPEND.
+store::StoreLimits store_limits_from(const Config& c) {
+    store::StoreLimits l;
+    l.max_open_mailboxes = static_cast<std::size_t>(c.max_clients) + 4;
+    return l;
 }
 
 // The command arena holds one command's bytes: the line and its literals.
@@ -69,6 +77,8 @@ std::size_t Server::memory_needed(const Config& config) {
     Arena measure = Arena::measuring();
     measure.take_bytes(2u * config.passwd_max_size, 1);
     measure.take<LoginGuard::Entry>(kLoginGuardEntries);
+    measure.take_bytes(store::Registry::bytes_needed(store_limits_from(config)),
+                       alignof(std::max_align_t));
     const std::size_t clients = config.max_clients;
     measure.take<Slot>(clients);
     measure.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
@@ -97,12 +107,15 @@ Server::Server(port::Platform& platform, const Config& config, void* block, std:
               config.passwd_max_size),
       login_guard_(guard_table(block, size, config), kLoginGuardEntries, config.login_fail_delay_ms,
                    kMaxLoginDelayMs, kForgetFailuresMs),
-      services_{platform.log, passwd_, login_guard_, platform.tls != nullptr} {
+      registry_(platform.fs, platform.clock, platform.entropy, store_limits_from(config)),
+      services_{
+          platform.log,           passwd_,        login_guard_, platform.tls != nullptr, &registry_,
+          config.mail_dir.view(), &platform.clock} {
     passwd_.set_hasher(platform.password);
     Arena arena(block, size);
     arena.take_bytes(2u * config.passwd_max_size, 1);
     arena.take<LoginGuard::Entry>(kLoginGuardEntries);
-    if (!carve(arena)) slot_count_ = 0;
+    if (registry_.init(arena) != Status::Ok || !carve(arena)) slot_count_ = 0;
 }
 
 bool Server::carve(Arena& arena) {
@@ -394,6 +407,7 @@ void Server::flush(Slot& s, std::uint64_t now) {
 
 void Server::close_slot(Slot& s, std::string_view why) {
     if (!s.active) return;
+    s.session.end();
     if (s.tls_on) s.tls->finish();
     s.tls_on = false;
     platform_.net.close(s.handle);

@@ -92,6 +92,7 @@ private:
     imap::SessionConfig session_config_;
     PasswdDb passwd_;
     LoginGuard login_guard_;
+    store::Registry registry_;
     imap::SessionServices services_;
 
     Slot* slots_ = nullptr;

@@ -52,6 +52,9 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     tls_active_ = tls_active;
     starttls_requested_ = false;
     awaiting_sasl_ = false;
+    selected_ = nullptr;
+    append_box_ = nullptr;
+    append_done_ = false;
     peer_length_ = peer.size() < sizeof peer_ ? peer.size() : sizeof peer_;
     for (std::size_t i = 0; i < peer_length_; ++i) peer_[i] = peer[i];
 
@@ -98,7 +101,8 @@ std::size_t Session::receive(const std::uint8_t* data, std::size_t length, std::
                 on_literal();
                 break;
             case ParseEvent::LiteralChunk:
-                // Nothing asks for streamed literals yet.
+                last_activity_ms_ = now_ms;
+                append_chunk(parser_.chunk());
                 break;
             case ParseEvent::Line:
                 last_activity_ms_ = now_ms;
@@ -120,20 +124,15 @@ void Session::on_literal() {
     remember_tag();
     const CommandInfo* info = find_command(parser_.name());
     if (info != nullptr && info->id == CommandId::Append) {
-        // RFC 3501 §6.3.11: the message literal. Checked before its data is
-        // taken, so a bad APPEND costs the client no upload.
-        parser_.refuse_literal();
+        // RFC 3501 §6.3.11: the message literal, streamed to the store.
+        // Checked before its data is taken, so a bad APPEND costs the client
+        // no upload.
         if (state_ == SessionState::NotAuthenticated) {
+            parser_.refuse_literal();
             (void)allowed_in_state(*info);
             return;
         }
-        AppendMessage message;
-        const SyntaxResult r = append_message_ready(parser_, &message);
-        if (r.verdict != SyntaxVerdict::Ok) {
-            report_syntax(r);
-            return;
-        }
-        tagged("NO", "CANNOT", "APPEND is not implemented in this version of tinyimapd");
+        append_begin();
         return;
     }
     if (parser_.accept_literal()) {
@@ -176,6 +175,25 @@ void Session::execute(std::uint64_t now_ms) {
     switch (cmd.id) {
         case CommandId::Capability: cmd_capability(); return;
         case CommandId::Noop: cmd_noop(); return;
+        case CommandId::Check:
+            // RFC 3501 §6.4.1: every change is durable when it is acknowledged,
+            // so a checkpoint has nothing left to do but report changes.
+            sync_selected();
+            tagged("OK", "", "CHECK completed");
+            return;
+        case CommandId::Select: cmd_select(cmd, false); return;
+        case CommandId::Examine: cmd_select(cmd, true); return;
+        case CommandId::Close: cmd_close(true); return;
+        case CommandId::Unselect: cmd_close(false); return;
+        case CommandId::Create: cmd_create(cmd); return;
+        case CommandId::Delete: cmd_delete(cmd); return;
+        case CommandId::Rename: cmd_rename(cmd); return;
+        case CommandId::Subscribe: cmd_subscribe(cmd, true); return;
+        case CommandId::Unsubscribe: cmd_subscribe(cmd, false); return;
+        case CommandId::List: cmd_list(cmd, false); return;
+        case CommandId::Lsub: cmd_list(cmd, true); return;
+        case CommandId::Status: cmd_status(cmd); return;
+        case CommandId::Append: append_finish(); return;
         case CommandId::Logout: cmd_logout(); return;
         case CommandId::Login: cmd_login(cmd); return;
         case CommandId::Authenticate: cmd_authenticate(cmd); return;
@@ -231,7 +249,7 @@ void Session::report_syntax(const SyntaxResult& r) {
 // LOGINDISABLED and AUTH=PLAIN mandatory to implement). SASL-IR (RFC 4959)
 // and LITERAL+ (RFC 7888) always.
 void Session::write_capabilities(TextWriter& w) const {
-    w.put("IMAP4rev1 LITERAL+ SASL-IR");
+    w.put("IMAP4rev1 LITERAL+ SASL-IR UNSELECT");
     if (state_ != SessionState::NotAuthenticated) return;
     if (services_.tls_available && !tls_active_) w.put(" STARTTLS");
     w.put(password_allowed() ? " AUTH=PLAIN" : " LOGINDISABLED");
@@ -255,7 +273,9 @@ void Session::cmd_capability() {
     tagged("OK", "", "CAPABILITY completed");
 }
 
+// RFC 3501 §6.1.2: NOOP is how clients poll for new mail.
 void Session::cmd_noop() {
+    sync_selected();
     tagged("OK", "", "NOOP completed");
 }
 
@@ -356,6 +376,11 @@ void Session::authenticate(std::string_view user, std::string_view password) {
     if (verdict == PasswdVerdict::Ok && user.size() <= sizeof user_) {
         for (std::size_t i = 0; i < user.size(); ++i) user_[i] = user[i];
         user_length_ = user.size();
+        if (!open_user_store()) {
+            user_length_ = 0;
+            tagged("NO", "UNAVAILABLE", "The mail store is not available; try again later");
+            return;
+        }
         state_ = SessionState::Authenticated;
         services_.login_guard.success(peer);
         log_line(port::LogLevel::Info, "login: user=", user, " address=", peer);
@@ -409,6 +434,12 @@ void Session::tick(std::uint64_t now_ms) {
         // RFC 3501 §5.4 autologout.
         bye("Autologout; idle for too long");
     }
+}
+
+void Session::end() {
+    abort_append();
+    deselect();
+    state_ = SessionState::Logout;
 }
 
 void Session::shutdown(std::string_view reason) {

@@ -26,6 +26,8 @@
 #include "core/base/text.h"
 #include "core/imap/command.h"
 #include "core/imap/parser.h"
+#include "core/store/registry.h"
+#include "port/clock.h"
 #include "port/log.h"
 
 namespace tinyimapd::imap {
@@ -34,10 +36,11 @@ inline constexpr std::uint64_t kNoDeadline = UINT64_MAX;
 
 struct SessionConfig {
     ParserLimits parser;
-    bool plaintext_auth = false;              // LOGIN allowed without TLS
-    std::uint32_t login_timeout_ms = 60000;   // before authentication
-    std::uint32_t idle_timeout_ms = 1800000;  // after (RFC 3501 §5.4: >= 30 min)
-    std::uint32_t max_login_attempts = 3;     // failed logins before "* BYE"
+    bool plaintext_auth = false;               // LOGIN allowed without TLS
+    std::uint32_t login_timeout_ms = 60000;    // before authentication
+    std::uint32_t idle_timeout_ms = 1800000;   // after (RFC 3501 §5.4: >= 30 min)
+    std::uint32_t max_login_attempts = 3;      // failed logins before "* BYE"
+    std::uint32_t max_append_size = 67108864;  // one APPENDed message
 };
 
 struct SessionMemory {
@@ -55,7 +58,10 @@ struct SessionServices {
     port::Log& log;
     const PasswdDb& passwd;
     LoginGuard& login_guard;
-    bool tls_available = false;  // STARTTLS can be offered
+    bool tls_available = false;           // STARTTLS can be offered
+    store::Registry* registry = nullptr;  // the mail store; nullptr: none
+    std::string_view mail_dir;            // users' roots are mail_dir/<user>
+    port::Clock* clock = nullptr;         // INTERNALDATE of APPENDed messages
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
@@ -93,6 +99,9 @@ public:
 
     // Server shutdown: "* BYE reason" and close (RFC 3501 §7.1.5).
     void shutdown(std::string_view reason);
+    // The connection is gone: give back the store's resources (an APPEND in
+    // progress is aborted; nothing unacknowledged is kept).
+    void end();
 
     SessionState state() const { return state_; }
     std::string_view user() const { return {user_, user_length_}; }
@@ -116,6 +125,24 @@ private:
     void authenticate(std::string_view user, std::string_view password);
     bool password_allowed() const;
     void remember_tag();
+
+    // Mailbox commands (cmd_mailbox.cpp).
+    bool open_user_store();
+    void deselect();
+    void cmd_select(const ParsedCommand& cmd, bool read_only);
+    void cmd_close(bool expunge);
+    void sync_selected();
+    void answer_store(Status st, std::string_view done);
+    void cmd_create(const ParsedCommand& cmd);
+    void cmd_delete(const ParsedCommand& cmd);
+    void cmd_rename(const ParsedCommand& cmd);
+    void cmd_subscribe(const ParsedCommand& cmd, bool on);
+    void cmd_list(const ParsedCommand& cmd, bool lsub);
+    void cmd_status(const ParsedCommand& cmd);
+    void append_begin();
+    void append_chunk(std::string_view chunk);
+    void append_finish();
+    void abort_append();
     void write_capabilities(TextWriter& w) const;
     void untagged(std::string_view text);
     void tagged(std::string_view status, std::string_view code, std::string_view text);
@@ -145,6 +172,15 @@ private:
     bool tls_active_ = false;
     bool starttls_requested_ = false;
     bool awaiting_sasl_ = false;
+    // The store: this user's root, the selected mailbox and its view, and
+    // an APPEND in progress.
+    FixedString<port::kMaxPath> user_root_;
+    store::Mailbox* selected_ = nullptr;
+    store::View view_;
+    store::Mailbox* append_box_ = nullptr;
+    store::Appender appender_;
+    Status append_status_ = Status::Ok;
+    bool append_done_ = false;
 };
 
 // Room the output buffer must have before another command is read: enough

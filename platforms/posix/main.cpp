@@ -103,6 +103,27 @@ void report_config_error(const ConfigError& e) {
     err(w.view());
 }
 
+bool user_ids(const char* name, uid_t* uid, gid_t* gid) {
+    struct passwd pw;
+    struct passwd* found = nullptr;
+    char buf[1024];
+    if (getpwnam_r(name, &pw, buf, sizeof buf, &found) != 0 || found == nullptr) return false;
+    *uid = pw.pw_uid;
+    *gid = pw.pw_gid;
+    return true;
+}
+
+// A missing mail_dir is made for the user the server will run as (the
+// store writes there after privileges are dropped).
+void prepare_mail_dir(const Config& cfg, PosixFs& fs) {
+    if (fs.mkdir(cfg.mail_dir.view()) != Status::Ok) return;
+    uid_t uid;
+    gid_t gid;
+    if (running_as_root() && !cfg.user.empty() && user_ids(cfg.user.c_str(), &uid, &gid)) {
+        (void)chown(cfg.mail_dir.c_str(), uid, gid);
+    }
+}
+
 // Writes demo/passwd with user "demo" and a fresh random password (unless
 // one exists) and points the configuration at it.
 bool prepare_demo(Config& cfg, PosixFs& fs, PosixEntropy& entropy) {
@@ -134,14 +155,11 @@ bool prepare_demo(Config& cfg, PosixFs& fs, PosixEntropy& entropy) {
         if (!ok) return false;
     }
     if (running_as_root()) {
-        struct passwd pw;
-        struct passwd* found = nullptr;
-        char buf[1024];
-        if (getpwnam_r(cfg.user.c_str(), &pw, buf, sizeof buf, &found) != 0 || found == nullptr) {
-            return false;
-        }
+        uid_t uid;
+        gid_t gid;
+        if (!user_ids(cfg.user.c_str(), &uid, &gid)) return false;
         for (const char* path : {"demo", "demo/mail", "demo/passwd"}) {
-            if (chown(path, pw.pw_uid, pw.pw_gid) != 0) return false;
+            if (chown(path, uid, gid) != 0) return false;
         }
     }
     return true;
@@ -205,6 +223,7 @@ int serve(Config& cfg, bool demo) {
         return EX_OSERR;
     }
 
+    prepare_mail_dir(cfg, fs);
 #if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
     // STARTTLS on every plain listener, implicit TLS on tls_listen (RFC
     // 8314). Without tls_cert/tls_key, a self-signed pair is made at first
@@ -227,7 +246,6 @@ int serve(Config& cfg, bool demo) {
     }
     char hostname[256] = "tinyimapd";
     (void)gethostname(hostname, sizeof hostname - 1);
-    (void)fs.mkdir(cfg.mail_dir.view());
     if (!cert_path.ok() || !key_path.ok() ||
         tls.load_credentials({cert_path.view(), key_path.view(), generated, hostname}) !=
             Status::Ok) {

@@ -238,8 +238,9 @@ class Login(WithServer):
         c.line()
         c.send(b"a SELECT INBOX\r\n")
         self.assertTrue(c.line().startswith(b"a BAD "))
-        c.send(b"b LOGIN alice wonderland\r\nc SELECT INBOX\r\nd FROB\r\n")
+        c.send(b"b LOGIN alice wonderland\r\ns SELECT INBOX\r\nc FETCH 1 FLAGS\r\nd FROB\r\n")
         self.assertTrue(c.until_tagged(b"b")[-1].startswith(b"b OK"))
+        self.assertTrue(c.until_tagged(b"s")[-1].startswith(b"s OK"))
         self.assertTrue(c.line().startswith(b"c NO [CANNOT] "))
         self.assertTrue(c.line().startswith(b"d BAD "))
 
@@ -478,6 +479,55 @@ class Signals(WithServer):
             time.sleep(0.05)
         m = self.server.imap()
         self.assertEqual(m.login("bob", "builder")[0], "OK")
+        m.logout()
+
+
+class Mailboxes(WithServer):
+    """RFC 3501 §6.3 with Python's imaplib and curl: the store behind the
+    protocol, including mail from another connection seen at NOOP."""
+
+    def test_create_list_append_status_select_noop(self):
+        m = self.server.imap()
+        m.login("alice", "wonderland")
+        self.assertEqual(m.create("Archive/2024")[0], "OK")
+        typ, data = m.list()
+        self.assertEqual(typ, "OK")
+        names = [line.decode() for line in data]
+        self.assertIn('(\\HasNoChildren) "/" INBOX', names)
+        self.assertIn('(\\HasNoChildren) "/" Archive/2024', names)
+        msg = b"From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n"
+        typ, data = m.append("INBOX", "(\\Seen)", imaplib.Time2Internaldate(0), msg)
+        self.assertEqual(typ, "OK", data)
+        self.assertEqual(m.status("INBOX", "(MESSAGES UNSEEN UIDNEXT)")[1][0],
+                         b"INBOX (MESSAGES 1 UNSEEN 0 UIDNEXT 2)")
+        typ, data = m.select("INBOX")
+        self.assertEqual((typ, data[0]), ("OK", b"1"))
+        other = self.server.imap()
+        other.login("alice", "wonderland")
+        other.append("INBOX", None, None, msg)
+        m.noop()
+        self.assertEqual(m.untagged_responses.get("EXISTS")[-1], b"2")
+        typ, data = m.append("Nowhere", None, None, msg)
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"TRYCREATE", data[0])
+        self.assertEqual(m.close()[0], "OK")
+        self.assertEqual(m.rename("Archive", "Old")[0], "OK")
+        self.assertEqual(m.delete("Old/2024")[0], "OK")
+        m.logout()
+
+    def test_curl_appends_with_upload_file(self):
+        if shutil.which("curl") is None:
+            self.skipTest("curl not installed")
+        path = os.path.join(self.server.dir, "message.eml")
+        with open(path, "wb") as f:
+            f.write(b"From: curl@example.org\r\nSubject: upload\r\n\r\nhello\r\n")
+        r = subprocess.run(["curl", "-sS", "--max-time", "20", "-u", "alice:wonderland", "-T",
+                            path, f"imap://127.0.0.1:{self.server.port}/INBOX"],
+                           capture_output=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = self.server.imap()
+        m.login("alice", "wonderland")
+        self.assertEqual(m.status("INBOX", "(MESSAGES)")[1][0], b"INBOX (MESSAGES 1)")
         m.logout()
 
 

@@ -66,7 +66,7 @@ struct World {
 };
 
 const std::string kGreeting =
-    "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN] tinyimapd ready\r\n";
+    "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT AUTH=PLAIN] tinyimapd ready\r\n";
 
 }  // namespace
 
@@ -76,10 +76,11 @@ TEST_CASE("RFC 3501 §7.1.1, §6.1: greeting, CAPABILITY, NOOP, LOGIN, LOGOUT by
     port::Handle c = w.connect();
     CHECK(w.net.client_receive(c) == kGreeting);
     CHECK(w.say(c, "a1 CAPABILITY\r\n") ==
-          "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN\r\na1 OK CAPABILITY completed\r\n");
+          "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT AUTH=PLAIN\r\na1 OK CAPABILITY "
+          "completed\r\n");
     CHECK(w.say(c, "a2 NOOP\r\n") == "a2 OK NOOP completed\r\n");
     CHECK(w.say(c, "a3 LOGIN alice wonderland\r\n") ==
-          "a3 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n");
+          "a3 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n");
     CHECK(w.say(c, "a4 LOGIN alice wonderland\r\n") ==
           "a4 BAD LOGIN is not valid in the authenticated state\r\n");
     CHECK(w.say(c, "a5 LOGOUT\r\n") == "* BYE tinyimapd logging out\r\na5 OK LOGOUT completed\r\n");
@@ -91,8 +92,9 @@ TEST_CASE("RFC 3501 §7.1.1, §6.1: greeting, CAPABILITY, NOOP, LOGIN, LOGOUT by
 TEST_CASE("RFC 3501 §6.2.3: LOGINDISABLED and LOGIN refused without plaintext_auth", "[server]") {
     World w(4, false);
     port::Handle c = w.connect();
-    CHECK(w.net.client_receive(c) ==
-          "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR LOGINDISABLED] tinyimapd ready\r\n");
+    CHECK(
+        w.net.client_receive(c) ==
+        "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT LOGINDISABLED] tinyimapd ready\r\n");
     CHECK(w.say(c, "a LOGIN alice wonderland\r\n") ==
           "a NO [PRIVACYREQUIRED] Plaintext authentication is disabled on this connection\r\n");
 }
@@ -106,7 +108,7 @@ TEST_CASE("RFC 3501 §6.2.3: LOGIN syntax is two astrings", "[server]") {
     CHECK(w.say(c, "a LOGIN al*ce x\r\n") == "a BAD Syntax: LOGIN userid password\r\n");
     CHECK(w.say(c, "a LOGIN \"alice\" {10}\r\n") == "+ Ready for literal data\r\n");
     CHECK(w.say(c, "wonderland\r\n") ==
-          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n");
+          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n");
 }
 
 TEST_CASE("Failed LOGIN: NO after the delay, other clients served meanwhile", "[server]") {
@@ -136,10 +138,11 @@ TEST_CASE("Unknown commands get BAD; commands not built yet get NO, never OK", "
     CHECK(w.say(c, "a SELECT INBOX\r\n") ==
           "a BAD SELECT is not valid in the not authenticated state\r\n");
     w.say(c, "b LOGIN alice wonderland\r\n");
-    CHECK(w.say(c, "c select INBOX\r\n") ==
-          "c NO [CANNOT] SELECT is not implemented in this version of tinyimapd\r\n");
     CHECK(w.say(c, "d NOOP extra\r\n") == "d BAD Unexpected extra arguments: extra\r\n");
     CHECK(w.say(c, "e FETCH 1 FLAGS\r\n") == "e BAD No mailbox selected\r\n");
+    w.say(c, "f SELECT INBOX\r\n");
+    CHECK(w.say(c, "g FETCH 1 FLAGS\r\n") ==
+          "g NO [CANNOT] FETCH is not implemented in this version of tinyimapd\r\n");
 }
 
 TEST_CASE("Parse errors: tagged BAD when the tag is known, untagged otherwise", "[server]") {
@@ -200,7 +203,7 @@ TEST_CASE("Short reads and writes of one byte give the same conversation", "[ser
     w.net.client_send(c, "a1 LOGIN {5+}\r\nalice \"wonderland\"\r\na2 LOGOUT\r\n");
     w.run(400);
     CHECK(w.net.client_receive(c) ==
-          "a1 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n"
+          "a1 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n"
           "* BYE tinyimapd logging out\r\na2 OK LOGOUT completed\r\n");
 }
 
@@ -267,13 +270,13 @@ TEST_CASE("Reloading the passwd file (SIGHUP) swaps users; a bad file keeps the 
     port::Handle c = w.connect();
     w.net.client_receive(c);
     CHECK(w.say(c, "a LOGIN bob builder\r\n") ==
-          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n");
+          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n");
     w.fs.write_file("passwd", "carol {PLAIN}no colon\n");
     CHECK(w.server->load_passwd() == Status::Invalid);
     port::Handle d = w.connect();
     w.net.client_receive(d);
     CHECK(w.say(d, "a LOGIN bob builder\r\n") ==
-          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n");
+          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n");
 }
 
 TEST_CASE("Listening twice on one address reports AddrInUse and names it", "[server]") {
@@ -365,17 +368,18 @@ TEST_CASE("RFC 3501 §6.2.1, RFC 2595 §3.1: STARTTLS; pipelined plaintext is di
     port::Handle c = w.net.connect(kAddress);
     for (int i = 0; i < 4; ++i) (void)w.server->run_once(0);
     CHECK(w.net.client_receive(c) ==
-          "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR STARTTLS LOGINDISABLED] tinyimapd "
+          "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT STARTTLS LOGINDISABLED] tinyimapd "
           "ready\r\n");
     // An attacker's injected command after STARTTLS must never run.
     CHECK(w.say(c, "a STARTTLS\r\nx LOGIN alice wonderland\r\n") ==
           "a OK Begin TLS negotiation now\r\n");
     CHECK(w.tls.a_.starts == 1);
     CHECK(w.say(c, "b CAPABILITY\r\n") ==
-          "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN\r\nb OK CAPABILITY completed\r\n");
+          "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT AUTH=PLAIN\r\nb OK CAPABILITY "
+          "completed\r\n");
     CHECK(w.say(c, "c STARTTLS\r\n") == "c BAD TLS is already active\r\n");
     CHECK(w.say(c, "d LOGIN alice wonderland\r\n") ==
-          "d OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n");
+          "d OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n");
     CHECK(!w.log.contains("user=alice address=192.0.2.1 x"));
     w.say(c, "e LOGOUT\r\n");
     CHECK(w.tls.a_.finishes == 1);
@@ -387,7 +391,7 @@ TEST_CASE("RFC 8314: implicit TLS listeners start TLS before the greeting", "[se
     for (int i = 0; i < 4; ++i) (void)w.server->run_once(0);
     CHECK(w.tls.a_.starts == 1);
     CHECK(w.net.client_receive(c) ==
-          "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN] tinyimapd ready\r\n");
+          "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT AUTH=PLAIN] tinyimapd ready\r\n");
 }
 
 TEST_CASE("STARTTLS without TLS configured gets NO", "[server]") {
@@ -406,12 +410,12 @@ TEST_CASE("RFC 3501 §6.2.2, RFC 4616, RFC 4959: AUTHENTICATE PLAIN", "[server]"
     const std::string ok = "AGFsaWNlAHdvbmRlcmxhbmQ=";
     SECTION("with an initial response (SASL-IR)") {
         CHECK(w.say(c, "a AUTHENTICATE PLAIN " + ok + "\r\n") ==
-              "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n");
+              "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n");
     }
     SECTION("after a continuation request") {
         CHECK(w.say(c, "a AUTHENTICATE plain\r\n") == "+ \r\n");
         CHECK(w.say(c, ok + "\r\n") ==
-              "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR] Logged in\r\n");
+              "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n");
     }
     SECTION("cancelled with *") {
         CHECK(w.say(c, "a AUTHENTICATE PLAIN\r\n") == "+ \r\n");
@@ -518,4 +522,57 @@ TEST_CASE("A client that takes none of its output is dropped after a bound", "[s
     w.clock.advance(2000);
     w.run();
     CHECK(w.server->connection_count() == 0);
+}
+
+TEST_CASE("RFC 3501 §6.3: mailboxes: CREATE, LIST, APPEND, STATUS, SELECT, RENAME, DELETE",
+          "[server][store]") {
+    World w;
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    w.say(c, "a LOGIN alice wonderland\r\n");
+    CHECK(w.say(c, "b CREATE Work/Reports\r\n") == "b OK CREATE completed\r\n");
+    CHECK(w.say(c, "b2 CREATE Work/Reports\r\n") ==
+          "b2 NO [ALREADYEXISTS] Mailbox already exists\r\n");
+    CHECK(w.say(c, "c LIST \"\" \"\"\r\n") ==
+          "* LIST (\\Noselect) \"/\" \"\"\r\nc OK LIST completed\r\n");
+    const std::string all = w.say(c, "d LIST \"\" *\r\n");
+    CHECK(all.find("* LIST (\\HasNoChildren) \"/\" INBOX\r\n") != std::string::npos);
+    CHECK(all.find("* LIST (\\Noselect \\HasChildren) \"/\" Work\r\n") != std::string::npos);
+    CHECK(all.find("* LIST (\\HasNoChildren) \"/\" Work/Reports\r\n") != std::string::npos);
+    CHECK(all.find("d OK LIST completed\r\n") != std::string::npos);
+    // §6.3.11: APPEND streams the literal; TRYCREATE for a missing mailbox.
+    CHECK(w.say(c, "e APPEND Nope {5}\r\n") == "e NO [TRYCREATE] No such mailbox\r\n");
+    CHECK(w.say(c, "f APPEND INBOX (\\Seen $Work) \" 7-Feb-1994 21:52:25 -0800\" {5}\r\n") ==
+          "+ Ready for the message\r\n");
+    CHECK(w.say(c, "Hello\r\n") == "f OK APPEND completed\r\n");
+    CHECK(w.say(c, "g APPEND INBOX {6+}\r\nWorld!\r\n") == "g OK APPEND completed\r\n");
+    CHECK(w.say(c, "h STATUS INBOX (MESSAGES UNSEEN UIDNEXT)\r\n") ==
+          "* STATUS INBOX (MESSAGES 2 UNSEEN 1 UIDNEXT 3)\r\nh OK STATUS completed\r\n");
+    const std::string sel = w.say(c, "i SELECT inbox\r\n");
+    CHECK(sel.find("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n") == 0);
+    CHECK(sel.find("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work "
+                   "\\*)]") != std::string::npos);
+    CHECK(sel.find("* 2 EXISTS\r\n* 2 RECENT\r\n* OK [UNSEEN 2] ") != std::string::npos);
+    CHECK(sel.find("* OK [UIDVALIDITY ") != std::string::npos);
+    CHECK(sel.find("* OK [UIDNEXT 3] ") != std::string::npos);
+    CHECK(sel.find("i OK [READ-WRITE] SELECT completed\r\n") != std::string::npos);
+    // New mail from another session is reported at NOOP (§6.1.2, §7.3.1).
+    port::Handle d = w.connect();
+    w.net.client_receive(d);
+    w.say(d, "a LOGIN alice wonderland\r\n");
+    CHECK(w.say(d, "b APPEND INBOX {3}\r\n") == "+ Ready for the message\r\n");
+    CHECK(w.say(d, "abc\r\n") == "b OK APPEND completed\r\n");
+    // The new message is \Recent for the one session that has INBOX selected.
+    CHECK(w.say(c, "j NOOP\r\n") == "* 3 EXISTS\r\n* 3 RECENT\r\nj OK NOOP completed\r\n");
+    CHECK(w.say(d, "c EXAMINE INBOX\r\n").find("c OK [READ-ONLY] EXAMINE completed") !=
+          std::string::npos);
+    CHECK(w.say(c, "k CLOSE\r\n") == "k OK CLOSE completed\r\n");
+    CHECK(w.say(c, "l RENAME Work Play\r\n") == "l OK RENAME completed\r\n");
+    CHECK(w.say(c, "m DELETE Play\r\n") == "m NO [CANNOT] Mailbox has children\r\n");
+    CHECK(w.say(c, "n DELETE Play/Reports\r\n") == "n OK DELETE completed\r\n");
+    CHECK(w.say(c, "o DELETE INBOX\r\n") == "o NO [CANNOT] Not allowed on this mailbox\r\n");
+    CHECK(w.say(c, "p SUBSCRIBE Play\r\n") == "p OK SUBSCRIBE completed\r\n");
+    CHECK(w.say(c, "q LSUB \"\" *\r\n") ==
+          "* LSUB (\\Noselect) \"/\" Play\r\nq OK LSUB completed\r\n");
+    CHECK(w.say(c, "r SELECT Nope\r\n") == "r NO [NONEXISTENT] No such mailbox\r\n");
 }
