@@ -137,10 +137,7 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     store::UserStore store(*services_.registry, user_root_.view());
     Result<store::Mailbox*> r = store.open(cmd.mailbox);
     if (!r.ok()) {
-        const char* code = "";
-        const char* text = "";
-        store_error(r.status, &code, &text);
-        tagged("NO", code, text);
+        answer_store(r.status, "");
         return;
     }
     selected_ = r.value;
@@ -193,11 +190,7 @@ void Session::cmd_close(bool expunge) {
         while (count == kExpungeBatch) {
             const Status st = selected_->expunge(view_, nullptr, uids, kExpungeBatch, &count);
             if (st != Status::Ok) {
-                // The mailbox stays selected when CLOSE fails.
-                const char* code = "";
-                const char* text = "";
-                store_error(st, &code, &text);
-                tagged("NO", code, text);
+                answer_store(st, "");  // the mailbox stays selected
                 return;
             }
         }
@@ -441,10 +434,7 @@ void Session::append_begin() {
         if (box.status == Status::NotFound) {
             tagged("NO", "TRYCREATE", "No such mailbox");  // §6.3.11
         } else {
-            const char* code = "";
-            const char* text = "";
-            store_error(box.status, &code, &text);
-            tagged("NO", code, text);
+            answer_store(box.status, "");
         }
         return;
     }
@@ -464,10 +454,7 @@ void Session::append_begin() {
     if (st != Status::Ok) {
         store.close(box.value);
         parser_.refuse_literal();
-        const char* code = "";
-        const char* text = "";
-        store_error(st, &code, &text);
-        tagged("NO", code, text);
+        answer_store(st, "");
         return;
     }
     append_box_ = box.value;
@@ -497,10 +484,7 @@ void Session::append_finish() {
     }
     store::UserStore(*services_.registry, user_root_.view()).close(box);
     if (st != Status::Ok) {
-        const char* code = "";
-        const char* text = "";
-        store_error(st, &code, &text);
-        tagged("NO", code, text);
+        answer_store(st, "");
         return;
     }
     sync_selected();

@@ -374,29 +374,10 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                     if (!put(static_cast<char>(c))) return bad("Command too large");
                     break;
                 }
+                // The atom ends here; the byte is what follows an element.
                 close_string_arg();
-                if (c == ' ') {
-                    state_ = State::Sep;
-                    just_opened_ = false;
-                } else if (c == ')') {
-                    if (!close_list()) return bad("Unexpected ')'");
-                } else if (c == '\r') {
-                    state_ = State::LineLf;
-                } else if (c == '\n') {
-                    return end_of_line();
-                } else {
-                    return bad(bad_byte_text(c, "Invalid character in atom"));
-                }
-                break;
-
-            case State::Bracket:
-                // BODY[HEADER.FIELDS (From To)]: spaces and parentheses are
-                // part of the section; the fetch grammar checks the rest.
-                if (c == '\r' || c == '\n') return bad("Unterminated '['");
-                if (is_ctl(c) || is_8bit(c)) return bad(bad_byte_text(c, ""));
-                if (!put(static_cast<char>(c))) return bad("Command too large");
-                if (c == ']') state_ = State::Atom;
-                break;
+                state_ = State::Elem;
+                [[fallthrough]];
 
             case State::Elem:
                 if (c == ' ') {
@@ -411,6 +392,15 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                 } else {
                     return bad(bad_byte_text(c, "Expected space, ')' or end of line"));
                 }
+                break;
+
+            case State::Bracket:
+                // BODY[HEADER.FIELDS (From To)]: spaces and parentheses are
+                // part of the section; the fetch grammar checks the rest.
+                if (c == '\r' || c == '\n') return bad("Unterminated '['");
+                if (is_ctl(c) || is_8bit(c)) return bad(bad_byte_text(c, ""));
+                if (!put(static_cast<char>(c))) return bad("Command too large");
+                if (c == ']') state_ = State::Atom;
                 break;
 
             case State::Quoted:
