@@ -5,6 +5,8 @@
 //   tinyimapd demo [--key=value ...]                      a demo server on
 //       127.0.0.1:1143 with a demo user whose password is printed at start
 //   tinyimapd passwd [-s SCHEME] [-u USER]                a passwd-file line
+//   tinyimapd deliver | import | export | check           the store's tools
+//       (platforms/posix/cmd_tools.h, docs/TOOLS.md)
 //
 // Exit codes (sysexits.h): 0 ok, 64 bad command line, 66 config file missing,
 // 69 address in use, 77 no permission, 78 bad configuration, 71 other OS
@@ -30,6 +32,7 @@
 #include "core/server.h"
 #include "platforms/posix/clock_posix.h"
 #include "platforms/posix/cmd_passwd.h"
+#include "platforms/posix/cmd_tools.h"
 #include "platforms/posix/entropy_posix.h"
 #include "platforms/posix/fs_posix.h"
 #include "platforms/posix/log_posix.h"
@@ -66,6 +69,9 @@ constexpr std::string_view kUsage =
     "usage: tinyimapd [serve] [--config FILE] [--key=value ...]\n"
     "       tinyimapd demo [--key=value ...]\n"
     "       tinyimapd passwd [-s SCHEME] [-u USER] < password\n"
+    "       tinyimapd deliver -u USER [-m MAILBOX] [--create] < message\n"
+    "       tinyimapd import|export -u USER [-m MAILBOX] (--mbox FILE | --maildir DIR)\n"
+    "       tinyimapd check (-u USER | --all)\n"
     "       tinyimapd --check-config [--config FILE] [--key=value ...]\n"
     "       tinyimapd --version | --help\n"
     "\n"
@@ -75,6 +81,11 @@ constexpr std::string_view kUsage =
     "          at start, mail in ./demo/mail, on 127.0.0.1:1143, in the foreground\n"
     "  passwd  read a password on stdin, print it hashed for the passwd file\n"
     "          (default scheme SHA512-CRYPT)\n"
+    "  deliver deliver one message from stdin (an MDA for Postfix, Exim, fetchmail)\n"
+    "  import  copy an mbox file or a Maildir folder into a mailbox\n"
+    "  export  write a mailbox out as mbox or Maildir\n"
+    "  check   verify and repair a user's mailboxes\n"
+    "The tools take --config FILE and --key=value like serve. See docs/TOOLS.md.\n"
     "\n"
     "Every configuration key is also an option: --mail-dir=DIR is mail_dir = DIR.\n"
     "Keys: listen, mail_dir, passwd_file, plaintext_auth, max_clients, foreground,\n"
@@ -357,6 +368,10 @@ int run(int argc, char** argv) {
     if (argc > 1 && argv[1][0] != '-') {
         const std::string_view sub = argv[1];
         if (sub == "passwd") return run_passwd(argc - 2, argv + 2);
+        if (sub == "deliver") return run_deliver(argc - 2, argv + 2);
+        if (sub == "import") return run_import(argc - 2, argv + 2);
+        if (sub == "export") return run_export(argc - 2, argv + 2);
+        if (sub == "check") return run_check(argc - 2, argv + 2);
         if (sub == "demo") {
             demo = true;
         } else if (sub != "serve") {
