@@ -12,6 +12,11 @@ namespace {
 constexpr std::string_view kCreateTmp = "c.tmp";
 constexpr std::string_view kDeleteTmp = "d.tmp";
 constexpr std::string_view kInboxTmp = "i.tmp";
+// Tree operations (CREATE, DELETE, RENAME) of one user are serialised across
+// processes (the server, `tinyimapd deliver --create`, import) by a lock on
+// this file in the user's root: the temporary directories above are fixed
+// names, so two at once would trip over each other.
+constexpr std::string_view kTreeLock = "tree.lock";
 constexpr std::string_view kResetFile = "m.reset";
 constexpr std::string_view kSubsNew = "subs.new";
 constexpr std::string_view kInboxName = "INBOX";
@@ -353,7 +358,43 @@ Status UserStore::status(std::string_view name, StatusInfo* out) {
     return st;
 }
 
+// Holds the user's tree lock for a scope; Busy (never waits) if another
+// process is changing the tree right now.
+class TreeLock {
+public:
+    TreeLock(port::Fs& fs, std::string_view root) : fs_(fs) {
+        Path p;
+        status_ = join(root, kTreeLock, &p);
+        if (status_ != Status::Ok) return;
+        Result<port::File> f =
+            fs_.open(p.view(), port::kOpenRead | port::kOpenWrite | port::kOpenCreate);
+        status_ = f.status;
+        if (!f.ok()) return;
+        file_ = f.value;
+        status_ = fs_.lock(file_, port::LockMode::Exclusive);
+    }
+    ~TreeLock() {
+        if (file_ == port::kNoFile) return;
+        if (status_ == Status::Ok) (void)fs_.unlock(file_);
+        (void)fs_.close(file_);
+    }
+    TreeLock(const TreeLock&) = delete;
+    TreeLock& operator=(const TreeLock&) = delete;
+    Status status() const { return status_; }
+
+private:
+    port::Fs& fs_;
+    port::File file_ = port::kNoFile;
+    Status status_ = Status::Ok;
+};
+
 Status UserStore::create(std::string_view name) {
+    TreeLock held(reg_.services().fs, root_);
+    if (held.status() != Status::Ok) return held.status();
+    return create_locked(name);
+}
+
+Status UserStore::create_locked(std::string_view name) {
     Services& s = reg_.services();
     Path dir, tmp;
     Status st = mailbox_dir(name, &dir);
@@ -406,6 +447,8 @@ Status UserStore::create(std::string_view name) {
 }
 
 Status UserStore::remove(std::string_view name) {
+    TreeLock held(reg_.services().fs, root_);
+    if (held.status() != Status::Ok) return held.status();
     Services& s = reg_.services();
     if (imap::is_inbox(name)) return Status::Permission;
     Path dir, tmp;
@@ -436,6 +479,8 @@ Status UserStore::remove(std::string_view name) {
 }
 
 Status UserStore::rename(std::string_view from, std::string_view to) {
+    TreeLock held(reg_.services().fs, root_);
+    if (held.status() != Status::Ok) return held.status();
     Services& s = reg_.services();
     Path fd, td;
     Status st = mailbox_dir(from, &fd);

@@ -86,6 +86,7 @@ public:
     Status list_subscribed(std::string_view reference, std::string_view pattern, ListVisitor& out);
 
 private:
+    Status create_locked(std::string_view name);
     Status make_parents(std::string_view dir);
     Status rename_inbox(std::string_view inbox_dir, std::string_view to_dir);
     Status clear_tmp(std::string_view tmp_dir);
