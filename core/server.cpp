@@ -15,6 +15,10 @@ constexpr std::uint64_t kLingerMs = 5000;
 // A client that takes none of its output for this long is dropped: it would
 // otherwise hold a slot (and its buffers) forever.
 constexpr std::uint64_t kOutputStallMs = 120000;
+// Output buffers a resumable job may fill per loop turn.
+constexpr int kJobTurns = 8;
+// Staging for literals streamed from the store (one for all connections).
+constexpr std::size_t kStreamScratch = 16384;
 // Arguments one command may have (each list and string is one): bounds the
 // size of a SEARCH program or FETCH attribute list.
 constexpr std::size_t kMaxArgs = 512;
@@ -79,6 +83,7 @@ std::size_t Server::memory_needed(const Config& config) {
     measure.take<LoginGuard::Entry>(kLoginGuardEntries);
     measure.take_bytes(store::Registry::bytes_needed(store_limits_from(config)),
                        alignof(std::max_align_t));
+    measure.take_bytes(kStreamScratch, 8);
     const std::size_t clients = config.max_clients;
     measure.take<Slot>(clients);
     measure.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
@@ -115,7 +120,10 @@ Server::Server(port::Platform& platform, const Config& config, void* block, std:
     Arena arena(block, size);
     arena.take_bytes(2u * config.passwd_max_size, 1);
     arena.take<LoginGuard::Entry>(kLoginGuardEntries);
-    if (registry_.init(arena) != Status::Ok || !carve(arena)) slot_count_ = 0;
+    if (registry_.init(arena) != Status::Ok) return;
+    services_.stream_scratch = static_cast<char*>(arena.take_bytes(kStreamScratch, 8));
+    services_.stream_scratch_size = kStreamScratch;
+    if (services_.stream_scratch == nullptr || !carve(arena)) slot_count_ = 0;
 }
 
 bool Server::carve(Arena& arena) {
@@ -206,6 +214,8 @@ Status Server::run_once(std::int32_t max_wait_ms) {
         }
         if (!s.session.output().empty() || (s.tls_on && s.tls->wants_write())) {
             want |= port::kWaitWrite;
+        } else if (s.session.has_job()) {
+            deadline = now;  // more to answer and room for it: no sleeping
         }
         wait_items_[n++] = {s.handle, want, 0};
         const std::uint64_t d = s.session.deadline();
@@ -330,6 +340,18 @@ void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
     s.session.tick(now);
     feed(s, now);
     flush(s, now);
+    // A FETCH still answering goes on as its output drains; then the input
+    // that waited behind it.
+    // Bounded per turn, so one big FETCH does not starve the others.
+    for (int turn = 0; turn < kJobTurns && s.active && s.session.has_job(); ++turn) {
+        s.session.run_job();
+        flush(s, now);
+        if (!s.session.output().empty()) break;  // the socket is full: wait for it
+    }
+    if (s.active && !s.session.has_job()) {
+        feed(s, now);
+        flush(s, now);
+    }
     if (!s.active) return;
     if (s.session.starttls_requested() && s.session.output().empty()) {
         start_tls(s);

@@ -206,13 +206,16 @@ namespace {
 class SyncWriter final : public store::SyncVisitor {
 public:
     SyncWriter(OutBuffer& out, store::Mailbox& box, store::View& view)
-        : out_(out), box_(box), view_(view) {}
+        : out_(out), box_(box), view_(view), before_(view.exists) {}
     void expunged(std::uint32_t seq, std::uint32_t /*uid*/) override {
         FixedText<64> w;
         w.put("* ").put_uint(seq).put(" EXPUNGE\r\n");
         put(w.view());
+        ++expunges_;
     }
     void exists(std::uint32_t count, std::uint32_t recent) override {
+        // Each EXPUNGE already told the client the count went down.
+        if (count == before_ - expunges_) return;
         FixedText<64> w;
         w.put("* ").put_uint(count).put(" EXISTS\r\n* ").put_uint(recent).put(" RECENT\r\n");
         put(w.view());
@@ -236,6 +239,8 @@ private:
     OutBuffer& out_;
     store::Mailbox& box_;
     store::View& view_;
+    std::uint32_t before_;
+    std::uint32_t expunges_ = 0;
     bool overflow_ = false;
 };
 

@@ -38,7 +38,8 @@ Session::Session(const SessionConfig& config, SessionServices& services,
       services_(services),
       parser_(memory.arena, memory.arena_size, memory.args, memory.max_args, config.parser),
       out_(memory.output, memory.output_size),
-      scratch_(memory.scratch) {}
+      scratch_(memory.scratch),
+      streamer_(services.stream_scratch, services.stream_scratch_size) {}
 
 void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active) {
     parser_.reset();
@@ -55,6 +56,7 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     selected_ = nullptr;
     append_box_ = nullptr;
     append_done_ = false;
+    job_.kind = JobKind::None;
     peer_length_ = peer.size() < sizeof peer_ ? peer.size() : sizeof peer_;
     for (std::size_t i = 0; i < peer_length_; ++i) peer_[i] = peer[i];
 
@@ -70,7 +72,7 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
 
 bool Session::can_receive() const {
     return state_ != SessionState::Logout && delayed_until_ms_ == kNoDeadline &&
-           !starttls_requested_ && out_.room() >= kResponseReserve;
+           !starttls_requested_ && job_.kind == JobKind::None && out_.room() >= kResponseReserve;
 }
 
 void Session::tls_started() {
@@ -194,6 +196,11 @@ void Session::execute(std::uint64_t now_ms) {
         case CommandId::Lsub: cmd_list(cmd, true); return;
         case CommandId::Status: cmd_status(cmd); return;
         case CommandId::Append: append_finish(); return;
+        case CommandId::Fetch: cmd_fetch(cmd); return;
+        case CommandId::Store: cmd_store(cmd); return;
+        case CommandId::Expunge: cmd_expunge(cmd); return;
+        case CommandId::Copy:
+        case CommandId::Move: cmd_copy(cmd); return;
         case CommandId::Logout: cmd_logout(); return;
         case CommandId::Login: cmd_login(cmd); return;
         case CommandId::Authenticate: cmd_authenticate(cmd); return;
@@ -437,6 +444,7 @@ void Session::tick(std::uint64_t now_ms) {
 }
 
 void Session::end() {
+    job_.kind = JobKind::None;
     abort_append();
     deselect();
     state_ = SessionState::Logout;

@@ -25,6 +25,7 @@
 #include "core/base/out_buffer.h"
 #include "core/base/text.h"
 #include "core/imap/command.h"
+#include "core/imap/encoder.h"
 #include "core/imap/parser.h"
 #include "core/store/registry.h"
 #include "port/clock.h"
@@ -62,6 +63,8 @@ struct SessionServices {
     store::Registry* registry = nullptr;  // the mail store; nullptr: none
     std::string_view mail_dir;            // users' roots are mail_dir/<user>
     port::Clock* clock = nullptr;         // INTERNALDATE of APPENDed messages
+    char* stream_scratch = nullptr;       // staging for streamed literals (shared)
+    std::size_t stream_scratch_size = 0;
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
@@ -103,6 +106,11 @@ public:
     // progress is aborted; nothing unacknowledged is kept).
     void end();
 
+    // A FETCH or STORE still writing its answers: call run_job() whenever
+    // output has been drained.
+    bool has_job() const { return job_.kind != JobKind::None; }
+    void run_job();
+
     SessionState state() const { return state_; }
     std::string_view user() const { return {user_, user_length_}; }
 
@@ -139,6 +147,17 @@ private:
     void cmd_subscribe(const ParsedCommand& cmd, bool on);
     void cmd_list(const ParsedCommand& cmd, bool lsub);
     void cmd_status(const ParsedCommand& cmd);
+    // FETCH, STORE, EXPUNGE, COPY (cmd_fetch.cpp).
+    void cmd_fetch(const ParsedCommand& cmd);
+    void cmd_store(const ParsedCommand& cmd);
+    void cmd_expunge(const ParsedCommand& cmd);
+    void cmd_copy(const ParsedCommand& cmd);
+    bool check_set(const ParsedCommand& cmd);
+    std::uint32_t next_in_set();
+    bool start_message();
+    void write_item(const FetchItem& item);
+    std::uint64_t header_size();
+    void own_flag_change();
     void append_begin();
     void append_chunk(std::string_view chunk);
     void append_finish();
@@ -181,6 +200,34 @@ private:
     store::Appender appender_;
     Status append_status_ = Status::Ok;
     bool append_done_ = false;
+
+    // A FETCH or STORE answering message by message (resumable).
+    enum class JobKind : std::uint8_t { None, Fetch, Store };
+    struct Job {
+        JobKind kind = JobKind::None;
+        bool uid = false;
+        bool sets_seen = false;
+        bool first_item = true;
+        bool add_flags = false;  // report FLAGS after \Seen was set
+        SeqSet set;
+        SeqSet::Cursor cursor;
+        std::uint32_t range_next = 1, range_hi = 0, next_position = 1, largest_uid = 0;
+        const FetchItem* items = nullptr;
+        std::size_t item_count = 0;
+        std::uint32_t seq = 0;  // message being answered, 0 between messages
+        std::size_t item = 0;
+        store::MessageInfo message;
+        std::uint64_t header_size = UINT64_MAX;
+    };
+    struct StoreSource final : LiteralSource {
+        store::Mailbox* box = nullptr;
+        const store::MessageInfo* message = nullptr;
+        std::uint64_t base = 0;
+        std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
+    };
+    Job job_;
+    StoreSource source_;
+    LiteralStreamer streamer_;
 };
 
 // Room the output buffer must have before another command is read: enough

@@ -238,7 +238,7 @@ class Login(WithServer):
         c.line()
         c.send(b"a SELECT INBOX\r\n")
         self.assertTrue(c.line().startswith(b"a BAD "))
-        c.send(b"b LOGIN alice wonderland\r\ns SELECT INBOX\r\nc FETCH 1 FLAGS\r\nd FROB\r\n")
+        c.send(b"b LOGIN alice wonderland\r\ns SELECT INBOX\r\nc FETCH 1:* ENVELOPE\r\nd FROB\r\n")
         self.assertTrue(c.until_tagged(b"b")[-1].startswith(b"b OK"))
         self.assertTrue(c.until_tagged(b"s")[-1].startswith(b"s OK"))
         self.assertTrue(c.line().startswith(b"c NO [CANNOT] "))
@@ -514,6 +514,42 @@ class Mailboxes(WithServer):
         self.assertEqual(m.rename("Archive", "Old")[0], "OK")
         self.assertEqual(m.delete("Old/2024")[0], "OK")
         m.logout()
+
+    def test_fetch_store_copy_expunge_with_imaplib(self):
+        m = self.server.imap()
+        m.login("alice", "wonderland")
+        msg = b"From: a@example.org\r\nSubject: hi\r\n\r\nbody line\r\n"
+        for _ in range(3):
+            m.append("INBOX", None, None, msg)
+        m.select("INBOX")
+        typ, data = m.fetch("1:3", "(UID RFC822.SIZE BODY.PEEK[])")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(data[0][1], msg)
+        self.assertIn(b"RFC822.SIZE %d" % len(msg), data[0][0])
+        typ, data = m.uid("FETCH", "2", "(BODY[TEXT])")
+        self.assertEqual(data[0][1], b"body line\r\n")
+        self.assertIn(b"\\Seen", m.fetch("2", "(FLAGS)")[1][0])
+        self.assertEqual(m.store("1", "+FLAGS", "(\\Deleted)")[0], "OK")
+        m.create("Kept")
+        self.assertEqual(m.copy("1:3", "Kept")[0], "OK")
+        typ, data = m.expunge()
+        self.assertEqual((typ, data), ("OK", [b"1"]))
+        self.assertEqual(m.status("Kept", "(MESSAGES)")[1][0], b"Kept (MESSAGES 3)")
+        m.logout()
+
+    def test_curl_fetches_a_message_by_uid(self):
+        if shutil.which("curl") is None:
+            self.skipTest("curl not installed")
+        m = self.server.imap()
+        m.login("alice", "wonderland")
+        msg = b"Subject: for curl\r\n\r\nhello curl\r\n"
+        m.append("INBOX", None, None, msg)
+        m.logout()
+        r = subprocess.run(["curl", "-sS", "--max-time", "20", "-u", "alice:wonderland",
+                            f"imap://127.0.0.1:{self.server.port}/INBOX;UID=1"],
+                           capture_output=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, msg)
 
     def test_curl_appends_with_upload_file(self):
         if shutil.which("curl") is None:

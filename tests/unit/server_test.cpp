@@ -141,8 +141,8 @@ TEST_CASE("Unknown commands get BAD; commands not built yet get NO, never OK", "
     CHECK(w.say(c, "d NOOP extra\r\n") == "d BAD Unexpected extra arguments: extra\r\n");
     CHECK(w.say(c, "e FETCH 1 FLAGS\r\n") == "e BAD No mailbox selected\r\n");
     w.say(c, "f SELECT INBOX\r\n");
-    CHECK(w.say(c, "g FETCH 1 FLAGS\r\n") ==
-          "g NO [CANNOT] FETCH is not implemented in this version of tinyimapd\r\n");
+    CHECK(w.say(c, "g FETCH 1 BODYSTRUCTURE\r\n") ==
+          "g NO [CANNOT] FETCH BODYSTRUCTURE is not implemented in this version of tinyimapd\r\n");
 }
 
 TEST_CASE("Parse errors: tagged BAD when the tag is known, untagged otherwise", "[server]") {
@@ -575,4 +575,74 @@ TEST_CASE("RFC 3501 §6.3: mailboxes: CREATE, LIST, APPEND, STATUS, SELECT, RENA
     CHECK(w.say(c, "q LSUB \"\" *\r\n") ==
           "* LSUB (\\Noselect) \"/\" Play\r\nq OK LSUB completed\r\n");
     CHECK(w.say(c, "r SELECT Nope\r\n") == "r NO [NONEXISTENT] No such mailbox\r\n");
+}
+
+TEST_CASE("RFC 3501 §6.4.5-8: FETCH, STORE, COPY, EXPUNGE and their UID forms", "[server][store]") {
+    World w;
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    w.say(c, "a LOGIN alice wonderland\r\n");
+    const std::string m1 = "Subject: one\r\n\r\nfirst body\r\n";
+    const std::string m2 = "Subject: two\r\n\r\nsecond\r\n";
+    w.say(c, "b APPEND INBOX \" 7-Feb-1994 21:52:25 -0800\" {" + std::to_string(m1.size()) +
+                 "+}\r\n" + m1 + "\r\n");
+    w.say(c, "c APPEND INBOX (\\Flagged) {" + std::to_string(m2.size()) + "+}\r\n" + m2 + "\r\n");
+    w.say(c, "d SELECT INBOX\r\n");
+    CHECK(w.say(c, "e FETCH 1:2 (UID FLAGS RFC822.SIZE INTERNALDATE)\r\n") ==
+          "* 1 FETCH (UID 1 FLAGS (\\Recent) RFC822.SIZE 28 INTERNALDATE \" 7-Feb-1994 21:52:25 "
+          "-0800\")\r\n"
+          "* 2 FETCH (UID 2 FLAGS (\\Flagged \\Recent) RFC822.SIZE 24 INTERNALDATE \"14-Nov-2023 "
+          "22:13:20 +0000\")\r\ne OK FETCH completed\r\n");
+    // BODY.PEEK does not set \Seen; BODY[] does, and says so (§6.4.5).
+    CHECK(w.say(c, "f FETCH 1 BODY.PEEK[TEXT]\r\n") ==
+          "* 1 FETCH (BODY[TEXT] {12}\r\nfirst body\r\n)\r\nf OK FETCH completed\r\n");
+    CHECK(w.say(c, "g FETCH 1 (BODY[HEADER] BODY[]<6.3>)\r\n") ==
+          "* 1 FETCH (BODY[HEADER] {16}\r\nSubject: one\r\n\r\n BODY[]<6> {3}\r\nt:  "
+          "FLAGS (\\Seen \\Recent))\r\ng OK FETCH completed\r\n");
+    CHECK(
+        w.say(c, "h UID FETCH 2 RFC822.HEADER\r\n") ==
+        "* 2 FETCH (UID 2 RFC822.HEADER {16}\r\nSubject: two\r\n\r\n)\r\nh OK FETCH completed\r\n");
+    CHECK(w.say(c, "i FETCH 3 FLAGS\r\n") == "i BAD Invalid message sequence number\r\n");
+    CHECK(w.say(c, "j FETCH 1 ENVELOPE\r\n") ==
+          "j NO [CANNOT] FETCH ENVELOPE is not implemented in this version of tinyimapd\r\n");
+    // §6.4.6 STORE and .SILENT; §6.4.8 UID STORE answers with the UID too.
+    CHECK(w.say(c, "k STORE 1:2 +FLAGS (\\Deleted $Done)\r\n") ==
+          "* 1 FETCH (FLAGS (\\Deleted \\Seen \\Recent $Done))\r\n"
+          "* 2 FETCH (FLAGS (\\Flagged \\Deleted \\Recent $Done))\r\nk OK STORE completed\r\n");
+    CHECK(w.say(c, "l UID STORE 2 -FLAGS.SILENT (\\Deleted)\r\n") == "l OK STORE completed\r\n");
+    CHECK(w.say(c, "m COPY 1:2 Nope\r\n") == "m NO [TRYCREATE] No such mailbox\r\n");
+    w.say(c, "n CREATE Saved\r\n");
+    CHECK(w.say(c, "o UID COPY 1:* Saved\r\n") == "o OK COPY completed\r\n");
+    CHECK(w.say(c, "p STATUS Saved (MESSAGES)\r\n") ==
+          "* STATUS Saved (MESSAGES 2)\r\np OK STATUS completed\r\n");
+    // §6.4.3: message 1 is \Deleted: it goes, and the client is told.
+    CHECK(w.say(c, "q EXPUNGE\r\n") == "* 1 EXPUNGE\r\nq OK EXPUNGE completed\r\n");
+    CHECK(w.say(c, "r FETCH 1 (UID FLAGS)\r\n") ==
+          "* 1 FETCH (UID 2 FLAGS (\\Flagged \\Recent $Done))\r\nr OK FETCH completed\r\n");
+}
+
+TEST_CASE("A FETCH of many bodies streams through a small output buffer in order",
+          "[server][store]") {
+    World w;
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    w.say(c, "a LOGIN alice wonderland\r\n");
+    const std::string body(20000, 'x');
+    for (int i = 0; i < 5; ++i) {
+        w.say(c, "b APPEND INBOX {20000+}\r\n" + body + "\r\n");
+    }
+    w.say(c, "c EXAMINE INBOX\r\n");
+    w.net.faults(c).send_buffer = 1000;
+    w.net.client_send(c, "d FETCH 1:* BODY.PEEK[]\r\ne NOOP\r\n");
+    std::string all;
+    for (int i = 0; i < 2000 && all.find("e OK") == std::string::npos; ++i) {
+        w.run(1);
+        all += w.net.client_receive(c);
+    }
+    std::string expected;
+    for (int i = 1; i <= 5; ++i) {
+        expected += "* " + std::to_string(i) + " FETCH (BODY[] {20000}\r\n" + body + ")\r\n";
+    }
+    expected += "d OK FETCH completed\r\ne OK NOOP completed\r\n";
+    CHECK(all == expected);
 }

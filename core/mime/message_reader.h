@@ -1,0 +1,66 @@
+// MessageReader: how core/mime reads a stored message, and the small
+// windowed-reading helpers every MIME pass shares.
+//
+// The message parser never holds a whole message: it reads bounded windows
+// through this interface into a caller-provided scratch buffer (8-16 KiB is
+// typical) and keeps only offsets between reads. Offsets are relative to
+// the first byte of the message as appended (RFC 3501 §6.3.11: BODY[] is
+// those bytes exactly). Line ends are normally CRLF; bare LF is tolerated
+// everywhere.
+//
+// MemoryReader serves a message held in memory (tests, fuzzing, a message
+// small enough to sit in a buffer). It owns nothing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace tinyimapd::mime {
+
+// The smallest scratch buffer the MIME functions accept; they return false
+// on anything smaller. The last kAddressWork bytes of an ENVELOPE's scratch
+// hold the parts of one address while it is written.
+inline constexpr std::size_t kMinScratch = 2048;
+inline constexpr std::size_t kAddressWork = 1024;
+// Deepest MIME nesting parsed (multipart and message/rfc822 levels); a part
+// deeper than this is a leaf (see bodystructure.h). Same as the deepest
+// section part number the FETCH parser accepts.
+inline constexpr std::size_t kMaxMimeDepth = 32;
+// Longest multipart boundary honoured (RFC 2046 §5.1.1 allows 70; real mail
+// sometimes exceeds it a little). A longer one makes the multipart a leaf.
+inline constexpr std::size_t kMaxBoundary = 200;
+
+class MessageReader {
+public:
+    // Copies up to `capacity` bytes starting at `offset` into `out`; returns
+    // how many (0 at or past the end, or on an I/O error). May return fewer
+    // than asked; callers ask again.
+    virtual std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) = 0;
+    // The message's size in bytes.
+    virtual std::uint64_t size() const = 0;
+
+protected:
+    ~MessageReader() = default;
+};
+
+class MemoryReader final : public MessageReader {
+public:
+    explicit MemoryReader(std::string_view data) : data_(data) {}
+    std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
+    std::uint64_t size() const override { return data_.size(); }
+
+private:
+    std::string_view data_;
+};
+
+// Reads [offset, offset + n) into out, asking again after short reads;
+// returns the bytes delivered (fewer only at the end or on an I/O error).
+std::size_t read_full(MessageReader& r, std::uint64_t offset, char* out, std::size_t n);
+
+// Number of text lines in [start, end): LFs, plus one for a non-empty last
+// line without one. `buf` is a window of `cap` bytes.
+std::uint64_t count_lines(MessageReader& r, std::uint64_t start, std::uint64_t end, char* buf,
+                          std::size_t cap);
+
+}  // namespace tinyimapd::mime
