@@ -77,10 +77,10 @@ struct Config {
     std::uint32_t max_line_length = 8192;
     std::uint32_t max_literal_size = 8192;     // literals other than APPEND's
     std::uint32_t max_append_size = 67108864;  // one APPEND message
-    std::uint32_t max_nesting = 32;       // parenthesised lists inside one command
-    std::uint32_t max_set_ranges = 4096;  // ranges in one sequence set
-    std::uint32_t max_search_keys = 64;   // keys (incl. OR/NOT/lists) in one SEARCH
-    std::uint32_t max_fetch_items = 32;   // attributes in one FETCH
+    std::uint32_t max_nesting = 32;            // parenthesised lists inside one command
+    std::uint32_t max_set_ranges = 4096;       // ranges in one sequence set
+    std::uint32_t max_search_keys = 64;        // keys (incl. OR/NOT/lists) in one SEARCH
+    std::uint32_t max_fetch_items = 32;        // attributes in one FETCH
     std::uint32_t input_buffer = 4096;         // per connection
     std::uint32_t output_buffer = 16384;       // per connection
     std::uint32_t passwd_max_size = 65536;     // each of PasswdDb's two buffers

@@ -27,7 +27,7 @@ enum OpenFlags : std::uint32_t {
     kOpenCreate = 1u << 2,     // create if missing (mode 0600)
     kOpenExclusive = 1u << 3,  // with kOpenCreate: fail with Exists if present
     kOpenTruncate = 1u << 4,
-    kOpenNoFollow = 1u << 5,   // refuse to open through a symbolic link
+    kOpenNoFollow = 1u << 5,  // refuse to open through a symbolic link
 };
 
 struct FsResult {

@@ -26,14 +26,14 @@ struct PeerAddress {
 };
 
 struct IoResult {
-    Status status;       // Ok, WouldBlock, Eof (peer closed), Closed/Error
-    std::size_t bytes;   // bytes moved when status is Ok
+    Status status;      // Ok, WouldBlock, Eof (peer closed), Closed/Error
+    std::size_t bytes;  // bytes moved when status is Ok
 };
 
 enum WaitFlags : std::uint8_t {
-    kWaitRead = 1,   // in `want`: wake when readable / acceptable
-    kWaitWrite = 2,  // in `want`: wake when writable
-    kWaitHangup = 4, // only in `got`: peer hung up or the handle is in error
+    kWaitRead = 1,    // in `want`: wake when readable / acceptable
+    kWaitWrite = 2,   // in `want`: wake when writable
+    kWaitHangup = 4,  // only in `got`: peer hung up or the handle is in error
 };
 
 struct WaitItem {

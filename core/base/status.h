@@ -9,27 +9,23 @@
 
 namespace tinyimapd {
 
-enum class [[nodiscard]] Status : std::uint8_t {
+enum class [[nodiscard]] Status : std::uint8_t{
     Ok = 0,
     WouldBlock,   // non-blocking operation cannot progress now; retry later
     Eof,          // end of file / peer closed its sending side
     Closed,       // connection reset or handle no longer usable
     Interrupted,  // a wait was cut short by a signal
-    NotFound,
-    Exists,
-    NotEmpty,
-    NotDir,
-    IsDir,
-    NoSpace,      // ENOSPC / EDQUOT
-    Io,           // EIO and other hard storage errors
-    Permission,   // EACCES / EPERM
-    Busy,         // lock held by someone else
-    AddrInUse,    // EADDRINUSE
-    Invalid,      // bad argument (address syntax, path, ...)
-    TooLong,      // a name or value exceeds a fixed limit
-    Exhausted,    // a fixed pool (handles, slots) is full
+    NotFound,    Exists, NotEmpty, NotDir, IsDir,
+    NoSpace,     // ENOSPC / EDQUOT
+    Io,          // EIO and other hard storage errors
+    Permission,  // EACCES / EPERM
+    Busy,        // lock held by someone else
+    AddrInUse,   // EADDRINUSE
+    Invalid,     // bad argument (address syntax, path, ...)
+    TooLong,     // a name or value exceeds a fixed limit
+    Exhausted,   // a fixed pool (handles, slots) is full
     Unsupported,
-    Error,        // anything else
+    Error,  // anything else
 };
 
 // A short, stable, human-readable name ("no space", "not found", ...).

@@ -16,7 +16,9 @@ TextWriter& TextWriter::put(std::string_view s) {
     return *this;
 }
 
-TextWriter& TextWriter::put(char c) { return put(std::string_view(&c, 1)); }
+TextWriter& TextWriter::put(char c) {
+    return put(std::string_view(&c, 1));
+}
 
 TextWriter& TextWriter::put_uint(std::uint64_t v) {
     char digits[20];

@@ -49,10 +49,18 @@ private:
 
 namespace ascii {
 
-constexpr char to_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-constexpr char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
-constexpr bool is_space(char c) { return c == ' ' || c == '\t'; }
+constexpr char to_upper(char c) {
+    return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
+constexpr char to_lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+constexpr bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+constexpr bool is_space(char c) {
+    return c == ' ' || c == '\t';
+}
 
 // ASCII case-insensitive equality (IMAP keywords, RFC 3501 §9 note 3).
 bool iequals(std::string_view a, std::string_view b);
@@ -64,7 +72,8 @@ constexpr std::string_view head(std::string_view s, std::size_t n) {
     return s.size() < n ? s : std::string_view(s.data(), n);
 }
 constexpr std::string_view tail(std::string_view s, std::size_t from) {
-    return from >= s.size() ? std::string_view() : std::string_view(s.data() + from, s.size() - from);
+    return from >= s.size() ? std::string_view()
+                            : std::string_view(s.data() + from, s.size() - from);
 }
 // Parses a whole decimal number without sign; false on junk or overflow.
 bool parse_uint(std::string_view s, std::uint64_t* out);

@@ -8,16 +8,25 @@ bool is_atom_char(char c) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u >= 0x7f) return false;  // CTL, SP, 8-bit
     switch (c) {
-        case '(': case ')': case '{': case '%': case '*': case '"': case '\\': case ']':
-            return false;
-        default:
-            return true;
+        case '(':
+        case ')':
+        case '{':
+        case '%':
+        case '*':
+        case '"':
+        case '\\':
+        case ']': return false;
+        default: return true;
     }
 }
 
-bool is_astring_char(char c) { return c == ']' || is_atom_char(c); }
+bool is_astring_char(char c) {
+    return c == ']' || is_atom_char(c);
+}
 
-bool is_tag_char(char c) { return c != '+' && is_astring_char(c); }
+bool is_tag_char(char c) {
+    return c != '+' && is_astring_char(c);
+}
 
 bool is_atom(std::string_view s) {
     if (s.empty()) return false;
@@ -104,8 +113,7 @@ bool ArgReader::nz_number(std::uint32_t* out) {
 
 bool ArgReader::number64(std::uint64_t* out) {
     const Arg* a = next();
-    if (a == nullptr || a->type != ArgType::Atom ||
-        !parse_number64(parser_->arg_text(pos_), out)) {
+    if (a == nullptr || a->type != ArgType::Atom || !parse_number64(parser_->arg_text(pos_), out)) {
         return false;
     }
     advance();

@@ -26,12 +26,12 @@
 namespace tinyimapd::mime {
 
 struct HeaderBlock {
-    std::string_view fields;      // unfolded field lines, in the caller's buffer
-    std::uint64_t start = 0;      // first byte of the header
+    std::string_view fields;       // unfolded field lines, in the caller's buffer
+    std::uint64_t start = 0;       // first byte of the header
     std::uint64_t fields_end = 0;  // first byte of the empty line (or end)
     std::uint64_t body_start = 0;  // first byte after the empty line (or end)
-    std::uint64_t end = 0;        // end of the entity
-    bool truncated = false;       // the header did not fit in the buffer
+    std::uint64_t end = 0;         // end of the entity
+    bool truncated = false;        // the header did not fit in the buffer
 };
 
 // Finds the empty line ending the header of [start, end) using `buf` as a
