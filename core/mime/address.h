@@ -1,0 +1,40 @@
+// RFC 2822 address lists written as RFC 3501 ENVELOPE address lists.
+//
+// write_address_list() parses a From/Sender/Reply-To/To/Cc/Bcc value (RFC
+// 2822 §3.4: mailbox, name-addr with display name, addr-spec, route
+// addresses of RFC 822 / obs-route, groups) and writes NIL or
+// "(" 1*address ")" with address = "(" name adl mailbox host ")"
+// (RFC 3501 §7.4.2, §9 "address").
+//
+// Conventions (documented, tolerant of real mail):
+//   - comments are dropped; a display name is its words joined by one SP,
+//     quoted strings unquoted; encoded words (RFC 2047) are passed through
+//     undecoded; an empty display name is NIL;
+//   - the mailbox is the local part as written (a quoted local part keeps
+//     its quotes, so mailbox "@" host is a valid address again);
+//   - "<@a,@b:user@host>" gives adl "@a,@b";
+//   - "group: a@b, c@d;" gives (NIL NIL "group" NIL) ... (NIL NIL NIL NIL);
+//     an unterminated group is closed at the end of the value;
+//   - a missing local part or domain is the empty string, never NIL, so a
+//     malformed address can never be read as a group marker.
+// Each of name, adl, mailbox and host is cut to a quarter of the work area.
+// The output is always well-formed whatever the input.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "core/imap/encoder.h"
+
+namespace tinyimapd::mime {
+
+// Writes the address list of `value`; `work` holds one address's parts
+// while it is written (kAddressWork bytes is plenty).
+void write_address_list(std::string_view value, char* work, std::size_t work_size,
+                        imap::ResponseWriter& out);
+
+// True when `value` holds at least one address or group (RFC 3501 §7.4.2:
+// an empty Sender or Reply-To defaults to From).
+bool has_address(std::string_view value);
+
+}  // namespace tinyimapd::mime

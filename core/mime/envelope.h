@@ -1,0 +1,34 @@
+// ENVELOPE (RFC 3501 §7.4.2, §9 "envelope"): "(" date subject from sender
+// reply-to to cc bcc in-reply-to message-id ")" built from a message's
+// header, read through a bounded scratch buffer.
+//
+// Rules: each field's first occurrence is used; date, subject, in-reply-to
+// and message-id are the unfolded value with surrounding blanks removed, NIL
+// when the field is absent ("" when present but empty); address lists are
+// parsed as described in address.h; sender and reply-to are the value of
+// from when absent or holding no address. Bytes are not decoded (encoded
+// words and 8-bit text pass through; ResponseWriter picks a literal when a
+// quoted string cannot carry them). A header larger than the scratch buffer
+// is cut at a line end (header.h). The output is balanced and valid for any
+// input; false only when the scratch buffer is too small (< kMinScratch).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/imap/encoder.h"
+#include "core/mime/message_reader.h"
+
+namespace tinyimapd::mime {
+
+// ENVELOPE of the whole message.
+[[nodiscard]] bool write_envelope(MessageReader& r, char* scratch, std::size_t scratch_size,
+                                  imap::ResponseWriter& out);
+
+// ENVELOPE of the message occupying [start, end) (an encapsulated
+// message/rfc822 body).
+[[nodiscard]] bool write_envelope_at(MessageReader& r, std::uint64_t start, std::uint64_t end,
+                                     char* scratch, std::size_t scratch_size,
+                                     imap::ResponseWriter& out);
+
+}  // namespace tinyimapd::mime

@@ -1,0 +1,79 @@
+// The MIME structure walk shared by BODYSTRUCTURE and section lookup: what a
+// part is (leaf, multipart, encapsulated message) and where a multipart's
+// children lie.
+//
+// A part is [start, end) of the message: its MIME header, the empty line,
+// its body. classify_part() decides from the loaded header (RFC 2045 §5,
+// RFC 2046 §5.1.1, §5.1.5, §5.2.1):
+//   - multipart/* with a usable boundary → Multipart;
+//   - message/rfc822 with an identity encoding → Message (the body is
+//     another message, header and all);
+//   - anything else → Leaf. The type written for a leaf is the one given,
+//     except: no or invalid Content-Type → text/plain (in a multipart/digest
+//     → message/rfc822); a multipart without a usable boundary → text/plain
+//     (RFC 2045 §5.2: an invalid Content-Type defaults to it); a multipart
+//     or message/rfc822 deeper than kMaxMimeDepth → application/octet-stream.
+//
+// ChildCursor walks the body parts of a multipart per RFC 2046 §5.1.1: a
+// delimiter is a line starting "--" boundary, followed by "--" (the close
+// delimiter), blanks or the line end; the line break before a delimiter
+// belongs to it, not to the part. Missing pieces degrade: no delimiter at
+// all → one part covering the whole body (parsed like any part, so its
+// first lines may be read as a header); no close delimiter → the last
+// part runs to the end of the multipart. A child's range never leaves its
+// parent's, so a broken inner multipart cannot disturb the outer one. It
+// keeps only offsets, so the scratch buffer may be reused between calls.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/mime/header.h"
+#include "core/mime/message_reader.h"
+
+namespace tinyimapd::mime {
+
+enum class PartKind : std::uint8_t { Leaf, Multipart, Message };
+
+// How a leaf's media type is written when it differs from the header's.
+enum class TypeOverride : std::uint8_t {
+    None,           // as given in Content-Type
+    TextPlain,      // "TEXT" "PLAIN" ("CHARSET" "US-ASCII")
+    MessageRfc822,  // digest default: "MESSAGE" "RFC822"
+    OctetStream,    // "APPLICATION" "OCTET-STREAM", too deep to parse
+};
+
+struct PartInfo {
+    PartKind kind = PartKind::Leaf;
+    TypeOverride override_type = TypeOverride::None;
+    bool is_text = false;    // a text/* leaf: BODYSTRUCTURE gives its lines
+    bool is_digest = false;  // multipart/digest: children default to message/rfc822
+    std::uint8_t boundary_len = 0;
+    char boundary[kMaxBoundary];
+    std::string_view boundary_view() const { return {boundary, boundary_len}; }
+};
+
+// `depth` is the nesting level of the part (the message itself is 0);
+// `in_digest` says the parent is a multipart/digest.
+void classify_part(const HeaderBlock& h, std::size_t depth, bool in_digest, PartInfo* out);
+
+class ChildCursor {
+public:
+    // The multipart's body is [body_start, end).
+    ChildCursor(std::uint64_t body_start, std::uint64_t end, std::string_view boundary)
+        : pos_(body_start), end_(end), boundary_(boundary) {}
+
+    // The next child's [start, end); false when there are no more.
+    bool next(MessageReader& r, char* buf, std::size_t cap, std::uint64_t* start,
+              std::uint64_t* end);
+
+private:
+    std::uint64_t pos_;
+    std::uint64_t end_;
+    std::string_view boundary_;
+    bool started_ = false;
+    bool done_ = false;
+};
+
+}  // namespace tinyimapd::mime

@@ -1,0 +1,92 @@
+// BODY[section] lookup (RFC 3501 §6.4.5 "BODY[<section>]<<partial>>"):
+// where a section's bytes lie in the stored message, and the streaming
+// filter for HEADER.FIELDS / HEADER.FIELDS.NOT.
+//
+// Part numbering (RFC 3501 §6.4.5): the parts of a multipart are numbered
+// from 1; a message that is not multipart has exactly one part, 1, its body;
+// the parts of a message/rfc822 part are numbered within the encapsulated
+// message (so 2.1 of a message/rfc822 part 2 holding a non-multipart
+// message is that message's body). The structure rules (defaults, depth
+// limit, broken boundaries) are part.h's, the same BODYSTRUCTURE uses, so
+// numbers always agree with what BODYSTRUCTURE showed the client.
+//
+// Ranges: [] the whole message; HEADER the header including its empty line;
+// TEXT the body after it; n the body of part n (without its MIME header; for
+// a message/rfc822 part: the whole encapsulated message); n.MIME the MIME
+// header of part n including its empty line; n.HEADER, n.TEXT and
+// n.HEADER.FIELDS refer to the message encapsulated in part n, which must be
+// message/rfc822 (else not found).
+//
+// HEADER.FIELDS[.NOT]: the header's field lines (folds included, bytes as
+// stored) whose names are (not) in the list, compared ASCII
+// case-insensitively, in message order, followed by CRLF (the empty line
+// that ends the returned header). HeaderFieldsFilter produces them as a
+// LiteralSource through a window of the caller's buffer, so it can stream a
+// literal whose size total_size() computed first (two passes over the
+// header). Lines that are not fields are left out.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/imap/encoder.h"
+#include "core/imap/fetch_spec.h"
+#include "core/mime/message_reader.h"
+
+namespace tinyimapd::mime {
+
+struct SectionRange {
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    // HEADER.FIELDS[.NOT]: [offset, offset + length) is the header without
+    // its empty line, to be read through HeaderFieldsFilter; otherwise the
+    // section's bytes themselves.
+    bool filtered = false;
+};
+
+// False when the section does not exist in this message (a part number
+// beyond the parts, a number into a leaf, HEADER/TEXT of a part that is not
+// message/rfc822) or the scratch buffer is smaller than kMinScratch.
+[[nodiscard]] bool find_section(MessageReader& r, const imap::SectionSpec& section, char* scratch,
+                                std::size_t scratch_size, SectionRange* out);
+
+class HeaderFieldsFilter final : public imap::LiteralSource {
+public:
+    // `range` from find_section (filtered); `section` gives the field list
+    // (copied; the names it views, in the command's arena, must stay valid)
+    // and whether it is .NOT; `window` (>= kMinScratch bytes) is used on
+    // every read and must stay untouched while the filter is in use.
+    HeaderFieldsFilter(MessageReader& r, const SectionRange& range,
+                       const imap::SectionSpec& section, char* window, std::size_t window_size);
+
+    // Size of the filtered header, trailing CRLF included.
+    std::uint64_t total_size();
+
+    // LiteralSource: the filtered bytes from `offset`; sequential reads are
+    // cheap, any other offset restarts from the beginning of the header.
+    std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
+
+private:
+    void rewind();
+    // Produces up to `capacity` bytes into out (nullptr: count only).
+    std::size_t produce(char* out, std::size_t capacity);
+    bool selected_name(std::string_view name) const;
+    bool ensure(std::uint64_t pos, std::size_t want);
+
+    MessageReader& r_;
+    imap::SectionSpec section_;  // a copy; its views point where the caller's did
+    char* window_;
+    std::size_t window_size_;
+    std::uint64_t begin_;
+    std::uint64_t end_;
+    std::uint64_t win_start_ = 0;
+    std::size_t win_len_ = 0;
+    std::uint64_t in_pos_ = 0;
+    std::uint64_t out_pos_ = 0;
+    std::uint8_t crlf_sent_ = 0;
+    bool at_line_start_ = true;
+    bool selected_ = false;
+    bool is_not_ = false;
+};
+
+}  // namespace tinyimapd::mime

@@ -1,0 +1,142 @@
+// libFuzzer target: the message parser (core/mime) on arbitrary bytes taken
+// as a stored message.
+//
+// For every input: ENVELOPE, BODY and BODYSTRUCTURE are written (with the
+// smallest scratch buffer, to stress header truncation, and with a large
+// one) and must be syntactically balanced: parentheses match outside quoted
+// strings and literals, quoted strings are closed, literal counts fit.
+// find_section for a set of sections (chosen partly by the first byte) must
+// give ranges inside the message; a HEADER.FIELDS filter must deliver
+// exactly the size it announced. Any violation aborts. All buffers are
+// static; nothing is allocated.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "core/base/text.h"
+#include "core/imap/encoder.h"
+#include "core/imap/fetch_spec.h"
+#include "core/mime/bodystructure.h"
+#include "core/mime/envelope.h"
+#include "core/mime/section.h"
+
+using namespace tinyimapd;
+using namespace tinyimapd::mime;
+
+namespace {
+
+char g_scratch[16384];
+char g_out[1 << 20];
+char g_window[kMinScratch];
+
+void check(bool ok) {
+    if (!ok) std::abort();
+}
+
+// Parentheses balanced outside strings; strings and literals well-formed.
+bool balanced(std::string_view s) {
+    long depth = 0;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        char c = s[i];
+        if (c == '"') {
+            ++i;
+            while (i < s.size() && s[i] != '"') {
+                char q = s[i];
+                if (q == '\r' || q == '\n' || static_cast<unsigned char>(q) >= 0x80) return false;
+                if (q == '\\') ++i;
+                ++i;
+            }
+            if (i >= s.size()) return false;
+            ++i;
+        } else if (c == '{') {
+            std::uint64_t n = 0;
+            ++i;
+            while (i < s.size() && s[i] >= '0' && s[i] <= '9') n = n * 10 + (s[i++] - '0');
+            if (i + 3 > s.size() || s[i] != '}' || s[i + 1] != '\r' || s[i + 2] != '\n') {
+                return false;
+            }
+            i += 3;
+            if (n > s.size() - i) return false;
+            i += n;
+        } else {
+            if (c == '(') ++depth;
+            if (c == ')' && --depth < 0) return false;
+            if (c == '\r' || c == '\n') return false;
+            ++i;
+        }
+    }
+    return depth == 0;
+}
+
+enum class What { Envelope, Body, BodyStructure };
+
+void check_output(MemoryReader& r, What what, std::size_t scratch) {
+    TextWriter tw(g_out, sizeof g_out);
+    imap::ResponseWriter w(tw);
+    bool ok = false;
+    switch (what) {
+        case What::Envelope: ok = write_envelope(r, g_scratch, scratch, w); break;
+        case What::Body: ok = write_bodystructure(r, g_scratch, scratch, false, w); break;
+        case What::BodyStructure: ok = write_bodystructure(r, g_scratch, scratch, true, w); break;
+    }
+    check(ok);
+    if (w.ok()) check(balanced(w.view()));
+}
+
+const char* const kSections[] = {
+    "BODY[]",
+    "BODY[HEADER]",
+    "BODY[TEXT]",
+    "BODY[1]",
+    "BODY[2]",
+    "BODY[1.MIME]",
+    "BODY[1.1]",
+    "BODY[2.1.HEADER]",
+    "BODY[1.2.3]",
+    "BODY[1.TEXT]",
+    "BODY[HEADER.FIELDS (From Subject)]",
+    "BODY[HEADER.FIELDS.NOT (To)]",
+    "BODY[1.HEADER.FIELDS (Content-Type)]",
+    "BODY[2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2]",
+};
+
+void check_section(MemoryReader& r, const char* att) {
+    imap::FetchItem item;
+    const char* why = nullptr;
+    check(imap::parse_fetch_att(att, &item, &why));
+    SectionRange range;
+    if (!find_section(r, item.section, g_scratch, sizeof g_scratch, &range)) return;
+    check(range.offset <= r.size() && range.length <= r.size() - range.offset);
+    if (!range.filtered) return;
+    HeaderFieldsFilter f(r, range, item.section, g_window, sizeof g_window);
+    std::uint64_t size = f.total_size();
+    check(size >= 2 && size <= range.length + 2);
+    std::uint64_t got = 0;
+    char chunk[997];
+    for (;;) {
+        std::size_t k = f.read(got, chunk, sizeof chunk);
+        if (k == 0) break;
+        got += k;
+    }
+    check(got == size);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    std::string_view msg(reinterpret_cast<const char*>(data), size);
+    MemoryReader r(msg);
+    for (std::size_t scratch : {kMinScratch, sizeof g_scratch}) {
+        check_output(r, What::Envelope, scratch);
+        check_output(r, What::Body, scratch);
+        check_output(r, What::BodyStructure, scratch);
+    }
+    std::size_t n = sizeof kSections / sizeof kSections[0];
+    std::size_t pick = size > 0 ? data[0] % n : 0;
+    check_section(r, kSections[pick]);
+    check_section(r, kSections[(pick + 3) % n]);
+    check_section(r, kSections[10]);
+    return 0;
+}

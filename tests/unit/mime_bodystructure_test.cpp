@@ -1,0 +1,451 @@
+// Tests for core/mime/bodystructure, part and section: BODY and
+// BODYSTRUCTURE (RFC 3501 §7.4.2, §9 body-type-*, body-ext-*), multipart
+// walking (RFC 2046 §5.1), message/rfc822 (§5.2.1), and BODY[section]
+// ranges with HEADER.FIELDS filtering (RFC 3501 §6.4.5) — on a corpus of
+// real-world-shaped messages and broken ones.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "core/base/text.h"
+#include "core/imap/encoder.h"
+#include "core/imap/fetch_spec.h"
+#include "core/mime/bodystructure.h"
+#include "core/mime/section.h"
+
+using namespace tinyimapd;
+using namespace tinyimapd::mime;
+
+namespace {
+
+std::string crlf(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '\n') out += '\r';
+        out += c;
+    }
+    return out;
+}
+
+class TrickleReader final : public MessageReader {
+public:
+    TrickleReader(std::string_view data, std::size_t step) : data_(data), step_(step) {}
+    std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override {
+        if (capacity > step_) capacity = step_;
+        return inner_.read(offset, out, capacity);
+    }
+    std::uint64_t size() const override { return data_.size(); }
+
+private:
+    std::string_view data_;
+    MemoryReader inner_{data_};
+    std::size_t step_;
+};
+
+char g_scratch[16384];
+char g_out[1 << 18];
+
+std::string structure(MessageReader& r, bool ext, std::size_t scratch) {
+    TextWriter tw(g_out, sizeof g_out);
+    imap::ResponseWriter w(tw);
+    REQUIRE(write_bodystructure(r, g_scratch, scratch, ext, w));
+    REQUIRE(w.ok());
+    return std::string(w.view());
+}
+
+// BODYSTRUCTURE (ext) or BODY; checked to be the same with short reads and
+// the smallest scratch buffer.
+std::string structure(const std::string& msg, bool ext = true) {
+    MemoryReader r(msg);
+    std::string a = structure(r, ext, 8192);
+    TrickleReader t(msg, 5);
+    CHECK(structure(t, ext, kMinScratch) == a);
+    return a;
+}
+
+bool balanced(const std::string& s) {
+    // Parentheses balance outside quoted strings and literals.
+    int depth = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        if (c == '"') {
+            for (++i; i < s.size() && s[i] != '"'; ++i) {
+                if (s[i] == '\\') ++i;
+            }
+        } else if (c == '{') {
+            std::size_t close = s.find('}', i);
+            std::size_t n = std::stoul(s.substr(i + 1, close - i - 1));
+            i = close + 2 + n;
+        } else if (c == '(') {
+            ++depth;
+        } else if (c == ')') {
+            if (--depth < 0) return false;
+        }
+    }
+    return depth == 0;
+}
+
+imap::SectionSpec spec(const char* att) {
+    static imap::FetchItem item;
+    const char* why = nullptr;
+    REQUIRE(imap::parse_fetch_att(att, &item, &why));
+    return item.section;
+}
+
+// The bytes of a section, or "<none>" when it does not exist.
+std::string section(const std::string& msg, const char* att) {
+    MemoryReader r(msg);
+    imap::SectionSpec s = spec(att);
+    SectionRange range;
+    if (!find_section(r, s, g_scratch, 8192, &range)) return "<none>";
+    if (!range.filtered) return msg.substr(range.offset, range.length);
+    static char window[kMinScratch];
+    HeaderFieldsFilter f(r, range, s, window, sizeof window);
+    std::uint64_t size = f.total_size();
+    std::string out;
+    char chunk[7];
+    while (out.size() < size) {
+        std::size_t k = f.read(out.size(), chunk, sizeof chunk);
+        REQUIRE(k > 0);
+        out.append(chunk, k);
+    }
+    CHECK(f.read(out.size(), chunk, sizeof chunk) == 0);
+    // A restart at an earlier offset (BODY[...]<partial>) gives the same bytes.
+    if (size > 3) {
+        std::size_t k = f.read(3, chunk, sizeof chunk);
+        CHECK(std::string(chunk, k) == out.substr(3, k));
+    }
+    return out;
+}
+
+std::string rfc_body() {
+    // 92 lines, 3028 octets: the size of RFC 3501 §7.4.2's example.
+    std::string b;
+    for (int i = 0; i < 92; ++i) b += std::string(i < 84 ? 31 : 30, 'a') + "\r\n";
+    return b;
+}
+
+const std::string kAlternative = crlf(
+    "From: a@example.com\n"
+    "To: b@example.com\n"
+    "Subject: alt\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/alternative; boundary=\"XX\"\n"
+    "\n"
+    "preamble\n"
+    "--XX\n"
+    "Content-Type: text/plain; charset=utf-8\n"
+    "\n"
+    "Hello\n"
+    "--XX\n"
+    "Content-Type: text/html; charset=utf-8\n"
+    "Content-Transfer-Encoding: quoted-printable\n"
+    "\n"
+    "<p>Hello</p>\n"
+    "--XX--\n"
+    "epilogue\n");
+
+const std::string kMixed = crlf(
+    "From: a@example.com\n"
+    "Subject: report\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=\"=_b1\" (a comment)\n"
+    "\n"
+    "--=_b1\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "See attached.\n"
+    "--=_b1\n"
+    "Content-Type: application/pdf; name=\"report.pdf\"\n"
+    "Content-Transfer-Encoding: base64\n"
+    "Content-Disposition: attachment;\n"
+    "\tfilename=\"report.pdf\"\n"
+    "Content-ID: <pdf1@example.com>\n"
+    "Content-Description: The report\n"
+    "Content-Language: en, de\n"
+    "Content-Location: http://example.com/r.pdf\n"
+    "Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\n"
+    "\n"
+    "JVBERi0xLjQK\n"
+    "JVBERi0xLjQK\n"
+    "--=_b1--\n");
+
+const std::string kNested = crlf(
+    "From: outer@example.com\n"
+    "Subject: fwd\n"
+    "Content-Type: multipart/mixed; boundary=outer\n"
+    "\n"
+    "--outer\n"
+    "Content-Type: text/plain; charset=us-ascii\n"
+    "\n"
+    "Forwarded below.\n"
+    "--outer\n"
+    "Content-Type: message/rfc822\n"
+    "\n"
+    "From: inner@example.com\n"
+    "Subject: inner\n"
+    "Content-Type: multipart/alternative; boundary=inner\n"
+    "\n"
+    "--inner\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "Hi\n"
+    "--inner\n"
+    "Content-Type: text/html\n"
+    "\n"
+    "<b>Hi</b>\n"
+    "--inner--\n"
+    "--outer--\n");
+
+const char kTextDefault[] = "\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\"";
+
+}  // namespace
+
+TEST_CASE("mime bodystructure: RFC 3501 §7.4.2 example BODY", "[mime]") {
+    std::string m = crlf(
+                        "Date: Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\n"
+                        "From: Terry Gray <gray@cac.washington.edu>\n"
+                        "MIME-Version: 1.0\n"
+                        "Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\n"
+                        "\n") +
+                    rfc_body();
+    CHECK(structure(m, false) ==
+          "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92)");
+    CHECK(structure(m, true) ==
+          "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92 NIL NIL NIL "
+          "NIL)");
+}
+
+TEST_CASE("mime bodystructure: plain message without MIME headers", "[mime]") {
+    std::string m = crlf("From: a@b\nSubject: x\n\nHello\nWorld\n");
+    CHECK(structure(m) == std::string("(") + kTextDefault + " 14 2 NIL NIL NIL NIL)");
+    CHECK(structure(m, false) == std::string("(") + kTextDefault + " 14 2)");
+    CHECK(structure("") == std::string("(") + kTextDefault + " 0 0 NIL NIL NIL NIL)");
+    // A last line without line end still counts.
+    CHECK(structure("S: x\r\n\r\nab\r\ncd") ==
+          std::string("(") + kTextDefault + " 6 2 NIL NIL NIL NIL)");
+}
+
+TEST_CASE("mime bodystructure: multipart/alternative (RFC 2046 §5.1.4)", "[mime]") {
+    const char* want =
+        "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7BIT\" 5 1 NIL NIL NIL NIL)"
+        "(\"text\" \"html\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 12 1 NIL NIL NIL "
+        "NIL) \"alternative\" (\"boundary\" \"XX\") NIL NIL NIL)";
+    CHECK(structure(kAlternative) == want);
+    CHECK(structure(kAlternative, false) ==
+          "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7BIT\" 5 1)"
+          "(\"text\" \"html\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 12 1) "
+          "\"alternative\")");
+    // Bare LF line ends: the same structure (the sizes here do not change).
+    std::string lf;
+    for (char c : kAlternative) {
+        if (c != '\r') lf += c;
+    }
+    CHECK(structure(lf) == want);
+}
+
+TEST_CASE("mime bodystructure: multipart/mixed with a base64 attachment", "[mime]") {
+    CHECK(structure(kMixed) ==
+          "((\"text\" \"plain\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 13 1 NIL NIL NIL NIL)"
+          "(\"application\" \"pdf\" (\"name\" \"report.pdf\") \"<pdf1@example.com>\" "
+          "\"The report\" \"base64\" 26 \"Q2hlY2sgSW50ZWdyaXR5IQ==\" "
+          "(\"attachment\" (\"filename\" \"report.pdf\")) (\"en\" \"de\") "
+          "\"http://example.com/r.pdf\") \"mixed\" (\"boundary\" \"=_b1\") NIL NIL NIL)");
+}
+
+TEST_CASE("mime bodystructure: nested message/rfc822 (RFC 3501 body-type-msg)", "[mime]") {
+    const char* inner_env =
+        "(NIL \"inner\" ((NIL NIL \"inner\" \"example.com\")) ((NIL NIL \"inner\" "
+        "\"example.com\")) ((NIL NIL \"inner\" \"example.com\")) NIL NIL NIL NIL NIL)";
+    std::string inner_body =
+        "((\"text\" \"plain\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 2 1 NIL NIL NIL NIL)"
+        "(\"text\" \"html\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 9 1 NIL NIL NIL NIL) "
+        "\"alternative\" (\"boundary\" \"inner\") NIL NIL NIL)";
+    std::string want =
+        "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7BIT\" 16 1 NIL NIL NIL NIL)"
+        "(\"message\" \"rfc822\" NIL NIL NIL \"7BIT\" 193 " +
+        std::string(inner_env) + " " + inner_body +
+        " 13 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"outer\") NIL NIL NIL)";
+    CHECK(structure(kNested) == want);
+}
+
+TEST_CASE("mime bodystructure: multipart/digest defaults to message/rfc822 (RFC 2046 §5.1.5)",
+          "[mime]") {
+    std::string m = crlf(
+        "Content-Type: multipart/digest; boundary=d\n\n--d\n\nFrom: x@y\nSubject: s\n\nbody\n"
+        "--d--\n");
+    const char* a = "((NIL NIL \"x\" \"y\"))";
+    std::string want = std::string("((\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 29 (NIL \"s\" ") +
+                       a + " " + a + " " + a + " NIL NIL NIL NIL NIL) (" + kTextDefault +
+                       " 4 1 NIL NIL NIL NIL) 4 NIL NIL NIL NIL) \"digest\" (\"boundary\" \"d\") "
+                       "NIL NIL NIL)";
+    CHECK(structure(m) == want);
+}
+
+TEST_CASE("mime bodystructure: broken multiparts degrade", "[mime]") {
+    // No boundary parameter: an invalid Content-Type, so text/plain.
+    CHECK(structure(crlf("Content-Type: multipart/mixed\n\n--x\nhello\n")) ==
+          std::string("(") + kTextDefault + " 12 2 NIL NIL NIL NIL)");
+    // A boundary that never occurs: one (empty-bodied) part.
+    CHECK(structure(crlf("Content-Type: multipart/mixed; boundary=zz\n\nhello\n")) ==
+          std::string("((") + kTextDefault +
+              " 0 0 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"zz\") NIL NIL NIL)");
+    // No close delimiter: the last part runs to the end.
+    CHECK(structure(crlf("Content-Type: multipart/mixed; boundary=zz\n\n--zz\n"
+                         "Content-Type: text/plain\n\nabc\n")) ==
+          "((\"text\" \"plain\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 5 1 NIL NIL NIL NIL) "
+          "\"mixed\" (\"boundary\" \"zz\") NIL NIL NIL)");
+    // A boundary that is a prefix of a line is not a delimiter.
+    CHECK(
+        structure(crlf("Content-Type: multipart/mixed; boundary=zz\n\n--zz\n\n--zzz\n--zz--\n")) ==
+        std::string("((") + kTextDefault +
+            " 5 1 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"zz\") NIL NIL NIL)");
+    // message/rfc822 in base64 is not parsed as a message (RFC 2046 §5.2.1).
+    CHECK(structure(crlf("Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+                         "AAAA\n")) ==
+          "(\"message\" \"rfc822\" NIL NIL NIL \"base64\" 6 NIL NIL NIL NIL)");
+    // Invalid Content-Type value.
+    CHECK(structure(crlf("Content-Type: garbage\n\nx")) ==
+          std::string("(") + kTextDefault + " 1 1 NIL NIL NIL NIL)");
+}
+
+TEST_CASE("mime bodystructure: 100 levels of nesting stop at kMaxMimeDepth", "[mime]") {
+    std::string m = "Content-Type: text/plain\r\n\r\nx";
+    for (int i = 99; i >= 0; --i) {
+        std::string b = "b" + std::to_string(i);
+        m = "Content-Type: multipart/mixed; boundary=" + b + "\r\n\r\n--" + b + "\r\n" + m +
+            "\r\n--" + b + "--\r\n";
+    }
+    std::string s = structure(m);
+    CHECK(balanced(s));
+    std::size_t mixed = 0;
+    for (std::size_t p = s.find("\"mixed\""); p != std::string::npos;
+         p = s.find("\"mixed\"", p + 1)) {
+        ++mixed;
+    }
+    CHECK(mixed == kMaxMimeDepth);
+    CHECK(s.find("\"APPLICATION\" \"OCTET-STREAM\" NIL NIL NIL \"7BIT\"") != std::string::npos);
+
+    std::string msg = "Subject: leaf\r\n\r\nx";
+    for (int i = 0; i < 100; ++i) {
+        msg = "Subject: " + std::to_string(i) + "\r\nContent-Type: message/rfc822\r\n\r\n" + msg;
+    }
+    std::string t = structure(msg);
+    CHECK(balanced(t));
+    CHECK(t.find("\"OCTET-STREAM\"") != std::string::npos);
+}
+
+TEST_CASE("mime bodystructure: huge header lines and 8-bit headers", "[mime]") {
+    std::string m = "Content-Type: text/plain; charset=\"" + std::string(30000, 'x') +
+                    "\"\r\nContent-Description: caf\xC3\xA9\r\n\r\nbody\r\n";
+    std::string s = structure(m);
+    CHECK(balanced(s));
+    std::string m2 = "Content-Type: text/plain\r\nContent-Description: caf\xC3\xA9\r\n\r\nbody\r\n";
+    CHECK(structure(m2) ==
+          "(\"text\" \"plain\" (\"CHARSET\" \"US-ASCII\") NIL {5}\r\ncaf\xC3\xA9 \"7BIT\" 6 1 NIL "
+          "NIL NIL NIL)");
+}
+
+TEST_CASE("mime section: RFC 3501 §6.4.5 part numbers, HEADER, TEXT, MIME", "[mime]") {
+    std::string plain = crlf("From: a@b\nSubject: x\n\nHello\n");
+    CHECK(section(plain, "BODY[]") == plain);
+    CHECK(section(plain, "BODY[HEADER]") == crlf("From: a@b\nSubject: x\n\n"));
+    CHECK(section(plain, "BODY[TEXT]") == crlf("Hello\n"));
+    CHECK(section(plain, "BODY[1]") == crlf("Hello\n"));  // part 1 of a non-multipart
+    CHECK(section(plain, "BODY[2]") == "<none>");
+    CHECK(section(plain, "BODY[1.1]") == "<none>");
+    CHECK(section(plain, "BODY[1.HEADER]") == "<none>");
+
+    CHECK(section(kNested, "BODY[1]") == "Forwarded below.");
+    CHECK(section(kNested, "BODY[1.MIME]") ==
+          crlf("Content-Type: text/plain; charset=us-ascii\n\n"));
+    std::string inner = section(kNested, "BODY[2]");
+    CHECK(inner.size() == 193);
+    CHECK(inner.rfind("From: inner@example.com\r\n", 0) == 0);
+    CHECK(section(kNested, "BODY[2.HEADER]") ==
+          crlf("From: inner@example.com\nSubject: inner\n"
+               "Content-Type: multipart/alternative; boundary=inner\n\n"));
+    CHECK(section(kNested, "BODY[2.TEXT]").rfind("--inner\r\n", 0) == 0);
+    CHECK(section(kNested, "BODY[2.MIME]") == crlf("Content-Type: message/rfc822\n\n"));
+    CHECK(section(kNested, "BODY[2.1]") == "Hi");
+    CHECK(section(kNested, "BODY[2.2]") == "<b>Hi</b>");
+    CHECK(section(kNested, "BODY[2.2.MIME]") == crlf("Content-Type: text/html\n\n"));
+    CHECK(section(kNested, "BODY[2.3]") == "<none>");
+    CHECK(section(kNested, "BODY[3]") == "<none>");
+    CHECK(section(kMixed, "BODY[2]") == "JVBERi0xLjQK\r\nJVBERi0xLjQK");
+    CHECK(section(kAlternative, "BODY[TEXT]").rfind("preamble\r\n", 0) == 0);
+
+    // A non-multipart message/rfc822 part: 1.1 is the encapsulated body.
+    std::string fwd = crlf("Content-Type: message/rfc822\n\nSubject: in\n\nthe body\n");
+    CHECK(section(fwd, "BODY[1]") == crlf("Subject: in\n\nthe body\n"));
+    CHECK(section(fwd, "BODY[1.1]") == crlf("the body\n"));
+    CHECK(section(fwd, "BODY[1.HEADER]") == crlf("Subject: in\n\n"));
+    CHECK(section(fwd, "BODY[1.TEXT]") == crlf("the body\n"));
+}
+
+TEST_CASE("mime section: HEADER.FIELDS and HEADER.FIELDS.NOT", "[mime]") {
+    CHECK(section(kNested, "BODY[HEADER.FIELDS (Subject FROM)]") ==
+          crlf("From: outer@example.com\nSubject: fwd\n\n"));
+    CHECK(section(kNested, "BODY[HEADER.FIELDS.NOT (Subject)]") ==
+          crlf("From: outer@example.com\n"
+               "Content-Type: multipart/mixed; boundary=outer\n\n"));
+    CHECK(section(kNested, "BODY[2.HEADER.FIELDS (SUBJECT)]") == crlf("Subject: inner\n\n"));
+    CHECK(section(kNested, "BODY[HEADER.FIELDS (X-None)]") == "\r\n");
+    // Folded fields keep their folds, bytes as stored.
+    std::string folded = crlf("Subject: a\n b\nTo: x@y\nSubject : again\n\nbody\n");
+    CHECK(section(folded, "BODY[HEADER.FIELDS (subject)]") ==
+          crlf("Subject: a\n b\nSubject : again\n\n"));
+    CHECK(section(folded, "BODY[HEADER.FIELDS.NOT (subject)]") == crlf("To: x@y\n\n"));
+    // A field line longer than the filter's window.
+    std::string big = "X-Big: " + std::string(9000, 'y') + "\r\nSubject: s\r\n\r\n";
+    CHECK(section(big, "BODY[HEADER.FIELDS (X-Big)]") ==
+          "X-Big: " + std::string(9000, 'y') + "\r\n\r\n");
+    CHECK(section(big, "BODY[HEADER.FIELDS.NOT (X-Big)]") == "Subject: s\r\n\r\n");
+}
+
+TEST_CASE("mime bodystructure: delimiters at every position around the window edge", "[mime]") {
+    // Parts sized so that delimiter lines cross the edge of a kMinScratch
+    // window at every offset; sizes must not depend on where it falls.
+    for (std::size_t pad = kMinScratch - 90; pad < kMinScratch + 10; ++pad) {
+        std::string body(pad, 'x');
+        std::string m =
+            "Content-Type: multipart/mixed; boundary=edge-of-the-window\r\n\r\n"
+            "--edge-of-the-window\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n" +
+            body +
+            "\r\n--edge-of-the-window\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n" +
+            body + "\r\n--edge-of-the-window--\r\n";
+        std::string one = "(\"application\" \"octet-stream\" NIL NIL NIL \"7BIT\" " +
+                          std::to_string(pad) + " NIL NIL NIL NIL)";
+        INFO("pad " << pad);
+        CHECK(structure(m) ==
+              "(" + one + one + " \"mixed\" (\"boundary\" \"edge-of-the-window\") NIL NIL NIL)");
+    }
+}
+
+TEST_CASE("mime: the fuzz seed corpus gives balanced output", "[mime]") {
+    const char* const names[] = {"plain",     "alternative", "nested",
+                                 "addresses", "attachment",  "digest_lf"};
+    for (const char* name : names) {
+        std::string path =
+            std::string(TINYIMAPD_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_mime/" + name;
+        FILE* f = std::fopen(path.c_str(), "rb");
+        REQUIRE(f != nullptr);
+        std::string msg;
+        char buf[4096];
+        std::size_t k;
+        while ((k = std::fread(buf, 1, sizeof buf, f)) > 0) msg.append(buf, k);
+        std::fclose(f);
+        INFO(name);
+        CHECK(balanced(structure(msg)));
+        CHECK(balanced(structure(msg, false)));
+    }
+}
+
+TEST_CASE("mime section: non-field lines are never selected", "[mime]") {
+    std::string m = crlf("From foo@bar Mon Jan  1 00:00:00 2024\nno colon here\nTo: x@y\n\nb\n");
+    CHECK(section(m, "BODY[HEADER.FIELDS.NOT (Subject)]") == crlf("To: x@y\n\n"));
+    CHECK(section(m, "BODY[HEADER.FIELDS (To)]") == crlf("To: x@y\n\n"));
+}

@@ -1,0 +1,269 @@
+// Tests for core/mime/header, address and envelope: header location and
+// unfolding (RFC 2822 §2.2.3), field lookup, address lists (RFC 2822 §3.4:
+// display names, quoted strings, comments, route addresses, groups) and
+// ENVELOPE (RFC 3501 §7.4.2, including its example and the Sender/Reply-To
+// defaults).
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "core/base/text.h"
+#include "core/imap/encoder.h"
+#include "core/mime/address.h"
+#include "core/mime/envelope.h"
+#include "core/mime/header.h"
+
+using namespace tinyimapd;
+using namespace tinyimapd::mime;
+
+namespace {
+
+// "\n" -> "\r\n", so messages read like text.
+std::string crlf(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '\n') out += '\r';
+        out += c;
+    }
+    return out;
+}
+
+// Delivers at most `step` bytes per read, to exercise short reads.
+class TrickleReader final : public MessageReader {
+public:
+    TrickleReader(std::string_view data, std::size_t step) : data_(data), step_(step) {}
+    std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override {
+        if (capacity > step_) capacity = step_;
+        return inner_.read(offset, out, capacity);
+    }
+    std::uint64_t size() const override { return data_.size(); }
+
+private:
+    std::string_view data_;
+    MemoryReader inner_{data_};
+    std::size_t step_;
+};
+
+char g_scratch[16384];
+char g_out[1 << 16];
+
+std::string envelope(MessageReader& r, std::size_t scratch = 8192) {
+    TextWriter tw(g_out, sizeof g_out);
+    imap::ResponseWriter w(tw);
+    REQUIRE(write_envelope(r, g_scratch, scratch, w));
+    REQUIRE(w.ok());
+    return std::string(w.view());
+}
+
+std::string envelope(const std::string& msg, std::size_t scratch = 8192) {
+    MemoryReader r(msg);
+    std::string a = envelope(r, scratch);
+    TrickleReader t(msg, 7);
+    CHECK(envelope(t, scratch) == a);
+    return a;
+}
+
+std::string addresses(const std::string& value) {
+    TextWriter tw(g_out, sizeof g_out);
+    imap::ResponseWriter w(tw);
+    write_address_list(value, g_scratch, kAddressWork, w);
+    REQUIRE(w.ok());
+    return std::string(w.view());
+}
+
+const std::string kRfcExample = crlf(
+    "Date: Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\n"
+    "From: Terry Gray <gray@cac.washington.edu>\n"
+    "Subject: IMAP4rev1 WG mtg summary and minutes\n"
+    "To: imap@cac.washington.edu\n"
+    "cc: minutes@CNRI.Reston.VA.US,\n"
+    " John Klensin <KLENSIN@MIT.EDU>\n"
+    "Message-Id: <B27397-0100000@cac.washington.edu>\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\n"
+    "\n"
+    "body\n");
+
+const char kRfcEnvelope[] =
+    "(\"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\" \"IMAP4rev1 WG mtg summary and minutes\" "
+    "((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) "
+    "((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) "
+    "((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) "
+    "((NIL NIL \"imap\" \"cac.washington.edu\")) "
+    "((NIL NIL \"minutes\" \"CNRI.Reston.VA.US\")(\"John Klensin\" NIL \"KLENSIN\" \"MIT.EDU\")) "
+    "NIL NIL \"<B27397-0100000@cac.washington.edu>\")";
+
+}  // namespace
+
+TEST_CASE("mime header: end of header with CRLF, LF, none, and at the start", "[mime]") {
+    char buf[4096];
+    HeaderBlock h;
+    std::string m = crlf("A: 1\nB: 2\n\nbody");
+    MemoryReader r(m);
+    load_header(r, 0, m.size(), buf, sizeof buf, &h);
+    CHECK(h.fields_end == 12);
+    CHECK(h.body_start == 14);
+    CHECK(h.fields == "A: 1\nB: 2\n");
+
+    std::string lf = "A: 1\nB: 2\n\nbody";
+    MemoryReader rl(lf);
+    load_header(rl, 0, lf.size(), buf, sizeof buf, &h);
+    CHECK(h.fields_end == 10);
+    CHECK(h.body_start == 11);
+
+    std::string none = "A: 1\r\nB: 2";
+    MemoryReader rn(none);
+    load_header(rn, 0, none.size(), buf, sizeof buf, &h);
+    CHECK(h.body_start == none.size());
+    CHECK(h.fields == "A: 1\nB: 2");
+
+    std::string empty = "\r\nbody";
+    MemoryReader re(empty);
+    load_header(re, 0, empty.size(), buf, sizeof buf, &h);
+    CHECK(h.fields_end == 0);
+    CHECK(h.body_start == 2);
+    CHECK(h.fields.empty());
+}
+
+TEST_CASE("mime header: RFC 2822 §2.2.3 unfolding and case-insensitive lookup", "[mime]") {
+    char buf[4096];
+    HeaderBlock h;
+    std::string m = crlf(
+        "From foo@bar Mon Jan  1 00:00:00 2024\n"
+        "Subject: a very\n"
+        " long subject\n"
+        "X-Empty:\n"
+        "Bad Name: x\n"
+        "To : someone@example.com\n"
+        "subject: second\n"
+        "\n");
+    MemoryReader r(m);
+    load_header(r, 0, m.size(), buf, sizeof buf, &h);
+    std::string_view v;
+    REQUIRE(find_field(h.fields, "SUBJECT", &v));
+    CHECK(v == "a very long subject");
+    REQUIRE(find_field(h.fields, "x-empty", &v));
+    CHECK(v.empty());
+    REQUIRE(find_field(h.fields, "To", &v));
+    CHECK(v == "someone@example.com");
+    CHECK_FALSE(find_field(h.fields, "Bad Name", &v));
+    CHECK_FALSE(find_field(h.fields, "Cc", &v));
+
+    FieldIterator it(h.fields);
+    HeaderField f;
+    int n = 0;
+    while (it.next(&f)) ++n;
+    CHECK(n == 4);  // the mbox From_ line and "Bad Name" are not fields
+
+    char small[5];
+    CHECK(copy_value("a very long subject", small, sizeof small) == "a ver");
+}
+
+TEST_CASE("mime header: a header longer than the buffer is cut at a line end", "[mime]") {
+    std::string m = "A: 1\r\nB: " + std::string(5000, 'x') + "\r\nC: 3\r\n\r\nbody";
+    char buf[2048];
+    HeaderBlock h;
+    MemoryReader r(m);
+    load_header(r, 0, m.size(), buf, sizeof buf, &h);
+    CHECK(h.truncated);
+    CHECK(h.fields == "A: 1\n");
+    CHECK(h.body_start == m.size() - 4);
+}
+
+TEST_CASE("mime envelope: RFC 3501 §7.4.2 example", "[mime]") {
+    CHECK(envelope(kRfcExample) == kRfcEnvelope);
+    // Bare LF line ends give the same envelope.
+    std::string lf;
+    for (char c : kRfcExample) {
+        if (c != '\r') lf += c;
+    }
+    CHECK(envelope(lf) == kRfcEnvelope);
+    // So does the smallest scratch buffer.
+    CHECK(envelope(kRfcExample, kMinScratch) == kRfcEnvelope);
+}
+
+TEST_CASE("mime envelope: empty message and message without fields", "[mime]") {
+    CHECK(envelope("") == "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+    CHECK(envelope("\r\nbody only\r\n") == "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+    CHECK(envelope("garbage without colon") == "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+}
+
+TEST_CASE("mime envelope: groups, route addresses, quoted names, defaults", "[mime]") {
+    std::string m = crlf(
+        "From: \"Doe, John\" <john.doe@example.com>\n"
+        "To: Friends: alice@example.com, Bob <bob@example.org>;, carol@example.net\n"
+        "Cc: undisclosed-recipients:;\n"
+        "Bcc: <@relay1.example,@relay2.example:joe@example.com>\n"
+        "Reply-To:\n"
+        "Subject: test\n"
+        "\n");
+    const char* from = "((\"Doe, John\" NIL \"john.doe\" \"example.com\"))";
+    std::string want = std::string("(NIL \"test\" ") + from + " " + from + " " + from +
+                       " ((NIL NIL \"Friends\" NIL)(NIL NIL \"alice\" \"example.com\")"
+                       "(\"Bob\" NIL \"bob\" \"example.org\")(NIL NIL NIL NIL)"
+                       "(NIL NIL \"carol\" \"example.net\"))"
+                       " ((NIL NIL \"undisclosed-recipients\" NIL)(NIL NIL NIL NIL))"
+                       " ((NIL \"@relay1.example,@relay2.example\" \"joe\" \"example.com\"))"
+                       " NIL NIL)";
+    CHECK(envelope(m) == want);
+}
+
+TEST_CASE("mime envelope: encoded words pass through, comments are dropped", "[mime]") {
+    std::string m = crlf(
+        "Date: Mon, 1 Jan 2024 10:00:00 +0000\n"
+        "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus Berlin\n"
+        "From: =?ISO-8859-1?Q?J=F6rg?= Schmidt <joerg@example.de> (work)\n"
+        "Sender: secretary@example.de\n"
+        "To: john@example.com (John Smith), \"Quoted \\\"Name\\\"\" <q@example.com>\n"
+        "In-Reply-To: <abc@example.com>\n"
+        "Message-ID: <def@example.com>\n"
+        "\n");
+    const char* from = "((\"=?ISO-8859-1?Q?J=F6rg?= Schmidt\" NIL \"joerg\" \"example.de\"))";
+    std::string want = std::string(
+                           "(\"Mon, 1 Jan 2024 10:00:00 +0000\" "
+                           "\"=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus Berlin\" ") +
+                       from + " ((NIL NIL \"secretary\" \"example.de\")) " + from +
+                       " ((NIL NIL \"john\" \"example.com\")"
+                       "({13}\r\nQuoted \"Name\" NIL \"q\" \"example.com\"))"
+                       " NIL NIL \"<abc@example.com>\" \"<def@example.com>\")";
+    CHECK(envelope(m) == want);
+}
+
+TEST_CASE("mime envelope: 8-bit header bytes are sent as literals", "[mime]") {
+    std::string m =
+        "Subject: Gr\xC3\xBC\xC3\x9F"
+        "e\r\nFrom: J\xC3\xB6rg <j@example.de>\r\n\r\n";
+    std::string from = "(({5}\r\nJ\xC3\xB6rg NIL \"j\" \"example.de\"))";
+    std::string want =
+        "(NIL {7}\r\nGr\xC3\xBC\xC3\x9F"
+        "e " +
+        from + " " + from + " " + from + " NIL NIL NIL NIL NIL)";
+    CHECK(envelope(m) == want);
+}
+
+TEST_CASE("mime envelope: a header line longer than the scratch buffer", "[mime]") {
+    std::string m =
+        "From: a@b\r\nSubject: " + std::string(20000, 'x') + "\r\nTo: c@d\r\n\r\nhi\r\n";
+    std::string from = "((NIL NIL \"a\" \"b\"))";
+    CHECK(envelope(m) == "(NIL NIL " + from + " " + from + " " + from + " NIL NIL NIL NIL NIL)");
+}
+
+TEST_CASE("mime address: malformed lists stay well-formed", "[mime]") {
+    CHECK(addresses("") == "NIL");
+    CHECK(addresses(" , ,") == "NIL");
+    CHECK(addresses("(only a comment)") == "NIL");
+    CHECK(addresses("user") == "((NIL NIL \"user\" \"\"))");
+    CHECK(addresses("<>") == "((NIL NIL \"\" \"\"))");
+    CHECK(addresses("a@b,") == "((NIL NIL \"a\" \"b\"))");
+    CHECK(addresses("Name <a@b") == "((\"Name\" NIL \"a\" \"b\"))");
+    CHECK(addresses("group: a@b") ==
+          "((NIL NIL \"group\" NIL)(NIL NIL \"a\" \"b\")(NIL NIL NIL NIL))");
+    CHECK(addresses("\"unterminated <a@b>") == "((NIL NIL {19}\r\n\"unterminated <a@b> \"\"))");
+    CHECK(addresses("\"quoted local\"@example.com") ==
+          "((NIL NIL {14}\r\n\"quoted local\" \"example.com\"))");
+    CHECK(addresses("a@[192.168.0.1]") == "((NIL NIL \"a\" \"[192.168.0.1]\"))");
+    CHECK(addresses("John (comment) Smith <js@example.com>") ==
+          "((\"John Smith\" NIL \"js\" \"example.com\"))");
+    CHECK(has_address("a@b"));
+    CHECK_FALSE(has_address("  "));
+}
