@@ -35,6 +35,15 @@ public:
         return true;
     }
 
+    // Writing in place: all free space, contiguous at the tail (live bytes
+    // are moved to the front first); commit() what was written there.
+    char* free_space(std::size_t* length) {
+        compact();
+        *length = cap_ - tail_;
+        return buf_ + tail_;
+    }
+    void commit(std::size_t n) { tail_ += n <= cap_ - tail_ ? n : cap_ - tail_; }
+
     void consume(std::size_t n) {
         head_ += n < pending_size() ? n : pending_size();
         if (head_ == tail_) head_ = tail_ = 0;

@@ -9,15 +9,19 @@
 // stay valid.
 //
 // Items served: UID FLAGS INTERNALDATE RFC822.SIZE RFC822 RFC822.HEADER
-// RFC822.TEXT, BODY[] BODY[HEADER] BODY[TEXT] with .PEEK and partials.
-// Items that need the MIME parser (ENVELOPE, BODY, BODYSTRUCTURE, part
-// numbers, HEADER.FIELDS, MIME, BINARY) are refused with NO before any
-// output, never answered wrongly.
+// RFC822.TEXT ENVELOPE BODY BODYSTRUCTURE, BODY[section] of every form
+// (part numbers, HEADER, HEADER.FIELDS(.NOT), TEXT, MIME) with .PEEK and
+// partials, through the MIME parser (core/mime). BINARY (RFC 3516) and
+// MODSEQ are refused with NO/BAD before any output, never answered wrongly.
 #include "core/base/text.h"
 #include "core/imap/datetime.h"
 #include "core/imap/encoder.h"
 #include "core/imap/session.h"
+#include "core/mime/bodystructure.h"
+#include "core/mime/envelope.h"
 #include "core/store/user_store.h"
+
+#include <new>
 
 namespace tinyimapd::imap {
 
@@ -59,13 +63,21 @@ bool served(const FetchItem& item) {
         case FetchKind::Rfc822Size:
         case FetchKind::Rfc822:
         case FetchKind::Rfc822Header:
-        case FetchKind::Rfc822Text: return true;
-        case FetchKind::BodySection:
-            return item.section.part_count == 0 && (item.section.text == SectionText::None ||
-                                                    item.section.text == SectionText::Header ||
-                                                    item.section.text == SectionText::Text);
+        case FetchKind::Rfc822Text:
+        case FetchKind::Envelope:
+        case FetchKind::Body:
+        case FetchKind::BodyStructure:
+        case FetchKind::BodySection: return true;
         default: return false;
     }
+}
+
+// Whole-message sections that need no MIME parsing.
+bool plain_section(const FetchItem& item) {
+    return item.kind != FetchKind::BodySection ||
+           (item.section.part_count == 0 &&
+            (item.section.text == SectionText::None || item.section.text == SectionText::Header ||
+             item.section.text == SectionText::Text));
 }
 
 }  // namespace
@@ -189,7 +201,10 @@ void Session::run_job() {
             job_.seq = 0;
             continue;
         }
+        const std::size_t item_before = job_.item;
         write_item(job_.items[job_.item]);
+        // No progress and nothing streaming: wait for the output to drain.
+        if (job_.item == item_before && !streamer_.active() && job_.kind != JobKind::None) return;
     }
 }
 
@@ -243,6 +258,54 @@ bool Session::start_message() {
     return true;
 }
 
+std::size_t Session::MimeSource::read(std::uint64_t offset, char* out, std::size_t capacity) {
+    std::size_t got = 0;
+    if (box->read(*message, offset, out, capacity, &got) != Status::Ok) return 0;
+    return got;
+}
+
+// ENVELOPE, BODY, BODYSTRUCTURE: written in place into the output buffer.
+// False: not enough room yet (the caller waits for the socket to drain).
+bool Session::write_structure(const FetchItem& item) {
+    mime_source_.box = selected_;
+    mime_source_.message = &job_.message;
+    const bool was_empty = out_.empty();
+    std::size_t room = 0;
+    char* space = out_.free_space(&room);
+    TextWriter w(space, room);
+    if (!job_.first_item) w.put(' ');
+    ResponseWriter r(w);
+    bool ok = false;
+    if (item.kind == FetchKind::Envelope) {
+        w.put("ENVELOPE ");
+        ok = mime::write_envelope(mime_source_, services_.stream_scratch,
+                                  services_.stream_scratch_size, r);
+    } else {
+        w.put(item.kind == FetchKind::Body ? "BODY " : "BODYSTRUCTURE ");
+        ok = mime::write_bodystructure(mime_source_, services_.stream_scratch,
+                                       services_.stream_scratch_size,
+                                       item.kind == FetchKind::BodyStructure, r);
+    }
+    if (ok && r.ok() && w.ok()) {
+        out_.commit(w.size());
+        return true;
+    }
+    if (!was_empty) return false;  // retry with the whole buffer
+    // Larger than the whole output buffer (a hostile message): a minimal
+    // answer that is still valid syntax.
+    w.clear();
+    if (!job_.first_item) w.put(' ');
+    if (item.kind == FetchKind::Envelope) {
+        w.put("ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+    } else {
+        w.put(item.kind == FetchKind::Body ? "BODY " : "BODYSTRUCTURE ");
+        w.put("(\"APPLICATION\" \"OCTET-STREAM\" NIL NIL NIL \"7BIT\" ");
+        w.put_uint(job_.message.size).put(')');
+    }
+    out_.commit(w.size());
+    return true;
+}
+
 std::size_t Session::StoreSource::read(std::uint64_t offset, char* out, std::size_t capacity) {
     std::size_t got = 0;
     if (box->read(*message, base + offset, out, capacity, &got) != Status::Ok) return 0;
@@ -280,9 +343,21 @@ std::uint64_t Session::header_size() {
 }
 
 void Session::write_item(const FetchItem& item) {
+    if (item.kind == FetchKind::Envelope || item.kind == FetchKind::Body ||
+        item.kind == FetchKind::BodyStructure) {
+        if (write_structure(item)) {
+            job_.first_item = false;
+            ++job_.item;
+        }
+        return;
+    }
     FixedText<kItemReserve> w;
     if (!job_.first_item) w.put(' ');
     job_.first_item = false;
+    if (!plain_section(item)) {
+        stream_section(item, w);
+        return;
+    }
     const store::MessageInfo& m = job_.message;
     std::uint64_t begin = 0, end = m.size;
     switch (item.kind) {
@@ -343,6 +418,60 @@ void Session::write_item(const FetchItem& item) {
 // repeat them.
 void Session::own_flag_change() {
     view_.flags_modseq = selected_->highest_modseq();
+}
+
+// BODY[section] that needs the message's structure: part numbers, MIME,
+// HEADER.FIELDS(.NOT) (RFC 3501 §6.4.5).
+void Session::stream_section(const FetchItem& item, FixedText<512>& w) {
+    mime_source_.box = selected_;
+    mime_source_.message = &job_.message;
+    write_item_name(item, w);
+    w.put(' ');
+    mime::SectionRange range;
+    if (!mime::find_section(mime_source_, item.section, services_.stream_scratch,
+                            services_.stream_scratch_size, &range)) {
+        // A section the message does not have (RFC 9051 §6.4.5: NIL).
+        w.put("NIL");
+        out_.append(w.view());
+        ++job_.item;
+        return;
+    }
+    std::uint64_t begin = range.offset, end = range.offset + range.length;
+    if (range.filtered) {
+        fields_filter_ = new (fields_filter_space_) mime::HeaderFieldsFilter(
+            mime_source_, range, item.section, fields_window_, sizeof fields_window_);
+        begin = 0;
+        end = fields_filter_->total_size();
+    }
+    if (item.has_partial) {
+        const std::uint64_t len = end - begin;
+        const std::uint64_t off = item.partial_offset < len ? item.partial_offset : len;
+        const std::uint64_t cnt = item.partial_count < len - off ? item.partial_count : len - off;
+        begin += off;
+        end = begin + cnt;
+    }
+    out_.append(w.view());
+    LiteralSource* source = &source_;
+    if (range.filtered) {
+        filter_base_.filter = fields_filter_;
+        filter_base_.base = begin;
+        source = &filter_base_;
+    } else {
+        source_.box = selected_;
+        source_.message = &job_.message;
+        source_.base = begin;
+    }
+    if (streamer_.start(out_, *source, end - begin) == StreamStatus::Failed) {
+        job_.kind = JobKind::None;
+        state_ = SessionState::Logout;
+        out_.clear();
+        return;
+    }
+    if (!streamer_.active()) ++job_.item;
+}
+
+std::size_t Session::FilterSource::read(std::uint64_t offset, char* out, std::size_t capacity) {
+    return filter->read(base + offset, out, capacity);
 }
 
 // ---- STORE -----------------------------------------------------------------

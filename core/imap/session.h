@@ -27,6 +27,7 @@
 #include "core/imap/command.h"
 #include "core/imap/encoder.h"
 #include "core/imap/parser.h"
+#include "core/mime/section.h"
 #include "core/store/registry.h"
 #include "port/clock.h"
 #include "port/log.h"
@@ -156,6 +157,8 @@ private:
     std::uint32_t next_in_set();
     bool start_message();
     void write_item(const FetchItem& item);
+    bool write_structure(const FetchItem& item);
+    void stream_section(const FetchItem& item, FixedText<512>& name);
     std::uint64_t header_size();
     void own_flag_change();
     void append_begin();
@@ -225,8 +228,26 @@ private:
         std::uint64_t base = 0;
         std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
     };
+    // The message as the MIME parser reads it (core/mime), and the window
+    // a HEADER.FIELDS filter keeps while its literal streams.
+    struct MimeSource final : mime::MessageReader {
+        store::Mailbox* box = nullptr;
+        const store::MessageInfo* message = nullptr;
+        std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
+        std::uint64_t size() const override { return message->size; }
+    };
     Job job_;
     StoreSource source_;
+    MimeSource mime_source_;
+    struct FilterSource final : LiteralSource {
+        mime::HeaderFieldsFilter* filter = nullptr;
+        std::uint64_t base = 0;  // a partial's offset into the filtered bytes
+        std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
+    };
+    FilterSource filter_base_;
+    mime::HeaderFieldsFilter* fields_filter_ = nullptr;
+    alignas(8) unsigned char fields_filter_space_[sizeof(mime::HeaderFieldsFilter)];
+    char fields_window_[mime::kMinScratch];
     LiteralStreamer streamer_;
 };
 

@@ -169,7 +169,6 @@ constexpr Step kConversation[] = {
     {"a6 LOGIN {5}\r\n", "+ "},
     {"alice {10+}\r\nwonderland\r\n", "a6 OK [CAPABILITY"},
     {"a7 NOOP\r\na8 NOOP\r\na9 SELECT INBOX\r\n", "a9 OK [READ-WRITE]"},
-    {"c1 FETCH 1:*,7 (FLAGS BODY.PEEK[HEADER.FIELDS (From \"To\")]<0.100>)\r\n", "c1 NO [CANNOT]"},
     {"c2 UID SEARCH RETURN (MIN COUNT) CHARSET UTF-8 OR (FROM x SINCE 1-Feb-2024) NOT 1:5\r\n",
      "c2 NO [CANNOT]"},
     {"c3 LIST \"\" *\r\n", "c3 OK LIST"},
@@ -177,6 +176,9 @@ constexpr Step kConversation[] = {
     {"c5 APPEND INBOX (\\Seen $Work) \" 1-Feb-2024 10:00:00 +0100\" {3}\r\n", "+ Ready"},
     {"abc\r\nc6 APPEND INBOX {4+}\r\ndefg\r\n", "c6 OK APPEND"},
     {"c7 NOOP\r\n", "c7 OK NOOP"},
+    {"c1 FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (From \"To\")]<0.100> ENVELOPE "
+     "BODYSTRUCTURE BODY BODY.PEEK[1] BODY.PEEK[1.MIME])\r\n",
+     "c1 OK FETCH"},
     {"d1 CREATE Foo/Bar\r\nd2 RENAME Foo Baz\r\nd3 DELETE Baz/Bar\r\nd4 DELETE Baz\r\n",
      "d4 OK DELETE"},
     {"d5 SUBSCRIBE INBOX\r\nd6 LSUB \"\" *\r\nd7 UNSUBSCRIBE INBOX\r\n", "d7 OK"},

@@ -141,8 +141,8 @@ TEST_CASE("Unknown commands get BAD; commands not built yet get NO, never OK", "
     CHECK(w.say(c, "d NOOP extra\r\n") == "d BAD Unexpected extra arguments: extra\r\n");
     CHECK(w.say(c, "e FETCH 1 FLAGS\r\n") == "e BAD No mailbox selected\r\n");
     w.say(c, "f SELECT INBOX\r\n");
-    CHECK(w.say(c, "g FETCH 1 BODYSTRUCTURE\r\n") ==
-          "g NO [CANNOT] FETCH BODYSTRUCTURE is not implemented in this version of tinyimapd\r\n");
+    CHECK(w.say(c, "g FETCH 1 BINARY[1]\r\n") ==
+          "g NO [CANNOT] FETCH BINARY[1] is not implemented in this version of tinyimapd\r\n");
 }
 
 TEST_CASE("Parse errors: tagged BAD when the tag is known, untagged otherwise", "[server]") {
@@ -603,8 +603,8 @@ TEST_CASE("RFC 3501 §6.4.5-8: FETCH, STORE, COPY, EXPUNGE and their UID forms",
         w.say(c, "h UID FETCH 2 RFC822.HEADER\r\n") ==
         "* 2 FETCH (UID 2 RFC822.HEADER {16}\r\nSubject: two\r\n\r\n)\r\nh OK FETCH completed\r\n");
     CHECK(w.say(c, "i FETCH 3 FLAGS\r\n") == "i BAD Invalid message sequence number\r\n");
-    CHECK(w.say(c, "j FETCH 1 ENVELOPE\r\n") ==
-          "j NO [CANNOT] FETCH ENVELOPE is not implemented in this version of tinyimapd\r\n");
+    CHECK(w.say(c, "j FETCH 1 BINARY.SIZE[1]\r\n") ==
+          "j NO [CANNOT] FETCH BINARY.SIZE[1] is not implemented in this version of tinyimapd\r\n");
     // §6.4.6 STORE and .SILENT; §6.4.8 UID STORE answers with the UID too.
     CHECK(w.say(c, "k STORE 1:2 +FLAGS (\\Deleted $Done)\r\n") ==
           "* 1 FETCH (FLAGS (\\Deleted \\Seen \\Recent $Done))\r\n"
@@ -645,4 +645,49 @@ TEST_CASE("A FETCH of many bodies streams through a small output buffer in order
     }
     expected += "d OK FETCH completed\r\ne OK NOOP completed\r\n";
     CHECK(all == expected);
+}
+
+TEST_CASE("RFC 3501 §6.4.5, §7.4.2: ENVELOPE, BODYSTRUCTURE and MIME sections", "[server][store]") {
+    World w;
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    w.say(c, "a LOGIN alice wonderland\r\n");
+    const std::string m =
+        "From: Fred Foobar <foobar@Blurdybloop.example>\r\n"
+        "Subject: afternoon meeting\r\n"
+        "To: mooch@owatagu.example\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"XX\"\r\n"
+        "\r\n"
+        "--XX\r\n"
+        "Content-Type: text/plain; charset=us-ascii\r\n"
+        "\r\n"
+        "hello\r\n"
+        "--XX\r\n"
+        "Content-Type: application/octet-stream\r\n"
+        "Content-Transfer-Encoding: base64\r\n"
+        "\r\n"
+        "AAEC\r\n"
+        "--XX--\r\n";
+    w.say(c, "b APPEND INBOX {" + std::to_string(m.size()) + "+}\r\n" + m + "\r\n");
+    w.say(c, "c EXAMINE INBOX\r\n");
+    const std::string env = w.say(c, "d FETCH 1 ENVELOPE\r\n");
+    CHECK(env.find("* 1 FETCH (ENVELOPE (NIL \"afternoon meeting\" ((\"Fred Foobar\" NIL "
+                   "\"foobar\" \"Blurdybloop.example\")) ((\"Fred Foobar\" NIL \"foobar\" "
+                   "\"Blurdybloop.example\")) ((\"Fred Foobar\" NIL \"foobar\" "
+                   "\"Blurdybloop.example\")) ((NIL NIL \"mooch\" \"owatagu.example\")) NIL NIL "
+                   "NIL NIL))\r\n") == 0);
+    const std::string bs = w.say(c, "e FETCH 1 BODY\r\n");
+    CHECK(bs.find("* 1 FETCH (BODY ((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL "
+                  "\"7BIT\" 5 1)(\"application\" \"octet-stream\" NIL NIL NIL \"base64\" 4) "
+                  "\"mixed\"))\r\n") == 0);
+    CHECK(w.say(c, "f FETCH 1 (BODY.PEEK[1] BODY.PEEK[2.MIME])\r\n") ==
+          "* 1 FETCH (BODY[1] {5}\r\nhello BODY[2.MIME] {77}\r\n"
+          "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+          ")\r\nf OK FETCH completed\r\n");
+    CHECK(w.say(c, "g FETCH 1 BODY.PEEK[HEADER.FIELDS (subject)]\r\n") ==
+          "* 1 FETCH (BODY[HEADER.FIELDS (subject)] {30}\r\nSubject: afternoon meeting\r\n\r\n"
+          ")\r\ng OK FETCH completed\r\n");
+    CHECK(w.say(c, "h FETCH 1 BODY.PEEK[3]\r\n") ==
+          "* 1 FETCH (BODY[3] NIL)\r\nh OK FETCH completed\r\n");
 }
