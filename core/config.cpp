@@ -4,7 +4,7 @@ namespace tinyimapd {
 namespace {
 
 // string_view::substr throws out_of_range; core is built without exceptions
-// and its objects must not reference the throw helpers, hence these two.
+// and its objects must not reference the exception helpers, hence these two.
 constexpr std::string_view head(std::string_view s, std::size_t n) {
     return {s.data(), n < s.size() ? n : s.size()};
 }

@@ -237,7 +237,7 @@ Status Server::run_once(std::int32_t max_wait_ms) {
     if (st == Status::Interrupted) return st;
     now = platform_.clock.monotonic_ms();
 
-    // Connections first, in the order they were listed, then new ones.
+    // Connections first, in the order they were listed, then the listeners.
     std::size_t item = first_slot_item;
     for (std::size_t i = 0; i < slot_count_; ++i) {
         Slot& s = slots_[i];
@@ -252,7 +252,7 @@ Status Server::run_once(std::int32_t max_wait_ms) {
 
 void Server::refuse(port::Handle h, std::string_view bye, std::string_view why,
                     const port::PeerAddress& peer) {
-    // Best effort: the socket buffer of a new connection has room. On an
+    // Best effort: the socket buffer of a just-accepted connection has room. On an
     // implicit-TLS listener there is nothing to say in plaintext.
     if (!bye.empty()) {
         (void)platform_.net.write(h, reinterpret_cast<const std::uint8_t*>(bye.data()), bye.size());

@@ -1,10 +1,10 @@
 // LoginGuard: the brake on password guessing (DESIGN.md, issue "hardening").
 //
 // Remembers recent failed logins per client address in a fixed table (the
-// oldest entry makes room for a new address) and computes the delay before
+// oldest entry makes room for another address) and computes the delay before
 // the NO of a failed LOGIN/AUTHENTICATE: it doubles with every failure of
 // the connection or of the address, up to a cap, so a guesser that opens a
-// new connection for each try is slowed as much as one that does not. The
+// fresh connection for each try is slowed as much as one that does not. The
 // delay is served by the session's timer: it never blocks the loop.
 // Failures older than `forget_ms` no longer count; a successful login from
 // an address clears it.

@@ -943,22 +943,30 @@ int import_maildir(Env& env, Importer& imp, const std::string& dir) {
     return 0;
 }
 
+// import and export: options, exactly one of --mbox/--maildir, the user's
+// store. Returns parse()'s convention: 0 to go on, <0 done (help), >0 exit.
+int start_transfer(Env& env, const char* tool, int argc, char** argv, std::string_view usage,
+                   Options* o, std::unique_ptr<store::UserStore>* us, std::string* root) {
+    env.tool = tool;
+    int rc = parse(env, argc, argv, "u,m,mbox,maildir", o, usage);
+    if (rc != 0) return rc;
+    if (o->mbox.empty() == o->maildir.empty()) {
+        fail(env.tool, "give one of --mbox FILE or --maildir DIR");
+        errs(usage);
+        return EX_USAGE;
+    }
+    return start_user(env, *o, us, root);
+}
+
 }  // namespace
 
 int run_import(int argc, char** argv) {
     Env env;
-    env.tool = "import";
     Options o;
-    int rc = parse(env, argc, argv, "u,m,mbox,maildir", &o, kImportUsage);
-    if (rc != 0) return rc < 0 ? 0 : rc;
-    if (o.mbox.empty() == o.maildir.empty()) {
-        fail(env.tool, "give one of --mbox FILE or --maildir DIR");
-        errs(kImportUsage);
-        return EX_USAGE;
-    }
     std::unique_ptr<store::UserStore> us;
     std::string root;
-    if ((rc = start_user(env, o, &us, &root)) != 0) return rc;
+    int rc = start_transfer(env, "import", argc, argv, kImportUsage, &o, &us, &root);
+    if (rc != 0) return rc < 0 ? 0 : rc;
     Spool spool;
     if (!spool.open(root)) {
         fail(env.tool, "cannot create a spool file in " + root, strerror(errno));
@@ -1080,18 +1088,11 @@ bool make_dir(const std::string& d) {
 
 int run_export(int argc, char** argv) {
     Env env;
-    env.tool = "export";
     Options o;
-    int rc = parse(env, argc, argv, "u,m,mbox,maildir", &o, kExportUsage);
-    if (rc != 0) return rc < 0 ? 0 : rc;
-    if (o.mbox.empty() == o.maildir.empty()) {
-        fail(env.tool, "give one of --mbox FILE or --maildir DIR");
-        errs(kExportUsage);
-        return EX_USAGE;
-    }
     std::unique_ptr<store::UserStore> us;
     std::string root;
-    if ((rc = start_user(env, o, &us, &root)) != 0) return rc;
+    int rc = start_transfer(env, "export", argc, argv, kExportUsage, &o, &us, &root);
+    if (rc != 0) return rc < 0 ? 0 : rc;
     store::Mailbox* mb = nullptr;
     const Status ost = open_mailbox(env, *us, o.mailbox, &mb);
     if (ost != Status::Ok) {
