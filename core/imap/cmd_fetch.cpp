@@ -160,6 +160,10 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
 
 // Moves the job as far as the output buffer allows.
 void Session::run_job() {
+    if (job_.kind == JobKind::Search) {
+        run_search();
+        return;
+    }
     while (job_.kind != JobKind::None) {
         if (streamer_.active()) {
             const StreamStatus st = streamer_.pump(out_);

@@ -197,6 +197,7 @@ void Session::execute(std::uint64_t now_ms) {
         case CommandId::Status: cmd_status(cmd); return;
         case CommandId::Append: append_finish(); return;
         case CommandId::Fetch: cmd_fetch(cmd); return;
+        case CommandId::Search: cmd_search(cmd); return;
         case CommandId::Store: cmd_store(cmd); return;
         case CommandId::Expunge: cmd_expunge(cmd); return;
         case CommandId::Copy:

@@ -161,6 +161,12 @@ private:
     void stream_section(const FetchItem& item, FixedText<512>& name);
     std::uint64_t header_size();
     void own_flag_change();
+    // SEARCH (cmd_search.cpp).
+    void cmd_search(const ParsedCommand& cmd);
+    void run_search();
+    bool search_match(std::uint32_t seq, std::uint32_t index);
+    bool header_value(std::string_view name, std::string_view* value);
+    bool body_contains(std::string_view needle, bool whole);
     void append_begin();
     void append_chunk(std::string_view chunk);
     void append_finish();
@@ -205,7 +211,7 @@ private:
     bool append_done_ = false;
 
     // A FETCH or STORE answering message by message (resumable).
-    enum class JobKind : std::uint8_t { None, Fetch, Store };
+    enum class JobKind : std::uint8_t { None, Fetch, Store, Search };
     struct Job {
         JobKind kind = JobKind::None;
         bool uid = false;
@@ -217,7 +223,8 @@ private:
         std::uint32_t range_next = 1, range_hi = 0, next_position = 1, largest_uid = 0;
         const FetchItem* items = nullptr;
         std::size_t item_count = 0;
-        std::uint32_t seq = 0;  // message being answered, 0 between messages
+        std::uint32_t search_count = 0;  // nodes of the SEARCH program
+        std::uint32_t seq = 0;           // message being answered, 0 between messages
         std::size_t item = 0;
         store::MessageInfo message;
         std::uint64_t header_size = UINT64_MAX;

@@ -691,3 +691,42 @@ TEST_CASE("RFC 3501 §6.4.5, §7.4.2: ENVELOPE, BODYSTRUCTURE and MIME sections"
     CHECK(w.say(c, "h FETCH 1 BODY.PEEK[3]\r\n") ==
           "* 1 FETCH (BODY[3] NIL)\r\nh OK FETCH completed\r\n");
 }
+
+TEST_CASE("RFC 3501 §6.4.4: SEARCH keys, nesting, OR/NOT, and UID SEARCH", "[server][store]") {
+    World w;
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    w.say(c, "a LOGIN alice wonderland\r\n");
+    const std::string m1 =
+        "From: Fred Foobar <foobar@example.org>\r\nSubject: afternoon meeting\r\n"
+        "Date: Mon, 7 Feb 1994 21:52:25 -0800\r\n\r\nSee you at three\r\n";
+    const std::string m2 =
+        "From: smith@example.com\r\nSubject: Lunch\r\nX-Tag: blue\r\n\r\nPizza?\r\n";
+    const std::string m3 = "From: Smith <smith@example.com>\r\nSubject: re: lunch\r\n\r\nYES\r\n";
+    w.say(c, "b APPEND INBOX (\\Seen) \" 7-Feb-1994 21:52:25 -0800\" {" +
+                 std::to_string(m1.size()) + "+}\r\n" + m1 + "\r\n");
+    w.say(c, "b APPEND INBOX (\\Flagged $Work) \" 1-Mar-2024 10:00:00 +0000\" {" +
+                 std::to_string(m2.size()) + "+}\r\n" + m2 + "\r\n");
+    w.say(c, "b APPEND INBOX \" 2-Mar-2024 10:00:00 +0000\" {" + std::to_string(m3.size()) +
+                 "+}\r\n" + m3 + "\r\n");
+    w.say(c, "c SELECT INBOX\r\n");
+    auto search = [&](const std::string& keys) { return w.say(c, "s " + keys + "\r\n"); };
+    CHECK(search("SEARCH ALL") == "* SEARCH 1 2 3\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH FROM smith") == "* SEARCH 2 3\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH SUBJECT LUNCH NOT FLAGGED") == "* SEARCH 3\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH OR SEEN KEYWORD $Work") == "* SEARCH 1 2\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH UNSEEN (SINCE 2-Mar-2024)") == "* SEARCH 3\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH BEFORE 1-Jan-2000") == "* SEARCH 1\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH SENTON 7-Feb-1994") == "* SEARCH 1\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH HEADER X-Tag BLUE") == "* SEARCH 2\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH BODY three") == "* SEARCH 1\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH TEXT pizza") == "* SEARCH 2\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH BODY Subject") == "* SEARCH\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH LARGER 60 2:*") == "* SEARCH 2\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH SMALLER 61 2:*") == "* SEARCH 3\r\ns OK SEARCH completed\r\n");
+    CHECK(search("UID SEARCH UID 2:3 NEW") == "* SEARCH 2 3\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH CHARSET UTF-8 SUBJECT meeting") ==
+          "* SEARCH 1\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH CHARSET KOI8-R ALL") ==
+          "s NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset: KOI8-R\r\n");
+}
