@@ -32,7 +32,7 @@ declare -A CROSS_TRIPLET=([arm64]=aarch64-linux-gnu [armhf]=arm-linux-gnueabihf 
 
 FULL_PACKAGES=(
   "${HOST_PACKAGES[@]}"
-  catch2 curl openssl binutils file
+  catch2 curl openssl isync binutils file
   qemu-user                      # runs the cross-built tests (ctest emulator)
   clang-14 libclang-rt-14-dev    # libFuzzer and the sanitizer runtimes for clang
 )

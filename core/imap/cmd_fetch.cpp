@@ -535,6 +535,46 @@ void Session::cmd_store(const ParsedCommand& cmd) {
 
 namespace {
 
+// The source and destination UID sets of a COPY, as runs of consecutive
+// UIDs in both ("4:6" and "21:23"), bounded.
+class UidPairs {
+public:
+    void add(std::uint32_t src, std::uint32_t dst) {
+        if (count_ > 0 && src == src_hi_ + 1 && dst == dst_hi_ + 1) {
+            ++src_hi_;
+            ++dst_hi_;
+            return;
+        }
+        flush();
+        src_lo_ = src_hi_ = src;
+        dst_lo_ = dst_hi_ = dst;
+        ++count_;
+    }
+    // "src-set dst-set"; false if they did not fit.
+    bool write(TextWriter& w) {
+        flush();
+        if (count_ == 0 || !src_.ok() || !dst_.ok()) return false;
+        w.put(src_.view()).put(' ').put(dst_.view());
+        return w.ok();
+    }
+
+private:
+    void flush() {
+        if (count_ == 0 || flushed_ == count_) return;
+        run(src_, src_lo_, src_hi_);
+        run(dst_, dst_lo_, dst_hi_);
+        flushed_ = count_;
+    }
+    static void run(TextWriter& w, std::uint32_t lo, std::uint32_t hi) {
+        if (w.size() > 0) w.put(',');
+        w.put_uint(lo);
+        if (hi != lo) w.put(':').put_uint(hi);
+    }
+    FixedText<200> src_, dst_;
+    std::uint32_t src_lo_ = 0, src_hi_ = 0, dst_lo_ = 0, dst_hi_ = 0;
+    std::size_t count_ = 0, flushed_ = 0;
+};
+
 class SetFilter final : public store::Mailbox::UidFilter {
 public:
     SetFilter(const SeqSet& set, std::uint32_t largest) : set_(set), largest_(largest) {}
@@ -586,11 +626,16 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
         }
         return;
     }
+    UidPairs pairs;
     Status st = selected_->begin_copy(*dest.value);
     for (std::uint32_t seq = next_in_set(); st == Status::Ok && seq != 0; seq = next_in_set()) {
         std::uint32_t uid = 0;
-        st = selected_->copy(view_, seq, *dest.value, &uid);
+        store::MessageInfo source;
+        st = selected_->message(view_, seq, &source);
+        if (st == Status::Ok) st = selected_->copy(view_, seq, *dest.value, &uid);
+        if (st == Status::Ok) pairs.add(source.uid, uid);
     }
+    const std::uint32_t validity = dest.value->uid_validity();
     if (st == Status::Ok) {
         st = selected_->commit_copy(*dest.value);
     } else {
@@ -602,7 +647,16 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
         return;
     }
     sync_selected();
-    if (state_ != SessionState::Logout) tagged("OK", "", "COPY completed");
+    if (state_ == SessionState::Logout) return;
+    // RFC 4315 §3: COPYUID when the two sets fit in a response line (it is
+    // a SHOULD; a huge scattered copy goes without).
+    FixedText<kItemReserve> code;
+    code.put("COPYUID ").put_uint(validity).put(' ');
+    if (pairs.write(code)) {
+        tagged("OK", code.view(), "COPY completed");
+    } else {
+        tagged("OK", "", "COPY completed");
+    }
 }
 
 }  // namespace tinyimapd::imap

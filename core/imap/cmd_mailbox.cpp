@@ -487,13 +487,17 @@ void Session::append_finish() {
     } else {
         box->abort_append(appender_);
     }
+    const std::uint32_t validity = box->uid_validity();
     store::UserStore(*services_.registry, user_root_.view()).close(box);
     if (st != Status::Ok) {
         answer_store(st, "");
         return;
     }
     sync_selected();
-    tagged("OK", "", "APPEND completed");
+    // RFC 4315 §3: where the message went.
+    FixedText<64> code;
+    code.put("APPENDUID ").put_uint(validity).put(' ').put_uint(uid);
+    tagged("OK", code.view(), "APPEND completed");
 }
 
 void Session::abort_append() {

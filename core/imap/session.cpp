@@ -251,13 +251,14 @@ void Session::report_syntax(const SyntaxResult& r) {
     }
 }
 
-// RFC 3501 §6.1.1. Before authentication: STARTTLS while TLS can still be
+// RFC 3501 §6.1.1. UNSELECT (RFC 3691) and UIDPLUS (RFC 4315: APPENDUID,
+// COPYUID, UID EXPUNGE) are complete. Before authentication: STARTTLS while TLS can still be
 // started; LOGINDISABLED while plaintext passwords are refused (§6.2.3),
 // AUTH=PLAIN once they are allowed (RFC 4616; §6.1.1 makes STARTTLS,
 // LOGINDISABLED and AUTH=PLAIN mandatory to implement). SASL-IR (RFC 4959)
 // and LITERAL+ (RFC 7888) always.
 void Session::write_capabilities(TextWriter& w) const {
-    w.put("IMAP4rev1 LITERAL+ SASL-IR UNSELECT");
+    w.put("IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS");
     if (state_ != SessionState::NotAuthenticated) return;
     if (services_.tls_available && !tls_active_) w.put(" STARTTLS");
     w.put(password_allowed() ? " AUTH=PLAIN" : " LOGINDISABLED");

@@ -172,7 +172,7 @@ constexpr Step kConversation[] = {
     {"c3 LIST \"\" *\r\n", "c3 OK LIST"},
     {"c4 STATUS INBOX (MESSAGES UIDNEXT UNSEEN)\r\n", "c4 OK STATUS"},
     {"c5 APPEND INBOX (\\Seen $Work) \" 1-Feb-2024 10:00:00 +0100\" {3}\r\n", "+ Ready"},
-    {"abc\r\nc6 APPEND INBOX {4+}\r\ndefg\r\n", "c6 OK APPEND"},
+    {"abc\r\nc6 APPEND INBOX {4+}\r\ndefg\r\n", "c6 OK [APPENDUID "},
     {"c7 NOOP\r\n", "c7 OK NOOP"},
     {"c2 UID SEARCH CHARSET UTF-8 OR (FROM x SINCE 1-Feb-2024) NOT 1:5 BODY abc TEXT d\r\n",
      "c2 OK SEARCH"},

@@ -678,6 +678,78 @@ class KillDuringAppends(unittest.TestCase):
             server.stop()
 
 
+class Mbsync(WithServer):
+    """A two-way sync with mbsync (Debian's isync) between the server and a
+    local Maildir: messages and flags down, a new message up, a deletion
+    up and expunged (RFC 4315 UIDPLUS keeps mbsync on its fast path)."""
+
+    def test_two_way_sync(self):
+        if shutil.which("mbsync") is None:
+            self.skipTest("mbsync (isync) not installed")
+        m = self.server.imap()
+        m.login("alice", "wonderland")
+        m.create("Work")
+        m.append("INBOX", "(\\Seen)", None, b"Subject: one\r\n\r\nfirst\r\n")
+        m.append("INBOX", None, None, b"Subject: two\r\n\r\nsecond\r\n")
+        m.append("Work", "(\\Flagged)", None, b"Subject: work\r\n\r\nwork\r\n")
+        local = os.path.join(self.server.dir, "local")
+        os.makedirs(local)
+        rc = os.path.join(self.server.dir, "mbsyncrc")
+        with open(rc, "w") as f:
+            f.write(f"""IMAPAccount t
+Host 127.0.0.1
+Port {self.server.port}
+User alice
+Pass wonderland
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account t
+
+MaildirStore local
+Path {local}/
+Inbox {local}/INBOX
+SubFolders Verbatim
+
+Channel c
+Far :remote:
+Near :local:
+Patterns *
+Create Both
+Expunge Both
+SyncState *
+""")
+
+        def sync():
+            r = subprocess.run(["mbsync", "-c", rc, "-a"], capture_output=True, timeout=60 * SLOW)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn(b"error", r.stderr.lower())
+
+        sync()
+        inbox = [f for d in ("cur", "new") for f in os.listdir(os.path.join(local, "INBOX", d))]
+        self.assertEqual(len(inbox), 2)
+        self.assertEqual(sum(1 for f in inbox if f.endswith(",S")), 1)
+        work = os.listdir(os.path.join(local, "Work", "cur")) + \
+            os.listdir(os.path.join(local, "Work", "new"))
+        self.assertEqual(len(work), 1)
+        self.assertTrue(work[0].endswith(",F"))
+        # Local changes: a new message, and the unseen one deleted.
+        with open(os.path.join(local, "INBOX", "new", "100.local"), "wb") as f:
+            f.write(b"Subject: three\r\n\r\nfrom the maildir\r\n")
+        for d in ("cur", "new"):
+            for name in os.listdir(os.path.join(local, "INBOX", d)):
+                if not name.endswith(",S") and "U=" in name:
+                    os.unlink(os.path.join(local, "INBOX", d, name))
+        time.sleep(1.1)  # mbsync waits for the Maildir's mtime to settle
+        sync()
+        m.select("INBOX")
+        typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        subjects = sorted(part[1].strip() for part in data if isinstance(part, tuple))
+        self.assertEqual(subjects, [b"Subject: one", b"Subject: three"])
+        m.logout()
+
+
 class Curl(WithServer):
     def test_curl_logs_in_and_runs_a_command(self):
         if shutil.which("curl") is None:

@@ -66,7 +66,7 @@ struct World {
 };
 
 const std::string kGreeting =
-    "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT AUTH=PLAIN] tinyimapd ready\r\n";
+    "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS AUTH=PLAIN] tinyimapd ready\r\n";
 
 }  // namespace
 
@@ -76,11 +76,11 @@ TEST_CASE("RFC 3501 §7.1.1, §6.1: greeting, CAPABILITY, NOOP, LOGIN, LOGOUT by
     port::Handle c = w.connect();
     CHECK(w.net.client_receive(c) == kGreeting);
     CHECK(w.say(c, "a1 CAPABILITY\r\n") ==
-          "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT AUTH=PLAIN\r\na1 OK CAPABILITY "
+          "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS AUTH=PLAIN\r\na1 OK CAPABILITY "
           "completed\r\n");
     CHECK(w.say(c, "a2 NOOP\r\n") == "a2 OK NOOP completed\r\n");
     CHECK(w.say(c, "a3 LOGIN alice wonderland\r\n") ==
-          "a3 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n");
+          "a3 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS] Logged in\r\n");
     CHECK(w.say(c, "a4 LOGIN alice wonderland\r\n") ==
           "a4 BAD LOGIN is not valid in the authenticated state\r\n");
     CHECK(w.say(c, "a5 LOGOUT\r\n") == "* BYE tinyimapd logging out\r\na5 OK LOGOUT completed\r\n");
@@ -92,9 +92,9 @@ TEST_CASE("RFC 3501 §7.1.1, §6.1: greeting, CAPABILITY, NOOP, LOGIN, LOGOUT by
 TEST_CASE("RFC 3501 §6.2.3: LOGINDISABLED and LOGIN refused without plaintext_auth", "[server]") {
     World w(4, false);
     port::Handle c = w.connect();
-    CHECK(
-        w.net.client_receive(c) ==
-        "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT LOGINDISABLED] tinyimapd ready\r\n");
+    CHECK(w.net.client_receive(c) ==
+          "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS LOGINDISABLED] tinyimapd "
+          "ready\r\n");
     CHECK(w.say(c, "a LOGIN alice wonderland\r\n") ==
           "a NO [PRIVACYREQUIRED] Plaintext authentication is disabled on this connection\r\n");
 }
@@ -108,7 +108,7 @@ TEST_CASE("RFC 3501 §6.2.3: LOGIN syntax is two astrings", "[server]") {
     CHECK(w.say(c, "a LOGIN al*ce x\r\n") == "a BAD Syntax: LOGIN userid password\r\n");
     CHECK(w.say(c, "a LOGIN \"alice\" {10}\r\n") == "+ Ready for literal data\r\n");
     CHECK(w.say(c, "wonderland\r\n") ==
-          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n");
+          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS] Logged in\r\n");
 }
 
 TEST_CASE("Failed LOGIN: NO after the delay, other clients served meanwhile", "[server]") {
@@ -203,7 +203,7 @@ TEST_CASE("Short reads and writes of one byte give the same conversation", "[ser
     w.net.client_send(c, "a1 LOGIN {5+}\r\nalice \"wonderland\"\r\na2 LOGOUT\r\n");
     w.run(400);
     CHECK(w.net.client_receive(c) ==
-          "a1 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n"
+          "a1 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS] Logged in\r\n"
           "* BYE tinyimapd logging out\r\na2 OK LOGOUT completed\r\n");
 }
 
@@ -270,13 +270,13 @@ TEST_CASE("Reloading the passwd file (SIGHUP) swaps users; a bad file keeps the 
     port::Handle c = w.connect();
     w.net.client_receive(c);
     CHECK(w.say(c, "a LOGIN bob builder\r\n") ==
-          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n");
+          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS] Logged in\r\n");
     w.fs.write_file("passwd", "carol {PLAIN}no colon\n");
     CHECK(w.server->load_passwd() == Status::Invalid);
     port::Handle d = w.connect();
     w.net.client_receive(d);
     CHECK(w.say(d, "a LOGIN bob builder\r\n") ==
-          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n");
+          "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS] Logged in\r\n");
 }
 
 TEST_CASE("Listening twice on one address reports AddrInUse and names it", "[server]") {
@@ -368,18 +368,19 @@ TEST_CASE("RFC 3501 §6.2.1, RFC 2595 §3.1: STARTTLS; pipelined plaintext is di
     port::Handle c = w.net.connect(kAddress);
     for (int i = 0; i < 4; ++i) (void)w.server->run_once(0);
     CHECK(w.net.client_receive(c) ==
-          "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT STARTTLS LOGINDISABLED] tinyimapd "
+          "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS STARTTLS LOGINDISABLED] "
+          "tinyimapd "
           "ready\r\n");
     // An attacker's injected command after STARTTLS must never run.
     CHECK(w.say(c, "a STARTTLS\r\nx LOGIN alice wonderland\r\n") ==
           "a OK Begin TLS negotiation now\r\n");
     CHECK(w.tls.a_.starts == 1);
     CHECK(w.say(c, "b CAPABILITY\r\n") ==
-          "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT AUTH=PLAIN\r\nb OK CAPABILITY "
+          "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS AUTH=PLAIN\r\nb OK CAPABILITY "
           "completed\r\n");
     CHECK(w.say(c, "c STARTTLS\r\n") == "c BAD TLS is already active\r\n");
     CHECK(w.say(c, "d LOGIN alice wonderland\r\n") ==
-          "d OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n");
+          "d OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS] Logged in\r\n");
     CHECK(!w.log.contains("user=alice address=192.0.2.1 x"));
     w.say(c, "e LOGOUT\r\n");
     CHECK(w.tls.a_.finishes == 1);
@@ -391,7 +392,8 @@ TEST_CASE("RFC 8314: implicit TLS listeners start TLS before the greeting", "[se
     for (int i = 0; i < 4; ++i) (void)w.server->run_once(0);
     CHECK(w.tls.a_.starts == 1);
     CHECK(w.net.client_receive(c) ==
-          "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT AUTH=PLAIN] tinyimapd ready\r\n");
+          "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS AUTH=PLAIN] tinyimapd "
+          "ready\r\n");
 }
 
 TEST_CASE("STARTTLS without TLS configured gets NO", "[server]") {
@@ -410,12 +412,12 @@ TEST_CASE("RFC 3501 §6.2.2, RFC 4616, RFC 4959: AUTHENTICATE PLAIN", "[server]"
     const std::string ok = "AGFsaWNlAHdvbmRlcmxhbmQ=";
     SECTION("with an initial response (SASL-IR)") {
         CHECK(w.say(c, "a AUTHENTICATE PLAIN " + ok + "\r\n") ==
-              "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n");
+              "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS] Logged in\r\n");
     }
     SECTION("after a continuation request") {
         CHECK(w.say(c, "a AUTHENTICATE plain\r\n") == "+ \r\n");
         CHECK(w.say(c, ok + "\r\n") ==
-              "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT] Logged in\r\n");
+              "a OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS] Logged in\r\n");
     }
     SECTION("cancelled with *") {
         CHECK(w.say(c, "a AUTHENTICATE PLAIN\r\n") == "+ \r\n");
@@ -544,8 +546,10 @@ TEST_CASE("RFC 3501 §6.3: mailboxes: CREATE, LIST, APPEND, STATUS, SELECT, RENA
     CHECK(w.say(c, "e APPEND Nope {5}\r\n") == "e NO [TRYCREATE] No such mailbox\r\n");
     CHECK(w.say(c, "f APPEND INBOX (\\Seen $Work) \" 7-Feb-1994 21:52:25 -0800\" {5}\r\n") ==
           "+ Ready for the message\r\n");
-    CHECK(w.say(c, "Hello\r\n") == "f OK APPEND completed\r\n");
-    CHECK(w.say(c, "g APPEND INBOX {6+}\r\nWorld!\r\n") == "g OK APPEND completed\r\n");
+    // RFC 4315 §3: APPENDUID uidvalidity uid.
+    CHECK(w.say(c, "Hello\r\n") == "f OK [APPENDUID 1700000000 1] APPEND completed\r\n");
+    CHECK(w.say(c, "g APPEND INBOX {6+}\r\nWorld!\r\n") ==
+          "g OK [APPENDUID 1700000000 2] APPEND completed\r\n");
     CHECK(w.say(c, "h STATUS INBOX (MESSAGES UNSEEN UIDNEXT)\r\n") ==
           "* STATUS INBOX (MESSAGES 2 UNSEEN 1 UIDNEXT 3)\r\nh OK STATUS completed\r\n");
     const std::string sel = w.say(c, "i SELECT inbox\r\n");
@@ -561,7 +565,7 @@ TEST_CASE("RFC 3501 §6.3: mailboxes: CREATE, LIST, APPEND, STATUS, SELECT, RENA
     w.net.client_receive(d);
     w.say(d, "a LOGIN alice wonderland\r\n");
     CHECK(w.say(d, "b APPEND INBOX {3}\r\n") == "+ Ready for the message\r\n");
-    CHECK(w.say(d, "abc\r\n") == "b OK APPEND completed\r\n");
+    CHECK(w.say(d, "abc\r\n") == "b OK [APPENDUID 1700000000 3] APPEND completed\r\n");
     // The new message is \Recent for the one session that has INBOX selected.
     CHECK(w.say(c, "j NOOP\r\n") == "* 3 EXISTS\r\n* 3 RECENT\r\nj OK NOOP completed\r\n");
     CHECK(w.say(d, "c EXAMINE INBOX\r\n").find("c OK [READ-ONLY] EXAMINE completed") !=
@@ -612,9 +616,13 @@ TEST_CASE("RFC 3501 §6.4.5-8: FETCH, STORE, COPY, EXPUNGE and their UID forms",
     CHECK(w.say(c, "l UID STORE 2 -FLAGS.SILENT (\\Deleted)\r\n") == "l OK STORE completed\r\n");
     CHECK(w.say(c, "m COPY 1:2 Nope\r\n") == "m NO [TRYCREATE] No such mailbox\r\n");
     w.say(c, "n CREATE Saved\r\n");
-    CHECK(w.say(c, "o UID COPY 1:* Saved\r\n") == "o OK COPY completed\r\n");
+    // RFC 4315 §3: COPYUID uidvalidity source-uids destination-uids.
+    CHECK(w.say(c, "o UID COPY 1:* Saved\r\n") ==
+          "o OK [COPYUID 1700000001 1:2 1:2] COPY completed\r\n");
+    CHECK(w.say(c, "o2 COPY 2,1 Saved\r\n") ==
+          "o2 OK [COPYUID 1700000001 2,1 3,4] COPY completed\r\n");
     CHECK(w.say(c, "p STATUS Saved (MESSAGES)\r\n") ==
-          "* STATUS Saved (MESSAGES 2)\r\np OK STATUS completed\r\n");
+          "* STATUS Saved (MESSAGES 4)\r\np OK STATUS completed\r\n");
     // §6.4.3: message 1 is \Deleted: it goes, and the client is told.
     CHECK(w.say(c, "q EXPUNGE\r\n") == "* 1 EXPUNGE\r\nq OK EXPUNGE completed\r\n");
     CHECK(w.say(c, "r FETCH 1 (UID FLAGS)\r\n") ==
