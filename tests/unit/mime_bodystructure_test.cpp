@@ -13,35 +13,15 @@
 #include "core/imap/fetch_spec.h"
 #include "core/mime/bodystructure.h"
 #include "core/mime/section.h"
+#include "tests/unit/mime_test_support.h"
 
 using namespace tinyimapd;
 using namespace tinyimapd::mime;
 
 namespace {
 
-std::string crlf(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '\n') out += '\r';
-        out += c;
-    }
-    return out;
-}
-
-class TrickleReader final : public MessageReader {
-public:
-    TrickleReader(std::string_view data, std::size_t step) : data_(data), step_(step) {}
-    std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override {
-        if (capacity > step_) capacity = step_;
-        return inner_.read(offset, out, capacity);
-    }
-    std::uint64_t size() const override { return data_.size(); }
-
-private:
-    std::string_view data_;
-    MemoryReader inner_{data_};
-    std::size_t step_;
-};
+using testing::crlf;
+using testing::TrickleReader;
 
 char g_scratch[16384];
 char g_out[1 << 18];

@@ -12,37 +12,15 @@
 #include "core/mime/address.h"
 #include "core/mime/envelope.h"
 #include "core/mime/header.h"
+#include "tests/unit/mime_test_support.h"
 
 using namespace tinyimapd;
 using namespace tinyimapd::mime;
 
 namespace {
 
-// "\n" -> "\r\n", so messages read like text.
-std::string crlf(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '\n') out += '\r';
-        out += c;
-    }
-    return out;
-}
-
-// Delivers at most `step` bytes per read, to exercise short reads.
-class TrickleReader final : public MessageReader {
-public:
-    TrickleReader(std::string_view data, std::size_t step) : data_(data), step_(step) {}
-    std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override {
-        if (capacity > step_) capacity = step_;
-        return inner_.read(offset, out, capacity);
-    }
-    std::uint64_t size() const override { return data_.size(); }
-
-private:
-    std::string_view data_;
-    MemoryReader inner_{data_};
-    std::size_t step_;
-};
+using testing::crlf;
+using testing::TrickleReader;
 
 char g_scratch[16384];
 char g_out[1 << 16];

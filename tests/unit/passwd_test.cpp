@@ -2,6 +2,8 @@
 // double-buffered reload.
 #include "core/auth/passwd.h"
 
+#include "tests/unit/one_file_fs.h"
+
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <string>
@@ -10,65 +12,8 @@ using namespace tinyimapd;
 
 namespace {
 
-// Serves one file from a string. core calls it, so CHECK only (no REQUIRE).
-class OneFileFs final : public port::Fs {
-public:
-    std::string path = "/etc/tinyimapd/passwd";
-    std::string content;
-    bool exists = true;
-    Status read_error = Status::Ok;
-    int opens = 0;
-    int closes = 0;
-
-    Result<port::File> open(std::string_view p, std::uint32_t flags) override {
-        CHECK(flags == port::kOpenRead);
-        if (!exists || p != path) return Result<port::File>::failure(Status::NotFound);
-        ++opens;
-        pos_ = 0;
-        return Result<port::File>::success(5);
-    }
-    Status close(port::File f) override {
-        CHECK(f == 5);
-        ++closes;
-        return Status::Ok;
-    }
-    port::FsResult read(port::File f, void* out, std::size_t capacity) override {
-        CHECK(f == 5);
-        if (read_error != Status::Ok) return {read_error, 0};
-        std::size_t n = content.size() - pos_;
-        if (n > capacity) n = capacity;
-        std::memcpy(out, content.data() + pos_, n);
-        pos_ += n;
-        return {Status::Ok, n};
-    }
-    port::FsResult pread(port::File, void*, std::size_t, std::uint64_t) override {
-        return {Status::Unsupported, 0};
-    }
-    port::FsResult write(port::File, const void*, std::size_t) override {
-        return {Status::Unsupported, 0};
-    }
-    port::FsResult pwrite(port::File, const void*, std::size_t, std::uint64_t) override {
-        return {Status::Unsupported, 0};
-    }
-    port::FsResult append(port::File, const void*, std::size_t) override {
-        return {Status::Unsupported, 0};
-    }
-    Status truncate(port::File, std::uint64_t) override { return Status::Unsupported; }
-    Status fsync(port::File) override { return Status::Unsupported; }
-    Status fstat(port::File, port::FileInfo*) override { return Status::Unsupported; }
-    Status lock(port::File, port::LockMode) override { return Status::Unsupported; }
-    Status unlock(port::File) override { return Status::Unsupported; }
-    Status stat(std::string_view, port::FileInfo*) override { return Status::Unsupported; }
-    Status rename(std::string_view, std::string_view) override { return Status::Unsupported; }
-    Status unlink(std::string_view) override { return Status::Unsupported; }
-    Status mkdir(std::string_view) override { return Status::Unsupported; }
-    Status rmdir(std::string_view) override { return Status::Unsupported; }
-    Status list(std::string_view, port::DirVisitor&) override { return Status::Unsupported; }
-    Status sync_dir(std::string_view) override { return Status::Unsupported; }
-
-private:
-    std::size_t pos_ = 0;
-};
+using testing::OneFileFs;
+constexpr const char* kPasswdPath = "/etc/tinyimapd/passwd";
 
 constexpr std::size_t kCap = 512;
 
@@ -77,7 +22,7 @@ struct Db {
     char a[kCap];
     char b[kCap];
     PasswdDb db{a, b, kCap};
-    OneFileFs fs;
+    OneFileFs fs{kPasswdPath};
     Db() {
         std::memset(a, 0x5A, sizeof a);
         std::memset(b, 0x5A, sizeof b);
@@ -413,7 +358,7 @@ TEST_CASE("PasswdDb takes its hasher at construction too", "[passwd]") {
     char a[kCap], b[kCap];
     FakePassword fake;
     PasswdDb db(a, b, kCap, &fake);
-    OneFileFs fs;
+    OneFileFs fs{kPasswdPath};
     fs.content = "u:{SSHA512}c2FsdA==\n";
     REQUIRE(db.load(fs, fs.path) == Status::Ok);
     CHECK(db.verify("u", "pw") == PasswdVerdict::Ok);
