@@ -53,6 +53,8 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     tls_active_ = tls_active;
     starttls_requested_ = false;
     awaiting_sasl_ = false;
+    condstore_ = false;
+    qresync_ = false;
     selected_ = nullptr;
     append_box_ = nullptr;
     append_done_ = false;
@@ -262,6 +264,15 @@ void Session::write_capabilities(TextWriter& w) const {
     if (state_ != SessionState::NotAuthenticated) return;
     if (services_.tls_available && !tls_active_) w.put(" STARTTLS");
     w.put(password_allowed() ? " AUTH=PLAIN" : " LOGINDISABLED");
+}
+
+void Session::enable_condstore() {
+    if (condstore_) return;
+    condstore_ = true;
+    if (selected_ == nullptr) return;
+    FixedText<64> w;
+    w.put("OK [HIGHESTMODSEQ ").put_uint(selected_->highest_modseq()).put("] CONDSTORE enabled");
+    untagged(w.view());
 }
 
 bool Session::password_allowed() const {

@@ -172,6 +172,12 @@ private:
     void append_finish();
     void abort_append();
     void write_capabilities(TextWriter& w) const;
+    // RFC 7162 §3.1: the first CONDSTORE-enabling command (SELECT/EXAMINE
+    // (CONDSTORE), FETCH MODSEQ or CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH
+    // MODSEQ, ENABLE CONDSTORE/QRESYNC) turns CONDSTORE on for the rest of
+    // the connection; with a mailbox selected it also sends
+    // "* OK [HIGHESTMODSEQ n]" (§3.1.2.1) before the command's own responses.
+    void enable_condstore();
     void untagged(std::string_view text);
     void tagged(std::string_view status, std::string_view code, std::string_view text);
     void bye(std::string_view text);
@@ -200,6 +206,10 @@ private:
     bool tls_active_ = false;
     bool starttls_requested_ = false;
     bool awaiting_sasl_ = false;
+    // RFC 7162: CONDSTORE on (see enable_condstore); QRESYNC on (ENABLE
+    // QRESYNC, §3.2.3): expunges are then reported as VANISHED.
+    bool condstore_ = false;
+    bool qresync_ = false;
     // The store: this user's root, the selected mailbox and its view, and
     // an APPEND in progress.
     FixedString<port::kMaxPath> user_root_;

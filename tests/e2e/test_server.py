@@ -9,6 +9,7 @@ check the cross-compiled server. Each test names the RFC section it checks.
 """
 import argparse
 import imaplib
+import importlib
 import os
 import shlex
 import shutil
@@ -846,6 +847,21 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(r.returncode, 64)
 
 
+def load_extension_tests():
+    """Adds the test classes of tests/e2e/ext_*.py (one file per topic; they
+    import Server, RawClient and WithServer from this module) to this run."""
+    sys.modules.setdefault("test_server", sys.modules[__name__])
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(os.listdir(here)):
+        if not (name.startswith("ext_") and name.endswith(".py")):
+            continue
+        module = importlib.import_module(name[:-3])
+        for attr, obj in vars(module).items():
+            if (isinstance(obj, type) and issubclass(obj, unittest.TestCase)
+                    and obj.__module__ == module.__name__):
+                globals()[attr] = obj
+
+
 def main():
     global BINARY, EMULATOR, SLOW
     p = argparse.ArgumentParser()
@@ -856,6 +872,7 @@ def main():
     EMULATOR = shlex.split(args.emulator.replace(";", " "))
     if EMULATOR:
         SLOW = 3.0
+    load_extension_tests()
     unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
 
 

@@ -1,0 +1,72 @@
+// The simulated world of the whole-server tests: a Server over SimNet,
+// SimFs and SimClock with one user (alice/wonderland), and scripted clients.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/server.h"
+#include "platforms/sim/sim_clock.h"
+#include "platforms/sim/sim_entropy.h"
+#include "platforms/sim/sim_fs.h"
+#include "platforms/sim/sim_log.h"
+#include "platforms/sim/sim_net.h"
+
+namespace tinyimapd::test {
+
+inline constexpr const char* kAddress = "127.0.0.1:143";
+
+struct World {
+    sim::SimClock clock;
+    sim::SimNet net{clock};
+    sim::SimFs fs{&clock};
+    sim::SimEntropy entropy{1};
+    sim::SimLog log;
+    port::Platform platform{net, fs, clock, entropy, log};
+    Config cfg;
+    std::vector<std::uint8_t> block;
+    std::unique_ptr<Server> server;
+
+    explicit World(std::uint32_t max_clients = 4, bool plaintext = true) {
+        fs.write_file("passwd", "# users\nalice:{PLAIN}wonderland:1000:1000::/home/alice::\n");
+        cfg.listen.items[0].assign(kAddress);
+        cfg.listen.count = 1;
+        cfg.passwd_file.assign("passwd");
+        cfg.plaintext_auth = plaintext;
+        cfg.max_clients = max_clients;
+        cfg.login_fail_delay_ms = 2000;
+        block.resize(Server::memory_needed(cfg));
+        server = std::make_unique<Server>(platform, cfg, block.data(), block.size());
+        REQUIRE(server->load_passwd() == Status::Ok);
+        REQUIRE(server->open_listeners() == Status::Ok);
+    }
+
+    // Runs the loop until nothing is ready (each wait then advances time by
+    // at most `step_ms`).
+    void run(int turns = 8, std::int32_t step_ms = 0) {
+        for (int i = 0; i < turns; ++i) (void)server->run_once(step_ms);
+    }
+
+    port::Handle connect() {
+        port::Handle c = net.connect(kAddress);
+        run();
+        return c;
+    }
+
+    std::string say(port::Handle c, const std::string& bytes) {
+        net.client_send(c, bytes);
+        run();
+        return net.client_receive(c);
+    }
+};
+
+// The capabilities every state advertises (RFC 3501 §6.1.1, §7.2.1); the
+// pre-authentication ones (STARTTLS, AUTH=, LOGINDISABLED) follow them.
+inline const std::string kCaps = "IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS";
+inline const std::string kGreeting = "* OK [CAPABILITY " + kCaps + " AUTH=PLAIN] tinyimapd ready\r\n";
+
+}  // namespace tinyimapd::test
