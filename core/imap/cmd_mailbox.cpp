@@ -7,6 +7,7 @@
 #include "core/base/text.h"
 #include "core/imap/encoder.h"
 #include "core/imap/session.h"
+#include "core/imap/uid_ranges.h"
 #include "core/store/user_store.h"
 
 namespace tinyimapd::imap {
@@ -18,6 +19,8 @@ constexpr std::size_t kLine = 1024;
 constexpr std::size_t kListReserve = 512;
 // UIDs taken per EXPUNGE round in CLOSE.
 constexpr std::size_t kExpungeBatch = 64;
+// A VANISHED line: UidRanges::kCapacity ranges of up to 21 bytes each.
+constexpr std::size_t kVanishedLine = 32 + UidRanges::kCapacity * 22;
 
 // RFC 3501 §7.1: the response code for a store error on a named mailbox.
 void store_error(Status st, const char** code, const char** text) {
@@ -128,12 +131,18 @@ void Session::deselect() {
 }
 
 void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
-    // RFC 3501 §6.3.1: a failed SELECT leaves no mailbox selected.
-    deselect();
-    if (cmd.condstore || cmd.qresync) {
-        tagged("BAD", "", "CONDSTORE and QRESYNC are not enabled on this server");
+    // RFC 7162 §3.2.5: QRESYNC only after ENABLE QRESYNC, checked first.
+    if (cmd.qresync && !qresync_) {
+        tagged("BAD", "", "SELECT (QRESYNC ...) needs ENABLE QRESYNC first");
         return;
     }
+    // RFC 3501 §6.3.1: a failed SELECT leaves no mailbox selected; RFC 7162
+    // §3.2.11: [CLOSED] marks where the old mailbox's responses end.
+    if (selected_ != nullptr) {
+        deselect();
+        untagged("OK [CLOSED] Previous mailbox closed");
+    }
+    if (cmd.condstore) enable_condstore();
     store::UserStore store(*services_.registry, user_root_.view());
     Result<store::Mailbox*> r = store.open(cmd.mailbox);
     if (!r.ok()) {
@@ -177,8 +186,110 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     w.clear();
     w.put("OK [UIDNEXT ").put_uint(selected_->uid_next()).put("] Predicted next UID");
     untagged(w.view());
+    if (condstore_) {
+        // RFC 7162 §3.1.2.1: every mailbox here keeps mod-sequences.
+        w.clear();
+        w.put("OK [HIGHESTMODSEQ ").put_uint(selected_->highest_modseq()).put("] Highest");
+        untagged(w.view());
+    }
+    if (cmd.qresync && cmd.qresync_params.uidvalidity == selected_->uid_validity()) {
+        resync(cmd.qresync_params);
+    }
     tagged("OK", read_only ? "READ-ONLY" : "READ-WRITE",
            read_only ? "EXAMINE completed" : "SELECT completed");
+}
+
+// RFC 7162 §3.2.5.1: what changed since the client's mod-sequence, among
+// the UIDs it knows (all below UIDNEXT when it gave none).
+void Session::resync(const QresyncParams& p) {
+    if (p.modseq >= selected_->highest_modseq()) return;  // nothing changed since
+    const std::uint32_t max_uid = selected_->uid_next() - 1;
+    if (p.known_uids.empty()) {
+        FixedText<32> all;
+        all.put("1:").put_uint(max_uid);
+        SeqSet known;
+        const char* why = "";
+        if (max_uid == 0 || !SeqSet::parse(all.view(), 1, &known, &why)) return;
+        write_vanished_earlier(known);
+    } else {
+        write_vanished_earlier(p.known_uids);
+    }
+    // Flag changes: "* n FETCH (UID u FLAGS (...) MODSEQ (m))" for each
+    // known message with a higher mod-sequence.
+    for (std::uint32_t seq = 1; seq <= view_.exists; ++seq) {
+        store::MessageInfo m;
+        if (selected_->message(view_, seq, &m) != Status::Ok) break;
+        if (m.modseq <= p.modseq) continue;
+        if (!p.known_uids.empty() && !p.known_uids.contains(m.uid, max_uid)) continue;
+        FixedText<kLine> w;
+        w.put("* ").put_uint(seq).put(" FETCH (UID ").put_uint(m.uid).put(" FLAGS ");
+        write_flags(w, m.flags, m.keywords, *selected_);
+        w.put(" MODSEQ (").put_uint(m.modseq).put("))\r\n");
+        if (!out_.append(w.view())) {
+            // The client's cache would be wrong: it must resynchronise anew.
+            bye("Too many changes to report at once; please reconnect");
+            return;
+        }
+    }
+}
+
+// RFC 7162 §3.2.10.1 and §3.2.6: "* VANISHED (EARLIER) set" of the UIDs of
+// `uids` below UIDNEXT that are no longer in the mailbox. The store keeps no
+// mod-sequences of expunged messages, so every such UID is reported (what
+// §3.2.6 asks when the client's mod-sequence predates the server's memory).
+void Session::write_vanished_earlier(const SeqSet& uids) {
+    const std::uint32_t max_uid = selected_->uid_next() - 1;
+    UidRanges gone;
+    auto flush = [&] {
+        if (gone.empty()) return;
+        FixedText<kVanishedLine> w;
+        w.put("* VANISHED (EARLIER) ");
+        gone.write(w);
+        w.put("\r\n");
+        if (!out_.append(w.view())) bye("Too many changes to report at once; please reconnect");
+        gone.clear();
+    };
+    // Walk the set's ranges against the view's UIDs (ascending) with a binary
+    // search per range start.
+    SeqSet::Cursor cursor;
+    std::uint32_t lo = 0, hi = 0;
+    while (uids.next(cursor, max_uid, &lo, &hi) && state_ != SessionState::Logout) {
+        if (lo > max_uid) continue;
+        if (hi > max_uid) hi = max_uid;
+        std::uint32_t uid = lo;
+        std::uint32_t seq = first_seq_at_or_above(lo);
+        while (uid <= hi && state_ != SessionState::Logout) {
+            store::MessageInfo m;
+            const bool have = seq != 0 && selected_->message(view_, seq, &m) == Status::Ok;
+            const std::uint32_t next_present = have ? m.uid : hi + 1;
+            for (; uid < next_present && uid <= hi; ++uid) {
+                if (!gone.add(uid)) {
+                    flush();
+                    (void)gone.add(uid);
+                }
+            }
+            if (!have) break;
+            ++uid;  // present: skip it
+            seq = seq < view_.exists ? seq + 1 : 0;
+        }
+    }
+    flush();
+}
+
+// The sequence number of the first message with UID >= uid, or 0.
+std::uint32_t Session::first_seq_at_or_above(std::uint32_t uid) {
+    std::uint32_t lo = 1, hi = view_.exists + 1;  // answer in [lo, hi]
+    while (lo < hi) {
+        const std::uint32_t mid = lo + (hi - lo) / 2;
+        store::MessageInfo m;
+        if (selected_->message(view_, mid, &m) != Status::Ok) return 0;
+        if (m.uid < uid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo <= view_.exists ? lo : 0;
 }
 
 // RFC 3501 §6.4.2: CLOSE expunges silently (no untagged EXPUNGE) when the
@@ -205,15 +316,30 @@ namespace {
 
 class SyncWriter final : public store::SyncVisitor {
 public:
-    SyncWriter(OutBuffer& out, store::Mailbox& box, store::View& view)
-        : out_(out), box_(box), view_(view), before_(view.exists) {}
-    void expunged(std::uint32_t seq, std::uint32_t /*uid*/) override {
+    // `vanished`: expunges as RFC 7162 §3.2.10.2 VANISHED (QRESYNC enabled);
+    // `modseq`: unsolicited FETCH carries MODSEQ (CONDSTORE enabled, §3.1.4).
+    SyncWriter(OutBuffer& out, store::Mailbox& box, store::View& view, bool vanished, bool modseq)
+        : out_(out),
+          box_(box),
+          view_(view),
+          before_(view.exists),
+          vanished_(vanished),
+          modseq_(modseq) {}
+    void expunged(std::uint32_t seq, std::uint32_t uid) override {
+        ++expunges_;
+        if (vanished_) {
+            if (!gone_.add(uid)) {
+                finish();
+                (void)gone_.add(uid);
+            }
+            return;
+        }
         FixedText<64> w;
         w.put("* ").put_uint(seq).put(" EXPUNGE\r\n");
         put(w.view());
-        ++expunges_;
     }
     void exists(std::uint32_t count, std::uint32_t recent) override {
+        finish();
         // Each EXPUNGE already told the client the count went down.
         if (count == before_ - expunges_) return;
         FixedText<64> w;
@@ -221,15 +347,27 @@ public:
         put(w.view());
     }
     void flags_changed(std::uint32_t seq, std::uint32_t uid) override {
+        finish();
         store::MessageInfo m;
         if (box_.message(view_, seq, &m) != Status::Ok) return;
         FixedText<kLine> w;
         w.put("* ").put_uint(seq).put(" FETCH (UID ").put_uint(uid).put(" FLAGS ");
         write_flags(w, m.flags, m.keywords, box_);
+        if (modseq_) w.put(" MODSEQ (").put_uint(m.modseq).put(')');
         w.put(")\r\n");
         put(w.view());
     }
     void flags_unknown() override {}
+    // Writes the VANISHED gathered so far.
+    void finish() {
+        if (gone_.empty()) return;
+        FixedText<kVanishedLine> w;
+        w.put("* VANISHED ");
+        gone_.write(w);
+        w.put("\r\n");
+        put(w.view());
+        gone_.clear();
+    }
     bool overflowed() const { return overflow_; }
 
 private:
@@ -241,7 +379,10 @@ private:
     store::View& view_;
     std::uint32_t before_;
     std::uint32_t expunges_ = 0;
+    bool vanished_;
+    bool modseq_;
     bool overflow_ = false;
+    UidRanges gone_;
 };
 
 }  // namespace
@@ -251,8 +392,9 @@ private:
 // APPEND and the like.
 void Session::sync_selected() {
     if (selected_ == nullptr) return;
-    SyncWriter writer(out_, *selected_, view_);
+    SyncWriter writer(out_, *selected_, view_, qresync_, condstore_);
     const Status st = selected_->sync(view_, writer);
+    writer.finish();
     if (view_.invalidated) {
         bye("The mailbox was rewritten by another process; please reconnect");
         return;

@@ -55,6 +55,7 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     awaiting_sasl_ = false;
     condstore_ = false;
     qresync_ = false;
+    idling_ = false;
     selected_ = nullptr;
     append_box_ = nullptr;
     append_done_ = false;
@@ -208,6 +209,10 @@ void Session::execute(std::uint64_t now_ms) {
         case CommandId::Login: cmd_login(cmd); return;
         case CommandId::Authenticate: cmd_authenticate(cmd); return;
         case CommandId::Starttls: cmd_starttls(); return;
+        case CommandId::Idle: cmd_idle(); return;
+        case CommandId::Enable: cmd_enable(cmd); return;
+        case CommandId::Id: cmd_id(cmd); return;
+        case CommandId::Namespace: cmd_namespace(); return;
         default: break;
     }
     // Understood, but not in this version: never a fake OK.
@@ -352,6 +357,10 @@ void Session::cmd_authenticate(const ParsedCommand& cmd) {
 }
 
 void Session::on_line() {
+    if (idling_) {
+        idle_line();
+        return;
+    }
     if (!awaiting_sasl_) return;
     awaiting_sasl_ = false;
     const std::string_view line = parser_.line();
@@ -430,9 +439,12 @@ void Session::authenticate(std::string_view user, std::string_view password) {
 std::uint64_t Session::deadline() const {
     if (state_ == SessionState::Logout) return kNoDeadline;
     if (delayed_until_ms_ != kNoDeadline) return delayed_until_ms_;
-    const std::uint32_t idle = state_ == SessionState::NotAuthenticated ? config_.login_timeout_ms
-                                                                        : config_.idle_timeout_ms;
-    return last_activity_ms_ + idle;
+    const std::uint64_t logout = logout_at();
+    if (idling_ && selected_ != nullptr) {
+        const std::uint64_t beat = idle_beat();
+        return beat < logout ? beat : logout;
+    }
+    return logout;
 }
 
 void Session::tick(std::uint64_t now_ms) {
@@ -450,10 +462,19 @@ void Session::tick(std::uint64_t now_ms) {
         }
         return;
     }
-    if (now_ms >= deadline()) {
+    if (now_ms >= logout_at()) {
         // RFC 3501 §5.4 autologout.
         bye("Autologout; idle for too long");
+        return;
     }
+    // RFC 2177: an idling client hears of changes as they happen.
+    if (idling_ && job_.kind == JobKind::None) sync_selected();
+}
+
+std::uint64_t Session::logout_at() const {
+    const std::uint32_t idle = state_ == SessionState::NotAuthenticated ? config_.login_timeout_ms
+                                                                        : config_.idle_timeout_ms;
+    return last_activity_ms_ + idle;
 }
 
 void Session::end() {

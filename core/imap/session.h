@@ -129,6 +129,14 @@ private:
     void cmd_login(const ParsedCommand& cmd);
     void cmd_starttls();
     void cmd_authenticate(const ParsedCommand& cmd);
+    // IDLE ENABLE ID NAMESPACE (cmd_ext.cpp).
+    void cmd_idle();
+    void idle_line();
+    std::uint64_t idle_beat() const;
+    std::uint64_t logout_at() const;  // RFC 3501 §5.4 autologout instant
+    void cmd_enable(const ParsedCommand& cmd);
+    void cmd_id(const ParsedCommand& cmd);
+    void cmd_namespace();
     void on_line();
     void sasl_plain(std::string_view base64);
     void authenticate(std::string_view user, std::string_view password);
@@ -139,6 +147,9 @@ private:
     bool open_user_store();
     void deselect();
     void cmd_select(const ParsedCommand& cmd, bool read_only);
+    void resync(const QresyncParams& p);
+    void write_vanished_earlier(const SeqSet& uids);
+    std::uint32_t first_seq_at_or_above(std::uint32_t uid);
     void cmd_close(bool expunge);
     void sync_selected();
     void answer_store(Status st, std::string_view done);
@@ -210,6 +221,7 @@ private:
     // QRESYNC, §3.2.3): expunges are then reported as VANISHED.
     bool condstore_ = false;
     bool qresync_ = false;
+    bool idling_ = false;  // RFC 2177 IDLE: waiting for DONE
     // The store: this user's root, the selected mailbox and its view, and
     // an APPEND in progress.
     FixedString<port::kMaxPath> user_root_;

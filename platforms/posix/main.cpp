@@ -30,6 +30,7 @@
 #include "core/base/text.h"
 #include "core/config.h"
 #include "core/server.h"
+#include "core/version.h"
 #include "platforms/posix/clock_posix.h"
 #include "platforms/posix/cmd_passwd.h"
 #include "platforms/posix/cmd_tools.h"
@@ -42,10 +43,6 @@
 #if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
 #include "platforms/posix/password_mbedtls.h"
 #include "platforms/posix/tls_mbedtls.h"
-#endif
-
-#ifndef TINYIMAPD_VERSION
-#define TINYIMAPD_VERSION "0.1.0"
 #endif
 
 namespace tinyimapd::posix {
