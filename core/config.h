@@ -77,13 +77,22 @@ struct Config {
     std::uint32_t max_line_length = 8192;
     std::uint32_t max_literal_size = 8192;     // literals other than APPEND's
     std::uint32_t max_append_size = 67108864;  // one APPEND message
-    std::uint32_t max_nesting = 32;            // parenthesised lists inside one command
-    std::uint32_t max_set_ranges = 4096;       // ranges in one sequence set
-    std::uint32_t max_search_keys = 64;        // keys (incl. OR/NOT/lists) in one SEARCH
-    std::uint32_t max_fetch_items = 32;        // attributes in one FETCH
-    std::uint32_t input_buffer = 4096;         // per connection
-    std::uint32_t output_buffer = 16384;       // per connection
-    std::uint32_t passwd_max_size = 65536;     // each of PasswdDb's two buffers
+    std::uint32_t quota_storage_mb = 0;        // per user, RFC 9208 STORAGE; 0: no limit
+    std::uint32_t quota_messages = 0;          // per user, RFC 9208 MESSAGE; 0: no limit
+    // RFC 6154 special-use mailboxes made at a user's first login ("": none).
+    ConfigName mailbox_sent{"Sent"};
+    ConfigName mailbox_drafts{"Drafts"};
+    ConfigName mailbox_trash{"Trash"};
+    ConfigName mailbox_junk{"Junk"};
+    ConfigName mailbox_archive{"Archive"};
+    std::uint32_t max_nesting = 32;         // parenthesised lists inside one command
+    std::uint32_t max_set_ranges = 4096;    // ranges in one sequence set
+    std::uint32_t max_search_keys = 64;     // keys (incl. OR/NOT/lists) in one SEARCH
+    std::uint32_t max_fetch_items = 32;     // attributes in one FETCH
+    std::uint32_t input_buffer = 4096;      // per connection
+    std::uint32_t output_buffer = 16384;    // per connection
+    std::uint32_t fetch_cache_kib = 256;    // ENVELOPE/BODYSTRUCTURE cache, shared; 0: off
+    std::uint32_t passwd_max_size = 65536;  // each of PasswdDb's two buffers
     ConfigPath tls_cert{};
     ConfigPath tls_key{};
     ConfigName user{};

@@ -40,6 +40,13 @@ imap::SessionConfig session_config_from(const Config& c) {
     s.idle_timeout_ms = c.idle_timeout * 1000u;
     s.max_login_attempts = c.max_login_attempts;
     s.max_append_size = c.max_append_size;
+    s.quota_storage_kib = std::uint64_t{c.quota_storage_mb} * 1024;
+    s.quota_messages = c.quota_messages;
+    s.special_mailboxes[0] = {c.mailbox_sent.view(), imap::kUseSent};
+    s.special_mailboxes[1] = {c.mailbox_drafts.view(), imap::kUseDrafts};
+    s.special_mailboxes[2] = {c.mailbox_trash.view(), imap::kUseTrash};
+    s.special_mailboxes[3] = {c.mailbox_junk.view(), imap::kUseJunk};
+    s.special_mailboxes[4] = {c.mailbox_archive.view(), imap::kUseArchive};
     return s;
 }
 
@@ -84,6 +91,7 @@ std::size_t Server::memory_needed(const Config& config) {
     measure.take_bytes(store::Registry::bytes_needed(store_limits_from(config)),
                        alignof(std::max_align_t));
     measure.take_bytes(kStreamScratch, 8);
+    measure.take_bytes(std::size_t{config.fetch_cache_kib} * 1024, 8);
     const std::size_t clients = config.max_clients;
     measure.take<Slot>(clients);
     measure.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
@@ -123,6 +131,14 @@ Server::Server(port::Platform& platform, const Config& config, void* block, std:
     if (registry_.init(arena) != Status::Ok) return;
     services_.stream_scratch = static_cast<char*>(arena.take_bytes(kStreamScratch, 8));
     services_.stream_scratch_size = kStreamScratch;
+    // The ENVELOPE/BODYSTRUCTURE cache shared by all sessions (0 KiB: off).
+    const std::size_t cache_bytes = std::size_t{config.fetch_cache_kib} * 1024;
+    if (cache_bytes != 0) {
+        std::uint64_t seed = 0;
+        (void)platform.entropy.fill(&seed, sizeof seed);  // a fixed basis if it fails
+        fetch_cache_.init(arena.take_bytes(cache_bytes, 8), cache_bytes, seed);
+        if (fetch_cache_.enabled()) services_.fetch_cache = &fetch_cache_;
+    }
     if (services_.stream_scratch == nullptr || !carve(arena)) slot_count_ = 0;
 }
 

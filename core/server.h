@@ -93,6 +93,7 @@ private:
     PasswdDb passwd_;
     LoginGuard login_guard_;
     store::Registry registry_;
+    imap::FetchCache fetch_cache_;  // over fetch_cache_kib of the block
     imap::SessionServices services_;
 
     Slot* slots_ = nullptr;

@@ -8,7 +8,9 @@ namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int value_of(char c) {
+}  // namespace
+
+int base64_value(char c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
     if (c >= '0' && c <= '9') return c - '0' + 52;
@@ -16,8 +18,6 @@ int value_of(char c) {
     if (c == '/') return 63;
     return -1;
 }
-
-}  // namespace
 
 std::size_t base64_decode(std::string_view in, char* out, std::size_t capacity) {
     if (in.size() % 4 != 0) return SIZE_MAX;
@@ -34,7 +34,7 @@ std::size_t base64_decode(std::string_view in, char* out, std::size_t capacity) 
                 continue;
             }
             if (pad != 0) return SIZE_MAX;  // data after padding
-            v[j] = value_of(c);
+            v[j] = base64_value(c);
             if (v[j] < 0) return SIZE_MAX;
         }
         const std::uint32_t triple =

@@ -15,4 +15,7 @@ std::size_t base64_decode(std::string_view in, char* out, std::size_t capacity);
 // Encodes `in` with padding; returns the length, or SIZE_MAX if it does not fit.
 std::size_t base64_encode(std::string_view in, char* out, std::size_t capacity);
 
+// The value of one base64 alphabet character (RFC 4648 Table 1), or -1.
+int base64_value(char c);
+
 }  // namespace tinyimapd

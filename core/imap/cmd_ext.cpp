@@ -1,8 +1,10 @@
 // Extension commands that need no mailbox machinery of their own: IDLE (RFC
-// 2177), ENABLE (RFC 5161), ID (RFC 2971) and NAMESPACE (RFC 2342).
+// 2177), ENABLE (RFC 5161), ID (RFC 2971), NAMESPACE (RFC 2342) and QUOTA
+// (RFC 9208).
 #include "core/base/text.h"
 #include "core/imap/encoder.h"
 #include "core/imap/session.h"
+#include "core/store/user_store.h"
 #include "core/version.h"
 
 namespace tinyimapd::imap {
@@ -25,7 +27,7 @@ void Session::cmd_idle() {
     out_.append("+ idling\r\n");
     idling_ = true;
     parser_.expect_line();
-    sync_selected();
+    finish_after_sync({}, {}, {});
 }
 
 void Session::idle_line() {
@@ -35,8 +37,7 @@ void Session::idle_line() {
         tagged("BAD", "", "Expected DONE to end IDLE");
         return;
     }
-    sync_selected();
-    tagged("OK", "", "IDLE terminated");
+    finish_after_sync("OK", "", "IDLE terminated");
 }
 
 std::uint64_t Session::idle_beat() const {
@@ -99,6 +100,96 @@ void Session::cmd_id(const ParsedCommand& cmd) {
 void Session::cmd_namespace() {
     untagged("NAMESPACE ((\"\" \"/\")) NIL NIL");
     tagged("OK", "", "NAMESPACE completed");
+}
+
+// ---- QUOTA (RFC 9208) -------------------------------------------------------
+
+// One quota root per user, named "" (§4.2.2 example), covering all of the
+// user's mailboxes; its limits come from the configuration (quota_storage_mb,
+// quota_messages) and cannot be changed by clients (no QUOTASET).
+namespace {
+
+class UsageCounter final : public store::ListVisitor {
+public:
+    explicit UsageCounter(store::UserStore& store) : store_(store) {}
+    bool mailbox(std::string_view name, std::uint8_t attributes) override {
+        if ((attributes & store::kNoselect) != 0) return true;
+        store::StatusInfo info;
+        if (store_.status(name, &info) != Status::Ok) return true;
+        bytes += info.size;
+        messages += info.messages;
+        return true;
+    }
+    std::uint64_t bytes = 0;
+    std::uint64_t messages = 0;
+
+private:
+    store::UserStore& store_;
+};
+
+}  // namespace
+
+Session::QuotaUsage Session::quota_usage() {
+    store::UserStore store(*services_.registry, user_root_.view());
+    UsageCounter counter(store);
+    (void)store.list("", "*", counter);
+    return {counter.bytes, counter.messages};
+}
+
+bool Session::quota_allows(std::uint64_t bytes, std::uint64_t messages) {
+    if (config_.quota_storage_kib == 0 && config_.quota_messages == 0) return true;
+    const QuotaUsage u = quota_usage();
+    if (config_.quota_storage_kib != 0 && u.bytes + bytes > config_.quota_storage_kib * 1024) {
+        return false;
+    }
+    return config_.quota_messages == 0 || u.messages + messages <= config_.quota_messages;
+}
+
+// §4.2.1: "* QUOTA "" (STORAGE used limit MESSAGE used limit)", the resources
+// without a limit left out (an empty list: no limits).
+void Session::write_quota() {
+    const QuotaUsage u = quota_usage();
+    FixedText<kLine> w;
+    w.put("QUOTA \"\" (");
+    if (config_.quota_storage_kib != 0) {
+        w.put("STORAGE ")
+            .put_uint((u.bytes + 1023) / 1024)
+            .put(' ')
+            .put_uint(config_.quota_storage_kib);
+    }
+    if (config_.quota_messages != 0) {
+        if (config_.quota_storage_kib != 0) w.put(' ');
+        w.put("MESSAGE ").put_uint(u.messages).put(' ').put_uint(config_.quota_messages);
+    }
+    w.put(')');
+    untagged(w.view());
+}
+
+void Session::cmd_quota(const ParsedCommand& cmd) {
+    switch (cmd.id) {
+        case CommandId::GetQuotaRoot: {
+            // §4.1.2: the mailbox need not exist.
+            FixedText<kLine> line;
+            ResponseWriter r(line);
+            r.star().atom("QUOTAROOT").mailbox(cmd.mailbox).string("").crlf();
+            (void)r.append_to(out_);
+            write_quota();
+            tagged("OK", "", "GETQUOTAROOT completed");
+            return;
+        }
+        case CommandId::GetQuota:
+            if (!cmd.quota_root.empty()) {
+                tagged("NO", "NONEXISTENT", "No such quota root; the user's root is \"\"");
+                return;
+            }
+            write_quota();
+            tagged("OK", "", "GETQUOTA completed");
+            return;
+        default:
+            // §4.1.3: SETQUOTA needs QUOTASET, which is not offered.
+            tagged("NO", "CANNOT", "Quotas are set in the server configuration");
+            return;
+    }
 }
 
 }  // namespace tinyimapd::imap

@@ -1,5 +1,7 @@
 // FETCH and STORE (RFC 3501 §6.4.5, §6.4.6, §6.4.8 UID forms), EXPUNGE
-// (§6.4.3, RFC 4315 UID EXPUNGE) and COPY (§6.4.7) over the store.
+// (§6.4.3, RFC 4315 UID EXPUNGE), COPY (§6.4.7) and MOVE (RFC 6851) over
+// the store, with CONDSTORE's MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE and
+// QRESYNC's VANISHED modifier (RFC 7162 §3.1.3, §3.1.4, §3.2.6).
 //
 // FETCH and STORE answer message by message as a resumable job (DESIGN.md:
 // "Large responses are resumable jobs"): the session keeps a cursor, writes
@@ -11,14 +13,25 @@
 // Items served: UID FLAGS INTERNALDATE RFC822.SIZE RFC822 RFC822.HEADER
 // RFC822.TEXT ENVELOPE BODY BODYSTRUCTURE, BODY[section] of every form
 // (part numbers, HEADER, HEADER.FIELDS(.NOT), TEXT, MIME) with .PEEK and
-// partials, through the MIME parser (core/mime). BINARY (RFC 3516) and
-// MODSEQ are refused with NO/BAD before any output, never answered wrongly.
+// partials, through the MIME parser (core/mime); MODSEQ; BINARY[section],
+// BINARY.PEEK and BINARY.SIZE (RFC 3516) decoded through
+// core/mime/transfer_decode.h. ENVELOPE, BODY and BODYSTRUCTURE answers are
+// kept in the shared FetchCache (core/imap/fetch_cache.h). EMAILID and
+// THREADID (RFC 8474) are refused with NO before any output.
+//
+// Bounds: BINARY decodes its section once to learn its size (and whether it
+// holds a NUL) before the literal starts, in one step of the job, then again
+// while streaming: work proportional to the part, not bounded per call.
 #include "core/base/text.h"
 #include "core/imap/datetime.h"
 #include "core/imap/encoder.h"
 #include "core/imap/session.h"
 #include "core/mime/bodystructure.h"
 #include "core/mime/envelope.h"
+#include "core/mime/header.h"
+#include "core/mime/part.h"
+#include "core/mime/section.h"
+#include "core/mime/transfer_decode.h"
 #include "core/store/user_store.h"
 
 #include <new>
@@ -29,6 +42,7 @@ namespace {
 
 constexpr std::size_t kItemReserve = 512;  // room needed to write one short item
 constexpr std::size_t kScanChunk = 1024;   // header scan window
+constexpr std::size_t kMoveBatch = 64;     // UIDs taken per removal round of MOVE
 
 void write_flag_list(TextWriter& w, std::uint8_t flags, std::uint64_t keywords,
                      const store::Mailbox& box) {
@@ -55,6 +69,38 @@ void write_flag_list(TextWriter& w, std::uint8_t flags, std::uint64_t keywords,
     w.put(')');
 }
 
+// Numbers added in ascending order, written as a sequence-set ("2:4,7")
+// into a bounded text; add() is false once it would not fit.
+class AscendingSet {
+public:
+    explicit AscendingSet(TextWriter& out) : out_(out) {}
+    [[nodiscard]] bool add(std::uint32_t n) {
+        if (any_ && n == hi_ + 1) {
+            hi_ = n;
+            return true;
+        }
+        if (any_ && n <= hi_) return true;  // already in
+        if (!finish()) return false;
+        lo_ = hi_ = n;
+        any_ = true;
+        return true;
+    }
+    // Writes the pending run; false if the text is full.
+    bool finish() {
+        if (!any_) return true;
+        if (out_.size() > 0) out_.put(',');
+        out_.put_uint(lo_);
+        if (hi_ != lo_) out_.put(':').put_uint(hi_);
+        any_ = false;
+        return out_.ok();
+    }
+
+private:
+    TextWriter& out_;
+    std::uint32_t lo_ = 0, hi_ = 0;
+    bool any_ = false;
+};
+
 bool served(const FetchItem& item) {
     switch (item.kind) {
         case FetchKind::Uid:
@@ -67,7 +113,10 @@ bool served(const FetchItem& item) {
         case FetchKind::Envelope:
         case FetchKind::Body:
         case FetchKind::BodyStructure:
-        case FetchKind::BodySection: return true;
+        case FetchKind::BodySection:
+        case FetchKind::BinarySection:
+        case FetchKind::BinarySize:
+        case FetchKind::ModSeq: return true;
         default: return false;
     }
 }
@@ -144,11 +193,42 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
             return;
         }
     }
-    if (cmd.fetch.changedsince || cmd.fetch.wants_modseq) {
-        tagged("BAD", "", "CONDSTORE is not enabled on this server");
-        return;
+    if (cmd.fetch.vanished) {
+        // RFC 7162 §3.2.6: UID FETCH only, after ENABLE QRESYNC.
+        if (!cmd.uid) {
+            tagged("BAD", "", "VANISHED is only allowed in UID FETCH");
+            return;
+        }
+        if (!qresync_) {
+            tagged("BAD", "", "VANISHED needs ENABLE QRESYNC first");
+            return;
+        }
+        // Expunges may be reported during a UID command (RFC 3501 §7.4.1):
+        // once the view has every message, a UID below UIDNEXT that is not
+        // in it is gone.
+        sync_selected();
+        if (state_ == SessionState::Logout) return;
     }
     if (!check_set(cmd)) return;
+    if (cmd.fetch.changedsince || cmd.fetch.wants_modseq) enable_condstore();
+    if (cmd.fetch.vanished) {
+        // Any VANISHED (EARLIER) before any FETCH (§3.2.6). The store keeps
+        // no mod-sequence for an expunge once its record is compacted away,
+        // so every UID of the set below UIDNEXT that is not in the mailbox
+        // is reported, whatever CHANGEDSINCE says: §3.2.6 asks exactly that
+        // when the client's mod-sequence predates what the server remembers.
+        write_vanished_earlier(cmd.set);
+        if (state_ == SessionState::Logout) return;
+    }
+    fetch_changedsince_ = cmd.fetch.changedsince ? cmd.fetch.changedsince_value : 0;
+    fetch_modseq_implied_ = false;
+    bool asks_modseq = false;
+    for (std::size_t i = 0; i < cmd.fetch.count; ++i) {
+        if (cmd.fetch.items[i].kind == FetchKind::ModSeq) asks_modseq = true;
+    }
+    // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ.
+    if (cmd.fetch.changedsince && !asks_modseq) fetch_modseq_implied_ = true;
+    fetch_modseq_asked_ = asks_modseq;
     job_.kind = JobKind::Fetch;
     job_.items = cmd.fetch.items;
     job_.item_count = cmd.fetch.count;
@@ -162,6 +242,18 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
 void Session::run_job() {
     if (job_.kind == JobKind::Search) {
         run_search();
+        return;
+    }
+    if (job_.kind == JobKind::Sync) {
+        run_sync_job();
+        return;
+    }
+    if (job_.kind == JobKind::Resync) {
+        run_resync_job();
+        return;
+    }
+    if (job_.kind == JobKind::List) {
+        run_list_job();
         return;
     }
     while (job_.kind != JobKind::None) {
@@ -186,13 +278,25 @@ void Session::run_job() {
             if (job_.seq == 0) {
                 const JobKind done = job_.kind;
                 job_.kind = JobKind::None;
+                if (done == JobKind::Store && !modified_.empty()) {
+                    // RFC 7162 §3.1.3: the messages that failed the test.
+                    FixedText<kModifiedText + 16> code;
+                    code.put("MODIFIED ").put(modified_text_.view());
+                    tagged("OK", code.view(), "Conditional STORE failed");
+                    return;
+                }
                 tagged("OK", "", done == JobKind::Fetch ? "FETCH completed" : "STORE completed");
                 return;
             }
             if (!start_message()) continue;
         }
-        if (job_.kind == JobKind::Store || job_.item >= job_.item_count) {
-            if (job_.kind == JobKind::Store || job_.add_flags) {
+        if (job_.kind == JobKind::Store) {
+            write_store_answer();
+            job_.seq = 0;
+            continue;
+        }
+        if (job_.item >= job_.item_count) {
+            if (job_.add_flags) {
                 FixedText<kItemReserve> w;
                 w.put(job_.first_item ? "" : " ").put("FLAGS ");
                 write_flag_list(w, job_.message.flags, job_.message.keywords, *selected_);
@@ -223,6 +327,33 @@ bool Session::start_message() {
     job_.first_item = true;
     job_.add_flags = false;
     job_.header_size = UINT64_MAX;
+    // RFC 7162 §3.1.4.1: CHANGEDSINCE keeps only messages changed since.
+    if (job_.kind == JobKind::Fetch && fetch_changedsince_ != 0 &&
+        job_.message.modseq <= fetch_changedsince_) {
+        job_.seq = 0;
+        return false;
+    }
+    // RFC 3516 §4.2 / RFC 9051 §6.4.5: BINARY that cannot be answered for
+    // this message fails the command, before its response is begun.
+    for (std::size_t i = 0; job_.kind == JobKind::Fetch && i < job_.item_count; ++i) {
+        const FetchItem& item = job_.items[i];
+        if (item.kind != FetchKind::BinarySection && item.kind != FetchKind::BinarySize) continue;
+        BinaryRange range;
+        const BinaryLookup found = find_binary(item, &range);
+        if (found != BinaryLookup::NotLeaf && found != BinaryLookup::UnknownCte) continue;
+        job_.kind = JobKind::None;
+        job_.seq = 0;
+        FixedText<256> w;
+        write_item_name(item, w);
+        if (found == BinaryLookup::UnknownCte) {
+            w.put(": unknown Content-Transfer-Encoding");
+            tagged("NO", "UNKNOWN-CTE", w.view());
+        } else {
+            w.put(": BINARY is only for leaf body parts");
+            tagged("NO", "CANNOT", w.view());
+        }
+        return false;
+    }
     if (job_.kind == JobKind::Fetch && job_.sets_seen && (job_.message.flags & kSeen) == 0) {
         // RFC 3501 §6.4.5: BODY[...] sets \Seen, and the change is reported.
         store::MessageInfo result;
@@ -232,6 +363,7 @@ bool Session::start_message() {
                                  &skipped) == Status::Ok &&
                 selected_->commit_store() == Status::Ok) {
                 job_.message.flags = result.flags | (job_.message.flags & kRecent);
+                job_.message.modseq = result.modseq;
                 own_flag_change();
             } else {
                 selected_->abort_store();
@@ -259,7 +391,27 @@ bool Session::start_message() {
             job_.first_item = false;
         }
     }
+    if (job_.kind == JobKind::Fetch && !fetch_modseq_asked_ &&
+        (fetch_modseq_implied_ || (condstore_ && fetch_has_flags()))) {
+        // RFC 7162 §3.1.4.1 (CHANGEDSINCE), §3.1.4.2 / §3.1 (with CONDSTORE
+        // on, FLAGS always come with MODSEQ).
+        w.clear();
+        if (!job_.first_item) w.put(' ');
+        w.put("MODSEQ (").put_uint(job_.message.modseq).put(')');
+        out_.append(w.view());
+        job_.first_item = false;
+    }
     return true;
+}
+
+// The response for job_.message carries FLAGS (asked, or added after \Seen
+// was set).
+bool Session::fetch_has_flags() const {
+    if (job_.add_flags) return true;
+    for (std::size_t i = 0; i < job_.item_count; ++i) {
+        if (job_.items[i].kind == FetchKind::Flags) return true;
+    }
+    return false;
 }
 
 std::size_t Session::MimeSource::read(std::uint64_t offset, char* out, std::size_t capacity) {
@@ -268,29 +420,57 @@ std::size_t Session::MimeSource::read(std::uint64_t offset, char* out, std::size
     return got;
 }
 
-// ENVELOPE, BODY, BODYSTRUCTURE: written in place into the output buffer.
+// ENVELOPE, BODY, BODYSTRUCTURE: written in place into the output buffer,
+// or copied from the shared cache (core/imap/fetch_cache.h) when this
+// message's answer is there, without reading the message.
 // False: not enough room yet (the caller waits for the socket to drain).
 bool Session::write_structure(const FetchItem& item) {
     mime_source_.box = selected_;
     mime_source_.message = &job_.message;
     const bool was_empty = out_.empty();
+    const std::string_view name = item.kind == FetchKind::Envelope ? "ENVELOPE "
+                                  : item.kind == FetchKind::Body   ? "BODY "
+                                                                   : "BODYSTRUCTURE ";
+    FetchCache* cache = services_.fetch_cache;
+    FetchCacheKey key;
+    if (cache != nullptr) {
+        key.mailbox = cache->identity(selected_->dir());
+        key.uid_validity = selected_->uid_validity();
+        key.uid = job_.message.uid;
+        key.stamp = FetchCache::stamp_of(job_.message.size, job_.message.internal_date);
+        key.item = item.kind == FetchKind::Envelope ? CachedItem::Envelope
+                   : item.kind == FetchKind::Body   ? CachedItem::Body
+                                                    : CachedItem::BodyStructure;
+        std::string_view cached;
+        if (cache->get(key, &cached)) {
+            const std::size_t need = (job_.first_item ? 0 : 1) + name.size() + cached.size();
+            if (out_.room() < need) return false;  // wait for the socket to drain
+            if (!job_.first_item) out_.append(" ");
+            out_.append(name);
+            out_.append(cached);
+            return true;
+        }
+    }
     std::size_t room = 0;
     char* space = out_.free_space(&room);
     TextWriter w(space, room);
     if (!job_.first_item) w.put(' ');
+    w.put(name);
+    const std::size_t value_at = w.size();
     ResponseWriter r(w);
     bool ok = false;
     if (item.kind == FetchKind::Envelope) {
-        w.put("ENVELOPE ");
         ok = mime::write_envelope(mime_source_, services_.stream_scratch,
                                   services_.stream_scratch_size, r);
     } else {
-        w.put(item.kind == FetchKind::Body ? "BODY " : "BODYSTRUCTURE ");
         ok = mime::write_bodystructure(mime_source_, services_.stream_scratch,
                                        services_.stream_scratch_size,
                                        item.kind == FetchKind::BodyStructure, r);
     }
     if (ok && r.ok() && w.ok()) {
+        if (cache != nullptr) {
+            cache->put(key, std::string_view(space + value_at, w.size() - value_at));
+        }
         out_.commit(w.size());
         return true;
     }
@@ -358,6 +538,10 @@ void Session::write_item(const FetchItem& item) {
     FixedText<kItemReserve> w;
     if (!job_.first_item) w.put(' ');
     job_.first_item = false;
+    if (item.kind == FetchKind::BinarySection || item.kind == FetchKind::BinarySize) {
+        write_binary(item, w);
+        return;
+    }
     if (!plain_section(item)) {
         stream_section(item, w);
         return;
@@ -376,6 +560,7 @@ void Session::write_item(const FetchItem& item) {
             w.put('"');
             break;
         case FetchKind::Rfc822Size: w.put("RFC822.SIZE ").put_uint(m.size); break;
+        case FetchKind::ModSeq: w.put("MODSEQ (").put_uint(m.modseq).put(')'); break;
         default: {
             // A body item: its name, then the bytes as a streamed literal.
             const bool header =
@@ -478,6 +663,211 @@ std::size_t Session::FilterSource::read(std::uint64_t offset, char* out, std::si
     return filter->read(base + offset, out, capacity);
 }
 
+// ---- BINARY (RFC 3516) -----------------------------------------------------
+
+// Where BINARY[section]'s bytes lie and how they are encoded. A part's
+// encoding comes from its MIME header (RFC 2045 §6.1; absent: 7bit). BINARY[]
+// is the whole message: its header as is, then its body decoded (identity
+// for a multipart, RFC 2045 §6.4). A part that is a multipart or an
+// encapsulated message is not a leaf (RFC 9051 §6.4.5). Parts of a
+// multipart/digest without a Content-Type are taken as text/plain leaves
+// here (the digest default, message/rfc822, is not looked up).
+Session::BinaryLookup Session::find_binary(const FetchItem& item, BinaryRange* out) {
+    mime_source_.box = selected_;
+    mime_source_.message = &job_.message;
+    char* scratch = services_.stream_scratch;
+    const std::size_t cap = services_.stream_scratch_size;
+    mime::HeaderBlock header;
+    mime::PartInfo info;
+    SectionSpec part = item.section;
+    part.text = SectionText::Mime;
+    mime::SectionRange range;
+    const bool top = item.section.part_count == 0;
+    if (top) {
+        mime::load_header(mime_source_, 0, job_.message.size, scratch, cap, &header);
+    } else if (mime::find_section(mime_source_, part, scratch, cap, &range)) {
+        mime::load_header(mime_source_, range.offset, range.offset + range.length, scratch, cap,
+                          &header);
+    } else {
+        return BinaryLookup::Missing;
+    }
+    mime::classify_part(header, item.section.part_count, false, &info);
+    if (!top && info.kind != mime::PartKind::Leaf) return BinaryLookup::NotLeaf;
+    out->encoding = mime::TransferEncoding::Identity;
+    std::string_view cte;
+    if (info.kind == mime::PartKind::Leaf &&
+        mime::find_field(header.fields, "Content-Transfer-Encoding", &cte)) {
+        out->encoding = mime::transfer_encoding(cte);
+        if (out->encoding == mime::TransferEncoding::Unknown) return BinaryLookup::UnknownCte;
+    }
+    if (top) {
+        out->begin = 0;
+        out->end = job_.message.size;
+        out->raw = header.body_start;
+        return BinaryLookup::Found;
+    }
+    part.text = SectionText::None;
+    if (!mime::find_section(mime_source_, part, scratch, cap, &range)) {
+        return BinaryLookup::Missing;
+    }
+    out->begin = range.offset;
+    out->end = range.offset + range.length;
+    out->raw = 0;
+    return BinaryLookup::Found;
+}
+
+void Session::BinarySource::start(const BinaryRange& r) {
+    range = r;
+    rewind();
+}
+
+void Session::BinarySource::rewind() {
+    decoder.reset(range.encoding);
+    in_pos = range.begin;
+    win_base = range.begin;
+    win_len = 0;
+    win_off = 0;
+    produced = 0;
+    ended = false;
+    failed = false;
+}
+
+// The next decoded bytes, in order; 0 at the end (or on a read error: failed).
+std::size_t Session::BinarySource::next(char* out, std::size_t capacity) {
+    std::size_t n = 0;
+    while (n < capacity && !ended) {
+        if (win_off == win_len) {
+            if (in_pos >= range.end) {
+                // RFC 2045 §6.7/§6.8: what the encoding's tail decides.
+                while (decoder.held() && n < capacity) {
+                    const std::size_t f = decoder.finish(out + n, capacity - n);
+                    n += f;
+                    if (f == 0) break;
+                }
+                if (!decoder.held()) ended = true;
+                break;
+            }
+            std::size_t want = window_size;
+            if (want > range.end - in_pos) want = static_cast<std::size_t>(range.end - in_pos);
+            std::size_t got = 0;
+            if (box->read(*message, in_pos, window, want, &got) != Status::Ok || got == 0) {
+                failed = true;
+                ended = true;
+                break;
+            }
+            win_base = in_pos;
+            win_len = got;
+            win_off = 0;
+            in_pos += got;
+        }
+        const std::uint64_t pos = win_base + win_off;
+        if (pos < range.begin + range.raw) {
+            // BINARY[]: the header goes as it is.
+            std::size_t k = win_len - win_off;
+            if (k > range.begin + range.raw - pos) {
+                k = static_cast<std::size_t>(range.begin + range.raw - pos);
+            }
+            if (k > capacity - n) k = capacity - n;
+            for (std::size_t i = 0; i < k; ++i) out[n + i] = window[win_off + i];
+            win_off += k;
+            n += k;
+            continue;
+        }
+        const mime::DecodeStep step =
+            decoder.decode(window + win_off, win_len - win_off, out + n, capacity - n);
+        win_off += step.consumed;
+        n += step.produced;
+        if (step.consumed == 0 && step.produced == 0) break;
+    }
+    produced += n;
+    return n;
+}
+
+std::size_t Session::BinarySource::read(std::uint64_t offset, char* out, std::size_t capacity) {
+    const std::uint64_t target = skip + offset;
+    if (target < produced) rewind();
+    while (produced < target) {
+        // Decoded bytes before a partial's offset: into `out`, then dropped.
+        std::size_t want = capacity;
+        if (want > target - produced) want = static_cast<std::size_t>(target - produced);
+        if (next(out, want) == 0) return 0;
+    }
+    return next(out, capacity);
+}
+
+// Decodes the whole range once: its decoded size, and whether the decoded
+// bytes [from, from + count) hold a NUL (RFC 3516 §4.3: then literal8).
+void Session::measure_binary(std::uint64_t from, std::uint64_t count, std::uint64_t* size,
+                             bool* nul) {
+    binary_source_.rewind();
+    *nul = false;
+    char* buf = services_.stream_scratch;
+    for (;;) {
+        const std::uint64_t at = binary_source_.produced;
+        const std::size_t got = binary_source_.next(buf, services_.stream_scratch_size);
+        if (got == 0) break;
+        for (std::size_t i = 0; i < got && !*nul; ++i) {
+            if (buf[i] == '\0' && at + i >= from && at + i - from < count) *nul = true;
+        }
+    }
+    *size = binary_source_.produced;
+    binary_source_.rewind();
+}
+
+// BINARY[section]<partial> as a literal (literal8 when the bytes hold a NUL),
+// NIL for a section the message does not have; BINARY.SIZE[section] as the
+// number of decoded bytes (RFC 3516 §4.2, §4.3). Both decode the section
+// once to know the size before the first byte is sent.
+void Session::write_binary(const FetchItem& item, FixedText<512>& w) {
+    write_item_name(item, w);
+    w.put(' ');
+    BinaryRange range;
+    if (find_binary(item, &range) != BinaryLookup::Found) {
+        w.put(item.kind == FetchKind::BinarySize ? "0" : "NIL");
+        out_.append(w.view());
+        ++job_.item;
+        return;
+    }
+    binary_source_.box = selected_;
+    binary_source_.message = &job_.message;
+    binary_source_.window = fields_window_;
+    binary_source_.window_size = sizeof fields_window_;
+    binary_source_.skip = 0;
+    binary_source_.start(range);
+    std::uint64_t size = 0;
+    bool nul = false;
+    const std::uint64_t from = item.has_partial ? item.partial_offset : 0;
+    const std::uint64_t want = item.has_partial ? item.partial_count : UINT64_MAX;
+    measure_binary(from, want, &size, &nul);
+    if (binary_source_.failed) {
+        job_.kind = JobKind::None;
+        state_ = SessionState::Logout;
+        out_.clear();
+        log_line(port::LogLevel::Error,
+                 "message read failed during FETCH BINARY, user=", {user_, user_length_});
+        return;
+    }
+    if (item.kind == FetchKind::BinarySize) {
+        w.put_uint(size);
+        out_.append(w.view());
+        ++job_.item;
+        return;
+    }
+    // RFC 3501 §6.4.5 partial semantics, on the decoded bytes.
+    const std::uint64_t off = from < size ? from : size;
+    const std::uint64_t count = want < size - off ? want : size - off;
+    if (nul) w.put('~');
+    out_.append(w.view());
+    binary_source_.skip = off;
+    if (streamer_.start(out_, binary_source_, count) == StreamStatus::Failed) {
+        job_.kind = JobKind::None;
+        state_ = SessionState::Logout;
+        out_.clear();
+        return;
+    }
+    if (!streamer_.active()) ++job_.item;
+}
+
 // ---- STORE -----------------------------------------------------------------
 
 void Session::cmd_store(const ParsedCommand& cmd) {
@@ -485,11 +875,9 @@ void Session::cmd_store(const ParsedCommand& cmd) {
         tagged("NO", "READ-ONLY", "The mailbox is selected read-only");
         return;
     }
-    if (cmd.store.has_unchangedsince) {
-        tagged("BAD", "", "CONDSTORE is not enabled on this server");
-        return;
-    }
     if (!check_set(cmd)) return;
+    // RFC 7162 §3.1: UNCHANGEDSINCE enables CONDSTORE.
+    if (cmd.store.has_unchangedsince) enable_condstore();
     std::uint64_t keywords = 0;
     for (std::size_t i = 0; i < cmd.flags.keyword_count; ++i) {
         unsigned bit = 0;
@@ -505,21 +893,60 @@ void Session::cmd_store(const ParsedCommand& cmd) {
     const store::FlagOp op = cmd.store.op == StoreOp::Add      ? store::FlagOp::Add
                              : cmd.store.op == StoreOp::Remove ? store::FlagOp::Remove
                                                                : store::FlagOp::Replace;
+    store_conditional_ = cmd.store.has_unchangedsince;
+    store_silent_ = cmd.store.silent;
+    modified_text_.clear();
+    modified_ = SeqSet{};
+    // RFC 7162 §3.1.3: the messages that fail UNCHANGEDSINCE, gathered in
+    // ascending order (a sequence set is walked in order for that, which
+    // also applies a message named twice once).
+    AscendingSet failed(modified_text_);
+    std::uint32_t seq_scan = 0;
+    auto next = [&]() -> std::uint32_t {
+        if (!store_conditional_ || cmd.uid) return next_in_set();
+        while (++seq_scan <= view_.exists) {
+            if (cmd.set.contains(seq_scan, view_.exists)) return seq_scan;
+        }
+        return 0;
+    };
     // All changes in one transaction (one fsync), then the answers.
     Status st = selected_->begin_store();
-    for (std::uint32_t seq = next_in_set(); st == Status::Ok && seq != 0; seq = next_in_set()) {
+    for (std::uint32_t seq = next(); st == Status::Ok && seq != 0; seq = next()) {
         store::MessageInfo result;
         bool skipped = false;
-        st = selected_->store(view_, seq, op, cmd.flags.system, keywords, 0, &result, &skipped);
+        if (store_conditional_ && cmd.store.unchangedsince == 0) {
+            // "UNCHANGEDSINCE 0" always fails: a system flag always exists.
+            st = selected_->message(view_, seq, &result);
+            skipped = true;
+        } else {
+            st = selected_->store(view_, seq, op, cmd.flags.system, keywords,
+                                  store_conditional_ ? cmd.store.unchangedsince : 0, &result,
+                                  &skipped);
+        }
+        if (st == Status::Ok && skipped && !failed.add(cmd.uid ? result.uid : seq)) {
+            st = Status::TooLong;
+        }
     }
+    if (st == Status::Ok && !failed.finish()) st = Status::TooLong;
     if (st == Status::Ok) st = selected_->commit_store();
+    if (st == Status::TooLong) {
+        selected_->abort_store();
+        tagged("NO", "LIMIT", "Too many messages fail UNCHANGEDSINCE to list; use a smaller set");
+        return;
+    }
     if (st != Status::Ok) {
         selected_->abort_store();
         answer_store(st, "");
         return;
     }
     own_flag_change();
-    if (cmd.store.silent) {
+    if (!modified_text_.view().empty()) {
+        const char* why = "";
+        (void)SeqSet::parse(modified_text_.view(), kModifiedText, &modified_, &why);
+    }
+    // RFC 7162 §3.1.3: after UNCHANGEDSINCE a FETCH with MODSEQ is sent even
+    // with .SILENT.
+    if (cmd.store.silent && !store_conditional_) {
         tagged("OK", "", "STORE completed");
         return;
     }
@@ -529,6 +956,30 @@ void Session::cmd_store(const ParsedCommand& cmd) {
     job_.item_count = 0;
     job_.seq = 0;
     run_job();
+}
+
+// One message's answer to STORE (RFC 3501 §6.4.6): its flags, its UID for
+// UID STORE (§6.4.8), and with CONDSTORE its MODSEQ (RFC 7162 §3.1.3,
+// §3.1.4.1). A message that failed UNCHANGEDSINCE gets its flags even after
+// .SILENT, so the client need not ask why (§3.1.3, example 10).
+void Session::write_store_answer() {
+    const store::MessageInfo& m = job_.message;
+    const bool failed =
+        store_conditional_ && modified_.contains(job_.uid ? m.uid : job_.seq, UINT32_MAX);
+    FixedText<kItemReserve> w;
+    const char* sep = "";
+    if (!store_silent_ || failed) {
+        w.put("FLAGS ");
+        write_flag_list(w, m.flags, m.keywords, *selected_);
+        sep = " ";
+    }
+    if (job_.uid) {
+        w.put(sep).put("UID ").put_uint(m.uid);
+        sep = " ";
+    }
+    if (condstore_) w.put(sep).put("MODSEQ (").put_uint(m.modseq).put(')');
+    w.put(")\r\n");
+    out_.append(w.view());
 }
 
 // ---- EXPUNGE / COPY -------------------------------------------------------------
@@ -585,6 +1036,37 @@ private:
     std::uint32_t largest_;
 };
 
+// MOVE's removal step (RFC 6851 §3.3): the messages just copied, \Deleted
+// or not. UID MOVE takes the UIDs in the set, MOVE the UIDs whose sequence
+// number is; both only within the UIDs the copy saw, so the messages a MOVE
+// into the selected mailbox itself has just added are never taken.
+class MovedFilter final : public store::Mailbox::UidFilter {
+public:
+    MovedFilter(const SeqSet& set, bool uid, std::uint32_t largest, std::uint32_t lowest_uid,
+                std::uint32_t highest_uid, store::Mailbox& box, const store::View& view)
+        : set_(set),
+          uid_(uid),
+          largest_(largest),
+          lo_(lowest_uid),
+          hi_(highest_uid),
+          box_(box),
+          view_(view) {}
+    bool accept(std::uint32_t uid) override {
+        if (uid < lo_ || uid > hi_) return false;
+        if (uid_) return set_.contains(uid, largest_);
+        const std::uint32_t seq = box_.seq_of_uid(view_, uid);
+        return seq != 0 && set_.contains(seq, view_.exists);
+    }
+    bool ignores_deleted() const override { return true; }
+
+private:
+    const SeqSet& set_;
+    bool uid_;
+    std::uint32_t largest_, lo_, hi_;
+    store::Mailbox& box_;
+    const store::View& view_;
+};
+
 }  // namespace
 
 // RFC 3501 §6.4.3: removes \Deleted messages; the untagged EXPUNGEs come
@@ -605,17 +1087,57 @@ void Session::cmd_expunge(const ParsedCommand& cmd) {
             return;
         }
     }
-    sync_selected();
-    if (state_ != SessionState::Logout) tagged("OK", "", "EXPUNGE completed");
+    finish_after_sync("OK", "", "EXPUNGE completed");
 }
 
 // RFC 3501 §6.4.7: all or nothing; TRYCREATE when the target is missing.
+//
+// MOVE (RFC 6851 §3.3) is the same copy, committed (durable) first, then a
+// removal of exactly the copied messages from the source: a crash between
+// the two leaves a message in both mailboxes, never in neither. COPYUID
+// goes in an untagged OK before the EXPUNGE (or VANISHED) responses (§4.3),
+// which come from the same report as other changes (sync_selected). A MOVE
+// into the selected mailbox itself is a copy (new UIDs, at the end) and the
+// removal of the originals, as §3.3 allows.
 void Session::cmd_copy(const ParsedCommand& cmd) {
-    if (cmd.id == CommandId::Move) {
-        tagged("NO", "CANNOT", "MOVE is not implemented in this version of tinyimapd");
+    const bool move = cmd.id == CommandId::Move;
+    if (move && view_.read_only) {
+        tagged("NO", "READ-ONLY", "The mailbox is selected read-only");
         return;
     }
     if (!check_set(cmd)) return;
+    if (move) {
+        // The store remembers a bounded number of expunges not yet seen by
+        // every session (max_pending_expunges): a MOVE that could not remove
+        // all its originals would leave them in both mailboxes, which RFC
+        // 6851 §3.3 says it SHOULD NOT, so it is refused before any copy.
+        std::size_t count = 0;
+        while (next_in_set() != 0) ++count;
+        const std::size_t limit = services_.registry->limits().max_pending_expunges;
+        const std::size_t room =
+            limit > selected_->gone_count() ? limit - selected_->gone_count() : 0;
+        if (count > room) {
+            FixedText<128> w;
+            w.put("Too many messages to move at once; at most ").put_uint(room).put(" now");
+            tagged("NO", "LIMIT", w.view());
+            return;
+        }
+        (void)check_set(cmd);  // from the start again
+    } else if (config_.quota_storage_kib != 0 || config_.quota_messages != 0) {
+        // RFC 9208 §4.3.1: a COPY adds to the user's usage (a MOVE does not).
+        std::uint64_t bytes = 0, count = 0;
+        for (std::uint32_t seq = next_in_set(); seq != 0; seq = next_in_set()) {
+            store::MessageInfo m;
+            if (selected_->message(view_, seq, &m) != Status::Ok) continue;
+            bytes += m.size;
+            ++count;
+        }
+        if (!quota_allows(bytes, count)) {
+            tagged("NO", "OVERQUOTA", "The mailbox quota would be exceeded");
+            return;
+        }
+        (void)check_set(cmd);  // from the start again
+    }
     store::UserStore store(*services_.registry, user_root_.view());
     Result<store::Mailbox*> dest = store.open(cmd.mailbox);
     if (!dest.ok()) {
@@ -627,13 +1149,18 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
         return;
     }
     UidPairs pairs;
+    std::uint32_t lowest_uid = UINT32_MAX, highest_uid = 0;
     Status st = selected_->begin_copy(*dest.value);
     for (std::uint32_t seq = next_in_set(); st == Status::Ok && seq != 0; seq = next_in_set()) {
         std::uint32_t uid = 0;
         store::MessageInfo source;
         st = selected_->message(view_, seq, &source);
         if (st == Status::Ok) st = selected_->copy(view_, seq, *dest.value, &uid);
-        if (st == Status::Ok) pairs.add(source.uid, uid);
+        if (st == Status::Ok) {
+            pairs.add(source.uid, uid);
+            if (source.uid < lowest_uid) lowest_uid = source.uid;
+            if (source.uid > highest_uid) highest_uid = source.uid;
+        }
     }
     const std::uint32_t validity = dest.value->uid_validity();
     if (st == Status::Ok) {
@@ -646,17 +1173,47 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
         answer_store(st, "");
         return;
     }
-    sync_selected();
-    if (state_ == SessionState::Logout) return;
     // RFC 4315 §3: COPYUID when the two sets fit in a response line (it is
     // a SHOULD; a huge scattered copy goes without).
     FixedText<kItemReserve> code;
     code.put("COPYUID ").put_uint(validity).put(' ');
-    if (pairs.write(code)) {
-        tagged("OK", code.view(), "COPY completed");
-    } else {
-        tagged("OK", "", "COPY completed");
+    if (move) {
+        const bool has_copyuid = pairs.write(code);
+        finish_move(cmd, has_copyuid ? code.view() : std::string_view{}, lowest_uid, highest_uid);
+        return;
     }
+    finish_after_sync("OK", pairs.write(code) ? code.view() : std::string_view{}, "COPY completed");
+}
+
+// MOVE once its copy is durable: COPYUID, the removal, the report.
+void Session::finish_move(const ParsedCommand& cmd, std::string_view copyuid,
+                          std::uint32_t lowest_uid, std::uint32_t highest_uid) {
+    if (!copyuid.empty()) {
+        FixedText<kItemReserve + 16> w;
+        w.put("OK [").put(copyuid).put("] Moved");
+        untagged(w.view());
+    }
+    Status st = Status::Ok;
+    if (highest_uid != 0) {
+        MovedFilter filter(cmd.set, cmd.uid, job_.largest_uid, lowest_uid, highest_uid, *selected_,
+                           view_);
+        std::uint32_t uids[kMoveBatch];
+        std::size_t count = kMoveBatch;
+        while (st == Status::Ok && count == kMoveBatch) {
+            st = selected_->expunge(view_, &filter, uids, kMoveBatch, &count);
+        }
+    }
+    // What was removed is reported whatever happened to the rest.
+    if (st != Status::Ok) {
+        // The copies are durable and some originals remain: nothing is lost
+        // (RFC 6851 §3.3 "at least one of the source or target mailboxes").
+        finish_after_sync("NO", "SERVERBUG", "Copied, but the originals could not all be removed");
+        return;
+    }
+    // RFC 6851 §4.4: with QRESYNC, the new HIGHESTMODSEQ.
+    FixedText<64> code;
+    if (qresync_) code.put("HIGHESTMODSEQ ").put_uint(selected_->highest_modseq());
+    finish_after_sync("OK", code.view(), "MOVE completed");
 }
 
 }  // namespace tinyimapd::imap

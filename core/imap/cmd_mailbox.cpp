@@ -8,6 +8,7 @@
 #include "core/imap/encoder.h"
 #include "core/imap/session.h"
 #include "core/imap/uid_ranges.h"
+#include "core/store/name_map.h"
 #include "core/store/user_store.h"
 
 namespace tinyimapd::imap {
@@ -15,8 +16,6 @@ namespace tinyimapd::imap {
 namespace {
 
 constexpr std::size_t kLine = 1024;
-// Room kept free while writing a listing: the tagged line must still fit.
-constexpr std::size_t kListReserve = 512;
 // UIDs taken per EXPUNGE round in CLOSE.
 constexpr std::size_t kExpungeBatch = 64;
 // A VANISHED line: UidRanges::kCapacity ranges of up to 21 bytes each.
@@ -110,12 +109,24 @@ bool Session::open_user_store() {
     // mail_dir itself may not exist yet on a fresh appliance.
     (void)services_.registry->services().fs.mkdir(services_.mail_dir);
     store::UserStore store(*services_.registry, user_root_.view());
-    const Status st = store.ensure();
+    bool created = false;
+    const Status st = store.ensure(&created);
     if (st != Status::Ok) {
         log_line(port::LogLevel::Error,
                  "cannot open the mail store of user=", {user_, user_length_}, " at ",
                  user_root_.view());
         return false;
+    }
+    // RFC 6154: a new user starts with Sent, Drafts, Trash, Junk, Archive
+    // (names from the configuration), marked with their special use.
+    for (const SessionConfig::SpecialMailbox& m : config_.special_mailboxes) {
+        if (!created || m.name.empty() || !is_valid_mailbox_name(m.name)) continue;
+        Status made = store.create(m.name);
+        if (made == Status::Ok) made = store.set_special_use(m.name, m.use);
+        if (made != Status::Ok && made != Status::Exists) {
+            log_line(port::LogLevel::Warning, "cannot create mailbox ", m.name,
+                     " for user=", {user_, user_length_});
+        }
     }
     return true;
 }
@@ -124,6 +135,7 @@ bool Session::open_user_store() {
 
 void Session::deselect() {
     if (selected_ == nullptr) return;
+    flag_scan_since_ = UINT64_MAX;
     selected_->detach(view_);
     store::UserStore(*services_.registry, user_root_.view()).close(selected_);
     selected_ = nullptr;
@@ -195,8 +207,14 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     if (cmd.qresync && cmd.qresync_params.uidvalidity == selected_->uid_validity()) {
         resync(cmd.qresync_params);
     }
-    tagged("OK", read_only ? "READ-ONLY" : "READ-WRITE",
-           read_only ? "EXAMINE completed" : "SELECT completed");
+    const std::string_view code = read_only ? "READ-ONLY" : "READ-WRITE";
+    const std::string_view text = read_only ? "EXAMINE completed" : "SELECT completed";
+    if (job_.kind == JobKind::Resync) {
+        defer_tagged("OK", code, text);
+        run_resync_job();
+        return;
+    }
+    tagged("OK", code, text);
 }
 
 // RFC 7162 §3.2.5.1: what changed since the client's mod-sequence, among
@@ -214,23 +232,35 @@ void Session::resync(const QresyncParams& p) {
     } else {
         write_vanished_earlier(p.known_uids);
     }
-    // Flag changes: "* n FETCH (UID u FLAGS (...) MODSEQ (m))" for each
-    // known message with a higher mod-sequence.
-    for (std::uint32_t seq = 1; seq <= view_.exists; ++seq) {
+    // Flag changes follow as a job (they may be many): run_resync_job().
+    job_.kind = JobKind::Resync;
+    job_.uid = !p.known_uids.empty();
+    job_.set = p.known_uids;
+    job_.largest_uid = UINT32_MAX;
+    job_.seq = 1;
+    job_.since_modseq = p.modseq;
+}
+
+// "* n FETCH (UID u FLAGS (...) MODSEQ (m))" for each (known) message with
+// a higher mod-sequence (RFC 7162 §3.2.5.1; also after a change report that
+// overflowed the store's ring), as room allows; then the deferred tagged line.
+void Session::run_resync_job() {
+    const std::uint32_t max_uid = selected_->uid_next() - 1;
+    for (; job_.seq <= view_.exists; ++job_.seq) {
         store::MessageInfo m;
-        if (selected_->message(view_, seq, &m) != Status::Ok) break;
-        if (m.modseq <= p.modseq) continue;
-        if (!p.known_uids.empty() && !p.known_uids.contains(m.uid, max_uid)) continue;
+        if (selected_->message(view_, job_.seq, &m) != Status::Ok) break;
+        if (m.modseq <= job_.since_modseq) continue;
+        if (job_.uid ? !job_.set.contains(m.uid, max_uid) : m.uid > job_.largest_uid) continue;
         FixedText<kLine> w;
-        w.put("* ").put_uint(seq).put(" FETCH (UID ").put_uint(m.uid).put(" FLAGS ");
+        w.put("* ").put_uint(job_.seq).put(" FETCH (UID ").put_uint(m.uid).put(" FLAGS ");
         write_flags(w, m.flags, m.keywords, *selected_);
-        w.put(" MODSEQ (").put_uint(m.modseq).put("))\r\n");
-        if (!out_.append(w.view())) {
-            // The client's cache would be wrong: it must resynchronise anew.
-            bye("Too many changes to report at once; please reconnect");
-            return;
-        }
+        if (condstore_) w.put(" MODSEQ (").put_uint(m.modseq).put(')');
+        w.put(")\r\n");
+        if (out_.room() < w.size() + kResponseReserve) return;  // more next turn
+        (void)out_.append(w.view());
     }
+    job_.kind = JobKind::None;
+    (void)out_.append(deferred_.view());
 }
 
 // RFC 7162 §3.2.10.1 and §3.2.6: "* VANISHED (EARLIER) set" of the UIDs of
@@ -325,18 +355,25 @@ public:
           before_(view.exists),
           vanished_(vanished),
           modseq_(modseq) {}
-    void expunged(std::uint32_t seq, std::uint32_t uid) override {
-        ++expunges_;
+    // Each report is taken only while the output keeps kResponseReserve free
+    // behind it (the EXISTS/RECENT lines and the tagged response); the rest
+    // waits for the next round (Session's Sync job).
+    bool expunged(std::uint32_t seq, std::uint32_t uid) override {
         if (vanished_) {
+            // Room for the VANISHED line this UID may have to be written in.
+            if (out_.room() < kVanishedLine + kResponseReserve) return false;
             if (!gone_.add(uid)) {
                 finish();
                 (void)gone_.add(uid);
             }
-            return;
+            ++expunges_;
+            return true;
         }
         FixedText<64> w;
         w.put("* ").put_uint(seq).put(" EXPUNGE\r\n");
-        put(w.view());
+        if (!fits(w.view())) return false;
+        ++expunges_;
+        return true;
     }
     void exists(std::uint32_t count, std::uint32_t recent) override {
         finish();
@@ -344,35 +381,45 @@ public:
         if (count == before_ - expunges_) return;
         FixedText<64> w;
         w.put("* ").put_uint(count).put(" EXISTS\r\n* ").put_uint(recent).put(" RECENT\r\n");
-        put(w.view());
+        (void)out_.append(w.view());  // within the reserve
     }
-    void flags_changed(std::uint32_t seq, std::uint32_t uid) override {
+    bool flags_changed(std::uint32_t seq, std::uint32_t uid) override {
         finish();
         store::MessageInfo m;
-        if (box_.message(view_, seq, &m) != Status::Ok) return;
+        if (box_.message(view_, seq, &m) != Status::Ok) return true;
         FixedText<kLine> w;
         w.put("* ").put_uint(seq).put(" FETCH (UID ").put_uint(uid).put(" FLAGS ");
         write_flags(w, m.flags, m.keywords, box_);
         if (modseq_) w.put(" MODSEQ (").put_uint(m.modseq).put(')');
         w.put(")\r\n");
-        put(w.view());
+        return fits(w.view());
     }
-    void flags_unknown() override {}
-    // Writes the VANISHED gathered so far.
+    void flags_unknown(std::uint64_t since) override {
+        unknown_since_ = since;
+        // Messages the client has not heard of yet come with EXISTS, not here.
+        store::MessageInfo m;
+        if (view_.exists > 0 && box_.message(view_, view_.exists, &m) == Status::Ok) {
+            unknown_max_uid_ = m.uid;
+        }
+    }
+    std::uint32_t unknown_max_uid() const { return unknown_max_uid_; }
+    // UINT64_MAX, or the modseq above which every message must be looked at.
+    std::uint64_t unknown_since() const { return unknown_since_; }
+    // Writes the VANISHED gathered so far (room was kept for it).
     void finish() {
         if (gone_.empty()) return;
         FixedText<kVanishedLine> w;
         w.put("* VANISHED ");
         gone_.write(w);
         w.put("\r\n");
-        put(w.view());
+        (void)out_.append(w.view());
         gone_.clear();
     }
-    bool overflowed() const { return overflow_; }
 
 private:
-    void put(std::string_view line) {
-        if (!out_.append(line)) overflow_ = true;
+    bool fits(std::string_view line) {
+        if (out_.room() < line.size() + kResponseReserve) return false;
+        return out_.append(line);
     }
     OutBuffer& out_;
     store::Mailbox& box_;
@@ -381,7 +428,8 @@ private:
     std::uint32_t expunges_ = 0;
     bool vanished_;
     bool modseq_;
-    bool overflow_ = false;
+    std::uint64_t unknown_since_ = UINT64_MAX;
+    std::uint32_t unknown_max_uid_ = 0;
     UidRanges gone_;
 };
 
@@ -389,22 +437,74 @@ private:
 
 // Reports what changed in the selected mailbox (other sessions, `tinyimapd
 // deliver`, other processes) before the tagged response of NOOP, CHECK,
-// APPEND and the like.
-void Session::sync_selected() {
-    if (selected_ == nullptr) return;
+// APPEND and the like: as much as the output buffer takes now. False when
+// more is to come (see finish_after_sync).
+bool Session::sync_selected() {
+    if (selected_ == nullptr) return true;
     SyncWriter writer(out_, *selected_, view_, qresync_, condstore_);
-    const Status st = selected_->sync(view_, writer);
+    bool complete = true;
+    const Status st = selected_->sync(view_, writer, &complete);
     writer.finish();
     if (view_.invalidated) {
         bye("The mailbox was rewritten by another process; please reconnect");
+        return true;
+    }
+    // Busy: another process holds the lock; reported next time.
+    if (writer.unknown_since() < flag_scan_since_) {
+        flag_scan_since_ = writer.unknown_since();
+        flag_scan_max_uid_ = writer.unknown_max_uid();
+    }
+    return st != Status::Ok || complete;
+}
+
+// The changes, then the tagged response. When the changes do not all fit in
+// the output buffer, the rest goes out as the client reads (a Sync job), and
+// the tagged line after them.
+void Session::finish_after_sync(std::string_view status, std::string_view code,
+                                std::string_view text) {
+    const bool complete = sync_selected();
+    if (state_ == SessionState::Logout) return;
+    if (complete && flag_scan_since_ == UINT64_MAX) {
+        if (!status.empty()) tagged(status, code, text);
         return;
     }
-    if (writer.overflowed()) {
-        // The client's view would drift from ours: better to start over.
-        bye("Too many changes to report at once; please reconnect");
+    defer_tagged(status, code, text);
+    job_.kind = JobKind::Sync;
+    if (complete) start_flag_scan();
+}
+
+// More flag changes than the store's change ring holds: every message with
+// a higher modseq is reported (RFC 3501 §7.4.2), by the Resync job.
+void Session::start_flag_scan() {
+    job_.kind = JobKind::Resync;
+    job_.uid = false;
+    job_.seq = 1;
+    job_.since_modseq = flag_scan_since_;
+    job_.largest_uid = flag_scan_max_uid_;
+    flag_scan_since_ = UINT64_MAX;
+    run_resync_job();
+}
+
+// The tagged line a job sends when it is done ("" status: none).
+void Session::defer_tagged(std::string_view status, std::string_view code, std::string_view text) {
+    deferred_.clear();
+    if (status.empty()) return;
+    ResponseWriter r(deferred_);
+    r.tagged({tag_, tag_length_}, status, code, text);
+}
+
+void Session::run_sync_job() {
+    if (!sync_selected() && state_ != SessionState::Logout) return;  // more next turn
+    if (state_ == SessionState::Logout) {
+        job_.kind = JobKind::None;
         return;
     }
-    (void)st;  // Busy: another process holds the lock; reported next time
+    if (flag_scan_since_ != UINT64_MAX) {
+        start_flag_scan();
+        return;
+    }
+    job_.kind = JobKind::None;
+    (void)out_.append(deferred_.view());
 }
 
 // ---- CREATE DELETE RENAME SUBSCRIBE -------------------------------------------
@@ -423,12 +523,19 @@ void Session::answer_store(Status st, std::string_view done) {
 void Session::cmd_create(const ParsedCommand& cmd) {
     std::string_view name = cmd.mailbox;
     if (name.size() > 1 && name.back() == '/') name = ascii::head(name, name.size() - 1);
-    if (cmd.create_use != 0) {
-        tagged("NO", "USEATTR", "Special-use attributes are not supported yet");
+    // RFC 6154 §3: \All and \Flagged are virtual mailboxes, which this
+    // store does not have.
+    if ((cmd.create_use & (kUseAll | kUseFlagged)) != 0) {
+        tagged("NO", "USEATTR", "\\All and \\Flagged mailboxes are not supported");
         return;
     }
-    answer_store(store::UserStore(*services_.registry, user_root_.view()).create(name),
-                 "CREATE completed");
+    store::UserStore store(*services_.registry, user_root_.view());
+    Status st = store.create(name);
+    if (st == Status::Ok && cmd.create_use != 0) {
+        st = store.set_special_use(name, cmd.create_use);
+        if (st != Status::Ok) (void)store.remove(name);  // all or nothing
+    }
+    answer_store(st, "CREATE completed");
 }
 
 void Session::cmd_delete(const ParsedCommand& cmd) {
@@ -452,81 +559,222 @@ void Session::cmd_subscribe(const ParsedCommand& cmd, bool on) {
 
 namespace {
 
-class ListWriter final : public store::ListVisitor {
+template <class F>
+class ListFn final : public store::ListVisitor {
 public:
-    ListWriter(OutBuffer& out, bool lsub) : out_(out), lsub_(lsub) {}
+    explicit ListFn(F f) : f_(f) {}
     bool mailbox(std::string_view name, std::uint8_t attributes) override {
-        FixedText<kLine> line;
-        ResponseWriter r(line);
-        r.star().atom(lsub_ ? "LSUB" : "LIST").open_list();
-        if (attributes & store::kNoselect) r.atom("\\Noselect");
-        if (attributes & store::kHasChildren) r.atom("\\HasChildren");
-        if (attributes & store::kHasNoChildren) r.atom("\\HasNoChildren");
-        r.close_list().string("/").mailbox(name).crlf();
-        if (!r.ok() || out_.room() < line.size() + kListReserve) {
-            truncated_ = true;
-            return false;
-        }
-        (void)r.append_to(out_);
-        return true;
+        return f_(name, attributes);
     }
-    bool truncated() const { return truncated_; }
 
 private:
-    OutBuffer& out_;
-    bool lsub_;
-    bool truncated_ = false;
+    F f_;
 };
+
+// The pattern LIST matches: reference and pattern joined (RFC 3501 §6.3.8).
+bool joined_pattern(std::string_view reference, std::string_view pattern, TextWriter& out) {
+    out.put(reference).put(pattern);
+    return out.ok();
+}
 
 }  // namespace
 
-void Session::cmd_list(const ParsedCommand& cmd, bool lsub) {
-    if (!lsub && (cmd.list_options != 0 || cmd.pattern_count != 1)) {
-        tagged("BAD", "", "LIST-EXTENDED options are not supported");
-        return;
-    }
+// RFC 3501 §6.3.8-9 LIST and LSUB; RFC 5258 LIST-EXTENDED (selection
+// options SUBSCRIBED, REMOTE, RECURSIVEMATCH; return options SUBSCRIBED,
+// CHILDREN; several patterns), RFC 6154 SPECIAL-USE (attributes in every
+// LIST, the selection and return options), RFC 5819 LIST-STATUS. \HasChildren
+// and \HasNoChildren (RFC 3348) are always given for existing mailboxes.
+// Answered as a job (run_list_job), so a listing of any length streams
+// through the output buffer.
+void Session::cmd_list(const ParsedCommand& cmd, bool lsub, bool find) {
+    // RFC 2062 FIND [ALL.]MAILBOXES: LSUB or LIST with "* MAILBOX" answers.
+    if (find) lsub = (cmd.list_options & kListSubscribed) != 0;
+    const std::uint16_t opts = lsub || find ? 0 : cmd.list_options;
     ArgReader pats = cmd.patterns;
-    std::string_view pattern;
-    if (!pats.string(&pattern) && !pats.atom(&pattern)) {
+    std::string_view first;
+    if (!pats.string(&first) && !pats.atom(&first)) {
         tagged("BAD", "", "Expected a mailbox pattern");
         return;
     }
-    if (!lsub && pattern.empty()) {
+    if (!lsub && !find && cmd.pattern_count == 1 && first.empty() && opts == 0) {
         // RFC 3501 §6.3.8: the hierarchy delimiter and root.
         untagged("LIST (\\Noselect) \"/\" \"\"");
         tagged("OK", "", "LIST completed");
         return;
     }
-    ListWriter writer(out_, lsub);
-    store::UserStore store(*services_.registry, user_root_.view());
-    const Status st = lsub ? store.list_subscribed(cmd.mailbox, pattern, writer)
-                           : store.list(cmd.mailbox, pattern, writer);
-    if (writer.truncated()) {
-        tagged("NO", "LIMIT", "Too many mailboxes to list at once; use a narrower pattern");
+    if ((opts & kListReturnStatus) && cmd.list_status.has(StatusItem::MailboxId)) {
+        tagged("BAD", "", "STATUS item MAILBOXID is not supported");
         return;
     }
-    answer_store(st, lsub ? "LSUB completed" : "LIST completed");
+    list_job_.reference = cmd.mailbox;
+    list_job_.patterns = cmd.patterns;
+    list_job_.pattern_count = cmd.pattern_count;
+    list_job_.options = opts;
+    list_job_.status = cmd.list_status;
+    list_job_.lsub = lsub;
+    list_job_.find = find;
+    list_job_.sent = 0;
+    job_.kind = JobKind::List;
+    run_list_job();
+}
+
+// One round of a LIST: walks the tree again, skips the entries earlier
+// rounds sent and writes what fits. The walk order is the directories' own,
+// which stays the same while the tree does not change; a mailbox created or
+// deleted between rounds may be missed or seen twice (as with any listing
+// that races with changes).
+void Session::run_list_job() {
+    const ListJob& job = list_job_;
+    const std::uint16_t opts = job.options;
+    const bool lsub = job.lsub;
+    const bool select_subscribed = (opts & kListSubscribed) != 0;
+    const bool select_special = (opts & kListSpecialUseSel) != 0;
+    const bool recursive = (opts & kListRecursiveMatch) != 0;
+    const bool return_subscribed = (opts & kListReturnSubscribed) != 0;
+    const bool return_children = (opts & kListReturnChildren) != 0;
+    const bool return_status = (opts & kListReturnStatus) != 0;
+    store::UserStore store(*services_.registry, user_root_.view());
+
+    bool full = false;
+    std::size_t seen = 0;  // entries of this walk so far
+    std::size_t pattern_index = 0;
+    // One entry; false stops the walk (output full).
+    auto entry = [&](std::string_view name, std::uint8_t attrs, bool childinfo) {
+        // RFC 5258 §3: each mailbox once, even when several patterns match.
+        ArgReader earlier = job.patterns;
+        for (std::size_t i = 0; i < pattern_index; ++i) {
+            std::string_view p;
+            if (!earlier.string(&p)) (void)earlier.atom(&p);
+            FixedText<2 * kMaxMailboxName + 2> joined;
+            if (joined_pattern(job.reference, p, joined) &&
+                store::match_pattern(joined.view(), name)) {
+                return true;
+            }
+        }
+        const std::uint8_t uses = (attrs & store::kNoselect) ? 0 : store.special_use(name);
+        if (select_special && uses == 0) return true;
+        if (seen++ < list_job_.sent) return true;  // sent by an earlier round
+        if (!lsub && !select_subscribed && return_subscribed && store.is_subscribed(name)) {
+            attrs |= store::kSubscribed;
+        }
+        if (select_subscribed && return_children && !(attrs & store::kNonExistent)) {
+            attrs |= store.mailbox_has_children(name) ? store::kHasChildren : store::kHasNoChildren;
+        }
+        FixedText<kLine> line;
+        ResponseWriter r(line);
+        if (job.find) {
+            // RFC 2062 §7.2.OBS.1: the name alone.
+            r.star().atom("MAILBOX").mailbox(name).crlf();
+            if (!r.ok() || out_.room() < line.size() + kResponseReserve) {
+                full = true;
+                return false;
+            }
+            (void)r.append_to(out_);
+            ++list_job_.sent;
+            return true;
+        }
+        r.star().atom(lsub ? "LSUB" : "LIST").open_list();
+        if (attrs & store::kNonExistent && !lsub) {
+            r.atom("\\NonExistent");
+        } else if (attrs & store::kNoselect) {
+            r.atom("\\Noselect");
+        }
+        if (attrs & store::kHasChildren) r.atom("\\HasChildren");
+        if (attrs & store::kHasNoChildren) r.atom("\\HasNoChildren");
+        if (!lsub && (attrs & store::kSubscribed) && (select_subscribed || return_subscribed)) {
+            r.atom("\\Subscribed");
+        }
+        for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
+            if ((uses & bit) != 0) r.atom(special_use_name(bit));
+        }
+        r.close_list().string("/").mailbox(name);
+        if (childinfo) {
+            // RFC 5258 §3.5: not subscribed itself, but a child is.
+            r.open_list().string("CHILDINFO").open_list().string("SUBSCRIBED");
+            r.close_list().close_list();
+        }
+        r.crlf();
+        const std::size_t status_room = return_status ? kLine : 0;
+        if (!r.ok() || out_.room() < line.size() + status_room + kResponseReserve) {
+            full = true;
+            return false;
+        }
+        (void)r.append_to(out_);
+        // RFC 5819 §2: STATUS right after the mailbox's LIST line.
+        if (return_status && !(attrs & store::kNoselect)) write_status(name, job.status);
+        ++list_job_.sent;
+        return true;
+    };
+
+    Status st = Status::Ok;
+    ArgReader pats = job.patterns;
+    for (pattern_index = 0; pattern_index < job.pattern_count && !full; ++pattern_index) {
+        std::string_view pattern;
+        if (!pats.string(&pattern)) (void)pats.atom(&pattern);
+        if (lsub || select_subscribed) {
+            auto subscribed = [&](std::string_view name, std::uint8_t attrs) {
+                return entry(name, attrs, false);
+            };
+            ListFn<decltype(subscribed)> v(subscribed);
+            st = store.list_subscribed(job.reference, pattern, v);
+            if (st == Status::Ok && recursive && !full) {
+                auto parents = [&](std::string_view name, std::uint8_t attrs) {
+                    if (store.is_subscribed(name) || !store.has_subscribed_child(name)) return true;
+                    return entry(name, attrs & (store::kNoselect), true);
+                };
+                ListFn<decltype(parents)> pv(parents);
+                st = store.list(job.reference, pattern, pv);
+            }
+        } else {
+            auto all = [&](std::string_view name, std::uint8_t attrs) {
+                return entry(name, attrs, false);
+            };
+            ListFn<decltype(all)> v(all);
+            st = store.list(job.reference, pattern, v);
+        }
+        if (st != Status::Ok) break;
+    }
+    if (full && st == Status::Ok) return;  // more next round, once output drains
+    job_.kind = JobKind::None;
+    answer_store(st, job.find ? "FIND completed" : lsub ? "LSUB completed" : "LIST completed");
 }
 
 // ---- STATUS ----------------------------------------------------------------
 
-void Session::cmd_status(const ParsedCommand& cmd) {
-    if (cmd.status.has(StatusItem::MailboxId)) {
-        tagged("BAD", "", "STATUS item MAILBOXID is not supported");
-        return;
-    }
+// "* STATUS name (item value ...)" (RFC 3501 §7.2.4); false if the mailbox
+// cannot be opened (nothing written; *why_not says why).
+bool Session::write_status(std::string_view name, const StatusAtts& atts, Status* why_not) {
     store::StatusInfo info;
-    const Status st =
-        store::UserStore(*services_.registry, user_root_.view()).status(cmd.mailbox, &info);
-    if (st != Status::Ok) {
-        answer_store(st, "");
-        return;
+    store::UserStore store(*services_.registry, user_root_.view());
+    Status st = store.status(name, &info);
+    // RFC 9208 §4.1.4: the \Deleted messages, counted on a read-only view.
+    std::uint32_t deleted = 0;
+    std::uint64_t deleted_bytes = 0;
+    if (st == Status::Ok &&
+        (atts.has(StatusItem::Deleted) || atts.has(StatusItem::DeletedStorage))) {
+        Result<store::Mailbox*> box = store.open(name);
+        st = box.status;
+        if (box.ok()) {
+            store::View view;
+            box.value->attach(view, true);
+            for (std::uint32_t seq = 1; seq <= view.exists; ++seq) {
+                store::MessageInfo m;
+                if (box.value->message(view, seq, &m) != Status::Ok) break;
+                if ((m.flags & kDeleted) == 0) continue;
+                ++deleted;
+                deleted_bytes += m.size;
+            }
+            box.value->detach(view);
+            store.close(box.value);
+        }
     }
+    if (why_not != nullptr) *why_not = st;
+    if (st != Status::Ok) return false;
     FixedText<kLine> line;
     ResponseWriter r(line);
-    r.star().atom("STATUS").mailbox(cmd.mailbox).open_list();
-    for (std::size_t i = 0; i < cmd.status.count; ++i) {
-        const StatusItem item = cmd.status.order[i];
+    r.star().atom("STATUS").mailbox(name).open_list();
+    for (std::size_t i = 0; i < atts.count; ++i) {
+        const StatusItem item = atts.order[i];
         r.atom(status_item_name(item));
         switch (item) {
             case StatusItem::Messages: r.number(info.messages); break;
@@ -537,10 +785,27 @@ void Session::cmd_status(const ParsedCommand& cmd) {
             case StatusItem::HighestModSeq: r.number(info.highest_modseq); break;
             case StatusItem::Size: r.number(info.size); break;
             case StatusItem::MailboxId: break;
+            case StatusItem::AppendLimit: r.number(config_.max_append_size); break;
+            case StatusItem::Deleted: r.number(deleted); break;
+            // In units of 1024 octets, like the STORAGE resource (§5.1).
+            case StatusItem::DeletedStorage: r.number((deleted_bytes + 1023) / 1024); break;
         }
     }
     r.close_list().crlf();
     (void)r.append_to(out_);
+    return true;
+}
+
+void Session::cmd_status(const ParsedCommand& cmd) {
+    if (cmd.status.has(StatusItem::MailboxId)) {
+        tagged("BAD", "", "STATUS item MAILBOXID is not supported");
+        return;
+    }
+    Status st = Status::Ok;
+    if (!write_status(cmd.mailbox, cmd.status, &st)) {
+        answer_store(st, "");
+        return;
+    }
     tagged("OK", "", "STATUS completed");
 }
 
@@ -554,41 +819,50 @@ void Session::append_begin() {
     const SyntaxResult r = append_message_ready(parser_, &message);
     if (r.verdict != SyntaxVerdict::Ok) {
         parser_.refuse_literal();
+        abort_append();
         report_syntax(r);
         return;
     }
     const std::uint32_t size = parser_.literal_size();
-    if (append_box_ != nullptr || append_done_) {
-        // A second message in one APPEND is MULTIAPPEND (RFC 3502), which
-        // we do not advertise: refuse rather than store half of it.
-        parser_.refuse_literal();
-        abort_append();
-        tagged("BAD", "", "Only one message per APPEND (MULTIAPPEND is not supported)");
-        return;
-    }
     if (size > config_.max_append_size) {
         parser_.refuse_literal();
-        tagged("BAD", "TOOBIG", "Message too large");  // RFC 7888 §5
+        abort_append();
+        tagged("NO", "TOOBIG", "Message larger than APPENDLIMIT");  // RFC 7889 §4
         return;
     }
-    ArgReader args(parser_);
-    std::string_view mailbox;
-    (void)args.astring(&mailbox);
-    store::UserStore store(*services_.registry, user_root_.view());
-    Result<store::Mailbox*> box = store.open(mailbox);
-    if (!box.ok()) {
+    if (!quota_allows(append_bytes_ + size, appender_.batch_count + 1)) {
         parser_.refuse_literal();
-        if (box.status == Status::NotFound) {
-            tagged("NO", "TRYCREATE", "No such mailbox");  // §6.3.11
-        } else {
-            answer_store(box.status, "");
-        }
+        abort_append();
+        tagged("NO", "OVERQUOTA", "The mailbox quota would be exceeded");  // RFC 9208 §4.3.1
         return;
+    }
+    store::UserStore store(*services_.registry, user_root_.view());
+    store::Mailbox* box = append_box_;
+    if (box == nullptr) {
+        // The first message of the command: open the mailbox, start a batch.
+        ArgReader args(parser_);
+        std::string_view mailbox;
+        (void)args.astring(&mailbox);
+        Result<store::Mailbox*> opened = store.open(mailbox);
+        if (!opened.ok()) {
+            parser_.refuse_literal();
+            if (opened.status == Status::NotFound) {
+                tagged("NO", "TRYCREATE", "No such mailbox");  // §6.3.11
+            } else {
+                answer_store(opened.status, "");
+            }
+            return;
+        }
+        box = opened.value;
+        appender_ = store::Appender{};
+        appender_.batch = append_batch_;
+        appender_.batch_capacity = kMaxMultiappend;
+        append_bytes_ = 0;
     }
     std::uint64_t keywords = 0;
     for (std::size_t i = 0; i < message.flags.keyword_count; ++i) {
         unsigned bit = 0;
-        if (box.value->keyword_bit(message.flags.keywords[i], true, &bit) == Status::Ok) {
+        if (box->keyword_bit(message.flags.keywords[i], true, &bit) == Status::Ok) {
             keywords |= std::uint64_t{1} << bit;
         }
     }
@@ -597,14 +871,20 @@ void Session::append_begin() {
     const auto zone = static_cast<std::int16_t>(
         message.has_date ? message.date.zone_minutes : services_.clock->utc_offset_minutes(date));
     const Status st =
-        box.value->begin_append(appender_, size, message.flags.system, keywords, date, zone);
+        box->begin_append(appender_, size, message.flags.system, keywords, date, zone);
     if (st != Status::Ok) {
-        store.close(box.value);
+        const bool full = appender_.batch_count == kMaxMultiappend;
         parser_.refuse_literal();
-        answer_store(st, "");
+        if (append_box_ == nullptr) store.close(box);
+        abort_append();
+        if (st == Status::Exhausted && full) {
+            tagged("NO", "LIMIT", "Too many messages in one APPEND");
+        } else {
+            answer_store(st, "");
+        }
         return;
     }
-    append_box_ = box.value;
+    append_box_ = box;
     append_status_ = Status::Ok;
     parser_.stream_literal();
     if (parser_.literal_sync()) out_.append("+ Ready for the message\r\n");
@@ -613,19 +893,25 @@ void Session::append_begin() {
 void Session::append_chunk(std::string_view chunk) {
     if (append_box_ == nullptr || append_status_ != Status::Ok) return;
     append_status_ = append_box_->append_chunk(appender_, chunk.data(), chunk.size());
-    if (parser_.literal_remaining() == 0) append_done_ = true;
+    if (parser_.literal_remaining() != 0 || append_status_ != Status::Ok) return;
+    // The message is whole: its frame is closed; the batch commits at the
+    // end of the command (RFC 3502 §6.3.11: all messages or none).
+    std::uint32_t uid = 0;
+    append_bytes_ += appender_.size;
+    append_status_ = append_box_->commit_append(appender_, &uid);
 }
 
 // The APPEND command line is complete: commit (durable before the OK).
 void Session::append_finish() {
     store::Mailbox* box = append_box_;
     append_box_ = nullptr;
-    append_done_ = false;
     if (box == nullptr) return;
-    std::uint32_t uid = 0;
+    std::uint32_t first = 0;
+    const std::size_t count = appender_.batch_count;
     Status st = append_status_;
+    if (st == Status::Ok && count == 0) st = Status::Invalid;
     if (st == Status::Ok) {
-        st = box->commit_append(appender_, &uid);
+        st = box->commit_batch(appender_, &first);
     } else {
         box->abort_append(appender_);
     }
@@ -635,11 +921,11 @@ void Session::append_finish() {
         answer_store(st, "");
         return;
     }
-    sync_selected();
-    // RFC 4315 §3: where the message went.
+    // RFC 4315 §3: where the messages went (RFC 3502: a range for several).
     FixedText<64> code;
-    code.put("APPENDUID ").put_uint(validity).put(' ').put_uint(uid);
-    tagged("OK", code.view(), "APPEND completed");
+    code.put("APPENDUID ").put_uint(validity).put(' ').put_uint(first);
+    if (count > 1) code.put(':').put_uint(first + count - 1);
+    finish_after_sync("OK", code.view(), "APPEND completed");
 }
 
 void Session::abort_append() {
@@ -647,7 +933,6 @@ void Session::abort_append() {
     append_box_->abort_append(appender_);
     store::UserStore(*services_.registry, user_root_.view()).close(append_box_);
     append_box_ = nullptr;
-    append_done_ = false;
 }
 
 }  // namespace tinyimapd::imap

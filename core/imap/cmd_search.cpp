@@ -1,41 +1,80 @@
 // SEARCH and UID SEARCH (RFC 3501 §6.4.4, §6.4.8): the compiled program of
 // core/imap/search_program.h evaluated message by message as a resumable
-// job, "* SEARCH" numbers written as they are found (DESIGN.md: a SEARCH
-// over 100k messages never builds its answer in memory and yields to other
-// clients between batches).
+// job (DESIGN.md: a SEARCH over 100k messages never builds its answer in
+// memory and yields to other clients between batches). A batch ends after
+// kSearchBatch messages or once kSearchWorkBudget bytes of headers and
+// bodies have been read for text keys; a message is always searched whole,
+// so one very large message holds the loop while it is read.
 //
 // Matching: flags, keywords, sizes, sequence and UID sets, the internal date
 // (BEFORE ON SINCE, by its date in its own zone), the Date: header's date
-// (SENTBEFORE SENTON SENTSINCE; the internal date when it cannot be read),
-// header fields and bodies by ASCII case-insensitive substring. Bytes are
-// compared as stored: RFC 2047 words, quoted-printable and base64 are not
-// decoded yet (docs/STATUS.md).
+// (SENTBEFORE SENTON SENTSINCE, time and zone disregarded; the internal date
+// when it cannot be read), MODSEQ (RFC 7162 §3.1.5: mod-sequence >= n; the
+// entry name and type are ignored, as there are no per-flag mod-sequences).
+// Text keys compare case-insensitive substrings (ASCII and Latin-1 letters
+// folded) of decoded text (core/mime/text_search.h): FROM TO CC BCC SUBJECT
+// HEADER against every field of that name, unfolded and RFC 2047-decoded;
+// BODY against the leaf parts' bodies decoded by their Content-Transfer-
+// Encoding (and charset) and the headers of encapsulated messages; TEXT
+// against those and all headers. A string longer than kMaxSearchString
+// is refused with NO [LIMIT] (its matcher table would not fit).
+//
+// Answers: "* SEARCH n..." streamed as matches are found, with
+// " (MODSEQ n)" appended when a MODSEQ key was used and something matched
+// (RFC 7162 §3.1.6); with RETURN (RFC 4731 §3.1, RFC 4466 §2.6.2) one
+// "* ESEARCH (TAG "t") [UID] MIN a MAX b COUNT c ALL set [MODSEQ m]",
+// options given only when requested (COUNT always when requested, the others
+// only when something matched); ALL is a sequence-set of ascending ranges.
+// Up to kHeldRanges ranges are held so that MIN MAX COUNT come before ALL;
+// a longer ALL is streamed as it is found and MAX and COUNT follow it (the
+// ABNF allows any order). MODSEQ follows RFC 4731 §3.2.
+//
+// Memory: the shared stream scratch holds the matcher's failure table
+// (kMaxSearchString 16-bit entries) and, after it, the window the header and
+// MIME walk use; nothing else.
 #include "core/base/text.h"
 #include "core/imap/datetime.h"
 #include "core/imap/session.h"
+#include "core/mime/encoded_word.h"
 #include "core/mime/header.h"
+#include "core/mime/text_search.h"
 
 namespace tinyimapd::imap {
 
 namespace {
 
-// Messages evaluated per run_job() call before yielding to the loop.
+// Messages evaluated per run_job() call before yielding to the loop, and the
+// message bytes (headers, bodies) read for text keys after which it yields
+// sooner: one search through large mail must not hold up other clients.
 constexpr std::uint32_t kSearchBatch = 64;
+constexpr std::uint64_t kSearchWorkBudget = 256 * 1024;
 
-char fold(char c) {
-    return ascii::to_lower(c);
+// Longest string a text key may search for: its matcher table (two bytes
+// per byte) sits at the start of the stream scratch.
+constexpr std::size_t kMaxSearchString = 1024;
+constexpr std::size_t kNeedleTableBytes = kMaxSearchString * 2 + 2;  // + alignment
+
+// One range of an ESEARCH ALL sequence-set (RFC 3501 §9 seq-range).
+void append_range(OutBuffer& out, std::uint32_t lo, std::uint32_t hi, bool first) {
+    FixedText<32> w;
+    if (!first) w.put(',');
+    w.put_uint(lo);
+    if (hi != lo) w.put(':').put_uint(hi);
+    out.append(w.view());
 }
 
-// ASCII case-insensitive substring test.
-bool contains_folded(std::string_view hay, std::string_view needle) {
-    if (needle.empty()) return true;
-    if (needle.size() > hay.size()) return false;
-    for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-        std::size_t k = 0;
-        while (k < needle.size() && fold(hay[i + k]) == fold(needle[k])) ++k;
-        if (k == needle.size()) return true;
+bool is_text_key(SearchKey k) {
+    switch (k) {
+        case SearchKey::Bcc:
+        case SearchKey::Body:
+        case SearchKey::Cc:
+        case SearchKey::From:
+        case SearchKey::Header:
+        case SearchKey::Subject:
+        case SearchKey::Text:
+        case SearchKey::To: return true;
+        default: return false;
     }
-    return false;
 }
 
 std::int64_t day_of(std::int64_t utc_seconds, std::int32_t zone_minutes) {
@@ -64,6 +103,19 @@ bool date_header_day(std::string_view v, std::int64_t* day) {
         buf[n++] = c;
     }
     if (n > 0 && buf[n - 1] == '-') --n;
+    // RFC 2822 §4.3 obs-year: two digits are 1950-2049, three are 1900+.
+    std::size_t year = n;
+    while (year > 0 && buf[year - 1] != '-') --year;
+    const std::size_t digits = n - year;
+    if (year > 0 && (digits == 2 || digits == 3)) {
+        std::uint64_t y = 0;
+        if (!ascii::parse_uint({buf + year, digits}, &y)) return false;
+        y += digits == 3 || y >= 50 ? 1900 : 2000;
+        FixedText<sizeof buf> w;
+        w.put({buf, year}).put_uint(y);
+        n = w.size();
+        for (std::size_t i = 0; i < n; ++i) buf[i] = w.view()[i];
+    }
     Date d;
     if (!parse_date({buf, n}, &d)) return false;
     *day = days_from_civil(d.year, d.month, d.day);
@@ -73,29 +125,49 @@ bool date_header_day(std::string_view v, std::int64_t* day) {
 }  // namespace
 
 void Session::cmd_search(const ParsedCommand& cmd) {
-    if (cmd.search.esearch || cmd.search.uses_modseq) {
-        tagged("BAD", "", "ESEARCH and CONDSTORE are not enabled on this server");
+    for (std::size_t i = 0; i < cmd.search_node_count; ++i) {
+        const SearchNode& n = scratch_.search_nodes[i];
+        if (is_text_key(n.key) && n.text.size() > kMaxSearchString) {
+            tagged("NO", "LIMIT", "Search string too long");
+            return;
+        }
+    }
+    if (services_.stream_scratch_size < kNeedleTableBytes + mime::kMinTextScratch) {
+        tagged("NO", "SERVERBUG", "SEARCH has no room to work");
         return;
     }
+    // RFC 7162 §3.1: MODSEQ enables CONDSTORE, before any of our responses.
+    if (cmd.search.uses_modseq) enable_condstore();
     (void)check_set(cmd);  // for job_.largest_uid and the UID flag
     job_.kind = JobKind::Search;
     job_.uid = cmd.uid;
     job_.next_position = 1;
-    job_.search_count = cmd.search_node_count;
-    out_.append("* SEARCH");
+    job_.search_count = static_cast<std::uint32_t>(cmd.search_node_count);
+    search_ = SearchResult{};
+    search_.esearch = cmd.search.esearch;
+    search_.mask = cmd.search.return_mask;
+    search_.modseq = cmd.search.uses_modseq;
+    if (search_.esearch) {
+        // RFC 4466 §2.6.2 search-correlator; a tag holds no '"' or '\\'.
+        FixedText<kMaxTagLength + 32> w;
+        w.put("* ESEARCH (TAG \"").put({tag_, tag_length_}).put("\")");
+        if (cmd.uid) w.put(" UID");
+        out_.append(w.view());
+    } else {
+        out_.append("* SEARCH");
+    }
     run_job();
 }
 
 // One batch of the SEARCH job; called from run_job().
 void Session::run_search() {
+    search_.work = 0;
     for (std::uint32_t batch = 0; batch < kSearchBatch; ++batch) {
+        if (out_.room() < kResponseReserve || search_.work >= kSearchWorkBudget) return;
         if (job_.next_position > view_.exists) {
-            job_.kind = JobKind::None;
-            out_.append("\r\n");
-            tagged("OK", "", "SEARCH completed");
+            finish_search();
             return;
         }
-        if (out_.room() < kResponseReserve) return;
         const std::uint32_t seq = job_.next_position++;
         if (selected_->message(view_, seq, &job_.message) != Status::Ok) continue;
         job_.header_size = UINT64_MAX;
@@ -103,11 +175,7 @@ void Session::run_search() {
         for (std::uint32_t i = 0; i < job_.search_count && all; i = scratch_.search_nodes[i].end) {
             all = search_match(seq, i);
         }
-        if (all) {
-            FixedText<16> w;
-            w.put(' ').put_uint(job_.uid ? job_.message.uid : seq);
-            out_.append(w.view());
-        }
+        if (all) search_found(job_.uid ? job_.message.uid : seq);
     }
 }
 
@@ -168,9 +236,7 @@ bool Session::search_match(std::uint32_t seq, std::uint32_t index) {
                                : n.key == SearchKey::Cc  ? "Cc"
                                : n.key == SearchKey::Bcc ? "Bcc"
                                                          : "Subject";
-            std::string_view value;
-            if (!header_value(n.key == SearchKey::Header ? n.field : name, &value)) return false;
-            return contains_folded(value, n.text);
+            return header_contains(n.key == SearchKey::Header ? n.field : name, n.text);
         }
         case SearchKey::Body: return body_contains(n.text, false);
         case SearchKey::Text: return body_contains(n.text, true);
@@ -183,50 +249,173 @@ bool Session::search_match(std::uint32_t seq, std::uint32_t index) {
                 if (!search_match(seq, i)) return false;
             }
             return true;
-        case SearchKey::ModSeq: return false;  // refused before the job starts
+        case SearchKey::ModSeq: return m.modseq >= n.number;
     }
     return false;
+}
+
+// The window after the matcher's table in the shared stream scratch.
+char* Session::search_window(std::size_t* size) {
+    *size = services_.stream_scratch_size - kNeedleTableBytes;
+    return services_.stream_scratch + kNeedleTableBytes;
+}
+
+bool Session::prepare_needle(std::string_view needle) {
+    char* base = services_.stream_scratch;
+    const std::size_t pad = reinterpret_cast<std::uintptr_t>(base) % 2;
+    auto* table = reinterpret_cast<std::uint16_t*>(base + pad);
+    return matcher_.prepare(needle, table, kMaxSearchString);
 }
 
 // The first header field `name` of the current message (loaded into the
-// shared scratch buffer, valid until the next store read).
+// search window, valid until the next store read).
 bool Session::header_value(std::string_view name, std::string_view* value) {
-    mime_source_.box = selected_;
-    mime_source_.message = &job_.message;
-    mime::HeaderBlock block;
-    mime::load_header(mime_source_, 0, job_.message.size, services_.stream_scratch,
-                      services_.stream_scratch_size, &block);
-    job_.header_size = block.body_start;
+    const mime::HeaderBlock block = load_search_header();
     return mime::find_field(block.fields, name, value);
 }
 
-// BODY (after the header) or TEXT (the whole message) contains `needle`,
-// scanned in windows that overlap by the needle's length.
-bool Session::body_contains(std::string_view needle, bool whole) {
-    if (needle.empty()) return true;
-    char* buf = services_.stream_scratch;
-    const std::size_t cap = services_.stream_scratch_size;
-    if (needle.size() * 2 > cap) return false;  // longer than half a window
-    std::uint64_t pos = 0;
-    if (!whole) {
-        std::string_view ignored;
-        if (job_.header_size == UINT64_MAX) (void)header_value("", &ignored);
-        pos = job_.header_size;
-    }
-    std::size_t carry = 0;
-    while (pos < job_.message.size) {
-        std::size_t got = 0;
-        if (selected_->read(job_.message, pos, buf + carry, cap - carry, &got) != Status::Ok ||
-            got == 0) {
-            return false;
-        }
-        const std::size_t have = carry + got;
-        if (contains_folded({buf, have}, needle)) return true;
-        carry = needle.size() - 1 < have ? needle.size() - 1 : have;
-        for (std::size_t i = 0; i < carry; ++i) buf[i] = buf[have - carry + i];
-        pos += got;
+// The current message's header, loaded into the search window.
+mime::HeaderBlock Session::load_search_header() {
+    mime_source_.box = selected_;
+    mime_source_.message = &job_.message;
+    std::size_t size = 0;
+    char* buf = search_window(&size);
+    mime::HeaderBlock block;
+    mime::load_header(mime_source_, 0, job_.message.size, buf, size, &block);
+    job_.header_size = block.body_start;
+    search_.work += block.body_start;
+    return block;
+}
+
+// RFC 3501 §6.4.4: a field called `name` contains `needle` "in the text of
+// the header (what comes after the colon)"; every such field counts, and an
+// empty needle matches any message that has one.
+bool Session::header_contains(std::string_view name, std::string_view needle) {
+    if (!prepare_needle(needle)) return false;
+    const mime::HeaderBlock block = load_search_header();
+    mime::FieldIterator it(block.fields);
+    mime::HeaderField f;
+    while (it.next(&f)) {
+        if (!ascii::iequals(f.name, name)) continue;
+        matcher_.restart();
+        mime::decode_header_text(f.value, matcher_);
+        if (matcher_.found()) return true;
     }
     return false;
+}
+
+// BODY (the decoded bodies of the parts) or TEXT (those and the headers)
+// contains `needle`.
+bool Session::body_contains(std::string_view needle, bool whole) {
+    if (!prepare_needle(needle)) return false;
+    mime_source_.box = selected_;
+    mime_source_.message = &job_.message;
+    std::size_t size = 0;
+    char* buf = search_window(&size);
+    search_.work += job_.message.size;
+    return mime::message_text_contains(
+        mime_source_, whole ? mime::TextScope::Text : mime::TextScope::Body, matcher_, buf, size);
+}
+
+// A match: written at once (SEARCH) or gathered (ESEARCH).
+void Session::search_found(std::uint32_t number) {
+    SearchResult& r = search_;
+    const std::uint64_t modseq = job_.message.modseq;
+    if (++r.count == 1) {
+        r.min = number;
+        r.min_modseq = modseq;
+    }
+    r.max = number;
+    r.max_modseq = modseq;
+    if (modseq > r.highest_modseq) r.highest_modseq = modseq;
+    if (!r.esearch) {
+        FixedText<16> w;
+        w.put(' ').put_uint(number);
+        out_.append(w.view());
+        return;
+    }
+    if ((r.mask & kReturnAll) == 0) return;
+    if (r.count > 1 && number == r.run_hi + 1) {
+        r.run_hi = number;
+        return;
+    }
+    if (r.count > 1) esearch_range(r.run_lo, r.run_hi, false);
+    r.run_lo = r.run_hi = number;
+}
+
+// A finished ALL range: held, or written once ALL streams.
+void Session::esearch_range(std::uint32_t lo, std::uint32_t hi, bool first) {
+    SearchResult& r = search_;
+    if (!r.streaming && r.held < kHeldRanges) {
+        r.lo[r.held] = lo;
+        r.hi[r.held] = hi;
+        ++r.held;
+        return;
+    }
+    if (!r.streaming) esearch_spill();
+    append_range(out_, lo, hi, first);
+}
+
+// ALL outgrew the held ranges: MIN (known since the first match), then ALL
+// with what is held; the rest of ALL streams, MAX and COUNT come after it.
+void Session::esearch_spill() {
+    SearchResult& r = search_;
+    r.streaming = true;
+    if ((r.mask & kReturnMin) != 0) {
+        FixedText<24> w;
+        w.put(" MIN ").put_uint(r.min);
+        out_.append(w.view());
+    }
+    out_.append(" ALL ");
+    for (std::uint32_t i = 0; i < r.held; ++i) append_range(out_, r.lo[i], r.hi[i], i == 0);
+    r.held = 0;
+}
+
+void Session::finish_search() {
+    SearchResult& r = search_;
+    job_.kind = JobKind::None;
+    FixedText<96> w;
+    if (!r.esearch) {
+        // RFC 7162 §3.1.6: the highest mod-sequence of what was returned.
+        if (r.modseq && r.count > 0) w.put(" (MODSEQ ").put_uint(r.highest_modseq).put(')');
+        w.put("\r\n");
+        out_.append(w.view());
+        tagged("OK", "", "SEARCH completed");
+        return;
+    }
+    const bool all = (r.mask & kReturnAll) != 0 && r.count > 0;
+    if (all) esearch_range(r.run_lo, r.run_hi, false);
+    if (!r.streaming) {
+        if ((r.mask & kReturnMin) != 0 && r.count > 0) w.put(" MIN ").put_uint(r.min);
+        if ((r.mask & kReturnMax) != 0 && r.count > 0) w.put(" MAX ").put_uint(r.max);
+        if ((r.mask & kReturnCount) != 0) w.put(" COUNT ").put_uint(r.count);
+        out_.append(w.view());
+        w.clear();
+        if (all) out_.append(" ALL ");
+        for (std::uint32_t i = 0; i < r.held; ++i) append_range(out_, r.lo[i], r.hi[i], i == 0);
+    } else {
+        if ((r.mask & kReturnMax) != 0) w.put(" MAX ").put_uint(r.max);
+        if ((r.mask & kReturnCount) != 0) w.put(" COUNT ").put_uint(r.count);
+    }
+    if (r.modseq && r.count > 0) {
+        // RFC 4731 §3.2: a lone MIN or MAX gives that message's mod-sequence,
+        // MIN and MAX alone the higher of the two, anything else the highest.
+        std::uint64_t m = r.highest_modseq;
+        if ((r.mask & (kReturnAll | kReturnCount)) == 0) {
+            const bool mn = (r.mask & kReturnMin) != 0, mx = (r.mask & kReturnMax) != 0;
+            if (mn && mx) {
+                m = r.min_modseq > r.max_modseq ? r.min_modseq : r.max_modseq;
+            } else if (mn) {
+                m = r.min_modseq;
+            } else if (mx) {
+                m = r.max_modseq;
+            }
+        }
+        w.put(" MODSEQ ").put_uint(m);
+    }
+    w.put("\r\n");
+    out_.append(w.view());
+    tagged("OK", "", "SEARCH completed");
 }
 
 }  // namespace tinyimapd::imap

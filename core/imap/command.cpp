@@ -32,6 +32,7 @@ constexpr CommandInfo kCommands[] = {
     {"GETQUOTA", CommandId::GetQuota, kStateAuthOrSelected, false},
     {"GETQUOTAROOT", CommandId::GetQuotaRoot, kStateAuthOrSelected, false},
     {"SETQUOTA", CommandId::SetQuota, kStateAuthOrSelected, false},
+    {"FIND", CommandId::Find, kStateAuthOrSelected, false},
     {"CHECK", CommandId::Check, kStateSelected, false},
     {"CLOSE", CommandId::Close, kStateSelected, false},
     {"UNSELECT", CommandId::Unselect, kStateSelected, false},
@@ -311,21 +312,6 @@ SyntaxResult read_append_message(ArgReader& r, AppendMessage* m) {
 
 }  // namespace
 
-std::uint8_t special_use_bit(std::string_view attr) {
-    struct Use {
-        const char* name;
-        std::uint8_t bit;
-    };
-    static constexpr Use kUses[] = {{"\\All", kUseAll},       {"\\Archive", kUseArchive},
-                                    {"\\Drafts", kUseDrafts}, {"\\Flagged", kUseFlagged},
-                                    {"\\Junk", kUseJunk},     {"\\Sent", kUseSent},
-                                    {"\\Trash", kUseTrash}};
-    for (const Use& u : kUses) {
-        if (ascii::iequals(attr, u.name)) return u.bit;
-    }
-    return 0;
-}
-
 const CommandInfo* find_command(std::string_view name) {
     for (const CommandInfo& c : kCommands) {
         if (ascii::iequals(name, c.name)) return &c;
@@ -424,6 +410,14 @@ SyntaxResult parse_command(const Parser& parser, const CommandScratch& scratch,
         case CommandId::Delete:
         case CommandId::Subscribe:
         case CommandId::Unsubscribe:
+            // RFC 2062 §6.3.OBS.3-4: "SUBSCRIBE MAILBOX name" is SUBSCRIBE name
+            // (and "SUBSCRIBE MAILBOX" alone subscribes a mailbox so named).
+            if (r.remaining() == 2 && r.word("MAILBOX")) {
+                s = read_mailbox(r, &out->mailbox);
+                if (s.verdict != SyntaxVerdict::Ok) return s;
+                return no_more(r);
+            }
+            [[fallthrough]];
         case CommandId::GetQuotaRoot:
             s = read_mailbox(r, &out->mailbox);
             if (s.verdict != SyntaxVerdict::Ok) return s;
@@ -442,6 +436,23 @@ SyntaxResult parse_command(const Parser& parser, const CommandScratch& scratch,
             return no_more(r);
 
         case CommandId::List: return read_list(r, out);
+
+        case CommandId::Find: {
+            // RFC 2062: "FIND" SP ["ALL."] "MAILBOXES" SP list_mailbox; the
+            // reference is empty. ALL.MAILBOXES lists all, MAILBOXES the
+            // subscribed ones (list_options carries kListSubscribed).
+            if (r.word("MAILBOXES")) {
+                out->list_options = kListSubscribed;
+            } else if (!r.word("ALL.MAILBOXES")) {
+                return bad("Syntax: FIND [ALL.]MAILBOXES pattern");
+            }
+            out->mailbox = {};
+            out->patterns = r;
+            std::string_view p;
+            if (!read_list_mailbox(r, &p)) return bad("Expected a mailbox pattern", r.peek_text());
+            out->pattern_count = 1;
+            return no_more(r);
+        }
 
         case CommandId::Lsub: {
             if (!r.astring(&out->mailbox)) return bad("Expected a reference name");

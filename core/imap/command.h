@@ -28,6 +28,7 @@
 #include "core/imap/datetime.h"
 #include "core/imap/fetch_spec.h"
 #include "core/imap/flags.h"
+#include "core/imap/mailbox_name.h"
 #include "core/imap/search_program.h"
 #include "core/imap/seqset.h"
 #include "core/imap/status_spec.h"
@@ -63,6 +64,7 @@ enum class CommandId : std::uint8_t {
     GetQuota,
     GetQuotaRoot,
     SetQuota,
+    Find,  // RFC 2062 §6.3.OBS.1-2, obsolete
     // selected (§6.4; RFC 3691, 6851, 4315)
     Check,
     Close,
@@ -116,19 +118,6 @@ enum ListOption : std::uint16_t {
     kListReturnSpecialUse = 64,
     kListReturnStatus = 128,
 };
-
-// RFC 6154 use-attr, as bits (CREATE ... USE (...)).
-enum SpecialUse : std::uint8_t {
-    kUseAll = 1,
-    kUseArchive = 2,
-    kUseDrafts = 4,
-    kUseFlagged = 8,
-    kUseJunk = 16,
-    kUseSent = 32,
-    kUseTrash = 64,
-};
-// The bit of a special-use attribute name like "\\Sent", or 0.
-std::uint8_t special_use_bit(std::string_view attr);
 
 // RFC 3502 §6.3.11: one message of an APPEND.
 struct AppendMessage {

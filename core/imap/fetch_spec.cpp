@@ -251,6 +251,15 @@ bool parse_fetch_att(std::string_view text, FetchItem* out, const char** why) {
     std::size_t open = 0;
     while (open < text.size() && text[open] != '[') ++open;
     if (open == text.size()) {
+        // RFC 2062 §6.4.5.OBS.1: harmless to accept, and old clients send them.
+        if (ascii::iequals(text, "RFC822.PEEK") || ascii::iequals(text, "RFC822.TEXT.PEEK")) {
+            const bool body_text = text.size() > 11;
+            out->kind = FetchKind::BodySection;
+            out->peek = true;
+            out->section.text = body_text ? SectionText::Text : SectionText::None;
+            out->obsolete = body_text ? ObsoleteName::Rfc822Text : ObsoleteName::Rfc822;
+            return true;
+        }
         for (const NamedKind& k : kSimpleAtts) {
             if (ascii::iequals(text, k.name)) {
                 out->kind = k.kind;
@@ -386,6 +395,10 @@ bool fetch_sets_seen(const FetchItem& item) {
 }
 
 void write_item_name(const FetchItem& item, TextWriter& w) {
+    if (item.obsolete != ObsoleteName::None) {
+        w.put(item.obsolete == ObsoleteName::Rfc822 ? "RFC822" : "RFC822.TEXT");
+        return;
+    }
     switch (item.kind) {
         case FetchKind::BodySection:
             w.put("BODY");

@@ -81,6 +81,8 @@ struct SectionSpec {
     SectionText text = SectionText::None;
 };
 
+enum class ObsoleteName : std::uint8_t { None, Rfc822, Rfc822Text };
+
 struct FetchItem {
     SectionSpec section;  // BodySection, BinarySection (parts only), BinarySize
     std::uint32_t partial_offset = 0;
@@ -88,6 +90,9 @@ struct FetchItem {
     FetchKind kind = FetchKind::Flags;
     bool peek = false;  // BODY.PEEK / BINARY.PEEK
     bool has_partial = false;
+    // RFC 2062 §6.4.5.OBS.1: RFC822.PEEK and RFC822.TEXT.PEEK are BODY
+    // sections answered as RFC822 and RFC822.TEXT.
+    ObsoleteName obsolete = ObsoleteName::None;
 };
 
 struct FetchSpec {

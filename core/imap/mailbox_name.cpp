@@ -257,4 +257,31 @@ bool is_valid_mailbox_name(std::string_view name, char delimiter, const char** w
     return validate_mutf7(name, why);
 }
 
+namespace {
+
+struct Use {
+    const char* name;
+    std::uint8_t bit;
+};
+constexpr Use kUses[] = {{"\\All", kUseAll},       {"\\Archive", kUseArchive},
+                         {"\\Drafts", kUseDrafts}, {"\\Flagged", kUseFlagged},
+                         {"\\Junk", kUseJunk},     {"\\Sent", kUseSent},
+                         {"\\Trash", kUseTrash}};
+
+}  // namespace
+
+std::uint8_t special_use_bit(std::string_view attr) {
+    for (const Use& u : kUses) {
+        if (ascii::iequals(attr, u.name)) return u.bit;
+    }
+    return 0;
+}
+
+std::string_view special_use_name(std::uint8_t bit) {
+    for (const Use& u : kUses) {
+        if (u.bit == bit) return u.name;
+    }
+    return {};
+}
+
 }  // namespace tinyimapd::imap

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "core/base/text.h"
@@ -67,5 +68,20 @@ bool utf8_to_mutf7(std::string_view utf8, TextWriter& out);
 // header paragraph). `delimiter` separates hierarchy levels.
 bool is_valid_mailbox_name(std::string_view name, char delimiter = kHierarchyDelimiter,
                            const char** why = nullptr);
+
+// RFC 6154 use-attr, as bits (CREATE ... USE (...), LIST attributes).
+enum SpecialUse : std::uint8_t {
+    kUseAll = 1,
+    kUseArchive = 2,
+    kUseDrafts = 4,
+    kUseFlagged = 8,
+    kUseJunk = 16,
+    kUseSent = 32,
+    kUseTrash = 64,
+};
+// The bit of a special-use attribute name like "\\Sent" (any case), or 0.
+std::uint8_t special_use_bit(std::string_view attr);
+// The attribute name of one bit ("\\Sent"), or "" for none.
+std::string_view special_use_name(std::uint8_t bit);
 
 }  // namespace tinyimapd::imap

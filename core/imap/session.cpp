@@ -56,9 +56,9 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     condstore_ = false;
     qresync_ = false;
     idling_ = false;
+    flag_scan_since_ = UINT64_MAX;
     selected_ = nullptr;
     append_box_ = nullptr;
-    append_done_ = false;
     job_.kind = JobKind::None;
     peer_length_ = peer.size() < sizeof peer_ ? peer.size() : sizeof peer_;
     for (std::size_t i = 0; i < peer_length_; ++i) peer_[i] = peer[i];
@@ -150,6 +150,7 @@ void Session::on_literal() {
 
 void Session::on_parse_error() {
     remember_tag();
+    abort_append();
     FixedText<kLogLine> w;
     w.put(parser_.error_text());
     if (parser_.tag().empty()) {
@@ -175,7 +176,10 @@ void Session::execute(std::uint64_t now_ms) {
         return;
     }
     ParsedCommand cmd{ArgReader(parser_)};
-    if (!check_syntax(&cmd) || !allowed_in_state(*cmd.info)) return;
+    if (!check_syntax(&cmd) || !allowed_in_state(*cmd.info)) {
+        abort_append();  // a MULTIAPPEND whose end is malformed keeps nothing
+        return;
+    }
 
     switch (cmd.id) {
         case CommandId::Capability: cmd_capability(); return;
@@ -183,8 +187,7 @@ void Session::execute(std::uint64_t now_ms) {
         case CommandId::Check:
             // RFC 3501 §6.4.1: every change is durable when it is acknowledged,
             // so a checkpoint has nothing left to do but report changes.
-            sync_selected();
-            tagged("OK", "", "CHECK completed");
+            finish_after_sync("OK", "", "CHECK completed");
             return;
         case CommandId::Select: cmd_select(cmd, false); return;
         case CommandId::Examine: cmd_select(cmd, true); return;
@@ -197,6 +200,7 @@ void Session::execute(std::uint64_t now_ms) {
         case CommandId::Unsubscribe: cmd_subscribe(cmd, false); return;
         case CommandId::List: cmd_list(cmd, false); return;
         case CommandId::Lsub: cmd_list(cmd, true); return;
+        case CommandId::Find: cmd_list(cmd, false, true); return;
         case CommandId::Status: cmd_status(cmd); return;
         case CommandId::Append: append_finish(); return;
         case CommandId::Fetch: cmd_fetch(cmd); return;
@@ -213,6 +217,9 @@ void Session::execute(std::uint64_t now_ms) {
         case CommandId::Enable: cmd_enable(cmd); return;
         case CommandId::Id: cmd_id(cmd); return;
         case CommandId::Namespace: cmd_namespace(); return;
+        case CommandId::GetQuota:
+        case CommandId::GetQuotaRoot:
+        case CommandId::SetQuota: cmd_quota(cmd); return;
         default: break;
     }
     // Understood, but not in this version: never a fake OK.
@@ -265,7 +272,12 @@ void Session::report_syntax(const SyntaxResult& r) {
 // LOGINDISABLED and AUTH=PLAIN mandatory to implement). SASL-IR (RFC 4959)
 // and LITERAL+ (RFC 7888) always.
 void Session::write_capabilities(TextWriter& w) const {
-    w.put("IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS");
+    w.put(
+        "IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS MOVE BINARY ESEARCH ID ENABLE IDLE "
+        "NAMESPACE CHILDREN "
+        "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA "
+        "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE MULTIAPPEND");
+    w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
     if (state_ != SessionState::NotAuthenticated) return;
     if (services_.tls_available && !tls_active_) w.put(" STARTTLS");
     w.put(password_allowed() ? " AUTH=PLAIN" : " LOGINDISABLED");
@@ -300,8 +312,7 @@ void Session::cmd_capability() {
 
 // RFC 3501 §6.1.2: NOOP is how clients poll for new mail.
 void Session::cmd_noop() {
-    sync_selected();
-    tagged("OK", "", "NOOP completed");
+    finish_after_sync("OK", "", "NOOP completed");
 }
 
 void Session::cmd_logout() {
@@ -468,7 +479,7 @@ void Session::tick(std::uint64_t now_ms) {
         return;
     }
     // RFC 2177: an idling client hears of changes as they happen.
-    if (idling_ && job_.kind == JobKind::None) sync_selected();
+    if (idling_ && job_.kind == JobKind::None) finish_after_sync({}, {}, {});
 }
 
 std::uint64_t Session::logout_at() const {

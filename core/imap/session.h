@@ -26,8 +26,12 @@
 #include "core/base/text.h"
 #include "core/imap/command.h"
 #include "core/imap/encoder.h"
+#include "core/imap/fetch_cache.h"
 #include "core/imap/parser.h"
+#include "core/mime/header.h"
 #include "core/mime/section.h"
+#include "core/mime/text_search.h"
+#include "core/mime/transfer_decode.h"
 #include "core/store/registry.h"
 #include "port/clock.h"
 #include "port/log.h"
@@ -35,6 +39,8 @@
 namespace tinyimapd::imap {
 
 inline constexpr std::uint64_t kNoDeadline = UINT64_MAX;
+// Longest tagged line the session writes (tag, code and text).
+inline constexpr std::size_t kResponseLine = 512;
 
 struct SessionConfig {
     ParserLimits parser;
@@ -43,6 +49,14 @@ struct SessionConfig {
     std::uint32_t idle_timeout_ms = 1800000;   // after (RFC 3501 §5.4: >= 30 min)
     std::uint32_t max_login_attempts = 3;      // failed logins before "* BYE"
     std::uint32_t max_append_size = 67108864;  // one APPENDed message
+    std::uint64_t quota_storage_kib = 0;       // RFC 9208 STORAGE per user; 0: none
+    std::uint32_t quota_messages = 0;          // RFC 9208 MESSAGE per user; 0: none
+    // RFC 6154: mailboxes made with their special use at a first login.
+    struct SpecialMailbox {
+        std::string_view name;
+        std::uint8_t use = 0;
+    };
+    SpecialMailbox special_mailboxes[5];
 };
 
 struct SessionMemory {
@@ -66,6 +80,7 @@ struct SessionServices {
     port::Clock* clock = nullptr;         // INTERNALDATE of APPENDed messages
     char* stream_scratch = nullptr;       // staging for streamed literals (shared)
     std::size_t stream_scratch_size = 0;
+    FetchCache* fetch_cache = nullptr;  // ENVELOPE/BODYSTRUCTURE answers (shared); nullptr: none
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
@@ -137,6 +152,15 @@ private:
     void cmd_enable(const ParsedCommand& cmd);
     void cmd_id(const ParsedCommand& cmd);
     void cmd_namespace();
+    // QUOTA (cmd_ext.cpp, RFC 9208).
+    struct QuotaUsage {
+        std::uint64_t bytes, messages;
+    };
+    QuotaUsage quota_usage();
+    // True if `bytes` and `messages` more stay within the user's limits.
+    bool quota_allows(std::uint64_t bytes, std::uint64_t messages);
+    void write_quota();
+    void cmd_quota(const ParsedCommand& cmd);
     void on_line();
     void sasl_plain(std::string_view base64);
     void authenticate(std::string_view user, std::string_view password);
@@ -148,17 +172,27 @@ private:
     void deselect();
     void cmd_select(const ParsedCommand& cmd, bool read_only);
     void resync(const QresyncParams& p);
+    void run_resync_job();
     void write_vanished_earlier(const SeqSet& uids);
     std::uint32_t first_seq_at_or_above(std::uint32_t uid);
     void cmd_close(bool expunge);
-    void sync_selected();
+    bool sync_selected();
+    void finish_after_sync(std::string_view status, std::string_view code, std::string_view text);
+    void run_sync_job();
+    void start_flag_scan();
+    // Messages above this modseq need their flags reported (UINT64_MAX: none).
+    std::uint64_t flag_scan_since_ = UINT64_MAX;
+    std::uint32_t flag_scan_max_uid_ = 0;  // the newest message the client knew
+    void defer_tagged(std::string_view status, std::string_view code, std::string_view text);
     void answer_store(Status st, std::string_view done);
     void cmd_create(const ParsedCommand& cmd);
     void cmd_delete(const ParsedCommand& cmd);
     void cmd_rename(const ParsedCommand& cmd);
     void cmd_subscribe(const ParsedCommand& cmd, bool on);
-    void cmd_list(const ParsedCommand& cmd, bool lsub);
+    void cmd_list(const ParsedCommand& cmd, bool lsub, bool find = false);
+    void run_list_job();
     void cmd_status(const ParsedCommand& cmd);
+    bool write_status(std::string_view name, const StatusAtts& atts, Status* why_not = nullptr);
     // FETCH, STORE, EXPUNGE, COPY (cmd_fetch.cpp).
     void cmd_fetch(const ParsedCommand& cmd);
     void cmd_store(const ParsedCommand& cmd);
@@ -177,6 +211,7 @@ private:
     void run_search();
     bool search_match(std::uint32_t seq, std::uint32_t index);
     bool header_value(std::string_view name, std::string_view* value);
+    mime::HeaderBlock load_search_header();
     bool body_contains(std::string_view needle, bool whole);
     void append_begin();
     void append_chunk(std::string_view chunk);
@@ -230,10 +265,30 @@ private:
     store::Mailbox* append_box_ = nullptr;
     store::Appender appender_;
     Status append_status_ = Status::Ok;
-    bool append_done_ = false;
+    // RFC 3502 MULTIAPPEND: the messages of one APPEND, committed together.
+    static constexpr std::size_t kMaxMultiappend = 16;
+    store::Record append_batch_[kMaxMultiappend];
+    std::uint64_t append_bytes_ = 0;
 
     // A FETCH or STORE answering message by message (resumable).
-    enum class JobKind : std::uint8_t { None, Fetch, Store, Search };
+    enum class JobKind : std::uint8_t { None, Fetch, Store, Search, Sync, Resync, List };
+    // A LIST or LSUB answering mailbox by mailbox (cmd_list): the command's
+    // arguments (views into the parser, which is not fed while a job runs)
+    // and how many entries earlier rounds wrote.
+    struct ListJob {
+        explicit ListJob(const ArgReader& r) : patterns(r) {}
+        std::string_view reference;
+        ArgReader patterns;
+        std::size_t pattern_count = 0;
+        std::uint16_t options = 0;
+        StatusAtts status;
+        bool lsub = false;
+        bool find = false;  // RFC 2062 FIND: "* MAILBOX name" answers
+        std::size_t sent = 0;
+    };
+    ListJob list_job_{ArgReader(parser_)};
+    // A Sync job's tagged line, sent once every change is reported.
+    FixedText<kResponseLine> deferred_;
     struct Job {
         JobKind kind = JobKind::None;
         bool uid = false;
@@ -250,6 +305,7 @@ private:
         std::size_t item = 0;
         store::MessageInfo message;
         std::uint64_t header_size = UINT64_MAX;
+        std::uint64_t since_modseq = 0;  // Resync: changes above this one
     };
     struct StoreSource final : LiteralSource {
         store::Mailbox* box = nullptr;
@@ -278,6 +334,86 @@ private:
     alignas(8) unsigned char fields_filter_space_[sizeof(mime::HeaderFieldsFilter)];
     char fields_window_[mime::kMinScratch];
     LiteralStreamer streamer_;
+
+    // ---- fetch extensions (MOVE, CONDSTORE FETCH/STORE, cache, BINARY) ----
+    // (cmd_fetch.cpp)
+    void finish_move(const ParsedCommand& cmd, std::string_view copyuid, std::uint32_t lowest_uid,
+                     std::uint32_t highest_uid);
+    bool fetch_has_flags() const;
+    void write_store_answer();
+    // RFC 7162 §3.1.4.1: the FETCH job's CHANGEDSINCE (0: none) and whether
+    // MODSEQ is an item (asked) or added to each response (implied).
+    std::uint64_t fetch_changedsince_ = 0;
+    bool fetch_modseq_asked_ = false;
+    bool fetch_modseq_implied_ = false;
+    // RFC 7162 §3.1.3: the STORE job's modifiers and the messages (numbers
+    // or UIDs, as the command used) that failed UNCHANGEDSINCE.
+    static constexpr std::size_t kModifiedText = 320;
+    bool store_conditional_ = false;
+    bool store_silent_ = false;
+    FixedText<kModifiedText> modified_text_;
+    SeqSet modified_;
+    // RFC 3516 BINARY: where a section's bytes lie and how they are encoded,
+    // and a LiteralSource of its decoded bytes (reading the message through
+    // fields_window_, which a BINARY item never needs for anything else).
+    enum class BinaryLookup : std::uint8_t { Found, Missing, NotLeaf, UnknownCte };
+    struct BinaryRange {
+        std::uint64_t begin = 0, end = 0;
+        std::uint64_t raw = 0;  // leading bytes sent as they are (BINARY[]: the header)
+        mime::TransferEncoding encoding = mime::TransferEncoding::Identity;
+    };
+    struct BinarySource final : LiteralSource {
+        store::Mailbox* box = nullptr;
+        const store::MessageInfo* message = nullptr;
+        char* window = nullptr;
+        std::size_t window_size = 0;
+        BinaryRange range;
+        mime::TransferDecoder decoder;
+        std::uint64_t in_pos = 0, win_base = 0;
+        std::size_t win_len = 0, win_off = 0;
+        std::uint64_t produced = 0;  // decoded bytes so far
+        std::uint64_t skip = 0;      // decoded offset of the literal's first byte
+        bool ended = false, failed = false;
+        void start(const BinaryRange& r);
+        void rewind();
+        std::size_t next(char* out, std::size_t capacity);
+        std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
+    };
+    BinaryLookup find_binary(const FetchItem& item, BinaryRange* out);
+    void measure_binary(std::uint64_t from, std::uint64_t count, std::uint64_t* size, bool* nul);
+    void write_binary(const FetchItem& item, FixedText<512>& w);
+    BinarySource binary_source_;
+
+    // ---- search extensions (decoding, ESEARCH, MODSEQ) ----
+    // (cmd_search.cpp) Header and body keys compare decoded text
+    // (core/mime/text_search.h); ESEARCH (RFC 4731) and MODSEQ (RFC 7162
+    // §3.1.5) results are gathered while the SEARCH job runs.
+    bool prepare_needle(std::string_view needle);
+    bool header_contains(std::string_view name, std::string_view needle);
+    char* search_window(std::size_t* size);
+    void search_found(std::uint32_t number);
+    void finish_search();
+    void esearch_spill();
+    void esearch_range(std::uint32_t lo, std::uint32_t hi, bool first);
+    // ALL ranges held to write MIN MAX COUNT before ALL; beyond this many,
+    // ALL is streamed and MAX, COUNT follow it (cmd_search.cpp).
+    static constexpr std::size_t kHeldRanges = 32;
+    struct SearchResult {
+        bool esearch = false;
+        bool modseq = false;      // a MODSEQ key: report the highest mod-sequence
+        bool streaming = false;   // ALL is being written (ranges no longer held)
+        std::uint8_t mask = 0;    // SearchReturn bits
+        std::uint32_t count = 0;  // matches so far
+        std::uint32_t min = 0, max = 0;
+        std::uint64_t min_modseq = 0, max_modseq = 0, highest_modseq = 0;
+        std::uint64_t work = 0;                // message bytes read in this batch
+        std::uint32_t run_lo = 0, run_hi = 0;  // the ALL range being extended
+        std::uint32_t held = 0;
+        std::uint32_t lo[kHeldRanges] = {};
+        std::uint32_t hi[kHeldRanges] = {};
+    };
+    SearchResult search_;
+    mime::TextMatcher matcher_;
 };
 
 // Room the output buffer must have before another command is read: enough

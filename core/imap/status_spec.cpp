@@ -7,9 +7,10 @@ namespace {
 
 // Indexed by StatusItem.
 constexpr std::string_view kNames[kStatusItemCount] = {
-    "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "MAILBOXID",
+    "MESSAGES", "RECENT",    "UIDNEXT",     "UIDVALIDITY", "UNSEEN",          "HIGHESTMODSEQ",
+    "SIZE",     "MAILBOXID", "APPENDLIMIT", "DELETED",     "DELETED-STORAGE",
 };
-static_assert(static_cast<std::size_t>(StatusItem::MailboxId) + 1 == kStatusItemCount);
+static_assert(static_cast<std::size_t>(StatusItem::DeletedStorage) + 1 == kStatusItemCount);
 static_assert(kStatusItemCount <= 16, "mask is 16 bits");
 
 }  // namespace

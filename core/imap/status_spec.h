@@ -3,8 +3,9 @@
 // parse_status_atts() reads the inside of STATUS's parenthesised list,
 // status-att *(SP status-att) (RFC 3501 §6.3.10 and §9): MESSAGES, RECENT,
 // UIDNEXT, UIDVALIDITY, UNSEEN; HIGHESTMODSEQ (RFC 7162 §3.1.7); SIZE (RFC
-// 8438 §3); MAILBOXID (RFC 8474 §4.3). Whether an extension's item is
-// allowed in this session (CONDSTORE enabled, ...) is the caller's check.
+// 8438 §3); MAILBOXID (RFC 8474 §4.3); APPENDLIMIT (RFC 7889 §3.1); DELETED and DELETED-STORAGE
+// (RFC 9208 §4.1.4). Whether an extension's item is allowed in this session (CONDSTORE enabled,
+// ...) is the caller's check.
 //
 // Invariants: `order` holds each requested item once, in the order of its
 // first mention (a repeated item is answered once), so it never holds more
@@ -25,12 +26,15 @@ enum class StatusItem : std::uint8_t {
     UidNext,
     UidValidity,
     Unseen,
-    HighestModSeq,  // RFC 7162
-    Size,           // RFC 8438
-    MailboxId,      // RFC 8474
+    HighestModSeq,   // RFC 7162
+    Size,            // RFC 8438
+    MailboxId,       // RFC 8474
+    AppendLimit,     // RFC 7889 §3.1
+    Deleted,         // RFC 9208 §4.1.4
+    DeletedStorage,  // RFC 9208 §4.1.4
 };
 
-inline constexpr std::size_t kStatusItemCount = 8;
+inline constexpr std::size_t kStatusItemCount = 11;
 
 constexpr std::uint16_t status_bit(StatusItem item) {
     return static_cast<std::uint16_t>(1u << static_cast<unsigned>(item));

@@ -891,39 +891,78 @@ void Mailbox::note_change(std::uint32_t uid, std::uint64_t modseq) {
     ring_head_ = (ring_head_ + 1) % s_->limits.change_ring;
 }
 
-Status Mailbox::sync(View& v, SyncVisitor& out) {
+Status Mailbox::sync(View& v, SyncVisitor& out, bool* complete) {
+    if (complete != nullptr) *complete = true;
     bool changed = false;
     Status st = reload_if_changed(&changed);
     if (st != Status::Ok) return st;
     if (v.invalidated) return Status::Closed;
-    // Expunges, highest position first: numbers computed on the old view.
-    for (std::size_t i = gone_count_; i-- > 0;) {
-        const Gone& g = gone_[i];
-        if (g.modseq <= v.expunge_modseq || g.position >= v.positions) continue;
-        std::uint32_t seq = g.position + 1;
-        for (std::size_t k = 0; k < i; ++k)
-            if (hidden(v, gone_[k])) --seq;
-        out.expunged(seq, g.uid);
+    // Expunges, highest position first: numbers computed on the view as the
+    // client knows it. A partial round finishes its own modseq window first.
+    bool expunged_any = false;
+    while (v.expunge_modseq < state_.highest_modseq) {
+        const std::uint64_t target =
+            v.partial_modseq != 0 ? v.partial_modseq : state_.highest_modseq;
+        for (std::size_t i = gone_count_; i-- > 0;) {
+            const Gone& g = gone_[i];
+            if (g.modseq <= v.expunge_modseq || g.modseq > target || hidden(v, g) ||
+                g.position >= v.positions) {
+                continue;
+            }
+            std::uint32_t seq = g.position + 1;
+            for (std::size_t k = 0; k < i; ++k)
+                if (hidden(v, gone_[k])) --seq;
+            if (!out.expunged(seq, g.uid)) {
+                if (complete != nullptr) *complete = false;
+                return Status::Ok;
+            }
+            v.partial_modseq = target;
+            v.partial_position = g.position;
+            if (v.exists > 0) --v.exists;  // as the client now counts
+            expunged_any = true;
+        }
+        v.expunge_modseq = target;
+        v.partial_modseq = 0;
+        v.partial_position = 0;
     }
-    v.expunge_modseq = state_.highest_modseq;
     const std::uint32_t old_positions = v.positions;
     if (v.flags_modseq < state_.highest_modseq) {
         if (v.flags_modseq < ring_floor_) {
-            out.flags_unknown();
+            out.flags_unknown(v.flags_modseq);
         } else {
+            // Ring order is commit order (modseq never decreases); a STORE
+            // of many messages is a group sharing one modseq.
+            std::uint32_t in_group = 0;
             for (std::size_t k = 0; k < ring_size_; ++k) {
-                const std::size_t idx =
-                    (ring_head_ + s_->limits.change_ring - ring_size_ + k) % s_->limits.change_ring;
-                if (ring_[idx].modseq <= v.flags_modseq) continue;
-                const std::uint32_t seq = seq_of_uid(v, ring_[idx].uid);
-                if (seq != 0) out.flags_changed(seq, ring_[idx].uid);
+                const Change& c = ring_[(ring_head_ + s_->limits.change_ring - ring_size_ + k) %
+                                        s_->limits.change_ring];
+                if (c.modseq <= v.flags_modseq) continue;
+                if (c.modseq != v.flags_group_modseq) {
+                    // Every change before this group has been reported.
+                    v.flags_modseq = c.modseq - 1;
+                    v.flags_group_modseq = c.modseq;
+                    v.flags_group_done = 0;
+                    in_group = 0;
+                }
+                if (in_group < v.flags_group_done) {
+                    ++in_group;  // reported by an earlier, partial round
+                    continue;
+                }
+                const std::uint32_t seq = seq_of_uid(v, c.uid);
+                if (seq != 0 && !out.flags_changed(seq, c.uid)) {
+                    if (complete != nullptr) *complete = false;
+                    return Status::Ok;
+                }
+                v.flags_group_done = ++in_group;
             }
         }
     }
     v.flags_modseq = state_.highest_modseq;
+    v.flags_group_modseq = 0;
+    v.flags_group_done = 0;
     v.positions = state_.record_count;
     const std::uint32_t exists = count_visible(v);
-    if (exists != v.exists || v.positions != old_positions) {
+    if (exists != v.exists || v.positions != old_positions || expunged_any) {
         claim_recent(v);
         v.exists = exists;
         out.exists(exists, recent_count(v));
@@ -1000,20 +1039,31 @@ Status Mailbox::commit_txn() {
 Status Mailbox::begin_append(Appender& a, std::uint32_t size, std::uint8_t flags,
                              std::uint64_t keywords, std::int64_t internal_date,
                              std::int16_t zone_minutes) {
-    if (appending_ || in_txn_) return Status::Busy;
-    Status st = lock();
-    if (st != Status::Ok) return st;
-    if (state_.uid_next >= kMaxUid) {
-        unlock();
+    Record* const batch = a.batch;
+    const std::size_t capacity = a.batch_capacity;
+    const std::size_t count = batch != nullptr ? a.batch_count : 0;
+    const bool continuing = count > 0 && a.mailbox == this && appending_;
+    if (!continuing) {
+        if (appending_ || in_txn_) return Status::Busy;
+        Status st = lock();
+        if (st != Status::Ok) return st;
+    }
+    const std::uint64_t offset = continuing ? a.batch_end : state_.data_length;
+    if (state_.uid_next + count >= kMaxUid || (batch != nullptr && count == capacity)) {
+        if (!continuing) unlock();
         return Status::Exhausted;
     }
     a = Appender{};
+    a.batch = batch;
+    a.batch_capacity = capacity;
+    a.batch_count = count;
     a.mailbox = this;
-    a.uid = state_.uid_next;
+    a.uid = static_cast<std::uint32_t>(state_.uid_next + count);
     a.size = size;
     a.flags = static_cast<std::uint8_t>(flags & ~imap::kRecent);
     a.keywords = keywords;
-    a.frame_offset = state_.data_length;
+    a.frame_offset = offset;
+    a.batch_end = offset;
     FrameHeader h;
     h.uid = a.uid;
     h.size = size;
@@ -1023,9 +1073,13 @@ Status Mailbox::begin_append(Appender& a, std::uint32_t size, std::uint8_t flags
     h.keywords = keywords;
     std::uint8_t buf[kFrameHeaderSize];
     encode(h, buf);
-    st = pwrite_all(s_->fs, data_, buf, sizeof buf, a.frame_offset);
+    const Status st = pwrite_all(s_->fs, data_, buf, sizeof buf, a.frame_offset);
     if (st != Status::Ok) {
-        unlock();
+        if (continuing) {
+            abort_append(a);
+        } else {
+            unlock();
+        }
         return st;
     }
     a.internal_date = internal_date;
@@ -1054,26 +1108,56 @@ Status Mailbox::commit_append(Appender& a, std::uint32_t* uid) {
     std::uint8_t t[kFrameTrailerSize];
     encode_trailer(a.crc, t);
     const std::uint64_t end = a.frame_offset + kFrameOverhead + a.size;
-    Status st = pwrite_all(s_->fs, data_, t, sizeof t, end - kFrameTrailerSize);
-    if (st == Status::Ok) st = s_->fs.fsync(data_);
+    const Status st = pwrite_all(s_->fs, data_, t, sizeof t, end - kFrameTrailerSize);
+    if (st != Status::Ok) {
+        abort_append(a);
+        return st;
+    }
+    // The record waits for commit_batch(); a single APPEND is a batch of one.
+    Record one;
+    const bool single = a.batch == nullptr;
+    if (single) {
+        a.batch = &one;
+        a.batch_capacity = 1;
+        a.batch_count = 0;
+    }
+    Record& r = a.batch[a.batch_count++];
+    r = Record{};
+    r.uid = a.uid;
+    r.size = a.size;
+    r.offset = a.frame_offset;
+    r.internal_date = a.internal_date;
+    r.zone_minutes = a.zone_minutes;
+    r.flags = a.flags;
+    r.keywords = a.keywords;
+    a.batch_end = end;
+    *uid = a.uid;
+    if (!single) return Status::Ok;
+    const Status committed = commit_batch(a, uid);
+    a.batch = nullptr;
+    a.batch_capacity = 0;
+    return committed;
+}
+
+Status Mailbox::commit_batch(Appender& a, std::uint32_t* first_uid) {
+    if (a.mailbox != this || !appending_ || a.batch == nullptr || a.batch_count == 0) {
+        return Status::Invalid;
+    }
+    // Data first (every frame), then one index commit that covers them all.
+    Status st = s_->fs.fsync(data_);
     if (st == Status::Ok) {
         begin_txn();
-        Record r;
-        r.uid = a.uid;
-        r.size = a.size;
-        r.offset = a.frame_offset;
-        r.internal_date = a.internal_date;
-        r.zone_minutes = a.zone_minutes;
-        r.flags = a.flags;
-        r.keywords = a.keywords;
-        r.modseq = next_.highest_modseq;
-        st = write_record(state_.record_count, r, true);
-        next_.record_count += 1;
-        next_.live_count += 1;
-        next_.uid_next = a.uid + 1;
-        next_.data_length = end;
-        next_.live_bytes += a.size;
-        if (seen(a.flags)) next_.seen_count += 1;
+        for (std::size_t i = 0; i < a.batch_count && st == Status::Ok; ++i) {
+            Record r = a.batch[i];
+            r.modseq = next_.highest_modseq;
+            st = write_record(next_.record_count, r, true);
+            next_.record_count += 1;
+            next_.live_count += 1;
+            next_.uid_next = r.uid + 1;
+            next_.live_bytes += r.size;
+            if (seen(r.flags)) next_.seen_count += 1;
+        }
+        next_.data_length = a.batch_end;
         if (st == Status::Ok) {
             st = commit_txn();
         } else {
@@ -1084,7 +1168,8 @@ Status Mailbox::commit_append(Appender& a, std::uint32_t* uid) {
         abort_append(a);
         return st;
     }
-    *uid = a.uid;
+    *first_uid = a.batch[0].uid;
+    a.batch_count = 0;
     appending_ = false;
     a.mailbox = nullptr;
     unlock();
@@ -1096,6 +1181,7 @@ void Mailbox::abort_append(Appender& a) {
     (void)s_->fs.truncate(data_, state_.data_length);
     appending_ = false;
     a.mailbox = nullptr;
+    a.batch_count = 0;
     unlock();
 }
 
@@ -1281,7 +1367,11 @@ Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uid
     for (std::uint32_t pos = 0; pos < v.positions && n < room && n < capacity; ++pos) {
         Record r;
         if ((st = read_record(pos, &r)) != Status::Ok) break;
-        if (r.expunged || (r.flags & imap::kDeleted) == 0) continue;
+        if (r.expunged) continue;
+        if ((r.flags & imap::kDeleted) == 0 &&
+            (uid_filter == nullptr || !uid_filter->ignores_deleted())) {
+            continue;
+        }
         if (uid_filter != nullptr && !uid_filter->accept(r.uid)) continue;
         r.expunged = true;
         r.modseq = next_.highest_modseq;

@@ -88,6 +88,15 @@ struct View {
     std::uint32_t exists = 0;          // messages in the view (EXISTS)
     std::uint64_t expunge_modseq = 0;  // expunges up to this modseq are applied
     std::uint64_t flags_modseq = 0;    // flag changes up to this modseq were reported
+    // A sync that ran out of room (SyncVisitor said no): the expunges with
+    // modseq in (expunge_modseq, partial_modseq] at positions >= partial_position
+    // are applied too (they are reported highest position first); the flag
+    // changes of modseq flags_group_modseq, first flags_group_done of them in
+    // the ring, were reported.
+    std::uint64_t partial_modseq = 0;
+    std::uint32_t partial_position = 0;
+    std::uint32_t flags_group_done = 0;
+    std::uint64_t flags_group_modseq = 0;
     std::uint32_t recent_lo[kRecentRanges] = {};  // \Recent UIDs claimed: [lo, hi)
     std::uint32_t recent_hi[kRecentRanges] = {};
     View* next = nullptr;
@@ -99,12 +108,17 @@ class SyncVisitor {
 public:
     // Sequence numbers as the client knows them right before this response:
     // given in descending order, so each stays valid after the previous one.
-    virtual void expunged(std::uint32_t seq, std::uint32_t uid) = 0;
+    // False: no room to report it now; the sync stops there, the view keeps
+    // what was reported, and the next sync() goes on from there.
+    virtual bool expunged(std::uint32_t seq, std::uint32_t uid) = 0;
+    // Only once every expunge and flag change has been reported.
     virtual void exists(std::uint32_t count, std::uint32_t recent) = 0;
-    // A message whose flags changed (FETCH (FLAGS ...) unsolicited).
-    virtual void flags_changed(std::uint32_t seq, std::uint32_t uid) = 0;
-    // Too many changes to list: the session should re-fetch all flags.
-    virtual void flags_unknown() = 0;
+    // A message whose flags changed (FETCH (FLAGS ...) unsolicited); false
+    // as for expunged().
+    virtual bool flags_changed(std::uint32_t seq, std::uint32_t uid) = 0;
+    // Too many changes to list one by one: every message whose modseq is
+    // above `since` may have changed (the session reports them by a scan).
+    virtual void flags_unknown(std::uint64_t since) = 0;
 
 protected:
     ~SyncVisitor() = default;
@@ -134,6 +148,14 @@ struct Appender {
     std::uint64_t keywords = 0;
     std::int64_t internal_date = 0;
     std::int16_t zone_minutes = 0;
+    // MULTIAPPEND (RFC 3502): with `batch` set, commit_append() only closes
+    // the message's frame and keeps its record here; commit_batch() makes
+    // every message of the command durable with one commit (all or none).
+    // Set by the caller before the first begin_append; kept across messages.
+    Record* batch = nullptr;
+    std::size_t batch_capacity = 0;
+    std::size_t batch_count = 0;
+    std::uint64_t batch_end = 0;  // where the next message's frame goes
 };
 
 struct Services {
@@ -184,7 +206,8 @@ public:
     // (one pread of the index header), then reports expunges, new messages
     // and flag changes through `out`. Busy: another process holds the lock
     // while we needed to reload; the view is unchanged, retry later.
-    Status sync(View& v, SyncVisitor& out);
+    // *complete is false when the visitor ran out of room: call again.
+    Status sync(View& v, SyncVisitor& out, bool* complete = nullptr);
     // Cheap: changes by sessions of this process bump it.
     std::uint64_t change_counter() const { return changes_; }
     // Cheap check for another process's changes (one 208-byte pread of the index header).
@@ -223,6 +246,10 @@ public:
     Status append_chunk(Appender& a, const void* bytes, std::size_t length);
     // Durable on Ok (data, fsync, index, fsync); *uid is the new UID.
     Status commit_append(Appender& a, std::uint32_t* uid);
+    // Batch mode: all messages of the batch durable at once; *first_uid is the
+    // first one's UID (the others follow it). Releases the lock.
+    Status commit_batch(Appender& a, std::uint32_t* first_uid);
+    // Drops the message in progress, or in batch mode the whole batch.
     void abort_append(Appender& a);
 
     // ---- STORE ------------------------------------------------------------
@@ -253,6 +280,9 @@ public:
     class UidFilter {
     public:
         virtual bool accept(std::uint32_t uid) = 0;
+        // True: expunge what accept() takes whether or not it is \Deleted
+        // (MOVE, RFC 6851 §3.3: the \Deleted flag is never set).
+        virtual bool ignores_deleted() const { return false; }
 
     protected:
         ~UidFilter() = default;
@@ -302,7 +332,9 @@ private:
     void cache_put(std::uint32_t position, const Record& r);
     void cache_clear();
     bool hidden(const View& v, const Gone& g) const {
-        return g.modseq <= v.expunge_modseq && g.position < v.positions;
+        if (g.position >= v.positions) return false;
+        if (g.modseq <= v.expunge_modseq) return true;
+        return g.modseq <= v.partial_modseq && g.position >= v.partial_position;
     }
     std::uint32_t position_of(const View& v, std::uint32_t seq) const;
     std::uint32_t count_visible(const View& v) const;

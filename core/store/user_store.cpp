@@ -21,7 +21,9 @@ constexpr std::string_view kResetFile = "m.reset";
 constexpr std::string_view kSubsNew = "subs.new";
 constexpr std::string_view kInboxName = "INBOX";
 // Our files inside a mailbox directory (removed by DELETE).
-constexpr std::string_view kOwnFiles[] = {kDataFile, kIndexFile, kDataNew, kIndexNew, kResetFile};
+constexpr std::string_view kUseNew = "m.use.new";
+constexpr std::string_view kOwnFiles[] = {kDataFile,  kIndexFile,      kDataNew, kIndexNew,
+                                          kResetFile, kSpecialUseFile, kUseNew};
 
 Status join(std::string_view a, std::string_view b, Path* out) {
     FixedText<port::kMaxPath + 1> t;
@@ -330,9 +332,10 @@ Status UserStore::clear_tmp(std::string_view tmp) {
     return remove_tree(fs, tmp, 0);
 }
 
-Status UserStore::ensure() {
+Status UserStore::ensure(bool* created) {
     port::Fs& fs = reg_.services().fs;
     Status st = fs.mkdir(root_);
+    if (created != nullptr) *created = st == Status::Ok;
     if (st == Status::Ok) st = fs.sync_dir(parent_of(root_));
     if (st != Status::Ok && st != Status::Exists) return st;
     Path inbox;
@@ -654,6 +657,90 @@ Status UserStore::list_subscribed(std::string_view reference, std::string_view p
     }
     st = lr.status();
     (void)fs.close(in.value);
+    return st;
+}
+
+// True if some line of the subscription file satisfies `match`.
+template <class Match>
+bool UserStore::any_subscription(Match match) {
+    port::Fs& fs = reg_.services().fs;
+    Path cur;
+    if (join(root_, kSubscriptionsFile, &cur) != Status::Ok) return false;
+    auto in = fs.open(cur.view(), port::kOpenRead | port::kOpenNoFollow);
+    if (!in.ok()) return false;
+    LineReader lr(fs, in.value);
+    std::string_view line;
+    bool found = false;
+    while (!found && lr.next(&line)) found = match(line);
+    (void)fs.close(in.value);
+    return found;
+}
+
+bool UserStore::is_subscribed(std::string_view name) {
+    FixedText<imap::kMaxMailboxName + 8> norm;
+    imap::normalize_mailbox(name, norm);
+    return norm.ok() &&
+           any_subscription([&](std::string_view line) { return line == norm.view(); });
+}
+
+bool UserStore::has_subscribed_child(std::string_view name) {
+    FixedText<imap::kMaxMailboxName + 8> prefix;
+    imap::normalize_mailbox(name, prefix);
+    prefix.put(imap::kHierarchyDelimiter);
+    return prefix.ok() && any_subscription([&](std::string_view line) {
+               return line.size() > prefix.size() &&
+                      ascii::head(line, prefix.size()) == prefix.view();
+           });
+}
+
+bool UserStore::mailbox_has_children(std::string_view name) {
+    Path dir;
+    return mailbox_dir(name, &dir) == Status::Ok &&
+           store::has_children(reg_.services().fs, dir.view());
+}
+
+std::uint8_t UserStore::special_use(std::string_view name) {
+    port::Fs& fs = reg_.services().fs;
+    Path dir, file;
+    if (mailbox_dir(name, &dir) != Status::Ok ||
+        join(dir.view(), kSpecialUseFile, &file) != Status::Ok) {
+        return 0;
+    }
+    auto in = fs.open(file.view(), port::kOpenRead | port::kOpenNoFollow);
+    if (!in.ok()) return 0;
+    LineReader lr(fs, in.value);
+    std::string_view line;
+    std::uint8_t uses = 0;
+    while (lr.next(&line)) uses |= imap::special_use_bit(line);
+    (void)fs.close(in.value);
+    return uses;
+}
+
+// Written whole to m.use.new, made durable and renamed over m.use.
+Status UserStore::set_special_use(std::string_view name, std::uint8_t uses) {
+    port::Fs& fs = reg_.services().fs;
+    Path dir, file, next;
+    Status st = mailbox_dir(name, &dir);
+    if (st == Status::Ok) st = join(dir.view(), kSpecialUseFile, &file);
+    if (st == Status::Ok) st = join(dir.view(), kUseNew, &next);
+    if (st != Status::Ok) return st;
+    if (uses == 0) {
+        st = ignore_missing(fs.unlink(file.view()));
+        return st == Status::Ok ? fs.sync_dir(dir.view()) : st;
+    }
+    FixedText<128> text;
+    for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
+        if ((uses & bit) != 0) text.put(imap::special_use_name(bit)).put('\n');
+    }
+    auto out = fs.open(next.view(), port::kOpenWrite | port::kOpenCreate | port::kOpenTruncate |
+                                        port::kOpenNoFollow);
+    if (!out.ok()) return out.status;
+    st = fs.pwrite(out.value, text.view().data(), text.size(), 0).status;
+    if (st == Status::Ok) st = fs.fsync(out.value);
+    const Status c = fs.close(out.value);
+    if (st == Status::Ok) st = c;
+    if (st == Status::Ok) st = fs.rename(next.view(), file.view());
+    if (st == Status::Ok) st = fs.sync_dir(dir.view());
     return st;
 }
 

@@ -49,13 +49,16 @@ protected:
 // The subscription file, read line by line through a 256-byte window; a line
 // longer than imap::kMaxMailboxName is skipped.
 inline constexpr std::string_view kSubscriptionsFile = "subs.txt";
+inline constexpr std::string_view kSpecialUseFile = "m.use";
 
 class UserStore {
 public:
     UserStore(Registry& registry, std::string_view root) : reg_(registry), root_(root) {}
 
-    // Creates the root directory and INBOX if missing (at login).
-    Status ensure();
+    // Creates the root directory and INBOX if missing (at login); *created
+    // tells whether the root is new (a first login: time for the default
+    // mailboxes).
+    Status ensure(bool* created = nullptr);
     // Path of the mailbox's directory. Invalid/TooLong for bad names.
     Status mailbox_dir(std::string_view name, Path* out) const;
 
@@ -84,6 +87,16 @@ public:
     // LSUB (§6.3.9): the subscribed names matching the pattern, with
     // kNoselect/kNonExistent when they are not selectable.
     Status list_subscribed(std::string_view reference, std::string_view pattern, ListVisitor& out);
+    bool is_subscribed(std::string_view name);
+    // True if some subscribed name lies below `name` (RFC 5258 CHILDINFO).
+    bool has_subscribed_child(std::string_view name);
+    bool mailbox_has_children(std::string_view name);
+
+    // RFC 6154 special-use attributes of a mailbox, as imap::SpecialUse bits,
+    // kept in the file m.use of its directory (one attribute name a line);
+    // they move with RENAME and go with DELETE. 0 when none.
+    std::uint8_t special_use(std::string_view name);
+    Status set_special_use(std::string_view name, std::uint8_t uses);
 
 private:
     Status create_locked(std::string_view name);
@@ -91,6 +104,8 @@ private:
     Status rename_inbox(std::string_view inbox_dir, std::string_view to_dir);
     Status clear_tmp(std::string_view tmp_dir);
     bool in_use(std::string_view dir);
+    template <class Match>
+    bool any_subscription(Match match);
 
     Registry& reg_;
     std::string_view root_;

@@ -239,8 +239,10 @@ class Login(WithServer):
         c.line()
         c.send(b"a SELECT INBOX\r\n")
         self.assertTrue(c.line().startswith(b"a BAD "))
-        c.send(b"b LOGIN alice wonderland\r\ns SELECT INBOX\r\nc FETCH 1:* BINARY[1]\r\nd FROB\r\n")
+        c.send(b"b LOGIN alice wonderland\r\np APPEND INBOX {1+}\r\nx\r\ns SELECT INBOX\r\n"
+               b"c FETCH 1 EMAILID\r\nd FROB\r\n")
         self.assertTrue(c.until_tagged(b"b")[-1].startswith(b"b OK"))
+        self.assertTrue(c.until_tagged(b"p")[-1].startswith(b"p OK"))
         self.assertTrue(c.until_tagged(b"s")[-1].startswith(b"s OK"))
         self.assertTrue(c.line().startswith(b"c NO [CANNOT] "))
         self.assertTrue(c.line().startswith(b"d BAD "))

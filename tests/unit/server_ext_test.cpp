@@ -160,3 +160,286 @@ TEST_CASE("RFC 7162 §3.2.5: SELECT (QRESYNC ...) reports VANISHED (EARLIER) and
     sel = w.say(c, "k EXAMINE INBOX (QRESYNC (" + validity + " 999999))\r\n");
     CHECK(sel.find("VANISHED") == std::string::npos);
 }
+
+TEST_CASE("RFC 6154 §2, §3: default special-use mailboxes, CREATE USE, LIST (SPECIAL-USE)",
+          "[server][ext]") {
+    World w(4, true, true);
+    port::Handle c = login(w);
+    const std::string all = w.say(c, "l LIST \"\" *\r\n");
+    CHECK(all.find("* LIST (\\HasNoChildren) \"/\" INBOX\r\n") != std::string::npos);
+    CHECK(all.find("* LIST (\\HasNoChildren \\Sent) \"/\" Sent\r\n") != std::string::npos);
+    CHECK(all.find("* LIST (\\HasNoChildren \\Drafts) \"/\" Drafts\r\n") != std::string::npos);
+    CHECK(all.find("* LIST (\\HasNoChildren \\Trash) \"/\" Trash\r\n") != std::string::npos);
+    CHECK(all.find("* LIST (\\HasNoChildren \\Junk) \"/\" Junk\r\n") != std::string::npos);
+    CHECK(all.find("* LIST (\\HasNoChildren \\Archive) \"/\" Archive\r\n") != std::string::npos);
+    // §3: CREATE with USE; \All and \Flagged would be virtual: NO [USEATTR].
+    CHECK(w.say(c, "c CREATE MySpam (USE (\\Junk))\r\n") == "c OK CREATE completed\r\n");
+    CHECK(w.say(c, "d CREATE Everything (USE (\\All))\r\n") ==
+          "d NO [USEATTR] \\All and \\Flagged mailboxes are not supported\r\n");
+    CHECK(w.say(c, "e CREATE Bad (USE (\\Frob))\r\n").find("e BAD") == 0);
+    // §5: the selection option returns only special-use mailboxes.
+    const std::string special = w.say(c, "f LIST (SPECIAL-USE) \"\" *\r\n");
+    CHECK(special.find("INBOX") == std::string::npos);
+    CHECK(special.find("* LIST (\\HasNoChildren \\Junk) \"/\" MySpam\r\n") != std::string::npos);
+    CHECK(special.find("f OK LIST completed\r\n") != std::string::npos);
+    // The attribute moves with RENAME and goes with DELETE.
+    CHECK(w.say(c, "g RENAME MySpam Spam\r\n") == "g OK RENAME completed\r\n");
+    CHECK(w.say(c, "h LIST \"\" Spam RETURN (SPECIAL-USE)\r\n") ==
+          "* LIST (\\HasNoChildren \\Junk) \"/\" Spam\r\nh OK LIST completed\r\n");
+    CHECK(w.say(c, "i DELETE Spam\r\n") == "i OK DELETE completed\r\n");
+    CHECK(w.say(c, "j CREATE Spam\r\n") == "j OK CREATE completed\r\n");
+    CHECK(w.say(c, "k LIST \"\" Spam\r\n") ==
+          "* LIST (\\HasNoChildren) \"/\" Spam\r\nk OK LIST completed\r\n");
+}
+
+TEST_CASE("RFC 5258 §3: LIST-EXTENDED selection and return options, several patterns",
+          "[server][ext]") {
+    World w;
+    port::Handle c = login(w);
+    w.say(c, "a CREATE Fruit/Apple\r\na CREATE Fruit/Banana\r\na CREATE Tofu\r\n");
+    w.say(c, "b SUBSCRIBE Fruit/Banana\r\nb SUBSCRIBE Fruit/Peach\r\nb SUBSCRIBE Tofu\r\n");
+    // §5 example 2-like: SUBSCRIBED selection; \NonExistent for a name not there.
+    std::string r = w.say(c, "c LIST (SUBSCRIBED) \"\" *\r\n");
+    CHECK(r.find("* LIST (\\Subscribed) \"/\" Fruit/Banana\r\n") != std::string::npos);
+    CHECK(r.find("* LIST (\\NonExistent \\Subscribed) \"/\" Fruit/Peach\r\n") != std::string::npos);
+    CHECK(r.find("* LIST (\\Subscribed) \"/\" Tofu\r\n") != std::string::npos);
+    CHECK(r.find("Apple") == std::string::npos);
+    // RETURN (SUBSCRIBED) on a plain listing marks the subscribed ones.
+    r = w.say(c, "d LIST \"\" \"Fruit/%\" RETURN (SUBSCRIBED CHILDREN)\r\n");
+    CHECK(r ==
+          "* LIST (\\HasNoChildren) \"/\" Fruit/Apple\r\n"
+          "* LIST (\\HasNoChildren \\Subscribed) \"/\" Fruit/Banana\r\n"
+          "d OK LIST completed\r\n");
+    // §3.5 RECURSIVEMATCH: Fruit is not subscribed but has subscribed children.
+    r = w.say(c, "e LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\n");
+    CHECK(r.find("* LIST (\\Noselect) \"/\" Fruit (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n") !=
+          std::string::npos);
+    CHECK(r.find("* LIST (\\Subscribed) \"/\" Tofu\r\n") != std::string::npos);
+    CHECK(w.say(c, "f LIST (RECURSIVEMATCH) \"\" %\r\n").find("f BAD") == 0);
+    // Several patterns: each mailbox once.
+    r = w.say(c, "g LIST \"\" (Tofu T* INBOX)\r\n");
+    CHECK(r ==
+          "* LIST (\\HasNoChildren) \"/\" Tofu\r\n"
+          "* LIST (\\HasNoChildren) \"/\" INBOX\r\n"
+          "g OK LIST completed\r\n");
+}
+
+TEST_CASE("RFC 5819 §2: LIST RETURN (STATUS ...) follows each selectable mailbox",
+          "[server][ext]") {
+    World w;
+    port::Handle c = login(w);
+    w.say(c, "a CREATE Fruit/Apple\r\n");
+    w.say(c, "p APPEND INBOX {3+}\r\nabc\r\n");
+    const std::string r = w.say(c, "l LIST \"\" * RETURN (STATUS (MESSAGES UNSEEN))\r\n");
+    CHECK(r.find(
+              "* LIST (\\HasNoChildren) \"/\" INBOX\r\n* STATUS INBOX (MESSAGES 1 UNSEEN 1)\r\n") !=
+          std::string::npos);
+    CHECK(r.find("* LIST (\\Noselect \\HasChildren) \"/\" Fruit\r\n* LIST") != std::string::npos);
+    CHECK(r.find("* STATUS Fruit/Apple (MESSAGES 0 UNSEEN 0)\r\n") != std::string::npos);
+    CHECK(r.find("* STATUS Fruit (") == std::string::npos);
+}
+
+TEST_CASE("RFC 9208 §4.1, §4.3.1: GETQUOTAROOT, GETQUOTA, SETQUOTA; OVERQUOTA on APPEND",
+          "[server][ext]") {
+    World w(4, true, false, [](Config& cfg) {
+        cfg.quota_messages = 2;
+        cfg.quota_storage_mb = 1;
+    });
+    port::Handle c = login(w);
+    CHECK(w.say(c, "p APPEND INBOX {3+}\r\nabc\r\n").find("p OK [APPENDUID") == 0);
+    CHECK(w.say(c, "q GETQUOTAROOT INBOX\r\n") ==
+          "* QUOTAROOT INBOX \"\"\r\n* QUOTA \"\" (STORAGE 1 1024 MESSAGE 1 2)\r\n"
+          "q OK GETQUOTAROOT completed\r\n");
+    CHECK(w.say(c, "r GETQUOTA \"\"\r\n") ==
+          "* QUOTA \"\" (STORAGE 1 1024 MESSAGE 1 2)\r\nr OK GETQUOTA completed\r\n");
+    CHECK(w.say(c, "s GETQUOTA \"#user/bob\"\r\n") ==
+          "s NO [NONEXISTENT] No such quota root; the user's root is \"\"\r\n");
+    CHECK(w.say(c, "t SETQUOTA \"\" (STORAGE 512)\r\n") ==
+          "t NO [CANNOT] Quotas are set in the server configuration\r\n");
+    CHECK(w.say(c, "u CREATE Other\r\nu2 APPEND Other {3+}\r\nxyz\r\n").find("u2 OK") !=
+          std::string::npos);
+    // Two messages in the user's mailboxes: a third is over the MESSAGE limit.
+    CHECK(w.say(c, "v APPEND INBOX {3}\r\n") ==
+          "v NO [OVERQUOTA] The mailbox quota would be exceeded\r\n");
+    w.say(c, "s SELECT INBOX\r\n");
+    CHECK(w.say(c, "w COPY 1 Other\r\n") ==
+          "w NO [OVERQUOTA] The mailbox quota would be exceeded\r\n");
+    // A MOVE adds nothing to the usage.
+    CHECK(w.say(c, "x MOVE 1 Other\r\n").find("x OK") != std::string::npos);
+}
+
+TEST_CASE("RFC 9208: no limits configured: an empty resource list", "[server][ext]") {
+    World w;
+    port::Handle c = login(w);
+    CHECK(w.say(c, "q GETQUOTAROOT Nowhere\r\n") ==
+          "* QUOTAROOT Nowhere \"\"\r\n* QUOTA \"\" ()\r\nq OK GETQUOTAROOT completed\r\n");
+}
+
+TEST_CASE("RFC 7889 §3.1, §4; RFC 9208 §4.1.4; RFC 8438: STATUS APPENDLIMIT DELETED SIZE",
+          "[server][ext]") {
+    World w;
+    port::Handle c = login(w);
+    w.say(c, "p APPEND INBOX (\\Deleted) {3+}\r\nabc\r\np APPEND INBOX {2048+}\r\n" +
+                 std::string(2046, 'x') + "\r\n\r\n");
+    CHECK(w.say(c, "s STATUS INBOX (APPENDLIMIT DELETED DELETED-STORAGE SIZE MESSAGES)\r\n") ==
+          "* STATUS INBOX (APPENDLIMIT 67108864 DELETED 1 DELETED-STORAGE 1 SIZE 2051 "
+          "MESSAGES 2)\r\ns OK STATUS completed\r\n");
+    CHECK(w.say(c, "t APPEND INBOX {67108865}\r\n") ==
+          "t NO [TOOBIG] Message larger than APPENDLIMIT\r\n");
+}
+
+TEST_CASE("RFC 3502 §6.3.11: MULTIAPPEND stores all messages with one commit, or none",
+          "[server][ext]") {
+    World w;
+    port::Handle c = login(w);
+    CHECK(w.say(c, "a APPEND INBOX (\\Seen) {3}\r\n") == "+ Ready for the message\r\n");
+    CHECK(w.say(c, "one {3}\r\n") == "+ Ready for the message\r\n");
+    CHECK(w.say(c, "two \"1-Jan-2024 00:00:00 +0000\" {5+}\r\nthree\r\n") ==
+          "a OK [APPENDUID 1700000000 1:3] APPEND completed\r\n");
+    CHECK(w.say(c, "s STATUS INBOX (MESSAGES UIDNEXT UNSEEN)\r\n") ==
+          "* STATUS INBOX (MESSAGES 3 UIDNEXT 4 UNSEEN 2)\r\ns OK STATUS completed\r\n");
+    // A bad second message: nothing of the command is kept.
+    CHECK(w.say(c, "b APPEND INBOX {3+}\r\nabc (\\Bogus\r\n").find("b BAD") == 0);
+    CHECK(w.say(c, "c APPEND INBOX {3+}\r\nabc {99999999999}\r\n").find("c BAD") == 0);
+    CHECK(w.say(c, "d APPEND INBOX {3+}\r\nabc {3}\r\nxyz (\\Seen) {1+}\r\nq\r\n") ==
+          "+ Ready for the message\r\nd OK [APPENDUID 1700000000 4:6] APPEND completed\r\n");
+    CHECK(w.say(c, "s STATUS INBOX (MESSAGES UIDNEXT)\r\n") ==
+          "* STATUS INBOX (MESSAGES 6 UIDNEXT 7)\r\ns OK STATUS completed\r\n");
+    const std::string f = w.say(c, "e SELECT INBOX\r\nf FETCH 1:* (UID BODY.PEEK[])\r\n");
+    CHECK(f.find("* 3 FETCH (UID 3 BODY[] {5}\r\nthree)") != std::string::npos);
+    CHECK(f.find("* 6 FETCH (UID 6 BODY[] {1}\r\nq)") != std::string::npos);
+}
+
+TEST_CASE("RFC 3501 §7.4.1, RFC 2180 §4.1: a report larger than the output buffer goes out whole",
+          "[server][ext]") {
+    World w(4, true, false, [](Config& cfg) { cfg.output_buffer = 4096; });
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    std::string appends;
+    for (int i = 0; i < 600; ++i) appends += "p APPEND INBOX {1+}\r\nx\r\n";
+    w.say(d, appends);
+    CHECK(w.say(c, "s SELECT INBOX\r\n").find("* 600 EXISTS") != std::string::npos);
+    w.say(d, "s SELECT INBOX\r\nu STORE 151:600 +FLAGS.SILENT (\\Deleted)\r\nv EXPUNGE\r\n");
+    w.say(d, "p APPEND INBOX {1+}\r\ny\r\n");
+    auto until_ok = [&](const std::string& command, const std::string& tag) {
+        std::string all = w.say(c, command);
+        for (int i = 0; i < 50 && all.find(tag + " OK") == std::string::npos; ++i) {
+            all += w.say(c, "");
+        }
+        return all;
+    };
+    // 450 EXPUNGE lines (7.6 KiB) through a 4 KiB buffer, in order, then
+    // EXISTS and the OK.
+    std::string all = until_ok("n NOOP\r\n", "n");
+    std::string expected;
+    for (int seq = 600; seq > 150; --seq) expected += "* " + std::to_string(seq) + " EXPUNGE\r\n";
+    // The new message is \Recent for the session that appended it (§2.3.2).
+    expected += "* 151 EXISTS\r\n* 150 RECENT\r\nn OK NOOP completed\r\n";
+    CHECK(all == expected);
+    // 120 flag changes with keywords (about 9 KiB).
+    w.say(d, "t STORE 1:120 +FLAGS.SILENT (\\Flagged $Important $Work $Later)\r\n");
+    all = until_ok("m NOOP\r\n", "m");
+    expected.clear();
+    for (int seq = 1; seq <= 120; ++seq) {
+        expected += "* " + std::to_string(seq) + " FETCH (UID " + std::to_string(seq) +
+                    " FLAGS (\\Flagged \\Recent $Important $Work $Later))\r\n";
+    }
+    CHECK(all == expected + "m OK NOOP completed\r\n");
+    // 150 changes: more than the store's ring of 128 remembers; a scan of
+    // the mailbox by modseq reports every changed message all the same.
+    w.say(d, "t STORE 1:150 +FLAGS.SILENT ($New)\r\n");
+    all = until_ok("k NOOP\r\n", "k");
+    expected.clear();
+    for (int seq = 1; seq <= 150; ++seq) {
+        expected +=
+            "* " + std::to_string(seq) + " FETCH (UID " + std::to_string(seq) + " FLAGS (" +
+            (seq <= 120 ? "\\Flagged \\Recent $Important $Work $Later $New" : "\\Recent $New") +
+            "))\r\n";
+    }
+    CHECK(all == expected + "k OK NOOP completed\r\n");
+    // The view is the client's: message 151 is the new one.
+    CHECK(w.say(c, "f FETCH 151 (UID)\r\n") == "* 151 FETCH (UID 601)\r\nf OK FETCH completed\r\n");
+}
+
+TEST_CASE("RFC 7162 §3.2.5.1: SELECT (QRESYNC) reports many changed flags through a small buffer",
+          "[server][ext]") {
+    World w(4, true, false, [](Config& cfg) { cfg.output_buffer = 4096; });
+    port::Handle c = login(w);
+    std::string appends;
+    for (int i = 0; i < 300; ++i) appends += "p APPEND INBOX {1+}\r\nx\r\n";
+    w.say(c, appends);
+    w.say(c, "e ENABLE QRESYNC\r\n");
+    std::string sel = w.say(c, "s SELECT INBOX\r\n");
+    const std::size_t at = sel.find("[HIGHESTMODSEQ ");
+    REQUIRE(at != std::string::npos);
+    const std::string modseq = sel.substr(at + 15, sel.find(']', at) - at - 15);
+    w.say(c, "t STORE 1:300 +FLAGS.SILENT (\\Seen)\r\n");
+    std::string all = w.say(c, "r SELECT INBOX (QRESYNC (1700000000 " + modseq + "))\r\n");
+    for (int i = 0; i < 50 && all.find("r OK") == std::string::npos; ++i) all += w.say(c, "");
+    std::size_t lines = 0;
+    for (std::size_t p = all.find(" FETCH (UID "); p != std::string::npos;
+         p = all.find(" FETCH (UID ", p + 1)) {
+        ++lines;
+    }
+    CHECK(lines == 300);
+    CHECK(all.find("* 300 FETCH (UID 300 FLAGS (\\Seen) MODSEQ (") != std::string::npos);
+    CHECK(all.find("r OK [READ-WRITE] SELECT completed\r\n") == all.size() - 36);
+}
+
+TEST_CASE("RFC 3501 §6.3.8: a LIST longer than the output buffer streams whole", "[server][ext]") {
+    World w(4, true, false, [](Config& cfg) { cfg.output_buffer = 4096; });
+    port::Handle c = login(w);
+    std::string creates;
+    for (int i = 0; i < 200; ++i) creates += "c CREATE Folder" + std::to_string(i) + "/Sub\r\n";
+    w.say(c, creates);
+    w.say(c, "s SUBSCRIBE Folder7/Sub\r\n");
+    auto until_ok = [&](const std::string& command, const std::string& tag) {
+        std::string all = w.say(c, command);
+        for (int i = 0; i < 50 && all.find(tag + " OK") == std::string::npos; ++i) {
+            all += w.say(c, "");
+        }
+        return all;
+    };
+    const std::string all = until_ok("l LIST \"\" * RETURN (STATUS (MESSAGES))\r\n", "l");
+    std::size_t lists = 0, statuses = 0;
+    for (std::size_t p = all.find("* LIST "); p != std::string::npos;
+         p = all.find("* LIST ", p + 1))
+        ++lists;
+    for (std::size_t p = all.find("* STATUS "); p != std::string::npos;
+         p = all.find("* STATUS ", p + 1))
+        ++statuses;
+    CHECK(lists == 401);     // INBOX, 200 parents, 200 children: each once
+    CHECK(statuses == 201);  // the selectable ones
+    CHECK(all.find("* LIST (\\Noselect \\HasChildren) \"/\" Folder199\r\n") != std::string::npos);
+    CHECK(all.find("* LIST (\\HasNoChildren) \"/\" Folder199/Sub\r\n* STATUS Folder199/Sub "
+                   "(MESSAGES 0)\r\n") != std::string::npos);
+    CHECK(all.find("l OK LIST completed\r\n") == all.size() - 21);
+    const std::string sub = until_ok("r LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\n", "r");
+    CHECK(sub ==
+          "* LIST (\\Noselect) \"/\" Folder7 (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
+          "r OK LIST completed\r\n");
+}
+
+TEST_CASE("RFC 2062: FIND [ALL.]MAILBOXES, SUBSCRIBE MAILBOX, RFC822.PEEK, RFC822.TEXT.PEEK",
+          "[server][ext]") {
+    World w;
+    port::Handle c = login(w);
+    w.say(c, "c CREATE Work\r\n");
+    // §6.3.OBS.3: SUBSCRIBE MAILBOX name, and a mailbox named MAILBOX.
+    CHECK(w.say(c, "s SUBSCRIBE MAILBOX Work\r\n") == "s OK SUBSCRIBE completed\r\n");
+    CHECK(w.say(c, "t SUBSCRIBE MAILBOX\r\n") == "t OK SUBSCRIBE completed\r\n");
+    CHECK(w.say(c, "f FIND MAILBOXES *\r\n") ==
+          "* MAILBOX Work\r\n* MAILBOX MAILBOX\r\nf OK FIND completed\r\n");
+    CHECK(w.say(c, "u UNSUBSCRIBE MAILBOX Work\r\n") == "u OK UNSUBSCRIBE completed\r\n");
+    const std::string all = w.say(c, "g FIND ALL.MAILBOXES *\r\n");
+    CHECK(all.find("* MAILBOX INBOX\r\n") != std::string::npos);
+    CHECK(all.find("* MAILBOX Work\r\n") != std::string::npos);
+    CHECK(all.find("g OK FIND completed\r\n") != std::string::npos);
+    CHECK(w.say(c, "h FIND STUFF *\r\n") == "h BAD Syntax: FIND [ALL.]MAILBOXES pattern\r\n");
+    // §6.4.5.OBS.1: the .PEEK forms answer under the RFC822 names, no \Seen.
+    w.say(c, "p APPEND INBOX {18+}\r\nSubject: x\r\n\r\nbody\r\n");
+    w.say(c, "e SELECT INBOX\r\n");
+    CHECK(w.say(c, "i FETCH 1 (RFC822.PEEK RFC822.TEXT.PEEK FLAGS)\r\n") ==
+          "* 1 FETCH (RFC822 {18}\r\nSubject: x\r\n\r\nbody RFC822.TEXT {4}\r\nbody "
+          "FLAGS (\\Recent))\r\ni OK FETCH completed\r\n");
+}

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,7 +32,10 @@ struct World {
     std::vector<std::uint8_t> block;
     std::unique_ptr<Server> server;
 
-    explicit World(std::uint32_t max_clients = 4, bool plaintext = true) {
+    // `configure` may change the configuration before the server starts.
+    explicit World(std::uint32_t max_clients = 4, bool plaintext = true,
+                   bool default_mailboxes = false,
+                   const std::function<void(Config&)>& configure = {}) {
         fs.write_file("passwd", "# users\nalice:{PLAIN}wonderland:1000:1000::/home/alice::\n");
         cfg.listen.items[0].assign(kAddress);
         cfg.listen.count = 1;
@@ -39,6 +43,16 @@ struct World {
         cfg.plaintext_auth = plaintext;
         cfg.max_clients = max_clients;
         cfg.login_fail_delay_ms = 2000;
+        // No default special-use mailboxes (RFC 6154) unless asked, so
+        // UIDVALIDITY values stay predictable.
+        if (!default_mailboxes) {
+            cfg.mailbox_sent.clear();
+            cfg.mailbox_drafts.clear();
+            cfg.mailbox_trash.clear();
+            cfg.mailbox_junk.clear();
+            cfg.mailbox_archive.clear();
+        }
+        if (configure) configure(cfg);
         block.resize(Server::memory_needed(cfg));
         server = std::make_unique<Server>(platform, cfg, block.data(), block.size());
         REQUIRE(server->load_passwd() == Status::Ok);
@@ -66,7 +80,12 @@ struct World {
 
 // The capabilities every state advertises (RFC 3501 §6.1.1, §7.2.1); the
 // pre-authentication ones (STARTTLS, AUTH=, LOGINDISABLED) follow them.
-inline const std::string kCaps = "IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS";
-inline const std::string kGreeting = "* OK [CAPABILITY " + kCaps + " AUTH=PLAIN] tinyimapd ready\r\n";
+inline const std::string kCaps =
+    "IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS MOVE BINARY ESEARCH ID ENABLE IDLE NAMESPACE "
+    "CHILDREN LIST-EXTENDED "
+    "LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE "
+    "QUOTA=RES-MESSAGE STATUS=SIZE MULTIAPPEND APPENDLIMIT=67108864";
+inline const std::string kGreeting =
+    "* OK [CAPABILITY " + kCaps + " AUTH=PLAIN] tinyimapd ready\r\n";
 
 }  // namespace tinyimapd::test

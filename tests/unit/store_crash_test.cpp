@@ -320,10 +320,10 @@ Status do_expunge(Env& env) {
     std::size_t n = 0;
     Status st = m->expunge(v, nullptr, uids, 8, &n);
     struct Null final : SyncVisitor {
-        void expunged(std::uint32_t, std::uint32_t) override {}
+        bool expunged(std::uint32_t, std::uint32_t) override { return true; }
         void exists(std::uint32_t, std::uint32_t) override {}
-        void flags_changed(std::uint32_t, std::uint32_t) override {}
-        void flags_unknown() override {}
+        bool flags_changed(std::uint32_t, std::uint32_t) override { return true; }
+        void flags_unknown(std::uint64_t) override {}
     } null;
     if (st == Status::Ok) st = m->sync(v, null);  // may compact
     m->detach(v);
