@@ -263,7 +263,8 @@ char* Session::search_window(std::size_t* size) {
 bool Session::prepare_needle(std::string_view needle) {
     char* base = services_.stream_scratch;
     const std::size_t pad = reinterpret_cast<std::uintptr_t>(base) % 2;
-    auto* table = reinterpret_cast<std::uint16_t*>(base + pad);
+    // Aligned by `pad`; through void* so no target warns about the cast.
+    auto* table = static_cast<std::uint16_t*>(static_cast<void*>(base + pad));
     return matcher_.prepare(needle, table, kMaxSearchString);
 }
 

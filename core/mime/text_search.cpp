@@ -66,7 +66,7 @@ bool Walker::carve(char* scratch, std::size_t size) {
     const std::size_t pad = (alignof(Frame) - base % alignof(Frame)) % alignof(Frame);
     const std::size_t fixed = pad + sizeof(Frame) * kFrames + kBoundaryPool + kDecodeWindow;
     if (size < fixed + kMinScratch) return false;
-    frames_ = reinterpret_cast<Frame*>(scratch + pad);
+    frames_ = static_cast<Frame*>(static_cast<void*>(scratch + pad));  // aligned by pad
     pool_ = scratch + pad + sizeof(Frame) * kFrames;
     decoded_ = pool_ + kBoundaryPool;
     window_ = decoded_ + kDecodeWindow;
