@@ -146,7 +146,7 @@ bool Session::quota_allows(std::uint64_t bytes, std::uint64_t messages) {
 }
 
 // §4.2.1: "* QUOTA "" (STORAGE used limit MESSAGE used limit)", the resources
-// without a limit left out (an empty list: no limits).
+// without a limit left out (at least one has one).
 void Session::write_quota() {
     const QuotaUsage u = quota_usage();
     FixedText<kLine> w;
@@ -166,18 +166,27 @@ void Session::write_quota() {
 }
 
 void Session::cmd_quota(const ParsedCommand& cmd) {
+    const bool limited = config_.quota_storage_kib != 0 || config_.quota_messages != 0;
     switch (cmd.id) {
         case CommandId::GetQuotaRoot: {
-            // §4.1.2: the mailbox need not exist.
+            // §4.1.2: the mailbox need not exist. Without limits there is no
+            // quota root (§4.2.2 "* QUOTAROOT comp.mail.mime"): the §7
+            // grammar wants at least one resource in a QUOTA response.
             FixedText<kLine> line;
             ResponseWriter r(line);
-            r.star().atom("QUOTAROOT").mailbox(cmd.mailbox).string("").crlf();
+            r.star().atom("QUOTAROOT").mailbox(cmd.mailbox);
+            if (limited) r.string("");
+            r.crlf();
             (void)r.append_to(out_);
-            write_quota();
+            if (limited) write_quota();
             tagged("OK", "", "GETQUOTAROOT completed");
             return;
         }
         case CommandId::GetQuota:
+            if (!limited) {
+                tagged("NO", "NONEXISTENT", "No quota is configured on this server");
+                return;
+            }
             if (!cmd.quota_root.empty()) {
                 tagged("NO", "NONEXISTENT", "No such quota root; the user's root is \"\"");
                 return;

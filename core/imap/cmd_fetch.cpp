@@ -240,6 +240,14 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
 
 // Moves the job as far as the output buffer allows.
 void Session::run_job() {
+    if (view_invalidated() && !streamer_.active() &&
+        (job_.seq == 0 || job_.kind == JobKind::Search || job_.kind == JobKind::Resync)) {
+        // Between messages: the view's numbers no longer hold (see
+        // Mailbox::make_gone_room); the session ends rather than guess.
+        job_.kind = JobKind::None;
+        bye("The mailbox was rewritten; please reconnect");
+        return;
+    }
     if (job_.kind == JobKind::Search) {
         run_search();
         return;
@@ -254,6 +262,10 @@ void Session::run_job() {
     }
     if (job_.kind == JobKind::List) {
         run_list_job();
+        return;
+    }
+    if (job_.kind == JobKind::Expunge) {
+        run_expunge_job();
         return;
     }
     while (job_.kind != JobKind::None) {
@@ -378,8 +390,9 @@ bool Session::start_message() {
     FixedText<64> w;
     w.put("* ").put_uint(job_.seq).put(" FETCH (");
     out_.append(w.view());
-    if (job_.kind == JobKind::Fetch && job_.uid) {
-        // RFC 3501 §6.4.8: UID FETCH always includes UID.
+    if (job_.kind == JobKind::Fetch && (job_.uid || (condstore_ && job_.add_flags))) {
+        // RFC 3501 §6.4.8: UID FETCH always includes UID; RFC 7162 §3.2.4:
+        // so does a FETCH that set \Seen once CONDSTORE is on.
         bool asked = false;
         for (std::size_t i = 0; i < job_.item_count; ++i) {
             if (job_.items[i].kind == FetchKind::Uid) asked = true;
@@ -922,6 +935,12 @@ void Session::cmd_store(const ParsedCommand& cmd) {
             st = selected_->store(view_, seq, op, cmd.flags.system, keywords,
                                   store_conditional_ ? cmd.store.unchangedsince : 0, &result,
                                   &skipped);
+            // RFC 2180 §4.2.1: a message another session expunged (not yet
+            // reported here) is left alone; the others are stored.
+            if (st == Status::NotFound && result.expunged) {
+                st = Status::Ok;
+                continue;
+            }
         }
         if (st == Status::Ok && skipped && !failed.add(cmd.uid ? result.uid : seq)) {
             st = Status::TooLong;
@@ -944,9 +963,9 @@ void Session::cmd_store(const ParsedCommand& cmd) {
         const char* why = "";
         (void)SeqSet::parse(modified_text_.view(), kModifiedText, &modified_, &why);
     }
-    // RFC 7162 §3.1.3: after UNCHANGEDSINCE a FETCH with MODSEQ is sent even
-    // with .SILENT.
-    if (cmd.store.silent && !store_conditional_) {
+    // RFC 7162 §3.1.3, §3.1.4.2 example 14: with CONDSTORE on, a FETCH with
+    // MODSEQ is sent even with .SILENT.
+    if (cmd.store.silent && !store_conditional_ && !condstore_) {
         tagged("OK", "", "STORE completed");
         return;
     }
@@ -973,7 +992,8 @@ void Session::write_store_answer() {
         write_flag_list(w, m.flags, m.keywords, *selected_);
         sep = " ";
     }
-    if (job_.uid) {
+    // RFC 7162 §3.2.4: with CONDSTORE on, UID and MODSEQ in every answer.
+    if (job_.uid || condstore_) {
         w.put(sep).put("UID ").put_uint(m.uid);
         sep = " ";
     }
@@ -1069,25 +1089,59 @@ private:
 
 }  // namespace
 
-// RFC 3501 §6.4.3: removes \Deleted messages; the untagged EXPUNGEs come
-// from the same report as other sessions' changes (sync_selected).
+// RFC 3501 §6.4.3: removes \Deleted messages (RFC 4315 §2.1 UID EXPUNGE:
+// those of the set); the untagged EXPUNGEs come from the same report as
+// other sessions' changes. A job: batches of kExpungeBatch, each reported
+// to the client (and so to this session's view) before the next is made,
+// which keeps the store's list of not-yet-reported expunges short however
+// many messages go.
 void Session::cmd_expunge(const ParsedCommand& cmd) {
     if (view_.read_only) {
         tagged("NO", "READ-ONLY", "The mailbox is selected read-only");
         return;
     }
     (void)check_set(cmd);  // for job_.largest_uid
-    SetFilter filter(cmd.set, job_.largest_uid);
-    std::uint32_t uids[64];
-    std::size_t count = 64;
-    while (count == 64) {
-        const Status st = selected_->expunge(view_, cmd.uid ? &filter : nullptr, uids, 64, &count);
-        if (st != Status::Ok) {
-            answer_store(st, "");
+    job_.kind = JobKind::Expunge;
+    job_.uid = cmd.uid;
+    job_.set = cmd.set;
+    job_.expunged_any = false;
+    run_expunge_job();
+}
+
+void Session::run_expunge_job() {
+    constexpr std::size_t kExpungeBatch = 64;
+    for (;;) {
+        if (!sync_selected()) return;  // the report goes on as output drains
+        if (state_ == SessionState::Logout) {
+            job_.kind = JobKind::None;
             return;
         }
+        if (out_.room() < 2 * kResponseReserve) return;  // let it drain first
+        SetFilter filter(job_.set, job_.largest_uid);
+        std::uint32_t uids[kExpungeBatch];
+        std::size_t count = 0;
+        const Status st =
+            selected_->expunge(view_, job_.uid ? &filter : nullptr, uids, kExpungeBatch, &count);
+        if (count > 0) job_.expunged_any = true;
+        if (st == Status::Exhausted && count > 0) continue;  // report these, then more
+        if (st != Status::Ok) {
+            job_.kind = JobKind::None;
+            if (st == Status::Exhausted) {
+                finish_after_sync("NO", "INUSE", "Too many expunges pending; try again");
+            } else {
+                answer_store(st, "");
+            }
+            return;
+        }
+        if (count < kExpungeBatch) break;
     }
-    finish_after_sync("OK", "", "EXPUNGE completed");
+    job_.kind = JobKind::None;
+    // RFC 7162 §3.2.7: with QRESYNC, the new HIGHESTMODSEQ when something went.
+    FixedText<64> code;
+    if (qresync_ && job_.expunged_any) {
+        code.put("HIGHESTMODSEQ ").put_uint(selected_->highest_modseq());
+    }
+    finish_after_sync("OK", code.view(), "EXPUNGE completed");
 }
 
 // RFC 3501 §6.4.7: all or nothing; TRYCREATE when the target is missing.

@@ -328,12 +328,28 @@ void Session::cmd_close(bool expunge) {
     if (expunge && !view_.read_only) {
         std::uint32_t uids[kExpungeBatch];
         std::size_t count = kExpungeBatch;
-        while (count == kExpungeBatch) {
-            const Status st = selected_->expunge(view_, nullptr, uids, kExpungeBatch, &count);
-            if (st != Status::Ok) {
-                answer_store(st, "");  // the mailbox stays selected
+        Status st = Status::Ok;
+        while (count == kExpungeBatch || (st == Status::Exhausted && count > 0)) {
+            st = selected_->expunge(view_, nullptr, uids, kExpungeBatch, &count);
+            if (st != Status::Ok && !(st == Status::Exhausted && count > 0)) {
+                // The mailbox stays selected.
+                if (st == Status::Exhausted) {
+                    tagged("NO", "INUSE", "Too many expunges pending; try again");
+                } else {
+                    answer_store(st, "");
+                }
                 return;
             }
+            // Silent: the view takes in what went (and what others did)
+            // without a word to the client, so the store's list of pending
+            // expunges never fills with ours.
+            struct Silent final : store::SyncVisitor {
+                bool expunged(std::uint32_t, std::uint32_t) override { return true; }
+                void exists(std::uint32_t, std::uint32_t) override {}
+                bool flags_changed(std::uint32_t, std::uint32_t) override { return true; }
+                void flags_unknown(std::uint64_t) override {}
+            } silent;
+            (void)selected_->sync(view_, silent);
         }
     }
     deselect();
@@ -529,6 +545,10 @@ void Session::cmd_create(const ParsedCommand& cmd) {
         tagged("NO", "USEATTR", "\\All and \\Flagged mailboxes are not supported");
         return;
     }
+    if (cmd.create_use_unknown) {
+        tagged("NO", "USEATTR", "Unknown special-use attribute");
+        return;
+    }
     store::UserStore store(*services_.registry, user_root_.view());
     Status st = store.create(name);
     if (st == Status::Ok && cmd.create_use != 0) {
@@ -711,15 +731,23 @@ void Session::run_list_job() {
     for (pattern_index = 0; pattern_index < job.pattern_count && !full; ++pattern_index) {
         std::string_view pattern;
         if (!pats.string(&pattern)) (void)pats.atom(&pattern);
+        FixedText<2 * kMaxMailboxName + 2> joined;
+        (void)joined_pattern(job.reference, pattern, joined);
         if (lsub || select_subscribed) {
+            // RFC 5258 §3.5: with RECURSIVEMATCH, CHILDINFO marks a mailbox
+            // with a subscribed descendant that this listing does not show.
             auto subscribed = [&](std::string_view name, std::uint8_t attrs) {
-                return entry(name, attrs, false);
+                return entry(name, attrs,
+                             recursive && store.has_subscribed_child(name, joined.view()));
             };
             ListFn<decltype(subscribed)> v(subscribed);
             st = store.list_subscribed(job.reference, pattern, v);
             if (st == Status::Ok && recursive && !full) {
                 auto parents = [&](std::string_view name, std::uint8_t attrs) {
-                    if (store.is_subscribed(name) || !store.has_subscribed_child(name)) return true;
+                    if (store.is_subscribed(name) ||
+                        !store.has_subscribed_child(name, joined.view())) {
+                        return true;
+                    }
                     return entry(name, attrs & (store::kNoselect), true);
                 };
                 ListFn<decltype(parents)> pv(parents);
@@ -824,6 +852,14 @@ void Session::append_begin() {
         return;
     }
     const std::uint32_t size = parser_.literal_size();
+    if (size == 0) {
+        // RFC 3502 §6.3.11: "A zero-length message literal argument is an
+        // error, and MUST return a NO"; nothing of the command is kept.
+        parser_.refuse_literal();
+        abort_append();
+        tagged("NO", "", "Empty message");
+        return;
+    }
     if (size > config_.max_append_size) {
         parser_.refuse_literal();
         abort_append();

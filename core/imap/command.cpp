@@ -171,7 +171,12 @@ SyntaxResult read_create_params(ArgReader& r, ParsedCommand* out) {
         std::string_view attr;
         while (uses.atom(&attr)) {
             const std::uint8_t bit = special_use_bit(attr);
-            if (bit == 0) return bad("Unknown special-use attribute", attr);
+            // use-attr-ext = "\" atom: valid syntax; RFC 6154 §3 answers an
+            // attribute the server does not know with NO [USEATTR].
+            if (bit == 0 && (attr.size() < 2 || attr[0] != '\\')) {
+                return bad("Invalid special-use attribute", attr);
+            }
+            if (bit == 0) out->create_use_unknown = true;
             out->create_use |= bit;
         }
         if (!uses.at_end()) return bad("Expected special-use attributes", uses.peek_text());

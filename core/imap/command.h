@@ -156,7 +156,8 @@ struct ParsedCommand {
     bool qresync = false;
     QresyncParams qresync_params;
 
-    std::uint8_t create_use = 0;  // CREATE ... (USE (...)) special-use bits
+    std::uint8_t create_use = 0;      // CREATE ... (USE (...)) special-use bits
+    bool create_use_unknown = false;  // an attribute outside RFC 6154's list
 
     StatusAtts status;  // STATUS
 

@@ -374,6 +374,18 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                     if (!put(static_cast<char>(c))) return bad("Command too large");
                     break;
                 }
+                if (c == '{' && used_ - args_[arg_count_ - 1].offset == 1 &&
+                    text(args_[arg_count_ - 1].offset, 1) == "~") {
+                    // RFC 3516 §4.4 literal8 ("~{n}", APPEND's message with
+                    // BINARY): a literal like any other to the caller.
+                    used_ = args_[arg_count_ - 1].offset;
+                    --arg_count_;
+                    state_ = State::LiteralSize;
+                    literal_size_ = 0;
+                    literal_digits_ = 0;
+                    literal_plus_ = false;
+                    break;
+                }
                 // The atom ends here; the byte is what follows an element.
                 close_string_arg();
                 state_ = State::Elem;

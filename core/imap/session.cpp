@@ -180,6 +180,12 @@ void Session::execute(std::uint64_t now_ms) {
         abort_append();  // a MULTIAPPEND whose end is malformed keeps nothing
         return;
     }
+    if (view_invalidated() && cmd.id != CommandId::Logout) {
+        // Another session's expunges forced a compaction this view had not
+        // caught up with (Mailbox::make_gone_room): its numbers no longer hold.
+        bye("The mailbox was rewritten; please reconnect");
+        return;
+    }
 
     switch (cmd.id) {
         case CommandId::Capability: cmd_capability(); return;

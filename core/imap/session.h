@@ -177,6 +177,7 @@ private:
     std::uint32_t first_seq_at_or_above(std::uint32_t uid);
     void cmd_close(bool expunge);
     bool sync_selected();
+    bool view_invalidated() const { return selected_ != nullptr && view_.invalidated; }
     void finish_after_sync(std::string_view status, std::string_view code, std::string_view text);
     void run_sync_job();
     void start_flag_scan();
@@ -197,6 +198,7 @@ private:
     void cmd_fetch(const ParsedCommand& cmd);
     void cmd_store(const ParsedCommand& cmd);
     void cmd_expunge(const ParsedCommand& cmd);
+    void run_expunge_job();
     void cmd_copy(const ParsedCommand& cmd);
     bool check_set(const ParsedCommand& cmd);
     std::uint32_t next_in_set();
@@ -271,7 +273,7 @@ private:
     std::uint64_t append_bytes_ = 0;
 
     // A FETCH or STORE answering message by message (resumable).
-    enum class JobKind : std::uint8_t { None, Fetch, Store, Search, Sync, Resync, List };
+    enum class JobKind : std::uint8_t { None, Fetch, Store, Search, Sync, Resync, List, Expunge };
     // A LIST or LSUB answering mailbox by mailbox (cmd_list): the command's
     // arguments (views into the parser, which is not fed while a job runs)
     // and how many entries earlier rounds wrote.
@@ -301,6 +303,7 @@ private:
         const FetchItem* items = nullptr;
         std::size_t item_count = 0;
         std::uint32_t search_count = 0;  // nodes of the SEARCH program
+        bool expunged_any = false;       // Expunge: something went
         std::uint32_t seq = 0;           // message being answered, 0 between messages
         std::size_t item = 0;
         store::MessageInfo message;

@@ -715,7 +715,22 @@ void Mailbox::detach(View& v) {
     }
     v.mailbox = nullptr;
     v.next = nullptr;
+    if (!v.read_only) persist_recent();
     (void)maybe_compact();
+}
+
+// RFC 3501 §2.3.2: once a read-write session has been told of \Recent
+// messages, later sessions must not see them so. The claim is made durable
+// when the session lets go of the mailbox (one state write; no mod-sequence
+// change: no message changed). A crash before that only shows \Recent again.
+void Mailbox::persist_recent() {
+    if (first_recent_uid_ <= state_.first_recent_uid || in_txn_ || appending_) return;
+    if (lock() != Status::Ok) return;  // Busy: another process; next time
+    begin_txn();
+    next_.generation = state_.generation + 1;
+    next_.highest_modseq = state_.highest_modseq;
+    if (commit_txn() != Status::Ok) in_txn_ = false;
+    unlock();
 }
 
 void Mailbox::claim_recent(View& v) {
@@ -1359,6 +1374,7 @@ Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uid
                         std::size_t capacity, std::size_t* count) {
     *count = 0;
     if (in_txn_) return Status::Busy;
+    if (s_->limits.max_pending_expunges - gone_count_ < capacity) make_gone_room(v);
     Status st = lock();
     if (st != Status::Ok) return st;
     begin_txn();
@@ -1405,15 +1421,37 @@ Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uid
     }
     gone_count_ += n;
     *count = n;
-    if (n == 0 && room == 0) return Status::Exhausted;
+    // The list ran out before the batch did: the caller lets its view catch
+    // up (sync) and calls again.
+    if (room < capacity && n == room) return Status::Exhausted;
     return Status::Ok;
+}
+
+// The list of expunges not yet seen by every view is full. Other views
+// that still show some of them are invalidated (their sessions end with BYE
+// at their next command: RFC 3501 lets a server close a connection), so
+// that a compaction can drop the list; the caller's own view `keep` must
+// have seen them (the session reports its own expunges between batches).
+void Mailbox::make_gone_room(const View& keep) {
+    for (View* v = views_; v != nullptr; v = v->next) {
+        if (v == &keep || v->invalidated) continue;
+        for (std::size_t i = 0; i < gone_count_; ++i) {
+            if (!hidden(*v, gone_[i])) {
+                v->invalidated = true;
+                break;
+            }
+        }
+    }
+    (void)maybe_compact(true);
 }
 
 Status Mailbox::maybe_compact(bool force) {
     if (!is_open() || appending_ || in_txn_ || state_.expunged_count == 0) return Status::Ok;
-    for (View* v = views_; v != nullptr; v = v->next)
+    for (View* v = views_; v != nullptr; v = v->next) {
+        if (v->invalidated) continue;  // ends at its next command
         for (std::size_t i = 0; i < gone_count_; ++i)
             if (!hidden(*v, gone_[i])) return Status::Ok;  // still shown somewhere
+    }
     const std::uint64_t payload =
         kDataHeaderSize + state_.live_bytes + std::uint64_t{state_.live_count} * kFrameOverhead;
     const std::uint64_t waste = state_.data_length - payload;

@@ -287,11 +287,14 @@ public:
     protected:
         ~UidFilter() = default;
     };
+    // Exhausted: the list of expunges other views have not seen yet is full
+    // (*count may still be > 0): sync `v` and call again.
     Status expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uids, std::size_t capacity,
                    std::size_t* count);
     // Compacts m.data if the waste is worth it and no view still shows an
     // expunged message. Called by sync()/detach(); public for tests/tools.
     Status maybe_compact(bool force = false);
+    void make_gone_room(const View& keep);
 
     // For tests and the benchmark.
     const State& state() const { return state_; }
@@ -341,6 +344,7 @@ private:
     std::uint32_t find_position(std::uint32_t uid);  // record_count if absent
     void note_change(std::uint32_t uid, std::uint64_t modseq);
     void claim_recent(View& v);
+    void persist_recent();
     Status write_record(std::uint32_t position, const Record& r, bool fixed_part);
     Status compact();
     void begin_txn();

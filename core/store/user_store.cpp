@@ -683,13 +683,14 @@ bool UserStore::is_subscribed(std::string_view name) {
            any_subscription([&](std::string_view line) { return line == norm.view(); });
 }
 
-bool UserStore::has_subscribed_child(std::string_view name) {
+bool UserStore::has_subscribed_child(std::string_view name, std::string_view unless) {
     FixedText<imap::kMaxMailboxName + 8> prefix;
     imap::normalize_mailbox(name, prefix);
     prefix.put(imap::kHierarchyDelimiter);
     return prefix.ok() && any_subscription([&](std::string_view line) {
                return line.size() > prefix.size() &&
-                      ascii::head(line, prefix.size()) == prefix.view();
+                      ascii::head(line, prefix.size()) == prefix.view() &&
+                      (unless.empty() || !match_pattern(unless, line));
            });
 }
 

@@ -88,8 +88,9 @@ public:
     // kNoselect/kNonExistent when they are not selectable.
     Status list_subscribed(std::string_view reference, std::string_view pattern, ListVisitor& out);
     bool is_subscribed(std::string_view name);
-    // True if some subscribed name lies below `name` (RFC 5258 CHILDINFO).
-    bool has_subscribed_child(std::string_view name);
+    // True if some subscribed name lies below `name` (RFC 5258 CHILDINFO),
+    // not counting names that match the pattern `unless` (when not empty).
+    bool has_subscribed_child(std::string_view name, std::string_view unless = {});
     bool mailbox_has_children(std::string_view name);
 
     // RFC 6154 special-use attributes of a mailbox, as imap::SpecialUse bits,

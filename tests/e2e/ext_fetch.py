@@ -109,8 +109,9 @@ class FetchExtCondstore(WithServer):
         # Message 2 fails UNCHANGEDSINCE first; message 1 passes.
         out = exchange(c, b"e", b"STORE 1:2 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Seen)" % first)
         lines = out.split(b"\r\n")
-        self.assertRegex(lines[0], rb"^\* 1 FETCH \(MODSEQ \(\d+\)\)$")
-        self.assertEqual(lines[1], b"* 2 FETCH (FLAGS (\\Recent) MODSEQ (%d))" % second)
+        # RFC 7162 §3.2.4: UID and MODSEQ in every STORE answer.
+        self.assertRegex(lines[0], rb"^\* 1 FETCH \(UID 1 MODSEQ \(\d+\)\)$")
+        self.assertEqual(lines[1], b"* 2 FETCH (FLAGS (\\Recent) UID 2 MODSEQ (%d))" % second)
         self.assertEqual(lines[2], b"e OK [MODIFIED 2] Conditional STORE failed")
 
 

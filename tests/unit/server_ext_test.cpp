@@ -176,7 +176,9 @@ TEST_CASE("RFC 6154 §2, §3: default special-use mailboxes, CREATE USE, LIST (S
     CHECK(w.say(c, "c CREATE MySpam (USE (\\Junk))\r\n") == "c OK CREATE completed\r\n");
     CHECK(w.say(c, "d CREATE Everything (USE (\\All))\r\n") ==
           "d NO [USEATTR] \\All and \\Flagged mailboxes are not supported\r\n");
-    CHECK(w.say(c, "e CREATE Bad (USE (\\Frob))\r\n").find("e BAD") == 0);
+    // use-attr-ext: valid syntax, but not an attribute this server knows.
+    CHECK(w.say(c, "e CREATE Bad (USE (\\Frob))\r\n") ==
+          "e NO [USEATTR] Unknown special-use attribute\r\n");
     // §5: the selection option returns only special-use mailboxes.
     const std::string special = w.say(c, "f LIST (SPECIAL-USE) \"\" *\r\n");
     CHECK(special.find("INBOX") == std::string::npos);
@@ -216,6 +218,18 @@ TEST_CASE("RFC 5258 §3: LIST-EXTENDED selection and return options, several pat
           std::string::npos);
     CHECK(r.find("* LIST (\\Subscribed) \"/\" Tofu\r\n") != std::string::npos);
     CHECK(w.say(c, "f LIST (RECURSIVEMATCH) \"\" %\r\n").find("f BAD") == 0);
+    // §3.5 table, "yes yes yes": subscribed itself and a subscribed child
+    // the pattern does not show: (\Subscribed) + CHILDINFO; with "*" the
+    // child is shown, so no CHILDINFO (redundant).
+    w.say(c, "h SUBSCRIBE Fruit\r\n");
+    r = w.say(c, "i LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\n");
+    CHECK(
+        r.find(
+            "* LIST (\\Noselect \\Subscribed) \"/\" Fruit (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n") !=
+        std::string::npos);
+    r = w.say(c, "j LIST (SUBSCRIBED RECURSIVEMATCH) \"\" *\r\n");
+    CHECK(r.find("CHILDINFO") == std::string::npos);
+    w.say(c, "k UNSUBSCRIBE Fruit\r\n");
     // Several patterns: each mailbox once.
     r = w.say(c, "g LIST \"\" (Tofu T* INBOX)\r\n");
     CHECK(r ==
@@ -268,11 +282,13 @@ TEST_CASE("RFC 9208 §4.1, §4.3.1: GETQUOTAROOT, GETQUOTA, SETQUOTA; OVERQUOTA 
     CHECK(w.say(c, "x MOVE 1 Other\r\n").find("x OK") != std::string::npos);
 }
 
-TEST_CASE("RFC 9208: no limits configured: an empty resource list", "[server][ext]") {
+TEST_CASE("RFC 9208 §4.2.2, §7: no limits configured: no quota root", "[server][ext]") {
     World w;
     port::Handle c = login(w);
     CHECK(w.say(c, "q GETQUOTAROOT Nowhere\r\n") ==
-          "* QUOTAROOT Nowhere \"\"\r\n* QUOTA \"\" ()\r\nq OK GETQUOTAROOT completed\r\n");
+          "* QUOTAROOT Nowhere\r\nq OK GETQUOTAROOT completed\r\n");
+    CHECK(w.say(c, "r GETQUOTA \"\"\r\n") ==
+          "r NO [NONEXISTENT] No quota is configured on this server\r\n");
 }
 
 TEST_CASE("RFC 7889 §3.1, §4; RFC 9208 §4.1.4; RFC 8438: STATUS APPENDLIMIT DELETED SIZE",
@@ -442,4 +458,95 @@ TEST_CASE("RFC 2062: FIND [ALL.]MAILBOXES, SUBSCRIBE MAILBOX, RFC822.PEEK, RFC82
     CHECK(w.say(c, "i FETCH 1 (RFC822.PEEK RFC822.TEXT.PEEK FLAGS)\r\n") ==
           "* 1 FETCH (RFC822 {18}\r\nSubject: x\r\n\r\nbody RFC822.TEXT {4}\r\nbody "
           "FLAGS (\\Recent))\r\ni OK FETCH completed\r\n");
+}
+
+TEST_CASE(
+    "RFC 3501 §6.4.3, §6.4.2: EXPUNGE and CLOSE of more messages than the store's "
+    "pending-expunge list holds",
+    "[server][ext]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle x = login(w);
+    std::string appends;
+    for (int i = 0; i < 1500; ++i) appends += "p APPEND INBOX (\\Deleted) {1+}\r\nx\r\n";
+    w.say(c, appends);
+    w.say(c, "p APPEND INBOX {4+}\r\nkeep\r\n");
+    CHECK(w.say(x, "s SELECT INBOX\r\n").find("* 1501 EXISTS") != std::string::npos);
+    w.say(c, "s SELECT INBOX\r\n");
+    auto until_ok = [&](port::Handle h, const std::string& command, const std::string& tag) {
+        std::string all = w.say(h, command);
+        for (int i = 0; i < 100 && all.find(tag + " OK") == std::string::npos &&
+                        all.find(tag + " NO") == std::string::npos;
+             ++i) {
+            all += w.say(h, "");
+        }
+        return all;
+    };
+    // 1500 expunges, more than max_pending_expunges (1024) while x lags.
+    const std::string all = until_ok(c, "e EXPUNGE\r\n", "e");
+    std::size_t lines = 0;
+    for (std::size_t p = all.find(" EXPUNGE\r\n"); p != std::string::npos;
+         p = all.find(" EXPUNGE\r\n", p + 1)) {
+        ++lines;
+    }
+    CHECK(lines == 1500);
+    CHECK(all.find("e OK EXPUNGE completed\r\n") == all.size() - 24);
+    CHECK(w.say(c, "f FETCH 1:* (UID BODY.PEEK[])\r\n") ==
+          "* 1 FETCH (UID 1501 BODY[] {4}\r\nkeep)\r\nf OK FETCH completed\r\n");
+    // The session that lagged behind cannot keep its numbers: it is told to
+    // reconnect (RFC 3501 §7.1.5) rather than shown wrong messages.
+    CHECK(w.say(x, "n NOOP\r\n") == "* BYE The mailbox was rewritten; please reconnect\r\n");
+
+    // CLOSE expunges silently, however many.
+    std::string more;
+    for (int i = 0; i < 1200; ++i) more += "p APPEND INBOX (\\Deleted) {1+}\r\nx\r\n";
+    w.say(c, more);
+    const std::string close = until_ok(c, "g SELECT INBOX\r\nh CLOSE\r\n", "h");
+    CHECK(close.find("h OK CLOSE completed\r\n") != std::string::npos);
+    CHECK(w.say(c, "i STATUS INBOX (MESSAGES)\r\n") ==
+          "* STATUS INBOX (MESSAGES 1)\r\ni OK STATUS completed\r\n");
+}
+
+TEST_CASE("RFC 3501 §2.3.2: \\Recent is seen by one read-write session only, also after it ends",
+          "[server][ext]") {
+    World w;
+    port::Handle c = login(w);
+    w.say(c, "p APPEND INBOX {1+}\r\nx\r\n");
+    CHECK(w.say(c, "s SELECT INBOX\r\n").find("* 1 RECENT") != std::string::npos);
+    CHECK(w.say(c, "l LOGOUT\r\n").find("l OK") != std::string::npos);
+    port::Handle d = login(w);
+    CHECK(w.say(d, "s SELECT INBOX\r\n").find("* 0 RECENT") != std::string::npos);
+}
+
+TEST_CASE("RFC 2180 §4.2.1: STORE on a message another session expunged stores the others",
+          "[server][ext]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    w.say(c, "p APPEND INBOX {1+}\r\nx\r\np APPEND INBOX {1+}\r\ny\r\n");
+    w.say(c, "s SELECT INBOX\r\n");
+    w.say(d, "s SELECT INBOX\r\nt UID STORE 2 +FLAGS.SILENT (\\Deleted)\r\nu UID EXPUNGE 2\r\n");
+    // c has not been told: message 2 still exists for it.
+    CHECK(w.say(c, "a STORE 1:2 +FLAGS.SILENT (\\Answered)\r\n") == "a OK STORE completed\r\n");
+    CHECK(w.say(c, "n NOOP\r\n") == "* 2 EXPUNGE\r\nn OK NOOP completed\r\n");
+    CHECK(w.say(c, "f FETCH 1 FLAGS\r\n") ==
+          "* 1 FETCH (FLAGS (\\Answered \\Recent))\r\nf OK FETCH completed\r\n");
+}
+
+TEST_CASE("RFC 3502 §6.3.11: a zero-length message is an error; RFC 3516 §4.4: literal8 APPEND",
+          "[server][ext]") {
+    World w;
+    port::Handle c = login(w);
+    CHECK(w.say(c, "a APPEND INBOX {3+}\r\nabc {0+}\r\n\r\n") == "a NO Empty message\r\n");
+    CHECK(w.say(c, "b APPEND INBOX {0}\r\n") == "b NO Empty message\r\n");
+    CHECK(w.say(c, "s STATUS INBOX (MESSAGES)\r\n") ==
+          "* STATUS INBOX (MESSAGES 0)\r\ns OK STATUS completed\r\n");
+    const char append8[] = "c APPEND INBOX ~{5+}\r\nab\0cd\r\n";
+    CHECK(w.say(c, std::string(append8, sizeof append8 - 1)) ==
+          "c OK [APPENDUID 1700000000 1] APPEND completed\r\n");
+    CHECK(w.say(c, "d APPEND INBOX ~{2}\r\n") == "+ Ready for the message\r\n");
+    CHECK(w.say(c, "ok\r\n") == "d OK [APPENDUID 1700000000 2] APPEND completed\r\n");
+    w.say(c, "e SELECT INBOX\r\n");
+    const char answer8[] = "* 1 FETCH (BINARY[] ~{5}\r\nab\0cd)\r\nf OK FETCH completed\r\n";
+    CHECK(w.say(c, "f FETCH 1 BINARY.PEEK[]\r\n") == std::string(answer8, sizeof answer8 - 1));
 }

@@ -119,15 +119,18 @@ TEST_CASE("RFC 7162 §3.1.4.2, §3.1.2.1: MODSEQ item enables CONDSTORE; FLAGS t
     CHECK(w.say(c, "d FETCH 2 FLAGS\r\n") ==
           "* 2 FETCH (MODSEQ (3) FLAGS (\\Recent))\r\nd OK FETCH completed\r\n");
     // Setting \Seen by BODY[] gives the new mod-sequence with the flags.
-    CHECK(w.say(c, "e FETCH 3 BODY[TEXT]\r\n") ==
-          "* 3 FETCH (MODSEQ (5) BODY[TEXT] {12}\r\nbody three\r\n FLAGS (\\Seen \\Recent))\r\n"
-          "e OK FETCH completed\r\n");
+    CHECK(
+        w.say(c, "e FETCH 3 BODY[TEXT]\r\n") ==
+        "* 3 FETCH (UID 3 MODSEQ (5) BODY[TEXT] {12}\r\nbody three\r\n FLAGS (\\Seen \\Recent))\r\n"
+        "e OK FETCH completed\r\n");
     // STORE answers carry MODSEQ.
     CHECK(w.say(c, "f STORE 1 +FLAGS (\\Answered)\r\n") ==
-          "* 1 FETCH (FLAGS (\\Answered \\Recent) MODSEQ (6))\r\nf OK STORE completed\r\n");
+          "* 1 FETCH (FLAGS (\\Answered \\Recent) UID 1 MODSEQ (6))\r\nf OK STORE completed\r\n");
     CHECK(w.say(c, "g UID STORE 2 +FLAGS (\\Flagged)\r\n") ==
           "* 2 FETCH (FLAGS (\\Flagged \\Recent) UID 2 MODSEQ (7))\r\ng OK STORE completed\r\n");
-    CHECK(w.say(c, "h STORE 2 +FLAGS.SILENT (\\Draft)\r\n") == "h OK STORE completed\r\n");
+    // Example 14, with §3.2.4's UID: even .SILENT answers with the MODSEQ.
+    CHECK(w.say(c, "h STORE 2 +FLAGS.SILENT (\\Draft)\r\n") ==
+          "* 2 FETCH (UID 2 MODSEQ (8))\r\nh OK STORE completed\r\n");
 }
 
 TEST_CASE("RFC 7162 §3.1.4.1: FETCH (CHANGEDSINCE n) returns only messages changed since",
@@ -152,9 +155,9 @@ TEST_CASE("RFC 7162 §3.1.3: STORE (UNCHANGEDSINCE n) and [MODIFIED set]",
     // Example 6: 7,5,9 style; the failing message is reported with its flags.
     CHECK(w.say(c, "d STORE 3,2,1 (UNCHANGEDSINCE 4) +FLAGS.SILENT (\\Deleted)\r\n") ==
           "* OK [HIGHESTMODSEQ 5] CONDSTORE enabled\r\n"
-          "* 3 FETCH (MODSEQ (6))\r\n"
-          "* 2 FETCH (FLAGS (\\Flagged \\Recent) MODSEQ (5))\r\n"
-          "* 1 FETCH (MODSEQ (6))\r\n"
+          "* 3 FETCH (UID 3 MODSEQ (6))\r\n"
+          "* 2 FETCH (FLAGS (\\Flagged \\Recent) UID 2 MODSEQ (5))\r\n"
+          "* 1 FETCH (UID 1 MODSEQ (6))\r\n"
           "d OK [MODIFIED 2] Conditional STORE failed\r\n");
     // UID STORE names UIDs; without .SILENT the flags of every message.
     CHECK(w.say(c, "e UID STORE 1:3 (UNCHANGEDSINCE 5) -FLAGS (\\Deleted)\r\n") ==
@@ -164,14 +167,15 @@ TEST_CASE("RFC 7162 §3.1.3: STORE (UNCHANGEDSINCE n) and [MODIFIED set]",
           "e OK [MODIFIED 1,3] Conditional STORE failed\r\n");
     // Example 8: UNCHANGEDSINCE 0 always fails; a message named twice once.
     CHECK(w.say(c, "f STORE 1,1:2 (UNCHANGEDSINCE 0) +FLAGS.SILENT ($MDNSent)\r\n") ==
-          "* 1 FETCH (FLAGS (\\Deleted \\Recent) MODSEQ (6))\r\n"
-          "* 1 FETCH (FLAGS (\\Deleted \\Recent) MODSEQ (6))\r\n"
-          "* 2 FETCH (FLAGS (\\Flagged \\Recent) MODSEQ (5))\r\n"
+          "* 1 FETCH (FLAGS (\\Deleted \\Recent) UID 1 MODSEQ (6))\r\n"
+          "* 1 FETCH (FLAGS (\\Deleted \\Recent) UID 1 MODSEQ (6))\r\n"
+          "* 2 FETCH (FLAGS (\\Flagged \\Recent) UID 2 MODSEQ (5))\r\n"
           "f OK [MODIFIED 1:2] Conditional STORE failed\r\n");
     // Example 11's note: a message named twice does not fail the second time
     // (registering $MDNSent above took modseq 7).
     CHECK(w.say(c, "g STORE 2,1:2 (UNCHANGEDSINCE 6) +FLAGS.SILENT (\\Seen)\r\n") ==
-          "* 2 FETCH (MODSEQ (8))\r\n* 1 FETCH (MODSEQ (8))\r\n* 2 FETCH (MODSEQ (8))\r\n"
+          "* 2 FETCH (UID 2 MODSEQ (8))\r\n* 1 FETCH (UID 1 MODSEQ (8))\r\n"
+          "* 2 FETCH (UID 2 MODSEQ (8))\r\n"
           "g OK STORE completed\r\n");
 }
 
@@ -185,14 +189,17 @@ TEST_CASE("RFC 7162 §3.2.6: UID FETCH (CHANGEDSINCE n VANISHED) needs UID and E
     CHECK(w.say(c, "e FETCH 1:* FLAGS (CHANGEDSINCE 1 VANISHED)\r\n") ==
           "e BAD VANISHED needs UID FETCH and CHANGEDSINCE\r\n");
     w.say(c, "f STORE 2 +FLAGS.SILENT (\\Deleted)\r\n");
-    CHECK(w.say(c, "g EXPUNGE\r\n") == "* VANISHED 2\r\ng OK EXPUNGE completed\r\n");
+    // RFC 7162 §3.2.7: with QRESYNC, the tagged OK carries HIGHESTMODSEQ.
+    CHECK(w.say(c, "g EXPUNGE\r\n") ==
+          "* VANISHED 2\r\ng OK [HIGHESTMODSEQ 6] EXPUNGE completed\r\n");
     CHECK(w.say(c, "h UID FETCH 1:5 FLAGS (CHANGEDSINCE 4 VANISHED)\r\n") ==
           "* VANISHED (EARLIER) 2\r\n"
           "h OK FETCH completed\r\n");
     CHECK(w.say(c, "i UID FETCH 1:5 FLAGS (CHANGEDSINCE 1 VANISHED)\r\n") ==
           "* VANISHED (EARLIER) 2\r\n"
-          "* 1 FETCH (UID 1 MODSEQ (2) FLAGS (\\Recent))\r\n"
-          "* 2 FETCH (UID 3 MODSEQ (4) FLAGS (\\Recent))\r\n"
+          // RFC 3501 §2.3.2: the first SELECT (read-write) took \Recent.
+          "* 1 FETCH (UID 1 MODSEQ (2) FLAGS ())\r\n"
+          "* 2 FETCH (UID 3 MODSEQ (4) FLAGS ())\r\n"
           "i OK FETCH completed\r\n");
 }
 
