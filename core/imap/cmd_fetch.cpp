@@ -1105,6 +1105,7 @@ void Session::cmd_expunge(const ParsedCommand& cmd) {
     job_.uid = cmd.uid;
     job_.set = cmd.set;
     job_.expunged_any = false;
+    job_.move = false;
     run_expunge_job();
 }
 
@@ -1118,15 +1119,28 @@ void Session::run_expunge_job() {
         }
         if (out_.room() < 2 * kResponseReserve) return;  // let it drain first
         SetFilter filter(job_.set, job_.largest_uid);
+        MovedFilter moved(job_.set, true, job_.largest_uid, job_.move_lo, job_.move_hi, *selected_,
+                          view_);
+        store::Mailbox::UidFilter* which = nullptr;
+        if (job_.move) {
+            which = &moved;
+        } else if (job_.uid) {
+            which = &filter;
+        }
         std::uint32_t uids[kExpungeBatch];
         std::size_t count = 0;
-        const Status st =
-            selected_->expunge(view_, job_.uid ? &filter : nullptr, uids, kExpungeBatch, &count);
+        const Status st = selected_->expunge(view_, which, uids, kExpungeBatch, &count);
         if (count > 0) job_.expunged_any = true;
         if (st == Status::Exhausted && count > 0) continue;  // report these, then more
         if (st != Status::Ok) {
             job_.kind = JobKind::None;
-            if (st == Status::Exhausted) {
+            if (job_.move) {
+                // The copies are durable and some originals remain: nothing
+                // is lost (RFC 6851 §3.3 "at least one of the source or
+                // target mailboxes").
+                finish_after_sync("NO", "SERVERBUG",
+                                  "Copied, but the originals could not all be removed");
+            } else if (st == Status::Exhausted) {
                 finish_after_sync("NO", "INUSE", "Too many expunges pending; try again");
             } else {
                 answer_store(st, "");
@@ -1136,12 +1150,13 @@ void Session::run_expunge_job() {
         if (count < kExpungeBatch) break;
     }
     job_.kind = JobKind::None;
-    // RFC 7162 §3.2.7: with QRESYNC, the new HIGHESTMODSEQ when something went.
+    // RFC 7162 §3.2.7, RFC 6851 §4.4: with QRESYNC, the new HIGHESTMODSEQ
+    // when something went.
     FixedText<64> code;
-    if (qresync_ && job_.expunged_any) {
+    if (qresync_ && (job_.expunged_any || job_.move)) {
         code.put("HIGHESTMODSEQ ").put_uint(selected_->highest_modseq());
     }
-    finish_after_sync("OK", code.view(), "EXPUNGE completed");
+    finish_after_sync("OK", code.view(), job_.move ? "MOVE completed" : "EXPUNGE completed");
 }
 
 // RFC 3501 §6.4.7: all or nothing; TRYCREATE when the target is missing.
@@ -1160,8 +1175,11 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
         return;
     }
     if (!check_set(cmd)) return;
-    if (move) {
-        // The store remembers a bounded number of expunges not yet seen by
+    if (move && !cmd.uid) {
+        // UID MOVE removes its originals by UID in batches, reported as it
+        // goes (run_expunge_job); MOVE's sequence numbers would shift under
+        // that, so it removes them at once, and the store remembers a bounded
+        // number of expunges not yet seen by
         // every session (max_pending_expunges): a MOVE that could not remove
         // all its originals would leave them in both mailboxes, which RFC
         // 6851 §3.3 says it SHOULD NOT, so it is refused before any copy.
@@ -1246,6 +1264,18 @@ void Session::finish_move(const ParsedCommand& cmd, std::string_view copyuid,
         FixedText<kItemReserve + 16> w;
         w.put("OK [").put(copyuid).put("] Moved");
         untagged(w.view());
+    }
+    if (cmd.uid && highest_uid != 0) {
+        // RFC 6851 §3.3: the originals go, in batches (run_expunge_job).
+        job_.kind = JobKind::Expunge;
+        job_.uid = true;
+        job_.set = cmd.set;
+        job_.expunged_any = false;
+        job_.move = true;
+        job_.move_lo = lowest_uid;
+        job_.move_hi = highest_uid;
+        run_expunge_job();
+        return;
     }
     Status st = Status::Ok;
     if (highest_uid != 0) {

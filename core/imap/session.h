@@ -304,7 +304,9 @@ private:
         std::size_t item_count = 0;
         std::uint32_t search_count = 0;  // nodes of the SEARCH program
         bool expunged_any = false;       // Expunge: something went
-        std::uint32_t seq = 0;           // message being answered, 0 between messages
+        bool move = false;               // Expunge: UID MOVE's originals (move_lo..move_hi)
+        std::uint32_t move_lo = 0, move_hi = 0;
+        std::uint32_t seq = 0;  // message being answered, 0 between messages
         std::size_t item = 0;
         store::MessageInfo message;
         std::uint64_t header_size = UINT64_MAX;

@@ -550,3 +550,28 @@ TEST_CASE("RFC 3502 §6.3.11: a zero-length message is an error; RFC 3516 §4.4:
     const char answer8[] = "* 1 FETCH (BINARY[] ~{5}\r\nab\0cd)\r\nf OK FETCH completed\r\n";
     CHECK(w.say(c, "f FETCH 1 BINARY.PEEK[]\r\n") == std::string(answer8, sizeof answer8 - 1));
 }
+
+TEST_CASE("RFC 6851 §3.3: UID MOVE of more messages than the pending-expunge list holds",
+          "[server][ext]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle x = login(w);
+    std::string appends;
+    for (int i = 0; i < 1300; ++i) appends += "p APPEND INBOX {1+}\r\nx\r\n";
+    w.say(c, appends + "q CREATE Archive\r\n");
+    w.say(x, "s SELECT INBOX\r\n");
+    w.say(c, "s SELECT INBOX\r\n");
+    std::string all = w.say(c, "m UID MOVE 1:* Archive\r\n");
+    for (int i = 0; i < 100 && all.find("m OK") == std::string::npos; ++i) all += w.say(c, "");
+    CHECK(all.find("* OK [COPYUID 1700000001 1:1300 1:1300] Moved\r\n") == 0);
+    std::size_t lines = 0;
+    for (std::size_t p = all.find(" EXPUNGE\r\n"); p != std::string::npos;
+         p = all.find(" EXPUNGE\r\n", p + 1)) {
+        ++lines;
+    }
+    CHECK(lines == 1300);
+    CHECK(all.find("m OK MOVE completed\r\n") == all.size() - 21);
+    CHECK(w.say(c, "t STATUS Archive (MESSAGES)\r\n") ==
+          "* STATUS Archive (MESSAGES 1300)\r\nt OK STATUS completed\r\n");
+    CHECK(w.say(x, "n NOOP\r\n") == "* BYE The mailbox was rewritten; please reconnect\r\n");
+}
