@@ -281,11 +281,25 @@ Status Mailbox::read_record(std::uint32_t position, Record* out) {
             return Status::Ok;
         }
     }
-    std::uint8_t buf[kRecordSize];
-    Status st = pread_full(s_->fs, index_, buf, sizeof buf, record_offset(position));
+    // Read ahead: the records that follow fill the rest of the cache (they
+    // map to distinct entries), so a FETCH or SEARCH walking the mailbox
+    // makes one pread per kReadAhead messages instead of one each.
+    constexpr std::size_t kReadAhead = 64;
+    std::size_t n = s_->limits.cache_records < kReadAhead ? s_->limits.cache_records : kReadAhead;
+    // Not inside a transaction: the cache holds its uncommitted records,
+    // which a read of the committed ones must not replace.
+    if (n == 0 || in_txn_) n = 1;
+    if (n > state_.record_count - position) n = state_.record_count - position;
+    std::uint8_t buf[kReadAhead * kRecordSize];
+    Status st = pread_full(s_->fs, index_, buf, n * kRecordSize, record_offset(position));
     if (st != Status::Ok) return st == Status::Eof ? Status::Io : st;
     if (!decode_record(buf, state_.highest_modseq, out)) return Status::Io;
     cache_put(position, *out);
+    for (std::size_t i = 1; i < n; ++i) {
+        Record r;
+        if (!decode_record(buf + i * kRecordSize, state_.highest_modseq, &r)) break;
+        cache_put(position + static_cast<std::uint32_t>(i), r);
+    }
     return Status::Ok;
 }
 
