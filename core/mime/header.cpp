@@ -7,7 +7,9 @@
 namespace tinyimapd::mime {
 
 void locate_header(MessageReader& r, std::uint64_t start, std::uint64_t end, char* buf,
-                   std::size_t cap, std::uint64_t* fields_end, std::uint64_t* body_start) {
+                   std::size_t cap, std::uint64_t* fields_end, std::uint64_t* body_start,
+                   std::size_t* first_read) {
+    if (first_read != nullptr) *first_read = 0;
     bool at_line_start = true;
     bool pending_cr = false;  // a CR at the start of a line, waiting for its LF
     std::uint64_t cr_pos = 0;
@@ -17,6 +19,7 @@ void locate_header(MessageReader& r, std::uint64_t start, std::uint64_t end, cha
         std::size_t want = left < cap ? static_cast<std::size_t>(left) : cap;
         std::size_t n = read_full(r, pos, buf, want);
         if (n == 0) break;
+        if (pos == start && first_read != nullptr) *first_read = n;
         for (std::size_t i = 0; i < n; ++i) {
             char c = buf[i];
             std::uint64_t p = pos + i;
@@ -56,10 +59,12 @@ void load_header(MessageReader& r, std::uint64_t start, std::uint64_t end, char*
     out->start = start;
     out->end = end;
     if (start > end) start = end;
-    locate_header(r, start, end, buf, cap, &out->fields_end, &out->body_start);
+    std::size_t first = 0;
+    locate_header(r, start, end, buf, cap, &out->fields_end, &out->body_start, &first);
     std::uint64_t len = out->fields_end - start;
     std::size_t want = len < cap ? static_cast<std::size_t>(len) : cap;
-    std::size_t n = read_full(r, start, buf, want);
+    // A header that ended inside the first read is in buf already.
+    std::size_t n = len <= first ? static_cast<std::size_t>(len) : read_full(r, start, buf, want);
     if (n < len) {
         out->truncated = true;
         // Keep complete lines only, unless one line fills the whole buffer.

@@ -38,7 +38,8 @@ struct HeaderBlock {
 // window. Without an empty line the whole entity is header and the body is
 // empty (fields_end == body_start == end).
 void locate_header(MessageReader& r, std::uint64_t start, std::uint64_t end, char* buf,
-                   std::size_t cap, std::uint64_t* fields_end, std::uint64_t* body_start);
+                   std::size_t cap, std::uint64_t* fields_end, std::uint64_t* body_start,
+                   std::size_t* first_read = nullptr);
 
 // Locates and loads the header of [start, end) into buf (see above).
 void load_header(MessageReader& r, std::uint64_t start, std::uint64_t end, char* buf,
