@@ -217,7 +217,7 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
         // so every UID of the set below UIDNEXT that is not in the mailbox
         // is reported, whatever CHANGEDSINCE says: §3.2.6 asks exactly that
         // when the client's mod-sequence predates what the server remembers.
-        write_vanished_earlier(cmd.set);
+        start_vanished_earlier(cmd.set, 0);
         if (state_ == SessionState::Logout) return;
     }
     fetch_changedsince_ = cmd.fetch.changedsince ? cmd.fetch.changedsince_value : 0;
@@ -248,6 +248,7 @@ void Session::run_job() {
         bye("The mailbox was rewritten; please reconnect");
         return;
     }
+    if (vanished_.pending && !run_vanished_earlier()) return;  // ahead of the job
     if (job_.kind == JobKind::Search) {
         run_search();
         return;

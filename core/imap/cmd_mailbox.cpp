@@ -136,6 +136,7 @@ bool Session::open_user_store() {
 void Session::deselect() {
     if (selected_ == nullptr) return;
     flag_scan_since_ = UINT64_MAX;
+    vanished_.pending = false;
     selected_->detach(view_);
     store::UserStore(*services_.registry, user_root_.view()).close(selected_);
     selected_ = nullptr;
@@ -211,7 +212,7 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     const std::string_view text = read_only ? "EXAMINE completed" : "SELECT completed";
     if (job_.kind == JobKind::Resync) {
         defer_tagged("OK", code, text);
-        run_resync_job();
+        run_job();
         return;
     }
     tagged("OK", code, text);
@@ -222,15 +223,45 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
 void Session::resync(const QresyncParams& p) {
     if (p.modseq >= selected_->highest_modseq()) return;  // nothing changed since
     const std::uint32_t max_uid = selected_->uid_next() - 1;
+    if (max_uid == 0) return;
+    // §3.2.5.2: each (seq, uid) pair of the client's sample that still holds
+    // proves it knows of every expunge up to that UID.
+    std::uint32_t floor = 0;
+    if (!p.known_sequence_set.empty()) {
+        SeqSet::Cursor sc, uc;
+        std::uint32_t slo = 0, shi = 0, ulo = 0, uhi = 0;
+        std::uint32_t seq = 1, uid = 0;
+        bool more_s = false, more_u = false;
+        for (;;) {
+            if (!more_s) {
+                if (!p.known_sequence_set.next(sc, view_.exists, &slo, &shi)) break;
+                seq = slo;
+                more_s = true;
+            }
+            if (!more_u) {
+                if (!p.known_uid_set.next(uc, max_uid, &ulo, &uhi)) break;
+                uid = ulo;
+                more_u = true;
+            }
+            store::MessageInfo m;
+            if (seq > view_.exists || selected_->message(view_, seq, &m) != Status::Ok ||
+                m.uid != uid) {
+                break;
+            }
+            floor = uid;
+            if (seq++ == shi) more_s = false;
+            if (uid++ == uhi) more_u = false;
+        }
+    }
     if (p.known_uids.empty()) {
-        FixedText<32> all;
-        all.put("1:").put_uint(max_uid);
+        vanished_all_.clear();
+        vanished_all_.put("1:").put_uint(max_uid);
         SeqSet known;
         const char* why = "";
-        if (max_uid == 0 || !SeqSet::parse(all.view(), 1, &known, &why)) return;
-        write_vanished_earlier(known);
+        if (!SeqSet::parse(vanished_all_.view(), 1, &known, &why)) return;
+        start_vanished_earlier(known, floor);
     } else {
-        write_vanished_earlier(p.known_uids);
+        start_vanished_earlier(p.known_uids, floor);
     }
     // Flag changes follow as a job (they may be many): run_resync_job().
     job_.kind = JobKind::Resync;
@@ -264,46 +295,69 @@ void Session::run_resync_job() {
 }
 
 // RFC 7162 §3.2.10.1 and §3.2.6: "* VANISHED (EARLIER) set" of the UIDs of
-// `uids` below UIDNEXT that are no longer in the mailbox. The store keeps no
-// mod-sequences of expunged messages, so every such UID is reported (what
-// §3.2.6 asks when the client's mod-sequence predates the server's memory).
-void Session::write_vanished_earlier(const SeqSet& uids) {
+// `uids` above `floor` and below UIDNEXT that are no longer in the mailbox.
+// The store keeps no mod-sequences of expunged messages, so every such UID
+// is reported (what §3.2.6 asks when the client's mod-sequence predates the
+// server's memory). Written ahead of the job it precedes (run_job), as the
+// output drains: a mailbox with many holes makes many lines.
+void Session::start_vanished_earlier(const SeqSet& uids, std::uint32_t floor) {
+    vanished_.pending = true;
+    vanished_.set = uids;
+    vanished_.cursor = SeqSet::Cursor{};
+    vanished_.floor = floor;
+    vanished_.uid = 1;
+    vanished_.hi = 0;  // take the first range
+    vanished_.seq = 0;
+    vanished_.gone.clear();
+}
+
+bool Session::run_vanished_earlier() {
     const std::uint32_t max_uid = selected_->uid_next() - 1;
-    UidRanges gone;
     auto flush = [&] {
-        if (gone.empty()) return;
+        if (vanished_.gone.empty()) return;
         FixedText<kVanishedLine> w;
         w.put("* VANISHED (EARLIER) ");
-        gone.write(w);
+        vanished_.gone.write(w);
         w.put("\r\n");
-        if (!out_.append(w.view())) bye("Too many changes to report at once; please reconnect");
-        gone.clear();
+        (void)out_.append(w.view());  // room was checked before each UID
+        vanished_.gone.clear();
     };
-    // Walk the set's ranges against the view's UIDs (ascending) with a binary
-    // search per range start.
-    SeqSet::Cursor cursor;
-    std::uint32_t lo = 0, hi = 0;
-    while (uids.next(cursor, max_uid, &lo, &hi) && state_ != SessionState::Logout) {
-        if (lo > max_uid) continue;
-        if (hi > max_uid) hi = max_uid;
-        std::uint32_t uid = lo;
-        std::uint32_t seq = first_seq_at_or_above(lo);
-        while (uid <= hi && state_ != SessionState::Logout) {
-            store::MessageInfo m;
-            const bool have = seq != 0 && selected_->message(view_, seq, &m) == Status::Ok;
-            const std::uint32_t next_present = have ? m.uid : hi + 1;
-            for (; uid < next_present && uid <= hi; ++uid) {
-                if (!gone.add(uid)) {
-                    flush();
-                    (void)gone.add(uid);
-                }
-            }
-            if (!have) break;
-            ++uid;  // present: skip it
-            seq = seq < view_.exists ? seq + 1 : 0;
+    for (;;) {
+        if (vanished_.uid > vanished_.hi) {
+            std::uint32_t lo = 0, hi = 0;
+            if (!vanished_.set.next(vanished_.cursor, max_uid, &lo, &hi)) break;
+            if (lo <= vanished_.floor) lo = vanished_.floor + 1;
+            if (hi > max_uid) hi = max_uid;
+            if (lo > hi) continue;
+            vanished_.uid = lo;
+            vanished_.hi = hi;
+            vanished_.seq = first_seq_at_or_above(lo);
         }
+        // The next UID still present at or after vanished_.uid.
+        store::MessageInfo m;
+        const bool have =
+            vanished_.seq != 0 && selected_->message(view_, vanished_.seq, &m) == Status::Ok;
+        const std::uint32_t next_present = have ? m.uid : vanished_.hi + 1;
+        for (; vanished_.uid < next_present && vanished_.uid <= vanished_.hi; ++vanished_.uid) {
+            if (out_.room() < kVanishedLine + kResponseReserve) {
+                flush();
+                return false;  // more once the output drains
+            }
+            if (!vanished_.gone.add(vanished_.uid)) {
+                flush();
+                (void)vanished_.gone.add(vanished_.uid);
+            }
+        }
+        if (!have) {
+            vanished_.uid = vanished_.hi + 1;
+            continue;
+        }
+        ++vanished_.uid;  // present: skip it
+        vanished_.seq = vanished_.seq < view_.exists ? vanished_.seq + 1 : 0;
     }
     flush();
+    vanished_.pending = false;
+    return true;
 }
 
 // The sequence number of the first message with UID >= uid, or 0.

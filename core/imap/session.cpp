@@ -57,6 +57,7 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     qresync_ = false;
     idling_ = false;
     flag_scan_since_ = UINT64_MAX;
+    vanished_.pending = false;
     selected_ = nullptr;
     append_box_ = nullptr;
     job_.kind = JobKind::None;

@@ -28,6 +28,7 @@
 #include "core/imap/encoder.h"
 #include "core/imap/fetch_cache.h"
 #include "core/imap/parser.h"
+#include "core/imap/uid_ranges.h"
 #include "core/mime/header.h"
 #include "core/mime/section.h"
 #include "core/mime/text_search.h"
@@ -173,7 +174,8 @@ private:
     void cmd_select(const ParsedCommand& cmd, bool read_only);
     void resync(const QresyncParams& p);
     void run_resync_job();
-    void write_vanished_earlier(const SeqSet& uids);
+    void start_vanished_earlier(const SeqSet& uids, std::uint32_t floor);
+    bool run_vanished_earlier();
     std::uint32_t first_seq_at_or_above(std::uint32_t uid);
     void cmd_close(bool expunge);
     bool sync_selected();
@@ -289,6 +291,17 @@ private:
         std::size_t sent = 0;
     };
     ListJob list_job_{ArgReader(parser_)};
+    // RFC 7162 VANISHED (EARLIER), written ahead of the job it precedes
+    // (SELECT's Resync, UID FETCH's Fetch): where the walk over the set is.
+    struct VanishedWalk {
+        bool pending = false;
+        SeqSet set;
+        SeqSet::Cursor cursor;
+        std::uint32_t floor = 0, uid = 1, hi = 0, seq = 0;
+        UidRanges gone;
+    };
+    VanishedWalk vanished_;
+    FixedText<32> vanished_all_;  // "1:<max uid>" when the client gave no UIDs
     // A Sync job's tagged line, sent once every change is reported.
     FixedText<kResponseLine> deferred_;
     struct Job {

@@ -575,3 +575,46 @@ TEST_CASE("RFC 6851 §3.3: UID MOVE of more messages than the pending-expunge li
           "* STATUS Archive (MESSAGES 1300)\r\nt OK STATUS completed\r\n");
     CHECK(w.say(x, "n NOOP\r\n") == "* BYE The mailbox was rewritten; please reconnect\r\n");
 }
+
+TEST_CASE("RFC 7162 §3.2.5.2: seq-match-data shortens VANISHED (EARLIER); long ones stream",
+          "[server][ext]") {
+    World w(4, true, false, [](Config& cfg) { cfg.output_buffer = 4096; });
+    port::Handle c = login(w);
+    std::string appends;
+    for (int i = 0; i < 3000; ++i) appends += "p APPEND INBOX {1+}\r\nx\r\n";
+    w.say(c, appends);
+    w.say(c, "e ENABLE QRESYNC\r\ns SELECT INBOX\r\n");
+    // Only UIDs divisible by three stay (the RFC's example, smaller).
+    std::string keep;
+    for (int uid = 3; uid <= 3000; uid += 3)
+        keep += (keep.empty() ? "" : ",") + std::to_string(uid);
+    auto until_ok = [&](const std::string& command, const std::string& tag) {
+        std::string all = w.say(c, command);
+        for (int i = 0; i < 200 && all.find(tag + " OK") == std::string::npos &&
+                        all.find(tag + " NO") == std::string::npos &&
+                        all.find(tag + " BAD") == std::string::npos;
+             ++i) {
+            all += w.say(c, "");
+        }
+        return all;
+    };
+    (void)until_ok("d UID STORE 1:3000 +FLAGS.SILENT (\\Deleted)\r\n", "d");
+    (void)until_ok("u UID STORE " + keep + " -FLAGS.SILENT (\\Deleted)\r\n", "u");
+    std::string all = until_ok("x EXPUNGE\r\n", "x");
+    REQUIRE(all.find("x OK") != std::string::npos);
+    // 2000 holes: about 13 KiB of VANISHED (EARLIER) through a 4 KiB buffer.
+    all = until_ok("a EXAMINE INBOX (QRESYNC (1700000000 1 1:3000))\r\n", "a");
+    std::size_t vanished = 0;
+    for (std::size_t p = all.find("* VANISHED (EARLIER) "); p != std::string::npos;
+         p = all.find("* VANISHED (EARLIER) ", p + 1)) {
+        ++vanished;
+    }
+    CHECK(vanished >= 1000 / 64);  // 1000 ranges, at most 64 a line
+    CHECK(all.find("* VANISHED (EARLIER) 1:2,4:5,7:8,") != std::string::npos);
+    CHECK(all.find("BYE") == std::string::npos);
+    CHECK(all.find("a OK [READ-ONLY] EXAMINE completed\r\n") != std::string::npos);
+    // With a sample of (seq, uid) pairs: seq 5 is UID 15 and seq 8 is UID 24
+    // still, so nothing at or below 24 is reported; seq 9 is not UID 99.
+    all = until_ok("b EXAMINE INBOX (QRESYNC (1700000000 1 1:30 (5,8,9 15,24,99)))\r\n", "b");
+    CHECK(all.find("* VANISHED (EARLIER) 25:26,28:29\r\n") != std::string::npos);
+}
