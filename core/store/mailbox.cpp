@@ -1235,13 +1235,15 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
     Record r;
     if ((st = read_record(pos, &r)) != Status::Ok) return st;
     if (r.expunged) return Status::NotFound;
+    const std::uint8_t nf = apply(op, r.flags, flags);
+    const std::uint64_t nk = apply64(op, r.keywords, keywords);
+    // RFC 7162 §3.1.3: a change that changes nothing passes UNCHANGEDSINCE
+    // (no spurious [MODIFIED]).
+    if (nf == r.flags && nk == r.keywords) return Status::Ok;
     if (unchanged_since != 0 && r.modseq > unchanged_since) {
         *skipped = true;
         return Status::Ok;
     }
-    const std::uint8_t nf = apply(op, r.flags, flags);
-    const std::uint64_t nk = apply64(op, r.keywords, keywords);
-    if (nf == r.flags && nk == r.keywords) return Status::Ok;
     if (seen(nf) != seen(r.flags)) {
         if (seen(nf)) {
             ++next_.seen_count;

@@ -618,3 +618,16 @@ TEST_CASE("RFC 7162 §3.2.5.2: seq-match-data shortens VANISHED (EARLIER); long 
     all = until_ok("b EXAMINE INBOX (QRESYNC (1700000000 1 1:30 (5,8,9 15,24,99)))\r\n", "b");
     CHECK(all.find("* VANISHED (EARLIER) 25:26,28:29\r\n") != std::string::npos);
 }
+
+TEST_CASE("RFC 7162 §3.1.3: no spurious [MODIFIED] for a change that changes nothing",
+          "[server][ext]") {
+    World w;
+    port::Handle c = login(w);
+    w.say(c, "p APPEND INBOX {1+}\r\nx\r\np APPEND INBOX {1+}\r\ny\r\ns SELECT INBOX\r\n");
+    w.say(c, "t STORE 1:2 +FLAGS.SILENT (\\Flagged)\r\n");  // both above modseq 1 now
+    const std::string r = w.say(c, "u STORE 1:2 (UNCHANGEDSINCE 1) -FLAGS.SILENT (\\Seen)\r\n");
+    CHECK(r.find("u OK STORE completed\r\n") != std::string::npos);
+    CHECK(r.find("MODIFIED") == std::string::npos);
+    CHECK(w.say(c, "v STORE 1 (UNCHANGEDSINCE 1) +FLAGS.SILENT (\\Seen)\r\n")
+              .find("v OK [MODIFIED 1] Conditional STORE failed") != std::string::npos);
+}
