@@ -747,12 +747,16 @@ void Mailbox::persist_recent() {
     unlock();
 }
 
+// RFC 3501 §2.3.2: a read-write view takes the messages nobody was told of
+// yet; a read-only one (EXAMINE) sees them \Recent too, without taking them.
 void Mailbox::claim_recent(View& v) {
-    if (v.read_only || first_recent_uid_ >= state_.uid_next) return;
-    const std::uint32_t lo = first_recent_uid_, hi = state_.uid_next;
-    first_recent_uid_ = hi;
     std::size_t i = 0;
     while (i < View::kRecentRanges && v.recent_hi[i] != 0) ++i;
+    std::uint32_t lo = first_recent_uid_;
+    if (i > 0 && v.recent_hi[i - 1] > lo) lo = v.recent_hi[i - 1];
+    const std::uint32_t hi = state_.uid_next;
+    if (lo >= hi) return;
+    if (!v.read_only) first_recent_uid_ = hi;
     if (i > 0 && v.recent_hi[i - 1] == lo) {
         v.recent_hi[i - 1] = hi;
         return;

@@ -512,6 +512,9 @@ TEST_CASE("RFC 3501 §2.3.2: \\Recent is seen by one read-write session only, al
     World w;
     port::Handle c = login(w);
     w.say(c, "p APPEND INBOX {1+}\r\nx\r\n");
+    // EXAMINE sees \Recent without taking it; SELECT takes it.
+    CHECK(w.say(c, "e EXAMINE INBOX\r\n").find("* 1 RECENT") != std::string::npos);
+    CHECK(w.say(c, "f EXAMINE INBOX\r\n").find("* 1 RECENT") != std::string::npos);
     CHECK(w.say(c, "s SELECT INBOX\r\n").find("* 1 RECENT") != std::string::npos);
     CHECK(w.say(c, "l LOGOUT\r\n").find("l OK") != std::string::npos);
     port::Handle d = login(w);

@@ -41,8 +41,10 @@ TEST_CASE("RFC 6851 §3.3, §4.3: MOVE sends COPYUID untagged, then EXPUNGE, the
           "* STATUS Archive (MESSAGES 2 UIDNEXT 3)\r\nf OK STATUS completed\r\n");
     w.say(c, "g EXAMINE Archive\r\n");
     CHECK(w.say(c, "h FETCH 1:2 (FLAGS BODY.PEEK[HEADER])\r\n") ==
-          "* 1 FETCH (FLAGS () BODY[HEADER] {16}\r\nSubject: one\r\n\r\n)\r\n"
-          "* 2 FETCH (FLAGS () BODY[HEADER] {16}\r\nSubject: two\r\n\r\n)\r\n"
+          // RFC 3501 §2.3.2: new to the target, so \Recent (EXAMINE sees it
+          // without taking it).
+          "* 1 FETCH (FLAGS (\\Recent) BODY[HEADER] {16}\r\nSubject: one\r\n\r\n)\r\n"
+          "* 2 FETCH (FLAGS (\\Recent) BODY[HEADER] {16}\r\nSubject: two\r\n\r\n)\r\n"
           "h OK FETCH completed\r\n");
 }
 
