@@ -82,7 +82,10 @@ SyntaxResult read_mailbox(ArgReader& r, std::string_view* out, bool trailing_del
     const std::string_view culprit = r.peek_text();
     if (!r.astring(out)) return bad("Expected a mailbox name", culprit);
     const char* why = "";
-    if (!validate_mutf7(*out, &why)) return bad(why, *out);
+    // A name that is not modified UTF-7 (raw UTF-8 from a client that does
+    // not encode) is a name this server cannot use: NO, as for any other bad
+    // name, so a syncing client goes on with the other mailboxes.
+    if (!validate_mutf7(*out, &why)) return {SyntaxVerdict::No, why, *out};
     std::string_view name = *out;
     if (trailing_delimiter && name.size() > 1 && name.back() == kHierarchyDelimiter) {
         name = ascii::head(name, name.size() - 1);
