@@ -118,13 +118,7 @@ bool TransferDecoder::step_qp(char c) {
             } else if (is_blank(c)) {
                 hold(c);
                 state_ = State::EqWs;
-            } else if (c == '\r') {
-                len_ = 0;
-                state_ = State::EqCr;
-            } else if (c == '\n') {
-                len_ = 0;
-                state_ = State::Text;
-            } else {
+            } else if (!soft_break(c)) {
                 state_ = State::Drain;  // §6.7 note 1: "=" kept as written
                 consumed = false;
             }
@@ -143,13 +137,7 @@ bool TransferDecoder::step_qp(char c) {
             // rules 3 and 5: "=", transport padding, line break = soft break.
             if (is_blank(c) && len_ < kMaxHeld) {
                 hold(c);
-            } else if (c == '\r') {
-                len_ = 0;
-                state_ = State::EqCr;
-            } else if (c == '\n') {
-                len_ = 0;
-                state_ = State::Text;
-            } else {
+            } else if (!soft_break(c)) {
                 state_ = State::Drain;
                 consumed = false;
             }
@@ -158,6 +146,15 @@ bool TransferDecoder::step_qp(char c) {
         case State::Drain: break;
     }
     return false;
+}
+
+// After "=" (and transport padding): a line break makes it a soft line
+// break (RFC 2045 §6.7 rule 5), which decodes to nothing.
+bool TransferDecoder::soft_break(char c) {
+    if (c != '\r' && c != '\n') return false;
+    len_ = 0;
+    state_ = c == '\r' ? State::EqCr : State::Text;
+    return true;
 }
 
 void TransferDecoder::step_base64(char c) {

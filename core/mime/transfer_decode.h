@@ -88,6 +88,7 @@ private:
     };
 
     bool step_qp(char c);  // false: offer `c` again
+    bool soft_break(char c);
     void step_base64(char c);
     std::size_t drain(char* out, std::size_t cap);
     void hold(char c) { held_[len_++] = c; }
