@@ -243,7 +243,9 @@ void Session::run_job() {
     if (view_invalidated() && !streamer_.active() &&
         (job_.seq == 0 || job_.kind == JobKind::Search || job_.kind == JobKind::Resync)) {
         // Between messages: the view's numbers no longer hold (see
-        // Mailbox::make_gone_room); the session ends rather than guess.
+        // Mailbox::make_gone_room); the session ends rather than guess. A
+        // SEARCH answer is a line still open: it is ended first.
+        if (job_.kind == JobKind::Search) (void)out_.append("\r\n");
         job_.kind = JobKind::None;
         bye("The mailbox was rewritten; please reconnect");
         return;
@@ -617,10 +619,10 @@ void Session::write_item(const FetchItem& item) {
 }
 
 // This session's own flag changes are answered by its FETCH/STORE (or not,
-// with .SILENT, RFC 3501 §6.4.6); the next report of changes must not
-// repeat them.
+// with .SILENT, RFC 3501 §6.4.6); the next report of changes leaves exactly
+// those out (by their modseq), while other sessions' changes still come.
 void Session::own_flag_change() {
-    view_.flags_modseq = selected_->highest_modseq();
+    selected_->note_own_change(view_);
 }
 
 // BODY[section] that needs the message's structure: part numbers, MIME,

@@ -924,6 +924,14 @@ void Mailbox::note_change(std::uint32_t uid, std::uint64_t modseq) {
     ring_head_ = (ring_head_ + 1) % s_->limits.change_ring;
 }
 
+void Mailbox::note_own_change(View& v) const {
+    if (v.own_count == View::kOwnChanges) {
+        for (std::size_t i = 1; i < View::kOwnChanges; ++i) v.own_modseq[i - 1] = v.own_modseq[i];
+        --v.own_count;
+    }
+    v.own_modseq[v.own_count++] = state_.highest_modseq;
+}
+
 Status Mailbox::sync(View& v, SyncVisitor& out, bool* complete) {
     if (complete != nullptr) *complete = true;
     bool changed = false;
@@ -981,6 +989,12 @@ Status Mailbox::sync(View& v, SyncVisitor& out, bool* complete) {
                     ++in_group;  // reported by an earlier, partial round
                     continue;
                 }
+                bool own = false;
+                for (std::size_t o = 0; o < v.own_count; ++o) own |= v.own_modseq[o] == c.modseq;
+                if (own) {  // answered already by the session's own command
+                    v.flags_group_done = ++in_group;
+                    continue;
+                }
                 const std::uint32_t seq = seq_of_uid(v, c.uid);
                 if (seq != 0 && !out.flags_changed(seq, c.uid)) {
                     if (complete != nullptr) *complete = false;
@@ -993,6 +1007,7 @@ Status Mailbox::sync(View& v, SyncVisitor& out, bool* complete) {
     v.flags_modseq = state_.highest_modseq;
     v.flags_group_modseq = 0;
     v.flags_group_done = 0;
+    v.own_count = 0;
     v.positions = state_.record_count;
     const std::uint32_t exists = count_visible(v);
     if (exists != v.exists || v.positions != old_positions || expunged_any) {

@@ -97,6 +97,12 @@ struct View {
     std::uint32_t partial_position = 0;
     std::uint32_t flags_group_done = 0;
     std::uint64_t flags_group_modseq = 0;
+    // Flag changes this view's own session made and already answered (their
+    // modseqs): sync() does not report them again. A full list forgets the
+    // oldest (then reported twice: harmless).
+    static constexpr std::size_t kOwnChanges = 4;
+    std::uint64_t own_modseq[kOwnChanges] = {};
+    std::uint8_t own_count = 0;
     std::uint32_t recent_lo[kRecentRanges] = {};  // \Recent UIDs claimed: [lo, hi)
     std::uint32_t recent_hi[kRecentRanges] = {};
     View* next = nullptr;
@@ -208,6 +214,9 @@ public:
     // while we needed to reload; the view is unchanged, retry later.
     // *complete is false when the visitor ran out of room: call again.
     Status sync(View& v, SyncVisitor& out, bool* complete = nullptr);
+    // The view's session made (and answered) the flag changes of the last
+    // commit: sync() leaves them out.
+    void note_own_change(View& v) const;
     // Cheap: changes by sessions of this process bump it.
     std::uint64_t change_counter() const { return changes_; }
     // Cheap check for another process's changes (one 208-byte pread of the index header).

@@ -634,3 +634,50 @@ TEST_CASE("RFC 7162 §3.1.3: no spurious [MODIFIED] for a change that changes no
     CHECK(w.say(c, "v STORE 1 (UNCHANGEDSINCE 1) +FLAGS.SILENT (\\Seen)\r\n")
               .find("v OK [MODIFIED 1] Conditional STORE failed") != std::string::npos);
 }
+
+TEST_CASE("RFC 3501 §7.4.2: the session's own STORE does not hide other sessions' changes",
+          "[server][ext]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    std::string appends;
+    for (int i = 0; i < 10; ++i) appends += "p APPEND INBOX {1+}\r\nx\r\n";
+    w.say(a, appends + "s SELECT INBOX\r\n");
+    w.say(b, "s SELECT INBOX\r\nt STORE 1:3 FLAGS.SILENT (\\Answered)\r\n");
+    CHECK(w.say(a, "u UID STORE 5,7 +FLAGS (\\Deleted)\r\n") ==
+          "* 5 FETCH (FLAGS (\\Deleted \\Recent) UID 5)\r\n"
+          "* 7 FETCH (FLAGS (\\Deleted \\Recent) UID 7)\r\nu OK STORE completed\r\n");
+    CHECK(w.say(a, "n NOOP\r\n") ==
+          "* 1 FETCH (UID 1 FLAGS (\\Answered \\Recent))\r\n"
+          "* 2 FETCH (UID 2 FLAGS (\\Answered \\Recent))\r\n"
+          "* 3 FETCH (UID 3 FLAGS (\\Answered \\Recent))\r\nn OK NOOP completed\r\n");
+}
+
+TEST_CASE("A SEARCH cut short by a forced reconnect ends its line before * BYE", "[server][ext]") {
+    World w(4, true, false, [](Config& cfg) { cfg.output_buffer = 4096; });
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    std::string appends;
+    for (int i = 0; i < 6000; ++i) appends += "p APPEND INBOX {1+}\r\nx\r\n";
+    std::string setup = w.say(b, appends +
+                                     "s SELECT INBOX\r\nt STORE 1:3000 +FLAGS.SILENT "
+                                     "(\\Deleted)\r\n");
+    for (int i = 0; i < 2000 && setup.find("t OK") == std::string::npos; ++i) setup += w.say(b, "");
+    REQUIRE(setup.find("t OK") != std::string::npos);
+    REQUIRE(w.say(a, "s SELECT INBOX\r\n").find("* 6000 EXISTS") != std::string::npos);
+    // a's SEARCH runs as a job over many loop turns; b's EXPUNGE meanwhile
+    // overflows the pending-expunge list, which ends a's view.
+    w.net.client_send(a, "q SEARCH ALL\r\n");
+    w.net.client_send(b, "x EXPUNGE\r\n");
+    std::string all;
+    for (int i = 0; i < 400; ++i) {
+        w.run(1);
+        all += w.net.client_receive(a);
+        (void)w.net.client_receive(b);
+    }
+    const std::size_t bye = all.find("* BYE ");
+    REQUIRE(bye != std::string::npos);
+    CHECK(all.compare(bye - 2, 2, "\r\n") == 0);  // a line of its own
+    CHECK(all.find("* SEARCH 1 2 3 ") == 0);
+    CHECK(all.find("q OK") == std::string::npos);
+}
