@@ -230,7 +230,7 @@ Status Server::run_once(std::int32_t max_wait_ms) {
         }
         if (!s.session.output().empty() || (s.tls_on && s.tls->wants_write())) {
             want |= port::kWaitWrite;
-        } else if (s.session.has_job()) {
+        } else if (s.session.has_job() && !s.session.job_waiting()) {
             deadline = now;  // more to answer and room for it: no sleeping
         }
         wait_items_[n++] = {s.handle, want, 0};

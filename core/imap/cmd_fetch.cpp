@@ -1109,11 +1109,19 @@ void Session::cmd_expunge(const ParsedCommand& cmd) {
     job_.set = cmd.set;
     job_.expunged_any = false;
     job_.move = false;
+    job_.retry_at_ms = job_.waiting_since_ms = 0;
     run_expunge_job();
 }
 
 void Session::run_expunge_job() {
     constexpr std::size_t kExpungeBatch = 64;
+    // The store's pending-expunge list is full and cannot be emptied yet
+    // (another session's APPEND holds the mailbox): wait a little, then retry;
+    // give up after kExpungeWaitMs.
+    constexpr std::uint64_t kExpungeRetryMs = 20;
+    constexpr std::uint64_t kExpungeWaitMs = 30000;
+    if (job_waiting()) return;
+    job_.retry_at_ms = 0;
     for (;;) {
         if (!sync_selected()) return;  // the report goes on as output drains
         if (state_ == SessionState::Logout) {
@@ -1135,6 +1143,14 @@ void Session::run_expunge_job() {
         const Status st = selected_->expunge(view_, which, uids, kExpungeBatch, &count);
         if (count > 0) job_.expunged_any = true;
         if (st == Status::Exhausted && count > 0) continue;  // report these, then more
+        if (st == Status::Exhausted || st == Status::Busy) {
+            if (job_.waiting_since_ms == 0) job_.waiting_since_ms = now_ms_;
+            if (now_ms_ - job_.waiting_since_ms < kExpungeWaitMs) {
+                job_.retry_at_ms = now_ms_ + kExpungeRetryMs;
+                return;
+            }
+        }
+        job_.waiting_since_ms = 0;
         if (st != Status::Ok) {
             job_.kind = JobKind::None;
             if (job_.move) {
@@ -1277,6 +1293,7 @@ void Session::finish_move(const ParsedCommand& cmd, std::string_view copyuid,
         job_.move = true;
         job_.move_lo = lowest_uid;
         job_.move_hi = highest_uid;
+        job_.retry_at_ms = job_.waiting_since_ms = 0;
         run_expunge_job();
         return;
     }

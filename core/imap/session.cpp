@@ -458,6 +458,9 @@ std::uint64_t Session::deadline() const {
     if (state_ == SessionState::Logout) return kNoDeadline;
     if (delayed_until_ms_ != kNoDeadline) return delayed_until_ms_;
     const std::uint64_t logout = logout_at();
+    if (job_.kind != JobKind::None && job_.retry_at_ms != 0) {
+        return job_.retry_at_ms < logout ? job_.retry_at_ms : logout;
+    }
     if (idling_ && selected_ != nullptr) {
         const std::uint64_t beat = idle_beat();
         return beat < logout ? beat : logout;

@@ -126,6 +126,10 @@ public:
     // A FETCH or STORE still writing its answers: call run_job() whenever
     // output has been drained.
     bool has_job() const { return job_.kind != JobKind::None; }
+    // The job waits for the store (deadline() says until when), not for output.
+    bool job_waiting() const {
+        return job_.kind == JobKind::Expunge && job_.retry_at_ms != 0 && now_ms_ < job_.retry_at_ms;
+    }
     void run_job();
 
     SessionState state() const { return state_; }
@@ -318,6 +322,8 @@ private:
         std::uint32_t search_count = 0;  // nodes of the SEARCH program
         bool expunged_any = false;       // Expunge: something went
         bool move = false;               // Expunge: UID MOVE's originals (move_lo..move_hi)
+        std::uint64_t retry_at_ms = 0;   // Expunge: the store was busy; try again then
+        std::uint64_t waiting_since_ms = 0;
         std::uint32_t move_lo = 0, move_hi = 0;
         std::uint32_t seq = 0;  // message being answered, 0 between messages
         std::size_t item = 0;
