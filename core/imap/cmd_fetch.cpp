@@ -44,31 +44,6 @@ constexpr std::size_t kItemReserve = 512;  // room needed to write one short ite
 constexpr std::size_t kScanChunk = 1024;   // header scan window
 constexpr std::size_t kMoveBatch = 64;     // UIDs taken per removal round of MOVE
 
-void write_flag_list(TextWriter& w, std::uint8_t flags, std::uint64_t keywords,
-                     const store::Mailbox& box) {
-    struct Name {
-        std::uint8_t bit;
-        const char* text;
-    };
-    static constexpr Name kNames[] = {{kAnswered, "\\Answered"}, {kFlagged, "\\Flagged"},
-                                      {kDeleted, "\\Deleted"},   {kSeen, "\\Seen"},
-                                      {kDraft, "\\Draft"},       {kRecent, "\\Recent"}};
-    w.put('(');
-    bool first = true;
-    auto item = [&](std::string_view t) {
-        if (!first) w.put(' ');
-        w.put(t);
-        first = false;
-    };
-    for (const Name& n : kNames) {
-        if ((flags & n.bit) != 0) item(n.text);
-    }
-    for (std::size_t i = 0; i < box.keyword_count(); ++i) {
-        if ((keywords & (std::uint64_t{1} << i)) != 0) item(box.keyword_name(i));
-    }
-    w.put(')');
-}
-
 // Numbers added in ascending order, written as a sequence-set ("2:4,7")
 // into a bounded text; add() is false once it would not fit.
 class AscendingSet {

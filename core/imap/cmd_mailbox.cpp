@@ -67,10 +67,12 @@ void store_error(Status st, const char** code, const char** text) {
     }
 }
 
+}  // namespace
+
 // A flag list "(\\Seen $Junk ...)"; `tail` ends it inside the parentheses
 // (PERMANENTFLAGS' "\\*").
-void write_flags(TextWriter& w, std::uint8_t flags, std::uint64_t keywords,
-                 const store::Mailbox& box, std::string_view tail = {}) {
+void write_flag_list(TextWriter& w, std::uint8_t flags, std::uint64_t keywords,
+                     const store::Mailbox& box, std::string_view tail) {
     struct Name {
         std::uint8_t bit;
         const char* text;
@@ -94,8 +96,6 @@ void write_flags(TextWriter& w, std::uint8_t flags, std::uint64_t keywords,
     if (!tail.empty()) item(tail);
     w.put(')');
 }
-
-}  // namespace
 
 // ---- the user's store ----------------------------------------------------
 
@@ -168,7 +168,8 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
 
     FixedText<kLine> w;
     w.put("FLAGS ");
-    write_flags(w, kAnswered | kFlagged | kDeleted | kSeen | kDraft, ~std::uint64_t{0}, *selected_);
+    write_flag_list(w, kAnswered | kFlagged | kDeleted | kSeen | kDraft, ~std::uint64_t{0},
+                    *selected_);
     untagged(w.view());
     w.clear();
     // §7.1: PERMANENTFLAGS; "\\*" because new keywords can be created.
@@ -176,8 +177,8 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
         w.put("OK [PERMANENTFLAGS ()] No permanent flags in read-only mode");
     } else {
         w.put("OK [PERMANENTFLAGS ");
-        write_flags(w, kAnswered | kFlagged | kDeleted | kSeen | kDraft, ~std::uint64_t{0},
-                    *selected_, "\\*");
+        write_flag_list(w, kAnswered | kFlagged | kDeleted | kSeen | kDraft, ~std::uint64_t{0},
+                        *selected_, "\\*");
         w.put("] Flags permitted");
     }
     untagged(w.view());
@@ -284,7 +285,7 @@ void Session::run_resync_job() {
         if (job_.uid ? !job_.set.contains(m.uid, max_uid) : m.uid > job_.largest_uid) continue;
         FixedText<kLine> w;
         w.put("* ").put_uint(job_.seq).put(" FETCH (UID ").put_uint(m.uid).put(" FLAGS ");
-        write_flags(w, m.flags, m.keywords, *selected_);
+        write_flag_list(w, m.flags, m.keywords, *selected_);
         if (condstore_) w.put(" MODSEQ (").put_uint(m.modseq).put(')');
         w.put(")\r\n");
         if (out_.room() < w.size() + kResponseReserve) return;  // more next turn
@@ -459,7 +460,7 @@ public:
         if (box_.message(view_, seq, &m) != Status::Ok) return true;
         FixedText<kLine> w;
         w.put("* ").put_uint(seq).put(" FETCH (UID ").put_uint(uid).put(" FLAGS ");
-        write_flags(w, m.flags, m.keywords, box_);
+        write_flag_list(w, m.flags, m.keywords, box_);
         if (modseq_) w.put(" MODSEQ (").put_uint(m.modseq).put(')');
         w.put(")\r\n");
         return fits(w.view());

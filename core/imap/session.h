@@ -440,6 +440,12 @@ private:
     mime::TextMatcher matcher_;
 };
 
+// A message's flag list "(\\Seen $Junk ...)" (RFC 3501 §7.4.2 FLAGS), with the
+// mailbox's keyword names; `tail` ends it inside the parentheses
+// (PERMANENTFLAGS' "\\*"). In cmd_mailbox.cpp.
+void write_flag_list(TextWriter& w, std::uint8_t flags, std::uint64_t keywords,
+                     const store::Mailbox& box, std::string_view tail = {});
+
 // Room the output buffer must have before another command is read: enough
 // for any response the implemented commands produce in one piece.
 inline constexpr std::size_t kResponseReserve = 1024;
