@@ -337,16 +337,9 @@ TEST_CASE("RFC 3501 §7.4.1, RFC 2180 §4.1: a report larger than the output buf
     CHECK(w.say(c, "s SELECT INBOX\r\n").find("* 600 EXISTS") != std::string::npos);
     w.say(d, "s SELECT INBOX\r\nu STORE 151:600 +FLAGS.SILENT (\\Deleted)\r\nv EXPUNGE\r\n");
     w.say(d, "p APPEND INBOX {1+}\r\ny\r\n");
-    auto until_ok = [&](const std::string& command, const std::string& tag) {
-        std::string all = w.say(c, command);
-        for (int i = 0; i < 50 && all.find(tag + " OK") == std::string::npos; ++i) {
-            all += w.say(c, "");
-        }
-        return all;
-    };
     // 450 EXPUNGE lines (7.6 KiB) through a 4 KiB buffer, in order, then
     // EXISTS and the OK.
-    std::string all = until_ok("n NOOP\r\n", "n");
+    std::string all = w.say_until_tagged(c, "n NOOP\r\n", "n");
     std::string expected;
     for (int seq = 600; seq > 150; --seq) expected += "* " + std::to_string(seq) + " EXPUNGE\r\n";
     // The new message is \Recent for the session that appended it (§2.3.2).
@@ -354,7 +347,7 @@ TEST_CASE("RFC 3501 §7.4.1, RFC 2180 §4.1: a report larger than the output buf
     CHECK(all == expected);
     // 120 flag changes with keywords (about 9 KiB).
     w.say(d, "t STORE 1:120 +FLAGS.SILENT (\\Flagged $Important $Work $Later)\r\n");
-    all = until_ok("m NOOP\r\n", "m");
+    all = w.say_until_tagged(c, "m NOOP\r\n", "m");
     expected.clear();
     for (int seq = 1; seq <= 120; ++seq) {
         expected += "* " + std::to_string(seq) + " FETCH (UID " + std::to_string(seq) +
@@ -364,7 +357,7 @@ TEST_CASE("RFC 3501 §7.4.1, RFC 2180 §4.1: a report larger than the output buf
     // 150 changes: more than the store's ring of 128 remembers; a scan of
     // the mailbox by modseq reports every changed message all the same.
     w.say(d, "t STORE 1:150 +FLAGS.SILENT ($New)\r\n");
-    all = until_ok("k NOOP\r\n", "k");
+    all = w.say_until_tagged(c, "k NOOP\r\n", "k");
     expected.clear();
     for (int seq = 1; seq <= 150; ++seq) {
         expected +=
@@ -390,8 +383,8 @@ TEST_CASE("RFC 7162 §3.2.5.1: SELECT (QRESYNC) reports many changed flags throu
     REQUIRE(at != std::string::npos);
     const std::string modseq = sel.substr(at + 15, sel.find(']', at) - at - 15);
     w.say(c, "t STORE 1:300 +FLAGS.SILENT (\\Seen)\r\n");
-    std::string all = w.say(c, "r SELECT INBOX (QRESYNC (1700000000 " + modseq + "))\r\n");
-    for (int i = 0; i < 50 && all.find("r OK") == std::string::npos; ++i) all += w.say(c, "");
+    std::string all =
+        w.say_until_tagged(c, "r SELECT INBOX (QRESYNC (1700000000 " + modseq + "))\r\n", "r");
     std::size_t lines = 0;
     for (std::size_t p = all.find(" FETCH (UID "); p != std::string::npos;
          p = all.find(" FETCH (UID ", p + 1)) {
@@ -409,14 +402,8 @@ TEST_CASE("RFC 3501 §6.3.8: a LIST longer than the output buffer streams whole"
     for (int i = 0; i < 200; ++i) creates += "c CREATE Folder" + std::to_string(i) + "/Sub\r\n";
     w.say(c, creates);
     w.say(c, "s SUBSCRIBE Folder7/Sub\r\n");
-    auto until_ok = [&](const std::string& command, const std::string& tag) {
-        std::string all = w.say(c, command);
-        for (int i = 0; i < 50 && all.find(tag + " OK") == std::string::npos; ++i) {
-            all += w.say(c, "");
-        }
-        return all;
-    };
-    const std::string all = until_ok("l LIST \"\" * RETURN (STATUS (MESSAGES))\r\n", "l");
+    const std::string all =
+        w.say_until_tagged(c, "l LIST \"\" * RETURN (STATUS (MESSAGES))\r\n", "l");
     std::size_t lists = 0, statuses = 0;
     for (std::size_t p = all.find("* LIST "); p != std::string::npos;
          p = all.find("* LIST ", p + 1))
@@ -430,7 +417,8 @@ TEST_CASE("RFC 3501 §6.3.8: a LIST longer than the output buffer streams whole"
     CHECK(all.find("* LIST (\\HasNoChildren) \"/\" Folder199/Sub\r\n* STATUS Folder199/Sub "
                    "(MESSAGES 0)\r\n") != std::string::npos);
     CHECK(all.find("l OK LIST completed\r\n") == all.size() - 21);
-    const std::string sub = until_ok("r LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\n", "r");
+    const std::string sub =
+        w.say_until_tagged(c, "r LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\n", "r");
     CHECK(sub ==
           "* LIST (\\Noselect) \"/\" Folder7 (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
           "r OK LIST completed\r\n");
@@ -473,17 +461,8 @@ TEST_CASE(
     w.say(c, "p APPEND INBOX {4+}\r\nkeep\r\n");
     CHECK(w.say(x, "s SELECT INBOX\r\n").find("* 1501 EXISTS") != std::string::npos);
     w.say(c, "s SELECT INBOX\r\n");
-    auto until_ok = [&](port::Handle h, const std::string& command, const std::string& tag) {
-        std::string all = w.say(h, command);
-        for (int i = 0; i < 100 && all.find(tag + " OK") == std::string::npos &&
-                        all.find(tag + " NO") == std::string::npos;
-             ++i) {
-            all += w.say(h, "");
-        }
-        return all;
-    };
     // 1500 expunges, more than max_pending_expunges (1024) while x lags.
-    const std::string all = until_ok(c, "e EXPUNGE\r\n", "e");
+    const std::string all = w.say_until_tagged(c, "e EXPUNGE\r\n", "e");
     std::size_t lines = 0;
     for (std::size_t p = all.find(" EXPUNGE\r\n"); p != std::string::npos;
          p = all.find(" EXPUNGE\r\n", p + 1)) {
@@ -501,7 +480,7 @@ TEST_CASE(
     std::string more;
     for (int i = 0; i < 1200; ++i) more += "p APPEND INBOX (\\Deleted) {1+}\r\nx\r\n";
     w.say(c, more);
-    const std::string close = until_ok(c, "g SELECT INBOX\r\nh CLOSE\r\n", "h");
+    const std::string close = w.say_until_tagged(c, "g SELECT INBOX\r\nh CLOSE\r\n", "h");
     CHECK(close.find("h OK CLOSE completed\r\n") != std::string::npos);
     CHECK(w.say(c, "i STATUS INBOX (MESSAGES)\r\n") ==
           "* STATUS INBOX (MESSAGES 1)\r\ni OK STATUS completed\r\n");
@@ -564,8 +543,7 @@ TEST_CASE("RFC 6851 §3.3: UID MOVE of more messages than the pending-expunge li
     w.say(c, appends + "q CREATE Archive\r\n");
     w.say(x, "s SELECT INBOX\r\n");
     w.say(c, "s SELECT INBOX\r\n");
-    std::string all = w.say(c, "m UID MOVE 1:* Archive\r\n");
-    for (int i = 0; i < 100 && all.find("m OK") == std::string::npos; ++i) all += w.say(c, "");
+    std::string all = w.say_until_tagged(c, "m UID MOVE 1:* Archive\r\n", "m");
     CHECK(all.find("* OK [COPYUID 1700000001 1:1300 1:1300] Moved\r\n") == 0);
     std::size_t lines = 0;
     for (std::size_t p = all.find(" EXPUNGE\r\n"); p != std::string::npos;
@@ -591,22 +569,12 @@ TEST_CASE("RFC 7162 §3.2.5.2: seq-match-data shortens VANISHED (EARLIER); long 
     std::string keep;
     for (int uid = 3; uid <= 3000; uid += 3)
         keep += (keep.empty() ? "" : ",") + std::to_string(uid);
-    auto until_ok = [&](const std::string& command, const std::string& tag) {
-        std::string all = w.say(c, command);
-        for (int i = 0; i < 200 && all.find(tag + " OK") == std::string::npos &&
-                        all.find(tag + " NO") == std::string::npos &&
-                        all.find(tag + " BAD") == std::string::npos;
-             ++i) {
-            all += w.say(c, "");
-        }
-        return all;
-    };
-    (void)until_ok("d UID STORE 1:3000 +FLAGS.SILENT (\\Deleted)\r\n", "d");
-    (void)until_ok("u UID STORE " + keep + " -FLAGS.SILENT (\\Deleted)\r\n", "u");
-    std::string all = until_ok("x EXPUNGE\r\n", "x");
+    (void)w.say_until_tagged(c, "d UID STORE 1:3000 +FLAGS.SILENT (\\Deleted)\r\n", "d");
+    (void)w.say_until_tagged(c, "u UID STORE " + keep + " -FLAGS.SILENT (\\Deleted)\r\n", "u");
+    std::string all = w.say_until_tagged(c, "x EXPUNGE\r\n", "x");
     REQUIRE(all.find("x OK") != std::string::npos);
     // 2000 holes: about 13 KiB of VANISHED (EARLIER) through a 4 KiB buffer.
-    all = until_ok("a EXAMINE INBOX (QRESYNC (1700000000 1 1:3000))\r\n", "a");
+    all = w.say_until_tagged(c, "a EXAMINE INBOX (QRESYNC (1700000000 1 1:3000))\r\n", "a");
     std::size_t vanished = 0;
     for (std::size_t p = all.find("* VANISHED (EARLIER) "); p != std::string::npos;
          p = all.find("* VANISHED (EARLIER) ", p + 1)) {
@@ -618,7 +586,8 @@ TEST_CASE("RFC 7162 §3.2.5.2: seq-match-data shortens VANISHED (EARLIER); long 
     CHECK(all.find("a OK [READ-ONLY] EXAMINE completed\r\n") != std::string::npos);
     // With a sample of (seq, uid) pairs: seq 5 is UID 15 and seq 8 is UID 24
     // still, so nothing at or below 24 is reported; seq 9 is not UID 99.
-    all = until_ok("b EXAMINE INBOX (QRESYNC (1700000000 1 1:30 (5,8,9 15,24,99)))\r\n", "b");
+    all = w.say_until_tagged(
+        c, "b EXAMINE INBOX (QRESYNC (1700000000 1 1:30 (5,8,9 15,24,99)))\r\n", "b");
     CHECK(all.find("* VANISHED (EARLIER) 25:26,28:29\r\n") != std::string::npos);
 }
 

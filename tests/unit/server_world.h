@@ -76,6 +76,25 @@ struct World {
         run();
         return net.client_receive(c);
     }
+
+    // Sends `bytes`, then keeps the loop running until the command tagged
+    // `tag` is answered (OK, NO or BAD), for answers that stream through the
+    // output buffer over many turns; returns everything received.
+    std::string say_until_tagged(port::Handle c, const std::string& bytes, const std::string& tag) {
+        std::string all = say(c, bytes);
+        auto done = [&] {
+            for (const char* status : {" OK", " NO", " BAD"}) {
+                const std::string line = tag + status;
+                if (all.compare(0, line.size(), line) == 0 ||
+                    all.find("\n" + line) != std::string::npos) {
+                    return true;
+                }
+            }
+            return false;
+        };
+        for (int i = 0; i < 200 && !done(); ++i) all += say(c, "");
+        return all;
+    }
 };
 
 // The capabilities every state advertises (RFC 3501 §6.1.1, §7.2.1); the
