@@ -9,6 +9,20 @@
 namespace tinyimapd::store {
 namespace {
 
+// The index record of the frame at `offset`, as appended (its flags and
+// keywords are the append-time ones).
+Record record_of(const FrameHeader& h, std::uint64_t offset) {
+    Record r;
+    r.uid = h.uid;
+    r.size = h.size;
+    r.offset = offset;
+    r.internal_date = h.internal_date;
+    r.zone_minutes = h.zone_minutes;
+    r.flags = h.flags;
+    r.keywords = h.keywords;
+    return r;
+}
+
 constexpr std::uint32_t kRw = port::kOpenRead | port::kOpenWrite;
 constexpr std::uint32_t kCreateNew =
     port::kOpenRead | port::kOpenWrite | port::kOpenCreate | port::kOpenTruncate;
@@ -454,14 +468,7 @@ Status Mailbox::repair_tail() {
         FrameHeader h;
         if (read_frame(at, state_.data_length, &h, true) != Status::Ok || h.uid <= last_uid)
             return rebuild_index();
-        Record n;
-        n.uid = h.uid;
-        n.size = h.size;
-        n.offset = at;
-        n.internal_date = h.internal_date;
-        n.zone_minutes = h.zone_minutes;
-        n.flags = h.flags;
-        n.keywords = h.keywords;
+        Record n = record_of(h, at);
         n.modseq = state_.highest_modseq;
         Status st = write_record(pos, n, true);
         if (st != Status::Ok) return st;
@@ -509,14 +516,7 @@ Status Mailbox::rebuild_index() {
     while (st == Status::Ok) {
         FrameHeader h;
         if (read_frame(at, info.size, &h, true) != Status::Ok || h.uid <= last_uid) break;
-        Record r;
-        r.uid = h.uid;
-        r.size = h.size;
-        r.offset = at;
-        r.internal_date = h.internal_date;
-        r.zone_minutes = h.zone_minutes;
-        r.flags = h.flags;
-        r.keywords = h.keywords;
+        Record r = record_of(h, at);
         Record o;
         if (have_old && read_record(pos, &o) == Status::Ok && o.uid == h.uid && o.offset == at) {
             r.flags = o.flags;
