@@ -28,6 +28,7 @@
 #include "core/imap/encoder.h"
 #include "core/imap/fetch_cache.h"
 #include "core/imap/parser.h"
+#include "core/imap/uid_pairs.h"
 #include "core/imap/uid_ranges.h"
 #include "core/mime/header.h"
 #include "core/mime/section.h"
@@ -128,7 +129,7 @@ public:
     bool has_job() const { return job_.kind != JobKind::None; }
     // The job waits for the store (deadline() says until when), not for output.
     bool job_waiting() const {
-        return job_.kind == JobKind::Expunge && job_.retry_at_ms != 0 && now_ms_ < job_.retry_at_ms;
+        return job_.kind != JobKind::None && job_.retry_at_ms != 0 && now_ms_ < job_.retry_at_ms;
     }
     void run_job();
 
@@ -206,8 +207,16 @@ private:
     void cmd_expunge(const ParsedCommand& cmd);
     void run_expunge_job();
     void cmd_copy(const ParsedCommand& cmd);
+    void run_copy_job();
+    void end_copy_job(Status st);
+    void run_store_job();
+    bool store_start();
+    void store_finish(Status st);
+    void end_store_txn();
+    bool retry_later();
     bool check_set(const ParsedCommand& cmd);
     std::uint32_t next_in_set();
+    std::uint32_t next_uid_in_set();
     bool start_message();
     void write_item(const FetchItem& item);
     bool write_structure(const FetchItem& item);
@@ -279,7 +288,20 @@ private:
     std::uint64_t append_bytes_ = 0;
 
     // A FETCH or STORE answering message by message (resumable).
-    enum class JobKind : std::uint8_t { None, Fetch, Store, Search, Sync, Resync, List, Expunge };
+    // Store: STORE's answers, once StoreApply (the changes, in steps) has
+    // committed them; Copy: COPY and MOVE's copy, in steps.
+    enum class JobKind : std::uint8_t {
+        None,
+        Fetch,
+        Store,
+        Search,
+        Sync,
+        Resync,
+        List,
+        Expunge,
+        StoreApply,
+        Copy
+    };
     // A LIST or LSUB answering mailbox by mailbox (cmd_list): the command's
     // arguments (views into the parser, which is not fed while a job runs)
     // and how many entries earlier rounds wrote.
@@ -361,8 +383,37 @@ private:
 
     // ---- fetch extensions (MOVE, CONDSTORE FETCH/STORE, cache, BINARY) ----
     // (cmd_fetch.cpp)
-    void finish_move(const ParsedCommand& cmd, std::string_view copyuid, std::uint32_t lowest_uid,
-                     std::uint32_t highest_uid);
+    void finish_move(bool uid, const SeqSet& set, std::string_view copyuid,
+                     std::uint32_t lowest_uid, std::uint32_t highest_uid);
+    // COPY/MOVE as a job (RFC 3501 §6.4.7, RFC 6851): one transaction on the
+    // destination, open across turns of the loop, a bounded number of
+    // message bytes copied per step; committed (durable) before the OK.
+    struct CopyJob {
+        store::Mailbox* dest = nullptr;  // opened for the job, closed at its end
+        bool move = false;
+        bool txn = false;       // begin_copy succeeded: dest is ours
+        std::uint32_t seq = 0;  // message being copied; 0 between messages
+        std::uint32_t lowest_uid = UINT32_MAX, highest_uid = 0;
+        bool quota = false;  // RFC 9208: room left below
+        std::uint64_t quota_bytes = 0, quota_messages = 0;
+        store::CopyCursor cursor;
+        UidPairs pairs;
+    };
+    CopyJob copy_;
+    // STORE's changes as a job (RFC 3501 §6.4.6): one transaction, open
+    // across turns, a bounded number of messages per step; the answers
+    // follow (JobKind::Store) once it has committed.
+    struct StoreJob {
+        explicit StoreJob(const ArgReader& r) : spec(r) {}
+        StoreSpec spec;  // the command's (its flags are re-read on a retry)
+        bool txn = false;
+        store::FlagOp op = store::FlagOp::Add;
+        std::uint8_t flags = 0;
+        std::uint64_t keywords = 0;
+        std::uint32_t seq_scan = 0;  // conditional STORE by number: last one done
+        AscendingRun failed;
+    };
+    StoreJob store_job_{ArgReader(parser_)};
     bool fetch_has_flags() const;
     void write_store_answer();
     // RFC 7162 §3.1.4.1: the FETCH job's CHANGEDSINCE (0: none) and whether

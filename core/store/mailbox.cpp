@@ -978,6 +978,9 @@ Status Mailbox::sync(View& v, SyncVisitor& out, bool* complete) {
                 const Change& c = ring_[(ring_head_ + s_->limits.change_ring - ring_size_ + k) %
                                         s_->limits.change_ring];
                 if (c.modseq <= v.flags_modseq) continue;
+                // A transaction still open (a STORE job between steps): its
+                // changes are reported once committed.
+                if (c.modseq > state_.highest_modseq) break;
                 if (c.modseq != v.flags_group_modseq) {
                     // Every change before this group has been reported.
                     v.flags_modseq = c.modseq - 1;
@@ -1317,53 +1320,80 @@ Status Mailbox::begin_copy(Mailbox& dest) {
 }
 
 Status Mailbox::copy(const View& v, std::uint32_t seq, Mailbox& dest, std::uint32_t* new_uid) {
+    CopyCursor c;
+    std::uint64_t budget = UINT64_MAX;
+    bool finished = false;
+    Status st = copy_step(v, seq, dest, c, &budget, &finished, new_uid);
+    if (st == Status::Ok && !finished) st = Status::Io;
+    return st;
+}
+
+Status Mailbox::copy_step(const View& v, std::uint32_t seq, Mailbox& dest, CopyCursor& c,
+                          std::uint64_t* budget, bool* finished, std::uint32_t* new_uid) {
+    *finished = false;
     if (!dest.in_txn_ || !dest.appending_) return Status::Invalid;
-    MessageInfo m;
-    Status st = message(v, seq, &m);
-    if (st != Status::Ok) return st;
-    if (dest.next_.uid_next >= kMaxUid) return Status::Exhausted;
-    std::uint64_t kw = 0;
-    for (unsigned b = 0; b < kMaxKeywords; ++b) {
-        if ((m.keywords & (std::uint64_t{1} << b)) == 0) continue;
-        unsigned db = 0;
-        if (keyword_name(b).empty()) continue;
-        if ((st = dest.keyword_bit(keyword_name(b), true, &db)) != Status::Ok) return st;
-        kw |= std::uint64_t{1} << db;
+    Status st = Status::Ok;
+    Record& r = c.record;
+    if (!c.active) {
+        MessageInfo& m = c.source;
+        st = message(v, seq, &m);
+        if (st != Status::Ok) return st;
+        if (dest.next_.uid_next >= kMaxUid) return Status::Exhausted;
+        std::uint64_t kw = 0;
+        for (unsigned b = 0; b < kMaxKeywords; ++b) {
+            if ((m.keywords & (std::uint64_t{1} << b)) == 0) continue;
+            unsigned db = 0;
+            if (keyword_name(b).empty()) continue;
+            if ((st = dest.keyword_bit(keyword_name(b), true, &db)) != Status::Ok) return st;
+            kw |= std::uint64_t{1} << db;
+        }
+        r = Record{};
+        r.uid = dest.next_.uid_next;
+        r.size = m.size;
+        r.offset = dest.txn_data_end_;
+        r.internal_date = m.internal_date;
+        r.zone_minutes = m.zone_minutes;
+        r.flags = static_cast<std::uint8_t>(m.flags & ~imap::kRecent);
+        r.keywords = kw;
+        r.modseq = dest.next_.highest_modseq;
+        FrameHeader h;
+        h.uid = r.uid;
+        h.size = r.size;
+        h.internal_date = r.internal_date;
+        h.zone_minutes = r.zone_minutes;
+        h.flags = r.flags;
+        h.keywords = kw;
+        std::uint8_t hb[kFrameHeaderSize];
+        encode(h, hb);
+        if ((st = pwrite_all(s_->fs, dest.data_, hb, sizeof hb, r.offset)) != Status::Ok) return st;
+        c.crc = 0;
+        c.done = 0;
+        c.active = true;
     }
-    Record r;
-    r.uid = dest.next_.uid_next;
-    r.size = m.size;
-    r.offset = dest.txn_data_end_;
-    r.internal_date = m.internal_date;
-    r.zone_minutes = m.zone_minutes;
-    r.flags = static_cast<std::uint8_t>(m.flags & ~imap::kRecent);
-    r.keywords = kw;
-    r.modseq = dest.next_.highest_modseq;
-    FrameHeader h;
-    h.uid = r.uid;
-    h.size = r.size;
-    h.internal_date = r.internal_date;
-    h.zone_minutes = r.zone_minutes;
-    h.flags = r.flags;
-    h.keywords = kw;
-    std::uint8_t hb[kFrameHeaderSize];
-    encode(h, hb);
-    if ((st = pwrite_all(s_->fs, dest.data_, hb, sizeof hb, r.offset)) != Status::Ok) return st;
-    std::uint32_t crc = 0;
-    std::uint64_t done = 0;
-    while (done < m.size) {
+    // The frame lies beyond dest's committed length until commit_copy:
+    // nobody reads it, so it may be written over many turns.
+    for (;;) {
+        if (c.done >= r.size) break;
+        if (*budget == 0) return Status::Ok;  // more on the next call
         std::size_t got = 0;
-        st = read(m, done, s_->scratch, s_->limits.scratch_bytes, &got);
-        if (st != Status::Ok) return st;
-        if (got == 0) return Status::Io;
-        crc = crc32c(s_->scratch, got, crc);
-        st = pwrite_all(s_->fs, dest.data_, s_->scratch, got, r.offset + kFrameHeaderSize + done);
-        if (st != Status::Ok) return st;
-        done += got;
+        st = read(c.source, c.done, s_->scratch, s_->limits.scratch_bytes, &got);
+        if (st == Status::Ok && got == 0) st = Status::Io;
+        if (st == Status::Ok) {
+            c.crc = crc32c(s_->scratch, got, c.crc);
+            st = pwrite_all(s_->fs, dest.data_, s_->scratch, got,
+                            r.offset + kFrameHeaderSize + c.done);
+        }
+        if (st != Status::Ok) {
+            c.active = false;
+            return st;
+        }
+        c.done += got;
+        *budget = *budget > got ? *budget - got : 0;
     }
+    c.active = false;
     std::uint8_t t[kFrameTrailerSize];
-    encode_trailer(crc, t);
-    const std::uint64_t end = r.offset + kFrameOverhead + m.size;
+    encode_trailer(c.crc, t);
+    const std::uint64_t end = r.offset + kFrameOverhead + r.size;
     if ((st = pwrite_all(s_->fs, dest.data_, t, sizeof t, end - kFrameTrailerSize)) != Status::Ok)
         return st;
     if ((st = dest.write_record(dest.next_.record_count, r, true)) != Status::Ok) return st;
@@ -1374,6 +1404,7 @@ Status Mailbox::copy(const View& v, std::uint32_t seq, Mailbox& dest, std::uint3
     dest.next_.live_bytes += r.size;
     if (seen(r.flags)) dest.next_.seen_count += 1;
     *new_uid = r.uid;
+    *finished = true;
     return Status::Ok;
 }
 

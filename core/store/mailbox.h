@@ -164,6 +164,15 @@ struct Appender {
     std::uint64_t batch_end = 0;  // where the next message's frame goes
 };
 
+// A message being copied by Mailbox::copy_step, between steps.
+struct CopyCursor {
+    bool active = false;
+    std::uint32_t crc = 0;
+    std::uint64_t done = 0;  // message bytes copied so far
+    MessageInfo source;
+    Record record;  // the copy's record (dest's UID and offset)
+};
+
 struct Services {
     port::Fs& fs;
     port::Clock& clock;
@@ -278,6 +287,15 @@ public:
     // all-or-nothing; keywords are mapped by name. begin_copy locks dest.
     Status begin_copy(Mailbox& dest);
     Status copy(const View& v, std::uint32_t seq, Mailbox& dest, std::uint32_t* new_uid);
+    // The same copy in steps, for a job that must yield (bounded work per
+    // turn of the loop): each call copies at most about *budget message
+    // bytes (at least one scratch buffer's worth) and takes what it copied
+    // off *budget. *finished once the message is whole in dest (then
+    // *new_uid is set); otherwise call again with the same cursor. The
+    // cursor is the caller's (one per session); seq is read on the first
+    // call only.
+    Status copy_step(const View& v, std::uint32_t seq, Mailbox& dest, CopyCursor& c,
+                     std::uint64_t* budget, bool* finished, std::uint32_t* new_uid);
     Status commit_copy(Mailbox& dest);
     void abort_copy(Mailbox& dest);
 
@@ -304,6 +322,10 @@ public:
     // expunged message. Called by sync()/detach(); public for tests/tools.
     Status maybe_compact(bool force = false);
     void make_gone_room(const View& keep);
+
+    // A transaction (STORE, EXPUNGE, COPY into it) or an APPEND holds the
+    // mailbox: a new one would get Busy now.
+    bool busy() const { return in_txn_ || appending_; }
 
     // For tests and the benchmark.
     const State& state() const { return state_; }
