@@ -481,7 +481,14 @@ private:
         std::uint32_t count = 0;  // matches so far
         std::uint32_t min = 0, max = 0;
         std::uint64_t min_modseq = 0, max_modseq = 0, highest_modseq = 0;
-        std::uint64_t work = 0;                // message bytes read in this batch
+        std::uint64_t work = 0;  // message bytes read in this batch
+        // BODY/TEXT over one large message goes on over several batches
+        // (TextWalk): the message's text keys are evaluated again in the
+        // same order, those already done answered from text_results.
+        bool suspended = false;  // a walk ran out of budget: same message next batch
+        bool walking = false;    // text_walk_ holds key number text_done's walk
+        std::uint32_t text_done = 0, text_ordinal = 0;
+        std::uint64_t text_results = 0;
         std::uint32_t run_lo = 0, run_hi = 0;  // the ALL range being extended
         std::uint32_t held = 0;
         std::uint32_t lo[kHeldRanges] = {};
@@ -489,6 +496,8 @@ private:
     };
     SearchResult search_;
     mime::TextMatcher matcher_;
+    mime::TextMatcher walk_matcher_;  // the BODY/TEXT key of text_walk_
+    mime::TextWalk text_walk_;
 };
 
 // A message's flag list "(\\Seen $Junk ...)" (RFC 3501 §7.4.2 FLAGS), with the

@@ -37,23 +37,30 @@ bool match_delimiter(const char* b, std::size_t n, bool at_end, std::string_view
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-// Scans [from, end) line by line (from is a line start) for a delimiter.
-bool find_delimiter(MessageReader& r, std::uint64_t from, std::uint64_t end,
-                    std::string_view boundary, char* buf, std::size_t cap, Delimiter* out) {
+enum class Found : std::uint8_t { Yes, No, More };
+
+// Scans [scan.base, end) line by line (scan.mid_line: base is inside a line,
+// not at its start) for a delimiter. Reads about *budget bytes at most:
+// More when it ran out, with `scan` where to go on from.
+Found find_delimiter(MessageReader& r, ChildCursor::Scan& scan, std::uint64_t end,
+                     std::string_view boundary, char* buf, std::size_t cap, Delimiter* out,
+                     std::uint64_t* budget) {
     const std::size_t need = boundary.size() + 4;
-    std::uint64_t base = from;
-    bool mid_line = false;  // base is inside a line, not at its start
+    std::uint64_t& base = scan.base;
+    bool& mid_line = scan.mid_line;
     while (base < end) {
+        if (*budget == 0) return Found::More;
         std::uint64_t left = end - base;
         std::size_t want = left < cap ? static_cast<std::size_t>(left) : cap;
         std::size_t n = read_full(r, base, buf, want);
-        if (n == 0) return false;
+        if (n == 0) return Found::No;
+        *budget = *budget > n ? *budget - n : 0;
         bool last_chunk = n < want || base + n >= end;
         std::size_t i = 0;
         if (mid_line) {
             const void* lf = std::memchr(buf, '\n', n);
             if (lf == nullptr) {
-                if (last_chunk) return false;
+                if (last_chunk) return Found::No;
                 base += n;
                 continue;
             }
@@ -75,7 +82,7 @@ bool find_delimiter(MessageReader& r, std::uint64_t from, std::uint64_t end,
                 if (lf != nullptr) {
                     out->next_line =
                         base + static_cast<std::size_t>(static_cast<const char*>(lf) - buf) + 1;
-                    return true;
+                    return Found::Yes;
                 }
                 // The delimiter line continues past the window: find its end.
                 std::uint64_t p = base + n;
@@ -88,16 +95,16 @@ bool find_delimiter(MessageReader& r, std::uint64_t from, std::uint64_t end,
                     if (f != nullptr) {
                         p += static_cast<std::size_t>(static_cast<const char*>(f) - buf) + 1;
                         out->next_line = p;
-                        return true;
+                        return Found::Yes;
                     }
                     p += k;
                 }
                 out->next_line = end;
-                return true;
+                return Found::Yes;
             }
             const void* lf = std::memchr(buf + i, '\n', n - i);
             if (lf == nullptr) {
-                if (last_chunk) return false;
+                if (last_chunk) return Found::No;
                 base += n;
                 mid_line = true;
                 refill = true;
@@ -106,10 +113,10 @@ bool find_delimiter(MessageReader& r, std::uint64_t from, std::uint64_t end,
             i = static_cast<std::size_t>(static_cast<const char*>(lf) - buf) + 1;
         }
         if (refill) continue;
-        if (last_chunk) return false;
+        if (last_chunk) return Found::No;
         base += n;
     }
-    return false;
+    return Found::No;
 }
 
 }  // namespace
@@ -180,31 +187,42 @@ void classify_part(const HeaderBlock& h, std::size_t depth, bool in_digest, Part
 
 bool ChildCursor::next(MessageReader& r, char* buf, std::size_t cap, std::uint64_t* start,
                        std::uint64_t* end) {
-    if (done_) return false;
+    std::uint64_t budget = UINT64_MAX;
+    return next_step(r, buf, cap, start, end, &budget) == CursorStep::Child;
+}
+
+CursorStep ChildCursor::next_step(MessageReader& r, char* buf, std::size_t cap,
+                                  std::uint64_t* start, std::uint64_t* end, std::uint64_t* budget) {
+    if (done_) return CursorStep::Done;
     Delimiter d;
+    if (!scan_.active) scan_ = Scan{pos_, false, true};
+    const Found found = find_delimiter(r, scan_, end_, boundary_, buf, cap, &d, budget);
+    if (found == Found::More) return CursorStep::More;
+    scan_.active = false;
     if (!started_) {
         started_ = true;
-        if (!find_delimiter(r, pos_, end_, boundary_, buf, cap, &d)) {
+        if (found == Found::No) {
             // No delimiter at all: the whole body is the one part.
             done_ = true;
             *start = pos_;
             *end = end_;
-            return true;
+            return CursorStep::Child;
         }
         if (d.close) {
             // Only a close delimiter: treat what follows it as no part.
             done_ = true;
             *start = pos_;
             *end = d.line_start;
-            return true;
+            return CursorStep::Child;
         }
         pos_ = d.next_line;
+        return next_step(r, buf, cap, start, end, budget);
     }
     *start = pos_;
-    if (!find_delimiter(r, pos_, end_, boundary_, buf, cap, &d)) {
+    if (found == Found::No) {
         *end = end_;
         done_ = true;
-        return true;
+        return CursorStep::Child;
     }
     std::uint64_t e = d.line_start;
     if (e > pos_) {
@@ -226,7 +244,7 @@ bool ChildCursor::next(MessageReader& r, char* buf, std::size_t cap, std::uint64
     } else {
         pos_ = d.next_line;
     }
-    return true;
+    return CursorStep::Child;
 }
 
 }  // namespace tinyimapd::mime

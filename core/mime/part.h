@@ -58,8 +58,11 @@ struct PartInfo {
 // `in_digest` says the parent is a multipart/digest.
 void classify_part(const HeaderBlock& h, std::size_t depth, bool in_digest, PartInfo* out);
 
+enum class CursorStep : std::uint8_t { Child, Done, More };
+
 class ChildCursor {
 public:
+    ChildCursor() = default;
     // The multipart's body is [body_start, end).
     ChildCursor(std::uint64_t body_start, std::uint64_t end, std::string_view boundary)
         : pos_(body_start), end_(end), boundary_(boundary) {}
@@ -67,13 +70,25 @@ public:
     // The next child's [start, end); false when there are no more.
     bool next(MessageReader& r, char* buf, std::size_t cap, std::uint64_t* start,
               std::uint64_t* end);
+    // The same, reading about *budget bytes at most (taken off it): More
+    // when the budget ran out first (call again; where the scan was is kept).
+    CursorStep next_step(MessageReader& r, char* buf, std::size_t cap, std::uint64_t* start,
+                         std::uint64_t* end, std::uint64_t* budget);
+
+    // Where a delimiter search stopped (the line it was in the middle of).
+    struct Scan {
+        std::uint64_t base = 0;
+        bool mid_line = false;
+        bool active = false;
+    };
 
 private:
-    std::uint64_t pos_;
-    std::uint64_t end_;
+    std::uint64_t pos_ = 0;
+    std::uint64_t end_ = 0;
     std::string_view boundary_;
     bool started_ = false;
     bool done_ = false;
+    Scan scan_;
 };
 
 }  // namespace tinyimapd::mime

@@ -196,3 +196,39 @@ TEST_CASE(
           "* 6 FETCH (UID 6 FLAGS (\\Recent))\r\n"
           "f OK FETCH completed\r\n");
 }
+
+TEST_CASE(
+    "RFC 3501 §6.4.4: SEARCH BODY through a 20 MB message reads it in steps; another "
+    "client is answered before the SEARCH's OK",
+    "[server][jobs][search]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    append(w, a, "Subject: small\r\n\r\nnothing here\r\n");
+    std::string body;
+    body.reserve(20u << 20);
+    const std::string line(998, 'x');
+    while (body.size() < (20u << 20)) body += line + "\r\n";
+    append(w, a,
+           "Subject: big\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\n"
+           "Content-Type: text/plain\r\n\r\n" +
+               body + "needle\r\n--zz--\r\n");
+    append(w, a, "Subject: after\r\n\r\nneedle too\r\n");
+    w.say(a, "s SELECT INBOX\r\n");
+    w.net.client_send(a, "s SEARCH BODY needle\r\n");
+    w.run(1);
+    std::string got = w.net.client_receive(a);
+    CHECK(got.find("s OK") == std::string::npos);  // still searching
+    w.net.client_send(b, "n NOOP\r\n");
+    w.run(1);
+    CHECK(w.net.client_receive(b) == "n OK NOOP completed\r\n");
+    got += w.net.client_receive(a);
+    CHECK(got.find("s OK") == std::string::npos);  // the NOOP's answer came first
+    int turns = 0;
+    got = run_until_tagged(w, a, "s", &turns, got);
+    INFO("loop turns after the NOOP: " << turns);
+    // 40 MB read (the boundary scan, then the decoding), 8 steps of 256 KiB
+    // per turn: about 20 turns.
+    CHECK(turns >= 10);
+    CHECK(got == "* SEARCH 2 3\r\ns OK SEARCH completed\r\n");
+}
