@@ -47,7 +47,6 @@ namespace {
 
 constexpr std::size_t kItemReserve = 512;  // room needed to write one short item
 constexpr std::size_t kScanChunk = 1024;   // header scan window
-constexpr std::size_t kMoveBatch = 64;     // UIDs taken per removal round of MOVE
 
 // Numbers added in ascending order, written as a sequence-set ("2:4,7")
 // into a bounded text; add() is false once it would not fit.
@@ -1162,12 +1161,16 @@ void Session::cmd_expunge(const ParsedCommand& cmd) {
     job_.set = cmd.set;
     job_.expunged_any = false;
     job_.move = false;
+    job_.expunge_from_uid = 1;
     job_.retry_at_ms = job_.waiting_since_ms = 0;
     run_expunge_job();
 }
 
 void Session::run_expunge_job() {
-    constexpr std::size_t kExpungeBatch = 64;
+    // Messages expunged per store commit, and store calls per step (each
+    // looks at Mailbox::kExpungeScan records at most).
+    constexpr std::size_t kExpungeBatch = 1024;
+    constexpr int kExpungeCalls = 4;
     // The store's pending-expunge list is full and cannot be emptied yet
     // (another session's APPEND holds the mailbox): wait a little, then retry;
     // give up after kExpungeWaitMs.
@@ -1175,25 +1178,30 @@ void Session::run_expunge_job() {
     constexpr std::uint64_t kExpungeWaitMs = 30000;
     if (job_waiting()) return;
     job_.retry_at_ms = 0;
-    for (;;) {
-        if (!sync_selected()) return;  // the report goes on as output drains
+    // MOVE by sequence numbers takes its originals by the numbers the client
+    // gave, so its view is not brought up to date until the end.
+    const bool by_number = job_.move && !job_.uid;
+    for (int call = 0; call < kExpungeCalls; ++call) {
+        if (!by_number) {
+            if (!sync_selected()) return;                    // the report goes on as output drains
+            if (out_.room() < 2 * kResponseReserve) return;  // let it drain first
+        }
         if (state_ == SessionState::Logout) {
             job_.kind = JobKind::None;
             return;
         }
-        if (out_.room() < 2 * kResponseReserve) return;  // let it drain first
         SetFilter filter(job_.set, job_.largest_uid);
-        MovedFilter moved(job_.set, true, job_.largest_uid, job_.move_lo, job_.move_hi, *selected_,
-                          view_);
+        MovedFilter moved(job_.set, job_.uid, job_.largest_uid, job_.move_lo, job_.move_hi,
+                          *selected_, view_);
         store::Mailbox::UidFilter* which = nullptr;
         if (job_.move) {
             which = &moved;
         } else if (job_.uid) {
             which = &filter;
         }
-        std::uint32_t uids[kExpungeBatch];
         std::size_t count = 0;
-        const Status st = selected_->expunge(view_, which, uids, kExpungeBatch, &count);
+        const Status st = selected_->expunge(view_, which, nullptr, kExpungeBatch, &count,
+                                             &job_.expunge_from_uid);
         if (count > 0) job_.expunged_any = true;
         if (st == Status::Exhausted && count > 0) continue;  // report these, then more
         if (st == Status::Exhausted || st == Status::Busy) {
@@ -1219,8 +1227,9 @@ void Session::run_expunge_job() {
             }
             return;
         }
-        if (count < kExpungeBatch) break;
+        if (job_.expunge_from_uid == 0) break;
     }
+    if (job_.expunge_from_uid != 0) return;  // more in the next step
     job_.kind = JobKind::None;
     // RFC 7162 §3.2.7, RFC 6851 §4.4: with QRESYNC, the new HIGHESTMODSEQ
     // when something went.
@@ -1248,25 +1257,25 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
     }
     if (!check_set(cmd)) return;
     if (move && !cmd.uid) {
-        // UID MOVE removes its originals by UID in batches, reported as it
-        // goes (run_expunge_job); MOVE's sequence numbers would shift under
-        // that, so it removes them at once, and the store remembers a bounded
-        // number of expunges not yet seen by
-        // every session (max_pending_expunges): a MOVE that could not remove
-        // all its originals would leave them in both mailboxes, which RFC
-        // 6851 §3.3 says it SHOULD NOT, so it is refused before any copy.
-        // (Counted from the ranges, without a walk over the messages.)
+        // MOVE removes its originals by the client's sequence numbers, so its
+        // view is not brought up to date until they are all gone, and the
+        // store keeps them as runs of expunged positions (max_pending_expunges
+        // runs): a set so scattered that it might not fit is refused before
+        // any copy, as a MOVE that could not remove all its originals would
+        // leave them in both mailboxes (RFC 6851 §3.3 says it SHOULD NOT).
+        // New runs: one per range, one more per run already kept (it may
+        // split one), one more per commit of the removal (1024 messages or
+        // Mailbox::kExpungeScan positions each).
         std::uint64_t count = 0;
         SeqSet::Cursor c;
         std::uint32_t lo = 0, hi = 0;
         while (cmd.set.next(c, view_.exists, &lo, &hi)) count += std::uint64_t{hi} - lo + 1;
-        const std::size_t limit = services_.registry->limits().max_pending_expunges;
-        const std::size_t room =
-            limit > selected_->gone_count() ? limit - selected_->gone_count() : 0;
-        if (count > room) {
-            FixedText<128> w;
-            w.put("Too many messages to move at once; at most ").put_uint(room).put(" now");
-            tagged("NO", "LIMIT", w.view());
+        if (count > view_.exists) count = view_.exists;
+        const std::uint64_t limit = services_.registry->limits().max_pending_expunges;
+        const std::uint64_t need = cmd.set.range_count() + 2 * selected_->gone_count() +
+                                   count / 1024 + count / store::Mailbox::kExpungeScan + 2;
+        if (need > limit) {
+            tagged("NO", "LIMIT", "Too many separate ranges to move at once; use UID MOVE");
             return;
         }
     }
@@ -1420,33 +1429,18 @@ void Session::finish_move(bool uid, const SeqSet& set, std::string_view copyuid,
         w.put("OK [").put(copyuid).put("] Moved");
         untagged(w.view());
     }
-    if (uid && highest_uid != 0) {
+    if (highest_uid != 0) {
         // RFC 6851 §3.3: the originals go, in batches (run_expunge_job).
         job_.kind = JobKind::Expunge;
-        job_.uid = true;
+        job_.uid = uid;
         job_.set = set;
         job_.expunged_any = false;
         job_.move = true;
         job_.move_lo = lowest_uid;
         job_.move_hi = highest_uid;
+        job_.expunge_from_uid = 1;
         job_.retry_at_ms = job_.waiting_since_ms = 0;
         run_expunge_job();
-        return;
-    }
-    Status st = Status::Ok;
-    if (highest_uid != 0) {
-        MovedFilter filter(set, uid, job_.largest_uid, lowest_uid, highest_uid, *selected_, view_);
-        std::uint32_t uids[kMoveBatch];
-        std::size_t count = kMoveBatch;
-        while (st == Status::Ok && count == kMoveBatch) {
-            st = selected_->expunge(view_, &filter, uids, kMoveBatch, &count);
-        }
-    }
-    // What was removed is reported whatever happened to the rest.
-    if (st != Status::Ok) {
-        // The copies are durable and some originals remain: nothing is lost
-        // (RFC 6851 §3.3 "at least one of the source or target mailboxes").
-        finish_after_sync("NO", "SERVERBUG", "Copied, but the originals could not all be removed");
         return;
     }
     // RFC 6851 §4.4: with QRESYNC, the new HIGHESTMODSEQ.

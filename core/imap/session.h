@@ -347,7 +347,8 @@ private:
         std::uint64_t retry_at_ms = 0;   // Expunge: the store was busy; try again then
         std::uint64_t waiting_since_ms = 0;
         std::uint32_t move_lo = 0, move_hi = 0;
-        std::uint32_t seq = 0;  // message being answered, 0 between messages
+        std::uint32_t expunge_from_uid = 1;  // Expunge: where the store's scan goes on (0: done)
+        std::uint32_t seq = 0;               // message being answered, 0 between messages
         std::size_t item = 0;
         store::MessageInfo message;
         std::uint64_t header_size = UINT64_MAX;
