@@ -1168,7 +1168,8 @@ void Session::cmd_expunge(const ParsedCommand& cmd) {
 
 void Session::run_expunge_job() {
     // Messages expunged per store commit, and store calls per step (each
-    // looks at Mailbox::kExpungeScan records at most).
+    // looks at Mailbox::kExpungeScan records at most; a step ends after one
+    // that committed something).
     constexpr std::size_t kExpungeBatch = 1024;
     constexpr int kExpungeCalls = 4;
     // The store's pending-expunge list is full and cannot be emptied yet
@@ -1228,6 +1229,7 @@ void Session::run_expunge_job() {
             return;
         }
         if (job_.expunge_from_uid == 0) break;
+        if (count > 0) return;  // one commit (3 fsyncs) per step; more next time
     }
     if (job_.expunge_from_uid != 0) return;  // more in the next step
     job_.kind = JobKind::None;

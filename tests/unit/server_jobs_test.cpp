@@ -232,3 +232,91 @@ TEST_CASE(
     CHECK(turns >= 10);
     CHECK(got == "* SEARCH 2 3\r\ns OK SEARCH completed\r\n");
 }
+
+TEST_CASE(
+    "RFC 3501 §6.4.3: EXPUNGE of 65536 messages in steps; a bystander's NOOP is answered "
+    "meanwhile, and a session 65536 expunges behind learns them all without BYE",
+    "[server][jobs][expunge]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    port::Handle lag = login(w);
+    fill_inbox(w, a, 65536, 10);
+    int turns = 0;
+    std::string got =
+        run_until_tagged(w, a, "d", &turns, w.say(a, "d STORE 1:* +FLAGS.SILENT (\\Deleted)\r\n"));
+    REQUIRE(got.find("d OK STORE completed") != std::string::npos);
+    REQUIRE(w.say(lag, "s SELECT INBOX\r\n").find("* 65536 EXISTS") != std::string::npos);
+    w.net.client_send(a, "e EXPUNGE\r\n");
+    w.run(1);
+    got = w.net.client_receive(a);
+    w.net.client_send(b, "n NOOP\r\n");
+    w.run(1);
+    CHECK(w.net.client_receive(b) == "n OK NOOP completed\r\n");
+    got += w.net.client_receive(a);
+    CHECK(got.find("e OK") == std::string::npos);  // the NOOP's answer came first
+    got = run_until_tagged(w, a, "e", &turns, got);
+    INFO("loop turns after the NOOP: " << turns);
+    CHECK(turns >= 8);
+    std::size_t reported = 0;
+    for (std::size_t p = got.find(" EXPUNGE\r\n"); p != std::string::npos;
+         p = got.find(" EXPUNGE\r\n", p + 1)) {
+        ++reported;
+    }
+    CHECK(reported == 65536);  // each batch from its highest number down
+    CHECK(got.find("* 1 EXPUNGE\r\ne OK EXPUNGE completed\r\n") != std::string::npos);
+    CHECK(w.say(a, "f STATUS INBOX (MESSAGES)\r\n") ==
+          "* STATUS INBOX (MESSAGES 0)\r\nf OK STATUS completed\r\n");
+    // The lagging session: every number, highest first, then its OK.
+    w.net.client_send(lag, "n NOOP\r\n");
+    const std::string lagged = run_until_tagged(w, lag, "n", &turns);
+    CHECK(lagged.find("* 65536 EXPUNGE\r\n") == 0);
+    std::size_t lines = 0;
+    for (std::size_t p = lagged.find(" EXPUNGE\r\n"); p != std::string::npos;
+         p = lagged.find(" EXPUNGE\r\n", p + 1)) {
+        ++lines;
+    }
+    CHECK(lines == 65536);
+    CHECK(lagged.find("* 1 EXPUNGE\r\nn OK NOOP completed\r\n") != std::string::npos);
+    CHECK(lagged.find("BYE") == std::string::npos);
+    // Both go on working on the emptied mailbox.
+    append(w, b, "Subject: new\r\n\r\nnew\r\n");
+    CHECK(w.say(lag, "y NOOP\r\n") == "* 1 EXISTS\r\n* 1 RECENT\r\ny OK NOOP completed\r\n");
+    CHECK(w.say(lag, "x FETCH 1:* (UID)\r\n") ==
+          "* 1 FETCH (UID 65537)\r\nx OK FETCH completed\r\n");
+}
+
+TEST_CASE(
+    "RFC 3501 §7.4.1: a session 5000 expunges behind, across several EXPUNGE commands, "
+    "learns them all with the right numbers",
+    "[server][jobs][expunge]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle lag = login(w);
+    fill_inbox(w, a, 6000, 10);
+    REQUIRE(w.say(lag, "s SELECT INBOX\r\n").find("* 6000 EXISTS") != std::string::npos);
+    // Five EXPUNGEs of 1000 each, at different places: even thousands first.
+    for (const char* set : {"1001:2000", "3001:4000", "5001:6000", "1:1000", "2001:3000"}) {
+        int turns = 0;
+        const std::string r = run_until_tagged(
+            w, a, "x", &turns,
+            w.say(a, std::string("u UID STORE ") + set + " +FLAGS.SILENT (\\Deleted)\r\n" +
+                         "x UID EXPUNGE " + set + "\r\n"));
+        REQUIRE(r.find("x OK") != std::string::npos);
+    }
+    int turns = 0;
+    w.net.client_send(lag, "n NOOP\r\n");
+    const std::string lagged = run_until_tagged(w, lag, "n", &turns);
+    // Highest first, each number as the client knew it just before.
+    std::string expect;
+    for (int seq = 6000; seq > 1000; --seq) {
+        if ((seq > 4000 && seq <= 5000)) continue;  // 4001:5000 stays
+        expect += "* " + std::to_string(seq) + " EXPUNGE\r\n";
+    }
+    for (int seq = 1000; seq >= 1; --seq) expect += "* " + std::to_string(seq) + " EXPUNGE\r\n";
+    CHECK(lagged.size() > expect.size());
+    CHECK(lagged.compare(0, expect.size(), expect) == 0);
+    CHECK(lagged.find("BYE") == std::string::npos);
+    CHECK(w.say(lag, "f FETCH 1,1000 (UID)\r\n") ==
+          "* 1 FETCH (UID 4001)\r\n* 1000 FETCH (UID 5000)\r\nf OK FETCH completed\r\n");
+}
