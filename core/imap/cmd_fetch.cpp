@@ -1179,6 +1179,10 @@ void Session::run_expunge_job() {
     constexpr std::uint64_t kExpungeWaitMs = 30000;
     if (job_waiting()) return;
     job_.retry_at_ms = 0;
+    // One commit (3 fsyncs) per turn of the loop: the loop runs a job's
+    // steps several times a turn, and fsyncs are what other clients would
+    // wait for.
+    if (job_.commit_turn == turn_ && turn_ != 0) return;
     // MOVE by sequence numbers takes its originals by the numbers the client
     // gave, so its view is not brought up to date until the end.
     const bool by_number = job_.move && !job_.uid;
@@ -1229,7 +1233,10 @@ void Session::run_expunge_job() {
             return;
         }
         if (job_.expunge_from_uid == 0) break;
-        if (count > 0) return;  // one commit (3 fsyncs) per step; more next time
+        if (count > 0) {  // one commit per step and per turn; more next time
+            job_.commit_turn = turn_;
+            return;
+        }
     }
     if (job_.expunge_from_uid != 0) return;  // more in the next step
     job_.kind = JobKind::None;

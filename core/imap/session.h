@@ -254,6 +254,7 @@ private:
     CommandScratch scratch_;
     SessionState state_ = SessionState::NotAuthenticated;
     std::uint64_t now_ms_ = 0;
+    std::uint32_t turn_ = 0;  // loop turns seen (tick): a job's fsyncs are spread over them
     std::uint64_t last_activity_ms_ = 0;
     // A failed LOGIN's NO waits until delayed_until_ms_ (brute-force brake).
     std::uint64_t delayed_until_ms_ = kNoDeadline;
@@ -348,6 +349,7 @@ private:
         std::uint64_t waiting_since_ms = 0;
         std::uint32_t move_lo = 0, move_hi = 0;
         std::uint32_t expunge_from_uid = 1;  // Expunge: where the store's scan goes on (0: done)
+        std::uint32_t commit_turn = 0;       // Expunge: the loop turn of its last commit
         std::uint32_t seq = 0;               // message being answered, 0 between messages
         std::size_t item = 0;
         store::MessageInfo message;
