@@ -172,6 +172,9 @@ void Session::run_search() {
         const std::uint32_t seq = job_.next_position;
         if (selected_->message(view_, seq, &job_.message) != Status::Ok) {
             ++job_.next_position;
+            search_.text_done = 0;
+            search_.text_results = 0;
+            search_.walking = false;
             continue;
         }
         job_.header_size = UINT64_MAX;
