@@ -1,5 +1,7 @@
 #include "core/store/name_map.h"
 
+#include <cstring>
+
 #include "core/imap/mailbox_name.h"
 #include "port/fs.h"
 
@@ -19,22 +21,21 @@ int hex_value(char c) {
     return -1;
 }
 
-bool match_at(std::string_view p, std::string_view n) {
-    while (!p.empty()) {
-        const char c = p[0];
-        if (c == '*' || c == '%') {
-            p = ascii::tail(p, 1);
-            for (std::size_t i = 0; i <= n.size(); ++i) {
-                if (match_at(p, ascii::tail(n, i))) return true;
-                if (i < n.size() && c == '%' && n[i] == imap::kHierarchyDelimiter) return false;
-            }
-            return false;
-        }
-        if (n.empty() || n[0] != c) return false;
-        p = ascii::tail(p, 1);
-        n = ascii::tail(n, 1);
+bool wildcard(char c) {
+    return c == '*' || c == '%';
+}
+
+// The most states the matcher needs after folding runs of wildcards: every
+// kept wildcard sits next to a literal byte, and a pattern with more literal
+// bytes than the name cannot match, so a name of at most kMaxMailboxName
+// bytes needs at most 2 * kMaxMailboxName + 1 pattern bytes.
+constexpr std::size_t kMaxFolded = 2 * imap::kMaxMailboxName + 1;
+
+// live[j] for every j after a wildcard at j: it matches the empty string.
+void close_over_wildcards(const char* p, std::size_t m, bool* live) {
+    for (std::size_t j = 0; j < m; ++j) {
+        if (live[j] && wildcard(p[j])) live[j + 1] = true;
     }
-    return n.empty();
 }
 
 }  // namespace
@@ -94,8 +95,54 @@ Status mailbox_path(std::string_view root, std::string_view name, TextWriter& ou
     return Status::Ok;
 }
 
+// A position automaton over the pattern, run once over the name: state j
+// holds when the first j pattern bytes match the name bytes read so far.
+// Reading byte c keeps j when pattern[j] is '*', or '%' and c is not the
+// delimiter, and moves j to j+1 when pattern[j] is the literal c. Time
+// O(len(pattern) * len(name)), a few KiB of stack, no recursion: the old
+// backtracking matcher took exponential time on "*a*a*a*a*a*a*b" against a
+// long name of 'a's (issue 20, item 1). Runs of wildcards fold first ("%*"
+// and "*%" match what '*' matches, "%%" what '%' matches), which bounds the
+// states; names longer than imap::kMaxMailboxName (never a mailbox) do not
+// match.
 bool match_pattern(std::string_view pattern, std::string_view name) {
-    return match_at(pattern, name);
+    if (name.size() > imap::kMaxMailboxName) return false;
+    char p[kMaxFolded];
+    std::size_t m = 0;
+    std::size_t literals = 0;
+    for (const char c : pattern) {
+        if (wildcard(c) && m > 0 && wildcard(p[m - 1])) {
+            if (c == '*') p[m - 1] = '*';
+            continue;
+        }
+        if (!wildcard(c) && ++literals > name.size()) return false;
+        p[m++] = c;  // m <= 2 * literals + 1 <= kMaxFolded
+    }
+    bool a[kMaxFolded + 1] = {};
+    bool b[kMaxFolded + 1];
+    bool* live = a;
+    bool* next = b;
+    live[0] = true;
+    close_over_wildcards(p, m, live);
+    for (const char c : name) {
+        std::memset(next, 0, m + 1);
+        bool any = false;
+        for (std::size_t j = 0; j < m; ++j) {
+            if (!live[j]) continue;
+            const char q = p[j];
+            if (q == '*' || (q == '%' && c != imap::kHierarchyDelimiter)) {
+                next[j] = any = true;
+            } else if (!wildcard(q) && q == c) {
+                next[j + 1] = any = true;
+            }
+        }
+        if (!any) return false;
+        close_over_wildcards(p, m, next);
+        bool* t = live;
+        live = next;
+        next = t;
+    }
+    return live[m];
 }
 
 }  // namespace tinyimapd::store
