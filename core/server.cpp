@@ -125,6 +125,10 @@ Server::Server(port::Platform& platform, const Config& config, void* block, std:
           platform.log,           passwd_,        login_guard_, platform.tls != nullptr, &registry_,
           config.mail_dir.view(), &platform.clock} {
     passwd_.set_hasher(platform.password);
+    // No symbolic link is followed beneath mail_dir: a link planted in a
+    // user's tree must not lead into another's (docs/STORAGE.md "Symbolic
+    // links"). Without that, no slots: the server does not serve.
+    if (platform.fs.confine(config.mail_dir.view()) != Status::Ok) return;
     Arena arena(block, size);
     arena.take_bytes(2u * config.passwd_max_size, 1);
     arena.take<LoginGuard::Entry>(kLoginGuardEntries);
