@@ -33,8 +33,8 @@ bool decode_level(std::string_view dir_name, TextWriter& out);
 Status mailbox_path(std::string_view root, std::string_view name, TextWriter& out);
 // LIST wildcards (RFC 3501 §6.3.8): '*' matches anything, '%' anything but
 // the hierarchy delimiter. Case-sensitive (callers fold a leading INBOX).
-// Time O(len(pattern) * len(name)) whatever the pattern; names longer than
-// imap::kMaxMailboxName never match.
+// Time O(len(pattern) * len(name) / 64) whatever the pattern; names longer
+// than imap::kMaxMailboxName never match.
 bool match_pattern(std::string_view pattern, std::string_view name);
 
 }  // namespace tinyimapd::store
