@@ -9,7 +9,8 @@ import os
 
 from test_server import Server, WithServer
 
-USERS = (("alice", "{PLAIN}wonderland"), ("bob", "{PLAIN}builder"))
+USERS = (("alice", "{PLAIN}wonderland"), ("bob", "{PLAIN}builder"),
+         ("carol", "{PLAIN}singer"))
 INBOX_DIR = "^i^n^b^o^x"  # docs/STORAGE.md "Names"
 
 
@@ -105,6 +106,15 @@ class HostilePaths(WithServer):
         os.symlink(target, lock)
         self.assert_refused(say(self.alice, b"t1", b"CREATE Other"), b"CANNOT")
         self.assertFalse(os.path.lexists(target))
+        self.assertEqual(tree(self.bob_root), self.before)
+
+    def test_a_user_root_that_is_a_link_is_not_followed(self):
+        os.symlink(self.bob_root, os.path.join(self.mail, "carol"))
+        c = self.server.raw()
+        c.line()
+        c.send(b"a LOGIN carol singer\r\n")
+        answer = c.until_tagged(b"a")[-1]
+        self.assertTrue(answer.startswith(b"a NO"), answer)
         self.assertEqual(tree(self.bob_root), self.before)
 
 
