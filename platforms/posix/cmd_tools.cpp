@@ -287,7 +287,7 @@ public:
     explicit CreateLock(const Env& env) {
         std::string p(env.cfg.mail_dir.view());
         p += "/.tinyimapd-create.lock";
-        fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd_ >= 0) {
             while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
             }

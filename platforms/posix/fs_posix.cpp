@@ -170,7 +170,7 @@ int open_beneath(int base, char* rel, bool* use_openat2) {
         std::memset(&how, 0, sizeof how);
         how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
         how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-        // EAGAIN: a concurrent rename raced the lookup; bounded retries.
+        // EAGAIN: a concurrent rename raced the lookup; retried a few times.
         for (int tries = 0; tries < 8; ++tries) {
             const long fd = ::syscall(SYS_openat2, base, rel, &how, sizeof how);
             if (fd >= 0) {
@@ -187,11 +187,7 @@ int open_beneath(int base, char* rel, bool* use_openat2) {
             errno = err;
             return -1;
         }
-        if (*use_openat2) {
-            ::close(base);
-            errno = EAGAIN;
-            return -1;
-        }
+        // Still EAGAIN (renames keep racing the lookup): walk instead.
     }
 #endif
     int fd = base;
