@@ -14,8 +14,9 @@
 // list() and sync_dir() refuse it (Permission), stat() and list() show it
 // as FileType::Other, unlink() and rename() act on the link itself, mkdir()
 // is Exists and rmdir() NotDir. After confine(), ".." in a path beneath the
-// confined directory is Invalid. A file unlinked while open
-// stays readable and writable through its handle, as on POSIX. Handles are
+// confined directory is Invalid.
+// A file unlinked while open stays readable and writable through its
+// handle, as on POSIX. Handles are
 // never reused; a handle that was closed or predates a crash is Invalid (as
 // EBADF is on PosixFs). Locks belong to a handle (like OFD locks, as PosixFs):
 // Exclusive needs a handle opened for writing and Shared one opened for
