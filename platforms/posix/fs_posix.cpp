@@ -161,7 +161,7 @@ struct Target {
 // Opens the directory `rel` (components separated by '/', no "..") beneath
 // `base` without following any link; takes `base` (closes it). openat2()
 // with RESOLVE_NO_SYMLINKS does it in one call where the kernel has it
-// (Linux 5.6); elsewhere (ENOSYS: older kernels, some seccomp filters and
+// (Linux 5.6); elsewhere (ENOSYS or EPERM: older kernels, seccomp filters,
 // qemu-user) one openat(O_NOFOLLOW | O_DIRECTORY) per component.
 int open_beneath(int base, char* rel, bool* use_openat2) {
 #if TINYIMAPD_HAVE_OPENAT2
@@ -178,7 +178,10 @@ int open_beneath(int base, char* rel, bool* use_openat2) {
                 return static_cast<int>(fd);
             }
             if (errno == EINTR || errno == EAGAIN) continue;
-            if (errno == ENOSYS) {
+            // ENOSYS: no openat2 here. EPERM: a seccomp filter that refuses
+            // system calls it does not know (older container runtimes); the
+            // walk gives the same answer if it really was a refusal.
+            if (errno == ENOSYS || errno == EPERM) {
                 *use_openat2 = false;
                 break;
             }

@@ -32,11 +32,12 @@
 // - confine(dir) (port/fs.h "Symbolic links"): beneath dir, every operation
 //   opens dir as the OS resolves it (O_PATH; again at each call, so a
 //   remounted disk is found), then the directory holding the last component
-//   with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) — or, where the
-//   kernel lacks it (ENOSYS, Linux < 5.6), one openat(O_PATH | O_DIRECTORY |
-//   O_NOFOLLOW) per component — and acts on the last component with the
-//   *at() call that does not follow it (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW,
-//   renameat, unlinkat, mkdirat). Outside dir: the plain path, as before.
+//   with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) — or, where that is
+//   missing (ENOSYS/EPERM: Linux < 5.6, seccomp filters), one
+//   openat(O_PATH | O_DIRECTORY | O_NOFOLLOW) per component — and acts on
+//   the last component with the *at() call that does not follow it
+//   (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW, renameat, unlinkat, mkdirat). Outside
+//   dir: the plain path, as before.
 // - sync_dir() accepts EINVAL from fsync() as success: some filesystems
 //   cannot sync a directory and write their entries synchronously or never.
 #pragma once
@@ -72,7 +73,7 @@ public:
     Status confine(std::string_view dir) override;
 
     // Tests: false walks component by component, as on kernels without
-    // openat2() (which is also chosen after its first ENOSYS).
+    // openat2() (which is also chosen after its first ENOSYS or EPERM).
     void set_openat2(bool on) { use_openat2_ = on; }
 
 private:
