@@ -79,6 +79,7 @@ void Parser::begin_command() {
     line_length_ = 0;
     depth_ = 0;
     skip_phase_ = 0;
+    skip_raw_ = false;
 }
 
 bool Parser::put(char c) {
@@ -157,6 +158,7 @@ void Parser::expect_line() {
 // "{n+}" CRLF ending the line (RFC 7888 §3: the data belongs to the same
 // command) so that the data is skipped too instead of being read as commands.
 void Parser::skip_byte(std::uint8_t c) {
+    if (skip_raw_ && c != '\n') return;
     if (c == '\n') {
         if (skip_phase_ >= 3 && skip_plus_) {
             literal_left_ = skip_count_;
@@ -243,11 +245,11 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                     return {ParseEvent::Line, i};
                 }
                 if (++line_length_ > limits_.max_line_length || !put(static_cast<char>(c))) {
-                    error_ = "Line too long";
-                    error_code_ = "TOOBIG";
-                    state_ = State::Skip;
-                    skip_phase_ = 0;
-                    return {ParseEvent::Error, i};
+                    // The rest of the line is skipped as plain bytes: a SASL
+                    // response or DONE has no literals.
+                    Fed f = fail("Line too long", i, "TOOBIG");
+                    skip_raw_ = true;
+                    return f;
                 }
                 continue;
             case State::SkipLiteral: {

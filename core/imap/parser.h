@@ -182,6 +182,7 @@ private:
     // Skip state: recognises a trailing "{n+}" so its data is skipped too.
     std::uint8_t skip_phase_ = 0;
     bool skip_plus_ = false;
+    bool skip_raw_ = false;  // skipping a raw line: "{n+}" in it means nothing
     std::uint32_t skip_digits_ = 0;
     std::uint64_t skip_count_ = 0;
     std::string_view chunk_;

@@ -150,6 +150,20 @@ void Session::on_literal() {
 }
 
 void Session::on_parse_error() {
+    if (idling_ || awaiting_sasl_) {
+        // The raw line IDLE waits on (RFC 2177 §3, DONE) or AUTHENTICATE's
+        // response (RFC 3501 §6.2.2) was too long: the command ends here with
+        // its own tag, the rest of the line is skipped, and the next line is
+        // a new command. An untagged BAD alone would leave the client waiting
+        // for a completion that never comes.
+        const bool idle = idling_;
+        idling_ = false;
+        awaiting_sasl_ = false;
+        tagged("BAD", parser_.error_code(),
+               idle ? "Line too long while waiting for DONE; IDLE ended"
+                    : "Authentication response too long; authentication cancelled");
+        return;
+    }
     remember_tag();
     abort_append();
     FixedText<kLogLine> w;
