@@ -80,12 +80,29 @@ void Parser::begin_command() {
     depth_ = 0;
     skip_phase_ = 0;
     skip_raw_ = false;
+    clip_ = false;
 }
 
 bool Parser::put(char c) {
     if (used_ >= arena_capacity_) return false;
     arena_[used_++] = c;
     return true;
+}
+
+// A byte of a quoted string; within ID (clip_) only the head is kept.
+bool Parser::put_string_byte(char c) {
+    if (!clip_) return put(c);
+    if (++string_length_ > kIdMaxString) return false;
+    return string_length_ > kIdKeptBytes || put(c);
+}
+
+const char* Parser::string_error() const {
+    return clip_ && string_length_ > kIdMaxString ? "ID string longer than 1024 octets"
+                                                  : "Command too large";
+}
+
+std::uint32_t Parser::line_limit() const {
+    return clip_ && kIdMaxLine > limits_.max_line_length ? kIdMaxLine : limits_.max_line_length;
 }
 
 bool Parser::open_arg(ArgType type) {
@@ -112,6 +129,10 @@ Fed Parser::fail(const char* message, std::size_t consumed, const char* code) {
 }
 
 bool Parser::literal_fits() const {
+    if (clip_) {
+        const std::uint64_t kept = literal_size_ < kIdKeptBytes ? literal_size_ : kIdKeptBytes;
+        return literal_size_ <= kIdMaxString && kept <= arena_capacity_ - used_;
+    }
     return literal_size_ <= limits_.max_literal_size && literal_size_ <= arena_capacity_ - used_;
 }
 
@@ -216,8 +237,14 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
             case State::LiteralData: {
                 std::size_t n = length - i;
                 if (n > literal_left_) n = static_cast<std::size_t>(literal_left_);
-                std::memcpy(arena_ + used_, data + i, n);
-                used_ += static_cast<std::uint32_t>(n);
+                std::size_t keep = n;
+                if (clip_) {
+                    const std::size_t stored = used_ - args_[arg_count_ - 1].offset;
+                    const std::size_t room = stored < kIdKeptBytes ? kIdKeptBytes - stored : 0;
+                    if (keep > room) keep = room;
+                }
+                std::memcpy(arena_ + used_, data + i, keep);
+                used_ += static_cast<std::uint32_t>(keep);
                 literal_left_ -= n;
                 i += n;
                 if (literal_left_ == 0) {
@@ -268,7 +295,7 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
         }
 
         ++i;
-        if (++line_length_ > limits_.max_line_length) {
+        if (++line_length_ > line_limit()) {
             Fed f = fail("Command line too long", i, "TOOBIG");
             skip_byte(c);
             return f;
@@ -323,6 +350,8 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                     if (c == ' ') {
                         state_ = State::Sep;
                         just_opened_ = false;
+                        clip_ = name_length_ == 2 && (arena_[tag_length_] | 0x20) == 'i' &&
+                                (arena_[tag_length_ + 1] | 0x20) == 'd';
                     } else if (c == '\r') {
                         state_ = State::LineLf;
                     } else {
@@ -346,6 +375,7 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                     if (!just_opened_ || !close_list()) return bad("Unexpected ')'");
                 } else if (c == '"') {
                     if (!open_arg(ArgType::Quoted)) return bad("Too many arguments");
+                    string_length_ = 0;
                     state_ = State::Quoted;
                 } else if (c == '{') {
                     state_ = State::LiteralSize;
@@ -427,15 +457,15 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                     return bad("Unterminated quoted string");
                 } else if (c == 0) {
                     return bad("NUL byte in quoted string");
-                } else if (!put(static_cast<char>(c))) {
-                    return bad("Command too large");
+                } else if (!put_string_byte(static_cast<char>(c))) {
+                    return bad(string_error());
                 }
                 break;
 
             case State::QuotedEscape:
                 // quoted-specials only: RFC 3501 §9 QUOTED-CHAR.
                 if (c != '"' && c != '\\') return bad("Invalid escape in quoted string");
-                if (!put(static_cast<char>(c))) return bad("Command too large");
+                if (!put_string_byte(static_cast<char>(c))) return bad(string_error());
                 state_ = State::Quoted;
                 break;
 

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "core/version.h"
 #include "tests/unit/server_world.h"
 
 using namespace tinyimapd;
@@ -52,4 +53,99 @@ TEST_CASE("RFC 3501 §6.2.2: an over-long AUTHENTICATE response cancels with a t
     // The exchange is over: a valid response now is not taken as one.
     CHECK(w.say(c, "c AUTHENTICATE PLAIN\r\n") == "+ \r\n");
     CHECK(w.say(c, "AGFsaWNlAHdvbmRlcmxhbmQ=\r\n").find("c OK [CAPABILITY") == 0);
+}
+
+namespace {
+
+enum class IdForm { Quoted, Literal, LiteralPlus };
+
+// RFC 2971 §3.3's largest ID: 30 pairs, 30-octet fields, 1024-octet values
+// (the first pair is "name").
+std::string largest_id(const std::string& tag, IdForm form = IdForm::Quoted, std::size_t pairs = 30,
+                       std::size_t value = 1024) {
+    std::string cmd = tag + " ID (";
+    for (std::size_t i = 0; i < pairs; ++i) {
+        std::string field = i == 0 ? "name" : "field" + std::to_string(i);
+        if (i != 0) field.resize(30, 'f');
+        std::string text = (i == 0 ? "client" : "") + std::string(value, 'v');
+        text.resize(value);
+        if (i != 0) cmd += ' ';
+        cmd += '"' + field + "\" ";
+        if (form == IdForm::Quoted) {
+            cmd += '"' + text + '"';
+        } else {
+            cmd += "{" + std::to_string(value) + (form == IdForm::LiteralPlus ? "+" : "") +
+                   "}\r\n" + text;
+        }
+    }
+    return cmd + ")\r\n";
+}
+
+const std::string kIdAnswer =
+    "* ID (\"name\" \"tinyimapd\" \"version\" \"" + std::string(kServerVersion) + "\")\r\n";
+
+std::string count_of(const std::string& all, const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = all.find(what); at != std::string::npos; at = all.find(what, at + 1)) {
+        ++n;
+    }
+    return std::to_string(n);
+}
+
+}  // namespace
+
+TEST_CASE("RFC 2971 §3.3: the largest ID, quoted, is answered", "[server][guard]") {
+    World w;
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    const std::string id = largest_id("t");
+    REQUIRE(id.size() > w.cfg.max_line_length);
+    CHECK(w.say(c, id) == kIdAnswer + "t OK ID completed\r\n");
+    // In pieces too (the parser resumes anywhere).
+    for (std::size_t i = 0; i < id.size(); i += 997) w.net.client_send(c, id.substr(i, 997));
+    CHECK(w.say(c, "n NOOP\r\n") == kIdAnswer + "t OK ID completed\r\nn OK NOOP completed\r\n");
+    // Logged: the head of the client's name.
+    CHECK(w.log.contains("client id: clientvvv"));
+}
+
+TEST_CASE("RFC 2971 §3.3, RFC 7888: the largest ID with literals of either kind",
+          "[server][guard]") {
+    World w;
+    port::Handle c = login(w);
+    CHECK(w.say(c, largest_id("t", IdForm::LiteralPlus)) == kIdAnswer + "t OK ID completed\r\n");
+    // Synchronizing: a "+" for each literal (the sim client sends without
+    // waiting, which the server cannot tell apart), then the answer.
+    const std::string out = w.say_until_tagged(c, largest_id("u", IdForm::Literal), "u");
+    CHECK(count_of(out, "+ Ready for literal data\r\n") == "30");
+    CHECK(out.find(kIdAnswer + "u OK ID completed\r\n") != std::string::npos);
+    CHECK(w.say_until_tagged(c, "n NOOP\r\n", "n") == "n OK NOOP completed\r\n");
+}
+
+TEST_CASE("RFC 2971 §3.3: an ID past the limits gets a tagged BAD; the connection goes on",
+          "[server][guard]") {
+    World w;
+    port::Handle c = login(w);
+    SECTION("31 pairs") {
+        CHECK(w.say_until_tagged(c, largest_id("t", IdForm::Quoted, 31), "t") ==
+              "t BAD ID field or value too long, or too many pairs\r\n");
+    }
+    SECTION("a quoted value of 1025 octets") {
+        CHECK(w.say(c, largest_id("t", IdForm::Quoted, 2, 1025)) ==
+              "t BAD ID string longer than 1024 octets\r\n");
+    }
+    SECTION("a literal value of 1025 octets") {
+        CHECK(w.say(c, largest_id("t", IdForm::LiteralPlus, 2, 1025)) ==
+              "t BAD [TOOBIG] Literal too large\r\n");
+    }
+    SECTION("a line over 64 KiB") {
+        std::string id = "t ID (\"name\" \"x\"";
+        while (id.size() <= imap::kIdMaxLine) id += " \"f\" \"" + std::string(1000, 'v') + '"';
+        CHECK(w.say_until_tagged(c, id + ")\r\n", "t") ==
+              "t BAD [TOOBIG] Command line too long\r\n");
+    }
+    SECTION("another command's line stays at max_line_length") {
+        CHECK(w.say(c, "t NOOP \"" + std::string(9000, 'v') + "\"\r\n") ==
+              "t BAD [TOOBIG] Command line too long\r\n");
+    }
+    CHECK(w.say_until_tagged(c, "n NOOP\r\n", "n") == "n OK NOOP completed\r\n");
 }
