@@ -149,3 +149,85 @@ TEST_CASE("RFC 2971 §3.3: an ID past the limits gets a tagged BAD; the connecti
     }
     CHECK(w.say_until_tagged(c, "n NOOP\r\n", "n") == "n OK NOOP completed\r\n");
 }
+
+TEST_CASE("RFC 3501 §7.1.5: a forced BYE reaches a client that keeps sending (lingering close)",
+          "[server][guard]") {
+    World w(1);
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    // The third failure ends the session; the client has pipelined more.
+    std::string got = w.say(c,
+                            "a LOGIN alice x\r\nb LOGIN alice x\r\nc LOGIN alice x\r\n"
+                            "d NOOP\r\ne NOOP\r\n");
+    for (int i = 0; i < 20 && got.find("* BYE") == std::string::npos; ++i) {
+        w.clock.advance(1000);
+        w.run();
+        got += w.net.client_receive(c);
+    }
+    CHECK(got.find("c NO [AUTHENTICATIONFAILED] Authentication failed\r\n"
+                   "* BYE Too many failed login attempts\r\n") != std::string::npos);
+    CHECK(w.net.client_closed_by_server(c));  // end of stream: our side is shut down
+    // The client, not yet reading, goes on sending: the server reads and
+    // discards it instead of closing with unread input (a reset that would
+    // destroy the BYE in flight).
+    for (int i = 0; i < 5; ++i) {
+        w.net.client_send(c, "f NOOP\r\n");
+        w.clock.advance(300);
+        w.run();
+        CHECK_FALSE(w.net.client_was_reset(c));
+        CHECK(w.net.unread_by_server(c) == 0);
+    }
+    // The lingering slot still counts as used.
+    CHECK(w.server->connection_count() == 1);
+    port::Handle d = w.connect();
+    CHECK(w.net.client_receive(d) == "* BYE Too many connections, try again later\r\n");
+    // Bounded: 2 s after the BYE the connection is closed, sending or not.
+    w.net.client_send(c, "g NOOP\r\n");
+    w.clock.advance(1000);
+    w.run();
+    CHECK(w.server->connection_count() == 0);
+    CHECK(w.net.server_handle(c) == port::kNoHandle);
+}
+
+TEST_CASE("Lingering close ends as soon as the client closes its end", "[server][guard]") {
+    World w(1);
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    CHECK(w.say(c, "a LOGOUT\r\nb NOOP\r\n") ==
+          "* BYE tinyimapd logging out\r\na OK LOGOUT completed\r\n");
+    CHECK(w.server->connection_count() == 1);
+    w.net.client_close(c);
+    w.run();
+    CHECK(w.server->connection_count() == 0);
+    CHECK_FALSE(w.net.client_was_reset(c));
+    port::Handle d = w.connect();
+    CHECK(w.net.client_receive(d) == kGreeting);
+}
+
+TEST_CASE("Without a lingering close the simulated network resets (the test can fail)",
+          "[server][guard]") {
+    World w(1);
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    w.net.client_send(c, "unread");
+    w.net.close(w.net.server_handle(c));
+    CHECK(w.net.client_was_reset(c));
+    CHECK(w.net.client_receive(c).empty());
+}
+
+TEST_CASE("RFC 3501 §7.1.5: at shutdown a lingering close lasts 300 ms at most",
+          "[server][guard]") {
+    World w(2);
+    port::Handle a = w.connect();
+    port::Handle b = w.connect();
+    w.net.client_receive(a);
+    w.net.client_receive(b);
+    w.say(a, "x LOGOUT\r\n");  // lingering already
+    w.server->begin_shutdown("Server shutting down");
+    w.run();
+    CHECK(w.net.client_receive(b) == "* BYE Server shutting down\r\n");
+    CHECK(w.server->connection_count() == 2);
+    w.clock.advance(300);
+    w.run();
+    CHECK(w.server->connection_count() == 0);
+}
