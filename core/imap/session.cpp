@@ -442,8 +442,10 @@ void Session::authenticate(std::string_view user, std::string_view password) {
             tagged("NO", "UNAVAILABLE", "The mail store is not available; try again later");
             return;
         }
+        // The address's failures still count (core/auth/login_guard.h): a
+        // success with one account must not reset the brake on guessing
+        // another's password.
         state_ = SessionState::Authenticated;
-        services_.login_guard.success(peer);
         log_line(port::LogLevel::Info, "login: user=", user, " address=", peer);
         // RFC 3501 §7.1: the capabilities change with the state; saying them
         // here saves clients a round trip.
