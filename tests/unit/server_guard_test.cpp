@@ -231,3 +231,22 @@ TEST_CASE("RFC 3501 §7.1.5: at shutdown a lingering close lasts 300 ms at most"
     w.run();
     CHECK(w.server->connection_count() == 0);
 }
+
+TEST_CASE("Issue 20.11: an idling session outrun by this server's own mass expunge is told so",
+          "[server][guard]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle x = login(w);
+    std::string appends;
+    for (int i = 0; i < 1100; ++i) appends += "p APPEND INBOX (\\Deleted) {1+}\r\nx\r\n";
+    w.say_until_tagged(c, appends + "q NOOP\r\n", "q");
+    CHECK(w.say(x, "s SELECT INBOX\r\n").find("* 1100 EXISTS") != std::string::npos);
+    CHECK(w.say(x, "i IDLE\r\n") == "+ idling\r\n");
+    w.say(c, "s SELECT INBOX\r\n");
+    CHECK(w.say_until_tagged(c, "e EXPUNGE\r\n", "e").find("e OK EXPUNGE completed") !=
+          std::string::npos);
+    w.clock.advance(1000);
+    w.run();
+    // Not "by another process": it was another session of this one.
+    CHECK(w.net.client_receive(x) == "* BYE The mailbox was rewritten; please reconnect\r\n");
+}
