@@ -319,7 +319,7 @@ void Server::accept_all(const Listener& listener, std::uint64_t now) {
                    "too many connections, refused ", peer);
             continue;
         }
-        if (same_address >= config_.max_clients_per_address) {
+        if (same_address >= config_.clients_per_address()) {
             refuse(h.value, listener.tls ? std::string_view() : kTooManyFromAddress,
                    "too many connections from one address, refused ", peer);
             continue;
