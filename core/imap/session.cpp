@@ -523,6 +523,22 @@ void Session::end() {
 
 void Session::shutdown(std::string_view reason) {
     if (state_ == SessionState::Logout) return;
+    if (job_.kind != JobKind::None) {
+        // A response still being written ends here. Between whole responses
+        // the BYE follows them (a SEARCH line is closed first); in the middle
+        // of one (a message's FETCH, its literal's bytes promised) nothing
+        // may follow, and the connection just closes.
+        // (The same points as run_job's end for an invalidated view.)
+        const JobKind kind = job_.kind;
+        const bool between = !streamer_.active() &&
+                             (job_.seq == 0 || kind == JobKind::Search || kind == JobKind::Resync);
+        job_.kind = JobKind::None;
+        if (!between) {
+            state_ = SessionState::Logout;
+            return;
+        }
+        if (kind == JobKind::Search) (void)out_.append("\r\n");
+    }
     bye(reason);
 }
 

@@ -250,3 +250,33 @@ TEST_CASE("Issue 20.11: an idling session outrun by this server's own mass expun
     // Not "by another process": it was another session of this one.
     CHECK(w.net.client_receive(x) == "* BYE The mailbox was rewritten; please reconnect\r\n");
 }
+
+TEST_CASE("RFC 3501 §7.1.5, §4.3: shutdown in the middle of a FETCH literal puts no BYE inside it",
+          "[server][guard]") {
+    World w;
+    port::Handle c = login(w);
+    const std::string body(1000000, 'x');
+    CHECK(
+        w.say_until_tagged(c, "p APPEND INBOX {1000000+}\r\n" + body + "\r\n", "p").find("p OK") ==
+        0);
+    w.say(c, "s SELECT INBOX\r\n");
+    // A client that reads fast: the output buffer is empty between turns
+    // while the literal is far from done.
+    w.net.client_send(c, "f FETCH 1 BODY[]\r\n");
+    (void)w.server->run_once(0);
+    (void)w.server->run_once(0);
+    std::string got = w.net.client_receive(c);
+    REQUIRE(got.find("{1000000}\r\n") != std::string::npos);
+    REQUIRE(got.size() < body.size());
+    w.server->begin_shutdown("Server shutting down");
+    for (int i = 0; i < 50; ++i) {
+        w.clock.advance(100);
+        w.run();
+        got += w.net.client_receive(c);
+    }
+    // The literal's bytes are never interrupted; the connection just ends.
+    CHECK(got.find("* BYE") == std::string::npos);
+    const std::size_t start = got.find("{1000000}\r\n") + 11;
+    CHECK(got.find_first_not_of('x', start) == std::string::npos);
+    CHECK(w.server->connection_count() == 0);
+}
