@@ -202,12 +202,7 @@ port::Handle SimNet::connect(std::string_view address, std::string_view peer) {
 void SimNet::client_send(port::Handle client, std::string_view bytes) {
     Conn& c = client_conn(client);
     if (c.client_closed) throw std::logic_error("SimNet::client_send after client_close");
-    if (c.reset) return;
-    if (c.server_closed) {
-        // Bytes to a closed socket are answered with a reset.
-        if (!bytes.empty()) lose_to_reset(c);
-        return;
-    }
+    if (c.server_closed || c.reset) return;
     c.to_server.append(bytes);
 }
 

@@ -28,9 +28,9 @@
 //   writable when the send buffer has room (always when the client has closed:
 //   the write then says Closed); a reset connection or an unknown/closed handle
 //   reports kWaitHangup (plus the wanted bits, like poll()'s POLLERR).
-// - Like Linux, close() with bytes the server has not read, or a client_send()
-//   after close(), resets the connection: what the client had not received
-//   yet is lost (client_was_reset()). shutdown_write() is a half close: the
+// - Like Linux, close() with bytes the server has not read resets the
+//   connection: what the client had not received yet is lost
+//   (client_was_reset()). shutdown_write() is a half close: the
 //   client sees the end of the stream (client_closed_by_server()) and the
 //   server can still read; its writes say Closed.
 // Fault injection per connection (faults(client)): short reads and writes,
@@ -94,7 +94,7 @@ public:
     // closed its listener before accepting): the client reads end of stream.
     bool client_closed_by_server(port::Handle client) const;
     // True once the connection was reset (reset(), or the server closed it
-    // with input unread or was sent bytes after closing).
+    // with input unread).
     bool client_was_reset(port::Handle client) const;
     // The client hangs up: the server reads what is queued, then Eof.
     void client_close(port::Handle client);
