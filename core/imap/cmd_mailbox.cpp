@@ -517,7 +517,9 @@ bool Session::sync_selected() {
     const Status st = selected_->sync(view_, writer, &complete);
     writer.finish();
     if (view_.invalidated) {
-        bye("The mailbox was rewritten by another process; please reconnect");
+        // Compacted by another process, or by this one after another
+        // session's expunges outran this view (Mailbox::make_gone_room).
+        bye("The mailbox was rewritten; please reconnect");
         return true;
     }
     // Busy: another process holds the lock; reported next time.
