@@ -237,7 +237,9 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
     job_.item_count = cmd.fetch.count;
     job_.sets_seen = cmd.fetch.sets_seen && !view_.read_only;
     job_.seq = 0;
+    job_.held_seq = 0;
     job_.item = 0;
+    job_.retry_at_ms = job_.waiting_since_ms = 0;
     run_job();
 }
 
@@ -283,6 +285,8 @@ void Session::run_job() {
         run_expunge_job();
         return;
     }
+    if (job_waiting()) return;  // a FETCH that sets \Seen waits for the mailbox
+    job_.retry_at_ms = 0;
     while (job_.kind != JobKind::None) {
         if (streamer_.active()) {
             const StreamStatus st = streamer_.pump(out_);
@@ -301,7 +305,8 @@ void Session::run_job() {
         }
         if (out_.room() < kItemReserve) return;
         if (job_.seq == 0) {
-            job_.seq = next_in_set();
+            job_.seq = job_.held_seq != 0 ? job_.held_seq : next_in_set();
+            job_.held_seq = 0;
             if (job_.seq == 0) {
                 const JobKind done = job_.kind;
                 job_.kind = JobKind::None;
@@ -315,7 +320,10 @@ void Session::run_job() {
                 tagged("OK", "", done == JobKind::Fetch ? "FETCH completed" : "STORE completed");
                 return;
             }
-            if (!start_message()) continue;
+            if (!start_message()) {
+                if (job_waiting()) return;
+                continue;
+            }
         }
         if (job_.kind == JobKind::Store) {
             write_store_answer();
@@ -385,7 +393,16 @@ bool Session::start_message() {
         // RFC 3501 §6.4.5: BODY[...] sets \Seen, and the change is reported.
         store::MessageInfo result;
         bool skipped = false;
-        if (selected_->begin_store() == Status::Ok) {
+        const Status held = selected_->begin_store();
+        if (held == Status::Busy && retry_later()) {
+            // Another session's STORE or COPY job holds the mailbox: this
+            // message again once it is free (RFC 3501 §6.4.5: \Seen is set).
+            job_.held_seq = job_.seq;
+            job_.seq = 0;
+            return false;
+        }
+        job_.waiting_since_ms = 0;
+        if (held == Status::Ok) {
             if (selected_->store(view_, job_.seq, store::FlagOp::Add, kSeen, 0, 0, &result,
                                  &skipped) == Status::Ok &&
                 selected_->commit_store() == Status::Ok) {

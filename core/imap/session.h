@@ -353,6 +353,7 @@ private:
         std::uint32_t expunge_from_uid = 1;  // Expunge: where the store's scan goes on (0: done)
         std::uint32_t commit_turn = 0;       // Expunge: the loop turn of its last commit
         std::uint32_t seq = 0;               // message being answered, 0 between messages
+        std::uint32_t held_seq = 0;          // Fetch: the next message, put back while waiting
         std::size_t item = 0;
         store::MessageInfo message;
         std::uint64_t header_size = UINT64_MAX;

@@ -323,3 +323,32 @@ TEST_CASE(
     CHECK(w.say(lag, "f FETCH 1,1000 (UID)\r\n") ==
           "* 1 FETCH (UID 4001)\r\n* 1000 FETCH (UID 5000)\r\nf OK FETCH completed\r\n");
 }
+
+TEST_CASE(
+    "RFC 3501 §6.4.5: a FETCH BODY[] waits while another session's COPY holds the mailbox, "
+    "then sets \\Seen",
+    "[server][jobs]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    fill_inbox(w, a, 128, 30000);
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    w.net.client_send(a, "c COPY 1:* INBOX\r\n");
+    w.run(1);
+    CHECK(w.net.client_receive(a).find("c OK") == std::string::npos);
+    w.net.client_send(b, "f FETCH 1 (BODY[HEADER.FIELDS (SUBJECT)])\r\n");
+    int turns = 0;
+    std::string got;
+    while (!tagged_in(got, "f") && turns < 10000) {
+        w.clock.advance(5);
+        w.run(1);
+        ++turns;
+        got += w.net.client_receive(b);
+    }
+    CHECK(got ==
+          "* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {19}\r\nSubject: filler\r\n\r\n "
+          "FLAGS (\\Seen))\r\nf OK FETCH completed\r\n");
+    CHECK(run_until_tagged(w, a, "c", &turns).find("c OK [COPYUID") != std::string::npos);
+    CHECK(w.say(b, "g FETCH 1 (FLAGS)\r\n").find("* 1 FETCH (FLAGS (\\Seen))") !=
+          std::string::npos);
+}
