@@ -94,6 +94,7 @@ std::size_t Server::memory_needed(const Config& config) {
     measure.take_bytes(std::size_t{config.fetch_cache_kib} * 1024, 8);
     const std::size_t clients = config.max_clients;
     measure.take<Slot>(clients);
+    measure.take<imap::QuotaReservations::Entry>(clients);
     measure.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
     for (std::size_t i = 0; i < clients; ++i) {
         measure.take_bytes(config.input_buffer, 8);
@@ -148,6 +149,10 @@ bool Server::carve(Arena& arena) {
     wait_items_ = arena.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
     if (slot_memory == nullptr || wait_items_ == nullptr) return false;
     slots_ = static_cast<Slot*>(slot_memory);
+    auto* reservations = arena.take<imap::QuotaReservations::Entry>(clients);
+    if (reservations == nullptr) return false;
+    reservations_.init(reservations, clients);
+    services_.reservations = &reservations_;
     for (std::size_t i = 0; i < clients; ++i) {
         imap::SessionMemory memory;
         auto* in = arena.take<std::uint8_t>(config_.input_buffer);
@@ -162,6 +167,7 @@ bool Server::carve(Arena& arena) {
         memory.scratch.search_nodes = arena.take<imap::SearchNode>(config_.max_search_keys);
         memory.scratch.max_search_nodes = config_.max_search_keys;
         memory.scratch.max_set_ranges = config_.max_set_ranges;
+        memory.slot = static_cast<std::uint32_t>(i);
         if (in == nullptr || memory.output == nullptr || memory.arena == nullptr ||
             memory.args == nullptr || memory.scratch.fetch_items == nullptr ||
             memory.scratch.search_nodes == nullptr) {

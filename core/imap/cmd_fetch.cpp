@@ -215,6 +215,10 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
 
 // Moves the job as far as the output buffer allows.
 void Session::run_job() {
+    if (job_.kind == JobKind::Append) {  // needs no view (cmd_mailbox.cpp)
+        run_append_job();
+        return;
+    }
     if (view_invalidated() && !streamer_.active() &&
         (job_.seq == 0 || job_.kind == JobKind::Search || job_.kind == JobKind::Resync)) {
         // Between messages: the view's numbers no longer hold (see
