@@ -974,6 +974,7 @@ void Session::append_begin() {
         std::string_view mailbox;
         (void)args.astring(&mailbox);
         Result<store::Mailbox*> opened = store.open(mailbox);
+        if (opened.status == Status::Busy && append_retry_later()) return;
         if (!opened.ok()) {
             parser_.refuse_literal();
             if (opened.status == Status::NotFound) {
@@ -999,9 +1000,15 @@ void Session::append_begin() {
     std::uint64_t keywords = 0;
     for (std::size_t i = 0; i < message.flags.keyword_count; ++i) {
         unsigned bit = 0;
-        if (box->keyword_bit(message.flags.keywords[i], true, &bit) == Status::Ok) {
-            keywords |= std::uint64_t{1} << bit;
+        const Status kst = box->keyword_bit(message.flags.keywords[i], true, &bit);
+        if (kst == Status::Busy) {
+            if (append_retry_later()) return;
+            parser_.refuse_literal();
+            abort_append();
+            answer_store(kst, "");
+            return;
         }
+        if (kst == Status::Ok) keywords |= std::uint64_t{1} << bit;
     }
     const std::int64_t date =
         message.has_date ? message.date.utc_seconds : services_.clock->wall_seconds();
@@ -1058,7 +1065,40 @@ bool Session::append_waiting() const {
     return false;
 }
 
+// Another process holds the mailbox just as a literal is announced: wait
+// (reading nothing more: TCP holds the client back) and try again on a timer
+// with backoff. False once kAppendWaitMs have passed (the caller refuses).
+bool Session::append_retry_later() {
+    if (!append_open_waiting_) {
+        append_open_waiting_ = true;
+        append_open_since_ = now_ms_;
+        append_backoff_ms_ = kAppendRetryFirstMs;
+    }
+    if (now_ms_ - append_open_since_ >= kAppendWaitMs) {
+        append_open_waiting_ = false;
+        log_line(port::LogLevel::Warning, "APPEND gave up after 30 s: mailbox held by ",
+                 "another process");
+        return false;
+    }
+    job_.kind = JobKind::Append;
+    append_opening_ = true;
+    append_wait_ = AppendWait::Timer;
+    job_.retry_at_ms = now_ms_ + append_backoff_ms_;
+    append_backoff_ms_ =
+        append_backoff_ms_ * 2 < kAppendRetryMaxMs ? append_backoff_ms_ * 2 : kAppendRetryMaxMs;
+    return true;
+}
+
 void Session::run_append_job() {
+    if (append_opening_) {
+        // The literal's announcement again (the parser has not moved on).
+        job_.kind = JobKind::None;
+        append_opening_ = false;
+        append_wait_ = AppendWait::None;
+        append_begin();
+        if (!append_opening_) append_open_waiting_ = false;
+        return;
+    }
     store::Mailbox* box = append_box_;
     if (box == nullptr) {
         job_.kind = JobKind::None;

@@ -62,6 +62,7 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     selected_ = nullptr;
     append_box_ = nullptr;
     append_wait_ = AppendWait::None;
+    append_opening_ = append_open_waiting_ = false;
     release_reservation();  // nothing of the slot's previous connection counts
     job_.kind = JobKind::None;
     peer_length_ = peer.size() < sizeof peer_ ? peer.size() : sizeof peer_;

@@ -231,6 +231,7 @@ private:
     void append_finish();
     void abort_append();
     void run_append_job();
+    bool append_retry_later();
     bool append_waiting() const;
     void release_reservation();
     void write_capabilities(TextWriter& w) const;
@@ -289,6 +290,12 @@ private:
     enum class AppendWait : std::uint8_t { None, Queued, Timer };
     AppendWait append_wait_ = AppendWait::None;
     std::uint64_t append_backoff_ms_ = 0;
+    // Another process held the mailbox while the literal was announced
+    // (opening it, registering a keyword): the literal is neither taken nor
+    // refused yet and append_begin() runs again (the Append job, on a timer).
+    bool append_opening_ = false;
+    bool append_open_waiting_ = false;
+    std::uint64_t append_open_since_ = 0;
     const std::uint32_t slot_;
 
     // A FETCH or STORE answering message by message (resumable).
