@@ -1090,6 +1090,8 @@ bool Session::append_retry_later() {
 }
 
 void Session::run_append_job() {
+    // Not before the wake-up or the timer: the loop may call in earlier.
+    if (append_waiting()) return;
     if (append_opening_) {
         // The literal's announcement again (the parser has not moved on).
         job_.kind = JobKind::None;
