@@ -925,6 +925,9 @@ constexpr std::uint64_t kAppendWaitMs = 30000;
 // Retry delays while another process holds the mailbox's lock.
 constexpr std::uint64_t kAppendRetryFirstMs = 5;
 constexpr std::uint64_t kAppendRetryMaxMs = 500;
+// Staging file names tried per slot: a<slot>.tmp, a<slot+65536>.tmp, ...
+constexpr std::uint32_t kStageNames = 4;
+constexpr std::uint32_t kStageNameStride = 65536;
 
 }  // namespace
 
@@ -985,9 +988,15 @@ void Session::append_begin() {
             return;
         }
         box = opened.value;
+        // The slot's staging file; one held by another process (a second
+        // server on the same mail_dir, same slot) is left to it: try others.
         store::Path path;
-        Status st = store::stage_path(user_root_.view(), slot_, &path);
-        if (st == Status::Ok) st = stage_.open(services_.registry->services(), path.view(), box);
+        Status st = Status::Busy;
+        for (std::uint32_t k = 0; k < kStageNames && st == Status::Busy; ++k) {
+            st = store::stage_path(user_root_.view(), slot_ + k * kStageNameStride, &path);
+            if (st == Status::Ok)
+                st = stage_.open(services_.registry->services(), path.view(), box);
+        }
         if (st != Status::Ok) {
             parser_.refuse_literal();
             store.close(box);
@@ -1174,7 +1183,7 @@ void Session::release_reservation() {
 void Session::abort_append() {
     release_reservation();
     if (append_box_ == nullptr) return;
-    stage_.close();
+    stage_.end_command();
     store::UserStore(*services_.registry, user_root_.view()).close(append_box_);
     append_box_ = nullptr;
 }

@@ -511,6 +511,7 @@ std::uint64_t Session::logout_at() const {
 void Session::end() {
     job_.kind = JobKind::None;
     abort_append();
+    stage_.close();  // the staging file goes with the connection
     deselect();
     state_ = SessionState::Logout;
 }

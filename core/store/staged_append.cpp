@@ -60,6 +60,14 @@ void remove_stale_stages(Services& s, std::string_view root) {
 }
 
 Status StagedAppend::open(Services& s, std::string_view path, Mailbox* box) {
+    end_command();
+    if (is_open() && s_ == &s && path_.view() == path) {
+        // The previous command's file: still ours (locked), its old bytes are
+        // overwritten and never read past staged_.
+        box_ = box;
+        appender_ = Appender{};
+        return Status::Ok;
+    }
     close();
     s_ = &s;
     if (!path_.assign(path)) return Status::TooLong;
@@ -171,12 +179,20 @@ StagedAppend::Step StagedAppend::commit_step(std::size_t budget, std::uint32_t* 
     }
 }
 
-void StagedAppend::close() {
+void StagedAppend::end_command() {
     if (box_ != nullptr) {
         if (copying_) box_->abort_append(appender_);
         box_->leave_turn_queue(waiter_);
     }
     copying_ = false;
+    if (file_ != port::kNoFile && staged_ > kKeepBytes) (void)s_->fs.truncate(file_, 0);
+    box_ = nullptr;
+    count_ = 0;
+    staged_ = 0;
+}
+
+void StagedAppend::close() {
+    end_command();
     if (file_ != port::kNoFile) {
         (void)s_->fs.truncate(file_, 0);
         (void)s_->fs.unlink(path_.view());
@@ -184,9 +200,6 @@ void StagedAppend::close() {
         (void)s_->fs.close(file_);
         file_ = port::kNoFile;
     }
-    box_ = nullptr;
-    count_ = 0;
-    staged_ = 0;
 }
 
 }  // namespace tinyimapd::store

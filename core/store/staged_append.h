@@ -45,8 +45,9 @@ public:
     static constexpr std::size_t kMaxMessages = 16;
 
     // Starts a command: opens (creating) and locks the staging file at
-    // `path`, empties it, and remembers `box` (acquired by the caller, who
-    // keeps it until close()). Busy: another process holds that file.
+    // `path` — or keeps the one still open from the previous command at the
+    // same path — and remembers `box` (acquired by the caller, who keeps it
+    // until end_command()). Busy: another process holds that file.
     Status open(Services& s, std::string_view path, Mailbox* box);
     bool is_open() const { return file_ != port::kNoFile; }
     Mailbox* mailbox() const { return box_; }
@@ -75,9 +76,14 @@ public:
     bool waiter_woken() const { return waiter_.woken; }
 
     // Ends the command: an uncommitted copy is dropped (the mailbox's tail is
-    // cut back), the staging file emptied, unlocked, unlinked and closed, and
-    // the waiter leaves the queue. Does not release the mailbox.
+    // cut back) and the waiter leaves the queue. The staging file stays open
+    // and locked for the next command (emptied if it grew past kKeepBytes).
+    // Does not release the mailbox.
+    void end_command();
+    // end_command(), then the staging file is unlinked and closed (the
+    // connection ends).
     void close();
+    static constexpr std::uint64_t kKeepBytes = 256 * 1024;
 
 private:
     struct Message {

@@ -145,9 +145,12 @@ TEST_CASE("staged APPEND: two commands into one mailbox both succeed, in turn (i
     CHECK(b.waiter().woken);  // woken by a's commit
     REQUIRE(step(b, 100, &uid) == StagedAppend::Step::Done);
     CHECK(uid == 3);
-    a.close();
+    a.end_command();
     b.close();
-    CHECK_FALSE(env.fs.exists(env.stage(0)));  // the stage goes with the command
+    CHECK(env.fs.exists(env.stage(0)));  // kept for the next command
+    CHECK_FALSE(env.fs.exists(env.stage(1)));
+    a.close();
+    CHECK_FALSE(env.fs.exists(env.stage(0)));  // gone with the connection
     CHECK(messages(env, "INBOX") == 3);
     env.user.close(r1.value);
     env.user.close(r2.value);
