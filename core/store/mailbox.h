@@ -18,7 +18,8 @@
 // State is the only commit point (a write that a committed State does not
 // cover never took effect); every mutation holds the mailbox lock (the fs
 // lock on m.data) from its first write to its last fsync, and never waits
-// for it (Busy: retry later). Single-threaded: callers are the event loop.
+// for it (Busy: retry later; write_turn() queues a caller behind a writer of
+// this process and wakes it). Single-threaded: callers are the event loop.
 //
 // RFC 3501 §2.3.1.1 (UID, UIDVALIDITY), §2.3.2 (\Recent in one session),
 // §6.4.3 EXPUNGE, §6.4.6 STORE, §6.4.7 COPY, §6.3.11 APPEND; RFC 7162 §3.1
