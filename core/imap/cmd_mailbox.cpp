@@ -990,17 +990,19 @@ void Session::append_begin() {
         box = opened.value;
         // The slot's staging file; one held by another process (a second
         // server on the same mail_dir, same slot) is left to it: try others.
-        store::Path path;
         Status st = Status::Busy;
+        std::uint32_t number = slot_;
         for (std::uint32_t k = 0; k < kStageNames && st == Status::Busy; ++k) {
-            st = store::stage_path(user_root_.view(), slot_ + k * kStageNameStride, &path);
-            if (st == Status::Ok)
-                st = stage_.open(services_.registry->services(), path.view(), box);
+            number = slot_ + k * kStageNameStride;
+            st = stage_.open(services_.registry->services(), user_root_.view(), number, box);
         }
         if (st != Status::Ok) {
             parser_.refuse_literal();
             store.close(box);
-            log_line(port::LogLevel::Error, "cannot open the APPEND staging file ", path.view());
+            FixedText<32> name;
+            name.put(" (a").put_uint(number).put(".tmp)");
+            log_line(port::LogLevel::Error, "cannot open the APPEND staging file in ",
+                     user_root_.view(), name.view());
             answer_store(st, "");
             return;
         }

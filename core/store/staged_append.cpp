@@ -59,9 +59,9 @@ void remove_stale_stages(Services& s, std::string_view root) {
     }
 }
 
-Status StagedAppend::open(Services& s, std::string_view path, Mailbox* box) {
+Status StagedAppend::open(Services& s, std::string_view root, std::uint32_t number, Mailbox* box) {
     end_command();
-    if (is_open() && s_ == &s && path_.view() == path) {
+    if (is_open() && s_ == &s && root_ == root && number_ == number) {
         // The previous command's file: still ours (locked), its old bytes are
         // overwritten and never read past staged_.
         box_ = box;
@@ -70,9 +70,12 @@ Status StagedAppend::open(Services& s, std::string_view path, Mailbox* box) {
     }
     close();
     s_ = &s;
-    if (!path_.assign(path)) return Status::TooLong;
+    root_ = root;
+    number_ = number;
+    Path path;
+    if (Status st = stage_path(root, number, &path); st != Status::Ok) return st;
     auto f = s.fs.open(
-        path, port::kOpenRead | port::kOpenWrite | port::kOpenCreate | port::kOpenNoFollow);
+        path.view(), port::kOpenRead | port::kOpenWrite | port::kOpenCreate | port::kOpenNoFollow);
     if (!f.ok()) return f.status;
     Status st = s.fs.lock(f.value, port::LockMode::Exclusive);
     if (st == Status::Ok) {
@@ -195,7 +198,8 @@ void StagedAppend::close() {
     end_command();
     if (file_ != port::kNoFile) {
         (void)s_->fs.truncate(file_, 0);
-        (void)s_->fs.unlink(path_.view());
+        Path path;
+        if (stage_path(root_, number_, &path) == Status::Ok) (void)s_->fs.unlink(path.view());
         (void)s_->fs.unlock(file_);
         (void)s_->fs.close(file_);
         file_ = port::kNoFile;

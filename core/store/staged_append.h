@@ -44,11 +44,12 @@ class StagedAppend {
 public:
     static constexpr std::size_t kMaxMessages = 16;
 
-    // Starts a command: opens (creating) and locks the staging file at
-    // `path` — or keeps the one still open from the previous command at the
-    // same path — and remembers `box` (acquired by the caller, who keeps it
-    // until end_command()). Busy: another process holds that file.
-    Status open(Services& s, std::string_view path, Mailbox* box);
+    // Starts a command: opens (creating) and locks the staging file number
+    // `number` in `root` (stage_path; `root` must stay valid until close())
+    // — or keeps the one still open from the previous command — and
+    // remembers `box` (acquired by the caller, who keeps it until
+    // end_command()). Busy: another process holds that file.
+    Status open(Services& s, std::string_view root, std::uint32_t number, Mailbox* box);
     bool is_open() const { return file_ != port::kNoFile; }
     Mailbox* mailbox() const { return box_; }
 
@@ -102,7 +103,8 @@ private:
     Services* s_ = nullptr;
     Mailbox* box_ = nullptr;
     port::File file_ = port::kNoFile;
-    Path path_;
+    std::string_view root_;  // the file is stage_path(root_, number_)
+    std::uint32_t number_ = 0;
     Message messages_[kMaxMessages] = {};
     std::size_t count_ = 0;
     std::uint64_t staged_ = 0;  // bytes in the staging file

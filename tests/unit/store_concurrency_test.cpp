@@ -54,7 +54,7 @@ struct Env {
 // Stages `bodies` as one command.
 void stage_all(Env& env, StagedAppend& sa, Mailbox* box, std::uint32_t slot,
                const std::vector<std::string>& bodies) {
-    REQUIRE(sa.open(env.reg.services(), env.stage(slot), box) == Status::Ok);
+    REQUIRE(sa.open(env.reg.services(), kRoot, slot, box) == Status::Ok);
     for (const std::string& b : bodies) {
         REQUIRE(sa.add(static_cast<std::uint32_t>(b.size()), 0, 0, 1700000000, 0) == Status::Ok);
         REQUIRE(sa.write(b.data(), b.size()) == Status::Ok);
@@ -190,7 +190,7 @@ TEST_CASE("staged APPEND: the stage is locked while in use; stale stages go at l
     stage_all(env, sa, r.value, 3, {"x\r\n"});
     // Another process (or a second server) cannot take the same stage.
     StagedAppend other;
-    CHECK(other.open(env.reg.services(), env.stage(3), r.value) == Status::Busy);
+    CHECK(other.open(env.reg.services(), kRoot, 3, r.value) == Status::Busy);
     // A stage left by a crash (nobody holds it) is removed; one in use stays.
     env.fs.write_file(env.stage(7), "half a message");
     remove_stale_stages(env.reg.services(), kRoot);

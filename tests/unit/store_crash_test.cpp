@@ -663,9 +663,7 @@ TEST_CASE("store crash matrix: staged MULTIAPPEND copied in steps", "[store][cra
                     auto r = env.reg->acquire(kBox);
                     if (r.status != Status::Ok) return r.status;
                     StagedAppend sa;
-                    Path stage;
-                    Status st = stage_path(kRoot, 0, &stage);
-                    if (st == Status::Ok) st = sa.open(env.reg->services(), stage.view(), r.value);
+                    Status st = sa.open(env.reg->services(), kRoot, 0, r.value);
                     const std::string bodies[] = {std::string(300, 'p') + "\r\n", "short\r\n",
                                                   std::string(200, 'q') + "\r\n"};
                     for (const std::string& b : bodies) {
