@@ -14,7 +14,7 @@ USERS = ("alice", "bob", "carol")
 
 class ConcurrentAppends(WithServer):
     server_args = {"users": tuple((u, "{PLAIN}pw-" + u) for u in USERS),
-                   "extra": ["--max-clients=16"]}
+                   "extra": ["--max-clients=16", "--max-clients-per-address=16"]}
 
     def test_ten_clients_three_users_no_append_refused_rfc3501_6_3_11(self):
         per_client = 15

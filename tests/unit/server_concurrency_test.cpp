@@ -265,6 +265,8 @@ TEST_CASE("RFC 9208 §4.3.1: an earlier APPEND's size does not count again (20.7
         INFO(q.substr(0, 200));
         CHECK(q.find("q OK [APPENDUID") != std::string::npos);
         w.say(c, "u STORE 1 +FLAGS (\\Deleted)\r\nv EXPUNGE\r\nl LOGOUT\r\n");
+        w.net.client_close(c);  // the slot is free once the client has gone
+        w.run();
     }
     // The next connection in the same slot starts from nothing as well.
     port::Handle d = login(w);
