@@ -42,8 +42,8 @@ class ConcurrentAppends(WithServer):
                     failures.append(("deliver", n, r.returncode, r.stderr))
 
         # Each user's first login makes their root and INBOX: done before the
-        # race (deliver racing a first login is another matter: it gives up
-        # with EX_TEMPFAIL when the tree lock is taken).
+        # race, which is about APPENDs (a deliver racing a first login waits
+        # for the tree lock: docs/TOOLS.md).
         for user in USERS:
             m = self.server.imap()
             m.login(user, "pw-" + user)
