@@ -1,0 +1,45 @@
+// Whole-server tests of the MIME-facing FETCH items and the listing rule
+// they were filed with (issue 12 item 6, issue 20 items 4-6) on the
+// simulated platform: exact bytes where the answer is short.
+#include "tests/unit/server_world.h"
+
+namespace tinyimapd::test {
+namespace {
+
+port::Handle login(World& w) {
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    w.say(c, "a LOGIN alice wonderland\r\n");
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "LSUB % returns an unsubscribed parent of a subscribed child as \\Noselect, "
+    "rfc3501_6_3_9",
+    "[server][lsub]") {
+    World w;
+    port::Handle c = login(w);
+    CHECK(w.say(c, "b CREATE foo/bar\r\n") == "b OK CREATE completed\r\n");
+    CHECK(w.say(c, "c SUBSCRIBE foo/bar\r\n") == "c OK SUBSCRIBE completed\r\n");
+    CHECK(w.say(c, "d SUBSCRIBE foo/baz\r\n") == "d OK SUBSCRIBE completed\r\n");
+    // RFC 3501 §6.3.9: "A "%" wildcard to LSUB must return foo, not foo/bar,
+    // in the LSUB response, and it MUST be flagged with the \Noselect
+    // attribute." Once, though two children are subscribed.
+    CHECK(w.say(c, "e LSUB \"\" %\r\n") ==
+          "* LSUB (\\Noselect) \"/\" foo\r\ne OK LSUB completed\r\n");
+    CHECK(w.say(c, "f LSUB \"\" *\r\n") ==
+          "* LSUB () \"/\" foo/bar\r\n* LSUB (\\Noselect) \"/\" foo/baz\r\n"
+          "f OK LSUB completed\r\n");
+    // Subscribed itself: listed once, as it is (here a directory made by
+    // CREATE foo/bar, so \Noselect still).
+    CHECK(w.say(c, "g SUBSCRIBE foo\r\n") == "g OK SUBSCRIBE completed\r\n");
+    CHECK(w.say(c, "h LSUB \"\" %\r\n") ==
+          "* LSUB (\\Noselect) \"/\" foo\r\nh OK LSUB completed\r\n");
+    CHECK(w.say(c, "i LSUB \"\" foo/%\r\n") ==
+          "* LSUB () \"/\" foo/bar\r\n* LSUB (\\Noselect) \"/\" foo/baz\r\n"
+          "i OK LSUB completed\r\n");
+}
+
+}  // namespace tinyimapd::test
