@@ -186,7 +186,8 @@ TEST_CASE("mime envelope: groups, route addresses, quoted names, defaults", "[mi
     CHECK(envelope(m) == want);
 }
 
-TEST_CASE("mime envelope: encoded words pass through, comments are dropped", "[mime]") {
+TEST_CASE("mime envelope: encoded words pass through, comments are dropped but a legacy name",
+          "[mime]") {
     std::string m = crlf(
         "Date: Mon, 1 Jan 2024 10:00:00 +0000\n"
         "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus Berlin\n"
@@ -201,7 +202,7 @@ TEST_CASE("mime envelope: encoded words pass through, comments are dropped", "[m
                            "(\"Mon, 1 Jan 2024 10:00:00 +0000\" "
                            "\"=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus Berlin\" ") +
                        from + " ((NIL NIL \"secretary\" \"example.de\")) " + from +
-                       " ((NIL NIL \"john\" \"example.com\")"
+                       " ((\"John Smith\" NIL \"john\" \"example.com\")"
                        "({13}\r\nQuoted \"Name\" NIL \"q\" \"example.com\"))"
                        " NIL NIL \"<abc@example.com>\" \"<def@example.com>\")";
     CHECK(envelope(m) == want);
@@ -224,6 +225,22 @@ TEST_CASE("mime envelope: a header line longer than the scratch buffer", "[mime]
         "From: a@b\r\nSubject: " + std::string(20000, 'x') + "\r\nTo: c@d\r\n\r\nhi\r\n";
     std::string from = "((NIL NIL \"a\" \"b\"))";
     CHECK(envelope(m) == "(NIL NIL " + from + " " + from + " " + from + " NIL NIL NIL NIL NIL)");
+}
+
+TEST_CASE("mime address: the comment after a bare addr-spec is its display name, rfc5322_3_4",
+          "[mime]") {
+    // RFC 5322 §3.4: legacy mail puts "the name of the recipient in
+    // parentheses as a comment following the addr-spec"; c-client and
+    // Dovecot show it as the name.
+    CHECK(addresses("user@example.org (Full Name)") ==
+          "((\"Full Name\" NIL \"user\" \"example.org\"))");
+    CHECK(addresses("a@b (A  One), c@d, e@f ( E )") ==
+          "((\"A  One\" NIL \"a\" \"b\")(NIL NIL \"c\" \"d\")(\"E\" NIL \"e\" \"f\"))");
+    // A phrase wins; a comment before the address or empty is no name.
+    CHECK(addresses("Real <r@s> (note)") == "((\"Real\" NIL \"r\" \"s\"))");
+    CHECK(addresses("(lead) x@y") == "((NIL NIL \"x\" \"y\"))");
+    CHECK(addresses("x@y ()") == "((NIL NIL \"x\" \"y\"))");
+    CHECK(addresses("x@y (a (nested) one)") == "((\"a (nested) one\" NIL \"x\" \"y\"))");
 }
 
 TEST_CASE("mime address: malformed lists stay well-formed", "[mime]") {
