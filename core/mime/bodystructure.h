@@ -14,8 +14,9 @@
 //   - octets: the size of the part's body (after its header's empty line,
 //     before the line break that belongs to the next delimiter), bytes as
 //     stored;
-//   - lines (text/* and message/rfc822): LFs in the body, plus one for a
-//     last line without one;
+//   - lines (text/* and message/rfc822): LFs in the body (a last line
+//     without one is not counted; the CRLF before a delimiter is the
+//     delimiter's, RFC 2046 §5.1.1: as c-client and Dovecot count);
 //   - message/rfc822: envelope, body structure and lines of the
 //     encapsulated message;
 //   - extension data (BODYSTRUCTURE only): md5, disposition ("(" type

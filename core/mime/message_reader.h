@@ -58,8 +58,11 @@ private:
 // returns the bytes delivered (fewer only at the end or on an I/O error).
 std::size_t read_full(MessageReader& r, std::uint64_t offset, char* out, std::size_t n);
 
-// Number of text lines in [start, end): LFs, plus one for a non-empty last
-// line without one. `buf` is a window of `cap` bytes.
+// Number of text lines in [start, end) as body-fld-lines counts them: the
+// LFs. A last line without a line break is not counted: in a multipart the
+// CRLF before a delimiter belongs to the delimiter (RFC 2046 §5.1.1), so a
+// part "text" CRLF "--b" is 0 lines, as c-client and Dovecot count it.
+// `buf` is a window of `cap` bytes.
 std::uint64_t count_lines(MessageReader& r, std::uint64_t start, std::uint64_t end, char* buf,
                           std::size_t cap);
 

@@ -202,20 +202,21 @@ TEST_CASE("mime bodystructure: plain message without MIME headers", "[mime]") {
     CHECK(structure(m) == std::string("(") + kTextDefault + " 14 2 NIL NIL NIL NIL)");
     CHECK(structure(m, false) == std::string("(") + kTextDefault + " 14 2)");
     CHECK(structure("") == std::string("(") + kTextDefault + " 0 0 NIL NIL NIL NIL)");
-    // A last line without line end still counts.
+    // body-fld-lines counts line breaks: a last line without one is not
+    // counted (as c-client and Dovecot count; see the multipart case).
     CHECK(structure("S: x\r\n\r\nab\r\ncd") ==
-          std::string("(") + kTextDefault + " 6 2 NIL NIL NIL NIL)");
+          std::string("(") + kTextDefault + " 6 1 NIL NIL NIL NIL)");
 }
 
 TEST_CASE("mime bodystructure: multipart/alternative (RFC 2046 §5.1.4)", "[mime]") {
     const char* want =
-        "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7BIT\" 5 1 NIL NIL NIL NIL)"
-        "(\"text\" \"html\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 12 1 NIL NIL NIL "
+        "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7BIT\" 5 0 NIL NIL NIL NIL)"
+        "(\"text\" \"html\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 12 0 NIL NIL NIL "
         "NIL) \"alternative\" (\"boundary\" \"XX\") NIL NIL NIL)";
     CHECK(structure(kAlternative) == want);
     CHECK(structure(kAlternative, false) ==
-          "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7BIT\" 5 1)"
-          "(\"text\" \"html\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 12 1) "
+          "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7BIT\" 5 0)"
+          "(\"text\" \"html\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 12 0) "
           "\"alternative\")");
     // Bare LF line ends: the same structure (the sizes here do not change).
     std::string lf;
@@ -227,7 +228,7 @@ TEST_CASE("mime bodystructure: multipart/alternative (RFC 2046 §5.1.4)", "[mime
 
 TEST_CASE("mime bodystructure: multipart/mixed with a base64 attachment", "[mime]") {
     CHECK(structure(kMixed) ==
-          "((\"text\" \"plain\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 13 1 NIL NIL NIL NIL)"
+          "((\"text\" \"plain\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 13 0 NIL NIL NIL NIL)"
           "(\"application\" \"pdf\" (\"name\" \"report.pdf\") \"<pdf1@example.com>\" "
           "\"The report\" \"base64\" 26 \"Q2hlY2sgSW50ZWdyaXR5IQ==\" "
           "(\"attachment\" (\"filename\" \"report.pdf\")) (\"en\" \"de\") "
@@ -239,14 +240,14 @@ TEST_CASE("mime bodystructure: nested message/rfc822 (RFC 3501 body-type-msg)", 
         "(NIL \"inner\" ((NIL NIL \"inner\" \"example.com\")) ((NIL NIL \"inner\" "
         "\"example.com\")) ((NIL NIL \"inner\" \"example.com\")) NIL NIL NIL NIL NIL)";
     std::string inner_body =
-        "((\"text\" \"plain\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 2 1 NIL NIL NIL NIL)"
-        "(\"text\" \"html\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 9 1 NIL NIL NIL NIL) "
+        "((\"text\" \"plain\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 2 0 NIL NIL NIL NIL)"
+        "(\"text\" \"html\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 9 0 NIL NIL NIL NIL) "
         "\"alternative\" (\"boundary\" \"inner\") NIL NIL NIL)";
     std::string want =
-        "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7BIT\" 16 1 NIL NIL NIL NIL)"
+        "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7BIT\" 16 0 NIL NIL NIL NIL)"
         "(\"message\" \"rfc822\" NIL NIL NIL \"7BIT\" 193 " +
         std::string(inner_env) + " " + inner_body +
-        " 13 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"outer\") NIL NIL NIL)";
+        " 12 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"outer\") NIL NIL NIL)";
     CHECK(structure(kNested) == want);
 }
 
@@ -258,7 +259,7 @@ TEST_CASE("mime bodystructure: multipart/digest defaults to message/rfc822 (RFC 
     const char* a = "((NIL NIL \"x\" \"y\"))";
     std::string want = std::string("((\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 29 (NIL \"s\" ") +
                        a + " " + a + " " + a + " NIL NIL NIL NIL NIL) (" + kTextDefault +
-                       " 4 1 NIL NIL NIL NIL) 4 NIL NIL NIL NIL) \"digest\" (\"boundary\" \"d\") "
+                       " 4 0 NIL NIL NIL NIL) 3 NIL NIL NIL NIL) \"digest\" (\"boundary\" \"d\") "
                        "NIL NIL NIL)";
     CHECK(structure(m) == want);
 }
@@ -280,14 +281,14 @@ TEST_CASE("mime bodystructure: broken multiparts degrade", "[mime]") {
     CHECK(
         structure(crlf("Content-Type: multipart/mixed; boundary=zz\n\n--zz\n\n--zzz\n--zz--\n")) ==
         std::string("((") + kTextDefault +
-            " 5 1 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"zz\") NIL NIL NIL)");
+            " 5 0 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"zz\") NIL NIL NIL)");
     // message/rfc822 in base64 is not parsed as a message (RFC 2046 §5.2.1).
     CHECK(structure(crlf("Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
                          "AAAA\n")) ==
           "(\"message\" \"rfc822\" NIL NIL NIL \"base64\" 6 NIL NIL NIL NIL)");
     // Invalid Content-Type value.
     CHECK(structure(crlf("Content-Type: garbage\n\nx")) ==
-          std::string("(") + kTextDefault + " 1 1 NIL NIL NIL NIL)");
+          std::string("(") + kTextDefault + " 1 0 NIL NIL NIL NIL)");
 }
 
 TEST_CASE("mime bodystructure: 100 levels of nesting stop at kMaxMimeDepth", "[mime]") {
@@ -428,4 +429,19 @@ TEST_CASE("mime section: non-field lines are never selected", "[mime]") {
     std::string m = crlf("From foo@bar Mon Jan  1 00:00:00 2024\nno colon here\nTo: x@y\n\nb\n");
     CHECK(section(m, "BODY[HEADER.FIELDS.NOT (Subject)]") == crlf("To: x@y\n\n"));
     CHECK(section(m, "BODY[HEADER.FIELDS (To)]") == crlf("To: x@y\n\n"));
+}
+
+TEST_CASE(
+    "mime bodystructure: the line break before a delimiter is not a line of the part, "
+    "rfc2046_5_1_1",
+    "[mime]") {
+    // RFC 2046 §5.1.1: "the CRLF preceding the boundary delimiter line is
+    // conceptually attached to the boundary". "one" has no line break of
+    // its own: 0 lines (c-client and Dovecot); "two" CRLF has one.
+    std::string m = crlf(
+        "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\none\n"
+        "--b\nContent-Type: text/plain\n\ntwo\n\n--b--\n");
+    CHECK(structure(m, false) ==
+          "((\"text\" \"plain\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3 0)"
+          "(\"text\" \"plain\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 5 1) \"mixed\")");
 }
