@@ -659,8 +659,11 @@ std::size_t Session::FilterSource::read(std::uint64_t offset, char* out, std::si
 // Where BINARY[section]'s bytes lie and how they are encoded. A part's
 // encoding comes from its MIME header (RFC 2045 §6.1; absent: 7bit). BINARY[]
 // is the whole message: its header as is, then its body decoded (identity
-// for a multipart, RFC 2045 §6.4). A part that is a multipart or an
-// encapsulated message is not a leaf (RFC 9051 §6.4.5). Parts of a
+// for a multipart, RFC 2045 §6.4). A message/rfc822 part is its
+// encapsulated message as it is (its encoding can only be an identity one,
+// RFC 2046 §5.2.1): RFC 3516 does not restrict BINARY to leaves and
+// Dovecot answers it so, while RFC 9051 §6.4.5's "leaf body parts" note is
+// kept for multipart parts, which are refused. Parts of a
 // multipart/digest without a Content-Type are taken as text/plain leaves
 // here (the digest default, message/rfc822, is not looked up).
 Session::BinaryLookup Session::find_binary(const FetchItem& item, BinaryRange* out) {
@@ -683,7 +686,7 @@ Session::BinaryLookup Session::find_binary(const FetchItem& item, BinaryRange* o
         return BinaryLookup::Missing;
     }
     mime::classify_part(header, item.section.part_count, false, &info);
-    if (!top && info.kind != mime::PartKind::Leaf) return BinaryLookup::NotLeaf;
+    if (!top && info.kind == mime::PartKind::Multipart) return BinaryLookup::NotLeaf;
     out->encoding = mime::TransferEncoding::Identity;
     std::string_view cte;
     if (info.kind == mime::PartKind::Leaf &&

@@ -43,3 +43,24 @@ TEST_CASE(
 }
 
 }  // namespace tinyimapd::test
+
+namespace tinyimapd::test {
+
+TEST_CASE("BINARY of a multipart part stays refused, rfc9051_6_4_5", "[server][binary]") {
+    World w;
+    port::Handle c = login(w);
+    const std::string m =
+        "Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n"
+        "Content-Type: multipart/alternative; boundary=i\r\n\r\n--i\r\n\r\nx\r\n--i--\r\n"
+        "--o--\r\n";
+    w.say(c, "b APPEND INBOX {" + std::to_string(m.size()) + "+}\r\n" + m + "\r\n");
+    w.say(c, "c EXAMINE INBOX\r\n");
+    // RFC 9051 §6.4.5: "only ... for leaf body parts"; a multipart is not
+    // one (and its children are not decoded into one stream here).
+    CHECK(w.say(c, "d FETCH 1 BINARY.SIZE[1]\r\n") ==
+          "d NO [CANNOT] BINARY.SIZE[1]: BINARY is only for leaf body parts\r\n");
+    CHECK(w.say(c, "e FETCH 1 BINARY.PEEK[1.1]\r\n") ==
+          "* 1 FETCH (BINARY[1.1] {1}\r\nx)\r\ne OK FETCH completed\r\n");
+}
+
+}  // namespace tinyimapd::test
