@@ -64,3 +64,27 @@ TEST_CASE("BINARY of a multipart part stays refused, rfc9051_6_4_5", "[server][b
 }
 
 }  // namespace tinyimapd::test
+
+namespace tinyimapd::test {
+
+TEST_CASE(
+    "BODY[1.MIME] of a non-multipart message is the message header, as Dovecot, "
+    "rfc3501_6_4_5",
+    "[server][mime]") {
+    World w;
+    port::Handle c = login(w);
+    const std::string m = "Subject: s\r\nContent-Type: text/plain\r\n\r\nbody\r\n";
+    w.say(c, "b APPEND INBOX {" + std::to_string(m.size()) + "+}\r\n" + m + "\r\n");
+    w.say(c, "c EXAMINE INBOX\r\n");
+    // RFC 3501 §6.4.5: "Every message has at least one part number. Non-
+    // [MIME-IMB] messages, and non-multipart [MIME-IMB] messages with no
+    // encapsulated message, only have a part 1." Part 1 is the body; its
+    // MIME header is the header that describes it, the message's own.
+    // Dovecot (imap-msgpart.c: part 1 of a non-multipart is the root part)
+    // answers the whole message header; so does tinyimapd.
+    CHECK(w.say(c, "d FETCH 1 (BODY.PEEK[1.MIME] BODY.PEEK[1])\r\n") ==
+          "* 1 FETCH (BODY[1.MIME] {40}\r\nSubject: s\r\nContent-Type: text/plain\r\n\r\n "
+          "BODY[1] {6}\r\nbody\r\n)\r\nd OK FETCH completed\r\n");
+}
+
+}  // namespace tinyimapd::test
