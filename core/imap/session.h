@@ -219,7 +219,7 @@ private:
     void run_search();
     bool search_match(std::uint32_t seq, std::uint32_t index);
     bool header_value(std::string_view name, std::string_view* value);
-    mime::HeaderBlock load_search_header();
+    mime::HeaderBlock load_search_header(std::string_view name);
     bool body_contains(std::string_view needle, bool whole);
     void append_begin();
     void append_chunk(std::string_view chunk);

@@ -320,8 +320,14 @@ TEST_CASE("mime bodystructure: 100 levels of nesting stop at kMaxMimeDepth", "[m
 TEST_CASE("mime bodystructure: huge header lines and 8-bit headers", "[mime]") {
     std::string m = "Content-Type: text/plain; charset=\"" + std::string(30000, 'x') +
                     "\"\r\nContent-Description: caf\xC3\xA9\r\n\r\nbody\r\n";
-    std::string s = structure(m);
-    CHECK(balanced(s));
+    // The cut of the huge field depends on the buffer; the field after it
+    // is found with any buffer (issue 20.6).
+    for (std::size_t scratch : {kMinScratch, std::size_t{8192}}) {
+        MemoryReader r(m);
+        std::string s = structure(r, true, scratch);
+        CHECK(balanced(s));
+        CHECK(s.find("{5}\r\ncaf\xC3\xA9 \"7BIT\" 6 1 NIL NIL NIL NIL)") != std::string::npos);
+    }
     std::string m2 = "Content-Type: text/plain\r\nContent-Description: caf\xC3\xA9\r\n\r\nbody\r\n";
     CHECK(structure(m2) ==
           "(\"text\" \"plain\" (\"CHARSET\" \"US-ASCII\") NIL {5}\r\ncaf\xC3\xA9 \"7BIT\" 6 1 NIL "
