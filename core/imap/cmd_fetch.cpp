@@ -43,6 +43,9 @@ namespace {
 constexpr std::size_t kItemReserve = 512;  // room needed to write one short item
 constexpr std::size_t kScanChunk = 1024;   // header scan window
 constexpr std::size_t kMoveBatch = 64;     // UIDs taken per removal round of MOVE
+// Message bytes an ENVELOPE/BODY/BODYSTRUCTURE walk reads per call (about a
+// millisecond of work): write_structure.
+constexpr std::uint64_t kStructureBudget = 256 * 1024;
 
 // Numbers added in ascending order, written as a sequence-set ("2:4,7")
 // into a bounded text; add() is false once it would not fit.
@@ -316,6 +319,7 @@ bool Session::start_message() {
     job_.item = 0;
     job_.first_item = true;
     job_.add_flags = false;
+    structure_job_.open = false;
     job_.header_size = UINT64_MAX;
     // RFC 7162 §3.1.4.1: CHANGEDSINCE keeps only messages changed since.
     if (job_.kind == JobKind::Fetch && fetch_changedsince_ != 0 &&
@@ -411,17 +415,18 @@ std::size_t Session::MimeSource::read(std::uint64_t offset, char* out, std::size
     return got;
 }
 
-// ENVELOPE, BODY, BODYSTRUCTURE: written in place into the output buffer,
-// or copied from the shared cache (core/imap/fetch_cache.h) when this
-// message's answer is there, without reading the message.
-// False: not enough room yet (the caller waits for the socket to drain).
+// ENVELOPE, BODY, BODYSTRUCTURE of any size: the item's name, then its
+// value in pieces as the output drains (mime::StructureWriter), or copied
+// from the shared cache (core/imap/fetch_cache.h) when this message's
+// answer is there, without reading the message. A walked answer is stored
+// in the cache as it goes out, if it fits there. Each call reads a bounded
+// share of the message (kStructureBudget), so a message of a million parts
+// does not hold up the loop. True when the item is complete; false: call
+// again (the output is full, or this turn's share is used).
 bool Session::write_structure(const FetchItem& item) {
     mime_source_.box = selected_;
     mime_source_.message = &job_.message;
-    const bool was_empty = out_.empty();
-    const std::string_view name = item.kind == FetchKind::Envelope ? "ENVELOPE "
-                                  : item.kind == FetchKind::Body   ? "BODY "
-                                                                   : "BODYSTRUCTURE ";
+    StructureJob& sj = structure_job_;
     FetchCache* cache = services_.fetch_cache;
     FetchCacheKey key;
     if (cache != nullptr) {
@@ -432,52 +437,52 @@ bool Session::write_structure(const FetchItem& item) {
         key.item = item.kind == FetchKind::Envelope ? CachedItem::Envelope
                    : item.kind == FetchKind::Body   ? CachedItem::Body
                                                     : CachedItem::BodyStructure;
-        std::string_view cached;
-        if (cache->get(key, &cached)) {
-            const std::size_t need = (job_.first_item ? 0 : 1) + name.size() + cached.size();
-            if (out_.room() < need) return false;  // wait for the socket to drain
-            if (!job_.first_item) out_.append(" ");
-            out_.append(name);
-            out_.append(cached);
-            return true;
+    }
+    const mime::StructureItem what =
+        item.kind == FetchKind::Envelope ? mime::StructureItem::Envelope
+        : item.kind == FetchKind::Body   ? mime::StructureItem::Body
+                                         : mime::StructureItem::BodyStructure;
+    std::string_view cached;
+    if (!sj.open) {
+        const std::string_view name = item.kind == FetchKind::Envelope ? "ENVELOPE "
+                                      : item.kind == FetchKind::Body   ? "BODY "
+                                                                       : "BODYSTRUCTURE ";
+        if (out_.room() < kItemReserve) return false;  // wait for the socket to drain
+        if (!job_.first_item) out_.append(" ");
+        out_.append(name);
+        sj = StructureJob{};
+        sj.open = true;
+        sj.from_cache = cache != nullptr && cache->get(key, &cached);
+        if (!sj.from_cache) {
+            structure_.start(what);
+            if (cache != nullptr) cache->begin_put(&sj.put);
         }
+    } else if (sj.from_cache && !cache->get(key, &cached)) {
+        // Evicted between turns: walk the message, past what was sent.
+        sj.from_cache = false;
+        structure_.start(what, sj.sent);
+    }
+    if (sj.from_cache) {
+        const std::size_t n = out_.room() < cached.size() - sj.sent
+                                  ? out_.room()
+                                  : static_cast<std::size_t>(cached.size() - sj.sent);
+        out_.append(ascii::head(ascii::tail(cached, static_cast<std::size_t>(sj.sent)), n));
+        sj.sent += n;
+        if (sj.sent < cached.size()) return false;
+        sj.open = false;
+        return true;
     }
     std::size_t room = 0;
     char* space = out_.free_space(&room);
     TextWriter w(space, room);
-    if (!job_.first_item) w.put(' ');
-    w.put(name);
-    const std::size_t value_at = w.size();
-    ResponseWriter r(w);
-    bool ok = false;
-    if (item.kind == FetchKind::Envelope) {
-        ok = mime::write_envelope(mime_source_, services_.stream_scratch,
-                                  services_.stream_scratch_size, r);
-    } else {
-        ok = mime::write_bodystructure(mime_source_, services_.stream_scratch,
-                                       services_.stream_scratch_size,
-                                       item.kind == FetchKind::BodyStructure, r);
-    }
-    if (ok && r.ok() && w.ok()) {
-        if (cache != nullptr) {
-            cache->put(key, std::string_view(space + value_at, w.size() - value_at));
-        }
-        out_.commit(w.size());
-        return true;
-    }
-    if (!was_empty) return false;  // retry with the whole buffer
-    // Larger than the whole output buffer (a hostile message): a minimal
-    // answer that is still valid syntax.
-    w.clear();
-    if (!job_.first_item) w.put(' ');
-    if (item.kind == FetchKind::Envelope) {
-        w.put("ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
-    } else {
-        w.put(item.kind == FetchKind::Body ? "BODY " : "BODYSTRUCTURE ");
-        w.put("(\"APPLICATION\" \"OCTET-STREAM\" NIL NIL NIL \"7BIT\" ");
-        w.put_uint(job_.message.size).put(')');
-    }
+    const mime::StructureWriter::Progress p = structure_.step(
+        mime_source_, services_.stream_scratch, services_.stream_scratch_size, w, kStructureBudget);
     out_.commit(w.size());
+    sj.sent = structure_.delivered();
+    if (cache != nullptr) cache->append(&sj.put, w.view());
+    if (p != mime::StructureWriter::Progress::Done) return false;
+    if (cache != nullptr) cache->finish_put(&sj.put, key);
+    sj.open = false;
     return true;
 }
 

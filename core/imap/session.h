@@ -29,6 +29,7 @@
 #include "core/imap/fetch_cache.h"
 #include "core/imap/parser.h"
 #include "core/imap/uid_ranges.h"
+#include "core/mime/bodystructure.h"
 #include "core/mime/header.h"
 #include "core/mime/section.h"
 #include "core/mime/text_search.h"
@@ -358,6 +359,16 @@ private:
     alignas(8) unsigned char fields_filter_space_[sizeof(mime::HeaderFieldsFilter)];
     char fields_window_[mime::kMinScratch];
     LiteralStreamer streamer_;
+    // The ENVELOPE, BODY or BODYSTRUCTURE answer being written (in pieces,
+    // write_structure): from the cache, or by the walker and into the cache.
+    struct StructureJob {
+        bool open = false;        // the item's name is out, its value is not done
+        bool from_cache = false;  // copying a cached answer
+        std::uint64_t sent = 0;   // value bytes in the output so far
+        FetchCache::PendingPut put;
+    };
+    StructureJob structure_job_;
+    mime::StructureWriter structure_;
 
     // ---- fetch extensions (MOVE, CONDSTORE FETCH/STORE, cache, BINARY) ----
     // (cmd_fetch.cpp)

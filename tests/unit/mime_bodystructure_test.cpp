@@ -28,10 +28,9 @@ char g_out[1 << 18];
 
 std::string structure(MessageReader& r, bool ext, std::size_t scratch) {
     TextWriter tw(g_out, sizeof g_out);
-    imap::ResponseWriter w(tw);
-    REQUIRE(write_bodystructure(r, g_scratch, scratch, ext, w));
-    REQUIRE(w.ok());
-    return std::string(w.view());
+    REQUIRE(write_bodystructure(r, g_scratch, scratch, ext, tw));
+    REQUIRE(tw.ok());
+    return std::string(tw.view());
 }
 
 // BODYSTRUCTURE (ext) or BODY; checked to be the same with short reads and
