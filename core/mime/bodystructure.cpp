@@ -228,7 +228,8 @@ bool StructureWriter::open_part(MessageReader& r, char* scratch, std::size_t cap
     load_header(r, p.start, p.end, scratch, cap, &h);
     PartInfo info;
     classify_part(h, p.depth, p.in_digest, &info);
-    if (info.kind != PartKind::Leaf && (parts_ >= kMaxMimeParts || top_ + 1 >= kMaxFrames)) {
+    // This is part parts_ + 1; past the limit it can have no parts inside.
+    if (info.kind != PartKind::Leaf && (parts_ + 1 >= kMaxMimeParts || top_ + 1 >= kMaxFrames)) {
         info.kind = PartKind::Leaf;
         info.override_type = TypeOverride::OctetStream;
         info.is_text = false;
@@ -306,7 +307,7 @@ bool StructureWriter::act(MessageReader& r, char* scratch, std::size_t cap, Text
                 boundary_frame_ = top_ - 1;
             }
             ChildCursor children(f.at, f.end, std::string_view(boundary_, boundary_len_));
-            if (parts_ >= kMaxMimeParts) children.last_child();
+            if (parts_ + 1 >= kMaxMimeParts) children.last_child();
             std::uint64_t cs = 0, ce = 0;
             const ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
             f.at = children.state();

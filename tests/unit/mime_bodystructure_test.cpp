@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "core/base/text.h"
 #include "core/imap/encoder.h"
@@ -449,4 +450,104 @@ TEST_CASE(
     CHECK(structure(m, false) ==
           "((\"text\" \"plain\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3 0)"
           "(\"text\" \"plain\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 5 1) \"mixed\")");
+}
+
+namespace {
+
+// The answer of `item` written by StructureWriter through an output of
+// `window` bytes drained after every step, with `budget` bytes per step.
+std::string in_pieces(const std::string& msg, StructureItem item, std::size_t window,
+                      std::uint64_t budget, std::size_t* steps = nullptr) {
+    MemoryReader r(msg);
+    StructureWriter sw;
+    sw.start(item);
+    std::string all;
+    std::vector<char> buf(window);
+    for (std::size_t n = 1;; ++n) {
+        TextWriter piece(buf.data(), buf.size());
+        const StructureWriter::Progress p = sw.step(r, g_scratch, sizeof g_scratch, piece, budget);
+        all.append(piece.view());
+        REQUIRE(sw.delivered() == all.size());
+        if (steps != nullptr) *steps = n;
+        if (p == StructureWriter::Progress::Done) break;
+        REQUIRE(n < 10000000);
+    }
+    return all;
+}
+
+std::string digest(int messages) {
+    std::string m =
+        "From: list@example.org\r\nSubject: digest\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/digest; boundary=\"d\"\r\n\r\nPreamble.\r\n";
+    for (int i = 0; i < messages; ++i) {
+        const std::string n = std::to_string(i);
+        m += "\r\n--d\r\n\r\nFrom: Poster " + n + " <p" + n +
+             "@example.org>\r\nTo: list@example.org\r\n" +
+             "Cc: Someone Else <else@example.org>\r\nReply-To: list@example.org\r\n" +
+             "Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nSubject: Re: the discussion of topic " + n +
+             "\r\nMessage-ID: <" + n + "@example.org>\r\n\r\nA short message, number " + n +
+             ".\r\n";
+    }
+    return m + "\r\n--d--\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("mime StructureWriter: the answer is the same bytes however it is split (issue 20.5)",
+          "[mime][structure]") {
+    const std::string d = digest(40);
+    for (const std::string* msg : {&kNested, &kMixed, &kAlternative, &d}) {
+        for (StructureItem item :
+             {StructureItem::Envelope, StructureItem::Body, StructureItem::BodyStructure}) {
+            const std::string whole = in_pieces(*msg, item, 1 << 20, UINT64_MAX);
+            CHECK(whole.size() > 20);
+            CHECK(balanced(whole));
+            if (item == StructureItem::BodyStructure) CHECK(whole == structure(*msg));
+            if (item == StructureItem::Body) CHECK(whole == structure(*msg, false));
+            for (std::size_t window : {1, 2, 7, 64, 1000}) {
+                for (std::uint64_t budget : {1, 13, 4096}) {
+                    CHECK(in_pieces(*msg, item, window, budget) == whole);
+                }
+            }
+        }
+    }
+    // RFC 2046 §5.1.5: the 40 messages of an ordinary digest are
+    // message/rfc822 parts, each with its envelope, in an answer larger
+    // than a 16 KiB output buffer.
+    const std::string s = in_pieces(d, StructureItem::BodyStructure, 16384, 256 * 1024);
+    CHECK(s.size() > 16384);
+    std::size_t rfc822 = 0;
+    for (std::size_t at = 0; (at = s.find("(\"MESSAGE\" \"RFC822\" ", at)) != std::string::npos;
+         ++at) {
+        ++rfc822;
+    }
+    CHECK(rfc822 == 40);
+    CHECK(s.find("\"Re: the discussion of topic 39\"") != std::string::npos);
+    CHECK(s.find("OCTET-STREAM") == std::string::npos);
+}
+
+TEST_CASE(
+    "mime StructureWriter: at most kMaxMimeParts parts, the rest in the last one, "
+    "bounded reads per step (issue 20.4)",
+    "[mime][structure]") {
+    const std::size_t parts = kMaxMimeParts + 500;
+    std::string m = "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
+    for (std::size_t i = 0; i < parts; ++i) m += "--b\r\n\r\nx\r\n";
+    m += "--b--\r\n";
+    std::size_t steps = 0;
+    const std::string s = in_pieces(m, StructureItem::Body, 16384, 4096, &steps);
+    CHECK(balanced(s));
+    std::size_t leaves = 0;
+    for (std::size_t at = 0; (at = s.find("(\"TEXT\" \"PLAIN\"", at)) != std::string::npos; ++at) {
+        ++leaves;
+    }
+    // The multipart is part 1 of kMaxMimeParts: its first kMaxMimeParts - 2
+    // children are one part each, the next runs to the end of the multipart.
+    CHECK(leaves == kMaxMimeParts - 1);
+    // The last: "x" CRLF, then 501 more "--b" CRLF CRLF "x" CRLF and the
+    // close delimiter, as its body.
+    CHECK(s.find("\"7BIT\" 5020 1505)") != std::string::npos);
+    // Each step read about 4 KiB: many steps, none doing it all.
+    CHECK(steps > m.size() / 4096);
+    CHECK(in_pieces(m, StructureItem::Body, 1 << 22, UINT64_MAX) == s);
 }
