@@ -14,8 +14,10 @@ void locate_header(MessageReader& r, std::uint64_t start, std::uint64_t end, cha
     bool pending_cr = false;  // a CR at the start of a line, waiting for its LF
     std::uint64_t cr_pos = 0;
     std::uint64_t pos = start;
-    while (pos < end) {
-        std::uint64_t left = end - pos;
+    std::uint64_t line_start = start;  // of the last line begun
+    const std::uint64_t scan_end = end - start > kMaxHeaderBytes ? start + kMaxHeaderBytes : end;
+    while (pos < scan_end) {
+        std::uint64_t left = scan_end - pos;
         std::size_t want = left < cap ? static_cast<std::size_t>(left) : cap;
         std::size_t n = read_full(r, pos, buf, want);
         if (n == 0) break;
@@ -45,9 +47,18 @@ void locate_header(MessageReader& r, std::uint64_t start, std::uint64_t end, cha
                 }
             }
             at_line_start = (c == '\n');
+            if (at_line_start) line_start = p + 1;
         }
         pos += n;
         if (n < want) break;
+    }
+    if (scan_end < end && pos >= scan_end) {
+        // No end within kMaxHeaderBytes: the header ends at the last line
+        // begun there, and the rest is body.
+        const std::uint64_t cut = line_start > start ? line_start : scan_end;
+        *fields_end = cut;
+        *body_start = cut;
+        return;
     }
     *fields_end = end;
     *body_start = end;

@@ -2,11 +2,12 @@
 // buffer unfolded, and iterating / looking up its fields.
 //
 // load_header() finds where the header of the entity at [start, end) ends
-// (the first empty line, CRLF CRLF or LF LF; RFC 2822 §2.1, RFC 2045 §3),
+// (the first empty line, CRLF CRLF or LF LF; RFC 2822 §2.1, RFC 2045 §3;
+// at most kMaxHeaderBytes),
 // then copies the header into the caller's buffer and unfolds it in place
 // (RFC 2822 §2.2.3: a line break followed by WSP is removed, the WSP kept),
 // so that every field becomes one line "Name:value\n". The header's end is
-// found however long the header is (by streaming through the buffer). A
+// found by streaming through the buffer, up to kMaxHeaderBytes. A
 // header larger than the buffer (a mail to 400 recipients has an 18 KB To:)
 // is read again in windows and only the fields the caller names are kept
 // (by default those of ENVELOPE and BODYSTRUCTURE), every occurrence, in
@@ -39,9 +40,14 @@ struct HeaderBlock {
     bool truncated = false;        // the header did not fit in the buffer
 };
 
+// Longest header read (Dovecot bounds headers too): without an empty line
+// within it, the header ends at the last line begun before it and the rest
+// is body, so that no header costs more than this much reading.
+inline constexpr std::uint64_t kMaxHeaderBytes = 1024 * 1024;
+
 // Finds the empty line ending the header of [start, end) using `buf` as a
 // window. Without an empty line the whole entity is header and the body is
-// empty (fields_end == body_start == end).
+// empty (fields_end == body_start == end), up to kMaxHeaderBytes.
 void locate_header(MessageReader& r, std::uint64_t start, std::uint64_t end, char* buf,
                    std::size_t cap, std::uint64_t* fields_end, std::uint64_t* body_start,
                    std::size_t* first_read = nullptr);

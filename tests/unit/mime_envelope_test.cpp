@@ -300,3 +300,28 @@ TEST_CASE("mime address: malformed lists stay well-formed", "[mime]") {
     CHECK(has_address("a@b"));
     CHECK_FALSE(has_address("  "));
 }
+
+TEST_CASE("mime header: reading stops at kMaxHeaderBytes, at a line start", "[mime]") {
+    // A message without an empty line, far longer than kMaxHeaderBytes:
+    // the header ends at the last line begun within the limit.
+    std::string line = "X-Filler: " + std::string(90, 'f') + "\r\n";
+    std::string m = "Subject: s\r\n";
+    while (m.size() < 3 * kMaxHeaderBytes) m += line;
+    TrickleReader r(m, 4096);
+    char buf[4096];
+    HeaderBlock h;
+    load_header(r, 0, m.size(), buf, sizeof buf, &h);
+    CHECK(h.fields_end <= kMaxHeaderBytes);
+    CHECK(h.fields_end > kMaxHeaderBytes - line.size());
+    CHECK(h.body_start == h.fields_end);
+    CHECK((h.fields_end - 12) % line.size() == 0);
+    std::string_view subject;
+    CHECK(find_field(h.fields, "Subject", &subject));
+    CHECK(subject == "s");
+    // Within the limit, no empty line: all header, as before.
+    std::string small = "Subject: s\r\nTo: a@b\r\n";
+    MemoryReader rs(small);
+    load_header(rs, 0, small.size(), buf, sizeof buf, &h);
+    CHECK(h.fields_end == small.size());
+    CHECK(h.body_start == small.size());
+}
