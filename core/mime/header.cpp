@@ -77,11 +77,12 @@ bool named(FieldNames keep, std::string_view name, std::size_t* index) {
 }
 
 // The header [start, fields_end) does not fit in buf: reads it again in
-// windows (the last quarter of buf) and keeps the fields named in `keep`,
-// unfolded, in the rest of buf (see header.h).
+// windows (the last eighth of buf) and keeps the fields named in `keep`,
+// unfolded, in the rest of buf (see header.h). A field cut for room ends at
+// its last ',' so that an address list loses whole addresses.
 std::size_t collect_fields(MessageReader& r, std::uint64_t start, std::uint64_t fields_end,
                            char* buf, std::size_t cap, FieldNames keep) {
-    const std::size_t window = cap / 4;
+    const std::size_t window = cap / 8;
     char* win = buf + (cap - window);
     const std::size_t out_cap = cap - window;
     constexpr std::size_t kNameMax = 64;
@@ -98,8 +99,23 @@ std::size_t collect_fields(MessageReader& r, std::uint64_t start, std::uint64_t 
     // A small buffer keeps less room per name (half the buffer in all).
     std::size_t field_reserve = unseen > 0 ? out_cap / (2 * unseen) : 0;
     if (field_reserve > kFieldReserve) field_reserve = kFieldReserve;
+    std::size_t value_at = 0;  // where the kept field's value begins
+    bool cut = false;          // the kept field did not fit
     auto put = [&](char c) {
-        if (o < limit) buf[o++] = c;
+        if (o < limit) {
+            buf[o++] = c;
+        } else {
+            cut = true;
+        }
+    };
+    auto end_field = [&] {
+        if (cut) {
+            std::size_t comma = o;
+            while (comma > value_at && buf[comma - 1] != ',') --comma;
+            if (comma > value_at) o = comma - 1;
+        }
+        if (o < out_cap) buf[o++] = '\n';
+        cut = false;
     };
     std::uint64_t pos = start;
     while (pos < fields_end) {
@@ -113,7 +129,7 @@ std::size_t collect_fields(MessageReader& r, std::uint64_t start, std::uint64_t 
                 if (ascii::is_space(c)) {
                     at = kept ? At::Value : At::Skip;  // a folded continuation
                 } else {
-                    if (kept && o < out_cap) buf[o++] = '\n';
+                    if (kept) end_field();
                     kept = false;
                     name_len = 0;
                     at = At::Name;
@@ -137,6 +153,7 @@ std::size_t collect_fields(MessageReader& r, std::uint64_t start, std::uint64_t 
                                 limit = out_cap - reserve - 1;
                                 for (char k : nm) put(k);
                                 put(':');
+                                value_at = o;
                                 kept = true;
                                 at = At::Value;
                             }
@@ -174,7 +191,7 @@ std::size_t collect_fields(MessageReader& r, std::uint64_t start, std::uint64_t 
         pos += n;
         if (n < want) break;
     }
-    if (kept && o < out_cap) buf[o++] = '\n';
+    if (kept) end_field();
     return o;
 }
 

@@ -12,8 +12,9 @@
 // is read again in windows and only the fields the caller names are kept
 // (by default those of ENVELOPE and BODYSTRUCTURE), every occurrence, in
 // order, each cut so that every named field not yet seen keeps room for
-// kFieldReserve bytes; `truncated` records it. So a field after a huge one
-// is still found, and only a field longer than the buffer is cut. Nothing
+// kFieldReserve bytes, and a field cut ends at its last ',' (whole
+// addresses); `truncated` records it. So a field after a huge one is still
+// found, and only a field longer than the buffer is cut. Nothing
 // points into the message afterwards.
 //
 // Invariants: HeaderBlock::fields holds no CRLF pairs and no folds; each
@@ -59,7 +60,7 @@ struct FieldNames {
 };
 inline constexpr std::size_t kMaxFieldNames = 32;
 // Room kept for each named field not yet seen while a large header is read.
-inline constexpr std::size_t kFieldReserve = 256;
+inline constexpr std::size_t kFieldReserve = 160;
 // ENVELOPE's fields (RFC 3501 §7.4.2) and the MIME header fields
 // BODYSTRUCTURE and BINARY read (RFC 2045, RFC 2183, RFC 3066, RFC 2557).
 inline constexpr std::string_view kStructureFieldNames[] = {"Date",

@@ -263,6 +263,14 @@ TEST_CASE("mime envelope: a mail to 400 recipients keeps its date and subject (i
         e.find("((\"Recipient Number 0\" NIL \"user0\" \"example.org\")(\"Recipient Number 1\" ") !=
         std::string::npos);
     CHECK(e.find(" NIL NIL NIL \"<m@x>\")") != std::string::npos);
+    // The To: field is cut for room at a ',': whole addresses only.
+    auto count = [&](const std::string& what) {
+        std::size_t n = 0;
+        for (std::size_t at = 0; (at = e.find(what, at)) != std::string::npos; ++at) ++n;
+        return n;
+    };
+    CHECK(count("(\"Recipient Number ") > 200);
+    CHECK(count("(\"Recipient Number ") == count(" \"example.org\")"));
 }
 
 TEST_CASE("mime address: the comment after a bare addr-spec is its display name, rfc5322_3_4",
