@@ -551,3 +551,30 @@ TEST_CASE(
     CHECK(steps > m.size() / 4096);
     CHECK(in_pieces(m, StructureItem::Body, 1 << 22, UINT64_MAX) == s);
 }
+
+TEST_CASE(
+    "mime StructureWriter: started after bytes already sent, it writes the rest "
+    "(an evicted cache answer)",
+    "[mime][structure]") {
+    const std::string d = digest(5);
+    for (StructureItem item : {StructureItem::Envelope, StructureItem::BodyStructure}) {
+        const std::string whole = in_pieces(d, item, 1 << 20, UINT64_MAX);
+        for (std::size_t sent :
+             {std::size_t{0}, std::size_t{1}, whole.size() / 3, whole.size() - 1, whole.size()}) {
+            MemoryReader r(d);
+            StructureWriter sw;
+            sw.start(item, sent);
+            std::string rest;
+            std::vector<char> buf(97);
+            for (int n = 0; n < 100000; ++n) {
+                TextWriter piece(buf.data(), buf.size());
+                const StructureWriter::Progress p =
+                    sw.step(r, g_scratch, sizeof g_scratch, piece, 512);
+                rest.append(piece.view());
+                if (p == StructureWriter::Progress::Done) break;
+            }
+            CHECK(sw.delivered() == whole.size());
+            CHECK(rest == whole.substr(sent));
+        }
+    }
+}
