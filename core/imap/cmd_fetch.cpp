@@ -15,13 +15,17 @@
 // (part numbers, HEADER, HEADER.FIELDS(.NOT), TEXT, MIME) with .PEEK and
 // partials, through the MIME parser (core/mime); MODSEQ; BINARY[section],
 // BINARY.PEEK and BINARY.SIZE (RFC 3516) decoded through
-// core/mime/transfer_decode.h. ENVELOPE, BODY and BODYSTRUCTURE answers are
-// kept in the shared FetchCache (core/imap/fetch_cache.h). EMAILID and
-// THREADID (RFC 8474) are refused with NO before any output.
+// core/mime/transfer_decode.h. ENVELOPE, BODY and BODYSTRUCTURE answers of
+// any size are written in pieces as the output drains
+// (core/mime/bodystructure.h) and kept in the shared FetchCache
+// (core/imap/fetch_cache.h) when they fit there. EMAILID and THREADID (RFC
+// 8474) are refused with NO before any output.
 //
-// Bounds: BINARY decodes its section once to learn its size (and whether it
-// holds a NUL) before the literal starts, in one step of the job, then again
-// while streaming: work proportional to the part, not bounded per call.
+// Bounds: ENVELOPE/BODY/BODYSTRUCTURE read at most kStructureBudget bytes
+// of the message per call. BINARY decodes its section once to learn its
+// size (and whether it holds a NUL) before the literal starts, in one step
+// of the job, then again while streaming: work proportional to the part,
+// not bounded per call; so is finding a BODY[section].
 #include "core/base/text.h"
 #include "core/imap/datetime.h"
 #include "core/imap/encoder.h"
