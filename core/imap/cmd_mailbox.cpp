@@ -726,6 +726,46 @@ void Session::cmd_list(const ParsedCommand& cmd, bool lsub, bool find) {
     run_list_job();
 }
 
+namespace {
+
+// RFC 3501 §6.3.9: with "foo/bar" subscribed and "foo" not, LSUB with "%"
+// must return "foo", flagged \Noselect. Each such parent is listed once, for
+// the first subscription below it (found by reading the subscription list
+// again: it is a user's folder list, short).
+template <class Entry>
+Status list_unsubscribed_parents(store::UserStore& store, std::string_view pattern, Entry& entry) {
+    auto first_below = [&](std::string_view parent, std::string_view name) {
+        bool first = false;
+        auto find = [&](std::string_view line, std::uint8_t) {
+            if (line.size() <= parent.size() || line[parent.size()] != kHierarchyDelimiter ||
+                ascii::head(line, parent.size()) != parent) {
+                return true;
+            }
+            first = line == name;
+            return false;
+        };
+        ListFn<decltype(find)> v(find);
+        (void)store.list_subscribed("", "*", v);
+        return first;
+    };
+    auto each = [&](std::string_view name, std::uint8_t) {
+        for (std::size_t i = 1; i < name.size(); ++i) {
+            if (name[i] != kHierarchyDelimiter) continue;
+            const std::string_view parent = ascii::head(name, i);
+            if (!store::match_pattern(pattern, parent) || store.is_subscribed(parent) ||
+                !first_below(parent, name)) {
+                continue;
+            }
+            if (!entry(parent, store::kNoselect, false)) return false;
+        }
+        return true;
+    };
+    ListFn<decltype(each)> v(each);
+    return store.list_subscribed("", "*", v);
+}
+
+}  // namespace
+
 // One round of a LIST: walks the tree again, skips the entries earlier
 // rounds sent and writes what fits. The walk order is the directories' own,
 // which stays the same while the tree does not change; a mailbox created or
@@ -830,6 +870,9 @@ void Session::run_list_job() {
             };
             ListFn<decltype(subscribed)> v(subscribed);
             st = store.list_subscribed(job.reference, pattern, v);
+            if (st == Status::Ok && lsub && !full && pattern.find('%') != std::string_view::npos) {
+                st = list_unsubscribed_parents(store, joined.view(), entry);
+            }
             if (st == Status::Ok && recursive && !full) {
                 auto parents = [&](std::string_view name, std::uint8_t attrs) {
                     if (store.is_subscribed(name) ||

@@ -30,6 +30,7 @@
 #include "core/imap/parser.h"
 #include "core/imap/quota_reservations.h"
 #include "core/imap/uid_ranges.h"
+#include "core/mime/bodystructure.h"
 #include "core/mime/header.h"
 #include "core/mime/section.h"
 #include "core/mime/text_search.h"
@@ -226,7 +227,7 @@ private:
     void run_search();
     bool search_match(std::uint32_t seq, std::uint32_t index);
     bool header_value(std::string_view name, std::string_view* value);
-    mime::HeaderBlock load_search_header();
+    mime::HeaderBlock load_search_header(std::string_view name);
     bool body_contains(std::string_view needle, bool whole);
     void append_begin();
     void append_chunk(std::string_view chunk);
@@ -390,6 +391,16 @@ private:
     alignas(8) unsigned char fields_filter_space_[sizeof(mime::HeaderFieldsFilter)];
     char fields_window_[mime::kMinScratch];
     LiteralStreamer streamer_;
+    // The ENVELOPE, BODY or BODYSTRUCTURE answer being written (in pieces,
+    // write_structure): from the cache, or by the walker and into the cache.
+    struct StructureJob {
+        bool open = false;        // the item's name is out, its value is not done
+        bool from_cache = false;  // copying a cached answer
+        std::uint64_t sent = 0;   // value bytes in the output so far
+        FetchCache::PendingPut put;
+    };
+    StructureJob structure_job_;
+    mime::StructureWriter structure_;
 
     // ---- fetch extensions (MOVE, CONDSTORE FETCH/STORE, cache, BINARY) ----
     // (cmd_fetch.cpp)
