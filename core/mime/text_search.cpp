@@ -75,9 +75,11 @@ WalkStep TextWalk::step(MessageReader& r, TextMatcher& m, char* scratch, std::si
                     char* b = pool_ + pool_used_;
                     std::memcpy(b, info.boundary, info.boundary_len);
                     Frame& f = frames_[top_++];
-                    f.cursor = ChildCursor(h.body_start, end_, {b, info.boundary_len});
+                    f.cursor = ChildCursor(h.body_start, end_, {b, info.boundary_len}).state();
+                    f.end = end_;
                     f.depth = depth_;
                     f.pool_mark = pool_used_;
+                    f.boundary_len = info.boundary_len;
                     f.digest = info.is_digest;
                     pool_used_ += info.boundary_len;
                     phase_ = Phase::Children;
@@ -92,10 +94,18 @@ WalkStep TextWalk::step(MessageReader& r, TextMatcher& m, char* scratch, std::si
                     break;
                 }
                 Frame& f = frames_[top_ - 1];
-                const CursorStep next =
-                    f.cursor.next_step(r, window, window_size, &start_, &end_, &budget);
-                if (next == CursorStep::More) return WalkStep::More;
-                if (next == CursorStep::Child) {
+                ChildCursor cursor(f.cursor, f.end, {pool_ + f.pool_mark, f.boundary_len});
+                const std::uint64_t from = f.cursor.scan;
+                const ChildCursor::Step next =
+                    cursor.step(r, window, window_size, budget, &start_, &end_);
+                f.cursor = cursor.state();
+                // What the delimiter search read (all of the budget if it paused).
+                const std::uint64_t used = next == ChildCursor::Step::More ? budget
+                                           : f.cursor.scan > from          ? f.cursor.scan - from
+                                                                           : 0;
+                budget = budget > used ? budget - used : 0;
+                if (next == ChildCursor::Step::More) return WalkStep::More;
+                if (next == ChildCursor::Step::Child) {
                     depth_ = f.depth + 1;
                     in_digest_ = f.digest;
                     phase_ = Phase::Entity;

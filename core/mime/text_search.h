@@ -116,9 +116,11 @@ public:
 
 private:
     struct Frame {
-        ChildCursor cursor;
+        ChildCursor::State cursor;  // the multipart's ChildCursor, between steps
+        std::uint64_t end = 0;      // the multipart's end
         std::size_t depth = 0;
         std::size_t pool_mark = 0;  // pool bytes in use before this frame's boundary
+        std::size_t boundary_len = 0;
         bool digest = false;
     };
     enum class Phase : std::uint8_t { Entity, Children, Leaf, LeafEnd, Done };

@@ -25,8 +25,13 @@ void append(World& w, port::Handle c, const std::string& message,
             const std::string& box = "INBOX") {
     w.net.client_send(
         c, "p APPEND " + box + " {" + std::to_string(message.size()) + "+}\r\n" + message + "\r\n");
-    w.run(8 + static_cast<int>(message.size() / 4096));
-    const std::string r = w.net.client_receive(c);
+    std::string r;
+    for (int i = 0;
+         i < 100000 && r.find("p OK") == std::string::npos && r.find("p NO") == std::string::npos;
+         ++i) {
+        w.run(1);
+        r += w.net.client_receive(c);
+    }
     INFO(r);
     REQUIRE(r.find("p OK") != std::string::npos);
 }
