@@ -264,6 +264,8 @@ void Session::run_job() {
         }
         if (out_.room() < kItemReserve) return;
         if (job_.seq == 0) {
+            // RFC 3501 §7.2.6: FLAGS before a FETCH that may name a new keyword.
+            if (!announce_keywords()) return;
             job_.seq = next_in_set();
             if (job_.seq == 0) {
                 const JobKind done = job_.kind;
@@ -281,21 +283,24 @@ void Session::run_job() {
             if (!start_message()) continue;
         }
         if (job_.kind == JobKind::Store) {
-            write_store_answer();
+            if (!write_store_answer()) return;  // waits for room
             job_.seq = 0;
             continue;
         }
         if (job_.item >= job_.item_count) {
             if (job_.add_flags) {
-                FixedText<kItemReserve> w;
+                FlagLine w;
                 w.put(job_.first_item ? "" : " ").put("FLAGS ");
                 write_flag_list(w, job_.message.flags, job_.message.keywords, *selected_);
                 if (job_.kind == JobKind::Store && job_.uid && job_.first_item) {
                     w.put(" UID ").put_uint(job_.message.uid);
                 }
-                out_.append(w.view());
+                w.put(")\r\n");
+                if (out_.room() < w.size()) return;  // the rest of the line goes whole
+                (void)out_.append(w.view());
+            } else {
+                (void)out_.append(")\r\n");  // within kItemReserve
             }
-            out_.append(")\r\n");
             job_.seq = 0;
             continue;
         }
@@ -541,10 +546,20 @@ void Session::write_item(const FetchItem& item) {
     std::uint64_t begin = 0, end = m.size;
     switch (item.kind) {
         case FetchKind::Uid: w.put("UID ").put_uint(m.uid); break;
-        case FetchKind::Flags:
-            w.put("FLAGS ");
-            write_flag_list(w, m.flags, m.keywords, *selected_);
-            break;
+        case FetchKind::Flags: {
+            // Up to kMaxFlagList bytes: its own buffer, written whole once
+            // the output has room (else the job waits: no progress).
+            FlagLine flags;
+            flags.put(w.view()).put("FLAGS ");
+            write_flag_list(flags, m.flags, m.keywords, *selected_);
+            if (out_.room() < flags.size()) {
+                job_.first_item = w.view().empty();
+                return;
+            }
+            (void)out_.append(flags.view());
+            ++job_.item;
+            return;
+        }
         case FetchKind::InternalDate:
             w.put("INTERNALDATE \"");
             format_date_time(m.internal_date, m.zone_minutes, w);
@@ -870,6 +885,10 @@ void Session::cmd_store(const ParsedCommand& cmd) {
     // RFC 7162 §3.1: UNCHANGEDSINCE enables CONDSTORE.
     if (cmd.store.has_unchangedsince) enable_condstore();
     std::uint64_t keywords = 0;
+    if (cmd.store.op != StoreOp::Remove && !keywords_fit(*selected_, cmd.flags)) {
+        answer_keyword_error(Status::Exhausted);  // nothing stored
+        return;
+    }
     for (std::size_t i = 0; i < cmd.flags.keyword_count; ++i) {
         unsigned bit = 0;
         const Status st =
@@ -877,7 +896,7 @@ void Session::cmd_store(const ParsedCommand& cmd) {
         if (st == Status::Ok) {
             keywords |= std::uint64_t{1} << bit;
         } else if (st != Status::NotFound) {
-            answer_store(st, "");
+            answer_keyword_error(st);
             return;
         }
     }
@@ -959,11 +978,11 @@ void Session::cmd_store(const ParsedCommand& cmd) {
 // UID STORE (§6.4.8), and with CONDSTORE its MODSEQ (RFC 7162 §3.1.3,
 // §3.1.4.1). A message that failed UNCHANGEDSINCE gets its flags even after
 // .SILENT, so the client need not ask why (§3.1.3, example 10).
-void Session::write_store_answer() {
+bool Session::write_store_answer() {
     const store::MessageInfo& m = job_.message;
     const bool failed =
         store_conditional_ && modified_.contains(job_.uid ? m.uid : job_.seq, UINT32_MAX);
-    FixedText<kItemReserve> w;
+    FlagLine w;
     const char* sep = "";
     if (!store_silent_ || failed) {
         w.put("FLAGS ");
@@ -977,7 +996,8 @@ void Session::write_store_answer() {
     }
     if (condstore_) w.put(sep).put("MODSEQ (").put_uint(m.modseq).put(')');
     w.put(")\r\n");
-    out_.append(w.view());
+    // Whole or not yet: the job waits for the output to drain.
+    return out_.append(w.view());
 }
 
 // ---- EXPUNGE / COPY -------------------------------------------------------------
@@ -1229,6 +1249,9 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
         }
     }
     const std::uint32_t validity = dest.value->uid_validity();
+    // Exhausted with the target's keyword table full: a keyword that did not fit.
+    const bool keyword_limit =
+        st == Status::Exhausted && dest.value->keyword_count() >= store::kMaxKeywords;
     if (st == Status::Ok) {
         st = selected_->commit_copy(*dest.value);
     } else {
@@ -1236,7 +1259,11 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
     }
     store.close(dest.value);
     if (st != Status::Ok) {
-        answer_store(st, "");
+        if (keyword_limit) {
+            answer_keyword_error(st);
+        } else {
+            answer_store(st, "");
+        }
         return;
     }
     // RFC 4315 §3: COPYUID when the two sets fit in a response line (it is
