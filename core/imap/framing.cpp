@@ -34,6 +34,19 @@ bool all_digits(std::string_view w) {
     return true;
 }
 
+// A data response's name (RFC 3501 §7.2-7.4 and extensions: FLAGS, FETCH,
+// EXISTS, ESEARCH, ...): letters, then letters, digits, '-' or '.'.
+bool is_response_name(std::string_view w) {
+    if (w.empty()) return false;
+    for (std::size_t i = 0; i < w.size(); ++i) {
+        const char c = w[i];
+        const bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        const bool other = (c >= '0' && c <= '9') || c == '-' || c == '.';
+        if (!letter && (i == 0 || !other)) return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 bool FramingCheck::fail(const char* why) {
@@ -80,7 +93,7 @@ bool FramingCheck::word_done() {
         return true;
     }
     if (first_ == 't') return fail("a tagged line that is not OK, NO or BAD");
-    if (word_length_ == 0) return fail("an empty response name");
+    if (!is_response_name(w)) return fail("an untagged line without a response name");
     state_ = State::Data;
     return true;
 }
