@@ -167,6 +167,15 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
             tagged("NO", "CANNOT", w.view());
             return;
         }
+        // The item's name is echoed in every answer (BODY[HEADER.FIELDS
+        // (...)]): it must fit the buffer each item is written in, with
+        // room for what follows it, or an answer would be cut.
+        FixedText<kItemReserve - 16> name;
+        write_item_name(cmd.fetch.items[i], name);
+        if (!name.ok()) {
+            tagged("NO", "LIMIT", "FETCH item name too long (a shorter header field list?)");
+            return;
+        }
     }
     if (cmd.fetch.vanished) {
         // RFC 7162 §3.2.6: UID FETCH only, after ENABLE QRESYNC.

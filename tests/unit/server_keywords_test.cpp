@@ -162,3 +162,18 @@ TEST_CASE("RFC 3501 §6.4.6, §6.3.11: an over-long keyword gets a keyword-speci
     CHECK(w.say(a, "q APPEND INBOX (" + std::string(300, 'k') + ") {1+}\r\nz\r\n") ==
           "q BAD Keyword too long: at most 59 bytes\r\n");
 }
+
+TEST_CASE("RFC 3501 §6.4.5: a HEADER.FIELDS list too long to echo is refused, not cut",
+          "[server][keywords]") {
+    World w;
+    port::Handle a = login(w);
+    w.say(a, "p APPEND INBOX {19+}\r\nFrom: a@b\r\n\r\nbody\r\n\r\n");
+    w.say(a, "s SELECT INBOX\r\n");
+    std::string fields;
+    for (int i = 0; i < 60; ++i) fields += " X-Field-" + std::to_string(i);
+    CHECK(w.say(a, "f FETCH 1 BODY.PEEK[HEADER.FIELDS (From" + fields + ")]\r\n") ==
+          "f NO [LIMIT] FETCH item name too long (a shorter header field list?)\r\n");
+    CHECK(w.say(a, "g FETCH 1 BODY.PEEK[HEADER.FIELDS (From)]\r\n") ==
+          "* 1 FETCH (BODY[HEADER.FIELDS (From)] {13}\r\nFrom: a@b\r\n\r\n)\r\ng OK FETCH "
+          "completed\r\n");
+}
