@@ -158,11 +158,11 @@ void Session::on_parse_error() {
     FixedText<kLogLine> w;
     w.put(parser_.error_text());
     if (parser_.tag().empty()) {
-        FixedText<kLogLine> line;
-        line.put("* BAD ");
-        if (*parser_.error_code() != '\0') line.put('[').put(parser_.error_code()).put("] ");
-        line.put(w.view()).put("\r\n");
-        out_.append(line.view());
+        // Whole or not at all (the writer holds the longest code and text).
+        FixedText<kResponseLine> line;
+        ResponseWriter r(line);
+        r.untagged("BAD", parser_.error_code(), ascii::head(w.view(), kMaxResponseText));
+        (void)r.append_to(out_);
         return;
     }
     tagged("BAD", parser_.error_code(), w.view());
