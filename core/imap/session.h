@@ -478,6 +478,11 @@ inline constexpr std::size_t kMaxFlagList =
 // 4294967295 FLAGS " ... " MODSEQ (18446744073709551615))" CRLF, or "* OK
 // [PERMANENTFLAGS " ... "] " and a short text CRLF.
 inline constexpr std::size_t kFlagLineExtra = 128;
+static_assert(sizeof "* 4294967295 FETCH (UID 4294967295 FLAGS " +
+                  sizeof " MODSEQ (18446744073709551615))\r\n" <=
+              kFlagLineExtra);
+static_assert(sizeof "* OK [PERMANENTFLAGS " + sizeof "] No more keywords in this mailbox\r\n" <=
+              kFlagLineExtra);
 // A buffer for one line that carries a flag list: sized for the worst case,
 // so writing a flag list into it cannot overflow (write_flag_list takes
 // nothing smaller).
