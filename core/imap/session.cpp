@@ -513,11 +513,28 @@ void Session::shutdown(std::string_view reason) {
     bye(reason);
 }
 
+// RFC 3501 §7.1.5: BYE is a line of its own. A FETCH or STORE answer still
+// open is closed first (the items written so far are whole), a SEARCH line
+// ended; inside a literal no byte may follow but the literal's own, so the
+// connection then ends without a BYE (as when a streamed literal fails).
+// Whatever job was running ends here.
 void Session::bye(std::string_view text) {
+    bool can_speak = true;
+    if (job_.kind != JobKind::None) {
+        if (streamer_.active()) {
+            can_speak = false;
+        } else if ((job_.kind == JobKind::Fetch || job_.kind == JobKind::Store) && job_.seq != 0) {
+            can_speak = out_.append(")\r\n");
+        } else if (job_.kind == JobKind::Search) {
+            can_speak = out_.append("\r\n");
+        }
+        job_.kind = JobKind::None;
+    }
+    state_ = SessionState::Logout;
+    if (!can_speak) return;
     FixedText<kLogLine> w;
     w.put("BYE ").put(text);
     untagged(w.view());
-    state_ = SessionState::Logout;
 }
 
 // "* " text CRLF, whole or not at all: a command only starts with

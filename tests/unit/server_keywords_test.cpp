@@ -177,3 +177,51 @@ TEST_CASE("RFC 3501 §6.4.5: a HEADER.FIELDS list too long to echo is refused, n
           "* 1 FETCH (BODY[HEADER.FIELDS (From)] {13}\r\nFrom: a@b\r\n\r\n)\r\ng OK FETCH "
           "completed\r\n");
 }
+
+TEST_CASE("RFC 3501 §7.1.5: a BYE during a FETCH answer ends its line first, never lands inside",
+          "[server][keywords]") {
+    World w;
+    port::Handle a = login(w);
+    std::string appends;
+    for (int i = 0; i < 400; ++i) appends += "p APPEND INBOX (\\Seen) {1+}\r\nx\r\n";
+    w.say(a, appends);
+    w.say(a, "s SELECT INBOX\r\n");
+    // A slow reader: the FETCH answer stays open in the output buffer.
+    w.net.faults(a).send_buffer = 100;
+    w.net.client_send(a, "f FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)\r\n");
+    w.run();
+    std::string got = w.net.client_receive(a);
+    w.run();
+    got += w.net.client_receive(a);
+    w.server->begin_shutdown("Server shutting down");
+    w.net.faults(a).send_buffer = 0;
+    for (int i = 0; i < 20; ++i) {
+        w.run();
+        got += w.net.client_receive(a);
+    }
+    // World's framing check has seen every byte; the BYE is a line of its own.
+    CHECK(got.find("\r\n* BYE Server shutting down\r\n") != std::string::npos);
+    CHECK(got.find("f OK") == std::string::npos);
+}
+
+TEST_CASE("RFC 3501 §5.4: autologout during a BODY[] literal closes without a BYE inside it",
+          "[server][keywords]") {
+    World w;
+    port::Handle a = login(w);
+    const std::string big(200000, 'x');
+    CHECK(w.say_until_tagged(
+               a, "p APPEND INBOX {" + std::to_string(big.size()) + "+}\r\n" + big + "\r\n", "p")
+              .find("p OK") != std::string::npos);
+    w.say_until_tagged(a, "s SELECT INBOX\r\n", "s");
+    w.net.faults(a).send_buffer = 1000;
+    w.net.client_send(a, "f FETCH 1 BODY.PEEK[]\r\n");
+    w.run();
+    std::string got = w.net.client_receive(a);
+    w.clock.advance(2 * 1800 * 1000);  // the client reads nothing for an hour
+    for (int i = 0; i < 20; ++i) {
+        w.run(4, 1000);
+        got += w.net.client_receive(a);
+    }
+    CHECK(got.find("* 1 FETCH (BODY[] {200000}\r\n") == 0);
+    CHECK(got.find("* BYE") == std::string::npos);  // it would be read as literal data
+}
