@@ -83,7 +83,7 @@ class Server:
             return f.read()
 
     def imap(self):
-        m = imaplib.IMAP4("127.0.0.1", self.port, timeout=10 * SLOW)
+        m = CheckedIMAP4("127.0.0.1", self.port, timeout=10 * SLOW)
         self.clients.append(m.sock)
         return m
 
@@ -280,6 +280,42 @@ class FramingChecker:
                 self.fail("unbalanced parentheses or brackets at the end of a line")
             self.lines += 1
             self.state = "start"
+
+
+class CheckedReader:
+    """The file imaplib reads the server through, with every byte fed to a
+    FramingChecker on the way."""
+
+    def __init__(self, f):
+        self.f = f
+        self.framing = FramingChecker()
+
+    def read(self, size=-1):
+        data = self.f.read(size)
+        self.framing.feed(data)
+        return data
+
+    def readline(self, size=-1):
+        data = self.f.readline(size)
+        self.framing.feed(data)
+        return data
+
+    def close(self):
+        self.f.close()
+
+
+class CheckedIMAP4(imaplib.IMAP4):
+    """imaplib's client, its input checked for IMAP framing (plaintext; after
+    STARTTLS imaplib makes a new reader, which is checked again from scratch)."""
+
+    def open(self, *args, **kwargs):
+        super().open(*args, **kwargs)
+        self.file = CheckedReader(self.file)
+
+    def starttls(self, *args, **kwargs):
+        result = super().starttls(*args, **kwargs)
+        self.file = CheckedReader(self.file)
+        return result
 
 
 class RawClient:
