@@ -546,7 +546,9 @@ private:
 // more is to come (see finish_after_sync).
 bool Session::sync_selected() {
     if (selected_ == nullptr) return true;
-    if (!announce_keywords()) return false;  // more once the output drains
+    // New keywords first; if that must wait for room, the changes that name
+    // them wait too (the writer holds them back) and the rest goes now.
+    (void)announce_keywords();
     SyncWriter writer(out_, *selected_, view_, qresync_, condstore_, flags_announced_);
     bool complete = true;
     const Status st = selected_->sync(view_, writer, &complete);
