@@ -271,7 +271,8 @@ void Session::run_job() {
             ++job_.item;
             continue;
         }
-        if (out_.room() < kItemReserve) return;
+        // Room for one short item, or for the tagged line that may end the job.
+        if (out_.room() < kItemReserve || out_.room() < kResponseLine) return;
         if (job_.seq == 0) {
             // RFC 3501 §7.2.6: FLAGS before a FETCH that may name a new keyword.
             if (!announce_keywords()) return;
