@@ -15,7 +15,7 @@ namespace tinyimapd::imap {
 
 namespace {
 
-constexpr std::size_t kLine = 1024;
+constexpr std::size_t kLine = kMaxUntaggedLine;
 // UIDs taken per EXPUNGE round in CLOSE.
 constexpr std::size_t kExpungeBatch = 64;
 // A VANISHED line: UidRanges::kCapacity ranges of up to 21 bytes each.

@@ -46,7 +46,7 @@ inline constexpr std::uint64_t kNoDeadline = UINT64_MAX;
 // are left out and longer texts cut (Session::tagged), so a status line
 // always fits kResponseLine.
 inline constexpr std::size_t kMaxResponseCode = 512;
-inline constexpr std::size_t kMaxResponseText = 512;
+inline constexpr std::size_t kMaxResponseText = 256;
 // Longest status line the session writes: tag SP status SP "[" code "]" SP
 // text CRLF.
 inline constexpr std::size_t kResponseLine =
@@ -501,8 +501,12 @@ void write_flag_list(FlagLine& w, std::uint8_t flags, std::uint64_t keywords,
 // (EXISTS/RECENT, the tagged response). Lines longer than this (a flag list
 // with many keywords) are written only when the buffer has room for them
 // and this reserve; until then the command waits as a job.
+// A command's untagged lines are at most kMaxUntaggedLine each (1 KiB
+// buffers in cmd_mailbox.cpp and cmd_ext.cpp; longer ones are jobs or
+// announcements); one of them, a few short ones and its tagged line fit.
+inline constexpr std::size_t kMaxUntaggedLine = 1024;
 inline constexpr std::size_t kResponseReserve = 2048;
-static_assert(kResponseLine + 256 <= kResponseReserve);
+static_assert(kMaxUntaggedLine + kResponseLine + 64 <= kResponseReserve);
 
 // Largest decoded AUTHENTICATE PLAIN response (authzid, user, password).
 inline constexpr std::size_t kMaxSaslResponse = 1024;
