@@ -5,9 +5,13 @@
 // docs/STORAGE.md) is answered NO [LIMIT] (RFC 5530 §3) with nothing stored.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "core/store/format.h"
+#include "tests/fuzz/keywords_conversation.h"
 #include "tests/unit/server_world.h"
 
 using namespace tinyimapd;
@@ -224,4 +228,22 @@ TEST_CASE("RFC 3501 §5.4: autologout during a BODY[] literal closes without a B
     }
     CHECK(got.find("* 1 FETCH (BODY[] {200000}\r\n") == 0);
     CHECK(got.find("* BYE") == std::string::npos);  // it would be read as literal data
+}
+
+// The seeds of tests/fuzz/fuzz_keywords (two sessions, up to 64 keywords of
+// 47 bytes, slow readers) on every target the unit tests run on.
+TEST_CASE("The fuzz_keywords corpus replays with every byte well-framed", "[server][keywords]") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(TINYIMAPD_SOURCE_DIR) / "tests/fuzz/corpus/fuzz_keywords";
+    std::size_t files = 0;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        std::ifstream f(entry.path(), std::ios::binary);
+        const std::string data((std::istreambuf_iterator<char>(f)),
+                               std::istreambuf_iterator<char>());
+        INFO(entry.path().filename().string());
+        CHECK(fuzz::run_keywords_conversation(reinterpret_cast<const std::uint8_t*>(data.data()),
+                                              data.size()));
+        ++files;
+    }
+    CHECK(files >= 4);
 }
