@@ -655,7 +655,10 @@ void config_write(const Config& cfg, TextWriter& w) {
         switch (k.kind) {
             case Kind::Bool: w.put(cfg.*k.b ? "yes" : "no"); break;
             case Kind::Number:
-            case Kind::Size: w.put_uint(cfg.*k.u); break;
+            case Kind::Size:
+                w.put_uint(k.u == &Config::max_clients_per_address ? cfg.clients_per_address()
+                                                                   : cfg.*k.u);
+                break;
             case Kind::Path: write_value(w, (cfg.*k.path).view()); break;
             case Kind::Name: write_value(w, (cfg.*k.name_field).view()); break;
             case Kind::LogTo: w.put(cfg.log == LogTarget::Syslog ? "syslog" : "stderr"); break;

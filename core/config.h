@@ -76,7 +76,9 @@ struct Config {
     port::LogLevel log_level = port::LogLevel::Info;
     std::uint32_t login_fail_delay_ms = 2000;  // doubles per failure, up to 30 s
     std::uint32_t max_login_attempts = 3;      // failed logins per connection, then BYE
-    std::uint32_t max_clients_per_address = 16;
+    // 0 (the default, not settable): a quarter of max_clients, at least 1,
+    // so that one address cannot take every slot (clients_per_address()).
+    std::uint32_t max_clients_per_address = 0;
     std::uint32_t login_timeout = 60;   // seconds, not authenticated state
     std::uint32_t idle_timeout = 1800;  // seconds, authenticated (RFC 3501 §5.4)
     std::uint32_t max_line_length = 8192;
@@ -103,6 +105,12 @@ struct Config {
     ConfigName user{};
     ConfigName group{};
     ConfigPath chroot{};
+
+    // Connections one address may hold: max_clients_per_address if set.
+    std::uint32_t clients_per_address() const {
+        if (max_clients_per_address != 0) return max_clients_per_address;
+        return max_clients / 4 > 0 ? max_clients / 4 : 1;
+    }
 };
 
 struct ConfigError {

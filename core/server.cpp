@@ -18,6 +18,18 @@ namespace {
 
 // A connection that is logging out gets this long to take its last bytes.
 constexpr std::uint64_t kLingerMs = 5000;
+// Lingering close: once the last output is sent and our side shut down, the
+// client's input is read and discarded for at most this long (or to its end)
+// before the socket is closed. Closing with unread input would make the
+// kernel send a reset, which can destroy the BYE still in flight (RFC 2525
+// §2.17; the lingering close of Apache httpd and RFC 9112 §9.6).
+constexpr std::uint64_t kDrainMs = 2000;
+// Reads (of up to input_buffer bytes each) a lingering connection gets per
+// turn of the loop: a client that keeps sending cannot hold the loop.
+constexpr int kDrainReads = 4;
+// While the server shuts down, lingering is cut to this, so that SIGTERM is
+// honoured within a second whatever the clients do.
+constexpr std::uint64_t kShutdownDrainMs = 300;
 // A client that takes none of its output for this long is dropped: it would
 // otherwise hold a slot (and its buffers) forever.
 constexpr std::uint64_t kOutputStallMs = 120000;
@@ -81,6 +93,11 @@ struct Server::Slot {
     bool tls_on = false;              // reads and writes go through `tls`
     std::uint64_t close_by = imap::kNoDeadline;
     std::uint64_t stalled_since = imap::kNoDeadline;  // output waiting, none taken since
+    // Lingering close (Server::linger): the session is over, our side is shut
+    // down, input is discarded until close_by. The slot still counts as used
+    // (max_clients, max_clients_per_address, connection_count()).
+    bool lingering = false;
+    std::string_view why;  // the reason logged when the slot is closed
     port::PeerAddress peer;
 
     Slot(const imap::SessionConfig& config, imap::SessionServices& services,
@@ -131,6 +148,10 @@ Server::Server(port::Platform& platform, const Config& config, void* block, std:
           platform.log,           passwd_,        login_guard_, platform.tls != nullptr, &registry_,
           config.mail_dir.view(), &platform.clock} {
     passwd_.set_hasher(platform.password);
+    // No symbolic link is followed beneath mail_dir: a link planted in a
+    // user's tree must not lead into another's (docs/STORAGE.md "Symbolic
+    // links"). Without that, no slots: the server does not serve.
+    if (platform.fs.confine(config.mail_dir.view()) != Status::Ok) return;
     Arena arena(block, size);
     arena.take_bytes(2u * config.passwd_max_size, 1);
     arena.take<LoginGuard::Entry>(kLoginGuardEntries);
@@ -228,6 +249,11 @@ Status Server::run_once(std::int32_t max_wait_ms) {
     for (std::size_t i = 0; i < slot_count_; ++i) {
         Slot& s = slots_[i];
         if (!s.active) continue;
+        if (s.lingering) {
+            wait_items_[n++] = {s.handle, port::kWaitRead, 0};
+            if (s.close_by < deadline) deadline = s.close_by;
+            continue;
+        }
         std::uint8_t want = 0;
         if (!s.peer_eof && s.in_length < config_.input_buffer && s.session.can_receive()) {
             want |= port::kWaitRead;
@@ -303,7 +329,7 @@ void Server::accept_all(const Listener& listener, std::uint64_t now) {
                    "too many connections, refused ", peer);
             continue;
         }
-        if (same_address >= config_.max_clients_per_address) {
+        if (same_address >= config_.clients_per_address()) {
             refuse(h.value, listener.tls ? std::string_view() : kTooManyFromAddress,
                    "too many connections from one address, refused ", peer);
             continue;
@@ -315,6 +341,7 @@ void Server::accept_all(const Listener& listener, std::uint64_t now) {
         }
         s.handle = h.value;
         s.active = true;
+        s.lingering = false;
         s.peer_eof = false;
         s.in_length = 0;
         s.close_by = imap::kNoDeadline;
@@ -343,6 +370,10 @@ port::IoResult Server::write_some(Slot& s, std::string_view out) {
 }
 
 void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
+    if (s.lingering) {
+        drain(s, now);
+        return;
+    }
     // With TLS, a readable or writable socket may mean handshake progress,
     // and decrypted bytes may wait inside the engine with nothing on the
     // socket: let the engine decide.
@@ -386,7 +417,7 @@ void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
 
     if (s.session.closing()) {
         if (s.session.output().empty()) {
-            close_slot(s, "logged out");
+            linger(s, "logged out", now);
         } else if (s.close_by == imap::kNoDeadline) {
             s.close_by = now + kLingerMs;
         } else if (now >= s.close_by) {
@@ -451,17 +482,48 @@ void Server::flush(Slot& s, std::uint64_t now) {
 
 void Server::close_slot(Slot& s, std::string_view why) {
     if (!s.active) return;
-    s.session.end();
-    if (s.tls_on) s.tls->finish();
+    if (!s.lingering) {
+        s.session.end();
+        if (s.tls_on) s.tls->finish();
+    }
     s.tls_on = false;
     platform_.net.close(s.handle);
     s.handle = port::kNoHandle;
     s.active = false;
+    s.lingering = false;
     s.in_length = 0;
     --active_;
     FixedText<256> w;
     w.put("connection closed: ").put(s.peer.view()).put(" (").put(why).put(')');
     platform_.log.write(port::LogLevel::Debug, w.view());
+}
+
+// The session is over and its last output sent: end it, shut down our
+// sending side (after TLS's close_notify) and let drain() read what the
+// client still sends until it closes or kDrainMs pass.
+void Server::linger(Slot& s, std::string_view why, std::uint64_t now) {
+    if (!s.active || s.lingering) return;
+    s.session.end();
+    if (s.tls_on) s.tls->finish();
+    s.tls_on = false;
+    platform_.net.shutdown_write(s.handle);
+    s.lingering = true;
+    s.why = why;
+    s.in_length = 0;
+    s.stalled_since = imap::kNoDeadline;
+    s.close_by = now + (shutting_down_ ? kShutdownDrainMs : kDrainMs);
+}
+
+void Server::drain(Slot& s, std::uint64_t now) {
+    for (int i = 0; i < kDrainReads; ++i) {
+        const port::IoResult r = platform_.net.read(s.handle, s.in, config_.input_buffer);
+        if (r.status == Status::WouldBlock) break;
+        if (r.status != Status::Ok) {
+            close_slot(s, s.why);  // the client's end (or a reset): nothing more to wait for
+            return;
+        }
+    }
+    if (now >= s.close_by) close_slot(s, s.why);
 }
 
 void Server::begin_shutdown(std::string_view reason) {
@@ -475,9 +537,13 @@ void Server::begin_shutdown(std::string_view reason) {
     for (std::size_t i = 0; i < slot_count_; ++i) {
         Slot& s = slots_[i];
         if (!s.active) continue;
+        if (s.lingering) {
+            if (s.close_by > now + kShutdownDrainMs) s.close_by = now + kShutdownDrainMs;
+            continue;
+        }
         s.session.shutdown(reason);
         flush(s, now);
-        if (s.active && s.session.output().empty()) close_slot(s, "server shutdown");
+        if (s.active && s.session.output().empty()) linger(s, "server shutdown", now);
     }
 }
 

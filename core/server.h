@@ -57,7 +57,9 @@ public:
 
     // Stops accepting, says "* BYE" to every client and lets their output
     // drain; the loop is done when connection_count() reaches 0 (or when the
-    // caller's own deadline passes).
+    // caller's own deadline passes). A connection whose session is over
+    // lingers (reads and discards input, up to 2 s or until the client
+    // closes) before it is closed, and counts until then.
     void begin_shutdown(std::string_view reason);
     bool shutting_down() const { return shutting_down_; }
     std::size_t connection_count() const { return active_; }
@@ -84,6 +86,8 @@ private:
     void feed(Slot& slot, std::uint64_t now);
     void flush(Slot& slot, std::uint64_t now);
     void close_slot(Slot& slot, std::string_view why);
+    void linger(Slot& slot, std::string_view why, std::uint64_t now);
+    void drain(Slot& slot, std::uint64_t now);
     void log(port::LogLevel level, std::string_view a, std::string_view b = {},
              std::string_view c = {});
 

@@ -6,6 +6,19 @@
 // Nothing written is durable until fsync() (file data) and sync_dir()
 // (directory entries: create, rename, unlink) return Ok. The sim platform
 // holds unsynced writes aside and drops or tears them at a simulated crash.
+//
+// Symbolic links (docs/STORAGE.md "Symbolic links"). confine(dir) names the
+// directory whose contents are users' trees (the mail directory). In a path
+// beginning with dir + "/", no component after dir is followed if it is a
+// symbolic link, in every operation: a link in the middle of such a path
+// fails with Permission; as the last component it is refused by open(),
+// list() and sync_dir() (Permission), shown by stat() as FileType::Other,
+// and acted on as the link itself — never its target — by unlink(),
+// rename(), mkdir() (Exists) and rmdir() (NotDir). ".." beneath dir is
+// Invalid. dir itself and the components above it resolve as the OS
+// resolves them (an admin may link /srv/mail -> /mnt/usb/mail). Paths
+// outside dir (configuration, passwd file) follow links, except a last
+// component opened with kOpenNoFollow.
 #pragma once
 
 #include <cstddef>
@@ -27,7 +40,7 @@ enum OpenFlags : std::uint32_t {
     kOpenCreate = 1u << 2,     // create if missing (mode 0600)
     kOpenExclusive = 1u << 3,  // with kOpenCreate: fail with Exists if present
     kOpenTruncate = 1u << 4,
-    kOpenNoFollow = 1u << 5,  // refuse to open through a symbolic link
+    kOpenNoFollow = 1u << 5,  // refuse a symbolic link as the last component
 };
 
 struct FsResult {
@@ -85,6 +98,9 @@ public:
     virtual Status list(std::string_view path, DirVisitor& visitor) = 0;
     // Make a directory's entries (creations, renames, unlinks) durable.
     virtual Status sync_dir(std::string_view path) = 0;
+    // No symbolic link is followed beneath `dir` from now on (see above);
+    // one directory at a time, the last call wins. TooLong/Invalid as paths.
+    virtual Status confine(std::string_view dir) = 0;
 
 protected:
     ~Fs() = default;

@@ -56,6 +56,10 @@ public:
     // Write up to `length` bytes (may be fewer); WouldBlock if none fit now.
     virtual IoResult write(Handle h, const std::uint8_t* data, std::size_t length) = 0;
     virtual void close(Handle h) = 0;
+    // Half close: no more bytes will be written (the peer reads end of
+    // stream once it has everything sent before); reading goes on. For a
+    // lingering close (core/server.cpp).
+    virtual void shutdown_write(Handle h) = 0;
     // The local port a listening handle is bound to (for port 0 listeners).
     virtual Result<std::uint16_t> local_port(Handle listener) = 0;
     // Sleep until one item is ready or timeout_ms passes (-1: no timeout).

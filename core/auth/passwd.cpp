@@ -1,5 +1,7 @@
 #include "core/auth/passwd.h"
 
+#include <cstring>
+
 #include "core/base/text.h"
 
 namespace tinyimapd {
@@ -133,6 +135,13 @@ Status PasswdDb::load(port::Fs& fs, std::string_view path) {
     }
     (void)fs.close(f.value);
     if (st != Status::Ok) return st;
+    // A UTF-8 byte order mark (editors on Windows write one) is not part of
+    // the first user's name.
+    constexpr std::string_view kBom = "\xEF\xBB\xBF";
+    if (std::string_view(spare, used).substr(0, kBom.size()) == kBom) {
+        std::memmove(spare, spare + kBom.size(), used - kBom.size());
+        used -= kBom.size();
+    }
 
     std::string_view rest(spare, used);
     std::size_t users = 0;

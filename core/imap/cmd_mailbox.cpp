@@ -554,7 +554,9 @@ bool Session::sync_selected() {
     const Status st = selected_->sync(view_, writer, &complete);
     writer.finish();
     if (view_.invalidated) {
-        bye("The mailbox was rewritten by another process; please reconnect");
+        // Compacted by another process, or by this one after another
+        // session's expunges outran this view (Mailbox::make_gone_room).
+        bye("The mailbox was rewritten; please reconnect");
         return true;
     }
     // Busy: another process holds the lock; reported next time.
@@ -657,9 +659,18 @@ bool Session::keywords_fit(store::Mailbox& box, const FlagList& flags) {
     return box.keyword_count() + added <= store::kMaxKeywords;
 }
 
+// RFC 3501 §6.3.3: a new name "SHOULD NOT" contain '*' or '%' — LIST could
+// never name such a mailbox alone. Refused for CREATE and RENAME's new name.
+bool Session::refuse_wildcard_name(std::string_view name) {
+    if (name.find_first_of("*%") == std::string_view::npos) return false;
+    tagged("NO", "CANNOT", "Mailbox names may not contain * or %");
+    return true;
+}
+
 void Session::cmd_create(const ParsedCommand& cmd) {
     std::string_view name = cmd.mailbox;
     if (name.size() > 1 && name.back() == '/') name = ascii::head(name, name.size() - 1);
+    if (refuse_wildcard_name(name)) return;
     // RFC 6154 §3: \All and \Flagged are virtual mailboxes, which this
     // store does not have.
     if ((cmd.create_use & (kUseAll | kUseFlagged)) != 0) {
@@ -685,6 +696,7 @@ void Session::cmd_delete(const ParsedCommand& cmd) {
 }
 
 void Session::cmd_rename(const ParsedCommand& cmd) {
+    if (refuse_wildcard_name(cmd.mailbox2)) return;
     answer_store(
         store::UserStore(*services_.registry, user_root_.view()).rename(cmd.mailbox, cmd.mailbox2),
         "RENAME completed");

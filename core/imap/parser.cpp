@@ -79,12 +79,30 @@ void Parser::begin_command() {
     line_length_ = 0;
     depth_ = 0;
     skip_phase_ = 0;
+    skip_raw_ = false;
+    clip_ = false;
 }
 
 bool Parser::put(char c) {
     if (used_ >= arena_capacity_) return false;
     arena_[used_++] = c;
     return true;
+}
+
+// A byte of a quoted string; within ID (clip_) only the head is kept.
+bool Parser::put_string_byte(char c) {
+    if (!clip_) return put(c);
+    if (++string_length_ > kIdMaxString) return false;
+    return string_length_ > kIdKeptBytes || put(c);
+}
+
+const char* Parser::string_error() const {
+    return clip_ && string_length_ > kIdMaxString ? "ID string longer than 1024 octets"
+                                                  : "Command too large";
+}
+
+std::uint32_t Parser::line_limit() const {
+    return clip_ && kIdMaxLine > limits_.max_line_length ? kIdMaxLine : limits_.max_line_length;
 }
 
 bool Parser::open_arg(ArgType type) {
@@ -111,6 +129,10 @@ Fed Parser::fail(const char* message, std::size_t consumed, const char* code) {
 }
 
 bool Parser::literal_fits() const {
+    if (clip_) {
+        const std::uint64_t kept = literal_size_ < kIdKeptBytes ? literal_size_ : kIdKeptBytes;
+        return literal_size_ <= kIdMaxString && kept <= arena_capacity_ - used_;
+    }
     return literal_size_ <= limits_.max_literal_size && literal_size_ <= arena_capacity_ - used_;
 }
 
@@ -157,6 +179,7 @@ void Parser::expect_line() {
 // "{n+}" CRLF ending the line (RFC 7888 §3: the data belongs to the same
 // command) so that the data is skipped too instead of being read as commands.
 void Parser::skip_byte(std::uint8_t c) {
+    if (skip_raw_ && c != '\n') return;
     if (c == '\n') {
         if (skip_phase_ >= 3 && skip_plus_) {
             literal_left_ = skip_count_;
@@ -214,8 +237,14 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
             case State::LiteralData: {
                 std::size_t n = length - i;
                 if (n > literal_left_) n = static_cast<std::size_t>(literal_left_);
-                std::memcpy(arena_ + used_, data + i, n);
-                used_ += static_cast<std::uint32_t>(n);
+                std::size_t keep = n;
+                if (clip_) {
+                    const std::size_t stored = used_ - args_[arg_count_ - 1].offset;
+                    const std::size_t room = stored < kIdKeptBytes ? kIdKeptBytes - stored : 0;
+                    if (keep > room) keep = room;
+                }
+                std::memcpy(arena_ + used_, data + i, keep);
+                used_ += static_cast<std::uint32_t>(keep);
                 literal_left_ -= n;
                 i += n;
                 if (literal_left_ == 0) {
@@ -243,11 +272,11 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                     return {ParseEvent::Line, i};
                 }
                 if (++line_length_ > limits_.max_line_length || !put(static_cast<char>(c))) {
-                    error_ = "Line too long";
-                    error_code_ = "TOOBIG";
-                    state_ = State::Skip;
-                    skip_phase_ = 0;
-                    return {ParseEvent::Error, i};
+                    // The rest of the line is skipped as plain bytes: a SASL
+                    // response or DONE has no literals.
+                    Fed f = fail("Line too long", i, "TOOBIG");
+                    skip_raw_ = true;
+                    return f;
                 }
                 continue;
             case State::SkipLiteral: {
@@ -266,7 +295,7 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
         }
 
         ++i;
-        if (++line_length_ > limits_.max_line_length) {
+        if (++line_length_ > line_limit()) {
             Fed f = fail("Command line too long", i, "TOOBIG");
             skip_byte(c);
             return f;
@@ -321,6 +350,8 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                     if (c == ' ') {
                         state_ = State::Sep;
                         just_opened_ = false;
+                        clip_ = name_length_ == 2 && (arena_[tag_length_] | 0x20) == 'i' &&
+                                (arena_[tag_length_ + 1] | 0x20) == 'd';
                     } else if (c == '\r') {
                         state_ = State::LineLf;
                     } else {
@@ -344,6 +375,7 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                     if (!just_opened_ || !close_list()) return bad("Unexpected ')'");
                 } else if (c == '"') {
                     if (!open_arg(ArgType::Quoted)) return bad("Too many arguments");
+                    string_length_ = 0;
                     state_ = State::Quoted;
                 } else if (c == '{') {
                     state_ = State::LiteralSize;
@@ -425,15 +457,15 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                     return bad("Unterminated quoted string");
                 } else if (c == 0) {
                     return bad("NUL byte in quoted string");
-                } else if (!put(static_cast<char>(c))) {
-                    return bad("Command too large");
+                } else if (!put_string_byte(static_cast<char>(c))) {
+                    return bad(string_error());
                 }
                 break;
 
             case State::QuotedEscape:
                 // quoted-specials only: RFC 3501 §9 QUOTED-CHAR.
                 if (c != '"' && c != '\\') return bad("Invalid escape in quoted string");
-                if (!put(static_cast<char>(c))) return bad("Command too large");
+                if (!put_string_byte(static_cast<char>(c))) return bad(string_error());
                 state_ = State::Quoted;
                 break;
 

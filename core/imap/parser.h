@@ -152,6 +152,9 @@ private:
     }
     void begin_command();
     bool put(char c);
+    bool put_string_byte(char c);
+    const char* string_error() const;
+    std::uint32_t line_limit() const;
     bool open_arg(ArgType type);
     void close_string_arg();
     Fed fail(const char* message, std::size_t consumed, const char* code = "");
@@ -182,12 +185,25 @@ private:
     // Skip state: recognises a trailing "{n+}" so its data is skipped too.
     std::uint8_t skip_phase_ = 0;
     bool skip_plus_ = false;
+    bool skip_raw_ = false;            // skipping a raw line: "{n+}" in it means nothing
+    bool clip_ = false;                // an ID command: strings kept up to kIdKeptBytes
+    std::uint32_t string_length_ = 0;  // bytes of the quoted string being read
     std::uint32_t skip_digits_ = 0;
     std::uint64_t skip_count_ = 0;
     std::string_view chunk_;
     const char* error_ = "";
     const char* error_code_ = "";
 };
+
+// RFC 2971 §3.3: an ID command may carry 30 field-value pairs with values of
+// up to 1024 octets, more than max_line_length allows. The server only logs
+// the head of the client's name and version, so within an ID command strings
+// (quoted or literal) are kept up to kIdKeptBytes and the rest is counted,
+// not stored: the line may then be kIdMaxLine long (Dovecot's 64 KiB) without
+// the arena holding it. A string over kIdMaxString is an error.
+inline constexpr std::uint32_t kIdMaxLine = 65536;
+inline constexpr std::uint32_t kIdMaxString = 1024;
+inline constexpr std::uint32_t kIdKeptBytes = 64;
 
 // Tags longer than this are refused (untagged BAD): every response line
 // echoes the tag, and responses are built in bounded buffers.

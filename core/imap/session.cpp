@@ -153,6 +153,20 @@ void Session::on_literal() {
 }
 
 void Session::on_parse_error() {
+    if (idling_ || awaiting_sasl_) {
+        // The raw line IDLE waits on (RFC 2177 §3, DONE) or AUTHENTICATE's
+        // response (RFC 3501 §6.2.2) was too long: the command ends here with
+        // its own tag, the rest of the line is skipped, and the next line is
+        // a new command. An untagged BAD alone would leave the client waiting
+        // for a completion that never comes.
+        const bool idle = idling_;
+        idling_ = false;
+        awaiting_sasl_ = false;
+        tagged("BAD", parser_.error_code(),
+               idle ? "Line too long while waiting for DONE; IDLE ended"
+                    : "Authentication response too long; authentication cancelled");
+        return;
+    }
     remember_tag();
     abort_append();
     FixedText<kLogLine> w;
@@ -431,8 +445,10 @@ void Session::authenticate(std::string_view user, std::string_view password) {
             tagged("NO", "UNAVAILABLE", "The mail store is not available; try again later");
             return;
         }
+        // The address's failures still count (core/auth/login_guard.h): a
+        // success with one account must not reset the brake on guessing
+        // another's password.
         state_ = SessionState::Authenticated;
-        services_.login_guard.success(peer);
         log_line(port::LogLevel::Info, "login: user=", user, " address=", peer);
         // RFC 3501 §7.1: the capabilities change with the state; saying them
         // here saves clients a round trip.
@@ -510,6 +526,22 @@ void Session::end() {
 
 void Session::shutdown(std::string_view reason) {
     if (state_ == SessionState::Logout) return;
+    if (job_.kind != JobKind::None) {
+        // A response still being written ends here. Between whole responses
+        // the BYE follows them (a SEARCH line is closed first); in the middle
+        // of one (a message's FETCH, its literal's bytes promised) nothing
+        // may follow, and the connection just closes.
+        // (The same points as run_job's end for an invalidated view.)
+        const JobKind kind = job_.kind;
+        const bool between = !streamer_.active() &&
+                             (job_.seq == 0 || kind == JobKind::Search || kind == JobKind::Resync);
+        job_.kind = JobKind::None;
+        if (!between) {
+            state_ = SessionState::Logout;
+            return;
+        }
+        if (kind == JobKind::Search) (void)out_.append("\r\n");
+    }
     bye(reason);
 }
 

@@ -214,6 +214,8 @@ private:
     std::uint32_t flag_scan_max_uid_ = 0;  // the newest message the client knew
     void defer_tagged(std::string_view status, std::string_view code, std::string_view text);
     void answer_store(Status st, std::string_view done);
+    // NO [CANNOT] and true if a new mailbox name holds a LIST wildcard.
+    bool refuse_wildcard_name(std::string_view name);
     void cmd_create(const ParsedCommand& cmd);
     void cmd_delete(const ParsedCommand& cmd);
     void cmd_rename(const ParsedCommand& cmd);

@@ -1,5 +1,8 @@
 #include "core/store/name_map.h"
 
+#include <cstdint>
+#include <cstring>
+
 #include "core/imap/mailbox_name.h"
 #include "port/fs.h"
 
@@ -19,22 +22,44 @@ int hex_value(char c) {
     return -1;
 }
 
-bool match_at(std::string_view p, std::string_view n) {
-    while (!p.empty()) {
-        const char c = p[0];
-        if (c == '*' || c == '%') {
-            p = ascii::tail(p, 1);
-            for (std::size_t i = 0; i <= n.size(); ++i) {
-                if (match_at(p, ascii::tail(n, i))) return true;
-                if (i < n.size() && c == '%' && n[i] == imap::kHierarchyDelimiter) return false;
-            }
-            return false;
-        }
-        if (n.empty() || n[0] != c) return false;
-        p = ascii::tail(p, 1);
-        n = ascii::tail(n, 1);
+bool wildcard(char c) {
+    return c == '*' || c == '%';
+}
+
+// The most pattern bytes the matcher keeps after folding runs of wildcards:
+// every kept wildcard sits next to a literal byte, and a pattern with more
+// literal bytes than the name cannot match, so a name of at most
+// kMaxMailboxName bytes needs at most 2 * kMaxMailboxName + 1 of them.
+constexpr std::size_t kMaxFolded = 2 * imap::kMaxMailboxName + 1;
+constexpr std::size_t kWords = (kMaxFolded + 1 + 63) / 64;  // states 0..m, one bit each
+
+// The folded pattern as bit masks over its positions: which are '*', which
+// '%', which literal bytes, and bit b of each literal byte (so the positions
+// holding byte c are found with 8 word operations, without a 256-entry table).
+struct PatternMasks {
+    std::uint64_t star[kWords];
+    std::uint64_t percent[kWords];
+    std::uint64_t literal[kWords];
+    std::uint64_t byte_bit[8][kWords];
+    std::size_t words = 0;  // in use: states 0..m
+
+    static void set(std::uint64_t* mask, std::size_t j) {
+        mask[j / 64] |= std::uint64_t{1} << (j % 64);
     }
-    return n.empty();
+    static void clear(std::uint64_t* mask, std::size_t j) {
+        mask[j / 64] &= ~(std::uint64_t{1} << (j % 64));
+    }
+};
+
+// s |= s << 1, for the states after a wildcard (it matches the empty
+// string). One pass: folded patterns have no two wildcards in a row.
+void close_over_wildcards(const PatternMasks& pm, std::uint64_t* s) {
+    std::uint64_t carry = 0;
+    for (std::size_t w = 0; w < pm.words; ++w) {
+        const std::uint64_t wild = s[w] & (pm.star[w] | pm.percent[w]);
+        s[w] |= (wild << 1) | carry;
+        carry = wild >> 63;
+    }
 }
 
 }  // namespace
@@ -94,8 +119,75 @@ Status mailbox_path(std::string_view root, std::string_view name, TextWriter& ou
     return Status::Ok;
 }
 
+// A position automaton over the pattern, run once over the name: state j
+// holds when the first j pattern bytes match the name bytes read so far.
+// Reading byte c keeps j when pattern[j] is '*', or '%' and c is not the
+// delimiter, and moves j to j+1 when pattern[j] is the literal c. The states
+// are bits, so one name byte costs O(len(pattern) / 64) word operations and
+// a match O(len(pattern) * len(name) / 64), with no recursion and ~2 KiB of
+// stack: the old backtracking matcher took exponential time on
+// "*a*a*a*a*a*a*b" against a long name of 'a's (issue 20, item 1). Runs of
+// wildcards fold first ("%*" and "*%" match what '*' matches, "%%" what '%'
+// matches), which bounds the states; names longer than imap::kMaxMailboxName
+// (never a mailbox) do not match.
 bool match_pattern(std::string_view pattern, std::string_view name) {
-    return match_at(pattern, name);
+    if (name.size() > imap::kMaxMailboxName) return false;
+    PatternMasks pm{};
+    std::size_t m = 0;
+    std::size_t literals = 0;
+    char last = '\0';
+    for (const char c : pattern) {
+        if (wildcard(c) && m > 0 && wildcard(last)) {
+            if (c == '*' && last == '%') {
+                PatternMasks::clear(pm.percent, m - 1);
+                PatternMasks::set(pm.star, m - 1);
+                last = '*';
+            }
+            continue;
+        }
+        if (!wildcard(c) && ++literals > name.size()) return false;
+        // m <= 2 * literals + 1 <= kMaxFolded
+        if (c == '*') {
+            PatternMasks::set(pm.star, m);
+        } else if (c == '%') {
+            PatternMasks::set(pm.percent, m);
+        } else {
+            PatternMasks::set(pm.literal, m);
+            for (unsigned b = 0; b < 8; ++b) {
+                if ((static_cast<unsigned char>(c) >> b) & 1u) PatternMasks::set(pm.byte_bit[b], m);
+            }
+        }
+        last = c;
+        ++m;
+    }
+    pm.words = m / 64 + 1;
+    std::uint64_t live[kWords] = {};
+    std::uint64_t next[kWords];
+    live[0] = 1;  // state 0: nothing read, nothing matched
+    close_over_wildcards(pm, live);
+    for (const char c : name) {
+        // Literal positions holding c: bit b of their byte equals bit b of c.
+        std::uint64_t same[kWords];
+        std::memcpy(same, pm.literal, pm.words * sizeof same[0]);
+        for (unsigned b = 0; b < 8; ++b) {
+            const std::uint64_t want = ((static_cast<unsigned char>(c) >> b) & 1u) != 0 ? ~0ull : 0;
+            for (std::size_t w = 0; w < pm.words; ++w) same[w] &= ~(pm.byte_bit[b][w] ^ want);
+        }
+        const bool crosses = c == imap::kHierarchyDelimiter;
+        std::uint64_t carry = 0;
+        std::uint64_t any = 0;
+        for (std::size_t w = 0; w < pm.words; ++w) {
+            const std::uint64_t moves = live[w] & same[w];
+            const std::uint64_t stays = live[w] & (pm.star[w] | (crosses ? 0 : pm.percent[w]));
+            next[w] = stays | (moves << 1) | carry;
+            carry = moves >> 63;
+            any |= next[w];
+        }
+        if (any == 0) return false;
+        close_over_wildcards(pm, next);
+        std::memcpy(live, next, pm.words * sizeof live[0]);
+    }
+    return ((live[m / 64] >> (m % 64)) & 1u) != 0;
 }
 
 }  // namespace tinyimapd::store

@@ -32,7 +32,9 @@ bool decode_level(std::string_view dir_name, TextWriter& out);
 // port::kMaxName or the path port::kMaxPath.
 Status mailbox_path(std::string_view root, std::string_view name, TextWriter& out);
 // LIST wildcards (RFC 3501 §6.3.8): '*' matches anything, '%' anything but
-// the hierarchy delimiter. Case-sensitive except a leading INBOX.
+// the hierarchy delimiter. Case-sensitive (callers fold a leading INBOX).
+// Time O(len(pattern) * len(name) / 64) whatever the pattern; names longer
+// than imap::kMaxMailboxName never match.
 bool match_pattern(std::string_view pattern, std::string_view name);
 
 }  // namespace tinyimapd::store

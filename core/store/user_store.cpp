@@ -42,6 +42,18 @@ bool exists(port::Fs& fs, std::string_view path, port::FileType type) {
     return fs.stat(path, &info) == Status::Ok && info.type == type;
 }
 
+// What a mailbox's directory path holds: Ok for a directory, NotFound for
+// nothing, Permission for anything else — a file, or a symbolic link at or
+// above it (never followed: port/fs.h "Symbolic links"), which no tree
+// operation may replace or go through.
+Status directory_at(port::Fs& fs, std::string_view path) {
+    port::FileInfo info;
+    const Status st = fs.stat(path, &info);
+    if (st == Status::Ok)
+        return info.type == port::FileType::Directory ? Status::Ok : Status::Permission;
+    return st == Status::NotDir ? Status::Permission : st;
+}
+
 bool selectable(port::Fs& fs, std::string_view dir) {
     Path p;
     return join(dir, kDataFile, &p) == Status::Ok && exists(fs, p.view(), port::FileType::Regular);
@@ -282,9 +294,12 @@ Status UserStore::make_parents(std::string_view dir) {
     for (std::size_t i = root_.size() + 1; i < dir.size(); ++i) {
         if (dir[i] != '/') continue;
         const std::string_view sub = ascii::head(dir, i);
-        if (exists(reg_.services().fs, sub, port::FileType::Directory)) continue;
-        Status st = reg_.services().fs.mkdir(sub);
-        if (st != Status::Ok && st != Status::Exists) return st;
+        Status st = directory_at(reg_.services().fs, sub);
+        if (st == Status::Ok) continue;
+        if (st != Status::NotFound) return st;
+        st = reg_.services().fs.mkdir(sub);
+        if (st == Status::Exists) st = directory_at(reg_.services().fs, sub);
+        if (st != Status::Ok) return st;
         if ((st = reg_.services().fs.sync_dir(parent_of(sub))) != Status::Ok) return st;
     }
     return Status::Ok;
@@ -414,10 +429,12 @@ Status UserStore::create_locked(std::string_view name) {
     std::size_t top = d.size();  // end of the first missing level
     for (std::size_t i = root_.size() + 1; i <= d.size(); ++i) {
         if (i < d.size() && d[i] != '/') continue;
-        if (!exists(s.fs, ascii::head(d, i), port::FileType::Directory)) {
+        st = directory_at(s.fs, ascii::head(d, i));
+        if (st == Status::NotFound) {
             top = i;
             break;
         }
+        if (st != Status::Ok) return st;  // a link or a file where a level goes
     }
     const std::string_view first_missing = ascii::head(d, top);
     const std::string_view parent = parent_of(first_missing);
@@ -491,7 +508,9 @@ Status UserStore::rename(std::string_view from, std::string_view to) {
     if (st != Status::Ok) return st;
     if (imap::is_inbox(to)) return Status::Exists;
     if (!exists(s.fs, fd.view(), port::FileType::Directory)) return Status::NotFound;
-    if (exists(s.fs, td.view(), port::FileType::Directory)) return Status::Exists;
+    st = directory_at(s.fs, td.view());
+    if (st == Status::Ok) return Status::Exists;
+    if (st != Status::NotFound) return st;
     const std::string_view f = fd.view(), t = td.view();
     if (t.size() > f.size() && ascii::head(t, f.size()) == f && t[f.size()] == '/')
         return Status::Invalid;  // into itself

@@ -247,6 +247,11 @@ int setup(Env& env, std::vector<std::string>* all_users = nullptr) {
             }
         }
     }
+    // As the server: no symbolic link is followed beneath mail_dir.
+    if (env.fs.confine(env.cfg.mail_dir.view()) != Status::Ok) {
+        fail(env.tool, "mail_dir is not a usable path");
+        return EX_CONFIG;
+    }
     env.limits.max_open_mailboxes = 2;
     env.limits.scratch_bytes = kChunk;
     const std::size_t need = store::Registry::bytes_needed(env.limits);
@@ -282,7 +287,7 @@ public:
     explicit CreateLock(const Env& env) {
         std::string p(env.cfg.mail_dir.view());
         p += "/.tinyimapd-create.lock";
-        fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd_ >= 0) {
             while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
             }

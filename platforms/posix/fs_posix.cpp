@@ -5,7 +5,15 @@
 #include <fcntl.h>
 #include <stdio.h>  // rename()
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#if defined(SYS_openat2) && __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define TINYIMAPD_HAVE_OPENAT2 1
+#else
+#define TINYIMAPD_HAVE_OPENAT2 0
+#endif
 
 #include <cstddef>
 #include <cstdint>
@@ -110,7 +118,187 @@ bool range_fits(std::size_t length, std::uint64_t offset) {
     return offset <= kMaxOffset && static_cast<std::uint64_t>(length) <= kMaxOffset - offset;
 }
 
+bool is_symlink_at(int dir, const char* name) {
+    struct stat st;
+    return ::fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+}
+
+// openat(dir, name, O_DIRECTORY | O_NOFOLLOW | extra): the kernel checks
+// O_DIRECTORY before O_NOFOLLOW, so a link shows as ENOTDIR; it is told
+// apart here and reported as ELOOP (Permission), as openat2() reports it.
+int open_dir_nofollow(int dir, const char* name, int extra) {
+    for (;;) {
+        const int fd = ::openat(dir, name, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | extra);
+        if (fd >= 0) return fd;
+        if (errno == EINTR) continue;
+        if (errno == ENOTDIR && is_symlink_at(dir, name)) errno = ELOOP;
+        return -1;
+    }
+}
+
+// Errors of a walk beneath the confined directory: a link (ELOOP) and an
+// escape (EXDEV, from openat2's RESOLVE_BENEATH) are both refusals.
+Status walk_status(int err) {
+    if (err == ELOOP || err == EXDEV) return Status::Permission;
+    return status_from_errno(err);
+}
+
+// Where a path operation acts: a directory descriptor and a name in it, for
+// the *at() system calls. Outside the confined directory the descriptor is
+// AT_FDCWD and the name the whole path (the OS resolves it as open() would).
+struct Target {
+    int dir = AT_FDCWD;
+    const char* name = nullptr;  // inside the caller's PathBuffer
+    bool confined = false;       // beneath the confined directory: no link followed
+    Target() = default;
+    Target(const Target&) = delete;
+    Target& operator=(const Target&) = delete;
+    ~Target() {
+        if (dir >= 0) ::close(dir);
+    }
+};
+
+// Opens the directory `rel` (components separated by '/', no "..") beneath
+// `base` without following any link; takes `base` (closes it). openat2()
+// with RESOLVE_NO_SYMLINKS does it in one call where the kernel has it
+// (Linux 5.6); elsewhere (ENOSYS or EPERM: older kernels, seccomp filters,
+// qemu-user) one openat(O_NOFOLLOW | O_DIRECTORY) per component.
+int open_beneath(int base, char* rel, bool* use_openat2) {
+#if TINYIMAPD_HAVE_OPENAT2
+    if (*use_openat2) {
+        struct open_how how;
+        std::memset(&how, 0, sizeof how);
+        how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+        // EAGAIN: a concurrent rename raced the lookup; retried a few times.
+        for (int tries = 0; tries < 8; ++tries) {
+            const long fd = ::syscall(SYS_openat2, base, rel, &how, sizeof how);
+            if (fd >= 0) {
+                ::close(base);
+                return static_cast<int>(fd);
+            }
+            if (errno == EINTR || errno == EAGAIN) continue;
+            // ENOSYS: no openat2 here. EPERM: a seccomp filter that refuses
+            // system calls it does not know (older container runtimes); the
+            // walk gives the same answer if it really was a refusal.
+            if (errno == ENOSYS || errno == EPERM) {
+                *use_openat2 = false;
+                break;
+            }
+            const int err = errno;
+            ::close(base);
+            errno = err;
+            return -1;
+        }
+        // Still EAGAIN (renames keep racing the lookup): walk instead.
+    }
+#endif
+    int fd = base;
+    for (char* part = rel; *part != '\0';) {
+        char* end = std::strchr(part, '/');
+        if (end != nullptr) *end = '\0';
+        if (part[0] != '\0' && std::strcmp(part, ".") != 0) {
+            const int next = open_dir_nofollow(fd, part, O_PATH);
+            const int err = errno;
+            ::close(fd);
+            if (next < 0) {
+                errno = err;
+                return -1;
+            }
+            fd = next;
+        }
+        if (end == nullptr) break;
+        *end = '/';
+        part = end + 1;
+    }
+    return fd;
+}
+
+// Copies `path` into `buffer` and finds where it is acted on. Beneath the
+// confined directory: the confined directory is opened as the OS resolves
+// it, the components between it and the last one without following links,
+// and the last one is left to the operation (which must not follow it).
+Status resolve(const char* confined, std::size_t confined_length, bool* use_openat2,
+               std::string_view path, PathBuffer* buffer, Target* out) {
+    Status s = copy_path(path, buffer);
+    if (s != Status::Ok) return s;
+    out->name = buffer->text;
+    if (confined_length == 0) return Status::Ok;
+    const std::string_view anchor(confined, confined_length);
+    std::size_t rest = 0;
+    if (anchor == "/") {
+        if (path[0] != '/') return Status::Ok;
+        rest = 1;
+    } else {
+        if (path.size() <= anchor.size() || path.substr(0, anchor.size()) != anchor ||
+            path[anchor.size()] != '/') {
+            return Status::Ok;
+        }
+        rest = anchor.size() + 1;
+    }
+    char* text = buffer->text;
+    std::size_t end = path.size();
+    while (end > rest && text[end - 1] == '/') text[--end] = '\0';
+    while (rest < end && text[rest] == '/') ++rest;
+    if (rest == end) return Status::Ok;  // the confined directory itself
+    // ".." could climb out; "." as the last component names a directory
+    // that has a name of its own.
+    for (std::size_t i = rest; i < end;) {
+        std::size_t j = i;
+        while (j < end && text[j] != '/') ++j;
+        const std::string_view part(text + i, j - i);
+        if (part == ".." || (part == "." && j == end)) return Status::Invalid;
+        i = j + 1;
+    }
+    out->confined = true;
+    std::size_t last = end;
+    while (last > rest && text[last - 1] != '/') --last;
+    out->name = text + last;
+    int base = -1;
+    for (;;) {
+        base = ::open(confined, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (base >= 0 || errno != EINTR) break;
+    }
+    if (base < 0) return errno_status();
+    if (last == rest) {
+        out->dir = base;
+        return Status::Ok;
+    }
+    text[last - 1] = '\0';  // the parent part ends here
+    const int dir = open_beneath(base, text + rest, use_openat2);
+    if (dir < 0) return walk_status(errno);
+    out->dir = dir;
+    return Status::Ok;
+}
+
 }  // namespace
+
+Status PosixFs::confine(std::string_view dir) {
+    while (dir.size() > 1 && dir.back() == '/') dir.remove_suffix(1);
+    if (dir.size() > port::kMaxPath) return Status::TooLong;
+    if (dir.empty() || std::memchr(dir.data(), '\0', dir.size()) != nullptr) return Status::Invalid;
+    std::memcpy(confined_, dir.data(), dir.size());
+    confined_[dir.size()] = '\0';
+    confined_length_ = dir.size();
+    return Status::Ok;
+}
+
+// A directory to read or sync; beneath the confined directory not through
+// a link, not even as the last component.
+Status PosixFs::open_dir(std::string_view path, int* fd) {
+    PathBuffer buffer;
+    Target at;
+    Status s = resolve(confined_, confined_length_, &use_openat2_, path, &buffer, &at);
+    if (s != Status::Ok) return s;
+    if (at.confined) {
+        *fd = open_dir_nofollow(at.dir, at.name, O_RDONLY);
+    } else {
+        do {
+            *fd = ::openat(at.dir, at.name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        } while (*fd < 0 && errno == EINTR);
+    }
+    return *fd >= 0 ? Status::Ok : walk_status(errno);
+}
 
 Result<port::File> PosixFs::open(std::string_view path, std::uint32_t flags) {
     using R = Result<port::File>;
@@ -121,7 +309,8 @@ Result<port::File> PosixFs::open(std::string_view path, std::uint32_t flags) {
     if ((flags & port::kOpenTruncate) != 0 && !want_write) return R::failure(Status::Invalid);
 
     PathBuffer buffer;
-    Status s = copy_path(path, &buffer);
+    Target at;
+    Status s = resolve(confined_, confined_length_, &use_openat2_, path, &buffer, &at);
     if (s != Status::Ok) return R::failure(s);
 
     int os_flags = O_CLOEXEC | O_NOCTTY;
@@ -131,10 +320,10 @@ Result<port::File> PosixFs::open(std::string_view path, std::uint32_t flags) {
         if ((flags & port::kOpenExclusive) != 0) os_flags |= O_EXCL;
     }
     if ((flags & port::kOpenTruncate) != 0) os_flags |= O_TRUNC;
-    if ((flags & port::kOpenNoFollow) != 0) os_flags |= O_NOFOLLOW;
+    if ((flags & port::kOpenNoFollow) != 0 || at.confined) os_flags |= O_NOFOLLOW;
 
     for (;;) {
-        int fd = ::open(buffer.text, os_flags, kFileMode);
+        int fd = ::openat(at.dir, at.name, os_flags, kFileMode);
         if (fd >= 0) return R::success(fd);
         if (errno != EINTR) return R::failure(errno_status());
     }
@@ -228,10 +417,11 @@ Status PosixFs::unlock(port::File f) {
 
 Status PosixFs::stat(std::string_view path, port::FileInfo* info) {
     PathBuffer buffer;
-    Status s = copy_path(path, &buffer);
+    Target at;
+    Status s = resolve(confined_, confined_length_, &use_openat2_, path, &buffer, &at);
     if (s != Status::Ok) return s;
     struct stat st;
-    if (::lstat(buffer.text, &st) != 0) return errno_status();
+    if (::fstatat(at.dir, at.name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno_status();
     fill_info(st, info);
     return Status::Ok;
 }
@@ -239,10 +429,13 @@ Status PosixFs::stat(std::string_view path, port::FileInfo* info) {
 Status PosixFs::rename(std::string_view from, std::string_view to) {
     PathBuffer from_buffer;
     PathBuffer to_buffer;
-    Status s = copy_path(from, &from_buffer);
-    if (s == Status::Ok) s = copy_path(to, &to_buffer);
+    Target from_at;
+    Target to_at;
+    Status s = resolve(confined_, confined_length_, &use_openat2_, from, &from_buffer, &from_at);
+    if (s == Status::Ok)
+        s = resolve(confined_, confined_length_, &use_openat2_, to, &to_buffer, &to_at);
     if (s != Status::Ok) return s;
-    if (::rename(from_buffer.text, to_buffer.text) != 0) {
+    if (::renameat(from_at.dir, from_at.name, to_at.dir, to_at.name) != 0) {
         // Renaming a directory onto a non-empty one.
         if (errno == EEXIST) return Status::NotEmpty;
         return errno_status();
@@ -252,25 +445,28 @@ Status PosixFs::rename(std::string_view from, std::string_view to) {
 
 Status PosixFs::unlink(std::string_view path) {
     PathBuffer buffer;
-    Status s = copy_path(path, &buffer);
+    Target at;
+    Status s = resolve(confined_, confined_length_, &use_openat2_, path, &buffer, &at);
     if (s != Status::Ok) return s;
-    if (::unlink(buffer.text) != 0) return errno_status();
+    if (::unlinkat(at.dir, at.name, 0) != 0) return errno_status();
     return Status::Ok;
 }
 
 Status PosixFs::mkdir(std::string_view path) {
     PathBuffer buffer;
-    Status s = copy_path(path, &buffer);
+    Target at;
+    Status s = resolve(confined_, confined_length_, &use_openat2_, path, &buffer, &at);
     if (s != Status::Ok) return s;
-    if (::mkdir(buffer.text, kDirMode) != 0) return errno_status();
+    if (::mkdirat(at.dir, at.name, kDirMode) != 0) return errno_status();
     return Status::Ok;
 }
 
 Status PosixFs::rmdir(std::string_view path) {
     PathBuffer buffer;
-    Status s = copy_path(path, &buffer);
+    Target at;
+    Status s = resolve(confined_, confined_length_, &use_openat2_, path, &buffer, &at);
     if (s != Status::Ok) return s;
-    if (::rmdir(buffer.text) != 0) {
+    if (::unlinkat(at.dir, at.name, AT_REMOVEDIR) != 0) {
         // POSIX allows EEXIST for a directory that still has entries.
         if (errno == EEXIST) return Status::NotEmpty;
         return errno_status();
@@ -279,11 +475,9 @@ Status PosixFs::rmdir(std::string_view path) {
 }
 
 Status PosixFs::list(std::string_view path, port::DirVisitor& visitor) {
-    PathBuffer buffer;
-    Status s = copy_path(path, &buffer);
-    if (s != Status::Ok) return s;
-    int dir = ::open(buffer.text, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0) return errno_status();
+    int dir = -1;
+    const Status opened = open_dir(path, &dir);
+    if (opened != Status::Ok) return opened;
 
     alignas(8) unsigned char records[kDirBufferSize];
     constexpr std::size_t kNameOffset = offsetof(struct dirent64, d_name);
@@ -335,11 +529,9 @@ Status PosixFs::list(std::string_view path, port::DirVisitor& visitor) {
 }
 
 Status PosixFs::sync_dir(std::string_view path) {
-    PathBuffer buffer;
-    Status s = copy_path(path, &buffer);
-    if (s != Status::Ok) return s;
-    int dir = ::open(buffer.text, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0) return errno_status();
+    int dir = -1;
+    const Status opened = open_dir(path, &dir);
+    if (opened != Status::Ok) return opened;
     Status result = Status::Ok;
     while (::fsync(dir) != 0) {
         if (errno == EINTR) continue;

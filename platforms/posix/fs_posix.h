@@ -10,7 +10,8 @@
 // Choices the port contract leaves open:
 // - open() needs kOpenRead and/or kOpenWrite (Invalid otherwise), and
 //   kOpenTruncate needs kOpenWrite. kOpenNoFollow refuses a symbolic link in
-//   the last component only (O_NOFOLLOW), with Status::Permission.
+//   the last component (O_NOFOLLOW), with Status::Permission; beneath the
+//   confined directory that is implied and no other component is followed.
 // - read/pread loop over EINTR and short reads; write/pwrite/append loop
 //   over short writes and either write everything or fail (NoSpace for
 //   ENOSPC/EDQUOT/EFBIG, Io, Permission). A failed write may have written a
@@ -28,6 +29,15 @@
 //   releases the lock.
 // - stat() does not follow a final symbolic link (lstat), like list(): a
 //   link shows as FileType::Other, so core can refuse it (no symlink escape).
+// - confine(dir) (port/fs.h "Symbolic links"): beneath dir, every operation
+//   opens dir as the OS resolves it (O_PATH; again at each call, so a
+//   remounted disk is found), then the directory holding the last component
+//   with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) — or, where that is
+//   missing (ENOSYS/EPERM: Linux < 5.6, seccomp filters), one
+//   openat(O_PATH | O_DIRECTORY | O_NOFOLLOW) per component — and acts on
+//   the last component with the *at() call that does not follow it
+//   (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW, renameat, unlinkat, mkdirat). Outside
+//   dir: the plain path, as before.
 // - sync_dir() accepts EINVAL from fsync() as success: some filesystems
 //   cannot sync a directory and write their entries synchronously or never.
 #pragma once
@@ -60,6 +70,18 @@ public:
     Status rmdir(std::string_view path) override;
     Status list(std::string_view path, port::DirVisitor& visitor) override;
     Status sync_dir(std::string_view path) override;
+    Status confine(std::string_view dir) override;
+
+    // Tests: false walks component by component, as on kernels without
+    // openat2() (which is also chosen after its first ENOSYS or EPERM).
+    void set_openat2(bool on) { use_openat2_ = on; }
+
+private:
+    Status open_dir(std::string_view path, int* fd);
+
+    char confined_[port::kMaxPath + 1] = {};
+    std::size_t confined_length_ = 0;  // 0: nothing confined yet
+    bool use_openat2_ = true;
 };
 
 }  // namespace tinyimapd::posix

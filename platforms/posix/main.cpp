@@ -50,8 +50,10 @@ namespace {
 
 // Config files are small; a larger one is an error, not a reason to grow.
 constexpr std::size_t kConfigFileMax = 64 * 1024;
-// How long a shutdown waits for clients to take their "* BYE".
-constexpr std::uint64_t kShutdownGraceMs = 3000;
+// How long a shutdown waits for clients to take their "* BYE": short enough
+// that SIGTERM is honoured within a second even when a client reads nothing
+// (a client that reads gets its BYE within milliseconds).
+constexpr std::uint64_t kShutdownGraceMs = 500;
 
 char g_config_scratch[kConfigFileMax];
 

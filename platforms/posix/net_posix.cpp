@@ -257,6 +257,12 @@ void PosixNet::close(port::Handle h) {
     if (h >= 0) (void)::close(h);
 }
 
+void PosixNet::shutdown_write(port::Handle h) {
+    // ENOTCONN (the peer already reset) leaves nothing to do; the read that
+    // follows reports it.
+    if (h >= 0) (void)::shutdown(h, SHUT_WR);
+}
+
 Result<std::uint16_t> PosixNet::local_port(port::Handle listener) {
     SocketAddress address;
     std::memset(&address, 0, sizeof(address));

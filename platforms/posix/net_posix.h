@@ -45,6 +45,7 @@ public:
     port::IoResult read(port::Handle h, std::uint8_t* out, std::size_t capacity) override;
     port::IoResult write(port::Handle h, const std::uint8_t* data, std::size_t length) override;
     void close(port::Handle h) override;
+    void shutdown_write(port::Handle h) override;
     Result<std::uint16_t> local_port(port::Handle listener) override;
     Status wait(port::WaitItem* items, std::size_t count, std::int32_t timeout_ms) override;
 

@@ -36,6 +36,25 @@ Status split_path(std::string_view path, std::vector<std::string>* out) {
     return Status::Ok;
 }
 
+// True if `path`, as written, goes below the confined directory (given as
+// its components) and then has a ".." component.
+bool climbs_beneath(std::string_view path, const std::vector<std::string>& confined) {
+    std::size_t matched = 0;
+    while (!path.empty()) {
+        const std::size_t slash = path.find('/');
+        const std::string_view part = path.substr(0, slash);
+        path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
+        if (part.empty() || part == ".") continue;
+        if (matched < confined.size()) {
+            if (part != confined[matched]) return false;
+            ++matched;
+            continue;
+        }
+        if (part == "..") return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 SimFs::SimFs(SimClock* clock) : clock_(clock) {
@@ -91,6 +110,10 @@ SimFs::Lookup SimFs::lookup(std::string_view path) const {
     Lookup r;
     r.status = split_path(path, &r.components);
     if (r.status != Status::Ok) return r;
+    if (confined_set_ && climbs_beneath(path, confined_)) {
+        r.status = Status::Invalid;
+        return r;
+    }
     if (r.components.empty()) {
         r.ino = kRoot;
         return r;
@@ -101,6 +124,10 @@ SimFs::Lookup SimFs::lookup(std::string_view path) const {
         auto it = node.entries.find(r.components[i]);
         if (it == node.entries.end()) {
             r.status = Status::NotFound;
+            return r;
+        }
+        if (nodes_.at(it->second).type == port::FileType::Other) {  // a link: never followed
+            r.status = Status::Permission;
             return r;
         }
         if (nodes_.at(it->second).type != port::FileType::Directory) {
@@ -320,6 +347,7 @@ Result<port::File> SimFs::open(std::string_view path, std::uint32_t flags) {
     } else {
         Node& node = nodes_.at(ino);
         if (node.type == port::FileType::Directory) return R::failure(Status::IsDir);
+        if (node.type == port::FileType::Other) return R::failure(Status::Permission);
         if ((flags & port::kOpenCreate) != 0 && (flags & port::kOpenExclusive) != 0) {
             return R::failure(Status::Exists);
         }
@@ -561,6 +589,7 @@ Status SimFs::list(std::string_view path, port::DirVisitor& visitor) {
     if (r.status != Status::Ok) return r.status;
     if (r.ino == kNoIno) return Status::NotFound;
     const Node& node = nodes_.at(r.ino);
+    if (node.type == port::FileType::Other) return Status::Permission;
     if (node.type != port::FileType::Directory) return Status::NotDir;
     // A copy, so that the visitor may change the directory while listing.
     std::vector<std::pair<std::string, port::FileType>> entries;
@@ -578,6 +607,7 @@ Status SimFs::sync_dir(std::string_view path) {
     if (r.status != Status::Ok) return r.status;
     if (r.ino == kNoIno) return Status::NotFound;
     Node& node = nodes_.at(r.ino);
+    if (node.type == port::FileType::Other) return Status::Permission;
     if (node.type != port::FileType::Directory) return Status::NotDir;
     node.durable_entries = node.entries;
     node.log.clear();
@@ -585,7 +615,27 @@ Status SimFs::sync_dir(std::string_view path) {
     return Status::Ok;
 }
 
+Status SimFs::confine(std::string_view dir) {
+    std::vector<std::string> parts;
+    const Status s = split_path(dir, &parts);
+    if (s != Status::Ok) return s;
+    confined_ = parts;
+    confined_set_ = true;
+    return Status::Ok;
+}
+
 // --- test helpers -----------------------------------------------------------
+
+void SimFs::make_symlink(std::string_view path, std::string_view target) {
+    const Lookup r = lookup(path);
+    if (r.status != Status::Ok || r.ino != kNoIno || r.parent == kNoIno) {
+        throw std::runtime_error("SimFs::make_symlink: cannot make " + std::string(path));
+    }
+    const Ino ino = new_node(port::FileType::Other);
+    nodes_.at(ino).link = std::string(target);
+    nodes_.at(r.parent).entries[r.name] = ino;
+    nodes_.at(r.parent).durable_entries[r.name] = ino;
+}
 
 std::string SimFs::read_file(std::string_view path) const {
     const Lookup r = lookup(path);
@@ -659,6 +709,8 @@ std::map<std::string, std::string> SimFs::snapshot() const {
             if (node.type == port::FileType::Directory) {
                 out[prefix + "/" + name + "/"] = "";
                 todo.emplace_back(prefix + "/" + name, child);
+            } else if (node.type == port::FileType::Other) {
+                out[prefix + "/" + name] = "-> " + node.link;
             } else {
                 out[prefix + "/" + name] = node.data;
             }

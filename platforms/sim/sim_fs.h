@@ -5,10 +5,18 @@
 // "." is skipped and ".." goes up (never above the root); empty components
 // ("a//b", a trailing '/') are ignored. Paths over port::kMaxPath or names
 // over port::kMaxName are TooLong; an empty path or a NUL byte is Invalid.
-// Files and directories are inodes; there are no symbolic links (so
-// kOpenNoFollow is always satisfied), no hard links, and directories cannot be
-// open()ed (IsDir): use list() and sync_dir(). A file unlinked while open
-// stays readable and writable through its handle, as on POSIX. Handles are
+// Files, directories and symbolic links are inodes; there are no hard links,
+// and directories cannot be open()ed (IsDir): use list() and sync_dir().
+// Symbolic links (made by tests with make_symlink(), port/fs.h "Symbolic
+// links") are never followed, anywhere — beneath the confined directory that
+// is the contract, above it stricter than PosixFs, which tests do not need: a
+// link in the middle of a path is Permission; as the last component open(),
+// list() and sync_dir() refuse it (Permission), stat() and list() show it
+// as FileType::Other, unlink() and rename() act on the link itself, mkdir()
+// is Exists and rmdir() NotDir. After confine(), ".." in a path beneath the
+// confined directory is Invalid.
+// A file unlinked while open stays readable and writable through its
+// handle, as on POSIX. Handles are
 // never reused; a handle that was closed or predates a crash is Invalid (as
 // EBADF is on PosixFs). Locks belong to a handle (like OFD locks, as PosixFs):
 // Exclusive needs a handle opened for writing and Shared one opened for
@@ -132,6 +140,7 @@ public:
     Status rmdir(std::string_view path) override;
     Status list(std::string_view path, port::DirVisitor& visitor) override;
     Status sync_dir(std::string_view path) override;
+    Status confine(std::string_view dir) override;
 
     // Crash model (see the header comment).
     void set_crash_mode(CrashMode mode) { crash_mode_ = mode; }
@@ -170,9 +179,12 @@ public:
     std::string read_file(std::string_view path) const;
     void write_file(std::string_view path, std::string_view bytes);
     void make_dirs(std::string_view path);
+    // A durable symbolic link at `path` (its parent must exist) to `target`;
+    // throws std::runtime_error if `path` exists.
+    void make_symlink(std::string_view path, std::string_view target);
     bool exists(std::string_view path) const;
-    // Every file ("/a/b" -> contents) and directory ("/a/" -> "") of the
-    // current state, for comparing whole states.
+    // Every file ("/a/b" -> contents), directory ("/a/" -> "") and link
+    // ("/a/l" -> "-> target") of the current state, for comparing states.
     std::map<std::string, std::string> snapshot() const;
 
 private:
@@ -192,6 +204,7 @@ private:
         port::FileType type = port::FileType::Regular;
         std::int64_t mtime = 0;
         std::string data;  // regular files
+        std::string link;  // symbolic links (type Other): the target, never followed
         std::string durable_data;
         std::vector<PendingWrite> pending;
         std::map<std::string, Ino> entries;  // directories
@@ -259,6 +272,9 @@ private:
     std::uint64_t bytes_written_ = 0;
     std::uint64_t bytes_read_ = 0;
     std::uint64_t crash_points_ = 0;
+
+    std::vector<std::string> confined_;  // components of the confined directory
+    bool confined_set_ = false;
 };
 
 }  // namespace tinyimapd::sim

@@ -91,7 +91,7 @@ port::IoResult SimNet::read(port::Handle h, std::uint8_t* out, std::size_t capac
 
 port::IoResult SimNet::write(port::Handle h, const std::uint8_t* data, std::size_t length) {
     Conn* c = server_conn(h);
-    if (c == nullptr || c->reset || c->client_closed) return {Status::Closed, 0};
+    if (c == nullptr || c->reset || c->client_closed || c->write_shut) return {Status::Closed, 0};
     if (c->faults.would_block_writes > 0) {
         --c->faults.would_block_writes;
         return {Status::WouldBlock, 0};
@@ -110,7 +110,11 @@ port::IoResult SimNet::write(port::Handle h, const std::uint8_t* data, std::size
 
 void SimNet::close(port::Handle h) {
     if (auto it = server_ends_.find(h); it != server_ends_.end()) {
-        conns_[it->second].server_closed = true;
+        Conn& c = conns_[it->second];
+        c.server_closed = true;
+        // Closing with unread input resets the connection (Linux; RFC 2525
+        // §2.17): what the client had not received yet is lost.
+        if (!c.to_server.empty()) lose_to_reset(c);
         server_ends_.erase(it);
         return;
     }
@@ -119,6 +123,16 @@ void SimNet::close(port::Handle h) {
         for (std::size_t index : it->second.pending) conns_[index].server_closed = true;
         listeners_.erase(it);
     }
+}
+
+void SimNet::shutdown_write(port::Handle h) {
+    if (Conn* c = server_conn(h)) c->write_shut = true;
+}
+
+void SimNet::lose_to_reset(Conn& c) {
+    c.reset = true;
+    c.to_server.clear();
+    c.to_client.clear();
 }
 
 Result<std::uint16_t> SimNet::local_port(port::Handle listener) {
@@ -201,7 +215,8 @@ std::string SimNet::client_receive(port::Handle client) {
 }
 
 bool SimNet::client_closed_by_server(port::Handle client) const {
-    return client_conn(client).server_closed;
+    const Conn& c = client_conn(client);
+    return c.server_closed || c.write_shut;
 }
 
 void SimNet::client_close(port::Handle client) {
@@ -213,10 +228,11 @@ ConnFaults& SimNet::faults(port::Handle client) {
 }
 
 void SimNet::reset(port::Handle client) {
-    Conn& c = client_conn(client);
-    c.reset = true;
-    c.to_server.clear();
-    c.to_client.clear();
+    lose_to_reset(client_conn(client));
+}
+
+bool SimNet::client_was_reset(port::Handle client) const {
+    return client_conn(client).reset;
 }
 
 port::Handle SimNet::server_handle(port::Handle client) const {

@@ -28,6 +28,11 @@
 //   writable when the send buffer has room (always when the client has closed:
 //   the write then says Closed); a reset connection or an unknown/closed handle
 //   reports kWaitHangup (plus the wanted bits, like poll()'s POLLERR).
+// - Like Linux, close() with bytes the server has not read resets the
+//   connection: what the client had not received yet is lost
+//   (client_was_reset()). shutdown_write() is a half close: the
+//   client sees the end of the stream (client_closed_by_server()) and the
+//   server can still read; its writes say Closed.
 // Fault injection per connection (faults(client)): short reads and writes,
 // WouldBlock on the next N reads/writes, a send-buffer capacity for slow
 // readers; reset(); interrupt_next_wait(); fail_next_accept().
@@ -71,6 +76,7 @@ public:
     port::IoResult read(port::Handle h, std::uint8_t* out, std::size_t capacity) override;
     port::IoResult write(port::Handle h, const std::uint8_t* data, std::size_t length) override;
     void close(port::Handle h) override;
+    void shutdown_write(port::Handle h) override;
     Result<std::uint16_t> local_port(port::Handle listener) override;
     Status wait(port::WaitItem* items, std::size_t count, std::int32_t timeout_ms) override;
 
@@ -85,8 +91,12 @@ public:
     void client_send(port::Handle client, std::string_view bytes);
     // Returns and removes everything the server has written so far.
     std::string client_receive(port::Handle client);
-    // True once the server closed its end (or its listener before accepting).
+    // True once the server closed its end or shut down its sending side (or
+    // closed its listener before accepting): the client reads end of stream.
     bool client_closed_by_server(port::Handle client) const;
+    // True once the connection was reset (reset(), or the server closed it
+    // with input unread).
+    bool client_was_reset(port::Handle client) const;
     // The client hangs up: the server reads what is queued, then Eof.
     void client_close(port::Handle client);
 
@@ -129,6 +139,7 @@ private:
         std::string to_client;
         bool client_closed = false;
         bool server_closed = false;
+        bool write_shut = false;  // shutdown_write(): half closed
         bool reset = false;
         ConnFaults faults;
     };
@@ -137,6 +148,7 @@ private:
     const Conn& client_conn(port::Handle client) const;
     Conn* server_conn(port::Handle h);
     std::uint8_t readiness(const port::WaitItem& item);
+    static void lose_to_reset(Conn& c);
 
     SimClock& clock_;
     port::Handle next_handle_ = 3;

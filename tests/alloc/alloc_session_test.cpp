@@ -255,6 +255,7 @@ int main() {
     cfg.plaintext_auth = true;
     cfg.login_fail_delay_ms = 20;
     cfg.max_clients = 2;
+    cfg.max_clients_per_address = 2;  // every client here is 127.0.0.1
 
     posix::PosixNet net;
     posix::PosixFs fs;

@@ -71,6 +71,7 @@ public:
         ++fsyncs;
         return fs_.sync_dir(p);
     }
+    Status confine(std::string_view d) override { return fs_.confine(d); }
 
 private:
     port::FsResult count(port::FsResult r) {

@@ -523,7 +523,7 @@ class Parser(WithServer):
 
 
 class Limits(WithServer):
-    server_args = {"extra": ["--max-clients=2"]}
+    server_args = {"extra": ["--max-clients=2", "--max-clients-per-address=2"]}
 
     def test_one_connection_too_many_gets_bye(self):
         a = self.server.raw()

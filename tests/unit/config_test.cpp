@@ -103,6 +103,22 @@ TEST_CASE("Defaults are the documented ones", "[config]") {
     CHECK(config_validate(c, &err));
 }
 
+TEST_CASE("Issue 20.11: max_clients_per_address defaults to a quarter of max_clients", "[config]") {
+    Config c;
+    CHECK(c.clients_per_address() == 16);  // the default 64 slots
+    REQUIRE(apply_text(c, "max_clients = 16").ok);
+    CHECK(c.clients_per_address() == 4);  // one address cannot take all 16
+    REQUIRE(apply_text(c, "max_clients = 3").ok);
+    CHECK(c.clients_per_address() == 1);
+    CHECK(written(c).find("\nmax_clients_per_address = 1\n") != std::string::npos);
+    // Set, it is taken as it is, whatever max_clients is.
+    REQUIRE(apply_text(c, "max_clients_per_address = 16").ok);
+    CHECK(c.clients_per_address() == 16);
+    REQUIRE(apply_text(c, "max_clients = 1000").ok);
+    CHECK(c.clients_per_address() == 16);
+    CHECK_FALSE(apply_text(c, "max_clients_per_address = 0").ok);
+}
+
 TEST_CASE("Every key can be set from a file", "[config]") {
     Config c;
     auto o = apply_text(c,

@@ -74,6 +74,7 @@ public:
     Status rmdir(std::string_view) override { return Status::Unsupported; }
     Status list(std::string_view, port::DirVisitor&) override { return Status::Unsupported; }
     Status sync_dir(std::string_view) override { return Status::Unsupported; }
+    Status confine(std::string_view) override { return Status::Ok; }
 
 private:
     std::size_t pos_ = 0;

@@ -389,3 +389,45 @@ TEST_CASE("Incremental: the RFC example corpus, split at every byte, parses the 
     // Most RFC examples are valid commands of the grammar we speak.
     CHECK(commands_ok > 300);
 }
+
+TEST_CASE("RFC 2971 §3.3: within ID, strings keep their head and the line may be 64 KiB",
+          "[parser][split]") {
+    const std::string v1(1024, 'a'), v2(100, 'b');
+    const std::string id =
+        "t ID (\"name\" \"" + v1 + "\" \"os\" {100}\r\n" + v2 + ")\r\nn NOOP\r\n";
+    ParserLimits small;
+    small.max_line_length = 1024;  // the ID line is longer; other lines are held to it
+    Harness h(small, 1024);
+    const std::vector<std::string> expected = {"LIT 100",
+                                               "CMD t ID [(Q:name Q:" + v1.substr(0, kIdKeptBytes) +
+                                                   " Q:os L:" + v2.substr(0, kIdKeptBytes) + ")]",
+                                               "CMD n NOOP []"};
+    CHECK(h.run(id) == expected);
+    for (std::size_t k = 0; k <= id.size(); k += 7) {
+        Harness split(small, 1024);
+        INFO("split at " << k);
+        CHECK(split.run(id, {k}) == expected);
+    }
+    // Past the RFC's 1024 octets, and past 64 KiB: errors, then resync.
+    CHECK(whole("t ID (\"name\" \"" + v1 + "x\")\r\nn NOOP\r\n") ==
+          std::vector<std::string>{"ERR t ID string longer than 1024 octets", "CMD n NOOP []"});
+    std::string huge = "t ID (";
+    while (huge.size() <= kIdMaxLine) huge += "\"f\" \"" + std::string(1000, 'v') + "\" ";
+    Harness many(ParserLimits{}, 16384, 512);
+    CHECK(many.run(huge + ")\r\nn NOOP\r\n") ==
+          std::vector<std::string>{"ERR t Command line too long [TOOBIG]", "CMD n NOOP []"});
+    // Not ID: the configured line length holds.
+    Harness other(small, 1024);
+    CHECK(other.run("t IDX \"" + v1 + "\"\r\nn NOOP\r\n") ==
+          std::vector<std::string>{"ERR t Command line too long [TOOBIG]", "CMD n NOOP []"});
+}
+
+TEST_CASE("RFC 2177, RFC 3501 §6.2.2: an over-long raw line is skipped as plain bytes",
+          "[parser]") {
+    ParserLimits small;
+    small.max_line_length = 1024;
+    Harness h(small);
+    h.parser.expect_line();
+    CHECK(h.run(std::string(2000, 'x') + " {5+}\r\nn NOOP\r\n") ==
+          std::vector<std::string>{"ERR  Line too long [TOOBIG]", "CMD n NOOP []"});
+}

@@ -152,6 +152,23 @@ TEST_CASE("Comments, blank lines and CRLF", "[passwd]") {
     CHECK(d.db.verify("bob", "pw2") == PasswdVerdict::NoSuchUser);
 }
 
+TEST_CASE("Issue 20.11: a leading UTF-8 byte order mark is skipped", "[passwd]") {
+    Db d;
+    REQUIRE(d.load("\xEF\xBB\xBF"
+                   "alice:{PLAIN}secret\nbob:{PLAIN}pw\n") == Status::Ok);
+    CHECK(d.db.user_count() == 2);
+    CHECK(d.db.verify("alice", "secret") == PasswdVerdict::Ok);
+    CHECK(d.db.verify("\xEF\xBB\xBF"
+                      "alice",
+                      "secret") == PasswdVerdict::NoSuchUser);
+    // Only at the start of the file, and a BOM alone is an empty file.
+    REQUIRE(d.load("\xEF\xBB\xBF") == Status::Ok);
+    CHECK(d.db.user_count() == 0);
+    REQUIRE(d.load("\xEF\xBB\xBF#comment\n\xEF\xBB\xBF"
+                   "carol:{PLAIN}c\n") == Status::Ok);
+    CHECK(d.db.verify("carol", "c") == PasswdVerdict::NoSuchUser);
+}
+
 TEST_CASE("The first line of a repeated user wins, as in Dovecot", "[passwd]") {
     Db d;
     REQUIRE(d.load("u:{PLAIN}one\nu:{PLAIN}two\n") == Status::Ok);

@@ -417,3 +417,146 @@ TEST_CASE("PosixFs: a path longer than kMaxPath gives TooLong; a NUL byte or emp
     CHECK(fs.stat(with_nul, &info) == Status::Invalid);
     CHECK(fs.stat("", &info) == Status::Invalid);
 }
+
+// ---- confine(): no symbolic link followed beneath the mail directory
+// (port/fs.h "Symbolic links"; issue 20, item 2), with openat2() and with
+// the per-component walk of kernels without it.
+
+namespace {
+
+// mail/alice/Work, mail/bob/INBOX/m.data, mail/bob/Empty, and links planted
+// in alice's tree: evil -> bob/INBOX, evildir -> bob, file -> bob's m.data.
+struct PlantedTree {
+    TempDir dir;
+    PosixFs fs;
+    std::string mail = dir / "mail";
+    std::string alice = mail + "/alice";
+    std::string bob = mail + "/bob";
+    std::string bob_data = bob + "/INBOX/m.data";
+
+    explicit PlantedTree(bool openat2) {
+        fs.set_openat2(openat2);
+        for (const std::string& d :
+             {mail, alice, alice + "/Work", bob, bob + "/INBOX", bob + "/Empty"}) {
+            REQUIRE(fs.mkdir(d) == Status::Ok);
+        }
+        write_file(fs, bob_data, "bob's mail");
+        REQUIRE(::symlink((bob + "/INBOX").c_str(), (alice + "/evil").c_str()) == 0);
+        REQUIRE(::symlink("../bob", (alice + "/evildir").c_str()) == 0);
+        REQUIRE(::symlink(bob_data.c_str(), (alice + "/file").c_str()) == 0);
+        REQUIRE(fs.confine(mail) == Status::Ok);
+    }
+    bool bob_intact() {
+        port::FileInfo info;
+        return read_file(fs, bob_data) == "bob's mail" &&
+               fs.stat(bob + "/Empty", &info) == Status::Ok &&
+               fs.stat(bob + "/INBOX", &info) == Status::Ok;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("PosixFs confine: a link in the middle of a path is never followed", "[posix][fs]") {
+    const bool openat2 = GENERATE(true, false);
+    INFO("openat2: " << openat2);
+    PlantedTree t(openat2);
+    port::FileInfo info;
+    Collector visitor;
+    const std::string via = t.alice + "/evil/m.data";
+    CHECK(t.fs.open(via, port::kOpenRead).status == Status::Permission);
+    CHECK(t.fs.open(via, kReadWriteCreate).status == Status::Permission);
+    CHECK(t.fs.open(t.alice + "/evil/new", kReadWriteCreate).status == Status::Permission);
+    CHECK(t.fs.open(t.alice + "/evildir/INBOX/m.data", port::kOpenRead).status ==
+          Status::Permission);
+    CHECK(t.fs.stat(via, &info) == Status::Permission);
+    CHECK(t.fs.unlink(via) == Status::Permission);
+    CHECK(t.fs.mkdir(t.alice + "/evildir/New") == Status::Permission);
+    CHECK(t.fs.rmdir(t.alice + "/evildir/Empty") == Status::Permission);
+    CHECK(t.fs.rename(t.alice + "/evildir/INBOX", t.alice + "/Stolen") == Status::Permission);
+    CHECK(t.fs.rename(t.alice + "/Work", t.alice + "/evildir/Work") == Status::Permission);
+    CHECK(t.fs.list(t.alice + "/evildir/INBOX", visitor) == Status::Permission);
+    CHECK(t.fs.sync_dir(t.alice + "/evildir/INBOX") == Status::Permission);
+    CHECK(visitor.entries.empty());
+    CHECK(t.bob_intact());
+    CHECK(t.fs.stat(t.bob + "/New", &info) == Status::NotFound);
+    CHECK(t.fs.stat(t.bob + "/Work", &info) == Status::NotFound);
+    CHECK(t.fs.stat(t.alice + "/Work", &info) == Status::Ok);
+    CHECK(t.fs.stat(t.bob + "/INBOX/new", &info) == Status::NotFound);
+}
+
+TEST_CASE("PosixFs confine: a link as the last component is refused or acted on itself",
+          "[posix][fs]") {
+    const bool openat2 = GENERATE(true, false);
+    INFO("openat2: " << openat2);
+    PlantedTree t(openat2);
+    port::FileInfo info;
+    Collector visitor;
+    // Opened without kOpenNoFollow, created through (tree.lock), listed, synced.
+    CHECK(t.fs.open(t.alice + "/file", port::kOpenRead).status == Status::Permission);
+    CHECK(t.fs.open(t.alice + "/file", kReadWriteCreate | port::kOpenTruncate).status ==
+          Status::Permission);
+    CHECK(t.fs.list(t.alice + "/evil", visitor) == Status::Permission);
+    CHECK(t.fs.list(t.alice + "/evildir", visitor) == Status::Permission);
+    CHECK(t.fs.sync_dir(t.alice + "/evil") == Status::Permission);
+    // stat shows the link; mkdir and rmdir do not go through it.
+    REQUIRE(t.fs.stat(t.alice + "/evil", &info) == Status::Ok);
+    CHECK(info.type == port::FileType::Other);
+    CHECK(t.fs.mkdir(t.alice + "/evil") == Status::Exists);
+    CHECK(t.fs.rmdir(t.alice + "/evil") == Status::NotDir);
+    // list shows links as Other.
+    REQUIRE(t.fs.list(t.alice, visitor) == Status::Ok);
+    for (const auto& [name, type] : visitor.entries) {
+        if (name != "Work") CHECK(type == port::FileType::Other);
+    }
+    // rename and unlink act on the link, never its target.
+    CHECK(t.fs.rename(t.alice + "/evil", t.alice + "/moved") == Status::Ok);
+    CHECK(t.fs.unlink(t.alice + "/moved") == Status::Ok);
+    CHECK(t.fs.unlink(t.alice + "/file") == Status::Ok);
+    CHECK(t.bob_intact());
+}
+
+TEST_CASE("PosixFs confine: '..' beneath the directory is Invalid; the user root is beneath",
+          "[posix][fs]") {
+    const bool openat2 = GENERATE(true, false);
+    PlantedTree t(openat2);
+    port::FileInfo info;
+    CHECK(t.fs.stat(t.alice + "/../bob/INBOX/m.data", &info) == Status::Invalid);
+    CHECK(t.fs.open(t.alice + "/Work/..", port::kOpenRead).status == Status::Invalid);
+    // A user's root that is itself a link (mail/carol -> bob) is not followed.
+    REQUIRE(::symlink(t.bob.c_str(), (t.mail + "/carol").c_str()) == 0);
+    CHECK(t.fs.stat(t.mail + "/carol/INBOX/m.data", &info) == Status::Permission);
+    CHECK(t.fs.open(t.mail + "/carol/INBOX/m.data", port::kOpenRead).status == Status::Permission);
+    // Extra slashes change nothing.
+    CHECK(t.fs.stat(t.mail + "//alice//evil//m.data", &info) == Status::Permission);
+    CHECK(t.fs.stat(t.mail + "//alice//Work/", &info) == Status::Ok);
+}
+
+TEST_CASE("PosixFs confine: links at and above the mail directory are the admin's: followed",
+          "[posix][fs]") {
+    const bool openat2 = GENERATE(true, false);
+    TempDir dir;
+    PosixFs fs;
+    fs.set_openat2(openat2);
+    REQUIRE(fs.mkdir(dir / "disk") == Status::Ok);
+    REQUIRE(fs.mkdir(dir / "disk/mail") == Status::Ok);
+    REQUIRE(::symlink((dir / "disk").c_str(), (dir / "usb").c_str()) == 0);
+    REQUIRE(::symlink((dir / "disk/mail").c_str(), (dir / "srv-mail").c_str()) == 0);
+    for (const std::string& mail : {dir / "usb/mail", dir / "srv-mail", dir / "srv-mail/"}) {
+        INFO(mail);
+        REQUIRE(fs.confine(mail) == Status::Ok);
+        const std::string root = mail.back() == '/' ? mail + "alice" : mail + "/alice";
+        REQUIRE(fs.mkdir(root) == Status::Ok);
+        REQUIRE(fs.mkdir(root + "/INBOX") == Status::Ok);
+        write_file(fs, root + "/INBOX/m.data", "hello");
+        CHECK(read_file(fs, root + "/INBOX/m.data") == "hello");
+        REQUIRE(fs.sync_dir(root + "/INBOX") == Status::Ok);
+        REQUIRE(fs.rename(root + "/INBOX", root + "/Old") == Status::Ok);
+        REQUIRE(fs.unlink(root + "/Old/m.data") == Status::Ok);
+        REQUIRE(fs.rmdir(root + "/Old") == Status::Ok);
+        REQUIRE(fs.rmdir(root) == Status::Ok);
+    }
+    // Outside the confined directory links are followed as before.
+    write_file(fs, dir / "target", "secret");
+    REQUIRE(::symlink((dir / "target").c_str(), (dir / "usb/link").c_str()) == 0);
+    CHECK(read_file(fs, dir / "usb/link") == "secret");
+}

@@ -50,6 +50,9 @@ struct World {
         cfg.plaintext_auth = plaintext;
         cfg.max_clients = max_clients;
         cfg.login_fail_delay_ms = 2000;
+        // Every simulated client comes from one address unless a test says
+        // otherwise: let it take every slot.
+        cfg.max_clients_per_address = max_clients;
         // No default special-use mailboxes (RFC 6154) unless asked, so
         // UIDVALIDITY values stay predictable.
         if (!default_mailboxes) {

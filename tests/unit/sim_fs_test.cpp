@@ -621,3 +621,51 @@ TEST_CASE("SimFs test helpers", "[sim][fs]") {
     CHECK(fs.calls(Op::Open) == 0);
     CHECK(fs.bytes_written() == 0);
 }
+
+TEST_CASE("SimFs symbolic links: never followed; refused or acted on as the link (port/fs.h)",
+          "[sim][fs]") {
+    SimFs fs;
+    fs.write_file("/mail/bob/INBOX/m.data", "bob's");
+    fs.make_dirs("/mail/bob/Empty");
+    fs.make_dirs("/mail/alice");
+    fs.make_symlink("/mail/alice/evil", "../bob/INBOX");
+    fs.make_symlink("/mail/alice/evildir", "/mail/bob");
+    REQUIRE(fs.confine("mail") == Status::Ok);
+    const auto before = fs.snapshot();
+    CHECK(before.at("/mail/alice/evil") == "-> ../bob/INBOX");
+    FileInfo info;
+    struct Count final : DirVisitor {
+        std::map<std::string, FileType> seen;
+        bool entry(std::string_view n, FileType t) override {
+            seen[std::string(n)] = t;
+            return true;
+        }
+    } v;
+    // In the middle of a path.
+    CHECK(fs.open("mail/alice/evil/m.data", kOpenRead).status == Status::Permission);
+    CHECK(fs.open("mail/alice/evil/x", kCreate).status == Status::Permission);
+    CHECK(fs.stat("mail/alice/evil/m.data", &info) == Status::Permission);
+    CHECK(fs.unlink("mail/alice/evil/m.data") == Status::Permission);
+    CHECK(fs.mkdir("mail/alice/evildir/New") == Status::Permission);
+    CHECK(fs.rmdir("mail/alice/evildir/Empty") == Status::Permission);
+    CHECK(fs.rename("mail/alice/evildir/INBOX", "mail/alice/x") == Status::Permission);
+    CHECK(fs.list("mail/alice/evildir/INBOX", v) == Status::Permission);
+    CHECK(fs.sync_dir("mail/alice/evildir/INBOX") == Status::Permission);
+    // As the last component.
+    CHECK(fs.open("mail/alice/evil", kCreate).status == Status::Permission);
+    CHECK(fs.list("mail/alice/evil", v) == Status::Permission);
+    CHECK(fs.sync_dir("mail/alice/evil") == Status::Permission);
+    CHECK(fs.mkdir("mail/alice/evil") == Status::Exists);
+    CHECK(fs.rmdir("mail/alice/evil") == Status::NotDir);
+    REQUIRE(fs.stat("mail/alice/evil", &info) == Status::Ok);
+    CHECK(info.type == FileType::Other);
+    REQUIRE(fs.list("mail/alice", v) == Status::Ok);
+    CHECK(v.seen.at("evil") == FileType::Other);
+    CHECK(fs.stat("mail/alice/../bob/INBOX/m.data", &info) == Status::Invalid);
+    CHECK(fs.snapshot() == before);
+    // unlink and rename act on the link itself.
+    CHECK(fs.rename("mail/alice/evil", "mail/alice/moved") == Status::Ok);
+    CHECK(fs.unlink("mail/alice/moved") == Status::Ok);
+    CHECK(fs.read_file("mail/bob/INBOX/m.data") == "bob's");
+    CHECK_FALSE(fs.exists("mail/alice/moved"));
+}
