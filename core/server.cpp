@@ -89,6 +89,7 @@ struct Server::Slot {
     std::size_t in_length = 0;
     bool active = false;
     bool peer_eof = false;
+    bool input_waiting = false;       // whole commands in `in`, ready to be taken
     port::TlsSession* tls = nullptr;  // this slot's TLS engine, if TLS is available
     bool tls_on = false;              // reads and writes go through `tls`
     std::uint64_t close_by = imap::kNoDeadline;
@@ -117,6 +118,7 @@ std::size_t Server::memory_needed(const Config& config) {
     measure.take_bytes(std::size_t{config.fetch_cache_kib} * 1024, 8);
     const std::size_t clients = config.max_clients;
     measure.take<Slot>(clients);
+    measure.take<imap::QuotaReservations::Entry>(clients);
     measure.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
     for (std::size_t i = 0; i < clients; ++i) {
         measure.take_bytes(config.input_buffer, 8);
@@ -175,6 +177,10 @@ bool Server::carve(Arena& arena) {
     wait_items_ = arena.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
     if (slot_memory == nullptr || wait_items_ == nullptr) return false;
     slots_ = static_cast<Slot*>(slot_memory);
+    auto* reservations = arena.take<imap::QuotaReservations::Entry>(clients);
+    if (reservations == nullptr) return false;
+    reservations_.init(reservations, clients);
+    services_.reservations = &reservations_;
     for (std::size_t i = 0; i < clients; ++i) {
         imap::SessionMemory memory;
         auto* in = arena.take<std::uint8_t>(config_.input_buffer);
@@ -189,6 +195,7 @@ bool Server::carve(Arena& arena) {
         memory.scratch.search_nodes = arena.take<imap::SearchNode>(config_.max_search_keys);
         memory.scratch.max_search_nodes = config_.max_search_keys;
         memory.scratch.max_set_ranges = config_.max_set_ranges;
+        memory.slot = static_cast<std::uint32_t>(i);
         if (in == nullptr || memory.output == nullptr || memory.arena == nullptr ||
             memory.args == nullptr || memory.scratch.fetch_items == nullptr ||
             memory.scratch.search_nodes == nullptr) {
@@ -262,7 +269,7 @@ Status Server::run_once(std::int32_t max_wait_ms) {
         }
         if (!s.session.output().empty() || (s.tls_on && s.tls->wants_write())) {
             want |= port::kWaitWrite;
-        } else if (s.session.has_job() && !s.session.job_waiting()) {
+        } else if ((s.session.has_job() && !s.session.job_waiting()) || s.input_waiting) {
             deadline = now;  // more to answer and room for it: no sleeping
         }
         wait_items_[n++] = {s.handle, want, 0};
@@ -401,9 +408,21 @@ void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
         flush(s, now);
         if (!s.session.output().empty()) break;  // the socket is full: wait for it
     }
-    if (s.active && !s.session.has_job()) {
+    // Pipelined commands already read wait in `in` while the output has no
+    // room for their answers; once flushing made room they are taken here,
+    // not left for a socket event that will not come (the client sent
+    // everything). Bounded per turn like the jobs; `input_waiting` makes the
+    // loop come back without sleeping.
+    s.input_waiting = false;
+    for (int turn = 0; turn < kJobTurns && s.active && !s.session.has_job(); ++turn) {
+        const bool could = s.session.can_receive();
+        const std::size_t before = s.in_length;
         feed(s, now);
         flush(s, now);
+        if (s.in_length == 0 || !s.active || s.session.has_job()) break;
+        if (could && s.in_length == before) break;  // a command still arriving
+        if (!s.session.can_receive()) break;        // the socket must take output first
+        s.input_waiting = turn + 1 == kJobTurns;
     }
     if (!s.active) return;
     if (s.session.starttls_requested() && s.session.output().empty()) {

@@ -97,7 +97,8 @@ private:
     PasswdDb passwd_;
     LoginGuard login_guard_;
     store::Registry registry_;
-    imap::FetchCache fetch_cache_;  // over fetch_cache_kib of the block
+    imap::FetchCache fetch_cache_;          // over fetch_cache_kib of the block
+    imap::QuotaReservations reservations_;  // one entry per slot, carved with the slots
     imap::SessionServices services_;
 
     Slot* slots_ = nullptr;

@@ -6,7 +6,16 @@ namespace tinyimapd {
 
 TextWriter& TextWriter::put(std::string_view s) {
     if (overflow_) return *this;
+    if (skip_ > 0) {
+        const std::size_t k = s.size() < skip_ ? s.size() : skip_;
+        skip_ -= k;
+        s.remove_prefix(k);
+    }
     if (s.size() > cap_ - len_) {
+        if (fill_ && cap_ > len_) {
+            std::memcpy(buf_ + len_, s.data(), cap_ - len_);
+            len_ = cap_;
+        }
         overflow_ = true;
         return *this;
     }

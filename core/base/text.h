@@ -3,6 +3,12 @@
 // TextWriter appends into a caller-owned fixed buffer and never overflows it:
 // once something does not fit, it stops writing and remembers the overflow,
 // so callers check ok() once at the end instead of after every append.
+//
+// For an answer written in pieces over several turns (resume_after(): the
+// BODYSTRUCTURE writer, core/mime/bodystructure.h) a writer can instead
+// drop the first n bytes put into it and fill its buffer to the last byte
+// before it overflows, so that rendering the same text again continues
+// exactly where the bytes already sent end.
 #pragma once
 
 #include <cstddef>
@@ -28,11 +34,22 @@ public:
         overflow_ = false;
     }
 
+    // From now on: the next `n` bytes put are dropped, and a put that does
+    // not fit writes what fits, then overflows (see the header paragraph).
+    void resume_after(std::size_t n) {
+        skip_ = n;
+        fill_ = true;
+    }
+    // Bytes still to drop.
+    std::size_t skip_left() const { return skip_; }
+
 private:
     char* buf_;
     std::size_t cap_;
     std::size_t len_ = 0;
+    std::size_t skip_ = 0;
     bool overflow_ = false;
+    bool fill_ = false;
 };
 
 // A TextWriter with its own storage, for log lines and short replies.

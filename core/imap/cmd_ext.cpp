@@ -138,7 +138,14 @@ Session::QuotaUsage Session::quota_usage() {
 
 bool Session::quota_allows(std::uint64_t bytes, std::uint64_t messages) {
     if (config_.quota_storage_kib == 0 && config_.quota_messages == 0) return true;
-    const QuotaUsage u = quota_usage();
+    QuotaUsage u = quota_usage();
+    // APPENDs of this user in flight (streaming, or waiting for their
+    // mailbox): promised, not yet in any mailbox (quota_reservations.h).
+    if (services_.reservations != nullptr) {
+        const QuotaReservations::Totals t = services_.reservations->total(user());
+        u.bytes += t.bytes;
+        u.messages += t.messages;
+    }
     if (config_.quota_storage_kib != 0 && u.bytes + bytes > config_.quota_storage_kib * 1024) {
         return false;
     }

@@ -15,13 +15,17 @@
 // (part numbers, HEADER, HEADER.FIELDS(.NOT), TEXT, MIME) with .PEEK and
 // partials, through the MIME parser (core/mime); MODSEQ; BINARY[section],
 // BINARY.PEEK and BINARY.SIZE (RFC 3516) decoded through
-// core/mime/transfer_decode.h. ENVELOPE, BODY and BODYSTRUCTURE answers are
-// kept in the shared FetchCache (core/imap/fetch_cache.h). EMAILID and
-// THREADID (RFC 8474) are refused with NO before any output.
+// core/mime/transfer_decode.h. ENVELOPE, BODY and BODYSTRUCTURE answers of
+// any size are written in pieces as the output drains
+// (core/mime/bodystructure.h) and kept in the shared FetchCache
+// (core/imap/fetch_cache.h) when they fit there. EMAILID and THREADID (RFC
+// 8474) are refused with NO before any output.
 //
-// Bounds: BINARY decodes its section once to learn its size (and whether it
-// holds a NUL) before the literal starts, in one step of the job, then again
-// while streaming: work proportional to the part, not bounded per call.
+// Bounds: ENVELOPE/BODY/BODYSTRUCTURE read at most kStructureBudget bytes
+// of the message per call. BINARY decodes its section once to learn its
+// size (and whether it holds a NUL) before the literal starts, in one step
+// of the job, then again while streaming: work proportional to the part,
+// not bounded per call; so is finding a BODY[section].
 #include "core/base/text.h"
 #include "core/imap/datetime.h"
 #include "core/imap/encoder.h"
@@ -43,6 +47,9 @@ namespace {
 constexpr std::size_t kItemReserve = 512;  // room needed to write one short item
 constexpr std::size_t kScanChunk = 1024;   // header scan window
 constexpr std::size_t kMoveBatch = 64;     // UIDs taken per removal round of MOVE
+// Message bytes an ENVELOPE/BODY/BODYSTRUCTURE walk reads per call (about a
+// millisecond of work): write_structure.
+constexpr std::uint64_t kStructureBudget = 256 * 1024;
 
 // Numbers added in ascending order, written as a sequence-set ("2:4,7")
 // into a bounded text; add() is false once it would not fit.
@@ -224,6 +231,10 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
 
 // Moves the job as far as the output buffer allows.
 void Session::run_job() {
+    if (job_.kind == JobKind::Append) {  // needs no view (cmd_mailbox.cpp)
+        run_append_job();
+        return;
+    }
     if (view_invalidated() && !streamer_.active() &&
         (job_.seq == 0 || job_.kind == JobKind::Search || job_.kind == JobKind::Resync)) {
         // Between messages: the view's numbers no longer hold (see
@@ -331,6 +342,7 @@ bool Session::start_message() {
     job_.item = 0;
     job_.first_item = true;
     job_.add_flags = false;
+    structure_job_.open = false;
     job_.header_size = UINT64_MAX;
     // RFC 7162 §3.1.4.1: CHANGEDSINCE keeps only messages changed since.
     if (job_.kind == JobKind::Fetch && fetch_changedsince_ != 0 &&
@@ -426,17 +438,18 @@ std::size_t Session::MimeSource::read(std::uint64_t offset, char* out, std::size
     return got;
 }
 
-// ENVELOPE, BODY, BODYSTRUCTURE: written in place into the output buffer,
-// or copied from the shared cache (core/imap/fetch_cache.h) when this
-// message's answer is there, without reading the message.
-// False: not enough room yet (the caller waits for the socket to drain).
+// ENVELOPE, BODY, BODYSTRUCTURE of any size: the item's name, then its
+// value in pieces as the output drains (mime::StructureWriter), or copied
+// from the shared cache (core/imap/fetch_cache.h) when this message's
+// answer is there, without reading the message. A walked answer is stored
+// in the cache as it goes out, if it fits there. Each call reads a bounded
+// share of the message (kStructureBudget), so a message of a million parts
+// does not hold up the loop. True when the item is complete; false: call
+// again (the output is full, or this turn's share is used).
 bool Session::write_structure(const FetchItem& item) {
     mime_source_.box = selected_;
     mime_source_.message = &job_.message;
-    const bool was_empty = out_.empty();
-    const std::string_view name = item.kind == FetchKind::Envelope ? "ENVELOPE "
-                                  : item.kind == FetchKind::Body   ? "BODY "
-                                                                   : "BODYSTRUCTURE ";
+    StructureJob& sj = structure_job_;
     FetchCache* cache = services_.fetch_cache;
     FetchCacheKey key;
     if (cache != nullptr) {
@@ -447,52 +460,52 @@ bool Session::write_structure(const FetchItem& item) {
         key.item = item.kind == FetchKind::Envelope ? CachedItem::Envelope
                    : item.kind == FetchKind::Body   ? CachedItem::Body
                                                     : CachedItem::BodyStructure;
-        std::string_view cached;
-        if (cache->get(key, &cached)) {
-            const std::size_t need = (job_.first_item ? 0 : 1) + name.size() + cached.size();
-            if (out_.room() < need) return false;  // wait for the socket to drain
-            if (!job_.first_item) out_.append(" ");
-            out_.append(name);
-            out_.append(cached);
-            return true;
+    }
+    const mime::StructureItem what =
+        item.kind == FetchKind::Envelope ? mime::StructureItem::Envelope
+        : item.kind == FetchKind::Body   ? mime::StructureItem::Body
+                                         : mime::StructureItem::BodyStructure;
+    std::string_view cached;
+    if (!sj.open) {
+        const std::string_view name = item.kind == FetchKind::Envelope ? "ENVELOPE "
+                                      : item.kind == FetchKind::Body   ? "BODY "
+                                                                       : "BODYSTRUCTURE ";
+        if (out_.room() < kItemReserve) return false;  // wait for the socket to drain
+        if (!job_.first_item) out_.append(" ");
+        out_.append(name);
+        sj = StructureJob{};
+        sj.open = true;
+        sj.from_cache = cache != nullptr && cache->get(key, &cached);
+        if (!sj.from_cache) {
+            structure_.start(what);
+            if (cache != nullptr) cache->begin_put(&sj.put);
         }
+    } else if (sj.from_cache && !cache->get(key, &cached)) {
+        // Evicted between turns: walk the message, past what was sent.
+        sj.from_cache = false;
+        structure_.start(what, sj.sent);
+    }
+    if (sj.from_cache) {
+        const std::size_t n = out_.room() < cached.size() - sj.sent
+                                  ? out_.room()
+                                  : static_cast<std::size_t>(cached.size() - sj.sent);
+        out_.append(ascii::head(ascii::tail(cached, static_cast<std::size_t>(sj.sent)), n));
+        sj.sent += n;
+        if (sj.sent < cached.size()) return false;
+        sj.open = false;
+        return true;
     }
     std::size_t room = 0;
     char* space = out_.free_space(&room);
     TextWriter w(space, room);
-    if (!job_.first_item) w.put(' ');
-    w.put(name);
-    const std::size_t value_at = w.size();
-    ResponseWriter r(w);
-    bool ok = false;
-    if (item.kind == FetchKind::Envelope) {
-        ok = mime::write_envelope(mime_source_, services_.stream_scratch,
-                                  services_.stream_scratch_size, r);
-    } else {
-        ok = mime::write_bodystructure(mime_source_, services_.stream_scratch,
-                                       services_.stream_scratch_size,
-                                       item.kind == FetchKind::BodyStructure, r);
-    }
-    if (ok && r.ok() && w.ok()) {
-        if (cache != nullptr) {
-            cache->put(key, std::string_view(space + value_at, w.size() - value_at));
-        }
-        out_.commit(w.size());
-        return true;
-    }
-    if (!was_empty) return false;  // retry with the whole buffer
-    // Larger than the whole output buffer (a hostile message): a minimal
-    // answer that is still valid syntax.
-    w.clear();
-    if (!job_.first_item) w.put(' ');
-    if (item.kind == FetchKind::Envelope) {
-        w.put("ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
-    } else {
-        w.put(item.kind == FetchKind::Body ? "BODY " : "BODYSTRUCTURE ");
-        w.put("(\"APPLICATION\" \"OCTET-STREAM\" NIL NIL NIL \"7BIT\" ");
-        w.put_uint(job_.message.size).put(')');
-    }
+    const mime::StructureWriter::Progress p = structure_.step(
+        mime_source_, services_.stream_scratch, services_.stream_scratch_size, w, kStructureBudget);
     out_.commit(w.size());
+    sj.sent = structure_.delivered();
+    if (cache != nullptr) cache->append(&sj.put, w.view());
+    if (p != mime::StructureWriter::Progress::Done) return false;
+    if (cache != nullptr) cache->finish_put(&sj.put, key);
+    sj.open = false;
     return true;
 }
 
@@ -684,8 +697,11 @@ std::size_t Session::FilterSource::read(std::uint64_t offset, char* out, std::si
 // Where BINARY[section]'s bytes lie and how they are encoded. A part's
 // encoding comes from its MIME header (RFC 2045 §6.1; absent: 7bit). BINARY[]
 // is the whole message: its header as is, then its body decoded (identity
-// for a multipart, RFC 2045 §6.4). A part that is a multipart or an
-// encapsulated message is not a leaf (RFC 9051 §6.4.5). Parts of a
+// for a multipart, RFC 2045 §6.4). A message/rfc822 part is its
+// encapsulated message as it is (its encoding can only be an identity one,
+// RFC 2046 §5.2.1): RFC 3516 does not restrict BINARY to leaves and
+// Dovecot answers it so, while RFC 9051 §6.4.5's "leaf body parts" note is
+// kept for multipart parts, which are refused. Parts of a
 // multipart/digest without a Content-Type are taken as text/plain leaves
 // here (the digest default, message/rfc822, is not looked up).
 Session::BinaryLookup Session::find_binary(const FetchItem& item, BinaryRange* out) {
@@ -708,7 +724,7 @@ Session::BinaryLookup Session::find_binary(const FetchItem& item, BinaryRange* o
         return BinaryLookup::Missing;
     }
     mime::classify_part(header, item.section.part_count, false, &info);
-    if (!top && info.kind != mime::PartKind::Leaf) return BinaryLookup::NotLeaf;
+    if (!top && info.kind == mime::PartKind::Multipart) return BinaryLookup::NotLeaf;
     out->encoding = mime::TransferEncoding::Identity;
     std::string_view cte;
     if (info.kind == mime::PartKind::Leaf &&

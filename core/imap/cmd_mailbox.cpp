@@ -117,6 +117,8 @@ bool Session::open_user_store() {
                  user_root_.view());
         return false;
     }
+    // Staging files a crash left behind (none is in use by anyone: locked).
+    store::remove_stale_stages(services_.registry->services(), user_root_.view());
     // RFC 6154: a new user starts with Sent, Drafts, Trash, Junk, Archive
     // (names from the configuration), marked with their special use.
     for (const SessionConfig::SpecialMailbox& m : config_.special_mailboxes) {
@@ -554,9 +556,11 @@ bool Session::sync_selected() {
     const Status st = selected_->sync(view_, writer, &complete);
     writer.finish();
     if (view_.invalidated) {
-        // Compacted by another process, or by this one after another
-        // session's expunges outran this view (Mailbox::make_gone_room).
-        bye("The mailbox was rewritten; please reconnect");
+        // Deleted (DELETE by another session); compacted by another
+        // process, or by this one after another session's expunges outran
+        // this view (Mailbox::make_gone_room); or INBOX renamed.
+        bye(view_.deleted ? std::string_view("Selected mailbox was deleted, have to disconnect")
+                          : std::string_view("The mailbox was rewritten; please reconnect"));
         return true;
     }
     // Busy: another process holds the lock; reported next time.
@@ -690,16 +694,33 @@ void Session::cmd_create(const ParsedCommand& cmd) {
     answer_store(st, "CREATE completed");
 }
 
+// RFC 2180 §3.3: DELETE goes through while sessions have the mailbox
+// selected. The others end with "* BYE Selected mailbox was deleted, have to
+// disconnect" (Dovecot's words) at their next command or IDLE beat; this
+// session, if it had it selected, is told "* OK [CLOSED]" (RFC 7162
+// §3.2.11) and is back in the authenticated state (RFC 3501 §3).
 void Session::cmd_delete(const ParsedCommand& cmd) {
-    answer_store(store::UserStore(*services_.registry, user_root_.view()).remove(cmd.mailbox),
-                 "DELETE completed");
+    const Status st = store::UserStore(*services_.registry, user_root_.view()).remove(cmd.mailbox);
+    if (st == Status::Ok && selected_ != nullptr && view_.invalidated) {
+        deselect();
+        untagged("OK [CLOSED] The selected mailbox was deleted");
+    }
+    answer_store(st, "DELETE completed");
 }
 
+// RFC 2180 §3.4: sessions with the mailbox (or a child) selected keep it
+// under the new name. RENAME INBOX replaces INBOX's files: sessions that
+// had INBOX selected are ended (BYE) like after a rewrite; this session is
+// told "* OK [CLOSED]" and is back in the authenticated state.
 void Session::cmd_rename(const ParsedCommand& cmd) {
     if (refuse_wildcard_name(cmd.mailbox2)) return;
-    answer_store(
-        store::UserStore(*services_.registry, user_root_.view()).rename(cmd.mailbox, cmd.mailbox2),
-        "RENAME completed");
+    const Status st =
+        store::UserStore(*services_.registry, user_root_.view()).rename(cmd.mailbox, cmd.mailbox2);
+    if (st == Status::Ok && is_inbox(cmd.mailbox) && selected_ != nullptr && view_.invalidated) {
+        deselect();
+        untagged("OK [CLOSED] INBOX was emptied into the new mailbox");
+    }
+    answer_store(st, "RENAME completed");
 }
 
 void Session::cmd_subscribe(const ParsedCommand& cmd, bool on) {
@@ -770,6 +791,46 @@ void Session::cmd_list(const ParsedCommand& cmd, bool lsub, bool find) {
     job_.kind = JobKind::List;
     run_list_job();
 }
+
+namespace {
+
+// RFC 3501 §6.3.9: with "foo/bar" subscribed and "foo" not, LSUB with "%"
+// must return "foo", flagged \Noselect. Each such parent is listed once, for
+// the first subscription below it (found by reading the subscription list
+// again: it is a user's folder list, short).
+template <class Entry>
+Status list_unsubscribed_parents(store::UserStore& store, std::string_view pattern, Entry& entry) {
+    auto first_below = [&](std::string_view parent, std::string_view name) {
+        bool first = false;
+        auto find = [&](std::string_view line, std::uint8_t) {
+            if (line.size() <= parent.size() || line[parent.size()] != kHierarchyDelimiter ||
+                ascii::head(line, parent.size()) != parent) {
+                return true;
+            }
+            first = line == name;
+            return false;
+        };
+        ListFn<decltype(find)> v(find);
+        (void)store.list_subscribed("", "*", v);
+        return first;
+    };
+    auto each = [&](std::string_view name, std::uint8_t) {
+        for (std::size_t i = 1; i < name.size(); ++i) {
+            if (name[i] != kHierarchyDelimiter) continue;
+            const std::string_view parent = ascii::head(name, i);
+            if (!store::match_pattern(pattern, parent) || store.is_subscribed(parent) ||
+                !first_below(parent, name)) {
+                continue;
+            }
+            if (!entry(parent, store::kNoselect, false)) return false;
+        }
+        return true;
+    };
+    ListFn<decltype(each)> v(each);
+    return store.list_subscribed("", "*", v);
+}
+
+}  // namespace
 
 // One round of a LIST: walks the tree again, skips the entries earlier
 // rounds sent and writes what fits. The walk order is the directories' own,
@@ -875,6 +936,9 @@ void Session::run_list_job() {
             };
             ListFn<decltype(subscribed)> v(subscribed);
             st = store.list_subscribed(job.reference, pattern, v);
+            if (st == Status::Ok && lsub && !full && pattern.find('%') != std::string_view::npos) {
+                st = list_unsubscribed_parents(store, joined.view(), entry);
+            }
             if (st == Status::Ok && recursive && !full) {
                 auto parents = [&](std::string_view name, std::uint8_t attrs) {
                     if (store.is_subscribed(name) ||
@@ -972,9 +1036,29 @@ void Session::cmd_status(const ParsedCommand& cmd) {
 
 // ---- APPEND, streamed ----------------------------------------------------
 
+namespace {
+
+// Bytes an Append job copies from its staging file into the mailbox per turn
+// of the loop (under the mailbox lock): about a millisecond of local I/O.
+constexpr std::size_t kAppendCopyPerTurn = 64 * 1024;
+// How long an APPEND waits for its mailbox's write turn before it is
+// answered NO [INUSE] (a holder stuck that long is reported in the log).
+constexpr std::uint64_t kAppendWaitMs = 30000;
+// Retry delays while another process holds the mailbox's lock.
+constexpr std::uint64_t kAppendRetryFirstMs = 5;
+constexpr std::uint64_t kAppendRetryMaxMs = 500;
+// Staging file names tried per slot: a<slot>.tmp, a<slot+65536>.tmp, ...
+constexpr std::uint32_t kStageNames = 4;
+constexpr std::uint32_t kStageNameStride = 65536;
+
+}  // namespace
+
 // Called when APPEND's message literal is announced (RFC 3501 §6.3.11): the
 // arguments so far are checked, the mailbox opened and the literal taken as
-// a stream into the store, so the message is never held in memory.
+// a stream into the session's staging file (store::StagedAppend), so the
+// message is never held in memory and the mailbox is not locked while the
+// client sends it. The copy into the mailbox happens at the end of the
+// command (append_finish, run_append_job).
 void Session::append_begin() {
     AppendMessage message;
     const SyntaxResult r = append_message_ready(parser_, &message);
@@ -999,20 +1083,23 @@ void Session::append_begin() {
         tagged("NO", "TOOBIG", "Message larger than APPENDLIMIT");  // RFC 7889 §4
         return;
     }
-    if (!quota_allows(append_bytes_ + size, appender_.batch_count + 1)) {
+    // RFC 9208 §4.3.1: the committed usage plus every reservation of this
+    // user's APPENDs in flight (this command's earlier messages included).
+    if (!quota_allows(size, 1)) {
         parser_.refuse_literal();
         abort_append();
-        tagged("NO", "OVERQUOTA", "The mailbox quota would be exceeded");  // RFC 9208 §4.3.1
+        tagged("NO", "OVERQUOTA", "The mailbox quota would be exceeded");
         return;
     }
     store::UserStore store(*services_.registry, user_root_.view());
     store::Mailbox* box = append_box_;
     if (box == nullptr) {
-        // The first message of the command: open the mailbox, start a batch.
+        // The first message of the command: open the mailbox and the stage.
         ArgReader args(parser_);
         std::string_view mailbox;
         (void)args.astring(&mailbox);
         Result<store::Mailbox*> opened = store.open(mailbox);
+        if (opened.status == Status::Busy && append_retry_later()) return;
         if (!opened.ok()) {
             parser_.refuse_literal();
             if (opened.status == Status::NotFound) {
@@ -1023,10 +1110,25 @@ void Session::append_begin() {
             return;
         }
         box = opened.value;
-        appender_ = store::Appender{};
-        appender_.batch = append_batch_;
-        appender_.batch_capacity = kMaxMultiappend;
-        append_bytes_ = 0;
+        // The slot's staging file; one held by another process (a second
+        // server on the same mail_dir, same slot) is left to it: try others.
+        Status st = Status::Busy;
+        std::uint32_t number = slot_;
+        for (std::uint32_t k = 0; k < kStageNames && st == Status::Busy; ++k) {
+            number = slot_ + k * kStageNameStride;
+            st = stage_.open(services_.registry->services(), user_root_.view(), number, box);
+        }
+        if (st != Status::Ok) {
+            parser_.refuse_literal();
+            store.close(box);
+            FixedText<32> name;
+            name.put(" (a").put_uint(number).put(".tmp)");
+            log_line(port::LogLevel::Error, "cannot open the APPEND staging file in ",
+                     user_root_.view(), name.view());
+            answer_store(st, "");
+            return;
+        }
+        append_box_ = box;
     }
     // Every keyword is stored, or the APPEND is refused (RFC 3501 §6.3.11:
     // NO, nothing appended); never a keyword silently dropped.
@@ -1035,34 +1137,31 @@ void Session::append_begin() {
     for (std::size_t i = 0; kw == Status::Ok && i < message.flags.keyword_count; ++i) {
         unsigned bit = 0;
         kw = box->keyword_bit(message.flags.keywords[i], true, &bit);
+        if (kw == Status::Busy && append_retry_later()) return;
         if (kw == Status::Ok) keywords |= std::uint64_t{1} << bit;
     }
     if (kw != Status::Ok) {
         parser_.refuse_literal();
-        if (append_box_ == nullptr) store.close(box);
         abort_append();
-        answer_keyword_error(kw);
+        answer_keyword_error(kw);  // Busy: NO [INUSE], as for the mailbox itself
         return;
     }
     const std::int64_t date =
         message.has_date ? message.date.utc_seconds : services_.clock->wall_seconds();
     const auto zone = static_cast<std::int16_t>(
         message.has_date ? message.date.zone_minutes : services_.clock->utc_offset_minutes(date));
-    const Status st =
-        box->begin_append(appender_, size, message.flags.system, keywords, date, zone);
+    const Status st = stage_.add(size, message.flags.system, keywords, date, zone);
     if (st != Status::Ok) {
-        const bool full = appender_.batch_count == kMaxMultiappend;
         parser_.refuse_literal();
-        if (append_box_ == nullptr) store.close(box);
         abort_append();
-        if (st == Status::Exhausted && full) {
+        if (st == Status::Exhausted) {
             tagged("NO", "LIMIT", "Too many messages in one APPEND");
         } else {
             answer_store(st, "");
         }
         return;
     }
-    append_box_ = box;
+    if (services_.reservations != nullptr) services_.reservations->reserve(slot_, user(), size, 1);
     append_status_ = Status::Ok;
     parser_.stream_literal();
     if (parser_.literal_sync()) out_.append("+ Ready for the message\r\n");
@@ -1070,35 +1169,131 @@ void Session::append_begin() {
 
 void Session::append_chunk(std::string_view chunk) {
     if (append_box_ == nullptr || append_status_ != Status::Ok) return;
-    append_status_ = append_box_->append_chunk(appender_, chunk.data(), chunk.size());
-    if (parser_.literal_remaining() != 0 || append_status_ != Status::Ok) return;
-    // The message is whole: its frame is closed; the batch commits at the
-    // end of the command (RFC 3502 §6.3.11: all messages or none).
-    std::uint32_t uid = 0;
-    append_bytes_ += appender_.size;
-    append_status_ = append_box_->commit_append(appender_, &uid);
+    append_status_ = stage_.write(chunk.data(), chunk.size());
 }
 
-// The APPEND command line is complete: commit (durable before the OK).
+// The APPEND command line is complete: the Append job takes the mailbox's
+// write turn and copies the staged messages in (RFC 3502 §6.3.11: all of
+// them or none); the OK goes out once they are durable.
 void Session::append_finish() {
-    store::Mailbox* box = append_box_;
-    append_box_ = nullptr;
-    if (box == nullptr) return;
-    std::uint32_t first = 0;
-    const std::size_t count = appender_.batch_count;
+    if (append_box_ == nullptr) return;
     Status st = append_status_;
-    if (st == Status::Ok && count == 0) st = Status::Invalid;
-    if (st == Status::Ok) {
-        st = box->commit_batch(appender_, &first);
-    } else {
-        box->abort_append(appender_);
-    }
-    const std::uint32_t validity = box->uid_validity();
-    store::UserStore(*services_.registry, user_root_.view()).close(box);
+    if (st == Status::Ok && !stage_.complete()) st = Status::Invalid;
     if (st != Status::Ok) {
+        abort_append();
         answer_store(st, "");
         return;
     }
+    job_.kind = JobKind::Append;
+    job_.waiting_since_ms = now_ms_;
+    job_.retry_at_ms = 0;
+    append_wait_ = AppendWait::None;
+    append_backoff_ms_ = kAppendRetryFirstMs;
+    run_append_job();
+}
+
+bool Session::append_waiting() const {
+    switch (append_wait_) {
+        case AppendWait::None: return false;
+        case AppendWait::Queued: return !stage_.waiter_woken() && now_ms_ < job_.retry_at_ms;
+        case AppendWait::Timer: return now_ms_ < job_.retry_at_ms;
+    }
+    return false;
+}
+
+// Another process holds the mailbox just as a literal is announced: wait
+// (reading nothing more: TCP holds the client back) and try again on a timer
+// with backoff. False once kAppendWaitMs have passed (the caller refuses).
+bool Session::append_retry_later() {
+    if (!append_open_waiting_) {
+        append_open_waiting_ = true;
+        append_open_since_ = now_ms_;
+        append_backoff_ms_ = kAppendRetryFirstMs;
+    }
+    if (now_ms_ - append_open_since_ >= kAppendWaitMs) {
+        append_open_waiting_ = false;
+        log_line(port::LogLevel::Warning, "APPEND gave up after 30 s: mailbox held by ",
+                 "another process");
+        return false;
+    }
+    job_.kind = JobKind::Append;
+    append_opening_ = true;
+    append_wait_ = AppendWait::Timer;
+    job_.retry_at_ms = now_ms_ + append_backoff_ms_;
+    append_backoff_ms_ =
+        append_backoff_ms_ * 2 < kAppendRetryMaxMs ? append_backoff_ms_ * 2 : kAppendRetryMaxMs;
+    return true;
+}
+
+void Session::run_append_job() {
+    // Not before the wake-up or the timer: the loop may call in earlier.
+    if (append_waiting()) return;
+    if (append_opening_) {
+        // The literal's announcement again (the parser has not moved on).
+        job_.kind = JobKind::None;
+        append_opening_ = false;
+        append_wait_ = AppendWait::None;
+        append_begin();
+        if (!append_opening_) append_open_waiting_ = false;
+        return;
+    }
+    store::Mailbox* box = append_box_;
+    if (box == nullptr) {
+        job_.kind = JobKind::None;
+        return;
+    }
+    std::uint32_t first = 0;
+    Status error = Status::Ok;
+    const store::StagedAppend::Step step = stage_.commit_step(kAppendCopyPerTurn, &first, &error);
+    using Step = store::StagedAppend::Step;
+    const std::uint64_t give_up_at = job_.waiting_since_ms + kAppendWaitMs;
+    switch (step) {
+        case Step::More: append_wait_ = AppendWait::None; return;  // again next turn
+        case Step::Queued:
+        case Step::Locked:
+            if (now_ms_ < give_up_at) {
+                if (step == Step::Queued) {
+                    // Woken when the holder lets go; the deadline bounds it.
+                    append_wait_ = AppendWait::Queued;
+                    job_.retry_at_ms = give_up_at;
+                } else {
+                    append_wait_ = AppendWait::Timer;
+                    job_.retry_at_ms = now_ms_ + append_backoff_ms_;
+                    if (job_.retry_at_ms > give_up_at) job_.retry_at_ms = give_up_at;
+                    append_backoff_ms_ = append_backoff_ms_ * 2 < kAppendRetryMaxMs
+                                             ? append_backoff_ms_ * 2
+                                             : kAppendRetryMaxMs;
+                }
+                return;
+            }
+            {
+                const std::string_view holder = box->writer();
+                log_line(port::LogLevel::Warning, "APPEND gave up after 30 s: mailbox ", box->dir(),
+                         " held by ",
+                         holder.empty() ? std::string_view("another process") : holder);
+            }
+            job_.kind = JobKind::None;
+            append_wait_ = AppendWait::None;
+            abort_append();
+            tagged("NO", "INUSE", "Mailbox is busy, try again");
+            return;
+        case Step::Failed:
+            job_.kind = JobKind::None;
+            append_wait_ = AppendWait::None;
+            abort_append();
+            if (error == Status::NotFound) {
+                tagged("NO", "TRYCREATE", "The mailbox was deleted");  // §6.3.11
+            } else {
+                answer_store(error, "");
+            }
+            return;
+        case Step::Done: break;
+    }
+    job_.kind = JobKind::None;
+    append_wait_ = AppendWait::None;
+    const std::size_t count = stage_.count();
+    const std::uint32_t validity = box->uid_validity();
+    abort_append();  // the messages are committed: only the stage and the box go
     // RFC 4315 §3: where the messages went (RFC 3502: a range for several).
     FixedText<64> code;
     code.put("APPENDUID ").put_uint(validity).put(' ').put_uint(first);
@@ -1106,9 +1301,16 @@ void Session::append_finish() {
     finish_after_sync("OK", code.view(), "APPEND completed");
 }
 
+void Session::release_reservation() {
+    if (services_.reservations != nullptr) services_.reservations->release(slot_);
+}
+
+// Ends an APPEND command: the stage is dropped (a copy not yet committed is
+// cut from the mailbox), the mailbox and the quota reservation given back.
 void Session::abort_append() {
+    release_reservation();
     if (append_box_ == nullptr) return;
-    append_box_->abort_append(appender_);
+    stage_.end_command();
     store::UserStore(*services_.registry, user_root_.view()).close(append_box_);
     append_box_ = nullptr;
 }

@@ -271,18 +271,20 @@ bool Session::prepare_needle(std::string_view needle) {
 // The first header field `name` of the current message (loaded into the
 // search window, valid until the next store read).
 bool Session::header_value(std::string_view name, std::string_view* value) {
-    const mime::HeaderBlock block = load_search_header();
+    const mime::HeaderBlock block = load_search_header(name);
     return mime::find_field(block.fields, name, value);
 }
 
-// The current message's header, loaded into the search window.
-mime::HeaderBlock Session::load_search_header() {
+// The current message's header, loaded into the search window (of a header
+// larger than the window, the fields called `name`: core/mime/header.h).
+mime::HeaderBlock Session::load_search_header(std::string_view name) {
     mime_source_.box = selected_;
     mime_source_.message = &job_.message;
     std::size_t size = 0;
     char* buf = search_window(&size);
     mime::HeaderBlock block;
-    mime::load_header(mime_source_, 0, job_.message.size, buf, size, &block);
+    mime::load_header(mime_source_, 0, job_.message.size, buf, size, &block,
+                      mime::FieldNames{&name, 1});
     job_.header_size = block.body_start;
     search_.work += block.body_start;
     return block;
@@ -293,7 +295,7 @@ mime::HeaderBlock Session::load_search_header() {
 // empty needle matches any message that has one.
 bool Session::header_contains(std::string_view name, std::string_view needle) {
     if (!prepare_needle(needle)) return false;
-    const mime::HeaderBlock block = load_search_header();
+    const mime::HeaderBlock block = load_search_header(name);
     mime::FieldIterator it(block.fields);
     mime::HeaderField f;
     while (it.next(&f)) {

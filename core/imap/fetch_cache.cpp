@@ -84,35 +84,71 @@ bool FetchCache::get(const FetchCacheKey& key, std::string_view* answer) {
     return true;
 }
 
+// The entry for `key`: its own, a dead way, else the oldest of its set.
+FetchCache::Entry* FetchCache::slot_for(const FetchCacheKey& key) {
+    Entry* slot = find(key);
+    if (slot != nullptr) return slot;
+    Entry* set = set_of(key);
+    slot = &set[0];
+    for (std::size_t w = 0; w < kWays; ++w) {
+        if (!live(set[w])) return &set[w];
+        if (set[w].position < slot->position) slot = &set[w];
+    }
+    return slot;
+}
+
+void FetchCache::remember(Entry* slot, const FetchCacheKey& key, std::uint64_t at,
+                          std::size_t length) {
+    slot->mailbox = key.mailbox;
+    slot->uid_validity = key.uid_validity;
+    slot->uid = key.uid;
+    slot->item = key.item;
+    slot->stamp = key.stamp;
+    slot->length = static_cast<std::uint32_t>(length);
+    slot->position = at + 1;
+    ++stores_;
+}
+
 void FetchCache::put(const FetchCacheKey& key, std::string_view answer) {
     if (!enabled() || answer.empty() || answer.size() > max_answer()) return;
-    Entry* slot = find(key);
-    if (slot == nullptr) {
-        // A dead way, else the oldest.
-        Entry* set = set_of(key);
-        slot = &set[0];
-        for (std::size_t w = 0; w < kWays; ++w) {
-            if (!live(set[w])) {
-                slot = &set[w];
-                break;
-            }
-            if (set[w].position < slot->position) slot = &set[w];
-        }
-    }
+    Entry* slot = slot_for(key);
     // Answers are contiguous: skip the ring's tail when this one would wrap.
     std::uint64_t at = head_;
     const std::size_t offset = static_cast<std::size_t>(at % ring_size_);
     if (offset + answer.size() > ring_size_) at += ring_size_ - offset;
     std::memcpy(ring_ + at % ring_size_, answer.data(), answer.size());
     head_ = at + answer.size();
-    slot->mailbox = key.mailbox;
-    slot->uid_validity = key.uid_validity;
-    slot->uid = key.uid;
-    slot->item = key.item;
-    slot->stamp = key.stamp;
-    slot->length = static_cast<std::uint32_t>(answer.size());
-    slot->position = at + 1;
-    ++stores_;
+    remember(slot, key, at, answer.size());
+}
+
+void FetchCache::begin_put(PendingPut* p) {
+    *p = PendingPut{};
+    if (!enabled()) return;
+    // Room for the longest answer before the ring's end: it never wraps.
+    std::uint64_t at = head_;
+    const std::size_t offset = static_cast<std::size_t>(at % ring_size_);
+    if (offset + max_answer() > ring_size_) at += ring_size_ - offset;
+    head_ = at;
+    p->at = at;
+    p->ok = true;
+}
+
+void FetchCache::append(PendingPut* p, std::string_view bytes) {
+    if (!p->ok || bytes.empty()) return;
+    if (head_ != p->at + p->length || bytes.size() > max_answer() - p->length) {
+        p->ok = false;  // another put came in between, or too long
+        return;
+    }
+    std::memcpy(ring_ + (p->at + p->length) % ring_size_, bytes.data(), bytes.size());
+    p->length += static_cast<std::uint32_t>(bytes.size());
+    head_ += bytes.size();
+}
+
+void FetchCache::finish_put(PendingPut* p, const FetchCacheKey& key) {
+    if (p->ok && p->length > 0 && head_ == p->at + p->length) {
+        remember(slot_for(key), key, p->at, p->length);
+    }
+    p->ok = false;
 }
 
 }  // namespace tinyimapd::imap

@@ -25,6 +25,11 @@
 // Invariants: an index entry is valid iff its bytes are still in the ring
 // (its position is within the last `ring size` bytes written); lookups
 // check the whole key. Answers longer than max_answer() are not cached.
+// An answer written in pieces over several turns (core/mime/bodystructure.h)
+// is stored as it goes out (begin_put/append/finish_put): its bytes go at
+// the ring's head, which advances with them (so the entries they overwrite
+// die as with put()); another put in between, or an answer growing past
+// max_answer(), abandons it.
 #pragma once
 
 #include <cstddef>
@@ -65,6 +70,15 @@ public:
     bool get(const FetchCacheKey& key, std::string_view* answer);
     // Remembers `answer` for `key` (replacing an older one), if it fits.
     void put(const FetchCacheKey& key, std::string_view answer);
+    // An answer stored in pieces (see the header paragraph).
+    struct PendingPut {
+        std::uint64_t at = 0;  // absolute ring position of its first byte
+        std::uint32_t length = 0;
+        bool ok = false;
+    };
+    void begin_put(PendingPut* p);
+    void append(PendingPut* p, std::string_view bytes);
+    void finish_put(PendingPut* p, const FetchCacheKey& key);
     std::size_t max_answer() const { return ring_size_ / 8; }
 
     // Counters, for tests and statistics.
@@ -83,6 +97,8 @@ private:
         CachedItem item;
     };
     Entry* find(const FetchCacheKey& key);
+    Entry* slot_for(const FetchCacheKey& key);
+    void remember(Entry* slot, const FetchCacheKey& key, std::uint64_t at, std::size_t length);
     Entry* set_of(const FetchCacheKey& key);
     bool live(const Entry& e) const;
 

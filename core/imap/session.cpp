@@ -39,6 +39,7 @@ Session::Session(const SessionConfig& config, SessionServices& services,
       parser_(memory.arena, memory.arena_size, memory.args, memory.max_args, config.parser),
       out_(memory.output, memory.output_size),
       scratch_(memory.scratch),
+      slot_(memory.slot),
       streamer_(services.stream_scratch, services.stream_scratch_size) {}
 
 void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active) {
@@ -60,6 +61,9 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     vanished_.pending = false;
     selected_ = nullptr;
     append_box_ = nullptr;
+    append_wait_ = AppendWait::None;
+    append_opening_ = append_open_waiting_ = false;
+    release_reservation();  // nothing of the slot's previous connection counts
     job_.kind = JobKind::None;
 #ifdef TINYIMAPD_CHECK_FRAMING
     framing_.reset();
@@ -201,7 +205,8 @@ void Session::execute(std::uint64_t now_ms) {
     if (view_invalidated() && cmd.id != CommandId::Logout) {
         // Another session's expunges forced a compaction this view had not
         // caught up with (Mailbox::make_gone_room): its numbers no longer hold.
-        bye("The mailbox was rewritten; please reconnect");
+        bye(view_.deleted ? std::string_view("Selected mailbox was deleted, have to disconnect")
+                          : std::string_view("The mailbox was rewritten; please reconnect"));
         return;
     }
 
@@ -477,6 +482,11 @@ std::uint64_t Session::deadline() const {
     if (state_ == SessionState::Logout) return kNoDeadline;
     if (delayed_until_ms_ != kNoDeadline) return delayed_until_ms_;
     const std::uint64_t logout = logout_at();
+    if (job_.kind == JobKind::Append && append_wait_ != AppendWait::None) {
+        // Woken at once by the holder (Queued), or the timer (Timer);
+        // either way the wait is bounded (run_append_job).
+        return job_.retry_at_ms < logout ? job_.retry_at_ms : logout;
+    }
     if (job_.kind != JobKind::None && job_.retry_at_ms != 0) {
         return job_.retry_at_ms < logout ? job_.retry_at_ms : logout;
     }
@@ -520,6 +530,7 @@ std::uint64_t Session::logout_at() const {
 void Session::end() {
     job_.kind = JobKind::None;
     abort_append();
+    stage_.close();  // the staging file goes with the connection
     deselect();
     state_ = SessionState::Logout;
 }

@@ -30,12 +30,15 @@
 #include "core/imap/flags.h"
 #include "core/imap/framing.h"
 #include "core/imap/parser.h"
+#include "core/imap/quota_reservations.h"
 #include "core/imap/uid_ranges.h"
+#include "core/mime/bodystructure.h"
 #include "core/mime/header.h"
 #include "core/mime/section.h"
 #include "core/mime/text_search.h"
 #include "core/mime/transfer_decode.h"
 #include "core/store/registry.h"
+#include "core/store/staged_append.h"
 #include "port/clock.h"
 #include "port/log.h"
 
@@ -77,6 +80,7 @@ struct SessionMemory {
     char* output;
     std::size_t output_size;
     CommandScratch scratch;  // FETCH items, SEARCH nodes, set range limit
+    std::uint32_t slot = 0;  // the connection slot: names its APPEND staging file
 };
 
 // What a session needs from the server around it.
@@ -91,6 +95,7 @@ struct SessionServices {
     char* stream_scratch = nullptr;       // staging for streamed literals (shared)
     std::size_t stream_scratch_size = 0;
     FetchCache* fetch_cache = nullptr;  // ENVELOPE/BODYSTRUCTURE answers (shared); nullptr: none
+    QuotaReservations* reservations = nullptr;  // APPENDs in flight, per slot (shared)
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
@@ -137,6 +142,7 @@ public:
     bool has_job() const { return job_.kind != JobKind::None; }
     // The job waits for the store (deadline() says until when), not for output.
     bool job_waiting() const {
+        if (job_.kind == JobKind::Append) return append_waiting();
         return job_.kind == JobKind::Expunge && job_.retry_at_ms != 0 && now_ms_ < job_.retry_at_ms;
     }
     void run_job();
@@ -243,12 +249,16 @@ private:
     void run_search();
     bool search_match(std::uint32_t seq, std::uint32_t index);
     bool header_value(std::string_view name, std::string_view* value);
-    mime::HeaderBlock load_search_header();
+    mime::HeaderBlock load_search_header(std::string_view name);
     bool body_contains(std::string_view needle, bool whole);
     void append_begin();
     void append_chunk(std::string_view chunk);
     void append_finish();
     void abort_append();
+    void run_append_job();
+    bool append_retry_later();
+    bool append_waiting() const;
+    void release_reservation();
     void write_capabilities(TextWriter& w) const;
     // RFC 7162 §3.1: the first CONDSTORE-enabling command (SELECT/EXAMINE
     // (CONDSTORE), FETCH MODSEQ or CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH
@@ -294,16 +304,37 @@ private:
     FixedString<port::kMaxPath> user_root_;
     store::Mailbox* selected_ = nullptr;
     store::View view_;
-    store::Mailbox* append_box_ = nullptr;
-    store::Appender appender_;
-    Status append_status_ = Status::Ok;
+    // APPEND (cmd_mailbox.cpp): the literal streams into a staging file
+    // (outside the mailbox lock); at the end of the command an Append job
+    // waits for the mailbox's write turn and copies it in (StagedAppend).
     // RFC 3502 MULTIAPPEND: the messages of one APPEND, committed together.
-    static constexpr std::size_t kMaxMultiappend = 16;
-    store::Record append_batch_[kMaxMultiappend];
-    std::uint64_t append_bytes_ = 0;
+    static constexpr std::size_t kMaxMultiappend = store::StagedAppend::kMaxMessages;
+    store::Mailbox* append_box_ = nullptr;
+    store::StagedAppend stage_;
+    Status append_status_ = Status::Ok;
+    enum class AppendWait : std::uint8_t { None, Queued, Timer };
+    AppendWait append_wait_ = AppendWait::None;
+    std::uint64_t append_backoff_ms_ = 0;
+    // Another process held the mailbox while the literal was announced
+    // (opening it, registering a keyword): the literal is neither taken nor
+    // refused yet and append_begin() runs again (the Append job, on a timer).
+    bool append_opening_ = false;
+    bool append_open_waiting_ = false;
+    std::uint64_t append_open_since_ = 0;
+    const std::uint32_t slot_;
 
     // A FETCH or STORE answering message by message (resumable).
-    enum class JobKind : std::uint8_t { None, Fetch, Store, Search, Sync, Resync, List, Expunge };
+    enum class JobKind : std::uint8_t {
+        None,
+        Fetch,
+        Store,
+        Search,
+        Sync,
+        Resync,
+        List,
+        Expunge,
+        Append
+    };
     // A LIST or LSUB answering mailbox by mailbox (cmd_list): the command's
     // arguments (views into the parser, which is not fed while a job runs)
     // and how many entries earlier rounds wrote.
@@ -382,6 +413,16 @@ private:
     alignas(8) unsigned char fields_filter_space_[sizeof(mime::HeaderFieldsFilter)];
     char fields_window_[mime::kMinScratch];
     LiteralStreamer streamer_;
+    // The ENVELOPE, BODY or BODYSTRUCTURE answer being written (in pieces,
+    // write_structure): from the cache, or by the walker and into the cache.
+    struct StructureJob {
+        bool open = false;        // the item's name is out, its value is not done
+        bool from_cache = false;  // copying a cached answer
+        std::uint64_t sent = 0;   // value bytes in the output so far
+        FetchCache::PendingPut put;
+    };
+    StructureJob structure_job_;
+    mime::StructureWriter structure_;
 
     // ---- fetch extensions (MOVE, CONDSTORE FETCH/STORE, cache, BINARY) ----
     // (cmd_fetch.cpp)

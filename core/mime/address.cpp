@@ -77,6 +77,8 @@ private:
                 ++i_;
             } else if (c == '(') {
                 int depth = 0;
+                const std::size_t open = i_;
+                std::size_t close = s_.size();
                 while (i_ < s_.size()) {
                     char d = s_[i_++];
                     if (d == '\\' && i_ < s_.size()) {
@@ -84,8 +86,13 @@ private:
                     } else if (d == '(') {
                         ++depth;
                     } else if (d == ')' && --depth == 0) {
+                        close = i_ - 1;
                         break;
                     }
+                }
+                if (comment_.empty()) {
+                    comment_ =
+                        ascii::trim(std::string_view(s_.data() + open + 1, close - open - 1));
                 }
             } else if (c == ')') {
                 ++i_;  // stray
@@ -97,6 +104,16 @@ private:
 
     std::string_view s_;
     std::size_t i_ = 0;
+    std::string_view comment_;
+
+public:
+    // The first comment skipped since the last call (its text inside the
+    // outer parentheses, blanks trimmed), or empty.
+    std::string_view take_comment() {
+        std::string_view c = comment_;
+        comment_ = {};
+        return c;
+    }
 };
 
 // A bounded, truncating byte builder.
@@ -131,6 +148,7 @@ public:
                       const imap::ResponseWriter* joined)
         : first_(first), joined_(joined) {
         std::size_t q = work_size / 4;
+        name_cap_ = q;
         name_.reset(work, q);
         adl_.reset(work + q, q);
         mailbox_.reset(work + 2 * q, q);
@@ -141,6 +159,13 @@ public:
         Lexer lex(value);
         for (;;) {
             Token t = lex.next();
+            // "user@example.org (Full Name)": the RFC 822 comment form of a
+            // display name; c-client and Dovecot take the comment as the
+            // name when there is no phrase.
+            const std::string_view comment = lex.take_comment();
+            if (!comment.empty() && angle_ == Angle::None && any_ && comment_name_.empty()) {
+                comment_name_ = comment;
+            }
             if (t.kind == TokKind::End) break;
             take(t);
         }
@@ -282,8 +307,13 @@ private:
             // A name belongs to a name-addr only; outside <> the words were
             // the addr-spec itself.
             bool has_name = angle_ != Angle::None && !name_.empty();
-            emit(name_.view(), !has_name, adl_.view(), adl_.empty(), mailbox_.view(), false,
-                 host_.view(), false);
+            std::string_view name = name_.view();
+            if (angle_ == Angle::None && !comment_name_.empty()) {
+                name = ascii::head(comment_name_, name_cap_);
+                has_name = true;
+            }
+            emit(name, !has_name, adl_.view(), adl_.empty(), mailbox_.view(), false, host_.view(),
+                 false);
         }
         reset();
     }
@@ -296,11 +326,14 @@ private:
         angle_ = Angle::None;
         seen_at_ = false;
         any_ = false;
+        comment_name_ = {};
     }
 
     imap::ResponseWriter* first_;
     const imap::ResponseWriter* joined_;
     Part name_, adl_, mailbox_, host_;
+    std::size_t name_cap_ = 0;
+    std::string_view comment_name_;  // a comment after an addr-spec, in the value
     std::size_t count_ = 0;
     Angle angle_ = Angle::None;
     bool seen_at_ = false;

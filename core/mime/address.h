@@ -10,6 +10,9 @@
 //   - comments are dropped; a display name is its words joined by one SP,
 //     quoted strings unquoted; encoded words (RFC 2047) are passed through
 //     undecoded; an empty display name is NIL;
+//   - except the legacy form "user@example.org (Full Name)" (RFC 5322 §3.4's
+//     note): the first comment after a bare addr-spec is its display name,
+//     as c-client and Dovecot show it;
 //   - the mailbox is the local part as written (a quoted local part keeps
 //     its quotes, so mailbox "@" host is a valid address again);
 //   - "<@a,@b:user@host>" gives adl "@a,@b";

@@ -9,13 +9,6 @@
 namespace tinyimapd::mime {
 namespace {
 
-struct Walk {
-    MessageReader& r;
-    char* scratch;
-    std::size_t cap;
-    bool extensible;
-};
-
 // body-fld-param: NIL or "(" name value ... ")"; with `add_charset`, a
 // missing charset becomes ("CHARSET" "US-ASCII").
 void write_params(std::string_view params, bool add_charset, imap::ResponseWriter& out) {
@@ -99,30 +92,6 @@ void write_dsp_lang_loc(std::string_view fields, imap::ResponseWriter& out) {
     write_nstring_field(fields, "Content-Location", out);
 }
 
-void write_part(Walk& w, std::uint64_t start, std::uint64_t end, std::size_t depth, bool in_digest,
-                imap::ResponseWriter& out);
-
-// What follows a multipart's bodies. Kept out of the recursive frames (as
-// are write_leaf_fields and write_leaf_ext) so that a level of nesting costs
-// little stack: the depth is bounded by kMaxMimeDepth, the frames are not.
-[[gnu::noinline]] void write_multipart_tail(Walk& w, const HeaderBlock& h,
-                                            imap::ResponseWriter& out) {
-    // The children used the scratch buffer: read this header again.
-    HeaderBlock again;
-    load_header(w.r, h.start, h.end, w.scratch, w.cap, &again);
-    char buf[256];
-    std::string_view type, subtype, params;
-    if (!content_type(again.fields, buf, sizeof buf, &type, &subtype, &params)) {
-        subtype = "MIXED";  // unreachable for a Multipart, kept total
-    }
-    out.string(subtype);
-    if (w.extensible) {
-        write_params(params, false, out);
-        write_dsp_lang_loc(again.fields, out);
-    }
-    out.close_list();
-}
-
 // "(" type subtype params id description encoding octets of a leaf.
 [[gnu::noinline]] void write_leaf_fields(const HeaderBlock& h, const PartInfo& info,
                                          imap::ResponseWriter& out) {
@@ -164,81 +133,252 @@ void write_part(Walk& w, std::uint64_t start, std::uint64_t end, std::size_t dep
     out.number(h.end - h.body_start);
 }
 
-// body-ext-1part (md5 dsp lang loc); `reload` when the scratch was reused.
-[[gnu::noinline]] void write_leaf_ext(Walk& w, const HeaderBlock& h, bool reload,
-                                      imap::ResponseWriter& out) {
-    HeaderBlock again;
-    const HeaderBlock* hb = &h;
-    if (reload) {
-        load_header(w.r, h.start, h.end, w.scratch, w.cap, &again);
-        hb = &again;
+// " " subtype [params dsp lang loc] ")" closing a multipart.
+[[gnu::noinline]] void write_multipart_tail(const HeaderBlock& h, bool extensible,
+                                            imap::ResponseWriter& out) {
+    char buf[256];
+    std::string_view type, subtype, params;
+    if (!content_type(h.fields, buf, sizeof buf, &type, &subtype, &params)) {
+        subtype = "MIXED";  // unreachable for a Multipart, kept total
     }
-    write_nstring_field(hb->fields, "Content-MD5", out);
-    write_dsp_lang_loc(hb->fields, out);
-}
-
-void write_multipart(Walk& w, const HeaderBlock& h, const PartInfo& info, std::size_t depth,
-                     imap::ResponseWriter& out) {
-    out.open_list();
-    // body-type-mpart = 1*body SP media-subtype (RFC 3501 §9): no SP between
-    // the bodies. ResponseWriter separates every element, so each body after
-    // the first is written through a copy taken right after '(' (a copy
-    // writes into the same TextWriter; overflow stays visible through
-    // out.ok(), and the elements used here never mark a writer invalid).
-    const imap::ResponseWriter joined = out;
-    ChildCursor children(h.body_start, h.end, info.boundary_view());
-    std::uint64_t cs = 0, ce = 0;
-    bool first = true;
-    while (children.next(w.r, w.scratch, w.cap, &cs, &ce)) {
-        if (first) {
-            write_part(w, cs, ce, depth + 1, info.is_digest, out);
-            first = false;
-        } else {
-            imap::ResponseWriter next = joined;
-            write_part(w, cs, ce, depth + 1, info.is_digest, next);
-        }
+    out.sp().string(subtype);
+    if (extensible) {
+        write_params(params, false, out);
+        write_dsp_lang_loc(h.fields, out);
     }
-    write_multipart_tail(w, h, out);
-}
-
-void write_leaf(Walk& w, const HeaderBlock& h, const PartInfo& info, std::size_t depth,
-                imap::ResponseWriter& out) {
-    write_leaf_fields(h, info, out);
-    bool reload = false;
-    if (info.kind == PartKind::Message) {
-        // The envelope and body of the encapsulated message reuse the scratch.
-        (void)write_envelope_at(w.r, h.body_start, h.end, w.scratch, w.cap, out);
-        write_part(w, h.body_start, h.end, depth + 1, false, out);
-        reload = true;
-    }
-    if (info.kind == PartKind::Message || info.is_text) {
-        out.number(count_lines(w.r, h.body_start, h.end, w.scratch, w.cap));
-        reload = true;
-    }
-    if (w.extensible) write_leaf_ext(w, h, reload, out);
     out.close_list();
 }
 
-void write_part(Walk& w, std::uint64_t start, std::uint64_t end, std::size_t depth, bool in_digest,
-                imap::ResponseWriter& out) {
-    HeaderBlock h;
-    load_header(w.r, start, end, w.scratch, w.cap, &h);
-    PartInfo info;
-    classify_part(h, depth, in_digest, &info);
-    if (info.kind == PartKind::Multipart) {
-        write_multipart(w, h, info, depth, out);
-    } else {
-        write_leaf(w, h, info, depth, out);
+// " " md5 dsp lang loc (body-ext-1part) when `h` is given, and ")" closing
+// a leaf.
+[[gnu::noinline]] void write_leaf_tail(const HeaderBlock* h, imap::ResponseWriter& out) {
+    if (h != nullptr) {
+        out.sp();
+        write_nstring_field(h->fields, "Content-MD5", out);
+        write_dsp_lang_loc(h->fields, out);
     }
+    out.close_list();
 }
+
+// Counts the bytes a step reads from the message.
+class CountingReader final : public MessageReader {
+public:
+    explicit CountingReader(MessageReader& r) : r_(r) {}
+    std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override {
+        const std::size_t n = r_.read(offset, out, capacity);
+        count += n;
+        return n;
+    }
+    std::uint64_t size() const override { return r_.size(); }
+    std::uint64_t count = 0;
+
+private:
+    MessageReader& r_;
+};
 
 }  // namespace
 
+void StructureWriter::start(StructureItem item, std::uint64_t delivered) {
+    item_ = item;
+    top_ = 0;
+    has_pending_ = false;
+    root_opened_ = false;
+    done_ = false;
+    produced_ = 0;
+    delivered_ = delivered;
+    parts_ = 0;
+    boundary_frame_ = kMaxFrames;
+}
+
+// Renders one piece through `render(ResponseWriter&)` at the end of `out`,
+// dropping the bytes of it already delivered; true when all of it is out.
+template <class Render>
+bool StructureWriter::emit(TextWriter& out, Render render) {
+    const std::uint64_t skip = delivered_ - produced_;
+    out.resume_after(static_cast<std::size_t>(skip));
+    const std::size_t before = out.size();
+    imap::ResponseWriter w(out);
+    render(w);
+    const std::size_t wrote = out.size() - before;
+    const std::size_t skipped = static_cast<std::size_t>(skip) - out.skip_left();
+    out.resume_after(0);
+    delivered_ += wrote;
+    if (!out.ok()) return false;
+    produced_ += wrote + skipped;
+    return true;
+}
+
+StructureWriter::Progress StructureWriter::step(MessageReader& r, char* scratch,
+                                                std::size_t scratch_size, TextWriter& out,
+                                                std::uint64_t budget) {
+    if (scratch_size < kMinScratch) return Progress::Done;
+    CountingReader counted(r);
+    for (std::size_t actions = 0; !done_; ++actions) {
+        if (actions >= kMaxActions || counted.count >= budget) return Progress::Budget;
+        if (!act(counted, scratch, scratch_size, out, budget - counted.count)) {
+            return Progress::Full;
+        }
+    }
+    return Progress::Done;
+}
+
+bool StructureWriter::open_part(MessageReader& r, char* scratch, std::size_t cap, TextWriter& out) {
+    const Pending p = pending_;
+    HeaderBlock h;
+    load_header(r, p.start, p.end, scratch, cap, &h);
+    PartInfo info;
+    classify_part(h, p.depth, p.in_digest, &info);
+    // This is part parts_ + 1; past the limit it can have no parts inside.
+    if (info.kind != PartKind::Leaf && (parts_ + 1 >= kMaxMimeParts || top_ + 1 >= kMaxFrames)) {
+        info.kind = PartKind::Leaf;
+        info.override_type = TypeOverride::OctetStream;
+        info.is_text = false;
+    }
+    Frame f{};
+    f.start = p.start;
+    f.end = p.end;
+    f.body_start = h.body_start;
+    f.depth = p.depth;
+    if (info.kind == PartKind::Multipart) {
+        if (!emit(out, [&](imap::ResponseWriter& w) {
+                if (p.lead_sp) w.sp();
+                w.open_list();
+            })) {
+            return false;
+        }
+        f.phase = Phase::Children;
+        f.is_digest = info.is_digest;
+        f.at.pos = f.at.scan = h.body_start;
+        boundary_len_ = info.boundary_len;
+        for (std::size_t i = 0; i < info.boundary_len; ++i) boundary_[i] = info.boundary[i];
+        boundary_frame_ = top_;
+    } else {
+        if (!emit(out, [&](imap::ResponseWriter& w) {
+                if (p.lead_sp) w.sp();
+                write_leaf_fields(h, info, w);
+            })) {
+            return false;
+        }
+        f.phase = info.kind == PartKind::Message ? Phase::Envelope
+                  : info.is_text                 ? Phase::Lines
+                                                 : Phase::Ext;
+        f.at.pos = h.body_start;
+        f.at.scan = 0;
+    }
+    frames_[top_++] = f;
+    ++parts_;
+    has_pending_ = false;
+    return true;
+}
+
+// One bounded action of the walk; false when the output is full.
+bool StructureWriter::act(MessageReader& r, char* scratch, std::size_t cap, TextWriter& out,
+                          std::uint64_t budget) {
+    const bool extensible = item_ == StructureItem::BodyStructure;
+    if (item_ == StructureItem::Envelope) {
+        if (!emit(out, [&](imap::ResponseWriter& w) {
+                (void)write_envelope_at(r, 0, r.size(), scratch, cap, w);
+            })) {
+            return false;
+        }
+        done_ = true;
+        return true;
+    }
+    if (!root_opened_) {
+        root_opened_ = true;
+        pending_ = Pending{0, r.size(), 0, false, false};
+        has_pending_ = true;
+    }
+    if (has_pending_) return open_part(r, scratch, cap, out);
+    if (top_ == 0) {
+        done_ = true;
+        return true;
+    }
+    Frame& f = frames_[top_ - 1];
+    switch (f.phase) {
+        case Phase::Children: {
+            if (boundary_frame_ != top_ - 1) {
+                HeaderBlock h;
+                load_header(r, f.start, f.end, scratch, cap, &h);
+                PartInfo info;
+                classify_part(h, f.depth, false, &info);
+                boundary_len_ = info.boundary_len;
+                for (std::size_t i = 0; i < info.boundary_len; ++i) boundary_[i] = info.boundary[i];
+                boundary_frame_ = top_ - 1;
+            }
+            ChildCursor children(f.at, f.end, std::string_view(boundary_, boundary_len_));
+            if (parts_ + 1 >= kMaxMimeParts) children.last_child();
+            std::uint64_t cs = 0, ce = 0;
+            const ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
+            f.at = children.state();
+            if (st == ChildCursor::Step::Done) {
+                f.phase = Phase::Tail;
+            } else if (st == ChildCursor::Step::Child) {
+                pending_ =
+                    Pending{cs, ce, static_cast<std::uint8_t>(f.depth + 1), f.is_digest, false};
+                has_pending_ = true;
+            }
+            return true;
+        }
+        case Phase::Tail: {
+            HeaderBlock h;
+            load_header(r, f.start, f.end, scratch, cap, &h);
+            if (!emit(out,
+                      [&](imap::ResponseWriter& w) { write_multipart_tail(h, extensible, w); })) {
+                return false;
+            }
+            --top_;
+            return true;
+        }
+        case Phase::Envelope: {
+            // body-type-msg: ... SP envelope SP body SP body-fld-lines.
+            if (!emit(out, [&](imap::ResponseWriter& w) {
+                    w.sp();
+                    (void)write_envelope_at(r, f.body_start, f.end, scratch, cap, w);
+                })) {
+                return false;
+            }
+            f.phase = Phase::Lines;
+            pending_ =
+                Pending{f.body_start, f.end, static_cast<std::uint8_t>(f.depth + 1), false, true};
+            has_pending_ = true;
+            return true;
+        }
+        case Phase::Lines: {
+            if (f.at.pos < f.end) {
+                const std::uint64_t left = f.end - f.at.pos;
+                const std::uint64_t n = left < budget ? left : budget;
+                f.at.scan += count_lines(r, f.at.pos, f.at.pos + n, scratch, cap);
+                f.at.pos += n;
+                return true;
+            }
+            const std::uint64_t lines = f.at.scan;
+            if (!emit(out, [&](imap::ResponseWriter& w) { w.sp().number(lines); })) return false;
+            f.phase = Phase::Ext;
+            return true;
+        }
+        case Phase::Ext: {
+            HeaderBlock h;
+            if (extensible) load_header(r, f.start, f.end, scratch, cap, &h);
+            if (!emit(out, [&](imap::ResponseWriter& w) {
+                    write_leaf_tail(extensible ? &h : nullptr, w);
+                })) {
+                return false;
+            }
+            --top_;
+            return true;
+        }
+    }
+    return true;
+}
+
 bool write_bodystructure(MessageReader& r, char* scratch, std::size_t scratch_size, bool extensible,
-                         imap::ResponseWriter& out) {
+                         TextWriter& out) {
     if (scratch_size < kMinScratch) return false;
-    Walk w{r, scratch, scratch_size, extensible};
-    write_part(w, 0, r.size(), 0, false, out);
+    StructureWriter w;
+    w.start(extensible ? StructureItem::BodyStructure : StructureItem::Body);
+    while (w.step(r, scratch, scratch_size, out, UINT64_MAX) == StructureWriter::Progress::Budget) {
+    }
     return true;
 }
 

@@ -14,8 +14,10 @@ void locate_header(MessageReader& r, std::uint64_t start, std::uint64_t end, cha
     bool pending_cr = false;  // a CR at the start of a line, waiting for its LF
     std::uint64_t cr_pos = 0;
     std::uint64_t pos = start;
-    while (pos < end) {
-        std::uint64_t left = end - pos;
+    std::uint64_t line_start = start;  // of the last line begun
+    const std::uint64_t scan_end = end - start > kMaxHeaderBytes ? start + kMaxHeaderBytes : end;
+    while (pos < scan_end) {
+        std::uint64_t left = scan_end - pos;
         std::size_t want = left < cap ? static_cast<std::size_t>(left) : cap;
         std::size_t n = read_full(r, pos, buf, want);
         if (n == 0) break;
@@ -45,16 +47,158 @@ void locate_header(MessageReader& r, std::uint64_t start, std::uint64_t end, cha
                 }
             }
             at_line_start = (c == '\n');
+            if (at_line_start) line_start = p + 1;
         }
         pos += n;
         if (n < want) break;
+    }
+    if (scan_end < end && pos >= scan_end) {
+        // No end within kMaxHeaderBytes: the header ends at the last line
+        // begun there, and the rest is body.
+        const std::uint64_t cut = line_start > start ? line_start : scan_end;
+        *fields_end = cut;
+        *body_start = cut;
+        return;
     }
     *fields_end = end;
     *body_start = end;
 }
 
+namespace {
+
+bool named(FieldNames keep, std::string_view name, std::size_t* index) {
+    for (std::size_t i = 0; i < keep.count && i < kMaxFieldNames; ++i) {
+        if (ascii::iequals(keep.names[i], name)) {
+            *index = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+// The header [start, fields_end) does not fit in buf: reads it again in
+// windows (the last eighth of buf) and keeps the fields named in `keep`,
+// unfolded, in the rest of buf (see header.h). A field cut for room ends at
+// its last ',' so that an address list loses whole addresses.
+std::size_t collect_fields(MessageReader& r, std::uint64_t start, std::uint64_t fields_end,
+                           char* buf, std::size_t cap, FieldNames keep) {
+    const std::size_t window = cap / 8;
+    char* win = buf + (cap - window);
+    const std::size_t out_cap = cap - window;
+    constexpr std::size_t kNameMax = 64;
+    char name[kNameMax];
+    std::size_t name_len = 0;
+    enum class At : std::uint8_t { LineStart, Name, Value, Skip };
+    At at = At::LineStart;
+    bool kept = false;  // the current field is being copied
+    bool cr = false;    // a CR held back in a kept value (dropped before LF)
+    std::uint32_t seen = 0;
+    std::size_t unseen = keep.count < kMaxFieldNames ? keep.count : kMaxFieldNames;
+    std::size_t o = 0;
+    std::size_t limit = 0;  // end of the room of the field being copied
+    // A small buffer keeps less room per name (half the buffer in all).
+    std::size_t field_reserve = unseen > 0 ? out_cap / (2 * unseen) : 0;
+    if (field_reserve > kFieldReserve) field_reserve = kFieldReserve;
+    std::size_t value_at = 0;  // where the kept field's value begins
+    bool cut = false;          // the kept field did not fit
+    auto put = [&](char c) {
+        if (o < limit) {
+            buf[o++] = c;
+        } else {
+            cut = true;
+        }
+    };
+    auto end_field = [&] {
+        if (cut) {
+            std::size_t comma = o;
+            while (comma > value_at && buf[comma - 1] != ',') --comma;
+            if (comma > value_at) o = comma - 1;
+        }
+        if (o < out_cap) buf[o++] = '\n';
+        cut = false;
+    };
+    std::uint64_t pos = start;
+    while (pos < fields_end) {
+        const std::uint64_t left = fields_end - pos;
+        const std::size_t want = left < window ? static_cast<std::size_t>(left) : window;
+        const std::size_t n = read_full(r, pos, win, want);
+        if (n == 0) break;
+        for (std::size_t i = 0; i < n; ++i) {
+            const char c = win[i];
+            if (at == At::LineStart) {
+                if (ascii::is_space(c)) {
+                    at = kept ? At::Value : At::Skip;  // a folded continuation
+                } else {
+                    if (kept) end_field();
+                    kept = false;
+                    name_len = 0;
+                    at = At::Name;
+                }
+            }
+            switch (at) {
+                case At::LineStart: break;
+                case At::Name:
+                    if (c == ':') {
+                        std::string_view nm(name, name_len);
+                        while (!nm.empty() && ascii::is_space(nm.back())) nm.remove_suffix(1);
+                        std::size_t index = 0;
+                        at = At::Skip;
+                        if (name_len < kNameMax && named(keep, nm, &index)) {
+                            const bool first = (seen & (1u << index)) == 0;
+                            const std::size_t others = unseen - (first ? 1 : 0);
+                            const std::size_t reserve = others * field_reserve;
+                            // Room for "Name:" and at least one byte; '\n' after.
+                            if (out_cap > reserve + 1 &&
+                                out_cap - reserve - 1 > o + nm.size() + 1) {
+                                limit = out_cap - reserve - 1;
+                                for (char k : nm) put(k);
+                                put(':');
+                                value_at = o;
+                                kept = true;
+                                at = At::Value;
+                            }
+                            if (first) {
+                                seen |= 1u << index;
+                                --unseen;
+                            }
+                        }
+                    } else if (c == '\n') {
+                        at = At::LineStart;  // not a field
+                    } else if (name_len < kNameMax) {
+                        name[name_len++] = c;
+                    } else {
+                        at = At::Skip;  // longer than any name kept
+                    }
+                    break;
+                case At::Value:
+                    if (cr) {
+                        cr = false;
+                        if (c != '\n') put('\r');
+                    }
+                    if (c == '\n') {
+                        at = At::LineStart;
+                    } else if (c == '\r') {
+                        cr = true;
+                    } else {
+                        put(c);
+                    }
+                    break;
+                case At::Skip:
+                    if (c == '\n') at = At::LineStart;
+                    break;
+            }
+        }
+        pos += n;
+        if (n < want) break;
+    }
+    if (kept) end_field();
+    return o;
+}
+
+}  // namespace
+
 void load_header(MessageReader& r, std::uint64_t start, std::uint64_t end, char* buf,
-                 std::size_t cap, HeaderBlock* out) {
+                 std::size_t cap, HeaderBlock* out, FieldNames keep) {
     *out = HeaderBlock{};
     out->start = start;
     out->end = end;
@@ -62,6 +206,12 @@ void load_header(MessageReader& r, std::uint64_t start, std::uint64_t end, char*
     std::size_t first = 0;
     locate_header(r, start, end, buf, cap, &out->fields_end, &out->body_start, &first);
     std::uint64_t len = out->fields_end - start;
+    if (len > cap && keep.count > 0) {
+        out->truncated = true;
+        const std::size_t o = collect_fields(r, start, out->fields_end, buf, cap, keep);
+        out->fields = std::string_view(buf, o);
+        return;
+    }
     std::size_t want = len < cap ? static_cast<std::size_t>(len) : cap;
     // A header that ended inside the first read is in buf already.
     std::size_t n = len <= first ? static_cast<std::size_t>(len) : read_full(r, start, buf, want);

@@ -25,7 +25,6 @@ std::size_t read_full(MessageReader& r, std::uint64_t offset, char* out, std::si
 std::uint64_t count_lines(MessageReader& r, std::uint64_t start, std::uint64_t end, char* buf,
                           std::size_t cap) {
     std::uint64_t lines = 0;
-    char last = '\n';
     std::uint64_t pos = start;
     while (pos < end) {
         std::uint64_t want64 = end - pos;
@@ -35,10 +34,8 @@ std::uint64_t count_lines(MessageReader& r, std::uint64_t start, std::uint64_t e
         for (std::size_t i = 0; i < n; ++i) {
             if (buf[i] == '\n') ++lines;
         }
-        last = buf[n - 1];
         pos += n;
     }
-    if (pos > start && last != '\n') ++lines;
     return lines;
 }
 

@@ -27,6 +27,13 @@ inline constexpr std::size_t kAddressWork = 1024;
 // deeper than this is a leaf (see bodystructure.h). Same as the deepest
 // section part number the FETCH parser accepts.
 inline constexpr std::size_t kMaxMimeDepth = 32;
+// Most MIME parts a BODYSTRUCTURE walk opens in one message (Dovecot's
+// message_max_mime_parts default, the same number): past it no more
+// delimiters are looked for, so the part being read runs to the end of its
+// multipart, and a multipart or message/rfc822 met after it is a leaf
+// (application/octet-stream). A hostile message of 1.7 million sibling
+// parts gets an answer of bounded size.
+inline constexpr std::size_t kMaxMimeParts = 10000;
 // Longest multipart boundary honoured (RFC 2046 §5.1.1 allows 70; real mail
 // sometimes exceeds it a little). A longer one makes the multipart a leaf.
 inline constexpr std::size_t kMaxBoundary = 200;
@@ -58,8 +65,11 @@ private:
 // returns the bytes delivered (fewer only at the end or on an I/O error).
 std::size_t read_full(MessageReader& r, std::uint64_t offset, char* out, std::size_t n);
 
-// Number of text lines in [start, end): LFs, plus one for a non-empty last
-// line without one. `buf` is a window of `cap` bytes.
+// Number of text lines in [start, end) as body-fld-lines counts them: the
+// LFs. A last line without a line break is not counted: in a multipart the
+// CRLF before a delimiter belongs to the delimiter (RFC 2046 §5.1.1), so a
+// part "text" CRLF "--b" is 0 lines, as c-client and Dovecot count it.
+// `buf` is a window of `cap` bytes.
 std::uint64_t count_lines(MessageReader& r, std::uint64_t start, std::uint64_t end, char* buf,
                           std::size_t cap);
 

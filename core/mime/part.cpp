@@ -37,23 +37,34 @@ bool match_delimiter(const char* b, std::size_t n, bool at_end, std::string_view
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-// Scans [from, end) line by line (from is a line start) for a delimiter.
-bool find_delimiter(MessageReader& r, std::uint64_t from, std::uint64_t end,
-                    std::string_view boundary, char* buf, std::size_t cap, Delimiter* out) {
+enum class Scan : std::uint8_t { Found, NotFound, Paused };
+
+// Scans [*from, end) line by line for a delimiter (*from is a line start
+// unless *mid_line). After about `limit` bytes it pauses, leaving *from and
+// *mid_line where the scan goes on.
+Scan find_delimiter(MessageReader& r, std::uint64_t* from, bool* mid_line_io, std::uint64_t end,
+                    std::uint64_t limit, std::string_view boundary, char* buf, std::size_t cap,
+                    Delimiter* out) {
     const std::size_t need = boundary.size() + 4;
-    std::uint64_t base = from;
-    bool mid_line = false;  // base is inside a line, not at its start
+    std::uint64_t base = *from;
+    bool mid_line = *mid_line_io;  // base is inside a line, not at its start
+    const std::uint64_t stop = base < end && limit < end - base ? base + limit : end;
     while (base < end) {
+        if (base >= stop) {
+            *from = base;
+            *mid_line_io = mid_line;
+            return Scan::Paused;
+        }
         std::uint64_t left = end - base;
         std::size_t want = left < cap ? static_cast<std::size_t>(left) : cap;
         std::size_t n = read_full(r, base, buf, want);
-        if (n == 0) return false;
+        if (n == 0) return Scan::NotFound;
         bool last_chunk = n < want || base + n >= end;
         std::size_t i = 0;
         if (mid_line) {
             const void* lf = std::memchr(buf, '\n', n);
             if (lf == nullptr) {
-                if (last_chunk) return false;
+                if (last_chunk) return Scan::NotFound;
                 base += n;
                 continue;
             }
@@ -75,7 +86,7 @@ bool find_delimiter(MessageReader& r, std::uint64_t from, std::uint64_t end,
                 if (lf != nullptr) {
                     out->next_line =
                         base + static_cast<std::size_t>(static_cast<const char*>(lf) - buf) + 1;
-                    return true;
+                    return Scan::Found;
                 }
                 // The delimiter line continues past the window: find its end.
                 std::uint64_t p = base + n;
@@ -88,16 +99,16 @@ bool find_delimiter(MessageReader& r, std::uint64_t from, std::uint64_t end,
                     if (f != nullptr) {
                         p += static_cast<std::size_t>(static_cast<const char*>(f) - buf) + 1;
                         out->next_line = p;
-                        return true;
+                        return Scan::Found;
                     }
                     p += k;
                 }
                 out->next_line = end;
-                return true;
+                return Scan::Found;
             }
             const void* lf = std::memchr(buf + i, '\n', n - i);
             if (lf == nullptr) {
-                if (last_chunk) return false;
+                if (last_chunk) return Scan::NotFound;
                 base += n;
                 mid_line = true;
                 refill = true;
@@ -106,10 +117,10 @@ bool find_delimiter(MessageReader& r, std::uint64_t from, std::uint64_t end,
             i = static_cast<std::size_t>(static_cast<const char*>(lf) - buf) + 1;
         }
         if (refill) continue;
-        if (last_chunk) return false;
+        if (last_chunk) return Scan::NotFound;
         base += n;
     }
-    return false;
+    return Scan::NotFound;
 }
 
 }  // namespace
@@ -178,39 +189,52 @@ void classify_part(const HeaderBlock& h, std::size_t depth, bool in_digest, Part
     out->is_text = ascii::iequals(type, "text");
 }
 
-bool ChildCursor::next(MessageReader& r, char* buf, std::size_t cap, std::uint64_t* start,
-                       std::uint64_t* end) {
-    if (done_) return false;
+ChildCursor::Step ChildCursor::step(MessageReader& r, char* buf, std::size_t cap,
+                                    std::uint64_t limit, std::uint64_t* start, std::uint64_t* end) {
+    if (s_.done) return Step::Done;
+    if (limit == 0) limit = 1;
     Delimiter d;
-    if (!started_) {
-        started_ = true;
-        if (!find_delimiter(r, pos_, end_, boundary_, buf, cap, &d)) {
+    if (!s_.started) {
+        const Scan sc =
+            find_delimiter(r, &s_.scan, &s_.mid_line, end_, limit, boundary_, buf, cap, &d);
+        if (sc == Scan::Paused) return Step::More;
+        s_.started = true;
+        if (sc == Scan::NotFound) {
             // No delimiter at all: the whole body is the one part.
-            done_ = true;
-            *start = pos_;
+            s_.done = true;
+            *start = s_.pos;
             *end = end_;
-            return true;
+            return Step::Child;
         }
         if (d.close) {
             // Only a close delimiter: treat what follows it as no part.
-            done_ = true;
-            *start = pos_;
+            s_.done = true;
+            *start = s_.pos;
             *end = d.line_start;
-            return true;
+            return Step::Child;
         }
-        pos_ = d.next_line;
+        s_.pos = s_.scan = d.next_line;
+        s_.mid_line = false;
     }
-    *start = pos_;
-    if (!find_delimiter(r, pos_, end_, boundary_, buf, cap, &d)) {
+    if (s_.last) {
+        s_.done = true;
+        *start = s_.pos;
         *end = end_;
-        done_ = true;
-        return true;
+        return Step::Child;
+    }
+    const Scan sc = find_delimiter(r, &s_.scan, &s_.mid_line, end_, limit, boundary_, buf, cap, &d);
+    if (sc == Scan::Paused) return Step::More;
+    *start = s_.pos;
+    if (sc == Scan::NotFound) {
+        *end = end_;
+        s_.done = true;
+        return Step::Child;
     }
     std::uint64_t e = d.line_start;
-    if (e > pos_) {
+    if (e > s_.pos) {
         // The line break before the delimiter belongs to it (RFC 2046 §5.1.1).
         char tail2[2];
-        std::uint64_t from = e - pos_ >= 2 ? e - 2 : e - 1;
+        std::uint64_t from = e - s_.pos >= 2 ? e - 2 : e - 1;
         std::size_t k = read_full(r, from, tail2, static_cast<std::size_t>(e - from));
         if (k == e - from) {
             if (k == 2 && tail2[0] == '\r' && tail2[1] == '\n') {
@@ -222,11 +246,20 @@ bool ChildCursor::next(MessageReader& r, char* buf, std::size_t cap, std::uint64
     }
     *end = e;
     if (d.close) {
-        done_ = true;
+        s_.done = true;
     } else {
-        pos_ = d.next_line;
+        s_.pos = s_.scan = d.next_line;
+        s_.mid_line = false;
     }
-    return true;
+    return Step::Child;
+}
+
+bool ChildCursor::next(MessageReader& r, char* buf, std::size_t cap, std::uint64_t* start,
+                       std::uint64_t* end) {
+    for (;;) {
+        const Step st = step(r, buf, cap, UINT64_MAX, start, end);
+        if (st != Step::More) return st == Step::Child;
+    }
 }
 
 }  // namespace tinyimapd::mime

@@ -22,7 +22,12 @@
 // first lines may be read as a header); no close delimiter → the last
 // part runs to the end of the multipart. A child's range never leaves its
 // parent's, so a broken inner multipart cannot disturb the outer one. It
-// keeps only offsets, so the scratch buffer may be reused between calls.
+// keeps only offsets, so the scratch buffer may be reused between calls;
+// step() scans a bounded number of bytes per call and its state() can be
+// kept and the cursor built again later (a walk that spans turns of the
+// loop). last_child() makes the child being looked for run to the end of
+// the multipart without looking for more delimiters: the way a walk stops
+// at kMaxMimeParts, as Dovecot does at its message_max_mime_parts.
 #pragma once
 
 #include <cstddef>
@@ -60,20 +65,40 @@ void classify_part(const HeaderBlock& h, std::size_t depth, bool in_digest, Part
 
 class ChildCursor {
 public:
+    // Where a cursor is, to build it again (plain data).
+    struct State {
+        std::uint64_t pos = 0;   // start of the next child
+        std::uint64_t scan = 0;  // where the delimiter search goes on
+        bool started = false;    // the first delimiter was found
+        bool done = false;
+        bool mid_line = false;  // scan is inside a line
+        bool last = false;      // last_child() was called
+    };
+    enum class Step : std::uint8_t { Child, Done, More };
+
     // The multipart's body is [body_start, end).
     ChildCursor(std::uint64_t body_start, std::uint64_t end, std::string_view boundary)
-        : pos_(body_start), end_(end), boundary_(boundary) {}
+        : end_(end), boundary_(boundary) {
+        s_.pos = s_.scan = body_start;
+    }
+    ChildCursor(const State& state, std::uint64_t end, std::string_view boundary)
+        : s_(state), end_(end), boundary_(boundary) {}
 
     // The next child's [start, end); false when there are no more.
     bool next(MessageReader& r, char* buf, std::size_t cap, std::uint64_t* start,
               std::uint64_t* end);
+    // The same, scanning about `limit` bytes at most: More when the search
+    // must go on in another call.
+    Step step(MessageReader& r, char* buf, std::size_t cap, std::uint64_t limit,
+              std::uint64_t* start, std::uint64_t* end);
+    // The next child is the last: it runs to the end of the multipart.
+    void last_child() { s_.last = true; }
+    const State& state() const { return s_; }
 
 private:
-    std::uint64_t pos_;
+    State s_;
     std::uint64_t end_;
     std::string_view boundary_;
-    bool started_ = false;
-    bool done_ = false;
 };
 
 }  // namespace tinyimapd::mime

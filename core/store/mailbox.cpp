@@ -153,6 +153,14 @@ Status Mailbox::open(std::string_view dir) {
 void Mailbox::close() {
     close_files();
     for (View* v = views_; v != nullptr; v = v->next) v->mailbox = nullptr;
+    while (waiters_ != nullptr) {
+        TurnWaiter* w = waiters_;
+        waiters_ = w->next;
+        w->mailbox = nullptr;
+        w->next = nullptr;
+        w->woken = true;
+    }
+    retired_ = false;
     views_ = nullptr;
     gone_count_ = 0;
     in_txn_ = appending_ = false;
@@ -160,6 +168,7 @@ void Mailbox::close() {
 }
 
 Status Mailbox::lock() {
+    if (retired_) return Status::NotFound;
     if (lock_depth_ > 0) {
         ++lock_depth_;
         return Status::Ok;
@@ -178,6 +187,60 @@ Status Mailbox::lock() {
 void Mailbox::unlock() {
     if (lock_depth_ == 0) return;
     if (--lock_depth_ == 0 && data_ != port::kNoFile) (void)s_->fs.unlock(data_);
+    // The write turn is free: the first in line goes next (Server runs it).
+    if (lock_depth_ == 0 && waiters_ != nullptr) waiters_->woken = true;
+}
+
+// ---- write turns --------------------------------------------------------------
+
+Mailbox::Turn Mailbox::write_turn(TurnWaiter& w) {
+    const bool busy = lock_depth_ > 0 || appending_ || in_txn_;
+    if (!busy && (waiters_ == nullptr || waiters_ == &w)) {
+        if (waiters_ == &w) leave_turn_queue(w);
+        w.woken = false;
+        return Turn::Ready;
+    }
+    w.woken = false;
+    if (w.mailbox != this) {
+        w.mailbox = this;
+        w.next = nullptr;
+        TurnWaiter** p = &waiters_;
+        while (*p != nullptr) p = &(*p)->next;
+        *p = &w;
+    }
+    // Free, but others are ahead: make sure the first of them runs.
+    if (!busy && waiters_ != nullptr) waiters_->woken = true;
+    return Turn::Queued;
+}
+
+void Mailbox::leave_turn_queue(TurnWaiter& w) {
+    if (w.mailbox != this) return;
+    const bool was_first = waiters_ == &w;
+    for (TurnWaiter** p = &waiters_; *p != nullptr; p = &(*p)->next) {
+        if (*p == &w) {
+            *p = w.next;
+            break;
+        }
+    }
+    w.mailbox = nullptr;
+    w.next = nullptr;
+    const bool busy = lock_depth_ > 0 || appending_ || in_txn_;
+    if (was_first && !busy && waiters_ != nullptr) waiters_->woken = true;
+}
+
+std::string_view Mailbox::writer() const {
+    if (appending_) return in_txn_ ? "COPY" : "APPEND";
+    if (in_txn_) return "transaction";
+    if (lock_depth_ > 0) return "tree operation";
+    return {};
+}
+
+void Mailbox::retire(bool deleted) {
+    retired_ = true;
+    for (View* v = views_; v != nullptr; v = v->next) {
+        v->invalidated = true;
+        v->deleted = deleted;
+    }
 }
 
 // ---- index state ------------------------------------------------------------
@@ -1065,6 +1128,11 @@ Status Mailbox::keyword_bit(std::string_view name, bool create, unsigned* bit) {
 // must never land while a slot it covers is torn. New records (APPEND, COPY)
 // need no extra sync: repair_tail() rebuilds them from their durable frames.
 Status Mailbox::commit_txn() {
+    if (retired_) {  // DELETE came first: nothing is acknowledged into it
+        in_txn_ = false;
+        cache_clear();
+        return Status::NotFound;
+    }
     next_.keyword_count = kw_count_;
     next_.first_recent_uid = first_recent_uid_;
     Status st = txn_slots_ ? s_->fs.fsync(index_) : Status::Ok;

@@ -18,7 +18,8 @@
 // State is the only commit point (a write that a committed State does not
 // cover never took effect); every mutation holds the mailbox lock (the fs
 // lock on m.data) from its first write to its last fsync, and never waits
-// for it (Busy: retry later). Single-threaded: callers are the event loop.
+// for it (Busy: retry later; write_turn() queues a caller behind a writer of
+// this process and wakes it). Single-threaded: callers are the event loop.
 //
 // RFC 3501 §2.3.1.1 (UID, UIDVALIDITY), §2.3.2 (\Recent in one session),
 // §6.4.3 EXPUNGE, §6.4.6 STORE, §6.4.7 COPY, §6.3.11 APPEND; RFC 7162 §3.1
@@ -84,6 +85,7 @@ struct View {
     Mailbox* mailbox = nullptr;
     bool read_only = false;
     bool invalidated = false;          // another process compacted: the session must end (BYE)
+    bool deleted = false;              // DELETE removed the mailbox (set with invalidated)
     std::uint32_t positions = 0;       // index records this view knows of
     std::uint32_t exists = 0;          // messages in the view (EXISTS)
     std::uint64_t expunge_modseq = 0;  // expunges up to this modseq are applied
@@ -164,6 +166,15 @@ struct Appender {
     std::uint64_t batch_end = 0;  // where the next message's frame goes
 };
 
+// One writer waiting for a mailbox's write turn (Mailbox::write_turn), placed
+// by the caller (a session's APPEND, later any job that writes). Queued FIFO
+// on the mailbox; `woken` is set when the in-process holder lets go.
+struct TurnWaiter {
+    Mailbox* mailbox = nullptr;  // the mailbox it is queued on, or nullptr
+    bool woken = false;          // the holder released: ask write_turn() again
+    TurnWaiter* next = nullptr;
+};
+
 struct Services {
     port::Fs& fs;
     port::Clock& clock;
@@ -204,6 +215,34 @@ public:
     // INBOX); Busy if another process has it.
     Status hold();
     void release_hold();
+
+    // ---- write turns (docs/STORAGE.md "Concurrency: who waits for whom") ----
+    // Every change (APPEND, COPY into, STORE, EXPUNGE, compaction) needs the
+    // mailbox to itself. Ready: no writer of this process holds it and no
+    // earlier waiter is queued: begin the change now, in this turn of the loop
+    // (its begin_* may still say Busy when another process holds the fs lock:
+    // retry that on a timer). Queued: `w` waits in line; w.woken becomes true
+    // when the holder lets go (Server then runs the waiter's job at once: no
+    // polling); call write_turn() again then. A waiter that gives up calls
+    // leave_turn_queue() (it passes a wake-up on to the next in line).
+    enum class Turn : std::uint8_t { Ready, Queued };
+    Turn write_turn(TurnWaiter& w);
+    void leave_turn_queue(TurnWaiter& w);
+    // Who holds the write turn now, for log lines ("APPEND", "transaction",
+    // "tree operation"; "" when free in this process).
+    std::string_view writer() const;
+
+    // DELETE removed this mailbox's files while it is open: every view is
+    // invalidated (deleted), every later lock()/commit fails with NotFound,
+    // so nothing is acknowledged into a deleted mailbox.
+    // `deleted` false: the files were replaced (RENAME INBOX), not deleted.
+    void retire(bool deleted = true);
+    bool retired() const { return retired_; }
+    // RENAME moved the directory (the open handles stay valid on POSIX):
+    // later path-based work (compaction) uses the new directory.
+    Status moved_to(std::string_view dir) {
+        return dir_.assign(dir) ? Status::Ok : Status::TooLong;
+    }
 
     // ---- sessions ---------------------------------------------------------
     void attach(View& v, bool read_only);
@@ -388,6 +427,8 @@ private:
     std::uint32_t first_recent_uid_ = 1;
     std::uint64_t changes_ = 0;
     View* views_ = nullptr;
+    TurnWaiter* waiters_ = nullptr;  // FIFO of write_turn() callers
+    bool retired_ = false;
 };
 
 }  // namespace tinyimapd::store

@@ -36,20 +36,48 @@ Status Registry::init(Arena& arena) {
 }
 
 Mailbox* Registry::find(std::string_view dir) {
-    for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i)
-        if (boxes_[i].is_open() && boxes_[i].dir() == dir) return &boxes_[i];
+    for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i) {
+        const Mailbox& m = boxes_[i];
+        if (m.is_open() && !m.retired() && m.dir() == dir) return &boxes_[i];
+    }
     return nullptr;
 }
 
+namespace {
+bool at_or_below(std::string_view d, std::string_view dir) {
+    return d == dir ||
+           (d.size() > dir.size() && ascii::head(d, dir.size()) == dir && d[dir.size()] == '/');
+}
+}  // namespace
+
 bool Registry::open_under(std::string_view dir) const {
     for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i) {
-        if (!boxes_[i].is_open()) continue;
-        const std::string_view d = boxes_[i].dir();
-        if (d == dir ||
-            (d.size() > dir.size() && ascii::head(d, dir.size()) == dir && d[dir.size()] == '/'))
-            return true;
+        const Mailbox& m = boxes_[i];
+        if (m.is_open() && !m.retired() && at_or_below(m.dir(), dir)) return true;
     }
     return false;
+}
+
+void Registry::retire(std::string_view dir) {
+    if (Mailbox* m = find(dir)) m->retire();
+}
+
+Status Registry::move(std::string_view from, std::string_view to) {
+    for (int pass = 0; pass < 2; ++pass) {  // check every new path, then move
+        for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i) {
+            Mailbox& m = boxes_[i];
+            if (!m.is_open() || m.retired() || !at_or_below(m.dir(), from)) continue;
+            FixedText<port::kMaxPath + 1> t;
+            t.put(to).put(ascii::tail(m.dir(), from.size()));
+            if (!t.ok() || t.size() > port::kMaxPath) return Status::TooLong;
+            if (pass == 1) {
+                Path p;
+                (void)p.assign(t.view());
+                if (Status st = m.moved_to(p.view()); st != Status::Ok) return st;
+            }
+        }
+    }
+    return Status::Ok;
 }
 
 Result<Mailbox*> Registry::acquire(std::string_view dir) {

@@ -41,6 +41,12 @@ public:
 
     // True if `dir` or a mailbox below it is open (selected by a session).
     bool open_under(std::string_view dir) const;
+    // DELETE removed the mailbox in `dir`: its open Mailbox (if any) is
+    // retired (Mailbox::retire) and no longer found under that name.
+    void retire(std::string_view dir);
+    // RENAME moved `from` to `to`: open mailboxes at or below `from` follow
+    // (Mailbox::moved_to); TooLong if a new path does not fit (checked first).
+    Status move(std::string_view from, std::string_view to);
 
     Services& services() { return services_; }
     const StoreLimits& limits() const { return limits_; }

@@ -171,6 +171,58 @@ private:
     bool* stop_;
 };
 
+// RENAME must not push a descendant past the name limits: it would vanish
+// from LIST and from the quota's usage (issue 20.7 a). Walks the subtree of
+// `dir` (the mailbox being renamed, or one of its descendants) and fails
+// with TooLong when a descendant that fits its limits now would not under
+// the new name: its name (kMaxMailboxName), its depth (kMaxMailboxDepth) or
+// its directory path with our longest file name (port::kMaxPath).
+class RenameCheck final : public port::DirVisitor {
+public:
+    struct Lengths {
+        std::size_t name, path, levels;
+    };
+    RenameCheck(port::Fs& fs, std::string_view dir, Lengths old_len, Lengths new_len,
+                Status* verdict)
+        : fs_(fs), dir_(dir), old_(old_len), new_(new_len), verdict_(verdict) {}
+
+    static bool fits(const Lengths& l) {
+        return l.name <= imap::kMaxMailboxName && l.levels <= imap::kMaxMailboxDepth &&
+               l.path + 1 + kIndexNew.size() <= port::kMaxPath;
+    }
+
+    bool entry(std::string_view name, port::FileType type) override {
+        if (type != port::FileType::Directory) return true;
+        FixedText<imap::kMaxMailboxName + 1> level;
+        if (!decode_level(name, level) || !level.ok()) return true;  // not a mailbox
+        const Lengths o{old_.name + 1 + level.size(), old_.path + 1 + name.size(), old_.levels + 1};
+        const Lengths n{new_.name + 1 + level.size(), new_.path + 1 + name.size(), new_.levels + 1};
+        if (!fits(o)) return true;  // hidden already; the rename changes nothing for it
+        if (!fits(n)) {
+            *verdict_ = Status::TooLong;
+            return false;
+        }
+        Path child;
+        if (join(dir_, name, &child) != Status::Ok) return true;
+        RenameCheck sub(fs_, child.view(), o, n, verdict_);
+        const Status st = fs_.list(child.view(), sub);
+        if (st != Status::Ok && *verdict_ == Status::Ok) *verdict_ = st;
+        return *verdict_ == Status::Ok;
+    }
+
+private:
+    port::Fs& fs_;
+    std::string_view dir_;
+    Lengths old_, new_;
+    Status* verdict_;
+};
+
+std::size_t levels_of(std::string_view name) {
+    std::size_t n = 1;
+    for (char c : name) n += c == imap::kHierarchyDelimiter ? 1 : 0;
+    return n;
+}
+
 // Reads a file line by line into a bounded buffer; longer lines are skipped.
 class LineReader {
 public:
@@ -283,10 +335,6 @@ Status UserStore::mailbox_dir(std::string_view name, Path* out) const {
     Status st = mailbox_path(root_, name, t);
     if (st != Status::Ok) return st;
     return out->assign(t.view()) ? Status::Ok : Status::TooLong;
-}
-
-bool UserStore::in_use(std::string_view dir) {
-    return reg_.open_under(dir);
 }
 
 Status UserStore::make_parents(std::string_view dir) {
@@ -475,7 +523,9 @@ Status UserStore::remove(std::string_view name) {
     Status st = mailbox_dir(name, &dir);
     if (st != Status::Ok) return st == Status::TooLong ? Status::NotFound : st;
     if (!exists(s.fs, dir.view(), port::FileType::Directory)) return Status::NotFound;
-    if (reg_.find(dir.view()) != nullptr) return Status::Busy;
+    // Sessions that have it selected are told (RFC 2180 §3.3): the open
+    // Mailbox is retired once the deletion is committed (Registry::retire),
+    // so nothing is acknowledged into it afterwards.
     const bool sel = selectable(s.fs, dir.view());
     if (has_children(s.fs, dir.view())) {
         // RFC 3501 §6.3.4: the name stays as \Noselect for its children.
@@ -483,6 +533,7 @@ Status UserStore::remove(std::string_view name) {
         Path p;
         if ((st = join(dir.view(), kDataFile, &p)) != Status::Ok) return st;
         if ((st = s.fs.unlink(p.view())) != Status::Ok) return st;  // the commit
+        reg_.retire(dir.view());
         if ((st = s.fs.sync_dir(dir.view())) != Status::Ok) return st;
         for (std::string_view f : kOwnFiles) {
             if (join(dir.view(), f, &p) == Status::Ok) (void)s.fs.unlink(p.view());
@@ -493,6 +544,7 @@ Status UserStore::remove(std::string_view name) {
     if ((st = join(parent, kDeleteTmp, &tmp)) != Status::Ok) return st;
     if ((st = clear_tmp(tmp.view())) != Status::Ok) return st;
     if ((st = s.fs.rename(dir.view(), tmp.view())) != Status::Ok) return st;  // the commit
+    reg_.retire(dir.view());
     if ((st = s.fs.sync_dir(parent)) != Status::Ok) return st;
     (void)clear_tmp(tmp.view());
     return s.fs.sync_dir(parent);
@@ -514,10 +566,22 @@ Status UserStore::rename(std::string_view from, std::string_view to) {
     const std::string_view f = fd.view(), t = td.view();
     if (t.size() > f.size() && ascii::head(t, f.size()) == f && t[f.size()] == '/')
         return Status::Invalid;  // into itself
-    if (in_use(f)) return Status::Busy;
+    // Every descendant keeps a name within the limits (RenameCheck).
+    FixedText<imap::kMaxMailboxName + 8> from_norm, to_norm;
+    imap::normalize_mailbox(from, from_norm);
+    imap::normalize_mailbox(to, to_norm);
+    if (!from_norm.ok() || !to_norm.ok()) return Status::TooLong;
+    Status verdict = Status::Ok;
+    RenameCheck check(s.fs, f, {from_norm.size(), f.size(), levels_of(from_norm.view())},
+                      {to_norm.size(), t.size(), levels_of(to_norm.view())}, &verdict);
+    if ((st = s.fs.list(f, check)) != Status::Ok) return st;
+    if (verdict != Status::Ok) return verdict;
     if ((st = make_parents(t)) != Status::Ok) return st;
     if (imap::is_inbox(from)) return rename_inbox(f, t);
     if ((st = s.fs.rename(f, t)) != Status::Ok) return st;
+    // RFC 2180 §3.4: sessions that have it (or a child) selected go on
+    // working on it under its new name; the handles stay valid.
+    (void)reg_.move(f, t);
     if ((st = s.fs.sync_dir(parent_of(t))) != Status::Ok) return st;
     if (parent_of(t) != parent_of(f)) st = s.fs.sync_dir(parent_of(f));
     return st;
@@ -572,6 +636,10 @@ Status UserStore::rename_inbox(std::string_view inbox, std::string_view to) {
     }
     if (st == Status::Ok) st = s.fs.sync_dir(inbox);
     if (st == Status::Ok) st = s.fs.rename(tmp.view(), to);  // the commit
+    // The open INBOX keeps the old files (now the new mailbox's copy): it is
+    // retired, its sessions told (their views invalidated), and the next
+    // open of INBOX gets the empty files.
+    if (st == Status::Ok) m->retire(false);
     if (st == Status::Ok) st = s.fs.sync_dir(parent);
     m->release_hold();
     reg_.release(m);

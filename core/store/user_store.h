@@ -73,10 +73,13 @@ public:
     // (in the same atomic step as the mailbox).
     Status create(std::string_view name);
     // DELETE (§6.3.4): Permission for INBOX; NotEmpty for a \Noselect name
-    // with children; Busy while a session has it selected.
+    // with children. Sessions that have it selected see their view deleted
+    // (Mailbox::retire; RFC 2180 §3.3).
     Status remove(std::string_view name);
     // RENAME (§6.3.5): children move along; Exists if `to` exists; Invalid
-    // when `to` is inside `from`; INBOX's messages move, INBOX stays, empty.
+    // when `to` is inside `from`; TooLong when a child's new name would pass
+    // the limits; INBOX's messages move, INBOX stays, empty. Open mailboxes
+    // follow (Registry::move; RFC 2180 §3.4); an open INBOX is retired.
     Status rename(std::string_view from, std::string_view to);
     // LIST (§6.3.8) with '*' and '%'; reference and pattern are joined as
     // RFC 3501 describes (reference + pattern, no delimiter added).
@@ -104,7 +107,6 @@ private:
     Status make_parents(std::string_view dir);
     Status rename_inbox(std::string_view inbox_dir, std::string_view to_dir);
     Status clear_tmp(std::string_view tmp_dir);
-    bool in_use(std::string_view dir);
     template <class Match>
     bool any_subscription(Match match);
 

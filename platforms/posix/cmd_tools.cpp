@@ -535,9 +535,18 @@ int start_user(Env& env, Options& o, std::unique_ptr<store::UserStore>* us, std:
     (void)env.fs.mkdir(env.cfg.mail_dir.view());
     *us = std::make_unique<store::UserStore>(*env.registry, *root);
     Status st;
-    {
-        CreateLock lock(env);
-        st = (*us)->ensure();
+    // The server may be making this user's root and INBOX right now (a first
+    // login holds the user's tree lock): wait for it like for a mailbox.
+    const std::int64_t until = deadline_ms(env);
+    for (;;) {
+        {
+            CreateLock lock(env);
+            st = (*us)->ensure();
+        }
+        if (st != Status::Busy || static_cast<std::int64_t>(env.clock.monotonic_ms()) > until) {
+            break;
+        }
+        sleep_ms(kBusySleepMs);
     }
     if (st != Status::Ok) {
         fail(env.tool, "cannot set up the mail directory " + *root, status_text(st));

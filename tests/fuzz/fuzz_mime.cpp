@@ -7,7 +7,9 @@
 // strings and literals, quoted strings are closed, literal counts fit.
 // find_section for a set of sections (chosen partly by the first byte) must
 // give ranges inside the message; a HEADER.FIELDS filter must deliver
-// exactly the size it announced. Any violation aborts. All buffers are
+// exactly the size it announced. The resumable StructureWriter, drained in
+// small pieces with a small budget per step, must give the same bytes as
+// the answer written at once. Any violation aborts. All buffers are
 // static; nothing is allocated.
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +30,7 @@ namespace {
 
 char g_scratch[16384];
 char g_out[1 << 20];
+char g_out2[1 << 20];
 char g_window[kMinScratch];
 
 void check(bool ok) {
@@ -72,17 +75,43 @@ bool balanced(std::string_view s) {
 
 enum class What { Envelope, Body, BodyStructure };
 
-void check_output(MemoryReader& r, What what, std::size_t scratch) {
+// The answer written by StructureWriter in pieces (an output of `window`
+// bytes drained after every step, `budget` message bytes per step) must be
+// the answer written at once.
+void check_resumable(MemoryReader& r, What what, std::size_t scratch, std::string_view whole,
+                     std::size_t window, std::uint64_t budget) {
+    StructureWriter sw;
+    sw.start(what == What::Envelope ? StructureItem::Envelope
+             : what == What::Body   ? StructureItem::Body
+                                    : StructureItem::BodyStructure);
+    std::size_t got = 0;
+    for (std::size_t rounds = 0;; ++rounds) {
+        check(rounds < (1u << 24));
+        TextWriter piece(g_out2 + got, window < sizeof g_out2 - got ? window : sizeof g_out2 - got);
+        const StructureWriter::Progress p = sw.step(r, g_scratch, scratch, piece, budget);
+        got += piece.size();
+        check(sw.delivered() == got);
+        if (p == StructureWriter::Progress::Done) break;
+        if (got == sizeof g_out2) return;  // longer than the check buffer
+    }
+    check(std::string_view(g_out2, got) == whole);
+}
+
+void check_output(MemoryReader& r, What what, std::size_t scratch, std::size_t window,
+                  std::uint64_t budget) {
     TextWriter tw(g_out, sizeof g_out);
     imap::ResponseWriter w(tw);
     bool ok = false;
     switch (what) {
         case What::Envelope: ok = write_envelope(r, g_scratch, scratch, w); break;
-        case What::Body: ok = write_bodystructure(r, g_scratch, scratch, false, w); break;
-        case What::BodyStructure: ok = write_bodystructure(r, g_scratch, scratch, true, w); break;
+        case What::Body: ok = write_bodystructure(r, g_scratch, scratch, false, tw); break;
+        case What::BodyStructure: ok = write_bodystructure(r, g_scratch, scratch, true, tw); break;
     }
     check(ok);
-    if (w.ok()) check(balanced(w.view()));
+    if (tw.ok()) {
+        check(balanced(tw.view()));
+        check_resumable(r, what, scratch, tw.view(), window, budget);
+    }
 }
 
 const char* const kSections[] = {
@@ -128,10 +157,13 @@ void check_section(MemoryReader& r, const char* att) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view msg(reinterpret_cast<const char*>(data), size);
     MemoryReader r(msg);
+    // The resumable writer's output window and budget, from the input.
+    const std::size_t window = size > 1 ? 1 + data[1] % 97 : 16;
+    const std::uint64_t budget = size > 2 ? 1 + data[2] % 251 : 64;
     for (std::size_t scratch : {kMinScratch, sizeof g_scratch}) {
-        check_output(r, What::Envelope, scratch);
-        check_output(r, What::Body, scratch);
-        check_output(r, What::BodyStructure, scratch);
+        check_output(r, What::Envelope, scratch, window, budget);
+        check_output(r, What::Body, scratch, window, budget);
+        check_output(r, What::BodyStructure, scratch, window, budget);
     }
     std::size_t n = sizeof kSections / sizeof kSections[0];
     std::size_t pick = size > 0 ? data[0] % n : 0;

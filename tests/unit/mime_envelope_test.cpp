@@ -137,15 +137,31 @@ TEST_CASE("mime header: RFC 2822 §2.2.3 unfolding and case-insensitive lookup",
     CHECK(copy_value("a very long subject", small, sizeof small) == "a ver");
 }
 
-TEST_CASE("mime header: a header longer than the buffer is cut at a line end", "[mime]") {
-    std::string m = "A: 1\r\nB: " + std::string(5000, 'x') + "\r\nC: 3\r\n\r\nbody";
+TEST_CASE("mime header: of a header longer than the buffer the named fields are kept", "[mime]") {
+    std::string m = "A: 1\r\nSubject: s\r\nB: " + std::string(5000, 'x') +
+                    "\r\nTo: x@y,\r\n z@w\r\nC: 3\r\nsubject: again\r\n\r\nbody";
     char buf[2048];
     HeaderBlock h;
     MemoryReader r(m);
     load_header(r, 0, m.size(), buf, sizeof buf, &h);
     CHECK(h.truncated);
-    CHECK(h.fields == "A: 1\n");
+    CHECK(h.fields == "Subject: s\nTo: x@y, z@w\nsubject: again\n");
     CHECK(h.body_start == m.size() - 4);
+    // The caller names the fields (SEARCH HEADER C "3").
+    const std::string_view c[] = {"c"};
+    TrickleReader t(m, 3);
+    load_header(t, 0, m.size(), buf, sizeof buf, &h, FieldNames{c, 1});
+    CHECK(h.fields == "C: 3\n");
+    // A named field longer than the buffer is cut; later ones keep room.
+    std::string big = "To: " + std::string(5000, 'a') + "\r\nSubject: late\r\n\r\n";
+    MemoryReader rb(big);
+    load_header(rb, 0, big.size(), buf, sizeof buf, &h);
+    std::string_view subject, to;
+    CHECK(find_field(h.fields, "Subject", &subject));
+    CHECK(subject == "late");
+    CHECK(find_field(h.fields, "To", &to));
+    CHECK(to.size() > 500);
+    CHECK(to.find_first_not_of('a') == std::string_view::npos);
 }
 
 TEST_CASE("mime envelope: RFC 3501 §7.4.2 example", "[mime]") {
@@ -186,7 +202,8 @@ TEST_CASE("mime envelope: groups, route addresses, quoted names, defaults", "[mi
     CHECK(envelope(m) == want);
 }
 
-TEST_CASE("mime envelope: encoded words pass through, comments are dropped", "[mime]") {
+TEST_CASE("mime envelope: encoded words pass through, comments are dropped but a legacy name",
+          "[mime]") {
     std::string m = crlf(
         "Date: Mon, 1 Jan 2024 10:00:00 +0000\n"
         "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus Berlin\n"
@@ -201,7 +218,7 @@ TEST_CASE("mime envelope: encoded words pass through, comments are dropped", "[m
                            "(\"Mon, 1 Jan 2024 10:00:00 +0000\" "
                            "\"=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus Berlin\" ") +
                        from + " ((NIL NIL \"secretary\" \"example.de\")) " + from +
-                       " ((NIL NIL \"john\" \"example.com\")"
+                       " ((\"John Smith\" NIL \"john\" \"example.com\")"
                        "({13}\r\nQuoted \"Name\" NIL \"q\" \"example.com\"))"
                        " NIL NIL \"<abc@example.com>\" \"<def@example.com>\")";
     CHECK(envelope(m) == want);
@@ -219,11 +236,57 @@ TEST_CASE("mime envelope: 8-bit header bytes are sent as literals", "[mime]") {
     CHECK(envelope(m) == want);
 }
 
-TEST_CASE("mime envelope: a header line longer than the scratch buffer", "[mime]") {
+TEST_CASE("mime envelope: fields after a header line longer than the scratch buffer", "[mime]") {
     std::string m =
         "From: a@b\r\nSubject: " + std::string(20000, 'x') + "\r\nTo: c@d\r\n\r\nhi\r\n";
     std::string from = "((NIL NIL \"a\" \"b\"))";
-    CHECK(envelope(m) == "(NIL NIL " + from + " " + from + " " + from + " NIL NIL NIL NIL NIL)");
+    const std::string e = envelope(m);
+    // The subject is cut to what the buffer holds; To after it is found.
+    CHECK(e.rfind("(NIL \"xxxxxxxx", 0) == 0);
+    CHECK(e.find("\" " + from + " " + from + " " + from +
+                 " ((NIL NIL \"c\" \"d\")) NIL NIL NIL NIL)") != std::string::npos);
+}
+
+TEST_CASE("mime envelope: a mail to 400 recipients keeps its date and subject (issue 20.6)",
+          "[mime]") {
+    std::string to = "To: ";
+    for (int i = 0; i < 400; ++i) {
+        const std::string n = std::to_string(i);
+        to += (i ? ",\r\n " : "") + ("Recipient Number " + n + " <user" + n + "@example.org>");
+    }
+    std::string m = "From: a@b\r\n" + to + "\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n" +
+                    "Subject: late\r\nMessage-ID: <m@x>\r\n\r\nhi\r\n";
+    REQUIRE(m.size() > 16384);
+    const std::string e = envelope(m, sizeof g_scratch);
+    CHECK(e.rfind("(\"Mon, 1 Jan 2024 10:00:00 +0000\" \"late\" ", 0) == 0);
+    CHECK(
+        e.find("((\"Recipient Number 0\" NIL \"user0\" \"example.org\")(\"Recipient Number 1\" ") !=
+        std::string::npos);
+    CHECK(e.find(" NIL NIL NIL \"<m@x>\")") != std::string::npos);
+    // The To: field is cut for room at a ',': whole addresses only.
+    auto count = [&](const std::string& what) {
+        std::size_t n = 0;
+        for (std::size_t at = 0; (at = e.find(what, at)) != std::string::npos; ++at) ++n;
+        return n;
+    };
+    CHECK(count("(\"Recipient Number ") > 200);
+    CHECK(count("(\"Recipient Number ") == count(" \"example.org\")"));
+}
+
+TEST_CASE("mime address: the comment after a bare addr-spec is its display name, rfc5322_3_4",
+          "[mime]") {
+    // RFC 5322 §3.4: legacy mail puts "the name of the recipient in
+    // parentheses as a comment following the addr-spec"; c-client and
+    // Dovecot show it as the name.
+    CHECK(addresses("user@example.org (Full Name)") ==
+          "((\"Full Name\" NIL \"user\" \"example.org\"))");
+    CHECK(addresses("a@b (A  One), c@d, e@f ( E )") ==
+          "((\"A  One\" NIL \"a\" \"b\")(NIL NIL \"c\" \"d\")(\"E\" NIL \"e\" \"f\"))");
+    // A phrase wins; a comment before the address or empty is no name.
+    CHECK(addresses("Real <r@s> (note)") == "((\"Real\" NIL \"r\" \"s\"))");
+    CHECK(addresses("(lead) x@y") == "((NIL NIL \"x\" \"y\"))");
+    CHECK(addresses("x@y ()") == "((NIL NIL \"x\" \"y\"))");
+    CHECK(addresses("x@y (a (nested) one)") == "((\"a (nested) one\" NIL \"x\" \"y\"))");
 }
 
 TEST_CASE("mime address: malformed lists stay well-formed", "[mime]") {
@@ -244,4 +307,29 @@ TEST_CASE("mime address: malformed lists stay well-formed", "[mime]") {
           "((\"John Smith\" NIL \"js\" \"example.com\"))");
     CHECK(has_address("a@b"));
     CHECK_FALSE(has_address("  "));
+}
+
+TEST_CASE("mime header: reading stops at kMaxHeaderBytes, at a line start", "[mime]") {
+    // A message without an empty line, far longer than kMaxHeaderBytes:
+    // the header ends at the last line begun within the limit.
+    std::string line = "X-Filler: " + std::string(90, 'f') + "\r\n";
+    std::string m = "Subject: s\r\n";
+    while (m.size() < 3 * kMaxHeaderBytes) m += line;
+    TrickleReader r(m, 4096);
+    char buf[4096];
+    HeaderBlock h;
+    load_header(r, 0, m.size(), buf, sizeof buf, &h);
+    CHECK(h.fields_end <= kMaxHeaderBytes);
+    CHECK(h.fields_end > kMaxHeaderBytes - line.size());
+    CHECK(h.body_start == h.fields_end);
+    CHECK((h.fields_end - 12) % line.size() == 0);
+    std::string_view subject;
+    CHECK(find_field(h.fields, "Subject", &subject));
+    CHECK(subject == "s");
+    // Within the limit, no empty line: all header, as before.
+    std::string small = "Subject: s\r\nTo: a@b\r\n";
+    MemoryReader rs(small);
+    load_header(rs, 0, small.size(), buf, sizeof buf, &h);
+    CHECK(h.fields_end == small.size());
+    CHECK(h.body_start == small.size());
 }

@@ -655,7 +655,8 @@ TEST_CASE("A SEARCH cut short by a forced reconnect ends its line before * BYE",
     CHECK(all.find("q OK") == std::string::npos);
 }
 
-TEST_CASE("A mass EXPUNGE waits for another session's APPEND instead of failing", "[server][ext]") {
+TEST_CASE("A mass EXPUNGE is not held up by another session's APPEND still streaming",
+          "[server][ext][append]") {
     World w;
     port::Handle c = login(w);
     port::Handle b = login(w);
@@ -664,21 +665,12 @@ TEST_CASE("A mass EXPUNGE waits for another session's APPEND instead of failing"
     std::string setup = w.say(c, appends + "s SELECT INBOX\r\n");
     for (int i = 0; i < 200 && setup.find("s OK") == std::string::npos; ++i) setup += w.say(c, "");
     REQUIRE(setup.find("s OK") != std::string::npos);
-    // b holds the mailbox with an APPEND whose message has not come yet.
+    // b's APPEND streams into its staging file: the mailbox is not locked.
     CHECK(w.say(b, "a APPEND INBOX {5}\r\n") == "+ Ready for the message\r\n");
     std::string all = w.say(c, "e EXPUNGE\r\n");
-    for (int i = 0; i < 20; ++i) {
-        w.clock.advance(25);
-        all += w.say(c, "");
-    }
-    CHECK(all.find("e OK") == std::string::npos);  // still waiting, not failed
-    CHECK(all.find("e NO") == std::string::npos);
-    CHECK(w.say(b, "hello\r\n").find("a OK [APPENDUID") == 0);
-    for (int i = 0; i < 100 && all.find("e OK") == std::string::npos; ++i) {
-        w.clock.advance(25);
-        all += w.say(c, "");
-    }
+    for (int i = 0; i < 100 && all.find("e OK") == std::string::npos; ++i) all += w.say(c, "");
     CHECK(all.find("e OK EXPUNGE completed\r\n") != std::string::npos);
+    CHECK(w.say(b, "hello\r\n").find("a OK [APPENDUID") == 0);
     CHECK(w.say(c, "f STATUS INBOX (MESSAGES)\r\n") ==
           "* STATUS INBOX (MESSAGES 1)\r\nf OK STATUS completed\r\n");
 }

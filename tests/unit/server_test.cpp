@@ -639,7 +639,7 @@ TEST_CASE("RFC 3501 §6.4.5, §7.4.2: ENVELOPE, BODYSTRUCTURE and MIME sections"
                    "NIL NIL))\r\n") == 0);
     const std::string bs = w.say(c, "e FETCH 1 BODY\r\n");
     CHECK(bs.find("* 1 FETCH (BODY ((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL "
-                  "\"7BIT\" 5 1)(\"application\" \"octet-stream\" NIL NIL NIL \"base64\" 4) "
+                  "\"7BIT\" 5 0)(\"application\" \"octet-stream\" NIL NIL NIL \"base64\" 4) "
                   "\"mixed\"))\r\n") == 0);
     CHECK(w.say(c, "f FETCH 1 (BODY.PEEK[1] BODY.PEEK[2.MIME])\r\n") ==
           "* 1 FETCH (BODY[1] {5}\r\nhello BODY[2.MIME] {77}\r\n"
