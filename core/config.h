@@ -39,6 +39,11 @@ inline constexpr std::size_t kConfigMaxAddresses = 8;  // per repeatable key
 inline constexpr std::size_t kConfigAddressMax = 64;
 inline constexpr std::size_t kConfigNameMax = 64;  // user, group
 
+// The smallest output_buffer: the longest line that must go out whole (a
+// FETCH FLAGS with every keyword a mailbox can have, imap::kMaxFlagList)
+// and the reserve the session keeps behind it (checked in server.cpp).
+inline constexpr std::uint32_t kMinOutputBuffer = 8192;
+
 using ConfigPath = FixedString<port::kMaxPath>;
 using ConfigAddress = FixedString<kConfigAddressMax>;
 using ConfigName = FixedString<kConfigNameMax>;
@@ -92,7 +97,7 @@ struct Config {
     std::uint32_t max_search_keys = 64;     // keys (incl. OR/NOT/lists) in one SEARCH
     std::uint32_t max_fetch_items = 32;     // attributes in one FETCH
     std::uint32_t input_buffer = 4096;      // per connection
-    std::uint32_t output_buffer = 16384;    // per connection
+    std::uint32_t output_buffer = 16384;    // per connection, >= kMinOutputBuffer
     std::uint32_t fetch_cache_kib = 256;    // ENVELOPE/BODYSTRUCTURE cache, shared; 0: off
     std::uint32_t passwd_max_size = 65536;  // each of PasswdDb's two buffers
     ConfigPath tls_cert{};

@@ -8,6 +8,12 @@
 
 namespace tinyimapd {
 
+// Every line that must go out whole fits an output buffer of the smallest
+// configurable size with the session's reserve behind it (a FETCH FLAGS
+// line naming every keyword a mailbox can hold: RFC 3501 §7.4.2).
+static_assert(imap::kMaxFlagList + imap::kFlagLineExtra + imap::kResponseReserve <=
+              kMinOutputBuffer);
+
 namespace {
 
 // A connection that is logging out gets this long to take its last bytes.

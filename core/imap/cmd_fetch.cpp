@@ -202,6 +202,15 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
             tagged("NO", "CANNOT", w.view());
             return;
         }
+        // The item's name is echoed in every answer (BODY[HEADER.FIELDS
+        // (...)]): it must fit the buffer each item is written in, with
+        // room for what follows it, or an answer would be cut.
+        FixedText<kItemReserve - 16> name;
+        write_item_name(cmd.fetch.items[i], name);
+        if (!name.ok()) {
+            tagged("NO", "LIMIT", "FETCH item name too long (a shorter header field list?)");
+            return;
+        }
     }
     if (cmd.fetch.vanished) {
         // RFC 7162 §3.2.6: UID FETCH only, after ENABLE QRESYNC.
@@ -314,8 +323,11 @@ void Session::run_job() {
             ++job_.item;
             continue;
         }
-        if (out_.room() < kItemReserve) return;
+        // Room for one short item, or for the tagged line that may end the job.
+        if (out_.room() < kItemReserve || out_.room() < kResponseLine) return;
         if (job_.seq == 0) {
+            // RFC 3501 §7.2.6: FLAGS before a FETCH that may name a new keyword.
+            if (!announce_keywords()) return;
             job_.seq = job_.held_seq != 0 ? job_.held_seq : next_in_set();
             job_.held_seq = 0;
             if (job_.seq == 0) {
@@ -337,21 +349,24 @@ void Session::run_job() {
             }
         }
         if (job_.kind == JobKind::Store) {
-            write_store_answer();
+            if (!write_store_answer()) return;  // waits for room
             job_.seq = 0;
             continue;
         }
         if (job_.item >= job_.item_count) {
             if (job_.add_flags) {
-                FixedText<kItemReserve> w;
+                FlagLine w;
                 w.put(job_.first_item ? "" : " ").put("FLAGS ");
                 write_flag_list(w, job_.message.flags, job_.message.keywords, *selected_);
                 if (job_.kind == JobKind::Store && job_.uid && job_.first_item) {
                     w.put(" UID ").put_uint(job_.message.uid);
                 }
-                out_.append(w.view());
+                w.put(")\r\n");
+                if (out_.room() < w.size()) return;  // the rest of the line goes whole
+                (void)out_.append(w.view());
+            } else {
+                (void)out_.append(")\r\n");  // within kItemReserve
             }
-            out_.append(")\r\n");
             job_.seq = 0;
             continue;
         }
@@ -608,10 +623,20 @@ void Session::write_item(const FetchItem& item) {
     std::uint64_t begin = 0, end = m.size;
     switch (item.kind) {
         case FetchKind::Uid: w.put("UID ").put_uint(m.uid); break;
-        case FetchKind::Flags:
-            w.put("FLAGS ");
-            write_flag_list(w, m.flags, m.keywords, *selected_);
-            break;
+        case FetchKind::Flags: {
+            // Up to kMaxFlagList bytes: its own buffer, written whole once
+            // the output has room (else the job waits: no progress).
+            FlagLine flags;
+            flags.put(w.view()).put("FLAGS ");
+            write_flag_list(flags, m.flags, m.keywords, *selected_);
+            if (out_.room() < flags.size()) {
+                job_.first_item = w.view().empty();
+                return;
+            }
+            (void)out_.append(flags.view());
+            ++job_.item;
+            return;
+        }
         case FetchKind::InternalDate:
             w.put("INTERNALDATE \"");
             format_date_time(m.internal_date, m.zone_minutes, w);
@@ -939,6 +964,10 @@ void Session::cmd_store(const ParsedCommand& cmd) {
     if (!check_set(cmd)) return;
     // RFC 7162 §3.1: UNCHANGEDSINCE enables CONDSTORE.
     if (cmd.store.has_unchangedsince) enable_condstore();
+    if (cmd.store.op != StoreOp::Remove && !keywords_fit(*selected_, cmd.flags)) {
+        answer_keyword_error(Status::Exhausted);  // nothing stored
+        return;
+    }
     store_job_.spec = cmd.store;
     store_job_.op = cmd.store.op == StoreOp::Add      ? store::FlagOp::Add
                     : cmd.store.op == StoreOp::Remove ? store::FlagOp::Remove
@@ -987,7 +1016,13 @@ bool Session::store_start() {
         if (st == Status::Ok) keywords |= std::uint64_t{1} << bit;
         if (st == Status::NotFound) st = Status::Ok;
     }
-    if (st == Status::Ok) st = selected_->begin_store();
+    if (st == Status::Busy && retry_later()) return false;
+    if (st != Status::Ok) {
+        job_.kind = JobKind::None;
+        answer_keyword_error(st);
+        return false;
+    }
+    st = selected_->begin_store();
     if (st == Status::Busy && retry_later()) return false;
     if (st != Status::Ok) {
         store_finish(st);
@@ -1109,11 +1144,11 @@ void Session::store_finish(Status st) {
 // UID STORE (§6.4.8), and with CONDSTORE its MODSEQ (RFC 7162 §3.1.3,
 // §3.1.4.1). A message that failed UNCHANGEDSINCE gets its flags even after
 // .SILENT, so the client need not ask why (§3.1.3, example 10).
-void Session::write_store_answer() {
+bool Session::write_store_answer() {
     const store::MessageInfo& m = job_.message;
     const bool failed =
         store_conditional_ && modified_.contains(job_.uid ? m.uid : job_.seq, UINT32_MAX);
-    FixedText<kItemReserve> w;
+    FlagLine w;
     const char* sep = "";
     if (!store_silent_ || failed) {
         w.put("FLAGS ");
@@ -1127,7 +1162,8 @@ void Session::write_store_answer() {
     }
     if (condstore_) w.put(sep).put("MODSEQ (").put_uint(m.modseq).put(')');
     w.put(")\r\n");
-    out_.append(w.view());
+    // Whole or not yet: the job waits for the output to drain.
+    return out_.append(w.view());
 }
 
 // ---- EXPUNGE / COPY -------------------------------------------------------------
@@ -1350,6 +1386,7 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
     copy_.lowest_uid = UINT32_MAX;
     copy_.highest_uid = 0;
     copy_.cursor = store::CopyCursor{};
+    copy_.over_quota = false;
     copy_.pairs.clear();
     job_.kind = JobKind::Copy;
     job_.retry_at_ms = job_.waiting_since_ms = 0;
@@ -1395,6 +1432,7 @@ void Session::run_copy_job() {
             store::MessageInfo m;
             if (copy_.quota && selected_->message(view_, copy_.seq, &m) == Status::Ok) {
                 if (m.size > copy_.quota_bytes || copy_.quota_messages == 0) {
+                    copy_.over_quota = true;
                     end_copy_job(Status::Exhausted);
                     return;
                 }
@@ -1407,7 +1445,7 @@ void Session::run_copy_job() {
         const Status st = selected_->copy_step(view_, copy_.seq, *copy_.dest, copy_.cursor, &budget,
                                                &finished, &uid);
         if (st != Status::Ok) {
-            end_copy_job(st == Status::Exhausted ? Status::TooLong : st);
+            end_copy_job(st);
             return;
         }
         if (!finished) return;  // the rest of this message next time
@@ -1434,15 +1472,22 @@ void Session::end_copy_job(Status st) {
         }
     }
     const std::uint32_t validity = dest->uid_validity();
+    // Exhausted with the target's keyword table full: a keyword that did not fit.
+    const bool keyword_limit =
+        st == Status::Exhausted && dest->keyword_count() >= store::kMaxKeywords;
     store::UserStore(*services_.registry, user_root_.view()).close(dest);
     copy_.dest = nullptr;
     job_.kind = JobKind::None;
     if (st == Status::Closed) return;
-    if (st == Status::Exhausted) {
+    if (copy_.over_quota) {
         tagged("NO", "OVERQUOTA", "The mailbox quota would be exceeded");
         return;
     }
-    if (st == Status::TooLong) {
+    if (keyword_limit) {
+        answer_keyword_error(st);
+        return;
+    }
+    if (st == Status::Exhausted) {
         tagged("NO", "LIMIT", "The destination mailbox has no UIDs left");
         return;
     }

@@ -15,7 +15,7 @@ namespace tinyimapd::imap {
 
 namespace {
 
-constexpr std::size_t kLine = 1024;
+constexpr std::size_t kLine = kMaxUntaggedLine;
 // UIDs taken per EXPUNGE round in CLOSE.
 constexpr std::size_t kExpungeBatch = 64;
 // A VANISHED line: UidRanges::kCapacity ranges of up to 21 bytes each.
@@ -71,7 +71,7 @@ void store_error(Status st, const char** code, const char** text) {
 
 // A flag list "(\\Seen $Junk ...)"; `tail` ends it inside the parentheses
 // (PERMANENTFLAGS' "\\*").
-void write_flag_list(TextWriter& w, std::uint8_t flags, std::uint64_t keywords,
+void write_flag_list(FlagLine& w, std::uint8_t flags, std::uint64_t keywords,
                      const store::Mailbox& box, std::string_view tail) {
     struct Name {
         std::uint8_t bit;
@@ -172,23 +172,12 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     selected_->attach(view_, read_only);
     state_ = SessionState::Selected;
 
+    // FLAGS and PERMANENTFLAGS (read-write): now if they fit with the
+    // reserve behind them, else before the tagged line (a Sync job).
+    flags_announced_ = permanent_announced_ = kNotAnnounced;
+    (void)announce_keywords();
+    if (read_only) untagged("OK [PERMANENTFLAGS ()] No permanent flags in read-only mode");
     FixedText<kLine> w;
-    w.put("FLAGS ");
-    write_flag_list(w, kAnswered | kFlagged | kDeleted | kSeen | kDraft, ~std::uint64_t{0},
-                    *selected_);
-    untagged(w.view());
-    w.clear();
-    // §7.1: PERMANENTFLAGS; "\\*" because new keywords can be created.
-    if (read_only) {
-        w.put("OK [PERMANENTFLAGS ()] No permanent flags in read-only mode");
-    } else {
-        w.put("OK [PERMANENTFLAGS ");
-        write_flag_list(w, kAnswered | kFlagged | kDeleted | kSeen | kDraft, ~std::uint64_t{0},
-                        *selected_, "\\*");
-        w.put("] Flags permitted");
-    }
-    untagged(w.view());
-    w.clear();
     w.put_uint(view_.exists).put(" EXISTS");
     untagged(w.view());
     w.clear();
@@ -222,7 +211,43 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
         run_job();
         return;
     }
+    if (!announce_keywords()) {
+        defer_tagged("OK", code, text);
+        job_.kind = JobKind::Sync;
+        return;  // run_job() once the output drains
+    }
     tagged("OK", code, text);
+}
+
+// RFC 3501 §7.2.6 FLAGS: "the flags that are applicable for this mailbox",
+// said again whenever a keyword is added, before any FETCH names it (clients
+// rebuild their keyword lists from it); §7.1 PERMANENTFLAGS: "\\*" only while
+// a new keyword can still be created. Each line goes out whole with
+// kResponseReserve behind it, or waits.
+bool Session::announce_keywords() {
+    if (selected_ == nullptr) return true;
+    const std::size_t count = selected_->keyword_count();
+    constexpr std::uint8_t kSystem = kAnswered | kFlagged | kDeleted | kSeen | kDraft;
+    if (flags_announced_ != count) {
+        FlagLine w;
+        w.put("* FLAGS ");
+        write_flag_list(w, kSystem, ~std::uint64_t{0}, *selected_);
+        w.put("\r\n");
+        if (out_.room() < w.size() + kResponseReserve) return false;
+        (void)out_.append(w.view());
+        flags_announced_ = count;
+    }
+    if (!view_.read_only && permanent_announced_ != count) {
+        const bool can_create = count < store::kMaxKeywords;
+        FlagLine w;
+        w.put("* OK [PERMANENTFLAGS ");
+        write_flag_list(w, kSystem, ~std::uint64_t{0}, *selected_, can_create ? "\\*" : "");
+        w.put(can_create ? "] Flags permitted\r\n" : "] No more keywords in this mailbox\r\n");
+        if (out_.room() < w.size() + kResponseReserve) return false;
+        (void)out_.append(w.view());
+        permanent_announced_ = count;
+    }
+    return true;
 }
 
 // RFC 7162 §3.2.5.1: what changed since the client's mod-sequence, among
@@ -285,11 +310,12 @@ void Session::resync(const QresyncParams& p) {
 void Session::run_resync_job() {
     const std::uint32_t max_uid = selected_->uid_next() - 1;
     for (; job_.seq <= view_.exists; ++job_.seq) {
+        if (!announce_keywords()) return;  // FLAGS before a FETCH names a keyword
         store::MessageInfo m;
         if (selected_->message(view_, job_.seq, &m) != Status::Ok) break;
         if (m.modseq <= job_.since_modseq) continue;
         if (job_.uid ? !job_.set.contains(m.uid, max_uid) : m.uid > job_.largest_uid) continue;
-        FixedText<kLine> w;
+        FlagLine w;
         w.put("* ").put_uint(job_.seq).put(" FETCH (UID ").put_uint(m.uid).put(" FLAGS ");
         write_flag_list(w, m.flags, m.keywords, *selected_);
         if (condstore_) w.put(" MODSEQ (").put_uint(m.modseq).put(')');
@@ -297,6 +323,8 @@ void Session::run_resync_job() {
         if (out_.room() < w.size() + kResponseReserve) return;  // more next turn
         (void)out_.append(w.view());
     }
+    if (!announce_keywords()) return;
+    if (out_.room() < deferred_.size()) return;  // the tagged line goes whole
     job_.kind = JobKind::None;
     (void)out_.append(deferred_.view());
 }
@@ -425,13 +453,17 @@ class SyncWriter final : public store::SyncVisitor {
 public:
     // `vanished`: expunges as RFC 7162 §3.2.10.2 VANISHED (QRESYNC enabled);
     // `modseq`: unsolicited FETCH carries MODSEQ (CONDSTORE enabled, §3.1.4).
-    SyncWriter(OutBuffer& out, store::Mailbox& box, store::View& view, bool vanished, bool modseq)
+    // `announced`: the keywords the client was told of (FLAGS); a change
+    // that names a later one waits for the next round, which announces it.
+    SyncWriter(OutBuffer& out, store::Mailbox& box, store::View& view, bool vanished, bool modseq,
+               std::size_t announced)
         : out_(out),
           box_(box),
           view_(view),
           before_(view.exists),
           vanished_(vanished),
-          modseq_(modseq) {}
+          modseq_(modseq),
+          announced_(announced) {}
     // Each report is taken only while the output keeps kResponseReserve free
     // behind it (the EXISTS/RECENT lines and the tagged response); the rest
     // waits for the next round (Session's Sync job).
@@ -464,7 +496,8 @@ public:
         finish();
         store::MessageInfo m;
         if (box_.message(view_, seq, &m) != Status::Ok) return true;
-        FixedText<kLine> w;
+        if (announced_ < store::kMaxKeywords && (m.keywords >> announced_) != 0) return false;
+        FlagLine w;
         w.put("* ").put_uint(seq).put(" FETCH (UID ").put_uint(uid).put(" FLAGS ");
         write_flag_list(w, m.flags, m.keywords, box_);
         if (modseq_) w.put(" MODSEQ (").put_uint(m.modseq).put(')');
@@ -505,6 +538,7 @@ private:
     std::uint32_t expunges_ = 0;
     bool vanished_;
     bool modseq_;
+    std::size_t announced_;
     std::uint64_t unknown_since_ = UINT64_MAX;
     std::uint32_t unknown_max_uid_ = 0;
     UidRanges gone_;
@@ -518,7 +552,10 @@ private:
 // more is to come (see finish_after_sync).
 bool Session::sync_selected() {
     if (selected_ == nullptr) return true;
-    SyncWriter writer(out_, *selected_, view_, qresync_, condstore_);
+    // New keywords first; if that must wait for room, the changes that name
+    // them wait too (the writer holds them back) and the rest goes now.
+    (void)announce_keywords();
+    SyncWriter writer(out_, *selected_, view_, qresync_, condstore_, flags_announced_);
     bool complete = true;
     const Status st = selected_->sync(view_, writer, &complete);
     writer.finish();
@@ -571,7 +608,13 @@ void Session::defer_tagged(std::string_view status, std::string_view code, std::
     deferred_.clear();
     if (status.empty()) return;
     ResponseWriter r(deferred_);
-    r.tagged({tag_, tag_length_}, status, code, text);
+    r.tagged({tag_, tag_length_}, status, code.size() <= kMaxResponseCode ? code : "",
+             ascii::head(text, kMaxResponseText));
+    if (!r.ok()) {  // as in tagged(): without the code rather than not at all
+        deferred_.clear();
+        ResponseWriter plain(deferred_);
+        plain.tagged({tag_, tag_length_}, status, "", ascii::head(text, kMaxResponseText));
+    }
 }
 
 void Session::run_sync_job() {
@@ -584,6 +627,7 @@ void Session::run_sync_job() {
         start_flag_scan();
         return;
     }
+    if (out_.room() < deferred_.size()) return;  // the tagged line goes whole
     job_.kind = JobKind::None;
     (void)out_.append(deferred_.view());
 }
@@ -599,6 +643,28 @@ void Session::answer_store(Status st, std::string_view done) {
     const char* text = "";
     store_error(st, &code, &text);
     tagged("NO", code, text);
+}
+
+// RFC 5530 LIMIT for the keyword table (store::kMaxKeywords per mailbox,
+// docs/STORAGE.md); a name over store::kMaxKeywordLength is refused by
+// parse_flag_list already, so TooLong here is a second line of defence.
+void Session::answer_keyword_error(Status st) {
+    if (st == Status::Exhausted) {
+        tagged("NO", "LIMIT", "Too many keywords in this mailbox");
+    } else if (st == Status::TooLong) {
+        tagged("BAD", "", "Keyword too long");
+    } else {
+        answer_store(st, "");
+    }
+}
+
+bool Session::keywords_fit(store::Mailbox& box, const FlagList& flags) {
+    std::size_t added = 0;
+    for (std::size_t i = 0; i < flags.keyword_count; ++i) {
+        unsigned bit = 0;
+        if (box.keyword_bit(flags.keywords[i], false, &bit) == Status::NotFound) ++added;
+    }
+    return box.keyword_count() + added <= store::kMaxKeywords;
 }
 
 // RFC 3501 §6.3.3: a new name "SHOULD NOT" contain '*' or '%' — LIST could
@@ -1068,18 +1134,21 @@ void Session::append_begin() {
         }
         append_box_ = box;
     }
+    // Every keyword is stored, or the APPEND is refused (RFC 3501 §6.3.11:
+    // NO, nothing appended); never a keyword silently dropped.
     std::uint64_t keywords = 0;
-    for (std::size_t i = 0; i < message.flags.keyword_count; ++i) {
+    Status kw = keywords_fit(*box, message.flags) ? Status::Ok : Status::Exhausted;
+    for (std::size_t i = 0; kw == Status::Ok && i < message.flags.keyword_count; ++i) {
         unsigned bit = 0;
-        const Status kst = box->keyword_bit(message.flags.keywords[i], true, &bit);
-        if (kst == Status::Busy) {
-            if (append_retry_later()) return;
-            parser_.refuse_literal();
-            abort_append();
-            answer_store(kst, "");
-            return;
-        }
-        if (kst == Status::Ok) keywords |= std::uint64_t{1} << bit;
+        kw = box->keyword_bit(message.flags.keywords[i], true, &bit);
+        if (kw == Status::Busy && append_retry_later()) return;
+        if (kw == Status::Ok) keywords |= std::uint64_t{1} << bit;
+    }
+    if (kw != Status::Ok) {
+        parser_.refuse_literal();
+        abort_append();
+        answer_keyword_error(kw);  // Busy: NO [INUSE], as for the mailbox itself
+        return;
     }
     const std::int64_t date =
         message.has_date ? message.date.utc_seconds : services_.clock->wall_seconds();

@@ -1,6 +1,7 @@
 #include "core/imap/flags.h"
 
 #include "core/base/text.h"
+#include "core/store/format.h"
 
 namespace tinyimapd::imap {
 namespace {
@@ -40,6 +41,12 @@ bool add_flag(std::string_view atom, bool allow_recent, FlagList* list, const ch
                 "keywords may be set";
             return false;
         case FlagKind::Keyword: break;
+    }
+    // The store keeps names of up to kMaxKeywordLength bytes (docs/STORAGE.md).
+    static_assert(store::kMaxKeywordLength == 59, "update the text below");
+    if (atom.size() > store::kMaxKeywordLength) {
+        *why = "Keyword too long: at most 59 bytes";
+        return false;
     }
     for (std::size_t i = 0; i < list->keyword_count; ++i) {
         if (ascii::iequals(list->keywords[i], atom)) return true;

@@ -65,6 +65,9 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     append_opening_ = append_open_waiting_ = false;
     release_reservation();  // nothing of the slot's previous connection counts
     job_.kind = JobKind::None;
+#ifdef TINYIMAPD_CHECK_FRAMING
+    framing_.reset();
+#endif
     peer_length_ = peer.size() < sizeof peer_ ? peer.size() : sizeof peer_;
     for (std::size_t i = 0; i < peer_length_; ++i) peer_[i] = peer[i];
 
@@ -173,11 +176,11 @@ void Session::on_parse_error() {
     FixedText<kLogLine> w;
     w.put(parser_.error_text());
     if (parser_.tag().empty()) {
-        FixedText<kLogLine> line;
-        line.put("* BAD ");
-        if (*parser_.error_code() != '\0') line.put('[').put(parser_.error_code()).put("] ");
-        line.put(w.view()).put("\r\n");
-        out_.append(line.view());
+        // Whole or not at all (the writer holds the longest code and text).
+        FixedText<kResponseLine> line;
+        ResponseWriter r(line);
+        r.untagged("BAD", parser_.error_code(), ascii::head(w.view(), kMaxResponseText));
+        (void)r.append_to(out_);
         return;
     }
     tagged("BAD", parser_.error_code(), w.view());
@@ -554,26 +557,70 @@ void Session::shutdown(std::string_view reason) {
     bye(reason);
 }
 
+// RFC 3501 §7.1.5: BYE is a line of its own. A FETCH or STORE answer still
+// open is closed first (the items written so far are whole), a SEARCH line
+// ended; inside a literal no byte may follow but the literal's own, so the
+// connection then ends without a BYE (as when a streamed literal fails).
+// Whatever job was running ends here.
 void Session::bye(std::string_view text) {
+    bool can_speak = true;
+    if (job_.kind != JobKind::None) {
+        if (streamer_.active()) {
+            can_speak = false;
+        } else if ((job_.kind == JobKind::Fetch || job_.kind == JobKind::Store) && job_.seq != 0) {
+            can_speak = out_.append(")\r\n");
+        } else if (job_.kind == JobKind::Search) {
+            can_speak = out_.append("\r\n");
+        }
+        job_.kind = JobKind::None;
+    }
+    state_ = SessionState::Logout;
+    if (!can_speak) return;
     FixedText<kLogLine> w;
     w.put("BYE ").put(text);
     untagged(w.view());
-    state_ = SessionState::Logout;
 }
 
+// "* " text CRLF, whole or not at all: a command only starts with
+// kResponseReserve free, which every caller's lines fit in; a line that
+// still finds no room is left out rather than cut (a cut line would run
+// into the next one).
 void Session::untagged(std::string_view text) {
-    FixedText<kLogLine> w;
-    w.put("* ").put(text).put("\r\n");
-    out_.append(w.view());
+    if (out_.room() < text.size() + 4) return;
+    (void)out_.append("* ");
+    (void)out_.append(text);
+    (void)out_.append("\r\n");
 }
 
 // Tagged lines carry client-chosen bytes (the tag, a bad argument quoted in
 // the text): the ResponseWriter keeps the text free of CR, LF and 8-bit.
+// The buffer holds the longest tag, code and text (kResponseLine), so the
+// line is always written whole: a code too long is left out and a text too
+// long is cut (both are bugs of the caller, never a reason to leave the
+// client waiting for its tagged response).
 void Session::tagged(std::string_view status, std::string_view code, std::string_view text) {
-    FixedText<kLogLine> w;
+    FixedText<kResponseLine> w;
     ResponseWriter r(w);
-    r.tagged({tag_, tag_length_}, status, code, text);
+    r.tagged({tag_, tag_length_}, status, code.size() <= kMaxResponseCode ? code : "",
+             ascii::head(text, kMaxResponseText));
+    if (!r.ok()) {  // a code the writer refused: the line goes without it
+        w.clear();
+        ResponseWriter plain(w);
+        plain.tagged({tag_, tag_length_}, status, "", ascii::head(text, kMaxResponseText));
+        (void)plain.append_to(out_);
+        return;
+    }
     (void)r.append_to(out_);
+}
+
+void Session::output_sent(std::size_t n) {
+#ifdef TINYIMAPD_CHECK_FRAMING
+    if (!framing_.feed(ascii::head(out_.pending(), n))) {
+        log_line(port::LogLevel::Error, "malformed response: ", framing_.error());
+        __builtin_trap();
+    }
+#endif
+    out_.consume(n);
 }
 
 void Session::log_line(port::LogLevel level, std::string_view a, std::string_view b,

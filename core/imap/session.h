@@ -27,9 +27,11 @@
 #include "core/imap/command.h"
 #include "core/imap/encoder.h"
 #include "core/imap/fetch_cache.h"
+#include "core/imap/flags.h"
+#include "core/imap/framing.h"
 #include "core/imap/parser.h"
-#include "core/imap/uid_pairs.h"
 #include "core/imap/quota_reservations.h"
+#include "core/imap/uid_pairs.h"
 #include "core/imap/uid_ranges.h"
 #include "core/mime/bodystructure.h"
 #include "core/mime/header.h"
@@ -44,8 +46,15 @@
 namespace tinyimapd::imap {
 
 inline constexpr std::uint64_t kNoDeadline = UINT64_MAX;
-// Longest tagged line the session writes (tag, code and text).
-inline constexpr std::size_t kResponseLine = 512;
+// The longest response code and text a status line carries: longer codes
+// are left out and longer texts cut (Session::tagged), so a status line
+// always fits kResponseLine.
+inline constexpr std::size_t kMaxResponseCode = 512;
+inline constexpr std::size_t kMaxResponseText = 256;
+// Longest status line the session writes: tag SP status SP "[" code "]" SP
+// text CRLF.
+inline constexpr std::size_t kResponseLine =
+    kMaxTagLength + sizeof " PREAUTH [] \r\n" + kMaxResponseCode + kMaxResponseText;
 
 struct SessionConfig {
     ParserLimits parser;
@@ -112,7 +121,7 @@ public:
     std::size_t receive(const std::uint8_t* data, std::size_t length, std::uint64_t now_ms);
 
     std::string_view output() const { return out_.pending(); }
-    void output_sent(std::size_t n) { out_.consume(n); }
+    void output_sent(std::size_t n);
 
     // True when the connection should be closed once output() is drained.
     bool closing() const { return state_ == SessionState::Logout; }
@@ -194,6 +203,19 @@ private:
     void finish_after_sync(std::string_view status, std::string_view code, std::string_view text);
     void run_sync_job();
     void start_flag_scan();
+    // RFC 3501 §7.2.6, §7.1: "* FLAGS" and "* OK [PERMANENTFLAGS]" whenever the
+    // selected mailbox's keywords differ from what this client was told,
+    // before any FETCH that could name a new one. False: no room yet (the
+    // caller waits for the output to drain and tries again).
+    bool announce_keywords();
+    static constexpr std::size_t kNotAnnounced = SIZE_MAX;
+    std::size_t flags_announced_ = kNotAnnounced;      // keywords listed in FLAGS
+    std::size_t permanent_announced_ = kNotAnnounced;  // ... in PERMANENTFLAGS
+    // NO [LIMIT] / BAD for a keyword the store would not take (STORE, APPEND, COPY).
+    void answer_keyword_error(Status st);
+    // False when `flags` would need more new keywords than `box` has room
+    // for: the command is then refused whole (never a silent drop).
+    bool keywords_fit(store::Mailbox& box, const FlagList& flags);
     // Messages above this modseq need their flags reported (UINT64_MAX: none).
     std::uint64_t flag_scan_since_ = UINT64_MAX;
     std::uint32_t flag_scan_max_uid_ = 0;  // the newest message the client knew
@@ -432,7 +454,8 @@ private:
         bool txn = false;       // begin_copy succeeded: dest is ours
         std::uint32_t seq = 0;  // message being copied; 0 between messages
         std::uint32_t lowest_uid = UINT32_MAX, highest_uid = 0;
-        bool quota = false;  // RFC 9208: room left below
+        bool quota = false;       // RFC 9208: room left below
+        bool over_quota = false;  // it would not fit: NO [OVERQUOTA]
         std::uint64_t quota_bytes = 0, quota_messages = 0;
         store::CopyCursor cursor;
         UidPairs pairs;
@@ -453,7 +476,7 @@ private:
     };
     StoreJob store_job_{ArgReader(parser_)};
     bool fetch_has_flags() const;
-    void write_store_answer();
+    bool write_store_answer();
     // RFC 7162 §3.1.4.1: the FETCH job's CHANGEDSINCE (0: none) and whether
     // MODSEQ is an item (asked) or added to each response (implied).
     std::uint64_t fetch_changedsince_ = 0;
@@ -536,17 +559,53 @@ private:
     mime::TextMatcher matcher_;
     mime::TextMatcher walk_matcher_;  // the BODY/TEXT key of text_walk_
     mime::TextWalk text_walk_;
+#ifdef TINYIMAPD_CHECK_FRAMING
+    // Sanitizer and fuzz builds: every byte handed to the loop is checked
+    // (core/imap/framing.h); a malformed response traps at once.
+    FramingCheck framing_;
+#endif
 };
+
+// The longest flag list write_flag_list() writes: every system flag,
+// \\Recent, every keyword the store can hold (kMaxKeywords, in the index
+// format) at its longest, and PERMANENTFLAGS' "\\*" (RFC 3501 §7.2.6 FLAGS,
+// §7.1 PERMANENTFLAGS, §7.4.2 FETCH FLAGS). About 3.9 KB.
+inline constexpr std::size_t kMaxFlagList =
+    sizeof "(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\Recent \\*)" - 1 +
+    store::kMaxKeywords * (1 + store::kMaxKeywordLength);
+// What a line may hold around its flag list: "* 4294967295 FETCH (UID
+// 4294967295 FLAGS " ... " MODSEQ (18446744073709551615))" CRLF, or "* OK
+// [PERMANENTFLAGS " ... "] " and a short text CRLF.
+inline constexpr std::size_t kFlagLineExtra = 128;
+static_assert(sizeof "* 4294967295 FETCH (UID 4294967295 FLAGS " +
+                  sizeof " MODSEQ (18446744073709551615))\r\n" <=
+              kFlagLineExtra);
+static_assert(sizeof "* OK [PERMANENTFLAGS " + sizeof "] No more keywords in this mailbox\r\n" <=
+              kFlagLineExtra);
+// A buffer for one line that carries a flag list: sized for the worst case,
+// so writing a flag list into it cannot overflow (write_flag_list takes
+// nothing smaller).
+using FlagLine = FixedText<kMaxFlagList + kFlagLineExtra>;
 
 // A message's flag list "(\\Seen $Junk ...)" (RFC 3501 §7.4.2 FLAGS), with the
 // mailbox's keyword names; `tail` ends it inside the parentheses
-// (PERMANENTFLAGS' "\\*"). In cmd_mailbox.cpp.
-void write_flag_list(TextWriter& w, std::uint8_t flags, std::uint64_t keywords,
+// (PERMANENTFLAGS' "\\*"). What `w` held before must leave kFlagLineExtra
+// free, minus what follows the list. In cmd_mailbox.cpp.
+void write_flag_list(FlagLine& w, std::uint8_t flags, std::uint64_t keywords,
                      const store::Mailbox& box, std::string_view tail = {});
 
 // Room the output buffer must have before another command is read: enough
-// for any response the implemented commands produce in one piece.
-inline constexpr std::size_t kResponseReserve = 1024;
+// for any response the implemented commands produce in one piece, and the
+// room kept free behind a report line for the lines that follow it
+// (EXISTS/RECENT, the tagged response). Lines longer than this (a flag list
+// with many keywords) are written only when the buffer has room for them
+// and this reserve; until then the command waits as a job.
+// A command's untagged lines are at most kMaxUntaggedLine each (1 KiB
+// buffers in cmd_mailbox.cpp and cmd_ext.cpp; longer ones are jobs or
+// announcements); one of them, a few short ones and its tagged line fit.
+inline constexpr std::size_t kMaxUntaggedLine = 1024;
+inline constexpr std::size_t kResponseReserve = 2048;
+static_assert(kMaxUntaggedLine + kResponseLine + 64 <= kResponseReserve);
 
 // Largest decoded AUTHENTICATE PLAIN response (authzid, user, password).
 inline constexpr std::size_t kMaxSaslResponse = 1024;

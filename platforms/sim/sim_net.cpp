@@ -104,6 +104,7 @@ port::IoResult SimNet::write(port::Handle h, const std::uint8_t* data, std::size
     }
     if (c->faults.max_write != 0) n = std::min(n, c->faults.max_write);
     c->to_client.append(reinterpret_cast<const char*>(data), n);
+    if (on_write) on_write(c->client, {reinterpret_cast<const char*>(data), n});
     return {Status::Ok, n};
 }
 

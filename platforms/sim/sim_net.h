@@ -40,6 +40,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -120,6 +121,9 @@ public:
     // Server ends accepted and not yet closed (a leak check for tests).
     std::size_t open_server_handles() const { return server_ends_.size(); }
     std::uint64_t wait_calls() const { return wait_calls_; }
+    // Called with the bytes of every server write, by the client's handle
+    // (tests check what clients would receive, e.g. its framing).
+    std::function<void(port::Handle client, std::string_view bytes)> on_write;
 
 private:
     struct Listener {

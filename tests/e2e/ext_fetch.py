@@ -55,7 +55,7 @@ def exchange(c, tag, command):
         if line.endswith(b"}"):
             n = int(line[line.rindex(b"{") + 1:-1])
             while len(c.buf) < n:
-                chunk = c.sock.recv(65536)
+                chunk = c.recv()
                 if not chunk:
                     raise EOFError("closed inside a literal")
                 c.buf += chunk

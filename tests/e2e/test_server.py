@@ -83,7 +83,7 @@ class Server:
             return f.read()
 
     def imap(self):
-        m = imaplib.IMAP4("127.0.0.1", self.port, timeout=10 * SLOW)
+        m = CheckedIMAP4("127.0.0.1", self.port, timeout=10 * SLOW)
         self.clients.append(m.sock)
         return m
 
@@ -106,17 +106,239 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class FramingChecker:
+    """Checks a server's output stream, as it arrives in any pieces, for IMAP
+    framing (RFC 3501 §2.2.2, §4.3, §7, §9); the same rules as
+    core/imap/framing.h. Every line ends in CRLF and starts with "*", "+" or
+    a tag; a tagged line is OK/NO/BAD; a response code "[...]" closes on its
+    line; in data responses parentheses and brackets balance and quoted
+    strings close by the end of the line, and "{n}" CRLF is followed by
+    exactly n literal bytes. feed() raises AssertionError at the first
+    malformed byte."""
+
+    STATUS = {b"OK", b"NO", b"BAD", b"BYE", b"PREAUTH"}
+    TAG_EXCLUDED = set(b'(){%*"\\+')
+
+    def __init__(self):
+        self.state = "start"
+        self.literal = 0
+        self.lines = 0
+        self.seen = bytearray()  # the current line so far, for messages
+
+    def fail(self, why):
+        raise AssertionError("malformed server output after %d lines: %s; line so far %r"
+                             % (self.lines, why, bytes(self.seen[-200:])))
+
+    def feed(self, data):
+        i = 0
+        while i < len(data):
+            if self.state == "literal":
+                take = min(self.literal, len(data) - i)
+                self.literal -= take
+                i += take
+                if self.literal == 0:
+                    self.state = "data"
+                continue
+            self.byte(data[i])
+            i += 1
+
+    def is_tag_char(self, c):
+        return 0x20 < c < 0x7F and c not in self.TAG_EXCLUDED
+
+    def word_done(self):
+        w = bytes(self.word)
+        if self.first == "*" and not self.numbered and w.isdigit():
+            self.numbered = True
+            self.word = bytearray()
+            return
+        if not self.numbered and (w in (b"OK", b"NO", b"BAD") or
+                                  (self.first == "*" and w in self.STATUS)):
+            self.state = "codestart"
+            return
+        if self.first == "t":
+            self.fail("a tagged line that is not OK, NO or BAD")
+        if not (w[:1].isalpha() and all(chr(c).isalnum() or c in b"-." for c in w)):
+            self.fail("an untagged line without a response name")
+        self.state = "data"
+
+    def byte(self, c):
+        self.seen.append(c)
+        st = self.state
+        if c == 0 and st != "literal":
+            self.fail("NUL outside a literal")
+        if st == "start":
+            self.seen = bytearray([c])
+            self.depth = []
+            self.numbered = False
+            self.word = bytearray()
+            if c in b"*+":
+                self.first = chr(c)
+            elif self.is_tag_char(c):
+                self.first = "t"
+            else:
+                self.fail("a line that starts with neither '*', '+' nor a tag")
+            self.state = "first"
+        elif st == "first":
+            if c == 0x20:
+                self.state = "text" if self.first == "+" else "word"
+            elif c == 0x0D and self.first == "+":
+                self.state = "cr"
+            elif self.first != "t":
+                self.fail("'*' or '+' not followed by SP")
+            elif not self.is_tag_char(c):
+                self.fail("an invalid character in a tag")
+        elif st == "word":
+            if c == 0x20:
+                if not self.word:
+                    self.fail("two spaces in a row after the tag")
+                self.word_done()
+            elif c == 0x0D:
+                self.word_done()
+                self.state = "cr"
+            elif c == 0x0A:
+                self.fail("LF without CR")
+            else:
+                self.word.append(c)
+        elif st == "codestart":
+            if c == ord("["):
+                self.state = "code"
+            elif c == 0x0D:
+                self.state = "cr"
+            elif c == 0x0A:
+                self.fail("LF without CR")
+            else:
+                self.state = "text"
+        elif st == "code":
+            if c in b"\r\n":
+                self.fail("a response code not closed on its line")
+            if c == ord("("):
+                self.depth.append(c)
+            elif c == ord(")"):
+                if not self.depth:
+                    self.fail("')' without '(' in a response code")
+                self.depth.pop()
+            elif c == ord("]") and not self.depth:
+                self.state = "text"
+        elif st == "text":
+            if c == 0x0D:
+                self.state = "cr"
+            elif c == 0x0A:
+                self.fail("LF without CR")
+        elif st == "data":
+            if c in b"([":
+                self.depth.append(c)
+            elif c == ord(")"):
+                if not self.depth or self.depth[-1] != ord("("):
+                    self.fail("')' without a matching '('")
+                self.depth.pop()
+            elif c == ord("]"):
+                if self.depth and self.depth[-1] == ord("["):
+                    self.depth.pop()
+            elif c == ord('"'):
+                self.state = "quoted"
+            elif c == ord("{"):
+                self.state = "size"
+                self.digits = b""
+                self.plus = False
+            elif c == 0x0D:
+                self.state = "cr"
+            elif c == 0x0A:
+                self.fail("LF without CR")
+        elif st == "quoted":
+            if c == ord('"'):
+                self.state = "data"
+            elif c == ord("\\"):
+                self.state = "escape"
+            elif c in b"\r\n":
+                self.fail("CR or LF inside a quoted string")
+        elif st == "escape":
+            if c not in b'"\\':
+                self.fail("an escape other than \\\" or \\\\ in a quoted string")
+            self.state = "quoted"
+        elif st == "size":
+            if chr(c).isdigit() and not self.plus:
+                self.digits += bytes([c])
+            elif c == ord("+") and self.digits and not self.plus:
+                self.plus = True
+            elif c == ord("}") and self.digits:
+                self.literal = int(self.digits)
+                self.state = "size_end"
+            else:
+                self.fail("'{' that does not announce a literal")
+        elif st == "size_end":
+            if c != 0x0D:
+                self.fail("a literal announcement not at the end of its line")
+            self.state = "size_lf"
+        elif st == "size_lf":
+            if c != 0x0A:
+                self.fail("CR without LF")
+            self.state = "literal" if self.literal else "data"
+        elif st == "cr":
+            if c != 0x0A:
+                self.fail("CR without LF")
+            if self.depth:
+                self.fail("unbalanced parentheses or brackets at the end of a line")
+            self.lines += 1
+            self.state = "start"
+
+
+class CheckedReader:
+    """The file imaplib reads the server through, with every byte fed to a
+    FramingChecker on the way."""
+
+    def __init__(self, f):
+        self.f = f
+        self.framing = FramingChecker()
+
+    def read(self, size=-1):
+        data = self.f.read(size)
+        self.framing.feed(data)
+        return data
+
+    def readline(self, size=-1):
+        data = self.f.readline(size)
+        self.framing.feed(data)
+        return data
+
+    def close(self):
+        self.f.close()
+
+
+class CheckedIMAP4(imaplib.IMAP4):
+    """imaplib's client, its input checked for IMAP framing (plaintext; after
+    STARTTLS imaplib makes a new reader, which is checked again from scratch)."""
+
+    def open(self, *args, **kwargs):
+        super().open(*args, **kwargs)
+        self.file = CheckedReader(self.file)
+
+    def starttls(self, *args, **kwargs):
+        result = super().starttls(*args, **kwargs)
+        self.file = CheckedReader(self.file)
+        return result
+
+
 class RawClient:
+    """A client on a raw socket. Every byte it receives goes through a
+    FramingChecker, so any test that reads through it (e2e, hostile) fails
+    on malformed server output."""
+
     def __init__(self, sock):
         self.sock = sock
         self.buf = b""
+        self.framing = FramingChecker()
 
     def send(self, data):
         self.sock.sendall(data)
 
+    def recv(self, size=65536):
+        chunk = self.sock.recv(size)
+        self.framing.feed(chunk)
+        return chunk
+
     def line(self):
         while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
+            chunk = self.recv()
             if not chunk:
                 raise EOFError("connection closed; have %r" % self.buf)
             self.buf += chunk
@@ -136,7 +358,7 @@ class RawClient:
         try:
             self.sock.settimeout(5 * SLOW)
             while True:
-                chunk = self.sock.recv(65536)
+                chunk = self.recv()
                 if not chunk:
                     return True
                 self.buf += chunk

@@ -37,7 +37,7 @@ class Bystander:
                 self.worst = max(self.worst, time.monotonic() - start)
                 self.rounds += 1
                 self._stop.wait(self.period)
-        except (OSError, EOFError) as e:  # reported by stop()
+        except (OSError, EOFError, AssertionError) as e:  # reported by stop()
             self.error = e
 
     def __enter__(self):

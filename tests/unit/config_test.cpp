@@ -139,7 +139,7 @@ TEST_CASE("Every key can be set from a file", "[config]") {
                         "max_literal_size = 1024\n"
                         "max_append_size = 4294967295\n"
                         "input_buffer = 8k\n"
-                        "output_buffer = 4096\n"
+                        "output_buffer = 8192\n"
                         "passwd_max_size = 1M\n"
                         "tls_cert = /etc/ssl/cert.pem\n"
                         "tls_key = /etc/ssl/key.pem\n"
@@ -164,7 +164,7 @@ TEST_CASE("Every key can be set from a file", "[config]") {
     CHECK(c.max_literal_size == 1024);
     CHECK(c.max_append_size == 4294967295u);
     CHECK(c.input_buffer == 8192);
-    CHECK(c.output_buffer == 4096);
+    CHECK(c.output_buffer == 8192);
     CHECK(c.passwd_max_size == 1048576);
     CHECK(c.tls_cert.view() == "/etc/ssl/cert.pem");
     CHECK(c.tls_key.view() == "/etc/ssl/key.pem");
@@ -273,7 +273,7 @@ TEST_CASE("Number limits, at and beyond each end", "[config]") {
         {"max_literal_size", 1024, 16777216},
         {"max_append_size", 1024, 4294967295u},
         {"input_buffer", 1024, 1048576},
-        {"output_buffer", 4096, 1048576},
+        {"output_buffer", 8192, 1048576},
         {"passwd_max_size", 1024, 67108864},
     };
     for (const Limit& l : limits) {

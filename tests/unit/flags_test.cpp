@@ -188,6 +188,15 @@ TEST_CASE("Flag lists: kMaxKeywordsInList distinct keywords", "[flags]") {
     CHECK(store_flags(flags + " one-more)") == "ERR Too many keywords in flag list");
 }
 
+TEST_CASE("Flag lists: a keyword longer than the store keeps is refused by name", "[flags]") {
+    // docs/STORAGE.md: keyword names of at most 59 bytes (store::kMaxKeywordLength).
+    CHECK(store_flags("(" + std::string(59, 'k') + ")") == "0 [" + std::string(59, 'k') + "]");
+    CHECK(store_flags("(" + std::string(60, 'k') + ")") ==
+          "ERR Keyword too long: at most 59 bytes");
+    CHECK(store_flags("(\\Seen " + std::string(300, 'k') + ")") ==
+          "ERR Keyword too long: at most 59 bytes");
+}
+
 TEST_CASE("Flag lists: a failed read leaves the reader where it was", "[flags]") {
     Line line("A1 APPEND INBOX (\\Bogus) {3}\r\nabc\r\n");
     ArgReader r = line.reader(1);

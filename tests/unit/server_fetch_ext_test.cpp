@@ -169,6 +169,9 @@ TEST_CASE("RFC 7162 §3.1.3: STORE (UNCHANGEDSINCE n) and [MODIFIED set]",
           "e OK [MODIFIED 1,3] Conditional STORE failed\r\n");
     // Example 8: UNCHANGEDSINCE 0 always fails; a message named twice once.
     CHECK(w.say(c, "f STORE 1,1:2 (UNCHANGEDSINCE 0) +FLAGS.SILENT ($MDNSent)\r\n") ==
+          "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $MDNSent)\r\n"
+          "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $MDNSent \\*)] "
+          "Flags permitted\r\n"
           "* 1 FETCH (FLAGS (\\Deleted \\Recent) UID 1 MODSEQ (6))\r\n"
           "* 1 FETCH (FLAGS (\\Deleted \\Recent) UID 1 MODSEQ (6))\r\n"
           "* 2 FETCH (FLAGS (\\Flagged \\Recent) UID 2 MODSEQ (5))\r\n"

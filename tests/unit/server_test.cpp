@@ -560,6 +560,9 @@ TEST_CASE("RFC 3501 §6.4.5-8: FETCH, STORE, COPY, EXPUNGE and their UID forms",
           "* 1 FETCH (BINARY.SIZE[1] 12)\r\nj OK FETCH completed\r\n");
     // §6.4.6 STORE and .SILENT; §6.4.8 UID STORE answers with the UID too.
     CHECK(w.say(c, "k STORE 1:2 +FLAGS (\\Deleted $Done)\r\n") ==
+          "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Done)\r\n"
+          "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Done \\*)] "
+          "Flags permitted\r\n"
           "* 1 FETCH (FLAGS (\\Deleted \\Seen \\Recent $Done))\r\n"
           "* 2 FETCH (FLAGS (\\Flagged \\Deleted \\Recent $Done))\r\nk OK STORE completed\r\n");
     CHECK(w.say(c, "l UID STORE 2 -FLAGS.SILENT (\\Deleted)\r\n") == "l OK STORE completed\r\n");

@@ -5,11 +5,13 @@
 #include <catch2/catch.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
+#include "core/imap/framing.h"
 #include "core/server.h"
 #include "platforms/sim/sim_clock.h"
 #include "platforms/sim/sim_entropy.h"
@@ -31,6 +33,11 @@ struct World {
     Config cfg;
     std::vector<std::uint8_t> block;
     std::unique_ptr<Server> server;
+    struct Framing {
+        imap::FramingCheck check;
+        bool reported = false;
+    };
+    std::map<port::Handle, Framing> framing;  // by client handle
 
     // `configure` may change the configuration before the server starts.
     explicit World(std::uint32_t max_clients = 4, bool plaintext = true,
@@ -55,6 +62,15 @@ struct World {
             cfg.mailbox_junk.clear();
             cfg.mailbox_archive.clear();
         }
+        // Every byte a client receives must be well-framed IMAP (RFC 3501
+        // §2.2.2, §7): checked as it is written, whatever the test.
+        net.on_write = [this](port::Handle client, std::string_view bytes) {
+            Framing& f = framing[client];
+            if (f.check.feed(bytes) || f.reported) return;
+            f.reported = true;
+            FAIL_CHECK("malformed server output to client "
+                       << client << " after " << f.check.lines() << " lines: " << f.check.error());
+        };
         if (configure) configure(cfg);
         block.resize(Server::memory_needed(cfg));
         server = std::make_unique<Server>(platform, cfg, block.data(), block.size());

@@ -37,6 +37,8 @@ endif()
 add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr
                     -fno-sanitize-recover=all -fno-omit-frame-pointer -g)
 add_link_options(-fsanitize=address,undefined)
+# Sessions check their own output's framing (see Sanitizers.cmake).
+add_compile_definitions(TINYIMAPD_CHECK_FRAMING)
 
 set(TINYIMAPD_FUZZ_LIST_FILE ${CMAKE_BINARY_DIR}/fuzzers.txt)
 

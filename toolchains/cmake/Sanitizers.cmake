@@ -8,4 +8,8 @@ if(TINYIMAPD_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize=vptr
                       -fno-sanitize-recover=all -fno-omit-frame-pointer -g)
   add_link_options(-fsanitize=address,undefined)
+  # Every byte a session hands to the loop goes through imap::FramingCheck
+  # (core/imap/framing.h); a malformed response traps. Whole tree: the
+  # Session's layout depends on it.
+  add_compile_definitions(TINYIMAPD_CHECK_FRAMING)
 endif()
