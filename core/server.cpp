@@ -281,6 +281,9 @@ Status Server::run_once(std::int32_t max_wait_ms) {
         }
     }
 
+    // A compaction under way goes on in the next turn: no sleeping (a
+    // shutdown abandons it; the next open discards its files).
+    if (!shutting_down_ && registry_.background_pending()) deadline = now;
     std::int32_t timeout = max_wait_ms;
     if (deadline != imap::kNoDeadline) {
         const std::uint64_t wait = deadline > now ? deadline - now : 0;
@@ -302,6 +305,9 @@ Status Server::run_once(std::int32_t max_wait_ms) {
     for (std::size_t i = 0; i < first_slot_item; ++i) {
         if (wait_items_[i].got != 0) accept_all(listeners_[i], now);
     }
+    // Bounded store work (one compaction piece: <= compact_step_bytes copied
+    // or one fsync), after the sessions had their turn.
+    if (!shutting_down_) registry_.background_step();
     return Status::Ok;
 }
 
@@ -568,6 +574,7 @@ void Server::begin_shutdown(std::string_view reason) {
 
 void Server::close_all() {
     for (std::size_t i = 0; i < slot_count_; ++i) close_slot(slots_[i], "server stopped");
+    registry_.close_all();  // a compaction under way is abandoned (files removed)
     for (std::size_t i = 0; i < listener_count_; ++i) {
         if (listeners_[i].handle != port::kNoHandle) platform_.net.close(listeners_[i].handle);
         listeners_[i].handle = port::kNoHandle;

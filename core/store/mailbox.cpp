@@ -151,6 +151,7 @@ Status Mailbox::open(std::string_view dir) {
 }
 
 void Mailbox::close() {
+    abandon_compaction();
     close_files();
     for (View* v = views_; v != nullptr; v = v->next) v->mailbox = nullptr;
     while (waiters_ != nullptr) {
@@ -169,6 +170,7 @@ void Mailbox::close() {
 
 Status Mailbox::lock() {
     if (retired_) return Status::NotFound;
+    if (compacting()) return Status::Busy;  // it holds the mailbox until it commits
     if (lock_depth_ > 0) {
         ++lock_depth_;
         return Status::Ok;
@@ -229,6 +231,7 @@ void Mailbox::leave_turn_queue(TurnWaiter& w) {
 }
 
 std::string_view Mailbox::writer() const {
+    if (compacting()) return "compaction";
     if (appending_) return in_txn_ ? "COPY" : "APPEND";
     if (in_txn_) return "transaction";
     if (lock_depth_ > 0) return "tree operation";
@@ -236,6 +239,7 @@ std::string_view Mailbox::writer() const {
 }
 
 void Mailbox::retire(bool deleted) {
+    abandon_compaction();
     retired_ = true;
     for (View* v = views_; v != nullptr; v = v->next) {
         v->invalidated = true;
@@ -769,7 +773,9 @@ Status Mailbox::create_files(Services& s, std::string_view dir, std::uint32_t ui
 }
 
 Status Mailbox::hold() {
-    return is_open() ? lock() : Status::Invalid;
+    if (!is_open()) return Status::Invalid;
+    abandon_compaction();  // RENAME INBOX replaces the files it would rename over
+    return lock();
 }
 void Mailbox::release_hold() {
     unlock();
@@ -1635,7 +1641,9 @@ void Mailbox::make_gone_room(const View& keep) {
 }
 
 Status Mailbox::maybe_compact(bool force) {
-    if (!is_open() || appending_ || in_txn_ || state_.expunged_count == 0) return Status::Ok;
+    if (!is_open() || appending_ || in_txn_ || compacting() || retired_ ||
+        state_.expunged_count == 0)
+        return Status::Ok;
     for (View* v = views_; v != nullptr; v = v->next) {
         if (v->invalidated) continue;  // ends at its next command
         for (std::size_t i = 0; i < gone_count_; ++i)
@@ -1648,109 +1656,202 @@ Status Mailbox::maybe_compact(bool force) {
         waste >= s_->limits.compact_min_waste &&
         waste * 100 >= std::uint64_t{s_->limits.compact_waste_percent} * state_.data_length;
     if (!force && !worth && gone_count_ < s_->limits.max_pending_expunges) return Status::Ok;
-    Status st = lock();
+    Status st = start_compaction();
     if (st == Status::Busy) return Status::Ok;  // another process: later
-    if (st != Status::Ok) return st;
-    st = compact();
-    unlock();
     return st;
 }
 
-// Copies live messages to m.data.new with a fresh index m.index.new, syncs
-// both, then renames m.data.new over m.data (the commit point) and
-// m.index.new over m.index. recover() finishes or discards an interrupted one.
-Status Mailbox::compact() {
-    Path dn, in, dp, ip;
+// Compaction (docs/STORAGE.md "Compaction"): live messages are copied to
+// m.data.new with a fresh index m.index.new over many turns of the loop
+// (compact_step), the mailbox lock held throughout; both are synced, then
+// m.data.new is renamed over m.data (the commit point) and m.index.new over
+// m.index. recover() finishes or discards an interrupted one.
+Status Mailbox::start_compaction() {
+    Path dn, in;
     Status st = path(kDataNew, &dn);
     if (st == Status::Ok) st = path(kIndexNew, &in);
-    if (st == Status::Ok) st = path(kDataFile, &dp);
-    if (st == Status::Ok) st = path(kIndexFile, &ip);
     if (st != Status::Ok) return st;
+    if ((st = lock()) != Status::Ok) return st;
+    // Left by a compaction abandoned in a way that could not remove them.
+    port::FileInfo info;
+    if (s_->fs.stat(dn.view(), &info) == Status::Ok) (void)s_->fs.unlink(dn.view());
+    if (s_->fs.stat(in.view(), &info) == Status::Ok) (void)s_->fs.unlink(in.view());
     auto d = s_->fs.open(dn.view(), kCreateNew | port::kOpenNoFollow);
-    if (!d.ok()) return d.status;
+    if (!d.ok()) {
+        unlock();
+        return d.status;
+    }
     auto x = s_->fs.open(in.view(), kCreateNew | port::kOpenNoFollow);
     if (!x.ok()) {
         (void)s_->fs.close(d.value);
+        (void)s_->fs.unlink(dn.view());
+        unlock();
         return x.status;
     }
-    const port::File nd = d.value, nx = x.value;
+    CompactJob& c = compact_;
+    c = CompactJob{};
+    c.phase = CompactPhase::Copy;
+    c.nd = d.value;
+    c.nx = x.value;
+    c.generation = state_.generation;
     DataHeader dh;
     dh.uid_validity = state_.uid_validity;
     dh.uid_floor = state_.uid_next;
     dh.file_id = fresh_id(*s_);
     if (dh.file_id == data_header_.file_id) ++dh.file_id;
+    c.file_id = dh.file_id;
     std::uint8_t hb[kDataHeaderSize];
     encode(dh, hb);
-    st = pwrite_all(s_->fs, nd, hb, sizeof hb, 0);
+    st = pwrite_all(s_->fs, c.nd, hb, sizeof hb, 0);
+    c.at = kDataHeaderSize;
+    if (st != Status::Ok) abandon_compaction();
+    return st;
+}
 
-    State ns = state_;
-    ns.generation = state_.generation + 1;
-    ns.record_count = 0;
-    ns.expunged_count = 0;
-    ns.data_file_id = dh.file_id;
-    ns.keyword_count = kw_count_;
-    ns.first_recent_uid = first_recent_uid_;
-    std::uint64_t at = kDataHeaderSize;
-    for (std::uint32_t pos = 0; st == Status::Ok && pos < state_.record_count; ++pos) {
-        Record r;
-        if ((st = read_record(pos, &r)) != Status::Ok) break;
-        if (r.expunged) continue;
-        FrameHeader h;
-        h.uid = r.uid;
-        h.size = r.size;
-        h.internal_date = r.internal_date;
-        h.zone_minutes = r.zone_minutes;
-        h.flags = r.flags;
-        h.keywords = r.keywords;
-        std::uint8_t fb[kFrameHeaderSize];
-        encode(h, fb);
-        if ((st = pwrite_all(s_->fs, nd, fb, sizeof fb, at)) != Status::Ok) break;
-        std::uint32_t crc = 0;
-        std::uint64_t done = 0;
-        while (st == Status::Ok && done < r.size) {
-            std::size_t n = s_->limits.scratch_bytes;
-            if (r.size - done < n) n = static_cast<std::size_t>(r.size - done);
-            st = pread_full(s_->fs, data_, s_->scratch, n, r.offset + kFrameHeaderSize + done);
-            if (st == Status::Eof) st = Status::Io;
-            if (st != Status::Ok) break;
-            crc = crc32c(s_->scratch, n, crc);
-            st = pwrite_all(s_->fs, nd, s_->scratch, n, at + kFrameHeaderSize + done);
-            done += n;
+void Mailbox::abandon_compaction() {
+    CompactJob& c = compact_;
+    if (c.phase == CompactPhase::Idle) return;
+    if (c.nd != port::kNoFile) (void)s_->fs.close(c.nd);
+    if (c.nx != port::kNoFile) (void)s_->fs.close(c.nx);
+    c = CompactJob{};
+    Path p;
+    if (path(kDataNew, &p) == Status::Ok) (void)s_->fs.unlink(p.view());
+    if (path(kIndexNew, &p) == Status::Ok) (void)s_->fs.unlink(p.view());
+    unlock();
+}
+
+Status Mailbox::compact_step(std::uint64_t* budget) {
+    CompactJob& c = compact_;
+    if (c.phase == CompactPhase::Idle) return Status::Ok;
+    Status st = Status::Ok;
+    if (state_.generation != c.generation || data_ == port::kNoFile) {
+        st = Status::Invalid;  // cannot happen: the lock is ours throughout
+    } else {
+        switch (c.phase) {
+            case CompactPhase::Copy: st = compact_copy(budget); break;
+            case CompactPhase::SyncData:
+                st = s_->fs.fsync(c.nd);
+                c.phase = CompactPhase::SyncIndex;
+                *budget = 0;
+                break;
+            case CompactPhase::SyncIndex:
+                st = s_->fs.fsync(c.nx);
+                (void)s_->fs.close(c.nd);
+                (void)s_->fs.close(c.nx);
+                c.nd = c.nx = port::kNoFile;
+                c.phase = CompactPhase::SyncDir;
+                *budget = 0;
+                break;
+            case CompactPhase::SyncDir:
+                st = s_->fs.sync_dir(dir_.view());
+                c.phase = CompactPhase::Commit;
+                *budget = 0;
+                break;
+            case CompactPhase::Commit: *budget = 0; return compact_commit();
+            case CompactPhase::Idle: break;
         }
-        if (st != Status::Ok) break;
+    }
+    if (st != Status::Ok) abandon_compaction();
+    return st;
+}
+
+// Copies frames until the budget is spent; the last piece of the copy
+// writes the keyword table and the new index's state.
+Status Mailbox::compact_copy(std::uint64_t* budget) {
+    CompactJob& c = compact_;
+    Status st = Status::Ok;
+    while (c.position < state_.record_count) {
+        if (*budget == 0) return Status::Ok;
+        Record& r = c.record;
+        if (!c.in_frame) {
+            // A record read costs about a small pread: charge it, so a long
+            // run of expunged records is skipped in bounded pieces too.
+            constexpr std::uint64_t kRecordCost = 256;
+            *budget = *budget > kRecordCost ? *budget - kRecordCost : 0;
+            if ((st = read_record(c.position, &r)) != Status::Ok) return st;
+            if (r.expunged) {
+                ++c.position;
+                continue;
+            }
+            FrameHeader h;
+            h.uid = r.uid;
+            h.size = r.size;
+            h.internal_date = r.internal_date;
+            h.zone_minutes = r.zone_minutes;
+            h.flags = r.flags;
+            h.keywords = r.keywords;
+            std::uint8_t fb[kFrameHeaderSize];
+            encode(h, fb);
+            if ((st = pwrite_all(s_->fs, c.nd, fb, sizeof fb, c.at)) != Status::Ok) return st;
+            c.in_frame = true;
+            c.done = 0;
+            c.crc = 0;
+        }
+        while (*budget > 0 && c.done < r.size) {
+            std::size_t n = s_->limits.scratch_bytes;
+            if (r.size - c.done < n) n = static_cast<std::size_t>(r.size - c.done);
+            st = pread_full(s_->fs, data_, s_->scratch, n, r.offset + kFrameHeaderSize + c.done);
+            if (st == Status::Eof) st = Status::Io;
+            if (st != Status::Ok) return st;
+            c.crc = crc32c(s_->scratch, n, c.crc);
+            st = pwrite_all(s_->fs, c.nd, s_->scratch, n, c.at + kFrameHeaderSize + c.done);
+            if (st != Status::Ok) return st;
+            c.done += n;
+            *budget = *budget > n ? *budget - n : 0;
+        }
+        if (c.done < r.size) return Status::Ok;  // the rest next turn
         std::uint8_t t[kFrameTrailerSize];
-        encode_trailer(crc, t);
-        st = pwrite_all(s_->fs, nd, t, sizeof t, at + kFrameHeaderSize + r.size);
-        if (st != Status::Ok) break;
+        encode_trailer(c.crc, t);
+        st = pwrite_all(s_->fs, c.nd, t, sizeof t, c.at + kFrameHeaderSize + r.size);
+        if (st != Status::Ok) return st;
         Record nr = r;
-        nr.offset = at;
+        nr.offset = c.at;
         std::uint8_t rb[kRecordSize] = {};
         encode_fixed(nr, rb);
         encode_slot(nr, rb + kRecordSlotOffset[0]);
-        st = pwrite_all(s_->fs, nx, rb, sizeof rb, record_offset(ns.record_count));
-        ns.record_count += 1;
-        at += kFrameOverhead + r.size;
+        st = pwrite_all(s_->fs, c.nx, rb, sizeof rb, record_offset(c.records));
+        if (st != Status::Ok) return st;
+        c.records += 1;
+        c.at += kFrameOverhead + r.size;
+        c.in_frame = false;
+        ++c.position;
     }
-    ns.data_length = at;
-    for (std::uint32_t i = 0; st == Status::Ok && i < kw_count_; ++i) {
+    for (std::uint32_t i = 0; i < kw_count_; ++i) {
         std::uint8_t kb[kKeywordEntrySize];
         encode_keyword(keyword_name(i), kb);
-        st = pwrite_all(s_->fs, nx, kb, sizeof kb, kKeywordTableOffset + i * kKeywordEntrySize);
+        st = pwrite_all(s_->fs, c.nx, kb, sizeof kb, kKeywordTableOffset + i * kKeywordEntrySize);
+        if (st != Status::Ok) return st;
     }
+    State ns = state_;
+    ns.generation = state_.generation + 1;
+    ns.record_count = c.records;
+    ns.expunged_count = 0;
+    ns.data_length = c.at;
+    ns.data_file_id = c.file_id;
+    ns.keyword_count = kw_count_;
+    ns.first_recent_uid = first_recent_uid_;
     std::uint8_t sb[kStateSlotSize];
     encode(ns, sb);
-    if (st == Status::Ok) st = pwrite_all(s_->fs, nx, sb, sizeof sb, kStateSlotOffset[0]);
-    if (st == Status::Ok) st = s_->fs.fsync(nd);
-    if (st == Status::Ok) st = s_->fs.fsync(nx);
-    (void)s_->fs.close(nd);
-    (void)s_->fs.close(nx);
-    if (st == Status::Ok) st = s_->fs.sync_dir(dir_.view());
+    st = pwrite_all(s_->fs, c.nx, sb, sizeof sb, kStateSlotOffset[0]);
+    if (st == Status::Ok) c.phase = CompactPhase::SyncData;
+    return st;
+}
+
+// The new files are durable: rename m.data.new over m.data (the commit
+// point), m.index.new over m.index, and go on with the new files.
+Status Mailbox::compact_commit() {
+    Path dn, in, dp, ip;
+    Status st = path(kDataNew, &dn);
+    if (st == Status::Ok) st = path(kIndexNew, &in);
+    if (st == Status::Ok) st = path(kDataFile, &dp);
+    if (st == Status::Ok) st = path(kIndexFile, &ip);
     if (st == Status::Ok) st = s_->fs.rename(dn.view(), dp.view());  // commit point
     if (st != Status::Ok) {
-        (void)s_->fs.unlink(dn.view());
-        (void)s_->fs.unlink(in.view());
+        abandon_compaction();
         return st;
     }
+    const std::uint64_t file_id = compact_.file_id;
+    compact_ = CompactJob{};
     st = s_->fs.rename(in.view(), ip.view());
     if (st == Status::Ok) st = s_->fs.sync_dir(dir_.view());
     // Tell other processes still on the old files to reopen (they read this
@@ -1760,7 +1861,7 @@ Status Mailbox::compact() {
     if (st == Status::Ok) {
         State marker = state_;
         marker.generation = state_.generation + 2;
-        marker.data_file_id = dh.file_id;
+        marker.data_file_id = file_id;
         (void)write_state(marker);
     }
     // Every expunged record was hidden in every view: drop them from the
@@ -1788,6 +1889,23 @@ Status Mailbox::compact() {
     ring_size_ = 0;
     ring_floor_ = state_.highest_modseq;
     ++changes_;
+    unlock();  // the compaction's hold: the first writer in line goes next
+    return st;
+}
+
+// In one call, for recovery (the list of expunges overflowed while the
+// mailbox was closed; the lock is held by open()).
+Status Mailbox::compact() {
+    Status st = start_compaction();
+    return st == Status::Ok ? compact_to_end() : st;
+}
+
+Status Mailbox::compact_to_end() {
+    Status st = Status::Ok;
+    while (st == Status::Ok && compacting()) {
+        std::uint64_t budget = ~std::uint64_t{0};
+        st = compact_step(&budget);
+    }
     return st;
 }
 

@@ -51,6 +51,9 @@ struct StoreLimits {
     // Compaction runs when expunged bytes reach both of these.
     std::uint64_t compact_min_waste = 64 * 1024;
     unsigned compact_waste_percent = 25;
+    // Bytes a compaction copies per turn of the loop (Registry::background_step);
+    // a turn that syncs copies nothing.
+    std::uint64_t compact_step_bytes = 1024 * 1024;
 };
 
 // File names inside a mailbox directory. They contain '.', which the name
@@ -362,14 +365,28 @@ public:
     static constexpr std::uint32_t kExpungeScan = 8192;
     Status expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uids, std::size_t capacity,
                    std::size_t* count, std::uint32_t* from_uid = nullptr);
-    // Compacts m.data if the waste is worth it and no view still shows an
-    // expunged message. Called by sync()/detach(); public for tests/tools.
+    // Starts a compaction if the waste is worth it and no view still shows
+    // an expunged message (docs/STORAGE.md "Compaction"). Called by
+    // sync()/detach(); public for tests/tools. It does not copy anything:
+    // compact_step() does, one bounded piece per turn of the loop.
     Status maybe_compact(bool force = false);
     void make_gone_room(const View& keep);
+    // A compaction is under way: it holds the mailbox (writers queue or get
+    // Busy) until it commits or is abandoned; readers go on, on the old files.
+    bool compacting() const { return compact_.phase != CompactPhase::Idle; }
+    // One piece of the compaction: copies about *budget bytes (taken off
+    // *budget; at least one scratch buffer's worth), or does one fsync /
+    // directory sync (then *budget becomes 0), or commits. An error
+    // abandons the compaction (its files are removed); the mailbox is as before.
+    Status compact_step(std::uint64_t* budget);
+    // Drops a compaction under way (its new files are removed); nothing changes.
+    void abandon_compaction();
+    // Runs the compaction under way to its end in this call (tools, tests).
+    Status compact_to_end();
 
-    // A transaction (STORE, EXPUNGE, COPY into it) or an APPEND holds the
-    // mailbox: a new one would get Busy now.
-    bool busy() const { return in_txn_ || appending_; }
+    // A transaction (STORE, EXPUNGE, COPY into it), an APPEND or a compaction
+    // holds the mailbox: a new one would get Busy now.
+    bool busy() const { return in_txn_ || appending_ || compacting(); }
 
     // For tests and the benchmark.
     const State& state() const { return state_; }
@@ -391,6 +408,23 @@ private:
     };
     struct CacheEntry {
         std::uint32_t position_plus_one;
+        Record record;
+    };
+    // A compaction between turns: live frames of m.data go to m.data.new
+    // (frame by frame, a frame in pieces), their records to m.index.new.
+    enum class CompactPhase : std::uint8_t { Idle, Copy, SyncData, SyncIndex, SyncDir, Commit };
+    struct CompactJob {
+        CompactPhase phase = CompactPhase::Idle;
+        port::File nd = port::kNoFile;  // m.data.new
+        port::File nx = port::kNoFile;  // m.index.new
+        std::uint64_t file_id = 0;      // of m.data.new
+        std::uint64_t generation = 0;   // state_.generation when it started
+        std::uint32_t position = 0;     // next record of the old index
+        std::uint32_t records = 0;      // records written to m.index.new
+        std::uint64_t at = 0;           // where the next frame goes in m.data.new
+        bool in_frame = false;          // `record`'s frame is being copied
+        std::uint64_t done = 0;         // its message bytes copied so far
+        std::uint32_t crc = 0;
         Record record;
     };
 
@@ -445,7 +479,10 @@ private:
     void claim_recent(View& v);
     void persist_recent();
     Status write_record(std::uint32_t position, const Record& r, bool fixed_part);
-    Status compact();
+    Status start_compaction();
+    Status compact_copy(std::uint64_t* budget);
+    Status compact_commit();
+    Status compact();  // start and run to the end in one call (recovery only)
     void begin_txn();
     Status commit_txn();
     Status declare_intent();
@@ -480,6 +517,7 @@ private:
     View* views_ = nullptr;
     TurnWaiter* waiters_ = nullptr;  // FIFO of write_turn() callers
     bool retired_ = false;
+    CompactJob compact_;
 };
 
 }  // namespace tinyimapd::store

@@ -35,6 +35,11 @@ Status Registry::init(Arena& arena) {
     return arena.exhausted() || services_.scratch == nullptr ? Status::Exhausted : Status::Ok;
 }
 
+void Registry::close_all() {
+    for (std::size_t i = 0; boxes_ != nullptr && i < limits_.max_open_mailboxes; ++i)
+        boxes_[i].close();
+}
+
 Mailbox* Registry::find(std::string_view dir) {
     for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i) {
         const Mailbox& m = boxes_[i];
@@ -59,7 +64,10 @@ bool Registry::open_under(std::string_view dir) const {
 }
 
 void Registry::retire(std::string_view dir) {
-    if (Mailbox* m = find(dir)) m->retire();
+    if (Mailbox* m = find(dir)) {
+        m->retire();
+        if (m->refs == 0) m->close();  // was open only for its compaction
+    }
 }
 
 Status Registry::move(std::string_view from, std::string_view to) {
@@ -85,13 +93,17 @@ Result<Mailbox*> Registry::acquire(std::string_view dir) {
         ++m->refs;
         return Result<Mailbox*>::success(m);
     }
-    for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i) {
-        Mailbox& m = boxes_[i];
-        if (m.refs != 0 || m.is_open()) continue;
-        Status st = m.open(dir);
-        if (st != Status::Ok) return Result<Mailbox*>::failure(st);
-        m.refs = 1;
-        return Result<Mailbox*>::success(&m);
+    // A free entry; else one kept open only for its compaction (abandoned).
+    for (int pass = 0; pass < 2; ++pass) {
+        for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i) {
+            Mailbox& m = boxes_[i];
+            if (m.refs != 0 || (m.is_open() && pass == 0)) continue;
+            m.close();
+            Status st = m.open(dir);
+            if (st != Status::Ok) return Result<Mailbox*>::failure(st);
+            m.refs = 1;
+            return Result<Mailbox*>::success(&m);
+        }
     }
     return Result<Mailbox*>::failure(Status::Exhausted);
 }
@@ -100,7 +112,23 @@ void Registry::release(Mailbox* m) {
     if (m == nullptr || m->refs <= 0) return;
     if (--m->refs == 0) {
         (void)m->maybe_compact();
-        m->close();
+        if (!m->compacting()) m->close();  // else background_step() closes it
+    }
+}
+
+bool Registry::background_pending() const {
+    for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i)
+        if (boxes_[i].compacting()) return true;
+    return false;
+}
+
+void Registry::background_step() {
+    std::uint64_t budget = limits_.compact_step_bytes;
+    for (std::size_t i = 0; i < limits_.max_open_mailboxes && budget > 0; ++i) {
+        Mailbox& m = boxes_[i];
+        if (!m.compacting()) continue;
+        (void)m.compact_step(&budget);  // an error abandons it: the mailbox stays as it was
+        if (!m.compacting() && m.refs == 0) m.close();
     }
 }
 

@@ -48,6 +48,18 @@ public:
     // (Mailbox::moved_to); TooLong if a new path does not fit (checked first).
     Status move(std::string_view from, std::string_view to);
 
+    // Background work of the store (compactions, docs/STORAGE.md
+    // "Compaction"): the loop calls background_step() once per turn while
+    // background_pending() says so, and does not sleep meanwhile. One call
+    // copies at most limits.compact_step_bytes (at least one scratch
+    // buffer's worth) or does one fsync, over all mailboxes. A mailbox
+    // nobody has selected any more stays open until its compaction ends.
+    bool background_pending() const;
+    void background_step();
+    // Closes every open mailbox (a compaction under way is abandoned: its
+    // files are removed). At shutdown, and in tests before a "restart".
+    void close_all();
+
     Services& services() { return services_; }
     const StoreLimits& limits() const { return limits_; }
     // A UIDVALIDITY for a new mailbox: the clock's seconds, strictly

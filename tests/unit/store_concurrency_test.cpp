@@ -247,6 +247,7 @@ TEST_CASE("RFC 2180 §3.4: RENAME moves open mailboxes and their children with i
     CHECK(messages(env, "Old/Projects/Sub") == 1);
     // Compaction (by path) works on the new directory.
     CHECK(sub.value->maybe_compact(true) == Status::Ok);
+    CHECK(sub.value->compact_to_end() == Status::Ok);
     env.user.close(w.value);
     env.user.close(sub.value);
     CHECK(messages(env, "Old/Projects/Sub") == 1);
