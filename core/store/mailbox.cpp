@@ -1720,6 +1720,9 @@ void Mailbox::abandon_compaction() {
     unlock();
 }
 
+// m.data.new is fsynced (a step of its own) after this many bytes copied.
+constexpr std::uint64_t kCompactSyncBytes = 8 * 1024 * 1024;
+
 Status Mailbox::compact_step(std::uint64_t* budget) {
     CompactJob& c = compact_;
     if (c.phase == CompactPhase::Idle) return Status::Ok;
@@ -1728,7 +1731,18 @@ Status Mailbox::compact_step(std::uint64_t* budget) {
         st = Status::Invalid;  // cannot happen: the lock is ours throughout
     } else {
         switch (c.phase) {
-            case CompactPhase::Copy: st = compact_copy(budget); break;
+            case CompactPhase::Copy:
+                // The dirty pages of m.data.new are flushed every
+                // kCompactSyncBytes, so no single fsync (a turn of its own)
+                // has much to write, the last one included.
+                if (c.unsynced >= kCompactSyncBytes) {
+                    st = s_->fs.fsync(c.nd);
+                    c.unsynced = 0;
+                    *budget = 0;
+                    break;
+                }
+                st = compact_copy(budget);
+                break;
             case CompactPhase::SyncData:
                 st = s_->fs.fsync(c.nd);
                 c.phase = CompactPhase::SyncIndex;
@@ -1797,6 +1811,7 @@ Status Mailbox::compact_copy(std::uint64_t* budget) {
             st = pwrite_all(s_->fs, c.nd, s_->scratch, n, c.at + kFrameHeaderSize + c.done);
             if (st != Status::Ok) return st;
             c.done += n;
+            c.unsynced += n;
             *budget = *budget > n ? *budget - n : 0;
         }
         if (c.done < r.size) return Status::Ok;  // the rest next turn

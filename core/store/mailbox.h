@@ -425,6 +425,7 @@ private:
         bool in_frame = false;          // `record`'s frame is being copied
         std::uint64_t done = 0;         // its message bytes copied so far
         std::uint32_t crc = 0;
+        std::uint64_t unsynced = 0;  // bytes written to m.data.new since its last fsync
         Record record;
     };
 

@@ -3,8 +3,11 @@
 \\Deleted by one STORE, then one EXPUNGE, while a bystander's NOOP is timed
 and another session that has the mailbox selected lags behind (it must learn
 every expunge, not get BYE). Then SIGTERM in the middle of the next mass
-expunge (and the compaction after it) must end the server within a second.
+expunge (and the compaction after it) must end the server within a second,
+and so must SIGTERM while the compaction of a large mailbox is under way
+(it is abandoned: its new files are removed).
 """
+import os
 import time
 
 import hostile_support
@@ -78,3 +81,30 @@ class MassExpunge(test_server.WithServer):
         print("\n  exit after SIGTERM during EXPUNGE: %.3f s" % seconds)
         self.assertLess(seconds, 1.0 * test_server.SLOW)
         self.assertEqual(self.server.proc.returncode, 0)
+
+    def test_sigterm_during_the_compaction_of_a_large_mailbox_ends_the_server_within_a_second(
+            self):
+        c = hostile_support.login_raw(self.server)
+        big = b"Subject: big\r\n\r\n" + (b"x" * 1022 + b"\r\n") * 1024
+        c.send(b"p APPEND INBOX {%d+}\r\n" % len(big) + big + b"\r\n")
+        assert c.until_tagged(b"p")[-1].startswith(b"p OK")
+        ok(c, b"s", b"SELECT INBOX")
+        have = 1
+        while have < 128:  # 128 MiB
+            ok(c, b"c", b"COPY 1:%d INBOX" % have)
+            have *= 2
+        # Every other message goes: 64 MiB of live data to copy.
+        odd = b",".join(b"%d" % n for n in range(1, 129, 2))
+        ok(c, b"d", b"STORE " + odd + b" +FLAGS.SILENT (\\Deleted)")
+        inbox = os.path.join(self.server.dir, "mail", "alice", "^i^n^b^o^x")
+        ok(c, b"e", b"EXPUNGE")
+        under_way = os.path.exists(os.path.join(inbox, "m.data.new"))
+        seconds = hostile_support.sigterm_seconds(self.server)
+        print("\n  exit after SIGTERM during compaction (under way: %s): %.3f s"
+              % (under_way, seconds))
+        self.assertTrue(under_way)
+        self.assertLess(seconds, 1.0 * test_server.SLOW)
+        self.assertEqual(self.server.proc.returncode, 0)
+        # Abandoned: its files removed, the mailbox as before.
+        self.assertFalse(os.path.exists(os.path.join(inbox, "m.data.new")))
+        self.assertFalse(os.path.exists(os.path.join(inbox, "m.index.new")))
