@@ -697,6 +697,10 @@ Status Mailbox::reload_if_changed(bool* changed) {
         }
     } else {
         const std::uint32_t old_expunged = state_.expunged_count;
+        // Another process cut expunged records off the end (trim_tail):
+        // positions past its record_count are gone.
+        if (st.record_count < state_.record_count)
+            for (View* v = views_; v != nullptr; v = v->next) v->invalidated = true;
         state_ = st;
         state_slot_ = slot;
         cache_clear();
@@ -1649,6 +1653,11 @@ Status Mailbox::maybe_compact(bool force) {
         for (std::size_t i = 0; i < gone_count_; ++i)
             if (!fully_hidden(*v, gone_[i])) return Status::Ok;  // still shown somewhere
     }
+    // Expunged messages at the end of m.data are cut off in place first: no
+    // copy, no free space needed (a full file system, issue 20.11).
+    Status st = trim_tail(force);
+    if (st == Status::Busy) return Status::Ok;  // another process: later
+    if (st != Status::Ok || state_.expunged_count == 0) return st;
     const std::uint64_t payload =
         kDataHeaderSize + state_.live_bytes + std::uint64_t{state_.live_count} * kFrameOverhead;
     const std::uint64_t waste = state_.data_length - payload;
@@ -1656,8 +1665,45 @@ Status Mailbox::maybe_compact(bool force) {
         waste >= s_->limits.compact_min_waste &&
         waste * 100 >= std::uint64_t{s_->limits.compact_waste_percent} * state_.data_length;
     if (!force && !worth && gone_count_ < s_->limits.max_pending_expunges) return Status::Ok;
-    Status st = start_compaction();
+    st = start_compaction();
     if (st == Status::Busy) return Status::Ok;  // another process: later
+    return st;
+}
+
+// The runs of expunged records that end the index (nobody shows them: the
+// caller checked) are dropped by one state commit (record_count and
+// data_length lowered), then m.data is truncated. A crash after the commit
+// leaves a longer m.data, which recovery truncates (step 4); before it,
+// nothing changed. Bounded: two fsyncs, no copy.
+Status Mailbox::trim_tail(bool force) {
+    std::uint32_t count = state_.record_count;
+    std::uint32_t removed = 0;
+    std::size_t runs = gone_count_;
+    while (runs > 0 && gone_[runs - 1].position + gone_[runs - 1].count == count) {
+        count = gone_[runs - 1].position;
+        removed += gone_[runs - 1].count;
+        --runs;
+    }
+    if (removed == 0) return Status::Ok;
+    Record first;
+    Status st = read_record(count, &first);
+    if (st != Status::Ok) return st;
+    const std::uint64_t length = first.offset;
+    if (!force && state_.data_length - length < s_->limits.compact_min_waste) return Status::Ok;
+    if ((st = lock()) != Status::Ok) return st;
+    begin_txn();
+    next_.highest_modseq = state_.highest_modseq;  // no message changed
+    next_.record_count = count;
+    next_.data_length = length;
+    next_.expunged_count -= removed;
+    st = commit_txn();
+    if (st == Status::Ok) {
+        gone_count_ = runs;
+        for (View* v = views_; v != nullptr; v = v->next)
+            if (v->positions > count) v->positions = count;  // hidden in every view
+        if (s_->fs.truncate(data_, length) == Status::Ok) (void)s_->fs.fsync(data_);
+    }
+    unlock();
     return st;
 }
 

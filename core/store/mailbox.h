@@ -480,6 +480,7 @@ private:
     void claim_recent(View& v);
     void persist_recent();
     Status write_record(std::uint32_t position, const Record& r, bool fixed_part);
+    Status trim_tail(bool force);
     Status start_compaction();
     Status compact_copy(std::uint64_t* budget);
     Status compact_commit();

@@ -121,3 +121,45 @@ TEST_CASE(
     CHECK(f == "* 24 FETCH (BODY[]<1048000> {576}\r\n" + make_body(kSize).substr(1048000) +
                    ")\r\nf OK FETCH completed\r\n");
 }
+
+TEST_CASE(
+    "On a full file system, EXPUNGE of the last messages frees their space at once; a "
+    "compaction that cannot write fails cleanly (issue 20.11)",
+    "[server][store][compact]") {
+    World w;
+    port::Handle a = login(w);
+    constexpr std::size_t kSize = 256 * 1024;
+    fill_inbox(w, 8, kSize);  // UIDs 1, 3, 5, 7 \Deleted
+    const std::string data = std::string(kInbox) + "/m.data";
+    const std::string data_new = std::string(kInbox) + "/m.data.new";
+    CHECK(w.say(a, "s SELECT INBOX\r\n").find("* 8 EXISTS") != std::string::npos);
+    // The disk is full: not one more byte fits.
+    std::uint64_t used = 0;
+    for (const auto& [path, bytes] : w.fs.snapshot()) used += bytes.size();
+    w.fs.set_space_limit(used);
+    const std::size_t before = w.fs.read_file(data).size();
+    // A \Deleted message in the middle: the compaction cannot write its copy
+    // (NoSpace); it is abandoned, its file removed, nothing lost.
+    CHECK(w.say_until_tagged(a, "e EXPUNGE\r\n", "e").find("e OK") != std::string::npos);
+    for (int i = 0; i < 50; ++i) (void)w.server->run_once(0);
+    CHECK(!w.fs.exists(data_new));
+    CHECK(w.fs.read_file(data).size() == before);
+    CHECK(w.say(a, "n NOOP\r\n") == "n OK NOOP completed\r\n");
+    // The last two messages expunged: cut off the end of m.data in place.
+    CHECK(w.say(a, "d STORE 3:4 +FLAGS.SILENT (\\Deleted)\r\n") == "d OK STORE completed\r\n");
+    const std::string e = w.say_until_tagged(a, "e EXPUNGE\r\n", "e");
+    CHECK(e == "* 4 EXPUNGE\r\n* 3 EXPUNGE\r\ne OK EXPUNGE completed\r\n");
+    for (int i = 0; i < 50; ++i) (void)w.server->run_once(0);
+    CHECK(w.fs.read_file(data).size() < before - 2 * kSize);
+    CHECK(w.say(a, "t STATUS INBOX (MESSAGES)\r\n") ==
+          "* STATUS INBOX (MESSAGES 2)\r\nt OK STATUS completed\r\n");
+    // The space is there again: a new message fits.
+    const std::string msg = "Subject: fits\r\n\r\n" + std::string(100000, 'z') + "\r\n";
+    const std::string ap = w.say_until_tagged(
+        a, "p APPEND INBOX {" + std::to_string(msg.size()) + "+}\r\n" + msg + "\r\n", "p");
+    CHECK(ap.find("p OK [APPENDUID") != std::string::npos);
+    const std::string f = w.say_until_tagged(a, "f UID FETCH 1:* (UID RFC822.SIZE)\r\n", "f");
+    CHECK(f.find("(UID 2 RFC822.SIZE 262144)") != std::string::npos);
+    CHECK(f.find("(UID 4 RFC822.SIZE 262144)") != std::string::npos);
+    CHECK(f.find("(UID 9 RFC822.SIZE 100019)") != std::string::npos);
+}

@@ -540,6 +540,19 @@ TEST_CASE("store crash matrix: EXPUNGE with compaction", "[store][crash]") {
     run_matrix(sc);
 }
 
+TEST_CASE("store crash matrix: EXPUNGE of the last messages cut off in place (issue 20.11)",
+          "[store][crash]") {
+    Scenario sc{"expunge+trim tail",
+                {std::string(kBox)},
+                [](Env& env) {
+                    setup_box(env, 5);
+                    REQUIRE(mark_deleted(env, {4, 5}) == Status::Ok);
+                },
+                do_expunge};
+    sc.min_waste = 1;
+    run_matrix(sc);
+}
+
 TEST_CASE("store crash matrix: compaction in bounded steps, read meanwhile (issue 20.3)",
           "[store][crash]") {
     Scenario sc{"expunge+stepped compaction",
