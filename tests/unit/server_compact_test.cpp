@@ -15,13 +15,6 @@ using namespace tinyimapd::test;
 
 namespace {
 
-port::Handle login(World& w) {
-    port::Handle c = w.connect();
-    w.net.client_receive(c);
-    w.say(c, "a LOGIN alice wonderland\r\n");
-    return c;
-}
-
 constexpr const char* kInbox = "mail/alice/^i^n^b^o^x";
 
 std::string make_body(std::size_t size) {
