@@ -152,6 +152,7 @@ Status Mailbox::open(std::string_view dir) {
 
 void Mailbox::close() {
     abandon_compaction();
+    compact_failed_at_ = ~std::uint64_t{0};
     close_files();
     for (View* v = views_; v != nullptr; v = v->next) v->mailbox = nullptr;
     while (waiters_ != nullptr) {
@@ -1665,7 +1666,9 @@ Status Mailbox::maybe_compact(bool force) {
         waste >= s_->limits.compact_min_waste &&
         waste * 100 >= std::uint64_t{s_->limits.compact_waste_percent} * state_.data_length;
     if (!force && !worth && gone_count_ < s_->limits.max_pending_expunges) return Status::Ok;
+    if (!force && state_.generation == compact_failed_at_) return Status::Ok;
     st = start_compaction();
+    if (st != Status::Ok && st != Status::Busy) compact_failed_at_ = state_.generation;
     if (st == Status::Busy) return Status::Ok;  // another process: later
     return st;
 }
@@ -1811,7 +1814,10 @@ Status Mailbox::compact_step(std::uint64_t* budget) {
             case CompactPhase::Idle: break;
         }
     }
-    if (st != Status::Ok) abandon_compaction();
+    if (st != Status::Ok) {
+        compact_failed_at_ = state_.generation;
+        abandon_compaction();
+    }
     return st;
 }
 
@@ -1908,6 +1914,7 @@ Status Mailbox::compact_commit() {
     if (st == Status::Ok) st = path(kIndexFile, &ip);
     if (st == Status::Ok) st = s_->fs.rename(dn.view(), dp.view());  // commit point
     if (st != Status::Ok) {
+        compact_failed_at_ = state_.generation;
         abandon_compaction();
         return st;
     }

@@ -520,6 +520,9 @@ private:
     TurnWaiter* waiters_ = nullptr;  // FIFO of write_turn() callers
     bool retired_ = false;
     CompactJob compact_;
+    // state_.generation when a compaction last failed (NoSpace, Io): not
+    // tried again until something commits (a full disk stays full).
+    std::uint64_t compact_failed_at_ = ~std::uint64_t{0};
 };
 
 }  // namespace tinyimapd::store
