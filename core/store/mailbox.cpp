@@ -1649,6 +1649,9 @@ Status Mailbox::maybe_compact(bool force) {
     if (!is_open() || appending_ || in_txn_ || compacting() || retired_ ||
         state_.expunged_count == 0)
         return Status::Ok;
+    // Someone of this process holds the mailbox (a tree operation) or a
+    // writer waits for its turn: it goes first; a later sync tries again.
+    if (lock_depth_ > 0 || waiters_ != nullptr) return Status::Ok;
     for (View* v = views_; v != nullptr; v = v->next) {
         if (v->invalidated) continue;  // ends at its next command
         for (std::size_t i = 0; i < gone_count_; ++i)
