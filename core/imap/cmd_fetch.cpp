@@ -26,11 +26,12 @@
 // (core/imap/fetch_cache.h) when they fit there. EMAILID and THREADID (RFC
 // 8474) are refused with NO before any output.
 //
-// Bounds: ENVELOPE/BODY/BODYSTRUCTURE read at most kStructureBudget bytes
-// of the message per call. BINARY decodes its section once to learn its
-// size (and whether it holds a NUL) before the literal starts, in one step
-// of the job, then again while streaming: work proportional to the part,
-// not bounded per call; so is finding a BODY[section].
+// Bounds: ENVELOPE/BODY/BODYSTRUCTURE and finding a BODY[section] read at
+// most kStructureBudget bytes of the message per call. BINARY decodes its
+// section once to learn its size (and whether it holds a NUL) before the
+// literal starts, in one step of the job, then again while streaming: work
+// proportional to the part, not bounded per call; so is finding its part
+// (find_binary, in one go).
 #include "core/base/text.h"
 #include "core/imap/datetime.h"
 #include "core/imap/encoder.h"
@@ -388,6 +389,7 @@ bool Session::start_message() {
     job_.first_item = true;
     job_.add_flags = false;
     structure_job_.open = false;
+    section_job_.open = false;
     job_.header_size = UINT64_MAX;
     // RFC 7162 §3.1.4.1: CHANGEDSINCE keeps only messages changed since.
     if (job_.kind == JobKind::Fetch && fetch_changedsince_ != 0 &&
@@ -608,6 +610,9 @@ void Session::write_item(const FetchItem& item) {
         }
         return;
     }
+    // A section inside the structure: found first, before anything of the
+    // item is written (the lookup may span turns of the loop).
+    if (!plain_section(item) && !find_section_step(item)) return;
     FixedText<kItemReserve> w;
     if (!job_.first_item) w.put(' ');
     job_.first_item = false;
@@ -692,16 +697,35 @@ void Session::own_flag_change() {
     selected_->note_own_change(view_);
 }
 
+// Looks up the BODY[section] of a structure item (mime::SectionFinder),
+// reading a bounded share of the message per call (kStructureBudget), so
+// finding part 1500000 of a message of 1.7 million parts does not hold up
+// the loop. True when the result is in section_job_; false: call again.
+bool Session::find_section_step(const FetchItem& item) {
+    mime_source_.box = selected_;
+    mime_source_.message = &job_.message;
+    if (!section_job_.open) {
+        section_finder_.start(item.section);
+        section_job_.open = true;
+    }
+    const mime::SectionFinder::Progress p =
+        section_finder_.step(mime_source_, services_.stream_scratch, services_.stream_scratch_size,
+                             kStructureBudget, &section_job_.range);
+    if (p == mime::SectionFinder::Progress::Budget) return false;
+    section_job_.open = false;
+    section_job_.found = p == mime::SectionFinder::Progress::Found;
+    return true;
+}
+
 // BODY[section] that needs the message's structure: part numbers, MIME,
-// HEADER.FIELDS(.NOT) (RFC 3501 §6.4.5).
+// HEADER.FIELDS(.NOT) (RFC 3501 §6.4.5), once find_section_step found it.
 void Session::stream_section(const FetchItem& item, FixedText<512>& w) {
     mime_source_.box = selected_;
     mime_source_.message = &job_.message;
     write_item_name(item, w);
     w.put(' ');
-    mime::SectionRange range;
-    if (!mime::find_section(mime_source_, item.section, services_.stream_scratch,
-                            services_.stream_scratch_size, &range)) {
+    const mime::SectionRange range = section_job_.range;
+    if (!section_job_.found) {
         // A section the message does not have (RFC 9051 §6.4.5: NIL).
         w.put("NIL");
         out_.append(w.view());

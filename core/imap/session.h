@@ -250,6 +250,7 @@ private:
     bool start_message();
     void write_item(const FetchItem& item);
     bool write_structure(const FetchItem& item);
+    bool find_section_step(const FetchItem& item);
     void stream_section(const FetchItem& item, FixedText<512>& name);
     std::uint64_t header_size();
     void own_flag_change();
@@ -440,6 +441,15 @@ private:
     };
     StructureJob structure_job_;
     mime::StructureWriter structure_;
+    // The BODY[section] being looked up (find_section_step), over as many
+    // turns of the loop as the message's structure needs.
+    struct SectionJob {
+        bool open = false;   // a lookup is under way
+        bool found = false;  // the result, once !open
+        mime::SectionRange range;
+    };
+    SectionJob section_job_;
+    mime::SectionFinder section_finder_;
 
     // ---- fetch extensions (MOVE, CONDSTORE FETCH/STORE, cache, BINARY) ----
     // (cmd_fetch.cpp)
