@@ -10,17 +10,6 @@
 using namespace tinyimapd;
 using namespace tinyimapd::test;
 
-namespace {
-
-port::Handle login(World& w) {
-    port::Handle c = w.connect();
-    w.net.client_receive(c);
-    w.say(c, "a LOGIN alice wonderland\r\n");
-    return c;
-}
-
-}  // namespace
-
 TEST_CASE("RFC 2177 §3: IDLE reports new mail from another session, DONE ends it",
           "[server][ext]") {
     World w;

@@ -11,17 +11,6 @@
 using namespace tinyimapd;
 using namespace tinyimapd::test;
 
-namespace {
-
-port::Handle login(World& w) {
-    port::Handle c = w.connect();
-    w.net.client_receive(c);
-    w.say(c, "a LOGIN alice wonderland\r\n");
-    return c;
-}
-
-}  // namespace
-
 TEST_CASE("RFC 2177 §3: an over-long line instead of DONE ends IDLE with a tagged BAD",
           "[server][guard]") {
     World w;

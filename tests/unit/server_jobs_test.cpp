@@ -14,13 +14,6 @@ using namespace tinyimapd::test;
 
 namespace {
 
-port::Handle login(World& w) {
-    port::Handle c = w.connect();
-    w.net.client_receive(c);
-    w.say(c, "a LOGIN alice wonderland\r\n");
-    return c;
-}
-
 void append(World& w, port::Handle c, const std::string& message,
             const std::string& box = "INBOX") {
     w.net.client_send(
