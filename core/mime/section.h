@@ -78,6 +78,9 @@ public:
     // Found or Missing, later calls answer the same.
     Progress step(MessageReader& r, char* scratch, std::size_t scratch_size, std::uint64_t budget,
                   SectionRange* out);
+    // Once Found with part numbers: the end of the part they name (its
+    // MIME header starts the range of n.MIME, its body ends here).
+    std::uint64_t part_end() const { return cur_.end; }
 
 private:
     enum class Phase : std::uint8_t { Root, Resolve, Children, Count, Found, Missing };

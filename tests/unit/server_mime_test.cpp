@@ -247,6 +247,53 @@ TEST_CASE(
           std::string::npos);
 }
 
+TEST_CASE(
+    "FETCH BINARY[9000] of a message of many parts: its part found over several turns, "
+    "before the response and while answering; an unknown encoding there refused with "
+    "nothing sent, rfc3516_4_2",
+    "[server][section][binary]") {
+    World w;
+    port::Handle c = login(w);
+    std::string m = "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
+    const std::string filler(120, 'x');
+    for (std::size_t i = 1; i <= 12000; ++i) {
+        if (i == 9000) {
+            m += "--b\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n";
+        } else if (i == 9001) {
+            m += "--b\r\nContent-Transfer-Encoding: x-unknown\r\n\r\nzz\r\n";
+        } else {
+            m += "--b\r\n\r\np" + std::to_string(i) + filler + "\r\n";
+        }
+    }
+    m += "--b--\r\n";
+    append_and_select(w, c, {m});
+    port::Handle other = login(w);
+    w.net.client_send(c, "c FETCH 1 (BINARY.SIZE[9000] BINARY.PEEK[9000])\r\n");
+    w.run(1);
+    std::string got = w.net.client_receive(c);
+    CHECK(got.find("c OK") == std::string::npos);
+    w.net.client_send(other, "n NOOP\r\n");
+    w.run(1);
+    CHECK(w.net.client_receive(other) == "n OK NOOP completed\r\n");
+    int turns = 2;
+    for (; turns < 1000 && got.find("c OK") == std::string::npos; ++turns) {
+        w.run(1);
+        got += w.net.client_receive(c);
+    }
+    CHECK(got ==
+          "* 1 FETCH (BINARY.SIZE[9000] 5 BINARY[9000] {5}\r\nhello)\r\nc OK FETCH completed\r\n");
+    // Found before the response and again while answering, for each item,
+    // each time in steps (about 70 turns a lookup).
+    CHECK(turns > 3 * 9000 * 2 / 256);
+    w.net.client_send(c, "d FETCH 1 BINARY.PEEK[9001]\r\n");
+    std::string refused;
+    for (int i = 0; i < 1000 && refused.find("d NO") == std::string::npos; ++i) {
+        w.run(1);
+        refused += w.net.client_receive(c);
+    }
+    CHECK(refused.rfind("d NO [UNKNOWN-CTE] BINARY[9001]", 0) == 0);
+}
+
 TEST_CASE("FetchCache: an answer stored in pieces, abandoned when another comes between",
           "[fetch_cache]") {
     std::vector<unsigned char> block(64 * 1024);
