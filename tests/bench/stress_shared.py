@@ -65,10 +65,22 @@ class SessionEnded(Exception):
 class Stats:
     def __init__(self):
         self.lock = threading.Lock()
-        self.commands = 0
-        self.sessions = 0
         self.errors = {}    # kind -> [count, examples]
         self.expected = {}  # kind -> [count, examples]
+        self.checks = {}    # what was verified -> count
+        self.latencies = {}  # verb -> [count, total s, max s, slowest command]
+
+    def latency(self, verb, dt, text):
+        with self.lock:
+            e = self.latencies.setdefault(verb, [0, 0.0, 0.0, ""])
+            e[0] += 1
+            e[1] += dt
+            if dt > e[2]:
+                e[2], e[3] = dt, text[:60]
+
+    def count(self, what, n=1):
+        with self.lock:
+            self.checks[what] = self.checks.get(what, 0) + n
 
     def add(self, table, kind, example):
         with self.lock:
@@ -146,7 +158,7 @@ class Client:
         if not line.startswith(b"* OK"):
             raise AssertionError("greeting %r" % line)
         self.cmd("LOGIN %s %s" % (self.user, PASSWORD))
-        self.stats.sessions += 1
+        self.stats.count("sessions")
 
     def close(self):
         if self.sock:
@@ -199,9 +211,10 @@ class Client:
         if plus is None:
             plus = self.rnd.random() < 0.5
         parts = text.encode().split(b"%L")
+        self.t_sent = time.time()
         untagged = []
         out = tag + b" " + parts[0]
-        self.stats.commands += 1
+        self.stats.count("commands")
         for lit, rest in zip(literals, parts[1:]):
             if plus:
                 out += b"{%d+}\r\n" % len(lit) + lit + rest
@@ -247,9 +260,10 @@ class Client:
 
     def finish(self, text, tag, line, untagged, allow):
         status = line[len(tag) + 1:].split(b" ", 1)[0]
+        verb = text.split(" ", 2)
+        verb = " ".join(verb[:2]) if verb[0] == "UID" else verb[0]
+        self.stats.latency(verb, time.time() - self.t_sent, text)
         if status != b"OK":
-            verb = text.split(" ", 2)
-            verb = " ".join(verb[:2]) if verb[0] == "UID" else verb[0]
             if status == b"NO" and any(code in line for code in allow):
                 self.stats.add(self.stats.expected, "%s NO %s" % (verb, line.split(b"[")[1].split(b"]")[0].decode()),
                                "%s -> %r" % (text[:100], line))
@@ -398,6 +412,7 @@ class Client:
             if b" FETCH (" in skel and b"BODY[] " in skel.replace(b"BODY[]\x00", b"BODY[] ") and lits:
                 pass
             if b" FETCH (" in skel and b"BODY[] {" in skel:
+                self.stats.count("bodies checksummed")
                 why = check_body(lits[0])
                 if why:
                     self.error("FETCH BODY[] content", "%s: %r" % (why, skel[:100]))
@@ -527,6 +542,7 @@ class Client:
         self.selected = None
         self.uids = []
         self.command('DELETE "%s"' % mbox)
+        self.stats.count("60-keyword checks")
 
     def checkpoint(self):
         """All clients quiet: our followed state must be the server's."""
@@ -541,6 +557,7 @@ class Client:
             if m:
                 got.append((int(m.group(1)), int(m.group(2))))
         real = [u for _, u in sorted(got)]
+        self.stats.count("checkpoint UID lists compared")
         if len(real) != len(followed) or any(f not in (None, r) for f, r in zip(followed, real)):
             self.error("checkpoint: followed UIDs differ from UID FETCH 1:*",
                        "%s: followed %d %s, server %d %s" % (self.selected, len(followed), followed[:8],
@@ -549,6 +566,7 @@ class Client:
             n = len(self.uids)
             mbox = self.selected
             self.select(mbox, examine=self.readonly)
+            self.stats.count("checkpoint re-SELECTs compared")
             if len(self.uids) != n:
                 self.error("checkpoint: re-SELECT EXISTS differs from followed count",
                            "%s: followed %d, SELECT %d" % (mbox, n, len(self.uids)))
@@ -678,7 +696,9 @@ def main():
     server = None
     if a.binary:
         test_server.BINARY = os.path.abspath(a.binary)
-        server = test_server.Server(extra=a.server_arg + ["--log-level=info"],
+        # Every client is on 127.0.0.1; a session ended by BYE lingers up to 2 s.
+        per_address = ["--max-clients-per-address=%d" % (2 * a.clients + 4)]
+        server = test_server.Server(extra=per_address + a.server_arg + ["--log-level=info"],
                                     users=[("u%d" % i, "{PLAIN}" + PASSWORD) for i in range(1, a.users + 1)],
                                     delay_ms=0)
         port = server.port
@@ -700,11 +720,19 @@ def main():
         for t in threads:
             t.join()
         dt = time.time() - t0
-        crashed = server is not None and server.proc.poll() not in (None,)
-        if crashed:
-            stats.add(stats.errors, "server exited", "code %s" % server.proc.returncode)
+        if server is not None and server.proc.poll() is not None:
+            stats.add(stats.errors, "server exited during the run", "code %s" % server.proc.returncode)
     finally:
         if server:
+            # Stopped first: the sanitizers' leak report comes at exit.
+            if server.proc.poll() is None:
+                server.proc.send_signal(test_server.signal.SIGTERM)
+                try:
+                    server.proc.wait(30)
+                except test_server.subprocess.TimeoutExpired:
+                    stats.add(stats.errors, "server did not stop on SIGTERM within 30 s", "")
+            if server.proc.returncode not in (0, None):
+                stats.add(stats.errors, "server exit code", str(server.proc.returncode))
             log = server.log_text()
             if a.keep_log:
                 with open(a.keep_log, "w") as f:
@@ -716,8 +744,14 @@ def main():
             server.stop()
     nerr = sum(e[0] for e in stats.errors.values())
     nexp = sum(e[0] for e in stats.expected.values())
+    cmds = stats.checks.get("commands", 0)
     print("%d clients, %d users, %.0f s: %d sessions, %d commands (%.0f/s), %d errors, %d expected races"
-          % (a.clients, a.users, dt, stats.sessions, stats.commands, stats.commands / dt, nerr, nexp))
+          % (a.clients, a.users, dt, stats.checks.get("sessions", 0), cmds, cmds / dt, nerr, nexp))
+    print("checked: " + ", ".join("%s %d" % (k, v) for k, v in sorted(stats.checks.items())
+                                  if k not in ("commands", "sessions")))
+    print("latency (IDLE includes its wait): " + ", ".join(
+        "%s %d x %.0f ms avg, max %.0f ms" % (v, e[0], 1000 * e[1] / e[0], 1000 * e[2])
+        for v, e in sorted(stats.latencies.items(), key=lambda kv: -kv[1][2])[:6]))
     for title, table in (("ERRORS", stats.errors), ("expected (races the RFCs allow)", stats.expected)):
         if table:
             print(title + ":")
