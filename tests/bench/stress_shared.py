@@ -43,7 +43,12 @@ import test_server  # noqa: E402  (FramingChecker, Server)
 
 PASSWORD = "stresspw"
 STABLE = ["INBOX", "Shared/A", "Shared/B"]
-VOLATILE = ["Volatile", "Volatile2"]
+# Created, renamed into each other and deleted while sessions select them;
+# the children follow their parent's RENAME (RFC 3501 §6.3.5) and keep a
+# DELETEd parent as \Noselect (§6.3.4).
+VOLATILE = ["Volatile", "Volatile2", "Volatile/Sub", "Volatile2/Sub"]
+OTHER = {"Volatile": "Volatile2", "Volatile2": "Volatile", "Volatile/Sub": "Volatile2/Sub",
+         "Volatile2/Sub": "Volatile/Sub"}
 KEYWORDS = ["$Label%d" % i for i in range(1, 9)] + ["Junk", "NonJunk", "$Forwarded", "proj-x"]
 SYSFLAGS = ["\\Seen", "\\Flagged", "\\Answered", "\\Draft"]
 RACE_CODES = (b"[NONEXISTENT]", b"[ALREADYEXISTS]", b"[TRYCREATE]")
@@ -477,11 +482,13 @@ class Client:
 
     def op_mailboxes(self):
         r = self.rnd.random()
-        a, b = VOLATILE if self.rnd.random() < 0.5 else VOLATILE[::-1]
+        a = self.rnd.choice(VOLATILE)
+        b = OTHER[a]
         if r < 0.3:
             self.command('CREATE "%s"' % a, allow=RACE_CODES)
         elif r < 0.5:
-            self.command('DELETE "%s"' % a, allow=RACE_CODES)
+            # §6.3.4: a \Noselect parent (DELETEd before) with children is an error.
+            self.command('DELETE "%s"' % a, allow=RACE_CODES + (b"[CANNOT] Mailbox has children",))
         elif r < 0.7:
             self.command('RENAME "%s" "%s"' % (a, b), allow=RACE_CODES)
         elif r < 0.85:
@@ -500,7 +507,7 @@ class Client:
         if self.select(mbox) != b"OK":
             return
         if self.rnd.random() < 0.5:
-            line, st, un = self.command('DELETE "%s"' % mbox, allow=RACE_CODES)
+            line, st, un = self.command('DELETE "%s"' % mbox, allow=RACE_CODES + (b"[CANNOT] Mailbox has children",))
             if st == b"OK":
                 if not any(s.startswith(b"* OK [CLOSED]") for s, _ in un):
                     self.error("DELETE of the selected mailbox without [CLOSED]", repr(un[-3:]))
@@ -508,7 +515,7 @@ class Client:
                 self.uids = []
                 line, st, un = self.command("NOOP")
         else:
-            other = VOLATILE[1] if mbox == VOLATILE[0] else VOLATILE[0]
+            other = OTHER[mbox]
             line, st, un = self.command('RENAME "%s" "%s"' % (mbox, other), allow=RACE_CODES)
             self.command("FETCH 1:* (UID FLAGS)" if self.uids else "NOOP")
 
