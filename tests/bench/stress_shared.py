@@ -159,10 +159,15 @@ class Client:
         self.readonly = False
         self.uids = []  # per position: the UID, or None while unknown
         self.leaving = None
+        self.seen_state = getattr(self, "seen_state", {})  # kept across sessions
+        self.modseqs = getattr(self, "modseqs", {})  # (mailbox, UID) -> last MODSEQ
         line = self.read_line()
         if not line.startswith(b"* OK"):
             raise AssertionError("greeting %r" % line)
         self.cmd("LOGIN %s %s" % (self.user, PASSWORD))
+        self.condstore = self.rnd.random() < 0.5
+        if self.condstore:
+            self.command("ENABLE CONDSTORE")
         self.stats.count("sessions")
 
     def close(self):
@@ -305,6 +310,14 @@ class Client:
                             self.error("FETCH UID changed", "position %d was UID %s, now %d in %s"
                                        % (n, self.uids[n - 1], uid, self.selected))
                         self.uids[n - 1] = uid
+                        ms = re.search(rb"[( ]MODSEQ \((\d+)\)", skel)
+                        if ms and self.selected in STABLE:
+                            key, v = (self.selected, uid), int(ms.group(1))
+                            if self.modseqs.get(key, 0) > v:
+                                self.error("MODSEQ went back", "%s UID %d: %d -> %d"
+                                           % (self.selected, uid, self.modseqs[key], v))
+                            self.modseqs[key] = v
+                            self.stats.count("MODSEQs checked monotonic")
             return (skel, lits)
         if skel.startswith(b"* BYE"):
             raise SessionEnded(skel)
@@ -343,9 +356,31 @@ class Client:
                 m = re.match(rb"\* (\d+) EXISTS", skel)
                 if m:
                     self.uids = [None] * int(m.group(1))
+            self.check_state(mbox, un)
         elif prev is not None and not any(c in line for c in RACE_CODES):
             pass
         return st
+
+    def check_state(self, mbox, untagged):
+        """RFC 3501 §2.3.1.1, RFC 7162 §3.1.2: for a mailbox that lives on, in
+        this session's order of observation, UIDVALIDITY stays, UIDNEXT and
+        HIGHESTMODSEQ never go back."""
+        if mbox not in STABLE:
+            return
+        st = {}
+        for skel, _ in untagged:
+            m = re.match(rb"\* OK \[(UIDVALIDITY|UIDNEXT|HIGHESTMODSEQ) (\d+)\]", skel)
+            if m:
+                st[m.group(1).decode()] = int(m.group(2))
+        old = self.seen_state.get(mbox, {})
+        if "UIDVALIDITY" in old and st.get("UIDVALIDITY", old["UIDVALIDITY"]) != old["UIDVALIDITY"]:
+            self.error("UIDVALIDITY changed", "%s: %s -> %s" % (mbox, old, st))
+        for k in ("UIDNEXT", "HIGHESTMODSEQ"):
+            if k in old and k in st and st[k] < old[k]:
+                self.error(k + " went back", "%s: %d -> %d" % (mbox, old[k], st[k]))
+        old.update(st)
+        self.seen_state[mbox] = old
+        self.stats.count("SELECT states checked monotonic")
 
     def seqset(self, small=False):
         n = len(self.uids)
@@ -397,14 +432,22 @@ class Client:
                 text += ' "03-Dec-2026 10:00:00 +0100"'
             text += " %L"
         line, st, _ = self.command(text, literals=msgs, allow=allow)
-        if st == b"OK" and not re.search(rb"\[APPENDUID \d+ \d+(:\d+)?\]", line):
+        m = re.search(rb"\[APPENDUID (\d+) (\d+)(:\d+)?\]", line)
+        if st == b"OK" and not m:
             self.error("APPEND OK without APPENDUID", repr(line))
+        elif st == b"OK" and mbox in STABLE:
+            known = self.seen_state.get(mbox, {})
+            if int(m.group(1)) != known.get("UIDVALIDITY", int(m.group(1))) or \
+                    int(m.group(2)) < known.get("UIDNEXT", 0):
+                self.error("APPENDUID below a UIDNEXT seen before", "%s: %r, seen %s" % (mbox, line, known))
+            self.stats.count("APPENDUIDs checked")
 
     def op_fetch(self):
         items = self.rnd.choice(["(FLAGS)", "(UID FLAGS)", "(BODY.PEEK[])", "(ENVELOPE)",
                                  "(BODYSTRUCTURE)", "(UID RFC822.SIZE FLAGS INTERNALDATE)",
                                  "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])",
-                                 "(UID BODY.PEEK[1] BODY.PEEK[TEXT]<0.100>)", "FAST", "ALL"])
+                                 "(UID BODY.PEEK[1] BODY.PEEK[TEXT]<0.100>)", "FAST", "ALL"]
+                                + (["(UID MODSEQ FLAGS)", "(UID FLAGS) (CHANGEDSINCE 1)"] if self.condstore else []))
         if self.rnd.random() < 0.4:
             text = "UID FETCH %s %s" % (self.uidset(), items)
         else:
@@ -426,6 +469,8 @@ class Client:
         op = self.rnd.choice(["+FLAGS", "-FLAGS", "+FLAGS.SILENT", "-FLAGS.SILENT", "FLAGS"])
         if op == "FLAGS" and self.rnd.random() < 0.7:
             op = "+FLAGS"
+        if self.condstore and self.rnd.random() < 0.3:
+            op = "(UNCHANGEDSINCE %d) %s" % (self.rnd.choice([1, 10 ** 6, 10 ** 12]), op)
         if self.rnd.random() < 0.4:
             text = "UID STORE %s %s %s" % (self.uidset(), op, self.flags())
         else:
