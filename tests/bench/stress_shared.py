@@ -123,6 +123,15 @@ def make_message(rnd, cid, n):
     return head + body
 
 
+def uid_list(text):
+    out = []
+    for part in text.decode().split(","):
+        a, _, b = part.partition(":")
+        a, b = int(a), int(b or a)
+        out += range(min(a, b), max(a, b) + 1)
+    return out
+
+
 def check_body(msg):
     """A fetched message's X-Check header must be its body's SHA-1."""
     head, sep, body = msg.partition(b"\r\n\r\n")
@@ -165,9 +174,11 @@ class Client:
         if not line.startswith(b"* OK"):
             raise AssertionError("greeting %r" % line)
         self.cmd("LOGIN %s %s" % (self.user, PASSWORD))
-        self.condstore = self.rnd.random() < 0.5
+        r = self.rnd.random()
+        self.condstore = r < 0.5
+        self.qresync = r < 0.25  # expunges come as VANISHED (RFC 7162 §3.2.10)
         if self.condstore:
-            self.command("ENABLE CONDSTORE")
+            self.command("ENABLE QRESYNC" if self.qresync else "ENABLE CONDSTORE")
         self.stats.count("sessions")
 
     def close(self):
@@ -318,6 +329,17 @@ class Client:
                                            % (self.selected, uid, self.modseqs[key], v))
                             self.modseqs[key] = v
                             self.stats.count("MODSEQs checked monotonic")
+            return (skel, lits)
+        if skel.startswith(b"* VANISHED ") and not skel.startswith(b"* VANISHED (EARLIER)"):
+            for uid in uid_list(skel.split()[2]):
+                if uid in self.uids:
+                    self.uids.remove(uid)
+                elif None in self.uids and uid > max([u for u in self.uids if u] or [0]):
+                    # One of the new messages whose UID we had not asked yet.
+                    self.uids.remove(None)
+                else:
+                    self.stats.count("VANISHED UIDs unknown to the session")
+            self.stats.count("VANISHED responses")
             return (skel, lits)
         if skel.startswith(b"* BYE"):
             raise SessionEnded(skel)
@@ -626,6 +648,10 @@ class Client:
     # ---- loop ---------------------------------------------------------------------
 
     def one_op(self):
+        if self.qresync and self.selected is not None and None in self.uids:
+            # VANISHED names UIDs: learn the new messages' UIDs first.
+            self.command("FETCH %d:* (UID)" % (self.uids.index(None) + 1))
+            return
         if self.selected is None:
             self.op_select()
             return
