@@ -3,6 +3,11 @@
 // the store, with CONDSTORE's MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE and
 // QRESYNC's VANISHED modifier (RFC 7162 §3.1.3, §3.1.4, §3.2.6).
 //
+// STORE's changes and COPY/MOVE's copy are jobs too (run_store_job,
+// run_copy_job): one store transaction held across turns of the loop,
+// bounded work per step, committed before the tagged OK; while the
+// mailbox is held elsewhere (Busy) they wait on a timer (retry_later).
+//
 // FETCH and STORE answer message by message as a resumable job (DESIGN.md:
 // "Large responses are resumable jobs"): the session keeps a cursor, writes
 // what fits in the output buffer, and continues when the socket has taken
@@ -46,42 +51,55 @@ namespace {
 
 constexpr std::size_t kItemReserve = 512;  // room needed to write one short item
 constexpr std::size_t kScanChunk = 1024;   // header scan window
-constexpr std::size_t kMoveBatch = 64;     // UIDs taken per removal round of MOVE
 // Message bytes an ENVELOPE/BODY/BODYSTRUCTURE walk reads per call (about a
 // millisecond of work): write_structure.
 constexpr std::uint64_t kStructureBudget = 256 * 1024;
 
 // Numbers added in ascending order, written as a sequence-set ("2:4,7")
 // into a bounded text; add() is false once it would not fit.
+// The run being extended lives in `run`, so a job can go on with it later.
 class AscendingSet {
 public:
-    explicit AscendingSet(TextWriter& out) : out_(out) {}
+    AscendingSet(TextWriter& out, AscendingRun& run) : out_(out), run_(run) {}
     [[nodiscard]] bool add(std::uint32_t n) {
-        if (any_ && n == hi_ + 1) {
-            hi_ = n;
+        if (run_.any && n == run_.hi + 1) {
+            run_.hi = n;
             return true;
         }
-        if (any_ && n <= hi_) return true;  // already in
+        if (run_.any && n <= run_.hi) return true;  // already in
         if (!finish()) return false;
-        lo_ = hi_ = n;
-        any_ = true;
+        run_.lo = run_.hi = n;
+        run_.any = true;
         return true;
     }
     // Writes the pending run; false if the text is full.
     bool finish() {
-        if (!any_) return true;
+        if (!run_.any) return true;
         if (out_.size() > 0) out_.put(',');
-        out_.put_uint(lo_);
-        if (hi_ != lo_) out_.put(':').put_uint(hi_);
-        any_ = false;
+        out_.put_uint(run_.lo);
+        if (run_.hi != run_.lo) out_.put(':').put_uint(run_.hi);
+        run_.any = false;
         return out_.ok();
     }
 
 private:
     TextWriter& out_;
-    std::uint32_t lo_ = 0, hi_ = 0;
-    bool any_ = false;
+    AscendingRun& run_;
 };
+
+// The smallest member of `set` at or above `n` ("*" is `largest`), or 0:
+// O(ranges), so walking a set in ascending order never visits the numbers
+// between its ranges.
+std::uint32_t lowest_member_from(const SeqSet& set, std::uint32_t n, std::uint32_t largest) {
+    SeqSet::Cursor c;
+    std::uint32_t lo = 0, hi = 0, best = 0;
+    while (set.next(c, largest, &lo, &hi)) {
+        if (hi < n) continue;
+        const std::uint32_t candidate = lo > n ? lo : n;
+        if (best == 0 || candidate < best) best = candidate;
+    }
+    return best;
+}
 
 bool served(const FetchItem& item) {
     switch (item.kind) {
@@ -118,15 +136,7 @@ bool plain_section(const FetchItem& item) {
 // Next sequence number of the command's set, in ascending order for UID sets
 // and in the client's order for sequence sets. 0 at the end.
 std::uint32_t Session::next_in_set() {
-    if (job_.uid) {
-        while (job_.next_position <= view_.exists) {
-            const std::uint32_t seq = job_.next_position++;
-            store::MessageInfo m;
-            if (selected_->message(view_, seq, &m) != Status::Ok) continue;
-            if (job_.set.contains(m.uid, job_.largest_uid)) return seq;
-        }
-        return 0;
-    }
+    if (job_.uid) return next_uid_in_set();
     for (;;) {
         if (job_.range_next <= job_.range_hi) return job_.range_next++;
         std::uint32_t lo = 0, hi = 0;
@@ -134,6 +144,24 @@ std::uint32_t Session::next_in_set() {
         job_.range_next = lo;
         job_.range_hi = hi;
     }
+}
+
+// A UID set in ascending order: the messages of each range are found by a
+// binary search for its first UID (first_seq_at_or_above), never by a walk
+// over the messages between ranges (RFC 3501 §6.4.8: UIDs not in the
+// mailbox are ignored).
+std::uint32_t Session::next_uid_in_set() {
+    while (job_.next_position != 0 && job_.next_position <= view_.exists) {
+        store::MessageInfo m;
+        if (selected_->message(view_, job_.next_position, &m) != Status::Ok) break;
+        if (job_.set.contains(m.uid, job_.largest_uid)) return job_.next_position++;
+        const std::uint32_t want =
+            m.uid == UINT32_MAX ? 0 : lowest_member_from(job_.set, m.uid + 1, job_.largest_uid);
+        // The first message at or above it: always further on, as want > m.uid.
+        job_.next_position = want == 0 ? 0 : first_seq_at_or_above(want);
+    }
+    job_.next_position = 0;
+    return 0;
 }
 
 bool Session::check_set(const ParsedCommand& cmd) {
@@ -225,12 +253,23 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
     job_.item_count = cmd.fetch.count;
     job_.sets_seen = cmd.fetch.sets_seen && !view_.read_only;
     job_.seq = 0;
+    job_.held_seq = 0;
     job_.item = 0;
+    job_.retry_at_ms = job_.waiting_since_ms = 0;
     run_job();
 }
 
 // Moves the job as far as the output buffer allows.
 void Session::run_job() {
+    // These hold a store transaction: they end it themselves, whatever happens.
+    if (job_.kind == JobKind::StoreApply) {
+        run_store_job();
+        return;
+    }
+    if (job_.kind == JobKind::Copy) {
+        run_copy_job();
+        return;
+    }
     if (job_.kind == JobKind::Append) {  // needs no view (cmd_mailbox.cpp)
         run_append_job();
         return;
@@ -266,6 +305,8 @@ void Session::run_job() {
         run_expunge_job();
         return;
     }
+    if (job_waiting()) return;  // a FETCH that sets \Seen waits for the mailbox
+    job_.retry_at_ms = 0;
     while (job_.kind != JobKind::None) {
         if (streamer_.active()) {
             const StreamStatus st = streamer_.pump(out_);
@@ -287,7 +328,8 @@ void Session::run_job() {
         if (job_.seq == 0) {
             // RFC 3501 §7.2.6: FLAGS before a FETCH that may name a new keyword.
             if (!announce_keywords()) return;
-            job_.seq = next_in_set();
+            job_.seq = job_.held_seq != 0 ? job_.held_seq : next_in_set();
+            job_.held_seq = 0;
             if (job_.seq == 0) {
                 const JobKind done = job_.kind;
                 job_.kind = JobKind::None;
@@ -301,7 +343,10 @@ void Session::run_job() {
                 tagged("OK", "", done == JobKind::Fetch ? "FETCH completed" : "STORE completed");
                 return;
             }
-            if (!start_message()) continue;
+            if (!start_message()) {
+                if (job_waiting()) return;
+                continue;
+            }
         }
         if (job_.kind == JobKind::Store) {
             if (!write_store_answer()) return;  // waits for room
@@ -375,7 +420,16 @@ bool Session::start_message() {
         // RFC 3501 §6.4.5: BODY[...] sets \Seen, and the change is reported.
         store::MessageInfo result;
         bool skipped = false;
-        if (selected_->begin_store() == Status::Ok) {
+        const Status held = selected_->begin_store();
+        if (held == Status::Busy && retry_later()) {
+            // Another session's STORE or COPY job holds the mailbox: this
+            // message again once it is free (RFC 3501 §6.4.5: \Seen is set).
+            job_.held_seq = job_.seq;
+            job_.seq = 0;
+            return false;
+        }
+        job_.waiting_since_ms = 0;
+        if (held == Status::Ok) {
             if (selected_->store(view_, job_.seq, store::FlagOp::Add, kSeen, 0, 0, &result,
                                  &skipped) == Status::Ok &&
                 selected_->commit_store() == Status::Ok) {
@@ -910,54 +964,130 @@ void Session::cmd_store(const ParsedCommand& cmd) {
     if (!check_set(cmd)) return;
     // RFC 7162 §3.1: UNCHANGEDSINCE enables CONDSTORE.
     if (cmd.store.has_unchangedsince) enable_condstore();
-    std::uint64_t keywords = 0;
     if (cmd.store.op != StoreOp::Remove && !keywords_fit(*selected_, cmd.flags)) {
         answer_keyword_error(Status::Exhausted);  // nothing stored
         return;
     }
-    for (std::size_t i = 0; i < cmd.flags.keyword_count; ++i) {
-        unsigned bit = 0;
-        const Status st =
-            selected_->keyword_bit(cmd.flags.keywords[i], cmd.store.op != StoreOp::Remove, &bit);
-        if (st == Status::Ok) {
-            keywords |= std::uint64_t{1} << bit;
-        } else if (st != Status::NotFound) {
-            answer_keyword_error(st);
-            return;
-        }
-    }
-    const store::FlagOp op = cmd.store.op == StoreOp::Add      ? store::FlagOp::Add
-                             : cmd.store.op == StoreOp::Remove ? store::FlagOp::Remove
-                                                               : store::FlagOp::Replace;
+    store_job_.spec = cmd.store;
+    store_job_.op = cmd.store.op == StoreOp::Add      ? store::FlagOp::Add
+                    : cmd.store.op == StoreOp::Remove ? store::FlagOp::Remove
+                                                      : store::FlagOp::Replace;
+    store_job_.flags = cmd.flags.system;
+    store_job_.keywords = 0;
+    store_job_.txn = false;
+    store_job_.seq_scan = 0;
+    store_job_.failed = AscendingRun{};
     store_conditional_ = cmd.store.has_unchangedsince;
     store_silent_ = cmd.store.silent;
     modified_text_.clear();
     modified_ = SeqSet{};
+    job_.kind = JobKind::StoreApply;
+    job_.retry_at_ms = job_.waiting_since_ms = 0;
+    run_job();
+}
+
+// The store is held by another session's transaction or another process:
+// try again in kStoreRetryMs (a timer: the loop sleeps, nobody spins).
+// False once the job has waited kStoreWaitMs: the caller answers NO [INUSE].
+bool Session::retry_later() {
+    constexpr std::uint64_t kStoreRetryMs = 20;
+    constexpr std::uint64_t kStoreWaitMs = 30000;
+    if (job_.waiting_since_ms == 0) job_.waiting_since_ms = now_ms_ == 0 ? 1 : now_ms_;
+    if (now_ms_ - job_.waiting_since_ms >= kStoreWaitMs) {
+        job_.waiting_since_ms = 0;
+        return false;
+    }
+    job_.retry_at_ms = now_ms_ + kStoreRetryMs;
+    return true;
+}
+
+// The keywords (registered if new) and the transaction; false when the job
+// waits for the store or has ended.
+bool Session::store_start() {
+    ArgReader r = store_job_.spec.flags;
+    FlagList flags;
+    (void)parse_flag_list(r, false, !store_job_.spec.flags_in_list, &flags);
+    std::uint64_t keywords = 0;
+    Status st = Status::Ok;
+    for (std::size_t i = 0; i < flags.keyword_count && st == Status::Ok; ++i) {
+        unsigned bit = 0;
+        st =
+            selected_->keyword_bit(flags.keywords[i], store_job_.op != store::FlagOp::Remove, &bit);
+        if (st == Status::Ok) keywords |= std::uint64_t{1} << bit;
+        if (st == Status::NotFound) st = Status::Ok;
+    }
+    if (st == Status::Busy && retry_later()) return false;
+    if (st != Status::Ok) {
+        job_.kind = JobKind::None;
+        answer_keyword_error(st);
+        return false;
+    }
+    st = selected_->begin_store();
+    if (st == Status::Busy && retry_later()) return false;
+    if (st != Status::Ok) {
+        store_finish(st);
+        return false;
+    }
+    job_.waiting_since_ms = 0;
+    store_job_.keywords = keywords;
+    store_job_.txn = true;
+    return true;
+}
+
+// Gives back the STORE transaction if it is still open (nothing committed).
+void Session::end_store_txn() {
+    if (!store_job_.txn) return;
+    store_job_.txn = false;
+    if (selected_ != nullptr) selected_->abort_store();
+}
+
+// One step of STORE: at most kStoreStep messages changed, inside the one
+// transaction that commits them all (all or nothing, one modseq).
+void Session::run_store_job() {
+    constexpr std::uint32_t kStoreStep = 128;
+    if (job_waiting()) return;
+    job_.retry_at_ms = 0;
+    if (state_ == SessionState::Logout || selected_ == nullptr) {
+        end_store_txn();
+        job_.kind = JobKind::None;
+        return;
+    }
+    if (!store_job_.txn && !store_start()) return;
+    if (view_invalidated()) {
+        end_store_txn();
+        job_.kind = JobKind::None;
+        bye("The mailbox was rewritten; please reconnect");
+        return;
+    }
+    const StoreSpec& spec = store_job_.spec;
     // RFC 7162 §3.1.3: the messages that fail UNCHANGEDSINCE, gathered in
     // ascending order (a sequence set is walked in order for that, which
     // also applies a message named twice once).
-    AscendingSet failed(modified_text_);
-    std::uint32_t seq_scan = 0;
-    auto next = [&]() -> std::uint32_t {
-        if (!store_conditional_ || cmd.uid) return next_in_set();
-        while (++seq_scan <= view_.exists) {
-            if (cmd.set.contains(seq_scan, view_.exists)) return seq_scan;
+    AscendingSet failed(modified_text_, store_job_.failed);
+    Status st = Status::Ok;
+    for (std::uint32_t n = 0; n < kStoreStep && st == Status::Ok; ++n) {
+        std::uint32_t seq = 0;
+        if (!store_conditional_ || job_.uid) {
+            seq = next_in_set();
+        } else if (store_job_.seq_scan < view_.exists) {
+            seq = lowest_member_from(job_.set, store_job_.seq_scan + 1, view_.exists);
+            if (seq > view_.exists) seq = 0;
+            store_job_.seq_scan = seq == 0 ? view_.exists : seq;
         }
-        return 0;
-    };
-    // All changes in one transaction (one fsync), then the answers.
-    Status st = selected_->begin_store();
-    for (std::uint32_t seq = next(); st == Status::Ok && seq != 0; seq = next()) {
+        if (seq == 0) {
+            if (!failed.finish()) st = Status::TooLong;
+            store_finish(st);
+            return;
+        }
         store::MessageInfo result;
         bool skipped = false;
-        if (store_conditional_ && cmd.store.unchangedsince == 0) {
+        if (store_conditional_ && spec.unchangedsince == 0) {
             // "UNCHANGEDSINCE 0" always fails: a system flag always exists.
             st = selected_->message(view_, seq, &result);
             skipped = true;
         } else {
-            st = selected_->store(view_, seq, op, cmd.flags.system, keywords,
-                                  store_conditional_ ? cmd.store.unchangedsince : 0, &result,
-                                  &skipped);
+            st = selected_->store(view_, seq, store_job_.op, store_job_.flags, store_job_.keywords,
+                                  store_conditional_ ? spec.unchangedsince : 0, &result, &skipped);
             // RFC 2180 §4.2.1: a message another session expunged (not yet
             // reported here) is left alone; the others are stored.
             if (st == Status::NotFound && result.expunged) {
@@ -965,19 +1095,26 @@ void Session::cmd_store(const ParsedCommand& cmd) {
                 continue;
             }
         }
-        if (st == Status::Ok && skipped && !failed.add(cmd.uid ? result.uid : seq)) {
+        if (st == Status::Ok && skipped && !failed.add(job_.uid ? result.uid : seq)) {
             st = Status::TooLong;
         }
     }
-    if (st == Status::Ok && !failed.finish()) st = Status::TooLong;
-    if (st == Status::Ok) st = selected_->commit_store();
+    if (st != Status::Ok) store_finish(st);
+}
+
+// The end of STORE's changes: commit (durable) and the answers, or NO.
+void Session::store_finish(Status st) {
+    if (st == Status::Ok && store_job_.txn) {
+        store_job_.txn = false;
+        st = selected_->commit_store();
+    }
+    end_store_txn();
+    job_.kind = JobKind::None;
     if (st == Status::TooLong) {
-        selected_->abort_store();
         tagged("NO", "LIMIT", "Too many messages fail UNCHANGEDSINCE to list; use a smaller set");
         return;
     }
     if (st != Status::Ok) {
-        selected_->abort_store();
         answer_store(st, "");
         return;
     }
@@ -988,12 +1125,15 @@ void Session::cmd_store(const ParsedCommand& cmd) {
     }
     // RFC 7162 §3.1.3, §3.1.4.2 example 14: with CONDSTORE on, a FETCH with
     // MODSEQ is sent even with .SILENT.
-    if (cmd.store.silent && !store_conditional_ && !condstore_) {
+    if (store_silent_ && !store_conditional_ && !condstore_) {
         tagged("OK", "", "STORE completed");
         return;
     }
     // RFC 3501 §6.4.6: the new flags of each message, as untagged FETCH.
-    (void)check_set(cmd);
+    job_.cursor = SeqSet::Cursor{};
+    job_.range_next = 1;
+    job_.range_hi = 0;
+    job_.next_position = 1;
     job_.kind = JobKind::Store;
     job_.item_count = 0;
     job_.seq = 0;
@@ -1029,46 +1169,6 @@ bool Session::write_store_answer() {
 // ---- EXPUNGE / COPY -------------------------------------------------------------
 
 namespace {
-
-// The source and destination UID sets of a COPY, as runs of consecutive
-// UIDs in both ("4:6" and "21:23"), bounded.
-class UidPairs {
-public:
-    void add(std::uint32_t src, std::uint32_t dst) {
-        if (count_ > 0 && src == src_hi_ + 1 && dst == dst_hi_ + 1) {
-            ++src_hi_;
-            ++dst_hi_;
-            return;
-        }
-        flush();
-        src_lo_ = src_hi_ = src;
-        dst_lo_ = dst_hi_ = dst;
-        ++count_;
-    }
-    // "src-set dst-set"; false if they did not fit.
-    bool write(TextWriter& w) {
-        flush();
-        if (count_ == 0 || !src_.ok() || !dst_.ok()) return false;
-        w.put(src_.view()).put(' ').put(dst_.view());
-        return w.ok();
-    }
-
-private:
-    void flush() {
-        if (count_ == 0 || flushed_ == count_) return;
-        run(src_, src_lo_, src_hi_);
-        run(dst_, dst_lo_, dst_hi_);
-        flushed_ = count_;
-    }
-    static void run(TextWriter& w, std::uint32_t lo, std::uint32_t hi) {
-        if (w.size() > 0) w.put(',');
-        w.put_uint(lo);
-        if (hi != lo) w.put(':').put_uint(hi);
-    }
-    FixedText<200> src_, dst_;
-    std::uint32_t src_lo_ = 0, src_hi_ = 0, dst_lo_ = 0, dst_hi_ = 0;
-    std::size_t count_ = 0, flushed_ = 0;
-};
 
 class SetFilter final : public store::Mailbox::UidFilter {
 public:
@@ -1130,12 +1230,17 @@ void Session::cmd_expunge(const ParsedCommand& cmd) {
     job_.set = cmd.set;
     job_.expunged_any = false;
     job_.move = false;
+    job_.expunge_from_uid = 1;
     job_.retry_at_ms = job_.waiting_since_ms = 0;
     run_expunge_job();
 }
 
 void Session::run_expunge_job() {
-    constexpr std::size_t kExpungeBatch = 64;
+    // Messages expunged per store commit, and store calls per step (each
+    // looks at Mailbox::kExpungeScan records at most; a step ends after one
+    // that committed something).
+    constexpr std::size_t kExpungeBatch = 1024;
+    constexpr int kExpungeCalls = 4;
     // The store's pending-expunge list is full and cannot be emptied yet
     // (another session's APPEND holds the mailbox): wait a little, then retry;
     // give up after kExpungeWaitMs.
@@ -1143,25 +1248,34 @@ void Session::run_expunge_job() {
     constexpr std::uint64_t kExpungeWaitMs = 30000;
     if (job_waiting()) return;
     job_.retry_at_ms = 0;
-    for (;;) {
-        if (!sync_selected()) return;  // the report goes on as output drains
+    // One commit (3 fsyncs) per turn of the loop: the loop runs a job's
+    // steps several times a turn, and fsyncs are what other clients would
+    // wait for.
+    if (job_.commit_turn == turn_ && turn_ != 0) return;
+    // MOVE by sequence numbers takes its originals by the numbers the client
+    // gave, so its view is not brought up to date until the end.
+    const bool by_number = job_.move && !job_.uid;
+    for (int call = 0; call < kExpungeCalls; ++call) {
+        if (!by_number) {
+            if (!sync_selected()) return;                    // the report goes on as output drains
+            if (out_.room() < 2 * kResponseReserve) return;  // let it drain first
+        }
         if (state_ == SessionState::Logout) {
             job_.kind = JobKind::None;
             return;
         }
-        if (out_.room() < 2 * kResponseReserve) return;  // let it drain first
         SetFilter filter(job_.set, job_.largest_uid);
-        MovedFilter moved(job_.set, true, job_.largest_uid, job_.move_lo, job_.move_hi, *selected_,
-                          view_);
+        MovedFilter moved(job_.set, job_.uid, job_.largest_uid, job_.move_lo, job_.move_hi,
+                          *selected_, view_);
         store::Mailbox::UidFilter* which = nullptr;
         if (job_.move) {
             which = &moved;
         } else if (job_.uid) {
             which = &filter;
         }
-        std::uint32_t uids[kExpungeBatch];
         std::size_t count = 0;
-        const Status st = selected_->expunge(view_, which, uids, kExpungeBatch, &count);
+        const Status st = selected_->expunge(view_, which, nullptr, kExpungeBatch, &count,
+                                             &job_.expunge_from_uid);
         if (count > 0) job_.expunged_any = true;
         if (st == Status::Exhausted && count > 0) continue;  // report these, then more
         if (st == Status::Exhausted || st == Status::Busy) {
@@ -1187,8 +1301,13 @@ void Session::run_expunge_job() {
             }
             return;
         }
-        if (count < kExpungeBatch) break;
+        if (job_.expunge_from_uid == 0) break;
+        if (count > 0) {  // one commit per step and per turn; more next time
+            job_.commit_turn = turn_;
+            return;
+        }
     }
+    if (job_.expunge_from_uid != 0) return;  // more in the next step
     job_.kind = JobKind::None;
     // RFC 7162 §3.2.7, RFC 6851 §4.4: with QRESYNC, the new HIGHESTMODSEQ
     // when something went.
@@ -1216,39 +1335,39 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
     }
     if (!check_set(cmd)) return;
     if (move && !cmd.uid) {
-        // UID MOVE removes its originals by UID in batches, reported as it
-        // goes (run_expunge_job); MOVE's sequence numbers would shift under
-        // that, so it removes them at once, and the store remembers a bounded
-        // number of expunges not yet seen by
-        // every session (max_pending_expunges): a MOVE that could not remove
-        // all its originals would leave them in both mailboxes, which RFC
-        // 6851 §3.3 says it SHOULD NOT, so it is refused before any copy.
-        std::size_t count = 0;
-        while (next_in_set() != 0) ++count;
-        const std::size_t limit = services_.registry->limits().max_pending_expunges;
-        const std::size_t room =
-            limit > selected_->gone_count() ? limit - selected_->gone_count() : 0;
-        if (count > room) {
-            FixedText<128> w;
-            w.put("Too many messages to move at once; at most ").put_uint(room).put(" now");
-            tagged("NO", "LIMIT", w.view());
+        // MOVE removes its originals by the client's sequence numbers, so its
+        // view is not brought up to date until they are all gone, and the
+        // store keeps them as runs of expunged positions (max_pending_expunges
+        // runs): a set so scattered that it might not fit is refused before
+        // any copy, as a MOVE that could not remove all its originals would
+        // leave them in both mailboxes (RFC 6851 §3.3 says it SHOULD NOT).
+        // New runs: one per range, one more per run already kept (it may
+        // split one), one more per commit of the removal (1024 messages or
+        // Mailbox::kExpungeScan positions each).
+        std::uint64_t count = 0;
+        SeqSet::Cursor c;
+        std::uint32_t lo = 0, hi = 0;
+        while (cmd.set.next(c, view_.exists, &lo, &hi)) count += std::uint64_t{hi} - lo + 1;
+        if (count > view_.exists) count = view_.exists;
+        const std::uint64_t limit = services_.registry->limits().max_pending_expunges;
+        const std::uint64_t need = cmd.set.range_count() + 2 * selected_->gone_count() +
+                                   count / 1024 + count / store::Mailbox::kExpungeScan + 2;
+        if (need > limit) {
+            tagged("NO", "LIMIT", "Too many separate ranges to move at once; use UID MOVE");
             return;
         }
-        (void)check_set(cmd);  // from the start again
-    } else if (config_.quota_storage_kib != 0 || config_.quota_messages != 0) {
-        // RFC 9208 §4.3.1: a COPY adds to the user's usage (a MOVE does not).
-        std::uint64_t bytes = 0, count = 0;
-        for (std::uint32_t seq = next_in_set(); seq != 0; seq = next_in_set()) {
-            store::MessageInfo m;
-            if (selected_->message(view_, seq, &m) != Status::Ok) continue;
-            bytes += m.size;
-            ++count;
-        }
-        if (!quota_allows(bytes, count)) {
-            tagged("NO", "OVERQUOTA", "The mailbox quota would be exceeded");
-            return;
-        }
-        (void)check_set(cmd);  // from the start again
+    }
+    copy_.quota = !move && (config_.quota_storage_kib != 0 || config_.quota_messages != 0);
+    if (copy_.quota) {
+        // RFC 9208 §4.3.1: a COPY adds to the user's usage (a MOVE does not);
+        // checked message by message as the job copies (all or nothing).
+        const QuotaUsage u = quota_usage();
+        const std::uint64_t max_bytes =
+            config_.quota_storage_kib != 0 ? config_.quota_storage_kib * 1024 : UINT64_MAX;
+        const std::uint64_t max_messages =
+            config_.quota_messages != 0 ? config_.quota_messages : UINT64_MAX;
+        copy_.quota_bytes = max_bytes > u.bytes ? max_bytes - u.bytes : 0;
+        copy_.quota_messages = max_messages > u.messages ? max_messages - u.messages : 0;
     }
     store::UserStore store(*services_.registry, user_root_.view());
     Result<store::Mailbox*> dest = store.open(cmd.mailbox);
@@ -1260,86 +1379,155 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
         }
         return;
     }
-    UidPairs pairs;
-    std::uint32_t lowest_uid = UINT32_MAX, highest_uid = 0;
-    Status st = selected_->begin_copy(*dest.value);
-    for (std::uint32_t seq = next_in_set(); st == Status::Ok && seq != 0; seq = next_in_set()) {
+    copy_.dest = dest.value;
+    copy_.move = move;
+    copy_.txn = false;
+    copy_.seq = 0;
+    copy_.lowest_uid = UINT32_MAX;
+    copy_.highest_uid = 0;
+    copy_.cursor = store::CopyCursor{};
+    copy_.over_quota = false;
+    copy_.pairs.clear();
+    job_.kind = JobKind::Copy;
+    job_.retry_at_ms = job_.waiting_since_ms = 0;
+    run_job();
+}
+
+// One step of COPY/MOVE's copy: at most kCopyStepBytes of message bytes and
+// kCopyStepMessages messages into the destination's open transaction; the
+// commit (fsync of both files) once the set is done.
+void Session::run_copy_job() {
+    constexpr std::uint64_t kCopyStepBytes = 256 * 1024;
+    constexpr std::uint32_t kCopyStepMessages = 64;
+    if (job_waiting()) return;
+    job_.retry_at_ms = 0;
+    if (state_ == SessionState::Logout || selected_ == nullptr) {
+        end_copy_job(Status::Closed);
+        return;
+    }
+    if (view_invalidated()) {
+        // The source's numbers no longer hold: nothing is committed.
+        end_copy_job(Status::Closed);
+        bye("The mailbox was rewritten; please reconnect");
+        return;
+    }
+    if (!copy_.txn) {
+        const Status st = selected_->begin_copy(*copy_.dest);
+        if (st == Status::Busy && retry_later()) return;
+        if (st != Status::Ok) {
+            end_copy_job(st);
+            return;
+        }
+        job_.waiting_since_ms = 0;
+        copy_.txn = true;
+    }
+    std::uint64_t budget = kCopyStepBytes;
+    for (std::uint32_t n = 0; n < kCopyStepMessages && budget > 0; ++n) {
+        if (copy_.seq == 0) {
+            copy_.seq = next_in_set();
+            if (copy_.seq == 0) {
+                end_copy_job(Status::Ok);
+                return;
+            }
+            store::MessageInfo m;
+            if (copy_.quota && selected_->message(view_, copy_.seq, &m) == Status::Ok) {
+                if (m.size > copy_.quota_bytes || copy_.quota_messages == 0) {
+                    copy_.over_quota = true;
+                    end_copy_job(Status::Exhausted);
+                    return;
+                }
+                copy_.quota_bytes -= m.size;
+                copy_.quota_messages -= 1;
+            }
+        }
+        bool finished = false;
         std::uint32_t uid = 0;
-        store::MessageInfo source;
-        st = selected_->message(view_, seq, &source);
-        if (st == Status::Ok) st = selected_->copy(view_, seq, *dest.value, &uid);
+        const Status st = selected_->copy_step(view_, copy_.seq, *copy_.dest, copy_.cursor, &budget,
+                                               &finished, &uid);
+        if (st != Status::Ok) {
+            end_copy_job(st);
+            return;
+        }
+        if (!finished) return;  // the rest of this message next time
+        const std::uint32_t source = copy_.cursor.source.uid;
+        copy_.pairs.add(source, uid);
+        if (source < copy_.lowest_uid) copy_.lowest_uid = source;
+        if (source > copy_.highest_uid) copy_.highest_uid = source;
+        copy_.seq = 0;
+    }
+}
+
+// The end of the copy: Ok commits it (durable) and answers (MOVE goes on
+// to remove the originals); otherwise nothing of it is kept and the
+// answer is NO (Closed: none, the session is ending).
+void Session::end_copy_job(Status st) {
+    store::Mailbox* const dest = copy_.dest;
+    if (dest == nullptr) return;
+    if (copy_.txn) {
+        copy_.txn = false;
         if (st == Status::Ok) {
-            pairs.add(source.uid, uid);
-            if (source.uid < lowest_uid) lowest_uid = source.uid;
-            if (source.uid > highest_uid) highest_uid = source.uid;
+            st = selected_->commit_copy(*dest);
+        } else {
+            selected_->abort_copy(*dest);
         }
     }
-    const std::uint32_t validity = dest.value->uid_validity();
+    const std::uint32_t validity = dest->uid_validity();
     // Exhausted with the target's keyword table full: a keyword that did not fit.
     const bool keyword_limit =
-        st == Status::Exhausted && dest.value->keyword_count() >= store::kMaxKeywords;
-    if (st == Status::Ok) {
-        st = selected_->commit_copy(*dest.value);
-    } else {
-        selected_->abort_copy(*dest.value);
+        st == Status::Exhausted && dest->keyword_count() >= store::kMaxKeywords;
+    store::UserStore(*services_.registry, user_root_.view()).close(dest);
+    copy_.dest = nullptr;
+    job_.kind = JobKind::None;
+    if (st == Status::Closed) return;
+    if (copy_.over_quota) {
+        tagged("NO", "OVERQUOTA", "The mailbox quota would be exceeded");
+        return;
     }
-    store.close(dest.value);
+    if (keyword_limit) {
+        answer_keyword_error(st);
+        return;
+    }
+    if (st == Status::Exhausted) {
+        tagged("NO", "LIMIT", "The destination mailbox has no UIDs left");
+        return;
+    }
     if (st != Status::Ok) {
-        if (keyword_limit) {
-            answer_keyword_error(st);
-        } else {
-            answer_store(st, "");
-        }
+        answer_store(st, "");
         return;
     }
     // RFC 4315 §3: COPYUID when the two sets fit in a response line (it is
     // a SHOULD; a huge scattered copy goes without).
     FixedText<kItemReserve> code;
     code.put("COPYUID ").put_uint(validity).put(' ');
-    if (move) {
-        const bool has_copyuid = pairs.write(code);
-        finish_move(cmd, has_copyuid ? code.view() : std::string_view{}, lowest_uid, highest_uid);
+    const bool has_copyuid = copy_.pairs.write(code);
+    if (copy_.move) {
+        finish_move(job_.uid, job_.set, has_copyuid ? code.view() : std::string_view{},
+                    copy_.lowest_uid, copy_.highest_uid);
         return;
     }
-    finish_after_sync("OK", pairs.write(code) ? code.view() : std::string_view{}, "COPY completed");
+    finish_after_sync("OK", has_copyuid ? code.view() : std::string_view{}, "COPY completed");
 }
 
 // MOVE once its copy is durable: COPYUID, the removal, the report.
-void Session::finish_move(const ParsedCommand& cmd, std::string_view copyuid,
+void Session::finish_move(bool uid, const SeqSet& set, std::string_view copyuid,
                           std::uint32_t lowest_uid, std::uint32_t highest_uid) {
     if (!copyuid.empty()) {
         FixedText<kItemReserve + 16> w;
         w.put("OK [").put(copyuid).put("] Moved");
         untagged(w.view());
     }
-    if (cmd.uid && highest_uid != 0) {
+    if (highest_uid != 0) {
         // RFC 6851 §3.3: the originals go, in batches (run_expunge_job).
         job_.kind = JobKind::Expunge;
-        job_.uid = true;
-        job_.set = cmd.set;
+        job_.uid = uid;
+        job_.set = set;
         job_.expunged_any = false;
         job_.move = true;
         job_.move_lo = lowest_uid;
         job_.move_hi = highest_uid;
+        job_.expunge_from_uid = 1;
         job_.retry_at_ms = job_.waiting_since_ms = 0;
         run_expunge_job();
-        return;
-    }
-    Status st = Status::Ok;
-    if (highest_uid != 0) {
-        MovedFilter filter(cmd.set, cmd.uid, job_.largest_uid, lowest_uid, highest_uid, *selected_,
-                           view_);
-        std::uint32_t uids[kMoveBatch];
-        std::size_t count = kMoveBatch;
-        while (st == Status::Ok && count == kMoveBatch) {
-            st = selected_->expunge(view_, &filter, uids, kMoveBatch, &count);
-        }
-    }
-    // What was removed is reported whatever happened to the rest.
-    if (st != Status::Ok) {
-        // The copies are durable and some originals remain: nothing is lost
-        // (RFC 6851 §3.3 "at least one of the source or target mailboxes").
-        finish_after_sync("NO", "SERVERBUG", "Copied, but the originals could not all be removed");
         return;
     }
     // RFC 6851 §4.4: with QRESYNC, the new HIGHESTMODSEQ.

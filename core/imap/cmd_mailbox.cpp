@@ -137,6 +137,10 @@ bool Session::open_user_store() {
 
 void Session::deselect() {
     if (selected_ == nullptr) return;
+    // A STORE or COPY job cut short (the connection ended): nothing of it
+    // was acknowledged, so nothing of it is kept.
+    end_store_txn();
+    if (copy_.dest != nullptr) end_copy_job(Status::Closed);
     flag_scan_since_ = UINT64_MAX;
     vanished_.pending = false;
     selected_->detach(view_);

@@ -3,8 +3,9 @@
 // job (DESIGN.md: a SEARCH over 100k messages never builds its answer in
 // memory and yields to other clients between batches). A batch ends after
 // kSearchBatch messages or once kSearchWorkBudget bytes of headers and
-// bodies have been read for text keys; a message is always searched whole,
-// so one very large message holds the loop while it is read.
+// bodies have been read for text keys; a BODY or TEXT walk through a large
+// message stops there too and goes on in the next batch (mime::TextWalk,
+// body_contains), so one very large message is read in bounded steps.
 //
 // Matching: flags, keywords, sizes, sequence and UID sets, the internal date
 // (BEFORE ON SINCE, by its date in its own zone), the Date: header's date
@@ -168,13 +169,27 @@ void Session::run_search() {
             finish_search();
             return;
         }
-        const std::uint32_t seq = job_.next_position++;
-        if (selected_->message(view_, seq, &job_.message) != Status::Ok) continue;
+        const std::uint32_t seq = job_.next_position;
+        if (selected_->message(view_, seq, &job_.message) != Status::Ok) {
+            ++job_.next_position;
+            search_.text_done = 0;
+            search_.text_results = 0;
+            search_.walking = false;
+            continue;
+        }
         job_.header_size = UINT64_MAX;
+        search_.suspended = false;
+        search_.text_ordinal = 0;
         bool all = true;
-        for (std::uint32_t i = 0; i < job_.search_count && all; i = scratch_.search_nodes[i].end) {
+        for (std::uint32_t i = 0; i < job_.search_count && all && !search_.suspended;
+             i = scratch_.search_nodes[i].end) {
             all = search_match(seq, i);
         }
+        if (search_.suspended) return;  // this message again, in the next batch
+        ++job_.next_position;
+        search_.text_done = 0;
+        search_.text_results = 0;
+        search_.walking = false;
         if (all) search_found(job_.uid ? job_.message.uid : seq);
     }
 }
@@ -309,15 +324,50 @@ bool Session::header_contains(std::string_view name, std::string_view needle) {
 
 // BODY (the decoded bodies of the parts) or TEXT (those and the headers)
 // contains `needle`.
+// A walk through a large message stops when the batch's budget is spent
+// (search_.suspended) and goes on in the next batch from where it was: the
+// message's keys are evaluated again, the text keys already answered from
+// search_.text_results (kTextResults of them; a message with more text
+// keys than that is searched whole).
 bool Session::body_contains(std::string_view needle, bool whole) {
-    if (!prepare_needle(needle)) return false;
+    constexpr std::uint32_t kTextResults = 64;
+    if (search_.suspended) return false;  // the answer is not used
+    const std::uint32_t k = search_.text_ordinal++;
+    if (k < search_.text_done) return ((search_.text_results >> k) & 1) != 0;
+    // The matcher's table lives in the shared scratch: made again each time.
+    char* base = services_.stream_scratch;
+    const std::size_t pad = reinterpret_cast<std::uintptr_t>(base) % 2;
+    auto* table = static_cast<std::uint16_t*>(static_cast<void*>(base + pad));
     mime_source_.box = selected_;
     mime_source_.message = &job_.message;
+    if (!search_.walking) {
+        if (!walk_matcher_.prepare(needle, table, kMaxSearchString)) return false;
+        text_walk_.start(whole ? mime::TextScope::Text : mime::TextScope::Body, job_.message.size,
+                         walk_matcher_);
+        search_.walking = true;
+    } else {
+        walk_matcher_.rebind(table, kMaxSearchString);
+    }
     std::size_t size = 0;
     char* buf = search_window(&size);
-    search_.work += job_.message.size;
-    return mime::message_text_contains(
-        mime_source_, whole ? mime::TextScope::Text : mime::TextScope::Body, matcher_, buf, size);
+    std::uint64_t budget = kSearchWorkBudget > search_.work ? kSearchWorkBudget - search_.work : 0;
+    if (k >= kTextResults) budget = UINT64_MAX;                  // no room to remember its answer
+    if (budget < mime::kMinScratch) budget = mime::kMinScratch;  // some progress each batch
+    const std::uint64_t given = budget;
+    const mime::WalkStep st = text_walk_.step(mime_source_, walk_matcher_, buf, size, &budget);
+    search_.work += given - budget;
+    if (st == mime::WalkStep::More) {
+        search_.suspended = true;
+        search_.text_ordinal = k;
+        return false;
+    }
+    search_.walking = false;
+    const bool found = st == mime::WalkStep::Found;
+    if (k < kTextResults) {
+        if (found) search_.text_results |= std::uint64_t{1} << k;
+        search_.text_done = k + 1;
+    }
+    return found;
 }
 
 // A match: written at once (SEARCH) or gathered (ESEARCH).

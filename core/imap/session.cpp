@@ -499,6 +499,7 @@ std::uint64_t Session::deadline() const {
 
 void Session::tick(std::uint64_t now_ms) {
     now_ms_ = now_ms;
+    ++turn_;
     if (state_ == SessionState::Logout) return;
     if (delayed_until_ms_ != kNoDeadline) {
         if (now_ms < delayed_until_ms_) return;

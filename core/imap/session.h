@@ -31,6 +31,7 @@
 #include "core/imap/framing.h"
 #include "core/imap/parser.h"
 #include "core/imap/quota_reservations.h"
+#include "core/imap/uid_pairs.h"
 #include "core/imap/uid_ranges.h"
 #include "core/mime/bodystructure.h"
 #include "core/mime/header.h"
@@ -143,7 +144,7 @@ public:
     // The job waits for the store (deadline() says until when), not for output.
     bool job_waiting() const {
         if (job_.kind == JobKind::Append) return append_waiting();
-        return job_.kind == JobKind::Expunge && job_.retry_at_ms != 0 && now_ms_ < job_.retry_at_ms;
+        return job_.kind != JobKind::None && job_.retry_at_ms != 0 && now_ms_ < job_.retry_at_ms;
     }
     void run_job();
 
@@ -236,8 +237,16 @@ private:
     void cmd_expunge(const ParsedCommand& cmd);
     void run_expunge_job();
     void cmd_copy(const ParsedCommand& cmd);
+    void run_copy_job();
+    void end_copy_job(Status st);
+    void run_store_job();
+    bool store_start();
+    void store_finish(Status st);
+    void end_store_txn();
+    bool retry_later();
     bool check_set(const ParsedCommand& cmd);
     std::uint32_t next_in_set();
+    std::uint32_t next_uid_in_set();
     bool start_message();
     void write_item(const FetchItem& item);
     bool write_structure(const FetchItem& item);
@@ -279,6 +288,7 @@ private:
     CommandScratch scratch_;
     SessionState state_ = SessionState::NotAuthenticated;
     std::uint64_t now_ms_ = 0;
+    std::uint32_t turn_ = 0;  // loop turns seen (tick): a job's fsyncs are spread over them
     std::uint64_t last_activity_ms_ = 0;
     // A failed LOGIN's NO waits until delayed_until_ms_ (brute-force brake).
     std::uint64_t delayed_until_ms_ = kNoDeadline;
@@ -324,6 +334,8 @@ private:
     const std::uint32_t slot_;
 
     // A FETCH or STORE answering message by message (resumable).
+    // Store: STORE's answers, once StoreApply (the changes, in steps) has
+    // committed them; Copy: COPY and MOVE's copy, in steps.
     enum class JobKind : std::uint8_t {
         None,
         Fetch,
@@ -333,6 +345,8 @@ private:
         Resync,
         List,
         Expunge,
+        StoreApply,
+        Copy,
         Append
     };
     // A LIST or LSUB answering mailbox by mailbox (cmd_list): the command's
@@ -380,7 +394,10 @@ private:
         std::uint64_t retry_at_ms = 0;   // Expunge: the store was busy; try again then
         std::uint64_t waiting_since_ms = 0;
         std::uint32_t move_lo = 0, move_hi = 0;
-        std::uint32_t seq = 0;  // message being answered, 0 between messages
+        std::uint32_t expunge_from_uid = 1;  // Expunge: where the store's scan goes on (0: done)
+        std::uint32_t commit_turn = 0;       // Expunge: the loop turn of its last commit
+        std::uint32_t seq = 0;               // message being answered, 0 between messages
+        std::uint32_t held_seq = 0;          // Fetch: the next message, put back while waiting
         std::size_t item = 0;
         store::MessageInfo message;
         std::uint64_t header_size = UINT64_MAX;
@@ -426,8 +443,38 @@ private:
 
     // ---- fetch extensions (MOVE, CONDSTORE FETCH/STORE, cache, BINARY) ----
     // (cmd_fetch.cpp)
-    void finish_move(const ParsedCommand& cmd, std::string_view copyuid, std::uint32_t lowest_uid,
-                     std::uint32_t highest_uid);
+    void finish_move(bool uid, const SeqSet& set, std::string_view copyuid,
+                     std::uint32_t lowest_uid, std::uint32_t highest_uid);
+    // COPY/MOVE as a job (RFC 3501 §6.4.7, RFC 6851): one transaction on the
+    // destination, open across turns of the loop, a bounded number of
+    // message bytes copied per step; committed (durable) before the OK.
+    struct CopyJob {
+        store::Mailbox* dest = nullptr;  // opened for the job, closed at its end
+        bool move = false;
+        bool txn = false;       // begin_copy succeeded: dest is ours
+        std::uint32_t seq = 0;  // message being copied; 0 between messages
+        std::uint32_t lowest_uid = UINT32_MAX, highest_uid = 0;
+        bool quota = false;       // RFC 9208: room left below
+        bool over_quota = false;  // it would not fit: NO [OVERQUOTA]
+        std::uint64_t quota_bytes = 0, quota_messages = 0;
+        store::CopyCursor cursor;
+        UidPairs pairs;
+    };
+    CopyJob copy_;
+    // STORE's changes as a job (RFC 3501 §6.4.6): one transaction, open
+    // across turns, a bounded number of messages per step; the answers
+    // follow (JobKind::Store) once it has committed.
+    struct StoreJob {
+        explicit StoreJob(const ArgReader& r) : spec(r) {}
+        StoreSpec spec;  // the command's (its flags are re-read on a retry)
+        bool txn = false;
+        store::FlagOp op = store::FlagOp::Add;
+        std::uint8_t flags = 0;
+        std::uint64_t keywords = 0;
+        std::uint32_t seq_scan = 0;  // conditional STORE by number: last one done
+        AscendingRun failed;
+    };
+    StoreJob store_job_{ArgReader(parser_)};
     bool fetch_has_flags() const;
     bool write_store_answer();
     // RFC 7162 §3.1.4.1: the FETCH job's CHANGEDSINCE (0: none) and whether
@@ -495,7 +542,14 @@ private:
         std::uint32_t count = 0;  // matches so far
         std::uint32_t min = 0, max = 0;
         std::uint64_t min_modseq = 0, max_modseq = 0, highest_modseq = 0;
-        std::uint64_t work = 0;                // message bytes read in this batch
+        std::uint64_t work = 0;  // message bytes read in this batch
+        // BODY/TEXT over one large message goes on over several batches
+        // (TextWalk): the message's text keys are evaluated again in the
+        // same order, those already done answered from text_results.
+        bool suspended = false;  // a walk ran out of budget: same message next batch
+        bool walking = false;    // text_walk_ holds key number text_done's walk
+        std::uint32_t text_done = 0, text_ordinal = 0;
+        std::uint64_t text_results = 0;
         std::uint32_t run_lo = 0, run_hi = 0;  // the ALL range being extended
         std::uint32_t held = 0;
         std::uint32_t lo[kHeldRanges] = {};
@@ -503,6 +557,8 @@ private:
     };
     SearchResult search_;
     mime::TextMatcher matcher_;
+    mime::TextMatcher walk_matcher_;  // the BODY/TEXT key of text_walk_
+    mime::TextWalk text_walk_;
 #ifdef TINYIMAPD_CHECK_FRAMING
     // Sanitizer and fuzz builds: every byte handed to the loop is checked
     // (core/imap/framing.h); a malformed response traps at once.

@@ -13,14 +13,10 @@
 namespace tinyimapd::mime {
 namespace {
 
-// Boundaries of the multiparts open at once, packed; a multipart whose
-// boundary does not fit is searched as one leaf (its body as stored).
-constexpr std::size_t kBoundaryPool = 1024;
-// Decoded bytes between the decoder and the matcher.
-constexpr std::size_t kDecodeWindow = 1024;
-// Charset conversion staging (stack).
+// Boundaries of the multiparts open at once are packed in TextWalk::pool_;
+// a multipart whose boundary does not fit is searched as one leaf (its body
+// as stored). Charset conversion staging (stack):
 constexpr std::size_t kConvertStage = 256;
-constexpr std::size_t kFrames = kMaxMimeDepth + 1;
 
 // The folded form of byte `c` after byte `prev`: ASCII letters, and the
 // Latin-1 Supplement capitals U+00C0..U+00DE except U+00D7 (UTF-8 C3 80..9E,
@@ -34,97 +30,129 @@ char fold(char prev, char c) {
     return ascii::to_lower(c);
 }
 
-struct Frame {
-    ChildCursor cursor;
-    std::size_t depth;
-    std::size_t pool_mark;  // pool bytes in use before this frame's boundary
-    bool digest;
-};
+}  // namespace
 
-class Walker {
-public:
-    Walker(MessageReader& r, TextScope scope, TextMatcher& m) : r_(r), scope_(scope), m_(m) {}
-    bool carve(char* scratch, std::size_t size);
-    void run();
-
-private:
-    void leaf(const HeaderBlock& h, const PartInfo& info, std::uint64_t end);
-    void emit(const char* p, std::size_t n, Charset cs);
-
-    MessageReader& r_;
-    TextScope scope_;
-    TextMatcher& m_;
-    Frame* frames_ = nullptr;
-    char* pool_ = nullptr;
-    char* decoded_ = nullptr;
-    char* window_ = nullptr;
-    std::size_t window_size_ = 0;
-};
-
-bool Walker::carve(char* scratch, std::size_t size) {
-    const auto base = reinterpret_cast<std::uintptr_t>(scratch);
-    const std::size_t pad = (alignof(Frame) - base % alignof(Frame)) % alignof(Frame);
-    const std::size_t fixed = pad + sizeof(Frame) * kFrames + kBoundaryPool + kDecodeWindow;
-    if (size < fixed + kMinScratch) return false;
-    frames_ = static_cast<Frame*>(static_cast<void*>(scratch + pad));  // aligned by pad
-    pool_ = scratch + pad + sizeof(Frame) * kFrames;
-    decoded_ = pool_ + kBoundaryPool;
-    window_ = decoded_ + kDecodeWindow;
-    window_size_ = size - fixed;
-    return true;
+void TextWalk::start(TextScope scope, std::uint64_t size, TextMatcher& m) {
+    m.restart();
+    scope_ = scope;
+    phase_ = Phase::Entity;
+    top_ = pool_used_ = depth_ = 0;
+    start_ = 0;
+    end_ = size;
+    in_digest_ = false;
+    encapsulated_ = false;
 }
 
-void Walker::run() {
-    std::size_t top = 0, pool_used = 0;
-    std::uint64_t start = 0, end = r_.size();
-    std::size_t depth = 0;
-    bool in_digest = false;
-    bool pending = true;        // [start, end) is an entity still to search
-    bool encapsulated = false;  // it is the message inside a message/rfc822 part
-    while (!m_.found()) {
-        if (pending) {
-            HeaderBlock h;
-            load_header(r_, start, end, window_, window_size_, &h);
-            PartInfo info;
-            classify_part(h, depth, in_digest, &info);
-            if (scope_ == TextScope::Text || encapsulated) feed_header_fields(h.fields, m_);
-            encapsulated = false;
-            if (info.kind == PartKind::Message) {
-                start = h.body_start;  // RFC 2046 §5.2.1: a whole message
-                ++depth;
-                in_digest = false;
-                encapsulated = true;
-                continue;
+WalkStep TextWalk::step(MessageReader& r, TextMatcher& m, char* scratch, std::size_t scratch_size,
+                        std::uint64_t* budget_left) {
+    std::uint64_t& budget = *budget_left;
+    if (scratch_size < kMinWalkScratch) return WalkStep::NotFound;
+    char* const decoded = scratch;
+    char* const window = scratch + kDecodeWindow;
+    const std::size_t window_size = scratch_size - kDecodeWindow;
+    while (!m.found() && phase_ != Phase::Done) {
+        if (budget == 0) return WalkStep::More;
+        switch (phase_) {
+            case Phase::Entity: {
+                HeaderBlock h;
+                load_header(r, start_, end_, window, window_size, &h);
+                const std::uint64_t read =
+                    end_ - start_ < window_size ? end_ - start_ : window_size;
+                budget = budget > read ? budget - read : 0;
+                PartInfo info;
+                classify_part(h, depth_, in_digest_, &info);
+                if (scope_ == TextScope::Text || encapsulated_) feed_header_fields(h.fields, m);
+                encapsulated_ = false;
+                if (info.kind == PartKind::Message) {
+                    start_ = h.body_start;  // RFC 2046 §5.2.1: a whole message
+                    ++depth_;
+                    in_digest_ = false;
+                    encapsulated_ = true;
+                    break;
+                }
+                if (info.kind == PartKind::Multipart && top_ < kFrames &&
+                    info.boundary_len <= kBoundaryPool - pool_used_) {
+                    char* b = pool_ + pool_used_;
+                    std::memcpy(b, info.boundary, info.boundary_len);
+                    Frame& f = frames_[top_++];
+                    f.cursor = ChildCursor(h.body_start, end_, {b, info.boundary_len}).state();
+                    f.end = end_;
+                    f.depth = depth_;
+                    f.pool_mark = pool_used_;
+                    f.boundary_len = info.boundary_len;
+                    f.digest = info.is_digest;
+                    pool_used_ += info.boundary_len;
+                    phase_ = Phase::Children;
+                } else {
+                    begin_leaf(h, info, end_);
+                }
+                break;
             }
-            if (info.kind == PartKind::Multipart && top < kFrames &&
-                info.boundary_len <= kBoundaryPool - pool_used) {
-                char* b = pool_ + pool_used;
-                std::memcpy(b, info.boundary, info.boundary_len);
-                new (&frames_[top]) Frame{ChildCursor(h.body_start, end, {b, info.boundary_len}),
-                                          depth, pool_used, info.is_digest};
-                pool_used += info.boundary_len;
-                ++top;
-            } else {
-                leaf(h, info, end);
+            case Phase::Children: {
+                if (top_ == 0) {
+                    phase_ = Phase::Done;
+                    break;
+                }
+                Frame& f = frames_[top_ - 1];
+                ChildCursor cursor(f.cursor, f.end, {pool_ + f.pool_mark, f.boundary_len});
+                const std::uint64_t from = f.cursor.scan;
+                const ChildCursor::Step next =
+                    cursor.step(r, window, window_size, budget, &start_, &end_);
+                f.cursor = cursor.state();
+                // What the delimiter search read (all of the budget if it paused).
+                const std::uint64_t used = next == ChildCursor::Step::More ? budget
+                                           : f.cursor.scan > from          ? f.cursor.scan - from
+                                                                           : 0;
+                budget = budget > used ? budget - used : 0;
+                if (next == ChildCursor::Step::More) return WalkStep::More;
+                if (next == ChildCursor::Step::Child) {
+                    depth_ = f.depth + 1;
+                    in_digest_ = f.digest;
+                    phase_ = Phase::Entity;
+                } else {
+                    pool_used_ = f.pool_mark;
+                    --top_;
+                }
+                break;
             }
-            pending = false;
-            continue;
-        }
-        if (top == 0) break;
-        Frame& f = frames_[top - 1];
-        if (f.cursor.next(r_, window_, window_size_, &start, &end)) {
-            depth = f.depth + 1;
-            in_digest = f.digest;
-            pending = true;
-        } else {
-            pool_used = f.pool_mark;
-            --top;
+            case Phase::Leaf: {
+                if (pos_ >= leaf_end_) {
+                    phase_ = Phase::LeafEnd;
+                    break;
+                }
+                const std::uint64_t left = leaf_end_ - pos_;
+                const std::size_t want =
+                    left < window_size ? static_cast<std::size_t>(left) : window_size;
+                const std::size_t n = read_full(r, pos_, window, want);
+                if (n == 0) {
+                    phase_ = Phase::Children;  // unreadable: what was read is searched
+                    break;
+                }
+                std::size_t used = 0;
+                while (used < n && !m.found()) {
+                    const DecodeStep d =
+                        decoder_.decode(window + used, n - used, decoded, kDecodeWindow);
+                    used += d.consumed;
+                    emit(m, decoded, d.produced);
+                }
+                pos_ += n;
+                budget = budget > n ? budget - n : 0;
+                break;
+            }
+            case Phase::LeafEnd:
+                while (decoder_.held() && !m.found()) {
+                    emit(m, decoded, decoder_.finish(decoded, kDecodeWindow));
+                }
+                phase_ = Phase::Children;
+                break;
+            case Phase::Done: break;
         }
     }
+    return m.found() ? WalkStep::Found : WalkStep::NotFound;
 }
 
-// The body of a leaf [h.body_start, end), decoded.
-void Walker::leaf(const HeaderBlock& h, const PartInfo& info, std::uint64_t end) {
+// The body of a leaf [h.body_start, end), to be decoded by Phase::Leaf.
+void TextWalk::begin_leaf(const HeaderBlock& h, const PartInfo& info, std::uint64_t end) {
     // Everything needed from the header is taken before the window is reused.
     std::string_view value;
     const TransferEncoding cte = find_field(h.fields, "Content-Transfer-Encoding", &value)
@@ -141,43 +169,29 @@ void Walker::leaf(const HeaderBlock& h, const PartInfo& info, std::uint64_t end)
             if (ascii::iequals(name, "charset")) cs = charset_from_name(param);
         }
     }
-    TransferDecoder d(cte);
-    std::uint64_t pos = h.body_start;
-    while (pos < end && !m_.found()) {
-        const std::uint64_t left = end - pos;
-        const std::size_t want =
-            left < window_size_ ? static_cast<std::size_t>(left) : window_size_;
-        const std::size_t n = read_full(r_, pos, window_, want);
-        if (n == 0) return;
-        std::size_t used = 0;
-        while (used < n) {
-            const DecodeStep s = d.decode(window_ + used, n - used, decoded_, kDecodeWindow);
-            used += s.consumed;
-            emit(decoded_, s.produced, cs);
-        }
-        pos += n;
-    }
-    while (d.held() && !m_.found()) emit(decoded_, d.finish(decoded_, kDecodeWindow), cs);
+    decoder_.reset(cte);
+    charset_ = cs;
+    pos_ = h.body_start;
+    leaf_end_ = end;
+    phase_ = Phase::Leaf;
 }
 
-void Walker::emit(const char* p, std::size_t n, Charset cs) {
-    if (charset_is_identity(cs)) {
-        m_.write(p, n);
+void TextWalk::emit(TextMatcher& m, const char* p, std::size_t n) {
+    if (charset_is_identity(charset_)) {
+        m.write(p, n);
         return;
     }
     char stage[kConvertStage];
     std::size_t k = 0;
     for (std::size_t i = 0; i < n; ++i) {
         if (k + kMaxUtf8PerByte > sizeof stage) {
-            m_.write(stage, k);
+            m.write(stage, k);
             k = 0;
         }
-        k += charset_to_utf8(cs, static_cast<unsigned char>(p[i]), stage + k);
+        k += charset_to_utf8(charset_, static_cast<unsigned char>(p[i]), stage + k);
     }
-    m_.write(stage, k);
+    m.write(stage, k);
 }
-
-}  // namespace
 
 bool TextMatcher::prepare(std::string_view needle, std::uint16_t* table, std::size_t table_size) {
     needle_ = needle;
@@ -233,11 +247,15 @@ void feed_header_fields(std::string_view fields, TextMatcher& m) {
 
 bool message_text_contains(MessageReader& r, TextScope scope, TextMatcher& m, char* scratch,
                            std::size_t scratch_size) {
-    m.restart();
-    Walker w(r, scope, m);
-    if (!w.carve(scratch, scratch_size)) return false;
-    if (!m.found()) w.run();
-    return m.found();
+    // The walk's own state goes at the start of the scratch, aligned.
+    const auto base = reinterpret_cast<std::uintptr_t>(scratch);
+    const std::size_t pad = (alignof(TextWalk) - base % alignof(TextWalk)) % alignof(TextWalk);
+    if (scratch_size < pad + sizeof(TextWalk) + TextWalk::kMinWalkScratch) return false;
+    auto* walk = new (scratch + pad) TextWalk;
+    walk->start(scope, r.size(), m);
+    const std::size_t used = pad + sizeof(TextWalk);
+    std::uint64_t budget = UINT64_MAX;
+    return walk->step(r, m, scratch + used, scratch_size - used, &budget) == WalkStep::Found;
 }
 
 }  // namespace tinyimapd::mime

@@ -34,8 +34,11 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/mime/charset.h"
 #include "core/mime/encoded_word.h"
 #include "core/mime/message_reader.h"
+#include "core/mime/part.h"
+#include "core/mime/transfer_decode.h"
 
 namespace tinyimapd::mime {
 
@@ -52,6 +55,18 @@ public:
     }
     void write(const char* data, std::size_t n) override;
     bool found() const { return found_; }
+    // Points the matcher at a new copy of its table (the caller's buffer was
+    // reused in between), keeping how far the text matched: a search that
+    // goes on later (TextWalk). The same needle as prepare() was given.
+    void rebind(std::uint16_t* table, std::size_t table_size) {
+        const std::size_t state = state_;
+        const char prev = prev_;
+        const bool found = found_;
+        prepare(needle_, table, table_size);
+        state_ = state;
+        prev_ = prev;
+        found_ = found;
+    }
 
 private:
     char folded(std::size_t i) const;  // needle byte i, folded
@@ -75,6 +90,56 @@ inline constexpr std::size_t kMinTextScratch = 8192;
 // matcher's needle. False also when scratch_size < kMinTextScratch.
 bool message_text_contains(MessageReader& r, TextScope scope, TextMatcher& m, char* scratch,
                            std::size_t scratch_size);
+
+enum class WalkStep : std::uint8_t { Found, NotFound, More };
+
+// The same search in steps, so that one very large message does not hold
+// the caller for long: step() reads about `budget` message bytes at most,
+// then says More and keeps where it was (the multiparts open, the part
+// being decoded) in this object; the scratch (window and decode buffer)
+// may be reused by others between steps, and the matcher must be rebound
+// to its table if that was reused too (TextMatcher::rebind). Placed by the
+// caller: about 4 KiB, most of it the open multiparts' cursors and
+// boundaries. The scratch must have kMinWalkScratch bytes.
+class TextWalk {
+public:
+    static constexpr std::size_t kFrames = kMaxMimeDepth + 1;
+    static constexpr std::size_t kBoundaryPool = 1024;
+    static constexpr std::size_t kDecodeWindow = 1024;
+    static constexpr std::size_t kMinWalkScratch = kDecodeWindow + kMinScratch;
+
+    // A new walk over a message of `size` bytes; the matcher is restarted.
+    void start(TextScope scope, std::uint64_t size, TextMatcher& m);
+    // Reads about *budget bytes at most, and takes what it read off *budget.
+    WalkStep step(MessageReader& r, TextMatcher& m, char* scratch, std::size_t scratch_size,
+                  std::uint64_t* budget);
+
+private:
+    struct Frame {
+        ChildCursor::State cursor;  // the multipart's ChildCursor, between steps
+        std::uint64_t end = 0;      // the multipart's end
+        std::size_t depth = 0;
+        std::size_t pool_mark = 0;  // pool bytes in use before this frame's boundary
+        std::size_t boundary_len = 0;
+        bool digest = false;
+    };
+    enum class Phase : std::uint8_t { Entity, Children, Leaf, LeafEnd, Done };
+    void begin_leaf(const HeaderBlock& h, const PartInfo& info, std::uint64_t end);
+    void emit(TextMatcher& m, const char* p, std::size_t n);
+
+    Frame frames_[kFrames];
+    char pool_[kBoundaryPool] = {};
+    TextScope scope_ = TextScope::Body;
+    Phase phase_ = Phase::Done;
+    std::size_t top_ = 0, pool_used_ = 0, depth_ = 0;
+    std::uint64_t start_ = 0, end_ = 0;  // the entity still to search (Phase::Entity)
+    bool in_digest_ = false;
+    bool encapsulated_ = false;  // it is the message inside a message/rfc822 part
+    // The leaf being decoded: [pos_, leaf_end_) still to read.
+    std::uint64_t pos_ = 0, leaf_end_ = 0;
+    TransferDecoder decoder_;
+    Charset charset_ = Charset::UsAscii;
+};
 
 // Feeds one loaded header (HeaderBlock::fields) field by field, decoded as
 // described above, stopping early once the matcher has found its needle.

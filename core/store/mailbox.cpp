@@ -647,11 +647,18 @@ Status Mailbox::load_gone() {
         Status st = read_record(pos, &r);
         if (st != Status::Ok) return st;
         if (!r.expunged) continue;
+        if (gone_count_ > 0) {
+            Gone& last = gone_[gone_count_ - 1];
+            if (last.position + last.count == pos && last.modseq == r.modseq) {
+                ++last.count;
+                continue;
+            }
+        }
         if (gone_count_ == s_->limits.max_pending_expunges) {
             overflow = true;
             break;
         }
-        gone_[gone_count_++] = Gone{pos, r.uid, r.modseq};
+        gone_[gone_count_++] = Gone{pos, 1, r.modseq};
     }
     if (overflow) return compact();
     return Status::Ok;
@@ -845,16 +852,28 @@ std::uint32_t Mailbox::position_of(const View& v, std::uint32_t seq) const {
     std::uint32_t pos = seq - 1;
     for (std::size_t i = 0; i < gone_count_; ++i) {
         if (gone_[i].position > pos) break;
-        if (hidden(v, gone_[i])) ++pos;
+        std::uint32_t f = 0, e = 0;
+        hidden_range(v, gone_[i], &f, &e);
+        if (f == e) continue;
+        if (f > pos) break;  // the visible part of this run holds it
+        pos += e - f;        // the hidden ones are skipped, all at or below it
     }
     return pos;
 }
 
-std::uint32_t Mailbox::count_visible(const View& v) const {
-    std::uint32_t n = v.positions;
-    for (std::size_t i = 0; i < gone_count_; ++i)
-        if (hidden(v, gone_[i])) --n;
+std::uint32_t Mailbox::hidden_below(const View& v, std::uint32_t pos) const {
+    std::uint32_t n = 0;
+    for (std::size_t i = 0; i < gone_count_ && gone_[i].position < pos; ++i) {
+        std::uint32_t f = 0, e = 0;
+        hidden_range(v, gone_[i], &f, &e);
+        if (e > pos) e = pos;
+        if (f < e) n += e - f;
+    }
     return n;
+}
+
+std::uint32_t Mailbox::count_visible(const View& v) const {
+    return v.positions - hidden_below(v, v.positions);
 }
 
 std::uint32_t Mailbox::find_position(std::uint32_t uid) {
@@ -877,13 +896,12 @@ std::uint32_t Mailbox::seq_of_uid(const View& v, std::uint32_t uid) {
     if (pos >= v.positions) return 0;
     Record r;
     if (read_record(pos, &r) != Status::Ok || r.uid != uid) return 0;
-    std::uint32_t seq = pos + 1;
     for (std::size_t i = 0; i < gone_count_ && gone_[i].position <= pos; ++i) {
-        if (!hidden(v, gone_[i])) continue;
-        if (gone_[i].position == pos) return 0;
-        --seq;
+        std::uint32_t f = 0, e = 0;
+        hidden_range(v, gone_[i], &f, &e);
+        if (pos >= f && pos < e) return 0;  // expunged, and the view was told
     }
-    return seq;
+    return pos + 1 - hidden_below(v, pos);
 }
 
 std::uint32_t Mailbox::recent_count(const View& v) {
@@ -894,8 +912,13 @@ std::uint32_t Mailbox::recent_count(const View& v) {
         if (b > v.positions) b = v.positions;
         if (a >= b) continue;
         n += b - a;
-        for (std::size_t k = 0; k < gone_count_; ++k)
-            if (hidden(v, gone_[k]) && gone_[k].position >= a && gone_[k].position < b) --n;
+        for (std::size_t k = 0; k < gone_count_; ++k) {
+            std::uint32_t f = 0, e = 0;
+            hidden_range(v, gone_[k], &f, &e);
+            if (f < a) f = a;
+            if (e > b) e = b;
+            if (f < e) n -= e - f;
+        }
     }
     return n;
 }
@@ -963,8 +986,11 @@ Status Mailbox::status(StatusInfo* out) {
     out->size = state_.live_bytes;
     const std::uint32_t a = find_position(first_recent_uid_);
     std::uint32_t recent = state_.record_count - a;
-    for (std::size_t i = 0; i < gone_count_; ++i)
-        if (gone_[i].position >= a) --recent;
+    for (std::size_t i = 0; i < gone_count_; ++i) {
+        const Gone& g = gone_[i];
+        const std::uint32_t f = g.position > a ? g.position : a;
+        if (g.position + g.count > f) recent -= g.position + g.count - f;
+    }
     out->recent = recent;
     return Status::Ok;
 }
@@ -1009,21 +1035,31 @@ Status Mailbox::sync(View& v, SyncVisitor& out, bool* complete) {
             v.partial_modseq != 0 ? v.partial_modseq : state_.highest_modseq;
         for (std::size_t i = gone_count_; i-- > 0;) {
             const Gone& g = gone_[i];
-            if (g.modseq <= v.expunge_modseq || g.modseq > target || hidden(v, g) ||
-                g.position >= v.positions) {
+            if (g.modseq <= v.expunge_modseq || g.modseq > target || g.position >= v.positions) {
                 continue;
             }
-            std::uint32_t seq = g.position + 1;
-            for (std::size_t k = 0; k < i; ++k)
-                if (hidden(v, gone_[k])) --seq;
-            if (!out.expunged(seq, g.uid)) {
-                if (complete != nullptr) *complete = false;
-                return Status::Ok;
+            // The run's positions the view knows and was not told of yet:
+            // below a partial round's last report, if this round has one.
+            std::uint32_t top = g.position + g.count;
+            if (top > v.positions) top = v.positions;
+            if (v.partial_modseq != 0 && v.partial_position < top) top = v.partial_position;
+            if (top <= g.position) continue;
+            // Numbers as the client knows them: the positions it was told of
+            // below this run are not counted (none of this run's are).
+            const std::uint32_t below = hidden_below(v, g.position);
+            for (std::uint32_t p = top; p-- > g.position;) {
+                Record r;
+                st = read_record(p, &r);
+                if (st != Status::Ok) return st;
+                if (!out.expunged(p + 1 - below, r.uid)) {
+                    if (complete != nullptr) *complete = false;
+                    return Status::Ok;
+                }
+                v.partial_modseq = target;
+                v.partial_position = p;
+                if (v.exists > 0) --v.exists;  // as the client now counts
+                expunged_any = true;
             }
-            v.partial_modseq = target;
-            v.partial_position = g.position;
-            if (v.exists > 0) --v.exists;  // as the client now counts
-            expunged_any = true;
         }
         v.expunge_modseq = target;
         v.partial_modseq = 0;
@@ -1041,6 +1077,9 @@ Status Mailbox::sync(View& v, SyncVisitor& out, bool* complete) {
                 const Change& c = ring_[(ring_head_ + s_->limits.change_ring - ring_size_ + k) %
                                         s_->limits.change_ring];
                 if (c.modseq <= v.flags_modseq) continue;
+                // A transaction still open (a STORE job between steps): its
+                // changes are reported once committed.
+                if (c.modseq > state_.highest_modseq) break;
                 if (c.modseq != v.flags_group_modseq) {
                     // Every change before this group has been reported.
                     v.flags_modseq = c.modseq - 1;
@@ -1385,53 +1424,80 @@ Status Mailbox::begin_copy(Mailbox& dest) {
 }
 
 Status Mailbox::copy(const View& v, std::uint32_t seq, Mailbox& dest, std::uint32_t* new_uid) {
+    CopyCursor c;
+    std::uint64_t budget = UINT64_MAX;
+    bool finished = false;
+    Status st = copy_step(v, seq, dest, c, &budget, &finished, new_uid);
+    if (st == Status::Ok && !finished) st = Status::Io;
+    return st;
+}
+
+Status Mailbox::copy_step(const View& v, std::uint32_t seq, Mailbox& dest, CopyCursor& c,
+                          std::uint64_t* budget, bool* finished, std::uint32_t* new_uid) {
+    *finished = false;
     if (!dest.in_txn_ || !dest.appending_) return Status::Invalid;
-    MessageInfo m;
-    Status st = message(v, seq, &m);
-    if (st != Status::Ok) return st;
-    if (dest.next_.uid_next >= kMaxUid) return Status::Exhausted;
-    std::uint64_t kw = 0;
-    for (unsigned b = 0; b < kMaxKeywords; ++b) {
-        if ((m.keywords & (std::uint64_t{1} << b)) == 0) continue;
-        unsigned db = 0;
-        if (keyword_name(b).empty()) continue;
-        if ((st = dest.keyword_bit(keyword_name(b), true, &db)) != Status::Ok) return st;
-        kw |= std::uint64_t{1} << db;
+    Status st = Status::Ok;
+    Record& r = c.record;
+    if (!c.active) {
+        MessageInfo& m = c.source;
+        st = message(v, seq, &m);
+        if (st != Status::Ok) return st;
+        if (dest.next_.uid_next >= kMaxUid) return Status::Exhausted;
+        std::uint64_t kw = 0;
+        for (unsigned b = 0; b < kMaxKeywords; ++b) {
+            if ((m.keywords & (std::uint64_t{1} << b)) == 0) continue;
+            unsigned db = 0;
+            if (keyword_name(b).empty()) continue;
+            if ((st = dest.keyword_bit(keyword_name(b), true, &db)) != Status::Ok) return st;
+            kw |= std::uint64_t{1} << db;
+        }
+        r = Record{};
+        r.uid = dest.next_.uid_next;
+        r.size = m.size;
+        r.offset = dest.txn_data_end_;
+        r.internal_date = m.internal_date;
+        r.zone_minutes = m.zone_minutes;
+        r.flags = static_cast<std::uint8_t>(m.flags & ~imap::kRecent);
+        r.keywords = kw;
+        r.modseq = dest.next_.highest_modseq;
+        FrameHeader h;
+        h.uid = r.uid;
+        h.size = r.size;
+        h.internal_date = r.internal_date;
+        h.zone_minutes = r.zone_minutes;
+        h.flags = r.flags;
+        h.keywords = kw;
+        std::uint8_t hb[kFrameHeaderSize];
+        encode(h, hb);
+        if ((st = pwrite_all(s_->fs, dest.data_, hb, sizeof hb, r.offset)) != Status::Ok) return st;
+        c.crc = 0;
+        c.done = 0;
+        c.active = true;
     }
-    Record r;
-    r.uid = dest.next_.uid_next;
-    r.size = m.size;
-    r.offset = dest.txn_data_end_;
-    r.internal_date = m.internal_date;
-    r.zone_minutes = m.zone_minutes;
-    r.flags = static_cast<std::uint8_t>(m.flags & ~imap::kRecent);
-    r.keywords = kw;
-    r.modseq = dest.next_.highest_modseq;
-    FrameHeader h;
-    h.uid = r.uid;
-    h.size = r.size;
-    h.internal_date = r.internal_date;
-    h.zone_minutes = r.zone_minutes;
-    h.flags = r.flags;
-    h.keywords = kw;
-    std::uint8_t hb[kFrameHeaderSize];
-    encode(h, hb);
-    if ((st = pwrite_all(s_->fs, dest.data_, hb, sizeof hb, r.offset)) != Status::Ok) return st;
-    std::uint32_t crc = 0;
-    std::uint64_t done = 0;
-    while (done < m.size) {
+    // The frame lies beyond dest's committed length until commit_copy:
+    // nobody reads it, so it may be written over many turns.
+    for (;;) {
+        if (c.done >= r.size) break;
+        if (*budget == 0) return Status::Ok;  // more on the next call
         std::size_t got = 0;
-        st = read(m, done, s_->scratch, s_->limits.scratch_bytes, &got);
-        if (st != Status::Ok) return st;
-        if (got == 0) return Status::Io;
-        crc = crc32c(s_->scratch, got, crc);
-        st = pwrite_all(s_->fs, dest.data_, s_->scratch, got, r.offset + kFrameHeaderSize + done);
-        if (st != Status::Ok) return st;
-        done += got;
+        st = read(c.source, c.done, s_->scratch, s_->limits.scratch_bytes, &got);
+        if (st == Status::Ok && got == 0) st = Status::Io;
+        if (st == Status::Ok) {
+            c.crc = crc32c(s_->scratch, got, c.crc);
+            st = pwrite_all(s_->fs, dest.data_, s_->scratch, got,
+                            r.offset + kFrameHeaderSize + c.done);
+        }
+        if (st != Status::Ok) {
+            c.active = false;
+            return st;
+        }
+        c.done += got;
+        *budget = *budget > got ? *budget - got : 0;
     }
+    c.active = false;
     std::uint8_t t[kFrameTrailerSize];
-    encode_trailer(crc, t);
-    const std::uint64_t end = r.offset + kFrameOverhead + m.size;
+    encode_trailer(c.crc, t);
+    const std::uint64_t end = r.offset + kFrameOverhead + r.size;
     if ((st = pwrite_all(s_->fs, dest.data_, t, sizeof t, end - kFrameTrailerSize)) != Status::Ok)
         return st;
     if ((st = dest.write_record(dest.next_.record_count, r, true)) != Status::Ok) return st;
@@ -1442,6 +1508,7 @@ Status Mailbox::copy(const View& v, std::uint32_t seq, Mailbox& dest, std::uint3
     dest.next_.live_bytes += r.size;
     if (seen(r.flags)) dest.next_.seen_count += 1;
     *new_uid = r.uid;
+    *finished = true;
     return Status::Ok;
 }
 
@@ -1474,16 +1541,20 @@ void Mailbox::abort_copy(Mailbox& dest) {
 // ---- EXPUNGE ------------------------------------------------------------------
 
 Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uids,
-                        std::size_t capacity, std::size_t* count) {
+                        std::size_t capacity, std::size_t* count, std::uint32_t* from_uid) {
     *count = 0;
     if (in_txn_) return Status::Busy;
-    if (s_->limits.max_pending_expunges - gone_count_ < capacity) make_gone_room(v);
+    if (gone_count_ >= s_->limits.max_pending_expunges) make_gone_room(v);
     Status st = lock();
     if (st != Status::Ok) return st;
     begin_txn();
     const std::size_t room = s_->limits.max_pending_expunges - gone_count_;
-    std::size_t n = 0;
-    for (std::uint32_t pos = 0; pos < v.positions && n < room && n < capacity; ++pos) {
+    std::size_t n = 0, runs = 0;
+    bool full = false;
+    const std::uint32_t start = from_uid != nullptr ? find_position(*from_uid) : 0;
+    std::uint32_t pos = start;
+    for (; pos < v.positions && n < capacity; ++pos) {
+        if (from_uid != nullptr && pos - start >= kExpungeScan) break;
         Record r;
         if ((st = read_record(pos, &r)) != Status::Ok) break;
         if (r.expunged) continue;
@@ -1492,6 +1563,12 @@ Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uid
             continue;
         }
         if (uid_filter != nullptr && !uid_filter->accept(r.uid)) continue;
+        Gone* last = runs > 0 ? &gone_[gone_count_ + runs - 1] : nullptr;
+        const bool extends = last != nullptr && last->position + last->count == pos;
+        if (!extends && runs == room) {
+            full = true;
+            break;
+        }
         r.expunged = true;
         r.modseq = next_.highest_modseq;
         r.slot = static_cast<std::uint8_t>(1 - r.slot);
@@ -1501,8 +1578,13 @@ Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uid
         next_.live_bytes -= r.size;
         if (seen(r.flags)) next_.seen_count -= 1;
         next_.expunged_count += 1;
-        gone_[gone_count_ + n] = Gone{pos, r.uid, r.modseq};
-        uids[n++] = r.uid;
+        if (extends) {
+            ++last->count;
+        } else {
+            gone_[gone_count_ + runs++] = Gone{pos, 1, r.modseq};
+        }
+        if (uids != nullptr) uids[n] = r.uid;
+        ++n;
     }
     if (st == Status::Ok && n > 0) {
         st = commit_txn();
@@ -1512,8 +1594,8 @@ Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uid
     }
     unlock();
     if (st != Status::Ok) return st;
-    // Merge the new entries (ascending among themselves) into the sorted list.
-    for (std::size_t i = gone_count_; i < gone_count_ + n; ++i) {
+    // Merge the new runs (ascending among themselves) into the sorted list.
+    for (std::size_t i = gone_count_; i < gone_count_ + runs; ++i) {
         const Gone g = gone_[i];
         std::size_t j = i;
         while (j > 0 && gone_[j - 1].position > g.position) {
@@ -1522,11 +1604,15 @@ Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uid
         }
         gone_[j] = g;
     }
-    gone_count_ += n;
+    gone_count_ += runs;
     *count = n;
+    if (from_uid != nullptr) {
+        Record next;
+        *from_uid = pos < v.positions && read_record(pos, &next) == Status::Ok ? next.uid : 0;
+    }
     // The list ran out before the batch did: the caller lets its view catch
     // up (sync) and calls again.
-    if (room < capacity && n == room) return Status::Exhausted;
+    if (full) return Status::Exhausted;
     return Status::Ok;
 }
 
@@ -1539,7 +1625,7 @@ void Mailbox::make_gone_room(const View& keep) {
     for (View* v = views_; v != nullptr; v = v->next) {
         if (v == &keep || v->invalidated) continue;
         for (std::size_t i = 0; i < gone_count_; ++i) {
-            if (!hidden(*v, gone_[i])) {
+            if (!fully_hidden(*v, gone_[i])) {
                 v->invalidated = true;
                 break;
             }
@@ -1553,7 +1639,7 @@ Status Mailbox::maybe_compact(bool force) {
     for (View* v = views_; v != nullptr; v = v->next) {
         if (v->invalidated) continue;  // ends at its next command
         for (std::size_t i = 0; i < gone_count_; ++i)
-            if (!hidden(*v, gone_[i])) return Status::Ok;  // still shown somewhere
+            if (!fully_hidden(*v, gone_[i])) return Status::Ok;  // still shown somewhere
     }
     const std::uint64_t payload =
         kDataHeaderSize + state_.live_bytes + std::uint64_t{state_.live_count} * kFrameOverhead;
@@ -1681,8 +1767,12 @@ Status Mailbox::compact() {
     // views' positions before the list goes.
     for (View* v = views_; v != nullptr; v = v->next) {
         std::uint32_t below = 0;
-        for (std::size_t i = 0; i < gone_count_; ++i)
-            if (gone_[i].position < v->positions) ++below;
+        for (std::size_t i = 0; i < gone_count_; ++i) {
+            const Gone& g = gone_[i];
+            if (g.position >= v->positions) continue;
+            const std::uint32_t e = g.position + g.count;
+            below += (e < v->positions ? e : v->positions) - g.position;
+        }
         v->positions -= below;
     }
     gone_count_ = 0;

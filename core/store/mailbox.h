@@ -166,6 +166,15 @@ struct Appender {
     std::uint64_t batch_end = 0;  // where the next message's frame goes
 };
 
+// A message being copied by Mailbox::copy_step, between steps.
+struct CopyCursor {
+    bool active = false;
+    std::uint32_t crc = 0;
+    std::uint64_t done = 0;  // message bytes copied so far
+    MessageInfo source;
+    Record record;  // the copy's record (dest's UID and offset)
+};
+
 // One writer waiting for a mailbox's write turn (Mailbox::write_turn), placed
 // by the caller (a session's APPEND, later any job that writes). Queued FIFO
 // on the mailbox; `woken` is set when the in-process holder lets go.
@@ -317,6 +326,15 @@ public:
     // all-or-nothing; keywords are mapped by name. begin_copy locks dest.
     Status begin_copy(Mailbox& dest);
     Status copy(const View& v, std::uint32_t seq, Mailbox& dest, std::uint32_t* new_uid);
+    // The same copy in steps, for a job that must yield (bounded work per
+    // turn of the loop): each call copies at most about *budget message
+    // bytes (at least one scratch buffer's worth) and takes what it copied
+    // off *budget. *finished once the message is whole in dest (then
+    // *new_uid is set); otherwise call again with the same cursor. The
+    // cursor is the caller's (one per session); seq is read on the first
+    // call only.
+    Status copy_step(const View& v, std::uint32_t seq, Mailbox& dest, CopyCursor& c,
+                     std::uint64_t* budget, bool* finished, std::uint32_t* new_uid);
     Status commit_copy(Mailbox& dest);
     void abort_copy(Mailbox& dest);
 
@@ -336,22 +354,34 @@ public:
         ~UidFilter() = default;
     };
     // Exhausted: the list of expunges other views have not seen yet is full
-    // (*count may still be > 0): sync `v` and call again.
+    // (*count may still be > 0): sync `v` and call again. `uids` may be
+    // nullptr (only *count is wanted). With `from_uid`, the scan starts at
+    // that UID and looks at kExpungeScan records at most; *from_uid is then
+    // where the next call goes on, 0 once the view's messages are all seen
+    // (a cursor that survives compaction, unlike a position).
+    static constexpr std::uint32_t kExpungeScan = 8192;
     Status expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uids, std::size_t capacity,
-                   std::size_t* count);
+                   std::size_t* count, std::uint32_t* from_uid = nullptr);
     // Compacts m.data if the waste is worth it and no view still shows an
     // expunged message. Called by sync()/detach(); public for tests/tools.
     Status maybe_compact(bool force = false);
     void make_gone_room(const View& keep);
+
+    // A transaction (STORE, EXPUNGE, COPY into it) or an APPEND holds the
+    // mailbox: a new one would get Busy now.
+    bool busy() const { return in_txn_ || appending_; }
 
     // For tests and the benchmark.
     const State& state() const { return state_; }
     std::size_t gone_count() const { return gone_count_; }
 
 private:
+    // A run of consecutive index positions expunged by one commit (one
+    // modseq): the "gone" list holds runs, sorted by position, so a mass
+    // expunge takes a few entries however many messages go.
     struct Gone {
-        std::uint32_t position;
-        std::uint32_t uid;
+        std::uint32_t position;  // the first
+        std::uint32_t count;
         std::uint64_t modseq;
     };
     struct Change {
@@ -382,11 +412,32 @@ private:
     Status read_frame(std::uint64_t offset, std::uint64_t limit, FrameHeader* h, bool verify_body);
     void cache_put(std::uint32_t position, const Record& r);
     void cache_clear();
-    bool hidden(const View& v, const Gone& g) const {
-        if (g.position >= v.positions) return false;
-        if (g.modseq <= v.expunge_modseq) return true;
-        return g.modseq <= v.partial_modseq && g.position >= v.partial_position;
+    // The positions [*from, *end) of run `g` that view `v` hides: it was
+    // told of them (their modseq <= its expunge_modseq, or a partial report's
+    // window covers them). Empty when *from == *end.
+    void hidden_range(const View& v, const Gone& g, std::uint32_t* from, std::uint32_t* end) const {
+        std::uint32_t e = g.position + g.count;
+        if (e > v.positions) e = v.positions;
+        std::uint32_t f = e;
+        if (g.position < e) {
+            if (g.modseq <= v.expunge_modseq) {
+                f = g.position;
+            } else if (g.modseq <= v.partial_modseq) {
+                f = g.position > v.partial_position ? g.position : v.partial_position;
+                if (f > e) f = e;
+            }
+        }
+        *from = f;
+        *end = e;
     }
+    // Every position of `g` is known to `v` and hidden in it.
+    bool fully_hidden(const View& v, const Gone& g) const {
+        std::uint32_t f = 0, e = 0;
+        hidden_range(v, g, &f, &e);
+        return f == g.position && e == g.position + g.count;
+    }
+    // Positions below `pos` that `v` hides.
+    std::uint32_t hidden_below(const View& v, std::uint32_t pos) const;
     std::uint32_t position_of(const View& v, std::uint32_t seq) const;
     std::uint32_t count_visible(const View& v) const;
     std::uint32_t find_position(std::uint32_t uid);  // record_count if absent

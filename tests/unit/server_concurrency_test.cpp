@@ -14,13 +14,6 @@ using namespace tinyimapd::test;
 
 namespace {
 
-port::Handle login(World& w) {
-    port::Handle c = w.connect();
-    w.net.client_receive(c);
-    w.say(c, "a LOGIN alice wonderland\r\n");
-    return c;
-}
-
 constexpr const char* kInboxData = "mail/alice/^i^n^b^o^x/m.data";
 
 std::size_t count_of(const std::string& text, const std::string& what) {

@@ -521,12 +521,15 @@ TEST_CASE(
 
 namespace tinyimapd::test {
 
-TEST_CASE("RFC 6851 §3.3: a MOVE larger than the store's pending-expunge room is refused whole",
-          "[server][store][move]") {
+TEST_CASE(
+    "RFC 6851 §3.3: MOVE by sequence numbers of more messages than the store's "
+    "pending-expunge list holds moves them all; a scattered one is refused whole",
+    "[server][store][move]") {
     World w;
     port::Handle c = login_with(w, {});
+    port::Handle x = login_with(w, {});
     const std::string m = "Subject: n\r\n\r\nx\r\n";
-    for (int batch = 0; batch < 11; ++batch) {
+    for (int batch = 0; batch < 30; ++batch) {
         std::string appends;
         for (int i = 0; i < 100; ++i) {
             appends += "b APPEND INBOX {" + std::to_string(m.size()) + "+}\r\n" + m + "\r\n";
@@ -534,15 +537,28 @@ TEST_CASE("RFC 6851 §3.3: a MOVE larger than the store's pending-expunge room i
         w.say(c, appends);
     }
     w.say(c, "c CREATE Archive\r\nc SELECT INBOX\r\n");
-    // store::StoreLimits::max_pending_expunges is 1024 by default.
-    CHECK(w.say(c, "d MOVE 1:* Archive\r\n") ==
-          "d NO [LIMIT] Too many messages to move at once; at most 1024 now\r\n");
+    w.say(x, "s SELECT INBOX\r\n");
+    // More ranges than the store could keep as runs: refused before any copy.
+    std::string scattered;
+    for (int n = 1; n <= 2100; n += 2) {
+        scattered += (scattered.empty() ? "" : ",") + std::to_string(n);
+    }
+    CHECK(w.say(c, "d MOVE " + scattered + " Archive\r\n") ==
+          "d NO [LIMIT] Too many separate ranges to move at once; use UID MOVE\r\n");
     CHECK(w.say(c, "e STATUS Archive (MESSAGES)\r\n") ==
           "* STATUS Archive (MESSAGES 0)\r\ne OK STATUS completed\r\n");
-    const std::string moved = w.say(c, "f MOVE 1:1000 Archive\r\n");
-    CHECK(moved.find("f OK MOVE completed\r\n") != std::string::npos);
+    // 2500 of 3000: every original goes, reported highest first.
+    const std::string moved = w.say_until_tagged(c, "f MOVE 1:2500 Archive\r\n", "f");
+    CHECK(moved.find("* OK [COPYUID ") == 0);
+    CHECK(moved.find("* 2500 EXPUNGE\r\n") != std::string::npos);
+    CHECK(moved.find("* 1 EXPUNGE\r\nf OK MOVE completed\r\n") != std::string::npos);
     CHECK(w.say(c, "g STATUS Archive (MESSAGES)\r\n") ==
-          "* STATUS Archive (MESSAGES 1000)\r\ng OK STATUS completed\r\n");
+          "* STATUS Archive (MESSAGES 2500)\r\ng OK STATUS completed\r\n");
+    CHECK(w.say(c, "h FETCH 1 (UID)\r\n") == "* 1 FETCH (UID 2501)\r\nh OK FETCH completed\r\n");
+    // The other session lagged: it learns all 2500, no BYE.
+    const std::string lagged = w.say_until_tagged(x, "n NOOP\r\n", "n");
+    CHECK(lagged.find("* 2500 EXPUNGE\r\n") == 0);
+    CHECK(lagged.find("* 1 EXPUNGE\r\nn OK NOOP completed\r\n") != std::string::npos);
 }
 
 }  // namespace tinyimapd::test

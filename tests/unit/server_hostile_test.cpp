@@ -10,18 +10,6 @@
 using namespace tinyimapd;
 using namespace tinyimapd::test;
 
-namespace {
-
-port::Handle login(World& w, const char* user = "alice", const char* password = "wonderland") {
-    port::Handle c = w.connect();
-    w.net.client_receive(c);
-    const std::string r = w.say(c, std::string("a LOGIN ") + user + " " + password + "\r\n");
-    REQUIRE(r.find("a OK") != std::string::npos);
-    return c;
-}
-
-}  // namespace
-
 TEST_CASE("CREATE and RENAME refuse names with * or % rfc3501_6_3_3", "[server][hostile]") {
     World w;
     port::Handle c = login(w);

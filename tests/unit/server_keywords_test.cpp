@@ -21,13 +21,6 @@ namespace {
 
 const std::string kSystem = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
 
-port::Handle login(World& w) {
-    port::Handle c = w.connect();
-    w.net.client_receive(c);
-    w.say(c, "a LOGIN alice wonderland\r\n");
-    return c;
-}
-
 // `count` distinct keywords of exactly `length` bytes, from number `first`.
 std::string keywords(int first, int count, std::size_t length) {
     std::string out;

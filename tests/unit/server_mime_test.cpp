@@ -4,17 +4,6 @@
 #include "tests/unit/server_world.h"
 
 namespace tinyimapd::test {
-namespace {
-
-port::Handle login(World& w) {
-    port::Handle c = w.connect();
-    w.net.client_receive(c);
-    w.say(c, "a LOGIN alice wonderland\r\n");
-    return c;
-}
-
-}  // namespace
-
 TEST_CASE(
     "LSUB % returns an unsubscribed parent of a subscribed child as \\Noselect, "
     "rfc3501_6_3_9",

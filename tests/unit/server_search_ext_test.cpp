@@ -14,13 +14,6 @@ using namespace tinyimapd::test;
 
 namespace {
 
-port::Handle login(World& w) {
-    port::Handle c = w.connect();
-    w.net.client_receive(c);
-    w.say(c, "a LOGIN alice wonderland\r\n");
-    return c;
-}
-
 void append(World& w, port::Handle c, const std::string& message, const std::string& flags = "") {
     w.net.client_send(c, "p APPEND INBOX " + (flags.empty() ? "" : "(" + flags + ") ") + "{" +
                              std::to_string(message.size()) + "+}\r\n" + message + "\r\n");

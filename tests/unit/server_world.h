@@ -116,6 +116,16 @@ struct World {
     }
 };
 
+// A new connection, greeted and logged in (LOGIN must succeed).
+inline port::Handle login(World& w, const char* user = "alice",
+                          const char* password = "wonderland") {
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    const std::string r = w.say(c, std::string("a LOGIN ") + user + " " + password + "\r\n");
+    REQUIRE(r.find("a OK") != std::string::npos);
+    return c;
+}
+
 // The capabilities every state advertises (RFC 3501 §6.1.1, §7.2.1); the
 // pre-authentication ones (STARTTLS, AUTH=, LOGINDISABLED) follow them.
 inline const std::string kCaps =

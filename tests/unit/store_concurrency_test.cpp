@@ -15,35 +15,17 @@
 #include "platforms/sim/sim_clock.h"
 #include "platforms/sim/sim_entropy.h"
 #include "platforms/sim/sim_fs.h"
+#include "tests/unit/store_env.h"
 
 using namespace tinyimapd;
 using namespace tinyimapd::store;
 
 namespace {
 
-constexpr std::string_view kRoot = "/mail/alice";
+constexpr std::string_view kRoot = test::kStoreRoot;
 
-struct Env {
-    sim::SimClock clock;
-    sim::SimFs fs{&clock};
-    sim::SimEntropy entropy{5};
-    StoreLimits limits = make_limits();
-    std::vector<unsigned char> mem;
-    Registry reg{fs, clock, entropy, limits};
-    UserStore user{reg, kRoot};
-    static StoreLimits make_limits() {
-        StoreLimits l;
-        l.max_open_mailboxes = 4;
-        l.scratch_bytes = 256;
-        return l;
-    }
-    Env() {
-        mem.assign(Registry::bytes_needed(limits), 0);
-        Arena a(mem.data(), mem.size());
-        REQUIRE(reg.init(a) == Status::Ok);
-        fs.make_dirs("/mail");
-        REQUIRE(user.ensure() == Status::Ok);
-    }
+struct Env : test::StoreEnv {
+    Env() : StoreEnv(5, 256) {}
     std::string stage(std::uint32_t slot) {
         Path p;
         REQUIRE(stage_path(kRoot, slot, &p) == Status::Ok);

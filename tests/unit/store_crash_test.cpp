@@ -385,6 +385,49 @@ TEST_CASE("store crash matrix: COPY", "[store][crash]") {
                 }});
 }
 
+TEST_CASE("store crash matrix: COPY in steps (copy_step, one scratch buffer per call)",
+          "[store][crash]") {
+    run_matrix({"copy-steps",
+                {std::string(kBox), std::string(kDest)},
+                [](Env& env) {
+                    setup_box(env, 3);
+                    auto r = env.reg->acquire(kBox);
+                    REQUIRE(r.status == Status::Ok);
+                    // Several scratch buffers (128 bytes) long.
+                    REQUIRE(append(r.value, "Subject: big\r\n\r\n" + std::string(600, 'z') + "\r\n",
+                                   0) == Status::Ok);
+                    env.reg->release(r.value);
+                    env.create(kDest, 77);
+                },
+                [](Env& env) {
+                    auto s = env.reg->acquire(kBox);
+                    if (s.status != Status::Ok) return s.status;
+                    auto d = env.reg->acquire(kDest);
+                    if (d.status != Status::Ok) return d.status;
+                    View v;
+                    s.value->attach(v, true);
+                    Status st = s.value->begin_copy(*d.value);
+                    for (std::uint32_t seq : {4u, 1u}) {
+                        CopyCursor c;
+                        bool finished = false;
+                        while (st == Status::Ok && !finished) {
+                            std::uint64_t budget = 1;
+                            std::uint32_t uid = 0;
+                            st = s.value->copy_step(v, seq, *d.value, c, &budget, &finished, &uid);
+                        }
+                    }
+                    if (st == Status::Ok) {
+                        st = s.value->commit_copy(*d.value);
+                    } else {
+                        s.value->abort_copy(*d.value);
+                    }
+                    s.value->detach(v);
+                    env.reg->release(s.value);
+                    env.reg->release(d.value);
+                    return st;
+                }});
+}
+
 TEST_CASE("store crash matrix: STORE flags and a new keyword", "[store][crash]") {
     run_matrix({"store",
                 {std::string(kBox)},

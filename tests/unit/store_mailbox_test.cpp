@@ -610,7 +610,7 @@ TEST_CASE("store: 1000 messages need no memory per message", "[store]") {
 }
 
 TEST_CASE("store: many sessions on one mailbox stay consistent (random operations)", "[store]") {
-    for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    for (std::uint64_t seed = 1; seed <= 12; ++seed) {
         StoreLimits l = Env::small_limits();
         l.compact_min_waste = 200;
         Env env(l);
@@ -657,13 +657,28 @@ TEST_CASE("store: many sessions on one mailbox stay consistent (random operation
                 CHECK(views[v].exists == truth.size());
                 continue;
             }
-            switch (next(4)) {
+            switch (next(5)) {
                 case 0: {
                     std::uint32_t uid = 0;
                     REQUIRE(append(m, "m" + std::to_string(step) + "\r\n", 0, &uid) == Status::Ok);
                     truth.push_back(uid);
                     break;
                 }
+                case 4:
+                    // A run of consecutive messages \Deleted (they are then
+                    // expunged together: runs in the gone list).
+                    if (!seen_by[v].empty() && !views[v].read_only) {
+                        const auto first = static_cast<std::uint32_t>(1 + next(seen_by[v].size()));
+                        for (std::uint32_t seq = first;
+                             seq <= seen_by[v].size() && seq < first + 12; ++seq) {
+                            MessageInfo info;
+                            REQUIRE(m->message(views[v], seq, &info) == Status::Ok);
+                            if (!info.expunged)
+                                REQUIRE(set_flags(m, views[v], seq, FlagOp::Add, imap::kDeleted) ==
+                                        Status::Ok);
+                        }
+                    }
+                    break;
                 case 1:
                     if (!seen_by[v].empty() && !views[v].read_only) {
                         const auto seq = static_cast<std::uint32_t>(1 + next(seen_by[v].size()));
@@ -679,10 +694,17 @@ TEST_CASE("store: many sessions on one mailbox stay consistent (random operation
                     if (!views[v].read_only) {
                         std::uint32_t uids[32];
                         std::size_t n = 0;
-                        const Status st = m->expunge(views[v], nullptr, uids, 32, &n);
+                        // Half the time from a UID cursor, a few records per call.
+                        const std::uint32_t start = 1 + static_cast<std::uint32_t>(next(8));
+                        std::uint32_t from = start;
+                        const bool cursor = next(2) == 0;
+                        const Status st = m->expunge(views[v], nullptr, uids, 1 + next(32), &n,
+                                                     cursor ? &from : nullptr);
                         REQUIRE((st == Status::Ok || st == Status::Exhausted));
-                        for (std::size_t i = 0; i < n; ++i)
+                        for (std::size_t i = 0; i < n; ++i) {
+                            CHECK((!cursor || uids[i] >= start));
                             truth.erase(std::find(truth.begin(), truth.end(), uids[i]));
+                        }
                     }
                     break;
                 default: {

@@ -13,34 +13,17 @@
 #include "platforms/sim/sim_clock.h"
 #include "platforms/sim/sim_entropy.h"
 #include "platforms/sim/sim_fs.h"
+#include "tests/unit/store_env.h"
 
 using namespace tinyimapd;
 using namespace tinyimapd::store;
 
 namespace {
 
-constexpr std::string_view kRoot = "/mail/alice";
+constexpr std::string_view kRoot = test::kStoreRoot;
 
-struct Env {
-    sim::SimClock clock;
-    sim::SimFs fs{&clock};
-    sim::SimEntropy entropy{3};
-    StoreLimits limits = make_limits();
-    std::vector<unsigned char> mem;
-    Registry reg{fs, clock, entropy, limits};
-    UserStore user{reg, kRoot};
-    static StoreLimits make_limits() {
-        StoreLimits l;
-        l.max_open_mailboxes = 4;
-        return l;
-    }
-    Env() {
-        mem.assign(Registry::bytes_needed(limits), 0);
-        Arena a(mem.data(), mem.size());
-        REQUIRE(reg.init(a) == Status::Ok);
-        fs.make_dirs("/mail");
-        REQUIRE(user.ensure() == Status::Ok);
-    }
+struct Env : test::StoreEnv {
+    Env() : StoreEnv(3) {}
 };
 
 struct Collect final : ListVisitor {

@@ -3,8 +3,10 @@
 // RFC 2047).
 #include "core/mime/text_search.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,8 @@ using tinyimapd::mime::MemoryReader;
 using tinyimapd::mime::message_text_contains;
 using tinyimapd::mime::TextMatcher;
 using tinyimapd::mime::TextScope;
+using tinyimapd::mime::TextWalk;
+using tinyimapd::mime::WalkStep;
 using tinyimapd::testing::crlf;
 using tinyimapd::testing::TrickleReader;
 
@@ -34,18 +38,51 @@ bool matches_split(const std::string& hay, const std::string& needle) {
     return all;
 }
 
+// The same search as a TextWalk in steps of `budget` bytes, with its
+// scratch and the matcher's table overwritten between steps (as other
+// sessions do with the shared buffer): the answer must not change.
+bool walk(const std::string& message, const std::string& needle, TextScope scope,
+          std::size_t scratch_size, std::uint64_t budget) {
+    std::vector<std::uint16_t> table(needle.size() + 1);
+    TextMatcher m;
+    REQUIRE(m.prepare(needle, table.data(), table.size()));
+    std::vector<char> scratch(scratch_size);
+    auto w = std::make_unique<TextWalk>();
+    MemoryReader r(message);
+    w->start(scope, message.size(), m);
+    for (std::size_t steps = 0; steps <= message.size() + 64; ++steps) {
+        std::uint64_t left = budget;
+        const WalkStep st = w->step(r, m, scratch.data(), scratch.size(), &left);
+        if (st != WalkStep::More) return st == WalkStep::Found;
+        std::fill(scratch.begin(), scratch.end(), '-');
+        std::fill(table.begin(), table.end(), std::uint16_t{0xABCD});
+        m.rebind(table.data(), table.size());
+    }
+    FAIL("the walk never ended");
+    return false;
+}
+
 bool search(const std::string& message, const std::string& needle, TextScope scope,
             std::size_t scratch_size = 16384, std::size_t step = 0) {
     std::vector<std::uint16_t> table(needle.size() + 1);
     TextMatcher m;
     REQUIRE(m.prepare(needle, table.data(), table.size()));
     std::vector<char> scratch(scratch_size);
+    bool found = false;
     if (step > 0) {
         TrickleReader r(message, step);
-        return message_text_contains(r, scope, m, scratch.data(), scratch.size());
+        found = message_text_contains(r, scope, m, scratch.data(), scratch.size());
+    } else {
+        MemoryReader r(message);
+        found = message_text_contains(r, scope, m, scratch.data(), scratch.size());
     }
-    MemoryReader r(message);
-    return message_text_contains(r, scope, m, scratch.data(), scratch.size());
+    if (scratch_size >= 16384) {
+        for (std::uint64_t budget : {1, 5, 64, 4096}) {
+            INFO("TextWalk with a budget of " << budget);
+            CHECK(walk(message, needle, scope, scratch_size - 4096, budget) == found);
+        }
+    }
+    return found;
 }
 
 bool body(const std::string& message, const std::string& needle) {
@@ -177,4 +214,34 @@ TEST_CASE("message_text_contains: plain messages, broken structure, small scratc
     const std::string unknown_cte = crlf("Content-Transfer-Encoding: x-uuencode\n\nbegin 644 f\n");
     CHECK(body(unknown_cte, "begin 644"));
     CHECK_FALSE(search(plain, "text", TextScope::Body, 4096));
+}
+
+TEST_CASE(
+    "TextWalk: a large part is read in steps of about the budget, the match found at its "
+    "end") {
+    const std::string big = crlf(
+                                "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+                                "Content-Type: text/plain\n"
+                                "Content-Transfer-Encoding: base64\n\n") +
+                            std::string(1 << 20, 'A') +
+                            crlf("\nbmVlZGxl\n--b\nContent-Type: text/plain\n\nend\n--b--\n");
+    const std::string needle = "needle";
+    std::vector<std::uint16_t> table(needle.size() + 1);
+    TextMatcher m;
+    REQUIRE(m.prepare(needle, table.data(), table.size()));
+    std::vector<char> scratch(12288);
+    auto w = std::make_unique<TextWalk>();
+    MemoryReader r(big);
+    w->start(TextScope::Body, big.size(), m);
+    int steps = 0;
+    WalkStep st = WalkStep::More;
+    while (st == WalkStep::More && steps < 10000) {
+        std::uint64_t left = 64 * 1024;
+        st = w->step(r, m, scratch.data(), scratch.size(), &left);
+        ++steps;
+    }
+    CHECK(st == WalkStep::Found);
+    // The boundary scan and the decoding each read the megabyte once.
+    CHECK(steps >= 2 * (1 << 20) / (64 * 1024));
+    CHECK(steps <= 2 * (1 << 20) / (64 * 1024) + 4);
 }
