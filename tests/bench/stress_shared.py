@@ -731,8 +731,8 @@ class Client:
             self.close()
 
 
-def setup(port, users):
-    """The stable mailboxes of every user, a few messages each."""
+def setup(port, users, initial):
+    """The stable mailboxes of every user, `initial` messages each."""
     rnd = random.Random(0)
     for u in range(1, users + 1):
         s = socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -749,8 +749,10 @@ def setup(port, users):
         for mb in STABLE[1:]:
             cmd('CREATE "%s"' % mb)
         for mb in STABLE:
-            for i in range(5):
-                cmd('APPEND "%s"' % mb, make_message(rnd, 0, i))
+            for i in range(0, initial, 16):  # MULTIAPPEND, 16 at a time
+                msgs = [make_message(rnd, 0, j) for j in range(i, min(initial, i + 16))]
+                text = 'APPEND "%s"' % mb + "".join(" {%d+}\r\n" % len(m) + m.decode() for m in msgs[:-1])
+                cmd(text, msgs[-1])
         cmd("LOGOUT")
         s.close()
 
@@ -763,6 +765,8 @@ def main():
     ap.add_argument("--users", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--checkpoint", type=float, default=10)
+    ap.add_argument("--initial", type=int, default=5,
+                    help="messages in each stable mailbox at the start (thousands: a mass expunge)")
     ap.add_argument("--max-messages", type=int, default=200,
                     help="a session seeing more messages expunges down to half")
     ap.add_argument("--seed", type=int, default=1)
@@ -786,7 +790,7 @@ def main():
         ap.error("--binary or --port")
     stats = Stats()
     try:
-        setup(port, a.users)
+        setup(port, a.users, a.initial)
         t0 = time.time()
         ctl = {"end": t0 + a.seconds, "next_checkpoint": [t0 + a.checkpoint] * a.clients}
         barrier = threading.Barrier(a.clients, timeout=a.timeout * 2)
