@@ -26,11 +26,12 @@
 // (core/imap/fetch_cache.h) when they fit there. EMAILID and THREADID (RFC
 // 8474) are refused with NO before any output.
 //
-// Bounds: ENVELOPE/BODY/BODYSTRUCTURE read at most kStructureBudget bytes
-// of the message per call. BINARY decodes its section once to learn its
-// size (and whether it holds a NUL) before the literal starts, in one step
-// of the job, then again while streaming: work proportional to the part,
-// not bounded per call; so is finding a BODY[section].
+// Bounds: ENVELOPE/BODY/BODYSTRUCTURE and finding the part of a
+// BODY[section] or BINARY[section] read at most kStructureBudget bytes of
+// the message per call. BINARY decodes its section once to learn its size
+// (and whether it holds a NUL) before the literal starts, in one step of
+// the job, then again while streaming: work proportional to the part, not
+// bounded per call.
 #include "core/base/text.h"
 #include "core/imap/datetime.h"
 #include "core/imap/encoder.h"
@@ -254,6 +255,7 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
     job_.sets_seen = cmd.fetch.sets_seen && !view_.read_only;
     job_.seq = 0;
     job_.held_seq = 0;
+    job_.checking = false;
     job_.item = 0;
     job_.retry_at_ms = job_.waiting_since_ms = 0;
     run_job();
@@ -344,7 +346,7 @@ void Session::run_job() {
                 return;
             }
             if (!start_message()) {
-                if (job_waiting()) return;
+                if (job_waiting() || job_.checking) return;
                 continue;
             }
         }
@@ -382,12 +384,18 @@ void Session::run_job() {
 bool Session::start_message() {
     if (selected_->message(view_, job_.seq, &job_.message) != Status::Ok) {
         job_.seq = 0;
+        job_.checking = false;
         return false;
     }
     job_.item = 0;
     job_.first_item = true;
     job_.add_flags = false;
     structure_job_.open = false;
+    if (!job_.checking) {
+        section_job_.open = false;
+        job_.binary_check = 0;
+    }
+    job_.checking = false;
     job_.header_size = UINT64_MAX;
     // RFC 7162 §3.1.4.1: CHANGEDSINCE keeps only messages changed since.
     if (job_.kind == JobKind::Fetch && fetch_changedsince_ != 0 &&
@@ -397,9 +405,18 @@ bool Session::start_message() {
     }
     // RFC 3516 §4.2 / RFC 9051 §6.4.5: BINARY that cannot be answered for
     // this message fails the command, before its response is begun.
-    for (std::size_t i = 0; job_.kind == JobKind::Fetch && i < job_.item_count; ++i) {
+    // Finding the part may span turns: the message is put back meanwhile.
+    for (std::size_t i = job_.binary_check; job_.kind == JobKind::Fetch && i < job_.item_count;
+         ++i) {
         const FetchItem& item = job_.items[i];
         if (item.kind != FetchKind::BinarySection && item.kind != FetchKind::BinarySize) continue;
+        if (!binary_lookup_step(item)) {
+            job_.binary_check = i;
+            job_.checking = true;
+            job_.held_seq = job_.seq;
+            job_.seq = 0;
+            return false;
+        }
         BinaryRange range;
         const BinaryLookup found = find_binary(item, &range);
         if (found != BinaryLookup::NotLeaf && found != BinaryLookup::UnknownCte) continue;
@@ -608,6 +625,13 @@ void Session::write_item(const FetchItem& item) {
         }
         return;
     }
+    // A section inside the structure: found first, before anything of the
+    // item is written (the lookup may span turns of the loop).
+    if (!plain_section(item) && !find_section_step(item.section)) return;
+    if ((item.kind == FetchKind::BinarySection || item.kind == FetchKind::BinarySize) &&
+        !binary_lookup_step(item)) {
+        return;
+    }
     FixedText<kItemReserve> w;
     if (!job_.first_item) w.put(' ');
     job_.first_item = false;
@@ -692,16 +716,45 @@ void Session::own_flag_change() {
     selected_->note_own_change(view_);
 }
 
+// Looks up the BODY[section] of a structure item (mime::SectionFinder),
+// reading a bounded share of the message per call (kStructureBudget), so
+// finding part 1500000 of a message of 1.7 million parts does not hold up
+// the loop. True when the result is in section_job_; false: call again.
+bool Session::find_section_step(const SectionSpec& section) {
+    mime_source_.box = selected_;
+    mime_source_.message = &job_.message;
+    if (!section_job_.open) {
+        section_finder_.start(section);
+        section_job_.open = true;
+    }
+    const mime::SectionFinder::Progress p =
+        section_finder_.step(mime_source_, services_.stream_scratch, services_.stream_scratch_size,
+                             kStructureBudget, &section_job_.range);
+    if (p == mime::SectionFinder::Progress::Budget) return false;
+    section_job_.open = false;
+    section_job_.found = p == mime::SectionFinder::Progress::Found;
+    section_job_.part_end = section_finder_.part_end();
+    return true;
+}
+
+// BINARY[section] of a part: its MIME header found in steps (find_section_step),
+// for find_binary. True when found or not there; false: call again.
+bool Session::binary_lookup_step(const FetchItem& item) {
+    if (item.section.part_count == 0) return true;  // the message itself
+    SectionSpec part = item.section;
+    part.text = SectionText::Mime;
+    return find_section_step(part);
+}
+
 // BODY[section] that needs the message's structure: part numbers, MIME,
-// HEADER.FIELDS(.NOT) (RFC 3501 §6.4.5).
+// HEADER.FIELDS(.NOT) (RFC 3501 §6.4.5), once find_section_step found it.
 void Session::stream_section(const FetchItem& item, FixedText<512>& w) {
     mime_source_.box = selected_;
     mime_source_.message = &job_.message;
     write_item_name(item, w);
     w.put(' ');
-    mime::SectionRange range;
-    if (!mime::find_section(mime_source_, item.section, services_.stream_scratch,
-                            services_.stream_scratch_size, &range)) {
+    const mime::SectionRange range = section_job_.range;
+    if (!section_job_.found) {
         // A section the message does not have (RFC 9051 §6.4.5: NIL).
         w.put("NIL");
         out_.append(w.view());
@@ -765,13 +818,11 @@ Session::BinaryLookup Session::find_binary(const FetchItem& item, BinaryRange* o
     const std::size_t cap = services_.stream_scratch_size;
     mime::HeaderBlock header;
     mime::PartInfo info;
-    SectionSpec part = item.section;
-    part.text = SectionText::Mime;
-    mime::SectionRange range;
+    const mime::SectionRange range = section_job_.range;
     const bool top = item.section.part_count == 0;
     if (top) {
         mime::load_header(mime_source_, 0, job_.message.size, scratch, cap, &header);
-    } else if (mime::find_section(mime_source_, part, scratch, cap, &range)) {
+    } else if (section_job_.found) {
         mime::load_header(mime_source_, range.offset, range.offset + range.length, scratch, cap,
                           &header);
     } else {
@@ -792,12 +843,8 @@ Session::BinaryLookup Session::find_binary(const FetchItem& item, BinaryRange* o
         out->raw = header.body_start;
         return BinaryLookup::Found;
     }
-    part.text = SectionText::None;
-    if (!mime::find_section(mime_source_, part, scratch, cap, &range)) {
-        return BinaryLookup::Missing;
-    }
-    out->begin = range.offset;
-    out->end = range.offset + range.length;
+    out->begin = range.offset + range.length;  // after the MIME header: the body
+    out->end = section_job_.part_end;
     out->raw = 0;
     return BinaryLookup::Found;
 }

@@ -250,6 +250,8 @@ private:
     bool start_message();
     void write_item(const FetchItem& item);
     bool write_structure(const FetchItem& item);
+    bool find_section_step(const SectionSpec& section);
+    bool binary_lookup_step(const FetchItem& item);
     void stream_section(const FetchItem& item, FixedText<512>& name);
     std::uint64_t header_size();
     void own_flag_change();
@@ -398,6 +400,10 @@ private:
         std::uint32_t commit_turn = 0;       // Expunge: the loop turn of its last commit
         std::uint32_t seq = 0;               // message being answered, 0 between messages
         std::uint32_t held_seq = 0;          // Fetch: the next message, put back while waiting
+        // Fetch: start_message is looking up BINARY item binary_check's
+        // part (over turns of the loop; held_seq holds the message).
+        bool checking = false;
+        std::size_t binary_check = 0;
         std::size_t item = 0;
         store::MessageInfo message;
         std::uint64_t header_size = UINT64_MAX;
@@ -440,6 +446,16 @@ private:
     };
     StructureJob structure_job_;
     mime::StructureWriter structure_;
+    // The BODY[section] being looked up (find_section_step), over as many
+    // turns of the loop as the message's structure needs.
+    struct SectionJob {
+        bool open = false;   // a lookup is under way
+        bool found = false;  // the result, once !open
+        mime::SectionRange range;
+        std::uint64_t part_end = 0;  // found: the end of the part named
+    };
+    SectionJob section_job_;
+    mime::SectionFinder section_finder_;
 
     // ---- fetch extensions (MOVE, CONDSTORE FETCH/STORE, cache, BINARY) ----
     // (cmd_fetch.cpp)

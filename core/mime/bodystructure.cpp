@@ -160,22 +160,6 @@ void write_dsp_lang_loc(std::string_view fields, imap::ResponseWriter& out) {
     out.close_list();
 }
 
-// Counts the bytes a step reads from the message.
-class CountingReader final : public MessageReader {
-public:
-    explicit CountingReader(MessageReader& r) : r_(r) {}
-    std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override {
-        const std::size_t n = r_.read(offset, out, capacity);
-        count += n;
-        return n;
-    }
-    std::uint64_t size() const override { return r_.size(); }
-    std::uint64_t count = 0;
-
-private:
-    MessageReader& r_;
-};
-
 }  // namespace
 
 void StructureWriter::start(StructureItem item, std::uint64_t delivered) {

@@ -61,6 +61,23 @@ private:
     std::string_view data_;
 };
 
+// Counts the bytes read through it: how a resumable walk keeps its share of
+// the message per step (StructureWriter, SectionFinder).
+class CountingReader final : public MessageReader {
+public:
+    explicit CountingReader(MessageReader& r) : r_(r) {}
+    std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override {
+        const std::size_t n = r_.read(offset, out, capacity);
+        count += n;
+        return n;
+    }
+    std::uint64_t size() const override { return r_.size(); }
+    std::uint64_t count = 0;
+
+private:
+    MessageReader& r_;
+};
+
 // Reads [offset, offset + n) into out, asking again after short reads;
 // returns the bytes delivered (fewer only at the end or on an I/O error).
 std::size_t read_full(MessageReader& r, std::uint64_t offset, char* out, std::size_t n);

@@ -9,104 +9,260 @@
 namespace tinyimapd::mime {
 namespace {
 
-struct Node {
-    std::uint64_t start = 0;
-    std::uint64_t fields_end = 0;
-    std::uint64_t body_start = 0;
-    std::uint64_t end = 0;
-    PartInfo info;
-};
-
-void load_node(MessageReader& r, std::uint64_t start, std::uint64_t end, std::size_t depth,
-               bool in_digest, char* buf, std::size_t cap, Node* n) {
-    HeaderBlock h;
-    load_header(r, start, end, buf, cap, &h);
-    n->start = start;
-    n->fields_end = h.fields_end;
-    n->body_start = h.body_start;
-    n->end = end;
-    classify_part(h, depth, in_digest, &n->info);
+// StructureWriter::open_part's rule: a part opened at or past the limit
+// (this is part `parts` + 1), or too deep for a frame, has no parts inside.
+void limit_part(std::size_t parts, std::size_t depth, PartInfo* info) {
+    if (info->kind != PartKind::Leaf &&
+        (parts + 1 >= kMaxMimeParts || depth + 1 >= kMaxMimeDepth + 2)) {
+        info->kind = PartKind::Leaf;
+        info->override_type = TypeOverride::OctetStream;
+        info->is_text = false;
+    }
 }
 
 }  // namespace
 
 bool find_section(MessageReader& r, const imap::SectionSpec& section, char* scratch,
                   std::size_t scratch_size, SectionRange* out) {
-    if (scratch_size < kMinScratch) return false;
-    *out = SectionRange{};
-    Node cur;
-    load_node(r, 0, r.size(), 0, false, scratch, scratch_size, &cur);
-    std::size_t depth = 0;
-    bool first = true;
-    imap::SectionPartIterator parts(section);
-    std::uint32_t n = 0;
-    while (parts.next(&n)) {
-        // The entity whose parts are numbered: the message itself at first,
-        // the encapsulated message of a message/rfc822 part, or a multipart.
-        if (!first && cur.info.kind == PartKind::Message) {
-            ++depth;
-            load_node(r, cur.body_start, cur.end, depth, false, scratch, scratch_size, &cur);
-        } else if (!first && cur.info.kind != PartKind::Multipart) {
-            return false;
-        }
-        first = false;
-        if (cur.info.kind != PartKind::Multipart) {
-            if (n != 1) return false;
-            continue;  // part 1 of a non-multipart message is the message's body
-        }
-        ChildCursor children(cur.body_start, cur.end, cur.info.boundary_view());
-        std::uint64_t cs = 0, ce = 0;
-        bool found = false;
-        for (std::uint32_t i = 1; children.next(r, scratch, scratch_size, &cs, &ce); ++i) {
-            if (i == n) {
-                found = true;
-                break;
-            }
-        }
-        if (!found) return false;
-        bool digest = cur.info.is_digest;
-        ++depth;
-        load_node(r, cs, ce, depth, digest, scratch, scratch_size, &cur);
+    SectionFinder f;
+    f.start(section);
+    for (;;) {
+        const SectionFinder::Progress p = f.step(r, scratch, scratch_size, UINT64_MAX, out);
+        if (p != SectionFinder::Progress::Budget) return p == SectionFinder::Progress::Found;
     }
-    bool has_parts = section.part_count > 0 || !section.parts.empty();
-    switch (section.text) {
+}
+
+void SectionFinder::start(const imap::SectionSpec& section) {
+    section_ = section;
+    phase_ = Phase::Root;
+    range_ = SectionRange{};
+    depth_ = 0;
+    level_ = 0;
+    want_ = 0;
+    index_ = 0;
+    parts_ = 0;
+    top_ = 0;
+    has_pending_ = false;
+    first_ = true;
+    boundary_frame_ = kFrames;
+}
+
+SectionFinder::Progress SectionFinder::step(MessageReader& r, char* scratch,
+                                            std::size_t scratch_size, std::uint64_t budget,
+                                            SectionRange* out) {
+    if (scratch_size < kMinScratch) phase_ = Phase::Missing;
+    CountingReader counted(r);
+    for (std::size_t actions = 0;; ++actions) {
+        if (phase_ == Phase::Found) {
+            *out = range_;
+            return Progress::Found;
+        }
+        if (phase_ == Phase::Missing) return Progress::Missing;
+        if (actions >= kMaxActions || counted.count >= budget) return Progress::Budget;
+        act(counted, scratch, scratch_size, budget - counted.count);
+    }
+}
+
+// Makes [start, end) at depth_ the current entity, counted as a part.
+void SectionFinder::open_path(MessageReader& r, std::uint64_t start, std::uint64_t end,
+                              bool in_digest, char* scratch, std::size_t cap) {
+    HeaderBlock h;
+    load_header(r, start, end, scratch, cap, &h);
+    cur_.start = start;
+    cur_.fields_end = h.fields_end;
+    cur_.body_start = h.body_start;
+    cur_.end = end;
+    classify_part(h, depth_, in_digest, &cur_.info);
+    limit_part(parts_, depth_, &cur_.info);
+    ++parts_;
+}
+
+// Opens the pending part of an earlier sibling's subtree: counts it, and
+// what is inside it is counted next.
+void SectionFinder::count_part(MessageReader& r, char* scratch, std::size_t cap) {
+    const Pending p = pending_;
+    HeaderBlock h;
+    load_header(r, p.start, p.end, scratch, cap, &h);
+    PartInfo info;
+    classify_part(h, p.depth, p.in_digest, &info);
+    limit_part(parts_, p.depth, &info);
+    ++parts_;
+    has_pending_ = false;
+    if (info.kind == PartKind::Message) {
+        // Its one part: the encapsulated message.
+        pending_ = Pending{h.body_start, p.end, static_cast<std::uint8_t>(p.depth + 1), false};
+        has_pending_ = true;
+    } else if (info.kind == PartKind::Multipart && top_ < kFrames) {
+        Frame& f = frames_[top_];
+        f.start = p.start;
+        f.end = p.end;
+        f.at = ChildCursor::State{};
+        f.at.pos = f.at.scan = h.body_start;
+        f.depth = p.depth;
+        f.is_digest = info.is_digest;
+        boundary_len_ = info.boundary_len;
+        for (std::size_t i = 0; i < info.boundary_len; ++i) boundary_[i] = info.boundary[i];
+        boundary_frame_ = top_;
+        ++top_;
+    }
+}
+
+// One bounded action of the lookup.
+void SectionFinder::act(MessageReader& r, char* scratch, std::size_t cap, std::uint64_t budget) {
+    switch (phase_) {
+        case Phase::Root:
+            open_path(r, 0, r.size(), false, scratch, cap);
+            phase_ = Phase::Resolve;
+            return;
+        case Phase::Resolve: {
+            // The next number of the path, if any.
+            imap::SectionPartIterator parts(section_);
+            std::uint32_t n = 0;
+            bool more = false;
+            for (std::size_t i = 0; i <= level_; ++i) more = parts.next(&n);
+            if (!more) {
+                finish(r, scratch, cap);
+                return;
+            }
+            want_ = n;
+            // The entity whose parts are numbered: the message itself at
+            // first, the encapsulated message of a message/rfc822 part, or a
+            // multipart.
+            if (!first_ && cur_.info.kind == PartKind::Message) {
+                ++depth_;
+                open_path(r, cur_.body_start, cur_.end, false, scratch, cap);
+            } else if (!first_ && cur_.info.kind != PartKind::Multipart) {
+                phase_ = Phase::Missing;
+                return;
+            }
+            first_ = false;
+            if (cur_.info.kind != PartKind::Multipart) {
+                // Part 1 of a non-multipart message is the message's body.
+                if (n != 1) phase_ = Phase::Missing;
+                ++level_;
+                return;
+            }
+            at_ = ChildCursor::State{};
+            at_.pos = at_.scan = cur_.body_start;
+            index_ = 0;
+            phase_ = Phase::Children;
+            return;
+        }
+        case Phase::Children: {
+            ChildCursor children(at_, cur_.end, cur_.info.boundary_view());
+            if (parts_ + 1 >= kMaxMimeParts) children.last_child();
+            std::uint64_t cs = 0, ce = 0;
+            const ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
+            at_ = children.state();
+            if (st == ChildCursor::Step::More) return;
+            if (st == ChildCursor::Step::Done) {
+                phase_ = Phase::Missing;
+                return;
+            }
+            ++index_;
+            const bool digest = cur_.info.is_digest;
+            if (index_ == want_) {
+                ++depth_;
+                open_path(r, cs, ce, digest, scratch, cap);
+                ++level_;
+                phase_ = Phase::Resolve;
+            } else {
+                pending_ = Pending{cs, ce, static_cast<std::uint8_t>(depth_ + 1), digest};
+                has_pending_ = true;
+                phase_ = Phase::Count;
+            }
+            return;
+        }
+        case Phase::Count: {
+            if (has_pending_) {
+                count_part(r, scratch, cap);
+            } else {
+                Frame& f = frames_[top_ - 1];
+                if (boundary_frame_ != top_ - 1) {
+                    HeaderBlock h;
+                    load_header(r, f.start, f.end, scratch, cap, &h);
+                    PartInfo info;
+                    classify_part(h, f.depth, false, &info);
+                    boundary_len_ = info.boundary_len;
+                    for (std::size_t i = 0; i < info.boundary_len; ++i) {
+                        boundary_[i] = info.boundary[i];
+                    }
+                    boundary_frame_ = top_ - 1;
+                }
+                ChildCursor children(f.at, f.end, std::string_view(boundary_, boundary_len_));
+                if (parts_ + 1 >= kMaxMimeParts) children.last_child();
+                std::uint64_t cs = 0, ce = 0;
+                const ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
+                f.at = children.state();
+                if (st == ChildCursor::Step::Done) {
+                    --top_;
+                } else if (st == ChildCursor::Step::Child) {
+                    pending_ = Pending{cs, ce, static_cast<std::uint8_t>(f.depth + 1), f.is_digest};
+                    has_pending_ = true;
+                }
+            }
+            // The sibling's subtree is counted: on with cur_'s children.
+            if (!has_pending_ && top_ == 0) phase_ = Phase::Children;
+            return;
+        }
+        case Phase::Found:
+        case Phase::Missing: return;
+    }
+}
+
+// The path is resolved: the range the section's text asks of cur_.
+void SectionFinder::finish(MessageReader& r, char* scratch, std::size_t cap) {
+    phase_ = Phase::Found;
+    SectionRange* out = &range_;
+    *out = SectionRange{};
+    const bool has_parts = section_.part_count > 0 || !section_.parts.empty();
+    switch (section_.text) {
         case imap::SectionText::None:
             if (!has_parts) {
                 out->offset = 0;
                 out->length = r.size();
             } else {
-                out->offset = cur.body_start;
-                out->length = cur.end - cur.body_start;
+                out->offset = cur_.body_start;
+                out->length = cur_.end - cur_.body_start;
             }
-            return true;
+            return;
         case imap::SectionText::Mime:
-            if (!has_parts) return false;
-            out->offset = cur.start;
-            out->length = cur.body_start - cur.start;
-            return true;
+            if (!has_parts) phase_ = Phase::Missing;
+            out->offset = cur_.start;
+            out->length = cur_.body_start - cur_.start;
+            return;
         case imap::SectionText::Header:
         case imap::SectionText::HeaderFields:
         case imap::SectionText::HeaderFieldsNot:
         case imap::SectionText::Text: break;
     }
+    std::uint64_t start = cur_.start, fields_end = cur_.fields_end, body_start = cur_.body_start;
+    const std::uint64_t end = cur_.end;
     if (has_parts) {
-        if (cur.info.kind != PartKind::Message) return false;
-        load_node(r, cur.body_start, cur.end, depth + 1, false, scratch, scratch_size, &cur);
+        if (cur_.info.kind != PartKind::Message) {
+            phase_ = Phase::Missing;
+            return;
+        }
+        HeaderBlock h;
+        load_header(r, cur_.body_start, end, scratch, cap, &h);
+        start = cur_.body_start;
+        fields_end = h.fields_end;
+        body_start = h.body_start;
     }
-    switch (section.text) {
+    switch (section_.text) {
         case imap::SectionText::Header:
-            out->offset = cur.start;
-            out->length = cur.body_start - cur.start;
-            return true;
+            out->offset = start;
+            out->length = body_start - start;
+            return;
         case imap::SectionText::Text:
-            out->offset = cur.body_start;
-            out->length = cur.end - cur.body_start;
-            return true;
+            out->offset = body_start;
+            out->length = end - body_start;
+            return;
         default:
-            out->offset = cur.start;
-            out->length = cur.fields_end - cur.start;
+            out->offset = start;
+            out->length = fields_end - start;
             out->filtered = true;
-            return true;
+            return;
     }
 }
 

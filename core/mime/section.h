@@ -7,8 +7,19 @@
 // the parts of a message/rfc822 part are numbered within the encapsulated
 // message (so 2.1 of a message/rfc822 part 2 holding a non-multipart
 // message is that message's body). The structure rules (defaults, depth
-// limit, broken boundaries) are part.h's, the same BODYSTRUCTURE uses, so
-// numbers always agree with what BODYSTRUCTURE showed the client.
+// limit, broken boundaries) are part.h's, the same BODYSTRUCTURE uses, and
+// so is its part limit: parts are counted in the order BODYSTRUCTURE opens
+// them (every earlier part's own parts included), and past kMaxMimeParts a
+// part runs to the end of its multipart and cannot have parts inside, as in
+// StructureWriter. So numbers always agree with what BODYSTRUCTURE showed
+// the client: a number it does not show is a missing section.
+//
+// SectionFinder does the lookup as a resumable walk: each step() reads
+// about `budget` bytes of the message (delimiter searches pause and go on,
+// ChildCursor::State) and loads a bounded number of headers, keeping only
+// offsets between steps, so finding part 1500000 of a message of 1.7
+// million parts spans turns of the loop. The result does not depend on how
+// the walk is split. Memory: kFrames frames of a few offsets, one boundary.
 //
 // Ranges: [] the whole message; HEADER the header including its empty line;
 // TEXT the body after it; n the body of part n (without its MIME header; for
@@ -32,6 +43,7 @@
 #include "core/imap/encoder.h"
 #include "core/imap/fetch_spec.h"
 #include "core/mime/message_reader.h"
+#include "core/mime/part.h"
 
 namespace tinyimapd::mime {
 
@@ -49,6 +61,81 @@ struct SectionRange {
 // message/rfc822) or the scratch buffer is smaller than kMinScratch.
 [[nodiscard]] bool find_section(MessageReader& r, const imap::SectionSpec& section, char* scratch,
                                 std::size_t scratch_size, SectionRange* out);
+
+class SectionFinder {
+public:
+    enum class Progress : std::uint8_t {
+        Found,    // *out is the section's range
+        Missing,  // no such section (as find_section's false)
+        Budget,   // the step read its share of the message: step() again
+    };
+
+    // Begins looking for `section` (copied; the views it holds, in the
+    // command's arena, must stay valid until the lookup ends).
+    void start(const imap::SectionSpec& section);
+    // Goes on with the lookup, reading about `budget` bytes of the message.
+    // `scratch` (>= kMinScratch bytes) holds nothing between calls. Once
+    // Found or Missing, later calls answer the same.
+    Progress step(MessageReader& r, char* scratch, std::size_t scratch_size, std::uint64_t budget,
+                  SectionRange* out);
+    // Once Found with part numbers: the end of the part they name (its
+    // MIME header starts the range of n.MIME, its body ends here).
+    std::uint64_t part_end() const { return cur_.end; }
+
+private:
+    enum class Phase : std::uint8_t { Root, Resolve, Children, Count, Found, Missing };
+    // The entity on the section's path being looked into.
+    struct Node {
+        std::uint64_t start = 0;
+        std::uint64_t fields_end = 0;
+        std::uint64_t body_start = 0;
+        std::uint64_t end = 0;
+        PartInfo info;
+    };
+    // A multipart inside an earlier sibling, whose parts are being counted.
+    struct Frame {
+        std::uint64_t end;
+        std::uint64_t start;
+        ChildCursor::State at;
+        std::uint8_t depth;
+        bool is_digest;
+    };
+    struct Pending {  // a part to count
+        std::uint64_t start;
+        std::uint64_t end;
+        std::uint8_t depth;
+        bool in_digest;
+    };
+    static constexpr std::size_t kFrames = kMaxMimeDepth + 2;
+    // Header loads per step besides bytes read (each bounded by the scratch).
+    static constexpr std::size_t kMaxActions = 256;
+
+    void act(MessageReader& r, char* scratch, std::size_t cap, std::uint64_t budget);
+    void open_path(MessageReader& r, std::uint64_t start, std::uint64_t end, bool in_digest,
+                   char* scratch, std::size_t cap);
+    void count_part(MessageReader& r, char* scratch, std::size_t cap);
+    void finish(MessageReader& r, char* scratch, std::size_t cap);
+
+    imap::SectionSpec section_;
+    Phase phase_ = Phase::Missing;
+    SectionRange range_;
+    Node cur_;
+    std::size_t depth_ = 0;    // of cur_
+    std::size_t level_ = 0;    // path numbers resolved
+    std::uint32_t want_ = 0;   // the number being resolved
+    std::uint32_t index_ = 0;  // children of cur_ met so far
+    ChildCursor::State at_;    // cur_'s children
+    std::size_t parts_ = 0;    // parts opened, in BODYSTRUCTURE's order
+    Frame frames_[kFrames];
+    std::size_t top_ = 0;
+    Pending pending_{};
+    bool has_pending_ = false;
+    bool first_ = true;
+    // The boundary of frames_[boundary_frame_].
+    char boundary_[kMaxBoundary];
+    std::uint8_t boundary_len_ = 0;
+    std::size_t boundary_frame_ = kFrames;
+};
 
 class HeaderFieldsFilter final : public imap::LiteralSource {
 public:

@@ -6,8 +6,9 @@
 // one) and must be syntactically balanced: parentheses match outside quoted
 // strings and literals, quoted strings are closed, literal counts fit.
 // find_section for a set of sections (chosen partly by the first byte) must
-// give ranges inside the message; a HEADER.FIELDS filter must deliver
-// exactly the size it announced. The resumable StructureWriter, drained in
+// give ranges inside the message, and SectionFinder run in steps of a small
+// budget (from the input) the same answer; a HEADER.FIELDS filter must
+// deliver exactly the size it announced. The resumable StructureWriter, drained in
 // small pieces with a small budget per step, must give the same bytes as
 // the answer written at once. Any violation aborts. All buffers are
 // static; nothing is allocated.
@@ -131,12 +132,35 @@ const char* const kSections[] = {
     "BODY[2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2.2]",
 };
 
-void check_section(MemoryReader& r, const char* att) {
+// The lookup in steps of `budget` bytes gives the one-shot answer.
+void check_stepwise(MemoryReader& r, const imap::SectionSpec& section, std::size_t scratch,
+                    std::uint64_t budget, bool found, const SectionRange& range) {
+    SectionFinder f;
+    f.start(section);
+    SectionRange got;
+    for (std::size_t rounds = 0;; ++rounds) {
+        check(rounds < (1u << 24));
+        const SectionFinder::Progress p = f.step(r, g_scratch, scratch, budget, &got);
+        if (p == SectionFinder::Progress::Budget) continue;
+        check((p == SectionFinder::Progress::Found) == found);
+        if (found) {
+            check(got.offset == range.offset && got.length == range.length &&
+                  got.filtered == range.filtered);
+        }
+        return;
+    }
+}
+
+void check_section(MemoryReader& r, const char* att, std::uint64_t budget) {
     imap::FetchItem item;
     const char* why = nullptr;
     check(imap::parse_fetch_att(att, &item, &why));
     SectionRange range;
-    if (!find_section(r, item.section, g_scratch, sizeof g_scratch, &range)) return;
+    bool found = find_section(r, item.section, g_scratch, kMinScratch, &range);
+    check_stepwise(r, item.section, kMinScratch, budget, found, range);
+    found = find_section(r, item.section, g_scratch, sizeof g_scratch, &range);
+    check_stepwise(r, item.section, sizeof g_scratch, budget, found, range);
+    if (!found) return;
     check(range.offset <= r.size() && range.length <= r.size() - range.offset);
     if (!range.filtered) return;
     HeaderFieldsFilter f(r, range, item.section, g_window, sizeof g_window);
@@ -167,8 +191,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     std::size_t n = sizeof kSections / sizeof kSections[0];
     std::size_t pick = size > 0 ? data[0] % n : 0;
-    check_section(r, kSections[pick]);
-    check_section(r, kSections[(pick + 3) % n]);
-    check_section(r, kSections[10]);
+    check_section(r, kSections[pick], budget);
+    check_section(r, kSections[(pick + 3) % n], budget);
+    check_section(r, kSections[10], budget);
     return 0;
 }

@@ -73,12 +73,41 @@ imap::SectionSpec spec(const char* att) {
     return item.section;
 }
 
-// The bytes of a section, or "<none>" when it does not exist.
+// SectionFinder run in steps of `budget` message bytes (the smallest
+// scratch buffer); *steps counts them, *most is the most bytes one step read.
+bool find_in_steps(const std::string& msg, const imap::SectionSpec& s, std::uint64_t budget,
+                   SectionRange* out, std::size_t* steps = nullptr, std::uint64_t* most = nullptr) {
+    MemoryReader inner(msg);
+    SectionFinder f;
+    f.start(s);
+    for (std::size_t n = 1;; ++n) {
+        CountingReader r(inner);
+        const SectionFinder::Progress p = f.step(r, g_scratch, kMinScratch, budget, out);
+        if (steps != nullptr) *steps = n;
+        if (most != nullptr && r.count > *most) *most = r.count;
+        if (p != SectionFinder::Progress::Budget) return p == SectionFinder::Progress::Found;
+        REQUIRE(n < 100000000);
+    }
+}
+
+bool same_range(bool found, const SectionRange& a, bool found2, const SectionRange& b) {
+    if (found != found2) return false;
+    return !found || (a.offset == b.offset && a.length == b.length && a.filtered == b.filtered);
+}
+
+// The bytes of a section, or "<none>" when it does not exist. The lookup
+// gives the same range however it is split into steps.
 std::string section(const std::string& msg, const char* att) {
     MemoryReader r(msg);
     imap::SectionSpec s = spec(att);
     SectionRange range;
-    if (!find_section(r, s, g_scratch, 8192, &range)) return "<none>";
+    const bool found = find_section(r, s, g_scratch, 8192, &range);
+    for (std::uint64_t budget : {1, 5, 64, 4096}) {
+        SectionRange stepped;
+        const bool found2 = find_in_steps(msg, s, budget, &stepped);
+        CHECK(same_range(found, range, found2, stepped));
+    }
+    if (!found) return "<none>";
     if (!range.filtered) return msg.substr(range.offset, range.length);
     static char window[kMinScratch];
     HeaderFieldsFilter f(r, range, s, window, sizeof window);
@@ -577,4 +606,95 @@ TEST_CASE(
             CHECK(rest == whole.substr(sent));
         }
     }
+}
+
+namespace {
+
+// The octets of every leaf of a BODY answer made of text/plain leaves, in
+// order.
+std::vector<std::uint64_t> leaf_octets(const std::string& body) {
+    const std::string leaf = "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" ";
+    std::vector<std::uint64_t> out;
+    for (std::size_t at = 0; (at = body.find(leaf, at)) != std::string::npos;) {
+        at += leaf.size();
+        out.push_back(std::stoull(body.substr(at, 20)));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "mime section: past kMaxMimeParts BODY[n] addresses exactly the parts BODYSTRUCTURE "
+    "shows, counted in its order (RFC 3501 §6.4.5, issue 20.4)",
+    "[mime][section]") {
+    // 1 = the message, 1.x = 6000 leaves, 2 = a multipart of 6000 leaves,
+    // 3 and 4 leaves. BODYSTRUCTURE opens 1 + 1 + 6000 + 1 parts before 2.1,
+    // so part 2 shows kMaxMimeParts - 6003 children, the last running to
+    // its end, and the message's part 3 runs to the end of the message.
+    const std::size_t inner = 6000;
+    std::string m = "Content-Type: multipart/mixed; boundary=o\r\n\r\n";
+    for (const char* b : {"a", "c"}) {
+        m += std::string("--o\r\nContent-Type: multipart/mixed; boundary=") + b + "\r\n\r\n";
+        for (std::size_t i = 0; i < inner; ++i) m += std::string("--") + b + "\r\n\r\nx\r\n";
+        m += std::string("--") + b + "--\r\n";
+    }
+    m += "--o\r\n\r\nthird\r\n--o\r\n\r\nfourth\r\n--o--\r\n";
+    MemoryReader r(m);
+    std::vector<char> out(1 << 22);
+    TextWriter tw(out.data(), out.size());
+    REQUIRE(write_bodystructure(r, g_scratch, sizeof g_scratch, false, tw));
+    REQUIRE(tw.ok());
+    const std::vector<std::uint64_t> leaves = leaf_octets(std::string(tw.view()));
+    const std::size_t shown = kMaxMimeParts - 6003;
+    REQUIRE(leaves.size() == inner + shown + 1);
+
+    auto length = [&](const std::string& att, std::uint64_t budget) -> long long {
+        SectionRange range;
+        if (!find_in_steps(m, spec(att.c_str()), budget, &range)) return -1;
+        return static_cast<long long>(range.length);
+    };
+    for (std::uint64_t budget : {std::uint64_t{4096}, std::uint64_t{UINT64_MAX}}) {
+        CHECK(length("BODY[1.6000]", budget) == 1);
+        CHECK(length("BODY[1.6001]", budget) == -1);
+        CHECK(length("BODY[2.1]", budget) == 1);
+        CHECK(length("BODY[2." + std::to_string(shown - 1) + "]", budget) == 1);
+        // The last part shown holds the rest of part 2, as BODYSTRUCTURE says.
+        CHECK(length("BODY[2." + std::to_string(shown) + "]", budget) ==
+              static_cast<long long>(leaves[inner + shown - 1]));
+        CHECK(leaves[inner + shown - 1] > 1);
+        CHECK(length("BODY[2." + std::to_string(shown + 1) + "]", budget) == -1);
+        CHECK(length("BODY[3]", budget) == static_cast<long long>(leaves.back()));
+        CHECK(length("BODY[4]", budget) == -1);
+    }
+    // Each step read about its budget, so finding 2.n took many steps.
+    SectionRange range;
+    std::size_t steps = 0;
+    std::uint64_t most = 0;
+    REQUIRE(find_in_steps(m, spec("BODY[3]"), 4096, &range, &steps, &most));
+    CHECK(steps > m.size() / 4096);
+    CHECK(most <= 4096 + 3 * kMinScratch);
+}
+
+TEST_CASE(
+    "mime section: a message/rfc822 or multipart opened past kMaxMimeParts has no parts "
+    "(BODYSTRUCTURE shows APPLICATION/OCTET-STREAM)",
+    "[mime][section]") {
+    std::string m = "Content-Type: multipart/mixed; boundary=o\r\n\r\n";
+    for (std::size_t i = 0; i < kMaxMimeParts - 2; ++i) m += "--o\r\n\r\nx\r\n";
+    // Part kMaxMimeParts - 1, opened as the kMaxMimeParts-th (the message
+    // is the first): a leaf, running to the end.
+    m += "--o\r\nContent-Type: message/rfc822\r\n\r\nSubject: in\r\n\r\nbody\r\n--o--\r\n";
+    const std::string last = std::to_string(kMaxMimeParts - 1);
+    MemoryReader r(m);
+    std::vector<char> out(1 << 22);
+    TextWriter tw(out.data(), out.size());
+    REQUIRE(write_bodystructure(r, g_scratch, sizeof g_scratch, false, tw));
+    REQUIRE(tw.ok());
+    CHECK(std::string(tw.view()).find("\"APPLICATION\" \"OCTET-STREAM\"") != std::string::npos);
+    CHECK(section(m, ("BODY[" + last + "]").c_str()) == "Subject: in\r\n\r\nbody\r\n--o--\r\n");
+    CHECK(section(m, ("BODY[" + last + ".1]").c_str()) == "<none>");
+    CHECK(section(m, ("BODY[" + last + ".HEADER]").c_str()) == "<none>");
+    CHECK(section(m, ("BODY[" + last + ".MIME]").c_str()) ==
+          "Content-Type: message/rfc822\r\n\r\n");
 }

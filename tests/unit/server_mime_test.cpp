@@ -198,6 +198,102 @@ TEST_CASE(
           "* 1 FETCH (BODYSTRUCTURE " + structure_of(m) + ")\r\nd OK FETCH completed\r\n");
 }
 
+TEST_CASE(
+    "FETCH BODY[9000] of a message of many parts: found over several turns, another "
+    "client's NOOP answered meanwhile; past what BODYSTRUCTURE shows NIL, rfc3501_6_4_5 "
+    "(issue 20.4)",
+    "[server][section]") {
+    World w;
+    port::Handle c = login(w);
+    std::string m = "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
+    const std::string filler(120, 'x');
+    for (std::size_t i = 1; i <= mime::kMaxMimeParts + 2000; ++i) {
+        m += "--b\r\n\r\np" + std::to_string(i) + filler + "\r\n";
+    }
+    m += "--b--\r\n";
+    append_and_select(w, c, {m});
+    port::Handle other = login(w);
+    const std::string part = "p9000" + filler;
+    const std::string want = "* 1 FETCH (BODY[9000] {" + std::to_string(part.size()) + "}\r\n" +
+                             part + ")\r\nc OK FETCH completed\r\n";
+    w.net.client_send(c, "c FETCH 1 BODY.PEEK[9000]\r\n");
+    // The parts before 9000 are more than a turn's share (256 KiB): a NOOP
+    // from the other client, sent after the first turn, is answered in the
+    // next one, before the FETCH is.
+    w.run(1);
+    std::string got = w.net.client_receive(c);
+    CHECK(got.find("c OK") == std::string::npos);
+    w.net.client_send(other, "n NOOP\r\n");
+    w.run(1);
+    CHECK(w.net.client_receive(other) == "n OK NOOP completed\r\n");
+    int turns = 2;
+    for (; turns < 1000 && got.find("c OK") == std::string::npos; ++turns) {
+        w.run(1);
+        got += w.net.client_receive(c);
+    }
+    CHECK(got == want);
+    CHECK(turns >= static_cast<int>(m.size() * 9000 / (mime::kMaxMimeParts + 2000) / (256 * 1024)));
+    // BODYSTRUCTURE shows kMaxMimeParts - 1 parts (the message is one): the
+    // last holds the rest of the message, and the next number is NIL.
+    const std::string last = std::to_string(mime::kMaxMimeParts - 1);
+    const std::string after = std::to_string(mime::kMaxMimeParts);
+    CHECK(w.say_until_tagged(c, "d FETCH 1 BODY.PEEK[" + after + "]\r\n", "d") ==
+          "* 1 FETCH (BODY[" + after + "] NIL)\r\nd OK FETCH completed\r\n");
+    const std::string rest = w.say_until_tagged(c, "e FETCH 1 BODY.PEEK[" + last + "]\r\n", "e");
+    const std::string tail = "p" + last + filler + "\r\n--b\r\n\r\np" + after + filler;
+    CHECK(rest.rfind("* 1 FETCH (BODY[" + last + "] {", 0) == 0);
+    CHECK(rest.find("}\r\n" + tail) != std::string::npos);
+    CHECK(rest.find("p" + std::to_string(mime::kMaxMimeParts + 2000) + filler + "\r\n--b--\r\n)") !=
+          std::string::npos);
+}
+
+TEST_CASE(
+    "FETCH BINARY[9000] of a message of many parts: its part found over several turns, "
+    "before the response and while answering; an unknown encoding there refused with "
+    "nothing sent, rfc3516_4_2",
+    "[server][section][binary]") {
+    World w;
+    port::Handle c = login(w);
+    std::string m = "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
+    const std::string filler(120, 'x');
+    for (std::size_t i = 1; i <= 12000; ++i) {
+        if (i == 9000) {
+            m += "--b\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n";
+        } else if (i == 9001) {
+            m += "--b\r\nContent-Transfer-Encoding: x-unknown\r\n\r\nzz\r\n";
+        } else {
+            m += "--b\r\n\r\np" + std::to_string(i) + filler + "\r\n";
+        }
+    }
+    m += "--b--\r\n";
+    append_and_select(w, c, {m});
+    port::Handle other = login(w);
+    w.net.client_send(c, "c FETCH 1 (BINARY.SIZE[9000] BINARY.PEEK[9000])\r\n");
+    w.run(1);
+    std::string got = w.net.client_receive(c);
+    CHECK(got.find("c OK") == std::string::npos);
+    w.net.client_send(other, "n NOOP\r\n");
+    w.run(1);
+    CHECK(w.net.client_receive(other) == "n OK NOOP completed\r\n");
+    int turns = 2;
+    for (; turns < 1000 && got.find("c OK") == std::string::npos; ++turns) {
+        w.run(1);
+        got += w.net.client_receive(c);
+    }
+    CHECK(got ==
+          "* 1 FETCH (BINARY.SIZE[9000] 5 BINARY[9000] {5}\r\nhello)\r\nc OK FETCH completed\r\n");
+    // Found before the response and again while answering, for each item,
+    // each time in steps (about 70 turns a lookup).
+    CHECK(turns > 3 * 9000 * 2 / 256);
+    w.net.client_send(c, "d FETCH 1 BINARY.PEEK[9001]\r\n");
+    std::string refused;
+    for (int i = 0; i < 1000 && refused.find("d NO") == std::string::npos; ++i) {
+        w.run(1);
+        refused += w.net.client_receive(c);
+    }
+    CHECK(refused.rfind("d NO [UNKNOWN-CTE] BINARY[9001]", 0) == 0);
+}
+
 TEST_CASE("FetchCache: an answer stored in pieces, abandoned when another comes between",
           "[fetch_cache]") {
     std::vector<unsigned char> block(64 * 1024);
