@@ -28,6 +28,7 @@ EXISTS. Prints commands and errors by kind (first examples); exits 1 on any
 unexpected error.
 """
 import argparse
+import collections
 import hashlib
 import os
 import random
@@ -157,6 +158,7 @@ class Client:
         self.nmsg = 0
         self.sock = None
         self.kw_done = False
+        self.trace = collections.deque(maxlen=300)  # recent lines, for --trace
 
     # ---- wire ---------------------------------------------------------------
 
@@ -168,6 +170,7 @@ class Client:
         self.readonly = False
         self.uids = []  # per position: the UID, or None while unknown
         self.leaving = None
+        self.qresync = False
         self.seen_state = getattr(self, "seen_state", {})  # kept across sessions
         self.modseqs = getattr(self, "modseqs", {})  # (mailbox, UID) -> last MODSEQ
         line = self.read_line()
@@ -219,6 +222,7 @@ class Client:
             self.buf = self.buf[n:]
             skel += b"\x00" + self.read_raw_line()
         self.last_lits = lits
+        self.trace.append(b"S: " + skel[:160])
         return skel
 
     def send(self, data):
@@ -233,6 +237,7 @@ class Client:
             plus = self.rnd.random() < 0.5
         parts = text.encode().split(b"%L")
         self.t_sent = time.time()
+        self.trace.append(b"C: " + tag + b" " + text.encode()[:160] + b" [qresync=%d]" % self.qresync)
         untagged = []
         out = tag + b" " + parts[0]
         self.stats.count("commands")
@@ -334,11 +339,24 @@ class Client:
             for uid in uid_list(skel.split()[2]):
                 if uid in self.uids:
                     self.uids.remove(uid)
-                elif None in self.uids and uid > max([u for u in self.uids if u] or [0]):
-                    # One of the new messages whose UID we had not asked yet.
-                    self.uids.remove(None)
+                    continue
+                # §3.2.10: only messages announced by EXISTS: one whose UID we
+                # have not asked yet, in a run of unknown positions between a
+                # smaller and a larger known UID (positions go up with UIDs).
+                lower, slot = 0, None
+                for i, u in enumerate(self.uids):
+                    if u is None:
+                        if slot is None and lower < uid:
+                            slot = i
+                    elif u < uid:
+                        lower, slot = u, None
+                    else:
+                        break
+                if slot is None:
+                    self.error("VANISHED of a UID the session was not shown",
+                               "%d in %s" % (uid, self.selected))
                 else:
-                    self.stats.count("VANISHED UIDs unknown to the session")
+                    del self.uids[slot]
             self.stats.count("VANISHED responses")
             return (skel, lits)
         if skel.startswith(b"* BYE"):
@@ -356,6 +374,10 @@ class Client:
 
     def error(self, kind, example):
         self.stats.add(self.stats.errors, kind, "%s [%s c%d]" % (example, self.user, self.cid))
+        if self.args.trace:
+            name = os.path.join(self.args.trace, "c%d-%d.txt" % (self.cid, time.time() * 1000))
+            with open(name, "wb") as f:
+                f.write(("%s: %s\n" % (kind, example)).encode() + b"\n".join(self.trace) + b"\n")
 
     def command(self, text, **kw):
         self.last_text = text.encode()
@@ -774,6 +796,7 @@ def main():
     ap.add_argument("--server-arg", action="append", default=[])
     ap.add_argument("--keep-log", help="copy the server's log here at the end")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--trace", help="a directory: at each error, the client's last 300 lines")
     a = ap.parse_args()
     server = None
     if a.binary:
