@@ -1147,7 +1147,11 @@ void Session::append_begin() {
     if (kw != Status::Ok) {
         parser_.refuse_literal();
         abort_append();
-        answer_keyword_error(kw);  // Busy: NO [INUSE], as for the mailbox itself
+        if (kw == Status::NotFound) {
+            tagged("NO", "TRYCREATE", "The mailbox was deleted");  // §6.3.11, DELETEd meanwhile
+        } else {
+            answer_keyword_error(kw);  // Busy: NO [INUSE], as for the mailbox itself
+        }
         return;
     }
     const std::int64_t date =

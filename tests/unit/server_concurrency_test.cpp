@@ -176,6 +176,20 @@ TEST_CASE("RFC 3501 §6.3.4: an APPEND into a mailbox deleted meanwhile is not a
           "* STATUS Work (MESSAGES 0)\r\na4 OK STATUS completed\r\n");
 }
 
+TEST_CASE("RFC 3501 §6.3.11: a MULTIAPPEND's keyword into a mailbox deleted meanwhile is TRYCREATE",
+          "[server][delete][append]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    w.say(a, "a1 CREATE Work\r\n");
+    CHECK(w.say(b, "b1 APPEND Work {5}\r\n") == "+ Ready for the message\r\n");
+    CHECK(w.say(b, "hello") == "");
+    CHECK(w.say(a, "a2 DELETE Work\r\n") == "a2 OK DELETE completed\r\n");
+    // The second message names a keyword new to the (gone) mailbox.
+    CHECK(w.say(b, " ($Label1) {5}\r\n") == "b1 NO [TRYCREATE] The mailbox was deleted\r\n");
+    CHECK(w.say(b, "b2 NOOP\r\n") == "b2 OK NOOP completed\r\n");
+}
+
 TEST_CASE("RFC 2180 §3.4: RENAME while sessions have the mailbox or a child selected",
           "[server][rename]") {
     World w;
