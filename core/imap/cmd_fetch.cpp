@@ -283,7 +283,7 @@ void Session::run_job() {
         // SEARCH answer is a line still open: it is ended first.
         if (job_.kind == JobKind::Search) (void)out_.append("\r\n");
         job_.kind = JobKind::None;
-        bye("The mailbox was rewritten; please reconnect");
+        bye_invalidated();
         return;
     }
     if (vanished_.pending && !run_vanished_earlier()) return;  // ahead of the job
@@ -1103,7 +1103,7 @@ void Session::run_store_job() {
     if (view_invalidated()) {
         end_store_txn();
         job_.kind = JobKind::None;
-        bye("The mailbox was rewritten; please reconnect");
+        bye_invalidated();
         return;
     }
     const StoreSpec& spec = store_job_.spec;
@@ -1455,7 +1455,7 @@ void Session::run_copy_job() {
     if (view_invalidated()) {
         // The source's numbers no longer hold: nothing is committed.
         end_copy_job(Status::Closed);
-        bye("The mailbox was rewritten; please reconnect");
+        bye_invalidated();
         return;
     }
     if (!copy_.txn) {

@@ -563,8 +563,7 @@ bool Session::sync_selected() {
         // Deleted (DELETE by another session); compacted by another
         // process, or by this one after another session's expunges outran
         // this view (Mailbox::make_gone_room); or INBOX renamed.
-        bye(view_.deleted ? std::string_view("Selected mailbox was deleted, have to disconnect")
-                          : std::string_view("The mailbox was rewritten; please reconnect"));
+        bye_invalidated();
         return true;
     }
     // Busy: another process holds the lock; reported next time.

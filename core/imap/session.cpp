@@ -205,8 +205,7 @@ void Session::execute(std::uint64_t now_ms) {
     if (view_invalidated() && cmd.id != CommandId::Logout) {
         // Another session's expunges forced a compaction this view had not
         // caught up with (Mailbox::make_gone_room): its numbers no longer hold.
-        bye(view_.deleted ? std::string_view("Selected mailbox was deleted, have to disconnect")
-                          : std::string_view("The mailbox was rewritten; please reconnect"));
+        bye_invalidated();
         return;
     }
 
@@ -562,6 +561,11 @@ void Session::shutdown(std::string_view reason) {
 // ended; inside a literal no byte may follow but the literal's own, so the
 // connection then ends without a BYE (as when a streamed literal fails).
 // Whatever job was running ends here.
+void Session::bye_invalidated() {
+    bye(view_.deleted ? std::string_view("Selected mailbox was deleted, have to disconnect")
+                      : std::string_view("The mailbox was rewritten; please reconnect"));
+}
+
 void Session::bye(std::string_view text) {
     bool can_speak = true;
     if (job_.kind != JobKind::None) {

@@ -280,6 +280,10 @@ private:
     void untagged(std::string_view text);
     void tagged(std::string_view status, std::string_view code, std::string_view text);
     void bye(std::string_view text);
+    // The BYE for a selected mailbox whose view no longer holds: deleted by
+    // another session (Dovecot's words), or rewritten (compacted by another
+    // process, outrun by expunges, INBOX renamed).
+    void bye_invalidated();
     void log_line(port::LogLevel level, std::string_view a, std::string_view b = {},
                   std::string_view c = {}, std::string_view d = {});
 

@@ -350,3 +350,36 @@ TEST_CASE(
     CHECK(w.say(b, "g FETCH 1 (FLAGS)\r\n").find("* 1 FETCH (FLAGS (\\Seen))") !=
           std::string::npos);
 }
+
+TEST_CASE(
+    "RFC 3501 §7.1.5: a UID MOVE whose source another session DELETEs meanwhile ends "
+    "with the deleted-mailbox BYE",
+    "[server][jobs]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    REQUIRE(w.say(a, "c CREATE Work\r\n") == "c OK CREATE completed\r\n");
+    REQUIRE(w.say(a, "c CREATE Dest\r\n") == "c OK CREATE completed\r\n");
+    w.say(a, "s SELECT Work\r\n");
+    for (int i = 0; i < 200; ++i) {
+        append(w, a, "Subject: m\r\n\r\n" + std::string(20000, 'x') + "\r\n", "Work");
+    }
+    w.say(a, "n NOOP\r\n");
+    w.net.client_send(a, "m UID MOVE 1:200 Dest\r\n");
+    w.run(1);
+    std::string got = w.net.client_receive(a);
+    REQUIRE(got.find("m OK") == std::string::npos);  // still copying: 4 MB
+    w.net.client_send(b, "d DELETE Work\r\n");
+    w.run(1);
+    CHECK(w.net.client_receive(b) == "d OK DELETE completed\r\n");
+    w.net.client_send(a, "n NOOP\r\n");
+    int turns = 0;
+    while (got.find("* BYE") == std::string::npos && turns++ < 1000) {
+        w.run(1);
+        got += w.net.client_receive(a);
+    }
+    INFO(got.substr(0, 300));
+    CHECK(got.find("* BYE Selected mailbox was deleted, have to disconnect\r\n") !=
+          std::string::npos);
+    CHECK(got.find("rewritten") == std::string::npos);
+}
