@@ -22,6 +22,7 @@
 
 #include "core/imap/mailbox_name.h"
 #include "core/store/name_map.h"
+#include "tests/fuzz/pattern_reference.h"
 
 namespace {
 
@@ -34,24 +35,6 @@ bool g_table[kMaxPattern + 1][kMaxName + 1];
 
 void check(bool ok) {
     if (!ok) std::abort();
-}
-
-bool backtracking(std::string_view p, std::string_view n) {
-    while (!p.empty()) {
-        const char c = p[0];
-        if (c == '*' || c == '%') {
-            p.remove_prefix(1);
-            for (std::size_t i = 0; i <= n.size(); ++i) {
-                if (backtracking(p, n.substr(i))) return true;
-                if (i < n.size() && c == '%' && n[i] == '/') return false;
-            }
-            return false;
-        }
-        if (n.empty() || n[0] != c) return false;
-        p.remove_prefix(1);
-        n.remove_prefix(1);
-    }
-    return n.empty();
 }
 
 // g_table[i][j]: pattern[i..] matches name[j..].
@@ -105,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(!got);
         return 0;
     }
-    if (pl <= 12 && nl <= 16) check(got == backtracking(pattern, name));
+    if (pl <= 12 && nl <= 16) check(got == tinyimapd::test::reference_match(pattern, name));
     check(got == table(pattern, name));
     return 0;
 }

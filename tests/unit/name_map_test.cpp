@@ -12,30 +12,12 @@
 
 #include "core/imap/mailbox_name.h"
 #include "core/store/name_map.h"
+#include "tests/fuzz/pattern_reference.h"
 
 using tinyimapd::store::match_pattern;
+using tinyimapd::test::reference_match;
 
 namespace {
-
-// The matcher this file replaced: exact, but exponential on "*a*a*a...b".
-// Kept here only as the reference for short inputs.
-bool reference_match(std::string_view p, std::string_view n) {
-    while (!p.empty()) {
-        const char c = p[0];
-        if (c == '*' || c == '%') {
-            p.remove_prefix(1);
-            for (std::size_t i = 0; i <= n.size(); ++i) {
-                if (reference_match(p, n.substr(i))) return true;
-                if (i < n.size() && c == '%' && n[i] == '/') return false;
-            }
-            return false;
-        }
-        if (n.empty() || n[0] != c) return false;
-        p.remove_prefix(1);
-        n.remove_prefix(1);
-    }
-    return n.empty();
-}
 
 // A second reference for long inputs: the table of "pattern[i..] matches
 // name[j..]", filled from the ends.
