@@ -52,6 +52,23 @@ std::string run_until_tagged(World& w, port::Handle c, const std::string& tag, i
     return all;
 }
 
+// Sends `command` (tagged `tag`) on `a`, runs one loop turn, then a NOOP on
+// `b`: the NOOP is answered while `a`'s command is still running. Returns
+// `a`'s whole answer; *turns counts the loop turns it took after the NOOP.
+std::string noop_served_meanwhile(World& w, port::Handle a, port::Handle b,
+                                  const std::string& command, const std::string& tag, int* turns) {
+    w.net.client_send(a, command);
+    w.run(1);
+    std::string got = w.net.client_receive(a);
+    CHECK(got.find(tag + " OK") == std::string::npos);  // still running
+    w.net.client_send(b, "n NOOP\r\n");
+    w.run(1);
+    CHECK(w.net.client_receive(b) == "n OK NOOP completed\r\n");
+    got += w.net.client_receive(a);
+    CHECK(got.find(tag + " OK") == std::string::npos);  // the NOOP's answer came first
+    return run_until_tagged(w, a, tag, turns, got);
+}
+
 // INBOX with `count` messages of about `size` bytes, by COPY doubling.
 void fill_inbox(World& w, port::Handle c, std::uint32_t count, std::size_t size) {
     append(w, c, "Subject: filler\r\n\r\n" + std::string(size, 'f') + "\r\n");
@@ -139,15 +156,9 @@ TEST_CASE(
     port::Handle a = login(w);
     port::Handle b = login(w);
     fill_inbox(w, a, 3000, 10);
-    w.net.client_send(a, "s STORE 1:* +FLAGS.SILENT (\\Deleted)\r\n");
-    w.run(1);
-    std::string got = w.net.client_receive(a);
-    CHECK(got.find("s OK") == std::string::npos);
-    w.net.client_send(b, "n NOOP\r\n");
-    w.run(1);
-    CHECK(w.net.client_receive(b) == "n OK NOOP completed\r\n");
     int turns = 0;
-    got = run_until_tagged(w, a, "s", &turns, got);
+    const std::string got =
+        noop_served_meanwhile(w, a, b, "s STORE 1:* +FLAGS.SILENT (\\Deleted)\r\n", "s", &turns);
     CHECK(got == "s OK STORE completed\r\n");
     CHECK(w.say(a, "x SEARCH UNDELETED\r\n") == "* SEARCH\r\nx OK SEARCH completed\r\n");
 }
@@ -216,17 +227,8 @@ TEST_CASE(
                body + "needle\r\n--zz--\r\n");
     append(w, a, "Subject: after\r\n\r\nneedle too\r\n");
     w.say(a, "s SELECT INBOX\r\n");
-    w.net.client_send(a, "s SEARCH BODY needle\r\n");
-    w.run(1);
-    std::string got = w.net.client_receive(a);
-    CHECK(got.find("s OK") == std::string::npos);  // still searching
-    w.net.client_send(b, "n NOOP\r\n");
-    w.run(1);
-    CHECK(w.net.client_receive(b) == "n OK NOOP completed\r\n");
-    got += w.net.client_receive(a);
-    CHECK(got.find("s OK") == std::string::npos);  // the NOOP's answer came first
     int turns = 0;
-    got = run_until_tagged(w, a, "s", &turns, got);
+    const std::string got = noop_served_meanwhile(w, a, b, "s SEARCH BODY needle\r\n", "s", &turns);
     INFO("loop turns after the NOOP: " << turns);
     // 40 MB read (the boundary scan, then the decoding), 8 steps of 256 KiB
     // per turn: about 20 turns.
@@ -248,15 +250,7 @@ TEST_CASE(
         run_until_tagged(w, a, "d", &turns, w.say(a, "d STORE 1:* +FLAGS.SILENT (\\Deleted)\r\n"));
     REQUIRE(got.find("d OK STORE completed") != std::string::npos);
     REQUIRE(w.say(lag, "s SELECT INBOX\r\n").find("* 65536 EXISTS") != std::string::npos);
-    w.net.client_send(a, "e EXPUNGE\r\n");
-    w.run(1);
-    got = w.net.client_receive(a);
-    w.net.client_send(b, "n NOOP\r\n");
-    w.run(1);
-    CHECK(w.net.client_receive(b) == "n OK NOOP completed\r\n");
-    got += w.net.client_receive(a);
-    CHECK(got.find("e OK") == std::string::npos);  // the NOOP's answer came first
-    got = run_until_tagged(w, a, "e", &turns, got);
+    got = noop_served_meanwhile(w, a, b, "e EXPUNGE\r\n", "e", &turns);
     INFO("loop turns after the NOOP: " << turns);
     CHECK(turns >= 8);
     std::size_t reported = 0;
