@@ -28,6 +28,7 @@ readonly ROOT=$PWD
 
 JOBS=${JOBS:-$(nproc)}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+KNOWN_CROSS_TARGETS="aarch64 armhf s390x mips mipsel aarch64-musl"
 CROSS_TARGETS=${CROSS_TARGETS:-"aarch64 armhf s390x"}
 
 # --- stage bookkeeping -------------------------------------------------------
@@ -95,14 +96,37 @@ run_ctest() {
   ctest --test-dir "$1" --output-on-failure --parallel "$JOBS"
 }
 
-# Cross target name -> toolchain file and the matching binutils prefix.
+# --- targets and their mbedTLS (issue 14) ----------------------------------------
+# Cross target name -> toolchain file (toolchains/<name>.cmake).
 triplet_of() {
   case $1 in
     aarch64) echo aarch64-linux-gnu ;;
     armhf) echo arm-linux-gnueabihf ;;
     s390x) echo s390x-linux-gnu ;;
-    *) die "unknown cross target '$1' (known: aarch64 armhf s390x)" ;;
+    mips) echo mips-linux-gnu ;;
+    mipsel) echo mipsel-linux-gnu ;;
+    aarch64-musl) echo aarch64-linux-musl ;;
+    *) die "unknown cross target '$1' (known: $KNOWN_CROSS_TARGETS)" ;;
   esac
+}
+
+# Targets built against mbedTLS 3.6 from tests/deps/build_mbedtls.sh (the
+# others use Debian's libmbedtls-dev 2.28 for their architecture).
+uses_mbedtls3() {
+  case $1 in
+    mips | mipsel | aarch64-musl) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+# mbedtls3_args <name> [<toolchain file>]: the cmake arguments that select
+# mbedTLS 3.6 for a target, building it first if this build tree has not yet
+# (build/deps/, once per target; see tests/deps/build_mbedtls.sh).
+mbedtls3_args() {
+  local prefix
+  prefix=$(JOBS=$JOBS bash "$ROOT/tests/deps/build_mbedtls.sh" "$@" | tail -n1)
+  [[ -d $prefix ]] || die "tests/deps/build_mbedtls.sh $1 gave no prefix"
+  echo "-DCMAKE_PREFIX_PATH=$prefix"
 }
 
 # --- stages ------------------------------------------------------------------
@@ -111,6 +135,22 @@ stage_host() {
   stage_begin "host build + ctest (build/host)"
   configure_and_build build/host
   run_ctest build/host
+  stage_end
+  # Its second half: the same against mbedTLS 3.6 (SKIP_HOST_MBEDTLS3=1 skips).
+  if [[ ${SKIP_HOST_MBEDTLS3:-0} == 1 ]]; then
+    skipped host-mbedtls3 "SKIP_HOST_MBEDTLS3=1"
+  else
+    stage_host_mbedtls3
+  fi
+}
+
+# The host build against mbedTLS 3.6 (TLS 1.3): part of the host stage.
+stage_host_mbedtls3() {
+  stage_begin "host mbedTLS 3.6 build + ctest (build/host-mbedtls3)"
+  local arg
+  arg=$(mbedtls3_args host)
+  configure_and_build build/host-mbedtls3 "$arg"
+  run_ctest build/host-mbedtls3
   stage_end
 }
 
@@ -126,11 +166,17 @@ stage_asan() {
 }
 
 stage_cross() {
-  local arch triplet
+  local arch triplet toolchain
+  local -a args
   for arch in $CROSS_TARGETS; do
     triplet=$(triplet_of "$arch")
+    toolchain=$ROOT/toolchains/$triplet.cmake
     stage_begin "cross $arch build + ctest under qemu (build/$arch)"
-    configure_and_build "build/$arch" -DCMAKE_TOOLCHAIN_FILE="$ROOT/toolchains/$triplet.cmake"
+    args=(-DCMAKE_TOOLCHAIN_FILE="$toolchain")
+    if uses_mbedtls3 "$arch"; then
+      args+=("$(mbedtls3_args "$arch" "$toolchain")")
+    fi
+    configure_and_build "build/$arch" "${args[@]}"
     run_ctest "build/$arch"
     stage_end
   done

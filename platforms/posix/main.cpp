@@ -41,6 +41,7 @@
 #include "platforms/posix/privileges.h"
 #include "platforms/posix/signals_posix.h"
 #if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
+#include "platforms/posix/mbedtls_compat.h"
 #include "platforms/posix/password_mbedtls.h"
 #include "platforms/posix/tls_mbedtls.h"
 #endif
@@ -421,6 +422,15 @@ int run(int argc, char** argv) {
         }
         if (a == "--version" || a == "-V") {
             out("tinyimapd " TINYIMAPD_VERSION "\n");
+            // The TLS library and the protocol versions offered (tests and
+            // packagers read this line).
+#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
+            out("TLS: ");
+            out(mbedtls_compat::kLibraryText);
+            out("\n");
+#else
+            out("TLS: none\n");
+#endif
             return 0;
         }
         if (a == "--check-config") {

@@ -7,7 +7,6 @@
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
-#include <mbedtls/ssl_internal.h>
 #include <mbedtls/x509_crt.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -20,16 +19,24 @@
 
 #include "core/base/text.h"
 #include "platforms/posix/errno_posix.h"
+#include "platforms/posix/mbedtls_compat.h"
 #include "port/fs.h"
 
 namespace tinyimapd::posix {
 namespace {
 
 // Server preference order (mbedTLS honours the server's order by default).
-// ChaCha20-Poly1305 first: mbedTLS 2.28 accelerates AES only with AES-NI on
-// x86-64, and the ARM/MIPS boxes this runs on do ChaCha20 several times
-// faster than table-based AES-GCM. All are ECDHE (forward secrecy) + AEAD.
+// ChaCha20-Poly1305 first: mbedTLS accelerates AES only with AES-NI on
+// x86-64 (or the ARMv8 crypto extensions), and the ARM/MIPS boxes this runs
+// on do ChaCha20 several times faster than table-based AES-GCM. All are AEAD;
+// the TLS 1.2 ones ECDHE (forward secrecy), and TLS 1.3 is held to ephemeral
+// key exchange (mbedtls_compat::set_server_policy).
 const int kCipherSuites[] = {
+#if TINYIMAPD_TLS13
+    MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
+    MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
+#endif
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
@@ -37,21 +44,6 @@ const int kCipherSuites[] = {
     MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
     MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
     0,
-};
-
-const mbedtls_ecp_group_id kCurves[] = {
-    MBEDTLS_ECP_DP_CURVE25519,
-    MBEDTLS_ECP_DP_SECP256R1,
-    MBEDTLS_ECP_DP_SECP384R1,
-    MBEDTLS_ECP_DP_NONE,
-};
-
-// Hashes for ServerKeyExchange signatures: no SHA-1 (RFC 9155).
-const int kSignatureHashes[] = {
-    MBEDTLS_MD_SHA256,
-    MBEDTLS_MD_SHA384,
-    MBEDTLS_MD_SHA512,
-    MBEDTLS_MD_NONE,
 };
 
 constexpr std::string_view kPersonalization = "tinyimapd tls";
@@ -214,10 +206,8 @@ struct GeneratedPair {
 int generate_pair(mbedtls_ctr_drbg_context* drbg, std::string_view hostname, GeneratedPair* out) {
     mbedtls_pk_context key;
     mbedtls_x509write_cert crt;
-    mbedtls_mpi serial;
     mbedtls_pk_init(&key);
     mbedtls_x509write_crt_init(&crt);
-    mbedtls_mpi_init(&serial);
 
     int ret = 0;
     char name[kHostnameMax + 4];
@@ -252,10 +242,8 @@ int generate_pair(mbedtls_ctr_drbg_context* drbg, std::string_view hostname, Gen
         // A positive serial of up to 127 bits (RFC 5280 §4.1.2.2: <= 20 bytes).
         if ((ret = mbedtls_ctr_drbg_random(drbg, serial_bytes, sizeof(serial_bytes))) != 0) break;
         serial_bytes[0] = static_cast<unsigned char>((serial_bytes[0] & 0x7f) | 0x40);
-        if ((ret = mbedtls_mpi_read_binary(&serial, serial_bytes, sizeof(serial_bytes))) != 0) {
-            break;
-        }
-        if ((ret = mbedtls_x509write_crt_set_serial(&crt, &serial)) != 0) break;
+        ret = mbedtls_compat::set_serial(&crt, serial_bytes, sizeof(serial_bytes));
+        if (ret != 0) break;
 
         ::gmtime_r(&now, &t);
         if (t.tm_year + 1900 < kEarliestPlausibleYear) {
@@ -292,7 +280,6 @@ int generate_pair(mbedtls_ctr_drbg_context* drbg, std::string_view hostname, Gen
                                         mbedtls_ctr_drbg_random, drbg);
     } while (false);
 
-    mbedtls_mpi_free(&serial);
     mbedtls_x509write_crt_free(&crt);
     mbedtls_pk_free(&key);
     return ret;
@@ -410,13 +397,14 @@ Status MbedTlsSession::advance() {
         want_write_ = false;
         FixedText<kDescriptionMax> w;
         std::string_view suite = mbedtls_ssl_get_ciphersuite(&ssl_);
-        if (suite.starts_with("TLS-")) suite.remove_prefix(4);
+        if (suite.starts_with("TLS-")) suite.remove_prefix(4);     // TLS 1.2: "TLS-ECDHE-..."
+        if (suite.starts_with("TLS1-3-")) suite.remove_prefix(7);  // TLS 1.3: "TLS1-3-AES-..."
         w.put(mbedtls_ssl_get_version(&ssl_)).put(' ').put(suite);
         description_length_ = static_cast<std::uint8_t>(w.size());
         std::memcpy(description_, w.view().data(), w.size());
     }
     if (record_queued_) {
-        int ret = mbedtls_ssl_flush_output(&ssl_);
+        int ret = mbedtls_compat::flush_pending_record(&ssl_);
         if (ret != 0) return fail_or_wait(ret, "write");
         record_queued_ = false;
         want_write_ = false;
@@ -479,7 +467,7 @@ void MbedTlsSession::finish() {
     if (state_ == State::Idle) return;
     if (state_ == State::Open) {
         // One attempt: a peer that does not read does not get to hold us.
-        if (record_queued_) (void)!mbedtls_ssl_flush_output(&ssl_);
+        if (record_queued_) (void)!mbedtls_compat::flush_pending_record(&ssl_);
         (void)mbedtls_ssl_close_notify(&ssl_);
     }
     reset();
@@ -534,6 +522,8 @@ Status MbedTls::fail(Status status, std::string_view what, std::string_view path
 }
 
 Status MbedTls::seed() {
+    int crypto = mbedtls_compat::init_crypto();
+    if (crypto != 0) return fail(Status::Error, "cannot initialise PSA crypto", {}, crypto);
     int ret = mbedtls_ctr_drbg_seed(&drbg_, mbedtls_entropy_func, &entropy_,
                                     reinterpret_cast<const unsigned char*>(kPersonalization.data()),
                                     kPersonalization.size());
@@ -619,15 +609,14 @@ Status MbedTls::load(const char* cert_path, const char* key_path) {
                     ret > 0 ? "some certificates cannot be parsed" : "no certificate", cert_path,
                     ret > 0 ? 0 : ret);
     }
-    ret = mbedtls_pk_parse_keyfile(&key_, key_path, nullptr);
+    ret = mbedtls_compat::parse_keyfile(&key_, key_path, &drbg_);
     if (ret != 0) return fail(Status::Invalid, "cannot load the private key", key_path, ret);
-    ret = mbedtls_pk_check_pair(&cert_.pk, &key_);
+    ret = mbedtls_compat::check_pair(&cert_.pk, &key_, &drbg_);
     if (ret != 0) {
         return fail(Status::Invalid, "the key does not belong to the certificate", key_path, ret);
     }
     if (mbedtls_pk_can_do(&key_, MBEDTLS_PK_ECKEY)) {
-        const mbedtls_ecp_keypair* ec = mbedtls_pk_ec(key_);
-        mbedtls_ecp_group_id curve = ec != nullptr ? ec->grp.id : MBEDTLS_ECP_DP_NONE;
+        mbedtls_ecp_group_id curve = mbedtls_compat::ec_curve(key_);
         if (curve != MBEDTLS_ECP_DP_SECP256R1 && curve != MBEDTLS_ECP_DP_SECP384R1) {
             return fail(Status::Invalid, "EC keys must be on P-256 or P-384", key_path, 0);
         }
@@ -639,13 +628,9 @@ Status MbedTls::load(const char* cert_path, const char* key_path) {
                                       MBEDTLS_SSL_PRESET_DEFAULT);
     if (ret != 0) return fail(Status::Error, "cannot configure TLS", {}, ret);
     mbedtls_ssl_conf_rng(&config_, mbedtls_ctr_drbg_random, &drbg_);
-    mbedtls_ssl_conf_min_version(&config_, MBEDTLS_SSL_MAJOR_VERSION_3,
-                                 MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_max_version(&config_, MBEDTLS_SSL_MAJOR_VERSION_3,
-                                 MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_compat::set_versions(&config_, 3, 4);  // TLS 1.2, and 1.3 if the library has it
     mbedtls_ssl_conf_ciphersuites(&config_, kCipherSuites);
-    mbedtls_ssl_conf_curves(&config_, kCurves);
-    mbedtls_ssl_conf_sig_hashes(&config_, kSignatureHashes);
+    mbedtls_compat::set_server_policy(&config_);
     mbedtls_ssl_conf_renegotiation(&config_, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
     mbedtls_ssl_conf_authmode(&config_, MBEDTLS_SSL_VERIFY_NONE);
     ret = mbedtls_ssl_conf_own_cert(&config_, &cert_, &key_);

@@ -1,4 +1,5 @@
-// MbedTls: port::Tls over mbedTLS 2.28, server side, TLS 1.2 only.
+// MbedTls: port::Tls over mbedTLS (2.28 or 3.6, see mbedtls_compat.h),
+// server side, TLS 1.2, and TLS 1.3 when the library has it (3.6).
 //
 // Owns the process's TLS state: a CTR-DRBG seeded from the kernel, the
 // server certificate chain and private key, one mbedtls_ssl_config, and one
@@ -22,9 +23,10 @@
 // TLS is bounded per slot (figures in docs/TLS.md); this code allocates
 // nothing itself.
 //
-// Policy: TLS 1.2 only; ECDHE key exchange with AEAD ciphers only
-// (ChaCha20-Poly1305, AES-128-GCM, AES-256-GCM); curves x25519, P-256,
-// P-384; no renegotiation, no compression, no session tickets or cache.
+// Policy: TLS 1.2 and (with 3.6) 1.3; ECDHE key exchange with AEAD ciphers
+// only (ChaCha20-Poly1305, AES-128-GCM, AES-256-GCM), TLS 1.3 without PSK
+// modes; groups x25519, P-256, P-384; no renegotiation, no compression, no
+// session tickets or cache. With 3.x, the seed step calls psa_crypto_init().
 // Works with an ECDSA (P-256/P-384) or an RSA certificate.
 //
 // Sessions follow port/tls.h. Sockets are used directly (handles are
@@ -58,7 +60,8 @@ class MbedTls;
 
 class MbedTlsSession final : public port::TlsSession {
 public:
-    // "TLSv1.2 ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256": 8 + 45 bytes today.
+    // "TLSv1.2 ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256": 8 + 45 bytes today;
+    // "TLSv1.3 CHACHA20-POLY1305-SHA256" for TLS 1.3.
     static constexpr std::size_t kDescriptionMax = 64;
 
     Status start(port::Handle handle) override;

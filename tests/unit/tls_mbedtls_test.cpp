@@ -1,4 +1,5 @@
-// platforms/posix/tls_mbedtls: real TLS 1.2 handshakes in one thread. The
+// platforms/posix/tls_mbedtls: real TLS 1.2 (and, with mbedTLS 3.6, TLS 1.3)
+// handshakes in one thread. The
 // server is an MbedTls session on one end of a non-blocking socketpair; the
 // client is a plain mbedTLS client context on the other end, pinned to the
 // server's generated certificate. Both sides are pumped alternately until
@@ -30,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "platforms/posix/mbedtls_compat.h"
 #include "platforms/posix/tls_mbedtls.h"
 
 using namespace tinyimapd;
@@ -115,11 +117,19 @@ int client_recv(void* ctx, unsigned char* out, std::size_t capacity) {
     return MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
+// Versions as in mbedtls_compat::set_versions: 2 = TLS 1.1, 3 = 1.2, 4 = 1.3.
+constexpr int kTls11 = 2;
+constexpr int kTls12 = 3;
+constexpr int kTls13 = 4;
+
 struct ClientOptions {
     const int* suites = nullptr;  // nullptr: mbedTLS's defaults
-    int max_minor = MBEDTLS_SSL_MINOR_VERSION_3;
-    int min_minor = MBEDTLS_SSL_MINOR_VERSION_1;
+    int max_minor = kTls13;       // what the library has
+    int min_minor = kTls11;
 };
+
+// TLS 1.2 only, mbedTLS's default suites.
+constexpr ClientOptions kTls12Only = {nullptr, kTls12, kTls12};
 
 // A TLS client over `fd` that trusts exactly the certificate in `cert_path`.
 class Client {
@@ -130,6 +140,7 @@ public:
         mbedtls_x509_crt_init(&trust_);
         mbedtls_ssl_config_init(&conf_);
         mbedtls_ssl_init(&ssl_);
+        REQUIRE(posix::mbedtls_compat::init_crypto() == 0);
         REQUIRE(mbedtls_ctr_drbg_seed(&drbg_, mbedtls_entropy_func, &entropy_, nullptr, 0) == 0);
         REQUIRE(mbedtls_x509_crt_parse_file(&trust_, cert_path.c_str()) == 0);
         REQUIRE(mbedtls_ssl_config_defaults(&conf_, MBEDTLS_SSL_IS_CLIENT,
@@ -138,8 +149,7 @@ public:
         mbedtls_ssl_conf_rng(&conf_, mbedtls_ctr_drbg_random, &drbg_);
         mbedtls_ssl_conf_authmode(&conf_, MBEDTLS_SSL_VERIFY_REQUIRED);
         mbedtls_ssl_conf_ca_chain(&conf_, &trust_, nullptr);
-        mbedtls_ssl_conf_min_version(&conf_, MBEDTLS_SSL_MAJOR_VERSION_3, o.min_minor);
-        mbedtls_ssl_conf_max_version(&conf_, MBEDTLS_SSL_MAJOR_VERSION_3, o.max_minor);
+        posix::mbedtls_compat::set_versions(&conf_, o.min_minor, o.max_minor);
         if (o.suites != nullptr) mbedtls_ssl_conf_ciphersuites(&conf_, o.suites);
         REQUIRE(mbedtls_ssl_setup(&ssl_, &conf_) == 0);
         REQUIRE(mbedtls_ssl_set_hostname(&ssl_, kHost) == 0);
@@ -258,7 +268,7 @@ TEST_CASE("MbedTls: handshake, data both ways, pending(), close_notify gives Eof
     TempDir dir;
     Server server(2, dir);
     SocketPair pair;
-    Client client(pair.client(), server.cert);
+    Client client(pair.client(), server.cert, kTls12Only);
     port::TlsSession* s = server.tls.session(1);
     REQUIRE(s != nullptr);
     CHECK(server.tls.session(2) == nullptr);
@@ -298,6 +308,60 @@ TEST_CASE("MbedTls: handshake, data both ways, pending(), close_notify gives Eof
     CHECK_FALSE(s->wants_write());
     s->finish();
     CHECK(server.log.lines.size() == 1);  // only "generated a self-signed ..."
+}
+
+// RFC 8446: with mbedTLS 3.6 a client that can do TLS 1.3 gets it; one
+// with 2.28 gets TLS 1.2. Either way only our AEAD suites are agreed on.
+TEST_CASE("MbedTls: TLS 1.3 is negotiated when the library has it, AEAD suites only", "[tls]") {
+    TempDir dir;
+    Server server(1, dir);
+    port::TlsSession* s = server.tls.session(0);
+    {
+        SocketPair pair;
+        Client client(pair.client(), server.cert);  // TLS 1.3 if the library has it
+        REQUIRE(s->start(pair.server()) == Status::Ok);
+        REQUIRE(pump_handshake(client, *s) == Outcome::Done);
+        CHECK(client.verify_result() == 0);
+        const std::string description(s->description());
+        INFO(description);
+#if TINYIMAPD_TLS13
+        CHECK((description == "TLSv1.3 CHACHA20-POLY1305-SHA256" ||
+               description == "TLSv1.3 AES-128-GCM-SHA256" ||
+               description == "TLSv1.3 AES-256-GCM-SHA384"));
+#else
+        CHECK(description.rfind("TLSv1.2 ECDHE-ECDSA-WITH-", 0) == 0);
+#endif
+        REQUIRE(client.write("a1 NOOP\r\n") == 9);
+        CHECK(server_read_all(*s) == "a1 NOOP\r\n");
+        const std::string reply = "a1 OK NOOP completed\r\n";
+        port::IoResult r =
+            s->write(reinterpret_cast<const std::uint8_t*>(reply.data()), reply.size());
+        REQUIRE(r.status == Status::Ok);
+        CHECK(client.read_available() == reply);
+        s->finish();
+    }
+#if TINYIMAPD_TLS13
+    {
+        // AES-128-CCM is AEAD too, but not in our list: refused.
+        static const int kCcm[] = {MBEDTLS_TLS1_3_AES_128_CCM_SHA256, 0};
+        SocketPair pair;
+        Client client(pair.client(), server.cert, {kCcm, kTls13, kTls13});
+        REQUIRE(s->start(pair.server()) == Status::Ok);
+        Status st = Status::Ok;
+        CHECK(pump_handshake(client, *s, nullptr, &st) != Outcome::Done);
+        CHECK(st == Status::Closed);
+        s->finish();
+    }
+    {
+        static const int kChacha[] = {MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256, 0};
+        SocketPair pair;
+        Client client(pair.client(), server.cert, {kChacha, kTls13, kTls13});
+        REQUIRE(s->start(pair.server()) == Status::Ok);
+        REQUIRE(pump_handshake(client, *s) == Outcome::Done);
+        CHECK(s->description() == "TLSv1.3 CHACHA20-POLY1305-SHA256");
+        s->finish();
+    }
+#endif
 }
 
 TEST_CASE("MbedTls: finish() resets the slot for the next connection", "[tls]") {
@@ -358,10 +422,10 @@ TEST_CASE("MbedTls: TLS 1.1 and non-AEAD or non-ECDHE suites are refused", "[tls
     Server server(1, dir);
     port::TlsSession* s = server.tls.session(0);
 
+#if !TINYIMAPD_MBEDTLS3  // 3.x clients cannot speak TLS 1.1 (the e2e test uses OpenSSL)
     SECTION("TLS 1.1 only") {
         SocketPair pair;
-        Client client(pair.client(), server.cert,
-                      {nullptr, MBEDTLS_SSL_MINOR_VERSION_2, MBEDTLS_SSL_MINOR_VERSION_1});
+        Client client(pair.client(), server.cert, {nullptr, kTls11, kTls11});
         REQUIRE(s->start(pair.server()) == Status::Ok);
         Status st = Status::Ok;
         Outcome o = pump_handshake(client, *s, nullptr, &st);
@@ -369,12 +433,13 @@ TEST_CASE("MbedTls: TLS 1.1 and non-AEAD or non-ECDHE suites are refused", "[tls
         CHECK(st == Status::Closed);
         CHECK(server.log.contains("TLS handshake with local failed"));
     }
+#endif
     SECTION("CBC suites only") {
         static const int kCbc[] = {MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
                                    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
                                    MBEDTLS_TLS_RSA_WITH_AES_128_CBC_SHA, 0};
         SocketPair pair;
-        Client client(pair.client(), server.cert, {kCbc});
+        Client client(pair.client(), server.cert, {kCbc, kTls12});
         REQUIRE(s->start(pair.server()) == Status::Ok);
         Status st = Status::Ok;
         CHECK(pump_handshake(client, *s, nullptr, &st) != Outcome::Done);
@@ -384,7 +449,7 @@ TEST_CASE("MbedTls: TLS 1.1 and non-AEAD or non-ECDHE suites are refused", "[tls
         static const int kStatic[] = {MBEDTLS_TLS_RSA_WITH_AES_128_GCM_SHA256,
                                       MBEDTLS_TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256, 0};
         SocketPair pair;
-        Client client(pair.client(), server.cert, {kStatic});
+        Client client(pair.client(), server.cert, {kStatic, kTls12});
         REQUIRE(s->start(pair.server()) == Status::Ok);
         Status st = Status::Ok;
         CHECK(pump_handshake(client, *s, nullptr, &st) != Outcome::Done);
@@ -393,7 +458,7 @@ TEST_CASE("MbedTls: TLS 1.1 and non-AEAD or non-ECDHE suites are refused", "[tls
     SECTION("AES-256-GCM alone is accepted") {
         static const int kGcm[] = {MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, 0};
         SocketPair pair;
-        Client client(pair.client(), server.cert, {kGcm});
+        Client client(pair.client(), server.cert, {kGcm, kTls12});
         REQUIRE(s->start(pair.server()) == Status::Ok);
         REQUIRE(pump_handshake(client, *s) == Outcome::Done);
         CHECK(s->description() == "TLSv1.2 ECDHE-ECDSA-WITH-AES-256-GCM-SHA384");
@@ -482,8 +547,8 @@ TEST_CASE("MbedTls: generated credentials are 0600 in a 0700 directory and load 
     REQUIRE(mbedtls_x509_dn_gets(subject, sizeof(subject), &crt.subject) > 0);
     CHECK(std::string(subject) == "CN=nas.example.test");
     CHECK(crt.valid_to.year - crt.valid_from.year == 10);
-    CHECK(crt.sig_md == MBEDTLS_MD_SHA256);
-    CHECK(crt.ca_istrue == 0);
+    CHECK(crt.MBEDTLS_PRIVATE(sig_md) == MBEDTLS_MD_SHA256);
+    CHECK(crt.MBEDTLS_PRIVATE(ca_istrue) == 0);
     CHECK(mbedtls_pk_get_type(&crt.pk) == MBEDTLS_PK_ECKEY);
     CHECK(mbedtls_x509_crt_check_extended_key_usage(
               &crt, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) == 0);
