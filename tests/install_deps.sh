@@ -5,7 +5,8 @@
 #
 #   bash tests/install_deps.sh              everything tests/run_all.sh needs:
 #                                           host, ASan, cross (arm64, armhf,
-#                                           s390x under qemu-user), clang fuzzing
+#                                           s390x, mips, mipsel, arm64 with musl
+#                                           under qemu-user), clang fuzzing
 #   bash tests/install_deps.sh --host-only  just enough to build and run the
 #                                           server on this machine (no tests:
 #                                           configure with -DTINYIMAPD_TESTS=OFF)
@@ -14,7 +15,7 @@
 set -euo pipefail
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 host_only=0
@@ -41,6 +42,17 @@ for arch in "${!CROSS_TRIPLET[@]}"; do
   # cross libc/libstdc++ in /usr/<triplet>.
   FULL_PACKAGES+=("g++-${CROSS_TRIPLET[$arch]}" "libmbedtls-dev:$arch")
 done
+
+# Issue 14's targets: MIPS (both byte orders, glibc) and aarch64 with musl,
+# all three against mbedTLS 3.6, which tests/deps/build_mbedtls.sh builds from
+# Debian trixie's source package (apt-get source: dpkg-dev, bzip2, xz-utils).
+# musl-dev:arm64 is multiarch (arm64 is added above); clang-14 compiles and
+# lld links the musl programs (toolchains/cmake/MuslCross.cmake).
+FULL_PACKAGES+=(
+  g++-mips-linux-gnu g++-mipsel-linux-gnu
+  musl-dev:arm64 lld
+  dpkg-dev bzip2 xz-utils
+)
 
 if [[ $EUID -eq 0 ]]; then
   SUDO=()

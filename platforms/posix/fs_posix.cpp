@@ -192,6 +192,8 @@ int open_beneath(int base, char* rel, bool* use_openat2) {
         }
         // Still EAGAIN (renames keep racing the lookup): walk instead.
     }
+#else
+    (void)use_openat2;  // no <linux/openat2.h> (e.g. a musl sysroot): always walk
 #endif
     int fd = base;
     for (char* part = rel; *part != '\0';) {
@@ -484,7 +486,9 @@ Status PosixFs::list(std::string_view path, port::DirVisitor& visitor) {
     Status result = Status::Ok;
     bool more = true;
     while (more) {
-        ssize_t n = ::getdents64(dir, records, sizeof(records));
+        // The system call, not libc's wrapper: glibc declares getdents64()
+        // with a void buffer, musl only as a macro for getdents(struct dirent*).
+        const long n = ::syscall(SYS_getdents64, dir, records, sizeof(records));
         if (n < 0) {
             if (errno == EINTR) continue;
             result = errno_status();
