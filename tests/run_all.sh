@@ -4,21 +4,33 @@
 #   bash tests/run_all.sh
 #
 # Stages, in order, stopping at the first failure:
-#   host    gcc build (default options) in build/host, ctest
+#   host    gcc build (default options) in build/host, ctest; then the same
+#           against mbedTLS 3.6 (TLS 1.3) in build/host-mbedtls3, its mbedTLS
+#           built once by tests/deps/build_mbedtls.sh (build/deps/)
 #   asan    gcc ASan+UBSan build (-DTINYIMAPD_SANITIZE=ON) in build/asan, ctest
-#   cross   aarch64, armhf, s390x (big-endian) builds in build/<arch> with
-#           toolchains/*.cmake; ctest runs the binaries under qemu-user
+#   cross   per CROSS_TARGETS, builds in build/<target> with toolchains/*.cmake;
+#           ctest runs the binaries under qemu-user. aarch64, armhf, s390x use
+#           Debian's mbedTLS 2.28; mips (big-endian), mipsel and aarch64-musl
+#           (musl libc) mbedTLS 3.6 built for the target (docs/TARGETS.md)
 #   fuzz    clang-14 libFuzzer build in build/fuzz; every fuzzer runs for
 #           FUZZ_SECONDS; any crash, leak, timeout or sanitizer report fails
-#   report  size (stripped) and NEEDED of tinyimapd for host and aarch64, no
-#           libstdc++.so among them; core references no allocator/exceptions
+#   report  per target built by this run: stripped size with and without TLS,
+#           NEEDED (no libstdc++.so), interpreter, memory reserved at the
+#           defaults; core references no allocator/exceptions. The table goes
+#           to build/report-targets.md (docs/BENCHMARKS.md has a copy)
+#
+# Every build has -DTINYIMAPD_WERROR=ON (warnings are errors).
 #
 # Environment (all optional; the default runs everything):
-#   SKIP_HOST=1 SKIP_ASAN=1 SKIP_CROSS=1 SKIP_FUZZ=1 SKIP_REPORT=1
-#   CROSS_TARGETS="aarch64 armhf s390x"   subset of cross targets to run
+#   SKIP_HOST=1 SKIP_HOST_MBEDTLS3=1 SKIP_ASAN=1 SKIP_CROSS=1 SKIP_FUZZ=1 SKIP_REPORT=1
+#   CROSS_TARGETS="aarch64 armhf mips mipsel aarch64-musl"   cross targets to run
+#                                         (also s390x: big-endian like mips, not
+#                                         in the default set to save 3 minutes)
 #   FUZZ_SECONDS=60                       run time of each fuzzer
 #   JOBS=<nproc>                          build/test parallelism
-# The report stage covers build/host and build/aarch64 when this run built them.
+#   REPORT_EXISTING=1                     report every build/<target> present,
+#                                         not only those built by this run
+#   REPORT_UPDATE_DOCS=1                  copy the table into docs/BENCHMARKS.md
 #
 # Needs the packages from tests/install_deps.sh.
 set -euo pipefail
@@ -29,7 +41,7 @@ readonly ROOT=$PWD
 JOBS=${JOBS:-$(nproc)}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 KNOWN_CROSS_TARGETS="aarch64 armhf s390x mips mipsel aarch64-musl"
-CROSS_TARGETS=${CROSS_TARGETS:-"aarch64 armhf s390x"}
+CROSS_TARGETS=${CROSS_TARGETS:-"aarch64 armhf mips mipsel aarch64-musl"}
 
 # --- stage bookkeeping -------------------------------------------------------
 
@@ -87,7 +99,7 @@ BUILT=()   # build directories made by this run, for the report stage
 configure_and_build() {
   local dir=$1
   shift
-  cmake -G Ninja -S "$ROOT" -B "$dir" "$@"
+  cmake -G Ninja -S "$ROOT" -B "$dir" -DTINYIMAPD_WERROR=ON "$@"
   cmake --build "$dir" --parallel "$JOBS"
   BUILT+=("$dir")
 }
@@ -265,27 +277,6 @@ stage_fuzz() {
   stage_end
 }
 
-# report_binary <label> <build dir>: stripped size and NEEDED of tinyimapd.
-report_binary() {
-  local label=$1 dir=$2
-  local bin=$dir/platforms/posix/tinyimapd
-  [[ -f $bin ]] || die "$bin not built (run the $label build stage first)"
-  # The strip that matches the target, as the toolchain file configured it.
-  local strip
-  strip=$(sed -n 's/^CMAKE_STRIP:FILEPATH=//p' "$dir/CMakeCache.txt")
-  [[ -n $strip ]] || die "no CMAKE_STRIP in $dir/CMakeCache.txt"
-  local stripped=$dir/tinyimapd.stripped
-  "$strip" -o "$stripped" "$bin"
-  local needed
-  needed=$(readelf -d "$stripped" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
-  printf '%-8s tinyimapd: %s bytes unstripped, %s bytes stripped\n' \
-    "$label" "$(stat -c %s "$bin")" "$(stat -c %s "$stripped")"
-  printf '%-8s NEEDED: %s\n' "$label" "$(echo $needed)"
-  if grep -q 'libstdc++' <<<"$needed"; then
-    die "$label tinyimapd needs libstdc++.so; it must be linked statically"
-  fi
-}
-
 # check_core_symbols <label> <core library>: core must not allocate or throw
 # (DESIGN.md "Memory: fixed at startup"). Looks at the undefined symbols of
 # every object in the archive, i.e. what core asks the runtime for.
@@ -313,22 +304,138 @@ check_core_symbols() {
     "$label" "$(ar t "$lib" | wc -l)" "$(grep -c ' U ' <<<"$undefined" || true)"
 }
 
-# Reports on the builds made by this run (host and aarch64 in a full run).
-stage_report() {
-  stage_begin "report: binary sizes, NEEDED, core symbols"
-  local label dir reported=0
-  for label in host aarch64; do
-    dir=build/$label
-    [[ " ${BUILT[*]} " == *" $dir "* ]] || continue
-    reported=1
-    check_core_symbols "$label" "$dir/core/libtinyimapd_core.a"
-    if [[ -f platforms/posix/main.cpp ]]; then
-      report_binary "$label" "$dir"
-    else
-      echo "$label: no tinyimapd program yet (platforms/posix/main.cpp missing)"
-    fi
+# --- report: size and memory per target (issue 14) ---------------------------------
+# Table rows, in this order, for every build/<target> this run made (or, with
+# REPORT_EXISTING=1, every one that exists).
+REPORT_TARGETS=${REPORT_TARGETS:-"host host-mbedtls3 aarch64 armhf s390x mips mipsel aarch64-musl"}
+
+# cache_value <build dir> <variable>: a value from the build's CMakeCache.txt.
+cache_value() {
+  sed -n "s/^$2:[A-Z]*=//p" "$1/CMakeCache.txt" | head -n1
+}
+
+# stripped_size <build dir> <binary>: bytes of the binary stripped with the
+# target's strip (as the toolchain file configured it); the stripped copy is
+# left beside the binary as <binary>.stripped.
+stripped_size() {
+  local dir=$1 bin=$2 strip
+  strip=$(cache_value "$dir" CMAKE_STRIP)
+  [[ -n $strip ]] || die "no CMAKE_STRIP in $dir/CMakeCache.txt"
+  "$strip" -o "$bin.stripped" "$bin"
+  stat -c %s "$bin.stripped"
+}
+
+# run_target <build dir> <program> [args...]: runs a program of the build,
+# under the target's qemu for cross builds (the toolchain's emulator).
+run_target() {
+  local dir=$1 e
+  shift
+  local -a emulator=()
+  e=$(cache_value "$dir" TINYIMAPD_EMULATOR)  # the toolchain files cache it
+  [[ -n $e ]] && IFS=';' read -r -a emulator <<<"$e"
+  "${emulator[@]}" "$@"
+}
+
+# startup_reservation <build dir>: "<slots> <KiB>" from the startup line
+# ("N client slots, M KiB reserved") of tinyimapd run at the default
+# configuration (under the target's qemu for cross builds), or "? ?".
+startup_reservation() {
+  local dir=$1 bin=$1/platforms/posix/tinyimapd
+  local tmp
+  tmp=$(mktemp -d /tmp/tinyimapd-report-XXXXXX)
+  printf 'report:{PLAIN}x\n' >"$tmp/passwd"
+  local -a as_user=()
+  if [[ $EUID -eq 0 ]]; then
+    chown -R nobody: "$tmp"
+    as_user=(--user=nobody)
+  fi
+  local port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  run_target "$dir" "$bin" --foreground "${as_user[@]}" --listen="127.0.0.1:$port" \
+    --mail-dir="$tmp/mail" --passwd-file="$tmp/passwd" >"$tmp/log" 2>&1 &
+  local pid=$! i line=""
+  for (( i = 0; i < 600; i++ )); do
+    line=$(grep -o '[0-9]* client slots, [0-9]* KiB reserved' "$tmp/log" || true)
+    [[ -n $line ]] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
   done
-  (( reported )) || echo "nothing to report: neither build/host nor build/aarch64 was built"
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  if [[ -n $line ]]; then
+    awk '{ print $1, $4 }' <<<"$line"
+  else
+    echo "? ?"
+    sed 's/^/    startup: /' "$tmp/log" | tail -n 5 >&2
+  fi
+  rm -rf "$tmp"
+}
+
+# report_target <label> <build dir>: one table row; the same checks as ever
+# (no libstdc++.so among NEEDED; core references no allocator/exceptions).
+report_target() {
+  local label=$1 dir=$2
+  local bin=$dir/platforms/posix/tinyimapd
+  [[ -f $bin ]] || die "$bin not built"
+  check_core_symbols "$label" "$dir/core/libtinyimapd_core.a" >&2
+  local size notls="no TLS build" needed interp mbedtls slots kib
+  size=$(stripped_size "$dir" "$bin")
+  needed=$(readelf -d "$bin.stripped" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+  if grep -q 'libstdc++' <<<"$needed"; then
+    die "$label tinyimapd needs libstdc++.so; it must be linked statically"
+  fi
+  interp=$(readelf -l "$bin.stripped" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
+  # The same program without TLS (only platform files recompiled).
+  if [[ $(cache_value "$dir" TINYIMAPD_TLS) != OFF ]] &&
+    cmake --build "$dir" --parallel "$JOBS" --target tinyimapd-notls >/dev/null; then
+    notls=$(stripped_size "$dir" "$dir/platforms/posix/tinyimapd-notls")
+  fi
+  mbedtls=$(run_target "$dir" "$bin" --version | sed -n 's/^TLS: //p')
+  read -r slots kib < <(startup_reservation "$dir")
+  printf '| %s | %s | %s | %s | %s | `%s` | %s | %s |\n' "$label" "${mbedtls:-?}" "$size" "$notls" \
+    "$(sed 's/ *$//; s/ /, /g' <<<"$needed")" "${interp:-static}" "$slots" "$kib"
+}
+
+stage_report() {
+  stage_begin "report: size, NEEDED and reserved memory per target"
+  local label dir reported=0 out=build/report-targets.md
+  mkdir -p build
+  {
+    echo "| target | TLS library | stripped bytes | stripped, no TLS | NEEDED | interpreter | slots | KiB reserved |"
+    echo "|---|---|---:|---:|---|---|---:|---:|"
+  } >"$out"
+  for label in $REPORT_TARGETS; do
+    dir=build/$label
+    if [[ ${REPORT_EXISTING:-0} == 1 ]]; then
+      [[ -f $dir/platforms/posix/tinyimapd ]] || continue
+    else
+      [[ " ${BUILT[*]} " == *" $dir "* ]] || continue
+    fi
+    reported=1
+    report_target "$label" "$dir" >>"$out"
+  done
+  if (( reported )); then
+    {
+      echo
+      echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'):" \
+        "tests/run_all.sh report stage; reserved = the startup line at the defaults"
+    } >>"$out"
+    cat "$out"
+    echo "(written to $out; docs/BENCHMARKS.md \"Size and memory per target\" is a copy)"
+    # REPORT_UPDATE_DOCS=1: put it there (between the targets markers).
+    if [[ ${REPORT_UPDATE_DOCS:-0} == 1 ]]; then
+      python3 - "$out" docs/BENCHMARKS.md <<'PY'
+import sys
+table, doc = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+begin, end = "<!-- targets:begin -->\n", "<!-- targets:end -->"
+i, j = doc.index(begin) + len(begin), doc.index(end)
+open(sys.argv[2], "w").write(doc[:i] + table + doc[j:])
+PY
+      echo "docs/BENCHMARKS.md updated"
+    fi
+  else
+    echo "nothing to report: no build/<target> of the report was built by this run"
+  fi
   stage_end
 }
 

@@ -57,3 +57,7 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 # one we linked against. libmbedtls.so.* is still found in /usr/lib/<triplet>.
 set(CMAKE_CROSSCOMPILING_EMULATOR
     ${TINYIMAPD_QEMU};-L;/usr/${TINYIMAPD_TARGET_TRIPLET};-E;LD_LIBRARY_PATH=/usr/${TINYIMAPD_TARGET_TRIPLET}/lib)
+# The same, in the cache, for scripts that run a built program (the report
+# stage of tests/run_all.sh reads it from CMakeCache.txt).
+set(TINYIMAPD_EMULATOR "${CMAKE_CROSSCOMPILING_EMULATOR}" CACHE STRING
+    "How to run the target's programs on the build machine" FORCE)
