@@ -441,6 +441,8 @@ private:
     Status load_gone();
     Status repair_tail();
     Status rebuild_index();
+    Status rebuild_records(port::File out, bool have_old, std::uint64_t file_size, State* ns,
+                           std::uint64_t* at);
     Status finish_compaction();
     Status reload_if_changed(bool* changed);
     Status read_record(std::uint32_t position, Record* out);
@@ -477,6 +479,8 @@ private:
     std::uint32_t count_visible(const View& v) const;
     std::uint32_t find_position(std::uint32_t uid);  // record_count if absent
     void note_change(std::uint32_t uid, std::uint64_t modseq);
+    Status sync_expunges(View& v, SyncVisitor& out, bool* expunged_any, bool* stopped);
+    void sync_flags(View& v, SyncVisitor& out, bool* stopped);
     void claim_recent(View& v);
     void persist_recent();
     Status write_record(std::uint32_t position, const Record& r, bool fixed_part);
