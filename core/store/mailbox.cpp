@@ -66,6 +66,7 @@ void Mailbox::close_files() {
     if (index_ != port::kNoFile) (void)s_->fs.close(index_);
     data_ = index_ = port::kNoFile;
     lock_depth_ = 0;
+    compact_hold_ = false;  // closing m.data let go of its lock
 }
 
 Status Mailbox::open(std::string_view dir) {
@@ -110,18 +111,23 @@ void Mailbox::close() {
     cache_clear();
 }
 
+// The fs lock is held while lock_depth_ > 0 (writers of this process,
+// counted) or a compaction holds it (compact_hold_, against other processes
+// only: writers of this process go between its steps, docs/STORAGE.md
+// "Compaction").
 Status Mailbox::lock() {
     if (retired_) return Status::NotFound;
-    if (compacting()) return Status::Busy;  // it holds the mailbox until it commits
     if (lock_depth_ > 0) {
         ++lock_depth_;
         return Status::Ok;
     }
-    Status st = s_->fs.lock(data_, port::LockMode::Exclusive);
-    if (st != Status::Ok) return st;
+    if (!compact_hold_) {
+        Status ls = s_->fs.lock(data_, port::LockMode::Exclusive);
+        if (ls != Status::Ok) return ls;
+    }
     lock_depth_ = 1;
     bool changed = false;
-    st = reload_if_changed(&changed);
+    Status st = reload_if_changed(&changed);
     // A transaction of ours or another process's failed before its commit.
     if (st == Status::Ok && read_intent_ > state_.highest_modseq) st = scrub_orphans();
     if (st != Status::Ok) unlock();
@@ -131,7 +137,7 @@ Status Mailbox::lock() {
 void Mailbox::unlock() {
     TINYIMAPD_ASSERT(lock_depth_ >= 0);
     if (lock_depth_ == 0) return;
-    if (--lock_depth_ == 0 && data_ != port::kNoFile) (void)s_->fs.unlock(data_);
+    if (--lock_depth_ == 0 && data_ != port::kNoFile && !compact_hold_) (void)s_->fs.unlock(data_);
     // The write turn is free: the first in line goes next (Server runs it).
     if (lock_depth_ == 0 && waiters_ != nullptr) waiters_->woken = true;
 }
@@ -174,7 +180,6 @@ void Mailbox::leave_turn_queue(TurnWaiter& w) {
 }
 
 std::string_view Mailbox::writer() const {
-    if (compacting()) return "compaction";
     if (appending_) return in_txn_ ? "COPY" : "APPEND";
     if (in_txn_) return "transaction";
     if (lock_depth_ > 0) return "tree operation";

@@ -100,9 +100,11 @@ Status Mailbox::trim_tail(bool force) {
 
 // Compaction (docs/STORAGE.md "Compaction"): live messages are copied to
 // m.data.new with a fresh index m.index.new over many turns of the loop
-// (compact_step), the mailbox lock held throughout; both are synced, then
-// m.data.new is renamed over m.data (the commit point) and m.index.new over
-// m.index. recover() finishes or discards an interrupted one.
+// (compact_step); both are synced, then m.data.new is renamed over m.data
+// (the commit point) and m.index.new over m.index. The fs lock is held
+// throughout against other processes (compact_hold_); writers of this
+// process go between the steps and are taken in. recover() finishes or
+// discards an interrupted one.
 Status Mailbox::start_compaction() {
     Path dn, in;
     Status st = path(kDataNew, &dn);
@@ -130,7 +132,8 @@ Status Mailbox::start_compaction() {
     c.phase = CompactPhase::Copy;
     c.nd = d.value;
     c.nx = x.value;
-    c.generation = state_.generation;
+    c.source_file_id = data_header_.file_id;
+    c.start_modseq = state_.highest_modseq;
     DataHeader dh;
     dh.uid_validity = state_.uid_validity;
     dh.uid_floor = state_.uid_next;
@@ -141,8 +144,21 @@ Status Mailbox::start_compaction() {
     encode(dh, hb);
     st = pwrite_all(s_->fs, c.nd, hb, sizeof hb, 0);
     c.at = kDataHeaderSize;
+    // The hold passes to the compaction: the fs lock stays taken, but
+    // writers of this process no longer count it (they go between steps).
+    compact_hold_ = true;
+    --lock_depth_;
     if (st != Status::Ok) abandon_compaction();
     return st;
+}
+
+// The compaction lets go of the fs lock (unless a writer of this process
+// holds it now); the first writer in line, if any, goes next.
+void Mailbox::compact_release() {
+    if (!compact_hold_) return;
+    compact_hold_ = false;
+    if (lock_depth_ == 0 && data_ != port::kNoFile) (void)s_->fs.unlock(data_);
+    if (lock_depth_ == 0 && waiters_ != nullptr) waiters_->woken = true;
 }
 
 void Mailbox::abandon_compaction() {
@@ -154,19 +170,36 @@ void Mailbox::abandon_compaction() {
     Path p;
     if (path(kDataNew, &p) == Status::Ok) (void)s_->fs.unlink(p.view());
     if (path(kIndexNew, &p) == Status::Ok) (void)s_->fs.unlink(p.view());
-    unlock();
+    compact_release();
 }
 
 // m.data.new is fsynced (a step of its own) after this many bytes copied.
 constexpr std::uint64_t kCompactSyncBytes = 8 * 1024 * 1024;
 
 Status Mailbox::compact_step(std::uint64_t* budget) {
+    // A writer of this process is in the middle of a change: it goes first,
+    // the compaction goes on once it is done (nothing waits for it).
+    if (!compaction_runnable()) return Status::Ok;
+    return compact_advance(budget);
+}
+
+Status Mailbox::compact_advance(std::uint64_t* budget) {
     CompactJob& c = compact_;
     if (c.phase == CompactPhase::Idle) return Status::Ok;
+    TINYIMAPD_ASSERT(!in_txn_ && !appending_);
     Status st = Status::Ok;
-    if (state_.generation != c.generation || data_ == port::kNoFile) {
-        st = Status::Invalid;  // cannot happen: the lock is ours throughout
+    if (data_ == port::kNoFile || data_header_.file_id != c.source_file_id) {
+        st = Status::Invalid;  // cannot happen: the fs lock is ours throughout
     } else {
+        // Writers went between the steps: records appended since are still
+        // to copy; a commit since the new index's state was written means
+        // that state must be written (and synced) again.
+        if (c.phase != CompactPhase::Copy && c.position < state_.record_count) {
+            c.phase = CompactPhase::Copy;
+        } else if ((c.phase == CompactPhase::SyncDir || c.phase == CompactPhase::Commit) &&
+                   state_.generation != c.sealed_generation) {
+            c.phase = CompactPhase::SyncIndex;
+        }
         switch (c.phase) {
             case CompactPhase::Copy:
                 // The dirty pages of m.data.new are flushed every
@@ -182,14 +215,12 @@ Status Mailbox::compact_step(std::uint64_t* budget) {
                 break;
             case CompactPhase::SyncData:
                 st = s_->fs.fsync(c.nd);
+                c.unsynced = 0;
                 c.phase = CompactPhase::SyncIndex;
                 *budget = 0;
                 break;
             case CompactPhase::SyncIndex:
-                st = s_->fs.fsync(c.nx);
-                (void)s_->fs.close(c.nd);
-                (void)s_->fs.close(c.nx);
-                c.nd = c.nx = port::kNoFile;
+                st = compact_seal();
                 c.phase = CompactPhase::SyncDir;
                 *budget = 0;
                 break;
@@ -209,38 +240,18 @@ Status Mailbox::compact_step(std::uint64_t* budget) {
     return st;
 }
 
-// Copies frames until the budget is spent; the last piece of the copy
-// writes the keyword table and the new index's state.
+// Copies frames until the budget is spent or every record is copied.
 Status Mailbox::compact_copy(std::uint64_t* budget) {
     CompactJob& c = compact_;
     Status st = Status::Ok;
     while (c.position < state_.record_count) {
         if (*budget == 0) return Status::Ok;
-        Record& r = c.record;
         if (!c.in_frame) {
-            // A record read costs about a small pread: charge it, so a long
-            // run of expunged records is skipped in bounded pieces too.
-            constexpr std::uint64_t kRecordCost = 256;
-            *budget = *budget > kRecordCost ? *budget - kRecordCost : 0;
-            if ((st = read_record(c.position, &r)) != Status::Ok) return st;
-            if (r.expunged) {
-                ++c.position;
-                continue;
-            }
-            FrameHeader h;
-            h.uid = r.uid;
-            h.size = r.size;
-            h.internal_date = r.internal_date;
-            h.zone_minutes = r.zone_minutes;
-            h.flags = r.flags;
-            h.keywords = r.keywords;
-            std::uint8_t fb[kFrameHeaderSize];
-            encode(h, fb);
-            if ((st = pwrite_all(s_->fs, c.nd, fb, sizeof fb, c.at)) != Status::Ok) return st;
-            c.in_frame = true;
-            c.done = 0;
-            c.crc = 0;
+            bool skipped = false;
+            if ((st = compact_begin_frame(budget, &skipped)) != Status::Ok) return st;
+            if (skipped) continue;
         }
+        const Record& r = c.record;
         while (*budget > 0 && c.done < r.size) {
             std::size_t n = s_->limits.scratch_bytes;
             if (r.size - c.done < n) n = static_cast<std::size_t>(r.size - c.done);
@@ -255,32 +266,91 @@ Status Mailbox::compact_copy(std::uint64_t* budget) {
             *budget = *budget > n ? *budget - n : 0;
         }
         if (c.done < r.size) return Status::Ok;  // the rest next turn
-        std::uint8_t t[kFrameTrailerSize];
-        encode_trailer(c.crc, t);
-        st = pwrite_all(s_->fs, c.nd, t, sizeof t, c.at + kFrameHeaderSize + r.size);
-        if (st != Status::Ok) return st;
-        Record nr = r;
-        nr.offset = c.at;
-        std::uint8_t rb[kRecordSize] = {};
-        encode_fixed(nr, rb);
-        encode_slot(nr, rb + kRecordSlotOffset[0]);
-        st = pwrite_all(s_->fs, c.nx, rb, sizeof rb, record_offset(c.records));
-        if (st != Status::Ok) return st;
-        c.records += 1;
-        c.at += kFrameOverhead + r.size;
-        c.in_frame = false;
-        ++c.position;
+        if ((st = compact_end_frame()) != Status::Ok) return st;
     }
+    c.phase = CompactPhase::SyncData;
+    return Status::Ok;
+}
+
+// The next record of the old index: dropped if it was expunged when the
+// compaction started, else its frame header goes to m.data.new.
+Status Mailbox::compact_begin_frame(std::uint64_t* budget, bool* skipped) {
+    CompactJob& c = compact_;
+    // A record read costs about a small pread: charge it, so a long run of
+    // expunged records is skipped in bounded pieces too.
+    constexpr std::uint64_t kRecordCost = 256;
+    *budget = *budget > kRecordCost ? *budget - kRecordCost : 0;
+    Record& r = c.record;
+    Status st = read_record(c.position, &r);
+    if (st != Status::Ok) return st;
+    if (r.expunged && r.modseq <= c.start_modseq) {
+        ++c.position;
+        ++c.dropped;
+        *skipped = true;
+        return Status::Ok;
+    }
+    FrameHeader h;
+    h.uid = r.uid;
+    h.size = r.size;
+    h.internal_date = r.internal_date;
+    h.zone_minutes = r.zone_minutes;
+    h.flags = r.flags;
+    h.keywords = r.keywords;
+    std::uint8_t fb[kFrameHeaderSize];
+    encode(h, fb);
+    if ((st = pwrite_all(s_->fs, c.nd, fb, sizeof fb, c.at)) != Status::Ok) return st;
+    c.in_frame = true;
+    c.done = 0;
+    c.crc = 0;
+    return Status::Ok;
+}
+
+// The frame is whole: its trailer, then its record in m.index.new with
+// the record's state as it is now (a writer may have changed it while the
+// frame was copied), in both slots, so that a later slot write mirrored
+// from the old index (compact_mirror) is right whichever slot it takes.
+Status Mailbox::compact_end_frame() {
+    CompactJob& c = compact_;
+    std::uint8_t t[kFrameTrailerSize];
+    encode_trailer(c.crc, t);
+    Status st = pwrite_all(s_->fs, c.nd, t, sizeof t, c.at + kFrameHeaderSize + c.record.size);
+    if (st != Status::Ok) return st;
+    Record nr;
+    if ((st = read_record(c.position, &nr)) != Status::Ok) return st;
+    TINYIMAPD_ASSERT(nr.uid == c.record.uid && nr.offset == c.record.offset);
+    nr.offset = c.at;
+    std::uint8_t rb[kRecordSize] = {};
+    encode_fixed(nr, rb);
+    encode_slot(nr, rb + kRecordSlotOffset[0]);
+    encode_slot(nr, rb + kRecordSlotOffset[1]);
+    st = pwrite_all(s_->fs, c.nx, rb, sizeof rb, record_offset(c.records));
+    if (st != Status::Ok) return st;
+    c.records += 1;
+    c.at += kFrameOverhead + c.record.size;
+    c.in_frame = false;
+    ++c.position;
+    return Status::Ok;
+}
+
+// Every record is copied: the keyword table and the new index's state (the
+// mailbox's state as it is now, without the dropped records), then fsync.
+// Written again if a writer commits before the rename (compact_advance).
+Status Mailbox::compact_seal() {
+    CompactJob& c = compact_;
+    TINYIMAPD_ASSERT(c.position == state_.record_count && !c.in_frame);
+    TINYIMAPD_ASSERT(c.dropped <= state_.expunged_count);
+    Status st = Status::Ok;
     for (std::uint32_t i = 0; i < kw_count_; ++i) {
         std::uint8_t kb[kKeywordEntrySize];
         encode_keyword(keyword_name(i), kb);
         st = pwrite_all(s_->fs, c.nx, kb, sizeof kb, kKeywordTableOffset + i * kKeywordEntrySize);
         if (st != Status::Ok) return st;
     }
-    State ns = state_;
+    State& ns = c.sealed;
+    ns = state_;
     ns.generation = state_.generation + 1;
     ns.record_count = c.records;
-    ns.expunged_count = 0;
+    ns.expunged_count = state_.expunged_count - c.dropped;
     ns.data_length = c.at;
     ns.data_file_id = c.file_id;
     ns.keyword_count = kw_count_;
@@ -288,13 +358,67 @@ Status Mailbox::compact_copy(std::uint64_t* budget) {
     std::uint8_t sb[kStateSlotSize];
     encode(ns, sb);
     st = pwrite_all(s_->fs, c.nx, sb, sizeof sb, kStateSlotOffset[0]);
-    if (st == Status::Ok) c.phase = CompactPhase::SyncData;
+    if (st == Status::Ok) st = s_->fs.fsync(c.nx);
+    c.sealed_generation = state_.generation;
     return st;
+}
+
+// Records of the old index below `position` that the compaction drops (the
+// runs of the gone list that were there when it started).
+std::uint32_t Mailbox::compact_dropped_below(std::uint32_t position) const {
+    std::uint32_t below = 0;
+    for (std::size_t i = 0; i < gone_count_; ++i) {
+        const Gone& g = gone_[i];
+        if (g.modseq > compact_.start_modseq || g.position >= position) continue;
+        below += position - g.position < g.count ? position - g.position : g.count;
+    }
+    return below;
+}
+
+// A writer rewrote a slot of the record at `position` (STORE, EXPUNGE): if
+// the compaction has copied that record already, the same slot of its copy
+// in m.index.new is rewritten (synced by compact_seal before the rename; a
+// transaction that does not commit abandons the compaction). A record not
+// copied yet is read as it is when its turn comes.
+void Mailbox::compact_mirror(std::uint32_t position, const Record& r) {
+    const CompactJob& c = compact_;
+    if (c.phase == CompactPhase::Idle || c.nx == port::kNoFile || position >= c.position) return;
+    const std::uint32_t to = position - compact_dropped_below(position);
+    TINYIMAPD_ASSERT(to < c.records);
+    std::uint8_t buf[kRecordSlotSize];
+    encode_slot(r, buf);
+    if (pwrite_all(s_->fs, c.nx, buf, sizeof buf, record_offset(to) + kRecordSlotOffset[r.slot]) !=
+        Status::Ok)
+        abandon_compaction();  // the writer goes on; the compaction is tried again later
+}
+
+// The dropped records leave every view and the gone list: positions above
+// them move down by as many. Each was hidden in every view (maybe_compact
+// started only then; views attached since hide them too), so no view's
+// numbering changes.
+void Mailbox::compact_remap() {
+    for (View* v = views_; v != nullptr; v = v->next) {
+        v->positions -= compact_dropped_below(v->positions);
+        v->partial_position -= compact_dropped_below(v->partial_position);
+    }
+    std::uint32_t below = 0;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < gone_count_; ++i) {
+        Gone g = gone_[i];
+        if (g.modseq <= compact_.start_modseq) {
+            below += g.count;
+            continue;
+        }
+        g.position -= below;
+        gone_[kept++] = g;
+    }
+    gone_count_ = kept;
 }
 
 // The new files are durable: rename m.data.new over m.data (the commit
 // point), m.index.new over m.index, and go on with the new files.
 Status Mailbox::compact_commit() {
+    CompactJob& c = compact_;
     Path dn, in, dp, ip;
     Status st = path(kDataNew, &dn);
     if (st == Status::Ok) st = path(kIndexNew, &in);
@@ -306,7 +430,11 @@ Status Mailbox::compact_commit() {
         abandon_compaction();
         return st;
     }
-    const std::uint64_t file_id = compact_.file_id;
+    (void)s_->fs.close(c.nd);
+    (void)s_->fs.close(c.nx);
+    c.nd = c.nx = port::kNoFile;
+    const State sealed = c.sealed;
+    compact_remap();
     compact_ = CompactJob{};
     st = s_->fs.rename(in.view(), ip.view());
     if (st == Status::Ok) st = s_->fs.sync_dir(dir_.view());
@@ -317,35 +445,36 @@ Status Mailbox::compact_commit() {
     if (st == Status::Ok) {
         State marker = state_;
         marker.generation = state_.generation + 2;
-        marker.data_file_id = file_id;
+        marker.data_file_id = sealed.data_file_id;
         (void)write_state(marker);
     }
-    // Every expunged record was hidden in every view: drop them from the
-    // views' positions before the list goes.
-    for (View* v = views_; v != nullptr; v = v->next) {
-        std::uint32_t below = 0;
-        for (std::size_t i = 0; i < gone_count_; ++i) {
-            const Gone& g = gone_[i];
-            if (g.position >= v->positions) continue;
-            const std::uint32_t e = g.position + g.count;
-            below += (e < v->positions ? e : v->positions) - g.position;
-        }
-        v->positions -= below;
-    }
-    gone_count_ = 0;
-
     const int depth = lock_depth_;
-    close_files();
-    if (st == Status::Ok) st = open_files();
-    if (st == Status::Ok) st = s_->fs.lock(data_, port::LockMode::Exclusive);
-    if (st == Status::Ok) {
-        lock_depth_ = depth;
-        st = recover();  // cheap: reads the new headers
+    const bool renamed = st == Status::Ok;
+    close_files();  // lets go of the fs lock (the compaction's hold)
+    st = open_files();
+    if (st == Status::Ok && (depth > 0 || !renamed)) {
+        st = s_->fs.lock(data_, port::LockMode::Exclusive);
+        if (st == Status::Ok) lock_depth_ = depth > 0 ? depth : 1;
+    }
+    if (st == Status::Ok && renamed) {
+        // The new files are the ones written: their state is `sealed`.
+        std::uint8_t hb[kDataHeaderSize];
+        st = pread_full(s_->fs, data_, hb, sizeof hb, 0);
+        if (st != Status::Ok || !decode(hb, &data_header_) ||
+            data_header_.file_id != sealed.data_file_id)
+            st = Status::Io;
+        state_ = sealed;
+        state_slot_ = 0;
+        read_intent_ = 0;
+        cache_clear();
+    } else if (st == Status::Ok) {
+        st = recover();  // the index was not renamed: recovery rolls it forward
+        if (depth == 0) unlock();
     }
     ring_size_ = 0;
     ring_floor_ = state_.highest_modseq;
     ++changes_;
-    unlock();  // the compaction's hold: the first writer in line goes next
+    if (lock_depth_ == 0 && waiters_ != nullptr) waiters_->woken = true;
     return st;
 }
 
@@ -360,7 +489,7 @@ Status Mailbox::compact_to_end() {
     Status st = Status::Ok;
     while (st == Status::Ok && compacting()) {
         std::uint64_t budget = ~std::uint64_t{0};
-        st = compact_step(&budget);
+        st = compact_advance(&budget);
     }
     return st;
 }

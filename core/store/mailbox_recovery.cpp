@@ -286,7 +286,7 @@ Status Mailbox::reload_if_changed(bool* changed) {
     if (st.generation == state_.generation && st.data_file_id == state_.data_file_id)
         return Status::Ok;
     *changed = true;
-    const bool held = lock_depth_ > 0;
+    const bool held = lock_depth_ > 0 || compact_hold_;
     if (!held) {
         Status ls = s_->fs.lock(data_, port::LockMode::Exclusive);
         if (ls != Status::Ok) return ls;

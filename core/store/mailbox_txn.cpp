@@ -132,6 +132,7 @@ Status Mailbox::commit_txn() {
     if (st == Status::Ok) st = s_->fs.fsync(index_);
     in_txn_ = false;
     if (st != Status::Ok) {
+        if (txn_slots_) abandon_compaction();  // it mirrored slots that never commit
         cache_clear();
         return st;
     }
@@ -337,6 +338,7 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
     r.slot = static_cast<std::uint8_t>(1 - r.slot);
     if ((st = declare_intent()) != Status::Ok) return st;
     if ((st = write_record(pos, r, false)) != Status::Ok) return st;
+    compact_mirror(pos, r);
     // The cache must keep the committed state until the commit.
     if (s_->limits.cache_records != 0) cache_[pos % s_->limits.cache_records].position_plus_one = 0;
     note_change(r.uid, r.modseq);
@@ -360,6 +362,7 @@ Status Mailbox::commit_store() {
 
 void Mailbox::abort_store() {
     if (!in_txn_) return;
+    if (txn_slots_) abandon_compaction();  // it mirrored slots that never commit
     in_txn_ = false;
     cache_clear();
     unlock();
@@ -528,6 +531,7 @@ Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uid
         r.slot = static_cast<std::uint8_t>(1 - r.slot);
         if ((st = declare_intent()) != Status::Ok) break;
         if ((st = write_record(pos, r, false)) != Status::Ok) break;
+        compact_mirror(pos, r);
         next_.live_count -= 1;
         next_.live_bytes -= r.size;
         if (seen(r.flags)) next_.seen_count -= 1;
@@ -543,6 +547,7 @@ Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uid
     if (st == Status::Ok && n > 0) {
         st = commit_txn();
     } else {
+        if (txn_slots_) abandon_compaction();  // it mirrored slots that never commit
         in_txn_ = false;
         cache_clear();
     }
