@@ -227,13 +227,16 @@ TEST_CASE("Maildir: flags from the info after ':2,' (maildir.html 'info semantic
 
 TEST_CASE("Maildir: Dovecot's keyword letters and dovecot-keywords", "[import]") {
     const std::vector<std::string> names = parse_dovecot_keywords(
-        "0 $Forwarded\n1 Junk\r\n25 last\n26 too-far\nx bad\n3\n4  \n07 padded\n2 two words\n");
+        "0 $Forwarded\n1 Junk\r\n25 last\n26 too-far\nx bad\n3\n4  \n07 padded\n2 two words\n"
+        "5 cr\rinside\n6 \x01ctl\n");
     REQUIRE(names.size() == 26);
     CHECK(names[0] == "$Forwarded");
     CHECK(names[1] == "Junk");
     CHECK(names[2] == "two");
     CHECK(names[3].empty());
     CHECK(names[4].empty());
+    CHECK(names[5] == "cr");  // a keyword is an atom: no CR, no control byte
+    CHECK(names[6].empty());
     CHECK(names[7] == "padded");
     CHECK(names[25] == "last");
     std::uint8_t f = 0;

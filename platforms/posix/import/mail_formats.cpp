@@ -289,16 +289,17 @@ std::vector<std::string> parse_dovecot_keywords(std::string_view text) {
         if (e == std::string_view::npos) e = text.size();
         std::string_view line = text.substr(at, e - at);
         at = e + 1;
-        // "<index> <name>": the index in decimal, one space, the name to the
-        // end of the line (a keyword has no spaces; a CR is not part of it).
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        // "<index> <name>": the index in decimal, one space, the name.
         const std::size_t sp = line.find(' ');
         int idx = 0;
         if (sp == std::string_view::npos || !parse_digits(line.substr(0, sp), 2, &idx) || idx >= 26)
             continue;
+        // The name ends at a space or any other control byte (a CR inside a
+        // line included: a keyword is an atom, RFC 3501 §9 flag-keyword).
         std::string_view name = line.substr(sp + 1);
-        const std::size_t end = name.find_first_of(" \t");
-        if (end != std::string_view::npos) name = name.substr(0, end);
+        std::size_t end = 0;
+        while (end < name.size() && static_cast<unsigned char>(name[end]) > 0x20) ++end;
+        name = name.substr(0, end);
         if (!name.empty()) names[static_cast<std::size_t>(idx)] = std::string(name);
     }
     return names;
