@@ -23,8 +23,10 @@ Layout (all sorted, looked up by unicase.cpp):
   kRanges   uint64 each: first code point << 35 | count << 23 | (stride-1) << 22
             | (delta + 2^21): code points first, first+stride, ... (count of
             them) map to the single code point cp + delta. Spans never overlap.
-  kBlock    uint16 per 256-code-point block (cp >> 8), plus one: the first
-            entry of the block in kLow/kEnd.
+  kRangeAt  uint16 per 256-code-point block (cp >> 8): the first range whose
+            span ends in or after the block (so a lookup scans one or two).
+  kBlock    uint16 per block, plus one: the first entry of the block in
+            kLow/kEnd. No code point in a block >= kBlocks is mapped.
   kLow      uint8 per entry: the code point's low byte, sorted within a block.
   kEnd      uint16 per entry: end of its UTF-8 sequence in kPool (the start is
             the previous entry's end, 0 for the first).
@@ -131,7 +133,10 @@ def unicode_version(path):
 
 def emit(path, ranges, entries):
     keys = sorted(entries)
-    blocks = (keys[-1] >> 8) + 1
+    span_ends = [cp + (n - 1) * s for cp, n, s, _ in ranges]
+    blocks = (max(keys[-1], max(span_ends)) >> 8) + 1
+    range_at = [next((i for i, e in enumerate(span_ends) if e >= b << 8), len(ranges))
+                for b in range(blocks)]
     block, low, end, pool = [0] * (blocks + 1), [], [], bytearray()
     for cp in keys:
         block[(cp >> 8) + 1] += 1
@@ -154,6 +159,9 @@ def emit(path, ranges, entries):
     p(f"constexpr std::uint32_t kBlocks = {blocks};")
     p("constexpr std::uint64_t kRanges[] = {")
     p(rows(packed, lambda v: f"0x{v:014x}", 5))
+    p("};")
+    p("constexpr std::uint16_t kRangeAt[] = {")
+    p(rows(range_at, str, 16))
     p("};")
     p("constexpr std::uint16_t kBlock[] = {")
     p(rows(block, str, 16))

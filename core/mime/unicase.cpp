@@ -12,6 +12,7 @@ static_assert(kMaxMappedBytes <= kUnicaseMaxCodePointBytes,
               "table outgrew the per-code-point room");
 static_assert(kUnicaseMaxCodePointBytes <= kUnicaseChunk, "a chunk must hold any code point");
 static_assert(sizeof(kBlock) / sizeof(kBlock[0]) == kBlocks + 1, "one start per block, plus one");
+static_assert(sizeof(kRangeAt) / sizeof(kRangeAt[0]) == kBlocks, "one range start per block");
 static_assert(sizeof(kLow) == sizeof(kEnd) / sizeof(kEnd[0]), "one pool end per entry");
 
 // Unicode §3.12, Hangul syllable decomposition.
@@ -84,10 +85,9 @@ std::size_t decode_utf8(const unsigned char* p, std::size_t avail, std::uint32_t
     return 0;
 }
 
-// The entry of `cp` in kLow/kEnd, or -1.
+// The entry of `cp` (in a block < kBlocks) in kLow/kEnd, or -1.
 long find_entry(std::uint32_t cp) {
-    const std::uint32_t block = cp >> 8;
-    if (block >= kBlocks) return -1;
+    const std::uint32_t block = cp >> 8;  // < kBlocks
     std::size_t lo = kBlock[block], hi = kBlock[block + 1];
     const std::uint8_t low = static_cast<std::uint8_t>(cp & 0xFF);
     while (lo < hi) {
@@ -103,27 +103,24 @@ long find_entry(std::uint32_t cp) {
 }
 
 // The single code point `cp` maps to through kRanges, or cp itself.
+// Spans never overlap, so the only candidate is the first range ending at
+// or after cp; kRangeAt skips to the ranges of cp's block.
 std::uint32_t map_by_range(std::uint32_t cp) {
     constexpr std::size_t n = sizeof(kRanges) / sizeof(kRanges[0]);
-    std::size_t lo = 0, hi = n;  // find the last range starting at or before cp
-    while (lo < hi) {
-        const std::size_t mid = lo + (hi - lo) / 2;
-        if ((kRanges[mid] >> kRangeFirstShift) <= cp) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
+    std::size_t i = kRangeAt[cp >> 8];
+    for (; i < n; ++i) {
+        const std::uint64_t r = kRanges[i];
+        const auto first = static_cast<std::uint32_t>(r >> kRangeFirstShift);
+        if (first > cp) return cp;
+        const auto count = static_cast<std::uint32_t>((r >> kRangeCountShift) & kRangeCountMask);
+        const std::uint32_t stride = 1 + static_cast<std::uint32_t>((r >> kRangeStrideShift) & 1);
+        const std::uint32_t offset = cp - first;
+        if (offset > (count - 1) * stride) continue;  // the span ends before cp
+        if (offset % stride != 0) return cp;
+        const std::int64_t delta = static_cast<std::int64_t>(r & kRangeDeltaMask) - kRangeDeltaBias;
+        return static_cast<std::uint32_t>(static_cast<std::int64_t>(cp) + delta);
     }
-    if (lo == 0) return cp;
-    const std::uint64_t r = kRanges[lo - 1];
-    const std::uint32_t first = static_cast<std::uint32_t>(r >> kRangeFirstShift);
-    const std::uint32_t count =
-        static_cast<std::uint32_t>((r >> kRangeCountShift) & kRangeCountMask);
-    const std::uint32_t stride = 1 + static_cast<std::uint32_t>((r >> kRangeStrideShift) & 1);
-    const std::uint32_t offset = cp - first;
-    if (offset % stride != 0 || offset / stride >= count) return cp;
-    const std::int64_t delta = static_cast<std::int64_t>(r & kRangeDeltaMask) - kRangeDeltaBias;
-    return static_cast<std::uint32_t>(static_cast<std::int64_t>(cp) + delta);
+    return cp;
 }
 
 std::size_t decompose_hangul(std::uint32_t s, char* out) {
@@ -156,6 +153,7 @@ bool utf8_valid(std::string_view s) {
 
 std::size_t unicase_map_code_point(std::uint32_t cp, char* out) {
     if (cp - kHangulS < kHangulCount) return decompose_hangul(cp - kHangulS, out);
+    if ((cp >> 8) >= kBlocks) return encode_utf8(cp, out);
     const long e = find_entry(cp);
     if (e >= 0) {
         const std::size_t start = e == 0 ? 0 : kEnd[e - 1], end = kEnd[e];
