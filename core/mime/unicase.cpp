@@ -113,10 +113,10 @@ std::uint32_t map_by_range(std::uint32_t cp) {
         const auto first = static_cast<std::uint32_t>(r >> kRangeFirstShift);
         if (first > cp) return cp;
         const auto count = static_cast<std::uint32_t>((r >> kRangeCountShift) & kRangeCountMask);
-        const std::uint32_t stride = 1 + static_cast<std::uint32_t>((r >> kRangeStrideShift) & 1);
+        const bool stride_two = ((r >> kRangeStrideShift) & 1) != 0;  // stride 2
         const std::uint32_t offset = cp - first;
-        if (offset > (count - 1) * stride) continue;  // the span ends before cp
-        if (offset % stride != 0) return cp;
+        if (offset > (count - 1) << (stride_two ? 1 : 0)) continue;  // the span ends before cp
+        if (stride_two && (offset & 1) != 0) return cp;
         const std::int64_t delta = static_cast<std::int64_t>(r & kRangeDeltaMask) - kRangeDeltaBias;
         return static_cast<std::uint32_t>(static_cast<std::int64_t>(cp) + delta);
     }
