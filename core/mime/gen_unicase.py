@@ -26,10 +26,12 @@ Layout (all sorted, looked up by unicase.cpp):
   kRangeAt  uint16 per 256-code-point block (cp >> 8): the first range whose
             span ends in or after the block (so a lookup scans one or two).
   kBlock    uint16 per block, plus one: the first entry of the block in
-            kLow/kEnd. No code point in a block >= kBlocks is mapped.
-  kLow      uint8 per entry: the code point's low byte, sorted within a block.
-  kEnd      uint16 per entry: end of its UTF-8 sequence in kPool (the start is
-            the previous entry's end, 0 for the first).
+            kEntry. No code point in a block >= kBlocks is mapped.
+  kEntry    uint16 per entry: the code point's low byte (sorted within a
+            block) | the length in bytes of its UTF-8 sequence << 8.
+  kPoolAt   uint16 per POOL_STEP entries: where the sequence of entry
+            i * POOL_STEP starts in kPool; the following entries' sequences
+            follow it (their lengths added up).
   kPool     the mapped sequences, UTF-8, in entry order.
 """
 import os
@@ -39,6 +41,7 @@ HANGUL_S, HANGUL_COUNT = 0xAC00, 11172
 HANGUL_L, HANGUL_V, HANGUL_T = 0x1100, 0x1161, 0x11A7
 MAX_COUNT = (1 << 12) - 1
 DELTA_BIAS = 1 << 21
+POOL_STEP = 16
 
 
 def read_data(path):
@@ -137,12 +140,15 @@ def emit(path, ranges, entries):
     blocks = (max(keys[-1], max(span_ends)) >> 8) + 1
     range_at = [next((i for i, e in enumerate(span_ends) if e >= b << 8), len(ranges))
                 for b in range(blocks)]
-    block, low, end, pool = [0] * (blocks + 1), [], [], bytearray()
-    for cp in keys:
+    block, entry, pool_at, pool = [0] * (blocks + 1), [], [], bytearray()
+    for i, cp in enumerate(keys):
         block[(cp >> 8) + 1] += 1
-        low.append(cp & 0xFF)
-        pool += utf8(entries[cp])
-        end.append(len(pool))
+        seq = utf8(entries[cp])
+        assert len(seq) < 256
+        entry.append(cp & 0xFF | len(seq) << 8)
+        if i % POOL_STEP == 0:
+            pool_at.append(len(pool))
+        pool += seq
     for i in range(blocks):
         block[i + 1] += block[i]
     assert len(pool) < 1 << 16 and len(keys) < 1 << 16
@@ -166,11 +172,12 @@ def emit(path, ranges, entries):
     p("constexpr std::uint16_t kBlock[] = {")
     p(rows(block, str, 16))
     p("};")
-    p("constexpr std::uint8_t kLow[] = {")
-    p(rows(low, lambda v: f"0x{v:02x}", 16))
+    p("constexpr std::uint16_t kEntry[] = {")
+    p(rows(entry, lambda v: f"0x{v:04x}", 12))
     p("};")
-    p("constexpr std::uint16_t kEnd[] = {")
-    p(rows(end, str, 16))
+    p(f"constexpr std::size_t kPoolStep = {POOL_STEP};")
+    p("constexpr std::uint16_t kPoolAt[] = {")
+    p(rows(pool_at, str, 16))
     p("};")
     p("constexpr unsigned char kPool[] = {")
     p(rows(pool, lambda v: f"0x{v:02x}", 16))

@@ -13,7 +13,9 @@ static_assert(kMaxMappedBytes <= kUnicaseMaxCodePointBytes,
 static_assert(kUnicaseMaxCodePointBytes <= kUnicaseChunk, "a chunk must hold any code point");
 static_assert(sizeof(kBlock) / sizeof(kBlock[0]) == kBlocks + 1, "one start per block, plus one");
 static_assert(sizeof(kRangeAt) / sizeof(kRangeAt[0]) == kBlocks, "one range start per block");
-static_assert(sizeof(kLow) == sizeof(kEnd) / sizeof(kEnd[0]), "one pool end per entry");
+constexpr std::size_t kEntries = sizeof(kEntry) / sizeof(kEntry[0]);
+static_assert(sizeof(kPoolAt) / sizeof(kPoolAt[0]) == (kEntries + kPoolStep - 1) / kPoolStep,
+              "one pool start per kPoolStep entries");
 
 // Unicode §3.12, Hangul syllable decomposition.
 constexpr std::uint32_t kHangulS = 0xAC00, kHangulL = 0x1100, kHangulV = 0x1161, kHangulT = 0x11A7;
@@ -85,20 +87,20 @@ std::size_t decode_utf8(const unsigned char* p, std::size_t avail, std::uint32_t
     return 0;
 }
 
-// The entry of `cp` (in a block < kBlocks) in kLow/kEnd, or -1.
+// The entry of `cp` (in a block < kBlocks) in kEntry, or -1.
 long find_entry(std::uint32_t cp) {
     const std::uint32_t block = cp >> 8;  // < kBlocks
     std::size_t lo = kBlock[block], hi = kBlock[block + 1];
     const std::uint8_t low = static_cast<std::uint8_t>(cp & 0xFF);
     while (lo < hi) {
         const std::size_t mid = lo + (hi - lo) / 2;
-        if (kLow[mid] < low) {
+        if ((kEntry[mid] & 0xFF) < low) {
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
-    if (lo < kBlock[block + 1] && kLow[lo] == low) return static_cast<long>(lo);
+    if (lo < kBlock[block + 1] && (kEntry[lo] & 0xFF) == low) return static_cast<long>(lo);
     return -1;
 }
 
@@ -156,9 +158,12 @@ std::size_t unicase_map_code_point(std::uint32_t cp, char* out) {
     if ((cp >> 8) >= kBlocks) return encode_utf8(cp, out);
     const long e = find_entry(cp);
     if (e >= 0) {
-        const std::size_t start = e == 0 ? 0 : kEnd[e - 1], end = kEnd[e];
-        std::memcpy(out, kPool + start, end - start);
-        return end - start;
+        const auto i = static_cast<std::size_t>(e);
+        std::size_t start = kPoolAt[i / kPoolStep];
+        for (std::size_t j = i - i % kPoolStep; j < i; ++j) start += kEntry[j] >> 8;
+        const std::size_t len = kEntry[i] >> 8;
+        std::memcpy(out, kPool + start, len);
+        return len;
     }
     return encode_utf8(map_by_range(cp), out);
 }

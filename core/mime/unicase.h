@@ -28,6 +28,12 @@
 // are compared with constant memory and no copy of either prepared form.
 // unicase_contains() prepares the needle into a caller buffer (with a KMP
 // failure table, as text_search.h's TextMatcher) and streams the haystack.
+//
+// For callers that sort: unicase_compare(a, b) is memcmp order (shorter
+// first on a common prefix) of unicase_prepare(a) and unicase_prepare(b)
+// (an invalid string's being itself), so sort keys may be prepared once into a
+// pool and compared as bytes; a key cut to a fixed length keeps the order
+// of its prefix (ties must then be broken on the full strings).
 #pragma once
 
 #include <cstddef>
@@ -105,7 +111,9 @@ public:
     bool found_in(std::string_view haystack);
 
     // Streaming use: restart(), then write() the PREPARED haystack in pieces
-    // (unicase_prepare(haystack, matcher)); found() after.
+    // (unicase_prepare(haystack, matcher)); found() after. A text too long
+    // to hold is prepared piece by piece, cut at character boundaries, and
+    // each piece is then judged valid or not on its own.
     void restart() {
         state_ = 0;
         found_ = ready_ && needle_.empty();
