@@ -133,12 +133,29 @@ std::size_t decompose_hangul(std::uint32_t s, char* out) {
     return n;
 }
 
+constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
+constexpr std::uint64_t kEachByte = 0x0101010101010101ull;
+
+// Eight ASCII bytes at once, small letters made capitals (each byte below
+// 0x80, so adding up to 0x7F per byte never carries into the next byte);
+// false, nothing written, when a byte is not ASCII.
+bool upcase_ascii8(const unsigned char* in, char* out) {
+    std::uint64_t w;
+    std::memcpy(&w, in, 8);
+    if ((w & kHighBits) != 0) return false;
+    const std::uint64_t from_a = w + kEachByte * (0x80 - 'a');      // high bit: >= 'a'
+    const std::uint64_t past_z = w + kEachByte * (0x80 - 'z' - 1);  // high bit: > 'z'
+    const std::uint64_t small = from_a & ~past_z & kHighBits;
+    w -= small >> 2;  // 0x80 >> 2 is 'a' - 'A'
+    std::memcpy(out, &w, 8);
+    return true;
+}
+
 }  // namespace
 
 bool utf8_valid(std::string_view s) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const unsigned char* const end = p + s.size();
-    constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
     while (p < end) {
         std::uint64_t word;
         if (end - p >= 8 && (std::memcpy(&word, p, 8), (word & kHighBits) == 0)) {
@@ -177,6 +194,11 @@ std::string_view UnicaseReader::next() {
     const auto* p = reinterpret_cast<const unsigned char*>(in_.data());
     std::size_t n = 0;
     while (pos_ < in_.size()) {
+        if (kUnicaseChunk - n >= 8 && in_.size() - pos_ >= 8 && upcase_ascii8(p + pos_, buf_ + n)) {
+            n += 8;
+            pos_ += 8;
+            continue;
+        }
         const unsigned char c = p[pos_];
         if (c < 0x80) {
             // ASCII: only the small letters have a mapping (to the capitals).

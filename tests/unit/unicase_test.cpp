@@ -106,6 +106,15 @@ TEST_CASE("RFC 5051 §2: ASCII letters are equal across case, other ASCII is kep
         CHECK(prepared(one) == expected);
         CHECK(map_one(static_cast<std::uint32_t>(c)) == expected);  // the table agrees
     }
+    // The same in runs (eight bytes at a time), at every alignment.
+    std::string all, expected_all;
+    for (int c = 0; c < 0x80; ++c) {
+        all += static_cast<char>(c);
+        expected_all += static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+    }
+    for (std::size_t skip = 0; skip < 8; ++skip) {
+        CHECK(prepared(all.substr(skip) + all) == expected_all.substr(skip) + expected_all);
+    }
     CHECK(unicase_equal("Hello, World!", "hELLO, wORLD!"));
     CHECK_FALSE(unicase_equal("[", "{"));
 }
