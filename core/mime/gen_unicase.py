@@ -57,6 +57,11 @@ def read_data(path):
                 decomp[cp] = [int(x, 16) for x in parts]
             if field[14]:
                 title[cp] = int(field[14], 16)
+            elif field[12]:
+                # UAX #44 reads an empty titlecase as "same as uppercase"; no
+                # such line exists up to Unicode 15.0, so the question of
+                # which reading RFC 5051 means has not arisen. Decide it then.
+                sys.exit(f"U+{cp:04X}: uppercase mapping without a titlecase one")
     return title, decomp
 
 
