@@ -286,6 +286,11 @@ int serve(Config& cfg, bool demo) {
         return EX_OSERR;
     }
     memset(block, 0, size);
+    // GCC at -O2/-O3 (Release) turns malloc + memset(0) into calloc, whose
+    // fresh pages are not touched yet: write one byte per page through a
+    // volatile pointer, which no compiler may drop.
+    volatile unsigned char* page = static_cast<volatile unsigned char*>(block);
+    for (std::size_t at = 0; at < size; at += 4096) page[at] = 0;
     Server server(platform, cfg, block, size);
 
     FixedText<512> w;
