@@ -654,10 +654,8 @@ TEST_CASE("store: a torn data tail is cut off", "[store]") {
     env.reg->release(m);
 }
 
-// Padding frames (docs/STORAGE.md "m.data", "Reclaiming from the middle in
-// place"): a frame with UID 0 covers free space that an in-place slide left;
-// a rebuild walks over it (no UID-order check) instead of cutting off every
-// message after it, and a padding frame at the end is cut off.
+// Padding frames (docs/STORAGE.md "m.data"): a rebuild walks over one instead
+// of cutting off every message after it; one at the end is cut off.
 TEST_CASE("store: a rebuild walks over padding frames; one at the end is cut off (issue 20.11)",
           "[store]") {
     for (int where = 0; where < 2; ++where) {  // 0: message 2 padded, 1: message 3 padded
@@ -685,8 +683,7 @@ TEST_CASE("store: a rebuild walks over padding frames; one at the end is cut off
         const std::uint64_t span = offsets[padded + 1] - offsets[padded];
         encode_padding(static_cast<std::uint32_t>(span - kFrameOverhead), pad);
         std::uint32_t size = 0;
-        REQUIRE(decode_padding(pad, &size));
-        CHECK(size == span - kFrameOverhead);
+        CHECK((decode_padding(pad, &size) && size == span - kFrameOverhead));
         FrameHeader h;
         CHECK(!decode(pad, &h));  // never read as a message
         data.replace(offsets[padded], kFrameHeaderSize, reinterpret_cast<const char*>(pad),
@@ -710,10 +707,7 @@ TEST_CASE("store: a rebuild walks over padding frames; one at the end is cut off
         CHECK(env.fs.read_file(data_path).size() == (where == 1 ? offsets[2] : offsets[3]));
         std::uint32_t uid = 0;
         REQUIRE(append(m, "after\r\n", 0, &uid) == Status::Ok);
-        // With the index lost, UIDNEXT comes from the frames found and the
-        // DataHeader's uid_floor: a UID padded at the end is not known then
-        // (docs/STORAGE.md "Known limits").
-        CHECK(uid >= (where == 0 ? 4u : 3u));
+        CHECK(uid >= (where == 0 ? 4u : 3u));  // STORAGE.md "Known limits": UIDNEXT
         env.reg->release(m);
         // Opened again: the index is right, no second rebuild.
         env.restart();
