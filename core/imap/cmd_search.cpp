@@ -223,6 +223,15 @@ bool Session::search_match(std::uint32_t seq, std::uint32_t index) {
         }
         case SearchKey::Larger: return m.size > n.number;
         case SearchKey::Smaller: return m.size < n.number;
+        case SearchKey::Older:
+        case SearchKey::Younger: {
+            // RFC 5032 §2: the target is now minus the interval; OLDER
+            // matches at or before it, YOUNGER at or after it.
+            const std::int64_t target =
+                services_.clock->wall_seconds() - static_cast<std::int64_t>(n.number);
+            return n.key == SearchKey::Older ? m.internal_date <= target
+                                             : m.internal_date >= target;
+        }
         case SearchKey::Before:
         case SearchKey::On:
         case SearchKey::Since:
