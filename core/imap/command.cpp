@@ -1,7 +1,7 @@
 #include "core/imap/command.h"
 
 #include "core/base/text.h"
-#include "core/imap/mailbox_name.h"
+#include "core/mail/mailbox_name.h"
 
 namespace tinyimapd::imap {
 

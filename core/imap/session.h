@@ -27,7 +27,7 @@
 #include "core/imap/command.h"
 #include "core/imap/encoder.h"
 #include "core/imap/fetch_cache.h"
-#include "core/imap/flags.h"
+#include "core/imap/flag_list.h"
 #include "core/imap/framing.h"
 #include "core/imap/parser.h"
 #include "core/imap/quota_reservations.h"
@@ -590,6 +590,8 @@ private:
 // \\Recent, every keyword the store can hold (kMaxKeywords, in the index
 // format) at its longest, and PERMANENTFLAGS' "\\*" (RFC 3501 §7.2.6 FLAGS,
 // §7.1 PERMANENTFLAGS, §7.4.2 FETCH FLAGS). About 3.9 KB.
+// The keyword rule the protocol checks is the one the store's records hold.
+static_assert(mail::kMaxKeywordLength == store::kMaxKeywordLength);
 inline constexpr std::size_t kMaxFlagList =
     sizeof "(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\Recent \\*)" - 1 +
     store::kMaxKeywords * (1 + store::kMaxKeywordLength);

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "core/base/text.h"
-#include "core/imap/flags.h"
+#include "core/mail/flags.h"
 #include "core/store/user_store.h"
 
 namespace tinyimapd::store {

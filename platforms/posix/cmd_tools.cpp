@@ -33,7 +33,7 @@
 #include "core/base/arena.h"
 #include "core/base/text.h"
 #include "core/config.h"
-#include "core/imap/flags.h"
+#include "core/mail/flags.h"
 #include "core/store/registry.h"
 #include "core/store/user_store.h"
 #include "platforms/posix/clock_posix.h"
