@@ -580,12 +580,6 @@ bool Session::write_structure(const FetchItem& item) {
     return true;
 }
 
-std::size_t Session::StoreSource::read(std::uint64_t offset, char* out, std::size_t capacity) {
-    std::size_t got = 0;
-    if (box->read(*message, base + offset, out, capacity, &got) != Status::Ok) return 0;
-    return got;
-}
-
 // Offset just past the header's blank line (the whole message if none).
 std::uint64_t Session::header_size() {
     if (job_.header_size != UINT64_MAX) return job_.header_size;
@@ -690,10 +684,10 @@ void Session::write_item(const FetchItem& item) {
             write_item_name(item, w);
             w.put(' ');
             out_.append(w.view());
-            source_.box = selected_;
-            source_.message = &job_.message;
-            source_.base = begin;
-            const StreamStatus st = streamer_.start(out_, source_, end - begin);
+            mime_source_.box = selected_;
+            mime_source_.message = &job_.message;
+            literal_slice_ = SliceSource(mime_source_, begin, end - begin);
+            const StreamStatus st = streamer_.start(out_, literal_slice_, end - begin);
             if (st == StreamStatus::Failed) {
                 job_.kind = JobKind::None;
                 state_ = SessionState::Logout;
@@ -766,7 +760,7 @@ void Session::stream_section(const FetchItem& item, FixedText<512>& w) {
         fields_filter_ = new (fields_filter_space_) mime::HeaderFieldsFilter(
             mime_source_, range, item.section, fields_window_, sizeof fields_window_);
         begin = 0;
-        end = fields_filter_->total_size();
+        end = fields_filter_->size();
     }
     if (item.has_partial) {
         const std::uint64_t len = end - begin;
@@ -776,27 +770,18 @@ void Session::stream_section(const FetchItem& item, FixedText<512>& w) {
         end = begin + cnt;
     }
     out_.append(w.view());
-    LiteralSource* source = &source_;
     if (range.filtered) {
-        filter_base_.filter = fields_filter_;
-        filter_base_.base = begin;
-        source = &filter_base_;
+        literal_slice_ = SliceSource(*fields_filter_, begin, end - begin);
     } else {
-        source_.box = selected_;
-        source_.message = &job_.message;
-        source_.base = begin;
+        literal_slice_ = SliceSource(mime_source_, begin, end - begin);
     }
-    if (streamer_.start(out_, *source, end - begin) == StreamStatus::Failed) {
+    if (streamer_.start(out_, literal_slice_, end - begin) == StreamStatus::Failed) {
         job_.kind = JobKind::None;
         state_ = SessionState::Logout;
         out_.clear();
         return;
     }
     if (!streamer_.active()) ++job_.item;
-}
-
-std::size_t Session::FilterSource::read(std::uint64_t offset, char* out, std::size_t capacity) {
-    return filter->read(base + offset, out, capacity);
 }
 
 // ---- BINARY (RFC 3516) -----------------------------------------------------
@@ -944,6 +929,7 @@ void Session::measure_binary(std::uint64_t from, std::uint64_t count, std::uint6
         }
     }
     *size = binary_source_.produced;
+    binary_source_.decoded_size = binary_source_.produced;
     binary_source_.rewind();
 }
 

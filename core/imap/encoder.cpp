@@ -258,7 +258,7 @@ bool ResponseWriter::append_to(OutBuffer& out) const {
 LiteralStreamer::LiteralStreamer(char* scratch, std::size_t scratch_capacity)
     : scratch_(scratch), scratch_capacity_(scratch_capacity) {}
 
-StreamStatus LiteralStreamer::start(OutBuffer& out, LiteralSource& source, std::uint64_t size) {
+StreamStatus LiteralStreamer::start(OutBuffer& out, ByteSource& source, std::uint64_t size) {
     source_ = &source;
     size_ = size;
     sent_ = 0;

@@ -413,29 +413,19 @@ private:
         std::uint64_t header_size = UINT64_MAX;
         std::uint64_t since_modseq = 0;  // Resync: changes above this one
     };
-    struct StoreSource final : LiteralSource {
-        store::Mailbox* box = nullptr;
-        const store::MessageInfo* message = nullptr;
-        std::uint64_t base = 0;
-        std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
-    };
     // The message as the MIME parser reads it (core/mime), and the window
     // a HEADER.FIELDS filter keeps while its literal streams.
-    struct MimeSource final : mime::MessageReader {
+    struct MimeSource final : ByteSource {
         store::Mailbox* box = nullptr;
         const store::MessageInfo* message = nullptr;
         std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
         std::uint64_t size() const override { return message->size; }
     };
     Job job_;
-    StoreSource source_;
     MimeSource mime_source_;
-    struct FilterSource final : LiteralSource {
-        mime::HeaderFieldsFilter* filter = nullptr;
-        std::uint64_t base = 0;  // a partial's offset into the filtered bytes
-        std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
-    };
-    FilterSource filter_base_;
+    // The literal being streamed: a slice of the message or of the
+    // HEADER.FIELDS filter's bytes (a partial's offset and length).
+    SliceSource literal_slice_;
     mime::HeaderFieldsFilter* fields_filter_ = nullptr;
     alignas(8) unsigned char fields_filter_space_[sizeof(mime::HeaderFieldsFilter)];
     char fields_window_[mime::kMinScratch];
@@ -510,7 +500,7 @@ private:
     FixedText<kModifiedText> modified_text_;
     SeqSet modified_;
     // RFC 3516 BINARY: where a section's bytes lie and how they are encoded,
-    // and a LiteralSource of its decoded bytes (reading the message through
+    // and a ByteSource of its decoded bytes (reading the message through
     // fields_window_, which a BINARY item never needs for anything else).
     enum class BinaryLookup : std::uint8_t { Found, Missing, NotLeaf, UnknownCte };
     struct BinaryRange {
@@ -518,7 +508,7 @@ private:
         std::uint64_t raw = 0;  // leading bytes sent as they are (BINARY[]: the header)
         mime::TransferEncoding encoding = mime::TransferEncoding::Identity;
     };
-    struct BinarySource final : LiteralSource {
+    struct BinarySource final : ByteSource {
         store::Mailbox* box = nullptr;
         const store::MessageInfo* message = nullptr;
         char* window = nullptr;
@@ -534,6 +524,8 @@ private:
         void rewind();
         std::size_t next(char* out, std::size_t capacity);
         std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
+        std::uint64_t decoded_size = 0;  // measured by measure_binary
+        std::uint64_t size() const override { return decoded_size - skip; }
     };
     BinaryLookup find_binary(const FetchItem& item, BinaryRange* out);
     void measure_binary(std::uint64_t from, std::uint64_t count, std::uint64_t* size, bool* nul);

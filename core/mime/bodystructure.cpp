@@ -192,11 +192,11 @@ bool StructureWriter::emit(TextWriter& out, Render render) {
     return true;
 }
 
-StructureWriter::Progress StructureWriter::step(MessageReader& r, char* scratch,
+StructureWriter::Progress StructureWriter::step(ByteSource& r, char* scratch,
                                                 std::size_t scratch_size, TextWriter& out,
                                                 std::uint64_t budget) {
     if (scratch_size < kMinScratch) return Progress::Done;
-    CountingReader counted(r);
+    CountingSource counted(r);
     for (std::size_t actions = 0; !done_; ++actions) {
         if (actions >= kMaxActions || counted.count >= budget) return Progress::Budget;
         if (!act(counted, scratch, scratch_size, out, budget - counted.count)) {
@@ -206,7 +206,7 @@ StructureWriter::Progress StructureWriter::step(MessageReader& r, char* scratch,
     return Progress::Done;
 }
 
-bool StructureWriter::open_part(MessageReader& r, char* scratch, std::size_t cap, TextWriter& out) {
+bool StructureWriter::open_part(ByteSource& r, char* scratch, std::size_t cap, TextWriter& out) {
     const Pending p = pending_;
     HeaderBlock h;
     load_header(r, p.start, p.end, scratch, cap, &h);
@@ -256,7 +256,7 @@ bool StructureWriter::open_part(MessageReader& r, char* scratch, std::size_t cap
 }
 
 // One bounded action of the walk; false when the output is full.
-bool StructureWriter::act(MessageReader& r, char* scratch, std::size_t cap, TextWriter& out,
+bool StructureWriter::act(ByteSource& r, char* scratch, std::size_t cap, TextWriter& out,
                           std::uint64_t budget) {
     const bool extensible = item_ == StructureItem::BodyStructure;
     if (item_ == StructureItem::Envelope) {
@@ -356,7 +356,7 @@ bool StructureWriter::act(MessageReader& r, char* scratch, std::size_t cap, Text
     return true;
 }
 
-bool write_bodystructure(MessageReader& r, char* scratch, std::size_t scratch_size, bool extensible,
+bool write_bodystructure(ByteSource& r, char* scratch, std::size_t scratch_size, bool extensible,
                          TextWriter& out) {
     if (scratch_size < kMinScratch) return false;
     StructureWriter w;

@@ -65,7 +65,7 @@ public:
     // Writes more of the answer at the end of `out`, reading about `budget`
     // bytes of the message at most. `scratch` is at least kMinScratch bytes
     // and holds nothing between calls.
-    Progress step(MessageReader& r, char* scratch, std::size_t scratch_size, TextWriter& out,
+    Progress step(ByteSource& r, char* scratch, std::size_t scratch_size, TextWriter& out,
                   std::uint64_t budget);
     // Bytes of the answer written so far (with the ones `start` skipped).
     std::uint64_t delivered() const { return delivered_; }
@@ -94,9 +94,8 @@ private:
     // scratch buffer, their count by this.
     static constexpr std::size_t kMaxActions = 256;
 
-    bool act(MessageReader& r, char* scratch, std::size_t cap, TextWriter& out,
-             std::uint64_t budget);
-    bool open_part(MessageReader& r, char* scratch, std::size_t cap, TextWriter& out);
+    bool act(ByteSource& r, char* scratch, std::size_t cap, TextWriter& out, std::uint64_t budget);
+    bool open_part(ByteSource& r, char* scratch, std::size_t cap, TextWriter& out);
     template <class Render>
     bool emit(TextWriter& out, Render render);
 
@@ -120,7 +119,7 @@ private:
 // The whole answer at once (tests, fuzzing): BODYSTRUCTURE (`extensible`)
 // or BODY into `out`, which shows overflow as !out.ok(). False only when
 // the scratch buffer is smaller than kMinScratch.
-[[nodiscard]] bool write_bodystructure(MessageReader& r, char* scratch, std::size_t scratch_size,
+[[nodiscard]] bool write_bodystructure(ByteSource& r, char* scratch, std::size_t scratch_size,
                                        bool extensible, TextWriter& out);
 
 }  // namespace tinyimapd::mime

@@ -31,7 +31,7 @@ void write_addresses(std::string_view fields, std::string_view name, std::string
 
 }  // namespace
 
-bool write_envelope_at(MessageReader& r, std::uint64_t start, std::uint64_t end, char* scratch,
+bool write_envelope_at(ByteSource& r, std::uint64_t start, std::uint64_t end, char* scratch,
                        std::size_t scratch_size, imap::ResponseWriter& out) {
     if (scratch_size < kMinScratch) return false;
     char* work = scratch + (scratch_size - kAddressWork);
@@ -53,7 +53,7 @@ bool write_envelope_at(MessageReader& r, std::uint64_t start, std::uint64_t end,
     return true;
 }
 
-bool write_envelope(MessageReader& r, char* scratch, std::size_t scratch_size,
+bool write_envelope(ByteSource& r, char* scratch, std::size_t scratch_size,
                     imap::ResponseWriter& out) {
     return write_envelope_at(r, 0, r.size(), scratch, scratch_size, out);
 }

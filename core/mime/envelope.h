@@ -22,12 +22,12 @@
 namespace tinyimapd::mime {
 
 // ENVELOPE of the whole message.
-[[nodiscard]] bool write_envelope(MessageReader& r, char* scratch, std::size_t scratch_size,
+[[nodiscard]] bool write_envelope(ByteSource& r, char* scratch, std::size_t scratch_size,
                                   imap::ResponseWriter& out);
 
 // ENVELOPE of the message occupying [start, end) (an encapsulated
 // message/rfc822 body).
-[[nodiscard]] bool write_envelope_at(MessageReader& r, std::uint64_t start, std::uint64_t end,
+[[nodiscard]] bool write_envelope_at(ByteSource& r, std::uint64_t start, std::uint64_t end,
                                      char* scratch, std::size_t scratch_size,
                                      imap::ResponseWriter& out);
 

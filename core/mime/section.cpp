@@ -22,7 +22,7 @@ void limit_part(std::size_t parts, std::size_t depth, PartInfo* info) {
 
 }  // namespace
 
-bool find_section(MessageReader& r, const imap::SectionSpec& section, char* scratch,
+bool find_section(ByteSource& r, const imap::SectionSpec& section, char* scratch,
                   std::size_t scratch_size, SectionRange* out) {
     SectionFinder f;
     f.start(section);
@@ -47,11 +47,10 @@ void SectionFinder::start(const imap::SectionSpec& section) {
     boundary_frame_ = kFrames;
 }
 
-SectionFinder::Progress SectionFinder::step(MessageReader& r, char* scratch,
-                                            std::size_t scratch_size, std::uint64_t budget,
-                                            SectionRange* out) {
+SectionFinder::Progress SectionFinder::step(ByteSource& r, char* scratch, std::size_t scratch_size,
+                                            std::uint64_t budget, SectionRange* out) {
     if (scratch_size < kMinScratch) phase_ = Phase::Missing;
-    CountingReader counted(r);
+    CountingSource counted(r);
     for (std::size_t actions = 0;; ++actions) {
         if (phase_ == Phase::Found) {
             *out = range_;
@@ -64,8 +63,8 @@ SectionFinder::Progress SectionFinder::step(MessageReader& r, char* scratch,
 }
 
 // Makes [start, end) at depth_ the current entity, counted as a part.
-void SectionFinder::open_path(MessageReader& r, std::uint64_t start, std::uint64_t end,
-                              bool in_digest, char* scratch, std::size_t cap) {
+void SectionFinder::open_path(ByteSource& r, std::uint64_t start, std::uint64_t end, bool in_digest,
+                              char* scratch, std::size_t cap) {
     HeaderBlock h;
     load_header(r, start, end, scratch, cap, &h);
     cur_.start = start;
@@ -79,7 +78,7 @@ void SectionFinder::open_path(MessageReader& r, std::uint64_t start, std::uint64
 
 // Opens the pending part of an earlier sibling's subtree: counts it, and
 // what is inside it is counted next.
-void SectionFinder::count_part(MessageReader& r, char* scratch, std::size_t cap) {
+void SectionFinder::count_part(ByteSource& r, char* scratch, std::size_t cap) {
     const Pending p = pending_;
     HeaderBlock h;
     load_header(r, p.start, p.end, scratch, cap, &h);
@@ -108,7 +107,7 @@ void SectionFinder::count_part(MessageReader& r, char* scratch, std::size_t cap)
 }
 
 // One bounded action of the lookup.
-void SectionFinder::act(MessageReader& r, char* scratch, std::size_t cap, std::uint64_t budget) {
+void SectionFinder::act(ByteSource& r, char* scratch, std::size_t cap, std::uint64_t budget) {
     switch (phase_) {
         case Phase::Root:
             open_path(r, 0, r.size(), false, scratch, cap);
@@ -211,7 +210,7 @@ void SectionFinder::act(MessageReader& r, char* scratch, std::size_t cap, std::u
 }
 
 // The path is resolved: the range the section's text asks of cur_.
-void SectionFinder::finish(MessageReader& r, char* scratch, std::size_t cap) {
+void SectionFinder::finish(ByteSource& r, char* scratch, std::size_t cap) {
     phase_ = Phase::Found;
     SectionRange* out = &range_;
     *out = SectionRange{};
@@ -266,7 +265,7 @@ void SectionFinder::finish(MessageReader& r, char* scratch, std::size_t cap) {
     }
 }
 
-HeaderFieldsFilter::HeaderFieldsFilter(MessageReader& r, const SectionRange& range,
+HeaderFieldsFilter::HeaderFieldsFilter(ByteSource& r, const SectionRange& range,
                                        const imap::SectionSpec& section, char* window,
                                        std::size_t window_size)
     : r_(r),
@@ -276,7 +275,7 @@ HeaderFieldsFilter::HeaderFieldsFilter(MessageReader& r, const SectionRange& ran
       begin_(range.offset),
       end_(range.offset + range.length),
       is_not_(section.text == imap::SectionText::HeaderFieldsNot) {
-    rewind();
+    size_ = total_size();
 }
 
 void HeaderFieldsFilter::rewind() {

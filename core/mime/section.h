@@ -32,7 +32,7 @@
 // stored) whose names are (not) in the list, compared ASCII
 // case-insensitively, in message order, followed by CRLF (the empty line
 // that ends the returned header). HeaderFieldsFilter produces them as a
-// LiteralSource through a window of the caller's buffer, so it can stream a
+// ByteSource through a window of the caller's buffer, so it can stream a
 // literal whose size total_size() computed first (two passes over the
 // header). Lines that are not fields are left out.
 #pragma once
@@ -59,7 +59,7 @@ struct SectionRange {
 // False when the section does not exist in this message (a part number
 // beyond the parts, a number into a leaf, HEADER/TEXT of a part that is not
 // message/rfc822) or the scratch buffer is smaller than kMinScratch.
-[[nodiscard]] bool find_section(MessageReader& r, const imap::SectionSpec& section, char* scratch,
+[[nodiscard]] bool find_section(ByteSource& r, const imap::SectionSpec& section, char* scratch,
                                 std::size_t scratch_size, SectionRange* out);
 
 class SectionFinder {
@@ -76,7 +76,7 @@ public:
     // Goes on with the lookup, reading about `budget` bytes of the message.
     // `scratch` (>= kMinScratch bytes) holds nothing between calls. Once
     // Found or Missing, later calls answer the same.
-    Progress step(MessageReader& r, char* scratch, std::size_t scratch_size, std::uint64_t budget,
+    Progress step(ByteSource& r, char* scratch, std::size_t scratch_size, std::uint64_t budget,
                   SectionRange* out);
     // Once Found with part numbers: the end of the part they name (its
     // MIME header starts the range of n.MIME, its body ends here).
@@ -110,11 +110,11 @@ private:
     // Header loads per step besides bytes read (each bounded by the scratch).
     static constexpr std::size_t kMaxActions = 256;
 
-    void act(MessageReader& r, char* scratch, std::size_t cap, std::uint64_t budget);
-    void open_path(MessageReader& r, std::uint64_t start, std::uint64_t end, bool in_digest,
+    void act(ByteSource& r, char* scratch, std::size_t cap, std::uint64_t budget);
+    void open_path(ByteSource& r, std::uint64_t start, std::uint64_t end, bool in_digest,
                    char* scratch, std::size_t cap);
-    void count_part(MessageReader& r, char* scratch, std::size_t cap);
-    void finish(MessageReader& r, char* scratch, std::size_t cap);
+    void count_part(ByteSource& r, char* scratch, std::size_t cap);
+    void finish(ByteSource& r, char* scratch, std::size_t cap);
 
     imap::SectionSpec section_;
     Phase phase_ = Phase::Missing;
@@ -137,19 +137,21 @@ private:
     std::size_t boundary_frame_ = kFrames;
 };
 
-class HeaderFieldsFilter final : public imap::LiteralSource {
+class HeaderFieldsFilter final : public ByteSource {
 public:
     // `range` from find_section (filtered); `section` gives the field list
     // (copied; the names it views, in the command's arena, must stay valid)
     // and whether it is .NOT; `window` (>= kMinScratch bytes) is used on
     // every read and must stay untouched while the filter is in use.
-    HeaderFieldsFilter(MessageReader& r, const SectionRange& range,
-                       const imap::SectionSpec& section, char* window, std::size_t window_size);
+    HeaderFieldsFilter(ByteSource& r, const SectionRange& range, const imap::SectionSpec& section,
+                       char* window, std::size_t window_size);
 
     // Size of the filtered header, trailing CRLF included.
     std::uint64_t total_size();
+    // ByteSource: the same, as measured when the filter was made.
+    std::uint64_t size() const override { return size_; }
 
-    // LiteralSource: the filtered bytes from `offset`; sequential reads are
+    // ByteSource: the filtered bytes from `offset`; sequential reads are
     // cheap, any other offset restarts from the beginning of the header.
     std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
 
@@ -160,7 +162,7 @@ private:
     bool selected_name(std::string_view name) const;
     bool ensure(std::uint64_t pos, std::size_t want);
 
-    MessageReader& r_;
+    ByteSource& r_;
     imap::SectionSpec section_;  // a copy; its views point where the caller's did
     char* window_;
     std::size_t window_size_;
@@ -173,6 +175,7 @@ private:
     std::uint8_t crlf_sent_ = 0;
     bool at_line_start_ = true;
     bool selected_ = false;
+    std::uint64_t size_ = 0;
     bool is_not_ = false;
 };
 

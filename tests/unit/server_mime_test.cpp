@@ -97,7 +97,7 @@ std::string structure_of(const std::string& m, bool extensible = true) {
     static char scratch[16384];
     std::vector<char> out(1 << 22);
     TextWriter tw(out.data(), out.size());
-    mime::MemoryReader r(m);
+    MemorySource r(m);
     REQUIRE(mime::write_bodystructure(r, scratch, sizeof scratch, extensible, tw));
     REQUIRE(tw.ok());
     return std::string(tw.view());
