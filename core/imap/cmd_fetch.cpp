@@ -22,7 +22,7 @@
 // BINARY.PEEK and BINARY.SIZE (RFC 3516) decoded through
 // core/mime/transfer_decode.h. ENVELOPE, BODY and BODYSTRUCTURE answers of
 // any size are written in pieces as the output drains
-// (core/mime/bodystructure.h) and kept in the shared FetchCache
+// (core/imap/bodystructure.h) and kept in the shared FetchCache
 // (core/imap/fetch_cache.h) when they fit there. EMAILID and THREADID (RFC
 // 8474) are refused with NO before any output.
 //
@@ -33,14 +33,14 @@
 // the job, then again while streaming: work proportional to the part, not
 // bounded per call.
 #include "core/base/text.h"
+#include "core/imap/bodystructure.h"
 #include "core/imap/datetime.h"
 #include "core/imap/encoder.h"
+#include "core/imap/envelope.h"
+#include "core/imap/section.h"
 #include "core/imap/session.h"
-#include "core/mime/bodystructure.h"
-#include "core/mime/envelope.h"
 #include "core/mime/header.h"
 #include "core/mime/part.h"
-#include "core/mime/section.h"
 #include "core/mime/transfer_decode.h"
 #include "core/store/user_store.h"
 
@@ -510,7 +510,7 @@ std::size_t Session::MimeSource::read(std::uint64_t offset, char* out, std::size
 }
 
 // ENVELOPE, BODY, BODYSTRUCTURE of any size: the item's name, then its
-// value in pieces as the output drains (mime::StructureWriter), or copied
+// value in pieces as the output drains (StructureWriter), or copied
 // from the shared cache (core/imap/fetch_cache.h) when this message's
 // answer is there, without reading the message. A walked answer is stored
 // in the cache as it goes out, if it fits there. Each call reads a bounded
@@ -532,10 +532,9 @@ bool Session::write_structure(const FetchItem& item) {
                    : item.kind == FetchKind::Body   ? CachedItem::Body
                                                     : CachedItem::BodyStructure;
     }
-    const mime::StructureItem what =
-        item.kind == FetchKind::Envelope ? mime::StructureItem::Envelope
-        : item.kind == FetchKind::Body   ? mime::StructureItem::Body
-                                         : mime::StructureItem::BodyStructure;
+    const StructureItem what = item.kind == FetchKind::Envelope ? StructureItem::Envelope
+                               : item.kind == FetchKind::Body   ? StructureItem::Body
+                                                                : StructureItem::BodyStructure;
     std::string_view cached;
     if (!sj.open) {
         const std::string_view name = item.kind == FetchKind::Envelope ? "ENVELOPE "
@@ -569,12 +568,12 @@ bool Session::write_structure(const FetchItem& item) {
     std::size_t room = 0;
     char* space = out_.free_space(&room);
     TextWriter w(space, room);
-    const mime::StructureWriter::Progress p = structure_.step(
+    const StructureWriter::Progress p = structure_.step(
         mime_source_, services_.stream_scratch, services_.stream_scratch_size, w, kStructureBudget);
     out_.commit(w.size());
     sj.sent = structure_.delivered();
     if (cache != nullptr) cache->append(&sj.put, w.view());
-    if (p != mime::StructureWriter::Progress::Done) return false;
+    if (p != StructureWriter::Progress::Done) return false;
     if (cache != nullptr) cache->finish_put(&sj.put, key);
     sj.open = false;
     return true;
@@ -710,7 +709,7 @@ void Session::own_flag_change() {
     selected_->note_own_change(view_);
 }
 
-// Looks up the BODY[section] of a structure item (mime::SectionFinder),
+// Looks up the BODY[section] of a structure item (SectionFinder),
 // reading a bounded share of the message per call (kStructureBudget), so
 // finding part 1500000 of a message of 1.7 million parts does not hold up
 // the loop. True when the result is in section_job_; false: call again.
@@ -721,12 +720,12 @@ bool Session::find_section_step(const SectionSpec& section) {
         section_finder_.start(section);
         section_job_.open = true;
     }
-    const mime::SectionFinder::Progress p =
+    const SectionFinder::Progress p =
         section_finder_.step(mime_source_, services_.stream_scratch, services_.stream_scratch_size,
                              kStructureBudget, &section_job_.range);
-    if (p == mime::SectionFinder::Progress::Budget) return false;
+    if (p == SectionFinder::Progress::Budget) return false;
     section_job_.open = false;
-    section_job_.found = p == mime::SectionFinder::Progress::Found;
+    section_job_.found = p == SectionFinder::Progress::Found;
     section_job_.part_end = section_finder_.part_end();
     return true;
 }
@@ -747,7 +746,7 @@ void Session::stream_section(const FetchItem& item, FixedText<512>& w) {
     mime_source_.message = &job_.message;
     write_item_name(item, w);
     w.put(' ');
-    const mime::SectionRange range = section_job_.range;
+    const SectionRange range = section_job_.range;
     if (!section_job_.found) {
         // A section the message does not have (RFC 9051 §6.4.5: NIL).
         w.put("NIL");
@@ -757,7 +756,7 @@ void Session::stream_section(const FetchItem& item, FixedText<512>& w) {
     }
     std::uint64_t begin = range.offset, end = range.offset + range.length;
     if (range.filtered) {
-        fields_filter_ = new (fields_filter_space_) mime::HeaderFieldsFilter(
+        fields_filter_ = new (fields_filter_space_) HeaderFieldsFilter(
             mime_source_, range, item.section, fields_window_, sizeof fields_window_);
         begin = 0;
         end = fields_filter_->size();
@@ -803,7 +802,7 @@ Session::BinaryLookup Session::find_binary(const FetchItem& item, BinaryRange* o
     const std::size_t cap = services_.stream_scratch_size;
     mime::HeaderBlock header;
     mime::PartInfo info;
-    const mime::SectionRange range = section_job_.range;
+    const SectionRange range = section_job_.range;
     const bool top = item.section.part_count == 0;
     if (top) {
         mime::load_header(mime_source_, 0, job_.message.size, scratch, cap, &header);

@@ -24,6 +24,7 @@
 #include "core/auth/passwd.h"
 #include "core/base/out_buffer.h"
 #include "core/base/text.h"
+#include "core/imap/bodystructure.h"
 #include "core/imap/command.h"
 #include "core/imap/encoder.h"
 #include "core/imap/fetch_cache.h"
@@ -31,11 +32,10 @@
 #include "core/imap/framing.h"
 #include "core/imap/parser.h"
 #include "core/imap/quota_reservations.h"
+#include "core/imap/section.h"
 #include "core/imap/uid_pairs.h"
 #include "core/imap/uid_ranges.h"
-#include "core/mime/bodystructure.h"
 #include "core/mime/header.h"
-#include "core/mime/section.h"
 #include "core/mime/text_search.h"
 #include "core/mime/transfer_decode.h"
 #include "core/store/registry.h"
@@ -426,8 +426,8 @@ private:
     // The literal being streamed: a slice of the message or of the
     // HEADER.FIELDS filter's bytes (a partial's offset and length).
     SliceSource literal_slice_;
-    mime::HeaderFieldsFilter* fields_filter_ = nullptr;
-    alignas(8) unsigned char fields_filter_space_[sizeof(mime::HeaderFieldsFilter)];
+    HeaderFieldsFilter* fields_filter_ = nullptr;
+    alignas(8) unsigned char fields_filter_space_[sizeof(HeaderFieldsFilter)];
     char fields_window_[mime::kMinScratch];
     LiteralStreamer streamer_;
     // The ENVELOPE, BODY or BODYSTRUCTURE answer being written (in pieces,
@@ -439,17 +439,17 @@ private:
         FetchCache::PendingPut put;
     };
     StructureJob structure_job_;
-    mime::StructureWriter structure_;
+    StructureWriter structure_;
     // The BODY[section] being looked up (find_section_step), over as many
     // turns of the loop as the message's structure needs.
     struct SectionJob {
         bool open = false;   // a lookup is under way
         bool found = false;  // the result, once !open
-        mime::SectionRange range;
+        SectionRange range;
         std::uint64_t part_end = 0;  // found: the end of the part named
     };
     SectionJob section_job_;
-    mime::SectionFinder section_finder_;
+    SectionFinder section_finder_;
 
     // ---- fetch extensions (MOVE, CONDSTORE FETCH/STORE, cache, BINARY) ----
     // (cmd_fetch.cpp)

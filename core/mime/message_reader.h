@@ -22,7 +22,7 @@ namespace tinyimapd::mime {
 inline constexpr std::size_t kMinScratch = 2048;
 inline constexpr std::size_t kAddressWork = 1024;
 // Deepest MIME nesting parsed (multipart and message/rfc822 levels); a part
-// deeper than this is a leaf (see bodystructure.h). Same as the deepest
+// deeper than this is a leaf (see core/imap/bodystructure.h). Same as the deepest
 // section part number the FETCH parser accepts.
 inline constexpr std::size_t kMaxMimeDepth = 32;
 // Most MIME parts a BODYSTRUCTURE walk opens in one message (Dovecot's

@@ -18,14 +18,15 @@
 #include <string_view>
 
 #include "core/base/text.h"
+#include "core/imap/bodystructure.h"
 #include "core/imap/encoder.h"
+#include "core/imap/envelope.h"
 #include "core/imap/fetch_spec.h"
-#include "core/mime/bodystructure.h"
-#include "core/mime/envelope.h"
-#include "core/mime/section.h"
+#include "core/imap/section.h"
 
 using namespace tinyimapd;
 using namespace tinyimapd::mime;
+using namespace tinyimapd::imap;
 
 namespace {
 

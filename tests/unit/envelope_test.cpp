@@ -1,4 +1,4 @@
-// Tests for core/mime/header, address and envelope: header location and
+// Tests for core/mime/header and core/imap/address and envelope: header location and
 // unfolding (RFC 2822 §2.2.3), field lookup, address lists (RFC 2822 §3.4:
 // display names, quoted strings, comments, route addresses, groups) and
 // ENVELOPE (RFC 3501 §7.4.2, including its example and the Sender/Reply-To
@@ -8,14 +8,15 @@
 #include <string>
 
 #include "core/base/text.h"
+#include "core/imap/address.h"
 #include "core/imap/encoder.h"
-#include "core/mime/address.h"
-#include "core/mime/envelope.h"
+#include "core/imap/envelope.h"
 #include "core/mime/header.h"
 #include "tests/unit/mime_test_support.h"
 
 using namespace tinyimapd;
 using namespace tinyimapd::mime;
+using namespace tinyimapd::imap;
 
 namespace {
 

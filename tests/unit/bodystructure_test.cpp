@@ -1,4 +1,4 @@
-// Tests for core/mime/bodystructure, part and section: BODY and
+// Tests for core/imap/bodystructure and section, core/mime/part: BODY and
 // BODYSTRUCTURE (RFC 3501 §7.4.2, §9 body-type-*, body-ext-*), multipart
 // walking (RFC 2046 §5.1), message/rfc822 (§5.2.1), and BODY[section]
 // ranges with HEADER.FIELDS filtering (RFC 3501 §6.4.5) — on a corpus of
@@ -10,14 +10,15 @@
 #include <vector>
 
 #include "core/base/text.h"
+#include "core/imap/bodystructure.h"
 #include "core/imap/encoder.h"
 #include "core/imap/fetch_spec.h"
-#include "core/mime/bodystructure.h"
-#include "core/mime/section.h"
+#include "core/imap/section.h"
 #include "tests/unit/mime_test_support.h"
 
 using namespace tinyimapd;
 using namespace tinyimapd::mime;
+using namespace tinyimapd::imap;
 
 namespace {
 
