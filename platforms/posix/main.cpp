@@ -28,9 +28,9 @@
 #include <string_view>
 
 #include "core/base/text.h"
-#include "core/config.h"
-#include "core/server.h"
-#include "core/version.h"
+#include "core/base/version.h"
+#include "core/server/config.h"
+#include "core/server/server.h"
 #include "platforms/posix/clock_posix.h"
 #include "platforms/posix/cmd_passwd.h"
 #include "platforms/posix/cmd_tools.h"

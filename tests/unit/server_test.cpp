@@ -1,5 +1,5 @@
 // Whole-server tests on the simulated platform: the loop (core/server) and
-// the session (core/imap/session) driven by scripted clients over SimNet,
+// the session (core/session/session) driven by scripted clients over SimNet,
 // with simulated time, short reads/writes and slow readers.
 #include <catch2/catch.hpp>
 

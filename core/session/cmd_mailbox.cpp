@@ -6,8 +6,8 @@
 // RECENT, EXPUNGE and FETCH FLAGS that report changes (§7.3, §7.4, RFC 2180).
 #include "core/base/text.h"
 #include "core/imap/encoder.h"
-#include "core/imap/session.h"
 #include "core/imap/uid_ranges.h"
+#include "core/session/session.h"
 #include "core/store/name_map.h"
 #include "core/store/user_store.h"
 

@@ -20,8 +20,8 @@
 
 #include "core/auth/login_guard.h"
 #include "core/auth/passwd.h"
-#include "core/config.h"
-#include "core/imap/session.h"
+#include "core/server/config.h"
+#include "core/session/session.h"
 #include "port/platform.h"
 
 namespace tinyimapd {

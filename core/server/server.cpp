@@ -1,4 +1,4 @@
-#include "core/server.h"
+#include "core/server/server.h"
 
 #include <cstring>
 #include <new>

@@ -35,10 +35,10 @@
 // MIME walk use; nothing else.
 #include "core/base/text.h"
 #include "core/imap/datetime.h"
-#include "core/imap/session.h"
 #include "core/mime/encoded_word.h"
 #include "core/mime/header.h"
 #include "core/mime/text_search.h"
+#include "core/session/session.h"
 
 namespace tinyimapd::imap {
 

@@ -1,4 +1,4 @@
-#include "core/imap/session.h"
+#include "core/session/session.h"
 
 #include "core/base/base64.h"
 #include "core/base/text.h"

@@ -38,10 +38,10 @@
 #include "core/imap/encoder.h"
 #include "core/imap/envelope.h"
 #include "core/imap/section.h"
-#include "core/imap/session.h"
 #include "core/mime/header.h"
 #include "core/mime/part.h"
 #include "core/mime/transfer_decode.h"
+#include "core/session/session.h"
 #include "core/store/user_store.h"
 
 #include <new>
