@@ -188,16 +188,17 @@ private:
     bool password_allowed() const;
     void remember_tag();
 
-    // Mailbox commands (cmd_mailbox.cpp).
+    // SELECT EXAMINE CLOSE UNSELECT and the user's store (cmd_select.cpp).
     bool open_user_store();
     void deselect();
     void cmd_select(const ParsedCommand& cmd, bool read_only);
+    void cmd_close(bool expunge);
+    // Change reports: EXISTS, EXPUNGE, FETCH FLAGS, QRESYNC (sync.cpp).
     void resync(const QresyncParams& p);
     void run_resync_job();
     void start_vanished_earlier(const SeqSet& uids, std::uint32_t floor);
     bool run_vanished_earlier();
     std::uint32_t first_seq_at_or_above(std::uint32_t uid);
-    void cmd_close(bool expunge);
     bool sync_selected();
     bool view_invalidated() const { return selected_ != nullptr && view_.invalidated; }
     void finish_after_sync(std::string_view status, std::string_view code, std::string_view text);
@@ -211,15 +212,16 @@ private:
     static constexpr std::size_t kNotAnnounced = SIZE_MAX;
     std::size_t flags_announced_ = kNotAnnounced;      // keywords listed in FLAGS
     std::size_t permanent_announced_ = kNotAnnounced;  // ... in PERMANENTFLAGS
+    // Messages above this modseq need their flags reported (UINT64_MAX: none).
+    std::uint64_t flag_scan_since_ = UINT64_MAX;
+    std::uint32_t flag_scan_max_uid_ = 0;  // the newest message the client knew
+    void defer_tagged(std::string_view status, std::string_view code, std::string_view text);
+    // Mailbox commands (cmd_mailbox.cpp).
     // NO [LIMIT] / BAD for a keyword the store would not take (STORE, APPEND, COPY).
     void answer_keyword_error(Status st);
     // False when `flags` would need more new keywords than `box` has room
     // for: the command is then refused whole (never a silent drop).
     bool keywords_fit(store::Mailbox& box, const FlagList& flags);
-    // Messages above this modseq need their flags reported (UINT64_MAX: none).
-    std::uint64_t flag_scan_since_ = UINT64_MAX;
-    std::uint32_t flag_scan_max_uid_ = 0;  // the newest message the client knew
-    void defer_tagged(std::string_view status, std::string_view code, std::string_view text);
     void answer_store(Status st, std::string_view done);
     // NO [CANNOT] and true if a new mailbox name holds a LIST wildcard.
     bool refuse_wildcard_name(std::string_view name);
@@ -231,22 +233,27 @@ private:
     void run_list_job();
     void cmd_status(const ParsedCommand& cmd);
     bool write_status(std::string_view name, const StatusAtts& atts, Status* why_not = nullptr);
-    // FETCH, STORE, EXPUNGE, COPY (cmd_fetch.cpp).
-    void cmd_fetch(const ParsedCommand& cmd);
+    // STORE (cmd_store.cpp).
     void cmd_store(const ParsedCommand& cmd);
-    void cmd_expunge(const ParsedCommand& cmd);
-    void run_expunge_job();
-    void cmd_copy(const ParsedCommand& cmd);
-    void run_copy_job();
-    void end_copy_job(Status st);
     void run_store_job();
     bool store_start();
     void store_finish(Status st);
     void end_store_txn();
     bool retry_later();
+    // EXPUNGE, COPY, MOVE (cmd_copy.cpp).
+    void cmd_expunge(const ParsedCommand& cmd);
+    void run_expunge_job();
+    void cmd_copy(const ParsedCommand& cmd);
+    void run_copy_job();
+    void end_copy_job(Status st);
+    // FETCH (cmd_fetch.cpp; BINARY in cmd_binary.cpp).
+    void cmd_fetch(const ParsedCommand& cmd);
     bool check_set(const ParsedCommand& cmd);
     std::uint32_t next_in_set();
     std::uint32_t next_uid_in_set();
+    // run_job's last case (jobs.cpp): FETCH's answers, or STORE's once it
+    // committed.
+    void run_message_job();
     bool start_message();
     void write_item(const FetchItem& item);
     bool write_structure(const FetchItem& item);
@@ -320,7 +327,7 @@ private:
     FixedString<port::kMaxPath> user_root_;
     store::Mailbox* selected_ = nullptr;
     store::View view_;
-    // APPEND (cmd_mailbox.cpp): the literal streams into a staging file
+    // APPEND (cmd_append.cpp): the literal streams into a staging file
     // (outside the mailbox lock); at the end of the command an Append job
     // waits for the mailbox's write turn and copies it in (StagedAppend).
     // RFC 3502 MULTIAPPEND: the messages of one APPEND, committed together.
@@ -451,8 +458,8 @@ private:
     SectionJob section_job_;
     SectionFinder section_finder_;
 
-    // ---- fetch extensions (MOVE, CONDSTORE FETCH/STORE, cache, BINARY) ----
-    // (cmd_fetch.cpp)
+    // ---- MOVE, CONDSTORE FETCH/STORE, BINARY ----
+    // (cmd_copy.cpp, cmd_store.cpp, cmd_fetch.cpp, cmd_binary.cpp)
     void finish_move(bool uid, const SeqSet& set, std::string_view copyuid,
                      std::uint32_t lowest_uid, std::uint32_t highest_uid);
     // COPY/MOVE as a job (RFC 3501 §6.4.7, RFC 6851): one transaction on the
@@ -604,7 +611,7 @@ using FlagLine = FixedText<kMaxFlagList + kFlagLineExtra>;
 // A message's flag list "(\\Seen $Junk ...)" (RFC 3501 §7.4.2 FLAGS), with the
 // mailbox's keyword names; `tail` ends it inside the parentheses
 // (PERMANENTFLAGS' "\\*"). What `w` held before must leave kFlagLineExtra
-// free, minus what follows the list. In cmd_mailbox.cpp.
+// free, minus what follows the list. In sync.cpp.
 void write_flag_list(FlagLine& w, std::uint8_t flags, std::uint64_t keywords,
                      const store::Mailbox& box, std::string_view tail = {});
 
@@ -615,7 +622,7 @@ void write_flag_list(FlagLine& w, std::uint8_t flags, std::uint64_t keywords,
 // with many keywords) are written only when the buffer has room for them
 // and this reserve; until then the command waits as a job.
 // A command's untagged lines are at most kMaxUntaggedLine each (1 KiB
-// buffers in cmd_mailbox.cpp and cmd_ext.cpp; longer ones are jobs or
+// buffers in cmd_select.cpp, cmd_mailbox.cpp and cmd_ext.cpp; longer ones are jobs or
 // announcements); one of them, a few short ones and its tagged line fit.
 inline constexpr std::size_t kMaxUntaggedLine = 1024;
 inline constexpr std::size_t kResponseReserve = 2048;
