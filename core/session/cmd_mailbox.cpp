@@ -264,136 +264,161 @@ Status list_unsubscribed_parents(store::UserStore& store, std::string_view patte
 
 }  // namespace
 
+// One round of LIST's walk: its position, shared by the visitors of every
+// pattern.
+struct Session::ListRound {
+    store::UserStore& store;
+    std::size_t seen = 0;           // entries of this walk so far
+    std::size_t pattern_index = 0;  // the pattern being walked
+    bool full = false;              // the output is full: stop, go on next round
+};
+
+// RFC 5258 §3: each mailbox once, even when several patterns match: true if
+// a pattern before the current one matched `name`.
+bool Session::listed_earlier(const ListRound& round, std::string_view name) const {
+    ArgReader earlier = list_job_.patterns;
+    for (std::size_t i = 0; i < round.pattern_index; ++i) {
+        std::string_view p;
+        if (!earlier.string(&p)) (void)earlier.atom(&p);
+        FixedText<2 * kMaxMailboxName + 2> joined;
+        if (joined_pattern(list_job_.reference, p, joined) &&
+            store::match_pattern(joined.view(), name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Writes one LIST/LSUB (or FIND's MAILBOX) line, and STATUS after it when
+// asked (RFC 5819 §2); false when the output has no room for it.
+bool Session::write_list_line(std::string_view name, std::uint8_t attrs, std::uint8_t uses,
+                              bool childinfo) {
+    const ListJob& job = list_job_;
+    const std::uint16_t opts = job.options;
+    const bool return_status = (opts & kListReturnStatus) != 0;
+    FixedText<kLine> line;
+    ResponseWriter r(line);
+    if (job.find) {
+        // RFC 2062 §7.2.OBS.1: the name alone.
+        r.star().atom("MAILBOX").mailbox(name).crlf();
+        if (!r.ok() || out_.room() < line.size() + kResponseReserve) return false;
+        (void)r.append_to(out_);
+        return true;
+    }
+    r.star().atom(job.lsub ? "LSUB" : "LIST").open_list();
+    if (attrs & store::kNonExistent && !job.lsub) {
+        r.atom("\\NonExistent");
+    } else if (attrs & store::kNoselect) {
+        r.atom("\\Noselect");
+    }
+    if (attrs & store::kHasChildren) r.atom("\\HasChildren");
+    if (attrs & store::kHasNoChildren) r.atom("\\HasNoChildren");
+    if (!job.lsub && (attrs & store::kSubscribed) &&
+        (opts & (kListSubscribed | kListReturnSubscribed)) != 0) {
+        r.atom("\\Subscribed");
+    }
+    for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
+        if ((uses & bit) != 0) r.atom(special_use_name(bit));
+    }
+    r.close_list().string("/").mailbox(name);
+    if (childinfo) {
+        // RFC 5258 §3.5: not subscribed itself, but a child is.
+        r.open_list().string("CHILDINFO").open_list().string("SUBSCRIBED");
+        r.close_list().close_list();
+    }
+    r.crlf();
+    const std::size_t status_room = return_status ? kLine : 0;
+    if (!r.ok() || out_.room() < line.size() + status_room + kResponseReserve) return false;
+    (void)r.append_to(out_);
+    if (return_status && !(attrs & store::kNoselect)) write_status(name, job.status);
+    return true;
+}
+
+// One entry the walk found; false stops the walk (output full).
+bool Session::list_entry(ListRound& round, std::string_view name, std::uint8_t attrs,
+                         bool childinfo) {
+    const std::uint16_t opts = list_job_.options;
+    const bool select_subscribed = (opts & kListSubscribed) != 0;
+    if (listed_earlier(round, name)) return true;
+    const std::uint8_t uses = (attrs & store::kNoselect) ? 0 : round.store.special_use(name);
+    if ((opts & kListSpecialUseSel) != 0 && uses == 0) return true;
+    if (round.seen++ < list_job_.sent) return true;  // sent by an earlier round
+    if (!list_job_.lsub && !select_subscribed && (opts & kListReturnSubscribed) != 0 &&
+        round.store.is_subscribed(name)) {
+        attrs |= store::kSubscribed;
+    }
+    if (select_subscribed && (opts & kListReturnChildren) != 0 && !(attrs & store::kNonExistent)) {
+        attrs |=
+            round.store.mailbox_has_children(name) ? store::kHasChildren : store::kHasNoChildren;
+    }
+    if (!write_list_line(name, attrs, uses, childinfo)) {
+        round.full = true;
+        return false;
+    }
+    ++list_job_.sent;
+    return true;
+}
+
+// Walks the mailboxes (or subscriptions) one pattern matches.
+Status Session::list_pattern(ListRound& round, std::string_view pattern) {
+    const ListJob& job = list_job_;
+    store::UserStore& store = round.store;
+    const bool recursive = (job.options & kListRecursiveMatch) != 0;
+    FixedText<2 * kMaxMailboxName + 2> joined;
+    (void)joined_pattern(job.reference, pattern, joined);
+    auto entry = [&](std::string_view name, std::uint8_t attrs, bool childinfo) {
+        return list_entry(round, name, attrs, childinfo);
+    };
+    if (!job.lsub && (job.options & kListSubscribed) == 0) {
+        auto all = [&](std::string_view name, std::uint8_t attrs) {
+            return entry(name, attrs, false);
+        };
+        ListFn<decltype(all)> v(all);
+        return store.list(job.reference, pattern, v);
+    }
+    // RFC 5258 §3.5: with RECURSIVEMATCH, CHILDINFO marks a mailbox with a
+    // subscribed descendant that this listing does not show.
+    auto subscribed = [&](std::string_view name, std::uint8_t attrs) {
+        return entry(name, attrs, recursive && store.has_subscribed_child(name, joined.view()));
+    };
+    ListFn<decltype(subscribed)> v(subscribed);
+    Status st = store.list_subscribed(job.reference, pattern, v);
+    if (st == Status::Ok && job.lsub && !round.full &&
+        pattern.find('%') != std::string_view::npos) {
+        st = list_unsubscribed_parents(store, joined.view(), entry);
+    }
+    if (st != Status::Ok || !recursive || round.full) return st;
+    auto parents = [&](std::string_view name, std::uint8_t attrs) {
+        if (store.is_subscribed(name) || !store.has_subscribed_child(name, joined.view())) {
+            return true;
+        }
+        return entry(name, attrs & (store::kNoselect), true);
+    };
+    ListFn<decltype(parents)> pv(parents);
+    return store.list(job.reference, pattern, pv);
+}
+
 // One round of a LIST: walks the tree again, skips the entries earlier
 // rounds sent and writes what fits. The walk order is the directories' own,
 // which stays the same while the tree does not change; a mailbox created or
 // deleted between rounds may be missed or seen twice (as with any listing
 // that races with changes).
 void Session::run_list_job() {
-    const ListJob& job = list_job_;
-    const std::uint16_t opts = job.options;
-    const bool lsub = job.lsub;
-    const bool select_subscribed = (opts & kListSubscribed) != 0;
-    const bool select_special = (opts & kListSpecialUseSel) != 0;
-    const bool recursive = (opts & kListRecursiveMatch) != 0;
-    const bool return_subscribed = (opts & kListReturnSubscribed) != 0;
-    const bool return_children = (opts & kListReturnChildren) != 0;
-    const bool return_status = (opts & kListReturnStatus) != 0;
     store::UserStore store(*services_.registry, user_root_.view());
-
-    bool full = false;
-    std::size_t seen = 0;  // entries of this walk so far
-    std::size_t pattern_index = 0;
-    // One entry; false stops the walk (output full).
-    auto entry = [&](std::string_view name, std::uint8_t attrs, bool childinfo) {
-        // RFC 5258 §3: each mailbox once, even when several patterns match.
-        ArgReader earlier = job.patterns;
-        for (std::size_t i = 0; i < pattern_index; ++i) {
-            std::string_view p;
-            if (!earlier.string(&p)) (void)earlier.atom(&p);
-            FixedText<2 * kMaxMailboxName + 2> joined;
-            if (joined_pattern(job.reference, p, joined) &&
-                store::match_pattern(joined.view(), name)) {
-                return true;
-            }
-        }
-        const std::uint8_t uses = (attrs & store::kNoselect) ? 0 : store.special_use(name);
-        if (select_special && uses == 0) return true;
-        if (seen++ < list_job_.sent) return true;  // sent by an earlier round
-        if (!lsub && !select_subscribed && return_subscribed && store.is_subscribed(name)) {
-            attrs |= store::kSubscribed;
-        }
-        if (select_subscribed && return_children && !(attrs & store::kNonExistent)) {
-            attrs |= store.mailbox_has_children(name) ? store::kHasChildren : store::kHasNoChildren;
-        }
-        FixedText<kLine> line;
-        ResponseWriter r(line);
-        if (job.find) {
-            // RFC 2062 §7.2.OBS.1: the name alone.
-            r.star().atom("MAILBOX").mailbox(name).crlf();
-            if (!r.ok() || out_.room() < line.size() + kResponseReserve) {
-                full = true;
-                return false;
-            }
-            (void)r.append_to(out_);
-            ++list_job_.sent;
-            return true;
-        }
-        r.star().atom(lsub ? "LSUB" : "LIST").open_list();
-        if (attrs & store::kNonExistent && !lsub) {
-            r.atom("\\NonExistent");
-        } else if (attrs & store::kNoselect) {
-            r.atom("\\Noselect");
-        }
-        if (attrs & store::kHasChildren) r.atom("\\HasChildren");
-        if (attrs & store::kHasNoChildren) r.atom("\\HasNoChildren");
-        if (!lsub && (attrs & store::kSubscribed) && (select_subscribed || return_subscribed)) {
-            r.atom("\\Subscribed");
-        }
-        for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
-            if ((uses & bit) != 0) r.atom(special_use_name(bit));
-        }
-        r.close_list().string("/").mailbox(name);
-        if (childinfo) {
-            // RFC 5258 §3.5: not subscribed itself, but a child is.
-            r.open_list().string("CHILDINFO").open_list().string("SUBSCRIBED");
-            r.close_list().close_list();
-        }
-        r.crlf();
-        const std::size_t status_room = return_status ? kLine : 0;
-        if (!r.ok() || out_.room() < line.size() + status_room + kResponseReserve) {
-            full = true;
-            return false;
-        }
-        (void)r.append_to(out_);
-        // RFC 5819 §2: STATUS right after the mailbox's LIST line.
-        if (return_status && !(attrs & store::kNoselect)) write_status(name, job.status);
-        ++list_job_.sent;
-        return true;
-    };
-
+    ListRound round{store};
     Status st = Status::Ok;
-    ArgReader pats = job.patterns;
-    for (pattern_index = 0; pattern_index < job.pattern_count && !full; ++pattern_index) {
+    ArgReader pats = list_job_.patterns;
+    for (; round.pattern_index < list_job_.pattern_count && !round.full; ++round.pattern_index) {
         std::string_view pattern;
         if (!pats.string(&pattern)) (void)pats.atom(&pattern);
-        FixedText<2 * kMaxMailboxName + 2> joined;
-        (void)joined_pattern(job.reference, pattern, joined);
-        if (lsub || select_subscribed) {
-            // RFC 5258 §3.5: with RECURSIVEMATCH, CHILDINFO marks a mailbox
-            // with a subscribed descendant that this listing does not show.
-            auto subscribed = [&](std::string_view name, std::uint8_t attrs) {
-                return entry(name, attrs,
-                             recursive && store.has_subscribed_child(name, joined.view()));
-            };
-            ListFn<decltype(subscribed)> v(subscribed);
-            st = store.list_subscribed(job.reference, pattern, v);
-            if (st == Status::Ok && lsub && !full && pattern.find('%') != std::string_view::npos) {
-                st = list_unsubscribed_parents(store, joined.view(), entry);
-            }
-            if (st == Status::Ok && recursive && !full) {
-                auto parents = [&](std::string_view name, std::uint8_t attrs) {
-                    if (store.is_subscribed(name) ||
-                        !store.has_subscribed_child(name, joined.view())) {
-                        return true;
-                    }
-                    return entry(name, attrs & (store::kNoselect), true);
-                };
-                ListFn<decltype(parents)> pv(parents);
-                st = store.list(job.reference, pattern, pv);
-            }
-        } else {
-            auto all = [&](std::string_view name, std::uint8_t attrs) {
-                return entry(name, attrs, false);
-            };
-            ListFn<decltype(all)> v(all);
-            st = store.list(job.reference, pattern, v);
-        }
+        st = list_pattern(round, pattern);
         if (st != Status::Ok) break;
     }
-    if (full && st == Status::Ok) return;  // more next round, once output drains
+    if (round.full && st == Status::Ok) return;  // more next round, once output drains
     job_.kind = JobKind::None;
-    answer_store(st, job.find ? "FIND completed" : lsub ? "LSUB completed" : "LIST completed");
+    answer_store(st, list_job_.find   ? "FIND completed"
+                     : list_job_.lsub ? "LSUB completed"
+                                      : "LIST completed");
 }
 
 // ---- STATUS ----------------------------------------------------------------

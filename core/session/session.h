@@ -231,6 +231,12 @@ private:
     void cmd_subscribe(const ParsedCommand& cmd, bool on);
     void cmd_list(const ParsedCommand& cmd, bool lsub, bool find = false);
     void run_list_job();
+    struct ListRound;
+    bool listed_earlier(const ListRound& round, std::string_view name) const;
+    bool write_list_line(std::string_view name, std::uint8_t attrs, std::uint8_t uses,
+                         bool childinfo);
+    bool list_entry(ListRound& round, std::string_view name, std::uint8_t attrs, bool childinfo);
+    Status list_pattern(ListRound& round, std::string_view pattern);
     void cmd_status(const ParsedCommand& cmd);
     bool write_status(std::string_view name, const StatusAtts& atts, Status* why_not = nullptr);
     // STORE (cmd_store.cpp).
