@@ -206,45 +206,25 @@ bool daemonize() {
     return true;
 }
 
-int serve(Config& cfg, bool demo) {
-    PosixNet net;
-    PosixFs fs;
-    PosixClock clock;
-    PosixEntropy entropy;
-    PosixLog log(cfg.log == tinyimapd::LogTarget::Syslog ? LogTarget::Syslog : LogTarget::Stderr,
-                 cfg.log_level);
-    port::Platform platform{net, fs, clock, entropy, log};
 #if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
-    MbedPassword password_hasher(entropy);
-    platform.password = &password_hasher;
-#endif
+// The TLS engine and the block its sessions live in, which must outlive it.
+struct TlsSetup {
+    struct Reservation {
+        void* block = nullptr;
+        ~Reservation() { free(block); }
+    };
+    Reservation reservation;  // declared first: destroyed after `tls`
+    MbedTls tls;
+    explicit TlsSetup(PosixLog& log) : tls(log) {}
+};
 
-    if (demo && !prepare_demo(cfg, fs, entropy)) {
-        err("tinyimapd: cannot create the demo files under ./demo\n");
-        return EX_CANTCREAT;
-    }
-    ConfigError e{};
-    if (!config_validate(cfg, &e)) {
-        report_config_error(e);
-        return EX_CONFIG;
-    }
-    if (PosixSignals::install() != Status::Ok) {
-        err("tinyimapd: cannot install signal handlers\n");
-        return EX_OSERR;
-    }
-
-    prepare_mail_dir(cfg, fs);
-#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
-    // STARTTLS on every plain listener, implicit TLS on tls_listen (RFC
-    // 8314). Without tls_cert/tls_key, a self-signed pair is made at first
-    // start under mail_dir/.tls/ (mode 0600) and kept.
-    // The sessions live in this block; it must outlive `tls` (declared after).
+// STARTTLS on every plain listener, implicit TLS on tls_listen (RFC 8314).
+// Without tls_cert/tls_key, a self-signed pair is made at first start under
+// mail_dir/.tls/ (mode 0600) and kept. 0, or the exit code.
+int start_tls(const Config& cfg, TlsSetup& setup, port::Platform& platform) {
     const std::size_t tls_size = MbedTls::memory_needed(cfg.max_clients);
-    struct TlsReservation {
-        void* block;
-        ~TlsReservation() { free(block); }
-    } tls_reservation{malloc(tls_size)};
-    MbedTls tls(log);
+    setup.reservation.block = malloc(tls_size);
+    MbedTls& tls = setup.tls;
     FixedText<port::kMaxPath> cert_path, key_path;
     const bool generated = cfg.tls_cert.empty() && cfg.tls_key.empty();
     if (generated) {
@@ -264,29 +244,18 @@ int serve(Config& cfg, bool demo) {
         err(m.view());
         return EX_CONFIG;
     }
-    if (tls_reservation.block == nullptr ||
-        tls.init(tls_reservation.block, tls_size, cfg.max_clients) != Status::Ok) {
+    if (setup.reservation.block == nullptr ||
+        tls.init(setup.reservation.block, tls_size, cfg.max_clients) != Status::Ok) {
         err("tinyimapd: TLS: cannot set up a session per client slot; lower max_clients\n");
         return EX_OSERR;
     }
     platform.tls = &tls;
+    return 0;
+}
 #endif
 
-    // The one reservation: every buffer and slot the server will ever use.
-    // Touched now so that the resident size does not grow later.
-    const std::size_t size = Server::memory_needed(cfg);
-    struct Reservation {
-        void* block;
-        ~Reservation() { free(block); }
-    } reservation{malloc(size)};
-    void* block = reservation.block;
-    if (block == nullptr) {
-        err("tinyimapd: cannot reserve memory for max_clients; lower it\n");
-        return EX_OSERR;
-    }
-    memset(block, 0, size);
-    Server server(platform, cfg, block, size);
-
+// Loads the users and binds the listeners. 0, or the exit code.
+int open_server(Server& server, const Config& cfg) {
     FixedText<512> w;
     const Status passwd_status = server.load_passwd();
     if (passwd_status != Status::Ok) {
@@ -306,8 +275,13 @@ int serve(Config& cfg, bool demo) {
         err(w.view());
         return exit_code_for(listen_status);
     }
-    // Ports are bound: now give up root (DESIGN.md "Users, authentication,
-    // TLS"). A server left running as root is refused outright.
+    return 0;
+}
+
+// Ports are bound: now give up root (DESIGN.md "Users, authentication,
+// TLS"). A server left running as root is refused outright. 0, or the exit
+// code.
+int give_up_root(const Config& cfg) {
     if (running_as_root() && cfg.user.empty()) {
         err("tinyimapd: refusing to serve as root; set 'user' (and 'group') in the "
             "configuration\n");
@@ -316,24 +290,17 @@ int serve(Config& cfg, bool demo) {
     FixedText<300> privilege_error;
     const Status dropped =
         drop_privileges(cfg.user.view(), cfg.group.view(), cfg.chroot.view(), privilege_error);
-    if (dropped != Status::Ok) {
-        w.clear();
-        w.put("tinyimapd: ").put(privilege_error.view()).put('\n');
-        err(w.view());
-        return dropped == Status::NotFound || dropped == Status::Invalid ? EX_CONFIG
-                                                                         : exit_code_for(dropped);
-    }
-    if (demo) print_demo_banner(fs);
-    if (!cfg.foreground && !daemonize()) {
-        err("tinyimapd: cannot detach from the terminal\n");
-        return EX_OSERR;
-    }
-    w.clear();
-    w.put("tinyimapd " TINYIMAPD_VERSION " started: ").put_uint(server.user_count());
-    w.put(" users, ").put_uint(cfg.max_clients).put(" client slots, ");
-    w.put_uint(size / 1024).put(" KiB reserved");
-    log.write(port::LogLevel::Info, w.view());
+    if (dropped == Status::Ok) return 0;
+    FixedText<512> w;
+    w.put("tinyimapd: ").put(privilege_error.view()).put('\n');
+    err(w.view());
+    return dropped == Status::NotFound || dropped == Status::Invalid ? EX_CONFIG
+                                                                     : exit_code_for(dropped);
+}
 
+// The loop, until SIGTERM; SIGHUP reloads the passwd file.
+void run_until_terminated(Server& server, const Config& cfg, PosixLog& log) {
+    FixedText<512> w;
     for (;;) {
         (void)server.run_once();
         if (PosixSignals::take_reload()) {
@@ -349,8 +316,10 @@ int serve(Config& cfg, bool demo) {
         }
         if (PosixSignals::take_terminate()) break;
     }
+}
 
-    // RFC 3501 §7.1.5: tell every client why it is being disconnected.
+// RFC 3501 §7.1.5: tell every client why it is being disconnected.
+void shut_down(Server& server, PosixClock& clock, PosixLog& log) {
     log.write(port::LogLevel::Info, "shutting down");
     server.begin_shutdown("Server shutting down");
     const std::uint64_t give_up = clock.monotonic_ms() + kShutdownGraceMs;
@@ -358,6 +327,73 @@ int serve(Config& cfg, bool demo) {
         (void)server.run_once(100);
     }
     server.close_all();
+}
+
+// Checks what can be checked before anything is opened. 0, or the exit code.
+int prepare(Config& cfg, bool demo, PosixFs& fs, PosixEntropy& entropy) {
+    if (demo && !prepare_demo(cfg, fs, entropy)) {
+        err("tinyimapd: cannot create the demo files under ./demo\n");
+        return EX_CANTCREAT;
+    }
+    ConfigError e{};
+    if (!config_validate(cfg, &e)) {
+        report_config_error(e);
+        return EX_CONFIG;
+    }
+    if (PosixSignals::install() != Status::Ok) {
+        err("tinyimapd: cannot install signal handlers\n");
+        return EX_OSERR;
+    }
+    prepare_mail_dir(cfg, fs);
+    return 0;
+}
+
+int serve(Config& cfg, bool demo) {
+    PosixNet net;
+    PosixFs fs;
+    PosixClock clock;
+    PosixEntropy entropy;
+    PosixLog log(cfg.log == tinyimapd::LogTarget::Syslog ? LogTarget::Syslog : LogTarget::Stderr,
+                 cfg.log_level);
+    port::Platform platform{net, fs, clock, entropy, log};
+#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
+    MbedPassword password_hasher(entropy);
+    platform.password = &password_hasher;
+#endif
+    if (const int code = prepare(cfg, demo, fs, entropy); code != 0) return code;
+#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
+    TlsSetup tls(log);  // the sessions live in its block; it outlives the server
+    if (const int code = start_tls(cfg, tls, platform); code != 0) return code;
+#endif
+
+    // The one reservation: every buffer and slot the server will ever use.
+    // Touched now so that the resident size does not grow later.
+    const std::size_t size = Server::memory_needed(cfg);
+    struct Reservation {
+        void* block;
+        ~Reservation() { free(block); }
+    } reservation{malloc(size)};
+    void* block = reservation.block;
+    if (block == nullptr) {
+        err("tinyimapd: cannot reserve memory for max_clients; lower it\n");
+        return EX_OSERR;
+    }
+    memset(block, 0, size);
+    Server server(platform, cfg, block, size);
+    if (const int code = open_server(server, cfg); code != 0) return code;
+    if (const int code = give_up_root(cfg); code != 0) return code;
+    if (demo) print_demo_banner(fs);
+    if (!cfg.foreground && !daemonize()) {
+        err("tinyimapd: cannot detach from the terminal\n");
+        return EX_OSERR;
+    }
+    FixedText<512> w;
+    w.put("tinyimapd " TINYIMAPD_VERSION " started: ").put_uint(server.user_count());
+    w.put(" users, ").put_uint(cfg.max_clients).put(" client slots, ");
+    w.put_uint(size / 1024).put(" KiB reserved");
+    log.write(port::LogLevel::Info, w.view());
+    run_until_terminated(server, cfg, log);
+    shut_down(server, clock, log);
     return 0;
 }
 
