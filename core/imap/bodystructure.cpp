@@ -1,5 +1,6 @@
 #include "core/imap/bodystructure.h"
 
+#include "core/base/assert.h"
 #include "core/base/text.h"
 #include "core/imap/envelope.h"
 #include "core/mime/header.h"
@@ -250,6 +251,8 @@ bool StructureWriter::open_part(ByteSource& r, char* scratch, std::size_t cap, T
         f.at.pos = h.body_start;
         f.at.scan = 0;
     }
+    // A part that could not fit a frame of its own was made a leaf above.
+    TINYIMAPD_ASSERT(top_ < kMaxFrames);
     frames_[top_++] = f;
     ++parts_;
     has_pending_ = false;

@@ -1,5 +1,7 @@
 #include "core/imap/encoder.h"
 
+#include "core/base/assert.h"
+
 namespace tinyimapd::imap {
 namespace {
 
@@ -267,6 +269,7 @@ StreamStatus LiteralStreamer::start(OutBuffer& out, ByteSource& source, std::uin
 }
 
 StreamStatus LiteralStreamer::pump(OutBuffer& out) {
+    TINYIMAPD_ASSERT(sent_ <= size_);  // never more than the "{n}" promised
     switch (state_) {
         case State::Idle: return StreamStatus::Done;
         case State::Failed: return StreamStatus::Failed;

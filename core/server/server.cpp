@@ -4,6 +4,7 @@
 #include <new>
 
 #include "core/base/arena.h"
+#include "core/base/assert.h"
 #include "core/base/text.h"
 
 namespace tinyimapd {
@@ -214,6 +215,7 @@ Server::Server(port::Platform& platform, const Config& config, void* block, std:
 // Constructs the slots where the layout put them, each over its share of
 // the slot buffers.
 bool Server::place_slots() {
+    TINYIMAPD_ASSERT(layout_.complete);  // the constructor checked it
     const std::size_t clients = config_.max_clients;
     slots_ = static_cast<Slot*>(layout_.slots);
     wait_items_ = layout_.wait_items;

@@ -268,7 +268,7 @@ void Session::run_message_job() {
                 if (out_.room() < w.size()) return;  // the rest of the line goes whole
                 (void)out_.append(w.view());
             } else {
-                (void)out_.append(")\r\n");  // within kItemReserve
+                out_.append_reserved(")\r\n");  // within kItemReserve
             }
             job_.seq = 0;
             continue;

@@ -1,5 +1,6 @@
 #include "core/session/session.h"
 
+#include "core/base/assert.h"
 #include "core/base/base64.h"
 #include "core/base/text.h"
 #include "core/imap/encoder.h"
@@ -191,6 +192,10 @@ void Session::on_parse_error() {
 // Before authentication only the state is checked: nothing more of an
 // unauthenticated client's input is parsed than needed.
 void Session::execute(std::uint64_t now_ms) {
+    // The header's invariants: a command starts only with room for its
+    // answers, and never while a failed LOGIN's NO is held back.
+    TINYIMAPD_ASSERT(out_.room() >= kResponseReserve);
+    TINYIMAPD_ASSERT(delayed_until_ms_ == kNoDeadline && job_.kind == JobKind::None);
     now_ms_ = now_ms;
     remember_tag();
     const CommandInfo* info = find_command(parser_.name());
@@ -591,9 +596,9 @@ void Session::bye(std::string_view text) {
 // into the next one).
 void Session::untagged(std::string_view text) {
     if (out_.room() < text.size() + 4) return;
-    (void)out_.append("* ");
-    (void)out_.append(text);
-    (void)out_.append("\r\n");
+    out_.append_reserved("* ");
+    out_.append_reserved(text);
+    out_.append_reserved("\r\n");
 }
 
 // Tagged lines carry client-chosen bytes (the tag, a bad argument quoted in

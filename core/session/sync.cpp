@@ -182,7 +182,7 @@ bool Session::run_vanished_earlier() {
         w.put("* VANISHED (EARLIER) ");
         vanished_.gone.write(w);
         w.put("\r\n");
-        (void)out_.append(w.view());  // room was checked before each UID
+        out_.append_reserved(w.view());  // room was checked before each UID
         vanished_.gone.clear();
     };
     for (;;) {
@@ -284,7 +284,7 @@ public:
         if (count == before_ - expunges_) return;
         FixedText<64> w;
         w.put("* ").put_uint(count).put(" EXISTS\r\n* ").put_uint(recent).put(" RECENT\r\n");
-        (void)out_.append(w.view());  // within the reserve
+        out_.append_reserved(w.view());  // within the reserve
     }
     bool flags_changed(std::uint32_t seq, std::uint32_t uid) override {
         finish();

@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "core/base/assert.h"
 #include "core/base/text.h"
 #include "core/base/version.h"
 #include "core/server/config.h"
@@ -62,6 +63,16 @@ void out(std::string_view s) {
 }
 void err(std::string_view s) {
     (void)!::write(2, s.data(), s.size());
+}
+
+// A failed TINYIMAPD_ASSERT (core/base/assert.h, checked builds only): say
+// which, then abort for a core dump.
+void report_assert(const char* expression, const char* file, int line) {
+    FixedText<512> w;
+    w.put("tinyimapd: assertion failed: ").put(expression).put(" (").put(file).put(':');
+    w.put_uint(static_cast<std::uint64_t>(line)).put(")\n");
+    err(w.view());
+    abort();
 }
 
 constexpr std::string_view kUsage =
@@ -486,5 +497,6 @@ int run(int argc, char** argv) {
 }  // namespace tinyimapd::posix
 
 int main(int argc, char** argv) {
+    tinyimapd::set_assert_handler(tinyimapd::posix::report_assert);
     return tinyimapd::posix::run(argc, argv);
 }
