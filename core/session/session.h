@@ -155,6 +155,13 @@ private:
     void execute(std::uint64_t now_ms);
     bool allowed_in_state(const CommandInfo& info);
     bool check_syntax(ParsedCommand* cmd);
+    // The command table's handlers (session.cpp), by CommandId.
+    using Handler = void (*)(Session& session, const ParsedCommand& cmd);
+    struct HandlerRow {
+        CommandId id;
+        Handler handler;
+    };
+    static const HandlerRow kHandlers[kCommandCount];
     void report_syntax(const SyntaxResult& r);
     void on_parse_error();
     void on_literal();
