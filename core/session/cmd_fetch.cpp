@@ -304,9 +304,20 @@ bool Session::start_message() {
         job_.seq = 0;
         return false;
     }
-    // RFC 3516 §4.2 / RFC 9051 §6.4.5: BINARY that cannot be answered for
-    // this message fails the command, before its response is begun.
-    // Finding the part may span turns: the message is put back meanwhile.
+    if (!check_binary_items()) return false;
+    if (job_.kind == JobKind::Fetch && job_.sets_seen && (job_.message.flags & kSeen) == 0 &&
+        !set_seen()) {
+        return false;
+    }
+    open_fetch_response();
+    return true;
+}
+
+// RFC 3516 §4.2 / RFC 9051 §6.4.5: BINARY that cannot be answered for this
+// message fails the command, before its response is begun. Finding the part
+// may span turns: the message is put back meanwhile. False: stop here (the
+// job waits, or has ended with NO).
+bool Session::check_binary_items() {
     for (std::size_t i = job_.binary_check; job_.kind == JobKind::Fetch && i < job_.item_count;
          ++i) {
         const FetchItem& item = job_.items[i];
@@ -334,36 +345,45 @@ bool Session::start_message() {
         }
         return false;
     }
-    if (job_.kind == JobKind::Fetch && job_.sets_seen && (job_.message.flags & kSeen) == 0) {
-        // RFC 3501 §6.4.5: BODY[...] sets \Seen, and the change is reported.
-        store::MessageInfo result;
-        bool skipped = false;
-        const Status held = selected_->begin_store();
-        if (held == Status::Busy && retry_later()) {
-            // Another session's STORE or COPY job holds the mailbox: this
-            // message again once it is free (RFC 3501 §6.4.5: \Seen is set).
-            job_.held_seq = job_.seq;
-            job_.seq = 0;
-            return false;
-        }
-        job_.waiting_since_ms = 0;
-        if (held == Status::Ok) {
-            if (selected_->store(view_, job_.seq, store::FlagOp::Add, kSeen, 0, 0, &result,
-                                 &skipped) == Status::Ok &&
-                selected_->commit_store() == Status::Ok) {
-                job_.message.flags = result.flags | (job_.message.flags & kRecent);
-                job_.message.modseq = result.modseq;
-                own_flag_change();
-            } else {
-                selected_->abort_store();
-            }
-        }
-        bool asked = false;
-        for (std::size_t i = 0; i < job_.item_count; ++i) {
-            if (job_.items[i].kind == FetchKind::Flags) asked = true;
-        }
-        job_.add_flags = !asked;
+    return true;
+}
+
+// RFC 3501 §6.4.5: BODY[...] sets \Seen, and the change is reported (FLAGS
+// added to the response unless asked). False: the mailbox is held by another
+// session's job; this message again once it is free.
+bool Session::set_seen() {
+    store::MessageInfo result;
+    bool skipped = false;
+    const Status held = selected_->begin_store();
+    if (held == Status::Busy && retry_later()) {
+        // Another session's STORE or COPY job holds the mailbox: this
+        // message again once it is free (RFC 3501 §6.4.5: \Seen is set).
+        job_.held_seq = job_.seq;
+        job_.seq = 0;
+        return false;
     }
+    job_.waiting_since_ms = 0;
+    if (held == Status::Ok) {
+        if (selected_->store(view_, job_.seq, store::FlagOp::Add, kSeen, 0, 0, &result, &skipped) ==
+                Status::Ok &&
+            selected_->commit_store() == Status::Ok) {
+            job_.message.flags = result.flags | (job_.message.flags & kRecent);
+            job_.message.modseq = result.modseq;
+            own_flag_change();
+        } else {
+            selected_->abort_store();
+        }
+    }
+    bool asked = false;
+    for (std::size_t i = 0; i < job_.item_count; ++i) {
+        if (job_.items[i].kind == FetchKind::Flags) asked = true;
+    }
+    job_.add_flags = !asked;
+    return true;
+}
+
+// "* n FETCH (", with UID and MODSEQ where they are implied.
+void Session::open_fetch_response() {
     FixedText<64> w;
     w.put("* ").put_uint(job_.seq).put(" FETCH (");
     out_.append(w.view());
@@ -391,7 +411,6 @@ bool Session::start_message() {
         out_.append(w.view());
         job_.first_item = false;
     }
-    return true;
 }
 
 // The response for job_.message carries FLAGS (asked, or added after \Seen
@@ -538,23 +557,9 @@ void Session::write_item(const FetchItem& item) {
         return;
     }
     const store::MessageInfo& m = job_.message;
-    std::uint64_t begin = 0, end = m.size;
     switch (item.kind) {
         case FetchKind::Uid: w.put("UID ").put_uint(m.uid); break;
-        case FetchKind::Flags: {
-            // Up to kMaxFlagList bytes: its own buffer, written whole once
-            // the output has room (else the job waits: no progress).
-            FlagLine flags;
-            flags.put(w.view()).put("FLAGS ");
-            write_flag_list(flags, m.flags, m.keywords, *selected_);
-            if (out_.room() < flags.size()) {
-                job_.first_item = w.view().empty();
-                return;
-            }
-            (void)out_.append(flags.view());
-            ++job_.item;
-            return;
-        }
+        case FetchKind::Flags: write_flags_item(w); return;
         case FetchKind::InternalDate:
             w.put("INTERNALDATE \"");
             format_date_time(m.internal_date, m.zone_minutes, w);
@@ -562,45 +567,64 @@ void Session::write_item(const FetchItem& item) {
             break;
         case FetchKind::Rfc822Size: w.put("RFC822.SIZE ").put_uint(m.size); break;
         case FetchKind::ModSeq: w.put("MODSEQ (").put_uint(m.modseq).put(')'); break;
-        default: {
-            // A body item: its name, then the bytes as a streamed literal.
-            const bool header =
-                item.kind == FetchKind::Rfc822Header ||
-                (item.kind == FetchKind::BodySection && item.section.text == SectionText::Header);
-            const bool text =
-                item.kind == FetchKind::Rfc822Text ||
-                (item.kind == FetchKind::BodySection && item.section.text == SectionText::Text);
-            if (header) end = header_size();
-            if (text) begin = header_size();
-            if (item.has_partial) {
-                // RFC 3501 §6.4.5: <offset.count> within the section.
-                const std::uint64_t len = end - begin;
-                const std::uint64_t off = item.partial_offset < len ? item.partial_offset : len;
-                const std::uint64_t cnt =
-                    item.partial_count < len - off ? item.partial_count : len - off;
-                begin += off;
-                end = begin + cnt;
-            }
-            write_item_name(item, w);
-            w.put(' ');
-            out_.append(w.view());
-            mime_source_.box = selected_;
-            mime_source_.message = &job_.message;
-            literal_slice_ = SliceSource(mime_source_, begin, end - begin);
-            const StreamStatus st = streamer_.start(out_, literal_slice_, end - begin);
-            if (st == StreamStatus::Failed) {
-                job_.kind = JobKind::None;
-                state_ = SessionState::Logout;
-                out_.clear();
-                return;
-            }
-            // The item counter advances when the streamer is done.
-            if (!streamer_.active()) ++job_.item;
-            return;
-        }
+        default: stream_plain_section(item, w); return;
     }
     out_.append(w.view());
     ++job_.item;
+}
+
+// FLAGS: up to kMaxFlagList bytes, so its own buffer, written whole once the
+// output has room (else the job waits: no progress). `w` holds the
+// separator.
+void Session::write_flags_item(FixedText<kItemReserve>& w) {
+    const store::MessageInfo& m = job_.message;
+    FlagLine flags;
+    flags.put(w.view()).put("FLAGS ");
+    write_flag_list(flags, m.flags, m.keywords, *selected_);
+    if (out_.room() < flags.size()) {
+        job_.first_item = w.view().empty();
+        return;
+    }
+    (void)out_.append(flags.view());
+    ++job_.item;
+}
+
+// A body item that needs no MIME parsing (RFC822, RFC822.HEADER,
+// RFC822.TEXT, BODY[], BODY[HEADER], BODY[TEXT], with partials): its name,
+// then the bytes as a streamed literal.
+void Session::stream_plain_section(const FetchItem& item, FixedText<kItemReserve>& w) {
+    std::uint64_t begin = 0, end = job_.message.size;
+    const bool header =
+        item.kind == FetchKind::Rfc822Header ||
+        (item.kind == FetchKind::BodySection && item.section.text == SectionText::Header);
+    const bool text =
+        item.kind == FetchKind::Rfc822Text ||
+        (item.kind == FetchKind::BodySection && item.section.text == SectionText::Text);
+    if (header) end = header_size();
+    if (text) begin = header_size();
+    if (item.has_partial) {
+        // RFC 3501 §6.4.5: <offset.count> within the section.
+        const std::uint64_t len = end - begin;
+        const std::uint64_t off = item.partial_offset < len ? item.partial_offset : len;
+        const std::uint64_t cnt = item.partial_count < len - off ? item.partial_count : len - off;
+        begin += off;
+        end = begin + cnt;
+    }
+    write_item_name(item, w);
+    w.put(' ');
+    out_.append(w.view());
+    mime_source_.box = selected_;
+    mime_source_.message = &job_.message;
+    literal_slice_ = SliceSource(mime_source_, begin, end - begin);
+    const StreamStatus st = streamer_.start(out_, literal_slice_, end - begin);
+    if (st == StreamStatus::Failed) {
+        job_.kind = JobKind::None;
+        state_ = SessionState::Logout;
+        out_.clear();
+        return;
+    }
+    // The item counter advances when the streamer is done.
+    if (!streamer_.active()) ++job_.item;
 }
 
 // This session's own flag changes are answered by its FETCH/STORE (or not,

@@ -268,7 +268,12 @@ private:
     // committed.
     void run_message_job();
     bool start_message();
+    bool check_binary_items();
+    bool set_seen();
+    void open_fetch_response();
     void write_item(const FetchItem& item);
+    void write_flags_item(FixedText<512>& w);
+    void stream_plain_section(const FetchItem& item, FixedText<512>& w);
     bool write_structure(const FetchItem& item);
     bool find_section_step(const SectionSpec& section);
     bool binary_lookup_step(const FetchItem& item);

@@ -60,8 +60,6 @@ PENDING = {
     ("core/imap/section.cpp", "SectionFinder::act"): "to split (issue 16)",
     ("core/session/cmd_append.cpp", "Session::append_begin"): "to split (issue 16)",
     ("core/session/cmd_copy.cpp", "Session::run_expunge_job"): "to split (issue 16)",
-    ("core/session/cmd_fetch.cpp", "Session::start_message"): "to split (issue 16)",
-    ("core/session/cmd_fetch.cpp", "Session::write_item"): "to split (issue 16)",
     ("core/mime/header.cpp", "collect_fields"): "to split (issue 16)",
     ("core/mime/text_search.cpp", "TextWalk::step"): "to split (issue 16)",
     ("platforms/posix/main.cpp", "run"): "to split (issue 16)",
