@@ -1,11 +1,14 @@
-// TINYIMAPD_ASSERT(cond): an invariant the code relies on, stated where it
-// is relied on. Checked in debug builds and in sanitizer builds
-// (TINYIMAPD_ASSERTS, set by core/CMakeLists.txt), compiled out of release
-// builds, where `cond` is not evaluated: it must have no side effects.
+// TINYIMAPD_ASSERT(cond): an invariant the code relies on, stated where a
+// comment would otherwise state it. Checked in debug builds (NDEBUG not
+// defined) and in sanitizer and fuzz builds (TINYIMAPD_ASSERTS, set by
+// toolchains/cmake/Sanitizers.cmake and core/CMakeLists.txt); compiled out
+// in release builds, where `cond` is not evaluated (so it must have no side
+// effects).
 //
-// A failed assertion calls the handler a platform installed (posix: a line
-// on stderr, then abort) and then traps; core itself has no OS to report to.
-// It never returns.
+// A failed check calls the handler a platform installed, if any (posix: a
+// line on stderr, then abort), and traps: no message from core itself, no OS
+// header, no allocation, so core/ may use it anywhere; the debugger or the
+// sanitizer's report shows where. It never returns.
 #pragma once
 
 namespace tinyimapd {

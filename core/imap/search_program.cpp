@@ -45,6 +45,7 @@ constexpr KeyDef kKeys[] = {
     {"NEW", SearchKey::New, KeyArg::None, 0},
     {"NOT", SearchKey::Not, KeyArg::Not, 0},
     {"OLD", SearchKey::Old, KeyArg::None, 0},
+    {"OLDER", SearchKey::Older, KeyArg::Number, 0},
     {"ON", SearchKey::On, KeyArg::Date, 0},
     {"OR", SearchKey::Or, KeyArg::Or, 0},
     {"RECENT", SearchKey::Recent, KeyArg::None, kRecent},
@@ -64,6 +65,7 @@ constexpr KeyDef kKeys[] = {
     {"UNFLAGGED", SearchKey::Unflagged, KeyArg::None, kFlagged},
     {"UNKEYWORD", SearchKey::Unkeyword, KeyArg::Keyword, 0},
     {"UNSEEN", SearchKey::Unseen, KeyArg::None, kSeen},
+    {"YOUNGER", SearchKey::Younger, KeyArg::Number, 0},
 };
 
 struct ReturnOpt {
@@ -297,6 +299,9 @@ bool Compiler::key(ArgReader& r, std::size_t depth) {
         case KeyArg::Number: {
             std::uint32_t size = 0;
             if (!r.number(&size)) return fail("Search key needs a number", name);
+            // RFC 5032 §3: OLDER/YOUNGER take an nz-number.
+            const bool interval = n->key == SearchKey::Older || n->key == SearchKey::Younger;
+            if (interval && size == 0) return fail("Search key needs a nonzero number", name);
             n->number = size;
             return true;
         }

@@ -97,6 +97,8 @@ enum class SearchKey : std::uint8_t {
     Unseen,      // flag_bit
     And,         // a parenthesised list: one or more children
     ModSeq,      // RFC 7162: number; field, flag_bit, entry_type if an entry was named
+    Older,       // RFC 5032: number, an interval in seconds (nz-number)
+    Younger,     // RFC 5032: number, an interval in seconds (nz-number)
 };
 
 // RFC 7162 §3.1.5 entry-type-req; None when MODSEQ names no entry.

@@ -284,6 +284,7 @@ private:
     void cmd_search(const ParsedCommand& cmd);
     void run_search();
     bool search_match(std::uint32_t seq, std::uint32_t index);
+    bool search_date_matches(const SearchNode& n);
     bool header_value(std::string_view name, std::string_view* value);
     mime::HeaderBlock load_search_header(std::string_view name);
     bool body_contains(std::string_view needle, bool whole);

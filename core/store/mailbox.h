@@ -371,22 +371,31 @@ public:
     // compact_step() does, one bounded piece per turn of the loop.
     Status maybe_compact(bool force = false);
     void make_gone_room(const View& keep);
-    // A compaction is under way: it holds the mailbox (writers queue or get
-    // Busy) until it commits or is abandoned; readers go on, on the old files.
+    // A compaction under way. It holds the fs lock against other processes
+    // until it commits or is abandoned, but not the mailbox against writers
+    // of this process: they go between its steps (never waiting for it), and
+    // it takes in what they did (docs/STORAGE.md "Compaction"). Readers go
+    // on, on the old files.
     bool compacting() const { return compact_.phase != CompactPhase::Idle; }
-    // One piece of the compaction: copies about *budget bytes (taken off
-    // *budget; at least one scratch buffer's worth), or does one fsync /
-    // directory sync (then *budget becomes 0), or commits. An error
-    // abandons the compaction (its files are removed); the mailbox is as before.
+    // A step can run now: no writer of this process is in the middle of a
+    // change (a compaction waits for those, one turn at a time).
+    bool compaction_runnable() const {
+        return compacting() && lock_depth_ == 0 && !in_txn_ && !appending_;
+    }
+    // One piece of the compaction, when runnable (else nothing): copies about
+    // *budget bytes (taken off *budget; at least one scratch buffer's worth),
+    // or does one fsync / directory sync (then *budget becomes 0), or
+    // commits. An error abandons the compaction (its files are removed); the
+    // mailbox is as before.
     Status compact_step(std::uint64_t* budget);
     // Drops a compaction under way (its new files are removed); nothing changes.
     void abandon_compaction();
     // Runs the compaction under way to its end in this call (tools, tests).
     Status compact_to_end();
 
-    // A transaction (STORE, EXPUNGE, COPY into it), an APPEND or a compaction
-    // holds the mailbox: a new one would get Busy now.
-    bool busy() const { return in_txn_ || appending_ || compacting(); }
+    // A transaction (STORE, EXPUNGE, COPY into it) or an APPEND holds the
+    // mailbox: a new one would get Busy now.
+    bool busy() const { return in_txn_ || appending_; }
 
     // For tests and the benchmark.
     const State& state() const { return state_; }
@@ -412,21 +421,31 @@ private:
     };
     // A compaction between turns: live frames of m.data go to m.data.new
     // (frame by frame, a frame in pieces), their records to m.index.new.
+    // It drops the records that were expunged when it started (every view
+    // hides them) and keeps everything else, later expunges as expunged
+    // records; writers between its steps are taken in: new records are
+    // copied as they come, a slot rewritten in a record already copied is
+    // rewritten in m.index.new too (compact_mirror), and the new index's
+    // state is written (SyncIndex) only when nothing changed since.
     enum class CompactPhase : std::uint8_t { Idle, Copy, SyncData, SyncIndex, SyncDir, Commit };
     struct CompactJob {
         CompactPhase phase = CompactPhase::Idle;
-        port::File nd = port::kNoFile;  // m.data.new
-        port::File nx = port::kNoFile;  // m.index.new
-        std::uint64_t file_id = 0;      // of m.data.new
-        std::uint64_t generation = 0;   // state_.generation when it started
-        std::uint32_t position = 0;     // next record of the old index
-        std::uint32_t records = 0;      // records written to m.index.new
-        std::uint64_t at = 0;           // where the next frame goes in m.data.new
-        bool in_frame = false;          // `record`'s frame is being copied
-        std::uint64_t done = 0;         // its message bytes copied so far
+        port::File nd = port::kNoFile;        // m.data.new
+        port::File nx = port::kNoFile;        // m.index.new
+        std::uint64_t file_id = 0;            // of m.data.new
+        std::uint64_t source_file_id = 0;     // of the m.data it copies
+        std::uint64_t start_modseq = 0;       // records expunged at or below it are dropped
+        std::uint64_t sealed_generation = 0;  // state_.generation when SyncIndex wrote
+        std::uint32_t position = 0;           // next record of the old index
+        std::uint32_t records = 0;            // records written to m.index.new
+        std::uint32_t dropped = 0;            // records left out so far
+        std::uint64_t at = 0;                 // where the next frame goes in m.data.new
+        bool in_frame = false;                // `record`'s frame is being copied
+        std::uint64_t done = 0;               // its message bytes copied so far
         std::uint32_t crc = 0;
         std::uint64_t unsynced = 0;  // bytes written to m.data.new since its last fsync
         Record record;
+        State sealed;  // m.index.new's state, as compact_seal wrote it
     };
 
     Status path(std::string_view name, Path* out) const;
@@ -441,6 +460,8 @@ private:
     Status load_gone();
     Status repair_tail();
     Status rebuild_index();
+    Status rebuild_records(port::File out, bool have_old, std::uint64_t file_size, State* ns,
+                           std::uint64_t* at);
     Status finish_compaction();
     Status reload_if_changed(bool* changed);
     Status read_record(std::uint32_t position, Record* out);
@@ -477,13 +498,23 @@ private:
     std::uint32_t count_visible(const View& v) const;
     std::uint32_t find_position(std::uint32_t uid);  // record_count if absent
     void note_change(std::uint32_t uid, std::uint64_t modseq);
+    Status sync_expunges(View& v, SyncVisitor& out, bool* expunged_any, bool* stopped);
+    void sync_flags(View& v, SyncVisitor& out, bool* stopped);
     void claim_recent(View& v);
     void persist_recent();
     Status write_record(std::uint32_t position, const Record& r, bool fixed_part);
     Status trim_tail(bool force);
     Status start_compaction();
+    Status compact_advance(std::uint64_t* budget);
     Status compact_copy(std::uint64_t* budget);
+    Status compact_begin_frame(std::uint64_t* budget, bool* skipped);
+    Status compact_end_frame();
+    Status compact_seal();
     Status compact_commit();
+    void compact_release();
+    void compact_remap();
+    std::uint32_t compact_dropped_below(std::uint32_t position) const;
+    void compact_mirror(std::uint32_t position, const Record& r);
     Status compact();  // start and run to the end in one call (recovery only)
     void begin_txn();
     Status commit_txn();
@@ -494,7 +525,8 @@ private:
     Path dir_;
     port::File data_ = port::kNoFile;
     port::File index_ = port::kNoFile;
-    int lock_depth_ = 0;
+    int lock_depth_ = 0;         // holds of writers (and tree operations) of this process
+    bool compact_hold_ = false;  // the compaction holds the fs lock (not counted above)
     DataHeader data_header_;
     State state_;
     int state_slot_ = 0;  // slot holding state_

@@ -118,7 +118,7 @@ void Registry::release(Mailbox* m) {
 
 bool Registry::background_pending() const {
     for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i)
-        if (boxes_[i].compacting()) return true;
+        if (boxes_[i].compaction_runnable()) return true;
     return false;
 }
 
@@ -126,7 +126,7 @@ void Registry::background_step() {
     std::uint64_t budget = limits_.compact_step_bytes;
     for (std::size_t i = 0; i < limits_.max_open_mailboxes && budget > 0; ++i) {
         Mailbox& m = boxes_[i];
-        if (!m.compacting()) continue;
+        if (!m.compaction_runnable()) continue;
         (void)m.compact_step(&budget);  // an error abandons it: the mailbox stays as it was
         if (!m.compacting() && m.refs == 0) m.close();
     }

@@ -39,6 +39,7 @@
 #include "platforms/posix/clock_posix.h"
 #include "platforms/posix/entropy_posix.h"
 #include "platforms/posix/fs_posix.h"
+#include "platforms/posix/import/mail_formats.h"
 #include "platforms/posix/privileges.h"
 
 namespace tinyimapd::posix {
@@ -63,14 +64,6 @@ void fail(std::string_view tool, std::string_view what, std::string_view detail 
     if (!detail.empty()) m.append(": ").append(detail);
     m.push_back('\n');
     errs(m);
-}
-
-bool iequals_prefix(std::string_view s, std::string_view prefix) {
-    if (s.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-        if (ascii::to_lower(s[i]) != ascii::to_lower(prefix[i])) return false;
-    }
-    return true;
 }
 
 // ---- options, configuration, environment -----------------------------------
@@ -557,63 +550,6 @@ int start_user(Env& env, Options& o, std::unique_ptr<store::UserStore>* us, std:
 
 // ---- dates --------------------------------------------------------------------
 
-const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-const char* const kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-
-// asctime() form in UTC: "Sat Jan  3 01:05:34 1996".
-std::string asctime_utc(std::int64_t t) {
-    time_t tt = static_cast<time_t>(t);
-    struct tm tm;
-    if (gmtime_r(&tt, &tm) == nullptr) return "Thu Jan  1 00:00:00 1970";
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s %s %2d %02d:%02d:%02d %d", kDays[tm.tm_wday % 7],
-             kMonths[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             tm.tm_year + 1900);
-    return buf;
-}
-
-// The date of a "From sender DATE" line: asctime form, an optional zone
-// before or after the year; read as UTC (as export writes it).
-bool parse_from_date(std::string_view line, std::int64_t* out) {
-    std::vector<std::string_view> tok;
-    std::size_t p = 5;
-    while (p < line.size()) {
-        while (p < line.size() && (line[p] == ' ' || line[p] == '\t')) ++p;
-        std::size_t e = p;
-        while (e < line.size() && line[e] != ' ' && line[e] != '\t' && line[e] != '\r') ++e;
-        if (e > p) tok.push_back(line.substr(p, e - p));
-        p = e + 1;
-    }
-    for (std::size_t i = 0; i + 3 < tok.size(); ++i) {
-        int mon = -1;
-        for (int m = 0; m < 12; ++m) {
-            if (tok[i].size() == 3 && iequals_prefix(tok[i], kMonths[m])) mon = m;
-        }
-        if (mon < 0) continue;
-        int day = 0, hh = 0, mm = 0, ss = 0, year = 0;
-        const std::string d(tok[i + 1]), t(tok[i + 2]);
-        if (sscanf(d.c_str(), "%d", &day) != 1) continue;
-        if (sscanf(t.c_str(), "%d:%d:%d", &hh, &mm, &ss) < 2) continue;
-        std::size_t yi = i + 3;
-        std::string y(tok[yi]);
-        if (!y.empty() && !(y[0] >= '0' && y[0] <= '9') && yi + 1 < tok.size()) {
-            y = std::string(tok[++yi]);  // a zone name between time and year
-        }
-        if (sscanf(y.c_str(), "%d", &year) != 1 || year < 1970 || year > 9999) continue;
-        struct tm tm = {};
-        tm.tm_year = year - 1900;
-        tm.tm_mon = mon;
-        tm.tm_mday = day;
-        tm.tm_hour = hh;
-        tm.tm_min = mm;
-        tm.tm_sec = ss;
-        *out = static_cast<std::int64_t>(timegm(&tm));
-        return true;
-    }
-    return false;
-}
-
 // ---- reading stored messages (export, check) ----------------------------------
 
 // Calls `sink(bytes, n)` for the message's bytes, 64 KiB at a time.
@@ -720,24 +656,6 @@ constexpr std::string_view kImportUsage =
     "usage: tinyimapd import -u USER [-m MAILBOX] (--mbox FILE | --maildir DIR)"
     " [--config FILE] [--key=value ...]\n";
 
-// Headers that describe mbox/Maildir state, not the message: consumed.
-bool is_state_header(std::string_view line) {
-    return iequals_prefix(line, "Status:") || iequals_prefix(line, "X-Status:") ||
-           iequals_prefix(line, "X-Keywords:") || iequals_prefix(line, "X-UID:") ||
-           iequals_prefix(line, "X-IMAP:") || iequals_prefix(line, "X-IMAPbase:");
-}
-
-void split_words(std::string_view s, std::vector<std::string>* out) {
-    std::size_t p = 0;
-    while (p < s.size()) {
-        while (p < s.size() && (s[p] == ' ' || s[p] == '\t' || s[p] == ',')) ++p;
-        std::size_t e = p;
-        while (e < s.size() && s[e] != ' ' && s[e] != '\t' && s[e] != ',') ++e;
-        if (e > p) out->emplace_back(s.substr(p, e - p));
-        p = e;
-    }
-}
-
 struct Importer {
     Env& env;
     store::Mailbox& mb;
@@ -756,17 +674,6 @@ struct Importer {
     }
 };
 
-// One mbox message being read: header state, flags from Status/X-Status.
-struct MboxMessage {
-    bool active = false;
-    bool in_header = true;
-    bool skipping = false;  // inside a consumed header's continuation lines
-    bool pending_blank = false;
-    std::uint8_t flags = 0;
-    std::vector<std::string> keywords;
-    std::int64_t date = 0;
-};
-
 int import_mbox(Env& env, Importer& imp, const std::string& path) {
     FILE* f = fopen(path.c_str(), "rb");
     if (f == nullptr) {
@@ -776,13 +683,14 @@ int import_mbox(Env& env, Importer& imp, const std::string& path) {
     char* raw = nullptr;
     size_t cap = 0;
     ssize_t n;
-    bool first = true;
-    bool prev_blank = true;
-    MboxMessage m;
+    mailfmt::MboxParser parser;
+    std::string bytes;
     int rc = 0;
-    auto finish = [&]() -> bool {
-        if (!m.active) return true;
-        const Status st = imp.add(m.flags, m.keywords, m.date);
+    // Only the first message can have a From line without a valid date
+    // (a later one starts only at a line with one): it gets the time now.
+    auto store = [&](const mailfmt::MboxState& m) -> bool {
+        const std::int64_t date = m.date_known ? m.date : env.clock.wall_seconds();
+        const Status st = imp.add(m.flags, m.keywords, date);
         if (st != Status::Ok) {
             fail(env.tool, "cannot store message " + std::to_string(imp.count + 1),
                  status_text(st));
@@ -793,72 +701,28 @@ int import_mbox(Env& env, Importer& imp, const std::string& path) {
     };
     while ((n = getline(&raw, &cap, f)) > 0) {
         std::string_view line(raw, static_cast<std::size_t>(n));
-        bool has_nl = !line.empty() && line.back() == '\n';
+        const bool has_nl = !line.empty() && line.back() == '\n';
         if (has_nl) line.remove_suffix(1);
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        std::int64_t date = 0;
-        const bool from = line.substr(0, 5) == "From ";
-        if (from && (first || (prev_blank && parse_from_date(line, &date)))) {
-            if (!finish()) break;
-            m = MboxMessage{};
-            m.active = true;
-            if (first && !parse_from_date(line, &date)) date = env.clock.wall_seconds();
-            m.date = date;
-            imp.spool.reset();
-            first = false;
-            prev_blank = false;
-            continue;
-        }
-        if (first) {
+        bytes.clear();
+        const mailfmt::MboxParser::Line what = parser.feed(line, has_nl, &bytes);
+        if (what == mailfmt::MboxParser::Line::NotMbox) {
             fail(env.tool, path + " is not an mbox file (no \"From \" line first)");
             rc = EX_DATAERR;
             break;
         }
-        prev_blank = line.empty();
-        if (m.in_header) {
-            if (m.skipping && !line.empty() && (line[0] == ' ' || line[0] == '\t')) continue;
-            m.skipping = false;
-            if (line.empty()) {
-                m.in_header = false;
-            } else if (is_state_header(line)) {
-                m.skipping = true;
-                const std::size_t colon = line.find(':');
-                const std::string_view v = line.substr(colon + 1);
-                if (iequals_prefix(line, "Status:")) {
-                    if (v.find('R') != std::string_view::npos) m.flags |= imap::kSeen;
-                } else if (iequals_prefix(line, "X-Status:")) {
-                    if (v.find('A') != std::string_view::npos) m.flags |= imap::kAnswered;
-                    if (v.find('F') != std::string_view::npos) m.flags |= imap::kFlagged;
-                    if (v.find('T') != std::string_view::npos) m.flags |= imap::kDraft;
-                    if (v.find('D') != std::string_view::npos) m.flags |= imap::kDeleted;
-                } else if (iequals_prefix(line, "X-Keywords:")) {
-                    split_words(v, &m.keywords);
-                }
-                continue;
-            }
-        }
-        // mboxrd: ">From ", ">>From ", ... lose one '>'.
-        std::size_t q = 0;
-        while (q < line.size() && line[q] == '>') ++q;
-        if (q > 0 && line.substr(q, 5) == "From ") line.remove_prefix(1);
-        if (!m.in_header && line.empty() && has_nl) {
-            // The blank line before the next "From " belongs to the mbox.
-            if (m.pending_blank) imp.spool.put("\r\n", 2);
-            m.pending_blank = true;
+        if (what == mailfmt::MboxParser::Line::Start) {
+            if (parser.ended_one() && !store(parser.ended())) break;
+            imp.spool.reset();
             continue;
         }
-        if (m.pending_blank) {
-            imp.spool.put("\r\n", 2);
-            m.pending_blank = false;
-        }
-        imp.spool.put(line);
-        if (has_nl) imp.spool.put("\r\n", 2);
+        imp.spool.put(bytes);
     }
     if (rc == 0 && ferror(f)) {
         fail(env.tool, "cannot read " + path, strerror(errno));
         rc = EX_IOERR;
     }
-    if (rc == 0) (void)finish();
+    if (rc == 0 && parser.active()) (void)store(parser.state());
     free(raw);
     fclose(f);
     return rc;
@@ -870,19 +734,16 @@ struct MaildirFile {
     std::uint64_t stamp;
 };
 
-// Dovecot's "dovecot-keywords": "<index> <name>" per line; letter 'a'+index.
+// Dovecot's "dovecot-keywords" (its first 64 KiB: 26 short lines at most).
 std::vector<std::string> read_maildir_keywords(const std::string& dir) {
-    std::vector<std::string> names(26);
+    std::string text;
     FILE* f = fopen((dir + "/dovecot-keywords").c_str(), "rb");
-    if (f == nullptr) return names;
-    char line[512];
-    while (fgets(line, sizeof line, f) != nullptr) {
-        unsigned idx = 0;
-        char name[256];
-        if (sscanf(line, "%u %255s", &idx, name) == 2 && idx < 26) names[idx] = name;
+    if (f != nullptr) {
+        text.resize(64 * 1024);
+        text.resize(fread(text.data(), 1, text.size(), f));
+        fclose(f);
     }
-    fclose(f);
-    return names;
+    return mailfmt::parse_dovecot_keywords(text);
 }
 
 int import_maildir(Env& env, Importer& imp, const std::string& dir) {
@@ -920,24 +781,7 @@ int import_maildir(Env& env, Importer& imp, const std::string& dir) {
         }
         std::uint8_t flags = 0;
         std::vector<std::string> keywords;
-        std::size_t info = mf.name.find(":2,");
-        if (info == std::string::npos) info = mf.name.find(";2,");
-        if (info == std::string::npos) info = mf.name.find("!2,");
-        if (info != std::string::npos) {
-            for (char c : std::string_view(mf.name).substr(info + 3)) {
-                switch (c) {
-                    case 'D': flags |= imap::kDraft; break;
-                    case 'F': flags |= imap::kFlagged; break;
-                    case 'R': flags |= imap::kAnswered; break;
-                    case 'S': flags |= imap::kSeen; break;
-                    case 'T': flags |= imap::kDeleted; break;
-                    default:
-                        if (c >= 'a' && c <= 'z' && !kwnames[c - 'a'].empty()) {
-                            keywords.push_back(kwnames[c - 'a']);
-                        }
-                }
-            }
-        }
+        mailfmt::maildir_info(mf.name, kwnames, &flags, &keywords);
         imp.spool.reset();
         CrlfWriter w(imp.spool);
         ssize_t n;
@@ -1040,15 +884,13 @@ private:
                 if (l.empty()) {
                     fwrite(state_.data(), 1, state_.size(), f_);
                     in_header_ = false;
-                } else if (is_state_header(l)) {
+                } else if (mailfmt::is_state_header(l)) {
                     skipping_ = true;
                     line_.clear();
                     return;
                 }
             }
-            std::size_t q = 0;
-            while (q < l.size() && l[q] == '>') ++q;
-            if (l.substr(q, 5) == "From ") fputc('>', f_);
+            if (mailfmt::needs_from_quote(l)) fputc('>', f_);
         }
         fwrite(l.data(), 1, l.size(), f_);
         fputc('\n', f_);
@@ -1063,35 +905,11 @@ private:
 };
 
 std::string mbox_state_headers(const store::Mailbox& mb, const store::MessageInfo& m) {
-    std::string h = (m.flags & imap::kSeen) ? "Status: RO\n" : "Status: O\n";
-    std::string x;
-    if (m.flags & imap::kAnswered) x += 'A';
-    if (m.flags & imap::kFlagged) x += 'F';
-    if (m.flags & imap::kDraft) x += 'T';
-    if (m.flags & imap::kDeleted) x += 'D';
-    if (!x.empty()) h += "X-Status: " + x + "\n";
-    std::string k;
+    std::vector<std::string> names;
     for (std::size_t b = 0; b < mb.keyword_count() && b < 64; ++b) {
-        if (m.keywords & (std::uint64_t{1} << b)) {
-            if (!k.empty()) k += ' ';
-            k += mb.keyword_name(b);
-        }
+        if (m.keywords & (std::uint64_t{1} << b)) names.emplace_back(mb.keyword_name(b));
     }
-    if (!k.empty()) h += "X-Keywords: " + k + "\n";
-    return h;
-}
-
-std::string maildir_flags(const store::MessageInfo& m) {
-    std::string f;  // in ASCII order, as the Maildir spec asks
-    if (m.flags & imap::kDraft) f += 'D';
-    if (m.flags & imap::kFlagged) f += 'F';
-    if (m.flags & imap::kAnswered) f += 'R';
-    if (m.flags & imap::kSeen) f += 'S';
-    if (m.flags & imap::kDeleted) f += 'T';
-    for (unsigned b = 0; b < 26; ++b) {
-        if (m.keywords & (std::uint64_t{1} << b)) f += static_cast<char>('a' + b);
-    }
-    return f;
+    return mailfmt::mbox_state_headers(m.flags, names);
 }
 
 bool make_dir(const std::string& d) {
@@ -1145,7 +963,8 @@ int run_export(int argc, char** argv) {
             break;
         }
         if (mbox != nullptr) {
-            fprintf(mbox, "From MAILER-DAEMON %s\n", asctime_utc(m.internal_date).c_str());
+            fprintf(mbox, "From MAILER-DAEMON %s\n",
+                    mailfmt::format_from_date(m.internal_date).c_str());
             LfWriter w(mbox, true, mbox_state_headers(*mb, m));
             st = read_message(*mb, m, [&](const char* p, std::size_t n) { w.put(p, n); });
             w.finish();
@@ -1161,7 +980,8 @@ int run_export(int argc, char** argv) {
                                      std::to_string(m.uid) + "P" + std::to_string(getpid()) + "." +
                                      host;
             const std::string tmp = o.maildir + "/tmp/" + base;
-            const std::string dst = o.maildir + "/cur/" + base + ":2," + maildir_flags(m);
+            const std::string dst =
+                o.maildir + "/cur/" + base + ":2," + mailfmt::maildir_flags(m.flags, m.keywords);
             FILE* f = fopen(tmp.c_str(), "wb");
             if (f == nullptr) {
                 fail(env.tool, "cannot create " + tmp, strerror(errno));

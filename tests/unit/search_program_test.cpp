@@ -88,6 +88,8 @@ const char* key_name(SearchKey k) {
         case SearchKey::Unseen: return "UNSEEN";
         case SearchKey::And: return "AND";
         case SearchKey::ModSeq: return "MODSEQ";
+        case SearchKey::Older: return "OLDER";
+        case SearchKey::Younger: return "YOUNGER";
     }
     return "?";
 }
@@ -142,6 +144,8 @@ std::string render(const SearchNode* nodes, std::size_t i) {
         case SearchKey::SentBefore:
         case SearchKey::SentOn:
         case SearchKey::SentSince: arg(render_date(n.date)); break;
+        case SearchKey::Older:
+        case SearchKey::Younger:
         case SearchKey::Larger:
         case SearchKey::Smaller: arg(std::to_string(n.number)); break;
         case SearchKey::SequenceSet:
@@ -287,6 +291,13 @@ TEST_CASE("RFC 3501 §9 search-key: KEYWORD and UNKEYWORD take flag-keyword", "[
           "Search key needs a keyword (an atom, not a system flag) [$Junk]");
     CHECK(error("UNKEYWORD a]") == "Search key needs a keyword (an atom, not a system flag) [a]]");
     CHECK(error("KEYWORD") == "Search key needs a keyword (an atom, not a system flag) [KEYWORD]");
+}
+
+TEST_CASE("RFC 5032 §3 search-key: OLDER and YOUNGER take an nz-number", "[search]") {
+    CHECK(program("OLDER 1 YOUNGER 259200") == "OLDER(1) YOUNGER(259200)");
+    CHECK(error("OLDER 0") == "Search key needs a nonzero number [OLDER]");
+    CHECK(error("YOUNGER") == "Search key needs a number [YOUNGER]");
+    CHECK(error("YOUNGER x") == "Search key needs a number [YOUNGER]");
 }
 
 TEST_CASE("RFC 3501 §9 search-key: LARGER and SMALLER take a number", "[search]") {

@@ -159,3 +159,94 @@ TEST_CASE(
     CHECK(f.find("(UID 4 RFC822.SIZE 262144)") != std::string::npos);
     CHECK(f.find("(UID 9 RFC822.SIZE 100019)") != std::string::npos);
 }
+
+namespace {
+
+// Sends `command` and runs the loop turn by turn until the answer tagged
+// `tag` arrives (at most 400 turns); *turns is how many it took.
+std::string answered_in(World& w, port::Handle c, const std::string& command,
+                        const std::string& tag, int* turns) {
+    w.net.client_send(c, command);
+    std::string got;
+    *turns = 0;
+    while (*turns < 400 && got.find("\r\n" + tag + " ") == std::string::npos &&
+           got.rfind(tag + " ", 0) != 0) {
+        (void)w.server->run_once(0);
+        ++*turns;
+        got += w.net.client_receive(c);
+    }
+    return got;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "Writers go between the steps of a compaction: STORE, APPEND, COPY and EXPUNGE from "
+    "another session answered in the turn they arrive while it runs (issue 20)",
+    "[server][store][compact]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    constexpr int kMessages = 48;
+    constexpr std::size_t kSize = 1u << 20;  // 24 MiB to copy: at least 24 turns
+    fill_inbox(w, kMessages, kSize);
+    const std::string data_new = std::string(kInbox) + "/m.data.new";
+    CHECK(w.say(a, "s SELECT INBOX\r\n").find("* 48 EXISTS") != std::string::npos);
+    CHECK(w.say(b, "s SELECT INBOX\r\n").find("* 48 EXISTS") != std::string::npos);
+    int turns = 0;
+    CHECK(answered_in(w, a, "e EXPUNGE\r\n", "e", &turns).find("e OK EXPUNGE") !=
+          std::string::npos);
+    // b learns of the expunges; then nobody shows them and the compaction starts.
+    CHECK(answered_in(w, b, "n NOOP\r\n", "n", &turns).find("* 1 EXPUNGE") != std::string::npos);
+    (void)w.server->run_once(0);
+    REQUIRE(w.fs.exists(data_new));
+    // Each writer is answered at once, the compaction still under way.
+    struct Case {
+        const char* command;
+        const char* tag;
+        const char* expect;
+    };
+    const std::string msg = "Subject: meanwhile\r\n\r\nwritten during a compaction\r\n";
+    const std::string append =
+        "p APPEND INBOX {" + std::to_string(msg.size()) + "+}\r\n" + msg + "\r\n";
+    const Case cases[] = {
+        {"f STORE 1 +FLAGS (\\Flagged)\r\n", "f", "f OK STORE completed"},
+        {"g STORE 24 +FLAGS (\\Answered)\r\n", "g", "g OK STORE completed"},
+        {append.c_str(), "p", "p OK [APPENDUID"},
+        {"c COPY 2 INBOX\r\n", "c", "c OK [COPYUID"},
+        {"d STORE 3 +FLAGS.SILENT (\\Deleted)\r\n", "d", "d OK STORE completed"},
+        {"x EXPUNGE\r\n", "x", "x OK EXPUNGE completed"},
+    };
+    int most = 0;
+    for (const Case& c : cases) {
+        INFO(c.command);
+        const std::string got = answered_in(w, b, c.command, c.tag, &turns);
+        CHECK(got.find(c.expect) != std::string::npos);
+        CHECK(w.fs.exists(data_new));  // it did not wait for the compaction
+        if (turns > most) most = turns;
+        (void)w.server->run_once(0);  // a compaction step between the commands
+    }
+    CHECK(most <= 2);
+    // The compaction finishes and has taken every change in.
+    for (int i = 0; i < 1000 && w.fs.exists(data_new); ++i) (void)w.server->run_once(0);
+    CHECK(!w.fs.exists(data_new));
+    CHECK(w.fs.read_file(std::string(kInbox) + "/m.data").size() < 26u * kSize);
+    const std::string sa = w.say_until_tagged(a, "n NOOP\r\n", "n");
+    CHECK(sa.find("* 3 EXPUNGE") != std::string::npos);
+    CHECK(sa.find("* 25 EXISTS") != std::string::npos);
+    const std::string fl = w.say_until_tagged(a, "h FETCH 1:* (UID FLAGS RFC822.SIZE)\r\n", "h");
+    CHECK(fl.find("* 1 FETCH (UID 2 FLAGS (\\Flagged \\Recent) RFC822.SIZE 1048576)") !=
+          std::string::npos);
+    CHECK(fl.find("* 23 FETCH (UID 48 FLAGS (\\Answered \\Recent) RFC822.SIZE 1048576)") !=
+          std::string::npos);
+    CHECK(fl.find("* 24 FETCH (UID 49 FLAGS () RFC822.SIZE " + std::to_string(msg.size()) + ")") !=
+          std::string::npos);
+    CHECK(fl.find("* 25 FETCH (UID 50 FLAGS () RFC822.SIZE 1048576)") != std::string::npos);
+    CHECK(fl.find("* 26 FETCH") == std::string::npos);
+    // Bodies intact: the copy's last bytes, from the compacted file.
+    const std::string f = w.say_until_tagged(a, "b FETCH 25 (BODY.PEEK[]<1048000.1000>)\r\n", "b");
+    CHECK(f == "* 25 FETCH (BODY[]<1048000> {576}\r\n" + make_body(kSize).substr(1048000) +
+                   ")\r\nb OK FETCH completed\r\n");
+    CHECK(w.say(b, "t STATUS INBOX (MESSAGES)\r\n") ==
+          "* STATUS INBOX (MESSAGES 25)\r\nt OK STATUS completed\r\n");
+}

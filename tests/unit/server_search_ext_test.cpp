@@ -268,3 +268,27 @@ TEST_CASE("DESIGN.md: a SEARCH through large bodies yields to other clients and 
     got += w.net.client_receive(a);
     CHECK(got == "* SEARCH 17\r\ns OK SEARCH completed\r\n");
 }
+
+TEST_CASE("RFC 5032 §2: OLDER and YOUNGER compare INTERNALDATE with now minus the interval",
+          "[server][search]") {
+    World w;
+    port::Handle c = login(w);
+    // Messages appended 0, 100 and 200 seconds into the test (the simulated
+    // clock's time is their INTERNALDATE).
+    for (int i = 0; i < 3; ++i) {
+        if (i > 0) w.clock.advance(100 * 1000);
+        append(w, c, "Subject: m" + std::to_string(i + 1) + "\r\n\r\nx\r\n");
+    }
+    w.clock.advance(50 * 1000);  // now: 250 s after the first
+    w.say(c, "s SELECT INBOX\r\n");
+    auto search = [&](const std::string& keys) { return w.say(c, "s " + keys + "\r\n"); };
+    CHECK(search("SEARCH YOUNGER 150") == "* SEARCH 2 3\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH OLDER 150") == "* SEARCH 1 2\r\ns OK SEARCH completed\r\n");  // 150: equal
+    CHECK(search("SEARCH OLDER 151") == "* SEARCH 1\r\ns OK SEARCH completed\r\n");
+    CHECK(search("SEARCH YOUNGER 10") == "* SEARCH\r\ns OK SEARCH completed\r\n");
+    CHECK(search("UID SEARCH NOT OLDER 100000") == "* SEARCH 1 2 3\r\ns OK SEARCH completed\r\n");
+    // §3: the interval is an nz-number.
+    CHECK(search("SEARCH YOUNGER 0").rfind("s BAD", 0) == 0);
+    CHECK(search("SEARCH OLDER").rfind("s BAD", 0) == 0);
+    CHECK(w.say(c, "c CAPABILITY\r\n").find(" WITHIN") != std::string::npos);
+}

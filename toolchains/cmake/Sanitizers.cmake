@@ -12,4 +12,6 @@ if(TINYIMAPD_SANITIZE)
   # (core/imap/framing.h); a malformed response traps. Whole tree: the
   # Session's layout depends on it.
   add_compile_definitions(TINYIMAPD_CHECK_FRAMING)
+  # TINYIMAPD_ASSERT (core/base/assert.h) checks invariants in this build too.
+  add_compile_definitions(TINYIMAPD_ASSERTS)
 endif()

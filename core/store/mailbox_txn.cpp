@@ -1,0 +1,582 @@
+// Mailbox: transactions and their commit: keywords, APPEND, STORE, COPY,
+// EXPUNGE (docs/STORAGE.md "Write order", "Locking").
+
+#include "core/store/mailbox.h"
+
+#include <cstring>
+
+#include "core/base/assert.h"
+#include "core/store/mailbox_detail.h"
+
+namespace tinyimapd::store {
+
+using namespace detail;  // the helpers of mailbox_detail.h
+
+void Mailbox::begin_txn() {
+    // One transaction at a time, under the lock (mailbox.h "Invariants").
+    TINYIMAPD_ASSERT(!in_txn_ && lock_depth_ > 0);
+    next_ = state_;
+    next_.generation = state_.generation + 1;
+    next_.highest_modseq = state_.highest_modseq + 1;
+    txn_slots_ = false;
+    in_txn_ = true;
+}
+
+// Before the first slot of a transaction is rewritten: the intent, durable.
+Status Mailbox::declare_intent() {
+    TINYIMAPD_ASSERT(in_txn_ && lock_depth_ > 0);
+    if (txn_slots_) return Status::Ok;
+    std::uint8_t buf[kIntentSize];
+    encode_intent(next_.highest_modseq, buf);
+    Status st = pwrite_all(s_->fs, index_, buf, sizeof buf, kIntentOffset);
+    if (st == Status::Ok) st = s_->fs.fsync(index_);
+    if (st == Status::Ok) txn_slots_ = true;
+    return st;
+}
+
+// An uncommitted STORE/EXPUNGE (crash or I/O error) may have left slots with
+// a modseq above the committed one: invalidate them, then clear the intent.
+Status Mailbox::scrub_orphans() {
+    static constexpr std::uint8_t kZero[kRecordSlotSize] = {};
+    bool wrote = false;
+    Status st = Status::Ok;
+    for (std::uint32_t pos = 0; st == Status::Ok && pos < state_.record_count; ++pos) {
+        std::uint8_t buf[kRecordSize];
+        st = pread_full(s_->fs, index_, buf, sizeof buf, record_offset(pos));
+        if (st != Status::Ok) break;
+        for (int i = 0; i < 2 && st == Status::Ok; ++i) {
+            Record probe;
+            std::uint8_t one[kRecordSize];
+            std::memcpy(one, buf, kRecordSize);
+            std::memset(one + kRecordSlotOffset[1 - i], 0, kRecordSlotSize);
+            // A valid slot above the committed modseq is an orphan.
+            if (decode_record(one, ~std::uint64_t{0}, &probe) &&
+                probe.modseq > state_.highest_modseq) {
+                st = pwrite_all(s_->fs, index_, kZero, sizeof kZero,
+                                record_offset(pos) + kRecordSlotOffset[i]);
+                wrote = true;
+            }
+        }
+    }
+    std::uint8_t ib[kIntentSize];
+    encode_intent(0, ib);
+    if (st == Status::Ok && wrote) st = s_->fs.fsync(index_);
+    if (st == Status::Ok) st = pwrite_all(s_->fs, index_, ib, sizeof ib, kIntentOffset);
+    if (st == Status::Ok) st = s_->fs.fsync(index_);
+    if (st == Status::Ok) read_intent_ = 0;
+    cache_clear();
+    return st;
+}
+
+// ---- keywords ---------------------------------------------------------------
+
+std::string_view Mailbox::keyword_name(std::size_t bit) const {
+    if (bit >= kw_count_) return {};
+    return std::string_view(keywords_[bit], keyword_len_[bit]);
+}
+
+Status Mailbox::keyword_bit(std::string_view name, bool create, unsigned* bit) {
+    for (unsigned i = 0; i < kw_count_; ++i) {
+        if (ascii::iequals(keyword_name(i), name)) {
+            *bit = i;
+            return Status::Ok;
+        }
+    }
+    if (!create) return Status::NotFound;
+    if (name.empty() || name.size() > kMaxKeywordLength) return Status::TooLong;
+    if (kw_count_ == kMaxKeywords) return Status::Exhausted;
+    Status st = lock();
+    if (st != Status::Ok) return st;
+    // Durable before any committed state counts it (the next commit does).
+    std::uint8_t buf[kKeywordEntrySize];
+    encode_keyword(name, buf);
+    st = pwrite_all(s_->fs, index_, buf, sizeof buf,
+                    kKeywordTableOffset + kw_count_ * kKeywordEntrySize);
+    if (st == Status::Ok) st = s_->fs.fsync(index_);
+    if (st == Status::Ok) {
+        std::memcpy(keywords_[kw_count_], name.data(), name.size());
+        keyword_len_[kw_count_] = static_cast<std::uint8_t>(name.size());
+        *bit = kw_count_++;
+        // Outside a transaction, commit the name now: once we let go of the
+        // lock, another process could take the same table entry.
+        if (!in_txn_) {
+            begin_txn();
+            st = commit_txn();
+            if (st != Status::Ok) --kw_count_;
+        }
+    }
+    unlock();
+    return st;
+}
+
+// Writes next_ and makes it durable; on success it becomes the state.
+// Record slots changed in place (STORE, EXPUNGE) are synced first: a state
+// must never land while a slot it covers is torn. New records (APPEND, COPY)
+// need no extra sync: repair_tail() rebuilds them from their durable frames.
+Status Mailbox::commit_txn() {
+    if (retired_) {  // DELETE came first: nothing is acknowledged into it
+        in_txn_ = false;
+        cache_clear();
+        return Status::NotFound;
+    }
+    // The committed state is the only commit point: one generation further,
+    // written under the lock that covered every write it stands for.
+    TINYIMAPD_ASSERT(in_txn_ && lock_depth_ > 0);
+    TINYIMAPD_ASSERT(next_.generation == state_.generation + 1);
+    TINYIMAPD_ASSERT(next_.highest_modseq >= state_.highest_modseq);
+    TINYIMAPD_ASSERT(next_.uid_next >= state_.uid_next);
+    next_.keyword_count = kw_count_;
+    next_.first_recent_uid = first_recent_uid_;
+    Status st = txn_slots_ ? s_->fs.fsync(index_) : Status::Ok;
+    if (st == Status::Ok) st = write_state(next_);
+    if (st == Status::Ok) st = s_->fs.fsync(index_);
+    in_txn_ = false;
+    if (st != Status::Ok) {
+        if (txn_slots_) abandon_compaction();  // it mirrored slots that never commit
+        cache_clear();
+        return st;
+    }
+    state_ = next_;
+    state_slot_ = 1 - state_slot_;
+    cache_clear();
+    ++changes_;
+    return Status::Ok;
+}
+
+// ---- APPEND -------------------------------------------------------------------
+
+Status Mailbox::begin_append(Appender& a, std::uint32_t size, std::uint8_t flags,
+                             std::uint64_t keywords, std::int64_t internal_date,
+                             std::int16_t zone_minutes) {
+    Record* const batch = a.batch;
+    const std::size_t capacity = a.batch_capacity;
+    const std::size_t count = batch != nullptr ? a.batch_count : 0;
+    const bool continuing = count > 0 && a.mailbox == this && appending_;
+    if (!continuing) {
+        if (appending_ || in_txn_) return Status::Busy;
+        Status st = lock();
+        if (st != Status::Ok) return st;
+    }
+    const std::uint64_t offset = continuing ? a.batch_end : state_.data_length;
+    if (state_.uid_next + count >= kMaxUid || (batch != nullptr && count == capacity)) {
+        if (!continuing) unlock();
+        return Status::Exhausted;
+    }
+    a = Appender{};
+    a.batch = batch;
+    a.batch_capacity = capacity;
+    a.batch_count = count;
+    a.mailbox = this;
+    a.uid = static_cast<std::uint32_t>(state_.uid_next + count);
+    a.size = size;
+    a.flags = static_cast<std::uint8_t>(flags & ~imap::kRecent);
+    a.keywords = keywords;
+    a.frame_offset = offset;
+    a.batch_end = offset;
+    FrameHeader h;
+    h.uid = a.uid;
+    h.size = size;
+    h.internal_date = internal_date;
+    h.zone_minutes = zone_minutes;
+    h.flags = a.flags;
+    h.keywords = keywords;
+    std::uint8_t buf[kFrameHeaderSize];
+    encode(h, buf);
+    const Status st = pwrite_all(s_->fs, data_, buf, sizeof buf, a.frame_offset);
+    if (st != Status::Ok) {
+        if (continuing) {
+            abort_append(a);
+        } else {
+            unlock();
+        }
+        return st;
+    }
+    a.internal_date = internal_date;
+    a.zone_minutes = zone_minutes;
+    appending_ = true;
+    return Status::Ok;
+}
+
+Status Mailbox::append_chunk(Appender& a, const void* bytes, std::size_t length) {
+    if (a.mailbox != this || !appending_) return Status::Invalid;
+    if (length > a.size - a.written) return Status::Invalid;
+    Status st =
+        pwrite_all(s_->fs, data_, bytes, length, a.frame_offset + kFrameHeaderSize + a.written);
+    if (st != Status::Ok) return st;
+    a.crc = crc32c(bytes, length, a.crc);
+    a.written += static_cast<std::uint32_t>(length);
+    TINYIMAPD_ASSERT(a.written <= a.size);
+    return Status::Ok;
+}
+
+Status Mailbox::commit_append(Appender& a, std::uint32_t* uid) {
+    if (a.mailbox != this || !appending_) return Status::Invalid;
+    if (a.written != a.size) {
+        abort_append(a);
+        return Status::Invalid;
+    }
+    std::uint8_t t[kFrameTrailerSize];
+    encode_trailer(a.crc, t);
+    const std::uint64_t end = a.frame_offset + kFrameOverhead + a.size;
+    const Status st = pwrite_all(s_->fs, data_, t, sizeof t, end - kFrameTrailerSize);
+    if (st != Status::Ok) {
+        abort_append(a);
+        return st;
+    }
+    // The record waits for commit_batch(); a single APPEND is a batch of one.
+    Record one;
+    const bool single = a.batch == nullptr;
+    if (single) {
+        a.batch = &one;
+        a.batch_capacity = 1;
+        a.batch_count = 0;
+    }
+    Record& r = a.batch[a.batch_count++];
+    r = Record{};
+    r.uid = a.uid;
+    r.size = a.size;
+    r.offset = a.frame_offset;
+    r.internal_date = a.internal_date;
+    r.zone_minutes = a.zone_minutes;
+    r.flags = a.flags;
+    r.keywords = a.keywords;
+    a.batch_end = end;
+    *uid = a.uid;
+    if (!single) return Status::Ok;
+    const Status committed = commit_batch(a, uid);
+    a.batch = nullptr;
+    a.batch_capacity = 0;
+    return committed;
+}
+
+Status Mailbox::commit_batch(Appender& a, std::uint32_t* first_uid) {
+    if (a.mailbox != this || !appending_ || a.batch == nullptr || a.batch_count == 0) {
+        return Status::Invalid;
+    }
+    // Data first (every frame), then one index commit that covers them all.
+    Status st = s_->fs.fsync(data_);
+    if (st == Status::Ok) {
+        begin_txn();
+        for (std::size_t i = 0; i < a.batch_count && st == Status::Ok; ++i) {
+            Record r = a.batch[i];
+            r.modseq = next_.highest_modseq;
+            st = write_record(next_.record_count, r, true);
+            next_.record_count += 1;
+            next_.live_count += 1;
+            next_.uid_next = r.uid + 1;
+            next_.live_bytes += r.size;
+            if (seen(r.flags)) next_.seen_count += 1;
+        }
+        next_.data_length = a.batch_end;
+        if (st == Status::Ok) {
+            st = commit_txn();
+        } else {
+            in_txn_ = false;
+        }
+    }
+    if (st != Status::Ok) {
+        abort_append(a);
+        return st;
+    }
+    *first_uid = a.batch[0].uid;
+    a.batch_count = 0;
+    appending_ = false;
+    a.mailbox = nullptr;
+    unlock();
+    return Status::Ok;
+}
+
+void Mailbox::abort_append(Appender& a) {
+    if (a.mailbox != this || !appending_) return;
+    (void)s_->fs.truncate(data_, state_.data_length);
+    appending_ = false;
+    a.mailbox = nullptr;
+    a.batch_count = 0;
+    unlock();
+}
+
+// ---- STORE ------------------------------------------------------------------
+
+Status Mailbox::begin_store() {
+    if (in_txn_) return Status::Busy;
+    Status st = lock();
+    if (st != Status::Ok) return st;
+    begin_txn();
+    return Status::Ok;
+}
+
+Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t flags,
+                      std::uint64_t keywords, std::uint64_t unchanged_since, MessageInfo* result,
+                      bool* skipped) {
+    *skipped = false;
+    if (!in_txn_) return Status::Invalid;
+    Status st = message(v, seq, result);
+    if (st != Status::Ok) return st;
+    const std::uint32_t pos = position_of(v, seq);
+    Record r;
+    if ((st = read_record(pos, &r)) != Status::Ok) return st;
+    if (r.expunged) return Status::NotFound;
+    const std::uint8_t nf = apply(op, r.flags, flags);
+    const std::uint64_t nk = apply64(op, r.keywords, keywords);
+    // RFC 7162 §3.1.3: a change that changes nothing passes UNCHANGEDSINCE
+    // (no spurious [MODIFIED]).
+    if (nf == r.flags && nk == r.keywords) return Status::Ok;
+    if (unchanged_since != 0 && r.modseq > unchanged_since) {
+        *skipped = true;
+        return Status::Ok;
+    }
+    if (seen(nf) != seen(r.flags)) {
+        if (seen(nf)) {
+            ++next_.seen_count;
+        } else {
+            --next_.seen_count;
+        }
+    }
+    r.flags = nf;
+    r.keywords = nk;
+    r.modseq = next_.highest_modseq;
+    r.slot = static_cast<std::uint8_t>(1 - r.slot);
+    if ((st = declare_intent()) != Status::Ok) return st;
+    if ((st = write_record(pos, r, false)) != Status::Ok) return st;
+    compact_mirror(pos, r);
+    // The cache must keep the committed state until the commit.
+    if (s_->limits.cache_records != 0) cache_[pos % s_->limits.cache_records].position_plus_one = 0;
+    note_change(r.uid, r.modseq);
+    result->flags = static_cast<std::uint8_t>(nf | (result->flags & imap::kRecent));
+    result->keywords = nk;
+    result->modseq = r.modseq;
+    return Status::Ok;
+}
+
+Status Mailbox::commit_store() {
+    if (!in_txn_) return Status::Invalid;
+    if (!txn_slots_) {  // nothing changed: no write at all
+        in_txn_ = false;
+        unlock();
+        return Status::Ok;
+    }
+    Status st = commit_txn();
+    unlock();
+    return st;
+}
+
+void Mailbox::abort_store() {
+    if (!in_txn_) return;
+    if (txn_slots_) abandon_compaction();  // it mirrored slots that never commit
+    in_txn_ = false;
+    cache_clear();
+    unlock();
+}
+
+// ---- COPY -------------------------------------------------------------------
+
+Status Mailbox::begin_copy(Mailbox& dest) {
+    if (dest.appending_ || dest.in_txn_) return Status::Busy;
+    Status st = dest.lock();
+    if (st != Status::Ok) return st;
+    dest.begin_txn();
+    dest.appending_ = true;
+    dest.txn_data_end_ = dest.state_.data_length;
+    return Status::Ok;
+}
+
+Status Mailbox::copy(const View& v, std::uint32_t seq, Mailbox& dest, std::uint32_t* new_uid) {
+    CopyCursor c;
+    std::uint64_t budget = UINT64_MAX;
+    bool finished = false;
+    Status st = copy_step(v, seq, dest, c, &budget, &finished, new_uid);
+    if (st == Status::Ok && !finished) st = Status::Io;
+    return st;
+}
+
+Status Mailbox::copy_step(const View& v, std::uint32_t seq, Mailbox& dest, CopyCursor& c,
+                          std::uint64_t* budget, bool* finished, std::uint32_t* new_uid) {
+    *finished = false;
+    if (!dest.in_txn_ || !dest.appending_) return Status::Invalid;
+    Status st = Status::Ok;
+    Record& r = c.record;
+    if (!c.active) {
+        MessageInfo& m = c.source;
+        st = message(v, seq, &m);
+        if (st != Status::Ok) return st;
+        if (dest.next_.uid_next >= kMaxUid) return Status::Exhausted;
+        std::uint64_t kw = 0;
+        for (unsigned b = 0; b < kMaxKeywords; ++b) {
+            if ((m.keywords & (std::uint64_t{1} << b)) == 0) continue;
+            unsigned db = 0;
+            if (keyword_name(b).empty()) continue;
+            if ((st = dest.keyword_bit(keyword_name(b), true, &db)) != Status::Ok) return st;
+            kw |= std::uint64_t{1} << db;
+        }
+        r = Record{};
+        r.uid = dest.next_.uid_next;
+        r.size = m.size;
+        r.offset = dest.txn_data_end_;
+        r.internal_date = m.internal_date;
+        r.zone_minutes = m.zone_minutes;
+        r.flags = static_cast<std::uint8_t>(m.flags & ~imap::kRecent);
+        r.keywords = kw;
+        r.modseq = dest.next_.highest_modseq;
+        FrameHeader h;
+        h.uid = r.uid;
+        h.size = r.size;
+        h.internal_date = r.internal_date;
+        h.zone_minutes = r.zone_minutes;
+        h.flags = r.flags;
+        h.keywords = kw;
+        std::uint8_t hb[kFrameHeaderSize];
+        encode(h, hb);
+        if ((st = pwrite_all(s_->fs, dest.data_, hb, sizeof hb, r.offset)) != Status::Ok) return st;
+        c.crc = 0;
+        c.done = 0;
+        c.active = true;
+    }
+    // The frame lies beyond dest's committed length until commit_copy:
+    // nobody reads it, so it may be written over many turns.
+    for (;;) {
+        if (c.done >= r.size) break;
+        if (*budget == 0) return Status::Ok;  // more on the next call
+        std::size_t got = 0;
+        st = read(c.source, c.done, s_->scratch, s_->limits.scratch_bytes, &got);
+        if (st == Status::Ok && got == 0) st = Status::Io;
+        if (st == Status::Ok) {
+            c.crc = crc32c(s_->scratch, got, c.crc);
+            st = pwrite_all(s_->fs, dest.data_, s_->scratch, got,
+                            r.offset + kFrameHeaderSize + c.done);
+        }
+        if (st != Status::Ok) {
+            c.active = false;
+            return st;
+        }
+        c.done += got;
+        *budget = *budget > got ? *budget - got : 0;
+    }
+    c.active = false;
+    std::uint8_t t[kFrameTrailerSize];
+    encode_trailer(c.crc, t);
+    const std::uint64_t end = r.offset + kFrameOverhead + r.size;
+    if ((st = pwrite_all(s_->fs, dest.data_, t, sizeof t, end - kFrameTrailerSize)) != Status::Ok)
+        return st;
+    if ((st = dest.write_record(dest.next_.record_count, r, true)) != Status::Ok) return st;
+    dest.txn_data_end_ = end;
+    dest.next_.record_count += 1;
+    dest.next_.live_count += 1;
+    dest.next_.uid_next = r.uid + 1;
+    dest.next_.live_bytes += r.size;
+    if (seen(r.flags)) dest.next_.seen_count += 1;
+    *new_uid = r.uid;
+    *finished = true;
+    return Status::Ok;
+}
+
+Status Mailbox::commit_copy(Mailbox& dest) {
+    if (!dest.in_txn_ || !dest.appending_) return Status::Invalid;
+    Status st = s_->fs.fsync(dest.data_);
+    if (st == Status::Ok) {
+        dest.next_.data_length = dest.txn_data_end_;
+        st = dest.commit_txn();
+    }
+    if (st != Status::Ok) {
+        dest.in_txn_ = true;
+        abort_copy(dest);
+        return st;
+    }
+    dest.appending_ = false;
+    dest.unlock();
+    return Status::Ok;
+}
+
+void Mailbox::abort_copy(Mailbox& dest) {
+    if (!dest.in_txn_) return;
+    dest.in_txn_ = false;
+    dest.appending_ = false;
+    (void)s_->fs.truncate(dest.data_, dest.state_.data_length);
+    dest.cache_clear();
+    dest.unlock();
+}
+
+// ---- EXPUNGE ------------------------------------------------------------------
+
+Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uids,
+                        std::size_t capacity, std::size_t* count, std::uint32_t* from_uid) {
+    *count = 0;
+    if (in_txn_) return Status::Busy;
+    if (gone_count_ >= s_->limits.max_pending_expunges) make_gone_room(v);
+    Status st = lock();
+    if (st != Status::Ok) return st;
+    begin_txn();
+    const std::size_t room = s_->limits.max_pending_expunges - gone_count_;
+    std::size_t n = 0, runs = 0;
+    bool full = false;
+    const std::uint32_t start = from_uid != nullptr ? find_position(*from_uid) : 0;
+    std::uint32_t pos = start;
+    for (; pos < v.positions && n < capacity; ++pos) {
+        if (from_uid != nullptr && pos - start >= kExpungeScan) break;
+        Record r;
+        if ((st = read_record(pos, &r)) != Status::Ok) break;
+        if (r.expunged) continue;
+        if ((r.flags & imap::kDeleted) == 0 &&
+            (uid_filter == nullptr || !uid_filter->ignores_deleted())) {
+            continue;
+        }
+        if (uid_filter != nullptr && !uid_filter->accept(r.uid)) continue;
+        Gone* last = runs > 0 ? &gone_[gone_count_ + runs - 1] : nullptr;
+        const bool extends = last != nullptr && last->position + last->count == pos;
+        if (!extends && runs == room) {
+            full = true;
+            break;
+        }
+        r.expunged = true;
+        r.modseq = next_.highest_modseq;
+        r.slot = static_cast<std::uint8_t>(1 - r.slot);
+        if ((st = declare_intent()) != Status::Ok) break;
+        if ((st = write_record(pos, r, false)) != Status::Ok) break;
+        compact_mirror(pos, r);
+        next_.live_count -= 1;
+        next_.live_bytes -= r.size;
+        if (seen(r.flags)) next_.seen_count -= 1;
+        next_.expunged_count += 1;
+        if (extends) {
+            ++last->count;
+        } else {
+            gone_[gone_count_ + runs++] = Gone{pos, 1, r.modseq};
+        }
+        if (uids != nullptr) uids[n] = r.uid;
+        ++n;
+    }
+    if (st == Status::Ok && n > 0) {
+        st = commit_txn();
+    } else {
+        if (txn_slots_) abandon_compaction();  // it mirrored slots that never commit
+        in_txn_ = false;
+        cache_clear();
+    }
+    unlock();
+    if (st != Status::Ok) return st;
+    // Merge the new runs (ascending among themselves) into the sorted list.
+    for (std::size_t i = gone_count_; i < gone_count_ + runs; ++i) {
+        const Gone g = gone_[i];
+        std::size_t j = i;
+        while (j > 0 && gone_[j - 1].position > g.position) {
+            gone_[j] = gone_[j - 1];
+            --j;
+        }
+        gone_[j] = g;
+    }
+    gone_count_ += runs;
+    // The gone list: runs sorted by position, never overlapping, bounded.
+    TINYIMAPD_ASSERT(gone_count_ <= s_->limits.max_pending_expunges);
+    for (std::size_t i = 1; i < gone_count_; ++i)
+        TINYIMAPD_ASSERT(gone_[i - 1].position + gone_[i - 1].count <= gone_[i].position);
+    *count = n;
+    if (from_uid != nullptr) {
+        Record next;
+        *from_uid = pos < v.positions && read_record(pos, &next) == Status::Ok ? next.uid : 0;
+    }
+    // The list ran out before the batch did: the caller lets its view catch
+    // up (sync) and calls again.
+    if (full) return Status::Exhausted;
+    return Status::Ok;
+}
+
+}  // namespace tinyimapd::store
