@@ -34,6 +34,99 @@ constexpr std::uint32_t kStageNameStride = 65536;
 // message is never held in memory and the mailbox is not locked while the
 // client sends it. The copy into the mailbox happens at the end of the
 // command (append_finish, run_append_job).
+// The size checks of one message literal (RFC 3502 §6.3.11, RFC 7889 §4,
+// RFC 9208 §4.3.1); false when it is refused (answered, nothing kept).
+bool Session::append_size_allowed(std::uint32_t size) {
+    if (size == 0) {
+        // RFC 3502 §6.3.11: "A zero-length message literal argument is an
+        // error, and MUST return a NO"; nothing of the command is kept.
+        parser_.refuse_literal();
+        abort_append();
+        tagged("NO", "", "Empty message");
+        return false;
+    }
+    if (size > config_.max_append_size) {
+        parser_.refuse_literal();
+        abort_append();
+        tagged("NO", "TOOBIG", "Message larger than APPENDLIMIT");  // RFC 7889 §4
+        return false;
+    }
+    // RFC 9208 §4.3.1: the committed usage plus every reservation of this
+    // user's APPENDs in flight (this command's earlier messages included).
+    if (!quota_allows(size, 1)) {
+        parser_.refuse_literal();
+        abort_append();
+        tagged("NO", "OVERQUOTA", "The mailbox quota would be exceeded");
+        return false;
+    }
+    return true;
+}
+
+// The first message of the command: opens the mailbox and the slot's
+// staging file (append_box_, stage_).
+Session::AppendStep Session::append_open(store::UserStore& store) {
+    ArgReader args(parser_);
+    std::string_view mailbox;
+    (void)args.astring(&mailbox);
+    Result<store::Mailbox*> opened = store.open(mailbox);
+    if (opened.status == Status::Busy && append_retry_later()) return AppendStep::Wait;
+    if (!opened.ok()) {
+        parser_.refuse_literal();
+        if (opened.status == Status::NotFound) {
+            tagged("NO", "TRYCREATE", "No such mailbox");  // §6.3.11
+        } else {
+            answer_store(opened.status, "");
+        }
+        return AppendStep::Refused;
+    }
+    store::Mailbox* box = opened.value;
+    // The slot's staging file; one held by another process (a second
+    // server on the same mail_dir, same slot) is left to it: try others.
+    Status st = Status::Busy;
+    std::uint32_t number = slot_;
+    for (std::uint32_t k = 0; k < kStageNames && st == Status::Busy; ++k) {
+        number = slot_ + k * kStageNameStride;
+        st = stage_.open(services_.registry->services(), user_root_.view(), number, box);
+    }
+    if (st != Status::Ok) {
+        parser_.refuse_literal();
+        store.close(box);
+        FixedText<32> name;
+        name.put(" (a").put_uint(number).put(".tmp)");
+        log_line(port::LogLevel::Error, "cannot open the APPEND staging file in ",
+                 user_root_.view(), name.view());
+        answer_store(st, "");
+        return AppendStep::Refused;
+    }
+    append_box_ = box;
+    return AppendStep::Go;
+}
+
+// Every keyword is stored, or the APPEND is refused (RFC 3501 §6.3.11: NO,
+// nothing appended); never a keyword silently dropped.
+Session::AppendStep Session::append_keywords(store::Mailbox& box, const FlagList& flags,
+                                             std::uint64_t* keywords) {
+    *keywords = 0;
+    Status kw = keywords_fit(box, flags) ? Status::Ok : Status::Exhausted;
+    for (std::size_t i = 0; kw == Status::Ok && i < flags.keyword_count; ++i) {
+        unsigned bit = 0;
+        kw = box.keyword_bit(flags.keywords[i], true, &bit);
+        if (kw == Status::Busy && append_retry_later()) return AppendStep::Wait;
+        if (kw == Status::Ok) *keywords |= std::uint64_t{1} << bit;
+    }
+    if (kw != Status::Ok) {
+        parser_.refuse_literal();
+        abort_append();
+        if (kw == Status::NotFound) {
+            tagged("NO", "TRYCREATE", "The mailbox was deleted");  // §6.3.11, DELETEd meanwhile
+        } else {
+            answer_keyword_error(kw);  // Busy: NO [INUSE], as for the mailbox itself
+        }
+        return AppendStep::Refused;
+    }
+    return AppendStep::Go;
+}
+
 void Session::append_begin() {
     AppendMessage message;
     const SyntaxResult r = append_message_ready(parser_, &message);
@@ -44,87 +137,14 @@ void Session::append_begin() {
         return;
     }
     const std::uint32_t size = parser_.literal_size();
-    if (size == 0) {
-        // RFC 3502 §6.3.11: "A zero-length message literal argument is an
-        // error, and MUST return a NO"; nothing of the command is kept.
-        parser_.refuse_literal();
-        abort_append();
-        tagged("NO", "", "Empty message");
-        return;
-    }
-    if (size > config_.max_append_size) {
-        parser_.refuse_literal();
-        abort_append();
-        tagged("NO", "TOOBIG", "Message larger than APPENDLIMIT");  // RFC 7889 §4
-        return;
-    }
-    // RFC 9208 §4.3.1: the committed usage plus every reservation of this
-    // user's APPENDs in flight (this command's earlier messages included).
-    if (!quota_allows(size, 1)) {
-        parser_.refuse_literal();
-        abort_append();
-        tagged("NO", "OVERQUOTA", "The mailbox quota would be exceeded");
-        return;
-    }
+    if (!append_size_allowed(size)) return;
     store::UserStore store(*services_.registry, user_root_.view());
-    store::Mailbox* box = append_box_;
-    if (box == nullptr) {
-        // The first message of the command: open the mailbox and the stage.
-        ArgReader args(parser_);
-        std::string_view mailbox;
-        (void)args.astring(&mailbox);
-        Result<store::Mailbox*> opened = store.open(mailbox);
-        if (opened.status == Status::Busy && append_retry_later()) return;
-        if (!opened.ok()) {
-            parser_.refuse_literal();
-            if (opened.status == Status::NotFound) {
-                tagged("NO", "TRYCREATE", "No such mailbox");  // §6.3.11
-            } else {
-                answer_store(opened.status, "");
-            }
-            return;
-        }
-        box = opened.value;
-        // The slot's staging file; one held by another process (a second
-        // server on the same mail_dir, same slot) is left to it: try others.
-        Status st = Status::Busy;
-        std::uint32_t number = slot_;
-        for (std::uint32_t k = 0; k < kStageNames && st == Status::Busy; ++k) {
-            number = slot_ + k * kStageNameStride;
-            st = stage_.open(services_.registry->services(), user_root_.view(), number, box);
-        }
-        if (st != Status::Ok) {
-            parser_.refuse_literal();
-            store.close(box);
-            FixedText<32> name;
-            name.put(" (a").put_uint(number).put(".tmp)");
-            log_line(port::LogLevel::Error, "cannot open the APPEND staging file in ",
-                     user_root_.view(), name.view());
-            answer_store(st, "");
-            return;
-        }
-        append_box_ = box;
+    if (append_box_ == nullptr) {
+        const AppendStep opened = append_open(store);
+        if (opened != AppendStep::Go) return;
     }
-    // Every keyword is stored, or the APPEND is refused (RFC 3501 §6.3.11:
-    // NO, nothing appended); never a keyword silently dropped.
     std::uint64_t keywords = 0;
-    Status kw = keywords_fit(*box, message.flags) ? Status::Ok : Status::Exhausted;
-    for (std::size_t i = 0; kw == Status::Ok && i < message.flags.keyword_count; ++i) {
-        unsigned bit = 0;
-        kw = box->keyword_bit(message.flags.keywords[i], true, &bit);
-        if (kw == Status::Busy && append_retry_later()) return;
-        if (kw == Status::Ok) keywords |= std::uint64_t{1} << bit;
-    }
-    if (kw != Status::Ok) {
-        parser_.refuse_literal();
-        abort_append();
-        if (kw == Status::NotFound) {
-            tagged("NO", "TRYCREATE", "The mailbox was deleted");  // §6.3.11, DELETEd meanwhile
-        } else {
-            answer_keyword_error(kw);  // Busy: NO [INUSE], as for the mailbox itself
-        }
-        return;
-    }
+    if (append_keywords(*append_box_, message.flags, &keywords) != AppendStep::Go) return;
     const std::int64_t date =
         message.has_date ? message.date.utc_seconds : services_.clock->wall_seconds();
     const auto zone = static_cast<std::int16_t>(

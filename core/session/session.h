@@ -43,6 +43,10 @@
 #include "port/clock.h"
 #include "port/log.h"
 
+namespace tinyimapd::store {
+class UserStore;
+}  // namespace tinyimapd::store
+
 namespace tinyimapd::imap {
 
 inline constexpr std::uint64_t kNoDeadline = UINT64_MAX;
@@ -289,6 +293,12 @@ private:
     mime::HeaderBlock load_search_header(std::string_view name);
     bool body_contains(std::string_view needle, bool whole);
     void append_begin();
+    // A step of append_begin: go on, wait for a busy mailbox (retry timer),
+    // or refused (answered).
+    enum class AppendStep : std::uint8_t { Go, Wait, Refused };
+    bool append_size_allowed(std::uint32_t size);
+    AppendStep append_open(store::UserStore& store);
+    AppendStep append_keywords(store::Mailbox& box, const FlagList& flags, std::uint64_t* keywords);
     void append_chunk(std::string_view chunk);
     void append_finish();
     void abort_append();
