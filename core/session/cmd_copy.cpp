@@ -132,18 +132,7 @@ void Session::run_expunge_job() {
         }
         job_.waiting_since_ms = 0;
         if (st != Status::Ok) {
-            job_.kind = JobKind::None;
-            if (job_.move) {
-                // The copies are durable and some originals remain: nothing
-                // is lost (RFC 6851 §3.3 "at least one of the source or
-                // target mailboxes").
-                finish_after_sync("NO", "SERVERBUG",
-                                  "Copied, but the originals could not all be removed");
-            } else if (st == Status::Exhausted) {
-                finish_after_sync("NO", "INUSE", "Too many expunges pending; try again");
-            } else {
-                answer_store(st, "");
-            }
+            fail_expunge_job(st);
             return;
         }
         if (job_.expunge_from_uid == 0) break;
@@ -161,6 +150,20 @@ void Session::run_expunge_job() {
         code.put("HIGHESTMODSEQ ").put_uint(selected_->highest_modseq());
     }
     finish_after_sync("OK", code.view(), job_.move ? "MOVE completed" : "EXPUNGE completed");
+}
+
+// The EXPUNGE (or MOVE's removal) ends on a store error.
+void Session::fail_expunge_job(Status st) {
+    job_.kind = JobKind::None;
+    if (job_.move) {
+        // The copies are durable and some originals remain: nothing is lost
+        // (RFC 6851 §3.3 "at least one of the source or target mailboxes").
+        finish_after_sync("NO", "SERVERBUG", "Copied, but the originals could not all be removed");
+    } else if (st == Status::Exhausted) {
+        finish_after_sync("NO", "INUSE", "Too many expunges pending; try again");
+    } else {
+        answer_store(st, "");
+    }
 }
 
 // RFC 3501 §6.4.7: all or nothing; TRYCREATE when the target is missing.

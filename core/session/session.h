@@ -260,6 +260,7 @@ private:
     // EXPUNGE, COPY, MOVE (cmd_copy.cpp).
     void cmd_expunge(const ParsedCommand& cmd);
     void run_expunge_job();
+    void fail_expunge_job(Status st);
     void cmd_copy(const ParsedCommand& cmd);
     void run_copy_job();
     void end_copy_job(Status st);

@@ -57,7 +57,6 @@ PENDING = {
     ("core/imap/bodystructure.cpp", "StructureWriter::act"): "to split (issue 16)",
     ("core/imap/fetch_spec.cpp", "parse_fetch_spec"): "to split (issue 16)",
     ("core/imap/section.cpp", "SectionFinder::act"): "to split (issue 16)",
-    ("core/session/cmd_copy.cpp", "Session::run_expunge_job"): "to split (issue 16)",
     ("core/mime/header.cpp", "collect_fields"): "to split (issue 16)",
     ("core/mime/text_search.cpp", "TextWalk::step"): "to split (issue 16)",
     ("platforms/posix/main.cpp", "run"): "to split (issue 16)",
