@@ -36,6 +36,15 @@ FULL_PACKAGES=(
   qemu-user                      # runs the cross-built tests (ctest emulator)
   clang-14 libclang-rt-14-dev    # libFuzzer and the sanitizer runtimes for clang
 )
+# Packaging and the real boot (tests/run_all.sh stages package and system,
+# ctests man_pages and openwrt_init): cpack's dependency computation, the
+# unit check, the man page linters, busybox's ash for the OpenWrt init script,
+# qemu-system-aarch64 (the arm64 kernel and busybox-static are downloaded by
+# tests/system/boot_aarch64.sh, not installed).
+FULL_PACKAGES+=(
+  dpkg-dev systemd groff-base man-db mandoc busybox
+  qemu-system-arm cpio
+)
 for arch in "${!CROSS_TRIPLET[@]}"; do
   # g++-<triplet> brings binutils-<triplet> (strip, readelf, nm) and the
   # cross libc/libstdc++ in /usr/<triplet>.

@@ -12,9 +12,16 @@
 #           FUZZ_SECONDS; any crash, leak, timeout or sanitizer report fails
 #   report  size (stripped) and NEEDED of tinyimapd for host and aarch64, no
 #           libstdc++.so among them; core references no allocator/exceptions
+#   package the .deb (cpack, build/deb, RelWithDebInfo): installed on this
+#           machine, served from its files, purged (tests/package/test_deb.sh;
+#           needs root)
+#   system  a real boot under qemu-system-aarch64: the aarch64 server (from
+#           build/aarch64, built if missing) in an initramfs around Debian's
+#           arm64 kernel, serving IMAP to the host (tests/system/boot_aarch64.sh)
 #
 # Environment (all optional; the default runs everything):
 #   SKIP_HOST=1 SKIP_ASAN=1 SKIP_CROSS=1 SKIP_FUZZ=1 SKIP_REPORT=1
+#   SKIP_PACKAGE=1 SKIP_SYSTEM=1
 #   CROSS_TARGETS="aarch64 armhf s390x"   subset of cross targets to run
 #   FUZZ_SECONDS=60                       run time of each fuzzer
 #   JOBS=<nproc>                          build/test parallelism
@@ -286,6 +293,29 @@ stage_report() {
   stage_end
 }
 
+# --- packaging and a real boot (issue 15) -----------------------------------
+
+stage_package() {
+  stage_begin "package: .deb (build/deb) installed, served, purged"
+  [[ $EUID -eq 0 ]] || die "the package stage installs a .deb: run as root, or SKIP_PACKAGE=1"
+  configure_and_build build/deb -DCMAKE_INSTALL_PREFIX=/usr \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTINYIMAPD_TESTS=OFF
+  rm -f build/deb/tinyimapd_*.deb
+  (cd build/deb && cpack -G DEB)
+  bash tests/package/test_deb.sh build/deb/tinyimapd_*.deb
+  stage_end
+}
+
+stage_system() {
+  stage_begin "system: boot under qemu-system-aarch64, IMAP from the host"
+  if [[ ! -x build/aarch64/platforms/posix/tinyimapd ]]; then
+    configure_and_build build/aarch64 \
+      -DCMAKE_TOOLCHAIN_FILE="$ROOT/toolchains/aarch64-linux-gnu.cmake"
+  fi
+  bash tests/system/boot_aarch64.sh build/aarch64/platforms/posix/tinyimapd
+  stage_end
+}
+
 # --- main --------------------------------------------------------------------
 
 echo "tinyimapd test suite: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), JOBS=$JOBS"
@@ -301,7 +331,9 @@ run_stage() {
 }
 
 run_stage host
+run_stage package
 run_stage asan
 run_stage cross
+run_stage system
 run_stage fuzz
 run_stage report

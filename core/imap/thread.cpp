@@ -39,11 +39,11 @@ bool ThreadWork::init(void* area, std::size_t area_bytes, const ThreadMessage* m
     auto* p = static_cast<char*>(area);
     p += (8 - reinterpret_cast<std::uintptr_t>(p) % 8) % 8;
     const std::size_t nodes = node_count(count, ids);
-    nodes_ = reinterpret_cast<Node*>(p);
+    nodes_ = static_cast<Node*>(static_cast<void*>(p));  // aligned above
     p += align8(nodes * sizeof(Node));
-    slots_ = reinterpret_cast<Slot*>(p);
+    slots_ = static_cast<Slot*>(static_cast<void*>(p));
     p += align8(std::size_t{slot_count(ids)} * sizeof(Slot));
-    scratch_ = reinterpret_cast<std::int32_t*>(p);
+    scratch_ = static_cast<std::int32_t*>(static_cast<void*>(p));
     msgs_ = msgs;
     count_ = count;
     node_cap_ = static_cast<std::uint32_t>(nodes);

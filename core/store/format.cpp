@@ -106,6 +106,21 @@ bool decode(const std::uint8_t in[kFrameHeaderSize], FrameHeader* h) {
     return h->uid != 0;
 }
 
+void encode_padding(std::uint32_t size, std::uint8_t out[kFrameHeaderSize]) {
+    std::memset(out, 0, kFrameHeaderSize);
+    store32(out, kFrameMagic);
+    out[4] = static_cast<std::uint8_t>(kVersion);
+    store32(out + 12, size);  // uid (8..11) stays 0
+    seal(out, 36);
+}
+
+bool decode_padding(const std::uint8_t in[kFrameHeaderSize], std::uint32_t* size) {
+    if (load32(in) != kFrameMagic || in[4] != kVersion || !sealed(in, 36)) return false;
+    if (load32(in + 8) != 0) return false;
+    *size = load32(in + 12);
+    return true;
+}
+
 void encode_trailer(std::uint32_t body_crc, std::uint8_t out[kFrameTrailerSize]) {
     store32(out, kTrailerMagic);
     store32(out + 4, body_crc);

@@ -58,6 +58,13 @@ struct FrameHeader {
 };
 void encode(const FrameHeader& h, std::uint8_t out[kFrameHeaderSize]);
 bool decode(const std::uint8_t in[kFrameHeaderSize], FrameHeader* h);
+// A padding frame: a FrameHeader with UID 0 (never a message: decode()
+// refuses it) and `size` bytes after it plus a trailer's room, whatever they
+// hold. It covers free space left inside m.data by an in-place slide
+// (docs/STORAGE.md "Reclaiming from the middle in place") so that a rebuild
+// can walk over it; nothing else reads it.
+void encode_padding(std::uint32_t size, std::uint8_t out[kFrameHeaderSize]);
+bool decode_padding(const std::uint8_t in[kFrameHeaderSize], std::uint32_t* size);
 void encode_trailer(std::uint32_t body_crc, std::uint8_t out[kFrameTrailerSize]);
 bool decode_trailer(const std::uint8_t in[kFrameTrailerSize], std::uint32_t* body_crc);
 

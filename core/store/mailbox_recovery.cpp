@@ -153,12 +153,23 @@ Status Mailbox::rebuild_records(port::File out, bool have_old, std::uint64_t fil
                                 std::uint64_t* at) {
     Status st = Status::Ok;
     std::uint32_t pos = 0, last_uid = 0;
+    // `walk` goes over padding frames too; *at is the end of the last
+    // message, so padding at the end is cut off with a torn tail.
+    std::uint64_t walk = *at;
     while (st == Status::Ok) {
+        std::uint8_t pb[kFrameHeaderSize];
+        std::uint32_t pad = 0;
+        if (walk + kFrameOverhead <= file_size &&
+            pread_full(s_->fs, data_, pb, sizeof pb, walk) == Status::Ok &&
+            decode_padding(pb, &pad) && walk + kFrameOverhead + pad <= file_size) {
+            walk += kFrameOverhead + pad;
+            continue;
+        }
         FrameHeader h;
-        if (read_frame(*at, file_size, &h, true) != Status::Ok || h.uid <= last_uid) break;
-        Record r = record_of(h, *at);
+        if (read_frame(walk, file_size, &h, true) != Status::Ok || h.uid <= last_uid) break;
+        Record r = record_of(h, walk);
         Record o;
-        if (have_old && read_record(pos, &o) == Status::Ok && o.uid == h.uid && o.offset == *at) {
+        if (have_old && read_record(pos, &o) == Status::Ok && o.uid == h.uid && o.offset == walk) {
             r.flags = o.flags;
             r.keywords = o.keywords;
             r.expunged = o.expunged;
@@ -178,7 +189,8 @@ Status Mailbox::rebuild_records(port::File out, bool have_old, std::uint64_t fil
             if (seen(r.flags)) ++ns->seen_count;
         }
         last_uid = h.uid;
-        *at += kFrameOverhead + h.size;
+        walk += kFrameOverhead + h.size;
+        *at = walk;
     }
     ns->record_count = pos;
     ns->data_length = *at;

@@ -431,6 +431,10 @@ int run(int argc, char** argv) {
     }
 
     Config cfg;
+    // `log` stays "not given" unless a source sets it; then a detached server
+    // logs to syslog, one in the foreground to stderr (resolved below).
+    constexpr auto kLogNotGiven = static_cast<tinyimapd::LogTarget>(0xFF);
+    cfg.log = kLogNotGiven;
     bool check_only = false;
     PosixFs fs;
     ConfigError e{};
@@ -478,6 +482,10 @@ int run(int argc, char** argv) {
             report_config_error(e);
             return a.substr(0, 2) == "--" ? EX_CONFIG : EX_USAGE;
         }
+    }
+    if (cfg.log == kLogNotGiven) {
+        cfg.log =
+            cfg.foreground || demo ? tinyimapd::LogTarget::Stderr : tinyimapd::LogTarget::Syslog;
     }
     if (check_only) {
         if (!config_validate(cfg, &e)) {

@@ -61,6 +61,8 @@ constexpr int kValidityYears = 10;
 constexpr int kEarliestPlausibleYear = 2024;
 constexpr std::size_t kSerialBytes = 16;
 constexpr std::size_t kHostnameMax = 253;  // RFC 1035 §2.3.4, as text
+// The certificate's name when the host's cannot be one (unset: "(none)").
+constexpr std::string_view kFallbackHostname = "tinyimapd";
 // PEM of a P-256 key is about 230 bytes, of the certificate about 700.
 constexpr std::size_t kKeyPemMax = 1024;
 constexpr std::size_t kCertPemMax = 4096;
@@ -572,11 +574,18 @@ Status MbedTls::load_credentials(const MbedTlsCredentials& c) {
         return fail(Status::NotFound, "missing (and so is the key)", c.cert_path, 0);
     }
     if (!have_cert) {
-        if (!valid_hostname(c.hostname)) {
-            return fail(Status::Invalid, "not a host name for a certificate", c.hostname, 0);
+        // A system whose host name is unset ("(none)" on a fresh router) must
+        // still start: the certificate is self-signed, so any name will do.
+        std::string_view hostname = c.hostname;
+        if (!valid_hostname(hostname)) {
+            FixedText<kHostnameMax + 100> w;
+            w.put("host name '").put(hostname.substr(0, kHostnameMax));
+            w.put("' cannot name a certificate; using '").put(kFallbackHostname).put('\'');
+            log_.write(port::LogLevel::Warning, w.view());
+            hostname = kFallbackHostname;
         }
         GeneratedPair pair;
-        int ret = generate_pair(&drbg_, c.hostname, &pair);
+        int ret = generate_pair(&drbg_, hostname, &pair);
         if (ret != 0) return fail(Status::Error, "cannot generate a certificate", {}, ret);
         if ((s = make_parents(key_path.c_str())) != Status::Ok ||
             (s = write_new_file(key_path.c_str(), pair.key_pem,
@@ -600,7 +609,7 @@ Status MbedTls::load_credentials(const MbedTlsCredentials& c) {
         }
         FixedText<3 * port::kMaxPath> w;
         w.put("generated a self-signed TLS certificate for ")
-            .put(c.hostname)
+            .put(hostname)
             .put(": ")
             .put(c.cert_path)
             .put(", key ")

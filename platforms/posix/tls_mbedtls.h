@@ -110,6 +110,9 @@ struct MbedTlsCredentials {
     // When both files are missing, generate a self-signed EC P-256
     // certificate (CN and subjectAltName = `hostname`, 10 years) and key,
     // written with mode 0600 (missing directories: 0700). Never overwrites.
+    // A `hostname` that cannot be a certificate's name (letters, digits, '.',
+    // '-', ':'; e.g. an unset "(none)") is replaced by "tinyimapd", with a
+    // warning in the log.
     bool create_if_missing = false;
     std::string_view hostname = "tinyimapd";
 };

@@ -733,6 +733,36 @@ TEST_CASE("store crash matrix: index rebuild on open", "[store][crash]") {
                 }});
 }
 
+// Padding frames: the rebuild walks over them and cuts the one at the end off.
+TEST_CASE("store crash matrix: index rebuild over padding frames (issue 20.11)", "[store][crash]") {
+    run_matrix({"rebuild over padding",
+                {std::string(kBox)},
+                [](Env& env) {
+                    setup_box(env, 4);
+                    const std::string path = std::string(kBox) + "/m.data";
+                    std::string data = env.fs.read_file(path);
+                    for (std::size_t i = 1, at = kDataHeaderSize; i <= 4; ++i) {
+                        FrameHeader h;
+                        REQUIRE(
+                            decode(reinterpret_cast<const std::uint8_t*>(data.data() + at), &h));
+                        std::uint8_t pad[kFrameHeaderSize];
+                        encode_padding(h.size, pad);
+                        if (i % 2 == 0)  // a gap in the middle, one at the end
+                            data.replace(at, sizeof pad, reinterpret_cast<char*>(pad), sizeof pad);
+                        at += kFrameOverhead + h.size;
+                    }
+                    env.fs.write_file(path, data);
+                    REQUIRE(env.fs.unlink(std::string(kBox) + "/m.index") == Status::Ok);
+                },
+                [](Env& env) {
+                    auto r = env.reg->acquire(kBox);
+                    if (r.status != Status::Ok) return r.status;
+                    const std::uint32_t live = r.value->state().live_count;
+                    env.reg->release(r.value);
+                    return live == 2 ? Status::Ok : Status::Invalid;
+                }});
+}
+
 namespace {
 
 // The whole user tree: LIST "*" with attributes, every selectable mailbox's

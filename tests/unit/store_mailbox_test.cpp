@@ -654,6 +654,71 @@ TEST_CASE("store: a torn data tail is cut off", "[store]") {
     env.reg->release(m);
 }
 
+// Padding frames (docs/STORAGE.md "m.data"): a rebuild walks over one instead
+// of cutting off every message after it; one at the end is cut off.
+TEST_CASE("store: a rebuild walks over padding frames; one at the end is cut off (issue 20.11)",
+          "[store]") {
+    for (int where = 0; where < 2; ++where) {  // 0: message 2 padded, 1: message 3 padded
+        INFO("padded message " << where + 2);
+        Env env;
+        env.create();
+        Mailbox* m = env.open();
+        const std::string texts[3] = {"first\r\n", std::string(300, 's') + "\r\n", "third\r\n"};
+        std::uint64_t offsets[4] = {};
+        for (const std::string& t : texts) REQUIRE(append(m, t) == Status::Ok);
+        View v;
+        m->attach(v, true);
+        for (std::uint32_t seq = 1; seq <= 3; ++seq) {
+            MessageInfo info;
+            REQUIRE(m->message(v, seq, &info) == Status::Ok);
+            offsets[seq - 1] = info.data_offset - kFrameHeaderSize;
+        }
+        offsets[3] = m->state().data_length;
+        m->detach(v);
+        env.reg->release(m);
+        const std::string data_path = std::string(kBox) + "/m.data";
+        std::string data = env.fs.read_file(data_path);
+        const std::size_t padded = static_cast<std::size_t>(where) + 1;
+        std::uint8_t pad[kFrameHeaderSize];
+        const std::uint64_t span = offsets[padded + 1] - offsets[padded];
+        encode_padding(static_cast<std::uint32_t>(span - kFrameOverhead), pad);
+        std::uint32_t size = 0;
+        CHECK((decode_padding(pad, &size) && size == span - kFrameOverhead));
+        FrameHeader h;
+        CHECK(!decode(pad, &h));  // never read as a message
+        data.replace(offsets[padded], kFrameHeaderSize, reinterpret_cast<const char*>(pad),
+                     kFrameHeaderSize);
+        env.fs.write_file(data_path, data);
+        REQUIRE(env.fs.unlink(std::string(kBox) + "/m.index") == Status::Ok);
+        env.restart();
+        m = env.open();  // rebuilds the index from m.data
+        m->attach(v, true);
+        REQUIRE(v.exists == 2);
+        std::uint32_t seq = 1;
+        for (std::size_t i = 0; i < 3; ++i) {
+            if (i == padded) continue;
+            MessageInfo info;
+            REQUIRE(m->message(v, seq++, &info) == Status::Ok);
+            CHECK(info.uid == i + 1);
+            CHECK(body(m, info) == texts[i]);
+        }
+        m->detach(v);
+        // A padding frame at the end is not part of the mailbox.
+        CHECK(env.fs.read_file(data_path).size() == (where == 1 ? offsets[2] : offsets[3]));
+        std::uint32_t uid = 0;
+        REQUIRE(append(m, "after\r\n", 0, &uid) == Status::Ok);
+        CHECK(uid >= (where == 0 ? 4u : 3u));  // STORAGE.md "Known limits": UIDNEXT
+        env.reg->release(m);
+        // Opened again: the index is right, no second rebuild.
+        env.restart();
+        env.fs.reset_counters();
+        m = env.open();
+        CHECK(env.fs.calls(SimFs::Op::Rename) == 0);
+        CHECK(m->state().live_count == 3);
+        env.reg->release(m);
+    }
+}
+
 TEST_CASE("store: 1000 messages need no memory per message", "[store]") {
     Env env;
     env.create();
