@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/base/assert.h"
+
 namespace tinyimapd {
 
 class Arena {
@@ -25,6 +27,7 @@ public:
     }
 
     void* take_bytes(std::size_t bytes, std::size_t align) {
+        TINYIMAPD_ASSERT(align != 0 && (align & (align - 1)) == 0);  // the mask below needs it
         std::size_t start = (used_ + align - 1) & ~(align - 1);
         if (start > size_ || bytes > size_ - start) {
             exhausted_ = true;

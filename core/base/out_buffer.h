@@ -14,6 +14,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "core/base/assert.h"
+
 namespace tinyimapd {
 
 class OutBuffer {
@@ -35,6 +37,13 @@ public:
         return true;
     }
 
+    // Appends bytes the caller has made room for: room() >= s.size() is the
+    // caller's invariant (checked in asserting builds).
+    void append_reserved(std::string_view s) {
+        [[maybe_unused]] const bool whole = append(s);
+        TINYIMAPD_ASSERT(whole);
+    }
+
     // Writing in place: all free space, contiguous at the tail (live bytes
     // are moved to the front first); commit() what was written there.
     char* free_space(std::size_t* length) {
@@ -42,9 +51,13 @@ public:
         *length = cap_ - tail_;
         return buf_ + tail_;
     }
-    void commit(std::size_t n) { tail_ += n <= cap_ - tail_ ? n : cap_ - tail_; }
+    void commit(std::size_t n) {
+        TINYIMAPD_ASSERT(n <= cap_ - tail_);  // never more than free_space() gave
+        tail_ += n <= cap_ - tail_ ? n : cap_ - tail_;
+    }
 
     void consume(std::size_t n) {
+        TINYIMAPD_ASSERT(n <= pending_size());  // only bytes that were pending
         head_ += n < pending_size() ? n : pending_size();
         if (head_ == tail_) head_ = tail_ = 0;
     }

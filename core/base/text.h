@@ -5,7 +5,7 @@
 // so callers check ok() once at the end instead of after every append.
 //
 // For an answer written in pieces over several turns (resume_after(): the
-// BODYSTRUCTURE writer, core/mime/bodystructure.h) a writer can instead
+// BODYSTRUCTURE writer, core/imap/bodystructure.h) a writer can instead
 // drop the first n bytes put into it and fill its buffer to the last byte
 // before it overflows, so that rendering the same text again continues
 // exactly where the bytes already sent end.

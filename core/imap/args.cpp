@@ -4,36 +4,12 @@
 
 namespace tinyimapd::imap {
 
-bool is_atom_char(char c) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f) return false;  // CTL, SP, 8-bit
-    switch (c) {
-        case '(':
-        case ')':
-        case '{':
-        case '%':
-        case '*':
-        case '"':
-        case '\\':
-        case ']': return false;
-        default: return true;
-    }
-}
-
 bool is_astring_char(char c) {
     return c == ']' || is_atom_char(c);
 }
 
 bool is_tag_char(char c) {
     return c != '+' && is_astring_char(c);
-}
-
-bool is_atom(std::string_view s) {
-    if (s.empty()) return false;
-    for (char c : s) {
-        if (!is_atom_char(c)) return false;
-    }
-    return true;
 }
 
 bool parse_number(std::string_view s, std::uint32_t* out) {

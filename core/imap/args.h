@@ -16,15 +16,17 @@
 #include <string_view>
 
 #include "core/imap/parser.h"
+#include "core/mail/flags.h"
 
 namespace tinyimapd::imap {
 
 // RFC 3501 §9 character classes.
-bool is_atom_char(char c);     // ATOM-CHAR
+// ATOM-CHAR and atom are the keyword rules of core/mail/flags.h
+// (is_atom_char, is_atom), which this namespace takes from there.
+using mail::is_atom;
+using mail::is_atom_char;
 bool is_astring_char(char c);  // ASTRING-CHAR = ATOM-CHAR / "]"
 bool is_tag_char(char c);      // ASTRING-CHAR except "+"
-// True if every byte is ATOM-CHAR and there is at least one.
-bool is_atom(std::string_view s);
 // number: 32-bit unsigned decimal, no sign (RFC 3501 §9 "number").
 bool parse_number(std::string_view s, std::uint32_t* out);
 // 63-bit unsigned decimal (RFC 7162 "mod-sequence-value", RFC 4466 number64).

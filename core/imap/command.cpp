@@ -1,49 +1,11 @@
 #include "core/imap/command.h"
 
 #include "core/base/text.h"
-#include "core/imap/mailbox_name.h"
+#include "core/mail/mailbox_name.h"
 
 namespace tinyimapd::imap {
 
 namespace {
-
-constexpr CommandInfo kCommands[] = {
-    {"CAPABILITY", CommandId::Capability, kStateAny, false},
-    {"NOOP", CommandId::Noop, kStateAny, false},
-    {"LOGOUT", CommandId::Logout, kStateAny, false},
-    {"ID", CommandId::Id, kStateAny, false},
-    {"STARTTLS", CommandId::Starttls, kStateNotAuth, false},
-    {"AUTHENTICATE", CommandId::Authenticate, kStateNotAuth, false},
-    {"LOGIN", CommandId::Login, kStateNotAuth, false},
-    {"SELECT", CommandId::Select, kStateAuthOrSelected, false},
-    {"EXAMINE", CommandId::Examine, kStateAuthOrSelected, false},
-    {"CREATE", CommandId::Create, kStateAuthOrSelected, false},
-    {"DELETE", CommandId::Delete, kStateAuthOrSelected, false},
-    {"RENAME", CommandId::Rename, kStateAuthOrSelected, false},
-    {"SUBSCRIBE", CommandId::Subscribe, kStateAuthOrSelected, false},
-    {"UNSUBSCRIBE", CommandId::Unsubscribe, kStateAuthOrSelected, false},
-    {"LIST", CommandId::List, kStateAuthOrSelected, false},
-    {"LSUB", CommandId::Lsub, kStateAuthOrSelected, false},
-    {"STATUS", CommandId::Status, kStateAuthOrSelected, false},
-    {"APPEND", CommandId::Append, kStateAuthOrSelected, false},
-    {"NAMESPACE", CommandId::Namespace, kStateAuthOrSelected, false},
-    {"ENABLE", CommandId::Enable, kStateAuth, false},
-    {"IDLE", CommandId::Idle, kStateAuthOrSelected, false},
-    {"GETQUOTA", CommandId::GetQuota, kStateAuthOrSelected, false},
-    {"GETQUOTAROOT", CommandId::GetQuotaRoot, kStateAuthOrSelected, false},
-    {"SETQUOTA", CommandId::SetQuota, kStateAuthOrSelected, false},
-    {"FIND", CommandId::Find, kStateAuthOrSelected, false},
-    {"CHECK", CommandId::Check, kStateSelected, false},
-    {"CLOSE", CommandId::Close, kStateSelected, false},
-    {"UNSELECT", CommandId::Unselect, kStateSelected, false},
-    {"EXPUNGE", CommandId::Expunge, kStateSelected, true},
-    {"SEARCH", CommandId::Search, kStateSelected, true},
-    {"FETCH", CommandId::Fetch, kStateSelected, true},
-    {"STORE", CommandId::Store, kStateSelected, true},
-    {"COPY", CommandId::Copy, kStateSelected, true},
-    {"MOVE", CommandId::Move, kStateSelected, true},
-};
-static_assert(sizeof kCommands / sizeof kCommands[0] == kCommandCount);
 
 // RFC 2971 §3.3: at most 30 field-value pairs.
 constexpr std::size_t kMaxIdPairs = 30;
@@ -318,6 +280,241 @@ SyntaxResult read_append_message(ArgReader& r, AppendMessage* m) {
     return ok();
 }
 
+// ---- the grammar of each command (RFC 3501 §9 "command-*"), by name ----
+
+// CAPABILITY NOOP LOGOUT STARTTLS NAMESPACE IDLE CHECK CLOSE UNSELECT.
+SyntaxResult parse_no_args(ArgReader& r, const CommandScratch&, ParsedCommand*) {
+    return no_more(r);
+}
+
+// RFC 3501 §6.4.3; RFC 4315 §2.1 UID EXPUNGE sequence-set.
+SyntaxResult parse_expunge(ArgReader& r, const CommandScratch& scratch, ParsedCommand* out) {
+    if (out->uid) {
+        const SyntaxResult s = read_set(r, scratch, &out->set);
+        if (s.verdict != SyntaxVerdict::Ok) return s;
+    }
+    return no_more(r);
+}
+
+SyntaxResult parse_id(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    return read_id(r, out);
+}
+
+SyntaxResult parse_login(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    if (!r.astring(&out->user) || !r.astring(&out->password) || !r.at_end()) {
+        return bad("Syntax: LOGIN userid password");
+    }
+    return ok();
+}
+
+// RFC 3501 §6.2.2 auth-type = atom; RFC 4959 [SP (base64 / "=")].
+SyntaxResult parse_authenticate(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    if (!r.atom(&out->mechanism) || !is_atom(out->mechanism)) {
+        return bad("Syntax: AUTHENTICATE mechanism [initial-response]");
+    }
+    std::string_view ir;
+    if (r.atom(&ir)) {
+        if (ir != "=" && !is_base64(ir)) return bad("Initial response is not base64", ir);
+        out->has_initial_response = true;
+        out->initial_response = ir == "=" ? std::string_view() : ir;
+    }
+    return no_more(r);
+}
+
+// SELECT and EXAMINE: mailbox [select-params] (RFC 7162 §3.1.8, §3.2.5).
+SyntaxResult parse_select(ArgReader& r, const CommandScratch& scratch, ParsedCommand* out) {
+    const SyntaxResult s = read_mailbox(r, &out->mailbox);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    return read_select_params(r, scratch, out);
+}
+
+SyntaxResult parse_create(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    const SyntaxResult s = read_mailbox(r, &out->mailbox, true);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    return read_create_params(r, out);
+}
+
+// GETQUOTAROOT, and DELETE SUBSCRIBE UNSUBSCRIBE below: one mailbox.
+SyntaxResult parse_mailbox(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    const SyntaxResult s = read_mailbox(r, &out->mailbox);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    return no_more(r);
+}
+
+// DELETE SUBSCRIBE UNSUBSCRIBE. RFC 2062 §6.3.OBS.3-4: "SUBSCRIBE MAILBOX
+// name" is SUBSCRIBE name (and "SUBSCRIBE MAILBOX" alone subscribes a
+// mailbox so named).
+SyntaxResult parse_mailbox_obs(ArgReader& r, const CommandScratch& scratch, ParsedCommand* out) {
+    if (r.remaining() == 2) (void)r.word("MAILBOX");
+    return parse_mailbox(r, scratch, out);
+}
+
+SyntaxResult parse_getquota(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    if (!r.astring(&out->quota_root)) return bad("Expected a quota root");
+    return no_more(r);
+}
+
+SyntaxResult parse_setquota(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    return read_setquota(r, out);
+}
+
+SyntaxResult parse_rename(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    SyntaxResult s = read_mailbox(r, &out->mailbox);
+    if (s.verdict == SyntaxVerdict::Ok) s = read_mailbox(r, &out->mailbox2);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    return no_more(r);
+}
+
+SyntaxResult parse_list(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    return read_list(r, out);
+}
+
+// RFC 2062: "FIND" SP ["ALL."] "MAILBOXES" SP list_mailbox; the reference is
+// empty. ALL.MAILBOXES lists all, MAILBOXES the subscribed ones
+// (list_options carries kListSubscribed).
+SyntaxResult parse_find(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    if (r.word("MAILBOXES")) {
+        out->list_options = kListSubscribed;
+    } else if (!r.word("ALL.MAILBOXES")) {
+        return bad("Syntax: FIND [ALL.]MAILBOXES pattern");
+    }
+    out->mailbox = {};
+    out->patterns = r;
+    std::string_view p;
+    if (!read_list_mailbox(r, &p)) return bad("Expected a mailbox pattern", r.peek_text());
+    out->pattern_count = 1;
+    return no_more(r);
+}
+
+SyntaxResult parse_lsub(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    if (!r.astring(&out->mailbox)) return bad("Expected a reference name");
+    out->patterns = r;
+    std::string_view p;
+    if (!read_list_mailbox(r, &p)) return bad("Expected a mailbox pattern", r.peek_text());
+    out->pattern_count = 1;
+    return no_more(r);
+}
+
+SyntaxResult parse_status(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    const SyntaxResult s = read_mailbox(r, &out->mailbox);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    ArgReader items(r);
+    if (!r.list(&items)) return bad("Syntax: STATUS mailbox (items)");
+    const char* why = "";
+    if (!parse_status_atts(items, &out->status, &why)) return bad(why, out->status.error_at);
+    return no_more(r);
+}
+
+// RFC 3501 §6.3.11, RFC 3502: mailbox 1*([flags] [date] literal).
+SyntaxResult parse_append(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    SyntaxResult s = read_mailbox(r, &out->mailbox);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    do {
+        AppendMessage m;
+        s = read_append_message(r, &m);
+        if (s.verdict != SyntaxVerdict::Ok) return s;
+        r.skip();
+        ++out->append_count;
+    } while (!r.at_end());
+    return ok();
+}
+
+// RFC 5161: ENABLE 1*(SP capability)
+SyntaxResult parse_enable(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    out->rest = r;
+    std::string_view cap;
+    std::size_t n = 0;
+    while (r.atom(&cap)) {
+        if (!is_atom(cap)) return bad("Invalid capability name", cap);
+        ++n;
+    }
+    if (n == 0) return bad("Syntax: ENABLE capability ...");
+    return no_more(r);
+}
+
+SyntaxResult parse_search_command(ArgReader& r, const CommandScratch& scratch, ParsedCommand* out) {
+    SearchError e;
+    if (!parse_search(r, scratch.search_nodes, scratch.max_search_nodes, scratch.max_set_ranges,
+                      &out->search, &out->search_node_count, &e)) {
+        if (e.bad_charset) return {SyntaxVerdict::BadCharset, e.why, e.culprit};
+        return bad(e.why, e.culprit);
+    }
+    return ok();
+}
+
+SyntaxResult parse_fetch(ArgReader& r, const CommandScratch& scratch, ParsedCommand* out) {
+    const SyntaxResult s = read_set(r, scratch, &out->set);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    const char* why = "";
+    if (!parse_fetch_spec(r, scratch.fetch_items, scratch.max_fetch_items, &out->fetch, &why)) {
+        return bad(why, out->fetch.error_at);
+    }
+    // RFC 7162 §3.2.6: VANISHED only with UID FETCH and CHANGEDSINCE.
+    if (out->fetch.vanished && (!out->uid || !out->fetch.changedsince)) {
+        return bad("VANISHED needs UID FETCH and CHANGEDSINCE");
+    }
+    return no_more(r);
+}
+
+SyntaxResult parse_store(ArgReader& r, const CommandScratch& scratch, ParsedCommand* out) {
+    const SyntaxResult s = read_set(r, scratch, &out->set);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    const char* why = "";
+    if (!parse_store_spec(r, &out->store, &why)) return bad(why);
+    ArgReader flags = out->store.flags;
+    if (!parse_flag_list(flags, false, !out->store.flags_in_list, &out->flags)) {
+        return bad(*flags.error() ? flags.error() : "Invalid flags");
+    }
+    return ok();
+}
+
+// COPY and MOVE (RFC 6851): sequence-set SP mailbox.
+SyntaxResult parse_copy(ArgReader& r, const CommandScratch& scratch, ParsedCommand* out) {
+    SyntaxResult s = read_set(r, scratch, &out->set);
+    if (s.verdict == SyntaxVerdict::Ok) s = read_mailbox(r, &out->mailbox);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    return no_more(r);
+}
+
+// The command table: name, id, states (RFC 3501 §3), UID form, grammar.
+constexpr CommandInfo kCommands[] = {
+    {"CAPABILITY", CommandId::Capability, kStateAny, false, parse_no_args},
+    {"NOOP", CommandId::Noop, kStateAny, false, parse_no_args},
+    {"LOGOUT", CommandId::Logout, kStateAny, false, parse_no_args},
+    {"ID", CommandId::Id, kStateAny, false, parse_id},
+    {"STARTTLS", CommandId::Starttls, kStateNotAuth, false, parse_no_args},
+    {"AUTHENTICATE", CommandId::Authenticate, kStateNotAuth, false, parse_authenticate},
+    {"LOGIN", CommandId::Login, kStateNotAuth, false, parse_login},
+    {"SELECT", CommandId::Select, kStateAuthOrSelected, false, parse_select},
+    {"EXAMINE", CommandId::Examine, kStateAuthOrSelected, false, parse_select},
+    {"CREATE", CommandId::Create, kStateAuthOrSelected, false, parse_create},
+    {"DELETE", CommandId::Delete, kStateAuthOrSelected, false, parse_mailbox_obs},
+    {"RENAME", CommandId::Rename, kStateAuthOrSelected, false, parse_rename},
+    {"SUBSCRIBE", CommandId::Subscribe, kStateAuthOrSelected, false, parse_mailbox_obs},
+    {"UNSUBSCRIBE", CommandId::Unsubscribe, kStateAuthOrSelected, false, parse_mailbox_obs},
+    {"LIST", CommandId::List, kStateAuthOrSelected, false, parse_list},
+    {"LSUB", CommandId::Lsub, kStateAuthOrSelected, false, parse_lsub},
+    {"STATUS", CommandId::Status, kStateAuthOrSelected, false, parse_status},
+    {"APPEND", CommandId::Append, kStateAuthOrSelected, false, parse_append},
+    {"NAMESPACE", CommandId::Namespace, kStateAuthOrSelected, false, parse_no_args},
+    {"ENABLE", CommandId::Enable, kStateAuth, false, parse_enable},
+    {"IDLE", CommandId::Idle, kStateAuthOrSelected, false, parse_no_args},
+    {"GETQUOTA", CommandId::GetQuota, kStateAuthOrSelected, false, parse_getquota},
+    {"GETQUOTAROOT", CommandId::GetQuotaRoot, kStateAuthOrSelected, false, parse_mailbox},
+    {"SETQUOTA", CommandId::SetQuota, kStateAuthOrSelected, false, parse_setquota},
+    {"FIND", CommandId::Find, kStateAuthOrSelected, false, parse_find},
+    {"CHECK", CommandId::Check, kStateSelected, false, parse_no_args},
+    {"CLOSE", CommandId::Close, kStateSelected, false, parse_no_args},
+    {"UNSELECT", CommandId::Unselect, kStateSelected, false, parse_no_args},
+    {"EXPUNGE", CommandId::Expunge, kStateSelected, true, parse_expunge},
+    {"SEARCH", CommandId::Search, kStateSelected, true, parse_search_command},
+    {"FETCH", CommandId::Fetch, kStateSelected, true, parse_fetch},
+    {"STORE", CommandId::Store, kStateSelected, true, parse_store},
+    {"COPY", CommandId::Copy, kStateSelected, true, parse_copy},
+    {"MOVE", CommandId::Move, kStateSelected, true, parse_copy},
+};
+static_assert(sizeof kCommands / sizeof kCommands[0] == kCommandCount);
+
 }  // namespace
 
 const CommandInfo* find_command(std::string_view name) {
@@ -362,199 +559,7 @@ SyntaxResult parse_command(const Parser& parser, const CommandScratch& scratch,
     out->info = info;
     out->id = info->id;
     out->uid = uid;
-
-    SyntaxResult s;
-    switch (info->id) {
-        case CommandId::Capability:
-        case CommandId::Noop:
-        case CommandId::Logout:
-        case CommandId::Starttls:
-        case CommandId::Namespace:
-        case CommandId::Idle:
-        case CommandId::Check:
-        case CommandId::Close:
-        case CommandId::Unselect: return no_more(r);
-
-        case CommandId::Expunge:
-            if (uid) {
-                s = read_set(r, scratch, &out->set);
-                if (s.verdict != SyntaxVerdict::Ok) return s;
-            }
-            return no_more(r);
-
-        case CommandId::Id: return read_id(r, out);
-
-        case CommandId::Login:
-            if (!r.astring(&out->user) || !r.astring(&out->password) || !r.at_end()) {
-                return bad("Syntax: LOGIN userid password");
-            }
-            return ok();
-
-        case CommandId::Authenticate: {
-            // RFC 3501 §6.2.2 auth-type = atom; RFC 4959 [SP (base64 / "=")].
-            if (!r.atom(&out->mechanism) || !is_atom(out->mechanism)) {
-                return bad("Syntax: AUTHENTICATE mechanism [initial-response]");
-            }
-            std::string_view ir;
-            if (r.atom(&ir)) {
-                if (ir != "=" && !is_base64(ir)) return bad("Initial response is not base64", ir);
-                out->has_initial_response = true;
-                out->initial_response = ir == "=" ? std::string_view() : ir;
-            }
-            return no_more(r);
-        }
-
-        case CommandId::Select:
-        case CommandId::Examine:
-            s = read_mailbox(r, &out->mailbox);
-            if (s.verdict != SyntaxVerdict::Ok) return s;
-            return read_select_params(r, scratch, out);
-
-        case CommandId::Create:
-            s = read_mailbox(r, &out->mailbox, true);
-            if (s.verdict != SyntaxVerdict::Ok) return s;
-            return read_create_params(r, out);
-
-        case CommandId::Delete:
-        case CommandId::Subscribe:
-        case CommandId::Unsubscribe:
-            // RFC 2062 §6.3.OBS.3-4: "SUBSCRIBE MAILBOX name" is SUBSCRIBE name
-            // (and "SUBSCRIBE MAILBOX" alone subscribes a mailbox so named).
-            if (r.remaining() == 2 && r.word("MAILBOX")) {
-                s = read_mailbox(r, &out->mailbox);
-                if (s.verdict != SyntaxVerdict::Ok) return s;
-                return no_more(r);
-            }
-            [[fallthrough]];
-        case CommandId::GetQuotaRoot:
-            s = read_mailbox(r, &out->mailbox);
-            if (s.verdict != SyntaxVerdict::Ok) return s;
-            return no_more(r);
-
-        case CommandId::GetQuota:
-            if (!r.astring(&out->quota_root)) return bad("Expected a quota root");
-            return no_more(r);
-
-        case CommandId::SetQuota: return read_setquota(r, out);
-
-        case CommandId::Rename:
-            s = read_mailbox(r, &out->mailbox);
-            if (s.verdict == SyntaxVerdict::Ok) s = read_mailbox(r, &out->mailbox2);
-            if (s.verdict != SyntaxVerdict::Ok) return s;
-            return no_more(r);
-
-        case CommandId::List: return read_list(r, out);
-
-        case CommandId::Find: {
-            // RFC 2062: "FIND" SP ["ALL."] "MAILBOXES" SP list_mailbox; the
-            // reference is empty. ALL.MAILBOXES lists all, MAILBOXES the
-            // subscribed ones (list_options carries kListSubscribed).
-            if (r.word("MAILBOXES")) {
-                out->list_options = kListSubscribed;
-            } else if (!r.word("ALL.MAILBOXES")) {
-                return bad("Syntax: FIND [ALL.]MAILBOXES pattern");
-            }
-            out->mailbox = {};
-            out->patterns = r;
-            std::string_view p;
-            if (!read_list_mailbox(r, &p)) return bad("Expected a mailbox pattern", r.peek_text());
-            out->pattern_count = 1;
-            return no_more(r);
-        }
-
-        case CommandId::Lsub: {
-            if (!r.astring(&out->mailbox)) return bad("Expected a reference name");
-            out->patterns = r;
-            std::string_view p;
-            if (!read_list_mailbox(r, &p)) return bad("Expected a mailbox pattern", r.peek_text());
-            out->pattern_count = 1;
-            return no_more(r);
-        }
-
-        case CommandId::Status: {
-            s = read_mailbox(r, &out->mailbox);
-            if (s.verdict != SyntaxVerdict::Ok) return s;
-            ArgReader items(r);
-            if (!r.list(&items)) return bad("Syntax: STATUS mailbox (items)");
-            const char* why = "";
-            if (!parse_status_atts(items, &out->status, &why)) {
-                return bad(why, out->status.error_at);
-            }
-            return no_more(r);
-        }
-
-        case CommandId::Append: {
-            // RFC 3501 §6.3.11, RFC 3502: mailbox 1*([flags] [date] literal).
-            s = read_mailbox(r, &out->mailbox);
-            if (s.verdict != SyntaxVerdict::Ok) return s;
-            do {
-                AppendMessage m;
-                s = read_append_message(r, &m);
-                if (s.verdict != SyntaxVerdict::Ok) return s;
-                r.skip();
-                ++out->append_count;
-            } while (!r.at_end());
-            return ok();
-        }
-
-        case CommandId::Enable: {
-            // RFC 5161: ENABLE 1*(SP capability)
-            out->rest = r;
-            std::string_view cap;
-            std::size_t n = 0;
-            while (r.atom(&cap)) {
-                if (!is_atom(cap)) return bad("Invalid capability name", cap);
-                ++n;
-            }
-            if (n == 0) return bad("Syntax: ENABLE capability ...");
-            return no_more(r);
-        }
-
-        case CommandId::Search: {
-            SearchError e;
-            if (!parse_search(r, scratch.search_nodes, scratch.max_search_nodes,
-                              scratch.max_set_ranges, &out->search, &out->search_node_count, &e)) {
-                if (e.bad_charset) return {SyntaxVerdict::BadCharset, e.why, e.culprit};
-                return bad(e.why, e.culprit);
-            }
-            return ok();
-        }
-
-        case CommandId::Fetch: {
-            s = read_set(r, scratch, &out->set);
-            if (s.verdict != SyntaxVerdict::Ok) return s;
-            const char* why = "";
-            if (!parse_fetch_spec(r, scratch.fetch_items, scratch.max_fetch_items, &out->fetch,
-                                  &why)) {
-                return bad(why, out->fetch.error_at);
-            }
-            // RFC 7162 §3.2.6: VANISHED only with UID FETCH and CHANGEDSINCE.
-            if (out->fetch.vanished && (!uid || !out->fetch.changedsince)) {
-                return bad("VANISHED needs UID FETCH and CHANGEDSINCE");
-            }
-            return no_more(r);
-        }
-
-        case CommandId::Store: {
-            s = read_set(r, scratch, &out->set);
-            if (s.verdict != SyntaxVerdict::Ok) return s;
-            const char* why = "";
-            if (!parse_store_spec(r, &out->store, &why)) return bad(why);
-            ArgReader flags = out->store.flags;
-            if (!parse_flag_list(flags, false, !out->store.flags_in_list, &out->flags)) {
-                return bad(*flags.error() ? flags.error() : "Invalid flags");
-            }
-            return ok();
-        }
-
-        case CommandId::Copy:
-        case CommandId::Move:
-            s = read_set(r, scratch, &out->set);
-            if (s.verdict == SyntaxVerdict::Ok) s = read_mailbox(r, &out->mailbox);
-            if (s.verdict != SyntaxVerdict::Ok) return s;
-            return no_more(r);
-    }
-    return bad("Unknown command");
+    return info->parse(r, scratch, out);
 }
 
 }  // namespace tinyimapd::imap

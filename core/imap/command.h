@@ -27,12 +27,12 @@
 #include "core/imap/args.h"
 #include "core/imap/datetime.h"
 #include "core/imap/fetch_spec.h"
-#include "core/imap/flags.h"
-#include "core/imap/mailbox_name.h"
+#include "core/imap/flag_list.h"
 #include "core/imap/search_program.h"
 #include "core/imap/seqset.h"
 #include "core/imap/status_spec.h"
 #include "core/imap/store_spec.h"
+#include "core/mail/mailbox_name.h"
 
 namespace tinyimapd::imap {
 
@@ -87,11 +87,22 @@ enum CommandStates : std::uint8_t {
     kStateAuthOrSelected = kStateAuth | kStateSelected,
 };
 
+struct SyntaxResult;
+struct CommandScratch;
+struct ParsedCommand;
+// A command's grammar: reads its arguments (after the name, and after "UID"
+// for the UID forms; out->uid says which) into `out`.
+using ParseArgs = SyntaxResult (*)(ArgReader& r, const CommandScratch& scratch, ParsedCommand* out);
+
+// One row of the command table (command.cpp): the name, where it is valid,
+// and its grammar. The session's table (core/session) maps the id to the
+// handler.
 struct CommandInfo {
     const char* name;
     CommandId id;
     std::uint8_t states;
     bool uid_form;  // may follow "UID" (COPY FETCH MOVE SEARCH STORE EXPUNGE)
+    ParseArgs parse;
 };
 
 // The command called `name` (case-insensitive), or nullptr.

@@ -1,5 +1,7 @@
 #include "core/imap/encoder.h"
 
+#include "core/base/assert.h"
+
 namespace tinyimapd::imap {
 namespace {
 
@@ -258,7 +260,7 @@ bool ResponseWriter::append_to(OutBuffer& out) const {
 LiteralStreamer::LiteralStreamer(char* scratch, std::size_t scratch_capacity)
     : scratch_(scratch), scratch_capacity_(scratch_capacity) {}
 
-StreamStatus LiteralStreamer::start(OutBuffer& out, LiteralSource& source, std::uint64_t size) {
+StreamStatus LiteralStreamer::start(OutBuffer& out, ByteSource& source, std::uint64_t size) {
     source_ = &source;
     size_ = size;
     sent_ = 0;
@@ -267,6 +269,7 @@ StreamStatus LiteralStreamer::start(OutBuffer& out, LiteralSource& source, std::
 }
 
 StreamStatus LiteralStreamer::pump(OutBuffer& out) {
+    TINYIMAPD_ASSERT(sent_ <= size_);  // never more than the "{n}" promised
     switch (state_) {
         case State::Idle: return StreamStatus::Done;
         case State::Failed: return StreamStatus::Failed;

@@ -35,7 +35,7 @@
 // astring.
 //
 // LiteralStreamer sends one literal of any size (BODY[] of a large message)
-// from a LiteralSource into an OutBuffer as room appears (DESIGN.md: large
+// from a ByteSource (core/base/byte_source.h) into an OutBuffer as room appears (DESIGN.md: large
 // responses are resumable jobs). The announced size is a promise: if the
 // source fails or ends early the streamer reports Failed and the session must
 // close the connection without writing anything more on it — no BYE, since
@@ -50,6 +50,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/base/byte_source.h"
 #include "core/base/out_buffer.h"
 #include "core/base/text.h"
 
@@ -137,20 +138,6 @@ private:
     bool invalid_ = false;
 };
 
-// Where a literal's bytes come from (the message store, later). Offsets are
-// relative to the first byte of the literal.
-class LiteralSource {
-public:
-    // Copies up to `capacity` bytes starting at `offset` into `out` and
-    // returns how many; fewer than asked is fine (the streamer asks again).
-    // 0 means the source cannot deliver (I/O error or data shorter than the
-    // announced size): the streamer treats it as a failure.
-    virtual std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) = 0;
-
-protected:
-    ~LiteralSource() = default;
-};
-
 enum class [[nodiscard]] StreamStatus : std::uint8_t{
     Done,     // header and every byte are in the output buffer
     Blocked,  // the output buffer is full: pump() again once it drained
@@ -166,7 +153,7 @@ public:
 
     // Begins "{size}" CRLF + the data, and pumps once. The header is queued
     // only whole (it waits for room if need be).
-    StreamStatus start(OutBuffer& out, LiteralSource& source, std::uint64_t size);
+    StreamStatus start(OutBuffer& out, ByteSource& source, std::uint64_t size);
     // Moves as many bytes as fit into `out`. Bounded work per call: at most
     // out.room() bytes.
     StreamStatus pump(OutBuffer& out);
@@ -180,7 +167,7 @@ private:
 
     char* scratch_;
     std::size_t scratch_capacity_;
-    LiteralSource* source_ = nullptr;
+    ByteSource* source_ = nullptr;
     std::uint64_t size_ = 0;
     std::uint64_t sent_ = 0;
     State state_ = State::Idle;

@@ -25,7 +25,7 @@
 // Invariants: an index entry is valid iff its bytes are still in the ring
 // (its position is within the last `ring size` bytes written); lookups
 // check the whole key. Answers longer than max_answer() are not cached.
-// An answer written in pieces over several turns (core/mime/bodystructure.h)
+// An answer written in pieces over several turns (core/imap/bodystructure.h)
 // is stored as it goes out (begin_put/append/finish_put): its bytes go at
 // the ring's head, which advances with them (so the entries they overwrite
 // die as with put()); another put in between, or an answer growing past

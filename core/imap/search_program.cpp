@@ -1,7 +1,7 @@
 #include "core/imap/search_program.h"
 
 #include "core/base/text.h"
-#include "core/imap/flags.h"
+#include "core/mail/flags.h"
 
 namespace tinyimapd::imap {
 namespace {
@@ -209,10 +209,10 @@ bool Compiler::modseq(ArgReader& r, std::string_view name, SearchNode* node) {
     if (r.quoted(&entry)) {
         const std::string_view prefix = ascii::head(entry, kFlagEntryPrefix.size());
         const std::string_view flag = ascii::tail(entry, kFlagEntryPrefix.size());
-        FlagKind kind = FlagKind::Keyword;
+        mail::FlagKind kind = mail::FlagKind::Keyword;
         std::uint8_t bit = 0;
-        if (!ascii::iequals(prefix, kFlagEntryPrefix) || !classify_flag(flag, &kind, &bit) ||
-            kind == FlagKind::Recent) {
+        if (!ascii::iequals(prefix, kFlagEntryPrefix) || !mail::classify_flag(flag, &kind, &bit) ||
+            kind == mail::FlagKind::Recent) {
             return fail("Invalid MODSEQ entry name: expected \"/flags/<flag>\"", entry);
         }
         std::string_view type;

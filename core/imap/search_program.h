@@ -106,7 +106,7 @@ enum class ModSeqEntry : std::uint8_t { None, Priv, Shared, All };
 
 struct SearchNode {
     SearchKey key = SearchKey::All;
-    std::uint8_t flag_bit = 0;  // SystemFlag (core/imap/flags.h) of flag keys
+    std::uint8_t flag_bit = 0;  // SystemFlag (core/mail/flags.h) of flag keys
     ModSeqEntry entry_type = ModSeqEntry::None;
     std::uint32_t end = 0;     // one past the last descendant (pre-order)
     std::string_view text;     // string argument, keyword, HEADER value

@@ -7,9 +7,9 @@
 //   [SP "(" store-modifier *(SP store-modifier) ")"]
 //   SP ["+" / "-"] "FLAGS" [".SILENT"] SP (flag-list / (flag *(SP flag)))
 //
-// It does not read the flags themselves (core/imap/flags.h does): it checks
+// It does not read the flags themselves (core/imap/flag_list.h does): it checks
 // that what remains is exactly one parenthesised list or one or more atoms,
-// and leaves an ArgReader positioned at them, as core/imap/flags.h's
+// and leaves an ArgReader positioned at them, as core/imap/flag_list.h's
 // parse_flag_list(spec.flags, false, /*allow_bare=*/true, &list) expects.
 //
 // Owns nothing: the ArgReader in StoreSpec points into the parser's arena

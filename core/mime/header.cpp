@@ -6,7 +6,7 @@
 
 namespace tinyimapd::mime {
 
-void locate_header(MessageReader& r, std::uint64_t start, std::uint64_t end, char* buf,
+void locate_header(ByteSource& r, std::uint64_t start, std::uint64_t end, char* buf,
                    std::size_t cap, std::uint64_t* fields_end, std::uint64_t* body_start,
                    std::size_t* first_read) {
     if (first_read != nullptr) *first_read = 0;
@@ -80,8 +80,8 @@ bool named(FieldNames keep, std::string_view name, std::size_t* index) {
 // windows (the last eighth of buf) and keeps the fields named in `keep`,
 // unfolded, in the rest of buf (see header.h). A field cut for room ends at
 // its last ',' so that an address list loses whole addresses.
-std::size_t collect_fields(MessageReader& r, std::uint64_t start, std::uint64_t fields_end,
-                           char* buf, std::size_t cap, FieldNames keep) {
+std::size_t collect_fields(ByteSource& r, std::uint64_t start, std::uint64_t fields_end, char* buf,
+                           std::size_t cap, FieldNames keep) {
     const std::size_t window = cap / 8;
     char* win = buf + (cap - window);
     const std::size_t out_cap = cap - window;
@@ -197,8 +197,8 @@ std::size_t collect_fields(MessageReader& r, std::uint64_t start, std::uint64_t 
 
 }  // namespace
 
-void load_header(MessageReader& r, std::uint64_t start, std::uint64_t end, char* buf,
-                 std::size_t cap, HeaderBlock* out, FieldNames keep) {
+void load_header(ByteSource& r, std::uint64_t start, std::uint64_t end, char* buf, std::size_t cap,
+                 HeaderBlock* out, FieldNames keep) {
     *out = HeaderBlock{};
     out->start = start;
     out->end = end;

@@ -49,7 +49,7 @@ inline constexpr std::uint64_t kMaxHeaderBytes = 1024 * 1024;
 // Finds the empty line ending the header of [start, end) using `buf` as a
 // window. Without an empty line the whole entity is header and the body is
 // empty (fields_end == body_start == end), up to kMaxHeaderBytes.
-void locate_header(MessageReader& r, std::uint64_t start, std::uint64_t end, char* buf,
+void locate_header(ByteSource& r, std::uint64_t start, std::uint64_t end, char* buf,
                    std::size_t cap, std::uint64_t* fields_end, std::uint64_t* body_start,
                    std::size_t* first_read = nullptr);
 
@@ -86,8 +86,8 @@ inline constexpr FieldNames kStructureFields{
 
 // Locates and loads the header of [start, end) into buf (see above); of a
 // header larger than buf, the fields named in `keep`.
-void load_header(MessageReader& r, std::uint64_t start, std::uint64_t end, char* buf,
-                 std::size_t cap, HeaderBlock* out, FieldNames keep = kStructureFields);
+void load_header(ByteSource& r, std::uint64_t start, std::uint64_t end, char* buf, std::size_t cap,
+                 HeaderBlock* out, FieldNames keep = kStructureFields);
 
 struct HeaderField {
     std::string_view name;   // as written, blanks before ':' removed

@@ -42,7 +42,7 @@ enum class Scan : std::uint8_t { Found, NotFound, Paused };
 // Scans [*from, end) line by line for a delimiter (*from is a line start
 // unless *mid_line). After about `limit` bytes it pauses, leaving *from and
 // *mid_line where the scan goes on.
-Scan find_delimiter(MessageReader& r, std::uint64_t* from, bool* mid_line_io, std::uint64_t end,
+Scan find_delimiter(ByteSource& r, std::uint64_t* from, bool* mid_line_io, std::uint64_t end,
                     std::uint64_t limit, std::string_view boundary, char* buf, std::size_t cap,
                     Delimiter* out) {
     const std::size_t need = boundary.size() + 4;
@@ -189,8 +189,8 @@ void classify_part(const HeaderBlock& h, std::size_t depth, bool in_digest, Part
     out->is_text = ascii::iequals(type, "text");
 }
 
-ChildCursor::Step ChildCursor::step(MessageReader& r, char* buf, std::size_t cap,
-                                    std::uint64_t limit, std::uint64_t* start, std::uint64_t* end) {
+ChildCursor::Step ChildCursor::step(ByteSource& r, char* buf, std::size_t cap, std::uint64_t limit,
+                                    std::uint64_t* start, std::uint64_t* end) {
     if (s_.done) return Step::Done;
     if (limit == 0) limit = 1;
     Delimiter d;
@@ -254,7 +254,7 @@ ChildCursor::Step ChildCursor::step(MessageReader& r, char* buf, std::size_t cap
     return Step::Child;
 }
 
-bool ChildCursor::next(MessageReader& r, char* buf, std::size_t cap, std::uint64_t* start,
+bool ChildCursor::next(ByteSource& r, char* buf, std::size_t cap, std::uint64_t* start,
                        std::uint64_t* end) {
     for (;;) {
         const Step st = step(r, buf, cap, UINT64_MAX, start, end);

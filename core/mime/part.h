@@ -85,12 +85,11 @@ public:
         : s_(state), end_(end), boundary_(boundary) {}
 
     // The next child's [start, end); false when there are no more.
-    bool next(MessageReader& r, char* buf, std::size_t cap, std::uint64_t* start,
-              std::uint64_t* end);
+    bool next(ByteSource& r, char* buf, std::size_t cap, std::uint64_t* start, std::uint64_t* end);
     // The same, scanning about `limit` bytes at most: More when the search
     // must go on in another call.
-    Step step(MessageReader& r, char* buf, std::size_t cap, std::uint64_t limit,
-              std::uint64_t* start, std::uint64_t* end);
+    Step step(ByteSource& r, char* buf, std::size_t cap, std::uint64_t limit, std::uint64_t* start,
+              std::uint64_t* end);
     // The next child is the last: it runs to the end of the multipart.
     void last_child() { s_.last = true; }
     const State& state() const { return s_; }

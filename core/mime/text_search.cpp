@@ -43,7 +43,7 @@ void TextWalk::start(TextScope scope, std::uint64_t size, TextMatcher& m) {
     encapsulated_ = false;
 }
 
-WalkStep TextWalk::step(MessageReader& r, TextMatcher& m, char* scratch, std::size_t scratch_size,
+WalkStep TextWalk::step(ByteSource& r, TextMatcher& m, char* scratch, std::size_t scratch_size,
                         std::uint64_t* budget_left) {
     std::uint64_t& budget = *budget_left;
     if (scratch_size < kMinWalkScratch) return WalkStep::NotFound;
@@ -245,7 +245,7 @@ void feed_header_fields(std::string_view fields, TextMatcher& m) {
     }
 }
 
-bool message_text_contains(MessageReader& r, TextScope scope, TextMatcher& m, char* scratch,
+bool message_text_contains(ByteSource& r, TextScope scope, TextMatcher& m, char* scratch,
                            std::size_t scratch_size) {
     // The walk's own state goes at the start of the scratch, aligned.
     const auto base = reinterpret_cast<std::uintptr_t>(scratch);

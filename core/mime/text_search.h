@@ -88,7 +88,7 @@ inline constexpr std::size_t kMinTextScratch = 8192;
 
 // True when the decoded text of the message (per `scope`) contains the
 // matcher's needle. False also when scratch_size < kMinTextScratch.
-bool message_text_contains(MessageReader& r, TextScope scope, TextMatcher& m, char* scratch,
+bool message_text_contains(ByteSource& r, TextScope scope, TextMatcher& m, char* scratch,
                            std::size_t scratch_size);
 
 enum class WalkStep : std::uint8_t { Found, NotFound, More };
@@ -111,7 +111,7 @@ public:
     // A new walk over a message of `size` bytes; the matcher is restarted.
     void start(TextScope scope, std::uint64_t size, TextMatcher& m);
     // Reads about *budget bytes at most, and takes what it read off *budget.
-    WalkStep step(MessageReader& r, TextMatcher& m, char* scratch, std::size_t scratch_size,
+    WalkStep step(ByteSource& r, TextMatcher& m, char* scratch, std::size_t scratch_size,
                   std::uint64_t* budget);
 
 private:

@@ -9,7 +9,7 @@
 
 #include "core/base/status.h"
 #include "core/base/text.h"
-#include "core/imap/flags.h"
+#include "core/mail/flags.h"
 #include "core/store/format.h"
 #include "core/store/mailbox.h"
 

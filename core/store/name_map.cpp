@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "core/imap/mailbox_name.h"
+#include "core/mail/mailbox_name.h"
 #include "port/fs.h"
 
 namespace tinyimapd::store {

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "core/base/endian.h"
-#include "core/imap/mailbox_name.h"
+#include "core/mail/mailbox_name.h"
 #include "core/store/name_map.h"
 
 namespace tinyimapd::store {

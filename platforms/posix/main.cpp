@@ -27,10 +27,11 @@
 #include <cstdio>
 #include <string_view>
 
+#include "core/base/assert.h"
 #include "core/base/text.h"
-#include "core/config.h"
-#include "core/server.h"
-#include "core/version.h"
+#include "core/base/version.h"
+#include "core/server/config.h"
+#include "core/server/server.h"
 #include "platforms/posix/clock_posix.h"
 #include "platforms/posix/cmd_passwd.h"
 #include "platforms/posix/cmd_tools.h"
@@ -63,6 +64,16 @@ void out(std::string_view s) {
 }
 void err(std::string_view s) {
     (void)!::write(2, s.data(), s.size());
+}
+
+// A failed TINYIMAPD_ASSERT (core/base/assert.h, checked builds only): say
+// which, then abort for a core dump.
+void report_assert(const char* expression, const char* file, int line) {
+    FixedText<512> w;
+    w.put("tinyimapd: assertion failed: ").put(expression).put(" (").put(file).put(':');
+    w.put_uint(static_cast<std::uint64_t>(line)).put(")\n");
+    err(w.view());
+    abort();
 }
 
 constexpr std::string_view kUsage =
@@ -207,45 +218,25 @@ bool daemonize() {
     return true;
 }
 
-int serve(Config& cfg, bool demo) {
-    PosixNet net;
-    PosixFs fs;
-    PosixClock clock;
-    PosixEntropy entropy;
-    PosixLog log(cfg.log == tinyimapd::LogTarget::Syslog ? LogTarget::Syslog : LogTarget::Stderr,
-                 cfg.log_level);
-    port::Platform platform{net, fs, clock, entropy, log};
 #if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
-    MbedPassword password_hasher(entropy);
-    platform.password = &password_hasher;
-#endif
+// The TLS engine and the block its sessions live in, which must outlive it.
+struct TlsSetup {
+    struct Reservation {
+        void* block = nullptr;
+        ~Reservation() { free(block); }
+    };
+    Reservation reservation;  // declared first: destroyed after `tls`
+    MbedTls tls;
+    explicit TlsSetup(PosixLog& log) : tls(log) {}
+};
 
-    if (demo && !prepare_demo(cfg, fs, entropy)) {
-        err("tinyimapd: cannot create the demo files under ./demo\n");
-        return EX_CANTCREAT;
-    }
-    ConfigError e{};
-    if (!config_validate(cfg, &e)) {
-        report_config_error(e);
-        return EX_CONFIG;
-    }
-    if (PosixSignals::install() != Status::Ok) {
-        err("tinyimapd: cannot install signal handlers\n");
-        return EX_OSERR;
-    }
-
-    prepare_mail_dir(cfg, fs);
-#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
-    // STARTTLS on every plain listener, implicit TLS on tls_listen (RFC
-    // 8314). Without tls_cert/tls_key, a self-signed pair is made at first
-    // start under mail_dir/.tls/ (mode 0600) and kept.
-    // The sessions live in this block; it must outlive `tls` (declared after).
+// STARTTLS on every plain listener, implicit TLS on tls_listen (RFC 8314).
+// Without tls_cert/tls_key, a self-signed pair is made at first start under
+// mail_dir/.tls/ (mode 0600) and kept. 0, or the exit code.
+int start_tls(const Config& cfg, TlsSetup& setup, port::Platform& platform) {
     const std::size_t tls_size = MbedTls::memory_needed(cfg.max_clients);
-    struct TlsReservation {
-        void* block;
-        ~TlsReservation() { free(block); }
-    } tls_reservation{malloc(tls_size)};
-    MbedTls tls(log);
+    setup.reservation.block = malloc(tls_size);
+    MbedTls& tls = setup.tls;
     FixedText<port::kMaxPath> cert_path, key_path;
     const bool generated = cfg.tls_cert.empty() && cfg.tls_key.empty();
     if (generated) {
@@ -265,12 +256,126 @@ int serve(Config& cfg, bool demo) {
         err(m.view());
         return EX_CONFIG;
     }
-    if (tls_reservation.block == nullptr ||
-        tls.init(tls_reservation.block, tls_size, cfg.max_clients) != Status::Ok) {
+    if (setup.reservation.block == nullptr ||
+        tls.init(setup.reservation.block, tls_size, cfg.max_clients) != Status::Ok) {
         err("tinyimapd: TLS: cannot set up a session per client slot; lower max_clients\n");
         return EX_OSERR;
     }
     platform.tls = &tls;
+    return 0;
+}
+#endif
+
+// Loads the users and binds the listeners. 0, or the exit code.
+int open_server(Server& server, const Config& cfg) {
+    FixedText<512> w;
+    const Status passwd_status = server.load_passwd();
+    if (passwd_status != Status::Ok) {
+        w.put("tinyimapd: ").put(cfg.passwd_file.view());
+        if (server.passwd_error_line() != 0) w.put(':').put_uint(server.passwd_error_line());
+        w.put(": ").put(status_text(passwd_status)).put('\n');
+        err(w.view());
+        return passwd_status == Status::NotFound ? EX_NOINPUT : EX_CONFIG;
+    }
+    const Status listen_status = server.open_listeners();
+    if (listen_status != Status::Ok) {
+        w.put("tinyimapd: cannot listen on ")
+            .put(server.failed_address())
+            .put(": ")
+            .put(status_text(listen_status))
+            .put('\n');
+        err(w.view());
+        return exit_code_for(listen_status);
+    }
+    return 0;
+}
+
+// Ports are bound: now give up root (DESIGN.md "Users, authentication,
+// TLS"). A server left running as root is refused outright. 0, or the exit
+// code.
+int give_up_root(const Config& cfg) {
+    if (running_as_root() && cfg.user.empty()) {
+        err("tinyimapd: refusing to serve as root; set 'user' (and 'group') in the "
+            "configuration\n");
+        return EX_CONFIG;
+    }
+    FixedText<300> privilege_error;
+    const Status dropped =
+        drop_privileges(cfg.user.view(), cfg.group.view(), cfg.chroot.view(), privilege_error);
+    if (dropped == Status::Ok) return 0;
+    FixedText<512> w;
+    w.put("tinyimapd: ").put(privilege_error.view()).put('\n');
+    err(w.view());
+    return dropped == Status::NotFound || dropped == Status::Invalid ? EX_CONFIG
+                                                                     : exit_code_for(dropped);
+}
+
+// The loop, until SIGTERM; SIGHUP reloads the passwd file.
+void run_until_terminated(Server& server, const Config& cfg, PosixLog& log) {
+    FixedText<512> w;
+    for (;;) {
+        (void)server.run_once();
+        if (PosixSignals::take_reload()) {
+            const Status s = server.load_passwd();
+            w.clear();
+            w.put("SIGHUP: passwd file ").put(cfg.passwd_file.view());
+            if (s == Status::Ok) {
+                w.put(" reloaded, ").put_uint(server.user_count()).put(" users");
+            } else {
+                w.put(" not reloaded (").put(status_text(s)).put("), keeping the old users");
+            }
+            log.write(s == Status::Ok ? port::LogLevel::Info : port::LogLevel::Error, w.view());
+        }
+        if (PosixSignals::take_terminate()) break;
+    }
+}
+
+// RFC 3501 §7.1.5: tell every client why it is being disconnected.
+void shut_down(Server& server, PosixClock& clock, PosixLog& log) {
+    log.write(port::LogLevel::Info, "shutting down");
+    server.begin_shutdown("Server shutting down");
+    const std::uint64_t give_up = clock.monotonic_ms() + kShutdownGraceMs;
+    while (server.connection_count() > 0 && clock.monotonic_ms() < give_up) {
+        (void)server.run_once(100);
+    }
+    server.close_all();
+}
+
+// Checks what can be checked before anything is opened. 0, or the exit code.
+int prepare(Config& cfg, bool demo, PosixFs& fs, PosixEntropy& entropy) {
+    if (demo && !prepare_demo(cfg, fs, entropy)) {
+        err("tinyimapd: cannot create the demo files under ./demo\n");
+        return EX_CANTCREAT;
+    }
+    ConfigError e{};
+    if (!config_validate(cfg, &e)) {
+        report_config_error(e);
+        return EX_CONFIG;
+    }
+    if (PosixSignals::install() != Status::Ok) {
+        err("tinyimapd: cannot install signal handlers\n");
+        return EX_OSERR;
+    }
+    prepare_mail_dir(cfg, fs);
+    return 0;
+}
+
+int serve(Config& cfg, bool demo) {
+    PosixNet net;
+    PosixFs fs;
+    PosixClock clock;
+    PosixEntropy entropy;
+    PosixLog log(cfg.log == tinyimapd::LogTarget::Syslog ? LogTarget::Syslog : LogTarget::Stderr,
+                 cfg.log_level);
+    port::Platform platform{net, fs, clock, entropy, log};
+#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
+    MbedPassword password_hasher(entropy);
+    platform.password = &password_hasher;
+#endif
+    if (const int code = prepare(cfg, demo, fs, entropy); code != 0) return code;
+#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
+    TlsSetup tls(log);  // the sessions live in its block; it outlives the server
+    if (const int code = start_tls(cfg, tls, platform); code != 0) return code;
 #endif
 
     // The one reservation: every buffer and slot the server will ever use.
@@ -292,78 +397,20 @@ int serve(Config& cfg, bool demo) {
     volatile unsigned char* page = static_cast<volatile unsigned char*>(block);
     for (std::size_t at = 0; at < size; at += 4096) page[at] = 0;
     Server server(platform, cfg, block, size);
-
-    FixedText<512> w;
-    const Status passwd_status = server.load_passwd();
-    if (passwd_status != Status::Ok) {
-        w.put("tinyimapd: ").put(cfg.passwd_file.view());
-        if (server.passwd_error_line() != 0) w.put(':').put_uint(server.passwd_error_line());
-        w.put(": ").put(status_text(passwd_status)).put('\n');
-        err(w.view());
-        return passwd_status == Status::NotFound ? EX_NOINPUT : EX_CONFIG;
-    }
-    const Status listen_status = server.open_listeners();
-    if (listen_status != Status::Ok) {
-        w.put("tinyimapd: cannot listen on ")
-            .put(server.failed_address())
-            .put(": ")
-            .put(status_text(listen_status))
-            .put('\n');
-        err(w.view());
-        return exit_code_for(listen_status);
-    }
-    // Ports are bound: now give up root (DESIGN.md "Users, authentication,
-    // TLS"). A server left running as root is refused outright.
-    if (running_as_root() && cfg.user.empty()) {
-        err("tinyimapd: refusing to serve as root; set 'user' (and 'group') in the "
-            "configuration\n");
-        return EX_CONFIG;
-    }
-    FixedText<300> privilege_error;
-    const Status dropped =
-        drop_privileges(cfg.user.view(), cfg.group.view(), cfg.chroot.view(), privilege_error);
-    if (dropped != Status::Ok) {
-        w.clear();
-        w.put("tinyimapd: ").put(privilege_error.view()).put('\n');
-        err(w.view());
-        return dropped == Status::NotFound || dropped == Status::Invalid ? EX_CONFIG
-                                                                         : exit_code_for(dropped);
-    }
+    if (const int code = open_server(server, cfg); code != 0) return code;
+    if (const int code = give_up_root(cfg); code != 0) return code;
     if (demo) print_demo_banner(fs);
     if (!cfg.foreground && !daemonize()) {
         err("tinyimapd: cannot detach from the terminal\n");
         return EX_OSERR;
     }
-    w.clear();
+    FixedText<512> w;
     w.put("tinyimapd " TINYIMAPD_VERSION " started: ").put_uint(server.user_count());
     w.put(" users, ").put_uint(cfg.max_clients).put(" client slots, ");
     w.put_uint(size / 1024).put(" KiB reserved");
     log.write(port::LogLevel::Info, w.view());
-
-    for (;;) {
-        (void)server.run_once();
-        if (PosixSignals::take_reload()) {
-            const Status s = server.load_passwd();
-            w.clear();
-            w.put("SIGHUP: passwd file ").put(cfg.passwd_file.view());
-            if (s == Status::Ok) {
-                w.put(" reloaded, ").put_uint(server.user_count()).put(" users");
-            } else {
-                w.put(" not reloaded (").put(status_text(s)).put("), keeping the old users");
-            }
-            log.write(s == Status::Ok ? port::LogLevel::Info : port::LogLevel::Error, w.view());
-        }
-        if (PosixSignals::take_terminate()) break;
-    }
-
-    // RFC 3501 §7.1.5: tell every client why it is being disconnected.
-    log.write(port::LogLevel::Info, "shutting down");
-    server.begin_shutdown("Server shutting down");
-    const std::uint64_t give_up = clock.monotonic_ms() + kShutdownGraceMs;
-    while (server.connection_count() > 0 && clock.monotonic_ms() < give_up) {
-        (void)server.run_once(100);
-    }
-    server.close_all();
+    run_until_terminated(server, cfg, log);
+    shut_down(server, clock, log);
     return 0;
 }
 
@@ -473,5 +520,6 @@ int run(int argc, char** argv) {
 }  // namespace tinyimapd::posix
 
 int main(int argc, char** argv) {
+    tinyimapd::set_assert_handler(tinyimapd::posix::report_assert);
     return tinyimapd::posix::run(argc, argv);
 }

@@ -26,8 +26,8 @@
 #include <new>
 #include <string_view>
 
-#include "core/config.h"
-#include "core/server.h"
+#include "core/server/config.h"
+#include "core/server/server.h"
 #include "platforms/posix/clock_posix.h"
 #include "platforms/posix/entropy_posix.h"
 #include "platforms/posix/fs_posix.h"

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "core/imap/flags.h"
+#include "core/mail/flags.h"
 #include "core/store/registry.h"
 #include "core/store/user_store.h"
 #include "platforms/posix/clock_posix.h"

@@ -24,6 +24,7 @@
 #include "core/mime/transfer_decode.h"
 
 using namespace tinyimapd::mime;
+using tinyimapd::MemorySource;
 
 namespace {
 
@@ -99,7 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t k = needle_len < n ? needle_len : n;
     TextMatcher m;
     check(m.prepare({in, k}, g_table, sizeof g_table / sizeof g_table[0]));
-    MemoryReader r(std::string_view(in + k, n - k));
+    MemorySource r(std::string_view(in + k, n - k));
     for (std::size_t scratch : {kMinTextScratch, sizeof g_scratch}) {
         (void)message_text_contains(r, TextScope::Body, m, g_scratch, scratch);
         (void)message_text_contains(r, TextScope::Text, m, g_scratch, scratch);

@@ -1,5 +1,5 @@
 // libFuzzer target: the response encoder and the mailbox name codecs
-// (core/imap/encoder, core/imap/mailbox_name).
+// (core/imap/encoder, core/mail/mailbox_name).
 //
 // For arbitrary bytes S:
 //   - string(S) and astring(S), fed to our parser as the argument of a
@@ -19,7 +19,7 @@
 
 #include "core/base/text.h"
 #include "core/imap/encoder.h"
-#include "core/imap/mailbox_name.h"
+#include "core/mail/mailbox_name.h"
 #include "core/imap/parser.h"
 
 using namespace tinyimapd;

@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/imap/flags.h"
+#include "core/mail/flags.h"
 #include "platforms/posix/import/mail_formats.h"
 
 using namespace tinyimapd;

@@ -18,14 +18,15 @@
 #include <string_view>
 
 #include "core/base/text.h"
+#include "core/imap/bodystructure.h"
 #include "core/imap/encoder.h"
+#include "core/imap/envelope.h"
 #include "core/imap/fetch_spec.h"
-#include "core/mime/bodystructure.h"
-#include "core/mime/envelope.h"
-#include "core/mime/section.h"
+#include "core/imap/section.h"
 
 using namespace tinyimapd;
 using namespace tinyimapd::mime;
+using namespace tinyimapd::imap;
 
 namespace {
 
@@ -79,7 +80,7 @@ enum class What { Envelope, Body, BodyStructure };
 // The answer written by StructureWriter in pieces (an output of `window`
 // bytes drained after every step, `budget` message bytes per step) must be
 // the answer written at once.
-void check_resumable(MemoryReader& r, What what, std::size_t scratch, std::string_view whole,
+void check_resumable(MemorySource& r, What what, std::size_t scratch, std::string_view whole,
                      std::size_t window, std::uint64_t budget) {
     StructureWriter sw;
     sw.start(what == What::Envelope ? StructureItem::Envelope
@@ -98,7 +99,7 @@ void check_resumable(MemoryReader& r, What what, std::size_t scratch, std::strin
     check(std::string_view(g_out2, got) == whole);
 }
 
-void check_output(MemoryReader& r, What what, std::size_t scratch, std::size_t window,
+void check_output(MemorySource& r, What what, std::size_t scratch, std::size_t window,
                   std::uint64_t budget) {
     TextWriter tw(g_out, sizeof g_out);
     imap::ResponseWriter w(tw);
@@ -133,7 +134,7 @@ const char* const kSections[] = {
 };
 
 // The lookup in steps of `budget` bytes gives the one-shot answer.
-void check_stepwise(MemoryReader& r, const imap::SectionSpec& section, std::size_t scratch,
+void check_stepwise(MemorySource& r, const imap::SectionSpec& section, std::size_t scratch,
                     std::uint64_t budget, bool found, const SectionRange& range) {
     SectionFinder f;
     f.start(section);
@@ -151,7 +152,7 @@ void check_stepwise(MemoryReader& r, const imap::SectionSpec& section, std::size
     }
 }
 
-void check_section(MemoryReader& r, const char* att, std::uint64_t budget) {
+void check_section(MemorySource& r, const char* att, std::uint64_t budget) {
     imap::FetchItem item;
     const char* why = nullptr;
     check(imap::parse_fetch_att(att, &item, &why));
@@ -180,7 +181,7 @@ void check_section(MemoryReader& r, const char* att, std::uint64_t budget) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view msg(reinterpret_cast<const char*>(data), size);
-    MemoryReader r(msg);
+    MemorySource r(msg);
     // The resumable writer's output window and budget, from the input.
     const std::size_t window = size > 1 ? 1 + data[1] % 97 : 16;
     const std::uint64_t budget = size > 2 ? 1 + data[2] % 251 : 64;

@@ -20,7 +20,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "core/imap/mailbox_name.h"
+#include "core/mail/mailbox_name.h"
 #include "core/store/name_map.h"
 #include "tests/fuzz/pattern_reference.h"
 

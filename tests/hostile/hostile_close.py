@@ -1,5 +1,5 @@
 """A session the server ends while the client is still sending (issue 12
-item 6): the server's lingering close (core/server.cpp) shuts down its side
+item 6): the server's lingering close (core/server/server.cpp) shuts down its side
 and reads and discards the client's input for a while, so the client reads
 the "* BYE" and then a clean end of stream, never a TCP reset (which Linux
 sends when a socket is closed with unread input, and which can destroy

@@ -1,6 +1,6 @@
 // Unit tests for core/config: every key, every error path, the file syntax,
 // the command-line form and the precedence of sources.
-#include "core/config.h"
+#include "core/server/config.h"
 
 #include "tests/unit/one_file_fs.h"
 

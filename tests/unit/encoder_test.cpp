@@ -73,7 +73,7 @@ Parsed parse_back(const std::string& encoded) {
 }
 
 // A source over a string that can fail at a given offset or return short.
-class FakeSource final : public LiteralSource {
+class FakeSource final : public ByteSource {
 public:
     explicit FakeSource(std::string data) : data_(std::move(data)) {}
     std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override {
@@ -87,6 +87,7 @@ public:
         expected_offset_ = offset + n;
         return n;
     }
+    std::uint64_t size() const override { return data_.size(); }
     std::uint64_t fail_at = UINT64_MAX;
     std::size_t max_read = 0;
     int calls = 0;

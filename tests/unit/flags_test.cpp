@@ -1,4 +1,4 @@
-// Tests for core/imap/flags: RFC 3501 §2.3.2 flags and §9 flag, flag-list,
+// Tests for core/mail/flags and core/imap/flag_list: RFC 3501 §2.3.2 flags and §9 flag, flag-list,
 // flag-keyword, flag-extension, flag-fetch, flag-perm, store-att-flags.
 #include <catch2/catch.hpp>
 
@@ -6,10 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "core/imap/flags.h"
+#include "core/imap/flag_list.h"
 #include "core/imap/parser.h"
+#include "core/mail/flags.h"
 
 using namespace tinyimapd::imap;
+using namespace tinyimapd::mail;
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/imap/flags.h"
+#include "core/mail/flags.h"
 #include "platforms/posix/import/mail_formats.h"
 
 using namespace tinyimapd;

@@ -1,11 +1,11 @@
-// Tests for core/imap/mailbox_name: INBOX (RFC 3501 §5.1), modified UTF-7
+// Tests for core/mail/mailbox_name: INBOX (RFC 3501 §5.1), modified UTF-7
 // (RFC 3501 §5.1.3) and the name rules the store relies on.
 #include <catch2/catch.hpp>
 
 #include <random>
 #include <string>
 
-#include "core/imap/mailbox_name.h"
+#include "core/mail/mailbox_name.h"
 
 using namespace tinyimapd;
 using namespace tinyimapd::imap;

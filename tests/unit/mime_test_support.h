@@ -22,7 +22,7 @@ inline std::string crlf(const std::string& s) {
 }
 
 // Delivers at most `step` bytes per read, to exercise short reads.
-class TrickleReader final : public mime::MessageReader {
+class TrickleReader final : public ByteSource {
 public:
     TrickleReader(std::string_view data, std::size_t step) : data_(data), step_(step) {}
     std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override {
@@ -33,7 +33,7 @@ public:
 
 private:
     std::string_view data_;
-    mime::MemoryReader inner_{data_};
+    MemorySource inner_{data_};
     std::size_t step_;
 };
 

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/imap/mailbox_name.h"
+#include "core/mail/mailbox_name.h"
 #include "core/store/name_map.h"
 #include "tests/fuzz/pattern_reference.h"
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/imap/flags.h"
+#include "core/mail/flags.h"
 #include "core/imap/parser.h"
 #include "core/imap/search_program.h"
 

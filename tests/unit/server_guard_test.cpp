@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "core/version.h"
+#include "core/base/version.h"
 #include "tests/unit/server_world.h"
 
 using namespace tinyimapd;

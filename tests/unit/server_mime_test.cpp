@@ -78,8 +78,8 @@ TEST_CASE(
 
 }  // namespace tinyimapd::test
 
+#include "core/imap/bodystructure.h"
 #include "core/imap/fetch_cache.h"
-#include "core/mime/bodystructure.h"
 
 namespace tinyimapd::test {
 namespace {
@@ -97,8 +97,8 @@ std::string structure_of(const std::string& m, bool extensible = true) {
     static char scratch[16384];
     std::vector<char> out(1 << 22);
     TextWriter tw(out.data(), out.size());
-    mime::MemoryReader r(m);
-    REQUIRE(mime::write_bodystructure(r, scratch, sizeof scratch, extensible, tw));
+    MemorySource r(m);
+    REQUIRE(imap::write_bodystructure(r, scratch, sizeof scratch, extensible, tw));
     REQUIRE(tw.ok());
     return std::string(tw.view());
 }

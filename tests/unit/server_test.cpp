@@ -1,5 +1,5 @@
 // Whole-server tests on the simulated platform: the loop (core/server) and
-// the session (core/imap/session) driven by scripted clients over SimNet,
+// the session (core/session/session) driven by scripted clients over SimNet,
 // with simulated time, short reads/writes and slow readers.
 #include <catch2/catch.hpp>
 
@@ -225,6 +225,18 @@ TEST_CASE("Reloading the passwd file (SIGHUP) swaps users; a bad file keeps the 
     port::Handle d = w.connect();
     w.net.client_receive(d);
     CHECK(w.say(d, "a LOGIN bob builder\r\n") == "a OK [CAPABILITY " + kCaps + "] Logged in\r\n");
+}
+
+TEST_CASE("The block memory_needed() names is exactly enough: one byte less serves no one",
+          "[server]") {
+    World w;
+    Config cfg2 = w.cfg;
+    std::vector<std::uint8_t> block(Server::memory_needed(cfg2) - 1);
+    Server short_one(w.platform, cfg2, block.data(), block.size());
+    CHECK(short_one.open_listeners() == Status::Exhausted);
+    block.resize(block.size() + 1);
+    Server exact(w.platform, cfg2, block.data(), block.size());
+    CHECK(exact.open_listeners() == Status::AddrInUse);  // all slots placed; w listens there
 }
 
 TEST_CASE("Listening twice on one address reports AddrInUse and names it", "[server]") {

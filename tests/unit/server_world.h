@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
 #include "core/imap/framing.h"
-#include "core/server.h"
+#include "core/server/config.h"
+#include "core/server/server.h"
 #include "platforms/sim/sim_clock.h"
 #include "platforms/sim/sim_entropy.h"
 #include "platforms/sim/sim_fs.h"

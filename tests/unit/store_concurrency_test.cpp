@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/imap/flags.h"
+#include "core/mail/flags.h"
 #include "core/store/staged_append.h"
 #include "core/store/user_store.h"
 #include "platforms/sim/sim_clock.h"

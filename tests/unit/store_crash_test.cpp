@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "core/imap/flags.h"
+#include "core/mail/flags.h"
 #include "core/store/registry.h"
 #include "core/store/staged_append.h"
 #include "core/store/user_store.h"

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/base/endian.h"
-#include "core/imap/flags.h"
+#include "core/mail/flags.h"
 #include "core/store/format.h"
 #include "core/store/registry.h"
 #include "platforms/sim/sim_clock.h"

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/imap/flags.h"
+#include "core/mail/flags.h"
 #include "core/store/name_map.h"
 #include "core/store/user_store.h"
 #include "platforms/sim/sim_clock.h"

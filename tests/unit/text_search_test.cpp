@@ -12,7 +12,7 @@
 
 #include "tests/unit/mime_test_support.h"
 
-using tinyimapd::mime::MemoryReader;
+using tinyimapd::MemorySource;
 using tinyimapd::mime::message_text_contains;
 using tinyimapd::mime::TextMatcher;
 using tinyimapd::mime::TextScope;
@@ -48,7 +48,7 @@ bool walk(const std::string& message, const std::string& needle, TextScope scope
     REQUIRE(m.prepare(needle, table.data(), table.size()));
     std::vector<char> scratch(scratch_size);
     auto w = std::make_unique<TextWalk>();
-    MemoryReader r(message);
+    MemorySource r(message);
     w->start(scope, message.size(), m);
     for (std::size_t steps = 0; steps <= message.size() + 64; ++steps) {
         std::uint64_t left = budget;
@@ -73,7 +73,7 @@ bool search(const std::string& message, const std::string& needle, TextScope sco
         TrickleReader r(message, step);
         found = message_text_contains(r, scope, m, scratch.data(), scratch.size());
     } else {
-        MemoryReader r(message);
+        MemorySource r(message);
         found = message_text_contains(r, scope, m, scratch.data(), scratch.size());
     }
     if (scratch_size >= 16384) {
@@ -231,7 +231,7 @@ TEST_CASE(
     REQUIRE(m.prepare(needle, table.data(), table.size()));
     std::vector<char> scratch(12288);
     auto w = std::make_unique<TextWalk>();
-    MemoryReader r(big);
+    MemorySource r(big);
     w->start(TextScope::Body, big.size(), m);
     int steps = 0;
     WalkStep st = WalkStep::More;

@@ -1,7 +1,7 @@
 #include "platforms/posix/import/mail_formats.h"
 
 #include "core/base/text.h"
-#include "core/imap/flags.h"
+#include "core/mail/flags.h"
 
 namespace tinyimapd::posix::mailfmt {
 namespace {

@@ -1,8 +1,8 @@
-#include "core/mime/address.h"
+#include "core/imap/address.h"
 
 #include "core/base/text.h"
 
-namespace tinyimapd::mime {
+namespace tinyimapd::imap {
 namespace {
 
 enum class TokKind : std::uint8_t { End, Atom, Quoted, DomainLiteral, Special };
@@ -366,4 +366,4 @@ bool has_address(std::string_view value) {
     return w.run(value) > 0;
 }
 
-}  // namespace tinyimapd::mime
+}  // namespace tinyimapd::imap

@@ -35,10 +35,10 @@
 // MIME walk use; nothing else.
 #include "core/base/text.h"
 #include "core/imap/datetime.h"
-#include "core/imap/session.h"
 #include "core/mime/encoded_word.h"
 #include "core/mime/header.h"
 #include "core/mime/text_search.h"
+#include "core/session/session.h"
 
 namespace tinyimapd::imap {
 
@@ -194,6 +194,21 @@ void Session::run_search() {
     }
 }
 
+// BEFORE ON SINCE and SENTBEFORE SENTON SENTSINCE (RFC 3501 §6.4.4): dates
+// compare disregarding time and zone; the SENT* keys use the Date header.
+bool Session::search_date_matches(const SearchNode& n) {
+    const store::MessageInfo& m = job_.message;
+    std::int64_t day = day_of(m.internal_date, m.zone_minutes);
+    const bool sent = n.key == SearchKey::SentBefore || n.key == SearchKey::SentOn ||
+                      n.key == SearchKey::SentSince;
+    std::string_view value;
+    if (sent && header_value("Date", &value)) (void)date_header_day(value, &day);
+    const std::int64_t want = days_from_civil(n.date.year, n.date.month, n.date.day);
+    if (n.key == SearchKey::Before || n.key == SearchKey::SentBefore) return day < want;
+    if (n.key == SearchKey::On || n.key == SearchKey::SentOn) return day == want;
+    return day >= want;
+}
+
 bool Session::search_match(std::uint32_t seq, std::uint32_t index) {
     const SearchNode& n = scratch_.search_nodes[index];
     const store::MessageInfo& m = job_.message;
@@ -237,18 +252,7 @@ bool Session::search_match(std::uint32_t seq, std::uint32_t index) {
         case SearchKey::Since:
         case SearchKey::SentBefore:
         case SearchKey::SentOn:
-        case SearchKey::SentSince: {
-            // RFC 3501 §6.4.4: dates compare disregarding time and zone.
-            std::int64_t day = day_of(m.internal_date, m.zone_minutes);
-            const bool sent = n.key == SearchKey::SentBefore || n.key == SearchKey::SentOn ||
-                              n.key == SearchKey::SentSince;
-            std::string_view value;
-            if (sent && header_value("Date", &value)) (void)date_header_day(value, &day);
-            const std::int64_t want = days_from_civil(n.date.year, n.date.month, n.date.day);
-            if (n.key == SearchKey::Before || n.key == SearchKey::SentBefore) return day < want;
-            if (n.key == SearchKey::On || n.key == SearchKey::SentOn) return day == want;
-            return day >= want;
-        }
+        case SearchKey::SentSince: return search_date_matches(n);
         case SearchKey::From:
         case SearchKey::To:
         case SearchKey::Cc:

@@ -29,10 +29,10 @@
 
 #include "core/imap/encoder.h"
 
-namespace tinyimapd::mime {
+namespace tinyimapd::imap {
 
 // Writes the address list of `value`; `work` holds one address's parts
-// while it is written (kAddressWork bytes is plenty).
+// while it is written (mime::kAddressWork bytes is plenty).
 void write_address_list(std::string_view value, char* work, std::size_t work_size,
                         imap::ResponseWriter& out);
 
@@ -40,4 +40,4 @@ void write_address_list(std::string_view value, char* work, std::size_t work_siz
 // an empty Sender or Reply-To defaults to From).
 bool has_address(std::string_view value);
 
-}  // namespace tinyimapd::mime
+}  // namespace tinyimapd::imap

@@ -24,24 +24,28 @@
 #include "core/auth/passwd.h"
 #include "core/base/out_buffer.h"
 #include "core/base/text.h"
+#include "core/imap/bodystructure.h"
 #include "core/imap/command.h"
 #include "core/imap/encoder.h"
 #include "core/imap/fetch_cache.h"
-#include "core/imap/flags.h"
+#include "core/imap/flag_list.h"
 #include "core/imap/framing.h"
 #include "core/imap/parser.h"
-#include "core/imap/quota_reservations.h"
+#include "core/imap/section.h"
 #include "core/imap/uid_pairs.h"
 #include "core/imap/uid_ranges.h"
-#include "core/mime/bodystructure.h"
 #include "core/mime/header.h"
-#include "core/mime/section.h"
 #include "core/mime/text_search.h"
 #include "core/mime/transfer_decode.h"
+#include "core/session/quota_reservations.h"
 #include "core/store/registry.h"
 #include "core/store/staged_append.h"
 #include "port/clock.h"
 #include "port/log.h"
+
+namespace tinyimapd::store {
+class UserStore;
+}  // namespace tinyimapd::store
 
 namespace tinyimapd::imap {
 
@@ -155,6 +159,13 @@ private:
     void execute(std::uint64_t now_ms);
     bool allowed_in_state(const CommandInfo& info);
     bool check_syntax(ParsedCommand* cmd);
+    // The command table's handlers (session.cpp), by CommandId.
+    using Handler = void (*)(Session& session, const ParsedCommand& cmd);
+    struct HandlerRow {
+        CommandId id;
+        Handler handler;
+    };
+    static const HandlerRow kHandlers[kCommandCount];
     void report_syntax(const SyntaxResult& r);
     void on_parse_error();
     void on_literal();
@@ -188,16 +199,17 @@ private:
     bool password_allowed() const;
     void remember_tag();
 
-    // Mailbox commands (cmd_mailbox.cpp).
+    // SELECT EXAMINE CLOSE UNSELECT and the user's store (cmd_select.cpp).
     bool open_user_store();
     void deselect();
     void cmd_select(const ParsedCommand& cmd, bool read_only);
+    void cmd_close(bool expunge);
+    // Change reports: EXISTS, EXPUNGE, FETCH FLAGS, QRESYNC (sync.cpp).
     void resync(const QresyncParams& p);
     void run_resync_job();
     void start_vanished_earlier(const SeqSet& uids, std::uint32_t floor);
     bool run_vanished_earlier();
     std::uint32_t first_seq_at_or_above(std::uint32_t uid);
-    void cmd_close(bool expunge);
     bool sync_selected();
     bool view_invalidated() const { return selected_ != nullptr && view_.invalidated; }
     void finish_after_sync(std::string_view status, std::string_view code, std::string_view text);
@@ -211,15 +223,16 @@ private:
     static constexpr std::size_t kNotAnnounced = SIZE_MAX;
     std::size_t flags_announced_ = kNotAnnounced;      // keywords listed in FLAGS
     std::size_t permanent_announced_ = kNotAnnounced;  // ... in PERMANENTFLAGS
+    // Messages above this modseq need their flags reported (UINT64_MAX: none).
+    std::uint64_t flag_scan_since_ = UINT64_MAX;
+    std::uint32_t flag_scan_max_uid_ = 0;  // the newest message the client knew
+    void defer_tagged(std::string_view status, std::string_view code, std::string_view text);
+    // Mailbox commands (cmd_mailbox.cpp).
     // NO [LIMIT] / BAD for a keyword the store would not take (STORE, APPEND, COPY).
     void answer_keyword_error(Status st);
     // False when `flags` would need more new keywords than `box` has room
     // for: the command is then refused whole (never a silent drop).
     bool keywords_fit(store::Mailbox& box, const FlagList& flags);
-    // Messages above this modseq need their flags reported (UINT64_MAX: none).
-    std::uint64_t flag_scan_since_ = UINT64_MAX;
-    std::uint32_t flag_scan_max_uid_ = 0;  // the newest message the client knew
-    void defer_tagged(std::string_view status, std::string_view code, std::string_view text);
     void answer_store(Status st, std::string_view done);
     // NO [CANNOT] and true if a new mailbox name holds a LIST wildcard.
     bool refuse_wildcard_name(std::string_view name);
@@ -229,26 +242,43 @@ private:
     void cmd_subscribe(const ParsedCommand& cmd, bool on);
     void cmd_list(const ParsedCommand& cmd, bool lsub, bool find = false);
     void run_list_job();
+    struct ListRound;
+    bool listed_earlier(const ListRound& round, std::string_view name) const;
+    bool write_list_line(std::string_view name, std::uint8_t attrs, std::uint8_t uses,
+                         bool childinfo);
+    bool list_entry(ListRound& round, std::string_view name, std::uint8_t attrs, bool childinfo);
+    Status list_pattern(ListRound& round, std::string_view pattern);
     void cmd_status(const ParsedCommand& cmd);
     bool write_status(std::string_view name, const StatusAtts& atts, Status* why_not = nullptr);
-    // FETCH, STORE, EXPUNGE, COPY (cmd_fetch.cpp).
-    void cmd_fetch(const ParsedCommand& cmd);
+    // STORE (cmd_store.cpp).
     void cmd_store(const ParsedCommand& cmd);
-    void cmd_expunge(const ParsedCommand& cmd);
-    void run_expunge_job();
-    void cmd_copy(const ParsedCommand& cmd);
-    void run_copy_job();
-    void end_copy_job(Status st);
     void run_store_job();
     bool store_start();
     void store_finish(Status st);
     void end_store_txn();
     bool retry_later();
+    // EXPUNGE, COPY, MOVE (cmd_copy.cpp).
+    void cmd_expunge(const ParsedCommand& cmd);
+    void run_expunge_job();
+    void fail_expunge_job(Status st);
+    void cmd_copy(const ParsedCommand& cmd);
+    void run_copy_job();
+    void end_copy_job(Status st);
+    // FETCH (cmd_fetch.cpp; BINARY in cmd_binary.cpp).
+    void cmd_fetch(const ParsedCommand& cmd);
     bool check_set(const ParsedCommand& cmd);
     std::uint32_t next_in_set();
     std::uint32_t next_uid_in_set();
+    // run_job's last case (jobs.cpp): FETCH's answers, or STORE's once it
+    // committed.
+    void run_message_job();
     bool start_message();
+    bool check_binary_items();
+    bool set_seen();
+    void open_fetch_response();
     void write_item(const FetchItem& item);
+    void write_flags_item(FixedText<512>& w);
+    void stream_plain_section(const FetchItem& item, FixedText<512>& w);
     bool write_structure(const FetchItem& item);
     bool find_section_step(const SectionSpec& section);
     bool binary_lookup_step(const FetchItem& item);
@@ -259,10 +289,17 @@ private:
     void cmd_search(const ParsedCommand& cmd);
     void run_search();
     bool search_match(std::uint32_t seq, std::uint32_t index);
+    bool search_date_matches(const SearchNode& n);
     bool header_value(std::string_view name, std::string_view* value);
     mime::HeaderBlock load_search_header(std::string_view name);
     bool body_contains(std::string_view needle, bool whole);
     void append_begin();
+    // A step of append_begin: go on, wait for a busy mailbox (retry timer),
+    // or refused (answered).
+    enum class AppendStep : std::uint8_t { Go, Wait, Refused };
+    bool append_size_allowed(std::uint32_t size);
+    AppendStep append_open(store::UserStore& store);
+    AppendStep append_keywords(store::Mailbox& box, const FlagList& flags, std::uint64_t* keywords);
     void append_chunk(std::string_view chunk);
     void append_finish();
     void abort_append();
@@ -320,7 +357,7 @@ private:
     FixedString<port::kMaxPath> user_root_;
     store::Mailbox* selected_ = nullptr;
     store::View view_;
-    // APPEND (cmd_mailbox.cpp): the literal streams into a staging file
+    // APPEND (cmd_append.cpp): the literal streams into a staging file
     // (outside the mailbox lock); at the end of the command an Append job
     // waits for the mailbox's write turn and copies it in (StagedAppend).
     // RFC 3502 MULTIAPPEND: the messages of one APPEND, committed together.
@@ -413,31 +450,21 @@ private:
         std::uint64_t header_size = UINT64_MAX;
         std::uint64_t since_modseq = 0;  // Resync: changes above this one
     };
-    struct StoreSource final : LiteralSource {
-        store::Mailbox* box = nullptr;
-        const store::MessageInfo* message = nullptr;
-        std::uint64_t base = 0;
-        std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
-    };
     // The message as the MIME parser reads it (core/mime), and the window
     // a HEADER.FIELDS filter keeps while its literal streams.
-    struct MimeSource final : mime::MessageReader {
+    struct MimeSource final : ByteSource {
         store::Mailbox* box = nullptr;
         const store::MessageInfo* message = nullptr;
         std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
         std::uint64_t size() const override { return message->size; }
     };
     Job job_;
-    StoreSource source_;
     MimeSource mime_source_;
-    struct FilterSource final : LiteralSource {
-        mime::HeaderFieldsFilter* filter = nullptr;
-        std::uint64_t base = 0;  // a partial's offset into the filtered bytes
-        std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
-    };
-    FilterSource filter_base_;
-    mime::HeaderFieldsFilter* fields_filter_ = nullptr;
-    alignas(8) unsigned char fields_filter_space_[sizeof(mime::HeaderFieldsFilter)];
+    // The literal being streamed: a slice of the message or of the
+    // HEADER.FIELDS filter's bytes (a partial's offset and length).
+    SliceSource literal_slice_;
+    HeaderFieldsFilter* fields_filter_ = nullptr;
+    alignas(8) unsigned char fields_filter_space_[sizeof(HeaderFieldsFilter)];
     char fields_window_[mime::kMinScratch];
     LiteralStreamer streamer_;
     // The ENVELOPE, BODY or BODYSTRUCTURE answer being written (in pieces,
@@ -449,20 +476,20 @@ private:
         FetchCache::PendingPut put;
     };
     StructureJob structure_job_;
-    mime::StructureWriter structure_;
+    StructureWriter structure_;
     // The BODY[section] being looked up (find_section_step), over as many
     // turns of the loop as the message's structure needs.
     struct SectionJob {
         bool open = false;   // a lookup is under way
         bool found = false;  // the result, once !open
-        mime::SectionRange range;
+        SectionRange range;
         std::uint64_t part_end = 0;  // found: the end of the part named
     };
     SectionJob section_job_;
-    mime::SectionFinder section_finder_;
+    SectionFinder section_finder_;
 
-    // ---- fetch extensions (MOVE, CONDSTORE FETCH/STORE, cache, BINARY) ----
-    // (cmd_fetch.cpp)
+    // ---- MOVE, CONDSTORE FETCH/STORE, BINARY ----
+    // (cmd_copy.cpp, cmd_store.cpp, cmd_fetch.cpp, cmd_binary.cpp)
     void finish_move(bool uid, const SeqSet& set, std::string_view copyuid,
                      std::uint32_t lowest_uid, std::uint32_t highest_uid);
     // COPY/MOVE as a job (RFC 3501 §6.4.7, RFC 6851): one transaction on the
@@ -510,7 +537,7 @@ private:
     FixedText<kModifiedText> modified_text_;
     SeqSet modified_;
     // RFC 3516 BINARY: where a section's bytes lie and how they are encoded,
-    // and a LiteralSource of its decoded bytes (reading the message through
+    // and a ByteSource of its decoded bytes (reading the message through
     // fields_window_, which a BINARY item never needs for anything else).
     enum class BinaryLookup : std::uint8_t { Found, Missing, NotLeaf, UnknownCte };
     struct BinaryRange {
@@ -518,7 +545,7 @@ private:
         std::uint64_t raw = 0;  // leading bytes sent as they are (BINARY[]: the header)
         mime::TransferEncoding encoding = mime::TransferEncoding::Identity;
     };
-    struct BinarySource final : LiteralSource {
+    struct BinarySource final : ByteSource {
         store::Mailbox* box = nullptr;
         const store::MessageInfo* message = nullptr;
         char* window = nullptr;
@@ -534,6 +561,8 @@ private:
         void rewind();
         std::size_t next(char* out, std::size_t capacity);
         std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
+        std::uint64_t decoded_size = 0;  // measured by measure_binary
+        std::uint64_t size() const override { return decoded_size - skip; }
     };
     BinaryLookup find_binary(const FetchItem& item, BinaryRange* out);
     void measure_binary(std::uint64_t from, std::uint64_t count, std::uint64_t* size, bool* nul);
@@ -590,6 +619,8 @@ private:
 // \\Recent, every keyword the store can hold (kMaxKeywords, in the index
 // format) at its longest, and PERMANENTFLAGS' "\\*" (RFC 3501 §7.2.6 FLAGS,
 // §7.1 PERMANENTFLAGS, §7.4.2 FETCH FLAGS). About 3.9 KB.
+// The keyword rule the protocol checks is the one the store's records hold.
+static_assert(mail::kMaxKeywordLength == store::kMaxKeywordLength);
 inline constexpr std::size_t kMaxFlagList =
     sizeof "(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\Recent \\*)" - 1 +
     store::kMaxKeywords * (1 + store::kMaxKeywordLength);
@@ -610,7 +641,7 @@ using FlagLine = FixedText<kMaxFlagList + kFlagLineExtra>;
 // A message's flag list "(\\Seen $Junk ...)" (RFC 3501 §7.4.2 FLAGS), with the
 // mailbox's keyword names; `tail` ends it inside the parentheses
 // (PERMANENTFLAGS' "\\*"). What `w` held before must leave kFlagLineExtra
-// free, minus what follows the list. In cmd_mailbox.cpp.
+// free, minus what follows the list. In sync.cpp.
 void write_flag_list(FlagLine& w, std::uint8_t flags, std::uint64_t keywords,
                      const store::Mailbox& box, std::string_view tail = {});
 
@@ -621,7 +652,7 @@ void write_flag_list(FlagLine& w, std::uint8_t flags, std::uint64_t keywords,
 // with many keywords) are written only when the buffer has room for them
 // and this reserve; until then the command waits as a job.
 // A command's untagged lines are at most kMaxUntaggedLine each (1 KiB
-// buffers in cmd_mailbox.cpp and cmd_ext.cpp; longer ones are jobs or
+// buffers in cmd_select.cpp, cmd_mailbox.cpp and cmd_ext.cpp; longer ones are jobs or
 // announcements); one of them, a few short ones and its tagged line fit.
 inline constexpr std::size_t kMaxUntaggedLine = 1024;
 inline constexpr std::size_t kResponseReserve = 2048;

@@ -2,10 +2,10 @@
 // 2177), ENABLE (RFC 5161), ID (RFC 2971), NAMESPACE (RFC 2342) and QUOTA
 // (RFC 9208).
 #include "core/base/text.h"
+#include "core/base/version.h"
 #include "core/imap/encoder.h"
-#include "core/imap/session.h"
+#include "core/session/session.h"
 #include "core/store/user_store.h"
-#include "core/version.h"
 
 namespace tinyimapd::imap {
 

@@ -1,18 +1,19 @@
-#include "core/mime/bodystructure.h"
+#include "core/imap/bodystructure.h"
 
+#include "core/base/assert.h"
 #include "core/base/text.h"
-#include "core/mime/envelope.h"
+#include "core/imap/envelope.h"
 #include "core/mime/header.h"
 #include "core/mime/params.h"
 #include "core/mime/part.h"
 
-namespace tinyimapd::mime {
+namespace tinyimapd::imap {
 namespace {
 
 // body-fld-param: NIL or "(" name value ... ")"; with `add_charset`, a
 // missing charset becomes ("CHARSET" "US-ASCII").
 void write_params(std::string_view params, bool add_charset, imap::ResponseWriter& out) {
-    ParamIterator it(params);
+    mime::ParamIterator it(params);
     std::string_view name, value;
     bool any = false;
     bool charset = false;
@@ -37,7 +38,7 @@ void write_params(std::string_view params, bool add_charset, imap::ResponseWrite
 void write_nstring_field(std::string_view fields, std::string_view name,
                          imap::ResponseWriter& out) {
     std::string_view value;
-    bool found = find_field(fields, name, &value);
+    bool found = mime::find_field(fields, name, &value);
     out.nstring(value, !found);
 }
 
@@ -46,19 +47,19 @@ void write_nstring_field(std::string_view fields, std::string_view name,
 bool content_type(std::string_view fields, char* buf, std::size_t cap, std::string_view* type,
                   std::string_view* subtype, std::string_view* params) {
     std::string_view ct;
-    if (!find_field(fields, "Content-Type", &ct)) return false;
+    if (!mime::find_field(fields, "Content-Type", &ct)) return false;
     std::string_view value;
-    parse_mime_value(ct, buf, cap, &value, params);
-    return split_media_type(value, type, subtype);
+    mime::parse_mime_value(ct, buf, cap, &value, params);
+    return mime::split_media_type(value, type, subtype);
 }
 
 // body-fld-dsp, body-fld-lang, body-fld-loc (RFC 3501 §9).
 void write_dsp_lang_loc(std::string_view fields, imap::ResponseWriter& out) {
     std::string_view dsp;
     char buf[128];
-    if (find_field(fields, "Content-Disposition", &dsp)) {
+    if (mime::find_field(fields, "Content-Disposition", &dsp)) {
         std::string_view value, params;
-        parse_mime_value(dsp, buf, sizeof buf, &value, &params);
+        mime::parse_mime_value(dsp, buf, sizeof buf, &value, &params);
         if (value.empty()) {
             out.nil();
         } else {
@@ -70,12 +71,12 @@ void write_dsp_lang_loc(std::string_view fields, imap::ResponseWriter& out) {
         out.nil();
     }
     std::string_view lang;
-    if (find_field(fields, "Content-Language", &lang)) {
-        TokenListIterator count_it(lang);
+    if (mime::find_field(fields, "Content-Language", &lang)) {
+        mime::TokenListIterator count_it(lang);
         std::string_view tok;
         std::size_t n = 0;
         while (count_it.next(&tok)) ++n;
-        TokenListIterator it(lang);
+        mime::TokenListIterator it(lang);
         if (n == 0) {
             out.nil();
         } else if (n == 1) {
@@ -93,28 +94,28 @@ void write_dsp_lang_loc(std::string_view fields, imap::ResponseWriter& out) {
 }
 
 // "(" type subtype params id description encoding octets of a leaf.
-[[gnu::noinline]] void write_leaf_fields(const HeaderBlock& h, const PartInfo& info,
+[[gnu::noinline]] void write_leaf_fields(const mime::HeaderBlock& h, const mime::PartInfo& info,
                                          imap::ResponseWriter& out) {
     char buf[256];
     std::string_view type, subtype, params;
     bool add_charset = info.is_text;
     switch (info.override_type) {
-        case TypeOverride::None:
+        case mime::TypeOverride::None:
             if (!content_type(h.fields, buf, sizeof buf, &type, &subtype, &params)) {
                 type = "TEXT";
                 subtype = "PLAIN";
             }
             break;
-        case TypeOverride::TextPlain:
+        case mime::TypeOverride::TextPlain:
             type = "TEXT";
             subtype = "PLAIN";
             add_charset = true;
             break;
-        case TypeOverride::MessageRfc822:
+        case mime::TypeOverride::MessageRfc822:
             type = "MESSAGE";
             subtype = "RFC822";
             break;
-        case TypeOverride::OctetStream:
+        case mime::TypeOverride::OctetStream:
             type = "APPLICATION";
             subtype = "OCTET-STREAM";
             break;
@@ -125,16 +126,16 @@ void write_dsp_lang_loc(std::string_view fields, imap::ResponseWriter& out) {
     write_nstring_field(h.fields, "Content-Description", out);
     std::string_view enc;
     char enc_buf[64];
-    if (find_field(h.fields, "Content-Transfer-Encoding", &enc)) {
+    if (mime::find_field(h.fields, "Content-Transfer-Encoding", &enc)) {
         std::string_view rest;
-        parse_mime_value(enc, enc_buf, sizeof enc_buf, &enc, &rest);
+        mime::parse_mime_value(enc, enc_buf, sizeof enc_buf, &enc, &rest);
     }
     out.string(enc.empty() ? std::string_view("7BIT") : enc);
     out.number(h.end - h.body_start);
 }
 
 // " " subtype [params dsp lang loc] ")" closing a multipart.
-[[gnu::noinline]] void write_multipart_tail(const HeaderBlock& h, bool extensible,
+[[gnu::noinline]] void write_multipart_tail(const mime::HeaderBlock& h, bool extensible,
                                             imap::ResponseWriter& out) {
     char buf[256];
     std::string_view type, subtype, params;
@@ -151,7 +152,7 @@ void write_dsp_lang_loc(std::string_view fields, imap::ResponseWriter& out) {
 
 // " " md5 dsp lang loc (body-ext-1part) when `h` is given, and ")" closing
 // a leaf.
-[[gnu::noinline]] void write_leaf_tail(const HeaderBlock* h, imap::ResponseWriter& out) {
+[[gnu::noinline]] void write_leaf_tail(const mime::HeaderBlock* h, imap::ResponseWriter& out) {
     if (h != nullptr) {
         out.sp();
         write_nstring_field(h->fields, "Content-MD5", out);
@@ -192,11 +193,11 @@ bool StructureWriter::emit(TextWriter& out, Render render) {
     return true;
 }
 
-StructureWriter::Progress StructureWriter::step(MessageReader& r, char* scratch,
+StructureWriter::Progress StructureWriter::step(ByteSource& r, char* scratch,
                                                 std::size_t scratch_size, TextWriter& out,
                                                 std::uint64_t budget) {
-    if (scratch_size < kMinScratch) return Progress::Done;
-    CountingReader counted(r);
+    if (scratch_size < mime::kMinScratch) return Progress::Done;
+    CountingSource counted(r);
     for (std::size_t actions = 0; !done_; ++actions) {
         if (actions >= kMaxActions || counted.count >= budget) return Progress::Budget;
         if (!act(counted, scratch, scratch_size, out, budget - counted.count)) {
@@ -206,16 +207,17 @@ StructureWriter::Progress StructureWriter::step(MessageReader& r, char* scratch,
     return Progress::Done;
 }
 
-bool StructureWriter::open_part(MessageReader& r, char* scratch, std::size_t cap, TextWriter& out) {
+bool StructureWriter::open_part(ByteSource& r, char* scratch, std::size_t cap, TextWriter& out) {
     const Pending p = pending_;
-    HeaderBlock h;
-    load_header(r, p.start, p.end, scratch, cap, &h);
-    PartInfo info;
-    classify_part(h, p.depth, p.in_digest, &info);
+    mime::HeaderBlock h;
+    mime::load_header(r, p.start, p.end, scratch, cap, &h);
+    mime::PartInfo info;
+    mime::classify_part(h, p.depth, p.in_digest, &info);
     // This is part parts_ + 1; past the limit it can have no parts inside.
-    if (info.kind != PartKind::Leaf && (parts_ + 1 >= kMaxMimeParts || top_ + 1 >= kMaxFrames)) {
-        info.kind = PartKind::Leaf;
-        info.override_type = TypeOverride::OctetStream;
+    if (info.kind != mime::PartKind::Leaf &&
+        (parts_ + 1 >= mime::kMaxMimeParts || top_ + 1 >= kMaxFrames)) {
+        info.kind = mime::PartKind::Leaf;
+        info.override_type = mime::TypeOverride::OctetStream;
         info.is_text = false;
     }
     Frame f{};
@@ -223,7 +225,7 @@ bool StructureWriter::open_part(MessageReader& r, char* scratch, std::size_t cap
     f.end = p.end;
     f.body_start = h.body_start;
     f.depth = p.depth;
-    if (info.kind == PartKind::Multipart) {
+    if (info.kind == mime::PartKind::Multipart) {
         if (!emit(out, [&](imap::ResponseWriter& w) {
                 if (p.lead_sp) w.sp();
                 w.open_list();
@@ -243,12 +245,14 @@ bool StructureWriter::open_part(MessageReader& r, char* scratch, std::size_t cap
             })) {
             return false;
         }
-        f.phase = info.kind == PartKind::Message ? Phase::Envelope
-                  : info.is_text                 ? Phase::Lines
-                                                 : Phase::Ext;
+        f.phase = info.kind == mime::PartKind::Message ? Phase::Envelope
+                  : info.is_text                       ? Phase::Lines
+                                                       : Phase::Ext;
         f.at.pos = h.body_start;
         f.at.scan = 0;
     }
+    // A part that could not fit a frame of its own was made a leaf above.
+    TINYIMAPD_ASSERT(top_ < kMaxFrames);
     frames_[top_++] = f;
     ++parts_;
     has_pending_ = false;
@@ -256,7 +260,7 @@ bool StructureWriter::open_part(MessageReader& r, char* scratch, std::size_t cap
 }
 
 // One bounded action of the walk; false when the output is full.
-bool StructureWriter::act(MessageReader& r, char* scratch, std::size_t cap, TextWriter& out,
+bool StructureWriter::act(ByteSource& r, char* scratch, std::size_t cap, TextWriter& out,
                           std::uint64_t budget) {
     const bool extensible = item_ == StructureItem::BodyStructure;
     if (item_ == StructureItem::Envelope) {
@@ -282,22 +286,22 @@ bool StructureWriter::act(MessageReader& r, char* scratch, std::size_t cap, Text
     switch (f.phase) {
         case Phase::Children: {
             if (boundary_frame_ != top_ - 1) {
-                HeaderBlock h;
-                load_header(r, f.start, f.end, scratch, cap, &h);
-                PartInfo info;
-                classify_part(h, f.depth, false, &info);
+                mime::HeaderBlock h;
+                mime::load_header(r, f.start, f.end, scratch, cap, &h);
+                mime::PartInfo info;
+                mime::classify_part(h, f.depth, false, &info);
                 boundary_len_ = info.boundary_len;
                 for (std::size_t i = 0; i < info.boundary_len; ++i) boundary_[i] = info.boundary[i];
                 boundary_frame_ = top_ - 1;
             }
-            ChildCursor children(f.at, f.end, std::string_view(boundary_, boundary_len_));
-            if (parts_ + 1 >= kMaxMimeParts) children.last_child();
+            mime::ChildCursor children(f.at, f.end, std::string_view(boundary_, boundary_len_));
+            if (parts_ + 1 >= mime::kMaxMimeParts) children.last_child();
             std::uint64_t cs = 0, ce = 0;
-            const ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
+            const mime::ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
             f.at = children.state();
-            if (st == ChildCursor::Step::Done) {
+            if (st == mime::ChildCursor::Step::Done) {
                 f.phase = Phase::Tail;
-            } else if (st == ChildCursor::Step::Child) {
+            } else if (st == mime::ChildCursor::Step::Child) {
                 pending_ =
                     Pending{cs, ce, static_cast<std::uint8_t>(f.depth + 1), f.is_digest, false};
                 has_pending_ = true;
@@ -305,8 +309,8 @@ bool StructureWriter::act(MessageReader& r, char* scratch, std::size_t cap, Text
             return true;
         }
         case Phase::Tail: {
-            HeaderBlock h;
-            load_header(r, f.start, f.end, scratch, cap, &h);
+            mime::HeaderBlock h;
+            mime::load_header(r, f.start, f.end, scratch, cap, &h);
             if (!emit(out,
                       [&](imap::ResponseWriter& w) { write_multipart_tail(h, extensible, w); })) {
                 return false;
@@ -332,7 +336,7 @@ bool StructureWriter::act(MessageReader& r, char* scratch, std::size_t cap, Text
             if (f.at.pos < f.end) {
                 const std::uint64_t left = f.end - f.at.pos;
                 const std::uint64_t n = left < budget ? left : budget;
-                f.at.scan += count_lines(r, f.at.pos, f.at.pos + n, scratch, cap);
+                f.at.scan += mime::count_lines(r, f.at.pos, f.at.pos + n, scratch, cap);
                 f.at.pos += n;
                 return true;
             }
@@ -342,8 +346,8 @@ bool StructureWriter::act(MessageReader& r, char* scratch, std::size_t cap, Text
             return true;
         }
         case Phase::Ext: {
-            HeaderBlock h;
-            if (extensible) load_header(r, f.start, f.end, scratch, cap, &h);
+            mime::HeaderBlock h;
+            if (extensible) mime::load_header(r, f.start, f.end, scratch, cap, &h);
             if (!emit(out, [&](imap::ResponseWriter& w) {
                     write_leaf_tail(extensible ? &h : nullptr, w);
                 })) {
@@ -356,9 +360,9 @@ bool StructureWriter::act(MessageReader& r, char* scratch, std::size_t cap, Text
     return true;
 }
 
-bool write_bodystructure(MessageReader& r, char* scratch, std::size_t scratch_size, bool extensible,
+bool write_bodystructure(ByteSource& r, char* scratch, std::size_t scratch_size, bool extensible,
                          TextWriter& out) {
-    if (scratch_size < kMinScratch) return false;
+    if (scratch_size < mime::kMinScratch) return false;
     StructureWriter w;
     w.start(extensible ? StructureItem::BodyStructure : StructureItem::Body);
     while (w.step(r, scratch, scratch_size, out, UINT64_MAX) == StructureWriter::Progress::Budget) {
@@ -366,4 +370,4 @@ bool write_bodystructure(MessageReader& r, char* scratch, std::size_t scratch_si
     return true;
 }
 
-}  // namespace tinyimapd::mime
+}  // namespace tinyimapd::imap

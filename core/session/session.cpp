@@ -1,5 +1,6 @@
-#include "core/imap/session.h"
+#include "core/session/session.h"
 
+#include "core/base/assert.h"
 #include "core/base/base64.h"
 #include "core/base/text.h"
 #include "core/imap/encoder.h"
@@ -186,11 +187,60 @@ void Session::on_parse_error() {
     tagged("BAD", parser_.error_code(), w.view());
 }
 
+// The session's half of the command table: the handler of each command, in
+// CommandId order (the protocol's half, name, states and grammar, is
+// core/imap/command.cpp). Handlers run with the command parsed and allowed
+// in the session's state.
+const Session::HandlerRow Session::kHandlers[kCommandCount] = {
+    {CommandId::Capability, [](Session& s, const ParsedCommand&) { s.cmd_capability(); }},
+    {CommandId::Noop, [](Session& s, const ParsedCommand&) { s.cmd_noop(); }},
+    {CommandId::Logout, [](Session& s, const ParsedCommand&) { s.cmd_logout(); }},
+    {CommandId::Id, [](Session& s, const ParsedCommand& c) { s.cmd_id(c); }},
+    {CommandId::Starttls, [](Session& s, const ParsedCommand&) { s.cmd_starttls(); }},
+    {CommandId::Authenticate, [](Session& s, const ParsedCommand& c) { s.cmd_authenticate(c); }},
+    {CommandId::Login, [](Session& s, const ParsedCommand& c) { s.cmd_login(c); }},
+    {CommandId::Select, [](Session& s, const ParsedCommand& c) { s.cmd_select(c, false); }},
+    {CommandId::Examine, [](Session& s, const ParsedCommand& c) { s.cmd_select(c, true); }},
+    {CommandId::Create, [](Session& s, const ParsedCommand& c) { s.cmd_create(c); }},
+    {CommandId::Delete, [](Session& s, const ParsedCommand& c) { s.cmd_delete(c); }},
+    {CommandId::Rename, [](Session& s, const ParsedCommand& c) { s.cmd_rename(c); }},
+    {CommandId::Subscribe, [](Session& s, const ParsedCommand& c) { s.cmd_subscribe(c, true); }},
+    {CommandId::Unsubscribe, [](Session& s, const ParsedCommand& c) { s.cmd_subscribe(c, false); }},
+    {CommandId::List, [](Session& s, const ParsedCommand& c) { s.cmd_list(c, false); }},
+    {CommandId::Lsub, [](Session& s, const ParsedCommand& c) { s.cmd_list(c, true); }},
+    {CommandId::Status, [](Session& s, const ParsedCommand& c) { s.cmd_status(c); }},
+    // The message literals streamed in as they came (cmd_append.cpp).
+    {CommandId::Append, [](Session& s, const ParsedCommand&) { s.append_finish(); }},
+    {CommandId::Namespace, [](Session& s, const ParsedCommand&) { s.cmd_namespace(); }},
+    {CommandId::Enable, [](Session& s, const ParsedCommand& c) { s.cmd_enable(c); }},
+    {CommandId::Idle, [](Session& s, const ParsedCommand&) { s.cmd_idle(); }},
+    {CommandId::GetQuota, [](Session& s, const ParsedCommand& c) { s.cmd_quota(c); }},
+    {CommandId::GetQuotaRoot, [](Session& s, const ParsedCommand& c) { s.cmd_quota(c); }},
+    {CommandId::SetQuota, [](Session& s, const ParsedCommand& c) { s.cmd_quota(c); }},
+    {CommandId::Find, [](Session& s, const ParsedCommand& c) { s.cmd_list(c, false, true); }},
+    // RFC 3501 §6.4.1: every change is durable when it is acknowledged, so a
+    // checkpoint has nothing left to do but report changes.
+    {CommandId::Check,
+     [](Session& s, const ParsedCommand&) { s.finish_after_sync("OK", "", "CHECK completed"); }},
+    {CommandId::Close, [](Session& s, const ParsedCommand&) { s.cmd_close(true); }},
+    {CommandId::Unselect, [](Session& s, const ParsedCommand&) { s.cmd_close(false); }},
+    {CommandId::Expunge, [](Session& s, const ParsedCommand& c) { s.cmd_expunge(c); }},
+    {CommandId::Search, [](Session& s, const ParsedCommand& c) { s.cmd_search(c); }},
+    {CommandId::Fetch, [](Session& s, const ParsedCommand& c) { s.cmd_fetch(c); }},
+    {CommandId::Store, [](Session& s, const ParsedCommand& c) { s.cmd_store(c); }},
+    {CommandId::Copy, [](Session& s, const ParsedCommand& c) { s.cmd_copy(c); }},
+    {CommandId::Move, [](Session& s, const ParsedCommand& c) { s.cmd_copy(c); }},
+};
+
 // The command's state rules (RFC 3501 §3) and syntax (§9) are checked before
 // it runs; a command in the wrong state or with bad arguments gets BAD.
 // Before authentication only the state is checked: nothing more of an
 // unauthenticated client's input is parsed than needed.
 void Session::execute(std::uint64_t now_ms) {
+    // The header's invariants: a command starts only with room for its
+    // answers, and never while a failed LOGIN's NO is held back.
+    TINYIMAPD_ASSERT(out_.room() >= kResponseReserve);
+    TINYIMAPD_ASSERT(delayed_until_ms_ == kNoDeadline && job_.kind == JobKind::None);
     now_ms_ = now_ms;
     remember_tag();
     const CommandInfo* info = find_command(parser_.name());
@@ -209,46 +259,12 @@ void Session::execute(std::uint64_t now_ms) {
         return;
     }
 
-    switch (cmd.id) {
-        case CommandId::Capability: cmd_capability(); return;
-        case CommandId::Noop: cmd_noop(); return;
-        case CommandId::Check:
-            // RFC 3501 §6.4.1: every change is durable when it is acknowledged,
-            // so a checkpoint has nothing left to do but report changes.
-            finish_after_sync("OK", "", "CHECK completed");
-            return;
-        case CommandId::Select: cmd_select(cmd, false); return;
-        case CommandId::Examine: cmd_select(cmd, true); return;
-        case CommandId::Close: cmd_close(true); return;
-        case CommandId::Unselect: cmd_close(false); return;
-        case CommandId::Create: cmd_create(cmd); return;
-        case CommandId::Delete: cmd_delete(cmd); return;
-        case CommandId::Rename: cmd_rename(cmd); return;
-        case CommandId::Subscribe: cmd_subscribe(cmd, true); return;
-        case CommandId::Unsubscribe: cmd_subscribe(cmd, false); return;
-        case CommandId::List: cmd_list(cmd, false); return;
-        case CommandId::Lsub: cmd_list(cmd, true); return;
-        case CommandId::Find: cmd_list(cmd, false, true); return;
-        case CommandId::Status: cmd_status(cmd); return;
-        case CommandId::Append: append_finish(); return;
-        case CommandId::Fetch: cmd_fetch(cmd); return;
-        case CommandId::Search: cmd_search(cmd); return;
-        case CommandId::Store: cmd_store(cmd); return;
-        case CommandId::Expunge: cmd_expunge(cmd); return;
-        case CommandId::Copy:
-        case CommandId::Move: cmd_copy(cmd); return;
-        case CommandId::Logout: cmd_logout(); return;
-        case CommandId::Login: cmd_login(cmd); return;
-        case CommandId::Authenticate: cmd_authenticate(cmd); return;
-        case CommandId::Starttls: cmd_starttls(); return;
-        case CommandId::Idle: cmd_idle(); return;
-        case CommandId::Enable: cmd_enable(cmd); return;
-        case CommandId::Id: cmd_id(cmd); return;
-        case CommandId::Namespace: cmd_namespace(); return;
-        case CommandId::GetQuota:
-        case CommandId::GetQuotaRoot:
-        case CommandId::SetQuota: cmd_quota(cmd); return;
-        default: break;
+    const HandlerRow& row = kHandlers[static_cast<std::size_t>(cmd.id)];
+    TINYIMAPD_ASSERT(row.id == cmd.id);  // the table follows CommandId's order
+    const Handler handler = row.handler;
+    if (handler != nullptr) {
+        handler(*this, cmd);
+        return;
     }
     // Understood, but not in this version: never a fake OK.
     FixedText<kLogLine> w;
@@ -591,9 +607,9 @@ void Session::bye(std::string_view text) {
 // into the next one).
 void Session::untagged(std::string_view text) {
     if (out_.room() < text.size() + 4) return;
-    (void)out_.append("* ");
-    (void)out_.append(text);
-    (void)out_.append("\r\n");
+    out_.append_reserved("* ");
+    out_.append_reserved(text);
+    out_.append_reserved("\r\n");
 }
 
 // Tagged lines carry client-chosen bytes (the tag, a bad argument quoted in

@@ -20,8 +20,8 @@
 
 #include "core/auth/login_guard.h"
 #include "core/auth/passwd.h"
-#include "core/config.h"
-#include "core/imap/session.h"
+#include "core/server/config.h"
+#include "core/session/session.h"
 #include "port/platform.h"
 
 namespace tinyimapd {
@@ -74,8 +74,27 @@ private:
         bool tls = false;  // implicit TLS (RFC 8314)
     };
 
-    static LoginGuard::Entry* guard_table(void* block, std::size_t size, const Config& config);
-    bool carve(Arena& arena);
+    // Where each part of the block lies: lay_out() is the one description
+    // of the block. memory_needed() runs it over no block (pointers null,
+    // `used` the size), the constructor over the block it was given.
+    struct Layout {
+        char* passwd = nullptr;              // two buffers of passwd_max_size
+        LoginGuard::Entry* guard = nullptr;  // kLoginGuardEntries
+        void* registry = nullptr;            // Registry::bytes_needed
+        std::size_t registry_size = 0;
+        char* stream_scratch = nullptr;  // kStreamScratch
+        void* fetch_cache = nullptr;     // fetch_cache_kib
+        std::size_t fetch_cache_size = 0;
+        void* slots = nullptr;  // max_clients Slots, constructed by place_slots
+        imap::QuotaReservations::Entry* reservations = nullptr;  // one per slot
+        port::WaitItem* wait_items = nullptr;                    // slots and listeners
+        char* slot_buffers = nullptr;  // max_clients shares of slot_stride
+        std::size_t slot_stride = 0;   // one slot's buffers (take_slot_buffers)
+        std::size_t used = 0;          // bytes of the block laid out
+        bool complete = false;         // the block held all of it
+    };
+    static Layout lay_out(void* block, std::size_t size, const Config& config);
+    bool place_slots();
     void accept_all(const Listener& listener, std::uint64_t now);
     void refuse(port::Handle h, std::string_view bye, std::string_view why,
                 const port::PeerAddress& peer);
@@ -94,6 +113,7 @@ private:
     port::Platform& platform_;
     const Config& config_;
     imap::SessionConfig session_config_;
+    Layout layout_;  // first: passwd_ and login_guard_ live where it says
     PasswdDb passwd_;
     LoginGuard login_guard_;
     store::Registry registry_;

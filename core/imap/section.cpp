@@ -1,4 +1,4 @@
-#include "core/mime/section.h"
+#include "core/imap/section.h"
 
 #include <cstring>
 
@@ -6,23 +6,23 @@
 #include "core/mime/header.h"
 #include "core/mime/part.h"
 
-namespace tinyimapd::mime {
+namespace tinyimapd::imap {
 namespace {
 
 // StructureWriter::open_part's rule: a part opened at or past the limit
 // (this is part `parts` + 1), or too deep for a frame, has no parts inside.
-void limit_part(std::size_t parts, std::size_t depth, PartInfo* info) {
-    if (info->kind != PartKind::Leaf &&
-        (parts + 1 >= kMaxMimeParts || depth + 1 >= kMaxMimeDepth + 2)) {
-        info->kind = PartKind::Leaf;
-        info->override_type = TypeOverride::OctetStream;
+void limit_part(std::size_t parts, std::size_t depth, mime::PartInfo* info) {
+    if (info->kind != mime::PartKind::Leaf &&
+        (parts + 1 >= mime::kMaxMimeParts || depth + 1 >= mime::kMaxMimeDepth + 2)) {
+        info->kind = mime::PartKind::Leaf;
+        info->override_type = mime::TypeOverride::OctetStream;
         info->is_text = false;
     }
 }
 
 }  // namespace
 
-bool find_section(MessageReader& r, const imap::SectionSpec& section, char* scratch,
+bool find_section(ByteSource& r, const imap::SectionSpec& section, char* scratch,
                   std::size_t scratch_size, SectionRange* out) {
     SectionFinder f;
     f.start(section);
@@ -47,11 +47,10 @@ void SectionFinder::start(const imap::SectionSpec& section) {
     boundary_frame_ = kFrames;
 }
 
-SectionFinder::Progress SectionFinder::step(MessageReader& r, char* scratch,
-                                            std::size_t scratch_size, std::uint64_t budget,
-                                            SectionRange* out) {
-    if (scratch_size < kMinScratch) phase_ = Phase::Missing;
-    CountingReader counted(r);
+SectionFinder::Progress SectionFinder::step(ByteSource& r, char* scratch, std::size_t scratch_size,
+                                            std::uint64_t budget, SectionRange* out) {
+    if (scratch_size < mime::kMinScratch) phase_ = Phase::Missing;
+    CountingSource counted(r);
     for (std::size_t actions = 0;; ++actions) {
         if (phase_ == Phase::Found) {
             *out = range_;
@@ -64,39 +63,39 @@ SectionFinder::Progress SectionFinder::step(MessageReader& r, char* scratch,
 }
 
 // Makes [start, end) at depth_ the current entity, counted as a part.
-void SectionFinder::open_path(MessageReader& r, std::uint64_t start, std::uint64_t end,
-                              bool in_digest, char* scratch, std::size_t cap) {
-    HeaderBlock h;
-    load_header(r, start, end, scratch, cap, &h);
+void SectionFinder::open_path(ByteSource& r, std::uint64_t start, std::uint64_t end, bool in_digest,
+                              char* scratch, std::size_t cap) {
+    mime::HeaderBlock h;
+    mime::load_header(r, start, end, scratch, cap, &h);
     cur_.start = start;
     cur_.fields_end = h.fields_end;
     cur_.body_start = h.body_start;
     cur_.end = end;
-    classify_part(h, depth_, in_digest, &cur_.info);
+    mime::classify_part(h, depth_, in_digest, &cur_.info);
     limit_part(parts_, depth_, &cur_.info);
     ++parts_;
 }
 
 // Opens the pending part of an earlier sibling's subtree: counts it, and
 // what is inside it is counted next.
-void SectionFinder::count_part(MessageReader& r, char* scratch, std::size_t cap) {
+void SectionFinder::count_part(ByteSource& r, char* scratch, std::size_t cap) {
     const Pending p = pending_;
-    HeaderBlock h;
-    load_header(r, p.start, p.end, scratch, cap, &h);
-    PartInfo info;
-    classify_part(h, p.depth, p.in_digest, &info);
+    mime::HeaderBlock h;
+    mime::load_header(r, p.start, p.end, scratch, cap, &h);
+    mime::PartInfo info;
+    mime::classify_part(h, p.depth, p.in_digest, &info);
     limit_part(parts_, p.depth, &info);
     ++parts_;
     has_pending_ = false;
-    if (info.kind == PartKind::Message) {
+    if (info.kind == mime::PartKind::Message) {
         // Its one part: the encapsulated message.
         pending_ = Pending{h.body_start, p.end, static_cast<std::uint8_t>(p.depth + 1), false};
         has_pending_ = true;
-    } else if (info.kind == PartKind::Multipart && top_ < kFrames) {
+    } else if (info.kind == mime::PartKind::Multipart && top_ < kFrames) {
         Frame& f = frames_[top_];
         f.start = p.start;
         f.end = p.end;
-        f.at = ChildCursor::State{};
+        f.at = mime::ChildCursor::State{};
         f.at.pos = f.at.scan = h.body_start;
         f.depth = p.depth;
         f.is_digest = info.is_digest;
@@ -108,7 +107,7 @@ void SectionFinder::count_part(MessageReader& r, char* scratch, std::size_t cap)
 }
 
 // One bounded action of the lookup.
-void SectionFinder::act(MessageReader& r, char* scratch, std::size_t cap, std::uint64_t budget) {
+void SectionFinder::act(ByteSource& r, char* scratch, std::size_t cap, std::uint64_t budget) {
     switch (phase_) {
         case Phase::Root:
             open_path(r, 0, r.size(), false, scratch, cap);
@@ -128,34 +127,34 @@ void SectionFinder::act(MessageReader& r, char* scratch, std::size_t cap, std::u
             // The entity whose parts are numbered: the message itself at
             // first, the encapsulated message of a message/rfc822 part, or a
             // multipart.
-            if (!first_ && cur_.info.kind == PartKind::Message) {
+            if (!first_ && cur_.info.kind == mime::PartKind::Message) {
                 ++depth_;
                 open_path(r, cur_.body_start, cur_.end, false, scratch, cap);
-            } else if (!first_ && cur_.info.kind != PartKind::Multipart) {
+            } else if (!first_ && cur_.info.kind != mime::PartKind::Multipart) {
                 phase_ = Phase::Missing;
                 return;
             }
             first_ = false;
-            if (cur_.info.kind != PartKind::Multipart) {
+            if (cur_.info.kind != mime::PartKind::Multipart) {
                 // Part 1 of a non-multipart message is the message's body.
                 if (n != 1) phase_ = Phase::Missing;
                 ++level_;
                 return;
             }
-            at_ = ChildCursor::State{};
+            at_ = mime::ChildCursor::State{};
             at_.pos = at_.scan = cur_.body_start;
             index_ = 0;
             phase_ = Phase::Children;
             return;
         }
         case Phase::Children: {
-            ChildCursor children(at_, cur_.end, cur_.info.boundary_view());
-            if (parts_ + 1 >= kMaxMimeParts) children.last_child();
+            mime::ChildCursor children(at_, cur_.end, cur_.info.boundary_view());
+            if (parts_ + 1 >= mime::kMaxMimeParts) children.last_child();
             std::uint64_t cs = 0, ce = 0;
-            const ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
+            const mime::ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
             at_ = children.state();
-            if (st == ChildCursor::Step::More) return;
-            if (st == ChildCursor::Step::Done) {
+            if (st == mime::ChildCursor::Step::More) return;
+            if (st == mime::ChildCursor::Step::Done) {
                 phase_ = Phase::Missing;
                 return;
             }
@@ -179,24 +178,24 @@ void SectionFinder::act(MessageReader& r, char* scratch, std::size_t cap, std::u
             } else {
                 Frame& f = frames_[top_ - 1];
                 if (boundary_frame_ != top_ - 1) {
-                    HeaderBlock h;
-                    load_header(r, f.start, f.end, scratch, cap, &h);
-                    PartInfo info;
-                    classify_part(h, f.depth, false, &info);
+                    mime::HeaderBlock h;
+                    mime::load_header(r, f.start, f.end, scratch, cap, &h);
+                    mime::PartInfo info;
+                    mime::classify_part(h, f.depth, false, &info);
                     boundary_len_ = info.boundary_len;
                     for (std::size_t i = 0; i < info.boundary_len; ++i) {
                         boundary_[i] = info.boundary[i];
                     }
                     boundary_frame_ = top_ - 1;
                 }
-                ChildCursor children(f.at, f.end, std::string_view(boundary_, boundary_len_));
-                if (parts_ + 1 >= kMaxMimeParts) children.last_child();
+                mime::ChildCursor children(f.at, f.end, std::string_view(boundary_, boundary_len_));
+                if (parts_ + 1 >= mime::kMaxMimeParts) children.last_child();
                 std::uint64_t cs = 0, ce = 0;
-                const ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
+                const mime::ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
                 f.at = children.state();
-                if (st == ChildCursor::Step::Done) {
+                if (st == mime::ChildCursor::Step::Done) {
                     --top_;
-                } else if (st == ChildCursor::Step::Child) {
+                } else if (st == mime::ChildCursor::Step::Child) {
                     pending_ = Pending{cs, ce, static_cast<std::uint8_t>(f.depth + 1), f.is_digest};
                     has_pending_ = true;
                 }
@@ -211,7 +210,7 @@ void SectionFinder::act(MessageReader& r, char* scratch, std::size_t cap, std::u
 }
 
 // The path is resolved: the range the section's text asks of cur_.
-void SectionFinder::finish(MessageReader& r, char* scratch, std::size_t cap) {
+void SectionFinder::finish(ByteSource& r, char* scratch, std::size_t cap) {
     phase_ = Phase::Found;
     SectionRange* out = &range_;
     *out = SectionRange{};
@@ -239,12 +238,12 @@ void SectionFinder::finish(MessageReader& r, char* scratch, std::size_t cap) {
     std::uint64_t start = cur_.start, fields_end = cur_.fields_end, body_start = cur_.body_start;
     const std::uint64_t end = cur_.end;
     if (has_parts) {
-        if (cur_.info.kind != PartKind::Message) {
+        if (cur_.info.kind != mime::PartKind::Message) {
             phase_ = Phase::Missing;
             return;
         }
-        HeaderBlock h;
-        load_header(r, cur_.body_start, end, scratch, cap, &h);
+        mime::HeaderBlock h;
+        mime::load_header(r, cur_.body_start, end, scratch, cap, &h);
         start = cur_.body_start;
         fields_end = h.fields_end;
         body_start = h.body_start;
@@ -266,7 +265,7 @@ void SectionFinder::finish(MessageReader& r, char* scratch, std::size_t cap) {
     }
 }
 
-HeaderFieldsFilter::HeaderFieldsFilter(MessageReader& r, const SectionRange& range,
+HeaderFieldsFilter::HeaderFieldsFilter(ByteSource& r, const SectionRange& range,
                                        const imap::SectionSpec& section, char* window,
                                        std::size_t window_size)
     : r_(r),
@@ -276,7 +275,7 @@ HeaderFieldsFilter::HeaderFieldsFilter(MessageReader& r, const SectionRange& ran
       begin_(range.offset),
       end_(range.offset + range.length),
       is_not_(section.text == imap::SectionText::HeaderFieldsNot) {
-    rewind();
+    size_ = total_size();
 }
 
 void HeaderFieldsFilter::rewind() {
@@ -322,7 +321,7 @@ std::size_t HeaderFieldsFilter::produce(char* out, std::size_t capacity) {
             continue;
         }
         if (at_line_start_) {
-            if (!ensure(in_pos_, kMinScratch / 4)) {
+            if (!ensure(in_pos_, mime::kMinScratch / 4)) {
                 in_pos_ = end_;  // read failure: end the header here
                 continue;
             }
@@ -333,7 +332,8 @@ std::size_t HeaderFieldsFilter::produce(char* out, std::size_t capacity) {
                 // A continuation line: keeps the selection of its field.
             } else {
                 std::size_t colon = std::string_view::npos;
-                std::size_t limit = w.size() < kMinScratch / 4 ? w.size() : kMinScratch / 4;
+                std::size_t limit =
+                    w.size() < mime::kMinScratch / 4 ? w.size() : mime::kMinScratch / 4;
                 for (std::size_t i = 0; i < limit; ++i) {
                     if (w[i] == ':' || w[i] == '\n') {
                         if (w[i] == ':') colon = i;
@@ -345,11 +345,11 @@ std::size_t HeaderFieldsFilter::produce(char* out, std::size_t capacity) {
                     // longer than any in a list.
                     bool has_lf = false;
                     for (std::size_t i = 0; i < limit; ++i) has_lf |= w[i] == '\n';
-                    selected_ = !has_lf && limit == kMinScratch / 4 && is_not_;
+                    selected_ = !has_lf && limit == mime::kMinScratch / 4 && is_not_;
                 } else {
                     std::string_view name = ascii::head(w, colon);
                     while (!name.empty() && ascii::is_space(name.back())) name.remove_suffix(1);
-                    // Like FieldIterator: a name with blanks or control
+                    // Like mime::FieldIterator: a name with blanks or control
                     // bytes (an mbox From_ line) is not a field.
                     bool valid = !name.empty();
                     for (char c : name) {
@@ -407,4 +407,4 @@ std::size_t HeaderFieldsFilter::read(std::uint64_t offset, char* out, std::size_
     return produce(out, capacity);
 }
 
-}  // namespace tinyimapd::mime
+}  // namespace tinyimapd::imap

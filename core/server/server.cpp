@@ -1,9 +1,10 @@
-#include "core/server.h"
+#include "core/server/server.h"
 
 #include <cstring>
 #include <new>
 
 #include "core/base/arena.h"
+#include "core/base/assert.h"
 #include "core/base/text.h"
 
 namespace tinyimapd {
@@ -106,103 +107,127 @@ struct Server::Slot {
         : session(config, services, memory) {}
 };
 
-// The block's layout: the passwd buffers and the login guard's table first
-// (the constructor's member initialisers need them), then carve().
-std::size_t Server::memory_needed(const Config& config) {
-    Arena measure = Arena::measuring();
-    measure.take_bytes(2u * config.passwd_max_size, 1);
-    measure.take<LoginGuard::Entry>(kLoginGuardEntries);
-    measure.take_bytes(store::Registry::bytes_needed(store_limits_from(config)),
-                       alignof(std::max_align_t));
-    measure.take_bytes(kStreamScratch, 8);
-    measure.take_bytes(std::size_t{config.fetch_cache_kib} * 1024, 8);
-    const std::size_t clients = config.max_clients;
-    measure.take<Slot>(clients);
-    measure.take<imap::QuotaReservations::Entry>(clients);
-    measure.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
-    for (std::size_t i = 0; i < clients; ++i) {
-        measure.take_bytes(config.input_buffer, 8);
-        measure.take_bytes(config.output_buffer, 8);
-        measure.take_bytes(arena_size_for(config), 8);
-        measure.take<imap::Arg>(kMaxArgs);
-        measure.take<imap::FetchItem>(config.max_fetch_items);
-        measure.take<imap::SearchNode>(config.max_search_keys);
-    }
-    return measure.used();
+namespace {
+
+// Every per-slot buffer is aligned to this, and no buffer's type needs more,
+// so all slots' shares have one size (slot_stride) and lie back to back.
+constexpr std::size_t kBufferAlign = 8;
+static_assert(alignof(imap::Arg) <= kBufferAlign && alignof(imap::FetchItem) <= kBufferAlign &&
+              alignof(imap::SearchNode) <= kBufferAlign);
+
+// One connection's buffers, taken from `arena` in the order they lie there.
+struct SlotBuffers {
+    std::uint8_t* in = nullptr;
+    imap::SessionMemory memory;
+    bool complete = false;
+};
+
+SlotBuffers take_slot_buffers(Arena& arena, const Config& config) {
+    SlotBuffers b;
+    imap::SessionMemory& m = b.memory;
+    b.in = static_cast<std::uint8_t*>(arena.take_bytes(config.input_buffer, kBufferAlign));
+    m.output = static_cast<char*>(arena.take_bytes(config.output_buffer, kBufferAlign));
+    m.output_size = config.output_buffer;
+    m.arena_size = arena_size_for(config);
+    m.arena = static_cast<char*>(arena.take_bytes(m.arena_size, kBufferAlign));
+    m.args = arena.take<imap::Arg>(kMaxArgs);
+    m.max_args = kMaxArgs;
+    m.scratch.fetch_items = arena.take<imap::FetchItem>(config.max_fetch_items);
+    m.scratch.max_fetch_items = config.max_fetch_items;
+    m.scratch.search_nodes = arena.take<imap::SearchNode>(config.max_search_keys);
+    m.scratch.max_search_nodes = config.max_search_keys;
+    m.scratch.max_set_ranges = config.max_set_ranges;
+    b.complete = !arena.exhausted();
+    return b;
 }
 
-LoginGuard::Entry* Server::guard_table(void* block, std::size_t size, const Config& config) {
-    Arena arena(block, size);
-    arena.take_bytes(2u * config.passwd_max_size, 1);
-    return arena.take<LoginGuard::Entry>(kLoginGuardEntries);
+std::size_t slot_stride(const Config& config) {
+    Arena measure = Arena::measuring();
+    (void)take_slot_buffers(measure, config);
+    return (measure.used() + kBufferAlign - 1) & ~(kBufferAlign - 1);
+}
+
+}  // namespace
+
+// The passwd buffers and the login guard's table come first (the
+// constructor's member initialisers need them), then what the sessions
+// share, then the slots and their buffers.
+Server::Layout Server::lay_out(void* block, std::size_t size, const Config& config) {
+    Arena arena = block == nullptr ? Arena::measuring() : Arena(block, size);
+    Layout l;
+    l.passwd = static_cast<char*>(arena.take_bytes(2u * config.passwd_max_size, 1));
+    l.guard = arena.take<LoginGuard::Entry>(kLoginGuardEntries);
+    l.registry_size = store::Registry::bytes_needed(store_limits_from(config));
+    l.registry = arena.take_bytes(l.registry_size, alignof(std::max_align_t));
+    l.stream_scratch = static_cast<char*>(arena.take_bytes(kStreamScratch, 8));
+    l.fetch_cache_size = std::size_t{config.fetch_cache_kib} * 1024;
+    l.fetch_cache = arena.take_bytes(l.fetch_cache_size, 8);
+    const std::size_t clients = config.max_clients;
+    l.slots = arena.take<Slot>(clients);
+    l.reservations = arena.take<imap::QuotaReservations::Entry>(clients);
+    l.wait_items = arena.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
+    l.slot_stride = slot_stride(config);
+    l.slot_buffers = static_cast<char*>(arena.take_bytes(clients * l.slot_stride, kBufferAlign));
+    l.used = arena.used();
+    l.complete = !arena.exhausted();
+    return l;
+}
+
+std::size_t Server::memory_needed(const Config& config) {
+    return lay_out(nullptr, 0, config).used;
 }
 
 Server::Server(port::Platform& platform, const Config& config, void* block, std::size_t size)
     : platform_(platform),
       config_(config),
       session_config_(session_config_from(config)),
-      passwd_(static_cast<char*>(block), static_cast<char*>(block) + config.passwd_max_size,
-              config.passwd_max_size),
-      login_guard_(guard_table(block, size, config), kLoginGuardEntries, config.login_fail_delay_ms,
-                   kMaxLoginDelayMs, kForgetFailuresMs),
+      layout_(lay_out(block, size, config)),
+      passwd_(layout_.passwd,
+              layout_.passwd == nullptr ? nullptr : layout_.passwd + config.passwd_max_size,
+              layout_.passwd == nullptr ? 0 : config.passwd_max_size),
+      login_guard_(layout_.guard, kLoginGuardEntries, config.login_fail_delay_ms, kMaxLoginDelayMs,
+                   kForgetFailuresMs),
       registry_(platform.fs, platform.clock, platform.entropy, store_limits_from(config)),
       services_{
           platform.log,           passwd_,        login_guard_, platform.tls != nullptr, &registry_,
           config.mail_dir.view(), &platform.clock} {
     passwd_.set_hasher(platform.password);
+    // A block smaller than memory_needed(): no slots, the server does not serve.
+    if (!layout_.complete) return;
     // No symbolic link is followed beneath mail_dir: a link planted in a
     // user's tree must not lead into another's (docs/STORAGE.md "Symbolic
     // links"). Without that, no slots: the server does not serve.
     if (platform.fs.confine(config.mail_dir.view()) != Status::Ok) return;
-    Arena arena(block, size);
-    arena.take_bytes(2u * config.passwd_max_size, 1);
-    arena.take<LoginGuard::Entry>(kLoginGuardEntries);
-    if (registry_.init(arena) != Status::Ok) return;
-    services_.stream_scratch = static_cast<char*>(arena.take_bytes(kStreamScratch, 8));
+    Arena registry_arena(layout_.registry, layout_.registry_size);
+    if (registry_.init(registry_arena) != Status::Ok) return;
+    services_.stream_scratch = layout_.stream_scratch;
     services_.stream_scratch_size = kStreamScratch;
     // The ENVELOPE/BODYSTRUCTURE cache shared by all sessions (0 KiB: off).
-    const std::size_t cache_bytes = std::size_t{config.fetch_cache_kib} * 1024;
-    if (cache_bytes != 0) {
+    if (layout_.fetch_cache_size != 0) {
         std::uint64_t seed = 0;
         (void)platform.entropy.fill(&seed, sizeof seed);  // a fixed basis if it fails
-        fetch_cache_.init(arena.take_bytes(cache_bytes, 8), cache_bytes, seed);
+        fetch_cache_.init(layout_.fetch_cache, layout_.fetch_cache_size, seed);
         if (fetch_cache_.enabled()) services_.fetch_cache = &fetch_cache_;
     }
-    if (services_.stream_scratch == nullptr || !carve(arena)) slot_count_ = 0;
+    if (!place_slots()) slot_count_ = 0;
 }
 
-bool Server::carve(Arena& arena) {
+// Constructs the slots where the layout put them, each over its share of
+// the slot buffers.
+bool Server::place_slots() {
+    TINYIMAPD_ASSERT(layout_.complete);  // the constructor checked it
     const std::size_t clients = config_.max_clients;
-    void* slot_memory = arena.take<Slot>(clients);
-    wait_items_ = arena.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
-    if (slot_memory == nullptr || wait_items_ == nullptr) return false;
-    slots_ = static_cast<Slot*>(slot_memory);
-    auto* reservations = arena.take<imap::QuotaReservations::Entry>(clients);
-    if (reservations == nullptr) return false;
-    reservations_.init(reservations, clients);
+    slots_ = static_cast<Slot*>(layout_.slots);
+    wait_items_ = layout_.wait_items;
+    reservations_.init(layout_.reservations, clients);
     services_.reservations = &reservations_;
     for (std::size_t i = 0; i < clients; ++i) {
-        imap::SessionMemory memory;
-        auto* in = arena.take<std::uint8_t>(config_.input_buffer);
-        memory.output = arena.take<char>(config_.output_buffer);
-        memory.output_size = config_.output_buffer;
-        memory.arena = arena.take<char>(arena_size_for(config_));
-        memory.arena_size = arena_size_for(config_);
-        memory.args = arena.take<imap::Arg>(kMaxArgs);
-        memory.max_args = kMaxArgs;
-        memory.scratch.fetch_items = arena.take<imap::FetchItem>(config_.max_fetch_items);
-        memory.scratch.max_fetch_items = config_.max_fetch_items;
-        memory.scratch.search_nodes = arena.take<imap::SearchNode>(config_.max_search_keys);
-        memory.scratch.max_search_nodes = config_.max_search_keys;
-        memory.scratch.max_set_ranges = config_.max_set_ranges;
-        memory.slot = static_cast<std::uint32_t>(i);
-        if (in == nullptr || memory.output == nullptr || memory.arena == nullptr ||
-            memory.args == nullptr || memory.scratch.fetch_items == nullptr ||
-            memory.scratch.search_nodes == nullptr) {
-            return false;
-        }
-        Slot* slot = new (&slots_[i]) Slot(session_config_, services_, memory);
-        slot->in = in;
+        Arena share(layout_.slot_buffers + i * layout_.slot_stride, layout_.slot_stride);
+        SlotBuffers b = take_slot_buffers(share, config_);
+        if (!b.complete) return false;
+        b.memory.slot = static_cast<std::uint32_t>(i);
+        Slot* slot = new (&slots_[i]) Slot(session_config_, services_, b.memory);
+        slot->in = b.in;
         slot->tls = platform_.tls != nullptr ? platform_.tls->session(i) : nullptr;
         ++slot_count_;
     }

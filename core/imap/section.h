@@ -7,16 +7,16 @@
 // the parts of a message/rfc822 part are numbered within the encapsulated
 // message (so 2.1 of a message/rfc822 part 2 holding a non-multipart
 // message is that message's body). The structure rules (defaults, depth
-// limit, broken boundaries) are part.h's, the same BODYSTRUCTURE uses, and
+// limit, broken boundaries) are core/mime/part.h's, the same BODYSTRUCTURE uses, and
 // so is its part limit: parts are counted in the order BODYSTRUCTURE opens
-// them (every earlier part's own parts included), and past kMaxMimeParts a
+// them (every earlier part's own parts included), and past mime::kMaxMimeParts a
 // part runs to the end of its multipart and cannot have parts inside, as in
 // StructureWriter. So numbers always agree with what BODYSTRUCTURE showed
 // the client: a number it does not show is a missing section.
 //
 // SectionFinder does the lookup as a resumable walk: each step() reads
 // about `budget` bytes of the message (delimiter searches pause and go on,
-// ChildCursor::State) and loads a bounded number of headers, keeping only
+// mime::ChildCursor::State) and loads a bounded number of headers, keeping only
 // offsets between steps, so finding part 1500000 of a message of 1.7
 // million parts spans turns of the loop. The result does not depend on how
 // the walk is split. Memory: kFrames frames of a few offsets, one boundary.
@@ -32,7 +32,7 @@
 // stored) whose names are (not) in the list, compared ASCII
 // case-insensitively, in message order, followed by CRLF (the empty line
 // that ends the returned header). HeaderFieldsFilter produces them as a
-// LiteralSource through a window of the caller's buffer, so it can stream a
+// ByteSource through a window of the caller's buffer, so it can stream a
 // literal whose size total_size() computed first (two passes over the
 // header). Lines that are not fields are left out.
 #pragma once
@@ -45,7 +45,7 @@
 #include "core/mime/message_reader.h"
 #include "core/mime/part.h"
 
-namespace tinyimapd::mime {
+namespace tinyimapd::imap {
 
 struct SectionRange {
     std::uint64_t offset = 0;
@@ -58,8 +58,8 @@ struct SectionRange {
 
 // False when the section does not exist in this message (a part number
 // beyond the parts, a number into a leaf, HEADER/TEXT of a part that is not
-// message/rfc822) or the scratch buffer is smaller than kMinScratch.
-[[nodiscard]] bool find_section(MessageReader& r, const imap::SectionSpec& section, char* scratch,
+// message/rfc822) or the scratch buffer is smaller than mime::kMinScratch.
+[[nodiscard]] bool find_section(ByteSource& r, const imap::SectionSpec& section, char* scratch,
                                 std::size_t scratch_size, SectionRange* out);
 
 class SectionFinder {
@@ -74,9 +74,9 @@ public:
     // command's arena, must stay valid until the lookup ends).
     void start(const imap::SectionSpec& section);
     // Goes on with the lookup, reading about `budget` bytes of the message.
-    // `scratch` (>= kMinScratch bytes) holds nothing between calls. Once
+    // `scratch` (>= mime::kMinScratch bytes) holds nothing between calls. Once
     // Found or Missing, later calls answer the same.
-    Progress step(MessageReader& r, char* scratch, std::size_t scratch_size, std::uint64_t budget,
+    Progress step(ByteSource& r, char* scratch, std::size_t scratch_size, std::uint64_t budget,
                   SectionRange* out);
     // Once Found with part numbers: the end of the part they name (its
     // MIME header starts the range of n.MIME, its body ends here).
@@ -90,13 +90,13 @@ private:
         std::uint64_t fields_end = 0;
         std::uint64_t body_start = 0;
         std::uint64_t end = 0;
-        PartInfo info;
+        mime::PartInfo info;
     };
     // A multipart inside an earlier sibling, whose parts are being counted.
     struct Frame {
         std::uint64_t end;
         std::uint64_t start;
-        ChildCursor::State at;
+        mime::ChildCursor::State at;
         std::uint8_t depth;
         bool is_digest;
     };
@@ -106,50 +106,52 @@ private:
         std::uint8_t depth;
         bool in_digest;
     };
-    static constexpr std::size_t kFrames = kMaxMimeDepth + 2;
+    static constexpr std::size_t kFrames = mime::kMaxMimeDepth + 2;
     // Header loads per step besides bytes read (each bounded by the scratch).
     static constexpr std::size_t kMaxActions = 256;
 
-    void act(MessageReader& r, char* scratch, std::size_t cap, std::uint64_t budget);
-    void open_path(MessageReader& r, std::uint64_t start, std::uint64_t end, bool in_digest,
+    void act(ByteSource& r, char* scratch, std::size_t cap, std::uint64_t budget);
+    void open_path(ByteSource& r, std::uint64_t start, std::uint64_t end, bool in_digest,
                    char* scratch, std::size_t cap);
-    void count_part(MessageReader& r, char* scratch, std::size_t cap);
-    void finish(MessageReader& r, char* scratch, std::size_t cap);
+    void count_part(ByteSource& r, char* scratch, std::size_t cap);
+    void finish(ByteSource& r, char* scratch, std::size_t cap);
 
     imap::SectionSpec section_;
     Phase phase_ = Phase::Missing;
     SectionRange range_;
     Node cur_;
-    std::size_t depth_ = 0;    // of cur_
-    std::size_t level_ = 0;    // path numbers resolved
-    std::uint32_t want_ = 0;   // the number being resolved
-    std::uint32_t index_ = 0;  // children of cur_ met so far
-    ChildCursor::State at_;    // cur_'s children
-    std::size_t parts_ = 0;    // parts opened, in BODYSTRUCTURE's order
+    std::size_t depth_ = 0;        // of cur_
+    std::size_t level_ = 0;        // path numbers resolved
+    std::uint32_t want_ = 0;       // the number being resolved
+    std::uint32_t index_ = 0;      // children of cur_ met so far
+    mime::ChildCursor::State at_;  // cur_'s children
+    std::size_t parts_ = 0;        // parts opened, in BODYSTRUCTURE's order
     Frame frames_[kFrames];
     std::size_t top_ = 0;
     Pending pending_{};
     bool has_pending_ = false;
     bool first_ = true;
     // The boundary of frames_[boundary_frame_].
-    char boundary_[kMaxBoundary];
+    char boundary_[mime::kMaxBoundary];
     std::uint8_t boundary_len_ = 0;
     std::size_t boundary_frame_ = kFrames;
 };
 
-class HeaderFieldsFilter final : public imap::LiteralSource {
+class HeaderFieldsFilter final : public ByteSource {
 public:
     // `range` from find_section (filtered); `section` gives the field list
     // (copied; the names it views, in the command's arena, must stay valid)
-    // and whether it is .NOT; `window` (>= kMinScratch bytes) is used on
+    // and whether it is .NOT; `window` (>= mime::kMinScratch bytes) is used on
     // every read and must stay untouched while the filter is in use.
-    HeaderFieldsFilter(MessageReader& r, const SectionRange& range,
-                       const imap::SectionSpec& section, char* window, std::size_t window_size);
+    HeaderFieldsFilter(ByteSource& r, const SectionRange& range, const imap::SectionSpec& section,
+                       char* window, std::size_t window_size);
 
     // Size of the filtered header, trailing CRLF included.
     std::uint64_t total_size();
+    // ByteSource: the same, as measured when the filter was made.
+    std::uint64_t size() const override { return size_; }
 
-    // LiteralSource: the filtered bytes from `offset`; sequential reads are
+    // ByteSource: the filtered bytes from `offset`; sequential reads are
     // cheap, any other offset restarts from the beginning of the header.
     std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
 
@@ -160,7 +162,7 @@ private:
     bool selected_name(std::string_view name) const;
     bool ensure(std::uint64_t pos, std::size_t want);
 
-    MessageReader& r_;
+    ByteSource& r_;
     imap::SectionSpec section_;  // a copy; its views point where the caller's did
     char* window_;
     std::size_t window_size_;
@@ -173,7 +175,8 @@ private:
     std::uint8_t crlf_sent_ = 0;
     bool at_line_start_ = true;
     bool selected_ = false;
+    std::uint64_t size_ = 0;
     bool is_not_ = false;
 };
 
-}  // namespace tinyimapd::mime
+}  // namespace tinyimapd::imap

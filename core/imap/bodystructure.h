@@ -2,7 +2,7 @@
 // "body-type-1part", "body-type-mpart", "body-ext-1part", "body-ext-mpart")
 // of a stored message, walked through a bounded scratch buffer.
 //
-// Structure rules are those of part.h (leaf / multipart / message/rfc822,
+// Structure rules are those of core/mime/part.h (leaf / multipart / message/rfc822,
 // defaults, depth limit, broken boundaries). Per part:
 //   - type and subtype, parameter names and values, encoding, id,
 //     description, MD5, disposition, language and location are written as
@@ -23,7 +23,7 @@
 //     params ")" or NIL), language (NIL, one string, or a list), location;
 //     multiparts give params, disposition, language, location.
 // The output is balanced and syntactically valid for any input. Depth is
-// bounded by kMaxMimeDepth and the parts opened by kMaxMimeParts.
+// bounded by mime::kMaxMimeDepth and the parts opened by mime::kMaxMimeParts.
 //
 // StructureWriter writes ENVELOPE, BODY or BODYSTRUCTURE answers of any size
 // in pieces, over as many turns of the loop as the output needs (DESIGN.md:
@@ -47,7 +47,7 @@
 #include "core/mime/message_reader.h"
 #include "core/mime/part.h"
 
-namespace tinyimapd::mime {
+namespace tinyimapd::imap {
 
 enum class StructureItem : std::uint8_t { Envelope, Body, BodyStructure };
 
@@ -63,9 +63,9 @@ public:
     // sent (by an earlier writer or from the cache) and are not written.
     void start(StructureItem item, std::uint64_t delivered = 0);
     // Writes more of the answer at the end of `out`, reading about `budget`
-    // bytes of the message at most. `scratch` is at least kMinScratch bytes
+    // bytes of the message at most. `scratch` is at least mime::kMinScratch bytes
     // and holds nothing between calls.
-    Progress step(MessageReader& r, char* scratch, std::size_t scratch_size, TextWriter& out,
+    Progress step(ByteSource& r, char* scratch, std::size_t scratch_size, TextWriter& out,
                   std::uint64_t budget);
     // Bytes of the answer written so far (with the ones `start` skipped).
     std::uint64_t delivered() const { return delivered_; }
@@ -75,9 +75,9 @@ private:
     struct Frame {
         std::uint64_t start;  // the part
         std::uint64_t end;
-        std::uint64_t body_start;  // after its header
-        ChildCursor::State at;     // Children: the cursor; Lines: pos = where
-                                   // counting goes on, scan = lines so far
+        std::uint64_t body_start;     // after its header
+        mime::ChildCursor::State at;  // Children: the cursor; Lines: pos = where
+                                      // counting goes on, scan = lines so far
         Phase phase;
         std::uint8_t depth;
         bool is_digest;
@@ -89,14 +89,13 @@ private:
         bool in_digest;
         bool lead_sp;  // written after an element (the envelope)
     };
-    static constexpr std::size_t kMaxFrames = kMaxMimeDepth + 2;
+    static constexpr std::size_t kMaxFrames = mime::kMaxMimeDepth + 2;
     // Work per step besides bytes read: header loads are bounded by the
     // scratch buffer, their count by this.
     static constexpr std::size_t kMaxActions = 256;
 
-    bool act(MessageReader& r, char* scratch, std::size_t cap, TextWriter& out,
-             std::uint64_t budget);
-    bool open_part(MessageReader& r, char* scratch, std::size_t cap, TextWriter& out);
+    bool act(ByteSource& r, char* scratch, std::size_t cap, TextWriter& out, std::uint64_t budget);
+    bool open_part(ByteSource& r, char* scratch, std::size_t cap, TextWriter& out);
     template <class Render>
     bool emit(TextWriter& out, Render render);
 
@@ -112,15 +111,15 @@ private:
     std::size_t parts_ = 0;        // parts opened
     // The boundary of frames_[boundary_frame_] (a multipart), so that its
     // header is not read again for each child.
-    char boundary_[kMaxBoundary];
+    char boundary_[mime::kMaxBoundary];
     std::uint8_t boundary_len_ = 0;
     std::size_t boundary_frame_ = kMaxFrames;
 };
 
 // The whole answer at once (tests, fuzzing): BODYSTRUCTURE (`extensible`)
 // or BODY into `out`, which shows overflow as !out.ok(). False only when
-// the scratch buffer is smaller than kMinScratch.
-[[nodiscard]] bool write_bodystructure(MessageReader& r, char* scratch, std::size_t scratch_size,
+// the scratch buffer is smaller than mime::kMinScratch.
+[[nodiscard]] bool write_bodystructure(ByteSource& r, char* scratch, std::size_t scratch_size,
                                        bool extensible, TextWriter& out);
 
-}  // namespace tinyimapd::mime
+}  // namespace tinyimapd::imap

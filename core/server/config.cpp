@@ -1,4 +1,4 @@
-#include "core/config.h"
+#include "core/server/config.h"
 
 namespace tinyimapd {
 namespace {
@@ -257,6 +257,144 @@ bool parse_ipv6_chars(std::string_view s) {
     return true;
 }
 
+// yes/no (true/false, on/off, 1/0).
+bool apply_bool(Config& cfg, const KeyDef& key, std::string_view value, TextWriter& msg) {
+    bool b = false;
+    if (!parse_bool(value, &b)) {
+        msg.put("expected yes or no (true/false, on/off, 1/0), got ");
+        put_quoted(msg, value);
+        return false;
+    }
+    cfg.*key.b = b;
+    return true;
+}
+
+// A decimal number, or a size with a k or m suffix, within the key's range.
+bool apply_number(Config& cfg, const KeyDef& key, std::string_view value, TextWriter& msg) {
+    std::uint64_t n = 0;
+    bool sized = key.kind == Kind::Size;
+    if (!parse_number(value, sized, &n)) {
+        msg.put(sized ? "expected a size in bytes (suffix k or m allowed), got "
+                      : "expected a decimal number, got ");
+        put_quoted(msg, value);
+        return false;
+    }
+    if (n < key.min || n > key.max) {
+        msg.put_uint(n).put(" is out of range ").put_uint(key.min).put("..").put_uint(key.max);
+        if (n < key.min && !key.below_min_reason.empty()) {
+            msg.put(" (").put(key.below_min_reason).put(')');
+        }
+        return false;
+    }
+    cfg.*key.u = static_cast<std::uint32_t>(n);
+    return true;
+}
+
+// A path, absolute or non-empty where the key says so.
+bool apply_path(Config& cfg, const KeyDef& key, std::string_view value, TextWriter& msg) {
+    if ((key.flags & kNonEmpty) && value.empty()) {
+        msg.put("must not be empty");
+        return false;
+    }
+    if ((key.flags & kAbsolute) && !value.empty() && value.front() != '/') {
+        msg.put("must be an absolute path, got ");
+        put_quoted(msg, value);
+        return false;
+    }
+    if (!(cfg.*key.path).assign(value)) {
+        msg.put("longer than ").put_uint(ConfigPath::kCapacity).put(" bytes");
+        return false;
+    }
+    return true;
+}
+
+// A user or group name.
+bool apply_name(Config& cfg, const KeyDef& key, std::string_view value, TextWriter& msg) {
+    if (value.find_first_of(":/ \t") != std::string_view::npos) {
+        msg.put("not a user or group name: ");
+        put_quoted(msg, value);
+        return false;
+    }
+    if (!(cfg.*key.name_field).assign(value)) {
+        msg.put("longer than ").put_uint(ConfigName::kCapacity).put(" bytes");
+        return false;
+    }
+    return true;
+}
+
+// One address:port more for a listen list; a source of higher priority
+// (ConfigOrigin) replaces what a lower one gave, an empty value clears it.
+bool apply_list(Config& cfg, const KeyDef& key, std::string_view value, ConfigOrigin origin,
+                TextWriter& msg) {
+    AddressList& list = cfg.*key.list;
+    std::string_view host;
+    std::uint16_t port = 0;
+    if (!value.empty() && !config_split_address(value, &host, &port)) {
+        msg.put("expected address:port such as 127.0.0.1:143 or [::1]:143, got ");
+        put_quoted(msg, value);
+        return false;
+    }
+    if (origin < list.origin) return true;  // a higher-priority source set it
+    if (origin > list.origin) {
+        list.count = 0;
+        list.origin = origin;
+    }
+    if (value.empty()) {
+        list.count = 0;
+        return true;
+    }
+    for (std::size_t i = 0; i < list.count; ++i) {
+        if (list[i] == value) {
+            msg.put(value).put(" is given twice");
+            return false;
+        }
+    }
+    if (list.count == kConfigMaxAddresses) {
+        msg.put("more than ").put_uint(kConfigMaxAddresses).put(" addresses");
+        return false;
+    }
+    if (!list.items[list.count].assign(value)) {
+        msg.put("address too long");
+        return false;
+    }
+    ++list.count;
+    return true;
+}
+
+// stderr or syslog.
+bool apply_log_to(Config& cfg, std::string_view value, TextWriter& msg) {
+    if (ascii::iequals(value, "stderr")) {
+        cfg.log = LogTarget::Stderr;
+    } else if (ascii::iequals(value, "syslog")) {
+        cfg.log = LogTarget::Syslog;
+    } else {
+        msg.put("expected stderr or syslog, got ");
+        put_quoted(msg, value);
+        return false;
+    }
+    return true;
+}
+
+// error, warning, info or debug.
+bool apply_level(Config& cfg, std::string_view value, TextWriter& msg) {
+    static constexpr struct {
+        std::string_view name;
+        port::LogLevel level;
+    } kLevels[] = {{"error", port::LogLevel::Error},
+                   {"warning", port::LogLevel::Warning},
+                   {"info", port::LogLevel::Info},
+                   {"debug", port::LogLevel::Debug}};
+    for (const auto& l : kLevels) {
+        if (ascii::iequals(value, l.name)) {
+            cfg.log_level = l.level;
+            return true;
+        }
+    }
+    msg.put("expected error, warning, info or debug, got ");
+    put_quoted(msg, value);
+    return false;
+}
+
 // Applies one value to one key. `shown` is how the key appears in messages
 // (the option as typed on the command line, the key in a file).
 bool apply_value(Config& cfg, const KeyDef& key, std::string_view shown, std::string_view value,
@@ -269,133 +407,14 @@ bool apply_value(Config& cfg, const KeyDef& key, std::string_view shown, std::st
         }
     }
     switch (key.kind) {
-        case Kind::Bool: {
-            bool b = false;
-            if (!parse_bool(value, &b)) {
-                msg.put("expected yes or no (true/false, on/off, 1/0), got ");
-                put_quoted(msg, value);
-                return false;
-            }
-            cfg.*key.b = b;
-            return true;
-        }
+        case Kind::Bool: return apply_bool(cfg, key, value, msg);
         case Kind::Number:
-        case Kind::Size: {
-            std::uint64_t n = 0;
-            bool sized = key.kind == Kind::Size;
-            if (!parse_number(value, sized, &n)) {
-                msg.put(sized ? "expected a size in bytes (suffix k or m allowed), got "
-                              : "expected a decimal number, got ");
-                put_quoted(msg, value);
-                return false;
-            }
-            if (n < key.min || n > key.max) {
-                msg.put_uint(n)
-                    .put(" is out of range ")
-                    .put_uint(key.min)
-                    .put("..")
-                    .put_uint(key.max);
-                if (n < key.min && !key.below_min_reason.empty()) {
-                    msg.put(" (").put(key.below_min_reason).put(')');
-                }
-                return false;
-            }
-            cfg.*key.u = static_cast<std::uint32_t>(n);
-            return true;
-        }
-        case Kind::Path: {
-            if ((key.flags & kNonEmpty) && value.empty()) {
-                msg.put("must not be empty");
-                return false;
-            }
-            if ((key.flags & kAbsolute) && !value.empty() && value.front() != '/') {
-                msg.put("must be an absolute path, got ");
-                put_quoted(msg, value);
-                return false;
-            }
-            if (!(cfg.*key.path).assign(value)) {
-                msg.put("longer than ").put_uint(ConfigPath::kCapacity).put(" bytes");
-                return false;
-            }
-            return true;
-        }
-        case Kind::Name: {
-            if (value.find_first_of(":/ \t") != std::string_view::npos) {
-                msg.put("not a user or group name: ");
-                put_quoted(msg, value);
-                return false;
-            }
-            if (!(cfg.*key.name_field).assign(value)) {
-                msg.put("longer than ").put_uint(ConfigName::kCapacity).put(" bytes");
-                return false;
-            }
-            return true;
-        }
-        case Kind::List: {
-            AddressList& list = cfg.*key.list;
-            std::string_view host;
-            std::uint16_t port = 0;
-            if (!value.empty() && !config_split_address(value, &host, &port)) {
-                msg.put("expected address:port such as 127.0.0.1:143 or [::1]:143, got ");
-                put_quoted(msg, value);
-                return false;
-            }
-            if (origin < list.origin) return true;  // a higher-priority source set it
-            if (origin > list.origin) {
-                list.count = 0;
-                list.origin = origin;
-            }
-            if (value.empty()) {
-                list.count = 0;
-                return true;
-            }
-            for (std::size_t i = 0; i < list.count; ++i) {
-                if (list[i] == value) {
-                    msg.put(value).put(" is given twice");
-                    return false;
-                }
-            }
-            if (list.count == kConfigMaxAddresses) {
-                msg.put("more than ").put_uint(kConfigMaxAddresses).put(" addresses");
-                return false;
-            }
-            if (!list.items[list.count].assign(value)) {
-                msg.put("address too long");
-                return false;
-            }
-            ++list.count;
-            return true;
-        }
-        case Kind::LogTo: {
-            if (ascii::iequals(value, "stderr")) {
-                cfg.log = LogTarget::Stderr;
-            } else if (ascii::iequals(value, "syslog")) {
-                cfg.log = LogTarget::Syslog;
-            } else {
-                msg.put("expected stderr or syslog, got ");
-                put_quoted(msg, value);
-                return false;
-            }
-            return true;
-        }
-        case Kind::Level: {
-            static constexpr struct {
-                std::string_view name;
-                port::LogLevel level;
-            } kLevels[] = {{"error", port::LogLevel::Error},
-                           {"warning", port::LogLevel::Warning},
-                           {"info", port::LogLevel::Info},
-                           {"debug", port::LogLevel::Debug}};
-            for (const auto& l : kLevels) {
-                if (ascii::iequals(value, l.name)) {
-                    cfg.log_level = l.level;
-                    return true;
-                }
-            }
-            msg.put("expected error, warning, info or debug, got ");
-            put_quoted(msg, value);
-            return false;
-        }
+        case Kind::Size: return apply_number(cfg, key, value, msg);
+        case Kind::Path: return apply_path(cfg, key, value, msg);
+        case Kind::Name: return apply_name(cfg, key, value, msg);
+        case Kind::List: return apply_list(cfg, key, value, origin, msg);
+        case Kind::LogTo: return apply_log_to(cfg, value, msg);
+        case Kind::Level: return apply_level(cfg, value, msg);
     }
     return false;
 }

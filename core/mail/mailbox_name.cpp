@@ -1,8 +1,8 @@
-#include "core/imap/mailbox_name.h"
+#include "core/mail/mailbox_name.h"
 
 #include <cstdint>
 
-namespace tinyimapd::imap {
+namespace tinyimapd::mail {
 namespace {
 
 constexpr std::string_view kInbox = "INBOX";
@@ -284,4 +284,4 @@ std::string_view special_use_name(std::uint8_t bit) {
     return {};
 }
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::mail

@@ -9,8 +9,8 @@
 // from when absent or holding no address. Bytes are not decoded (encoded
 // words and 8-bit text pass through; ResponseWriter picks a literal when a
 // quoted string cannot carry them). A header larger than the scratch buffer
-// is cut at a line end (header.h). The output is balanced and valid for any
-// input; false only when the scratch buffer is too small (< kMinScratch).
+// is cut at a line end (core/mime/header.h). The output is balanced and valid for any
+// input; false only when the scratch buffer is too small (< mime::kMinScratch).
 #pragma once
 
 #include <cstddef>
@@ -19,16 +19,16 @@
 #include "core/imap/encoder.h"
 #include "core/mime/message_reader.h"
 
-namespace tinyimapd::mime {
+namespace tinyimapd::imap {
 
 // ENVELOPE of the whole message.
-[[nodiscard]] bool write_envelope(MessageReader& r, char* scratch, std::size_t scratch_size,
+[[nodiscard]] bool write_envelope(ByteSource& r, char* scratch, std::size_t scratch_size,
                                   imap::ResponseWriter& out);
 
 // ENVELOPE of the message occupying [start, end) (an encapsulated
 // message/rfc822 body).
-[[nodiscard]] bool write_envelope_at(MessageReader& r, std::uint64_t start, std::uint64_t end,
+[[nodiscard]] bool write_envelope_at(ByteSource& r, std::uint64_t start, std::uint64_t end,
                                      char* scratch, std::size_t scratch_size,
                                      imap::ResponseWriter& out);
 
-}  // namespace tinyimapd::mime
+}  // namespace tinyimapd::imap

@@ -1,4 +1,4 @@
-// Tests for core/mime/header, address and envelope: header location and
+// Tests for core/mime/header and core/imap/address and envelope: header location and
 // unfolding (RFC 2822 §2.2.3), field lookup, address lists (RFC 2822 §3.4:
 // display names, quoted strings, comments, route addresses, groups) and
 // ENVELOPE (RFC 3501 §7.4.2, including its example and the Sender/Reply-To
@@ -8,14 +8,15 @@
 #include <string>
 
 #include "core/base/text.h"
+#include "core/imap/address.h"
 #include "core/imap/encoder.h"
-#include "core/mime/address.h"
-#include "core/mime/envelope.h"
+#include "core/imap/envelope.h"
 #include "core/mime/header.h"
 #include "tests/unit/mime_test_support.h"
 
 using namespace tinyimapd;
 using namespace tinyimapd::mime;
+using namespace tinyimapd::imap;
 
 namespace {
 
@@ -25,7 +26,7 @@ using testing::TrickleReader;
 char g_scratch[16384];
 char g_out[1 << 16];
 
-std::string envelope(MessageReader& r, std::size_t scratch = 8192) {
+std::string envelope(ByteSource& r, std::size_t scratch = 8192) {
     TextWriter tw(g_out, sizeof g_out);
     imap::ResponseWriter w(tw);
     REQUIRE(write_envelope(r, g_scratch, scratch, w));
@@ -34,7 +35,7 @@ std::string envelope(MessageReader& r, std::size_t scratch = 8192) {
 }
 
 std::string envelope(const std::string& msg, std::size_t scratch = 8192) {
-    MemoryReader r(msg);
+    MemorySource r(msg);
     std::string a = envelope(r, scratch);
     TrickleReader t(msg, 7);
     CHECK(envelope(t, scratch) == a);
@@ -77,26 +78,26 @@ TEST_CASE("mime header: end of header with CRLF, LF, none, and at the start", "[
     char buf[4096];
     HeaderBlock h;
     std::string m = crlf("A: 1\nB: 2\n\nbody");
-    MemoryReader r(m);
+    MemorySource r(m);
     load_header(r, 0, m.size(), buf, sizeof buf, &h);
     CHECK(h.fields_end == 12);
     CHECK(h.body_start == 14);
     CHECK(h.fields == "A: 1\nB: 2\n");
 
     std::string lf = "A: 1\nB: 2\n\nbody";
-    MemoryReader rl(lf);
+    MemorySource rl(lf);
     load_header(rl, 0, lf.size(), buf, sizeof buf, &h);
     CHECK(h.fields_end == 10);
     CHECK(h.body_start == 11);
 
     std::string none = "A: 1\r\nB: 2";
-    MemoryReader rn(none);
+    MemorySource rn(none);
     load_header(rn, 0, none.size(), buf, sizeof buf, &h);
     CHECK(h.body_start == none.size());
     CHECK(h.fields == "A: 1\nB: 2");
 
     std::string empty = "\r\nbody";
-    MemoryReader re(empty);
+    MemorySource re(empty);
     load_header(re, 0, empty.size(), buf, sizeof buf, &h);
     CHECK(h.fields_end == 0);
     CHECK(h.body_start == 2);
@@ -115,7 +116,7 @@ TEST_CASE("mime header: RFC 2822 §2.2.3 unfolding and case-insensitive lookup",
         "To : someone@example.com\n"
         "subject: second\n"
         "\n");
-    MemoryReader r(m);
+    MemorySource r(m);
     load_header(r, 0, m.size(), buf, sizeof buf, &h);
     std::string_view v;
     REQUIRE(find_field(h.fields, "SUBJECT", &v));
@@ -142,7 +143,7 @@ TEST_CASE("mime header: of a header longer than the buffer the named fields are 
                     "\r\nTo: x@y,\r\n z@w\r\nC: 3\r\nsubject: again\r\n\r\nbody";
     char buf[2048];
     HeaderBlock h;
-    MemoryReader r(m);
+    MemorySource r(m);
     load_header(r, 0, m.size(), buf, sizeof buf, &h);
     CHECK(h.truncated);
     CHECK(h.fields == "Subject: s\nTo: x@y, z@w\nsubject: again\n");
@@ -154,7 +155,7 @@ TEST_CASE("mime header: of a header longer than the buffer the named fields are 
     CHECK(h.fields == "C: 3\n");
     // A named field longer than the buffer is cut; later ones keep room.
     std::string big = "To: " + std::string(5000, 'a') + "\r\nSubject: late\r\n\r\n";
-    MemoryReader rb(big);
+    MemorySource rb(big);
     load_header(rb, 0, big.size(), buf, sizeof buf, &h);
     std::string_view subject, to;
     CHECK(find_field(h.fields, "Subject", &subject));
@@ -328,7 +329,7 @@ TEST_CASE("mime header: reading stops at kMaxHeaderBytes, at a line start", "[mi
     CHECK(subject == "s");
     // Within the limit, no empty line: all header, as before.
     std::string small = "Subject: s\r\nTo: a@b\r\n";
-    MemoryReader rs(small);
+    MemorySource rs(small);
     load_header(rs, 0, small.size(), buf, sizeof buf, &h);
     CHECK(h.fields_end == small.size());
     CHECK(h.body_start == small.size());

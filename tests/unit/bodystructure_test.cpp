@@ -1,4 +1,4 @@
-// Tests for core/mime/bodystructure, part and section: BODY and
+// Tests for core/imap/bodystructure and section, core/mime/part: BODY and
 // BODYSTRUCTURE (RFC 3501 §7.4.2, §9 body-type-*, body-ext-*), multipart
 // walking (RFC 2046 §5.1), message/rfc822 (§5.2.1), and BODY[section]
 // ranges with HEADER.FIELDS filtering (RFC 3501 §6.4.5) — on a corpus of
@@ -10,14 +10,15 @@
 #include <vector>
 
 #include "core/base/text.h"
+#include "core/imap/bodystructure.h"
 #include "core/imap/encoder.h"
 #include "core/imap/fetch_spec.h"
-#include "core/mime/bodystructure.h"
-#include "core/mime/section.h"
+#include "core/imap/section.h"
 #include "tests/unit/mime_test_support.h"
 
 using namespace tinyimapd;
 using namespace tinyimapd::mime;
+using namespace tinyimapd::imap;
 
 namespace {
 
@@ -27,7 +28,7 @@ using testing::TrickleReader;
 char g_scratch[16384];
 char g_out[1 << 18];
 
-std::string structure(MessageReader& r, bool ext, std::size_t scratch) {
+std::string structure(ByteSource& r, bool ext, std::size_t scratch) {
     TextWriter tw(g_out, sizeof g_out);
     REQUIRE(write_bodystructure(r, g_scratch, scratch, ext, tw));
     REQUIRE(tw.ok());
@@ -37,7 +38,7 @@ std::string structure(MessageReader& r, bool ext, std::size_t scratch) {
 // BODYSTRUCTURE (ext) or BODY; checked to be the same with short reads and
 // the smallest scratch buffer.
 std::string structure(const std::string& msg, bool ext = true) {
-    MemoryReader r(msg);
+    MemorySource r(msg);
     std::string a = structure(r, ext, 8192);
     TrickleReader t(msg, 5);
     CHECK(structure(t, ext, kMinScratch) == a);
@@ -77,11 +78,11 @@ imap::SectionSpec spec(const char* att) {
 // scratch buffer); *steps counts them, *most is the most bytes one step read.
 bool find_in_steps(const std::string& msg, const imap::SectionSpec& s, std::uint64_t budget,
                    SectionRange* out, std::size_t* steps = nullptr, std::uint64_t* most = nullptr) {
-    MemoryReader inner(msg);
+    MemorySource inner(msg);
     SectionFinder f;
     f.start(s);
     for (std::size_t n = 1;; ++n) {
-        CountingReader r(inner);
+        CountingSource r(inner);
         const SectionFinder::Progress p = f.step(r, g_scratch, kMinScratch, budget, out);
         if (steps != nullptr) *steps = n;
         if (most != nullptr && r.count > *most) *most = r.count;
@@ -98,7 +99,7 @@ bool same_range(bool found, const SectionRange& a, bool found2, const SectionRan
 // The bytes of a section, or "<none>" when it does not exist. The lookup
 // gives the same range however it is split into steps.
 std::string section(const std::string& msg, const char* att) {
-    MemoryReader r(msg);
+    MemorySource r(msg);
     imap::SectionSpec s = spec(att);
     SectionRange range;
     const bool found = find_section(r, s, g_scratch, 8192, &range);
@@ -352,7 +353,7 @@ TEST_CASE("mime bodystructure: huge header lines and 8-bit headers", "[mime]") {
     // The cut of the huge field depends on the buffer; the field after it
     // is found with any buffer (issue 20.6).
     for (std::size_t scratch : {kMinScratch, std::size_t{8192}}) {
-        MemoryReader r(m);
+        MemorySource r(m);
         std::string s = structure(r, true, scratch);
         CHECK(balanced(s));
         CHECK(s.find("{5}\r\ncaf\xC3\xA9 \"7BIT\" 6 1 NIL NIL NIL NIL)") != std::string::npos);
@@ -487,7 +488,7 @@ namespace {
 // `window` bytes drained after every step, with `budget` bytes per step.
 std::string in_pieces(const std::string& msg, StructureItem item, std::size_t window,
                       std::uint64_t budget, std::size_t* steps = nullptr) {
-    MemoryReader r(msg);
+    MemorySource r(msg);
     StructureWriter sw;
     sw.start(item);
     std::string all;
@@ -590,7 +591,7 @@ TEST_CASE(
         const std::string whole = in_pieces(d, item, 1 << 20, UINT64_MAX);
         for (std::size_t sent :
              {std::size_t{0}, std::size_t{1}, whole.size() / 3, whole.size() - 1, whole.size()}) {
-            MemoryReader r(d);
+            MemorySource r(d);
             StructureWriter sw;
             sw.start(item, sent);
             std::string rest;
@@ -640,7 +641,7 @@ TEST_CASE(
         m += std::string("--") + b + "--\r\n";
     }
     m += "--o\r\n\r\nthird\r\n--o\r\n\r\nfourth\r\n--o--\r\n";
-    MemoryReader r(m);
+    MemorySource r(m);
     std::vector<char> out(1 << 22);
     TextWriter tw(out.data(), out.size());
     REQUIRE(write_bodystructure(r, g_scratch, sizeof g_scratch, false, tw));
@@ -686,7 +687,7 @@ TEST_CASE(
     // is the first): a leaf, running to the end.
     m += "--o\r\nContent-Type: message/rfc822\r\n\r\nSubject: in\r\n\r\nbody\r\n--o--\r\n";
     const std::string last = std::to_string(kMaxMimeParts - 1);
-    MemoryReader r(m);
+    MemorySource r(m);
     std::vector<char> out(1 << 22);
     TextWriter tw(out.data(), out.size());
     REQUIRE(write_bodystructure(r, g_scratch, sizeof g_scratch, false, tw));

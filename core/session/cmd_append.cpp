@@ -1,0 +1,317 @@
+// APPEND (RFC 3501 §6.3.11), streamed to storage: the literal's bytes go to
+// a staged file as they arrive (core/store/staged_append.h), the message is
+// committed to the mailbox as a job that waits on a timer while the mailbox
+// is busy, and the tagged OK (with APPENDUID, RFC 4315) goes out only once
+// it is durable. RFC 9208 quota is reserved while the message is staged.
+#include "core/base/text.h"
+#include "core/session/session.h"
+#include "core/store/user_store.h"
+
+namespace tinyimapd::imap {
+
+// ---- APPEND, streamed ----------------------------------------------------
+
+namespace {
+
+// Bytes an Append job copies from its staging file into the mailbox per turn
+// of the loop (under the mailbox lock): about a millisecond of local I/O.
+constexpr std::size_t kAppendCopyPerTurn = 64 * 1024;
+// How long an APPEND waits for its mailbox's write turn before it is
+// answered NO [INUSE] (a holder stuck that long is reported in the log).
+constexpr std::uint64_t kAppendWaitMs = 30000;
+// Retry delays while another process holds the mailbox's lock.
+constexpr std::uint64_t kAppendRetryFirstMs = 5;
+constexpr std::uint64_t kAppendRetryMaxMs = 500;
+// Staging file names tried per slot: a<slot>.tmp, a<slot+65536>.tmp, ...
+constexpr std::uint32_t kStageNames = 4;
+constexpr std::uint32_t kStageNameStride = 65536;
+
+}  // namespace
+
+// Called when APPEND's message literal is announced (RFC 3501 §6.3.11): the
+// arguments so far are checked, the mailbox opened and the literal taken as
+// a stream into the session's staging file (store::StagedAppend), so the
+// message is never held in memory and the mailbox is not locked while the
+// client sends it. The copy into the mailbox happens at the end of the
+// command (append_finish, run_append_job).
+// The size checks of one message literal (RFC 3502 §6.3.11, RFC 7889 §4,
+// RFC 9208 §4.3.1); false when it is refused (answered, nothing kept).
+bool Session::append_size_allowed(std::uint32_t size) {
+    if (size == 0) {
+        // RFC 3502 §6.3.11: "A zero-length message literal argument is an
+        // error, and MUST return a NO"; nothing of the command is kept.
+        parser_.refuse_literal();
+        abort_append();
+        tagged("NO", "", "Empty message");
+        return false;
+    }
+    if (size > config_.max_append_size) {
+        parser_.refuse_literal();
+        abort_append();
+        tagged("NO", "TOOBIG", "Message larger than APPENDLIMIT");  // RFC 7889 §4
+        return false;
+    }
+    // RFC 9208 §4.3.1: the committed usage plus every reservation of this
+    // user's APPENDs in flight (this command's earlier messages included).
+    if (!quota_allows(size, 1)) {
+        parser_.refuse_literal();
+        abort_append();
+        tagged("NO", "OVERQUOTA", "The mailbox quota would be exceeded");
+        return false;
+    }
+    return true;
+}
+
+// The first message of the command: opens the mailbox and the slot's
+// staging file (append_box_, stage_).
+Session::AppendStep Session::append_open(store::UserStore& store) {
+    ArgReader args(parser_);
+    std::string_view mailbox;
+    (void)args.astring(&mailbox);
+    Result<store::Mailbox*> opened = store.open(mailbox);
+    if (opened.status == Status::Busy && append_retry_later()) return AppendStep::Wait;
+    if (!opened.ok()) {
+        parser_.refuse_literal();
+        if (opened.status == Status::NotFound) {
+            tagged("NO", "TRYCREATE", "No such mailbox");  // §6.3.11
+        } else {
+            answer_store(opened.status, "");
+        }
+        return AppendStep::Refused;
+    }
+    store::Mailbox* box = opened.value;
+    // The slot's staging file; one held by another process (a second
+    // server on the same mail_dir, same slot) is left to it: try others.
+    Status st = Status::Busy;
+    std::uint32_t number = slot_;
+    for (std::uint32_t k = 0; k < kStageNames && st == Status::Busy; ++k) {
+        number = slot_ + k * kStageNameStride;
+        st = stage_.open(services_.registry->services(), user_root_.view(), number, box);
+    }
+    if (st != Status::Ok) {
+        parser_.refuse_literal();
+        store.close(box);
+        FixedText<32> name;
+        name.put(" (a").put_uint(number).put(".tmp)");
+        log_line(port::LogLevel::Error, "cannot open the APPEND staging file in ",
+                 user_root_.view(), name.view());
+        answer_store(st, "");
+        return AppendStep::Refused;
+    }
+    append_box_ = box;
+    return AppendStep::Go;
+}
+
+// Every keyword is stored, or the APPEND is refused (RFC 3501 §6.3.11: NO,
+// nothing appended); never a keyword silently dropped.
+Session::AppendStep Session::append_keywords(store::Mailbox& box, const FlagList& flags,
+                                             std::uint64_t* keywords) {
+    *keywords = 0;
+    Status kw = keywords_fit(box, flags) ? Status::Ok : Status::Exhausted;
+    for (std::size_t i = 0; kw == Status::Ok && i < flags.keyword_count; ++i) {
+        unsigned bit = 0;
+        kw = box.keyword_bit(flags.keywords[i], true, &bit);
+        if (kw == Status::Busy && append_retry_later()) return AppendStep::Wait;
+        if (kw == Status::Ok) *keywords |= std::uint64_t{1} << bit;
+    }
+    if (kw != Status::Ok) {
+        parser_.refuse_literal();
+        abort_append();
+        if (kw == Status::NotFound) {
+            tagged("NO", "TRYCREATE", "The mailbox was deleted");  // §6.3.11, DELETEd meanwhile
+        } else {
+            answer_keyword_error(kw);  // Busy: NO [INUSE], as for the mailbox itself
+        }
+        return AppendStep::Refused;
+    }
+    return AppendStep::Go;
+}
+
+void Session::append_begin() {
+    AppendMessage message;
+    const SyntaxResult r = append_message_ready(parser_, &message);
+    if (r.verdict != SyntaxVerdict::Ok) {
+        parser_.refuse_literal();
+        abort_append();
+        report_syntax(r);
+        return;
+    }
+    const std::uint32_t size = parser_.literal_size();
+    if (!append_size_allowed(size)) return;
+    store::UserStore store(*services_.registry, user_root_.view());
+    if (append_box_ == nullptr) {
+        const AppendStep opened = append_open(store);
+        if (opened != AppendStep::Go) return;
+    }
+    std::uint64_t keywords = 0;
+    if (append_keywords(*append_box_, message.flags, &keywords) != AppendStep::Go) return;
+    const std::int64_t date =
+        message.has_date ? message.date.utc_seconds : services_.clock->wall_seconds();
+    const auto zone = static_cast<std::int16_t>(
+        message.has_date ? message.date.zone_minutes : services_.clock->utc_offset_minutes(date));
+    const Status st = stage_.add(size, message.flags.system, keywords, date, zone);
+    if (st != Status::Ok) {
+        parser_.refuse_literal();
+        abort_append();
+        if (st == Status::Exhausted) {
+            tagged("NO", "LIMIT", "Too many messages in one APPEND");
+        } else {
+            answer_store(st, "");
+        }
+        return;
+    }
+    if (services_.reservations != nullptr) services_.reservations->reserve(slot_, user(), size, 1);
+    append_status_ = Status::Ok;
+    parser_.stream_literal();
+    if (parser_.literal_sync()) out_.append("+ Ready for the message\r\n");
+}
+
+void Session::append_chunk(std::string_view chunk) {
+    if (append_box_ == nullptr || append_status_ != Status::Ok) return;
+    append_status_ = stage_.write(chunk.data(), chunk.size());
+}
+
+// The APPEND command line is complete: the Append job takes the mailbox's
+// write turn and copies the staged messages in (RFC 3502 §6.3.11: all of
+// them or none); the OK goes out once they are durable.
+void Session::append_finish() {
+    if (append_box_ == nullptr) return;
+    Status st = append_status_;
+    if (st == Status::Ok && !stage_.complete()) st = Status::Invalid;
+    if (st != Status::Ok) {
+        abort_append();
+        answer_store(st, "");
+        return;
+    }
+    job_.kind = JobKind::Append;
+    job_.waiting_since_ms = now_ms_;
+    job_.retry_at_ms = 0;
+    append_wait_ = AppendWait::None;
+    append_backoff_ms_ = kAppendRetryFirstMs;
+    run_append_job();
+}
+
+bool Session::append_waiting() const {
+    switch (append_wait_) {
+        case AppendWait::None: return false;
+        case AppendWait::Queued: return !stage_.waiter_woken() && now_ms_ < job_.retry_at_ms;
+        case AppendWait::Timer: return now_ms_ < job_.retry_at_ms;
+    }
+    return false;
+}
+
+// Another process holds the mailbox just as a literal is announced: wait
+// (reading nothing more: TCP holds the client back) and try again on a timer
+// with backoff. False once kAppendWaitMs have passed (the caller refuses).
+bool Session::append_retry_later() {
+    if (!append_open_waiting_) {
+        append_open_waiting_ = true;
+        append_open_since_ = now_ms_;
+        append_backoff_ms_ = kAppendRetryFirstMs;
+    }
+    if (now_ms_ - append_open_since_ >= kAppendWaitMs) {
+        append_open_waiting_ = false;
+        log_line(port::LogLevel::Warning, "APPEND gave up after 30 s: mailbox held by ",
+                 "another process");
+        return false;
+    }
+    job_.kind = JobKind::Append;
+    append_opening_ = true;
+    append_wait_ = AppendWait::Timer;
+    job_.retry_at_ms = now_ms_ + append_backoff_ms_;
+    append_backoff_ms_ =
+        append_backoff_ms_ * 2 < kAppendRetryMaxMs ? append_backoff_ms_ * 2 : kAppendRetryMaxMs;
+    return true;
+}
+
+void Session::run_append_job() {
+    // Not before the wake-up or the timer: the loop may call in earlier.
+    if (append_waiting()) return;
+    if (append_opening_) {
+        // The literal's announcement again (the parser has not moved on).
+        job_.kind = JobKind::None;
+        append_opening_ = false;
+        append_wait_ = AppendWait::None;
+        append_begin();
+        if (!append_opening_) append_open_waiting_ = false;
+        return;
+    }
+    store::Mailbox* box = append_box_;
+    if (box == nullptr) {
+        job_.kind = JobKind::None;
+        return;
+    }
+    std::uint32_t first = 0;
+    Status error = Status::Ok;
+    const store::StagedAppend::Step step = stage_.commit_step(kAppendCopyPerTurn, &first, &error);
+    using Step = store::StagedAppend::Step;
+    const std::uint64_t give_up_at = job_.waiting_since_ms + kAppendWaitMs;
+    switch (step) {
+        case Step::More: append_wait_ = AppendWait::None; return;  // again next turn
+        case Step::Queued:
+        case Step::Locked:
+            if (now_ms_ < give_up_at) {
+                if (step == Step::Queued) {
+                    // Woken when the holder lets go; the deadline bounds it.
+                    append_wait_ = AppendWait::Queued;
+                    job_.retry_at_ms = give_up_at;
+                } else {
+                    append_wait_ = AppendWait::Timer;
+                    job_.retry_at_ms = now_ms_ + append_backoff_ms_;
+                    if (job_.retry_at_ms > give_up_at) job_.retry_at_ms = give_up_at;
+                    append_backoff_ms_ = append_backoff_ms_ * 2 < kAppendRetryMaxMs
+                                             ? append_backoff_ms_ * 2
+                                             : kAppendRetryMaxMs;
+                }
+                return;
+            }
+            {
+                const std::string_view holder = box->writer();
+                log_line(port::LogLevel::Warning, "APPEND gave up after 30 s: mailbox ", box->dir(),
+                         " held by ",
+                         holder.empty() ? std::string_view("another process") : holder);
+            }
+            job_.kind = JobKind::None;
+            append_wait_ = AppendWait::None;
+            abort_append();
+            tagged("NO", "INUSE", "Mailbox is busy, try again");
+            return;
+        case Step::Failed:
+            job_.kind = JobKind::None;
+            append_wait_ = AppendWait::None;
+            abort_append();
+            if (error == Status::NotFound) {
+                tagged("NO", "TRYCREATE", "The mailbox was deleted");  // §6.3.11
+            } else {
+                answer_store(error, "");
+            }
+            return;
+        case Step::Done: break;
+    }
+    job_.kind = JobKind::None;
+    append_wait_ = AppendWait::None;
+    const std::size_t count = stage_.count();
+    const std::uint32_t validity = box->uid_validity();
+    abort_append();  // the messages are committed: only the stage and the box go
+    // RFC 4315 §3: where the messages went (RFC 3502: a range for several).
+    FixedText<64> code;
+    code.put("APPENDUID ").put_uint(validity).put(' ').put_uint(first);
+    if (count > 1) code.put(':').put_uint(first + count - 1);
+    finish_after_sync("OK", code.view(), "APPEND completed");
+}
+
+void Session::release_reservation() {
+    if (services_.reservations != nullptr) services_.reservations->release(slot_);
+}
+
+// Ends an APPEND command: the stage is dropped (a copy not yet committed is
+// cut from the mailbox), the mailbox and the quota reservation given back.
+void Session::abort_append() {
+    release_reservation();
+    if (append_box_ == nullptr) return;
+    stage_.end_command();
+    store::UserStore(*services_.registry, user_root_.view()).close(append_box_);
+    append_box_ = nullptr;
+}
+
+}  // namespace tinyimapd::imap

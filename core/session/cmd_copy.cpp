@@ -1,0 +1,387 @@
+// EXPUNGE (RFC 3501 §6.4.3, RFC 4315 UID EXPUNGE), COPY (§6.4.7) and MOVE
+// (RFC 6851): the commands that remove or copy messages. COPY/MOVE's copy is
+// a job (run_copy_job): one transaction on the destination held across turns
+// of the loop, bounded work per step, committed before the tagged OK; MOVE's
+// removal is EXPUNGE's (MovedFilter). While a mailbox is held elsewhere
+// (Busy) they wait on a timer (retry_later).
+#include "core/base/text.h"
+#include "core/session/command_support.h"
+#include "core/session/session.h"
+#include "core/store/user_store.h"
+
+namespace tinyimapd::imap {
+
+// ---- EXPUNGE / COPY -------------------------------------------------------------
+
+namespace {
+
+class SetFilter final : public store::Mailbox::UidFilter {
+public:
+    SetFilter(const SeqSet& set, std::uint32_t largest) : set_(set), largest_(largest) {}
+    bool accept(std::uint32_t uid) override { return set_.contains(uid, largest_); }
+
+private:
+    const SeqSet& set_;
+    std::uint32_t largest_;
+};
+
+// MOVE's removal step (RFC 6851 §3.3): the messages just copied, \Deleted
+// or not. UID MOVE takes the UIDs in the set, MOVE the UIDs whose sequence
+// number is; both only within the UIDs the copy saw, so the messages a MOVE
+// into the selected mailbox itself has just added are never taken.
+class MovedFilter final : public store::Mailbox::UidFilter {
+public:
+    MovedFilter(const SeqSet& set, bool uid, std::uint32_t largest, std::uint32_t lowest_uid,
+                std::uint32_t highest_uid, store::Mailbox& box, const store::View& view)
+        : set_(set),
+          uid_(uid),
+          largest_(largest),
+          lo_(lowest_uid),
+          hi_(highest_uid),
+          box_(box),
+          view_(view) {}
+    bool accept(std::uint32_t uid) override {
+        if (uid < lo_ || uid > hi_) return false;
+        if (uid_) return set_.contains(uid, largest_);
+        const std::uint32_t seq = box_.seq_of_uid(view_, uid);
+        return seq != 0 && set_.contains(seq, view_.exists);
+    }
+    bool ignores_deleted() const override { return true; }
+
+private:
+    const SeqSet& set_;
+    bool uid_;
+    std::uint32_t largest_, lo_, hi_;
+    store::Mailbox& box_;
+    const store::View& view_;
+};
+
+}  // namespace
+
+// RFC 3501 §6.4.3: removes \Deleted messages (RFC 4315 §2.1 UID EXPUNGE:
+// those of the set); the untagged EXPUNGEs come from the same report as
+// other sessions' changes. A job: batches of kExpungeBatch, each reported
+// to the client (and so to this session's view) before the next is made,
+// which keeps the store's list of not-yet-reported expunges short however
+// many messages go.
+void Session::cmd_expunge(const ParsedCommand& cmd) {
+    if (view_.read_only) {
+        tagged("NO", "READ-ONLY", "The mailbox is selected read-only");
+        return;
+    }
+    (void)check_set(cmd);  // for job_.largest_uid
+    job_.kind = JobKind::Expunge;
+    job_.uid = cmd.uid;
+    job_.set = cmd.set;
+    job_.expunged_any = false;
+    job_.move = false;
+    job_.expunge_from_uid = 1;
+    job_.retry_at_ms = job_.waiting_since_ms = 0;
+    run_expunge_job();
+}
+
+void Session::run_expunge_job() {
+    // Messages expunged per store commit, and store calls per step (each
+    // looks at Mailbox::kExpungeScan records at most; a step ends after one
+    // that committed something).
+    constexpr std::size_t kExpungeBatch = 1024;
+    constexpr int kExpungeCalls = 4;
+    // The store's pending-expunge list is full and cannot be emptied yet
+    // (another session's APPEND holds the mailbox): wait a little, then retry;
+    // give up after kExpungeWaitMs.
+    constexpr std::uint64_t kExpungeRetryMs = 20;
+    constexpr std::uint64_t kExpungeWaitMs = 30000;
+    if (job_waiting()) return;
+    job_.retry_at_ms = 0;
+    // One commit (3 fsyncs) per turn of the loop: the loop runs a job's
+    // steps several times a turn, and fsyncs are what other clients would
+    // wait for.
+    if (job_.commit_turn == turn_ && turn_ != 0) return;
+    // MOVE by sequence numbers takes its originals by the numbers the client
+    // gave, so its view is not brought up to date until the end.
+    const bool by_number = job_.move && !job_.uid;
+    for (int call = 0; call < kExpungeCalls; ++call) {
+        if (!by_number) {
+            if (!sync_selected()) return;                    // the report goes on as output drains
+            if (out_.room() < 2 * kResponseReserve) return;  // let it drain first
+        }
+        if (state_ == SessionState::Logout) {
+            job_.kind = JobKind::None;
+            return;
+        }
+        SetFilter filter(job_.set, job_.largest_uid);
+        MovedFilter moved(job_.set, job_.uid, job_.largest_uid, job_.move_lo, job_.move_hi,
+                          *selected_, view_);
+        store::Mailbox::UidFilter* which = nullptr;
+        if (job_.move) {
+            which = &moved;
+        } else if (job_.uid) {
+            which = &filter;
+        }
+        std::size_t count = 0;
+        const Status st = selected_->expunge(view_, which, nullptr, kExpungeBatch, &count,
+                                             &job_.expunge_from_uid);
+        if (count > 0) job_.expunged_any = true;
+        if (st == Status::Exhausted && count > 0) continue;  // report these, then more
+        if (st == Status::Exhausted || st == Status::Busy) {
+            if (job_.waiting_since_ms == 0) job_.waiting_since_ms = now_ms_;
+            if (now_ms_ - job_.waiting_since_ms < kExpungeWaitMs) {
+                job_.retry_at_ms = now_ms_ + kExpungeRetryMs;
+                return;
+            }
+        }
+        job_.waiting_since_ms = 0;
+        if (st != Status::Ok) {
+            fail_expunge_job(st);
+            return;
+        }
+        if (job_.expunge_from_uid == 0) break;
+        if (count > 0) {  // one commit per step and per turn; more next time
+            job_.commit_turn = turn_;
+            return;
+        }
+    }
+    if (job_.expunge_from_uid != 0) return;  // more in the next step
+    job_.kind = JobKind::None;
+    // RFC 7162 §3.2.7, RFC 6851 §4.4: with QRESYNC, the new HIGHESTMODSEQ
+    // when something went.
+    FixedText<64> code;
+    if (qresync_ && (job_.expunged_any || job_.move)) {
+        code.put("HIGHESTMODSEQ ").put_uint(selected_->highest_modseq());
+    }
+    finish_after_sync("OK", code.view(), job_.move ? "MOVE completed" : "EXPUNGE completed");
+}
+
+// The EXPUNGE (or MOVE's removal) ends on a store error.
+void Session::fail_expunge_job(Status st) {
+    job_.kind = JobKind::None;
+    if (job_.move) {
+        // The copies are durable and some originals remain: nothing is lost
+        // (RFC 6851 §3.3 "at least one of the source or target mailboxes").
+        finish_after_sync("NO", "SERVERBUG", "Copied, but the originals could not all be removed");
+    } else if (st == Status::Exhausted) {
+        finish_after_sync("NO", "INUSE", "Too many expunges pending; try again");
+    } else {
+        answer_store(st, "");
+    }
+}
+
+// RFC 3501 §6.4.7: all or nothing; TRYCREATE when the target is missing.
+//
+// MOVE (RFC 6851 §3.3) is the same copy, committed (durable) first, then a
+// removal of exactly the copied messages from the source: a crash between
+// the two leaves a message in both mailboxes, never in neither. COPYUID
+// goes in an untagged OK before the EXPUNGE (or VANISHED) responses (§4.3),
+// which come from the same report as other changes (sync_selected). A MOVE
+// into the selected mailbox itself is a copy (new UIDs, at the end) and the
+// removal of the originals, as §3.3 allows.
+void Session::cmd_copy(const ParsedCommand& cmd) {
+    const bool move = cmd.id == CommandId::Move;
+    if (move && view_.read_only) {
+        tagged("NO", "READ-ONLY", "The mailbox is selected read-only");
+        return;
+    }
+    if (!check_set(cmd)) return;
+    if (move && !cmd.uid) {
+        // MOVE removes its originals by the client's sequence numbers, so its
+        // view is not brought up to date until they are all gone, and the
+        // store keeps them as runs of expunged positions (max_pending_expunges
+        // runs): a set so scattered that it might not fit is refused before
+        // any copy, as a MOVE that could not remove all its originals would
+        // leave them in both mailboxes (RFC 6851 §3.3 says it SHOULD NOT).
+        // New runs: one per range, one more per run already kept (it may
+        // split one), one more per commit of the removal (1024 messages or
+        // Mailbox::kExpungeScan positions each).
+        std::uint64_t count = 0;
+        SeqSet::Cursor c;
+        std::uint32_t lo = 0, hi = 0;
+        while (cmd.set.next(c, view_.exists, &lo, &hi)) count += std::uint64_t{hi} - lo + 1;
+        if (count > view_.exists) count = view_.exists;
+        const std::uint64_t limit = services_.registry->limits().max_pending_expunges;
+        const std::uint64_t need = cmd.set.range_count() + 2 * selected_->gone_count() +
+                                   count / 1024 + count / store::Mailbox::kExpungeScan + 2;
+        if (need > limit) {
+            tagged("NO", "LIMIT", "Too many separate ranges to move at once; use UID MOVE");
+            return;
+        }
+    }
+    copy_.quota = !move && (config_.quota_storage_kib != 0 || config_.quota_messages != 0);
+    if (copy_.quota) {
+        // RFC 9208 §4.3.1: a COPY adds to the user's usage (a MOVE does not);
+        // checked message by message as the job copies (all or nothing).
+        const QuotaUsage u = quota_usage();
+        const std::uint64_t max_bytes =
+            config_.quota_storage_kib != 0 ? config_.quota_storage_kib * 1024 : UINT64_MAX;
+        const std::uint64_t max_messages =
+            config_.quota_messages != 0 ? config_.quota_messages : UINT64_MAX;
+        copy_.quota_bytes = max_bytes > u.bytes ? max_bytes - u.bytes : 0;
+        copy_.quota_messages = max_messages > u.messages ? max_messages - u.messages : 0;
+    }
+    store::UserStore store(*services_.registry, user_root_.view());
+    Result<store::Mailbox*> dest = store.open(cmd.mailbox);
+    if (!dest.ok()) {
+        if (dest.status == Status::NotFound) {
+            tagged("NO", "TRYCREATE", "No such mailbox");
+        } else {
+            answer_store(dest.status, "");
+        }
+        return;
+    }
+    copy_.dest = dest.value;
+    copy_.move = move;
+    copy_.txn = false;
+    copy_.seq = 0;
+    copy_.lowest_uid = UINT32_MAX;
+    copy_.highest_uid = 0;
+    copy_.cursor = store::CopyCursor{};
+    copy_.over_quota = false;
+    copy_.pairs.clear();
+    job_.kind = JobKind::Copy;
+    job_.retry_at_ms = job_.waiting_since_ms = 0;
+    run_job();
+}
+
+// One step of COPY/MOVE's copy: at most kCopyStepBytes of message bytes and
+// kCopyStepMessages messages into the destination's open transaction; the
+// commit (fsync of both files) once the set is done.
+void Session::run_copy_job() {
+    constexpr std::uint64_t kCopyStepBytes = 256 * 1024;
+    constexpr std::uint32_t kCopyStepMessages = 64;
+    if (job_waiting()) return;
+    job_.retry_at_ms = 0;
+    if (state_ == SessionState::Logout || selected_ == nullptr) {
+        end_copy_job(Status::Closed);
+        return;
+    }
+    if (view_invalidated()) {
+        // The source's numbers no longer hold: nothing is committed.
+        end_copy_job(Status::Closed);
+        bye_invalidated();
+        return;
+    }
+    if (!copy_.txn) {
+        const Status st = selected_->begin_copy(*copy_.dest);
+        if (st == Status::Busy && retry_later()) return;
+        if (st != Status::Ok) {
+            end_copy_job(st);
+            return;
+        }
+        job_.waiting_since_ms = 0;
+        copy_.txn = true;
+    }
+    std::uint64_t budget = kCopyStepBytes;
+    for (std::uint32_t n = 0; n < kCopyStepMessages && budget > 0; ++n) {
+        if (copy_.seq == 0) {
+            copy_.seq = next_in_set();
+            if (copy_.seq == 0) {
+                end_copy_job(Status::Ok);
+                return;
+            }
+            store::MessageInfo m;
+            if (copy_.quota && selected_->message(view_, copy_.seq, &m) == Status::Ok) {
+                if (m.size > copy_.quota_bytes || copy_.quota_messages == 0) {
+                    copy_.over_quota = true;
+                    end_copy_job(Status::Exhausted);
+                    return;
+                }
+                copy_.quota_bytes -= m.size;
+                copy_.quota_messages -= 1;
+            }
+        }
+        bool finished = false;
+        std::uint32_t uid = 0;
+        const Status st = selected_->copy_step(view_, copy_.seq, *copy_.dest, copy_.cursor, &budget,
+                                               &finished, &uid);
+        if (st != Status::Ok) {
+            end_copy_job(st);
+            return;
+        }
+        if (!finished) return;  // the rest of this message next time
+        const std::uint32_t source = copy_.cursor.source.uid;
+        copy_.pairs.add(source, uid);
+        if (source < copy_.lowest_uid) copy_.lowest_uid = source;
+        if (source > copy_.highest_uid) copy_.highest_uid = source;
+        copy_.seq = 0;
+    }
+}
+
+// The end of the copy: Ok commits it (durable) and answers (MOVE goes on
+// to remove the originals); otherwise nothing of it is kept and the
+// answer is NO (Closed: none, the session is ending).
+void Session::end_copy_job(Status st) {
+    store::Mailbox* const dest = copy_.dest;
+    if (dest == nullptr) return;
+    if (copy_.txn) {
+        copy_.txn = false;
+        if (st == Status::Ok) {
+            st = selected_->commit_copy(*dest);
+        } else {
+            selected_->abort_copy(*dest);
+        }
+    }
+    const std::uint32_t validity = dest->uid_validity();
+    // Exhausted with the target's keyword table full: a keyword that did not fit.
+    const bool keyword_limit =
+        st == Status::Exhausted && dest->keyword_count() >= store::kMaxKeywords;
+    store::UserStore(*services_.registry, user_root_.view()).close(dest);
+    copy_.dest = nullptr;
+    job_.kind = JobKind::None;
+    if (st == Status::Closed) return;
+    if (copy_.over_quota) {
+        tagged("NO", "OVERQUOTA", "The mailbox quota would be exceeded");
+        return;
+    }
+    if (keyword_limit) {
+        answer_keyword_error(st);
+        return;
+    }
+    if (st == Status::Exhausted) {
+        tagged("NO", "LIMIT", "The destination mailbox has no UIDs left");
+        return;
+    }
+    if (st != Status::Ok) {
+        answer_store(st, "");
+        return;
+    }
+    // RFC 4315 §3: COPYUID when the two sets fit in a response line (it is
+    // a SHOULD; a huge scattered copy goes without).
+    FixedText<kItemReserve> code;
+    code.put("COPYUID ").put_uint(validity).put(' ');
+    const bool has_copyuid = copy_.pairs.write(code);
+    if (copy_.move) {
+        finish_move(job_.uid, job_.set, has_copyuid ? code.view() : std::string_view{},
+                    copy_.lowest_uid, copy_.highest_uid);
+        return;
+    }
+    finish_after_sync("OK", has_copyuid ? code.view() : std::string_view{}, "COPY completed");
+}
+
+// MOVE once its copy is durable: COPYUID, the removal, the report.
+void Session::finish_move(bool uid, const SeqSet& set, std::string_view copyuid,
+                          std::uint32_t lowest_uid, std::uint32_t highest_uid) {
+    if (!copyuid.empty()) {
+        FixedText<kItemReserve + 16> w;
+        w.put("OK [").put(copyuid).put("] Moved");
+        untagged(w.view());
+    }
+    if (highest_uid != 0) {
+        // RFC 6851 §3.3: the originals go, in batches (run_expunge_job).
+        job_.kind = JobKind::Expunge;
+        job_.uid = uid;
+        job_.set = set;
+        job_.expunged_any = false;
+        job_.move = true;
+        job_.move_lo = lowest_uid;
+        job_.move_hi = highest_uid;
+        job_.expunge_from_uid = 1;
+        job_.retry_at_ms = job_.waiting_since_ms = 0;
+        run_expunge_job();
+        return;
+    }
+    // RFC 6851 §4.4: with QRESYNC, the new HIGHESTMODSEQ.
+    FixedText<64> code;
+    if (qresync_) code.put("HIGHESTMODSEQ ").put_uint(selected_->highest_modseq());
+    finish_after_sync("OK", code.view(), "MOVE completed");
+}
+
+}  // namespace tinyimapd::imap

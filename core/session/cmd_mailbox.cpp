@@ -1,0 +1,494 @@
+// The mailbox commands of the authenticated state over the flat-file store
+// (core/store): CREATE DELETE RENAME (RFC 3501 §6.3.3-5, RFC 6154 USE),
+// SUBSCRIBE UNSUBSCRIBE (§6.3.6-7), LIST LSUB (§6.3.8-9, RFC 5258
+// LIST-EXTENDED, RFC 6154 special-use) and STATUS (§6.3.10).
+#include "core/base/text.h"
+#include "core/imap/encoder.h"
+#include "core/session/session.h"
+#include "core/store/name_map.h"
+#include "core/store/user_store.h"
+
+namespace tinyimapd::imap {
+
+namespace {
+
+constexpr std::size_t kLine = kMaxUntaggedLine;
+// RFC 3501 §7.1: the response code for a store error on a named mailbox.
+void store_error(Status st, const char** code, const char** text) {
+    switch (st) {
+        case Status::NotFound:
+            *code = "NONEXISTENT";
+            *text = "No such mailbox";
+            return;
+        case Status::Exists:
+            *code = "ALREADYEXISTS";
+            *text = "Mailbox already exists";
+            return;
+        case Status::Busy:
+            *code = "INUSE";
+            *text = "Mailbox is busy, try again";
+            return;
+        case Status::Exhausted:
+            *code = "LIMIT";
+            *text = "Too many mailboxes open";
+            return;
+        case Status::NoSpace:
+            *code = "OVERQUOTA";
+            *text = "No space left on the device";
+            return;
+        case Status::NotEmpty:
+            *code = "CANNOT";
+            *text = "Mailbox has children";
+            return;
+        case Status::Permission:
+            *code = "CANNOT";
+            *text = "Not allowed on this mailbox";
+            return;
+        case Status::Invalid:
+            *code = "CANNOT";
+            *text = "Invalid mailbox name";
+            return;
+        case Status::TooLong:
+            *code = "CANNOT";
+            *text = "Mailbox name too long";
+            return;
+        default:
+            *code = "SERVERBUG";
+            *text = "Storage error";
+            return;
+    }
+}
+}  // namespace
+
+// ---- CREATE DELETE RENAME SUBSCRIBE -------------------------------------------
+
+void Session::answer_store(Status st, std::string_view done) {
+    if (st == Status::Ok) {
+        tagged("OK", "", done);
+        return;
+    }
+    const char* code = "";
+    const char* text = "";
+    store_error(st, &code, &text);
+    tagged("NO", code, text);
+}
+
+// RFC 5530 LIMIT for the keyword table (store::kMaxKeywords per mailbox,
+// docs/STORAGE.md); a name over store::kMaxKeywordLength is refused by
+// parse_flag_list already, so TooLong here is a second line of defence.
+void Session::answer_keyword_error(Status st) {
+    if (st == Status::Exhausted) {
+        tagged("NO", "LIMIT", "Too many keywords in this mailbox");
+    } else if (st == Status::TooLong) {
+        tagged("BAD", "", "Keyword too long");
+    } else {
+        answer_store(st, "");
+    }
+}
+
+bool Session::keywords_fit(store::Mailbox& box, const FlagList& flags) {
+    std::size_t added = 0;
+    for (std::size_t i = 0; i < flags.keyword_count; ++i) {
+        unsigned bit = 0;
+        if (box.keyword_bit(flags.keywords[i], false, &bit) == Status::NotFound) ++added;
+    }
+    return box.keyword_count() + added <= store::kMaxKeywords;
+}
+
+// RFC 3501 §6.3.3: a new name "SHOULD NOT" contain '*' or '%' — LIST could
+// never name such a mailbox alone. Refused for CREATE and RENAME's new name.
+bool Session::refuse_wildcard_name(std::string_view name) {
+    if (name.find_first_of("*%") == std::string_view::npos) return false;
+    tagged("NO", "CANNOT", "Mailbox names may not contain * or %");
+    return true;
+}
+
+void Session::cmd_create(const ParsedCommand& cmd) {
+    std::string_view name = cmd.mailbox;
+    if (name.size() > 1 && name.back() == '/') name = ascii::head(name, name.size() - 1);
+    if (refuse_wildcard_name(name)) return;
+    // RFC 6154 §3: \All and \Flagged are virtual mailboxes, which this
+    // store does not have.
+    if ((cmd.create_use & (kUseAll | kUseFlagged)) != 0) {
+        tagged("NO", "USEATTR", "\\All and \\Flagged mailboxes are not supported");
+        return;
+    }
+    if (cmd.create_use_unknown) {
+        tagged("NO", "USEATTR", "Unknown special-use attribute");
+        return;
+    }
+    store::UserStore store(*services_.registry, user_root_.view());
+    Status st = store.create(name);
+    if (st == Status::Ok && cmd.create_use != 0) {
+        st = store.set_special_use(name, cmd.create_use);
+        if (st != Status::Ok) (void)store.remove(name);  // all or nothing
+    }
+    answer_store(st, "CREATE completed");
+}
+
+// RFC 2180 §3.3: DELETE goes through while sessions have the mailbox
+// selected. The others end with "* BYE Selected mailbox was deleted, have to
+// disconnect" (Dovecot's words) at their next command or IDLE beat; this
+// session, if it had it selected, is told "* OK [CLOSED]" (RFC 7162
+// §3.2.11) and is back in the authenticated state (RFC 3501 §3).
+void Session::cmd_delete(const ParsedCommand& cmd) {
+    const Status st = store::UserStore(*services_.registry, user_root_.view()).remove(cmd.mailbox);
+    if (st == Status::Ok && selected_ != nullptr && view_.invalidated) {
+        deselect();
+        untagged("OK [CLOSED] The selected mailbox was deleted");
+    }
+    answer_store(st, "DELETE completed");
+}
+
+// RFC 2180 §3.4: sessions with the mailbox (or a child) selected keep it
+// under the new name. RENAME INBOX replaces INBOX's files: sessions that
+// had INBOX selected are ended (BYE) like after a rewrite; this session is
+// told "* OK [CLOSED]" and is back in the authenticated state.
+void Session::cmd_rename(const ParsedCommand& cmd) {
+    if (refuse_wildcard_name(cmd.mailbox2)) return;
+    const Status st =
+        store::UserStore(*services_.registry, user_root_.view()).rename(cmd.mailbox, cmd.mailbox2);
+    if (st == Status::Ok && is_inbox(cmd.mailbox) && selected_ != nullptr && view_.invalidated) {
+        deselect();
+        untagged("OK [CLOSED] INBOX was emptied into the new mailbox");
+    }
+    answer_store(st, "RENAME completed");
+}
+
+void Session::cmd_subscribe(const ParsedCommand& cmd, bool on) {
+    answer_store(
+        store::UserStore(*services_.registry, user_root_.view()).subscribe(cmd.mailbox, on),
+        on ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
+}
+
+// ---- LIST / LSUB ---------------------------------------------------------
+
+namespace {
+
+template <class F>
+class ListFn final : public store::ListVisitor {
+public:
+    explicit ListFn(F f) : f_(f) {}
+    bool mailbox(std::string_view name, std::uint8_t attributes) override {
+        return f_(name, attributes);
+    }
+
+private:
+    F f_;
+};
+
+// The pattern LIST matches: reference and pattern joined (RFC 3501 §6.3.8).
+bool joined_pattern(std::string_view reference, std::string_view pattern, TextWriter& out) {
+    out.put(reference).put(pattern);
+    return out.ok();
+}
+
+}  // namespace
+
+// RFC 3501 §6.3.8-9 LIST and LSUB; RFC 5258 LIST-EXTENDED (selection
+// options SUBSCRIBED, REMOTE, RECURSIVEMATCH; return options SUBSCRIBED,
+// CHILDREN; several patterns), RFC 6154 SPECIAL-USE (attributes in every
+// LIST, the selection and return options), RFC 5819 LIST-STATUS. \HasChildren
+// and \HasNoChildren (RFC 3348) are always given for existing mailboxes.
+// Answered as a job (run_list_job), so a listing of any length streams
+// through the output buffer.
+void Session::cmd_list(const ParsedCommand& cmd, bool lsub, bool find) {
+    // RFC 2062 FIND [ALL.]MAILBOXES: LSUB or LIST with "* MAILBOX" answers.
+    if (find) lsub = (cmd.list_options & kListSubscribed) != 0;
+    const std::uint16_t opts = lsub || find ? 0 : cmd.list_options;
+    ArgReader pats = cmd.patterns;
+    std::string_view first;
+    if (!pats.string(&first) && !pats.atom(&first)) {
+        tagged("BAD", "", "Expected a mailbox pattern");
+        return;
+    }
+    if (!lsub && !find && cmd.pattern_count == 1 && first.empty() && opts == 0) {
+        // RFC 3501 §6.3.8: the hierarchy delimiter and root.
+        untagged("LIST (\\Noselect) \"/\" \"\"");
+        tagged("OK", "", "LIST completed");
+        return;
+    }
+    if ((opts & kListReturnStatus) && cmd.list_status.has(StatusItem::MailboxId)) {
+        tagged("BAD", "", "STATUS item MAILBOXID is not supported");
+        return;
+    }
+    list_job_.reference = cmd.mailbox;
+    list_job_.patterns = cmd.patterns;
+    list_job_.pattern_count = cmd.pattern_count;
+    list_job_.options = opts;
+    list_job_.status = cmd.list_status;
+    list_job_.lsub = lsub;
+    list_job_.find = find;
+    list_job_.sent = 0;
+    job_.kind = JobKind::List;
+    run_list_job();
+}
+
+namespace {
+
+// RFC 3501 §6.3.9: with "foo/bar" subscribed and "foo" not, LSUB with "%"
+// must return "foo", flagged \Noselect. Each such parent is listed once, for
+// the first subscription below it (found by reading the subscription list
+// again: it is a user's folder list, short).
+template <class Entry>
+Status list_unsubscribed_parents(store::UserStore& store, std::string_view pattern, Entry& entry) {
+    auto first_below = [&](std::string_view parent, std::string_view name) {
+        bool first = false;
+        auto find = [&](std::string_view line, std::uint8_t) {
+            if (line.size() <= parent.size() || line[parent.size()] != kHierarchyDelimiter ||
+                ascii::head(line, parent.size()) != parent) {
+                return true;
+            }
+            first = line == name;
+            return false;
+        };
+        ListFn<decltype(find)> v(find);
+        (void)store.list_subscribed("", "*", v);
+        return first;
+    };
+    auto each = [&](std::string_view name, std::uint8_t) {
+        for (std::size_t i = 1; i < name.size(); ++i) {
+            if (name[i] != kHierarchyDelimiter) continue;
+            const std::string_view parent = ascii::head(name, i);
+            if (!store::match_pattern(pattern, parent) || store.is_subscribed(parent) ||
+                !first_below(parent, name)) {
+                continue;
+            }
+            if (!entry(parent, store::kNoselect, false)) return false;
+        }
+        return true;
+    };
+    ListFn<decltype(each)> v(each);
+    return store.list_subscribed("", "*", v);
+}
+
+}  // namespace
+
+// One round of LIST's walk: its position, shared by the visitors of every
+// pattern.
+struct Session::ListRound {
+    store::UserStore& store;
+    std::size_t seen = 0;           // entries of this walk so far
+    std::size_t pattern_index = 0;  // the pattern being walked
+    bool full = false;              // the output is full: stop, go on next round
+};
+
+// RFC 5258 §3: each mailbox once, even when several patterns match: true if
+// a pattern before the current one matched `name`.
+bool Session::listed_earlier(const ListRound& round, std::string_view name) const {
+    ArgReader earlier = list_job_.patterns;
+    for (std::size_t i = 0; i < round.pattern_index; ++i) {
+        std::string_view p;
+        if (!earlier.string(&p)) (void)earlier.atom(&p);
+        FixedText<2 * kMaxMailboxName + 2> joined;
+        if (joined_pattern(list_job_.reference, p, joined) &&
+            store::match_pattern(joined.view(), name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Writes one LIST/LSUB (or FIND's MAILBOX) line, and STATUS after it when
+// asked (RFC 5819 §2); false when the output has no room for it.
+bool Session::write_list_line(std::string_view name, std::uint8_t attrs, std::uint8_t uses,
+                              bool childinfo) {
+    const ListJob& job = list_job_;
+    const std::uint16_t opts = job.options;
+    const bool return_status = (opts & kListReturnStatus) != 0;
+    FixedText<kLine> line;
+    ResponseWriter r(line);
+    if (job.find) {
+        // RFC 2062 §7.2.OBS.1: the name alone.
+        r.star().atom("MAILBOX").mailbox(name).crlf();
+        if (!r.ok() || out_.room() < line.size() + kResponseReserve) return false;
+        (void)r.append_to(out_);
+        return true;
+    }
+    r.star().atom(job.lsub ? "LSUB" : "LIST").open_list();
+    if (attrs & store::kNonExistent && !job.lsub) {
+        r.atom("\\NonExistent");
+    } else if (attrs & store::kNoselect) {
+        r.atom("\\Noselect");
+    }
+    if (attrs & store::kHasChildren) r.atom("\\HasChildren");
+    if (attrs & store::kHasNoChildren) r.atom("\\HasNoChildren");
+    if (!job.lsub && (attrs & store::kSubscribed) &&
+        (opts & (kListSubscribed | kListReturnSubscribed)) != 0) {
+        r.atom("\\Subscribed");
+    }
+    for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
+        if ((uses & bit) != 0) r.atom(special_use_name(bit));
+    }
+    r.close_list().string("/").mailbox(name);
+    if (childinfo) {
+        // RFC 5258 §3.5: not subscribed itself, but a child is.
+        r.open_list().string("CHILDINFO").open_list().string("SUBSCRIBED");
+        r.close_list().close_list();
+    }
+    r.crlf();
+    const std::size_t status_room = return_status ? kLine : 0;
+    if (!r.ok() || out_.room() < line.size() + status_room + kResponseReserve) return false;
+    (void)r.append_to(out_);
+    if (return_status && !(attrs & store::kNoselect)) write_status(name, job.status);
+    return true;
+}
+
+// One entry the walk found; false stops the walk (output full).
+bool Session::list_entry(ListRound& round, std::string_view name, std::uint8_t attrs,
+                         bool childinfo) {
+    const std::uint16_t opts = list_job_.options;
+    const bool select_subscribed = (opts & kListSubscribed) != 0;
+    if (listed_earlier(round, name)) return true;
+    const std::uint8_t uses = (attrs & store::kNoselect) ? 0 : round.store.special_use(name);
+    if ((opts & kListSpecialUseSel) != 0 && uses == 0) return true;
+    if (round.seen++ < list_job_.sent) return true;  // sent by an earlier round
+    if (!list_job_.lsub && !select_subscribed && (opts & kListReturnSubscribed) != 0 &&
+        round.store.is_subscribed(name)) {
+        attrs |= store::kSubscribed;
+    }
+    if (select_subscribed && (opts & kListReturnChildren) != 0 && !(attrs & store::kNonExistent)) {
+        attrs |=
+            round.store.mailbox_has_children(name) ? store::kHasChildren : store::kHasNoChildren;
+    }
+    if (!write_list_line(name, attrs, uses, childinfo)) {
+        round.full = true;
+        return false;
+    }
+    ++list_job_.sent;
+    return true;
+}
+
+// Walks the mailboxes (or subscriptions) one pattern matches.
+Status Session::list_pattern(ListRound& round, std::string_view pattern) {
+    const ListJob& job = list_job_;
+    store::UserStore& store = round.store;
+    const bool recursive = (job.options & kListRecursiveMatch) != 0;
+    FixedText<2 * kMaxMailboxName + 2> joined;
+    (void)joined_pattern(job.reference, pattern, joined);
+    auto entry = [&](std::string_view name, std::uint8_t attrs, bool childinfo) {
+        return list_entry(round, name, attrs, childinfo);
+    };
+    if (!job.lsub && (job.options & kListSubscribed) == 0) {
+        auto all = [&](std::string_view name, std::uint8_t attrs) {
+            return entry(name, attrs, false);
+        };
+        ListFn<decltype(all)> v(all);
+        return store.list(job.reference, pattern, v);
+    }
+    // RFC 5258 §3.5: with RECURSIVEMATCH, CHILDINFO marks a mailbox with a
+    // subscribed descendant that this listing does not show.
+    auto subscribed = [&](std::string_view name, std::uint8_t attrs) {
+        return entry(name, attrs, recursive && store.has_subscribed_child(name, joined.view()));
+    };
+    ListFn<decltype(subscribed)> v(subscribed);
+    Status st = store.list_subscribed(job.reference, pattern, v);
+    if (st == Status::Ok && job.lsub && !round.full &&
+        pattern.find('%') != std::string_view::npos) {
+        st = list_unsubscribed_parents(store, joined.view(), entry);
+    }
+    if (st != Status::Ok || !recursive || round.full) return st;
+    auto parents = [&](std::string_view name, std::uint8_t attrs) {
+        if (store.is_subscribed(name) || !store.has_subscribed_child(name, joined.view())) {
+            return true;
+        }
+        return entry(name, attrs & (store::kNoselect), true);
+    };
+    ListFn<decltype(parents)> pv(parents);
+    return store.list(job.reference, pattern, pv);
+}
+
+// One round of a LIST: walks the tree again, skips the entries earlier
+// rounds sent and writes what fits. The walk order is the directories' own,
+// which stays the same while the tree does not change; a mailbox created or
+// deleted between rounds may be missed or seen twice (as with any listing
+// that races with changes).
+void Session::run_list_job() {
+    store::UserStore store(*services_.registry, user_root_.view());
+    ListRound round{store};
+    Status st = Status::Ok;
+    ArgReader pats = list_job_.patterns;
+    for (; round.pattern_index < list_job_.pattern_count && !round.full; ++round.pattern_index) {
+        std::string_view pattern;
+        if (!pats.string(&pattern)) (void)pats.atom(&pattern);
+        st = list_pattern(round, pattern);
+        if (st != Status::Ok) break;
+    }
+    if (round.full && st == Status::Ok) return;  // more next round, once output drains
+    job_.kind = JobKind::None;
+    answer_store(st, list_job_.find   ? "FIND completed"
+                     : list_job_.lsub ? "LSUB completed"
+                                      : "LIST completed");
+}
+
+// ---- STATUS ----------------------------------------------------------------
+
+// "* STATUS name (item value ...)" (RFC 3501 §7.2.4); false if the mailbox
+// cannot be opened (nothing written; *why_not says why).
+bool Session::write_status(std::string_view name, const StatusAtts& atts, Status* why_not) {
+    store::StatusInfo info;
+    store::UserStore store(*services_.registry, user_root_.view());
+    Status st = store.status(name, &info);
+    // RFC 9208 §4.1.4: the \Deleted messages, counted on a read-only view.
+    std::uint32_t deleted = 0;
+    std::uint64_t deleted_bytes = 0;
+    if (st == Status::Ok &&
+        (atts.has(StatusItem::Deleted) || atts.has(StatusItem::DeletedStorage))) {
+        Result<store::Mailbox*> box = store.open(name);
+        st = box.status;
+        if (box.ok()) {
+            store::View view;
+            box.value->attach(view, true);
+            for (std::uint32_t seq = 1; seq <= view.exists; ++seq) {
+                store::MessageInfo m;
+                if (box.value->message(view, seq, &m) != Status::Ok) break;
+                if ((m.flags & kDeleted) == 0) continue;
+                ++deleted;
+                deleted_bytes += m.size;
+            }
+            box.value->detach(view);
+            store.close(box.value);
+        }
+    }
+    if (why_not != nullptr) *why_not = st;
+    if (st != Status::Ok) return false;
+    FixedText<kLine> line;
+    ResponseWriter r(line);
+    r.star().atom("STATUS").mailbox(name).open_list();
+    for (std::size_t i = 0; i < atts.count; ++i) {
+        const StatusItem item = atts.order[i];
+        r.atom(status_item_name(item));
+        switch (item) {
+            case StatusItem::Messages: r.number(info.messages); break;
+            case StatusItem::Recent: r.number(info.recent); break;
+            case StatusItem::UidNext: r.number(info.uid_next); break;
+            case StatusItem::UidValidity: r.number(info.uid_validity); break;
+            case StatusItem::Unseen: r.number(info.unseen); break;
+            case StatusItem::HighestModSeq: r.number(info.highest_modseq); break;
+            case StatusItem::Size: r.number(info.size); break;
+            case StatusItem::MailboxId: break;
+            case StatusItem::AppendLimit: r.number(config_.max_append_size); break;
+            case StatusItem::Deleted: r.number(deleted); break;
+            // In units of 1024 octets, like the STORAGE resource (§5.1).
+            case StatusItem::DeletedStorage: r.number((deleted_bytes + 1023) / 1024); break;
+        }
+    }
+    r.close_list().crlf();
+    (void)r.append_to(out_);
+    return true;
+}
+
+void Session::cmd_status(const ParsedCommand& cmd) {
+    if (cmd.status.has(StatusItem::MailboxId)) {
+        tagged("BAD", "", "STATUS item MAILBOXID is not supported");
+        return;
+    }
+    Status st = Status::Ok;
+    if (!write_status(cmd.mailbox, cmd.status, &st)) {
+        answer_store(st, "");
+        return;
+    }
+    tagged("OK", "", "STATUS completed");
+}
+
+}  // namespace tinyimapd::imap

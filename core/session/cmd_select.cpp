@@ -1,0 +1,173 @@
+// SELECT and EXAMINE (RFC 3501 §6.3.1-2, with CONDSTORE and QRESYNC, RFC
+// 7162 §3.1.8, §3.2.5), CLOSE (§6.4.2) and UNSELECT (RFC 3691), and opening
+// the user's store on the first command that needs it.
+#include "core/base/text.h"
+#include "core/session/session.h"
+#include "core/store/user_store.h"
+
+namespace tinyimapd::imap {
+
+namespace {
+
+constexpr std::size_t kLine = kMaxUntaggedLine;
+// UIDs taken per EXPUNGE round in CLOSE.
+constexpr std::size_t kExpungeBatch = 64;
+}  // namespace
+
+// ---- the user's store ----------------------------------------------------
+
+bool Session::open_user_store() {
+    user_root_.clear();
+    FixedText<port::kMaxPath> root;
+    root.put(services_.mail_dir).put('/').put({user_, user_length_});
+    if (services_.registry == nullptr || !root.ok() || !user_root_.assign(root.view())) {
+        return false;
+    }
+    // mail_dir itself may not exist yet on a fresh appliance.
+    (void)services_.registry->services().fs.mkdir(services_.mail_dir);
+    store::UserStore store(*services_.registry, user_root_.view());
+    bool created = false;
+    const Status st = store.ensure(&created);
+    if (st != Status::Ok) {
+        log_line(port::LogLevel::Error,
+                 "cannot open the mail store of user=", {user_, user_length_}, " at ",
+                 user_root_.view());
+        return false;
+    }
+    // Staging files a crash left behind (none is in use by anyone: locked).
+    store::remove_stale_stages(services_.registry->services(), user_root_.view());
+    // RFC 6154: a new user starts with Sent, Drafts, Trash, Junk, Archive
+    // (names from the configuration), marked with their special use.
+    for (const SessionConfig::SpecialMailbox& m : config_.special_mailboxes) {
+        if (!created || m.name.empty() || !is_valid_mailbox_name(m.name)) continue;
+        Status made = store.create(m.name);
+        if (made == Status::Ok) made = store.set_special_use(m.name, m.use);
+        if (made != Status::Ok && made != Status::Exists) {
+            log_line(port::LogLevel::Warning, "cannot create mailbox ", m.name,
+                     " for user=", {user_, user_length_});
+        }
+    }
+    return true;
+}
+
+// ---- SELECT / EXAMINE / CLOSE / UNSELECT ------------------------------------
+
+void Session::deselect() {
+    if (selected_ == nullptr) return;
+    // A STORE or COPY job cut short (the connection ended): nothing of it
+    // was acknowledged, so nothing of it is kept.
+    end_store_txn();
+    if (copy_.dest != nullptr) end_copy_job(Status::Closed);
+    flag_scan_since_ = UINT64_MAX;
+    vanished_.pending = false;
+    selected_->detach(view_);
+    store::UserStore(*services_.registry, user_root_.view()).close(selected_);
+    selected_ = nullptr;
+    state_ = SessionState::Authenticated;
+}
+
+void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
+    // RFC 7162 §3.2.5: QRESYNC only after ENABLE QRESYNC, checked first.
+    if (cmd.qresync && !qresync_) {
+        tagged("BAD", "", "SELECT (QRESYNC ...) needs ENABLE QRESYNC first");
+        return;
+    }
+    // RFC 3501 §6.3.1: a failed SELECT leaves no mailbox selected; RFC 7162
+    // §3.2.11: [CLOSED] marks where the old mailbox's responses end.
+    if (selected_ != nullptr) {
+        deselect();
+        untagged("OK [CLOSED] Previous mailbox closed");
+    }
+    if (cmd.condstore) enable_condstore();
+    store::UserStore store(*services_.registry, user_root_.view());
+    Result<store::Mailbox*> r = store.open(cmd.mailbox);
+    if (!r.ok()) {
+        answer_store(r.status, "");
+        return;
+    }
+    selected_ = r.value;
+    selected_->attach(view_, read_only);
+    state_ = SessionState::Selected;
+
+    // FLAGS and PERMANENTFLAGS (read-write): now if they fit with the
+    // reserve behind them, else before the tagged line (a Sync job).
+    flags_announced_ = permanent_announced_ = kNotAnnounced;
+    (void)announce_keywords();
+    if (read_only) untagged("OK [PERMANENTFLAGS ()] No permanent flags in read-only mode");
+    FixedText<kLine> w;
+    w.put_uint(view_.exists).put(" EXISTS");
+    untagged(w.view());
+    w.clear();
+    w.put_uint(selected_->recent_count(view_)).put(" RECENT");
+    untagged(w.view());
+    const std::uint32_t unseen = selected_->first_unseen(view_);
+    if (unseen != 0) {
+        w.clear();
+        w.put("OK [UNSEEN ").put_uint(unseen).put("] First unseen message");
+        untagged(w.view());
+    }
+    w.clear();
+    w.put("OK [UIDVALIDITY ").put_uint(selected_->uid_validity()).put("] UIDs valid");
+    untagged(w.view());
+    w.clear();
+    w.put("OK [UIDNEXT ").put_uint(selected_->uid_next()).put("] Predicted next UID");
+    untagged(w.view());
+    if (condstore_) {
+        // RFC 7162 §3.1.2.1: every mailbox here keeps mod-sequences.
+        w.clear();
+        w.put("OK [HIGHESTMODSEQ ").put_uint(selected_->highest_modseq()).put("] Highest");
+        untagged(w.view());
+    }
+    if (cmd.qresync && cmd.qresync_params.uidvalidity == selected_->uid_validity()) {
+        resync(cmd.qresync_params);
+    }
+    const std::string_view code = read_only ? "READ-ONLY" : "READ-WRITE";
+    const std::string_view text = read_only ? "EXAMINE completed" : "SELECT completed";
+    if (job_.kind == JobKind::Resync) {
+        defer_tagged("OK", code, text);
+        run_job();
+        return;
+    }
+    if (!announce_keywords()) {
+        defer_tagged("OK", code, text);
+        job_.kind = JobKind::Sync;
+        return;  // run_job() once the output drains
+    }
+    tagged("OK", code, text);
+}
+
+// RFC 3501 §6.4.2: CLOSE expunges silently (no untagged EXPUNGE) when the
+// mailbox is read-write; RFC 3691 UNSELECT never expunges.
+void Session::cmd_close(bool expunge) {
+    if (expunge && !view_.read_only) {
+        std::uint32_t uids[kExpungeBatch];
+        std::size_t count = kExpungeBatch;
+        Status st = Status::Ok;
+        while (count == kExpungeBatch || (st == Status::Exhausted && count > 0)) {
+            st = selected_->expunge(view_, nullptr, uids, kExpungeBatch, &count);
+            if (st != Status::Ok && !(st == Status::Exhausted && count > 0)) {
+                // The mailbox stays selected.
+                if (st == Status::Exhausted) {
+                    tagged("NO", "INUSE", "Too many expunges pending; try again");
+                } else {
+                    answer_store(st, "");
+                }
+                return;
+            }
+            // Silent: the view takes in what went (and what others did)
+            // without a word to the client, so the store's list of pending
+            // expunges never fills with ours.
+            struct Silent final : store::SyncVisitor {
+                bool expunged(std::uint32_t, std::uint32_t) override { return true; }
+                void exists(std::uint32_t, std::uint32_t) override {}
+                bool flags_changed(std::uint32_t, std::uint32_t) override { return true; }
+                void flags_unknown(std::uint64_t) override {}
+            } silent;
+            (void)selected_->sync(view_, silent);
+        }
+    }
+    deselect();
+    tagged("OK", "", expunge ? "CLOSE completed" : "UNSELECT completed");
+}
+
+}  // namespace tinyimapd::imap
