@@ -36,6 +36,7 @@ FULL_PACKAGES=(
   catch2 curl openssl isync binutils file
   qemu-user                      # runs the cross-built tests (ctest emulator)
   clang-14 libclang-rt-14-dev    # libFuzzer and the sanitizer runtimes for clang
+  unicode-data                   # UnicodeData.txt: core/mime/unicase's table checked against it
 )
 # Packaging and the real boot (tests/run_all.sh stages package and system,
 # ctests man_pages and openwrt_init): cpack's dependency computation, the
