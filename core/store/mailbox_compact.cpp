@@ -289,13 +289,7 @@ Status Mailbox::compact_begin_frame(std::uint64_t* budget, bool* skipped) {
         *skipped = true;
         return Status::Ok;
     }
-    FrameHeader h;
-    h.uid = r.uid;
-    h.size = r.size;
-    h.internal_date = r.internal_date;
-    h.zone_minutes = r.zone_minutes;
-    h.flags = r.flags;
-    h.keywords = r.keywords;
+    const FrameHeader h = frame_header_of(r);
     std::uint8_t fb[kFrameHeaderSize];
     encode(h, fb);
     if ((st = pwrite_all(s_->fs, c.nd, fb, sizeof fb, c.at)) != Status::Ok) return st;

@@ -29,6 +29,19 @@ inline Record record_of(const FrameHeader& h, std::uint64_t offset) {
     return r;
 }
 
+// The frame header a record's message is written with (its current flags
+// and keywords): record_of() the other way.
+inline FrameHeader frame_header_of(const Record& r) {
+    FrameHeader h;
+    h.uid = r.uid;
+    h.size = r.size;
+    h.internal_date = r.internal_date;
+    h.zone_minutes = r.zone_minutes;
+    h.flags = r.flags;
+    h.keywords = r.keywords;
+    return h;
+}
+
 inline constexpr std::uint32_t kRw = port::kOpenRead | port::kOpenWrite;
 inline constexpr std::uint32_t kCreateNew =
     port::kOpenRead | port::kOpenWrite | port::kOpenCreate | port::kOpenTruncate;

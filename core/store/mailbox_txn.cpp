@@ -417,13 +417,7 @@ Status Mailbox::copy_step(const View& v, std::uint32_t seq, Mailbox& dest, CopyC
         r.flags = static_cast<std::uint8_t>(m.flags & ~imap::kRecent);
         r.keywords = kw;
         r.modseq = dest.next_.highest_modseq;
-        FrameHeader h;
-        h.uid = r.uid;
-        h.size = r.size;
-        h.internal_date = r.internal_date;
-        h.zone_minutes = r.zone_minutes;
-        h.flags = r.flags;
-        h.keywords = kw;
+        const FrameHeader h = frame_header_of(r);
         std::uint8_t hb[kFrameHeaderSize];
         encode(h, hb);
         if ((st = pwrite_all(s_->fs, dest.data_, hb, sizeof hb, r.offset)) != Status::Ok) return st;
