@@ -207,13 +207,7 @@ void Session::write_binary(const FetchItem& item, FixedText<512>& w) {
     if (nul) w.put('~');
     out_.append(w.view());
     binary_source_.skip = off;
-    if (streamer_.start(out_, binary_source_, count) == StreamStatus::Failed) {
-        job_.kind = JobKind::None;
-        state_ = SessionState::Logout;
-        out_.clear();
-        return;
-    }
-    if (!streamer_.active()) ++job_.item;
+    stream_item(binary_source_, count);
 }
 
 }  // namespace tinyimapd::imap

@@ -529,6 +529,17 @@ std::uint64_t Session::header_size() {
     return job_.header_size;
 }
 
+void Session::stream_item(ByteSource& source, std::uint64_t count) {
+    if (streamer_.start(out_, source, count) == StreamStatus::Failed) {
+        job_.kind = JobKind::None;
+        state_ = SessionState::Logout;
+        out_.clear();
+        return;
+    }
+    // The item counter advances when the streamer is done.
+    if (!streamer_.active()) ++job_.item;
+}
+
 void Session::write_item(const FetchItem& item) {
     if (item.kind == FetchKind::Envelope || item.kind == FetchKind::Body ||
         item.kind == FetchKind::BodyStructure) {
@@ -616,15 +627,7 @@ void Session::stream_plain_section(const FetchItem& item, FixedText<kItemReserve
     mime_source_.box = selected_;
     mime_source_.message = &job_.message;
     literal_slice_ = SliceSource(mime_source_, begin, end - begin);
-    const StreamStatus st = streamer_.start(out_, literal_slice_, end - begin);
-    if (st == StreamStatus::Failed) {
-        job_.kind = JobKind::None;
-        state_ = SessionState::Logout;
-        out_.clear();
-        return;
-    }
-    // The item counter advances when the streamer is done.
-    if (!streamer_.active()) ++job_.item;
+    stream_item(literal_slice_, end - begin);
 }
 
 // This session's own flag changes are answered by its FETCH/STORE (or not,
@@ -699,13 +702,7 @@ void Session::stream_section(const FetchItem& item, FixedText<512>& w) {
     } else {
         literal_slice_ = SliceSource(mime_source_, begin, end - begin);
     }
-    if (streamer_.start(out_, literal_slice_, end - begin) == StreamStatus::Failed) {
-        job_.kind = JobKind::None;
-        state_ = SessionState::Logout;
-        out_.clear();
-        return;
-    }
-    if (!streamer_.active()) ++job_.item;
+    stream_item(literal_slice_, end - begin);
 }
 
 }  // namespace tinyimapd::imap

@@ -277,6 +277,9 @@ private:
     bool set_seen();
     void open_fetch_response();
     void write_item(const FetchItem& item);
+    // Streams `count` bytes of `source` as the current item's literal; the
+    // item is done when the streamer is (a failure ends the session).
+    void stream_item(ByteSource& source, std::uint64_t count);
     void write_flags_item(FixedText<512>& w);
     void stream_plain_section(const FetchItem& item, FixedText<512>& w);
     bool write_structure(const FetchItem& item);
