@@ -94,6 +94,7 @@ Status Mailbox::open(std::string_view dir) {
 
 void Mailbox::close() {
     abandon_compaction();
+    abandon_slide();
     compact_failed_at_ = ~std::uint64_t{0};
     close_files();
     for (View* v = views_; v != nullptr; v = v->next) v->mailbox = nullptr;
@@ -188,6 +189,7 @@ std::string_view Mailbox::writer() const {
 
 void Mailbox::retire(bool deleted) {
     abandon_compaction();
+    abandon_slide();
     retired_ = true;
     for (View* v = views_; v != nullptr; v = v->next) {
         v->invalidated = true;
@@ -253,6 +255,7 @@ Status Mailbox::create_files(Services& s, std::string_view dir, std::uint32_t ui
 Status Mailbox::hold() {
     if (!is_open()) return Status::Invalid;
     abandon_compaction();  // RENAME INBOX replaces the files it would rename over
+    abandon_slide();
     return lock();
 }
 void Mailbox::release_hold() {

@@ -62,6 +62,9 @@ Status Mailbox::recover() {
     if (!have) return rebuild_index();
     state_ = st_index;
     state_slot_ = slot;
+    // A slide's move whose state commit did not land (mailbox_slide.cpp);
+    // frames that do not match its journal: rebuild from m.data.
+    if (redo_journal() != Status::Ok) return rebuild_index();
     if ((st = s_->fs.fstat(data_, &info)) != Status::Ok) return st;
     if (info.size < state_.data_length || state_.data_length < kDataHeaderSize)
         return rebuild_index();
@@ -166,10 +169,16 @@ Status Mailbox::rebuild_records(port::File out, bool have_old, std::uint64_t fil
             continue;
         }
         FrameHeader h;
-        if (read_frame(walk, file_size, &h, true) != Status::Ok || h.uid <= last_uid) break;
+        if (read_frame(walk, file_size, &h, true) != Status::Ok) break;
+        if (h.uid <= last_uid) {  // a stale copy a slide left behind its move
+            walk += kFrameOverhead + h.size;
+            continue;
+        }
         Record r = record_of(h, walk);
         Record o;
-        if (have_old && read_record(pos, &o) == Status::Ok && o.uid == h.uid && o.offset == walk) {
+        // By UID: records of messages a slide overwrote are still in the old index.
+        const std::uint32_t op = have_old ? find_position(h.uid) : 0;
+        if (have_old && read_record(op, &o) == Status::Ok && o.uid == h.uid && o.offset == walk) {
             r.flags = o.flags;
             r.keywords = o.keywords;
             r.expunged = o.expunged;
@@ -320,8 +329,9 @@ Status Mailbox::reload_if_changed(bool* changed) {
     } else {
         const std::uint32_t old_expunged = state_.expunged_count;
         // Another process cut expunged records off the end (trim_tail):
-        // positions past its record_count are gone.
-        if (st.record_count < state_.record_count)
+        // positions past its record_count are gone; or it slid frames over
+        // expunged messages our views may still show (mailbox_slide.cpp).
+        if (st.record_count < state_.record_count || st.relocations != state_.relocations)
             for (View* v = views_; v != nullptr; v = v->next) v->invalidated = true;
         state_ = st;
         state_slot_ = slot;
