@@ -477,6 +477,8 @@ private:
     Status rebuild_index();
     Status rebuild_records(port::File out, bool have_old, std::uint64_t file_size, State* ns,
                            std::uint64_t* at);
+    Status find_frame_after(std::uint64_t from, std::uint64_t file_size, std::uint32_t last_uid,
+                            std::uint64_t* found);
     Status finish_compaction();
     Status reload_if_changed(bool* changed);
     Status read_record(std::uint32_t position, Record* out);

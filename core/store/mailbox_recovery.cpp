@@ -169,7 +169,15 @@ Status Mailbox::rebuild_records(port::File out, bool have_old, std::uint64_t fil
             continue;
         }
         FrameHeader h;
-        if (read_frame(walk, file_size, &h, true) != Status::Ok) break;
+        if (read_frame(walk, file_size, &h, true) != Status::Ok) {
+            // A header torn by a crash inside a slide's move, or a frame gone
+            // bad: the walk goes on at the next complete frame with a higher
+            // UID, if there is one (else what follows is a torn tail).
+            std::uint64_t next = 0;
+            if (find_frame_after(walk + 1, file_size, last_uid, &next) != Status::Ok) break;
+            walk = next;
+            continue;
+        }
         if (h.uid <= last_uid) {  // a stale copy a slide left behind its move
             walk += kFrameOverhead + h.size;
             continue;
@@ -205,6 +213,32 @@ Status Mailbox::rebuild_records(port::File out, bool have_old, std::uint64_t fil
     ns->data_length = *at;
     ns->uid_next = last_uid + 1;
     return st;
+}
+
+// The first offset at or after `from` where a complete frame (header,
+// body and trailer check) with a UID above `last_uid` starts; NotFound if
+// none. A byte-by-byte search: only a rebuild over a damaged m.data runs it.
+Status Mailbox::find_frame_after(std::uint64_t from, std::uint64_t file_size,
+                                 std::uint32_t last_uid, std::uint64_t* found) {
+    std::uint8_t buf[1024];
+    static_assert(sizeof buf > kFrameHeaderSize);
+    for (std::uint64_t pos = from; pos + kFrameOverhead <= file_size;) {
+        std::size_t n = sizeof buf;
+        if (file_size - pos < n) n = static_cast<std::size_t>(file_size - pos);
+        Status st = pread_full(s_->fs, data_, buf, n, pos);
+        if (st != Status::Ok) return st;
+        for (std::size_t i = 0; i + kFrameHeaderSize <= n; ++i) {
+            FrameHeader h;
+            if (buf[i] != 0x54 || !decode(buf + i, &h) || h.uid <= last_uid) continue;  // "TIMF"
+            if (read_frame(pos + i, file_size, &h, true) == Status::Ok) {
+                *found = pos + i;
+                return Status::Ok;
+            }
+        }
+        if (n < sizeof buf) break;
+        pos += n - kFrameHeaderSize + 1;
+    }
+    return Status::NotFound;
 }
 
 // Writes a new index from m.data (keeping what the old index still knows:
