@@ -3,6 +3,7 @@
 // sessions' turns, so another client is answered meanwhile.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -194,6 +195,80 @@ TEST_CASE(
     const std::string ap = w.say_until_tagged(
         a, "p APPEND INBOX {" + std::to_string(msg.size()) + "+}\r\n" + msg + "\r\n", "p");
     CHECK(ap.find("p OK [APPENDUID") != std::string::npos);
+}
+
+// The slide in steps: at most compact_step_bytes (1 MiB) copied per turn of
+// the loop, or one move's commit (3 small fsyncs of m.index); the other
+// client is answered in the turn its command arrives; SIGTERM in the middle
+// leaves every message whole.
+TEST_CASE(
+    "A slide in place runs in bounded steps, another client answered meanwhile; SIGTERM in "
+    "the middle loses nothing (issue 20.11)",
+    "[server][store][compact][slide]") {
+    for (const bool sigterm : {false, true}) {
+        INFO((sigterm ? "SIGTERM in the middle" : "to the end"));
+        World w;
+        port::Handle a = login(w);
+        port::Handle b = login(w);
+        constexpr std::size_t kSize = 3u << 19;  // 1.5 MiB: a move takes two turns
+        fill_inbox(w, 12, kSize);                // UIDs 1, 3, ..., 11 \Deleted
+        const std::string data = std::string(kInbox) + "/m.data";
+        CHECK(w.say(a, "s SELECT INBOX\r\n").find("* 12 EXISTS") != std::string::npos);
+        std::uint64_t used = 0;
+        for (const auto& [path, bytes] : w.fs.snapshot()) used += bytes.size();
+        w.fs.set_space_limit(used);
+        const std::size_t before = w.fs.read_file(data).size();
+        CHECK(w.say_until_tagged(a, "e EXPUNGE\r\n", "e").find("e OK") != std::string::npos);
+        int turns = 0, noops = 0;
+        std::uint64_t max_written = 0, max_syncs = 0;
+        while (w.fs.read_file(data).size() == before && turns < 400) {
+            if (sigterm && turns == 7) break;  // mid-slide
+            w.net.client_send(b, "n NOOP\r\n");
+            const std::uint64_t written = w.fs.bytes_written();
+            const std::uint64_t syncs = w.fs.calls(sim::SimFs::Op::Fsync);
+            (void)w.server->run_once(0);
+            ++turns;
+            max_written = std::max(max_written, w.fs.bytes_written() - written);
+            max_syncs = std::max(max_syncs, w.fs.calls(sim::SimFs::Op::Fsync) - syncs);
+            if (w.net.client_receive(b) == "n OK NOOP completed\r\n") ++noops;
+        }
+        INFO("turns " << turns << ", most bytes written in a turn " << max_written
+                      << ", most fsyncs " << max_syncs);
+        CHECK(noops == turns);  // each NOOP answered in the turn it arrived
+        CHECK(max_written <= (1u << 20) + 16384 + 4096);
+        CHECK(max_syncs <= 3);
+        if (sigterm) {
+            CHECK(w.fs.read_file(data).size() == before);  // not done yet
+            w.server->begin_shutdown("test");
+            w.server->close_all();
+        } else {
+            CHECK(turns >= 12);  // 6 moves of 1.5 MiB, at most 1 MiB per turn
+            CHECK(w.fs.read_file(data).size() == before - 6 * (kSize + 48));
+        }
+        // Every message whole, after a restart on what is on disk.
+        store::StoreLimits l;
+        std::vector<unsigned char> mem(store::Registry::bytes_needed(l));
+        Arena arena(mem.data(), mem.size());
+        store::Registry reg(w.fs, w.clock, w.entropy, l);
+        REQUIRE(reg.init(arena) == Status::Ok);
+        auto m = reg.acquire(kInbox);
+        REQUIRE(m.status == Status::Ok);
+        CHECK(m.value->state().live_count == 6);
+        store::View v;
+        m.value->attach(v, true);
+        const std::string body = make_body(kSize);
+        for (std::uint32_t seq = 1; seq <= v.exists; ++seq) {
+            store::MessageInfo info;
+            REQUIRE(m.value->message(v, seq, &info) == Status::Ok);
+            CHECK(info.uid == 2 * seq);
+            std::string got(info.size, '\0');
+            std::size_t n = 0;
+            REQUIRE(m.value->read(info, 0, got.data(), got.size(), &n) == Status::Ok);
+            CHECK(got == body);
+        }
+        m.value->detach(v);
+        reg.release(m.value);
+    }
 }
 
 namespace {
