@@ -203,6 +203,8 @@ private:
     bool open_user_store();
     void deselect();
     void cmd_select(const ParsedCommand& cmd, bool read_only);
+    void select_later(store::Mailbox* box, bool read_only);
+    void run_select_job();
     void cmd_close(bool expunge);
     // Change reports: EXISTS, EXPUNGE, FETCH FLAGS, QRESYNC (sync.cpp).
     void resync(const QresyncParams& p);
@@ -393,7 +395,8 @@ private:
         Expunge,
         StoreApply,
         Copy,
-        Append
+        Append,
+        Select  // SELECT/EXAMINE waiting for the compaction opening started
     };
     // A LIST or LSUB answering mailbox by mailbox (cmd_list): the command's
     // arguments (views into the parser, which is not fed while a job runs)

@@ -78,7 +78,9 @@ Status Mailbox::open(std::string_view dir) {
         st = s_->fs.lock(data_, port::LockMode::Exclusive);
         if (st == Status::Ok) {
             lock_depth_ = 1;
+            opening_ = true;
             st = recover();
+            opening_ = false;
             unlock();
         }
     }
@@ -106,6 +108,7 @@ void Mailbox::close() {
         w->woken = true;
     }
     retired_ = false;
+    gone_overflow_ = false;
     views_ = nullptr;
     gone_count_ = 0;
     in_txn_ = appending_ = false;

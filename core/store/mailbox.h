@@ -408,6 +408,13 @@ public:
     // Runs the compaction under way to its end in this call (tools, tests).
     Status compact_to_end();
 
+    // Views can attach: false while the compaction that opening started
+    // runs (the list of expunged runs overflowed while the mailbox was
+    // closed, so sequence numbers are known only once it ends; it runs in
+    // steps like any compaction). A session's SELECT waits for it; attach()
+    // runs it to its end in one call for callers that do not wait (tools).
+    bool ready() const { return !gone_overflow_; }
+
     // A transaction (STORE, EXPUNGE, COPY into it) or an APPEND holds the
     // mailbox: a new one would get Busy now.
     bool busy() const { return in_txn_ || appending_; }
@@ -600,6 +607,8 @@ private:
     // state_.generation when a compaction last failed (NoSpace, Io): not
     // tried again until something commits (a full disk stays full).
     std::uint64_t compact_failed_at_ = ~std::uint64_t{0};
+    bool opening_ = false;        // open() is recovering: an overflow compaction is stepped
+    bool gone_overflow_ = false;  // the gone list is incomplete until that compaction commits
 };
 
 }  // namespace tinyimapd::store

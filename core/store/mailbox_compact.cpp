@@ -249,7 +249,10 @@ Status Mailbox::compact_advance(std::uint64_t* budget) {
         abandon_compaction();
         // The file system filled up during the copy: slide in place instead
         // (what was expunged when the compaction started is hidden everywhere).
-        if (st == Status::NoSpace && start_slide(start_modseq) == Status::Ok) return Status::Ok;
+        // Not for the compaction opening started: only a compaction makes
+        // the list of expunged runs short again.
+        if (st == Status::NoSpace && !gone_overflow_ && start_slide(start_modseq) == Status::Ok)
+            return Status::Ok;
     }
     return st;
 }
@@ -483,6 +486,12 @@ Status Mailbox::compact_commit() {
     ring_floor_ = state_.highest_modseq;
     ++changes_;
     if (lock_depth_ == 0 && waiters_ != nullptr) waiters_->woken = true;
+    // The compaction opening started: the expunged records are gone, the
+    // list is complete again (views may attach).
+    if (st == Status::Ok && gone_overflow_) {
+        gone_overflow_ = false;
+        st = load_gone();
+    }
     return st;
 }
 

@@ -329,8 +329,13 @@ Status Mailbox::load_gone() {
         }
         gone_[gone_count_++] = Gone{pos, 1, r.modseq};
     }
-    if (overflow) return compact();
-    return Status::Ok;
+    if (!overflow) return Status::Ok;
+    // Opening: the compaction runs in steps (Registry::background_step);
+    // views wait for it (ready()). Elsewhere: in this call.
+    if (!opening_) return compact();
+    const Status st = start_compaction();
+    if (st == Status::Ok) gone_overflow_ = true;
+    return st;
 }
 
 Status Mailbox::reload_if_changed(bool* changed) {

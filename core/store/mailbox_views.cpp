@@ -15,6 +15,8 @@ using namespace detail;  // the helpers of mailbox_detail.h
 // ---- views ------------------------------------------------------------------
 
 void Mailbox::attach(View& v, bool read_only) {
+    // A caller that did not wait for ready(): the compaction ends now.
+    if (gone_overflow_ && compacting()) (void)compact_to_end();
     v = View{};
     v.mailbox = this;
     v.read_only = read_only;

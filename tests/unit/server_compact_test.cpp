@@ -271,6 +271,68 @@ TEST_CASE(
     }
 }
 
+// Issue 20: a mailbox whose expunges were scattered one by one (more runs
+// than the store's list holds, max_pending_expunges = 1024) while it was
+// closed is compacted when it is opened, before anyone can have sequence
+// numbers in it: in steps now, with SELECT waiting for it as a job, and
+// another client answered in every turn meanwhile.
+TEST_CASE(
+    "SELECT of a mailbox with too many runs of expunges waits for its compaction, in steps; "
+    "another client is answered meanwhile (issue 20)",
+    "[server][store][compact]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    constexpr int kMessages = 2100;          // 1050 runs of one expunged message
+    constexpr std::size_t kSize = 8 * 1024;  // 8.4 MiB live: several turns of 1 MiB
+    {
+        store::StoreLimits l;
+        l.max_pending_expunges = 4096;
+        l.compact_min_waste = std::uint64_t{1} << 40;  // no compaction here
+        std::vector<unsigned char> mem(store::Registry::bytes_needed(l));
+        store::Registry reg(w.fs, w.clock, w.entropy, l);
+        Arena arena(mem.data(), mem.size());
+        REQUIRE(reg.init(arena) == Status::Ok);
+        auto m = reg.acquire(kInbox);
+        REQUIRE(m.status == Status::Ok);
+        const std::string body = make_body(kSize);
+        for (int i = 0; i < kMessages; ++i) {
+            store::Appender ap;
+            REQUIRE(m.value->begin_append(ap, static_cast<std::uint32_t>(body.size()),
+                                          i % 2 == 0 ? imap::kDeleted : 0, 0, 1700000000,
+                                          0) == Status::Ok);
+            REQUIRE(m.value->append_chunk(ap, body.data(), body.size()) == Status::Ok);
+            std::uint32_t uid = 0;
+            REQUIRE(m.value->commit_append(ap, &uid) == Status::Ok);
+        }
+        store::View v;
+        m.value->attach(v, false);
+        std::size_t n = 1;
+        while (n > 0) REQUIRE(m.value->expunge(v, nullptr, nullptr, 4096, &n) == Status::Ok);
+        m.value->detach(v);
+        REQUIRE(m.value->gone_count() == kMessages / 2);
+        reg.release(m.value);
+    }
+    w.net.client_send(a, "s SELECT INBOX\r\n");
+    std::string got_a;
+    int turns = 0, noops = 0;
+    for (; turns < 200 && got_a.find("s OK") == std::string::npos; ++turns) {
+        w.net.client_send(b, "n NOOP\r\n");
+        (void)w.server->run_once(0);
+        w.clock.advance(20);  // SELECT retries on its 20 ms timer
+        got_a += w.net.client_receive(a);
+        if (w.net.client_receive(b) == "n OK NOOP completed\r\n") ++noops;
+    }
+    INFO("turns " << turns << "; SELECT answered " << got_a.substr(0, 200));
+    CHECK(got_a.find("* 1050 EXISTS\r\n") != std::string::npos);
+    CHECK(got_a.find("s OK [READ-WRITE] SELECT completed") != std::string::npos);
+    CHECK(turns >= 8);      // 8.4 MiB copied at most 1 MiB per turn
+    CHECK(noops == turns);  // the other client answered in every turn
+    CHECK(!w.fs.exists(std::string(kInbox) + "/m.data.new"));
+    const std::string f = w.say_until_tagged(a, "f FETCH 1050 (UID RFC822.SIZE)\r\n", "f");
+    CHECK(f.find("* 1050 FETCH (UID 2100 RFC822.SIZE 8192)") != std::string::npos);
+}
+
 namespace {
 
 // Sends `command` and runs the loop turn by turn until the answer tagged
