@@ -569,9 +569,11 @@ private:
         std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
         std::uint64_t decoded_size = 0;  // measured by measure_binary
         std::uint64_t size() const override { return decoded_size - skip; }
+        bool measuring = false;  // measure_binary is under way (across calls)
+        bool nul = false;        // it found a NUL in the partial's bytes
     };
     BinaryLookup find_binary(const FetchItem& item, BinaryRange* out);
-    void measure_binary(std::uint64_t from, std::uint64_t count, std::uint64_t* size, bool* nul);
+    bool measure_binary(std::uint64_t from, std::uint64_t count);
     void write_binary(const FetchItem& item, FixedText<512>& w);
     BinarySource binary_source_;
 
