@@ -98,6 +98,7 @@ void Mailbox::close() {
     abandon_compaction();
     abandon_slide();
     compact_failed_at_ = ~std::uint64_t{0};
+    slide_done_key_ = ~std::uint64_t{0};
     close_files();
     for (View* v = views_; v != nullptr; v = v->next) v->mailbox = nullptr;
     while (waiters_ != nullptr) {

@@ -607,6 +607,13 @@ private:
     // state_.generation when a compaction last failed (NoSpace, Io): not
     // tried again until something commits (a full disk stays full).
     std::uint64_t compact_failed_at_ = ~std::uint64_t{0};
+    // record_count and expunged_count when the last slide ended: a slide
+    // starts again only once they changed (a STORE on a full disk does not
+    // make it scan the index again).
+    std::uint64_t slide_done_key_ = ~std::uint64_t{0};
+    std::uint64_t slide_key() const {
+        return (std::uint64_t{state_.record_count} << 32) | state_.expunged_count;
+    }
     bool opening_ = false;        // open() is recovering: an overflow compaction is stepped
     bool gone_overflow_ = false;  // the gone list is incomplete until that compaction commits
 };

@@ -37,7 +37,7 @@ void charge(std::uint64_t* budget, std::uint64_t n) {
 
 Status Mailbox::start_slide(std::uint64_t drop_modseq) {
     if (!is_open() || compacting() || retired_ || in_txn_ || appending_) return Status::Busy;
-    if (state_.expunged_count == 0) return Status::Ok;
+    if (state_.expunged_count == 0 || slide_done_key_ == slide_key()) return Status::Ok;
     Status st = lock();
     if (st != Status::Ok) return st;
     slide_ = SlideJob{};
@@ -63,6 +63,7 @@ void Mailbox::abandon_slide() {
 void Mailbox::slide_finish() {
     slide_ = SlideJob{};
     compact_failed_at_ = state_.generation;
+    slide_done_key_ = slide_key();
     compact_release();
 }
 
