@@ -135,6 +135,17 @@ Status Mailbox::lock() {
     Status st = reload_if_changed(&changed);
     // A transaction of ours or another process's failed before its commit.
     if (st == Status::Ok && read_intent_ > state_.highest_modseq) st = scrub_orphans();
+    // So did another process's slide, inside a move's commit.
+    if (st == Status::Ok && read_journal_ != 0 && read_journal_ == state_.generation) {
+        read_journal_ = 0;
+        st = redo_journal();
+        if (st == Status::Ok) {
+            for (View* v = views_; v != nullptr; v = v->next) v->invalidated = true;
+            ring_size_ = 0;
+            ring_floor_ = state_.highest_modseq;
+            ++changes_;
+        }
+    }
     if (st != Status::Ok) unlock();
     return st;
 }

@@ -583,8 +583,9 @@ private:
     int state_slot_ = 0;  // slot holding state_
     State next_;          // the transaction being built
     bool in_txn_ = false;
-    bool txn_slots_ = false;         // the transaction rewrote slots of existing records
-    std::uint64_t read_intent_ = 0;  // intent record seen by the last read_state()
+    bool txn_slots_ = false;          // the transaction rewrote slots of existing records
+    std::uint64_t read_intent_ = 0;   // intent record seen by the last read_state()
+    std::uint64_t read_journal_ = 0;  // its generation: a move journal to redo (0: none)
     bool appending_ = false;
     std::uint64_t txn_data_end_ = 0;  // COPY: where the next frame goes
     std::uint32_t kw_count_ = 0;      // keyword names known (committed + registered)

@@ -1148,3 +1148,56 @@ TEST_CASE("store: a rebuild after a crash at any point of a slide finds every me
         }
     }
 }
+
+// A move whose state commit failed (the journal and the records written, the
+// state not): the next lock in any process finishes it from the journal —
+// here in another process (a second Registry on the same files), whose views
+// are then invalidated — and the mailbox reads right everywhere.
+TEST_CASE("store: a move left by a failed commit is finished by the next lock of another process",
+          "[store][slide]") {
+    Env env(1ull << 40);
+    setup_sized(env, kSlideSizes, {1, 4, 9});
+    env.fs.sync_all();
+    env.restart();
+    const Box want = snapshot(env, {std::string(kBox)})[std::string(kBox)];
+    REQUIRE(want.msgs.size() == 6);
+    // The other process: its own Registry, the mailbox open, a view on it.
+    std::vector<unsigned char> mem(Registry::bytes_needed(env.limits));
+    Registry other(env.fs, env.clock, env.entropy, env.limits);
+    Arena arena(mem.data(), mem.size());
+    REQUIRE(other.init(arena) == Status::Ok);
+    auto ra = other.acquire(kBox);
+    REQUIRE(ra.status == Status::Ok);
+    View va;
+    ra.value->attach(va, false);
+    // This process slides until m.data was synced (the copy of the first
+    // run is durable), then the commit's state write fails.
+    auto rb = env.reg->acquire(kBox);
+    REQUIRE(rb.status == Status::Ok);
+    Mailbox* m = rb.value;
+    REQUIRE(m->start_slide(m->highest_modseq()) == Status::Ok);
+    const std::uint64_t syncs = env.fs.calls(SimFs::Op::Fsync);
+    while (env.fs.calls(SimFs::Op::Fsync) == syncs) {
+        std::uint64_t budget = env.limits.compact_step_bytes;
+        REQUIRE(m->compact_step(&budget) == Status::Ok);
+    }
+    const std::uint64_t generation = m->state().generation;
+    env.fs.fail_nth(SimFs::Op::Write, 3, Status::Io);  // journal, one record, the state
+    std::uint64_t budget = env.limits.compact_step_bytes;
+    CHECK(m->compact_step(&budget) == Status::Io);
+    CHECK_FALSE(m->sliding());  // abandoned; the fs lock is free
+    CHECK(m->state().generation == generation);
+    // The other process takes the lock (a STORE): the move is finished.
+    REQUIRE(ra.value->begin_store() == Status::Ok);
+    ra.value->abort_store();
+    CHECK(va.invalidated);
+    CHECK(ra.value->state().generation == generation + 1);
+    CHECK(ra.value->state().relocations == 1);
+    ra.value->detach(va);
+    other.release(ra.value);
+    env.reg->release(m);
+    // Everyone reads the same messages, bodies intact, without a rebuild.
+    const Box got = snapshot(env, {std::string(kBox)})[std::string(kBox)];
+    CHECK(got.same_content(want));
+    CHECK(got.highest_modseq == want.highest_modseq);
+}
