@@ -122,28 +122,41 @@ struct SlotBuffers {
     bool complete = false;
 };
 
-SlotBuffers take_slot_buffers(Arena& arena, const Config& config) {
+SlotBuffers take_slot_buffers(Arena& arena, const Config& config,
+                              Server::LayoutItems* items = nullptr) {
     SlotBuffers b;
     imap::SessionMemory& m = b.memory;
+    std::size_t mark = arena.used();
+    // Notes the bytes taken since the last note (padding included).
+    auto note = [&](std::string_view name) {
+        if (items != nullptr) items->note(name, arena.used() - mark, 1, true);
+        mark = arena.used();
+    };
     b.in = static_cast<std::uint8_t*>(arena.take_bytes(config.input_buffer, kBufferAlign));
+    note("input buffer (input_buffer)");
     m.output = static_cast<char*>(arena.take_bytes(config.output_buffer, kBufferAlign));
     m.output_size = config.output_buffer;
+    note("output buffer (output_buffer)");
     m.arena_size = arena_size_for(config);
     m.arena = static_cast<char*>(arena.take_bytes(m.arena_size, kBufferAlign));
+    note("command arena (max_line_length + max_literal_size)");
     m.args = arena.take<imap::Arg>(kMaxArgs);
     m.max_args = kMaxArgs;
+    note("command arguments (512 Args)");
     m.scratch.fetch_items = arena.take<imap::FetchItem>(config.max_fetch_items);
     m.scratch.max_fetch_items = config.max_fetch_items;
+    note("FETCH items (max_fetch_items)");
     m.scratch.search_nodes = arena.take<imap::SearchNode>(config.max_search_keys);
     m.scratch.max_search_nodes = config.max_search_keys;
+    note("SEARCH nodes (max_search_keys)");
     m.scratch.max_set_ranges = config.max_set_ranges;
     b.complete = !arena.exhausted();
     return b;
 }
 
-std::size_t slot_stride(const Config& config) {
+std::size_t slot_stride(const Config& config, Server::LayoutItems* items = nullptr) {
     Arena measure = Arena::measuring();
-    (void)take_slot_buffers(measure, config);
+    (void)take_slot_buffers(measure, config, items);
     return (measure.used() + kBufferAlign - 1) & ~(kBufferAlign - 1);
 }
 
@@ -152,25 +165,97 @@ std::size_t slot_stride(const Config& config) {
 // The passwd buffers and the login guard's table come first (the
 // constructor's member initialisers need them), then what the sessions
 // share, then the slots and their buffers.
-Server::Layout Server::lay_out(void* block, std::size_t size, const Config& config) {
+void Server::LayoutItems::note(std::string_view name, std::size_t bytes, std::size_t n,
+                               bool per_slot) {
+    if (count == kMax) return;
+    items[count++] = {name, n == 0 ? 0 : bytes / n, n, per_slot};
+}
+
+Server::Layout Server::lay_out(void* block, std::size_t size, const Config& config,
+                               LayoutItems* items) {
     Arena arena = block == nullptr ? Arena::measuring() : Arena(block, size);
+    const std::size_t clients = config.max_clients;
+    std::size_t mark = 0;
+    // Notes the bytes taken since the last note (padding included).
+    auto note = [&](std::string_view name, std::size_t count, bool per_slot) {
+        if (items != nullptr) items->note(name, arena.used() - mark, count, per_slot);
+        mark = arena.used();
+    };
     Layout l;
     l.passwd = static_cast<char*>(arena.take_bytes(2u * config.passwd_max_size, 1));
+    note("passwd file buffers (passwd_max_size)", 2, false);
     l.guard = arena.take<LoginGuard::Entry>(kLoginGuardEntries);
-    l.registry_size = store::Registry::bytes_needed(store_limits_from(config));
+    note("failed-login table", kLoginGuardEntries, false);
+    const store::StoreLimits limits = store_limits_from(config);
+    l.registry_size = store::Registry::bytes_needed(limits);
     l.registry = arena.take_bytes(l.registry_size, alignof(std::max_align_t));
+    if (items != nullptr) {
+        // The open mailboxes (state, record cache, gone list, change ring)
+        // apart from the store's shared scratch buffer.
+        store::StoreLimits none = limits;
+        none.max_open_mailboxes = 0;
+        const std::size_t shared = store::Registry::bytes_needed(none);
+        const std::size_t boxes = limits.max_open_mailboxes;
+        items->note("open mailboxes (max_clients + 4)", l.registry_size - shared, boxes, true);
+        mark += l.registry_size - shared;
+        note("store scratch", 1, false);
+    }
+    mark = arena.used();
     l.stream_scratch = static_cast<char*>(arena.take_bytes(kStreamScratch, 8));
+    note("literal streaming scratch", 1, false);
     l.fetch_cache_size = std::size_t{config.fetch_cache_kib} * 1024;
     l.fetch_cache = arena.take_bytes(l.fetch_cache_size, 8);
-    const std::size_t clients = config.max_clients;
+    note("ENVELOPE/BODYSTRUCTURE cache (fetch_cache_kib)", 1, false);
     l.slots = arena.take<Slot>(clients);
+    note("slot: Session object and connection state", clients, true);
     l.reservations = arena.take<imap::QuotaReservations::Entry>(clients);
+    note("quota reservation", clients, true);
     l.wait_items = arena.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
-    l.slot_stride = slot_stride(config);
+    note("poll entries (slots and listeners)", clients + 2 * kConfigMaxAddresses, true);
+    l.slot_stride = slot_stride(config, items);
     l.slot_buffers = static_cast<char*>(arena.take_bytes(clients * l.slot_stride, kBufferAlign));
+    mark = arena.used();
     l.used = arena.used();
     l.complete = !arena.exhausted();
     return l;
+}
+
+namespace {
+
+void put_padded(TextWriter& w, std::uint64_t v, std::size_t width) {
+    FixedText<24> t;
+    t.put_uint(v);
+    for (std::size_t i = t.size(); i < width; ++i) w.put(' ');
+    w.put(t.view());
+}
+
+}  // namespace
+
+void Server::write_layout(const Config& config, TextWriter& w) {
+    LayoutItems items;
+    const Layout l = lay_out(nullptr, 0, config, &items);
+    const std::size_t clients = config.max_clients;
+    w.put("max_clients = ").put_uint(clients).put("\n");
+    w.put("     bytes each      count   KiB total  item\n");
+    std::size_t per_slot = 0;
+    std::size_t counted = 0;
+    for (std::size_t i = 0; i < items.count; ++i) {
+        const LayoutItem& it = items.items[i];
+        // The slot buffers are noted once for one slot: there are `clients`.
+        const std::size_t count = it.per_slot && it.count == 1 ? clients : it.count;
+        const std::size_t total = it.each * count;
+        put_padded(w, it.each, 16);
+        put_padded(w, count, 11);
+        put_padded(w, (total + 512) / 1024, 12);
+        w.put("  ").put(it.name).put(it.per_slot ? "  [per slot]" : "").put("\n");
+        if (it.per_slot) per_slot += it.each;  // extras beyond max_clients are shared
+        counted += total;
+    }
+    imap::Session::write_layout(w);
+    w.put("per slot: ").put_uint(per_slot).put(" bytes (").put_uint((per_slot + 512) / 1024);
+    w.put(" KiB); shared: ").put_uint((l.used - per_slot * clients + 512) / 1024);
+    w.put(" KiB; block: ").put_uint(l.used).put(" bytes");
+    w.put(counted == l.used ? "\n" : " (items do not add up to the block)\n");
 }
 
 std::size_t Server::memory_needed(const Config& config) {

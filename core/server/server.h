@@ -32,6 +32,24 @@ class Server {
 public:
     // Bytes of the block the server needs for `config`.
     static std::size_t memory_needed(const Config& config);
+    // What memory_needed() is made of, one line per item of the block (bytes
+    // each, how many, total; items that scale with max_clients marked), then
+    // the Session object's largest members and the sums per slot and shared.
+    // `tinyimapd --print-layout`; docs/BENCHMARKS.md "Memory per slot".
+    static void write_layout(const Config& config, TextWriter& w);
+    // One item of the block, for write_layout().
+    struct LayoutItem {
+        std::string_view name;
+        std::size_t each = 0;   // bytes of one (alignment padding included)
+        std::size_t count = 0;  // how many
+        bool per_slot = false;  // count grows with max_clients
+    };
+    struct LayoutItems {
+        static constexpr std::size_t kMax = 24;
+        LayoutItem items[kMax];
+        std::size_t count = 0;
+        void note(std::string_view name, std::size_t bytes, std::size_t count, bool per_slot);
+    };
 
     // `block` must hold memory_needed(config) bytes and outlive the server.
     Server(port::Platform& platform, const Config& config, void* block, std::size_t size);
@@ -93,7 +111,8 @@ private:
         std::size_t used = 0;          // bytes of the block laid out
         bool complete = false;         // the block held all of it
     };
-    static Layout lay_out(void* block, std::size_t size, const Config& config);
+    static Layout lay_out(void* block, std::size_t size, const Config& config,
+                          LayoutItems* items = nullptr);
     bool place_slots();
     void accept_all(const Listener& listener, std::uint64_t now);
     void refuse(port::Handle h, std::string_view bye, std::string_view why,

@@ -657,4 +657,36 @@ void Session::log_line(port::LogLevel level, std::string_view a, std::string_vie
     services_.log.write(level, {line, v.size()});
 }
 
+void Session::write_layout(TextWriter& w) {
+    struct Member {
+        std::string_view name;
+        std::size_t bytes;
+    };
+    const Member members[] = {
+        {"TextWalk (SEARCH BODY/TEXT over a large message)", sizeof text_walk_},
+        {"SectionFinder (BODY[section] lookup)", sizeof section_finder_},
+        {"StructureWriter (ENVELOPE/BODYSTRUCTURE)", sizeof structure_},
+        {"HEADER.FIELDS/BINARY window", sizeof fields_window_},
+        {"StagedAppend (MULTIAPPEND batch)", sizeof stage_},
+        {"user root path", sizeof user_root_},
+        {"deferred tagged line", sizeof deferred_},
+        {"COPY/MOVE job", sizeof copy_},
+        {"VANISHED (EARLIER) walk", sizeof vanished_},
+        {"Parser", sizeof parser_},
+    };
+    w.put("  Session object: ").put_uint(sizeof(Session)).put(" bytes, of which:\n");
+    std::size_t listed = 0;
+    for (const Member& m : members) {
+        FixedText<24> n;
+        n.put_uint(m.bytes);
+        for (std::size_t i = n.size(); i < 8; ++i) w.put(' ');
+        w.put(n.view()).put("  ").put(m.name).put('\n');
+        listed += m.bytes;
+    }
+    FixedText<24> rest;
+    rest.put_uint(sizeof(Session) - listed);
+    for (std::size_t i = rest.size(); i < 8; ++i) w.put(' ');
+    w.put(rest.view()).put("  everything else\n");
+}
+
 }  // namespace tinyimapd::imap

@@ -155,6 +155,10 @@ public:
     SessionState state() const { return state_; }
     std::string_view user() const { return {user_, user_length_}; }
 
+    // The object's size and its largest members, one line each (the
+    // server's write_layout, `tinyimapd --print-layout`).
+    static void write_layout(TextWriter& w);
+
 private:
     void execute(std::uint64_t now_ms);
     bool allowed_in_state(const CommandInfo& info);

@@ -84,6 +84,7 @@ constexpr std::string_view kUsage =
     "       tinyimapd import|export -u USER [-m MAILBOX] (--mbox FILE | --maildir DIR)\n"
     "       tinyimapd check (-u USER | --all)\n"
     "       tinyimapd --check-config [--config FILE] [--key=value ...]\n"
+    "       tinyimapd --print-layout [--config FILE] [--key=value ...]\n"
     "       tinyimapd --version | --help\n"
     "\n"
     "Subcommands:\n"
@@ -442,6 +443,7 @@ int run(int argc, char** argv) {
     constexpr auto kLogNotGiven = static_cast<tinyimapd::LogTarget>(0xFF);
     cfg.log = kLogNotGiven;
     bool check_only = false;
+    bool print_layout = false;  // the memory a server of this configuration reserves
     PosixFs fs;
     ConfigError e{};
     // The file first, then the options over it (command line wins).
@@ -493,6 +495,10 @@ int run(int argc, char** argv) {
             check_only = true;
             continue;
         }
+        if (a == "--print-layout") {
+            print_layout = true;
+            continue;
+        }
         if (!config_apply_option(cfg, a, &e)) {
             report_config_error(e);
             return a.substr(0, 2) == "--" ? EX_CONFIG : EX_USAGE;
@@ -501,6 +507,13 @@ int run(int argc, char** argv) {
     if (cfg.log == kLogNotGiven) {
         cfg.log =
             cfg.foreground || demo ? tinyimapd::LogTarget::Stderr : tinyimapd::LogTarget::Syslog;
+    }
+    if (print_layout) {
+        static char text[16 * 1024];
+        TextWriter w(text, sizeof text);
+        Server::write_layout(cfg, w);
+        out(w.view());
+        return 0;
     }
     if (check_only) {
         if (!config_validate(cfg, &e)) {

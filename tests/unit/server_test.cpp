@@ -239,6 +239,23 @@ TEST_CASE("The block memory_needed() names is exactly enough: one byte less serv
     CHECK(exact.open_listeners() == Status::AddrInUse);  // all slots placed; w listens there
 }
 
+TEST_CASE("The layout printed by --print-layout adds up to memory_needed(), at any slot count",
+          "[server][layout]") {
+    for (std::uint32_t clients : {1u, 64u, 1064u}) {
+        Config cfg;
+        cfg.max_clients = clients;
+        static char text[16 * 1024];
+        TextWriter w(text, sizeof text);
+        Server::write_layout(cfg, w);
+        REQUIRE(w.ok());
+        const std::string out(w.view());
+        INFO(out);
+        CHECK(out.find("block: " + std::to_string(Server::memory_needed(cfg)) + " bytes\n") !=
+              std::string::npos);
+        CHECK(out.find("items do not add up") == std::string::npos);
+    }
+}
+
 TEST_CASE("Listening twice on one address reports AddrInUse and names it", "[server]") {
     World w;
     Config cfg2 = w.cfg;
