@@ -69,10 +69,12 @@ imap::SessionConfig session_config_from(const Config& c) {
     return s;
 }
 
-// Every client may have a mailbox selected and another open for APPEND.
+// Open mailboxes are a pool shared by all sessions (one entry per mailbox,
+// whoever has it open): when it is exhausted SELECT, APPEND, COPY and
+// STATUS answer NO [LIMIT] (docs/CONFIG.md `open_mailboxes`).
 store::StoreLimits store_limits_from(const Config& c) {
     store::StoreLimits l;
-    l.max_open_mailboxes = static_cast<std::size_t>(c.max_clients) + 4;
+    l.max_open_mailboxes = c.open_mailboxes;
     return l;
 }
 
@@ -196,7 +198,7 @@ Server::Layout Server::lay_out(void* block, std::size_t size, const Config& conf
         none.max_open_mailboxes = 0;
         const std::size_t shared = store::Registry::bytes_needed(none);
         const std::size_t boxes = limits.max_open_mailboxes;
-        items->note("open mailboxes (max_clients + 4)", l.registry_size - shared, boxes, true);
+        items->note("open mailboxes (open_mailboxes)", l.registry_size - shared, boxes, false);
         mark += l.registry_size - shared;
         note("store scratch", 1, false);
     }
