@@ -103,6 +103,10 @@ struct Config {
     // shared by all connections: sessions on one mailbox share its entry.
     // One more: NO [LIMIT]. Not per slot (about 27 KiB each).
     std::uint32_t open_mailboxes = 32;
+    // Blocks of memory lent to a command while it is read and answered
+    // (parser arena, arguments, FETCH items, SEARCH nodes: about 30 KiB
+    // each), shared by all connections; with none free a command waits.
+    std::uint32_t command_buffers = 16;
     std::uint32_t passwd_max_size = 65536;  // each of PasswdDb's two buffers
     ConfigPath tls_cert{};
     ConfigPath tls_key{};

@@ -139,20 +139,39 @@ SlotBuffers take_slot_buffers(Arena& arena, const Config& config,
     m.output = static_cast<char*>(arena.take_bytes(config.output_buffer, kBufferAlign));
     m.output_size = config.output_buffer;
     note("output buffer (output_buffer)");
+    // The command's memory comes from the command pool (take_command_block).
+    m.arena = nullptr;
     m.arena_size = arena_size_for(config);
-    m.arena = static_cast<char*>(arena.take_bytes(m.arena_size, kBufferAlign));
-    note("command arena (max_line_length + max_literal_size)");
-    m.args = arena.take<imap::Arg>(kMaxArgs);
+    m.args = nullptr;
     m.max_args = kMaxArgs;
-    note("command arguments (512 Args)");
-    m.scratch.fetch_items = arena.take<imap::FetchItem>(config.max_fetch_items);
+    m.scratch.fetch_items = nullptr;
     m.scratch.max_fetch_items = config.max_fetch_items;
-    note("FETCH items (max_fetch_items)");
-    m.scratch.search_nodes = arena.take<imap::SearchNode>(config.max_search_keys);
+    m.scratch.search_nodes = nullptr;
     m.scratch.max_search_nodes = config.max_search_keys;
-    note("SEARCH nodes (max_search_keys)");
     m.scratch.max_set_ranges = config.max_set_ranges;
     b.complete = !arena.exhausted();
+    return b;
+}
+
+// One block of the command pool (core/session/command_pool.h): what one
+// command needs while it is parsed and answered.
+imap::CommandBlock take_command_block(Arena& arena, const Config& config,
+                                      Server::LayoutItems* items = nullptr) {
+    imap::CommandBlock b;
+    std::size_t mark = arena.used();
+    auto note = [&](std::string_view name) {
+        const std::size_t n = config.command_buffers;
+        if (items != nullptr) items->note(name, (arena.used() - mark) * n, n, false);
+        mark = arena.used();
+    };
+    b.arena = static_cast<char*>(arena.take_bytes(arena_size_for(config), kBufferAlign));
+    note("pool: command arena (max_line_length + max_literal_size)");
+    b.args = arena.take<imap::Arg>(kMaxArgs);
+    note("pool: command arguments (512 Args)");
+    b.fetch_items = arena.take<imap::FetchItem>(config.max_fetch_items);
+    note("pool: FETCH items (max_fetch_items)");
+    b.search_nodes = arena.take<imap::SearchNode>(config.max_search_keys);
+    note("pool: SEARCH nodes (max_search_keys)");
     return b;
 }
 
@@ -216,6 +235,16 @@ Server::Layout Server::lay_out(void* block, std::size_t size, const Config& conf
     note("poll entries (slots and listeners)", clients + 2 * kConfigMaxAddresses, true);
     l.slot_stride = slot_stride(config, items);
     l.slot_buffers = static_cast<char*>(arena.take_bytes(clients * l.slot_stride, kBufferAlign));
+    mark = arena.used();
+    // The command pool: its descriptors, then the blocks back to back.
+    const std::size_t blocks = config.command_buffers;
+    l.command_blocks = arena.take<imap::CommandBlock>(blocks);
+    l.command_free = arena.take<imap::CommandBlock*>(blocks);
+    note("pool: block descriptors (command_buffers)", blocks, false);
+    for (std::size_t i = 0; i < blocks; ++i) {
+        const imap::CommandBlock b = take_command_block(arena, config, i == 0 ? items : nullptr);
+        if (l.command_blocks != nullptr) l.command_blocks[i] = b;
+    }
     mark = arena.used();
     l.used = arena.used();
     l.complete = !arena.exhausted();
@@ -308,6 +337,8 @@ bool Server::place_slots() {
     wait_items_ = layout_.wait_items;
     reservations_.init(layout_.reservations, clients);
     services_.reservations = &reservations_;
+    command_pool_.init(layout_.command_blocks, layout_.command_free, config_.command_buffers);
+    services_.command_pool = &command_pool_;
     for (std::size_t i = 0; i < clients; ++i) {
         Arena share(layout_.slot_buffers + i * layout_.slot_stride, layout_.slot_stride);
         SlotBuffers b = take_slot_buffers(share, config_);
@@ -383,6 +414,8 @@ Status Server::run_once(std::int32_t max_wait_ms) {
             want |= port::kWaitWrite;
         } else if ((s.session.has_job() && !s.session.job_waiting()) || s.input_waiting) {
             deadline = now;  // more to answer and room for it: no sleeping
+        } else if (s.session.wants_block() && s.in_length > 0 && command_pool_.free_count() > 0) {
+            deadline = now;  // input waited for a command block and one is free
         }
         wait_items_[n++] = {s.handle, want, 0};
         const std::uint64_t d = s.session.deadline();
@@ -542,6 +575,9 @@ void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
         if (!s.session.can_receive()) break;        // the socket must take output first
         s.input_waiting = turn + 1 == kJobTurns;
     }
+    // A command that ended in this turn (its job done) gives its block back
+    // for the sessions waiting for one (woken in run_once).
+    s.session.return_block();
     if (!s.active) return;
     if (s.session.starttls_requested() && s.session.output().empty()) {
         start_tls(s);

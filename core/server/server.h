@@ -106,6 +106,8 @@ private:
         void* slots = nullptr;  // max_clients Slots, constructed by place_slots
         imap::QuotaReservations::Entry* reservations = nullptr;  // one per slot
         port::WaitItem* wait_items = nullptr;                    // slots and listeners
+        imap::CommandBlock* command_blocks = nullptr;            // command_buffers of them
+        imap::CommandBlock** command_free = nullptr;             // the pool's free list
         char* slot_buffers = nullptr;  // max_clients shares of slot_stride
         std::size_t slot_stride = 0;   // one slot's buffers (take_slot_buffers)
         std::size_t used = 0;          // bytes of the block laid out
@@ -138,6 +140,7 @@ private:
     store::Registry registry_;
     imap::FetchCache fetch_cache_;          // over fetch_cache_kib of the block
     imap::QuotaReservations reservations_;  // one entry per slot, carved with the slots
+    imap::CommandPool command_pool_;        // command_buffers blocks, lent per command
     imap::SessionServices services_;
 
     Slot* slots_ = nullptr;

@@ -1,5 +1,7 @@
 #include "core/session/session.h"
 
+#include <cstring>
+
 #include "core/base/assert.h"
 #include "core/base/base64.h"
 #include "core/base/text.h"
@@ -45,6 +47,9 @@ Session::Session(const SessionConfig& config, SessionServices& services,
 
 void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active) {
     parser_.reset();
+    job_.kind = JobKind::None;
+    return_block();
+    wants_block_ = false;
     out_.clear();
     state_ = SessionState::NotAuthenticated;
     now_ms_ = last_activity_ms_ = now_ms;
@@ -84,13 +89,43 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
 
 bool Session::can_receive() const {
     return state_ != SessionState::Logout && delayed_until_ms_ == kNoDeadline &&
-           !starttls_requested_ && job_.kind == JobKind::None && out_.room() >= kResponseReserve;
+           !starttls_requested_ && job_.kind == JobKind::None && out_.room() >= kResponseReserve &&
+           (block_ != nullptr || services_.command_pool == nullptr ||
+            services_.command_pool->free_count() > 0);
+}
+
+// A line's worth of input before a block is borrowed: a client that
+// trickles a partial line holds none (slowloris), unless the line is this
+// long (every input buffer holds it: input_buffer >= 1 KiB).
+constexpr std::size_t kLineBeforeBlock = 1024;
+
+bool Session::take_block(const std::uint8_t* data, std::size_t length) {
+    CommandPool* pool = services_.command_pool;
+    if (pool == nullptr || block_ != nullptr) return true;
+    if (length < kLineBeforeBlock && std::memchr(data, '\n', length) == nullptr) return false;
+    block_ = pool->take();
+    wants_block_ = block_ == nullptr;
+    if (block_ == nullptr) return false;
+    parser_.rebind(block_->arena, block_->args);
+    scratch_.fetch_items = block_->fetch_items;
+    scratch_.search_nodes = block_->search_nodes;
+    return true;
+}
+
+void Session::return_block() {
+    if (block_ == nullptr || job_.kind != JobKind::None || !parser_.holds_nothing()) return;
+    services_.command_pool->give(block_);
+    block_ = nullptr;
+    parser_.rebind(nullptr, nullptr);
+    scratch_.fetch_items = nullptr;
+    scratch_.search_nodes = nullptr;
 }
 
 void Session::tls_started() {
     // RFC 3501 §6.2.1, RFC 2595 §3.1: nothing the client sent before the
     // handshake counts; the parser starts afresh on the encrypted stream.
     parser_.reset();
+    return_block();
     starttls_requested_ = false;
     tls_active_ = true;
 }
@@ -98,7 +133,7 @@ void Session::tls_started() {
 std::size_t Session::receive(const std::uint8_t* data, std::size_t length, std::uint64_t now_ms) {
     now_ms_ = now_ms;
     std::size_t used = 0;
-    while (used < length && can_receive()) {
+    while (used < length && can_receive() && take_block(data + used, length - used)) {
         Fed fed = parser_.feed(data + used, length - used);
         used += fed.consumed;
         // Only whole commands (and their literal data) count as activity: a
@@ -127,6 +162,7 @@ std::size_t Session::receive(const std::uint8_t* data, std::size_t length, std::
                 on_parse_error();
                 break;
         }
+        return_block();
     }
     return used;
 }
@@ -549,6 +585,9 @@ void Session::end() {
     stage_.close();  // the staging file goes with the connection
     deselect();
     state_ = SessionState::Logout;
+    parser_.reset();  // nothing of a command survives the connection
+    return_block();
+    wants_block_ = false;
 }
 
 void Session::shutdown(std::string_view reason) {

@@ -37,6 +37,7 @@
 #include "core/mime/header.h"
 #include "core/mime/text_search.h"
 #include "core/mime/transfer_decode.h"
+#include "core/session/command_pool.h"
 #include "core/session/quota_reservations.h"
 #include "core/store/registry.h"
 #include "core/store/staged_append.h"
@@ -77,6 +78,10 @@ struct SessionConfig {
     SpecialMailbox special_mailboxes[5];
 };
 
+// The session's memory. `arena` nullptr: the arena, the arguments, the FETCH
+// items and the SEARCH nodes are borrowed per command from
+// SessionServices::command_pool (buffers of these sizes); else they are the
+// session's own.
 struct SessionMemory {
     char* arena;
     std::size_t arena_size;
@@ -101,6 +106,7 @@ struct SessionServices {
     std::size_t stream_scratch_size = 0;
     FetchCache* fetch_cache = nullptr;  // ENVELOPE/BODYSTRUCTURE answers (shared); nullptr: none
     QuotaReservations* reservations = nullptr;  // APPENDs in flight, per slot (shared)
+    CommandPool* command_pool = nullptr;        // command blocks (shared), see SessionMemory
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
@@ -151,6 +157,14 @@ public:
         return job_.kind != JobKind::None && job_.retry_at_ms != 0 && now_ms_ < job_.retry_at_ms;
     }
     void run_job();
+
+    // Sessions over a CommandPool (SessionMemory): true while input waits
+    // for a block because none was free; the loop gives the session a turn
+    // again once one is (CommandPool::free_count()).
+    bool wants_block() const { return wants_block_; }
+    // Gives the borrowed block back if the session is between commands (no
+    // job, nothing of a command parsed); the loop calls it after each turn.
+    void return_block();
 
     SessionState state() const { return state_; }
     std::string_view user() const { return {user_, user_length_}; }
@@ -336,6 +350,11 @@ private:
     Parser parser_;
     OutBuffer out_;
     CommandScratch scratch_;
+    // The borrowed command block (nullptr: none; always nullptr without a
+    // pool), and whether input is waiting for one.
+    bool take_block(const std::uint8_t* data, std::size_t length);
+    CommandBlock* block_ = nullptr;
+    bool wants_block_ = false;
     SessionState state_ = SessionState::NotAuthenticated;
     std::uint64_t now_ms_ = 0;
     std::uint32_t turn_ = 0;  // loop turns seen (tick): a job's fsyncs are spread over them
