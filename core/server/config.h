@@ -97,7 +97,7 @@ struct Config {
     std::uint32_t max_search_keys = 64;   // keys (incl. OR/NOT/lists) in one SEARCH
     std::uint32_t max_fetch_items = 32;   // attributes in one FETCH
     std::uint32_t input_buffer = 4096;    // per connection
-    std::uint32_t output_buffer = 16384;  // per connection, >= kMinOutputBuffer
+    std::uint32_t output_buffer = 8192;   // per connection, >= kMinOutputBuffer
     std::uint32_t fetch_cache_kib = 256;  // ENVELOPE/BODYSTRUCTURE cache, shared; 0: off
     // Mailboxes open at once (selected, or the target of APPEND/COPY/MOVE),
     // shared by all connections: sessions on one mailbox share its entry.
