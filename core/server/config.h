@@ -107,6 +107,10 @@ struct Config {
     // (parser arena, arguments, FETCH items, SEARCH nodes: about 30 KiB
     // each), shared by all connections; with none free a command waits.
     std::uint32_t command_buffers = 16;
+    // TLS engines (mbedTLS contexts, about 37 KiB each), lent to connections
+    // while they use TLS; at most max_clients are set up. None free:
+    // implicit TLS is closed, STARTTLS answers NO [LIMIT].
+    std::uint32_t tls_sessions = 16;
     std::uint32_t passwd_max_size = 65536;  // each of PasswdDb's two buffers
     ConfigPath tls_cert{};
     ConfigPath tls_key{};

@@ -78,6 +78,14 @@ store::StoreLimits store_limits_from(const Config& c) {
     return l;
 }
 
+}  // namespace
+
+std::size_t Server::tls_engines(const Config& c) {
+    return c.tls_sessions < c.max_clients ? c.tls_sessions : c.max_clients;
+}
+
+namespace {
+
 // The command arena holds one command's bytes: the line and its literals.
 std::size_t arena_size_for(const Config& c) {
     return static_cast<std::size_t>(c.max_line_length) + c.max_literal_size;
@@ -93,7 +101,7 @@ struct Server::Slot {
     bool active = false;
     bool peer_eof = false;
     bool input_waiting = false;       // whole commands in `in`, ready to be taken
-    port::TlsSession* tls = nullptr;  // this slot's TLS engine, if TLS is available
+    port::TlsSession* tls = nullptr;  // the TLS engine lent to this connection (tls_pool_)
     bool tls_on = false;              // reads and writes go through `tls`
     std::uint64_t close_by = imap::kNoDeadline;
     std::uint64_t stalled_since = imap::kNoDeadline;  // output waiting, none taken since
@@ -236,6 +244,8 @@ Server::Layout Server::lay_out(void* block, std::size_t size, const Config& conf
     l.slot_stride = slot_stride(config, items);
     l.slot_buffers = static_cast<char*>(arena.take_bytes(clients * l.slot_stride, kBufferAlign));
     mark = arena.used();
+    l.tls_free = arena.take<port::TlsSession*>(tls_engines(config));
+    note("TLS engine free list (tls_sessions)", tls_engines(config), false);
     // The command pool: its descriptors, then the blocks back to back.
     const std::size_t blocks = config.command_buffers;
     l.command_blocks = arena.take<imap::CommandBlock>(blocks);
@@ -346,9 +356,18 @@ bool Server::place_slots() {
         b.memory.slot = static_cast<std::uint32_t>(i);
         Slot* slot = new (&slots_[i]) Slot(session_config_, services_, b.memory);
         slot->in = b.in;
-        slot->tls = platform_.tls != nullptr ? platform_.tls->session(i) : nullptr;
         ++slot_count_;
     }
+    // The TLS engines the platform set up (port/tls.h: one per index).
+    tls_pool_.init(layout_.tls_free, tls_engines(config_));
+    std::size_t engines = 0;
+    while (platform_.tls != nullptr && engines < tls_engines(config_) &&
+           platform_.tls->session(engines) != nullptr) {
+        ++engines;
+    }
+    // Added last to first: the first lent is session(0).
+    for (std::size_t i = engines; i > 0; --i) (void)tls_pool_.add(platform_.tls->session(i - 1));
+    if (platform_.tls != nullptr) services_.tls_pool = &tls_pool_;
     return true;
 }
 
@@ -493,9 +512,19 @@ void Server::accept_all(const Listener& listener, std::uint64_t now) {
             continue;
         }
         Slot& s = *free_slot;
-        if (listener.tls && (s.tls == nullptr || s.tls->start(h.value) != Status::Ok)) {
-            refuse(h.value, {}, "TLS could not start, refused ", peer);
-            continue;
+        if (listener.tls) {
+            // RFC 8314 §3.2: nothing can be said in plaintext; without an
+            // engine the connection is closed at once.
+            s.tls = tls_pool_.take();
+            if (s.tls == nullptr) {
+                refuse(h.value, {}, "no TLS engine free (tls_sessions), refused ", peer);
+                continue;
+            }
+            if (s.tls->start(h.value) != Status::Ok) {
+                give_back_tls(s);
+                refuse(h.value, {}, "TLS could not start, refused ", peer);
+                continue;
+            }
         }
         s.handle = h.value;
         s.active = true;
@@ -615,6 +644,7 @@ void Server::feed(Slot& s, std::uint64_t now) {
 // were sent in plaintext and are discarded, never executed.
 void Server::start_tls(Slot& s) {
     s.in_length = 0;
+    s.tls = s.session.hand_over_tls();  // taken from tls_pool_ before the OK
     if (s.tls == nullptr || s.tls->start(s.handle) != Status::Ok) {
         close_slot(s, "TLS handshake could not start");
         return;
@@ -659,6 +689,7 @@ void Server::close_slot(Slot& s, std::string_view why) {
         s.session.end();
         if (s.tls_on) s.tls->finish();
     }
+    give_back_tls(s);
     s.tls_on = false;
     platform_.net.close(s.handle);
     s.handle = port::kNoHandle;
@@ -678,6 +709,7 @@ void Server::linger(Slot& s, std::string_view why, std::uint64_t now) {
     if (!s.active || s.lingering) return;
     s.session.end();
     if (s.tls_on) s.tls->finish();
+    give_back_tls(s);
     s.tls_on = false;
     platform_.net.shutdown_write(s.handle);
     s.lingering = true;
@@ -685,6 +717,13 @@ void Server::linger(Slot& s, std::string_view why, std::uint64_t now) {
     s.in_length = 0;
     s.stalled_since = imap::kNoDeadline;
     s.close_by = now + (shutting_down_ ? kShutdownDrainMs : kDrainMs);
+}
+
+void Server::give_back_tls(Slot& s) {
+    if (s.tls == nullptr) return;
+    if (!s.tls_on) s.tls->finish();  // started (or not) but never switched on: reusable again
+    tls_pool_.give(s.tls);
+    s.tls = nullptr;
 }
 
 void Server::drain(Slot& s, std::uint64_t now) {

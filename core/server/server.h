@@ -37,6 +37,9 @@ public:
     // the Session object's largest members and the sums per slot and shared.
     // `tinyimapd --print-layout`; docs/BENCHMARKS.md "Memory per slot".
     static void write_layout(const Config& config, TextWriter& w);
+    // TLS engines the server lends to connections: tls_sessions, at most
+    // max_clients. The platform's Tls must offer session(i) for each.
+    static std::size_t tls_engines(const Config& config);
     // One item of the block, for write_layout().
     struct LayoutItem {
         std::string_view name;
@@ -106,12 +109,13 @@ private:
         void* slots = nullptr;  // max_clients Slots, constructed by place_slots
         imap::QuotaReservations::Entry* reservations = nullptr;  // one per slot
         port::WaitItem* wait_items = nullptr;                    // slots and listeners
-        imap::CommandBlock* command_blocks = nullptr;            // command_buffers of them
-        imap::CommandBlock** command_free = nullptr;             // the pool's free list
-        char* slot_buffers = nullptr;  // max_clients shares of slot_stride
-        std::size_t slot_stride = 0;   // one slot's buffers (take_slot_buffers)
-        std::size_t used = 0;          // bytes of the block laid out
-        bool complete = false;         // the block held all of it
+        port::TlsSession** tls_free = nullptr;         // tls_engines(): the TLS pool's free list
+        imap::CommandBlock* command_blocks = nullptr;  // command_buffers of them
+        imap::CommandBlock** command_free = nullptr;   // the pool's free list
+        char* slot_buffers = nullptr;                  // max_clients shares of slot_stride
+        std::size_t slot_stride = 0;                   // one slot's buffers (take_slot_buffers)
+        std::size_t used = 0;                          // bytes of the block laid out
+        bool complete = false;                         // the block held all of it
     };
     static Layout lay_out(void* block, std::size_t size, const Config& config,
                           LayoutItems* items = nullptr);
@@ -122,6 +126,7 @@ private:
     port::IoResult read_some(Slot& slot);
     port::IoResult write_some(Slot& slot, std::string_view out);
     void start_tls(Slot& slot);
+    void give_back_tls(Slot& slot);
     void serve(Slot& slot, std::uint8_t ready, std::uint64_t now);
     void feed(Slot& slot, std::uint64_t now);
     void flush(Slot& slot, std::uint64_t now);
@@ -141,6 +146,7 @@ private:
     imap::FetchCache fetch_cache_;          // over fetch_cache_kib of the block
     imap::QuotaReservations reservations_;  // one entry per slot, carved with the slots
     imap::CommandPool command_pool_;        // command_buffers blocks, lent per command
+    imap::TlsPool tls_pool_;                // TLS engines, lent per connection
     imap::SessionServices services_;
 
     Slot* slots_ = nullptr;

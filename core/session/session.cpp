@@ -423,6 +423,15 @@ void Session::cmd_starttls() {
         tagged("BAD", "", "TLS is already active");
         return;
     }
+    if (services_.tls_pool != nullptr) {
+        // The engine is taken before the OK: once it is sent the client
+        // starts its handshake, which must then have an engine to meet it.
+        starttls_engine_ = services_.tls_pool->take();
+        if (starttls_engine_ == nullptr) {
+            tagged("NO", "LIMIT", "Too many TLS connections, try again later");
+            return;
+        }
+    }
     tagged("OK", "", "Begin TLS negotiation now");
     starttls_requested_ = true;
 }
@@ -588,6 +597,9 @@ void Session::end() {
     parser_.reset();  // nothing of a command survives the connection
     return_block();
     wants_block_ = false;
+    // STARTTLS answered but the handshake never started: the engine goes back.
+    if (services_.tls_pool != nullptr) services_.tls_pool->give(hand_over_tls());
+    starttls_requested_ = false;
 }
 
 void Session::shutdown(std::string_view reason) {

@@ -39,6 +39,7 @@
 #include "core/mime/transfer_decode.h"
 #include "core/session/command_pool.h"
 #include "core/session/quota_reservations.h"
+#include "core/session/tls_pool.h"
 #include "core/store/registry.h"
 #include "core/store/staged_append.h"
 #include "port/clock.h"
@@ -107,6 +108,7 @@ struct SessionServices {
     FetchCache* fetch_cache = nullptr;  // ENVELOPE/BODYSTRUCTURE answers (shared); nullptr: none
     QuotaReservations* reservations = nullptr;  // APPENDs in flight, per slot (shared)
     CommandPool* command_pool = nullptr;        // command blocks (shared), see SessionMemory
+    TlsPool* tls_pool = nullptr;                // TLS engines (shared); nullptr: one per slot
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
@@ -122,6 +124,13 @@ public:
     // STARTTLS was accepted: once output() is drained, the loop discards any
     // buffered input, starts the handshake and calls tls_started().
     bool starttls_requested() const { return starttls_requested_; }
+    // The engine STARTTLS took from SessionServices::tls_pool before its OK
+    // (nullptr without a pool); the loop takes it over for the handshake.
+    port::TlsSession* hand_over_tls() {
+        port::TlsSession* t = starttls_engine_;
+        starttls_engine_ = nullptr;
+        return t;
+    }
     void tls_started();
     bool tls_active() const { return tls_active_; }
 
@@ -372,6 +381,7 @@ private:
     std::size_t tag_length_ = 0;
     bool tls_active_ = false;
     bool starttls_requested_ = false;
+    port::TlsSession* starttls_engine_ = nullptr;  // see hand_over_tls()
     bool awaiting_sasl_ = false;
     // RFC 7162: CONDSTORE on (see enable_condstore); QRESYNC on (ENABLE
     // QRESYNC, §3.2.3): expunges are then reported as VANISHED.

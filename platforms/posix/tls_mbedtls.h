@@ -147,6 +147,13 @@ public:
     // nullptr for a slot outside [0, slot_count) or before init().
     port::TlsSession* session(std::size_t slot) override;
     std::size_t slot_count() const { return slot_count_; }
+    // The C heap the sessions' SSL contexts took in init() (record buffers,
+    // handshake and transform state): measured with glibc's mallinfo2(),
+    // else estimated from the record sizes (heap_measured() false). A
+    // handshake in progress takes a few KiB more for its duration
+    // (docs/TLS.md "Memory").
+    std::size_t heap_bytes() const { return heap_bytes_; }
+    bool heap_measured() const { return heap_measured_; }
     // Why the last startup call failed ("" after success).
     std::string_view error_text() const { return {error_text_, error_length_}; }
 
@@ -164,6 +171,8 @@ private:
     bool configured_ = false;
     MbedTlsSession* sessions_ = nullptr;
     std::size_t slot_count_ = 0;
+    std::size_t heap_bytes_ = 0;
+    bool heap_measured_ = false;
     std::size_t error_length_ = 0;
     char error_text_[kErrorTextMax] = {};
 };
