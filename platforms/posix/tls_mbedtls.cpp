@@ -6,6 +6,15 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+// glibc 2.33 and later: the heap mbedTLS takes is measured (mallinfo2);
+// elsewhere (musl) estimated. TINYIMAPD_TLS_HEAP_ESTIMATE forces the estimate
+// (to compile that branch on glibc).
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33) && \
+    !defined(TINYIMAPD_TLS_HEAP_ESTIMATE)
+#define TINYIMAPD_TLS_HEAP_MEASURED 1
+#else
+#define TINYIMAPD_TLS_HEAP_MEASURED 0
+#endif
 #include <mbedtls/ecp.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
@@ -664,7 +673,7 @@ Status MbedTls::init(void* block, std::size_t size, std::size_t slot_count) {
         return fail(Status::Invalid, "block too small or misaligned", {}, 0);
     }
     sessions_ = static_cast<MbedTlsSession*>(block);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+#if TINYIMAPD_TLS_HEAP_MEASURED
     const std::size_t heap_before = mallinfo2().uordblks;
 #endif
     for (std::size_t i = 0; i < slot_count; ++i) {
@@ -682,7 +691,7 @@ Status MbedTls::init(void* block, std::size_t size, std::size_t slot_count) {
         mbedtls_ssl_set_bio(&session->ssl_, session, MbedTlsSession::bio_send,
                             MbedTlsSession::bio_recv, nullptr);
     }
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+#if TINYIMAPD_TLS_HEAP_MEASURED
     heap_bytes_ = mallinfo2().uordblks - heap_before;
     heap_measured_ = true;
 #else
