@@ -191,14 +191,16 @@ std::size_t slot_stride(const Config& config, Server::LayoutItems* items = nullp
 
 }  // namespace
 
-// The passwd buffers and the login guard's table come first (the
-// constructor's member initialisers need them), then what the sessions
-// share, then the slots and their buffers.
 void Server::LayoutItems::note(std::string_view name, std::size_t bytes, std::size_t n,
                                bool per_slot) {
     if (count == kMax) return;
     items[count++] = {name, n == 0 ? 0 : bytes / n, n, per_slot};
 }
+
+// The passwd buffers and the login guard's table come first (the
+// constructor's member initialisers need them), then what the sessions
+// share, then the slots and their buffers, the TLS pool's list and the
+// command pool.
 
 Server::Layout Server::lay_out(void* block, std::size_t size, const Config& config,
                                LayoutItems* items) {
@@ -255,7 +257,6 @@ Server::Layout Server::lay_out(void* block, std::size_t size, const Config& conf
         const imap::CommandBlock b = take_command_block(arena, config, i == 0 ? items : nullptr);
         if (l.command_blocks != nullptr) l.command_blocks[i] = b;
     }
-    mark = arena.used();
     l.used = arena.used();
     l.complete = !arena.exhausted();
     return l;
@@ -433,7 +434,7 @@ Status Server::run_once(std::int32_t max_wait_ms) {
             want |= port::kWaitWrite;
         } else if ((s.session.has_job() && !s.session.job_waiting()) || s.input_waiting) {
             deadline = now;  // more to answer and room for it: no sleeping
-        } else if (s.session.wants_block() && s.in_length > 0 && command_pool_.free_count() > 0) {
+        } else if (s.session.wants_block() && s.in_length > 0 && s.session.can_receive()) {
             deadline = now;  // input waited for a command block and one is free
         }
         wait_items_[n++] = {s.handle, want, 0};
