@@ -1,9 +1,11 @@
 // port/tls.h — TLS for connections (STARTTLS, RFC 3501 §6.2.1 and RFC 2595;
 // implicit TLS, RFC 8314).
 //
-// A Tls object owns one TLS session per connection slot, all set up at
-// startup (mbedTLS on POSIX: one SSL context per slot, reused with a session
+// A Tls object owns a fixed set of TLS sessions (engines), all set up at
+// startup (mbedTLS on POSIX: one SSL context each, reused with a session
 // reset), so that serving TLS never grows memory beyond what was reserved.
+// The server lends them to connections from a pool (core/session/tls_pool.h,
+// `tls_sessions`, fewer than the slots).
 // A TlsSession runs over a net port handle that is already connected and
 // non-blocking: read() and write() move application bytes and drive the
 // handshake as a side effect; they never block, and report WouldBlock when
@@ -48,8 +50,8 @@ protected:
 
 class Tls {
 public:
-    // The session of connection slot `slot` (0 <= slot < the slot count given
-    // at construction), or nullptr if TLS is not available.
+    // Engine number `slot` (0 <= slot < the count set up at startup), or
+    // nullptr past the last one or if TLS is not available.
     virtual TlsSession* session(std::size_t slot) = 0;
 
 protected:

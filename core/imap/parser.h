@@ -123,6 +123,19 @@ public:
     bool at_command_start() const {
         return reset_pending_ || (state_ == State::Tag && tag_length_ == 0);
     }
+    // True when the arena holds nothing the parser or its caller still
+    // needs: between commands, or waiting for a raw line (expect_line) of
+    // which no byte came yet. Then rebind() may swap the memory.
+    bool holds_nothing() const {
+        return at_command_start() || (state_ == State::RawLine && used_ == 0);
+    }
+    // Another arena and argument array of the same capacities (a block
+    // borrowed from a pool, core/session/command_pool.h); only while
+    // holds_nothing().
+    void rebind(char* arena, Arg* args) {
+        arena_ = arena;
+        args_ = args;
+    }
 
 private:
     enum class State : std::uint8_t {

@@ -95,13 +95,25 @@ struct Config {
     ConfigName mailbox_trash{"Trash"};
     ConfigName mailbox_junk{"Junk"};
     ConfigName mailbox_archive{"Archive"};
-    std::uint32_t max_nesting = 32;         // parenthesised lists inside one command
-    std::uint32_t max_set_ranges = 4096;    // ranges in one sequence set
-    std::uint32_t max_search_keys = 64;     // keys (incl. OR/NOT/lists) in one SEARCH
-    std::uint32_t max_fetch_items = 32;     // attributes in one FETCH
-    std::uint32_t input_buffer = 4096;      // per connection
-    std::uint32_t output_buffer = 16384;    // per connection, >= kMinOutputBuffer
-    std::uint32_t fetch_cache_kib = 256;    // ENVELOPE/BODYSTRUCTURE cache, shared; 0: off
+    std::uint32_t max_nesting = 32;       // parenthesised lists inside one command
+    std::uint32_t max_set_ranges = 4096;  // ranges in one sequence set
+    std::uint32_t max_search_keys = 64;   // keys (incl. OR/NOT/lists) in one SEARCH
+    std::uint32_t max_fetch_items = 32;   // attributes in one FETCH
+    std::uint32_t input_buffer = 4096;    // per connection
+    std::uint32_t output_buffer = 8192;   // per connection, >= kMinOutputBuffer
+    std::uint32_t fetch_cache_kib = 256;  // ENVELOPE/BODYSTRUCTURE cache, shared; 0: off
+    // Mailboxes open at once (selected, or the target of APPEND/COPY/MOVE),
+    // shared by all connections: sessions on one mailbox share its entry.
+    // One more: NO [LIMIT]. Not per slot (about 27 KiB each).
+    std::uint32_t open_mailboxes = 32;
+    // Blocks of memory lent to a command while it is read and answered
+    // (parser arena, arguments, FETCH items, SEARCH nodes: about 30 KiB
+    // each), shared by all connections; with none free a command waits.
+    std::uint32_t command_buffers = 16;
+    // TLS engines (mbedTLS contexts, about 37 KiB each), lent to connections
+    // while they use TLS; at most max_clients are set up. None free:
+    // implicit TLS is closed, STARTTLS answers NO [LIMIT].
+    std::uint32_t tls_sessions = 16;
     std::uint32_t passwd_max_size = 65536;  // each of PasswdDb's two buffers
     ConfigPath tls_cert{};
     ConfigPath tls_key{};

@@ -70,12 +70,22 @@ imap::SessionConfig session_config_from(const Config& c) {
     return s;
 }
 
-// Every client may have a mailbox selected and another open for APPEND.
+// Open mailboxes are a pool shared by all sessions (one entry per mailbox,
+// whoever has it open): when it is exhausted SELECT, APPEND, COPY and
+// STATUS answer NO [LIMIT] (docs/CONFIG.md `open_mailboxes`).
 store::StoreLimits store_limits_from(const Config& c) {
     store::StoreLimits l;
-    l.max_open_mailboxes = static_cast<std::size_t>(c.max_clients) + 4;
+    l.max_open_mailboxes = c.open_mailboxes;
     return l;
 }
+
+}  // namespace
+
+std::size_t Server::tls_engines(const Config& c) {
+    return c.tls_sessions < c.max_clients ? c.tls_sessions : c.max_clients;
+}
+
+namespace {
 
 // The command arena holds one command's bytes: the line and its literals.
 std::size_t arena_size_for(const Config& c) {
@@ -92,7 +102,7 @@ struct Server::Slot {
     bool active = false;
     bool peer_eof = false;
     bool input_waiting = false;       // whole commands in `in`, ready to be taken
-    port::TlsSession* tls = nullptr;  // this slot's TLS engine, if TLS is available
+    port::TlsSession* tls = nullptr;  // the TLS engine lent to this connection (tls_pool_)
     bool tls_on = false;              // reads and writes go through `tls`
     std::uint64_t close_by = imap::kNoDeadline;
     std::uint64_t stalled_since = imap::kNoDeadline;  // output waiting, none taken since
@@ -123,55 +133,172 @@ struct SlotBuffers {
     bool complete = false;
 };
 
-SlotBuffers take_slot_buffers(Arena& arena, const Config& config) {
+SlotBuffers take_slot_buffers(Arena& arena, const Config& config,
+                              Server::LayoutItems* items = nullptr) {
     SlotBuffers b;
     imap::SessionMemory& m = b.memory;
+    std::size_t mark = arena.used();
+    // Notes the bytes taken since the last note (padding included).
+    auto note = [&](std::string_view name) {
+        if (items != nullptr) items->note(name, arena.used() - mark, 1, true);
+        mark = arena.used();
+    };
     b.in = static_cast<std::uint8_t*>(arena.take_bytes(config.input_buffer, kBufferAlign));
+    note("input buffer (input_buffer)");
     m.output = static_cast<char*>(arena.take_bytes(config.output_buffer, kBufferAlign));
     m.output_size = config.output_buffer;
+    note("output buffer (output_buffer)");
+    // The command's memory comes from the command pool (take_command_block).
+    m.arena = nullptr;
     m.arena_size = arena_size_for(config);
-    m.arena = static_cast<char*>(arena.take_bytes(m.arena_size, kBufferAlign));
-    m.args = arena.take<imap::Arg>(kMaxArgs);
+    m.args = nullptr;
     m.max_args = kMaxArgs;
-    m.scratch.fetch_items = arena.take<imap::FetchItem>(config.max_fetch_items);
+    m.scratch.fetch_items = nullptr;
     m.scratch.max_fetch_items = config.max_fetch_items;
-    m.scratch.search_nodes = arena.take<imap::SearchNode>(config.max_search_keys);
+    m.scratch.search_nodes = nullptr;
     m.scratch.max_search_nodes = config.max_search_keys;
     m.scratch.max_set_ranges = config.max_set_ranges;
     b.complete = !arena.exhausted();
     return b;
 }
 
-std::size_t slot_stride(const Config& config) {
+// One block of the command pool (core/session/command_pool.h): what one
+// command needs while it is parsed and answered.
+imap::CommandBlock take_command_block(Arena& arena, const Config& config,
+                                      Server::LayoutItems* items = nullptr) {
+    imap::CommandBlock b;
+    std::size_t mark = arena.used();
+    auto note = [&](std::string_view name) {
+        const std::size_t n = config.command_buffers;
+        if (items != nullptr) items->note(name, (arena.used() - mark) * n, n, false);
+        mark = arena.used();
+    };
+    b.arena = static_cast<char*>(arena.take_bytes(arena_size_for(config), kBufferAlign));
+    note("pool: command arena (max_line_length + max_literal_size)");
+    b.args = arena.take<imap::Arg>(kMaxArgs);
+    note("pool: command arguments (512 Args)");
+    b.fetch_items = arena.take<imap::FetchItem>(config.max_fetch_items);
+    note("pool: FETCH items (max_fetch_items)");
+    b.search_nodes = arena.take<imap::SearchNode>(config.max_search_keys);
+    note("pool: SEARCH nodes (max_search_keys)");
+    return b;
+}
+
+std::size_t slot_stride(const Config& config, Server::LayoutItems* items = nullptr) {
     Arena measure = Arena::measuring();
-    (void)take_slot_buffers(measure, config);
+    (void)take_slot_buffers(measure, config, items);
     return (measure.used() + kBufferAlign - 1) & ~(kBufferAlign - 1);
 }
 
 }  // namespace
 
+void Server::LayoutItems::note(std::string_view name, std::size_t bytes, std::size_t n,
+                               bool per_slot) {
+    if (count == kMax) return;
+    items[count++] = {name, n == 0 ? 0 : bytes / n, n, per_slot};
+}
+
 // The passwd buffers and the login guard's table come first (the
 // constructor's member initialisers need them), then what the sessions
-// share, then the slots and their buffers.
-Server::Layout Server::lay_out(void* block, std::size_t size, const Config& config) {
+// share, then the slots and their buffers, the TLS pool's list and the
+// command pool.
+
+Server::Layout Server::lay_out(void* block, std::size_t size, const Config& config,
+                               LayoutItems* items) {
     Arena arena = block == nullptr ? Arena::measuring() : Arena(block, size);
+    const std::size_t clients = config.max_clients;
+    std::size_t mark = 0;
+    // Notes the bytes taken since the last note (padding included).
+    auto note = [&](std::string_view name, std::size_t count, bool per_slot) {
+        if (items != nullptr) items->note(name, arena.used() - mark, count, per_slot);
+        mark = arena.used();
+    };
     Layout l;
     l.passwd = static_cast<char*>(arena.take_bytes(2u * config.passwd_max_size, 1));
+    note("passwd file buffers (passwd_max_size)", 2, false);
     l.guard = arena.take<LoginGuard::Entry>(kLoginGuardEntries);
-    l.registry_size = store::Registry::bytes_needed(store_limits_from(config));
+    note("failed-login table", kLoginGuardEntries, false);
+    const store::StoreLimits limits = store_limits_from(config);
+    l.registry_size = store::Registry::bytes_needed(limits);
     l.registry = arena.take_bytes(l.registry_size, alignof(std::max_align_t));
+    if (items != nullptr) {
+        // The open mailboxes (state, record cache, gone list, change ring)
+        // apart from the store's shared scratch buffer.
+        store::StoreLimits none = limits;
+        none.max_open_mailboxes = 0;
+        const std::size_t shared = store::Registry::bytes_needed(none);
+        const std::size_t boxes = limits.max_open_mailboxes;
+        items->note("open mailboxes (open_mailboxes)", l.registry_size - shared, boxes, false);
+        mark += l.registry_size - shared;
+        note("store scratch", 1, false);
+    }
+    mark = arena.used();
     l.stream_scratch = static_cast<char*>(arena.take_bytes(kStreamScratch, 8));
+    note("literal streaming scratch", 1, false);
     l.fetch_cache_size = std::size_t{config.fetch_cache_kib} * 1024;
     l.fetch_cache = arena.take_bytes(l.fetch_cache_size, 8);
-    const std::size_t clients = config.max_clients;
+    note("ENVELOPE/BODYSTRUCTURE cache (fetch_cache_kib)", 1, false);
     l.slots = arena.take<Slot>(clients);
+    note("slot: Session object and connection state", clients, true);
     l.reservations = arena.take<imap::QuotaReservations::Entry>(clients);
+    note("quota reservation", clients, true);
     l.wait_items = arena.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
-    l.slot_stride = slot_stride(config);
+    note("poll entries (slots and listeners)", clients + 2 * kConfigMaxAddresses, true);
+    l.slot_stride = slot_stride(config, items);
     l.slot_buffers = static_cast<char*>(arena.take_bytes(clients * l.slot_stride, kBufferAlign));
+    mark = arena.used();
+    l.tls_free = arena.take<port::TlsSession*>(tls_engines(config));
+    note("TLS engine free list (tls_sessions)", tls_engines(config), false);
+    // The command pool: its descriptors, then the blocks back to back.
+    const std::size_t blocks = config.command_buffers;
+    l.command_blocks = arena.take<imap::CommandBlock>(blocks);
+    l.command_free = arena.take<imap::CommandBlock*>(blocks);
+    note("pool: block descriptors (command_buffers)", blocks, false);
+    for (std::size_t i = 0; i < blocks; ++i) {
+        const imap::CommandBlock b = take_command_block(arena, config, i == 0 ? items : nullptr);
+        if (l.command_blocks != nullptr) l.command_blocks[i] = b;
+    }
     l.used = arena.used();
     l.complete = !arena.exhausted();
     return l;
+}
+
+namespace {
+
+void put_padded(TextWriter& w, std::uint64_t v, std::size_t width) {
+    FixedText<24> t;
+    t.put_uint(v);
+    for (std::size_t i = t.size(); i < width; ++i) w.put(' ');
+    w.put(t.view());
+}
+
+}  // namespace
+
+void Server::write_layout(const Config& config, TextWriter& w) {
+    LayoutItems items;
+    const Layout l = lay_out(nullptr, 0, config, &items);
+    const std::size_t clients = config.max_clients;
+    w.put("max_clients = ").put_uint(clients).put("\n");
+    w.put("     bytes each      count   KiB total  item\n");
+    std::size_t per_slot = 0;
+    std::size_t counted = 0;
+    for (std::size_t i = 0; i < items.count; ++i) {
+        const LayoutItem& it = items.items[i];
+        // The slot buffers are noted once for one slot: there are `clients`.
+        const std::size_t count = it.per_slot && it.count == 1 ? clients : it.count;
+        const std::size_t total = it.each * count;
+        put_padded(w, it.each, 16);
+        put_padded(w, count, 11);
+        put_padded(w, (total + 512) / 1024, 12);
+        w.put("  ").put(it.name).put(it.per_slot ? "  [per slot]" : "").put("\n");
+        if (it.per_slot) per_slot += it.each;  // extras beyond max_clients are shared
+        counted += total;
+    }
+    imap::Session::write_layout(w);
+    w.put("per slot: ").put_uint(per_slot).put(" bytes (").put_uint((per_slot + 512) / 1024);
+    w.put(" KiB); shared: ").put_uint((l.used - per_slot * clients + 512) / 1024);
+    w.put(" KiB; block: ").put_uint(l.used).put(" bytes");
+    w.put(counted == l.used ? "\n" : " (items do not add up to the block)\n");
 }
 
 std::size_t Server::memory_needed(const Config& config) {
@@ -222,6 +349,8 @@ bool Server::place_slots() {
     wait_items_ = layout_.wait_items;
     reservations_.init(layout_.reservations, clients);
     services_.reservations = &reservations_;
+    command_pool_.init(layout_.command_blocks, layout_.command_free, config_.command_buffers);
+    services_.command_pool = &command_pool_;
     for (std::size_t i = 0; i < clients; ++i) {
         Arena share(layout_.slot_buffers + i * layout_.slot_stride, layout_.slot_stride);
         SlotBuffers b = take_slot_buffers(share, config_);
@@ -229,9 +358,18 @@ bool Server::place_slots() {
         b.memory.slot = static_cast<std::uint32_t>(i);
         Slot* slot = new (&slots_[i]) Slot(session_config_, services_, b.memory);
         slot->in = b.in;
-        slot->tls = platform_.tls != nullptr ? platform_.tls->session(i) : nullptr;
         ++slot_count_;
     }
+    // The TLS engines the platform set up (port/tls.h: one per index).
+    tls_pool_.init(layout_.tls_free, tls_engines(config_));
+    std::size_t engines = 0;
+    while (platform_.tls != nullptr && engines < tls_engines(config_) &&
+           platform_.tls->session(engines) != nullptr) {
+        ++engines;
+    }
+    // Added last to first: the first lent is session(0).
+    for (std::size_t i = engines; i > 0; --i) (void)tls_pool_.add(platform_.tls->session(i - 1));
+    if (platform_.tls != nullptr) services_.tls_pool = &tls_pool_;
     return true;
 }
 
@@ -297,6 +435,8 @@ Status Server::run_once(std::int32_t max_wait_ms) {
             want |= port::kWaitWrite;
         } else if ((s.session.has_job() && !s.session.job_waiting()) || s.input_waiting) {
             deadline = now;  // more to answer and room for it: no sleeping
+        } else if (s.session.wants_block() && s.in_length > 0 && s.session.can_receive()) {
+            deadline = now;  // input waited for a command block and one is free
         }
         wait_items_[n++] = {s.handle, want, 0};
         const std::uint64_t d = s.session.deadline();
@@ -374,9 +514,19 @@ void Server::accept_all(const Listener& listener, std::uint64_t now) {
             continue;
         }
         Slot& s = *free_slot;
-        if (listener.tls && (s.tls == nullptr || s.tls->start(h.value) != Status::Ok)) {
-            refuse(h.value, {}, "TLS could not start, refused ", peer);
-            continue;
+        if (listener.tls) {
+            // RFC 8314 §3.2: nothing can be said in plaintext; without an
+            // engine the connection is closed at once.
+            s.tls = tls_pool_.take();
+            if (s.tls == nullptr) {
+                refuse(h.value, {}, "no TLS engine free (tls_sessions), refused ", peer);
+                continue;
+            }
+            if (s.tls->start(h.value) != Status::Ok) {
+                give_back_tls(s);
+                refuse(h.value, {}, "TLS could not start, refused ", peer);
+                continue;
+            }
         }
         s.handle = h.value;
         s.active = true;
@@ -456,6 +606,9 @@ void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
         if (!s.session.can_receive()) break;        // the socket must take output first
         s.input_waiting = turn + 1 == kJobTurns;
     }
+    // A command that ended in this turn (its job done) gives its block back
+    // for the sessions waiting for one (woken in run_once).
+    s.session.return_block();
     if (!s.active) return;
     if (s.session.starttls_requested() && s.session.output().empty()) {
         start_tls(s);
@@ -493,6 +646,7 @@ void Server::feed(Slot& s, std::uint64_t now) {
 // were sent in plaintext and are discarded, never executed.
 void Server::start_tls(Slot& s) {
     s.in_length = 0;
+    s.tls = s.session.hand_over_tls();  // taken from tls_pool_ before the OK
     if (s.tls == nullptr || s.tls->start(s.handle) != Status::Ok) {
         close_slot(s, "TLS handshake could not start");
         return;
@@ -537,6 +691,7 @@ void Server::close_slot(Slot& s, std::string_view why) {
         s.session.end();
         if (s.tls_on) s.tls->finish();
     }
+    give_back_tls(s);
     s.tls_on = false;
     platform_.net.close(s.handle);
     s.handle = port::kNoHandle;
@@ -556,6 +711,7 @@ void Server::linger(Slot& s, std::string_view why, std::uint64_t now) {
     if (!s.active || s.lingering) return;
     s.session.end();
     if (s.tls_on) s.tls->finish();
+    give_back_tls(s);
     s.tls_on = false;
     platform_.net.shutdown_write(s.handle);
     s.lingering = true;
@@ -563,6 +719,13 @@ void Server::linger(Slot& s, std::string_view why, std::uint64_t now) {
     s.in_length = 0;
     s.stalled_since = imap::kNoDeadline;
     s.close_by = now + (shutting_down_ ? kShutdownDrainMs : kDrainMs);
+}
+
+void Server::give_back_tls(Slot& s) {
+    if (s.tls == nullptr) return;
+    if (!s.tls_on) s.tls->finish();  // started (or not) but never switched on: reusable again
+    tls_pool_.give(s.tls);
+    s.tls = nullptr;
 }
 
 void Server::drain(Slot& s, std::uint64_t now) {

@@ -32,6 +32,27 @@ class Server {
 public:
     // Bytes of the block the server needs for `config`.
     static std::size_t memory_needed(const Config& config);
+    // What memory_needed() is made of, one line per item of the block (bytes
+    // each, how many, total; items that scale with max_clients marked), then
+    // the Session object's largest members and the sums per slot and shared.
+    // `tinyimapd --print-layout`; docs/BENCHMARKS.md "Memory per slot".
+    static void write_layout(const Config& config, TextWriter& w);
+    // TLS engines the server lends to connections: tls_sessions, at most
+    // max_clients. The platform's Tls must offer session(i) for each.
+    static std::size_t tls_engines(const Config& config);
+    // One item of the block, for write_layout().
+    struct LayoutItem {
+        std::string_view name;
+        std::size_t each = 0;   // bytes of one (alignment padding included)
+        std::size_t count = 0;  // how many
+        bool per_slot = false;  // count grows with max_clients
+    };
+    struct LayoutItems {
+        static constexpr std::size_t kMax = 24;
+        LayoutItem items[kMax];
+        std::size_t count = 0;
+        void note(std::string_view name, std::size_t bytes, std::size_t count, bool per_slot);
+    };
 
     // `block` must hold memory_needed(config) bytes and outlive the server.
     Server(port::Platform& platform, const Config& config, void* block, std::size_t size);
@@ -88,12 +109,16 @@ private:
         void* slots = nullptr;  // max_clients Slots, constructed by place_slots
         imap::QuotaReservations::Entry* reservations = nullptr;  // one per slot
         port::WaitItem* wait_items = nullptr;                    // slots and listeners
-        char* slot_buffers = nullptr;  // max_clients shares of slot_stride
-        std::size_t slot_stride = 0;   // one slot's buffers (take_slot_buffers)
-        std::size_t used = 0;          // bytes of the block laid out
-        bool complete = false;         // the block held all of it
+        port::TlsSession** tls_free = nullptr;         // tls_engines(): the TLS pool's free list
+        imap::CommandBlock* command_blocks = nullptr;  // command_buffers of them
+        imap::CommandBlock** command_free = nullptr;   // the pool's free list
+        char* slot_buffers = nullptr;                  // max_clients shares of slot_stride
+        std::size_t slot_stride = 0;                   // one slot's buffers (take_slot_buffers)
+        std::size_t used = 0;                          // bytes of the block laid out
+        bool complete = false;                         // the block held all of it
     };
-    static Layout lay_out(void* block, std::size_t size, const Config& config);
+    static Layout lay_out(void* block, std::size_t size, const Config& config,
+                          LayoutItems* items = nullptr);
     bool place_slots();
     void accept_all(const Listener& listener, std::uint64_t now);
     void refuse(port::Handle h, std::string_view bye, std::string_view why,
@@ -101,6 +126,7 @@ private:
     port::IoResult read_some(Slot& slot);
     port::IoResult write_some(Slot& slot, std::string_view out);
     void start_tls(Slot& slot);
+    void give_back_tls(Slot& slot);
     void serve(Slot& slot, std::uint8_t ready, std::uint64_t now);
     void feed(Slot& slot, std::uint64_t now);
     void flush(Slot& slot, std::uint64_t now);
@@ -119,6 +145,8 @@ private:
     store::Registry registry_;
     imap::FetchCache fetch_cache_;          // over fetch_cache_kib of the block
     imap::QuotaReservations reservations_;  // one entry per slot, carved with the slots
+    imap::CommandPool command_pool_;        // command_buffers blocks, lent per command
+    imap::TlsPool tls_pool_;                // TLS engines, lent per connection
     imap::SessionServices services_;
 
     Slot* slots_ = nullptr;

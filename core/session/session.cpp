@@ -1,5 +1,7 @@
 #include "core/session/session.h"
 
+#include <cstring>
+
 #include "core/base/assert.h"
 #include "core/base/base64.h"
 #include "core/base/text.h"
@@ -47,6 +49,9 @@ Session::Session(const SessionConfig& config, SessionServices& services,
 
 void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active) {
     parser_.reset();
+    job_.kind = JobKind::None;
+    return_block();
+    wants_block_ = false;
     out_.clear();
     state_ = SessionState::NotAuthenticated;
     now_ms_ = last_activity_ms_ = now_ms;
@@ -86,13 +91,43 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
 
 bool Session::can_receive() const {
     return state_ != SessionState::Logout && delayed_until_ms_ == kNoDeadline &&
-           !starttls_requested_ && job_.kind == JobKind::None && out_.room() >= kResponseReserve;
+           !starttls_requested_ && job_.kind == JobKind::None && out_.room() >= kResponseReserve &&
+           (block_ != nullptr || services_.command_pool == nullptr ||
+            services_.command_pool->free_count() > 0);
+}
+
+// A line's worth of input before a block is borrowed: a client that
+// trickles a partial line holds none (slowloris), unless the line is this
+// long (every input buffer holds it: input_buffer >= 1 KiB).
+constexpr std::size_t kLineBeforeBlock = 1024;
+
+bool Session::take_block(const std::uint8_t* data, std::size_t length) {
+    CommandPool* pool = services_.command_pool;
+    if (pool == nullptr || block_ != nullptr) return true;
+    if (length < kLineBeforeBlock && std::memchr(data, '\n', length) == nullptr) return false;
+    block_ = pool->take();
+    wants_block_ = block_ == nullptr;
+    if (block_ == nullptr) return false;
+    parser_.rebind(block_->arena, block_->args);
+    scratch_.fetch_items = block_->fetch_items;
+    scratch_.search_nodes = block_->search_nodes;
+    return true;
+}
+
+void Session::return_block() {
+    if (block_ == nullptr || job_.kind != JobKind::None || !parser_.holds_nothing()) return;
+    services_.command_pool->give(block_);
+    block_ = nullptr;
+    parser_.rebind(nullptr, nullptr);
+    scratch_.fetch_items = nullptr;
+    scratch_.search_nodes = nullptr;
 }
 
 void Session::tls_started() {
     // RFC 3501 §6.2.1, RFC 2595 §3.1: nothing the client sent before the
     // handshake counts; the parser starts afresh on the encrypted stream.
     parser_.reset();
+    return_block();
     starttls_requested_ = false;
     tls_active_ = true;
 }
@@ -100,7 +135,7 @@ void Session::tls_started() {
 std::size_t Session::receive(const std::uint8_t* data, std::size_t length, std::uint64_t now_ms) {
     now_ms_ = now_ms;
     std::size_t used = 0;
-    while (used < length && can_receive()) {
+    while (used < length && can_receive() && take_block(data + used, length - used)) {
         Fed fed = parser_.feed(data + used, length - used);
         used += fed.consumed;
         // Only whole commands (and their literal data) count as activity: a
@@ -129,6 +164,7 @@ std::size_t Session::receive(const std::uint8_t* data, std::size_t length, std::
                 on_parse_error();
                 break;
         }
+        return_block();
     }
     return used;
 }
@@ -423,6 +459,15 @@ void Session::cmd_starttls() {
         tagged("BAD", "", "TLS is already active");
         return;
     }
+    if (services_.tls_pool != nullptr) {
+        // The engine is taken before the OK: once it is sent the client
+        // starts its handshake, which must then have an engine to meet it.
+        starttls_engine_ = services_.tls_pool->take();
+        if (starttls_engine_ == nullptr) {
+            tagged("NO", "LIMIT", "Too many TLS connections, try again later");
+            return;
+        }
+    }
     tagged("OK", "", "Begin TLS negotiation now");
     starttls_requested_ = true;
 }
@@ -585,6 +630,12 @@ void Session::end() {
     stage_.close();  // the staging file goes with the connection
     deselect();
     state_ = SessionState::Logout;
+    parser_.reset();  // nothing of a command survives the connection
+    return_block();
+    wants_block_ = false;
+    // STARTTLS answered but the handshake never started: the engine goes back.
+    if (services_.tls_pool != nullptr) services_.tls_pool->give(hand_over_tls());
+    starttls_requested_ = false;
 }
 
 void Session::shutdown(std::string_view reason) {
@@ -691,6 +742,38 @@ void Session::log_line(port::LogLevel level, std::string_view a, std::string_vie
         line[i] = (u < 0x20 || u == 0x7f) ? '?' : v[i];
     }
     services_.log.write(level, {line, v.size()});
+}
+
+void Session::write_layout(TextWriter& w) {
+    struct Member {
+        std::string_view name;
+        std::size_t bytes;
+    };
+    const Member members[] = {
+        {"TextWalk (SEARCH BODY/TEXT over a large message)", sizeof text_walk_},
+        {"SectionFinder (BODY[section] lookup)", sizeof section_finder_},
+        {"StructureWriter (ENVELOPE/BODYSTRUCTURE)", sizeof structure_},
+        {"HEADER.FIELDS/BINARY window", sizeof fields_window_},
+        {"StagedAppend (MULTIAPPEND batch)", sizeof stage_},
+        {"user root path", sizeof user_root_},
+        {"deferred tagged line", sizeof deferred_},
+        {"COPY/MOVE job", sizeof copy_},
+        {"VANISHED (EARLIER) walk", sizeof vanished_},
+        {"Parser", sizeof parser_},
+    };
+    w.put("  Session object: ").put_uint(sizeof(Session)).put(" bytes, of which:\n");
+    std::size_t listed = 0;
+    for (const Member& m : members) {
+        FixedText<24> n;
+        n.put_uint(m.bytes);
+        for (std::size_t i = n.size(); i < 8; ++i) w.put(' ');
+        w.put(n.view()).put("  ").put(m.name).put('\n');
+        listed += m.bytes;
+    }
+    FixedText<24> rest;
+    rest.put_uint(sizeof(Session) - listed);
+    for (std::size_t i = rest.size(); i < 8; ++i) w.put(' ');
+    w.put(rest.view()).put("  everything else\n");
 }
 
 }  // namespace tinyimapd::imap

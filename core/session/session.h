@@ -37,7 +37,9 @@
 #include "core/mime/header.h"
 #include "core/mime/text_search.h"
 #include "core/mime/transfer_decode.h"
+#include "core/session/command_pool.h"
 #include "core/session/quota_reservations.h"
+#include "core/session/tls_pool.h"
 #include "core/store/registry.h"
 #include "core/store/staged_append.h"
 #include "port/clock.h"
@@ -78,6 +80,10 @@ struct SessionConfig {
     SpecialMailbox special_mailboxes[5];
 };
 
+// The session's memory. `arena` nullptr: the arena, the arguments, the FETCH
+// items and the SEARCH nodes are borrowed per command from
+// SessionServices::command_pool (buffers of these sizes); else they are the
+// session's own.
 struct SessionMemory {
     char* arena;
     std::size_t arena_size;
@@ -102,6 +108,8 @@ struct SessionServices {
     std::size_t stream_scratch_size = 0;
     FetchCache* fetch_cache = nullptr;  // ENVELOPE/BODYSTRUCTURE answers (shared); nullptr: none
     QuotaReservations* reservations = nullptr;  // APPENDs in flight, per slot (shared)
+    CommandPool* command_pool = nullptr;        // command blocks (shared), see SessionMemory
+    TlsPool* tls_pool = nullptr;                // TLS engines (shared); nullptr: one per slot
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
@@ -117,6 +125,13 @@ public:
     // STARTTLS was accepted: once output() is drained, the loop discards any
     // buffered input, starts the handshake and calls tls_started().
     bool starttls_requested() const { return starttls_requested_; }
+    // The engine STARTTLS took from SessionServices::tls_pool before its OK
+    // (nullptr without a pool); the loop takes it over for the handshake.
+    port::TlsSession* hand_over_tls() {
+        port::TlsSession* t = starttls_engine_;
+        starttls_engine_ = nullptr;
+        return t;
+    }
     void tls_started();
     bool tls_active() const { return tls_active_; }
 
@@ -153,8 +168,20 @@ public:
     }
     void run_job();
 
+    // Sessions over a CommandPool (SessionMemory): true while input waits
+    // for a block because none was free; the loop gives the session a turn
+    // again once one is (CommandPool::free_count()).
+    bool wants_block() const { return wants_block_; }
+    // Gives the borrowed block back if the session is between commands (no
+    // job, nothing of a command parsed); the loop calls it after each turn.
+    void return_block();
+
     SessionState state() const { return state_; }
     std::string_view user() const { return {user_, user_length_}; }
+
+    // The object's size and its largest members, one line each (the
+    // server's write_layout, `tinyimapd --print-layout`).
+    static void write_layout(TextWriter& w);
 
 private:
     void execute(std::uint64_t now_ms);
@@ -336,6 +363,11 @@ private:
     Parser parser_;
     OutBuffer out_;
     CommandScratch scratch_;
+    // The borrowed command block (nullptr: none; always nullptr without a
+    // pool), and whether input is waiting for one.
+    bool take_block(const std::uint8_t* data, std::size_t length);
+    CommandBlock* block_ = nullptr;
+    bool wants_block_ = false;
     SessionState state_ = SessionState::NotAuthenticated;
     std::uint64_t now_ms_ = 0;
     std::uint32_t turn_ = 0;  // loop turns seen (tick): a job's fsyncs are spread over them
@@ -353,6 +385,7 @@ private:
     std::size_t tag_length_ = 0;
     bool tls_active_ = false;
     bool starttls_requested_ = false;
+    port::TlsSession* starttls_engine_ = nullptr;  // see hand_over_tls()
     bool awaiting_sasl_ = false;
     // RFC 7162: CONDSTORE on (see enable_condstore); QRESYNC on (ENABLE
     // QRESYNC, §3.2.3): expunges are then reported as VANISHED.

@@ -84,6 +84,7 @@ constexpr std::string_view kUsage =
     "       tinyimapd import|export -u USER [-m MAILBOX] (--mbox FILE | --maildir DIR)\n"
     "       tinyimapd check (-u USER | --all)\n"
     "       tinyimapd --check-config [--config FILE] [--key=value ...]\n"
+    "       tinyimapd --print-layout [--config FILE] [--key=value ...]\n"
     "       tinyimapd --version | --help\n"
     "\n"
     "Subcommands:\n"
@@ -235,7 +236,9 @@ struct TlsSetup {
 // Without tls_cert/tls_key, a self-signed pair is made at first start under
 // mail_dir/.tls/ (mode 0600) and kept. 0, or the exit code.
 int start_tls(const Config& cfg, TlsSetup& setup, port::Platform& platform) {
-    const std::size_t tls_size = MbedTls::memory_needed(cfg.max_clients);
+    // A pool of engines lent to connections (tls_sessions), not one per slot.
+    const std::size_t engines = Server::tls_engines(cfg);
+    const std::size_t tls_size = MbedTls::memory_needed(engines);
     setup.reservation.block = malloc(tls_size);
     MbedTls& tls = setup.tls;
     FixedText<port::kMaxPath> cert_path, key_path;
@@ -258,8 +261,8 @@ int start_tls(const Config& cfg, TlsSetup& setup, port::Platform& platform) {
         return EX_CONFIG;
     }
     if (setup.reservation.block == nullptr ||
-        tls.init(setup.reservation.block, tls_size, cfg.max_clients) != Status::Ok) {
-        err("tinyimapd: TLS: cannot set up a session per client slot; lower max_clients\n");
+        tls.init(setup.reservation.block, tls_size, engines) != Status::Ok) {
+        err("tinyimapd: TLS: cannot set up tls_sessions engines; lower it\n");
         return EX_OSERR;
     }
     platform.tls = &tls;
@@ -405,10 +408,22 @@ int serve(Config& cfg, bool demo) {
         err("tinyimapd: cannot detach from the terminal\n");
         return EX_OSERR;
     }
+    // M counts everything reserved: the server's block, and with TLS the
+    // engines' block and the heap mbedTLS took for them at init().
+    std::size_t reserved = size;
+    FixedText<128> tls_part;
+#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
+    const std::size_t tls_bytes =
+        MbedTls::memory_needed(tls.tls.slot_count()) + tls.tls.heap_bytes();
+    reserved += tls_bytes;
+    tls_part.put(" (TLS: ").put_uint(tls.tls.slot_count()).put(" engines, ");
+    tls_part.put_uint(tls_bytes / 1024).put(" KiB");
+    tls_part.put(tls.tls.heap_measured() ? ")" : ", heap estimated)");
+#endif
     FixedText<512> w;
     w.put("tinyimapd " TINYIMAPD_VERSION " started: ").put_uint(server.user_count());
     w.put(" users, ").put_uint(cfg.max_clients).put(" client slots, ");
-    w.put_uint(size / 1024).put(" KiB reserved");
+    w.put_uint(reserved / 1024).put(" KiB reserved").put(tls_part.view());
     log.write(port::LogLevel::Info, w.view());
     run_until_terminated(server, cfg, log);
     shut_down(server, clock, log);
@@ -443,6 +458,7 @@ int run(int argc, char** argv) {
     constexpr auto kLogNotGiven = static_cast<tinyimapd::LogTarget>(0xFF);
     cfg.log = kLogNotGiven;
     bool check_only = false;
+    bool print_layout = false;  // the memory a server of this configuration reserves
     PosixFs fs;
     ConfigError e{};
     // The file first, then the options over it (command line wins).
@@ -494,6 +510,10 @@ int run(int argc, char** argv) {
             check_only = true;
             continue;
         }
+        if (a == "--print-layout") {
+            print_layout = true;
+            continue;
+        }
         if (!config_apply_option(cfg, a, &e)) {
             report_config_error(e);
             return a.substr(0, 2) == "--" ? EX_CONFIG : EX_USAGE;
@@ -502,6 +522,22 @@ int run(int argc, char** argv) {
     if (cfg.log == kLogNotGiven) {
         cfg.log =
             cfg.foreground || demo ? tinyimapd::LogTarget::Stderr : tinyimapd::LogTarget::Syslog;
+    }
+    if (print_layout) {
+        static char text[16 * 1024];
+        TextWriter w(text, sizeof text);
+        Server::write_layout(cfg, w);
+#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
+        // Outside the block: the TLS engines (tls_sessions), their own
+        // block and the heap mbedTLS takes for each at startup.
+        const std::size_t engines = Server::tls_engines(cfg);
+        w.put("TLS, outside the block: ").put_uint(engines).put(" engines (tls_sessions), ");
+        w.put_uint(MbedTls::memory_needed(engines)).put(" bytes of MbedTlsSession and about ");
+        w.put_uint(engines * 37).put(" KiB of mbedTLS heap (measured at start, in the startup ");
+        w.put("line's total)\n");
+#endif
+        out(w.view());
+        return 0;
     }
     if (check_only) {
         if (!config_validate(cfg, &e)) {

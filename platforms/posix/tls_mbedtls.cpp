@@ -3,6 +3,18 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+// glibc 2.33 and later: the heap mbedTLS takes is measured (mallinfo2);
+// elsewhere (musl) estimated. TINYIMAPD_TLS_HEAP_ESTIMATE forces the estimate
+// (to compile that branch on glibc).
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33) && \
+    !defined(TINYIMAPD_TLS_HEAP_ESTIMATE)
+#define TINYIMAPD_TLS_HEAP_MEASURED 1
+#else
+#define TINYIMAPD_TLS_HEAP_MEASURED 0
+#endif
 #include <mbedtls/ecp.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
@@ -661,6 +673,9 @@ Status MbedTls::init(void* block, std::size_t size, std::size_t slot_count) {
         return fail(Status::Invalid, "block too small or misaligned", {}, 0);
     }
     sessions_ = static_cast<MbedTlsSession*>(block);
+#if TINYIMAPD_TLS_HEAP_MEASURED
+    const std::size_t heap_before = mallinfo2().uordblks;
+#endif
     for (std::size_t i = 0; i < slot_count; ++i) {
         MbedTlsSession* session = new (&sessions_[i]) MbedTlsSession();
         mbedtls_ssl_init(&session->ssl_);
@@ -676,6 +691,17 @@ Status MbedTls::init(void* block, std::size_t size, std::size_t slot_count) {
         mbedtls_ssl_set_bio(&session->ssl_, session, MbedTlsSession::bio_send,
                             MbedTlsSession::bio_recv, nullptr);
     }
+#if TINYIMAPD_TLS_HEAP_MEASURED
+    heap_bytes_ = mallinfo2().uordblks - heap_before;
+    heap_measured_ = true;
+#else
+    // The two record buffers (content, plus header, IV and tag room) and
+    // the handshake state, per context (docs/TLS.md "Memory").
+    constexpr std::size_t kRecordRoom = 333;
+    constexpr std::size_t kStateBytes = 3384;
+    heap_bytes_ = slot_count * (MBEDTLS_SSL_IN_CONTENT_LEN + MBEDTLS_SSL_OUT_CONTENT_LEN +
+                                2 * kRecordRoom + kStateBytes);
+#endif
     return Status::Ok;
 }
 

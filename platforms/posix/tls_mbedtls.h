@@ -3,7 +3,8 @@
 //
 // Owns the process's TLS state: a CTR-DRBG seeded from the kernel, the
 // server certificate chain and private key, one mbedtls_ssl_config, and one
-// MbedTlsSession (an mbedtls_ssl_context) per connection slot. Everything is
+// MbedTlsSession (an mbedtls_ssl_context) per engine the server lends to
+// connections (`tls_sessions`, core/session/tls_pool.h). Everything is
 // set up at startup, in this order:
 //
 //     MbedTls tls(log);
@@ -12,15 +13,17 @@
 //     tls.init(block, size, slots);
 //     platform.tls = &tls;
 //
-// and per connection `tls.session(slot)->start(fd)` ... `finish()`.
+// and per connection `tls.session(i)->start(fd)` ... `finish()` on an engine
+// the server's pool lent it.
 // load_credentials() reads a PEM certificate chain (server first) and an
 // unencrypted PEM/DER key that must match it; when both files are missing and
 // the caller allows it, it first generates a self-signed EC P-256 pair (see
-// docs/TLS.md). init() calls mbedtls_ssl_setup once per slot, which is where
-// mbedTLS allocates a slot's record buffers from the C heap (Debian's build
+// docs/TLS.md). init() calls mbedtls_ssl_setup once per engine, which is where
+// mbedTLS allocates its record buffers from the C heap (Debian's build
 // has no MBEDTLS_PLATFORM_MEMORY); finish() resets a session with
 // mbedtls_ssl_session_reset, which keeps them. After init(), the heap used by
-// TLS is bounded per slot (figures in docs/TLS.md); this code allocates
+// TLS is bounded per engine (figures in docs/TLS.md; heap_bytes() counts it
+// for the startup line); this code allocates
 // nothing itself.
 //
 // Policy: TLS 1.2 and (with 3.6) 1.3; ECDHE key exchange with AEAD ciphers
@@ -147,6 +150,13 @@ public:
     // nullptr for a slot outside [0, slot_count) or before init().
     port::TlsSession* session(std::size_t slot) override;
     std::size_t slot_count() const { return slot_count_; }
+    // The C heap the sessions' SSL contexts took in init() (record buffers,
+    // handshake and transform state): measured with glibc's mallinfo2(),
+    // else estimated from the record sizes (heap_measured() false). A
+    // handshake in progress takes a few KiB more for its duration
+    // (docs/TLS.md "Memory").
+    std::size_t heap_bytes() const { return heap_bytes_; }
+    bool heap_measured() const { return heap_measured_; }
     // Why the last startup call failed ("" after success).
     std::string_view error_text() const { return {error_text_, error_length_}; }
 
@@ -164,6 +174,8 @@ private:
     bool configured_ = false;
     MbedTlsSession* sessions_ = nullptr;
     std::size_t slot_count_ = 0;
+    std::size_t heap_bytes_ = 0;
+    bool heap_measured_ = false;
     std::size_t error_length_ = 0;
     char error_text_[kErrorTextMax] = {};
 };

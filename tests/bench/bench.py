@@ -155,7 +155,9 @@ def mapped_files(pids):
 class Tiny:
 
     def __init__(self, binary, work, cert, key,
-                 extra=("--max-clients=1100", "--max-clients-per-address=1100"), wrapper=()):
+                 extra=("--max-clients=1100", "--max-clients-per-address=1100",
+                        "--open-mailboxes=256"),  # 100 users' INBOXes open at once
+                 wrapper=()):
         self.binary, self.work = binary, work
         self.name = "tinyimapd fsync off" if wrapper else "tinyimapd"
         self.port, self.tls_port = free_port(), free_port()

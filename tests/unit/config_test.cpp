@@ -92,7 +92,7 @@ TEST_CASE("Defaults are the documented ones", "[config]") {
     CHECK(c.max_literal_size == 8192);
     CHECK(c.max_append_size == 67108864);
     CHECK(c.input_buffer == 4096);
-    CHECK(c.output_buffer == 16384);
+    CHECK(c.output_buffer == 8192);
     CHECK(c.passwd_max_size == 65536);
     CHECK(c.tls_cert.empty());
     CHECK(c.tls_key.empty());

@@ -239,6 +239,23 @@ TEST_CASE("The block memory_needed() names is exactly enough: one byte less serv
     CHECK(exact.open_listeners() == Status::AddrInUse);  // all slots placed; w listens there
 }
 
+TEST_CASE("The layout printed by --print-layout adds up to memory_needed(), at any slot count",
+          "[server][layout]") {
+    for (std::uint32_t clients : {1u, 64u, 1064u}) {
+        Config cfg;
+        cfg.max_clients = clients;
+        static char text[16 * 1024];
+        TextWriter w(text, sizeof text);
+        Server::write_layout(cfg, w);
+        REQUIRE(w.ok());
+        const std::string out(w.view());
+        INFO(out);
+        CHECK(out.find("block: " + std::to_string(Server::memory_needed(cfg)) + " bytes\n") !=
+              std::string::npos);
+        CHECK(out.find("items do not add up") == std::string::npos);
+    }
+}
+
 TEST_CASE("Listening twice on one address reports AddrInUse and names it", "[server]") {
     World w;
     Config cfg2 = w.cfg;
@@ -299,8 +316,10 @@ struct TlsWorld {
     std::vector<std::uint8_t> block;
     std::unique_ptr<Server> server;
 
-    TlsWorld() {
+    explicit TlsWorld(std::uint32_t tls_sessions = 16) {
         fs.write_file("passwd", "alice:{PLAIN}wonderland\n");
+        cfg.tls_sessions = tls_sessions;
+        cfg.max_clients_per_address = 2;  // both slots from the one simulated address
         cfg.listen.items[0].assign(kAddress);
         cfg.listen.count = 1;
         cfg.tls_listen.items[0].assign("127.0.0.1:993");
@@ -354,6 +373,42 @@ TEST_CASE("RFC 8314: implicit TLS listeners start TLS before the greeting", "[se
     CHECK(w.net.client_receive(c) == "* OK [CAPABILITY " + kCaps +
                                          " AUTH=PLAIN] tinyimapd "
                                          "ready\r\n");
+}
+
+TEST_CASE("TLS engines are a pool: STARTTLS beyond it gets NO [LIMIT], the connection stays usable",
+          "[server][tls][pools]") {
+    TlsWorld w(1);  // two slots, one engine
+    port::Handle a = w.net.connect(kAddress);
+    port::Handle b = w.net.connect(kAddress);
+    for (int i = 0; i < 4; ++i) (void)w.server->run_once(0);
+    (void)w.net.client_receive(a);
+    (void)w.net.client_receive(b);
+    CHECK(w.say(a, "a STARTTLS\r\n") == "a OK Begin TLS negotiation now\r\n");
+    CHECK(w.say(b, "b STARTTLS\r\n") ==
+          "b NO [LIMIT] Too many TLS connections, try again later\r\n");
+    CHECK(w.say(b, "c NOOP\r\n") == "c OK NOOP completed\r\n");  // still in plaintext
+    // a's connection ends: its engine goes back to the pool, once.
+    (void)w.say(a, "d LOGOUT\r\n");
+    for (int i = 0; i < 400; ++i) (void)w.server->run_once(10);
+    CHECK(w.tls.a_.finishes == 1);
+    CHECK(w.say(b, "e STARTTLS\r\n") == "e OK Begin TLS negotiation now\r\n");
+    CHECK(w.tls.a_.starts == 2);
+    CHECK(w.tls.b_.starts == 0);
+}
+
+TEST_CASE("RFC 8314: an implicit-TLS connection beyond the TLS pool is closed, nothing sent",
+          "[server][tls][pools]") {
+    TlsWorld w(1);
+    port::Handle a = w.net.connect("127.0.0.1:993");
+    for (int i = 0; i < 4; ++i) (void)w.server->run_once(0);
+    CHECK(w.tls.a_.starts == 1);
+    port::Handle b = w.net.connect("127.0.0.1:993");
+    for (int i = 0; i < 4; ++i) (void)w.server->run_once(0);
+    CHECK(w.net.client_receive(b).empty());
+    CHECK(w.net.client_closed_by_server(b));
+    CHECK(w.log.contains("no TLS engine free"));
+    CHECK(!w.net.client_closed_by_server(a));
+    CHECK(w.server->connection_count() == 1);
 }
 
 TEST_CASE("STARTTLS without TLS configured gets NO", "[server]") {
