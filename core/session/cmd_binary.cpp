@@ -26,8 +26,9 @@ namespace tinyimapd::imap {
 // multipart/digest without a Content-Type are taken as text/plain leaves
 // here (the digest default, message/rfc822, is not looked up).
 Session::BinaryLookup Session::find_binary(const FetchItem& item, BinaryRange* out) {
+    FetchJob& job = fetch_job();
     mime_source_.box = selected_;
-    mime_source_.message = &job_.message;
+    mime_source_.message = &job.message;
     char* scratch = services_.stream_scratch;
     const std::size_t cap = services_.stream_scratch_size;
     mime::HeaderBlock header;
@@ -35,7 +36,7 @@ Session::BinaryLookup Session::find_binary(const FetchItem& item, BinaryRange* o
     const SectionRange range = section_job_.range;
     const bool top = item.section.part_count == 0;
     if (top) {
-        mime::load_header(mime_source_, 0, job_.message.size, scratch, cap, &header);
+        mime::load_header(mime_source_, 0, job.message.size, scratch, cap, &header);
     } else if (section_job_.found) {
         mime::load_header(mime_source_, range.offset, range.offset + range.length, scratch, cap,
                           &header);
@@ -53,7 +54,7 @@ Session::BinaryLookup Session::find_binary(const FetchItem& item, BinaryRange* o
     }
     if (top) {
         out->begin = 0;
-        out->end = job_.message.size;
+        out->end = job.message.size;
         out->raw = header.body_start;
         return BinaryLookup::Found;
     }
@@ -167,17 +168,18 @@ void Session::measure_binary(std::uint64_t from, std::uint64_t count, std::uint6
 // number of decoded bytes (RFC 3516 §4.2, §4.3). Both decode the section
 // once to know the size before the first byte is sent.
 void Session::write_binary(const FetchItem& item, FixedText<512>& w) {
+    FetchJob& job = fetch_job();
     write_item_name(item, w);
     w.put(' ');
     BinaryRange range;
     if (find_binary(item, &range) != BinaryLookup::Found) {
         w.put(item.kind == FetchKind::BinarySize ? "0" : "NIL");
         out_.append(w.view());
-        ++job_.item;
+        ++job.item;
         return;
     }
     binary_source_.box = selected_;
-    binary_source_.message = &job_.message;
+    binary_source_.message = &job.message;
     binary_source_.window = fields_window_;
     binary_source_.window_size = sizeof fields_window_;
     binary_source_.skip = 0;
@@ -188,7 +190,7 @@ void Session::write_binary(const FetchItem& item, FixedText<512>& w) {
     const std::uint64_t want = item.has_partial ? item.partial_count : UINT64_MAX;
     measure_binary(from, want, &size, &nul);
     if (binary_source_.failed) {
-        job_.kind = JobKind::None;
+        job_.end();
         state_ = SessionState::Logout;
         out_.clear();
         log_line(port::LogLevel::Error,
@@ -198,7 +200,7 @@ void Session::write_binary(const FetchItem& item, FixedText<512>& w) {
     if (item.kind == FetchKind::BinarySize) {
         w.put_uint(size);
         out_.append(w.view());
-        ++job_.item;
+        ++job.item;
         return;
     }
     // RFC 3501 §6.4.5 partial semantics, on the decoded bytes.

@@ -56,8 +56,7 @@ void Session::deselect() {
     if (selected_ == nullptr) return;
     // A STORE or COPY job cut short (the connection ended): nothing of it
     // was acknowledged, so nothing of it is kept.
-    end_store_txn();
-    if (copy_.dest != nullptr) end_copy_job(Status::Closed);
+    release_job_store();
     flag_scan_since_ = UINT64_MAX;
     vanished_.pending = false;
     selected_->detach(view_);
@@ -123,14 +122,14 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     }
     const std::string_view code = read_only ? "READ-ONLY" : "READ-WRITE";
     const std::string_view text = read_only ? "EXAMINE completed" : "SELECT completed";
-    if (job_.kind == JobKind::Resync) {
+    if (job_.kind() == JobKind::Resync) {
         defer_tagged("OK", code, text);
         run_job();
         return;
     }
     if (!announce_keywords()) {
         defer_tagged("OK", code, text);
-        job_.kind = JobKind::Sync;
+        job_.start<SyncJob>(JobKind::Sync);
         return;  // run_job() once the output drains
     }
     tagged("OK", code, text);
