@@ -414,37 +414,35 @@ int serve(Config& cfg, bool demo) {
     return 0;
 }
 
-int run(int argc, char** argv) {
-    int first = 1;
-    bool demo = false;
-    if (argc > 1 && argv[1][0] != '-') {
-        const std::string_view sub = argv[1];
-        if (sub == "passwd") return run_passwd(argc - 2, argv + 2);
-        if (sub == "deliver") return run_deliver(argc - 2, argv + 2);
-        if (sub == "import") return run_import(argc - 2, argv + 2);
-        if (sub == "export") return run_export(argc - 2, argv + 2);
-        if (sub == "check") return run_check(argc - 2, argv + 2);
-        if (sub == "demo") {
-            demo = true;
-        } else if (sub != "serve") {
-            err("tinyimapd: unknown subcommand '");
-            err(sub);
-            err("'\n");
-            err(kUsage);
-            return EX_USAGE;
-        }
-        first = 2;
-    }
+// What a step of run() returns when the program goes on.
+constexpr int kGoOn = -1;
 
-    Config cfg;
-    // `log` stays "not given" unless a source sets it; then a detached server
-    // logs to syslog, one in the foreground to stderr (resolved below).
-    constexpr auto kLogNotGiven = static_cast<tinyimapd::LogTarget>(0xFF);
-    cfg.log = kLogNotGiven;
-    bool check_only = false;
-    PosixFs fs;
+// The subcommands other than serve/demo run here; *first is the first
+// option's index.
+int run_subcommand(int argc, char** argv, bool* demo, int* first) {
+    if (argc <= 1 || argv[1][0] == '-') return kGoOn;
+    const std::string_view sub = argv[1];
+    if (sub == "passwd") return run_passwd(argc - 2, argv + 2);
+    if (sub == "deliver") return run_deliver(argc - 2, argv + 2);
+    if (sub == "import") return run_import(argc - 2, argv + 2);
+    if (sub == "export") return run_export(argc - 2, argv + 2);
+    if (sub == "check") return run_check(argc - 2, argv + 2);
+    if (sub == "demo") {
+        *demo = true;
+    } else if (sub != "serve") {
+        err("tinyimapd: unknown subcommand '");
+        err(sub);
+        err("'\n");
+        err(kUsage);
+        return EX_USAGE;
+    }
+    *first = 2;
+    return kGoOn;
+}
+
+// The --config files, before the other options (command line wins).
+int load_config_files(Config& cfg, PosixFs& fs, int argc, char** argv, int first) {
     ConfigError e{};
-    // The file first, then the options over it (command line wins).
     for (int i = first; i < argc; ++i) {
         const std::string_view a = argv[i];
         std::string_view path;
@@ -465,6 +463,25 @@ int run(int argc, char** argv) {
             return fs.stat(path, &info) == Status::NotFound ? EX_NOINPUT : EX_CONFIG;
         }
     }
+    return kGoOn;
+}
+
+void print_version() {
+    out("tinyimapd " TINYIMAPD_VERSION "\n");
+    // The TLS library and the protocol versions offered (tests and
+    // packagers read this line).
+#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
+    out("TLS: ");
+    out(mbedtls_compat::kLibraryText);
+    out("\n");
+#else
+    out("TLS: none\n");
+#endif
+}
+
+// The options other than --config, over what the files set.
+int apply_options(Config& cfg, int argc, char** argv, int first, bool* check_only) {
+    ConfigError e{};
     for (int i = first; i < argc; ++i) {
         const std::string_view a = argv[i];
         if (a == "--config") {
@@ -477,20 +494,11 @@ int run(int argc, char** argv) {
             return 0;
         }
         if (a == "--version" || a == "-V") {
-            out("tinyimapd " TINYIMAPD_VERSION "\n");
-            // The TLS library and the protocol versions offered (tests and
-            // packagers read this line).
-#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
-            out("TLS: ");
-            out(mbedtls_compat::kLibraryText);
-            out("\n");
-#else
-            out("TLS: none\n");
-#endif
+            print_version();
             return 0;
         }
         if (a == "--check-config") {
-            check_only = true;
+            *check_only = true;
             continue;
         }
         if (!config_apply_option(cfg, a, &e)) {
@@ -498,21 +506,45 @@ int run(int argc, char** argv) {
             return a.substr(0, 2) == "--" ? EX_CONFIG : EX_USAGE;
         }
     }
+    return kGoOn;
+}
+
+// --check-config: the configuration in effect, or why it is invalid.
+int check_config(const Config& cfg) {
+    ConfigError e{};
+    if (!config_validate(cfg, &e)) {
+        report_config_error(e);
+        return EX_CONFIG;
+    }
+    static char text[32 * 1024];
+    TextWriter w(text, sizeof text);
+    config_write(cfg, w);
+    out(w.view());
+    return 0;
+}
+
+int run(int argc, char** argv) {
+    int first = 1;
+    bool demo = false;
+    if (const int code = run_subcommand(argc, argv, &demo, &first); code != kGoOn) return code;
+    Config cfg;
+    // `log` stays "not given" unless a source sets it; then a detached server
+    // logs to syslog, one in the foreground to stderr (resolved below).
+    constexpr auto kLogNotGiven = static_cast<tinyimapd::LogTarget>(0xFF);
+    cfg.log = kLogNotGiven;
+    PosixFs fs;
+    if (const int code = load_config_files(cfg, fs, argc, argv, first); code != kGoOn) {
+        return code;
+    }
+    bool check_only = false;
+    if (const int code = apply_options(cfg, argc, argv, first, &check_only); code != kGoOn) {
+        return code;
+    }
     if (cfg.log == kLogNotGiven) {
         cfg.log =
             cfg.foreground || demo ? tinyimapd::LogTarget::Stderr : tinyimapd::LogTarget::Syslog;
     }
-    if (check_only) {
-        if (!config_validate(cfg, &e)) {
-            report_config_error(e);
-            return EX_CONFIG;
-        }
-        static char text[32 * 1024];
-        TextWriter w(text, sizeof text);
-        config_write(cfg, w);
-        out(w.view());
-        return 0;
-    }
+    if (check_only) return check_config(cfg);
     return serve(cfg, demo);
 }
 
