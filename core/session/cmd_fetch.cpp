@@ -309,7 +309,7 @@ bool Session::start_message() {
         return false;
     }
     if (!check_binary_items()) return false;
-    if (job_.kind() == JobKind::Fetch && job.sets_seen && (job.message.flags & kSeen) == 0 &&
+    if (job_.kind() == JobKind::Fetch && job.sets_seen && (job.message.flags & mail::kSeen) == 0 &&
         !set_seen()) {
         return false;
     }
@@ -369,10 +369,10 @@ bool Session::set_seen() {
     }
     job_.waiting_since_ms = 0;
     if (held == Status::Ok) {
-        if (selected_->store(view_, job.seq, store::FlagOp::Add, kSeen, 0, 0, &result, &skipped) ==
-                Status::Ok &&
+        if (selected_->store(view_, job.seq, store::FlagOp::Add, mail::kSeen, 0, 0, &result,
+                             &skipped) == Status::Ok &&
             selected_->commit_store() == Status::Ok) {
-            job.message.flags = result.flags | (job.message.flags & kRecent);
+            job.message.flags = result.flags | (job.message.flags & mail::kRecent);
             job.message.modseq = result.modseq;
             own_flag_change();
         } else {

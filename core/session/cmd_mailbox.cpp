@@ -109,7 +109,7 @@ void Session::cmd_create(const ParsedCommand& cmd) {
     if (refuse_wildcard_name(name)) return;
     // RFC 6154 §3: \All and \Flagged are virtual mailboxes, which this
     // store does not have.
-    if ((cmd.create_use & (kUseAll | kUseFlagged)) != 0) {
+    if ((cmd.create_use & (mail::kUseAll | mail::kUseFlagged)) != 0) {
         tagged("NO", "USEATTR", "\\All and \\Flagged mailboxes are not supported");
         return;
     }
@@ -148,7 +148,8 @@ void Session::cmd_rename(const ParsedCommand& cmd) {
     if (refuse_wildcard_name(cmd.mailbox2)) return;
     const Status st =
         store::UserStore(*services_.registry, user_root_.view()).rename(cmd.mailbox, cmd.mailbox2);
-    if (st == Status::Ok && is_inbox(cmd.mailbox) && selected_ != nullptr && view_.invalidated) {
+    if (st == Status::Ok && mail::is_inbox(cmd.mailbox) && selected_ != nullptr &&
+        view_.invalidated) {
         deselect();
         untagged("OK [CLOSED] INBOX was emptied into the new mailbox");
     }
@@ -233,7 +234,7 @@ Status list_unsubscribed_parents(store::UserStore& store, std::string_view patte
     auto first_below = [&](std::string_view parent, std::string_view name) {
         bool first = false;
         auto find = [&](std::string_view line, std::uint8_t) {
-            if (line.size() <= parent.size() || line[parent.size()] != kHierarchyDelimiter ||
+            if (line.size() <= parent.size() || line[parent.size()] != mail::kHierarchyDelimiter ||
                 ascii::head(line, parent.size()) != parent) {
                 return true;
             }
@@ -246,7 +247,7 @@ Status list_unsubscribed_parents(store::UserStore& store, std::string_view patte
     };
     auto each = [&](std::string_view name, std::uint8_t) {
         for (std::size_t i = 1; i < name.size(); ++i) {
-            if (name[i] != kHierarchyDelimiter) continue;
+            if (name[i] != mail::kHierarchyDelimiter) continue;
             const std::string_view parent = ascii::head(name, i);
             if (!store::match_pattern(pattern, parent) || store.is_subscribed(parent) ||
                 !first_below(parent, name)) {
@@ -278,7 +279,7 @@ bool Session::listed_earlier(const ListRound& round, std::string_view name) cons
     for (std::size_t i = 0; i < round.pattern_index; ++i) {
         std::string_view p;
         if (!earlier.string(&p)) (void)earlier.atom(&p);
-        FixedText<2 * kMaxMailboxName + 2> joined;
+        FixedText<2 * mail::kMaxMailboxName + 2> joined;
         if (joined_pattern(list_job().reference, p, joined) &&
             store::match_pattern(joined.view(), name)) {
             return true;
@@ -316,7 +317,7 @@ bool Session::write_list_line(std::string_view name, std::uint8_t attrs, std::ui
         r.atom("\\Subscribed");
     }
     for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
-        if ((uses & bit) != 0) r.atom(special_use_name(bit));
+        if ((uses & bit) != 0) r.atom(mail::special_use_name(bit));
     }
     r.close_list().string("/").mailbox(name);
     if (childinfo) {
@@ -362,7 +363,7 @@ Status Session::list_pattern(ListRound& round, std::string_view pattern) {
     const ListJob& job = list_job();
     store::UserStore& store = round.store;
     const bool recursive = (job.options & kListRecursiveMatch) != 0;
-    FixedText<2 * kMaxMailboxName + 2> joined;
+    FixedText<2 * mail::kMaxMailboxName + 2> joined;
     (void)joined_pattern(job.reference, pattern, joined);
     auto entry = [&](std::string_view name, std::uint8_t attrs, bool childinfo) {
         return list_entry(round, name, attrs, childinfo);
@@ -441,7 +442,7 @@ bool Session::write_status(std::string_view name, const StatusAtts& atts, Status
             for (std::uint32_t seq = 1; seq <= view.exists; ++seq) {
                 store::MessageInfo m;
                 if (box.value->message(view, seq, &m) != Status::Ok) break;
-                if ((m.flags & kDeleted) == 0) continue;
+                if ((m.flags & mail::kDeleted) == 0) continue;
                 ++deleted;
                 deleted_bytes += m.size;
             }

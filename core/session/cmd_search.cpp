@@ -229,8 +229,8 @@ bool Session::search_match(std::uint32_t seq, std::uint32_t index) {
         case SearchKey::Undraft:
         case SearchKey::Unflagged:
         case SearchKey::Unseen: return (m.flags & n.flag_bit) == 0;
-        case SearchKey::New: return (m.flags & kRecent) != 0 && (m.flags & kSeen) == 0;
-        case SearchKey::Old: return (m.flags & kRecent) == 0;
+        case SearchKey::New: return (m.flags & mail::kRecent) != 0 && (m.flags & mail::kSeen) == 0;
+        case SearchKey::Old: return (m.flags & mail::kRecent) == 0;
         case SearchKey::Keyword:
         case SearchKey::Unkeyword: {
             unsigned bit = 0;

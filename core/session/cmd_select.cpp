@@ -39,7 +39,7 @@ bool Session::open_user_store() {
     // RFC 6154: a new user starts with Sent, Drafts, Trash, Junk, Archive
     // (names from the configuration), marked with their special use.
     for (const SessionConfig::SpecialMailbox& m : config_.special_mailboxes) {
-        if (!created || m.name.empty() || !is_valid_mailbox_name(m.name)) continue;
+        if (!created || m.name.empty() || !mail::is_valid_mailbox_name(m.name)) continue;
         Status made = store.create(m.name);
         if (made == Status::Ok) made = store.set_special_use(m.name, m.use);
         if (made != Status::Ok && made != Status::Exists) {

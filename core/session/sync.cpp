@@ -27,9 +27,10 @@ void write_flag_list(FlagLine& w, std::uint8_t flags, std::uint64_t keywords,
         std::uint8_t bit;
         const char* text;
     };
-    static constexpr Name kNames[] = {{kAnswered, "\\Answered"}, {kFlagged, "\\Flagged"},
-                                      {kDeleted, "\\Deleted"},   {kSeen, "\\Seen"},
-                                      {kDraft, "\\Draft"},       {kRecent, "\\Recent"}};
+    static constexpr Name kNames[] = {
+        {mail::kAnswered, "\\Answered"}, {mail::kFlagged, "\\Flagged"},
+        {mail::kDeleted, "\\Deleted"},   {mail::kSeen, "\\Seen"},
+        {mail::kDraft, "\\Draft"},       {mail::kRecent, "\\Recent"}};
     w.put('(');
     bool first = true;
     auto item = [&](std::string_view text) {
@@ -55,7 +56,8 @@ void write_flag_list(FlagLine& w, std::uint8_t flags, std::uint64_t keywords,
 bool Session::announce_keywords() {
     if (selected_ == nullptr) return true;
     const std::size_t count = selected_->keyword_count();
-    constexpr std::uint8_t kSystem = kAnswered | kFlagged | kDeleted | kSeen | kDraft;
+    constexpr std::uint8_t kSystem =
+        mail::kAnswered | mail::kFlagged | mail::kDeleted | mail::kSeen | mail::kDraft;
     if (flags_announced_ != count) {
         FlagLine w;
         w.put("* FLAGS ");

@@ -39,7 +39,7 @@ void fill_inbox(World& w, int count, std::size_t size) {
     for (int i = 0; i < count; ++i) {
         store::Appender a;
         REQUIRE(m.value->begin_append(a, static_cast<std::uint32_t>(body.size()),
-                                      i % 2 == 0 ? imap::kDeleted : 0, 0, 1700000000,
+                                      i % 2 == 0 ? mail::kDeleted : 0, 0, 1700000000,
                                       0) == Status::Ok);
         REQUIRE(m.value->append_chunk(a, body.data(), body.size()) == Status::Ok);
         std::uint32_t uid = 0;

@@ -47,7 +47,7 @@ bool is_state_header(std::string_view line);
 // Words separated by spaces, tabs or commas.
 void split_words(std::string_view s, std::vector<std::string>* out);
 // Applies a state header line (Status/X-Status/X-Keywords) to the flags
-// (imap::SystemFlag bits) and keyword names.
+// (mail::SystemFlag bits) and keyword names.
 void apply_state_header(std::string_view line, std::uint8_t* flags,
                         std::vector<std::string>* keywords);
 // The state headers export writes for a message, LF-terminated.
