@@ -52,7 +52,7 @@ void fill_inbox(World& w, int count, std::size_t size) {
 
 TEST_CASE(
     "A compaction of a large mailbox runs in bounded steps; another client is answered "
-    "meanwhile (issue 20.3)",
+    "meanwhile",
     "[server][store][compact]") {
     World w;
     port::Handle a = login(w);
@@ -117,7 +117,7 @@ TEST_CASE(
 
 TEST_CASE(
     "On a full file system, EXPUNGE of the last messages frees their space at once; a "
-    "compaction that cannot write fails cleanly (issue 20.11)",
+    "compaction that cannot write fails cleanly",
     "[server][store][compact]") {
     World w;
     port::Handle a = login(w);
@@ -168,7 +168,7 @@ TEST_CASE(
 // so whoever builds the slide drops the tag.
 TEST_CASE(
     "A full disk: EXPUNGE of messages in the middle gives their space back, bodies intact "
-    "(issue 20.11, not built yet)",
+    "(not built yet)",
     "[server][store][compact][!shouldfail]") {
     World w;
     port::Handle a = login(w);
@@ -219,7 +219,7 @@ std::string answered_in(World& w, port::Handle c, const std::string& command,
 
 TEST_CASE(
     "Writers go between the steps of a compaction: STORE, APPEND, COPY and EXPUNGE from "
-    "another session answered in the turn they arrive while it runs (issue 20)",
+    "another session answered in the turn they arrive while it runs",
     "[server][store][compact]") {
     World w;
     port::Handle a = login(w);

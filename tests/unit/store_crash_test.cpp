@@ -646,8 +646,7 @@ TEST_CASE("store crash matrix: EXPUNGE with compaction", "[store][crash]") {
     run_matrix(sc);
 }
 
-TEST_CASE("store crash matrix: EXPUNGE of the last messages cut off in place (issue 20.11)",
-          "[store][crash]") {
+TEST_CASE("store crash matrix: EXPUNGE of the last messages cut off in place", "[store][crash]") {
     Scenario sc{"expunge+trim tail",
                 {std::string(kBox)},
                 [](Env& env) {
@@ -659,8 +658,7 @@ TEST_CASE("store crash matrix: EXPUNGE of the last messages cut off in place (is
     run_matrix(sc);
 }
 
-TEST_CASE("store crash matrix: compaction in bounded steps, read meanwhile (issue 20.3)",
-          "[store][crash]") {
+TEST_CASE("store crash matrix: compaction in bounded steps, read meanwhile", "[store][crash]") {
     Scenario sc{"expunge+stepped compaction",
                 {std::string(kBox)},
                 [](Env& env) {
@@ -672,8 +670,7 @@ TEST_CASE("store crash matrix: compaction in bounded steps, read meanwhile (issu
     run_matrix(sc);
 }
 
-TEST_CASE("store crash matrix: STORE between the steps of a compaction (issue 20)",
-          "[store][crash]") {
+TEST_CASE("store crash matrix: STORE between the steps of a compaction", "[store][crash]") {
     Scenario sc{
         "compaction+store between steps", {std::string(kBox)}, setup_expunged, [](Env& env) {
             return compaction_with_writer(env, 2, store_between_steps);
@@ -684,8 +681,7 @@ TEST_CASE("store crash matrix: STORE between the steps of a compaction (issue 20
     CHECK(uids_and_flags(run_once(sc)) == "1/10 4/0 5/8 6/2 ");
 }
 
-TEST_CASE("store crash matrix: EXPUNGE between the steps of a compaction (issue 20)",
-          "[store][crash]") {
+TEST_CASE("store crash matrix: EXPUNGE between the steps of a compaction", "[store][crash]") {
     Scenario sc{"compaction+expunge between steps",
                 {std::string(kBox)},
                 [](Env& env) {
@@ -705,7 +701,7 @@ TEST_CASE("store crash matrix: EXPUNGE between the steps of a compaction (issue 
     CHECK(uids_and_flags(run_once(sc)) == "4/0 5/8 6/0 ");
 }
 
-TEST_CASE("store crash matrix: a compaction abandoned by a writer, then run again (issue 20)",
+TEST_CASE("store crash matrix: a compaction abandoned by a writer, then run again",
           "[store][crash]") {
     Scenario sc{"compaction abandoned, append, compaction",
                 {std::string(kBox)},
@@ -734,7 +730,7 @@ TEST_CASE("store crash matrix: index rebuild on open", "[store][crash]") {
 }
 
 // Padding frames: the rebuild walks over them and cuts the one at the end off.
-TEST_CASE("store crash matrix: index rebuild over padding frames (issue 20.11)", "[store][crash]") {
+TEST_CASE("store crash matrix: index rebuild over padding frames", "[store][crash]") {
     run_matrix({"rebuild over padding",
                 {std::string(kBox)},
                 [](Env& env) {

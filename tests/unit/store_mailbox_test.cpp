@@ -437,7 +437,7 @@ TEST_CASE("store: EXPUNGE numbering per session, then compaction (RFC 3501 §6.4
 
 TEST_CASE(
     "store: a compaction waits for a transaction of this process, never the other way "
-    "round (issue 20)",
+    "round",
     "[store][compact]") {
     Env env;
     env.create();
@@ -656,8 +656,7 @@ TEST_CASE("store: a torn data tail is cut off", "[store]") {
 
 // Padding frames (docs/STORAGE.md "m.data"): a rebuild walks over one instead
 // of cutting off every message after it; one at the end is cut off.
-TEST_CASE("store: a rebuild walks over padding frames; one at the end is cut off (issue 20.11)",
-          "[store]") {
+TEST_CASE("store: a rebuild walks over padding frames; one at the end is cut off", "[store]") {
     for (int where = 0; where < 2; ++where) {  // 0: message 2 padded, 1: message 3 padded
         INFO("padded message " << where + 2);
         Env env;
