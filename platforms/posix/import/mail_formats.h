@@ -2,7 +2,7 @@
 // `tinyimapd export` writes them: pure functions over lines, file names and
 // small files' text (no I/O; the tools in platforms/posix/cmd_tools.cpp do
 // the reading and writing). Their input is untrusted (any file a user hands
-// the admin): unit tests in tests/unit/import_formats_test.cpp, fuzzed by
+// the admin): unit tests in tests/unit/platforms/posix/import_formats_test.cpp, fuzzed by
 // tests/fuzz/fuzz_import.cpp.
 //
 // mbox, RFC 4155: a message starts at a line "From " followed by the
