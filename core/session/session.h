@@ -423,6 +423,8 @@ private:
         std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
         std::uint64_t size() const override { return message->size; }
     };
+    // The command answering over several turns, if any: its context
+    // (jobs.h), its kind and its wait for the store.
     JobSlot job_;
     MimeSource mime_source_;
     // The literal being streamed: a slice of the message or of the
