@@ -64,6 +64,7 @@ inline constexpr std::size_t kResponseLine =
 struct SessionConfig {
     ParserLimits parser;
     bool plaintext_auth = false;               // LOGIN allowed without TLS
+    bool literal_plus = true;                  // RFC 7888 LITERAL+, else LITERAL-
     std::uint32_t login_timeout_ms = 60000;    // before authentication
     std::uint32_t idle_timeout_ms = 1800000;   // after (RFC 3501 §5.4: >= 30 min)
     std::uint32_t max_login_attempts = 3;      // failed logins before "* BYE"
@@ -176,6 +177,7 @@ private:
     void cmd_capability();
     void cmd_noop();
     void cmd_logout();
+    void cmd_unauthenticate();
     void cmd_login(const ParsedCommand& cmd);
     void cmd_starttls();
     void cmd_authenticate(const ParsedCommand& cmd);
