@@ -284,30 +284,7 @@ bool StructureWriter::act(ByteSource& r, char* scratch, std::size_t cap, TextWri
     }
     Frame& f = frames_[top_ - 1];
     switch (f.phase) {
-        case Phase::Children: {
-            if (boundary_frame_ != top_ - 1) {
-                mime::HeaderBlock h;
-                mime::load_header(r, f.start, f.end, scratch, cap, &h);
-                mime::PartInfo info;
-                mime::classify_part(h, f.depth, false, &info);
-                boundary_len_ = info.boundary_len;
-                for (std::size_t i = 0; i < info.boundary_len; ++i) boundary_[i] = info.boundary[i];
-                boundary_frame_ = top_ - 1;
-            }
-            mime::ChildCursor children(f.at, f.end, std::string_view(boundary_, boundary_len_));
-            if (parts_ + 1 >= mime::kMaxMimeParts) children.last_child();
-            std::uint64_t cs = 0, ce = 0;
-            const mime::ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
-            f.at = children.state();
-            if (st == mime::ChildCursor::Step::Done) {
-                f.phase = Phase::Tail;
-            } else if (st == mime::ChildCursor::Step::Child) {
-                pending_ =
-                    Pending{cs, ce, static_cast<std::uint8_t>(f.depth + 1), f.is_digest, false};
-                has_pending_ = true;
-            }
-            return true;
-        }
+        case Phase::Children: children_step(r, f, scratch, cap, budget); return true;
         case Phase::Tail: {
             mime::HeaderBlock h;
             mime::load_header(r, f.start, f.end, scratch, cap, &h);
@@ -318,33 +295,8 @@ bool StructureWriter::act(ByteSource& r, char* scratch, std::size_t cap, TextWri
             --top_;
             return true;
         }
-        case Phase::Envelope: {
-            // body-type-msg: ... SP envelope SP body SP body-fld-lines.
-            if (!emit(out, [&](imap::ResponseWriter& w) {
-                    w.sp();
-                    (void)write_envelope_at(r, f.body_start, f.end, scratch, cap, w);
-                })) {
-                return false;
-            }
-            f.phase = Phase::Lines;
-            pending_ =
-                Pending{f.body_start, f.end, static_cast<std::uint8_t>(f.depth + 1), false, true};
-            has_pending_ = true;
-            return true;
-        }
-        case Phase::Lines: {
-            if (f.at.pos < f.end) {
-                const std::uint64_t left = f.end - f.at.pos;
-                const std::uint64_t n = left < budget ? left : budget;
-                f.at.scan += mime::count_lines(r, f.at.pos, f.at.pos + n, scratch, cap);
-                f.at.pos += n;
-                return true;
-            }
-            const std::uint64_t lines = f.at.scan;
-            if (!emit(out, [&](imap::ResponseWriter& w) { w.sp().number(lines); })) return false;
-            f.phase = Phase::Ext;
-            return true;
-        }
+        case Phase::Envelope: return envelope_step(r, f, scratch, cap, out);
+        case Phase::Lines: return lines_step(r, f, scratch, cap, out, budget);
         case Phase::Ext: {
             mime::HeaderBlock h;
             if (extensible) mime::load_header(r, f.start, f.end, scratch, cap, &h);
@@ -357,6 +309,65 @@ bool StructureWriter::act(ByteSource& r, char* scratch, std::size_t cap, TextWri
             return true;
         }
     }
+    return true;
+}
+
+// The next child of multipart `f` becomes the pending part, or its
+// children are done (its tail next). The boundary is read again when
+// another frame's is held.
+void StructureWriter::children_step(ByteSource& r, Frame& f, char* scratch, std::size_t cap,
+                                    std::uint64_t budget) {
+    if (boundary_frame_ != top_ - 1) {
+        mime::HeaderBlock h;
+        mime::load_header(r, f.start, f.end, scratch, cap, &h);
+        mime::PartInfo info;
+        mime::classify_part(h, f.depth, false, &info);
+        boundary_len_ = info.boundary_len;
+        for (std::size_t i = 0; i < info.boundary_len; ++i) boundary_[i] = info.boundary[i];
+        boundary_frame_ = top_ - 1;
+    }
+    mime::ChildCursor children(f.at, f.end, std::string_view(boundary_, boundary_len_));
+    if (parts_ + 1 >= mime::kMaxMimeParts) children.last_child();
+    std::uint64_t cs = 0, ce = 0;
+    const mime::ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
+    f.at = children.state();
+    if (st == mime::ChildCursor::Step::Done) {
+        f.phase = Phase::Tail;
+    } else if (st == mime::ChildCursor::Step::Child) {
+        pending_ = Pending{cs, ce, static_cast<std::uint8_t>(f.depth + 1), f.is_digest, false};
+        has_pending_ = true;
+    }
+}
+
+// body-type-msg: ... SP envelope SP body SP body-fld-lines (RFC 3501 §9):
+// the encapsulated message's envelope, then its body as the pending part.
+bool StructureWriter::envelope_step(ByteSource& r, Frame& f, char* scratch, std::size_t cap,
+                                    TextWriter& out) {
+    if (!emit(out, [&](imap::ResponseWriter& w) {
+            w.sp();
+            (void)write_envelope_at(r, f.body_start, f.end, scratch, cap, w);
+        })) {
+        return false;
+    }
+    f.phase = Phase::Lines;
+    pending_ = Pending{f.body_start, f.end, static_cast<std::uint8_t>(f.depth + 1), false, true};
+    has_pending_ = true;
+    return true;
+}
+
+// body-fld-lines: counted a budget's worth of bytes at a time, then written.
+bool StructureWriter::lines_step(ByteSource& r, Frame& f, char* scratch, std::size_t cap,
+                                 TextWriter& out, std::uint64_t budget) {
+    if (f.at.pos < f.end) {
+        const std::uint64_t left = f.end - f.at.pos;
+        const std::uint64_t n = left < budget ? left : budget;
+        f.at.scan += mime::count_lines(r, f.at.pos, f.at.pos + n, scratch, cap);
+        f.at.pos += n;
+        return true;
+    }
+    const std::uint64_t lines = f.at.scan;
+    if (!emit(out, [&](imap::ResponseWriter& w) { w.sp().number(lines); })) return false;
+    f.phase = Phase::Ext;
     return true;
 }
 

@@ -95,6 +95,12 @@ private:
     static constexpr std::size_t kMaxActions = 256;
 
     bool act(ByteSource& r, char* scratch, std::size_t cap, TextWriter& out, std::uint64_t budget);
+    // act's steps for the innermost frame, by phase; false: the output is full.
+    void children_step(ByteSource& r, Frame& f, char* scratch, std::size_t cap,
+                       std::uint64_t budget);
+    bool envelope_step(ByteSource& r, Frame& f, char* scratch, std::size_t cap, TextWriter& out);
+    bool lines_step(ByteSource& r, Frame& f, char* scratch, std::size_t cap, TextWriter& out,
+                    std::uint64_t budget);
     bool open_part(ByteSource& r, char* scratch, std::size_t cap, TextWriter& out);
     template <class Render>
     bool emit(TextWriter& out, Render render);

@@ -47,12 +47,12 @@ SyntaxResult read_mailbox(ArgReader& r, std::string_view* out, bool trailing_del
     // A name that is not modified UTF-7 (raw UTF-8 from a client that does
     // not encode) is a name this server cannot use: NO, as for any other bad
     // name, so a syncing client goes on with the other mailboxes.
-    if (!validate_mutf7(*out, &why)) return {SyntaxVerdict::No, why, *out};
+    if (!mail::validate_mutf7(*out, &why)) return {SyntaxVerdict::No, why, *out};
     std::string_view name = *out;
-    if (trailing_delimiter && name.size() > 1 && name.back() == kHierarchyDelimiter) {
+    if (trailing_delimiter && name.size() > 1 && name.back() == mail::kHierarchyDelimiter) {
         name = ascii::head(name, name.size() - 1);
     }
-    if (!is_valid_mailbox_name(name, kHierarchyDelimiter, &why)) {
+    if (!mail::is_valid_mailbox_name(name, mail::kHierarchyDelimiter, &why)) {
         return {SyntaxVerdict::No, why, *out};
     }
     return ok();
@@ -135,7 +135,7 @@ SyntaxResult read_create_params(ArgReader& r, ParsedCommand* out) {
         }
         std::string_view attr;
         while (uses.atom(&attr)) {
-            const std::uint8_t bit = special_use_bit(attr);
+            const std::uint8_t bit = mail::special_use_bit(attr);
             // use-attr-ext = "\" atom: valid syntax; RFC 6154 §3 answers an
             // attribute the server does not know with NO [USEATTR].
             if (bit == 0 && (attr.size() < 2 || attr[0] != '\\')) {
@@ -178,7 +178,7 @@ SyntaxResult read_list(ArgReader& r, ParsedCommand* out) {
     // The reference: a mailbox, but may be "" and need not exist.
     if (!r.astring(&out->mailbox)) return bad("Expected a reference name", r.peek_text());
     const char* why = "";
-    if (!validate_mutf7(out->mailbox, &why)) return bad(why, out->mailbox);
+    if (!mail::validate_mutf7(out->mailbox, &why)) return bad(why, out->mailbox);
 
     ArgReader pats(r);
     std::string_view p;

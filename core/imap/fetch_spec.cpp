@@ -296,91 +296,125 @@ bool parse_fetch_att(std::string_view text, FetchItem* out, const char** why) {
     return parse_partial(after, out, why);
 }
 
+namespace {
+
+// One FETCH command's arguments being parsed, and where a failure goes: the
+// reason, the text it points at, and the reader's error state.
+struct SpecParse {
+    ArgReader& r;
+    FetchSpec* out;
+    const char** why;
+    bool fail(const char* text, std::string_view at) {
+        *why = text;
+        out->error_at = at;
+        return r.fail(text);
+    }
+};
+
+constexpr const char* kTooMany = "Too many fetch attributes";
+
+// A macro (ALL, FAST, FULL: RFC 3501 §6.4.5) or a single fetch-att.
+bool parse_att_atom(SpecParse& p, ItemSink& sink) {
+    const std::string_view atom = p.r.peek_text();
+    FetchItem item;
+    std::size_t n = 0;
+    if (const FetchKind* kinds = macro_items(atom, &n)) {
+        for (std::size_t i = 0; i < n; ++i) {
+            item = FetchItem{};
+            item.kind = kinds[i];
+            if (!sink.add(item)) return p.fail(kTooMany, atom);
+        }
+    } else {
+        const char* bad = "";
+        if (!parse_fetch_att(atom, &item, &bad)) return p.fail(bad, atom);
+        if (!sink.add(item)) return p.fail(kTooMany, atom);
+    }
+    p.r.skip();
+    return true;
+}
+
+// "(" fetch-att *(SP fetch-att) ")": no macros inside (RFC 3501 §9).
+bool parse_att_list(SpecParse& p, ItemSink& sink) {
+    ArgReader list = p.r;
+    p.r.list(&list);
+    if (list.at_end()) return p.fail("Empty fetch attribute list", {});
+    ArgType type = ArgType::Atom;
+    FetchItem item;
+    while (list.peek_type(&type)) {
+        const std::string_view atom = list.peek_text();
+        if (type != ArgType::Atom) return p.fail("Invalid fetch attribute", atom);
+        std::size_t n = 0;
+        if (macro_items(atom, &n) != nullptr) {
+            return p.fail("ALL, FAST and FULL are not allowed in a list", atom);
+        }
+        const char* bad = "";
+        if (!parse_fetch_att(atom, &item, &bad)) return p.fail(bad, atom);
+        if (!sink.add(item)) return p.fail(kTooMany, atom);
+        list.skip();
+    }
+    return true;
+}
+
+// fetch-modifiers = SP "(" fetch-modifier *(SP fetch-modifier) ")"
+// (RFC 4466 §2.4): CHANGEDSINCE and VANISHED (RFC 7162).
+bool parse_fetch_modifiers(SpecParse& p) {
+    ArgType type = ArgType::Atom;
+    if (!p.r.peek_type(&type)) return true;
+    if (type != ArgType::List) {
+        return p.fail("Unexpected argument after fetch attributes", p.r.peek_text());
+    }
+    ArgReader mods = p.r;
+    p.r.list(&mods);
+    if (mods.at_end()) return p.fail("Empty fetch modifier list", {});
+    FetchSpec* out = p.out;
+    while (!mods.at_end()) {
+        if (mods.word("CHANGEDSINCE")) {
+            if (out->changedsince) return p.fail("Duplicate CHANGEDSINCE", {});
+            // mod-sequence-value: 1 to 2^63-1 (RFC 7162 §7).
+            std::uint64_t value = 0;
+            const std::string_view at = mods.peek_text();
+            if (!mods.number64(&value) || value == 0) {
+                return p.fail("Invalid CHANGEDSINCE value", at);
+            }
+            out->changedsince = true;
+            out->changedsince_value = value;
+            // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ.
+            out->wants_modseq = true;
+        } else if (mods.word("VANISHED")) {
+            if (out->vanished) return p.fail("Duplicate VANISHED", {});
+            out->vanished = true;
+        } else {
+            return p.fail("Unknown fetch modifier", mods.peek_text());
+        }
+    }
+    if (!p.r.at_end()) {
+        return p.fail("Unexpected argument after fetch modifiers", p.r.peek_text());
+    }
+    return true;
+}
+
+}  // namespace
+
 bool parse_fetch_spec(ArgReader& r, FetchItem* items, std::size_t max_items, FetchSpec* out,
                       const char** why) {
     *out = FetchSpec{};
     out->items = items;
     ItemSink sink(items, max_items, out);
-    auto fail = [&](const char* text, std::string_view at) {
-        *why = text;
-        out->error_at = at;
-        return r.fail(text);
-    };
-    constexpr const char* kTooMany = "Too many fetch attributes";
-
+    SpecParse p{r, out, why};
     ArgType type = ArgType::Atom;
-    if (!r.peek_type(&type)) return fail("Missing fetch attributes", {});
-    FetchItem item;
+    if (!r.peek_type(&type)) return p.fail("Missing fetch attributes", {});
     if (type == ArgType::Atom) {
-        const std::string_view atom = r.peek_text();
-        std::size_t n = 0;
-        if (const FetchKind* kinds = macro_items(atom, &n)) {
-            for (std::size_t i = 0; i < n; ++i) {
-                item = FetchItem{};
-                item.kind = kinds[i];
-                if (!sink.add(item)) return fail(kTooMany, atom);
-            }
-        } else {
-            const char* bad = "";
-            if (!parse_fetch_att(atom, &item, &bad)) return fail(bad, atom);
-            if (!sink.add(item)) return fail(kTooMany, atom);
-        }
-        r.skip();
+        if (!parse_att_atom(p, sink)) return false;
     } else if (type == ArgType::List) {
-        ArgReader list = r;
-        r.list(&list);
-        if (list.at_end()) return fail("Empty fetch attribute list", {});
-        while (list.peek_type(&type)) {
-            const std::string_view atom = list.peek_text();
-            if (type != ArgType::Atom) return fail("Invalid fetch attribute", atom);
-            std::size_t n = 0;
-            if (macro_items(atom, &n) != nullptr) {
-                return fail("ALL, FAST and FULL are not allowed in a list", atom);
-            }
-            const char* bad = "";
-            if (!parse_fetch_att(atom, &item, &bad)) return fail(bad, atom);
-            if (!sink.add(item)) return fail(kTooMany, atom);
-            list.skip();
-        }
+        if (!parse_att_list(p, sink)) return false;
     } else {
-        return fail("Invalid fetch attribute", r.peek_text());
+        return p.fail("Invalid fetch attribute", r.peek_text());
     }
-
-    // fetch-modifiers = SP "(" fetch-modifier *(SP fetch-modifier) ")"
-    // (RFC 4466 §2.4).
-    if (r.peek_type(&type)) {
-        if (type != ArgType::List) {
-            return fail("Unexpected argument after fetch attributes", r.peek_text());
-        }
-        ArgReader mods = r;
-        r.list(&mods);
-        if (mods.at_end()) return fail("Empty fetch modifier list", {});
-        while (!mods.at_end()) {
-            if (mods.word("CHANGEDSINCE")) {
-                if (out->changedsince) return fail("Duplicate CHANGEDSINCE", {});
-                // mod-sequence-value: 1 to 2^63-1 (RFC 7162 §7).
-                std::uint64_t value = 0;
-                const std::string_view at = mods.peek_text();
-                if (!mods.number64(&value) || value == 0) {
-                    return fail("Invalid CHANGEDSINCE value", at);
-                }
-                out->changedsince = true;
-                out->changedsince_value = value;
-                // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ.
-                out->wants_modseq = true;
-            } else if (mods.word("VANISHED")) {
-                if (out->vanished) return fail("Duplicate VANISHED", {});
-                out->vanished = true;
-            } else {
-                return fail("Unknown fetch modifier", mods.peek_text());
-            }
-        }
-        if (!r.at_end()) return fail("Unexpected argument after fetch modifiers", r.peek_text());
-    }
+    if (!parse_fetch_modifiers(p)) return false;
     // RFC 7162 §3.2.6: "If the VANISHED UID FETCH modifier is used without
     // the CHANGEDSINCE UID FETCH modifier, the server MUST respond with a
     // tagged BAD response."
-    if (out->vanished && !out->changedsince) return fail("VANISHED requires CHANGEDSINCE", {});
+    if (out->vanished && !out->changedsince) return p.fail("VANISHED requires CHANGEDSINCE", {});
     return true;
 }
 

@@ -113,99 +113,108 @@ void SectionFinder::act(ByteSource& r, char* scratch, std::size_t cap, std::uint
             open_path(r, 0, r.size(), false, scratch, cap);
             phase_ = Phase::Resolve;
             return;
-        case Phase::Resolve: {
-            // The next number of the path, if any.
-            imap::SectionPartIterator parts(section_);
-            std::uint32_t n = 0;
-            bool more = false;
-            for (std::size_t i = 0; i <= level_; ++i) more = parts.next(&n);
-            if (!more) {
-                finish(r, scratch, cap);
-                return;
-            }
-            want_ = n;
-            // The entity whose parts are numbered: the message itself at
-            // first, the encapsulated message of a message/rfc822 part, or a
-            // multipart.
-            if (!first_ && cur_.info.kind == mime::PartKind::Message) {
-                ++depth_;
-                open_path(r, cur_.body_start, cur_.end, false, scratch, cap);
-            } else if (!first_ && cur_.info.kind != mime::PartKind::Multipart) {
-                phase_ = Phase::Missing;
-                return;
-            }
-            first_ = false;
-            if (cur_.info.kind != mime::PartKind::Multipart) {
-                // Part 1 of a non-multipart message is the message's body.
-                if (n != 1) phase_ = Phase::Missing;
-                ++level_;
-                return;
-            }
-            at_ = mime::ChildCursor::State{};
-            at_.pos = at_.scan = cur_.body_start;
-            index_ = 0;
-            phase_ = Phase::Children;
-            return;
-        }
-        case Phase::Children: {
-            mime::ChildCursor children(at_, cur_.end, cur_.info.boundary_view());
-            if (parts_ + 1 >= mime::kMaxMimeParts) children.last_child();
-            std::uint64_t cs = 0, ce = 0;
-            const mime::ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
-            at_ = children.state();
-            if (st == mime::ChildCursor::Step::More) return;
-            if (st == mime::ChildCursor::Step::Done) {
-                phase_ = Phase::Missing;
-                return;
-            }
-            ++index_;
-            const bool digest = cur_.info.is_digest;
-            if (index_ == want_) {
-                ++depth_;
-                open_path(r, cs, ce, digest, scratch, cap);
-                ++level_;
-                phase_ = Phase::Resolve;
-            } else {
-                pending_ = Pending{cs, ce, static_cast<std::uint8_t>(depth_ + 1), digest};
-                has_pending_ = true;
-                phase_ = Phase::Count;
-            }
-            return;
-        }
-        case Phase::Count: {
+        case Phase::Resolve: resolve_step(r, scratch, cap); return;
+        case Phase::Children: children_step(r, scratch, cap, budget); return;
+        case Phase::Count:
             if (has_pending_) {
                 count_part(r, scratch, cap);
             } else {
-                Frame& f = frames_[top_ - 1];
-                if (boundary_frame_ != top_ - 1) {
-                    mime::HeaderBlock h;
-                    mime::load_header(r, f.start, f.end, scratch, cap, &h);
-                    mime::PartInfo info;
-                    mime::classify_part(h, f.depth, false, &info);
-                    boundary_len_ = info.boundary_len;
-                    for (std::size_t i = 0; i < info.boundary_len; ++i) {
-                        boundary_[i] = info.boundary[i];
-                    }
-                    boundary_frame_ = top_ - 1;
-                }
-                mime::ChildCursor children(f.at, f.end, std::string_view(boundary_, boundary_len_));
-                if (parts_ + 1 >= mime::kMaxMimeParts) children.last_child();
-                std::uint64_t cs = 0, ce = 0;
-                const mime::ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
-                f.at = children.state();
-                if (st == mime::ChildCursor::Step::Done) {
-                    --top_;
-                } else if (st == mime::ChildCursor::Step::Child) {
-                    pending_ = Pending{cs, ce, static_cast<std::uint8_t>(f.depth + 1), f.is_digest};
-                    has_pending_ = true;
-                }
+                count_step(r, scratch, cap, budget);
             }
             // The sibling's subtree is counted: on with cur_'s children.
             if (!has_pending_ && top_ == 0) phase_ = Phase::Children;
             return;
-        }
         case Phase::Found:
         case Phase::Missing: return;
+    }
+}
+
+// The next number of the path: found (finish), or the entity whose parts
+// it numbers opened, its children to walk.
+void SectionFinder::resolve_step(ByteSource& r, char* scratch, std::size_t cap) {
+    imap::SectionPartIterator parts(section_);
+    std::uint32_t n = 0;
+    bool more = false;
+    for (std::size_t i = 0; i <= level_; ++i) more = parts.next(&n);
+    if (!more) {
+        finish(r, scratch, cap);
+        return;
+    }
+    want_ = n;
+    // The entity whose parts are numbered: the message itself at first, the
+    // encapsulated message of a message/rfc822 part, or a multipart.
+    if (!first_ && cur_.info.kind == mime::PartKind::Message) {
+        ++depth_;
+        open_path(r, cur_.body_start, cur_.end, false, scratch, cap);
+    } else if (!first_ && cur_.info.kind != mime::PartKind::Multipart) {
+        phase_ = Phase::Missing;
+        return;
+    }
+    first_ = false;
+    if (cur_.info.kind != mime::PartKind::Multipart) {
+        // Part 1 of a non-multipart message is the message's body.
+        if (n != 1) phase_ = Phase::Missing;
+        ++level_;
+        return;
+    }
+    at_ = mime::ChildCursor::State{};
+    at_.pos = at_.scan = cur_.body_start;
+    index_ = 0;
+    phase_ = Phase::Children;
+}
+
+// The next child of cur_: the one wanted is opened (on with the path); an
+// earlier sibling is counted first (its parts number before the next ones).
+void SectionFinder::children_step(ByteSource& r, char* scratch, std::size_t cap,
+                                  std::uint64_t budget) {
+    mime::ChildCursor children(at_, cur_.end, cur_.info.boundary_view());
+    if (parts_ + 1 >= mime::kMaxMimeParts) children.last_child();
+    std::uint64_t cs = 0, ce = 0;
+    const mime::ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
+    at_ = children.state();
+    if (st == mime::ChildCursor::Step::More) return;
+    if (st == mime::ChildCursor::Step::Done) {
+        phase_ = Phase::Missing;
+        return;
+    }
+    ++index_;
+    const bool digest = cur_.info.is_digest;
+    if (index_ == want_) {
+        ++depth_;
+        open_path(r, cs, ce, digest, scratch, cap);
+        ++level_;
+        phase_ = Phase::Resolve;
+    } else {
+        pending_ = Pending{cs, ce, static_cast<std::uint8_t>(depth_ + 1), digest};
+        has_pending_ = true;
+        phase_ = Phase::Count;
+    }
+}
+
+// The next child of the innermost open multipart of a sibling's subtree
+// (its boundary read again if another frame's is held), or its end.
+void SectionFinder::count_step(ByteSource& r, char* scratch, std::size_t cap,
+                               std::uint64_t budget) {
+    Frame& f = frames_[top_ - 1];
+    if (boundary_frame_ != top_ - 1) {
+        mime::HeaderBlock h;
+        mime::load_header(r, f.start, f.end, scratch, cap, &h);
+        mime::PartInfo info;
+        mime::classify_part(h, f.depth, false, &info);
+        boundary_len_ = info.boundary_len;
+        for (std::size_t i = 0; i < info.boundary_len; ++i) boundary_[i] = info.boundary[i];
+        boundary_frame_ = top_ - 1;
+    }
+    mime::ChildCursor children(f.at, f.end, std::string_view(boundary_, boundary_len_));
+    if (parts_ + 1 >= mime::kMaxMimeParts) children.last_child();
+    std::uint64_t cs = 0, ce = 0;
+    const mime::ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);
+    f.at = children.state();
+    if (st == mime::ChildCursor::Step::Done) {
+        --top_;
+    } else if (st == mime::ChildCursor::Step::Child) {
+        pending_ = Pending{cs, ce, static_cast<std::uint8_t>(f.depth + 1), f.is_digest};
+        has_pending_ = true;
     }
 }
 

@@ -111,6 +111,10 @@ private:
     static constexpr std::size_t kMaxActions = 256;
 
     void act(ByteSource& r, char* scratch, std::size_t cap, std::uint64_t budget);
+    // act's steps, by phase.
+    void resolve_step(ByteSource& r, char* scratch, std::size_t cap);
+    void children_step(ByteSource& r, char* scratch, std::size_t cap, std::uint64_t budget);
+    void count_step(ByteSource& r, char* scratch, std::size_t cap, std::uint64_t budget);
     void open_path(ByteSource& r, std::uint64_t start, std::uint64_t end, bool in_digest,
                    char* scratch, std::size_t cap);
     void count_part(ByteSource& r, char* scratch, std::size_t cap);

@@ -56,16 +56,3 @@ bool is_atom(std::string_view s);
 bool classify_flag(std::string_view atom, FlagKind* kind, std::uint8_t* system_bit);
 
 }  // namespace tinyimapd::mail
-
-// The protocol speaks of the same bits and rules. The store and the import
-// tools still spell them imap::kSeen, imap::is_inbox ...; these aliases keep
-// them compiling until they say mail:: (issue 16), then they go.
-namespace tinyimapd::imap {
-using mail::kAnswered;
-using mail::kDeleted;
-using mail::kDraft;
-using mail::kFlagged;
-using mail::kRecent;
-using mail::kSeen;
-using mail::SystemFlag;
-}  // namespace tinyimapd::imap

@@ -85,28 +85,3 @@ std::uint8_t special_use_bit(std::string_view attr);
 std::string_view special_use_name(std::uint8_t bit);
 
 }  // namespace tinyimapd::mail
-
-// The store still spells these imap::is_inbox, imap::kMaxMailboxName ...;
-// these aliases keep it compiling until it says mail:: (issue 16), then
-// they go.
-namespace tinyimapd::imap {
-using mail::is_inbox;
-using mail::is_valid_mailbox_name;
-using mail::kHierarchyDelimiter;
-using mail::kMaxMailboxDepth;
-using mail::kMaxMailboxName;
-using mail::kUseAll;
-using mail::kUseArchive;
-using mail::kUseDrafts;
-using mail::kUseFlagged;
-using mail::kUseJunk;
-using mail::kUseSent;
-using mail::kUseTrash;
-using mail::mutf7_to_utf8;
-using mail::normalize_mailbox;
-using mail::special_use_bit;
-using mail::special_use_name;
-using mail::SpecialUse;
-using mail::utf8_to_mutf7;
-using mail::validate_mutf7;
-}  // namespace tinyimapd::imap

@@ -76,6 +76,141 @@ bool named(FieldNames keep, std::string_view name, std::size_t* index) {
     return false;
 }
 
+// The fields named in `keep`, unfolded, copied byte by byte into buf's
+// first out_cap bytes (see collect_fields).
+class FieldCollector {
+public:
+    FieldCollector(char* buf, std::size_t out_cap, FieldNames keep)
+        : buf_(buf), out_cap_(out_cap), keep_(keep) {
+        unseen_ = keep.count < kMaxFieldNames ? keep.count : kMaxFieldNames;
+        // A small buffer keeps less room per name (half the buffer in all).
+        field_reserve_ = unseen_ > 0 ? out_cap / (2 * unseen_) : 0;
+        if (field_reserve_ > kFieldReserve) field_reserve_ = kFieldReserve;
+    }
+
+    void byte(char c) {
+        if (at_ == At::LineStart) line_start(c);
+        switch (at_) {
+            case At::LineStart: break;
+            case At::Name: name_byte(c); break;
+            case At::Value: value_byte(c); break;
+            case At::Skip:
+                if (c == '\n') at_ = At::LineStart;
+                break;
+        }
+    }
+
+    // The end of the header: the last kept field is closed; the bytes kept.
+    std::size_t finish() {
+        if (kept_) end_field();
+        return o_;
+    }
+
+private:
+    static constexpr std::size_t kNameMax = 64;
+    enum class At : std::uint8_t { LineStart, Name, Value, Skip };
+
+    // A new field, or a folded continuation of the current one.
+    void line_start(char c) {
+        if (ascii::is_space(c)) {
+            at_ = kept_ ? At::Value : At::Skip;
+            return;
+        }
+        if (kept_) end_field();
+        kept_ = false;
+        name_len_ = 0;
+        at_ = At::Name;
+    }
+
+    void name_byte(char c) {
+        if (c == ':') {
+            name_end();
+        } else if (c == '\n') {
+            at_ = At::LineStart;  // not a field
+        } else if (name_len_ < kNameMax) {
+            name_[name_len_++] = c;
+        } else {
+            at_ = At::Skip;  // longer than any name kept
+        }
+    }
+
+    // The name is whole: kept if asked for and there is room for "Name:"
+    // and at least one byte, keeping field_reserve_ for each name not seen
+    // yet; otherwise the field is skipped.
+    void name_end() {
+        std::string_view nm(name_, name_len_);
+        while (!nm.empty() && ascii::is_space(nm.back())) nm.remove_suffix(1);
+        std::size_t index = 0;
+        at_ = At::Skip;
+        if (name_len_ >= kNameMax || !named(keep_, nm, &index)) return;
+        const bool first = (seen_ & (1u << index)) == 0;
+        const std::size_t others = unseen_ - (first ? 1 : 0);
+        const std::size_t reserve = others * field_reserve_;
+        // Room for "Name:" and at least one byte; '\n' after.
+        if (out_cap_ > reserve + 1 && out_cap_ - reserve - 1 > o_ + nm.size() + 1) {
+            limit_ = out_cap_ - reserve - 1;
+            for (char k : nm) put(k);
+            put(':');
+            value_at_ = o_;
+            kept_ = true;
+            at_ = At::Value;
+        }
+        if (first) {
+            seen_ |= 1u << index;
+            --unseen_;
+        }
+    }
+
+    void value_byte(char c) {
+        if (cr_) {
+            cr_ = false;
+            if (c != '\n') put('\r');
+        }
+        if (c == '\n') {
+            at_ = At::LineStart;
+        } else if (c == '\r') {
+            cr_ = true;
+        } else {
+            put(c);
+        }
+    }
+
+    void put(char c) {
+        if (o_ < limit_) {
+            buf_[o_++] = c;
+        } else {
+            cut_ = true;
+        }
+    }
+
+    // A field cut for room ends at its last ',' (whole addresses only).
+    void end_field() {
+        if (cut_) {
+            std::size_t comma = o_;
+            while (comma > value_at_ && buf_[comma - 1] != ',') --comma;
+            if (comma > value_at_) o_ = comma - 1;
+        }
+        if (o_ < out_cap_) buf_[o_++] = '\n';
+        cut_ = false;
+    }
+
+    char* buf_;
+    std::size_t out_cap_;
+    FieldNames keep_;
+    char name_[kNameMax];
+    std::size_t name_len_ = 0;
+    At at_ = At::LineStart;
+    bool kept_ = false;  // the current field is being copied
+    bool cr_ = false;    // a CR held back in a kept value (dropped before LF)
+    std::uint32_t seen_ = 0;
+    std::size_t unseen_ = 0;
+    std::size_t o_ = 0;
+    std::size_t limit_ = 0;  // end of the room of the field being copied
+    std::size_t field_reserve_ = 0;
+    std::size_t value_at_ = 0;  // where the kept field's value begins
+    bool cut_ = false;          // the kept field did not fit
+};
+
 // The header [start, fields_end) does not fit in buf: reads it again in
 // windows (the last eighth of buf) and keeps the fields named in `keep`,
 // unfolded, in the rest of buf (see header.h). A field cut for room ends at
@@ -84,115 +219,18 @@ std::size_t collect_fields(ByteSource& r, std::uint64_t start, std::uint64_t fie
                            std::size_t cap, FieldNames keep) {
     const std::size_t window = cap / 8;
     char* win = buf + (cap - window);
-    const std::size_t out_cap = cap - window;
-    constexpr std::size_t kNameMax = 64;
-    char name[kNameMax];
-    std::size_t name_len = 0;
-    enum class At : std::uint8_t { LineStart, Name, Value, Skip };
-    At at = At::LineStart;
-    bool kept = false;  // the current field is being copied
-    bool cr = false;    // a CR held back in a kept value (dropped before LF)
-    std::uint32_t seen = 0;
-    std::size_t unseen = keep.count < kMaxFieldNames ? keep.count : kMaxFieldNames;
-    std::size_t o = 0;
-    std::size_t limit = 0;  // end of the room of the field being copied
-    // A small buffer keeps less room per name (half the buffer in all).
-    std::size_t field_reserve = unseen > 0 ? out_cap / (2 * unseen) : 0;
-    if (field_reserve > kFieldReserve) field_reserve = kFieldReserve;
-    std::size_t value_at = 0;  // where the kept field's value begins
-    bool cut = false;          // the kept field did not fit
-    auto put = [&](char c) {
-        if (o < limit) {
-            buf[o++] = c;
-        } else {
-            cut = true;
-        }
-    };
-    auto end_field = [&] {
-        if (cut) {
-            std::size_t comma = o;
-            while (comma > value_at && buf[comma - 1] != ',') --comma;
-            if (comma > value_at) o = comma - 1;
-        }
-        if (o < out_cap) buf[o++] = '\n';
-        cut = false;
-    };
+    FieldCollector collector(buf, cap - window, keep);
     std::uint64_t pos = start;
     while (pos < fields_end) {
         const std::uint64_t left = fields_end - pos;
         const std::size_t want = left < window ? static_cast<std::size_t>(left) : window;
         const std::size_t n = read_full(r, pos, win, want);
         if (n == 0) break;
-        for (std::size_t i = 0; i < n; ++i) {
-            const char c = win[i];
-            if (at == At::LineStart) {
-                if (ascii::is_space(c)) {
-                    at = kept ? At::Value : At::Skip;  // a folded continuation
-                } else {
-                    if (kept) end_field();
-                    kept = false;
-                    name_len = 0;
-                    at = At::Name;
-                }
-            }
-            switch (at) {
-                case At::LineStart: break;
-                case At::Name:
-                    if (c == ':') {
-                        std::string_view nm(name, name_len);
-                        while (!nm.empty() && ascii::is_space(nm.back())) nm.remove_suffix(1);
-                        std::size_t index = 0;
-                        at = At::Skip;
-                        if (name_len < kNameMax && named(keep, nm, &index)) {
-                            const bool first = (seen & (1u << index)) == 0;
-                            const std::size_t others = unseen - (first ? 1 : 0);
-                            const std::size_t reserve = others * field_reserve;
-                            // Room for "Name:" and at least one byte; '\n' after.
-                            if (out_cap > reserve + 1 &&
-                                out_cap - reserve - 1 > o + nm.size() + 1) {
-                                limit = out_cap - reserve - 1;
-                                for (char k : nm) put(k);
-                                put(':');
-                                value_at = o;
-                                kept = true;
-                                at = At::Value;
-                            }
-                            if (first) {
-                                seen |= 1u << index;
-                                --unseen;
-                            }
-                        }
-                    } else if (c == '\n') {
-                        at = At::LineStart;  // not a field
-                    } else if (name_len < kNameMax) {
-                        name[name_len++] = c;
-                    } else {
-                        at = At::Skip;  // longer than any name kept
-                    }
-                    break;
-                case At::Value:
-                    if (cr) {
-                        cr = false;
-                        if (c != '\n') put('\r');
-                    }
-                    if (c == '\n') {
-                        at = At::LineStart;
-                    } else if (c == '\r') {
-                        cr = true;
-                    } else {
-                        put(c);
-                    }
-                    break;
-                case At::Skip:
-                    if (c == '\n') at = At::LineStart;
-                    break;
-            }
-        }
+        for (std::size_t i = 0; i < n; ++i) collector.byte(win[i]);
         pos += n;
         if (n < want) break;
     }
-    if (kept) end_field();
-    return o;
+    return collector.finish();
 }
 
 }  // namespace

@@ -48,97 +48,15 @@ WalkStep TextWalk::step(ByteSource& r, TextMatcher& m, char* scratch, std::size_
     std::uint64_t& budget = *budget_left;
     if (scratch_size < kMinWalkScratch) return WalkStep::NotFound;
     char* const decoded = scratch;
-    char* const window = scratch + kDecodeWindow;
-    const std::size_t window_size = scratch_size - kDecodeWindow;
+    const Window w{scratch + kDecodeWindow, scratch_size - kDecodeWindow};
     while (!m.found() && phase_ != Phase::Done) {
         if (budget == 0) return WalkStep::More;
         switch (phase_) {
-            case Phase::Entity: {
-                HeaderBlock h;
-                load_header(r, start_, end_, window, window_size, &h);
-                const std::uint64_t read =
-                    end_ - start_ < window_size ? end_ - start_ : window_size;
-                budget = budget > read ? budget - read : 0;
-                PartInfo info;
-                classify_part(h, depth_, in_digest_, &info);
-                if (scope_ == TextScope::Text || encapsulated_) feed_header_fields(h.fields, m);
-                encapsulated_ = false;
-                if (info.kind == PartKind::Message) {
-                    start_ = h.body_start;  // RFC 2046 §5.2.1: a whole message
-                    ++depth_;
-                    in_digest_ = false;
-                    encapsulated_ = true;
-                    break;
-                }
-                if (info.kind == PartKind::Multipart && top_ < kFrames &&
-                    info.boundary_len <= kBoundaryPool - pool_used_) {
-                    char* b = pool_ + pool_used_;
-                    std::memcpy(b, info.boundary, info.boundary_len);
-                    Frame& f = frames_[top_++];
-                    f.cursor = ChildCursor(h.body_start, end_, {b, info.boundary_len}).state();
-                    f.end = end_;
-                    f.depth = depth_;
-                    f.pool_mark = pool_used_;
-                    f.boundary_len = info.boundary_len;
-                    f.digest = info.is_digest;
-                    pool_used_ += info.boundary_len;
-                    phase_ = Phase::Children;
-                } else {
-                    begin_leaf(h, info, end_);
-                }
+            case Phase::Entity: entity_step(r, m, w, budget); break;
+            case Phase::Children:
+                if (!children_step(r, w, budget)) return WalkStep::More;
                 break;
-            }
-            case Phase::Children: {
-                if (top_ == 0) {
-                    phase_ = Phase::Done;
-                    break;
-                }
-                Frame& f = frames_[top_ - 1];
-                ChildCursor cursor(f.cursor, f.end, {pool_ + f.pool_mark, f.boundary_len});
-                const std::uint64_t from = f.cursor.scan;
-                const ChildCursor::Step next =
-                    cursor.step(r, window, window_size, budget, &start_, &end_);
-                f.cursor = cursor.state();
-                // What the delimiter search read (all of the budget if it paused).
-                const std::uint64_t used = next == ChildCursor::Step::More ? budget
-                                           : f.cursor.scan > from          ? f.cursor.scan - from
-                                                                           : 0;
-                budget = budget > used ? budget - used : 0;
-                if (next == ChildCursor::Step::More) return WalkStep::More;
-                if (next == ChildCursor::Step::Child) {
-                    depth_ = f.depth + 1;
-                    in_digest_ = f.digest;
-                    phase_ = Phase::Entity;
-                } else {
-                    pool_used_ = f.pool_mark;
-                    --top_;
-                }
-                break;
-            }
-            case Phase::Leaf: {
-                if (pos_ >= leaf_end_) {
-                    phase_ = Phase::LeafEnd;
-                    break;
-                }
-                const std::uint64_t left = leaf_end_ - pos_;
-                const std::size_t want =
-                    left < window_size ? static_cast<std::size_t>(left) : window_size;
-                const std::size_t n = read_full(r, pos_, window, want);
-                if (n == 0) {
-                    phase_ = Phase::Children;  // unreadable: what was read is searched
-                    break;
-                }
-                std::size_t used = 0;
-                while (used < n && !m.found()) {
-                    const DecodeStep d =
-                        decoder_.decode(window + used, n - used, decoded, kDecodeWindow);
-                    used += d.consumed;
-                    emit(m, decoded, d.produced);
-                }
-                pos_ += n;
-                budget = budget > n ? budget - n : 0;
-                break;
-            }
+            case Phase::Leaf: leaf_step(r, m, decoded, w, budget); break;
             case Phase::LeafEnd:
                 while (decoder_.held() && !m.found()) {
                     emit(m, decoded, decoder_.finish(decoded, kDecodeWindow));
@@ -149,6 +67,96 @@ WalkStep TextWalk::step(ByteSource& r, TextMatcher& m, char* scratch, std::size_
         }
     }
     return m.found() ? WalkStep::Found : WalkStep::NotFound;
+}
+
+// The header of the entity at start_: an encapsulated message goes on with
+// its own header, a multipart pushes a frame for its children, a leaf's
+// body is decoded next.
+void TextWalk::entity_step(ByteSource& r, TextMatcher& m, const Window& w, std::uint64_t& budget) {
+    HeaderBlock h;
+    load_header(r, start_, end_, w.data, w.size, &h);
+    const std::uint64_t read = end_ - start_ < w.size ? end_ - start_ : w.size;
+    budget = budget > read ? budget - read : 0;
+    PartInfo info;
+    classify_part(h, depth_, in_digest_, &info);
+    if (scope_ == TextScope::Text || encapsulated_) feed_header_fields(h.fields, m);
+    encapsulated_ = false;
+    if (info.kind == PartKind::Message) {
+        start_ = h.body_start;  // RFC 2046 §5.2.1: a whole message
+        ++depth_;
+        in_digest_ = false;
+        encapsulated_ = true;
+        return;
+    }
+    if (info.kind == PartKind::Multipart && top_ < kFrames &&
+        info.boundary_len <= kBoundaryPool - pool_used_) {
+        char* b = pool_ + pool_used_;
+        std::memcpy(b, info.boundary, info.boundary_len);
+        Frame& f = frames_[top_++];
+        f.cursor = ChildCursor(h.body_start, end_, {b, info.boundary_len}).state();
+        f.end = end_;
+        f.depth = depth_;
+        f.pool_mark = pool_used_;
+        f.boundary_len = info.boundary_len;
+        f.digest = info.is_digest;
+        pool_used_ += info.boundary_len;
+        phase_ = Phase::Children;
+    } else {
+        begin_leaf(h, info, end_);
+    }
+}
+
+// The next child of the innermost multipart, or the end of it. False: the
+// delimiter search used the budget up (call again).
+bool TextWalk::children_step(ByteSource& r, const Window& w, std::uint64_t& budget) {
+    if (top_ == 0) {
+        phase_ = Phase::Done;
+        return true;
+    }
+    Frame& f = frames_[top_ - 1];
+    ChildCursor cursor(f.cursor, f.end, {pool_ + f.pool_mark, f.boundary_len});
+    const std::uint64_t from = f.cursor.scan;
+    const ChildCursor::Step next = cursor.step(r, w.data, w.size, budget, &start_, &end_);
+    f.cursor = cursor.state();
+    // What the delimiter search read (all of the budget if it paused).
+    const std::uint64_t used = next == ChildCursor::Step::More ? budget
+                               : f.cursor.scan > from          ? f.cursor.scan - from
+                                                               : 0;
+    budget = budget > used ? budget - used : 0;
+    if (next == ChildCursor::Step::More) return false;
+    if (next == ChildCursor::Step::Child) {
+        depth_ = f.depth + 1;
+        in_digest_ = f.digest;
+        phase_ = Phase::Entity;
+    } else {
+        pool_used_ = f.pool_mark;
+        --top_;
+    }
+    return true;
+}
+
+// One window of a leaf's body, decoded and fed to the matcher.
+void TextWalk::leaf_step(ByteSource& r, TextMatcher& m, char* decoded, const Window& w,
+                         std::uint64_t& budget) {
+    if (pos_ >= leaf_end_) {
+        phase_ = Phase::LeafEnd;
+        return;
+    }
+    const std::uint64_t left = leaf_end_ - pos_;
+    const std::size_t want = left < w.size ? static_cast<std::size_t>(left) : w.size;
+    const std::size_t n = read_full(r, pos_, w.data, want);
+    if (n == 0) {
+        phase_ = Phase::Children;  // unreadable: what was read is searched
+        return;
+    }
+    std::size_t used = 0;
+    while (used < n && !m.found()) {
+        const DecodeStep d = decoder_.decode(w.data + used, n - used, decoded, kDecodeWindow);
+        used += d.consumed;
+        emit(m, decoded, d.produced);
+    }
+    pos_ += n;
+    budget = budget > n ? budget - n : 0;
 }
 
 // The body of a leaf [h.body_start, end), to be decoded by Phase::Leaf.

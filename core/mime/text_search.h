@@ -124,6 +124,15 @@ private:
         bool digest = false;
     };
     enum class Phase : std::uint8_t { Entity, Children, Leaf, LeafEnd, Done };
+    // The steps of step(), one per phase; `Window` is the read buffer.
+    struct Window {
+        char* data;
+        std::size_t size;
+    };
+    void entity_step(ByteSource& r, TextMatcher& m, const Window& w, std::uint64_t& budget);
+    bool children_step(ByteSource& r, const Window& w, std::uint64_t& budget);
+    void leaf_step(ByteSource& r, TextMatcher& m, char* decoded, const Window& w,
+                   std::uint64_t& budget);
     void begin_leaf(const HeaderBlock& h, const PartInfo& info, std::uint64_t end);
     void emit(TextMatcher& m, const char* p, std::size_t n);
 

@@ -62,11 +62,11 @@ imap::SessionConfig session_config_from(const Config& c) {
     s.max_append_size = c.max_append_size;
     s.quota_storage_kib = std::uint64_t{c.quota_storage_mb} * 1024;
     s.quota_messages = c.quota_messages;
-    s.special_mailboxes[0] = {c.mailbox_sent.view(), imap::kUseSent};
-    s.special_mailboxes[1] = {c.mailbox_drafts.view(), imap::kUseDrafts};
-    s.special_mailboxes[2] = {c.mailbox_trash.view(), imap::kUseTrash};
-    s.special_mailboxes[3] = {c.mailbox_junk.view(), imap::kUseJunk};
-    s.special_mailboxes[4] = {c.mailbox_archive.view(), imap::kUseArchive};
+    s.special_mailboxes[0] = {c.mailbox_sent.view(), mail::kUseSent};
+    s.special_mailboxes[1] = {c.mailbox_drafts.view(), mail::kUseDrafts};
+    s.special_mailboxes[2] = {c.mailbox_trash.view(), mail::kUseTrash};
+    s.special_mailboxes[3] = {c.mailbox_junk.view(), mail::kUseJunk};
+    s.special_mailboxes[4] = {c.mailbox_archive.view(), mail::kUseArchive};
     return s;
 }
 

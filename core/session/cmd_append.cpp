@@ -183,9 +183,8 @@ void Session::append_finish() {
         answer_store(st, "");
         return;
     }
-    job_.kind = JobKind::Append;
+    job_.start<AppendJob>(JobKind::Append);
     job_.waiting_since_ms = now_ms_;
-    job_.retry_at_ms = 0;
     append_wait_ = AppendWait::None;
     append_backoff_ms_ = kAppendRetryFirstMs;
     run_append_job();
@@ -215,7 +214,7 @@ bool Session::append_retry_later() {
                  "another process");
         return false;
     }
-    job_.kind = JobKind::Append;
+    job_.start<AppendJob>(JobKind::Append);
     append_opening_ = true;
     append_wait_ = AppendWait::Timer;
     job_.retry_at_ms = now_ms_ + append_backoff_ms_;
@@ -229,7 +228,7 @@ void Session::run_append_job() {
     if (append_waiting()) return;
     if (append_opening_) {
         // The literal's announcement again (the parser has not moved on).
-        job_.kind = JobKind::None;
+        job_.end();
         append_opening_ = false;
         append_wait_ = AppendWait::None;
         append_begin();
@@ -238,7 +237,7 @@ void Session::run_append_job() {
     }
     store::Mailbox* box = append_box_;
     if (box == nullptr) {
-        job_.kind = JobKind::None;
+        job_.end();
         return;
     }
     std::uint32_t first = 0;
@@ -271,13 +270,13 @@ void Session::run_append_job() {
                          " held by ",
                          holder.empty() ? std::string_view("another process") : holder);
             }
-            job_.kind = JobKind::None;
+            job_.end();
             append_wait_ = AppendWait::None;
             abort_append();
             tagged("NO", "INUSE", "Mailbox is busy, try again");
             return;
         case Step::Failed:
-            job_.kind = JobKind::None;
+            job_.end();
             append_wait_ = AppendWait::None;
             abort_append();
             if (error == Status::NotFound) {
@@ -288,7 +287,7 @@ void Session::run_append_job() {
             return;
         case Step::Done: break;
     }
-    job_.kind = JobKind::None;
+    job_.end();
     append_wait_ = AppendWait::None;
     const std::size_t count = stage_.count();
     const std::uint32_t validity = box->uid_validity();

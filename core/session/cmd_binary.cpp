@@ -32,8 +32,9 @@ constexpr std::uint64_t kMeasureBudget = 256 * 1024;
 // multipart/digest without a Content-Type are taken as text/plain leaves
 // here (the digest default, message/rfc822, is not looked up).
 Session::BinaryLookup Session::find_binary(const FetchItem& item, BinaryRange* out) {
+    FetchJob& job = fetch_job();
     mime_source_.box = selected_;
-    mime_source_.message = &job_.message;
+    mime_source_.message = &job.message;
     char* scratch = services_.stream_scratch;
     const std::size_t cap = services_.stream_scratch_size;
     mime::HeaderBlock header;
@@ -41,7 +42,7 @@ Session::BinaryLookup Session::find_binary(const FetchItem& item, BinaryRange* o
     const SectionRange range = section_job_.range;
     const bool top = item.section.part_count == 0;
     if (top) {
-        mime::load_header(mime_source_, 0, job_.message.size, scratch, cap, &header);
+        mime::load_header(mime_source_, 0, job.message.size, scratch, cap, &header);
     } else if (section_job_.found) {
         mime::load_header(mime_source_, range.offset, range.offset + range.length, scratch, cap,
                           &header);
@@ -59,7 +60,7 @@ Session::BinaryLookup Session::find_binary(const FetchItem& item, BinaryRange* o
     }
     if (top) {
         out->begin = 0;
-        out->end = job_.message.size;
+        out->end = job.message.size;
         out->raw = header.body_start;
         return BinaryLookup::Found;
     }
@@ -185,18 +186,19 @@ bool Session::measure_binary(std::uint64_t from, std::uint64_t count) {
 // once to know the size before the first byte is sent.
 void Session::write_binary(const FetchItem& item, FixedText<512>& w) {
     const bool first = w.view().empty();  // no separator before it
+    FetchJob& job = fetch_job();
     write_item_name(item, w);
     w.put(' ');
     BinaryRange range;
     if (find_binary(item, &range) != BinaryLookup::Found) {
         w.put(item.kind == FetchKind::BinarySize ? "0" : "NIL");
         out_.append(w.view());
-        ++job_.item;
+        ++job.item;
         return;
     }
     if (!binary_source_.measuring) {
         binary_source_.box = selected_;
-        binary_source_.message = &job_.message;
+        binary_source_.message = &job.message;
         binary_source_.window = fields_window_;
         binary_source_.window_size = sizeof fields_window_;
         binary_source_.skip = 0;
@@ -205,13 +207,13 @@ void Session::write_binary(const FetchItem& item, FixedText<512>& w) {
     const std::uint64_t from = item.has_partial ? item.partial_offset : 0;
     const std::uint64_t want = item.has_partial ? item.partial_count : UINT64_MAX;
     if (!measure_binary(from, want)) {
-        job_.first_item = first;  // nothing written: the item starts again
+        job.first_item = first;  // nothing written: the item starts again
         return;
     }
     const std::uint64_t size = binary_source_.decoded_size;
     const bool nul = binary_source_.nul;
     if (binary_source_.failed) {
-        job_.kind = JobKind::None;
+        job_.end();
         state_ = SessionState::Logout;
         out_.clear();
         log_line(port::LogLevel::Error,
@@ -221,7 +223,7 @@ void Session::write_binary(const FetchItem& item, FixedText<512>& w) {
     if (item.kind == FetchKind::BinarySize) {
         w.put_uint(size);
         out_.append(w.view());
-        ++job_.item;
+        ++job.item;
         return;
     }
     // RFC 3501 §6.4.5 partial semantics, on the decoded bytes.

@@ -69,14 +69,9 @@ void Session::cmd_expunge(const ParsedCommand& cmd) {
         tagged("NO", "READ-ONLY", "The mailbox is selected read-only");
         return;
     }
-    (void)check_set(cmd);  // for job_.largest_uid
-    job_.kind = JobKind::Expunge;
-    job_.uid = cmd.uid;
-    job_.set = cmd.set;
-    job_.expunged_any = false;
-    job_.move = false;
-    job_.expunge_from_uid = 1;
-    job_.retry_at_ms = job_.waiting_since_ms = 0;
+    SetWalk walk;
+    (void)check_set(cmd, &walk);  // for largest_uid
+    job_.start<ExpungeJob>(JobKind::Expunge).walk = walk;
     run_expunge_job();
 }
 
@@ -93,35 +88,36 @@ void Session::run_expunge_job() {
     constexpr std::uint64_t kExpungeWaitMs = 30000;
     if (job_waiting()) return;
     job_.retry_at_ms = 0;
+    ExpungeJob& job = job_.get<ExpungeJob>();
     // One commit (3 fsyncs) per turn of the loop: the loop runs a job's
     // steps several times a turn, and fsyncs are what other clients would
     // wait for.
-    if (job_.commit_turn == turn_ && turn_ != 0) return;
+    if (job.commit_turn == turn_ && turn_ != 0) return;
     // MOVE by sequence numbers takes its originals by the numbers the client
     // gave, so its view is not brought up to date until the end.
-    const bool by_number = job_.move && !job_.uid;
+    const bool by_number = job.move && !job.walk.uid;
     for (int call = 0; call < kExpungeCalls; ++call) {
         if (!by_number) {
             if (!sync_selected()) return;                    // the report goes on as output drains
             if (out_.room() < 2 * kResponseReserve) return;  // let it drain first
         }
         if (state_ == SessionState::Logout) {
-            job_.kind = JobKind::None;
+            job_.end();
             return;
         }
-        SetFilter filter(job_.set, job_.largest_uid);
-        MovedFilter moved(job_.set, job_.uid, job_.largest_uid, job_.move_lo, job_.move_hi,
-                          *selected_, view_);
+        SetFilter filter(job.walk.set, job.walk.largest_uid);
+        MovedFilter moved(job.walk.set, job.walk.uid, job.walk.largest_uid, job.move_lo,
+                          job.move_hi, *selected_, view_);
         store::Mailbox::UidFilter* which = nullptr;
-        if (job_.move) {
+        if (job.move) {
             which = &moved;
-        } else if (job_.uid) {
+        } else if (job.walk.uid) {
             which = &filter;
         }
         std::size_t count = 0;
-        const Status st = selected_->expunge(view_, which, nullptr, kExpungeBatch, &count,
-                                             &job_.expunge_from_uid);
-        if (count > 0) job_.expunged_any = true;
+        const Status st =
+            selected_->expunge(view_, which, nullptr, kExpungeBatch, &count, &job.expunge_from_uid);
+        if (count > 0) job.expunged_any = true;
         if (st == Status::Exhausted && count > 0) continue;  // report these, then more
         if (st == Status::Exhausted || st == Status::Busy) {
             if (job_.waiting_since_ms == 0) job_.waiting_since_ms = now_ms_;
@@ -135,27 +131,30 @@ void Session::run_expunge_job() {
             fail_expunge_job(st);
             return;
         }
-        if (job_.expunge_from_uid == 0) break;
+        if (job.expunge_from_uid == 0) break;
         if (count > 0) {  // one commit per step and per turn; more next time
-            job_.commit_turn = turn_;
+            job.commit_turn = turn_;
             return;
         }
     }
-    if (job_.expunge_from_uid != 0) return;  // more in the next step
-    job_.kind = JobKind::None;
+    if (job.expunge_from_uid != 0) return;  // more in the next step
+    const bool move = job.move;
+    const bool expunged_any = job.expunged_any;
+    job_.end();
     // RFC 7162 §3.2.7, RFC 6851 §4.4: with QRESYNC, the new HIGHESTMODSEQ
     // when something went.
     FixedText<64> code;
-    if (qresync_ && (job_.expunged_any || job_.move)) {
+    if (qresync_ && (expunged_any || move)) {
         code.put("HIGHESTMODSEQ ").put_uint(selected_->highest_modseq());
     }
-    finish_after_sync("OK", code.view(), job_.move ? "MOVE completed" : "EXPUNGE completed");
+    finish_after_sync("OK", code.view(), move ? "MOVE completed" : "EXPUNGE completed");
 }
 
 // The EXPUNGE (or MOVE's removal) ends on a store error.
 void Session::fail_expunge_job(Status st) {
-    job_.kind = JobKind::None;
-    if (job_.move) {
+    const bool move = job_.get<ExpungeJob>().move;
+    job_.end();
+    if (move) {
         // The copies are durable and some originals remain: nothing is lost
         // (RFC 6851 §3.3 "at least one of the source or target mailboxes").
         finish_after_sync("NO", "SERVERBUG", "Copied, but the originals could not all be removed");
@@ -181,7 +180,8 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
         tagged("NO", "READ-ONLY", "The mailbox is selected read-only");
         return;
     }
-    if (!check_set(cmd)) return;
+    SetWalk walk;
+    if (!check_set(cmd, &walk)) return;
     if (move && !cmd.uid) {
         // MOVE removes its originals by the client's sequence numbers, so its
         // view is not brought up to date until they are all gone, and the
@@ -205,8 +205,9 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
             return;
         }
     }
-    copy_.quota = !move && (config_.quota_storage_kib != 0 || config_.quota_messages != 0);
-    if (copy_.quota) {
+    const bool quota = !move && (config_.quota_storage_kib != 0 || config_.quota_messages != 0);
+    std::uint64_t quota_bytes = 0, quota_messages = 0;
+    if (quota) {
         // RFC 9208 §4.3.1: a COPY adds to the user's usage (a MOVE does not);
         // checked message by message as the job copies (all or nothing).
         const QuotaUsage u = quota_usage();
@@ -214,8 +215,8 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
             config_.quota_storage_kib != 0 ? config_.quota_storage_kib * 1024 : UINT64_MAX;
         const std::uint64_t max_messages =
             config_.quota_messages != 0 ? config_.quota_messages : UINT64_MAX;
-        copy_.quota_bytes = max_bytes > u.bytes ? max_bytes - u.bytes : 0;
-        copy_.quota_messages = max_messages > u.messages ? max_messages - u.messages : 0;
+        quota_bytes = max_bytes > u.bytes ? max_bytes - u.bytes : 0;
+        quota_messages = max_messages > u.messages ? max_messages - u.messages : 0;
     }
     store::UserStore store(*services_.registry, user_root_.view());
     Result<store::Mailbox*> dest = store.open(cmd.mailbox);
@@ -227,17 +228,13 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
         }
         return;
     }
-    copy_.dest = dest.value;
-    copy_.move = move;
-    copy_.txn = false;
-    copy_.seq = 0;
-    copy_.lowest_uid = UINT32_MAX;
-    copy_.highest_uid = 0;
-    copy_.cursor = store::CopyCursor{};
-    copy_.over_quota = false;
-    copy_.pairs.clear();
-    job_.kind = JobKind::Copy;
-    job_.retry_at_ms = job_.waiting_since_ms = 0;
+    CopyJob& job = job_.start<CopyJob>(JobKind::Copy);
+    job.walk = walk;
+    job.dest = dest.value;
+    job.move = move;
+    job.quota = quota;
+    job.quota_bytes = quota_bytes;
+    job.quota_messages = quota_messages;
     run_job();
 }
 
@@ -249,6 +246,7 @@ void Session::run_copy_job() {
     constexpr std::uint32_t kCopyStepMessages = 64;
     if (job_waiting()) return;
     job_.retry_at_ms = 0;
+    CopyJob& copy = job_.get<CopyJob>();
     if (state_ == SessionState::Logout || selected_ == nullptr) {
         end_copy_job(Status::Closed);
         return;
@@ -259,49 +257,49 @@ void Session::run_copy_job() {
         bye_invalidated();
         return;
     }
-    if (!copy_.txn) {
-        const Status st = selected_->begin_copy(*copy_.dest);
+    if (!copy.txn) {
+        const Status st = selected_->begin_copy(*copy.dest);
         if (st == Status::Busy && retry_later()) return;
         if (st != Status::Ok) {
             end_copy_job(st);
             return;
         }
         job_.waiting_since_ms = 0;
-        copy_.txn = true;
+        copy.txn = true;
     }
     std::uint64_t budget = kCopyStepBytes;
     for (std::uint32_t n = 0; n < kCopyStepMessages && budget > 0; ++n) {
-        if (copy_.seq == 0) {
-            copy_.seq = next_in_set();
-            if (copy_.seq == 0) {
+        if (copy.seq == 0) {
+            copy.seq = next_in_set(copy.walk);
+            if (copy.seq == 0) {
                 end_copy_job(Status::Ok);
                 return;
             }
             store::MessageInfo m;
-            if (copy_.quota && selected_->message(view_, copy_.seq, &m) == Status::Ok) {
-                if (m.size > copy_.quota_bytes || copy_.quota_messages == 0) {
-                    copy_.over_quota = true;
+            if (copy.quota && selected_->message(view_, copy.seq, &m) == Status::Ok) {
+                if (m.size > copy.quota_bytes || copy.quota_messages == 0) {
+                    copy.over_quota = true;
                     end_copy_job(Status::Exhausted);
                     return;
                 }
-                copy_.quota_bytes -= m.size;
-                copy_.quota_messages -= 1;
+                copy.quota_bytes -= m.size;
+                copy.quota_messages -= 1;
             }
         }
         bool finished = false;
         std::uint32_t uid = 0;
-        const Status st = selected_->copy_step(view_, copy_.seq, *copy_.dest, copy_.cursor, &budget,
+        const Status st = selected_->copy_step(view_, copy.seq, *copy.dest, copy.cursor, &budget,
                                                &finished, &uid);
         if (st != Status::Ok) {
             end_copy_job(st);
             return;
         }
         if (!finished) return;  // the rest of this message next time
-        const std::uint32_t source = copy_.cursor.source.uid;
-        copy_.pairs.add(source, uid);
-        if (source < copy_.lowest_uid) copy_.lowest_uid = source;
-        if (source > copy_.highest_uid) copy_.highest_uid = source;
-        copy_.seq = 0;
+        const std::uint32_t source = copy.cursor.source.uid;
+        copy.pairs.add(source, uid);
+        if (source < copy.lowest_uid) copy.lowest_uid = source;
+        if (source > copy.highest_uid) copy.highest_uid = source;
+        copy.seq = 0;
     }
 }
 
@@ -309,10 +307,10 @@ void Session::run_copy_job() {
 // to remove the originals); otherwise nothing of it is kept and the
 // answer is NO (Closed: none, the session is ending).
 void Session::end_copy_job(Status st) {
-    store::Mailbox* const dest = copy_.dest;
-    if (dest == nullptr) return;
-    if (copy_.txn) {
-        copy_.txn = false;
+    CopyJob& copy = job_.get<CopyJob>();
+    store::Mailbox* const dest = copy.dest;
+    if (copy.txn) {
+        copy.txn = false;
         if (st == Status::Ok) {
             st = selected_->commit_copy(*dest);
         } else {
@@ -324,10 +322,22 @@ void Session::end_copy_job(Status st) {
     const bool keyword_limit =
         st == Status::Exhausted && dest->keyword_count() >= store::kMaxKeywords;
     store::UserStore(*services_.registry, user_root_.view()).close(dest);
-    copy_.dest = nullptr;
-    job_.kind = JobKind::None;
+    copy.dest = nullptr;
+    // What the answer needs, before the job ends (MOVE starts another).
+    const bool over_quota = copy.over_quota, move = copy.move;
+    const std::uint32_t lowest_uid = copy.lowest_uid, highest_uid = copy.highest_uid;
+    const SetWalk walk = copy.walk;
+    // RFC 4315 §3: COPYUID when the two sets fit in a response line (it is
+    // a SHOULD; a huge scattered copy goes without).
+    FixedText<kItemReserve> code;
+    bool has_copyuid = false;
+    if (st == Status::Ok) {
+        code.put("COPYUID ").put_uint(validity).put(' ');
+        has_copyuid = copy.pairs.write(code);
+    }
+    job_.end();
     if (st == Status::Closed) return;
-    if (copy_.over_quota) {
+    if (over_quota) {
         tagged("NO", "OVERQUOTA", "The mailbox quota would be exceeded");
         return;
     }
@@ -343,22 +353,16 @@ void Session::end_copy_job(Status st) {
         answer_store(st, "");
         return;
     }
-    // RFC 4315 §3: COPYUID when the two sets fit in a response line (it is
-    // a SHOULD; a huge scattered copy goes without).
-    FixedText<kItemReserve> code;
-    code.put("COPYUID ").put_uint(validity).put(' ');
-    const bool has_copyuid = copy_.pairs.write(code);
-    if (copy_.move) {
-        finish_move(job_.uid, job_.set, has_copyuid ? code.view() : std::string_view{},
-                    copy_.lowest_uid, copy_.highest_uid);
+    if (move) {
+        finish_move(walk, has_copyuid ? code.view() : std::string_view{}, lowest_uid, highest_uid);
         return;
     }
     finish_after_sync("OK", has_copyuid ? code.view() : std::string_view{}, "COPY completed");
 }
 
 // MOVE once its copy is durable: COPYUID, the removal, the report.
-void Session::finish_move(bool uid, const SeqSet& set, std::string_view copyuid,
-                          std::uint32_t lowest_uid, std::uint32_t highest_uid) {
+void Session::finish_move(const SetWalk& walk, std::string_view copyuid, std::uint32_t lowest_uid,
+                          std::uint32_t highest_uid) {
     if (!copyuid.empty()) {
         FixedText<kItemReserve + 16> w;
         w.put("OK [").put(copyuid).put("] Moved");
@@ -366,15 +370,11 @@ void Session::finish_move(bool uid, const SeqSet& set, std::string_view copyuid,
     }
     if (highest_uid != 0) {
         // RFC 6851 §3.3: the originals go, in batches (run_expunge_job).
-        job_.kind = JobKind::Expunge;
-        job_.uid = uid;
-        job_.set = set;
-        job_.expunged_any = false;
-        job_.move = true;
-        job_.move_lo = lowest_uid;
-        job_.move_hi = highest_uid;
-        job_.expunge_from_uid = 1;
-        job_.retry_at_ms = job_.waiting_since_ms = 0;
+        ExpungeJob& job = job_.start<ExpungeJob>(JobKind::Expunge);
+        job.walk = walk;
+        job.move = true;
+        job.move_lo = lowest_uid;
+        job.move_hi = highest_uid;
         run_expunge_job();
         return;
     }

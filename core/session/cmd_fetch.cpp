@@ -80,14 +80,14 @@ bool plain_section(const FetchItem& item) {
 
 // Next sequence number of the command's set, in ascending order for UID sets
 // and in the client's order for sequence sets. 0 at the end.
-std::uint32_t Session::next_in_set() {
-    if (job_.uid) return next_uid_in_set();
+std::uint32_t Session::next_in_set(SetWalk& walk) {
+    if (walk.uid) return next_uid_in_set(walk);
     for (;;) {
-        if (job_.range_next <= job_.range_hi) return job_.range_next++;
+        if (walk.range_next <= walk.range_hi) return walk.range_next++;
         std::uint32_t lo = 0, hi = 0;
-        if (!job_.set.next(job_.cursor, view_.exists, &lo, &hi)) return 0;
-        job_.range_next = lo;
-        job_.range_hi = hi;
+        if (!walk.set.next(walk.cursor, view_.exists, &lo, &hi)) return 0;
+        walk.range_next = lo;
+        walk.range_hi = hi;
     }
 }
 
@@ -95,30 +95,29 @@ std::uint32_t Session::next_in_set() {
 // binary search for its first UID (first_seq_at_or_above), never by a walk
 // over the messages between ranges (RFC 3501 §6.4.8: UIDs not in the
 // mailbox are ignored).
-std::uint32_t Session::next_uid_in_set() {
-    while (job_.next_position != 0 && job_.next_position <= view_.exists) {
+std::uint32_t Session::next_uid_in_set(SetWalk& walk) {
+    while (walk.next_position != 0 && walk.next_position <= view_.exists) {
         store::MessageInfo m;
-        if (selected_->message(view_, job_.next_position, &m) != Status::Ok) break;
-        if (job_.set.contains(m.uid, job_.largest_uid)) return job_.next_position++;
+        if (selected_->message(view_, walk.next_position, &m) != Status::Ok) break;
+        if (walk.set.contains(m.uid, walk.largest_uid)) return walk.next_position++;
         const std::uint32_t want =
-            m.uid == UINT32_MAX ? 0 : lowest_member_from(job_.set, m.uid + 1, job_.largest_uid);
+            m.uid == UINT32_MAX ? 0 : lowest_member_from(walk.set, m.uid + 1, walk.largest_uid);
         // The first message at or above it: always further on, as want > m.uid.
-        job_.next_position = want == 0 ? 0 : first_seq_at_or_above(want);
+        walk.next_position = want == 0 ? 0 : first_seq_at_or_above(want);
     }
-    job_.next_position = 0;
+    walk.next_position = 0;
     return 0;
 }
 
-bool Session::check_set(const ParsedCommand& cmd) {
-    job_.set = cmd.set;
-    job_.uid = cmd.uid;
-    job_.cursor = SeqSet::Cursor{};
-    job_.range_next = 1;
-    job_.range_hi = 0;
-    job_.next_position = 1;
+// The walk over the command's set, from its start; false (answered BAD)
+// when a sequence number does not exist.
+bool Session::check_set(const ParsedCommand& cmd, SetWalk* walk) {
+    *walk = SetWalk{};
+    walk->set = cmd.set;
+    walk->uid = cmd.uid;
     // "*" in a UID set is the largest UID in use (RFC 3501 §6.4.8, §9).
     store::MessageInfo last;
-    job_.largest_uid =
+    walk->largest_uid =
         view_.exists != 0 && selected_->message(view_, view_.exists, &last) == Status::Ok ? last.uid
                                                                                           : 0;
     if (cmd.uid) return true;
@@ -173,7 +172,8 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
         sync_selected();
         if (state_ == SessionState::Logout) return;
     }
-    if (!check_set(cmd)) return;
+    SetWalk walk;
+    if (!check_set(cmd, &walk)) return;
     if (cmd.fetch.changedsince || cmd.fetch.wants_modseq) enable_condstore();
     if (cmd.fetch.vanished) {
         // Any VANISHED (EARLIER) before any FETCH (§3.2.6). The store keeps
@@ -184,24 +184,19 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
         start_vanished_earlier(cmd.set, 0);
         if (state_ == SessionState::Logout) return;
     }
-    fetch_changedsince_ = cmd.fetch.changedsince ? cmd.fetch.changedsince_value : 0;
-    fetch_modseq_implied_ = false;
+    FetchJob& job = job_.start<FetchJob>(JobKind::Fetch);
+    job.walk = walk;
+    job.changedsince = cmd.fetch.changedsince ? cmd.fetch.changedsince_value : 0;
     bool asks_modseq = false;
     for (std::size_t i = 0; i < cmd.fetch.count; ++i) {
         if (cmd.fetch.items[i].kind == FetchKind::ModSeq) asks_modseq = true;
     }
     // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ.
-    if (cmd.fetch.changedsince && !asks_modseq) fetch_modseq_implied_ = true;
-    fetch_modseq_asked_ = asks_modseq;
-    job_.kind = JobKind::Fetch;
-    job_.items = cmd.fetch.items;
-    job_.item_count = cmd.fetch.count;
-    job_.sets_seen = cmd.fetch.sets_seen && !view_.read_only;
-    job_.seq = 0;
-    job_.held_seq = 0;
-    job_.checking = false;
-    job_.item = 0;
-    job_.retry_at_ms = job_.waiting_since_ms = 0;
+    job.modseq_implied = cmd.fetch.changedsince && !asks_modseq;
+    job.modseq_asked = asks_modseq;
+    job.items = cmd.fetch.items;
+    job.item_count = cmd.fetch.count;
+    job.sets_seen = cmd.fetch.sets_seen && !view_.read_only;
     binary_source_.measuring = false;
     run_job();
 }
@@ -211,59 +206,51 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
 void Session::run_message_job() {
     if (job_waiting()) return;  // a FETCH that sets \Seen waits for the mailbox
     job_.retry_at_ms = 0;
-    while (job_.kind != JobKind::None) {
+    FetchJob& job = fetch_job();  // for Store: StoreJob's answering part
+    while (job_.active()) {
         if (streamer_.active()) {
             const StreamStatus st = streamer_.pump(out_);
             if (st == StreamStatus::Blocked) return;
             if (st == StreamStatus::Failed) {
                 // The literal's length is promised: nothing else may follow.
-                job_.kind = JobKind::None;
+                job_.end();
                 state_ = SessionState::Logout;
                 out_.clear();
                 log_line(port::LogLevel::Error,
                          "message read failed during FETCH, user=", {user_, user_length_});
                 return;
             }
-            ++job_.item;
+            ++job.item;
             continue;
         }
         // Room for one short item, or for the tagged line that may end the job.
         if (out_.room() < kItemReserve || out_.room() < kResponseLine) return;
-        if (job_.seq == 0) {
+        if (job.seq == 0) {
             // RFC 3501 §7.2.6: FLAGS before a FETCH that may name a new keyword.
             if (!announce_keywords()) return;
-            job_.seq = job_.held_seq != 0 ? job_.held_seq : next_in_set();
-            job_.held_seq = 0;
-            if (job_.seq == 0) {
-                const JobKind done = job_.kind;
-                job_.kind = JobKind::None;
-                if (done == JobKind::Store && !modified_.empty()) {
-                    // RFC 7162 §3.1.3: the messages that failed the test.
-                    FixedText<kModifiedText + 16> code;
-                    code.put("MODIFIED ").put(modified_text_.view());
-                    tagged("OK", code.view(), "Conditional STORE failed");
-                    return;
-                }
-                tagged("OK", "", done == JobKind::Fetch ? "FETCH completed" : "STORE completed");
+            job.seq = job.held_seq != 0 ? job.held_seq : next_in_set(job.walk);
+            job.held_seq = 0;
+            if (job.seq == 0) {
+                finish_message_job();
                 return;
             }
             if (!start_message()) {
-                if (job_waiting() || job_.checking) return;
+                if (!job_.active() || job_waiting() || job.checking) return;
                 continue;
             }
         }
-        if (job_.kind == JobKind::Store) {
+        if (job_.kind() == JobKind::Store) {
             if (!write_store_answer()) return;  // waits for room
-            job_.seq = 0;
+            job.seq = 0;
             continue;
         }
-        if (job_.item >= job_.item_count) {
-            if (job_.add_flags) {
+        if (job.item >= job.item_count) {
+            if (job.add_flags) {
                 FlagLine w;
-                w.put(job_.first_item ? "" : " ").put("FLAGS ");
-                write_flag_list(w, job_.message.flags, job_.message.keywords, *selected_);
-                if (job_.kind == JobKind::Store && job_.uid && job_.first_item) {
-                    w.put(" UID ").put_uint(job_.message.uid);
+                w.put(job.first_item ? "" : " ").put("FLAGS ");
+                write_flag_list(w, job.message.flags, job.message.keywords, *selected_);
+                if (job_.kind() == JobKind::Store && job.walk.uid && job.first_item) {
+                    w.put(" UID ").put_uint(job.message.uid);
                 }
                 w.put(")\r\n");
                 if (out_.room() < w.size()) return;  // the rest of the line goes whole
@@ -271,42 +258,59 @@ void Session::run_message_job() {
             } else {
                 out_.append_reserved(")\r\n");  // within kItemReserve
             }
-            job_.seq = 0;
+            job.seq = 0;
             continue;
         }
-        const std::size_t item_before = job_.item;
-        write_item(job_.items[job_.item]);
+        const std::size_t item_before = job.item;
+        write_item(job.items[job.item]);
+        if (!job_.active()) return;  // ended (a failed read): nothing follows
         // No progress and nothing streaming: wait for the output to drain.
-        if (job_.item == item_before && !streamer_.active() && job_.kind != JobKind::None) return;
+        if (job.item == item_before && !streamer_.active()) return;
     }
 }
 
-// Opens message job_.seq: reads it, sets \Seen if the FETCH does, and writes
+// The tagged line once every message is answered; the job ends.
+void Session::finish_message_job() {
+    if (job_.kind() == JobKind::Store && !job_.get<StoreJob>().modified.empty()) {
+        // RFC 7162 §3.1.3: the messages that failed the test.
+        FixedText<kModifiedText + 16> code;
+        code.put("MODIFIED ").put(job_.get<StoreJob>().modified_text.view());
+        job_.end();
+        tagged("OK", code.view(), "Conditional STORE failed");
+        return;
+    }
+    const bool fetch = job_.kind() == JobKind::Fetch;
+    job_.end();
+    tagged("OK", "", fetch ? "FETCH completed" : "STORE completed");
+}
+
+// Opens message seq of the job: reads it, sets \Seen if the FETCH does, and writes
 // "* n FETCH (". False to skip it (gone).
 bool Session::start_message() {
-    if (selected_->message(view_, job_.seq, &job_.message) != Status::Ok) {
-        job_.seq = 0;
-        job_.checking = false;
+    FetchJob& job = fetch_job();
+    if (selected_->message(view_, job.seq, &job.message) != Status::Ok) {
+        job.seq = 0;
+        job.checking = false;
         return false;
     }
-    job_.item = 0;
-    job_.first_item = true;
-    job_.add_flags = false;
+    job.item = 0;
+    job.first_item = true;
+    job.add_flags = false;
     structure_job_.open = false;
-    if (!job_.checking) {
+    if (!job.checking) {
         section_job_.open = false;
-        job_.binary_check = 0;
+        job.binary_check = 0;
     }
-    job_.checking = false;
-    job_.header_size = UINT64_MAX;
+    job.checking = false;
+    job.header_size = UINT64_MAX;
     // RFC 7162 §3.1.4.1: CHANGEDSINCE keeps only messages changed since.
-    if (job_.kind == JobKind::Fetch && fetch_changedsince_ != 0 &&
-        job_.message.modseq <= fetch_changedsince_) {
-        job_.seq = 0;
+    if (job_.kind() == JobKind::Fetch && job.changedsince != 0 &&
+        job.message.modseq <= job.changedsince) {
+        job.seq = 0;
         return false;
     }
     if (!check_binary_items()) return false;
-    if (job_.kind == JobKind::Fetch && job_.sets_seen && (job_.message.flags & kSeen) == 0 &&
+    if (job_.kind() == JobKind::Fetch && job.sets_seen && (job.message.flags & mail::kSeen) == 0 &&
         !set_seen()) {
         return false;
     }
@@ -319,22 +323,22 @@ bool Session::start_message() {
 // may span turns: the message is put back meanwhile. False: stop here (the
 // job waits, or has ended with NO).
 bool Session::check_binary_items() {
-    for (std::size_t i = job_.binary_check; job_.kind == JobKind::Fetch && i < job_.item_count;
+    FetchJob& job = fetch_job();
+    for (std::size_t i = job.binary_check; job_.kind() == JobKind::Fetch && i < job.item_count;
          ++i) {
-        const FetchItem& item = job_.items[i];
+        const FetchItem& item = job.items[i];
         if (item.kind != FetchKind::BinarySection && item.kind != FetchKind::BinarySize) continue;
         if (!binary_lookup_step(item)) {
-            job_.binary_check = i;
-            job_.checking = true;
-            job_.held_seq = job_.seq;
-            job_.seq = 0;
+            job.binary_check = i;
+            job.checking = true;
+            job.held_seq = job.seq;
+            job.seq = 0;
             return false;
         }
         BinaryRange range;
         const BinaryLookup found = find_binary(item, &range);
         if (found != BinaryLookup::NotLeaf && found != BinaryLookup::UnknownCte) continue;
-        job_.kind = JobKind::None;
-        job_.seq = 0;
+        job_.end();
         FixedText<256> w;
         write_item_name(item, w);
         if (found == BinaryLookup::UnknownCte) {
@@ -353,73 +357,76 @@ bool Session::check_binary_items() {
 // added to the response unless asked). False: the mailbox is held by another
 // session's job; this message again once it is free.
 bool Session::set_seen() {
+    FetchJob& job = fetch_job();
     store::MessageInfo result;
     bool skipped = false;
     const Status held = selected_->begin_store();
     if (held == Status::Busy && retry_later()) {
         // Another session's STORE or COPY job holds the mailbox: this
         // message again once it is free (RFC 3501 §6.4.5: \Seen is set).
-        job_.held_seq = job_.seq;
-        job_.seq = 0;
+        job.held_seq = job.seq;
+        job.seq = 0;
         return false;
     }
     job_.waiting_since_ms = 0;
     if (held == Status::Ok) {
-        if (selected_->store(view_, job_.seq, store::FlagOp::Add, kSeen, 0, 0, &result, &skipped) ==
-                Status::Ok &&
+        if (selected_->store(view_, job.seq, store::FlagOp::Add, mail::kSeen, 0, 0, &result,
+                             &skipped) == Status::Ok &&
             selected_->commit_store() == Status::Ok) {
-            job_.message.flags = result.flags | (job_.message.flags & kRecent);
-            job_.message.modseq = result.modseq;
+            job.message.flags = result.flags | (job.message.flags & mail::kRecent);
+            job.message.modseq = result.modseq;
             own_flag_change();
         } else {
             selected_->abort_store();
         }
     }
     bool asked = false;
-    for (std::size_t i = 0; i < job_.item_count; ++i) {
-        if (job_.items[i].kind == FetchKind::Flags) asked = true;
+    for (std::size_t i = 0; i < job.item_count; ++i) {
+        if (job.items[i].kind == FetchKind::Flags) asked = true;
     }
-    job_.add_flags = !asked;
+    job.add_flags = !asked;
     return true;
 }
 
 // "* n FETCH (", with UID and MODSEQ where they are implied.
 void Session::open_fetch_response() {
+    FetchJob& job = fetch_job();
     FixedText<64> w;
-    w.put("* ").put_uint(job_.seq).put(" FETCH (");
+    w.put("* ").put_uint(job.seq).put(" FETCH (");
     out_.append(w.view());
-    if (job_.kind == JobKind::Fetch && (job_.uid || (condstore_ && job_.add_flags))) {
+    if (job_.kind() == JobKind::Fetch && (job.walk.uid || (condstore_ && job.add_flags))) {
         // RFC 3501 §6.4.8: UID FETCH always includes UID; RFC 7162 §3.2.4:
         // so does a FETCH that set \Seen once CONDSTORE is on.
         bool asked = false;
-        for (std::size_t i = 0; i < job_.item_count; ++i) {
-            if (job_.items[i].kind == FetchKind::Uid) asked = true;
+        for (std::size_t i = 0; i < job.item_count; ++i) {
+            if (job.items[i].kind == FetchKind::Uid) asked = true;
         }
         if (!asked) {
             w.clear();
-            w.put("UID ").put_uint(job_.message.uid);
+            w.put("UID ").put_uint(job.message.uid);
             out_.append(w.view());
-            job_.first_item = false;
+            job.first_item = false;
         }
     }
-    if (job_.kind == JobKind::Fetch && !fetch_modseq_asked_ &&
-        (fetch_modseq_implied_ || (condstore_ && fetch_has_flags()))) {
+    if (job_.kind() == JobKind::Fetch && !job.modseq_asked &&
+        (job.modseq_implied || (condstore_ && fetch_has_flags()))) {
         // RFC 7162 §3.1.4.1 (CHANGEDSINCE), §3.1.4.2 / §3.1 (with CONDSTORE
         // on, FLAGS always come with MODSEQ).
         w.clear();
-        if (!job_.first_item) w.put(' ');
-        w.put("MODSEQ (").put_uint(job_.message.modseq).put(')');
+        if (!job.first_item) w.put(' ');
+        w.put("MODSEQ (").put_uint(job.message.modseq).put(')');
         out_.append(w.view());
-        job_.first_item = false;
+        job.first_item = false;
     }
 }
 
-// The response for job_.message carries FLAGS (asked, or added after \Seen
+// The response for the job's message carries FLAGS (asked, or added after \Seen
 // was set).
-bool Session::fetch_has_flags() const {
-    if (job_.add_flags) return true;
-    for (std::size_t i = 0; i < job_.item_count; ++i) {
-        if (job_.items[i].kind == FetchKind::Flags) return true;
+bool Session::fetch_has_flags() {
+    FetchJob& job = fetch_job();
+    if (job.add_flags) return true;
+    for (std::size_t i = 0; i < job.item_count; ++i) {
+        if (job.items[i].kind == FetchKind::Flags) return true;
     }
     return false;
 }
@@ -439,16 +446,17 @@ std::size_t Session::MimeSource::read(std::uint64_t offset, char* out, std::size
 // does not hold up the loop. True when the item is complete; false: call
 // again (the output is full, or this turn's share is used).
 bool Session::write_structure(const FetchItem& item) {
+    FetchJob& job = fetch_job();
     mime_source_.box = selected_;
-    mime_source_.message = &job_.message;
+    mime_source_.message = &job.message;
     StructureJob& sj = structure_job_;
     FetchCache* cache = services_.fetch_cache;
     FetchCacheKey key;
     if (cache != nullptr) {
         key.mailbox = cache->identity(selected_->dir());
         key.uid_validity = selected_->uid_validity();
-        key.uid = job_.message.uid;
-        key.stamp = FetchCache::stamp_of(job_.message.size, job_.message.internal_date);
+        key.uid = job.message.uid;
+        key.stamp = FetchCache::stamp_of(job.message.size, job.message.internal_date);
         key.item = item.kind == FetchKind::Envelope ? CachedItem::Envelope
                    : item.kind == FetchKind::Body   ? CachedItem::Body
                                                     : CachedItem::BodyStructure;
@@ -462,7 +470,7 @@ bool Session::write_structure(const FetchItem& item) {
                                       : item.kind == FetchKind::Body   ? "BODY "
                                                                        : "BODYSTRUCTURE ";
         if (out_.room() < kItemReserve) return false;  // wait for the socket to drain
-        if (!job_.first_item) out_.append(" ");
+        if (!job.first_item) out_.append(" ");
         out_.append(name);
         sj = StructureJob{};
         sj.open = true;
@@ -502,23 +510,23 @@ bool Session::write_structure(const FetchItem& item) {
 
 // Offset just past the header's blank line (the whole message if none).
 std::uint64_t Session::header_size() {
-    if (job_.header_size != UINT64_MAX) return job_.header_size;
+    FetchJob& job = fetch_job();
+    if (job.header_size != UINT64_MAX) return job.header_size;
     char buf[kScanChunk];
     std::uint64_t offset = 0;
     std::uint32_t state = 0;  // bytes of "\r\n\r\n" / "\n\n" matched
-    job_.header_size = job_.message.size;
-    while (offset < job_.message.size) {
+    job.header_size = job.message.size;
+    while (offset < job.message.size) {
         std::size_t got = 0;
-        if (selected_->read(job_.message, offset, buf, sizeof buf, &got) != Status::Ok ||
-            got == 0) {
+        if (selected_->read(job.message, offset, buf, sizeof buf, &got) != Status::Ok || got == 0) {
             break;
         }
         for (std::size_t i = 0; i < got; ++i) {
             const char c = buf[i];
             if (c == '\n') {
                 if (state >= 1) {
-                    job_.header_size = offset + i + 1;
-                    return job_.header_size;
+                    job.header_size = offset + i + 1;
+                    return job.header_size;
                 }
                 state = 1;
             } else if (c != '\r') {
@@ -527,26 +535,28 @@ std::uint64_t Session::header_size() {
         }
         offset += got;
     }
-    return job_.header_size;
+    return job.header_size;
 }
 
 void Session::stream_item(ByteSource& source, std::uint64_t count) {
+    FetchJob& job = fetch_job();
     if (streamer_.start(out_, source, count) == StreamStatus::Failed) {
-        job_.kind = JobKind::None;
+        job_.end();
         state_ = SessionState::Logout;
         out_.clear();
         return;
     }
     // The item counter advances when the streamer is done.
-    if (!streamer_.active()) ++job_.item;
+    if (!streamer_.active()) ++job.item;
 }
 
 void Session::write_item(const FetchItem& item) {
+    FetchJob& job = fetch_job();
     if (item.kind == FetchKind::Envelope || item.kind == FetchKind::Body ||
         item.kind == FetchKind::BodyStructure) {
         if (write_structure(item)) {
-            job_.first_item = false;
-            ++job_.item;
+            job.first_item = false;
+            ++job.item;
         }
         return;
     }
@@ -558,8 +568,8 @@ void Session::write_item(const FetchItem& item) {
         return;
     }
     FixedText<kItemReserve> w;
-    if (!job_.first_item) w.put(' ');
-    job_.first_item = false;
+    if (!job.first_item) w.put(' ');
+    job.first_item = false;
     if (item.kind == FetchKind::BinarySection || item.kind == FetchKind::BinarySize) {
         write_binary(item, w);
         return;
@@ -568,7 +578,7 @@ void Session::write_item(const FetchItem& item) {
         stream_section(item, w);
         return;
     }
-    const store::MessageInfo& m = job_.message;
+    const store::MessageInfo& m = job.message;
     switch (item.kind) {
         case FetchKind::Uid: w.put("UID ").put_uint(m.uid); break;
         case FetchKind::Flags: write_flags_item(w); return;
@@ -582,30 +592,32 @@ void Session::write_item(const FetchItem& item) {
         default: stream_plain_section(item, w); return;
     }
     out_.append(w.view());
-    ++job_.item;
+    ++job.item;
 }
 
 // FLAGS: up to kMaxFlagList bytes, so its own buffer, written whole once the
 // output has room (else the job waits: no progress). `w` holds the
 // separator.
 void Session::write_flags_item(FixedText<kItemReserve>& w) {
-    const store::MessageInfo& m = job_.message;
+    FetchJob& job = fetch_job();
+    const store::MessageInfo& m = job.message;
     FlagLine flags;
     flags.put(w.view()).put("FLAGS ");
     write_flag_list(flags, m.flags, m.keywords, *selected_);
     if (out_.room() < flags.size()) {
-        job_.first_item = w.view().empty();
+        job.first_item = w.view().empty();
         return;
     }
     (void)out_.append(flags.view());
-    ++job_.item;
+    ++job.item;
 }
 
 // A body item that needs no MIME parsing (RFC822, RFC822.HEADER,
 // RFC822.TEXT, BODY[], BODY[HEADER], BODY[TEXT], with partials): its name,
 // then the bytes as a streamed literal.
 void Session::stream_plain_section(const FetchItem& item, FixedText<kItemReserve>& w) {
-    std::uint64_t begin = 0, end = job_.message.size;
+    FetchJob& job = fetch_job();
+    std::uint64_t begin = 0, end = job.message.size;
     const bool header =
         item.kind == FetchKind::Rfc822Header ||
         (item.kind == FetchKind::BodySection && item.section.text == SectionText::Header);
@@ -626,7 +638,7 @@ void Session::stream_plain_section(const FetchItem& item, FixedText<kItemReserve
     w.put(' ');
     out_.append(w.view());
     mime_source_.box = selected_;
-    mime_source_.message = &job_.message;
+    mime_source_.message = &job.message;
     literal_slice_ = SliceSource(mime_source_, begin, end - begin);
     stream_item(literal_slice_, end - begin);
 }
@@ -643,8 +655,9 @@ void Session::own_flag_change() {
 // finding part 1500000 of a message of 1.7 million parts does not hold up
 // the loop. True when the result is in section_job_; false: call again.
 bool Session::find_section_step(const SectionSpec& section) {
+    FetchJob& job = fetch_job();
     mime_source_.box = selected_;
-    mime_source_.message = &job_.message;
+    mime_source_.message = &job.message;
     if (!section_job_.open) {
         section_finder_.start(section);
         section_job_.open = true;
@@ -671,8 +684,9 @@ bool Session::binary_lookup_step(const FetchItem& item) {
 // BODY[section] that needs the message's structure: part numbers, MIME,
 // HEADER.FIELDS(.NOT) (RFC 3501 §6.4.5), once find_section_step found it.
 void Session::stream_section(const FetchItem& item, FixedText<512>& w) {
+    FetchJob& job = fetch_job();
     mime_source_.box = selected_;
-    mime_source_.message = &job_.message;
+    mime_source_.message = &job.message;
     write_item_name(item, w);
     w.put(' ');
     const SectionRange range = section_job_.range;
@@ -680,7 +694,7 @@ void Session::stream_section(const FetchItem& item, FixedText<512>& w) {
         // A section the message does not have (RFC 9051 §6.4.5: NIL).
         w.put("NIL");
         out_.append(w.view());
-        ++job_.item;
+        ++job.item;
         return;
     }
     std::uint64_t begin = range.offset, end = range.offset + range.length;

@@ -109,7 +109,7 @@ void Session::cmd_create(const ParsedCommand& cmd) {
     if (refuse_wildcard_name(name)) return;
     // RFC 6154 §3: \All and \Flagged are virtual mailboxes, which this
     // store does not have.
-    if ((cmd.create_use & (kUseAll | kUseFlagged)) != 0) {
+    if ((cmd.create_use & (mail::kUseAll | mail::kUseFlagged)) != 0) {
         tagged("NO", "USEATTR", "\\All and \\Flagged mailboxes are not supported");
         return;
     }
@@ -148,7 +148,8 @@ void Session::cmd_rename(const ParsedCommand& cmd) {
     if (refuse_wildcard_name(cmd.mailbox2)) return;
     const Status st =
         store::UserStore(*services_.registry, user_root_.view()).rename(cmd.mailbox, cmd.mailbox2);
-    if (st == Status::Ok && is_inbox(cmd.mailbox) && selected_ != nullptr && view_.invalidated) {
+    if (st == Status::Ok && mail::is_inbox(cmd.mailbox) && selected_ != nullptr &&
+        view_.invalidated) {
         deselect();
         untagged("OK [CLOSED] INBOX was emptied into the new mailbox");
     }
@@ -212,15 +213,13 @@ void Session::cmd_list(const ParsedCommand& cmd, bool lsub, bool find) {
         tagged("BAD", "", "STATUS item MAILBOXID is not supported");
         return;
     }
-    list_job_.reference = cmd.mailbox;
-    list_job_.patterns = cmd.patterns;
-    list_job_.pattern_count = cmd.pattern_count;
-    list_job_.options = opts;
-    list_job_.status = cmd.list_status;
-    list_job_.lsub = lsub;
-    list_job_.find = find;
-    list_job_.sent = 0;
-    job_.kind = JobKind::List;
+    ListJob& job = job_.start<ListJob>(JobKind::List, cmd.patterns);
+    job.reference = cmd.mailbox;
+    job.pattern_count = cmd.pattern_count;
+    job.options = opts;
+    job.status = cmd.list_status;
+    job.lsub = lsub;
+    job.find = find;
     run_list_job();
 }
 
@@ -235,7 +234,7 @@ Status list_unsubscribed_parents(store::UserStore& store, std::string_view patte
     auto first_below = [&](std::string_view parent, std::string_view name) {
         bool first = false;
         auto find = [&](std::string_view line, std::uint8_t) {
-            if (line.size() <= parent.size() || line[parent.size()] != kHierarchyDelimiter ||
+            if (line.size() <= parent.size() || line[parent.size()] != mail::kHierarchyDelimiter ||
                 ascii::head(line, parent.size()) != parent) {
                 return true;
             }
@@ -248,7 +247,7 @@ Status list_unsubscribed_parents(store::UserStore& store, std::string_view patte
     };
     auto each = [&](std::string_view name, std::uint8_t) {
         for (std::size_t i = 1; i < name.size(); ++i) {
-            if (name[i] != kHierarchyDelimiter) continue;
+            if (name[i] != mail::kHierarchyDelimiter) continue;
             const std::string_view parent = ascii::head(name, i);
             if (!store::match_pattern(pattern, parent) || store.is_subscribed(parent) ||
                 !first_below(parent, name)) {
@@ -276,12 +275,12 @@ struct Session::ListRound {
 // RFC 5258 §3: each mailbox once, even when several patterns match: true if
 // a pattern before the current one matched `name`.
 bool Session::listed_earlier(const ListRound& round, std::string_view name) const {
-    ArgReader earlier = list_job_.patterns;
+    ArgReader earlier = list_job().patterns;
     for (std::size_t i = 0; i < round.pattern_index; ++i) {
         std::string_view p;
         if (!earlier.string(&p)) (void)earlier.atom(&p);
-        FixedText<2 * kMaxMailboxName + 2> joined;
-        if (joined_pattern(list_job_.reference, p, joined) &&
+        FixedText<2 * mail::kMaxMailboxName + 2> joined;
+        if (joined_pattern(list_job().reference, p, joined) &&
             store::match_pattern(joined.view(), name)) {
             return true;
         }
@@ -293,7 +292,7 @@ bool Session::listed_earlier(const ListRound& round, std::string_view name) cons
 // asked (RFC 5819 §2); false when the output has no room for it.
 bool Session::write_list_line(std::string_view name, std::uint8_t attrs, std::uint8_t uses,
                               bool childinfo) {
-    const ListJob& job = list_job_;
+    const ListJob& job = list_job();
     const std::uint16_t opts = job.options;
     const bool return_status = (opts & kListReturnStatus) != 0;
     FixedText<kLine> line;
@@ -318,7 +317,7 @@ bool Session::write_list_line(std::string_view name, std::uint8_t attrs, std::ui
         r.atom("\\Subscribed");
     }
     for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
-        if ((uses & bit) != 0) r.atom(special_use_name(bit));
+        if ((uses & bit) != 0) r.atom(mail::special_use_name(bit));
     }
     r.close_list().string("/").mailbox(name);
     if (childinfo) {
@@ -337,13 +336,13 @@ bool Session::write_list_line(std::string_view name, std::uint8_t attrs, std::ui
 // One entry the walk found; false stops the walk (output full).
 bool Session::list_entry(ListRound& round, std::string_view name, std::uint8_t attrs,
                          bool childinfo) {
-    const std::uint16_t opts = list_job_.options;
+    const std::uint16_t opts = list_job().options;
     const bool select_subscribed = (opts & kListSubscribed) != 0;
     if (listed_earlier(round, name)) return true;
     const std::uint8_t uses = (attrs & store::kNoselect) ? 0 : round.store.special_use(name);
     if ((opts & kListSpecialUseSel) != 0 && uses == 0) return true;
-    if (round.seen++ < list_job_.sent) return true;  // sent by an earlier round
-    if (!list_job_.lsub && !select_subscribed && (opts & kListReturnSubscribed) != 0 &&
+    if (round.seen++ < list_job().sent) return true;  // sent by an earlier round
+    if (!list_job().lsub && !select_subscribed && (opts & kListReturnSubscribed) != 0 &&
         round.store.is_subscribed(name)) {
         attrs |= store::kSubscribed;
     }
@@ -355,16 +354,16 @@ bool Session::list_entry(ListRound& round, std::string_view name, std::uint8_t a
         round.full = true;
         return false;
     }
-    ++list_job_.sent;
+    ++list_job().sent;
     return true;
 }
 
 // Walks the mailboxes (or subscriptions) one pattern matches.
 Status Session::list_pattern(ListRound& round, std::string_view pattern) {
-    const ListJob& job = list_job_;
+    const ListJob& job = list_job();
     store::UserStore& store = round.store;
     const bool recursive = (job.options & kListRecursiveMatch) != 0;
-    FixedText<2 * kMaxMailboxName + 2> joined;
+    FixedText<2 * mail::kMaxMailboxName + 2> joined;
     (void)joined_pattern(job.reference, pattern, joined);
     auto entry = [&](std::string_view name, std::uint8_t attrs, bool childinfo) {
         return list_entry(round, name, attrs, childinfo);
@@ -407,18 +406,19 @@ void Session::run_list_job() {
     store::UserStore store(*services_.registry, user_root_.view());
     ListRound round{store};
     Status st = Status::Ok;
-    ArgReader pats = list_job_.patterns;
-    for (; round.pattern_index < list_job_.pattern_count && !round.full; ++round.pattern_index) {
+    ArgReader pats = list_job().patterns;
+    for (; round.pattern_index < list_job().pattern_count && !round.full; ++round.pattern_index) {
         std::string_view pattern;
         if (!pats.string(&pattern)) (void)pats.atom(&pattern);
         st = list_pattern(round, pattern);
         if (st != Status::Ok) break;
     }
     if (round.full && st == Status::Ok) return;  // more next round, once output drains
-    job_.kind = JobKind::None;
-    answer_store(st, list_job_.find   ? "FIND completed"
-                     : list_job_.lsub ? "LSUB completed"
-                                      : "LIST completed");
+    const std::string_view done = list_job().find   ? "FIND completed"
+                                  : list_job().lsub ? "LSUB completed"
+                                                    : "LIST completed";
+    job_.end();
+    answer_store(st, done);
 }
 
 // ---- STATUS ----------------------------------------------------------------
@@ -442,7 +442,7 @@ bool Session::write_status(std::string_view name, const StatusAtts& atts, Status
             for (std::uint32_t seq = 1; seq <= view.exists; ++seq) {
                 store::MessageInfo m;
                 if (box.value->message(view, seq, &m) != Status::Ok) break;
-                if ((m.flags & kDeleted) == 0) continue;
+                if ((m.flags & mail::kDeleted) == 0) continue;
                 ++deleted;
                 deleted_bytes += m.size;
             }

@@ -139,16 +139,15 @@ void Session::cmd_search(const ParsedCommand& cmd) {
     }
     // RFC 7162 §3.1: MODSEQ enables CONDSTORE, before any of our responses.
     if (cmd.search.uses_modseq) enable_condstore();
-    (void)check_set(cmd);  // for job_.largest_uid and the UID flag
-    job_.kind = JobKind::Search;
-    job_.uid = cmd.uid;
-    job_.next_position = 1;
-    job_.search_count = static_cast<std::uint32_t>(cmd.search_node_count);
-    search_ = SearchResult{};
-    search_.esearch = cmd.search.esearch;
-    search_.mask = cmd.search.return_mask;
-    search_.modseq = cmd.search.uses_modseq;
-    if (search_.esearch) {
+    SetWalk walk;
+    (void)check_set(cmd, &walk);  // for largest_uid and the UID flag
+    SearchJob& job = job_.start<SearchJob>(JobKind::Search);
+    job.walk = walk;
+    job.search_count = static_cast<std::uint32_t>(cmd.search_node_count);
+    job.result.esearch = cmd.search.esearch;
+    job.result.mask = cmd.search.return_mask;
+    job.result.modseq = cmd.search.uses_modseq;
+    if (job.result.esearch) {
         // RFC 4466 §2.6.2 search-correlator; a tag holds no '"' or '\\'.
         FixedText<kMaxTagLength + 32> w;
         w.put("* ESEARCH (TAG \"").put({tag_, tag_length_}).put("\")");
@@ -162,42 +161,44 @@ void Session::cmd_search(const ParsedCommand& cmd) {
 
 // One batch of the SEARCH job; called from run_job().
 void Session::run_search() {
-    search_.work = 0;
+    SearchJob& job = job_.get<SearchJob>();
+    job.result.work = 0;
     for (std::uint32_t batch = 0; batch < kSearchBatch; ++batch) {
-        if (out_.room() < kResponseReserve || search_.work >= kSearchWorkBudget) return;
-        if (job_.next_position > view_.exists) {
+        if (out_.room() < kResponseReserve || job.result.work >= kSearchWorkBudget) return;
+        if (job.walk.next_position > view_.exists) {
             finish_search();
             return;
         }
-        const std::uint32_t seq = job_.next_position;
-        if (selected_->message(view_, seq, &job_.message) != Status::Ok) {
-            ++job_.next_position;
-            search_.text_done = 0;
-            search_.text_results = 0;
-            search_.walking = false;
+        const std::uint32_t seq = job.walk.next_position;
+        if (selected_->message(view_, seq, &job.message) != Status::Ok) {
+            ++job.walk.next_position;
+            job.result.text_done = 0;
+            job.result.text_results = 0;
+            job.result.walking = false;
             continue;
         }
-        job_.header_size = UINT64_MAX;
-        search_.suspended = false;
-        search_.text_ordinal = 0;
+        job.header_size = UINT64_MAX;
+        job.result.suspended = false;
+        job.result.text_ordinal = 0;
         bool all = true;
-        for (std::uint32_t i = 0; i < job_.search_count && all && !search_.suspended;
+        for (std::uint32_t i = 0; i < job.search_count && all && !job.result.suspended;
              i = scratch_.search_nodes[i].end) {
             all = search_match(seq, i);
         }
-        if (search_.suspended) return;  // this message again, in the next batch
-        ++job_.next_position;
-        search_.text_done = 0;
-        search_.text_results = 0;
-        search_.walking = false;
-        if (all) search_found(job_.uid ? job_.message.uid : seq);
+        if (job.result.suspended) return;  // this message again, in the next batch
+        ++job.walk.next_position;
+        job.result.text_done = 0;
+        job.result.text_results = 0;
+        job.result.walking = false;
+        if (all) search_found(job.walk.uid ? job.message.uid : seq);
     }
 }
 
 // BEFORE ON SINCE and SENTBEFORE SENTON SENTSINCE (RFC 3501 §6.4.4): dates
 // compare disregarding time and zone; the SENT* keys use the Date header.
 bool Session::search_date_matches(const SearchNode& n) {
-    const store::MessageInfo& m = job_.message;
+    SearchJob& job = job_.get<SearchJob>();
+    const store::MessageInfo& m = job.message;
     std::int64_t day = day_of(m.internal_date, m.zone_minutes);
     const bool sent = n.key == SearchKey::SentBefore || n.key == SearchKey::SentOn ||
                       n.key == SearchKey::SentSince;
@@ -210,12 +211,13 @@ bool Session::search_date_matches(const SearchNode& n) {
 }
 
 bool Session::search_match(std::uint32_t seq, std::uint32_t index) {
+    SearchJob& job = job_.get<SearchJob>();
     const SearchNode& n = scratch_.search_nodes[index];
-    const store::MessageInfo& m = job_.message;
+    const store::MessageInfo& m = job.message;
     switch (n.key) {
         case SearchKey::All: return true;
         case SearchKey::SequenceSet: return n.set.contains(seq, view_.exists);
-        case SearchKey::Uid: return n.set.contains(m.uid, job_.largest_uid);
+        case SearchKey::Uid: return n.set.contains(m.uid, job.walk.largest_uid);
         case SearchKey::Answered:
         case SearchKey::Deleted:
         case SearchKey::Draft:
@@ -227,8 +229,8 @@ bool Session::search_match(std::uint32_t seq, std::uint32_t index) {
         case SearchKey::Undraft:
         case SearchKey::Unflagged:
         case SearchKey::Unseen: return (m.flags & n.flag_bit) == 0;
-        case SearchKey::New: return (m.flags & kRecent) != 0 && (m.flags & kSeen) == 0;
-        case SearchKey::Old: return (m.flags & kRecent) == 0;
+        case SearchKey::New: return (m.flags & mail::kRecent) != 0 && (m.flags & mail::kSeen) == 0;
+        case SearchKey::Old: return (m.flags & mail::kRecent) == 0;
         case SearchKey::Keyword:
         case SearchKey::Unkeyword: {
             unsigned bit = 0;
@@ -306,15 +308,16 @@ bool Session::header_value(std::string_view name, std::string_view* value) {
 // The current message's header, loaded into the search window (of a header
 // larger than the window, the fields called `name`: core/mime/header.h).
 mime::HeaderBlock Session::load_search_header(std::string_view name) {
+    SearchJob& job = job_.get<SearchJob>();
     mime_source_.box = selected_;
-    mime_source_.message = &job_.message;
+    mime_source_.message = &job.message;
     std::size_t size = 0;
     char* buf = search_window(&size);
     mime::HeaderBlock block;
-    mime::load_header(mime_source_, 0, job_.message.size, buf, size, &block,
+    mime::load_header(mime_source_, 0, job.message.size, buf, size, &block,
                       mime::FieldNames{&name, 1});
-    job_.header_size = block.body_start;
-    search_.work += block.body_start;
+    job.header_size = block.body_start;
+    job.result.work += block.body_start;
     return block;
 }
 
@@ -338,55 +341,58 @@ bool Session::header_contains(std::string_view name, std::string_view needle) {
 // BODY (the decoded bodies of the parts) or TEXT (those and the headers)
 // contains `needle`.
 // A walk through a large message stops when the batch's budget is spent
-// (search_.suspended) and goes on in the next batch from where it was: the
+// (job.result.suspended) and goes on in the next batch from where it was: the
 // message's keys are evaluated again, the text keys already answered from
-// search_.text_results (kTextResults of them; a message with more text
+// job.result.text_results (kTextResults of them; a message with more text
 // keys than that is searched whole).
 bool Session::body_contains(std::string_view needle, bool whole) {
+    SearchJob& job = job_.get<SearchJob>();
     constexpr std::uint32_t kTextResults = 64;
-    if (search_.suspended) return false;  // the answer is not used
-    const std::uint32_t k = search_.text_ordinal++;
-    if (k < search_.text_done) return ((search_.text_results >> k) & 1) != 0;
+    if (job.result.suspended) return false;  // the answer is not used
+    const std::uint32_t k = job.result.text_ordinal++;
+    if (k < job.result.text_done) return ((job.result.text_results >> k) & 1) != 0;
     // The matcher's table lives in the shared scratch: made again each time.
     char* base = services_.stream_scratch;
     const std::size_t pad = reinterpret_cast<std::uintptr_t>(base) % 2;
     auto* table = static_cast<std::uint16_t*>(static_cast<void*>(base + pad));
     mime_source_.box = selected_;
-    mime_source_.message = &job_.message;
-    if (!search_.walking) {
+    mime_source_.message = &job.message;
+    if (!job.result.walking) {
         if (!walk_matcher_.prepare(needle, table, kMaxSearchString)) return false;
-        text_walk_.start(whole ? mime::TextScope::Text : mime::TextScope::Body, job_.message.size,
+        text_walk_.start(whole ? mime::TextScope::Text : mime::TextScope::Body, job.message.size,
                          walk_matcher_);
-        search_.walking = true;
+        job.result.walking = true;
     } else {
         walk_matcher_.rebind(table, kMaxSearchString);
     }
     std::size_t size = 0;
     char* buf = search_window(&size);
-    std::uint64_t budget = kSearchWorkBudget > search_.work ? kSearchWorkBudget - search_.work : 0;
+    std::uint64_t budget =
+        kSearchWorkBudget > job.result.work ? kSearchWorkBudget - job.result.work : 0;
     if (k >= kTextResults) budget = UINT64_MAX;                  // no room to remember its answer
     if (budget < mime::kMinScratch) budget = mime::kMinScratch;  // some progress each batch
     const std::uint64_t given = budget;
     const mime::WalkStep st = text_walk_.step(mime_source_, walk_matcher_, buf, size, &budget);
-    search_.work += given - budget;
+    job.result.work += given - budget;
     if (st == mime::WalkStep::More) {
-        search_.suspended = true;
-        search_.text_ordinal = k;
+        job.result.suspended = true;
+        job.result.text_ordinal = k;
         return false;
     }
-    search_.walking = false;
+    job.result.walking = false;
     const bool found = st == mime::WalkStep::Found;
     if (k < kTextResults) {
-        if (found) search_.text_results |= std::uint64_t{1} << k;
-        search_.text_done = k + 1;
+        if (found) job.result.text_results |= std::uint64_t{1} << k;
+        job.result.text_done = k + 1;
     }
     return found;
 }
 
 // A match: written at once (SEARCH) or gathered (ESEARCH).
 void Session::search_found(std::uint32_t number) {
-    SearchResult& r = search_;
-    const std::uint64_t modseq = job_.message.modseq;
+    SearchJob& job = job_.get<SearchJob>();
+    SearchResult& r = job.result;
+    const std::uint64_t modseq = job.message.modseq;
     if (++r.count == 1) {
         r.min = number;
         r.min_modseq = modseq;
@@ -411,7 +417,7 @@ void Session::search_found(std::uint32_t number) {
 
 // A finished ALL range: held, or written once ALL streams.
 void Session::esearch_range(std::uint32_t lo, std::uint32_t hi, bool first) {
-    SearchResult& r = search_;
+    SearchResult& r = job_.get<SearchJob>().result;
     if (!r.streaming && r.held < kHeldRanges) {
         r.lo[r.held] = lo;
         r.hi[r.held] = hi;
@@ -425,7 +431,7 @@ void Session::esearch_range(std::uint32_t lo, std::uint32_t hi, bool first) {
 // ALL outgrew the held ranges: MIN (known since the first match), then ALL
 // with what is held; the rest of ALL streams, MAX and COUNT come after it.
 void Session::esearch_spill() {
-    SearchResult& r = search_;
+    SearchResult& r = job_.get<SearchJob>().result;
     r.streaming = true;
     if ((r.mask & kReturnMin) != 0) {
         FixedText<24> w;
@@ -438,14 +444,14 @@ void Session::esearch_spill() {
 }
 
 void Session::finish_search() {
-    SearchResult& r = search_;
-    job_.kind = JobKind::None;
+    SearchResult& r = job_.get<SearchJob>().result;
     FixedText<96> w;
     if (!r.esearch) {
         // RFC 7162 §3.1.6: the highest mod-sequence of what was returned.
         if (r.modseq && r.count > 0) w.put(" (MODSEQ ").put_uint(r.highest_modseq).put(')');
         w.put("\r\n");
         out_.append(w.view());
+        job_.end();
         tagged("OK", "", "SEARCH completed");
         return;
     }
@@ -481,6 +487,7 @@ void Session::finish_search() {
     }
     w.put("\r\n");
     out_.append(w.view());
+    job_.end();
     tagged("OK", "", "SEARCH completed");
 }
 

@@ -39,7 +39,7 @@ bool Session::open_user_store() {
     // RFC 6154: a new user starts with Sent, Drafts, Trash, Junk, Archive
     // (names from the configuration), marked with their special use.
     for (const SessionConfig::SpecialMailbox& m : config_.special_mailboxes) {
-        if (!created || m.name.empty() || !is_valid_mailbox_name(m.name)) continue;
+        if (!created || m.name.empty() || !mail::is_valid_mailbox_name(m.name)) continue;
         Status made = store.create(m.name);
         if (made == Status::Ok) made = store.set_special_use(m.name, m.use);
         if (made != Status::Ok && made != Status::Exists) {
@@ -56,8 +56,7 @@ void Session::deselect() {
     if (selected_ == nullptr) return;
     // A STORE or COPY job cut short (the connection ended): nothing of it
     // was acknowledged, so nothing of it is kept.
-    end_store_txn();
-    if (copy_.dest != nullptr) end_copy_job(Status::Closed);
+    release_job_store();
     flag_scan_since_ = UINT64_MAX;
     vanished_.pending = false;
     selected_->detach(view_);
@@ -128,14 +127,14 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     }
     const std::string_view code = read_only ? "READ-ONLY" : "READ-WRITE";
     const std::string_view text = read_only ? "EXAMINE completed" : "SELECT completed";
-    if (job_.kind == JobKind::Resync) {
+    if (job_.kind() == JobKind::Resync) {
         defer_tagged("OK", code, text);
         run_job();
         return;
     }
     if (!announce_keywords()) {
         defer_tagged("OK", code, text);
-        job_.kind = JobKind::Sync;
+        job_.start<SyncJob>(JobKind::Sync);
         return;  // run_job() once the output drains
     }
     tagged("OK", code, text);
@@ -149,8 +148,11 @@ void Session::select_later(store::Mailbox* box, bool read_only) {
     const bool running = box->compacting();
     store::UserStore(*services_.registry, user_root_.view()).close(box);
     if (running && retry_later()) {
-        job_.kind = JobKind::Select;
-        job_.move = read_only;
+        // start() clears the timer retry_later() set: the wait goes on.
+        const std::uint64_t since = job_.waiting_since_ms, retry = job_.retry_at_ms;
+        job_.start<SelectJob>(JobKind::Select).read_only = read_only;
+        job_.waiting_since_ms = since;
+        job_.retry_at_ms = retry;
         return;
     }
     job_.waiting_since_ms = job_.retry_at_ms = 0;
@@ -160,9 +162,8 @@ void Session::select_later(store::Mailbox* box, bool read_only) {
 // The SELECT/EXAMINE whose mailbox was not ready, again (its arguments are
 // still in the parser, which is not fed while a job runs).
 void Session::run_select_job() {
-    const bool read_only = job_.move;
-    job_.kind = JobKind::None;
-    job_.move = false;
+    const bool read_only = job_.get<SelectJob>().read_only;
+    job_.end();  // the timer stays: cmd_select may wait again (select_later)
     ParsedCommand cmd{ArgReader(parser_)};
     if (!check_syntax(&cmd)) return;  // it passed once: cannot happen
     cmd_select(cmd, read_only);

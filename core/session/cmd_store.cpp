@@ -18,28 +18,22 @@ void Session::cmd_store(const ParsedCommand& cmd) {
         tagged("NO", "READ-ONLY", "The mailbox is selected read-only");
         return;
     }
-    if (!check_set(cmd)) return;
+    SetWalk walk;
+    if (!check_set(cmd, &walk)) return;
     // RFC 7162 §3.1: UNCHANGEDSINCE enables CONDSTORE.
     if (cmd.store.has_unchangedsince) enable_condstore();
     if (cmd.store.op != StoreOp::Remove && !keywords_fit(*selected_, cmd.flags)) {
         answer_keyword_error(Status::Exhausted);  // nothing stored
         return;
     }
-    store_job_.spec = cmd.store;
-    store_job_.op = cmd.store.op == StoreOp::Add      ? store::FlagOp::Add
-                    : cmd.store.op == StoreOp::Remove ? store::FlagOp::Remove
-                                                      : store::FlagOp::Replace;
-    store_job_.flags = cmd.flags.system;
-    store_job_.keywords = 0;
-    store_job_.txn = false;
-    store_job_.seq_scan = 0;
-    store_job_.failed = AscendingRun{};
-    store_conditional_ = cmd.store.has_unchangedsince;
-    store_silent_ = cmd.store.silent;
-    modified_text_.clear();
-    modified_ = SeqSet{};
-    job_.kind = JobKind::StoreApply;
-    job_.retry_at_ms = job_.waiting_since_ms = 0;
+    StoreJob& job = job_.start<StoreJob>(JobKind::StoreApply, cmd.store);
+    job.walk = walk;
+    job.op = cmd.store.op == StoreOp::Add      ? store::FlagOp::Add
+             : cmd.store.op == StoreOp::Remove ? store::FlagOp::Remove
+                                               : store::FlagOp::Replace;
+    job.flags = cmd.flags.system;
+    job.conditional = cmd.store.has_unchangedsince;
+    job.silent = cmd.store.silent;
     run_job();
 }
 
@@ -62,21 +56,21 @@ bool Session::retry_later() {
 // The keywords (registered if new) and the transaction; false when the job
 // waits for the store or has ended.
 bool Session::store_start() {
-    ArgReader r = store_job_.spec.flags;
+    StoreJob& job = job_.get<StoreJob>();
+    ArgReader r = job.spec.flags;
     FlagList flags;
-    (void)parse_flag_list(r, false, !store_job_.spec.flags_in_list, &flags);
+    (void)parse_flag_list(r, false, !job.spec.flags_in_list, &flags);
     std::uint64_t keywords = 0;
     Status st = Status::Ok;
     for (std::size_t i = 0; i < flags.keyword_count && st == Status::Ok; ++i) {
         unsigned bit = 0;
-        st =
-            selected_->keyword_bit(flags.keywords[i], store_job_.op != store::FlagOp::Remove, &bit);
+        st = selected_->keyword_bit(flags.keywords[i], job.op != store::FlagOp::Remove, &bit);
         if (st == Status::Ok) keywords |= std::uint64_t{1} << bit;
         if (st == Status::NotFound) st = Status::Ok;
     }
     if (st == Status::Busy && retry_later()) return false;
     if (st != Status::Ok) {
-        job_.kind = JobKind::None;
+        job_.end();
         answer_keyword_error(st);
         return false;
     }
@@ -87,15 +81,15 @@ bool Session::store_start() {
         return false;
     }
     job_.waiting_since_ms = 0;
-    store_job_.keywords = keywords;
-    store_job_.txn = true;
+    job.keywords = keywords;
+    job.txn = true;
     return true;
 }
 
 // Gives back the STORE transaction if it is still open (nothing committed).
 void Session::end_store_txn() {
-    if (!store_job_.txn) return;
-    store_job_.txn = false;
+    if (job_.kind() != JobKind::StoreApply || !job_.get<StoreJob>().txn) return;
+    job_.get<StoreJob>().txn = false;
     if (selected_ != nullptr) selected_->abort_store();
 }
 
@@ -106,31 +100,30 @@ void Session::run_store_job() {
     if (job_waiting()) return;
     job_.retry_at_ms = 0;
     if (state_ == SessionState::Logout || selected_ == nullptr) {
-        end_store_txn();
-        job_.kind = JobKind::None;
+        end_job();
         return;
     }
-    if (!store_job_.txn && !store_start()) return;
+    if (!job_.get<StoreJob>().txn && !store_start()) return;
     if (view_invalidated()) {
-        end_store_txn();
-        job_.kind = JobKind::None;
+        end_job();
         bye_invalidated();
         return;
     }
-    const StoreSpec& spec = store_job_.spec;
+    StoreJob& job = job_.get<StoreJob>();
+    const StoreSpec& spec = job.spec;
     // RFC 7162 §3.1.3: the messages that fail UNCHANGEDSINCE, gathered in
     // ascending order (a sequence set is walked in order for that, which
     // also applies a message named twice once).
-    AscendingSet failed(modified_text_, store_job_.failed);
+    AscendingSet failed(job.modified_text, job.failed);
     Status st = Status::Ok;
     for (std::uint32_t n = 0; n < kStoreStep && st == Status::Ok; ++n) {
         std::uint32_t seq = 0;
-        if (!store_conditional_ || job_.uid) {
-            seq = next_in_set();
-        } else if (store_job_.seq_scan < view_.exists) {
-            seq = lowest_member_from(job_.set, store_job_.seq_scan + 1, view_.exists);
+        if (!job.conditional || job.walk.uid) {
+            seq = next_in_set(job.walk);
+        } else if (job.seq_scan < view_.exists) {
+            seq = lowest_member_from(job.walk.set, job.seq_scan + 1, view_.exists);
             if (seq > view_.exists) seq = 0;
-            store_job_.seq_scan = seq == 0 ? view_.exists : seq;
+            job.seq_scan = seq == 0 ? view_.exists : seq;
         }
         if (seq == 0) {
             if (!failed.finish()) st = Status::TooLong;
@@ -139,13 +132,13 @@ void Session::run_store_job() {
         }
         store::MessageInfo result;
         bool skipped = false;
-        if (store_conditional_ && spec.unchangedsince == 0) {
+        if (job.conditional && spec.unchangedsince == 0) {
             // "UNCHANGEDSINCE 0" always fails: a system flag always exists.
             st = selected_->message(view_, seq, &result);
             skipped = true;
         } else {
-            st = selected_->store(view_, seq, store_job_.op, store_job_.flags, store_job_.keywords,
-                                  store_conditional_ ? spec.unchangedsince : 0, &result, &skipped);
+            st = selected_->store(view_, seq, job.op, job.flags, job.keywords,
+                                  job.conditional ? spec.unchangedsince : 0, &result, &skipped);
             // RFC 2180 §4.2.1: a message another session expunged (not yet
             // reported here) is left alone; the others are stored.
             if (st == Status::NotFound && result.expunged) {
@@ -153,7 +146,7 @@ void Session::run_store_job() {
                 continue;
             }
         }
-        if (st == Status::Ok && skipped && !failed.add(job_.uid ? result.uid : seq)) {
+        if (st == Status::Ok && skipped && !failed.add(job.walk.uid ? result.uid : seq)) {
             st = Status::TooLong;
         }
     }
@@ -162,12 +155,13 @@ void Session::run_store_job() {
 
 // The end of STORE's changes: commit (durable) and the answers, or NO.
 void Session::store_finish(Status st) {
-    if (st == Status::Ok && store_job_.txn) {
-        store_job_.txn = false;
+    StoreJob& job = job_.get<StoreJob>();
+    if (st == Status::Ok && job.txn) {
+        job.txn = false;
         st = selected_->commit_store();
     }
     end_store_txn();
-    job_.kind = JobKind::None;
+    if (st != Status::Ok) job_.end();
     if (st == Status::TooLong) {
         tagged("NO", "LIMIT", "Too many messages fail UNCHANGEDSINCE to list; use a smaller set");
         return;
@@ -177,24 +171,27 @@ void Session::store_finish(Status st) {
         return;
     }
     own_flag_change();
-    if (!modified_text_.view().empty()) {
+    if (!job.modified_text.view().empty()) {
         const char* why = "";
-        (void)SeqSet::parse(modified_text_.view(), kModifiedText, &modified_, &why);
+        (void)SeqSet::parse(job.modified_text.view(), kModifiedText, &job.modified, &why);
     }
     // RFC 7162 §3.1.3, §3.1.4.2 example 14: with CONDSTORE on, a FETCH with
     // MODSEQ is sent even with .SILENT.
-    if (store_silent_ && !store_conditional_ && !condstore_) {
+    if (job.silent && !job.conditional && !condstore_) {
+        job_.end();
         tagged("OK", "", "STORE completed");
         return;
     }
-    // RFC 3501 §6.4.6: the new flags of each message, as untagged FETCH.
-    job_.cursor = SeqSet::Cursor{};
-    job_.range_next = 1;
-    job_.range_hi = 0;
-    job_.next_position = 1;
-    job_.kind = JobKind::Store;
-    job_.item_count = 0;
-    job_.seq = 0;
+    // RFC 3501 §6.4.6: the new flags of each message, as untagged FETCH
+    // (the same context, now answering).
+    job.walk.cursor = SeqSet::Cursor{};
+    job.walk.range_next = 1;
+    job.walk.range_hi = 0;
+    job.walk.next_position = 1;
+    job.item_count = 0;
+    job.seq = 0;
+    job_.set_kind(JobKind::Store);
+    job_.retry_at_ms = job_.waiting_since_ms = 0;
     run_job();
 }
 
@@ -203,18 +200,19 @@ void Session::store_finish(Status st) {
 // §3.1.4.1). A message that failed UNCHANGEDSINCE gets its flags even after
 // .SILENT, so the client need not ask why (§3.1.3, example 10).
 bool Session::write_store_answer() {
-    const store::MessageInfo& m = job_.message;
+    const StoreJob& job = job_.get<StoreJob>();
+    const store::MessageInfo& m = job.message;
     const bool failed =
-        store_conditional_ && modified_.contains(job_.uid ? m.uid : job_.seq, UINT32_MAX);
+        job.conditional && job.modified.contains(job.walk.uid ? m.uid : job.seq, UINT32_MAX);
     FlagLine w;
     const char* sep = "";
-    if (!store_silent_ || failed) {
+    if (!job.silent || failed) {
         w.put("FLAGS ");
         write_flag_list(w, m.flags, m.keywords, *selected_);
         sep = " ";
     }
     // RFC 7162 §3.2.4: with CONDSTORE on, UID and MODSEQ in every answer.
-    if (job_.uid || condstore_) {
+    if (job.walk.uid || condstore_) {
         w.put(sep).put("UID ").put_uint(m.uid);
         sep = " ";
     }

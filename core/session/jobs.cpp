@@ -1,8 +1,8 @@
-// The dispatcher of the session's jobs (DESIGN.md: "Large responses are
-// resumable jobs"): run_job() is called after a command starts one and again
-// whenever the socket took output, a timer fired or the store changed, and
-// hands the turn to the job's own step (run_store_job, run_copy_job, ...).
-// Jobs that hold a store transaction run first: they end it themselves,
+// The dispatcher of the session's jobs (jobs.h; DESIGN.md: "Large responses
+// are resumable jobs"): run_job() is called after a command starts one and
+// again whenever the socket took output, a timer fired or the store changed,
+// and hands the turn to the step of the job's kind (kSteps). Jobs that hold
+// a store transaction, and APPEND, need no view: they end it themselves,
 // whatever happens. The others stop when the selected mailbox's view no
 // longer holds (bye_invalidated) and wait behind a pending VANISHED
 // (EARLIER).
@@ -10,57 +10,63 @@
 
 namespace tinyimapd::imap {
 
+const Session::StepRow Session::kSteps[] = {
+    {JobKind::Fetch, &Session::run_message_job, true},
+    {JobKind::Store, &Session::run_message_job, true},
+    {JobKind::Search, &Session::run_search, true},
+    {JobKind::Sync, &Session::run_sync_job, true},
+    {JobKind::Resync, &Session::run_resync_job, true},
+    {JobKind::List, &Session::run_list_job, true},
+    {JobKind::Expunge, &Session::run_expunge_job, true},
+    {JobKind::StoreApply, &Session::run_store_job, false},
+    {JobKind::Copy, &Session::run_copy_job, false},
+    {JobKind::Append, &Session::run_append_job, false},
+    {JobKind::Select, &Session::run_select_job, false},  // no view yet
+};
+
+FetchJob& Session::fetch_job() {
+    if (job_.kind() == JobKind::Store) return job_.get<StoreJob>();
+    return job_.get<FetchJob>();
+}
+
+bool Session::between_responses() {
+    if (streamer_.active()) return false;
+    const JobKind kind = job_.kind();
+    return (kind != JobKind::Fetch && kind != JobKind::Store) || fetch_job().seq == 0;
+}
+
+void Session::release_job_store() {
+    if (job_.kind() == JobKind::StoreApply) end_store_txn();
+    if (job_.kind() == JobKind::Copy) end_copy_job(Status::Closed);  // ends the job
+}
+
+void Session::end_job() {
+    release_job_store();
+    job_.end();
+}
+
 // Moves the job as far as the output buffer allows.
-void Session::run_job() {
-    // These hold a store transaction: they end it themselves, whatever happens.
-    if (job_.kind == JobKind::StoreApply) {
-        run_store_job();
-        return;
+JobProgress Session::run_job() {
+    const StepRow* row = nullptr;
+    for (const StepRow& r : kSteps) {
+        if (r.kind == job_.kind()) row = &r;
     }
-    if (job_.kind == JobKind::Copy) {
-        run_copy_job();
-        return;
+    if (row == nullptr) return JobProgress::Done;
+    if (row->needs_view) {
+        if (view_invalidated() && between_responses()) {
+            // Between messages: the view's numbers no longer hold (see
+            // Mailbox::make_gone_room); the session ends rather than guess.
+            // A SEARCH answer is a line still open: it is ended first.
+            if (job_.kind() == JobKind::Search) (void)out_.append("\r\n");
+            end_job();
+            bye_invalidated();
+            return JobProgress::Done;
+        }
+        if (vanished_.pending && !run_vanished_earlier()) return JobProgress::Again;
     }
-    if (job_.kind == JobKind::Append) {  // needs no view (cmd_append.cpp)
-        run_append_job();
-        return;
-    }
-    if (job_.kind == JobKind::Select) {  // no view yet (cmd_select.cpp)
-        run_select_job();
-        return;
-    }
-    if (view_invalidated() && !streamer_.active() &&
-        (job_.seq == 0 || job_.kind == JobKind::Search || job_.kind == JobKind::Resync)) {
-        // Between messages: the view's numbers no longer hold (see
-        // Mailbox::make_gone_room); the session ends rather than guess. A
-        // SEARCH answer is a line still open: it is ended first.
-        if (job_.kind == JobKind::Search) (void)out_.append("\r\n");
-        job_.kind = JobKind::None;
-        bye_invalidated();
-        return;
-    }
-    if (vanished_.pending && !run_vanished_earlier()) return;  // ahead of the job
-    if (job_.kind == JobKind::Search) {
-        run_search();
-        return;
-    }
-    if (job_.kind == JobKind::Sync) {
-        run_sync_job();
-        return;
-    }
-    if (job_.kind == JobKind::Resync) {
-        run_resync_job();
-        return;
-    }
-    if (job_.kind == JobKind::List) {
-        run_list_job();
-        return;
-    }
-    if (job_.kind == JobKind::Expunge) {
-        run_expunge_job();
-        return;
-    }
-    run_message_job();
+    (this->*row->step)();
+    if (!job_.active()) return JobProgress::Done;
+    return job_waiting() ? JobProgress::Wait : JobProgress::Again;
 }
 
 }  // namespace tinyimapd::imap

@@ -49,7 +49,7 @@ Session::Session(const SessionConfig& config, SessionServices& services,
 
 void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active) {
     parser_.reset();
-    job_.kind = JobKind::None;
+    job_.end();
     return_block();
     wants_block_ = false;
     out_.clear();
@@ -72,7 +72,7 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     append_wait_ = AppendWait::None;
     append_opening_ = append_open_waiting_ = false;
     release_reservation();  // nothing of the slot's previous connection counts
-    job_.kind = JobKind::None;
+    job_.end();
 #ifdef TINYIMAPD_CHECK_FRAMING
     framing_.reset();
 #endif
@@ -91,7 +91,7 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
 
 bool Session::can_receive() const {
     return state_ != SessionState::Logout && delayed_until_ms_ == kNoDeadline &&
-           !starttls_requested_ && job_.kind == JobKind::None && out_.room() >= kResponseReserve &&
+           !starttls_requested_ && !job_.active() && out_.room() >= kResponseReserve &&
            (block_ != nullptr || services_.command_pool == nullptr ||
             services_.command_pool->free_count() > 0);
 }
@@ -115,7 +115,7 @@ bool Session::take_block(const std::uint8_t* data, std::size_t length) {
 }
 
 void Session::return_block() {
-    if (block_ == nullptr || job_.kind != JobKind::None || !parser_.holds_nothing()) return;
+    if (block_ == nullptr || job_.active() || !parser_.holds_nothing()) return;
     services_.command_pool->give(block_);
     block_ = nullptr;
     parser_.rebind(nullptr, nullptr);
@@ -289,7 +289,7 @@ void Session::execute(std::uint64_t now_ms) {
     // The header's invariants: a command starts only with room for its
     // answers, and never while a failed LOGIN's NO is held back.
     TINYIMAPD_ASSERT(out_.room() >= kResponseReserve);
-    TINYIMAPD_ASSERT(delayed_until_ms_ == kNoDeadline && job_.kind == JobKind::None);
+    TINYIMAPD_ASSERT(delayed_until_ms_ == kNoDeadline && !job_.active());
     now_ms_ = now_ms;
     remember_tag();
     const CommandInfo* info = find_command(parser_.name());
@@ -578,12 +578,12 @@ std::uint64_t Session::deadline() const {
     if (state_ == SessionState::Logout) return kNoDeadline;
     if (delayed_until_ms_ != kNoDeadline) return delayed_until_ms_;
     const std::uint64_t logout = logout_at();
-    if (job_.kind == JobKind::Append && append_wait_ != AppendWait::None) {
+    if (job_.kind() == JobKind::Append && append_wait_ != AppendWait::None) {
         // Woken at once by the holder (Queued), or the timer (Timer);
         // either way the wait is bounded (run_append_job).
         return job_.retry_at_ms < logout ? job_.retry_at_ms : logout;
     }
-    if (job_.kind != JobKind::None && job_.retry_at_ms != 0) {
+    if (job_.active() && job_.retry_at_ms != 0) {
         return job_.retry_at_ms < logout ? job_.retry_at_ms : logout;
     }
     if (idling_ && selected_ != nullptr) {
@@ -615,7 +615,7 @@ void Session::tick(std::uint64_t now_ms) {
         return;
     }
     // RFC 2177: an idling client hears of changes as they happen.
-    if (idling_ && job_.kind == JobKind::None) finish_after_sync({}, {}, {});
+    if (idling_ && !job_.active()) finish_after_sync({}, {}, {});
 }
 
 std::uint64_t Session::logout_at() const {
@@ -625,7 +625,7 @@ std::uint64_t Session::logout_at() const {
 }
 
 void Session::end() {
-    job_.kind = JobKind::None;
+    end_job();
     abort_append();
     stage_.close();  // the staging file goes with the connection
     deselect();
@@ -640,16 +640,15 @@ void Session::end() {
 
 void Session::shutdown(std::string_view reason) {
     if (state_ == SessionState::Logout) return;
-    if (job_.kind != JobKind::None) {
+    if (job_.active()) {
         // A response still being written ends here. Between whole responses
         // the BYE follows them (a SEARCH line is closed first); in the middle
         // of one (a message's FETCH, its literal's bytes promised) nothing
         // may follow, and the connection just closes.
         // (The same points as run_job's end for an invalidated view.)
-        const JobKind kind = job_.kind;
-        const bool between = !streamer_.active() &&
-                             (job_.seq == 0 || kind == JobKind::Search || kind == JobKind::Resync);
-        job_.kind = JobKind::None;
+        const JobKind kind = job_.kind();
+        const bool between = between_responses();
+        end_job();
         if (!between) {
             state_ = SessionState::Logout;
             return;
@@ -671,15 +670,15 @@ void Session::bye_invalidated() {
 
 void Session::bye(std::string_view text) {
     bool can_speak = true;
-    if (job_.kind != JobKind::None) {
+    if (job_.active()) {
         if (streamer_.active()) {
             can_speak = false;
-        } else if ((job_.kind == JobKind::Fetch || job_.kind == JobKind::Store) && job_.seq != 0) {
+        } else if (!between_responses()) {  // a message's FETCH is open
             can_speak = out_.append(")\r\n");
-        } else if (job_.kind == JobKind::Search) {
+        } else if (job_.kind() == JobKind::Search) {
             can_speak = out_.append("\r\n");
         }
-        job_.kind = JobKind::None;
+        end_job();
     }
     state_ = SessionState::Logout;
     if (!can_speak) return;

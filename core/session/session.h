@@ -38,6 +38,7 @@
 #include "core/mime/text_search.h"
 #include "core/mime/transfer_decode.h"
 #include "core/session/command_pool.h"
+#include "core/session/jobs.h"
 #include "core/session/quota_reservations.h"
 #include "core/session/tls_pool.h"
 #include "core/store/registry.h"
@@ -158,15 +159,17 @@ public:
     // progress is aborted; nothing unacknowledged is kept).
     void end();
 
-    // A FETCH or STORE still writing its answers: call run_job() whenever
-    // output has been drained.
-    bool has_job() const { return job_.kind != JobKind::None; }
+    // A command still answering as a job (core/session/jobs.h): call
+    // run_job() whenever output has been drained.
+    bool has_job() const { return job_.active(); }
     // The job waits for the store (deadline() says until when), not for output.
     bool job_waiting() const {
-        if (job_.kind == JobKind::Append) return append_waiting();
-        return job_.kind != JobKind::None && job_.retry_at_ms != 0 && now_ms_ < job_.retry_at_ms;
+        if (job_.kind() == JobKind::Append) return append_waiting();
+        return job_.active() && job_.retry_at_ms != 0 && now_ms_ < job_.retry_at_ms;
     }
-    void run_job();
+    // One step of the job (jobs.cpp); says whether it ended, goes on, or
+    // waits for the store.
+    JobProgress run_job();
 
     // Sessions over a CommandPool (SessionMemory): true while input waits
     // for a block because none was free; the loop gives the session a turn
@@ -273,6 +276,8 @@ private:
     void cmd_subscribe(const ParsedCommand& cmd, bool on);
     void cmd_list(const ParsedCommand& cmd, bool lsub, bool find = false);
     void run_list_job();
+    ListJob& list_job() { return job_.get<ListJob>(); }
+    const ListJob& list_job() const { return job_.get<ListJob>(); }
     struct ListRound;
     bool listed_earlier(const ListRound& round, std::string_view name) const;
     bool write_list_line(std::string_view name, std::uint8_t attrs, std::uint8_t uses,
@@ -297,12 +302,30 @@ private:
     void end_copy_job(Status st);
     // FETCH (cmd_fetch.cpp; BINARY in cmd_binary.cpp).
     void cmd_fetch(const ParsedCommand& cmd);
-    bool check_set(const ParsedCommand& cmd);
-    std::uint32_t next_in_set();
-    std::uint32_t next_uid_in_set();
-    // run_job's last case (jobs.cpp): FETCH's answers, or STORE's once it
+    bool check_set(const ParsedCommand& cmd, SetWalk* walk);
+    std::uint32_t next_in_set(SetWalk& walk);
+    std::uint32_t next_uid_in_set(SetWalk& walk);
+    // The step of Fetch and Store jobs: FETCH's answers, or STORE's once it
     // committed.
     void run_message_job();
+    void finish_message_job();
+    // FETCH's answering context (jobs.h): a Fetch job's, or a Store job's.
+    FetchJob& fetch_job();
+    // True when a response is not half written: no literal streaming, no
+    // message's FETCH open (a SEARCH line may be: it is ended first).
+    bool between_responses();
+    // The step table (jobs.cpp): which member runs a kind, and whether it
+    // needs the selected mailbox's view to hold.
+    struct StepRow {
+        JobKind kind;
+        void (Session::*step)();
+        bool needs_view;
+    };
+    static const StepRow kSteps[];
+    // Ends the job; a STORE or COPY job cut short gives back its store
+    // transaction first (nothing of it was acknowledged, nothing is kept).
+    void end_job();
+    void release_job_store();
     bool start_message();
     bool check_binary_items();
     bool set_seen();
@@ -416,38 +439,6 @@ private:
     std::uint64_t append_open_since_ = 0;
     const std::uint32_t slot_;
 
-    // A FETCH or STORE answering message by message (resumable).
-    // Store: STORE's answers, once StoreApply (the changes, in steps) has
-    // committed them; Copy: COPY and MOVE's copy, in steps.
-    enum class JobKind : std::uint8_t {
-        None,
-        Fetch,
-        Store,
-        Search,
-        Sync,
-        Resync,
-        List,
-        Expunge,
-        StoreApply,
-        Copy,
-        Append,
-        Select  // SELECT/EXAMINE waiting for the compaction opening started
-    };
-    // A LIST or LSUB answering mailbox by mailbox (cmd_list): the command's
-    // arguments (views into the parser, which is not fed while a job runs)
-    // and how many entries earlier rounds wrote.
-    struct ListJob {
-        explicit ListJob(const ArgReader& r) : patterns(r) {}
-        std::string_view reference;
-        ArgReader patterns;
-        std::size_t pattern_count = 0;
-        std::uint16_t options = 0;
-        StatusAtts status;
-        bool lsub = false;
-        bool find = false;  // RFC 2062 FIND: "* MAILBOX name" answers
-        std::size_t sent = 0;
-    };
-    ListJob list_job_{ArgReader(parser_)};
     // RFC 7162 VANISHED (EARLIER), written ahead of the job it precedes
     // (SELECT's Resync, UID FETCH's Fetch): where the walk over the set is.
     struct VanishedWalk {
@@ -461,36 +452,6 @@ private:
     FixedText<32> vanished_all_;  // "1:<max uid>" when the client gave no UIDs
     // A Sync job's tagged line, sent once every change is reported.
     FixedText<kResponseLine> deferred_;
-    struct Job {
-        JobKind kind = JobKind::None;
-        bool uid = false;
-        bool sets_seen = false;
-        bool first_item = true;
-        bool add_flags = false;  // report FLAGS after \Seen was set
-        SeqSet set;
-        SeqSet::Cursor cursor;
-        std::uint32_t range_next = 1, range_hi = 0, next_position = 1, largest_uid = 0;
-        const FetchItem* items = nullptr;
-        std::size_t item_count = 0;
-        std::uint32_t search_count = 0;  // nodes of the SEARCH program
-        bool expunged_any = false;       // Expunge: something went
-        bool move = false;               // Expunge: UID MOVE's originals (move_lo..move_hi)
-        std::uint64_t retry_at_ms = 0;   // Expunge: the store was busy; try again then
-        std::uint64_t waiting_since_ms = 0;
-        std::uint32_t move_lo = 0, move_hi = 0;
-        std::uint32_t expunge_from_uid = 1;  // Expunge: where the store's scan goes on (0: done)
-        std::uint32_t commit_turn = 0;       // Expunge: the loop turn of its last commit
-        std::uint32_t seq = 0;               // message being answered, 0 between messages
-        std::uint32_t held_seq = 0;          // Fetch: the next message, put back while waiting
-        // Fetch: start_message is looking up BINARY item binary_check's
-        // part (over turns of the loop; held_seq holds the message).
-        bool checking = false;
-        std::size_t binary_check = 0;
-        std::size_t item = 0;
-        store::MessageInfo message;
-        std::uint64_t header_size = UINT64_MAX;
-        std::uint64_t since_modseq = 0;  // Resync: changes above this one
-    };
     // The message as the MIME parser reads it (core/mime), and the window
     // a HEADER.FIELDS filter keeps while its literal streams.
     struct MimeSource final : ByteSource {
@@ -499,7 +460,9 @@ private:
         std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
         std::uint64_t size() const override { return message->size; }
     };
-    Job job_;
+    // The command answering over several turns, if any: its context
+    // (jobs.h), its kind and its wait for the store.
+    JobSlot job_;
     MimeSource mime_source_;
     // The literal being streamed: a slice of the message or of the
     // HEADER.FIELDS filter's bytes (a partial's offset and length).
@@ -531,52 +494,10 @@ private:
 
     // ---- MOVE, CONDSTORE FETCH/STORE, BINARY ----
     // (cmd_copy.cpp, cmd_store.cpp, cmd_fetch.cpp, cmd_binary.cpp)
-    void finish_move(bool uid, const SeqSet& set, std::string_view copyuid,
-                     std::uint32_t lowest_uid, std::uint32_t highest_uid);
-    // COPY/MOVE as a job (RFC 3501 §6.4.7, RFC 6851): one transaction on the
-    // destination, open across turns of the loop, a bounded number of
-    // message bytes copied per step; committed (durable) before the OK.
-    struct CopyJob {
-        store::Mailbox* dest = nullptr;  // opened for the job, closed at its end
-        bool move = false;
-        bool txn = false;       // begin_copy succeeded: dest is ours
-        std::uint32_t seq = 0;  // message being copied; 0 between messages
-        std::uint32_t lowest_uid = UINT32_MAX, highest_uid = 0;
-        bool quota = false;       // RFC 9208: room left below
-        bool over_quota = false;  // it would not fit: NO [OVERQUOTA]
-        std::uint64_t quota_bytes = 0, quota_messages = 0;
-        store::CopyCursor cursor;
-        UidPairs pairs;
-    };
-    CopyJob copy_;
-    // STORE's changes as a job (RFC 3501 §6.4.6): one transaction, open
-    // across turns, a bounded number of messages per step; the answers
-    // follow (JobKind::Store) once it has committed.
-    struct StoreJob {
-        explicit StoreJob(const ArgReader& r) : spec(r) {}
-        StoreSpec spec;  // the command's (its flags are re-read on a retry)
-        bool txn = false;
-        store::FlagOp op = store::FlagOp::Add;
-        std::uint8_t flags = 0;
-        std::uint64_t keywords = 0;
-        std::uint32_t seq_scan = 0;  // conditional STORE by number: last one done
-        AscendingRun failed;
-    };
-    StoreJob store_job_{ArgReader(parser_)};
-    bool fetch_has_flags() const;
+    void finish_move(const SetWalk& walk, std::string_view copyuid, std::uint32_t lowest_uid,
+                     std::uint32_t highest_uid);
+    bool fetch_has_flags();
     bool write_store_answer();
-    // RFC 7162 §3.1.4.1: the FETCH job's CHANGEDSINCE (0: none) and whether
-    // MODSEQ is an item (asked) or added to each response (implied).
-    std::uint64_t fetch_changedsince_ = 0;
-    bool fetch_modseq_asked_ = false;
-    bool fetch_modseq_implied_ = false;
-    // RFC 7162 §3.1.3: the STORE job's modifiers and the messages (numbers
-    // or UIDs, as the command used) that failed UNCHANGEDSINCE.
-    static constexpr std::size_t kModifiedText = 320;
-    bool store_conditional_ = false;
-    bool store_silent_ = false;
-    FixedText<kModifiedText> modified_text_;
-    SeqSet modified_;
     // RFC 3516 BINARY: where a section's bytes lie and how they are encoded,
     // and a ByteSource of its decoded bytes (reading the message through
     // fields_window_, which a BINARY item never needs for anything else).
@@ -623,31 +544,6 @@ private:
     void finish_search();
     void esearch_spill();
     void esearch_range(std::uint32_t lo, std::uint32_t hi, bool first);
-    // ALL ranges held to write MIN MAX COUNT before ALL; beyond this many,
-    // ALL is streamed and MAX, COUNT follow it (cmd_search.cpp).
-    static constexpr std::size_t kHeldRanges = 32;
-    struct SearchResult {
-        bool esearch = false;
-        bool modseq = false;      // a MODSEQ key: report the highest mod-sequence
-        bool streaming = false;   // ALL is being written (ranges no longer held)
-        std::uint8_t mask = 0;    // SearchReturn bits
-        std::uint32_t count = 0;  // matches so far
-        std::uint32_t min = 0, max = 0;
-        std::uint64_t min_modseq = 0, max_modseq = 0, highest_modseq = 0;
-        std::uint64_t work = 0;  // message bytes read in this batch
-        // BODY/TEXT over one large message goes on over several batches
-        // (TextWalk): the message's text keys are evaluated again in the
-        // same order, those already done answered from text_results.
-        bool suspended = false;  // a walk ran out of budget: same message next batch
-        bool walking = false;    // text_walk_ holds key number text_done's walk
-        std::uint32_t text_done = 0, text_ordinal = 0;
-        std::uint64_t text_results = 0;
-        std::uint32_t run_lo = 0, run_hi = 0;  // the ALL range being extended
-        std::uint32_t held = 0;
-        std::uint32_t lo[kHeldRanges] = {};
-        std::uint32_t hi[kHeldRanges] = {};
-    };
-    SearchResult search_;
     mime::TextMatcher matcher_;
     mime::TextMatcher walk_matcher_;  // the BODY/TEXT key of text_walk_
     mime::TextWalk text_walk_;

@@ -27,9 +27,10 @@ void write_flag_list(FlagLine& w, std::uint8_t flags, std::uint64_t keywords,
         std::uint8_t bit;
         const char* text;
     };
-    static constexpr Name kNames[] = {{kAnswered, "\\Answered"}, {kFlagged, "\\Flagged"},
-                                      {kDeleted, "\\Deleted"},   {kSeen, "\\Seen"},
-                                      {kDraft, "\\Draft"},       {kRecent, "\\Recent"}};
+    static constexpr Name kNames[] = {
+        {mail::kAnswered, "\\Answered"}, {mail::kFlagged, "\\Flagged"},
+        {mail::kDeleted, "\\Deleted"},   {mail::kSeen, "\\Seen"},
+        {mail::kDraft, "\\Draft"},       {mail::kRecent, "\\Recent"}};
     w.put('(');
     bool first = true;
     auto item = [&](std::string_view text) {
@@ -55,7 +56,8 @@ void write_flag_list(FlagLine& w, std::uint8_t flags, std::uint64_t keywords,
 bool Session::announce_keywords() {
     if (selected_ == nullptr) return true;
     const std::size_t count = selected_->keyword_count();
-    constexpr std::uint8_t kSystem = kAnswered | kFlagged | kDeleted | kSeen | kDraft;
+    constexpr std::uint8_t kSystem =
+        mail::kAnswered | mail::kFlagged | mail::kDeleted | mail::kSeen | mail::kDraft;
     if (flags_announced_ != count) {
         FlagLine w;
         w.put("* FLAGS ");
@@ -124,27 +126,30 @@ void Session::resync(const QresyncParams& p) {
         start_vanished_earlier(p.known_uids, floor);
     }
     // Flag changes follow as a job (they may be many): run_resync_job().
-    job_.kind = JobKind::Resync;
-    job_.uid = !p.known_uids.empty();
-    job_.set = p.known_uids;
-    job_.largest_uid = UINT32_MAX;
-    job_.seq = 1;
-    job_.since_modseq = p.modseq;
+    ResyncJob& job = job_.start<ResyncJob>(JobKind::Resync);
+    job.walk.uid = !p.known_uids.empty();
+    job.walk.set = p.known_uids;
+    job.walk.largest_uid = UINT32_MAX;
+    job.seq = 1;
+    job.since_modseq = p.modseq;
 }
 
 // "* n FETCH (UID u FLAGS (...) MODSEQ (m))" for each (known) message with
 // a higher mod-sequence (RFC 7162 §3.2.5.1; also after a change report that
 // overflowed the store's ring), as room allows; then the deferred tagged line.
 void Session::run_resync_job() {
+    ResyncJob& job = job_.get<ResyncJob>();
     const std::uint32_t max_uid = selected_->uid_next() - 1;
-    for (; job_.seq <= view_.exists; ++job_.seq) {
+    for (; job.seq <= view_.exists; ++job.seq) {
         if (!announce_keywords()) return;  // FLAGS before a FETCH names a keyword
         store::MessageInfo m;
-        if (selected_->message(view_, job_.seq, &m) != Status::Ok) break;
-        if (m.modseq <= job_.since_modseq) continue;
-        if (job_.uid ? !job_.set.contains(m.uid, max_uid) : m.uid > job_.largest_uid) continue;
+        if (selected_->message(view_, job.seq, &m) != Status::Ok) break;
+        if (m.modseq <= job.since_modseq) continue;
+        if (job.walk.uid ? !job.walk.set.contains(m.uid, max_uid) : m.uid > job.walk.largest_uid) {
+            continue;
+        }
         FlagLine w;
-        w.put("* ").put_uint(job_.seq).put(" FETCH (UID ").put_uint(m.uid).put(" FLAGS ");
+        w.put("* ").put_uint(job.seq).put(" FETCH (UID ").put_uint(m.uid).put(" FLAGS ");
         write_flag_list(w, m.flags, m.keywords, *selected_);
         if (condstore_) w.put(" MODSEQ (").put_uint(m.modseq).put(')');
         w.put(")\r\n");
@@ -153,7 +158,7 @@ void Session::run_resync_job() {
     }
     if (!announce_keywords()) return;
     if (out_.room() < deferred_.size()) return;  // the tagged line goes whole
-    job_.kind = JobKind::None;
+    job_.end();
     (void)out_.append(deferred_.view());
 }
 
@@ -380,18 +385,18 @@ void Session::finish_after_sync(std::string_view status, std::string_view code,
         return;
     }
     defer_tagged(status, code, text);
-    job_.kind = JobKind::Sync;
+    job_.start<SyncJob>(JobKind::Sync);
     if (complete) start_flag_scan();
 }
 
 // More flag changes than the store's change ring holds: every message with
 // a higher modseq is reported (RFC 3501 §7.4.2), by the Resync job.
 void Session::start_flag_scan() {
-    job_.kind = JobKind::Resync;
-    job_.uid = false;
-    job_.seq = 1;
-    job_.since_modseq = flag_scan_since_;
-    job_.largest_uid = flag_scan_max_uid_;
+    ResyncJob& job = job_.start<ResyncJob>(JobKind::Resync);
+    job.walk.uid = false;
+    job.seq = 1;
+    job.since_modseq = flag_scan_since_;
+    job.walk.largest_uid = flag_scan_max_uid_;
     flag_scan_since_ = UINT64_MAX;
     run_resync_job();
 }
@@ -413,7 +418,7 @@ void Session::defer_tagged(std::string_view status, std::string_view code, std::
 void Session::run_sync_job() {
     if (!sync_selected() && state_ != SessionState::Logout) return;  // more next turn
     if (state_ == SessionState::Logout) {
-        job_.kind = JobKind::None;
+        job_.end();
         return;
     }
     if (flag_scan_since_ != UINT64_MAX) {
@@ -421,7 +426,7 @@ void Session::run_sync_job() {
         return;
     }
     if (out_.room() < deferred_.size()) return;  // the tagged line goes whole
-    job_.kind = JobKind::None;
+    job_.end();
     (void)out_.append(deferred_.view());
 }
 

@@ -158,7 +158,7 @@ struct Record {
     // The current (effective) mutable state:
     std::uint64_t modseq = 0;
     std::uint64_t keywords = 0;
-    std::uint8_t flags = 0;  // imap::SystemFlag bits (never kRecent)
+    std::uint8_t flags = 0;  // mail::SystemFlag bits (never kRecent)
     bool expunged = false;
     std::uint8_t slot = 0;  // which RecordSlot holds the state above
 };

@@ -69,7 +69,7 @@ using Path = FixedString<port::kMaxPath>;
 struct MessageInfo {
     std::uint32_t uid = 0;
     std::uint32_t size = 0;      // RFC822.SIZE: bytes exactly as appended
-    std::uint8_t flags = 0;      // imap::SystemFlag bits, kRecent added per view
+    std::uint8_t flags = 0;      // mail::SystemFlag bits, kRecent added per view
     std::uint64_t keywords = 0;  // bit i = Mailbox::keyword_name(i)
     std::int64_t internal_date = 0;
     std::int16_t zone_minutes = 0;

@@ -73,7 +73,7 @@ inline std::uint64_t fresh_id(Services& s) {
 }
 
 inline std::uint8_t apply(FlagOp op, std::uint8_t old_flags, std::uint8_t f) {
-    f = static_cast<std::uint8_t>(f & ~imap::kRecent);
+    f = static_cast<std::uint8_t>(f & ~mail::kRecent);
     switch (op) {
         case FlagOp::Add: return static_cast<std::uint8_t>(old_flags | f);
         case FlagOp::Remove: return static_cast<std::uint8_t>(old_flags & ~f);
@@ -91,7 +91,7 @@ inline std::uint64_t apply64(FlagOp op, std::uint64_t old_bits, std::uint64_t b)
 }
 
 inline bool seen(std::uint8_t flags) {
-    return (flags & imap::kSeen) != 0;
+    return (flags & mail::kSeen) != 0;
 }
 
 }  // namespace tinyimapd::store::detail

@@ -169,7 +169,7 @@ Status Mailbox::begin_append(Appender& a, std::uint32_t size, std::uint8_t flags
     a.mailbox = this;
     a.uid = static_cast<std::uint32_t>(state_.uid_next + count);
     a.size = size;
-    a.flags = static_cast<std::uint8_t>(flags & ~imap::kRecent);
+    a.flags = static_cast<std::uint8_t>(flags & ~mail::kRecent);
     a.keywords = keywords;
     a.frame_offset = offset;
     a.batch_end = offset;
@@ -342,7 +342,7 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
     // The cache must keep the committed state until the commit.
     if (s_->limits.cache_records != 0) cache_[pos % s_->limits.cache_records].position_plus_one = 0;
     note_change(r.uid, r.modseq);
-    result->flags = static_cast<std::uint8_t>(nf | (result->flags & imap::kRecent));
+    result->flags = static_cast<std::uint8_t>(nf | (result->flags & mail::kRecent));
     result->keywords = nk;
     result->modseq = r.modseq;
     return Status::Ok;
@@ -414,7 +414,7 @@ Status Mailbox::copy_step(const View& v, std::uint32_t seq, Mailbox& dest, CopyC
         r.offset = dest.txn_data_end_;
         r.internal_date = m.internal_date;
         r.zone_minutes = m.zone_minutes;
-        r.flags = static_cast<std::uint8_t>(m.flags & ~imap::kRecent);
+        r.flags = static_cast<std::uint8_t>(m.flags & ~mail::kRecent);
         r.keywords = kw;
         r.modseq = dest.next_.highest_modseq;
         const FrameHeader h = frame_header_of(r);
@@ -509,7 +509,7 @@ Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uid
         Record r;
         if ((st = read_record(pos, &r)) != Status::Ok) break;
         if (r.expunged) continue;
-        if ((r.flags & imap::kDeleted) == 0 &&
+        if ((r.flags & mail::kDeleted) == 0 &&
             (uid_filter == nullptr || !uid_filter->ignores_deleted())) {
             continue;
         }

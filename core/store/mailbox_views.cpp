@@ -172,7 +172,7 @@ Status Mailbox::message(const View& v, std::uint32_t seq, MessageInfo* out) {
     out->uid = r.uid;
     out->size = r.size;
     out->flags = r.flags;
-    if (is_recent(v, r.uid)) out->flags |= imap::kRecent;
+    if (is_recent(v, r.uid)) out->flags |= mail::kRecent;
     out->keywords = r.keywords;
     out->internal_date = r.internal_date;
     out->zone_minutes = r.zone_minutes;

@@ -30,7 +30,7 @@ bool wildcard(char c) {
 // every kept wildcard sits next to a literal byte, and a pattern with more
 // literal bytes than the name cannot match, so a name of at most
 // kMaxMailboxName bytes needs at most 2 * kMaxMailboxName + 1 of them.
-constexpr std::size_t kMaxFolded = 2 * imap::kMaxMailboxName + 1;
+constexpr std::size_t kMaxFolded = 2 * mail::kMaxMailboxName + 1;
 constexpr std::size_t kWords = (kMaxFolded + 1 + 63) / 64;  // states 0..m, one bit each
 
 // The folded pattern as bit masks over its positions: which are '*', which
@@ -100,14 +100,14 @@ bool decode_level(std::string_view d, TextWriter& out) {
 }
 
 Status mailbox_path(std::string_view root, std::string_view name, TextWriter& out) {
-    if (!imap::is_valid_mailbox_name(name)) return Status::Invalid;
-    FixedText<imap::kMaxMailboxName + 8> norm;
-    imap::normalize_mailbox(name, norm);
+    if (!mail::is_valid_mailbox_name(name)) return Status::Invalid;
+    FixedText<mail::kMaxMailboxName + 8> norm;
+    mail::normalize_mailbox(name, norm);
     if (!norm.ok()) return Status::TooLong;
     out.put(root);
     std::string_view rest = norm.view();
     while (!rest.empty()) {
-        std::size_t cut = rest.find(imap::kHierarchyDelimiter);
+        std::size_t cut = rest.find(mail::kHierarchyDelimiter);
         if (cut == std::string_view::npos) cut = rest.size();
         const std::size_t before = out.size();
         out.put('/');
@@ -128,10 +128,10 @@ Status mailbox_path(std::string_view root, std::string_view name, TextWriter& ou
 // stack: the old backtracking matcher took exponential time on
 // "*a*a*a*a*a*a*b" against a long name of 'a's (issue 20, item 1). Runs of
 // wildcards fold first ("%*" and "*%" match what '*' matches, "%%" what '%'
-// matches), which bounds the states; names longer than imap::kMaxMailboxName
+// matches), which bounds the states; names longer than mail::kMaxMailboxName
 // (never a mailbox) do not match.
 bool match_pattern(std::string_view pattern, std::string_view name) {
-    if (name.size() > imap::kMaxMailboxName) return false;
+    if (name.size() > mail::kMaxMailboxName) return false;
     PatternMasks pm{};
     std::size_t m = 0;
     std::size_t literals = 0;
@@ -173,7 +173,7 @@ bool match_pattern(std::string_view pattern, std::string_view name) {
             const std::uint64_t want = ((static_cast<unsigned char>(c) >> b) & 1u) != 0 ? ~0ull : 0;
             for (std::size_t w = 0; w < pm.words; ++w) same[w] &= ~(pm.byte_bit[b][w] ^ want);
         }
-        const bool crosses = c == imap::kHierarchyDelimiter;
+        const bool crosses = c == mail::kHierarchyDelimiter;
         std::uint64_t carry = 0;
         std::uint64_t any = 0;
         for (std::size_t w = 0; w < pm.words; ++w) {

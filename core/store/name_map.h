@@ -1,6 +1,6 @@
 // Mailbox names -> paths below a user's directory, safe on FAT32/exFAT.
 //
-// A name ("Work/2024") is validated (imap::is_valid_mailbox_name: canonical
+// A name ("Work/2024") is validated (mail::is_valid_mailbox_name: canonical
 // modified UTF-7, no "." or ".." level, no empty level, bounded length and
 // depth), its first level normalised to "INBOX" when it is any case of it,
 // and each level becomes one directory name:
@@ -34,7 +34,7 @@ Status mailbox_path(std::string_view root, std::string_view name, TextWriter& ou
 // LIST wildcards (RFC 3501 §6.3.8): '*' matches anything, '%' anything but
 // the hierarchy delimiter. Case-sensitive (callers fold a leading INBOX).
 // Time O(len(pattern) * len(name) / 64) whatever the pattern; names longer
-// than imap::kMaxMailboxName never match.
+// than mail::kMaxMailboxName never match.
 bool match_pattern(std::string_view pattern, std::string_view name);
 
 }  // namespace tinyimapd::store

@@ -129,9 +129,9 @@ public:
 
     bool entry(std::string_view name, port::FileType type) override {
         if (type != port::FileType::Directory) return true;
-        FixedText<imap::kMaxMailboxName + 1> full;
+        FixedText<mail::kMaxMailboxName + 1> full;
         full.put(prefix_);
-        if (!prefix_.empty()) full.put(imap::kHierarchyDelimiter);
+        if (!prefix_.empty()) full.put(mail::kHierarchyDelimiter);
         if (!decode_level(name, full) || !full.ok()) return true;
         Path child;
         if (join(dir_, name, &child) != Status::Ok) return true;
@@ -144,7 +144,7 @@ public:
                 return false;
             }
         }
-        if (kids && depth_ + 1 < imap::kMaxMailboxDepth && could_go_deeper()) {
+        if (kids && depth_ + 1 < mail::kMaxMailboxDepth && could_go_deeper()) {
             ListWalker sub(fs_, pattern_, out_, child.view(), full.view(), depth_ + 1, stop_);
             (void)fs_.list(child.view(), sub);
         }
@@ -157,7 +157,7 @@ private:
         std::size_t levels = 1;
         for (char c : pattern_) {
             if (c == '*') return true;
-            if (c == imap::kHierarchyDelimiter) ++levels;
+            if (c == mail::kHierarchyDelimiter) ++levels;
         }
         return depth_ + 1 < levels;
     }
@@ -187,13 +187,13 @@ public:
         : fs_(fs), dir_(dir), old_(old_len), new_(new_len), verdict_(verdict) {}
 
     static bool fits(const Lengths& l) {
-        return l.name <= imap::kMaxMailboxName && l.levels <= imap::kMaxMailboxDepth &&
+        return l.name <= mail::kMaxMailboxName && l.levels <= mail::kMaxMailboxDepth &&
                l.path + 1 + kIndexNew.size() <= port::kMaxPath;
     }
 
     bool entry(std::string_view name, port::FileType type) override {
         if (type != port::FileType::Directory) return true;
-        FixedText<imap::kMaxMailboxName + 1> level;
+        FixedText<mail::kMaxMailboxName + 1> level;
         if (!decode_level(name, level) || !level.ok()) return true;  // not a mailbox
         const Lengths o{old_.name + 1 + level.size(), old_.path + 1 + name.size(), old_.levels + 1};
         const Lengths n{new_.name + 1 + level.size(), new_.path + 1 + name.size(), new_.levels + 1};
@@ -219,7 +219,7 @@ private:
 
 std::size_t levels_of(std::string_view name) {
     std::size_t n = 1;
-    for (char c : name) n += c == imap::kHierarchyDelimiter ? 1 : 0;
+    for (char c : name) n += c == mail::kHierarchyDelimiter ? 1 : 0;
     return n;
 }
 
@@ -273,7 +273,7 @@ private:
     char buf_[256];
     std::size_t pos_ = 0, len_ = 0;
     std::uint64_t at_ = 0;
-    char line_[imap::kMaxMailboxName];
+    char line_[mail::kMaxMailboxName];
     std::size_t line_len_ = 0;
     bool skipping_ = false;
     Status status_ = Status::Ok;
@@ -371,7 +371,7 @@ struct FirstEntry final : port::DirVisitor {
 // Removes a temporary directory of ours and everything in it (bounded by the
 // mailbox depth; one entry at a time, so no listing is held while removing).
 Status remove_tree(port::Fs& fs, std::string_view dir, std::size_t depth) {
-    if (depth > imap::kMaxMailboxDepth + 1) return Status::TooLong;
+    if (depth > mail::kMaxMailboxDepth + 1) return Status::TooLong;
     for (;;) {
         FirstEntry e;
         Status st = fs.list(dir, e);
@@ -518,7 +518,7 @@ Status UserStore::remove(std::string_view name) {
     TreeLock held(reg_.services().fs, root_);
     if (held.status() != Status::Ok) return held.status();
     Services& s = reg_.services();
-    if (imap::is_inbox(name)) return Status::Permission;
+    if (mail::is_inbox(name)) return Status::Permission;
     Path dir, tmp;
     Status st = mailbox_dir(name, &dir);
     if (st != Status::Ok) return st == Status::TooLong ? Status::NotFound : st;
@@ -558,7 +558,7 @@ Status UserStore::rename(std::string_view from, std::string_view to) {
     Status st = mailbox_dir(from, &fd);
     if (st == Status::Ok) st = mailbox_dir(to, &td);
     if (st != Status::Ok) return st;
-    if (imap::is_inbox(to)) return Status::Exists;
+    if (mail::is_inbox(to)) return Status::Exists;
     if (!exists(s.fs, fd.view(), port::FileType::Directory)) return Status::NotFound;
     st = directory_at(s.fs, td.view());
     if (st == Status::Ok) return Status::Exists;
@@ -567,9 +567,9 @@ Status UserStore::rename(std::string_view from, std::string_view to) {
     if (t.size() > f.size() && ascii::head(t, f.size()) == f && t[f.size()] == '/')
         return Status::Invalid;  // into itself
     // Every descendant keeps a name within the limits (RenameCheck).
-    FixedText<imap::kMaxMailboxName + 8> from_norm, to_norm;
-    imap::normalize_mailbox(from, from_norm);
-    imap::normalize_mailbox(to, to_norm);
+    FixedText<mail::kMaxMailboxName + 8> from_norm, to_norm;
+    mail::normalize_mailbox(from, from_norm);
+    mail::normalize_mailbox(to, to_norm);
     if (!from_norm.ok() || !to_norm.ok()) return Status::TooLong;
     Status verdict = Status::Ok;
     RenameCheck check(s.fs, f, {from_norm.size(), f.size(), levels_of(from_norm.view())},
@@ -577,7 +577,7 @@ Status UserStore::rename(std::string_view from, std::string_view to) {
     if ((st = s.fs.list(f, check)) != Status::Ok) return st;
     if (verdict != Status::Ok) return verdict;
     if ((st = make_parents(t)) != Status::Ok) return st;
-    if (imap::is_inbox(from)) return rename_inbox(f, t);
+    if (mail::is_inbox(from)) return rename_inbox(f, t);
     if ((st = s.fs.rename(f, t)) != Status::Ok) return st;
     // RFC 2180 §3.4: sessions that have it (or a child) selected go on
     // working on it under its new name; the handles stay valid.
@@ -650,7 +650,7 @@ Status UserStore::rename_inbox(std::string_view inbox, std::string_view to) {
 }
 
 Status UserStore::list(std::string_view reference, std::string_view pattern, ListVisitor& out) {
-    FixedText<2 * imap::kMaxMailboxName + 2> joined, norm;
+    FixedText<2 * mail::kMaxMailboxName + 2> joined, norm;
     joined.put(reference).put(pattern);
     if (!joined.ok()) return Status::TooLong;
     normalize_pattern(joined.view(), norm);
@@ -661,9 +661,9 @@ Status UserStore::list(std::string_view reference, std::string_view pattern, Lis
 }
 
 Status UserStore::subscribe(std::string_view name, bool subscribed) {
-    if (!imap::is_valid_mailbox_name(name)) return Status::Invalid;
-    FixedText<imap::kMaxMailboxName + 8> norm;
-    imap::normalize_mailbox(name, norm);
+    if (!mail::is_valid_mailbox_name(name)) return Status::Invalid;
+    FixedText<mail::kMaxMailboxName + 8> norm;
+    mail::normalize_mailbox(name, norm);
     if (!norm.ok()) return Status::TooLong;
     port::Fs& fs = reg_.services().fs;
     Path cur, next;
@@ -716,7 +716,7 @@ Status UserStore::subscribe(std::string_view name, bool subscribed) {
 
 Status UserStore::list_subscribed(std::string_view reference, std::string_view pattern,
                                   ListVisitor& out) {
-    FixedText<2 * imap::kMaxMailboxName + 2> joined, norm;
+    FixedText<2 * mail::kMaxMailboxName + 2> joined, norm;
     joined.put(reference).put(pattern);
     if (!joined.ok()) return Status::TooLong;
     normalize_pattern(joined.view(), norm);
@@ -764,16 +764,16 @@ bool UserStore::any_subscription(Match match) {
 }
 
 bool UserStore::is_subscribed(std::string_view name) {
-    FixedText<imap::kMaxMailboxName + 8> norm;
-    imap::normalize_mailbox(name, norm);
+    FixedText<mail::kMaxMailboxName + 8> norm;
+    mail::normalize_mailbox(name, norm);
     return norm.ok() &&
            any_subscription([&](std::string_view line) { return line == norm.view(); });
 }
 
 bool UserStore::has_subscribed_child(std::string_view name, std::string_view unless) {
-    FixedText<imap::kMaxMailboxName + 8> prefix;
-    imap::normalize_mailbox(name, prefix);
-    prefix.put(imap::kHierarchyDelimiter);
+    FixedText<mail::kMaxMailboxName + 8> prefix;
+    mail::normalize_mailbox(name, prefix);
+    prefix.put(mail::kHierarchyDelimiter);
     return prefix.ok() && any_subscription([&](std::string_view line) {
                return line.size() > prefix.size() &&
                       ascii::head(line, prefix.size()) == prefix.view() &&
@@ -799,7 +799,7 @@ std::uint8_t UserStore::special_use(std::string_view name) {
     LineReader lr(fs, in.value);
     std::string_view line;
     std::uint8_t uses = 0;
-    while (lr.next(&line)) uses |= imap::special_use_bit(line);
+    while (lr.next(&line)) uses |= mail::special_use_bit(line);
     (void)fs.close(in.value);
     return uses;
 }
@@ -818,7 +818,7 @@ Status UserStore::set_special_use(std::string_view name, std::uint8_t uses) {
     }
     FixedText<128> text;
     for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
-        if ((uses & bit) != 0) text.put(imap::special_use_name(bit)).put('\n');
+        if ((uses & bit) != 0) text.put(mail::special_use_name(bit)).put('\n');
     }
     auto out = fs.open(next.view(), port::kOpenWrite | port::kOpenCreate | port::kOpenTruncate |
                                         port::kOpenNoFollow);

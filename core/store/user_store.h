@@ -47,7 +47,7 @@ protected:
 };
 
 // The subscription file, read line by line through a 256-byte window; a line
-// longer than imap::kMaxMailboxName is skipped.
+// longer than mail::kMaxMailboxName is skipped.
 inline constexpr std::string_view kSubscriptionsFile = "subs.txt";
 inline constexpr std::string_view kSpecialUseFile = "m.use";
 
@@ -96,7 +96,7 @@ public:
     bool has_subscribed_child(std::string_view name, std::string_view unless = {});
     bool mailbox_has_children(std::string_view name);
 
-    // RFC 6154 special-use attributes of a mailbox, as imap::SpecialUse bits,
+    // RFC 6154 special-use attributes of a mailbox, as mail::SpecialUse bits,
     // kept in the file m.use of its directory (one attribute name a line);
     // they move with RENAME and go with DELETE. 0 when none.
     std::uint8_t special_use(std::string_view name);

@@ -430,38 +430,35 @@ int serve(Config& cfg, bool demo) {
     return 0;
 }
 
-int run(int argc, char** argv) {
-    int first = 1;
-    bool demo = false;
-    if (argc > 1 && argv[1][0] != '-') {
-        const std::string_view sub = argv[1];
-        if (sub == "passwd") return run_passwd(argc - 2, argv + 2);
-        if (sub == "deliver") return run_deliver(argc - 2, argv + 2);
-        if (sub == "import") return run_import(argc - 2, argv + 2);
-        if (sub == "export") return run_export(argc - 2, argv + 2);
-        if (sub == "check") return run_check(argc - 2, argv + 2);
-        if (sub == "demo") {
-            demo = true;
-        } else if (sub != "serve") {
-            err("tinyimapd: unknown subcommand '");
-            err(sub);
-            err("'\n");
-            err(kUsage);
-            return EX_USAGE;
-        }
-        first = 2;
-    }
+// What a step of run() returns when the program goes on.
+constexpr int kGoOn = -1;
 
-    Config cfg;
-    // `log` stays "not given" unless a source sets it; then a detached server
-    // logs to syslog, one in the foreground to stderr (resolved below).
-    constexpr auto kLogNotGiven = static_cast<tinyimapd::LogTarget>(0xFF);
-    cfg.log = kLogNotGiven;
-    bool check_only = false;
-    bool print_layout = false;  // the memory a server of this configuration reserves
-    PosixFs fs;
+// The subcommands other than serve/demo run here; *first is the first
+// option's index.
+int run_subcommand(int argc, char** argv, bool* demo, int* first) {
+    if (argc <= 1 || argv[1][0] == '-') return kGoOn;
+    const std::string_view sub = argv[1];
+    if (sub == "passwd") return run_passwd(argc - 2, argv + 2);
+    if (sub == "deliver") return run_deliver(argc - 2, argv + 2);
+    if (sub == "import") return run_import(argc - 2, argv + 2);
+    if (sub == "export") return run_export(argc - 2, argv + 2);
+    if (sub == "check") return run_check(argc - 2, argv + 2);
+    if (sub == "demo") {
+        *demo = true;
+    } else if (sub != "serve") {
+        err("tinyimapd: unknown subcommand '");
+        err(sub);
+        err("'\n");
+        err(kUsage);
+        return EX_USAGE;
+    }
+    *first = 2;
+    return kGoOn;
+}
+
+// The --config files, before the other options (command line wins).
+int load_config_files(Config& cfg, PosixFs& fs, int argc, char** argv, int first) {
     ConfigError e{};
-    // The file first, then the options over it (command line wins).
     for (int i = first; i < argc; ++i) {
         const std::string_view a = argv[i];
         std::string_view path;
@@ -482,6 +479,26 @@ int run(int argc, char** argv) {
             return fs.stat(path, &info) == Status::NotFound ? EX_NOINPUT : EX_CONFIG;
         }
     }
+    return kGoOn;
+}
+
+void print_version() {
+    out("tinyimapd " TINYIMAPD_VERSION "\n");
+    // The TLS library and the protocol versions offered (tests and
+    // packagers read this line).
+#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
+    out("TLS: ");
+    out(mbedtls_compat::kLibraryText);
+    out("\n");
+#else
+    out("TLS: none\n");
+#endif
+}
+
+// The options other than --config, over what the files set.
+int apply_options(Config& cfg, int argc, char** argv, int first, bool* check_only,
+                  bool* print_layout) {
+    ConfigError e{};
     for (int i = first; i < argc; ++i) {
         const std::string_view a = argv[i];
         if (a == "--config") {
@@ -494,24 +511,15 @@ int run(int argc, char** argv) {
             return 0;
         }
         if (a == "--version" || a == "-V") {
-            out("tinyimapd " TINYIMAPD_VERSION "\n");
-            // The TLS library and the protocol versions offered (tests and
-            // packagers read this line).
-#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
-            out("TLS: ");
-            out(mbedtls_compat::kLibraryText);
-            out("\n");
-#else
-            out("TLS: none\n");
-#endif
+            print_version();
             return 0;
         }
         if (a == "--check-config") {
-            check_only = true;
+            *check_only = true;
             continue;
         }
         if (a == "--print-layout") {
-            print_layout = true;
+            *print_layout = true;
             continue;
         }
         if (!config_apply_option(cfg, a, &e)) {
@@ -519,37 +527,66 @@ int run(int argc, char** argv) {
             return a.substr(0, 2) == "--" ? EX_CONFIG : EX_USAGE;
         }
     }
+    return kGoOn;
+}
+
+// --print-layout: the memory a server of this configuration reserves, item
+// by item (Server::write_layout, the code that lays the block out).
+int print_layout(const Config& cfg) {
+    static char text[16 * 1024];
+    TextWriter w(text, sizeof text);
+    Server::write_layout(cfg, w);
+#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
+    // Outside the block: the TLS engines (tls_sessions), their own block and
+    // the heap mbedTLS takes for each at startup.
+    const std::size_t engines = Server::tls_engines(cfg);
+    w.put("TLS, outside the block: ").put_uint(engines).put(" engines (tls_sessions), ");
+    w.put_uint(MbedTls::memory_needed(engines)).put(" bytes of MbedTlsSession and about ");
+    w.put_uint(engines * 37).put(" KiB of mbedTLS heap (measured at start, in the startup ");
+    w.put("line's total)\n");
+#endif
+    out(w.view());
+    return 0;
+}
+
+// --check-config: the configuration in effect, or why it is invalid.
+int check_config(const Config& cfg) {
+    ConfigError e{};
+    if (!config_validate(cfg, &e)) {
+        report_config_error(e);
+        return EX_CONFIG;
+    }
+    static char text[32 * 1024];
+    TextWriter w(text, sizeof text);
+    config_write(cfg, w);
+    out(w.view());
+    return 0;
+}
+
+int run(int argc, char** argv) {
+    int first = 1;
+    bool demo = false;
+    if (const int code = run_subcommand(argc, argv, &demo, &first); code != kGoOn) return code;
+    Config cfg;
+    // `log` stays "not given" unless a source sets it; then a detached server
+    // logs to syslog, one in the foreground to stderr (resolved below).
+    constexpr auto kLogNotGiven = static_cast<tinyimapd::LogTarget>(0xFF);
+    cfg.log = kLogNotGiven;
+    PosixFs fs;
+    if (const int code = load_config_files(cfg, fs, argc, argv, first); code != kGoOn) {
+        return code;
+    }
+    bool check_only = false, layout = false;
+    if (const int code = apply_options(cfg, argc, argv, first, &check_only, &layout);
+        code != kGoOn) {
+        return code;
+    }
     if (cfg.log == kLogNotGiven) {
         cfg.log =
             cfg.foreground || demo ? tinyimapd::LogTarget::Stderr : tinyimapd::LogTarget::Syslog;
     }
-    if (print_layout) {
-        static char text[16 * 1024];
-        TextWriter w(text, sizeof text);
-        Server::write_layout(cfg, w);
-#if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
-        // Outside the block: the TLS engines (tls_sessions), their own
-        // block and the heap mbedTLS takes for each at startup.
-        const std::size_t engines = Server::tls_engines(cfg);
-        w.put("TLS, outside the block: ").put_uint(engines).put(" engines (tls_sessions), ");
-        w.put_uint(MbedTls::memory_needed(engines)).put(" bytes of MbedTlsSession and about ");
-        w.put_uint(engines * 37).put(" KiB of mbedTLS heap (measured at start, in the startup ");
-        w.put("line's total)\n");
-#endif
-        out(w.view());
-        return 0;
-    }
-    if (check_only) {
-        if (!config_validate(cfg, &e)) {
-            report_config_error(e);
-            return EX_CONFIG;
-        }
-        static char text[32 * 1024];
-        TextWriter w(text, sizeof text);
-        config_write(cfg, w);
-        out(w.view());
-        return 0;
-    }
+    if (layout) return print_layout(cfg);
+    if (check_only) return check_config(cfg);
     return serve(cfg, demo);
 }
 

@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
         bool skipped = false;
         if (m->begin_store() != Status::Ok ||
             m->store(v, seq, (i / 2 % 2) ? FlagOp::Remove : FlagOp::Add,
-                     (i & 1) ? imap::kFlagged : imap::kSeen, 0, 0, &info, &skipped) != Status::Ok ||
+                     (i & 1) ? mail::kFlagged : mail::kSeen, 0, 0, &info, &skipped) != Status::Ok ||
             m->commit_store() != Status::Ok)
             return 1;
     }

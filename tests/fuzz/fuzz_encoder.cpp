@@ -19,11 +19,12 @@
 
 #include "core/base/text.h"
 #include "core/imap/encoder.h"
-#include "core/mail/mailbox_name.h"
 #include "core/imap/parser.h"
+#include "core/mail/mailbox_name.h"
 
 using namespace tinyimapd;
 using namespace tinyimapd::imap;
+using namespace tinyimapd::mail;
 
 namespace {
 

@@ -46,7 +46,7 @@ void fuzz_mbox(std::string_view text) {
             check(back == m.state.date);
         }
         constexpr std::uint8_t kSystem =
-            imap::kSeen | imap::kAnswered | imap::kFlagged | imap::kDraft | imap::kDeleted;
+            mail::kSeen | mail::kAnswered | mail::kFlagged | mail::kDraft | mail::kDeleted;
         check((m.state.flags & ~kSystem) == 0);
     }
     // Each input line gives at most its bytes and a CRLF.
@@ -64,7 +64,7 @@ void fuzz_maildir(std::string_view rest) {
     std::vector<std::string> keywords;
     maildir_info(name, names, &flags, &keywords);
     constexpr std::uint8_t kSystem =
-        imap::kSeen | imap::kAnswered | imap::kFlagged | imap::kDraft | imap::kDeleted;
+        mail::kSeen | mail::kAnswered | mail::kFlagged | mail::kDraft | mail::kDeleted;
     check((flags & ~kSystem) == 0);
     std::uint64_t bits = 0;
     for (const std::string& k : keywords) {

@@ -10,7 +10,7 @@
 //     old backtracking matcher's;
 //   - on every input it is that of a bottom-up table over (pattern position,
 //     name position), a second reference without backtracking; names longer
-//     than imap::kMaxMailboxName never match;
+//     than mail::kMaxMailboxName never match;
 //   - one call takes less than kSlowSeconds (a hang would be exponential).
 // Buffers are static; the matcher itself allocates nothing.
 #include <chrono>
@@ -27,7 +27,7 @@
 namespace {
 
 constexpr std::size_t kMaxPattern = 1024;
-constexpr std::size_t kMaxName = tinyimapd::imap::kMaxMailboxName + 8;
+constexpr std::size_t kMaxName = tinyimapd::mail::kMaxMailboxName + 8;
 constexpr double kSlowSeconds = 1.0;
 
 char g_name[kMaxName];
@@ -84,7 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     check(took < kSlowSeconds);
 
-    if (nl > tinyimapd::imap::kMaxMailboxName) {
+    if (nl > tinyimapd::mail::kMaxMailboxName) {
         check(!got);
         return 0;
     }

@@ -1,5 +1,5 @@
 // The conversation fuzz_keywords.cpp fuzzes, shared with the unit tests that
-// replay its seed corpus (tests/unit/server_keywords_test.cpp): see
+// replay its seed corpus (tests/unit/server/server_keywords_test.cpp): see
 // fuzz_keywords.cpp for the input layout. run_keywords_conversation()
 // returns false when any byte sent to either client is malformed.
 #pragma once

@@ -167,24 +167,24 @@ void apply_state_header(std::string_view line, std::uint8_t* flags,
     const std::string_view v = line.substr(colon + 1);
     auto has = [v](char c) { return v.find(c) != std::string_view::npos; };
     if (iequals_prefix(line, "Status:")) {
-        if (has('R')) *flags |= imap::kSeen;
+        if (has('R')) *flags |= mail::kSeen;
     } else if (iequals_prefix(line, "X-Status:")) {
-        if (has('A')) *flags |= imap::kAnswered;
-        if (has('F')) *flags |= imap::kFlagged;
-        if (has('T')) *flags |= imap::kDraft;
-        if (has('D')) *flags |= imap::kDeleted;
+        if (has('A')) *flags |= mail::kAnswered;
+        if (has('F')) *flags |= mail::kFlagged;
+        if (has('T')) *flags |= mail::kDraft;
+        if (has('D')) *flags |= mail::kDeleted;
     } else if (iequals_prefix(line, "X-Keywords:")) {
         split_words(v, keywords);
     }
 }
 
 std::string mbox_state_headers(std::uint8_t flags, const std::vector<std::string>& keywords) {
-    std::string h = (flags & imap::kSeen) ? "Status: RO\n" : "Status: O\n";
+    std::string h = (flags & mail::kSeen) ? "Status: RO\n" : "Status: O\n";
     std::string x;
-    if (flags & imap::kAnswered) x += 'A';
-    if (flags & imap::kFlagged) x += 'F';
-    if (flags & imap::kDraft) x += 'T';
-    if (flags & imap::kDeleted) x += 'D';
+    if (flags & mail::kAnswered) x += 'A';
+    if (flags & mail::kFlagged) x += 'F';
+    if (flags & mail::kDraft) x += 'T';
+    if (flags & mail::kDeleted) x += 'D';
     if (!x.empty()) h += "X-Status: " + x + "\n";
     std::string k;
     for (const std::string& name : keywords) {
@@ -317,11 +317,11 @@ void maildir_info(std::string_view file_name, const std::vector<std::string>& ke
     if (info == std::string_view::npos) return;
     for (char c : file_name.substr(info + 3)) {
         switch (c) {
-            case 'D': *flags |= imap::kDraft; break;
-            case 'F': *flags |= imap::kFlagged; break;
-            case 'R': *flags |= imap::kAnswered; break;
-            case 'S': *flags |= imap::kSeen; break;
-            case 'T': *flags |= imap::kDeleted; break;
+            case 'D': *flags |= mail::kDraft; break;
+            case 'F': *flags |= mail::kFlagged; break;
+            case 'R': *flags |= mail::kAnswered; break;
+            case 'S': *flags |= mail::kSeen; break;
+            case 'T': *flags |= mail::kDeleted; break;
             default:
                 if (c >= 'a' && c <= 'z') {
                     const auto i = static_cast<std::size_t>(c - 'a');
@@ -336,11 +336,11 @@ void maildir_info(std::string_view file_name, const std::vector<std::string>& ke
 
 std::string maildir_flags(std::uint8_t flags, std::uint64_t keywords) {
     std::string f;  // in ASCII order, as the Maildir spec asks
-    if (flags & imap::kDraft) f += 'D';
-    if (flags & imap::kFlagged) f += 'F';
-    if (flags & imap::kAnswered) f += 'R';
-    if (flags & imap::kSeen) f += 'S';
-    if (flags & imap::kDeleted) f += 'T';
+    if (flags & mail::kDraft) f += 'D';
+    if (flags & mail::kFlagged) f += 'F';
+    if (flags & mail::kAnswered) f += 'R';
+    if (flags & mail::kSeen) f += 'S';
+    if (flags & mail::kDeleted) f += 'T';
     for (unsigned b = 0; b < 26; ++b) {
         if (keywords & (std::uint64_t{1} << b)) f += static_cast<char>('a' + b);
     }

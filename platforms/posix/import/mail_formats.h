@@ -2,7 +2,7 @@
 // `tinyimapd export` writes them: pure functions over lines, file names and
 // small files' text (no I/O; the tools in platforms/posix/cmd_tools.cpp do
 // the reading and writing). Their input is untrusted (any file a user hands
-// the admin): unit tests in tests/unit/import_formats_test.cpp, fuzzed by
+// the admin): unit tests in tests/unit/platforms/posix/import_formats_test.cpp, fuzzed by
 // tests/fuzz/fuzz_import.cpp.
 //
 // mbox, RFC 4155: a message starts at a line "From " followed by the
@@ -47,7 +47,7 @@ bool is_state_header(std::string_view line);
 // Words separated by spaces, tabs or commas.
 void split_words(std::string_view s, std::vector<std::string>* out);
 // Applies a state header line (Status/X-Status/X-Keywords) to the flags
-// (imap::SystemFlag bits) and keyword names.
+// (mail::SystemFlag bits) and keyword names.
 void apply_state_header(std::string_view line, std::uint8_t* flags,
                         std::vector<std::string>* keywords);
 // The state headers export writes for a message, LF-terminated.

@@ -152,7 +152,7 @@ TEST_CASE("Comments, blank lines and CRLF", "[passwd]") {
     CHECK(d.db.verify("bob", "pw2") == PasswdVerdict::NoSuchUser);
 }
 
-TEST_CASE("Issue 20.11: a leading UTF-8 byte order mark is skipped", "[passwd]") {
+TEST_CASE("passwd file: a leading UTF-8 byte order mark is skipped", "[passwd]") {
     Db d;
     REQUIRE(d.load("\xEF\xBB\xBF"
                    "alice:{PLAIN}secret\nbob:{PLAIN}pw\n") == Status::Ok);

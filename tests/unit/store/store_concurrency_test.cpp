@@ -99,8 +99,7 @@ TEST_CASE("write turn: FIFO queue, woken by the holder's release, no polling", "
     env.user.close(box);
 }
 
-TEST_CASE("staged APPEND: two commands into one mailbox both succeed, in turn (issue 12.1)",
-          "[store][append]") {
+TEST_CASE("staged APPEND: two commands into one mailbox both succeed, in turn", "[store][append]") {
     Env env;
     auto r1 = env.user.open("INBOX");
     auto r2 = env.user.open("INBOX");
@@ -235,8 +234,7 @@ TEST_CASE("RFC 2180 §3.4: RENAME moves open mailboxes and their children with i
     CHECK(messages(env, "Old/Projects/Sub") == 1);
 }
 
-TEST_CASE("RENAME refuses when a child's new name would pass the limits (issue 20.7 a)",
-          "[store]") {
+TEST_CASE("RENAME refuses when a child's new name would pass the limits", "[store]") {
     Env env;
     // A child of 3 + 1 + 200 + 1 + 200 + 1 + 100 = 506 bytes: within 512.
     const std::string child =

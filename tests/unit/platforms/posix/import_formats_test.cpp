@@ -165,7 +165,7 @@ TEST_CASE("mbox: the state headers give the flags and are consumed; only in the 
     REQUIRE(split_mbox(mbox, &got));
     REQUIRE(got.size() == 2);
     CHECK(got[0].state.flags ==
-          (imap::kSeen | imap::kAnswered | imap::kFlagged | imap::kDraft | imap::kDeleted));
+          (mail::kSeen | mail::kAnswered | mail::kFlagged | mail::kDraft | mail::kDeleted));
     CHECK(got[0].state.keywords == std::vector<std::string>{"$Forwarded", "Junk"});
     CHECK(got[0].body == "Subject: flags\r\n\r\nStatus: not a header here\r\n");
     CHECK(got[1].state.flags == 0);
@@ -173,7 +173,7 @@ TEST_CASE("mbox: the state headers give the flags and are consumed; only in the 
     // export's headers read back the same.
     std::uint8_t flags = 0;
     std::vector<std::string> kw;
-    const std::string h = mbox_state_headers(imap::kSeen | imap::kFlagged, {"a", "b"});
+    const std::string h = mbox_state_headers(mail::kSeen | mail::kFlagged, {"a", "b"});
     CHECK(h == "Status: RO\nX-Status: F\nX-Keywords: a b\n");
     std::size_t at = 0;
     while (at < h.size()) {
@@ -183,7 +183,7 @@ TEST_CASE("mbox: the state headers give the flags and are consumed; only in the 
         apply_state_header(line, &flags, &kw);
         at = e + 1;
     }
-    CHECK(flags == (imap::kSeen | imap::kFlagged));
+    CHECK(flags == (mail::kSeen | mail::kFlagged));
     CHECK(kw == std::vector<std::string>{"a", "b"});
     CHECK(mbox_state_headers(0, {}) == "Status: O\n");
 }
@@ -212,17 +212,17 @@ TEST_CASE("Maildir: flags from the info after ':2,' (maildir.html 'info semantic
         CHECK(kw.empty());
         return f;
     };
-    CHECK(flags_of("1234.M1P2.host:2,FRS") == (imap::kFlagged | imap::kAnswered | imap::kSeen));
-    CHECK(flags_of("1234.M1P2.host:2,DT") == (imap::kDraft | imap::kDeleted));
+    CHECK(flags_of("1234.M1P2.host:2,FRS") == (mail::kFlagged | mail::kAnswered | mail::kSeen));
+    CHECK(flags_of("1234.M1P2.host:2,DT") == (mail::kDraft | mail::kDeleted));
     CHECK(flags_of("1234.M1P2.host:2,P") == 0);  // Passed: no IMAP flag
     CHECK(flags_of("1234.M1P2.host:2,") == 0);
     CHECK(flags_of("1234.M1P2.host") == 0);      // new/: no info yet
     CHECK(flags_of("1234.M1P2.host:1,S") == 0);  // experimental semantics: not flags
     // ';' and '!' stand for ':' where a file system has no ':'.
-    CHECK(flags_of("1234.host;2,S") == imap::kSeen);
-    CHECK(flags_of("1234.host!2,F") == imap::kFlagged);
+    CHECK(flags_of("1234.host;2,S") == mail::kSeen);
+    CHECK(flags_of("1234.host!2,F") == mail::kFlagged);
     // The info is the last one in the name.
-    CHECK(flags_of("1234.x:2,S.host:2,F") == imap::kFlagged);
+    CHECK(flags_of("1234.x:2,S.host:2,F") == mail::kFlagged);
 }
 
 TEST_CASE("Maildir: Dovecot's keyword letters and dovecot-keywords", "[import]") {
@@ -242,17 +242,17 @@ TEST_CASE("Maildir: Dovecot's keyword letters and dovecot-keywords", "[import]")
     std::uint8_t f = 0;
     std::vector<std::string> kw;
     maildir_info("1.host:2,Sabdzaq", names, &f, &kw);  // d and q: not defined
-    CHECK(f == imap::kSeen);
+    CHECK(f == mail::kSeen);
     CHECK(kw == std::vector<std::string>{"$Forwarded", "Junk", "last"});
     CHECK(parse_dovecot_keywords("").size() == 26);
     // export's letters: flags in ASCII order, then keywords 0..25.
     CHECK(maildir_flags(
-              imap::kSeen | imap::kDraft | imap::kDeleted | imap::kAnswered | imap::kFlagged,
+              mail::kSeen | mail::kDraft | mail::kDeleted | mail::kAnswered | mail::kFlagged,
               0b101 | (std::uint64_t{1} << 25) | (std::uint64_t{1} << 40)) == "DFRSTacz");
     std::uint8_t back = 0;
     std::vector<std::string> kw2;
-    maildir_info("1.host:2," + maildir_flags(imap::kFlagged | imap::kSeen, 0b11), names, &back,
+    maildir_info("1.host:2," + maildir_flags(mail::kFlagged | mail::kSeen, 0b11), names, &back,
                  &kw2);
-    CHECK(back == (imap::kFlagged | imap::kSeen));
+    CHECK(back == (mail::kFlagged | mail::kSeen));
     CHECK(kw2 == std::vector<std::string>{"$Forwarded", "Junk"});
 }

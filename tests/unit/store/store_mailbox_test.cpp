@@ -222,18 +222,18 @@ TEST_CASE("store format: little-endian layout pinned byte for byte", "[store]") 
     r.uid = 5;
     r.size = 1;
     r.modseq = 4;
-    r.flags = imap::kSeen;
+    r.flags = mail::kSeen;
     std::uint8_t rb[kRecordSize] = {};
     encode_fixed(r, rb);
     encode_slot(r, rb + kRecordSlotOffset[0]);
     r.modseq = 6;
-    r.flags = imap::kFlagged;
+    r.flags = mail::kFlagged;
     encode_slot(r, rb + kRecordSlotOffset[1]);
     Record x;
     REQUIRE(decode_record(rb, 5, &x));
-    CHECK(x.flags == imap::kSeen);
+    CHECK(x.flags == mail::kSeen);
     REQUIRE(decode_record(rb, 6, &x));
-    CHECK(x.flags == imap::kFlagged);
+    CHECK(x.flags == mail::kFlagged);
     CHECK(x.slot == 1);
 }
 
@@ -244,7 +244,7 @@ TEST_CASE("store: append streams bytes back exactly, UIDs ascend (RFC 3501 §2.3
     std::uint32_t u1 = 0, u2 = 0;
     const std::string a = "Subject: one\r\n\r\nHello\r\n";
     const std::string b(1000, 'x');
-    REQUIRE(append(m, a, imap::kSeen, &u1) == Status::Ok);
+    REQUIRE(append(m, a, mail::kSeen, &u1) == Status::Ok);
     REQUIRE(append(m, b, 0, &u2) == Status::Ok);
     CHECK(u1 == 1);
     CHECK(u2 == 2);
@@ -255,8 +255,8 @@ TEST_CASE("store: append streams bytes back exactly, UIDs ascend (RFC 3501 §2.3
     REQUIRE(m->message(v, 1, &info) == Status::Ok);
     CHECK(info.uid == 1);
     CHECK(info.size == a.size());
-    CHECK((info.flags & imap::kSeen) != 0);
-    CHECK((info.flags & imap::kRecent) != 0);
+    CHECK((info.flags & mail::kSeen) != 0);
+    CHECK((info.flags & mail::kRecent) != 0);
     CHECK(info.zone_minutes == 120);
     CHECK(body(m, info) == a);
     REQUIRE(m->message(v, 2, &info) == Status::Ok);
@@ -320,11 +320,11 @@ TEST_CASE("store: STORE flags and keywords, modseq, notifications (RFC 3501 §6.
     REQUIRE(m->keyword_bit("$Junk", true, &junk) == Status::Ok);
     MessageInfo info;
     bool skipped = false;
-    REQUIRE(m->store(v1, 2, FlagOp::Add, imap::kSeen | imap::kFlagged, 1ull << junk, 0, &info,
+    REQUIRE(m->store(v1, 2, FlagOp::Add, mail::kSeen | mail::kFlagged, 1ull << junk, 0, &info,
                      &skipped) == Status::Ok);
-    CHECK(info.flags == (imap::kSeen | imap::kFlagged | imap::kRecent));
+    CHECK(info.flags == (mail::kSeen | mail::kFlagged | mail::kRecent));
     CHECK(info.modseq == before + 1);
-    REQUIRE(m->store(v1, 3, FlagOp::Replace, imap::kDraft, 0, 0, &info, &skipped) == Status::Ok);
+    REQUIRE(m->store(v1, 3, FlagOp::Replace, mail::kDraft, 0, 0, &info, &skipped) == Status::Ok);
     REQUIRE(m->commit_store() == Status::Ok);
     CHECK(m->highest_modseq() == before + 1);
     unsigned again = 99;
@@ -334,7 +334,7 @@ TEST_CASE("store: STORE flags and keywords, modseq, notifications (RFC 3501 §6.
 
     // CONDSTORE UNCHANGEDSINCE: message 2 changed after `before`.
     REQUIRE(m->begin_store() == Status::Ok);
-    REQUIRE(m->store(v1, 2, FlagOp::Remove, imap::kSeen, 0, before, &info, &skipped) == Status::Ok);
+    REQUIRE(m->store(v1, 2, FlagOp::Remove, mail::kSeen, 0, before, &info, &skipped) == Status::Ok);
     CHECK(skipped);
     m->abort_store();
 
@@ -345,7 +345,7 @@ TEST_CASE("store: STORE flags and keywords, modseq, notifications (RFC 3501 §6.
 
     // Only a few bytes of the index change per flag change.
     env.fs.reset_counters();
-    REQUIRE(set_flags(m, v1, 1, FlagOp::Add, imap::kAnswered) == Status::Ok);
+    REQUIRE(set_flags(m, v1, 1, FlagOp::Add, mail::kAnswered) == Status::Ok);
     CHECK(env.fs.bytes_written() == kIntentSize + kRecordSlotSize + kStateSlotSize);
     CHECK(env.fs.calls(SimFs::Op::Fsync) == 3);  // intent, slot, state
 
@@ -356,10 +356,10 @@ TEST_CASE("store: STORE flags and keywords, modseq, notifications (RFC 3501 §6.
     m = env.open();
     m->attach(v1, true);
     REQUIRE(m->message(v1, 2, &info) == Status::Ok);
-    CHECK(info.flags == (imap::kSeen | imap::kFlagged));
+    CHECK(info.flags == (mail::kSeen | mail::kFlagged));
     CHECK(info.keywords == 1ull << junk);
     REQUIRE(m->message(v1, 3, &info) == Status::Ok);
-    CHECK(info.flags == imap::kDraft);
+    CHECK(info.flags == mail::kDraft);
     StatusInfo si;
     REQUIRE(m->status(&si) == Status::Ok);
     CHECK(si.unseen == 2);
@@ -377,8 +377,8 @@ TEST_CASE("store: EXPUNGE numbering per session, then compaction (RFC 3501 §6.4
     View v1, v2;
     m->attach(v1, false);
     m->attach(v2, true);
-    REQUIRE(set_flags(m, v1, 2, FlagOp::Add, imap::kDeleted) == Status::Ok);
-    REQUIRE(set_flags(m, v1, 4, FlagOp::Add, imap::kDeleted) == Status::Ok);
+    REQUIRE(set_flags(m, v1, 2, FlagOp::Add, mail::kDeleted) == Status::Ok);
+    REQUIRE(set_flags(m, v1, 4, FlagOp::Add, mail::kDeleted) == Status::Ok);
     std::uint32_t uids[8];
     std::size_t n = 0;
     REQUIRE(m->expunge(v1, nullptr, uids, 8, &n) == Status::Ok);
@@ -437,7 +437,7 @@ TEST_CASE("store: EXPUNGE numbering per session, then compaction (RFC 3501 §6.4
 
 TEST_CASE(
     "store: a compaction waits for a transaction of this process, never the other way "
-    "round (issue 20)",
+    "round",
     "[store][compact]") {
     Env env;
     env.create();
@@ -448,7 +448,7 @@ TEST_CASE(
     View v;
     m->attach(v, false);
     for (std::uint32_t seq : {2u, 3u, 4u})
-        REQUIRE(set_flags(m, v, seq, FlagOp::Add, imap::kDeleted) == Status::Ok);
+        REQUIRE(set_flags(m, v, seq, FlagOp::Add, mail::kDeleted) == Status::Ok);
     std::size_t n = 0;
     REQUIRE(m->expunge(v, nullptr, nullptr, 8, &n) == Status::Ok);
     Recorder r;
@@ -469,7 +469,7 @@ TEST_CASE(
     CHECK(env.fs.bytes_written() == written);
     MessageInfo info;
     bool skipped = false;
-    REQUIRE(m->store(v, 1, FlagOp::Add, imap::kFlagged, 0, 0, &info, &skipped) == Status::Ok);
+    REQUIRE(m->store(v, 1, FlagOp::Add, mail::kFlagged, 0, 0, &info, &skipped) == Status::Ok);
     REQUIRE(m->commit_store() == Status::Ok);
     // Done: the compaction goes on and takes the change in.
     CHECK(env.reg->background_pending());
@@ -477,7 +477,7 @@ TEST_CASE(
     CHECK(!m->compacting());
     CHECK(m->state().expunged_count == 0);
     REQUIRE(m->message(v, 1, &info) == Status::Ok);
-    CHECK((info.flags & ~imap::kRecent) == imap::kFlagged);
+    CHECK((info.flags & ~mail::kRecent) == mail::kFlagged);
     CHECK(v.exists == 5);
     m->detach(v);
     env.reg->release(m);
@@ -487,7 +487,7 @@ TEST_CASE(
     m->attach(fresh, true);
     CHECK(fresh.exists == 5);
     REQUIRE(m->message(fresh, 1, &info) == Status::Ok);
-    CHECK((info.flags & imap::kFlagged) != 0);
+    CHECK((info.flags & mail::kFlagged) != 0);
     m->detach(fresh);
     env.reg->release(m);
 }
@@ -524,7 +524,7 @@ TEST_CASE("store: COPY keeps bytes, flags and keywords by name (RFC 3501 §6.4.7
     REQUIRE(append(d, "already\r\n") == Status::Ok);
     unsigned bit = 0;
     REQUIRE(m->keyword_bit("Work", true, &bit) == Status::Ok);
-    REQUIRE(append(m, "one\r\n", imap::kFlagged, nullptr, 1ull << bit) == Status::Ok);
+    REQUIRE(append(m, "one\r\n", mail::kFlagged, nullptr, 1ull << bit) == Status::Ok);
     REQUIRE(append(m, std::string(200, 'z')) == Status::Ok);
     View v;
     m->attach(v, false);
@@ -541,7 +541,7 @@ TEST_CASE("store: COPY keeps bytes, flags and keywords by name (RFC 3501 §6.4.7
     MessageInfo info;
     REQUIRE(d->message(dv, 2, &info) == Status::Ok);
     CHECK(body(d, info) == "one\r\n");
-    CHECK((info.flags & imap::kFlagged) != 0);
+    CHECK((info.flags & mail::kFlagged) != 0);
     unsigned dbit = 0;
     REQUIRE(d->keyword_bit("work", false, &dbit) == Status::Ok);
     CHECK(info.keywords == 1ull << dbit);
@@ -597,7 +597,7 @@ TEST_CASE("store: a missing or corrupt index is rebuilt from the data file, keep
             REQUIRE(append(m, "m" + std::to_string(i) + "\r\n") == Status::Ok);
         View v;
         m->attach(v, false);
-        REQUIRE(set_flags(m, v, 3, FlagOp::Add, imap::kSeen) == Status::Ok);
+        REQUIRE(set_flags(m, v, 3, FlagOp::Add, mail::kSeen) == Status::Ok);
         m->detach(v);
         env.reg->release(m);
         const std::string index_path = std::string(kBox) + "/m.index";
@@ -626,7 +626,7 @@ TEST_CASE("store: a missing or corrupt index is rebuilt from the data file, keep
             REQUIRE(m->message(v, seq, &info) == Status::Ok);
             CHECK(info.uid == seq);
             CHECK(body(m, info) == "m" + std::to_string(seq - 1) + "\r\n");
-            if (seq == 3 && damage == 2) CHECK((info.flags & imap::kSeen) != 0);
+            if (seq == 3 && damage == 2) CHECK((info.flags & mail::kSeen) != 0);
         }
         std::uint32_t u = 0;
         m->detach(v);
@@ -656,8 +656,7 @@ TEST_CASE("store: a torn data tail is cut off", "[store]") {
 
 // Padding frames (docs/STORAGE.md "m.data"): a rebuild walks over one instead
 // of cutting off every message after it; one at the end is cut off.
-TEST_CASE("store: a rebuild walks over padding frames; one at the end is cut off (issue 20.11)",
-          "[store]") {
+TEST_CASE("store: a rebuild walks over padding frames; one at the end is cut off", "[store]") {
     for (int where = 0; where < 2; ++where) {  // 0: message 2 padded, 1: message 3 padded
         INFO("padded message " << where + 2);
         Env env;
@@ -821,7 +820,7 @@ TEST_CASE("store: many sessions on one mailbox stay consistent (random operation
                             MessageInfo info;
                             REQUIRE(m->message(views[v], seq, &info) == Status::Ok);
                             if (!info.expunged)
-                                REQUIRE(set_flags(m, views[v], seq, FlagOp::Add, imap::kDeleted) ==
+                                REQUIRE(set_flags(m, views[v], seq, FlagOp::Add, mail::kDeleted) ==
                                         Status::Ok);
                         }
                     }
@@ -833,7 +832,7 @@ TEST_CASE("store: many sessions on one mailbox stay consistent (random operation
                         REQUIRE(m->message(views[v], seq, &info) == Status::Ok);
                         CHECK(info.uid == seen_by[v][seq - 1]);
                         if (!info.expunged)
-                            REQUIRE(set_flags(m, views[v], seq, FlagOp::Add, imap::kDeleted) ==
+                            REQUIRE(set_flags(m, views[v], seq, FlagOp::Add, mail::kDeleted) ==
                                     Status::Ok);
                     }
                     break;
@@ -924,12 +923,12 @@ TEST_CASE("store: a full disk fails the operation cleanly and the mailbox goes o
     env.fs.fail_nth(SimFs::Op::Fsync, 2, Status::Io);
     View v;
     m->attach(v, false);
-    CHECK(set_flags(m, v, 1, FlagOp::Add, imap::kSeen) == Status::Io);
+    CHECK(set_flags(m, v, 1, FlagOp::Add, mail::kSeen) == Status::Io);
     env.fs.clear_faults();
     MessageInfo info;
     REQUIRE(m->message(v, 1, &info) == Status::Ok);
-    CHECK((info.flags & imap::kSeen) == 0);
-    REQUIRE(set_flags(m, v, 1, FlagOp::Add, imap::kFlagged) == Status::Ok);
+    CHECK((info.flags & mail::kSeen) == 0);
+    REQUIRE(set_flags(m, v, 1, FlagOp::Add, mail::kFlagged) == Status::Ok);
     std::uint32_t uid = 0;
     REQUIRE(append(m, "second\r\n", 0, &uid) == Status::Ok);
     CHECK(uid == 2);
@@ -940,7 +939,7 @@ TEST_CASE("store: a full disk fails the operation cleanly and the mailbox goes o
     m->attach(v, true);
     REQUIRE(v.exists == 2);
     REQUIRE(m->message(v, 1, &info) == Status::Ok);
-    CHECK((info.flags & ~imap::kRecent) == imap::kFlagged);
+    CHECK((info.flags & ~mail::kRecent) == mail::kFlagged);
     REQUIRE(m->message(v, 2, &info) == Status::Ok);
     CHECK(body(m, info) == "second\r\n");
     m->detach(v);
@@ -964,7 +963,7 @@ TEST_CASE("store: a compaction by another process is noticed (views end, data st
     REQUIRE(o.status == Status::Ok);
     View ov;
     o.value->attach(ov, false);
-    REQUIRE(set_flags(o.value, ov, 2, FlagOp::Add, imap::kDeleted) == Status::Ok);
+    REQUIRE(set_flags(o.value, ov, 2, FlagOp::Add, mail::kDeleted) == Status::Ok);
     std::uint32_t uids[4];
     std::size_t n = 0;
     REQUIRE(o.value->expunge(ov, nullptr, uids, 4, &n) == Status::Ok);

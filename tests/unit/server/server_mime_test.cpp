@@ -121,7 +121,7 @@ std::string digest40() {
 
 TEST_CASE(
     "FETCH BODYSTRUCTURE of a 40-message digest larger than the output buffer streams "
-    "whole and is cached (issue 20.5), rfc3501_7_4_2",
+    "whole and is cached, rfc3501_7_4_2",
     "[server][structure]") {
     World w;
     port::Handle c = login(w);
@@ -141,7 +141,7 @@ TEST_CASE(
 
 TEST_CASE(
     "A mail to 400 recipients: ENVELOPE has its date and subject, SEARCH SUBJECT finds "
-    "it (issue 20.6), rfc3501_6_4_4",
+    "it, rfc3501_6_4_4",
     "[server][structure]") {
     World w;
     port::Handle c = login(w);
@@ -173,7 +173,7 @@ TEST_CASE(
 
 TEST_CASE(
     "FETCH BODYSTRUCTURE of a message of many sibling parts: kMaxMimeParts parts, the "
-    "same answer twice, other clients served meanwhile (issue 20.4)",
+    "same answer twice, other clients served meanwhile",
     "[server][structure]") {
     World w;
     port::Handle c = login(w);
@@ -200,8 +200,7 @@ TEST_CASE(
 
 TEST_CASE(
     "FETCH BODY[9000] of a message of many parts: found over several turns, another "
-    "client's NOOP answered meanwhile; past what BODYSTRUCTURE shows NIL, rfc3501_6_4_5 "
-    "(issue 20.4)",
+    "client's NOOP answered meanwhile; past what BODYSTRUCTURE shows NIL, rfc3501_6_4_5",
     "[server][section]") {
     World w;
     port::Handle c = login(w);

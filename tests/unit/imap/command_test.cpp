@@ -8,6 +8,7 @@
 #include "core/imap/command.h"
 #include "core/imap/parser.h"
 
+using namespace tinyimapd;
 using namespace tinyimapd::imap;
 
 namespace {
@@ -130,8 +131,9 @@ TEST_CASE("RFC 3501 §6.3.1-2, RFC 7162 §3.1.8, §3.2.5: SELECT/EXAMINE and par
 TEST_CASE("RFC 3501 §6.3.3-7, RFC 6154 §3: CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE",
           "[command]") {
     CHECK(ok("A003 CREATE owatagusiam/\r\n"));
-    check("a CREATE Stuff (USE (\\Archive \\Sent))\r\n",
-          [](const ParsedCommand& c) { CHECK(c.create_use == (kUseArchive | kUseSent)); });
+    check("a CREATE Stuff (USE (\\Archive \\Sent))\r\n", [](const ParsedCommand& c) {
+        CHECK(c.create_use == (mail::kUseArchive | mail::kUseSent));
+    });
     CHECK(ok("a CREATE x (USE (\\Bogus))\r\n"));  // use-attr-ext; NO [USEATTR] later
     CHECK(bad("a CREATE x (USE (Bogus))\r\n"));
     CHECK(ok("A683 RENAME blurdybloop sarasoop\r\n"));
@@ -215,7 +217,7 @@ TEST_CASE("APPEND: each message is checked before its literal is taken", "[comma
     AppendMessage m;
     CHECK(append_message_ready(parser, &m).verdict == SyntaxVerdict::Ok);
     CHECK(m.has_flags);
-    CHECK(m.flags.system == kSeen);
+    CHECK(m.flags.system == mail::kSeen);
 
     Parser p2(arena.data(), arena.size(), args.data(), args.size(), ParserLimits{});
     const std::string bad_line = "a APPEND INBOX (\\Bogus) {3}\r\n";
@@ -262,12 +264,12 @@ TEST_CASE("RFC 3501 §6.4.5: FETCH sequence set and attributes", "[command]") {
 TEST_CASE("RFC 3501 §6.4.6, RFC 7162 §3.1.3: STORE", "[command]") {
     check("A003 STORE 2:4 +FLAGS (\\Deleted)\r\n", [](const ParsedCommand& c) {
         CHECK(c.store.op == StoreOp::Add);
-        CHECK(c.flags.system == kDeleted);
+        CHECK(c.flags.system == mail::kDeleted);
     });
     check("a STORE 1 -FLAGS.SILENT \\Seen $Junk\r\n", [](const ParsedCommand& c) {
         CHECK(c.store.op == StoreOp::Remove);
         CHECK(c.store.silent);
-        CHECK(c.flags.system == kSeen);
+        CHECK(c.flags.system == mail::kSeen);
         CHECK(c.flags.keyword_count == 1);
     });
     CHECK(ok("a UID STORE 7 (UNCHANGEDSINCE 320162338) +FLAGS.SILENT (\\Deleted)\r\n"));

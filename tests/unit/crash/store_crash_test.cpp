@@ -149,7 +149,7 @@ Box read_box(Env& env, std::string_view dir) {
         MessageInfo info;
         REQUIRE(m->message(v, seq, &info) == Status::Ok);
         REQUIRE_FALSE(info.expunged);
-        Msg msg{info.uid, static_cast<std::uint8_t>(info.flags & ~imap::kRecent), {}, {}};
+        Msg msg{info.uid, static_cast<std::uint8_t>(info.flags & ~mail::kRecent), {}, {}};
         for (unsigned bit = 0; bit < 64; ++bit)
             if (info.keywords & (1ull << bit)) msg.keywords.emplace_back(m->keyword_name(bit));
         std::sort(msg.keywords.begin(), msg.keywords.end());
@@ -160,7 +160,7 @@ Box read_box(Env& env, std::string_view dir) {
         REQUIRE(info.uid < b.uid_next);
         if (!b.msgs.empty()) REQUIRE(info.uid > b.msgs.back().uid);
         bytes += info.size;
-        if ((info.flags & imap::kSeen) == 0) ++unseen;
+        if ((info.flags & mail::kSeen) == 0) ++unseen;
         b.msgs.push_back(std::move(msg));
     }
     StatusInfo si;
@@ -286,7 +286,7 @@ void setup_box(Env& env, int count) {
     auto r = env.reg->acquire(kBox);
     REQUIRE(r.status == Status::Ok);
     for (int i = 1; i <= count; ++i) {
-        const std::uint8_t flags = (i % 2) ? imap::kSeen : 0;
+        const std::uint8_t flags = (i % 2) ? mail::kSeen : 0;
         REQUIRE(append(r.value,
                        "Subject: " + std::to_string(i) + "\r\n\r\n" +
                            std::string(30 + i * 7, 'a' + i) + "\r\n",
@@ -306,7 +306,7 @@ Status mark_deleted(Env& env, std::initializer_list<std::uint32_t> seqs) {
         MessageInfo info;
         bool skipped = false;
         if (st == Status::Ok)
-            st = m->store(v, seq, FlagOp::Add, imap::kDeleted, 0, 0, &info, &skipped);
+            st = m->store(v, seq, FlagOp::Add, mail::kDeleted, 0, 0, &info, &skipped);
     }
     if (st == Status::Ok) {
         st = m->commit_store();
@@ -474,7 +474,7 @@ Status store_between_steps(Env&, Mailbox* m, View& v) {
         MessageInfo info;
         bool skipped = false;
         if (st == Status::Ok)
-            st = m->store(v, seq, FlagOp::Add, imap::kFlagged, 0, 0, &info, &skipped);
+            st = m->store(v, seq, FlagOp::Add, mail::kFlagged, 0, 0, &info, &skipped);
     }
     if (st == Status::Ok) {
         st = m->commit_store();
@@ -492,7 +492,7 @@ Status abandon_then_append(Env& env, Mailbox* m, View& v) {
     Status st = m->begin_store();
     MessageInfo info;
     bool skipped = false;
-    if (st == Status::Ok) st = m->store(v, 1, FlagOp::Add, imap::kFlagged, 0, 0, &info, &skipped);
+    if (st == Status::Ok) st = m->store(v, 1, FlagOp::Add, mail::kFlagged, 0, 0, &info, &skipped);
     m->abort_store();
     if (st == Status::Ok && m->compacting()) st = Status::Invalid;
     if (st == Status::Ok) st = append(m, "Subject: late\r\n\r\nafter the abandon\r\n", 0);
@@ -586,7 +586,7 @@ TEST_CASE("store crash matrix: APPEND", "[store][crash]") {
                     unsigned bit = 0;
                     Status st = r.value->keyword_bit("$Forwarded", true, &bit);
                     if (st == Status::Ok)
-                        st = append(r.value, std::string(300, 'm') + "\r\n", imap::kFlagged,
+                        st = append(r.value, std::string(300, 'm') + "\r\n", mail::kFlagged,
                                     1ull << bit);
                     env.reg->release(r.value);
                     return st;
@@ -686,9 +686,9 @@ TEST_CASE("store crash matrix: STORE flags and a new keyword", "[store][crash]")
                     bool skipped = false;
                     if (st == Status::Ok) st = m->keyword_bit("$Junk", true, &bit);
                     if (st == Status::Ok)
-                        st = m->store(v, 1, FlagOp::Remove, imap::kSeen, 0, 0, &info, &skipped);
+                        st = m->store(v, 1, FlagOp::Remove, mail::kSeen, 0, 0, &info, &skipped);
                     if (st == Status::Ok)
-                        st = m->store(v, 2, FlagOp::Replace, imap::kFlagged | imap::kSeen,
+                        st = m->store(v, 2, FlagOp::Replace, mail::kFlagged | mail::kSeen,
                                       1ull << bit, 0, &info, &skipped);
                     if (st == Status::Ok) {
                         st = m->commit_store();
@@ -723,8 +723,7 @@ TEST_CASE("store crash matrix: EXPUNGE with compaction", "[store][crash]") {
     run_matrix(sc);
 }
 
-TEST_CASE("store crash matrix: EXPUNGE of the last messages cut off in place (issue 20.11)",
-          "[store][crash]") {
+TEST_CASE("store crash matrix: EXPUNGE of the last messages cut off in place", "[store][crash]") {
     Scenario sc{"expunge+trim tail",
                 {std::string(kBox)},
                 [](Env& env) {
@@ -736,8 +735,7 @@ TEST_CASE("store crash matrix: EXPUNGE of the last messages cut off in place (is
     run_matrix(sc);
 }
 
-TEST_CASE("store crash matrix: compaction in bounded steps, read meanwhile (issue 20.3)",
-          "[store][crash]") {
+TEST_CASE("store crash matrix: compaction in bounded steps, read meanwhile", "[store][crash]") {
     Scenario sc{"expunge+stepped compaction",
                 {std::string(kBox)},
                 [](Env& env) {
@@ -749,8 +747,7 @@ TEST_CASE("store crash matrix: compaction in bounded steps, read meanwhile (issu
     run_matrix(sc);
 }
 
-TEST_CASE("store crash matrix: STORE between the steps of a compaction (issue 20)",
-          "[store][crash]") {
+TEST_CASE("store crash matrix: STORE between the steps of a compaction", "[store][crash]") {
     Scenario sc{
         "compaction+store between steps", {std::string(kBox)}, setup_expunged, [](Env& env) {
             return compaction_with_writer(env, 2, store_between_steps);
@@ -761,8 +758,7 @@ TEST_CASE("store crash matrix: STORE between the steps of a compaction (issue 20
     CHECK(uids_and_flags(run_once(sc)) == "1/10 4/0 5/8 6/2 ");
 }
 
-TEST_CASE("store crash matrix: EXPUNGE between the steps of a compaction (issue 20)",
-          "[store][crash]") {
+TEST_CASE("store crash matrix: EXPUNGE between the steps of a compaction", "[store][crash]") {
     Scenario sc{"compaction+expunge between steps",
                 {std::string(kBox)},
                 [](Env& env) {
@@ -782,7 +778,7 @@ TEST_CASE("store crash matrix: EXPUNGE between the steps of a compaction (issue 
     CHECK(uids_and_flags(run_once(sc)) == "4/0 5/8 6/0 ");
 }
 
-TEST_CASE("store crash matrix: a compaction abandoned by a writer, then run again (issue 20)",
+TEST_CASE("store crash matrix: a compaction abandoned by a writer, then run again",
           "[store][crash]") {
     Scenario sc{"compaction abandoned, append, compaction",
                 {std::string(kBox)},
@@ -811,7 +807,7 @@ TEST_CASE("store crash matrix: index rebuild on open", "[store][crash]") {
 }
 
 // Padding frames: the rebuild walks over them and cuts the one at the end off.
-TEST_CASE("store crash matrix: index rebuild over padding frames (issue 20.11)", "[store][crash]") {
+TEST_CASE("store crash matrix: index rebuild over padding frames", "[store][crash]") {
     run_matrix({"rebuild over padding",
                 {std::string(kBox)},
                 [](Env& env) {
@@ -1053,7 +1049,7 @@ TEST_CASE("store crash matrix: staged MULTIAPPEND copied in steps", "[store][cra
                                                   std::string(200, 'q') + "\r\n"};
                     for (const std::string& b : bodies) {
                         if (st == Status::Ok)
-                            st = sa.add(static_cast<std::uint32_t>(b.size()), imap::kSeen, 0,
+                            st = sa.add(static_cast<std::uint32_t>(b.size()), mail::kSeen, 0,
                                         1700000000, 0);
                         for (std::size_t i = 0; i < b.size() && st == Status::Ok; i += 64)
                             st = sa.write(b.data() + i, std::min<std::size_t>(64, b.size() - i));

@@ -6,10 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "core/mail/flags.h"
 #include "core/imap/parser.h"
 #include "core/imap/search_program.h"
+#include "core/mail/flags.h"
 
+using namespace tinyimapd;
 using namespace tinyimapd::imap;
 
 namespace {
@@ -255,8 +256,19 @@ TEST_CASE("RFC 3501 §6.4.4 flag keys carry their system flag bit", "[search]") 
     std::size_t count = 0;
     REQUIRE(parse_search(r, nodes, kNodes, kRanges, &opts, &count, &err));
     REQUIRE(count == 13);
-    const std::uint8_t want[] = {kAnswered, kAnswered, kDeleted, kDeleted, kDraft, kDraft, kFlagged,
-                                 kFlagged,  kSeen,     kSeen,    kRecent,  0,      0};
+    const std::uint8_t want[] = {mail::kAnswered,
+                                 mail::kAnswered,
+                                 mail::kDeleted,
+                                 mail::kDeleted,
+                                 mail::kDraft,
+                                 mail::kDraft,
+                                 mail::kFlagged,
+                                 mail::kFlagged,
+                                 mail::kSeen,
+                                 mail::kSeen,
+                                 mail::kRecent,
+                                 0,
+                                 0};
     for (std::size_t i = 0; i < count; ++i) {
         INFO(i);
         CHECK(nodes[i].flag_bit == want[i]);
@@ -485,7 +497,7 @@ TEST_CASE("MODSEQ entry names a system flag's bit", "[search]") {
     std::size_t count = 0;
     REQUIRE(parse_search(r, nodes, 4, kRanges, &opts, &count, &err));
     REQUIRE(count == 1);
-    CHECK(nodes[0].flag_bit == kFlagged);
+    CHECK(nodes[0].flag_bit == mail::kFlagged);
     CHECK(nodes[0].entry_type == ModSeqEntry::Priv);
     CHECK(nodes[0].number == 3);
 }

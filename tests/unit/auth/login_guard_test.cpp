@@ -40,7 +40,7 @@ TEST_CASE("Failed logins are forgotten after a while, not after a success", "[lo
     CHECK(g.failure("a", 1, 60001) == 1000);
 }
 
-TEST_CASE("Issue 20.8: an attacker's own successful logins do not reset the delay",
+TEST_CASE("login guard: an attacker's own successful logins do not reset the delay",
           "[login_guard][server][guard]") {
     // The whole server: the attacker logs in to their own account between
     // guesses at alice's password, from the same address.
@@ -71,7 +71,7 @@ TEST_CASE("Issue 20.8: an attacker's own successful logins do not reset the dela
     }
 }
 
-TEST_CASE("Issue 20.8: IPv6 addresses count by their /64", "[login_guard]") {
+TEST_CASE("login guard: IPv6 addresses count by their /64", "[login_guard]") {
     char buffer[tinyimapd::port::PeerAddress::kCapacity];
     CHECK(LoginGuard::key_of("2001:db8:1:2::1", buffer) == "2001:db8:1:2::/64");
     CHECK(LoginGuard::key_of("2001:0DB8:0001:0002:aaaa:bbbb:cccc:dddd", buffer) ==
@@ -93,7 +93,7 @@ TEST_CASE("Issue 20.8: IPv6 addresses count by their /64", "[login_guard]") {
     CHECK(g.failure("2001:db8:1:3::1", 1, 3) == 1000);
 }
 
-TEST_CASE("Issue 20.8: a full table evicts the entry with the fewest failures", "[login_guard]") {
+TEST_CASE("login guard: a full table evicts the entry with the fewest failures", "[login_guard]") {
     std::vector<LoginGuard::Entry> table(2);
     LoginGuard g(table.data(), table.size(), 100, 10000, 1000000);
     g.failure("a", 1, 1);

@@ -523,7 +523,7 @@ std::string digest(int messages) {
 
 }  // namespace
 
-TEST_CASE("mime StructureWriter: the answer is the same bytes however it is split (issue 20.5)",
+TEST_CASE("mime StructureWriter: the answer is the same bytes however it is split",
           "[mime][structure]") {
     const std::string d = digest(40);
     for (const std::string* msg : {&kNested, &kMixed, &kAlternative, &d}) {
@@ -558,7 +558,7 @@ TEST_CASE("mime StructureWriter: the answer is the same bytes however it is spli
 
 TEST_CASE(
     "mime StructureWriter: at most kMaxMimeParts parts, the rest in the last one, "
-    "bounded reads per step (issue 20.4)",
+    "bounded reads per step",
     "[mime][structure]") {
     const std::size_t parts = kMaxMimeParts + 500;
     std::string m = "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
@@ -627,7 +627,7 @@ std::vector<std::uint64_t> leaf_octets(const std::string& body) {
 
 TEST_CASE(
     "mime section: past kMaxMimeParts BODY[n] addresses exactly the parts BODYSTRUCTURE "
-    "shows, counted in its order (RFC 3501 §6.4.5, issue 20.4)",
+    "shows, counted in its order (RFC 3501 §6.4.5)",
     "[mime][section]") {
     // 1 = the message, 1.x = 6000 leaves, 2 = a multipart of 6000 leaves,
     // 3 and 4 leaves. BODYSTRUCTURE opens 1 + 1 + 6000 + 1 parts before 2.1,

@@ -8,7 +8,7 @@
 #include "core/mail/mailbox_name.h"
 
 using namespace tinyimapd;
-using namespace tinyimapd::imap;
+using namespace tinyimapd::mail;
 using namespace std::string_literals;
 
 namespace {

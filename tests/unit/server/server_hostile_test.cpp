@@ -43,7 +43,7 @@ bool refused(const std::string& answer, const std::string& tag) {
 
 }  // namespace
 
-TEST_CASE("A symbolic link planted in a user's tree does not lead into another's (issue 20)",
+TEST_CASE("A symbolic link planted in a user's tree does not lead into another's",
           "[server][hostile]") {
     World w;
     w.fs.write_file("passwd",

@@ -222,7 +222,7 @@ TEST_CASE("RFC 3501 §7.1.5: at shutdown a lingering close lasts 300 ms at most"
 }
 
 TEST_CASE(
-    "Issue 20.3: an idling session outrun by this server's own mass expunge is told of "
+    "An idling session outrun by this server's own mass expunge is told of "
     "every expunge as it happens (RFC 2177), not ended",
     "[server][guard]") {
     World w;

@@ -103,7 +103,7 @@ TEST_CASE("Defaults are the documented ones", "[config]") {
     CHECK(config_validate(c, &err));
 }
 
-TEST_CASE("Issue 20.11: max_clients_per_address defaults to a quarter of max_clients", "[config]") {
+TEST_CASE("config: max_clients_per_address defaults to a quarter of max_clients", "[config]") {
     Config c;
     CHECK(c.clients_per_address() == 16);  // the default 64 slots
     REQUIRE(apply_text(c, "max_clients = 16").ok);

@@ -40,7 +40,7 @@ void fill_inbox(World& w, int count, std::size_t size) {
     for (int i = 0; i < count; ++i) {
         store::Appender a;
         REQUIRE(m.value->begin_append(a, static_cast<std::uint32_t>(body.size()),
-                                      i % 2 == 0 ? imap::kDeleted : 0, 0, 1700000000,
+                                      i % 2 == 0 ? mail::kDeleted : 0, 0, 1700000000,
                                       0) == Status::Ok);
         REQUIRE(m.value->append_chunk(a, body.data(), body.size()) == Status::Ok);
         std::uint32_t uid = 0;
@@ -53,7 +53,7 @@ void fill_inbox(World& w, int count, std::size_t size) {
 
 TEST_CASE(
     "A compaction of a large mailbox runs in bounded steps; another client is answered "
-    "meanwhile (issue 20.3)",
+    "meanwhile",
     "[server][store][compact]") {
     World w;
     port::Handle a = login(w);
@@ -118,7 +118,7 @@ TEST_CASE(
 
 TEST_CASE(
     "On a full file system, EXPUNGE of the last messages frees their space at once; a "
-    "compaction that cannot write fails cleanly (issue 20.11)",
+    "compaction that cannot write fails cleanly",
     "[server][store][compact]") {
     World w;
     port::Handle a = login(w);
@@ -168,7 +168,7 @@ TEST_CASE(
 // "Reclaiming from the middle in place").
 TEST_CASE(
     "A full disk: EXPUNGE of messages in the middle gives their space back, bodies intact "
-    "(issue 20.11)",
+    "in place",
     "[server][store][compact]") {
     World w;
     port::Handle a = login(w);
@@ -355,7 +355,7 @@ std::string answered_in(World& w, port::Handle c, const std::string& command,
 
 TEST_CASE(
     "Writers go between the steps of a compaction: STORE, APPEND, COPY and EXPUNGE from "
-    "another session answered in the turn they arrive while it runs (issue 20)",
+    "another session answered in the turn they arrive while it runs",
     "[server][store][compact]") {
     World w;
     port::Handle a = login(w);

@@ -1,0 +1,301 @@
+// The session's jobs: one small context per command that answers over
+// several turns of the loop (DESIGN.md: "Large responses are resumable
+// jobs"), and the one slot a session keeps them in.
+//
+// A command that cannot finish in one turn starts its context in the slot
+// (JobSlot::start, placement new into storage sized for the largest
+// context; no heap) and returns; Session::run_job() then calls the step of
+// the job's kind (the table in jobs.cpp) whenever the output drained, a
+// timer fired or the store changed, until the step ends the job
+// (JobSlot::end destroys the context). A step does a bounded amount of work
+// and stops when the output lacks room or the store is busy (the slot's
+// retry_at_ms: the job waits on a timer).
+//
+// Each context holds only its command's state; what a step needs besides
+// (the parser's arguments, the selected mailbox, the streamer, the MIME
+// walkers) stays in Session. Invariants: at most one job per session; no
+// context is read after JobSlot::end; a step that ends its job and starts
+// another (COPY -> MOVE's Expunge, StoreApply -> Store, Sync -> Resync)
+// copies what it carries over before ending the first.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <utility>
+
+#include "core/base/assert.h"
+#include "core/base/text.h"
+#include "core/imap/args.h"
+#include "core/imap/fetch_spec.h"
+#include "core/imap/seqset.h"
+#include "core/imap/status_spec.h"
+#include "core/imap/store_spec.h"
+#include "core/imap/uid_pairs.h"
+#include "core/store/mailbox.h"
+
+namespace tinyimapd::imap {
+
+// Which step runs the job. Store: STORE's answers, once StoreApply (the
+// changes, in steps) has committed them; Copy: COPY and MOVE's copy, in
+// steps (MOVE's removal is an Expunge job).
+enum class JobKind : std::uint8_t {
+    None,
+    Fetch,
+    Store,
+    Search,
+    Sync,
+    Resync,
+    List,
+    Expunge,
+    StoreApply,
+    Copy,
+    Append,
+    Select  // SELECT/EXAMINE waiting for the compaction that opening started
+};
+
+// What a step reports to the loop: the job ended, it goes on when the
+// output has room (or at once), or it waits for the store (a timer).
+enum class JobProgress : std::uint8_t { Done, Again, Wait };
+
+// The walk over a command's message set (FETCH, STORE, COPY, SEARCH's UID
+// flag, EXPUNGE's UIDs): the set is a view into the parser's arena, which
+// is not fed while a job runs.
+struct SetWalk {
+    SeqSet set;
+    SeqSet::Cursor cursor;
+    bool uid = false;
+    std::uint32_t range_next = 1, range_hi = 0, next_position = 1;
+    std::uint32_t largest_uid = 0;  // "*" of a UID set (RFC 3501 §6.4.8)
+};
+
+// The message a FETCH, STORE or SEARCH is looking at, and its header's size
+// once known (UINT64_MAX: not yet).
+struct MessageJob {
+    SetWalk walk;
+    store::MessageInfo message;
+    std::uint64_t header_size = UINT64_MAX;
+};
+
+// FETCH answering message by message (cmd_fetch.cpp, cmd_binary.cpp).
+struct FetchJob : MessageJob {
+    static constexpr bool runs(JobKind k) { return k == JobKind::Fetch; }
+    const FetchItem* items = nullptr;
+    std::size_t item_count = 0;
+    bool sets_seen = false;
+    bool first_item = true;
+    bool add_flags = false;      // report FLAGS after \Seen was set
+    std::uint32_t seq = 0;       // message being answered, 0 between messages
+    std::uint32_t held_seq = 0;  // the next message, put back while waiting
+    // start_message is looking up BINARY item binary_check's part (over
+    // turns of the loop; held_seq holds the message).
+    bool checking = false;
+    std::size_t binary_check = 0;
+    std::size_t item = 0;
+    // RFC 7162 §3.1.4.1: CHANGEDSINCE (0: none) and whether MODSEQ is an
+    // item (asked) or added to each response (implied).
+    std::uint64_t changedsince = 0;
+    bool modseq_asked = false;
+    bool modseq_implied = false;
+};
+
+// STORE (cmd_store.cpp, RFC 3501 §6.4.6): the changes as StoreApply (one
+// transaction, open across turns, a bounded number of messages per step),
+// then the answers as Store (FetchJob's machinery, no items) once it has
+// committed.
+inline constexpr std::size_t kModifiedText = 320;
+struct StoreJob : FetchJob {
+    static constexpr bool runs(JobKind k) {
+        return k == JobKind::StoreApply || k == JobKind::Store;
+    }
+    explicit StoreJob(const StoreSpec& s) : spec(s) {}
+    StoreSpec spec;  // the command's (its flags are re-read on a retry)
+    bool txn = false;
+    store::FlagOp op = store::FlagOp::Add;
+    std::uint8_t flags = 0;
+    std::uint64_t keywords = 0;
+    std::uint32_t seq_scan = 0;  // conditional STORE by number: last one done
+    AscendingRun failed;
+    // RFC 7162 §3.1.3: the modifiers and the messages (numbers or UIDs, as
+    // the command used) that failed UNCHANGEDSINCE (`modified` views
+    // `modified_text`).
+    bool conditional = false;
+    bool silent = false;
+    FixedText<kModifiedText> modified_text;
+    SeqSet modified;
+};
+
+// SEARCH (cmd_search.cpp): the messages in order, a bounded amount of
+// message bytes per batch. ESEARCH (RFC 4731) and MODSEQ (RFC 7162 §3.1.5)
+// results are gathered as it goes. ALL ranges are held to write MIN MAX
+// COUNT before ALL; beyond kHeldRanges, ALL is streamed and MAX, COUNT
+// follow it.
+inline constexpr std::size_t kHeldRanges = 32;
+struct SearchResult {
+    bool esearch = false;
+    bool modseq = false;      // a MODSEQ key: report the highest mod-sequence
+    bool streaming = false;   // ALL is being written (ranges no longer held)
+    std::uint8_t mask = 0;    // SearchReturn bits
+    std::uint32_t count = 0;  // matches so far
+    std::uint32_t min = 0, max = 0;
+    std::uint64_t min_modseq = 0, max_modseq = 0, highest_modseq = 0;
+    std::uint64_t work = 0;  // message bytes read in this batch
+    // BODY/TEXT over one large message goes on over several batches
+    // (TextWalk): the message's text keys are evaluated again in the
+    // same order, those already done answered from text_results.
+    bool suspended = false;  // a walk ran out of budget: same message next batch
+    bool walking = false;    // text_walk_ holds key number text_done's walk
+    std::uint32_t text_done = 0, text_ordinal = 0;
+    std::uint64_t text_results = 0;
+    std::uint32_t run_lo = 0, run_hi = 0;  // the ALL range being extended
+    std::uint32_t held = 0;
+    std::uint32_t lo[kHeldRanges] = {};
+    std::uint32_t hi[kHeldRanges] = {};
+};
+struct SearchJob : MessageJob {
+    static constexpr bool runs(JobKind k) { return k == JobKind::Search; }
+    std::uint32_t search_count = 0;  // nodes of the SEARCH program
+    SearchResult result;
+};
+
+// A LIST or LSUB answering mailbox by mailbox (cmd_mailbox.cpp): the
+// command's arguments (views into the parser) and how many entries earlier
+// rounds wrote.
+struct ListJob {
+    static constexpr bool runs(JobKind k) { return k == JobKind::List; }
+    explicit ListJob(const ArgReader& r) : patterns(r) {}
+    std::string_view reference;
+    ArgReader patterns;
+    std::size_t pattern_count = 0;
+    std::uint16_t options = 0;
+    StatusAtts status;
+    bool lsub = false;
+    bool find = false;  // RFC 2062 FIND: "* MAILBOX name" answers
+    std::size_t sent = 0;
+};
+
+// COPY/MOVE's copy (cmd_copy.cpp, RFC 3501 §6.4.7, RFC 6851): one
+// transaction on the destination, open across turns of the loop, a bounded
+// number of message bytes copied per step; committed (durable) before the
+// OK.
+struct CopyJob {
+    static constexpr bool runs(JobKind k) { return k == JobKind::Copy; }
+    SetWalk walk;
+    store::Mailbox* dest = nullptr;  // opened for the job, closed at its end
+    bool move = false;
+    bool txn = false;       // begin_copy succeeded: dest is ours
+    std::uint32_t seq = 0;  // message being copied; 0 between messages
+    std::uint32_t lowest_uid = UINT32_MAX, highest_uid = 0;
+    bool quota = false;       // RFC 9208: room left below
+    bool over_quota = false;  // it would not fit: NO [OVERQUOTA]
+    std::uint64_t quota_bytes = 0, quota_messages = 0;
+    store::CopyCursor cursor;
+    UidPairs pairs;
+};
+
+// EXPUNGE, UID EXPUNGE and MOVE's removal of its originals (cmd_copy.cpp),
+// in batches.
+struct ExpungeJob {
+    static constexpr bool runs(JobKind k) { return k == JobKind::Expunge; }
+    SetWalk walk;               // uid, set, largest_uid
+    bool expunged_any = false;  // something went
+    bool move = false;          // UID MOVE's originals (move_lo..move_hi)
+    std::uint32_t move_lo = 0, move_hi = 0;
+    std::uint32_t expunge_from_uid = 1;  // where the store's scan goes on (0: done)
+    std::uint32_t commit_turn = 0;       // the loop turn of its last commit
+};
+
+// The flag changes of messages above a mod-sequence (sync.cpp: QRESYNC's
+// SELECT, and a change report that overflowed the store's ring).
+struct ResyncJob {
+    static constexpr bool runs(JobKind k) { return k == JobKind::Resync; }
+    SetWalk walk;  // uid, set, largest_uid
+    std::uint32_t seq = 1;
+    std::uint64_t since_modseq = 0;  // changes above this one
+};
+
+// The change report still being written, then the deferred tagged line
+// (sync.cpp), and APPEND waiting for the mailbox's write turn
+// (cmd_append.cpp, whose state outlives the job: the literals come first).
+struct SyncJob {
+    static constexpr bool runs(JobKind k) { return k == JobKind::Sync; }
+};
+struct AppendJob {
+    static constexpr bool runs(JobKind k) { return k == JobKind::Append; }
+};
+// SELECT or EXAMINE run again once the mailbox is ready (cmd_select.cpp;
+// its arguments are still in the parser).
+struct SelectJob {
+    static constexpr bool runs(JobKind k) { return k == JobKind::Select; }
+    bool read_only = false;
+};
+
+template <class... T>
+constexpr std::size_t max_size_of() {
+    std::size_t n = 0;
+    ((n = sizeof(T) > n ? sizeof(T) : n), ...);
+    return n;
+}
+inline constexpr std::size_t kJobStorage =
+    max_size_of<FetchJob, StoreJob, SearchJob, ListJob, CopyJob, ExpungeJob, ResyncJob, SyncJob,
+                AppendJob, SelectJob>();
+// Every session carries this much for its job: keep it small (the FETCH
+// engine's buffers live in Session, shared by the kinds that stream).
+static_assert(kJobStorage <= 1024, "a job context grew: check what it holds");
+
+// The one job of a session: its kind, the context in place, and the timer
+// of a job waiting for the store.
+class JobSlot {
+public:
+    JobSlot() = default;
+    JobSlot(const JobSlot&) = delete;
+    JobSlot& operator=(const JobSlot&) = delete;
+    ~JobSlot() { end(); }
+
+    JobKind kind() const { return kind_; }
+    bool active() const { return kind_ != JobKind::None; }
+
+    // Ends any job and starts `kind` with a new context J.
+    template <class J, class... A>
+    J& start(JobKind kind, A&&... args) {
+        static_assert(sizeof(J) <= kJobStorage && alignof(J) <= alignof(std::max_align_t));
+        TINYIMAPD_ASSERT(J::runs(kind));
+        end();
+        J* job = new (storage_) J(std::forward<A>(args)...);
+        destroy_ = [](void* p) { static_cast<J*>(p)->~J(); };
+        kind_ = kind;
+        retry_at_ms = waiting_since_ms = 0;
+        return *job;
+    }
+    // Destroys the context; nothing of it may be read afterwards.
+    void end() {
+        if (kind_ == JobKind::None) return;
+        kind_ = JobKind::None;
+        destroy_(storage_);
+    }
+    // A StoreJob started as StoreApply answers as Store (FetchJob's steps).
+    void set_kind(JobKind kind) { kind_ = kind; }
+
+    template <class J>
+    J& get() {
+        TINYIMAPD_ASSERT(J::runs(kind_));
+        return *std::launder(reinterpret_cast<J*>(storage_));
+    }
+    template <class J>
+    const J& get() const {
+        TINYIMAPD_ASSERT(J::runs(kind_));
+        return *std::launder(reinterpret_cast<const J*>(storage_));
+    }
+
+    // A job waiting for the store: try again at retry_at_ms (0: not
+    // waiting); it has waited since waiting_since_ms (0: not yet).
+    std::uint64_t retry_at_ms = 0;
+    std::uint64_t waiting_since_ms = 0;
+
+private:
+    JobKind kind_ = JobKind::None;
+    void (*destroy_)(void*) = nullptr;
+    alignas(std::max_align_t) unsigned char storage_[kJobStorage];
+};
+
+}  // namespace tinyimapd::imap
