@@ -71,6 +71,10 @@ struct Config {
     ConfigPath passwd_file{"passwd"};
     bool plaintext_auth = false;  // allow LOGIN/AUTH PLAIN before TLS (RFC 3501 §6.2.3)
     std::uint32_t max_clients = 64;
+    // Threads that run the store's fsyncs away from the loop (port/fs.h
+    // "Asynchronous flush", docs/STORAGE.md "Flushes leave the loop"):
+    // flushes of this many files proceed at once; 0: the loop flushes itself.
+    std::uint32_t io_threads = 4;
     bool foreground = false;
     LogTarget log = LogTarget::Stderr;
     port::LogLevel log_level = port::LogLevel::Info;

@@ -210,6 +210,7 @@ void land(std::string* data, std::uint64_t offset, std::string_view bytes) {
 
 void SimFs::do_crash() {
     files_.clear();
+    flushes_.clear();  // the process and its I/O threads are gone
     crash_countdown_ = 0;
     const bool random = crash_mode_ == CrashMode::ApplyRandom;
     for (auto& [ino, node] : nodes_) {
@@ -455,6 +456,42 @@ Status SimFs::fsync(port::File f) {
     node.durable_data = node.data;
     node.pending.clear();
     return Status::Ok;
+}
+
+Status SimFs::flush_start(port::File f, std::uint64_t token) {
+    if (!async_flush_) return Status::Unsupported;
+    if (flushes_.size() >= kMaxFlushes) return Status::Exhausted;
+    flushes_.push_back(PendingFlush{f, token, flush_delay_});
+    return Status::Ok;
+}
+
+std::size_t SimFs::flush_done(port::FlushDone* out, std::size_t capacity) {
+    std::size_t n = 0;
+    // One fsync per file for every request due now (coalesced), in the
+    // order they were asked for.
+    std::vector<std::pair<port::File, Status>> synced;
+    for (auto it = flushes_.begin(); it != flushes_.end() && n < capacity;) {
+        if (it->polls > 0) {
+            --it->polls;
+            ++it;
+            continue;
+        }
+        Status st = Status::Ok;
+        bool found = false;
+        for (const auto& done : synced) {
+            if (done.first == it->file) {
+                st = done.second;
+                found = true;
+            }
+        }
+        if (!found) {
+            st = fsync(it->file);
+            synced.emplace_back(it->file, st);
+        }
+        out[n++] = port::FlushDone{it->token, st};
+        it = flushes_.erase(it);
+    }
+    return n;
 }
 
 Status SimFs::fstat(port::File f, port::FileInfo* info) {
