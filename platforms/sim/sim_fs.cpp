@@ -466,30 +466,35 @@ Status SimFs::flush_start(port::File f, std::uint64_t token) {
 }
 
 std::size_t SimFs::flush_done(port::FlushDone* out, std::size_t capacity) {
-    std::size_t n = 0;
-    // One fsync per file for every request due now (coalesced), in the
-    // order they were asked for.
-    std::vector<std::pair<port::File, Status>> synced;
-    for (auto it = flushes_.begin(); it != flushes_.end() && n < capacity;) {
+    // The requests due now leave the queue first: an fsync below may crash,
+    // which empties it.
+    std::vector<PendingFlush> due;
+    for (auto it = flushes_.begin(); it != flushes_.end() && due.size() < capacity;) {
         if (it->polls > 0) {
             --it->polls;
             ++it;
             continue;
         }
+        due.push_back(*it);
+        it = flushes_.erase(it);
+    }
+    // One fsync per file for all of them (coalesced), in the order asked.
+    std::vector<std::pair<port::File, Status>> synced;
+    std::size_t n = 0;
+    for (const PendingFlush& f : due) {
         Status st = Status::Ok;
         bool found = false;
         for (const auto& done : synced) {
-            if (done.first == it->file) {
+            if (done.first == f.file) {
                 st = done.second;
                 found = true;
             }
         }
         if (!found) {
-            st = fsync(it->file);
-            synced.emplace_back(it->file, st);
+            st = fsync(f.file);
+            synced.emplace_back(f.file, st);
         }
-        out[n++] = port::FlushDone{it->token, st};
-        it = flushes_.erase(it);
+        out[n++] = port::FlushDone{f.token, st};
     }
     return n;
 }
