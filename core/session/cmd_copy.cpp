@@ -230,6 +230,7 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
     copy_.dest = dest.value;
     copy_.move = move;
     copy_.txn = false;
+    copy_.committing = false;
     copy_.seq = 0;
     copy_.lowest_uid = UINT32_MAX;
     copy_.highest_uid = 0;
@@ -253,6 +254,10 @@ void Session::run_copy_job() {
         end_copy_job(Status::Closed);
         return;
     }
+    if (copy_.committing) {  // its flush is done: the commit goes on
+        end_copy_job(Status::Ok);
+        return;
+    }
     if (view_invalidated()) {
         // The source's numbers no longer hold: nothing is committed.
         end_copy_job(Status::Closed);
@@ -260,7 +265,7 @@ void Session::run_copy_job() {
         return;
     }
     if (!copy_.txn) {
-        const Status st = selected_->begin_copy(*copy_.dest);
+        const Status st = selected_->begin_copy(*copy_.dest, true);  // flushes: start_flush
         if (st == Status::Busy && retry_later()) return;
         if (st != Status::Ok) {
             end_copy_job(st);
@@ -311,13 +316,21 @@ void Session::run_copy_job() {
 void Session::end_copy_job(Status st) {
     store::Mailbox* const dest = copy_.dest;
     if (dest == nullptr) return;
+    while (copy_.txn && st == Status::Ok) {
+        const Status committed = selected_->commit_copy(*dest);
+        if (committed == Status::WouldBlock) {  // a barrier: data, then index
+            copy_.committing = true;
+            if (start_flush(*dest)) return;  // run_copy_job goes on once done
+            continue;
+        }
+        copy_.txn = false;
+        st = committed;
+    }
+    copy_.committing = false;
     if (copy_.txn) {
         copy_.txn = false;
-        if (st == Status::Ok) {
-            st = selected_->commit_copy(*dest);
-        } else {
-            selected_->abort_copy(*dest);
-        }
+        forget_flush();  // a flush still under way is nobody's now
+        selected_->abort_copy(*dest);
     }
     const std::uint32_t validity = dest->uid_validity();
     // Exhausted with the target's keyword table full: a keyword that did not fit.

@@ -32,6 +32,8 @@ void Session::cmd_store(const ParsedCommand& cmd) {
     store_job_.flags = cmd.flags.system;
     store_job_.keywords = 0;
     store_job_.txn = false;
+    store_job_.committing = false;
+    store_job_.held_seq = 0;
     store_job_.seq_scan = 0;
     store_job_.failed = AscendingRun{};
     store_conditional_ = cmd.store.has_unchangedsince;
@@ -50,12 +52,32 @@ bool Session::retry_later() {
     constexpr std::uint64_t kStoreRetryMs = 20;
     constexpr std::uint64_t kStoreWaitMs = 30000;
     if (job_.waiting_since_ms == 0) job_.waiting_since_ms = now_ms_ == 0 ? 1 : now_ms_;
-    if (now_ms_ - job_.waiting_since_ms >= kStoreWaitMs) {
+    // (A clock still at 0 makes waiting_since 1: no wrap-around.)
+    if (now_ms_ > job_.waiting_since_ms && now_ms_ - job_.waiting_since_ms >= kStoreWaitMs) {
         job_.waiting_since_ms = 0;
         return false;
     }
     job_.retry_at_ms = now_ms_ + kStoreRetryMs;
     return true;
+}
+
+bool Session::start_flush(store::Mailbox& box) {
+    port::Fs& fs = services_.registry->services().fs;
+    const std::uint64_t token = (std::uint64_t{slot_} << 32) | ++flush_count_;
+    if (fs.flush_start(box.flush_file(), token) == Status::Ok) {
+        flush_token_ = token;
+        flush_box_ = &box;
+        return true;
+    }
+    box.flushed(fs.fsync(box.flush_file()));  // no I/O threads (or all busy)
+    return false;
+}
+
+void Session::flush_completed(std::uint64_t token, Status status) {
+    if (token != flush_token_ || flush_box_ == nullptr) return;
+    store::Mailbox* box = flush_box_;
+    forget_flush();
+    box->flushed(status);
 }
 
 // The keywords (registered if new) and the transaction; false when the job
@@ -79,7 +101,7 @@ bool Session::store_start() {
         answer_keyword_error(st);
         return false;
     }
-    st = selected_->begin_store();
+    st = selected_->begin_store(true);  // its flushes: start_flush
     if (st == Status::Busy && retry_later()) return false;
     if (st != Status::Ok) {
         store_finish(st);
@@ -95,6 +117,8 @@ bool Session::store_start() {
 void Session::end_store_txn() {
     if (!store_job_.txn) return;
     store_job_.txn = false;
+    store_job_.committing = false;
+    forget_flush();  // a flush still under way is nobody's now
     if (selected_ != nullptr) selected_->abort_store();
 }
 
@@ -107,6 +131,10 @@ void Session::run_store_job() {
     if (state_ == SessionState::Logout || selected_ == nullptr) {
         end_store_txn();
         job_.kind = JobKind::None;
+        return;
+    }
+    if (store_job_.committing) {  // its flush is done: the commit goes on
+        store_finish(Status::Ok);
         return;
     }
     if (!store_job_.txn && !store_start()) return;
@@ -123,10 +151,11 @@ void Session::run_store_job() {
     AscendingSet failed(modified_text_, store_job_.failed);
     Status st = Status::Ok;
     for (std::uint32_t n = 0; n < kStoreStep && st == Status::Ok; ++n) {
-        std::uint32_t seq = 0;
-        if (!store_conditional_ || job_.uid) {
+        std::uint32_t seq = store_job_.held_seq;  // stopped at the intent's flush
+        store_job_.held_seq = 0;
+        if (seq == 0 && (!store_conditional_ || job_.uid)) {
             seq = next_in_set();
-        } else if (store_job_.seq_scan < view_.exists) {
+        } else if (seq == 0 && store_job_.seq_scan < view_.exists) {
             seq = lowest_member_from(job_.set, store_job_.seq_scan + 1, view_.exists);
             if (seq > view_.exists) seq = 0;
             store_job_.seq_scan = seq == 0 ? view_.exists : seq;
@@ -145,6 +174,12 @@ void Session::run_store_job() {
         } else {
             st = selected_->store(view_, seq, store_job_.op, store_job_.flags, store_job_.keywords,
                                   store_conditional_ ? spec.unchangedsince : 0, &result, &skipped);
+            if (st == Status::WouldBlock) {  // the intent must be durable first
+                store_job_.held_seq = seq;
+                if (start_flush(*selected_)) return;
+                st = Status::Ok;  // flushed here: the same message again
+                continue;
+            }
             // RFC 2180 §4.2.1: a message another session expunged (not yet
             // reported here) is left alone; the others are stored.
             if (st == Status::NotFound && result.expunged) {
@@ -161,9 +196,16 @@ void Session::run_store_job() {
 
 // The end of STORE's changes: commit (durable) and the answers, or NO.
 void Session::store_finish(Status st) {
-    if (st == Status::Ok && store_job_.txn) {
+    while (st == Status::Ok && store_job_.txn) {
+        const Status committed = selected_->commit_store();
+        if (committed == Status::WouldBlock) {  // a barrier: slots, then state
+            store_job_.committing = true;
+            if (start_flush(*selected_)) return;  // run_store_job goes on once done
+            continue;
+        }
         store_job_.txn = false;
-        st = selected_->commit_store();
+        store_job_.committing = false;
+        st = committed;
     }
     end_store_txn();
     job_.kind = JobKind::None;

@@ -145,12 +145,19 @@ public:
     // A FETCH or STORE still writing its answers: call run_job() whenever
     // output has been drained.
     bool has_job() const { return job_.kind != JobKind::None; }
-    // The job waits for the store (deadline() says until when), not for output.
+    // The job waits for the store (deadline() says until when, or a flush's
+    // completion), not for output.
     bool job_waiting() const {
+        if (flush_token_ != 0) return true;
         if (job_.kind == JobKind::Append) return append_waiting();
         return job_.kind != JobKind::None && job_.retry_at_ms != 0 && now_ms_ < job_.retry_at_ms;
     }
     void run_job();
+    // An asynchronous flush this session started (port/fs.h, token as
+    // given to Fs::flush_start) has finished: its job goes on. Tokens of
+    // flushes it no longer waits for are ignored.
+    void flush_completed(std::uint64_t token, Status status);
+    bool flush_waiting() const { return flush_token_ != 0; }
 
     SessionState state() const { return state_; }
     std::string_view user() const { return {user_, user_length_}; }
@@ -257,6 +264,19 @@ private:
     void store_finish(Status st);
     void end_store_txn();
     bool retry_later();
+    // A write job's transaction stopped at a durability barrier (the store
+    // said WouldBlock): the flush goes to the I/O threads and the job waits
+    // for flush_completed() — true; or, without them, it is done here and
+    // the job calls the store again at once — false (docs/STORAGE.md
+    // "Flushes leave the loop").
+    bool start_flush(store::Mailbox& box);
+    void forget_flush() {
+        flush_token_ = 0;
+        flush_box_ = nullptr;
+    }
+    std::uint64_t flush_token_ = 0;  // the flush the job waits for, 0: none
+    std::uint32_t flush_count_ = 0;  // tokens are (slot << 32) | count
+    store::Mailbox* flush_box_ = nullptr;
     // EXPUNGE, COPY, MOVE (cmd_copy.cpp).
     void cmd_expunge(const ParsedCommand& cmd);
     void run_expunge_job();
@@ -307,6 +327,8 @@ private:
     void append_finish();
     void abort_append();
     void run_append_job();
+    store::StagedAppend::Step append_commit_step(store::Mailbox& box, std::uint32_t* first,
+                                                 Status* error);
     bool append_retry_later();
     bool append_waiting() const;
     void release_reservation();
@@ -501,8 +523,9 @@ private:
     struct CopyJob {
         store::Mailbox* dest = nullptr;  // opened for the job, closed at its end
         bool move = false;
-        bool txn = false;       // begin_copy succeeded: dest is ours
-        std::uint32_t seq = 0;  // message being copied; 0 between messages
+        bool txn = false;         // begin_copy succeeded: dest is ours
+        bool committing = false;  // commit_copy stopped at a barrier
+        std::uint32_t seq = 0;    // message being copied; 0 between messages
         std::uint32_t lowest_uid = UINT32_MAX, highest_uid = 0;
         bool quota = false;       // RFC 9208: room left below
         bool over_quota = false;  // it would not fit: NO [OVERQUOTA]
@@ -518,6 +541,8 @@ private:
         explicit StoreJob(const ArgReader& r) : spec(r) {}
         StoreSpec spec;  // the command's (its flags are re-read on a retry)
         bool txn = false;
+        bool committing = false;     // commit_store() stopped at a barrier
+        std::uint32_t held_seq = 0;  // store() stopped at the intent's barrier
         store::FlagOp op = store::FlagOp::Add;
         std::uint8_t flags = 0;
         std::uint64_t keywords = 0;

@@ -461,7 +461,8 @@ Status SimFs::fsync(port::File f) {
 Status SimFs::flush_start(port::File f, std::uint64_t token) {
     if (!async_flush_) return Status::Unsupported;
     if (flushes_.size() >= kMaxFlushes) return Status::Exhausted;
-    flushes_.push_back(PendingFlush{f, token, flush_delay_});
+    const std::uint64_t now = clock_ != nullptr ? clock_->monotonic_ms() : 0;
+    flushes_.push_back(PendingFlush{f, token, now + flush_delay_ms_});
     return Status::Ok;
 }
 
@@ -469,9 +470,9 @@ std::size_t SimFs::flush_done(port::FlushDone* out, std::size_t capacity) {
     // The requests due now leave the queue first: an fsync below may crash,
     // which empties it.
     std::vector<PendingFlush> due;
+    const std::uint64_t now = clock_ != nullptr ? clock_->monotonic_ms() : UINT64_MAX;
     for (auto it = flushes_.begin(); it != flushes_.end() && due.size() < capacity;) {
-        if (it->polls > 0) {
-            --it->polls;
+        if (it->due_ms > now) {
             ++it;
             continue;
         }

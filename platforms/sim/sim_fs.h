@@ -70,10 +70,12 @@
 // write looks under an all-or-error contract. set_space_limit(): writes that
 // would make the total size of all files exceed it fail with NoSpace. Faults
 // are checked after crash points, before any argument is looked at.
-// Asynchronous flush (port/fs.h): flush_start() queues the request (at most
-// kMaxFlushes; Exhausted beyond, Unsupported after set_async_flush(false));
-// nothing happens until flush_done(), which finishes every request queued at
-// least flush_delay() calls of flush_done() ago (0: at the next call) by one
+// Asynchronous flush (port/fs.h), once set_async_flush(true) (before:
+// Unsupported, so core flushes in place as always): flush_start() queues
+// the request (at most kMaxFlushes; Exhausted beyond);
+// nothing happens until flush_done(), which finishes every request whose
+// delay (set_flush_delay, in milliseconds of the SimClock; 0, or no clock:
+// at the next call) has passed by one
 // fsync() per file (coalesced; a counted call and a crash point like any
 // fsync, so a crash can fall between a batch's writes and its flush, and
 // writes made after flush_start() but before the flush are made durable by
@@ -156,7 +158,7 @@ public:
     // Asynchronous flush (see the header comment).
     static constexpr std::size_t kMaxFlushes = 64;
     void set_async_flush(bool on) { async_flush_ = on; }
-    void set_flush_delay(unsigned polls) { flush_delay_ = polls; }
+    void set_flush_delay(std::uint64_t ms) { flush_delay_ms_ = ms; }
     std::size_t flushes_pending() const { return flushes_.size(); }
 
     // Crash model (see the header comment).
@@ -293,11 +295,11 @@ private:
     struct PendingFlush {
         port::File file;
         std::uint64_t token;
-        unsigned polls;  // flush_done() calls until it is done
+        std::uint64_t due_ms;  // done by the first flush_done() from then on
     };
     std::vector<PendingFlush> flushes_;
-    bool async_flush_ = true;
-    unsigned flush_delay_ = 0;
+    bool async_flush_ = false;
+    std::uint64_t flush_delay_ms_ = 0;
 
     std::vector<std::string> confined_;  // components of the confined directory
     bool confined_set_ = false;

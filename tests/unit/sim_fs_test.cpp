@@ -673,17 +673,22 @@ TEST_CASE("SimFs symbolic links: never followed; refused or acted on as the link
 // port/fs.h "Asynchronous flush": nothing is durable before flush_done()
 // reports it; a delay lets a test put other work between the two.
 TEST_CASE("SimFs flush_start: durable only once flush_done reports it", "[sim][fs][flush]") {
-    SimFs fs;
+    SimClock clock;
+    SimFs fs(&clock);
+    CHECK(fs.flush_start(0, 1) == Status::Unsupported);  // until asked for
+    fs.set_async_flush(true);
     fs.make_dirs("/mail");
     File f = open_ok(fs, "/mail/data", kCreate);
     REQUIRE(fs.sync_dir("/mail") == Status::Ok);
     REQUIRE(put(fs, f, "first") == Status::Ok);
-    fs.set_flush_delay(2);
+    fs.set_flush_delay(10);
     REQUIRE(fs.flush_start(f, 7) == Status::Ok);
     tinyimapd::port::FlushDone done[4];
     CHECK(fs.flush_done(done, 4) == 0);
     REQUIRE(put(fs, f, "+second") == Status::Ok);  // before the flush: covered too
+    clock.advance(9);
     CHECK(fs.flush_done(done, 4) == 0);
+    clock.advance(1);
     CHECK(fs.unsynced() == 2);
     CHECK(fs.calls(Op::Fsync) == 0);
     REQUIRE(fs.flush_done(done, 4) == 1);
@@ -697,6 +702,7 @@ TEST_CASE("SimFs flush_start: durable only once flush_done reports it", "[sim][f
 TEST_CASE("SimFs flush_start: flushes of one file asked together are one fsync",
           "[sim][fs][flush]") {
     SimFs fs;
+    fs.set_async_flush(true);
     File a = open_ok(fs, "/a", kCreate);
     File b = open_ok(fs, "/b", kCreate);
     REQUIRE(fs.flush_start(a, 1) == Status::Ok);
@@ -719,6 +725,7 @@ TEST_CASE("SimFs flush_start: flushes of one file asked together are one fsync",
 TEST_CASE("SimFs flush_start: a crash before the flush drops it; errors and limits",
           "[sim][fs][flush]") {
     SimFs fs;
+    fs.set_async_flush(true);
     fs.make_dirs("/mail");
     File f = open_ok(fs, "/mail/data", kCreate);
     REQUIRE(fs.sync_dir("/mail") == Status::Ok);

@@ -49,6 +49,7 @@ struct Env {
         limits.max_open_mailboxes = 4;
         limits.cache_records = 4;
         limits.scratch_bytes = 128;
+        fs.set_async_flush(true);
         start();
     }
     ~Env() { reg->~Registry(); }
