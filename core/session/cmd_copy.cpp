@@ -76,8 +76,18 @@ void Session::cmd_expunge(const ParsedCommand& cmd) {
     job_.expunged_any = false;
     job_.move = false;
     job_.expunge_from_uid = 1;
+    job_.expunge_txn = false;
     job_.retry_at_ms = job_.waiting_since_ms = 0;
     run_expunge_job();
+}
+
+// Gives back an EXPUNGE transaction left open at a barrier (nothing of it
+// was acknowledged).
+void Session::end_expunge_txn() {
+    if (!job_.expunge_txn) return;
+    job_.expunge_txn = false;
+    forget_flush();
+    if (selected_ != nullptr) selected_->abort_expunge();
 }
 
 void Session::run_expunge_job() {
@@ -119,8 +129,13 @@ void Session::run_expunge_job() {
             which = &filter;
         }
         std::size_t count = 0;
-        const Status st = selected_->expunge(view_, which, nullptr, kExpungeBatch, &count,
-                                             &job_.expunge_from_uid);
+        Status st = Status::WouldBlock;
+        while (st == Status::WouldBlock) {  // its flushes: start_flush
+            st = selected_->expunge(view_, which, nullptr, kExpungeBatch, &count,
+                                    &job_.expunge_from_uid, true);
+            job_.expunge_txn = st == Status::WouldBlock;
+            if (job_.expunge_txn && start_flush(*selected_)) return;
+        }
         if (count > 0) job_.expunged_any = true;
         if (st == Status::Exhausted && count > 0) continue;  // report these, then more
         if (st == Status::Exhausted || st == Status::Busy) {
@@ -387,6 +402,7 @@ void Session::finish_move(bool uid, const SeqSet& set, std::string_view copyuid,
         job_.move_lo = lowest_uid;
         job_.move_hi = highest_uid;
         job_.expunge_from_uid = 1;
+        job_.expunge_txn = false;
         job_.retry_at_ms = job_.waiting_since_ms = 0;
         run_expunge_job();
         return;

@@ -57,6 +57,7 @@ void Session::deselect() {
     // A STORE or COPY job cut short (the connection ended): nothing of it
     // was acknowledged, so nothing of it is kept.
     end_store_txn();
+    end_expunge_txn();
     if (copy_.dest != nullptr) end_copy_job(Status::Closed);
     flag_scan_since_ = UINT64_MAX;
     vanished_.pending = false;

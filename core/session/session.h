@@ -281,6 +281,7 @@ private:
     void cmd_expunge(const ParsedCommand& cmd);
     void run_expunge_job();
     void fail_expunge_job(Status st);
+    void end_expunge_txn();
     void cmd_copy(const ParsedCommand& cmd);
     void run_copy_job();
     void end_copy_job(Status st);
@@ -463,9 +464,10 @@ private:
         std::uint64_t waiting_since_ms = 0;
         std::uint32_t move_lo = 0, move_hi = 0;
         std::uint32_t expunge_from_uid = 1;  // Expunge: where the store's scan goes on (0: done)
-        std::uint32_t commit_turn = 0;       // Expunge: the loop turn of its last commit
-        std::uint32_t seq = 0;               // message being answered, 0 between messages
-        std::uint32_t held_seq = 0;          // Fetch: the next message, put back while waiting
+        bool expunge_txn = false;       // Expunge: the store's call stopped at a barrier (ours)
+        std::uint32_t commit_turn = 0;  // Expunge: the loop turn of its last commit
+        std::uint32_t seq = 0;          // message being answered, 0 between messages
+        std::uint32_t held_seq = 0;     // Fetch: the next message, put back while waiting
         // Fetch: start_message is looking up BINARY item binary_check's
         // part (over turns of the loop; held_seq holds the message).
         bool checking = false;

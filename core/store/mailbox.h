@@ -385,8 +385,13 @@ public:
     // where the next call goes on, 0 once the view's messages are all seen
     // (a cursor that survives compaction, unlike a position).
     static constexpr std::uint32_t kExpungeScan = 8192;
+    // With `async_flush` the flushes are the caller's ("durability
+    // barriers"): WouldBlock, then call again with the same arguments (the
+    // transaction stays open between the calls); abort_expunge() gives it up.
     Status expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uids, std::size_t capacity,
-                   std::size_t* count, std::uint32_t* from_uid = nullptr);
+                   std::size_t* count, std::uint32_t* from_uid = nullptr, bool async_flush = false);
+    void abort_expunge();
+    bool expunge_open() const { return expunge_.open; }
     // Starts a compaction if the waste is worth it and no view still shows
     // an expunged message (docs/STORAGE.md "Compaction"). Called by
     // sync()/detach(); public for tests/tools. It does not copy anything:
@@ -541,6 +546,8 @@ private:
     void begin_txn();
     Status commit_txn();
     Status declare_intent();
+    Status expunge_done(const View& v, std::size_t runs, std::size_t n, std::uint32_t pos,
+                        bool full, std::size_t* count, std::uint32_t* from_uid);
     // fsync(f), or with async_flush_ the barrier handed to the caller
     // (WouldBlock until flushed(), then its outcome).
     Status barrier(port::File f);
@@ -562,6 +569,15 @@ private:
     std::uint64_t read_intent_ = 0;  // intent record seen by the last read_state()
     bool appending_ = false;
     std::uint64_t txn_data_end_ = 0;  // COPY: where the next frame goes
+    // An EXPUNGE between its calls (async_flush): where its scan is.
+    struct ExpungeScan {
+        bool open = false;     // its transaction is ours, across calls
+        bool scanned = false;  // the scan is done: the commit is under way
+        bool full = false;
+        std::uint32_t start = 0, pos = 0;
+        std::size_t n = 0, runs = 0;
+    };
+    ExpungeScan expunge_;
     // The durability barriers of the transaction in progress.
     bool async_flush_ = false;
     port::File barrier_ = port::kNoFile;  // the file the caller must flush

@@ -579,40 +579,49 @@ void Mailbox::abort_copy(Mailbox& dest) {
 // ---- EXPUNGE ------------------------------------------------------------------
 
 Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uids,
-                        std::size_t capacity, std::size_t* count, std::uint32_t* from_uid) {
+                        std::size_t capacity, std::size_t* count, std::uint32_t* from_uid,
+                        bool async_flush) {
     *count = 0;
-    if (in_txn_) return Status::Busy;
-    if (gone_count_ >= s_->limits.max_pending_expunges) make_gone_room(v);
-    Status st = lock();
-    if (st != Status::Ok) return st;
-    begin_txn();
+    ExpungeScan& x = expunge_;
+    if (!x.open) {
+        if (in_txn_) return Status::Busy;
+        if (gone_count_ >= s_->limits.max_pending_expunges) make_gone_room(v);
+        const Status locked = lock();
+        if (locked != Status::Ok) return locked;
+        begin_txn();
+        async_flush_ = async_flush;
+        x = ExpungeScan{};
+        x.open = true;
+        x.start = from_uid != nullptr ? find_position(*from_uid) : 0;
+        x.pos = x.start;
+    }
+    // Called again after a barrier (async_flush): the scan goes on at the
+    // record that waited for the intent, or the commit at its barrier.
+    Status st = Status::Ok;
     const std::size_t room = s_->limits.max_pending_expunges - gone_count_;
-    std::size_t n = 0, runs = 0;
-    bool full = false;
-    const std::uint32_t start = from_uid != nullptr ? find_position(*from_uid) : 0;
-    std::uint32_t pos = start;
-    for (; pos < v.positions && n < capacity; ++pos) {
-        if (from_uid != nullptr && pos - start >= kExpungeScan) break;
+    for (; !x.scanned && x.pos < v.positions && x.n < capacity; ++x.pos) {
+        if (from_uid != nullptr && x.pos - x.start >= kExpungeScan) break;
         Record r;
-        if ((st = read_record(pos, &r)) != Status::Ok) break;
+        if ((st = read_record(x.pos, &r)) != Status::Ok) break;
         if (r.expunged) continue;
         if ((r.flags & imap::kDeleted) == 0 &&
             (uid_filter == nullptr || !uid_filter->ignores_deleted())) {
             continue;
         }
         if (uid_filter != nullptr && !uid_filter->accept(r.uid)) continue;
-        Gone* last = runs > 0 ? &gone_[gone_count_ + runs - 1] : nullptr;
-        const bool extends = last != nullptr && last->position + last->count == pos;
-        if (!extends && runs == room) {
-            full = true;
+        Gone* last = x.runs > 0 ? &gone_[gone_count_ + x.runs - 1] : nullptr;
+        const bool extends = last != nullptr && last->position + last->count == x.pos;
+        if (!extends && x.runs == room) {
+            x.full = true;
             break;
         }
+        // Before anything of this record changes (WouldBlock: again here).
+        if ((st = declare_intent()) != Status::Ok) break;
         r.expunged = true;
         r.modseq = next_.highest_modseq;
         r.slot = static_cast<std::uint8_t>(1 - r.slot);
-        if ((st = declare_intent()) != Status::Ok) break;
-        if ((st = write_record(pos, r, false)) != Status::Ok) break;
-        compact_mirror(pos, r);
+        if ((st = write_record(x.pos, r, false)) != Status::Ok) break;
+        compact_mirror(x.pos, r);
         next_.live_count -= 1;
         next_.live_bytes -= r.size;
         if (seen(r.flags)) next_.seen_count -= 1;
@@ -620,20 +629,44 @@ Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uid
         if (extends) {
             ++last->count;
         } else {
-            gone_[gone_count_ + runs++] = Gone{pos, 1, r.modseq};
+            gone_[gone_count_ + x.runs++] = Gone{x.pos, 1, r.modseq};
         }
-        if (uids != nullptr) uids[n] = r.uid;
-        ++n;
+        if (uids != nullptr) uids[x.n] = r.uid;
+        ++x.n;
     }
-    if (st == Status::Ok && n > 0) {
+    if (st == Status::WouldBlock) return st;
+    x.scanned = true;
+    if (st == Status::Ok && x.n > 0) {
         st = commit_txn();
+        if (st == Status::WouldBlock) return st;
     } else {
         if (txn_slots_) abandon_compaction();  // it mirrored slots that never commit
+        end_barriers();
         in_txn_ = false;
         cache_clear();
     }
+    x.open = false;
     unlock();
     if (st != Status::Ok) return st;
+    const std::size_t runs = x.runs, n = x.n;
+    const std::uint32_t pos = x.pos;
+    const bool full = x.full;
+    return expunge_done(v, runs, n, pos, full, count, from_uid);
+}
+
+void Mailbox::abort_expunge() {
+    if (!expunge_.open) return;
+    expunge_.open = false;
+    if (txn_slots_) abandon_compaction();  // it mirrored slots that never commit
+    end_barriers();
+    in_txn_ = false;
+    cache_clear();
+    unlock();
+}
+
+// The runs of a committed EXPUNGE join the gone list.
+Status Mailbox::expunge_done(const View& v, std::size_t runs, std::size_t n, std::uint32_t pos,
+                             bool full, std::size_t* count, std::uint32_t* from_uid) {
     // Merge the new runs (ascending among themselves) into the sorted list.
     for (std::size_t i = gone_count_; i < gone_count_ + runs; ++i) {
         const Gone g = gone_[i];

@@ -132,3 +132,29 @@ TEST_CASE(
     CHECK(got.find("u OK STORE completed") != std::string::npos);
     CHECK(w.say(b, "f FETCH 1 FLAGS\r\n").find("\\Seen") != std::string::npos);
 }
+
+TEST_CASE(
+    "Issue 13: an EXPUNGE waiting for its flushes does not hold up another client "
+    "(RFC 3501 §6.4.3)",
+    "[server][flush]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    w.say(a,
+          "p APPEND INBOX (\\Deleted) {1+}\r\nx\r\np APPEND INBOX {1+}\r\ny\r\ns SELECT INBOX\r\n");
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    slow_disk(w, 5);
+    w.fs.reset_counters();
+    w.net.client_send(a, "e EXPUNGE\r\n");
+    tick(w);
+    std::string got = w.net.client_receive(a);
+    CHECK_FALSE(tagged(got, "e"));
+    CHECK(w.say(b, "n NOOP\r\n") == "n OK NOOP completed\r\n");  // nothing expunged yet
+    for (int i = 0; i < 50 && !tagged(got, "e"); ++i) {
+        tick(w);
+        got += w.net.client_receive(a);
+    }
+    CHECK(got == "* 1 EXPUNGE\r\ne OK EXPUNGE completed\r\n");
+    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) == 3);  // intent, slots, state
+    CHECK(w.say(b, "n NOOP\r\n") == "* 1 EXPUNGE\r\nn OK NOOP completed\r\n");
+}

@@ -337,17 +337,86 @@ void op_copy_and_store(Env& env) {
     env.reg->release(b);
 }
 
-void run_async_matrix(const char* name, const std::function<void(Env&)>& op) {
+// EXPUNGE of A's \Deleted messages (marked before, synchronously) beside a
+// a one-message APPEND on B.
+void op_expunge_and_append(Env& env) {
+    auto ra = env.reg->acquire(kA);
+    auto rb = env.reg->acquire(kB);
+    if (ra.status != Status::Ok || rb.status != Status::Ok) {
+        if (ra.status == Status::Ok) env.reg->release(ra.value);
+        if (rb.status == Status::Ok) env.reg->release(rb.value);
+        return;
+    }
+    Mailbox* a = ra.value;
+    Mailbox* b = rb.value;
+    View v;
+    a->attach(v, false);
+    Step expunge = [&]() -> Status {
+        std::size_t count = 0;
+        std::uint32_t from = 1;
+        return a->expunge(v, nullptr, nullptr, 16, &count, &from, true);
+    };
+    Appender app;
+    Record batch[1];
+    app.batch = batch;
+    app.batch_capacity = 1;
+    bool begun = false;
+    Step append = [&]() -> Status {
+        if (!begun) {
+            begun = true;
+            const std::string text = body(12);
+            Status st =
+                b->begin_append(app, static_cast<std::uint32_t>(text.size()), 0, 0, 1700000000, 0);
+            if (st == Status::Ok) st = b->append_chunk(app, text.data(), text.size());
+            std::uint32_t uid = 0;
+            if (st == Status::Ok) st = b->commit_append(app, &uid);
+            if (st != Status::Ok) {
+                b->abort_append(app);
+                return st;
+            }
+        }
+        app.async_flush = true;
+        std::uint32_t first = 0;
+        return b->commit_batch(app, &first);
+    };
+    run_side_by_side(env, a, expunge, b, append);
+    a->detach(v);
+    env.reg->release(a);
+    env.reg->release(b);
+}
+
+// Marks A's messages 1 and 3 \Deleted (setup, synchronous).
+void mark_deleted(Env& env) {
+    auto r = env.reg->acquire(kA);
+    REQUIRE(r.status == Status::Ok);
+    View v;
+    r.value->attach(v, false);
+    REQUIRE(r.value->begin_store() == Status::Ok);
+    MessageInfo info;
+    bool skipped = false;
+    for (std::uint32_t seq : {1u, 3u})
+        REQUIRE(r.value->store(v, seq, FlagOp::Add, imap::kDeleted, 0, 0, &info, &skipped) ==
+                Status::Ok);
+    REQUIRE(r.value->commit_store() == Status::Ok);
+    r.value->detach(v);
+    env.reg->release(r.value);
+    env.fs.sync_all();
+}
+
+void run_async_matrix(const char* name, const std::function<void(Env&)>& op,
+                      const std::function<void(Env&)>& prepare = {}) {
     std::map<std::string, Content> before, after;
     std::uint64_t points = 0;
     {
         Env env;
         setup(env);
+        if (prepare) prepare(env);
         before = snapshot(env);
     }
     {
         Env env;
         setup(env);
+        if (prepare) prepare(env);
         env.restart();
         env.fs.reset_counters();
         op(env);
@@ -367,6 +436,7 @@ void run_async_matrix(const char* name, const std::function<void(Env&)>& op) {
         for (unsigned n = 1; n <= points; ++n) {
             Env env;
             setup(env);
+            if (prepare) prepare(env);
             env.restart();
             env.fs.set_crash_mode(mode);
             env.fs.set_seed(seed);
@@ -416,6 +486,11 @@ TEST_CASE("store crash matrix, async flushes: STORE beside an APPEND batch (issu
 TEST_CASE("store crash matrix, async flushes: COPY beside a STORE (issue 13)",
           "[store][crash][flush]") {
     run_async_matrix("copy+store", op_copy_and_store);
+}
+
+TEST_CASE("store crash matrix, async flushes: EXPUNGE beside an APPEND (issue 13)",
+          "[store][crash][flush]") {
+    run_async_matrix("expunge+append", op_expunge_and_append, mark_deleted);
 }
 
 // The synchronous API is the same steps with the flush done in place: the
