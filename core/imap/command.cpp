@@ -512,6 +512,7 @@ constexpr CommandInfo kCommands[] = {
     {"STORE", CommandId::Store, kStateSelected, true, parse_store},
     {"COPY", CommandId::Copy, kStateSelected, true, parse_copy},
     {"MOVE", CommandId::Move, kStateSelected, true, parse_copy},
+    {"UNAUTHENTICATE", CommandId::Unauthenticate, kStateAuthOrSelected, false, parse_no_args},
 };
 static_assert(sizeof kCommands / sizeof kCommands[0] == kCommandCount);
 

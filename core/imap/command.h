@@ -75,8 +75,10 @@ enum class CommandId : std::uint8_t {
     Store,
     Copy,
     Move,
+    Unauthenticate,  // RFC 8437
 };
-inline constexpr std::size_t kCommandCount = static_cast<std::size_t>(CommandId::Move) + 1;
+inline constexpr std::size_t kCommandCount =
+    static_cast<std::size_t>(CommandId::Unauthenticate) + 1;
 
 // States in which a command is valid (RFC 3501 §3).
 enum CommandStates : std::uint8_t {

@@ -45,6 +45,7 @@ constexpr KeyDef kKeys[] = {
     {.name = "mail_dir", .kind = Kind::Path, .flags = kNonEmpty, .path = &Config::mail_dir},
     {.name = "passwd_file", .kind = Kind::Path, .flags = kNonEmpty, .path = &Config::passwd_file},
     {.name = "plaintext_auth", .kind = Kind::Bool, .b = &Config::plaintext_auth},
+    {.name = "literal_plus", .kind = Kind::Bool, .b = &Config::literal_plus},
     {.name = "max_clients",
      .kind = Kind::Number,
      .min = 1,

@@ -70,6 +70,9 @@ struct Config {
     ConfigPath mail_dir{"mail"};
     ConfigPath passwd_file{"passwd"};
     bool plaintext_auth = false;  // allow LOGIN/AUTH PLAIN before TLS (RFC 3501 §6.2.3)
+    // RFC 7888: LITERAL+ (any non-synchronizing literal) or, when false,
+    // LITERAL- (non-synchronizing literals of at most 4096 bytes, §5).
+    bool literal_plus = true;
     std::uint32_t max_clients = 64;
     // Threads that run the store's fsyncs away from the loop (port/fs.h
     // "Asynchronous flush", docs/STORAGE.md "Flushes leave the loop"):

@@ -55,6 +55,7 @@ imap::SessionConfig session_config_from(const Config& c) {
     s.parser.max_literal_size = c.max_literal_size;
     s.parser.max_depth = c.max_nesting;
     s.plaintext_auth = c.plaintext_auth;
+    s.literal_plus = c.literal_plus;
     s.login_timeout_ms = c.login_timeout * 1000u;
     s.idle_timeout_ms = c.idle_timeout * 1000u;
     s.max_login_attempts = c.max_login_attempts;

@@ -2,8 +2,9 @@
 // section's bytes lie, its content-transfer-encoding undone as the literal
 // streams (core/mime/transfer_decode.h). BINARY decodes its section once to
 // learn its size (and whether it holds a NUL) before the literal starts, in
-// one step of the job, then again while streaming: work proportional to the
-// part, not bounded per call.
+// pieces of kMeasureBudget decoded bytes per call of the job (the job goes
+// on at the next call: a turn of the loop answers other clients between),
+// then again while streaming.
 #include "core/base/text.h"
 #include "core/imap/section.h"
 #include "core/mime/header.h"
@@ -12,6 +13,11 @@
 #include "core/session/session.h"
 
 namespace tinyimapd::imap {
+
+namespace {
+// Decoded bytes measure_binary produces per call (as kStructureBudget).
+constexpr std::uint64_t kMeasureBudget = 256 * 1024;
+}  // namespace
 
 // ---- BINARY (RFC 3516) -----------------------------------------------------
 
@@ -143,23 +149,34 @@ std::size_t Session::BinarySource::read(std::uint64_t offset, char* out, std::si
 }
 
 // Decodes the whole range once: its decoded size, and whether the decoded
-// bytes [from, from + count) hold a NUL (RFC 3516 §4.3: then literal8).
-void Session::measure_binary(std::uint64_t from, std::uint64_t count, std::uint64_t* size,
-                             bool* nul) {
-    binary_source_.rewind();
-    *nul = false;
-    char* buf = services_.stream_scratch;
-    for (;;) {
-        const std::uint64_t at = binary_source_.produced;
-        const std::size_t got = binary_source_.next(buf, services_.stream_scratch_size);
-        if (got == 0) break;
-        for (std::size_t i = 0; i < got && !*nul; ++i) {
-            if (buf[i] == '\0' && at + i >= from && at + i - from < count) *nul = true;
-        }
+// bytes [from, from + count) hold a NUL (RFC 3516 §4.3: then literal8). At
+// most about kMeasureBudget bytes per call: false while not done (call
+// again; the source keeps where it is).
+bool Session::measure_binary(std::uint64_t from, std::uint64_t count) {
+    BinarySource& b = binary_source_;
+    if (!b.measuring) {
+        b.rewind();
+        b.nul = false;
+        b.measuring = true;
     }
-    *size = binary_source_.produced;
-    binary_source_.decoded_size = binary_source_.produced;
-    binary_source_.rewind();
+    char* buf = services_.stream_scratch;
+    for (std::uint64_t spent = 0; spent < kMeasureBudget;) {
+        const std::uint64_t at = b.produced;
+        const std::size_t got = b.next(buf, services_.stream_scratch_size);
+        if (got == 0) {
+            b.measuring = false;
+            b.decoded_size = b.produced;
+            const bool failed = b.failed;
+            b.rewind();
+            b.failed = failed;
+            return true;
+        }
+        for (std::size_t i = 0; i < got && !b.nul; ++i) {
+            if (buf[i] == '\0' && at + i >= from && at + i - from < count) b.nul = true;
+        }
+        spent += got;
+    }
+    return false;
 }
 
 // BINARY[section]<partial> as a literal (literal8 when the bytes hold a NUL),
@@ -167,6 +184,7 @@ void Session::measure_binary(std::uint64_t from, std::uint64_t count, std::uint6
 // number of decoded bytes (RFC 3516 §4.2, §4.3). Both decode the section
 // once to know the size before the first byte is sent.
 void Session::write_binary(const FetchItem& item, FixedText<512>& w) {
+    const bool first = w.view().empty();  // no separator before it
     write_item_name(item, w);
     w.put(' ');
     BinaryRange range;
@@ -176,17 +194,22 @@ void Session::write_binary(const FetchItem& item, FixedText<512>& w) {
         ++job_.item;
         return;
     }
-    binary_source_.box = selected_;
-    binary_source_.message = &job_.message;
-    binary_source_.window = fields_window_;
-    binary_source_.window_size = sizeof fields_window_;
-    binary_source_.skip = 0;
-    binary_source_.start(range);
-    std::uint64_t size = 0;
-    bool nul = false;
+    if (!binary_source_.measuring) {
+        binary_source_.box = selected_;
+        binary_source_.message = &job_.message;
+        binary_source_.window = fields_window_;
+        binary_source_.window_size = sizeof fields_window_;
+        binary_source_.skip = 0;
+        binary_source_.start(range);
+    }
     const std::uint64_t from = item.has_partial ? item.partial_offset : 0;
     const std::uint64_t want = item.has_partial ? item.partial_count : UINT64_MAX;
-    measure_binary(from, want, &size, &nul);
+    if (!measure_binary(from, want)) {
+        job_.first_item = first;  // nothing written: the item starts again
+        return;
+    }
+    const std::uint64_t size = binary_source_.decoded_size;
+    const bool nul = binary_source_.nul;
     if (binary_source_.failed) {
         job_.kind = JobKind::None;
         state_ = SessionState::Logout;

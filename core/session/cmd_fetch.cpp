@@ -202,6 +202,7 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
     job_.checking = false;
     job_.item = 0;
     job_.retry_at_ms = job_.waiting_since_ms = 0;
+    binary_source_.measuring = false;
     run_job();
 }
 

@@ -86,6 +86,11 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
         answer_store(r.status, "");
         return;
     }
+    if (!r.value->ready()) {
+        select_later(r.value, read_only);
+        return;
+    }
+    job_.waiting_since_ms = job_.retry_at_ms = 0;
     selected_ = r.value;
     selected_->attach(view_, read_only);
     state_ = SessionState::Selected;
@@ -135,6 +140,33 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
         return;  // run_job() once the output drains
     }
     tagged("OK", code, text);
+}
+
+// The list of expunged runs overflowed while the mailbox was closed:
+// sequence numbers are known once the compaction that opening started has
+// ended (in steps, between turns of the loop; other clients are answered
+// meanwhile). The command waits and is run again then (run_select_job).
+void Session::select_later(store::Mailbox* box, bool read_only) {
+    const bool running = box->compacting();
+    store::UserStore(*services_.registry, user_root_.view()).close(box);
+    if (running && retry_later()) {
+        job_.kind = JobKind::Select;
+        job_.move = read_only;
+        return;
+    }
+    job_.waiting_since_ms = job_.retry_at_ms = 0;
+    tagged("NO", "UNAVAILABLE", "Mailbox is being compacted; try again later");
+}
+
+// The SELECT/EXAMINE whose mailbox was not ready, again (its arguments are
+// still in the parser, which is not fed while a job runs).
+void Session::run_select_job() {
+    const bool read_only = job_.move;
+    job_.kind = JobKind::None;
+    job_.move = false;
+    ParsedCommand cmd{ArgReader(parser_)};
+    if (!check_syntax(&cmd)) return;  // it passed once: cannot happen
+    cmd_select(cmd, read_only);
 }
 
 // RFC 3501 §6.4.2: CLOSE expunges silently (no untagged EXPUNGE) when the

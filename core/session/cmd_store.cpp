@@ -52,8 +52,8 @@ bool Session::retry_later() {
     constexpr std::uint64_t kStoreRetryMs = 20;
     constexpr std::uint64_t kStoreWaitMs = 30000;
     if (job_.waiting_since_ms == 0) job_.waiting_since_ms = now_ms_ == 0 ? 1 : now_ms_;
-    // (A clock still at 0 makes waiting_since 1: no wrap-around.)
-    if (now_ms_ > job_.waiting_since_ms && now_ms_ - job_.waiting_since_ms >= kStoreWaitMs) {
+    // (now_ms_ may be 0 on a clock that starts there: waiting_since_ms is then 1.)
+    if (now_ms_ >= job_.waiting_since_ms && now_ms_ - job_.waiting_since_ms >= kStoreWaitMs) {
         job_.waiting_since_ms = 0;
         return false;
     }

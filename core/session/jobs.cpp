@@ -25,6 +25,10 @@ void Session::run_job() {
         run_append_job();
         return;
     }
+    if (job_.kind == JobKind::Select) {  // no view yet (cmd_select.cpp)
+        run_select_job();
+        return;
+    }
     if (view_invalidated() && !streamer_.active() &&
         (job_.seq == 0 || job_.kind == JobKind::Search || job_.kind == JobKind::Resync)) {
         // Between messages: the view's numbers no longer hold (see

@@ -30,6 +30,8 @@ const char* state_name(SessionState s) {
 }
 
 constexpr std::size_t kLogLine = 512;
+// RFC 7888 §5: the largest non-synchronizing literal LITERAL- allows.
+constexpr std::uint64_t kLiteralMinus = 4096;
 
 }  // namespace
 
@@ -137,6 +139,16 @@ std::size_t Session::receive(const std::uint8_t* data, std::size_t length, std::
 // (non-synchronizing), and answered BAD [TOOBIG].
 void Session::on_literal() {
     remember_tag();
+    if (!config_.literal_plus && !parser_.literal_sync() &&
+        parser_.literal_size() > kLiteralMinus) {
+        // RFC 7888 §5: LITERAL- allows non-synchronizing literals of at most
+        // 4096 bytes; the command is refused (with TOOBIG, which APPEND's
+        // BAD must carry) and its data skipped.
+        parser_.refuse_literal();
+        abort_append();
+        tagged("BAD", "TOOBIG", "Non-synchronizing literal over 4096 bytes (LITERAL-)");
+        return;
+    }
     const CommandInfo* info = find_command(parser_.name());
     if (info != nullptr && info->id == CommandId::Append) {
         // RFC 3501 §6.3.11: the message literal, streamed to the store.
@@ -231,6 +243,7 @@ const Session::HandlerRow Session::kHandlers[kCommandCount] = {
     {CommandId::Store, [](Session& s, const ParsedCommand& c) { s.cmd_store(c); }},
     {CommandId::Copy, [](Session& s, const ParsedCommand& c) { s.cmd_copy(c); }},
     {CommandId::Move, [](Session& s, const ParsedCommand& c) { s.cmd_copy(c); }},
+    {CommandId::Unauthenticate, [](Session& s, const ParsedCommand&) { s.cmd_unauthenticate(); }},
 };
 
 // The command's state rules (RFC 3501 §3) and syntax (§9) are checked before
@@ -315,13 +328,17 @@ void Session::report_syntax(const SyntaxResult& r) {
 // started; LOGINDISABLED while plaintext passwords are refused (§6.2.3),
 // AUTH=PLAIN once they are allowed (RFC 4616; §6.1.1 makes STARTTLS,
 // LOGINDISABLED and AUTH=PLAIN mandatory to implement). SASL-IR (RFC 4959)
-// and LITERAL+ (RFC 7888) always.
+// always; LITERAL+ or, by configuration, LITERAL- (RFC 7888 §5: never both).
+// UNAUTHENTICATE (RFC 8437) in every state (§3 allows advertising it before
+// authentication).
 void Session::write_capabilities(TextWriter& w) const {
+    w.put("IMAP4rev1 ");
+    w.put(config_.literal_plus ? "LITERAL+" : "LITERAL-");
     w.put(
-        "IMAP4rev1 LITERAL+ SASL-IR UNSELECT UIDPLUS MOVE BINARY ESEARCH ID ENABLE IDLE "
+        " SASL-IR UNSELECT UIDPLUS MOVE BINARY ESEARCH ID ENABLE IDLE "
         "NAMESPACE CHILDREN "
         "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA "
-        "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE MULTIAPPEND WITHIN");
+        "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE MULTIAPPEND WITHIN UNAUTHENTICATE");
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
     if (state_ != SessionState::NotAuthenticated) return;
     if (services_.tls_available && !tls_active_) w.put(" STARTTLS");
@@ -365,6 +382,25 @@ void Session::cmd_logout() {
     untagged("BYE tinyimapd logging out");
     tagged("OK", "", "LOGOUT completed");
     state_ = SessionState::Logout;
+}
+
+// RFC 8437 §3: back to the not authenticated state with everything of the
+// login reset but TLS (§4.1: ENABLEd extensions, CONDSTORE, the user's
+// store). A selected mailbox is left without an expunge (as UNSELECT). NO
+// is not allowed, so nothing here can fail. The address's login failures
+// still count (core/auth/login_guard.h), and so do this connection's: an
+// account of one's own must not reset the brake on guessing another's.
+void Session::cmd_unauthenticate() {
+    deselect();
+    stage_.close();  // an APPEND's staging file lies in the user's tree
+    release_reservation();
+    condstore_ = false;
+    qresync_ = false;
+    log_line(port::LogLevel::Info, "unauthenticate: user=", {user_, user_length_});
+    user_length_ = 0;
+    user_root_.clear();
+    state_ = SessionState::NotAuthenticated;
+    tagged("OK", "", "UNAUTHENTICATE completed");
 }
 
 // RFC 3501 §6.2.3: LOGIN SP userid SP password, both astrings.

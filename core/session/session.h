@@ -63,6 +63,7 @@ inline constexpr std::size_t kResponseLine =
 struct SessionConfig {
     ParserLimits parser;
     bool plaintext_auth = false;               // LOGIN allowed without TLS
+    bool literal_plus = true;                  // RFC 7888 LITERAL+, else LITERAL-
     std::uint32_t login_timeout_ms = 60000;    // before authentication
     std::uint32_t idle_timeout_ms = 1800000;   // after (RFC 3501 §5.4: >= 30 min)
     std::uint32_t max_login_attempts = 3;      // failed logins before "* BYE"
@@ -180,6 +181,7 @@ private:
     void cmd_capability();
     void cmd_noop();
     void cmd_logout();
+    void cmd_unauthenticate();
     void cmd_login(const ParsedCommand& cmd);
     void cmd_starttls();
     void cmd_authenticate(const ParsedCommand& cmd);
@@ -210,6 +212,8 @@ private:
     bool open_user_store();
     void deselect();
     void cmd_select(const ParsedCommand& cmd, bool read_only);
+    void select_later(store::Mailbox* box, bool read_only);
+    void run_select_job();
     void cmd_close(bool expunge);
     // Change reports: EXISTS, EXPUNGE, FETCH FLAGS, QRESYNC (sync.cpp).
     void resync(const QresyncParams& p);
@@ -416,7 +420,8 @@ private:
         Expunge,
         StoreApply,
         Copy,
-        Append
+        Append,
+        Select  // SELECT/EXAMINE waiting for the compaction opening started
     };
     // A LIST or LSUB answering mailbox by mailbox (cmd_list): the command's
     // arguments (views into the parser, which is not fed while a job runs)
@@ -593,9 +598,11 @@ private:
         std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
         std::uint64_t decoded_size = 0;  // measured by measure_binary
         std::uint64_t size() const override { return decoded_size - skip; }
+        bool measuring = false;  // measure_binary is under way (across calls)
+        bool nul = false;        // it found a NUL in the partial's bytes
     };
     BinaryLookup find_binary(const FetchItem& item, BinaryRange* out);
-    void measure_binary(std::uint64_t from, std::uint64_t count, std::uint64_t* size, bool* nul);
+    bool measure_binary(std::uint64_t from, std::uint64_t count);
     void write_binary(const FetchItem& item, FixedText<512>& w);
     BinarySource binary_source_;
 

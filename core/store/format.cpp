@@ -150,6 +150,7 @@ void encode(const State& s, std::uint8_t out[kStateSlotSize]) {
     store32(out + 68, s.expunged_count);
     store32(out + 72, s.keyword_count);
     store32(out + 76, s.first_recent_uid);
+    store32(out + 80, s.relocations);
     seal(out, kStateSlotSize - 4);
 }
 
@@ -170,6 +171,7 @@ bool decode(const std::uint8_t in[kStateSlotSize], State* s) {
     s->expunged_count = load32(in + 68);
     s->keyword_count = load32(in + 72);
     s->first_recent_uid = load32(in + 76);
+    s->relocations = load32(in + 80);
     return s->keyword_count <= kMaxKeywords;
 }
 
@@ -181,6 +183,29 @@ void encode_intent(std::uint64_t modseq, std::uint8_t out[kIntentSize]) {
 
 std::uint64_t decode_intent(const std::uint8_t in[kIntentSize]) {
     return sealed(in, kIntentSize - 4) ? load64(in) : 0;
+}
+
+void encode(const Journal& j, std::uint8_t out[kJournalSize]) {
+    std::memset(out, 0, kJournalSize);
+    store32(out, kJournalMagic);
+    store32(out + 4, j.position);
+    store32(out + 8, j.count);
+    store32(out + 12, j.first_uid);
+    store64(out + 16, j.new_offset);
+    store64(out + 24, j.new_length);
+    store64(out + 32, j.generation);
+    seal(out, kJournalSize - 4);
+}
+
+bool decode(const std::uint8_t in[kJournalSize], Journal* j) {
+    if (load32(in) != kJournalMagic || !sealed(in, kJournalSize - 4)) return false;
+    j->position = load32(in + 4);
+    j->count = load32(in + 8);
+    j->first_uid = load32(in + 12);
+    j->new_offset = load64(in + 16);
+    j->new_length = load64(in + 24);
+    j->generation = load64(in + 32);
+    return j->count > 0 && j->first_uid != 0;
 }
 
 void encode_keyword(std::string_view name, std::uint8_t out[kKeywordEntrySize]) {

@@ -81,7 +81,28 @@ inline constexpr std::uint64_t kIntentOffset = 2 * kStateSlotSize;
 inline constexpr std::size_t kIntentSize = 16;
 void encode_intent(std::uint64_t modseq, std::uint8_t out[kIntentSize]);
 std::uint64_t decode_intent(const std::uint8_t in[kIntentSize]);  // 0 if none/invalid
-inline constexpr std::size_t kMaxKeywords = 64;                   // one bit each in a u64
+// The move journal of an in-place slide (docs/STORAGE.md "Reclaiming from
+// the middle in place"): `count` records from `position` on were moved, back
+// to back, to `new_offset` in m.data (their frames there are durable before
+// the journal is written). Valid only while the committed state's generation
+// is still `generation`: recovery then rewrites the records' offsets from the
+// frame headers at the new place and commits (generation + 1), else the
+// move's commit landed and the journal is stale. new_length: the move ended
+// the index, data_length becomes it (0: unchanged).
+inline constexpr std::uint32_t kJournalMagic = 0x4a4d4954;  // "TIMJ"
+inline constexpr std::uint64_t kJournalOffset = kIntentOffset + kIntentSize;
+inline constexpr std::size_t kJournalSize = 48;
+struct Journal {
+    std::uint32_t position = 0;
+    std::uint32_t count = 0;
+    std::uint32_t first_uid = 0;
+    std::uint64_t new_offset = 0;
+    std::uint64_t new_length = 0;
+    std::uint64_t generation = 0;
+};
+void encode(const Journal& j, std::uint8_t out[kJournalSize]);
+bool decode(const std::uint8_t in[kJournalSize], Journal* j);  // false: none, torn or zero
+inline constexpr std::size_t kMaxKeywords = 64;                // one bit each in a u64
 inline constexpr std::size_t kKeywordEntrySize = 64;
 inline constexpr std::size_t kMaxKeywordLength = 59;
 inline constexpr std::uint64_t kKeywordTableOffset = 4096;
@@ -90,7 +111,7 @@ inline constexpr std::size_t kRecordSize = 80;
 inline constexpr std::size_t kRecordFixedSize = 32;
 inline constexpr std::size_t kRecordSlotSize = 24;
 inline constexpr std::size_t kRecordSlotOffset[2] = {32, 56};
-static_assert(kIntentOffset + kIntentSize <= kKeywordTableOffset);
+static_assert(kJournalOffset + kJournalSize <= kKeywordTableOffset);
 static_assert(kKeywordTableOffset + kMaxKeywords * kKeywordEntrySize <= kRecordsOffset);
 static_assert(kRecordSlotOffset[1] + kRecordSlotSize == kRecordSize);
 static_assert(kRecordSlotOffset[0] == kRecordFixedSize);
@@ -115,6 +136,10 @@ struct State {
     std::uint32_t expunged_count = 0;    // records marked expunged (waste)
     std::uint32_t keyword_count = 0;     // valid entries of the keyword table
     std::uint32_t first_recent_uid = 1;  // UIDs from here on are \Recent to the next claimer
+    // +1 per commit of an in-place move (docs/STORAGE.md "Reclaiming from the
+    // middle in place"): record offsets changed, frames of expunged messages
+    // were overwritten. Was reserved (0) before the slide existed.
+    std::uint32_t relocations = 0;
 };
 void encode(const State& s, std::uint8_t out[kStateSlotSize]);
 bool decode(const std::uint8_t in[kStateSlotSize], State* s);

@@ -78,7 +78,9 @@ Status Mailbox::open(std::string_view dir) {
         st = s_->fs.lock(data_, port::LockMode::Exclusive);
         if (st == Status::Ok) {
             lock_depth_ = 1;
+            opening_ = true;
             st = recover();
+            opening_ = false;
             unlock();
         }
     }
@@ -94,7 +96,9 @@ Status Mailbox::open(std::string_view dir) {
 
 void Mailbox::close() {
     abandon_compaction();
+    abandon_slide();
     compact_failed_at_ = ~std::uint64_t{0};
+    slide_done_key_ = ~std::uint64_t{0};
     close_files();
     for (View* v = views_; v != nullptr; v = v->next) v->mailbox = nullptr;
     while (waiters_ != nullptr) {
@@ -105,6 +109,7 @@ void Mailbox::close() {
         w->woken = true;
     }
     retired_ = false;
+    gone_overflow_ = false;
     views_ = nullptr;
     gone_count_ = 0;
     in_txn_ = appending_ = false;
@@ -130,6 +135,17 @@ Status Mailbox::lock() {
     Status st = reload_if_changed(&changed);
     // A transaction of ours or another process's failed before its commit.
     if (st == Status::Ok && read_intent_ > state_.highest_modseq) st = scrub_orphans();
+    // So did another process's slide, inside a move's commit.
+    if (st == Status::Ok && read_journal_ != 0 && read_journal_ == state_.generation) {
+        read_journal_ = 0;
+        st = redo_journal();
+        if (st == Status::Ok) {
+            for (View* v = views_; v != nullptr; v = v->next) v->invalidated = true;
+            ring_size_ = 0;
+            ring_floor_ = state_.highest_modseq;
+            ++changes_;
+        }
+    }
     if (st != Status::Ok) unlock();
     return st;
 }
@@ -188,6 +204,7 @@ std::string_view Mailbox::writer() const {
 
 void Mailbox::retire(bool deleted) {
     abandon_compaction();
+    abandon_slide();
     retired_ = true;
     for (View* v = views_; v != nullptr; v = v->next) {
         v->invalidated = true;
@@ -253,6 +270,7 @@ Status Mailbox::create_files(Services& s, std::string_view dir, std::uint32_t ui
 Status Mailbox::hold() {
     if (!is_open()) return Status::Invalid;
     abandon_compaction();  // RENAME INBOX replaces the files it would rename over
+    abandon_slide();
     return lock();
 }
 void Mailbox::release_hold() {

@@ -77,6 +77,7 @@ struct MessageInfo {
     bool expunged = false;          // expunged by another session, not yet reported to this one
     std::uint64_t data_offset = 0;  // of the message bytes in m.data (internal)
     std::uint64_t file_id = 0;      // m.data it refers to (read() follows a compaction)
+    std::uint32_t relocations = 0;  // State::relocations then (read() follows a slide)
 };
 
 // A session's snapshot (SELECT/EXAMINE). Placed by the caller (one per
@@ -403,7 +404,12 @@ public:
     // of this process: they go between its steps (never waiting for it), and
     // it takes in what they did (docs/STORAGE.md "Compaction"). Readers go
     // on, on the old files.
-    bool compacting() const { return compact_.phase != CompactPhase::Idle; }
+    // The in-place slide (docs/STORAGE.md "Reclaiming from the middle in
+    // place") counts as a compaction here: it is stepped the same way.
+    bool compacting() const {
+        return compact_.phase != CompactPhase::Idle || slide_.phase != SlidePhase::Idle;
+    }
+    bool sliding() const { return slide_.phase != SlidePhase::Idle; }
     // A step can run now: no writer of this process is in the middle of a
     // change (a compaction waits for those, one turn at a time).
     bool compaction_runnable() const {
@@ -417,8 +423,24 @@ public:
     Status compact_step(std::uint64_t* budget);
     // Drops a compaction under way (its new files are removed); nothing changes.
     void abandon_compaction();
+    // Starts reclaiming the space of expunged messages in place, without a
+    // second copy (a full file system: the compaction failed with NoSpace):
+    // live frames slide down over the holes, one run of frames per move,
+    // stepped like a compaction (compact_step). Records expunged at or below
+    // `drop_modseq` must be hidden in every view (maybe_compact checks).
+    Status start_slide(std::uint64_t drop_modseq);
+    // Drops a slide under way between two moves (every move is whole or not
+    // done); the mailbox stays as the last move left it.
+    void abandon_slide();
     // Runs the compaction under way to its end in this call (tools, tests).
     Status compact_to_end();
+
+    // Views can attach: false while the compaction that opening started
+    // runs (the list of expunged runs overflowed while the mailbox was
+    // closed, so sequence numbers are known only once it ends; it runs in
+    // steps like any compaction). A session's SELECT waits for it; attach()
+    // runs it to its end in one call for callers that do not wait (tools).
+    bool ready() const { return !gone_overflow_; }
 
     // A transaction (STORE, EXPUNGE, COPY into it) or an APPEND holds the
     // mailbox: a new one would get Busy now.
@@ -489,6 +511,8 @@ private:
     Status rebuild_index();
     Status rebuild_records(port::File out, bool have_old, std::uint64_t file_size, State* ns,
                            std::uint64_t* at);
+    Status find_frame_after(std::uint64_t from, std::uint64_t file_size, std::uint32_t last_uid,
+                            std::uint64_t* found);
     Status finish_compaction();
     Status reload_if_changed(bool* changed);
     Status read_record(std::uint32_t position, Record* out);
@@ -543,6 +567,33 @@ private:
     std::uint32_t compact_dropped_below(std::uint32_t position) const;
     void compact_mirror(std::uint32_t position, const Record& r);
     Status compact();  // start and run to the end in one call (recovery only)
+    // The in-place slide (mailbox_slide.cpp).
+    enum class SlidePhase : std::uint8_t { Idle, Scan, Copy, SyncData, Commit, Cut };
+    struct SlideJob {
+        SlidePhase phase = SlidePhase::Idle;
+        std::uint64_t drop_modseq = 0;  // records expunged at or below it are dropped
+        std::uint32_t position = 0;     // next record to look at
+        std::uint32_t kept_end = 0;     // records below it end with a kept one
+        std::uint64_t at = 0;           // end of the last kept frame: where the next run goes
+        std::uint32_t first = 0;        // the run being moved: its first record,
+        std::uint32_t count = 0;        // how many records,
+        std::uint64_t from = 0;         // its offset now,
+        std::uint64_t length = 0;       // its bytes (frames back to back)
+        std::uint64_t done = 0;         // bytes copied after the first frame header
+        std::uint64_t moved = 0;        // bytes moved by this slide (statistics)
+    };
+    Status slide_advance(std::uint64_t* budget);
+    Status slide_scan(std::uint64_t* budget);
+    Status slide_pick_run(const Record& r, std::uint64_t* budget);
+    Status slide_copy(std::uint64_t* budget);
+    Status slide_commit();
+    Status slide_cut();
+    void slide_finish();
+    // Rewrites the offsets (fixed parts) of `count` records from `position`
+    // from the frame headers found back to back at `offset` in m.data.
+    Status relocate_records(std::uint32_t position, std::uint32_t count, std::uint64_t offset,
+                            std::uint32_t first_uid);
+    Status redo_journal();
     void begin_txn();
     Status commit_txn();
     Status declare_intent();
@@ -565,8 +616,9 @@ private:
     int state_slot_ = 0;  // slot holding state_
     State next_;          // the transaction being built
     bool in_txn_ = false;
-    bool txn_slots_ = false;         // the transaction rewrote slots of existing records
-    std::uint64_t read_intent_ = 0;  // intent record seen by the last read_state()
+    bool txn_slots_ = false;          // the transaction rewrote slots of existing records
+    std::uint64_t read_intent_ = 0;   // intent record seen by the last read_state()
+    std::uint64_t read_journal_ = 0;  // its generation: a move journal to redo (0: none)
     bool appending_ = false;
     std::uint64_t txn_data_end_ = 0;  // COPY: where the next frame goes
     // An EXPUNGE between its calls (async_flush): where its scan is.
@@ -605,9 +657,19 @@ private:
     TurnWaiter* waiters_ = nullptr;  // FIFO of write_turn() callers
     bool retired_ = false;
     CompactJob compact_;
+    SlideJob slide_;
     // state_.generation when a compaction last failed (NoSpace, Io): not
     // tried again until something commits (a full disk stays full).
     std::uint64_t compact_failed_at_ = ~std::uint64_t{0};
+    // record_count and expunged_count when the last slide ended: a slide
+    // starts again only once they changed (a STORE on a full disk does not
+    // make it scan the index again).
+    std::uint64_t slide_done_key_ = ~std::uint64_t{0};
+    std::uint64_t slide_key() const {
+        return (std::uint64_t{state_.record_count} << 32) | state_.expunged_count;
+    }
+    bool opening_ = false;        // open() is recovering: an overflow compaction is stepped
+    bool gone_overflow_ = false;  // the gone list is incomplete until that compaction commits
 };
 
 }  // namespace tinyimapd::store

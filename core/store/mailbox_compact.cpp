@@ -58,7 +58,9 @@ Status Mailbox::maybe_compact(bool force) {
     st = start_compaction();
     if (st != Status::Ok && st != Status::Busy) compact_failed_at_ = state_.generation;
     if (st == Status::Busy) return Status::Ok;  // another process: later
-    return st;
+    // No room for a second copy: slide the live frames down in place.
+    if (st == Status::NoSpace) st = start_slide(state_.highest_modseq);
+    return st == Status::Busy ? Status::Ok : st;
 }
 
 // The runs of expunged records that end the index (nobody shows them: the
@@ -76,10 +78,17 @@ Status Mailbox::trim_tail(bool force) {
         --runs;
     }
     if (removed == 0) return Status::Ok;
-    Record first;
-    Status st = read_record(count, &first);
-    if (st != Status::Ok) return st;
-    const std::uint64_t length = first.offset;
+    // m.data ends with the record before the cut (a live one: an expunged
+    // one would be in a run that ends at `count`). Not the cut record's
+    // offset: after a slide (mailbox_slide.cpp) a dropped record's offset
+    // is where its frame was, not where the next frame is.
+    std::uint64_t length = kDataHeaderSize;
+    Status st = Status::Ok;
+    if (count > 0) {
+        Record last;
+        if ((st = read_record(count - 1, &last)) != Status::Ok) return st;
+        length = last.offset + kFrameOverhead + last.size;
+    }
     if (!force && state_.data_length - length < s_->limits.compact_min_waste) return Status::Ok;
     if ((st = lock()) != Status::Ok) return st;
     begin_txn();
@@ -184,6 +193,7 @@ Status Mailbox::compact_step(std::uint64_t* budget) {
 }
 
 Status Mailbox::compact_advance(std::uint64_t* budget) {
+    if (slide_.phase != SlidePhase::Idle) return slide_advance(budget);
     CompactJob& c = compact_;
     if (c.phase == CompactPhase::Idle) return Status::Ok;
     TINYIMAPD_ASSERT(!in_txn_ && !appending_);
@@ -234,8 +244,15 @@ Status Mailbox::compact_advance(std::uint64_t* budget) {
         }
     }
     if (st != Status::Ok) {
+        const std::uint64_t start_modseq = c.start_modseq;
         compact_failed_at_ = state_.generation;
         abandon_compaction();
+        // The file system filled up during the copy: slide in place instead
+        // (what was expunged when the compaction started is hidden everywhere).
+        // Not for the compaction opening started: only a compaction makes
+        // the list of expunged runs short again.
+        if (st == Status::NoSpace && !gone_overflow_ && start_slide(start_modseq) == Status::Ok)
+            return Status::Ok;
     }
     return st;
 }
@@ -469,6 +486,12 @@ Status Mailbox::compact_commit() {
     ring_floor_ = state_.highest_modseq;
     ++changes_;
     if (lock_depth_ == 0 && waiters_ != nullptr) waiters_->woken = true;
+    // The compaction opening started: the expunged records are gone, the
+    // list is complete again (views may attach).
+    if (st == Status::Ok && gone_overflow_) {
+        gone_overflow_ = false;
+        st = load_gone();
+    }
     return st;
 }
 

@@ -15,10 +15,12 @@ using namespace detail;  // the helpers of mailbox_detail.h
 // ---- index state ------------------------------------------------------------
 
 Status Mailbox::read_state(port::File index, State* out, int* slot) {
-    std::uint8_t buf[kIntentOffset + kIntentSize];
+    std::uint8_t buf[kJournalOffset + kJournalSize];
     port::FsResult r = s_->fs.pread(index, buf, sizeof buf, 0);
     if (r.status != Status::Ok) return r.status;
-    read_intent_ = r.bytes == sizeof buf ? decode_intent(buf + kIntentOffset) : 0;
+    read_intent_ = r.bytes >= kIntentOffset + kIntentSize ? decode_intent(buf + kIntentOffset) : 0;
+    Journal jn;
+    read_journal_ = r.bytes == sizeof buf && decode(buf + kJournalOffset, &jn) ? jn.generation : 0;
     bool found = false;
     for (int i = 0; i < 2; ++i) {
         if (r.bytes < (i + 1) * kStateSlotSize) break;
@@ -29,6 +31,8 @@ Status Mailbox::read_state(port::File index, State* out, int* slot) {
         *slot = i;
         found = true;
     }
+    // A slide's move (ours or another process's) that did not commit.
+    if (found && read_journal_ != out->generation) read_journal_ = 0;
     return found ? Status::Ok : Status::Invalid;
 }
 

@@ -62,6 +62,9 @@ Status Mailbox::recover() {
     if (!have) return rebuild_index();
     state_ = st_index;
     state_slot_ = slot;
+    // A slide's move whose state commit did not land (mailbox_slide.cpp);
+    // frames that do not match its journal: rebuild from m.data.
+    if (redo_journal() != Status::Ok) return rebuild_index();
     if ((st = s_->fs.fstat(data_, &info)) != Status::Ok) return st;
     if (info.size < state_.data_length || state_.data_length < kDataHeaderSize)
         return rebuild_index();
@@ -166,10 +169,24 @@ Status Mailbox::rebuild_records(port::File out, bool have_old, std::uint64_t fil
             continue;
         }
         FrameHeader h;
-        if (read_frame(walk, file_size, &h, true) != Status::Ok || h.uid <= last_uid) break;
+        if (read_frame(walk, file_size, &h, true) != Status::Ok) {
+            // A header torn by a crash inside a slide's move, or a frame gone
+            // bad: the walk goes on at the next complete frame with a higher
+            // UID, if there is one (else what follows is a torn tail).
+            std::uint64_t next = 0;
+            if (find_frame_after(walk + 1, file_size, last_uid, &next) != Status::Ok) break;
+            walk = next;
+            continue;
+        }
+        if (h.uid <= last_uid) {  // a stale copy a slide left behind its move
+            walk += kFrameOverhead + h.size;
+            continue;
+        }
         Record r = record_of(h, walk);
         Record o;
-        if (have_old && read_record(pos, &o) == Status::Ok && o.uid == h.uid && o.offset == walk) {
+        // By UID: records of messages a slide overwrote are still in the old index.
+        const std::uint32_t op = have_old ? find_position(h.uid) : 0;
+        if (have_old && read_record(op, &o) == Status::Ok && o.uid == h.uid && o.offset == walk) {
             r.flags = o.flags;
             r.keywords = o.keywords;
             r.expunged = o.expunged;
@@ -196,6 +213,32 @@ Status Mailbox::rebuild_records(port::File out, bool have_old, std::uint64_t fil
     ns->data_length = *at;
     ns->uid_next = last_uid + 1;
     return st;
+}
+
+// The first offset at or after `from` where a complete frame (header,
+// body and trailer check) with a UID above `last_uid` starts; NotFound if
+// none. A byte-by-byte search: only a rebuild over a damaged m.data runs it.
+Status Mailbox::find_frame_after(std::uint64_t from, std::uint64_t file_size,
+                                 std::uint32_t last_uid, std::uint64_t* found) {
+    std::uint8_t buf[1024];
+    static_assert(sizeof buf > kFrameHeaderSize);
+    for (std::uint64_t pos = from; pos + kFrameOverhead <= file_size;) {
+        std::size_t n = sizeof buf;
+        if (file_size - pos < n) n = static_cast<std::size_t>(file_size - pos);
+        Status st = pread_full(s_->fs, data_, buf, n, pos);
+        if (st != Status::Ok) return st;
+        for (std::size_t i = 0; i + kFrameHeaderSize <= n; ++i) {
+            FrameHeader h;
+            if (buf[i] != 0x54 || !decode(buf + i, &h) || h.uid <= last_uid) continue;  // "TIMF"
+            if (read_frame(pos + i, file_size, &h, true) == Status::Ok) {
+                *found = pos + i;
+                return Status::Ok;
+            }
+        }
+        if (n < sizeof buf) break;
+        pos += n - kFrameHeaderSize + 1;
+    }
+    return Status::NotFound;
 }
 
 // Writes a new index from m.data (keeping what the old index still knows:
@@ -286,8 +329,13 @@ Status Mailbox::load_gone() {
         }
         gone_[gone_count_++] = Gone{pos, 1, r.modseq};
     }
-    if (overflow) return compact();
-    return Status::Ok;
+    if (!overflow) return Status::Ok;
+    // Opening: the compaction runs in steps (Registry::background_step);
+    // views wait for it (ready()). Elsewhere: in this call.
+    if (!opening_) return compact();
+    const Status st = start_compaction();
+    if (st == Status::Ok) gone_overflow_ = true;
+    return st;
 }
 
 Status Mailbox::reload_if_changed(bool* changed) {
@@ -323,8 +371,9 @@ Status Mailbox::reload_if_changed(bool* changed) {
     } else {
         const std::uint32_t old_expunged = state_.expunged_count;
         // Another process cut expunged records off the end (trim_tail):
-        // positions past its record_count are gone.
-        if (st.record_count < state_.record_count)
+        // positions past its record_count are gone; or it slid frames over
+        // expunged messages our views may still show (mailbox_slide.cpp).
+        if (st.record_count < state_.record_count || st.relocations != state_.relocations)
             for (View* v = views_; v != nullptr; v = v->next) v->invalidated = true;
         state_ = st;
         state_slot_ = slot;

@@ -15,6 +15,8 @@ using namespace detail;  // the helpers of mailbox_detail.h
 // ---- views ------------------------------------------------------------------
 
 void Mailbox::attach(View& v, bool read_only) {
+    // A caller that did not wait for ready(): the compaction ends now.
+    if (gone_overflow_ && compacting()) (void)compact_to_end();
     v = View{};
     v.mailbox = this;
     v.read_only = read_only;
@@ -178,6 +180,7 @@ Status Mailbox::message(const View& v, std::uint32_t seq, MessageInfo* out) {
     out->expunged = r.expunged;
     out->data_offset = r.offset + kFrameHeaderSize;
     out->file_id = data_header_.file_id;
+    out->relocations = state_.relocations;
     return Status::Ok;
 }
 
@@ -185,7 +188,8 @@ Status Mailbox::read(const MessageInfo& m, std::uint64_t offset, void* out, std:
                      std::size_t* got) {
     *got = 0;
     std::uint64_t base = m.data_offset;
-    if (m.file_id != data_header_.file_id) {  // compacted since: find it again
+    // Compacted or slid in place since: find it again.
+    if (m.file_id != data_header_.file_id || m.relocations != state_.relocations) {
         const std::uint32_t pos = find_position(m.uid);
         Record r;
         if (read_record(pos, &r) != Status::Ok || r.uid != m.uid) return Status::NotFound;

@@ -235,6 +235,8 @@ constexpr Step kConversation[] = {
     {"k3 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\nk4 GETQUOTAROOT INBOX\r\n", "k4 OK"},
     {"b1 X ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((\r\n", "b1 BAD"},
     {"b2 LOGIN {99999999}\r\n", "b2 BAD"},
+    // RFC 8437: back to not authenticated, and in again.
+    {"u1 UNAUTHENTICATE\r\nu2 LOGIN alice wonderland\r\n", "u2 OK [CAPABILITY"},
     {"b3 LOGOUT\r\n", "b3 OK"},
 };
 

@@ -58,10 +58,21 @@ class Extensions(WithServer):
         caps = set(m.capabilities)
         for cap in ("IDLE UIDPLUS MOVE NAMESPACE ID UNSELECT CHILDREN SPECIAL-USE ENABLE CONDSTORE "
                     "QRESYNC QUOTA LITERAL+ MULTIAPPEND SASL-IR LIST-EXTENDED LIST-STATUS "
-                    "STATUS=SIZE BINARY ESEARCH WITHIN").split():
+                    "STATUS=SIZE BINARY ESEARCH WITHIN UNAUTHENTICATE").split():
             self.assertIn(cap, caps)
         self.assertTrue(any(c.startswith("APPENDLIMIT=") for c in caps))
         m.logout()
+
+    def test_unauthenticate_then_login_rfc8437_3(self):
+        c = login_raw(self.server)
+        c.send(b"s SELECT INBOX\r\n")
+        c.until_tagged(b"s")
+        # Pipelined with the next LOGIN, as RFC 8437 §3 allows.
+        c.send(b"u UNAUTHENTICATE\r\nl LOGIN alice wonderland\r\n")
+        self.assertEqual(c.until_tagged(b"u"), [b"u OK UNAUTHENTICATE completed"])
+        self.assertTrue(c.until_tagged(b"l")[-1].startswith(b"l OK"))
+        c.send(b"f FETCH 1 FLAGS\r\n")
+        self.assertEqual(c.until_tagged(b"f")[-1], b"f BAD No mailbox selected")
 
     def test_namespace_id_quota_rfc2342_rfc2971_rfc9208(self):
         m = self.server.imap()

@@ -692,3 +692,50 @@ TEST_CASE("A mass EXPUNGE is not held up by another session's APPEND still strea
     CHECK(w.say(c, "f STATUS INBOX (MESSAGES)\r\n") ==
           "* STATUS INBOX (MESSAGES 1201)\r\nf OK STATUS completed\r\n");
 }
+
+TEST_CASE("RFC 8437 §3, §4.1: UNAUTHENTICATE leaves the mailbox unexpunged and resets ENABLE",
+          "[server][ext]") {
+    World w;
+    port::Handle c = login(w);
+    CHECK(w.say(c, "b APPEND INBOX (\\Deleted) {3+}\r\nabc\r\n").find("b OK [APPENDUID") == 0);
+    w.say(c, "e ENABLE CONDSTORE\r\n");
+    CHECK(w.say(c, "s SELECT INBOX\r\n").find("HIGHESTMODSEQ") != std::string::npos);
+    // §3: OK and nothing else (no EXPUNGE, no [CLOSED]); now not authenticated.
+    CHECK(w.say(c, "u UNAUTHENTICATE\r\n") == "u OK UNAUTHENTICATE completed\r\n");
+    CHECK(w.say(c, "l LIST \"\" *\r\n") ==
+          "l BAD LIST is not valid in the not authenticated state\r\n");
+    CHECK(w.say(c, "n NOOP\r\n") == "n OK NOOP completed\r\n");
+    CHECK(w.say(c, "v UNAUTHENTICATE\r\n") ==
+          "v BAD UNAUTHENTICATE is not valid in the not authenticated state\r\n");
+    // §3: pipelined with the next authentication (SASL-IR, RFC 4959).
+    CHECK(w.say(c, "a2 AUTHENTICATE PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=\r\n").find("a2 OK") == 0);
+    // §4.1: CONDSTORE as if never enabled; the message was not expunged.
+    const std::string sel = w.say(c, "t SELECT INBOX\r\n");
+    CHECK(sel.find("* 1 EXISTS") != std::string::npos);
+    CHECK(sel.find("HIGHESTMODSEQ") == std::string::npos);
+    CHECK(w.say(c, "f FETCH 1 (FLAGS)\r\n") ==
+          "* 1 FETCH (FLAGS (\\Deleted))\r\nf OK FETCH completed\r\n");
+    CHECK(w.say(c, "u2 UNAUTHENTICATE\r\nl2 LOGIN alice wonderland\r\n")
+              .find("u2 OK UNAUTHENTICATE completed\r\nl2 OK [CAPABILITY") == 0);
+    CHECK(w.say(c, "x UNAUTHENTICATE now\r\n").find("x BAD") == 0);
+}
+
+TEST_CASE("RFC 7888 §5: with literal_plus = no, LITERAL- is announced and enforced",
+          "[server][ext]") {
+    World w(4, true, false, [](Config& c) { c.literal_plus = false; });
+    port::Handle c = w.connect();
+    const std::string greeting = w.net.client_receive(c);
+    CHECK(greeting.find(" LITERAL- ") != std::string::npos);
+    CHECK(greeting.find("LITERAL+") == std::string::npos);  // never both
+    CHECK(w.say(c, "a LOGIN {5+}\r\nalice {10+}\r\nwonderland\r\n").find("a OK") == 0);
+    const std::string big(4097, 'x');
+    // Over 4096 bytes: BAD [TOOBIG], for APPEND too; the data is skipped.
+    CHECK(w.say(c, "b APPEND INBOX {4097+}\r\n" + big + "\r\n") ==
+          "b BAD [TOOBIG] Non-synchronizing literal over 4096 bytes (LITERAL-)\r\n");
+    CHECK(w.say(c, "n NOOP\r\n") == "n OK NOOP completed\r\n");
+    CHECK(w.say(c, "c APPEND INBOX {4096+}\r\n" + big.substr(1) + "\r\n").find("c OK [APPENDUID") ==
+          0);
+    // A synchronizing literal of any size is still fine.
+    CHECK(w.say(c, "d APPEND INBOX {4097}\r\n") == "+ Ready for the message\r\n");
+    CHECK(w.say(c, big + "\r\n").find("d OK [APPENDUID") == 0);
+}
