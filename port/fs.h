@@ -7,6 +7,13 @@
 // (directory entries: create, rename, unlink) return Ok. The sim platform
 // holds unsynced writes aside and drops or tears them at a simulated crash.
 //
+// Asynchronous flush (issue 13; docs/STORAGE.md "Flushes leave the loop").
+// flush_start() asks for fsync() of a file to be done away from the
+// caller's thread, so that the event loop never waits for the disk; the
+// outcome comes back with the caller's token from flush_done(). An Fs that
+// cannot (the default, and every Fs that does not override these three)
+// answers Unsupported and the caller uses fsync().
+//
 // Symbolic links (docs/STORAGE.md "Symbolic links"). confine(dir) names the
 // directory whose contents are users' trees (the mail directory). In a path
 // beginning with dir + "/", no component after dir is followed if it is a
@@ -58,6 +65,12 @@ struct FileInfo {
 
 enum class LockMode : std::uint8_t { Shared, Exclusive };
 
+// One finished asynchronous flush (Fs::flush_done).
+struct FlushDone {
+    std::uint64_t token = 0;  // as given to flush_start
+    Status status = Status::Ok;
+};
+
 // Receives one directory entry at a time ("." and ".." are never passed).
 // Return false to stop the listing early.
 class DirVisitor {
@@ -101,6 +114,28 @@ public:
     // No symbolic link is followed beneath `dir` from now on (see above);
     // one directory at a time, the last call wins. TooLong/Invalid as paths.
     virtual Status confine(std::string_view dir) = 0;
+
+    // Asynchronous flush (see above). Ok: fsync(f) is under way; it makes
+    // durable at least every write to f that returned before this call
+    // (several flushes of one file asked for together may be done as one).
+    // Unsupported: only fsync() (call it). Exhausted: too many under way
+    // (call fsync(), or try later). `f` must stay open until it is done.
+    virtual Status flush_start(File f, std::uint64_t token) {
+        (void)f;
+        (void)token;
+        return Status::Unsupported;
+    }
+    // Flushes that have finished since the last call, at most `capacity`
+    // (the rest on the next call); never blocks.
+    virtual std::size_t flush_done(FlushDone* out, std::size_t capacity) {
+        (void)out;
+        (void)capacity;
+        return 0;
+    }
+    // A handle Net::wait() can wait on, readable while flush_done() has
+    // something to give; kNoFile when there is none (then call flush_done()
+    // every turn of the loop and do not sleep while a flush is under way).
+    virtual File flush_events() { return kNoFile; }
 
 protected:
     ~Fs() = default;

@@ -51,6 +51,7 @@ constexpr KeyDef kKeys[] = {
      .min = 1,
      .max = 100000,
      .u = &Config::max_clients},
+    {.name = "io_threads", .kind = Kind::Number, .min = 0, .max = 64, .u = &Config::io_threads},
     {.name = "foreground", .kind = Kind::Bool, .b = &Config::foreground},
     {.name = "log", .kind = Kind::LogTo},
     {.name = "log_level", .kind = Kind::Level},

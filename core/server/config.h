@@ -74,6 +74,10 @@ struct Config {
     // LITERAL- (non-synchronizing literals of at most 4096 bytes, §5).
     bool literal_plus = true;
     std::uint32_t max_clients = 64;
+    // Threads that run the store's fsyncs away from the loop (port/fs.h
+    // "Asynchronous flush", docs/STORAGE.md "Flushes leave the loop"):
+    // flushes of this many files proceed at once; 0: the loop flushes itself.
+    std::uint32_t io_threads = 4;
     bool foreground = false;
     LogTarget log = LogTarget::Stderr;
     port::LogLevel log_level = port::LogLevel::Info;

@@ -242,8 +242,10 @@ Server::Layout Server::lay_out(void* block, std::size_t size, const Config& conf
     note("slot: Session object and connection state", clients, true);
     l.reservations = arena.take<imap::QuotaReservations::Entry>(clients);
     note("quota reservation", clients, true);
-    l.wait_items = arena.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses);
-    note("poll entries (slots and listeners)", clients + 2 * kConfigMaxAddresses, true);
+    // One more: the fs port's flush completions (flush_events).
+    l.wait_items = arena.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses + 1);
+    note("poll entries (slots, listeners, flush completions)", clients + 2 * kConfigMaxAddresses + 1,
+         true);
     l.slot_stride = slot_stride(config, items);
     l.slot_buffers = static_cast<char*>(arena.take_bytes(clients * l.slot_stride, kBufferAlign));
     mark = arena.used();
@@ -450,6 +452,17 @@ Status Server::run_once(std::int32_t max_wait_ms) {
     // A compaction under way goes on in the next turn: no sleeping (a
     // shutdown abandons it; the next open discards its files).
     if (!shutting_down_ && registry_.background_pending()) deadline = now;
+    // Sessions waiting for a flush wake when it is done: through its event
+    // handle, or (an fs port without one) by polling each turn.
+    const port::File flush_events = platform_.fs.flush_events();
+    std::size_t flush_item = n;
+    if (flush_events != port::kNoFile) {
+        wait_items_[n++] = {flush_events, port::kWaitRead, 0};
+    } else {
+        for (std::size_t i = 0; i < slot_count_; ++i) {
+            if (slots_[i].active && slots_[i].session.flush_waiting()) deadline = now;
+        }
+    }
     std::int32_t timeout = max_wait_ms;
     if (deadline != imap::kNoDeadline) {
         const std::uint64_t wait = deadline > now ? deadline - now : 0;
@@ -460,6 +473,7 @@ Status Server::run_once(std::int32_t max_wait_ms) {
     const Status st = platform_.net.wait(wait_items_, n, timeout);
     if (st == Status::Interrupted) return st;
     now = platform_.clock.monotonic_ms();
+    if (flush_events == port::kNoFile || wait_items_[flush_item].got != 0) take_flushes();
 
     // Connections first, in the order they were listed, then the listeners.
     std::size_t item = first_slot_item;
@@ -475,6 +489,38 @@ Status Server::run_once(std::int32_t max_wait_ms) {
     // or one fsync), after the sessions had their turn.
     if (!shutting_down_) registry_.background_step();
     return Status::Ok;
+}
+
+// Finished flushes (port/fs.h "Asynchronous flush") go to the sessions that
+// started them (the token's high half is the slot); their jobs go on in this
+// turn.
+void Server::take_flushes() {
+    constexpr std::size_t kBatch = 16;
+    port::FlushDone done[kBatch];
+    for (;;) {
+        const std::size_t n = platform_.fs.flush_done(done, kBatch);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t slot = static_cast<std::size_t>(done[i].token >> 32);
+            if (slot < slot_count_ && slots_[slot].active) {
+                slots_[slot].session.flush_completed(done[i].token, done[i].status);
+            }
+        }
+        if (n < kBatch) return;
+    }
+}
+
+// An fs port without an event handle (the sim) finishes a flush when asked:
+// a job waiting for one goes on in this turn, as if the disk were instant
+// (SimFs::set_flush_delay makes flushes take turns, so that tests can put
+// other sessions' work in between).
+void Server::settle_flushes(Slot& s, std::uint64_t now) {
+    if (platform_.fs.flush_events() != port::kNoFile) return;
+    for (int i = 0; i < kJobTurns && s.active && s.session.flush_waiting(); ++i) {
+        take_flushes();
+        if (s.session.flush_waiting()) return;  // not done yet (a simulated delay)
+        s.session.run_job();
+        flush(s, now);
+    }
 }
 
 void Server::refuse(port::Handle h, std::string_view bye, std::string_view why,
@@ -586,6 +632,7 @@ void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
     // that waited behind it.
     // Bounded per turn, so one big FETCH does not starve the others.
     for (int turn = 0; turn < kJobTurns && s.active && s.session.has_job(); ++turn) {
+        settle_flushes(s, now);
         s.session.run_job();
         flush(s, now);
         if (!s.session.output().empty()) break;  // the socket is full: wait for it
@@ -601,6 +648,7 @@ void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
         const std::size_t before = s.in_length;
         feed(s, now);
         flush(s, now);
+        settle_flushes(s, now);
         if (s.in_length == 0 || !s.active || s.session.has_job()) break;
         if (could && s.in_length == before) break;  // a command still arriving
         if (!s.session.can_receive()) break;        // the socket must take output first

@@ -121,6 +121,8 @@ private:
                           LayoutItems* items = nullptr);
     bool place_slots();
     void accept_all(const Listener& listener, std::uint64_t now);
+    void take_flushes();
+    void settle_flushes(Slot& slot, std::uint64_t now);
     void refuse(port::Handle h, std::string_view bye, std::string_view why,
                 const port::PeerAddress& peer);
     port::IoResult read_some(Slot& slot);

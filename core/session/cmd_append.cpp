@@ -98,6 +98,7 @@ Session::AppendStep Session::append_open(store::UserStore& store) {
         answer_store(st, "");
         return AppendStep::Refused;
     }
+    stage_.set_async_flush(true);  // the commit's flushes: start_flush
     append_box_ = box;
     return AppendStep::Go;
 }
@@ -223,9 +224,20 @@ bool Session::append_retry_later() {
     return true;
 }
 
+// One step of the copy into the mailbox; at a durability barrier the flush
+// goes to the I/O threads (Flush: the job waits for it) or is done here and
+// the step goes on.
+store::StagedAppend::Step Session::append_commit_step(store::Mailbox& box, std::uint32_t* first,
+                                                      Status* error) {
+    for (;;) {
+        const store::StagedAppend::Step step = stage_.commit_step(kAppendCopyPerTurn, first, error);
+        if (step != store::StagedAppend::Step::Flush || start_flush(box)) return step;
+    }
+}
+
 void Session::run_append_job() {
     // Not before the wake-up or the timer: the loop may call in earlier.
-    if (append_waiting()) return;
+    if (flush_token_ != 0 || append_waiting()) return;
     if (append_opening_) {
         // The literal's announcement again (the parser has not moved on).
         job_.end();
@@ -242,8 +254,8 @@ void Session::run_append_job() {
     }
     std::uint32_t first = 0;
     Status error = Status::Ok;
-    const store::StagedAppend::Step step = stage_.commit_step(kAppendCopyPerTurn, &first, &error);
     using Step = store::StagedAppend::Step;
+    const Step step = append_commit_step(*box, &first, &error);
     const std::uint64_t give_up_at = job_.waiting_since_ms + kAppendWaitMs;
     switch (step) {
         case Step::More: append_wait_ = AppendWait::None; return;  // again next turn
@@ -285,6 +297,7 @@ void Session::run_append_job() {
                 answer_store(error, "");
             }
             return;
+        case Step::Flush: append_wait_ = AppendWait::None; return;  // flush_completed goes on
         case Step::Done: break;
     }
     job_.end();
@@ -307,6 +320,7 @@ void Session::release_reservation() {
 // cut from the mailbox), the mailbox and the quota reservation given back.
 void Session::abort_append() {
     release_reservation();
+    if (flush_box_ == append_box_) forget_flush();
     if (append_box_ == nullptr) return;
     stage_.end_command();
     store::UserStore(*services_.registry, user_root_.view()).close(append_box_);

@@ -75,6 +75,15 @@ void Session::cmd_expunge(const ParsedCommand& cmd) {
     run_expunge_job();
 }
 
+// Gives back an EXPUNGE transaction left open at a barrier (nothing of it
+// was acknowledged).
+void Session::end_expunge_txn() {
+    if (job_.kind() != JobKind::Expunge || !job_.get<ExpungeJob>().expunge_txn) return;
+    job_.get<ExpungeJob>().expunge_txn = false;
+    forget_flush();
+    if (selected_ != nullptr) selected_->abort_expunge();
+}
+
 void Session::run_expunge_job() {
     // Messages expunged per store commit, and store calls per step (each
     // looks at Mailbox::kExpungeScan records at most; a step ends after one
@@ -115,8 +124,13 @@ void Session::run_expunge_job() {
             which = &filter;
         }
         std::size_t count = 0;
-        const Status st =
-            selected_->expunge(view_, which, nullptr, kExpungeBatch, &count, &job.expunge_from_uid);
+        Status st = Status::WouldBlock;
+        while (st == Status::WouldBlock) {  // its flushes: start_flush
+            st = selected_->expunge(view_, which, nullptr, kExpungeBatch, &count,
+                                    &job.expunge_from_uid, true);
+            job.expunge_txn = st == Status::WouldBlock;
+            if (job.expunge_txn && start_flush(*selected_)) return;
+        }
         if (count > 0) job.expunged_any = true;
         if (st == Status::Exhausted && count > 0) continue;  // report these, then more
         if (st == Status::Exhausted || st == Status::Busy) {
@@ -251,6 +265,10 @@ void Session::run_copy_job() {
         end_copy_job(Status::Closed);
         return;
     }
+    if (copy.committing) {  // its flush is done: the commit goes on
+        end_copy_job(Status::Ok);
+        return;
+    }
     if (view_invalidated()) {
         // The source's numbers no longer hold: nothing is committed.
         end_copy_job(Status::Closed);
@@ -258,7 +276,7 @@ void Session::run_copy_job() {
         return;
     }
     if (!copy.txn) {
-        const Status st = selected_->begin_copy(*copy.dest);
+        const Status st = selected_->begin_copy(*copy.dest, true);  // flushes: start_flush
         if (st == Status::Busy && retry_later()) return;
         if (st != Status::Ok) {
             end_copy_job(st);
@@ -309,13 +327,21 @@ void Session::run_copy_job() {
 void Session::end_copy_job(Status st) {
     CopyJob& copy = job_.get<CopyJob>();
     store::Mailbox* const dest = copy.dest;
+    while (copy.txn && st == Status::Ok) {
+        const Status committed = selected_->commit_copy(*dest);
+        if (committed == Status::WouldBlock) {  // a barrier: data, then index
+            copy.committing = true;
+            if (start_flush(*dest)) return;  // run_copy_job goes on once done
+            continue;
+        }
+        copy.txn = false;
+        st = committed;
+    }
+    copy.committing = false;
     if (copy.txn) {
         copy.txn = false;
-        if (st == Status::Ok) {
-            st = selected_->commit_copy(*dest);
-        } else {
-            selected_->abort_copy(*dest);
-        }
+        forget_flush();  // a flush still under way is nobody's now
+        selected_->abort_copy(*dest);
     }
     const std::uint32_t validity = dest->uid_validity();
     // Exhausted with the target's keyword table full: a keyword that did not fit.

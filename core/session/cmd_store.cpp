@@ -53,6 +53,25 @@ bool Session::retry_later() {
     return true;
 }
 
+bool Session::start_flush(store::Mailbox& box) {
+    port::Fs& fs = services_.registry->services().fs;
+    const std::uint64_t token = (std::uint64_t{slot_} << 32) | ++flush_count_;
+    if (fs.flush_start(box.flush_file(), token) == Status::Ok) {
+        flush_token_ = token;
+        flush_box_ = &box;
+        return true;
+    }
+    box.flushed(fs.fsync(box.flush_file()));  // no I/O threads (or all busy)
+    return false;
+}
+
+void Session::flush_completed(std::uint64_t token, Status status) {
+    if (token != flush_token_ || flush_box_ == nullptr) return;
+    store::Mailbox* box = flush_box_;
+    forget_flush();
+    box->flushed(status);
+}
+
 // The keywords (registered if new) and the transaction; false when the job
 // waits for the store or has ended.
 bool Session::store_start() {
@@ -74,7 +93,7 @@ bool Session::store_start() {
         answer_keyword_error(st);
         return false;
     }
-    st = selected_->begin_store();
+    st = selected_->begin_store(true);  // its flushes: start_flush
     if (st == Status::Busy && retry_later()) return false;
     if (st != Status::Ok) {
         store_finish(st);
@@ -90,6 +109,8 @@ bool Session::store_start() {
 void Session::end_store_txn() {
     if (job_.kind() != JobKind::StoreApply || !job_.get<StoreJob>().txn) return;
     job_.get<StoreJob>().txn = false;
+    job_.get<StoreJob>().committing = false;
+    forget_flush();  // a flush still under way is nobody's now
     if (selected_ != nullptr) selected_->abort_store();
 }
 
@@ -101,6 +122,10 @@ void Session::run_store_job() {
     job_.retry_at_ms = 0;
     if (state_ == SessionState::Logout || selected_ == nullptr) {
         end_job();
+        return;
+    }
+    if (job_.get<StoreJob>().committing) {  // its flush is done: the commit goes on
+        store_finish(Status::Ok);
         return;
     }
     if (!job_.get<StoreJob>().txn && !store_start()) return;
@@ -117,10 +142,11 @@ void Session::run_store_job() {
     AscendingSet failed(job.modified_text, job.failed);
     Status st = Status::Ok;
     for (std::uint32_t n = 0; n < kStoreStep && st == Status::Ok; ++n) {
-        std::uint32_t seq = 0;
-        if (!job.conditional || job.walk.uid) {
+        std::uint32_t seq = job.intent_seq;  // stopped at the intent's flush
+        job.intent_seq = 0;
+        if (seq == 0 && (!job.conditional || job.walk.uid)) {
             seq = next_in_set(job.walk);
-        } else if (job.seq_scan < view_.exists) {
+        } else if (seq == 0 && job.seq_scan < view_.exists) {
             seq = lowest_member_from(job.walk.set, job.seq_scan + 1, view_.exists);
             if (seq > view_.exists) seq = 0;
             job.seq_scan = seq == 0 ? view_.exists : seq;
@@ -139,6 +165,12 @@ void Session::run_store_job() {
         } else {
             st = selected_->store(view_, seq, job.op, job.flags, job.keywords,
                                   job.conditional ? spec.unchangedsince : 0, &result, &skipped);
+            if (st == Status::WouldBlock) {  // the intent must be durable first
+                job.intent_seq = seq;
+                if (start_flush(*selected_)) return;
+                st = Status::Ok;  // flushed here: the same message again
+                continue;
+            }
             // RFC 2180 §4.2.1: a message another session expunged (not yet
             // reported here) is left alone; the others are stored.
             if (st == Status::NotFound && result.expunged) {
@@ -156,9 +188,16 @@ void Session::run_store_job() {
 // The end of STORE's changes: commit (durable) and the answers, or NO.
 void Session::store_finish(Status st) {
     StoreJob& job = job_.get<StoreJob>();
-    if (st == Status::Ok && job.txn) {
+    while (st == Status::Ok && job.txn) {
+        const Status committed = selected_->commit_store();
+        if (committed == Status::WouldBlock) {  // a barrier: slots, then state
+            job.committing = true;
+            if (start_flush(*selected_)) return;  // run_store_job goes on once done
+            continue;
+        }
         job.txn = false;
-        st = selected_->commit_store();
+        job.committing = false;
+        st = committed;
     }
     end_store_txn();
     if (st != Status::Ok) job_.end();

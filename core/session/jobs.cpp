@@ -38,6 +38,7 @@ bool Session::between_responses() {
 void Session::release_job_store() {
     if (job_.kind() == JobKind::StoreApply) end_store_txn();
     if (job_.kind() == JobKind::Copy) end_copy_job(Status::Closed);  // ends the job
+    if (job_.kind() == JobKind::Expunge) end_expunge_txn();
 }
 
 void Session::end_job() {

@@ -111,6 +111,8 @@ struct StoreJob : FetchJob {
     explicit StoreJob(const StoreSpec& s) : spec(s) {}
     StoreSpec spec;  // the command's (its flags are re-read on a retry)
     bool txn = false;
+    bool committing = false;       // commit_store() stopped at a barrier
+    std::uint32_t intent_seq = 0;  // store() stopped at the intent's barrier
     store::FlagOp op = store::FlagOp::Add;
     std::uint8_t flags = 0;
     std::uint64_t keywords = 0;
@@ -183,7 +185,8 @@ struct CopyJob {
     SetWalk walk;
     store::Mailbox* dest = nullptr;  // opened for the job, closed at its end
     bool move = false;
-    bool txn = false;       // begin_copy succeeded: dest is ours
+    bool txn = false;         // begin_copy succeeded: dest is ours
+    bool committing = false;  // commit_copy stopped at a barrier
     std::uint32_t seq = 0;  // message being copied; 0 between messages
     std::uint32_t lowest_uid = UINT32_MAX, highest_uid = 0;
     bool quota = false;       // RFC 9208: room left below
@@ -202,6 +205,7 @@ struct ExpungeJob {
     bool move = false;          // UID MOVE's originals (move_lo..move_hi)
     std::uint32_t move_lo = 0, move_hi = 0;
     std::uint32_t expunge_from_uid = 1;  // where the store's scan goes on (0: done)
+    bool expunge_txn = false;            // the store's call stopped at a barrier (ours)
     std::uint32_t commit_turn = 0;       // the loop turn of its last commit
 };
 

@@ -73,6 +73,7 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     append_opening_ = append_open_waiting_ = false;
     release_reservation();  // nothing of the slot's previous connection counts
     job_.end();
+    forget_flush();
 #ifdef TINYIMAPD_CHECK_FRAMING
     framing_.reset();
 #endif
@@ -626,6 +627,7 @@ std::uint64_t Session::logout_at() const {
 
 void Session::end() {
     end_job();
+    forget_flush();  // a completion still to come is ignored
     abort_append();
     stage_.close();  // the staging file goes with the connection
     deselect();

@@ -164,12 +164,18 @@ public:
     bool has_job() const { return job_.active(); }
     // The job waits for the store (deadline() says until when), not for output.
     bool job_waiting() const {
+        if (flush_token_ != 0) return true;  // a flush's completion
         if (job_.kind() == JobKind::Append) return append_waiting();
         return job_.active() && job_.retry_at_ms != 0 && now_ms_ < job_.retry_at_ms;
     }
     // One step of the job (jobs.cpp); says whether it ended, goes on, or
     // waits for the store.
     JobProgress run_job();
+    // An asynchronous flush this session started (port/fs.h, token as
+    // given to Fs::flush_start) has finished: its job goes on. Tokens of
+    // flushes it no longer waits for are ignored.
+    void flush_completed(std::uint64_t token, Status status);
+    bool flush_waiting() const { return flush_token_ != 0; }
 
     // Sessions over a CommandPool (SessionMemory): true while input waits
     // for a block because none was free; the loop gives the session a turn
@@ -293,10 +299,24 @@ private:
     void store_finish(Status st);
     void end_store_txn();
     bool retry_later();
+    // A write job's transaction stopped at a durability barrier (the store
+    // said WouldBlock): the flush goes to the I/O threads and the job waits
+    // for flush_completed() — true; or, without them, it is done here and
+    // the job calls the store again at once — false (docs/STORAGE.md
+    // "Flushes leave the loop").
+    bool start_flush(store::Mailbox& box);
+    void forget_flush() {
+        flush_token_ = 0;
+        flush_box_ = nullptr;
+    }
+    std::uint64_t flush_token_ = 0;  // the flush the job waits for, 0: none
+    std::uint32_t flush_count_ = 0;  // tokens are (slot << 32) | count
+    store::Mailbox* flush_box_ = nullptr;
     // EXPUNGE, COPY, MOVE (cmd_copy.cpp).
     void cmd_expunge(const ParsedCommand& cmd);
     void run_expunge_job();
     void fail_expunge_job(Status st);
+    void end_expunge_txn();
     void cmd_copy(const ParsedCommand& cmd);
     void run_copy_job();
     void end_copy_job(Status st);
@@ -361,6 +381,8 @@ private:
     void append_finish();
     void abort_append();
     void run_append_job();
+    store::StagedAppend::Step append_commit_step(store::Mailbox& box, std::uint32_t* first,
+                                                 Status* error);
     bool append_retry_later();
     bool append_waiting() const;
     void release_reservation();

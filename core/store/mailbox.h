@@ -168,6 +168,9 @@ struct Appender {
     std::size_t batch_capacity = 0;
     std::size_t batch_count = 0;
     std::uint64_t batch_end = 0;  // where the next message's frame goes
+    // commit_batch() hands its flushes to the caller (Mailbox "durability
+    // barriers"); set by the caller before it.
+    bool async_flush = false;
 };
 
 // A message being copied by Mailbox::copy_step, between steps.
@@ -257,6 +260,25 @@ public:
         return dir_.assign(dir) ? Status::Ok : Status::TooLong;
     }
 
+    // ---- durability barriers (docs/STORAGE.md "Flushes leave the loop") ----
+    // A transaction begun with `async_flush` (begin_store, begin_copy,
+    // Appender::async_flush) does not fsync in the caller's turn: where it
+    // needs a file durable (the intent, the slots, the data, the state) the
+    // call returns WouldBlock and flush_file() names the file; the caller
+    // makes it durable (Fs::flush_start, or fsync()), reports the outcome
+    // with flushed(), and calls the same function again with the same
+    // arguments, which goes on from there. The mailbox stays locked
+    // meanwhile, and nothing of the transaction is visible — to the
+    // sessions of this process or to other processes — before its last
+    // flush: the committed state changes only then.
+    port::File flush_file() const { return barrier_; }
+    bool awaiting_flush() const { return barrier_ != port::kNoFile && !barrier_done_; }
+    void flushed(Status st) {
+        if (barrier_ == port::kNoFile) return;
+        barrier_done_ = true;
+        barrier_status_ = st;
+    }
+
     // ---- sessions ---------------------------------------------------------
     void attach(View& v, bool read_only);
     void detach(View& v);
@@ -316,7 +338,7 @@ public:
     // ---- STORE ------------------------------------------------------------
     // A batch of flag changes committed with one fsync and one modseq:
     // begin_store(); store() per message; commit_store(). All-or-nothing.
-    Status begin_store();
+    Status begin_store(bool async_flush = false);
     // `unchanged_since` (RFC 7162 CONDSTORE; 0 = none): when the message's
     // modseq is higher, nothing changes and *skipped is set.
     Status store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t flags,
@@ -328,7 +350,7 @@ public:
     // ---- COPY -------------------------------------------------------------
     // Copies messages of `v` into `dest` (another open mailbox): one commit,
     // all-or-nothing; keywords are mapped by name. begin_copy locks dest.
-    Status begin_copy(Mailbox& dest);
+    Status begin_copy(Mailbox& dest, bool async_flush = false);
     Status copy(const View& v, std::uint32_t seq, Mailbox& dest, std::uint32_t* new_uid);
     // The same copy in steps, for a job that must yield (bounded work per
     // turn of the loop): each call copies at most about *budget message
@@ -364,8 +386,13 @@ public:
     // where the next call goes on, 0 once the view's messages are all seen
     // (a cursor that survives compaction, unlike a position).
     static constexpr std::uint32_t kExpungeScan = 8192;
+    // With `async_flush` the flushes are the caller's ("durability
+    // barriers"): WouldBlock, then call again with the same arguments (the
+    // transaction stays open between the calls); abort_expunge() gives it up.
     Status expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uids, std::size_t capacity,
-                   std::size_t* count, std::uint32_t* from_uid = nullptr);
+                   std::size_t* count, std::uint32_t* from_uid = nullptr, bool async_flush = false);
+    void abort_expunge();
+    bool expunge_open() const { return expunge_.open; }
     // Starts a compaction if the waste is worth it and no view still shows
     // an expunged message (docs/STORAGE.md "Compaction"). Called by
     // sync()/detach(); public for tests/tools. It does not copy anything:
@@ -570,6 +597,12 @@ private:
     void begin_txn();
     Status commit_txn();
     Status declare_intent();
+    Status expunge_done(const View& v, std::size_t runs, std::size_t n, std::uint32_t pos,
+                        bool full, std::size_t* count, std::uint32_t* from_uid);
+    // fsync(f), or with async_flush_ the barrier handed to the caller
+    // (WouldBlock until flushed(), then its outcome).
+    Status barrier(port::File f);
+    void end_barriers();
     Status scrub_orphans();
 
     Services* s_ = nullptr;
@@ -588,7 +621,27 @@ private:
     std::uint64_t read_journal_ = 0;  // its generation: a move journal to redo (0: none)
     bool appending_ = false;
     std::uint64_t txn_data_end_ = 0;  // COPY: where the next frame goes
-    std::uint32_t kw_count_ = 0;      // keyword names known (committed + registered)
+    // An EXPUNGE between its calls (async_flush): where its scan is.
+    struct ExpungeScan {
+        bool open = false;     // its transaction is ours, across calls
+        bool scanned = false;  // the scan is done: the commit is under way
+        bool full = false;
+        std::uint32_t start = 0, pos = 0;
+        std::size_t n = 0, runs = 0;
+    };
+    ExpungeScan expunge_;
+    // The durability barriers of the transaction in progress.
+    bool async_flush_ = false;
+    port::File barrier_ = port::kNoFile;  // the file the caller must flush
+    bool barrier_done_ = false;           // ... and did: barrier_status_ says how
+    Status barrier_status_ = Status::Ok;
+    bool intent_written_ = false;    // the intent is written, its flush not done
+    bool data_synced_ = false;       // COPY: dest's m.data is durable
+    std::uint8_t commit_phase_ = 0;  // commit_txn: 1 slots' flush, 2 state, 3 its flush
+    // The state is written and not yet durable: what the file says is not
+    // committed yet (reload_if_changed and changed_externally ignore it).
+    bool committing_ = false;
+    std::uint32_t kw_count_ = 0;  // keyword names known (committed + registered)
     char keywords_[kMaxKeywords][kMaxKeywordLength] = {};
     std::uint8_t keyword_len_[kMaxKeywords] = {};
     CacheEntry* cache_ = nullptr;

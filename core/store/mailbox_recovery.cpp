@@ -340,6 +340,9 @@ Status Mailbox::load_gone() {
 
 Status Mailbox::reload_if_changed(bool* changed) {
     *changed = false;
+    // Our own commit, written and not yet durable: nobody else can have
+    // committed (we hold the lock), and ours counts only after its flush.
+    if (committing_) return Status::Ok;
     State st;
     int slot = 0;
     if (read_state(index_, &st, &slot) != Status::Ok) return Status::Ok;  // torn read: later
@@ -386,6 +389,7 @@ Status Mailbox::reload_if_changed(bool* changed) {
 }
 
 bool Mailbox::changed_externally() {
+    if (committing_) return false;  // our own commit, not durable yet
     State st;
     int slot = 0;
     if (read_state(index_, &st, &slot) != Status::Ok) return false;

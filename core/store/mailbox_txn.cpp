@@ -22,14 +22,43 @@ void Mailbox::begin_txn() {
     in_txn_ = true;
 }
 
+Status Mailbox::barrier(port::File f) {
+    if (!async_flush_) return s_->fs.fsync(f);
+    if (barrier_done_ && barrier_ == f) {
+        barrier_done_ = false;
+        barrier_ = port::kNoFile;
+        return barrier_status_;
+    }
+    barrier_ = f;
+    barrier_done_ = false;
+    return Status::WouldBlock;
+}
+
+// The transaction is over (committed or given up): its barriers with it.
+void Mailbox::end_barriers() {
+    async_flush_ = false;
+    barrier_ = port::kNoFile;
+    barrier_done_ = false;
+    intent_written_ = false;
+    data_synced_ = false;
+    commit_phase_ = 0;
+    committing_ = false;
+}
+
 // Before the first slot of a transaction is rewritten: the intent, durable.
 Status Mailbox::declare_intent() {
     TINYIMAPD_ASSERT(in_txn_ && lock_depth_ > 0);
     if (txn_slots_) return Status::Ok;
-    std::uint8_t buf[kIntentSize];
-    encode_intent(next_.highest_modseq, buf);
-    Status st = pwrite_all(s_->fs, index_, buf, sizeof buf, kIntentOffset);
-    if (st == Status::Ok) st = s_->fs.fsync(index_);
+    if (!intent_written_) {
+        std::uint8_t buf[kIntentSize];
+        encode_intent(next_.highest_modseq, buf);
+        const Status st = pwrite_all(s_->fs, index_, buf, sizeof buf, kIntentOffset);
+        if (st != Status::Ok) return st;
+        intent_written_ = true;
+    }
+    const Status st = barrier(index_);
+    if (st == Status::WouldBlock) return st;
+    intent_written_ = false;
     if (st == Status::Ok) txn_slots_ = true;
     return st;
 }
@@ -113,9 +142,13 @@ Status Mailbox::keyword_bit(std::string_view name, bool create, unsigned* bit) {
 // Record slots changed in place (STORE, EXPUNGE) are synced first: a state
 // must never land while a slot it covers is torn. New records (APPEND, COPY)
 // need no extra sync: repair_tail() rebuilds them from their durable frames.
+//
+// In steps (commit_phase_) when the flushes are the caller's: the slots'
+// flush (1), the state written (2), its flush (3); WouldBlock at 1 and 3.
 Status Mailbox::commit_txn() {
     if (retired_) {  // DELETE came first: nothing is acknowledged into it
         in_txn_ = false;
+        end_barriers();
         cache_clear();
         return Status::NotFound;
     }
@@ -125,11 +158,27 @@ Status Mailbox::commit_txn() {
     TINYIMAPD_ASSERT(next_.generation == state_.generation + 1);
     TINYIMAPD_ASSERT(next_.highest_modseq >= state_.highest_modseq);
     TINYIMAPD_ASSERT(next_.uid_next >= state_.uid_next);
-    next_.keyword_count = kw_count_;
-    next_.first_recent_uid = first_recent_uid_;
-    Status st = txn_slots_ ? s_->fs.fsync(index_) : Status::Ok;
-    if (st == Status::Ok) st = write_state(next_);
-    if (st == Status::Ok) st = s_->fs.fsync(index_);
+    Status st = Status::Ok;
+    if (commit_phase_ == 0) {
+        next_.keyword_count = kw_count_;
+        next_.first_recent_uid = first_recent_uid_;
+        commit_phase_ = txn_slots_ ? 1 : 2;
+    }
+    if (commit_phase_ == 1) {  // the slots durable before a state covers them
+        st = barrier(index_);
+        if (st == Status::WouldBlock) return st;
+        commit_phase_ = 2;
+    }
+    if (st == Status::Ok && commit_phase_ == 2) {
+        st = write_state(next_);
+        committing_ = true;
+        commit_phase_ = 3;
+    }
+    if (st == Status::Ok && commit_phase_ == 3) {
+        st = barrier(index_);
+        if (st == Status::WouldBlock) return st;
+    }
+    end_barriers();
     in_txn_ = false;
     if (st != Status::Ok) {
         if (txn_slots_) abandon_compaction();  // it mirrored slots that never commit
@@ -254,8 +303,15 @@ Status Mailbox::commit_batch(Appender& a, std::uint32_t* first_uid) {
         return Status::Invalid;
     }
     // Data first (every frame), then one index commit that covers them all.
-    Status st = s_->fs.fsync(data_);
-    if (st == Status::Ok) {
+    // With async flushes this is called again after each barrier: before
+    // the records are written (!in_txn_) and during commit_txn.
+    Status st = Status::Ok;
+    if (!in_txn_) {
+        async_flush_ = a.async_flush;
+        st = barrier(data_);
+        if (st == Status::WouldBlock) return st;
+    }
+    if (st == Status::Ok && !in_txn_) {
         begin_txn();
         for (std::size_t i = 0; i < a.batch_count && st == Status::Ok; ++i) {
             Record r = a.batch[i];
@@ -268,13 +324,15 @@ Status Mailbox::commit_batch(Appender& a, std::uint32_t* first_uid) {
             if (seen(r.flags)) next_.seen_count += 1;
         }
         next_.data_length = a.batch_end;
-        if (st == Status::Ok) {
-            st = commit_txn();
-        } else {
-            in_txn_ = false;
-        }
+        if (st != Status::Ok) in_txn_ = false;
+    }
+    if (st == Status::Ok) {
+        st = commit_txn();
+        if (st == Status::WouldBlock) return st;
     }
     if (st != Status::Ok) {
+        end_barriers();
+        in_txn_ = false;
         abort_append(a);
         return st;
     }
@@ -288,7 +346,17 @@ Status Mailbox::commit_batch(Appender& a, std::uint32_t* first_uid) {
 
 void Mailbox::abort_append(Appender& a) {
     if (a.mailbox != this || !appending_) return;
-    (void)s_->fs.truncate(data_, state_.data_length);
+    if (in_txn_) {  // given up between commit_batch's barriers
+        if (txn_slots_) abandon_compaction();
+        in_txn_ = false;
+        cache_clear();
+    }
+    // Given up after its state was written (its flush not reported): that
+    // state may yet be the committed one (the next lock() reads it back), so
+    // the frames it covers stay.
+    const bool state_written = committing_;
+    end_barriers();
+    if (!state_written) (void)s_->fs.truncate(data_, state_.data_length);
     appending_ = false;
     a.mailbox = nullptr;
     a.batch_count = 0;
@@ -297,11 +365,12 @@ void Mailbox::abort_append(Appender& a) {
 
 // ---- STORE ------------------------------------------------------------------
 
-Status Mailbox::begin_store() {
+Status Mailbox::begin_store(bool async_flush) {
     if (in_txn_) return Status::Busy;
     Status st = lock();
     if (st != Status::Ok) return st;
     begin_txn();
+    async_flush_ = async_flush;
     return Status::Ok;
 }
 
@@ -325,6 +394,9 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
         *skipped = true;
         return Status::Ok;
     }
+    // Before anything of this message changes: WouldBlock means the
+    // caller flushes the intent and calls again for the same message.
+    if ((st = declare_intent()) != Status::Ok) return st;
     if (seen(nf) != seen(r.flags)) {
         if (seen(nf)) {
             ++next_.seen_count;
@@ -336,7 +408,6 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
     r.keywords = nk;
     r.modseq = next_.highest_modseq;
     r.slot = static_cast<std::uint8_t>(1 - r.slot);
-    if ((st = declare_intent()) != Status::Ok) return st;
     if ((st = write_record(pos, r, false)) != Status::Ok) return st;
     compact_mirror(pos, r);
     // The cache must keep the committed state until the commit.
@@ -350,12 +421,18 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
 
 Status Mailbox::commit_store() {
     if (!in_txn_) return Status::Invalid;
-    if (!txn_slots_) {  // nothing changed: no write at all
+    if (!txn_slots_ && !intent_written_) {  // nothing changed: no write at all
         in_txn_ = false;
+        end_barriers();
         unlock();
         return Status::Ok;
     }
+    if (!txn_slots_) {  // an intent whose flush was never done: give it up
+        abort_store();
+        return Status::Invalid;
+    }
     Status st = commit_txn();
+    if (st == Status::WouldBlock) return st;
     unlock();
     return st;
 }
@@ -363,6 +440,7 @@ Status Mailbox::commit_store() {
 void Mailbox::abort_store() {
     if (!in_txn_) return;
     if (txn_slots_) abandon_compaction();  // it mirrored slots that never commit
+    end_barriers();
     in_txn_ = false;
     cache_clear();
     unlock();
@@ -370,11 +448,12 @@ void Mailbox::abort_store() {
 
 // ---- COPY -------------------------------------------------------------------
 
-Status Mailbox::begin_copy(Mailbox& dest) {
+Status Mailbox::begin_copy(Mailbox& dest, bool async_flush) {
     if (dest.appending_ || dest.in_txn_) return Status::Busy;
     Status st = dest.lock();
     if (st != Status::Ok) return st;
     dest.begin_txn();
+    dest.async_flush_ = async_flush;
     dest.appending_ = true;
     dest.txn_data_end_ = dest.state_.data_length;
     return Status::Ok;
@@ -465,10 +544,16 @@ Status Mailbox::copy_step(const View& v, std::uint32_t seq, Mailbox& dest, CopyC
 
 Status Mailbox::commit_copy(Mailbox& dest) {
     if (!dest.in_txn_ || !dest.appending_) return Status::Invalid;
-    Status st = s_->fs.fsync(dest.data_);
-    if (st == Status::Ok) {
+    Status st = Status::Ok;
+    if (!dest.data_synced_) {  // every frame durable before the records count
+        st = dest.barrier(dest.data_);
+        if (st == Status::WouldBlock) return st;
+        dest.data_synced_ = true;
         dest.next_.data_length = dest.txn_data_end_;
+    }
+    if (st == Status::Ok) {
         st = dest.commit_txn();
+        if (st == Status::WouldBlock) return st;
     }
     if (st != Status::Ok) {
         dest.in_txn_ = true;
@@ -482,9 +567,11 @@ Status Mailbox::commit_copy(Mailbox& dest) {
 
 void Mailbox::abort_copy(Mailbox& dest) {
     if (!dest.in_txn_) return;
+    const bool state_written = dest.committing_;  // as in abort_append
+    dest.end_barriers();
     dest.in_txn_ = false;
     dest.appending_ = false;
-    (void)s_->fs.truncate(dest.data_, dest.state_.data_length);
+    if (!state_written) (void)s_->fs.truncate(dest.data_, dest.state_.data_length);
     dest.cache_clear();
     dest.unlock();
 }
@@ -492,40 +579,49 @@ void Mailbox::abort_copy(Mailbox& dest) {
 // ---- EXPUNGE ------------------------------------------------------------------
 
 Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uids,
-                        std::size_t capacity, std::size_t* count, std::uint32_t* from_uid) {
+                        std::size_t capacity, std::size_t* count, std::uint32_t* from_uid,
+                        bool async_flush) {
     *count = 0;
-    if (in_txn_) return Status::Busy;
-    if (gone_count_ >= s_->limits.max_pending_expunges) make_gone_room(v);
-    Status st = lock();
-    if (st != Status::Ok) return st;
-    begin_txn();
+    ExpungeScan& x = expunge_;
+    if (!x.open) {
+        if (in_txn_) return Status::Busy;
+        if (gone_count_ >= s_->limits.max_pending_expunges) make_gone_room(v);
+        const Status locked = lock();
+        if (locked != Status::Ok) return locked;
+        begin_txn();
+        async_flush_ = async_flush;
+        x = ExpungeScan{};
+        x.open = true;
+        x.start = from_uid != nullptr ? find_position(*from_uid) : 0;
+        x.pos = x.start;
+    }
+    // Called again after a barrier (async_flush): the scan goes on at the
+    // record that waited for the intent, or the commit at its barrier.
+    Status st = Status::Ok;
     const std::size_t room = s_->limits.max_pending_expunges - gone_count_;
-    std::size_t n = 0, runs = 0;
-    bool full = false;
-    const std::uint32_t start = from_uid != nullptr ? find_position(*from_uid) : 0;
-    std::uint32_t pos = start;
-    for (; pos < v.positions && n < capacity; ++pos) {
-        if (from_uid != nullptr && pos - start >= kExpungeScan) break;
+    for (; !x.scanned && x.pos < v.positions && x.n < capacity; ++x.pos) {
+        if (from_uid != nullptr && x.pos - x.start >= kExpungeScan) break;
         Record r;
-        if ((st = read_record(pos, &r)) != Status::Ok) break;
+        if ((st = read_record(x.pos, &r)) != Status::Ok) break;
         if (r.expunged) continue;
         if ((r.flags & mail::kDeleted) == 0 &&
             (uid_filter == nullptr || !uid_filter->ignores_deleted())) {
             continue;
         }
         if (uid_filter != nullptr && !uid_filter->accept(r.uid)) continue;
-        Gone* last = runs > 0 ? &gone_[gone_count_ + runs - 1] : nullptr;
-        const bool extends = last != nullptr && last->position + last->count == pos;
-        if (!extends && runs == room) {
-            full = true;
+        Gone* last = x.runs > 0 ? &gone_[gone_count_ + x.runs - 1] : nullptr;
+        const bool extends = last != nullptr && last->position + last->count == x.pos;
+        if (!extends && x.runs == room) {
+            x.full = true;
             break;
         }
+        // Before anything of this record changes (WouldBlock: again here).
+        if ((st = declare_intent()) != Status::Ok) break;
         r.expunged = true;
         r.modseq = next_.highest_modseq;
         r.slot = static_cast<std::uint8_t>(1 - r.slot);
-        if ((st = declare_intent()) != Status::Ok) break;
-        if ((st = write_record(pos, r, false)) != Status::Ok) break;
-        compact_mirror(pos, r);
+        if ((st = write_record(x.pos, r, false)) != Status::Ok) break;
+        compact_mirror(x.pos, r);
         next_.live_count -= 1;
         next_.live_bytes -= r.size;
         if (seen(r.flags)) next_.seen_count -= 1;
@@ -533,20 +629,44 @@ Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uid
         if (extends) {
             ++last->count;
         } else {
-            gone_[gone_count_ + runs++] = Gone{pos, 1, r.modseq};
+            gone_[gone_count_ + x.runs++] = Gone{x.pos, 1, r.modseq};
         }
-        if (uids != nullptr) uids[n] = r.uid;
-        ++n;
+        if (uids != nullptr) uids[x.n] = r.uid;
+        ++x.n;
     }
-    if (st == Status::Ok && n > 0) {
+    if (st == Status::WouldBlock) return st;
+    x.scanned = true;
+    if (st == Status::Ok && x.n > 0) {
         st = commit_txn();
+        if (st == Status::WouldBlock) return st;
     } else {
         if (txn_slots_) abandon_compaction();  // it mirrored slots that never commit
+        end_barriers();
         in_txn_ = false;
         cache_clear();
     }
+    x.open = false;
     unlock();
     if (st != Status::Ok) return st;
+    const std::size_t runs = x.runs, n = x.n;
+    const std::uint32_t pos = x.pos;
+    const bool full = x.full;
+    return expunge_done(v, runs, n, pos, full, count, from_uid);
+}
+
+void Mailbox::abort_expunge() {
+    if (!expunge_.open) return;
+    expunge_.open = false;
+    if (txn_slots_) abandon_compaction();  // it mirrored slots that never commit
+    end_barriers();
+    in_txn_ = false;
+    cache_clear();
+    unlock();
+}
+
+// The runs of a committed EXPUNGE join the gone list.
+Status Mailbox::expunge_done(const View& v, std::size_t runs, std::size_t n, std::uint32_t pos,
+                             bool full, std::size_t* count, std::uint32_t* from_uid) {
     // Merge the new runs (ascending among themselves) into the sorted list.
     for (std::size_t i = gone_count_; i < gone_count_ + runs; ++i) {
         const Gone g = gone_[i];

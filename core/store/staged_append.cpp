@@ -126,6 +126,7 @@ StagedAppend::Step StagedAppend::commit_step(std::size_t budget, std::uint32_t* 
     auto failed = [&](Status st) {
         if (copying_) box_->abort_append(appender_);
         copying_ = false;
+        committing_ = false;
         *error = st;
         return Step::Failed;
     };
@@ -145,6 +146,7 @@ StagedAppend::Step StagedAppend::commit_step(std::size_t budget, std::uint32_t* 
     std::uint8_t* const buf = s_->scratch;
     const std::size_t chunk = s_->limits.scratch_bytes;
     for (;;) {
+        if (committing_) break;
         const Message& m = messages_[copy_index_];
         if (copy_done_ < m.size) {
             if (budget == 0) return Step::More;
@@ -172,14 +174,20 @@ StagedAppend::Step StagedAppend::commit_step(std::size_t budget, std::uint32_t* 
             if (st != Status::Ok) return failed(st);
             continue;
         }
-        st = box_->commit_batch(appender_, first_uid);  // data fsync, index, fsync
-        copying_ = false;
-        if (st != Status::Ok) {
-            *error = st;
-            return Step::Failed;
-        }
-        return Step::Done;
+        committing_ = true;
+        appender_.async_flush = async_flush_;
+        break;
     }
+    // Data flush, index, flush: WouldBlock at each barrier of an async commit.
+    const Status st = box_->commit_batch(appender_, first_uid);
+    if (st == Status::WouldBlock) return Step::Flush;
+    copying_ = false;
+    committing_ = false;
+    if (st != Status::Ok) {
+        *error = st;
+        return Step::Failed;
+    }
+    return Step::Done;
 }
 
 void StagedAppend::end_command() {
@@ -188,6 +196,7 @@ void StagedAppend::end_command() {
         box_->leave_turn_queue(waiter_);
     }
     copying_ = false;
+    committing_ = false;
     if (file_ != port::kNoFile && staged_ > kKeepBytes) (void)s_->fs.truncate(file_, 0);
     box_ = nullptr;
     count_ = 0;

@@ -69,7 +69,14 @@ public:
         Queued,  // another writer of this process: wait for waiter().woken
         Locked,  // another process holds the mailbox: retry on a timer
         Failed,  // *error says why; nothing of the command was kept
+        // With async flushes: the commit stopped at a durability barrier;
+        // make mailbox()->flush_file() durable, report it with
+        // mailbox()->flushed(), then call commit_step() again.
+        Flush,
     };
+    // The commit's flushes are handed to the caller (Step::Flush) instead of
+    // being done in commit_step() (Mailbox "durability barriers").
+    void set_async_flush(bool on) { async_flush_ = on; }
     Step commit_step(std::size_t budget, std::uint32_t* first_uid, Status* error);
     // True while this command holds the mailbox's write turn.
     bool holding() const { return copying_; }
@@ -112,6 +119,8 @@ private:
     bool copying_ = false;
     std::size_t copy_index_ = 0;   // message being copied
     std::uint32_t copy_done_ = 0;  // its bytes copied so far
+    bool committing_ = false;      // commit_batch stopped at a barrier
+    bool async_flush_ = false;
     Appender appender_;
     Record batch_[kMaxMessages];
     TurnWaiter waiter_;

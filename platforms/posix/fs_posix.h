@@ -38,10 +38,15 @@
 //   the last component with the *at() call that does not follow it
 //   (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW, renameat, unlinkat, mkdirat). Outside
 //   dir: the plain path, as before.
+// - flush_start() (port/fs.h "Asynchronous flush") hands the fdatasync()
+//   to a FlushPool (flush_pool.h) once start_flush_threads() has run (main,
+//   after daemonizing: `io_threads`); before that, or with 0 threads, it is
+//   Unsupported and core calls fsync() in the loop, as it always did.
 // - sync_dir() accepts EINVAL from fsync() as success: some filesystems
 //   cannot sync a directory and write their entries synchronously or never.
 #pragma once
 
+#include "platforms/posix/flush_pool.h"
 #include "port/fs.h"
 
 namespace tinyimapd::posix {
@@ -71,6 +76,19 @@ public:
     Status list(std::string_view path, port::DirVisitor& visitor) override;
     Status sync_dir(std::string_view path) override;
     Status confine(std::string_view dir) override;
+    Status flush_start(port::File f, std::uint64_t token) override {
+        return pool_.flush_start(f, token);
+    }
+    std::size_t flush_done(port::FlushDone* out, std::size_t capacity) override {
+        return pool_.flush_done(out, capacity);
+    }
+    port::File flush_events() override { return pool_.events(); }
+
+    // Starts the I/O threads of flush_start() (0: none, flushes stay in the
+    // caller's thread). Error: none could be started.
+    Status start_flush_threads(unsigned threads) { return pool_.start(threads); }
+    void stop_flush_threads() { pool_.stop(); }
+    const FlushPool& flush_pool() const { return pool_; }
 
     // Tests: false walks component by component, as on kernels without
     // openat2() (which is also chosen after its first ENOSYS or EPERM).
@@ -82,6 +100,7 @@ private:
     char confined_[port::kMaxPath + 1] = {};
     std::size_t confined_length_ = 0;  // 0: nothing confined yet
     bool use_openat2_ = true;
+    FlushPool pool_;
 };
 
 }  // namespace tinyimapd::posix

@@ -408,6 +408,11 @@ int serve(Config& cfg, bool demo) {
         err("tinyimapd: cannot detach from the terminal\n");
         return EX_OSERR;
     }
+    // The I/O threads of the store's flushes: after fork() (which keeps only
+    // the calling thread). Without them the loop flushes itself.
+    if (cfg.io_threads > 0 && fs.start_flush_threads(cfg.io_threads) != Status::Ok) {
+        log.write(port::LogLevel::Warning, "no I/O threads could be started: flushing in the loop");
+    }
     // M counts everything reserved: the server's block, and with TLS the
     // engines' block and the heap mbedTLS took for them at init().
     std::size_t reserved = size;
@@ -427,6 +432,7 @@ int serve(Config& cfg, bool demo) {
     log.write(port::LogLevel::Info, w.view());
     run_until_terminated(server, cfg, log);
     shut_down(server, clock, log);
+    fs.stop_flush_threads();
     return 0;
 }
 

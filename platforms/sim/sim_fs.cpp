@@ -210,6 +210,7 @@ void land(std::string* data, std::uint64_t offset, std::string_view bytes) {
 
 void SimFs::do_crash() {
     files_.clear();
+    flushes_.clear();  // the process and its I/O threads are gone
     crash_countdown_ = 0;
     const bool random = crash_mode_ == CrashMode::ApplyRandom;
     for (auto& [ino, node] : nodes_) {
@@ -455,6 +456,48 @@ Status SimFs::fsync(port::File f) {
     node.durable_data = node.data;
     node.pending.clear();
     return Status::Ok;
+}
+
+Status SimFs::flush_start(port::File f, std::uint64_t token) {
+    if (!async_flush_) return Status::Unsupported;
+    if (flushes_.size() >= kMaxFlushes) return Status::Exhausted;
+    const std::uint64_t now = clock_ != nullptr ? clock_->monotonic_ms() : 0;
+    flushes_.push_back(PendingFlush{f, token, now + flush_delay_ms_});
+    return Status::Ok;
+}
+
+std::size_t SimFs::flush_done(port::FlushDone* out, std::size_t capacity) {
+    // The requests due now leave the queue first: an fsync below may crash,
+    // which empties it.
+    std::vector<PendingFlush> due;
+    const std::uint64_t now = clock_ != nullptr ? clock_->monotonic_ms() : UINT64_MAX;
+    for (auto it = flushes_.begin(); it != flushes_.end() && due.size() < capacity;) {
+        if (it->due_ms > now) {
+            ++it;
+            continue;
+        }
+        due.push_back(*it);
+        it = flushes_.erase(it);
+    }
+    // One fsync per file for all of them (coalesced), in the order asked.
+    std::vector<std::pair<port::File, Status>> synced;
+    std::size_t n = 0;
+    for (const PendingFlush& f : due) {
+        Status st = Status::Ok;
+        bool found = false;
+        for (const auto& done : synced) {
+            if (done.first == f.file) {
+                st = done.second;
+                found = true;
+            }
+        }
+        if (!found) {
+            st = fsync(f.file);
+            synced.emplace_back(f.file, st);
+        }
+        out[n++] = port::FlushDone{f.token, st};
+    }
+    return n;
 }
 
 Status SimFs::fstat(port::File f, port::FileInfo* info) {

@@ -70,6 +70,17 @@
 // write looks under an all-or-error contract. set_space_limit(): writes that
 // would make the total size of all files exceed it fail with NoSpace. Faults
 // are checked after crash points, before any argument is looked at.
+// Asynchronous flush (port/fs.h), once set_async_flush(true) (before:
+// Unsupported, so core flushes in place as always): flush_start() queues
+// the request (at most kMaxFlushes; Exhausted beyond);
+// nothing happens until flush_done(), which finishes every request whose
+// delay (set_flush_delay, in milliseconds of the SimClock; 0, or no clock:
+// at the next call) has passed by one
+// fsync() per file (coalesced; a counted call and a crash point like any
+// fsync, so a crash can fall between a batch's writes and its flush, and
+// writes made after flush_start() but before the flush are made durable by
+// it too, as on a real disk). A request of a handle closed meanwhile gets
+// Invalid. flush_events() is kNoFile: the caller polls flush_done().
 // Helpers (read_file, write_file, make_dirs, exists, snapshot, sync_all) do not
 // count as calls and ignore faults.
 #pragma once
@@ -141,6 +152,14 @@ public:
     Status list(std::string_view path, port::DirVisitor& visitor) override;
     Status sync_dir(std::string_view path) override;
     Status confine(std::string_view dir) override;
+    Status flush_start(port::File f, std::uint64_t token) override;
+    std::size_t flush_done(port::FlushDone* out, std::size_t capacity) override;
+
+    // Asynchronous flush (see the header comment).
+    static constexpr std::size_t kMaxFlushes = 64;
+    void set_async_flush(bool on) { async_flush_ = on; }
+    void set_flush_delay(std::uint64_t ms) { flush_delay_ms_ = ms; }
+    std::size_t flushes_pending() const { return flushes_.size(); }
 
     // Crash model (see the header comment).
     void set_crash_mode(CrashMode mode) { crash_mode_ = mode; }
@@ -272,6 +291,15 @@ private:
     std::uint64_t bytes_written_ = 0;
     std::uint64_t bytes_read_ = 0;
     std::uint64_t crash_points_ = 0;
+
+    struct PendingFlush {
+        port::File file;
+        std::uint64_t token;
+        std::uint64_t due_ms;  // done by the first flush_done() from then on
+    };
+    std::vector<PendingFlush> flushes_;
+    bool async_flush_ = false;
+    std::uint64_t flush_delay_ms_ = 0;
 
     std::vector<std::string> confined_;  // components of the confined directory
     bool confined_set_ = false;

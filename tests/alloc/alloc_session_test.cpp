@@ -273,6 +273,9 @@ int main() {
     void* block = malloc(size);
     Server server(platform, cfg, block, size);
     if (server.load_passwd() != Status::Ok) fail("load passwd");
+    // The store's flushes on I/O threads, as the server runs them (issue 13):
+    // started now, they must not allocate either.
+    if (fs.start_flush_threads(2) != Status::Ok) fail("I/O threads");
     if (server.open_listeners() != Status::Ok) fail("listen");
     const Result<std::uint16_t> port = server.listener_port(0);
     if (!port.ok()) fail("listener port");

@@ -4,6 +4,7 @@ another's flush?
 
     python3 tests/bench/slow_disk.py --binary build/host/platforms/posix/tinyimapd
         [--flush-ms 0,2,10] [--sessions 10] [--seconds 10] [--dovecot]
+        [--io-threads N,M]
 
 Every fsync()/fdatasync() of the server first sleeps --flush-ms milliseconds
 (tests/bench/slow_fsync.c, LD_PRELOAD; Dovecot gets it through
@@ -120,6 +121,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--dovecot", action="store_true", help="the same load against Dovecot")
     ap.add_argument("--work", default="/tmp/slowdisk")
+    ap.add_argument("--io-threads", default="",
+                    help="tinyimapd's io_threads, one run each (comma-separated; default: its own)")
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
     subprocess.run(["id", bench.BENCH_USER], stdout=subprocess.DEVNULL,
@@ -127,8 +130,10 @@ def main():
         ["useradd", "--system", "--no-create-home", bench.BENCH_USER], check=True)
     rows = []
     for ms in [int(x) for x in args.flush_ms.split(",")]:
-        kinds = [("tinyimapd", None)] + ([("Dovecot", "optimized")] if args.dovecot else [])
-        for name, fsync in kinds:
+        threads = [t for t in args.io_threads.split(",") if t] or [None]
+        kinds = [("tinyimapd" + ("" if t is None else " io_threads=" + t), None, t)
+                 for t in threads] + ([("Dovecot", "optimized", None)] if args.dovecot else [])
+        for name, fsync, io_threads in kinds:
             shutil.rmtree(args.work, ignore_errors=True)
             os.makedirs(os.path.join(args.work, "tiny"))
             with open(os.path.join(args.work, "passwd"), "w") as f:
@@ -140,14 +145,17 @@ def main():
             subprocess.run(["chown", "-R", "%s:%s" % (bench.BENCH_USER, bench.BENCH_USER),
                             args.work], check=True)
             if fsync is None:
-                server = bench.Tiny(binary, args.work, cert, key)
+                extra = ("--max-clients=1100", "--max-clients-per-address=1100")
+                if io_threads is not None:
+                    extra += ("--io-threads=" + io_threads,)
+                server = bench.Tiny(binary, args.work, cert, key, extra)
             else:
                 server = bench.Dovecot(args.work, cert, key, fsync)
                 with open(server.conf, "a") as f:
                     f.write("import_environment = TZ LD_PRELOAD SLOW_FSYNC_MS\n")
             rate, p50, p99, worst = run_server(server, shim, ms, args)
             rows.append((name, ms, rate, p50, p99, worst))
-            print("%-10s flush %2d ms: %7.1f STOREs/s; reader NOOP p50 %6.1f ms, p99 %6.1f ms,"
+            print("%-22s flush %2d ms: %7.1f STOREs/s; reader NOOP p50 %6.1f ms, p99 %6.1f ms,"
                   " max %6.1f ms" % rows[-1], flush=True)
     print("\n| server | flush | STOREs/s (%d writers) | NOOP p50 | NOOP p99 | NOOP max |"
           % args.sessions)

@@ -1,6 +1,7 @@
 // platforms/posix/fs_posix: every port::Fs operation against a real
 // directory under /tmp (mkdtemp), removed afterwards.
 #include <ftw.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -559,4 +560,55 @@ TEST_CASE("PosixFs confine: links at and above the mail directory are the admin'
     write_file(fs, dir / "target", "secret");
     REQUIRE(::symlink((dir / "target").c_str(), (dir / "usb/link").c_str()) == 0);
     CHECK(read_file(fs, dir / "usb/link") == "secret");
+}
+
+// port/fs.h "Asynchronous flush" on the I/O threads (flush_pool.h): the
+// event handle becomes readable, every token comes back once, and before
+// start_flush_threads() it is Unsupported (core then calls fsync()).
+TEST_CASE("PosixFs: flush_start runs fdatasync on the I/O threads and reports every token",
+          "[posix][fs][flush]") {
+    TempDir dir;
+    PosixFs fs;
+    port::File f =
+        open_ok(fs, dir / "data", port::kOpenRead | port::kOpenWrite | port::kOpenCreate);
+    CHECK(fs.flush_start(f, 1) == Status::Unsupported);
+    CHECK(fs.flush_events() == port::kNoFile);
+    REQUIRE(fs.start_flush_threads(3) == Status::Ok);
+    REQUIRE(fs.flush_events() != port::kNoFile);
+    std::set<std::uint64_t> tokens;
+    for (std::uint64_t t = 1; t <= 40; ++t) {
+        REQUIRE(fs.pwrite(f, "x", 1, t).status == Status::Ok);
+        REQUIRE(fs.flush_start(f, t) == Status::Ok);
+    }
+    port::FlushDone done[16];
+    for (int spins = 0; tokens.size() < 40 && spins < 5000; ++spins) {
+        struct pollfd p = {fs.flush_events(), POLLIN, 0};
+        (void)::poll(&p, 1, 10);
+        const std::size_t n = fs.flush_done(done, 16);
+        for (std::size_t i = 0; i < n; ++i) {
+            CHECK(done[i].status == Status::Ok);
+            CHECK(tokens.insert(done[i].token).second);
+        }
+    }
+    CHECK(tokens.size() == 40);
+    // Requests of one file still queued together share an fdatasync.
+    CHECK(fs.flush_pool().syncs() <= 40);
+    CHECK(fs.flush_pool().finished() == 40);
+    // A closed descriptor: the error comes back with the token.
+    port::File g =
+        open_ok(fs, dir / "gone", port::kOpenRead | port::kOpenWrite | port::kOpenCreate);
+    REQUIRE(fs.close(g) == Status::Ok);
+    REQUIRE(fs.flush_start(g, 99) == Status::Ok);
+    std::size_t n = 0;
+    for (int spins = 0; n == 0 && spins < 500; ++spins) {
+        struct pollfd p = {fs.flush_events(), POLLIN, 0};
+        (void)::poll(&p, 1, 10);
+        n = fs.flush_done(done, 16);
+    }
+    REQUIRE(n == 1);
+    CHECK(done[0].token == 99);
+    CHECK(done[0].status != Status::Ok);
+    fs.stop_flush_threads();
+    CHECK(fs.flush_start(f, 1) == Status::Unsupported);
+    REQUIRE(fs.close(f) == Status::Ok);
 }

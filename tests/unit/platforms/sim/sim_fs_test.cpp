@@ -669,3 +669,81 @@ TEST_CASE("SimFs symbolic links: never followed; refused or acted on as the link
     CHECK(fs.read_file("mail/bob/INBOX/m.data") == "bob's");
     CHECK_FALSE(fs.exists("mail/alice/moved"));
 }
+
+// port/fs.h "Asynchronous flush": nothing is durable before flush_done()
+// reports it; a delay lets a test put other work between the two.
+TEST_CASE("SimFs flush_start: durable only once flush_done reports it", "[sim][fs][flush]") {
+    SimClock clock;
+    SimFs fs(&clock);
+    CHECK(fs.flush_start(0, 1) == Status::Unsupported);  // until asked for
+    fs.set_async_flush(true);
+    fs.make_dirs("/mail");
+    File f = open_ok(fs, "/mail/data", kCreate);
+    REQUIRE(fs.sync_dir("/mail") == Status::Ok);
+    REQUIRE(put(fs, f, "first") == Status::Ok);
+    fs.set_flush_delay(10);
+    REQUIRE(fs.flush_start(f, 7) == Status::Ok);
+    tinyimapd::port::FlushDone done[4];
+    CHECK(fs.flush_done(done, 4) == 0);
+    REQUIRE(put(fs, f, "+second") == Status::Ok);  // before the flush: covered too
+    clock.advance(9);
+    CHECK(fs.flush_done(done, 4) == 0);
+    clock.advance(1);
+    CHECK(fs.unsynced() == 2);
+    CHECK(fs.calls(Op::Fsync) == 0);
+    REQUIRE(fs.flush_done(done, 4) == 1);
+    CHECK(done[0].token == 7);
+    CHECK(done[0].status == Status::Ok);
+    CHECK(fs.unsynced() == 0);
+    fs.crash();
+    CHECK(fs.read_file("/mail/data") == "first+second");
+}
+
+TEST_CASE("SimFs flush_start: flushes of one file asked together are one fsync",
+          "[sim][fs][flush]") {
+    SimFs fs;
+    fs.set_async_flush(true);
+    File a = open_ok(fs, "/a", kCreate);
+    File b = open_ok(fs, "/b", kCreate);
+    REQUIRE(fs.flush_start(a, 1) == Status::Ok);
+    REQUIRE(fs.flush_start(b, 2) == Status::Ok);
+    REQUIRE(fs.flush_start(a, 3) == Status::Ok);
+    tinyimapd::port::FlushDone done[2];
+    REQUIRE(fs.flush_done(done, 2) == 2);  // capacity: the rest stays queued
+    CHECK(done[0].token == 1);
+    CHECK(done[1].token == 2);
+    REQUIRE(fs.flush_done(done, 2) == 1);
+    CHECK(done[0].token == 3);
+    CHECK(fs.calls(Op::Fsync) == 3);  // the third was no longer together with the first
+    fs.reset_counters();
+    for (std::uint64_t t = 0; t < 5; ++t) REQUIRE(fs.flush_start(a, t) == Status::Ok);
+    tinyimapd::port::FlushDone many[8];
+    CHECK(fs.flush_done(many, 8) == 5);
+    CHECK(fs.calls(Op::Fsync) == 1);
+}
+
+TEST_CASE("SimFs flush_start: a crash before the flush drops it; errors and limits",
+          "[sim][fs][flush]") {
+    SimFs fs;
+    fs.set_async_flush(true);
+    fs.make_dirs("/mail");
+    File f = open_ok(fs, "/mail/data", kCreate);
+    REQUIRE(fs.sync_dir("/mail") == Status::Ok);
+    REQUIRE(put(fs, f, "lost") == Status::Ok);
+    REQUIRE(fs.flush_start(f, 1) == Status::Ok);
+    fs.crash();  // the I/O thread never got to it
+    CHECK(fs.flushes_pending() == 0);
+    CHECK(fs.read_file("/mail/data").empty());
+    f = open_ok(fs, "/mail/data", kRw);
+    fs.fail_nth(Op::Fsync, 1, Status::Io);
+    REQUIRE(fs.flush_start(f, 2) == Status::Ok);
+    tinyimapd::port::FlushDone done[1];
+    REQUIRE(fs.flush_done(done, 1) == 1);
+    CHECK(done[0].status == Status::Io);
+    for (std::size_t i = 0; i < SimFs::kMaxFlushes; ++i)
+        REQUIRE(fs.flush_start(f, i) == Status::Ok);
+    CHECK(fs.flush_start(f, 99) == Status::Exhausted);
+    fs.set_async_flush(false);
+    CHECK(fs.flush_start(f, 100) == Status::Unsupported);
+    CHECK(fs.flush_events() == kNoFile);
+}

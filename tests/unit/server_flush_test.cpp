@@ -1,0 +1,160 @@
+// Issue 13, "no client waits for another client's flush" (docs/STORAGE.md
+// "Flushes leave the loop"): with an fs port that flushes asynchronously
+// (SimFs::set_async_flush, each flush taking a few turns of the loop:
+// set_flush_delay, in simulated milliseconds), a write command's tagged OK waits for its flushes
+// while the loop serves everyone else; the OK still comes only once the change is durable (RFC 3501
+// §6.4.6 STORE, §6.3.11 APPEND, §6.4.7 COPY), and other sessions see nothing of it before.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "tests/unit/server_world.h"
+
+using namespace tinyimapd;
+using namespace tinyimapd::test;
+
+namespace {
+
+bool tagged(const std::string& all, const std::string& tag) {
+    return all.rfind(tag + " OK", 0) == 0 || all.find("\n" + tag + " OK") != std::string::npos ||
+           all.find(tag + " NO") != std::string::npos ||
+           all.find(tag + " BAD") != std::string::npos;
+}
+
+// A slow disk: every flush takes `delay` ms; each turn of the loop in these
+// tests is 1 ms (World::run alone does not move the clock while a session
+// has work).
+void slow_disk(World& w, unsigned delay) {
+    w.fs.set_async_flush(true);
+    w.fs.set_flush_delay(delay);
+}
+
+void tick(World& w) {
+    w.clock.advance(1);
+    w.run(1);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "Issue 13: a STORE waiting for its flushes does not hold up another client's NOOP "
+    "(RFC 3501 §6.4.6)",
+    "[server][flush]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    w.say(a, "p APPEND INBOX {1+}\r\nx\r\np APPEND INBOX {1+}\r\ny\r\ns SELECT INBOX\r\n");
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    slow_disk(w, 5);
+    w.fs.reset_counters();
+    w.net.client_send(a, "t STORE 1:2 +FLAGS (\\Flagged)\r\n");
+    tick(w);
+    std::string got_a = w.net.client_receive(a);
+    CHECK_FALSE(tagged(got_a, "t"));  // its intent is being flushed
+    // b is answered at once, and sees nothing of the uncommitted change.
+    CHECK(w.say(b, "n NOOP\r\n") == "n OK NOOP completed\r\n");
+    CHECK(w.say(b, "f FETCH 1:2 FLAGS\r\n") ==
+          "* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS ())\r\nf OK FETCH completed\r\n");
+    int turns = 0;
+    while (!tagged(got_a, "t") && turns < 200) {
+        tick(w);
+        ++turns;
+        got_a += w.net.client_receive(a);
+    }
+    CHECK(got_a.find("t OK STORE completed") != std::string::npos);
+    CHECK(got_a.find("* 1 FETCH (FLAGS (\\Flagged \\Recent))") != std::string::npos);
+    CHECK(turns >= 3);  // three flushes (intent, slots, state) of 5 polls each
+    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) == 3);  // all three before the OK
+    // Now b learns of it.
+    CHECK(w.say(b, "n NOOP\r\n") ==
+          "* 1 FETCH (UID 1 FLAGS (\\Flagged))\r\n* 2 FETCH (UID 2 FLAGS (\\Flagged))\r\n"
+          "n OK NOOP completed\r\n");
+}
+
+TEST_CASE(
+    "Issue 13: APPEND and COPY answer OK once their flushes are done (RFC 3501 §6.3.11, "
+    "§6.4.7)",
+    "[server][flush]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    REQUIRE(w.say(a, "c CREATE Dest\r\n") == "c OK CREATE completed\r\n");
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    slow_disk(w, 3);
+    w.fs.reset_counters();
+    w.net.client_send(a, "p APPEND INBOX {5+}\r\nhello\r\n");
+    tick(w);
+    std::string got = w.net.client_receive(a);
+    CHECK_FALSE(tagged(got, "p"));
+    CHECK(w.say(b, "n NOOP\r\n") == "n OK NOOP completed\r\n");  // no EXISTS yet
+    for (int i = 0; i < 50 && !tagged(got, "p"); ++i) {
+        tick(w);
+        got += w.net.client_receive(a);
+    }
+    CHECK(got.find("p OK [APPENDUID") != std::string::npos);
+    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) == 2);  // m.data, then m.index
+    CHECK(w.say(b, "n NOOP\r\n").find("* 1 EXISTS") != std::string::npos);
+    REQUIRE(w.say(a, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    w.fs.reset_counters();
+    w.net.client_send(a, "c COPY 1 Dest\r\n");
+    got.clear();
+    for (int i = 0; i < 50 && !tagged(got, "c"); ++i) {
+        tick(w);
+        got += w.net.client_receive(a);
+    }
+    CHECK(got.find("c OK [COPYUID") != std::string::npos);
+    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) == 2);
+    CHECK(w.say(a, "t STATUS Dest (MESSAGES)\r\n").find("(MESSAGES 1)") != std::string::npos);
+}
+
+TEST_CASE(
+    "Issue 13: a client gone while its STORE waits for a flush: nothing is acknowledged, "
+    "the mailbox stays usable",
+    "[server][flush]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    w.say(a, "p APPEND INBOX {1+}\r\nx\r\ns SELECT INBOX\r\n");
+    slow_disk(w, 4);
+    w.net.client_send(a, "t STORE 1 +FLAGS (\\Answered)\r\n");
+    tick(w);
+    tick(w);
+    CHECK_FALSE(tagged(w.net.client_receive(a), "t"));
+    w.net.client_close(a);
+    for (int i = 0; i < 20; ++i) tick(w);  // the late completion finds nobody waiting for it
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    w.net.client_send(b, "u STORE 1 +FLAGS (\\Seen)\r\n");
+    std::string got;
+    for (int i = 0; i < 50 && !tagged(got, "u"); ++i) {
+        tick(w);
+        got += w.net.client_receive(b);
+    }
+    CHECK(got.find("u OK STORE completed") != std::string::npos);
+    CHECK(w.say(b, "f FETCH 1 FLAGS\r\n").find("\\Seen") != std::string::npos);
+}
+
+TEST_CASE(
+    "Issue 13: an EXPUNGE waiting for its flushes does not hold up another client "
+    "(RFC 3501 §6.4.3)",
+    "[server][flush]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    w.say(a,
+          "p APPEND INBOX (\\Deleted) {1+}\r\nx\r\np APPEND INBOX {1+}\r\ny\r\ns SELECT INBOX\r\n");
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    slow_disk(w, 5);
+    w.fs.reset_counters();
+    w.net.client_send(a, "e EXPUNGE\r\n");
+    tick(w);
+    std::string got = w.net.client_receive(a);
+    CHECK_FALSE(tagged(got, "e"));
+    CHECK(w.say(b, "n NOOP\r\n") == "n OK NOOP completed\r\n");  // nothing expunged yet
+    for (int i = 0; i < 50 && !tagged(got, "e"); ++i) {
+        tick(w);
+        got += w.net.client_receive(a);
+    }
+    CHECK(got == "* 1 EXPUNGE\r\ne OK EXPUNGE completed\r\n");
+    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) == 3);  // intent, slots, state
+    CHECK(w.say(b, "n NOOP\r\n") == "* 1 EXPUNGE\r\nn OK NOOP completed\r\n");
+}
