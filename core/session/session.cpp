@@ -758,7 +758,7 @@ void Session::write_layout(TextWriter& w) {
         {"StagedAppend (MULTIAPPEND batch)", sizeof stage_},
         {"user root path", sizeof user_root_},
         {"deferred tagged line", sizeof deferred_},
-        {"COPY/MOVE job", sizeof copy_},
+        {"the job slot (largest job context)", sizeof job_},
         {"VANISHED (EARLIER) walk", sizeof vanished_},
         {"Parser", sizeof parser_},
     };

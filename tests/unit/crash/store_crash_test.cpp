@@ -513,7 +513,7 @@ void setup_sized(Env& env, const std::vector<std::size_t>& sizes,
     for (std::size_t i = 0; i < sizes.size(); ++i) {
         std::string body = "S: " + std::to_string(i + 1) + "\r\n\r\n";
         body += std::string(sizes[i] - body.size(), static_cast<char>('a' + i % 26));
-        REQUIRE(append(r.value, body, i % 3 == 0 ? imap::kSeen : 0) == Status::Ok);
+        REQUIRE(append(r.value, body, i % 3 == 0 ? mail::kSeen : 0) == Status::Ok);
     }
     env.reg->release(r.value);
     REQUIRE(mark_deleted(env, deleted) == Status::Ok);

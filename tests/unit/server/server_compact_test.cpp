@@ -299,7 +299,7 @@ TEST_CASE(
         for (int i = 0; i < kMessages; ++i) {
             store::Appender ap;
             REQUIRE(m.value->begin_append(ap, static_cast<std::uint32_t>(body.size()),
-                                          i % 2 == 0 ? imap::kDeleted : 0, 0, 1700000000,
+                                          i % 2 == 0 ? mail::kDeleted : 0, 0, 1700000000,
                                           0) == Status::Ok);
             REQUIRE(m.value->append_chunk(ap, body.data(), body.size()) == Status::Ok);
             std::uint32_t uid = 0;
