@@ -244,8 +244,8 @@ Server::Layout Server::lay_out(void* block, std::size_t size, const Config& conf
     note("quota reservation", clients, true);
     // One more: the fs port's flush completions (flush_events).
     l.wait_items = arena.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses + 1);
-    note("poll entries (slots, listeners, flush completions)", clients + 2 * kConfigMaxAddresses + 1,
-         true);
+    note("poll entries (slots, listeners, flush completions)",
+         clients + 2 * kConfigMaxAddresses + 1, true);
     l.slot_stride = slot_stride(config, items);
     l.slot_buffers = static_cast<char*>(arena.take_bytes(clients * l.slot_stride, kBufferAlign));
     mark = arena.used();
@@ -409,6 +409,35 @@ Result<std::uint16_t> Server::listener_port(std::size_t i) const {
     return platform_.net.local_port(listeners_[i].handle);
 }
 
+// What the loop waits for on an active slot's connection; lowers *deadline
+// to when the slot needs a turn without any event.
+port::WaitItem Server::wait_item(Slot& s, std::uint64_t now, std::uint64_t* deadline) {
+    auto until = [deadline](std::uint64_t t) {
+        if (t < *deadline) *deadline = t;
+    };
+    if (s.lingering) {
+        until(s.close_by);
+        return {s.handle, port::kWaitRead, 0};
+    }
+    std::uint8_t want = 0;
+    if (!s.peer_eof && s.in_length < config_.input_buffer && s.session.can_receive()) {
+        want |= port::kWaitRead;
+        // Bytes already decrypted inside TLS: do not sleep on the socket.
+        if (s.tls_on && s.tls->pending() > 0) until(now);
+    }
+    if (!s.session.output().empty() || (s.tls_on && s.tls->wants_write())) {
+        want |= port::kWaitWrite;
+    } else if ((s.session.has_job() && !s.session.job_waiting()) || s.input_waiting) {
+        until(now);  // more to answer and room for it: no sleeping
+    } else if (s.session.wants_block() && s.in_length > 0 && s.session.can_receive()) {
+        until(now);  // input waited for a command block and one is free
+    }
+    until(s.session.deadline());
+    until(s.close_by);
+    if (s.stalled_since != imap::kNoDeadline) until(s.stalled_since + kOutputStallMs);
+    return {s.handle, want, 0};
+}
+
 Status Server::run_once(std::int32_t max_wait_ms) {
     std::uint64_t now = platform_.clock.monotonic_ms();
     std::size_t n = 0;
@@ -420,33 +449,7 @@ Status Server::run_once(std::int32_t max_wait_ms) {
     const std::size_t first_slot_item = n;
     std::uint64_t deadline = imap::kNoDeadline;
     for (std::size_t i = 0; i < slot_count_; ++i) {
-        Slot& s = slots_[i];
-        if (!s.active) continue;
-        if (s.lingering) {
-            wait_items_[n++] = {s.handle, port::kWaitRead, 0};
-            if (s.close_by < deadline) deadline = s.close_by;
-            continue;
-        }
-        std::uint8_t want = 0;
-        if (!s.peer_eof && s.in_length < config_.input_buffer && s.session.can_receive()) {
-            want |= port::kWaitRead;
-            // Bytes already decrypted inside TLS: do not sleep on the socket.
-            if (s.tls_on && s.tls->pending() > 0) deadline = now;
-        }
-        if (!s.session.output().empty() || (s.tls_on && s.tls->wants_write())) {
-            want |= port::kWaitWrite;
-        } else if ((s.session.has_job() && !s.session.job_waiting()) || s.input_waiting) {
-            deadline = now;  // more to answer and room for it: no sleeping
-        } else if (s.session.wants_block() && s.in_length > 0 && s.session.can_receive()) {
-            deadline = now;  // input waited for a command block and one is free
-        }
-        wait_items_[n++] = {s.handle, want, 0};
-        const std::uint64_t d = s.session.deadline();
-        if (d < deadline) deadline = d;
-        if (s.close_by < deadline) deadline = s.close_by;
-        if (s.stalled_since != imap::kNoDeadline && s.stalled_since + kOutputStallMs < deadline) {
-            deadline = s.stalled_since + kOutputStallMs;
-        }
+        if (slots_[i].active) wait_items_[n++] = wait_item(slots_[i], now, &deadline);
     }
 
     // A compaction under way goes on in the next turn: no sleeping (a

@@ -122,6 +122,7 @@ private:
     bool place_slots();
     void accept_all(const Listener& listener, std::uint64_t now);
     void take_flushes();
+    port::WaitItem wait_item(Slot& s, std::uint64_t now, std::uint64_t* deadline);
     void settle_flushes(Slot& slot, std::uint64_t now);
     void refuse(port::Handle h, std::string_view bye, std::string_view why,
                 const port::PeerAddress& peer);

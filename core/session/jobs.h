@@ -187,7 +187,7 @@ struct CopyJob {
     bool move = false;
     bool txn = false;         // begin_copy succeeded: dest is ours
     bool committing = false;  // commit_copy stopped at a barrier
-    std::uint32_t seq = 0;  // message being copied; 0 between messages
+    std::uint32_t seq = 0;    // message being copied; 0 between messages
     std::uint32_t lowest_uid = UINT32_MAX, highest_uid = 0;
     bool quota = false;       // RFC 9208: room left below
     bool over_quota = false;  // it would not fit: NO [OVERQUOTA]

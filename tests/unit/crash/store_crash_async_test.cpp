@@ -81,7 +81,7 @@ void setup(Env& env) {
             Appender a;
             const std::string text = body(i);
             const auto size = static_cast<std::uint32_t>(text.size());
-            REQUIRE(r.value->begin_append(a, size, i == 0 ? imap::kSeen : 0, 0, 1700000000, 0) ==
+            REQUIRE(r.value->begin_append(a, size, i == 0 ? mail::kSeen : 0, 0, 1700000000, 0) ==
                     Status::Ok);
             REQUIRE(r.value->append_chunk(a, text.data(), text.size()) == Status::Ok);
             std::uint32_t uid = 0;
@@ -117,10 +117,10 @@ Content read_back(Env& env, std::string_view dir) {
         REQUIRE(m->read(info, 0, text.data(), info.size, &got) == Status::Ok);
         REQUIRE(got == info.size);
         std::string line = std::to_string(info.uid) + "/" +
-                           std::to_string(info.flags & ~imap::kRecent) + "/" + text;
+                           std::to_string(info.flags & ~mail::kRecent) + "/" + text;
         for (unsigned bit = 0; bit < 64; ++bit)
             if (info.keywords & (1ull << bit)) line += "/" + std::string(m->keyword_name(bit));
-        if ((info.flags & imap::kSeen) == 0) ++unseen;
+        if ((info.flags & mail::kSeen) == 0) ++unseen;
         c.msgs.push_back(line);
     }
     StatusInfo si;
@@ -149,7 +149,7 @@ std::string reader_view(Mailbox* m) {
     for (std::uint32_t seq = 1; seq <= v.exists; ++seq) {
         MessageInfo info;
         if (m->message(v, seq, &info) == Status::Ok) {
-            out += " " + std::to_string(info.flags & ~imap::kRecent) + "/" +
+            out += " " + std::to_string(info.flags & ~mail::kRecent) + "/" +
                    std::to_string(info.keywords);
         }
     }
@@ -237,12 +237,12 @@ void op_store_and_append(Env& env) {
             store_phase = 1;
         }
         if (store_phase == 1) {
-            st = a->store(v, 1, FlagOp::Remove, imap::kSeen, 0, 0, &info, &skipped);
+            st = a->store(v, 1, FlagOp::Remove, mail::kSeen, 0, 0, &info, &skipped);
             if (st == Status::WouldBlock) return st;
             if (st == Status::Ok) store_phase = 2;
         }
         if (st == Status::Ok && store_phase == 2) {
-            st = a->store(v, 3, FlagOp::Add, imap::kFlagged, 1ull << bit, 0, &info, &skipped);
+            st = a->store(v, 3, FlagOp::Add, mail::kFlagged, 1ull << bit, 0, &info, &skipped);
             if (st == Status::WouldBlock) return st;
             if (st == Status::Ok) store_phase = 3;
         }
@@ -323,7 +323,7 @@ void op_copy_and_store(Env& env) {
             store_phase = 1;
         }
         if (store_phase == 1) {
-            st = a->store(v, 2, FlagOp::Add, imap::kAnswered, 0, 0, &info, &skipped);
+            st = a->store(v, 2, FlagOp::Add, mail::kAnswered, 0, 0, &info, &skipped);
             if (st == Status::WouldBlock) return st;
             if (st == Status::Ok) store_phase = 2;
         }
@@ -395,7 +395,7 @@ void mark_deleted(Env& env) {
     MessageInfo info;
     bool skipped = false;
     for (std::uint32_t seq : {1u, 3u})
-        REQUIRE(r.value->store(v, seq, FlagOp::Add, imap::kDeleted, 0, 0, &info, &skipped) ==
+        REQUIRE(r.value->store(v, seq, FlagOp::Add, mail::kDeleted, 0, 0, &info, &skipped) ==
                 Status::Ok);
     REQUIRE(r.value->commit_store() == Status::Ok);
     r.value->detach(v);
@@ -518,7 +518,7 @@ TEST_CASE("store: async flushes use as many flushes as the synchronous path (iss
         m->flushed(d.status);
     };
     Status st;
-    while ((st = m->store(v, 2, FlagOp::Add, imap::kFlagged, 0, 0, &info, &skipped)) ==
+    while ((st = m->store(v, 2, FlagOp::Add, mail::kFlagged, 0, 0, &info, &skipped)) ==
            Status::WouldBlock)
         flush();
     REQUIRE(st == Status::Ok);
