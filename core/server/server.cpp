@@ -12,7 +12,7 @@ namespace tinyimapd {
 // Every line that must go out whole fits an output buffer of the smallest
 // configurable size with the session's reserve behind it (a FETCH FLAGS
 // line naming every keyword a mailbox can hold: RFC 3501 §7.4.2).
-static_assert(imap::kMaxFlagList + imap::kFlagLineExtra + imap::kResponseReserve <=
+static_assert(session::kMaxFlagList + session::kFlagLineExtra + session::kResponseReserve <=
               kMinOutputBuffer);
 
 namespace {
@@ -49,8 +49,8 @@ constexpr std::uint64_t kForgetFailuresMs = 15 * 60 * 1000;
 constexpr std::string_view kTooMany = "* BYE Too many connections, try again later\r\n";
 constexpr std::string_view kTooManyFromAddress = "* BYE Too many connections from your address\r\n";
 
-imap::SessionConfig session_config_from(const Config& c) {
-    imap::SessionConfig s;
+session::SessionConfig session_config_from(const Config& c) {
+    session::SessionConfig s;
     s.parser.max_line_length = c.max_line_length;
     s.parser.max_literal_size = c.max_literal_size;
     s.parser.max_depth = c.max_nesting;
@@ -95,7 +95,7 @@ std::size_t arena_size_for(const Config& c) {
 }  // namespace
 
 struct Server::Slot {
-    imap::Session session;
+    session::Session session;
     port::Handle handle = port::kNoHandle;
     std::uint8_t* in = nullptr;
     std::size_t in_length = 0;
@@ -104,8 +104,8 @@ struct Server::Slot {
     bool input_waiting = false;       // whole commands in `in`, ready to be taken
     port::TlsSession* tls = nullptr;  // the TLS engine lent to this connection (tls_pool_)
     bool tls_on = false;              // reads and writes go through `tls`
-    std::uint64_t close_by = imap::kNoDeadline;
-    std::uint64_t stalled_since = imap::kNoDeadline;  // output waiting, none taken since
+    std::uint64_t close_by = session::kNoDeadline;
+    std::uint64_t stalled_since = session::kNoDeadline;  // output waiting, none taken since
     // Lingering close (Server::linger): the session is over, our side is shut
     // down, input is discarded until close_by. The slot still counts as used
     // (max_clients, max_clients_per_address, connection_count()).
@@ -113,8 +113,8 @@ struct Server::Slot {
     std::string_view why;  // the reason logged when the slot is closed
     port::PeerAddress peer;
 
-    Slot(const imap::SessionConfig& config, imap::SessionServices& services,
-         const imap::SessionMemory& memory)
+    Slot(const session::SessionConfig& config, session::SessionServices& services,
+         const session::SessionMemory& memory)
         : session(config, services, memory) {}
 };
 
@@ -129,14 +129,14 @@ static_assert(alignof(imap::Arg) <= kBufferAlign && alignof(imap::FetchItem) <= 
 // One connection's buffers, taken from `arena` in the order they lie there.
 struct SlotBuffers {
     std::uint8_t* in = nullptr;
-    imap::SessionMemory memory;
+    session::SessionMemory memory;
     bool complete = false;
 };
 
 SlotBuffers take_slot_buffers(Arena& arena, const Config& config,
                               Server::LayoutItems* items = nullptr) {
     SlotBuffers b;
-    imap::SessionMemory& m = b.memory;
+    session::SessionMemory& m = b.memory;
     std::size_t mark = arena.used();
     // Notes the bytes taken since the last note (padding included).
     auto note = [&](std::string_view name) {
@@ -164,9 +164,9 @@ SlotBuffers take_slot_buffers(Arena& arena, const Config& config,
 
 // One block of the command pool (core/session/command_pool.h): what one
 // command needs while it is parsed and answered.
-imap::CommandBlock take_command_block(Arena& arena, const Config& config,
+session::CommandBlock take_command_block(Arena& arena, const Config& config,
                                       Server::LayoutItems* items = nullptr) {
-    imap::CommandBlock b;
+    session::CommandBlock b;
     std::size_t mark = arena.used();
     auto note = [&](std::string_view name) {
         const std::size_t n = config.command_buffers;
@@ -240,7 +240,7 @@ Server::Layout Server::lay_out(void* block, std::size_t size, const Config& conf
     note("ENVELOPE/BODYSTRUCTURE cache (fetch_cache_kib)", 1, false);
     l.slots = arena.take<Slot>(clients);
     note("slot: Session object and connection state", clients, true);
-    l.reservations = arena.take<imap::QuotaReservations::Entry>(clients);
+    l.reservations = arena.take<session::QuotaReservations::Entry>(clients);
     note("quota reservation", clients, true);
     // One more: the fs port's flush completions (flush_events).
     l.wait_items = arena.take<port::WaitItem>(clients + 2 * kConfigMaxAddresses + 1);
@@ -253,11 +253,11 @@ Server::Layout Server::lay_out(void* block, std::size_t size, const Config& conf
     note("TLS engine free list (tls_sessions)", tls_engines(config), false);
     // The command pool: its descriptors, then the blocks back to back.
     const std::size_t blocks = config.command_buffers;
-    l.command_blocks = arena.take<imap::CommandBlock>(blocks);
-    l.command_free = arena.take<imap::CommandBlock*>(blocks);
+    l.command_blocks = arena.take<session::CommandBlock>(blocks);
+    l.command_free = arena.take<session::CommandBlock*>(blocks);
     note("pool: block descriptors (command_buffers)", blocks, false);
     for (std::size_t i = 0; i < blocks; ++i) {
-        const imap::CommandBlock b = take_command_block(arena, config, i == 0 ? items : nullptr);
+        const session::CommandBlock b = take_command_block(arena, config, i == 0 ? items : nullptr);
         if (l.command_blocks != nullptr) l.command_blocks[i] = b;
     }
     l.used = arena.used();
@@ -296,7 +296,7 @@ void Server::write_layout(const Config& config, TextWriter& w) {
         if (it.per_slot) per_slot += it.each;  // extras beyond max_clients are shared
         counted += total;
     }
-    imap::Session::write_layout(w);
+    session::Session::write_layout(w);
     w.put("per slot: ").put_uint(per_slot).put(" bytes (").put_uint((per_slot + 512) / 1024);
     w.put(" KiB); shared: ").put_uint((l.used - per_slot * clients + 512) / 1024);
     w.put(" KiB; block: ").put_uint(l.used).put(" bytes");
@@ -434,7 +434,7 @@ port::WaitItem Server::wait_item(Slot& s, std::uint64_t now, std::uint64_t* dead
     }
     until(s.session.deadline());
     until(s.close_by);
-    if (s.stalled_since != imap::kNoDeadline) until(s.stalled_since + kOutputStallMs);
+    if (s.stalled_since != session::kNoDeadline) until(s.stalled_since + kOutputStallMs);
     return {s.handle, want, 0};
 }
 
@@ -447,7 +447,7 @@ Status Server::run_once(std::int32_t max_wait_ms) {
         }
     }
     const std::size_t first_slot_item = n;
-    std::uint64_t deadline = imap::kNoDeadline;
+    std::uint64_t deadline = session::kNoDeadline;
     for (std::size_t i = 0; i < slot_count_; ++i) {
         if (slots_[i].active) wait_items_[n++] = wait_item(slots_[i], now, &deadline);
     }
@@ -467,7 +467,7 @@ Status Server::run_once(std::int32_t max_wait_ms) {
         }
     }
     std::int32_t timeout = max_wait_ms;
-    if (deadline != imap::kNoDeadline) {
+    if (deadline != session::kNoDeadline) {
         const std::uint64_t wait = deadline > now ? deadline - now : 0;
         if (timeout < 0 || wait < static_cast<std::uint64_t>(timeout)) {
             timeout = wait > INT32_MAX ? INT32_MAX : static_cast<std::int32_t>(wait);
@@ -582,8 +582,8 @@ void Server::accept_all(const Listener& listener, std::uint64_t now) {
         s.lingering = false;
         s.peer_eof = false;
         s.in_length = 0;
-        s.close_by = imap::kNoDeadline;
-        s.stalled_since = imap::kNoDeadline;
+        s.close_by = session::kNoDeadline;
+        s.stalled_since = session::kNoDeadline;
         s.peer = peer;
         // RFC 8314 §3.2: on an implicit-TLS listener even the greeting is
         // encrypted.
@@ -665,7 +665,7 @@ void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
         start_tls(s);
         if (!s.active) return;
     }
-    if (s.stalled_since != imap::kNoDeadline && now >= s.stalled_since + kOutputStallMs) {
+    if (s.stalled_since != session::kNoDeadline && now >= s.stalled_since + kOutputStallMs) {
         close_slot(s, "took none of its output for too long");
         return;
     }
@@ -673,7 +673,7 @@ void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
     if (s.session.closing()) {
         if (s.session.output().empty()) {
             linger(s, "logged out", now);
-        } else if (s.close_by == imap::kNoDeadline) {
+        } else if (s.close_by == session::kNoDeadline) {
             s.close_by = now + kLingerMs;
         } else if (now >= s.close_by) {
             close_slot(s, "did not read its last output");
@@ -730,8 +730,8 @@ void Server::flush(Slot& s, std::uint64_t now) {
         break;
     }
     if (s.session.output().empty()) {
-        s.stalled_since = imap::kNoDeadline;
-    } else if (progress || s.stalled_since == imap::kNoDeadline) {
+        s.stalled_since = session::kNoDeadline;
+    } else if (progress || s.stalled_since == session::kNoDeadline) {
         s.stalled_since = now;
     }
 }
@@ -768,7 +768,7 @@ void Server::linger(Slot& s, std::string_view why, std::uint64_t now) {
     s.lingering = true;
     s.why = why;
     s.in_length = 0;
-    s.stalled_since = imap::kNoDeadline;
+    s.stalled_since = session::kNoDeadline;
     s.close_by = now + (shutting_down_ ? kShutdownDrainMs : kDrainMs);
 }
 

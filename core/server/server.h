@@ -107,11 +107,11 @@ private:
         void* fetch_cache = nullptr;     // fetch_cache_kib
         std::size_t fetch_cache_size = 0;
         void* slots = nullptr;  // max_clients Slots, constructed by place_slots
-        imap::QuotaReservations::Entry* reservations = nullptr;  // one per slot
+        session::QuotaReservations::Entry* reservations = nullptr;  // one per slot
         port::WaitItem* wait_items = nullptr;                    // slots and listeners
         port::TlsSession** tls_free = nullptr;         // tls_engines(): the TLS pool's free list
-        imap::CommandBlock* command_blocks = nullptr;  // command_buffers of them
-        imap::CommandBlock** command_free = nullptr;   // the pool's free list
+        session::CommandBlock* command_blocks = nullptr;  // command_buffers of them
+        session::CommandBlock** command_free = nullptr;   // the pool's free list
         char* slot_buffers = nullptr;                  // max_clients shares of slot_stride
         std::size_t slot_stride = 0;                   // one slot's buffers (take_slot_buffers)
         std::size_t used = 0;                          // bytes of the block laid out
@@ -141,16 +141,16 @@ private:
 
     port::Platform& platform_;
     const Config& config_;
-    imap::SessionConfig session_config_;
+    session::SessionConfig session_config_;
     Layout layout_;  // first: passwd_ and login_guard_ live where it says
     PasswdDb passwd_;
     LoginGuard login_guard_;
     store::Registry registry_;
     imap::FetchCache fetch_cache_;          // over fetch_cache_kib of the block
-    imap::QuotaReservations reservations_;  // one entry per slot, carved with the slots
-    imap::CommandPool command_pool_;        // command_buffers blocks, lent per command
-    imap::TlsPool tls_pool_;                // TLS engines, lent per connection
-    imap::SessionServices services_;
+    session::QuotaReservations reservations_;  // one entry per slot, carved with the slots
+    session::CommandPool command_pool_;        // command_buffers blocks, lent per command
+    session::TlsPool tls_pool_;                // TLS engines, lent per connection
+    session::SessionServices services_;
 
     Slot* slots_ = nullptr;
     port::WaitItem* wait_items_ = nullptr;

@@ -7,7 +7,7 @@
 #include "core/session/session.h"
 #include "core/store/user_store.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 // ---- APPEND, streamed ----------------------------------------------------
 
@@ -327,4 +327,4 @@ void Session::abort_append() {
     append_box_ = nullptr;
 }
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

@@ -12,7 +12,7 @@
 #include "core/mime/transfer_decode.h"
 #include "core/session/session.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 namespace {
 // Decoded bytes measure_binary produces per call (as kStructureBudget).
@@ -235,4 +235,4 @@ void Session::write_binary(const FetchItem& item, FixedText<512>& w) {
     stream_item(binary_source_, count);
 }
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

@@ -9,7 +9,7 @@
 #include "core/session/session.h"
 #include "core/store/user_store.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 // ---- EXPUNGE / COPY -------------------------------------------------------------
 
@@ -410,4 +410,4 @@ void Session::finish_move(const SetWalk& walk, std::string_view copyuid, std::ui
     finish_after_sync("OK", code.view(), "MOVE completed");
 }
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

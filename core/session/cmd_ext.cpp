@@ -7,7 +7,7 @@
 #include "core/session/session.h"
 #include "core/store/user_store.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 namespace {
 
@@ -208,4 +208,4 @@ void Session::cmd_quota(const ParsedCommand& cmd) {
     }
 }
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

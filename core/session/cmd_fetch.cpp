@@ -37,7 +37,7 @@
 #include <new>
 #include "core/session/command_support.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 namespace {
 
@@ -720,4 +720,4 @@ void Session::stream_section(const FetchItem& item, FixedText<512>& w) {
     stream_item(literal_slice_, end - begin);
 }
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

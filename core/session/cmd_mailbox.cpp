@@ -8,7 +8,7 @@
 #include "core/store/name_map.h"
 #include "core/store/user_store.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 namespace {
 
@@ -491,4 +491,4 @@ void Session::cmd_status(const ParsedCommand& cmd) {
     tagged("OK", "", "STATUS completed");
 }
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

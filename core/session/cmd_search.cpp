@@ -40,7 +40,7 @@
 #include "core/mime/text_search.h"
 #include "core/session/session.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 namespace {
 
@@ -491,4 +491,4 @@ void Session::finish_search() {
     tagged("OK", "", "SEARCH completed");
 }
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

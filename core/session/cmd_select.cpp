@@ -5,7 +5,7 @@
 #include "core/session/session.h"
 #include "core/store/user_store.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 namespace {
 
@@ -203,4 +203,4 @@ void Session::cmd_close(bool expunge) {
     tagged("OK", "", expunge ? "CLOSE completed" : "UNSELECT completed");
 }
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

@@ -9,7 +9,7 @@
 #include "core/session/session.h"
 #include "core/store/user_store.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 // ---- STORE -----------------------------------------------------------------
 
@@ -261,4 +261,4 @@ bool Session::write_store_answer() {
     return out_.append(w.view());
 }
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

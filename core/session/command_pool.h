@@ -21,8 +21,9 @@
 #include "core/imap/fetch_spec.h"
 #include "core/imap/parser.h"
 #include "core/imap/search_program.h"
+#include "core/session/protocol_names.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 struct CommandBlock {
     char* arena = nullptr;
@@ -55,4 +56,4 @@ private:
     std::size_t free_count_ = 0;
 };
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

@@ -10,8 +10,9 @@
 #include "core/base/text.h"
 #include "core/imap/seqset.h"
 #include "core/session/session.h"
+#include "core/session/protocol_names.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 inline constexpr std::size_t kItemReserve = 512;  // room needed to write one short item
 
@@ -61,4 +62,4 @@ inline std::uint32_t lowest_member_from(const SeqSet& set, std::uint32_t n, std:
     return best;
 }
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

@@ -8,7 +8,7 @@
 // (EARLIER).
 #include "core/session/session.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 const Session::StepRow Session::kSteps[] = {
     {JobKind::Fetch, &Session::run_message_job, true},
@@ -70,4 +70,4 @@ JobProgress Session::run_job() {
     return job_waiting() ? JobProgress::Wait : JobProgress::Again;
 }
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

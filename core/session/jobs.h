@@ -33,8 +33,9 @@
 #include "core/imap/store_spec.h"
 #include "core/imap/uid_pairs.h"
 #include "core/store/mailbox.h"
+#include "core/session/protocol_names.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 // Which step runs the job. Store: STORE's answers, once StoreApply (the
 // changes, in steps) has committed them; Copy: COPY and MOVE's copy, in
@@ -302,4 +303,4 @@ private:
     alignas(std::max_align_t) unsigned char storage_[kJobStorage];
 };
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

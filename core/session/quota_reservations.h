@@ -18,8 +18,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include "core/session/protocol_names.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 class QuotaReservations {
 public:
@@ -70,4 +71,4 @@ private:
     std::size_t count_ = 0;
 };
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

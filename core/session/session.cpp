@@ -7,7 +7,7 @@
 #include "core/base/text.h"
 #include "core/imap/encoder.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 namespace {
 
@@ -777,4 +777,4 @@ void Session::write_layout(TextWriter& w) {
     w.put(rest.view()).put("  everything else\n");
 }
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

@@ -45,12 +45,13 @@
 #include "core/store/staged_append.h"
 #include "port/clock.h"
 #include "port/log.h"
+#include "core/session/protocol_names.h"
 
 namespace tinyimapd::store {
 class UserStore;
 }  // namespace tinyimapd::store
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 inline constexpr std::uint64_t kNoDeadline = UINT64_MAX;
 // The longest response code and text a status line carries: longer codes
@@ -622,4 +623,4 @@ static_assert(kMaxUntaggedLine + kResponseLine + 64 <= kResponseReserve);
 // Largest decoded AUTHENTICATE PLAIN response (authzid, user, password).
 inline constexpr std::size_t kMaxSaslResponse = 1024;
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

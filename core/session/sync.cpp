@@ -11,7 +11,7 @@
 #include "core/session/session.h"
 #include "core/store/user_store.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 namespace {
 
@@ -430,4 +430,4 @@ void Session::run_sync_job() {
     (void)out_.append(deferred_.view());
 }
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

@@ -15,8 +15,9 @@
 #include <cstddef>
 
 #include "port/tls.h"
+#include "core/session/protocol_names.h"
 
-namespace tinyimapd::imap {
+namespace tinyimapd::session {
 
 class TlsPool {
 public:
@@ -48,4 +49,4 @@ private:
     std::size_t size_ = 0;
 };
 
-}  // namespace tinyimapd::imap
+}  // namespace tinyimapd::session

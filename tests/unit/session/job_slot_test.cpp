@@ -5,7 +5,7 @@
 
 #include "core/session/jobs.h"
 
-using namespace tinyimapd::imap;
+using namespace tinyimapd::session;
 
 namespace {
 
