@@ -410,12 +410,16 @@ int serve(Config& cfg, bool demo) {
     }
     // The I/O threads of the store's flushes: after fork() (which keeps only
     // the calling thread). Without them the loop flushes itself.
+    std::size_t io_threads = 0;
     if (cfg.io_threads > 0 && fs.start_flush_threads(cfg.io_threads) != Status::Ok) {
         log.write(port::LogLevel::Warning, "no I/O threads could be started: flushing in the loop");
+    } else {
+        io_threads = cfg.io_threads;
     }
-    // M counts everything reserved: the server's block, and with TLS the
-    // engines' block and the heap mbedTLS took for them at init().
-    std::size_t reserved = size;
+    // M counts everything reserved: the server's block, the I/O threads'
+    // stacks, and with TLS the engines' block and the heap mbedTLS took for
+    // them at init().
+    std::size_t reserved = size + io_threads * FlushPool::kStackBytes;
     FixedText<128> tls_part;
 #if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
     const std::size_t tls_bytes =
@@ -429,6 +433,10 @@ int serve(Config& cfg, bool demo) {
     w.put("tinyimapd " TINYIMAPD_VERSION " started: ").put_uint(server.user_count());
     w.put(" users, ").put_uint(cfg.max_clients).put(" client slots, ");
     w.put_uint(reserved / 1024).put(" KiB reserved").put(tls_part.view());
+    if (io_threads > 0) {
+        w.put(" (I/O: ").put_uint(io_threads).put(" threads, ");
+        w.put_uint(io_threads * FlushPool::kStackBytes / 1024).put(" KiB of stacks)");
+    }
     log.write(port::LogLevel::Info, w.view());
     run_until_terminated(server, cfg, log);
     shut_down(server, clock, log);
