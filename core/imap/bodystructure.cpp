@@ -172,7 +172,7 @@ void StructureWriter::start(StructureItem item, std::uint64_t delivered) {
     produced_ = 0;
     delivered_ = delivered;
     parts_ = 0;
-    boundary_frame_ = kMaxFrames;
+    boundary_.forget();
 }
 
 // Renders one piece through `render(ResponseWriter&)` at the end of `out`,
@@ -235,9 +235,7 @@ bool StructureWriter::open_part(ByteSource& r, char* scratch, std::size_t cap, T
         f.phase = Phase::Children;
         f.is_digest = info.is_digest;
         f.at.pos = f.at.scan = h.body_start;
-        boundary_len_ = info.boundary_len;
-        for (std::size_t i = 0; i < info.boundary_len; ++i) boundary_[i] = info.boundary[i];
-        boundary_frame_ = top_;
+        boundary_.hold(info, top_);
     } else {
         if (!emit(out, [&](imap::ResponseWriter& w) {
                 if (p.lead_sp) w.sp();
@@ -317,16 +315,8 @@ bool StructureWriter::act(ByteSource& r, char* scratch, std::size_t cap, TextWri
 // another frame's is held.
 void StructureWriter::children_step(ByteSource& r, Frame& f, char* scratch, std::size_t cap,
                                     std::uint64_t budget) {
-    if (boundary_frame_ != top_ - 1) {
-        mime::HeaderBlock h;
-        mime::load_header(r, f.start, f.end, scratch, cap, &h);
-        mime::PartInfo info;
-        mime::classify_part(h, f.depth, false, &info);
-        boundary_len_ = info.boundary_len;
-        for (std::size_t i = 0; i < info.boundary_len; ++i) boundary_[i] = info.boundary[i];
-        boundary_frame_ = top_ - 1;
-    }
-    mime::ChildCursor children(f.at, f.end, std::string_view(boundary_, boundary_len_));
+    mime::ChildCursor children(f.at, f.end,
+                               boundary_.of(r, f.start, f.end, f.depth, top_ - 1, scratch, cap));
     if (parts_ + 1 >= mime::kMaxMimeParts) children.last_child();
     std::uint64_t cs = 0, ce = 0;
     const mime::ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);

@@ -115,11 +115,9 @@ private:
     std::uint64_t produced_ = 0;   // answer bytes of the pieces completed
     std::uint64_t delivered_ = 0;  // answer bytes written (>= produced_)
     std::size_t parts_ = 0;        // parts opened
-    // The boundary of frames_[boundary_frame_] (a multipart), so that its
-    // header is not read again for each child.
-    char boundary_[mime::kMaxBoundary];
-    std::uint8_t boundary_len_ = 0;
-    std::size_t boundary_frame_ = kMaxFrames;
+    // The boundary of the innermost open multipart, so that its header is
+    // not read again for each child.
+    mime::HeldBoundary boundary_;
 };
 
 // The whole answer at once (tests, fuzzing): BODYSTRUCTURE (`extensible`)

@@ -44,7 +44,7 @@ void SectionFinder::start(const imap::SectionSpec& section) {
     top_ = 0;
     has_pending_ = false;
     first_ = true;
-    boundary_frame_ = kFrames;
+    boundary_.forget();
 }
 
 SectionFinder::Progress SectionFinder::step(ByteSource& r, char* scratch, std::size_t scratch_size,
@@ -99,9 +99,7 @@ void SectionFinder::count_part(ByteSource& r, char* scratch, std::size_t cap) {
         f.at.pos = f.at.scan = h.body_start;
         f.depth = p.depth;
         f.is_digest = info.is_digest;
-        boundary_len_ = info.boundary_len;
-        for (std::size_t i = 0; i < info.boundary_len; ++i) boundary_[i] = info.boundary[i];
-        boundary_frame_ = top_;
+        boundary_.hold(info, top_);
         ++top_;
     }
 }
@@ -196,16 +194,8 @@ void SectionFinder::children_step(ByteSource& r, char* scratch, std::size_t cap,
 void SectionFinder::count_step(ByteSource& r, char* scratch, std::size_t cap,
                                std::uint64_t budget) {
     Frame& f = frames_[top_ - 1];
-    if (boundary_frame_ != top_ - 1) {
-        mime::HeaderBlock h;
-        mime::load_header(r, f.start, f.end, scratch, cap, &h);
-        mime::PartInfo info;
-        mime::classify_part(h, f.depth, false, &info);
-        boundary_len_ = info.boundary_len;
-        for (std::size_t i = 0; i < info.boundary_len; ++i) boundary_[i] = info.boundary[i];
-        boundary_frame_ = top_ - 1;
-    }
-    mime::ChildCursor children(f.at, f.end, std::string_view(boundary_, boundary_len_));
+    mime::ChildCursor children(f.at, f.end,
+                               boundary_.of(r, f.start, f.end, f.depth, top_ - 1, scratch, cap));
     if (parts_ + 1 >= mime::kMaxMimeParts) children.last_child();
     std::uint64_t cs = 0, ce = 0;
     const mime::ChildCursor::Step st = children.step(r, scratch, cap, budget, &cs, &ce);

@@ -135,10 +135,8 @@ private:
     Pending pending_{};
     bool has_pending_ = false;
     bool first_ = true;
-    // The boundary of frames_[boundary_frame_].
-    char boundary_[mime::kMaxBoundary];
-    std::uint8_t boundary_len_ = 0;
-    std::size_t boundary_frame_ = kFrames;
+    // The boundary of the innermost open multipart.
+    mime::HeldBoundary boundary_;
 };
 
 class HeaderFieldsFilter final : public ByteSource {

@@ -262,4 +262,23 @@ bool ChildCursor::next(ByteSource& r, char* buf, std::size_t cap, std::uint64_t*
     }
 }
 
+void HeldBoundary::hold(const PartInfo& info, std::size_t frame) {
+    length_ = info.boundary_len;
+    for (std::size_t i = 0; i < info.boundary_len; ++i) text_[i] = info.boundary[i];
+    frame_ = frame;
+}
+
+std::string_view HeldBoundary::of(ByteSource& r, std::uint64_t start, std::uint64_t end,
+                                  std::size_t depth, std::size_t frame, char* scratch,
+                                  std::size_t cap) {
+    if (frame_ != frame) {
+        HeaderBlock h;
+        load_header(r, start, end, scratch, cap, &h);
+        PartInfo info;
+        classify_part(h, depth, false, &info);
+        hold(info, frame);
+    }
+    return {text_, length_};
+}
+
 }  // namespace tinyimapd::mime

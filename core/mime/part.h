@@ -63,6 +63,27 @@ struct PartInfo {
 // `in_digest` says the parent is a multipart/digest.
 void classify_part(const HeaderBlock& h, std::size_t depth, bool in_digest, PartInfo* out);
 
+// The boundary of one open multipart of a walker over nested parts (which
+// keeps its frames' positions only): held for the frame that set it last, and
+// read again from a multipart's header when another frame asks.
+class HeldBoundary {
+public:
+    // Frame `frame`'s multipart (its part at [start, end), at `depth`) opened
+    // with this boundary.
+    void hold(const PartInfo& info, std::size_t frame);
+    // No frame's boundary is held (a walk starts).
+    void forget() { frame_ = SIZE_MAX; }
+    // Frame `frame`'s boundary: the one held, or its header's (read through
+    // scratch[0..cap)).
+    std::string_view of(ByteSource& r, std::uint64_t start, std::uint64_t end, std::size_t depth,
+                        std::size_t frame, char* scratch, std::size_t cap);
+
+private:
+    char text_[kMaxBoundary];
+    std::uint8_t length_ = 0;
+    std::size_t frame_ = SIZE_MAX;
+};
+
 class ChildCursor {
 public:
     // Where a cursor is, to build it again (plain data).
