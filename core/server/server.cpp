@@ -165,7 +165,7 @@ SlotBuffers take_slot_buffers(Arena& arena, const Config& config,
 // One block of the command pool (core/session/command_pool.h): what one
 // command needs while it is parsed and answered.
 session::CommandBlock take_command_block(Arena& arena, const Config& config,
-                                      Server::LayoutItems* items = nullptr) {
+                                         Server::LayoutItems* items = nullptr) {
     session::CommandBlock b;
     std::size_t mark = arena.used();
     auto note = [&](std::string_view name) {
@@ -174,6 +174,9 @@ session::CommandBlock take_command_block(Arena& arena, const Config& config,
         mark = arena.used();
     };
     b.arena = static_cast<char*>(arena.take_bytes(arena_size_for(config), kBufferAlign));
+    // Padding before the first block is not every block's (write_layout
+    // lists it apart).
+    mark = arena.used() - arena_size_for(config);
     note("pool: command arena (max_line_length + max_literal_size)");
     b.args = arena.take<imap::Arg>(kMaxArgs);
     note("pool: command arguments (512 Args)");
@@ -295,6 +298,14 @@ void Server::write_layout(const Config& config, TextWriter& w) {
         w.put("  ").put(it.name).put(it.per_slot ? "  [per slot]" : "").put("\n");
         if (it.per_slot) per_slot += it.each;  // extras beyond max_clients are shared
         counted += total;
+    }
+    if (counted < l.used) {
+        // Where an item's size is not a multiple of the next one's alignment
+        // (32-bit targets: 4-byte poll entries before 8-aligned buffers; an
+        // odd count divided into "each"). None on 64-bit hosts.
+        put_padded(w, l.used - counted, 16);
+        w.put("                         alignment padding between items\n");
+        counted = l.used;
     }
     session::Session::write_layout(w);
     w.put("per slot: ").put_uint(per_slot).put(" bytes (").put_uint((per_slot + 512) / 1024);

@@ -253,6 +253,9 @@ TEST_CASE("The layout printed by --print-layout adds up to memory_needed(), at a
         CHECK(out.find("block: " + std::to_string(Server::memory_needed(cfg)) + " bytes\n") !=
               std::string::npos);
         CHECK(out.find("items do not add up") == std::string::npos);
+        // On 64-bit hosts every item is a multiple of 8 bytes: no padding, so
+        // a byte taken and not listed shows here.
+        if (sizeof(void*) == 8) CHECK(out.find("alignment padding") == std::string::npos);
     }
 }
 
