@@ -210,179 +210,159 @@ void run_side_by_side(Env& env, Mailbox* a, Step step_a, Mailbox* b, Step step_b
     CHECK(txns[1].done);
 }
 
+// Runs `body` with mailboxes A and B acquired and a read-write view of A
+// attached, and gives them back after; nothing when either cannot be opened.
+void with_a_and_b(Env& env, const std::function<void(Mailbox*, Mailbox*, View&)>& body) {
+    auto ra = env.reg->acquire(kA);
+    auto rb = env.reg->acquire(kB);
+    if (ra.status == Status::Ok && rb.status == Status::Ok) {
+        View v;
+        ra.value->attach(v, false);
+        body(ra.value, rb.value, v);
+        ra.value->detach(v);
+    }
+    if (ra.status == Status::Ok) env.reg->release(ra.value);
+    if (rb.status == Status::Ok) env.reg->release(rb.value);
+}
+
 // STORE on A (flags of two messages and a keyword registered before) side
 // by side with a two-message APPEND batch on B.
 void op_store_and_append(Env& env) {
-    auto ra = env.reg->acquire(kA);
-    auto rb = env.reg->acquire(kB);
-    if (ra.status != Status::Ok || rb.status != Status::Ok) {
-        if (ra.status == Status::Ok) env.reg->release(ra.value);
-        if (rb.status == Status::Ok) env.reg->release(rb.value);
-        return;
-    }
-    Mailbox* a = ra.value;
-    Mailbox* b = rb.value;
-    View v;
-    a->attach(v, false);
-    unsigned bit = 0;
-    Status kw = a->keyword_bit("$Done", true, &bit);
-    int store_phase = kw == Status::Ok ? 0 : 9;
-    Step store = [&]() -> Status {
-        Status st = Status::Ok;
-        MessageInfo info;
-        bool skipped = false;
-        if (store_phase == 9) return kw;
-        if (store_phase == 0) {
-            if ((st = a->begin_store(true)) != Status::Ok) return st;
-            store_phase = 1;
-        }
-        if (store_phase == 1) {
-            st = a->store(v, 1, FlagOp::Remove, mail::kSeen, 0, 0, &info, &skipped);
-            if (st == Status::WouldBlock) return st;
-            if (st == Status::Ok) store_phase = 2;
-        }
-        if (st == Status::Ok && store_phase == 2) {
-            st = a->store(v, 3, FlagOp::Add, mail::kFlagged, 1ull << bit, 0, &info, &skipped);
-            if (st == Status::WouldBlock) return st;
-            if (st == Status::Ok) store_phase = 3;
-        }
-        if (st == Status::Ok) {
-            st = a->commit_store();
-            if (st == Status::WouldBlock) return st;
-            return st;
-        }
-        a->abort_store();
-        return st;
-    };
-    Appender app;
-    Record batch[2];
-    app.batch = batch;
-    app.batch_capacity = 2;
-    int append_phase = 0;
-    Step append = [&]() -> Status {
-        Status st = Status::Ok;
-        for (; append_phase < 2; ++append_phase) {
-            const std::string text = body(10 + append_phase);
-            st = b->begin_append(app, static_cast<std::uint32_t>(text.size()), 0, 0, 1700000000, 0);
-            if (st == Status::Ok) st = b->append_chunk(app, text.data(), text.size());
-            std::uint32_t uid = 0;
-            if (st == Status::Ok) st = b->commit_append(app, &uid);
-            if (st != Status::Ok) {
-                b->abort_append(app);
+    with_a_and_b(env, [&](Mailbox* a, Mailbox* b, View& v) {
+        unsigned bit = 0;
+        Status kw = a->keyword_bit("$Done", true, &bit);
+        int store_phase = kw == Status::Ok ? 0 : 9;
+        Step store = [&]() -> Status {
+            Status st = Status::Ok;
+            MessageInfo info;
+            bool skipped = false;
+            if (store_phase == 9) return kw;
+            if (store_phase == 0) {
+                if ((st = a->begin_store(true)) != Status::Ok) return st;
+                store_phase = 1;
+            }
+            if (store_phase == 1) {
+                st = a->store(v, 1, FlagOp::Remove, mail::kSeen, 0, 0, &info, &skipped);
+                if (st == Status::WouldBlock) return st;
+                if (st == Status::Ok) store_phase = 2;
+            }
+            if (st == Status::Ok && store_phase == 2) {
+                st = a->store(v, 3, FlagOp::Add, mail::kFlagged, 1ull << bit, 0, &info, &skipped);
+                if (st == Status::WouldBlock) return st;
+                if (st == Status::Ok) store_phase = 3;
+            }
+            if (st == Status::Ok) {
+                st = a->commit_store();
+                if (st == Status::WouldBlock) return st;
                 return st;
             }
-        }
-        app.async_flush = true;
-        std::uint32_t first = 0;
-        return b->commit_batch(app, &first);  // WouldBlock at its barriers
-    };
-    run_side_by_side(env, a, store, b, append);
-    a->detach(v);
-    env.reg->release(a);
-    env.reg->release(b);
+            a->abort_store();
+            return st;
+        };
+        Appender app;
+        Record batch[2];
+        app.batch = batch;
+        app.batch_capacity = 2;
+        int append_phase = 0;
+        Step append = [&]() -> Status {
+            Status st = Status::Ok;
+            for (; append_phase < 2; ++append_phase) {
+                const std::string text = body(10 + append_phase);
+                st = b->begin_append(app, static_cast<std::uint32_t>(text.size()), 0, 0, 1700000000,
+                                     0);
+                if (st == Status::Ok) st = b->append_chunk(app, text.data(), text.size());
+                std::uint32_t uid = 0;
+                if (st == Status::Ok) st = b->commit_append(app, &uid);
+                if (st != Status::Ok) {
+                    b->abort_append(app);
+                    return st;
+                }
+            }
+            app.async_flush = true;
+            std::uint32_t first = 0;
+            return b->commit_batch(app, &first);  // WouldBlock at its barriers
+        };
+        run_side_by_side(env, a, store, b, append);
+    });
 }
 
 // COPY of A's messages 2 and 3 into B with the copy's flushes async, side
 // by side with a STORE on A.
 void op_copy_and_store(Env& env) {
-    auto ra = env.reg->acquire(kA);
-    auto rb = env.reg->acquire(kB);
-    if (ra.status != Status::Ok || rb.status != Status::Ok) {
-        if (ra.status == Status::Ok) env.reg->release(ra.value);
-        if (rb.status == Status::Ok) env.reg->release(rb.value);
-        return;
-    }
-    Mailbox* a = ra.value;
-    Mailbox* b = rb.value;
-    View v;
-    a->attach(v, false);
-    int copy_phase = 0;
-    Step copy = [&]() -> Status {
-        Status st = Status::Ok;
-        if (copy_phase == 0) {
-            if ((st = a->begin_copy(*b, true)) != Status::Ok) return st;
-            std::uint32_t uid = 0;
-            st = a->copy(v, 2, *b, &uid);
-            if (st == Status::Ok) st = a->copy(v, 3, *b, &uid);
-            if (st != Status::Ok) {
-                a->abort_copy(*b);
-                return st;
+    with_a_and_b(env, [&](Mailbox* a, Mailbox* b, View& v) {
+        int copy_phase = 0;
+        Step copy = [&]() -> Status {
+            Status st = Status::Ok;
+            if (copy_phase == 0) {
+                if ((st = a->begin_copy(*b, true)) != Status::Ok) return st;
+                std::uint32_t uid = 0;
+                st = a->copy(v, 2, *b, &uid);
+                if (st == Status::Ok) st = a->copy(v, 3, *b, &uid);
+                if (st != Status::Ok) {
+                    a->abort_copy(*b);
+                    return st;
+                }
+                copy_phase = 1;
             }
-            copy_phase = 1;
-        }
-        return a->commit_copy(*b);  // WouldBlock at its barriers; aborts itself on errors
-    };
-    int store_phase = 0;
-    Step store = [&]() -> Status {
-        Status st = Status::Ok;
-        MessageInfo info;
-        bool skipped = false;
-        if (store_phase == 0) {
-            // The copy reads A but writes only B: A's own transaction is free.
-            if ((st = a->begin_store(true)) != Status::Ok) return st;
-            store_phase = 1;
-        }
-        if (store_phase == 1) {
-            st = a->store(v, 2, FlagOp::Add, mail::kAnswered, 0, 0, &info, &skipped);
-            if (st == Status::WouldBlock) return st;
-            if (st == Status::Ok) store_phase = 2;
-        }
-        if (st == Status::Ok) return a->commit_store();
-        a->abort_store();
-        return st;
-    };
-    run_side_by_side(env, a, store, b, copy);
-    a->detach(v);
-    env.reg->release(a);
-    env.reg->release(b);
+            return a->commit_copy(*b);  // WouldBlock at its barriers; aborts itself on errors
+        };
+        int store_phase = 0;
+        Step store = [&]() -> Status {
+            Status st = Status::Ok;
+            MessageInfo info;
+            bool skipped = false;
+            if (store_phase == 0) {
+                // The copy reads A but writes only B: A's own transaction is free.
+                if ((st = a->begin_store(true)) != Status::Ok) return st;
+                store_phase = 1;
+            }
+            if (store_phase == 1) {
+                st = a->store(v, 2, FlagOp::Add, mail::kAnswered, 0, 0, &info, &skipped);
+                if (st == Status::WouldBlock) return st;
+                if (st == Status::Ok) store_phase = 2;
+            }
+            if (st == Status::Ok) return a->commit_store();
+            a->abort_store();
+            return st;
+        };
+        run_side_by_side(env, a, store, b, copy);
+    });
 }
 
 // EXPUNGE of A's \Deleted messages (marked before, synchronously) beside a
 // a one-message APPEND on B.
 void op_expunge_and_append(Env& env) {
-    auto ra = env.reg->acquire(kA);
-    auto rb = env.reg->acquire(kB);
-    if (ra.status != Status::Ok || rb.status != Status::Ok) {
-        if (ra.status == Status::Ok) env.reg->release(ra.value);
-        if (rb.status == Status::Ok) env.reg->release(rb.value);
-        return;
-    }
-    Mailbox* a = ra.value;
-    Mailbox* b = rb.value;
-    View v;
-    a->attach(v, false);
-    Step expunge = [&]() -> Status {
-        std::size_t count = 0;
-        std::uint32_t from = 1;
-        return a->expunge(v, nullptr, nullptr, 16, &count, &from, true);
-    };
-    Appender app;
-    Record batch[1];
-    app.batch = batch;
-    app.batch_capacity = 1;
-    bool begun = false;
-    Step append = [&]() -> Status {
-        if (!begun) {
-            begun = true;
-            const std::string text = body(12);
-            Status st =
-                b->begin_append(app, static_cast<std::uint32_t>(text.size()), 0, 0, 1700000000, 0);
-            if (st == Status::Ok) st = b->append_chunk(app, text.data(), text.size());
-            std::uint32_t uid = 0;
-            if (st == Status::Ok) st = b->commit_append(app, &uid);
-            if (st != Status::Ok) {
-                b->abort_append(app);
-                return st;
+    with_a_and_b(env, [&](Mailbox* a, Mailbox* b, View& v) {
+        Step expunge = [&]() -> Status {
+            std::size_t count = 0;
+            std::uint32_t from = 1;
+            return a->expunge(v, nullptr, nullptr, 16, &count, &from, true);
+        };
+        Appender app;
+        Record batch[1];
+        app.batch = batch;
+        app.batch_capacity = 1;
+        bool begun = false;
+        Step append = [&]() -> Status {
+            if (!begun) {
+                begun = true;
+                const std::string text = body(12);
+                Status st = b->begin_append(app, static_cast<std::uint32_t>(text.size()), 0, 0,
+                                            1700000000, 0);
+                if (st == Status::Ok) st = b->append_chunk(app, text.data(), text.size());
+                std::uint32_t uid = 0;
+                if (st == Status::Ok) st = b->commit_append(app, &uid);
+                if (st != Status::Ok) {
+                    b->abort_append(app);
+                    return st;
+                }
             }
-        }
-        app.async_flush = true;
-        std::uint32_t first = 0;
-        return b->commit_batch(app, &first);
-    };
-    run_side_by_side(env, a, expunge, b, append);
-    a->detach(v);
-    env.reg->release(a);
-    env.reg->release(b);
+            app.async_flush = true;
+            std::uint32_t first = 0;
+            return b->commit_batch(app, &first);
+        };
+        run_side_by_side(env, a, expunge, b, append);
+    });
 }
 
 // Marks A's messages 1 and 3 \Deleted (setup, synchronous).
@@ -478,24 +458,24 @@ void run_async_matrix(const char* name, const std::function<void(Env&)>& op,
 
 }  // namespace
 
-TEST_CASE("store crash matrix, async flushes: STORE beside an APPEND batch (issue 13)",
+TEST_CASE("store crash matrix, async flushes: STORE beside an APPEND batch",
           "[store][crash][flush]") {
     run_async_matrix("store+append", op_store_and_append);
 }
 
-TEST_CASE("store crash matrix, async flushes: COPY beside a STORE (issue 13)",
+TEST_CASE("store crash matrix, async flushes: COPY beside a STORE",
           "[store][crash][flush]") {
     run_async_matrix("copy+store", op_copy_and_store);
 }
 
-TEST_CASE("store crash matrix, async flushes: EXPUNGE beside an APPEND (issue 13)",
+TEST_CASE("store crash matrix, async flushes: EXPUNGE beside an APPEND",
           "[store][crash][flush]") {
     run_async_matrix("expunge+append", op_expunge_and_append, mark_deleted);
 }
 
 // The synchronous API is the same steps with the flush done in place: the
 // number of fsyncs per STORE and per APPEND does not change (3 and 2).
-TEST_CASE("store: async flushes use as many flushes as the synchronous path (issue 13)",
+TEST_CASE("store: async flushes use as many flushes as the synchronous path",
           "[store][flush]") {
     Env env;
     setup(env);
