@@ -1071,7 +1071,7 @@ TEST_CASE("store crash matrix: staged MULTIAPPEND copied in steps", "[store][cra
                 }});
 }
 
-TEST_CASE("store crash matrix: a slide in place over holes in the middle (issue 20.11)",
+TEST_CASE("store crash matrix: a slide in place over holes in the middle",
           "[store][crash][slide]") {
     Scenario sc{"slide in place",
                 {std::string(kBox)},
@@ -1085,7 +1085,7 @@ TEST_CASE("store crash matrix: a slide in place over holes in the middle (issue 
     CHECK(uids_and_flags(b) == "2/0 3/0 5/0 6/0 7/8 8/0 ");
 }
 
-TEST_CASE("store crash matrix: a slide whose one run of frames ends the index (issue 20.11)",
+TEST_CASE("store crash matrix: a slide whose one run of frames ends the index",
           "[store][crash][slide]") {
     Scenario sc{"slide, last run",
                 {std::string(kBox)},
