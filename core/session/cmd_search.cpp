@@ -125,18 +125,24 @@ bool date_header_day(std::string_view v, std::int64_t* day) {
 
 }  // namespace
 
-void Session::cmd_search(const ParsedCommand& cmd) {
+// What SEARCH, SORT and THREAD refuse before they start (answered).
+bool Session::search_limits_ok(const ParsedCommand& cmd) {
     for (std::size_t i = 0; i < cmd.search_node_count; ++i) {
         const SearchNode& n = scratch_.search_nodes[i];
         if (is_text_key(n.key) && n.text.size() > kMaxSearchString) {
             tagged("NO", "LIMIT", "Search string too long");
-            return;
+            return false;
         }
     }
     if (services_.stream_scratch_size < kNeedleTableBytes + mime::kMinTextScratch) {
         tagged("NO", "SERVERBUG", "SEARCH has no room to work");
-        return;
+        return false;
     }
+    return true;
+}
+
+void Session::cmd_search(const ParsedCommand& cmd) {
+    if (!search_limits_ok(cmd)) return;
     // RFC 7162 §3.1: MODSEQ enables CONDSTORE, before any of our responses.
     if (cmd.search.uses_modseq) enable_condstore();
     SetWalk walk;

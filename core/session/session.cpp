@@ -280,6 +280,8 @@ const Session::HandlerRow Session::kHandlers[kCommandCount] = {
     {CommandId::Copy, [](Session& s, const ParsedCommand& c) { s.cmd_copy(c); }},
     {CommandId::Move, [](Session& s, const ParsedCommand& c) { s.cmd_copy(c); }},
     {CommandId::Unauthenticate, [](Session& s, const ParsedCommand&) { s.cmd_unauthenticate(); }},
+    {CommandId::Sort, [](Session& s, const ParsedCommand& c) { s.cmd_sort(c, false); }},
+    {CommandId::Thread, [](Session& s, const ParsedCommand& c) { s.cmd_sort(c, true); }},
 };
 
 // The command's state rules (RFC 3501 §3) and syntax (§9) are checked before

@@ -39,13 +39,14 @@
 #include "core/mime/transfer_decode.h"
 #include "core/session/command_pool.h"
 #include "core/session/jobs.h"
+#include "core/session/protocol_names.h"
 #include "core/session/quota_reservations.h"
 #include "core/session/tls_pool.h"
+#include "core/session/work_area_pool.h"
 #include "core/store/registry.h"
 #include "core/store/staged_append.h"
 #include "port/clock.h"
 #include "port/log.h"
-#include "core/session/protocol_names.h"
 
 namespace tinyimapd::store {
 class UserStore;
@@ -112,6 +113,7 @@ struct SessionServices {
     QuotaReservations* reservations = nullptr;  // APPENDs in flight, per slot (shared)
     CommandPool* command_pool = nullptr;        // command blocks (shared), see SessionMemory
     TlsPool* tls_pool = nullptr;                // TLS engines (shared); nullptr: one per slot
+    WorkAreaPool* work_areas = nullptr;         // SORT/THREAD areas (shared); nullptr: none
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
@@ -365,6 +367,23 @@ private:
     void own_flag_change();
     // SEARCH (cmd_search.cpp).
     void cmd_search(const ParsedCommand& cmd);
+    bool search_limits_ok(const ParsedCommand& cmd);
+    // SORT and THREAD (cmd_sort.cpp, RFC 5256, RFC 5957).
+    void cmd_sort(const ParsedCommand& cmd, bool thread);
+    void run_sort();
+    bool sort_answering() const;
+    bool sort_take_area(SortJob& job);
+    void sort_gather(SortJob& job);
+    bool sort_collect(SortJob& job, std::uint32_t seq);
+    bool sort_values(const mime::HeaderBlock& block, SortValue* values,
+                     char (*texts)[kSortTextMax]);
+    bool thread_collect(SortJob& job, const mime::HeaderBlock& block);
+    void sort_ordered(SortJob& job);
+    bool thread_ranked(SortJob& job);
+    void thread_link(SortJob& job);
+    void sort_answer(SortJob& job);
+    void thread_answer(SortJob& job);
+    void sort_end(SortJob& job);
     void run_search();
     bool search_match(std::uint32_t seq, std::uint32_t index);
     bool search_date_matches(const SearchNode& n);
