@@ -377,6 +377,10 @@ void Session::write_capabilities(TextWriter& w) const {
         "NAMESPACE CHILDREN "
         "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA "
         "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE MULTIAPPEND WITHIN UNAUTHENTICATE");
+    // RFC 5256, RFC 5957: when there are work areas to sort in.
+    if (services_.work_areas != nullptr && services_.work_areas->size() > 0) {
+        w.put(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
+    }
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
     if (state_ != SessionState::NotAuthenticated) return;
     if (services_.tls_available && !tls_active_) w.put(" STARTTLS");

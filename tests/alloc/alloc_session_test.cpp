@@ -230,6 +230,11 @@ constexpr Step kConversation[] = {
     {"s4 UID SEARCH RETURN (MIN MAX COUNT ALL) OR BODY hello NOT ALL\r\n",
      "* ESEARCH (TAG \"s4\") UID MIN "},
     {"s5 SEARCH RETURN () MODSEQ 1\r\ns6 SEARCH MODSEQ \"/flags/\\\\seen\" all 1\r\n", " (MODSEQ "},
+    // RFC 5256 SORT and THREAD, RFC 5957: the work area comes from the pool.
+    {"t1 SORT (REVERSE SUBJECT DATE DISPLAYFROM) UTF-8 OR SUBJECT k ALL\r\n", "t1 OK SORT"},
+    {"t2 UID SORT (FROM TO CC SIZE ARRIVAL DISPLAYTO) US-ASCII BODY hello\r\n", "t2 OK SORT"},
+    {"t3 THREAD REFERENCES UTF-8 ALL\r\nt4 UID THREAD ORDEREDSUBJECT UTF-8 1:*\r\n",
+     "t4 OK THREAD"},
     {"j1 FIND ALL.MAILBOXES *\r\nj2 FETCH 1 (RFC822.PEEK RFC822.TEXT.PEEK)\r\n", "j2 OK"},
     {"k1 APPEND INBOX ~{3+}\r\nabc\r\nk2 APPEND INBOX {0+}\r\n\r\n", "k2 NO"},
     {"k3 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\nk4 GETQUOTAROOT INBOX\r\n", "k4 OK"},

@@ -246,3 +246,19 @@ TEST_CASE("Work area pool: a SORT that finds none free waits; others are answere
     CHECK(ra == "* SORT" + up + "\r\ns OK SORT completed\r\n");
     CHECK(rb == "* SORT" + down + "\r\nt OK SORT completed\r\n");
 }
+
+TEST_CASE("RFC 5256 §1: SORT and THREAD are advertised only with work areas to sort in",
+          "[server][sort]") {
+    World w(4, true, false, [](Config& cfg) { cfg.sort_buffers = 0; });
+    port::Handle c = login(w);
+    const std::string caps = w.say(c, "a CAPABILITY\r\n");
+    CHECK(caps.find(" SORT") == std::string::npos);
+    CHECK(caps.find(" THREAD=") == std::string::npos);
+    w.say(c, "s SELECT INBOX\r\n");
+    CHECK(w.say(c, "s SORT (DATE) UTF-8 ALL\r\n") ==
+          "s NO [CANNOT] SORT is not configured (sort_buffers = 0)\r\n");
+    World on;
+    port::Handle d = login(on);
+    CHECK(on.say(d, "a CAPABILITY\r\n").find(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
+                                             "THREAD=REFERENCES ") != std::string::npos);
+}
