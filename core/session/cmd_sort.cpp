@@ -7,11 +7,12 @@
 //           free: wait on a timer until one is given back (never a NO);
 //   Gather  SEARCH's walk (the same batches and byte budget, search_match)
 //           and, for each match, its header's keys into the area;
-//   Order   SORT: the SortTable's heap sort, kSortSifts sift-downs a turn;
+//   Order   SORT: the SortTable's heap sort, kSortSifts sift-downs a step;
 //   Rank    THREAD: the base subjects sorted the same way and ranked;
-//   Link    THREAD=REFERENCES step 1, kLinkBatch messages a turn;
+//   Link    THREAD=REFERENCES step 1, kLinkBatch messages a step;
 //   Build   THREAD: the rest of the algorithm (one call: O(n log n) over
-//           the tree, no I/O);
+//           the tree, no I/O; 15-65 ms for 100 000 messages on the
+//           benchmark machine, docs/BENCHMARKS.md "SORT and THREAD");
 //   Answer  "* SORT n ..." or "* THREAD (...)..." as the output drains.
 // A mailbox whose matches and keys do not fit one area is answered
 // NO [LIMIT] (RFC 5530), nothing else.
@@ -39,12 +40,13 @@ namespace tinyimapd::session {
 
 namespace {
 
-// Per turn of the loop: messages searched (as SEARCH), sift-downs of the
-// sort (each about 2 log2(n) comparisons: some 140 000 comparisons for
-// 100 000 messages), messages linked by REFERENCES' step 1.
+// Per step (the loop runs up to 8 steps of a job per turn): messages
+// searched (as SEARCH), sift-downs of the sort (each about 2 log2(n)
+// comparisons: some 35 000 comparisons for 100 000 messages, under 1 ms on
+// average on the benchmark machine), messages linked by REFERENCES' step 1.
 constexpr std::uint32_t kSortBatch = 64;
 constexpr std::uint64_t kSortWorkBudget = 256 * 1024;
-constexpr std::uint32_t kSortSifts = 4096;
+constexpr std::uint32_t kSortSifts = 1024;
 constexpr std::uint32_t kLinkBatch = 4096;
 // A busy pool: look again after this long.
 constexpr std::uint64_t kAreaRetryMs = 20;
