@@ -176,28 +176,31 @@ void Session::run_search() {
             return;
         }
         const std::uint32_t seq = job.walk.next_position;
-        if (selected_->message(view_, seq, &job.message) != Status::Ok) {
-            ++job.walk.next_position;
-            job.result.text_done = 0;
-            job.result.text_results = 0;
-            job.result.walking = false;
-            continue;
-        }
-        job.header_size = UINT64_MAX;
-        job.result.suspended = false;
-        job.result.text_ordinal = 0;
-        bool all = true;
-        for (std::uint32_t i = 0; i < job.search_count && all && !job.result.suspended;
-             i = scratch_.search_nodes[i].end) {
-            all = search_match(seq, i);
-        }
-        if (job.result.suspended) return;  // this message again, in the next batch
-        ++job.walk.next_position;
-        job.result.text_done = 0;
-        job.result.text_results = 0;
-        job.result.walking = false;
-        if (all) search_found(job.walk.uid ? job.message.uid : seq);
+        const SearchStep step = search_next(job);
+        if (step == SearchStep::Suspended) return;  // this message again, in the next batch
+        if (step == SearchStep::Match) search_found(job.walk.uid ? job.message.uid : seq);
     }
+}
+
+// The message at job.walk.next_position against the program: a match or
+// not (and the walk moves on), or suspended (a BODY/TEXT walk ran out of
+// the batch's budget: the same message next time). SEARCH, SORT, THREAD.
+Session::SearchStep Session::search_next(SearchJob& job) {
+    const std::uint32_t seq = job.walk.next_position;
+    bool all = selected_->message(view_, seq, &job.message) == Status::Ok;
+    job.header_size = UINT64_MAX;
+    job.result.suspended = false;
+    job.result.text_ordinal = 0;
+    for (std::uint32_t i = 0; i < job.search_count && all && !job.result.suspended;
+         i = scratch_.search_nodes[i].end) {
+        all = search_match(seq, i);
+    }
+    if (job.result.suspended) return SearchStep::Suspended;
+    ++job.walk.next_position;
+    job.result.text_done = 0;
+    job.result.text_results = 0;
+    job.result.walking = false;
+    return all ? SearchStep::Match : SearchStep::NoMatch;
 }
 
 // BEFORE ON SINCE and SENTBEFORE SENTON SENTSINCE (RFC 3501 §6.4.4): dates
@@ -314,14 +317,18 @@ bool Session::header_value(std::string_view name, std::string_view* value) {
 // The current message's header, loaded into the search window (of a header
 // larger than the window, the fields called `name`: core/mime/header.h).
 mime::HeaderBlock Session::load_search_header(std::string_view name) {
+    return load_search_header(mime::FieldNames{&name, 1});
+}
+
+// Of a header larger than the window, the fields named in `keep` (SORT's keys).
+mime::HeaderBlock Session::load_search_header(mime::FieldNames keep) {
     SearchJob& job = job_.get<SearchJob>();
     mime_source_.box = selected_;
     mime_source_.message = &job.message;
     std::size_t size = 0;
     char* buf = search_window(&size);
     mime::HeaderBlock block;
-    mime::load_header(mime_source_, 0, job.message.size, buf, size, &block,
-                      mime::FieldNames{&name, 1});
+    mime::load_header(mime_source_, 0, job.message.size, buf, size, &block, keep);
     job.header_size = block.body_start;
     job.result.work += block.body_start;
     return block;

@@ -208,21 +208,9 @@ void Session::sort_gather(SortJob& job) {
             return;
         }
         const std::uint32_t seq = job.walk.next_position;
-        const bool read = selected_->message(view_, seq, &job.message) == Status::Ok;
-        job.header_size = UINT64_MAX;
-        job.result.suspended = false;
-        job.result.text_ordinal = 0;
-        bool all = read;
-        for (std::uint32_t i = 0; i < job.search_count && all && !job.result.suspended;
-             i = scratch_.search_nodes[i].end) {
-            all = search_match(seq, i);
-        }
-        if (job.result.suspended) return;  // this message again, in the next batch
-        ++job.walk.next_position;
-        job.result.text_done = 0;
-        job.result.text_results = 0;
-        job.result.walking = false;
-        if (all && !sort_collect(job, seq)) {
+        const SearchStep step = search_next(job);
+        if (step == SearchStep::Suspended) return;  // this message again, in the next batch
+        if (step == SearchStep::Match && !sort_collect(job, seq)) {
             job.full = true;
             sort_end(job);
             return;
@@ -232,14 +220,8 @@ void Session::sort_gather(SortJob& job) {
 
 // The keys of one match into the area; false when it is full.
 bool Session::sort_collect(SortJob& job, std::uint32_t seq) {
-    mime_source_.box = selected_;
-    mime_source_.message = &job.message;
-    std::size_t size = 0;
-    char* buf = search_window(&size);
-    mime::HeaderBlock block;
-    mime::load_header(mime_source_, 0, job.message.size, buf, size, &block,
-                      mime::FieldNames{kSortFields, sizeof kSortFields / sizeof kSortFields[0]});
-    job.result.work += block.body_start;
+    const mime::HeaderBlock block = load_search_header(
+        mime::FieldNames{kSortFields, sizeof kSortFields / sizeof kSortFields[0]});
     const std::uint32_t number = job.walk.uid ? job.message.uid : seq;
     if (job_.kind() == JobKind::Thread) {
         if (job.matched == job.capacity) return false;  // cannot happen: one per message

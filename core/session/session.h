@@ -385,10 +385,13 @@ private:
     void thread_answer(SortJob& job);
     void sort_end(SortJob& job);
     void run_search();
+    enum class SearchStep : std::uint8_t { NoMatch, Match, Suspended };
+    SearchStep search_next(SearchJob& job);
     bool search_match(std::uint32_t seq, std::uint32_t index);
     bool search_date_matches(const SearchNode& n);
     bool header_value(std::string_view name, std::string_view* value);
     mime::HeaderBlock load_search_header(std::string_view name);
+    mime::HeaderBlock load_search_header(mime::FieldNames keep);
     bool body_contains(std::string_view needle, bool whole);
     void append_begin();
     // A step of append_begin: go on, wait for a busy mailbox (retry timer),
