@@ -338,6 +338,8 @@ public:
     // ---- STORE ------------------------------------------------------------
     // A batch of flag changes committed with one fsync and one modseq:
     // begin_store(); store() per message; commit_store(). All-or-nothing.
+    // Up to kRedoMaxEntries messages commit with one flush of a redo record
+    // (docs/STORAGE.md "The redo log"); more go the intent's way (3 flushes).
     Status begin_store(bool async_flush = false);
     // `unchanged_since` (RFC 7162 CONDSTORE; 0 = none): when the message's
     // modseq is higher, nothing changes and *skipped is set.
