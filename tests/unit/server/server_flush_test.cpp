@@ -158,3 +158,60 @@ TEST_CASE(
     CHECK(w.fs.calls(sim::SimFs::Op::Fsync) == 3);  // intent, slots, state
     CHECK(w.say(b, "n NOOP\r\n") == "* 1 EXPUNGE\r\nn OK NOOP completed\r\n");
 }
+
+// RFC 3501 §6.4.5: FETCH BODY[] sets \Seen; its one flush (the redo
+// record, docs/STORAGE.md "The redo log") runs on the I/O threads like a
+// STORE's: another client is answered meanwhile, and the FETCH response
+// (with the new FLAGS) follows the flush.
+TEST_CASE(
+    "Issue 13: FETCH's implicit \\Seen waits for its flush without holding up another "
+    "client (RFC 3501 §6.4.5)",
+    "[server][flush][redo]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    w.say(a, "p APPEND INBOX {7+}\r\n\r\nhello\r\ns SELECT INBOX\r\n");
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    slow_disk(w, 5);
+    w.fs.reset_counters();
+    w.net.client_send(a, "f FETCH 1 BODY[]\r\n");
+    tick(w);
+    std::string got_a = w.net.client_receive(a);
+    CHECK_FALSE(tagged(got_a, "f"));
+    CHECK(got_a.find("FETCH") == std::string::npos);  // nothing before the flush
+    CHECK(w.say(b, "n NOOP\r\n") == "n OK NOOP completed\r\n");
+    int turns = 0;
+    while (!tagged(got_a, "f") && turns < 200) {
+        tick(w);
+        ++turns;
+        got_a += w.net.client_receive(a);
+    }
+    CHECK(got_a.find("* 1 FETCH (BODY[] {7}\r\n\r\nhello FLAGS (\\Seen \\Recent))\r\n") !=
+          std::string::npos);
+    CHECK(got_a.find("f OK FETCH completed") != std::string::npos);
+    CHECK(turns >= 3);
+    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) == 1);
+    CHECK(w.say(b, "n NOOP\r\n") == "* 1 FETCH (UID 1 FLAGS (\\Seen))\r\nn OK NOOP completed\r\n");
+}
+
+// The client leaves while its \Seen waits for the flush: the transaction is
+// given up (the late completion ignored) and the mailbox is free for others.
+TEST_CASE("Issue 13: a FETCH that leaves while its \\Seen is flushed frees the mailbox",
+          "[server][flush][redo]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    w.say(a, "p APPEND INBOX {7+}\r\n\r\nhello\r\ns SELECT INBOX\r\n");
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    slow_disk(w, 5);
+    w.net.client_send(a, "f FETCH 1 BODY[]\r\n");
+    tick(w);
+    w.net.client_close(a);
+    for (int i = 0; i < 20; ++i) tick(w);
+    std::string got = w.say(b, "t STORE 1 +FLAGS (\\Flagged)\r\n");
+    for (int i = 0; i < 200 && !tagged(got, "t"); ++i) {
+        tick(w);
+        got += w.net.client_receive(b);
+    }
+    CHECK(got.find("t OK STORE completed") != std::string::npos);
+}
