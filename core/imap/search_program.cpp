@@ -74,10 +74,8 @@ struct ReturnOpt {
 };
 
 constexpr ReturnOpt kReturnOpts[] = {
-    {"MIN", kReturnMin},
-    {"MAX", kReturnMax},
-    {"ALL", kReturnAll},
-    {"COUNT", kReturnCount},
+    {"MIN", kReturnMin},     {"MAX", kReturnMax},   {"ALL", kReturnAll},
+    {"COUNT", kReturnCount}, {"SAVE", kReturnSave},
 };
 
 // RFC 3501 §6.4.4: US-ASCII MUST be supported; UTF-8 is what clients use.
@@ -105,7 +103,7 @@ const KeyDef* find_key(std::string_view name) {
 }
 
 bool starts_sequence_set(std::string_view s) {
-    return !s.empty() && (ascii::is_digit(s[0]) || s[0] == '*');
+    return !s.empty() && (ascii::is_digit(s[0]) || s[0] == '*' || s[0] == '$');
 }
 
 class Compiler {

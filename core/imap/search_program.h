@@ -31,8 +31,11 @@
 //   has been checked, so a syntax error still wins (BAD before NO); the
 //   caller answers NO [BADCHARSET (US-ASCII UTF-8)] (RFC 3501 §6.4.4).
 // - RETURN () means RETURN (ALL) (RFC 4731 §3.1), so return_mask is never 0
-//   when esearch is set. Repeating an option is harmless. Other options
-//   (SAVE, PARTIAL, ...) are refused as unknown.
+//   when esearch is set. Repeating an option is harmless. SAVE (RFC 5182
+//   §2.4) is a bit of its own: RETURN (SAVE) alone asks for no ESEARCH
+//   response at all. Other options (PARTIAL, ...) are refused as unknown.
+// - "$" (RFC 5182) is a sequence-set key like any other: its node's set
+//   is_last_command(), for the session to substitute.
 // - NEW and OLD stay their own keys (NEW = RECENT UNSEEN, OLD = NOT RECENT).
 // - Dates are an atom or a quoted string (RFC 3501 "date"), never a literal;
 //   KEYWORD takes an atom exactly (flag-keyword), so "KEYWORD \Seen" is BAD.
@@ -123,6 +126,7 @@ enum SearchReturn : std::uint8_t {
     kReturnMax = 2,
     kReturnAll = 4,
     kReturnCount = 8,
+    kReturnSave = 16,  // RFC 5182 §2.4: keep the result as "$"
 };
 
 struct SearchOptions {

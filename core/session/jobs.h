@@ -32,8 +32,8 @@
 #include "core/imap/status_spec.h"
 #include "core/imap/store_spec.h"
 #include "core/imap/uid_pairs.h"
-#include "core/store/mailbox.h"
 #include "core/session/protocol_names.h"
+#include "core/store/mailbox.h"
 
 namespace tinyimapd::session {
 
@@ -141,6 +141,7 @@ struct SearchResult {
     std::uint8_t mask = 0;    // SearchReturn bits
     std::uint32_t count = 0;  // matches so far
     std::uint32_t min = 0, max = 0;
+    std::uint32_t min_uid = 0, max_uid = 0;  // RFC 5182 §2.4: SAVE with MIN/MAX alone
     std::uint64_t min_modseq = 0, max_modseq = 0, highest_modseq = 0;
     std::uint64_t work = 0;  // message bytes read in this batch
     // BODY/TEXT over one large message goes on over several batches

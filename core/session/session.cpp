@@ -309,6 +309,7 @@ void Session::execute(std::uint64_t now_ms) {
         return;
     }
 
+    substitute_saved_result(&cmd);
     const HandlerRow& row = kHandlers[static_cast<std::size_t>(cmd.id)];
     TINYIMAPD_ASSERT(row.id == cmd.id);  // the table follows CommandId's order
     const Handler handler = row.handler;
@@ -337,6 +338,10 @@ bool Session::allowed_in_state(const CommandInfo& info) {
 bool Session::check_syntax(ParsedCommand* cmd) {
     const SyntaxResult r = parse_command(parser_, scratch_, cmd);
     if (r.verdict == SyntaxVerdict::Ok) return true;
+    // RFC 5182 §2.1: a SAVE search answered NO empties "$" (BAD leaves it).
+    if (r.verdict == SyntaxVerdict::BadCharset && (cmd->search.return_mask & kReturnSave) != 0) {
+        saved_result_.clear();
+    }
     report_syntax(r);
     return false;
 }
@@ -375,6 +380,7 @@ void Session::write_capabilities(TextWriter& w) const {
         "NAMESPACE CHILDREN "
         "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA "
         "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE MULTIAPPEND WITHIN UNAUTHENTICATE");
+    w.put(" SEARCHRES");  // RFC 5182
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
     if (state_ != SessionState::NotAuthenticated) return;
     if (services_.tls_available && !tls_active_) w.put(" STARTTLS");

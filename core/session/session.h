@@ -31,6 +31,7 @@
 #include "core/imap/flag_list.h"
 #include "core/imap/framing.h"
 #include "core/imap/parser.h"
+#include "core/imap/saved_result.h"
 #include "core/imap/section.h"
 #include "core/imap/uid_pairs.h"
 #include "core/imap/uid_ranges.h"
@@ -39,13 +40,13 @@
 #include "core/mime/transfer_decode.h"
 #include "core/session/command_pool.h"
 #include "core/session/jobs.h"
+#include "core/session/protocol_names.h"
 #include "core/session/quota_reservations.h"
 #include "core/session/tls_pool.h"
 #include "core/store/registry.h"
 #include "core/store/staged_append.h"
 #include "port/clock.h"
 #include "port/log.h"
-#include "core/session/protocol_names.h"
 
 namespace tinyimapd::store {
 class UserStore;
@@ -366,6 +367,9 @@ private:
     // SEARCH (cmd_search.cpp).
     void cmd_search(const ParsedCommand& cmd);
     void run_search();
+    // RFC 5182 SEARCHRES: "$" replaced by the saved result (cmd_search.cpp).
+    void substitute_saved_result(ParsedCommand* cmd);
+    void search_refused_save();
     bool search_match(std::uint32_t seq, std::uint32_t index);
     bool search_date_matches(const SearchNode& n);
     bool header_value(std::string_view name, std::string_view* value);
@@ -472,6 +476,11 @@ private:
         UidRanges gone;
     };
     VanishedWalk vanished_;
+    // RFC 5182: the search result variable (UIDs; empty after SELECT,
+    // EXAMINE, CLOSE, UNSELECT), and the running command's "$" in its own
+    // numbers (what a job's set views while it runs).
+    SavedResult saved_result_;
+    SavedResult dollar_;
     FixedText<32> vanished_all_;  // "1:<max uid>" when the client gave no UIDs
     // A Sync job's tagged line, sent once every change is reported.
     FixedText<kResponseLine> deferred_;
@@ -565,6 +574,8 @@ private:
     char* search_window(std::size_t* size);
     void search_found(std::uint32_t number);
     void finish_search();
+    void finish_save();
+    void search_completed();
     void esearch_spill();
     void esearch_range(std::uint32_t lo, std::uint32_t hi, bool first);
     mime::TextMatcher matcher_;
