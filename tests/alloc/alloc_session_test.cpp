@@ -230,6 +230,10 @@ constexpr Step kConversation[] = {
     {"s4 UID SEARCH RETURN (MIN MAX COUNT ALL) OR BODY hello NOT ALL\r\n",
      "* ESEARCH (TAG \"s4\") UID MIN "},
     {"s5 SEARCH RETURN () MODSEQ 1\r\ns6 SEARCH MODSEQ \"/flags/\\\\seen\" all 1\r\n", " (MODSEQ "},
+    // RFC 5182 SEARCHRES: the saved result and "$" in its commands.
+    {"r1 SEARCH RETURN (SAVE) ALL\r\nr2 FETCH $ (FLAGS)\r\nr3 UID SEARCH RETURN (SAVE MIN ALL) "
+     "OR $ 1\r\nr4 UID FETCH $ UID\r\nr5 STORE $ -FLAGS (\\Answered)\r\n",
+     "r5 OK"},
     {"j1 FIND ALL.MAILBOXES *\r\nj2 FETCH 1 (RFC822.PEEK RFC822.TEXT.PEEK)\r\n", "j2 OK"},
     {"k1 APPEND INBOX ~{3+}\r\nabc\r\nk2 APPEND INBOX {0+}\r\n\r\n", "k2 NO"},
     {"k3 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\nk4 GETQUOTAROOT INBOX\r\n", "k4 OK"},
