@@ -9,7 +9,7 @@ struct NamedKind {
 };
 
 // The fetch-atts that are a bare keyword (RFC 3501 §9 "fetch-att", RFC 7162
-// "fetch-mod-sequence", RFC 8474 §7); also their response names.
+// "fetch-mod-sequence", RFC 8474 §7, RFC 8514 §5); also their response names.
 constexpr NamedKind kSimpleAtts[] = {
     {"ENVELOPE", FetchKind::Envelope},
     {"FLAGS", FetchKind::Flags},
@@ -24,6 +24,7 @@ constexpr NamedKind kSimpleAtts[] = {
     {"MODSEQ", FetchKind::ModSeq},
     {"EMAILID", FetchKind::EmailId},
     {"THREADID", FetchKind::ThreadId},
+    {"SAVEDATE", FetchKind::SaveDate},
 };
 
 // RFC 3501 §6.4.5 macros, in the order the RFC lists their items.

@@ -62,6 +62,7 @@ enum class FetchKind : std::uint8_t {
     ModSeq,         // RFC 7162 §3.1.4.2
     EmailId,        // RFC 8474 §5.3
     ThreadId,       // RFC 8474 §5.3
+    SaveDate,       // RFC 8514 §4.2
 };
 
 // What follows the part numbers of a section (RFC 3501 §9 "section-text").

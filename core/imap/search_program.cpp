@@ -49,6 +49,10 @@ constexpr KeyDef kKeys[] = {
     {"ON", SearchKey::On, KeyArg::Date, 0},
     {"OR", SearchKey::Or, KeyArg::Or, 0},
     {"RECENT", SearchKey::Recent, KeyArg::None, mail::kRecent},
+    {"SAVEDATESUPPORTED", SearchKey::SaveDateSupported, KeyArg::None, 0},  // RFC 8514 §4.3
+    {"SAVEDBEFORE", SearchKey::SavedBefore, KeyArg::Date, 0},
+    {"SAVEDON", SearchKey::SavedOn, KeyArg::Date, 0},
+    {"SAVEDSINCE", SearchKey::SavedSince, KeyArg::Date, 0},
     {"SEEN", SearchKey::Seen, KeyArg::None, mail::kSeen},
     {"SENTBEFORE", SearchKey::SentBefore, KeyArg::Date, 0},
     {"SENTON", SearchKey::SentOn, KeyArg::Date, 0},

@@ -79,29 +79,33 @@ enum class SearchKey : std::uint8_t {
     New,
     Not,  // one child
     Old,
-    On,          // date
-    Or,          // two children
-    Recent,      // flag_bit
-    Seen,        // flag_bit
-    SentBefore,  // date
-    SentOn,      // date
-    SentSince,   // date
-    Since,       // date
-    Smaller,     // number
-    Subject,     // text
-    Text,        // text
-    To,          // text
-    Uid,         // set: UIDs
-    Unanswered,  // flag_bit
-    Undeleted,   // flag_bit
-    Undraft,     // flag_bit
-    Unflagged,   // flag_bit
-    Unkeyword,   // text: the keyword
-    Unseen,      // flag_bit
-    And,         // a parenthesised list: one or more children
-    ModSeq,      // RFC 7162: number; field, flag_bit, entry_type if an entry was named
-    Older,       // RFC 5032: number, an interval in seconds (nz-number)
-    Younger,     // RFC 5032: number, an interval in seconds (nz-number)
+    On,                 // date
+    Or,                 // two children
+    Recent,             // flag_bit
+    Seen,               // flag_bit
+    SentBefore,         // date
+    SentOn,             // date
+    SentSince,          // date
+    Since,              // date
+    Smaller,            // number
+    Subject,            // text
+    Text,               // text
+    To,                 // text
+    Uid,                // set: UIDs
+    Unanswered,         // flag_bit
+    Undeleted,          // flag_bit
+    Undraft,            // flag_bit
+    Unflagged,          // flag_bit
+    Unkeyword,          // text: the keyword
+    Unseen,             // flag_bit
+    And,                // a parenthesised list: one or more children
+    ModSeq,             // RFC 7162: number; field, flag_bit, entry_type if an entry was named
+    Older,              // RFC 5032: number, an interval in seconds (nz-number)
+    Younger,            // RFC 5032: number, an interval in seconds (nz-number)
+    SavedBefore,        // RFC 8514 §4.3: date
+    SavedOn,            // RFC 8514 §4.3: date
+    SavedSince,         // RFC 8514 §4.3: date
+    SaveDateSupported,  // RFC 8514 §4.3
 };
 
 // RFC 7162 §3.1.5 entry-type-req; None when MODSEQ names no entry.
@@ -115,7 +119,7 @@ struct SearchNode {
     std::string_view text;     // string argument, keyword, HEADER value
     std::string_view field;    // HEADER field name; MODSEQ flag name (after "/flags/")
     std::uint64_t number = 0;  // LARGER/SMALLER size (32-bit), MODSEQ mod-sequence-valzer
-    Date date;                 // BEFORE ON SINCE SENTBEFORE SENTON SENTSINCE
+    Date date;                 // BEFORE ON SINCE SENT* SAVED*
     SeqSet set;                // sequence set, UID
 };
 static_assert(sizeof(SearchNode) <= 72, "SearchNode grew: update the per-node cost above");

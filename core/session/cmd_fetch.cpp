@@ -12,7 +12,8 @@
 // Items served: UID FLAGS INTERNALDATE RFC822.SIZE RFC822 RFC822.HEADER
 // RFC822.TEXT ENVELOPE BODY BODYSTRUCTURE, BODY[section] of every form
 // (part numbers, HEADER, HEADER.FIELDS(.NOT), TEXT, MIME) with .PEEK and
-// partials, through the MIME parser (core/mime); MODSEQ; BINARY[section],
+// partials, through the MIME parser (core/mime); MODSEQ; SAVEDATE (NIL,
+// RFC 8514 §4.2: the store keeps no save date); BINARY[section],
 // BINARY.PEEK and BINARY.SIZE (RFC 3516, cmd_binary.cpp). ENVELOPE, BODY
 // and BODYSTRUCTURE answers of any size are written in pieces as the output
 // drains (core/imap/bodystructure.h) and kept in the shared FetchCache
@@ -51,6 +52,7 @@ bool served(const FetchItem& item) {
         case FetchKind::Uid:
         case FetchKind::Flags:
         case FetchKind::InternalDate:
+        case FetchKind::SaveDate:
         case FetchKind::Rfc822Size:
         case FetchKind::Rfc822:
         case FetchKind::Rfc822Header:
@@ -588,6 +590,9 @@ void Session::write_item(const FetchItem& item) {
             w.put('"');
             break;
         case FetchKind::Rfc822Size: w.put("RFC822.SIZE ").put_uint(m.size); break;
+        // RFC 8514 §4.2: NIL where the storage keeps no save date (this
+        // store's records have no room for one: docs/STATUS.md).
+        case FetchKind::SaveDate: w.put("SAVEDATE NIL"); break;
         case FetchKind::ModSeq: w.put("MODSEQ (").put_uint(m.modseq).put(')'); break;
         default: stream_plain_section(item, w); return;
     }

@@ -8,7 +8,8 @@
 // body_contains), so one very large message is read in bounded steps.
 //
 // Matching: flags, keywords, sizes, sequence and UID sets, the internal date
-// (BEFORE ON SINCE, by its date in its own zone), the Date: header's date
+// (BEFORE ON SINCE, by its date in its own zone; SAVED*, as the store keeps
+// no save date: RFC 8514 §4.3), the Date: header's date
 // (SENTBEFORE SENTON SENTSINCE, time and zone disregarded; the internal date
 // when it cannot be read), MODSEQ (RFC 7162 §3.1.5: mod-sequence >= n; the
 // entry name and type are ignored, as there are no per-flag mod-sequences).
@@ -246,8 +247,9 @@ void Session::run_search() {
     }
 }
 
-// BEFORE ON SINCE and SENTBEFORE SENTON SENTSINCE (RFC 3501 §6.4.4): dates
-// compare disregarding time and zone; the SENT* keys use the Date header.
+// BEFORE ON SINCE and SENTBEFORE SENTON SENTSINCE (RFC 3501 §6.4.4), and
+// SAVEDBEFORE SAVEDON SAVEDSINCE (RFC 8514 §4.3): dates compare disregarding
+// time and zone; the SENT* keys use the Date header.
 bool Session::search_date_matches(const SearchNode& n) {
     SearchJob& job = job_.get<SearchJob>();
     const store::MessageInfo& m = job.message;
@@ -257,8 +259,14 @@ bool Session::search_date_matches(const SearchNode& n) {
     std::string_view value;
     if (sent && header_value("Date", &value)) (void)date_header_day(value, &day);
     const std::int64_t want = days_from_civil(n.date.year, n.date.month, n.date.day);
-    if (n.key == SearchKey::Before || n.key == SearchKey::SentBefore) return day < want;
-    if (n.key == SearchKey::On || n.key == SearchKey::SentOn) return day == want;
+    // RFC 8514 §4.3: without a save date SAVED* use the internal date.
+    if (n.key == SearchKey::Before || n.key == SearchKey::SentBefore ||
+        n.key == SearchKey::SavedBefore) {
+        return day < want;
+    }
+    if (n.key == SearchKey::On || n.key == SearchKey::SentOn || n.key == SearchKey::SavedOn) {
+        return day == want;
+    }
     return day >= want;
 }
 
@@ -306,7 +314,12 @@ bool Session::search_match(std::uint32_t seq, std::uint32_t index) {
         case SearchKey::Since:
         case SearchKey::SentBefore:
         case SearchKey::SentOn:
-        case SearchKey::SentSince: return search_date_matches(n);
+        case SearchKey::SentSince:
+        case SearchKey::SavedBefore:
+        case SearchKey::SavedOn:
+        case SearchKey::SavedSince: return search_date_matches(n);
+        // RFC 8514 §4.3: the store keeps no save date (docs/STATUS.md).
+        case SearchKey::SaveDateSupported: return false;
         case SearchKey::From:
         case SearchKey::To:
         case SearchKey::Cc:

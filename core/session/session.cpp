@@ -381,6 +381,7 @@ void Session::write_capabilities(TextWriter& w) const {
         "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA "
         "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE MULTIAPPEND WITHIN UNAUTHENTICATE");
     w.put(" SEARCHRES");  // RFC 5182
+    w.put(" SAVEDATE");   // RFC 8514, without save dates in the store (§4.2, §4.3)
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
     if (state_ != SessionState::NotAuthenticated) return;
     if (services_.tls_available && !tls_active_) w.put(" STARTTLS");

@@ -137,6 +137,7 @@ TEST_CASE("RFC 3501 §6.4.5: every simple fetch attribute", "[fetch]") {
         {"MODSEQ", FetchKind::ModSeq},      // RFC 7162 §3.1.4.2
         {"EMAILID", FetchKind::EmailId},    // RFC 8474 §5.3
         {"THREADID", FetchKind::ThreadId},  // RFC 8474 §5.3
+        {"SAVEDATE", FetchKind::SaveDate},  // RFC 8514 §4.2
     };
     for (const Case& c : cases) {
         INFO(c.text);

@@ -91,6 +91,10 @@ const char* key_name(SearchKey k) {
         case SearchKey::ModSeq: return "MODSEQ";
         case SearchKey::Older: return "OLDER";
         case SearchKey::Younger: return "YOUNGER";
+        case SearchKey::SavedBefore: return "SAVEDBEFORE";
+        case SearchKey::SavedOn: return "SAVEDON";
+        case SearchKey::SavedSince: return "SAVEDSINCE";
+        case SearchKey::SaveDateSupported: return "SAVEDATESUPPORTED";
     }
     return "?";
 }
@@ -144,7 +148,10 @@ std::string render(const SearchNode* nodes, std::size_t i) {
         case SearchKey::Since:
         case SearchKey::SentBefore:
         case SearchKey::SentOn:
-        case SearchKey::SentSince: arg(render_date(n.date)); break;
+        case SearchKey::SentSince:
+        case SearchKey::SavedBefore:
+        case SearchKey::SavedOn:
+        case SearchKey::SavedSince: arg(render_date(n.date)); break;
         case SearchKey::Older:
         case SearchKey::Younger:
         case SearchKey::Larger:
@@ -579,4 +586,18 @@ TEST_CASE("RFC 5182 §2.4, §3: RETURN (SAVE) and the \"$\" key", "[search]") {
     REQUIRE(dollar.ok);
     CHECK(error("1,$") == "Invalid sequence set: $ must stand alone [1,$]");
     CHECK(error("UID $:4") == "Invalid sequence set: $ must stand alone [$:4]");
+}
+
+TEST_CASE("RFC 8514 §4.3, §5: SAVEDBEFORE SAVEDON SAVEDSINCE take a date, SAVEDATESUPPORTED none",
+          "[search]") {
+    CHECK(program("SAVEDON 28-Dec-2014") == "SAVEDON(2014-12-28)");
+    CHECK(program("savedsince \"28-Dec-2014\"") == "SAVEDSINCE(2014-12-28)");
+    CHECK(program("SAVEDBEFORE 1-Jan-2015 SAVEDATESUPPORTED") ==
+          "SAVEDBEFORE(2015-1-1) SAVEDATESUPPORTED");
+    CHECK(program("OR SAVEDATESUPPORTED NOT SAVEDON 1-Feb-1994") ==
+          "OR(SAVEDATESUPPORTED,NOT(SAVEDON(1994-2-1)))");
+    CHECK(error("SAVEDON").find("date") != std::string::npos);
+    CHECK(error("SAVEDSINCE 32-Dec-2014").find("[32-Dec-2014]") != std::string::npos);
+    // SAVEDATESUPPORTED takes no argument: the date is read as the next key.
+    CHECK(error("SAVEDATESUPPORTED 1-Jan-2015").find("Invalid sequence set") == 0);
 }
