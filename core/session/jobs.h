@@ -92,6 +92,7 @@ struct FetchJob : MessageJob {
     // turns of the loop; held_seq holds the message).
     bool checking = false;
     std::size_t binary_check = 0;
+    bool previewing = false;  // the PREVIEW item's walk (text_walk_) is under way
     std::size_t item = 0;
     // RFC 7162 §3.1.4.1: CHANGEDSINCE (0: none) and whether MODSEQ is an
     // item (asked) or added to each response (implied).

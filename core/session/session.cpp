@@ -382,6 +382,7 @@ void Session::write_capabilities(TextWriter& w) const {
         "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE MULTIAPPEND WITHIN UNAUTHENTICATE");
     w.put(" SEARCHRES");  // RFC 5182
     w.put(" SAVEDATE");   // RFC 8514, without save dates in the store (§4.2, §4.3)
+    w.put(" PREVIEW");    // RFC 8970
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
     if (state_ != SessionState::NotAuthenticated) return;
     if (services_.tls_available && !tls_active_) w.put(" STARTTLS");
@@ -767,6 +768,8 @@ void Session::write_layout(TextWriter& w) {
         {"deferred tagged line", sizeof deferred_},
         {"the job slot (largest job context)", sizeof job_},
         {"VANISHED (EARLIER) walk", sizeof vanished_},
+        {"SEARCHRES result and the command's $ (RFC 5182)", sizeof saved_result_ + sizeof dollar_},
+        {"PREVIEW text (RFC 8970)", sizeof preview_},
         {"Parser", sizeof parser_},
     };
     w.put("  Session object: ").put_uint(sizeof(Session)).put(" bytes, of which:\n");

@@ -36,6 +36,7 @@
 #include "core/imap/uid_pairs.h"
 #include "core/imap/uid_ranges.h"
 #include "core/mime/header.h"
+#include "core/mime/preview.h"
 #include "core/mime/text_search.h"
 #include "core/mime/transfer_decode.h"
 #include "core/session/command_pool.h"
@@ -359,6 +360,7 @@ private:
     void write_flags_item(FixedText<512>& w);
     void stream_plain_section(const FetchItem& item, FixedText<512>& w);
     bool write_structure(const FetchItem& item);
+    bool write_preview();
     bool find_section_step(const SectionSpec& section);
     bool binary_lookup_step(const FetchItem& item);
     void stream_section(const FetchItem& item, FixedText<512>& name);
@@ -581,6 +583,8 @@ private:
     mime::TextMatcher matcher_;
     mime::TextMatcher walk_matcher_;  // the BODY/TEXT key of text_walk_
     mime::TextWalk text_walk_;
+    // FETCH PREVIEW (RFC 8970): the text gathered by text_walk_'s preview walk.
+    mime::PreviewText preview_;
 #ifdef TINYIMAPD_CHECK_FRAMING
     // Sanitizer and fuzz builds: every byte handed to the loop is checked
     // (core/imap/framing.h); a malformed response traps at once.

@@ -238,6 +238,8 @@ constexpr Step kConversation[] = {
     {"v1 FETCH 1:* (SAVEDATE)\r\nv2 SEARCH OR SAVEDATESUPPORTED SAVEDSINCE 1-Jan-2000 "
      "SAVEDBEFORE 1-Jan-2100 NOT SAVEDON 1-Jan-1999\r\n",
      "v2 OK"},
+    // RFC 8970 PREVIEW: the walk, the HTML and charset paths, the cache.
+    {"w1 FETCH 1:* (PREVIEW)\r\nw2 FETCH 1:* (UID PREVIEW (LAZY))\r\n", "w2 OK"},
     {"j1 FIND ALL.MAILBOXES *\r\nj2 FETCH 1 (RFC822.PEEK RFC822.TEXT.PEEK)\r\n", "j2 OK"},
     {"k1 APPEND INBOX ~{3+}\r\nabc\r\nk2 APPEND INBOX {0+}\r\n\r\n", "k2 NO"},
     {"k3 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\nk4 GETQUOTAROOT INBOX\r\n", "k4 OK"},
