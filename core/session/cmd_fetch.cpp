@@ -13,7 +13,8 @@
 // RFC822.TEXT ENVELOPE BODY BODYSTRUCTURE, BODY[section] of every form
 // (part numbers, HEADER, HEADER.FIELDS(.NOT), TEXT, MIME) with .PEEK and
 // partials, through the MIME parser (core/mime); MODSEQ; SAVEDATE (NIL,
-// RFC 8514 §4.2: the store keeps no save date); BINARY[section],
+// RFC 8514 §4.2: the store keeps no save date); PREVIEW (RFC 8970,
+// write_preview); BINARY[section],
 // BINARY.PEEK and BINARY.SIZE (RFC 3516, cmd_binary.cpp). ENVELOPE, BODY
 // and BODYSTRUCTURE answers of any size are written in pieces as the output
 // drains (core/imap/bodystructure.h) and kept in the shared FetchCache
