@@ -81,6 +81,16 @@ SyntaxResult read_set(ArgReader& r, const CommandScratch& scratch, SeqSet* out) 
     return ok();
 }
 
+// A QRESYNC set: "$" (RFC 5182) is refused, the search result variable
+// belonging to the mailbox that SELECT leaves (it is reset by SELECT).
+SyntaxResult read_qresync_set(ArgReader& r, const CommandScratch& scratch, SeqSet* out) {
+    const SyntaxResult s = read_set(r, scratch, out);
+    if (s.verdict == SyntaxVerdict::Ok && out->is_last_command()) {
+        return bad("$ is not allowed in QRESYNC parameters", "$");
+    }
+    return s;
+}
+
 SyntaxResult no_more(ArgReader& r) {
     if (!r.at_end()) return bad("Unexpected extra arguments", r.peek_text());
     return ok();
@@ -106,13 +116,14 @@ SyntaxResult read_select_params(ArgReader& r, const CommandScratch& scratch, Par
         }
         ArgType t;
         if (q.peek_type(&t) && t == ArgType::Atom) {
-            SyntaxResult s = read_set(q, scratch, &p.known_uids);
+            SyntaxResult s = read_qresync_set(q, scratch, &p.known_uids);
             if (s.verdict != SyntaxVerdict::Ok) return s;
         }
         ArgReader match(q);
         if (q.list(&match)) {
-            SyntaxResult s = read_set(match, scratch, &p.known_sequence_set);
-            if (s.verdict == SyntaxVerdict::Ok) s = read_set(match, scratch, &p.known_uid_set);
+            SyntaxResult s = read_qresync_set(match, scratch, &p.known_sequence_set);
+            if (s.verdict == SyntaxVerdict::Ok)
+                s = read_qresync_set(match, scratch, &p.known_uid_set);
             if (s.verdict == SyntaxVerdict::Ok) s = no_more(match);
             if (s.verdict != SyntaxVerdict::Ok) return s;
         }

@@ -101,6 +101,7 @@ struct FetchJob : MessageJob {
     // turns of the loop; held_seq holds the message).
     bool checking = false;
     std::size_t binary_check = 0;
+    bool previewing = false;  // the PREVIEW item's walk (text_walk_) is under way
     std::size_t item = 0;
     // RFC 7162 §3.1.4.1: CHANGEDSINCE (0: none) and whether MODSEQ is an
     // item (asked) or added to each response (implied).
@@ -151,6 +152,7 @@ struct SearchResult {
     std::uint8_t mask = 0;    // SearchReturn bits
     std::uint32_t count = 0;  // matches so far
     std::uint32_t min = 0, max = 0;
+    std::uint32_t min_uid = 0, max_uid = 0;  // RFC 5182 §2.4: SAVE with MIN/MAX alone
     std::uint64_t min_modseq = 0, max_modseq = 0, highest_modseq = 0;
     std::uint64_t work = 0;  // message bytes read in this batch
     // BODY/TEXT over one large message goes on over several batches

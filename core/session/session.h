@@ -31,10 +31,12 @@
 #include "core/imap/flag_list.h"
 #include "core/imap/framing.h"
 #include "core/imap/parser.h"
+#include "core/imap/saved_result.h"
 #include "core/imap/section.h"
 #include "core/imap/uid_pairs.h"
 #include "core/imap/uid_ranges.h"
 #include "core/mime/header.h"
+#include "core/mime/preview.h"
 #include "core/mime/text_search.h"
 #include "core/mime/transfer_decode.h"
 #include "core/session/command_pool.h"
@@ -360,6 +362,7 @@ private:
     void write_flags_item(FixedText<512>& w);
     void stream_plain_section(const FetchItem& item, FixedText<512>& w);
     bool write_structure(const FetchItem& item);
+    bool write_preview();
     bool find_section_step(const SectionSpec& section);
     bool binary_lookup_step(const FetchItem& item);
     void stream_section(const FetchItem& item, FixedText<512>& name);
@@ -387,6 +390,9 @@ private:
     void run_search();
     enum class SearchStep : std::uint8_t { NoMatch, Match, Suspended };
     SearchStep search_next(SearchJob& job);
+    // RFC 5182 SEARCHRES: "$" replaced by the saved result (cmd_search.cpp).
+    void substitute_saved_result(ParsedCommand* cmd);
+    void search_refused_save();
     bool search_match(std::uint32_t seq, std::uint32_t index);
     bool search_date_matches(const SearchNode& n);
     bool header_value(std::string_view name, std::string_view* value);
@@ -494,6 +500,11 @@ private:
         UidRanges gone;
     };
     VanishedWalk vanished_;
+    // RFC 5182: the search result variable (UIDs; empty after SELECT,
+    // EXAMINE, CLOSE, UNSELECT), and the running command's "$" in its own
+    // numbers (what a job's set views while it runs).
+    SavedResult saved_result_;
+    SavedResult dollar_;
     FixedText<32> vanished_all_;  // "1:<max uid>" when the client gave no UIDs
     // A Sync job's tagged line, sent once every change is reported.
     FixedText<kResponseLine> deferred_;
@@ -587,11 +598,15 @@ private:
     char* search_window(std::size_t* size);
     void search_found(std::uint32_t number);
     void finish_search();
+    void finish_save();
+    void search_completed();
     void esearch_spill();
     void esearch_range(std::uint32_t lo, std::uint32_t hi, bool first);
     mime::TextMatcher matcher_;
     mime::TextMatcher walk_matcher_;  // the BODY/TEXT key of text_walk_
     mime::TextWalk text_walk_;
+    // FETCH PREVIEW (RFC 8970): the text gathered by text_walk_'s preview walk.
+    mime::PreviewText preview_;
 #ifdef TINYIMAPD_CHECK_FRAMING
     // Sanitizer and fuzz builds: every byte handed to the loop is checked
     // (core/imap/framing.h); a malformed response traps at once.
