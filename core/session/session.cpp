@@ -71,6 +71,7 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     append_box_ = nullptr;
     append_wait_ = AppendWait::None;
     append_opening_ = append_open_waiting_ = false;
+    replace_uid_ = 0;
     release_reservation();  // nothing of the slot's previous connection counts
     job_.end();
     forget_flush();
@@ -185,14 +186,14 @@ void Session::on_literal() {
         tagged("BAD", "TOOBIG", "Non-synchronizing literal over 4096 bytes (LITERAL-)");
         return;
     }
-    const CommandInfo* info = find_command(parser_.name());
-    if (info != nullptr && info->id == CommandId::Append) {
+    bool uid = false;
+    const CommandInfo* info = literal_command(parser_, &uid);
+    if (info != nullptr && (info->id == CommandId::Append || info->id == CommandId::Replace)) {
         // RFC 3501 §6.3.11: the message literal, streamed to the store.
         // Checked before its data is taken, so a bad APPEND costs the client
-        // no upload.
-        if (state_ == SessionState::NotAuthenticated) {
+        // no upload. REPLACE (RFC 8508 §3.5) only with a mailbox selected.
+        if (!allowed_in_state(*info)) {
             parser_.refuse_literal();
-            (void)allowed_in_state(*info);
             return;
         }
         append_begin();
@@ -280,6 +281,8 @@ const Session::HandlerRow Session::kHandlers[kCommandCount] = {
     {CommandId::Copy, [](Session& s, const ParsedCommand& c) { s.cmd_copy(c); }},
     {CommandId::Move, [](Session& s, const ParsedCommand& c) { s.cmd_copy(c); }},
     {CommandId::Unauthenticate, [](Session& s, const ParsedCommand&) { s.cmd_unauthenticate(); }},
+    // RFC 8508: APPEND's streamed literal, then the replaced message's expunge.
+    {CommandId::Replace, [](Session& s, const ParsedCommand&) { s.append_finish(); }},
 };
 
 // The command's state rules (RFC 3501 §3) and syntax (§9) are checked before
@@ -375,6 +378,7 @@ void Session::write_capabilities(TextWriter& w) const {
         "NAMESPACE CHILDREN "
         "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA "
         "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE MULTIAPPEND WITHIN UNAUTHENTICATE");
+    w.put(" REPLACE");  // RFC 8508
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
     if (state_ != SessionState::NotAuthenticated) return;
     if (services_.tls_available && !tls_active_) w.put(" STARTTLS");

@@ -39,13 +39,13 @@
 #include "core/mime/transfer_decode.h"
 #include "core/session/command_pool.h"
 #include "core/session/jobs.h"
+#include "core/session/protocol_names.h"
 #include "core/session/quota_reservations.h"
 #include "core/session/tls_pool.h"
 #include "core/store/registry.h"
 #include "core/store/staged_append.h"
 #include "port/clock.h"
 #include "port/log.h"
-#include "core/session/protocol_names.h"
 
 namespace tinyimapd::store {
 class UserStore;
@@ -317,6 +317,7 @@ private:
     void cmd_expunge(const ParsedCommand& cmd);
     void run_expunge_job();
     void fail_expunge_job(Status st);
+    void finish_expunge_job();
     void end_expunge_txn();
     void cmd_copy(const ParsedCommand& cmd);
     void run_copy_job();
@@ -376,12 +377,15 @@ private:
     // or refused (answered).
     enum class AppendStep : std::uint8_t { Go, Wait, Refused };
     bool append_size_allowed(std::uint32_t size);
-    AppendStep append_open(store::UserStore& store);
+    AppendStep append_open(store::UserStore& store, std::string_view mailbox);
+    bool replace_target(const AppendTarget& target);
+    void finish_replace(std::string_view appenduid, std::uint32_t replaced);
     AppendStep append_keywords(store::Mailbox& box, const FlagList& flags, std::uint64_t* keywords);
     void append_chunk(std::string_view chunk);
     void append_finish();
     void abort_append();
     void run_append_job();
+    void append_committed(store::Mailbox& box, std::uint32_t first);
     store::StagedAppend::Step append_commit_step(store::Mailbox& box, std::uint32_t* first,
                                                  Status* error);
     bool append_retry_later();
@@ -460,6 +464,11 @@ private:
     bool append_opening_ = false;
     bool append_open_waiting_ = false;
     std::uint64_t append_open_since_ = 0;
+    // [UID] REPLACE (RFC 8508): the selected mailbox's message the APPEND
+    // replaces (0: the command is an APPEND) and its size (RFC 8508 §3.4:
+    // quota counts the net change).
+    std::uint32_t replace_uid_ = 0;
+    std::uint32_t replace_size_ = 0;
     const std::uint32_t slot_;
 
     // RFC 7162 VANISHED (EARLIER), written ahead of the job it precedes

@@ -233,6 +233,10 @@ constexpr Step kConversation[] = {
     {"j1 FIND ALL.MAILBOXES *\r\nj2 FETCH 1 (RFC822.PEEK RFC822.TEXT.PEEK)\r\n", "j2 OK"},
     {"k1 APPEND INBOX ~{3+}\r\nabc\r\nk2 APPEND INBOX {0+}\r\n\r\n", "k2 NO"},
     {"k3 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\nk4 GETQUOTAROOT INBOX\r\n", "k4 OK"},
+    // RFC 8508: REPLACE and UID REPLACE (the APPEND, then the expunge).
+    {"r1 REPLACE 1 INBOX (\\Seen \\Draft) {3}\r\n", "+ Ready"},
+    {"abc\r\n", "] REPLACE completed"},
+    {"r2 UID REPLACE * INBOX {4+}\r\ndefg\r\nr3 REPLACE 99 INBOX {1}\r\n", "r3 BAD"},
     {"b1 X ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((\r\n", "b1 BAD"},
     {"b2 LOGIN {99999999}\r\n", "b2 BAD"},
     // RFC 8437: back to not authenticated, and in again.

@@ -58,7 +58,7 @@ class Extensions(WithServer):
         caps = set(m.capabilities)
         for cap in ("IDLE UIDPLUS MOVE NAMESPACE ID UNSELECT CHILDREN SPECIAL-USE ENABLE CONDSTORE "
                     "QRESYNC QUOTA LITERAL+ MULTIAPPEND SASL-IR LIST-EXTENDED LIST-STATUS "
-                    "STATUS=SIZE BINARY ESEARCH WITHIN UNAUTHENTICATE").split():
+                    "STATUS=SIZE BINARY ESEARCH WITHIN UNAUTHENTICATE REPLACE").split():
             self.assertIn(cap, caps)
         self.assertTrue(any(c.startswith("APPENDLIMIT=") for c in caps))
         m.logout()
