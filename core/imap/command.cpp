@@ -445,6 +445,12 @@ SyntaxResult parse_replace(ArgReader& r, const CommandScratch&, ParsedCommand* o
     return no_more(r);  // §4.7: one message
 }
 
+// RFC 4978 §3: COMPRESS SP algorithm (an atom; the handler knows DEFLATE).
+SyntaxResult parse_compress(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    if (!r.atom(&out->mechanism)) return bad("Syntax: COMPRESS DEFLATE");
+    return no_more(r);
+}
+
 // RFC 5161: ENABLE 1*(SP capability)
 SyntaxResult parse_enable(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
     out->rest = r;
@@ -540,6 +546,7 @@ constexpr CommandInfo kCommands[] = {
     {"MOVE", CommandId::Move, kStateSelected, true, parse_copy},
     {"UNAUTHENTICATE", CommandId::Unauthenticate, kStateAuthOrSelected, false, parse_no_args},
     {"REPLACE", CommandId::Replace, kStateSelected, true, parse_replace},  // RFC 8508 §3.5
+    {"COMPRESS", CommandId::Compress, kStateAuthOrSelected, false, parse_compress},
 };
 static_assert(sizeof kCommands / sizeof kCommands[0] == kCommandCount);
 

@@ -77,8 +77,9 @@ enum class CommandId : std::uint8_t {
     Move,
     Unauthenticate,  // RFC 8437
     Replace,         // RFC 8508 (selected state)
+    Compress,        // RFC 4978 (authenticated or selected)
 };
-inline constexpr std::size_t kCommandCount = static_cast<std::size_t>(CommandId::Replace) + 1;
+inline constexpr std::size_t kCommandCount = static_cast<std::size_t>(CommandId::Compress) + 1;
 
 // States in which a command is valid (RFC 3501 §3).
 enum CommandStates : std::uint8_t {
@@ -170,7 +171,7 @@ struct ParsedCommand {
 
     // LOGIN / AUTHENTICATE
     std::string_view user, password;    // LOGIN
-    std::string_view mechanism;         // AUTHENTICATE
+    std::string_view mechanism;         // AUTHENTICATE; COMPRESS's algorithm
     bool has_initial_response = false;  // RFC 4959 SASL-IR
     std::string_view initial_response;  // base64, or "" for "="
 

@@ -61,6 +61,8 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     tag_length_ = 0;
     tls_active_ = tls_active;
     starttls_requested_ = false;
+    compress_engine_ = nullptr;
+    compress_active_ = false;
     awaiting_sasl_ = false;
     condstore_ = false;
     qresync_ = false;
@@ -93,7 +95,8 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
 
 bool Session::can_receive() const {
     return state_ != SessionState::Logout && delayed_until_ms_ == kNoDeadline &&
-           !starttls_requested_ && !job_.active() && out_.room() >= kResponseReserve &&
+           !starttls_requested_ && !compress_requested() && !job_.active() &&
+           out_.room() >= kResponseReserve &&
            (block_ != nullptr || services_.command_pool == nullptr ||
             services_.command_pool->free_count() > 0);
 }
@@ -283,6 +286,7 @@ const Session::HandlerRow Session::kHandlers[kCommandCount] = {
     {CommandId::Unauthenticate, [](Session& s, const ParsedCommand&) { s.cmd_unauthenticate(); }},
     // RFC 8508: APPEND's streamed literal, then the replaced message's expunge.
     {CommandId::Replace, [](Session& s, const ParsedCommand&) { s.append_finish(); }},
+    {CommandId::Compress, [](Session& s, const ParsedCommand& c) { s.cmd_compress(c); }},
 };
 
 // The command's state rules (RFC 3501 §3) and syntax (§9) are checked before
@@ -378,7 +382,8 @@ void Session::write_capabilities(TextWriter& w) const {
         "NAMESPACE CHILDREN "
         "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA "
         "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE MULTIAPPEND WITHIN UNAUTHENTICATE");
-    w.put(" REPLACE");  // RFC 8508
+    w.put(" REPLACE");                                                   // RFC 8508
+    if (services_.compress_pool != nullptr) w.put(" COMPRESS=DEFLATE");  // RFC 4978
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
     if (state_ != SessionState::NotAuthenticated) return;
     if (services_.tls_available && !tls_active_) w.put(" STARTTLS");
@@ -475,6 +480,31 @@ void Session::cmd_starttls() {
     }
     tagged("OK", "", "Begin TLS negotiation now");
     starttls_requested_ = true;
+}
+
+// RFC 4978 §3: DEFLATE is the one algorithm; the engine is taken before the
+// OK (the client compresses from its next byte on, so one must be there);
+// none free: NO [LIMIT] and the session goes on uncompressed. Once on,
+// another COMPRESS gets NO [COMPRESSIONACTIVE] (§3, as Dovecot answers).
+void Session::cmd_compress(const ParsedCommand& cmd) {
+    if (compress_active_) {
+        tagged("NO", "COMPRESSIONACTIVE", "DEFLATE is already active");
+        return;
+    }
+    if (!ascii::iequals(cmd.mechanism, "DEFLATE")) {
+        tagged("BAD", "", "Unknown compression algorithm; DEFLATE is the one offered");
+        return;
+    }
+    if (services_.compress_pool == nullptr) {
+        tagged("NO", "UNAVAILABLE", "Compression is not offered by this server");
+        return;
+    }
+    compress_engine_ = services_.compress_pool->take();
+    if (compress_engine_ == nullptr) {
+        tagged("NO", "LIMIT", "Too many compressed connections, try again later");
+        return;
+    }
+    tagged("OK", "", "DEFLATE active");
 }
 
 // RFC 3501 §6.2.2 with RFC 4616 PLAIN and RFC 4959 SASL-IR.
@@ -642,6 +672,9 @@ void Session::end() {
     // STARTTLS answered but the handshake never started: the engine goes back.
     if (services_.tls_pool != nullptr) services_.tls_pool->give(hand_over_tls());
     starttls_requested_ = false;
+    // COMPRESS answered but never started: the engine goes back (a started
+    // one is the loop's, given back when the connection closes).
+    if (services_.compress_pool != nullptr) services_.compress_pool->give(hand_over_compress());
 }
 
 void Session::shutdown(std::string_view reason) {

@@ -38,6 +38,7 @@
 #include "core/mime/text_search.h"
 #include "core/mime/transfer_decode.h"
 #include "core/session/command_pool.h"
+#include "core/session/compress_pool.h"
 #include "core/session/jobs.h"
 #include "core/session/protocol_names.h"
 #include "core/session/quota_reservations.h"
@@ -112,6 +113,7 @@ struct SessionServices {
     QuotaReservations* reservations = nullptr;  // APPENDs in flight, per slot (shared)
     CommandPool* command_pool = nullptr;        // command blocks (shared), see SessionMemory
     TlsPool* tls_pool = nullptr;                // TLS engines (shared); nullptr: one per slot
+    CompressPool* compress_pool = nullptr;      // COMPRESS engines (shared); nullptr: none
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
@@ -136,6 +138,16 @@ public:
     }
     void tls_started();
     bool tls_active() const { return tls_active_; }
+    // COMPRESS was answered OK (RFC 4978 §3): once output() is drained (the
+    // OK goes out uncompressed), the loop takes the engine and compresses
+    // both ways from the next byte on, then calls compress_started().
+    bool compress_requested() const { return compress_engine_ != nullptr && !compress_active_; }
+    port::CompressSession* hand_over_compress() {
+        port::CompressSession* z = compress_engine_;
+        compress_engine_ = nullptr;
+        return z;
+    }
+    void compress_started() { compress_active_ = true; }
 
     // Processes client bytes; returns how many were consumed. Fewer than
     // `length` means the session cannot take more now (output full, a delayed
@@ -214,6 +226,7 @@ private:
     void cmd_unauthenticate();
     void cmd_login(const ParsedCommand& cmd);
     void cmd_starttls();
+    void cmd_compress(const ParsedCommand& cmd);
     void cmd_authenticate(const ParsedCommand& cmd);
     // IDLE ENABLE ID NAMESPACE (cmd_ext.cpp).
     void cmd_idle();
@@ -435,7 +448,9 @@ private:
     std::size_t tag_length_ = 0;
     bool tls_active_ = false;
     bool starttls_requested_ = false;
-    port::TlsSession* starttls_engine_ = nullptr;  // see hand_over_tls()
+    port::TlsSession* starttls_engine_ = nullptr;       // see hand_over_tls()
+    port::CompressSession* compress_engine_ = nullptr;  // see hand_over_compress()
+    bool compress_active_ = false;                      // RFC 4978: the streams are on
     bool awaiting_sasl_ = false;
     // RFC 7162: CONDSTORE on (see enable_condstore); QRESYNC on (ENABLE
     // QRESYNC, §3.2.3): expunges are then reported as VANISHED.
