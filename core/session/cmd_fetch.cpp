@@ -355,29 +355,48 @@ bool Session::check_binary_items() {
 
 // RFC 3501 §6.4.5: BODY[...] sets \Seen, and the change is reported (FLAGS
 // added to the response unless asked). False: the mailbox is held by another
-// session's job; this message again once it is free.
+// session's job, or the change waits for its flush (on the I/O threads, so
+// the loop serves the others); this message again once it is free or done.
 bool Session::set_seen() {
     FetchJob& job = fetch_job();
-    store::MessageInfo result;
-    bool skipped = false;
-    const Status held = selected_->begin_store();
-    if (held == Status::Busy && retry_later()) {
-        // Another session's STORE or COPY job holds the mailbox: this
-        // message again once it is free (RFC 3501 §6.4.5: \Seen is set).
-        job.held_seq = job.seq;
-        job.seq = 0;
-        return false;
+    if (!job.seen_txn) {
+        const Status held = selected_->begin_store(true);  // its flush: start_flush
+        if (held == Status::Busy && retry_later()) {
+            // Another session's STORE or COPY job holds the mailbox: this
+            // message again once it is free (RFC 3501 §6.4.5: \Seen is set).
+            job.held_seq = job.seq;
+            job.seq = 0;
+            return false;
+        }
+        job_.waiting_since_ms = 0;
+        if (held == Status::Ok) {
+            store::MessageInfo result;
+            bool skipped = false;
+            if (selected_->store(view_, job.seq, store::FlagOp::Add, mail::kSeen, 0, 0, &result,
+                                 &skipped) == Status::Ok) {
+                job.seen_txn = true;
+                job.seen_flags = result.flags;
+                job.seen_modseq = result.modseq;
+            } else {
+                selected_->abort_store();
+            }
+        }
     }
-    job_.waiting_since_ms = 0;
-    if (held == Status::Ok) {
-        if (selected_->store(view_, job.seq, store::FlagOp::Add, mail::kSeen, 0, 0, &result,
-                             &skipped) == Status::Ok &&
-            selected_->commit_store() == Status::Ok) {
-            job.message.flags = result.flags | (job.message.flags & mail::kRecent);
-            job.message.modseq = result.modseq;
+    while (job.seen_txn) {
+        const Status committed = selected_->commit_store();
+        if (committed == Status::WouldBlock) {
+            if (start_flush(*selected_)) {  // this message again once flushed
+                job.held_seq = job.seq;
+                job.seq = 0;
+                return false;
+            }
+            continue;  // flushed in place
+        }
+        job.seen_txn = false;
+        if (committed == Status::Ok) {
+            job.message.flags = job.seen_flags | (job.message.flags & mail::kRecent);
+            job.message.modseq = job.seen_modseq;
             own_flag_change();
-        } else {
-            selected_->abort_store();
         }
     }
     bool asked = false;

@@ -190,7 +190,7 @@ void Session::store_finish(Status st) {
     StoreJob& job = job_.get<StoreJob>();
     while (st == Status::Ok && job.txn) {
         const Status committed = selected_->commit_store();
-        if (committed == Status::WouldBlock) {  // a barrier: slots, then state
+        if (committed == Status::WouldBlock) {  // its redo record's flush (or slots, state)
             job.committing = true;
             if (start_flush(*selected_)) return;  // run_store_job goes on once done
             continue;

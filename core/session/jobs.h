@@ -32,8 +32,8 @@
 #include "core/imap/status_spec.h"
 #include "core/imap/store_spec.h"
 #include "core/imap/uid_pairs.h"
-#include "core/store/mailbox.h"
 #include "core/session/protocol_names.h"
+#include "core/store/mailbox.h"
 
 namespace tinyimapd::session {
 
@@ -85,7 +85,11 @@ struct FetchJob : MessageJob {
     std::size_t item_count = 0;
     bool sets_seen = false;
     bool first_item = true;
-    bool add_flags = false;      // report FLAGS after \Seen was set
+    bool add_flags = false;  // report FLAGS after \Seen was set
+    // RFC 3501 §6.4.5's \Seen: its transaction waits for its flush (the
+    // redo record's, on the I/O threads); seen_flags is the message's result.
+    bool seen_txn = false;
+    std::uint8_t seen_flags = 0;
     std::uint32_t seq = 0;       // message being answered, 0 between messages
     std::uint32_t held_seq = 0;  // the next message, put back while waiting
     // start_message is looking up BINARY item binary_check's part (over
@@ -96,6 +100,7 @@ struct FetchJob : MessageJob {
     // RFC 7162 §3.1.4.1: CHANGEDSINCE (0: none) and whether MODSEQ is an
     // item (asked) or added to each response (implied).
     std::uint64_t changedsince = 0;
+    std::uint64_t seen_modseq = 0;  // the \Seen change's modseq (seen_txn)
     bool modseq_asked = false;
     bool modseq_implied = false;
 };

@@ -251,6 +251,60 @@ void encode_slot(const Record& r, std::uint8_t out[kRecordSlotSize]) {
     seal(out, 20);
 }
 
+bool decode_slot(const std::uint8_t in[kRecordSlotSize], Record* r) {
+    if (!sealed(in, 20) || load64(in) == 0) return false;
+    r->modseq = load64(in);
+    r->keywords = load64(in + 8);
+    r->flags = in[16];
+    r->expunged = (in[17] & kSlotExpunged) != 0;
+    return true;
+}
+
+void redo_put(std::uint8_t area[kRedoAreaSize], std::size_t i, std::uint32_t position,
+              const std::uint8_t slot_bytes[kRecordSlotSize], std::uint8_t slot) {
+    std::uint8_t* e = area + kRedoHeaderSize + i * kRedoEntrySize;
+    std::memset(e, 0, kRedoEntrySize);
+    store32(e, position);
+    e[4] = slot;
+    std::memcpy(e + 8, slot_bytes, kRecordSlotSize);
+}
+
+std::size_t redo_seal(std::uint8_t area[kRedoAreaSize], std::size_t count, const State& s,
+                      std::uint8_t state_slot) {
+    std::memset(area, 0, 16);
+    store32(area, kRedoMagic);
+    area[4] = kRedoVersion;
+    area[5] = state_slot;
+    store16(area + 6, static_cast<std::uint16_t>(count));
+    store64(area + 8, s.generation);
+    encode(s, area + 16);
+    const std::size_t crc_at = redo_length(count) - 4;
+    seal(area, crc_at);
+    return crc_at + 4;
+}
+
+bool redo_decode(const std::uint8_t area[kRedoAreaSize], RedoHeader* h) {
+    if (load32(area) != kRedoMagic || area[4] != kRedoVersion || area[5] > 1) return false;
+    const std::size_t count = load16(area + 6);
+    if (count == 0 || count > kRedoMaxEntries) return false;
+    if (!sealed(area, redo_length(count) - 4)) return false;
+    State s;
+    if (!decode(area + 16, &s) || s.generation != load64(area + 8)) return false;
+    h->generation = s.generation;
+    h->state_slot = area[5];
+    h->count = count;
+    h->state = area + 16;
+    return true;
+}
+
+void redo_entry(const std::uint8_t area[kRedoAreaSize], std::size_t i, std::uint32_t* position,
+                std::uint8_t* slot, const std::uint8_t** slot_bytes) {
+    const std::uint8_t* e = area + kRedoHeaderSize + i * kRedoEntrySize;
+    *position = load32(e);
+    *slot = e[4] & 1;
+    *slot_bytes = e + 8;
+}
+
 bool decode_record(const std::uint8_t in[kRecordSize], std::uint64_t committed_modseq, Record* r) {
     if (!decode_fixed(in, r)) return false;
     bool found = false;

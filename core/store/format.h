@@ -144,6 +144,51 @@ struct State {
 void encode(const State& s, std::uint8_t out[kStateSlotSize]);
 bool decode(const std::uint8_t in[kStateSlotSize], State* s);
 
+// The redo log (docs/STORAGE.md "The redo log"): a flag change (STORE,
+// FETCH's implicit \Seen) is committed by ONE flush of one record that
+// holds the new record slots and the new StateSlot, written to one of two
+// areas (by the generation's parity); the slots and the state are written in
+// place after that flush, without one of their own. The next flush of
+// m.index (whatever commits next) makes them durable, so only the last
+// record can still be needed: recovery writes its bytes again. A record
+// counts while its generation is the committed one + 1 (its state never
+// landed) or the committed one with the same state bytes (its slots may not
+// have landed); older ones are stale. The areas were unused (zero) bytes of
+// m.index, so an index written before them is read as is.
+inline constexpr std::uint32_t kRedoMagic = 0x524d4954;  // "TIMR"
+inline constexpr std::uint8_t kRedoVersion = 1;
+inline constexpr std::uint64_t kRedoOffset = kJournalOffset + kJournalSize;
+inline constexpr std::size_t kRedoAreaSize = 1920;
+inline constexpr std::size_t kRedoHeaderSize = 16 + kStateSlotSize;
+inline constexpr std::size_t kRedoEntrySize = 32;
+inline constexpr std::size_t kRedoMaxEntries =
+    (kRedoAreaSize - kRedoHeaderSize - 4) / kRedoEntrySize;
+static_assert(kRedoOffset + 2 * kRedoAreaSize <= kKeywordTableOffset);
+static_assert(kRedoMaxEntries == 56);
+inline constexpr std::uint64_t redo_area_offset(std::uint64_t generation) {
+    return kRedoOffset + (generation % 2) * kRedoAreaSize;
+}
+inline constexpr std::size_t redo_length(std::size_t entries) {
+    return kRedoHeaderSize + entries * kRedoEntrySize + 4;
+}
+// The header of a record in an area (entries follow it).
+struct RedoHeader {
+    std::uint64_t generation = 0;         // of its state
+    std::uint8_t state_slot = 0;          // the StateSlot its state goes to
+    std::size_t count = 0;                // entries
+    const std::uint8_t* state = nullptr;  // the encoded StateSlot (in the area)
+};
+// Entry i: the RecordSlot bytes `slot` of record `position` becomes.
+void redo_put(std::uint8_t area[kRedoAreaSize], std::size_t i, std::uint32_t position,
+              const std::uint8_t slot_bytes[kRecordSlotSize], std::uint8_t slot);
+// Seals `count` entries already put with the state; returns the record's length.
+std::size_t redo_seal(std::uint8_t area[kRedoAreaSize], std::size_t count, const State& s,
+                      std::uint8_t state_slot);
+// False: none, torn or corrupt.
+bool redo_decode(const std::uint8_t area[kRedoAreaSize], RedoHeader* h);
+void redo_entry(const std::uint8_t area[kRedoAreaSize], std::size_t i, std::uint32_t* position,
+                std::uint8_t* slot, const std::uint8_t** slot_bytes);
+
 void encode_keyword(std::string_view name, std::uint8_t out[kKeywordEntrySize]);
 // Returns false for a torn/corrupt entry; *name views `in`.
 bool decode_keyword(const std::uint8_t in[kKeywordEntrySize], std::string_view* name);
@@ -167,6 +212,8 @@ inline constexpr std::uint8_t kSlotExpunged = 1;
 void encode_fixed(const Record& r, std::uint8_t out[kRecordFixedSize]);
 bool decode_fixed(const std::uint8_t in[kRecordFixedSize], Record* r);
 void encode_slot(const Record& r, std::uint8_t out[kRecordSlotSize]);
+// The mutable part of one slot into *r (modseq, keywords, flags, expunged).
+bool decode_slot(const std::uint8_t in[kRecordSlotSize], Record* r);
 // Decodes a whole record; picks the valid slot with the higher modseq that is
 // not above `committed_modseq`. False if the fixed part or both slots are bad.
 bool decode_record(const std::uint8_t in[kRecordSize], std::uint64_t committed_modseq, Record* r);

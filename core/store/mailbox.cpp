@@ -135,6 +135,9 @@ Status Mailbox::lock() {
     Status st = reload_if_changed(&changed);
     // A transaction of ours or another process's failed before its commit.
     if (st == Status::Ok && read_intent_ > state_.highest_modseq) st = scrub_orphans();
+    // A flag change committed by its redo record and not written in place
+    // (the writer, of this process or another, died or failed in between).
+    if (st == Status::Ok) st = replay_redo(false);
     // So did another process's slide, inside a move's commit.
     if (st == Status::Ok && read_journal_ != 0 && read_journal_ == state_.generation) {
         read_journal_ = 0;

@@ -338,6 +338,8 @@ public:
     // ---- STORE ------------------------------------------------------------
     // A batch of flag changes committed with one fsync and one modseq:
     // begin_store(); store() per message; commit_store(). All-or-nothing.
+    // Up to kRedoMaxEntries messages commit with one flush of a redo record
+    // (docs/STORAGE.md "The redo log"); more go the intent's way (3 flushes).
     Status begin_store(bool async_flush = false);
     // `unchanged_since` (RFC 7162 CONDSTORE; 0 = none): when the message's
     // modseq is higher, nothing changes and *skipped is set.
@@ -597,6 +599,12 @@ private:
     void begin_txn();
     Status commit_txn();
     Status declare_intent();
+    // The redo log (format.h, docs/STORAGE.md "The redo log").
+    Status store_redo(std::uint32_t pos, Record& r, bool* buffered);
+    Status redo_spill();
+    Status commit_redo();
+    void redo_void();
+    Status replay_redo(bool at_open);
     Status expunge_done(const View& v, std::size_t runs, std::size_t n, std::uint32_t pos,
                         bool full, std::size_t* count, std::uint32_t* from_uid);
     // fsync(f), or with async_flush_ the barrier handed to the caller
@@ -619,6 +627,12 @@ private:
     bool txn_slots_ = false;          // the transaction rewrote slots of existing records
     std::uint64_t read_intent_ = 0;   // intent record seen by the last read_state()
     std::uint64_t read_journal_ = 0;  // its generation: a move journal to redo (0: none)
+    // A STORE's record slot changes, gathered in its redo record (built in
+    // place: redo_put) until its commit writes the record as one; one that
+    // outgrows it goes the intent's way (redo_spill).
+    std::uint8_t redo_[kRedoAreaSize] = {};
+    std::uint16_t redo_count_ = 0;
+    bool redo_written_ = false;  // the record is written, its flush not reported
     bool appending_ = false;
     std::uint64_t txn_data_end_ = 0;  // COPY: where the next frame goes
     // An EXPUNGE between its calls (async_flush): where its scan is.

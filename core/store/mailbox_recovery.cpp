@@ -76,6 +76,7 @@ Status Mailbox::recover() {
     if ((st = load_keywords()) != Status::Ok) return st;
     if ((st = repair_tail()) != Status::Ok) return st;
     if (read_intent_ > state_.highest_modseq && (st = scrub_orphans()) != Status::Ok) return st;
+    if ((st = replay_redo(true)) != Status::Ok) return st;
     return load_gone();
 }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/base/assert.h"
+#include "core/base/endian.h"
 #include "core/store/mailbox_detail.h"
 
 namespace tinyimapd::store {
@@ -385,6 +386,18 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
     Record r;
     if ((st = read_record(pos, &r)) != Status::Ok) return st;
     if (r.expunged) return Status::NotFound;
+    // Changed before in this transaction: its gathered value is the current one.
+    int held = -1;
+    for (std::size_t i = 0; i < redo_count_ && held < 0; ++i) {
+        std::uint32_t at = 0;
+        std::uint8_t slot = 0;
+        const std::uint8_t* bytes = nullptr;
+        redo_entry(redo_, i, &at, &slot, &bytes);
+        if (at == pos && decode_slot(bytes, &r)) {
+            r.slot = slot;
+            held = static_cast<int>(i);
+        }
+    }
     const std::uint8_t nf = apply(op, r.flags, flags);
     const std::uint64_t nk = apply64(op, r.keywords, keywords);
     // RFC 7162 §3.1.3: a change that changes nothing passes UNCHANGEDSINCE
@@ -394,9 +407,13 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
         *skipped = true;
         return Status::Ok;
     }
-    // Before anything of this message changes: WouldBlock means the
-    // caller flushes the intent and calls again for the same message.
-    if ((st = declare_intent()) != Status::Ok) return st;
+    // Gathered in the redo record while it has room (docs/STORAGE.md "The
+    // redo log"); past that, the intent's way: before anything of this
+    // message changes, the intent durable and the gathered slots written
+    // (WouldBlock: the caller flushes and calls again for the same message).
+    const bool redo =
+        !txn_slots_ && !intent_written_ && (held >= 0 || redo_count_ < kRedoMaxEntries);
+    if (!redo && (st = redo_spill()) != Status::Ok) return st;
     if (seen(nf) != seen(r.flags)) {
         if (seen(nf)) {
             ++next_.seen_count;
@@ -407,9 +424,16 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
     r.flags = nf;
     r.keywords = nk;
     r.modseq = next_.highest_modseq;
-    r.slot = static_cast<std::uint8_t>(1 - r.slot);
-    if ((st = write_record(pos, r, false)) != Status::Ok) return st;
-    compact_mirror(pos, r);
+    if (held < 0) r.slot = static_cast<std::uint8_t>(1 - r.slot);
+    if (redo) {
+        std::uint8_t bytes[kRecordSlotSize];
+        encode_slot(r, bytes);
+        const std::size_t i = held >= 0 ? static_cast<std::size_t>(held) : redo_count_++;
+        redo_put(redo_, i, pos, bytes, r.slot);
+    } else {
+        if ((st = write_record(pos, r, false)) != Status::Ok) return st;
+        compact_mirror(pos, r);
+    }
     // The cache must keep the committed state until the commit.
     if (s_->limits.cache_records != 0) cache_[pos % s_->limits.cache_records].position_plus_one = 0;
     note_change(r.uid, r.modseq);
@@ -421,6 +445,12 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
 
 Status Mailbox::commit_store() {
     if (!in_txn_) return Status::Invalid;
+    if (redo_count_ > 0) {
+        const Status st = commit_redo();
+        if (st == Status::WouldBlock) return st;
+        unlock();
+        return st;
+    }
     if (!txn_slots_ && !intent_written_) {  // nothing changed: no write at all
         in_txn_ = false;
         end_barriers();
@@ -440,10 +470,184 @@ Status Mailbox::commit_store() {
 void Mailbox::abort_store() {
     if (!in_txn_) return;
     if (txn_slots_) abandon_compaction();  // it mirrored slots that never commit
+    redo_void();
+    redo_count_ = 0;
     end_barriers();
     in_txn_ = false;
     cache_clear();
     unlock();
+}
+
+// ---- the redo log (docs/STORAGE.md "The redo log") ----------------------------
+
+// A STORE whose changes outgrow its redo record goes the intent's way: the
+// intent durable, then the slots gathered so far written in place.
+Status Mailbox::redo_spill() {
+    Status st = declare_intent();
+    for (std::size_t i = 0; st == Status::Ok && i < redo_count_; ++i) {
+        std::uint32_t pos = 0;
+        std::uint8_t slot = 0;
+        const std::uint8_t* bytes = nullptr;
+        redo_entry(redo_, i, &pos, &slot, &bytes);
+        st = pwrite_all(s_->fs, index_, bytes, kRecordSlotSize,
+                        record_offset(pos) + kRecordSlotOffset[slot]);
+        Record m;
+        if (st == Status::Ok && decode_slot(bytes, &m)) {
+            m.slot = slot;
+            compact_mirror(pos, m);
+        }
+    }
+    if (st == Status::Ok) redo_count_ = 0;
+    return st;
+}
+
+// The commit of a STORE by its redo record: the record written, ONE flush
+// (the commit point; WouldBlock while it is the caller's), then its slots
+// and its state written in place without a flush of their own: the next
+// flush of m.index makes them durable, and until then recovery has the
+// record (replay_redo).
+Status Mailbox::commit_redo() {
+    Status st = retired_ ? Status::NotFound : Status::Ok;  // DELETE came first
+    if (st == Status::Ok && !redo_written_) {
+        TINYIMAPD_ASSERT(in_txn_ && lock_depth_ > 0);
+        TINYIMAPD_ASSERT(next_.generation == state_.generation + 1);
+        next_.keyword_count = kw_count_;
+        next_.first_recent_uid = first_recent_uid_;
+        const std::size_t n =
+            redo_seal(redo_, redo_count_, next_, static_cast<std::uint8_t>(1 - state_slot_));
+        redo_written_ = true;  // even if the write failed: some of it may be there
+        st = pwrite_all(s_->fs, index_, redo_, n, redo_area_offset(next_.generation));
+    }
+    if (st == Status::Ok) {
+        st = barrier(index_);
+        if (st == Status::WouldBlock) return st;
+    }
+    if (st == Status::Ok) {
+        redo_written_ = false;  // durable: committed, whatever happens next
+        for (std::size_t i = 0; st == Status::Ok && i < redo_count_; ++i) {
+            std::uint32_t pos = 0;
+            std::uint8_t slot = 0;
+            const std::uint8_t* bytes = nullptr;
+            redo_entry(redo_, i, &pos, &slot, &bytes);
+            st = pwrite_all(s_->fs, index_, bytes, kRecordSlotSize,
+                            record_offset(pos) + kRecordSlotOffset[slot]);
+            Record m;
+            if (st == Status::Ok && decode_slot(bytes, &m)) {
+                m.slot = slot;
+                compact_mirror(pos, m);
+            }
+        }
+        if (st == Status::Ok) st = write_state(next_);
+        // A failed write in place: the record stays, and the next lock()
+        // (ours or another process's) writes it again before anything else.
+    } else {
+        redo_void();
+    }
+    end_barriers();
+    in_txn_ = false;
+    redo_count_ = 0;
+    cache_clear();
+    if (st != Status::Ok) return st;
+    state_ = next_;
+    state_slot_ = 1 - state_slot_;
+    ++changes_;
+    return Status::Ok;
+}
+
+// A record written and not committed (its flush failed, or the STORE was
+// given up while waiting for it): made invalid, so no recovery replays it
+// over a later commit of the same generation (whose flush makes this write
+// durable first).
+void Mailbox::redo_void() {
+    if (!redo_written_) return;
+    redo_written_ = false;
+    static constexpr std::uint8_t kZero[16] = {};
+    (void)pwrite_all(s_->fs, index_, kZero, sizeof kZero, redo_area_offset(next_.generation));
+}
+
+// The redo record of the next generation (its state never written in
+// place, or lost with the power) is written in place now: its slots, then
+// its state. At open also the committed generation's own record (its state
+// landed, some slots may not have): slots that differ are written again.
+// No flush: the record stays valid until a later commit, whose flush makes
+// these writes durable first.
+Status Mailbox::replay_redo(bool at_open) {
+    Status st = Status::Ok;
+    bool applied = false;
+    const std::uint32_t keywords = state_.keyword_count;
+    for (std::uint64_t pass = at_open ? 0 : 1; pass < 2; ++pass) {
+        const std::uint64_t want = state_.generation + pass;
+        // Its first 16 bytes say whether a record of that generation is
+        // there (most of the time none is: one small read).
+        std::uint8_t area[kRedoAreaSize];
+        st = pread_full(s_->fs, index_, area, 16, redo_area_offset(want));
+        if (st == Status::Eof) return Status::Ok;  // a short index: no record
+        if (st != Status::Ok) return st;
+        const std::size_t count = le::load16(area + 6);
+        if (le::load32(area) != kRedoMagic || le::load64(area + 8) != want || count == 0 ||
+            count > kRedoMaxEntries)
+            continue;
+        st = pread_full(s_->fs, index_, area + 16, redo_length(count) - 16,
+                        redo_area_offset(want) + 16);
+        if (st == Status::Eof) continue;
+        if (st != Status::Ok) return st;
+        RedoHeader h;
+        if (!redo_decode(area, &h) || h.generation != want) continue;
+        if (pass == 0) {
+            // Only if it is this generation's commit, byte for byte.
+            std::uint8_t cur[kStateSlotSize];
+            if (h.state_slot != state_slot_) continue;
+            st = pread_full(s_->fs, index_, cur, sizeof cur, kStateSlotOffset[state_slot_]);
+            if (st != Status::Ok) return st;
+            if (std::memcmp(cur, h.state, kStateSlotSize) != 0) continue;
+        } else if (h.state_slot == state_slot_) {
+            continue;
+        }
+        State ns;
+        if (!decode(h.state, &ns) || ns.record_count != state_.record_count ||
+            ns.data_file_id != state_.data_file_id)
+            continue;
+        bool fits = true;
+        for (std::size_t i = 0; i < h.count; ++i) {
+            std::uint32_t pos = 0;
+            std::uint8_t slot = 0;
+            const std::uint8_t* bytes = nullptr;
+            redo_entry(area, i, &pos, &slot, &bytes);
+            if (pos >= state_.record_count) fits = false;
+        }
+        if (!fits) continue;
+        for (std::size_t i = 0; i < h.count; ++i) {
+            std::uint32_t pos = 0;
+            std::uint8_t slot = 0;
+            const std::uint8_t* bytes = nullptr;
+            redo_entry(area, i, &pos, &slot, &bytes);
+            const std::uint64_t at = record_offset(pos) + kRecordSlotOffset[slot];
+            if (pass == 0) {
+                std::uint8_t cur[kRecordSlotSize];
+                st = pread_full(s_->fs, index_, cur, sizeof cur, at);
+                if (st != Status::Ok && st != Status::Eof) return st;
+                if (st == Status::Ok && std::memcmp(cur, bytes, kRecordSlotSize) == 0) continue;
+            }
+            if ((st = pwrite_all(s_->fs, index_, bytes, kRecordSlotSize, at)) != Status::Ok)
+                return st;
+        }
+        if (pass == 1) {
+            st =
+                pwrite_all(s_->fs, index_, h.state, kStateSlotSize, kStateSlotOffset[h.state_slot]);
+            if (st != Status::Ok) return st;
+            state_ = ns;
+            state_slot_ = h.state_slot;
+            applied = true;
+        }
+    }
+    cache_clear();
+    if (!applied) return Status::Ok;
+    // What another process committed (or we, before a failed write): the
+    // views learn of it as of any external change.
+    ring_size_ = 0;
+    ring_floor_ = state_.highest_modseq;
+    ++changes_;
+    return state_.keyword_count != keywords ? load_keywords() : Status::Ok;
 }
 
 // ---- COPY -------------------------------------------------------------------

@@ -101,6 +101,10 @@ public:
 // The real mailbox: its m.index and m.data as the store writes them.
 struct RealBox {
     std::string index, data;
+    // `index` with the redo record of a later STORE (+\Flagged on message 1)
+    // that was flushed and never written in place (docs/STORAGE.md "The redo
+    // log"): opening writes it in place.
+    std::string redo_index;
     RealBox() {
         Env env;
         env.fs.make_dirs(kBox);
@@ -125,10 +129,18 @@ struct RealBox {
         std::uint32_t uids[8];
         std::size_t count = 0;
         (void)m->expunge(v, &all, uids, 8, &count);
-        m->detach(v);
-        env.reg->release(m);
         index = env.fs.read_file(env.path(kIndexFile));
         data = env.fs.read_file(env.path(kDataFile));
+        check(m->begin_store() == Status::Ok);
+        MessageInfo info;
+        bool skipped = false;
+        check(m->store(v, 1, FlagOp::Add, 0x02, 0, 0, &info, &skipped) == Status::Ok);
+        check(m->commit_store() == Status::Ok);
+        const std::string stored = env.fs.read_file(env.path(kIndexFile));
+        redo_index = index;
+        redo_index.replace(kRedoOffset, 2 * kRedoAreaSize, stored, kRedoOffset, 2 * kRedoAreaSize);
+        m->detach(v);
+        env.reg->release(m);
     }
 };
 
@@ -196,6 +208,7 @@ void make_index_corpus() {
     write_seed(dir, "both", layout(2, box.index, box.data));
     write_seed(dir, "index-short", layout(0, box.index.substr(0, box.index.size() / 2)));
     write_seed(dir, "data-torn", layout(1, box.data.substr(0, box.data.size() - 7)));
+    write_seed(dir, "index-redo", layout(0, box.redo_index));
     std::exit(0);
 }
 

@@ -50,7 +50,7 @@ TEST_CASE(
     w.net.client_send(a, "t STORE 1:2 +FLAGS (\\Flagged)\r\n");
     tick(w);
     std::string got_a = w.net.client_receive(a);
-    CHECK_FALSE(tagged(got_a, "t"));  // its intent is being flushed
+    CHECK_FALSE(tagged(got_a, "t"));  // its redo record is being flushed
     // b is answered at once, and sees nothing of the uncommitted change.
     CHECK(w.say(b, "n NOOP\r\n") == "n OK NOOP completed\r\n");
     CHECK(w.say(b, "f FETCH 1:2 FLAGS\r\n") ==
@@ -63,8 +63,8 @@ TEST_CASE(
     }
     CHECK(got_a.find("t OK STORE completed") != std::string::npos);
     CHECK(got_a.find("* 1 FETCH (FLAGS (\\Flagged \\Recent))") != std::string::npos);
-    CHECK(turns >= 3);  // three flushes (intent, slots, state) of 5 polls each
-    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) == 3);  // all three before the OK
+    CHECK(turns >= 3);  // one flush (the redo record, docs/STORAGE.md) of 5 polls
+    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) == 1);  // before the OK
     // Now b learns of it.
     CHECK(w.say(b, "n NOOP\r\n") ==
           "* 1 FETCH (UID 1 FLAGS (\\Flagged))\r\n* 2 FETCH (UID 2 FLAGS (\\Flagged))\r\n"
@@ -157,4 +157,61 @@ TEST_CASE(
     CHECK(got == "* 1 EXPUNGE\r\ne OK EXPUNGE completed\r\n");
     CHECK(w.fs.calls(sim::SimFs::Op::Fsync) == 3);  // intent, slots, state
     CHECK(w.say(b, "n NOOP\r\n") == "* 1 EXPUNGE\r\nn OK NOOP completed\r\n");
+}
+
+// RFC 3501 §6.4.5: FETCH BODY[] sets \Seen; its one flush (the redo
+// record, docs/STORAGE.md "The redo log") runs on the I/O threads like a
+// STORE's: another client is answered meanwhile, and the FETCH response
+// (with the new FLAGS) follows the flush.
+TEST_CASE(
+    "Issue 13: FETCH's implicit \\Seen waits for its flush without holding up another "
+    "client (RFC 3501 §6.4.5)",
+    "[server][flush][redo]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    w.say(a, "p APPEND INBOX {7+}\r\n\r\nhello\r\ns SELECT INBOX\r\n");
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    slow_disk(w, 5);
+    w.fs.reset_counters();
+    w.net.client_send(a, "f FETCH 1 BODY[]\r\n");
+    tick(w);
+    std::string got_a = w.net.client_receive(a);
+    CHECK_FALSE(tagged(got_a, "f"));
+    CHECK(got_a.find("FETCH") == std::string::npos);  // nothing before the flush
+    CHECK(w.say(b, "n NOOP\r\n") == "n OK NOOP completed\r\n");
+    int turns = 0;
+    while (!tagged(got_a, "f") && turns < 200) {
+        tick(w);
+        ++turns;
+        got_a += w.net.client_receive(a);
+    }
+    CHECK(got_a.find("* 1 FETCH (BODY[] {7}\r\n\r\nhello FLAGS (\\Seen \\Recent))\r\n") !=
+          std::string::npos);
+    CHECK(got_a.find("f OK FETCH completed") != std::string::npos);
+    CHECK(turns >= 3);
+    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) == 1);
+    CHECK(w.say(b, "n NOOP\r\n") == "* 1 FETCH (UID 1 FLAGS (\\Seen))\r\nn OK NOOP completed\r\n");
+}
+
+// The client leaves while its \Seen waits for the flush: the transaction is
+// given up (the late completion ignored) and the mailbox is free for others.
+TEST_CASE("Issue 13: a FETCH that leaves while its \\Seen is flushed frees the mailbox",
+          "[server][flush][redo]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    w.say(a, "p APPEND INBOX {7+}\r\n\r\nhello\r\ns SELECT INBOX\r\n");
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    slow_disk(w, 5);
+    w.net.client_send(a, "f FETCH 1 BODY[]\r\n");
+    tick(w);
+    w.net.client_close(a);
+    for (int i = 0; i < 20; ++i) tick(w);
+    std::string got = w.say(b, "t STORE 1 +FLAGS (\\Flagged)\r\n");
+    for (int i = 0; i < 200 && !tagged(got, "t"); ++i) {
+        tick(w);
+        got += w.net.client_receive(b);
+    }
+    CHECK(got.find("t OK STORE completed") != std::string::npos);
 }
