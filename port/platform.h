@@ -5,6 +5,7 @@
 #pragma once
 
 #include "port/clock.h"
+#include "port/compress.h"
 #include "port/entropy.h"
 #include "port/fs.h"
 #include "port/log.h"
@@ -22,6 +23,7 @@ struct Platform {
     Log& log;
     Tls* tls = nullptr;            // nullptr: built without TLS, or none configured
     Password* password = nullptr;  // nullptr: only {PLAIN}/{CLEARTEXT} passwords
+    Compress* compress = nullptr;  // nullptr: built without zlib (no COMPRESS=DEFLATE)
 };
 
 }  // namespace tinyimapd::port

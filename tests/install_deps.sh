@@ -26,7 +26,7 @@ case ${1:-} in
   *) usage >&2; exit 2 ;;
 esac
 
-HOST_PACKAGES=(cmake ninja-build g++ libmbedtls-dev python3)
+HOST_PACKAGES=(cmake ninja-build g++ libmbedtls-dev zlib1g-dev python3)
 
 # Cross targets: Debian architecture name -> GNU triplet (g++-<triplet>).
 declare -A CROSS_TRIPLET=([arm64]=aarch64-linux-gnu [armhf]=arm-linux-gnueabihf [s390x]=s390x-linux-gnu)
@@ -50,7 +50,9 @@ FULL_PACKAGES+=(
 for arch in "${!CROSS_TRIPLET[@]}"; do
   # g++-<triplet> brings binutils-<triplet> (strip, readelf, nm) and the
   # cross libc/libstdc++ in /usr/<triplet>.
-  FULL_PACKAGES+=("g++-${CROSS_TRIPLET[$arch]}" "libmbedtls-dev:$arch")
+  # zlib1g-dev:<arch>: COMPRESS=DEFLATE for the target (without it the build
+  # goes on without COMPRESS; docs/TARGETS.md).
+  FULL_PACKAGES+=("g++-${CROSS_TRIPLET[$arch]}" "libmbedtls-dev:$arch" "zlib1g-dev:$arch")
 done
 
 # Issue 14's targets: MIPS (both byte orders, glibc) and aarch64 with musl,

@@ -3,7 +3,7 @@
 #   cmake -G Ninja -B build/aarch64 \
 #         -DCMAKE_TOOLCHAIN_FILE=toolchains/aarch64-linux-gnu.cmake
 #
-# Needs (Debian 12): g++-aarch64-linux-gnu, libmbedtls-dev:arm64, catch2,
+# Needs (Debian 12): g++-aarch64-linux-gnu, libmbedtls-dev:arm64, zlib1g-dev:arm64, catch2,
 # qemu-user — tests/install_deps.sh installs them all. ctest runs the
 # target's test binaries under qemu-user (CMAKE_CROSSCOMPILING_EMULATOR).
 set(TINYIMAPD_TARGET_TRIPLET aarch64-linux-gnu)

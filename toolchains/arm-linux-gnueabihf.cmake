@@ -3,7 +3,7 @@
 #   cmake -G Ninja -B build/armhf \
 #         -DCMAKE_TOOLCHAIN_FILE=toolchains/arm-linux-gnueabihf.cmake
 #
-# Needs (Debian 12): g++-arm-linux-gnueabihf, libmbedtls-dev:armhf, catch2,
+# Needs (Debian 12): g++-arm-linux-gnueabihf, libmbedtls-dev:armhf, zlib1g-dev:armhf, catch2,
 # qemu-user — tests/install_deps.sh installs them all. ctest runs the
 # target's test binaries under qemu-user (CMAKE_CROSSCOMPILING_EMULATOR).
 set(TINYIMAPD_TARGET_TRIPLET arm-linux-gnueabihf)

@@ -4,7 +4,7 @@
 #   cmake -G Ninja -B build/s390x \
 #         -DCMAKE_TOOLCHAIN_FILE=toolchains/s390x-linux-gnu.cmake
 #
-# Needs (Debian 12): g++-s390x-linux-gnu, libmbedtls-dev:s390x, catch2,
+# Needs (Debian 12): g++-s390x-linux-gnu, libmbedtls-dev:s390x, zlib1g-dev:s390x, catch2,
 # qemu-user — tests/install_deps.sh installs them all. ctest runs the
 # target's test binaries under qemu-user (CMAKE_CROSSCOMPILING_EMULATOR).
 set(TINYIMAPD_TARGET_TRIPLET s390x-linux-gnu)

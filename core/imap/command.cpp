@@ -291,6 +291,18 @@ SyntaxResult read_append_message(ArgReader& r, AppendMessage* m) {
     return ok();
 }
 
+// RFC 8508 §5: replace = "REPLACE" SP seq-number SP mailbox append-message
+// (the UID form's seq-number is a UID). Leaves `r` at the message.
+SyntaxResult read_replace_target(ArgReader& r, AppendTarget* t) {
+    t->replace = true;
+    std::string_view n;
+    if (!r.atom(&n)) return bad("Syntax: REPLACE number mailbox [(flags)] [\"date-time\"] {size}");
+    t->star = n == "*";
+    if (!t->star && !parse_number(n, &t->number)) return bad("Invalid message number", n);
+    if (!t->star && (t->number == 0 || n[0] == '0')) return bad("Invalid message number", n);
+    return read_mailbox(r, &t->mailbox);
+}
+
 // ---- the grammar of each command (RFC 3501 §9 "command-*"), by name ----
 
 // CAPABILITY NOOP LOGOUT STARTTLS NAMESPACE IDLE CHECK CLOSE UNSELECT.
@@ -430,6 +442,26 @@ SyntaxResult parse_append(ArgReader& r, const CommandScratch&, ParsedCommand* ou
     return ok();
 }
 
+// RFC 8508 §3.2, §3.3: [UID] REPLACE number mailbox [flags] [date] literal.
+SyntaxResult parse_replace(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    out->replace.uid = out->uid;
+    SyntaxResult s = read_replace_target(r, &out->replace);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    out->mailbox = out->replace.mailbox;
+    AppendMessage m;
+    s = read_append_message(r, &m);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    r.skip();
+    out->append_count = 1;
+    return no_more(r);  // §4.7: one message
+}
+
+// RFC 4978 §3: COMPRESS SP algorithm (an atom; the handler knows DEFLATE).
+SyntaxResult parse_compress(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    if (!r.atom(&out->mechanism)) return bad("Syntax: COMPRESS DEFLATE");
+    return no_more(r);
+}
+
 // RFC 5161: ENABLE 1*(SP capability)
 SyntaxResult parse_enable(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
     out->rest = r;
@@ -566,6 +598,8 @@ constexpr CommandInfo kCommands[] = {
     {"UNAUTHENTICATE", CommandId::Unauthenticate, kStateAuthOrSelected, false, parse_no_args},
     {"SORT", CommandId::Sort, kStateSelected, true, parse_sort},
     {"THREAD", CommandId::Thread, kStateSelected, true, parse_thread},
+    {"REPLACE", CommandId::Replace, kStateSelected, true, parse_replace},  // RFC 8508 §3.5
+    {"COMPRESS", CommandId::Compress, kStateAuthOrSelected, false, parse_compress},
 };
 static_assert(sizeof kCommands / sizeof kCommands[0] == kCommandCount);
 
@@ -582,17 +616,39 @@ const CommandInfo& command_info(CommandId id) {
     return kCommands[static_cast<std::size_t>(id)];
 }
 
-SyntaxResult append_message_ready(const Parser& parser, AppendMessage* message) {
+const CommandInfo* literal_command(const Parser& parser, bool* uid) {
+    *uid = false;
+    if (!ascii::iequals(parser.name(), "UID")) return find_command(parser.name());
     ArgReader r(parser);
-    std::string_view mailbox;
-    SyntaxResult s = read_mailbox(r, &mailbox);
+    std::string_view sub;
+    if (!r.atom(&sub) || !ascii::iequals(sub, "REPLACE")) return nullptr;
+    *uid = true;
+    return &command_info(CommandId::Replace);
+}
+
+SyntaxResult append_message_ready(const Parser& parser, AppendMessage* message,
+                                  AppendTarget* target) {
+    ArgReader r(parser);
+    AppendTarget t;
+    bool uid = false;
+    const CommandInfo* info = literal_command(parser, &uid);
+    SyntaxResult s;
+    if (info != nullptr && info->id == CommandId::Replace) {
+        if (uid) r.skip();  // "REPLACE" after "UID"
+        t.uid = uid;
+        s = read_replace_target(r, &t);
+    } else {
+        s = read_mailbox(r, &t.mailbox);
+    }
     while (s.verdict == SyntaxVerdict::Ok) {
         *message = AppendMessage{};
         s = read_append_message(r, message);
         if (s.verdict != SyntaxVerdict::Ok) break;
         r.skip();
         if (r.at_end()) break;  // that literal is the one being announced
+        if (t.replace) return bad("REPLACE takes one message");  // RFC 8508 §4.7
     }
+    if (target != nullptr) *target = t;
     return s;
 }
 
@@ -606,7 +662,7 @@ SyntaxResult parse_command(const Parser& parser, const CommandScratch& scratch,
         std::string_view sub;
         if (!r.atom(&sub) || (info = find_command(sub)) == nullptr || !info->uid_form) {
             return bad(
-                "UID must be followed by COPY, FETCH, MOVE, SEARCH, SORT, STORE, THREAD or EXPUNGE",
+                "UID must be followed by COPY, FETCH, MOVE, SEARCH, SORT, STORE, THREAD, EXPUNGE or REPLACE",
                 sub);
         }
         uid = true;

@@ -14,7 +14,7 @@
 // the caller reserves at startup (fetch items, search nodes); it is valid
 // until the parser is fed again. No allocation.
 //
-// APPEND is special: its message literals stream to storage while the
+// APPEND (and REPLACE, RFC 8508) is special: its message literals stream to storage while the
 // command is still arriving, so its arguments are checked piece by piece
 // (append_message_ready) before each literal is taken, and the whole at the
 // end.
@@ -79,8 +79,10 @@ enum class CommandId : std::uint8_t {
     Unauthenticate,  // RFC 8437
     Sort,            // RFC 5256, selected state
     Thread,
+    Replace,   // RFC 8508 (selected state)
+    Compress,  // RFC 4978 (authenticated or selected)
 };
-inline constexpr std::size_t kCommandCount = static_cast<std::size_t>(CommandId::Thread) + 1;
+inline constexpr std::size_t kCommandCount = static_cast<std::size_t>(CommandId::Compress) + 1;
 
 // States in which a command is valid (RFC 3501 §3).
 enum CommandStates : std::uint8_t {
@@ -143,6 +145,16 @@ struct AppendMessage {
     std::uint32_t size = 0;
 };
 
+// What precedes the messages of an APPEND or a [UID] REPLACE (RFC 8508 §3.2,
+// §3.3): the mailbox, and REPLACE's message (a number or UID, or "*").
+struct AppendTarget {
+    std::string_view mailbox;
+    bool replace = false;
+    bool uid = false;
+    bool star = false;         // "*": the last message (RFC 3501 §9 seq-number)
+    std::uint32_t number = 0;  // not star: the message number or UID
+};
+
 // What an AUTHENTICATE, ID, ENABLE or SETQUOTA carries: its arguments, for
 // the handler to walk with ArgReader (the syntax is checked here).
 struct ParsedCommand {
@@ -162,7 +174,7 @@ struct ParsedCommand {
 
     // LOGIN / AUTHENTICATE
     std::string_view user, password;    // LOGIN
-    std::string_view mechanism;         // AUTHENTICATE
+    std::string_view mechanism;         // AUTHENTICATE; COMPRESS's algorithm
     bool has_initial_response = false;  // RFC 4959 SASL-IR
     std::string_view initial_response;  // base64, or "" for "="
 
@@ -190,6 +202,7 @@ struct ParsedCommand {
 
     // APPEND: the messages seen so far (MULTIAPPEND, RFC 3502).
     std::size_t append_count = 0;
+    AppendTarget replace;  // REPLACE: the message replaced (RFC 8508)
 
     explicit ParsedCommand(const ArgReader& r) : patterns(r), store(r), rest(r) {}
 };
@@ -221,9 +234,16 @@ struct SyntaxResult {
 // Checks the current command of `parser` and fills `out`.
 SyntaxResult parse_command(const Parser& parser, const CommandScratch& scratch, ParsedCommand* out);
 
-// APPEND, when a message literal is announced: are the arguments so far well
-// formed (mailbox, then per message [flag-list] [date-time] literal)? Fills
-// `message` for the literal being announced, the last argument.
-SyntaxResult append_message_ready(const Parser& parser, AppendMessage* message);
+// APPEND or [UID] REPLACE, when a message literal is announced: are the
+// arguments so far well formed (REPLACE's message, the mailbox, then per
+// message [flag-list] [date-time] literal; REPLACE takes one message)?
+// Fills `message` for the literal being announced, the last argument, and
+// `target` (if given) with what precedes the messages.
+SyntaxResult append_message_ready(const Parser& parser, AppendMessage* message,
+                                  AppendTarget* target = nullptr);
+
+// The command whose literal the parser announces: APPEND, REPLACE or UID
+// REPLACE (*uid set) are the ones that stream it; nullptr for an unknown name.
+const CommandInfo* literal_command(const Parser& parser, bool* uid);
 
 }  // namespace tinyimapd::imap

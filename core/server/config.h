@@ -125,6 +125,10 @@ struct Config {
     // criterion plus the prepared strings (kSortTextMax at most each).
     std::uint32_t sort_buffers = 1;
     std::uint32_t sort_buffer_kib = 8192;
+    // COMPRESS=DEFLATE engines (zlib stream pairs, about 100 KiB each), lent
+    // to connections after COMPRESS; at most max_clients are set up. None
+    // free: COMPRESS answers NO [LIMIT] (RFC 4978; the session goes on).
+    std::uint32_t compress_sessions = 8;
     std::uint32_t passwd_max_size = 65536;  // each of PasswdDb's two buffers
     ConfigPath tls_cert{};
     ConfigPath tls_key{};

@@ -85,6 +85,10 @@ std::size_t Server::tls_engines(const Config& c) {
     return c.tls_sessions < c.max_clients ? c.tls_sessions : c.max_clients;
 }
 
+std::size_t Server::compress_engines(const Config& c) {
+    return c.compress_sessions < c.max_clients ? c.compress_sessions : c.max_clients;
+}
+
 namespace {
 
 // The command arena holds one command's bytes: the line and its literals.
@@ -104,6 +108,10 @@ struct Server::Slot {
     bool input_waiting = false;       // whole commands in `in`, ready to be taken
     port::TlsSession* tls = nullptr;  // the TLS engine lent to this connection (tls_pool_)
     bool tls_on = false;              // reads and writes go through `tls`
+    // RFC 4978: the COMPRESS engine lent to this connection; with z_on the
+    // session's bytes are inflated from and deflated into it (inside TLS).
+    port::CompressSession* z = nullptr;
+    bool z_on = false;
     std::uint64_t close_by = session::kNoDeadline;
     std::uint64_t stalled_since = session::kNoDeadline;  // output waiting, none taken since
     // Lingering close (Server::linger): the session is over, our side is shut
@@ -254,6 +262,8 @@ Server::Layout Server::lay_out(void* block, std::size_t size, const Config& conf
     mark = arena.used();
     l.tls_free = arena.take<port::TlsSession*>(tls_engines(config));
     note("TLS engine free list (tls_sessions)", tls_engines(config), false);
+    l.compress_free = arena.take<port::CompressSession*>(compress_engines(config));
+    note("COMPRESS engine free list (compress_sessions)", compress_engines(config), false);
     // The command pool: its descriptors, then the blocks back to back.
     const std::size_t blocks = config.command_buffers;
     l.command_blocks = arena.take<session::CommandBlock>(blocks);
@@ -398,6 +408,16 @@ bool Server::place_slots() {
     // Added last to first: the first lent is session(0).
     for (std::size_t i = engines; i > 0; --i) (void)tls_pool_.add(platform_.tls->session(i - 1));
     if (platform_.tls != nullptr) services_.tls_pool = &tls_pool_;
+    // The COMPRESS engines likewise (port/compress.h); none: not offered.
+    compress_pool_.init(layout_.compress_free, compress_engines(config_));
+    std::size_t zs = 0;
+    while (platform_.compress != nullptr && zs < compress_engines(config_) &&
+           platform_.compress->session(zs) != nullptr) {
+        ++zs;
+    }
+    for (std::size_t i = zs; i > 0; --i)
+        (void)compress_pool_.add(platform_.compress->session(i - 1));
+    if (zs > 0) services_.compress_pool = &compress_pool_;
     return true;
 }
 
@@ -450,8 +470,9 @@ port::WaitItem Server::wait_item(Slot& s, std::uint64_t now, std::uint64_t* dead
         want |= port::kWaitRead;
         // Bytes already decrypted inside TLS: do not sleep on the socket.
         if (s.tls_on && s.tls->pending() > 0) until(now);
+        if (s.z_on && s.z->input_pending()) until(now);  // inflated bytes waiting
     }
-    if (!s.session.output().empty() || (s.tls_on && s.tls->wants_write())) {
+    if (!sent_all(s) || (s.tls_on && s.tls->wants_write())) {
         want |= port::kWaitWrite;
     } else if ((s.session.has_job() && !s.session.job_waiting()) || s.input_waiting) {
         until(now);  // more to answer and room for it: no sleeping
@@ -622,9 +643,96 @@ void Server::accept_all(const Listener& listener, std::uint64_t now) {
 }
 
 port::IoResult Server::read_some(Slot& s) {
+    if (s.z_on) return read_inflated(s);
     std::uint8_t* to = s.in + s.in_length;
     const std::size_t room = config_.input_buffer - s.in_length;
     return s.tls_on ? s.tls->read(to, room) : platform_.net.read(s.handle, to, room);
+}
+
+// RFC 4978: the client's bytes inflated into `in`, at most its room per
+// call (a decompression bomb waits inside the engine, and the parser's
+// limits apply to what comes out); compressed bytes are read (from TLS
+// when it is on) only when the engine has inflated all it held. Invalid: a
+// corrupt stream.
+port::IoResult Server::read_inflated(Slot& s) {
+    std::uint8_t* to = s.in + s.in_length;
+    const std::size_t room = config_.input_buffer - s.in_length;
+    port::IoResult r = s.z->inflate(to, room);
+    if (r.status != Status::WouldBlock) return r;
+    std::size_t zroom = 0;
+    std::uint8_t* zin = s.z->input_space(&zroom);
+    if (zroom == 0) return {Status::WouldBlock, 0};
+    const port::IoResult got =
+        s.tls_on ? s.tls->read(zin, zroom) : platform_.net.read(s.handle, zin, zroom);
+    if (got.status != Status::Ok) return got;
+    s.z->input_added(got.bytes);
+    return s.z->inflate(to, room);
+}
+
+// Everything the session wrote is on its way: none left in its buffer, nor
+// compressed bytes or a flush in the engine.
+bool Server::sent_all(Slot& s) {
+    if (!s.session.output().empty()) return false;
+    return !s.z_on || (s.z->output().empty() && !s.z->deflate_pending());
+}
+
+// RFC 4978 §3: compression starts right after the CRLF of COMPRESS's OK,
+// which has been sent; bytes the client sent after the command (it must
+// not, §3, but may once it saw the OK) are compressed ones: they go to
+// the engine.
+void Server::start_compress(Slot& s) {
+    s.z = s.session.hand_over_compress();  // taken from compress_pool_ before the OK
+    if (s.z == nullptr || s.z->start() != Status::Ok) {
+        close_slot(s, "COMPRESS could not start");
+        return;
+    }
+    std::size_t zroom = 0;
+    std::uint8_t* zin = s.z->input_space(&zroom);
+    if (s.in_length > zroom) {
+        close_slot(s, "too much pipelined after COMPRESS");
+        return;
+    }
+    std::memcpy(zin, s.in, s.in_length);
+    s.z->input_added(s.in_length);
+    s.in_length = 0;
+    s.z_on = true;
+    s.session.compress_started();
+}
+
+void Server::give_back_compress(Slot& s) {
+    if (s.z == nullptr) return;
+    s.z->finish();
+    compress_pool_.give(s.z);
+    s.z = nullptr;
+    s.z_on = false;
+}
+
+// The session's output through the engine: compressed bytes are sent
+// first, then more of the output is deflated (each burst ends in a sync
+// flush). False when the connection failed (closed).
+bool Server::write_deflated(Slot& s, bool* progress) {
+    for (;;) {
+        while (!s.z->output().empty()) {
+            const port::IoResult r = write_some(s, s.z->output());
+            if (r.status == Status::WouldBlock) return true;
+            if (r.status != Status::Ok) {
+                close_slot(s, "write failed");
+                return false;
+            }
+            s.z->output_sent(r.bytes);
+            *progress = true;
+        }
+        const std::string_view out = s.session.output();
+        if (out.empty() && !s.z->deflate_pending()) return true;
+        const port::IoResult r =
+            s.z->deflate(reinterpret_cast<const std::uint8_t*>(out.data()), out.size());
+        if (r.status != Status::Ok) {
+            close_slot(s, "compression failed");
+            return false;
+        }
+        if (r.bytes > 0) s.session.output_sent(r.bytes);
+        if (r.bytes == 0 && s.z->output().empty() && !s.z->deflate_pending()) return true;
+    }
 }
 
 port::IoResult Server::write_some(Slot& s, std::string_view out) {
@@ -633,27 +741,40 @@ port::IoResult Server::write_some(Slot& s, std::string_view out) {
                     : platform_.net.write(s.handle, data, out.size());
 }
 
-void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
-    if (s.lingering) {
-        drain(s, now);
-        return;
-    }
+// Reads what the connection has for the session, if it can take it; false
+// when the connection was closed.
+bool Server::take_input(Slot& s, std::uint8_t ready) {
     // With TLS, a readable or writable socket may mean handshake progress,
     // and decrypted bytes may wait inside the engine with nothing on the
     // socket: let the engine decide.
     const bool tls_ready = s.tls_on && (ready != 0 || s.tls->pending() > 0);
-    const bool readable = (ready & (port::kWaitRead | port::kWaitHangup)) != 0 || tls_ready;
+    const bool z_ready = s.z_on && s.z->input_pending();
+    const bool readable =
+        (ready & (port::kWaitRead | port::kWaitHangup)) != 0 || tls_ready || z_ready;
     if (readable && !s.peer_eof && s.in_length < config_.input_buffer && s.session.can_receive()) {
         port::IoResult r = read_some(s);
         if (r.status == Status::Ok) {
             s.in_length += r.bytes;
         } else if (r.status == Status::Eof) {
             s.peer_eof = true;
+        } else if (r.status == Status::Invalid && s.z_on) {
+            // RFC 4978: what follows COMPRESS is not a DEFLATE stream.
+            s.session.shutdown("Corrupt compressed data");
+            s.peer_eof = true;
         } else if (r.status != Status::WouldBlock) {
             close_slot(s, s.tls_on ? "TLS error or connection reset" : "connection reset");
-            return;
+            return false;
         }
     }
+    return true;
+}
+
+void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
+    if (s.lingering) {
+        drain(s, now);
+        return;
+    }
+    if (!take_input(s, ready)) return;
     s.session.tick(now);
     feed(s, now);
     flush(s, now);
@@ -691,13 +812,17 @@ void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
         start_tls(s);
         if (!s.active) return;
     }
+    if (s.session.compress_requested() && sent_all(s)) {
+        start_compress(s);
+        if (!s.active) return;
+    }
     if (s.stalled_since != session::kNoDeadline && now >= s.stalled_since + kOutputStallMs) {
         close_slot(s, "took none of its output for too long");
         return;
     }
 
     if (s.session.closing()) {
-        if (s.session.output().empty()) {
+        if (sent_all(s)) {
             linger(s, "logged out", now);
         } else if (s.close_by == session::kNoDeadline) {
             s.close_by = now + kLingerMs;
@@ -706,7 +831,7 @@ void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
         }
         return;
     }
-    if (s.peer_eof && s.in_length == 0 && s.session.output().empty() && s.session.can_receive()) {
+    if (s.peer_eof && s.in_length == 0 && sent_all(s) && s.session.can_receive()) {
         close_slot(s, "client closed the connection");
     }
 }
@@ -734,7 +859,7 @@ void Server::start_tls(Slot& s) {
 
 void Server::flush(Slot& s, std::uint64_t now) {
     bool progress = false;
-    if (s.tls_on && s.session.output().empty() && s.tls->wants_write()) {
+    if (s.tls_on && sent_all(s) && s.tls->wants_write()) {
         // A record the engine already took is still partly unsent: push it.
         const port::IoResult r = s.tls->write(nullptr, 0);
         if (r.status != Status::Ok && r.status != Status::WouldBlock) {
@@ -742,7 +867,8 @@ void Server::flush(Slot& s, std::uint64_t now) {
             return;
         }
     }
-    while (!s.session.output().empty()) {
+    if (s.z_on && !write_deflated(s, &progress)) return;
+    while (!s.z_on && !s.session.output().empty()) {
         port::IoResult r = write_some(s, s.session.output());
         if (r.status == Status::Ok) {
             s.session.output_sent(r.bytes);
@@ -755,7 +881,7 @@ void Server::flush(Slot& s, std::uint64_t now) {
         }
         break;
     }
-    if (s.session.output().empty()) {
+    if (sent_all(s)) {
         s.stalled_since = session::kNoDeadline;
     } else if (progress || s.stalled_since == session::kNoDeadline) {
         s.stalled_since = now;
@@ -769,6 +895,7 @@ void Server::close_slot(Slot& s, std::string_view why) {
         if (s.tls_on) s.tls->finish();
     }
     give_back_tls(s);
+    give_back_compress(s);
     s.tls_on = false;
     platform_.net.close(s.handle);
     s.handle = port::kNoHandle;
@@ -789,6 +916,7 @@ void Server::linger(Slot& s, std::string_view why, std::uint64_t now) {
     s.session.end();
     if (s.tls_on) s.tls->finish();
     give_back_tls(s);
+    give_back_compress(s);
     s.tls_on = false;
     platform_.net.shutdown_write(s.handle);
     s.lingering = true;
@@ -834,7 +962,7 @@ void Server::begin_shutdown(std::string_view reason) {
         }
         s.session.shutdown(reason);
         flush(s, now);
-        if (s.active && s.session.output().empty()) linger(s, "server shutdown", now);
+        if (s.active && sent_all(s)) linger(s, "server shutdown", now);
     }
 }
 

@@ -40,6 +40,9 @@ public:
     // TLS engines the server lends to connections: tls_sessions, at most
     // max_clients. The platform's Tls must offer session(i) for each.
     static std::size_t tls_engines(const Config& config);
+    // COMPRESS engines the server lends: compress_sessions, at most
+    // max_clients. The platform's Compress must offer session(i) for each.
+    static std::size_t compress_engines(const Config& config);
     // One item of the block, for write_layout().
     struct LayoutItem {
         std::string_view name;
@@ -110,6 +113,7 @@ private:
         session::QuotaReservations::Entry* reservations = nullptr;  // one per slot
         port::WaitItem* wait_items = nullptr;                       // slots and listeners
         port::TlsSession** tls_free = nullptr;            // tls_engines(): the TLS pool's free list
+        port::CompressSession** compress_free = nullptr;  // compress_engines(): COMPRESS's
         session::CommandBlock* command_blocks = nullptr;  // command_buffers of them
         session::CommandBlock** command_free = nullptr;   // the pool's free list
         char** sort_areas = nullptr;                      // sort_buffers: the work area pool's list
@@ -129,8 +133,14 @@ private:
                 const port::PeerAddress& peer);
     port::IoResult read_some(Slot& slot);
     port::IoResult write_some(Slot& slot, std::string_view out);
+    port::IoResult read_inflated(Slot& slot);
+    bool write_deflated(Slot& slot, bool* progress);
+    static bool sent_all(Slot& slot);
+    void start_compress(Slot& slot);
+    void give_back_compress(Slot& slot);
     void start_tls(Slot& slot);
     void give_back_tls(Slot& slot);
+    bool take_input(Slot& slot, std::uint8_t ready);
     void serve(Slot& slot, std::uint8_t ready, std::uint64_t now);
     void feed(Slot& slot, std::uint64_t now);
     void flush(Slot& slot, std::uint64_t now);
@@ -152,6 +162,7 @@ private:
     session::CommandPool command_pool_;        // command_buffers blocks, lent per command
     session::TlsPool tls_pool_;                // TLS engines, lent per connection
     session::WorkAreaPool sort_pool_;          // SORT/THREAD work areas, lent per command
+    session::CompressPool compress_pool_;      // COMPRESS engines, lent per connection
     session::SessionServices services_;
 
     Slot* slots_ = nullptr;

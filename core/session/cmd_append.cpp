@@ -3,6 +3,9 @@
 // committed to the mailbox as a job that waits on a timer while the mailbox
 // is busy, and the tagged OK (with APPENDUID, RFC 4315) goes out only once
 // it is durable. RFC 9208 quota is reserved while the message is staged.
+// [UID] REPLACE (RFC 8508) is the same APPEND of one message, followed, once
+// it is durable, by the expunge of the message it replaces (cmd_copy.cpp
+// finish_replace).
 #include "core/base/text.h"
 #include "core/session/session.h"
 #include "core/store/user_store.h"
@@ -53,7 +56,11 @@ bool Session::append_size_allowed(std::uint32_t size) {
     }
     // RFC 9208 §4.3.1: the committed usage plus every reservation of this
     // user's APPENDs in flight (this command's earlier messages included).
-    if (!quota_allows(size, 1)) {
+    // RFC 8508 §3.4: a REPLACE counts "only the net quota consumption".
+    const bool fits = replace_uid_ == 0
+                          ? quota_allows(size, 1)
+                          : quota_allows(size > replace_size_ ? size - replace_size_ : 0, 0);
+    if (!fits) {
         parser_.refuse_literal();
         abort_append();
         tagged("NO", "OVERQUOTA", "The mailbox quota would be exceeded");
@@ -64,10 +71,7 @@ bool Session::append_size_allowed(std::uint32_t size) {
 
 // The first message of the command: opens the mailbox and the slot's
 // staging file (append_box_, stage_).
-Session::AppendStep Session::append_open(store::UserStore& store) {
-    ArgReader args(parser_);
-    std::string_view mailbox;
-    (void)args.astring(&mailbox);
+Session::AppendStep Session::append_open(store::UserStore& store, std::string_view mailbox) {
     Result<store::Mailbox*> opened = store.open(mailbox);
     if (opened.status == Status::Busy && append_retry_later()) return AppendStep::Wait;
     if (!opened.ok()) {
@@ -128,20 +132,56 @@ Session::AppendStep Session::append_keywords(store::Mailbox& box, const FlagList
     return AppendStep::Go;
 }
 
+// RFC 8508 §3.2, §3.3: the message a REPLACE replaces, looked up in the
+// session's view before the literal is taken (a REPLACE that cannot remove
+// it costs the client no upload); false when refused (answered).
+bool Session::replace_target(const AppendTarget& target) {
+    std::uint32_t seq = 0;
+    if (target.star) {
+        seq = view_.exists;  // RFC 3501 §9 seq-number: "*" is the last one
+    } else if (target.uid) {
+        seq = selected_->seq_of_uid(view_, target.number);
+    } else if (target.number <= view_.exists) {
+        seq = target.number;
+    }
+    store::MessageInfo m;
+    const Status st = seq == 0 ? Status::NotFound : selected_->message(view_, seq, &m);
+    if (!view_.read_only && st == Status::Ok && !m.expunged) {
+        replace_uid_ = m.uid;
+        replace_size_ = m.size;
+        return true;
+    }
+    parser_.refuse_literal();
+    if (view_.read_only) {
+        tagged("NO", "READ-ONLY", "The mailbox is selected read-only");
+    } else if (seq == 0 && (target.star || !target.uid)) {
+        tagged("BAD", "", "Invalid message sequence number");  // RFC 3501 §9
+    } else if (seq == 0) {
+        tagged("NO", "", "No message with that UID");
+    } else if (st != Status::Ok) {
+        answer_store(st, "");
+    } else {
+        tagged("NO", "EXPUNGEISSUED", "The message was expunged by another session");
+    }
+    return false;
+}
+
 void Session::append_begin() {
     AppendMessage message;
-    const SyntaxResult r = append_message_ready(parser_, &message);
+    AppendTarget target;
+    const SyntaxResult r = append_message_ready(parser_, &message, &target);
     if (r.verdict != SyntaxVerdict::Ok) {
         parser_.refuse_literal();
         abort_append();
         report_syntax(r);
         return;
     }
+    if (target.replace && append_box_ == nullptr && !replace_target(target)) return;
     const std::uint32_t size = parser_.literal_size();
     if (!append_size_allowed(size)) return;
     store::UserStore store(*services_.registry, user_root_.view());
     if (append_box_ == nullptr) {
-        const AppendStep opened = append_open(store);
+        const AppendStep opened = append_open(store, target.mailbox);
         if (opened != AppendStep::Go) return;
     }
     std::uint64_t keywords = 0;
@@ -300,15 +340,26 @@ void Session::run_append_job() {
         case Step::Flush: append_wait_ = AppendWait::None; return;  // flush_completed goes on
         case Step::Done: break;
     }
+    append_committed(*box, first);
+}
+
+// The staged messages are durable in `box` (the first has UID `first`):
+// the answer, or REPLACE's removal of the message it replaces.
+void Session::append_committed(store::Mailbox& box, std::uint32_t first) {
     job_.end();
     append_wait_ = AppendWait::None;
     const std::size_t count = stage_.count();
-    const std::uint32_t validity = box->uid_validity();
+    const std::uint32_t validity = box.uid_validity();
+    const std::uint32_t replaced = replace_uid_;
     abort_append();  // the messages are committed: only the stage and the box go
     // RFC 4315 §3: where the messages went (RFC 3502: a range for several).
     FixedText<64> code;
     code.put("APPENDUID ").put_uint(validity).put(' ').put_uint(first);
     if (count > 1) code.put(':').put_uint(first + count - 1);
+    if (replaced != 0) {
+        finish_replace(code.view(), replaced);  // RFC 8508: the old one goes
+        return;
+    }
     finish_after_sync("OK", code.view(), "APPEND completed");
 }
 
@@ -319,6 +370,7 @@ void Session::release_reservation() {
 // Ends an APPEND command: the stage is dropped (a copy not yet committed is
 // cut from the mailbox), the mailbox and the quota reservation given back.
 void Session::abort_append() {
+    replace_uid_ = 0;
     release_reservation();
     if (flush_box_ == append_box_) forget_flush();
     if (append_box_ == nullptr) return;

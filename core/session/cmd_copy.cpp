@@ -56,6 +56,18 @@ private:
     const store::View& view_;
 };
 
+// REPLACE's removal step (RFC 8508 §3.4): "the EXPUNGE portion of the
+// sequence only applies to the specified message", \Deleted or not.
+class ReplacedFilter final : public store::Mailbox::UidFilter {
+public:
+    explicit ReplacedFilter(std::uint32_t uid) : uid_(uid) {}
+    bool accept(std::uint32_t uid) override { return uid == uid_; }
+    bool ignores_deleted() const override { return true; }
+
+private:
+    std::uint32_t uid_;
+};
+
 }  // namespace
 
 // RFC 3501 §6.4.3: removes \Deleted messages (RFC 4315 §2.1 UID EXPUNGE:
@@ -117,8 +129,11 @@ void Session::run_expunge_job() {
         SetFilter filter(job.walk.set, job.walk.largest_uid);
         MovedFilter moved(job.walk.set, job.walk.uid, job.walk.largest_uid, job.move_lo,
                           job.move_hi, *selected_, view_);
+        ReplacedFilter replaced(job.replace_uid);
         store::Mailbox::UidFilter* which = nullptr;
-        if (job.move) {
+        if (job.replace_uid != 0) {
+            which = &replaced;
+        } else if (job.move) {
             which = &moved;
         } else if (job.walk.uid) {
             which = &filter;
@@ -152,23 +167,38 @@ void Session::run_expunge_job() {
         }
     }
     if (job.expunge_from_uid != 0) return;  // more in the next step
+    finish_expunge_job();
+}
+
+// The EXPUNGE (MOVE's or REPLACE's removal) has done its work: the answer.
+void Session::finish_expunge_job() {
+    const ExpungeJob& job = job_.get<ExpungeJob>();
     const bool move = job.move;
+    const bool replace = job.replace_uid != 0;
     const bool expunged_any = job.expunged_any;
     job_.end();
-    // RFC 7162 §3.2.7, RFC 6851 §4.4: with QRESYNC, the new HIGHESTMODSEQ
-    // when something went.
+    // RFC 7162 §3.2.7, RFC 6851 §4.4, RFC 8508 §4.5: with QRESYNC, the new
+    // HIGHESTMODSEQ when something went.
     FixedText<64> code;
-    if (qresync_ && (expunged_any || move)) {
+    if (qresync_ && (expunged_any || move || replace)) {
         code.put("HIGHESTMODSEQ ").put_uint(selected_->highest_modseq());
     }
-    finish_after_sync("OK", code.view(), move ? "MOVE completed" : "EXPUNGE completed");
+    const char* done = "EXPUNGE completed";
+    if (move) done = "MOVE completed";
+    if (replace) done = "REPLACE completed";
+    finish_after_sync("OK", code.view(), done);
 }
 
 // The EXPUNGE (or MOVE's removal) ends on a store error.
 void Session::fail_expunge_job(Status st) {
     const bool move = job_.get<ExpungeJob>().move;
+    const bool replace = job_.get<ExpungeJob>().replace_uid != 0;
     job_.end();
-    if (move) {
+    if (replace) {
+        // The new message is durable, the old one still there: the
+        // selected mailbox is as it was (RFC 8508 §3.4), nothing is lost.
+        finish_after_sync("NO", "SERVERBUG", "Appended, but the replaced message is still there");
+    } else if (move) {
         // The copies are durable and some originals remain: nothing is lost
         // (RFC 6851 §3.3 "at least one of the source or target mailboxes").
         finish_after_sync("NO", "SERVERBUG", "Copied, but the originals could not all be removed");
@@ -408,6 +438,24 @@ void Session::finish_move(const SetWalk& walk, std::string_view copyuid, std::ui
     FixedText<64> code;
     if (qresync_) code.put("HIGHESTMODSEQ ").put_uint(selected_->highest_modseq());
     finish_after_sync("OK", code.view(), "MOVE completed");
+}
+
+// REPLACE once its APPEND is durable (RFC 8508 §3.4, §4.3): APPENDUID in an
+// untagged OK, then the replaced message goes as by UID EXPUNGE (§4.5), its
+// EXPUNGE (or VANISHED) after the new message's EXISTS, the tagged OK last.
+void Session::finish_replace(std::string_view appenduid, std::uint32_t replaced) {
+    FixedText<96> w;
+    w.put("OK [").put(appenduid).put("] Replacement Message ready");
+    untagged(w.view());
+    if (view_invalidated()) {  // the view's numbers no longer hold
+        bye_invalidated();
+        return;
+    }
+    ExpungeJob& job = job_.start<ExpungeJob>(JobKind::Expunge);
+    job.walk.uid = true;
+    job.replace_uid = replaced;
+    job.expunge_from_uid = replaced;
+    run_expunge_job();
 }
 
 }  // namespace tinyimapd::session

@@ -250,14 +250,15 @@ struct CopyJob {
     UidPairs pairs;
 };
 
-// EXPUNGE, UID EXPUNGE and MOVE's removal of its originals (cmd_copy.cpp),
-// in batches.
+// EXPUNGE, UID EXPUNGE, MOVE's removal of its originals and REPLACE's of
+// the replaced message (cmd_copy.cpp), in batches.
 struct ExpungeJob {
     static constexpr bool runs(JobKind k) { return k == JobKind::Expunge; }
     SetWalk walk;               // uid, set, largest_uid
     bool expunged_any = false;  // something went
     bool move = false;          // UID MOVE's originals (move_lo..move_hi)
     std::uint32_t move_lo = 0, move_hi = 0;
+    std::uint32_t replace_uid = 0;       // REPLACE's replaced message (RFC 8508), or 0
     std::uint32_t expunge_from_uid = 1;  // where the store's scan goes on (0: done)
     bool expunge_txn = false;            // the store's call stopped at a barrier (ours)
     std::uint32_t commit_turn = 0;       // the loop turn of its last commit

@@ -61,6 +61,8 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     tag_length_ = 0;
     tls_active_ = tls_active;
     starttls_requested_ = false;
+    compress_engine_ = nullptr;
+    compress_active_ = false;
     awaiting_sasl_ = false;
     condstore_ = false;
     qresync_ = false;
@@ -71,6 +73,7 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     append_box_ = nullptr;
     append_wait_ = AppendWait::None;
     append_opening_ = append_open_waiting_ = false;
+    replace_uid_ = 0;
     release_reservation();  // nothing of the slot's previous connection counts
     job_.end();
     forget_flush();
@@ -92,7 +95,8 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
 
 bool Session::can_receive() const {
     return state_ != SessionState::Logout && delayed_until_ms_ == kNoDeadline &&
-           !starttls_requested_ && !job_.active() && out_.room() >= kResponseReserve &&
+           !starttls_requested_ && !compress_requested() && !job_.active() &&
+           out_.room() >= kResponseReserve &&
            (block_ != nullptr || services_.command_pool == nullptr ||
             services_.command_pool->free_count() > 0);
 }
@@ -185,14 +189,14 @@ void Session::on_literal() {
         tagged("BAD", "TOOBIG", "Non-synchronizing literal over 4096 bytes (LITERAL-)");
         return;
     }
-    const CommandInfo* info = find_command(parser_.name());
-    if (info != nullptr && info->id == CommandId::Append) {
+    bool uid = false;
+    const CommandInfo* info = literal_command(parser_, &uid);
+    if (info != nullptr && (info->id == CommandId::Append || info->id == CommandId::Replace)) {
         // RFC 3501 §6.3.11: the message literal, streamed to the store.
         // Checked before its data is taken, so a bad APPEND costs the client
-        // no upload.
-        if (state_ == SessionState::NotAuthenticated) {
+        // no upload. REPLACE (RFC 8508 §3.5) only with a mailbox selected.
+        if (!allowed_in_state(*info)) {
             parser_.refuse_literal();
-            (void)allowed_in_state(*info);
             return;
         }
         append_begin();
@@ -282,6 +286,9 @@ const Session::HandlerRow Session::kHandlers[kCommandCount] = {
     {CommandId::Unauthenticate, [](Session& s, const ParsedCommand&) { s.cmd_unauthenticate(); }},
     {CommandId::Sort, [](Session& s, const ParsedCommand& c) { s.cmd_sort(c, false); }},
     {CommandId::Thread, [](Session& s, const ParsedCommand& c) { s.cmd_sort(c, true); }},
+    // RFC 8508: APPEND's streamed literal, then the replaced message's expunge.
+    {CommandId::Replace, [](Session& s, const ParsedCommand&) { s.append_finish(); }},
+    {CommandId::Compress, [](Session& s, const ParsedCommand& c) { s.cmd_compress(c); }},
 };
 
 // The command's state rules (RFC 3501 §3) and syntax (§9) are checked before
@@ -389,6 +396,8 @@ void Session::write_capabilities(TextWriter& w) const {
     w.put(" SEARCHRES");  // RFC 5182
     w.put(" SAVEDATE");   // RFC 8514, without save dates in the store (§4.2, §4.3)
     w.put(" PREVIEW");    // RFC 8970
+    w.put(" REPLACE");                                                   // RFC 8508
+    if (services_.compress_pool != nullptr) w.put(" COMPRESS=DEFLATE");  // RFC 4978
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
     if (state_ != SessionState::NotAuthenticated) return;
     if (services_.tls_available && !tls_active_) w.put(" STARTTLS");
@@ -485,6 +494,31 @@ void Session::cmd_starttls() {
     }
     tagged("OK", "", "Begin TLS negotiation now");
     starttls_requested_ = true;
+}
+
+// RFC 4978 §3: DEFLATE is the one algorithm; the engine is taken before the
+// OK (the client compresses from its next byte on, so one must be there);
+// none free: NO [LIMIT] and the session goes on uncompressed. Once on,
+// another COMPRESS gets NO [COMPRESSIONACTIVE] (§3, as Dovecot answers).
+void Session::cmd_compress(const ParsedCommand& cmd) {
+    if (compress_active_) {
+        tagged("NO", "COMPRESSIONACTIVE", "DEFLATE is already active");
+        return;
+    }
+    if (!ascii::iequals(cmd.mechanism, "DEFLATE")) {
+        tagged("BAD", "", "Unknown compression algorithm; DEFLATE is the one offered");
+        return;
+    }
+    if (services_.compress_pool == nullptr) {
+        tagged("NO", "UNAVAILABLE", "Compression is not offered by this server");
+        return;
+    }
+    compress_engine_ = services_.compress_pool->take();
+    if (compress_engine_ == nullptr) {
+        tagged("NO", "LIMIT", "Too many compressed connections, try again later");
+        return;
+    }
+    tagged("OK", "", "DEFLATE active");
 }
 
 // RFC 3501 §6.2.2 with RFC 4616 PLAIN and RFC 4959 SASL-IR.
@@ -652,6 +686,9 @@ void Session::end() {
     // STARTTLS answered but the handshake never started: the engine goes back.
     if (services_.tls_pool != nullptr) services_.tls_pool->give(hand_over_tls());
     starttls_requested_ = false;
+    // COMPRESS answered but never started: the engine goes back (a started
+    // one is the loop's, given back when the connection closes).
+    if (services_.compress_pool != nullptr) services_.compress_pool->give(hand_over_compress());
 }
 
 void Session::shutdown(std::string_view reason) {

@@ -40,6 +40,7 @@
 #include "core/mime/text_search.h"
 #include "core/mime/transfer_decode.h"
 #include "core/session/command_pool.h"
+#include "core/session/compress_pool.h"
 #include "core/session/jobs.h"
 #include "core/session/protocol_names.h"
 #include "core/session/quota_reservations.h"
@@ -116,6 +117,7 @@ struct SessionServices {
     CommandPool* command_pool = nullptr;        // command blocks (shared), see SessionMemory
     TlsPool* tls_pool = nullptr;                // TLS engines (shared); nullptr: one per slot
     WorkAreaPool* work_areas = nullptr;         // SORT/THREAD areas (shared); nullptr: none
+    CompressPool* compress_pool = nullptr;      // COMPRESS engines (shared); nullptr: none
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
@@ -140,6 +142,16 @@ public:
     }
     void tls_started();
     bool tls_active() const { return tls_active_; }
+    // COMPRESS was answered OK (RFC 4978 §3): once output() is drained (the
+    // OK goes out uncompressed), the loop takes the engine and compresses
+    // both ways from the next byte on, then calls compress_started().
+    bool compress_requested() const { return compress_engine_ != nullptr && !compress_active_; }
+    port::CompressSession* hand_over_compress() {
+        port::CompressSession* z = compress_engine_;
+        compress_engine_ = nullptr;
+        return z;
+    }
+    void compress_started() { compress_active_ = true; }
 
     // Processes client bytes; returns how many were consumed. Fewer than
     // `length` means the session cannot take more now (output full, a delayed
@@ -218,6 +230,7 @@ private:
     void cmd_unauthenticate();
     void cmd_login(const ParsedCommand& cmd);
     void cmd_starttls();
+    void cmd_compress(const ParsedCommand& cmd);
     void cmd_authenticate(const ParsedCommand& cmd);
     // IDLE ENABLE ID NAMESPACE (cmd_ext.cpp).
     void cmd_idle();
@@ -321,6 +334,7 @@ private:
     void cmd_expunge(const ParsedCommand& cmd);
     void run_expunge_job();
     void fail_expunge_job(Status st);
+    void finish_expunge_job();
     void end_expunge_txn();
     void cmd_copy(const ParsedCommand& cmd);
     void run_copy_job();
@@ -404,12 +418,15 @@ private:
     // or refused (answered).
     enum class AppendStep : std::uint8_t { Go, Wait, Refused };
     bool append_size_allowed(std::uint32_t size);
-    AppendStep append_open(store::UserStore& store);
+    AppendStep append_open(store::UserStore& store, std::string_view mailbox);
+    bool replace_target(const AppendTarget& target);
+    void finish_replace(std::string_view appenduid, std::uint32_t replaced);
     AppendStep append_keywords(store::Mailbox& box, const FlagList& flags, std::uint64_t* keywords);
     void append_chunk(std::string_view chunk);
     void append_finish();
     void abort_append();
     void run_append_job();
+    void append_committed(store::Mailbox& box, std::uint32_t first);
     store::StagedAppend::Step append_commit_step(store::Mailbox& box, std::uint32_t* first,
                                                  Status* error);
     bool append_retry_later();
@@ -459,7 +476,9 @@ private:
     std::size_t tag_length_ = 0;
     bool tls_active_ = false;
     bool starttls_requested_ = false;
-    port::TlsSession* starttls_engine_ = nullptr;  // see hand_over_tls()
+    port::TlsSession* starttls_engine_ = nullptr;       // see hand_over_tls()
+    port::CompressSession* compress_engine_ = nullptr;  // see hand_over_compress()
+    bool compress_active_ = false;                      // RFC 4978: the streams are on
     bool awaiting_sasl_ = false;
     // RFC 7162: CONDSTORE on (see enable_condstore); QRESYNC on (ENABLE
     // QRESYNC, §3.2.3): expunges are then reported as VANISHED.
@@ -488,6 +507,11 @@ private:
     bool append_opening_ = false;
     bool append_open_waiting_ = false;
     std::uint64_t append_open_since_ = 0;
+    // [UID] REPLACE (RFC 8508): the selected mailbox's message the APPEND
+    // replaces (0: the command is an APPEND) and its size (RFC 8508 §3.4:
+    // quota counts the net change).
+    std::uint32_t replace_uid_ = 0;
+    std::uint32_t replace_size_ = 0;
     const std::uint32_t slot_;
 
     // RFC 7162 VANISHED (EARLIER), written ahead of the job it precedes

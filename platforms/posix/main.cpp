@@ -45,6 +45,9 @@
 #include "platforms/posix/mbedtls_compat.h"
 #include "platforms/posix/password_mbedtls.h"
 #include "platforms/posix/tls_mbedtls.h"
+#if defined(TINYIMAPD_COMPRESS) && TINYIMAPD_COMPRESS
+#include "platforms/posix/compress_zlib.h"
+#endif
 #endif
 
 namespace tinyimapd::posix {
@@ -270,6 +273,47 @@ int start_tls(const Config& cfg, TlsSetup& setup, port::Platform& platform) {
 }
 #endif
 
+#if defined(TINYIMAPD_COMPRESS) && TINYIMAPD_COMPRESS
+// The COMPRESS engines and the block they live in, which must outlive them.
+struct ZlibSetup {
+    struct Reservation {
+        void* block = nullptr;
+        ~Reservation() { free(block); }
+    };
+    Reservation reservation;  // declared first: destroyed after `zlib`
+    ZlibCompress zlib;
+};
+
+// COMPRESS=DEFLATE (RFC 4978): compress_sessions zlib engines, each with
+// its own arena, in one block reserved (and touched) now. 0, or the exit code.
+int start_compress(const Config& cfg, ZlibSetup& setup, port::Platform& platform) {
+    const std::size_t engines = Server::compress_engines(cfg);
+    if (engines == 0) return 0;
+    const std::size_t size = ZlibCompress::memory_needed(engines);
+    setup.reservation.block = malloc(size);
+    if (setup.reservation.block != nullptr) memset(setup.reservation.block, 0, size);
+    if (setup.reservation.block == nullptr ||
+        setup.zlib.init(setup.reservation.block, size, engines) != Status::Ok) {
+        err("tinyimapd: cannot reserve memory for compress_sessions; lower it\n");
+        return EX_OSERR;
+    }
+    platform.compress = &setup.zlib;
+    return 0;
+}
+
+// The engines' bytes, for the startup line's total, and " (COMPRESS: n
+// engines, k KiB)" after `w`.
+std::size_t note_compress(const ZlibSetup& setup, TextWriter& w) {
+    const std::size_t engines = setup.zlib.count();
+    const std::size_t bytes = ZlibCompress::memory_needed(engines);
+    if (engines > 0) {
+        w.put(" (COMPRESS: ").put_uint(engines).put(" engines, ").put_uint(bytes / 1024);
+        w.put(" KiB)");
+    }
+    return bytes;
+}
+#endif
+
 // Loads the users and binds the listeners. 0, or the exit code.
 int open_server(Server& server, const Config& cfg) {
     FixedText<512> w;
@@ -364,6 +408,16 @@ int prepare(Config& cfg, bool demo, PosixFs& fs, PosixEntropy& entropy) {
     return 0;
 }
 
+// The I/O threads of the store's flushes: after fork() (which keeps only
+// the calling thread). Without them the loop flushes itself. How many run.
+std::size_t start_io_threads(const Config& cfg, PosixFs& fs, PosixLog& log) {
+    if (cfg.io_threads > 0 && fs.start_flush_threads(cfg.io_threads) != Status::Ok) {
+        log.write(port::LogLevel::Warning, "no I/O threads could be started: flushing in the loop");
+        return 0;
+    }
+    return cfg.io_threads;
+}
+
 int serve(Config& cfg, bool demo) {
     PosixNet net;
     PosixFs fs;
@@ -380,6 +434,10 @@ int serve(Config& cfg, bool demo) {
 #if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
     TlsSetup tls(log);  // the sessions live in its block; it outlives the server
     if (const int code = start_tls(cfg, tls, platform); code != 0) return code;
+#endif
+#if defined(TINYIMAPD_COMPRESS) && TINYIMAPD_COMPRESS
+    ZlibSetup zlib;  // the engines live in its block; it outlives the server
+    if (const int code = start_compress(cfg, zlib, platform); code != 0) return code;
 #endif
 
     // The one reservation: every buffer and slot the server will ever use.
@@ -408,19 +466,12 @@ int serve(Config& cfg, bool demo) {
         err("tinyimapd: cannot detach from the terminal\n");
         return EX_OSERR;
     }
-    // The I/O threads of the store's flushes: after fork() (which keeps only
-    // the calling thread). Without them the loop flushes itself.
-    std::size_t io_threads = 0;
-    if (cfg.io_threads > 0 && fs.start_flush_threads(cfg.io_threads) != Status::Ok) {
-        log.write(port::LogLevel::Warning, "no I/O threads could be started: flushing in the loop");
-    } else {
-        io_threads = cfg.io_threads;
-    }
+    const std::size_t io_threads = start_io_threads(cfg, fs, log);
     // M counts everything reserved: the server's block, the I/O threads'
     // stacks, and with TLS the engines' block and the heap mbedTLS took for
     // them at init().
     std::size_t reserved = size + io_threads * FlushPool::kStackBytes;
-    FixedText<128> tls_part;
+    FixedText<192> tls_part;
 #if defined(TINYIMAPD_TLS) && TINYIMAPD_TLS
     const std::size_t tls_bytes =
         MbedTls::memory_needed(tls.tls.slot_count()) + tls.tls.heap_bytes();
@@ -428,6 +479,9 @@ int serve(Config& cfg, bool demo) {
     tls_part.put(" (TLS: ").put_uint(tls.tls.slot_count()).put(" engines, ");
     tls_part.put_uint(tls_bytes / 1024).put(" KiB");
     tls_part.put(tls.tls.heap_measured() ? ")" : ", heap estimated)");
+#endif
+#if defined(TINYIMAPD_COMPRESS) && TINYIMAPD_COMPRESS
+    reserved += note_compress(zlib, tls_part);
 #endif
     FixedText<512> w;
     w.put("tinyimapd " TINYIMAPD_VERSION " started: ").put_uint(server.user_count());
@@ -558,6 +612,13 @@ int print_layout(const Config& cfg) {
     w.put_uint(MbedTls::memory_needed(engines)).put(" bytes of MbedTlsSession and about ");
     w.put_uint(engines * 37).put(" KiB of mbedTLS heap (measured at start, in the startup ");
     w.put("line's total)\n");
+#endif
+#if defined(TINYIMAPD_COMPRESS) && TINYIMAPD_COMPRESS
+    // Outside the block too: the COMPRESS engines (zlib, fixed arenas).
+    const std::size_t z_engines = Server::compress_engines(cfg);
+    w.put("COMPRESS, outside the block: ").put_uint(z_engines);
+    w.put(" engines (compress_sessions), ").put_uint(ZlibCompress::memory_needed(z_engines));
+    w.put(" bytes (").put_uint(sizeof(ZlibSession)).put(" each: zlib's arena, input and output)\n");
 #endif
     out(w.view());
     return 0;

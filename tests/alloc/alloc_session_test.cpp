@@ -33,6 +33,11 @@
 #include "platforms/posix/fs_posix.h"
 #include "platforms/posix/log_posix.h"
 #include "platforms/posix/net_posix.h"
+#if defined(TINYIMAPD_COMPRESS) && TINYIMAPD_COMPRESS
+#include <zlib.h>
+
+#include "platforms/posix/compress_zlib.h"
+#endif
 
 namespace {
 std::atomic<long> g_allocations{0};
@@ -248,12 +253,90 @@ constexpr Step kConversation[] = {
     {"j1 FIND ALL.MAILBOXES *\r\nj2 FETCH 1 (RFC822.PEEK RFC822.TEXT.PEEK)\r\n", "j2 OK"},
     {"k1 APPEND INBOX ~{3+}\r\nabc\r\nk2 APPEND INBOX {0+}\r\n\r\n", "k2 NO"},
     {"k3 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\nk4 GETQUOTAROOT INBOX\r\n", "k4 OK"},
+    // RFC 8508: REPLACE and UID REPLACE (the APPEND, then the expunge).
+    {"r1 REPLACE 1 INBOX (\\Seen \\Draft) {3}\r\n", "+ Ready"},
+    {"abc\r\n", "] REPLACE completed"},
+    {"r2 UID REPLACE * INBOX {4+}\r\ndefg\r\nr3 REPLACE 99 INBOX {1}\r\n", "r3 BAD"},
     {"b1 X ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((\r\n", "b1 BAD"},
     {"b2 LOGIN {99999999}\r\n", "b2 BAD"},
     // RFC 8437: back to not authenticated, and in again.
     {"u1 UNAUTHENTICATE\r\nu2 LOGIN alice wonderland\r\n", "u2 OK [CAPABILITY"},
     {"b3 LOGOUT\r\n", "b3 OK"},
 };
+
+#if defined(TINYIMAPD_COMPRESS) && TINYIMAPD_COMPRESS
+// RFC 4978: the client's half of COMPRESS=DEFLATE, zlib over a static arena
+// (the client's own allocations would be counted too).
+struct ZClient {
+    alignas(16) static inline unsigned char arena[512 * 1024];
+    static inline size_t used = 0;
+    static void* zalloc(void*, unsigned items, unsigned size) {
+        const size_t n = (size_t{items} * size + 15) & ~size_t{15};
+        if (n > sizeof arena - used) return nullptr;
+        void* p = arena + used;
+        used += n;
+        return p;
+    }
+    static void zfree(void*, void*) {}
+    z_stream c{}, d{};
+    char out[1 << 20];
+    size_t out_len = 0, taken = 0;  // inflated bytes; raw bytes of Client::buf inflated
+    bool init() {
+        c.zalloc = d.zalloc = &ZClient::zalloc;
+        c.zfree = d.zfree = &ZClient::zfree;
+        return deflateInit2(&c, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK &&
+               inflateInit2(&d, -15) == Z_OK;
+    }
+    void send(Client& to, std::string_view text) {
+        static unsigned char z[4096];
+        c.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+        c.avail_in = static_cast<uInt>(text.size());
+        c.next_out = z;
+        c.avail_out = sizeof z;
+        (void)deflate(&c, Z_SYNC_FLUSH);
+        to.send_all(std::string_view(reinterpret_cast<char*>(z), sizeof z - c.avail_out));
+    }
+    void take(Client& from) {
+        d.next_in = reinterpret_cast<Bytef*>(from.buf + taken);
+        d.avail_in = static_cast<uInt>(from.len - taken);
+        d.next_out = reinterpret_cast<Bytef*>(out + out_len);
+        d.avail_out = static_cast<uInt>(sizeof out - out_len);
+        (void)inflate(&d, Z_SYNC_FLUSH);
+        taken = from.len - d.avail_in;
+        out_len = sizeof out - d.avail_out;
+    }
+    bool has(std::string_view needle) const {
+        return std::string_view(out, out_len).find(needle) != std::string_view::npos;
+    }
+};
+
+// LOGIN, COMPRESS DEFLATE, then commands and answers through the streams.
+void compressed_round(Server& server, Client& c, std::uint16_t port, ZClient& z) {
+    c.len = 0;
+    if (!c.connect_to(port)) fail("connect");
+    c.send_all("z1 LOGIN alice wonderland\r\nz2 COMPRESS DEFLATE\r\n");
+    if (!serve_until(server, c, "z2 OK")) fail("no reply", "z2 OK");
+    z.taken = c.len;
+    constexpr Step kCompressed[] = {
+        {"z3 SELECT INBOX\r\nz4 FETCH 1:* (FLAGS BODY.PEEK[] ENVELOPE)\r\n", "z4 OK"},
+        {"z5 COMPRESS DEFLATE\r\n", "z5 NO [COMPRESSIONACTIVE]"},
+        {"z6 LIST \"\" *\r\nz7 LOGOUT\r\n", "z7 OK"},
+    };
+    for (const Step& s : kCompressed) {
+        z.send(c, s.send);
+        bool seen = false;
+        for (int i = 0; i < 2000 && !seen; ++i) {
+            (void)server.run_once(5);
+            c.pump();
+            z.take(c);
+            seen = z.has(s.expect);
+        }
+        if (!seen) fail("no compressed reply", s.expect);
+    }
+    c.close_fd();
+    for (int i = 0; i < 20; ++i) (void)server.run_once(5);
+}
+#endif
 
 }  // namespace
 
@@ -283,6 +366,16 @@ int main() {
     posix::PosixEntropy entropy;
     posix::PosixLog log(posix::LogTarget::Stderr, port::LogLevel::Warning);
     port::Platform platform{net, fs, clock, entropy, log};
+#if defined(TINYIMAPD_COMPRESS) && TINYIMAPD_COMPRESS
+    // COMPRESS=DEFLATE's engine: zlib on its fixed arena (RFC 4978).
+    cfg.compress_sessions = 1;
+    alignas(16) static unsigned char z_block[sizeof(ZlibSession)];
+    ZlibCompress zlib;
+    if (zlib.init(z_block, sizeof z_block, 1) != Status::Ok) fail("zlib engines");
+    platform.compress = &zlib;
+    static ZClient zclient;  // static: no allocation, not on the counted path
+    if (!zclient.init()) fail("client zlib");
+#endif
 
     const size_t size = Server::memory_needed(cfg);
     void* block = malloc(size);
@@ -320,6 +413,9 @@ int main() {
         c.close_fd();
         for (int i = 0; i < 20; ++i) (void)server.run_once(5);
     }
+#if defined(TINYIMAPD_COMPRESS) && TINYIMAPD_COMPRESS
+    compressed_round(server, clients[0], port.value, zclient);
+#endif
     // One connection over max_clients gets "* BYE".
     for (int i = 0; i < 3; ++i) {
         clients[i].len = 0;

@@ -51,7 +51,15 @@ std::uint32_t digest(const Parser& p, ParseEvent e) {
     std::uint32_t h = 2166136261u ^ static_cast<std::uint32_t>(e);
     h = mix(h, p.tag());
     if (e == ParseEvent::Error) return mix(h, p.error_text());
-    if (e == ParseEvent::LiteralRequest) return h ^ p.literal_size() ^ (p.literal_sync() << 31);
+    if (e == ParseEvent::LiteralRequest) {
+        // APPEND's and [UID] REPLACE's announcement grammar (RFC 3502, RFC
+        // 8508), checked before the literal is taken.
+        AppendMessage message;
+        AppendTarget target;
+        const SyntaxResult r = append_message_ready(p, &message, &target);
+        h = mix(h ^ static_cast<std::uint32_t>(r.verdict), target.mailbox) ^ target.number;
+        return h ^ p.literal_size() ^ (p.literal_sync() << 31);
+    }
     if (e == ParseEvent::Line) return mix(h, p.line());
     h = mix(h, p.name());
     // The command layer's verdict on it (every grammar: sets, FETCH,

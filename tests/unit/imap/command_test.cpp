@@ -335,3 +335,45 @@ TEST_CASE("Command names are case-insensitive; the table knows every command's s
         CHECK(find_command(info.name) == &info);
     }
 }
+
+TEST_CASE("RFC 8508 §5: REPLACE and UID REPLACE take a message, a mailbox and one message",
+          "[command][replace]") {
+    check("A003 REPLACE 4 Drafts (\\Seen \\Draft) {3}\r\nabc\r\n", [](const ParsedCommand& c) {
+        CHECK(c.id == CommandId::Replace);
+        CHECK(!c.uid);
+        CHECK(c.replace.number == 4);
+        CHECK(c.mailbox == "Drafts");
+    });
+    check("A004 UID REPLACE * Drafts \"1-Jan-2015 00:06:00 -0500\" {3}\r\nabc\r\n",
+          [](const ParsedCommand& c) {
+              CHECK(c.uid);
+              CHECK(c.replace.star);
+          });
+    CHECK(bad("a REPLACE 0 Drafts {1}\r\nx\r\n"));
+    CHECK(bad("a REPLACE 01 Drafts {1}\r\nx\r\n"));
+    CHECK(bad("a REPLACE 1:2 Drafts {1}\r\nx\r\n"));
+    CHECK(bad("a REPLACE 1 Drafts\r\n"));
+    CHECK(bad("a REPLACE 1 Drafts {1}\r\nx {1}\r\ny\r\n"));  // §4.7: one message
+    CHECK(bad("a UID REPLACE Drafts {1}\r\nx\r\n"));
+}
+
+TEST_CASE("RFC 8508 §3.2: REPLACE's message is checked before its literal is taken",
+          "[command][replace]") {
+    std::vector<char> arena(4096);
+    std::vector<Arg> args(64);
+    Parser parser(arena.data(), arena.size(), args.data(), args.size(), ParserLimits{});
+    const std::string line = "a UID REPLACE 7 Sent (\\Seen) {3}\r\n";
+    Fed fed = parser.feed(reinterpret_cast<const std::uint8_t*>(line.data()), line.size());
+    REQUIRE(fed.event == ParseEvent::LiteralRequest);
+    AppendMessage m;
+    AppendTarget t;
+    CHECK(append_message_ready(parser, &m, &t).verdict == SyntaxVerdict::Ok);
+    CHECK(t.replace);
+    CHECK(t.uid);
+    CHECK(t.number == 7);
+    CHECK(t.mailbox == "Sent");
+    CHECK(m.flags.system == mail::kSeen);
+    bool uid = false;
+    REQUIRE(literal_command(parser, &uid) != nullptr);
+    CHECK(literal_command(parser, &uid)->id == CommandId::Replace);
+}
