@@ -108,18 +108,19 @@ private:
         std::size_t fetch_cache_size = 0;
         void* slots = nullptr;  // max_clients Slots, constructed by place_slots
         session::QuotaReservations::Entry* reservations = nullptr;  // one per slot
-        port::WaitItem* wait_items = nullptr;                    // slots and listeners
-        port::TlsSession** tls_free = nullptr;         // tls_engines(): the TLS pool's free list
+        port::WaitItem* wait_items = nullptr;                       // slots and listeners
+        port::TlsSession** tls_free = nullptr;            // tls_engines(): the TLS pool's free list
         session::CommandBlock* command_blocks = nullptr;  // command_buffers of them
         session::CommandBlock** command_free = nullptr;   // the pool's free list
-        char* slot_buffers = nullptr;                  // max_clients shares of slot_stride
-        std::size_t slot_stride = 0;                   // one slot's buffers (take_slot_buffers)
-        std::size_t used = 0;                          // bytes of the block laid out
-        bool complete = false;                         // the block held all of it
+        char* slot_buffers = nullptr;                     // max_clients shares of slot_stride
+        std::size_t slot_stride = 0;                      // one slot's buffers (take_slot_buffers)
+        std::size_t used = 0;                             // bytes of the block laid out
+        bool complete = false;                            // the block held all of it
     };
     static Layout lay_out(void* block, std::size_t size, const Config& config,
                           LayoutItems* items = nullptr);
     bool place_slots();
+    Slot* construct_slot();
     void accept_all(const Listener& listener, std::uint64_t now);
     void take_flushes();
     port::WaitItem wait_item(Slot& s, std::uint64_t now, std::uint64_t* deadline);
@@ -146,7 +147,7 @@ private:
     PasswdDb passwd_;
     LoginGuard login_guard_;
     store::Registry registry_;
-    imap::FetchCache fetch_cache_;          // over fetch_cache_kib of the block
+    imap::FetchCache fetch_cache_;             // over fetch_cache_kib of the block
     session::QuotaReservations reservations_;  // one entry per slot, carved with the slots
     session::CommandPool command_pool_;        // command_buffers blocks, lent per command
     session::TlsPool tls_pool_;                // TLS engines, lent per connection
@@ -154,7 +155,8 @@ private:
 
     Slot* slots_ = nullptr;
     port::WaitItem* wait_items_ = nullptr;
-    std::size_t slot_count_ = 0;
+    std::size_t slot_count_ = 0;  // slots constructed so far (construct_slot)
+    bool slots_ready_ = false;    // place_slots() succeeded: slots may be constructed
     std::size_t active_ = 0;
     Listener listeners_[2 * kConfigMaxAddresses] = {};
     std::size_t listener_count_ = 0;

@@ -15,10 +15,14 @@
 // This file owns everything process-wide: signals, daemonizing, the one
 // memory reservation made at startup.
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -266,6 +270,15 @@ int start_tls(const Config& cfg, TlsSetup& setup, port::Platform& platform) {
         return EX_OSERR;
     }
     platform.tls = &tls;
+    if (!cfg.prefault) {
+        // Reserved, not resident until an engine is lent (docs/DESIGN.md
+        // "Memory reserved, touched on use"); the heap that loading the
+        // credentials used and freed goes back too.
+        (void)tls.release_record_pages();
+#if defined(__GLIBC__)
+        (void)malloc_trim(0);
+#endif
+    }
     return 0;
 }
 #endif
@@ -382,24 +395,30 @@ int serve(Config& cfg, bool demo) {
     if (const int code = start_tls(cfg, tls, platform); code != 0) return code;
 #endif
 
-    // The one reservation: every buffer and slot the server will ever use.
-    // Touched now so that the resident size does not grow later.
+    // The one reservation: every buffer and slot the server will ever use,
+    // committed now (a private writable mapping: the kernel refuses it here,
+    // not later, when it cannot promise the memory). Its pages become
+    // resident as they are first used, up to `size` and never beyond; with
+    // prefault = yes all of them now.
     const std::size_t size = Server::memory_needed(cfg);
     struct Reservation {
         void* block;
-        ~Reservation() { free(block); }
-    } reservation{malloc(size)};
-    void* block = reservation.block;
-    if (block == nullptr) {
+        std::size_t size;
+        ~Reservation() {
+            if (block != MAP_FAILED) munmap(block, size);
+        }
+    } reservation{mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+                  size};
+    if (reservation.block == MAP_FAILED) {
         err("tinyimapd: cannot reserve memory for max_clients; lower it\n");
         return EX_OSERR;
     }
-    memset(block, 0, size);
-    // GCC at -O2/-O3 (Release) turns malloc + memset(0) into calloc, whose
-    // fresh pages are not touched yet: write one byte per page through a
-    // volatile pointer, which no compiler may drop.
-    volatile unsigned char* page = static_cast<volatile unsigned char*>(block);
-    for (std::size_t at = 0; at < size; at += 4096) page[at] = 0;
+    void* block = reservation.block;  // zeros, as mmap gives them
+    if (cfg.prefault) {
+        // Through a volatile pointer, which no compiler may drop.
+        volatile unsigned char* page = static_cast<volatile unsigned char*>(block);
+        for (std::size_t at = 0; at < size; at += 4096) page[at] = 0;
+    }
     Server server(platform, cfg, block, size);
     if (const int code = open_server(server, cfg); code != 0) return code;
     if (const int code = give_up_root(cfg); code != 0) return code;
