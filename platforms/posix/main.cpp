@@ -377,6 +377,29 @@ int prepare(Config& cfg, bool demo, PosixFs& fs, PosixEntropy& entropy) {
     return 0;
 }
 
+// The one reservation: every buffer and slot the server will ever use,
+// committed now (a private writable mapping: the kernel refuses it here, not
+// later, when it cannot promise the memory). Its pages become resident as
+// they are first used, up to `size` and never beyond; with prefault = yes all
+// of them now. `block` is MAP_FAILED if the kernel refused.
+struct Reservation {
+    void* block;
+    std::size_t size;
+    Reservation(std::size_t bytes, bool prefault)
+        : block(mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)),
+          size(bytes) {
+        if (!prefault || block == MAP_FAILED) return;
+        // Through a volatile pointer, which no compiler may drop.
+        volatile unsigned char* page = static_cast<volatile unsigned char*>(block);
+        for (std::size_t at = 0; at < size; at += 4096) page[at] = 0;
+    }
+    ~Reservation() {
+        if (block != MAP_FAILED) munmap(block, size);
+    }
+    Reservation(const Reservation&) = delete;
+    Reservation& operator=(const Reservation&) = delete;
+};
+
 int serve(Config& cfg, bool demo) {
     PosixNet net;
     PosixFs fs;
@@ -395,30 +418,13 @@ int serve(Config& cfg, bool demo) {
     if (const int code = start_tls(cfg, tls, platform); code != 0) return code;
 #endif
 
-    // The one reservation: every buffer and slot the server will ever use,
-    // committed now (a private writable mapping: the kernel refuses it here,
-    // not later, when it cannot promise the memory). Its pages become
-    // resident as they are first used, up to `size` and never beyond; with
-    // prefault = yes all of them now.
     const std::size_t size = Server::memory_needed(cfg);
-    struct Reservation {
-        void* block;
-        std::size_t size;
-        ~Reservation() {
-            if (block != MAP_FAILED) munmap(block, size);
-        }
-    } reservation{mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-                  size};
+    const Reservation reservation(size, cfg.prefault);
     if (reservation.block == MAP_FAILED) {
         err("tinyimapd: cannot reserve memory for max_clients; lower it\n");
         return EX_OSERR;
     }
     void* block = reservation.block;  // zeros, as mmap gives them
-    if (cfg.prefault) {
-        // Through a volatile pointer, which no compiler may drop.
-        volatile unsigned char* page = static_cast<volatile unsigned char*>(block);
-        for (std::size_t at = 0; at < size; at += 4096) page[at] = 0;
-    }
     Server server(platform, cfg, block, size);
     if (const int code = open_server(server, cfg); code != 0) return code;
     if (const int code = give_up_root(cfg); code != 0) return code;
