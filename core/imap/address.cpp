@@ -168,6 +168,7 @@ public:
             }
             if (t.kind == TokKind::End) break;
             take(t);
+            if (capture_ != nullptr && capture_->found) return count_;
         }
         flush();
         if (in_group_) emit_group_end();
@@ -271,6 +272,10 @@ private:
     // Writes one address "(" name adl mailbox host ")"; a null part is NIL.
     void emit(std::string_view name, bool name_nil, std::string_view adl, bool adl_nil,
               std::string_view mailbox, bool mailbox_nil, std::string_view host, bool host_nil) {
+        if (capture_ != nullptr && !capture_->found && !mailbox_nil && !host_nil) {
+            // A real address (a group's markers have no host).
+            *capture_ = {name_nil ? std::string_view() : name, mailbox, host, true};
+        }
         bool first = count_++ == 0;
         if (first_ == nullptr) return;
         if (first) {
@@ -329,6 +334,10 @@ private:
         comment_name_ = {};
     }
 
+public:
+    FirstAddress* capture_ = nullptr;  // first_address(): stop at the first address
+
+private:
     imap::ResponseWriter* first_;
     const imap::ResponseWriter* joined_;
     Part name_, adl_, mailbox_, host_;
@@ -358,6 +367,14 @@ void write_address_list(std::string_view value, char* work, std::size_t work_siz
     AddressListWriter w(work, work_size, &out, &joined);
     (void)w.run(value);
     out.close_list();
+}
+
+FirstAddress first_address(std::string_view value, char* work, std::size_t work_size) {
+    FirstAddress a;
+    AddressListWriter w(work, work_size, nullptr, nullptr);
+    w.capture_ = &a;
+    (void)w.run(value);
+    return a;
 }
 
 bool has_address(std::string_view value) {

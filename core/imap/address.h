@@ -36,6 +36,18 @@ namespace tinyimapd::imap {
 void write_address_list(std::string_view value, char* work, std::size_t work_size,
                         imap::ResponseWriter& out);
 
+// The first address of a list (a group's members count, its name does
+// not), as ENVELOPE would show it: SORT's FROM/TO/CC key is its mailbox
+// (RFC 5256 §BASE.6.4.SORT "addr-mailbox"), DISPLAYFROM/DISPLAYTO's its name
+// (RFC 5957 §3). Views into `work` (each part cut to a quarter of it) or
+// into `value`; found is false when the list holds no address.
+struct FirstAddress {
+    std::string_view name;  // empty: NIL or empty
+    std::string_view mailbox, host;
+    bool found = false;
+};
+FirstAddress first_address(std::string_view value, char* work, std::size_t work_size);
+
 // True when `value` holds at least one address or group (RFC 3501 §7.4.2:
 // an empty Sender or Reply-To defaults to From).
 bool has_address(std::string_view value);

@@ -81,6 +81,16 @@ SyntaxResult read_set(ArgReader& r, const CommandScratch& scratch, SeqSet* out) 
     return ok();
 }
 
+// A QRESYNC set: "$" (RFC 5182) is refused, the search result variable
+// belonging to the mailbox that SELECT leaves (it is reset by SELECT).
+SyntaxResult read_qresync_set(ArgReader& r, const CommandScratch& scratch, SeqSet* out) {
+    const SyntaxResult s = read_set(r, scratch, out);
+    if (s.verdict == SyntaxVerdict::Ok && out->is_last_command()) {
+        return bad("$ is not allowed in QRESYNC parameters", "$");
+    }
+    return s;
+}
+
 SyntaxResult no_more(ArgReader& r) {
     if (!r.at_end()) return bad("Unexpected extra arguments", r.peek_text());
     return ok();
@@ -106,13 +116,14 @@ SyntaxResult read_select_params(ArgReader& r, const CommandScratch& scratch, Par
         }
         ArgType t;
         if (q.peek_type(&t) && t == ArgType::Atom) {
-            SyntaxResult s = read_set(q, scratch, &p.known_uids);
+            SyntaxResult s = read_qresync_set(q, scratch, &p.known_uids);
             if (s.verdict != SyntaxVerdict::Ok) return s;
         }
         ArgReader match(q);
         if (q.list(&match)) {
-            SyntaxResult s = read_set(match, scratch, &p.known_sequence_set);
-            if (s.verdict == SyntaxVerdict::Ok) s = read_set(match, scratch, &p.known_uid_set);
+            SyntaxResult s = read_qresync_set(match, scratch, &p.known_sequence_set);
+            if (s.verdict == SyntaxVerdict::Ok)
+                s = read_qresync_set(match, scratch, &p.known_uid_set);
             if (s.verdict == SyntaxVerdict::Ok) s = no_more(match);
             if (s.verdict != SyntaxVerdict::Ok) return s;
         }
@@ -442,6 +453,46 @@ SyntaxResult parse_search_command(ArgReader& r, const CommandScratch& scratch, P
     return ok();
 }
 
+// RFC 5256 §5: after the sort criteria or the algorithm, a mandatory
+// charset (US-ASCII and UTF-8: anything else is NO [BADCHARSET], after the
+// criteria were checked) and SEARCH's criteria, without SEARCH's RETURN or
+// CHARSET (ESORT, RFC 5267, is not offered).
+SyntaxResult parse_charset_and_search(ArgReader& r, const CommandScratch& scratch,
+                                      ParsedCommand* out) {
+    std::string_view charset;
+    if (!r.astring(&charset)) return bad("Expected a charset", r.peek_text());
+    const SyntaxResult s = parse_search_command(r, scratch, out);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    if (out->search.esearch || !out->search.charset.empty()) {
+        return bad("RETURN and CHARSET are not search keys here");
+    }
+    out->search.charset = charset;
+    if (!ascii::iequals(charset, "US-ASCII") && !ascii::iequals(charset, "UTF-8")) {
+        return {SyntaxVerdict::BadCharset, "Unsupported charset", charset};
+    }
+    return ok();
+}
+
+// RFC 5256 §5: SORT sort-criteria SP search-criteria; RFC 5957 keys.
+SyntaxResult parse_sort(ArgReader& r, const CommandScratch& scratch, ParsedCommand* out) {
+    const char* why = "";
+    if (!parse_sort_criteria(r, &out->sort, &why)) return bad(why, out->sort.error_at);
+    return parse_charset_and_search(r, scratch, out);
+}
+
+// RFC 5256 §5: THREAD thread-alg SP search-criteria. An algorithm we do not
+// know is NO, once the rest is known to be well formed.
+SyntaxResult parse_thread(ArgReader& r, const CommandScratch& scratch, ParsedCommand* out) {
+    const std::string_view alg = r.peek_text();
+    if (!parse_thread_algorithm(r, &out->thread)) return bad("THREAD needs an algorithm", alg);
+    const SyntaxResult s = parse_charset_and_search(r, scratch, out);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    if (out->thread == ThreadAlgorithm::Unknown) {
+        return {SyntaxVerdict::No, "Unknown threading algorithm", alg};
+    }
+    return ok();
+}
+
 SyntaxResult parse_fetch(ArgReader& r, const CommandScratch& scratch, ParsedCommand* out) {
     const SyntaxResult s = read_set(r, scratch, &out->set);
     if (s.verdict != SyntaxVerdict::Ok) return s;
@@ -513,6 +564,8 @@ constexpr CommandInfo kCommands[] = {
     {"COPY", CommandId::Copy, kStateSelected, true, parse_copy},
     {"MOVE", CommandId::Move, kStateSelected, true, parse_copy},
     {"UNAUTHENTICATE", CommandId::Unauthenticate, kStateAuthOrSelected, false, parse_no_args},
+    {"SORT", CommandId::Sort, kStateSelected, true, parse_sort},
+    {"THREAD", CommandId::Thread, kStateSelected, true, parse_thread},
 };
 static_assert(sizeof kCommands / sizeof kCommands[0] == kCommandCount);
 
@@ -552,7 +605,9 @@ SyntaxResult parse_command(const Parser& parser, const CommandScratch& scratch,
         // RFC 3501 §6.4.8, RFC 4315 §2.1 (UID EXPUNGE), RFC 6851 (UID MOVE).
         std::string_view sub;
         if (!r.atom(&sub) || (info = find_command(sub)) == nullptr || !info->uid_form) {
-            return bad("UID must be followed by COPY, FETCH, MOVE, SEARCH, STORE or EXPUNGE", sub);
+            return bad(
+                "UID must be followed by COPY, FETCH, MOVE, SEARCH, SORT, STORE, THREAD or EXPUNGE",
+                sub);
         }
         uid = true;
     }

@@ -30,6 +30,7 @@
 #include "core/imap/flag_list.h"
 #include "core/imap/search_program.h"
 #include "core/imap/seqset.h"
+#include "core/imap/sort_spec.h"
 #include "core/imap/status_spec.h"
 #include "core/imap/store_spec.h"
 #include "core/mail/mailbox_name.h"
@@ -76,9 +77,10 @@ enum class CommandId : std::uint8_t {
     Copy,
     Move,
     Unauthenticate,  // RFC 8437
+    Sort,            // RFC 5256, selected state
+    Thread,
 };
-inline constexpr std::size_t kCommandCount =
-    static_cast<std::size_t>(CommandId::Unauthenticate) + 1;
+inline constexpr std::size_t kCommandCount = static_cast<std::size_t>(CommandId::Thread) + 1;
 
 // States in which a command is valid (RFC 3501 §3).
 enum CommandStates : std::uint8_t {
@@ -178,8 +180,10 @@ struct ParsedCommand {
     FetchSpec fetch;       // FETCH
     StoreSpec store;       // STORE (flags below)
     FlagList flags;        // STORE
-    SearchOptions search;  // SEARCH
+    SearchOptions search;  // SEARCH, SORT, THREAD
     std::size_t search_node_count = 0;
+    SortProgram sort;                                          // SORT (RFC 5256)
+    ThreadAlgorithm thread = ThreadAlgorithm::OrderedSubject;  // THREAD
 
     ArgReader rest;  // ID's list, ENABLE's capabilities, SETQUOTA's list, quota root
     std::string_view quota_root;

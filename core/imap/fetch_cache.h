@@ -1,4 +1,4 @@
-// FetchCache: the encoded ENVELOPE, BODY and BODYSTRUCTURE answers of
+// FetchCache: the encoded ENVELOPE, BODY, BODYSTRUCTURE and PREVIEW answers of
 // recently fetched messages, so that fetching them again does not re-read
 // and re-parse the message (RFC 3501 §7.4.2; clients fetch the same
 // structures over and over: a message list, then the message, then again
@@ -38,7 +38,7 @@
 
 namespace tinyimapd::imap {
 
-enum class CachedItem : std::uint8_t { Envelope = 1, Body = 2, BodyStructure = 3 };
+enum class CachedItem : std::uint8_t { Envelope = 1, Body = 2, BodyStructure = 3, Preview = 4 };
 
 struct FetchCacheKey {
     std::uint64_t mailbox = 0;  // identity(directory path)

@@ -9,7 +9,7 @@ struct NamedKind {
 };
 
 // The fetch-atts that are a bare keyword (RFC 3501 §9 "fetch-att", RFC 7162
-// "fetch-mod-sequence", RFC 8474 §7); also their response names.
+// "fetch-mod-sequence", RFC 8474 §7, RFC 8514 §5); also their response names.
 constexpr NamedKind kSimpleAtts[] = {
     {"ENVELOPE", FetchKind::Envelope},
     {"FLAGS", FetchKind::Flags},
@@ -24,6 +24,8 @@ constexpr NamedKind kSimpleAtts[] = {
     {"MODSEQ", FetchKind::ModSeq},
     {"EMAILID", FetchKind::EmailId},
     {"THREADID", FetchKind::ThreadId},
+    {"SAVEDATE", FetchKind::SaveDate},
+    {"PREVIEW", FetchKind::Preview},
 };
 
 // RFC 3501 §6.4.5 macros, in the order the RFC lists their items.
@@ -313,6 +315,29 @@ struct SpecParse {
 
 constexpr const char* kTooMany = "Too many fetch attributes";
 
+// RFC 8970 §6: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"],
+// preview-mod = "LAZY". A list after PREVIEW is its modifiers when it opens
+// with an atom that is not a fetch-modifier (RFC 4466 §2.4's CHANGEDSINCE,
+// VANISHED), so "FETCH 1 PREVIEW (CHANGEDSINCE 5)" keeps its meaning.
+bool preview_mods(SpecParse& p, ArgReader& r, FetchItem* item) {
+    ArgType type = ArgType::Atom;
+    if (item->kind != FetchKind::Preview || !r.peek_type(&type) || type != ArgType::List) {
+        return true;
+    }
+    ArgReader mods = r;
+    ArgReader peek = r;
+    (void)peek.list(&mods);
+    if (mods.peek_word("CHANGEDSINCE") || mods.peek_word("VANISHED")) return true;
+    (void)r.list(&mods);
+    if (mods.at_end()) return p.fail("Empty PREVIEW modifier list", "PREVIEW");
+    while (!mods.at_end()) {
+        const std::string_view at = mods.peek_text();
+        if (!mods.word("LAZY")) return p.fail("Unknown PREVIEW modifier", at);
+        item->lazy = true;
+    }
+    return true;
+}
+
 // A macro (ALL, FAST, FULL: RFC 3501 §6.4.5) or a single fetch-att.
 bool parse_att_atom(SpecParse& p, ItemSink& sink) {
     const std::string_view atom = p.r.peek_text();
@@ -327,7 +352,10 @@ bool parse_att_atom(SpecParse& p, ItemSink& sink) {
     } else {
         const char* bad = "";
         if (!parse_fetch_att(atom, &item, &bad)) return p.fail(bad, atom);
+        p.r.skip();
+        if (!preview_mods(p, p.r, &item)) return false;
         if (!sink.add(item)) return p.fail(kTooMany, atom);
+        return true;
     }
     p.r.skip();
     return true;
@@ -349,8 +377,9 @@ bool parse_att_list(SpecParse& p, ItemSink& sink) {
         }
         const char* bad = "";
         if (!parse_fetch_att(atom, &item, &bad)) return p.fail(bad, atom);
-        if (!sink.add(item)) return p.fail(kTooMany, atom);
         list.skip();
+        if (!preview_mods(p, list, &item)) return false;
+        if (!sink.add(item)) return p.fail(kTooMany, atom);
     }
     return true;
 }

@@ -62,6 +62,8 @@ enum class FetchKind : std::uint8_t {
     ModSeq,         // RFC 7162 §3.1.4.2
     EmailId,        // RFC 8474 §5.3
     ThreadId,       // RFC 8474 §5.3
+    SaveDate,       // RFC 8514 §4.2
+    Preview,        // RFC 8970 §3: lazy when "PREVIEW (LAZY)"
 };
 
 // What follows the part numbers of a section (RFC 3501 §9 "section-text").
@@ -90,6 +92,7 @@ struct FetchItem {
     FetchKind kind = FetchKind::Flags;
     bool peek = false;  // BODY.PEEK / BINARY.PEEK
     bool has_partial = false;
+    bool lazy = false;  // RFC 8970 §4.1 preview-mod LAZY
     // RFC 2062 §6.4.5.OBS.1: RFC822.PEEK and RFC822.TEXT.PEEK are BODY
     // sections answered as RFC822 and RFC822.TEXT.
     ObsoleteName obsolete = ObsoleteName::None;

@@ -49,6 +49,10 @@ constexpr KeyDef kKeys[] = {
     {"ON", SearchKey::On, KeyArg::Date, 0},
     {"OR", SearchKey::Or, KeyArg::Or, 0},
     {"RECENT", SearchKey::Recent, KeyArg::None, mail::kRecent},
+    {"SAVEDATESUPPORTED", SearchKey::SaveDateSupported, KeyArg::None, 0},  // RFC 8514 §4.3
+    {"SAVEDBEFORE", SearchKey::SavedBefore, KeyArg::Date, 0},
+    {"SAVEDON", SearchKey::SavedOn, KeyArg::Date, 0},
+    {"SAVEDSINCE", SearchKey::SavedSince, KeyArg::Date, 0},
     {"SEEN", SearchKey::Seen, KeyArg::None, mail::kSeen},
     {"SENTBEFORE", SearchKey::SentBefore, KeyArg::Date, 0},
     {"SENTON", SearchKey::SentOn, KeyArg::Date, 0},
@@ -74,10 +78,8 @@ struct ReturnOpt {
 };
 
 constexpr ReturnOpt kReturnOpts[] = {
-    {"MIN", kReturnMin},
-    {"MAX", kReturnMax},
-    {"ALL", kReturnAll},
-    {"COUNT", kReturnCount},
+    {"MIN", kReturnMin},     {"MAX", kReturnMax},   {"ALL", kReturnAll},
+    {"COUNT", kReturnCount}, {"SAVE", kReturnSave},
 };
 
 // RFC 3501 §6.4.4: US-ASCII MUST be supported; UTF-8 is what clients use.
@@ -105,7 +107,7 @@ const KeyDef* find_key(std::string_view name) {
 }
 
 bool starts_sequence_set(std::string_view s) {
-    return !s.empty() && (ascii::is_digit(s[0]) || s[0] == '*');
+    return !s.empty() && (ascii::is_digit(s[0]) || s[0] == '*' || s[0] == '$');
 }
 
 class Compiler {

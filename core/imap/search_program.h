@@ -31,8 +31,11 @@
 //   has been checked, so a syntax error still wins (BAD before NO); the
 //   caller answers NO [BADCHARSET (US-ASCII UTF-8)] (RFC 3501 §6.4.4).
 // - RETURN () means RETURN (ALL) (RFC 4731 §3.1), so return_mask is never 0
-//   when esearch is set. Repeating an option is harmless. Other options
-//   (SAVE, PARTIAL, ...) are refused as unknown.
+//   when esearch is set. Repeating an option is harmless. SAVE (RFC 5182
+//   §2.4) is a bit of its own: RETURN (SAVE) alone asks for no ESEARCH
+//   response at all. Other options (PARTIAL, ...) are refused as unknown.
+// - "$" (RFC 5182) is a sequence-set key like any other: its node's set
+//   is_last_command(), for the session to substitute.
 // - NEW and OLD stay their own keys (NEW = RECENT UNSEEN, OLD = NOT RECENT).
 // - Dates are an atom or a quoted string (RFC 3501 "date"), never a literal;
 //   KEYWORD takes an atom exactly (flag-keyword), so "KEYWORD \Seen" is BAD.
@@ -76,29 +79,33 @@ enum class SearchKey : std::uint8_t {
     New,
     Not,  // one child
     Old,
-    On,          // date
-    Or,          // two children
-    Recent,      // flag_bit
-    Seen,        // flag_bit
-    SentBefore,  // date
-    SentOn,      // date
-    SentSince,   // date
-    Since,       // date
-    Smaller,     // number
-    Subject,     // text
-    Text,        // text
-    To,          // text
-    Uid,         // set: UIDs
-    Unanswered,  // flag_bit
-    Undeleted,   // flag_bit
-    Undraft,     // flag_bit
-    Unflagged,   // flag_bit
-    Unkeyword,   // text: the keyword
-    Unseen,      // flag_bit
-    And,         // a parenthesised list: one or more children
-    ModSeq,      // RFC 7162: number; field, flag_bit, entry_type if an entry was named
-    Older,       // RFC 5032: number, an interval in seconds (nz-number)
-    Younger,     // RFC 5032: number, an interval in seconds (nz-number)
+    On,                 // date
+    Or,                 // two children
+    Recent,             // flag_bit
+    Seen,               // flag_bit
+    SentBefore,         // date
+    SentOn,             // date
+    SentSince,          // date
+    Since,              // date
+    Smaller,            // number
+    Subject,            // text
+    Text,               // text
+    To,                 // text
+    Uid,                // set: UIDs
+    Unanswered,         // flag_bit
+    Undeleted,          // flag_bit
+    Undraft,            // flag_bit
+    Unflagged,          // flag_bit
+    Unkeyword,          // text: the keyword
+    Unseen,             // flag_bit
+    And,                // a parenthesised list: one or more children
+    ModSeq,             // RFC 7162: number; field, flag_bit, entry_type if an entry was named
+    Older,              // RFC 5032: number, an interval in seconds (nz-number)
+    Younger,            // RFC 5032: number, an interval in seconds (nz-number)
+    SavedBefore,        // RFC 8514 §4.3: date
+    SavedOn,            // RFC 8514 §4.3: date
+    SavedSince,         // RFC 8514 §4.3: date
+    SaveDateSupported,  // RFC 8514 §4.3
 };
 
 // RFC 7162 §3.1.5 entry-type-req; None when MODSEQ names no entry.
@@ -112,7 +119,7 @@ struct SearchNode {
     std::string_view text;     // string argument, keyword, HEADER value
     std::string_view field;    // HEADER field name; MODSEQ flag name (after "/flags/")
     std::uint64_t number = 0;  // LARGER/SMALLER size (32-bit), MODSEQ mod-sequence-valzer
-    Date date;                 // BEFORE ON SINCE SENTBEFORE SENTON SENTSINCE
+    Date date;                 // BEFORE ON SINCE SENT* SAVED*
     SeqSet set;                // sequence set, UID
 };
 static_assert(sizeof(SearchNode) <= 72, "SearchNode grew: update the per-node cost above");
@@ -123,6 +130,7 @@ enum SearchReturn : std::uint8_t {
     kReturnMax = 2,
     kReturnAll = 4,
     kReturnCount = 8,
+    kReturnSave = 16,  // RFC 5182 §2.4: keep the result as "$"
 };
 
 struct SearchOptions {

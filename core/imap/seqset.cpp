@@ -7,7 +7,7 @@ namespace {
 
 // The longest set text a SeqSet can describe (its length is kept in 32 bits;
 // the parser's line limit is far below this anyway).
-constexpr std::size_t kMaxSeqSetText = 0xffffffffu;
+constexpr std::size_t kMaxSeqSetText = 0x1fffffffu;
 constexpr std::uint32_t kMaxNzNumber = 0xffffffffu;  // RFC 3501 §9 nz-number: 32 bits
 
 // Sentinel for "*" while scanning; real numbers are 1..kMaxNzNumber.
@@ -22,6 +22,7 @@ const char* scan_seq_number(std::string_view text, std::size_t* pos, std::uint64
         *value = kStar;
         return nullptr;
     }
+    if (p < text.size() && text[p] == '$') return "Invalid sequence set: $ must stand alone";
     if (p >= text.size() || !ascii::is_digit(text[p])) {
         return "Invalid sequence set: a number or * was expected";
     }
@@ -57,6 +58,14 @@ bool SeqSet::parse(std::string_view text, std::size_t max_ranges, SeqSet* out, c
     if (text.size() > kMaxSeqSetText) {
         *why = "Sequence set too long";
         return false;
+    }
+    if (text == "$") {
+        // RFC 5182 §3: sequence-set =/ seq-last-command.
+        *out = SeqSet{};
+        out->data_ = text.data();
+        out->size_ = 1;
+        out->last_ = 1;
+        return true;
     }
     std::size_t pos = 0;
     std::size_t ranges = 0;
@@ -95,8 +104,24 @@ bool SeqSet::parse(std::string_view text, std::size_t max_ranges, SeqSet* out, c
     return true;
 }
 
+SeqSet SeqSet::of_ranges(const SeqRange* ranges, std::size_t count) {
+    SeqSet s;
+    s.data_ = static_cast<const char*>(static_cast<const void*>(ranges));
+    s.size_ = static_cast<std::uint32_t>(count);
+    s.range_count_ = static_cast<std::uint32_t>(count);
+    s.held_ = 1;
+    return s;
+}
+
 bool SeqSet::next(Cursor& cursor, std::uint32_t largest, std::uint32_t* lo,
                   std::uint32_t* hi) const {
+    if (held_ != 0) {
+        if (cursor.pos >= size_) return false;
+        *lo = held_ranges()[cursor.pos].lo;
+        *hi = held_ranges()[cursor.pos].hi;
+        ++cursor.pos;
+        return true;
+    }
     const std::string_view t = text();
     if (cursor.pos >= t.size()) return false;
     // The text was validated by parse(), so the scans cannot fail here.

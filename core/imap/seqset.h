@@ -22,6 +22,14 @@
 // UIDNEXT if the mailbox is empty. So "3291:*" with largest 17 is 17:3291,
 // which includes the last message (RFC 3501 §9 seq-range example). If a
 // caller passes largest 0 anyway, "*" resolves to 0 and lo may be 0.
+//
+// "$" (RFC 5182 §3 seq-last-command, SEARCHRES): parse() accepts a set that
+// is exactly "$" and marks it is_last_command(); such a set has no ranges
+// until the session replaces it with the saved search result, held as
+// ranges in the session's own buffer (of_ranges(): the same walk over a
+// caller's array of ascending ranges instead of text). "$" mixed with
+// numbers ("1,$") is refused: RFC 5182's examples combine "$" with other
+// numbers through OR, and so does this server.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +37,11 @@
 #include <string_view>
 
 namespace tinyimapd::imap {
+
+// One range of a set held as numbers (lo <= hi).
+struct SeqRange {
+    std::uint32_t lo = 0, hi = 0;
+};
 
 class SeqSet {
 public:
@@ -43,6 +56,10 @@ public:
     // and returns false.
     static bool parse(std::string_view text, std::size_t max_ranges, SeqSet* out, const char** why);
 
+    // The set of `count` ranges of `ranges` (ascending, disjoint, no "*"),
+    // which must outlive the SeqSet; count 0 is the empty set.
+    static SeqSet of_ranges(const SeqRange* ranges, std::size_t count);
+
     // The next range in the client's order (not sorted, not coalesced), with
     // "*" resolved to `largest` and *lo <= *hi. False at the end.
     bool next(Cursor& cursor, std::uint32_t largest, std::uint32_t* lo, std::uint32_t* hi) const;
@@ -50,17 +67,28 @@ public:
     // True if some range covers `n` ("*" resolved to `largest`). O(ranges).
     bool contains(std::uint32_t n, std::uint32_t largest) const;
 
-    std::string_view text() const { return {data_, size_}; }
+    // The client's text ("" for a set made by of_ranges()).
+    std::string_view text() const {
+        return held_ != 0 ? std::string_view{} : std::string_view{data_, size_};
+    }
     std::size_t range_count() const { return range_count_; }
     bool uses_star() const { return star_ != 0; }
     bool empty() const { return range_count_ == 0; }
+    // "$": the saved search result, not yet substituted (RFC 5182).
+    bool is_last_command() const { return last_ != 0; }
 
 private:
-    const char* data_ = nullptr;
+    const char* data_ = nullptr;  // the text, or the SeqRange array (held_)
     std::uint32_t size_ = 0;
-    // A set has at most (size_ + 1) / 2 ranges, so 31 bits always suffice.
-    std::uint32_t range_count_ : 31 = 0;
+    // A set has at most (size_ + 1) / 2 ranges, so 29 bits always suffice
+    // (the parser's line limit is far below 2^29 bytes).
+    std::uint32_t range_count_ : 29 = 0;
     std::uint32_t star_ : 1 = 0;
+    std::uint32_t last_ : 1 = 0;
+    std::uint32_t held_ : 1 = 0;
+    const SeqRange* held_ranges() const {
+        return static_cast<const SeqRange*>(static_cast<const void*>(data_));
+    }
 };
 
 }  // namespace tinyimapd::imap

@@ -32,8 +32,7 @@ char fold(char prev, char c) {
 
 }  // namespace
 
-void TextWalk::start(TextScope scope, std::uint64_t size, TextMatcher& m) {
-    m.restart();
+void TextWalk::start(TextScope scope, std::uint64_t size) {
     scope_ = scope;
     phase_ = Phase::Entity;
     top_ = pool_used_ = depth_ = 0;
@@ -43,13 +42,13 @@ void TextWalk::start(TextScope scope, std::uint64_t size, TextMatcher& m) {
     encapsulated_ = false;
 }
 
-WalkStep TextWalk::step(ByteSource& r, TextMatcher& m, char* scratch, std::size_t scratch_size,
+WalkStep TextWalk::step(ByteSource& r, TextSink& m, char* scratch, std::size_t scratch_size,
                         std::uint64_t* budget_left) {
     std::uint64_t& budget = *budget_left;
     if (scratch_size < kMinWalkScratch) return WalkStep::NotFound;
     char* const decoded = scratch;
     const Window w{scratch + kDecodeWindow, scratch_size - kDecodeWindow};
-    while (!m.found() && phase_ != Phase::Done) {
+    while (!m.satisfied() && phase_ != Phase::Done) {
         if (budget == 0) return WalkStep::More;
         switch (phase_) {
             case Phase::Entity: entity_step(r, m, w, budget); break;
@@ -58,7 +57,7 @@ WalkStep TextWalk::step(ByteSource& r, TextMatcher& m, char* scratch, std::size_
                 break;
             case Phase::Leaf: leaf_step(r, m, decoded, w, budget); break;
             case Phase::LeafEnd:
-                while (decoder_.held() && !m.found()) {
+                while (decoder_.held() && !m.satisfied()) {
                     emit(m, decoded, decoder_.finish(decoded, kDecodeWindow));
                 }
                 phase_ = Phase::Children;
@@ -66,20 +65,22 @@ WalkStep TextWalk::step(ByteSource& r, TextMatcher& m, char* scratch, std::size_
             case Phase::Done: break;
         }
     }
-    return m.found() ? WalkStep::Found : WalkStep::NotFound;
+    return m.satisfied() ? WalkStep::Found : WalkStep::NotFound;
 }
 
 // The header of the entity at start_: an encapsulated message goes on with
 // its own header, a multipart pushes a frame for its children, a leaf's
 // body is decoded next.
-void TextWalk::entity_step(ByteSource& r, TextMatcher& m, const Window& w, std::uint64_t& budget) {
+void TextWalk::entity_step(ByteSource& r, TextSink& m, const Window& w, std::uint64_t& budget) {
     HeaderBlock h;
     load_header(r, start_, end_, w.data, w.size, &h);
     const std::uint64_t read = end_ - start_ < w.size ? end_ - start_ : w.size;
     budget = budget > read ? budget - read : 0;
     PartInfo info;
     classify_part(h, depth_, in_digest_, &info);
-    if (scope_ == TextScope::Text || encapsulated_) feed_header_fields(h.fields, m);
+    if (scope_ == TextScope::Text || (encapsulated_ && scope_ == TextScope::Body)) {
+        feed_header_fields(h.fields, m);
+    }
     encapsulated_ = false;
     if (info.kind == PartKind::Message) {
         start_ = h.body_start;  // RFC 2046 §5.2.1: a whole message
@@ -102,7 +103,7 @@ void TextWalk::entity_step(ByteSource& r, TextMatcher& m, const Window& w, std::
         pool_used_ += info.boundary_len;
         phase_ = Phase::Children;
     } else {
-        begin_leaf(h, info, end_);
+        begin_leaf(h, info, end_, m);
     }
 }
 
@@ -136,7 +137,7 @@ bool TextWalk::children_step(ByteSource& r, const Window& w, std::uint64_t& budg
 }
 
 // One window of a leaf's body, decoded and fed to the matcher.
-void TextWalk::leaf_step(ByteSource& r, TextMatcher& m, char* decoded, const Window& w,
+void TextWalk::leaf_step(ByteSource& r, TextSink& m, char* decoded, const Window& w,
                          std::uint64_t& budget) {
     if (pos_ >= leaf_end_) {
         phase_ = Phase::LeafEnd;
@@ -150,7 +151,7 @@ void TextWalk::leaf_step(ByteSource& r, TextMatcher& m, char* decoded, const Win
         return;
     }
     std::size_t used = 0;
-    while (used < n && !m.found()) {
+    while (used < n && !m.satisfied()) {
         const DecodeStep d = decoder_.decode(w.data + used, n - used, decoded, kDecodeWindow);
         used += d.consumed;
         emit(m, decoded, d.produced);
@@ -160,22 +161,35 @@ void TextWalk::leaf_step(ByteSource& r, TextMatcher& m, char* decoded, const Win
 }
 
 // The body of a leaf [h.body_start, end), to be decoded by Phase::Leaf.
-void TextWalk::begin_leaf(const HeaderBlock& h, const PartInfo& info, std::uint64_t end) {
+void TextWalk::begin_leaf(const HeaderBlock& h, const PartInfo& info, std::uint64_t end,
+                          TextSink& m) {
     // Everything needed from the header is taken before the window is reused.
     std::string_view value;
     const TransferEncoding cte = find_field(h.fields, "Content-Transfer-Encoding", &value)
                                      ? transfer_encoding(value)
                                      : TransferEncoding::Identity;
     Charset cs = Charset::UsAscii;
+    bool plain = info.is_text, html = false;
     if (info.is_text && info.override_type == TypeOverride::None &&
         find_field(h.fields, "Content-Type", &value)) {
         char type[128];
         std::string_view media, params, name, param;
         parse_mime_value(value, type, sizeof type, &media, &params);
+        plain = ascii::iequals(media, "text/plain");
+        html = ascii::iequals(media, "text/html");
         ParamIterator it(params);
         while (it.next(&name, &param)) {
             if (ascii::iequals(name, "charset")) cs = charset_from_name(param);
         }
+    }
+    if (scope_ == TextScope::Preview) {
+        // RFC 8970 §3.3: readable text only; a leaf without a Content-Type
+        // is text/plain (RFC 2045 §5.2), as classify_part says (is_text).
+        if (!plain && !html) {
+            phase_ = Phase::Children;
+            return;
+        }
+        m.begin_text(html);
     }
     decoder_.reset(cte);
     charset_ = cs;
@@ -184,7 +198,7 @@ void TextWalk::begin_leaf(const HeaderBlock& h, const PartInfo& info, std::uint6
     phase_ = Phase::Leaf;
 }
 
-void TextWalk::emit(TextMatcher& m, const char* p, std::size_t n) {
+void TextWalk::emit(TextSink& m, const char* p, std::size_t n) {
     if (charset_is_identity(charset_)) {
         m.write(p, n);
         return;
@@ -242,10 +256,10 @@ void TextMatcher::write(const char* data, std::size_t n) {
     prev_ = prev;
 }
 
-void feed_header_fields(std::string_view fields, TextMatcher& m) {
+void feed_header_fields(std::string_view fields, TextSink& m) {
     FieldIterator it(fields);
     HeaderField f;
-    while (!m.found() && it.next(&f)) {
+    while (!m.satisfied() && it.next(&f)) {
         m.write(f.name.data(), f.name.size());
         m.write(": ", 2);
         decode_header_text(f.value, m);

@@ -42,7 +42,19 @@
 
 namespace tinyimapd::mime {
 
-class TextMatcher final : public ByteSink {
+// What a TextWalk feeds: decoded text until the sink has what it wants
+// (a match, a preview long enough). begin_text() announces each leaf the
+// walk is about to feed (TextScope::Preview: text/plain or text/html).
+class TextSink : public ByteSink {
+public:
+    virtual bool satisfied() const = 0;
+    virtual void begin_text(bool /*html*/) {}
+
+protected:
+    ~TextSink() = default;
+};
+
+class TextMatcher final : public TextSink {
 public:
     // `table` has room for `table_size` entries; false (and no match
     // possible) when the needle is longer than that or than 65535 bytes.
@@ -55,6 +67,7 @@ public:
     }
     void write(const char* data, std::size_t n) override;
     bool found() const { return found_; }
+    bool satisfied() const override { return found_; }
     // Points the matcher at a new copy of its table (the caller's buffer was
     // reused in between), keeping how far the text matched: a search that
     // goes on later (TextWalk). The same needle as prepare() was given.
@@ -80,8 +93,9 @@ private:
 };
 
 enum class TextScope : std::uint8_t {
-    Body,  // SEARCH BODY: leaf bodies and encapsulated messages' headers
-    Text,  // SEARCH TEXT: those and every header, decoded
+    Body,     // SEARCH BODY: leaf bodies and encapsulated messages' headers
+    Text,     // SEARCH TEXT: those and every header, decoded
+    Preview,  // FETCH PREVIEW (RFC 8970): text/plain and text/html leaves only
 };
 
 inline constexpr std::size_t kMinTextScratch = 8192;
@@ -93,7 +107,8 @@ bool message_text_contains(ByteSource& r, TextScope scope, TextMatcher& m, char*
 
 enum class WalkStep : std::uint8_t { Found, NotFound, More };
 
-// The same search in steps, so that one very large message does not hold
+// The same search in steps (or, over any TextSink, the same walk: a
+// preview), so that one very large message does not hold
 // the caller for long: step() reads about `budget` message bytes at most,
 // then says More and keeps where it was (the multiparts open, the part
 // being decoded) in this object; the scratch (window and decode buffer)
@@ -109,9 +124,15 @@ public:
     static constexpr std::size_t kMinWalkScratch = kDecodeWindow + kMinScratch;
 
     // A new walk over a message of `size` bytes; the matcher is restarted.
-    void start(TextScope scope, std::uint64_t size, TextMatcher& m);
+    void start(TextScope scope, std::uint64_t size, TextMatcher& m) {
+        m.restart();
+        start(scope, size);
+    }
+    // A new walk (the sink is the caller's to reset).
+    void start(TextScope scope, std::uint64_t size);
     // Reads about *budget bytes at most, and takes what it read off *budget.
-    WalkStep step(ByteSource& r, TextMatcher& m, char* scratch, std::size_t scratch_size,
+    // Found: the sink is satisfied.
+    WalkStep step(ByteSource& r, TextSink& m, char* scratch, std::size_t scratch_size,
                   std::uint64_t* budget);
 
 private:
@@ -129,12 +150,12 @@ private:
         char* data;
         std::size_t size;
     };
-    void entity_step(ByteSource& r, TextMatcher& m, const Window& w, std::uint64_t& budget);
+    void entity_step(ByteSource& r, TextSink& m, const Window& w, std::uint64_t& budget);
     bool children_step(ByteSource& r, const Window& w, std::uint64_t& budget);
-    void leaf_step(ByteSource& r, TextMatcher& m, char* decoded, const Window& w,
+    void leaf_step(ByteSource& r, TextSink& m, char* decoded, const Window& w,
                    std::uint64_t& budget);
-    void begin_leaf(const HeaderBlock& h, const PartInfo& info, std::uint64_t end);
-    void emit(TextMatcher& m, const char* p, std::size_t n);
+    void begin_leaf(const HeaderBlock& h, const PartInfo& info, std::uint64_t end, TextSink& m);
+    void emit(TextSink& m, const char* p, std::size_t n);
 
     Frame frames_[kFrames];
     char pool_[kBoundaryPool] = {};
@@ -152,6 +173,6 @@ private:
 
 // Feeds one loaded header (HeaderBlock::fields) field by field, decoded as
 // described above, stopping early once the matcher has found its needle.
-void feed_header_fields(std::string_view fields, TextMatcher& m);
+void feed_header_fields(std::string_view fields, TextSink& m);
 
 }  // namespace tinyimapd::mime

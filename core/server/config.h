@@ -122,6 +122,13 @@ struct Config {
     // while they use TLS; at most max_clients are set up. None free:
     // implicit TLS is closed, STARTTLS answers NO [LIMIT].
     std::uint32_t tls_sessions = 16;
+    // Work areas SORT and THREAD order their matches in (RFC 5256), lent
+    // to one command at a time, shared by all connections; with none free
+    // a SORT waits. 0: SORT and THREAD are not offered. An area's size
+    // bounds the mailbox: SORT needs 8 bytes per message plus 8 per
+    // criterion plus the prepared strings (kSortTextMax at most each).
+    std::uint32_t sort_buffers = 1;
+    std::uint32_t sort_buffer_kib = 8192;
     std::uint32_t passwd_max_size = 65536;  // each of PasswdDb's two buffers
     ConfigPath tls_cert{};
     ConfigPath tls_key{};

@@ -263,6 +263,18 @@ Server::Layout Server::lay_out(void* block, std::size_t size, const Config& conf
         const session::CommandBlock b = take_command_block(arena, config, i == 0 ? items : nullptr);
         if (l.command_blocks != nullptr) l.command_blocks[i] = b;
     }
+    // The SORT/THREAD work areas (RFC 5256), last: untouched until a SORT
+    // needs one.
+    mark = arena.used();
+    l.sort_areas = arena.take<char*>(config.sort_buffers);
+    note("pool: sort area list (sort_buffers)", config.sort_buffers, false);
+    const std::size_t area = std::size_t{config.sort_buffer_kib} * 1024;
+    for (std::size_t i = 0; i < config.sort_buffers; ++i) {
+        char* a = static_cast<char*>(arena.take_bytes(area, kBufferAlign));
+        if (l.sort_areas != nullptr) l.sort_areas[i] = a;
+    }
+    note("pool: SORT/THREAD work areas (sort_buffers x sort_buffer_kib)", config.sort_buffers,
+         false);
     l.used = arena.used();
     l.complete = !arena.exhausted();
     return l;
@@ -366,6 +378,9 @@ bool Server::place_slots() {
     services_.reservations = &reservations_;
     command_pool_.init(layout_.command_blocks, layout_.command_free, config_.command_buffers);
     services_.command_pool = &command_pool_;
+    sort_pool_.init(layout_.sort_areas, config_.sort_buffers,
+                    std::size_t{config_.sort_buffer_kib} * 1024);
+    services_.work_areas = &sort_pool_;
     // Every slot's share has the same size: one that fits fits them all.
     Arena share(layout_.slot_buffers, layout_.slot_stride);
     if (!take_slot_buffers(share, config_).complete) return false;

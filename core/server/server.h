@@ -112,6 +112,7 @@ private:
         port::TlsSession** tls_free = nullptr;            // tls_engines(): the TLS pool's free list
         session::CommandBlock* command_blocks = nullptr;  // command_buffers of them
         session::CommandBlock** command_free = nullptr;   // the pool's free list
+        char** sort_areas = nullptr;                      // sort_buffers: the work area pool's list
         char* slot_buffers = nullptr;                     // max_clients shares of slot_stride
         std::size_t slot_stride = 0;                      // one slot's buffers (take_slot_buffers)
         std::size_t used = 0;                             // bytes of the block laid out
@@ -151,6 +152,7 @@ private:
     session::QuotaReservations reservations_;  // one entry per slot, carved with the slots
     session::CommandPool command_pool_;        // command_buffers blocks, lent per command
     session::TlsPool tls_pool_;                // TLS engines, lent per connection
+    session::WorkAreaPool sort_pool_;          // SORT/THREAD work areas, lent per command
     session::SessionServices services_;
 
     Slot* slots_ = nullptr;

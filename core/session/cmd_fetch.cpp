@@ -12,7 +12,9 @@
 // Items served: UID FLAGS INTERNALDATE RFC822.SIZE RFC822 RFC822.HEADER
 // RFC822.TEXT ENVELOPE BODY BODYSTRUCTURE, BODY[section] of every form
 // (part numbers, HEADER, HEADER.FIELDS(.NOT), TEXT, MIME) with .PEEK and
-// partials, through the MIME parser (core/mime); MODSEQ; BINARY[section],
+// partials, through the MIME parser (core/mime); MODSEQ; SAVEDATE (NIL,
+// RFC 8514 §4.2: the store keeps no save date); PREVIEW (RFC 8970,
+// write_preview); BINARY[section],
 // BINARY.PEEK and BINARY.SIZE (RFC 3516, cmd_binary.cpp). ENVELOPE, BODY
 // and BODYSTRUCTURE answers of any size are written in pieces as the output
 // drains (core/imap/bodystructure.h) and kept in the shared FetchCache
@@ -51,6 +53,8 @@ bool served(const FetchItem& item) {
         case FetchKind::Uid:
         case FetchKind::Flags:
         case FetchKind::InternalDate:
+        case FetchKind::SaveDate:
+        case FetchKind::Preview:
         case FetchKind::Rfc822Size:
         case FetchKind::Rfc822:
         case FetchKind::Rfc822Header:
@@ -135,6 +139,54 @@ bool Session::check_set(const ParsedCommand& cmd, SetWalk* walk) {
 }
 
 // ---- FETCH -----------------------------------------------------------------
+
+// PREVIEW (RFC 8970 §3): the message's first readable part as preview text
+// (mime::PreviewText), found by a TextWalk that reads at most
+// kStructureBudget message bytes per call (false: not yet; the job comes
+// back), kept in the shared FetchCache like ENVELOPE. Always computed, LAZY
+// or not: §4.1 lets a server answer NIL to LAZY, never obliges it to. The
+// string is quoted when it is 7-bit, a literal otherwise (UTF-8, §3.3).
+bool Session::write_preview() {
+    FetchJob& job = fetch_job();
+    if (out_.room() < kItemReserve) return false;  // wait for the socket to drain
+    FetchCache* cache = services_.fetch_cache;
+    FetchCacheKey key;
+    std::string_view cached;
+    if (cache != nullptr) {
+        key.mailbox = cache->identity(selected_->dir());
+        key.uid_validity = selected_->uid_validity();
+        key.uid = job.message.uid;
+        key.stamp = FetchCache::stamp_of(job.message.size, job.message.internal_date);
+        key.item = CachedItem::Preview;
+    }
+    FixedText<kItemReserve> w;
+    if (!job.first_item) w.put(' ');
+    w.put("PREVIEW ");
+    if (!job.previewing && cache != nullptr && cache->get(key, &cached)) {
+        w.put(cached);
+        out_.append(w.view());
+        return true;
+    }
+    mime_source_.box = selected_;
+    mime_source_.message = &job.message;
+    if (!job.previewing) {
+        preview_.reset();
+        text_walk_.start(mime::TextScope::Preview, job.message.size);
+        job.previewing = true;
+    }
+    std::uint64_t budget = kStructureBudget;
+    if (text_walk_.step(mime_source_, preview_, services_.stream_scratch,
+                        services_.stream_scratch_size, &budget) == mime::WalkStep::More) {
+        return false;
+    }
+    job.previewing = false;
+    const std::size_t at = w.size();
+    ResponseWriter r(w);
+    r.string(preview_.text());
+    if (cache != nullptr) cache->put(key, ascii::tail(w.view(), at));
+    out_.append(w.view());
+    return true;
+}
 
 void Session::cmd_fetch(const ParsedCommand& cmd) {
     for (std::size_t i = 0; i < cmd.fetch.count; ++i) {
@@ -571,6 +623,13 @@ void Session::stream_item(ByteSource& source, std::uint64_t count) {
 
 void Session::write_item(const FetchItem& item) {
     FetchJob& job = fetch_job();
+    if (item.kind == FetchKind::Preview) {
+        if (write_preview()) {
+            job.first_item = false;
+            ++job.item;
+        }
+        return;
+    }
     if (item.kind == FetchKind::Envelope || item.kind == FetchKind::Body ||
         item.kind == FetchKind::BodyStructure) {
         if (write_structure(item)) {
@@ -607,6 +666,9 @@ void Session::write_item(const FetchItem& item) {
             w.put('"');
             break;
         case FetchKind::Rfc822Size: w.put("RFC822.SIZE ").put_uint(m.size); break;
+        // RFC 8514 §4.2: NIL where the storage keeps no save date (this
+        // store's records have no room for one: docs/STATUS.md).
+        case FetchKind::SaveDate: w.put("SAVEDATE NIL"); break;
         case FetchKind::ModSeq: w.put("MODSEQ (").put_uint(m.modseq).put(')'); break;
         default: stream_plain_section(item, w); return;
     }

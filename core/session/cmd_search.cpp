@@ -8,7 +8,8 @@
 // body_contains), so one very large message is read in bounded steps.
 //
 // Matching: flags, keywords, sizes, sequence and UID sets, the internal date
-// (BEFORE ON SINCE, by its date in its own zone), the Date: header's date
+// (BEFORE ON SINCE, by its date in its own zone; SAVED*, as the store keeps
+// no save date: RFC 8514 §4.3), the Date: header's date
 // (SENTBEFORE SENTON SENTSINCE, time and zone disregarded; the internal date
 // when it cannot be read), MODSEQ (RFC 7162 §3.1.5: mod-sequence >= n; the
 // entry name and type are ignored, as there are no per-flag mod-sequences).
@@ -125,18 +126,76 @@ bool date_header_day(std::string_view v, std::int64_t* day) {
 
 }  // namespace
 
-void Session::cmd_search(const ParsedCommand& cmd) {
+// RFC 5182 §2.1: "$" is the saved result. Replaced before the command
+// runs by a copy in the command's numbers (dollar_), so that a SAVE search
+// may rewrite saved_result_ while it reads "$": UIDs for a UID command and
+// for SEARCH's keys (a "$" key matches by UID, as "UID $" does), sequence
+// numbers of this session's view otherwise (each UID range is two binary
+// searches; UIDs no longer in the mailbox drop out, so the copy never needs
+// more ranges than the result).
+void Session::substitute_saved_result(ParsedCommand* cmd) {
+    bool search_uses_it = false;
+    // SORT and THREAD take SEARCH's criteria (RFC 5256 §3), "$" included.
+    if (cmd->id == CommandId::Search || cmd->id == CommandId::Sort ||
+        cmd->id == CommandId::Thread) {
+        for (std::size_t i = 0; i < cmd->search_node_count; ++i) {
+            search_uses_it = search_uses_it || scratch_.search_nodes[i].set.is_last_command();
+        }
+    }
+    if (!cmd->set.is_last_command() && !search_uses_it) return;
+    dollar_.clear();
+    if (cmd->uid || search_uses_it || selected_ == nullptr) {
+        dollar_ = saved_result_;
+    } else {
+        for (std::size_t i = 0; i < saved_result_.range_count(); ++i) {
+            const SeqRange& r = saved_result_.range(i);
+            const std::uint32_t first = first_seq_at_or_above(r.lo);
+            if (first == 0) break;
+            const std::uint32_t after = r.hi == UINT32_MAX ? 0 : first_seq_at_or_above(r.hi + 1);
+            const std::uint32_t last = after == 0 ? view_.exists : after - 1;
+            if (first <= last) (void)dollar_.add_range(first, last);
+        }
+    }
+    if (cmd->set.is_last_command()) cmd->set = dollar_.as_set();
+    for (std::size_t i = 0; search_uses_it && i < cmd->search_node_count; ++i) {
+        SearchNode& n = scratch_.search_nodes[i];
+        if (!n.set.is_last_command()) continue;
+        n.key = SearchKey::Uid;
+        n.set = dollar_.as_set();
+    }
+}
+
+// RFC 5182 §2.5: a result that does not fit is not saved; "$" is empty.
+void Session::search_refused_save() {
+    saved_result_.clear();
+    FixedText<64> w;
+    w.put("Search result too fragmented to save (over ")
+        .put_uint(SavedResult::kCapacity)
+        .put(" ranges)");
+    tagged("NO", "NOTSAVED", w.view());
+}
+
+// What SEARCH, SORT and THREAD refuse before they start (answered).
+bool Session::search_limits_ok(const ParsedCommand& cmd) {
     for (std::size_t i = 0; i < cmd.search_node_count; ++i) {
         const SearchNode& n = scratch_.search_nodes[i];
         if (is_text_key(n.key) && n.text.size() > kMaxSearchString) {
             tagged("NO", "LIMIT", "Search string too long");
-            return;
+            return false;
         }
     }
     if (services_.stream_scratch_size < kNeedleTableBytes + mime::kMinTextScratch) {
         tagged("NO", "SERVERBUG", "SEARCH has no room to work");
-        return;
+        return false;
     }
+    return true;
+}
+
+void Session::cmd_search(const ParsedCommand& cmd) {
+    // RFC 5182 §2.1: a SAVE search answered NO leaves "$" empty; an OK one
+    // sets it (filled as matches are found, "$" having been copied).
+    if ((cmd.search.return_mask & kReturnSave) != 0) saved_result_.clear();
+    if (!search_limits_ok(cmd)) return;
     // RFC 7162 §3.1: MODSEQ enables CONDSTORE, before any of our responses.
     if (cmd.search.uses_modseq) enable_condstore();
     SetWalk walk;
@@ -147,7 +206,9 @@ void Session::cmd_search(const ParsedCommand& cmd) {
     job.result.esearch = cmd.search.esearch;
     job.result.mask = cmd.search.return_mask;
     job.result.modseq = cmd.search.uses_modseq;
-    if (job.result.esearch) {
+    if (job.result.esearch && (job.result.mask & ~kReturnSave) == 0) {
+        // RFC 5182 §1: SAVE alone suppresses the ESEARCH response.
+    } else if (job.result.esearch) {
         // RFC 4466 §2.6.2 search-correlator; a tag holds no '"' or '\\'.
         FixedText<kMaxTagLength + 32> w;
         w.put("* ESEARCH (TAG \"").put({tag_, tag_length_}).put("\")");
@@ -170,32 +231,36 @@ void Session::run_search() {
             return;
         }
         const std::uint32_t seq = job.walk.next_position;
-        if (selected_->message(view_, seq, &job.message) != Status::Ok) {
-            ++job.walk.next_position;
-            job.result.text_done = 0;
-            job.result.text_results = 0;
-            job.result.walking = false;
-            continue;
-        }
-        job.header_size = UINT64_MAX;
-        job.result.suspended = false;
-        job.result.text_ordinal = 0;
-        bool all = true;
-        for (std::uint32_t i = 0; i < job.search_count && all && !job.result.suspended;
-             i = scratch_.search_nodes[i].end) {
-            all = search_match(seq, i);
-        }
-        if (job.result.suspended) return;  // this message again, in the next batch
-        ++job.walk.next_position;
-        job.result.text_done = 0;
-        job.result.text_results = 0;
-        job.result.walking = false;
-        if (all) search_found(job.walk.uid ? job.message.uid : seq);
+        const SearchStep step = search_next(job);
+        if (step == SearchStep::Suspended) return;  // this message again, in the next batch
+        if (step == SearchStep::Match) search_found(job.walk.uid ? job.message.uid : seq);
     }
 }
 
-// BEFORE ON SINCE and SENTBEFORE SENTON SENTSINCE (RFC 3501 §6.4.4): dates
-// compare disregarding time and zone; the SENT* keys use the Date header.
+// The message at job.walk.next_position against the program: a match or
+// not (and the walk moves on), or suspended (a BODY/TEXT walk ran out of
+// the batch's budget: the same message next time). SEARCH, SORT, THREAD.
+Session::SearchStep Session::search_next(SearchJob& job) {
+    const std::uint32_t seq = job.walk.next_position;
+    bool all = selected_->message(view_, seq, &job.message) == Status::Ok;
+    job.header_size = UINT64_MAX;
+    job.result.suspended = false;
+    job.result.text_ordinal = 0;
+    for (std::uint32_t i = 0; i < job.search_count && all && !job.result.suspended;
+         i = scratch_.search_nodes[i].end) {
+        all = search_match(seq, i);
+    }
+    if (job.result.suspended) return SearchStep::Suspended;
+    ++job.walk.next_position;
+    job.result.text_done = 0;
+    job.result.text_results = 0;
+    job.result.walking = false;
+    return all ? SearchStep::Match : SearchStep::NoMatch;
+}
+
+// BEFORE ON SINCE and SENTBEFORE SENTON SENTSINCE (RFC 3501 §6.4.4), and
+// SAVEDBEFORE SAVEDON SAVEDSINCE (RFC 8514 §4.3): dates compare disregarding
+// time and zone; the SENT* keys use the Date header.
 bool Session::search_date_matches(const SearchNode& n) {
     SearchJob& job = job_.get<SearchJob>();
     const store::MessageInfo& m = job.message;
@@ -205,8 +270,14 @@ bool Session::search_date_matches(const SearchNode& n) {
     std::string_view value;
     if (sent && header_value("Date", &value)) (void)date_header_day(value, &day);
     const std::int64_t want = days_from_civil(n.date.year, n.date.month, n.date.day);
-    if (n.key == SearchKey::Before || n.key == SearchKey::SentBefore) return day < want;
-    if (n.key == SearchKey::On || n.key == SearchKey::SentOn) return day == want;
+    // RFC 8514 §4.3: without a save date SAVED* use the internal date.
+    if (n.key == SearchKey::Before || n.key == SearchKey::SentBefore ||
+        n.key == SearchKey::SavedBefore) {
+        return day < want;
+    }
+    if (n.key == SearchKey::On || n.key == SearchKey::SentOn || n.key == SearchKey::SavedOn) {
+        return day == want;
+    }
     return day >= want;
 }
 
@@ -254,7 +325,12 @@ bool Session::search_match(std::uint32_t seq, std::uint32_t index) {
         case SearchKey::Since:
         case SearchKey::SentBefore:
         case SearchKey::SentOn:
-        case SearchKey::SentSince: return search_date_matches(n);
+        case SearchKey::SentSince:
+        case SearchKey::SavedBefore:
+        case SearchKey::SavedOn:
+        case SearchKey::SavedSince: return search_date_matches(n);
+        // RFC 8514 §4.3: the store keeps no save date (docs/STATUS.md).
+        case SearchKey::SaveDateSupported: return false;
         case SearchKey::From:
         case SearchKey::To:
         case SearchKey::Cc:
@@ -308,14 +384,18 @@ bool Session::header_value(std::string_view name, std::string_view* value) {
 // The current message's header, loaded into the search window (of a header
 // larger than the window, the fields called `name`: core/mime/header.h).
 mime::HeaderBlock Session::load_search_header(std::string_view name) {
+    return load_search_header(mime::FieldNames{&name, 1});
+}
+
+// Of a header larger than the window, the fields named in `keep` (SORT's keys).
+mime::HeaderBlock Session::load_search_header(mime::FieldNames keep) {
     SearchJob& job = job_.get<SearchJob>();
     mime_source_.box = selected_;
     mime_source_.message = &job.message;
     std::size_t size = 0;
     char* buf = search_window(&size);
     mime::HeaderBlock block;
-    mime::load_header(mime_source_, 0, job.message.size, buf, size, &block,
-                      mime::FieldNames{&name, 1});
+    mime::load_header(mime_source_, 0, job.message.size, buf, size, &block, keep);
     job.header_size = block.body_start;
     job.result.work += block.body_start;
     return block;
@@ -395,10 +475,18 @@ void Session::search_found(std::uint32_t number) {
     const std::uint64_t modseq = job.message.modseq;
     if (++r.count == 1) {
         r.min = number;
+        r.min_uid = job.message.uid;
         r.min_modseq = modseq;
     }
     r.max = number;
+    r.max_uid = job.message.uid;
     r.max_modseq = modseq;
+    // RFC 5182 §2.4: with ALL or COUNT, or with neither MIN nor MAX, "$" is
+    // every match (an overflow is answered at the end: NOTSAVED).
+    if ((r.mask & kReturnSave) != 0 && ((r.mask & (kReturnAll | kReturnCount)) != 0 ||
+                                        (r.mask & (kReturnMin | kReturnMax)) == 0)) {
+        (void)saved_result_.add(job.message.uid);
+    }
     if (modseq > r.highest_modseq) r.highest_modseq = modseq;
     if (!r.esearch) {
         FixedText<16> w;
@@ -443,8 +531,37 @@ void Session::esearch_spill() {
     r.held = 0;
 }
 
+// RFC 5182 §2.4's table: SAVE MIN, SAVE MAX, SAVE MIN MAX keep only what
+// they return; anything else kept every match as it was found.
+void Session::finish_save() {
+    const SearchResult& r = job_.get<SearchJob>().result;
+    if ((r.mask & kReturnSave) == 0 || (r.mask & (kReturnAll | kReturnCount)) != 0 ||
+        r.count == 0) {
+        return;
+    }
+    if ((r.mask & kReturnMin) != 0) (void)saved_result_.add(r.min_uid);
+    if ((r.mask & kReturnMax) != 0) (void)saved_result_.add(r.max_uid);
+}
+
+// The tagged line of a search whose responses are all written.
+void Session::search_completed() {
+    const bool refused =
+        (job_.get<SearchJob>().result.mask & kReturnSave) != 0 && saved_result_.overflowed();
+    job_.end();
+    if (refused) {
+        search_refused_save();
+        return;
+    }
+    tagged("OK", "", "SEARCH completed");
+}
+
 void Session::finish_search() {
     SearchResult& r = job_.get<SearchJob>().result;
+    finish_save();
+    if (r.esearch && (r.mask & ~kReturnSave) == 0) {
+        search_completed();  // RFC 5182 §1: nothing but the tagged line
+        return;
+    }
     FixedText<96> w;
     if (!r.esearch) {
         // RFC 7162 §3.1.6: the highest mod-sequence of what was returned.
@@ -487,8 +604,7 @@ void Session::finish_search() {
     }
     w.put("\r\n");
     out_.append(w.view());
-    job_.end();
-    tagged("OK", "", "SEARCH completed");
+    search_completed();
 }
 
 }  // namespace tinyimapd::session

@@ -59,6 +59,7 @@ void Session::deselect() {
     release_job_store();
     flag_scan_since_ = UINT64_MAX;
     vanished_.pending = false;
+    saved_result_.clear();  // RFC 5182 §2.1: "$" belongs to the mailbox
     selected_->detach(view_);
     store::UserStore(*services_.registry, user_root_.view()).close(selected_);
     selected_ = nullptr;
@@ -91,6 +92,7 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     job_.waiting_since_ms = job_.retry_at_ms = 0;
     selected_ = r.value;
     selected_->attach(view_, read_only);
+    saved_result_.clear();  // RFC 5182 §2.1: reset by SELECT and EXAMINE
     state_ = SessionState::Selected;
 
     // FLAGS and PERMANENTFLAGS (read-write): now if they fit with the

@@ -22,6 +22,8 @@ const Session::StepRow Session::kSteps[] = {
     {JobKind::Copy, &Session::run_copy_job, false},
     {JobKind::Append, &Session::run_append_job, false},
     {JobKind::Select, &Session::run_select_job, false},  // no view yet
+    {JobKind::Sort, &Session::run_sort, true},
+    {JobKind::Thread, &Session::run_sort, true},
 };
 
 FetchJob& Session::fetch_job() {
@@ -63,7 +65,7 @@ JobProgress Session::run_job() {
             // Between messages: the view's numbers no longer hold (see
             // Mailbox::make_gone_room); the session ends rather than guess.
             // A SEARCH answer is a line still open: it is ended first.
-            if (job_.kind() == JobKind::Search) (void)out_.append("\r\n");
+            if (job_.kind() == JobKind::Search || sort_answering()) (void)out_.append("\r\n");
             end_job();
             bye_invalidated();
             return JobProgress::Done;

@@ -29,10 +29,13 @@
 #include "core/imap/args.h"
 #include "core/imap/fetch_spec.h"
 #include "core/imap/seqset.h"
+#include "core/imap/sort_table.h"
 #include "core/imap/status_spec.h"
 #include "core/imap/store_spec.h"
+#include "core/imap/thread.h"
 #include "core/imap/uid_pairs.h"
 #include "core/session/protocol_names.h"
+#include "core/session/work_area_pool.h"
 #include "core/store/mailbox.h"
 
 namespace tinyimapd::session {
@@ -52,7 +55,9 @@ enum class JobKind : std::uint8_t {
     StoreApply,
     Copy,
     Append,
-    Select  // SELECT/EXAMINE waiting for the compaction that opening started
+    Select,  // SELECT/EXAMINE waiting for the compaction that opening started
+    Sort,    // SORT (cmd_sort.cpp): SEARCH's walk, then the order, then the answer
+    Thread,  // THREAD, likewise
 };
 
 // What a step reports to the loop: the job ended, it goes on when the
@@ -96,6 +101,7 @@ struct FetchJob : MessageJob {
     // turns of the loop; held_seq holds the message).
     bool checking = false;
     std::size_t binary_check = 0;
+    bool previewing = false;  // the PREVIEW item's walk (text_walk_) is under way
     std::size_t item = 0;
     // RFC 7162 §3.1.4.1: CHANGEDSINCE (0: none) and whether MODSEQ is an
     // item (asked) or added to each response (implied).
@@ -146,6 +152,7 @@ struct SearchResult {
     std::uint8_t mask = 0;    // SearchReturn bits
     std::uint32_t count = 0;  // matches so far
     std::uint32_t min = 0, max = 0;
+    std::uint32_t min_uid = 0, max_uid = 0;  // RFC 5182 §2.4: SAVE with MIN/MAX alone
     std::uint64_t min_modseq = 0, max_modseq = 0, highest_modseq = 0;
     std::uint64_t work = 0;  // message bytes read in this batch
     // BODY/TEXT over one large message goes on over several batches
@@ -161,9 +168,50 @@ struct SearchResult {
     std::uint32_t hi[kHeldRanges] = {};
 };
 struct SearchJob : MessageJob {
-    static constexpr bool runs(JobKind k) { return k == JobKind::Search; }
+    // SORT and THREAD walk the mailbox as SEARCH does (SortJob below).
+    static constexpr bool runs(JobKind k) {
+        return k == JobKind::Search || k == JobKind::Sort || k == JobKind::Thread;
+    }
     std::uint32_t search_count = 0;  // nodes of the SEARCH program
     SearchResult result;
+};
+
+// SORT and THREAD (cmd_sort.cpp, RFC 5256): SEARCH's walk over the
+// mailbox (the SearchJob part) gathering the matches and their keys into a
+// work area borrowed from the pool (given back by the destructor, however
+// the job ends), then the order in bounded steps, then the answer.
+// THREAD's area holds, from its start, one ThreadMessage and one
+// ThreadExtra per message of the mailbox, then the SortTable that ranks the
+// base subjects (and keeps the references), then the tree.
+struct ThreadExtra {
+    std::uint64_t id = 0;    // Message-ID's hash, 0: none
+    std::uint32_t refs = 0;  // offset in the area of the references' hashes
+    std::uint32_t ref_count = 0;
+};
+struct SortJob : SearchJob {
+    static constexpr bool runs(JobKind k) { return k == JobKind::Sort || k == JobKind::Thread; }
+    enum class Phase : std::uint8_t { Area, Gather, Order, Rank, Link, Build, Answer };
+    explicit SortJob(WorkAreaPool* p) : pool(p) {}
+    ~SortJob() {
+        if (pool != nullptr) pool->give(area);
+    }
+    SortJob(const SortJob&) = delete;
+    SortJob& operator=(const SortJob&) = delete;
+    WorkAreaPool* pool;
+    char* area = nullptr;
+    Phase phase = Phase::Area;
+    bool full = false;       // the area could not hold every match: NO [LIMIT]
+    bool answering = false;  // "* SORT"/"* THREAD" is out, its line not ended
+    SortProgram program;
+    ThreadAlgorithm algorithm = ThreadAlgorithm::OrderedSubject;
+    SortTable table;
+    std::uint32_t capacity = 0;  // THREAD: messages the arrays below hold
+    std::uint32_t matched = 0;
+    std::uint32_t next = 0;        // Link: the next message; Answer: the next record
+    std::uint64_t references = 0;  // THREAD: references kept in all
+    ThreadMessage* messages = nullptr;
+    ThreadExtra* extras = nullptr;
+    ThreadWork tree;
 };
 
 // A LIST or LSUB answering mailbox by mailbox (cmd_mailbox.cpp): the
@@ -248,7 +296,7 @@ constexpr std::size_t max_size_of() {
 }
 inline constexpr std::size_t kJobStorage =
     max_size_of<FetchJob, StoreJob, SearchJob, ListJob, CopyJob, ExpungeJob, ResyncJob, SyncJob,
-                AppendJob, SelectJob>();
+                AppendJob, SelectJob, SortJob>();
 // Every session carries this much for its job: keep it small (the FETCH
 // engine's buffers live in Session, shared by the kinds that stream).
 static_assert(kJobStorage <= 1024, "a job context grew: check what it holds");

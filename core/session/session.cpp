@@ -280,6 +280,8 @@ const Session::HandlerRow Session::kHandlers[kCommandCount] = {
     {CommandId::Copy, [](Session& s, const ParsedCommand& c) { s.cmd_copy(c); }},
     {CommandId::Move, [](Session& s, const ParsedCommand& c) { s.cmd_copy(c); }},
     {CommandId::Unauthenticate, [](Session& s, const ParsedCommand&) { s.cmd_unauthenticate(); }},
+    {CommandId::Sort, [](Session& s, const ParsedCommand& c) { s.cmd_sort(c, false); }},
+    {CommandId::Thread, [](Session& s, const ParsedCommand& c) { s.cmd_sort(c, true); }},
 };
 
 // The command's state rules (RFC 3501 §3) and syntax (§9) are checked before
@@ -309,6 +311,7 @@ void Session::execute(std::uint64_t now_ms) {
         return;
     }
 
+    substitute_saved_result(&cmd);
     const HandlerRow& row = kHandlers[static_cast<std::size_t>(cmd.id)];
     TINYIMAPD_ASSERT(row.id == cmd.id);  // the table follows CommandId's order
     const Handler handler = row.handler;
@@ -337,6 +340,10 @@ bool Session::allowed_in_state(const CommandInfo& info) {
 bool Session::check_syntax(ParsedCommand* cmd) {
     const SyntaxResult r = parse_command(parser_, scratch_, cmd);
     if (r.verdict == SyntaxVerdict::Ok) return true;
+    // RFC 5182 §2.1: a SAVE search answered NO empties "$" (BAD leaves it).
+    if (r.verdict == SyntaxVerdict::BadCharset && (cmd->search.return_mask & kReturnSave) != 0) {
+        saved_result_.clear();
+    }
     report_syntax(r);
     return false;
 }
@@ -375,6 +382,13 @@ void Session::write_capabilities(TextWriter& w) const {
         "NAMESPACE CHILDREN "
         "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA "
         "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE MULTIAPPEND WITHIN UNAUTHENTICATE");
+    // RFC 5256, RFC 5957: when there are work areas to sort in.
+    if (services_.work_areas != nullptr && services_.work_areas->size() > 0) {
+        w.put(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
+    }
+    w.put(" SEARCHRES");  // RFC 5182
+    w.put(" SAVEDATE");   // RFC 8514, without save dates in the store (§4.2, §4.3)
+    w.put(" PREVIEW");    // RFC 8970
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
     if (state_ != SessionState::NotAuthenticated) return;
     if (services_.tls_available && !tls_active_) w.put(" STARTTLS");
@@ -760,6 +774,8 @@ void Session::write_layout(TextWriter& w) {
         {"deferred tagged line", sizeof deferred_},
         {"the job slot (largest job context)", sizeof job_},
         {"VANISHED (EARLIER) walk", sizeof vanished_},
+        {"SEARCHRES result and the command's $ (RFC 5182)", sizeof saved_result_ + sizeof dollar_},
+        {"PREVIEW text (RFC 8970)", sizeof preview_},
         {"Parser", sizeof parser_},
     };
     w.put("  Session object: ").put_uint(sizeof(Session)).put(" bytes, of which:\n");

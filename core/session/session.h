@@ -31,21 +31,24 @@
 #include "core/imap/flag_list.h"
 #include "core/imap/framing.h"
 #include "core/imap/parser.h"
+#include "core/imap/saved_result.h"
 #include "core/imap/section.h"
 #include "core/imap/uid_pairs.h"
 #include "core/imap/uid_ranges.h"
 #include "core/mime/header.h"
+#include "core/mime/preview.h"
 #include "core/mime/text_search.h"
 #include "core/mime/transfer_decode.h"
 #include "core/session/command_pool.h"
 #include "core/session/jobs.h"
+#include "core/session/protocol_names.h"
 #include "core/session/quota_reservations.h"
 #include "core/session/tls_pool.h"
+#include "core/session/work_area_pool.h"
 #include "core/store/registry.h"
 #include "core/store/staged_append.h"
 #include "port/clock.h"
 #include "port/log.h"
-#include "core/session/protocol_names.h"
 
 namespace tinyimapd::store {
 class UserStore;
@@ -112,6 +115,7 @@ struct SessionServices {
     QuotaReservations* reservations = nullptr;  // APPENDs in flight, per slot (shared)
     CommandPool* command_pool = nullptr;        // command blocks (shared), see SessionMemory
     TlsPool* tls_pool = nullptr;                // TLS engines (shared); nullptr: one per slot
+    WorkAreaPool* work_areas = nullptr;         // SORT/THREAD areas (shared); nullptr: none
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
@@ -358,6 +362,7 @@ private:
     void write_flags_item(FixedText<512>& w);
     void stream_plain_section(const FetchItem& item, FixedText<512>& w);
     bool write_structure(const FetchItem& item);
+    bool write_preview();
     bool find_section_step(const SectionSpec& section);
     bool binary_lookup_step(const FetchItem& item);
     void stream_section(const FetchItem& item, FixedText<512>& name);
@@ -365,11 +370,34 @@ private:
     void own_flag_change();
     // SEARCH (cmd_search.cpp).
     void cmd_search(const ParsedCommand& cmd);
+    bool search_limits_ok(const ParsedCommand& cmd);
+    // SORT and THREAD (cmd_sort.cpp, RFC 5256, RFC 5957).
+    void cmd_sort(const ParsedCommand& cmd, bool thread);
+    void run_sort();
+    bool sort_answering() const;
+    bool sort_take_area(SortJob& job);
+    void sort_gather(SortJob& job);
+    bool sort_collect(SortJob& job, std::uint32_t seq);
+    bool sort_values(const mime::HeaderBlock& block, SortValue* values,
+                     char (*texts)[kSortTextMax]);
+    bool thread_collect(SortJob& job, const mime::HeaderBlock& block);
+    void sort_ordered(SortJob& job);
+    bool thread_ranked(SortJob& job);
+    void thread_link(SortJob& job);
+    void sort_answer(SortJob& job);
+    void thread_answer(SortJob& job);
+    void sort_end(SortJob& job);
     void run_search();
+    enum class SearchStep : std::uint8_t { NoMatch, Match, Suspended };
+    SearchStep search_next(SearchJob& job);
+    // RFC 5182 SEARCHRES: "$" replaced by the saved result (cmd_search.cpp).
+    void substitute_saved_result(ParsedCommand* cmd);
+    void search_refused_save();
     bool search_match(std::uint32_t seq, std::uint32_t index);
     bool search_date_matches(const SearchNode& n);
     bool header_value(std::string_view name, std::string_view* value);
     mime::HeaderBlock load_search_header(std::string_view name);
+    mime::HeaderBlock load_search_header(mime::FieldNames keep);
     bool body_contains(std::string_view needle, bool whole);
     void append_begin();
     // A step of append_begin: go on, wait for a busy mailbox (retry timer),
@@ -472,6 +500,11 @@ private:
         UidRanges gone;
     };
     VanishedWalk vanished_;
+    // RFC 5182: the search result variable (UIDs; empty after SELECT,
+    // EXAMINE, CLOSE, UNSELECT), and the running command's "$" in its own
+    // numbers (what a job's set views while it runs).
+    SavedResult saved_result_;
+    SavedResult dollar_;
     FixedText<32> vanished_all_;  // "1:<max uid>" when the client gave no UIDs
     // A Sync job's tagged line, sent once every change is reported.
     FixedText<kResponseLine> deferred_;
@@ -565,11 +598,15 @@ private:
     char* search_window(std::size_t* size);
     void search_found(std::uint32_t number);
     void finish_search();
+    void finish_save();
+    void search_completed();
     void esearch_spill();
     void esearch_range(std::uint32_t lo, std::uint32_t hi, bool first);
     mime::TextMatcher matcher_;
     mime::TextMatcher walk_matcher_;  // the BODY/TEXT key of text_walk_
     mime::TextWalk text_walk_;
+    // FETCH PREVIEW (RFC 8970): the text gathered by text_walk_'s preview walk.
+    mime::PreviewText preview_;
 #ifdef TINYIMAPD_CHECK_FRAMING
     // Sanitizer and fuzz builds: every byte handed to the loop is checked
     // (core/imap/framing.h); a malformed response traps at once.

@@ -230,6 +230,21 @@ constexpr Step kConversation[] = {
     {"s4 UID SEARCH RETURN (MIN MAX COUNT ALL) OR BODY hello NOT ALL\r\n",
      "* ESEARCH (TAG \"s4\") UID MIN "},
     {"s5 SEARCH RETURN () MODSEQ 1\r\ns6 SEARCH MODSEQ \"/flags/\\\\seen\" all 1\r\n", " (MODSEQ "},
+    // RFC 5256 SORT and THREAD, RFC 5957: the work area comes from the pool.
+    {"t1 SORT (REVERSE SUBJECT DATE DISPLAYFROM) UTF-8 OR SUBJECT k ALL\r\n", "t1 OK SORT"},
+    {"t2 UID SORT (FROM TO CC SIZE ARRIVAL DISPLAYTO) US-ASCII BODY hello\r\n", "t2 OK SORT"},
+    {"t3 THREAD REFERENCES UTF-8 ALL\r\nt4 UID THREAD ORDEREDSUBJECT UTF-8 1:*\r\n",
+     "t4 OK THREAD"},
+    // RFC 5182 SEARCHRES: the saved result and "$" in its commands.
+    {"r1 SEARCH RETURN (SAVE) ALL\r\nr2 FETCH $ (FLAGS)\r\nr3 UID SEARCH RETURN (SAVE MIN ALL) "
+     "OR $ 1\r\nr4 UID FETCH $ UID\r\nr5 STORE $ -FLAGS (\\Answered)\r\n",
+     "r5 OK"},
+    // RFC 8514 SAVEDATE (NIL: no save dates in the store) and its keys.
+    {"v1 FETCH 1:* (SAVEDATE)\r\nv2 SEARCH OR SAVEDATESUPPORTED SAVEDSINCE 1-Jan-2000 "
+     "SAVEDBEFORE 1-Jan-2100 NOT SAVEDON 1-Jan-1999\r\n",
+     "v2 OK"},
+    // RFC 8970 PREVIEW: the walk, the HTML and charset paths, the cache.
+    {"w1 FETCH 1:* (PREVIEW)\r\nw2 FETCH 1:* (UID PREVIEW (LAZY))\r\n", "w2 OK"},
     {"j1 FIND ALL.MAILBOXES *\r\nj2 FETCH 1 (RFC822.PEEK RFC822.TEXT.PEEK)\r\n", "j2 OK"},
     {"k1 APPEND INBOX ~{3+}\r\nabc\r\nk2 APPEND INBOX {0+}\r\n\r\n", "k2 NO"},
     {"k3 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\nk4 GETQUOTAROOT INBOX\r\n", "k4 OK"},

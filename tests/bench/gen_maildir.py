@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a deterministic Maildir of realistic messages (tests/bench/run.sh).
 
-    gen_maildir.py DIR COUNT SEED
+    gen_maildir.py DIR COUNT SEED [threads]
 
 DIR gets cur/, new/, tmp/; COUNT messages go to cur/ with Dovecot-style names
 (`<time>.M<n>P<seed>.bench,S=<size>,W=<vsize>:2,<flags>`), LF line ends (what
@@ -15,6 +15,9 @@ average. Every 20th sender is "Alice Example <alice@...>" (SEARCH FROM
 "alice"), every 25th subject says "report", and every 200th body carries the
 word "zymurgy" (SEARCH BODY "zymurgy"). Flags: 60 % \\Seen, 5 % \\Flagged,
 3 % \\Answered.
+With "threads" (tests/bench/sort_bench.py), two messages in three after the
+tenth reply to one of the ten before them: "Re: " and its subject, In-Reply-To
+and References naming it (THREAD=REFERENCES has links to follow).
 """
 import base64
 import os
@@ -58,12 +61,24 @@ def body_text(rng, paras, size, rare):
     return "".join(out)
 
 
+THREADS = False
+SUBJECTS = {}
+
+
 def message(i, seed, rng, paras, date):
     sender = ("Alice Example", "alice@example.org") if i % 20 == 0 else \
         (NAMES[i % len(NAMES)], NAMES[i % len(NAMES)].split()[0].lower() + "@example.com")
     subject = ("Quarterly report %d" % i) if i % 25 == 0 else \
         " ".join(rng.choice(paras).split()[:rng.randint(3, 8)]).rstrip(".").capitalize()
     rare = i % 200 == 7
+    links = ""
+    if THREADS and i > 10 and i % 3 != 0:
+        parent = i - 1 - (i * 7919) % 10
+        subject = "Re: " + SUBJECTS[parent]
+        links = ("In-Reply-To: <%d.%d@bench.example.com>\n"
+                 "References: <%d.%d@bench.example.com>\n") % (seed, parent, seed, parent)
+    if THREADS:
+        SUBJECTS[i] = subject
     head = ("Return-Path: <%s>\n"
             "Received: from mx.example.com (mx.example.com [192.0.2.1])\n"
             "\tby mail.example.net with ESMTPS id %08x\n"
@@ -74,7 +89,7 @@ def message(i, seed, rng, paras, date):
             "To: User <user@example.net>\n"
             "Subject: %s\n"
             "MIME-Version: 1.0\n") % (sender[1], rng.getrandbits(32), date, seed, i, date,
-                                      sender[0], sender[1], subject)
+                                      sender[0], sender[1], subject) + links
     kind = rng.random()
     if kind < 0.7:
         text = body_text(rng, paras, rng.randint(600, 3000), rare)
@@ -111,7 +126,9 @@ def rfc2822(t):
 
 
 def main():
+    global THREADS
     root, count, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    THREADS = len(sys.argv) > 4 and sys.argv[4] == "threads"
     rng = random.Random(seed)
     vocab = make_vocab(random.Random(1))
     paras = make_paragraphs(random.Random(2), vocab)

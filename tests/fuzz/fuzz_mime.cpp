@@ -10,8 +10,12 @@
 // budget (from the input) the same answer; a HEADER.FIELDS filter must
 // deliver exactly the size it announced. The resumable StructureWriter, drained in
 // small pieces with a small budget per step, must give the same bytes as
-// the answer written at once. Any violation aborts. All buffers are
-// static; nothing is allocated.
+// the answer written at once. The PREVIEW text (RFC 8970 §3.3, TextWalk
+// with PreviewText) walked whole and in steps of the small budget must be
+// the same, valid UTF-8 of at most 200 characters without control
+// characters, leading, trailing or double spaces, and its encoded string
+// well-formed. Any violation aborts. All buffers are static; nothing is
+// allocated.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -23,6 +27,7 @@
 #include "core/imap/envelope.h"
 #include "core/imap/fetch_spec.h"
 #include "core/imap/section.h"
+#include "core/mime/preview.h"
 
 using namespace tinyimapd;
 using namespace tinyimapd::mime;
@@ -179,6 +184,45 @@ void check_section(MemorySource& r, const char* att, std::uint64_t budget) {
 
 }  // namespace
 
+TextWalk g_walk;
+PreviewText g_preview, g_preview2;
+
+void preview_of(MemorySource& r, PreviewText& p, std::uint64_t budget) {
+    p.reset();
+    g_walk.start(TextScope::Preview, r.size());
+    for (;;) {
+        std::uint64_t b = budget;
+        if (g_walk.step(r, p, g_scratch, sizeof g_scratch, &b) != WalkStep::More) return;
+    }
+}
+
+void check_preview(MemorySource& r, std::uint64_t budget) {
+    preview_of(r, g_preview, UINT64_MAX);
+    preview_of(r, g_preview2, budget);
+    const std::string_view t = g_preview.text();
+    check(t == g_preview2.text());
+    check(t.size() <= PreviewText::kMaxBytes);
+    check(t.empty() || (t.front() != ' ' && t.back() != ' '));
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < t.size();) {
+        const auto c = static_cast<unsigned char>(t[i]);
+        check(c > 0x20 || (c == ' ' && t[i + 1] != ' '));
+        check(c != 0x7f && (c < 0x80 || (c >= 0xC2 && c <= 0xF4)));
+        const std::size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        check(i + n <= t.size());
+        for (std::size_t k = 1; k < n; ++k) {
+            check((static_cast<unsigned char>(t[i + k]) & 0xC0) == 0x80);
+        }
+        i += n;
+        ++chars;
+    }
+    check(chars <= PreviewText::kMaxChars && chars == g_preview.chars());
+    FixedText<PreviewText::kMaxBytes + 64> w;
+    ResponseWriter rw(w);
+    rw.string(t);
+    check(w.ok() && balanced(w.view()));
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view msg(reinterpret_cast<const char*>(data), size);
     MemorySource r(msg);
@@ -195,5 +239,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_section(r, kSections[pick], budget);
     check_section(r, kSections[(pick + 3) % n], budget);
     check_section(r, kSections[10], budget);
+    check_preview(r, budget);
     return 0;
 }

@@ -137,6 +137,8 @@ TEST_CASE("RFC 3501 §6.4.5: every simple fetch attribute", "[fetch]") {
         {"MODSEQ", FetchKind::ModSeq},      // RFC 7162 §3.1.4.2
         {"EMAILID", FetchKind::EmailId},    // RFC 8474 §5.3
         {"THREADID", FetchKind::ThreadId},  // RFC 8474 §5.3
+        {"SAVEDATE", FetchKind::SaveDate},  // RFC 8514 §4.2
+        {"PREVIEW", FetchKind::Preview},    // RFC 8970 §3.1
     };
     for (const Case& c : cases) {
         INFO(c.text);
@@ -537,4 +539,33 @@ TEST_CASE("fetch_spec.h: parse_fetch_att on its own and the size of an item", "[
     CHECK(std::string(why) == "Invalid section");
     // As documented in fetch_spec.h.
     CHECK(sizeof(FetchItem) == (sizeof(void*) == 8 ? 56u : 32u));
+}
+
+TEST_CASE("RFC 8970 §6: PREVIEW [SP \"(\" preview-mod *(SP preview-mod) \")\"]", "[fetch]") {
+    const Fetched single = fetch("PREVIEW (LAZY)");
+    REQUIRE(single.ok);
+    CHECK(single.at_end);
+    REQUIRE(single.spec.count == 1);
+    CHECK(single.item(0).kind == FetchKind::Preview);
+    CHECK(single.item(0).lazy);
+    CHECK(single.names() == "PREVIEW");  // the response names no modifier
+    // Example 2 and 3: in a list, before and after other items.
+    const Fetched list = fetch("(ENVELOPE PREVIEW (lazy) UID PREVIEW)");
+    REQUIRE(list.ok);
+    REQUIRE(list.spec.count == 4);
+    CHECK(list.item(1).kind == FetchKind::Preview);
+    CHECK(list.item(1).lazy);
+    CHECK(list.item(2).kind == FetchKind::Uid);
+    CHECK_FALSE(list.item(3).lazy);
+    CHECK(list.names() == "ENVELOPE PREVIEW UID PREVIEW");
+    CHECK(fetch("(RFC822.SIZE PREVIEW)").ok);
+    // A list after a lone PREVIEW that holds fetch-modifiers stays theirs.
+    const Fetched mods = fetch("PREVIEW (CHANGEDSINCE 5)");
+    REQUIRE(mods.ok);
+    CHECK(mods.spec.changedsince);
+    CHECK_FALSE(mods.item(0).lazy);
+    CHECK(error_of("PREVIEW ()") == "Empty PREVIEW modifier list");
+    CHECK(error_of("(PREVIEW (FAST))") == "Unknown PREVIEW modifier");
+    CHECK(error_of("(PREVIEW (LAZY X))") == "Unknown PREVIEW modifier");
+    CHECK(error_of("(UID (LAZY))") == "Invalid fetch attribute");
 }

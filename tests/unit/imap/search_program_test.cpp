@@ -91,6 +91,10 @@ const char* key_name(SearchKey k) {
         case SearchKey::ModSeq: return "MODSEQ";
         case SearchKey::Older: return "OLDER";
         case SearchKey::Younger: return "YOUNGER";
+        case SearchKey::SavedBefore: return "SAVEDBEFORE";
+        case SearchKey::SavedOn: return "SAVEDON";
+        case SearchKey::SavedSince: return "SAVEDSINCE";
+        case SearchKey::SaveDateSupported: return "SAVEDATESUPPORTED";
     }
     return "?";
 }
@@ -144,7 +148,10 @@ std::string render(const SearchNode* nodes, std::size_t i) {
         case SearchKey::Since:
         case SearchKey::SentBefore:
         case SearchKey::SentOn:
-        case SearchKey::SentSince: arg(render_date(n.date)); break;
+        case SearchKey::SentSince:
+        case SearchKey::SavedBefore:
+        case SearchKey::SavedOn:
+        case SearchKey::SavedSince: arg(render_date(n.date)); break;
         case SearchKey::Older:
         case SearchKey::Younger:
         case SearchKey::Larger:
@@ -347,7 +354,7 @@ TEST_CASE("RFC 3501 §9 search-key: sequence-set and UID sequence-set", "[search
     CHECK(error("UID \"1:5\"") == "UID needs a sequence set [UID]");
     CHECK(error("1,2,3", kNodes, 2) == "Too many ranges in sequence set [1,2,3]");
     CHECK(error("UID 1:2,5:6", kNodes, 1) == "Too many ranges in sequence set [1:2,5:6]");
-    CHECK(error("$") == "Unknown search key [$]");  // RFC 5182 SEARCHRES is not offered
+    CHECK(error("$x") == "Invalid sequence set: $ must stand alone [$x]");  // RFC 5182 §3
 }
 
 TEST_CASE("RFC 3501 §6.4.8 UID SEARCH: the same program after UID", "[search]") {
@@ -449,7 +456,7 @@ TEST_CASE("RFC 4731 §3.1 / RFC 4466 §2.6 RETURN comes before CHARSET", "[searc
     CHECK_FALSE(none.opts.esearch);
     CHECK(none.opts.return_mask == 0);
 
-    CHECK(error("RETURN (SAVE) ALL") == "Unknown search return option [SAVE]");
+    CHECK(error("RETURN (PARTIAL 1:10) ALL") == "Unknown search return option [PARTIAL]");
     CHECK(error("RETURN (MIN (X)) ALL") == "Unknown search return option []");
     CHECK(error("RETURN (\"MIN\") ALL") == "Unknown search return option [MIN]");
     CHECK(error("RETURN MIN ALL") == "RETURN needs a list of options [RETURN]");
@@ -559,4 +566,38 @@ TEST_CASE("Search program: parenthesised AND extents are exact", "[search]") {
     CHECK(nodes[4].key == SearchKey::Deleted);
     CHECK(nodes[5].key == SearchKey::All);
     CHECK(nodes[5].end == 6);
+}
+
+TEST_CASE("RFC 5182 §2.4, §3: RETURN (SAVE) and the \"$\" key", "[search]") {
+    // Example 1: SAVE alone asks for no ESEARCH item.
+    Compiled save = compile("RETURN (SAVE) FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"");
+    REQUIRE(save.ok);
+    CHECK(save.opts.esearch);
+    CHECK(save.opts.return_mask == kReturnSave);
+    // Example 10's combinations keep their other options.
+    Compiled mix = compile("RETURN (MAX save MIN) SINCE 12-Feb-2006");
+    REQUIRE(mix.ok);
+    CHECK(mix.opts.return_mask == (kReturnMax | kReturnSave | kReturnMin));
+    // Example 3 and 4: "$" where a sequence set may be, UID $ too.
+    CHECK(program("UID $ SMALLER 4096") == "UID($) SMALLER(4096)");
+    CHECK(program("$ SMALLER 4096") == "SET($) SMALLER(4096)");
+    CHECK(program("(OR $ 1,3000:3021) TEXT x") == "AND(OR(SET($),SET(1,3000:3021))) TEXT(x)");
+    Compiled dollar = compile("$");
+    REQUIRE(dollar.ok);
+    CHECK(error("1,$") == "Invalid sequence set: $ must stand alone [1,$]");
+    CHECK(error("UID $:4") == "Invalid sequence set: $ must stand alone [$:4]");
+}
+
+TEST_CASE("RFC 8514 §4.3, §5: SAVEDBEFORE SAVEDON SAVEDSINCE take a date, SAVEDATESUPPORTED none",
+          "[search]") {
+    CHECK(program("SAVEDON 28-Dec-2014") == "SAVEDON(2014-12-28)");
+    CHECK(program("savedsince \"28-Dec-2014\"") == "SAVEDSINCE(2014-12-28)");
+    CHECK(program("SAVEDBEFORE 1-Jan-2015 SAVEDATESUPPORTED") ==
+          "SAVEDBEFORE(2015-1-1) SAVEDATESUPPORTED");
+    CHECK(program("OR SAVEDATESUPPORTED NOT SAVEDON 1-Feb-1994") ==
+          "OR(SAVEDATESUPPORTED,NOT(SAVEDON(1994-2-1)))");
+    CHECK(error("SAVEDON").find("date") != std::string::npos);
+    CHECK(error("SAVEDSINCE 32-Dec-2014").find("[32-Dec-2014]") != std::string::npos);
+    // SAVEDATESUPPORTED takes no argument: the date is read as the next key.
+    CHECK(error("SAVEDATESUPPORTED 1-Jan-2015").find("Invalid sequence set") == 0);
 }

@@ -144,7 +144,6 @@ TEST_CASE("RFC 3501 §9 nz-number: errors", "[seqset]") {
     CHECK(parse_error("1-3") == "Invalid sequence set: unexpected character");
     CHECK(parse_error("1 2") == "Invalid sequence set: unexpected character");
     CHECK(parse_error("**") == "Invalid sequence set: unexpected character");
-    CHECK(parse_error("$") == "Invalid sequence set: a number or * was expected");  // RFC 5182
     CHECK(parse_error("-1") == "Invalid sequence set: a number or * was expected");
     CHECK(parse_error("+1") == "Invalid sequence set: a number or * was expected");
     CHECK(parse_error("ALL") == "Invalid sequence set: a number or * was expected");
@@ -174,4 +173,30 @@ TEST_CASE("SeqSet: the text is a view, not a copy", "[seqset]") {
     // Parsing a prefix of a longer buffer stays inside the prefix.
     const std::string longer = "7,8 junk";
     CHECK(ranges(must_parse(std::string_view(longer).substr(0, 3)), 10) == "7:7,8:8");
+}
+
+TEST_CASE("RFC 5182 §3: \"$\" is a sequence-set of its own (seq-last-command)", "[seqset]") {
+    const SeqSet dollar = must_parse("$");
+    CHECK(dollar.is_last_command());
+    CHECK(dollar.empty());  // no ranges until the session substitutes the saved result
+    CHECK(ranges(dollar, 10).empty());
+    CHECK(!must_parse("1:3").is_last_command());
+    CHECK(parse_error("$,1") == "Invalid sequence set: $ must stand alone");
+    CHECK(parse_error("1,$") == "Invalid sequence set: $ must stand alone");
+    CHECK(parse_error("1:$") == "Invalid sequence set: $ must stand alone");
+    CHECK(parse_error("$$") == "Invalid sequence set: $ must stand alone");
+}
+
+TEST_CASE("SeqSet::of_ranges walks a held array of ranges like a parsed set", "[seqset]") {
+    const SeqRange held[] = {{2, 4}, {7, 7}, {10, 12}};
+    const SeqSet s = SeqSet::of_ranges(held, 3);
+    CHECK(!s.is_last_command());
+    CHECK(s.range_count() == 3);
+    CHECK(s.text().empty());
+    CHECK(ranges(s, 99) == "2:4,7:7,10:12");
+    CHECK(members(s, 99, 20) == "2,3,4,7,10,11,12");
+    const SeqSet none = SeqSet::of_ranges(held, 0);
+    CHECK(none.empty());
+    CHECK(ranges(none, 99).empty());
+    CHECK(members(none, 99, 20).empty());
 }

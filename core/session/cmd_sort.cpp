@@ -1,0 +1,462 @@
+// SORT, UID SORT, THREAD and UID THREAD (RFC 5256 §BASE.6.4.SORT and
+// §BASE.6.4.THREAD; RFC 5957 DISPLAYFROM/DISPLAYTO) as resumable jobs.
+//
+// A SortJob goes through phases, each in bounded steps per turn of the loop
+// so that other clients are answered meanwhile:
+//   Area    borrow a work area from the pool (services_.work_areas); none
+//           free: wait on a timer until one is given back (never a NO);
+//   Gather  SEARCH's walk (the same batches and byte budget, search_match)
+//           and, for each match, its header's keys into the area;
+//   Order   SORT: the SortTable's heap sort, kSortSifts sift-downs a step;
+//   Rank    THREAD: the base subjects sorted the same way and ranked;
+//   Link    THREAD=REFERENCES step 1, kLinkBatch messages a step;
+//   Build   THREAD: the rest of the algorithm (one call: O(n log n) over
+//           the tree, no I/O; 15-65 ms for 100 000 messages on the
+//           benchmark machine, docs/BENCHMARKS.md "SORT and THREAD");
+//   Answer  "* SORT n ..." or "* THREAD (...)..." as the output drains.
+// A mailbox whose matches and keys do not fit one area is answered
+// NO [LIMIT] (RFC 5530), nothing else.
+//
+// Keys (RFC 5256 §BASE.6.4.SORT): ARRIVAL the internal date; DATE the sent
+// date (§2.2, core/imap/sent_date.h, the internal date when unreadable);
+// SIZE RFC822.SIZE; SUBJECT the base subject (§2.1, mime/base_subject.h);
+// FROM TO CC the first address's mailbox as ENVELOPE shows it; RFC 5957
+// DISPLAYFROM DISPLAYTO its display name decoded (RFC 2047), else
+// mailbox@host, else the mailbox. Strings collate with i;unicode-casemap
+// (§7, RFC 5051), a missing header as the empty string, which comes first.
+// THREAD's message IDs are compared as 64-bit hashes of their normalised
+// form (core/imap/thread.h says what that costs).
+#include "core/base/text.h"
+#include "core/imap/address.h"
+#include "core/imap/sent_date.h"
+#include "core/mime/base_subject.h"
+#include "core/mime/encoded_word.h"
+#include "core/mime/header.h"
+#include "core/mime/message_id.h"
+#include "core/mime/unicase.h"
+#include "core/session/session.h"
+
+namespace tinyimapd::session {
+
+namespace {
+
+// Per step (the loop runs up to 8 steps of a job per turn): messages
+// searched (as SEARCH), sift-downs of the sort (each about 2 log2(n)
+// comparisons: some 35 000 comparisons for 100 000 messages, under 1 ms on
+// average on the benchmark machine), messages linked by REFERENCES' step 1.
+constexpr std::uint32_t kSortBatch = 64;
+constexpr std::uint64_t kSortWorkBudget = 256 * 1024;
+constexpr std::uint32_t kSortSifts = 1024;
+constexpr std::uint32_t kLinkBatch = 4096;
+// A busy pool: look again after this long.
+constexpr std::uint64_t kAreaRetryMs = 20;
+// References kept per message (the last ones: the nearest ancestors); the
+// algorithm tolerates a shortened References header (RFC 5256 step 1).
+constexpr std::size_t kMaxReferences = 32;
+// Work space for one address's parts (first_address: a quarter each).
+constexpr std::size_t kAddressWork = 4 * imap::kSortTextMax;
+
+constexpr std::string_view kSortFields[] = {"Subject", "From",       "To",         "Cc",
+                                            "Date",    "Message-ID", "References", "In-Reply-To"};
+
+std::uint64_t id_hash(std::string_view id) {
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+    for (unsigned char c : id) h = (h ^ c) * 1099511628211ull;
+    return h == 0 ? 1 : h;
+}
+
+std::size_t align8(std::size_t n) {
+    return (n + 7) & ~std::size_t{7};
+}
+
+// The prepared (i;unicode-casemap) form of `s`, cut to kSortTextMax.
+std::string_view prepared(std::string_view s, char* out) {
+    const mime::UnicasePrepared p = mime::unicase_prepare(s, out, imap::kSortTextMax);
+    return {out, p.size < imap::kSortTextMax ? p.size : imap::kSortTextMax};
+}
+
+// A text sink into a fixed buffer (decoded display names), cut at its end.
+struct FixedSink final : mime::ByteSink {
+    char* buf;
+    std::size_t cap, len = 0;
+    FixedSink(char* b, std::size_t c) : buf(b), cap(c) {}
+    void write(const char* data, std::size_t n) override {
+        for (std::size_t i = 0; i < n && len < cap; ++i) buf[len++] = data[i];
+    }
+};
+
+// RFC 5957 §3 for the first address of `value`; RFC 5256's addr-mailbox
+// when !display.
+std::string_view address_key(std::string_view value, bool display, char* out) {
+    char work[kAddressWork];
+    const imap::FirstAddress a = imap::first_address(value, work, sizeof work);
+    if (!a.found) return {};
+    char text[imap::kSortTextMax];
+    FixedSink sink(text, sizeof text);
+    if (!display) {
+        sink.write(a.mailbox.data(), a.mailbox.size());
+    } else if (!a.name.empty()) {
+        mime::decode_header_text(a.name, sink);
+    }
+    if (display && sink.len == 0) {
+        sink.write(a.mailbox.data(), a.mailbox.size());
+        if (!a.host.empty()) {
+            sink.write("@", 1);
+            sink.write(a.host.data(), a.host.size());
+        }
+    }
+    return prepared({text, sink.len}, out);
+}
+
+}  // namespace
+
+void Session::cmd_sort(const ParsedCommand& cmd, bool thread) {
+    if (!search_limits_ok(cmd)) return;
+    WorkAreaPool* pool = services_.work_areas;
+    if (pool == nullptr || pool->size() == 0) {
+        tagged("NO", "CANNOT",
+               thread ? "THREAD is not configured (sort_buffers = 0)"
+                      : "SORT is not configured (sort_buffers = 0)");
+        return;
+    }
+    SetWalk walk;
+    (void)check_set(cmd, &walk);  // for largest_uid and the UID flag
+    SortJob& job = job_.start<SortJob>(thread ? JobKind::Thread : JobKind::Sort, pool);
+    job.walk = walk;
+    job.search_count = static_cast<std::uint32_t>(cmd.search_node_count);
+    job.program = cmd.sort;
+    job.algorithm = cmd.thread;
+    if (thread) {
+        // The base subjects' ranks are a SUBJECT sort (RFC 5256 §2.1, §7).
+        job.program = SortProgram{};
+        job.program.count = 1;
+        job.program.criteria[0] = {SortKey::Subject, false};
+    }
+    run_job();
+}
+
+bool Session::sort_answering() const {
+    const JobKind k = job_.kind();
+    return (k == JobKind::Sort || k == JobKind::Thread) && job_.get<SortJob>().answering;
+}
+
+// One turn of the SORT/THREAD job; called from run_job().
+void Session::run_sort() {
+    SortJob& job = job_.get<SortJob>();
+    switch (job.phase) {
+        case SortJob::Phase::Area:
+            if (sort_take_area(job)) sort_gather(job);
+            return;
+        case SortJob::Phase::Gather: sort_gather(job); return;
+        case SortJob::Phase::Order:
+            if (job.table.sort_step(kSortSifts)) sort_ordered(job);
+            return;
+        case SortJob::Phase::Rank:
+            if (job.table.sort_step(kSortSifts) && thread_ranked(job)) thread_link(job);
+            return;
+        case SortJob::Phase::Link:
+        case SortJob::Phase::Build: thread_link(job); return;
+        case SortJob::Phase::Answer:
+            if (job_.kind() == JobKind::Sort) {
+                sort_answer(job);
+            } else {
+                thread_answer(job);
+            }
+            return;
+    }
+}
+
+// Borrows an area and lays it out; false while none is free (the job
+// waits) or when it is answered.
+bool Session::sort_take_area(SortJob& job) {
+    job.area = job.pool->take();
+    if (job.area == nullptr) {
+        job_.retry_at_ms = now_ms_ + kAreaRetryMs;
+        return false;
+    }
+    job_.retry_at_ms = 0;
+    char* area = job.area;
+    std::size_t size = job.pool->area_size();
+    if (job_.kind() == JobKind::Thread) {
+        // One ThreadMessage and one ThreadExtra per message of the mailbox.
+        job.capacity = view_.exists;
+        const std::size_t arrays = align8(sizeof(ThreadMessage) * job.capacity) +
+                                   align8(sizeof(ThreadExtra) * job.capacity);
+        if (arrays > size) {
+            job.full = true;
+            sort_end(job);
+            return false;
+        }
+        job.messages = static_cast<ThreadMessage*>(static_cast<void*>(area));
+        job.extras = static_cast<ThreadExtra*>(
+            static_cast<void*>(area + align8(sizeof(ThreadMessage) * job.capacity)));
+        area += arrays;
+        size -= arrays;
+    }
+    (void)job.table.init(area, size, job.program);
+    job.phase = SortJob::Phase::Gather;
+    return true;
+}
+
+// SEARCH's walk (cmd_search.cpp run_search), each match's keys gathered.
+void Session::sort_gather(SortJob& job) {
+    job.result.work = 0;
+    for (std::uint32_t batch = 0; batch < kSortBatch; ++batch) {
+        if (job.result.work >= kSortWorkBudget) return;
+        if (job.walk.next_position > view_.exists) {
+            job.phase = job_.kind() == JobKind::Sort ? SortJob::Phase::Order : SortJob::Phase::Rank;
+            return;
+        }
+        const std::uint32_t seq = job.walk.next_position;
+        const SearchStep step = search_next(job);
+        if (step == SearchStep::Suspended) return;  // this message again, in the next batch
+        if (step == SearchStep::Match && !sort_collect(job, seq)) {
+            job.full = true;
+            sort_end(job);
+            return;
+        }
+    }
+}
+
+// The keys of one match into the area; false when it is full.
+bool Session::sort_collect(SortJob& job, std::uint32_t seq) {
+    const mime::HeaderBlock block = load_search_header(
+        mime::FieldNames{kSortFields, sizeof kSortFields / sizeof kSortFields[0]});
+    const std::uint32_t number = job.walk.uid ? job.message.uid : seq;
+    if (job_.kind() == JobKind::Thread) {
+        if (job.matched == job.capacity) return false;  // cannot happen: one per message
+        job.messages[job.matched].number = number;
+        return thread_collect(job, block);
+    }
+    SortValue values[kSortKeyCount];
+    char texts[kSortKeyCount][kSortTextMax];
+    (void)sort_values(block, values, texts);
+    if (!job.table.add(seq, number, values)) return false;
+    ++job.matched;
+    return true;
+}
+
+// The values of the SORT program's criteria for the current message.
+bool Session::sort_values(const mime::HeaderBlock& block, SortValue* values,
+                          char (*texts)[kSortTextMax]) {
+    SortJob& job = job_.get<SortJob>();
+    const store::MessageInfo& m = job.message;
+    for (std::size_t k = 0; k < job.program.count; ++k) {
+        const SortKey key = job.program.criteria[k].key;
+        std::string_view v;
+        SortValue& out = values[k];
+        out = SortValue{};
+        switch (key) {
+            case SortKey::Arrival: out.number = m.internal_date; break;
+            case SortKey::Size: out.number = m.size; break;
+            case SortKey::Date:
+                if (!mime::find_field(block.fields, "Date", &v) ||
+                    !parse_sent_date(v, &out.number)) {
+                    out.number = m.internal_date;  // RFC 5256 §2.2
+                }
+                break;
+            case SortKey::Subject: {
+                if (!mime::find_field(block.fields, "Subject", &v)) break;
+                char base[mime::kBaseSubjectMax];
+                const std::size_t n = mime::base_subject(v, base, sizeof base, nullptr);
+                out.text = prepared({base, n}, texts[k]);
+                break;
+            }
+            case SortKey::From:
+            case SortKey::To:
+            case SortKey::Cc:
+            case SortKey::DisplayFrom:
+            case SortKey::DisplayTo: {
+                const bool display = key == SortKey::DisplayFrom || key == SortKey::DisplayTo;
+                const char* name = key == SortKey::Cc                                ? "Cc"
+                                   : key == SortKey::To || key == SortKey::DisplayTo ? "To"
+                                                                                     : "From";
+                if (mime::find_field(block.fields, name, &v)) {
+                    out.text = address_key(v, display, texts[k]);
+                }
+                break;
+            }
+        }
+    }
+    return true;
+}
+
+// THREAD: the message's sent date, base subject (into the table, to be
+// ranked), reply mark, Message-ID and references (RFC 5256 §2.1, §2.2,
+// REFERENCES step 1: References, else In-Reply-To's first ID).
+bool Session::thread_collect(SortJob& job, const mime::HeaderBlock& block) {
+    const std::uint32_t i = job.matched;
+    ThreadMessage& t = job.messages[i];
+    ThreadExtra& x = job.extras[i];
+    x = ThreadExtra{};
+    std::string_view v;
+    t.sent = job.message.internal_date;
+    if (mime::find_field(block.fields, "Date", &v)) (void)parse_sent_date(v, &t.sent);
+    t.subject = 0;
+    t.reply = false;
+    char base[mime::kBaseSubjectMax];
+    std::size_t n = 0;
+    if (mime::find_field(block.fields, "Subject", &v)) {
+        n = mime::base_subject(v, base, sizeof base, &t.reply);
+    }
+    char text[kSortTextMax];
+    SortValue value;
+    value.text = prepared({base, n}, text);
+    if (!job.table.add(i, t.number, &value)) return false;
+    if (job.algorithm == ThreadAlgorithm::References) {
+        char id[mime::kMessageIdMax];
+        std::size_t len = 0;
+        if (mime::find_field(block.fields, "Message-ID", &v) &&
+            (len = mime::first_message_id(v, id)) != 0) {
+            x.id = id_hash({id, len});
+        }
+        std::uint64_t refs[kMaxReferences];
+        std::size_t count = 0, seen = 0;
+        if (mime::find_field(block.fields, "References", &v)) {
+            mime::MessageIdIterator it(v);
+            while (it.next(id, &len)) refs[seen++ % kMaxReferences] = id_hash({id, len});
+        }
+        if (seen == 0 && mime::find_field(block.fields, "In-Reply-To", &v) &&
+            (len = mime::first_message_id(v, id)) != 0) {
+            refs[seen++] = id_hash({id, len});
+        }
+        count = seen < kMaxReferences ? seen : kMaxReferences;
+        // Oldest first: the ring's order from where the next write would go.
+        std::uint64_t ordered[kMaxReferences];
+        for (std::size_t r = 0; r < count; ++r) {
+            ordered[r] = refs[(seen - count + r) % kMaxReferences];
+        }
+        const char* kept = job.table.blob(
+            {static_cast<const char*>(static_cast<const void*>(ordered)), count * 8});
+        if (kept == nullptr) return false;
+        x.refs = static_cast<std::uint32_t>(kept - job.table.records_begin());
+        x.ref_count = static_cast<std::uint32_t>(count);
+        job.references += count;
+    }
+    ++job.matched;
+    return true;
+}
+
+void Session::sort_ordered(SortJob& job) {
+    job.phase = SortJob::Phase::Answer;
+    job.next = 0;
+    sort_answer(job);
+}
+
+// THREAD: ranks from the sorted subjects (equal base subjects, equal
+// ranks; 0 the empty one), then the tree's space: from the table's
+// records, no longer needed, up to its blobs (the references).
+bool Session::thread_ranked(SortJob& job) {
+    std::uint32_t rank = 0;
+    std::string_view prev;
+    for (std::uint32_t i = 0; i < job.table.size(); ++i) {
+        const std::string_view s = job.table.text(i, 0);
+        if (!s.empty() && (rank == 0 || s != prev)) ++rank;
+        prev = s;
+        job.messages[job.table.seq(i)].subject = s.empty() ? 0 : rank;
+    }
+    const std::size_t room = job.table.heap_low();
+    const std::uint32_t n = job.matched;
+    std::uint64_t most = job.algorithm == ThreadAlgorithm::References ? n + job.references : 0;
+    if (most > UINT32_MAX / 4) most = UINT32_MAX / 4;
+    auto ids = static_cast<std::uint32_t>(most);
+    if (ThreadWork::bytes(n, ids) > room) {
+        // Fewer IDs than references: the rest are dropped (thread.h).
+        std::uint32_t lo = 0, hi = ids;
+        while (lo < hi) {
+            const std::uint32_t mid = lo + (hi - lo + 1) / 2;
+            if (ThreadWork::bytes(n, mid) <= room) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        ids = lo;
+    }
+    if (!job.tree.init(job.table.records_begin(), room, job.messages, n, ids)) {
+        job.full = true;
+        sort_end(job);
+        return false;
+    }
+    job.next = 0;
+    job.phase =
+        job.algorithm == ThreadAlgorithm::References ? SortJob::Phase::Link : SortJob::Phase::Build;
+    return true;
+}
+
+// REFERENCES step 1 in batches, then the rest of the algorithm.
+void Session::thread_link(SortJob& job) {
+    if (job.phase == SortJob::Phase::Link) {
+        for (std::uint32_t b = 0; b < kLinkBatch && job.next < job.matched; ++b, ++job.next) {
+            const ThreadExtra& x = job.extras[job.next];
+            job.tree.begin_message(job.next, x.id);
+            const char* refs = job.table.records_begin() + x.refs;
+            for (std::uint32_t r = 0; r < x.ref_count; ++r) {
+                std::uint64_t h;
+                std::memcpy(&h, refs + 8 * r, sizeof h);
+                job.tree.add_reference(h);
+            }
+            job.tree.end_message();
+        }
+        if (job.next < job.matched) return;
+        job.phase = SortJob::Phase::Build;
+        return;  // the rest in the next turn
+    }
+    if (job.algorithm == ThreadAlgorithm::References) {
+        job.tree.finish_references();
+    } else {
+        job.tree.ordered_subject();
+    }
+    job.phase = SortJob::Phase::Answer;
+    thread_answer(job);
+}
+
+// "* SORT" and the numbers, as the output drains (RFC 5256 §4).
+void Session::sort_answer(SortJob& job) {
+    if (!job.answering) {
+        if (out_.room() < kResponseReserve) return;
+        out_.append("* SORT");
+        job.answering = true;
+    }
+    while (job.next < job.table.size()) {
+        if (out_.room() < kResponseReserve) return;
+        FixedText<16> w;
+        w.put(' ').put_uint(job.table.number(job.next++));
+        out_.append(w.view());
+    }
+    sort_end(job);
+}
+
+// "* THREAD" and the thread list in pieces (ThreadWork::render).
+void Session::thread_answer(SortJob& job) {
+    if (!job.answering) {
+        if (out_.room() < kResponseReserve) return;
+        out_.append(job.matched == 0 ? "* THREAD" : "* THREAD ");
+        job.answering = true;
+    }
+    bool done = job.matched == 0;
+    while (!done) {
+        if (out_.room() < kResponseReserve + 512) return;
+        char piece[512];
+        const std::size_t n = job.tree.render(piece, sizeof piece, &done);
+        out_.append({piece, n});
+    }
+    sort_end(job);
+}
+
+// The end: the answer's line ended and the tagged line, or NO [LIMIT].
+void Session::sort_end(SortJob& job) {
+    const bool thread = job_.kind() == JobKind::Thread;
+    const bool full = job.full;
+    if (job.answering) out_.append("\r\n");
+    job_.end();  // gives the area back
+    if (full) {
+        tagged("NO", "LIMIT",
+               thread ? "Too many messages to thread in the work area (sort_buffer_kib)"
+                      : "Too many messages to sort in the work area (sort_buffer_kib)");
+        return;
+    }
+    tagged("OK", "", thread ? "THREAD completed" : "SORT completed");
+}
+
+}  // namespace tinyimapd::session

@@ -1,0 +1,62 @@
+// Tests for core/imap/saved_result.h: RFC 5182's search result variable
+// kept as ascending UID ranges in a fixed array (§2.1, §2.5).
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "core/imap/saved_result.h"
+
+using namespace tinyimapd::imap;
+
+namespace {
+
+std::string text(const SavedResult& r) {
+    std::string out;
+    for (std::size_t i = 0; i < r.range_count(); ++i) {
+        if (!out.empty()) out += ',';
+        out += std::to_string(r.range(i).lo);
+        if (r.range(i).hi != r.range(i).lo) out += ':' + std::to_string(r.range(i).hi);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("SavedResult gathers ascending numbers into ranges", "[saved_result]") {
+    SavedResult r;
+    CHECK(r.empty());
+    for (std::uint32_t n : {2u, 3u, 4u, 7u, 9u, 10u}) CHECK(r.add(n));
+    CHECK(text(r) == "2:4,7,9:10");
+    CHECK(r.add(10));  // at or below the last number: ignored
+    CHECK(r.add(1));
+    CHECK(text(r) == "2:4,7,9:10");
+    CHECK(r.add_range(11, 20));
+    CHECK(r.add_range(15, 30));
+    CHECK(r.add_range(32, 32));
+    CHECK(text(r) == "2:4,7,9:30,32");
+    CHECK(r.add(UINT32_MAX));
+    CHECK(text(r) == "2:4,7,9:30,32,4294967295");
+    for (std::uint32_t n :
+         {1u, 2u, 4u, 5u, 7u, 8u, 9u, 30u, 31u, 32u, 33u, UINT32_MAX - 1, UINT32_MAX}) {
+        INFO(n);
+        const bool in = n != 1 && n != 5 && n != 8 && n != 31 && n != 33 && n != UINT32_MAX - 1;
+        CHECK(r.contains(n) == in);
+        CHECK(r.as_set().contains(n, 0) == in);
+    }
+    r.clear();
+    CHECK(r.empty());
+    CHECK(!r.contains(2));
+}
+
+TEST_CASE("RFC 5182 §2.5: SavedResult refuses a range beyond its capacity", "[saved_result]") {
+    SavedResult r;
+    for (std::uint32_t i = 0; i < SavedResult::kCapacity; ++i) CHECK(r.add(2 * i + 1));
+    CHECK(!r.overflowed());
+    CHECK(r.add(2 * SavedResult::kCapacity - 1 + 1));  // extends the last range: fits
+    CHECK(!r.add(2 * SavedResult::kCapacity + 5));
+    CHECK(r.overflowed());
+    CHECK(!r.add(2 * SavedResult::kCapacity + 6));  // stays refused until cleared
+    r.clear();
+    CHECK(!r.overflowed());
+    CHECK(r.add(1));
+}
