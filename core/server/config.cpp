@@ -53,6 +53,7 @@ constexpr KeyDef kKeys[] = {
      .u = &Config::max_clients},
     {.name = "io_threads", .kind = Kind::Number, .min = 0, .max = 64, .u = &Config::io_threads},
     {.name = "foreground", .kind = Kind::Bool, .b = &Config::foreground},
+    {.name = "prefault", .kind = Kind::Bool, .b = &Config::prefault},
     {.name = "log", .kind = Kind::LogTo},
     {.name = "log_level", .kind = Kind::Level},
     {.name = "login_fail_delay_ms",

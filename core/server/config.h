@@ -79,6 +79,10 @@ struct Config {
     // flushes of this many files proceed at once; 0: the loop flushes itself.
     std::uint32_t io_threads = 4;
     bool foreground = false;
+    // The reserved memory made resident at startup (every page written)
+    // rather than as slots and pools are first used (docs/DESIGN.md
+    // "Memory reserved, touched on use").
+    bool prefault = false;
     LogTarget log = LogTarget::Stderr;
     port::LogLevel log_level = port::LogLevel::Info;
     std::uint32_t login_fail_delay_ms = 2000;  // doubles per failure, up to 30 s

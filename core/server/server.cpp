@@ -372,11 +372,13 @@ Server::Server(port::Platform& platform, const Config& config, void* block, std:
         fetch_cache_.init(layout_.fetch_cache, layout_.fetch_cache_size, seed);
         if (fetch_cache_.enabled()) services_.fetch_cache = &fetch_cache_;
     }
-    if (!place_slots()) slot_count_ = 0;
+    (void)place_slots();  // without the slots (slots_ready_ false), the server does not serve
 }
 
-// Constructs the slots where the layout put them, each over its share of
-// the slot buffers.
+// Readies the slots where the layout put them; each is constructed, over its
+// share of the slot buffers, when a connection first needs it
+// (construct_slot), so that an idle server's slots and buffers are reserved
+// but not yet touched (docs/DESIGN.md "Memory reserved, touched on use").
 bool Server::place_slots() {
     TINYIMAPD_ASSERT(layout_.complete);  // the constructor checked it
     const std::size_t clients = config_.max_clients;
@@ -389,15 +391,9 @@ bool Server::place_slots() {
     sort_pool_.init(layout_.sort_areas, config_.sort_buffers,
                     std::size_t{config_.sort_buffer_kib} * 1024);
     services_.work_areas = &sort_pool_;
-    for (std::size_t i = 0; i < clients; ++i) {
-        Arena share(layout_.slot_buffers + i * layout_.slot_stride, layout_.slot_stride);
-        SlotBuffers b = take_slot_buffers(share, config_);
-        if (!b.complete) return false;
-        b.memory.slot = static_cast<std::uint32_t>(i);
-        Slot* slot = new (&slots_[i]) Slot(session_config_, services_, b.memory);
-        slot->in = b.in;
-        ++slot_count_;
-    }
+    // Every slot's share has the same size: one that fits fits them all.
+    Arena share(layout_.slot_buffers, layout_.slot_stride);
+    if (!take_slot_buffers(share, config_).complete) return false;
     // The TLS engines the platform set up (port/tls.h: one per index).
     tls_pool_.init(layout_.tls_free, tls_engines(config_));
     std::size_t engines = 0;
@@ -418,7 +414,23 @@ bool Server::place_slots() {
     for (std::size_t i = zs; i > 0; --i)
         (void)compress_pool_.add(platform_.compress->session(i - 1));
     if (zs > 0) services_.compress_pool = &compress_pool_;
+    slots_ready_ = true;
     return true;
+}
+
+// The next slot, constructed now: slots are constructed in order, the first
+// time that many connections are open at once, and then kept (a slot a
+// client left is reused as before). nullptr when all max_clients are.
+Server::Slot* Server::construct_slot() {
+    if (!slots_ready_ || slot_count_ >= config_.max_clients) return nullptr;
+    const std::size_t i = slot_count_;
+    Arena share(layout_.slot_buffers + i * layout_.slot_stride, layout_.slot_stride);
+    SlotBuffers b = take_slot_buffers(share, config_);
+    b.memory.slot = static_cast<std::uint32_t>(i);
+    Slot* slot = new (&slots_[i]) Slot(session_config_, services_, b.memory);
+    slot->in = b.in;
+    ++slot_count_;
+    return slot;
 }
 
 Status Server::load_passwd() {
@@ -426,7 +438,7 @@ Status Server::load_passwd() {
 }
 
 Status Server::open_listeners() {
-    if (slot_count_ != config_.max_clients) return Status::Exhausted;
+    if (!slots_ready_) return Status::Exhausted;
     if (!config_.tls_listen.empty() && platform_.tls == nullptr) {
         failed_address_ = config_.tls_listen[0];
         return Status::Unsupported;
@@ -599,6 +611,7 @@ void Server::accept_all(const Listener& listener, std::uint64_t now) {
                 ++same_address;
             }
         }
+        if (free_slot == nullptr) free_slot = construct_slot();
         if (free_slot == nullptr) {
             refuse(h.value, listener.tls ? std::string_view() : kTooMany,
                    "too many connections, refused ", peer);

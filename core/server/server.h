@@ -125,6 +125,7 @@ private:
     static Layout lay_out(void* block, std::size_t size, const Config& config,
                           LayoutItems* items = nullptr);
     bool place_slots();
+    Slot* construct_slot();
     void accept_all(const Listener& listener, std::uint64_t now);
     void take_flushes();
     port::WaitItem wait_item(Slot& s, std::uint64_t now, std::uint64_t* deadline);
@@ -167,7 +168,8 @@ private:
 
     Slot* slots_ = nullptr;
     port::WaitItem* wait_items_ = nullptr;
-    std::size_t slot_count_ = 0;
+    std::size_t slot_count_ = 0;  // slots constructed so far (construct_slot)
+    bool slots_ready_ = false;    // place_slots() succeeded: slots may be constructed
     std::size_t active_ = 0;
     Listener listeners_[2 * kConfigMaxAddresses] = {};
     std::size_t listener_count_ = 0;

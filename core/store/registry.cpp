@@ -20,6 +20,7 @@ std::size_t Registry::bytes_needed(const StoreLimits& l) {
 
 Status Registry::init(Arena& arena) {
     if (limits_.scratch_bytes < kFrameOverhead) return Status::Invalid;
+    constructed_ = 0;
     boxes_ = arena.take<Mailbox>(limits_.max_open_mailboxes);
     if (boxes_ == nullptr && limits_.max_open_mailboxes != 0) return Status::Exhausted;
     for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i) {
@@ -27,21 +28,37 @@ Status Registry::init(Arena& arena) {
         void* g = arena.take_bytes(Mailbox::gone_bytes(limits_), alignof(std::max_align_t));
         void* r = arena.take_bytes(Mailbox::ring_bytes(limits_), alignof(std::max_align_t));
         if (arena.exhausted()) return Status::Exhausted;
-        Mailbox* m = new (&boxes_[i]) Mailbox();
-        m->init(&services_, c, g, r);
+        // Every box's share is laid out alike: the same offsets from one
+        // to the next (bytes_needed counts them so).
+        char* at = static_cast<char*>(c);
+        if (i == 0) {
+            box_memory_ = at;
+            gone_offset_ = static_cast<std::size_t>(static_cast<char*>(g) - at);
+            ring_offset_ = static_cast<std::size_t>(static_cast<char*>(r) - at);
+        } else if (i == 1) {
+            box_stride_ = static_cast<std::size_t>(at - box_memory_);
+        }
     }
     services_.scratch = static_cast<std::uint8_t*>(
         arena.take_bytes(limits_.scratch_bytes, alignof(std::max_align_t)));
     return arena.exhausted() || services_.scratch == nullptr ? Status::Exhausted : Status::Ok;
 }
 
+Mailbox* Registry::construct_box() {
+    if (constructed_ >= limits_.max_open_mailboxes) return nullptr;
+    char* at = box_memory_ + constructed_ * box_stride_;
+    Mailbox* m = new (&boxes_[constructed_]) Mailbox();
+    m->init(&services_, at, at + gone_offset_, at + ring_offset_);
+    ++constructed_;
+    return m;
+}
+
 void Registry::close_all() {
-    for (std::size_t i = 0; boxes_ != nullptr && i < limits_.max_open_mailboxes; ++i)
-        boxes_[i].close();
+    for (std::size_t i = 0; i < constructed_; ++i) boxes_[i].close();
 }
 
 Mailbox* Registry::find(std::string_view dir) {
-    for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i) {
+    for (std::size_t i = 0; i < constructed_; ++i) {
         const Mailbox& m = boxes_[i];
         if (m.is_open() && !m.retired() && m.dir() == dir) return &boxes_[i];
     }
@@ -56,7 +73,7 @@ bool at_or_below(std::string_view d, std::string_view dir) {
 }  // namespace
 
 bool Registry::open_under(std::string_view dir) const {
-    for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i) {
+    for (std::size_t i = 0; i < constructed_; ++i) {
         const Mailbox& m = boxes_[i];
         if (m.is_open() && !m.retired() && at_or_below(m.dir(), dir)) return true;
     }
@@ -72,7 +89,7 @@ void Registry::retire(std::string_view dir) {
 
 Status Registry::move(std::string_view from, std::string_view to) {
     for (int pass = 0; pass < 2; ++pass) {  // check every new path, then move
-        for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i) {
+        for (std::size_t i = 0; i < constructed_; ++i) {
             Mailbox& m = boxes_[i];
             if (!m.is_open() || m.retired() || !at_or_below(m.dir(), from)) continue;
             FixedText<port::kMaxPath + 1> t;
@@ -95,8 +112,12 @@ Result<Mailbox*> Registry::acquire(std::string_view dir) {
     }
     // A free entry; else one kept open only for its compaction (abandoned).
     for (int pass = 0; pass < 2; ++pass) {
-        for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i) {
-            Mailbox& m = boxes_[i];
+        for (std::size_t i = 0; i <= constructed_; ++i) {
+            // Past the constructed ones: a new one if the table has room
+            // (as a free entry, before an abandoned one is taken).
+            Mailbox* next = i < constructed_ ? &boxes_[i] : pass == 0 ? construct_box() : nullptr;
+            if (next == nullptr) break;
+            Mailbox& m = *next;
             if (m.refs != 0 || (m.is_open() && pass == 0)) continue;
             m.close();
             Status st = m.open(dir);
@@ -117,14 +138,14 @@ void Registry::release(Mailbox* m) {
 }
 
 bool Registry::background_pending() const {
-    for (std::size_t i = 0; i < limits_.max_open_mailboxes; ++i)
+    for (std::size_t i = 0; i < constructed_; ++i)
         if (boxes_[i].compaction_runnable()) return true;
     return false;
 }
 
 void Registry::background_step() {
     std::uint64_t budget = limits_.compact_step_bytes;
-    for (std::size_t i = 0; i < limits_.max_open_mailboxes && budget > 0; ++i) {
+    for (std::size_t i = 0; i < constructed_ && budget > 0; ++i) {
         Mailbox& m = boxes_[i];
         if (!m.compaction_runnable()) continue;
         (void)m.compact_step(&budget);  // an error abandons it: the mailbox stays as it was

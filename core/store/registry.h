@@ -28,7 +28,11 @@ public:
     Registry(const Registry&) = delete;
     Registry& operator=(const Registry&) = delete;
 
-    // Takes the pool from `arena`; Exhausted if it is too small.
+    // Takes the pool from `arena`; Exhausted if it is too small. A Mailbox
+    // is constructed over its share the first time that many are open at
+    // once (construct_box), so that the memory of those never used is
+    // reserved but not touched (docs/DESIGN.md "Memory reserved, touched on
+    // use").
     Status init(Arena& arena);
 
     // The open mailbox in directory `dir` (opened and recovered if needed).
@@ -70,7 +74,16 @@ public:
 private:
     StoreLimits limits_;
     Services services_;
+    Mailbox* construct_box();
+
     Mailbox* boxes_ = nullptr;
+    std::size_t constructed_ = 0;  // boxes_[0, constructed_) are constructed
+    // The first box's cache, gone list and change ring; the next box's lie
+    // box_stride_ further.
+    char* box_memory_ = nullptr;
+    std::size_t box_stride_ = 0;
+    std::size_t gone_offset_ = 0;
+    std::size_t ring_offset_ = 0;
     std::uint32_t last_validity_ = 0;
 };
 

@@ -117,7 +117,9 @@ void ZlibSession::finish() {
 Status ZlibCompress::init(void* block, std::size_t size, std::size_t count) {
     if (block == nullptr || size < memory_needed(count)) return Status::Invalid;
     sessions_ = static_cast<ZlibSession*>(block);
-    for (std::size_t i = 0; i < count; ++i) new (&sessions_[i]) ZlibSession();
+    // Default-initialised, not value-initialised: the arenas and buffers
+    // stay untouched (not resident) until an engine is first started.
+    for (std::size_t i = 0; i < count; ++i) new (&sessions_[i]) ZlibSession;
     count_ = count;
     return Status::Ok;
 }

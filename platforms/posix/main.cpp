@@ -15,10 +15,14 @@
 // This file owns everything process-wide: signals, daemonizing, the one
 // memory reservation made at startup.
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -269,6 +273,15 @@ int start_tls(const Config& cfg, TlsSetup& setup, port::Platform& platform) {
         return EX_OSERR;
     }
     platform.tls = &tls;
+    if (!cfg.prefault) {
+        // Reserved, not resident until an engine is lent (docs/DESIGN.md
+        // "Memory reserved, touched on use"); the heap that loading the
+        // credentials used and freed goes back too.
+        (void)tls.release_record_pages();
+#if defined(__GLIBC__)
+        (void)malloc_trim(0);
+#endif
+    }
     return 0;
 }
 #endif
@@ -285,13 +298,16 @@ struct ZlibSetup {
 };
 
 // COMPRESS=DEFLATE (RFC 4978): compress_sessions zlib engines, each with
-// its own arena, in one block reserved (and touched) now. 0, or the exit code.
+// its own arena, in one block reserved now (malloc maps a block this large
+// untouched: its pages become resident when an engine is first lent; with
+// prefault = yes now). 0, or the exit code.
 int start_compress(const Config& cfg, ZlibSetup& setup, port::Platform& platform) {
     const std::size_t engines = Server::compress_engines(cfg);
     if (engines == 0) return 0;
     const std::size_t size = ZlibCompress::memory_needed(engines);
     setup.reservation.block = malloc(size);
-    if (setup.reservation.block != nullptr) memset(setup.reservation.block, 0, size);
+    if (setup.reservation.block != nullptr && cfg.prefault)
+        memset(setup.reservation.block, 0, size);
     if (setup.reservation.block == nullptr ||
         setup.zlib.init(setup.reservation.block, size, engines) != Status::Ok) {
         err("tinyimapd: cannot reserve memory for compress_sessions; lower it\n");
@@ -418,6 +434,29 @@ std::size_t start_io_threads(const Config& cfg, PosixFs& fs, PosixLog& log) {
     return cfg.io_threads;
 }
 
+// The one reservation: every buffer and slot the server will ever use,
+// committed now (a private writable mapping: the kernel refuses it here, not
+// later, when it cannot promise the memory). Its pages become resident as
+// they are first used, up to `size` and never beyond; with prefault = yes all
+// of them now. `block` is MAP_FAILED if the kernel refused.
+struct Reservation {
+    void* block;
+    std::size_t size;
+    Reservation(std::size_t bytes, bool prefault)
+        : block(mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)),
+          size(bytes) {
+        if (!prefault || block == MAP_FAILED) return;
+        // Through a volatile pointer, which no compiler may drop.
+        volatile unsigned char* page = static_cast<volatile unsigned char*>(block);
+        for (std::size_t at = 0; at < size; at += 4096) page[at] = 0;
+    }
+    ~Reservation() {
+        if (block != MAP_FAILED) munmap(block, size);
+    }
+    Reservation(const Reservation&) = delete;
+    Reservation& operator=(const Reservation&) = delete;
+};
+
 int serve(Config& cfg, bool demo) {
     PosixNet net;
     PosixFs fs;
@@ -440,24 +479,13 @@ int serve(Config& cfg, bool demo) {
     if (const int code = start_compress(cfg, zlib, platform); code != 0) return code;
 #endif
 
-    // The one reservation: every buffer and slot the server will ever use.
-    // Touched now so that the resident size does not grow later.
     const std::size_t size = Server::memory_needed(cfg);
-    struct Reservation {
-        void* block;
-        ~Reservation() { free(block); }
-    } reservation{malloc(size)};
-    void* block = reservation.block;
-    if (block == nullptr) {
+    const Reservation reservation(size, cfg.prefault);
+    if (reservation.block == MAP_FAILED) {
         err("tinyimapd: cannot reserve memory for max_clients; lower it\n");
         return EX_OSERR;
     }
-    memset(block, 0, size);
-    // GCC at -O2/-O3 (Release) turns malloc + memset(0) into calloc, whose
-    // fresh pages are not touched yet: write one byte per page through a
-    // volatile pointer, which no compiler may drop.
-    volatile unsigned char* page = static_cast<volatile unsigned char*>(block);
-    for (std::size_t at = 0; at < size; at += 4096) page[at] = 0;
+    void* block = reservation.block;  // zeros, as mmap gives them
     Server server(platform, cfg, block, size);
     if (const int code = open_server(server, cfg); code != 0) return code;
     if (const int code = give_up_root(cfg); code != 0) return code;

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -703,6 +705,34 @@ Status MbedTls::init(void* block, std::size_t size, std::size_t slot_count) {
                                 2 * kRecordRoom + kStateBytes);
 #endif
     return Status::Ok;
+}
+
+namespace {
+
+// The whole pages within [at, at + size): given back, they read as zeros.
+std::size_t release_pages(unsigned char* at, std::size_t size) {
+    const long page_size = sysconf(_SC_PAGESIZE);
+    if (at == nullptr || page_size <= 0) return 0;
+    const std::uintptr_t page = static_cast<std::uintptr_t>(page_size);
+    const std::uintptr_t first = (reinterpret_cast<std::uintptr_t>(at) + page - 1) / page * page;
+    const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(at) + size) / page * page;
+    if (end <= first) return 0;
+    if (madvise(reinterpret_cast<void*>(first), end - first, MADV_DONTNEED) != 0) return 0;
+    return end - first;
+}
+
+}  // namespace
+
+std::size_t MbedTls::release_record_pages() {
+    std::size_t released = 0;
+    for (std::size_t i = 0; i < slot_count_; ++i) {
+        mbedtls_ssl_context& ssl = sessions_[i].ssl_;
+        // The buffers are at least their content's length long (header,
+        // IV and tag room come on top); only that much is given back.
+        released += release_pages(ssl.MBEDTLS_PRIVATE(in_buf), MBEDTLS_SSL_IN_CONTENT_LEN);
+        released += release_pages(ssl.MBEDTLS_PRIVATE(out_buf), MBEDTLS_SSL_OUT_CONTENT_LEN);
+    }
+    return released;
 }
 
 port::TlsSession* MbedTls::session(std::size_t slot) {

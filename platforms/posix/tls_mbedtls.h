@@ -156,6 +156,13 @@ public:
     // handshake in progress takes a few KiB more for its duration
     // (docs/TLS.md "Memory").
     std::size_t heap_bytes() const { return heap_bytes_; }
+    // After init(): hands the whole pages inside each engine's two record
+    // buffers back to the kernel (madvise MADV_DONTNEED). They hold zeros
+    // since mbedtls_ssl_setup(), and a page given back reads as zeros, so
+    // nothing changes but the resident size: the heap stays allocated (the
+    // reservation holds) and a page is resident again once an engine lent
+    // to a connection uses it. The number of bytes given back.
+    std::size_t release_record_pages();
     bool heap_measured() const { return heap_measured_; }
     // Why the last startup call failed ("" after success).
     std::string_view error_text() const { return {error_text_, error_length_}; }

@@ -11,6 +11,7 @@ import argparse
 import imaplib
 import importlib
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -540,8 +541,8 @@ class Limits(WithServer):
         self.assertTrue(a.line().startswith(b"x OK"))
 
 
-class ManyConnections(WithServer):
-    server_args = {"extra": ["--max-clients=256", "--max-clients-per-address=100000"]}
+class ManyConnectionsBase(WithServer):
+    """2000 connections against 256 slots (no tests of its own)."""
 
     def rss_kib(self):
         with open(f"/proc/{self.server.proc.pid}/status") as f:
@@ -550,7 +551,8 @@ class ManyConnections(WithServer):
                     return int(line.split()[1])
         return 0
 
-    def test_2000_connections_against_256_slots_get_bye_and_rss_stays(self):
+    def connect_2000(self):
+        """(RSS before, once the 256 slots are taken, after 2000 connections)."""
         import resource
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if hard != resource.RLIM_INFINITY and hard < 2400:
@@ -569,6 +571,7 @@ class ManyConnections(WithServer):
         while self.server.log_text().count("connection closed: ") < 5 and time.time() < deadline:
             time.sleep(0.02)
         before = self.rss_kib()
+        full = None
         socks, greeted, refused = [], 0, 0
         for i in range(2000):
             s = socket.create_connection(("127.0.0.1", self.server.port), timeout=10 * SLOW)
@@ -578,15 +581,44 @@ class ManyConnections(WithServer):
                 greeted += 1
             elif line.startswith(b"* BYE"):
                 refused += 1
+            if greeted == 256 and full is None:
+                full = self.rss_kib()
         self.assertEqual(greeted, 256)
         self.assertEqual(refused, 2000 - 256)
         after = self.rss_kib()
         for s in socks:
             s.close()
+        return before, full, after
+
+
+class ManyConnections(ManyConnectionsBase):
+    # prefault = yes: the reservation is resident from the start.
+    server_args = {"extra": ["--max-clients=256", "--max-clients-per-address=100000",
+                             "--prefault=yes"]}
+
+    def test_2000_connections_against_256_slots_get_bye_and_rss_stays(self):
+        before, full, after = self.connect_2000()
         # Memory was reserved and touched at startup: serving every slot and
         # refusing 1744 more connections does not grow the process.
         if not EMULATOR:
-            self.assertLessEqual(after - before, 256, (before, after))
+            self.assertLessEqual(after - before, 256, (before, full, after))
+
+
+class ManyConnectionsResidentOnUse(ManyConnectionsBase):
+    # The default: reserved at startup, resident as slots are first used.
+    server_args = {"extra": ["--max-clients=256", "--max-clients-per-address=100000"]}
+
+    def test_2000_connections_against_256_slots_grow_rss_within_the_reservation(self):
+        m = re.search(r"(\d+) KiB reserved", self.server.log_text())
+        self.assertIsNotNone(m)
+        before, full, after = self.connect_2000()
+        if not EMULATOR:
+            # The slots' pages become resident as they are first used, never
+            # more than what the startup line says was reserved; refusing
+            # 1744 connections once every slot is taken adds nothing.
+            self.assertGreater(full - before, 256 * 4, (before, full, after))
+            self.assertLessEqual(full - before, int(m.group(1)), (before, full, after))
+            self.assertLessEqual(after - full, 256, (before, full, after))
 
 
 class Privileges(WithServer):
