@@ -115,6 +115,19 @@ if ! "${SUDO[@]}" apt-get update; then
   echo "install_deps.sh: warning: apt-get update reported errors; continuing" >&2
 fi
 
-echo "install_deps.sh: installing ${packages[*]}"
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-  apt-get install -y --no-install-recommends "${packages[@]}"
+apt_install() {
+  echo "install_deps.sh: installing $*"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+}
+# The cross targets' zlib is optional (without it a target builds without
+# COMPRESS=DEFLATE, docs/TARGETS.md). zlib1g is Multi-Arch: same, so every
+# architecture's copy must be the very version of the host's: when a
+# mirror's security index for one architecture is missing, they cannot
+# match. Then everything else is installed without them.
+if ! apt_install "${packages[@]}"; then
+  rest=()
+  for p in "${packages[@]}"; do [[ $p == zlib1g-dev:* ]] || rest+=("$p"); done
+  (( ${#rest[@]} < ${#packages[@]} )) || exit 1
+  echo "install_deps.sh: warning: retrying without the cross targets' zlib (COMPRESS off there)" >&2
+  apt_install "${rest[@]}"
+fi
