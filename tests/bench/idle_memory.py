@@ -42,7 +42,9 @@ def smaps_split(pid, block_kib):
                 split["mbedtls_rss"] += int(line.split()[1])
             elif line.startswith("Pss:"):
                 pss = int(line.split()[1])
-                if name == "" and abs(size - block_kib) <= 32:
+                # The block's mapping, or the kernel's merge of it with an
+                # adjacent anonymous one (the COMPRESS engines' block).
+                if name == "" and size >= block_kib - 32:
                     split["block"] += pss
                 elif name == "[heap]":
                     split["heap"] += pss
