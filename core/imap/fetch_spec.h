@@ -13,8 +13,9 @@
 // them), so items are valid only as long as that command is: a job that
 // outlives the command must not feed the parser meanwhile, or must copy.
 //
-// Size: a FetchItem is 56 bytes on 64-bit targets and 32 bytes on 32-bit
-// ones (two string_views, two 32-bit partial numbers, four bytes of tags).
+// Size: a FetchItem is 56 bytes on 64-bit targets and 36 bytes on 32-bit
+// ones (two string_views, two 32-bit partial numbers, five bytes of tags:
+// PREVIEW's LAZY took the fifth, which the 64-bit layout had as padding).
 // Section part numbers are kept as their validated text ("4.2.1") and read
 // with SectionPartIterator, so the depth of a section costs nothing.
 //
