@@ -52,6 +52,10 @@ inline constexpr std::size_t kUnicaseMaxCodePointBytes = 40;
 // Well-formed UTF-8 per RFC 3629 §4 (RFC 5051 §2 (1)(a)).
 bool utf8_valid(std::string_view s);
 
+// Writes the UTF-8 form of code point cp (at most U+10FFFF) to out, which has
+// room for 4 bytes; returns how many it wrote.
+std::size_t encode_utf8(std::uint32_t cp, char* out);
+
 // RFC 5051 §2 step (2) for one code point (<= U+10FFFF, not a surrogate):
 // writes its prepared form, UTF-8, to out (kUnicaseMaxCodePointBytes of
 // room) and returns the number of bytes written.
