@@ -8,45 +8,13 @@
 // None free: an implicit-TLS connection is closed at once (nothing can be
 // said in plaintext there); STARTTLS answers NO [LIMIT] and the connection
 // stays usable in plaintext.
-//
-// Owns only the free list (pointers carved by the server at startup).
 #pragma once
 
-#include <cstddef>
-
+#include "core/session/engine_pool.h"
 #include "port/tls.h"
-#include "core/session/protocol_names.h"
 
 namespace tinyimapd::session {
 
-class TlsPool {
-public:
-    // `free_list` has room for `count` engines.
-    void init(port::TlsSession** free_list, std::size_t count) {
-        free_ = free_list;
-        capacity_ = count;
-        free_count_ = 0;
-    }
-    // At startup: one more engine to lend (false: no room).
-    bool add(port::TlsSession* s) {
-        if (s == nullptr || free_count_ == capacity_) return false;
-        free_[free_count_++] = s;
-        ++size_;
-        return true;
-    }
-    // A free engine, or nullptr when all are lent.
-    port::TlsSession* take() { return free_count_ == 0 ? nullptr : free_[--free_count_]; }
-    void give(port::TlsSession* s) {
-        if (s != nullptr && free_count_ < capacity_) free_[free_count_++] = s;
-    }
-    std::size_t free_count() const { return free_count_; }
-    std::size_t size() const { return size_; }
-
-private:
-    port::TlsSession** free_ = nullptr;
-    std::size_t capacity_ = 0;
-    std::size_t free_count_ = 0;
-    std::size_t size_ = 0;
-};
+using TlsPool = EnginePool<port::TlsSession>;
 
 }  // namespace tinyimapd::session
