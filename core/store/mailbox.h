@@ -602,6 +602,7 @@ private:
     // The redo log (format.h, docs/STORAGE.md "The redo log").
     Status store_redo(std::uint32_t pos, Record& r, bool* buffered);
     Status redo_spill();
+    Status write_redo_slots();
     Status commit_redo();
     void redo_void();
     Status replay_redo(bool at_open);

@@ -484,6 +484,15 @@ void Mailbox::abort_store() {
 // intent durable, then the slots gathered so far written in place.
 Status Mailbox::redo_spill() {
     Status st = declare_intent();
+    if (st == Status::Ok) st = write_redo_slots();
+    if (st == Status::Ok) redo_count_ = 0;
+    return st;
+}
+
+// The record slots gathered in redo_ written in place (and mirrored for the
+// compaction), without a flush.
+Status Mailbox::write_redo_slots() {
+    Status st = Status::Ok;
     for (std::size_t i = 0; st == Status::Ok && i < redo_count_; ++i) {
         std::uint32_t pos = 0;
         std::uint8_t slot = 0;
@@ -497,7 +506,6 @@ Status Mailbox::redo_spill() {
             compact_mirror(pos, m);
         }
     }
-    if (st == Status::Ok) redo_count_ = 0;
     return st;
 }
 
@@ -524,19 +532,7 @@ Status Mailbox::commit_redo() {
     }
     if (st == Status::Ok) {
         redo_written_ = false;  // durable: committed, whatever happens next
-        for (std::size_t i = 0; st == Status::Ok && i < redo_count_; ++i) {
-            std::uint32_t pos = 0;
-            std::uint8_t slot = 0;
-            const std::uint8_t* bytes = nullptr;
-            redo_entry(redo_, i, &pos, &slot, &bytes);
-            st = pwrite_all(s_->fs, index_, bytes, kRecordSlotSize,
-                            record_offset(pos) + kRecordSlotOffset[slot]);
-            Record m;
-            if (st == Status::Ok && decode_slot(bytes, &m)) {
-                m.slot = slot;
-                compact_mirror(pos, m);
-            }
-        }
+        st = write_redo_slots();
         if (st == Status::Ok) st = write_state(next_);
         // A failed write in place: the record stays, and the next lock()
         // (ours or another process's) writes it again before anything else.
