@@ -488,7 +488,7 @@ SyntaxResult parse_search_command(ArgReader& r, const CommandScratch& scratch, P
 // RFC 5256 §5: after the sort criteria or the algorithm, a mandatory
 // charset (US-ASCII and UTF-8: anything else is NO [BADCHARSET], after the
 // criteria were checked) and SEARCH's criteria, without SEARCH's RETURN or
-// CHARSET (ESORT, RFC 5267, is not offered).
+// CHARSET (SORT's RETURN comes before its criteria: parse_sort).
 SyntaxResult parse_charset_and_search(ArgReader& r, const CommandScratch& scratch,
                                       ParsedCommand* out) {
     std::string_view charset;
@@ -505,11 +505,25 @@ SyntaxResult parse_charset_and_search(ArgReader& r, const CommandScratch& scratc
     return ok();
 }
 
-// RFC 5256 §5: SORT sort-criteria SP search-criteria; RFC 5957 keys.
+// RFC 5256 §5: SORT sort-criteria SP search-criteria; RFC 5957 keys;
+// RFC 5267 §5 extended-sort: SORT search-return-opts SP sort-criteria ...
 SyntaxResult parse_sort(ArgReader& r, const CommandScratch& scratch, ParsedCommand* out) {
+    SearchOptions ret;
+    const bool extended = r.word("RETURN");
+    if (extended) {
+        SearchError e;
+        if (!parse_search_return(r, &ret, &e)) return bad(e.why, e.culprit);
+    }
     const char* why = "";
     if (!parse_sort_criteria(r, &out->sort, &why)) return bad(why, out->sort.error_at);
-    return parse_charset_and_search(r, scratch, out);
+    const SyntaxResult s = parse_charset_and_search(r, scratch, out);
+    if (extended) {
+        out->search.esearch = true;
+        out->search.return_mask = ret.return_mask;
+        out->search.partial_first = ret.partial_first;
+        out->search.partial_last = ret.partial_last;
+    }
+    return s;
 }
 
 // RFC 5256 §5: THREAD thread-alg SP search-criteria. An algorithm we do not

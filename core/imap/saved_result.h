@@ -6,7 +6,7 @@
 // What it keeps: up to kCapacity ascending, disjoint ranges. Numbers are
 // added strictly ascending (a SEARCH visits messages in order, and UIDs
 // ascend with sequence numbers); a number adjacent to the last range
-// extends it. add() returns false, and the result is marked overflowed,
+// extends it; insert() takes a number in any order. add() and insert() return false, and the result is marked overflowed,
 // when a number would need one range more: RFC 5182 §2.5 lets a server
 // refuse to save a result (tagged NO [NOTSAVED], the variable empty), which
 // is what the session does then.
@@ -60,18 +60,39 @@ public:
         return true;
     }
 
+    // Adds `n` wherever it falls (ESORT's MIN, MAX and PARTIAL come in sort
+    // order, RFC 5267 §3), joining the ranges it touches; false
+    // (overflowed) if that needs a range beyond kCapacity.
+    [[nodiscard]] bool insert(std::uint32_t n) {
+        if (overflowed_) return false;
+        const std::size_t i = first_ending_at_or_above(n);
+        if (i < count_ && ranges_[i].lo <= n) return true;
+        // ranges_[i - 1].hi < n < ranges_[i].lo: neither n - 1 nor n + 1 wraps.
+        const bool joins_prev = i > 0 && ranges_[i - 1].hi == n - 1;
+        const bool joins_next = i < count_ && ranges_[i].lo == n + 1;
+        if (joins_prev && joins_next) {
+            ranges_[i - 1].hi = ranges_[i].hi;
+            for (std::size_t k = i; k + 1 < count_; ++k) ranges_[k] = ranges_[k + 1];
+            --count_;
+        } else if (joins_prev) {
+            ranges_[i - 1].hi = n;
+        } else if (joins_next) {
+            ranges_[i].lo = n;
+        } else if (count_ == kCapacity) {
+            overflowed_ = true;
+            return false;
+        } else {
+            for (std::size_t k = count_; k > i; --k) ranges_[k] = ranges_[k - 1];
+            ranges_[i] = {n, n};
+            ++count_;
+        }
+        return true;
+    }
+
     // Binary search over the ranges.
     bool contains(std::uint32_t n) const {
-        std::size_t lo = 0, hi = count_;
-        while (lo < hi) {
-            const std::size_t mid = lo + (hi - lo) / 2;
-            if (ranges_[mid].hi < n) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo < count_ && ranges_[lo].lo <= n;
+        const std::size_t i = first_ending_at_or_above(n);
+        return i < count_ && ranges_[i].lo <= n;
     }
 
     bool empty() const { return count_ == 0; }
@@ -82,6 +103,20 @@ public:
     SeqSet as_set() const { return SeqSet::of_ranges(ranges_, count_); }
 
 private:
+    // The first range whose hi is at least n (count_ if none).
+    std::size_t first_ending_at_or_above(std::uint32_t n) const {
+        std::size_t lo = 0, hi = count_;
+        while (lo < hi) {
+            const std::size_t mid = lo + (hi - lo) / 2;
+            if (ranges_[mid].hi < n) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
     SeqRange ranges_[kCapacity] = {};
     std::uint32_t count_ = 0;
     bool overflowed_ = false;

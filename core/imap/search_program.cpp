@@ -79,8 +79,26 @@ struct ReturnOpt {
 
 constexpr ReturnOpt kReturnOpts[] = {
     {"MIN", kReturnMin},     {"MAX", kReturnMax},   {"ALL", kReturnAll},
-    {"COUNT", kReturnCount}, {"SAVE", kReturnSave},
+    {"COUNT", kReturnCount}, {"SAVE", kReturnSave}, {"PARTIAL", kReturnPartial},
 };
+
+// RFC 3501 nz-number, at most 2^32 - 1.
+bool nz_number(std::string_view s, std::uint32_t* out) {
+    std::uint64_t v = 0;
+    if (s.empty() || s[0] == '0' || s.size() > 10 || !ascii::parse_uint(s, &v) ||
+        v > UINT32_MAX) {
+        return false;
+    }
+    *out = static_cast<std::uint32_t>(v);
+    return true;
+}
+
+// RFC 5267 §5 partial-range = nz-number ":" nz-number (no "*").
+bool partial_range(std::string_view s, std::uint32_t* first, std::uint32_t* last) {
+    const std::size_t colon = s.find(':');
+    return colon != std::string_view::npos && nz_number(s.substr(0, colon), first) &&
+           nz_number(s.substr(colon + 1), last);
+}
 
 // RFC 3501 §6.4.4: US-ASCII MUST be supported; UTF-8 is what clients use.
 constexpr std::string_view kCharsets[] = {"US-ASCII", "UTF-8"};
@@ -172,7 +190,21 @@ bool Compiler::return_options(ArgReader& r) {
             }
         }
         if (found == nullptr) return fail("Unknown search return option", culprit);
+        if (found->bit == kReturnPartial) {
+            std::string_view range;
+            if ((opts_->return_mask & kReturnPartial) != 0) {
+                return fail("PARTIAL may be given once", culprit);
+            }
+            if (!list.atom(&range) ||
+                !partial_range(range, &opts_->partial_first, &opts_->partial_last)) {
+                return fail("PARTIAL needs a range of two non-zero numbers", culprit);
+            }
+        }
         opts_->return_mask |= found->bit;
+    }
+    // RFC 5267 §4.4: "either one PARTIAL, one ALL, or neither".
+    if ((opts_->return_mask & (kReturnPartial | kReturnAll)) == (kReturnPartial | kReturnAll)) {
+        return fail("PARTIAL and ALL cannot be combined", "PARTIAL");
     }
     if (opts_->return_mask == 0) opts_->return_mask = kReturnAll;  // RFC 4731 §3.1
     return true;
@@ -354,6 +386,14 @@ bool parse_search(ArgReader& r, SearchNode* nodes, std::size_t max_nodes, std::s
     }
     if (!ok) return r.fail(error->why);
     *node_count = c.count();
+    return true;
+}
+
+bool parse_search_return(ArgReader& r, SearchOptions* opts, SearchError* error) {
+    *opts = SearchOptions{};
+    *error = SearchError{};
+    Compiler c(nullptr, 0, 0, opts, error);
+    if (!c.return_options(r)) return r.fail(error->why);
     return true;
 }
 

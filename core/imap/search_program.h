@@ -33,7 +33,11 @@
 // - RETURN () means RETURN (ALL) (RFC 4731 §3.1), so return_mask is never 0
 //   when esearch is set. Repeating an option is harmless. SAVE (RFC 5182
 //   §2.4) is a bit of its own: RETURN (SAVE) alone asks for no ESEARCH
-//   response at all. Other options (PARTIAL, ...) are refused as unknown.
+//   response at all. PARTIAL (RFC 5267 §4.4) takes a range of two
+//   nz-numbers in either order, kept as written; PARTIAL with ALL, or two
+//   PARTIALs, is BAD (§4.4: "either one PARTIAL, one ALL, or neither").
+//   Other options (UPDATE, CONTEXT, ...) are refused as unknown.
+// - SORT's RETURN (RFC 5267 §3, ESORT) is read by parse_search_return().
 // - "$" (RFC 5182) is a sequence-set key like any other: its node's set
 //   is_last_command(), for the session to substitute.
 // - NEW and OLD stay their own keys (NEW = RECENT UNSEEN, OLD = NOT RECENT).
@@ -130,7 +134,8 @@ enum SearchReturn : std::uint8_t {
     kReturnMax = 2,
     kReturnAll = 4,
     kReturnCount = 8,
-    kReturnSave = 16,  // RFC 5182 §2.4: keep the result as "$"
+    kReturnSave = 16,     // RFC 5182 §2.4: keep the result as "$"
+    kReturnPartial = 32,  // RFC 5267 §4.4: results partial_first..partial_last
 };
 
 struct SearchOptions {
@@ -138,6 +143,8 @@ struct SearchOptions {
     std::uint8_t return_mask = 0;  // SearchReturn bits
     std::string_view charset;      // as the client wrote it; "" if no CHARSET
     bool uses_modseq = false;      // a MODSEQ key: enables CONDSTORE (RFC 7162 §3.1)
+    // RFC 5267 §4.4 partial-range as written ("500:400" is "400:500").
+    std::uint32_t partial_first = 0, partial_last = 0;
 };
 
 struct SearchError {
@@ -155,5 +162,10 @@ struct SearchError {
 // recorded with r.fail()), *node_count is 0 and the nodes are unspecified.
 bool parse_search(ArgReader& r, SearchNode* nodes, std::size_t max_nodes, std::size_t max_ranges,
                   SearchOptions* opts, std::size_t* node_count, SearchError* error);
+
+// Reads "(" [opt *(SP opt)] ")" after SORT's RETURN (RFC 5267 §3: the
+// same options as SEARCH's) into *opts (esearch set); false and *error as
+// parse_search on failure.
+bool parse_search_return(ArgReader& r, SearchOptions* opts, SearchError* error);
 
 }  // namespace tinyimapd::imap

@@ -9,6 +9,7 @@
 #include "core/mime/params.h"
 #include "core/mime/part.h"
 #include "core/mime/transfer_decode.h"
+#include "core/mime/unicase.h"
 
 namespace tinyimapd::mime {
 namespace {
@@ -18,16 +19,17 @@ namespace {
 // as stored). Charset conversion staging (stack):
 constexpr std::size_t kConvertStage = 256;
 
-// The folded form of byte `c` after byte `prev`: ASCII letters, and the
-// Latin-1 Supplement capitals U+00C0..U+00DE except U+00D7 (UTF-8 C3 80..9E,
-// whose small letters are C3 A0..BE), to small letters. Folding never
-// changes a lead byte, so the folded text is a per-byte function of the
-// text and KMP stays exact.
-char fold(char prev, char c) {
-    const auto p = static_cast<unsigned char>(prev);
-    const auto u = static_cast<unsigned char>(c);
-    if (p == 0xC3 && u >= 0x80 && u <= 0x9E && u != 0x97) return static_cast<char>(u + 0x20);
-    return ascii::to_lower(c);
+// RFC 3629 §4: the byte after lead byte `lead` in a well-formed sequence
+// (no overlong form, no surrogate, nothing above U+10FFFF).
+bool second_byte_ok(unsigned char lead, unsigned char b) {
+    if (b < 0x80 || b > 0xBF) return false;
+    switch (lead) {
+        case 0xE0: return b >= 0xA0;
+        case 0xED: return b <= 0x9F;
+        case 0xF0: return b >= 0x90;
+        case 0xF4: return b <= 0x8F;
+        default: return true;
+    }
 }
 
 }  // namespace
@@ -215,45 +217,102 @@ void TextWalk::emit(TextSink& m, const char* p, std::size_t n) {
     m.write(stage, k);
 }
 
-bool TextMatcher::prepare(std::string_view needle, std::uint16_t* table, std::size_t table_size) {
+std::size_t UnicaseStream::put(char c, char* out) {
+    const auto b = static_cast<unsigned char>(c);
+    std::size_t n = 0;
+    if (need_ > 0) {
+        const bool ok = pending_ == 1 ? second_byte_ok(static_cast<unsigned char>(seq_[0]), b)
+                                      : b >= 0x80 && b <= 0xBF;
+        if (ok) {
+            seq_[pending_++] = c;
+            cp_ = (cp_ << 6) | (b & 0x3F);
+            if (--need_ > 0) return 0;
+            pending_ = 0;
+            return unicase_map_code_point(cp_, out);
+        }
+        n = flush(out);  // not well-formed: the bytes so far as they are
+    }
+    if (b < 0x80) {
+        out[n++] = ascii::to_upper(c);
+    } else if (b >= 0xC2 && b <= 0xF4) {
+        need_ = b < 0xE0 ? 1 : b < 0xF0 ? 2 : 3;
+        cp_ = b & (b < 0xE0 ? 0x1Fu : b < 0xF0 ? 0x0Fu : 0x07u);
+        seq_[0] = c;
+        pending_ = 1;
+    } else {
+        out[n++] = c;
+    }
+    return n;
+}
+
+std::size_t UnicaseStream::flush(char* out) {
+    const std::size_t n = pending_;
+    for (std::size_t i = 0; i < n; ++i) out[i] = seq_[i];
+    pending_ = need_ = 0;
+    return n;
+}
+
+bool TextMatcher::prepare(std::string_view needle, char* buf, std::uint16_t* table,
+                          std::size_t cap) {
+    constexpr std::size_t kMaxNeedle = 65535;  // the table's entries are 16-bit
     needle_ = needle;
     fail_ = table;
-    state_ = 0;
-    prev_ = 0;
-    ready_ = needle.size() <= table_size && needle.size() <= UINT16_MAX;
-    found_ = ready_ && needle.empty();
-    if (!ready_ || needle.empty()) return ready_;
-    table[0] = 0;
+    prepared_ = {};
+    ready_ = false;
+    UnicaseStream stream;
+    char piece[UnicaseStream::kMaxOut];
+    std::size_t size = 0;
+    for (std::size_t i = 0; i <= needle.size(); ++i) {
+        const std::size_t n = i < needle.size() ? stream.put(needle[i], piece) : stream.flush(piece);
+        if (n > cap - size || size + n > kMaxNeedle) {
+            restart();
+            return false;
+        }
+        std::memcpy(buf + size, piece, n);
+        size += n;
+    }
+    // table[i]: the longest proper border of buf[0..i] (Knuth-Morris-Pratt).
+    if (size > 0) table[0] = 0;
     std::size_t k = 0;
-    for (std::size_t i = 1; i < needle.size(); ++i) {
-        const char c = folded(i);
-        while (k > 0 && c != folded(k)) k = table[k - 1];
-        if (c == folded(k)) ++k;
+    for (std::size_t i = 1; i < size; ++i) {
+        while (k > 0 && buf[i] != buf[k]) k = table[k - 1];
+        if (buf[i] == buf[k]) ++k;
         table[i] = static_cast<std::uint16_t>(k);
     }
+    prepared_ = std::string_view(buf, size);
+    ready_ = true;
+    restart();
     return true;
 }
 
-char TextMatcher::folded(std::size_t i) const {
-    return fold(i > 0 ? needle_[i - 1] : '\0', needle_[i]);
-}
-
-void TextMatcher::write(const char* data, std::size_t n) {
-    if (found_ || !ready_) return;
-    const std::size_t m = needle_.size();
+// Prepared text against the prepared needle (i;octet, KMP).
+void TextMatcher::match(const char* p, std::size_t n) {
+    const std::size_t len = prepared_.size();
     std::size_t s = state_;
-    char prev = prev_;
     for (std::size_t i = 0; i < n; ++i) {
-        const char c = fold(prev, data[i]);
-        prev = data[i];
-        while (s > 0 && c != folded(s)) s = fail_[s - 1];
-        if (c == folded(s) && ++s == m) {
+        while (s > 0 && prepared_[s] != p[i]) s = fail_[s - 1];
+        if (prepared_[s] == p[i] && ++s == len) {
             found_ = true;
             return;
         }
     }
     state_ = s;
-    prev_ = prev;
+}
+
+// The text is prepared into a stage and matched a stage at a time.
+void TextMatcher::write(const char* data, std::size_t n) {
+    if (found_ || !ready_) return;
+    char stage[256];
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (k + UnicaseStream::kMaxOut > sizeof stage) {
+            match(stage, k);
+            k = 0;
+            if (found_) return;
+        }
+        k += stream_.put(data[i], stage + k);
+    }
+    match(stage, k);
 }
 
 void feed_header_fields(std::string_view fields, TextSink& m) {

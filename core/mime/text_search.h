@@ -4,12 +4,17 @@
 //
 // TextMatcher is a streaming Knuth-Morris-Pratt matcher: text arrives in
 // pieces of any size (it is a ByteSink) and a match straddling two pieces is
-// found, with no window kept — only its state and a failure table of one
-// 16-bit entry per needle byte, which the caller provides. Comparison is
-// UTF-8 needle against UTF-8 text, byte by byte, folding ASCII letters and
-// the Latin-1 Supplement capitals (À..Þ, not ×) to small letters; other
-// characters compare exactly (RFC 3501 §6.4.4 leaves case-insensitivity
-// beyond ASCII to the server).
+// found, with no window kept — only its state, the needle's prepared form
+// and a failure table of one 16-bit entry per prepared byte, which the
+// caller provides. Comparison is i;unicode-casemap's substring operation
+// (RFC 5051 §2, core/mime/unicase.h), as I18NLEVEL=1 requires of SEARCH
+// (RFC 5255 §4.2, §4.6): the needle's prepared form is looked for in the
+// text's, prepared code point by code point as it streams (a sequence split
+// between pieces is held until complete). Bytes that are not well-formed
+// UTF-8 (text in a charset that could not be converted) compare as
+// themselves, i;octet, as §4.6 (c) says for text that failed conversion;
+// unlike RFC 5051 §2 (1)(b) this is decided per sequence, not for the whole
+// text, which a stream cannot know in advance.
 //
 // message_text_contains() walks the MIME structure with part.h's rules (the
 // ones BODYSTRUCTURE shows) and feeds the matcher:
@@ -39,6 +44,7 @@
 #include "core/mime/message_reader.h"
 #include "core/mime/part.h"
 #include "core/mime/transfer_decode.h"
+#include "core/mime/unicase.h"
 
 namespace tinyimapd::mime {
 
@@ -54,40 +60,64 @@ protected:
     ~TextSink() = default;
 };
 
+// Text turned into its prepared form (RFC 5051 §2) byte by byte, as it
+// streams: ASCII by its titlecase (the capitals of its letters), a complete
+// well-formed sequence by its code point's prepared form
+// (unicase_map_code_point), anything else (a stray byte, a sequence cut
+// short) as it is. The needle and the text go through the same steps.
+class UnicaseStream {
+public:
+    // Room put() and flush() may need at `out`.
+    static constexpr std::size_t kMaxOut = kUnicaseMaxCodePointBytes + 4;
+    // What byte `c` completes; returns the bytes written to out.
+    std::size_t put(char c, char* out);
+    // A sequence left incomplete, as it is (the end of the text).
+    std::size_t flush(char* out);
+    void reset() { pending_ = need_ = 0; }
+
+private:
+    char seq_[4] = {};
+    std::uint8_t pending_ = 0, need_ = 0;  // bytes held, bytes still needed
+    std::uint32_t cp_ = 0;                 // the code point's bits so far
+};
+
 class TextMatcher final : public TextSink {
 public:
-    // `table` has room for `table_size` entries; false (and no match
-    // possible) when the needle is longer than that or than 65535 bytes.
-    bool prepare(std::string_view needle, std::uint16_t* table, std::size_t table_size);
+    // Prepares `needle` (it must outlive the matcher's use) into buf and
+    // its failure table into table, each of `cap` entries; false (and no
+    // match possible) when the prepared form is longer than cap or than
+    // 65535 bytes.
+    bool prepare(std::string_view needle, char* buf, std::uint16_t* table, std::size_t cap);
     // Forgets the text seen so far (a new field or message).
     void restart() {
         state_ = 0;
-        prev_ = 0;
-        found_ = needle_.empty() && ready_;
+        stream_.reset();
+        found_ = prepared_.empty() && ready_;
     }
     void write(const char* data, std::size_t n) override;
     bool found() const { return found_; }
     bool satisfied() const override { return found_; }
-    // Points the matcher at a new copy of its table (the caller's buffer was
+    // Points the matcher at a new copy of its buffers (the caller's were
     // reused in between), keeping how far the text matched: a search that
     // goes on later (TextWalk). The same needle as prepare() was given.
-    void rebind(std::uint16_t* table, std::size_t table_size) {
+    void rebind(char* buf, std::uint16_t* table, std::size_t cap) {
         const std::size_t state = state_;
-        const char prev = prev_;
+        const UnicaseStream stream = stream_;
         const bool found = found_;
-        prepare(needle_, table, table_size);
+        prepare(needle_, buf, table, cap);
         state_ = state;
-        prev_ = prev;
+        stream_ = stream;
         found_ = found;
     }
 
 private:
-    char folded(std::size_t i) const;  // needle byte i, folded
+    void match(const char* p, std::size_t n);  // prepared text
 
-    std::string_view needle_;
+    std::string_view needle_;    // as given
+    std::string_view prepared_;  // its prepared form, in the caller's buffer
     std::uint16_t* fail_ = nullptr;
     std::size_t state_ = 0;
-    char prev_ = 0;  // the last byte of text seen (folding context)
+    UnicaseStream stream_;
     bool found_ = false;
     bool ready_ = false;
 };

@@ -13,8 +13,9 @@
 // (SENTBEFORE SENTON SENTSINCE, time and zone disregarded; the internal date
 // when it cannot be read), MODSEQ (RFC 7162 §3.1.5: mod-sequence >= n; the
 // entry name and type are ignored, as there are no per-flag mod-sequences).
-// Text keys compare case-insensitive substrings (ASCII and Latin-1 letters
-// folded) of decoded text (core/mime/text_search.h): FROM TO CC BCC SUBJECT
+// Text keys compare substrings under i;unicode-casemap (RFC 5051, as
+// I18NLEVEL=1 makes SEARCH do: RFC 5255 §4.2) of decoded text
+// (core/mime/text_search.h): FROM TO CC BCC SUBJECT
 // HEADER against every field of that name, unfolded and RFC 2047-decoded;
 // BODY against the leaf parts' bodies decoded by their Content-Transfer-
 // Encoding (and charset) and the headers of encapsulated messages; TEXT
@@ -27,6 +28,8 @@
 // "* ESEARCH (TAG "t") [UID] MIN a MAX b COUNT c ALL set [MODSEQ m]",
 // options given only when requested (COUNT always when requested, the others
 // only when something matched); ALL is a sequence-set of ascending ranges.
+// PARTIAL a:b (RFC 5267 §4.4) answers "PARTIAL (a:b set)" with the a-th to
+// b-th matches in mailbox order, "PARTIAL (a:b NIL)" when there are none.
 // Up to kHeldRanges ranges are held so that MIN MAX COUNT come before ALL;
 // a longer ALL is streamed as it is found and MAX and COUNT follow it (the
 // ABNF allows any order). MODSEQ follows RFC 4731 §3.2.
@@ -39,6 +42,7 @@
 #include "core/mime/encoded_word.h"
 #include "core/mime/header.h"
 #include "core/mime/text_search.h"
+#include "core/mime/unicase.h"
 #include "core/session/session.h"
 
 namespace tinyimapd::session {
@@ -51,10 +55,41 @@ namespace {
 constexpr std::uint32_t kSearchBatch = 64;
 constexpr std::uint64_t kSearchWorkBudget = 256 * 1024;
 
-// Longest string a text key may search for: its matcher table (two bytes
-// per byte) sits at the start of the stream scratch.
+// Longest string a text key may search for, and its prepared form
+// (i;unicode-casemap, RFC 5051 §2, may be longer than the string): the
+// prepared form, then its matcher table (two bytes per byte), sit at the
+// start of the stream scratch.
 constexpr std::size_t kMaxSearchString = 1024;
-constexpr std::size_t kNeedleTableBytes = kMaxSearchString * 2 + 2;  // + alignment
+constexpr std::size_t kMaxPreparedNeedle = 2 * kMaxSearchString;
+constexpr std::size_t kNeedleTableBytes = kMaxPreparedNeedle * 3 + 2;  // + alignment
+
+}  // namespace
+
+// RFC 5182 §2.4 and RFC 9394 §3.2: with ALL or COUNT, or with none of MIN,
+// MAX and PARTIAL, "$" is every match; otherwise what MIN, MAX and PARTIAL
+// return.
+bool saves_every_match(std::uint8_t mask) {
+    return (mask & (kReturnAll | kReturnCount)) != 0 ||
+           (mask & (kReturnMin | kReturnMax | kReturnPartial)) == 0;
+}
+
+// The ESEARCH state of a SEARCH or SORT from its RETURN options.
+void start_search_result(SearchResult* r, const SearchOptions& o) {
+    r->esearch = o.esearch;
+    r->mask = o.return_mask;
+    r->modseq = o.uses_modseq;
+    r->partial_first = o.partial_first;
+    r->partial_last = o.partial_last;
+    r->partial_lo = o.partial_first < o.partial_last ? o.partial_first : o.partial_last;
+    r->partial_hi = o.partial_first < o.partial_last ? o.partial_last : o.partial_first;
+}
+
+// " PARTIAL (a:b " as the client wrote the range (RFC 5267 §5 ret-data-partial).
+void append_partial_head(OutBuffer& out, const SearchResult& r) {
+    FixedText<48> w;
+    w.put(" PARTIAL (").put_uint(r.partial_first).put(':').put_uint(r.partial_last).put(' ');
+    out.append(w.view());
+}
 
 // One range of an ESEARCH ALL sequence-set (RFC 3501 §9 seq-range).
 void append_range(OutBuffer& out, std::uint32_t lo, std::uint32_t hi, bool first) {
@@ -64,6 +99,8 @@ void append_range(OutBuffer& out, std::uint32_t lo, std::uint32_t hi, bool first
     if (hi != lo) w.put(':').put_uint(hi);
     out.append(w.view());
 }
+
+namespace {
 
 bool is_text_key(SearchKey k) {
     switch (k) {
@@ -179,7 +216,9 @@ void Session::search_refused_save() {
 bool Session::search_limits_ok(const ParsedCommand& cmd) {
     for (std::size_t i = 0; i < cmd.search_node_count; ++i) {
         const SearchNode& n = scratch_.search_nodes[i];
-        if (is_text_key(n.key) && n.text.size() > kMaxSearchString) {
+        if (is_text_key(n.key) && (n.text.size() > kMaxSearchString ||
+                                   mime::unicase_prepare(n.text, nullptr, 0).size >
+                                       kMaxPreparedNeedle)) {
             tagged("NO", "LIMIT", "Search string too long");
             return false;
         }
@@ -203,9 +242,7 @@ void Session::cmd_search(const ParsedCommand& cmd) {
     SearchJob& job = job_.start<SearchJob>(JobKind::Search);
     job.walk = walk;
     job.search_count = static_cast<std::uint32_t>(cmd.search_node_count);
-    job.result.esearch = cmd.search.esearch;
-    job.result.mask = cmd.search.return_mask;
-    job.result.modseq = cmd.search.uses_modseq;
+    start_search_result(&job.result, cmd.search);
     if (job.result.esearch && (job.result.mask & ~kReturnSave) == 0) {
         // RFC 5182 §1: SAVE alone suppresses the ESEARCH response.
     } else if (job.result.esearch) {
@@ -366,12 +403,19 @@ char* Session::search_window(std::size_t* size) {
     return services_.stream_scratch + kNeedleTableBytes;
 }
 
-bool Session::prepare_needle(std::string_view needle) {
+// The matcher's buffers at the start of the stream scratch: the prepared
+// needle, then its table (2-aligned).
+Session::NeedleBuffers Session::needle_buffers() {
     char* base = services_.stream_scratch;
-    const std::size_t pad = reinterpret_cast<std::uintptr_t>(base) % 2;
-    // Aligned by `pad`; through void* so no target warns about the cast.
-    auto* table = static_cast<std::uint16_t*>(static_cast<void*>(base + pad));
-    return matcher_.prepare(needle, table, kMaxSearchString);
+    char* table_at = base + kMaxPreparedNeedle;
+    table_at += reinterpret_cast<std::uintptr_t>(table_at) % 2;
+    // Aligned; through void* so no target warns about the cast.
+    return {base, static_cast<std::uint16_t*>(static_cast<void*>(table_at))};
+}
+
+bool Session::prepare_needle(std::string_view needle) {
+    const NeedleBuffers b = needle_buffers();
+    return matcher_.prepare(needle, b.prepared, b.table, kMaxPreparedNeedle);
 }
 
 // The first header field `name` of the current message (loaded into the
@@ -431,19 +475,17 @@ bool Session::body_contains(std::string_view needle, bool whole) {
     if (job.result.suspended) return false;  // the answer is not used
     const std::uint32_t k = job.result.text_ordinal++;
     if (k < job.result.text_done) return ((job.result.text_results >> k) & 1) != 0;
-    // The matcher's table lives in the shared scratch: made again each time.
-    char* base = services_.stream_scratch;
-    const std::size_t pad = reinterpret_cast<std::uintptr_t>(base) % 2;
-    auto* table = static_cast<std::uint16_t*>(static_cast<void*>(base + pad));
+    // The matcher's buffers live in the shared scratch: made again each time.
+    const NeedleBuffers b = needle_buffers();
     mime_source_.box = selected_;
     mime_source_.message = &job.message;
     if (!job.result.walking) {
-        if (!walk_matcher_.prepare(needle, table, kMaxSearchString)) return false;
+        if (!walk_matcher_.prepare(needle, b.prepared, b.table, kMaxPreparedNeedle)) return false;
         text_walk_.start(whole ? mime::TextScope::Text : mime::TextScope::Body, job.message.size,
                          walk_matcher_);
         job.result.walking = true;
     } else {
-        walk_matcher_.rebind(table, kMaxSearchString);
+        walk_matcher_.rebind(b.prepared, b.table, kMaxPreparedNeedle);
     }
     std::size_t size = 0;
     char* buf = search_window(&size);
@@ -481,10 +523,14 @@ void Session::search_found(std::uint32_t number) {
     r.max = number;
     r.max_uid = job.message.uid;
     r.max_modseq = modseq;
-    // RFC 5182 §2.4: with ALL or COUNT, or with neither MIN nor MAX, "$" is
-    // every match (an overflow is answered at the end: NOTSAVED).
-    if ((r.mask & kReturnSave) != 0 && ((r.mask & (kReturnAll | kReturnCount)) != 0 ||
-                                        (r.mask & (kReturnMin | kReturnMax)) == 0)) {
+    const bool partial = (r.mask & kReturnPartial) != 0;
+    const bool in_partial = partial && r.count >= r.partial_lo && r.count <= r.partial_hi;
+    // RFC 5182 §2.4, RFC 9394 §3.2: every match, or MIN and PARTIAL's
+    // (ascending: MAX is added at the end); an overflow is answered at the
+    // end: NOTSAVED.
+    if ((r.mask & kReturnSave) != 0 &&
+        (saves_every_match(r.mask) || in_partial ||
+         (r.count == 1 && (r.mask & kReturnMin) != 0))) {
         (void)saved_result_.add(job.message.uid);
     }
     if (modseq > r.highest_modseq) r.highest_modseq = modseq;
@@ -494,12 +540,12 @@ void Session::search_found(std::uint32_t number) {
         out_.append(w.view());
         return;
     }
-    if ((r.mask & kReturnAll) == 0) return;
-    if (r.count > 1 && number == r.run_hi + 1) {
+    if ((r.mask & kReturnAll) == 0 && !in_partial) return;
+    if (++r.listed > 1 && number == r.run_hi + 1) {
         r.run_hi = number;
         return;
     }
-    if (r.count > 1) esearch_range(r.run_lo, r.run_hi, false);
+    if (r.listed > 1) esearch_range(r.run_lo, r.run_hi, false);
     r.run_lo = r.run_hi = number;
 }
 
@@ -526,20 +572,21 @@ void Session::esearch_spill() {
         w.put(" MIN ").put_uint(r.min);
         out_.append(w.view());
     }
-    out_.append(" ALL ");
+    if ((r.mask & kReturnPartial) != 0) {
+        append_partial_head(out_, r);
+    } else {
+        out_.append(" ALL ");
+    }
     for (std::uint32_t i = 0; i < r.held; ++i) append_range(out_, r.lo[i], r.hi[i], i == 0);
     r.held = 0;
 }
 
-// RFC 5182 §2.4's table: SAVE MIN, SAVE MAX, SAVE MIN MAX keep only what
-// they return; anything else kept every match as it was found.
+// RFC 5182 §2.4's table, RFC 9394 §3.2's: SAVE with MIN, MAX or PARTIAL
+// (and neither ALL nor COUNT) keeps only what they return; MIN and
+// PARTIAL's were kept as they were found, MAX is the last match.
 void Session::finish_save() {
     const SearchResult& r = job_.get<SearchJob>().result;
-    if ((r.mask & kReturnSave) == 0 || (r.mask & (kReturnAll | kReturnCount)) != 0 ||
-        r.count == 0) {
-        return;
-    }
-    if ((r.mask & kReturnMin) != 0) (void)saved_result_.add(r.min_uid);
+    if ((r.mask & kReturnSave) == 0 || saves_every_match(r.mask) || r.count == 0) return;
     if ((r.mask & kReturnMax) != 0) (void)saved_result_.add(r.max_uid);
 }
 
@@ -572,17 +619,25 @@ void Session::finish_search() {
         tagged("OK", "", "SEARCH completed");
         return;
     }
-    const bool all = (r.mask & kReturnAll) != 0 && r.count > 0;
-    if (all) esearch_range(r.run_lo, r.run_hi, false);
+    const bool partial = (r.mask & kReturnPartial) != 0;
+    const bool listing = r.listed > 0;
+    if (listing) esearch_range(r.run_lo, r.run_hi, false);
     if (!r.streaming) {
         if ((r.mask & kReturnMin) != 0 && r.count > 0) w.put(" MIN ").put_uint(r.min);
         if ((r.mask & kReturnMax) != 0 && r.count > 0) w.put(" MAX ").put_uint(r.max);
         if ((r.mask & kReturnCount) != 0) w.put(" COUNT ").put_uint(r.count);
         out_.append(w.view());
         w.clear();
-        if (all) out_.append(" ALL ");
+        if (partial) {
+            append_partial_head(out_, r);
+            if (!listing) out_.append("NIL");  // RFC 5267 §5 partial-results
+        } else if (listing) {
+            out_.append(" ALL ");
+        }
         for (std::uint32_t i = 0; i < r.held; ++i) append_range(out_, r.lo[i], r.hi[i], i == 0);
+        if (partial) out_.append(")");
     } else {
+        if (partial) w.put(')');
         if ((r.mask & kReturnMax) != 0) w.put(" MAX ").put_uint(r.max);
         if ((r.mask & kReturnCount) != 0) w.put(" COUNT ").put_uint(r.count);
     }

@@ -17,6 +17,14 @@
 // A mailbox whose matches and keys do not fit one area is answered
 // NO [LIMIT] (RFC 5530), nothing else.
 //
+// ESORT (RFC 5267 §3): SORT RETURN (...) answers one ESEARCH response in
+// sort order: MIN and MAX the first and last sorted message, COUNT as
+// ESEARCH's, ALL every number in sort order, a range only where numbers
+// ascend by one (§3.2: "4:5,3,2", never "5:3"); PARTIAL a:b (§4.4) the
+// a-th to b-th in sort order. SAVE (RFC 5182, RFC 9394 §3.2) keeps what
+// SEARCH's would: every match (gathered in mailbox order), or what MIN, MAX
+// and PARTIAL return (added in sort order: SavedResult::insert).
+//
 // Keys (RFC 5256 §BASE.6.4.SORT): ARRIVAL the internal date; DATE the sent
 // date (§2.2, core/imap/sent_date.h, the internal date when unreadable);
 // SIZE RFC822.SIZE; SUBJECT the base subject (§2.1, mime/base_subject.h);
@@ -111,6 +119,8 @@ std::string_view address_key(std::string_view value, bool display, char* out) {
 }  // namespace
 
 void Session::cmd_sort(const ParsedCommand& cmd, bool thread) {
+    // RFC 5182 §2.1: a SAVE answered NO leaves "$" empty.
+    if ((cmd.search.return_mask & kReturnSave) != 0) saved_result_.clear();
     if (!search_limits_ok(cmd)) return;
     WorkAreaPool* pool = services_.work_areas;
     if (pool == nullptr || pool->size() == 0) {
@@ -126,6 +136,7 @@ void Session::cmd_sort(const ParsedCommand& cmd, bool thread) {
     job.search_count = static_cast<std::uint32_t>(cmd.search_node_count);
     job.program = cmd.sort;
     job.algorithm = cmd.thread;
+    if (!thread) start_search_result(&job.result, cmd.search);
     if (thread) {
         // The base subjects' ranks are a SUBJECT sort (RFC 5256 §2.1, §7).
         job.program = SortProgram{};
@@ -233,6 +244,10 @@ bool Session::sort_collect(SortJob& job, std::uint32_t seq) {
     (void)sort_values(block, values, texts);
     if (!job.table.add(seq, number, values)) return false;
     ++job.matched;
+    // Every match, in mailbox order (SavedResult::add's).
+    if ((job.result.mask & kReturnSave) != 0 && saves_every_match(job.result.mask)) {
+        (void)saved_result_.add(job.message.uid);
+    }
     return true;
 }
 
@@ -413,6 +428,10 @@ void Session::thread_link(SortJob& job) {
 
 // "* SORT" and the numbers, as the output drains (RFC 5256 §4).
 void Session::sort_answer(SortJob& job) {
+    if (job.result.esearch) {
+        esort_answer(job);
+        return;
+    }
     if (!job.answering) {
         if (out_.room() < kResponseReserve) return;
         out_.append("* SORT");
@@ -425,6 +444,79 @@ void Session::sort_answer(SortJob& job) {
         out_.append(w.view());
     }
     sort_end(job);
+}
+
+// ESORT's ESEARCH response (RFC 5267 §3), ALL or PARTIAL as the output
+// drains; with SAVE alone, nothing but the tagged line (RFC 5182 §1).
+void Session::esort_answer(SortJob& job) {
+    const SearchResult& r = job.result;
+    if (!job.answering) {
+        if ((r.mask & ~kReturnSave) == 0) {
+            sort_end(job);
+            return;
+        }
+        if (out_.room() < kResponseReserve) return;
+        esort_start(job);
+    }
+    const bool partial = (r.mask & kReturnPartial) != 0;
+    const bool save = (r.mask & kReturnSave) != 0 && partial && !saves_every_match(r.mask);
+    const std::uint32_t first = partial ? r.partial_lo - 1 : 0;
+    while (job.next < job.list_end) {
+        if (out_.room() < kResponseReserve) return;
+        // §3.2: a range only where the numbers ascend by one.
+        const bool is_first = job.next == first;
+        const std::uint32_t lo = job.table.number(job.next);
+        std::uint32_t hi = lo;
+        if (save) esort_save(job, job.next);
+        while (++job.next < job.list_end && job.table.number(job.next) == hi + 1) {
+            if (save) esort_save(job, job.next);
+            ++hi;
+        }
+        append_range(out_, lo, hi, is_first);
+    }
+    if (partial) out_.append(")");
+    sort_end(job);
+}
+
+// The response's start: MIN MAX COUNT, then " ALL " or " PARTIAL (a:b "
+// (NIL when no result falls in it), and the records to list.
+void Session::esort_start(SortJob& job) {
+    const SearchResult& r = job.result;
+    const std::uint32_t n = job.table.size();
+    job.answering = true;
+    job.next = job.list_end = 0;
+    if ((r.mask & kReturnSave) != 0 && !saves_every_match(r.mask) && n > 0) {
+        if ((r.mask & kReturnMin) != 0) esort_save(job, 0);
+        if ((r.mask & kReturnMax) != 0) esort_save(job, n - 1);
+    }
+    FixedText<kMaxTagLength + 96> w;
+    w.put("* ESEARCH (TAG \"").put({tag_, tag_length_}).put("\")");
+    if (job.walk.uid) w.put(" UID");
+    if ((r.mask & kReturnMin) != 0 && n > 0) w.put(" MIN ").put_uint(job.table.number(0));
+    if ((r.mask & kReturnMax) != 0 && n > 0) w.put(" MAX ").put_uint(job.table.number(n - 1));
+    if ((r.mask & kReturnCount) != 0) w.put(" COUNT ").put_uint(n);
+    if ((r.mask & kReturnAll) != 0 && n > 0) {
+        w.put(" ALL ");
+        job.list_end = n;
+    }
+    out_.append(w.view());
+    if ((r.mask & kReturnPartial) != 0) {
+        append_partial_head(out_, r);
+        job.next = r.partial_lo - 1 < n ? r.partial_lo - 1 : n;
+        job.list_end = r.partial_hi < n ? r.partial_hi : n;
+        if (job.next >= job.list_end) out_.append("NIL");  // RFC 5267 §5 partial-results
+    }
+}
+
+// Record `record`'s message into "$" (by UID, in any order).
+void Session::esort_save(SortJob& job, std::uint32_t record) {
+    std::uint32_t uid = job.table.number(record);
+    if (!job.walk.uid) {
+        store::MessageInfo m;
+        if (selected_->message(view_, job.table.seq(record), &m) != Status::Ok) return;
+        uid = m.uid;
+    }
+    (void)saved_result_.insert(uid);
 }
 
 // "* THREAD" and the thread list in pieces (ThreadWork::render).
@@ -448,8 +540,14 @@ void Session::thread_answer(SortJob& job) {
 void Session::sort_end(SortJob& job) {
     const bool thread = job_.kind() == JobKind::Thread;
     const bool full = job.full;
+    const bool save = (job.result.mask & kReturnSave) != 0;
     if (job.answering) out_.append("\r\n");
     job_.end();  // gives the area back
+    if (save && full) saved_result_.clear();  // RFC 5182 §2.1: NO leaves "$" empty
+    if (save && !full && saved_result_.overflowed()) {
+        search_refused_save();  // RFC 5182 §2.5
+        return;
+    }
     if (full) {
         tagged("NO", "LIMIT",
                thread ? "Too many messages to thread in the work area (sort_buffer_kib)"

@@ -141,9 +141,9 @@ struct StoreJob : FetchJob {
 
 // SEARCH (cmd_search.cpp): the messages in order, a bounded amount of
 // message bytes per batch. ESEARCH (RFC 4731) and MODSEQ (RFC 7162 §3.1.5)
-// results are gathered as it goes. ALL ranges are held to write MIN MAX
-// COUNT before ALL; beyond kHeldRanges, ALL is streamed and MAX, COUNT
-// follow it.
+// results are gathered as it goes. ALL ranges (or PARTIAL's, RFC 5267
+// §4.4) are held to write MIN MAX COUNT before them; beyond kHeldRanges,
+// they are streamed and MAX, COUNT follow.
 inline constexpr std::size_t kHeldRanges = 32;
 struct SearchResult {
     bool esearch = false;
@@ -163,6 +163,9 @@ struct SearchResult {
     std::uint32_t text_done = 0, text_ordinal = 0;
     std::uint64_t text_results = 0;
     std::uint32_t run_lo = 0, run_hi = 0;  // the ALL range being extended
+    std::uint32_t listed = 0;              // numbers in ALL or PARTIAL so far
+    // RFC 5267 §4.4: PARTIAL's range as written, and its bounds (lo <= hi).
+    std::uint32_t partial_first = 0, partial_last = 0, partial_lo = 0, partial_hi = 0;
     std::uint32_t held = 0;
     std::uint32_t lo[kHeldRanges] = {};
     std::uint32_t hi[kHeldRanges] = {};
@@ -208,6 +211,7 @@ struct SortJob : SearchJob {
     std::uint32_t capacity = 0;  // THREAD: messages the arrays below hold
     std::uint32_t matched = 0;
     std::uint32_t next = 0;        // Link: the next message; Answer: the next record
+    std::uint32_t list_end = 0;    // ESORT: one past the last record of ALL/PARTIAL
     std::uint64_t references = 0;  // THREAD: references kept in all
     ThreadMessage* messages = nullptr;
     ThreadExtra* extras = nullptr;

@@ -389,11 +389,13 @@ void Session::write_capabilities(TextWriter& w) const {
         "NAMESPACE CHILDREN "
         "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA "
         "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE MULTIAPPEND WITHIN UNAUTHENTICATE");
-    // RFC 5256, RFC 5957: when there are work areas to sort in.
+    // RFC 5256, RFC 5957, RFC 5267 §3 (ESORT): when there are work areas to
+    // sort in.
     if (services_.work_areas != nullptr && services_.work_areas->size() > 0) {
-        w.put(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
+        w.put(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT");
     }
-    w.put(" SEARCHRES");  // RFC 5182
+    w.put(" SEARCHRES");    // RFC 5182
+    w.put(" I18NLEVEL=1");  // RFC 5255 §4.3: i;unicode-casemap in SEARCH, SORT, THREAD
     w.put(" SAVEDATE");   // RFC 8514, without save dates in the store (§4.2, §4.3)
     w.put(" PREVIEW");    // RFC 8970
     w.put(" REPLACE");                                                   // RFC 8508

@@ -58,6 +58,12 @@ class UserStore;
 namespace tinyimapd::session {
 
 inline constexpr std::uint64_t kNoDeadline = UINT64_MAX;
+
+// ESEARCH answers shared by SEARCH and ESORT (cmd_search.cpp).
+bool saves_every_match(std::uint8_t mask);
+void start_search_result(SearchResult* r, const SearchOptions& o);
+void append_partial_head(OutBuffer& out, const SearchResult& r);
+void append_range(OutBuffer& out, std::uint32_t lo, std::uint32_t hi, bool first);
 // The longest response code and text a status line carries: longer codes
 // are left out and longer texts cut (Session::tagged), so a status line
 // always fits kResponseLine.
@@ -399,6 +405,9 @@ private:
     bool thread_ranked(SortJob& job);
     void thread_link(SortJob& job);
     void sort_answer(SortJob& job);
+    void esort_answer(SortJob& job);
+    void esort_start(SortJob& job);
+    void esort_save(SortJob& job, std::uint32_t record);
     void thread_answer(SortJob& job);
     void sort_end(SortJob& job);
     void run_search();
@@ -618,6 +627,11 @@ private:
     // (core/mime/text_search.h); ESEARCH (RFC 4731) and MODSEQ (RFC 7162
     // §3.1.5) results are gathered while the SEARCH job runs.
     bool prepare_needle(std::string_view needle);
+    struct NeedleBuffers {
+        char* prepared;
+        std::uint16_t* table;
+    };
+    NeedleBuffers needle_buffers();
     bool header_contains(std::string_view name, std::string_view needle);
     char* search_window(std::size_t* size);
     void search_found(std::uint32_t number);

@@ -240,6 +240,11 @@ constexpr Step kConversation[] = {
     {"t2 UID SORT (FROM TO CC SIZE ARRIVAL DISPLAYTO) US-ASCII BODY hello\r\n", "t2 OK SORT"},
     {"t3 THREAD REFERENCES UTF-8 ALL\r\nt4 UID THREAD ORDEREDSUBJECT UTF-8 1:*\r\n",
      "t4 OK THREAD"},
+    // RFC 5267 ESORT and PARTIAL (SEARCH and SORT), SAVE with both.
+    {"t5 SORT RETURN (MIN MAX COUNT ALL) (REVERSE ARRIVAL) UTF-8 ALL\r\nt6 UID SORT RETURN "
+     "(SAVE MIN PARTIAL 2:1) (SUBJECT) UTF-8 ALL\r\nt7 SEARCH RETURN (COUNT PARTIAL 1:9) "
+     "ALL\r\n",
+     "t7 OK SEARCH"},
     // RFC 5182 SEARCHRES: the saved result and "$" in its commands.
     {"r1 SEARCH RETURN (SAVE) ALL\r\nr2 FETCH $ (FLAGS)\r\nr3 UID SEARCH RETURN (SAVE MIN ALL) "
      "OR $ 1\r\nr4 UID FETCH $ UID\r\nr5 STORE $ -FLAGS (\\Answered)\r\n",

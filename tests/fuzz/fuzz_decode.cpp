@@ -32,7 +32,10 @@ char g_whole[1 << 16];
 char g_split[1 << 16];
 char g_small[64];
 char g_scratch[16384];
-std::uint16_t g_table[256];
+// A needle of up to 255 bytes prepared (RFC 5051 §2) into at most this much.
+constexpr std::size_t kPrepared = 255 * tinyimapd::mime::UnicaseStream::kMaxOut;
+char g_prepared[kPrepared];
+std::uint16_t g_table[kPrepared];
 
 void check(bool ok) {
     if (!ok) std::abort();
@@ -99,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     const std::size_t k = needle_len < n ? needle_len : n;
     TextMatcher m;
-    check(m.prepare({in, k}, g_table, sizeof g_table / sizeof g_table[0]));
+    check(m.prepare({in, k}, g_prepared, g_table, kPrepared));
     MemorySource r(std::string_view(in + k, n - k));
     for (std::size_t scratch : {kMinTextScratch, sizeof g_scratch}) {
         (void)message_text_contains(r, TextScope::Body, m, g_scratch, scratch);

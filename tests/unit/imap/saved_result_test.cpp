@@ -60,3 +60,24 @@ TEST_CASE("RFC 5182 §2.5: SavedResult refuses a range beyond its capacity", "[s
     CHECK(!r.overflowed());
     CHECK(r.add(1));
 }
+
+TEST_CASE("SavedResult::insert takes numbers in any order (ESORT's SAVE, RFC 5267 §3)",
+          "[saved_result]") {
+    SavedResult r;
+    for (std::uint32_t n : {5u, 3u, 9u, 4u, 1u, 7u, 8u, 5u, UINT32_MAX, 6u}) CHECK(r.insert(n));
+    CHECK(text(r) == "1,3:9,4294967295");
+    CHECK(r.insert(2));  // joins both neighbours
+    CHECK(text(r) == "1:9,4294967295");
+    CHECK(r.insert(UINT32_MAX - 1));
+    CHECK(text(r) == "1:9,4294967294:4294967295");
+    CHECK(r.contains(5));
+    CHECK_FALSE(r.contains(10));
+    // Overflow: a range beyond kCapacity is refused and sticks.
+    SavedResult full;
+    for (std::uint32_t i = 0; i < SavedResult::kCapacity; ++i) CHECK(full.insert(1000 - 2 * i));
+    CHECK_FALSE(full.overflowed());
+    CHECK(full.insert(999));  // joins two ranges: one fewer
+    CHECK(full.insert(10));
+    CHECK_FALSE(full.insert(12));
+    CHECK(full.overflowed());
+}
