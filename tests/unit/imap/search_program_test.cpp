@@ -456,13 +456,61 @@ TEST_CASE("RFC 4731 §3.1 / RFC 4466 §2.6 RETURN comes before CHARSET", "[searc
     CHECK_FALSE(none.opts.esearch);
     CHECK(none.opts.return_mask == 0);
 
-    CHECK(error("RETURN (PARTIAL 1:10) ALL") == "Unknown search return option [PARTIAL]");
+    CHECK(error("RETURN (UPDATE) ALL") == "Unknown search return option [UPDATE]");
     CHECK(error("RETURN (MIN (X)) ALL") == "Unknown search return option []");
     CHECK(error("RETURN (\"MIN\") ALL") == "Unknown search return option [MIN]");
     CHECK(error("RETURN MIN ALL") == "RETURN needs a list of options [RETURN]");
     CHECK(error("RETURN") == "RETURN needs a list of options [RETURN]");
     CHECK(error("RETURN (MIN)") == "Missing search key []");
     CHECK(error("CHARSET UTF-8 RETURN (MIN) ALL") == "Unknown search key [RETURN]");
+}
+
+TEST_CASE("RFC 5267 §4.4, §5: RETURN (PARTIAL partial-range)", "[search]") {
+    Compiled c = compile("RETURN (PARTIAL 1:500 COUNT) UNDELETED");
+    REQUIRE(c.ok);
+    CHECK(c.opts.return_mask == (kReturnPartial | kReturnCount));
+    CHECK(c.opts.partial_first == 1);
+    CHECK(c.opts.partial_last == 500);
+    // "A range 500:400 is the same as 400:500": kept as written.
+    Compiled down = compile("RETURN (partial 500:400) ALL");
+    REQUIRE(down.ok);
+    CHECK(down.opts.partial_first == 500);
+    CHECK(down.opts.partial_last == 400);
+    Compiled top = compile("RETURN (SAVE PARTIAL 4294967295:1) ALL");
+    REQUIRE(top.ok);
+    CHECK(top.opts.return_mask == (kReturnPartial | kReturnSave));
+    CHECK(top.opts.partial_first == 4294967295u);
+    const std::string bad_range = "PARTIAL needs a range of two non-zero numbers [PARTIAL]";
+    CHECK(error("RETURN (PARTIAL) ALL") == bad_range);
+    CHECK(error("RETURN (PARTIAL 5) ALL") == bad_range);
+    CHECK(error("RETURN (PARTIAL 0:5) ALL") == bad_range);
+    CHECK(error("RETURN (PARTIAL 1:*) ALL") == bad_range);
+    CHECK(error("RETURN (PARTIAL 01:5) ALL") == bad_range);
+    CHECK(error("RETURN (PARTIAL 1:4294967296) ALL") == bad_range);
+    CHECK(error("RETURN (PARTIAL 1:2:3) ALL") == bad_range);
+    CHECK(error("RETURN (PARTIAL (1:2)) ALL") == bad_range);
+    // "either one PARTIAL, one ALL, or neither".
+    CHECK(error("RETURN (ALL PARTIAL 1:2) ALL") == "PARTIAL and ALL cannot be combined [PARTIAL]");
+    CHECK(error("RETURN (PARTIAL 1:2 ALL) ALL") == "PARTIAL and ALL cannot be combined [PARTIAL]");
+    CHECK(error("RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL") == "PARTIAL may be given once [PARTIAL]");
+}
+
+TEST_CASE("RFC 5267 §3: SORT's RETURN options read on their own", "[search]") {
+    Line line("a SORT RETURN (MIN PARTIAL 3:4) (DATE) UTF-8 ALL\r\n");
+    ArgReader r(line.parser);
+    REQUIRE(r.word("RETURN"));
+    SearchOptions opts;
+    SearchError e;
+    REQUIRE(parse_search_return(r, &opts, &e));
+    CHECK(opts.esearch);
+    CHECK(opts.return_mask == (kReturnMin | kReturnPartial));
+    CHECK(opts.partial_first == 3);
+    CHECK(opts.partial_last == 4);
+    ArgReader criteria = r;
+    CHECK(r.list(&criteria));  // the sort criteria are next
+    std::string_view key;
+    CHECK(criteria.atom(&key));
+    CHECK(key == "DATE");
 }
 
 TEST_CASE("RFC 7162 §3.1.5 MODSEQ search criterion", "[search]") {
