@@ -6,10 +6,11 @@
 // What it keeps: up to kCapacity ascending, disjoint ranges. Numbers are
 // added strictly ascending (a SEARCH visits messages in order, and UIDs
 // ascend with sequence numbers); a number adjacent to the last range
-// extends it; insert() takes a number in any order. add() and insert() return false, and the result is marked overflowed,
-// when a number would need one range more: RFC 5182 §2.5 lets a server
-// refuse to save a result (tagged NO [NOTSAVED], the variable empty), which
-// is what the session does then.
+// extends it; insert() takes a number in any order (ESORT). add() and
+// insert() return false, and the result is marked overflowed, when a
+// number would need one range more: RFC 5182 §2.5 lets a server refuse to
+// save a result (tagged NO [NOTSAVED], the variable empty), which is what
+// the session does then.
 //
 // Why UIDs: a message expunged later simply stops matching (§2.1: "it is
 // automatically removed from the list"), with no renumbering, and "$" means

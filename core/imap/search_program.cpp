@@ -85,8 +85,7 @@ constexpr ReturnOpt kReturnOpts[] = {
 // RFC 3501 nz-number, at most 2^32 - 1.
 bool nz_number(std::string_view s, std::uint32_t* out) {
     std::uint64_t v = 0;
-    if (s.empty() || s[0] == '0' || s.size() > 10 || !ascii::parse_uint(s, &v) ||
-        v > UINT32_MAX) {
+    if (s.empty() || s[0] == '0' || s.size() > 10 || !ascii::parse_uint(s, &v) || v > UINT32_MAX) {
         return false;
     }
     *out = static_cast<std::uint32_t>(v);

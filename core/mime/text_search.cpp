@@ -263,7 +263,8 @@ bool TextMatcher::prepare(std::string_view needle, char* buf, std::uint16_t* tab
     char piece[UnicaseStream::kMaxOut];
     std::size_t size = 0;
     for (std::size_t i = 0; i <= needle.size(); ++i) {
-        const std::size_t n = i < needle.size() ? stream.put(needle[i], piece) : stream.flush(piece);
+        const std::size_t n =
+            i < needle.size() ? stream.put(needle[i], piece) : stream.flush(piece);
         if (n > cap - size || size + n > kMaxNeedle) {
             restart();
             return false;

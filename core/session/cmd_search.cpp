@@ -216,9 +216,9 @@ void Session::search_refused_save() {
 bool Session::search_limits_ok(const ParsedCommand& cmd) {
     for (std::size_t i = 0; i < cmd.search_node_count; ++i) {
         const SearchNode& n = scratch_.search_nodes[i];
-        if (is_text_key(n.key) && (n.text.size() > kMaxSearchString ||
-                                   mime::unicase_prepare(n.text, nullptr, 0).size >
-                                       kMaxPreparedNeedle)) {
+        if (is_text_key(n.key) &&
+            (n.text.size() > kMaxSearchString ||
+             mime::unicase_prepare(n.text, nullptr, 0).size > kMaxPreparedNeedle)) {
             tagged("NO", "LIMIT", "Search string too long");
             return false;
         }
@@ -529,8 +529,7 @@ void Session::search_found(std::uint32_t number) {
     // (ascending: MAX is added at the end); an overflow is answered at the
     // end: NOTSAVED.
     if ((r.mask & kReturnSave) != 0 &&
-        (saves_every_match(r.mask) || in_partial ||
-         (r.count == 1 && (r.mask & kReturnMin) != 0))) {
+        (saves_every_match(r.mask) || in_partial || (r.count == 1 && (r.mask & kReturnMin) != 0))) {
         (void)saved_result_.add(job.message.uid);
     }
     if (modseq > r.highest_modseq) r.highest_modseq = modseq;

@@ -542,7 +542,7 @@ void Session::sort_end(SortJob& job) {
     const bool full = job.full;
     const bool save = (job.result.mask & kReturnSave) != 0;
     if (job.answering) out_.append("\r\n");
-    job_.end();  // gives the area back
+    job_.end();                               // gives the area back
     if (save && full) saved_result_.clear();  // RFC 5182 §2.1: NO leaves "$" empty
     if (save && !full && saved_result_.overflowed()) {
         search_refused_save();  // RFC 5182 §2.5

@@ -9,7 +9,10 @@
 //   - compare(a, a) == 0, and compare(a, b) == -compare(b, a) == the
 //     reference's i;octet comparison of the prepared strings;
 //   - equal(a, b) exactly when the prepared strings are equal;
-//   - contains(a, a); contains(a, b) and contains(b, a) as the reference's.
+//   - contains(a, a); contains(a, b) and contains(b, a) as the reference's;
+//   - SEARCH's streaming matcher (text_search.h TextMatcher, I18NLEVEL=1),
+//     fed the haystack in two pieces cut anywhere, agrees with contains()
+//     when both strings are well-formed UTF-8.
 // The collation itself allocates nothing; the reference and checks may.
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/mime/text_search.h"
 #include "core/mime/unicase.h"
 #include "tests/fuzz/unicase_reference.h"
 
@@ -34,6 +38,8 @@ constexpr std::size_t kMaxPrepared = 11 * kMaxInput + 64;
 char g_needle[kMaxPrepared];
 std::uint16_t g_fail[kMaxPrepared];
 char g_out[kMaxPrepared];
+char g_stream_needle[kMaxPrepared];
+std::uint16_t g_stream_fail[kMaxPrepared];
 
 void check(bool ok) {
     if (!ok) std::abort();
@@ -67,6 +73,15 @@ void check_one(std::string_view s) {
     check(contains(s, s));
 }
 
+bool streamed_contains(std::string_view haystack, std::string_view needle, std::size_t cut) {
+    mime::TextMatcher m;
+    check(m.prepare(needle, g_stream_needle, g_stream_fail, kMaxPrepared));
+    cut = haystack.empty() ? 0 : cut % (haystack.size() + 1);
+    m.write(haystack.data(), cut);
+    m.write(haystack.data() + cut, haystack.size() - cut);
+    return m.found();
+}
+
 int sign(int v) {
     return v < 0 ? -1 : v > 0 ? 1 : 0;
 }
@@ -86,5 +101,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(mime::unicase_equal(a, b) == (test::reference_prepare(a) == test::reference_prepare(b)));
     check(contains(a, b) == test::reference_contains(a, b));
     check(contains(b, a) == test::reference_contains(b, a));
+    if (mime::utf8_valid(a) && mime::utf8_valid(b)) {
+        check(streamed_contains(a, b, data[0]) == contains(a, b));
+        check(streamed_contains(b, a, size) == contains(b, a));
+    }
     return 0;
 }

@@ -142,8 +142,9 @@ const std::string kMultipart = crlf(
 
 }  // namespace
 
-TEST_CASE("RFC 5051 §2, RFC 5255 §4.6: TextMatcher compares i;unicode-casemap forms, split "
-          "anywhere") {
+TEST_CASE(
+    "RFC 5051 §2, RFC 5255 §4.6: TextMatcher compares i;unicode-casemap forms, split "
+    "anywhere") {
     CHECK(matches_split("hello world", "O W"));
     CHECK(matches_split("aaab", "aab"));
     CHECK(matches_split("abababc", "ababc"));
@@ -170,12 +171,13 @@ TEST_CASE("RFC 5051 §2, RFC 5255 §4.6: TextMatcher compares i;unicode-casemap 
     CHECK(matches_split("cafe\xCC\x81 noir", "CAF\xC3\x89"));
     CHECK(matches_split("caf\xC3\xA9", "E\xCC\x81"));
     // Not UTF-8: compared as octets, in the needle and the text alike.
-    CHECK(matches_split("a\xFF"
-                        "b",
-                        "A\xFF"
-                        "B"));
+    CHECK(
+        matches_split("a\xFF"
+                      "b",
+                      "A\xFF"
+                      "B"));
     CHECK(matches_split("x\xC3z", "\xC3Z"));
-    CHECK_FALSE(matches_split("\xC0\xAF", "/"));          // an overlong "/" is not "/"
+    CHECK_FALSE(matches_split("\xC0\xAF", "/"));           // an overlong "/" is not "/"
     CHECK(matches_split("\xED\xA0\x80", "\xED\xA0\x80"));  // a surrogate: bytes as they are
     CHECK(matches_split("anything", ""));
     CHECK(matches_split("", ""));

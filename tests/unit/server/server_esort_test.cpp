@@ -17,8 +17,8 @@ namespace {
 void append(World& w, port::Handle c, const std::string& date, const std::string& message,
             const std::string& flags = "") {
     w.net.client_send(c, "p APPEND INBOX " + (flags.empty() ? "" : "(" + flags + ") ") + "\"" +
-                             date + "\" {" + std::to_string(message.size()) + "+}\r\n" +
-                             message + "\r\n");
+                             date + "\" {" + std::to_string(message.size()) + "+}\r\n" + message +
+                             "\r\n");
     w.run(8 + static_cast<int>(message.size() / 4096));
     const std::string r = w.net.client_receive(c);
     INFO(r);
@@ -153,8 +153,8 @@ TEST_CASE("RFC 5267 §4.4: a long PARTIAL streams, then MAX and COUNT follow it"
     // Every other message flagged: 40 single-message ranges, more than a
     // SEARCH holds before it streams.
     for (int i = 1; i <= 90; ++i) {
-        append(w, c, "01-Jan-2020 00:00:00 +0000", "Subject: m" + std::to_string(i) + "\r\n\r\nx\r\n",
-               i % 2 == 1 ? "\\Flagged" : "");
+        append(w, c, "01-Jan-2020 00:00:00 +0000",
+               "Subject: m" + std::to_string(i) + "\r\n\r\nx\r\n", i % 2 == 1 ? "\\Flagged" : "");
     }
     w.say(c, "s SELECT INBOX\r\n");
     std::string part;

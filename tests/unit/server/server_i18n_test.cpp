@@ -15,8 +15,8 @@ using namespace tinyimapd::test;
 namespace {
 
 void append(World& w, port::Handle c, const std::string& message) {
-    w.net.client_send(c, "p APPEND INBOX {" + std::to_string(message.size()) + "+}\r\n" +
-                             message + "\r\n");
+    w.net.client_send(
+        c, "p APPEND INBOX {" + std::to_string(message.size()) + "+}\r\n" + message + "\r\n");
     w.run(8 + static_cast<int>(message.size() / 4096));
     const std::string r = w.net.client_receive(c);
     INFO(r);
@@ -27,7 +27,7 @@ void append(World& w, port::Handle c, const std::string& message) {
 const std::string kSophia = "\xCE\xA3\xCE\x9F\xCE\xA6\xCE\x99\xCE\x91";  // ΣΟΦΙΑ
 const std::string kSophiaSmall = "\xCF\x83\xCE\xBF\xCF\x86\xCE\xB9\xCE\xB1";
 const std::string kMoskva = "\xD0\x9C\xD0\x9E\xD0\xA1\xD0\x9A\xD0\x92\xD0\x90";  // МОСКВА
-const std::string kMoskSmall = "\xD0\xBC\xD0\xBE\xD1\x81\xD0\xBA";              // моск
+const std::string kMoskSmall = "\xD0\xBC\xD0\xBE\xD1\x81\xD0\xBA";               // моск
 
 const std::string kMessages[] = {
     // 1: Greek capitals in an encoded-word Subject (base64 of ΣΟΦΙΑ).
@@ -89,11 +89,11 @@ TEST_CASE("RFC 5255 §4.2: SORT's SUBJECT collates with i;unicode-casemap", "[se
     w.say(c, "s SELECT INBOX\r\n");
     // Latin before Greek before Cyrillic; the two Greek subjects are equal
     // and keep their sequence order.
-    CHECK(w.say(c, "s SORT (SUBJECT) UTF-8 ALL\r\n") == "* SORT 4 1 3 2\r\ns OK SORT completed\r\n");
+    CHECK(w.say(c, "s SORT (SUBJECT) UTF-8 ALL\r\n") ==
+          "* SORT 4 1 3 2\r\ns OK SORT completed\r\n");
 }
 
-TEST_CASE("RFC 5530 LIMIT: a string whose prepared form is too long is refused",
-          "[server][i18n]") {
+TEST_CASE("RFC 5530 LIMIT: a string whose prepared form is too long is refused", "[server][i18n]") {
     World w;
     port::Handle c = login(w);
     append(w, c, "Subject: x\r\n\r\nx\r\n");
