@@ -701,8 +701,7 @@ SyntaxResult parse_command(const Parser& parser, const CommandScratch& scratch,
         std::string_view sub;
         if (!r.atom(&sub) || (info = find_command(sub)) == nullptr || !info->uid_form) {
             return bad(
-                "UID must be followed by COPY, FETCH, MOVE, SEARCH, SORT, STORE, THREAD, EXPUNGE "
-                "or REPLACE",
+                "UID must be followed by COPY, FETCH, MOVE, SEARCH, SORT, STORE, THREAD, EXPUNGE or REPLACE",
                 sub);
         }
         uid = true;

@@ -179,7 +179,8 @@ private:
 };
 
 // A LIST pattern in modified UTF-7 (store_pattern): 1 KiB of UTF-8 at most
-// (longer ones match nothing), whose longest modified UTF-7 is 8/3 of it.
+// (longer ones match nothing), whose modified UTF-7 is at most 5/2 as long
+// ("&AOk-" for the 2 bytes of "é").
 constexpr std::size_t kStorePattern = 3 * 1024;
 
 // The pattern LIST matches: reference and pattern joined (RFC 3501 §6.3.8).
