@@ -119,11 +119,11 @@ TEST_CASE("RFC 6855 §3: 8-bit bytes in a quoted string must be UTF-8 after ENAB
           "[server][utf8]") {
     World w;
     port::Handle u = login_utf8(w);
-    for (const std::string bad : {std::string("a\xff"), std::string("a\xc3"),
-                                  std::string("\xc0\xaf"),          // overlong '/'
-                                  std::string("\xed\xa0\x80"),      // a surrogate
-                                  std::string("\xf4\x90\x80\x80"),  // past U+10FFFF
-                                  std::string("\x80x")}) {
+    for (const std::string& bad : {std::string("a\xff"), std::string("a\xc3"),
+                                   std::string("\xc0\xaf"),          // overlong '/'
+                                   std::string("\xed\xa0\x80"),      // a surrogate
+                                   std::string("\xf4\x90\x80\x80"),  // past U+10FFFF
+                                   std::string("\x80x")}) {
         INFO("quoted " << bad.size() << " bytes");
         CHECK(w.say(u, "b CREATE \"" + bad + "\"\r\n") ==
               "b BAD Invalid UTF-8 in quoted string\r\n");
@@ -138,7 +138,7 @@ TEST_CASE("RFC 6855 §3: control characters are refused in UTF-8 mailbox names",
     World w;
     port::Handle u = login_utf8(w);
     // U+0085 (C1), U+2028 LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR.
-    for (const std::string bad :
+    for (const std::string& bad :
          {std::string("a\xc2\x85"), std::string("a\xe2\x80\xa8"), std::string("a\xe2\x80\xa9")}) {
         CHECK(w.say(u, "c CREATE \"" + bad + "\"\r\n").find("c NO [CANNOT]") == 0);
     }
