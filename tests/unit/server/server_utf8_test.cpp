@@ -188,7 +188,7 @@ TEST_CASE("RFC 6855 §4: APPEND with the UTF8 data extension stores the message 
               .find("d OK [APPENDUID ") == 0);
     REQUIRE(w.say(u, "s SELECT INBOX\r\n").find("* 6 EXISTS") != std::string::npos);
     CHECK(w.say(u, "f FETCH 2 (FLAGS BODY.PEEK[])\r\n") ==
-          "* 2 FETCH (FLAGS (\\Seen) BODY[] {" + std::to_string(msg.size()) + "}\r\n" + msg +
+          "* 2 FETCH (FLAGS (\\Seen \\Recent) BODY[] {" + std::to_string(msg.size()) + "}\r\n" + msg +
               ")\r\nf OK FETCH completed\r\n");
     // The UTF-8 header data goes out as it is (RFC 6855 §3: the session
     // accepts UTF-8), in literals.
