@@ -94,6 +94,11 @@ fi
 # (it generates its own in the build tree): one build at a time per source.
 exec 8>"$DEPS/.build-zlib.lock"
 flock 8
+# Debian's .dfsg tarball leaves out win32/, but zlib's CMakeLists.txt names
+# win32/zlib1.rc among the shared library's sources (never compiled off
+# Windows, and the shared library is not built here): an empty stand-in lets
+# the configure step pass.
+[[ -e $source_dir/win32/zlib1.rc ]] || { mkdir -p "$source_dir/win32" && : >"$source_dir/win32/zlib1.rc"; }
 
 log "building zlib $version for $name${toolchain:+ ($toolchain)} into $prefix"
 args=(
