@@ -56,8 +56,10 @@ for arch in "${!CROSS_TRIPLET[@]}"; do
 done
 
 # Issue 14's targets: MIPS (both byte orders, glibc) and aarch64 with musl,
-# all three against mbedTLS 3.6, which tests/deps/build_mbedtls.sh builds from
-# Debian trixie's source package (apt-get source: dpkg-dev, bzip2, xz-utils).
+# all three against mbedTLS 3.6 and a static zlib, which
+# tests/deps/build_mbedtls.sh and build_zlib.sh build from Debian's source
+# packages (trixie's mbedtls, bookworm's zlib; apt-get source: dpkg-dev,
+# bzip2, xz-utils).
 # musl-dev:arm64 is multiarch (arm64 is added above); clang-14 compiles and
 # lld links the musl programs (toolchains/cmake/MuslCross.cmake).
 FULL_PACKAGES+=(

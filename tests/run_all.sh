@@ -10,8 +10,9 @@
 #   asan    gcc ASan+UBSan build (-DTINYIMAPD_SANITIZE=ON) in build/asan, ctest
 #   cross   per CROSS_TARGETS, builds in build/<target> with toolchains/*.cmake;
 #           ctest runs the binaries under qemu-user. aarch64, armhf, s390x use
-#           Debian's mbedTLS 2.28; mips (big-endian), mipsel and aarch64-musl
-#           (musl libc) mbedTLS 3.6 built for the target (docs/TARGETS.md)
+#           Debian's mbedTLS 2.28 and zlib; mips (big-endian), mipsel and
+#           aarch64-musl (musl libc) mbedTLS 3.6 and a static zlib built for
+#           the target (tests/deps/, docs/TARGETS.md): COMPRESS=DEFLATE on all
 #   fuzz    clang-14 libFuzzer build in build/fuzz; every fuzzer runs for
 #           FUZZ_SECONDS; any crash, leak, timeout or sanitizer report fails
 #   report  per target built by this run: stripped size with and without TLS,
@@ -138,14 +139,44 @@ uses_mbedtls3() {
   esac
 }
 
-# mbedtls3_args <name> [<toolchain file>]: the cmake arguments that select
-# mbedTLS 3.6 for a target, building it first if this build tree has not yet
-# (build/deps/, once per target; see tests/deps/build_mbedtls.sh).
-mbedtls3_args() {
+# mbedtls3_prefix <name> [<toolchain file>]: the prefix of mbedTLS 3.6 for
+# a target, building it first if this build tree has not yet (build/deps/,
+# once per target; see tests/deps/build_mbedtls.sh).
+mbedtls3_prefix() {
   local prefix
   prefix=$(JOBS=$JOBS bash "$ROOT/tests/deps/build_mbedtls.sh" "$@" | tail -n1)
   [[ -d $prefix ]] || die "tests/deps/build_mbedtls.sh $1 gave no prefix"
-  echo "-DCMAKE_PREFIX_PATH=$prefix"
+  echo "$prefix"
+}
+
+# mbedtls3_args <name> [<toolchain file>]: the cmake argument that selects
+# mbedTLS 3.6 for a target.
+mbedtls3_args() {
+  echo "-DCMAKE_PREFIX_PATH=$(mbedtls3_prefix "$@")"
+}
+
+# zlib_prefix <name> [<toolchain file>]: the prefix of a static zlib for a
+# target Debian has no zlib1g-dev for (the uses_mbedtls3 ones), built once
+# per build tree like their mbedTLS (tests/deps/build_zlib.sh, seconds).
+zlib_prefix() {
+  local prefix
+  prefix=$(JOBS=$JOBS bash "$ROOT/tests/deps/build_zlib.sh" "$@" | tail -n1)
+  [[ -d $prefix ]] || die "tests/deps/build_zlib.sh $1 gave no prefix"
+  echo "$prefix"
+}
+
+# built_deps_args <name> <toolchain file>: the cmake arguments of a target
+# whose mbedTLS and zlib the suite builds, one a line: mbedTLS's prefix, the
+# zlib header directory and library by name (so a build tree configured
+# before, whose cache holds the host's /usr/include/zlib.h, takes this one),
+# and COMPRESS=DEFLATE on explicitly (a zlib that is not found then fails
+# the configure step instead of quietly building without COMPRESS).
+built_deps_args() {
+  local tls z
+  tls=$(mbedtls3_prefix "$@")
+  z=$(zlib_prefix "$@")
+  printf '%s\n' "-DCMAKE_PREFIX_PATH=$tls" "-DZLIB_INCLUDE_DIR=$z/include" \
+    "-DZLIB_LIBRARY=$z/lib/libz.a" -DTINYIMAPD_COMPRESS=ON
 }
 
 # --- stages ------------------------------------------------------------------
@@ -193,7 +224,10 @@ stage_cross() {
     stage_begin "cross $arch build + ctest under qemu (build/$arch)"
     args=(-DCMAKE_TOOLCHAIN_FILE="$toolchain")
     if uses_mbedtls3 "$arch"; then
-      args+=("$(mbedtls3_args "$arch" "$toolchain")")
+      local -a deps
+      mapfile -t deps < <(built_deps_args "$arch" "$toolchain")
+      (( ${#deps[@]} == 4 )) || die "no mbedTLS/zlib for $arch"
+      args+=("${deps[@]}")
     fi
     configure_and_build "build/$arch" "${args[@]}"
     run_ctest "build/$arch"

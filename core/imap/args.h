@@ -39,6 +39,9 @@ public:
         : parser_(&parser), pos_(0), end_(static_cast<std::uint32_t>(parser.arg_count())) {}
 
     bool at_end() const { return pos_ >= end_; }
+    // RFC 6855: the session enabled UTF8=ACCEPT (Parser::set_utf8), so its
+    // mailbox names are UTF-8, not modified UTF-7.
+    bool utf8() const { return parser_->utf8(); }
     std::size_t remaining() const;  // arguments left at this level
 
     // The type and text of the next argument without consuming it.

@@ -36,19 +36,34 @@ bool is_base64(std::string_view s) {
     return pad <= 2;
 }
 
-// mailbox = "INBOX" / astring, in modified UTF-7 (RFC 3501 §5.1.3). A
-// well-formed name the store could never hold ("a//b", "..", too deep or
-// long) is refused here with NO, before any command touches storage. CREATE
-// may end a name with the delimiter (RFC 3501 §6.3.3).
+// mailbox = "INBOX" / astring, in modified UTF-7 (RFC 3501 §5.1.3), or in
+// UTF-8 once the session enabled UTF8=ACCEPT (RFC 6855 §3; `*out` stays
+// UTF-8: the session converts it, see ParsedCommand). A well-formed name the
+// store could never hold ("a//b", "..", too deep or long) is refused here
+// with NO, before any command touches storage. CREATE may end a name with
+// the delimiter (RFC 3501 §6.3.3).
 SyntaxResult read_mailbox(ArgReader& r, std::string_view* out, bool trailing_delimiter = false) {
     const std::string_view culprit = r.peek_text();
     if (!r.astring(out)) return bad("Expected a mailbox name", culprit);
     const char* why = "";
-    // A name that is not modified UTF-7 (raw UTF-8 from a client that does
-    // not encode) is a name this server cannot use: NO, as for any other bad
-    // name, so a syncing client goes on with the other mailboxes.
-    if (!mail::validate_mutf7(*out, &why)) return {SyntaxVerdict::No, why, *out};
     std::string_view name = *out;
+    FixedText<mail::kMaxMailboxName + 1> converted;
+    if (r.utf8()) {
+        // RFC 6855 §3: UTF-8 (Net-Unicode, no controls) converted to the
+        // store's form; '&' is then an ampersand, not modified UTF-7.
+        if (!mail::utf8_to_mutf7(name, converted)) {
+            return {SyntaxVerdict::No,
+                    converted.ok() ? "mailbox name is not valid UTF-8 or holds a control character"
+                                   : "mailbox name too long",
+                    *out};
+        }
+        name = converted.view();
+    } else if (!mail::validate_mutf7(*out, &why)) {
+        // A name that is not modified UTF-7 (raw UTF-8 from a client that
+        // does not encode) is a name this server cannot use: NO, as for any
+        // other bad name, so a syncing client goes on with the other mailboxes.
+        return {SyntaxVerdict::No, why, *out};
+    }
     if (trailing_delimiter && name.size() > 1 && name.back() == mail::kHierarchyDelimiter) {
         name = ascii::head(name, name.size() - 1);
     }
@@ -189,7 +204,14 @@ SyntaxResult read_list(ArgReader& r, ParsedCommand* out) {
     // The reference: a mailbox, but may be "" and need not exist.
     if (!r.astring(&out->mailbox)) return bad("Expected a reference name", r.peek_text());
     const char* why = "";
-    if (!mail::validate_mutf7(out->mailbox, &why)) return bad(why, out->mailbox);
+    if (r.utf8()) {
+        FixedText<mail::kMaxMailboxName + 1> converted;  // RFC 6855 §3, as read_mailbox
+        if (!mail::utf8_to_mutf7(out->mailbox, converted)) {
+            return bad("Invalid UTF-8 reference name", out->mailbox);
+        }
+    } else if (!mail::validate_mutf7(out->mailbox, &why)) {
+        return bad(why, out->mailbox);
+    }
 
     ArgReader pats(r);
     std::string_view p;
@@ -270,9 +292,13 @@ SyntaxResult read_setquota(ArgReader& r, ParsedCommand* out) {
     return no_more(r);
 }
 
-// APPEND's per-message part: [flag-list SP] [date-time SP] literal.
-// Leaves `r` at the literal.
-SyntaxResult read_append_message(ArgReader& r, AppendMessage* m) {
+// APPEND's per-message part: [flag-list SP] [date-time SP] literal, or
+// RFC 6855 §4's "UTF8" SP "(" literal8 ")" in place of the literal. Leaves
+// `r` at what one skip() passes over: the literal, or UTF8's list. While
+// that list's literal is being announced the list is still open (the parser
+// closes it after the data): it reads as "()" followed by the literal, and
+// `r` is left at the literal; in a `complete` command that form is an error.
+SyntaxResult read_append_message(ArgReader& r, AppendMessage* m, bool complete) {
     ArgType t;
     if (r.peek_type(&t) && t == ArgType::List) {
         if (!parse_flag_list(r, false, false, &m->flags)) {
@@ -284,6 +310,19 @@ SyntaxResult read_append_message(ArgReader& r, AppendMessage* m) {
         std::string_view d;
         if (!r.quoted(&d) || !parse_date_time(d, &m->date)) return bad("Invalid date-time", d);
         m->has_date = true;
+    }
+    if (r.word("UTF8")) {
+        ArgReader after = r;
+        ArgReader inner(r);
+        if (!after.list(&inner)) return bad("Syntax: UTF8 (~{size})", r.peek_text());
+        m->utf8 = true;
+        if (inner.peek_type(&t) && (t == ArgType::Literal || t == ArgType::Streamed)) {
+            (void)inner.skip();
+            if (!inner.at_end()) return bad("UTF8 takes one message literal");
+            return ok();
+        }
+        if (complete || !inner.at_end()) return bad("Syntax: UTF8 (~{size})");
+        (void)r.skip();  // the open list; its literal follows
     }
     if (!r.peek_type(&t) || (t != ArgType::Literal && t != ArgType::Streamed)) {
         return bad("Syntax: APPEND mailbox [(flags)] [\"date-time\"] {size}", r.peek_text());
@@ -434,7 +473,7 @@ SyntaxResult parse_append(ArgReader& r, const CommandScratch&, ParsedCommand* ou
     if (s.verdict != SyntaxVerdict::Ok) return s;
     do {
         AppendMessage m;
-        s = read_append_message(r, &m);
+        s = read_append_message(r, &m, true);
         if (s.verdict != SyntaxVerdict::Ok) return s;
         r.skip();
         ++out->append_count;
@@ -449,7 +488,7 @@ SyntaxResult parse_replace(ArgReader& r, const CommandScratch&, ParsedCommand* o
     if (s.verdict != SyntaxVerdict::Ok) return s;
     out->mailbox = out->replace.mailbox;
     AppendMessage m;
-    s = read_append_message(r, &m);
+    s = read_append_message(r, &m, true);
     if (s.verdict != SyntaxVerdict::Ok) return s;
     r.skip();
     out->append_count = 1;
@@ -656,7 +695,7 @@ SyntaxResult append_message_ready(const Parser& parser, AppendMessage* message,
     }
     while (s.verdict == SyntaxVerdict::Ok) {
         *message = AppendMessage{};
-        s = read_append_message(r, message);
+        s = read_append_message(r, message, false);
         if (s.verdict != SyntaxVerdict::Ok) break;
         r.skip();
         if (r.at_end()) break;  // that literal is the one being announced

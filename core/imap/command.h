@@ -143,6 +143,7 @@ struct AppendMessage {
     bool has_date = false;
     DateTime date;
     std::uint32_t size = 0;
+    bool utf8 = false;  // RFC 6855 §4: given as UTF8 (~{n})
 };
 
 // What precedes the messages of an APPEND or a [UID] REPLACE (RFC 8508 §3.2,

@@ -101,6 +101,34 @@ const char* Parser::string_error() const {
                                                   : "Command too large";
 }
 
+// RFC 6855 §3 uQUOTED-CHAR: one byte of a quoted string, checked against
+// RFC 3629 §4's UTF8-2 / UTF8-3 / UTF8-4; false when it cannot continue
+// (or start) a well-formed sequence. ASCII is QUOTED-CHAR's business.
+bool Parser::utf8_byte(std::uint8_t c) {
+    if (utf8_due_ > 0) {
+        if (c < utf8_lo_ || c > utf8_hi_) return false;
+        --utf8_due_;
+        utf8_lo_ = 0x80;
+        utf8_hi_ = 0xbf;
+        return true;
+    }
+    if (c < 0x80) return true;
+    if (c >= 0xc2 && c <= 0xdf) {
+        utf8_due_ = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        utf8_due_ = 2;
+        if (c == 0xe0) utf8_lo_ = 0xa0;  // no overlong form
+        if (c == 0xed) utf8_hi_ = 0x9f;  // no surrogate
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        utf8_due_ = 3;
+        if (c == 0xf0) utf8_lo_ = 0x90;  // no overlong form
+        if (c == 0xf4) utf8_hi_ = 0x8f;  // nothing past U+10FFFF
+    } else {
+        return false;  // a continuation byte alone, C0, C1, F5..FF
+    }
+    return true;
+}
+
 std::uint32_t Parser::line_limit() const {
     return clip_ && kIdMaxLine > limits_.max_line_length ? kIdMaxLine : limits_.max_line_length;
 }
@@ -376,6 +404,9 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                 } else if (c == '"') {
                     if (!open_arg(ArgType::Quoted)) return bad("Too many arguments");
                     string_length_ = 0;
+                    utf8_due_ = 0;
+                    utf8_lo_ = 0x80;
+                    utf8_hi_ = 0xbf;
                     state_ = State::Quoted;
                 } else if (c == '{') {
                     state_ = State::LiteralSize;
@@ -448,6 +479,7 @@ Fed Parser::feed(const std::uint8_t* data, std::size_t length) {
                 break;
 
             case State::Quoted:
+                if (utf8_ && !utf8_byte(c)) return bad("Invalid UTF-8 in quoted string");
                 if (c == '"') {
                     close_string_arg();
                     state_ = State::Elem;

@@ -12,7 +12,8 @@
 //   Tag -SP-> Name -SP-> Sep -elem-> Elem -CRLF-> [Command]
 //                         ^  '(' / ')'  |
 //                         +-------------+
-//   elem: Atom (with BODY[...] brackets), Quoted, "{n}" or "{n+}" CRLF Data
+//   elem: Atom (with BODY[...] brackets), Quoted (UTF-8 checked after
+//         set_utf8), "{n}" or "{n+}" CRLF Data
 //   "{n}"  : [LiteralRequest] -> accept_literal() -> Data
 //                             -> refuse_literal() -> Tag (a new command)
 //   error  : [Error] -> Skip to end of line (skipping "{n+}" data) -> Tag
@@ -115,6 +116,22 @@ public:
         return text(args_[i].offset, args_[i].length);
     }
 
+    // RFC 6855 §3 (ENABLE UTF8=ACCEPT): from the next command on, an 8-bit
+    // byte in a quoted string must belong to well-formed UTF-8 (RFC 3629
+    // §4: no overlong form, no surrogate, nothing past U+10FFFF), else the
+    // command is an Error ("MUST reject, with a BAD"). Off (the default),
+    // 8-bit bytes in quoted strings pass as they are, as ever.
+    void set_utf8(bool on) { utf8_ = on; }
+    bool utf8() const { return utf8_; }
+
+    // The arena's free bytes behind the current command's (after Command,
+    // until the next feed): where the caller may keep text derived from its
+    // arguments for as long as their views live (RFC 6855 mailbox names
+    // converted to modified UTF-7). claim_spare(n) marks n of them used.
+    char* spare() const { return arena_ + used_; }
+    std::size_t spare_size() const { return arena_capacity_ - used_; }
+    void claim_spare(std::size_t n) { used_ += static_cast<std::uint32_t>(n); }
+
     // After Error: a short English explanation, and an RFC 5530 code or "".
     const char* error_text() const { return error_; }
     const char* error_code() const { return error_code_; }
@@ -167,6 +184,7 @@ private:
     bool put(char c);
     bool put_string_byte(char c);
     const char* string_error() const;
+    bool utf8_byte(std::uint8_t c);
     std::uint32_t line_limit() const;
     bool open_arg(ArgType type);
     void close_string_arg();
@@ -198,8 +216,15 @@ private:
     // Skip state: recognises a trailing "{n+}" so its data is skipped too.
     std::uint8_t skip_phase_ = 0;
     bool skip_plus_ = false;
-    bool skip_raw_ = false;            // skipping a raw line: "{n+}" in it means nothing
-    bool clip_ = false;                // an ID command: strings kept up to kIdKeptBytes
+    bool skip_raw_ = false;  // skipping a raw line: "{n+}" in it means nothing
+    bool clip_ = false;      // an ID command: strings kept up to kIdKeptBytes
+    bool utf8_ = false;      // RFC 6855: quoted strings are checked as UTF-8
+    // The UTF-8 sequence being read in a quoted string (utf8_): continuation
+    // bytes still due, and the range the next one must fall in (RFC 3629
+    // §4: E0 A0..BF, ED 80..9F, F0 90..BF, F4 80..8F; else 80..BF).
+    std::uint8_t utf8_due_ = 0;
+    std::uint8_t utf8_lo_ = 0x80;
+    std::uint8_t utf8_hi_ = 0xbf;
     std::uint32_t string_length_ = 0;  // bytes of the quoted string being read
     std::uint32_t skip_digits_ = 0;
     std::uint64_t skip_count_ = 0;

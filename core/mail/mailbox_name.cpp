@@ -22,6 +22,11 @@ constexpr int base64_value(unsigned char c) {
 constexpr bool is_control(std::uint32_t c) {
     return c < 0x20 || c == 0x7f;
 }
+// RFC 6855 §3: besides the C0 controls and DEL, a mailbox name MUST NOT hold
+// the C1 controls, LINE SEPARATOR or PARAGRAPH SEPARATOR.
+constexpr bool is_forbidden_in_name(std::uint32_t c) {
+    return is_control(c) || (c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029;
+}
 constexpr bool is_high_surrogate(std::uint32_t u) {
     return u >= 0xd800 && u <= 0xdbff;
 }
@@ -92,7 +97,7 @@ const char* decode_mutf7(std::string_view s, TextWriter* out) {
                 high = unit;
             } else if (is_low_surrogate(unit)) {
                 return "unpaired surrogate in modified UTF-7";
-            } else if (is_control(unit)) {
+            } else if (is_forbidden_in_name(unit)) {
                 return "control character in mailbox name";
             } else if (unit < 0x80) {
                 return "printable ASCII encoded in modified base64";
@@ -212,7 +217,7 @@ bool utf8_to_mutf7(std::string_view utf8, TextWriter& out) {
     while (i < utf8.size()) {
         std::uint32_t cp;
         if (!next_code_point(utf8, i, cp)) return false;
-        if (is_control(cp)) return false;
+        if (is_forbidden_in_name(cp)) return false;
         if (cp < 0x80) {
             run.close();
             out.put(static_cast<char>(cp));

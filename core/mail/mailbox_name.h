@@ -60,7 +60,10 @@ bool validate_mutf7(std::string_view name, const char** why = nullptr);
 
 // Conversions; false when the input is invalid (as validate_mutf7, or
 // malformed/overlong UTF-8, surrogates, code points past U+10FFFF, control
-// characters) or `out` overflowed. On false `out` holds a partial result.
+// characters: C0, DEL, and, as RFC 6855 §3 adds for UTF-8 names, C1, U+2028
+// and U+2029) or `out` overflowed. On false `out` holds a partial result.
+// A session that enabled UTF8=ACCEPT (RFC 6855) names mailboxes in UTF-8:
+// its names go through these both ways (the store keeps modified UTF-7).
 bool mutf7_to_utf8(std::string_view mutf7, TextWriter& out);
 bool utf8_to_mutf7(std::string_view utf8, TextWriter& out);
 

@@ -181,8 +181,14 @@ void Session::append_begin() {
     if (!append_size_allowed(size)) return;
     store::UserStore store(*services_.registry, user_root_.view());
     if (append_box_ == nullptr) {
-        const AppendStep opened = append_open(store, target.mailbox);
+        // RFC 6855 §3: a UTF8=ACCEPT session's name is UTF-8 (checked by
+        // append_message_ready); the store's is modified UTF-7.
+        FixedText<mail::kMaxMailboxName + 1> converted;
+        std::string_view mailbox = target.mailbox;
+        if (utf8_ && mail::utf8_to_mutf7(mailbox, converted)) mailbox = converted.view();
+        const AppendStep opened = append_open(store, mailbox);
         if (opened != AppendStep::Go) return;
+        header_8bit_ = false;
     }
     std::uint64_t keywords = 0;
     if (append_keywords(*append_box_, message.flags, &keywords) != AppendStep::Go) return;
@@ -203,13 +209,45 @@ void Session::append_begin() {
     }
     if (services_.reservations != nullptr) services_.reservations->reserve(slot_, user(), size, 1);
     append_status_ = Status::Ok;
+    header_scan_ = utf8_ ? HeaderScan::Done : HeaderScan::LineStart;
     parser_.stream_literal();
     if (parser_.literal_sync()) out_.append("+ Ready for the message\r\n");
 }
 
 void Session::append_chunk(std::string_view chunk) {
     if (append_box_ == nullptr || append_status_ != Status::Ok) return;
+    scan_append_header(chunk);
     append_status_ = stage_.write(chunk.data(), chunk.size());
+}
+
+// RFC 6855 §4: "If an IMAP server supports UTF8=ACCEPT and the IMAP client
+// has not issued the ENABLE UTF8=ACCEPT command, the server MUST reject,
+// with a NO response, an APPEND command that includes any 8-bit character
+// in message header fields." The header ends at the first empty line (RFC
+// 5322 §2.1; a bare LF counts as a line end, as the MIME parser reads it).
+void Session::scan_append_header(std::string_view chunk) {
+    for (std::size_t i = 0; i < chunk.size() && header_scan_ != HeaderScan::Done; ++i) {
+        const auto c = static_cast<unsigned char>(chunk[i]);
+        if (c >= 0x80) {
+            header_8bit_ = true;
+            header_scan_ = HeaderScan::Done;
+            return;
+        }
+        switch (header_scan_) {
+            case HeaderScan::LineStart:
+                header_scan_ = c == '\n'   ? HeaderScan::Done
+                               : c == '\r' ? HeaderScan::Cr
+                                           : HeaderScan::Text;
+                break;
+            case HeaderScan::Cr:
+                header_scan_ = c == '\n' ? HeaderScan::Done : HeaderScan::Text;
+                break;
+            case HeaderScan::Text:
+                if (c == '\n') header_scan_ = HeaderScan::LineStart;
+                break;
+            case HeaderScan::Done: break;
+        }
+    }
 }
 
 // The APPEND command line is complete: the Append job takes the mailbox's
@@ -217,6 +255,11 @@ void Session::append_chunk(std::string_view chunk) {
 // them or none); the OK goes out once they are durable.
 void Session::append_finish() {
     if (append_box_ == nullptr) return;
+    if (header_8bit_) {
+        abort_append();
+        tagged("NO", "", "8-bit characters in a message header need ENABLE UTF8=ACCEPT (RFC 6855)");
+        return;
+    }
     Status st = append_status_;
     if (st == Status::Ok && !stage_.complete()) st = Status::Invalid;
     if (st != Status::Ok) {

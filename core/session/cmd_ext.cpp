@@ -47,8 +47,9 @@ std::uint64_t Session::idle_beat() const {
 // ---- ENABLE (RFC 5161) ---------------------------------------------------
 
 // §3.1: "* ENABLED" lists the extensions this command newly enabled;
-// unknown names are ignored. CONDSTORE (RFC 7162 §3.1) and QRESYNC (§3.2.3,
-// which implies CONDSTORE) are the ones we know.
+// unknown names are ignored. CONDSTORE (RFC 7162 §3.1), QRESYNC (§3.2.3,
+// which implies CONDSTORE) and UTF8=ACCEPT (RFC 6855 §3; ENABLE is valid in
+// the authenticated state only, as §3 wants for it) are the ones we know.
 void Session::cmd_enable(const ParsedCommand& cmd) {
     FixedText<kLine> w;
     w.put("ENABLED");
@@ -62,10 +63,61 @@ void Session::cmd_enable(const ParsedCommand& cmd) {
             if (!qresync_) w.put(" QRESYNC");
             qresync_ = true;
             condstore_ = true;
+        } else if (ascii::iequals(cap, "UTF8=ACCEPT")) {
+            if (!utf8_) w.put(" UTF8=ACCEPT");
+            utf8_ = true;
+            parser_.set_utf8(true);  // from the next command on
         }
     }
     untagged(w.view());
     tagged("OK", "", "ENABLE completed");
+}
+
+// ---- UTF8=ACCEPT (RFC 6855) ---------------------------------------------------
+
+bool Session::utf8_command(ParsedCommand* cmd) {
+    if (cmd->id == CommandId::Search && !cmd->search.charset.empty()) {
+        // §3: "MUST NOT issue a SEARCH command that contains a charset
+        // specification ... SHOULD reject the command with a BAD".
+        tagged("BAD", "", "SEARCH with CHARSET after ENABLE UTF8=ACCEPT");
+        return false;
+    }
+    // The names were checked as UTF-8 (command.cpp read_mailbox); the
+    // converted ones live behind the command in the parser's arena, as long
+    // as the command's other views.
+    std::string_view* names[] = {&cmd->mailbox, &cmd->mailbox2};
+    for (std::string_view* name : names) {
+        if (name->empty()) continue;
+        char* at = parser_.spare();
+        TextWriter w(at, parser_.spare_size());
+        if (!mail::utf8_to_mutf7(*name, w)) {
+            tagged("BAD", "", w.ok() ? "Mailbox name is not valid UTF-8" : "Command too large");
+            return false;
+        }
+        parser_.claim_spare(w.size());
+        *name = std::string_view(at, w.size());
+    }
+    return true;
+}
+
+std::string_view Session::wire_name(std::string_view stored, TextWriter& buf) const {
+    if (!utf8_) return stored;
+    buf.clear();
+    // Every stored name is valid modified UTF-7, so this fails only for a
+    // buffer too small, which callers size for the longest name.
+    return mail::mutf7_to_utf8(stored, buf) ? buf.view() : stored;
+}
+
+bool Session::store_pattern(std::string_view pattern, TextWriter& buf,
+                            std::string_view* out) const {
+    if (!utf8_) {
+        *out = pattern;
+        return true;
+    }
+    buf.clear();
+    if (!mail::utf8_to_mutf7(pattern, buf)) return false;
+    *out = buf.view();
+    return true;
 }
 
 // ---- ID (RFC 2971) ---------------------------------------------------------
@@ -181,7 +233,8 @@ void Session::cmd_quota(const ParsedCommand& cmd) {
             // grammar wants at least one resource in a QUOTA response.
             FixedText<kLine> line;
             ResponseWriter r(line);
-            r.star().atom("QUOTAROOT").mailbox(cmd.mailbox);
+            FixedText<kWireName> name;
+            r.star().atom("QUOTAROOT").mailbox(wire_name(cmd.mailbox, name));
             if (limited) r.string("");
             r.crlf();
             (void)r.append_to(out_);

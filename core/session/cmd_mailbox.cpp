@@ -178,6 +178,11 @@ private:
     F f_;
 };
 
+// A LIST pattern in modified UTF-7 (store_pattern): 1 KiB of UTF-8 at most
+// (longer ones match nothing), whose modified UTF-7 is at most 5/2 as long
+// ("&AOk-" for the 2 bytes of "é").
+constexpr std::size_t kStorePattern = 3 * 1024;
+
 // The pattern LIST matches: reference and pattern joined (RFC 3501 §6.3.8).
 bool joined_pattern(std::string_view reference, std::string_view pattern, TextWriter& out) {
     out.put(reference).put(pattern);
@@ -279,6 +284,8 @@ bool Session::listed_earlier(const ListRound& round, std::string_view name) cons
     for (std::size_t i = 0; i < round.pattern_index; ++i) {
         std::string_view p;
         if (!earlier.string(&p)) (void)earlier.atom(&p);
+        FixedText<kStorePattern> converted;
+        if (!store_pattern(p, converted, &p)) continue;
         FixedText<2 * mail::kMaxMailboxName + 2> joined;
         if (joined_pattern(list_job().reference, p, joined) &&
             store::match_pattern(joined.view(), name)) {
@@ -297,9 +304,10 @@ bool Session::write_list_line(std::string_view name, std::uint8_t attrs, std::ui
     const bool return_status = (opts & kListReturnStatus) != 0;
     FixedText<kLine> line;
     ResponseWriter r(line);
+    FixedText<kWireName> wire;  // RFC 6855 §3: UTF-8 names for UTF8=ACCEPT
     if (job.find) {
         // RFC 2062 §7.2.OBS.1: the name alone.
-        r.star().atom("MAILBOX").mailbox(name).crlf();
+        r.star().atom("MAILBOX").mailbox(wire_name(name, wire)).crlf();
         if (!r.ok() || out_.room() < line.size() + kResponseReserve) return false;
         (void)r.append_to(out_);
         return true;
@@ -319,7 +327,7 @@ bool Session::write_list_line(std::string_view name, std::uint8_t attrs, std::ui
     for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
         if ((uses & bit) != 0) r.atom(mail::special_use_name(bit));
     }
-    r.close_list().string("/").mailbox(name);
+    r.close_list().string("/").mailbox(wire_name(name, wire));
     if (childinfo) {
         // RFC 5258 §3.5: not subscribed itself, but a child is.
         r.open_list().string("CHILDINFO").open_list().string("SUBSCRIBED");
@@ -410,6 +418,8 @@ void Session::run_list_job() {
     for (; round.pattern_index < list_job().pattern_count && !round.full; ++round.pattern_index) {
         std::string_view pattern;
         if (!pats.string(&pattern)) (void)pats.atom(&pattern);
+        FixedText<kStorePattern> converted;
+        if (!store_pattern(pattern, converted, &pattern)) continue;  // matches nothing
         st = list_pattern(round, pattern);
         if (st != Status::Ok) break;
     }
@@ -454,7 +464,8 @@ bool Session::write_status(std::string_view name, const StatusAtts& atts, Status
     if (st != Status::Ok) return false;
     FixedText<kLine> line;
     ResponseWriter r(line);
-    r.star().atom("STATUS").mailbox(name).open_list();
+    FixedText<kWireName> wire;
+    r.star().atom("STATUS").mailbox(wire_name(name, wire)).open_list();
     for (std::size_t i = 0; i < atts.count; ++i) {
         const StatusItem item = atts.order[i];
         r.atom(status_item_name(item));

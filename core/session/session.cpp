@@ -66,6 +66,8 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     awaiting_sasl_ = false;
     condstore_ = false;
     qresync_ = false;
+    utf8_ = false;
+    parser_.set_utf8(false);
     idling_ = false;
     flag_scan_since_ = UINT64_MAX;
     vanished_.pending = false;
@@ -307,7 +309,7 @@ void Session::execute(std::uint64_t now_ms) {
         return;
     }
     ParsedCommand cmd{ArgReader(parser_)};
-    if (!check_syntax(&cmd) || !allowed_in_state(*cmd.info)) {
+    if (!check_syntax(&cmd) || !allowed_in_state(*cmd.info) || (utf8_ && !utf8_command(&cmd))) {
         abort_append();  // a MULTIAPPEND whose end is malformed keeps nothing
         return;
     }
@@ -347,6 +349,11 @@ bool Session::allowed_in_state(const CommandInfo& info) {
 bool Session::check_syntax(ParsedCommand* cmd) {
     const SyntaxResult r = parse_command(parser_, scratch_, cmd);
     if (r.verdict == SyntaxVerdict::Ok) return true;
+    if (r.verdict == SyntaxVerdict::BadCharset && utf8_ && cmd->id == CommandId::Search) {
+        // RFC 6855 §3: after ENABLE UTF8=ACCEPT any SEARCH charset is BAD.
+        tagged("BAD", "", "SEARCH with CHARSET after ENABLE UTF8=ACCEPT");
+        return false;
+    }
     // RFC 5182 §2.1: a SAVE search answered NO empties "$" (BAD leaves it).
     if (r.verdict == SyntaxVerdict::BadCharset && (cmd->search.return_mask & kReturnSave) != 0) {
         saved_result_.clear();
@@ -396,10 +403,11 @@ void Session::write_capabilities(TextWriter& w) const {
     }
     // RFC 5255 §4.3: i;unicode-casemap in SEARCH, SORT and THREAD.
     w.put(" I18NLEVEL=1");
-    w.put(" SEARCHRES");  // RFC 5182
-    w.put(" SAVEDATE");   // RFC 8514, without save dates in the store (§4.2, §4.3)
-    w.put(" PREVIEW");    // RFC 8970
-    w.put(" REPLACE");    // RFC 8508
+    w.put(" SEARCHRES");    // RFC 5182
+    w.put(" SAVEDATE");     // RFC 8514, without save dates in the store (§4.2, §4.3)
+    w.put(" PREVIEW");      // RFC 8970
+    w.put(" REPLACE");      // RFC 8508
+    w.put(" UTF8=ACCEPT");  // RFC 6855
     if (services_.compress_pool != nullptr) w.put(" COMPRESS=DEFLATE");  // RFC 4978
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
     if (state_ != SessionState::NotAuthenticated) return;
@@ -458,6 +466,8 @@ void Session::cmd_unauthenticate() {
     release_reservation();
     condstore_ = false;
     qresync_ = false;
+    utf8_ = false;
+    parser_.set_utf8(false);
     log_line(port::LogLevel::Info, "unauthenticate: user=", {user_, user_length_});
     user_length_ = 0;
     user_root_.clear();

@@ -442,6 +442,24 @@ private:
     bool append_waiting() const;
     void release_reservation();
     void write_capabilities(TextWriter& w) const;
+    // RFC 6855 §3 for a UTF8=ACCEPT session (cmd_ext.cpp): SEARCH CHARSET is
+    // BAD, and the command's mailbox names become the store's modified
+    // UTF-7, kept in the parser's spare arena; false when answered.
+    bool utf8_command(ParsedCommand* cmd);
+    // A stored (modified UTF-7) mailbox name as this session writes it:
+    // UTF-8 once UTF8=ACCEPT is on (converted into `buf`), else as it is.
+    std::string_view wire_name(std::string_view stored, TextWriter& buf) const;
+    // A LIST pattern or reference as the store matches it (UTF-8 converted
+    // to modified UTF-7 for a UTF8=ACCEPT session, into `buf`); false when
+    // it cannot be converted (it then matches nothing).
+    bool store_pattern(std::string_view pattern, TextWriter& buf, std::string_view* out) const;
+    // RFC 6855 §4: the header of each APPEND message literal is scanned as it
+    // streams in; an 8-bit byte in it fails a session without UTF8=ACCEPT
+    // (NO at the end of the command).
+    void scan_append_header(std::string_view chunk);
+    enum class HeaderScan : std::uint8_t { LineStart, Cr, Text, Done };
+    HeaderScan header_scan_ = HeaderScan::Done;
+    bool header_8bit_ = false;
     // RFC 7162 §3.1: the first CONDSTORE-enabling command (SELECT/EXAMINE
     // (CONDSTORE), FETCH MODSEQ or CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH
     // MODSEQ, ENABLE CONDSTORE/QRESYNC) turns CONDSTORE on for the rest of
@@ -493,6 +511,10 @@ private:
     // QRESYNC, §3.2.3): expunges are then reported as VANISHED.
     bool condstore_ = false;
     bool qresync_ = false;
+    // RFC 6855 (ENABLE UTF8=ACCEPT): UTF-8 in quoted strings (the parser
+    // checks it) and mailbox names in UTF-8 both ways, for the rest of the
+    // login; off again after UNAUTHENTICATE.
+    bool utf8_ = false;
     bool idling_ = false;  // RFC 2177 IDLE: waiting for DONE
     // The store: this user's root, the selected mailbox and its view, and
     // an APPEND in progress.
@@ -692,6 +714,10 @@ void write_flag_list(FlagLine& w, std::uint8_t flags, std::uint64_t keywords,
 // buffers in cmd_select.cpp, cmd_mailbox.cpp and cmd_ext.cpp; longer ones are jobs or
 // announcements); one of them, a few short ones and its tagged line fit.
 inline constexpr std::size_t kMaxUntaggedLine = 1024;
+// A mailbox name as a UTF8=ACCEPT session reads it (Session::wire_name): the
+// UTF-8 of the longest stored name (modified UTF-7 is never less than 8/9
+// of its UTF-8's length).
+inline constexpr std::size_t kWireName = 2 * mail::kMaxMailboxName;
 inline constexpr std::size_t kResponseReserve = 2048;
 static_assert(kMaxUntaggedLine + kResponseLine + 64 <= kResponseReserve);
 

@@ -4,6 +4,7 @@ streams, a large FETCH, COMPRESS inside TLS after STARTTLS and on the
 implicit-TLS port, a second COMPRESS, and the pool's limit. Every
 decompressed byte goes through test_server's FramingChecker. Run by
 test_server.py (load_extension_tests)."""
+import os
 import socket
 import zlib
 
@@ -75,11 +76,15 @@ class ZClient:
 
 def require_compress(case):
     """Skips `case` when the server was built without zlib (docs/TARGETS.md:
-    COMPRESS is then not advertised)."""
+    COMPRESS is then not advertised), unless the build says it has zlib
+    (tests/CMakeLists.txt sets TINYIMAPD_EXPECT_COMPRESS=1): then a missing
+    COMPRESS=DEFLATE fails instead of skipping."""
     c = case.server.raw()
     greeting = c.line()
     c.close()
     if b"COMPRESS=DEFLATE" not in greeting:
+        if os.environ.get("TINYIMAPD_EXPECT_COMPRESS") == "1":
+            case.fail("built with zlib but COMPRESS=DEFLATE is not advertised")
         case.skipTest("built without COMPRESS (no zlib for this target)")
 
 

@@ -7,7 +7,8 @@
 // Every event is checked for internal consistency: progress is made, views
 // stay inside the arena, list extents nest properly; every command is also
 // run through the command layer (core/imap/command), whose grammars are
-// thereby fuzzed too.
+// thereby fuzzed too. Byte 0's top bit runs the parser in UTF-8 mode (a
+// session after ENABLE UTF8=ACCEPT, RFC 6855).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -93,6 +94,9 @@ void parse(Run& run, const std::uint8_t* data, std::size_t size, std::uint8_t se
     limits.max_literal_size = 256;
     limits.max_depth = 16;
     Parser parser(run.arena, kArena, run.args, kArgs, limits);
+    // Half the inputs as a session after ENABLE UTF8=ACCEPT (RFC 6855:
+    // quoted strings checked as UTF-8, mailbox names read as UTF-8).
+    parser.set_utf8((seed & 0x80) != 0);
     std::uint32_t rng = seed * 2654435761u + 1;
     std::uint32_t decisions = seed;
     std::size_t pos = 0;

@@ -139,6 +139,34 @@ TEST_CASE("RFC 3501 §4.3: quoted strings with escapes", "[parser]") {
           std::vector<std::string>{"ERR a Unterminated quoted string", "CMD b NOOP []"});
 }
 
+TEST_CASE("RFC 6855 §3: with UTF-8 on, 8-bit bytes in quoted strings must be UTF-8", "[parser]") {
+    auto run_utf8 = [](const std::string& input, std::vector<std::size_t> cuts = {}) {
+        Harness h;
+        h.parser.set_utf8(true);
+        return h.run(input, std::move(cuts));
+    };
+    const std::string good =
+        "a CREATE \"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"\r\n";
+    const std::vector<std::string> parsed = {
+        "CMD a CREATE [Q:caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf]"};
+    CHECK(run_utf8(good) == parsed);
+    std::vector<std::size_t> bytewise;
+    for (std::size_t k = 1; k < good.size(); ++k) bytewise.push_back(k);
+    CHECK(run_utf8(good, bytewise) == parsed);
+    // Each malformation (RFC 3629 §4) ends the command; the next one parses.
+    for (const std::string& bad :
+         {"\xff"s, "\x80"s, "\xc3"s, "\xc3\\\""s, "\xc1\xbf"s, "\xe0\x9f\xbf"s, "\xed\xa0\x80"s,
+          "\xf0\x8f\xbf\xbf"s, "\xf4\x90\x80\x80"s, "\xf5\x80\x80\x80"s, "\xe2\x82"s}) {
+        INFO("bad bytes: " << bad.size());
+        CHECK(run_utf8("a CREATE \"x" + bad + "\"\r\nb NOOP\r\n") ==
+              std::vector<std::string>{"ERR a Invalid UTF-8 in quoted string", "CMD b NOOP []"});
+    }
+    // Off (the default), 8-bit bytes pass as they are; literals are never checked.
+    CHECK(whole("a CREATE \"x\xff\"\r\n") == std::vector<std::string>{"CMD a CREATE [Q:x\xff]"});
+    CHECK(run_utf8("a CREATE {2}\r\nx\xff\r\n") ==
+          std::vector<std::string>{"LIT 2", "CMD a CREATE [L:x\xff]"});
+}
+
 TEST_CASE("RFC 3501 §4.3 and §7.5: synchronizing literals", "[parser]") {
     CHECK(whole("a LOGIN {4}\r\nfred {6}\r\nsecret\r\n") ==
           std::vector<std::string>{"LIT 4", "LIT 6", "CMD a LOGIN [L:fred L:secret]"});

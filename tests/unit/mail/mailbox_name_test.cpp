@@ -129,6 +129,24 @@ TEST_CASE("UTF-8 input to utf8_to_mutf7 must be well formed", "[mailbox]") {
     }
 }
 
+TEST_CASE("RFC 6855 §3: C1 controls, U+2028 and U+2029 are refused in names, both ways",
+          "[mailbox]") {
+    bool ok = true;
+    for (std::string bad : {"a\xc2\x80"s, "\xc2\x9f"s, "x\xe2\x80\xa8"s, "\xe2\x80\xa9y"s}) {
+        to_mutf7(bad, &ok);
+        CHECK_FALSE(ok);
+    }
+    // The same characters written in modified UTF-7 by hand: U+0085, U+2028, U+2029.
+    for (std::string bad : {"&AIU-"s, "a&ICg-"s, "&ICk-"s}) {
+        CHECK_FALSE(validate_mutf7(bad));
+        to_utf8(bad, &ok);
+        CHECK_FALSE(ok);
+    }
+    // Their neighbours are fine.
+    CHECK(to_mutf7("\xc2\xa0\xe2\x80\xa7\xe2\x80\xaa", &ok) == "&AKAgJyAq-");
+    CHECK(ok);
+}
+
 TEST_CASE("Conversions report overflow", "[mailbox]") {
     FixedText<4> small;
     CHECK_FALSE(utf8_to_mutf7("\xc3\xa9\xc3\xa9", small));
@@ -138,7 +156,8 @@ TEST_CASE("Conversions report overflow", "[mailbox]") {
 
 TEST_CASE("Property: UTF-8 -> mUTF-7 -> UTF-8 is the identity, output is canonical", "[mailbox]") {
     std::mt19937 rng(51);
-    const char32_t picks[] = {U'a',  U'&',  U'-',   U'/',   U' ',   U'~',    0xe9,    0x80,
+    // (0xa0, not the C1 control 0x80: RFC 6855 §3 keeps C1 out of names.)
+    const char32_t picks[] = {U'a',  U'&',  U'-',   U'/',   U' ',   U'~',    0xe9,    0xa0,
                               0x7ff, 0x800, 0x53f0, 0xfffd, 0xffff, 0x10000, 0x1f600, 0x10ffff};
     for (int round = 0; round < 2000; ++round) {
         std::string utf8;

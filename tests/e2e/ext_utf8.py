@@ -1,0 +1,86 @@
+"""End-to-end tests of UTF8=ACCEPT (RFC 6855) over loopback: Python's
+imaplib after its enable("UTF8=ACCEPT") (UTF-8 mailbox names in quoted
+strings), and a raw client for APPEND's UTF8 data extension (imaplib's
+append() wraps the whole literal, "UTF8 (" included, in one "{n}", so it
+cannot send it) and for the rules a session without ENABLE keeps. Run by
+test_server.py (load_extension_tests)."""
+from test_server import WithServer
+
+ENTWUERFE = "Entwürfe"
+MESSAGE = ("From: Jörg <jörg@example.org>\r\nSubject: Grüße\r\n\r\nHallo\r\n").encode()
+
+
+def login(server):
+    c = server.raw()
+    c.line()
+    c.send(b"a LOGIN alice wonderland\r\n")
+    assert c.until_tagged(b"a")[-1].startswith(b"a OK")
+    return c
+
+
+def enable(c):
+    c.send(b"e ENABLE UTF8=ACCEPT\r\n")
+    assert c.until_tagged(b"e") == [b"* ENABLED UTF8=ACCEPT", b"e OK ENABLE completed"]
+
+
+class Utf8Accept(WithServer):
+    def test_imaplib_utf8_mailbox_names_rfc6855_3(self):
+        m = self.server.imap()
+        m.login("alice", "wonderland")
+        self.assertIn("UTF8=ACCEPT", m.capabilities)
+        typ, _ = m.enable("UTF8=ACCEPT")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(m.untagged_responses.get("ENABLED"), [b"UTF8=ACCEPT"])
+        self.assertEqual(m.create('"%s"' % ENTWUERFE)[0], "OK")
+        typ, data = m.list('""', '"Entw*"')
+        self.assertEqual(typ, "OK")
+        # The name comes back in UTF-8 (as a literal: an item of data is a
+        # tuple of the line's head and the literal).
+        self.assertEqual(data[0][1], ENTWUERFE.encode())
+        typ, data = m.select('"%s"' % ENTWUERFE)
+        self.assertEqual(typ, "OK")
+        m.logout()
+        # A session that did not enable it sees modified UTF-7.
+        c = login(self.server)
+        c.send(b'l LIST "" "Entw*"\r\n')
+        self.assertEqual(c.until_tagged(b"l"), [b'* LIST (\\HasNoChildren) "/" Entw&APw-rfe',
+                                                b"l OK LIST completed"])
+        c.close()
+
+    def test_append_utf8_data_extension_and_fetch_rfc6855_4(self):
+        c = login(self.server)
+        enable(c)
+        c.send(b"a APPEND INBOX UTF8 (~{%d}\r\n" % len(MESSAGE))
+        self.assertEqual(c.line(), b"+ Ready for the message")
+        c.send(MESSAGE + b")\r\n")
+        self.assertTrue(c.until_tagged(b"a")[-1].startswith(b"a OK [APPENDUID "))
+        c.send(b"s SELECT INBOX\r\n")
+        c.until_tagged(b"s")
+        c.send(b"f FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n")
+        lines = c.until_tagged(b"f")
+        self.assertIn("Subject: Grüße".encode(), lines)
+        # SEARCH takes UTF-8 in a quoted string, and no CHARSET (§3).
+        c.send('t SEARCH SUBJECT "grüße"\r\n'.encode())
+        self.assertEqual(c.until_tagged(b"t"), [b"* SEARCH 1", b"t OK SEARCH completed"])
+        c.send(b"t SEARCH CHARSET UTF-8 ALL\r\n")
+        self.assertEqual(c.until_tagged(b"t"),
+                         [b"t BAD SEARCH with CHARSET after ENABLE UTF8=ACCEPT"])
+        c.close()
+
+    def test_bad_utf8_in_a_quoted_string_is_bad_rfc6855_3(self):
+        c = login(self.server)
+        enable(c)
+        c.send(b'b CREATE "caf\xc3"\r\n')
+        self.assertEqual(c.until_tagged(b"b"), [b"b BAD Invalid UTF-8 in quoted string"])
+        c.send(b"n NOOP\r\n")
+        self.assertEqual(c.until_tagged(b"n"), [b"n OK NOOP completed"])
+        c.close()
+
+    def test_legacy_append_with_8bit_header_is_no_rfc6855_4(self):
+        c = login(self.server)
+        c.send(b"a APPEND INBOX {%d+}\r\n" % len(MESSAGE) + MESSAGE + b"\r\n")
+        self.assertEqual(c.until_tagged(b"a"), [
+            b"a NO 8-bit characters in a message header need ENABLE UTF8=ACCEPT (RFC 6855)"])
+        c.send(b"s STATUS INBOX (MESSAGES)\r\n")
+        self.assertEqual(c.until_tagged(b"s")[0], b"* STATUS INBOX (MESSAGES 0)")
+        c.close()
