@@ -394,9 +394,10 @@ void Session::write_capabilities(TextWriter& w) const {
         w.put(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
     }
     w.put(" SEARCHRES");  // RFC 5182
-    w.put(" SAVEDATE");   // RFC 8514, without save dates in the store (§4.2, §4.3)
+    w.put(" SAVEDATE");   // RFC 8514 (save dates in the index since its version 2)
     w.put(" PREVIEW");    // RFC 8970
-    w.put(" REPLACE");                                                   // RFC 8508
+    w.put(" REPLACE");    // RFC 8508
+    w.put(" OBJECTID");   // RFC 8474
     if (services_.compress_pool != nullptr) w.put(" COMPRESS=DEFLATE");  // RFC 4978
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
     if (state_ != SessionState::NotAuthenticated) return;

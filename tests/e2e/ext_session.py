@@ -59,7 +59,8 @@ class Extensions(WithServer):
         for cap in ("IDLE UIDPLUS MOVE NAMESPACE ID UNSELECT CHILDREN SPECIAL-USE ENABLE CONDSTORE "
                     "QRESYNC QUOTA LITERAL+ MULTIAPPEND SASL-IR LIST-EXTENDED LIST-STATUS "
                     "STATUS=SIZE BINARY ESEARCH WITHIN UNAUTHENTICATE SORT SORT=DISPLAY "
-                    "THREAD=ORDEREDSUBJECT THREAD=REFERENCES SEARCHRES SAVEDATE PREVIEW REPLACE").split():
+                    "THREAD=ORDEREDSUBJECT THREAD=REFERENCES SEARCHRES SAVEDATE PREVIEW REPLACE "
+                    "OBJECTID").split():
             self.assertIn(cap, caps)
         self.assertTrue(any(c.startswith("APPENDLIMIT=") for c in caps))
         m.logout()
