@@ -152,6 +152,7 @@ private:
     bool set(ArgReader& r, std::string_view name, SeqSet* out);
     bool date(ArgReader& r, std::string_view name, Date* out);
     bool modseq(ArgReader& r, std::string_view name, SearchNode* node);
+    bool object_id(ArgReader& r, std::string_view name, SearchNode* node);
     bool children(ArgReader& r, const KeyDef& def, std::string_view name, std::size_t depth);
 
     SearchNode* nodes_;
@@ -207,6 +208,18 @@ bool Compiler::date(ArgReader& r, std::string_view name, Date* out) {
         return fail("Search key needs a date (d-Mon-yyyy)", name);
     }
     if (!parse_date(text, out)) return fail("Invalid date: expected d-Mon-yyyy", text);
+    return true;
+}
+
+// RFC 8474 §6, §7: EMAILID / THREADID SP objectid. An EMAILID that is not
+// one of ours (number 0) matches nothing; so does every THREADID (§5.2).
+bool Compiler::object_id(ArgReader& r, std::string_view name, SearchNode* n) {
+    const std::string_view culprit = r.peek_text();
+    if (!r.atom(&n->text) || !is_object_id(n->text)) {
+        return fail("Search key needs an object id (1 to 255 of A-Z a-z 0-9 _ -)",
+                    culprit.empty() ? name : culprit);
+    }
+    if (n->key == SearchKey::EmailId) n->number = parse_object_id(n->text, kEmailIdPrefix);
     return true;
 }
 
@@ -326,16 +339,7 @@ bool Compiler::key(ArgReader& r, std::size_t depth) {
             return true;
         case KeyArg::UidSet: return set(r, name, &n->set);
         case KeyArg::ModSeq: return modseq(r, name, n);
-        case KeyArg::ObjectId: {
-            const std::string_view culprit = r.peek_text();
-            if (!r.atom(&n->text) || !is_object_id(n->text)) {
-                return fail("Search key needs an object id (1 to 255 of A-Z a-z 0-9 _ -)",
-                            culprit.empty() ? name : culprit);
-            }
-            // An id of another kind, or not one of ours, matches nothing.
-            if (n->key == SearchKey::EmailId) n->number = parse_object_id(n->text, kEmailIdPrefix);
-            return true;
-        }
+        case KeyArg::ObjectId: return object_id(r, name, n);
         case KeyArg::Not:
         case KeyArg::Or: return children(r, *def, name, depth);
     }

@@ -267,7 +267,8 @@ bool Session::search_date_matches(const SearchNode& n) {
     std::int64_t day = day_of(m.internal_date, m.zone_minutes);
     const bool saved = n.key == SearchKey::SavedBefore || n.key == SearchKey::SavedOn ||
                        n.key == SearchKey::SavedSince;
-    // RFC 8514 §4.3: the save date's day in UTC (FETCH SAVEDATE's zone); a
+    // RFC 8514 §4.3: the save date's day in UTC (FETCH SAVEDATE's zone;
+    // every mailbox keeps save dates, so SAVEDATESUPPORTED matches all); a
     // message that has none (docs/STORAGE.md) falls back on the internal
     // date, as a mailbox without save dates does.
     if (saved && m.save_date != store::kNoSaveDate) day = day_of(m.save_date, 0);
@@ -334,10 +335,8 @@ bool Session::search_match(std::uint32_t seq, std::uint32_t index) {
         case SearchKey::SavedBefore:
         case SearchKey::SavedOn:
         case SearchKey::SavedSince: return search_date_matches(n);
-        // RFC 8514 §4.3: every mailbox keeps save dates (index version 2).
         case SearchKey::SaveDateSupported: return true;
-        // RFC 8474 §6: an id that is not one of ours (number 0) matches
-        // nothing; THREADID matches nothing (§5.2: THREADID is NIL here).
+        // RFC 8474 §6: not one of our ids (0): nothing; THREADID is NIL (§5.2).
         case SearchKey::EmailId: return n.number != 0 && m.email_id == n.number;
         case SearchKey::ThreadId: return false;
         case SearchKey::From:

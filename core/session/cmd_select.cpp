@@ -119,8 +119,7 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     w.clear();
     w.put("OK [UIDNEXT ").put_uint(selected_->uid_next()).put("] Predicted next UID");
     untagged(w.view());
-    // RFC 8474 §4.2: every SELECT and EXAMINE names the MAILBOXID.
-    w.clear();
+    w.clear();  // RFC 8474 §4.2: every SELECT and EXAMINE names the MAILBOXID
     w.put("OK [MAILBOXID (");
     imap::put_object_id(w, imap::kMailboxIdPrefix, selected_->mailbox_id());
     w.put(")] Ok");

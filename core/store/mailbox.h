@@ -528,6 +528,7 @@ private:
     Status rebuild_index();
     // Rewrites a version 1 index as version 2 (mailbox_upgrade.cpp).
     Status upgrade_index();
+    Status upgrade_records(port::File out, std::uint64_t file_size);
     // A new EMAILID (RFC 8474 §5.1): distinct for every call in this
     // process, random across processes and restarts.
     std::uint64_t next_email_id();

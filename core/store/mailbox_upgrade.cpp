@@ -96,12 +96,33 @@ Status Mailbox::upgrade_index() {
         if (st == Status::Ok) st = pwrite_all(s_->fs, out, kb, sizeof kb, at);
         at += sizeof kb;
     }
+    if (st == Status::Ok) st = upgrade_records(out, info.size);
+    if (st == Status::Ok) st = s_->fs.fsync(out);
+    (void)s_->fs.close(out);
+    if (st == Status::Ok) st = s_->fs.rename(np.view(), ip.view());  // the commit
+    if (st != Status::Ok) {
+        (void)s_->fs.unlink(np.view());  // else the next open removes it
+        return st;
+    }
+    if ((st = s_->fs.sync_dir(dir_.view())) != Status::Ok) return st;
+    (void)s_->fs.close(index_);
+    index_ = port::kNoFile;
+    auto x = s_->fs.open(ip.view(), kRw | port::kOpenNoFollow);
+    if (!x.ok()) return x.status;
+    index_ = x.value;
+    cache_clear();
+    return Status::Ok;
+}
+
+// Every whole record of the version 1 index (up to `file_size`) into `out`.
+Status Mailbox::upgrade_records(port::File out, std::uint64_t file_size) {
     // Every whole record in the file (committed or not: positions and
     // slots keep their meaning), with no save date (RFC 8514 §4.2: NIL) and
     // a new EMAILID. A fixed part that does not check stays one that does
     // not (zero), so recovery treats it as it would have.
     const std::uint64_t records =
-        info.size > kRecordsOffset ? (info.size - kRecordsOffset) / kRecordSize1 : 0;
+        file_size > kRecordsOffset ? (file_size - kRecordsOffset) / kRecordSize1 : 0;
+    Status st = Status::Ok;
     for (std::uint64_t pos = 0; st == Status::Ok && pos < records;) {
         std::uint64_t n = records - pos;
         if (n > kUpgradeBatch) n = kUpgradeBatch;
@@ -126,21 +147,7 @@ Status Mailbox::upgrade_index() {
                         record_offset(static_cast<std::uint32_t>(pos)));
         pos += n;
     }
-    if (st == Status::Ok) st = s_->fs.fsync(out);
-    (void)s_->fs.close(out);
-    if (st == Status::Ok) st = s_->fs.rename(np.view(), ip.view());  // the commit
-    if (st != Status::Ok) {
-        (void)s_->fs.unlink(np.view());  // else the next open removes it
-        return st;
-    }
-    if ((st = s_->fs.sync_dir(dir_.view())) != Status::Ok) return st;
-    (void)s_->fs.close(index_);
-    index_ = port::kNoFile;
-    auto x = s_->fs.open(ip.view(), kRw | port::kOpenNoFollow);
-    if (!x.ok()) return x.status;
-    index_ = x.value;
-    cache_clear();
-    return Status::Ok;
+    return st;
 }
 
 Status Mailbox::reissue_mailbox_id(Services& s, std::string_view index_path) {
