@@ -1,6 +1,7 @@
 #include "core/imap/search_program.h"
 
 #include "core/base/text.h"
+#include "core/imap/object_id.h"
 #include "core/mail/flags.h"
 
 namespace tinyimapd::imap {
@@ -9,15 +10,16 @@ namespace {
 // What follows a search key's name (RFC 3501 §9 search-key).
 enum class KeyArg : std::uint8_t {
     None,
-    AString,  // SP astring
-    Date,     // SP date
-    Number,   // SP number
-    Keyword,  // SP flag-keyword
-    Header,   // SP header-fld-name SP astring
-    UidSet,   // SP sequence-set
-    Not,      // SP search-key
-    Or,       // SP search-key SP search-key
-    ModSeq,   // [SP entry-name SP entry-type-req] SP mod-sequence-valzer
+    AString,   // SP astring
+    Date,      // SP date
+    Number,    // SP number
+    Keyword,   // SP flag-keyword
+    Header,    // SP header-fld-name SP astring
+    UidSet,    // SP sequence-set
+    Not,       // SP search-key
+    Or,        // SP search-key SP search-key
+    ModSeq,    // [SP entry-name SP entry-type-req] SP mod-sequence-valzer
+    ObjectId,  // SP objectid (RFC 8474 §7)
 };
 
 struct KeyDef {
@@ -36,6 +38,7 @@ constexpr KeyDef kKeys[] = {
     {"CC", SearchKey::Cc, KeyArg::AString, 0},
     {"DELETED", SearchKey::Deleted, KeyArg::None, mail::kDeleted},
     {"DRAFT", SearchKey::Draft, KeyArg::None, mail::kDraft},
+    {"EMAILID", SearchKey::EmailId, KeyArg::ObjectId, 0},  // RFC 8474 §6
     {"FLAGGED", SearchKey::Flagged, KeyArg::None, mail::kFlagged},
     {"FROM", SearchKey::From, KeyArg::AString, 0},
     {"HEADER", SearchKey::Header, KeyArg::Header, 0},
@@ -61,6 +64,7 @@ constexpr KeyDef kKeys[] = {
     {"SMALLER", SearchKey::Smaller, KeyArg::Number, 0},
     {"SUBJECT", SearchKey::Subject, KeyArg::AString, 0},
     {"TEXT", SearchKey::Text, KeyArg::AString, 0},
+    {"THREADID", SearchKey::ThreadId, KeyArg::ObjectId, 0},  // RFC 8474 §6
     {"TO", SearchKey::To, KeyArg::AString, 0},
     {"UID", SearchKey::Uid, KeyArg::UidSet, 0},
     {"UNANSWERED", SearchKey::Unanswered, KeyArg::None, mail::kAnswered},
@@ -165,6 +169,7 @@ private:
     bool set(ArgReader& r, std::string_view name, SeqSet* out);
     bool date(ArgReader& r, std::string_view name, Date* out);
     bool modseq(ArgReader& r, std::string_view name, SearchNode* node);
+    bool object_id(ArgReader& r, std::string_view name, SearchNode* node);
     bool children(ArgReader& r, const KeyDef& def, std::string_view name, std::size_t depth);
 
     SearchNode* nodes_;
@@ -234,6 +239,18 @@ bool Compiler::date(ArgReader& r, std::string_view name, Date* out) {
         return fail("Search key needs a date (d-Mon-yyyy)", name);
     }
     if (!parse_date(text, out)) return fail("Invalid date: expected d-Mon-yyyy", text);
+    return true;
+}
+
+// RFC 8474 §6, §7: EMAILID / THREADID SP objectid. An EMAILID that is not
+// one of ours (number 0) matches nothing; so does every THREADID (§5.2).
+bool Compiler::object_id(ArgReader& r, std::string_view name, SearchNode* n) {
+    const std::string_view culprit = r.peek_text();
+    if (!r.atom(&n->text) || !is_object_id(n->text)) {
+        return fail("Search key needs an object id (1 to 255 of A-Z a-z 0-9 _ -)",
+                    culprit.empty() ? name : culprit);
+    }
+    if (n->key == SearchKey::EmailId) n->number = parse_object_id(n->text, kEmailIdPrefix);
     return true;
 }
 
@@ -353,6 +370,7 @@ bool Compiler::key(ArgReader& r, std::size_t depth) {
             return true;
         case KeyArg::UidSet: return set(r, name, &n->set);
         case KeyArg::ModSeq: return modseq(r, name, n);
+        case KeyArg::ObjectId: return object_id(r, name, n);
         case KeyArg::Not:
         case KeyArg::Or: return children(r, *def, name, depth);
     }

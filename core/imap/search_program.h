@@ -110,6 +110,8 @@ enum class SearchKey : std::uint8_t {
     SavedOn,            // RFC 8514 §4.3: date
     SavedSince,         // RFC 8514 §4.3: date
     SaveDateSupported,  // RFC 8514 §4.3
+    EmailId,            // RFC 8474 §6: text (the objectid); number: ours decoded, or 0
+    ThreadId,           // RFC 8474 §6: text (the objectid)
 };
 
 // RFC 7162 §3.1.5 entry-type-req; None when MODSEQ names no entry.

@@ -12,14 +12,14 @@
 // Items served: UID FLAGS INTERNALDATE RFC822.SIZE RFC822 RFC822.HEADER
 // RFC822.TEXT ENVELOPE BODY BODYSTRUCTURE, BODY[section] of every form
 // (part numbers, HEADER, HEADER.FIELDS(.NOT), TEXT, MIME) with .PEEK and
-// partials, through the MIME parser (core/mime); MODSEQ; SAVEDATE (NIL,
-// RFC 8514 §4.2: the store keeps no save date); PREVIEW (RFC 8970,
+// partials, through the MIME parser (core/mime); MODSEQ; SAVEDATE (RFC
+// 8514 §4.2; NIL for a message saved before the store kept save dates);
+// EMAILID and THREADID (RFC 8474 §5.3; THREADID is NIL); PREVIEW (RFC 8970,
 // write_preview); BINARY[section],
 // BINARY.PEEK and BINARY.SIZE (RFC 3516, cmd_binary.cpp). ENVELOPE, BODY
 // and BODYSTRUCTURE answers of any size are written in pieces as the output
 // drains (core/imap/bodystructure.h) and kept in the shared FetchCache
-// (core/imap/fetch_cache.h) when they fit there. EMAILID and THREADID (RFC
-// 8474) are refused with NO before any output.
+// (core/imap/fetch_cache.h) when they fit there.
 //
 // Bounds: ENVELOPE/BODY/BODYSTRUCTURE and finding the part of a
 // BODY[section] or BINARY[section] read at most kStructureBudget bytes of
@@ -29,6 +29,7 @@
 #include "core/imap/datetime.h"
 #include "core/imap/encoder.h"
 #include "core/imap/envelope.h"
+#include "core/imap/object_id.h"
 #include "core/imap/section.h"
 #include "core/mime/header.h"
 #include "core/mime/part.h"
@@ -54,6 +55,8 @@ bool served(const FetchItem& item) {
         case FetchKind::Flags:
         case FetchKind::InternalDate:
         case FetchKind::SaveDate:
+        case FetchKind::EmailId:
+        case FetchKind::ThreadId:
         case FetchKind::Preview:
         case FetchKind::Rfc822Size:
         case FetchKind::Rfc822:
@@ -666,9 +669,26 @@ void Session::write_item(const FetchItem& item) {
             w.put('"');
             break;
         case FetchKind::Rfc822Size: w.put("RFC822.SIZE ").put_uint(m.size); break;
-        // RFC 8514 §4.2: NIL where the storage keeps no save date (this
-        // store's records have no room for one: docs/STATUS.md).
-        case FetchKind::SaveDate: w.put("SAVEDATE NIL"); break;
+        // RFC 8514 §4.2: the save date, in UTC; NIL for a message whose
+        // record has none (saved before the index's version 2, or rebuilt
+        // from m.data alone: docs/STORAGE.md).
+        case FetchKind::SaveDate:
+            if (m.save_date == store::kNoSaveDate) {
+                w.put("SAVEDATE NIL");
+            } else {
+                w.put("SAVEDATE \"");
+                format_date_time(m.save_date, 0, w);
+                w.put('"');
+            }
+            break;
+        // RFC 8474 §5.3. THREADID is NIL (§5.2: the server computes no
+        // threads it could keep stable across mailboxes and restarts).
+        case FetchKind::EmailId:
+            w.put("EMAILID (");
+            imap::put_object_id(w, imap::kEmailIdPrefix, m.email_id);
+            w.put(')');
+            break;
+        case FetchKind::ThreadId: w.put("THREADID NIL"); break;
         case FetchKind::ModSeq: w.put("MODSEQ (").put_uint(m.modseq).put(')'); break;
         default: stream_plain_section(item, w); return;
     }

@@ -4,6 +4,7 @@
 // LIST-EXTENDED, RFC 6154 special-use) and STATUS (§6.3.10).
 #include "core/base/text.h"
 #include "core/imap/encoder.h"
+#include "core/imap/object_id.h"
 #include "core/session/session.h"
 #include "core/store/name_map.h"
 #include "core/store/user_store.h"
@@ -118,12 +119,22 @@ void Session::cmd_create(const ParsedCommand& cmd) {
         return;
     }
     store::UserStore store(*services_.registry, user_root_.view());
-    Status st = store.create(name);
+    std::uint64_t mailbox_id = 0;
+    Status st = store.create(name, &mailbox_id);
     if (st == Status::Ok && cmd.create_use != 0) {
         st = store.set_special_use(name, cmd.create_use);
         if (st != Status::Ok) (void)store.remove(name);  // all or nothing
     }
-    answer_store(st, "CREATE completed");
+    if (st != Status::Ok) {
+        answer_store(st, "");
+        return;
+    }
+    // RFC 8474 §4.1: every successful CREATE names the new MAILBOXID.
+    FixedText<32> code;
+    code.put("MAILBOXID (");
+    imap::put_object_id(code, imap::kMailboxIdPrefix, mailbox_id);
+    code.put(')');
+    tagged("OK", code.view(), "CREATE completed");
 }
 
 // RFC 2180 §3.3: DELETE goes through while sessions have the mailbox
@@ -212,10 +223,6 @@ void Session::cmd_list(const ParsedCommand& cmd, bool lsub, bool find) {
         // RFC 3501 §6.3.8: the hierarchy delimiter and root.
         untagged("LIST (\\Noselect) \"/\" \"\"");
         tagged("OK", "", "LIST completed");
-        return;
-    }
-    if ((opts & kListReturnStatus) && cmd.list_status.has(StatusItem::MailboxId)) {
-        tagged("BAD", "", "STATUS item MAILBOXID is not supported");
         return;
     }
     ListJob& job = job_.start<ListJob>(JobKind::List, cmd.patterns);
@@ -477,7 +484,12 @@ bool Session::write_status(std::string_view name, const StatusAtts& atts, Status
             case StatusItem::Unseen: r.number(info.unseen); break;
             case StatusItem::HighestModSeq: r.number(info.highest_modseq); break;
             case StatusItem::Size: r.number(info.size); break;
-            case StatusItem::MailboxId: break;
+            case StatusItem::MailboxId: {  // RFC 8474 §4.3
+                FixedText<32> id;
+                imap::put_object_id(id, imap::kMailboxIdPrefix, info.mailbox_id);
+                r.open_list().atom(id.view()).close_list();
+                break;
+            }
             case StatusItem::AppendLimit: r.number(config_.max_append_size); break;
             case StatusItem::Deleted: r.number(deleted); break;
             // In units of 1024 octets, like the STORAGE resource (§5.1).
@@ -490,10 +502,6 @@ bool Session::write_status(std::string_view name, const StatusAtts& atts, Status
 }
 
 void Session::cmd_status(const ParsedCommand& cmd) {
-    if (cmd.status.has(StatusItem::MailboxId)) {
-        tagged("BAD", "", "STATUS item MAILBOXID is not supported");
-        return;
-    }
     Status st = Status::Ok;
     if (!write_status(cmd.mailbox, cmd.status, &st)) {
         answer_store(st, "");

@@ -302,12 +302,18 @@ bool Session::search_date_matches(const SearchNode& n) {
     SearchJob& job = job_.get<SearchJob>();
     const store::MessageInfo& m = job.message;
     std::int64_t day = day_of(m.internal_date, m.zone_minutes);
+    const bool saved = n.key == SearchKey::SavedBefore || n.key == SearchKey::SavedOn ||
+                       n.key == SearchKey::SavedSince;
+    // RFC 8514 §4.3: the save date's day in UTC (FETCH SAVEDATE's zone;
+    // every mailbox keeps save dates, so SAVEDATESUPPORTED matches all); a
+    // message that has none (docs/STORAGE.md) falls back on the internal
+    // date, as a mailbox without save dates does.
+    if (saved && m.save_date != store::kNoSaveDate) day = day_of(m.save_date, 0);
     const bool sent = n.key == SearchKey::SentBefore || n.key == SearchKey::SentOn ||
                       n.key == SearchKey::SentSince;
     std::string_view value;
     if (sent && header_value("Date", &value)) (void)date_header_day(value, &day);
     const std::int64_t want = days_from_civil(n.date.year, n.date.month, n.date.day);
-    // RFC 8514 §4.3: without a save date SAVED* use the internal date.
     if (n.key == SearchKey::Before || n.key == SearchKey::SentBefore ||
         n.key == SearchKey::SavedBefore) {
         return day < want;
@@ -366,8 +372,10 @@ bool Session::search_match(std::uint32_t seq, std::uint32_t index) {
         case SearchKey::SavedBefore:
         case SearchKey::SavedOn:
         case SearchKey::SavedSince: return search_date_matches(n);
-        // RFC 8514 §4.3: the store keeps no save date (docs/STATUS.md).
-        case SearchKey::SaveDateSupported: return false;
+        case SearchKey::SaveDateSupported: return true;
+        // RFC 8474 §6: not one of our ids (0): nothing; THREADID is NIL (§5.2).
+        case SearchKey::EmailId: return n.number != 0 && m.email_id == n.number;
+        case SearchKey::ThreadId: return false;
         case SearchKey::From:
         case SearchKey::To:
         case SearchKey::Cc:

@@ -2,6 +2,7 @@
 // 7162 §3.1.8, §3.2.5), CLOSE (§6.4.2) and UNSELECT (RFC 3691), and opening
 // the user's store on the first command that needs it.
 #include "core/base/text.h"
+#include "core/imap/object_id.h"
 #include "core/session/session.h"
 #include "core/store/user_store.h"
 
@@ -117,6 +118,11 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     untagged(w.view());
     w.clear();
     w.put("OK [UIDNEXT ").put_uint(selected_->uid_next()).put("] Predicted next UID");
+    untagged(w.view());
+    w.clear();  // RFC 8474 §4.2: every SELECT and EXAMINE names the MAILBOXID
+    w.put("OK [MAILBOXID (");
+    imap::put_object_id(w, imap::kMailboxIdPrefix, selected_->mailbox_id());
+    w.put(")] Ok");
     untagged(w.view());
     if (condstore_) {
         // RFC 7162 §3.1.2.1: every mailbox here keeps mod-sequences.

@@ -404,10 +404,11 @@ void Session::write_capabilities(TextWriter& w) const {
     // RFC 5255 §4.3: i;unicode-casemap in SEARCH, SORT and THREAD.
     w.put(" I18NLEVEL=1");
     w.put(" SEARCHRES");    // RFC 5182
-    w.put(" SAVEDATE");     // RFC 8514, without save dates in the store (§4.2, §4.3)
+    w.put(" SAVEDATE");     // RFC 8514 (save dates in the index since its version 2)
     w.put(" PREVIEW");      // RFC 8970
     w.put(" REPLACE");      // RFC 8508
     w.put(" UTF8=ACCEPT");  // RFC 6855
+    w.put(" OBJECTID");     // RFC 8474
     if (services_.compress_pool != nullptr) w.put(" COMPRESS=DEFLATE");  // RFC 4978
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
     if (state_ != SessionState::NotAuthenticated) return;

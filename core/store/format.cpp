@@ -135,7 +135,7 @@ bool decode_trailer(const std::uint8_t in[kFrameTrailerSize], std::uint32_t* bod
 void encode(const State& s, std::uint8_t out[kStateSlotSize]) {
     std::memset(out, 0, kStateSlotSize);
     store32(out, kIndexMagic);
-    store16(out + 4, kVersion);
+    store16(out + 4, kIndexVersion);
     store16(out + 6, kRecordSize);
     store64(out + 8, s.generation);
     store32(out + 16, s.uid_validity);
@@ -151,13 +151,17 @@ void encode(const State& s, std::uint8_t out[kStateSlotSize]) {
     store32(out + 72, s.keyword_count);
     store32(out + 76, s.first_recent_uid);
     store32(out + 80, s.relocations);
+    store64(out + 84, s.mailbox_id);
     seal(out, kStateSlotSize - 4);
 }
 
 bool decode(const std::uint8_t in[kStateSlotSize], State* s) {
-    if (load32(in) != kIndexMagic || load16(in + 4) != kVersion || load16(in + 6) != kRecordSize ||
-        !sealed(in, kStateSlotSize - 4))
+    if (load32(in) != kIndexMagic || !sealed(in, kStateSlotSize - 4)) return false;
+    const std::uint16_t version = load16(in + 4);
+    if (!(version == kIndexVersion && load16(in + 6) == kRecordSize) &&
+        !(version == kIndexVersion1 && load16(in + 6) == kRecordSize1))
         return false;
+    s->version = version;
     s->generation = load64(in + 8);
     s->uid_validity = load32(in + 16);
     s->uid_next = load32(in + 20);
@@ -172,6 +176,7 @@ bool decode(const std::uint8_t in[kStateSlotSize], State* s) {
     s->keyword_count = load32(in + 72);
     s->first_recent_uid = load32(in + 76);
     s->relocations = load32(in + 80);
+    s->mailbox_id = version == kIndexVersion ? load64(in + 84) : 0;  // reserved in version 1
     return s->keyword_count <= kMaxKeywords;
 }
 
@@ -229,16 +234,33 @@ void encode_fixed(const Record& r, std::uint8_t out[kRecordFixedSize]) {
     store64(out + 8, r.offset);
     store64(out + 16, static_cast<std::uint64_t>(r.internal_date));
     store16(out + 24, static_cast<std::uint16_t>(r.zone_minutes));
-    seal(out, 28);
+    store64(out + 28, static_cast<std::uint64_t>(r.save_date));
+    store64(out + 36, r.email_id);
+    seal(out, kRecordFixedSize - 4);
 }
 
-bool decode_fixed(const std::uint8_t in[kRecordFixedSize], Record* r) {
-    if (!sealed(in, 28)) return false;
+namespace {
+// The fields versions 1 and 2 share (bytes 0..25).
+void decode_common(const std::uint8_t* in, Record* r) {
     r->uid = load32(in);
     r->size = load32(in + 4);
     r->offset = load64(in + 8);
     r->internal_date = static_cast<std::int64_t>(load64(in + 16));
     r->zone_minutes = static_cast<std::int16_t>(load16(in + 24));
+}
+}  // namespace
+
+bool decode_fixed(const std::uint8_t in[kRecordFixedSize], Record* r) {
+    if (!sealed(in, kRecordFixedSize - 4)) return false;
+    decode_common(in, r);
+    r->save_date = static_cast<std::int64_t>(load64(in + 28));
+    r->email_id = load64(in + 36);
+    return r->uid != 0;
+}
+
+bool decode_fixed1(const std::uint8_t in[kRecordFixedSize1], Record* r) {
+    if (!sealed(in, kRecordFixedSize1 - 4)) return false;
+    decode_common(in, r);
     return r->uid != 0;
 }
 

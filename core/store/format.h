@@ -26,7 +26,14 @@
 
 namespace tinyimapd::store {
 
+// m.data's DataHeader and FrameHeader.
 inline constexpr std::uint16_t kVersion = 1;
+// m.index (StateSlot): 2 since the records carry a save date and an email id
+// and the state a mailbox id (RFC 8514, RFC 8474). An index of version 1 is
+// upgraded when the mailbox is opened (Mailbox::upgrade_index, docs/STORAGE.md
+// "Upgrading a version 1 index"); nothing else reads one.
+inline constexpr std::uint16_t kIndexVersion = 2;
+inline constexpr std::uint16_t kIndexVersion1 = 1;
 
 // CRC-32C (Castagnoli, reflected, init/xorout 0xFFFFFFFF), as in iSCSI/ext4.
 std::uint32_t crc32c(const void* data, std::size_t length, std::uint32_t crc = 0);
@@ -107,14 +114,21 @@ inline constexpr std::size_t kKeywordEntrySize = 64;
 inline constexpr std::size_t kMaxKeywordLength = 59;
 inline constexpr std::uint64_t kKeywordTableOffset = 4096;
 inline constexpr std::uint64_t kRecordsOffset = 8192;
-inline constexpr std::size_t kRecordSize = 80;
-inline constexpr std::size_t kRecordFixedSize = 32;
+inline constexpr std::size_t kRecordSize = 96;
+inline constexpr std::size_t kRecordFixedSize = 48;
 inline constexpr std::size_t kRecordSlotSize = 24;
-inline constexpr std::size_t kRecordSlotOffset[2] = {32, 56};
+inline constexpr std::size_t kRecordSlotOffset[2] = {48, 72};
+// Version 1 records (read only by the upgrade): the same fields without the
+// save date and the email id, the same slots.
+inline constexpr std::size_t kRecordSize1 = 80;
+inline constexpr std::size_t kRecordFixedSize1 = 32;
+inline constexpr std::size_t kRecordSlotOffset1[2] = {32, 56};
 static_assert(kJournalOffset + kJournalSize <= kKeywordTableOffset);
 static_assert(kKeywordTableOffset + kMaxKeywords * kKeywordEntrySize <= kRecordsOffset);
 static_assert(kRecordSlotOffset[1] + kRecordSlotSize == kRecordSize);
 static_assert(kRecordSlotOffset[0] == kRecordFixedSize);
+static_assert(kRecordSlotOffset1[1] + kRecordSlotSize == kRecordSize1);
+static_assert(kRecordSlotOffset1[0] == kRecordFixedSize1);
 
 inline constexpr std::uint64_t record_offset(std::uint32_t position) {
     return kRecordsOffset + static_cast<std::uint64_t>(position) * kRecordSize;
@@ -140,6 +154,14 @@ struct State {
     // middle in place"): record offsets changed, frames of expunged messages
     // were overwritten. Was reserved (0) before the slide existed.
     std::uint32_t relocations = 0;
+    // RFC 8474 §4 MAILBOXID: random, made with the mailbox (CREATE, the
+    // first INBOX, the upgrade of a version 1 index), kept by RENAME and by
+    // every rewrite of the index (compaction, rebuild). Was reserved (0) in
+    // version 1.
+    std::uint64_t mailbox_id = 0;
+    // The version the slot was written with: decode() accepts kIndexVersion1
+    // (record size 80) for the upgrade; encode() always writes kIndexVersion.
+    std::uint16_t version = kIndexVersion;
 };
 void encode(const State& s, std::uint8_t out[kStateSlotSize]);
 bool decode(const std::uint8_t in[kStateSlotSize], State* s);
@@ -193,6 +215,10 @@ void encode_keyword(std::string_view name, std::uint8_t out[kKeywordEntrySize]);
 // Returns false for a torn/corrupt entry; *name views `in`.
 bool decode_keyword(const std::uint8_t in[kKeywordEntrySize], std::string_view* name);
 
+// A record without a save date (RFC 8514 §4.2: FETCH SAVEDATE is NIL):
+// one that came from a version 1 index, or was rebuilt from m.data alone.
+inline constexpr std::int64_t kNoSaveDate = INT64_MIN;
+
 // One message's index entry, both parts decoded.
 struct Record {
     std::uint32_t uid = 0;
@@ -200,6 +226,13 @@ struct Record {
     std::uint64_t offset = 0;  // of the FrameHeader in m.data
     std::int64_t internal_date = 0;
     std::int16_t zone_minutes = 0;
+    // RFC 8514: when the message was saved into this mailbox (APPEND, COPY,
+    // MOVE, delivery), seconds since 1970 UTC; kNoSaveDate if unknown.
+    std::int64_t save_date = kNoSaveDate;
+    // RFC 8474 §5.1 EMAILID: made when the message is first saved, kept by
+    // COPY and MOVE (the copy carries its source's), by compaction, slides
+    // and rebuilds (when the old record is readable). Never 0.
+    std::uint64_t email_id = 0;
     // The current (effective) mutable state:
     std::uint64_t modseq = 0;
     std::uint64_t keywords = 0;
@@ -211,6 +244,9 @@ inline constexpr std::uint8_t kSlotExpunged = 1;
 
 void encode_fixed(const Record& r, std::uint8_t out[kRecordFixedSize]);
 bool decode_fixed(const std::uint8_t in[kRecordFixedSize], Record* r);
+// A version 1 fixed part (32 bytes): save_date and email_id are left as
+// they are in *r.
+bool decode_fixed1(const std::uint8_t in[kRecordFixedSize1], Record* r);
 void encode_slot(const Record& r, std::uint8_t out[kRecordSlotSize]);
 // The mutable part of one slot into *r (modseq, keywords, flags, expunged).
 bool decode_slot(const std::uint8_t in[kRecordSlotSize], Record* r);

@@ -219,7 +219,8 @@ void Mailbox::retire(bool deleted) {
 
 Status Mailbox::write_empty(Services& s, std::string_view dir, std::string_view data_name,
                             std::string_view index_name, std::uint32_t uid_validity,
-                            std::uint32_t uid_next, std::uint64_t highest_modseq) {
+                            std::uint32_t uid_next, std::uint64_t highest_modseq,
+                            std::uint64_t mailbox_id, std::uint64_t* made) {
     Path ip, dp;
     Status st = join(dir, index_name, &ip);
     if (st == Status::Ok) st = join(dir, data_name, &dp);
@@ -236,6 +237,8 @@ Status Mailbox::write_empty(Services& s, std::string_view dir, std::string_view 
     ns.data_length = kDataHeaderSize;
     ns.data_file_id = dh.file_id;
     ns.first_recent_uid = uid_next;
+    ns.mailbox_id = mailbox_id != 0 ? mailbox_id : fresh_id(s);
+    if (made != nullptr) *made = ns.mailbox_id;
     std::uint8_t sb[kStateSlotSize];
     encode(ns, sb);
     std::uint8_t hb[kDataHeaderSize];
@@ -258,10 +261,12 @@ Status Mailbox::write_empty(Services& s, std::string_view dir, std::string_view 
 }
 
 Status Mailbox::create_files(Services& s, std::string_view dir, std::uint32_t uid_validity,
-                             std::uint32_t uid_next, std::uint64_t highest_modseq) {
+                             std::uint32_t uid_next, std::uint64_t highest_modseq,
+                             std::uint64_t* mailbox_id) {
     // m.index first, then m.data under a temporary name: the rename to
     // m.data is what makes the directory a selectable mailbox.
-    Status st = write_empty(s, dir, kDataNew, kIndexFile, uid_validity, uid_next, highest_modseq);
+    Status st = write_empty(s, dir, kDataNew, kIndexFile, uid_validity, uid_next, highest_modseq, 0,
+                            mailbox_id);
     Path np, dp;
     if (st == Status::Ok) st = join(dir, kDataNew, &np);
     if (st == Status::Ok) st = join(dir, kDataFile, &dp);

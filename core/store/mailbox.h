@@ -78,6 +78,8 @@ struct MessageInfo {
     std::uint64_t data_offset = 0;  // of the message bytes in m.data (internal)
     std::uint64_t file_id = 0;      // m.data it refers to (read() follows a compaction)
     std::uint32_t relocations = 0;  // State::relocations then (read() follows a slide)
+    std::int64_t save_date = kNoSaveDate;  // RFC 8514 (kNoSaveDate: NIL)
+    std::uint64_t email_id = 0;            // RFC 8474 §5.1 EMAILID
 };
 
 // A session's snapshot (SELECT/EXAMINE). Placed by the caller (one per
@@ -145,7 +147,8 @@ struct StatusInfo {
     std::uint32_t uid_validity = 0;
     std::uint32_t unseen = 0;
     std::uint64_t highest_modseq = 0;
-    std::uint64_t size = 0;  // RFC 8438 STATUS=SIZE
+    std::uint64_t size = 0;        // RFC 8438 STATUS=SIZE
+    std::uint64_t mailbox_id = 0;  // RFC 8474 §4.3 MAILBOXID
 };
 
 // Streamed APPEND state, placed by the caller (one per session).
@@ -219,14 +222,23 @@ public:
     // Writes a new, empty mailbox's files into `dir` (which exists and is
     // empty) and makes them durable. The directory entry of `dir` itself is
     // the caller's to sync.
+    // *mailbox_id (if given): the new mailbox's MAILBOXID (RFC 8474 §4.1).
     static Status create_files(Services& s, std::string_view dir, std::uint32_t uid_validity,
-                               std::uint32_t uid_next, std::uint64_t highest_modseq);
+                               std::uint32_t uid_next, std::uint64_t highest_modseq,
+                               std::uint64_t* mailbox_id = nullptr);
 
     // A fresh, empty pair of files (m.data under `data_name`, m.index under
     // `index_name`), each written and fsynced; no directory sync.
+    // `mailbox_id` 0: a new one (written to *mailbox_id if given).
     static Status write_empty(Services& s, std::string_view dir, std::string_view data_name,
                               std::string_view index_name, std::uint32_t uid_validity,
-                              std::uint32_t uid_next, std::uint64_t highest_modseq);
+                              std::uint32_t uid_next, std::uint64_t highest_modseq,
+                              std::uint64_t mailbox_id = 0, std::uint64_t* made = nullptr);
+    // Gives the index at `index_path` (a copy of another mailbox's, not open)
+    // a new mailbox id in its state slots, and drops its redo records (the
+    // copy holds their writes already): RENAME INBOX's copy is a new mailbox
+    // (RFC 8474 §4, RFC 3501 §6.3.5). The caller fsyncs nothing: this does.
+    static Status reissue_mailbox_id(Services& s, std::string_view index_path);
     // Holds the mailbox lock across a multi-step tree operation (RENAME
     // INBOX); Busy if another process has it.
     Status hold();
@@ -300,6 +312,8 @@ public:
     std::uint32_t uid_validity() const { return state_.uid_validity; }
     std::uint32_t uid_next() const { return state_.uid_next; }
     std::uint64_t highest_modseq() const { return state_.highest_modseq; }
+    // RFC 8474 §4 MAILBOXID (never 0 once open).
+    std::uint64_t mailbox_id() const { return state_.mailbox_id; }
     // Message `seq` (1-based) of the view; NotFound past the end.
     Status message(const View& v, std::uint32_t seq, MessageInfo* out);
     // The view's sequence number of `uid`, or 0 (binary search over the index).
@@ -504,13 +518,20 @@ private:
     void close_files();
     Status lock();
     void unlock();
-    Status read_state(port::File index, State* out, int* slot);
+    // Only version 2 states unless `any_version` (recovery, before the upgrade).
+    Status read_state(port::File index, State* out, int* slot, bool any_version = false);
     Status write_state(const State& s);  // to the slot that is not current
     Status recover();
     Status load_keywords();
     Status load_gone();
     Status repair_tail();
     Status rebuild_index();
+    // Rewrites a version 1 index as version 2 (mailbox_upgrade.cpp).
+    Status upgrade_index();
+    Status upgrade_records(port::File out, std::uint64_t file_size);
+    // A new EMAILID (RFC 8474 §5.1): distinct for every call in this
+    // process, random across processes and restarts.
+    std::uint64_t next_email_id();
     Status rebuild_records(port::File out, bool have_old, std::uint64_t file_size, State* ns,
                            std::uint64_t* at);
     Status find_frame_after(std::uint64_t from, std::uint64_t file_size, std::uint32_t last_uid,
@@ -683,6 +704,8 @@ private:
     std::uint64_t slide_key() const {
         return (std::uint64_t{state_.record_count} << 32) | state_.expunged_count;
     }
+    std::uint64_t id_base_ = 0;   // next_email_id(): random base, drawn at the first call
+    std::uint64_t id_count_ = 0;  // ... and ids made since
     bool opening_ = false;        // open() is recovering: an overflow compaction is stepped
     bool gone_overflow_ = false;  // the gone list is incomplete until that compaction commits
 };

@@ -14,7 +14,7 @@ using namespace detail;  // the helpers of mailbox_detail.h
 
 // ---- index state ------------------------------------------------------------
 
-Status Mailbox::read_state(port::File index, State* out, int* slot) {
+Status Mailbox::read_state(port::File index, State* out, int* slot, bool any_version) {
     std::uint8_t buf[kJournalOffset + kJournalSize];
     port::FsResult r = s_->fs.pread(index, buf, sizeof buf, 0);
     if (r.status != Status::Ok) return r.status;
@@ -26,6 +26,7 @@ Status Mailbox::read_state(port::File index, State* out, int* slot) {
         if (r.bytes < (i + 1) * kStateSlotSize) break;
         State s;
         if (!decode(buf + kStateSlotOffset[i], &s)) continue;
+        if (s.version != kIndexVersion && !any_version) continue;
         if (found && s.generation <= out->generation) continue;
         *out = s;
         *slot = i;

@@ -22,7 +22,9 @@ Status Mailbox::recover() {
 
     State st_index;
     int slot = 0;
-    bool have = index_ != port::kNoFile && read_state(index_, &st_index, &slot) == Status::Ok;
+    // Version 1 states count here (an index not upgraded yet, or a
+    // compaction of an older binary to roll forward): upgraded below.
+    bool have = index_ != port::kNoFile && read_state(index_, &st_index, &slot, true) == Status::Ok;
     Path p, q;
     if ((st = path(kIndexNew, &p)) != Status::Ok) return st;
     if (have && st_index.data_file_id != data_header_.file_id) {
@@ -33,7 +35,7 @@ Status Mailbox::recover() {
         if (x.ok()) {
             State ns;
             int nslot = 0;
-            const bool match = read_state(x.value, &ns, &nslot) == Status::Ok &&
+            const bool match = read_state(x.value, &ns, &nslot, true) == Status::Ok &&
                                ns.data_file_id == data_header_.file_id;
             (void)s_->fs.close(x.value);
             if (match) {
@@ -45,7 +47,7 @@ Status Mailbox::recover() {
                 auto y = s_->fs.open(q.view(), kRw | port::kOpenNoFollow);
                 if (!y.ok()) return y.status;
                 index_ = y.value;
-                have = read_state(index_, &st_index, &slot) == Status::Ok;
+                have = read_state(index_, &st_index, &slot, true) == Status::Ok;
             }
         }
     }
@@ -59,6 +61,12 @@ Status Mailbox::recover() {
         if ((st = s_->fs.unlink(q.view())) != Status::Ok) return st;
     }
 
+    if (have && st_index.version != kIndexVersion) {
+        // A version 1 index: rewritten as version 2 (m.index.new, renamed
+        // over m.index), then recovered as any index.
+        if ((st = upgrade_index()) != Status::Ok) return st;
+        have = read_state(index_, &st_index, &slot) == Status::Ok;
+    }
     if (!have) return rebuild_index();
     state_ = st_index;
     state_slot_ = slot;
@@ -139,6 +147,9 @@ Status Mailbox::repair_tail() {
             return rebuild_index();
         Record n = record_of(h, at);
         n.modseq = state_.highest_modseq;
+        // Its commit is the last one, moments before the crash.
+        n.save_date = s_->clock.wall_seconds();
+        n.email_id = next_email_id();
         Status st = write_record(pos, n, true);
         if (st != Status::Ok) return st;
         last_uid = h.uid;
@@ -191,7 +202,11 @@ Status Mailbox::rebuild_records(port::File out, bool have_old, std::uint64_t fil
             r.flags = o.flags;
             r.keywords = o.keywords;
             r.expunged = o.expunged;
+            r.save_date = o.save_date;
+            r.email_id = o.email_id;
         }
+        // Not known from m.data alone: a new EMAILID, no save date (NIL).
+        if (r.email_id == 0) r.email_id = next_email_id();
         if (!have_old || ns->keyword_count == 0) r.keywords = 0;
         r.modseq = ns->highest_modseq;
         std::uint8_t buf[kRecordSize] = {};
@@ -265,6 +280,9 @@ Status Mailbox::rebuild_index() {
     ns.data_file_id = data_header_.file_id;
     ns.keyword_count = have_old ? old.keyword_count : 0;
     ns.first_recent_uid = have_old ? old.first_recent_uid : 1;
+    // RFC 8474 §4: the same mailbox keeps its MAILBOXID; a new one only when
+    // the old index is unreadable (docs/STORAGE.md "Known limits").
+    ns.mailbox_id = have_old && old.mailbox_id != 0 ? old.mailbox_id : fresh_id(*s_);
     std::uint32_t uid_next = data_header_.uid_floor;
     if (have_old && old.uid_next > uid_next) uid_next = old.uid_next;
 

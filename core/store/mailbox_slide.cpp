@@ -223,8 +223,19 @@ Status Mailbox::relocate_records(std::uint32_t position, std::uint32_t count, st
             st = Status::Io;
             break;
         }
+        // Only the offset changes: the save date and the EMAILID stay
+        // (read from the record as it is; a torn one gets a new EMAILID).
         std::uint8_t fb[kRecordFixedSize];
-        encode_fixed(record_of(h, offset), fb);
+        Record r = record_of(h, offset);
+        Record old;
+        if (pread_full(s_->fs, index_, fb, sizeof fb, record_offset(position + i)) == Status::Ok &&
+            decode_fixed(fb, &old) && old.uid == h.uid) {
+            r.save_date = old.save_date;
+            r.email_id = old.email_id;
+        } else {
+            r.email_id = next_email_id();
+        }
+        encode_fixed(r, fb);
         st = pwrite_all(s_->fs, index_, fb, sizeof fb, record_offset(position + i));
         last_uid = h.uid;
         offset += kFrameOverhead + h.size;

@@ -290,6 +290,8 @@ Status Mailbox::commit_append(Appender& a, std::uint32_t* uid) {
     r.zone_minutes = a.zone_minutes;
     r.flags = a.flags;
     r.keywords = a.keywords;
+    r.save_date = s_->clock.wall_seconds();  // RFC 8514: saved now
+    r.email_id = next_email_id();            // RFC 8474 §5.1: a new message
     a.batch_end = end;
     *uid = a.uid;
     if (!single) return Status::Ok;
@@ -693,6 +695,10 @@ Status Mailbox::copy_step(const View& v, std::uint32_t seq, Mailbox& dest, CopyC
         r.offset = dest.txn_data_end_;
         r.internal_date = m.internal_date;
         r.zone_minutes = m.zone_minutes;
+        // RFC 8514: saved into dest now; RFC 8474 §5.1: the copy (and the
+        // message MOVE takes along) keeps its source's EMAILID.
+        r.save_date = s_->clock.wall_seconds();
+        r.email_id = m.email_id != 0 ? m.email_id : dest.next_email_id();
         r.flags = static_cast<std::uint8_t>(m.flags & ~mail::kRecent);
         r.keywords = kw;
         r.modseq = dest.next_.highest_modseq;

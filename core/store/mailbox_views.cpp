@@ -176,6 +176,8 @@ Status Mailbox::message(const View& v, std::uint32_t seq, MessageInfo* out) {
     out->keywords = r.keywords;
     out->internal_date = r.internal_date;
     out->zone_minutes = r.zone_minutes;
+    out->save_date = r.save_date;
+    out->email_id = r.email_id;
     out->modseq = r.modseq;
     out->expunged = r.expunged;
     out->data_offset = r.offset + kFrameHeaderSize;
@@ -225,6 +227,7 @@ Status Mailbox::status(StatusInfo* out) {
     out->unseen = state_.live_count - state_.seen_count;
     out->highest_modseq = state_.highest_modseq;
     out->size = state_.live_bytes;
+    out->mailbox_id = state_.mailbox_id;
     const std::uint32_t a = find_position(first_recent_uid_);
     std::uint32_t recent = state_.record_count - a;
     for (std::size_t i = 0; i < gone_count_; ++i) {

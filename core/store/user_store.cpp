@@ -454,13 +454,13 @@ private:
     Status status_ = Status::Ok;
 };
 
-Status UserStore::create(std::string_view name) {
+Status UserStore::create(std::string_view name, std::uint64_t* mailbox_id) {
     TreeLock held(reg_.services().fs, root_);
     if (held.status() != Status::Ok) return held.status();
-    return create_locked(name);
+    return create_locked(name, mailbox_id);
 }
 
-Status UserStore::create_locked(std::string_view name) {
+Status UserStore::create_locked(std::string_view name, std::uint64_t* mailbox_id) {
     Services& s = reg_.services();
     Path dir, tmp;
     Status st = mailbox_dir(name, &dir);
@@ -468,7 +468,7 @@ Status UserStore::create_locked(std::string_view name) {
     if (exists(s.fs, dir.view(), port::FileType::Directory)) {
         if (selectable(s.fs, dir.view())) return Status::Exists;
         // A \Noselect parent becomes a mailbox of its own.
-        return Mailbox::create_files(s, dir.view(), reg_.new_uid_validity(), 1, 1);
+        return Mailbox::create_files(s, dir.view(), reg_.new_uid_validity(), 1, 1, mailbox_id);
     }
     // Build everything missing — superiors and the mailbox — in one
     // temporary directory beside the first missing level, then rename it
@@ -508,7 +508,7 @@ Status UserStore::create_locked(std::string_view name) {
         }
         if ((st = s.fs.sync_dir(tmp.view())) != Status::Ok) return st;
     }
-    st = Mailbox::create_files(s, inner.view(), reg_.new_uid_validity(), 1, 1);
+    st = Mailbox::create_files(s, inner.view(), reg_.new_uid_validity(), 1, 1, mailbox_id);
     if (st == Status::Ok) st = s.fs.rename(tmp.view(), first_missing);  // the commit
     if (st == Status::Ok) st = s.fs.sync_dir(parent);
     return st;
@@ -612,11 +612,16 @@ Status UserStore::rename_inbox(std::string_view inbox, std::string_view to) {
         if (st == Status::Ok) st = join(tmp.view(), file, &b);
         if (st == Status::Ok) st = copy_file(s, a.view(), b.view());
     }
+    // RFC 8474 §4: the new mailbox is a new one (RFC 3501 §6.3.5: INBOX's
+    // messages move to it), so its copy gets a MAILBOXID of its own; INBOX
+    // keeps its own.
+    if (st == Status::Ok) st = join(tmp.view(), kIndexFile, &b);
+    if (st == Status::Ok) st = Mailbox::reissue_mailbox_id(s, b.view());
     if (st == Status::Ok) st = s.fs.sync_dir(tmp.view());
     // The empty INBOX-to-be and the marker that says where the messages go.
     if (st == Status::Ok)
         st = Mailbox::write_empty(s, inbox, kDataNew, kIndexNew, state.uid_validity, state.uid_next,
-                                  state.highest_modseq + 1);
+                                  state.highest_modseq + 1, state.mailbox_id);
     if (st == Status::Ok) st = join(inbox, kResetFile, &marker);
     if (st == Status::Ok) {
         std::uint8_t buf[kResetMax];

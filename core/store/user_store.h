@@ -70,8 +70,9 @@ public:
 
     // CREATE (§6.3.3): Exists if it exists (INBOX always does); a \Noselect
     // directory becomes selectable; missing superiors are made \Noselect
-    // (in the same atomic step as the mailbox).
-    Status create(std::string_view name);
+    // (in the same atomic step as the mailbox). *mailbox_id (if given):
+    // the new mailbox's MAILBOXID (RFC 8474 §4.1).
+    Status create(std::string_view name, std::uint64_t* mailbox_id = nullptr);
     // DELETE (§6.3.4): Permission for INBOX; NotEmpty for a \Noselect name
     // with children. Sessions that have it selected see their view deleted
     // (Mailbox::retire; RFC 2180 §3.3).
@@ -103,7 +104,7 @@ public:
     Status set_special_use(std::string_view name, std::uint8_t uses);
 
 private:
-    Status create_locked(std::string_view name);
+    Status create_locked(std::string_view name, std::uint64_t* mailbox_id = nullptr);
     Status make_parents(std::string_view dir);
     Status rename_inbox(std::string_view inbox_dir, std::string_view to_dir);
     Status clear_tmp(std::string_view tmp_dir);

@@ -1064,6 +1064,17 @@ FileState file_state(const std::string& path) {
     return s;
 }
 
+// The version of the index at `path` as its first state slot says (0 if
+// unreadable): opening upgrades version 1 (docs/STORAGE.md).
+unsigned index_version(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return 0;
+    unsigned char b[6] = {};
+    const bool ok = ::pread(fd, b, sizeof b, 0) == static_cast<ssize_t>(sizeof b);
+    ::close(fd);
+    return ok ? static_cast<unsigned>(b[4] | (b[5] << 8)) : 0;
+}
+
 // Checks one user; returns the worst exit code (0 if all is well or repaired).
 int check_user(Env& env, const std::string& user) {
     const std::string root = user_root(env, user);
@@ -1087,6 +1098,7 @@ int check_user(Env& env, const std::string& user) {
         const std::string d(dir.view());
         const FileState index0 = file_state(d + "/m.index");
         const FileState data0 = file_state(d + "/m.data");
+        const bool old_index = index_version(d + "/m.index") == store::kIndexVersion1;
         const bool leftovers = file_state(d + "/m.data.new").exists ||
                                file_state(d + "/m.index.new").exists ||
                                file_state(d + "/m.reset").exists;
@@ -1125,6 +1137,9 @@ int check_user(Env& env, const std::string& user) {
         std::vector<std::string> repairs;
         if (!index0.exists) {
             repairs.push_back("index was missing: rebuilt from the data file");
+        } else if (index1.inode != index0.inode && old_index &&
+                   index_version(d + "/m.index") == store::kIndexVersion) {
+            repairs.push_back("index upgraded to version 2 (save dates, object ids)");
         } else if (index1.inode != index0.inode) {
             repairs.push_back("index rebuilt");
         }

@@ -249,10 +249,14 @@ constexpr Step kConversation[] = {
     {"r1 SEARCH RETURN (SAVE) ALL\r\nr2 FETCH $ (FLAGS)\r\nr3 UID SEARCH RETURN (SAVE MIN ALL) "
      "OR $ 1\r\nr4 UID FETCH $ UID\r\nr5 STORE $ -FLAGS (\\Answered)\r\n",
      "r5 OK"},
-    // RFC 8514 SAVEDATE (NIL: no save dates in the store) and its keys.
+    // RFC 8514 SAVEDATE and its keys.
     {"v1 FETCH 1:* (SAVEDATE)\r\nv2 SEARCH OR SAVEDATESUPPORTED SAVEDSINCE 1-Jan-2000 "
      "SAVEDBEFORE 1-Jan-2100 NOT SAVEDON 1-Jan-1999\r\n",
      "v2 OK"},
+    // RFC 8474 OBJECTID: EMAILID/THREADID in FETCH and SEARCH, MAILBOXID.
+    {"o1 FETCH 1:* (EMAILID THREADID)\r\no2 UID SEARCH OR EMAILID M0000000000000001 "
+     "THREADID T1\r\no3 STATUS INBOX (MAILBOXID)\r\n",
+     "o3 OK"},
     // RFC 8970 PREVIEW: the walk, the HTML and charset paths, the cache.
     {"w1 FETCH 1:* (PREVIEW)\r\nw2 FETCH 1:* (UID PREVIEW (LAZY))\r\n", "w2 OK"},
     {"j1 FIND ALL.MAILBOXES *\r\nj2 FETCH 1 (RFC822.PEEK RFC822.TEXT.PEEK)\r\n", "j2 OK"},

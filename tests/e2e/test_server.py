@@ -470,7 +470,10 @@ class Login(WithServer):
         self.assertTrue(c.until_tagged(b"b")[-1].startswith(b"b OK"))
         self.assertTrue(c.until_tagged(b"p")[-1].startswith(b"p OK"))
         self.assertTrue(c.until_tagged(b"s")[-1].startswith(b"s OK"))
-        self.assertTrue(c.line().startswith(b"c NO [CANNOT] "))
+        # RFC 8474 EMAILID is served now (it was refused with NO [CANNOT]).
+        fetched = c.until_tagged(b"c")
+        self.assertTrue(fetched[0].startswith(b"* 1 FETCH (EMAILID (M"), fetched)
+        self.assertTrue(fetched[-1].startswith(b"c OK"), fetched)
         self.assertTrue(c.line().startswith(b"d BAD "))
 
 

@@ -116,6 +116,19 @@ struct World {
     }
 };
 
+// The whole answer to a successful CREATE tagged `tag`: RFC 8474 §4.1 names
+// the new mailbox's MAILBOXID ("F" and 16 hex digits, core/imap/object_id.h).
+inline bool create_ok(const std::string& r, const std::string& tag) {
+    const std::string head = tag + " OK [MAILBOXID (F";
+    const std::string tail = ")] CREATE completed\r\n";
+    if (r.size() != head.size() + 16 + tail.size()) return false;
+    if (r.compare(0, head.size(), head) != 0) return false;
+    if (r.compare(head.size() + 16, tail.size(), tail) != 0) return false;
+    for (std::size_t i = head.size(); i < head.size() + 16; ++i)
+        if (std::string("0123456789abcdef").find(r[i]) == std::string::npos) return false;
+    return true;
+}
+
 // A new connection, greeted and logged in (LOGIN must succeed).
 inline port::Handle login(World& w, const char* user = "alice",
                           const char* password = "wonderland") {
@@ -133,7 +146,7 @@ inline const std::string kCaps =
     "CHILDREN LIST-EXTENDED "
     "LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE "
     "QUOTA=RES-MESSAGE STATUS=SIZE MULTIAPPEND WITHIN UNAUTHENTICATE SORT SORT=DISPLAY "
-    "THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT I18NLEVEL=1 SEARCHRES SAVEDATE PREVIEW REPLACE UTF8=ACCEPT "
+    "THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT I18NLEVEL=1 SEARCHRES SAVEDATE PREVIEW REPLACE UTF8=ACCEPT OBJECTID "
     "APPENDLIMIT=67108864";
 inline const std::string kGreeting =
     "* OK [CAPABILITY " + kCaps + " AUTH=PLAIN] tinyimapd ready\r\n";

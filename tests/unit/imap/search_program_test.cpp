@@ -95,6 +95,8 @@ const char* key_name(SearchKey k) {
         case SearchKey::SavedOn: return "SAVEDON";
         case SearchKey::SavedSince: return "SAVEDSINCE";
         case SearchKey::SaveDateSupported: return "SAVEDATESUPPORTED";
+        case SearchKey::EmailId: return "EMAILID";
+        case SearchKey::ThreadId: return "THREADID";
     }
     return "?";
 }
@@ -138,6 +140,8 @@ std::string render(const SearchNode* nodes, std::size_t i) {
         case SearchKey::Text:
         case SearchKey::To:
         case SearchKey::Keyword:
+        case SearchKey::EmailId:
+        case SearchKey::ThreadId:
         case SearchKey::Unkeyword: arg(std::string(n.text)); break;
         case SearchKey::Header:
             arg(std::string(n.field));
@@ -648,4 +652,17 @@ TEST_CASE("RFC 8514 §4.3, §5: SAVEDBEFORE SAVEDON SAVEDSINCE take a date, SAVE
     CHECK(error("SAVEDSINCE 32-Dec-2014").find("[32-Dec-2014]") != std::string::npos);
     // SAVEDATESUPPORTED takes no argument: the date is read as the next key.
     CHECK(error("SAVEDATESUPPORTED 1-Jan-2015").find("Invalid sequence set") == 0);
+}
+
+TEST_CASE("RFC 8474 §6, §7: EMAILID and THREADID take an objectid", "[search][objectid]") {
+    CHECK(program("EMAILID M6d99ac3275bb4e") == "EMAILID(M6d99ac3275bb4e)");
+    CHECK(program("threadid T64b478a75b7ea9 UNSEEN") == "THREADID(T64b478a75b7ea9) UNSEEN");
+    CHECK(program("OR EMAILID Ma EMAILID Mb") == "OR(EMAILID(Ma),EMAILID(Mb))");
+    // objectid = 1*255(ALPHA / DIGIT / "_" / "-"): nothing else, not empty.
+    CHECK(error("EMAILID").find("object id") != std::string::npos);
+    CHECK(error("EMAILID M.1").find("object id") != std::string::npos);
+    CHECK(error("THREADID \"\"").find("object id") != std::string::npos);
+    CHECK(error(std::string("EMAILID M") + std::string(255, 'a')).find("object id") !=
+          std::string::npos);
+    CHECK(program(std::string("EMAILID M") + std::string(254, 'a')).rfind("EMAILID(", 0) == 0);
 }

@@ -162,7 +162,7 @@ TEST_CASE("RFC 6154 §2, §3: default special-use mailboxes, CREATE USE, LIST (S
     CHECK(all.find("* LIST (\\HasNoChildren \\Junk) \"/\" Junk\r\n") != std::string::npos);
     CHECK(all.find("* LIST (\\HasNoChildren \\Archive) \"/\" Archive\r\n") != std::string::npos);
     // §3: CREATE with USE; \All and \Flagged would be virtual: NO [USEATTR].
-    CHECK(w.say(c, "c CREATE MySpam (USE (\\Junk))\r\n") == "c OK CREATE completed\r\n");
+    CHECK(create_ok(w.say(c, "c CREATE MySpam (USE (\\Junk))\r\n"), "c"));
     CHECK(w.say(c, "d CREATE Everything (USE (\\All))\r\n") ==
           "d NO [USEATTR] \\All and \\Flagged mailboxes are not supported\r\n");
     // use-attr-ext: valid syntax, but not an attribute this server knows.
@@ -178,7 +178,7 @@ TEST_CASE("RFC 6154 §2, §3: default special-use mailboxes, CREATE USE, LIST (S
     CHECK(w.say(c, "h LIST \"\" Spam RETURN (SPECIAL-USE)\r\n") ==
           "* LIST (\\HasNoChildren \\Junk) \"/\" Spam\r\nh OK LIST completed\r\n");
     CHECK(w.say(c, "i DELETE Spam\r\n") == "i OK DELETE completed\r\n");
-    CHECK(w.say(c, "j CREATE Spam\r\n") == "j OK CREATE completed\r\n");
+    CHECK(create_ok(w.say(c, "j CREATE Spam\r\n"), "j"));
     CHECK(w.say(c, "k LIST \"\" Spam\r\n") ==
           "* LIST (\\HasNoChildren) \"/\" Spam\r\nk OK LIST completed\r\n");
 }

@@ -95,7 +95,7 @@ TEST_CASE(
     port::Handle a = login(w);
     port::Handle b = login(w);
     fill_inbox(w, a, 1000, 10000);  // 10 MB: a few turns' work
-    REQUIRE(w.say(a, "c CREATE Dest\r\n") == "c OK CREATE completed\r\n");
+    REQUIRE(create_ok(w.say(a, "c CREATE Dest\r\n"), "c"));
     w.net.client_send(a, "c COPY 1:1000 Dest\r\n");
     w.run(1);
     std::string got = w.net.client_receive(a);
@@ -124,7 +124,7 @@ TEST_CASE("RFC 3501 §6.4.7: a COPY cut short by a server shutdown keeps nothing
     World w;
     port::Handle a = login(w);
     fill_inbox(w, a, 256, 20000);
-    REQUIRE(w.say(a, "c CREATE Dest\r\n") == "c OK CREATE completed\r\n");
+    REQUIRE(create_ok(w.say(a, "c CREATE Dest\r\n"), "c"));
     w.net.client_send(a, "c COPY 1:* Dest\r\n");
     w.run(1);
     CHECK(w.net.client_receive(a).find("c OK") == std::string::npos);
@@ -352,8 +352,8 @@ TEST_CASE(
     World w;
     port::Handle a = login(w);
     port::Handle b = login(w);
-    REQUIRE(w.say(a, "c CREATE Work\r\n") == "c OK CREATE completed\r\n");
-    REQUIRE(w.say(a, "c CREATE Dest\r\n") == "c OK CREATE completed\r\n");
+    REQUIRE(create_ok(w.say(a, "c CREATE Work\r\n"), "c"));
+    REQUIRE(create_ok(w.say(a, "c CREATE Dest\r\n"), "c"));
     w.say(a, "s SELECT Work\r\n");
     for (int i = 0; i < 200; ++i) {
         append(w, a, "Subject: m\r\n\r\n" + std::string(20000, 'x') + "\r\n", "Work");

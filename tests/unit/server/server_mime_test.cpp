@@ -10,7 +10,7 @@ TEST_CASE(
     "[server][lsub]") {
     World w;
     port::Handle c = login(w);
-    CHECK(w.say(c, "b CREATE foo/bar\r\n") == "b OK CREATE completed\r\n");
+    CHECK(create_ok(w.say(c, "b CREATE foo/bar\r\n"), "b"));
     CHECK(w.say(c, "c SUBSCRIBE foo/bar\r\n") == "c OK SUBSCRIBE completed\r\n");
     CHECK(w.say(c, "d SUBSCRIBE foo/baz\r\n") == "d OK SUBSCRIBE completed\r\n");
     // RFC 3501 §6.3.9: "A "%" wildcard to LSUB must return foo, not foo/bar,

@@ -131,7 +131,7 @@ TEST_CASE("RFC 5182 §2.1, §2.2 example 6: an empty $ is a valid set that match
           "[server][searchres]") {
     World w;
     port::Handle c = twelve(w);
-    REQUIRE(w.say(c, "c CREATE \"Other Messages\"\r\n") == "c OK CREATE completed\r\n");
+    REQUIRE(create_ok(w.say(c, "c CREATE \"Other Messages\"\r\n"), "c"));
     // Before any SAVE, "$" is empty.
     CHECK(w.say(c, "f FETCH $ FLAGS\r\n") == "f OK FETCH completed\r\n");
     CHECK(w.say(c,
@@ -150,7 +150,7 @@ TEST_CASE("RFC 5182 §2.3 examples 7 and 9: pipelined COPY $ and STORE $; the la
           "[server][searchres]") {
     World w;
     port::Handle c = twelve(w);
-    REQUIRE(w.say(c, "c CREATE Junk\r\n") == "c OK CREATE completed\r\n");
+    REQUIRE(create_ok(w.say(c, "c CREATE Junk\r\n"), "c"));
     REQUIRE(w.say(c, "k STORE 3,4 +FLAGS.SILENT ($Junk)\r\n").find("k OK") != std::string::npos);
     const std::string r = w.say(c,
                                 "F282 SEARCH RETURN (SAVE) KEYWORD $Junk\r\n"
@@ -238,7 +238,7 @@ TEST_CASE(
 TEST_CASE("RFC 5182 §2.1: $ in STORE, COPY, MOVE and their UID forms", "[server][searchres]") {
     World w;
     port::Handle c = twelve(w);
-    REQUIRE(w.say(c, "c CREATE Dest\r\n") == "c OK CREATE completed\r\n");
+    REQUIRE(create_ok(w.say(c, "c CREATE Dest\r\n"), "c"));
     REQUIRE(w.say(c, "a SEARCH RETURN (SAVE) FLAGGED FROM \"Smith\"\r\n") ==
             "a OK SEARCH completed\r\n");
     CHECK(w.say(c, "s STORE $ +FLAGS (\\Seen)\r\n") ==

@@ -259,6 +259,7 @@ TEST_CASE("RFC 5256 §1: SORT and THREAD are advertised only with work areas to 
           "s NO [CANNOT] SORT is not configured (sort_buffers = 0)\r\n");
     World on;
     port::Handle d = login(on);
-    CHECK(on.say(d, "a CAPABILITY\r\n").find(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
-                                             "THREAD=REFERENCES ") != std::string::npos);
+    CHECK(on.say(d, "a CAPABILITY\r\n")
+              .find(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
+                    "THREAD=REFERENCES ") != std::string::npos);
 }
