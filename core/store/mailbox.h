@@ -296,10 +296,7 @@ public:
 
     // ---- sessions ---------------------------------------------------------
     void attach(View& v, bool read_only);
-    // `async_recent`: the \Recent claims it leaves to persist are committed
-    // by the Registry at the end of the loop's turn (commit_groups, its flush
-    // on an I/O thread; a STORE may join that commit) instead of in place.
-    void detach(View& v, bool async_recent = false);
+    void detach(View& v);
     // Brings the view up to date: first looks for changes by other processes
     // (one pread of the index header), then reports expunges, new messages
     // and flag changes through `out`. Busy: another process holds the lock
@@ -614,7 +611,7 @@ private:
     Status sync_expunges(View& v, SyncVisitor& out, bool* expunged_any, bool* stopped);
     void sync_flags(View& v, SyncVisitor& out, bool* stopped);
     void claim_recent(View& v);
-    void persist_recent(bool async);
+    void persist_recent();
     Status write_record(std::uint32_t position, const Record& r, bool fixed_part);
     Status trim_tail(bool force);
     Status start_compaction();

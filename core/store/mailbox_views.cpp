@@ -29,7 +29,7 @@ void Mailbox::attach(View& v, bool read_only) {
     v.exists = count_visible(v);
 }
 
-void Mailbox::detach(View& v, bool async_recent) {
+void Mailbox::detach(View& v) {
     for (View** p = &views_; *p != nullptr; p = &(*p)->next) {
         if (*p == &v) {
             *p = v.next;
@@ -38,7 +38,7 @@ void Mailbox::detach(View& v, bool async_recent) {
     }
     v.mailbox = nullptr;
     v.next = nullptr;
-    if (!v.read_only) persist_recent(async_recent);
+    if (!v.read_only) persist_recent();
     (void)maybe_compact();
 }
 
@@ -46,21 +46,12 @@ void Mailbox::detach(View& v, bool async_recent) {
 // messages, later sessions must not see them so. The claim is made durable
 // when the session lets go of the mailbox (one state write; no mod-sequence
 // change: no message changed). A crash before that only shows \Recent again.
-// `async`: a group of no member, committed like one (Registry::commit_groups,
-// its flush on an I/O thread); a STORE may join it meanwhile.
-void Mailbox::persist_recent(bool async) {
+void Mailbox::persist_recent() {
     if (first_recent_uid_ <= state_.first_recent_uid || in_txn_ || appending_) return;
     if (lock() != Status::Ok) return;  // Busy: another process; next time
     begin_txn();
     next_.generation = state_.generation + 1;
     next_.highest_modseq = state_.highest_modseq;
-    if (async) {  // the lock is held until the group's commit ends
-        async_flush_ = true;
-        group_open_ = true;
-        group_ready_ = true;
-        member_base_ = next_;
-        return;
-    }
     if (commit_txn() != Status::Ok) in_txn_ = false;
     unlock();
 }
