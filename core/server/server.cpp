@@ -524,6 +524,7 @@ Status Server::run_once(std::int32_t max_wait_ms) {
         for (std::size_t i = 0; i < slot_count_; ++i) {
             if (slots_[i].active && slots_[i].session.flush_waiting()) deadline = now;
         }
+        if (registry_.group_flushing()) deadline = now;
     }
     std::int32_t timeout = max_wait_ms;
     if (deadline != session::kNoDeadline) {
@@ -547,21 +548,23 @@ Status Server::run_once(std::int32_t max_wait_ms) {
     for (std::size_t i = 0; i < first_slot_item; ++i) {
         if (wait_items_[i].got != 0) accept_all(listeners_[i], now);
     }
+    registry_.commit_groups();  // this turn's STOREs: one flush per mailbox
     // Bounded store work (one compaction piece: <= compact_step_bytes copied
     // or one fsync), after the sessions had their turn.
     if (!shutting_down_) registry_.background_step();
     return Status::Ok;
 }
 
-// Finished flushes (port/fs.h "Asynchronous flush") go to the sessions that
-// started them (the token's high half is the slot); their jobs go on in this
-// turn.
+// Finished flushes (port/fs.h "Asynchronous flush") go to the sessions that started them
+// (the token's high half is the slot) or the Registry (a group's); jobs go on in this turn.
 void Server::take_flushes() {
     constexpr std::size_t kBatch = 16;
     port::FlushDone done[kBatch];
     for (;;) {
         const std::size_t n = platform_.fs.flush_done(done, kBatch);
         for (std::size_t i = 0; i < n; ++i) {
+            if ((done[i].token & store::Registry::kFlushToken) != 0)  // a group's
+                registry_.flush_completed(done[i].token, done[i].status);
             const std::size_t slot = static_cast<std::size_t>(done[i].token >> 32);
             if (slot < slot_count_ && slots_[slot].active) {
                 slots_[slot].session.flush_completed(done[i].token, done[i].status);

@@ -365,8 +365,10 @@ bool Session::start_message() {
         return false;
     }
     if (!check_binary_items()) return false;
-    if (job_.kind() == JobKind::Fetch && job.sets_seen && (job.message.flags & mail::kSeen) == 0 &&
-        !set_seen()) {
+    // (Its \Seen waiting for its group's commit: the commit may already
+    // show it; the answer still goes through set_seen.)
+    if (job_.kind() == JobKind::Fetch && job.sets_seen &&
+        (job.seen_txn || (job.message.flags & mail::kSeen) == 0) && !set_seen()) {
         return false;
     }
     open_fetch_response();
@@ -415,7 +417,9 @@ bool Session::check_binary_items() {
 bool Session::set_seen() {
     FetchJob& job = fetch_job();
     if (!job.seen_txn) {
-        const Status held = selected_->begin_store(true);  // its flush: start_flush
+        // A STORE of one message: it joins the group commit that is open.
+        Status held = Status::Busy;
+        if (store_turn(false) == store::Mailbox::Turn::Ready) held = selected_->begin_store(true);
         if (held == Status::Busy && retry_later()) {
             // Another session's STORE or COPY job holds the mailbox: this
             // message again once it is free (RFC 3501 §6.4.5: \Seen is set).
@@ -424,34 +428,41 @@ bool Session::set_seen() {
             return false;
         }
         job_.waiting_since_ms = 0;
+        leave_store_turn();  // waited 30 s: answered without it
         if (held == Status::Ok) {
             store::MessageInfo result;
             bool skipped = false;
-            if (selected_->store(view_, job.seq, store::FlagOp::Add, mail::kSeen, 0, 0, &result,
-                                 &skipped) == Status::Ok) {
+            const Status st = selected_->store(view_, job.seq, store::FlagOp::Add, mail::kSeen, 0,
+                                               0, &result, &skipped);
+            if (st == Status::Ok) {
                 job.seen_txn = true;
                 job.seen_flags = result.flags;
                 job.seen_modseq = result.modseq;
             } else {
-                selected_->abort_store();
+                selected_->abort_store(&store_commit_);
+                // The group's redo record is full: after its commit.
+                if (st == Status::Busy && retry_later()) {
+                    job.held_seq = job.seq;
+                    job.seq = 0;
+                    return false;
+                }
             }
         }
     }
     while (job.seen_txn) {
-        const Status committed = selected_->commit_store();
+        // The group's commit (one flush on an I/O thread for every STORE
+        // that joined it): this message again once it is done.
+        const Status committed = selected_->commit_store(store_commit_);
         if (committed == Status::WouldBlock) {
-            if (start_flush(*selected_)) {  // this message again once flushed
-                job.held_seq = job.seq;
-                job.seq = 0;
-                return false;
-            }
-            continue;  // flushed in place
+            job.held_seq = job.seq;
+            job.seq = 0;
+            return false;
         }
         job.seen_txn = false;
         if (committed == Status::Ok) {
             job.message.flags = job.seen_flags | (job.message.flags & mail::kRecent);
             job.message.modseq = job.seen_modseq;
-            own_flag_change();
+            own_flag_change(store_commit_.modseq);
         }
     }
     bool asked = false;
@@ -747,8 +758,8 @@ void Session::stream_plain_section(const FetchItem& item, FixedText<kItemReserve
 // This session's own flag changes are answered by its FETCH/STORE (or not,
 // with .SILENT, RFC 3501 §6.4.6); the next report of changes leaves exactly
 // those out (by their modseq), while other sessions' changes still come.
-void Session::own_flag_change() {
-    selected_->note_own_change(view_);
+void Session::own_flag_change(std::uint64_t modseq) {
+    if (modseq != 0) selected_->note_own_change(view_, modseq);
 }
 
 // Looks up the BODY[section] of a structure item (SectionFinder),

@@ -53,6 +53,15 @@ bool Session::retry_later() {
     return true;
 }
 
+store::Mailbox::Turn Session::store_turn(bool alone) {
+    store_turn_.joins = !alone;
+    return selected_->write_turn(store_turn_);
+}
+
+void Session::leave_store_turn() {
+    if (store_turn_.mailbox != nullptr) store_turn_.mailbox->leave_turn_queue(store_turn_);
+}
+
 bool Session::start_flush(store::Mailbox& box) {
     port::Fs& fs = services_.registry->services().fs;
     const std::uint64_t token = (std::uint64_t{slot_} << 32) | ++flush_count_;
@@ -72,46 +81,72 @@ void Session::flush_completed(std::uint64_t token, Status status) {
     box->flushed(status);
 }
 
-// The keywords (registered if new) and the transaction; false when the job
-// waits for the store or has ended.
+// The transaction, then the keywords (registered if new: inside it, so that
+// its commit's flush makes them durable too); false when the job waits for
+// the store or has ended.
 bool Session::store_start() {
     StoreJob& job = job_.get<StoreJob>();
+    // Its write turn: it joins the group commit that is open, or waits for
+    // the holder to let go (woken then; docs/STORAGE.md "Group commit").
+    Status st = Status::Busy;
+    if (store_turn(job.alone) == store::Mailbox::Turn::Ready) {
+        st = selected_->begin_store(true);  // its intent's flush: start_flush
+    }
+    if (st == Status::Busy && retry_later()) return false;
+    leave_store_turn();
+    if (st != Status::Ok) {
+        store_finish(st);
+        return false;
+    }
+    job_.waiting_since_ms = 0;
+    job.txn = true;
     ArgReader r = job.spec.flags;
     FlagList flags;
     (void)parse_flag_list(r, false, !job.spec.flags_in_list, &flags);
     std::uint64_t keywords = 0;
-    Status st = Status::Ok;
     for (std::size_t i = 0; i < flags.keyword_count && st == Status::Ok; ++i) {
         unsigned bit = 0;
         st = selected_->keyword_bit(flags.keywords[i], job.op != store::FlagOp::Remove, &bit);
         if (st == Status::Ok) keywords |= std::uint64_t{1} << bit;
         if (st == Status::NotFound) st = Status::Ok;
     }
-    if (st == Status::Busy && retry_later()) return false;
     if (st != Status::Ok) {
+        end_store_txn();
         job_.end();
         answer_keyword_error(st);
         return false;
     }
-    st = selected_->begin_store(true);  // its flushes: start_flush
-    if (st == Status::Busy && retry_later()) return false;
-    if (st != Status::Ok) {
-        store_finish(st);
-        return false;
-    }
-    job_.waiting_since_ms = 0;
     job.keywords = keywords;
-    job.txn = true;
     return true;
 }
 
-// Gives back the STORE transaction if it is still open (nothing committed).
+// Gives back the STORE transaction if it is still open (nothing committed),
+// or stops waiting for its group's commit (which goes on without it).
 void Session::end_store_txn() {
+    leave_store_turn();
     if (job_.kind() != JobKind::StoreApply || !job_.get<StoreJob>().txn) return;
     job_.get<StoreJob>().txn = false;
     job_.get<StoreJob>().committing = false;
     forget_flush();  // a flush still under way is nobody's now
-    if (selected_ != nullptr) selected_->abort_store();
+    if (selected_ != nullptr) selected_->abort_store(&store_commit_);
+}
+
+// The redo record of the group it joined had no room for its changes: they
+// are given back, and the STORE starts again once the group has committed,
+// alone (then it may outgrow the record: the intent's way).
+void Session::restart_store_alone() {
+    StoreJob& job = job_.get<StoreJob>();
+    end_store_txn();
+    job.alone = true;
+    job.walk.cursor = SeqSet::Cursor{};
+    job.walk.range_next = 1;
+    job.walk.range_hi = 0;
+    job.walk.next_position = 1;
+    job.seq_scan = 0;
+    job.intent_seq = 0;
+    job.failed = AscendingRun{};
+    job.modified_text.clear();
+    job_.retry_at_ms = 0;  // queues for its turn at its next step, at once
 }
 
 // One step of STORE: at most kStoreStep messages changed, inside the one
@@ -171,6 +206,10 @@ void Session::run_store_job() {
                 st = Status::Ok;  // flushed here: the same message again
                 continue;
             }
+            if (st == Status::Busy) {  // the group's record is full
+                restart_store_alone();
+                return;
+            }
             // RFC 2180 §4.2.1: a message another session expunged (not yet
             // reported here) is left alone; the others are stored.
             if (st == Status::NotFound && result.expunged) {
@@ -188,12 +227,13 @@ void Session::run_store_job() {
 // The end of STORE's changes: commit (durable) and the answers, or NO.
 void Session::store_finish(Status st) {
     StoreJob& job = job_.get<StoreJob>();
-    while (st == Status::Ok && job.txn) {
-        const Status committed = selected_->commit_store();
-        if (committed == Status::WouldBlock) {  // its redo record's flush (or slots, state)
+    if (st == Status::Ok && job.txn) {
+        // Its group's commit: one flush on an I/O thread for every STORE
+        // that joined (the Registry's); run_store_job goes on once done.
+        const Status committed = selected_->commit_store(store_commit_);
+        if (committed == Status::WouldBlock) {
             job.committing = true;
-            if (start_flush(*selected_)) return;  // run_store_job goes on once done
-            continue;
+            return;
         }
         job.txn = false;
         job.committing = false;
@@ -209,7 +249,7 @@ void Session::store_finish(Status st) {
         answer_store(st, "");
         return;
     }
-    own_flag_change();
+    own_flag_change(store_commit_.modseq);
     if (!job.modified_text.view().empty()) {
         const char* why = "";
         (void)SeqSet::parse(job.modified_text.view(), kModifiedText, &job.modified, &why);

@@ -39,10 +39,11 @@ bool Session::between_responses() {
 
 void Session::release_job_store() {
     if (job_.kind() == JobKind::StoreApply) end_store_txn();
-    if (job_.kind() == JobKind::Fetch && fetch_job().seen_txn) {  // \Seen waits for its flush
+    if (job_.kind() == JobKind::Fetch) leave_store_turn();
+    if (job_.kind() == JobKind::Fetch && fetch_job().seen_txn) {  // \Seen waits for its commit
         fetch_job().seen_txn = false;
         forget_flush();  // a flush still under way is nobody's now
-        if (selected_ != nullptr) selected_->abort_store();
+        if (selected_ != nullptr) selected_->abort_store(&store_commit_);
     }
     if (job_.kind() == JobKind::Copy) end_copy_job(Status::Closed);  // ends the job
     if (job_.kind() == JobKind::Expunge) end_expunge_txn();

@@ -125,6 +125,7 @@ struct StoreJob : FetchJob {
     bool txn = false;
     bool committing = false;       // commit_store() stopped at a barrier
     std::uint32_t intent_seq = 0;  // store() stopped at the intent's barrier
+    bool alone = false;            // did not fit a group: waits for a turn of its own
     store::FlagOp op = store::FlagOp::Add;
     std::uint8_t flags = 0;
     std::uint64_t keywords = 0;

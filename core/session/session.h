@@ -187,8 +187,10 @@ public:
     bool has_job() const { return job_.active(); }
     // The job waits for the store (deadline() says until when), not for output.
     bool job_waiting() const {
-        if (flush_token_ != 0) return true;  // a flush's completion
+        if (flush_token_ != 0) return true;                 // a flush's completion
+        if (store_commit_.mailbox != nullptr) return true;  // its group's commit
         if (job_.kind() == JobKind::Append) return append_waiting();
+        if (store_turn_.mailbox != nullptr && store_turn_.woken) return false;  // its turn came
         return job_.active() && job_.retry_at_ms != 0 && now_ms_ < job_.retry_at_ms;
     }
     // One step of the job (jobs.cpp); says whether it ended, goes on, or
@@ -198,7 +200,7 @@ public:
     // given to Fs::flush_start) has finished: its job goes on. Tokens of
     // flushes it no longer waits for are ignored.
     void flush_completed(std::uint64_t token, Status status);
-    bool flush_waiting() const { return flush_token_ != 0; }
+    bool flush_waiting() const { return flush_token_ != 0 || store_commit_.mailbox != nullptr; }
 
     // Sessions over a CommandPool (SessionMemory): true while input waits
     // for a block because none was free; the loop gives the session a turn
@@ -322,7 +324,14 @@ private:
     bool store_start();
     void store_finish(Status st);
     void end_store_txn();
+    void restart_store_alone();
     bool retry_later();
+    // The write turn of a STORE or of FETCH's \Seen (`alone`: not joining a
+    // group, after its changes did not fit one): Ready, or Queued (woken
+    // when the holder lets go; a timer bounds the wait: false from
+    // retry_later()).
+    store::Mailbox::Turn store_turn(bool alone);
+    void leave_store_turn();
     // A write job's transaction stopped at a durability barrier (the store
     // said WouldBlock): the flush goes to the I/O threads and the job waits
     // for flush_completed() — true; or, without them, it is done here and
@@ -333,6 +342,10 @@ private:
         flush_token_ = 0;
         flush_box_ = nullptr;
     }
+    // A STORE's (or FETCH's \Seen) place in the mailbox's write-turn queue
+    // and in its group commit (docs/STORAGE.md "Group commit").
+    store::TurnWaiter store_turn_;
+    store::CommitWaiter store_commit_;
     std::uint64_t flush_token_ = 0;  // the flush the job waits for, 0: none
     std::uint32_t flush_count_ = 0;  // tokens are (slot << 32) | count
     store::Mailbox* flush_box_ = nullptr;
@@ -387,7 +400,7 @@ private:
     bool binary_lookup_step(const FetchItem& item);
     void stream_section(const FetchItem& item, FixedText<512>& name);
     std::uint64_t header_size();
-    void own_flag_change();
+    void own_flag_change(std::uint64_t modseq);
     // SEARCH (cmd_search.cpp).
     void cmd_search(const ParsedCommand& cmd);
     bool search_limits_ok(const ParsedCommand& cmd);

@@ -99,6 +99,7 @@ void Mailbox::close() {
     abandon_slide();
     compact_failed_at_ = ~std::uint64_t{0};
     slide_done_key_ = ~std::uint64_t{0};
+    if (in_txn_) redo_void();  // a group's record written, its flush not done
     close_files();
     for (View* v = views_; v != nullptr; v = v->next) v->mailbox = nullptr;
     while (waiters_ != nullptr) {
@@ -113,6 +114,20 @@ void Mailbox::close() {
     views_ = nullptr;
     gone_count_ = 0;
     in_txn_ = appending_ = false;
+    redo_count_ = 0;
+    end_barriers();
+    // Members of a group still waiting: not committed (the files are closed).
+    for (CommitWaiter* w = committers_; w != nullptr;) {
+        CommitWaiter* next = w->next;
+        w->done = true;
+        w->status = Status::Closed;
+        w->mailbox = nullptr;
+        w->next = nullptr;
+        w = next;
+    }
+    committers_ = nullptr;
+    group_token_ = 0;
+    kw_unsynced_ = false;
     cache_clear();
 }
 
@@ -157,16 +172,29 @@ void Mailbox::unlock() {
     TINYIMAPD_ASSERT(lock_depth_ >= 0);
     if (lock_depth_ == 0) return;
     if (--lock_depth_ == 0 && data_ != port::kNoFile && !compact_hold_) (void)s_->fs.unlock(data_);
-    // The write turn is free: the first in line goes next (Server runs it).
-    if (lock_depth_ == 0 && waiters_ != nullptr) waiters_->woken = true;
+    // The write turn is free: the first in line goes next (Server runs it),
+    // with the STOREs right behind it when it is one (they form a group).
+    if (lock_depth_ == 0 && waiters_ != nullptr) {
+        waiters_->woken = true;
+        if (waiters_->joins) wake_joiners();
+    }
+}
+
+void Mailbox::wake_joiners() {
+    for (TurnWaiter* w = waiters_; w != nullptr && w->joins; w = w->next) w->woken = true;
 }
 
 // ---- write turns --------------------------------------------------------------
 
 Mailbox::Turn Mailbox::write_turn(TurnWaiter& w) {
     const bool busy = lock_depth_ > 0 || appending_ || in_txn_;
-    if (!busy && (waiters_ == nullptr || waiters_ == &w)) {
-        if (waiters_ == &w) leave_turn_queue(w);
+    // A STORE may go before the waiters ahead of it when they are STOREs
+    // too (they join the same group), and join a group that is open.
+    bool joiners_ahead = w.joins;
+    for (TurnWaiter* p = waiters_; p != nullptr && p != &w; p = p->next) joiners_ahead &= p->joins;
+    const bool first = waiters_ == nullptr || waiters_ == &w || joiners_ahead;
+    if ((!busy || (w.joins && group_joinable())) && first) {
+        if (w.mailbox == this) leave_turn_queue(w);
         w.woken = false;
         return Turn::Ready;
     }

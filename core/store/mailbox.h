@@ -191,7 +191,22 @@ struct CopyCursor {
 struct TurnWaiter {
     Mailbox* mailbox = nullptr;  // the mailbox it is queued on, or nullptr
     bool woken = false;          // the holder released: ask write_turn() again
+    // A STORE (or FETCH's \Seen): it may join the group commit that is
+    // open (Mailbox::begin_store), so it need not wait for its holder.
+    bool joins = false;
     TurnWaiter* next = nullptr;
+};
+
+// A STORE transaction waiting for its group's commit (Mailbox::commit_store
+// with a waiter; docs/STORAGE.md "Group commit"), placed by the caller (one
+// per session). `done` and `status` are set when the group's last flush has
+// finished (or the group failed); the waiter is then off the mailbox.
+struct CommitWaiter {
+    Mailbox* mailbox = nullptr;  // the mailbox it waits on, or nullptr
+    bool done = false;
+    Status status = Status::Ok;
+    std::uint64_t modseq = 0;  // its own changes' modseq (0: it changed nothing)
+    CommitWaiter* next = nullptr;
 };
 
 struct Services {
@@ -301,8 +316,10 @@ public:
     // *complete is false when the visitor ran out of room: call again.
     Status sync(View& v, SyncVisitor& out, bool* complete = nullptr);
     // The view's session made (and answered) the flag changes of the last
-    // commit: sync() leaves them out.
+    // commit: sync() leaves them out. With `modseq`: those of that modseq
+    // (a member of a group commit: its own, not the group's last).
     void note_own_change(View& v) const;
+    void note_own_change(View& v, std::uint64_t modseq) const;
     // Cheap: changes by sessions of this process bump it.
     std::uint64_t change_counter() const { return changes_; }
     // Cheap check for another process's changes (one 208-byte pread of the index header).
@@ -354,14 +371,54 @@ public:
     // begin_store(); store() per message; commit_store(). All-or-nothing.
     // Up to kRedoMaxEntries messages commit with one flush of a redo record
     // (docs/STORAGE.md "The redo log"); more go the intent's way (3 flushes).
+    //
+    // Group commit (docs/STORAGE.md "Group commit"): a STORE begun with
+    // `async_flush` while another one of this process is waiting for its
+    // commit (commit_store with a waiter) and before that commit has begun
+    // JOINS it: its changes go in the same redo record, with a modseq of
+    // their own (one above the previous member's), and one flush commits
+    // them all. Members change messages one after the other (the joiner
+    // waits for write_turn while one is still changing); the Registry seals
+    // and flushes the group once none is (commit_groups(), at the end of a
+    // turn of the loop).
     Status begin_store(bool async_flush = false);
     // `unchanged_since` (RFC 7162 CONDSTORE; 0 = none): when the message's
     // modseq is higher, nothing changes and *skipped is set.
     Status store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t flags,
                  std::uint64_t keywords, std::uint64_t unchanged_since, MessageInfo* result,
                  bool* skipped);
+    // Commits now (the caller makes the flushes: "durability barriers"),
+    // together with any member that joined and is waiting.
     Status commit_store();
-    void abort_store();
+    // The member's changes are done: WouldBlock with `w` queued until its
+    // group has committed (w.done, w.status; the Registry's flushes), or
+    // the outcome at once when there is nothing to make durable. Called
+    // again once w.done, it returns w.status.
+    Status commit_store(CommitWaiter& w);
+    // Gives up a STORE. A member still changing messages while others wait
+    // for the group's commit takes only its own changes back; a member
+    // waiting (`w` queued) just stops waiting: the group commits without
+    // telling it. Otherwise the whole transaction is dropped.
+    void abort_store(CommitWaiter* w = nullptr);
+    // store() says Busy when the redo record is full while other members
+    // wait: the caller gives its changes back (abort_store) and does its
+    // STORE again after the group's commit, alone (it may spill then).
+
+    // ---- group commit, driven by the Registry -------------------------------
+    // A group is ready for its commit: members wait and none is changing.
+    bool group_due() const {
+        return in_txn_ && group_open_ && group_ready_ && !group_active_ && group_token_ == 0;
+    }
+    // A group's transaction is open (members changing, waiting, or its
+    // flush under way): the mailbox must stay open until it ends.
+    bool group_pending() const { return in_txn_ && group_open_; }
+    // One step of the group's commit: WouldBlock when flush_file() must be
+    // flushed (then flushed(), then again); else the group has ended and
+    // its members were told (done, status).
+    Status commit_group();
+    // The Registry's token of the group's flush under way (0: none).
+    std::uint64_t group_token() const { return group_token_; }
+    void set_group_token(std::uint64_t token) { group_token_ = token; }
 
     // ---- COPY -------------------------------------------------------------
     // Copies messages of `v` into `dest` (another open mailbox): one commit,
@@ -626,7 +683,17 @@ private:
     Status write_redo_slots();
     Status commit_redo();
     void redo_void();
+    // The group's transaction has ended (`st`): its waiting members are
+    // told, the lock is let go.
+    void finish_group(Status st);
+    // Wakes the turn waiters at the head of the queue that may join the group.
+    void wake_joiners();
+    bool group_joinable() const {
+        return in_txn_ && group_open_ && !group_active_ && group_token_ == 0 && !redo_written_ &&
+               !txn_slots_ && !intent_written_ && !retired_;
+    }
     Status replay_redo(bool at_open);
+    bool keywords_intact(std::uint32_t from, std::uint32_t to);
     Status expunge_done(const View& v, std::size_t runs, std::size_t n, std::uint32_t pos,
                         bool full, std::size_t* count, std::uint32_t* from_uid);
     // fsync(f), or with async_flush_ the barrier handed to the caller
@@ -655,6 +722,16 @@ private:
     std::uint8_t redo_[kRedoAreaSize] = {};
     std::uint16_t redo_count_ = 0;
     bool redo_written_ = false;  // the record is written, its flush not reported
+    // Group commit (begin_store, commit_store(CommitWaiter&)): the open STORE
+    // transaction takes members; one of them at a time changes messages.
+    bool group_open_ = false;         // an async STORE transaction: members may join
+    bool group_active_ = false;       // a member is changing messages
+    bool group_ready_ = false;        // a member finished: the group commits when none is active
+    bool member_changed_ = false;     // the active member changed something
+    std::uint16_t member_first_ = 0;  // its first redo entry (earlier ones: other members')
+    State member_base_;               // next_ before it joined (its abort goes back to it)
+    CommitWaiter* committers_ = nullptr;  // members waiting for the commit, FIFO
+    std::uint64_t group_token_ = 0;       // the Registry's flush under way
     bool appending_ = false;
     std::uint64_t txn_data_end_ = 0;  // COPY: where the next frame goes
     // An EXPUNGE between its calls (async_flush): where its scan is.
@@ -678,6 +755,7 @@ private:
     // committed yet (reload_if_changed and changed_externally ignore it).
     bool committing_ = false;
     std::uint32_t kw_count_ = 0;  // keyword names known (committed + registered)
+    bool kw_unsynced_ = false;    // one was registered without a flush of its own
     char keywords_[kMaxKeywords][kMaxKeywordLength] = {};
     std::uint8_t keyword_len_[kMaxKeywords] = {};
     CacheEntry* cache_ = nullptr;

@@ -37,6 +37,8 @@ Status Mailbox::barrier(port::File f) {
 
 // The transaction is over (committed or given up): its barriers with it.
 void Mailbox::end_barriers() {
+    group_open_ = group_active_ = group_ready_ = member_changed_ = false;
+    member_first_ = 0;
     async_flush_ = false;
     barrier_ = port::kNoFile;
     barrier_done_ = false;
@@ -117,13 +119,28 @@ Status Mailbox::keyword_bit(std::string_view name, bool create, unsigned* bit) {
     if (kw_count_ == kMaxKeywords) return Status::Exhausted;
     Status st = lock();
     if (st != Status::Ok) return st;
-    // Durable before any committed state counts it (the next commit does).
+    // Durable before any committed state counts it. Inside a transaction
+    // its commit's flush makes it so, and no flush of its own is needed:
+    // a redo record counts only if the keyword entries its state adds are
+    // intact (replay_redo); commit_txn flushes m.index before it writes a
+    // state (kw_unsynced_). Outside one, a flush here.
+    bool by_record = in_txn_ && !redo_written_ && commit_phase_ == 0;
     std::uint8_t buf[kKeywordEntrySize];
+    const std::uint64_t at = kKeywordTableOffset + kw_count_ * kKeywordEntrySize;
+    if (by_record) {
+        // A valid entry there (a registration never committed) would pass
+        // for this one if the write did not land: then a flush of its own.
+        std::string_view stale;
+        const Status old = pread_full(s_->fs, index_, buf, sizeof buf, at);
+        if ((old != Status::Ok && old != Status::Eof) ||
+            (old == Status::Ok && decode_keyword(buf, &stale)))
+            by_record = false;
+    }
     encode_keyword(name, buf);
-    st = pwrite_all(s_->fs, index_, buf, sizeof buf,
-                    kKeywordTableOffset + kw_count_ * kKeywordEntrySize);
-    if (st == Status::Ok) st = s_->fs.fsync(index_);
+    st = pwrite_all(s_->fs, index_, buf, sizeof buf, at);
+    if (st == Status::Ok && !by_record) st = s_->fs.fsync(index_);
     if (st == Status::Ok) {
+        if (by_record) kw_unsynced_ = true;
         std::memcpy(keywords_[kw_count_], name.data(), name.size());
         keyword_len_[kw_count_] = static_cast<std::uint8_t>(name.size());
         *bit = kw_count_++;
@@ -163,11 +180,12 @@ Status Mailbox::commit_txn() {
     if (commit_phase_ == 0) {
         next_.keyword_count = kw_count_;
         next_.first_recent_uid = first_recent_uid_;
-        commit_phase_ = txn_slots_ ? 1 : 2;
+        commit_phase_ = txn_slots_ || kw_unsynced_ ? 1 : 2;
     }
-    if (commit_phase_ == 1) {  // the slots durable before a state covers them
+    if (commit_phase_ == 1) {  // the slots (and keywords) durable before a state covers them
         st = barrier(index_);
         if (st == Status::WouldBlock) return st;
+        if (st == Status::Ok) kw_unsynced_ = false;
         commit_phase_ = 2;
     }
     if (st == Status::Ok && commit_phase_ == 2) {
@@ -369,11 +387,26 @@ void Mailbox::abort_append(Appender& a) {
 // ---- STORE ------------------------------------------------------------------
 
 Status Mailbox::begin_store(bool async_flush) {
-    if (in_txn_) return Status::Busy;
+    if (in_txn_) {
+        if (!async_flush || !group_joinable()) return Status::Busy;
+        // Joins the group: its changes get the next modseq; giving up takes
+        // back only those (abort_store).
+        member_base_ = next_;
+        member_first_ = redo_count_;
+        next_.highest_modseq += 1;
+        group_active_ = true;
+        member_changed_ = false;
+        return Status::Ok;
+    }
     Status st = lock();
     if (st != Status::Ok) return st;
     begin_txn();
     async_flush_ = async_flush;
+    group_open_ = async_flush;
+    group_active_ = async_flush;
+    member_changed_ = false;
+    member_first_ = 0;
+    member_base_ = next_;
     return Status::Ok;
 }
 
@@ -388,9 +421,11 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
     Record r;
     if ((st = read_record(pos, &r)) != Status::Ok) return st;
     if (r.expunged) return Status::NotFound;
-    // Changed before in this transaction: its gathered value is the current one.
+    // Changed before in this transaction: its gathered value is the current
+    // one (the last entry for it: a later member of a group adds its own
+    // entry, to the same slot, rather than change an earlier member's).
     int held = -1;
-    for (std::size_t i = 0; i < redo_count_ && held < 0; ++i) {
+    for (std::size_t i = 0; i < redo_count_; ++i) {
         std::uint32_t at = 0;
         std::uint8_t slot = 0;
         const std::uint8_t* bytes = nullptr;
@@ -400,6 +435,7 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
             held = static_cast<int>(i);
         }
     }
+    const bool own = held >= static_cast<int>(member_first_);
     const std::uint8_t nf = apply(op, r.flags, flags);
     const std::uint64_t nk = apply64(op, r.keywords, keywords);
     // RFC 7162 §3.1.3: a change that changes nothing passes UNCHANGEDSINCE
@@ -413,8 +449,11 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
     // redo log"); past that, the intent's way: before anything of this
     // message changes, the intent durable and the gathered slots written
     // (WouldBlock: the caller flushes and calls again for the same message).
-    const bool redo =
-        !txn_slots_ && !intent_written_ && (held >= 0 || redo_count_ < kRedoMaxEntries);
+    const bool redo = !txn_slots_ && !intent_written_ && (own || redo_count_ < kRedoMaxEntries);
+    // Spilling writes every member's slots in place, which this member
+    // could no longer take back alone: with others waiting, it goes again
+    // after their commit (docs/STORAGE.md "Group commit").
+    if (!redo && group_ready_) return Status::Busy;
     if (!redo && (st = redo_spill()) != Status::Ok) return st;
     if (seen(nf) != seen(r.flags)) {
         if (seen(nf)) {
@@ -430,7 +469,7 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
     if (redo) {
         std::uint8_t bytes[kRecordSlotSize];
         encode_slot(r, bytes);
-        const std::size_t i = held >= 0 ? static_cast<std::size_t>(held) : redo_count_++;
+        const std::size_t i = own ? static_cast<std::size_t>(held) : redo_count_++;
         redo_put(redo_, i, pos, bytes, r.slot);
     } else {
         if ((st = write_record(pos, r, false)) != Status::Ok) return st;
@@ -439,6 +478,7 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
     // The cache must keep the committed state until the commit.
     if (s_->limits.cache_records != 0) cache_[pos % s_->limits.cache_records].position_plus_one = 0;
     note_change(r.uid, r.modseq);
+    member_changed_ = true;
     result->flags = static_cast<std::uint8_t>(nf | (result->flags & mail::kRecent));
     result->keywords = nk;
     result->modseq = r.modseq;
@@ -447,37 +487,67 @@ Status Mailbox::store(const View& v, std::uint32_t seq, FlagOp op, std::uint8_t 
 
 Status Mailbox::commit_store() {
     if (!in_txn_) return Status::Invalid;
+    group_active_ = false;
     if (redo_count_ > 0) {
         const Status st = commit_redo();
         if (st == Status::WouldBlock) return st;
-        unlock();
+        finish_group(st);
         return st;
     }
-    if (!txn_slots_ && !intent_written_) {  // nothing changed: no write at all
+    // Nothing changed (and no keyword registered): no write at all.
+    if (!txn_slots_ && !intent_written_ && kw_count_ == state_.keyword_count) {
         in_txn_ = false;
         end_barriers();
-        unlock();
+        finish_group(Status::Ok);
         return Status::Ok;
     }
-    if (!txn_slots_) {  // an intent whose flush was never done: give it up
+    if (!txn_slots_ && intent_written_) {  // an intent whose flush was never done: give it up
         abort_store();
         return Status::Invalid;
     }
     Status st = commit_txn();
     if (st == Status::WouldBlock) return st;
-    unlock();
+    finish_group(st);
     return st;
 }
 
-void Mailbox::abort_store() {
+void Mailbox::abort_store(CommitWaiter* w) {
+    if (w != nullptr && w->done) {  // its group has ended already
+        w->done = false;
+        return;
+    }
+    if (w != nullptr && w->mailbox == this) {  // waiting: the group goes on without it
+        for (CommitWaiter** p = &committers_; *p != nullptr; p = &(*p)->next) {
+            if (*p == w) {
+                *p = w->next;
+                break;
+            }
+        }
+        w->mailbox = nullptr;
+        w->next = nullptr;
+        w->done = false;
+        return;
+    }
     if (!in_txn_) return;
+    if (group_active_ && group_ready_) {
+        // Others wait for the group: only this member's changes go. It never
+        // spilled (store() refuses that with others waiting), so they are
+        // all in the redo buffer after member_first_.
+        redo_count_ = member_first_;
+        next_ = member_base_;
+        group_active_ = false;
+        member_changed_ = false;
+        cache_clear();
+        wake_joiners();
+        return;
+    }
     if (txn_slots_) abandon_compaction();  // it mirrored slots that never commit
     redo_void();
     redo_count_ = 0;
     end_barriers();
     in_txn_ = false;
     cache_clear();
-    unlock();
+    finish_group(Status::Closed);  // a member that waited is told: not committed
 }
 
 // ---- the redo log (docs/STORAGE.md "The redo log") ----------------------------
@@ -534,6 +604,7 @@ Status Mailbox::commit_redo() {
     }
     if (st == Status::Ok) {
         redo_written_ = false;  // durable: committed, whatever happens next
+        kw_unsynced_ = false;   // its keyword entries were written before it
         st = write_redo_slots();
         if (st == Status::Ok) st = write_state(next_);
         // A failed write in place: the record stays, and the next lock()
@@ -605,6 +676,7 @@ Status Mailbox::replay_redo(bool at_open) {
         if (!decode(h.state, &ns) || ns.record_count != state_.record_count ||
             ns.data_file_id != state_.data_file_id)
             continue;
+        if (!keywords_intact(state_.keyword_count, ns.keyword_count)) continue;
         bool fits = true;
         for (std::size_t i = 0; i < h.count; ++i) {
             std::uint32_t pos = 0;

@@ -258,11 +258,15 @@ void Mailbox::note_change(std::uint32_t uid, std::uint64_t modseq) {
 }
 
 void Mailbox::note_own_change(View& v) const {
+    note_own_change(v, state_.highest_modseq);
+}
+
+void Mailbox::note_own_change(View& v, std::uint64_t modseq) const {
     if (v.own_count == View::kOwnChanges) {
         for (std::size_t i = 1; i < View::kOwnChanges; ++i) v.own_modseq[i - 1] = v.own_modseq[i];
         --v.own_count;
     }
-    v.own_modseq[v.own_count++] = state_.highest_modseq;
+    v.own_modseq[v.own_count++] = modseq;
 }
 
 // Reports the expunges the view was not told of, highest position first:

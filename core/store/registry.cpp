@@ -83,7 +83,7 @@ bool Registry::open_under(std::string_view dir) const {
 void Registry::retire(std::string_view dir) {
     if (Mailbox* m = find(dir)) {
         m->retire();
-        if (m->refs == 0) m->close();  // was open only for its compaction
+        if (m->refs == 0 && !m->group_pending()) m->close();  // open only for its compaction
     }
 }
 
@@ -118,7 +118,7 @@ Result<Mailbox*> Registry::acquire(std::string_view dir) {
             Mailbox* next = i < constructed_ ? &boxes_[i] : pass == 0 ? construct_box() : nullptr;
             if (next == nullptr) break;
             Mailbox& m = *next;
-            if (m.refs != 0 || (m.is_open() && pass == 0)) continue;
+            if (m.refs != 0 || (m.is_open() && pass == 0) || m.group_pending()) continue;
             m.close();
             Status st = m.open(dir);
             if (st != Status::Ok) return Result<Mailbox*>::failure(st);
@@ -133,8 +133,48 @@ void Registry::release(Mailbox* m) {
     if (m == nullptr || m->refs <= 0) return;
     if (--m->refs == 0) {
         (void)m->maybe_compact();
-        if (!m->compacting()) m->close();  // else background_step() closes it
+        // Else background_step() (or the group's end) closes it.
+        if (!m->compacting() && !m->group_pending()) m->close();
     }
+}
+
+void Registry::commit_groups() {
+    for (std::size_t i = 0; i < constructed_; ++i)
+        if (boxes_[i].group_due()) drive_group(i);
+}
+
+bool Registry::group_flushing() const {
+    for (std::size_t i = 0; i < constructed_; ++i)
+        if (boxes_[i].group_token() != 0) return true;
+    return false;
+}
+
+// The group's commit as far as it goes: a flush started (on an I/O thread;
+// its completion comes back to flush_completed) or done here, until it ends.
+void Registry::drive_group(std::size_t i) {
+    Mailbox& m = boxes_[i];
+    while (m.commit_group() == Status::WouldBlock) {
+        const std::uint64_t token = kFlushToken | (std::uint64_t{i} << 32) | ++group_flushes_;
+        if (services_.fs.flush_start(m.flush_file(), token) == Status::Ok) {
+            m.set_group_token(token);
+            return;
+        }
+        m.flushed(services_.fs.fsync(m.flush_file()));  // no I/O threads (or all busy)
+    }
+    if (m.refs == 0) {  // its sessions left meanwhile: as release() would
+        (void)m.maybe_compact();
+        if (!m.compacting()) m.close();
+    }
+}
+
+void Registry::flush_completed(std::uint64_t token, Status status) {
+    const std::size_t i = static_cast<std::size_t>((token & ~kFlushToken) >> 32);
+    if ((token & kFlushToken) == 0 || i >= constructed_) return;
+    Mailbox& m = boxes_[i];
+    if (m.group_token() != token) return;  // closed meanwhile: nobody waits for it
+    m.set_group_token(0);
+    m.flushed(status);
+    drive_group(i);
 }
 
 bool Registry::background_pending() const {

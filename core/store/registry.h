@@ -60,6 +60,19 @@ public:
     // nobody has selected any more stays open until its compaction ends.
     bool background_pending() const;
     void background_step();
+    // Group commit (docs/STORAGE.md "Group commit"): the loop calls
+    // commit_groups() once per turn, after the sessions had theirs; every
+    // mailbox whose STORE members all wait (none still changing messages)
+    // has its group sealed, and its flush started with a token that has
+    // kFlushToken set (sessions' tokens never have it; without I/O threads
+    // the flush is done in place). Its outcome goes to flush_completed(),
+    // which goes on with the commit and tells the members.
+    static constexpr std::uint64_t kFlushToken = std::uint64_t{1} << 63;
+    void commit_groups();
+    void flush_completed(std::uint64_t token, Status status);
+    // A group's flush is under way (an fs port without an event handle is
+    // polled for it).
+    bool group_flushing() const;
     // Closes every open mailbox (a compaction under way is abandoned: its
     // files are removed). At shutdown, and in tests before a "restart".
     void close_all();
@@ -75,6 +88,8 @@ private:
     StoreLimits limits_;
     Services services_;
     Mailbox* construct_box();
+    void drive_group(std::size_t i);
+    std::uint32_t group_flushes_ = 0;  // the low half of the next group token
 
     Mailbox* boxes_ = nullptr;
     std::size_t constructed_ = 0;  // boxes_[0, constructed_) are constructed

@@ -325,6 +325,7 @@ void SimFs::reset_counters() {
     bytes_written_ = 0;
     bytes_read_ = 0;
     crash_points_ = 0;
+    loop_syncs_ = 0;
 }
 
 // --- port::Fs: handles ------------------------------------------------------
@@ -448,6 +449,7 @@ Status SimFs::truncate(port::File f, std::uint64_t size) {
 }
 
 Status SimFs::fsync(port::File f) {
+    if (!in_flush_done_) ++loop_syncs_;
     const Gate gate = enter(Op::Fsync, true);
     if (gate.status != Status::Ok) return gate.status;
     OpenFile* of = handle(f);
@@ -492,7 +494,9 @@ std::size_t SimFs::flush_done(port::FlushDone* out, std::size_t capacity) {
             }
         }
         if (!found) {
+            in_flush_done_ = true;
             st = fsync(f.file);
+            in_flush_done_ = false;
             synced.emplace_back(f.file, st);
         }
         out[n++] = port::FlushDone{f.token, st};
@@ -644,6 +648,7 @@ Status SimFs::list(std::string_view path, port::DirVisitor& visitor) {
 }
 
 Status SimFs::sync_dir(std::string_view path) {
+    ++loop_syncs_;
     const Gate gate = enter(Op::SyncDir, true);
     if (gate.status != Status::Ok) return gate.status;
     const Lookup r = lookup(path);

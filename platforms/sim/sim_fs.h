@@ -189,6 +189,10 @@ public:
     std::uint64_t bytes_written() const { return bytes_written_; }
     std::uint64_t bytes_read() const { return bytes_read_; }
     std::uint64_t crash_points() const { return crash_points_; }
+    // fsync() and sync_dir() called by the caller itself (in the server: on
+    // the loop's thread), not by flush_done() for a flush_start() (an I/O
+    // thread's): what a slow disk would hold the whole loop up for.
+    std::uint64_t loop_syncs() const { return loop_syncs_; }
     void reset_counters();
     std::size_t open_files() const { return files_.size(); }
 
@@ -289,6 +293,8 @@ private:
 
     std::uint64_t calls_[kOpCount] = {};
     std::uint64_t bytes_written_ = 0;
+    std::uint64_t loop_syncs_ = 0;
+    bool in_flush_done_ = false;
     std::uint64_t bytes_read_ = 0;
     std::uint64_t crash_points_ = 0;
 

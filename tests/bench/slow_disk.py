@@ -4,7 +4,7 @@ another's flush?
 
     python3 tests/bench/slow_disk.py --binary build/host/platforms/posix/tinyimapd
         [--flush-ms 0,2,10] [--sessions 10] [--seconds 10] [--dovecot]
-        [--io-threads N,M]
+        [--io-threads N,M] [--shared]
 
 Every fsync()/fdatasync() of the server first sleeps --flush-ms milliseconds
 (tests/bench/slow_fsync.c, LD_PRELOAD; Dovecot gets it through
@@ -13,8 +13,11 @@ import_environment). --sessions writers, each logged in as its own user with
 turn as fast as the answers come; one reader, another user, sends NOOP every
 10 ms. Printed per server and flush time: acknowledged STOREs per second
 (all writers together) and the reader's NOOP round trip (p50, p99, max).
-Run as root (the servers run as the unprivileged `imapbench`, made if
-missing). Not a test gate: a benchmark whose figures go to
+With --shared the writers are all one user on one INBOX of 2 x --sessions
+messages, writer i storing its own two (`STORE 2i+1:2i+2 ...`): STOREs of
+many sessions on one mailbox, which share flushes (group commit,
+docs/STORAGE.md). Run as root (the servers run as the unprivileged
+`imapbench`, made if missing). Not a test gate: a benchmark whose figures go to
 docs/BENCHMARKS.md.
 """
 import argparse
@@ -48,20 +51,21 @@ def login(port, user):
     return m
 
 
-def fill(port, users):
+def fill(port, users, count=20):
     for u in users:
         m = login(port, u)
-        for _ in range(20):
+        for _ in range(count):
             m.append("INBOX", None, None, MESSAGE)
         m.logout()
 
 
-def writer(port, user, stop, counts, i):
+def writer(port, user, stop, counts, i, shared):
     m = login(port, user)
     m.select("INBOX")
     op = "+FLAGS"
+    messages = "%d:%d" % (2 * i + 1, 2 * i + 2) if shared else "1:20"
     while not stop.is_set():
-        typ, _ = m.store("1:20", op, "(\\Flagged)")
+        typ, _ = m.store(messages, op, "(\\Flagged)")
         if typ != "OK":
             raise RuntimeError("STORE: %s" % typ)
         counts[i] += 1
@@ -80,10 +84,14 @@ def reader(port, user, stop, lat):
     m.logout()
 
 
-def measure(port, sessions, seconds):
-    users = ["w%02d" % i for i in range(1, sessions + 1)]
+def writers(sessions, shared):
+    return ["shared"] * sessions if shared else ["w%02d" % i for i in range(1, sessions + 1)]
+
+
+def measure(port, sessions, seconds, shared):
+    users = writers(sessions, shared)
     stop, counts, lat = threading.Event(), [0] * sessions, []
-    threads = [threading.Thread(target=writer, args=(port, u, stop, counts, i))
+    threads = [threading.Thread(target=writer, args=(port, u, stop, counts, i, shared))
                for i, u in enumerate(users)]
     threads.append(threading.Thread(target=reader, args=(port, "reader", stop, lat)))
     for t in threads:
@@ -106,9 +114,12 @@ def run_server(server, shim, flush_ms, args):
     finally:
         del os.environ["LD_PRELOAD"]
     try:
-        users = ["w%02d" % i for i in range(1, args.sessions + 1)] + ["reader"]
-        fill(server.port, users)
-        return measure(server.port, args.sessions, args.seconds)
+        if args.shared:
+            fill(server.port, ["shared"], 2 * args.sessions)
+            fill(server.port, ["reader"])
+        else:
+            fill(server.port, writers(args.sessions, False) + ["reader"])
+        return measure(server.port, args.sessions, args.seconds, args.shared)
     finally:
         server.stop()
 
@@ -120,6 +131,8 @@ def main():
     ap.add_argument("--sessions", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--dovecot", action="store_true", help="the same load against Dovecot")
+    ap.add_argument("--shared", action="store_true",
+                    help="the writers are one user on one INBOX, each storing its own 2 messages")
     ap.add_argument("--work", default="/tmp/slowdisk")
     ap.add_argument("--io-threads", default="",
                     help="tinyimapd's io_threads, one run each (comma-separated; default: its own)")
@@ -139,6 +152,7 @@ def main():
             with open(os.path.join(args.work, "passwd"), "w") as f:
                 for i in range(1, args.sessions + 1):
                     f.write("w%02d:{PLAIN}%s::::::\n" % (i, bench.PASSWORD))
+                f.write("shared:{PLAIN}%s::::::\n" % bench.PASSWORD)
                 f.write("reader:{PLAIN}%s::::::\n" % bench.PASSWORD)
             cert, key = bench.make_cert(args.work)
             shim = build_shim(args.work)
@@ -157,8 +171,8 @@ def main():
             rows.append((name, ms, rate, p50, p99, worst))
             print("%-22s flush %2d ms: %7.1f STOREs/s; reader NOOP p50 %6.1f ms, p99 %6.1f ms,"
                   " max %6.1f ms" % rows[-1], flush=True)
-    print("\n| server | flush | STOREs/s (%d writers) | NOOP p50 | NOOP p99 | NOOP max |"
-          % args.sessions)
+    print("\n| server | flush | STOREs/s (%d writers%s) | NOOP p50 | NOOP p99 | NOOP max |"
+          % (args.sessions, ", one mailbox" if args.shared else ""))
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
         print("| %s | %d ms | %.0f | %.1f ms | %.1f ms | %.1f ms |" % r)

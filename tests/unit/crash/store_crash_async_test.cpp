@@ -879,3 +879,255 @@ TEST_CASE("store: a stale redo record of the committed generation is not replaye
     env.restart();
     CHECK(read_back(env, kA) == want);
 }
+
+// ---- group commit (docs/STORAGE.md "Group commit") ---------------------------
+
+namespace {
+
+// One member of a group: begin_store (a new transaction, or joining the one
+// open), its changes, then commit_store with its waiter (WouldBlock: it
+// waits for the group's commit).
+Status group_member(Env& env, Mailbox* m, View& v, const std::vector<Change>& changes,
+                    CommitWaiter& w) {
+    Status st = m->begin_store(true);
+    for (const Change& c : changes) {
+        if (st != Status::Ok) break;
+        std::uint64_t kw = 0;
+        if (c.keyword != nullptr) {
+            unsigned bit = 0;
+            if ((st = m->keyword_bit(c.keyword, true, &bit)) != Status::Ok) break;
+            kw = 1ull << bit;
+        }
+        MessageInfo info;
+        bool skipped = false;
+        while ((st = m->store(v, c.seq, c.op, c.flags, kw, 0, &info, &skipped)) ==
+               Status::WouldBlock)
+            flush_now(env, m);
+    }
+    if (st != Status::Ok) {
+        m->abort_store(&w);
+        return st;
+    }
+    return m->commit_store(w);
+}
+
+// What the Registry does at the end of a turn: the group's commit, its
+// flushes started and reported.
+Status commit_group_now(Env& env, Mailbox* m) {
+    Status st;
+    while ((st = m->commit_group()) == Status::WouldBlock) flush_now(env, m);
+    return st;
+}
+
+// Two sessions' STOREs (two views of A) committed as one group: Ok when both
+// were acknowledged.
+Status group_txn(Env& env, Mailbox* m, View& v, const std::vector<Change>& first,
+                 const std::vector<Change>& second) {
+    View v2;
+    m->attach(v2, false);
+    CommitWaiter w1, w2;
+    Status st = group_member(env, m, v, first, w1);
+    if (st == Status::WouldBlock) {
+        const Status joined = group_member(env, m, v2, second, w2);
+        if (joined != Status::WouldBlock) st = joined;
+    }
+    if (st == Status::WouldBlock) {
+        CHECK(m->group_due());
+        (void)commit_group_now(env, m);
+        st = w1.done && w2.done ? m->commit_store(w1) : Status::Io;
+        if (st == Status::Ok) st = m->commit_store(w2);
+    } else {
+        // A member failed (the power went): it gave its changes back; the
+        // first one stops waiting. Nothing more is written (a crashed fs).
+        m->abort_store(&w1);
+        if (st == Status::Ok) st = Status::Io;
+    }
+    m->detach(v2);
+    return st;
+}
+
+}  // namespace
+
+// Two sessions' changes in one redo record, one flush: crashed between the
+// writes and the flush (and everywhere else), the mailbox is the state
+// before the group or after it, never one session's changes without the
+// other's; the next STORE's flush makes the group's writes in place durable.
+TEST_CASE("store crash matrix, redo log: a group of two sessions' STOREs, one flush",
+          "[store][crash][flush][redo][group]") {
+    run_sequence_matrix(
+        "redo: group of two", {},
+        {[](Env& env, Mailbox* m, View& v) {
+             return group_txn(env, m, v,
+                              {{1, FlagOp::Add, mail::kFlagged, nullptr},
+                               {3, FlagOp::Remove, mail::kSeen, nullptr}},
+                              {{2, FlagOp::Add, mail::kAnswered, "$Group"},
+                               {1, FlagOp::Add, mail::kDraft, nullptr}});
+         },
+         // The same message changed by both members: the second builds on
+         // the first's change.
+         [](Env& env, Mailbox* m, View& v) {
+             return group_txn(env, m, v, {{2, FlagOp::Remove, mail::kAnswered, nullptr}},
+                              {{2, FlagOp::Add, mail::kSeen, nullptr},
+                               {3, FlagOp::Replace, mail::kFlagged, "$Group"}});
+         },
+         [](Env& env, Mailbox* m, View& v) {
+             return store_txn(env, m, v, {{1, FlagOp::Remove, mail::kDraft, nullptr}});
+         }});
+}
+
+TEST_CASE("store: a group commits two sessions' STOREs with one flush, each with its modseq",
+          "[store][flush][redo][group]") {
+    Env env;
+    setup(env);
+    env.restart();
+    auto r = env.reg->acquire(kA);
+    REQUIRE(r.status == Status::Ok);
+    Mailbox* m = r.value;
+    View v1, v2, reader;
+    m->attach(v1, false);
+    m->attach(v2, false);
+    m->attach(reader, true);
+    const std::uint64_t before = m->highest_modseq();
+    env.fs.reset_counters();
+    CommitWaiter w1, w2;
+    REQUIRE(group_member(env, m, v1, {{1, FlagOp::Add, mail::kFlagged, nullptr}}, w1) ==
+            Status::WouldBlock);
+    CHECK(m->group_due());
+    // The second joins before the group is sealed (same message, another flag).
+    REQUIRE(group_member(env, m, v2,
+                         {{1, FlagOp::Add, mail::kAnswered, nullptr},
+                          {2, FlagOp::Add, mail::kSeen, nullptr}},
+                         w2) == Status::WouldBlock);
+    // Nothing of either is visible before the commit.
+    MessageInfo info;
+    REQUIRE(m->message(reader, 1, &info) == Status::Ok);
+    CHECK((info.flags & (mail::kFlagged | mail::kAnswered)) == 0);
+    CHECK(m->highest_modseq() == before);
+    // Sealed: a third STORE waits for the next group.
+    REQUIRE(m->commit_group() == Status::WouldBlock);
+    CHECK(m->begin_store(true) == Status::Busy);
+    flush_now(env, m);
+    REQUIRE(m->commit_group() == Status::Ok);
+    CHECK(w1.done);
+    CHECK(w2.done);
+    CHECK(m->commit_store(w1) == Status::Ok);
+    CHECK(m->commit_store(w2) == Status::Ok);
+    CHECK(env.fs.calls(SimFs::Op::Fsync) == 1);
+    CHECK(w1.modseq == before + 1);
+    CHECK(w2.modseq == before + 2);
+    CHECK(m->highest_modseq() == before + 2);
+    REQUIRE(m->message(reader, 1, &info) == Status::Ok);
+    CHECK((info.flags & (mail::kFlagged | mail::kAnswered)) == (mail::kFlagged | mail::kAnswered));
+    CHECK(info.modseq == before + 2);
+    REQUIRE(m->message(reader, 2, &info) == Status::Ok);
+    CHECK((info.flags & mail::kSeen) != 0);
+    CHECK(info.modseq == before + 2);
+    m->detach(reader);
+    m->detach(v2);
+    m->detach(v1);
+    env.reg->release(m);
+    env.restart();
+    const Content got = read_back(env, kA);
+    CHECK(got.msgs[0].substr(0, 5) == "1/11/");  // \Answered \Flagged \Seen
+    CHECK(got.msgs[1].substr(0, 4) == "2/8/");
+}
+
+// A member still changing messages when it gives up takes back only its own
+// changes; one that gives up while waiting is committed without being told.
+TEST_CASE("store: a member of a group that gives up takes back only its own changes",
+          "[store][flush][redo][group]") {
+    Env env;
+    setup(env);
+    env.restart();
+    {
+        auto r = env.reg->acquire(kA);
+        REQUIRE(r.status == Status::Ok);
+        Mailbox* m = r.value;
+        View v1, v2, v3;
+        m->attach(v1, false);
+        m->attach(v2, false);
+        m->attach(v3, false);
+        CommitWaiter w1, w2, w3;
+        REQUIRE(group_member(env, m, v1, {{2, FlagOp::Add, mail::kFlagged, nullptr}}, w1) ==
+                Status::WouldBlock);
+        // The second changes the same message, then gives up before its commit.
+        REQUIRE(m->begin_store(true) == Status::Ok);
+        MessageInfo info;
+        bool skipped = false;
+        REQUIRE(m->store(v2, 2, FlagOp::Add, mail::kDraft, 0, 0, &info, &skipped) == Status::Ok);
+        REQUIRE(m->store(v2, 3, FlagOp::Add, mail::kDraft, 0, 0, &info, &skipped) == Status::Ok);
+        m->abort_store(&w2);
+        CHECK(m->group_due());
+        // The third joins, then leaves while waiting.
+        REQUIRE(group_member(env, m, v3, {{3, FlagOp::Add, mail::kAnswered, nullptr}}, w3) ==
+                Status::WouldBlock);
+        m->abort_store(&w3);
+        CHECK_FALSE(w3.done);
+        REQUIRE(commit_group_now(env, m) == Status::Ok);
+        CHECK(w1.done);
+        CHECK(m->commit_store(w1) == Status::Ok);
+        CHECK_FALSE(w3.done);
+        m->detach(v3);
+        m->detach(v2);
+        m->detach(v1);
+        env.reg->release(m);
+    }
+    env.restart();
+    const Content got = read_back(env, kA);
+    CHECK(got.msgs[1].substr(0, 4) == "2/2/");  // \Flagged, not \Draft
+    CHECK(got.msgs[2].substr(0, 4) == "3/1/");  // \Answered (the one that left), not \Draft
+}
+
+// A group's redo record holds kRedoMaxEntries changes: a member that does
+// not fit while others wait is refused (Busy), gives back its changes, and
+// the others commit without it.
+TEST_CASE("store: a member that does not fit the group's redo record is refused",
+          "[store][flush][redo][group]") {
+    Env env;
+    setup(env);
+    {
+        auto r = env.reg->acquire(kA);
+        REQUIRE(r.status == Status::Ok);
+        for (std::uint32_t i = 3; i < kRedoMaxEntries + 2; ++i) {
+            Appender a;
+            const std::string text = "Subject: " + std::to_string(i) + "\r\n\r\nx\r\n";
+            REQUIRE(r.value->begin_append(a, static_cast<std::uint32_t>(text.size()), 0, 0,
+                                          1700000000, 0) == Status::Ok);
+            REQUIRE(r.value->append_chunk(a, text.data(), text.size()) == Status::Ok);
+            std::uint32_t uid = 0;
+            REQUIRE(r.value->commit_append(a, &uid) == Status::Ok);
+        }
+        env.reg->release(r.value);
+    }
+    env.restart();
+    auto r = env.reg->acquire(kA);
+    REQUIRE(r.status == Status::Ok);
+    Mailbox* m = r.value;
+    View v1, v2;
+    m->attach(v1, false);
+    m->attach(v2, false);
+    CommitWaiter w1, w2;
+    std::vector<Change> many;
+    for (std::uint32_t seq = 1; seq < kRedoMaxEntries; ++seq)
+        many.push_back({seq, FlagOp::Add, mail::kFlagged, nullptr});
+    REQUIRE(group_member(env, m, v1, many, w1) == Status::WouldBlock);
+    REQUIRE(m->begin_store(true) == Status::Ok);
+    MessageInfo info;
+    bool skipped = false;
+    REQUIRE(m->store(v2, kRedoMaxEntries, FlagOp::Add, mail::kSeen, 0, 0, &info, &skipped) ==
+            Status::Ok);
+    CHECK(m->store(v2, kRedoMaxEntries + 1, FlagOp::Add, mail::kSeen, 0, 0, &info, &skipped) ==
+          Status::Busy);
+    m->abort_store(&w2);
+    env.fs.reset_counters();
+    REQUIRE(commit_group_now(env, m) == Status::Ok);
+    CHECK(m->commit_store(w1) == Status::Ok);
+    CHECK(env.fs.calls(SimFs::Op::Fsync) == 1);
+    REQUIRE(m->message(v1, kRedoMaxEntries, &info) == Status::Ok);
+    CHECK((info.flags & mail::kSeen) == 0);
+    REQUIRE(m->message(v1, 1, &info) == Status::Ok);
+    CHECK((info.flags & mail::kFlagged) != 0);
+    m->detach(v2);
+    m->detach(v1);
+    env.reg->release(m);
+}

@@ -215,3 +215,169 @@ TEST_CASE("Issue 13: a FETCH that leaves while its \\Seen is flushed frees the m
     }
     CHECK(got.find("t OK STORE completed") != std::string::npos);
 }
+
+// Group commit (docs/STORAGE.md "Group commit"): STOREs of several clients
+// on one mailbox that are done while a flush is under way join the next one,
+// and all their OKs follow that one flush; each client hears of the
+// others' changes, never of its own again (RFC 3501 §6.4.6, §7.4.1).
+TEST_CASE(
+    "Issue 13: STOREs of clients on one mailbox that wait for a flush share the next one "
+    "(RFC 3501 §6.4.6)",
+    "[server][flush][group]") {
+    World w;
+    port::Handle c[4];
+    for (port::Handle& h : c) h = login(w);
+    w.say(c[0],
+          "p APPEND INBOX {1+}\r\na\r\np APPEND INBOX {1+}\r\nb\r\np APPEND INBOX {1+}\r\nc\r\n");
+    for (port::Handle h : c)
+        REQUIRE(w.say(h, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    slow_disk(w, 5);
+    w.fs.reset_counters();
+    // The first STORE's flush is under way when the others come.
+    w.net.client_send(c[0], "t0 STORE 1 +FLAGS (\\Flagged)\r\n");
+    tick(w);
+    CHECK(w.fs.flushes_pending() == 1);
+    w.net.client_send(c[1], "t1 STORE 2 +FLAGS (\\Seen)\r\n");
+    w.net.client_send(c[2], "t2 STORE 3 +FLAGS (\\Seen)\r\n");
+    w.net.client_send(c[3], "t3 STORE 1 +FLAGS (\\Answered)\r\n");
+    std::string got[4];
+    const auto all_done = [&] {
+        for (int i = 0; i < 4; ++i)
+            if (!tagged(got[i], "t" + std::to_string(i))) return false;
+        return true;
+    };
+    for (int turn = 0; turn < 200 && !all_done(); ++turn) {
+        tick(w);
+        for (int i = 0; i < 4; ++i) got[i] += w.net.client_receive(c[i]);
+        // Not one OK before the flush that covers it.
+        if (w.fs.calls(sim::SimFs::Op::Fsync) == 0) CHECK(got[0].empty());
+        if (w.fs.calls(sim::SimFs::Op::Fsync) < 2) {
+            for (int i = 1; i < 4; ++i) CHECK(got[i].empty());
+        }
+    }
+    for (int i = 0; i < 4; ++i)
+        CHECK(got[i].find("t" + std::to_string(i) + " OK STORE completed") != std::string::npos);
+    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) == 2);  // the first one's, then one for three
+    // The fourth built on the first's change of the same message.
+    CHECK(got[3].find("* 1 FETCH (FLAGS (\\Answered \\Flagged") != std::string::npos);
+    // The second hears of the others' changes (after its STORE, or at the
+    // NOOP), and not of its own again.
+    const std::string n1 = w.say(c[1], "n NOOP\r\n");
+    const std::string heard = got[1] + n1;
+    CHECK(heard.find("* 1 FETCH (UID 1 FLAGS (\\Answered \\Flagged") != std::string::npos);
+    CHECK(heard.find("* 3 FETCH (UID 3 FLAGS (\\Seen") != std::string::npos);
+    CHECK(heard.find("* 2 FETCH (UID") == std::string::npos);
+    CHECK(n1.find("n OK") != std::string::npos);
+}
+
+// Two clients' STOREs read in the same turn of the loop: one flush for both.
+TEST_CASE("Issue 13: STOREs of two clients in one turn of the loop take one flush",
+          "[server][flush][group]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    w.say(a, "p APPEND INBOX {1+}\r\na\r\np APPEND INBOX {1+}\r\nb\r\n");
+    REQUIRE(w.say(a, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    slow_disk(w, 3);
+    w.fs.reset_counters();
+    w.net.client_send(a, "t STORE 1 +FLAGS (\\Flagged)\r\n");
+    w.net.client_send(b, "u STORE 2 +FLAGS (\\Deleted)\r\n");
+    std::string got_a, got_b;
+    for (int turn = 0; turn < 100 && !(tagged(got_a, "t") && tagged(got_b, "u")); ++turn) {
+        tick(w);
+        got_a += w.net.client_receive(a);
+        got_b += w.net.client_receive(b);
+    }
+    CHECK(got_a.find("t OK STORE completed") != std::string::npos);
+    CHECK(got_b.find("u OK STORE completed") != std::string::npos);
+    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) == 1);
+}
+
+namespace {
+
+// Sends `command` and ticks the loop until `tag` is answered.
+std::string until_tagged(World& w, port::Handle c, const std::string& command,
+                         const std::string& tag) {
+    w.net.client_send(c, command);
+    std::string got;
+    for (int turn = 0; turn < 300 && !tagged(got, tag); ++turn) {
+        tick(w);
+        got += w.net.client_receive(c);
+    }
+    return got;
+}
+
+}  // namespace
+
+// With I/O threads, the loop's own thread never waits for the disk during
+// these write commands: every fsync they need goes through flush_start
+// (SimFs::loop_syncs counts the fsyncs and directory syncs made otherwise).
+TEST_CASE(
+    "Issue 13: STORE (a group, a new keyword), FETCH's \\Seen, APPEND, COPY, MOVE and EXPUNGE "
+    "never flush on the loop's thread",
+    "[server][flush][group]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    REQUIRE(w.say(a, "c CREATE Dest\r\n") == "c OK CREATE completed\r\n");
+    w.say(a,
+          "p APPEND INBOX {7+}\r\n\r\nhello\r\np APPEND INBOX {1+}\r\nb\r\n"
+          "p APPEND INBOX {1+}\r\nc\r\n");
+    REQUIRE(w.say(a, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    slow_disk(w, 2);
+    w.fs.reset_counters();
+    w.net.client_send(b, "u STORE 2 +FLAGS (\\Deleted)\r\n");
+    // A new keyword too: its entry is made durable by the group's flush.
+    CHECK(until_tagged(w, a, "t STORE 3 +FLAGS (\\Flagged $Later)\r\n", "t").find("t OK") !=
+          std::string::npos);
+    std::string got_b;
+    for (int turn = 0; turn < 50 && !tagged(got_b, "u"); ++turn) {
+        tick(w);
+        got_b += w.net.client_receive(b);
+    }
+    CHECK(got_b.find("u OK") != std::string::npos);
+    const std::string flags = until_tagged(w, a, "g FETCH 1:3 FLAGS\r\n", "g");
+    const std::string fetched = until_tagged(w, a, "f FETCH 1 BODY[]\r\n", "f");
+    INFO(flags << fetched);
+    CHECK(fetched.find("\\Seen") != std::string::npos);
+    CHECK(until_tagged(w, a, "p APPEND INBOX {1+}\r\nz\r\n", "p").find("p OK") !=
+          std::string::npos);
+    CHECK(until_tagged(w, a, "c COPY 1 Dest\r\n", "c").find("c OK") != std::string::npos);
+    CHECK(until_tagged(w, a, "m MOVE 3 Dest\r\n", "m").find("m OK") != std::string::npos);
+    CHECK(until_tagged(w, b, "e EXPUNGE\r\n", "e").find("e OK") != std::string::npos);
+    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) >= 9);
+    CHECK(w.fs.loop_syncs() == 0);
+}
+
+// A group's changes share one redo record (56 messages): a STORE that does
+// not fit gives its changes back and is done once the group has committed,
+// alone (the intent's way); both are acknowledged, nothing is lost.
+TEST_CASE("Issue 13: a STORE that does not fit its group's redo record is done after it",
+          "[server][flush][group]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    std::string appends;
+    for (int i = 0; i < 60; ++i) appends += "p APPEND INBOX {1+}\r\nx\r\n";
+    w.say_until_tagged(a, appends, "p");
+    for (int i = 0; i < 20; ++i) w.run();
+    REQUIRE(w.say(a, "s SELECT INBOX\r\n").find("* 60 EXISTS") != std::string::npos);
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    slow_disk(w, 2);
+    w.net.client_send(a, "t STORE 1 +FLAGS (\\Flagged)\r\n");
+    w.net.client_send(b, "u STORE 1:60 +FLAGS.SILENT (\\Seen)\r\n");
+    std::string got_a, got_b;
+    for (int turn = 0; turn < 300 && !(tagged(got_a, "t") && tagged(got_b, "u")); ++turn) {
+        tick(w);
+        got_a += w.net.client_receive(a);
+        got_b += w.net.client_receive(b);
+    }
+    CHECK(got_a.find("t OK STORE completed") != std::string::npos);
+    CHECK(got_b.find("u OK STORE completed") != std::string::npos);
+    CHECK(until_tagged(w, a, "f FETCH 1,60 FLAGS\r\n", "f")
+              .find("* 1 FETCH (FLAGS (\\Flagged \\Seen \\Recent))") != std::string::npos);
+    CHECK(until_tagged(w, b, "f FETCH 56:60 FLAGS\r\n", "f").find("* 60 FETCH (FLAGS (\\Seen))") !=
+          std::string::npos);
+}
