@@ -320,7 +320,7 @@ TEST_CASE(
     World w;
     port::Handle a = login(w);
     port::Handle b = login(w);
-    REQUIRE(w.say(a, "c CREATE Dest\r\n") == "c OK CREATE completed\r\n");
+    REQUIRE(create_ok(w.say(a, "c CREATE Dest\r\n"), "c"));
     w.say(a,
           "p APPEND INBOX {7+}\r\n\r\nhello\r\np APPEND INBOX {1+}\r\nb\r\n"
           "p APPEND INBOX {1+}\r\nc\r\n");

@@ -82,10 +82,15 @@ TEST_CASE("RFC 5255 §4.2, §4.6: SEARCH text keys compare with i;unicode-casema
 TEST_CASE("RFC 5255 §4.2: SORT's SUBJECT collates with i;unicode-casemap", "[server][i18n]") {
     World w;
     port::Handle c = login(w);
-    append(w, c, "Subject: " + kSophiaSmall + "\r\n\r\nx\r\n");
-    append(w, c, "Subject: " + kMoskva + "\r\n\r\nx\r\n");
-    append(w, c, "Subject: " + kSophia + "\r\n\r\nx\r\n");
-    append(w, c, "Subject: zebra\r\n\r\nx\r\n");
+    // Raw UTF-8 headers need a session that enabled UTF8=ACCEPT (RFC 6855
+    // §4); the SORT runs in a session that did not.
+    port::Handle u = login(w);
+    REQUIRE(w.say(u, "e ENABLE UTF8=ACCEPT\r\n") ==
+            "* ENABLED UTF8=ACCEPT\r\ne OK ENABLE completed\r\n");
+    append(w, u, "Subject: " + kSophiaSmall + "\r\n\r\nx\r\n");
+    append(w, u, "Subject: " + kMoskva + "\r\n\r\nx\r\n");
+    append(w, u, "Subject: " + kSophia + "\r\n\r\nx\r\n");
+    append(w, u, "Subject: zebra\r\n\r\nx\r\n");
     w.say(c, "s SELECT INBOX\r\n");
     // Latin before Greek before Cyrillic; the two Greek subjects are equal
     // and keep their sequence order.
