@@ -139,6 +139,17 @@ inline port::Handle login(World& w, const char* user = "alice",
     return c;
 }
 
+// APPENDs `message` to INBOX as a non-synchronizing literal (tagged `p`) and
+// requires the OK; the loop is given turns in proportion to its size.
+inline void append_to_inbox(World& w, port::Handle c, const std::string& message) {
+    w.net.client_send(
+        c, "p APPEND INBOX {" + std::to_string(message.size()) + "+}\r\n" + message + "\r\n");
+    w.run(8 + static_cast<int>(message.size() / 4096));
+    const std::string r = w.net.client_receive(c);
+    INFO(r);
+    REQUIRE(r.find("p OK") != std::string::npos);
+}
+
 // The capabilities every state advertises (RFC 3501 §6.1.1, §7.2.1); the
 // pre-authentication ones (STARTTLS, AUTH=, LOGINDISABLED) follow them.
 inline const std::string kCaps =
@@ -146,7 +157,8 @@ inline const std::string kCaps =
     "CHILDREN LIST-EXTENDED "
     "LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE "
     "QUOTA=RES-MESSAGE STATUS=SIZE MULTIAPPEND WITHIN UNAUTHENTICATE SORT SORT=DISPLAY "
-    "THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT I18NLEVEL=1 SEARCHRES SAVEDATE PREVIEW REPLACE UTF8=ACCEPT OBJECTID "
+    "THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT I18NLEVEL=1 SEARCHRES SAVEDATE PREVIEW REPLACE "
+    "UTF8=ACCEPT OBJECTID "
     "APPENDLIMIT=67108864";
 inline const std::string kGreeting =
     "* OK [CAPABILITY " + kCaps + " AUTH=PLAIN] tinyimapd ready\r\n";

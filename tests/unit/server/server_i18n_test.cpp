@@ -14,15 +14,6 @@ using namespace tinyimapd::test;
 
 namespace {
 
-void append(World& w, port::Handle c, const std::string& message) {
-    w.net.client_send(
-        c, "p APPEND INBOX {" + std::to_string(message.size()) + "+}\r\n" + message + "\r\n");
-    w.run(8 + static_cast<int>(message.size() / 4096));
-    const std::string r = w.net.client_receive(c);
-    INFO(r);
-    REQUIRE(r.find("p OK") != std::string::npos);
-}
-
 // UTF-8 for the tests: Greek, Cyrillic, decomposed and composed forms.
 const std::string kSophia = "\xCE\xA3\xCE\x9F\xCE\xA6\xCE\x99\xCE\x91";  // ΣΟΦΙΑ
 const std::string kSophiaSmall = "\xCF\x83\xCE\xBF\xCF\x86\xCE\xB9\xCE\xB1";
@@ -61,7 +52,7 @@ TEST_CASE("RFC 5255 §4.2, §4.6: SEARCH text keys compare with i;unicode-casema
           "[server][i18n]") {
     World w;
     port::Handle c = login(w);
-    for (const std::string& m : kMessages) append(w, c, m);
+    for (const std::string& m : kMessages) append_to_inbox(w, c, m);
     w.say(c, "s SELECT INBOX\r\n");
     auto search = [&](const std::string& keys) { return w.say(c, "s " + keys + "\r\n"); };
     // Greek small letters find the capitals of a decoded header.
@@ -87,10 +78,10 @@ TEST_CASE("RFC 5255 §4.2: SORT's SUBJECT collates with i;unicode-casemap", "[se
     port::Handle u = login(w);
     REQUIRE(w.say(u, "e ENABLE UTF8=ACCEPT\r\n") ==
             "* ENABLED UTF8=ACCEPT\r\ne OK ENABLE completed\r\n");
-    append(w, u, "Subject: " + kSophiaSmall + "\r\n\r\nx\r\n");
-    append(w, u, "Subject: " + kMoskva + "\r\n\r\nx\r\n");
-    append(w, u, "Subject: " + kSophia + "\r\n\r\nx\r\n");
-    append(w, u, "Subject: zebra\r\n\r\nx\r\n");
+    append_to_inbox(w, u, "Subject: " + kSophiaSmall + "\r\n\r\nx\r\n");
+    append_to_inbox(w, u, "Subject: " + kMoskva + "\r\n\r\nx\r\n");
+    append_to_inbox(w, u, "Subject: " + kSophia + "\r\n\r\nx\r\n");
+    append_to_inbox(w, u, "Subject: zebra\r\n\r\nx\r\n");
     w.say(c, "s SELECT INBOX\r\n");
     // Latin before Greek before Cyrillic; the two Greek subjects are equal
     // and keep their sequence order.
@@ -101,7 +92,7 @@ TEST_CASE("RFC 5255 §4.2: SORT's SUBJECT collates with i;unicode-casemap", "[se
 TEST_CASE("RFC 5530 LIMIT: a string whose prepared form is too long is refused", "[server][i18n]") {
     World w;
     port::Handle c = login(w);
-    append(w, c, "Subject: x\r\n\r\nx\r\n");
+    append_to_inbox(w, c, "Subject: x\r\n\r\nx\r\n");
     w.say(c, "s SELECT INBOX\r\n");
     // 1020 bytes, under the 1024-byte limit, but U+FDFA prepares to 33 bytes.
     std::string wide;

@@ -14,15 +14,6 @@ using namespace tinyimapd::test;
 
 namespace {
 
-void append(World& w, port::Handle c, const std::string& message) {
-    w.net.client_send(
-        c, "p APPEND INBOX {" + std::to_string(message.size()) + "+}\r\n" + message + "\r\n");
-    w.run(8 + static_cast<int>(message.size() / 4096));
-    const std::string r = w.net.client_receive(c);
-    INFO(r);
-    REQUIRE(r.find("p OK") != std::string::npos);
-}
-
 const std::string kPlain =
     "From: foo@example.com\r\nSubject: a\r\n\r\nPreview   text!\r\n\r\nMore.\r\n";
 const std::string kHtml =
@@ -41,7 +32,7 @@ TEST_CASE("RFC 8970 §3.2, §3.3, §6: FETCH PREVIEW, quoted or a literal, \"\" 
           "[server][preview]") {
     World w;
     port::Handle c = login(w);
-    for (const std::string& m : {kPlain, kHtml, kImage, kQuote}) append(w, c, m);
+    for (const std::string& m : {kPlain, kHtml, kImage, kQuote}) append_to_inbox(w, c, m);
     w.say(c, "s SELECT INBOX\r\n");
     CHECK(w.say(c, "A1 FETCH 1 (PREVIEW)\r\n") ==
           "* 1 FETCH (PREVIEW \"Preview text! More.\")\r\nA1 OK FETCH completed\r\n");
@@ -75,7 +66,7 @@ TEST_CASE("RFC 8970 §5 example 3: SEARCH RETURN (SAVE) then FETCH $ (UID PREVIE
           "[server][preview][searchres]") {
     World w;
     port::Handle c = login(w);
-    for (const std::string& m : {kPlain, kHtml, kImage, kQuote}) append(w, c, m);
+    for (const std::string& m : {kPlain, kHtml, kImage, kQuote}) append_to_inbox(w, c, m);
     w.say(c, "s SELECT INBOX\r\n");
     CHECK(w.say(c, "C2 SEARCH RETURN (SAVE) FROM \"FOO\"\r\nC3 FETCH $ (UID PREVIEW (LAZY))\r\n") ==
           "C2 OK SEARCH completed\r\n"
