@@ -39,36 +39,8 @@ log() { printf 'build_mbedtls.sh: %s\n' "$*" >&2; }
 mkdir -p "$DEPS"
 
 # --- the source, once per build tree ------------------------------------------
-fetch_source() {
-  local apt=$DEPS/apt src=$DEPS/src
-  if compgen -G "$src/mbedtls-3.*/CMakeLists.txt" >/dev/null; then
-    return
-  fi
-  log "fetching Debian $SUITE's mbedtls source package"
-  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$src"
-  printf 'deb-src %s %s main\n' "$MIRROR" "$SUITE" >"$apt/sources.list"
-  local opts=(
-    -o "Dir::Etc::SourceList=$apt/sources.list"
-    -o Dir::Etc::SourceParts=/dev/null
-    -o "Dir::State::Lists=$apt/lists"
-    -o "Dir::Cache=$apt/cache"
-    -o APT::Sandbox::User=root   # files in build/: no _apt user needed
-  )
-  apt-get "${opts[@]}" update >&2
-  rm -rf "$src.tmp"
-  mkdir -p "$src.tmp"
-  (cd "$src.tmp" && apt-get "${opts[@]}" source mbedtls) >&2
-  local dir
-  dir=$(find "$src.tmp" -maxdepth 1 -type d -name 'mbedtls-3.*' | head -n1)
-  [[ -n $dir ]] || { log "no mbedtls-3.* directory from apt-get source"; exit 1; }
-  mv "$dir" "$src/"
-  rm -rf "$src.tmp"
-}
-
-(
-  flock 9
-  fetch_source
-) 9>"$DEPS/.src.lock"
+source "$ROOT/tests/deps/debian_source.sh"
+debian_source mbedtls "$SUITE" "$MIRROR" 'mbedtls-3.*' CMakeLists.txt "$DEPS/apt" "$DEPS/src" || exit 1
 
 source_dir=$(find "$DEPS/src" -maxdepth 1 -type d -name 'mbedtls-3.*' | sort | tail -n1)
 version=${source_dir##*/mbedtls-}

@@ -45,36 +45,8 @@ log() { printf 'build_zlib.sh: %s\n' "$*" >&2; }
 mkdir -p "$DEPS"
 
 # --- the source, once per build tree ------------------------------------------
-fetch_source() {
-  local apt=$DEPS/apt-zlib src=$DEPS/src
-  if compgen -G "$src/zlib-1.*/zlib.h" >/dev/null; then
-    return
-  fi
-  log "fetching Debian $SUITE's zlib source package"
-  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$src"
-  printf 'deb-src %s %s main\n' "$MIRROR" "$SUITE" >"$apt/sources.list"
-  local opts=(
-    -o "Dir::Etc::SourceList=$apt/sources.list"
-    -o Dir::Etc::SourceParts=/dev/null
-    -o "Dir::State::Lists=$apt/lists"
-    -o "Dir::Cache=$apt/cache"
-    -o APT::Sandbox::User=root   # files in build/: no _apt user needed
-  )
-  apt-get "${opts[@]}" update >&2
-  rm -rf "$src.zlib.tmp"
-  mkdir -p "$src.zlib.tmp"
-  (cd "$src.zlib.tmp" && apt-get "${opts[@]}" source zlib) >&2
-  local dir
-  dir=$(find "$src.zlib.tmp" -maxdepth 1 -type d -name 'zlib-1.*' | head -n1)
-  [[ -n $dir ]] || { log "no zlib-1.* directory from apt-get source"; exit 1; }
-  mv "$dir" "$src/"
-  rm -rf "$src.zlib.tmp"
-}
-
-(
-  flock 9
-  fetch_source
-) 9>"$DEPS/.src-zlib.lock"
+source "$ROOT/tests/deps/debian_source.sh"
+debian_source zlib "$SUITE" "$MIRROR" 'zlib-1.*' zlib.h "$DEPS/apt-zlib" "$DEPS/src" || exit 1
 
 source_dir=$(find "$DEPS/src" -maxdepth 1 -type d -name 'zlib-1.*' | sort | tail -n1)
 # The upstream version from zlib.h (Debian's directory name may carry a
