@@ -70,12 +70,12 @@ session::SessionConfig session_config_from(const Config& c) {
     return s;
 }
 
-// Open mailboxes are a pool shared by all sessions (one entry per mailbox,
-// whoever has it open): when it is exhausted SELECT, APPEND, COPY and
-// STATUS answer NO [LIMIT] (docs/CONFIG.md `open_mailboxes`).
+// Open mailboxes: a pool shared by all sessions (docs/CONFIG.md `open_mailboxes`:
+// NO [LIMIT] when exhausted). run_once commits the groups (loop_commits).
 store::StoreLimits store_limits_from(const Config& c) {
     store::StoreLimits l;
     l.max_open_mailboxes = c.open_mailboxes;
+    l.loop_commits = true;
     return l;
 }
 

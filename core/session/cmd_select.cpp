@@ -177,9 +177,40 @@ void Session::run_select_job() {
     cmd_select(cmd, read_only);
 }
 
+// CLOSE's expunge needs the mailbox's write turn: while another session's
+// transaction holds it (a STORE group being flushed, an APPEND, a \Recent
+// commit) CLOSE waits, woken when it is let go (or after a retry timer), and
+// runs again then; it is never refused because another session is busy.
+// True: the turn is ours now.
+bool Session::close_turn() {
+    const bool ready = store_turn(true) == store::Mailbox::Turn::Ready;
+    if (ready) {
+        leave_store_turn();
+        job_.waiting_since_ms = job_.retry_at_ms = 0;
+        return true;
+    }
+    if (retry_later()) {
+        // start() clears the timer retry_later() set: the wait goes on.
+        const std::uint64_t since = job_.waiting_since_ms, retry = job_.retry_at_ms;
+        job_.start<CloseJob>(JobKind::Close);
+        job_.waiting_since_ms = since;
+        job_.retry_at_ms = retry;
+        return false;
+    }
+    leave_store_turn();
+    tagged("NO", "INUSE", "Mailbox in use; try again later");
+    return false;
+}
+
+void Session::run_close_job() {
+    job_.end();  // the timer stays: cmd_close may wait again
+    cmd_close(true);
+}
+
 // RFC 3501 §6.4.2: CLOSE expunges silently (no untagged EXPUNGE) when the
 // mailbox is read-write; RFC 3691 UNSELECT never expunges.
 void Session::cmd_close(bool expunge) {
+    if (expunge && !view_.read_only && !close_turn()) return;
     if (expunge && !view_.read_only) {
         std::uint32_t uids[kExpungeBatch];
         std::size_t count = kExpungeBatch;

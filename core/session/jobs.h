@@ -56,6 +56,7 @@ enum class JobKind : std::uint8_t {
     Copy,
     Append,
     Select,  // SELECT/EXAMINE waiting for the compaction that opening started
+    Close,   // CLOSE waiting for its write turn (another session's transaction)
     Sort,    // SORT (cmd_sort.cpp): SEARCH's walk, then the order, then the answer
     Thread,  // THREAD, likewise
 };
@@ -293,6 +294,10 @@ struct SelectJob {
     static constexpr bool runs(JobKind k) { return k == JobKind::Select; }
     bool read_only = false;
 };
+// CLOSE run again once the mailbox's write turn is its own (cmd_select.cpp).
+struct CloseJob {
+    static constexpr bool runs(JobKind k) { return k == JobKind::Close; }
+};
 
 template <class... T>
 constexpr std::size_t max_size_of() {
@@ -302,7 +307,7 @@ constexpr std::size_t max_size_of() {
 }
 inline constexpr std::size_t kJobStorage =
     max_size_of<FetchJob, StoreJob, SearchJob, ListJob, CopyJob, ExpungeJob, ResyncJob, SyncJob,
-                AppendJob, SelectJob, SortJob>();
+                AppendJob, SelectJob, CloseJob, SortJob>();
 // Every session carries this much for its job: keep it small (the FETCH
 // engine's buffers live in Session, shared by the kinds that stream).
 static_assert(kJobStorage <= 1024, "a job context grew: check what it holds");

@@ -269,6 +269,8 @@ private:
     void cmd_select(const ParsedCommand& cmd, bool read_only);
     void select_later(store::Mailbox* box, bool read_only);
     void run_select_job();
+    void run_close_job();
+    bool close_turn();
     void cmd_close(bool expunge);
     // Change reports: EXISTS, EXPUNGE, FETCH FLAGS, QRESYNC (sync.cpp).
     void resync(const QresyncParams& p);
