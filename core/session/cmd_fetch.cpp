@@ -303,7 +303,7 @@ void Session::run_message_job() {
             if (job.add_flags) {
                 FlagLine w;
                 w.put(job.first_item ? "" : " ").put("FLAGS ");
-                write_flag_list(w, job.message.flags, job.message.keywords, *selected_);
+                write_flag_list(w, wire_flags(job.message.flags), job.message.keywords, *selected_);
                 if (job_.kind() == JobKind::Store && job.walk.uid && job.first_item) {
                     w.put(" UID ").put_uint(job.message.uid);
                 }
@@ -715,7 +715,7 @@ void Session::write_flags_item(FixedText<kItemReserve>& w) {
     const store::MessageInfo& m = job.message;
     FlagLine flags;
     flags.put(w.view()).put("FLAGS ");
-    write_flag_list(flags, m.flags, m.keywords, *selected_);
+    write_flag_list(flags, wire_flags(m.flags), m.keywords, *selected_);
     if (out_.room() < flags.size()) {
         job.first_item = w.view().empty();
         return;
