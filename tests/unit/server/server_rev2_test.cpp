@@ -314,3 +314,37 @@ TEST_CASE("RFC 9051 §9 (Appendix E.14): number64 parameter values are read whol
     CHECK(w.say(c, "f FETCH 1 (FLAGS) (CHANGEDSINCE 4294967296)\r\n") == "f OK FETCH completed\r\n");
     CHECK(w.say(c, "g FETCH 1 (FLAGS) (CHANGEDSINCE 9223372036854775808)\r\n").find("g BAD") == 0);
 }
+
+TEST_CASE("RFC 9051 §7.5.2 (Appendix E.6): a rev2 BODYSTRUCTURE joins RFC 2231 continued "
+          "parameters; IMAP4rev1's passes them through",
+          "[server][rev2]") {
+    World w;
+    port::Handle c = login_rev2(w);
+    port::Handle old = login(w);
+    append_to_inbox(w, c,
+                    "From: a@example.org\r\n"
+                    "MIME-Version: 1.0\r\n"
+                    "Content-Type: application/octet-stream;\r\n"
+                    " name*0=\"quarterly-\"; name*1=\"report.pdf\"\r\n"
+                    "Content-Disposition: attachment;\r\n"
+                    " filename*0*=utf-8''%E2%82%AC; filename*1=\" 100.txt\"\r\n"
+                    "\r\n"
+                    "data\r\n");
+    w.say(c, "s SELECT INBOX\r\n");
+    w.say(old, "s SELECT INBOX\r\n");
+    const std::string rev2_params = "(\"name\" \"quarterly-report.pdf\")";
+    const std::string rev2_dsp =
+        "(\"attachment\" (\"filename*\" \"utf-8''%E2%82%AC%20100.txt\"))";
+    for (int round = 0; round < 2; ++round) {  // the second from the fetch cache
+        const std::string r = w.say(c, "f FETCH 1 (BODYSTRUCTURE BODY)\r\n");
+        CHECK(r == "* 1 FETCH (BODYSTRUCTURE (\"application\" \"octet-stream\" " + rev2_params +
+                       " NIL NIL \"7BIT\" 6 NIL " + rev2_dsp +
+                       " NIL NIL) BODY (\"application\" \"octet-stream\" " + rev2_params +
+                       " NIL NIL \"7BIT\" 6))\r\nf OK FETCH completed\r\n");
+        const std::string r1 = w.say(old, "f FETCH 1 (BODYSTRUCTURE)\r\n");
+        CHECK(r1 == "* 1 FETCH (BODYSTRUCTURE (\"application\" \"octet-stream\" "
+                    "(\"name*0\" \"quarterly-\" \"name*1\" \"report.pdf\") NIL NIL \"7BIT\" 6 NIL "
+                    "(\"attachment\" (\"filename*0*\" \"utf-8''%E2%82%AC\" \"filename*1\" "
+                    "\" 100.txt\")) NIL NIL))\r\nf OK FETCH completed\r\n");
+    }
+}
