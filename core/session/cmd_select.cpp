@@ -149,17 +149,20 @@ void Session::select_counts(std::string_view name) {
     untagged(w.view());
     if (rev2_) {
         store::UserStore store(*services_.registry, user_root_.view());
-        w.clear();
-        ResponseWriter r(w);
+        // Room for the longest name quoted with every byte escaped.
+        FixedText<kLine + kWireName> line;
+        ResponseWriter r(line);
         r.atom("LIST").open_list();
         r.atom(store.mailbox_has_children(name) ? "\\HasChildren" : "\\HasNoChildren");
         const std::uint8_t uses = store.special_use(name);
         for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
             if ((uses & bit) != 0) r.atom(mail::special_use_name(bit));
         }
+        FixedText<mail::kMaxMailboxName> canonical;  // "INBOX" as INBOX is written
+        mail::normalize_mailbox(name, canonical);
         FixedText<kWireName> wire;
-        r.close_list().string("/").mailbox(wire_name(mail::is_inbox(name) ? "INBOX" : name, wire));
-        untagged(w.view());
+        r.close_list().string("/").mailbox(wire_name(canonical.view(), wire));
+        if (r.ok()) untagged(line.view());
         return;
     }
     w.clear();

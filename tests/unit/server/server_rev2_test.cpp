@@ -212,6 +212,10 @@ TEST_CASE("RFC 9051 §6.3.2 (Appendix E.10-12): a rev2 SELECT sends the mailbox'
     CHECK(parent.find("* LIST (\\HasChildren) \"/\" Projects\r\n") != std::string::npos);
     CHECK(parent.find("RECENT") == std::string::npos);
     CHECK(parent.find("x OK [READ-ONLY] EXAMINE completed\r\n") != std::string::npos);
+    // INBOX's children are named as LIST names them, in any case of INBOX.
+    REQUIRE(create_ok(w.say(c, "m CREATE INBOX/Sub\r\n"), "m"));
+    CHECK(w.say(c, "z EXAMINE inbox/Sub\r\n").find("* LIST (\\HasNoChildren) \"/\" INBOX/Sub\r\n") !=
+          std::string::npos);
     CHECK(w.say(c, "y SELECT Projects/Falcon\r\n").find("* LIST (\\HasNoChildren) \"/\" "
                                                          "Projects/Falcon\r\n") !=
           std::string::npos);
