@@ -310,8 +310,9 @@ bool StructureWriter::act(ByteSource& r, char* scratch, std::size_t cap, TextWri
         case Phase::Tail: {
             mime::HeaderBlock h;
             mime::load_header(r, f.start, f.end, scratch, cap, &h);
-            if (!emit(out,
-                      [&](imap::ResponseWriter& w) { write_multipart_tail(h, extensible, rfc2231_, w); })) {
+            if (!emit(out, [&](imap::ResponseWriter& w) {
+                    write_multipart_tail(h, extensible, rfc2231_, w);
+                })) {
                 return false;
             }
             --top_;

@@ -19,7 +19,8 @@ std::string joined(std::string_view params, std::string_view base, bool* encoded
 
 }  // namespace
 
-TEST_CASE("RFC 2231 §3-4: parameter names split into base, section and encoding", "[mime][rfc2231]") {
+TEST_CASE("RFC 2231 §3-4: parameter names split into base, section and encoding",
+          "[mime][rfc2231]") {
     auto check = [](std::string_view name, std::string_view base, int section, bool encoded) {
         const mime::Rfc2231Name n = mime::split_rfc2231_name(name);
         INFO(std::string(name));
@@ -50,9 +51,10 @@ TEST_CASE("RFC 2231 §3: continuations joined in section order (the RFC's URL ex
     CHECK(joined("baz*2=ree; baz*0=o; baz*1=ne-two-th", "BAZ", &encoded) == "one-two-three");
 }
 
-TEST_CASE("RFC 2231 §4.1: encoded sections keep one charset'language' prefix; plain ones are "
-          "%-encoded into it",
-          "[mime][rfc2231]") {
+TEST_CASE(
+    "RFC 2231 §4.1: encoded sections keep one charset'language' prefix; plain ones are "
+    "%-encoded into it",
+    "[mime][rfc2231]") {
     bool encoded = false;
     // The RFC's example.
     CHECK(joined(" title*0*=us-ascii'en'This%20is%20even%20more%20; "

@@ -18,7 +18,8 @@ namespace {
 
 port::Handle login_rev2(World& w) {
     port::Handle c = login(w);
-    REQUIRE(w.say(c, "e ENABLE IMAP4rev2\r\n") == "* ENABLED IMAP4rev2\r\ne OK ENABLE completed\r\n");
+    REQUIRE(w.say(c, "e ENABLE IMAP4rev2\r\n") ==
+            "* ENABLED IMAP4rev2\r\ne OK ENABLE completed\r\n");
     return c;
 }
 
@@ -48,9 +49,10 @@ std::string without_mailboxid(const std::string& r) {
 
 }  // namespace
 
-TEST_CASE("RFC 9051 Appendix A, §6.3.1: IMAP4rev1 and IMAP4rev2 are both advertised; ENABLE "
-          "lists IMAP4rev2 once and never changes CAPABILITY",
-          "[server][rev2]") {
+TEST_CASE(
+    "RFC 9051 Appendix A, §6.3.1: IMAP4rev1 and IMAP4rev2 are both advertised; ENABLE "
+    "lists IMAP4rev2 once and never changes CAPABILITY",
+    "[server][rev2]") {
     World w;
     port::Handle c = login(w);
     const std::string before = w.say(c, "c CAPABILITY\r\n");
@@ -65,9 +67,10 @@ TEST_CASE("RFC 9051 Appendix A, §6.3.1: IMAP4rev1 and IMAP4rev2 are both advert
     CHECK(w.say(c, "c CAPABILITY\r\n") == before);
 }
 
-TEST_CASE("RFC 9051 §6.3.1: ENABLE IMAP4rev2 is valid in the authenticated state only; "
-          "UNAUTHENTICATE ends it",
-          "[server][rev2]") {
+TEST_CASE(
+    "RFC 9051 §6.3.1: ENABLE IMAP4rev2 is valid in the authenticated state only; "
+    "UNAUTHENTICATE ends it",
+    "[server][rev2]") {
     World w;
     port::Handle c = w.connect();
     w.net.client_receive(c);
@@ -83,9 +86,10 @@ TEST_CASE("RFC 9051 §6.3.1: ENABLE IMAP4rev2 is valid in the authenticated stat
     CHECK(w.say(c, "e ENABLE IMAP4rev2\r\n") == "* ENABLED IMAP4rev2\r\ne OK ENABLE completed\r\n");
 }
 
-TEST_CASE("RFC 9051 §6.4.4 (Appendix E.4): a rev2 SEARCH without RETURN answers ESEARCH as "
-          "RETURN (ALL); UID SEARCH with UID; IMAP4rev1 sessions keep SEARCH",
-          "[server][rev2]") {
+TEST_CASE(
+    "RFC 9051 §6.4.4 (Appendix E.4): a rev2 SEARCH without RETURN answers ESEARCH as "
+    "RETURN (ALL); UID SEARCH with UID; IMAP4rev1 sessions keep SEARCH",
+    "[server][rev2]") {
     World w;
     port::Handle c = login_rev2(w);
     port::Handle old = login(w);
@@ -113,16 +117,19 @@ TEST_CASE("RFC 9051 §6.4.4 (Appendix E.4): a rev2 SEARCH without RETURN answers
           "* ESEARCH (TAG \"s6\") COUNT 3\r\ns6 OK SEARCH completed\r\n");
     // SAVE alone suppresses the ESEARCH response (§6.4.4 SAVE).
     CHECK(w.say(c, "s7 SEARCH RETURN (SAVE) 2\r\n") == "s7 OK SEARCH completed\r\n");
-    CHECK(w.say(c, "s8 SEARCH $\r\n") == "* ESEARCH (TAG \"s8\") ALL 2\r\ns8 OK SEARCH completed\r\n");
+    CHECK(w.say(c, "s8 SEARCH $\r\n") ==
+          "* ESEARCH (TAG \"s8\") ALL 2\r\ns8 OK SEARCH completed\r\n");
     // The IMAP4rev1 session on the same mailbox: unchanged.
-    CHECK(w.say(old, "s1 SEARCH SUBJECT lunch\r\n") == "* SEARCH 2 3\r\ns1 OK SEARCH completed\r\n");
+    CHECK(w.say(old, "s1 SEARCH SUBJECT lunch\r\n") ==
+          "* SEARCH 2 3\r\ns1 OK SEARCH completed\r\n");
     CHECK(w.say(old, "s2 UID SEARCH SUBJECT lunch\r\n") ==
           "* SEARCH 2 3\r\ns2 OK SEARCH completed\r\n");
 }
 
-TEST_CASE("RFC 9051 §6.4.4: a rev2 session's SEARCH takes CHARSET UTF-8 and US-ASCII; others get "
-          "NO [BADCHARSET]",
-          "[server][rev2]") {
+TEST_CASE(
+    "RFC 9051 §6.4.4: a rev2 session's SEARCH takes CHARSET UTF-8 and US-ASCII; others get "
+    "NO [BADCHARSET]",
+    "[server][rev2]") {
     World w;
     port::Handle c = login_rev2(w);
     append_to_inbox(w, c, kMessage1);
@@ -135,9 +142,10 @@ TEST_CASE("RFC 9051 §6.4.4: a rev2 session's SEARCH takes CHARSET UTF-8 and US-
     CHECK(w.say(c, "c SEARCH CHARSET KOI8-R SUBJECT Report\r\n").find("c NO [BADCHARSET") == 0);
 }
 
-TEST_CASE("RFC 9051 §6.4.4 (Appendix E.5): each substring key matches a substring, ignoring "
-          "case; KEYWORD is exact",
-          "[server][rev2]") {
+TEST_CASE(
+    "RFC 9051 §6.4.4 (Appendix E.5): each substring key matches a substring, ignoring "
+    "case; KEYWORD is exact",
+    "[server][rev2]") {
     World w;
     port::Handle c = login_rev2(w);
     append_to_inbox(w, c, kMessage1);
@@ -152,9 +160,9 @@ TEST_CASE("RFC 9051 §6.4.4 (Appendix E.5): each substring key matches a substri
     // "In all search keys that use strings, and unless otherwise specified,
     // a message matches the key if the string is a substring of the
     // associated text. The matching SHOULD be case insensitive."
-    CHECK(search("BCC AVE@EXAMPLE") == " ALL 1");     // Dave <dave@example.com>
+    CHECK(search("BCC AVE@EXAMPLE") == " ALL 1");       // Dave <dave@example.com>
     CHECK(search("BODY \"numbers ARE\"") == " ALL 1");  // in the body
-    CHECK(search("BODY Quarterly") == "");             // header text is not BODY
+    CHECK(search("BODY Quarterly") == "");              // header text is not BODY
     CHECK(search("CC arol") == " ALL 1");
     CHECK(search("FROM EXAMPLE.ORG") == " ALL 1:2");
     CHECK(search("FROM \"alice example\"") == " ALL 1");  // the display name too
@@ -176,9 +184,10 @@ TEST_CASE("RFC 9051 §6.4.4 (Appendix E.5): each substring key matches a substri
     CHECK(search("UNKEYWORD $Jun") == " ALL 1:2");
 }
 
-TEST_CASE("RFC 9051 §6.3.2 (Appendix E.10-12): a rev2 SELECT sends the mailbox's LIST, no RECENT "
-          "and no [UNSEEN]; IMAP4rev1's SELECT is unchanged",
-          "[server][rev2]") {
+TEST_CASE(
+    "RFC 9051 §6.3.2 (Appendix E.10-12): a rev2 SELECT sends the mailbox's LIST, no RECENT "
+    "and no [UNSEEN]; IMAP4rev1's SELECT is unchanged",
+    "[server][rev2]") {
     World w;
     port::Handle c = login_rev2(w);
     port::Handle old = login(w);
@@ -214,16 +223,18 @@ TEST_CASE("RFC 9051 §6.3.2 (Appendix E.10-12): a rev2 SELECT sends the mailbox'
     CHECK(parent.find("x OK [READ-ONLY] EXAMINE completed\r\n") != std::string::npos);
     // INBOX's children are named as LIST names them, in any case of INBOX.
     REQUIRE(create_ok(w.say(c, "m CREATE INBOX/Sub\r\n"), "m"));
-    CHECK(w.say(c, "z EXAMINE inbox/Sub\r\n").find("* LIST (\\HasNoChildren) \"/\" INBOX/Sub\r\n") !=
-          std::string::npos);
-    CHECK(w.say(c, "y SELECT Projects/Falcon\r\n").find("* LIST (\\HasNoChildren) \"/\" "
-                                                         "Projects/Falcon\r\n") !=
-          std::string::npos);
+    CHECK(
+        w.say(c, "z EXAMINE inbox/Sub\r\n").find("* LIST (\\HasNoChildren) \"/\" INBOX/Sub\r\n") !=
+        std::string::npos);
+    CHECK(w.say(c, "y SELECT Projects/Falcon\r\n")
+              .find("* LIST (\\HasNoChildren) \"/\" "
+                    "Projects/Falcon\r\n") != std::string::npos);
 }
 
-TEST_CASE("RFC 9051 §6.3.2: the SELECT LIST of a special-use mailbox carries its attribute, as "
-          "LIST does",
-          "[server][rev2]") {
+TEST_CASE(
+    "RFC 9051 §6.3.2: the SELECT LIST of a special-use mailbox carries its attribute, as "
+    "LIST does",
+    "[server][rev2]") {
     World w(4, true, true);  // Sent, Drafts, Trash, Junk, Archive made at first login
     port::Handle c = login_rev2(w);
     const std::string list = w.say(c, "l LIST \"\" Sent\r\n");
@@ -232,9 +243,10 @@ TEST_CASE("RFC 9051 §6.3.2: the SELECT LIST of a special-use mailbox carries it
     CHECK(r.find("* LIST (\\HasNoChildren \\Sent) \"/\" Sent\r\n") != std::string::npos);
 }
 
-TEST_CASE("RFC 9051 §5.1, §6.3.2 (Appendix E.16): a rev2 session names mailboxes in UTF-8, "
-          "SELECT's LIST too",
-          "[server][rev2]") {
+TEST_CASE(
+    "RFC 9051 §5.1, §6.3.2 (Appendix E.16): a rev2 session names mailboxes in UTF-8, "
+    "SELECT's LIST too",
+    "[server][rev2]") {
     World w;
     port::Handle c = login_rev2(w);
     port::Handle old = login(w);
@@ -243,8 +255,8 @@ TEST_CASE("RFC 9051 §5.1, §6.3.2 (Appendix E.16): a rev2 session names mailbox
     // 8-bit names are written as literals (RFC 9051 §4.3 string).
     const std::string wire = "\"/\" {5}\r\n" + ete + "\r\n";
     CHECK(w.say(c, "l LIST \"\" %\r\n") == "* LIST (\\HasNoChildren) " + wire +
-                                              "* LIST (\\HasNoChildren) \"/\" INBOX\r\n"
-                                              "l OK LIST completed\r\n");
+                                               "* LIST (\\HasNoChildren) \"/\" INBOX\r\n"
+                                               "l OK LIST completed\r\n");
     CHECK(w.say(c, "s SELECT \"" + ete + "\"\r\n").find("* LIST (\\HasNoChildren) " + wire) !=
           std::string::npos);
     // Appendix A: "MUST NOT generate UTF-8-quoted strings unless the client
@@ -252,9 +264,10 @@ TEST_CASE("RFC 9051 §5.1, §6.3.2 (Appendix E.16): a rev2 session names mailbox
     CHECK(w.say(old, "l LIST \"\" %\r\n").find("\"/\" &AOk-t&AOk-\r\n") != std::string::npos);
 }
 
-TEST_CASE("RFC 9051 Appendix E.12: a rev2 session sees no \\Recent and no RECENT; the search keys "
-          "and STATUS RECENT are still accepted",
-          "[server][rev2]") {
+TEST_CASE(
+    "RFC 9051 Appendix E.12: a rev2 session sees no \\Recent and no RECENT; the search keys "
+    "and STATUS RECENT are still accepted",
+    "[server][rev2]") {
     World w;
     port::Handle c = login_rev2(w);
     port::Handle old = login(w);
@@ -273,9 +286,12 @@ TEST_CASE("RFC 9051 Appendix E.12: a rev2 session sees no \\Recent and no RECENT
           "* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS ())\r\nf OK FETCH completed\r\n");
     CHECK(w.say(c, "g FETCH 2 (FLAGS) (CHANGEDSINCE 0)\r\n").find("\\Recent") == std::string::npos);
     // The keys are kept (deprecated, not removed): RECENT, NEW, OLD.
-    CHECK(w.say(c, "r SEARCH RECENT\r\n") == "* ESEARCH (TAG \"r\") ALL 2\r\nr OK SEARCH completed\r\n");
-    CHECK(w.say(c, "n SEARCH NEW\r\n") == "* ESEARCH (TAG \"n\") ALL 2\r\nn OK SEARCH completed\r\n");
-    CHECK(w.say(c, "o SEARCH OLD\r\n") == "* ESEARCH (TAG \"o\") ALL 1\r\no OK SEARCH completed\r\n");
+    CHECK(w.say(c, "r SEARCH RECENT\r\n") ==
+          "* ESEARCH (TAG \"r\") ALL 2\r\nr OK SEARCH completed\r\n");
+    CHECK(w.say(c, "n SEARCH NEW\r\n") ==
+          "* ESEARCH (TAG \"n\") ALL 2\r\nn OK SEARCH completed\r\n");
+    CHECK(w.say(c, "o SEARCH OLD\r\n") ==
+          "* ESEARCH (TAG \"o\") ALL 1\r\no OK SEARCH completed\r\n");
     // New mail: EXISTS alone (rev1 gets RECENT with it).
     w.say(old, "s SELECT INBOX\r\n");
     append_to_inbox(w, writer, kMessage2);
@@ -286,8 +302,9 @@ TEST_CASE("RFC 9051 Appendix E.12: a rev2 session sees no \\Recent and no RECENT
           "* 3 FETCH (FLAGS (\\Seen))\r\nt OK STORE completed\r\n");
     // STATUS RECENT: asked for by name, still answered.
     CHECK(w.say(c, "a STATUS Projects (RECENT)\r\n").find("a NO") == 0);
-    CHECK(w.say(c, "a STATUS INBOX (MESSAGES RECENT)\r\n").find("* STATUS INBOX (MESSAGES 3 "
-                                                               "RECENT ") == 0);
+    CHECK(w.say(c, "a STATUS INBOX (MESSAGES RECENT)\r\n")
+              .find("* STATUS INBOX (MESSAGES 3 "
+                    "RECENT ") == 0);
 }
 
 TEST_CASE("RFC 9051 Appendix E.21: flag changes by others reach a rev2 session as FETCH with UID",
@@ -302,7 +319,8 @@ TEST_CASE("RFC 9051 Appendix E.21: flag changes by others reach a rev2 session a
     // §7.5.2: "If the server chooses to send unsolicited FETCH responses,
     // they MUST include UID FETCH item."
     CHECK(w.say(other, "t STORE 2 +FLAGS.SILENT (\\Flagged)\r\n") == "t OK STORE completed\r\n");
-    CHECK(w.say(c, "n NOOP\r\n") == "* 2 FETCH (UID 2 FLAGS (\\Flagged))\r\nn OK NOOP completed\r\n");
+    CHECK(w.say(c, "n NOOP\r\n") ==
+          "* 2 FETCH (UID 2 FLAGS (\\Flagged))\r\nn OK NOOP completed\r\n");
 }
 
 TEST_CASE("RFC 9051 §9 (Appendix E.14): number64 parameter values are read whole",
@@ -315,13 +333,15 @@ TEST_CASE("RFC 9051 §9 (Appendix E.14): number64 parameter values are read whol
     // 2^32 (here UNCHANGEDSINCE, RFC 7162's mod-sequence, a number64).
     CHECK(w.say(c, "t STORE 1 (UNCHANGEDSINCE 9223372036854775807) +FLAGS.SILENT (\\Seen)\r\n")
               .find("t OK") != std::string::npos);
-    CHECK(w.say(c, "f FETCH 1 (FLAGS) (CHANGEDSINCE 4294967296)\r\n") == "f OK FETCH completed\r\n");
+    CHECK(w.say(c, "f FETCH 1 (FLAGS) (CHANGEDSINCE 4294967296)\r\n") ==
+          "f OK FETCH completed\r\n");
     CHECK(w.say(c, "g FETCH 1 (FLAGS) (CHANGEDSINCE 9223372036854775808)\r\n").find("g BAD") == 0);
 }
 
-TEST_CASE("RFC 9051 §7.5.2 (Appendix E.6): a rev2 BODYSTRUCTURE joins RFC 2231 continued "
-          "parameters; IMAP4rev1's passes them through",
-          "[server][rev2]") {
+TEST_CASE(
+    "RFC 9051 §7.5.2 (Appendix E.6): a rev2 BODYSTRUCTURE joins RFC 2231 continued "
+    "parameters; IMAP4rev1's passes them through",
+    "[server][rev2]") {
     World w;
     port::Handle c = login_rev2(w);
     port::Handle old = login(w);
@@ -337,8 +357,7 @@ TEST_CASE("RFC 9051 §7.5.2 (Appendix E.6): a rev2 BODYSTRUCTURE joins RFC 2231 
     w.say(c, "s SELECT INBOX\r\n");
     w.say(old, "s SELECT INBOX\r\n");
     const std::string rev2_params = "(\"name\" \"quarterly-report.pdf\")";
-    const std::string rev2_dsp =
-        "(\"attachment\" (\"filename*\" \"utf-8''%E2%82%AC%20100.txt\"))";
+    const std::string rev2_dsp = "(\"attachment\" (\"filename*\" \"utf-8''%E2%82%AC%20100.txt\"))";
     for (int round = 0; round < 2; ++round) {  // the second from the fetch cache
         const std::string r = w.say(c, "f FETCH 1 (BODYSTRUCTURE BODY)\r\n");
         CHECK(r == "* 1 FETCH (BODYSTRUCTURE (\"application\" \"octet-stream\" " + rev2_params +
@@ -346,9 +365,10 @@ TEST_CASE("RFC 9051 §7.5.2 (Appendix E.6): a rev2 BODYSTRUCTURE joins RFC 2231 
                        " NIL NIL) BODY (\"application\" \"octet-stream\" " + rev2_params +
                        " NIL NIL \"7BIT\" 6))\r\nf OK FETCH completed\r\n");
         const std::string r1 = w.say(old, "f FETCH 1 (BODYSTRUCTURE)\r\n");
-        CHECK(r1 == "* 1 FETCH (BODYSTRUCTURE (\"application\" \"octet-stream\" "
-                    "(\"name*0\" \"quarterly-\" \"name*1\" \"report.pdf\") NIL NIL \"7BIT\" 6 NIL "
-                    "(\"attachment\" (\"filename*0*\" \"utf-8''%E2%82%AC\" \"filename*1\" "
-                    "\" 100.txt\")) NIL NIL))\r\nf OK FETCH completed\r\n");
+        CHECK(r1 ==
+              "* 1 FETCH (BODYSTRUCTURE (\"application\" \"octet-stream\" "
+              "(\"name*0\" \"quarterly-\" \"name*1\" \"report.pdf\") NIL NIL \"7BIT\" 6 NIL "
+              "(\"attachment\" (\"filename*0*\" \"utf-8''%E2%82%AC\" \"filename*1\" "
+              "\" 100.txt\")) NIL NIL))\r\nf OK FETCH completed\r\n");
     }
 }
