@@ -259,6 +259,18 @@ TEST_CASE(
                                                "l OK LIST completed\r\n");
     CHECK(w.say(c, "s SELECT \"" + ete + "\"\r\n").find("* LIST (\\HasNoChildren) " + wire) !=
           std::string::npos);
+    // Appendix E.16: "message headers now allow for UTF-8": a rev2 session
+    // APPENDs them (an IMAP4rev1 one gets RFC 6855 §4's NO) and searches
+    // them with a UTF-8 quoted string and no CHARSET (§6.4.4: "if CHARSET is
+    // not provided, IMAP4rev2 servers MUST assume UTF-8").
+    const std::string header8 = "Subject: caf\xc3\xa9 " + ete + "\r\n\r\nbody\r\n";
+    const std::string append =
+        "a APPEND INBOX {" + std::to_string(header8.size()) + "+}\r\n" + header8 + "\r\n";
+    CHECK(w.say(c, append).find("a OK [APPENDUID ") == 0);
+    CHECK(w.say(old, append).find("a NO 8-bit characters") == 0);
+    w.say(c, "s SELECT INBOX\r\n");
+    CHECK(w.say(c, "f SEARCH SUBJECT \"CAF\xc3\x89\"\r\n") ==
+          "* ESEARCH (TAG \"f\") ALL 1\r\nf OK SEARCH completed\r\n");
     // Appendix A: "MUST NOT generate UTF-8-quoted strings unless the client
     // has issued ENABLE IMAP4rev2": modified UTF-7 for IMAP4rev1.
     CHECK(w.say(old, "l LIST \"\" %\r\n").find("\"/\" &AOk-t&AOk-\r\n") != std::string::npos);
