@@ -28,11 +28,30 @@ bool write_joined(std::string_view params, std::string_view name, imap::Response
     return true;
 }
 
+// At most this many continued values are joined per parameter list (each
+// join walks the list a few times: a header of thousands of "a*0=" must
+// not cost thousands of walks); a list with more is written as it is.
+constexpr std::size_t kMaxJoinedParams = 4;
+
+bool joinable(std::string_view params) {
+    mime::ParamIterator it(params);
+    std::string_view name, value;
+    std::size_t count = 0;
+    while (it.next(&name, &value)) {
+        if (mime::split_rfc2231_name(name).section == 0 && ++count > kMaxJoinedParams) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // body-fld-param: NIL or "(" name value ... ")"; with `add_charset`, a
 // missing charset becomes ("CHARSET" "US-ASCII"); with `rfc2231`,
-// continued values are joined (write_joined).
+// continued values are joined (write_joined) and a section without its
+// section 0 (no value, RFC 2231 §3) is left out.
 void write_params(std::string_view params, bool add_charset, bool rfc2231,
                   imap::ResponseWriter& out) {
+    if (rfc2231) rfc2231 = joinable(params);
     mime::ParamIterator it(params);
     std::string_view name, value;
     bool any = false;

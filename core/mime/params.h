@@ -56,7 +56,7 @@ Rfc2231Name split_rfc2231_name(std::string_view name);
 // prefix, %XX kept, plain sections' bytes other than attribute-chars
 // %-encoded) and *encoded is set: the caller names it "base*". Work is
 // bounded: at most kMaxRfc2231Sweeps walks of `params`.
-inline constexpr std::size_t kMaxRfc2231Sweeps = 16;
+inline constexpr std::size_t kMaxRfc2231Sweeps = 8;
 void join_rfc2231(std::string_view params, std::string_view base, char* out, std::size_t cap,
                   std::size_t* length, bool* encoded);
 

@@ -384,3 +384,22 @@ TEST_CASE(
               "\" 100.txt\")) NIL NIL))\r\nf OK FETCH completed\r\n");
     }
 }
+
+TEST_CASE(
+    "RFC 9051 §7.5.2: RFC 2231 joining is bounded: a section without section 0 is left out; "
+    "a list of more than four continued values is written as it is",
+    "[server][rev2]") {
+    World w;
+    port::Handle c = login_rev2(w);
+    std::string many;
+    for (int i = 0; i < 5; ++i) many += "; p" + std::to_string(i) + "*0=v";
+    append_to_inbox(w, c, "Content-Type: text/plain; a*1=orphan; b*0=x; b*1=y\r\n\r\nx\r\n");
+    append_to_inbox(w, c, "Content-Type: text/plain" + many + "\r\n\r\nx\r\n");
+    w.say(c, "s SELECT INBOX\r\n");
+    CHECK(w.say(c, "f FETCH 1:2 BODY\r\n") ==
+          "* 1 FETCH (BODY (\"text\" \"plain\" (\"b\" \"xy\" \"CHARSET\" \"US-ASCII\") NIL NIL "
+          "\"7BIT\" 3 1))\r\n"
+          "* 2 FETCH (BODY (\"text\" \"plain\" (\"p0*0\" \"v\" \"p1*0\" \"v\" \"p2*0\" \"v\" "
+          "\"p3*0\" \"v\" \"p4*0\" \"v\" \"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3 1))\r\n"
+          "f OK FETCH completed\r\n");
+}
