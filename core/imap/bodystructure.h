@@ -61,7 +61,9 @@ public:
 
     // Begins the answer of `item`; its first `delivered` bytes were already
     // sent (by an earlier writer or from the cache) and are not written.
-    void start(StructureItem item, std::uint64_t delivered = 0);
+    // With `join_rfc2231`, RFC 2231 continued parameter values are joined
+    // (RFC 9051 §7.5.2, an IMAP4rev2 session's answers; mime::join_rfc2231).
+    void start(StructureItem item, std::uint64_t delivered = 0, bool join_rfc2231 = false);
     // Writes more of the answer at the end of `out`, reading about `budget`
     // bytes of the message at most. `scratch` is at least mime::kMinScratch bytes
     // and holds nothing between calls.
@@ -112,6 +114,7 @@ private:
     bool root_opened_ = false;
     bool done_ = true;
     StructureItem item_ = StructureItem::BodyStructure;
+    bool rfc2231_ = false;
     std::uint64_t produced_ = 0;   // answer bytes of the pieces completed
     std::uint64_t delivered_ = 0;  // answer bytes written (>= produced_)
     std::size_t parts_ = 0;        // parts opened

@@ -38,7 +38,16 @@
 
 namespace tinyimapd::imap {
 
-enum class CachedItem : std::uint8_t { Envelope = 1, Body = 2, BodyStructure = 3, Preview = 4 };
+// BodyRev2, BodyStructureRev2: an IMAP4rev2 session's, RFC 2231 values
+// joined (StructureWriter::start).
+enum class CachedItem : std::uint8_t {
+    Envelope = 1,
+    Body = 2,
+    BodyStructure = 3,
+    Preview = 4,
+    BodyRev2 = 5,
+    BodyStructureRev2 = 6,
+};
 
 struct FetchCacheKey {
     std::uint64_t mailbox = 0;  // identity(directory path)

@@ -303,7 +303,7 @@ void Session::run_message_job() {
             if (job.add_flags) {
                 FlagLine w;
                 w.put(job.first_item ? "" : " ").put("FLAGS ");
-                write_flag_list(w, job.message.flags, job.message.keywords, *selected_);
+                write_flag_list(w, wire_flags(job.message.flags), job.message.keywords, *selected_);
                 if (job_.kind() == JobKind::Store && job.walk.uid && job.first_item) {
                     w.put(" UID ").put_uint(job.message.uid);
                 }
@@ -543,8 +543,9 @@ bool Session::write_structure(const FetchItem& item) {
         key.uid = job.message.uid;
         key.stamp = FetchCache::stamp_of(job.message.size, job.message.internal_date);
         key.item = item.kind == FetchKind::Envelope ? CachedItem::Envelope
-                   : item.kind == FetchKind::Body   ? CachedItem::Body
-                                                    : CachedItem::BodyStructure;
+                   : item.kind == FetchKind::Body
+                       ? (rev2_ ? CachedItem::BodyRev2 : CachedItem::Body)
+                       : (rev2_ ? CachedItem::BodyStructureRev2 : CachedItem::BodyStructure);
     }
     const StructureItem what = item.kind == FetchKind::Envelope ? StructureItem::Envelope
                                : item.kind == FetchKind::Body   ? StructureItem::Body
@@ -561,13 +562,13 @@ bool Session::write_structure(const FetchItem& item) {
         sj.open = true;
         sj.from_cache = cache != nullptr && cache->get(key, &cached);
         if (!sj.from_cache) {
-            structure_.start(what);
+            structure_.start(what, 0, rev2_);
             if (cache != nullptr) cache->begin_put(&sj.put);
         }
     } else if (sj.from_cache && !cache->get(key, &cached)) {
         // Evicted between turns: walk the message, past what was sent.
         sj.from_cache = false;
-        structure_.start(what, sj.sent);
+        structure_.start(what, sj.sent, rev2_);
     }
     if (sj.from_cache) {
         const std::size_t n = out_.room() < cached.size() - sj.sent
@@ -715,7 +716,7 @@ void Session::write_flags_item(FixedText<kItemReserve>& w) {
     const store::MessageInfo& m = job.message;
     FlagLine flags;
     flags.put(w.view()).put("FLAGS ");
-    write_flag_list(flags, m.flags, m.keywords, *selected_);
+    write_flag_list(flags, wire_flags(m.flags), m.keywords, *selected_);
     if (out_.room() < flags.size()) {
         job.first_item = w.view().empty();
         return;

@@ -2,7 +2,9 @@
 // 7162 §3.1.8, §3.2.5), CLOSE (§6.4.2) and UNSELECT (RFC 3691), and opening
 // the user's store on the first command that needs it.
 #include "core/base/text.h"
+#include "core/imap/encoder.h"
 #include "core/imap/object_id.h"
+#include "core/mail/mailbox_name.h"
 #include "core/session/session.h"
 #include "core/store/user_store.h"
 
@@ -101,19 +103,8 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     flags_announced_ = permanent_announced_ = kNotAnnounced;
     (void)announce_keywords();
     if (read_only) untagged("OK [PERMANENTFLAGS ()] No permanent flags in read-only mode");
+    select_counts(cmd.mailbox);
     FixedText<kLine> w;
-    w.put_uint(view_.exists).put(" EXISTS");
-    untagged(w.view());
-    w.clear();
-    w.put_uint(selected_->recent_count(view_)).put(" RECENT");
-    untagged(w.view());
-    const std::uint32_t unseen = selected_->first_unseen(view_);
-    if (unseen != 0) {
-        w.clear();
-        w.put("OK [UNSEEN ").put_uint(unseen).put("] First unseen message");
-        untagged(w.view());
-    }
-    w.clear();
     w.put("OK [UIDVALIDITY ").put_uint(selected_->uid_validity()).put("] UIDs valid");
     untagged(w.view());
     w.clear();
@@ -146,6 +137,43 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
         return;  // run_job() once the output drains
     }
     tagged("OK", code, text);
+}
+
+// SELECT's EXISTS; for IMAP4rev1 RECENT and [UNSEEN] (RFC 3501 §6.3.1), for
+// IMAP4rev2 the mailbox's LIST instead (RFC 9051 §6.3.2: "MUST return a LIST
+// response with the mailbox name", its attributes those LIST gives; RECENT
+// and UNSEEN are deprecated, Appendix E.11-12).
+void Session::select_counts(std::string_view name) {
+    FixedText<kLine> w;
+    w.put_uint(view_.exists).put(" EXISTS");
+    untagged(w.view());
+    if (rev2_) {
+        store::UserStore store(*services_.registry, user_root_.view());
+        // Room for the longest name quoted with every byte escaped.
+        FixedText<kLine + kWireName> line;
+        ResponseWriter r(line);
+        r.atom("LIST").open_list();
+        r.atom(store.mailbox_has_children(name) ? "\\HasChildren" : "\\HasNoChildren");
+        const std::uint8_t uses = store.special_use(name);
+        for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
+            if ((uses & bit) != 0) r.atom(mail::special_use_name(bit));
+        }
+        FixedText<mail::kMaxMailboxName> canonical;  // "INBOX" as INBOX is written
+        mail::normalize_mailbox(name, canonical);
+        FixedText<kWireName> wire;
+        r.close_list().string("/").mailbox(wire_name(canonical.view(), wire));
+        if (r.ok()) untagged(line.view());
+        return;
+    }
+    w.clear();
+    w.put_uint(selected_->recent_count(view_)).put(" RECENT");
+    untagged(w.view());
+    const std::uint32_t unseen = selected_->first_unseen(view_);
+    if (unseen != 0) {
+        w.clear();
+        w.put("OK [UNSEEN ").put_uint(unseen).put("] First unseen message");
+        untagged(w.view());
+    }
 }
 
 // The list of expunged runs overflowed while the mailbox was closed:

@@ -66,7 +66,7 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     awaiting_sasl_ = false;
     condstore_ = false;
     qresync_ = false;
-    utf8_ = false;
+    utf8_ = utf8_accept_ = rev2_ = false;
     parser_.set_utf8(false);
     idling_ = false;
     flag_scan_since_ = UINT64_MAX;
@@ -349,7 +349,7 @@ bool Session::allowed_in_state(const CommandInfo& info) {
 bool Session::check_syntax(ParsedCommand* cmd) {
     const SyntaxResult r = parse_command(parser_, scratch_, cmd);
     if (r.verdict == SyntaxVerdict::Ok) return true;
-    if (r.verdict == SyntaxVerdict::BadCharset && utf8_ && cmd->id == CommandId::Search) {
+    if (r.verdict == SyntaxVerdict::BadCharset && utf8_accept_ && cmd->id == CommandId::Search) {
         // RFC 6855 §3: after ENABLE UTF8=ACCEPT any SEARCH charset is BAD.
         tagged("BAD", "", "SEARCH with CHARSET after ENABLE UTF8=ACCEPT");
         return false;
@@ -389,7 +389,7 @@ void Session::report_syntax(const SyntaxResult& r) {
 // UNAUTHENTICATE (RFC 8437) in every state (§3 allows advertising it before
 // authentication).
 void Session::write_capabilities(TextWriter& w) const {
-    w.put("IMAP4rev1 ");
+    w.put("IMAP4rev1 IMAP4rev2 ");  // RFC 9051 Appendix A: rev2 after ENABLE
     w.put(config_.literal_plus ? "LITERAL+" : "LITERAL-");
     w.put(
         " SASL-IR UNSELECT UIDPLUS MOVE BINARY ESEARCH ID ENABLE IDLE "
@@ -467,7 +467,7 @@ void Session::cmd_unauthenticate() {
     release_reservation();
     condstore_ = false;
     qresync_ = false;
-    utf8_ = false;
+    utf8_ = utf8_accept_ = rev2_ = false;
     parser_.set_utf8(false);
     log_line(port::LogLevel::Info, "unauthenticate: user=", {user_, user_length_});
     user_length_ = 0;

@@ -267,6 +267,12 @@ private:
     bool open_user_store();
     void deselect();
     void cmd_select(const ParsedCommand& cmd, bool read_only);
+    void select_counts(std::string_view name);
+    // The flags a FETCH shows: RFC 9051 Appendix E.12, no \\Recent for an
+    // IMAP4rev2 session.
+    std::uint8_t wire_flags(std::uint8_t flags) const {
+        return rev2_ ? static_cast<std::uint8_t>(flags & ~mail::kRecent) : flags;
+    }
     void select_later(store::Mailbox* box, bool read_only);
     void run_select_job();
     void run_close_job();
@@ -530,6 +536,11 @@ private:
     // checks it) and mailbox names in UTF-8 both ways, for the rest of the
     // login; off again after UNAUTHENTICATE.
     bool utf8_ = false;
+    bool utf8_accept_ = false;  // UTF8=ACCEPT itself was enabled (its SEARCH rule)
+    // RFC 9051 (ENABLE IMAP4rev2, §6.3.1, Appendix A): this session gets
+    // IMAP4rev2's answers (ESEARCH for SEARCH, SELECT's LIST, no RECENT,
+    // \Recent or [UNSEEN]) and UTF-8 names (utf8_); off for IMAP4rev1.
+    bool rev2_ = false;
     bool idling_ = false;  // RFC 2177 IDLE: waiting for DONE
     // The store: this user's root, the selected mailbox and its view, and
     // an APPEND in progress.

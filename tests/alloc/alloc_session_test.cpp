@@ -270,6 +270,14 @@ constexpr Step kConversation[] = {
     {"b2 LOGIN {99999999}\r\n", "b2 BAD"},
     // RFC 8437: back to not authenticated, and in again.
     {"u1 UNAUTHENTICATE\r\nu2 LOGIN alice wonderland\r\n", "u2 OK [CAPABILITY"},
+    // RFC 9051: an IMAP4rev2 session (SELECT's LIST, ESEARCH, RFC 2231 joined).
+    {"x1 ENABLE IMAP4rev2\r\nx2 APPEND INBOX {105+}\r\nContent-Type: text/plain; "
+     "n*0=\"a\"; n*1*=%41;\r\n n*2=b; x*=utf-8''%41\r\nContent-Disposition: a; "
+     "f*0=1\r\n\r\nx\r\n\r\n",
+     "x2 OK"},
+    {"x3 SELECT INBOX\r\nx4 UID SEARCH ALL\r\nx5 FETCH 1:* (FLAGS BODYSTRUCTURE BODY)\r\n"
+     "x6 NOOP\r\n",
+     "x6 OK"},
     {"b3 LOGOUT\r\n", "b3 OK"},
 };
 

@@ -38,6 +38,7 @@ namespace {
 char g_scratch[16384];
 char g_out[1 << 20];
 char g_out2[1 << 20];
+char g_out3[1 << 20];
 char g_window[kMinScratch];
 
 void check(bool ok) {
@@ -86,11 +87,12 @@ enum class What { Envelope, Body, BodyStructure };
 // bytes drained after every step, `budget` message bytes per step) must be
 // the answer written at once.
 void check_resumable(MemorySource& r, What what, std::size_t scratch, std::string_view whole,
-                     std::size_t window, std::uint64_t budget) {
+                     std::size_t window, std::uint64_t budget, bool rfc2231 = false) {
     StructureWriter sw;
     sw.start(what == What::Envelope ? StructureItem::Envelope
              : what == What::Body   ? StructureItem::Body
-                                    : StructureItem::BodyStructure);
+                                    : StructureItem::BodyStructure,
+             0, rfc2231);
     std::size_t got = 0;
     for (std::size_t rounds = 0;; ++rounds) {
         check(rounds < (1u << 24));
@@ -119,6 +121,20 @@ void check_output(MemorySource& r, What what, std::size_t scratch, std::size_t w
         check(balanced(tw.view()));
         check_resumable(r, what, scratch, tw.view(), window, budget);
     }
+    if (what == What::Envelope) return;
+    // RFC 9051 §7.5.2 (an IMAP4rev2 session's answer, RFC 2231 parameters
+    // joined): balanced too, and the same in pieces as at once.
+    StructureWriter sw;
+    sw.start(what == What::Body ? StructureItem::Body : StructureItem::BodyStructure, 0, true);
+    TextWriter joined(g_out3, sizeof g_out3);
+    StructureWriter::Progress p = StructureWriter::Progress::Budget;
+    for (std::size_t rounds = 0; p != StructureWriter::Progress::Done; ++rounds) {
+        check(rounds < (1u << 24));
+        p = sw.step(r, g_scratch, scratch, joined, UINT64_MAX);
+        if (p == StructureWriter::Progress::Full) return;  // longer than the check buffer
+    }
+    check(balanced(joined.view()));
+    check_resumable(r, what, scratch, joined.view(), window, budget, true);
 }
 
 const char* const kSections[] = {
