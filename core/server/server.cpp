@@ -364,6 +364,7 @@ Server::Server(port::Platform& platform, const Config& config, void* block, std:
     Arena registry_arena(layout_.registry, layout_.registry_size);
     if (registry_.init(registry_arena) != Status::Ok) return;
     services_.stream_scratch = layout_.stream_scratch;
+    services_.notify_events = &notify_events_;
     services_.stream_scratch_size = kStreamScratch;
     // The ENVELOPE/BODYSTRUCTURE cache shared by all sessions (0 KiB: off).
     if (layout_.fetch_cache_size != 0) {
