@@ -419,8 +419,14 @@ bool Session::notify_status_line(std::string_view name, const store::StatusInfo&
 void Session::notify_post(NotifyEvents::Kind kind, std::string_view name, std::string_view old) {
     if (notify_.active) notify_.rescan = true;  // §6: the watched set may change
     if (services_.notify_events == nullptr) return;
-    services_.notify_events->post(kind, NotifyEvents::user_hash(user_root_.view()), this, name,
-                                  old);
+    NotifyEvents::Event& e = services_.notify_events->post(
+        kind, NotifyEvents::user_hash(user_root_.view()), this, name, old);
+    e.attrs = notify_attrs(name);
+    const std::size_t slash = name.rfind(mail::kHierarchyDelimiter);
+    if (slash != std::string_view::npos && slash != 0) {
+        e.parent_attrs = notify_attrs(ascii::head(name, slash));
+    }
+    services_.notify_events->commit();
 }
 
 // The events other sessions of this user posted since the last look; false
@@ -456,7 +462,7 @@ bool Session::notify_tree_event(const NotifyEvents::Event& e) {
     const std::string_view name = e.name.view();
     if (e.kind == Kind::Subscribed || e.kind == Kind::Unsubscribed) {
         if (!notify_matches(name, imap::kNotifySubscriptionChange)) return true;
-        return notify_list_line(name, notify_attrs(name), {});
+        return notify_list_line(name, e.attrs, {});
     }
     const bool renamed = e.kind == Kind::Renamed;
     if (!notify_matches(name, imap::kNotifyMailboxName) &&
@@ -464,12 +470,11 @@ bool Session::notify_tree_event(const NotifyEvents::Event& e) {
         return true;
     }
     if (out_.room() < 2 * kNotifyLine + kResponseReserve) return false;
-    if (renamed) return notify_list_line(name, notify_attrs(name), e.old_name.view());
-    (void)notify_list_line(name, notify_attrs(name), {});
+    if (renamed) return notify_list_line(name, e.attrs, e.old_name.view());
+    (void)notify_list_line(name, e.attrs, {});
     const std::size_t slash = name.rfind(mail::kHierarchyDelimiter);
     if (slash != std::string_view::npos && slash != 0) {
-        const std::string_view parent = ascii::head(name, slash);
-        (void)notify_list_line(parent, notify_attrs(parent), {});
+        (void)notify_list_line(ascii::head(name, slash), e.parent_attrs, {});
     }
     return true;
 }

@@ -40,6 +40,9 @@ public:
         const void* origin = nullptr;  // the session that made it (§5: not told of its own)
         FixedString<mail::kMaxMailboxName> name;
         FixedString<mail::kMaxMailboxName> old_name;  // Renamed: the name before
+        // LIST attributes (store::ListAttribute) of the name and of its
+        // parent right after the change (§5.4: "after the event").
+        std::uint8_t attrs = 0, parent_attrs = 0;
     };
     static std::uint64_t user_hash(std::string_view root) {
         std::uint64_t h = 14695981039346656037ull;  // FNV-1a
@@ -49,16 +52,20 @@ public:
         }
         return h;
     }
-    void post(Kind kind, std::uint64_t user, const void* origin, std::string_view name,
-              std::string_view old_name = {}) {
+    // The event's slot, filled in by the caller (name, attributes), which
+    // then calls commit().
+    Event& post(Kind kind, std::uint64_t user, const void* origin, std::string_view name,
+                std::string_view old_name = {}) {
         Event& e = events_[next_ % kCapacity];
         e.kind = kind;
         e.user = user;
         e.origin = origin;
         (void)e.name.assign(name);
         (void)e.old_name.assign(old_name);
-        ++next_;
+        e.attrs = e.parent_attrs = 0;
+        return e;
     }
+    void commit() { ++next_; }
     // The sequence number the next event will have.
     std::uint64_t next() const { return next_; }
     // Event `seq` (< next()), or nullptr when the ring has overwritten it.

@@ -1,0 +1,317 @@
+// Whole-server tests of NOTIFY (RFC 5465) on the simulated platform: the
+// command (§3.1), IDLE (§4), each event of §5, the mailbox filters of §6,
+// with changes by another session and by another process.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/base/arena.h"
+#include "core/store/registry.h"
+#include "core/store/user_store.h"
+#include "tests/unit/server_world.h"
+
+using namespace tinyimapd;
+using namespace tinyimapd::test;
+
+namespace {
+
+// One message put into mailbox `name` through a store of its own, as
+// `tinyimapd deliver` (another process) does.
+void deliver(World& w, const std::string& name, const std::string& body) {
+    store::StoreLimits l;
+    std::vector<unsigned char> mem(store::Registry::bytes_needed(l));
+    store::Registry reg(w.fs, w.clock, w.entropy, l);
+    Arena arena(mem.data(), mem.size());
+    REQUIRE(reg.init(arena) == Status::Ok);
+    store::UserStore user(reg, "mail/alice");
+    auto m = user.open(name);
+    REQUIRE(m.status == Status::Ok);
+    store::Appender a;
+    REQUIRE(m.value->begin_append(a, static_cast<std::uint32_t>(body.size()), 0, 0, 1700000000,
+                                  0) == Status::Ok);
+    REQUIRE(m.value->append_chunk(a, body.data(), body.size()) == Status::Ok);
+    std::uint32_t uid = 0;
+    REQUIRE(m.value->commit_append(a, &uid) == Status::Ok);
+    user.close(m.value);
+}
+
+// Everything the client receives over `beats` one-second beats.
+std::string beats(World& w, port::Handle c, int beats = 1) {
+    std::string got;
+    for (int i = 0; i < beats; ++i) {
+        w.clock.advance(1000);
+        w.run();
+        got += w.net.client_receive(c);
+    }
+    return got;
+}
+
+// APPENDs `message` to `box` through session `c` and requires the OK.
+void append(World& w, port::Handle c, const std::string& box, const std::string& message) {
+    const std::string r = w.say(
+        c, "p APPEND " + box + " {" + std::to_string(message.size()) + "+}\r\n" + message + "\r\n");
+    INFO(r);
+    REQUIRE(r.find("p OK") != std::string::npos);
+}
+
+const std::string kMorning =
+    "Subject: Re: good morning\r\nFrom: alice@example.org\r\nTo: bob@example.org\r\n\r\nhi\r\n";
+
+}  // namespace
+
+
+TEST_CASE("RFC 5465 §3.1 example: SET STATUS, STATUS of a watched subtree, then its new mail",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    w.say(d, "c1 CREATE Lists/Lemonade\r\nc2 CREATE Lists/Im2000\r\nc3 CREATE misc\r\n");
+    append(w, d, "Lists/Lemonade", "Subject: x\r\n\r\nabc\r\n");
+    // The RFC's own example writes "(subtree Lists MessageNew)": §8 wants
+    // the events in parentheses, and §5 MessageExpunge with MessageNew.
+    CHECK(w.say(c, "b notify set status (selected (MessageNew (uid "
+                   "body.peek[header.fields (from to subject)]) MessageExpunge)) "
+                   "(subtree Lists MessageNew)\r\n")
+              .find("b BAD") == 0);
+    CHECK(w.say(c, "b notify set status (selected (MessageNew (uid "
+                   "body.peek[header.fields (from to subject)]) MessageExpunge)) "
+                   "(subtree Lists (MessageNew))\r\n")
+              .find("b BAD") == 0);
+    const std::string set = w.say(c, "b notify set status (selected (MessageNew (uid "
+                                     "body.peek[header.fields (from to subject)]) MessageExpunge)) "
+                                     "(subtree Lists (MessageNew MessageExpunge))\r\n");
+    INFO(set);
+    CHECK(set.find("* STATUS Lists/Lemonade (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 1700000001)\r\n") !=
+          std::string::npos);
+    CHECK(set.find("* STATUS Lists/Im2000 (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 1700000002)\r\n") !=
+          std::string::npos);
+    CHECK(set.find("misc") == std::string::npos);  // not watched: no STATUS
+    CHECK(set.size() - set.find("b OK NOTIFY completed\r\n") == 23);  // the OK comes last
+    CHECK(w.say(c, "c select inbox\r\n").find("c OK [READ-WRITE]") != std::string::npos);
+    // A new message is delivered to Lists/Lemonade (§5.2, another mailbox).
+    append(w, d, "Lists/Lemonade", "Subject: y\r\n\r\ndef\r\n");
+    CHECK(beats(w, c) == "* STATUS Lists/Lemonade (MESSAGES 2 UIDNEXT 3)\r\n");
+    // A new message is delivered to INBOX (§5.2, the selected mailbox):
+    // EXISTS, then the FETCH the client asked for.
+    append(w, d, "INBOX", kMorning);
+    CHECK(beats(w, c) ==
+          "* 1 EXISTS\r\n* 1 RECENT\r\n* 1 FETCH (UID 1 BODY[HEADER.FIELDS (from to subject)] "
+          "{75}\r\nSubject: Re: good morning\r\nFrom: alice@example.org\r\n"
+          "To: bob@example.org\r\n\r\n)\r\n");
+    CHECK(beats(w, c, 3).empty());  // nothing more changed: nothing said
+    // e: without STATUS, no STATUS answers (the client asked STATUS itself).
+    CHECK(w.say(c, "e notify set (selected (MessageNew (uid) MessageExpunge)) (subtree Lists "
+                   "(MessageNew MessageExpunge)) (mailboxes misc (MessageNew MessageExpunge))\r\n") ==
+          "e OK NOTIFY completed\r\n");
+    append(w, d, "misc", "Subject: z\r\n\r\nghi\r\n");
+    append(w, d, "INBOX", "Subject: w\r\n\r\njkl\r\n");
+    CHECK(beats(w, c) ==
+          "* 2 EXISTS\r\n* 2 RECENT\r\n* 2 FETCH (UID 2)\r\n"
+          "* STATUS misc (MESSAGES 1 UIDNEXT 2)\r\n");
+}
+
+TEST_CASE("RFC 5465 §4, §5.2: a delivery by another process to a watched mailbox is reported "
+          "while idling",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    w.say(c, "a CREATE Lists\r\n");
+    CHECK(w.say(c, "b NOTIFY SET (mailboxes Lists (MessageNew MessageExpunge))\r\n") ==
+          "b OK NOTIFY completed\r\n");
+    CHECK(w.say(c, "i IDLE\r\n") == "+ idling\r\n");
+    deliver(w, "Lists", "Subject: hi\r\n\r\nbody\r\n");
+    CHECK(beats(w, c) == "* STATUS Lists (MESSAGES 1 UIDNEXT 2)\r\n");
+    deliver(w, "INBOX", "Subject: hi\r\n\r\nbody\r\n");  // not watched
+    CHECK(beats(w, c, 2).empty());
+    CHECK(w.say(c, "DONE\r\n") == "i OK IDLE terminated\r\n");
+    // Between commands too, without IDLE (§3.1: "all the time").
+    deliver(w, "Lists", "Subject: again\r\n\r\nbody\r\n");
+    CHECK(beats(w, c) == "* STATUS Lists (MESSAGES 2 UIDNEXT 3)\r\n");
+}
+
+TEST_CASE("RFC 5465 §5.3, §5.1: expunges and flag changes in another mailbox, with CONDSTORE",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    w.say(d, "a CREATE misc\r\n");
+    append(w, d, "misc", "Subject: 1\r\n\r\none\r\n");
+    append(w, d, "misc", "Subject: 2\r\n\r\ntwo\r\n");
+    CHECK(w.say(c, "e ENABLE CONDSTORE\r\n") == "* ENABLED CONDSTORE\r\ne OK ENABLE completed\r\n");
+    const std::string set =
+        w.say(c, "b NOTIFY SET STATUS (personal (MessageNew MessageExpunge FlagChange))\r\n");
+    CHECK(set.find("* STATUS misc (MESSAGES 2 UIDNEXT 3 UIDVALIDITY 1700000001 UNSEEN 2 "
+                   "HIGHESTMODSEQ ") != std::string::npos);
+    CHECK(w.say(d, "s SELECT misc\r\nf STORE 1 +FLAGS.SILENT (\\Seen)\r\n").find("f OK") !=
+          std::string::npos);
+    const std::string flags = beats(w, c);
+    INFO(flags);
+    CHECK(flags.find("* STATUS misc (UIDVALIDITY 1700000001 UNSEEN 1 HIGHESTMODSEQ ") == 0);
+    CHECK(w.say(d, "g STORE 2 +FLAGS.SILENT (\\Deleted)\r\nh EXPUNGE\r\n").find("h OK") !=
+          std::string::npos);
+    const std::string gone = beats(w, c);
+    INFO(gone);
+    CHECK(gone.find("* STATUS misc (MESSAGES 1 UIDNEXT 3 UIDVALIDITY 1700000001 UNSEEN 0 "
+                    "HIGHESTMODSEQ ") == 0);
+    CHECK(w.say(c, "n NOTIFY NONE\r\n") == "n OK NOTIFY completed\r\n");
+    append(w, d, "misc", "Subject: 3\r\n\r\nthree\r\n");
+    CHECK(beats(w, c, 2).empty());  // NOTIFY NONE: nothing any more
+}
+
+TEST_CASE("RFC 5465 §5.1: without CONDSTORE a flag change is told by UNSEEN only",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    w.say(d, "a CREATE misc\r\n");
+    append(w, d, "misc", "Subject: 1\r\n\r\none\r\n");
+    CHECK(w.say(c, "b NOTIFY SET (personal (MessageNew MessageExpunge FlagChange))\r\n") ==
+          "b OK NOTIFY completed\r\n");
+    w.say(d, "s SELECT misc\r\n");
+    CHECK(w.say(d, "f STORE 1 +FLAGS.SILENT (\\Flagged)\r\n").find("f OK") != std::string::npos);
+    CHECK(beats(w, c).empty());  // UNSEEN did not change
+    CHECK(w.say(d, "f STORE 1 +FLAGS.SILENT (\\Seen)\r\n").find("f OK") != std::string::npos);
+    CHECK(beats(w, c) == "* STATUS misc (UNSEEN 0)\r\n");
+}
+
+TEST_CASE("RFC 5465 §5.4: MailboxName: CREATE, DELETE, RENAME by another session as LIST",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    w.say(d, "a CREATE Lists\r\n");
+    CHECK(w.say(c, "b NOTIFY SET (personal (MailboxName))\r\n") == "b OK NOTIFY completed\r\n");
+    CHECK(w.say(d, "c CREATE Lists/New\r\n").find("c OK") == 0);
+    CHECK(beats(w, c) ==
+          "* LIST (\\HasNoChildren) \"/\" Lists/New\r\n* LIST (\\HasChildren) \"/\" Lists\r\n");
+    CHECK(w.say(d, "r RENAME Lists/New Lists/Old\r\n").find("r OK") == 0);
+    CHECK(beats(w, c) == "* LIST (\\HasNoChildren) \"/\" Lists/Old (\"OLDNAME\" (Lists/New))\r\n");
+    CHECK(w.say(d, "x DELETE Lists/Old\r\n").find("x OK") == 0);
+    CHECK(beats(w, c) ==
+          "* LIST (\\NonExistent) \"/\" Lists/Old\r\n* LIST (\\HasNoChildren) \"/\" Lists\r\n");
+    // §5: not told of its own CREATE.
+    CHECK(w.say(c, "o CREATE Mine\r\n").find("o OK") == 0);
+    CHECK(beats(w, c).empty());
+    // A filter that does not cover the name: nothing.
+    CHECK(w.say(c, "b NOTIFY SET (subtree Lists (MailboxName))\r\n") == "b OK NOTIFY completed\r\n");
+    CHECK(w.say(d, "c CREATE Other\r\n").find("c OK") == 0);
+    CHECK(beats(w, c).empty());
+    CHECK(w.say(d, "c CREATE Lists/A\r\n").find("c OK") == 0);
+    CHECK(beats(w, c) ==
+          "* LIST (\\HasNoChildren) \"/\" Lists/A\r\n* LIST (\\HasChildren) \"/\" Lists\r\n");
+}
+
+TEST_CASE("RFC 5465 §5.5, §6.4: SubscriptionChange; a mailbox subscribed later is watched",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    w.say(d, "a CREATE news\r\n");
+    CHECK(w.say(c, "b NOTIFY SET (personal (SubscriptionChange)) (subscribed (MessageNew "
+                   "MessageExpunge))\r\n") == "b OK NOTIFY completed\r\n");
+    append(w, d, "news", "Subject: 1\r\n\r\none\r\n");
+    CHECK(beats(w, c, 2).empty());  // not subscribed: not watched
+    CHECK(w.say(d, "s SUBSCRIBE news\r\n").find("s OK") == 0);
+    CHECK(beats(w, c) == "* LIST (\\HasNoChildren \\Subscribed) \"/\" news\r\n");
+    append(w, d, "news", "Subject: 2\r\n\r\ntwo\r\n");
+    CHECK(beats(w, c) == "* STATUS news (MESSAGES 2 UIDNEXT 3)\r\n");
+    CHECK(w.say(d, "u UNSUBSCRIBE news\r\n").find("u OK") == 0);
+    CHECK(beats(w, c) == "* LIST (\\HasNoChildren) \"/\" news\r\n");
+    append(w, d, "news", "Subject: 3\r\n\r\nthree\r\n");
+    CHECK(beats(w, c, 2).empty());
+}
+
+TEST_CASE("RFC 5465 §3.1, §5, §6.1: BAD and NO [BADEVENT] answers", "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    const std::string badevent =
+        "x NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] "
+        "Unsupported NOTIFY event\r\n";
+    CHECK(w.say(c, "x NOTIFY SET (personal (MailboxMetadataChange))\r\n") == badevent);
+    CHECK(w.say(c, "x NOTIFY SET (personal (MessageNew MessageExpunge AnnotationChange))\r\n") ==
+          badevent);
+    CHECK(w.say(c, "x NOTIFY SET (personal (Frobnicate))\r\n") == badevent);
+    // §5: FlagChange needs both; MessageNew and MessageExpunge go together.
+    CHECK(w.say(c, "x NOTIFY SET (personal (FlagChange))\r\n").find("x BAD") == 0);
+    CHECK(w.say(c, "x NOTIFY SET (personal (MessageExpunge))\r\n").find("x BAD") == 0);
+    CHECK(w.say(c, "x NOTIFY SET (personal (AnnotationChange))\r\n").find("x BAD") == 0);
+    // §6.1: SELECTED takes message events only, and once.
+    CHECK(w.say(c, "x NOTIFY SET (selected (MailboxName))\r\n").find("x BAD") == 0);
+    CHECK(w.say(c, "x NOTIFY SET (selected (MessageNew MessageExpunge)) (selected-delayed "
+                   "(MessageNew MessageExpunge))\r\n")
+              .find("x BAD") == 0);
+    CHECK(w.say(c, "x NOTIFY SET\r\n").find("x BAD") == 0);
+    CHECK(w.say(c, "x NOTIFY SET (nowhere (MailboxName))\r\n").find("x BAD") == 0);
+    CHECK(w.say(c, "x NOTIFY SET (subtree (MailboxName))\r\n").find("x BAD") == 0);
+    CHECK(w.say(c, "x NOTIFY\r\n").find("x BAD") == 0);
+    CHECK(w.say(c, "x NOTIFY NONE extra\r\n").find("x BAD") == 0);
+    // NONE events and names that do not exist are fine (§3.1: ignored).
+    CHECK(w.say(c, "x NOTIFY SET (mailboxes (nosuch \"also not\") NONE) (inboxes NONE)\r\n") ==
+          "x OK NOTIFY completed\r\n");
+    // Before authentication: not allowed.
+    port::Handle e = w.connect();
+    w.net.client_receive(e);
+    CHECK(w.say(e, "x NOTIFY NONE\r\n").find("x BAD") == 0);
+}
+
+TEST_CASE("RFC 5465 §3.1, §5.8: NOTIFICATIONOVERFLOW when the watched set or the events outgrow "
+          "the session's memory",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    std::string creates;
+    for (int i = 0; i < 30; ++i) creates += "c CREATE box" + std::to_string(i) + "\r\n";
+    w.say_until_tagged(d, creates, "c");
+    w.run(40);
+    w.net.client_receive(d);
+    // 31 mailboxes with INBOX: more than a session watches (24).
+    CHECK(w.say(c, "b NOTIFY SET (personal (MessageNew MessageExpunge))\r\n") ==
+          "b NO [NOTIFICATIONOVERFLOW] Too many mailboxes to watch; name fewer\r\n");
+    CHECK(w.say(c, "b NOTIFY SET (subtree box1 (MessageNew MessageExpunge)) (personal "
+                   "(SubscriptionChange))\r\n") == "b OK NOTIFY completed\r\n");
+    // While this session is in the middle of a command line, another makes
+    // more events than the ring keeps (16): told, and NOTIFY is off.
+    w.net.client_send(c, "n NOO");
+    w.run();
+    std::string subs;
+    for (int i = 0; i < 20; ++i) subs += "s SUBSCRIBE box" + std::to_string(i) + "\r\n";
+    w.say_until_tagged(d, subs, "s");
+    w.run(40);
+    std::string got = w.say(c, "P\r\n") + beats(w, c);
+    CHECK(got ==
+          "n OK NOOP completed\r\n* OK [NOTIFICATIONOVERFLOW] Too many changes to follow; "
+          "NOTIFY is off\r\n");
+    CHECK(w.say(d, "s SUBSCRIBE box25\r\n").find("s OK") != std::string::npos);
+    CHECK(beats(w, c, 2).empty());
+}
+
+TEST_CASE("RFC 5465 §6.1.2, §4: SELECTED-DELAYED holds expunges until a command; without "
+          "SELECTED the selected mailbox is silent even in IDLE",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    append(w, d, "INBOX", "Subject: 1\r\n\r\none\r\n");
+    append(w, d, "INBOX", "Subject: 2\r\n\r\ntwo\r\n");
+    w.say(c, "s SELECT INBOX\r\n");
+    CHECK(w.say(c, "b NOTIFY SET (selected-delayed (MessageNew MessageExpunge))\r\n") ==
+          "b OK NOTIFY completed\r\n");
+    w.say(d, "s SELECT INBOX\r\n");
+    CHECK(w.say(d, "f STORE 1 +FLAGS.SILENT (\\Deleted)\r\ne EXPUNGE\r\n").find("e OK") !=
+          std::string::npos);
+    CHECK(beats(w, c, 2).empty());
+    CHECK(w.say(c, "n NOOP\r\n") == "* 1 EXPUNGE\r\nn OK NOOP completed\r\n");
+    // SELECTED: at once, between commands.
+    CHECK(w.say(c, "b NOTIFY SET (selected (MessageNew MessageExpunge))\r\n") ==
+          "b OK NOTIFY completed\r\n");
+    append(w, d, "INBOX", "Subject: 3\r\n\r\nthree\r\n");
+    CHECK(beats(w, c) == "* 2 EXISTS\r\n* 1 RECENT\r\n");
+    // No SELECTED group: nothing of the selected mailbox, in IDLE either.
+    CHECK(w.say(c, "b NOTIFY SET (personal (MailboxName))\r\n") == "b OK NOTIFY completed\r\n");
+    CHECK(w.say(c, "i IDLE\r\n") == "+ idling\r\n");
+    append(w, d, "INBOX", "Subject: 4\r\n\r\nfour\r\n");
+    CHECK(beats(w, c, 2).empty());
+    CHECK(w.say(c, "DONE\r\n") == "* 3 EXISTS\r\n* 1 RECENT\r\ni OK IDLE terminated\r\n");
+}
