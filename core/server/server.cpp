@@ -353,7 +353,7 @@ Server::Server(port::Platform& platform, const Config& config, void* block, std:
       registry_(platform.fs, platform.clock, platform.entropy, store_limits_from(config)),
       services_{
           platform.log,           passwd_,        login_guard_, platform.tls != nullptr, &registry_,
-          config.mail_dir.view(), &platform.clock} {
+          config.mail_dir.view(), &platform.clock, &notify_events_} {
     passwd_.set_hasher(platform.password);
     // A block smaller than memory_needed(): no slots, the server does not serve.
     if (!layout_.complete) return;
@@ -364,7 +364,6 @@ Server::Server(port::Platform& platform, const Config& config, void* block, std:
     Arena registry_arena(layout_.registry, layout_.registry_size);
     if (registry_.init(registry_arena) != Status::Ok) return;
     services_.stream_scratch = layout_.stream_scratch;
-    services_.notify_events = &notify_events_;
     services_.stream_scratch_size = kStreamScratch;
     // The ENVELOPE/BODYSTRUCTURE cache shared by all sessions (0 KiB: off).
     if (layout_.fetch_cache_size != 0) {

@@ -117,6 +117,7 @@ struct SessionServices {
     store::Registry* registry = nullptr;  // the mail store; nullptr: none
     std::string_view mail_dir;            // users' roots are mail_dir/<user>
     port::Clock* clock = nullptr;         // INTERNALDATE of APPENDed messages
+    NotifyEvents* notify_events = nullptr;  // RFC 5465 tree events (shared); nullptr: none
     char* stream_scratch = nullptr;       // staging for streamed literals (shared)
     std::size_t stream_scratch_size = 0;
     FetchCache* fetch_cache = nullptr;  // ENVELOPE/BODYSTRUCTURE answers (shared); nullptr: none
@@ -125,7 +126,6 @@ struct SessionServices {
     TlsPool* tls_pool = nullptr;                // TLS engines (shared); nullptr: one per slot
     WorkAreaPool* work_areas = nullptr;         // SORT/THREAD areas (shared); nullptr: none
     CompressPool* compress_pool = nullptr;      // COMPRESS engines (shared); nullptr: none
-    NotifyEvents* notify_events = nullptr;      // RFC 5465 tree events (shared); nullptr: none
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
