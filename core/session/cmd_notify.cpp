@@ -82,8 +82,8 @@ void Session::cmd_notify(const ParsedCommand& cmd) {
     notify_.fetched_box = nullptr;  // the selected mailbox's messages so far are known
     // §3.1: with STATUS, a STATUS for each watched mailbox (not the
     // selected one) before the tagged OK; the counters start here anyway.
-    for (std::size_t i = 0; i < notify_.watch_count; ++i) {
-        notify_.watch[i].pending_status = spec.status;
+    for (std::size_t i = 0; spec.status && i < notify_.watch_count; ++i) {
+        notify_.watch[i].pending_status = true;
         (void)notify_peek(notify_.watch[i], false);
     }
     notify_.next_beat_ms = idle_beat();
@@ -248,6 +248,11 @@ bool Session::notify_expand() {
     store::UserStore store(*services_.registry, user_root_.view());
     (void)store.list("", "*", v);
     if (notify_.next_peek >= notify_.watch_count) notify_.next_peek = 0;
+    // A mailbox new to the set is counted now: what arrives from here on
+    // is news (§5.2), what was there before is not.
+    for (std::size_t i = 0; i < notify_.watch_count; ++i) {
+        if (!notify_.watch[i].known) (void)notify_peek(notify_.watch[i], false);
+    }
     return fits;
 }
 
@@ -417,7 +422,9 @@ bool Session::notify_status_line(std::string_view name, const store::StatusInfo&
 // ---- MailboxName and SubscriptionChange (§5.4, §5.5) -------------------------------
 
 void Session::notify_post(NotifyEvents::Kind kind, std::string_view name, std::string_view old) {
-    if (notify_.active) notify_.rescan = true;  // §6: the watched set may change
+    // §6: the watched set may change; this session's own change counts
+    // at once (a mailbox it just made is watched from its first message).
+    if (notify_.active && !notify_expand()) notify_overflow();
     if (services_.notify_events == nullptr) return;
     NotifyEvents::Event& e = services_.notify_events->post(
         kind, NotifyEvents::user_hash(user_root_.view()), this, name, old);

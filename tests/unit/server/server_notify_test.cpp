@@ -315,3 +315,25 @@ TEST_CASE("RFC 5465 §6.1.2, §4: SELECTED-DELAYED holds expunges until a comman
     CHECK(beats(w, c, 2).empty());
     CHECK(w.say(c, "DONE\r\n") == "* 3 EXISTS\r\n* 1 RECENT\r\ni OK IDLE terminated\r\n");
 }
+
+TEST_CASE("RFC 5465 §6.2: a mailbox created after NOTIFY SET is watched from its first message",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    CHECK(w.say(c, "b NOTIFY SET (personal (MessageNew MessageExpunge))\r\n") ==
+          "b OK NOTIFY completed\r\n");
+    // Made by another session (the ring tells this one at its next turn)
+    // and by this one (counted at once).
+    CHECK(w.say(d, "c CREATE fresh\r\n").find("c OK") == 0);
+    CHECK(beats(w, c).empty());
+    CHECK(w.say(c, "o CREATE mine\r\n").find("o OK") == 0);
+    append(w, d, "fresh", "Subject: 1\r\n\r\none\r\n");
+    deliver(w, "mine", "Subject: 1\r\n\r\none\r\n");
+    const std::string got = beats(w, c);
+    CHECK(got.find("* STATUS fresh (MESSAGES 1 UIDNEXT 2)\r\n") != std::string::npos);
+    CHECK(got.find("* STATUS mine (MESSAGES 1 UIDNEXT 2)\r\n") != std::string::npos);
+    // Deleted by another session: no longer looked at, nothing said.
+    CHECK(w.say(d, "x DELETE fresh\r\n").find("x OK") == 0);
+    CHECK(beats(w, c, 2).empty());
+}
