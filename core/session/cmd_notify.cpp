@@ -287,6 +287,10 @@ void Session::notify_beat() {
     // output full) does not make the loop spin on a past deadline.
     const bool due = now_ms_ >= notify_.next_beat_ms;
     if (due) notify_.next_beat_ms = idle_beat();
+    if (due && ++notify_.beats >= NotifyState::kRescanBeats) {
+        notify_.beats = 0;
+        notify_.rescan = true;
+    }
     if (!notify_tree_events()) return;
     notify_selected();
     if (!due || !notify_.active || job_.active() || state_ == SessionState::Logout) return;

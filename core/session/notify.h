@@ -86,6 +86,9 @@ struct NotifyState {
     static constexpr std::size_t kText = 512;        // groups' names, fetch-att texts
     static constexpr std::size_t kFetchItems = 8;    // MessageNew's fetch-atts
     static constexpr std::size_t kPeeksPerBeat = 4;  // mailboxes looked at per beat
+    // Mailboxes made by other processes (`tinyimapd deliver --create`) post
+    // no event: the watched set is worked out again every kRescanBeats.
+    static constexpr std::uint32_t kRescanBeats = 60;
     struct Group {
         imap::NotifyFilter filter = imap::NotifyFilter::Personal;
         std::uint8_t events = 0;
@@ -118,6 +121,7 @@ struct NotifyState {
     std::uint64_t event_seq = 0;      // the next NotifyEvents entry to read
     std::uint64_t next_beat_ms = 0;   // when the beat runs next
     bool rescan = false;              // the watched set must be worked out again
+    std::uint32_t beats = 0;          // beats since the last rescan
     // MessageNew's FETCH in the selected mailbox: messages up to fetched_uid
     // of fetched_box (at fetched_validity) were told of.
     const void* fetched_box = nullptr;

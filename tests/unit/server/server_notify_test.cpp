@@ -337,3 +337,24 @@ TEST_CASE("RFC 5465 §6.2: a mailbox created after NOTIFY SET is watched from it
     CHECK(w.say(d, "x DELETE fresh\r\n").find("x OK") == 0);
     CHECK(beats(w, c, 2).empty());
 }
+
+TEST_CASE("RFC 5465 §6.2: a mailbox made by another process joins the watched set within "
+          "a minute",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    CHECK(w.say(c, "b NOTIFY SET (personal (MessageNew MessageExpunge))\r\n") ==
+          "b OK NOTIFY completed\r\n");
+    {
+        store::StoreLimits l;
+        std::vector<unsigned char> mem(store::Registry::bytes_needed(l));
+        store::Registry reg(w.fs, w.clock, w.entropy, l);
+        Arena arena(mem.data(), mem.size());
+        REQUIRE(reg.init(arena) == Status::Ok);
+        REQUIRE(store::UserStore(reg, "mail/alice").create("far") == Status::Ok);
+    }
+    deliver(w, "far", "Subject: 1\r\n\r\none\r\n");
+    CHECK(beats(w, c, 61).empty());  // counted when it joined
+    deliver(w, "far", "Subject: 2\r\n\r\ntwo\r\n");
+    CHECK(beats(w, c) == "* STATUS far (MESSAGES 2 UIDNEXT 3)\r\n");
+}
