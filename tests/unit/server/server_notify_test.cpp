@@ -358,3 +358,39 @@ TEST_CASE("RFC 5465 §6.2: a mailbox made by another process joins the watched s
     deliver(w, "far", "Subject: 2\r\n\r\ntwo\r\n");
     CHECK(beats(w, c) == "* STATUS far (MESSAGES 2 UIDNEXT 3)\r\n");
 }
+
+TEST_CASE("RFC 5465 §3.1, §6.1: a watched mailbox, once selected, is told of by SELECTED only; "
+          "after UNSELECT by STATUS again; no FETCH for this session's own APPEND",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    w.say(d, "a CREATE misc\r\n");
+    CHECK(w.say(c, "b NOTIFY SET (selected (MessageNew (UID) MessageExpunge)) (personal "
+                   "(MessageNew MessageExpunge))\r\n") == "b OK NOTIFY completed\r\n");
+    CHECK(w.say(c, "s SELECT misc\r\n").find("s OK") != std::string::npos);
+    beats(w, c);
+    append(w, d, "misc", "Subject: 1\r\n\r\none\r\n");
+    CHECK(beats(w, c, 2) == "* 1 EXISTS\r\n* 1 RECENT\r\n* 1 FETCH (UID 1)\r\n");
+    // §5.2: "SHOULD NOT" for a message this client APPENDed itself.
+    const std::string own = w.say(c, "p APPEND misc {16+}\r\nSubject: 2\r\n\r\nx\r\n");
+    CHECK(own.find("p OK [APPENDUID ") != std::string::npos);
+    CHECK(beats(w, c, 2).find("FETCH") == std::string::npos);
+    CHECK(w.say(c, "u UNSELECT\r\n") == "u OK UNSELECT completed\r\n");
+    append(w, d, "misc", "Subject: 3\r\n\r\nthree\r\n");
+    CHECK(beats(w, c) == "* STATUS misc (MESSAGES 3 UIDNEXT 4)\r\n");
+}
+
+TEST_CASE("RFC 5465 §4: with NOTIFY on, IDLE starts without the selected mailbox's news when "
+          "no SELECTED group asks for them",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    w.say(c, "s SELECT INBOX\r\n");
+    CHECK(w.say(c, "b NOTIFY SET (personal (MailboxName))\r\n") == "b OK NOTIFY completed\r\n");
+    append(w, d, "INBOX", "Subject: 1\r\n\r\none\r\n");
+    CHECK(w.say(c, "i IDLE\r\n") == "+ idling\r\n");
+    CHECK(beats(w, c).empty());
+    CHECK(w.say(c, "DONE\r\n") == "* 1 EXISTS\r\n* 1 RECENT\r\ni OK IDLE terminated\r\n");
+}
