@@ -629,6 +629,7 @@ SyntaxResult read_notify_events(ArgReader& r, const CommandScratch& scratch, Not
             if (!list.list(&atts)) continue;
             if (spec->fetch_count != 0) return bad("MessageNew's fetch attributes given twice");
             spec->fetch_atts = atts;
+            spec->fetch_group = static_cast<std::size_t>(g - spec->groups);
             std::string_view text;
             while (atts.atom(&text)) {
                 if (spec->fetch_count == scratch.max_fetch_items) return bad("Too many fetch attributes");

@@ -196,6 +196,7 @@ struct NotifySpec {
     // and as the texts the client sent (the session keeps copies).
     ArgReader fetch_atts;
     std::size_t fetch_count = 0;
+    std::size_t fetch_group = 0;  // the group whose MessageNew carried them
     bool bad_event = false;
 };
 

@@ -101,6 +101,11 @@ bool Session::notify_copy_fetch(const ParsedCommand& cmd) {
         tagged("NO", "NOTIFICATIONOVERFLOW", "Too many fetch attributes for MessageNew");
         return false;
     }
+    // §5.2: the attributes are for new messages of the selected mailbox;
+    // given for another group, they have nothing to apply to.
+    if (spec.fetch_count == 0 || !selected_filter(spec.groups[spec.fetch_group].filter)) {
+        return true;
+    }
     ArgReader atts = spec.fetch_atts;
     std::string_view text;
     for (std::size_t i = 0; i < spec.fetch_count && atts.atom(&text); ++i) {
@@ -136,7 +141,7 @@ bool Session::notify_copy_groups(const ParsedCommand& cmd) {
     for (std::size_t i = 0; i < spec.group_count; ++i) {
         const imap::NotifyGroup& g = spec.groups[i];
         if (selected_filter(g.filter)) {
-            notify_.selected_given = true;
+            notify_.selected_given = g.events != 0;  // SELECTED NONE: nothing
             notify_.selected_delayed = g.filter == NotifyFilter::SelectedDelayed;
             notify_.selected_events = g.events;
             continue;

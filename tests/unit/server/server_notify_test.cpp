@@ -394,3 +394,21 @@ TEST_CASE("RFC 5465 §4: with NOTIFY on, IDLE starts without the selected mailbo
     CHECK(beats(w, c).empty());
     CHECK(w.say(c, "DONE\r\n") == "* 1 EXISTS\r\n* 1 RECENT\r\ni OK IDLE terminated\r\n");
 }
+
+TEST_CASE("RFC 5465 §5.2, §6.1: SELECTED NONE tells nothing of the selected mailbox; fetch "
+          "attributes of another group are not the selected mailbox's",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    w.say(c, "s SELECT INBOX\r\n");
+    CHECK(w.say(c, "b NOTIFY SET (selected NONE) (personal (MailboxName))\r\n") ==
+          "b OK NOTIFY completed\r\n");
+    append(w, d, "INBOX", "Subject: 1\r\n\r\none\r\n");
+    CHECK(beats(w, c, 2).empty());
+    CHECK(w.say(c, "b NOTIFY SET (selected (MessageNew MessageExpunge)) (personal (MessageNew "
+                   "(UID FLAGS) MessageExpunge))\r\n") ==
+          "* 1 EXISTS\r\n* 1 RECENT\r\nb OK NOTIFY completed\r\n");
+    append(w, d, "INBOX", "Subject: 2\r\n\r\ntwo\r\n");
+    CHECK(beats(w, c) == "* 2 EXISTS\r\n* 2 RECENT\r\n");  // no FETCH: none asked for INBOX
+}
