@@ -412,3 +412,23 @@ TEST_CASE("RFC 5465 §5.2, §6.1: SELECTED NONE tells nothing of the selected ma
     append(w, d, "INBOX", "Subject: 2\r\n\r\ntwo\r\n");
     CHECK(beats(w, c) == "* 2 EXISTS\r\n* 2 RECENT\r\n");  // no FETCH: none asked for INBOX
 }
+
+TEST_CASE("RFC 5465 with RFC 6855: a UTF8=ACCEPT session names and hears of mailboxes in UTF-8",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    CHECK(w.say(d, "a CREATE Caf&AOk-\r\n").find("a OK") == 0);
+    REQUIRE(w.say(c, "e ENABLE UTF8=ACCEPT\r\n") ==
+            "* ENABLED UTF8=ACCEPT\r\ne OK ENABLE completed\r\n");
+    CHECK(w.say(c, "b NOTIFY SET STATUS (mailboxes \"Caf\xC3\xA9\" (MessageNew MessageExpunge)) "
+                   "(personal (MailboxName))\r\n") ==
+          "* STATUS {5}\r\nCaf\xC3\xA9 (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 1700000001)\r\n"
+          "b OK NOTIFY completed\r\n");
+    append(w, d, "Caf&AOk-", "Subject: 1\r\n\r\none\r\n");
+    CHECK(beats(w, c) == "* STATUS {5}\r\nCaf\xC3\xA9 (MESSAGES 1 UIDNEXT 2)\r\n");
+    CHECK(w.say(d, "r RENAME Caf&AOk- Th&AOk-\r\n").find("r OK") == 0);
+    // 8-bit names go as literals (as LIST and STATUS send them).
+    CHECK(beats(w, c) == "* LIST (\\HasNoChildren) \"/\" {4}\r\nTh\xC3\xA9 (\"OLDNAME\" "
+                         "({5}\r\nCaf\xC3\xA9))\r\n");
+}
