@@ -432,3 +432,33 @@ TEST_CASE("RFC 5465 with RFC 6855: a UTF8=ACCEPT session names and hears of mail
     CHECK(beats(w, c) == "* LIST (\\HasNoChildren) \"/\" {4}\r\nTh\xC3\xA9 (\"OLDNAME\" "
                          "({5}\r\nCaf\xC3\xA9))\r\n");
 }
+
+TEST_CASE("RFC 5465 §5.2: watched mailboxes are looked at 4 a beat in round robin; each "
+          "change is told once, within watched/4 beats",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    std::string creates;
+    for (int i = 0; i < 8; ++i) creates += "c CREATE w" + std::to_string(i) + "\r\n";
+    w.say_until_tagged(d, creates, "c");
+    w.run(20);
+    w.net.client_receive(d);
+    CHECK(w.say(c, "b NOTIFY SET (subtree (w0 w1 w2 w3 w4 w5 w6 w7) (MessageNew "
+                   "MessageExpunge))\r\n") == "b OK NOTIFY completed\r\n");
+    for (int i = 0; i < 8; ++i) deliver(w, "w" + std::to_string(i), "Subject: x\r\n\r\ny\r\n");
+    const std::string first = beats(w, c);
+    std::size_t told = 0;
+    for (std::size_t at = first.find("* STATUS"); at != std::string::npos;
+         at = first.find("* STATUS", at + 1)) {
+        ++told;
+    }
+    CHECK(told == 4);  // the budget of one beat
+    const std::string all = first + beats(w, c);
+    for (int i = 0; i < 8; ++i) {
+        const std::string line = "* STATUS w" + std::to_string(i) + " (MESSAGES 1 UIDNEXT 2)\r\n";
+        CHECK(all.find(line) != std::string::npos);
+        CHECK(all.find(line) == all.rfind(line));  // once
+    }
+    CHECK(beats(w, c, 3).empty());
+}
