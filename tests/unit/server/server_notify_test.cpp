@@ -462,3 +462,18 @@ TEST_CASE("RFC 5465 §5.2: watched mailboxes are looked at 4 a beat in round rob
     }
     CHECK(beats(w, c, 3).empty());
 }
+
+TEST_CASE("RFC 5465 §3.1: a NOTIFY answered BAD or NO [BADEVENT] leaves the previous one on",
+          "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    w.say(d, "a CREATE misc\r\n");
+    CHECK(w.say(c, "b NOTIFY SET (mailboxes misc (MessageNew MessageExpunge))\r\n") ==
+          "b OK NOTIFY completed\r\n");
+    CHECK(w.say(c, "x NOTIFY SET (personal (MessageNew))\r\n").find("x BAD") == 0);
+    CHECK(w.say(c, "y NOTIFY SET (personal (AnnotationChange MessageNew MessageExpunge))\r\n")
+              .find("y NO [BADEVENT") == 0);
+    append(w, d, "misc", "Subject: 1\r\n\r\none\r\n");
+    CHECK(beats(w, c) == "* STATUS misc (MESSAGES 1 UIDNEXT 2)\r\n");
+}
