@@ -632,7 +632,9 @@ SyntaxResult read_notify_events(ArgReader& r, const CommandScratch& scratch, Not
             spec->fetch_group = static_cast<std::size_t>(g - spec->groups);
             std::string_view text;
             while (atts.atom(&text)) {
-                if (spec->fetch_count == scratch.max_fetch_items) return bad("Too many fetch attributes");
+                if (spec->fetch_count == scratch.max_fetch_items) {
+                    return bad("Too many fetch attributes");
+                }
                 const char* why = "";
                 FetchItem& item = scratch.fetch_items[spec->fetch_count++];
                 if (!parse_fetch_att(text, &item, &why)) return bad(why, text);
@@ -683,11 +685,13 @@ SyntaxResult read_notify_group(ArgReader& r, const CommandScratch& scratch, Noti
         const char* text;
         NotifyFilter filter;
     };
-    static constexpr Name kFilters[] = {
-        {"SELECTED", NotifyFilter::Selected},     {"SELECTED-DELAYED", NotifyFilter::SelectedDelayed},
-        {"PERSONAL", NotifyFilter::Personal},     {"INBOXES", NotifyFilter::Inboxes},
-        {"SUBSCRIBED", NotifyFilter::Subscribed}, {"SUBTREE", NotifyFilter::Subtree},
-        {"MAILBOXES", NotifyFilter::Mailboxes}};
+    static constexpr Name kFilters[] = {{"SELECTED", NotifyFilter::Selected},
+                                        {"SELECTED-DELAYED", NotifyFilter::SelectedDelayed},
+                                        {"PERSONAL", NotifyFilter::Personal},
+                                        {"INBOXES", NotifyFilter::Inboxes},
+                                        {"SUBSCRIBED", NotifyFilter::Subscribed},
+                                        {"SUBTREE", NotifyFilter::Subtree},
+                                        {"MAILBOXES", NotifyFilter::Mailboxes}};
     std::string_view word;
     bool known = false;
     if (in.atom(&word)) {
@@ -728,7 +732,9 @@ SyntaxResult parse_notify(ArgReader& r, const CommandScratch& scratch, ParsedCom
         spec.none = true;
         return no_more(r);
     }
-    if (!r.word("SET")) return bad("Syntax: NOTIFY SET [STATUS] (filter events) ... or NOTIFY NONE");
+    if (!r.word("SET")) {
+        return bad("Syntax: NOTIFY SET [STATUS] (filter events) ... or NOTIFY NONE");
+    }
     spec.status = r.word("STATUS");
     bool had_selected = false;
     while (!r.at_end()) {

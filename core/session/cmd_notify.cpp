@@ -197,13 +197,12 @@ bool Session::notify_matches(std::string_view name, std::uint8_t event) {
                     const std::string_view top(at);
                     at += top.size() + 1;
                     const bool hit = g.filter == NotifyFilter::Subtree ? in_subtree(name, top)
-                                                                        : same_name(name, top);
+                                                                       : same_name(name, top);
                     if (hit) return true;
                 }
                 break;
             }
-            default:
-                break;
+            default: break;
         }
     }
     return false;
@@ -506,7 +505,8 @@ std::uint8_t Session::notify_attrs(std::string_view name) {
     };
     ListFn<decltype(one)> v(one);
     if (name.find_first_of("*%") == std::string_view::npos) (void)store.list("", name, v);
-    if ((attrs & store::kNonExistent) == 0 && (attrs & (store::kHasChildren | store::kHasNoChildren)) == 0) {
+    if ((attrs & store::kNonExistent) == 0 &&
+        (attrs & (store::kHasChildren | store::kHasNoChildren)) == 0) {
         attrs |= store.mailbox_has_children(name) ? store::kHasChildren : store::kHasNoChildren;
     }
     if (store.is_subscribed(name)) attrs |= store::kSubscribed;

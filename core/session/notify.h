@@ -117,11 +117,11 @@ struct NotifyState {
     std::size_t watch_count = 0;
     char names[kNames] = {};
     std::size_t names_used = 0;
-    std::size_t next_peek = 0;        // round robin over watch
-    std::uint64_t event_seq = 0;      // the next NotifyEvents entry to read
-    std::uint64_t next_beat_ms = 0;   // when the beat runs next
-    bool rescan = false;              // the watched set must be worked out again
-    std::uint32_t beats = 0;          // beats since the last rescan
+    std::size_t next_peek = 0;       // round robin over watch
+    std::uint64_t event_seq = 0;     // the next NotifyEvents entry to read
+    std::uint64_t next_beat_ms = 0;  // when the beat runs next
+    bool rescan = false;             // the watched set must be worked out again
+    std::uint32_t beats = 0;         // beats since the last rescan
     // MessageNew's FETCH in the selected mailbox: messages up to fetched_uid
     // of fetched_box (at fetched_validity) were told of.
     const void* fetched_box = nullptr;

@@ -113,12 +113,12 @@ struct SessionServices {
     port::Log& log;
     const PasswdDb& passwd;
     LoginGuard& login_guard;
-    bool tls_available = false;           // STARTTLS can be offered
-    store::Registry* registry = nullptr;  // the mail store; nullptr: none
-    std::string_view mail_dir;            // users' roots are mail_dir/<user>
-    port::Clock* clock = nullptr;         // INTERNALDATE of APPENDed messages
+    bool tls_available = false;             // STARTTLS can be offered
+    store::Registry* registry = nullptr;    // the mail store; nullptr: none
+    std::string_view mail_dir;              // users' roots are mail_dir/<user>
+    port::Clock* clock = nullptr;           // INTERNALDATE of APPENDed messages
     NotifyEvents* notify_events = nullptr;  // RFC 5465 tree events (shared); nullptr: none
-    char* stream_scratch = nullptr;       // staging for streamed literals (shared)
+    char* stream_scratch = nullptr;         // staging for streamed literals (shared)
     std::size_t stream_scratch_size = 0;
     FetchCache* fetch_cache = nullptr;  // ENVELOPE/BODYSTRUCTURE answers (shared); nullptr: none
     QuotaReservations* reservations = nullptr;  // APPENDs in flight, per slot (shared)

@@ -60,7 +60,6 @@ const std::string kMorning =
 
 }  // namespace
 
-
 TEST_CASE("RFC 5465 §3.1 example: SET STATUS, STATUS of a watched subtree, then its new mail",
           "[server][notify]") {
     World w;
@@ -70,23 +69,26 @@ TEST_CASE("RFC 5465 §3.1 example: SET STATUS, STATUS of a watched subtree, then
     append(w, d, "Lists/Lemonade", "Subject: x\r\n\r\nabc\r\n");
     // The RFC's own example writes "(subtree Lists MessageNew)": §8 wants
     // the events in parentheses, and §5 MessageExpunge with MessageNew.
-    CHECK(w.say(c, "b notify set status (selected (MessageNew (uid "
-                   "body.peek[header.fields (from to subject)]) MessageExpunge)) "
-                   "(subtree Lists MessageNew)\r\n")
+    CHECK(w.say(c,
+                "b notify set status (selected (MessageNew (uid "
+                "body.peek[header.fields (from to subject)]) MessageExpunge)) "
+                "(subtree Lists MessageNew)\r\n")
               .find("b BAD") == 0);
-    CHECK(w.say(c, "b notify set status (selected (MessageNew (uid "
-                   "body.peek[header.fields (from to subject)]) MessageExpunge)) "
-                   "(subtree Lists (MessageNew))\r\n")
+    CHECK(w.say(c,
+                "b notify set status (selected (MessageNew (uid "
+                "body.peek[header.fields (from to subject)]) MessageExpunge)) "
+                "(subtree Lists (MessageNew))\r\n")
               .find("b BAD") == 0);
-    const std::string set = w.say(c, "b notify set status (selected (MessageNew (uid "
-                                     "body.peek[header.fields (from to subject)]) MessageExpunge)) "
-                                     "(subtree Lists (MessageNew MessageExpunge))\r\n");
+    const std::string set = w.say(c,
+                                  "b notify set status (selected (MessageNew (uid "
+                                  "body.peek[header.fields (from to subject)]) MessageExpunge)) "
+                                  "(subtree Lists (MessageNew MessageExpunge))\r\n");
     INFO(set);
     CHECK(set.find("* STATUS Lists/Lemonade (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 1700000001)\r\n") !=
           std::string::npos);
     CHECK(set.find("* STATUS Lists/Im2000 (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 1700000002)\r\n") !=
           std::string::npos);
-    CHECK(set.find("misc") == std::string::npos);  // not watched: no STATUS
+    CHECK(set.find("misc") == std::string::npos);                     // not watched: no STATUS
     CHECK(set.size() - set.find("b OK NOTIFY completed\r\n") == 23);  // the OK comes last
     CHECK(w.say(c, "c select inbox\r\n").find("c OK [READ-WRITE]") != std::string::npos);
     // A new message is delivered to Lists/Lemonade (§5.2, another mailbox).
@@ -101,8 +103,9 @@ TEST_CASE("RFC 5465 §3.1 example: SET STATUS, STATUS of a watched subtree, then
           "To: bob@example.org\r\n\r\n)\r\n");
     CHECK(beats(w, c, 3).empty());  // nothing more changed: nothing said
     // e: without STATUS, no STATUS answers (the client asked STATUS itself).
-    CHECK(w.say(c, "e notify set (selected (MessageNew (uid) MessageExpunge)) (subtree Lists "
-                   "(MessageNew MessageExpunge)) (mailboxes misc (MessageNew MessageExpunge))\r\n") ==
+    CHECK(w.say(c,
+                "e notify set (selected (MessageNew (uid) MessageExpunge)) (subtree Lists "
+                "(MessageNew MessageExpunge)) (mailboxes misc (MessageNew MessageExpunge))\r\n") ==
           "e OK NOTIFY completed\r\n");
     append(w, d, "misc", "Subject: z\r\n\r\nghi\r\n");
     append(w, d, "INBOX", "Subject: w\r\n\r\njkl\r\n");
@@ -111,9 +114,10 @@ TEST_CASE("RFC 5465 §3.1 example: SET STATUS, STATUS of a watched subtree, then
           "* STATUS misc (MESSAGES 1 UIDNEXT 2)\r\n");
 }
 
-TEST_CASE("RFC 5465 §4, §5.2: a delivery by another process to a watched mailbox is reported "
-          "while idling",
-          "[server][notify]") {
+TEST_CASE(
+    "RFC 5465 §4, §5.2: a delivery by another process to a watched mailbox is reported "
+    "while idling",
+    "[server][notify]") {
     World w;
     port::Handle c = login(w);
     w.say(c, "a CREATE Lists\r\n");
@@ -194,7 +198,8 @@ TEST_CASE("RFC 5465 §5.4: MailboxName: CREATE, DELETE, RENAME by another sessio
     CHECK(w.say(c, "o CREATE Mine\r\n").find("o OK") == 0);
     CHECK(beats(w, c).empty());
     // A filter that does not cover the name: nothing.
-    CHECK(w.say(c, "b NOTIFY SET (subtree Lists (MailboxName))\r\n") == "b OK NOTIFY completed\r\n");
+    CHECK(w.say(c, "b NOTIFY SET (subtree Lists (MailboxName))\r\n") ==
+          "b OK NOTIFY completed\r\n");
     CHECK(w.say(d, "c CREATE Other\r\n").find("c OK") == 0);
     CHECK(beats(w, c).empty());
     CHECK(w.say(d, "c CREATE Lists/A\r\n").find("c OK") == 0);
@@ -208,8 +213,9 @@ TEST_CASE("RFC 5465 §5.5, §6.4: SubscriptionChange; a mailbox subscribed later
     port::Handle c = login(w);
     port::Handle d = login(w);
     w.say(d, "a CREATE news\r\n");
-    CHECK(w.say(c, "b NOTIFY SET (personal (SubscriptionChange)) (subscribed (MessageNew "
-                   "MessageExpunge))\r\n") == "b OK NOTIFY completed\r\n");
+    CHECK(w.say(c,
+                "b NOTIFY SET (personal (SubscriptionChange)) (subscribed (MessageNew "
+                "MessageExpunge))\r\n") == "b OK NOTIFY completed\r\n");
     append(w, d, "news", "Subject: 1\r\n\r\none\r\n");
     CHECK(beats(w, c, 2).empty());  // not subscribed: not watched
     CHECK(w.say(d, "s SUBSCRIBE news\r\n").find("s OK") == 0);
@@ -238,8 +244,9 @@ TEST_CASE("RFC 5465 §3.1, §5, §6.1: BAD and NO [BADEVENT] answers", "[server]
     CHECK(w.say(c, "x NOTIFY SET (personal (AnnotationChange))\r\n").find("x BAD") == 0);
     // §6.1: SELECTED takes message events only, and once.
     CHECK(w.say(c, "x NOTIFY SET (selected (MailboxName))\r\n").find("x BAD") == 0);
-    CHECK(w.say(c, "x NOTIFY SET (selected (MessageNew MessageExpunge)) (selected-delayed "
-                   "(MessageNew MessageExpunge))\r\n")
+    CHECK(w.say(c,
+                "x NOTIFY SET (selected (MessageNew MessageExpunge)) (selected-delayed "
+                "(MessageNew MessageExpunge))\r\n")
               .find("x BAD") == 0);
     CHECK(w.say(c, "x NOTIFY SET\r\n").find("x BAD") == 0);
     CHECK(w.say(c, "x NOTIFY SET (nowhere (MailboxName))\r\n").find("x BAD") == 0);
@@ -255,9 +262,10 @@ TEST_CASE("RFC 5465 §3.1, §5, §6.1: BAD and NO [BADEVENT] answers", "[server]
     CHECK(w.say(e, "x NOTIFY NONE\r\n").find("x BAD") == 0);
 }
 
-TEST_CASE("RFC 5465 §3.1, §5.8: NOTIFICATIONOVERFLOW when the watched set or the events outgrow "
-          "the session's memory",
-          "[server][notify]") {
+TEST_CASE(
+    "RFC 5465 §3.1, §5.8: NOTIFICATIONOVERFLOW when the watched set or the events outgrow "
+    "the session's memory",
+    "[server][notify]") {
     World w;
     port::Handle c = login(w);
     port::Handle d = login(w);
@@ -269,8 +277,9 @@ TEST_CASE("RFC 5465 §3.1, §5.8: NOTIFICATIONOVERFLOW when the watched set or t
     // 31 mailboxes with INBOX: more than a session watches (24).
     CHECK(w.say(c, "b NOTIFY SET (personal (MessageNew MessageExpunge))\r\n") ==
           "b NO [NOTIFICATIONOVERFLOW] Too many mailboxes to watch; name fewer\r\n");
-    CHECK(w.say(c, "b NOTIFY SET (subtree box1 (MessageNew MessageExpunge)) (personal "
-                   "(SubscriptionChange))\r\n") == "b OK NOTIFY completed\r\n");
+    CHECK(w.say(c,
+                "b NOTIFY SET (subtree box1 (MessageNew MessageExpunge)) (personal "
+                "(SubscriptionChange))\r\n") == "b OK NOTIFY completed\r\n");
     // While this session is in the middle of a command line, another makes
     // more events than the ring keeps (16): told, and NOTIFY is off.
     w.net.client_send(c, "n NOO");
@@ -287,9 +296,10 @@ TEST_CASE("RFC 5465 §3.1, §5.8: NOTIFICATIONOVERFLOW when the watched set or t
     CHECK(beats(w, c, 2).empty());
 }
 
-TEST_CASE("RFC 5465 §6.1.2, §4: SELECTED-DELAYED holds expunges until a command; without "
-          "SELECTED the selected mailbox is silent even in IDLE",
-          "[server][notify]") {
+TEST_CASE(
+    "RFC 5465 §6.1.2, §4: SELECTED-DELAYED holds expunges until a command; without "
+    "SELECTED the selected mailbox is silent even in IDLE",
+    "[server][notify]") {
     World w;
     port::Handle c = login(w);
     port::Handle d = login(w);
@@ -338,9 +348,10 @@ TEST_CASE("RFC 5465 §6.2: a mailbox created after NOTIFY SET is watched from it
     CHECK(beats(w, c, 2).empty());
 }
 
-TEST_CASE("RFC 5465 §6.2: a mailbox made by another process joins the watched set within "
-          "a minute",
-          "[server][notify]") {
+TEST_CASE(
+    "RFC 5465 §6.2: a mailbox made by another process joins the watched set within "
+    "a minute",
+    "[server][notify]") {
     World w;
     port::Handle c = login(w);
     CHECK(w.say(c, "b NOTIFY SET (personal (MessageNew MessageExpunge))\r\n") ==
@@ -359,15 +370,17 @@ TEST_CASE("RFC 5465 §6.2: a mailbox made by another process joins the watched s
     CHECK(beats(w, c) == "* STATUS far (MESSAGES 2 UIDNEXT 3)\r\n");
 }
 
-TEST_CASE("RFC 5465 §3.1, §6.1: a watched mailbox, once selected, is told of by SELECTED only; "
-          "after UNSELECT by STATUS again; no FETCH for this session's own APPEND",
-          "[server][notify]") {
+TEST_CASE(
+    "RFC 5465 §3.1, §6.1: a watched mailbox, once selected, is told of by SELECTED only; "
+    "after UNSELECT by STATUS again; no FETCH for this session's own APPEND",
+    "[server][notify]") {
     World w;
     port::Handle c = login(w);
     port::Handle d = login(w);
     w.say(d, "a CREATE misc\r\n");
-    CHECK(w.say(c, "b NOTIFY SET (selected (MessageNew (UID) MessageExpunge)) (personal "
-                   "(MessageNew MessageExpunge))\r\n") == "b OK NOTIFY completed\r\n");
+    CHECK(w.say(c,
+                "b NOTIFY SET (selected (MessageNew (UID) MessageExpunge)) (personal "
+                "(MessageNew MessageExpunge))\r\n") == "b OK NOTIFY completed\r\n");
     CHECK(w.say(c, "s SELECT misc\r\n").find("s OK") != std::string::npos);
     beats(w, c);
     append(w, d, "misc", "Subject: 1\r\n\r\none\r\n");
@@ -381,9 +394,10 @@ TEST_CASE("RFC 5465 §3.1, §6.1: a watched mailbox, once selected, is told of b
     CHECK(beats(w, c) == "* STATUS misc (MESSAGES 3 UIDNEXT 4)\r\n");
 }
 
-TEST_CASE("RFC 5465 §4: with NOTIFY on, IDLE starts without the selected mailbox's news when "
-          "no SELECTED group asks for them",
-          "[server][notify]") {
+TEST_CASE(
+    "RFC 5465 §4: with NOTIFY on, IDLE starts without the selected mailbox's news when "
+    "no SELECTED group asks for them",
+    "[server][notify]") {
     World w;
     port::Handle c = login(w);
     port::Handle d = login(w);
@@ -395,9 +409,10 @@ TEST_CASE("RFC 5465 §4: with NOTIFY on, IDLE starts without the selected mailbo
     CHECK(w.say(c, "DONE\r\n") == "* 1 EXISTS\r\n* 1 RECENT\r\ni OK IDLE terminated\r\n");
 }
 
-TEST_CASE("RFC 5465 §5.2, §6.1: SELECTED NONE tells nothing of the selected mailbox; fetch "
-          "attributes of another group are not the selected mailbox's",
-          "[server][notify]") {
+TEST_CASE(
+    "RFC 5465 §5.2, §6.1: SELECTED NONE tells nothing of the selected mailbox; fetch "
+    "attributes of another group are not the selected mailbox's",
+    "[server][notify]") {
     World w;
     port::Handle c = login(w);
     port::Handle d = login(w);
@@ -406,8 +421,9 @@ TEST_CASE("RFC 5465 §5.2, §6.1: SELECTED NONE tells nothing of the selected ma
           "b OK NOTIFY completed\r\n");
     append(w, d, "INBOX", "Subject: 1\r\n\r\none\r\n");
     CHECK(beats(w, c, 2).empty());
-    CHECK(w.say(c, "b NOTIFY SET (selected (MessageNew MessageExpunge)) (personal (MessageNew "
-                   "(UID FLAGS) MessageExpunge))\r\n") ==
+    CHECK(w.say(c,
+                "b NOTIFY SET (selected (MessageNew MessageExpunge)) (personal (MessageNew "
+                "(UID FLAGS) MessageExpunge))\r\n") ==
           "* 1 EXISTS\r\n* 1 RECENT\r\nb OK NOTIFY completed\r\n");
     append(w, d, "INBOX", "Subject: 2\r\n\r\ntwo\r\n");
     CHECK(beats(w, c) == "* 2 EXISTS\r\n* 2 RECENT\r\n");  // no FETCH: none asked for INBOX
@@ -421,21 +437,24 @@ TEST_CASE("RFC 5465 with RFC 6855: a UTF8=ACCEPT session names and hears of mail
     CHECK(w.say(d, "a CREATE Caf&AOk-\r\n").find("a OK") == 0);
     REQUIRE(w.say(c, "e ENABLE UTF8=ACCEPT\r\n") ==
             "* ENABLED UTF8=ACCEPT\r\ne OK ENABLE completed\r\n");
-    CHECK(w.say(c, "b NOTIFY SET STATUS (mailboxes \"Caf\xC3\xA9\" (MessageNew MessageExpunge)) "
-                   "(personal (MailboxName))\r\n") ==
+    CHECK(w.say(c,
+                "b NOTIFY SET STATUS (mailboxes \"Caf\xC3\xA9\" (MessageNew MessageExpunge)) "
+                "(personal (MailboxName))\r\n") ==
           "* STATUS {5}\r\nCaf\xC3\xA9 (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 1700000001)\r\n"
           "b OK NOTIFY completed\r\n");
     append(w, d, "Caf&AOk-", "Subject: 1\r\n\r\none\r\n");
     CHECK(beats(w, c) == "* STATUS {5}\r\nCaf\xC3\xA9 (MESSAGES 1 UIDNEXT 2)\r\n");
     CHECK(w.say(d, "r RENAME Caf&AOk- Th&AOk-\r\n").find("r OK") == 0);
     // 8-bit names go as literals (as LIST and STATUS send them).
-    CHECK(beats(w, c) == "* LIST (\\HasNoChildren) \"/\" {4}\r\nTh\xC3\xA9 (\"OLDNAME\" "
-                         "({5}\r\nCaf\xC3\xA9))\r\n");
+    CHECK(beats(w, c) ==
+          "* LIST (\\HasNoChildren) \"/\" {4}\r\nTh\xC3\xA9 (\"OLDNAME\" "
+          "({5}\r\nCaf\xC3\xA9))\r\n");
 }
 
-TEST_CASE("RFC 5465 §5.2: watched mailboxes are looked at 4 a beat in round robin; each "
-          "change is told once, within watched/4 beats",
-          "[server][notify]") {
+TEST_CASE(
+    "RFC 5465 §5.2: watched mailboxes are looked at 4 a beat in round robin; each "
+    "change is told once, within watched/4 beats",
+    "[server][notify]") {
     World w;
     port::Handle c = login(w);
     port::Handle d = login(w);
@@ -444,8 +463,9 @@ TEST_CASE("RFC 5465 §5.2: watched mailboxes are looked at 4 a beat in round rob
     w.say_until_tagged(d, creates, "c");
     w.run(20);
     w.net.client_receive(d);
-    CHECK(w.say(c, "b NOTIFY SET (subtree (w0 w1 w2 w3 w4 w5 w6 w7) (MessageNew "
-                   "MessageExpunge))\r\n") == "b OK NOTIFY completed\r\n");
+    CHECK(w.say(c,
+                "b NOTIFY SET (subtree (w0 w1 w2 w3 w4 w5 w6 w7) (MessageNew "
+                "MessageExpunge))\r\n") == "b OK NOTIFY completed\r\n");
     for (int i = 0; i < 8; ++i) deliver(w, "w" + std::to_string(i), "Subject: x\r\n\r\ny\r\n");
     const std::string first = beats(w, c);
     std::size_t told = 0;
