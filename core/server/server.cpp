@@ -353,7 +353,7 @@ Server::Server(port::Platform& platform, const Config& config, void* block, std:
       registry_(platform.fs, platform.clock, platform.entropy, store_limits_from(config)),
       services_{
           platform.log,           passwd_,        login_guard_, platform.tls != nullptr, &registry_,
-          config.mail_dir.view(), &platform.clock} {
+          config.mail_dir.view(), &platform.clock, &notify_events_} {
     passwd_.set_hasher(platform.password);
     // A block smaller than memory_needed(): no slots, the server does not serve.
     if (!layout_.complete) return;

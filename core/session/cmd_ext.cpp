@@ -27,6 +27,8 @@ void Session::cmd_idle() {
     out_.append("+ idling\r\n");
     idling_ = true;
     parser_.expect_line();
+    // RFC 5465 §4: with NOTIFY, IDLE tells what NOTIFY asked for (its beat).
+    if (notify_.active) return;
     finish_after_sync({}, {}, {});
 }
 

@@ -143,6 +143,10 @@ bool Session::check_set(const ParsedCommand& cmd, SetWalk* walk) {
 
 // ---- FETCH -----------------------------------------------------------------
 
+bool fetch_served(const FetchItem& item) {
+    return served(item);
+}
+
 // PREVIEW (RFC 8970 §3): the message's first readable part as preview text
 // (mime::PreviewText), found by a TextWalk that reads at most
 // kStructureBudget message bytes per call (false: not yet; the job comes
@@ -335,7 +339,9 @@ void Session::finish_message_job() {
         return;
     }
     const bool fetch = job_.kind() == JobKind::Fetch;
+    const bool notify = fetch && job_.get<FetchJob>().notify;
     job_.end();
+    if (notify) return;  // RFC 5465 §5.2's unsolicited FETCH: no tagged line
     tagged("OK", "", fetch ? "FETCH completed" : "STORE completed");
 }
 

@@ -62,7 +62,8 @@ void Session::deselect() {
     release_job_store();
     flag_scan_since_ = UINT64_MAX;
     vanished_.pending = false;
-    saved_result_.clear();  // RFC 5182 §2.1: "$" belongs to the mailbox
+    saved_result_.clear();          // RFC 5182 §2.1: "$" belongs to the mailbox
+    notify_.fetched_box = nullptr;  // RFC 5465 §5.2: counted again at the next SELECT
     selected_->detach(view_);
     store::UserStore(*services_.registry, user_root_.view()).close(selected_);
     selected_ = nullptr;

@@ -110,6 +110,7 @@ struct FetchJob : MessageJob {
     std::uint64_t seen_modseq = 0;  // the \Seen change's modseq (seen_txn)
     bool modseq_asked = false;
     bool modseq_implied = false;
+    bool notify = false;  // NOTIFY's MessageNew (RFC 5465 §5.2): no tagged line
 };
 
 // STORE (cmd_store.cpp, RFC 3501 §6.4.6): the changes as StoreApply (one

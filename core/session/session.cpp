@@ -69,6 +69,7 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     utf8_ = utf8_accept_ = rev2_ = false;
     parser_.set_utf8(false);
     idling_ = false;
+    notify_.active = false;
     flag_scan_since_ = UINT64_MAX;
     vanished_.pending = false;
     selected_ = nullptr;
@@ -291,6 +292,7 @@ const Session::HandlerRow Session::kHandlers[kCommandCount] = {
     // RFC 8508: APPEND's streamed literal, then the replaced message's expunge.
     {CommandId::Replace, [](Session& s, const ParsedCommand&) { s.append_finish(); }},
     {CommandId::Compress, [](Session& s, const ParsedCommand& c) { s.cmd_compress(c); }},
+    {CommandId::Notify, [](Session& s, const ParsedCommand& c) { s.cmd_notify(c); }},
 };
 
 // The command's state rules (RFC 3501 §3) and syntax (§9) are checked before
@@ -408,6 +410,7 @@ void Session::write_capabilities(TextWriter& w) const {
     w.put(" PREVIEW");      // RFC 8970
     w.put(" REPLACE");      // RFC 8508
     w.put(" UTF8=ACCEPT");  // RFC 6855
+    w.put(" NOTIFY");       // RFC 5465
     w.put(" OBJECTID");     // RFC 8474
     if (services_.compress_pool != nullptr) w.put(" COMPRESS=DEFLATE");  // RFC 4978
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
@@ -468,6 +471,7 @@ void Session::cmd_unauthenticate() {
     condstore_ = false;
     qresync_ = false;
     utf8_ = utf8_accept_ = rev2_ = false;
+    notify_.active = false;  // RFC 5465 §3.1: until the connection closes, or the login
     parser_.set_utf8(false);
     log_line(port::LogLevel::Info, "unauthenticate: user=", {user_, user_length_});
     user_length_ = 0;
@@ -649,6 +653,12 @@ std::uint64_t Session::deadline() const {
     if (job_.active() && job_.retry_at_ms != 0) {
         return job_.retry_at_ms < logout ? job_.retry_at_ms : logout;
     }
+    if (notify_between_commands()) {
+        // RFC 5465: the next beat, or at once while the selected mailbox
+        // or the tree events may have news (notify_beat).
+        const std::uint64_t beat = notify_.next_beat_ms;
+        return beat < logout ? beat : logout;
+    }
     if (idling_ && selected_ != nullptr) {
         const std::uint64_t beat = idle_beat();
         return beat < logout ? beat : logout;
@@ -675,6 +685,12 @@ void Session::tick(std::uint64_t now_ms) {
     if (now_ms >= logout_at()) {
         // RFC 3501 §5.4 autologout.
         bye("Autologout; idle for too long");
+        return;
+    }
+    // RFC 5465 §4: with NOTIFY, between commands and while idling, what
+    // the client asked for (and nothing else).
+    if (notify_.active) {
+        if (notify_between_commands()) notify_beat();
         return;
     }
     // RFC 2177: an idling client hears of changes as they happen.
@@ -827,6 +843,7 @@ void Session::write_layout(TextWriter& w) {
         {"VANISHED (EARLIER) walk", sizeof vanished_},
         {"SEARCHRES result and the command's $ (RFC 5182)", sizeof saved_result_ + sizeof dollar_},
         {"PREVIEW text (RFC 8970)", sizeof preview_},
+        {"NOTIFY state (RFC 5465)", sizeof notify_},
         {"Parser", sizeof parser_},
     };
     w.put("  Session object: ").put_uint(sizeof(Session)).put(" bytes, of which:\n");

@@ -42,6 +42,7 @@
 #include "core/session/command_pool.h"
 #include "core/session/compress_pool.h"
 #include "core/session/jobs.h"
+#include "core/session/notify.h"
 #include "core/session/protocol_names.h"
 #include "core/session/quota_reservations.h"
 #include "core/session/tls_pool.h"
@@ -112,11 +113,12 @@ struct SessionServices {
     port::Log& log;
     const PasswdDb& passwd;
     LoginGuard& login_guard;
-    bool tls_available = false;           // STARTTLS can be offered
-    store::Registry* registry = nullptr;  // the mail store; nullptr: none
-    std::string_view mail_dir;            // users' roots are mail_dir/<user>
-    port::Clock* clock = nullptr;         // INTERNALDATE of APPENDed messages
-    char* stream_scratch = nullptr;       // staging for streamed literals (shared)
+    bool tls_available = false;             // STARTTLS can be offered
+    store::Registry* registry = nullptr;    // the mail store; nullptr: none
+    std::string_view mail_dir;              // users' roots are mail_dir/<user>
+    port::Clock* clock = nullptr;           // INTERNALDATE of APPENDed messages
+    NotifyEvents* notify_events = nullptr;  // RFC 5465 tree events (shared); nullptr: none
+    char* stream_scratch = nullptr;         // staging for streamed literals (shared)
     std::size_t stream_scratch_size = 0;
     FetchCache* fetch_cache = nullptr;  // ENVELOPE/BODYSTRUCTURE answers (shared); nullptr: none
     QuotaReservations* reservations = nullptr;  // APPENDs in flight, per slot (shared)
@@ -246,6 +248,26 @@ private:
     std::uint64_t idle_beat() const;
     std::uint64_t logout_at() const;  // RFC 3501 §5.4 autologout instant
     void cmd_enable(const ParsedCommand& cmd);
+    // NOTIFY (RFC 5465, cmd_notify.cpp).
+    void cmd_notify(const ParsedCommand& cmd);
+    bool notify_copy_fetch(const ParsedCommand& cmd);
+    bool notify_copy_groups(const ParsedCommand& cmd);
+    bool notify_expand();
+    bool notify_watch(std::string_view name, std::uint8_t events);
+    bool notify_matches(std::string_view name, std::uint8_t event);
+    std::uint8_t notify_message_events(std::string_view name);
+    bool notify_between_commands() const;
+    void notify_beat();
+    bool notify_tree_events();
+    bool notify_tree_event(const NotifyEvents::Event& e);
+    bool notify_list_line(std::string_view name, std::uint8_t attrs, std::string_view old_name);
+    std::uint8_t notify_attrs(std::string_view name);
+    bool notify_peek(NotifyState::Watch& w, bool report);
+    bool notify_status_line(std::string_view name, const store::StatusInfo& info,
+                            std::uint16_t items);
+    void notify_selected();
+    void notify_overflow();
+    void notify_post(NotifyEvents::Kind kind, std::string_view name, std::string_view old = {});
     void cmd_id(const ParsedCommand& cmd);
     void cmd_namespace();
     // QUOTA (cmd_ext.cpp, RFC 9208).
@@ -542,6 +564,7 @@ private:
     // \Recent or [UNSEEN]) and UTF-8 names (utf8_); off for IMAP4rev1.
     bool rev2_ = false;
     bool idling_ = false;  // RFC 2177 IDLE: waiting for DONE
+    NotifyState notify_;   // RFC 5465 NOTIFY (cmd_notify.cpp)
     // The store: this user's root, the selected mailbox and its view, and
     // an APPEND in progress.
     FixedString<port::kMaxPath> user_root_;

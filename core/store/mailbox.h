@@ -349,6 +349,11 @@ public:
     // First unseen message's sequence number, 0 if none (scans the index).
     std::uint32_t first_unseen(const View& v);
     Status status(StatusInfo* out);
+    // STATUS's counts of the mailbox in `dir` from its committed state
+    // alone (one open, one 192-byte pread, one close; no lock, no recovery,
+    // RECENT left 0): what NOTIFY's beat compares (RFC 5465 §5.2). NotFound
+    // when `dir` holds no index (deleted, or a \Noselect directory).
+    static Status peek_status(Services& s, std::string_view dir, StatusInfo* out);
 
     // Keywords: names as stored (case kept), compared case-insensitively.
     std::size_t keyword_count() const { return kw_count_; }

@@ -266,6 +266,19 @@ constexpr Step kConversation[] = {
     {"r1 REPLACE 1 INBOX (\\Seen \\Draft) {3}\r\n", "+ Ready"},
     {"abc\r\n", "] REPLACE completed"},
     {"r2 UID REPLACE * INBOX {4+}\r\ndefg\r\nr3 REPLACE 99 INBOX {1}\r\n", "r3 BAD"},
+    // RFC 5465 NOTIFY: SET STATUS, the beat's STATUS and MessageNew's FETCH
+    // (in IDLE), the tree events, the errors, NONE.
+    {"n1 NOTIFY SET STATUS (selected (MessageNew (UID FLAGS BODY.PEEK[HEADER.FIELDS (Subject)]) "
+     "MessageExpunge FlagChange)) (personal (MessageNew MessageExpunge FlagChange MailboxName "
+     "SubscriptionChange)) (subtree (INBOX Other) NONE)\r\n",
+     "n1 OK NOTIFY"},
+    {"n2 CREATE Watched\r\nn3 SUBSCRIBE Watched\r\nn4 APPEND Watched {3+}\r\nabc\r\n"
+     "n5 APPEND INBOX {3+}\r\nabc\r\nn6 IDLE\r\n",
+     "* STATUS Watched (MESSAGES 1"},
+    {"DONE\r\n", "n6 OK IDLE"},
+    {"n7 NOTIFY SET (personal (AnnotationChange))\r\nn8 NOTIFY SET (selected (MailboxName))\r\n"
+     "n9 DELETE Watched\r\nm1 NOTIFY NONE\r\n",
+     "m1 OK NOTIFY"},
     {"b1 X ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((\r\n", "b1 BAD"},
     {"b2 LOGIN {99999999}\r\n", "b2 BAD"},
     // RFC 8437: back to not authenticated, and in again.

@@ -60,7 +60,7 @@ class Extensions(WithServer):
                     "QRESYNC QUOTA LITERAL+ MULTIAPPEND SASL-IR LIST-EXTENDED LIST-STATUS "
                     "STATUS=SIZE BINARY ESEARCH WITHIN UNAUTHENTICATE SORT SORT=DISPLAY "
                     "THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT I18NLEVEL=1 SEARCHRES SAVEDATE PREVIEW REPLACE "
-                    "UTF8=ACCEPT OBJECTID IMAP4REV2").split():
+                    "UTF8=ACCEPT OBJECTID IMAP4REV2 NOTIFY").split():
             self.assertIn(cap, caps)
         self.assertTrue(any(c.startswith("APPENDLIMIT=") for c in caps))
         m.logout()
