@@ -1,5 +1,6 @@
 #include "core/imap/sort_table.h"
 
+#include <bit>
 #include <cstring>
 
 namespace tinyimapd::imap {
@@ -7,7 +8,11 @@ namespace {
 
 constexpr std::size_t kHead = 8;  // seq, number
 constexpr std::size_t kSlot = 8;
-constexpr std::size_t kMaxRecord = kHead + kSlot * kSortKeyCount;
+// A string's slot: its first 8 bytes as a big-endian number (zeros past its
+// end), then its offset and size: most comparisons end on the number,
+// without touching the string.
+constexpr std::size_t kTextSlot = 16;
+constexpr std::size_t kMaxRecord = kHead + kTextSlot * kSortKeyCount;
 
 std::uint32_t load32(const char* p) {
     std::uint32_t v;
@@ -26,7 +31,10 @@ bool sort_key_is_text(SortKey key) {
 }
 
 std::size_t SortTable::record_bytes(const SortProgram& program) {
-    return kHead + kSlot * program.count;
+    std::size_t n = kHead;
+    for (std::size_t i = 0; i < program.count; ++i)
+        n += sort_key_is_text(program.criteria[i].key) ? kTextSlot : kSlot;
+    return n;
 }
 
 bool SortTable::init(void* area, std::size_t bytes, const SortProgram& program) {
@@ -34,8 +42,12 @@ bool SortTable::init(void* area, std::size_t bytes, const SortProgram& program) 
     size_ = bytes;
     program_ = program;
     record_ = record_bytes(program);
-    for (std::size_t i = 0; i < program.count; ++i)
+    std::size_t at = kHead;
+    for (std::size_t i = 0; i < program.count; ++i) {
         text_[i] = sort_key_is_text(program.criteria[i].key);
+        slot_[i] = static_cast<std::uint8_t>(at);
+        at += text_[i] ? kTextSlot : kSlot;
+    }
     records_end_ = 0;
     heap_low_ = bytes;
     count_ = 0;
@@ -63,15 +75,20 @@ bool SortTable::add(std::uint32_t seq, std::uint32_t number, const SortValue* va
     store32(r, seq);
     store32(r + 4, number);
     for (std::size_t k = 0; k < program_.count; ++k) {
-        char* slot = r + kHead + kSlot * k;
+        char* slot = r + slot_[k];
         if (!text_[k]) {
             std::memcpy(slot, &values[k].number, kSlot);
             continue;
         }
         const std::string_view t = values[k].text.substr(0, kSortTextMax);
+        std::uint64_t prefix = 0;
+        for (std::size_t i = 0; i < 8; ++i) {
+            prefix = (prefix << 8) | (i < t.size() ? static_cast<unsigned char>(t[i]) : 0u);
+        }
         const char* at = blob(t);  // fits: checked above
-        store32(slot, static_cast<std::uint32_t>(at - base_));
-        store32(slot + 4, static_cast<std::uint32_t>(t.size()));
+        std::memcpy(slot, &prefix, sizeof prefix);
+        store32(slot + 8, static_cast<std::uint32_t>(at - base_));
+        store32(slot + 12, static_cast<std::uint32_t>(t.size()));
     }
     records_end_ += record_;
     ++count_;
@@ -87,26 +104,38 @@ std::uint32_t SortTable::number(std::uint32_t i) const {
 }
 
 std::string_view SortTable::text(std::uint32_t i, std::size_t criterion) const {
-    const char* slot = record(i) + kHead + kSlot * criterion;
-    return {base_ + load32(slot), load32(slot + 4)};
+    const char* slot = record(i) + slot_[criterion];
+    return {base_ + load32(slot + 8), load32(slot + 12)};
+}
+
+// Two strings as memcmp and then their sizes would order them, from their
+// slots: the 8-byte numbers first. Equal numbers: the shorter string, if
+// 8 bytes or less, is the other's start (its padding zeros matched the
+// other's bytes), so the sizes decide; else the bytes from the ninth on.
+int SortTable::compare_text(const char* a, const char* b) const {
+    std::uint64_t pa, pb;
+    std::memcpy(&pa, a, sizeof pa);
+    std::memcpy(&pb, b, sizeof pb);
+    if (pa != pb) return pa < pb ? -1 : 1;
+    const std::uint32_t na = load32(a + 12), nb = load32(b + 12);
+    const std::uint32_t n = na < nb ? na : nb;
+    int c = 0;
+    if (n > 8) c = std::memcmp(base_ + load32(a + 8) + 8, base_ + load32(b + 8) + 8, n - 8);
+    if (c != 0) return c;
+    return na < nb ? -1 : na > nb ? 1 : 0;
 }
 
 // RFC 5256: the criteria in order, REVERSE turning one; then the sequence
 // number, ascending whatever REVERSE said.
-int SortTable::compare(std::uint32_t a, std::uint32_t b) const {
-    const char* ra = record(a);
-    const char* rb = record(b);
+int SortTable::compare(const char* ra, const char* rb) const {
     for (std::size_t k = 0; k < program_.count; ++k) {
         int c = 0;
         if (text_[k]) {
-            const std::string_view x = text(a, k), y = text(b, k);
-            const std::size_t n = x.size() < y.size() ? x.size() : y.size();
-            c = n == 0 ? 0 : std::memcmp(x.data(), y.data(), n);
-            if (c == 0) c = x.size() < y.size() ? -1 : x.size() > y.size() ? 1 : 0;
+            c = compare_text(ra + slot_[k], rb + slot_[k]);
         } else {
             std::int64_t x, y;
-            std::memcpy(&x, ra + kHead + kSlot * k, kSlot);
-            std::memcpy(&y, rb + kHead + kSlot * k, kSlot);
+            std::memcpy(&x, ra + slot_[k], kSlot);
+            std::memcpy(&y, rb + slot_[k], kSlot);
             c = x < y ? -1 : x > y ? 1 : 0;
         }
         if (c != 0) return program_.criteria[k].reverse ? -c : c;
@@ -115,24 +144,53 @@ int SortTable::compare(std::uint32_t a, std::uint32_t b) const {
     return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
 
-void SortTable::swap(std::uint32_t a, std::uint32_t b) {
-    char tmp[kMaxRecord];
-    std::memcpy(tmp, record(a), record_);
-    std::memcpy(record(a), record(b), record_);
-    std::memcpy(record(b), tmp, record_);
+// Records are whole 8-byte words: copied a word at a time, inline.
+void SortTable::copy(char* to, const char* from) const {
+    for (std::size_t i = 0; i < record_; i += 8) std::memcpy(to + i, from + i, 8);
 }
 
-// Max-heap over [0, end): the largest record goes last in Extract.
+// Max-heap over [0, end): the record at `root` goes down to its place,
+// the larger children moving up into the hole it leaves.
 void SortTable::sift_down(std::uint32_t root, std::uint32_t end) {
+    char value[kMaxRecord];
+    copy(value, record(root));
     for (;;) {
         const std::uint64_t left = 2 * std::uint64_t{root} + 1;
-        if (left >= end) return;
+        if (left >= end) break;
         auto child = static_cast<std::uint32_t>(left);
-        if (child + 1 < end && compare(child, child + 1) < 0) ++child;
-        if (compare(root, child) >= 0) return;
-        swap(root, child);
+        if (child + 1 < end && compare(record(child), record(child + 1)) < 0) ++child;
+        if (compare(value, record(child)) >= 0) break;
+        copy(record(root), record(child));
         root = child;
     }
+    copy(record(root), value);
+}
+
+// The largest record (the root) to `end`, and the one that was there into
+// the heap [0, end), bottom-up (Floyd): down the path of larger children to
+// a leaf (one comparison a level), back up to where the record belongs
+// (few: it came from the bottom), the path above it moved up one level.
+void SortTable::extract(std::uint32_t end) {
+    char value[kMaxRecord];
+    copy(value, record(end));
+    copy(record(end), record(0));
+    std::uint32_t j = 0;
+    for (;;) {
+        const std::uint64_t left = 2 * std::uint64_t{j} + 1;
+        if (left >= end) break;
+        j = static_cast<std::uint32_t>(left);
+        if (j + 1 < end && compare(record(j), record(j + 1)) < 0) ++j;
+    }
+    while (j > 0 && compare(value, record(j)) > 0) j = (j - 1) / 2;
+    // The path from the root to j: j's ancestors, top down.
+    const unsigned depth = static_cast<unsigned>(std::bit_width(std::uint64_t{j} + 1)) - 1;
+    std::uint32_t up = 0;
+    for (unsigned d = 1; d <= depth; ++d) {
+        const auto node = static_cast<std::uint32_t>(((std::uint64_t{j} + 1) >> (depth - d)) - 1);
+        copy(record(up), record(node));
+        up = node;
+    }
+    copy(record(j), value);
 }
 
 bool SortTable::sort_step(std::uint32_t budget) {
@@ -155,8 +213,7 @@ bool SortTable::sort_step(std::uint32_t budget) {
             break;
         }
         --end_;
-        swap(0, end_);
-        sift_down(0, end_);
+        extract(end_);
     }
     if (phase_ != Phase::Done && count_ <= 1) phase_ = Phase::Done;
     return phase_ == Phase::Done;

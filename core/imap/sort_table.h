@@ -3,11 +3,12 @@
 //
 // What it holds: one fixed-size record per message, from the start of the
 // area: the sequence number, the number the answer shows (sequence number
-// or UID) and one 8-byte slot per criterion of the SortProgram: a number
-// (ARRIVAL and DATE: UTC seconds; SIZE: octets) or a reference to a string
-// kept in the area's other end (CC FROM TO SUBJECT DISPLAYFROM DISPLAYTO:
-// the i;unicode-casemap prepared form, unicase.h, so that strings compare
-// as bytes). Records grow up, strings grow down; add() says when they would
+// or UID) and one slot per criterion of the SortProgram: 8 bytes, a number
+// (ARRIVAL and DATE: UTC seconds; SIZE: octets), or 16 bytes, a string's
+// first 8 bytes (as a big-endian number: most comparisons end there) and a
+// reference to the whole string kept in the area's other end (CC FROM TO
+// SUBJECT DISPLAYFROM DISPLAYTO: the i;unicode-casemap prepared form,
+// unicase.h, so that strings compare as bytes). Records grow up, strings grow down; add() says when they would
 // meet, and the command answers NO [LIMIT]. Strings longer than
 // kSortTextMax are kept cut: such keys compare on their first kSortTextMax
 // prepared bytes (a tie past that point falls through to the next criterion
@@ -81,9 +82,11 @@ public:
 private:
     enum class Phase : std::uint8_t { Build, Extract, Done };
     char* record(std::uint32_t i) const { return base_ + std::size_t{i} * record_; }
-    int compare(std::uint32_t a, std::uint32_t b) const;
-    void swap(std::uint32_t a, std::uint32_t b);
+    int compare(const char* ra, const char* rb) const;
+    int compare_text(const char* a, const char* b) const;
+    void copy(char* to, const char* from) const;
     void sift_down(std::uint32_t root, std::uint32_t end);
+    void extract(std::uint32_t end);
 
     char* base_ = nullptr;
     std::size_t size_ = 0;
@@ -93,6 +96,7 @@ private:
     std::uint32_t count_ = 0;
     SortProgram program_;
     bool text_[kSortKeyCount] = {};
+    std::uint8_t slot_[kSortKeyCount] = {};  // each criterion's offset in a record
     Phase phase_ = Phase::Build;
     std::uint32_t build_ = 0, end_ = 0;
 };

@@ -76,9 +76,9 @@ TEST_CASE("SortTable: a full area refuses the record whole; long texts are cut",
     REQUIRE(t.init(area.data(), area.size(), program({{SortKey::From, false}})));
     SortValue v;
     v.text = "abcdefghijklmnopqrstuvwxyz";
-    CHECK(t.add(1, 1, &v));   // 16 + 26
-    CHECK(t.add(2, 2, &v));   // 84
-    CHECK(!t.add(3, 3, &v));  // 126 > 100
+    CHECK(t.add(1, 1, &v));   // a record of 24 (8 + a text slot of 16) + 26
+    CHECK(t.add(2, 2, &v));   // 100
+    CHECK(!t.add(3, 3, &v));  // 150 > 100
     CHECK(t.size() == 2);
     std::vector<char> big(4096);
     REQUIRE(t.init(big.data(), big.size(), program({{SortKey::From, false}})));
