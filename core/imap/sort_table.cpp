@@ -30,6 +30,26 @@ bool sort_key_is_text(SortKey key) {
     return key != SortKey::Arrival && key != SortKey::Date && key != SortKey::Size;
 }
 
+// Strings met lately, to keep one copy of a string met again (a thread's
+// replies share their base subject): kInternSlots slots at the top of an
+// area of kInternMinArea or more, direct-mapped by a hash of the string.
+constexpr std::size_t kInternSlots = 256;
+constexpr std::size_t kInternMinArea = 256 * 1024;
+// Strings of 8 bytes or less are whole in their slot's number.
+constexpr std::size_t kInternMinText = 9;
+
+std::uint32_t text_hash(std::string_view t) {
+    std::uint64_t h = 0x9E3779B97F4A7C15ull ^ t.size();
+    std::size_t i = 0;
+    for (; i + 8 <= t.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, t.data() + i, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+    }
+    for (; i < t.size(); ++i) h = (h ^ static_cast<unsigned char>(t[i])) * 0x100000001B3ull;
+    return static_cast<std::uint32_t>(h >> 32);
+}
+
 std::size_t SortTable::record_bytes(const SortProgram& program) {
     std::size_t n = kHead;
     for (std::size_t i = 0; i < program.count; ++i)
@@ -48,8 +68,14 @@ bool SortTable::init(void* area, std::size_t bytes, const SortProgram& program) 
         slot_[i] = static_cast<std::uint8_t>(at);
         at += text_[i] ? kTextSlot : kSlot;
     }
+    intern_ = nullptr;
+    if (base_ != nullptr && bytes >= kInternMinArea) {
+        size_ = (bytes - kInternSlots * sizeof(Intern)) & ~std::size_t{7};
+        intern_ = static_cast<Intern*>(static_cast<void*>(base_ + size_));
+        for (std::size_t i = 0; i < kInternSlots; ++i) intern_[i] = Intern{};
+    }
     records_end_ = 0;
-    heap_low_ = bytes;
+    heap_low_ = size_;
     count_ = 0;
     phase_ = Phase::Build;
     build_ = end_ = 0;
@@ -85,7 +111,7 @@ bool SortTable::add(std::uint32_t seq, std::uint32_t number, const SortValue* va
         for (std::size_t i = 0; i < 8; ++i) {
             prefix = (prefix << 8) | (i < t.size() ? static_cast<unsigned char>(t[i]) : 0u);
         }
-        const char* at = blob(t);  // fits: checked above
+        const char* at = intern(t);  // fits: checked above
         std::memcpy(slot, &prefix, sizeof prefix);
         store32(slot + 8, static_cast<std::uint32_t>(at - base_));
         store32(slot + 12, static_cast<std::uint32_t>(t.size()));
@@ -93,6 +119,20 @@ bool SortTable::add(std::uint32_t seq, std::uint32_t number, const SortValue* va
     records_end_ += record_;
     ++count_;
     return true;
+}
+
+// `t` kept in the strings' end, or the copy of it met lately.
+const char* SortTable::intern(std::string_view t) {
+    if (intern_ == nullptr || t.size() < kInternMinText) return blob(t);
+    const std::uint32_t h = text_hash(t);
+    Intern& slot = intern_[h % kInternSlots];
+    if (slot.size == t.size() && slot.hash == h &&
+        std::memcmp(base_ + slot.offset, t.data(), t.size()) == 0) {
+        return base_ + slot.offset;
+    }
+    const char* at = blob(t);
+    slot = Intern{h, static_cast<std::uint32_t>(at - base_), static_cast<std::uint32_t>(t.size())};
+    return at;
 }
 
 std::uint32_t SortTable::seq(std::uint32_t i) const {
@@ -111,7 +151,8 @@ std::string_view SortTable::text(std::uint32_t i, std::size_t criterion) const {
 // Two strings as memcmp and then their sizes would order them, from their
 // slots: the 8-byte numbers first. Equal numbers: the shorter string, if
 // 8 bytes or less, is the other's start (its padding zeros matched the
-// other's bytes), so the sizes decide; else the bytes from the ninth on.
+// other's bytes), so the sizes decide; else the bytes from the ninth on
+// (none to compare when both are the one copy: intern()).
 int SortTable::compare_text(const char* a, const char* b) const {
     std::uint64_t pa, pb;
     std::memcpy(&pa, a, sizeof pa);
@@ -120,7 +161,8 @@ int SortTable::compare_text(const char* a, const char* b) const {
     const std::uint32_t na = load32(a + 12), nb = load32(b + 12);
     const std::uint32_t n = na < nb ? na : nb;
     int c = 0;
-    if (n > 8) c = std::memcmp(base_ + load32(a + 8) + 8, base_ + load32(b + 8) + 8, n - 8);
+    const std::uint32_t oa = load32(a + 8), ob = load32(b + 8);
+    if (n > 8 && oa != ob) c = std::memcmp(base_ + oa + 8, base_ + ob + 8, n - 8);
     if (c != 0) return c;
     return na < nb ? -1 : na > nb ? 1 : 0;
 }

@@ -24,7 +24,11 @@
 //
 // Owns nothing; no allocation. The area must stay put while the table is
 // used. blob() stores other bytes in the strings' end (THREAD's
-// references), under the same limit.
+// references), under the same limit. An area of 256 KiB or more keeps 3 KiB
+// at its top for a small table of the strings added lately: a string equal
+// to one of them is kept once (a thread's replies share their base
+// subject), and two records pointing at one copy compare without reading
+// it. That only saves room and time: the order is the same.
 #pragma once
 
 #include <cstddef>
@@ -87,6 +91,11 @@ private:
     void copy(char* to, const char* from) const;
     void sift_down(std::uint32_t root, std::uint32_t end);
     void extract(std::uint32_t end);
+    const char* intern(std::string_view t);
+
+    struct Intern {
+        std::uint32_t hash = 0, offset = 0, size = 0;
+    };
 
     char* base_ = nullptr;
     std::size_t size_ = 0;
@@ -97,6 +106,7 @@ private:
     SortProgram program_;
     bool text_[kSortKeyCount] = {};
     std::uint8_t slot_[kSortKeyCount] = {};  // each criterion's offset in a record
+    Intern* intern_ = nullptr;  // strings met lately (an area's top), or none
     Phase phase_ = Phase::Build;
     std::uint32_t build_ = 0, end_ = 0;
 };
