@@ -38,6 +38,8 @@ constexpr std::size_t kInternMinArea = 256 * 1024;
 // Strings of 8 bytes or less are whole in their slot's number.
 constexpr std::size_t kInternMinText = 9;
 
+namespace {
+
 std::uint32_t text_hash(std::string_view t) {
     std::uint64_t h = 0x9E3779B97F4A7C15ull ^ t.size();
     std::size_t i = 0;
@@ -49,6 +51,8 @@ std::uint32_t text_hash(std::string_view t) {
     for (; i < t.size(); ++i) h = (h ^ static_cast<unsigned char>(t[i])) * 0x100000001B3ull;
     return static_cast<std::uint32_t>(h >> 32);
 }
+
+}  // namespace
 
 std::size_t SortTable::record_bytes(const SortProgram& program) {
     std::size_t n = kHead;
