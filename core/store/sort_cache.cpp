@@ -14,7 +14,7 @@ namespace {
 // (how a key is derived included): older files are then emptied.
 constexpr char kMagic[8] = {'T', 'I', 'M', 'S', 'O', 'R', 'T', 0};
 constexpr std::uint32_t kCacheVersion = 1;
-// An entry: CRC32C (of the length and the payload), payload length, then
+// An entry: its check (entry_crc, of the length and the payload), payload length, then
 // uid(4) sent(8) message_id(8) reply(1) ref_count(1) subject_size(2),
 // the references (8 each) and the subject's bytes.
 constexpr std::size_t kEntryHead = 8;
@@ -27,8 +27,21 @@ const std::uint8_t* bytes(const char* p) {
     return static_cast<const std::uint8_t*>(static_cast<const void*>(p));
 }
 
+// An entry's check: a 64-bit multiply-xorshift hash of its length and
+// payload, eight bytes at a time (faster than CRC32C here, where every
+// SORT reads every entry; a torn or foreign entry passes with a chance of
+// one in 2^32).
 std::uint32_t entry_crc(const char* entry, std::size_t payload) {
-    return crc32c(entry + 4, 4 + payload);
+    const std::uint8_t* p = bytes(entry + 4);
+    std::size_t n = 4 + payload;
+    std::uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    for (; n >= 8; n -= 8, p += 8) {
+        h = (h ^ le::load64(p)) * 0xFF51AFD7ED558CCDull;
+        h ^= h >> 32;
+    }
+    for (; n > 0; --n, ++p) h = (h ^ *p) * 0x100000001B3ull;
+    h = (h ^ (h >> 29)) * 0xC4CEB9FE1A85EC53ull;
+    return static_cast<std::uint32_t>(h >> 32);
 }
 
 }  // namespace

@@ -12,8 +12,8 @@
 //
 // Derived data, never trusted: the file starts with a stamp (magic, format
 // version, UIDVALIDITY, MAILBOXID, CRC32C); a stamp that does not match the
-// mailbox empties the file. Every entry carries its length and a CRC32C of
-// its bytes: reading stops at the first entry that does not check (a torn
+// mailbox empties the file. Every entry carries its length and a 32-bit
+// check of its bytes (a multiply-xorshift hash, sort_cache.cpp): reading stops at the first entry that does not check (a torn
 // write, a crash, anything), and what follows is rebuilt from the headers.
 // Entries whose UID does not rise are skipped. Nothing is ever fsynced: a
 // lost tail is rebuilt the same way.
