@@ -17,8 +17,10 @@
 // Order (RFC 5256): ascending, criteria in the order given, REVERSE turning
 // one criterion only; the empty string first; ties broken by the sequence
 // number ("an implicit sort criterion of sequence number"), which REVERSE
-// never turns. The order is total, so an unstable in-place heap sort gives
-// the one answer. sort_step() does at most `budget` sift-downs per call
+// never turns. The order is total, so any sort gives the one answer: a
+// bottom-up merge sort when the free space between records and strings can
+// hold a copy of the records (sequential: fewer cache misses), else an
+// in-place heap sort. sort_step() does at most `budget` sift-downs per call
 // (each O(log n) comparisons), so a 100 000-message sort runs over many
 // turns of the loop.
 //
@@ -84,13 +86,15 @@ public:
     std::size_t heap_low() const { return heap_low_; }
 
 private:
-    enum class Phase : std::uint8_t { Build, Extract, Done };
+    enum class Phase : std::uint8_t { Build, Extract, Merge, Done };
     char* record(std::uint32_t i) const { return base_ + std::size_t{i} * record_; }
     int compare(const char* ra, const char* rb) const;
     int compare_text(const char* a, const char* b) const;
     void copy(char* to, const char* from) const;
     void sift_down(std::uint32_t root, std::uint32_t end);
     void extract(std::uint32_t end);
+    void next_pair(std::uint32_t lo);
+    bool merge_step(std::uint64_t ops);
     const char* intern(std::string_view t);
 
     struct Intern {
@@ -109,6 +113,11 @@ private:
     Intern* intern_ = nullptr;  // strings met lately (an area's top), or none
     Phase phase_ = Phase::Build;
     std::uint32_t build_ = 0, end_ = 0;
+    // Merge: runs of width_ records in from_ merged pairwise into to_; the
+    // pair [lo_, mid_) [mid_, hi_), next records left_ and right_.
+    char* from_ = nullptr;
+    char* to_ = nullptr;
+    std::uint32_t width_ = 0, lo_ = 0, mid_ = 0, hi_ = 0, left_ = 0, right_ = 0;
 };
 
 }  // namespace tinyimapd::imap
