@@ -247,3 +247,28 @@ TEST_CASE("Sort cache: of two writers at the same end, the second gives up",
     CHECK(found(env, 4) == 4);
     CHECK(env.fs.read_file(kFile).size() == offset_of(env.fs.read_file(kFile), 5));
 }
+
+TEST_CASE("Sort cache: whatever bytes the file holds, an entry found is the one written",
+          "[store][sortcache]") {
+    Env env;
+    fill(env, 1, 40);
+    const std::string whole = env.fs.read_file(kFile);
+    std::uint32_t state = 17;
+    auto next = [&state] { return state = state * 1103515245u + 12345u; };
+    for (int round = 0; round < 300; ++round) {
+        std::string bytes = whole;
+        const int changes = 1 + static_cast<int>(next() % 4);
+        for (int k = 0; k < changes; ++k) {
+            const std::size_t at = SortCache::kHeaderBytes + next() % (bytes.size() - 32);
+            switch (next() % 3) {
+                case 0: bytes[at] = static_cast<char>(bytes[at] ^ (1 + next() % 255)); break;
+                case 1: bytes.resize(at); break;
+                default: bytes.insert(at, std::string(1 + next() % 9, static_cast<char>(next())));
+            }
+            if (bytes.size() <= 40) break;
+        }
+        env.fs.write_file(kFile, bytes);
+        INFO("round " << round);
+        found(env, 40);  // CHECKs every entry found against what was written
+    }
+}
