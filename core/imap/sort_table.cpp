@@ -250,8 +250,7 @@ bool SortTable::sort_step(std::uint32_t budget) {
         // cache misses); else the heap sort in place.
         if (count_ > 1 && heap_low_ - records_end_ >= std::size_t{count_} * record_) {
             phase_ = Phase::Merge;
-            from_ = base_;
-            to_ = base_ + records_end_;
+            in_copy_ = false;
             width_ = 1;
             next_pair(0);
         }
@@ -293,24 +292,24 @@ void SortTable::next_pair(std::uint32_t lo) {
 // Bottom-up merge sort between the records and their copy, `ops` records
 // merged at most; the sorted records end where they started.
 bool SortTable::merge_step(std::uint64_t ops) {
+    char* const copy_area = base_ + records_end_;
     while (ops > 0) {
         if (lo_ >= count_) {
             // A pass is done: the next one merges runs twice as long.
-            char* t = from_;
-            from_ = to_;
-            to_ = t;
+            in_copy_ = !in_copy_;
             if (std::uint64_t{width_} * 2 >= count_) {
-                if (from_ != base_) std::memcpy(base_, from_, std::size_t{count_} * record_);
+                if (in_copy_) std::memcpy(base_, copy_area, std::size_t{count_} * record_);
                 phase_ = Phase::Done;
                 return true;
             }
             width_ *= 2;
             next_pair(0);
         }
-        char* out = to_ + std::size_t{left_ + (right_ - mid_)} * record_;
+        const char* from = in_copy_ ? copy_area : base_;
+        char* out = (in_copy_ ? base_ : copy_area) + std::size_t{left_ + (right_ - mid_)} * record_;
         for (; ops > 0 && (left_ < mid_ || right_ < hi_); --ops, out += record_) {
-            const char* l = from_ + std::size_t{left_} * record_;
-            const char* r = from_ + std::size_t{right_} * record_;
+            const char* l = from + std::size_t{left_} * record_;
+            const char* r = from + std::size_t{right_} * record_;
             if (right_ >= hi_ || (left_ < mid_ && compare(l, r) <= 0)) {
                 copy(out, l);
                 ++left_;

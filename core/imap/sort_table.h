@@ -113,10 +113,10 @@ private:
     Intern* intern_ = nullptr;  // strings met lately (an area's top), or none
     Phase phase_ = Phase::Build;
     std::uint32_t build_ = 0, end_ = 0;
-    // Merge: runs of width_ records in from_ merged pairwise into to_; the
-    // pair [lo_, mid_) [mid_, hi_), next records left_ and right_.
-    char* from_ = nullptr;
-    char* to_ = nullptr;
+    // Merge: runs of width_ records merged pairwise from the records into
+    // their copy (right after them), or back when in_copy_; the pair
+    // [lo_, mid_) [mid_, hi_), next records left_ and right_.
+    bool in_copy_ = false;
     std::uint32_t width_ = 0, lo_ = 0, mid_ = 0, hi_ = 0, left_ = 0, right_ = 0;
 };
 

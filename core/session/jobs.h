@@ -210,6 +210,7 @@ struct SortJob : SearchJob {
     Phase phase = Phase::Area;
     bool full = false;       // the area could not hold every match: NO [LIMIT]
     bool answering = false;  // "* SORT"/"* THREAD" is out, its line not ended
+    bool cached_keys = false;  // the keys come from a SortCacheEntry (cache or header)
     SortProgram program;
     ThreadAlgorithm algorithm = ThreadAlgorithm::OrderedSubject;
     SortTable table;
@@ -221,7 +222,6 @@ struct SortJob : SearchJob {
     ThreadMessage* messages = nullptr;
     ThreadExtra* extras = nullptr;
     ThreadWork tree;
-    bool cached_keys = false;  // the keys come from a SortCacheEntry (cache or header)
     store::SortCache cache;    // open while gathering, when the area has room for it
 };
 

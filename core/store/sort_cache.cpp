@@ -48,7 +48,7 @@ std::uint32_t entry_crc(const char* entry, std::size_t payload) {
 
 bool SortCache::open(Mailbox& box, char* buffer, std::size_t capacity) {
     close();
-    if (capacity < 2 * kMaxEntryBytes) return false;
+    if (capacity < 2 * kMaxEntryBytes || capacity > UINT32_MAX) return false;
     FixedText<port::kMaxPath + 1> path;
     path.put(box.dir()).put('/').put(kSortCacheFile);
     if (!path.ok()) return false;
@@ -57,17 +57,16 @@ bool SortCache::open(Mailbox& box, char* buffer, std::size_t capacity) {
         path.view(), port::kOpenRead | port::kOpenWrite | port::kOpenCreate | port::kOpenNoFollow);
     if (!f.ok()) return false;
     file_ = f.value;
-    uid_validity_ = box.uid_validity();
-    mailbox_id_ = box.mailbox_id();
     buf_ = buffer;
-    cap_ = capacity;
+    cap_ = static_cast<std::uint32_t>(capacity);
     buf_offset_ = end_ = kHeaderBytes;
     buf_len_ = pos_ = 0;
-    last_uid_ = live_ = dead_ = added_ = 0;
+    last_uid_ = live_ = dead_ = 0;
     at_end_ = torn_ = writing_ = false;
     writable_ = true;
-    if (read_stamp()) return true;
-    if (fs_->truncate(file_, 0) != Status::Ok || !write_stamp()) {
+    if (read_stamp(box.uid_validity(), box.mailbox_id())) return true;
+    if (fs_->truncate(file_, 0) != Status::Ok ||
+        !write_stamp(box.uid_validity(), box.mailbox_id())) {
         close();
         return false;
     }
@@ -79,21 +78,21 @@ void SortCache::close() {
     file_ = port::kNoFile;
 }
 
-bool SortCache::read_stamp() {
+bool SortCache::read_stamp(std::uint32_t uid_validity, std::uint64_t mailbox_id) {
     std::uint8_t h[kHeaderBytes];
     const port::FsResult r = fs_->pread(file_, h, sizeof h, 0);
     if (r.status != Status::Ok || r.bytes != sizeof h) return false;
     return std::memcmp(h, kMagic, 8) == 0 && le::load32(h + 8) == kCacheVersion &&
-           le::load32(h + 12) == uid_validity_ && le::load64(h + 16) == mailbox_id_ &&
+           le::load32(h + 12) == uid_validity && le::load64(h + 16) == mailbox_id &&
            le::load32(h + 28) == crc32c(h, 28);
 }
 
-bool SortCache::write_stamp() {
+bool SortCache::write_stamp(std::uint32_t uid_validity, std::uint64_t mailbox_id) {
     std::uint8_t h[kHeaderBytes] = {};
     std::memcpy(h, kMagic, 8);
     le::store32(h + 8, kCacheVersion);
-    le::store32(h + 12, uid_validity_);
-    le::store64(h + 16, mailbox_id_);
+    le::store32(h + 12, uid_validity);
+    le::store64(h + 16, mailbox_id);
     le::store32(h + 28, crc32c(h, 28));
     const port::FsResult r = fs_->pwrite(file_, h, sizeof h, 0);
     return r.status == Status::Ok;
@@ -110,7 +109,7 @@ bool SortCache::fill(std::size_t need) {
         const port::FsResult r =
             fs_->pread(file_, buf_ + buf_len_, cap_ - buf_len_, buf_offset_ + buf_len_);
         if (r.status != Status::Ok || r.bytes == 0) return false;
-        buf_len_ += r.bytes;
+        buf_len_ += static_cast<std::uint32_t>(r.bytes);
     }
     return true;
 }
@@ -165,7 +164,7 @@ bool SortCache::find(std::uint32_t uid, SortCacheEntry* out) {
         const bool hit = u == uid && u > last_uid_;
         if (hit && out != nullptr) decode(out);
         if (u > last_uid_) last_uid_ = u;
-        pos_ += kEntryHead + le::load32(bytes(buf_ + pos_) + 4);
+        pos_ += static_cast<std::uint32_t>(kEntryHead) + le::load32(bytes(buf_ + pos_) + 4);
         if (hit) {
             ++live_;
             return true;
@@ -204,9 +203,8 @@ bool SortCache::add(const SortCacheEntry& e) {
     for (std::size_t i = 0; i < e.ref_count; ++i, p += 8) le::store64(p, e.refs[i]);
     std::memcpy(p, e.subject, e.subject_size);
     le::store32(bytes(out), entry_crc(out, payload));
-    buf_len_ += kEntryHead + payload;
+    buf_len_ += static_cast<std::uint32_t>(kEntryHead + payload);
     last_uid_ = e.uid;
-    ++added_;
     return true;
 }
 

@@ -90,11 +90,10 @@ public:
     void reset();
 
     std::uint32_t hits() const { return live_; }
-    std::uint32_t added() const { return added_; }
 
 private:
-    bool read_stamp();
-    bool write_stamp();
+    bool read_stamp(std::uint32_t uid_validity, std::uint64_t mailbox_id);
+    bool write_stamp(std::uint32_t uid_validity, std::uint64_t mailbox_id);
     // The next entry at pos_ is in the buffer: true with *uid set; false
     // at the end of the valid part (end_ set).
     bool peek(std::uint32_t* uid);
@@ -103,16 +102,14 @@ private:
 
     port::Fs* fs_ = nullptr;
     port::File file_ = port::kNoFile;
-    std::uint32_t uid_validity_ = 0;
-    std::uint64_t mailbox_id_ = 0;
     char* buf_ = nullptr;
-    std::size_t cap_ = 0;
+    std::uint32_t cap_ = 0;
+    std::uint32_t buf_len_ = 0;     // bytes in the buffer
+    std::uint32_t pos_ = 0;         // next entry, in the buffer
     std::uint64_t buf_offset_ = 0;  // file offset of buf_[0] (reading)
-    std::size_t buf_len_ = 0;       // bytes in the buffer
-    std::size_t pos_ = 0;           // next entry, in the buffer
     std::uint64_t end_ = 0;         // end of the valid part (once reached)
     std::uint32_t last_uid_ = 0;    // highest UID read or added
-    std::uint32_t live_ = 0, dead_ = 0, added_ = 0;
+    std::uint32_t live_ = 0, dead_ = 0;
     bool at_end_ = false;     // reading reached the end of the valid part
     bool torn_ = false;       // bytes past end_ that do not check
     bool writable_ = true;    // add() may still append
