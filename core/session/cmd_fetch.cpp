@@ -524,7 +524,10 @@ bool Session::fetch_has_flags() {
 
 std::size_t Session::MimeSource::read(std::uint64_t offset, char* out, std::size_t capacity) {
     std::size_t got = 0;
-    if (box->read(*message, offset, out, capacity, &got) != Status::Ok) return 0;
+    if (box->read(*message, offset, out, capacity, &got) != Status::Ok) {
+        failed = true;
+        return 0;
+    }
     return got;
 }
 

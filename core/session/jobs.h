@@ -37,6 +37,7 @@
 #include "core/session/protocol_names.h"
 #include "core/session/work_area_pool.h"
 #include "core/store/mailbox.h"
+#include "core/store/sort_cache.h"
 
 namespace tinyimapd::session {
 
@@ -188,7 +189,10 @@ struct SearchJob : MessageJob {
 // the job ends), then the order in bounded steps, then the answer.
 // THREAD's area holds, from its start, one ThreadMessage and one
 // ThreadExtra per message of the mailbox, then the SortTable that ranks the
-// base subjects (and keeps the references), then the tree.
+// base subjects (and keeps the references), then the tree. A program whose
+// keys the sort cache holds (store/sort_cache.h: ARRIVAL DATE SIZE SUBJECT,
+// THREAD) keeps the area's last kSortCacheBuffer bytes for the cache's
+// reads and writes.
 struct ThreadExtra {
     std::uint64_t id = 0;    // Message-ID's hash, 0: none
     std::uint32_t refs = 0;  // offset in the area of the references' hashes
@@ -208,6 +212,7 @@ struct SortJob : SearchJob {
     Phase phase = Phase::Area;
     bool full = false;       // the area could not hold every match: NO [LIMIT]
     bool answering = false;  // "* SORT"/"* THREAD" is out, its line not ended
+    bool cached_keys = false;  // the keys come from a SortCacheEntry (cache or header)
     SortProgram program;
     ThreadAlgorithm algorithm = ThreadAlgorithm::OrderedSubject;
     SortTable table;
@@ -219,6 +224,7 @@ struct SortJob : SearchJob {
     ThreadMessage* messages = nullptr;
     ThreadExtra* extras = nullptr;
     ThreadWork tree;
+    store::SortCache cache;    // open while gathering, when the area has room for it
 };
 
 // A LIST or LSUB answering mailbox by mailbox (cmd_mailbox.cpp): the

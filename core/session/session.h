@@ -443,7 +443,10 @@ private:
     bool sort_collect(SortJob& job, std::uint32_t seq);
     bool sort_values(const mime::HeaderBlock& block, SortValue* values,
                      char (*texts)[kSortTextMax]);
-    bool thread_collect(SortJob& job, const mime::HeaderBlock& block);
+    bool sort_collect_entry(SortJob& job, std::uint32_t seq, std::uint32_t number);
+    bool sort_added(SortJob& job);
+    void sort_gathered(SortJob& job);
+    bool thread_collect(SortJob& job, const store::SortCacheEntry& e);
     void sort_ordered(SortJob& job);
     bool thread_ranked(SortJob& job);
     void thread_link(SortJob& job);
@@ -619,6 +622,7 @@ private:
         const store::MessageInfo* message = nullptr;
         std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
         std::uint64_t size() const override { return message->size; }
+        bool failed = false;  // a read failed since the caller cleared it
     };
     // The command answering over several turns, if any: its context
     // (jobs.h), its kind and its wait for the store.

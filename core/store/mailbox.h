@@ -237,6 +237,8 @@ public:
     void close();
     bool is_open() const { return data_ != port::kNoFile; }
     std::string_view dir() const { return dir_.view(); }
+    // The file system it lives on (derived files next to it: sort_cache.h).
+    port::Fs& fs() const { return s_->fs; }
     int refs = 0;  // Registry's bookkeeping
 
     // Writes a new, empty mailbox's files into `dir` (which exists and is
