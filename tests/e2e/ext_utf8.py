@@ -2,12 +2,14 @@
 imaplib after its enable("UTF8=ACCEPT") (UTF-8 mailbox names in quoted
 strings), and a raw client for APPEND's UTF8 data extension (imaplib's
 append() wraps the whole literal, "UTF8 (" included, in one "{n}", so it
-cannot send it) and for the rules a session without ENABLE keeps. Run by
-test_server.py (load_extension_tests)."""
+cannot send it) and for the rules a session without ENABLE keeps: the
+RFC 6855 §7 downgrade (ENVELOPE/BODYSTRUCTURE strings as RFC 2047 encoded
+words, decoded here with email.header; RFC 6858 §2.1 placeholders for
+UTF-8 addresses). Run by test_server.py (load_extension_tests)."""
 import email.header
 import re
 
-from test_server import WithServer
+from test_server import WithServer, run_tool
 
 ENTWUERFE = "Entwürfe"
 MESSAGE = ("From: Jörg <jörg@example.org>\r\nSubject: Grüße\r\n\r\nHallo\r\n").encode()
@@ -159,4 +161,38 @@ class Utf8Accept(WithServer):
         self.assertIn(LONG_SUBJECT.encode(), raw)
         self.assertIn("jörg".encode(), raw)
         self.assertNotIn(b"=?UTF-8?", raw)
+        u.logout()
+
+    def test_delivered_attachment_name_downgraded_rfc6855_7(self):
+        # Delivered by the MTA (tinyimapd deliver, bare LFs): BODYSTRUCTURE's
+        # parameter values and description as encoded words for a legacy
+        # client; a 7-bit message's answer is the same for both kinds.
+        r = run_tool(self.server, "deliver", "-u", "alice", input=(
+            "From: a@example.org\nSubject: files\nMIME-Version: 1.0\n"
+            "Content-Type: application/pdf; name=\"résumé.pdf\"\n"
+            "Content-Description: Lebenslauf für Jörg\n"
+            "Content-Transfer-Encoding: base64\n\nQUJD\n").encode())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run_tool(self.server, "deliver", "-u", "alice",
+                     input=b"From: a@example.org\nSubject: plain\n\nhello\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = self.server.imap()
+        m.login("alice", "wonderland")
+        self.assertEqual(m.select("INBOX")[0], "OK")
+        typ, data = m.fetch("1", "(BODYSTRUCTURE)")
+        self.assertEqual(typ, "OK")
+        t = quoted_strings(data[0].split(b"BODYSTRUCTURE ", 1)[1])
+        self.assertEqual(t[:3], ["application", "pdf", "name"])
+        self.assertEqual(decoded(t[3]), "résumé.pdf")
+        self.assertEqual(decoded(t[5]), "Lebenslauf für Jörg")
+        legacy_plain = m.fetch("2", "(ENVELOPE BODYSTRUCTURE)")[1]
+        m.logout()
+        u = self.server.imap()
+        u.login("alice", "wonderland")
+        self.assertEqual(u.enable("UTF8=ACCEPT")[0], "OK")
+        self.assertEqual(u.select("INBOX")[0], "OK")
+        self.assertEqual(u.fetch("2", "(ENVELOPE BODYSTRUCTURE)")[1], legacy_plain)
+        typ, data = u.fetch("1", "(BODYSTRUCTURE)")
+        raw = b"".join(p if isinstance(p, bytes) else b"".join(p) for p in data)
+        self.assertIn("résumé.pdf".encode(), raw)
         u.logout()
