@@ -205,9 +205,11 @@ void write_dsp_lang_loc(std::string_view fields, bool rfc2231, imap::ResponseWri
 
 }  // namespace
 
-void StructureWriter::start(StructureItem item, std::uint64_t delivered, bool join_rfc2231) {
+void StructureWriter::start(StructureItem item, std::uint64_t delivered, bool join_rfc2231,
+                            bool downgrade) {
     item_ = item;
     rfc2231_ = join_rfc2231;
+    downgrade_ = downgrade;
     top_ = 0;
     has_pending_ = false;
     root_opened_ = false;
@@ -226,6 +228,7 @@ bool StructureWriter::emit(TextWriter& out, Render render) {
     out.resume_after(static_cast<std::size_t>(skip));
     const std::size_t before = out.size();
     imap::ResponseWriter w(out);
+    w.downgrade(downgrade_);
     render(w);
     const std::size_t wrote = out.size() - before;
     const std::size_t skipped = static_cast<std::size_t>(skip) - out.skip_left();
@@ -406,10 +409,10 @@ bool StructureWriter::lines_step(ByteSource& r, Frame& f, char* scratch, std::si
 }
 
 bool write_bodystructure(ByteSource& r, char* scratch, std::size_t scratch_size, bool extensible,
-                         TextWriter& out) {
+                         TextWriter& out, bool downgrade) {
     if (scratch_size < mime::kMinScratch) return false;
     StructureWriter w;
-    w.start(extensible ? StructureItem::BodyStructure : StructureItem::Body);
+    w.start(extensible ? StructureItem::BodyStructure : StructureItem::Body, 0, false, downgrade);
     while (w.step(r, scratch, scratch_size, out, UINT64_MAX) == StructureWriter::Progress::Budget) {
     }
     return true;

@@ -531,6 +531,21 @@ std::size_t Session::MimeSource::read(std::uint64_t offset, char* out, std::size
     return got;
 }
 
+// The cache's name for this session's kind of answer: a rev2 session's
+// BODY/BODYSTRUCTURE join RFC 2231 values, a session without UTF-8 gets
+// encoded words (RFC 6855 §7), so none of them is shared with the others.
+CachedItem Session::structure_cache_item(FetchKind kind) const {
+    if (kind == FetchKind::Envelope) {
+        return utf8_ ? CachedItem::Envelope : CachedItem::EnvelopeDowngraded;
+    }
+    if (kind == FetchKind::Body) {
+        return rev2_ ? CachedItem::BodyRev2 : utf8_ ? CachedItem::Body : CachedItem::BodyDowngraded;
+    }
+    return rev2_   ? CachedItem::BodyStructureRev2
+           : utf8_ ? CachedItem::BodyStructure
+                   : CachedItem::BodyStructureDowngraded;
+}
+
 // ENVELOPE, BODY, BODYSTRUCTURE of any size: the item's name, then its
 // value in pieces as the output drains (StructureWriter), or copied
 // from the shared cache (core/imap/fetch_cache.h) when this message's
@@ -551,10 +566,7 @@ bool Session::write_structure(const FetchItem& item) {
         key.uid_validity = selected_->uid_validity();
         key.uid = job.message.uid;
         key.stamp = FetchCache::stamp_of(job.message.size, job.message.internal_date);
-        key.item = item.kind == FetchKind::Envelope ? CachedItem::Envelope
-                   : item.kind == FetchKind::Body
-                       ? (rev2_ ? CachedItem::BodyRev2 : CachedItem::Body)
-                       : (rev2_ ? CachedItem::BodyStructureRev2 : CachedItem::BodyStructure);
+        key.item = structure_cache_item(item.kind);
     }
     const StructureItem what = item.kind == FetchKind::Envelope ? StructureItem::Envelope
                                : item.kind == FetchKind::Body   ? StructureItem::Body
@@ -571,13 +583,13 @@ bool Session::write_structure(const FetchItem& item) {
         sj.open = true;
         sj.from_cache = cache != nullptr && cache->get(key, &cached);
         if (!sj.from_cache) {
-            structure_.start(what, 0, rev2_);
+            structure_.start(what, 0, rev2_, !utf8_);
             if (cache != nullptr) cache->begin_put(&sj.put);
         }
     } else if (sj.from_cache && !cache->get(key, &cached)) {
         // Evicted between turns: walk the message, past what was sent.
         sj.from_cache = false;
-        structure_.start(what, sj.sent, rev2_);
+        structure_.start(what, sj.sent, rev2_, !utf8_);
     }
     if (sj.from_cache) {
         const std::size_t n = out_.room() < cached.size() - sj.sent

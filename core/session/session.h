@@ -425,6 +425,7 @@ private:
     void write_flags_item(FixedText<512>& w);
     void stream_plain_section(const FetchItem& item, FixedText<512>& w);
     bool write_structure(const FetchItem& item);
+    imap::CachedItem structure_cache_item(imap::FetchKind kind) const;
     bool write_preview();
     bool find_section_step(const SectionSpec& section);
     bool binary_lookup_step(const FetchItem& item);

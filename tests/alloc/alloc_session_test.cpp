@@ -291,6 +291,15 @@ constexpr Step kConversation[] = {
     {"x3 SELECT INBOX\r\nx4 UID SEARCH ALL\r\nx5 FETCH 1:* (FLAGS BODYSTRUCTURE BODY)\r\n"
      "x6 NOOP\r\n",
      "x6 OK"},
+    // RFC 6855 §7: a UTF-8 header appended by the rev2 session, fetched by a
+    // session without UTF-8 (encoded words, RFC 6858 §2.1 placeholders).
+    {"x7 APPEND INBOX {93+}\r\nFrom: J\xC3\xB6rg <j\xC3\xB6rg@example.org>\r\n"
+     "Subject: Gr\xC3\xBC\xC3\x9F" "e\r\nContent-Type: text/plain; name=\"\xC3\xA4\"\r\n\r\n"
+     "x\r\n\r\nx8 UNAUTHENTICATE\r\nx9 LOGIN alice wonderland\r\n",
+     "x9 OK [CAPABILITY"},
+    {"y1 SELECT INBOX\r\ny2 FETCH 1:* (ENVELOPE BODYSTRUCTURE BODY)\r\n",
+     "\"invalid\" \"internationalized-address.invalid\""},
+    {"y3 NOOP\r\n", "y3 OK"},
     {"b3 LOGOUT\r\n", "b3 OK"},
 };
 
