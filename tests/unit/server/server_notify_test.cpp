@@ -16,6 +16,17 @@ using namespace tinyimapd::test;
 
 namespace {
 
+// `count` mailboxes prefix0, prefix1, ... made by session `d`, then `turns`
+// turns of the loop; d's answers are dropped.
+void create_mailboxes(World& w, port::Handle d, const std::string& prefix, int count, int turns) {
+    std::string creates;
+    for (int i = 0; i < count; ++i) creates += "c CREATE " + prefix + std::to_string(i) + "\r\n";
+    w.say_until_tagged(d, creates, "c");
+    w.run(turns);
+    w.net.client_receive(d);
+}
+
+
 // One message put into mailbox `name` through a store of its own, as
 // `tinyimapd deliver` (another process) does.
 void deliver(World& w, const std::string& name, const std::string& body) {
@@ -269,11 +280,7 @@ TEST_CASE(
     World w;
     port::Handle c = login(w);
     port::Handle d = login(w);
-    std::string creates;
-    for (int i = 0; i < 30; ++i) creates += "c CREATE box" + std::to_string(i) + "\r\n";
-    w.say_until_tagged(d, creates, "c");
-    w.run(40);
-    w.net.client_receive(d);
+    create_mailboxes(w, d, "box", 30, 40);
     // 31 mailboxes with INBOX: more than a session watches (24).
     CHECK(w.say(c, "b NOTIFY SET (personal (MessageNew MessageExpunge))\r\n") ==
           "b NO [NOTIFICATIONOVERFLOW] Too many mailboxes to watch; name fewer\r\n");
@@ -461,11 +468,7 @@ TEST_CASE(
     World w;
     port::Handle c = login(w);
     port::Handle d = login(w);
-    std::string creates;
-    for (int i = 0; i < 8; ++i) creates += "c CREATE w" + std::to_string(i) + "\r\n";
-    w.say_until_tagged(d, creates, "c");
-    w.run(20);
-    w.net.client_receive(d);
+    create_mailboxes(w, d, "w", 8, 20);
     CHECK(w.say(c,
                 "b NOTIFY SET (subtree (w0 w1 w2 w3 w4 w5 w6 w7) (MessageNew "
                 "MessageExpunge))\r\n") == "b OK NOTIFY completed\r\n");
