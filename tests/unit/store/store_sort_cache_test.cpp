@@ -118,9 +118,9 @@ std::uint32_t found(Env& env, std::uint32_t to) {
 std::size_t offset_of(const std::string& file, std::uint32_t uid) {
     std::size_t at = SortCache::kHeaderBytes;
     for (std::uint32_t u = 1; u < uid; ++u) {
-        std::uint32_t len;
-        std::memcpy(&len, file.data() + at + 4, 4);  // little-endian host in the tests
-        at += 8 + len;
+        // The length is stored little-endian whatever the host (mips, s390x).
+        const auto* b = reinterpret_cast<const unsigned char*>(file.data() + at + 4);
+        at += 8 + (b[0] | b[1] << 8 | b[2] << 16 | std::uint32_t{b[3]} << 24);
     }
     return at;
 }
