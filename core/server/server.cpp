@@ -6,6 +6,7 @@
 #include "core/base/arena.h"
 #include "core/base/assert.h"
 #include "core/base/text.h"
+#include "core/server/server_slot.h"
 
 namespace tinyimapd {
 
@@ -97,34 +98,6 @@ std::size_t arena_size_for(const Config& c) {
 }
 
 }  // namespace
-
-struct Server::Slot {
-    session::Session session;
-    port::Handle handle = port::kNoHandle;
-    std::uint8_t* in = nullptr;
-    std::size_t in_length = 0;
-    bool active = false;
-    bool peer_eof = false;
-    bool input_waiting = false;       // whole commands in `in`, ready to be taken
-    port::TlsSession* tls = nullptr;  // the TLS engine lent to this connection (tls_pool_)
-    bool tls_on = false;              // reads and writes go through `tls`
-    // RFC 4978: the COMPRESS engine lent to this connection; with z_on the
-    // session's bytes are inflated from and deflated into it (inside TLS).
-    port::CompressSession* z = nullptr;
-    bool z_on = false;
-    std::uint64_t close_by = session::kNoDeadline;
-    std::uint64_t stalled_since = session::kNoDeadline;  // output waiting, none taken since
-    // Lingering close (Server::linger): the session is over, our side is shut
-    // down, input is discarded until close_by. The slot still counts as used
-    // (max_clients, max_clients_per_address, connection_count()).
-    bool lingering = false;
-    std::string_view why;  // the reason logged when the slot is closed
-    port::PeerAddress peer;
-
-    Slot(const session::SessionConfig& config, session::SessionServices& services,
-         const session::SessionMemory& memory)
-        : session(config, services, memory) {}
-};
 
 namespace {
 
@@ -351,9 +324,10 @@ Server::Server(port::Platform& platform, const Config& config, void* block, std:
       login_guard_(layout_.guard, kLoginGuardEntries, config.login_fail_delay_ms, kMaxLoginDelayMs,
                    kForgetFailuresMs),
       registry_(platform.fs, platform.clock, platform.entropy, store_limits_from(config)),
-      services_{
-          platform.log,           passwd_,        login_guard_, platform.tls != nullptr, &registry_,
-          config.mail_dir.view(), &platform.clock, &notify_events_} {
+      services_{platform.log,    passwd_,
+                login_guard_,    platform.tls != nullptr,
+                &registry_,      config.mail_dir.view(),
+                &platform.clock, &notify_events_} {
     passwd_.set_hasher(platform.password);
     // A block smaller than memory_needed(): no slots, the server does not serve.
     if (!layout_.complete) return;
@@ -665,26 +639,6 @@ port::IoResult Server::read_some(Slot& s) {
     return s.tls_on ? s.tls->read(to, room) : platform_.net.read(s.handle, to, room);
 }
 
-// RFC 4978: the client's bytes inflated into `in`, at most its room per
-// call (a decompression bomb waits inside the engine, and the parser's
-// limits apply to what comes out); compressed bytes are read (from TLS
-// when it is on) only when the engine has inflated all it held. Invalid: a
-// corrupt stream.
-port::IoResult Server::read_inflated(Slot& s) {
-    std::uint8_t* to = s.in + s.in_length;
-    const std::size_t room = config_.input_buffer - s.in_length;
-    port::IoResult r = s.z->inflate(to, room);
-    if (r.status != Status::WouldBlock) return r;
-    std::size_t zroom = 0;
-    std::uint8_t* zin = s.z->input_space(&zroom);
-    if (zroom == 0) return {Status::WouldBlock, 0};
-    const port::IoResult got =
-        s.tls_on ? s.tls->read(zin, zroom) : platform_.net.read(s.handle, zin, zroom);
-    if (got.status != Status::Ok) return got;
-    s.z->input_added(got.bytes);
-    return s.z->inflate(to, room);
-}
-
 // Everything the session wrote is on its way: none left in its buffer, nor
 // compressed bytes or a flush in the engine.
 bool Server::sent_all(Slot& s) {
@@ -692,74 +646,17 @@ bool Server::sent_all(Slot& s) {
     return !s.z_on || (s.z->output().empty() && !s.z->deflate_pending());
 }
 
-// RFC 4978 §3: compression starts right after the CRLF of COMPRESS's OK,
-// which has been sent; bytes the client sent after the command (it must
-// not, §3, but may once it saw the OK) are compressed ones: they go to
-// the engine.
-void Server::start_compress(Slot& s) {
-    s.z = s.session.hand_over_compress();  // taken from compress_pool_ before the OK
-    if (s.z == nullptr || s.z->start() != Status::Ok) {
-        close_slot(s, "COMPRESS could not start");
-        return;
-    }
-    std::size_t zroom = 0;
-    std::uint8_t* zin = s.z->input_space(&zroom);
-    if (s.in_length > zroom) {
-        close_slot(s, "too much pipelined after COMPRESS");
-        return;
-    }
-    std::memcpy(zin, s.in, s.in_length);
-    s.z->input_added(s.in_length);
-    s.in_length = 0;
-    s.z_on = true;
-    s.session.compress_started();
-}
-
-void Server::give_back_compress(Slot& s) {
-    if (s.z == nullptr) return;
-    s.z->finish();
-    compress_pool_.give(s.z);
-    s.z = nullptr;
-    s.z_on = false;
-}
-
-// The session's output through the engine: compressed bytes are sent
-// first, then more of the output is deflated (each burst ends in a sync
-// flush). False when the connection failed (closed).
-bool Server::write_deflated(Slot& s, bool* progress) {
-    for (;;) {
-        while (!s.z->output().empty()) {
-            const port::IoResult r = write_some(s, s.z->output());
-            if (r.status == Status::WouldBlock) return true;
-            if (r.status != Status::Ok) {
-                close_slot(s, "write failed");
-                return false;
-            }
-            s.z->output_sent(r.bytes);
-            *progress = true;
-        }
-        const std::string_view out = s.session.output();
-        if (out.empty() && !s.z->deflate_pending()) return true;
-        const port::IoResult r =
-            s.z->deflate(reinterpret_cast<const std::uint8_t*>(out.data()), out.size());
-        if (r.status != Status::Ok) {
-            close_slot(s, "compression failed");
-            return false;
-        }
-        if (r.bytes > 0) s.session.output_sent(r.bytes);
-        if (r.bytes == 0 && s.z->output().empty() && !s.z->deflate_pending()) return true;
-    }
-}
-
 port::IoResult Server::write_some(Slot& s, std::string_view out) {
     const auto* data = reinterpret_cast<const std::uint8_t*>(out.data());
-    return s.tls_on ? s.tls->write(data, out.size())
-                    : platform_.net.write(s.handle, data, out.size());
+    const port::IoResult r =
+        s.tls_on ? s.tls->write(data, out.size()) : platform_.net.write(s.handle, data, out.size());
+    if (r.status == Status::Ok && r.bytes > 0) s.wrote = true;
+    return r;
 }
 
 // Reads what the connection has for the session, if it can take it; false
-// when the connection was closed.
-bool Server::take_input(Slot& s, std::uint8_t ready) {
+// when the connection was closed. `*got`: bytes came.
+bool Server::take_input(Slot& s, std::uint8_t ready, bool* got) {
     // With TLS, a readable or writable socket may mean handshake progress,
     // and decrypted bytes may wait inside the engine with nothing on the
     // socket: let the engine decide.
@@ -771,6 +668,7 @@ bool Server::take_input(Slot& s, std::uint8_t ready) {
         port::IoResult r = read_some(s);
         if (r.status == Status::Ok) {
             s.in_length += r.bytes;
+            *got = r.bytes > 0;
         } else if (r.status == Status::Eof) {
             s.peer_eof = true;
         } else if (r.status == Status::Invalid && s.z_on) {
@@ -790,7 +688,9 @@ void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
         drain(s, now);
         return;
     }
-    if (!take_input(s, ready)) return;
+    bool got = false;
+    s.wrote = false;
+    if (!take_input(s, ready, &got)) return;
     s.session.tick(now);
     feed(s, now);
     flush(s, now);
@@ -824,6 +724,10 @@ void Server::serve(Slot& s, std::uint8_t ready, std::uint64_t now) {
     // for the sessions waiting for one (woken in run_once).
     s.session.return_block();
     if (!s.active) return;
+    // Part of a command came (a line not yet whole stays in `in`) and no
+    // answer carries the ACK: acknowledge now (port/net.h acknowledge()).
+    if (got && !s.wrote && (s.in_length > 0 || s.session.mid_command()))
+        platform_.net.acknowledge(s.handle);
     if (s.session.starttls_requested() && s.session.output().empty()) {
         start_tls(s);
         if (!s.active) return;

@@ -141,7 +141,7 @@ private:
     void give_back_compress(Slot& slot);
     void start_tls(Slot& slot);
     void give_back_tls(Slot& slot);
-    bool take_input(Slot& slot, std::uint8_t ready);
+    bool take_input(Slot& slot, std::uint8_t ready, bool* got);
     void serve(Slot& slot, std::uint8_t ready, std::uint64_t now);
     void feed(Slot& slot, std::uint64_t now);
     void flush(Slot& slot, std::uint64_t now);

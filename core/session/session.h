@@ -171,6 +171,9 @@ public:
 
     // True when the connection should be closed once output() is drained.
     bool closing() const { return state_ == SessionState::Logout; }
+    // Part of a command was received and the rest is awaited (a line, or a
+    // literal's bytes).
+    bool mid_command() const { return !parser_.at_command_start(); }
     // True when receive() would consume something now.
     bool can_receive() const;
 

@@ -263,6 +263,17 @@ void PosixNet::shutdown_write(port::Handle h) {
     if (h >= 0) (void)::shutdown(h, SHUT_WR);
 }
 
+void PosixNet::acknowledge(port::Handle h) {
+#ifdef TCP_QUICKACK
+    // Linux: an acknowledgement the kernel has scheduled (delayed) goes out
+    // now; none is sent if none is due. The option is not sticky.
+    int one = 1;
+    if (h >= 0) (void)::setsockopt(h, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+#else
+    (void)h;
+#endif
+}
+
 Result<std::uint16_t> PosixNet::local_port(port::Handle listener) {
     SocketAddress address;
     std::memset(&address, 0, sizeof(address));

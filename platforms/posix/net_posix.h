@@ -46,6 +46,7 @@ public:
     port::IoResult write(port::Handle h, const std::uint8_t* data, std::size_t length) override;
     void close(port::Handle h) override;
     void shutdown_write(port::Handle h) override;
+    void acknowledge(port::Handle h) override;
     Result<std::uint16_t> local_port(port::Handle listener) override;
     Status wait(port::WaitItem* items, std::size_t count, std::int32_t timeout_ms) override;
 

@@ -129,6 +129,10 @@ void SimNet::shutdown_write(port::Handle h) {
     if (Conn* c = server_conn(h)) c->write_shut = true;
 }
 
+void SimNet::acknowledge(port::Handle h) {
+    if (Conn* c = server_conn(h)) ++c->acks;
+}
+
 void SimNet::lose_to_reset(Conn& c) {
     c.reset = true;
     c.to_server.clear();

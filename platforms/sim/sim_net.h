@@ -77,6 +77,7 @@ public:
     port::IoResult write(port::Handle h, const std::uint8_t* data, std::size_t length) override;
     void close(port::Handle h) override;
     void shutdown_write(port::Handle h) override;
+    void acknowledge(port::Handle h) override;
     Result<std::uint16_t> local_port(port::Handle listener) override;
     Status wait(port::WaitItem* items, std::size_t count, std::int32_t timeout_ms) override;
 
@@ -121,6 +122,8 @@ public:
     // Server ends accepted and not yet closed (a leak check for tests).
     std::size_t open_server_handles() const { return server_ends_.size(); }
     std::uint64_t wait_calls() const { return wait_calls_; }
+    // acknowledge() calls for this client's connection.
+    std::size_t acknowledgements(port::Handle client) const { return client_conn(client).acks; }
     // Called with the bytes of every server write, by the client's handle
     // (tests check what clients would receive, e.g. its framing).
     std::function<void(port::Handle client, std::string_view bytes)> on_write;
@@ -141,6 +144,7 @@ private:
         bool server_closed = false;
         bool write_shut = false;  // shutdown_write(): half closed
         bool reset = false;
+        std::size_t acks = 0;  // acknowledge() calls
         ConnFaults faults;
     };
 

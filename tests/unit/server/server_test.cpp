@@ -149,6 +149,33 @@ TEST_CASE("Short reads and writes of one byte give the same conversation", "[ser
               "* BYE tinyimapd logging out\r\na2 OK LOGOUT completed\r\n");
 }
 
+// RFC 3501 §4.3, §7.5: a literal and the CRLF after it are often written in
+// two sends; a client using Nagle's algorithm holds the CRLF until the
+// literal is acknowledged, so the server acknowledges part of a command at
+// once (port/net.h acknowledge()) instead of leaving it to a delayed ACK.
+TEST_CASE("Part of a command with nothing to answer yet is acknowledged at once", "[server]") {
+    World w;
+    port::Handle c = w.connect();
+    w.net.client_receive(c);
+    w.say(c, "a LOGIN alice wonderland\r\n");
+    const std::size_t before = w.net.acknowledgements(c);
+    // Whole commands: their answers carry the acknowledgement.
+    CHECK(w.say(c, "b NOOP\r\n") == "b OK NOOP completed\r\n");
+    CHECK(w.net.acknowledgements(c) == before);
+    // The continuation request carries it too.
+    CHECK(w.say(c, "c APPEND INBOX {5}\r\n") == "+ Ready for the message\r\n");
+    CHECK(w.net.acknowledgements(c) == before);
+    // The literal without its CRLF: nothing to send, so acknowledged now.
+    CHECK(w.say(c, "Hello").empty());
+    CHECK(w.net.acknowledgements(c) == before + 1);
+    CHECK(w.say(c, "\r\n") == "c OK [APPENDUID 1700000000 1] APPEND completed\r\n");
+    // Half a line is part of a command as well.
+    CHECK(w.say(c, "d NO").empty());
+    CHECK(w.net.acknowledgements(c) == before + 2);
+    CHECK(w.say(c, "OP\r\n") == "d OK NOOP completed\r\n");
+    CHECK(w.net.acknowledgements(c) == before + 2);
+}
+
 TEST_CASE("A client that does not read: output stays bounded, input is not read", "[server]") {
     World w;
     port::Handle c = w.net.connect(kAddress);
