@@ -331,11 +331,13 @@ void Session::finish_message_job() {
         FixedText<kModifiedText + 16> code;
         code.put("MODIFIED ").put(job_.get<StoreJob>().modified_text.view());
         job_.end();
+        (void)update_contexts();
         tagged("OK", code.view(), "Conditional STORE failed");
         return;
     }
     const bool fetch = job_.kind() == JobKind::Fetch;
     job_.end();
+    (void)update_contexts();  // RFC 5267 §4.3: this session's own changes (the rest later)
     tagged("OK", "", fetch ? "FETCH completed" : "STORE completed");
 }
 

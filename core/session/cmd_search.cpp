@@ -82,6 +82,7 @@ void start_search_result(SearchResult* r, const SearchOptions& o) {
     r->partial_last = o.partial_last;
     r->partial_lo = o.partial_first < o.partial_last ? o.partial_first : o.partial_last;
     r->partial_hi = o.partial_first < o.partial_last ? o.partial_last : o.partial_first;
+    r->update = o.update;
 }
 
 // " PARTIAL (a:b " as the client wrote the range (RFC 5267 §5 ret-data-partial).
@@ -100,6 +101,12 @@ void append_range(OutBuffer& out, std::uint32_t lo, std::uint32_t hi, bool first
     out.append(w.view());
 }
 
+// The day (since 1970-01-01) of a time in a zone.
+std::int64_t day_of(std::int64_t utc_seconds, std::int32_t zone_minutes) {
+    const std::int64_t local = utc_seconds + std::int64_t{zone_minutes} * 60;
+    return local >= 0 ? local / 86400 : (local - 86399) / 86400;
+}
+
 namespace {
 
 bool is_text_key(SearchKey k) {
@@ -114,11 +121,6 @@ bool is_text_key(SearchKey k) {
         case SearchKey::To: return true;
         default: return false;
     }
-}
-
-std::int64_t day_of(std::int64_t utc_seconds, std::int32_t zone_minutes) {
-    const std::int64_t local = utc_seconds + std::int64_t{zone_minutes} * 60;
-    return local >= 0 ? local / 86400 : (local - 86399) / 86400;
 }
 
 // The date of an RFC 2822 Date: value ("[Day,] DD Mon YYYY ..."), as days
@@ -231,6 +233,10 @@ bool Session::search_limits_ok(const ParsedCommand& cmd) {
 }
 
 void Session::cmd_search(const ParsedCommand& cmd) {
+    if (cmd.search.update && context_tag_in_use()) {
+        tagged("BAD", "", "Tag reuse: an updating context has this tag");  // RFC 5267 §4.3
+        return;
+    }
     // RFC 5182 §2.1: a SAVE search answered NO leaves "$" empty; an OK one
     // sets it (filled as matches are found, "$" having been copied).
     if ((cmd.search.return_mask & kReturnSave) != 0) saved_result_.clear();
@@ -243,6 +249,7 @@ void Session::cmd_search(const ParsedCommand& cmd) {
     job.walk = walk;
     job.search_count = static_cast<std::uint32_t>(cmd.search_node_count);
     start_search_result(&job.result, cmd.search);
+    start_context(job.result, cmd, walk.largest_uid);
     if (job.result.esearch && (job.result.mask & ~kReturnSave) == 0) {
         // RFC 5182 §1: SAVE alone suppresses the ESEARCH response.
     } else if (job.result.esearch) {
@@ -523,6 +530,7 @@ void Session::search_found(std::uint32_t number) {
     SearchJob& job = job_.get<SearchJob>();
     SearchResult& r = job.result;
     const std::uint64_t modseq = job.message.modseq;
+    context_found(r, job.walk.next_position - 1, job.message.uid);
     if (++r.count == 1) {
         r.min = number;
         r.min_uid = job.message.uid;
@@ -601,6 +609,7 @@ void Session::finish_save() {
 void Session::search_completed() {
     const bool refused =
         (job_.get<SearchJob>().result.mask & kReturnSave) != 0 && saved_result_.overflowed();
+    finish_context(job_.get<SearchJob>().result);
     job_.end();
     if (refused) {
         search_refused_save();

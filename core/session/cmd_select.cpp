@@ -61,6 +61,7 @@ void Session::deselect() {
     flag_scan_since_ = UINT64_MAX;
     vanished_.pending = false;
     saved_result_.clear();  // RFC 5182 §2.1: "$" belongs to the mailbox
+    drop_contexts();        // RFC 5267 §4.3: updates end with the selection
     selected_->detach(view_);
     store::UserStore(*services_.registry, user_root_.view()).close(selected_);
     selected_ = nullptr;

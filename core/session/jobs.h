@@ -168,6 +168,12 @@ struct SearchResult {
     // RFC 5267 §4.4: PARTIAL's range as written, and its bounds (lo <= hi).
     std::uint32_t partial_first = 0, partial_last = 0, partial_lo = 0, partial_hi = 0;
     std::uint32_t held = 0;
+    // RFC 5267 §4.3 UPDATE: the context being built (-1: none), or why
+    // there is none (answered NOUPDATE); the last match's sequence number.
+    bool update = false;
+    std::int8_t context = -1;
+    const char* noupdate = "";
+    std::uint32_t context_prev_seq = 0;
     std::uint32_t lo[kHeldRanges] = {};
     std::uint32_t hi[kHeldRanges] = {};
 };

@@ -291,6 +291,7 @@ const Session::HandlerRow Session::kHandlers[kCommandCount] = {
     // RFC 8508: APPEND's streamed literal, then the replaced message's expunge.
     {CommandId::Replace, [](Session& s, const ParsedCommand&) { s.append_finish(); }},
     {CommandId::Compress, [](Session& s, const ParsedCommand& c) { s.cmd_compress(c); }},
+    {CommandId::CancelUpdate, [](Session& s, const ParsedCommand& c) { s.cmd_cancelupdate(c); }},
 };
 
 // The command's state rules (RFC 3501 §3) and syntax (§9) are checked before
@@ -399,11 +400,13 @@ void Session::write_capabilities(TextWriter& w) const {
     // RFC 5256, RFC 5957, RFC 5267 §3 (ESORT): when there are work areas to
     // sort in.
     if (services_.work_areas != nullptr && services_.work_areas->size() > 0) {
-        w.put(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT");
+        // RFC 5267 §4: CONTEXT=SORT (UPDATE is refused for SORT, §4.3.1).
+        w.put(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT CONTEXT=SORT");
     }
     // RFC 5255 §4.3: i;unicode-casemap in SEARCH, SORT and THREAD.
     w.put(" I18NLEVEL=1");
-    w.put(" SEARCHRES");    // RFC 5182
+    w.put(" SEARCHRES");       // RFC 5182
+    w.put(" CONTEXT=SEARCH");  // RFC 5267 §4 (search_context.cpp)
     w.put(" SAVEDATE");     // RFC 8514 (save dates in the index since its version 2)
     w.put(" PREVIEW");      // RFC 8970
     w.put(" REPLACE");      // RFC 8508

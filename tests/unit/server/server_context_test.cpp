@@ -1,0 +1,267 @@
+// Whole-server CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267 §4) on the
+// simulated platform: the CONTEXT hint (§4.2), UPDATE's ADDTO and
+// REMOVEFROM for changes by another session and by this one (§4.3,
+// §4.3.3, §4.3.4: ADDTO after the FETCH or EXISTS, REMOVEFROM before the
+// EXPUNGE), tag reuse (BAD), NOUPDATE (§4.3.1: too many contexts, keys on
+// the message text, SORT), CANCELUPDATE (§4.3.5), the errata note on
+// sequence numbers (§4.3), and the end of updates with the selection.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "tests/unit/server_world.h"
+
+using namespace tinyimapd;
+using namespace tinyimapd::test;
+
+namespace {
+
+// Four messages behind an expunged one: sequence numbers 1..4 are UIDs
+// 2..5. Message 2 (UID 3) is \Deleted and $Junk, message 4 (UID 5) \Seen.
+struct Two {
+    World w;
+    port::Handle a = 0, b = 0;
+    Two() {
+        a = login(w);
+        for (int i = 0; i < 5; ++i) {
+            append_to_inbox(w, a, "Subject: m" + std::to_string(i) + "\r\n\r\nbody\r\n");
+        }
+        w.say(a, "s SELECT INBOX\r\n");
+        REQUIRE(w.say(a, "s STORE 1 +FLAGS (\\Deleted)\r\n").find("s OK") != std::string::npos);
+        REQUIRE(w.say(a, "s EXPUNGE\r\n").find("s OK") != std::string::npos);
+        REQUIRE(w.say(a, "s STORE 2 +FLAGS (\\Deleted $Junk)\r\n").find("s OK") !=
+                std::string::npos);
+        REQUIRE(w.say(a, "s STORE 4 +FLAGS (\\Seen)\r\n").find("s OK") != std::string::npos);
+        b = login(w);
+        REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    }
+    std::string a_says(const std::string& cmd) { return w.say(a, cmd); }
+    std::string b_says(const std::string& cmd) { return w.say(b, cmd); }
+};
+
+bool has(const std::string& r, const std::string& s) { return r.find(s) != std::string::npos; }
+
+bool ends_with(const std::string& r, const std::string& s) {
+    return r.size() >= s.size() && r.compare(r.size() - s.size(), s.size(), s) == 0;
+}
+
+// Position of `s` in `r` (npos fails the comparison it is used in).
+std::size_t at(const std::string& r, const std::string& s) {
+    const std::size_t p = r.find(s);
+    INFO(r);
+    REQUIRE(p != std::string::npos);
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("RFC 5267 §4.2: CONTEXT is a hint; the other options are answered", "[server][context]") {
+    Two t;
+    // §4.2's example: RETURN (CONTEXT COUNT).
+    CHECK(t.a_says("A01 SEARCH RETURN (CONTEXT COUNT) UNDELETED UNKEYWORD $Junk\r\n") ==
+          "* ESEARCH (TAG \"A01\") COUNT 3\r\nA01 OK SEARCH completed\r\n");
+    // UPDATE alone asks for no data of its own: the answer is ALL's.
+    CHECK(t.a_says("A02 UID SEARCH RETURN (UPDATE) UNDELETED\r\n") ==
+          "* ESEARCH (TAG \"A02\") UID ALL 2,4:5\r\nA02 OK SEARCH completed\r\n");
+    CHECK(t.a_says("A03 SEARCH RETURN (UPDATE BOGUS) ALL\r\n").compare(0, 8, "A03 BAD ") == 0);
+}
+
+TEST_CASE("RFC 5267 §4.3: tag reuse with UPDATE is BAD and has no effect", "[server][context]") {
+    Two t;
+    // §4.3's example B01.
+    CHECK(t.a_says("B01 UID SEARCH RETURN (UPDATE COUNT) DELETED KEYWORD $Junk\r\n") ==
+          "* ESEARCH (TAG \"B01\") UID COUNT 1\r\nB01 OK SEARCH completed\r\n");
+    const std::string r = t.a_says("B01 SORT RETURN (UPDATE) (ARRIVAL) UTF-8 FLAGGED\r\n");
+    CHECK(r.compare(0, 8, "B01 BAD ") == 0);
+    CHECK(!has(r, "ESEARCH"));
+    CHECK(t.a_says("B01 UID SEARCH RETURN (UPDATE) ALL\r\n").compare(0, 8, "B01 BAD ") == 0);
+    // Without UPDATE the tag may be used again (only UPDATE is refused).
+    CHECK(t.a_says("B01 UID SEARCH RETURN (COUNT) ALL\r\n") ==
+          "* ESEARCH (TAG \"B01\") UID COUNT 4\r\nB01 OK SEARCH completed\r\n");
+}
+
+TEST_CASE("RFC 5267 §4.3.3: ADDTO after the FETCH that carries the change", "[server][context]") {
+    Two t;
+    t.a_says("B01 UID SEARCH RETURN (UPDATE COUNT) DELETED KEYWORD $Junk\r\n");
+    // Another session marks messages 3 and 4 (UIDs 4 and 5), as §4.3.3's
+    // example: "UID ADDTO (0 32768:32769)" after their FETCH.
+    REQUIRE(has(t.b_says("x STORE 3:4 +FLAGS (\\Deleted $Junk)\r\n"), "x OK"));
+    const std::string r = t.a_says("n NOOP\r\n");
+    INFO(r);
+    const std::size_t fetch3 = at(r, "* 3 FETCH (");
+    const std::size_t fetch4 = at(r, "* 4 FETCH (");
+    const std::size_t addto = at(r, "* ESEARCH (TAG \"B01\") UID ADDTO (0 4:5)\r\n");
+    CHECK(fetch3 < addto);
+    CHECK(fetch4 < addto);
+    CHECK(ends_with(r, "\r\nn OK NOOP completed\r\n"));
+    CHECK(!has(r, "COUNT"));  // §4.3.3: only the ADDTO, not the changed COUNT
+    // Nothing more until something changes.
+    CHECK(t.a_says("n NOOP\r\n") == "n OK NOOP completed\r\n");
+    // A change out of the result: REMOVEFROM.
+    REQUIRE(has(t.b_says("x STORE 1:2 -FLAGS ($Junk)\r\n"), "x OK"));
+    const std::string r2 = t.a_says("n NOOP\r\n");
+    INFO(r2);
+    CHECK(at(r2, "* 2 FETCH (") < at(r2, "* ESEARCH (TAG \"B01\") UID REMOVEFROM (0 3)\r\n"));
+    // A change that leaves the result as it is says nothing of it.
+    REQUIRE(has(t.b_says("x STORE 3 +FLAGS (\\Flagged)\r\n"), "x OK"));
+    CHECK(!has(t.a_says("n NOOP\r\n"), "ESEARCH"));
+}
+
+TEST_CASE("RFC 5267 §4.3.4: REMOVEFROM before the EXPUNGE, numbers still valid",
+          "[server][context]") {
+    Two t;
+    // Sequence numbers: UNDELETED is messages 1, 3, 4.
+    CHECK(t.a_says("C01 SEARCH RETURN (UPDATE) UNDELETED\r\n") ==
+          "* ESEARCH (TAG \"C01\") ALL 1,3:4\r\nC01 OK SEARCH completed\r\n");
+    CHECK(t.a_says("U01 UID SEARCH RETURN (UPDATE MIN) UNDELETED\r\n") ==
+          "* ESEARCH (TAG \"U01\") UID MIN 2\r\nU01 OK SEARCH completed\r\n");
+    // Another session deletes and expunges message 3 (UID 4): it leaves the
+    // result when \Deleted is set, so no REMOVEFROM comes with the EXPUNGE.
+    REQUIRE(has(t.b_says("x STORE 3 +FLAGS (\\Deleted)\r\n"), "x OK"));
+    REQUIRE(has(t.b_says("x EXPUNGE\r\n"), "x OK"));
+    const std::string r = t.a_says("n NOOP\r\n");
+    INFO(r);
+    // Expunges are reported before flag changes, highest first: message 3
+    // (UID 4) is still in both results when its EXPUNGE comes (its \Deleted
+    // was never reported), so both contexts remove it first; message 2
+    // (UID 3) never was in them.
+    const std::size_t rm_seq = at(r, "* ESEARCH (TAG \"C01\") REMOVEFROM (0 3)\r\n");
+    const std::size_t rm_uid = at(r, "* ESEARCH (TAG \"U01\") UID REMOVEFROM (0 4)\r\n");
+    const std::size_t expunge = at(r, "* 3 EXPUNGE\r\n");
+    CHECK(rm_seq < expunge);
+    CHECK(rm_uid < expunge);
+    CHECK(at(r, "* 2 EXPUNGE\r\n") > expunge);
+    CHECK(!has(r, "REMOVEFROM (0 2)"));
+    // UPDATE with MIN: every change is notified, not only the minimum (§4.3).
+    REQUIRE(has(t.b_says("x STORE 1 +FLAGS (\\Deleted)\r\n"), "x OK"));
+    const std::string r2 = t.a_says("n NOOP\r\n");
+    INFO(r2);
+    CHECK(has(r2, "* ESEARCH (TAG \"U01\") UID REMOVEFROM (0 2)\r\n"));
+    CHECK(has(r2, "* ESEARCH (TAG \"C01\") REMOVEFROM (0 1)\r\n"));
+}
+
+TEST_CASE("RFC 5267 §4.3.3: ADDTO with sequence numbers comes after EXISTS", "[server][context]") {
+    Two t;
+    CHECK(t.a_says("C01 SEARCH RETURN (UPDATE COUNT) UNSEEN\r\n") ==
+          "* ESEARCH (TAG \"C01\") COUNT 3\r\nC01 OK SEARCH completed\r\n");
+    append_to_inbox(t.w, t.b, "Subject: new\r\n\r\nnew\r\n");
+    const std::string r = t.a_says("n NOOP\r\n");
+    INFO(r);
+    CHECK(at(r, "* 5 EXISTS\r\n") < at(r, "* ESEARCH (TAG \"C01\") ADDTO (0 5)\r\n"));
+    // This session's own APPEND too: with its answer.
+    const std::string own = "Subject: own\r\n\r\nown\r\n";
+    const std::string r2 = t.a_says("p APPEND INBOX {" + std::to_string(own.size()) + "+}\r\n" +
+                                    own + "\r\n");
+    INFO(r2);
+    CHECK(!has(r2, "ADDTO (0 5)"));
+    CHECK(at(r2, "* 6 EXISTS\r\n") < at(r2, "* ESEARCH (TAG \"C01\") ADDTO (0 6)\r\n"));
+    CHECK(at(r2, "ADDTO (0 6)") < at(r2, "p OK "));
+}
+
+TEST_CASE("RFC 5267 §4.3: this session's own STORE updates its contexts", "[server][context]") {
+    Two t;
+    t.a_says("C01 SEARCH RETURN (UPDATE) UNSEEN\r\n");
+    const std::string r = t.a_says("s STORE 1 +FLAGS (\\Seen)\r\n");
+    INFO(r);
+    CHECK(at(r, "* 1 FETCH (FLAGS (\\Seen \\Recent))\r\n") <
+          at(r, "* ESEARCH (TAG \"C01\") REMOVEFROM (0 1)\r\n"));
+    CHECK(at(r, "REMOVEFROM") < at(r, "s OK STORE completed\r\n"));
+    // .SILENT: no FETCH, the context is told all the same.
+    CHECK(t.a_says("s STORE 1,4 -FLAGS.SILENT (\\Seen)\r\n") ==
+          "* ESEARCH (TAG \"C01\") ADDTO (0 1,4)\r\ns OK STORE completed\r\n");
+    // Reported once: the next NOOP has nothing for it.
+    CHECK(t.a_says("n NOOP\r\n") == "n OK NOOP completed\r\n");
+}
+
+TEST_CASE("RFC 5267 §4.3 errata: sequence numbers are those of the command's time",
+          "[server][context]") {
+    Two t;
+    // Messages 1:2 are UIDs 2 and 3; UNSEEN among them: both.
+    CHECK(t.a_says("C01 UID SEARCH RETURN (UPDATE) 1:2 UNSEEN\r\n") ==
+          "* ESEARCH (TAG \"C01\") UID ALL 2:3\r\nC01 OK SEARCH completed\r\n");
+    // Message 1 goes; message 3 (UID 4) becomes message 2 and changes:
+    // it was not among "1:2" when the command ran, so no ADDTO for it.
+    REQUIRE(has(t.b_says("x STORE 1 +FLAGS (\\Deleted)\r\n"), "x OK"));
+    REQUIRE(has(t.b_says("x UID EXPUNGE 2\r\n"), "x OK"));
+    REQUIRE(has(t.b_says("x STORE 2 +FLAGS (\\Flagged)\r\n"), "x OK"));
+    REQUIRE(has(t.b_says("x STORE 2 -FLAGS (\\Seen)\r\n"), "x OK"));
+    const std::string r = t.a_says("n NOOP\r\n");
+    INFO(r);
+    CHECK(at(r, "* ESEARCH (TAG \"C01\") UID REMOVEFROM (0 2)\r\n") < at(r, "* 1 EXPUNGE\r\n"));
+    CHECK(!has(r, "ADDTO"));
+    // UID 3 (now message 1) leaves when it is seen.
+    REQUIRE(has(t.b_says("x STORE 1 +FLAGS (\\Seen)\r\n"), "x OK"));
+    CHECK(has(t.a_says("n NOOP\r\n"), "* ESEARCH (TAG \"C01\") UID REMOVEFROM (0 3)\r\n"));
+}
+
+TEST_CASE("RFC 5267 §4.3.1: NOUPDATE, the other options still answered", "[server][context]") {
+    Two t;
+    // SORT contexts are refused (§4.3.1's example B02).
+    CHECK(t.a_says("B02 UID SORT RETURN (UPDATE COUNT) (ARRIVAL) UTF-8 KEYWORD $Junk\r\n") ==
+          "* ESEARCH (TAG \"B02\") UID COUNT 1\r\n"
+          "* NO [NOUPDATE \"B02\"] Sorted results are not followed; UID SEARCH can be\r\n"
+          "B02 OK SORT completed\r\n");
+    // Keys that need the message text.
+    const std::string text = t.a_says("T01 SEARCH RETURN (UPDATE COUNT) SUBJECT m\r\n");
+    CHECK(at(text, "* ESEARCH (TAG \"T01\") COUNT 4\r\n") == 0);
+    CHECK(has(text, "* NO [NOUPDATE \"T01\"] "));
+    CHECK(has(text, "T01 OK SEARCH completed\r\n"));
+    // Two contexts per session; a third is refused.
+    CHECK(t.a_says("C01 SEARCH RETURN (UPDATE) SEEN\r\n") ==
+          "* ESEARCH (TAG \"C01\") ALL 4\r\nC01 OK SEARCH completed\r\n");
+    CHECK(t.a_says("C02 SEARCH RETURN (UPDATE) FLAGGED\r\n") ==
+          "* ESEARCH (TAG \"C02\")\r\nC02 OK SEARCH completed\r\n");
+    CHECK(t.a_says("C03 SEARCH RETURN (UPDATE COUNT) FLAGGED\r\n") ==
+          "* ESEARCH (TAG \"C03\") COUNT 0\r\n"
+          "* NO [NOUPDATE \"C03\"] Too many updating contexts\r\nC03 OK SEARCH completed\r\n");
+    // The refused ones are not followed; C01 and C02 are.
+    REQUIRE(has(t.b_says("x STORE 1 +FLAGS (\\Seen \\Flagged)\r\n"), "x OK"));
+    const std::string r = t.a_says("n NOOP\r\n");
+    INFO(r);
+    CHECK(has(r, "* ESEARCH (TAG \"C01\") ADDTO (0 1)\r\n"));
+    CHECK(has(r, "* ESEARCH (TAG \"C02\") ADDTO (0 1)\r\n"));
+    CHECK(!has(r, "C03\") ADDTO"));
+    CHECK(!has(r, "T01\") ADDTO"));
+}
+
+TEST_CASE("RFC 5267 §4.3.5: CANCELUPDATE ends the updates", "[server][context]") {
+    Two t;
+    t.a_says("B01 UID SEARCH RETURN (UPDATE COUNT) UNSEEN\r\n");
+    t.a_says("B02 UID SEARCH RETURN (UPDATE COUNT) SEEN\r\n");
+    CHECK(t.a_says("B04 CANCELUPDATE \"B01\"\r\n") == "B04 OK No further updates\r\n");
+    REQUIRE(has(t.b_says("x STORE 1 +FLAGS (\\Seen)\r\n"), "x OK"));
+    const std::string r = t.a_says("n NOOP\r\n");
+    INFO(r);
+    CHECK(!has(r, "B01"));
+    CHECK(has(r, "* ESEARCH (TAG \"B02\") UID ADDTO (0 2)\r\n"));
+    // The tag is free again; a slot too.
+    CHECK(t.a_says("B01 UID SEARCH RETURN (UPDATE COUNT) UNSEEN\r\n") ==
+          "* ESEARCH (TAG \"B01\") UID COUNT 2\r\nB01 OK SEARCH completed\r\n");
+    CHECK(t.a_says("c CANCELUPDATE \"B01\" \"B02\" \"none\"\r\n") == "c OK No further updates\r\n");
+    REQUIRE(has(t.b_says("x STORE 1:4 -FLAGS (\\Seen)\r\n"), "x OK"));
+    CHECK(!has(t.a_says("n NOOP\r\n"), "ESEARCH"));
+    // §5: 1*(SP quoted).
+    CHECK(t.a_says("c CANCELUPDATE\r\n").compare(0, 6, "c BAD ") == 0);
+    CHECK(t.a_says("c CANCELUPDATE B01\r\n").compare(0, 6, "c BAD ") == 0);
+    t.a_says("u UNSELECT\r\n");
+    CHECK(t.a_says("c CANCELUPDATE \"B01\"\r\n").compare(0, 6, "c BAD ") == 0);
+}
+
+TEST_CASE("RFC 5267 §4.3: updates cease when the mailbox is no longer selected",
+          "[server][context]") {
+    Two t;
+    t.a_says("B01 UID SEARCH RETURN (UPDATE) UNSEEN\r\n");
+    REQUIRE(has(t.a_says("s SELECT INBOX\r\n"), "s OK"));
+    REQUIRE(has(t.b_says("x STORE 1 +FLAGS (\\Seen)\r\n"), "x OK"));
+    CHECK(!has(t.a_says("n NOOP\r\n"), "ESEARCH"));
+    // The tag is no longer in use.
+    CHECK(has(t.a_says("B01 UID SEARCH RETURN (UPDATE) UNSEEN\r\n"), "B01 OK"));
+}
+
+TEST_CASE("RFC 5267 §4.1: CONTEXT=SEARCH and CONTEXT=SORT are advertised", "[server][context]") {
+    World w;
+    port::Handle c = login(w);
+    const std::string caps = w.say(c, "a CAPABILITY\r\n");
+    CHECK(has(caps, " CONTEXT=SEARCH "));
+    CHECK(has(caps, " ESORT CONTEXT=SORT "));
+}
