@@ -379,12 +379,7 @@ bool Session::context_walk(SearchContext& c) {
         const bool was = c.result.contains(m.uid);
         const bool now = program_matches(c, m, *selected_);
         if (was == now) continue;
-        UidRanges& set = now ? add : remove;
-        const std::uint32_t number = c.uid ? m.uid : c.walk_seq;
-        if (!set.add(number)) {
-            flush();
-            (void)set.add(number);
-        }
+        // The result first: a change it cannot hold is not announced.
         if (!(now ? c.result.insert(m.uid) : c.result.remove(m.uid))) {
             flush();
             FixedText<kMaxTagLength + 96> w;
@@ -392,6 +387,12 @@ bool Session::context_walk(SearchContext& c) {
             untagged(w.view());
             c.state = SearchContext::State::Free;
             return true;
+        }
+        UidRanges& set = now ? add : remove;
+        const std::uint32_t number = c.uid ? m.uid : c.walk_seq;
+        if (!set.add(number)) {
+            flush();
+            (void)set.add(number);
         }
     }
     flush();

@@ -832,6 +832,7 @@ void Session::write_layout(TextWriter& w) {
         {"the job slot (largest job context)", sizeof job_},
         {"VANISHED (EARLIER) walk", sizeof vanished_},
         {"SEARCHRES result and the command's $ (RFC 5182)", sizeof saved_result_ + sizeof dollar_},
+        {"updating search contexts (RFC 5267 §4.3)", sizeof contexts_},
         {"PREVIEW text (RFC 8970)", sizeof preview_},
         {"Parser", sizeof parser_},
     };

@@ -265,3 +265,72 @@ TEST_CASE("RFC 5267 §4.1: CONTEXT=SEARCH and CONTEXT=SORT are advertised", "[se
     CHECK(has(caps, " CONTEXT=SEARCH "));
     CHECK(has(caps, " ESORT CONTEXT=SORT "));
 }
+
+namespace {
+
+// 130 messages, UIDs 1..130; `odd` is "1,3,...,129" (65 single numbers).
+struct Many {
+    World w;
+    port::Handle a = 0, b = 0;
+    std::string odd;
+    Many() {
+        a = login(w);
+        for (int i = 0; i < 130; ++i) append_to_inbox(w, a, "Subject: x\r\n\r\nx\r\n");
+        REQUIRE(has(w.say(a, "s SELECT INBOX\r\n"), "s OK"));
+        b = login(w);
+        REQUIRE(has(w.say(b, "s SELECT INBOX\r\n"), "s OK"));
+        for (int i = 1; i <= 129; i += 2) odd += (odd.empty() ? "" : ",") + std::to_string(i);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("RFC 5267 §4.3.1: a result over 64 ranges is not followed (NOUPDATE)",
+          "[server][context]") {
+    Many t;
+    REQUIRE(has(t.w.say(t.a, "s STORE " + t.odd + " +FLAGS.SILENT (\\Flagged)\r\n"), "s OK"));
+    const std::string r =
+        t.w.say_until_tagged(t.a, "F01 UID SEARCH RETURN (UPDATE COUNT) FLAGGED\r\n", "F01");
+    CHECK(r == "* ESEARCH (TAG \"F01\") UID COUNT 65\r\n"
+               "* NO [NOUPDATE \"F01\"] Search result too fragmented to follow\r\n"
+               "F01 OK SEARCH completed\r\n");
+    // The slot was given back: two more contexts can be had.
+    CHECK(has(t.w.say(t.a, "G01 UID SEARCH RETURN (UPDATE COUNT) UNFLAGGED\r\n"), "G01 OK"));
+    CHECK(!has(t.w.say(t.a, "G02 UID SEARCH RETURN (UPDATE COUNT) SEEN\r\n"), "NOUPDATE"));
+}
+
+TEST_CASE("RFC 5267 §4.3.3: many changes go out over several ADDTO lines", "[server][context]") {
+    Many t;
+    CHECK(t.w.say(t.a, "F01 UID SEARCH RETURN (UPDATE) FLAGGED\r\n") ==
+          "* ESEARCH (TAG \"F01\") UID\r\nF01 OK SEARCH completed\r\n");
+    REQUIRE(has(t.w.say(t.b, "s STORE " + t.odd + " +FLAGS.SILENT (\\Flagged)\r\n"), "s OK"));
+    const std::string r = t.w.say_until_tagged(t.a, "n NOOP\r\n", "n");
+    INFO(r);
+    // 65 single UIDs: 64 ranges in one line, the last one in the next.
+    std::string first = "* ESEARCH (TAG \"F01\") UID ADDTO (0 ";
+    for (int i = 1; i <= 127; i += 2) first += std::to_string(i) + (i < 127 ? "," : ")\r\n");
+    const std::size_t one = at(r, first);
+    const std::size_t two = at(r, "* ESEARCH (TAG \"F01\") UID ADDTO (0 129)\r\n");
+    CHECK(one < two);
+    CHECK(at(r, "* 129 FETCH (") < one);
+    CHECK(ends_with(r, "\r\nn OK NOOP completed\r\n"));
+}
+
+TEST_CASE("RFC 5267 §4.3.1: a result outgrowing its ranges later ends the context",
+          "[server][context]") {
+    Many t;
+    CHECK(t.w.say(t.a, "U01 UID SEARCH RETURN (UPDATE COUNT) UNFLAGGED\r\n") ==
+          "* ESEARCH (TAG \"U01\") UID COUNT 130\r\nU01 OK SEARCH completed\r\n");
+    // Taking 65 single messages out of 1:130 leaves 65 ranges: one too many.
+    REQUIRE(has(t.w.say(t.b, "s STORE " + t.odd + " +FLAGS.SILENT (\\Flagged)\r\n"), "s OK"));
+    const std::string r = t.w.say_until_tagged(t.a, "n NOOP\r\n", "n");
+    INFO(r);
+    CHECK(has(r, "* NO [NOUPDATE \"U01\"] Too many changes to follow\r\n"));
+    // What was sent before it removed the first 64 (UIDs 1..127).
+    CHECK(has(r, "* ESEARCH (TAG \"U01\") UID REMOVEFROM (0 1,3,5,"));
+    CHECK(!has(r, "REMOVEFROM (0 129)"));
+    // No more updates; the tag is free.
+    REQUIRE(has(t.w.say(t.b, "s STORE 2 +FLAGS (\\Flagged)\r\n"), "s OK"));
+    CHECK(!has(t.w.say(t.a, "n NOOP\r\n"), "ESEARCH"));
+    CHECK(has(t.w.say(t.a, "U01 UID SEARCH RETURN (UPDATE COUNT) UNFLAGGED\r\n"), "U01 OK"));
+}
