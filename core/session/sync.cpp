@@ -157,6 +157,8 @@ void Session::run_resync_job() {
         (void)out_.append(w.view());
     }
     if (!announce_keywords()) return;
+    // RFC 5267 §4.3.3: the contexts' ADDTO/REMOVEFROM after these FETCHes.
+    if (!update_contexts()) return;
     if (out_.room() < deferred_.size()) return;  // the tagged line goes whole
     job_.end();
     (void)out_.append(deferred_.view());
@@ -382,8 +384,9 @@ bool Session::sync_selected() {
         flag_scan_max_uid_ = writer.unknown_max_uid();
     }
     if (st != Status::Ok) return true;
-    // RFC 5267 §4.3.3: ADDTO after the EXISTS and FETCH it follows.
-    return complete && update_contexts();
+    // RFC 5267 §4.3.3: ADDTO after the EXISTS and FETCH it follows (after
+    // the flag scan's FETCHes when the ring overflowed: run_resync_job).
+    return complete && (flag_scan_since_ != UINT64_MAX || update_contexts());
 }
 
 // The changes, then the tagged response. When the changes do not all fit in

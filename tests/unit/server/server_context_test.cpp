@@ -338,3 +338,29 @@ TEST_CASE("RFC 5267 §4.3.1: a result outgrowing its ranges later ends the conte
     CHECK(!has(t.w.say(t.a, "n NOOP\r\n"), "ESEARCH"));
     CHECK(has(t.w.say(t.a, "U01 UID SEARCH RETURN (UPDATE COUNT) UNFLAGGED\r\n"), "U01 OK"));
 }
+
+TEST_CASE("RFC 5267 §4.3.2: updates reach a client in IDLE", "[server][context]") {
+    Two t;
+    t.a_says("B01 UID SEARCH RETURN (UPDATE) UNSEEN\r\n");
+    CHECK(t.a_says("i IDLE\r\n") == "+ idling\r\n");
+    REQUIRE(has(t.b_says("x STORE 1 +FLAGS (\\Seen)\r\n"), "x OK"));
+    t.w.run(8, 1000);  // the idle beat
+    const std::string r = t.w.net.client_receive(t.a);
+    INFO(r);
+    CHECK(at(r, "* 1 FETCH (") < at(r, "* ESEARCH (TAG \"B01\") UID REMOVEFROM (0 2)\r\n"));
+    CHECK(t.a_says("DONE\r\n") == "i OK IDLE terminated\r\n");
+}
+
+TEST_CASE("RFC 5267 §4.3.4: a report longer than the output buffer, then the REMOVEFROM",
+          "[server][context]") {
+    Many t;
+    CHECK(t.w.say(t.a, "U01 SEARCH RETURN (UPDATE COUNT) UNFLAGGED\r\n") ==
+          "* ESEARCH (TAG \"U01\") COUNT 130\r\nU01 OK SEARCH completed\r\n");
+    REQUIRE(has(t.w.say_until_tagged(t.b, "s STORE 1:130 +FLAGS (\\Flagged)\r\n", "s"), "s OK"));
+    const std::string r = t.w.say_until_tagged(t.a, "n NOOP\r\n", "n");
+    INFO(r);
+    const std::size_t removed = at(r, "* ESEARCH (TAG \"U01\") REMOVEFROM (0 1:130)\r\n");
+    CHECK(at(r, "* 130 FETCH (") < removed);
+    CHECK(ends_with(r, "\r\nn OK NOOP completed\r\n"));
+    CHECK(t.w.say(t.a, "n NOOP\r\n") == "n OK NOOP completed\r\n");
+}
