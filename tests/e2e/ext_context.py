@@ -143,3 +143,23 @@ class Context(WithServer):
         self.assertTrue(lines[1].startswith(b'* NO [NOUPDATE "D01"]'))
         a.close()
         b.logout()
+
+    def test_delivery_by_another_process_rfc5267_4_3(self):
+        # `tinyimapd deliver` is another process: its message is found when
+        # the session next looks at the mailbox, then ADDTO after EXISTS.
+        m = self.server.imap()
+        m.login("alice", "wonderland")
+        fill(m, 2)
+        m.select("INBOX")
+        m.store("1", "+FLAGS", "(\\Seen)")
+        tag = m._command("UID", "SEARCH", "RETURN", "(UPDATE COUNT)", "UNSEEN")
+        typ, _ = m._command_complete("UID", tag)
+        self.assertEqual(typ, "OK")
+        t = '(TAG "%s")' % tag.decode()
+        self.assertEqual(esearch(m), [t + " UID COUNT 1"])
+        r = test_server.run_tool(self.server, "deliver", "-u", "alice",
+                                 input=b"From: mta@example.org\nSubject: d\n\nhello\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(t + " UID ADDTO (0 3)", noop_until(m, "ADDTO"))
+        self.assertEqual(m.untagged_responses.get("EXISTS")[-1], b"3")
+        m.logout()
