@@ -15,7 +15,8 @@
 //   evaluates the kept program and writes one line per context:
 //   "* ESEARCH (TAG "t") [UID] REMOVEFROM (0 set) ADDTO (0 set)", position 0
 //   and the sets in mailbox order (§4.3.3, §4.3.4 RECOMMENDED), as many
-//   lines as room in the output allows, the rest after it drains. This also
+//   lines as room in the output allows, the rest after it drains, and
+//   kWalkBatch messages per call (the rest in the next turn). This also
 //   covers the Resync scan after the store's change ring overflowed: the
 //   walk needs no ring, only mod-sequences.
 // Updates stop at CANCELUPDATE and when the mailbox is no longer selected
@@ -30,6 +31,10 @@
 namespace tinyimapd::session {
 
 namespace {
+
+// Messages a walk looks at per call (per context): a large mailbox is
+// walked over several turns of the loop, as SEARCH is.
+constexpr std::uint32_t kWalkBatch = 4096;
 
 // The longest update line: tag, two sets of UidRanges::kCapacity ranges.
 constexpr std::size_t kUpdateLine = 96 + kMaxTagLength + 2 * UidRanges::kCapacity * 22;
@@ -322,7 +327,8 @@ void contexts_expunged(SearchContext* contexts) {
 }
 
 // Every context brought up to date with the view (see the top); false when
-// the output has no room for more (called again once it drains).
+// there is more to do: the output has no room, or a batch is done (called
+// again by the Sync job, or at the next report).
 bool Session::update_contexts() {
     if (selected_ == nullptr) return true;
     for (SearchContext& c : contexts_) {
@@ -364,8 +370,8 @@ bool Session::context_walk(SearchContext& c) {
         add.clear();
         remove.clear();
     };
-    for (; c.walk_seq <= view_.exists; ++c.walk_seq) {
-        if (out_.room() < kUpdateLine + kResponseReserve) {
+    for (std::uint32_t looked = 0; c.walk_seq <= view_.exists; ++c.walk_seq, ++looked) {
+        if (looked == kWalkBatch || out_.room() < kUpdateLine + kResponseReserve) {
             flush();
             return false;
         }

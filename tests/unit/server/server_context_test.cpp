@@ -364,3 +364,23 @@ TEST_CASE("RFC 5267 §4.3.4: a report longer than the output buffer, then the RE
     CHECK(ends_with(r, "\r\nn OK NOOP completed\r\n"));
     CHECK(t.w.say(t.a, "n NOOP\r\n") == "n OK NOOP completed\r\n");
 }
+
+TEST_CASE("RFC 5267 §4.3.3: a large mailbox is walked over several turns", "[server][context]") {
+    World w;
+    port::Handle a = login(w);
+    // More than one walk batch (4096 messages).
+    for (int i = 0; i < 4200; ++i) append_to_inbox(w, a, "Subject: y\r\n\r\ny\r\n");
+    REQUIRE(has(w.say(a, "s SELECT INBOX\r\n"), "s OK"));
+    CHECK(w.say_until_tagged(a, "F01 UID SEARCH RETURN (UPDATE) FLAGGED\r\n", "F01") ==
+          "* ESEARCH (TAG \"F01\") UID\r\nF01 OK SEARCH completed\r\n");
+    port::Handle b = login(w);
+    REQUIRE(has(w.say(b, "s SELECT INBOX\r\n"), "s OK"));
+    REQUIRE(has(w.say(b, "s STORE 1,4200 +FLAGS.SILENT (\\Flagged)\r\n"), "s OK"));
+    const std::string r = w.say_until_tagged(a, "n NOOP\r\n", "n");
+    INFO(r);
+    // The first batch finds 1, the second 4200: two lines, then the OK.
+    CHECK(r == "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))\r\n"
+               "* 4200 FETCH (UID 4200 FLAGS (\\Flagged \\Recent))\r\n"
+               "* ESEARCH (TAG \"F01\") UID ADDTO (0 1)\r\n"
+               "* ESEARCH (TAG \"F01\") UID ADDTO (0 4200)\r\nn OK NOOP completed\r\n");
+}
