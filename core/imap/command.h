@@ -79,7 +79,7 @@ enum class CommandId : std::uint8_t {
     Unauthenticate,  // RFC 8437
     Sort,            // RFC 5256, selected state
     Thread,
-    Replace,   // RFC 8508 (selected state)
+    Replace,       // RFC 8508 (selected state)
     Compress,      // RFC 4978 (authenticated or selected)
     CancelUpdate,  // RFC 5267 §4.3.5 (selected state)
 };

@@ -81,11 +81,17 @@ struct ReturnOpt {
     std::uint8_t bit;
 };
 
+// CONTEXT and UPDATE (RFC 5267 §4.2, §4.3) are kept apart from return_mask
+// (return_options).
 constexpr ReturnOpt kReturnOpts[] = {
-    {"MIN", kReturnMin},     {"MAX", kReturnMax},   {"ALL", kReturnAll},
-    {"COUNT", kReturnCount}, {"SAVE", kReturnSave}, {"PARTIAL", kReturnPartial},
-    // RFC 5267 §4.2 and §4.3: kept apart from return_mask (see below).
-    {"CONTEXT", kReturnContextBit}, {"UPDATE", kReturnUpdateBit},
+    {"MIN", kReturnMin},
+    {"MAX", kReturnMax},
+    {"ALL", kReturnAll},
+    {"COUNT", kReturnCount},
+    {"SAVE", kReturnSave},
+    {"PARTIAL", kReturnPartial},
+    {"CONTEXT", kReturnContextBit},
+    {"UPDATE", kReturnUpdateBit},
 };
 
 // RFC 3501 nz-number, at most 2^32 - 1.

@@ -550,8 +550,8 @@ void Session::sort_end(SortJob& job) {
     const bool full = job.full;
     const bool save = (job.result.mask & kReturnSave) != 0;
     if (job.answering) out_.append("\r\n");
-    if (!full) finish_context(job.result);  // RFC 5267 §4.3.1 NOUPDATE
-    job_.end();                             // gives the area back
+    if (!full) finish_context(job.result);    // RFC 5267 §4.3.1 NOUPDATE
+    job_.end();                               // gives the area back
     if (save && full) saved_result_.clear();  // RFC 5182 §2.1: NO leaves "$" empty
     if (save && !full && saved_result_.overflowed()) {
         search_refused_save();  // RFC 5182 §2.5

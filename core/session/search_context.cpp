@@ -340,8 +340,8 @@ bool Session::update_contexts() {
 bool Session::context_walk(SearchContext& c) {
     if (!c.walking) {
         store::MessageInfo last;
-        const bool any = view_.exists > 0 &&
-                         selected_->message(view_, view_.exists, &last) == Status::Ok;
+        const bool any =
+            view_.exists > 0 && selected_->message(view_, view_.exists, &last) == Status::Ok;
         if (selected_->highest_modseq() <= c.seen_modseq && (!any || last.uid <= c.seen_uid)) {
             return true;
         }

@@ -24,7 +24,8 @@
 // YOUNGER: they change with no change to the mailbox); any SORT (§4.3.1:
 // sorted contexts may be refused while unsorted ones are served).
 //
-// Memory: sizeof(SearchContext) each, kSearchContexts per session.
+// Memory: sizeof(SearchContext) each (1 200 bytes on 64-bit targets),
+// kSearchContexts per session, in the Session object (--print-layout).
 #pragma once
 
 #include <cstddef>
@@ -44,12 +45,12 @@ inline constexpr std::size_t kSearchContexts = 2;
 struct ContextNode {
     imap::SearchKey key = imap::SearchKey::All;
     std::uint8_t flag_bit = 0;
-    std::uint8_t end = 0;       // one past the last descendant (pre-order)
-    std::uint8_t text_at = 0;   // KEYWORD/UNKEYWORD: the keyword in SearchContext::text
+    std::uint8_t end = 0;      // one past the last descendant (pre-order)
+    std::uint8_t text_at = 0;  // KEYWORD/UNKEYWORD: the keyword in SearchContext::text
     std::uint8_t text_len = 0;
-    std::uint8_t set_at = 0;    // UID, sequence set: ranges[set_at .. set_at + set_count)
+    std::uint8_t set_at = 0;  // UID, sequence set: ranges[set_at .. set_at + set_count)
     std::uint8_t set_count = 0;
-    std::uint64_t number = 0;   // LARGER SMALLER MODSEQ EMAILID; dates: day since 1970
+    std::uint64_t number = 0;  // LARGER SMALLER MODSEQ EMAILID; dates: day since 1970
 };
 
 struct SearchContext {

@@ -408,8 +408,9 @@ void Session::write_capabilities(TextWriter& w) const {
     }
     // RFC 5255 §4.3: i;unicode-casemap in SEARCH, SORT and THREAD.
     w.put(" I18NLEVEL=1");
-    w.put(" SEARCHRES");       // RFC 5182
-    w.put(" CONTEXT=SEARCH");  // RFC 5267 §4 (search_context.cpp)
+    w.put(" SEARCHRES");  // RFC 5182
+    // RFC 5267 §4 (core/session/search_context.h).
+    w.put(" CONTEXT=SEARCH");
     w.put(" SAVEDATE");     // RFC 8514 (save dates in the index since its version 2)
     w.put(" PREVIEW");      // RFC 8970
     w.put(" REPLACE");      // RFC 8508

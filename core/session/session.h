@@ -69,8 +69,7 @@ std::int64_t day_of(std::int64_t utc_seconds, std::int32_t zone_minutes);
 // RFC 5267 §4.3 updating contexts (search_context.cpp), for sync.cpp's
 // expunge reports: the REMOVEFROM lines of message (seq, uid), and the
 // walks started again after an expunge.
-void context_removals(SearchContext* contexts, std::uint32_t seq, std::uint32_t uid,
-                      TextWriter& w);
+void context_removals(SearchContext* contexts, std::uint32_t seq, std::uint32_t uid, TextWriter& w);
 void contexts_expunged(SearchContext* contexts);
 // The longest response code and text a status line carries: longer codes
 // are left out and longer texts cut (Session::tagged), so a status line

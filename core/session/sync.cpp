@@ -272,7 +272,7 @@ public:
     // RFC 5267 §4.3.4: the contexts' REMOVEFROM before the message's
     // EXPUNGE (or VANISHED), all or nothing.
     bool expunged(std::uint32_t seq, std::uint32_t uid) override {
-        FixedText<kSearchContexts * (kMaxTagLength + 64)> removals;
+        FixedText<kSearchContexts*(kMaxTagLength + 64)> removals;
         context_removals(contexts_, seq, uid, removals);
         if (vanished_) {
             // Room for the VANISHED line this UID may have to be written in.

@@ -39,7 +39,9 @@ struct Two {
     std::string b_says(const std::string& cmd) { return w.say(b, cmd); }
 };
 
-bool has(const std::string& r, const std::string& s) { return r.find(s) != std::string::npos; }
+bool has(const std::string& r, const std::string& s) {
+    return r.find(s) != std::string::npos;
+}
 
 bool ends_with(const std::string& r, const std::string& s) {
     return r.size() >= s.size() && r.compare(r.size() - s.size(), s.size(), s) == 0;
@@ -150,8 +152,8 @@ TEST_CASE("RFC 5267 §4.3.3: ADDTO with sequence numbers comes after EXISTS", "[
     CHECK(at(r, "* 5 EXISTS\r\n") < at(r, "* ESEARCH (TAG \"C01\") ADDTO (0 5)\r\n"));
     // This session's own APPEND too: with its answer.
     const std::string own = "Subject: own\r\n\r\nown\r\n";
-    const std::string r2 = t.a_says("p APPEND INBOX {" + std::to_string(own.size()) + "+}\r\n" +
-                                    own + "\r\n");
+    const std::string r2 =
+        t.a_says("p APPEND INBOX {" + std::to_string(own.size()) + "+}\r\n" + own + "\r\n");
     INFO(r2);
     CHECK(!has(r2, "ADDTO (0 5)"));
     CHECK(at(r2, "* 6 EXISTS\r\n") < at(r2, "* ESEARCH (TAG \"C01\") ADDTO (0 6)\r\n"));
@@ -291,9 +293,10 @@ TEST_CASE("RFC 5267 §4.3.1: a result over 64 ranges is not followed (NOUPDATE)"
     REQUIRE(has(t.w.say(t.a, "s STORE " + t.odd + " +FLAGS.SILENT (\\Flagged)\r\n"), "s OK"));
     const std::string r =
         t.w.say_until_tagged(t.a, "F01 UID SEARCH RETURN (UPDATE COUNT) FLAGGED\r\n", "F01");
-    CHECK(r == "* ESEARCH (TAG \"F01\") UID COUNT 65\r\n"
-               "* NO [NOUPDATE \"F01\"] Search result too fragmented to follow\r\n"
-               "F01 OK SEARCH completed\r\n");
+    CHECK(r ==
+          "* ESEARCH (TAG \"F01\") UID COUNT 65\r\n"
+          "* NO [NOUPDATE \"F01\"] Search result too fragmented to follow\r\n"
+          "F01 OK SEARCH completed\r\n");
     // The slot was given back: two more contexts can be had.
     CHECK(has(t.w.say(t.a, "G01 UID SEARCH RETURN (UPDATE COUNT) UNFLAGGED\r\n"), "G01 OK"));
     CHECK(!has(t.w.say(t.a, "G02 UID SEARCH RETURN (UPDATE COUNT) SEEN\r\n"), "NOUPDATE"));
@@ -379,8 +382,9 @@ TEST_CASE("RFC 5267 §4.3.3: a large mailbox is walked over several turns", "[se
     const std::string r = w.say_until_tagged(a, "n NOOP\r\n", "n");
     INFO(r);
     // The first batch finds 1, the second 4200: two lines, then the OK.
-    CHECK(r == "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))\r\n"
-               "* 4200 FETCH (UID 4200 FLAGS (\\Flagged \\Recent))\r\n"
-               "* ESEARCH (TAG \"F01\") UID ADDTO (0 1)\r\n"
-               "* ESEARCH (TAG \"F01\") UID ADDTO (0 4200)\r\nn OK NOOP completed\r\n");
+    CHECK(r ==
+          "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))\r\n"
+          "* 4200 FETCH (UID 4200 FLAGS (\\Flagged \\Recent))\r\n"
+          "* ESEARCH (TAG \"F01\") UID ADDTO (0 1)\r\n"
+          "* ESEARCH (TAG \"F01\") UID ADDTO (0 4200)\r\nn OK NOOP completed\r\n");
 }
