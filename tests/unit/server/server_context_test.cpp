@@ -388,3 +388,38 @@ TEST_CASE("RFC 5267 §4.3.3: a large mailbox is walked over several turns", "[se
           "* ESEARCH (TAG \"F01\") UID ADDTO (0 1)\r\n"
           "* ESEARCH (TAG \"F01\") UID ADDTO (0 4200)\r\nn OK NOOP completed\r\n");
 }
+
+TEST_CASE("RFC 5267 §4.3.4 with QRESYNC: REMOVEFROM before the VANISHED", "[server][context]") {
+    Two t;
+    t.a_says("u UNSELECT\r\n");
+    REQUIRE(has(t.a_says("e ENABLE QRESYNC\r\n"), "e OK"));
+    REQUIRE(has(t.a_says("s SELECT INBOX\r\n"), "s OK"));
+    t.a_says("B01 UID SEARCH RETURN (UPDATE) UNDELETED\r\n");
+    REQUIRE(has(t.b_says("x STORE 1,3 +FLAGS (\\Deleted)\r\n"), "x OK"));
+    REQUIRE(has(t.b_says("x EXPUNGE\r\n"), "x OK"));
+    const std::string r = t.a_says("n NOOP\r\n");
+    INFO(r);
+    // UIDs 2 and 4 were in the result (their \Deleted never reported);
+    // UID 3 (\Deleted before the search) was not.
+    const std::size_t vanished = at(r, "* VANISHED ");
+    CHECK(at(r, "* ESEARCH (TAG \"B01\") UID REMOVEFROM (0 4)\r\n") < vanished);
+    CHECK(at(r, "* ESEARCH (TAG \"B01\") UID REMOVEFROM (0 2)\r\n") < vanished);
+    CHECK(!has(r, "REMOVEFROM (0 3)"));
+}
+
+TEST_CASE("RFC 5267 §4.3.4: this session's own MOVE and EXPUNGE", "[server][context]") {
+    Two t;
+    REQUIRE(has(t.a_says("c CREATE Other\r\n"), "c OK"));
+    t.a_says("C01 SEARCH RETURN (UPDATE) UNSEEN\r\n");  // messages 1, 2, 3
+    const std::string r = t.a_says("m MOVE 1 Other\r\n");
+    INFO(r);
+    CHECK(at(r, "* ESEARCH (TAG \"C01\") REMOVEFROM (0 1)\r\n") < at(r, "* 1 EXPUNGE\r\n"));
+    CHECK(at(r, "* 1 EXPUNGE\r\n") < at(r, "m OK "));
+    // Now messages 1 (UID 3, \Deleted) and 2 (UID 4) are unseen, 3 is seen.
+    const std::string e = t.a_says("e EXPUNGE\r\n");
+    INFO(e);
+    CHECK(e ==
+          "* ESEARCH (TAG \"C01\") REMOVEFROM (0 1)\r\n* 1 EXPUNGE\r\ne OK EXPUNGE completed\r\n");
+    CHECK(t.a_says("f SEARCH RETURN (ALL) UNSEEN\r\n") ==
+          "* ESEARCH (TAG \"f\") ALL 1\r\nf OK SEARCH completed\r\n");
+}
