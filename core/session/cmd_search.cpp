@@ -107,22 +107,6 @@ std::int64_t day_of(std::int64_t utc_seconds, std::int32_t zone_minutes) {
     return local >= 0 ? local / 86400 : (local - 86399) / 86400;
 }
 
-namespace {
-
-bool is_text_key(SearchKey k) {
-    switch (k) {
-        case SearchKey::Bcc:
-        case SearchKey::Body:
-        case SearchKey::Cc:
-        case SearchKey::From:
-        case SearchKey::Header:
-        case SearchKey::Subject:
-        case SearchKey::Text:
-        case SearchKey::To: return true;
-        default: return false;
-    }
-}
-
 // The date of an RFC 2822 Date: value ("[Day,] DD Mon YYYY ..."), as days
 // since 1970-01-01; false if it cannot be read.
 bool date_header_day(std::string_view v, std::int64_t* day) {
@@ -161,6 +145,22 @@ bool date_header_day(std::string_view v, std::int64_t* day) {
     if (!parse_date({buf, n}, &d)) return false;
     *day = days_from_civil(d.year, d.month, d.day);
     return true;
+}
+
+namespace {
+
+bool is_text_key(SearchKey k) {
+    switch (k) {
+        case SearchKey::Bcc:
+        case SearchKey::Body:
+        case SearchKey::Cc:
+        case SearchKey::From:
+        case SearchKey::Header:
+        case SearchKey::Subject:
+        case SearchKey::Text:
+        case SearchKey::To: return true;
+        default: return false;
+    }
 }
 
 }  // namespace
@@ -465,7 +465,11 @@ mime::HeaderBlock Session::load_search_header(mime::FieldNames keep) {
 // empty needle matches any message that has one.
 bool Session::header_contains(std::string_view name, std::string_view needle) {
     if (!prepare_needle(needle)) return false;
-    const mime::HeaderBlock block = load_search_header(name);
+    return block_contains(load_search_header(name), name);
+}
+
+// A field called `name` of `block` contains the prepared needle (matcher_).
+bool Session::block_contains(const mime::HeaderBlock& block, std::string_view name) {
     mime::FieldIterator it(block.fields);
     mime::HeaderField f;
     while (it.next(&f)) {

@@ -26,6 +26,7 @@
 #include "core/session/search_context.h"
 
 #include "core/base/text.h"
+#include "core/mime/header.h"
 #include "core/session/session.h"
 
 namespace tinyimapd::session {
@@ -35,13 +36,17 @@ namespace {
 // Messages a walk looks at per call (per context): a large mailbox is
 // walked over several turns of the loop, as SEARCH is.
 constexpr std::uint32_t kWalkBatch = 4096;
+// Header bytes a walk step reads for header keys before it yields (SEARCH's
+// kSearchWorkBudget).
+constexpr std::uint64_t kWalkWorkBudget = 256 * 1024;
 
 // The longest update line: tag, two sets of UidRanges::kCapacity ranges.
 constexpr std::size_t kUpdateLine = 96 + kMaxTagLength + 2 * UidRanges::kCapacity * 22;
 
 bool is_date_key(SearchKey k) {
     return k == SearchKey::Before || k == SearchKey::On || k == SearchKey::Since ||
-           k == SearchKey::SavedBefore || k == SearchKey::SavedOn || k == SearchKey::SavedSince;
+           k == SearchKey::SavedBefore || k == SearchKey::SavedOn || k == SearchKey::SavedSince ||
+           k == SearchKey::SentBefore || k == SearchKey::SentOn || k == SearchKey::SentSince;
 }
 
 void put_head(TextWriter& w, const SearchContext& c) {
@@ -50,16 +55,33 @@ void put_head(TextWriter& w, const SearchContext& c) {
 }
 
 // BEFORE ON SINCE by the internal date's own day, SAVED* by the save date's
-// UTC day (the internal date when there is none): as cmd_search.cpp.
-bool date_matches(const ContextNode& n, const store::MessageInfo& m) {
+// UTC day (the internal date when there is none), SENT* by `sent_day` (the
+// Date: field's, -1 if none): as cmd_search.cpp.
+bool date_matches(const ContextNode& n, const store::MessageInfo& m, std::int64_t sent_day) {
     std::int64_t day = day_of(m.internal_date, m.zone_minutes);
     const bool saved = n.key == SearchKey::SavedBefore || n.key == SearchKey::SavedOn ||
                        n.key == SearchKey::SavedSince;
     if (saved && m.save_date != store::kNoSaveDate) day = day_of(m.save_date, 0);
+    if (sent_day >= 0) day = sent_day;
     const auto want = static_cast<std::int64_t>(n.number);
-    if (n.key == SearchKey::Before || n.key == SearchKey::SavedBefore) return day < want;
-    if (n.key == SearchKey::On || n.key == SearchKey::SavedOn) return day == want;
+    if (n.key == SearchKey::Before || n.key == SearchKey::SavedBefore ||
+        n.key == SearchKey::SentBefore) {
+        return day < want;
+    }
+    if (n.key == SearchKey::On || n.key == SearchKey::SavedOn || n.key == SearchKey::SentOn) {
+        return day == want;
+    }
     return day >= want;
+}
+
+// A string of the program (keyword, header key's string, field name)
+// copied into c.text; false when it does not fit.
+bool context_text(SearchContext& c, std::string_view text, std::uint16_t* at, std::uint16_t* len) {
+    if (text.size() > SearchContext::kText - c.text_used) return false;
+    *at = c.text_used;
+    *len = static_cast<std::uint16_t>(text.size());
+    for (char ch : text) c.text[c.text_used++] = ch;
+    return true;
 }
 
 bool in_ranges(const SearchContext& c, const ContextNode& n, std::uint32_t uid) {
@@ -69,10 +91,26 @@ bool in_ranges(const SearchContext& c, const ContextNode& n, std::uint32_t uid) 
     return false;
 }
 
+}  // namespace
+
+const char* context_refusal(const SearchNode* nodes, std::size_t count) {
+    if (count > SearchContext::kNodes) return "Search program too large to follow";
+    for (std::size_t i = 0; i < count; ++i) {
+        switch (nodes[i].key) {
+            case SearchKey::Body:
+            case SearchKey::Text: return "BODY and TEXT are not followed";
+            case SearchKey::Older:
+            case SearchKey::Younger: return "OLDER and YOUNGER are not followed";
+            default: break;
+        }
+    }
+    return "";
+}
+
 // The kept program's node i against message m (the SEARCH matcher's rules
 // for the keys a context can keep: context_refusal()).
-bool context_matches(const SearchContext& c, std::uint32_t i, const store::MessageInfo& m,
-                     store::Mailbox& box) {
+bool Session::context_matches(const SearchContext& c, std::uint32_t i,
+                              const store::MessageInfo& m) {
     const ContextNode& n = c.nodes[i];
     switch (n.key) {
         case SearchKey::SequenceSet:
@@ -93,7 +131,7 @@ bool context_matches(const SearchContext& c, std::uint32_t i, const store::Messa
         case SearchKey::Keyword:
         case SearchKey::Unkeyword: {
             unsigned bit = 0;
-            const bool has = box.keyword_bit(c.keyword(n), false, &bit) == Status::Ok &&
+            const bool has = selected_->keyword_bit(c.keyword(n), false, &bit) == Status::Ok &&
                              (m.keywords & (std::uint64_t{1} << bit)) != 0;
             return n.key == SearchKey::Keyword ? has : !has;
         }
@@ -102,51 +140,65 @@ bool context_matches(const SearchContext& c, std::uint32_t i, const store::Messa
         case SearchKey::ModSeq: return m.modseq >= n.number;
         case SearchKey::EmailId: return n.number != 0 && m.email_id == n.number;
         case SearchKey::ThreadId: return false;
-        case SearchKey::Not: return !context_matches(c, i + 1, m, box);
+        case SearchKey::Not: return !context_matches(c, i + 1, m);
         case SearchKey::Or:
-            return context_matches(c, i + 1, m, box) ||
-                   context_matches(c, c.nodes[i + 1].end, m, box);
+            return context_matches(c, i + 1, m) || context_matches(c, c.nodes[i + 1].end, m);
         case SearchKey::And:
             for (std::uint32_t k = i + 1; k < n.end; k = c.nodes[k].end) {
-                if (!context_matches(c, k, m, box)) return false;
+                if (!context_matches(c, k, m)) return false;
             }
             return true;
+        case SearchKey::From: return context_header_contains(m, "From", c.keyword(n));
+        case SearchKey::To: return context_header_contains(m, "To", c.keyword(n));
+        case SearchKey::Cc: return context_header_contains(m, "Cc", c.keyword(n));
+        case SearchKey::Bcc: return context_header_contains(m, "Bcc", c.keyword(n));
+        case SearchKey::Subject: return context_header_contains(m, "Subject", c.keyword(n));
+        case SearchKey::Header: return context_header_contains(m, c.field(n), c.keyword(n));
         default: break;
     }
-    if (is_date_key(n.key)) return date_matches(n, m);
+    if (is_date_key(n.key)) return date_matches(n, m, context_sent_day(n, m));
     return true;  // ALL, SAVEDATESUPPORTED
 }
 
-bool program_matches(const SearchContext& c, const store::MessageInfo& m, store::Mailbox& box) {
+bool Session::program_matches(const SearchContext& c, const store::MessageInfo& m) {
     for (std::uint32_t i = 0; i < c.node_count; i = c.nodes[i].end) {
-        if (!context_matches(c, i, m, box)) return false;
+        if (!context_matches(c, i, m)) return false;
     }
     return true;
 }
 
-}  // namespace
+// The header of m, of it the fields called `name` when it is larger than
+// the window (load_search_header's rule), counted against the walk's budget.
+mime::HeaderBlock Session::context_header(const store::MessageInfo& m, std::string_view name) {
+    mime_source_.box = selected_;
+    mime_source_.message = &m;
+    std::size_t size = 0;
+    char* buf = search_window(&size);
+    mime::HeaderBlock block;
+    mime::load_header(mime_source_, 0, m.size, buf, size, &block, mime::FieldNames{&name, 1});
+    context_work_ += block.body_start;
+    return block;
+}
 
-const char* context_refusal(const SearchNode* nodes, std::size_t count) {
-    if (count > SearchContext::kNodes) return "Search program too large to follow";
-    for (std::size_t i = 0; i < count; ++i) {
-        switch (nodes[i].key) {
-            case SearchKey::Bcc:
-            case SearchKey::Body:
-            case SearchKey::Cc:
-            case SearchKey::From:
-            case SearchKey::Header:
-            case SearchKey::Subject:
-            case SearchKey::Text:
-            case SearchKey::To:
-            case SearchKey::SentBefore:
-            case SearchKey::SentOn:
-            case SearchKey::SentSince: return "Keys on the message text are not followed";
-            case SearchKey::Older:
-            case SearchKey::Younger: return "OLDER and YOUNGER are not followed";
-            default: break;
-        }
+bool Session::context_header_contains(const store::MessageInfo& m, std::string_view name,
+                                      std::string_view needle) {
+    if (!prepare_needle(needle)) return false;
+    return block_contains(context_header(m, name), name);
+}
+
+// SENTBEFORE SENTON SENTSINCE: the Date: field's day (-1 for other keys, or
+// when it cannot be read: the internal date's day is used, as SEARCH does).
+std::int64_t Session::context_sent_day(const ContextNode& n, const store::MessageInfo& m) {
+    if (n.key != SearchKey::SentBefore && n.key != SearchKey::SentOn &&
+        n.key != SearchKey::SentSince) {
+        return -1;
     }
-    return "";
+    constexpr std::string_view kDate = "Date";
+    const mime::HeaderBlock block = context_header(m, kDate);
+    std::string_view value;
+    std::int64_t day = -1;
+    if (mime::find_field(block.fields, kDate, &value) && !date_header_day(value, &day)) day = -1;
+    return day;
 }
 
 // §4.3: "An attempt to use UPDATE where a tag is already in use with a
@@ -209,11 +261,9 @@ bool Session::context_copy(SearchContext& c, const ParsedCommand& cmd, std::uint
             n.number = static_cast<std::uint64_t>(
                 days_from_civil(src.date.year, src.date.month, src.date.day));
         }
-        if (src.key == SearchKey::Keyword || src.key == SearchKey::Unkeyword) {
-            if (src.text.size() > SearchContext::kText - c.text_used) return false;
-            n.text_at = c.text_used;
-            n.text_len = static_cast<std::uint8_t>(src.text.size());
-            for (char ch : src.text) c.text[c.text_used++] = ch;
+        if (!context_text(c, src.text, &n.text_at, &n.text_len) ||
+            !context_text(c, src.field, &n.field_at, &n.field_len)) {
+            return false;
         }
         if (src.key == SearchKey::SequenceSet || src.key == SearchKey::Uid) {
             if (!context_set(c, src, largest_uid, &n)) return false;
@@ -350,6 +400,7 @@ bool Session::context_walk(SearchContext& c) {
         c.walk_modseq = selected_->highest_modseq();
         c.walk_max_uid = c.seen_uid;
     }
+    context_work_ = 0;
     UidRanges add, remove;
     auto flush = [&] {
         if (add.empty() && remove.empty()) return;
@@ -371,7 +422,8 @@ bool Session::context_walk(SearchContext& c) {
         remove.clear();
     };
     for (std::uint32_t looked = 0; c.walk_seq <= view_.exists; ++c.walk_seq, ++looked) {
-        if (looked == kWalkBatch || out_.room() < kUpdateLine + kResponseReserve) {
+        if (looked == kWalkBatch || context_work_ >= kWalkWorkBudget ||
+            out_.room() < kUpdateLine + kResponseReserve) {
             flush();
             return false;
         }
@@ -383,7 +435,7 @@ bool Session::context_walk(SearchContext& c) {
         // A new message is in the result only if this walk, cut short and
         // started again, has added it already.
         const bool was = c.result.contains(m.uid);
-        const bool now = program_matches(c, m, *selected_);
+        const bool now = program_matches(c, m);
         if (was == now) continue;
         // The result first: a change it cannot hold is not announced.
         if (!(now ? c.result.insert(m.uid) : c.result.remove(m.uid))) {

@@ -6,8 +6,9 @@
 // parser's arena, which the next command overwrites):
 // - its tag (the search correlator of every update) and whether the
 //   numbers are UIDs (UID SEARCH) or message sequence numbers (§4.3.2);
-// - a copy of the search program (kNodes compact nodes), its keywords in
-//   kText bytes, and its sequence sets as kRanges UID ranges: sequence
+// - a copy of the search program (kNodes compact nodes), its keywords,
+//   strings and field names in kText bytes, and its sequence sets as
+//   kRanges UID ranges: sequence
 //   numbers, and "*" of UID sets, are resolved when the command runs, as
 //   §4.3's errata note says ("evaluated at the time the command is
 //   received"), so later renumbering changes nothing;
@@ -18,13 +19,15 @@
 // What it cannot hold is refused with NOUPDATE (§4.3.1 lets a server refuse
 // to update "such as if an internal limit ... is reached"; the other return
 // options are still answered): a program over kNodes nodes, kText bytes of
-// keywords or kRanges ranges; a result over 64 ranges; programs with keys
-// whose answer needs the message's text (FROM TO CC BCC SUBJECT HEADER
-// BODY TEXT, the SENT* dates read from the Date: field) or the clock (OLDER,
-// YOUNGER: they change with no change to the mailbox); any SORT (§4.3.1:
-// sorted contexts may be refused while unsorted ones are served).
+// strings or kRanges ranges; a result over 64 ranges; programs with BODY or
+// TEXT (a changed message's whole text would have to be walked again) or
+// with the clock's keys (OLDER, YOUNGER: they change with no change to the
+// mailbox); any SORT (§4.3.1: sorted contexts may be refused while unsorted
+// ones are served). Header keys (FROM TO CC BCC SUBJECT HEADER, and SENT*
+// from the Date: field) are kept: a changed or new message's header is read
+// again, in SEARCH's header window, within a byte budget per walk step.
 //
-// Memory: sizeof(SearchContext) each (1 200 bytes on 64-bit targets),
+// Memory: sizeof(SearchContext) each (1 456 bytes on 64-bit targets),
 // kSearchContexts per session, in the Session object (--print-layout).
 #pragma once
 
@@ -45,17 +48,19 @@ inline constexpr std::size_t kSearchContexts = 2;
 struct ContextNode {
     imap::SearchKey key = imap::SearchKey::All;
     std::uint8_t flag_bit = 0;
-    std::uint8_t end = 0;      // one past the last descendant (pre-order)
-    std::uint8_t text_at = 0;  // KEYWORD/UNKEYWORD: the keyword in SearchContext::text
-    std::uint8_t text_len = 0;
+    std::uint8_t end = 0;     // one past the last descendant (pre-order)
     std::uint8_t set_at = 0;  // UID, sequence set: ranges[set_at .. set_at + set_count)
     std::uint8_t set_count = 0;
+    std::uint16_t text_at = 0;  // keyword, or string of a header key, in SearchContext::text
+    std::uint16_t text_len = 0;
+    std::uint16_t field_at = 0;  // HEADER's field name in SearchContext::text
+    std::uint16_t field_len = 0;
     std::uint64_t number = 0;  // LARGER SMALLER MODSEQ EMAILID; dates: day since 1970
 };
 
 struct SearchContext {
     static constexpr std::size_t kNodes = 16;
-    static constexpr std::size_t kText = 128;
+    static constexpr std::size_t kText = 256;
     static constexpr std::size_t kRanges = 16;
 
     enum class State : std::uint8_t { Free, Building, Active };
@@ -63,7 +68,7 @@ struct SearchContext {
     bool uid = false;  // UID SEARCH: updates carry UIDs
     std::uint8_t tag_length = 0;
     std::uint8_t node_count = 0;
-    std::uint8_t text_used = 0;
+    std::uint16_t text_used = 0;
     std::uint8_t range_count = 0;
     char tag[imap::kMaxTagLength] = {};
     ContextNode nodes[kNodes] = {};
@@ -82,6 +87,7 @@ struct SearchContext {
 
     std::string_view tag_view() const { return {tag, tag_length}; }
     std::string_view keyword(const ContextNode& n) const { return {text + n.text_at, n.text_len}; }
+    std::string_view field(const ContextNode& n) const { return {text + n.field_at, n.field_len}; }
 };
 
 // Why a program cannot be kept ("" if it can): a key §4.3 cannot follow here.

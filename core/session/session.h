@@ -66,6 +66,7 @@ void start_search_result(SearchResult* r, const SearchOptions& o);
 void append_partial_head(OutBuffer& out, const SearchResult& r);
 void append_range(OutBuffer& out, std::uint32_t lo, std::uint32_t hi, bool first);
 std::int64_t day_of(std::int64_t utc_seconds, std::int32_t zone_minutes);
+bool date_header_day(std::string_view v, std::int64_t* day);
 // RFC 5267 §4.3 updating contexts (search_context.cpp), for sync.cpp's
 // expunge reports: the REMOVEFROM lines of message (seq, uid), and the
 // walks started again after an expunge.
@@ -447,6 +448,12 @@ private:
     void cmd_cancelupdate(const ParsedCommand& cmd);
     bool update_contexts();
     bool context_walk(SearchContext& c);
+    bool context_matches(const SearchContext& c, std::uint32_t i, const store::MessageInfo& m);
+    bool program_matches(const SearchContext& c, const store::MessageInfo& m);
+    mime::HeaderBlock context_header(const store::MessageInfo& m, std::string_view name);
+    bool context_header_contains(const store::MessageInfo& m, std::string_view name,
+                                 std::string_view needle);
+    std::int64_t context_sent_day(const ContextNode& n, const store::MessageInfo& m);
     void search_refused_save();
     bool search_match(std::uint32_t seq, std::uint32_t index);
     bool search_date_matches(const SearchNode& n);
@@ -594,7 +601,8 @@ private:
     SavedResult dollar_;
     // RFC 5267 §4.3: updating search contexts (search_context.cpp).
     SearchContext contexts_[kSearchContexts];
-    FixedText<32> vanished_all_;  // "1:<max uid>" when the client gave no UIDs
+    std::uint64_t context_work_ = 0;  // header bytes read by this walk step
+    FixedText<32> vanished_all_;      // "1:<max uid>" when the client gave no UIDs
     // A Sync job's tagged line, sent once every change is reported.
     FixedText<kResponseLine> deferred_;
     // The message as the MIME parser reads it (core/mime), and the window
@@ -689,6 +697,7 @@ private:
     };
     NeedleBuffers needle_buffers();
     bool header_contains(std::string_view name, std::string_view needle);
+    bool block_contains(const mime::HeaderBlock& block, std::string_view name);
     char* search_window(std::size_t* size);
     void search_found(std::uint32_t number);
     void finish_search();

@@ -246,11 +246,12 @@ constexpr Step kConversation[] = {
      "ALL\r\n",
      "t7 OK SEARCH"},
     // RFC 5267 §4 CONTEXT: UPDATE contexts, their updates after this
-    // session's own STORE and EXPUNGE, NOUPDATE (text keys, SORT), CANCELUPDATE.
+    // session's own STORE and EXPUNGE (header keys read again), NOUPDATE
+    // (BODY, SORT), CANCELUPDATE.
     {"x1 UID SEARCH RETURN (UPDATE CONTEXT COUNT) UNSEEN\r\nx2 SEARCH RETURN (UPDATE MIN) "
-     "OR 1:2 KEYWORD $Y\r\nx3 SEARCH RETURN (UPDATE) BODY hello\r\nx4 SORT RETURN (UPDATE) "
-     "(DATE) UTF-8 ALL\r\nx5 STORE 1 +FLAGS ($Y \\Seen)\r\nx6 STORE 1 -FLAGS.SILENT (\\Seen)"
-     "\r\nx7 NOOP\r\n",
+     "OR 1:2 SUBJECT k OR KEYWORD $Y SENTSINCE 1-Jan-2000\r\nx3 SEARCH RETURN (UPDATE) "
+     "BODY hello\r\nx4 SORT RETURN (UPDATE) (DATE) UTF-8 ALL\r\nx5 STORE 1 +FLAGS ($Y "
+     "\\Seen)\r\nx6 STORE 1 -FLAGS.SILENT (\\Seen)\r\nx7 NOOP\r\n",
      "x7 OK"},
     {"y1 APPEND INBOX (\\Deleted) {3+}\r\nabc\r\ny2 EXPUNGE\r\n", "y2 OK"},
     {"x8 CANCELUPDATE \"x1\" \"x2\"\r\nx9 UID SEARCH RETURN (UPDATE) ALL\r\n", "x9 OK"},

@@ -203,11 +203,14 @@ TEST_CASE("RFC 5267 §4.3.1: NOUPDATE, the other options still answered", "[serv
           "* ESEARCH (TAG \"B02\") UID COUNT 1\r\n"
           "* NO [NOUPDATE \"B02\"] Sorted results are not followed; UID SEARCH can be\r\n"
           "B02 OK SORT completed\r\n");
-    // Keys that need the message text.
-    const std::string text = t.a_says("T01 SEARCH RETURN (UPDATE COUNT) SUBJECT m\r\n");
-    CHECK(at(text, "* ESEARCH (TAG \"T01\") COUNT 4\r\n") == 0);
-    CHECK(has(text, "* NO [NOUPDATE \"T01\"] "));
-    CHECK(has(text, "T01 OK SEARCH completed\r\n"));
+    // BODY and TEXT (the whole text of each changed message) are not
+    // followed, nor OLDER/YOUNGER (the clock).
+    CHECK(t.a_says("T01 SEARCH RETURN (UPDATE COUNT) OR SEEN BODY body\r\n") ==
+          "* ESEARCH (TAG \"T01\") COUNT 4\r\n"
+          "* NO [NOUPDATE \"T01\"] BODY and TEXT are not followed\r\nT01 OK SEARCH completed\r\n");
+    CHECK(has(t.a_says("T02 SEARCH RETURN (UPDATE) TEXT x\r\n"), "[NOUPDATE \"T02\"]"));
+    CHECK(has(t.a_says("T03 SEARCH RETURN (UPDATE) YOUNGER 60\r\n"),
+              "* NO [NOUPDATE \"T03\"] OLDER and YOUNGER are not followed\r\n"));
     // Two contexts per session; a third is refused.
     CHECK(t.a_says("C01 SEARCH RETURN (UPDATE) SEEN\r\n") ==
           "* ESEARCH (TAG \"C01\") ALL 4\r\nC01 OK SEARCH completed\r\n");
@@ -422,4 +425,28 @@ TEST_CASE("RFC 5267 §4.3.4: this session's own MOVE and EXPUNGE", "[server][con
           "* ESEARCH (TAG \"C01\") REMOVEFROM (0 1)\r\n* 1 EXPUNGE\r\ne OK EXPUNGE completed\r\n");
     CHECK(t.a_says("f SEARCH RETURN (ALL) UNSEEN\r\n") ==
           "* ESEARCH (TAG \"f\") ALL 1\r\nf OK SEARCH completed\r\n");
+}
+
+TEST_CASE("RFC 5267 §4.3: header keys are followed (the header read again)", "[server][context]") {
+    Two t;
+    // Subjects m0..m4: the four left are m1..m4 (UIDs 2..5).
+    CHECK(t.a_says("H01 UID SEARCH RETURN (UPDATE) OR SUBJECT m2 HEADER X-Tag blue UNSEEN\r\n") ==
+          "* ESEARCH (TAG \"H01\") UID ALL 3\r\nH01 OK SEARCH completed\r\n");
+    // No Date: field: the internal date (now) counts, as in SEARCH.
+    CHECK(t.a_says("H02 SEARCH RETURN (UPDATE) SENTSINCE 1-Jan-2021 NOT FROM carol\r\n") ==
+          "* ESEARCH (TAG \"H02\") ALL 1:4\r\nH02 OK SEARCH completed\r\n");
+    // New mail: one with the header, one without, one sent in 2020, one
+    // from carol.
+    append_to_inbox(t.w, t.b, "X-Tag: Blue sky\r\nDate: 2 Feb 2022 10:00:00 +0000\r\n\r\nx\r\n");
+    append_to_inbox(t.w, t.b, "X-Tag: red\r\nDate: 2 Feb 2020 10:00:00 +0000\r\n\r\nx\r\n");
+    append_to_inbox(t.w, t.b,
+                    "From: Carol <carol@x.org>\r\nDate: 3 Mar 2023 00:00:00 +0000\r\n\r\nx\r\n");
+    const std::string r = t.a_says("n NOOP\r\n");
+    INFO(r);
+    CHECK(at(r, "* 7 EXISTS\r\n") < at(r, "* ESEARCH (TAG \"H01\") UID ADDTO (0 6)\r\n"));
+    CHECK(has(r, "* ESEARCH (TAG \"H02\") ADDTO (0 5)\r\n"));
+    CHECK(!has(r, "ADDTO (0 7)"));
+    // A flag change re-evaluates the whole program, header keys included.
+    REQUIRE(has(t.b_says("x STORE 2,5 +FLAGS (\\Seen)\r\n"), "x OK"));
+    CHECK(has(t.a_says("n NOOP\r\n"), "* ESEARCH (TAG \"H01\") UID REMOVEFROM (0 3,6)\r\n"));
 }
