@@ -125,6 +125,15 @@ public:
         (void)token;
         return Status::Unsupported;
     }
+    // The same for sync_dir(path): Ok when it is under way (its outcome
+    // comes back from flush_done() with `token`), Unsupported or Exhausted
+    // as above (then call sync_dir()). It makes durable at least every entry
+    // change in the directory that returned before this call.
+    virtual Status sync_dir_start(std::string_view path, std::uint64_t token) {
+        (void)path;
+        (void)token;
+        return Status::Unsupported;
+    }
     // Flushes that have finished since the last call, at most `capacity`
     // (the rest on the next call); never blocks.
     virtual std::size_t flush_done(FlushDone* out, std::size_t capacity) {

@@ -1,9 +1,38 @@
 #include "core/imap/address.h"
 
 #include "core/base/text.h"
+#include "core/mime/unicase.h"
 
 namespace tinyimapd::imap {
 namespace {
+
+bool has_8bit(std::string_view s) {
+    for (char c : s) {
+        if (static_cast<unsigned char>(c) >= 0x80) return true;
+    }
+    return false;
+}
+
+// RFC 6858 §2.1 for a session without UTF-8 (ResponseWriter::downgrade):
+// an address whose local part or domain is UTF-8 cannot be written as
+// ASCII, so it becomes a display name naming the whole address (encoded
+// words of "name <mailbox@host>", or "mailbox@host" without a name) and
+// the placeholder address invalid@internationalized-address.invalid (RFC
+// 2606's reserved .invalid: a reply to it fails at once instead of going
+// astray). Text that is not UTF-8 is written as it is.
+bool downgraded_address(imap::ResponseWriter& w, std::string_view name, bool name_nil,
+                        std::string_view mailbox, std::string_view host) {
+    if (!w.downgrading() || (!has_8bit(mailbox) && !has_8bit(host))) return false;
+    if (!mime::utf8_valid(mailbox) || !mime::utf8_valid(host)) return false;
+    if (!name_nil && !mime::utf8_valid(name)) return false;
+    if (name_nil || name.empty()) {
+        w.encoded_words({mailbox, "@", host});
+    } else {
+        w.encoded_words({name, " <", mailbox, "@", host, ">"});
+    }
+    w.nil().string("invalid").string("internationalized-address.invalid");
+    return true;
+}
 
 enum class TokKind : std::uint8_t { End, Atom, Quoted, DomainLiteral, Special };
 
@@ -290,8 +319,10 @@ private:
                         std::string_view adl, bool adl_nil, std::string_view mailbox,
                         bool mailbox_nil, std::string_view host, bool host_nil) {
         w.open_list();
-        w.nstring(name, name_nil).nstring(adl, adl_nil);
-        w.nstring(mailbox, mailbox_nil).nstring(host, host_nil);
+        if (mailbox_nil || host_nil || !downgraded_address(w, name, name_nil, mailbox, host)) {
+            w.nstring(name, name_nil).nstring(adl, adl_nil);
+            w.nstring(mailbox, mailbox_nil).nstring(host, host_nil);
+        }
         w.close_list();
     }
 

@@ -20,6 +20,11 @@
 //     an unterminated group is closed at the end of the value;
 //   - a missing local part or domain is the empty string, never NIL, so a
 //     malformed address can never be read as a group marker.
+//   - downgraded (out.downgrading(): a session without UTF-8, RFC 6855 §7):
+//     an address whose local part or domain is UTF-8 is written as
+//     ("name <mailbox@host>" as encoded words, NIL, "invalid",
+//     "internationalized-address.invalid") (RFC 6858 §2.1); other UTF-8
+//     names as encoded words (ResponseWriter::downgrade).
 // Each of name, adl, mailbox and host is cut to a quarter of the work area.
 // The output is always well-formed whatever the input.
 #pragma once

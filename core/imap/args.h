@@ -37,6 +37,8 @@ public:
     // The top level of the parser's current command.
     explicit ArgReader(const Parser& parser)
         : parser_(&parser), pos_(0), end_(static_cast<std::uint32_t>(parser.arg_count())) {}
+    // An empty level (at_end() at once), for a field filled in later.
+    ArgReader() : parser_(nullptr), pos_(0), end_(0) {}
 
     bool at_end() const { return pos_ >= end_; }
     // RFC 6855: the session enabled UTF8=ACCEPT (Parser::set_utf8), so its

@@ -10,17 +10,58 @@
 namespace tinyimapd::imap {
 namespace {
 
+// One parameter whose value RFC 2231 continued: its sections joined under
+// one name at section 0 ("base", or "base*" when encoded), nothing at the
+// others (RFC 9051 §7.5.2: "concatenate, and return the resulting value as
+// a parameter"). False: not a continuation, write it as it is.
+bool write_joined(std::string_view params, std::string_view name, imap::ResponseWriter& out) {
+    const mime::Rfc2231Name n = mime::split_rfc2231_name(name);
+    if (n.section < 0) return false;
+    if (n.section > 0) return true;
+    char value[mime::kMaxParamValue];
+    std::size_t length = 0;
+    bool encoded = false;
+    mime::join_rfc2231(params, n.base, value, sizeof value, &length, &encoded);
+    FixedText<256> joined_name;
+    joined_name.put(n.base).put(encoded ? "*" : "");
+    out.string(joined_name.ok() ? joined_name.view() : name).string({value, length});
+    return true;
+}
+
+// At most this many continued values are joined per parameter list (each
+// join walks the list a few times: a header of thousands of "a*0=" must
+// not cost thousands of walks); a list with more is written as it is.
+constexpr std::size_t kMaxJoinedParams = 4;
+
+bool joinable(std::string_view params) {
+    mime::ParamIterator it(params);
+    std::string_view name, value;
+    std::size_t count = 0;
+    while (it.next(&name, &value)) {
+        if (mime::split_rfc2231_name(name).section == 0 && ++count > kMaxJoinedParams) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // body-fld-param: NIL or "(" name value ... ")"; with `add_charset`, a
-// missing charset becomes ("CHARSET" "US-ASCII").
-void write_params(std::string_view params, bool add_charset, imap::ResponseWriter& out) {
+// missing charset becomes ("CHARSET" "US-ASCII"); with `rfc2231`,
+// continued values are joined (write_joined) and a section without its
+// section 0 (no value, RFC 2231 §3) is left out.
+void write_params(std::string_view params, bool add_charset, bool rfc2231,
+                  imap::ResponseWriter& out) {
+    if (rfc2231) rfc2231 = joinable(params);
     mime::ParamIterator it(params);
     std::string_view name, value;
     bool any = false;
     bool charset = false;
     while (it.next(&name, &value)) {
+        if (rfc2231 && mime::split_rfc2231_name(name).section > 0) continue;
         if (!any) out.open_list();
         any = true;
         if (ascii::iequals(name, "charset")) charset = true;
+        if (rfc2231 && write_joined(params, name, out)) continue;
         out.string(name).string(value);
     }
     if (add_charset && !charset) {
@@ -54,7 +95,7 @@ bool content_type(std::string_view fields, char* buf, std::size_t cap, std::stri
 }
 
 // body-fld-dsp, body-fld-lang, body-fld-loc (RFC 3501 §9).
-void write_dsp_lang_loc(std::string_view fields, imap::ResponseWriter& out) {
+void write_dsp_lang_loc(std::string_view fields, bool rfc2231, imap::ResponseWriter& out) {
     std::string_view dsp;
     char buf[128];
     if (mime::find_field(fields, "Content-Disposition", &dsp)) {
@@ -64,7 +105,7 @@ void write_dsp_lang_loc(std::string_view fields, imap::ResponseWriter& out) {
             out.nil();
         } else {
             out.open_list().string(value);
-            write_params(params, false, out);
+            write_params(params, false, rfc2231, out);
             out.close_list();
         }
     } else {
@@ -95,7 +136,7 @@ void write_dsp_lang_loc(std::string_view fields, imap::ResponseWriter& out) {
 
 // "(" type subtype params id description encoding octets of a leaf.
 [[gnu::noinline]] void write_leaf_fields(const mime::HeaderBlock& h, const mime::PartInfo& info,
-                                         imap::ResponseWriter& out) {
+                                         bool rfc2231, imap::ResponseWriter& out) {
     char buf[256];
     std::string_view type, subtype, params;
     bool add_charset = info.is_text;
@@ -121,7 +162,7 @@ void write_dsp_lang_loc(std::string_view fields, imap::ResponseWriter& out) {
             break;
     }
     out.open_list().string(type).string(subtype);
-    write_params(params, add_charset, out);
+    write_params(params, add_charset, rfc2231, out);
     write_nstring_field(h.fields, "Content-ID", out);
     write_nstring_field(h.fields, "Content-Description", out);
     std::string_view enc;
@@ -136,7 +177,7 @@ void write_dsp_lang_loc(std::string_view fields, imap::ResponseWriter& out) {
 
 // " " subtype [params dsp lang loc] ")" closing a multipart.
 [[gnu::noinline]] void write_multipart_tail(const mime::HeaderBlock& h, bool extensible,
-                                            imap::ResponseWriter& out) {
+                                            bool rfc2231, imap::ResponseWriter& out) {
     char buf[256];
     std::string_view type, subtype, params;
     if (!content_type(h.fields, buf, sizeof buf, &type, &subtype, &params)) {
@@ -144,27 +185,31 @@ void write_dsp_lang_loc(std::string_view fields, imap::ResponseWriter& out) {
     }
     out.sp().string(subtype);
     if (extensible) {
-        write_params(params, false, out);
-        write_dsp_lang_loc(h.fields, out);
+        write_params(params, false, rfc2231, out);
+        write_dsp_lang_loc(h.fields, rfc2231, out);
     }
     out.close_list();
 }
 
 // " " md5 dsp lang loc (body-ext-1part) when `h` is given, and ")" closing
 // a leaf.
-[[gnu::noinline]] void write_leaf_tail(const mime::HeaderBlock* h, imap::ResponseWriter& out) {
+[[gnu::noinline]] void write_leaf_tail(const mime::HeaderBlock* h, bool rfc2231,
+                                       imap::ResponseWriter& out) {
     if (h != nullptr) {
         out.sp();
         write_nstring_field(h->fields, "Content-MD5", out);
-        write_dsp_lang_loc(h->fields, out);
+        write_dsp_lang_loc(h->fields, rfc2231, out);
     }
     out.close_list();
 }
 
 }  // namespace
 
-void StructureWriter::start(StructureItem item, std::uint64_t delivered) {
+void StructureWriter::start(StructureItem item, std::uint64_t delivered, bool join_rfc2231,
+                            bool downgrade) {
     item_ = item;
+    rfc2231_ = join_rfc2231;
+    downgrade_ = downgrade;
     top_ = 0;
     has_pending_ = false;
     root_opened_ = false;
@@ -183,6 +228,7 @@ bool StructureWriter::emit(TextWriter& out, Render render) {
     out.resume_after(static_cast<std::size_t>(skip));
     const std::size_t before = out.size();
     imap::ResponseWriter w(out);
+    w.downgrade(downgrade_);
     render(w);
     const std::size_t wrote = out.size() - before;
     const std::size_t skipped = static_cast<std::size_t>(skip) - out.skip_left();
@@ -239,7 +285,7 @@ bool StructureWriter::open_part(ByteSource& r, char* scratch, std::size_t cap, T
     } else {
         if (!emit(out, [&](imap::ResponseWriter& w) {
                 if (p.lead_sp) w.sp();
-                write_leaf_fields(h, info, w);
+                write_leaf_fields(h, info, rfc2231_, w);
             })) {
             return false;
         }
@@ -286,8 +332,9 @@ bool StructureWriter::act(ByteSource& r, char* scratch, std::size_t cap, TextWri
         case Phase::Tail: {
             mime::HeaderBlock h;
             mime::load_header(r, f.start, f.end, scratch, cap, &h);
-            if (!emit(out,
-                      [&](imap::ResponseWriter& w) { write_multipart_tail(h, extensible, w); })) {
+            if (!emit(out, [&](imap::ResponseWriter& w) {
+                    write_multipart_tail(h, extensible, rfc2231_, w);
+                })) {
                 return false;
             }
             --top_;
@@ -299,7 +346,7 @@ bool StructureWriter::act(ByteSource& r, char* scratch, std::size_t cap, TextWri
             mime::HeaderBlock h;
             if (extensible) mime::load_header(r, f.start, f.end, scratch, cap, &h);
             if (!emit(out, [&](imap::ResponseWriter& w) {
-                    write_leaf_tail(extensible ? &h : nullptr, w);
+                    write_leaf_tail(extensible ? &h : nullptr, rfc2231_, w);
                 })) {
                 return false;
             }
@@ -362,10 +409,10 @@ bool StructureWriter::lines_step(ByteSource& r, Frame& f, char* scratch, std::si
 }
 
 bool write_bodystructure(ByteSource& r, char* scratch, std::size_t scratch_size, bool extensible,
-                         TextWriter& out) {
+                         TextWriter& out, bool downgrade) {
     if (scratch_size < mime::kMinScratch) return false;
     StructureWriter w;
-    w.start(extensible ? StructureItem::BodyStructure : StructureItem::Body);
+    w.start(extensible ? StructureItem::BodyStructure : StructureItem::Body, 0, false, downgrade);
     while (w.step(r, scratch, scratch_size, out, UINT64_MAX) == StructureWriter::Progress::Budget) {
     }
     return true;

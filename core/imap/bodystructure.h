@@ -61,7 +61,14 @@ public:
 
     // Begins the answer of `item`; its first `delivered` bytes were already
     // sent (by an earlier writer or from the cache) and are not written.
-    void start(StructureItem item, std::uint64_t delivered = 0);
+    // With `join_rfc2231`, RFC 2231 continued parameter values are joined
+    // (RFC 9051 §7.5.2, an IMAP4rev2 session's answers; mime::join_rfc2231).
+    // With `downgrade`, strings holding UTF-8 are written as RFC 2047
+    // encoded words and UTF-8 addresses as RFC 6858 §2.1 placeholders (a
+    // session without UTF8=ACCEPT or IMAP4rev2: ResponseWriter::downgrade,
+    // RFC 6855 §7).
+    void start(StructureItem item, std::uint64_t delivered = 0, bool join_rfc2231 = false,
+               bool downgrade = false);
     // Writes more of the answer at the end of `out`, reading about `budget`
     // bytes of the message at most. `scratch` is at least mime::kMinScratch bytes
     // and holds nothing between calls.
@@ -112,6 +119,8 @@ private:
     bool root_opened_ = false;
     bool done_ = true;
     StructureItem item_ = StructureItem::BodyStructure;
+    bool rfc2231_ = false;
+    bool downgrade_ = false;
     std::uint64_t produced_ = 0;   // answer bytes of the pieces completed
     std::uint64_t delivered_ = 0;  // answer bytes written (>= produced_)
     std::size_t parts_ = 0;        // parts opened
@@ -122,8 +131,9 @@ private:
 
 // The whole answer at once (tests, fuzzing): BODYSTRUCTURE (`extensible`)
 // or BODY into `out`, which shows overflow as !out.ok(). False only when
-// the scratch buffer is smaller than mime::kMinScratch.
+// the scratch buffer is smaller than mime::kMinScratch. `downgrade`: as
+// StructureWriter::start's.
 [[nodiscard]] bool write_bodystructure(ByteSource& r, char* scratch, std::size_t scratch_size,
-                                       bool extensible, TextWriter& out);
+                                       bool extensible, TextWriter& out, bool downgrade = false);
 
 }  // namespace tinyimapd::imap

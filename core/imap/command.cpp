@@ -628,6 +628,139 @@ SyntaxResult parse_copy(ArgReader& r, const CommandScratch& scratch, ParsedComma
     return no_more(r);
 }
 
+// ---- NOTIFY (RFC 5465 §8) ----------------------------------------------------
+
+// events = ( "(" event *(SP event) ")" ) / "NONE"; MessageNew may carry a
+// "(" fetch-att *(SP fetch-att) ")".
+SyntaxResult read_notify_events(ArgReader& r, const CommandScratch& scratch, NotifySpec* spec,
+                                NotifyGroup* g) {
+    if (r.word("NONE")) return ok();
+    ArgReader list(r);
+    if (!r.list(&list) || list.at_end()) return bad("Expected NONE or a list of events");
+    std::string_view name;
+    while (list.atom(&name)) {
+        if (ascii::iequals(name, "MessageNew")) {
+            g->events |= kNotifyMessageNew;
+            ArgReader atts(list);
+            if (!list.list(&atts)) continue;
+            if (spec->fetch_count != 0) return bad("MessageNew's fetch attributes given twice");
+            spec->fetch_atts = atts;
+            spec->fetch_group = static_cast<std::size_t>(g - spec->groups);
+            std::string_view text;
+            while (atts.atom(&text)) {
+                if (spec->fetch_count == scratch.max_fetch_items) {
+                    return bad("Too many fetch attributes");
+                }
+                const char* why = "";
+                FetchItem& item = scratch.fetch_items[spec->fetch_count++];
+                if (!parse_fetch_att(text, &item, &why)) return bad(why, text);
+            }
+            if (!atts.at_end() || spec->fetch_count == 0) {
+                return bad("Expected fetch attributes", atts.peek_text());
+            }
+        } else if (ascii::iequals(name, "MessageExpunge")) {
+            g->events |= kNotifyMessageExpunge;
+        } else if (ascii::iequals(name, "FlagChange")) {
+            g->events |= kNotifyFlagChange;
+        } else if (ascii::iequals(name, "MailboxName")) {
+            g->events |= kNotifyMailboxName;
+        } else if (ascii::iequals(name, "SubscriptionChange")) {
+            g->events |= kNotifySubscriptionChange;
+        } else if (ascii::iequals(name, "AnnotationChange")) {
+            // §5: it needs MessageNew and MessageExpunge too (BAD first).
+            g->events |= kNotifyFlagChange;
+            spec->bad_event = true;
+        } else {
+            spec->bad_event = true;  // §3.1: NO [BADEVENT], not BAD
+        }
+    }
+    if (!list.at_end()) return bad("Expected an event name", list.peek_text());
+    // §5: FlagChange needs both message events; either needs the other.
+    const std::uint8_t m = g->events & kNotifyMessageEvents;
+    if (m != 0 && (m & (kNotifyMessageNew | kNotifyMessageExpunge)) !=
+                      (kNotifyMessageNew | kNotifyMessageExpunge)) {
+        return bad("MessageNew and MessageExpunge go together, and FlagChange needs both");
+    }
+    // §6.1: SELECTED and SELECTED-DELAYED take message events only.
+    const bool selected =
+        g->filter == NotifyFilter::Selected || g->filter == NotifyFilter::SelectedDelayed;
+    if (selected && (g->events & ~kNotifyMessageEvents) != 0) {
+        return bad("SELECTED takes message events only");
+    }
+    return ok();
+}
+
+// event-group = "(" filter-mailboxes SP events ")".
+SyntaxResult read_notify_group(ArgReader& r, const CommandScratch& scratch, NotifySpec* spec,
+                               bool* had_selected) {
+    ArgReader in(r);
+    if (!r.list(&in)) return bad("Expected an event group", r.peek_text());
+    if (spec->group_count == NotifySpec::kMaxGroups) return bad("Too many event groups");
+    NotifyGroup& g = spec->groups[spec->group_count++];
+    struct Name {
+        const char* text;
+        NotifyFilter filter;
+    };
+    static constexpr Name kFilters[] = {{"SELECTED", NotifyFilter::Selected},
+                                        {"SELECTED-DELAYED", NotifyFilter::SelectedDelayed},
+                                        {"PERSONAL", NotifyFilter::Personal},
+                                        {"INBOXES", NotifyFilter::Inboxes},
+                                        {"SUBSCRIBED", NotifyFilter::Subscribed},
+                                        {"SUBTREE", NotifyFilter::Subtree},
+                                        {"MAILBOXES", NotifyFilter::Mailboxes}};
+    std::string_view word;
+    bool known = false;
+    if (in.atom(&word)) {
+        for (const Name& n : kFilters) {
+            if (!ascii::iequals(word, n.text)) continue;
+            g.filter = n.filter;
+            known = true;
+        }
+    }
+    if (!known) return bad("Expected a mailbox filter (SELECTED, PERSONAL, SUBTREE ...)", word);
+    if (g.filter == NotifyFilter::Selected || g.filter == NotifyFilter::SelectedDelayed) {
+        if (*had_selected) return bad("Only one SELECTED or SELECTED-DELAYED group is allowed");
+        *had_selected = true;
+    }
+    if (g.filter == NotifyFilter::Subtree || g.filter == NotifyFilter::Mailboxes) {
+        // one-or-more-mailbox = mailbox / "(" mailbox *(SP mailbox) ")"
+        ArgReader names(in);
+        std::string_view one;
+        if (in.list(&names)) {
+            g.names = names;
+            while (names.astring(&one)) ++g.name_count;
+            if (!names.at_end() || g.name_count == 0) return bad("Expected mailbox names");
+        } else {
+            g.names = in;
+            if (!in.astring(&one)) return bad("Expected a mailbox name", in.peek_text());
+            g.name_count = 1;
+        }
+    }
+    const SyntaxResult s = read_notify_events(in, scratch, spec, &g);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    if (!in.at_end()) return bad("Unexpected text in an event group", in.peek_text());
+    return ok();
+}
+
+SyntaxResult parse_notify(ArgReader& r, const CommandScratch& scratch, ParsedCommand* out) {
+    NotifySpec& spec = out->notify;
+    if (r.word("NONE")) {
+        spec.none = true;
+        return no_more(r);
+    }
+    if (!r.word("SET")) {
+        return bad("Syntax: NOTIFY SET [STATUS] (filter events) ... or NOTIFY NONE");
+    }
+    spec.status = r.word("STATUS");
+    bool had_selected = false;
+    while (!r.at_end()) {
+        const SyntaxResult s = read_notify_group(r, scratch, &spec, &had_selected);
+        if (s.verdict != SyntaxVerdict::Ok) return s;
+    }
+    if (spec.group_count == 0) return bad("NOTIFY SET needs at least one event group");
+    return ok();
+}
+
 // The command table: name, id, states (RFC 3501 §3), UID form, grammar.
 constexpr CommandInfo kCommands[] = {
     {"CAPABILITY", CommandId::Capability, kStateAny, false, parse_no_args},
@@ -669,6 +802,7 @@ constexpr CommandInfo kCommands[] = {
     {"THREAD", CommandId::Thread, kStateSelected, true, parse_thread},
     {"REPLACE", CommandId::Replace, kStateSelected, true, parse_replace},  // RFC 8508 §3.5
     {"COMPRESS", CommandId::Compress, kStateAuthOrSelected, false, parse_compress},
+    {"NOTIFY", CommandId::Notify, kStateAuthOrSelected, false, parse_notify},
     {"CANCELUPDATE", CommandId::CancelUpdate, kStateSelected, false, parse_cancelupdate},
 };
 static_assert(sizeof kCommands / sizeof kCommands[0] == kCommandCount);

@@ -81,6 +81,7 @@ enum class CommandId : std::uint8_t {
     Thread,
     Replace,       // RFC 8508 (selected state)
     Compress,      // RFC 4978 (authenticated or selected)
+    Notify,        // RFC 5465 (authenticated or selected)
     CancelUpdate,  // RFC 5267 §4.3.5 (selected state)
 };
 inline constexpr std::size_t kCommandCount = static_cast<std::size_t>(CommandId::CancelUpdate) + 1;
@@ -157,6 +158,49 @@ struct AppendTarget {
     std::uint32_t number = 0;  // not star: the message number or UID
 };
 
+// RFC 5465 §3.1, §8: NOTIFY NONE, or NOTIFY SET [STATUS] event-groups.
+// Events as bits; an event this server does not offer (AnnotationChange,
+// the METADATA ones, an unknown atom) sets `bad_event` (NO [BADEVENT],
+// §3.1), checked by the session after the BAD rules of §5 and §6.1 that
+// this grammar applies.
+enum NotifyEvent : std::uint8_t {
+    kNotifyMessageNew = 1,
+    kNotifyMessageExpunge = 2,
+    kNotifyFlagChange = 4,
+    kNotifyMailboxName = 8,
+    kNotifySubscriptionChange = 16,
+};
+inline constexpr std::uint8_t kNotifyMessageEvents =
+    kNotifyMessageNew | kNotifyMessageExpunge | kNotifyFlagChange;
+enum class NotifyFilter : std::uint8_t {
+    Selected,
+    SelectedDelayed,
+    Personal,
+    Inboxes,
+    Subscribed,
+    Subtree,
+    Mailboxes,
+};
+struct NotifyGroup {
+    NotifyFilter filter = NotifyFilter::Personal;
+    std::uint8_t events = 0;  // NotifyEvent bits; 0 for NONE
+    ArgReader names;          // Subtree/Mailboxes: the astrings (a list's inside, or one)
+    std::size_t name_count = 0;
+};
+struct NotifySpec {
+    static constexpr std::size_t kMaxGroups = 8;
+    bool none = false;    // NOTIFY NONE
+    bool status = false;  // SET STATUS
+    NotifyGroup groups[kMaxGroups];
+    std::size_t group_count = 0;
+    // MessageNew's fetch-att list (in CommandScratch::fetch_items), as parsed
+    // and as the texts the client sent (the session keeps copies).
+    ArgReader fetch_atts;
+    std::size_t fetch_count = 0;
+    std::size_t fetch_group = 0;  // the group whose MessageNew carried them
+    bool bad_event = false;
+};
+
 // What an AUTHENTICATE, ID, ENABLE or SETQUOTA carries: its arguments, for
 // the handler to walk with ArgReader (the syntax is checked here).
 struct ParsedCommand {
@@ -205,6 +249,8 @@ struct ParsedCommand {
     // APPEND: the messages seen so far (MULTIAPPEND, RFC 3502).
     std::size_t append_count = 0;
     AppendTarget replace;  // REPLACE: the message replaced (RFC 8508)
+
+    NotifySpec notify;  // NOTIFY (RFC 5465)
 
     explicit ParsedCommand(const ArgReader& r) : patterns(r), store(r), rest(r) {}
 };

@@ -1,6 +1,7 @@
 #include "core/imap/encoder.h"
 
 #include "core/base/assert.h"
+#include "core/mime/encoded_word.h"
 
 namespace tinyimapd::imap {
 namespace {
@@ -127,12 +128,23 @@ void ResponseWriter::put_literal(std::string_view s) {
 }
 
 ResponseWriter& ResponseWriter::string(std::string_view s) {
+    if (downgrade_ && mime::wants_encoded_words(s)) return encoded_words({s});
     separate();
     if (string_form(s) == StringForm::Quoted) {
         put_quoted(s);
     } else {
         put_literal(s);
     }
+    return *this;
+}
+
+ResponseWriter& ResponseWriter::encoded_words(std::initializer_list<std::string_view> pieces) {
+    separate();
+    out_.put('"');
+    mime::EncodedWordWriter words(out_);
+    for (std::string_view p : pieces) words.add(p);
+    words.finish();
+    out_.put('"');
     return *this;
 }
 

@@ -34,6 +34,13 @@
 // an atom. mailbox is INBOX for any case of INBOX (RFC 3501 §5.1), else an
 // astring.
 //
+// Downgraded strings (RFC 6855 §7, RFC 6858 §2): a writer told
+// downgrade(true) writes every string() and nstring() that holds 8-bit
+// well-formed UTF-8 as a quoted string of RFC 2047 encoded words
+// (mime::EncodedWordWriter), for a session that did not enable UTF-8; 7-bit
+// strings and 8-bit strings that are not UTF-8 are written as above.
+// ENVELOPE and BODYSTRUCTURE renderers use it; nothing else does.
+//
 // LiteralStreamer sends one literal of any size (BODY[] of a large message)
 // from a ByteSource (core/base/byte_source.h) into an OutBuffer as room appears (DESIGN.md: large
 // responses are resumable jobs). The announced size is a promise: if the
@@ -48,6 +55,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string_view>
 
 #include "core/base/byte_source.h"
@@ -83,6 +91,10 @@ public:
     ResponseWriter& astring(std::string_view s);
     ResponseWriter& nstring(std::string_view s, bool is_nil);
     ResponseWriter& mailbox(std::string_view name);
+    // A quoted string of encoded words holding the concatenation of
+    // `pieces` (UTF-8), whatever the downgrade mode (RFC 6858 §2.1's
+    // display name of an address).
+    ResponseWriter& encoded_words(std::initializer_list<std::string_view> pieces);
     ResponseWriter& open_list();
     ResponseWriter& close_list();
 
@@ -118,6 +130,13 @@ public:
     // is the empty base64 challenge of AUTHENTICATE (RFC 3501 §6.2.2).
     ResponseWriter& continuation(std::string_view text);
 
+    // See "Downgraded strings" above.
+    ResponseWriter& downgrade(bool on) {
+        downgrade_ = on;
+        return *this;
+    }
+    bool downgrading() const { return downgrade_; }
+
     bool ok() const { return out_.ok() && !invalid_; }
     bool overflowed() const { return !out_.ok(); }
     bool invalid() const { return invalid_; }
@@ -136,6 +155,7 @@ private:
     std::size_t start_;
     bool need_sp_ = false;
     bool invalid_ = false;
+    bool downgrade_ = false;
 };
 
 enum class [[nodiscard]] StreamStatus : std::uint8_t{

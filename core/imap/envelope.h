@@ -8,7 +8,10 @@
 // parsed as described in address.h; sender and reply-to are the value of
 // from when absent or holding no address. Bytes are not decoded (encoded
 // words and 8-bit text pass through; ResponseWriter picks a literal when a
-// quoted string cannot carry them). A header larger than the scratch buffer
+// quoted string cannot carry them), except for a writer in downgrade mode
+// (a session without UTF-8, RFC 6855 §7): UTF-8 strings become RFC 2047
+// encoded words and UTF-8 addresses RFC 6858 §2.1 placeholders
+// (ResponseWriter::downgrade, address.h). A header larger than the scratch buffer
 // is cut at a line end (core/mime/header.h). The output is balanced and valid for any
 // input; false only when the scratch buffer is too small (< mime::kMinScratch).
 #pragma once

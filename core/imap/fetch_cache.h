@@ -38,7 +38,21 @@
 
 namespace tinyimapd::imap {
 
-enum class CachedItem : std::uint8_t { Envelope = 1, Body = 2, BodyStructure = 3, Preview = 4 };
+// BodyRev2, BodyStructureRev2: an IMAP4rev2 session's, RFC 2231 values
+// joined (StructureWriter::start). *Downgraded: a session's without
+// UTF8=ACCEPT or IMAP4rev2, UTF-8 strings as encoded words (RFC 6855 §7);
+// the plain Envelope, Body, BodyStructure are a UTF-8 session's.
+enum class CachedItem : std::uint8_t {
+    Envelope = 1,
+    Body = 2,
+    BodyStructure = 3,
+    Preview = 4,
+    BodyRev2 = 5,
+    BodyStructureRev2 = 6,
+    EnvelopeDowngraded = 7,
+    BodyDowngraded = 8,
+    BodyStructureDowngraded = 9,
+};
 
 struct FetchCacheKey {
     std::uint64_t mailbox = 0;  // identity(directory path)

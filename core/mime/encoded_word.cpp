@@ -2,9 +2,11 @@
 
 #include <cstring>
 
+#include "core/base/base64.h"
 #include "core/base/text.h"
 #include "core/mime/charset.h"
 #include "core/mime/transfer_decode.h"
+#include "core/mime/unicase.h"
 
 namespace tinyimapd::mime {
 namespace {
@@ -181,6 +183,51 @@ std::size_t decode_header_text(std::string_view value, char* out, std::size_t ca
     BufferSink sink(out, cap);
     decode_header_text(value, sink);
     return sink.size();
+}
+
+bool wants_encoded_words(std::string_view s) {
+    bool eight_bit = false;
+    for (char c : s) {
+        if (static_cast<unsigned char>(c) >= 0x80) {
+            eight_bit = true;
+            break;
+        }
+    }
+    return eight_bit && utf8_valid(s);
+}
+
+void EncodedWordWriter::add(std::string_view utf8) {
+    for (char c : utf8) add_byte(c);
+}
+
+// A full word is written when the next byte starts a character; a
+// continuation byte moves the word's end back to the start of its
+// character (RFC 2047 §5: whole characters per encoded word).
+void EncodedWordWriter::add_byte(char c) {
+    if (len_ == kWordInput) {
+        std::size_t cut = kWordInput;
+        if ((static_cast<unsigned char>(c) & 0xC0) == 0x80) {
+            while (cut > 0 && (static_cast<unsigned char>(held_[cut - 1]) & 0xC0) == 0x80) --cut;
+            if (cut > 0) --cut;  // the lead byte goes with its continuation
+            if (cut == 0) cut = kWordInput;  // not UTF-8: cut anywhere
+        }
+        flush(cut);
+    }
+    held_[len_++] = c;
+}
+
+void EncodedWordWriter::flush(std::size_t n) {
+    char b64[64];
+    const std::size_t len = base64_encode(std::string_view(held_, n), b64, sizeof b64);
+    if (wrote_) out_.put(' ');
+    out_.put("=?UTF-8?B?").put(std::string_view(b64, len)).put("?=");
+    wrote_ = true;
+    std::memmove(held_, held_ + n, len_ - n);
+    len_ -= n;
+}
+
+void EncodedWordWriter::finish() {
+    if (len_ > 0) flush(len_);
 }
 
 }  // namespace tinyimapd::mime

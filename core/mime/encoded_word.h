@@ -22,10 +22,23 @@
 // the stack), so any value length works with constant memory; the
 // buffer form writes at most `cap` bytes and never cuts a character of a
 // converted charset in half.
+//
+// The other way (RFC 6855 §7, RFC 6858: the strings of ENVELOPE and
+// BODYSTRUCTURE shown to a session that did not enable UTF-8):
+// EncodedWordWriter writes UTF-8 text as "B" encoded words
+// "=?UTF-8?B?...?=" (§4.1) separated by one SP, each at most 75
+// characters (§2: 10 + 60 + 2 = 72), each holding whole characters only
+// (§5: "Each 'encoded-word' MUST represent an integral number of
+// characters"); a decoder drops the SP between them (§6.2). The text is
+// given in pieces; 45 bytes are held on the writer.
 #pragma once
 
 #include <cstddef>
 #include <string_view>
+
+namespace tinyimapd {
+class TextWriter;
+}
 
 namespace tinyimapd::mime {
 
@@ -43,5 +56,31 @@ void decode_header_text(std::string_view value, ByteSink& sink);
 // Decodes into out[0..cap); returns the bytes written (the decoded text,
 // cut at `cap` if longer).
 std::size_t decode_header_text(std::string_view value, char* out, std::size_t cap);
+
+// True when `s` holds an 8-bit byte and is well-formed UTF-8 (RFC 3629):
+// the strings a legacy session is sent as encoded words. Other 8-bit text
+// (Latin-1 of old mail) is not UTF-8, so it is not labelled as such.
+bool wants_encoded_words(std::string_view s);
+
+class EncodedWordWriter {
+public:
+    // Input bytes per encoded word: 45 bytes are 60 base64 characters.
+    static constexpr std::size_t kWordInput = 45;
+
+    explicit EncodedWordWriter(TextWriter& out) : out_(out) {}
+    // Adds UTF-8 text (a character may span two calls).
+    void add(std::string_view utf8);
+    // Writes what is held; nothing at all when no byte was added.
+    void finish();
+
+private:
+    void add_byte(char c);
+    void flush(std::size_t n);
+
+    TextWriter& out_;
+    char held_[kWordInput] = {};
+    std::size_t len_ = 0;
+    bool wrote_ = false;
+};
 
 }  // namespace tinyimapd::mime

@@ -127,6 +127,95 @@ bool ParamIterator::next(std::string_view* name, std::string_view* value) {
     }
 }
 
+Rfc2231Name split_rfc2231_name(std::string_view name) {
+    Rfc2231Name n;
+    n.base = name;
+    std::size_t star = name.find('*');
+    if (star == std::string_view::npos || star == 0) return n;
+    std::string_view rest = ascii::tail(name, star + 1);
+    bool encoded = false;
+    if (!rest.empty() && rest.back() == '*') {
+        encoded = true;
+        rest = ascii::head(rest, rest.size() - 1);
+    }
+    if (rest.empty()) {  // "base*"
+        if (!encoded && star + 1 == name.size()) {
+            n.base = ascii::head(name, star);
+            n.encoded = true;
+        }
+        return n;
+    }
+    // Section numbers: digits without a leading zero (RFC 2231 §7), small.
+    if (rest.size() > 4 || (rest[0] == '0' && rest.size() > 1)) return n;
+    int section = 0;
+    for (char c : rest) {
+        if (c < '0' || c > '9') return n;
+        section = section * 10 + (c - '0');
+    }
+    n.base = ascii::head(name, star);
+    n.section = section;
+    n.encoded = encoded;
+    return n;
+}
+
+namespace {
+
+// RFC 2231 §7 attribute-char: what an encoded value carries as itself.
+bool is_attribute_char(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) return false;
+    return std::string_view("*'%()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
+}
+
+// Whether some section of `base` is encoded.
+bool any_encoded_section(std::string_view params, std::string_view base) {
+    ParamIterator it(params);
+    std::string_view name, value;
+    while (it.next(&name, &value)) {
+        const Rfc2231Name n = split_rfc2231_name(name);
+        if (n.section >= 0 && n.encoded && ascii::iequals(n.base, base)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+void join_rfc2231(std::string_view params, std::string_view base, char* out, std::size_t cap,
+                  std::size_t* length, bool* encoded) {
+    if (cap > kMaxParamValue) cap = kMaxParamValue;
+    const bool enc = any_encoded_section(params, base);
+    std::size_t len = 0;
+    auto put = [&](char c) {
+        if (len < cap) out[len++] = c;
+    };
+    int next = 0;
+    for (std::size_t sweep = 0; sweep < kMaxRfc2231Sweeps && len < cap; ++sweep) {
+        const int before = next;
+        ParamIterator it(params);
+        std::string_view name, value;
+        while (it.next(&name, &value) && len < cap) {
+            const Rfc2231Name n = split_rfc2231_name(name);
+            if (n.section != next || !ascii::iequals(n.base, base)) continue;
+            ++next;
+            for (char c : value) {
+                if (!enc || n.encoded || is_attribute_char(c)) {
+                    put(c);
+                    continue;
+                }
+                static constexpr char kHex[] = "0123456789ABCDEF";
+                const auto u = static_cast<unsigned char>(c);
+                if (len + 3 > cap) break;
+                put('%');
+                put(kHex[u >> 4]);
+                put(kHex[u & 15]);
+            }
+        }
+        if (next == before) break;  // the next section is missing
+    }
+    *length = len;
+    *encoded = enc;
+}
+
 bool TokenListIterator::next(std::string_view* token) {
     for (;;) {
         if (rest_.empty()) return false;

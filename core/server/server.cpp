@@ -70,12 +70,12 @@ session::SessionConfig session_config_from(const Config& c) {
     return s;
 }
 
-// Open mailboxes are a pool shared by all sessions (one entry per mailbox,
-// whoever has it open): when it is exhausted SELECT, APPEND, COPY and
-// STATUS answer NO [LIMIT] (docs/CONFIG.md `open_mailboxes`).
+// Open mailboxes: a pool shared by all sessions (docs/CONFIG.md `open_mailboxes`:
+// NO [LIMIT] when exhausted). run_once commits the groups (loop_commits).
 store::StoreLimits store_limits_from(const Config& c) {
     store::StoreLimits l;
     l.max_open_mailboxes = c.open_mailboxes;
+    l.loop_commits = true;
     return l;
 }
 
@@ -353,7 +353,7 @@ Server::Server(port::Platform& platform, const Config& config, void* block, std:
       registry_(platform.fs, platform.clock, platform.entropy, store_limits_from(config)),
       services_{
           platform.log,           passwd_,        login_guard_, platform.tls != nullptr, &registry_,
-          config.mail_dir.view(), &platform.clock} {
+          config.mail_dir.view(), &platform.clock, &notify_events_} {
     passwd_.set_hasher(platform.password);
     // A block smaller than memory_needed(): no slots, the server does not serve.
     if (!layout_.complete) return;

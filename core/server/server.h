@@ -164,6 +164,7 @@ private:
     session::TlsPool tls_pool_;                // TLS engines, lent per connection
     session::WorkAreaPool sort_pool_;          // SORT/THREAD work areas, lent per command
     session::CompressPool compress_pool_;      // COMPRESS engines, lent per connection
+    session::NotifyEvents notify_events_;      // RFC 5465 tree events, shared
     session::SessionServices services_;
 
     Slot* slots_ = nullptr;

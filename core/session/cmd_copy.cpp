@@ -140,6 +140,13 @@ void Session::run_expunge_job() {
         }
         std::size_t count = 0;
         Status st = Status::WouldBlock;
+        // Its write turn first: behind another session's transaction (a
+        // STORE group, an APPEND, a commit of the group commit) it waits,
+        // woken when the mailbox is let go (the timer below is a fallback).
+        if (!selected_->expunge_open()) {
+            if (store_turn(true) != store::Mailbox::Turn::Ready) st = Status::Busy;
+            else leave_store_turn();
+        }
         while (st == Status::WouldBlock) {  // its flushes: start_flush
             st = selected_->expunge(view_, which, nullptr, kExpungeBatch, &count,
                                     &job.expunge_from_uid, true);
@@ -172,6 +179,7 @@ void Session::run_expunge_job() {
 
 // The EXPUNGE (MOVE's or REPLACE's removal) has done its work: the answer.
 void Session::finish_expunge_job() {
+    leave_store_turn();
     const ExpungeJob& job = job_.get<ExpungeJob>();
     const bool move = job.move;
     const bool replace = job.replace_uid != 0;
@@ -191,6 +199,7 @@ void Session::finish_expunge_job() {
 
 // The EXPUNGE (or MOVE's removal) ends on a store error.
 void Session::fail_expunge_job(Status st) {
+    leave_store_turn();
     const bool move = job_.get<ExpungeJob>().move;
     const bool replace = job_.get<ExpungeJob>().replace_uid != 0;
     job_.end();

@@ -27,6 +27,8 @@ void Session::cmd_idle() {
     out_.append("+ idling\r\n");
     idling_ = true;
     parser_.expect_line();
+    // RFC 5465 §4: with NOTIFY, IDLE tells what NOTIFY asked for (its beat).
+    if (notify_.active) return;
     finish_after_sync({}, {}, {});
 }
 
@@ -64,9 +66,15 @@ void Session::cmd_enable(const ParsedCommand& cmd) {
             qresync_ = true;
             condstore_ = true;
         } else if (ascii::iequals(cap, "UTF8=ACCEPT")) {
-            if (!utf8_) w.put(" UTF8=ACCEPT");
-            utf8_ = true;
+            if (!utf8_accept_) w.put(" UTF8=ACCEPT");
+            utf8_ = utf8_accept_ = true;
             parser_.set_utf8(true);  // from the next command on
+        } else if (ascii::iequals(cap, "IMAP4rev2")) {
+            // RFC 9051 Appendix A: rev2's answers from now on; names and
+            // quoted strings in UTF-8 (§5.1, Appendix E.16) as UTF8=ACCEPT.
+            if (!rev2_) w.put(" IMAP4rev2");
+            rev2_ = utf8_ = true;
+            parser_.set_utf8(true);
         }
     }
     untagged(w.view());
@@ -76,7 +84,7 @@ void Session::cmd_enable(const ParsedCommand& cmd) {
 // ---- UTF8=ACCEPT (RFC 6855) ---------------------------------------------------
 
 bool Session::utf8_command(ParsedCommand* cmd) {
-    if (cmd->id == CommandId::Search && !cmd->search.charset.empty()) {
+    if (utf8_accept_ && cmd->id == CommandId::Search && !cmd->search.charset.empty()) {
         // §3: "MUST NOT issue a SEARCH command that contains a charset
         // specification ... SHOULD reject the command with a BAD".
         tagged("BAD", "", "SEARCH with CHARSET after ENABLE UTF8=ACCEPT");

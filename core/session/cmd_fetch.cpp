@@ -143,6 +143,10 @@ bool Session::check_set(const ParsedCommand& cmd, SetWalk* walk) {
 
 // ---- FETCH -----------------------------------------------------------------
 
+bool fetch_served(const FetchItem& item) {
+    return served(item);
+}
+
 // PREVIEW (RFC 8970 §3): the message's first readable part as preview text
 // (mime::PreviewText), found by a TextWalk that reads at most
 // kStructureBudget message bytes per call (false: not yet; the job comes
@@ -303,7 +307,7 @@ void Session::run_message_job() {
             if (job.add_flags) {
                 FlagLine w;
                 w.put(job.first_item ? "" : " ").put("FLAGS ");
-                write_flag_list(w, job.message.flags, job.message.keywords, *selected_);
+                write_flag_list(w, wire_flags(job.message.flags), job.message.keywords, *selected_);
                 if (job_.kind() == JobKind::Store && job.walk.uid && job.first_item) {
                     w.put(" UID ").put_uint(job.message.uid);
                 }
@@ -336,8 +340,13 @@ void Session::finish_message_job() {
         return;
     }
     const bool fetch = job_.kind() == JobKind::Fetch;
+    const bool notify = fetch && job_.get<FetchJob>().notify;
     job_.end();
-    (void)update_contexts();  // RFC 5267 §4.3: this session's own changes (the rest later)
+    // RFC 5267 §4.3: this session's own changes (the rest later); after
+    // NOTIFY's MessageNew FETCH too, which may have set \Seen (RFC 5465
+    // §5.1: the FETCH before the ESEARCH).
+    (void)update_contexts();
+    if (notify) return;  // RFC 5465 §5.2's unsolicited FETCH: no tagged line
     tagged("OK", "", fetch ? "FETCH completed" : "STORE completed");
 }
 
@@ -520,8 +529,26 @@ bool Session::fetch_has_flags() {
 
 std::size_t Session::MimeSource::read(std::uint64_t offset, char* out, std::size_t capacity) {
     std::size_t got = 0;
-    if (box->read(*message, offset, out, capacity, &got) != Status::Ok) return 0;
+    if (box->read(*message, offset, out, capacity, &got) != Status::Ok) {
+        failed = true;
+        return 0;
+    }
     return got;
+}
+
+// The cache's name for this session's kind of answer: a rev2 session's
+// BODY/BODYSTRUCTURE join RFC 2231 values, a session without UTF-8 gets
+// encoded words (RFC 6855 §7), so none of them is shared with the others.
+CachedItem Session::structure_cache_item(FetchKind kind) const {
+    if (kind == FetchKind::Envelope) {
+        return utf8_ ? CachedItem::Envelope : CachedItem::EnvelopeDowngraded;
+    }
+    if (kind == FetchKind::Body) {
+        return rev2_ ? CachedItem::BodyRev2 : utf8_ ? CachedItem::Body : CachedItem::BodyDowngraded;
+    }
+    return rev2_   ? CachedItem::BodyStructureRev2
+           : utf8_ ? CachedItem::BodyStructure
+                   : CachedItem::BodyStructureDowngraded;
 }
 
 // ENVELOPE, BODY, BODYSTRUCTURE of any size: the item's name, then its
@@ -544,9 +571,7 @@ bool Session::write_structure(const FetchItem& item) {
         key.uid_validity = selected_->uid_validity();
         key.uid = job.message.uid;
         key.stamp = FetchCache::stamp_of(job.message.size, job.message.internal_date);
-        key.item = item.kind == FetchKind::Envelope ? CachedItem::Envelope
-                   : item.kind == FetchKind::Body   ? CachedItem::Body
-                                                    : CachedItem::BodyStructure;
+        key.item = structure_cache_item(item.kind);
     }
     const StructureItem what = item.kind == FetchKind::Envelope ? StructureItem::Envelope
                                : item.kind == FetchKind::Body   ? StructureItem::Body
@@ -563,13 +588,13 @@ bool Session::write_structure(const FetchItem& item) {
         sj.open = true;
         sj.from_cache = cache != nullptr && cache->get(key, &cached);
         if (!sj.from_cache) {
-            structure_.start(what);
+            structure_.start(what, 0, rev2_, !utf8_);
             if (cache != nullptr) cache->begin_put(&sj.put);
         }
     } else if (sj.from_cache && !cache->get(key, &cached)) {
         // Evicted between turns: walk the message, past what was sent.
         sj.from_cache = false;
-        structure_.start(what, sj.sent);
+        structure_.start(what, sj.sent, rev2_, !utf8_);
     }
     if (sj.from_cache) {
         const std::size_t n = out_.room() < cached.size() - sj.sent
@@ -717,7 +742,7 @@ void Session::write_flags_item(FixedText<kItemReserve>& w) {
     const store::MessageInfo& m = job.message;
     FlagLine flags;
     flags.put(w.view()).put("FLAGS ");
-    write_flag_list(flags, m.flags, m.keywords, *selected_);
+    write_flag_list(flags, wire_flags(m.flags), m.keywords, *selected_);
     if (out_.room() < flags.size()) {
         job.first_item = w.view().empty();
         return;

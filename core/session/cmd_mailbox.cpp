@@ -134,6 +134,7 @@ void Session::cmd_create(const ParsedCommand& cmd) {
     code.put("MAILBOXID (");
     imap::put_object_id(code, imap::kMailboxIdPrefix, mailbox_id);
     code.put(')');
+    notify_post(NotifyEvents::Kind::Created, name);  // RFC 5465 §5.4
     tagged("OK", code.view(), "CREATE completed");
 }
 
@@ -148,6 +149,7 @@ void Session::cmd_delete(const ParsedCommand& cmd) {
         deselect();
         untagged("OK [CLOSED] The selected mailbox was deleted");
     }
+    if (st == Status::Ok) notify_post(NotifyEvents::Kind::Deleted, cmd.mailbox);  // RFC 5465 §5.4
     answer_store(st, "DELETE completed");
 }
 
@@ -164,13 +166,24 @@ void Session::cmd_rename(const ParsedCommand& cmd) {
         deselect();
         untagged("OK [CLOSED] INBOX was emptied into the new mailbox");
     }
+    // RFC 5465 §5.4: the new name with OLDNAME; RENAME INBOX makes a new
+    // mailbox and leaves INBOX (no event for INBOX).
+    if (st == Status::Ok && mail::is_inbox(cmd.mailbox)) {
+        notify_post(NotifyEvents::Kind::Created, cmd.mailbox2);
+    } else if (st == Status::Ok) {
+        notify_post(NotifyEvents::Kind::Renamed, cmd.mailbox2, cmd.mailbox);
+    }
     answer_store(st, "RENAME completed");
 }
 
 void Session::cmd_subscribe(const ParsedCommand& cmd, bool on) {
-    answer_store(
-        store::UserStore(*services_.registry, user_root_.view()).subscribe(cmd.mailbox, on),
-        on ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
+    const Status st =
+        store::UserStore(*services_.registry, user_root_.view()).subscribe(cmd.mailbox, on);
+    if (st == Status::Ok) {  // RFC 5465 §5.5
+        notify_post(on ? NotifyEvents::Kind::Subscribed : NotifyEvents::Kind::Unsubscribed,
+                    cmd.mailbox);
+    }
+    answer_store(st, on ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
 }
 
 // ---- LIST / LSUB ---------------------------------------------------------

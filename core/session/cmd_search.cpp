@@ -249,6 +249,12 @@ void Session::cmd_search(const ParsedCommand& cmd) {
     job.walk = walk;
     job.search_count = static_cast<std::uint32_t>(cmd.search_node_count);
     start_search_result(&job.result, cmd.search);
+    if (rev2_ && !job.result.esearch) {
+        // RFC 9051 §6.4.4: no result option means ALL, answered by ESEARCH
+        // (the SEARCH response is IMAP4rev1's).
+        job.result.esearch = true;
+        job.result.mask = kReturnAll;
+    }
     start_context(job.result, cmd, walk.largest_uid);
     if (job.result.esearch && (job.result.mask & ~kReturnSave) == 0) {
         // RFC 5182 §1: SAVE alone suppresses the ESEARCH response.

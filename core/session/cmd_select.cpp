@@ -2,7 +2,9 @@
 // 7162 §3.1.8, §3.2.5), CLOSE (§6.4.2) and UNSELECT (RFC 3691), and opening
 // the user's store on the first command that needs it.
 #include "core/base/text.h"
+#include "core/imap/encoder.h"
 #include "core/imap/object_id.h"
+#include "core/mail/mailbox_name.h"
 #include "core/session/session.h"
 #include "core/store/user_store.h"
 
@@ -60,8 +62,9 @@ void Session::deselect() {
     release_job_store();
     flag_scan_since_ = UINT64_MAX;
     vanished_.pending = false;
-    saved_result_.clear();  // RFC 5182 §2.1: "$" belongs to the mailbox
-    drop_contexts();        // RFC 5267 §4.3: updates end with the selection
+    saved_result_.clear();          // RFC 5182 §2.1: "$" belongs to the mailbox
+    notify_.fetched_box = nullptr;  // RFC 5465 §5.2: counted again at the next SELECT
+    drop_contexts();                // RFC 5267 §4.3: updates end with the selection
     selected_->detach(view_);
     store::UserStore(*services_.registry, user_root_.view()).close(selected_);
     selected_ = nullptr;
@@ -102,19 +105,8 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     flags_announced_ = permanent_announced_ = kNotAnnounced;
     (void)announce_keywords();
     if (read_only) untagged("OK [PERMANENTFLAGS ()] No permanent flags in read-only mode");
+    select_counts(cmd.mailbox);
     FixedText<kLine> w;
-    w.put_uint(view_.exists).put(" EXISTS");
-    untagged(w.view());
-    w.clear();
-    w.put_uint(selected_->recent_count(view_)).put(" RECENT");
-    untagged(w.view());
-    const std::uint32_t unseen = selected_->first_unseen(view_);
-    if (unseen != 0) {
-        w.clear();
-        w.put("OK [UNSEEN ").put_uint(unseen).put("] First unseen message");
-        untagged(w.view());
-    }
-    w.clear();
     w.put("OK [UIDVALIDITY ").put_uint(selected_->uid_validity()).put("] UIDs valid");
     untagged(w.view());
     w.clear();
@@ -149,6 +141,43 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     tagged("OK", code, text);
 }
 
+// SELECT's EXISTS; for IMAP4rev1 RECENT and [UNSEEN] (RFC 3501 §6.3.1), for
+// IMAP4rev2 the mailbox's LIST instead (RFC 9051 §6.3.2: "MUST return a LIST
+// response with the mailbox name", its attributes those LIST gives; RECENT
+// and UNSEEN are deprecated, Appendix E.11-12).
+void Session::select_counts(std::string_view name) {
+    FixedText<kLine> w;
+    w.put_uint(view_.exists).put(" EXISTS");
+    untagged(w.view());
+    if (rev2_) {
+        store::UserStore store(*services_.registry, user_root_.view());
+        // Room for the longest name quoted with every byte escaped.
+        FixedText<kLine + kWireName> line;
+        ResponseWriter r(line);
+        r.atom("LIST").open_list();
+        r.atom(store.mailbox_has_children(name) ? "\\HasChildren" : "\\HasNoChildren");
+        const std::uint8_t uses = store.special_use(name);
+        for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
+            if ((uses & bit) != 0) r.atom(mail::special_use_name(bit));
+        }
+        FixedText<mail::kMaxMailboxName> canonical;  // "INBOX" as INBOX is written
+        mail::normalize_mailbox(name, canonical);
+        FixedText<kWireName> wire;
+        r.close_list().string("/").mailbox(wire_name(canonical.view(), wire));
+        if (r.ok()) untagged(line.view());
+        return;
+    }
+    w.clear();
+    w.put_uint(selected_->recent_count(view_)).put(" RECENT");
+    untagged(w.view());
+    const std::uint32_t unseen = selected_->first_unseen(view_);
+    if (unseen != 0) {
+        w.clear();
+        w.put("OK [UNSEEN ").put_uint(unseen).put("] First unseen message");
+        untagged(w.view());
+    }
+}
+
 // The list of expunged runs overflowed while the mailbox was closed:
 // sequence numbers are known once the compaction that opening started has
 // ended (in steps, between turns of the loop; other clients are answered
@@ -178,9 +207,40 @@ void Session::run_select_job() {
     cmd_select(cmd, read_only);
 }
 
+// CLOSE's expunge needs the mailbox's write turn: while another session's
+// transaction holds it (a STORE group being flushed, an APPEND, a \Recent
+// commit) CLOSE waits, woken when it is let go (or after a retry timer), and
+// runs again then; it is never refused because another session is busy.
+// True: the turn is ours now.
+bool Session::close_turn() {
+    const bool ready = store_turn(true) == store::Mailbox::Turn::Ready;
+    if (ready) {
+        leave_store_turn();
+        job_.waiting_since_ms = job_.retry_at_ms = 0;
+        return true;
+    }
+    if (retry_later()) {
+        // start() clears the timer retry_later() set: the wait goes on.
+        const std::uint64_t since = job_.waiting_since_ms, retry = job_.retry_at_ms;
+        job_.start<CloseJob>(JobKind::Close);
+        job_.waiting_since_ms = since;
+        job_.retry_at_ms = retry;
+        return false;
+    }
+    leave_store_turn();
+    tagged("NO", "INUSE", "Mailbox in use; try again later");
+    return false;
+}
+
+void Session::run_close_job() {
+    job_.end();  // the timer stays: cmd_close may wait again
+    cmd_close(true);
+}
+
 // RFC 3501 §6.4.2: CLOSE expunges silently (no untagged EXPUNGE) when the
 // mailbox is read-write; RFC 3691 UNSELECT never expunges.
 void Session::cmd_close(bool expunge) {
+    if (expunge && !view_.read_only && !close_turn()) return;
     if (expunge && !view_.read_only) {
         std::uint32_t uids[kExpungeBatch];
         std::size_t count = kExpungeBatch;

@@ -64,6 +64,13 @@ constexpr std::size_t kMaxReferences = 32;
 // Work space for one address's parts (first_address: a quarter each).
 constexpr std::size_t kAddressWork = 4 * imap::kSortTextMax;
 
+// The sort cache's buffer, from the end of an area at least kCacheMinArea
+// large (smaller areas sort without the cache).
+constexpr std::size_t kSortCacheBuffer = 32 * 1024;
+constexpr std::size_t kCacheMinArea = 256 * 1024;
+static_assert(store::SortCacheEntry::kMaxSubject == imap::kSortTextMax);
+static_assert(store::SortCacheEntry::kMaxRefs == kMaxReferences);
+
 constexpr std::string_view kSortFields[] = {"Subject", "From",       "To",         "Cc",
                                             "Date",    "Message-ID", "References", "In-Reply-To"};
 
@@ -114,6 +121,61 @@ std::string_view address_key(std::string_view value, bool display, char* out) {
         }
     }
     return prepared({text, sink.len}, out);
+}
+
+// Whether every key of `p` is in a SortCacheEntry or the index.
+bool cacheable(const SortProgram& p) {
+    for (std::size_t k = 0; k < p.count; ++k) {
+        const SortKey key = p.criteria[k].key;
+        if (key != SortKey::Arrival && key != SortKey::Size && key != SortKey::Date &&
+            key != SortKey::Subject) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// The message's keys from its header, as the cache keeps them: the sent
+// date (RFC 5256 §2.2: the internal date when none can be read), the base
+// subject (§2.1) prepared and cut to kSortTextMax, the reply mark, the
+// Message-ID's hash and the last kMaxReferences references (REFERENCES
+// step 1: References, else In-Reply-To's first ID), oldest first.
+void header_entry(const store::MessageInfo& m, const mime::HeaderBlock& block,
+                  store::SortCacheEntry* e) {
+    std::string_view v;
+    e->uid = m.uid;
+    e->sent = m.internal_date;
+    if (mime::find_field(block.fields, "Date", &v)) (void)parse_sent_date(v, &e->sent);
+    e->reply = false;
+    char base[mime::kBaseSubjectMax];
+    std::size_t n = 0;
+    if (mime::find_field(block.fields, "Subject", &v)) {
+        n = mime::base_subject(v, base, sizeof base, &e->reply);
+    }
+    e->subject_size = static_cast<std::uint16_t>(prepared({base, n}, e->subject).size());
+    char id[mime::kMessageIdMax];
+    std::size_t len = 0;
+    e->message_id = 0;
+    if (mime::find_field(block.fields, "Message-ID", &v) &&
+        (len = mime::first_message_id(v, id)) != 0) {
+        e->message_id = id_hash({id, len});
+    }
+    std::uint64_t refs[kMaxReferences];
+    std::size_t seen = 0;
+    if (mime::find_field(block.fields, "References", &v)) {
+        mime::MessageIdIterator it(v);
+        while (it.next(id, &len)) refs[seen++ % kMaxReferences] = id_hash({id, len});
+    }
+    if (seen == 0 && mime::find_field(block.fields, "In-Reply-To", &v) &&
+        (len = mime::first_message_id(v, id)) != 0) {
+        refs[seen++] = id_hash({id, len});
+    }
+    const std::size_t count = seen < kMaxReferences ? seen : kMaxReferences;
+    // Oldest first: the ring's order from where the next write would go.
+    for (std::size_t r = 0; r < count; ++r) {
+        e->refs[r] = refs[(seen - count + r) % kMaxReferences];
+    }
+    e->ref_count = static_cast<std::uint8_t>(count);
 }
 
 }  // namespace
@@ -196,6 +258,11 @@ bool Session::sort_take_area(SortJob& job) {
     job_.retry_at_ms = 0;
     char* area = job.area;
     std::size_t size = job.pool->area_size();
+    job.cached_keys = cacheable(job.program);
+    if (job.cached_keys && size >= kCacheMinArea) {
+        size -= kSortCacheBuffer;
+        (void)job.cache.open(*selected_, area + size, kSortCacheBuffer);
+    }
     if (job_.kind() == JobKind::Thread) {
         // One ThreadMessage and one ThreadExtra per message of the mailbox.
         job.capacity = view_.exists;
@@ -223,12 +290,13 @@ void Session::sort_gather(SortJob& job) {
     for (std::uint32_t batch = 0; batch < kSortBatch; ++batch) {
         if (job.result.work >= kSortWorkBudget) return;
         if (job.walk.next_position > view_.exists) {
-            job.phase = job_.kind() == JobKind::Sort ? SortJob::Phase::Order : SortJob::Phase::Rank;
+            sort_gathered(job);
             return;
         }
         const std::uint32_t seq = job.walk.next_position;
         const SearchStep step = search_next(job);
         if (step == SearchStep::Suspended) return;  // this message again, in the next batch
+        if (step == SearchStep::NoMatch) job.cache.skip(job.message.uid);
         if (step == SearchStep::Match && !sort_collect(job, seq)) {
             job.full = true;
             sort_end(job);
@@ -237,20 +305,64 @@ void Session::sort_gather(SortJob& job) {
     }
 }
 
+// Every match gathered: the cache's last entries written (an expunge-worn
+// cache emptied, to be built again by the next SORT), then the order.
+void Session::sort_gathered(SortJob& job) {
+    if (job.cache.is_open()) {
+        (void)job.cache.flush();
+        if (job.cache.stale()) job.cache.reset();
+        job.cache.close();
+    }
+    job.phase = job_.kind() == JobKind::Sort ? SortJob::Phase::Order : SortJob::Phase::Rank;
+}
+
 // The keys of one match into the area; false when it is full.
 bool Session::sort_collect(SortJob& job, std::uint32_t seq) {
+    const std::uint32_t number = job.walk.uid ? job.message.uid : seq;
+    if (job.cached_keys) return sort_collect_entry(job, seq, number);
     const mime::HeaderBlock block = load_search_header(
         mime::FieldNames{kSortFields, sizeof kSortFields / sizeof kSortFields[0]});
-    const std::uint32_t number = job.walk.uid ? job.message.uid : seq;
-    if (job_.kind() == JobKind::Thread) {
-        if (job.matched == job.capacity) return false;  // cannot happen: one per message
-        job.messages[job.matched].number = number;
-        return thread_collect(job, block);
-    }
     SortValue values[kSortKeyCount];
     char texts[kSortKeyCount][kSortTextMax];
     (void)sort_values(block, values, texts);
     if (!job.table.add(seq, number, values)) return false;
+    return sort_added(job);
+}
+
+// A match whose keys are a SortCacheEntry's: the cache's, or read from the
+// header (and added to the cache when the header was read whole).
+bool Session::sort_collect_entry(SortJob& job, std::uint32_t seq, std::uint32_t number) {
+    store::SortCacheEntry e;
+    if (!job.cache.find(job.message.uid, &e)) {
+        mime_source_.failed = false;
+        const mime::HeaderBlock block = load_search_header(
+            mime::FieldNames{kSortFields, sizeof kSortFields / sizeof kSortFields[0]});
+        header_entry(job.message, block, &e);
+        if (mime_source_.failed || block.truncated || job.message.expunged) {
+            job.cache.skip(e.uid);
+        } else {
+            (void)job.cache.add(e);
+        }
+    }
+    if (job_.kind() == JobKind::Thread) {
+        if (job.matched == job.capacity) return false;  // cannot happen: one per message
+        job.messages[job.matched].number = number;
+        return thread_collect(job, e);
+    }
+    SortValue values[kSortKeyCount];
+    for (std::size_t k = 0; k < job.program.count; ++k) {
+        switch (job.program.criteria[k].key) {
+            case SortKey::Arrival: values[k].number = job.message.internal_date; break;
+            case SortKey::Size: values[k].number = job.message.size; break;
+            case SortKey::Date: values[k].number = e.sent; break;
+            default: values[k].text = {e.subject, e.subject_size}; break;  // SUBJECT
+        }
+    }
+    if (!job.table.add(seq, number, values)) return false;
+    return sort_added(job);
+}
+
+bool Session::sort_added(SortJob& job) {
     ++job.matched;
     // Every match, in mailbox order (SavedResult::add's).
     if ((job.result.mask & kReturnSave) != 0 && saves_every_match(job.result.mask)) {
@@ -305,56 +417,26 @@ bool Session::sort_values(const mime::HeaderBlock& block, SortValue* values,
 }
 
 // THREAD: the message's sent date, base subject (into the table, to be
-// ranked), reply mark, Message-ID and references (RFC 5256 §2.1, §2.2,
-// REFERENCES step 1: References, else In-Reply-To's first ID).
-bool Session::thread_collect(SortJob& job, const mime::HeaderBlock& block) {
+// ranked), reply mark, Message-ID and references (header_entry).
+bool Session::thread_collect(SortJob& job, const store::SortCacheEntry& e) {
     const std::uint32_t i = job.matched;
     ThreadMessage& t = job.messages[i];
     ThreadExtra& x = job.extras[i];
     x = ThreadExtra{};
-    std::string_view v;
-    t.sent = job.message.internal_date;
-    if (mime::find_field(block.fields, "Date", &v)) (void)parse_sent_date(v, &t.sent);
+    t.sent = e.sent;
     t.subject = 0;
-    t.reply = false;
-    char base[mime::kBaseSubjectMax];
-    std::size_t n = 0;
-    if (mime::find_field(block.fields, "Subject", &v)) {
-        n = mime::base_subject(v, base, sizeof base, &t.reply);
-    }
-    char text[kSortTextMax];
+    t.reply = e.reply;
     SortValue value;
-    value.text = prepared({base, n}, text);
+    value.text = {e.subject, e.subject_size};
     if (!job.table.add(i, t.number, &value)) return false;
     if (job.algorithm == ThreadAlgorithm::References) {
-        char id[mime::kMessageIdMax];
-        std::size_t len = 0;
-        if (mime::find_field(block.fields, "Message-ID", &v) &&
-            (len = mime::first_message_id(v, id)) != 0) {
-            x.id = id_hash({id, len});
-        }
-        std::uint64_t refs[kMaxReferences];
-        std::size_t count = 0, seen = 0;
-        if (mime::find_field(block.fields, "References", &v)) {
-            mime::MessageIdIterator it(v);
-            while (it.next(id, &len)) refs[seen++ % kMaxReferences] = id_hash({id, len});
-        }
-        if (seen == 0 && mime::find_field(block.fields, "In-Reply-To", &v) &&
-            (len = mime::first_message_id(v, id)) != 0) {
-            refs[seen++] = id_hash({id, len});
-        }
-        count = seen < kMaxReferences ? seen : kMaxReferences;
-        // Oldest first: the ring's order from where the next write would go.
-        std::uint64_t ordered[kMaxReferences];
-        for (std::size_t r = 0; r < count; ++r) {
-            ordered[r] = refs[(seen - count + r) % kMaxReferences];
-        }
+        x.id = e.message_id;
         const char* kept = job.table.blob(
-            {static_cast<const char*>(static_cast<const void*>(ordered)), count * 8});
+            {static_cast<const char*>(static_cast<const void*>(e.refs)), e.ref_count * 8u});
         if (kept == nullptr) return false;
         x.refs = static_cast<std::uint32_t>(kept - job.table.records_begin());
-        x.ref_count = static_cast<std::uint32_t>(count);
-        job.references += count;
+        x.ref_count = e.ref_count;
+        job.references += e.ref_count;
     }
     ++job.matched;
     return true;

@@ -288,7 +288,7 @@ bool Session::write_store_answer() {
     const char* sep = "";
     if (!job.silent || failed) {
         w.put("FLAGS ");
-        write_flag_list(w, m.flags, m.keywords, *selected_);
+        write_flag_list(w, wire_flags(m.flags), m.keywords, *selected_);
         sep = " ";
     }
     // RFC 7162 §3.2.4: with CONDSTORE on, UID and MODSEQ in every answer.

@@ -16,6 +16,9 @@ namespace tinyimapd::session {
 
 inline constexpr std::size_t kItemReserve = 512;  // room needed to write one short item
 
+// FETCH answers this item (cmd_fetch.cpp); NOTIFY's MessageNew uses it too.
+bool fetch_served(const FetchItem& item);
+
 // Numbers added in ascending order, written as a sequence-set ("2:4,7")
 // into a bounded text; add() is false once it would not fit.
 // The run being extended lives in `run`, so a job can go on with it later.

@@ -22,6 +22,7 @@ const Session::StepRow Session::kSteps[] = {
     {JobKind::Copy, &Session::run_copy_job, false},
     {JobKind::Append, &Session::run_append_job, false},
     {JobKind::Select, &Session::run_select_job, false},  // no view yet
+    {JobKind::Close, &Session::run_close_job, false},    // ends the view itself
     {JobKind::Sort, &Session::run_sort, true},
     {JobKind::Thread, &Session::run_sort, true},
 };
@@ -39,14 +40,17 @@ bool Session::between_responses() {
 
 void Session::release_job_store() {
     if (job_.kind() == JobKind::StoreApply) end_store_txn();
-    if (job_.kind() == JobKind::Fetch) leave_store_turn();
+    if (job_.kind() == JobKind::Fetch || job_.kind() == JobKind::Close) leave_store_turn();
     if (job_.kind() == JobKind::Fetch && fetch_job().seen_txn) {  // \Seen waits for its commit
         fetch_job().seen_txn = false;
         forget_flush();  // a flush still under way is nobody's now
         if (selected_ != nullptr) selected_->abort_store(&store_commit_);
     }
     if (job_.kind() == JobKind::Copy) end_copy_job(Status::Closed);  // ends the job
-    if (job_.kind() == JobKind::Expunge) end_expunge_txn();
+    if (job_.kind() == JobKind::Expunge) {
+        leave_store_turn();
+        end_expunge_txn();
+    }
 }
 
 void Session::end_job() {

@@ -37,6 +37,7 @@
 #include "core/session/protocol_names.h"
 #include "core/session/work_area_pool.h"
 #include "core/store/mailbox.h"
+#include "core/store/sort_cache.h"
 
 namespace tinyimapd::session {
 
@@ -56,6 +57,7 @@ enum class JobKind : std::uint8_t {
     Copy,
     Append,
     Select,  // SELECT/EXAMINE waiting for the compaction that opening started
+    Close,   // CLOSE waiting for its write turn (another session's transaction)
     Sort,    // SORT (cmd_sort.cpp): SEARCH's walk, then the order, then the answer
     Thread,  // THREAD, likewise
 };
@@ -109,6 +111,7 @@ struct FetchJob : MessageJob {
     std::uint64_t seen_modseq = 0;  // the \Seen change's modseq (seen_txn)
     bool modseq_asked = false;
     bool modseq_implied = false;
+    bool notify = false;  // NOTIFY's MessageNew (RFC 5465 §5.2): no tagged line
 };
 
 // STORE (cmd_store.cpp, RFC 3501 §6.4.6): the changes as StoreApply (one
@@ -192,7 +195,10 @@ struct SearchJob : MessageJob {
 // the job ends), then the order in bounded steps, then the answer.
 // THREAD's area holds, from its start, one ThreadMessage and one
 // ThreadExtra per message of the mailbox, then the SortTable that ranks the
-// base subjects (and keeps the references), then the tree.
+// base subjects (and keeps the references), then the tree. A program whose
+// keys the sort cache holds (store/sort_cache.h: ARRIVAL DATE SIZE SUBJECT,
+// THREAD) keeps the area's last kSortCacheBuffer bytes for the cache's
+// reads and writes.
 struct ThreadExtra {
     std::uint64_t id = 0;    // Message-ID's hash, 0: none
     std::uint32_t refs = 0;  // offset in the area of the references' hashes
@@ -212,6 +218,7 @@ struct SortJob : SearchJob {
     Phase phase = Phase::Area;
     bool full = false;       // the area could not hold every match: NO [LIMIT]
     bool answering = false;  // "* SORT"/"* THREAD" is out, its line not ended
+    bool cached_keys = false;  // the keys come from a SortCacheEntry (cache or header)
     SortProgram program;
     ThreadAlgorithm algorithm = ThreadAlgorithm::OrderedSubject;
     SortTable table;
@@ -223,6 +230,7 @@ struct SortJob : SearchJob {
     ThreadMessage* messages = nullptr;
     ThreadExtra* extras = nullptr;
     ThreadWork tree;
+    store::SortCache cache;    // open while gathering, when the area has room for it
 };
 
 // A LIST or LSUB answering mailbox by mailbox (cmd_mailbox.cpp): the
@@ -299,6 +307,10 @@ struct SelectJob {
     static constexpr bool runs(JobKind k) { return k == JobKind::Select; }
     bool read_only = false;
 };
+// CLOSE run again once the mailbox's write turn is its own (cmd_select.cpp).
+struct CloseJob {
+    static constexpr bool runs(JobKind k) { return k == JobKind::Close; }
+};
 
 template <class... T>
 constexpr std::size_t max_size_of() {
@@ -308,7 +320,7 @@ constexpr std::size_t max_size_of() {
 }
 inline constexpr std::size_t kJobStorage =
     max_size_of<FetchJob, StoreJob, SearchJob, ListJob, CopyJob, ExpungeJob, ResyncJob, SyncJob,
-                AppendJob, SelectJob, SortJob>();
+                AppendJob, SelectJob, CloseJob, SortJob>();
 // Every session carries this much for its job: keep it small (the FETCH
 // engine's buffers live in Session, shared by the kinds that stream).
 static_assert(kJobStorage <= 1024, "a job context grew: check what it holds");

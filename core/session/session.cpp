@@ -69,9 +69,10 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     awaiting_sasl_ = false;
     condstore_ = false;
     qresync_ = false;
-    utf8_ = false;
+    utf8_ = utf8_accept_ = rev2_ = false;
     parser_.set_utf8(false);
     idling_ = false;
+    notify_.active = false;
     flag_scan_since_ = UINT64_MAX;
     vanished_.pending = false;
     selected_ = nullptr;
@@ -294,6 +295,7 @@ const Session::HandlerRow Session::kHandlers[kCommandCount] = {
     // RFC 8508: APPEND's streamed literal, then the replaced message's expunge.
     {CommandId::Replace, [](Session& s, const ParsedCommand&) { s.append_finish(); }},
     {CommandId::Compress, [](Session& s, const ParsedCommand& c) { s.cmd_compress(c); }},
+    {CommandId::Notify, [](Session& s, const ParsedCommand& c) { s.cmd_notify(c); }},
     {CommandId::CancelUpdate, [](Session& s, const ParsedCommand& c) { s.cmd_cancelupdate(c); }},
 };
 
@@ -353,7 +355,7 @@ bool Session::allowed_in_state(const CommandInfo& info) {
 bool Session::check_syntax(ParsedCommand* cmd) {
     const SyntaxResult r = parse_command(parser_, scratch_, cmd);
     if (r.verdict == SyntaxVerdict::Ok) return true;
-    if (r.verdict == SyntaxVerdict::BadCharset && utf8_ && cmd->id == CommandId::Search) {
+    if (r.verdict == SyntaxVerdict::BadCharset && utf8_accept_ && cmd->id == CommandId::Search) {
         // RFC 6855 §3: after ENABLE UTF8=ACCEPT any SEARCH charset is BAD.
         tagged("BAD", "", "SEARCH with CHARSET after ENABLE UTF8=ACCEPT");
         return false;
@@ -393,7 +395,7 @@ void Session::report_syntax(const SyntaxResult& r) {
 // UNAUTHENTICATE (RFC 8437) in every state (§3 allows advertising it before
 // authentication).
 void Session::write_capabilities(TextWriter& w) const {
-    w.put("IMAP4rev1 ");
+    w.put("IMAP4rev1 IMAP4rev2 ");  // RFC 9051 Appendix A: rev2 after ENABLE
     w.put(config_.literal_plus ? "LITERAL+" : "LITERAL-");
     w.put(
         " SASL-IR UNSELECT UIDPLUS MOVE BINARY ESEARCH ID ENABLE IDLE "
@@ -415,6 +417,7 @@ void Session::write_capabilities(TextWriter& w) const {
     w.put(" PREVIEW");      // RFC 8970
     w.put(" REPLACE");      // RFC 8508
     w.put(" UTF8=ACCEPT");  // RFC 6855
+    w.put(" NOTIFY");       // RFC 5465
     w.put(" OBJECTID");     // RFC 8474
     if (services_.compress_pool != nullptr) w.put(" COMPRESS=DEFLATE");  // RFC 4978
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
@@ -474,7 +477,8 @@ void Session::cmd_unauthenticate() {
     release_reservation();
     condstore_ = false;
     qresync_ = false;
-    utf8_ = false;
+    utf8_ = utf8_accept_ = rev2_ = false;
+    notify_.active = false;  // RFC 5465 §3.1: until the connection closes, or the login
     parser_.set_utf8(false);
     log_line(port::LogLevel::Info, "unauthenticate: user=", {user_, user_length_});
     user_length_ = 0;
@@ -656,6 +660,12 @@ std::uint64_t Session::deadline() const {
     if (job_.active() && job_.retry_at_ms != 0) {
         return job_.retry_at_ms < logout ? job_.retry_at_ms : logout;
     }
+    if (notify_between_commands()) {
+        // RFC 5465: the next beat, or at once while the selected mailbox
+        // or the tree events may have news (notify_beat).
+        const std::uint64_t beat = notify_.next_beat_ms;
+        return beat < logout ? beat : logout;
+    }
     if (idling_ && selected_ != nullptr) {
         const std::uint64_t beat = idle_beat();
         return beat < logout ? beat : logout;
@@ -682,6 +692,12 @@ void Session::tick(std::uint64_t now_ms) {
     if (now_ms >= logout_at()) {
         // RFC 3501 §5.4 autologout.
         bye("Autologout; idle for too long");
+        return;
+    }
+    // RFC 5465 §4: with NOTIFY, between commands and while idling, what
+    // the client asked for (and nothing else).
+    if (notify_.active) {
+        if (notify_between_commands()) notify_beat();
         return;
     }
     // RFC 2177: an idling client hears of changes as they happen.
@@ -835,6 +851,7 @@ void Session::write_layout(TextWriter& w) {
         {"SEARCHRES result and the command's $ (RFC 5182)", sizeof saved_result_ + sizeof dollar_},
         {"updating search contexts (RFC 5267 §4.3)", sizeof contexts_},
         {"PREVIEW text (RFC 8970)", sizeof preview_},
+        {"NOTIFY state (RFC 5465)", sizeof notify_},
         {"Parser", sizeof parser_},
     };
     w.put("  Session object: ").put_uint(sizeof(Session)).put(" bytes, of which:\n");

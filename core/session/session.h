@@ -42,6 +42,7 @@
 #include "core/session/command_pool.h"
 #include "core/session/compress_pool.h"
 #include "core/session/jobs.h"
+#include "core/session/notify.h"
 #include "core/session/protocol_names.h"
 #include "core/session/quota_reservations.h"
 #include "core/session/search_context.h"
@@ -120,11 +121,12 @@ struct SessionServices {
     port::Log& log;
     const PasswdDb& passwd;
     LoginGuard& login_guard;
-    bool tls_available = false;           // STARTTLS can be offered
-    store::Registry* registry = nullptr;  // the mail store; nullptr: none
-    std::string_view mail_dir;            // users' roots are mail_dir/<user>
-    port::Clock* clock = nullptr;         // INTERNALDATE of APPENDed messages
-    char* stream_scratch = nullptr;       // staging for streamed literals (shared)
+    bool tls_available = false;             // STARTTLS can be offered
+    store::Registry* registry = nullptr;    // the mail store; nullptr: none
+    std::string_view mail_dir;              // users' roots are mail_dir/<user>
+    port::Clock* clock = nullptr;           // INTERNALDATE of APPENDed messages
+    NotifyEvents* notify_events = nullptr;  // RFC 5465 tree events (shared); nullptr: none
+    char* stream_scratch = nullptr;         // staging for streamed literals (shared)
     std::size_t stream_scratch_size = 0;
     FetchCache* fetch_cache = nullptr;  // ENVELOPE/BODYSTRUCTURE answers (shared); nullptr: none
     QuotaReservations* reservations = nullptr;  // APPENDs in flight, per slot (shared)
@@ -254,6 +256,26 @@ private:
     std::uint64_t idle_beat() const;
     std::uint64_t logout_at() const;  // RFC 3501 §5.4 autologout instant
     void cmd_enable(const ParsedCommand& cmd);
+    // NOTIFY (RFC 5465, cmd_notify.cpp).
+    void cmd_notify(const ParsedCommand& cmd);
+    bool notify_copy_fetch(const ParsedCommand& cmd);
+    bool notify_copy_groups(const ParsedCommand& cmd);
+    bool notify_expand();
+    bool notify_watch(std::string_view name, std::uint8_t events);
+    bool notify_matches(std::string_view name, std::uint8_t event);
+    std::uint8_t notify_message_events(std::string_view name);
+    bool notify_between_commands() const;
+    void notify_beat();
+    bool notify_tree_events();
+    bool notify_tree_event(const NotifyEvents::Event& e);
+    bool notify_list_line(std::string_view name, std::uint8_t attrs, std::string_view old_name);
+    std::uint8_t notify_attrs(std::string_view name);
+    bool notify_peek(NotifyState::Watch& w, bool report);
+    bool notify_status_line(std::string_view name, const store::StatusInfo& info,
+                            std::uint16_t items);
+    void notify_selected();
+    void notify_overflow();
+    void notify_post(NotifyEvents::Kind kind, std::string_view name, std::string_view old = {});
     void cmd_id(const ParsedCommand& cmd);
     void cmd_namespace();
     // QUOTA (cmd_ext.cpp, RFC 9208).
@@ -275,8 +297,16 @@ private:
     bool open_user_store();
     void deselect();
     void cmd_select(const ParsedCommand& cmd, bool read_only);
+    void select_counts(std::string_view name);
+    // The flags a FETCH shows: RFC 9051 Appendix E.12, no \\Recent for an
+    // IMAP4rev2 session.
+    std::uint8_t wire_flags(std::uint8_t flags) const {
+        return rev2_ ? static_cast<std::uint8_t>(flags & ~mail::kRecent) : flags;
+    }
     void select_later(store::Mailbox* box, bool read_only);
     void run_select_job();
+    void run_close_job();
+    bool close_turn();
     void cmd_close(bool expunge);
     // Change reports: EXISTS, EXPUNGE, FETCH FLAGS, QRESYNC (sync.cpp).
     void resync(const QresyncParams& p);
@@ -403,6 +433,7 @@ private:
     void write_flags_item(FixedText<512>& w);
     void stream_plain_section(const FetchItem& item, FixedText<512>& w);
     bool write_structure(const FetchItem& item);
+    imap::CachedItem structure_cache_item(imap::FetchKind kind) const;
     bool write_preview();
     bool find_section_step(const SectionSpec& section);
     bool binary_lookup_step(const FetchItem& item);
@@ -421,7 +452,10 @@ private:
     bool sort_collect(SortJob& job, std::uint32_t seq);
     bool sort_values(const mime::HeaderBlock& block, SortValue* values,
                      char (*texts)[kSortTextMax]);
-    bool thread_collect(SortJob& job, const mime::HeaderBlock& block);
+    bool sort_collect_entry(SortJob& job, std::uint32_t seq, std::uint32_t number);
+    bool sort_added(SortJob& job);
+    void sort_gathered(SortJob& job);
+    bool thread_collect(SortJob& job, const store::SortCacheEntry& e);
     void sort_ordered(SortJob& job);
     bool thread_ranked(SortJob& job);
     void thread_link(SortJob& job);
@@ -554,7 +588,13 @@ private:
     // checks it) and mailbox names in UTF-8 both ways, for the rest of the
     // login; off again after UNAUTHENTICATE.
     bool utf8_ = false;
+    bool utf8_accept_ = false;  // UTF8=ACCEPT itself was enabled (its SEARCH rule)
+    // RFC 9051 (ENABLE IMAP4rev2, §6.3.1, Appendix A): this session gets
+    // IMAP4rev2's answers (ESEARCH for SEARCH, SELECT's LIST, no RECENT,
+    // \Recent or [UNSEEN]) and UTF-8 names (utf8_); off for IMAP4rev1.
+    bool rev2_ = false;
     bool idling_ = false;  // RFC 2177 IDLE: waiting for DONE
+    NotifyState notify_;   // RFC 5465 NOTIFY (cmd_notify.cpp)
     // The store: this user's root, the selected mailbox and its view, and
     // an APPEND in progress.
     FixedString<port::kMaxPath> user_root_;
@@ -612,6 +652,7 @@ private:
         const store::MessageInfo* message = nullptr;
         std::size_t read(std::uint64_t offset, char* out, std::size_t capacity) override;
         std::uint64_t size() const override { return message->size; }
+        bool failed = false;  // a read failed since the caller cleared it
     };
     // The command answering over several turns, if any: its context
     // (jobs.h), its kind and its wait for the store.

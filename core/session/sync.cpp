@@ -150,7 +150,7 @@ void Session::run_resync_job() {
         }
         FlagLine w;
         w.put("* ").put_uint(job.seq).put(" FETCH (UID ").put_uint(m.uid).put(" FLAGS ");
-        write_flag_list(w, m.flags, m.keywords, *selected_);
+        write_flag_list(w, wire_flags(m.flags), m.keywords, *selected_);
         if (condstore_) w.put(" MODSEQ (").put_uint(m.modseq).put(')');
         w.put(")\r\n");
         if (out_.room() < w.size() + kResponseReserve) return;  // more next turn
@@ -257,7 +257,7 @@ public:
     // `announced`: the keywords the client was told of (FLAGS); a change
     // that names a later one waits for the next round, which announces it.
     SyncWriter(OutBuffer& out, store::Mailbox& box, store::View& view, bool vanished, bool modseq,
-               std::size_t announced, SearchContext* contexts)
+               std::size_t announced, bool rev2, SearchContext* contexts)
         : out_(out),
           box_(box),
           view_(view),
@@ -265,6 +265,7 @@ public:
           vanished_(vanished),
           modseq_(modseq),
           announced_(announced),
+          rev2_(rev2),
           contexts_(contexts) {}
     // Each report is taken only while the output keeps kResponseReserve free
     // behind it (the EXISTS/RECENT lines and the tagged response); the rest
@@ -300,7 +301,9 @@ public:
         // Each EXPUNGE already told the client the count went down.
         if (count == before_ - expunges_) return;
         FixedText<64> w;
-        w.put("* ").put_uint(count).put(" EXISTS\r\n* ").put_uint(recent).put(" RECENT\r\n");
+        w.put("* ").put_uint(count).put(" EXISTS\r\n");
+        // RFC 9051 Appendix E.12: no RECENT for an IMAP4rev2 session.
+        if (!rev2_) w.put("* ").put_uint(recent).put(" RECENT\r\n");
         out_.append_reserved(w.view());  // within the reserve
     }
     bool flags_changed(std::uint32_t seq, std::uint32_t uid) override {
@@ -310,7 +313,8 @@ public:
         if (announced_ < store::kMaxKeywords && (m.keywords >> announced_) != 0) return false;
         FlagLine w;
         w.put("* ").put_uint(seq).put(" FETCH (UID ").put_uint(uid).put(" FLAGS ");
-        write_flag_list(w, m.flags, m.keywords, box_);
+        const auto shown = static_cast<std::uint8_t>(rev2_ ? m.flags & ~mail::kRecent : m.flags);
+        write_flag_list(w, shown, m.keywords, box_);
         if (modseq_) w.put(" MODSEQ (").put_uint(m.modseq).put(')');
         w.put(")\r\n");
         return fits(w.view());
@@ -350,6 +354,7 @@ private:
     bool vanished_;
     bool modseq_;
     std::size_t announced_;
+    bool rev2_;  // RFC 9051: no RECENT, no \\Recent
     std::uint64_t unknown_since_ = UINT64_MAX;
     std::uint32_t unknown_max_uid_ = 0;
     UidRanges gone_;
@@ -367,7 +372,8 @@ bool Session::sync_selected() {
     // New keywords first; if that must wait for room, the changes that name
     // them wait too (the writer holds them back) and the rest goes now.
     (void)announce_keywords();
-    SyncWriter writer(out_, *selected_, view_, qresync_, condstore_, flags_announced_, contexts_);
+    SyncWriter writer(out_, *selected_, view_, qresync_, condstore_, flags_announced_, rev2_,
+                      contexts_);
     bool complete = true;
     const Status st = selected_->sync(view_, writer, &complete);
     writer.finish();

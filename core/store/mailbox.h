@@ -54,6 +54,11 @@ struct StoreLimits {
     // Bytes a compaction copies per turn of the loop (Registry::background_step);
     // a turn that syncs copies nothing.
     std::uint64_t compact_step_bytes = 1024 * 1024;
+    // The server loop drives group commits (Registry::commit_groups): the
+    // commits no client waits for (\Recent claims when a session leaves, an
+    // expunged tail cut off) are left to it, their flushes on the I/O
+    // threads. Off (tools, tests of the store alone): they flush in place.
+    bool loop_commits = false;
 };
 
 // File names inside a mailbox directory. They contain '.', which the name
@@ -232,6 +237,8 @@ public:
     void close();
     bool is_open() const { return data_ != port::kNoFile; }
     std::string_view dir() const { return dir_.view(); }
+    // The file system it lives on (derived files next to it: sort_cache.h).
+    port::Fs& fs() const { return s_->fs; }
     int refs = 0;  // Registry's bookkeeping
 
     // Writes a new, empty mailbox's files into `dir` (which exists and is
@@ -344,6 +351,11 @@ public:
     // First unseen message's sequence number, 0 if none (scans the index).
     std::uint32_t first_unseen(const View& v);
     Status status(StatusInfo* out);
+    // STATUS's counts of the mailbox in `dir` from its committed state
+    // alone (one open, one 192-byte pread, one close; no lock, no recovery,
+    // RECENT left 0): what NOTIFY's beat compares (RFC 5465 §5.2). NotFound
+    // when `dir` holds no index (deleted, or a \Noselect directory).
+    static Status peek_status(Services& s, std::string_view dir, StatusInfo* out);
 
     // Keywords: names as stored (case kept), compared case-insensitively.
     std::size_t keyword_count() const { return kw_count_; }
@@ -485,15 +497,38 @@ public:
     bool sliding() const { return slide_.phase != SlidePhase::Idle; }
     // A step can run now: no writer of this process is in the middle of a
     // change (a compaction waits for those, one turn at a time).
+    // Nor while a flush it asked for is wanted or under way.
     bool compaction_runnable() const {
-        return compacting() && lock_depth_ == 0 && !in_txn_ && !appending_;
+        return compacting() && lock_depth_ == 0 && !in_txn_ && !appending_ &&
+               compact_.flush != CompactFlush::Wanted && compact_.flush != CompactFlush::Running;
     }
     // One piece of the compaction, when runnable (else nothing): copies about
     // *budget bytes (taken off *budget; at least one scratch buffer's worth),
     // or does one fsync / directory sync (then *budget becomes 0), or
     // commits. An error abandons the compaction (its files are removed); the
-    // mailbox is as before.
-    Status compact_step(std::uint64_t* budget);
+    // mailbox is as before. `async` (the server loop, docs/STORAGE.md
+    // "Compaction"): the flushes of m.data.new and m.index.new and the
+    // directory sync before the renames are asked for instead of done
+    // (compact_flush_wanted(); the caller starts them on an I/O thread and
+    // reports compact_flushed()), and the step goes on once they are done.
+    Status compact_step(std::uint64_t* budget, bool async = false);
+    // The flush the compaction waits for: a file (compact_flush_file()) or,
+    // when compact_flush_dir(), the mailbox's directory (compact_dir()).
+    bool compact_flush_wanted() const { return compact_.flush == CompactFlush::Wanted; }
+    port::File compact_flush_file() const { return compact_.flush_file; }
+    bool compact_flush_dir() const { return compact_.flush_dir; }
+    std::string_view compact_dir() const { return dir_.view(); }
+    void compact_flush_started(std::uint64_t token) {
+        compact_.flush = CompactFlush::Running;
+        compact_.flush_token = token;
+    }
+    std::uint64_t compact_flush_token() const { return compact_.flush_token; }
+    void compact_flushed(Status st) {
+        if (compact_.flush != CompactFlush::Running && compact_.flush != CompactFlush::Wanted) return;
+        compact_.flush = CompactFlush::Done;
+        compact_.flush_status = st;
+        compact_.flush_token = 0;
+    }
     // Drops a compaction under way (its new files are removed); nothing changes.
     void abandon_compaction();
     // Starts reclaiming the space of expunged messages in place, without a
@@ -550,8 +585,16 @@ private:
     // rewritten in m.index.new too (compact_mirror), and the new index's
     // state is written (SyncIndex) only when nothing changed since.
     enum class CompactPhase : std::uint8_t { Idle, Copy, SyncData, SyncIndex, SyncDir, Commit };
+    enum class CompactFlush : std::uint8_t { None, Wanted, Running, Done };
     struct CompactJob {
         CompactPhase phase = CompactPhase::Idle;
+        bool async = false;                   // flushes handed out (compact_step)
+        CompactFlush flush = CompactFlush::None;
+        CompactPhase flush_phase = CompactPhase::Idle;  // the phase that asked
+        bool flush_dir = false;
+        port::File flush_file = port::kNoFile;
+        std::uint64_t flush_token = 0;
+        Status flush_status = Status::Ok;
         port::File nd = port::kNoFile;        // m.data.new
         port::File nx = port::kNoFile;        // m.index.new
         std::uint64_t file_id = 0;            // of m.data.new
@@ -633,6 +676,8 @@ private:
     void sync_flags(View& v, SyncVisitor& out, bool* stopped);
     void claim_recent(View& v);
     void persist_recent();
+    void open_bare_group();
+    void finish_trim(std::uint32_t count, std::size_t runs, std::uint64_t length);
     Status write_record(std::uint32_t position, const Record& r, bool fixed_part);
     Status trim_tail(bool force);
     Status start_compaction();
@@ -641,6 +686,8 @@ private:
     Status compact_begin_frame(std::uint64_t* budget, bool* skipped);
     Status compact_end_frame();
     Status compact_seal();
+    Status compact_flush(port::File f, bool dir);
+    Status compact_flush_result(bool* done);
     Status compact_commit();
     void compact_release();
     void compact_remap();
@@ -690,6 +737,7 @@ private:
     void wake_joiners();
     bool group_joinable() const {
         return in_txn_ && group_open_ && !group_active_ && group_token_ == 0 && !redo_written_ &&
+               !trim_.pending &&
                !txn_slots_ && !intent_written_ && !retired_;
     }
     Status replay_redo(bool at_open);
@@ -725,6 +773,14 @@ private:
     // Group commit (begin_store, commit_store(CommitWaiter&)): the open STORE
     // transaction takes members; one of them at a time changes messages.
     bool group_open_ = false;         // an async STORE transaction: members may join
+    // A trim_tail left to the group commit (limits.loop_commits): applied
+    // in memory and to m.data once its state is committed (commit_group).
+    struct TrimCommit {
+        bool pending = false;
+        std::uint32_t count = 0;  // records kept
+        std::size_t runs = 0;     // runs of the gone list kept
+        std::uint64_t length = 0;  // m.data's new length
+    } trim_;
     bool group_active_ = false;       // a member is changing messages
     bool group_ready_ = false;        // a member finished: the group commits when none is active
     bool member_changed_ = false;     // the active member changed something

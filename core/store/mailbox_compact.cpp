@@ -96,15 +96,25 @@ Status Mailbox::trim_tail(bool force) {
     next_.record_count = count;
     next_.data_length = length;
     next_.expunged_count -= removed;
-    st = commit_txn();
-    if (st == Status::Ok) {
-        gone_count_ = runs;
-        for (View* v = views_; v != nullptr; v = v->next)
-            if (v->positions > count) v->positions = count;  // hidden in every view
-        if (s_->fs.truncate(data_, length) == Status::Ok) (void)s_->fs.fsync(data_);
+    if (s_->limits.loop_commits) {  // committed by the Registry, then finish_trim
+        trim_ = TrimCommit{true, count, runs, length};
+        open_bare_group();
+        return Status::Busy;  // nothing more now (maybe_compact: later)
     }
+    st = commit_txn();
+    if (st == Status::Ok) finish_trim(count, runs, length);
     unlock();
     return st;
+}
+
+// The cut is committed: the dropped runs leave the gone list and the views,
+// and m.data is truncated. No flush: a crash leaves the longer m.data, which
+// recovery truncates (step 4).
+void Mailbox::finish_trim(std::uint32_t count, std::size_t runs, std::uint64_t length) {
+    gone_count_ = runs;
+    for (View* v = views_; v != nullptr; v = v->next)
+        if (v->positions > count) v->positions = count;  // hidden in every view
+    (void)s_->fs.truncate(data_, length);
 }
 
 // Compaction (docs/STORAGE.md "Compaction"): live messages are copied to
@@ -185,11 +195,47 @@ void Mailbox::abandon_compaction() {
 // m.data.new is fsynced (a step of its own) after this many bytes copied.
 constexpr std::uint64_t kCompactSyncBytes = 8 * 1024 * 1024;
 
-Status Mailbox::compact_step(std::uint64_t* budget) {
+Status Mailbox::compact_step(std::uint64_t* budget, bool async) {
     // A writer of this process is in the middle of a change: it goes first,
     // the compaction goes on once it is done (nothing waits for it).
     if (!compaction_runnable()) return Status::Ok;
+    compact_.async = async;
     return compact_advance(budget);
+}
+
+// A flush of the compaction: done in place, or (async) asked for: WouldBlock,
+// and the phase goes on when compact_flush_result() finds it done.
+Status Mailbox::compact_flush(port::File f, bool dir) {
+    CompactJob& c = compact_;
+    if (!c.async) return dir ? s_->fs.sync_dir(dir_.view()) : s_->fs.fsync(f);
+    c.flush = CompactFlush::Wanted;
+    c.flush_phase = c.phase;
+    c.flush_file = f;
+    c.flush_dir = dir;
+    return Status::WouldBlock;
+}
+
+// The flush a phase asked for has finished: that phase's step is over (as if
+// it had flushed in place). *done: there was one.
+Status Mailbox::compact_flush_result(bool* done) {
+    CompactJob& c = compact_;
+    *done = c.flush == CompactFlush::Done;
+    if (!*done) return Status::Ok;
+    c.flush = CompactFlush::None;
+    c.flush_file = port::kNoFile;
+    if (c.flush_status != Status::Ok) return c.flush_status;
+    switch (c.flush_phase) {
+        case CompactPhase::Copy: c.unsynced = 0; break;
+        case CompactPhase::SyncData:
+            c.unsynced = 0;
+            c.phase = CompactPhase::SyncIndex;
+            break;
+        case CompactPhase::SyncIndex: c.phase = CompactPhase::SyncDir; break;
+        case CompactPhase::SyncDir: c.phase = CompactPhase::Commit; break;
+        case CompactPhase::Commit:
+        case CompactPhase::Idle: break;
+    }
+    return Status::Ok;
 }
 
 Status Mailbox::compact_advance(std::uint64_t* budget) {
@@ -200,6 +246,8 @@ Status Mailbox::compact_advance(std::uint64_t* budget) {
     Status st = Status::Ok;
     if (data_ == port::kNoFile || data_header_.file_id != c.source_file_id) {
         st = Status::Invalid;  // cannot happen: the fs lock is ours throughout
+    } else if (bool flushed = false; (st = compact_flush_result(&flushed)) != Status::Ok || flushed) {
+        *budget = 0;  // a flush was this step (the next one looks at the writers)
     } else {
         // Writers went between the steps: records appended since are still
         // to copy; a commit since the new index's state was written means
@@ -216,33 +264,36 @@ Status Mailbox::compact_advance(std::uint64_t* budget) {
                 // kCompactSyncBytes, so no single fsync (a turn of its own)
                 // has much to write, the last one included.
                 if (c.unsynced >= kCompactSyncBytes) {
-                    st = s_->fs.fsync(c.nd);
-                    c.unsynced = 0;
+                    st = compact_flush(c.nd, false);
+                    if (st == Status::Ok) c.unsynced = 0;
                     *budget = 0;
                     break;
                 }
                 st = compact_copy(budget);
                 break;
             case CompactPhase::SyncData:
-                st = s_->fs.fsync(c.nd);
-                c.unsynced = 0;
-                c.phase = CompactPhase::SyncIndex;
+                st = compact_flush(c.nd, false);
+                if (st == Status::Ok) {
+                    c.unsynced = 0;
+                    c.phase = CompactPhase::SyncIndex;
+                }
                 *budget = 0;
                 break;
             case CompactPhase::SyncIndex:
                 st = compact_seal();
-                c.phase = CompactPhase::SyncDir;
+                if (st == Status::Ok) c.phase = CompactPhase::SyncDir;
                 *budget = 0;
                 break;
             case CompactPhase::SyncDir:
-                st = s_->fs.sync_dir(dir_.view());
-                c.phase = CompactPhase::Commit;
+                st = compact_flush(port::kNoFile, true);
+                if (st == Status::Ok) c.phase = CompactPhase::Commit;
                 *budget = 0;
                 break;
             case CompactPhase::Commit: *budget = 0; return compact_commit();
             case CompactPhase::Idle: break;
         }
     }
+    if (st == Status::WouldBlock) return Status::Ok;  // its flush: compact_flush_wanted()
     if (st != Status::Ok) {
         const std::uint64_t start_modseq = c.start_modseq;
         compact_failed_at_ = state_.generation;
@@ -369,7 +420,7 @@ Status Mailbox::compact_seal() {
     std::uint8_t sb[kStateSlotSize];
     encode(ns, sb);
     st = pwrite_all(s_->fs, c.nx, sb, sizeof sb, kStateSlotOffset[0]);
-    if (st == Status::Ok) st = s_->fs.fsync(c.nx);
+    if (st == Status::Ok) st = compact_flush(c.nx, false);
     c.sealed_generation = state_.generation;
     return st;
 }

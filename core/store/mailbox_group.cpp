@@ -4,6 +4,8 @@
 // flushes on the I/O threads.
 
 #include "core/store/mailbox.h"
+
+#include "core/base/assert.h"
 #include "core/store/mailbox_detail.h"
 
 namespace tinyimapd::store {
@@ -41,13 +43,27 @@ Status Mailbox::commit_store(CommitWaiter& w) {
     return Status::WouldBlock;
 }
 
+// A transaction that no client waits for (a \Recent claim, a trimmed tail:
+// limits.loop_commits), opened under the lock as a group of no member: the
+// Registry commits it at the end of this turn of the loop, its flush on an
+// I/O thread. STOREs may join it (not a trim's).
+void Mailbox::open_bare_group() {
+    TINYIMAPD_ASSERT(in_txn_ && lock_depth_ > 0);
+    async_flush_ = group_open_ = group_ready_ = true;
+    group_active_ = member_changed_ = false;
+    member_first_ = 0;
+    member_base_ = next_;
+}
+
 Status Mailbox::commit_group() {
     if (!in_txn_ || !group_open_ || group_active_) return Status::Invalid;
     Status st = Status::Ok;
+    const TrimCommit trim = trim_;
     if (redo_count_ > 0) {
         st = commit_redo();
-    } else if (txn_slots_ || (!intent_written_ && (first_recent_uid_ > state_.first_recent_uid ||
-                                                   kw_count_ != state_.keyword_count))) {
+    } else if (txn_slots_ || trim.pending ||
+               (!intent_written_ && (first_recent_uid_ > state_.first_recent_uid ||
+                                     kw_count_ != state_.keyword_count))) {
         // A member alone spilled (the intent's way); \Recent claims or a
         // keyword registered by members that changed nothing.
         st = commit_txn();
@@ -58,6 +74,8 @@ Status Mailbox::commit_group() {
         cache_clear();
     }
     if (st == Status::WouldBlock) return st;
+    trim_ = TrimCommit{};
+    if (trim.pending && st == Status::Ok) finish_trim(trim.count, trim.runs, trim.length);
     finish_group(st);
     return st;
 }

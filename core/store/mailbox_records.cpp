@@ -37,6 +37,38 @@ Status Mailbox::read_state(port::File index, State* out, int* slot, bool any_ver
     return found ? Status::Ok : Status::Invalid;
 }
 
+Status Mailbox::peek_status(Services& s, std::string_view dir, StatusInfo* out) {
+    Path p;
+    Status st = join(dir, kIndexFile, &p);
+    if (st != Status::Ok) return st;
+    Result<port::File> f = s.fs.open(p.view(), port::kOpenRead | port::kOpenNoFollow);
+    if (!f.ok()) return f.status;
+    std::uint8_t buf[2 * kStateSlotSize];
+    const port::FsResult r = s.fs.pread(f.value, buf, sizeof buf, 0);
+    (void)s.fs.close(f.value);
+    if (r.status != Status::Ok) return r.status;
+    bool found = false;
+    State best;
+    for (int i = 0; i < 2; ++i) {
+        if (r.bytes < (i + 1) * kStateSlotSize) break;
+        State one;
+        if (!decode(buf + kStateSlotOffset[i], &one)) continue;
+        if (found && one.generation <= best.generation) continue;
+        best = one;
+        found = true;
+    }
+    if (!found) return Status::Invalid;
+    *out = StatusInfo{};
+    out->messages = best.live_count;
+    out->uid_next = best.uid_next;
+    out->uid_validity = best.uid_validity;
+    out->unseen = best.live_count - best.seen_count;
+    out->highest_modseq = best.highest_modseq;
+    out->size = best.live_bytes;
+    out->mailbox_id = best.mailbox_id;
+    return Status::Ok;
+}
+
 Status Mailbox::write_state(const State& s) {
     std::uint8_t buf[kStateSlotSize];
     encode(s, buf);

@@ -864,6 +864,7 @@ Status Mailbox::expunge(const View& v, UidFilter* uid_filter, std::uint32_t* uid
     if (!x.open) {
         if (in_txn_) return Status::Busy;
         if (gone_count_ >= s_->limits.max_pending_expunges) make_gone_room(v);
+        if (in_txn_) return Status::Busy;  // it left a trim to the group commit
         const Status locked = lock();
         if (locked != Status::Ok) return locked;
         begin_txn();

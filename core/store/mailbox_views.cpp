@@ -46,12 +46,19 @@ void Mailbox::detach(View& v) {
 // messages, later sessions must not see them so. The claim is made durable
 // when the session lets go of the mailbox (one state write; no mod-sequence
 // change: no message changed). A crash before that only shows \Recent again.
+// Every commit carries the claims made so far, so there is nothing to do
+// while a transaction is open (its commit) or an APPEND is (its batch's).
+// In the server (limits.loop_commits) a group of no member
+// (open_bare_group) commits them at the end of this turn of the loop.
 void Mailbox::persist_recent() {
     if (first_recent_uid_ <= state_.first_recent_uid || in_txn_ || appending_) return;
     if (lock() != Status::Ok) return;  // Busy: another process; next time
     begin_txn();
-    next_.generation = state_.generation + 1;
-    next_.highest_modseq = state_.highest_modseq;
+    next_.highest_modseq = state_.highest_modseq;  // no message changed
+    if (s_->limits.loop_commits) {
+        open_bare_group();
+        return;
+    }
     if (commit_txn() != Status::Ok) in_txn_ = false;
     unlock();
 }

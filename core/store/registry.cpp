@@ -145,7 +145,7 @@ void Registry::commit_groups() {
 
 bool Registry::group_flushing() const {
     for (std::size_t i = 0; i < constructed_; ++i)
-        if (boxes_[i].group_token() != 0) return true;
+        if (boxes_[i].group_token() != 0 || boxes_[i].compact_flush_token() != 0) return true;
     return false;
 }
 
@@ -163,14 +163,18 @@ void Registry::drive_group(std::size_t i) {
     }
     if (m.refs == 0) {  // its sessions left meanwhile: as release() would
         (void)m.maybe_compact();
-        if (!m.compacting()) m.close();
+        if (!m.compacting() && !m.group_pending()) m.close();
     }
 }
 
 void Registry::flush_completed(std::uint64_t token, Status status) {
-    const std::size_t i = static_cast<std::size_t>((token & ~kFlushToken) >> 32);
+    const std::size_t i = static_cast<std::size_t>((token & ~(kFlushToken | kCompactToken)) >> 32);
     if ((token & kFlushToken) == 0 || i >= constructed_) return;
     Mailbox& m = boxes_[i];
+    if ((token & kCompactToken) != 0) {  // a compaction's: its next step goes on
+        if (m.compact_flush_token() == token) m.compact_flushed(status);
+        return;
+    }
     if (m.group_token() != token) return;  // closed meanwhile: nobody waits for it
     m.set_group_token(0);
     m.flushed(status);
@@ -188,9 +192,27 @@ void Registry::background_step() {
     for (std::size_t i = 0; i < constructed_ && budget > 0; ++i) {
         Mailbox& m = boxes_[i];
         if (!m.compaction_runnable()) continue;
-        (void)m.compact_step(&budget);  // an error abandons it: the mailbox stays as it was
-        if (!m.compacting() && m.refs == 0) m.close();
+        (void)m.compact_step(&budget, true);  // an error abandons it: the mailbox stays as it was
+        if (m.compact_flush_wanted()) start_compact_flush(i);
+        if (!m.compacting() && m.refs == 0 && !m.group_pending()) m.close();
     }
+}
+
+// The flush a compaction asked for, on an I/O thread (or here: no threads,
+// or all busy); its completion comes back to flush_completed.
+void Registry::start_compact_flush(std::size_t i) {
+    Mailbox& m = boxes_[i];
+    const std::uint64_t token =
+        kFlushToken | kCompactToken | (std::uint64_t{i} << 32) | ++group_flushes_;
+    port::Fs& fs = services_.fs;
+    const Status st = m.compact_flush_dir() ? fs.sync_dir_start(m.compact_dir(), token)
+                                            : fs.flush_start(m.compact_flush_file(), token);
+    if (st == Status::Ok) {
+        m.compact_flush_started(token);
+        return;
+    }
+    m.compact_flushed(m.compact_flush_dir() ? fs.sync_dir(m.compact_dir())
+                                            : fs.fsync(m.compact_flush_file()));
 }
 
 std::uint32_t Registry::new_uid_validity() {

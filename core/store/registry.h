@@ -68,6 +68,8 @@ public:
     // the flush is done in place). Its outcome goes to flush_completed(),
     // which goes on with the commit and tells the members.
     static constexpr std::uint64_t kFlushToken = std::uint64_t{1} << 63;
+    // With kFlushToken: a compaction's flush (its next step waits for it).
+    static constexpr std::uint64_t kCompactToken = std::uint64_t{1} << 62;
     void commit_groups();
     void flush_completed(std::uint64_t token, Status status);
     // A group's flush is under way (an fs port without an event handle is
@@ -85,6 +87,7 @@ public:
     std::uint32_t new_uid_validity();
 
 private:
+    void start_compact_flush(std::size_t i);
     StoreLimits limits_;
     Services services_;
     Mailbox* construct_box();

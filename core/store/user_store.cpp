@@ -5,6 +5,7 @@
 #include "core/base/endian.h"
 #include "core/mail/mailbox_name.h"
 #include "core/store/name_map.h"
+#include "core/store/sort_cache.h"
 
 namespace tinyimapd::store {
 namespace {
@@ -23,7 +24,7 @@ constexpr std::string_view kInboxName = "INBOX";
 // Our files inside a mailbox directory (removed by DELETE).
 constexpr std::string_view kUseNew = "m.use.new";
 constexpr std::string_view kOwnFiles[] = {kDataFile,  kIndexFile,      kDataNew, kIndexNew,
-                                          kResetFile, kSpecialUseFile, kUseNew};
+                                          kResetFile, kSpecialUseFile, kUseNew,  kSortCacheFile};
 
 Status join(std::string_view a, std::string_view b, Path* out) {
     FixedText<port::kMaxPath + 1> t;

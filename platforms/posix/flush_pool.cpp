@@ -62,9 +62,12 @@ void FlushPool::work() {
             continue;
         }
         const int fd = first->fd;
+        const bool directory = first->directory;
         const std::uint32_t batch = next_batch_++;
+        first->state = State::Running;
+        first->batch = batch;
         for (Request& r : table_) {
-            if (r.state == State::Queued && r.fd == fd) {
+            if (!directory && r.state == State::Queued && r.fd == fd && !r.directory) {
                 r.state = State::Running;
                 r.batch = batch;
             }
@@ -72,11 +75,12 @@ void FlushPool::work() {
         ++syncs_;
         pthread_mutex_unlock(&mutex_);
         Status st = Status::Ok;
-        while (::fdatasync(fd) != 0) {
+        while ((directory ? ::fsync(fd) : ::fdatasync(fd)) != 0) {
             if (errno == EINTR) continue;
-            st = status_from_errno(errno);
+            if (!(directory && errno == EINVAL)) st = status_from_errno(errno);
             break;
         }
+        if (directory) ::close(fd);
         pthread_mutex_lock(&mutex_);
         for (Request& r : table_) {
             if (r.state == State::Running && r.batch == batch) {
@@ -91,7 +95,7 @@ void FlushPool::work() {
     pthread_mutex_unlock(&mutex_);
 }
 
-Status FlushPool::flush_start(port::File f, std::uint64_t token) {
+Status FlushPool::flush_start(port::File f, std::uint64_t token, bool directory) {
     if (threads_ == 0) return Status::Unsupported;
     if (f < 0) return Status::Invalid;
     pthread_mutex_lock(&mutex_);
@@ -105,6 +109,7 @@ Status FlushPool::flush_start(port::File f, std::uint64_t token) {
     if (slot != nullptr) {
         slot->state = State::Queued;
         slot->fd = f;
+        slot->directory = directory;
         slot->token = token;
         slot->order = next_order_++;
         pthread_cond_signal(&wake_);

@@ -45,7 +45,10 @@ public:
     void stop();
     bool running() const { return threads_ > 0; }
 
-    Status flush_start(port::File f, std::uint64_t token);
+    // `directory`: f is a directory opened for this request alone: fsync()
+    // (EINVAL counts as done, as PosixFs::sync_dir), then closed by the
+    // thread. Never coalesced with another request.
+    Status flush_start(port::File f, std::uint64_t token, bool directory = false);
     std::size_t flush_done(port::FlushDone* out, std::size_t capacity);
     port::File events() const { return running() ? event_fd_ : port::kNoFile; }
 
@@ -61,6 +64,7 @@ private:
         std::uint64_t token = 0;
         std::uint64_t order = 0;  // FIFO among queued requests
         std::uint32_t batch = 0;  // requests done by one fdatasync() share it
+        bool directory = false;
         Status status = Status::Ok;
     };
     static void* thread_main(void* self);

@@ -532,6 +532,18 @@ Status PosixFs::list(std::string_view path, port::DirVisitor& visitor) {
     return result;
 }
 
+// The directory is opened here (a name lookup, no wait for the disk) and
+// its fsync() done by an I/O thread, which closes it afterwards.
+Status PosixFs::sync_dir_start(std::string_view path, std::uint64_t token) {
+    if (!pool_.running()) return Status::Unsupported;
+    int dir = -1;
+    const Status opened = open_dir(path, &dir);
+    if (opened != Status::Ok) return opened;
+    const Status st = pool_.flush_start(dir, token, true);
+    if (st != Status::Ok) ::close(dir);
+    return st;
+}
+
 Status PosixFs::sync_dir(std::string_view path) {
     int dir = -1;
     const Status opened = open_dir(path, &dir);

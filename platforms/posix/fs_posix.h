@@ -79,6 +79,7 @@ public:
     Status flush_start(port::File f, std::uint64_t token) override {
         return pool_.flush_start(f, token);
     }
+    Status sync_dir_start(std::string_view path, std::uint64_t token) override;
     std::size_t flush_done(port::FlushDone* out, std::size_t capacity) override {
         return pool_.flush_done(out, capacity);
     }

@@ -49,9 +49,9 @@
 #include "platforms/posix/mbedtls_compat.h"
 #include "platforms/posix/password_mbedtls.h"
 #include "platforms/posix/tls_mbedtls.h"
+#endif
 #if defined(TINYIMAPD_COMPRESS) && TINYIMAPD_COMPRESS
 #include "platforms/posix/compress_zlib.h"
-#endif
 #endif
 
 namespace tinyimapd::posix {

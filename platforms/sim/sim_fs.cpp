@@ -464,7 +464,15 @@ Status SimFs::flush_start(port::File f, std::uint64_t token) {
     if (!async_flush_) return Status::Unsupported;
     if (flushes_.size() >= kMaxFlushes) return Status::Exhausted;
     const std::uint64_t now = clock_ != nullptr ? clock_->monotonic_ms() : 0;
-    flushes_.push_back(PendingFlush{f, token, now + flush_delay_ms_});
+    flushes_.push_back(PendingFlush{f, token, now + flush_delay_ms_, {}});
+    return Status::Ok;
+}
+
+Status SimFs::sync_dir_start(std::string_view path, std::uint64_t token) {
+    if (!async_flush_) return Status::Unsupported;
+    if (flushes_.size() >= kMaxFlushes) return Status::Exhausted;
+    const std::uint64_t now = clock_ != nullptr ? clock_->monotonic_ms() : 0;
+    flushes_.push_back(PendingFlush{port::kNoFile, token, now + flush_delay_ms_, std::string(path)});
     return Status::Ok;
 }
 
@@ -486,6 +494,13 @@ std::size_t SimFs::flush_done(port::FlushDone* out, std::size_t capacity) {
     std::size_t n = 0;
     for (const PendingFlush& f : due) {
         Status st = Status::Ok;
+        if (!f.dir.empty()) {  // sync_dir_start
+            in_flush_done_ = true;
+            st = sync_dir(f.dir);
+            in_flush_done_ = false;
+            out[n++] = port::FlushDone{f.token, st};
+            continue;
+        }
         bool found = false;
         for (const auto& done : synced) {
             if (done.first == f.file) {
@@ -648,7 +663,7 @@ Status SimFs::list(std::string_view path, port::DirVisitor& visitor) {
 }
 
 Status SimFs::sync_dir(std::string_view path) {
-    ++loop_syncs_;
+    if (!in_flush_done_) ++loop_syncs_;
     const Gate gate = enter(Op::SyncDir, true);
     if (gate.status != Status::Ok) return gate.status;
     const Lookup r = lookup(path);

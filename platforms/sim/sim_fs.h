@@ -153,6 +153,7 @@ public:
     Status sync_dir(std::string_view path) override;
     Status confine(std::string_view dir) override;
     Status flush_start(port::File f, std::uint64_t token) override;
+    Status sync_dir_start(std::string_view path, std::uint64_t token) override;
     std::size_t flush_done(port::FlushDone* out, std::size_t capacity) override;
 
     // Asynchronous flush (see the header comment).
@@ -302,6 +303,7 @@ private:
         port::File file;
         std::uint64_t token;
         std::uint64_t due_ms;  // done by the first flush_done() from then on
+        std::string dir;       // sync_dir_start: the directory (file unused)
     };
     std::vector<PendingFlush> flushes_;
     bool async_flush_ = false;

@@ -276,10 +276,40 @@ constexpr Step kConversation[] = {
     {"r1 REPLACE 1 INBOX (\\Seen \\Draft) {3}\r\n", "+ Ready"},
     {"abc\r\n", "] REPLACE completed"},
     {"r2 UID REPLACE * INBOX {4+}\r\ndefg\r\nr3 REPLACE 99 INBOX {1}\r\n", "r3 BAD"},
+    // RFC 5465 NOTIFY: SET STATUS, the beat's STATUS and MessageNew's FETCH
+    // (in IDLE), the tree events, the errors, NONE.
+    {"n1 NOTIFY SET STATUS (selected (MessageNew (UID FLAGS BODY.PEEK[HEADER.FIELDS (Subject)]) "
+     "MessageExpunge FlagChange)) (personal (MessageNew MessageExpunge FlagChange MailboxName "
+     "SubscriptionChange)) (subtree (INBOX Other) NONE)\r\n",
+     "n1 OK NOTIFY"},
+    {"n2 CREATE Watched\r\nn3 SUBSCRIBE Watched\r\nn4 APPEND Watched {3+}\r\nabc\r\n"
+     "n5 APPEND INBOX {3+}\r\nabc\r\nn6 IDLE\r\n",
+     "* STATUS Watched (MESSAGES 1"},
+    {"DONE\r\n", "n6 OK IDLE"},
+    {"n7 NOTIFY SET (personal (AnnotationChange))\r\nn8 NOTIFY SET (selected (MailboxName))\r\n"
+     "n9 DELETE Watched\r\nm1 NOTIFY NONE\r\n",
+     "m1 OK NOTIFY"},
     {"b1 X ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((\r\n", "b1 BAD"},
     {"b2 LOGIN {99999999}\r\n", "b2 BAD"},
     // RFC 8437: back to not authenticated, and in again.
     {"u1 UNAUTHENTICATE\r\nu2 LOGIN alice wonderland\r\n", "u2 OK [CAPABILITY"},
+    // RFC 9051: an IMAP4rev2 session (SELECT's LIST, ESEARCH, RFC 2231 joined).
+    {"x1 ENABLE IMAP4rev2\r\nx2 APPEND INBOX {105+}\r\nContent-Type: text/plain; "
+     "n*0=\"a\"; n*1*=%41;\r\n n*2=b; x*=utf-8''%41\r\nContent-Disposition: a; "
+     "f*0=1\r\n\r\nx\r\n\r\n",
+     "x2 OK"},
+    {"x3 SELECT INBOX\r\nx4 UID SEARCH ALL\r\nx5 FETCH 1:* (FLAGS BODYSTRUCTURE BODY)\r\n"
+     "x6 NOOP\r\n",
+     "x6 OK"},
+    // RFC 6855 §7: a UTF-8 header appended by the rev2 session, fetched by a
+    // session without UTF-8 (encoded words, RFC 6858 §2.1 placeholders).
+    {"x7 APPEND INBOX {93+}\r\nFrom: J\xC3\xB6rg <j\xC3\xB6rg@example.org>\r\n"
+     "Subject: Gr\xC3\xBC\xC3\x9F" "e\r\nContent-Type: text/plain; name=\"\xC3\xA4\"\r\n\r\n"
+     "x\r\n\r\nx8 UNAUTHENTICATE\r\nx9 LOGIN alice wonderland\r\n",
+     "x9 OK [CAPABILITY"},
+    {"y1 SELECT INBOX\r\ny2 FETCH 1:* (ENVELOPE BODYSTRUCTURE BODY)\r\n",
+     "\"invalid\" \"internationalized-address.invalid\""},
+    {"y3 NOOP\r\n", "y3 OK"},
     {"b3 LOGOUT\r\n", "b3 OK"},
 };
 

@@ -156,7 +156,10 @@ class Tiny:
 
     def __init__(self, binary, work, cert, key,
                  extra=("--max-clients=1100", "--max-clients-per-address=1100",
-                        "--open-mailboxes=256"),  # 100 users' INBOXes open at once
+                        "--open-mailboxes=256",  # 100 users' INBOXes open at once
+                        # one TLS engine per client held (docs/CONFIG.md: with all
+                        # lent, an implicit-TLS connection is closed at once)
+                        "--tls-sessions=1100"),
                  wrapper=()):
         self.binary, self.work = binary, work
         self.name = "tinyimapd fsync off" if wrapper else "tinyimapd"

@@ -61,7 +61,7 @@ class Extensions(WithServer):
                     "STATUS=SIZE BINARY ESEARCH WITHIN UNAUTHENTICATE SORT SORT=DISPLAY "
                     "THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT CONTEXT=SORT I18NLEVEL=1 SEARCHRES "
                     "CONTEXT=SEARCH SAVEDATE PREVIEW REPLACE "
-                    "UTF8=ACCEPT OBJECTID").split():
+                    "UTF8=ACCEPT OBJECTID IMAP4REV2 NOTIFY").split():
             self.assertIn(cap, caps)
         self.assertTrue(any(c.startswith("APPENDLIMIT=") for c in caps))
         m.logout()

@@ -9,7 +9,11 @@
 //     mutf7_to_utf8 succeeds exactly when validate_mutf7 does;
 //   - if S converts from UTF-8 to modified UTF-7, the result is valid and
 //     converts back to S;
-//   - a valid store name is valid modified UTF-7.
+//   - a valid store name is valid modified UTF-7;
+//   - downgraded (RFC 6855 §7, ResponseWriter::downgrade): a string that is
+//     8-bit UTF-8 is a quoted string of 7-bit RFC 2047 encoded words of at
+//     most 75 characters, each whole UTF-8, decoding back to S (RFC 2047
+//     §2, §5, §6.2); any other string is written as without downgrading.
 // Any mismatch aborts. All buffers are static; nothing is allocated.
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +25,8 @@
 #include "core/imap/encoder.h"
 #include "core/imap/parser.h"
 #include "core/mail/mailbox_name.h"
+#include "core/mime/encoded_word.h"
+#include "core/mime/unicase.h"
 
 using namespace tinyimapd;
 using namespace tinyimapd::imap;
@@ -39,6 +45,8 @@ Arg g_args[8];
 char g_utf8[kMaxInput * 2];
 char g_mutf7[kMaxInput * 4];
 char g_back[kMaxInput * 4];
+// Encoded words: 72 characters and a SP per 45 bytes, quoted.
+char g_downgraded[kMaxInput * 2 + 64];
 
 void check(bool ok) {
     if (!ok) abort();
@@ -124,6 +132,42 @@ void check_strings(std::string_view s, std::uint8_t seed) {
     }
 }
 
+// The encoded words of `quoted` ("..." holding words separated by SP).
+void check_encoded_words(std::string_view quoted, std::string_view s) {
+    check(quoted.size() >= 2 && quoted.front() == '"' && quoted.back() == '"');
+    const std::string_view words = quoted.substr(1, quoted.size() - 2);
+    for (char c : words) check(c >= 0x20 && c < 0x7f && c != '"' && c != '\\');
+    std::size_t start = 0;
+    while (start < words.size()) {
+        std::size_t end = words.find(' ', start);
+        if (end == std::string_view::npos) end = words.size();
+        const std::string_view word = words.substr(start, end - start);
+        check(word.size() <= 75 && word.substr(0, 10) == "=?UTF-8?B?");
+        const std::size_t n = mime::decode_header_text(word, g_back, sizeof g_back);
+        check(mime::utf8_valid(std::string_view(g_back, n)));
+        start = end + 1;
+    }
+    const std::size_t n = mime::decode_header_text(words, g_back, sizeof g_back);
+    check(std::string_view(g_back, n) == s);
+}
+
+void check_downgraded(std::string_view s, std::uint8_t seed) {
+    TextWriter plain(g_mutf7, sizeof g_mutf7);
+    ResponseWriter p(plain);
+    p.nstring(s, false);
+    TextWriter text(g_downgraded, sizeof g_downgraded);
+    ResponseWriter w(text);
+    w.downgrade(true).nstring(s, false);
+    check(w.ok() && p.ok());
+    if (!mime::wants_encoded_words(s)) {
+        check(w.view() == p.view());
+        return;
+    }
+    check_encoded_words(w.view(), s);
+    if (w.view().size() + 8 > kLine) return;  // longer than the parser's line
+    check_parses_back(w.view(), w.view().substr(1, w.view().size() - 2), seed);
+}
+
 void check_names(std::string_view s) {
     const bool valid = validate_mutf7(s);
     TextWriter utf8(g_utf8, sizeof g_utf8);
@@ -154,6 +198,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size < 1 || size > kMaxInput) return 0;
     const std::string_view s(reinterpret_cast<const char*>(data) + 1, size - 1);
     check_strings(s, data[0]);
+    check_downgraded(s, data[0]);
     check_names(s);
     return 0;
 }

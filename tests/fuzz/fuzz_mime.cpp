@@ -14,7 +14,10 @@
 // with PreviewText) walked whole and in steps of the small budget must be
 // the same, valid UTF-8 of at most 200 characters without control
 // characters, leading, trailing or double spaces, and its encoded string
-// well-formed. Any violation aborts. All buffers are static; nothing is
+// well-formed. The downgraded answers of a session without UTF-8 (RFC 6855
+// §7: encoded words, RFC 6858 §2.1 placeholders) are balanced too, the same
+// in pieces as at once, and those of a 7-bit message are the plain
+// answers byte for byte. Any violation aborts. All buffers are static; nothing is
 // allocated.
 #include <cstddef>
 #include <cstdint>
@@ -38,6 +41,7 @@ namespace {
 char g_scratch[16384];
 char g_out[1 << 20];
 char g_out2[1 << 20];
+char g_out3[1 << 20];
 char g_window[kMinScratch];
 
 void check(bool ok) {
@@ -86,11 +90,13 @@ enum class What { Envelope, Body, BodyStructure };
 // bytes drained after every step, `budget` message bytes per step) must be
 // the answer written at once.
 void check_resumable(MemorySource& r, What what, std::size_t scratch, std::string_view whole,
-                     std::size_t window, std::uint64_t budget) {
+                     std::size_t window, std::uint64_t budget, bool rfc2231 = false,
+                     bool downgrade = false) {
     StructureWriter sw;
     sw.start(what == What::Envelope ? StructureItem::Envelope
              : what == What::Body   ? StructureItem::Body
-                                    : StructureItem::BodyStructure);
+                                    : StructureItem::BodyStructure,
+             0, rfc2231, downgrade);
     std::size_t got = 0;
     for (std::size_t rounds = 0;; ++rounds) {
         check(rounds < (1u << 24));
@@ -102,6 +108,27 @@ void check_resumable(MemorySource& r, What what, std::size_t scratch, std::strin
         if (got == sizeof g_out2) return;  // longer than the check buffer
     }
     check(std::string_view(g_out2, got) == whole);
+}
+
+// RFC 6855 §7: the answer of a session without UTF-8.
+void check_downgraded(MemorySource& r, What what, std::size_t scratch, std::string_view plain,
+                      std::size_t window, std::uint64_t budget, bool seven_bit) {
+    TextWriter tw(g_out3, sizeof g_out3);
+    imap::ResponseWriter w(tw);
+    w.downgrade(true);
+    bool ok = false;
+    switch (what) {
+        case What::Envelope: ok = write_envelope(r, g_scratch, scratch, w); break;
+        case What::Body: ok = write_bodystructure(r, g_scratch, scratch, false, tw, true); break;
+        case What::BodyStructure:
+            ok = write_bodystructure(r, g_scratch, scratch, true, tw, true);
+            break;
+    }
+    check(ok);
+    if (!tw.ok()) return;  // longer than the check buffer
+    check(balanced(tw.view()));
+    if (seven_bit) check(tw.view() == plain);
+    check_resumable(r, what, scratch, tw.view(), window, budget, false, true);
 }
 
 void check_output(MemorySource& r, What what, std::size_t scratch, std::size_t window,
@@ -118,7 +145,32 @@ void check_output(MemorySource& r, What what, std::size_t scratch, std::size_t w
     if (tw.ok()) {
         check(balanced(tw.view()));
         check_resumable(r, what, scratch, tw.view(), window, budget);
+        char probe[4096];
+        bool seven_bit = true;
+        for (std::uint64_t at = 0; at < r.size() && seven_bit;) {
+            const std::size_t got = r.read(at, probe, sizeof probe);
+            check(got > 0);
+            for (std::size_t i = 0; i < got; ++i) {
+                if (static_cast<unsigned char>(probe[i]) >= 0x80) seven_bit = false;
+            }
+            at += got;
+        }
+        check_downgraded(r, what, scratch, tw.view(), window, budget, seven_bit);
     }
+    if (what == What::Envelope) return;
+    // RFC 9051 §7.5.2 (an IMAP4rev2 session's answer, RFC 2231 parameters
+    // joined): balanced too, and the same in pieces as at once.
+    StructureWriter sw;
+    sw.start(what == What::Body ? StructureItem::Body : StructureItem::BodyStructure, 0, true);
+    TextWriter joined(g_out3, sizeof g_out3);
+    StructureWriter::Progress p = StructureWriter::Progress::Budget;
+    for (std::size_t rounds = 0; p != StructureWriter::Progress::Done; ++rounds) {
+        check(rounds < (1u << 24));
+        p = sw.step(r, g_scratch, scratch, joined, UINT64_MAX);
+        if (p == StructureWriter::Progress::Full) return;  // longer than the check buffer
+    }
+    check(balanced(joined.view()));
+    check_resumable(r, what, scratch, joined.view(), window, budget, true);
 }
 
 const char* const kSections[] = {

@@ -699,3 +699,31 @@ TEST_CASE(
     CHECK(section(m, ("BODY[" + last + ".MIME]").c_str()) ==
           "Content-Type: message/rfc822\r\n\r\n");
 }
+
+TEST_CASE("RFC 6855 §7, RFC 2047 §5: a legacy session's BODYSTRUCTURE of UTF-8 header values",
+          "[bodystructure][utf8][downgrade]") {
+    const std::string msg = crlf(
+        "Content-Type: application/pdf; name=\"r\xc3\xa9sum\xc3\xa9.pdf\"\n"
+        "Content-Description: Beschreibung \xc3\xbc\n"
+        "Content-Disposition: attachment; filename=\"r\xc3\xa9sum\xc3\xa9.pdf\"\n"
+        "Content-Transfer-Encoding: base64\n"
+        "\n"
+        "QUJD\n");
+    auto downgraded = [&](bool ext) {
+        MemorySource r(msg);
+        TextWriter tw(g_out, sizeof g_out);
+        REQUIRE(write_bodystructure(r, g_scratch, sizeof g_scratch, ext, tw, true));
+        REQUIRE(tw.ok());
+        return std::string(tw.view());
+    };
+    const std::string name = "\"=?UTF-8?B?csOpc3Vtw6kucGRm?=\"";
+    CHECK(downgraded(true) ==
+          "(\"application\" \"pdf\" (\"name\" " + name +
+              ") NIL \"=?UTF-8?B?QmVzY2hyZWlidW5nIMO8?=\" \"base64\" 6 NIL "
+              "(\"attachment\" (\"filename\" " +
+              name + ")) NIL NIL)");
+    CHECK(downgraded(false) == "(\"application\" \"pdf\" (\"name\" " + name +
+                                   ") NIL \"=?UTF-8?B?QmVzY2hyZWlidW5nIMO8?=\" \"base64\" 6)");
+    // A UTF-8 session gets the bytes as they are.
+    CHECK(structure(msg).find("{12}\r\nr\xc3\xa9sum\xc3\xa9.pdf") != std::string::npos);
+}

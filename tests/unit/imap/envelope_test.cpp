@@ -333,3 +333,65 @@ TEST_CASE("mime header: reading stops at kMaxHeaderBytes, at a line start", "[mi
     CHECK(h.fields_end == small.size());
     CHECK(h.body_start == small.size());
 }
+
+namespace {
+
+std::string envelope_downgraded(const std::string& msg) {
+    MemorySource r(msg);
+    TextWriter tw(g_out, sizeof g_out);
+    imap::ResponseWriter w(tw);
+    w.downgrade(true);
+    REQUIRE(write_envelope(r, g_scratch, 8192, w));
+    REQUIRE(w.ok());
+    return std::string(w.view());
+}
+
+}  // namespace
+
+TEST_CASE("RFC 6855 §7, RFC 2047 §5, RFC 6858 §2.1: a legacy session's ENVELOPE of UTF-8 fields",
+          "[envelope][utf8][downgrade]") {
+    const std::string msg = crlf(
+        "Subject: Gr\xc3\xbc\xc3\x9f"
+        "e\n"
+        "From: J\xc3\xb6rg <j\xc3\xb6rg@example.org>\n"
+        "To: \xc3\x84rger <a@example.org>, B\xc3\xbc <x@b\xc3\xbc"
+        "cher.example>, j\xc3\xb6rg@b\xc3\xbc"
+        "cher.example\n"
+        "Cc: Gruppe \xc3\xa4: c@example.org;\n"
+        "Message-ID: <\xc3\xbc@example.org>\n"
+        "\n"
+        "body\n");
+    const std::string jorg =
+        "(\"=?UTF-8?B?SsO2cmcgPGrDtnJnQGV4YW1wbGUub3JnPg==?=\" NIL \"invalid\" "
+        "\"internationalized-address.invalid\")";
+    // §2.3: an unstructured field as encoded words; §2.1: a UTF-8 mailbox
+    // becomes the display name, the address a placeholder; an ASCII address
+    // with a UTF-8 display name keeps its address, its name encoded (§5 (3):
+    // an encoded word is a phrase's word); a group's name likewise.
+    const std::string want =
+        "(NIL \"=?UTF-8?B?R3LDvMOfZQ==?=\" (" + jorg + ") (" + jorg + ") (" + jorg +
+        ") ((\"=?UTF-8?B?w4RyZ2Vy?=\" NIL \"a\" \"example.org\")"
+        "(\"=?UTF-8?B?QsO8IDx4QGLDvGNoZXIuZXhhbXBsZT4=?=\" NIL \"invalid\" "
+        "\"internationalized-address.invalid\")"
+        "(\"=?UTF-8?B?asO2cmdAYsO8Y2hlci5leGFtcGxl?=\" NIL \"invalid\" "
+        "\"internationalized-address.invalid\")) "
+        "((NIL NIL \"=?UTF-8?B?R3J1cHBlIMOk?=\" NIL)(NIL NIL \"c\" \"example.org\")"
+        "(NIL NIL NIL NIL)) NIL NIL \"=?UTF-8?B?PMO8QGV4YW1wbGUub3JnPg==?=\")";
+    CHECK(envelope_downgraded(msg) == want);
+    // A session with UTF-8 gets the same message as it is (RFC 6855 §3).
+    const std::string raw = envelope(msg);
+    CHECK(raw.find("{7}\r\nGr\xc3\xbc\xc3\x9f"
+                   "e") != std::string::npos);
+    CHECK(raw.find("=?UTF-8?") == std::string::npos);
+}
+
+TEST_CASE("RFC 6855 §7: 7-bit and non-UTF-8 8-bit headers are the same downgraded or not",
+          "[envelope][utf8][downgrade]") {
+    CHECK(envelope_downgraded(kRfcExample) == envelope(kRfcExample));
+    // Latin-1 bytes of old mail are not UTF-8: not labelled as such.
+    const std::string latin1 = crlf(
+        "Subject: caf\xe9\n"
+        "From: J\xf6rg <j\xf6rg@example.org>\n\nx\n");
+    CHECK(envelope_downgraded(latin1) == envelope(latin1));
+    CHECK(envelope(latin1).find("{4}\r\ncaf\xe9") != std::string::npos);
+}

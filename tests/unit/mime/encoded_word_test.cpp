@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "core/base/text.h"
 #include "core/mime/charset.h"
 
 using tinyimapd::mime::Charset;
@@ -117,4 +118,69 @@ TEST_CASE("charset: names, aliases and tables (ISO-8859-1, -15, Windows-1252)") 
     CHECK(utf8_of(Charset::Windows1252, 0x81) == "\xC2\x81");      // unassigned
     CHECK(utf8_of(Charset::Windows1252, 0xFF) == "\xC3\xBF");
     CHECK(utf8_of(Charset::Utf8, 0xC3) == "\xC3");
+}
+
+namespace {
+
+std::string enc(const std::string& utf8, std::size_t piece = std::string::npos) {
+    char buf[4096];
+    tinyimapd::TextWriter out(buf, sizeof buf);
+    tinyimapd::mime::EncodedWordWriter w(out);
+    for (std::size_t i = 0; i < utf8.size(); i += piece) w.add(utf8.substr(i, piece));
+    w.finish();
+    REQUIRE(out.ok());
+    return std::string(out.view());
+}
+
+}  // namespace
+
+TEST_CASE("RFC 2047 §4.1: UTF-8 text as B encoded words, decoded back", "[utf8][downgrade]") {
+    CHECK(enc("Gr\xc3\xbc\xc3\x9f"
+              "e") == "=?UTF-8?B?R3LDvMOfZQ==?=");
+    CHECK(enc("") == "");
+    CHECK(dec(enc("Gr\xc3\xbc\xc3\x9f"
+                  "e \xe6\x97\xa5\xe6\x9c\xac")) ==
+          "Gr\xc3\xbc\xc3\x9f"
+          "e \xe6\x97\xa5\xe6\x9c\xac");
+}
+
+TEST_CASE("RFC 2047 §2, §5: encoded words of at most 75 characters, whole characters each",
+          "[utf8][downgrade]") {
+    // 2-, 3- and 4-byte characters, so that word ends fall inside characters
+    // at every offset; given at once and in pieces of 1 and 7 bytes.
+    std::string text;
+    for (int i = 0; i < 40; ++i) {
+        text += "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+    }
+    const std::string whole = enc(text);
+    CHECK(enc(text, 1) == whole);
+    CHECK(enc(text, 7) == whole);
+    std::size_t words = 0;
+    std::size_t start = 0;
+    while (start < whole.size()) {
+        std::size_t end = whole.find(' ', start);
+        if (end == std::string::npos) end = whole.size();
+        const std::string word = whole.substr(start, end - start);
+        CHECK(word.size() <= 75);
+        REQUIRE(word.rfind("=?UTF-8?B?", 0) == 0);
+        // Each word alone decodes to well-formed UTF-8 (§5: an integral
+        // number of characters).
+        const std::string one = dec(word);
+        CHECK(tinyimapd::mime::wants_encoded_words(one + "\xc3\xa9"));
+        ++words;
+        start = end + 1;
+    }
+    CHECK(words >= text.size() / 45);
+    // §6.2: the SP between adjacent encoded words is not text.
+    char out[4096];
+    CHECK(std::string(out, decode_header_text(whole, out, sizeof out)) == text);
+}
+
+TEST_CASE("RFC 6855 §7: only 8-bit UTF-8 text wants encoded words", "[utf8][downgrade]") {
+    using tinyimapd::mime::wants_encoded_words;
+    CHECK_FALSE(wants_encoded_words("plain ascii =?utf-8?q?x?="));
+    CHECK_FALSE(wants_encoded_words(""));
+    CHECK(wants_encoded_words("caf\xc3\xa9"));
+    CHECK_FALSE(wants_encoded_words("caf\xe9"));          // Latin-1: not UTF-8
+    CHECK_FALSE(wants_encoded_words("\xed\xa0\x80"));     // a surrogate (RFC 3629 §3)
 }

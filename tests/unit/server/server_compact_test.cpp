@@ -423,3 +423,76 @@ TEST_CASE(
     CHECK(w.say(b, "t STATUS INBOX (MESSAGES)\r\n") ==
           "* STATUS INBOX (MESSAGES 25)\r\nt OK STATUS completed\r\n");
 }
+
+// Issue 13 (docs/STORAGE.md "Compaction"): with I/O threads, the
+// compaction's flushes (m.data.new, m.index.new, the directory before the
+// renames) are done on them, never on the loop's thread; only the
+// directory sync after the renames stays there (writers of this process
+// must not commit to the new files before the renames are durable).
+TEST_CASE("A compaction's flushes leave the loop's thread, except the one after its renames",
+          "[server][store][compact][flush]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    fill_inbox(w, 16, 1u << 20);  // 8 MiB live, 8 MiB expunged
+    const std::string data_new = std::string(kInbox) + "/m.data.new";
+    CHECK(w.say(a, "s SELECT INBOX\r\n").find("* 16 EXISTS") != std::string::npos);
+    w.fs.set_async_flush(true);
+    w.fs.set_flush_delay(3);
+    w.fs.reset_counters();
+    w.net.client_send(a, "e EXPUNGE\r\n");
+    std::string got_a;
+    int turns = 0;
+    for (; turns < 3000 && (got_a.find("e OK") == std::string::npos || turns < 5 ||
+                            w.fs.exists(data_new));
+         ++turns) {
+        w.clock.advance(1);
+        (void)w.server->run_once(0);
+        got_a += w.net.client_receive(a);
+        if (turns % 7 == 0) {  // another client is answered meanwhile
+            CHECK(w.say(b, "n NOOP\r\n") == "n OK NOOP completed\r\n");
+        }
+    }
+    REQUIRE(got_a.find("e OK EXPUNGE completed") != std::string::npos);
+    CHECK(!w.fs.exists(data_new));
+    CHECK(w.fs.read_file(std::string(kInbox) + "/m.data").size() < 9u * (1u << 20));
+    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) >= 2);  // m.data.new, m.index.new (and EXPUNGE's)
+    CHECK(w.fs.loop_syncs() == 1);                   // the directory after the renames
+    CHECK(w.say(b, "t STATUS INBOX (MESSAGES)\r\n") ==
+          "* STATUS INBOX (MESSAGES 8)\r\nt OK STATUS completed\r\n");
+}
+
+// Issue 13: expunged messages at the end of m.data are cut off by one state
+// commit, the group commit's (a group of no member), its flush on an I/O
+// thread: the loop's thread never waits for it.
+TEST_CASE("Cutting expunged messages off the end of m.data never flushes on the loop's thread",
+          "[server][store][compact][flush]") {
+    World w;
+    port::Handle a = login(w);
+    fill_inbox(w, 4, 128 * 1024);  // 1 and 3 \Deleted
+    CHECK(w.say(a, "s SELECT INBOX\r\n").find("* 4 EXISTS") != std::string::npos);
+    CHECK(w.say(a, "d STORE 4 +FLAGS.SILENT (\\Deleted)\r\n") == "d OK STORE completed\r\n");
+    const std::size_t before = w.fs.read_file(std::string(kInbox) + "/m.data").size();
+    w.fs.set_async_flush(true);
+    w.fs.set_flush_delay(3);
+    w.fs.reset_counters();
+    w.net.client_send(a, "e EXPUNGE\r\nn NOOP\r\n");
+    std::string got;
+    for (int turn = 0; turn < 200 && got.find("n OK") == std::string::npos; ++turn) {
+        w.clock.advance(1);
+        (void)w.server->run_once(0);
+        got += w.net.client_receive(a);
+    }
+    for (int turn = 0; turn < 50; ++turn) {  // the cut's commit
+        w.clock.advance(1);
+        (void)w.server->run_once(0);
+    }
+    CHECK(got.find("e OK EXPUNGE completed") != std::string::npos);
+    CHECK(w.fs.read_file(std::string(kInbox) + "/m.data").size() < before - 200 * 1024);
+    CHECK(w.fs.loop_syncs() == 0);
+    CHECK(w.say(a, "f FETCH 1 (BODY.PEEK[]<131000.20>)\r\n") ==
+          "* 1 FETCH (BODY[]<131000> {20}\r\n" + make_body(128 * 1024).substr(131000, 20) +
+              ")\r\nf OK FETCH completed\r\n");
+    CHECK(w.say(a, "t STATUS INBOX (MESSAGES)\r\n") ==
+          "* STATUS INBOX (MESSAGES 1)\r\nt OK STATUS completed\r\n");
+}

@@ -381,3 +381,58 @@ TEST_CASE("Issue 13: a STORE that does not fit its group's redo record is done a
     CHECK(until_tagged(w, b, "f FETCH 56:60 FLAGS\r\n", "f").find("* 60 FETCH (FLAGS (\\Seen))") !=
           std::string::npos);
 }
+
+// RFC 3501 §2.3.2: the \Recent claims of a session that leaves the mailbox
+// are committed so that later sessions do not see those messages \Recent
+// again: by the Registry's group commit, its flush on an I/O thread (a group
+// of no member), never on the loop's thread.
+TEST_CASE(
+    "Issue 13: the \\Recent claims of a session that leaves a mailbox are committed off the "
+    "loop's thread (RFC 3501 §2.3.2)",
+    "[server][flush][group]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    REQUIRE(w.say(a, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    w.say(b, "p APPEND INBOX {1+}\r\nx\r\np APPEND INBOX {1+}\r\ny\r\n");
+    CHECK(w.say(a, "n NOOP\r\n").find("* 2 RECENT") != std::string::npos);  // a claims them
+    slow_disk(w, 3);
+    w.fs.reset_counters();
+    CHECK(until_tagged(w, a, "l LOGOUT\r\n", "l").find("l OK") != std::string::npos);
+    for (int turn = 0; turn < 20; ++turn) tick(w);
+    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) == 1);  // the claims' commit
+    CHECK(w.fs.loop_syncs() == 0);
+    // The mailbox was closed after the commit: b opens it again from the
+    // files, and the claims are there.
+    const std::string sel = until_tagged(w, b, "s SELECT INBOX\r\n", "s");
+    CHECK(sel.find("* 2 EXISTS") != std::string::npos);
+    CHECK(sel.find("* 0 RECENT") != std::string::npos);
+    CHECK(w.fs.loop_syncs() == 0);
+}
+
+// RFC 3501 §6.4.2: CLOSE expunges. While another session's STORE group is
+// being flushed (the mailbox is held), CLOSE waits for its turn instead of
+// failing, and then expunges.
+TEST_CASE("Issue 13: CLOSE waits for another session's STORE flush, then expunges (RFC 3501 §6.4.2)",
+          "[server][flush][group]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    w.say(a, "p APPEND INBOX (\\Deleted) {1+}\r\nx\r\np APPEND INBOX {1+}\r\ny\r\n");
+    REQUIRE(w.say(a, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    slow_disk(w, 5);
+    w.net.client_send(b, "t STORE 2 +FLAGS (\\Flagged)\r\n");
+    tick(w);  // b's group is flushing: the mailbox is held
+    w.net.client_send(a, "c CLOSE\r\n");
+    std::string got_a, got_b;
+    for (int turn = 0; turn < 100 && !(tagged(got_a, "c") && tagged(got_b, "t")); ++turn) {
+        tick(w);
+        got_a += w.net.client_receive(a);
+        got_b += w.net.client_receive(b);
+    }
+    CHECK(got_a == "c OK CLOSE completed\r\n");
+    CHECK(got_b.find("t OK STORE completed") != std::string::npos);
+    const std::string status = until_tagged(w, a, "m STATUS INBOX (MESSAGES)\r\n", "m");
+    CHECK(status.find("* STATUS INBOX (MESSAGES 1)") != std::string::npos);
+}

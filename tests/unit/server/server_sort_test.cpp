@@ -263,3 +263,131 @@ TEST_CASE("RFC 5256 §1: SORT and THREAD are advertised only with work areas to 
               .find(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
                     "THREAD=REFERENCES ") != std::string::npos);
 }
+
+namespace {
+
+// Message `i` of a threaded mailbox: subjects from a few, half of them
+// replies ("Re:", "Fwd:", "[list]" marks: RFC 5256 §2.1) carrying
+// References or In-Reply-To (REFERENCES step 1) to an earlier one, dates in
+// zones, some missing or unreadable (§2.2: the internal date then).
+std::string threaded_message(int i) {
+    static const char* const kSubjects[] = {"Budget for the new warehouse roof", "lunch",
+                                            "Quarterly report", "The long subject line that "
+                                            "goes on well past eight bytes, twice over",
+                                            "=?utf-8?q?=C3=89t=C3=A9?= plans"};
+    std::string subject = kSubjects[(i * 7) % 5];
+    std::string links;
+    if (i > 3 && i % 2 == 0) {
+        const int parent = i - 1 - (i * 13) % 3;
+        subject = std::string(i % 4 == 0 ? "Re: " : "[list] Fwd: ") + kSubjects[(parent * 7) % 5];
+        links = i % 8 == 0 ? "In-Reply-To: <m" + std::to_string(parent) + "@x.org>\r\n"
+                           : "References: <m0@x.org> <m" + std::to_string(parent) + "@x.org>\r\n";
+    }
+    std::string date = "Date: " + std::to_string(1 + (i * 5) % 28) + " Mar 2021 " +
+                       std::to_string(10 + i % 12) + ":00:00 " + (i % 3 == 0 ? "-0500" : "+0100") +
+                       "\r\n";
+    if (i % 9 == 0) date = "";
+    if (i % 11 == 0) date = "Date: sometime\r\n";
+    return "From: u" + std::to_string(i % 6) + "@x.org\r\nSubject: " + subject + "\r\n" + date +
+           "Message-ID: <m" + std::to_string(i) + "@x.org>\r\n" + links + "\r\nbody " +
+           std::to_string(i) + "\r\n";
+}
+
+const char* const kCachedCommands[] = {
+    "s SORT (DATE) UTF-8 ALL\r\n",          "s SORT (SUBJECT) UTF-8 ALL\r\n",
+    "s SORT (REVERSE SUBJECT DATE) UTF-8 ALL\r\n", "s SORT (ARRIVAL SIZE) UTF-8 ALL\r\n",
+    "s UID SORT (SUBJECT REVERSE ARRIVAL) UTF-8 UNDELETED\r\n",
+    "s THREAD REFERENCES UTF-8 ALL\r\n",    "s THREAD ORDEREDSUBJECT UTF-8 ALL\r\n",
+    "s SORT (FROM DATE) UTF-8 ALL\r\n",
+};
+
+std::string all_answers(World& w, port::Handle c) {
+    std::string out;
+    for (const char* cmd : kCachedCommands) out += w.say_until_tagged(c, cmd, "s");
+    return out;
+}
+
+void add_messages(World& w, port::Handle c, int from, int to) {
+    for (int i = from; i < to; ++i) {
+        append(w, c, "0" + std::to_string(1 + i % 9) + "-Feb-2021 00:00:00 +0000",
+               threaded_message(i));
+    }
+}
+
+void restart_server(World& w) {
+    w.server->close_all();
+    w.server.reset();
+    w.server = std::make_unique<Server>(w.platform, w.cfg, w.block.data(), w.block.size());
+    REQUIRE(w.server->load_passwd() == Status::Ok);
+    REQUIRE(w.server->open_listeners() == Status::Ok);
+}
+
+}  // namespace
+
+// The sort cache (docs/STORAGE.md "The sort cache") changes no answer: a
+// server with it (the default work area) and one without (an area under
+// 256 KiB sorts without it) answer every SORT and THREAD the same, byte for
+// byte, on the same mail: first (the cache written), again (read), after
+// APPEND (grown), EXPUNGE (entries left dead), a torn or damaged file and a
+// restart (RFC 5256 §BASE.6.4.SORT, §BASE.6.4.THREAD).
+TEST_CASE("Sort cache: SORT and THREAD answer as without it, whatever became of the file",
+          "[server][sort][sortcache]") {
+    const std::string file = "mail/alice/^i^n^b^o^x/m.sort";
+    World cached;
+    World plain(4, true, false, [](Config& cfg) { cfg.sort_buffer_kib = 128; });
+    std::vector<port::Handle> c = {login(cached), login(plain)};
+    for (int k = 0; k < 2; ++k) {
+        World& w = k == 0 ? cached : plain;
+        add_messages(w, c[k], 0, 40);
+        w.say(c[k], "s SELECT INBOX\r\n");
+    }
+    const std::string want = all_answers(plain, c[1]);
+    CHECK(want.find("* THREAD (") != std::string::npos);
+    CHECK(!plain.fs.exists(file));
+    CHECK(all_answers(cached, c[0]) == want);
+    const std::size_t full = cached.fs.read_file(file).size();
+    CHECK(full > 32 + 40 * 32);  // the stamp and forty entries
+    CHECK(all_answers(cached, c[0]) == want);  // from the file
+    CHECK(cached.fs.read_file(file).size() == full);
+
+    // New mail, and expunges (which leave their entries in the file).
+    for (int k = 0; k < 2; ++k) {
+        World& w = k == 0 ? cached : plain;
+        add_messages(w, c[k], 40, 50);
+        w.say(c[k], "s NOOP\r\n");
+        REQUIRE(w.say(c[k], "s STORE 2:6,30 +FLAGS (\\Deleted)\r\n").find("s OK") !=
+                std::string::npos);
+        REQUIRE(w.say(c[k], "s EXPUNGE\r\n").find("s OK") != std::string::npos);
+    }
+    const std::string after = all_answers(plain, c[1]);
+    CHECK(after != want);
+    CHECK(all_answers(cached, c[0]) == after);
+    const std::string grown = cached.fs.read_file(file);
+    CHECK(grown.size() > full);
+
+    SECTION("a torn tail") {
+        cached.fs.write_file(file, grown.substr(0, grown.size() - 5));
+    }
+    SECTION("a damaged entry in the middle") {
+        std::string bytes = grown;
+        bytes[bytes.size() / 2] ^= 0x20;
+        cached.fs.write_file(file, bytes);
+    }
+    SECTION("another mailbox's stamp") {
+        std::string bytes = grown;
+        bytes[12] ^= 1;  // UIDVALIDITY (and the stamp's CRC no longer checks)
+        cached.fs.write_file(file, bytes);
+    }
+    SECTION("a restart") {
+        restart_server(cached);
+        c[0] = login(cached);
+        cached.say(c[0], "s SELECT INBOX\r\n");
+    }
+    CHECK(all_answers(cached, c[0]) == after);
+    // Rebuilt: an entry for each of the 44 messages (those of expunged
+    // messages are not written again); the next commands find them all.
+    const std::string rebuilt = cached.fs.read_file(file);
+    CHECK(rebuilt.size() > 32 + 44 * 32);
+    CHECK(all_answers(cached, c[0]) == after);
+    CHECK(cached.fs.read_file(file) == rebuilt);
+}

@@ -254,3 +254,65 @@ TEST_CASE("RFC 6855 §3, RFC 8437 §3: UNAUTHENTICATE ends UTF8=ACCEPT", "[serve
     CHECK(w.say(u, "c CREATE \"" + kEte + "\"\r\n").find("c NO [CANNOT]") == 0);
     CHECK(w.say(u, "d CREATE \"a\xff\"\r\n").find("d NO [CANNOT]") == 0);
 }
+
+TEST_CASE("RFC 6855 §7: a session without UTF-8 gets ENVELOPE/BODYSTRUCTURE strings as RFC 2047 "
+          "encoded words, the message bytes unchanged",
+          "[server][utf8][downgrade]") {
+    World w;
+    port::Handle u = login_utf8(w);
+    const std::string msg =
+        "From: J\xc3\xb6rg <jorg@example.org>\r\n"
+        "To: j\xc3\xb6rg@example.org\r\n"
+        "Subject: Gr\xc3\xbc\xc3\x9f"
+        "e\r\n"
+        "Content-Type: text/plain; charset=utf-8; name=\"\xc3\xa4.txt\"\r\n\r\nHallo\r\n";
+    const std::string plain = "From: a@example.org\r\nSubject: hello\r\n\r\nHallo\r\n";
+    REQUIRE(w.say(u, append_utf8("a", msg)).find("a OK") == 0);
+    REQUIRE(w.say(u, append_literal("b", plain)).find("b OK") == 0);
+    REQUIRE(w.say(u, "s SELECT INBOX\r\n").find("* 2 EXISTS") != std::string::npos);
+    port::Handle legacy = login(w);
+    REQUIRE(w.say(legacy, "s SELECT INBOX\r\n").find("* 2 EXISTS") != std::string::npos);
+
+    auto lit = [](const std::string& t) { return "{" + std::to_string(t.size()) + "}\r\n" + t; };
+    const std::string from = "(" + lit("J\xc3\xb6rg") + " NIL \"jorg\" \"example.org\")";
+    const std::string raw_env =
+        "ENVELOPE (NIL " + lit("Gr\xc3\xbc\xc3\x9f" "e") + " (" + from + ") (" + from + ") (" +
+        from + ") ((NIL NIL " + lit("j\xc3\xb6rg") + " \"example.org\")) NIL NIL NIL NIL)";
+    const std::string from_ew = "(\"=?UTF-8?B?SsO2cmc=?=\" NIL \"jorg\" \"example.org\")";
+    // RFC 6858 §2.1: the UTF-8 address is named in the display name.
+    const std::string ew_env =
+        "ENVELOPE (NIL \"=?UTF-8?B?R3LDvMOfZQ==?=\" (" + from_ew + ") (" + from_ew + ") (" +
+        from_ew +
+        ") ((\"=?UTF-8?B?asO2cmdAZXhhbXBsZS5vcmc=?=\" NIL \"invalid\" "
+        "\"internationalized-address.invalid\")) NIL NIL NIL NIL)";
+    const std::string raw_body =
+        "BODY (\"text\" \"plain\" (\"charset\" \"utf-8\" \"name\" " + lit("\xc3\xa4.txt") +
+        ") NIL NIL \"7BIT\" 7 1)";
+    const std::string ew_body =
+        "BODY (\"text\" \"plain\" (\"charset\" \"utf-8\" \"name\" \"=?UTF-8?B?w6QudHh0?=\") NIL "
+        "NIL \"7BIT\" 7 1)";
+    // Each twice and in both orders: the FETCH cache keeps the two kinds
+    // apart.
+    for (int round = 0; round < 2; ++round) {
+        CHECK(w.say(u, "f FETCH 1 (ENVELOPE BODY)\r\n") ==
+              "* 1 FETCH (" + raw_env + " " + raw_body + ")\r\nf OK FETCH completed\r\n");
+        CHECK(w.say(legacy, "f FETCH 1 (ENVELOPE BODY)\r\n") ==
+              "* 1 FETCH (" + ew_env + " " + ew_body + ")\r\nf OK FETCH completed\r\n");
+    }
+    // The message itself is not changed (sizes, BODY[] and BODY[HEADER] as
+    // stored), so caches and signatures stay valid.
+    const std::string header = msg.substr(0, msg.find("\r\n\r\n") + 4);
+    CHECK(w.say(legacy, "g FETCH 1 (RFC822.SIZE BODY.PEEK[HEADER])\r\n") ==
+          "* 1 FETCH (RFC822.SIZE " + std::to_string(msg.size()) + " BODY[HEADER] " + lit(header) +
+              ")\r\ng OK FETCH completed\r\n");
+    // A 7-bit message: the same bytes for both.
+    const std::string a = w.say(u, "h FETCH 2 (ENVELOPE BODYSTRUCTURE)\r\n");
+    CHECK(a.find("\"hello\"") != std::string::npos);
+    CHECK(w.say(legacy, "h FETCH 2 (ENVELOPE BODYSTRUCTURE)\r\n") == a);
+    // IMAP4rev2 sets the same mode (RFC 9051 Appendix A): raw UTF-8.
+    port::Handle rev2 = login(w);
+    REQUIRE(w.say(rev2, "e ENABLE IMAP4rev2\r\n").find("e OK") != std::string::npos);
+    REQUIRE(w.say(rev2, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    CHECK(w.say(rev2, "f FETCH 1 (ENVELOPE)\r\n") ==
+          "* 1 FETCH (" + raw_env + ")\r\nf OK FETCH completed\r\n");
+}

@@ -1,5 +1,6 @@
 // platforms/posix/fs_posix: every port::Fs operation against a real
 // directory under /tmp (mkdtemp), removed afterwards.
+#include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
 #include <stdio.h>
@@ -611,4 +612,44 @@ TEST_CASE("PosixFs: flush_start runs fdatasync on the I/O threads and reports ev
     fs.stop_flush_threads();
     CHECK(fs.flush_start(f, 1) == Status::Unsupported);
     REQUIRE(fs.close(f) == Status::Ok);
+}
+
+namespace {
+
+std::size_t open_descriptors() {
+    std::size_t n = 0;
+    for (int fd = 0; fd < 4096; ++fd)
+        if (::fcntl(fd, F_GETFD) != -1) ++n;
+    return n;
+}
+
+}  // namespace
+
+// Issue 13 (docs/STORAGE.md "Compaction's flushes"): a directory's sync on
+// an I/O thread; the directory is opened for the request and closed by the
+// thread once synced, whatever the outcome.
+TEST_CASE("PosixFs: sync_dir_start syncs a directory on an I/O thread and closes it",
+          "[posix][fs][flush]") {
+    TempDir dir;
+    PosixFs fs;
+    CHECK(fs.sync_dir_start(dir.path(), 1) == Status::Unsupported);  // no threads
+    REQUIRE(fs.start_flush_threads(2) == Status::Ok);
+    const std::size_t before = open_descriptors();
+    CHECK(fs.sync_dir_start(dir / "missing", 2) == Status::NotFound);
+    for (std::uint64_t t = 10; t < 20; ++t) REQUIRE(fs.sync_dir_start(dir.path(), t) == Status::Ok);
+    std::set<std::uint64_t> tokens;
+    port::FlushDone done[16];
+    for (int spins = 0; tokens.size() < 10 && spins < 5000; ++spins) {
+        struct pollfd p = {fs.flush_events(), POLLIN, 0};
+        (void)::poll(&p, 1, 10);
+        const std::size_t n = fs.flush_done(done, 16);
+        for (std::size_t i = 0; i < n; ++i) {
+            CHECK(done[i].status == Status::Ok);
+            CHECK(tokens.insert(done[i].token).second);
+        }
+    }
+    CHECK(tokens.size() == 10);
+    CHECK(fs.flush_pool().syncs() == 10);  // never coalesced: one descriptor each
+    CHECK(open_descriptors() == before);   // every one closed by its thread
+    fs.stop_flush_threads();
 }
