@@ -301,6 +301,9 @@ constexpr Step kConversation[] = {
     {"x3 SELECT INBOX\r\nx4 UID SEARCH ALL\r\nx5 FETCH 1:* (FLAGS BODYSTRUCTURE BODY)\r\n"
      "x6 NOOP\r\n",
      "x6 OK"},
+    // RFC 5267 §4.3 in the rev2 session: an UPDATE context and its update.
+    {"xa UID SEARCH RETURN (UPDATE) UNSEEN\r\nxb STORE 1:* +FLAGS (\\Seen)\r\nxc NOOP\r\n",
+     "xc OK"},
     // RFC 6855 §7: a UTF-8 header appended by the rev2 session, fetched by a
     // session without UTF-8 (encoded words, RFC 6858 §2.1 placeholders).
     {"x7 APPEND INBOX {93+}\r\nFrom: J\xC3\xB6rg <j\xC3\xB6rg@example.org>\r\n"

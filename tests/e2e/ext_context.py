@@ -163,3 +163,92 @@ class Context(WithServer):
         self.assertIn(t + " UID ADDTO (0 3)", noop_until(m, "ADDTO"))
         self.assertEqual(m.untagged_responses.get("EXISTS")[-1], b"3")
         m.logout()
+
+    def test_rev2_session_rfc5267_4_3_rfc9051_6_4_4(self):
+        # An IMAP4rev2 session (ENABLE IMAP4rev2): SEARCH answers ESEARCH
+        # (RFC 9051 §6.4.4), UPDATE contexts still follow the mailbox, and
+        # the changes come without RECENT or \Recent (Appendix E.12).
+        a = login_raw(self.server)
+        b = self.server.imap()
+        b.login("alice", "wonderland")
+        fill(b, 2)
+        b.select("INBOX")
+        a.send(b"e ENABLE IMAP4rev2\r\n")
+        self.assertEqual(a.until_tagged(b"e"), [b"* ENABLED IMAP4rev2", b"e OK ENABLE completed"])
+        a.send(b"s SELECT INBOX\r\n")
+        a.until_tagged(b"s")
+        a.send(b"P01 SEARCH UNSEEN\r\n")
+        self.assertEqual(a.until_tagged(b"P01"), [
+            b'* ESEARCH (TAG "P01") ALL 1:2', b"P01 OK SEARCH completed"])
+        a.send(b"C01 UID SEARCH RETURN (UPDATE) UNSEEN\r\n")
+        self.assertEqual(a.until_tagged(b"C01"), [
+            b'* ESEARCH (TAG "C01") UID ALL 1:2', b"C01 OK SEARCH completed"])
+
+        def noop_until_line(want):
+            lines = []
+            for _ in range(20):
+                a.send(b"n NOOP\r\n")
+                lines += a.until_tagged(b"n")
+                if want in lines:
+                    break
+                time.sleep(0.05 * test_server.SLOW)
+            return lines
+
+        # Changes one at a time: a report holding both would carry them in
+        # one line ("REMOVEFROM (0 1) ADDTO (0 3)").
+        b.store("1", "+FLAGS", "(\\Seen)")
+        removed = b'* ESEARCH (TAG "C01") UID REMOVEFROM (0 1)'
+        lines = noop_until_line(removed)
+        self.assertIn(b"* 1 FETCH (UID 1 FLAGS (\\Seen))", lines)
+        self.assertLess(lines.index(b"* 1 FETCH (UID 1 FLAGS (\\Seen))"), lines.index(removed))
+        fill(b, 1)
+        added = b'* ESEARCH (TAG "C01") UID ADDTO (0 3)'
+        more = noop_until_line(added)
+        self.assertLess(more.index(b"* 3 EXISTS"), more.index(added))
+        lines += more
+        self.assertFalse([x for x in lines if b"RECENT" in x.upper() or b"P01" in x], lines)
+        a.close()
+        b.logout()
+
+    def test_notify_selected_rfc5465_5_rfc5267_4_3(self):
+        # NOTIFY SET (SELECTED ...): the updates come with no command, in
+        # RFC 5465's order: EXISTS, ESEARCH ADDTO, then MessageNew's FETCH
+        # (§5.2); a flag change's FETCH before its ESEARCH (§5.1); the
+        # REMOVEFROM before the EXPUNGE (§5.3, RFC 5267 §4.3.4).
+        a = login_raw(self.server)
+        b = self.server.imap()
+        b.login("alice", "wonderland")
+        fill(b, 1)
+        b.select("INBOX")
+        a.send(b"s SELECT INBOX\r\n")
+        a.until_tagged(b"s")
+        a.send(b"C01 UID SEARCH RETURN (UPDATE) UNSEEN\r\n")
+        self.assertEqual(a.until_tagged(b"C01"), [
+            b'* ESEARCH (TAG "C01") UID ALL 1', b"C01 OK SEARCH completed"])
+        a.send(b"b NOTIFY SET (selected (MessageNew (UID) MessageExpunge FlagChange))\r\n")
+        self.assertEqual(a.until_tagged(b"b"), [b"b OK NOTIFY completed"])
+        a.sock.settimeout(5 * test_server.SLOW)
+
+        def until(last):
+            lines = []
+            while not lines or lines[-1] != last:
+                lines.append(a.line())
+            return lines
+
+        fill(b, 1)
+        lines = [x for x in until(b"* 2 FETCH (UID 2)") if not x.endswith(b" RECENT")]
+        self.assertEqual(lines, [b"* 2 EXISTS", b'* ESEARCH (TAG "C01") UID ADDTO (0 2)',
+                                 b"* 2 FETCH (UID 2)"])
+        b.store("1", "+FLAGS", "(\\Seen)")
+        lines = until(b'* ESEARCH (TAG "C01") UID REMOVEFROM (0 1)')
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(lines[0].startswith(b"* 1 FETCH (UID 1 FLAGS (\\Seen"), lines)
+        b.store("2", "+FLAGS.SILENT", "(\\Deleted)")
+        b.expunge()
+        lines = until(b"* 2 EXPUNGE")
+        self.assertIn(b'* ESEARCH (TAG "C01") UID REMOVEFROM (0 2)', lines)
+        self.assertEqual(lines[-2], b'* ESEARCH (TAG "C01") UID REMOVEFROM (0 2)')
+        a.send(b"z NOOP\r\n")
+        self.assertEqual(a.until_tagged(b"z"), [b"z OK NOOP completed"])
+        a.close()
+        b.logout()

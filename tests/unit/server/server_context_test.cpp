@@ -450,3 +450,145 @@ TEST_CASE("RFC 5267 §4.3: header keys are followed (the header read again)", "[
     REQUIRE(has(t.b_says("x STORE 2,5 +FLAGS (\\Seen)\r\n"), "x OK"));
     CHECK(has(t.a_says("n NOOP\r\n"), "* ESEARCH (TAG \"H01\") UID REMOVEFROM (0 3,6)\r\n"));
 }
+
+TEST_CASE(
+    "RFC 5267 §4.3 in an IMAP4rev2 session (RFC 9051 §6.4.4, Appendix E.12): UPDATE with "
+    "ESEARCH answers, ADDTO/REMOVEFROM without RECENT or \\Recent",
+    "[server][context][rev2]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    for (int i = 0; i < 3; ++i) {
+        append_to_inbox(w, b, "Subject: r" + std::to_string(i) + "\r\n\r\nx\r\n");
+    }
+    REQUIRE(w.say(a, "e ENABLE IMAP4rev2\r\n") ==
+            "* ENABLED IMAP4rev2\r\ne OK ENABLE completed\r\n");
+    REQUIRE(has(w.say(a, "s SELECT INBOX\r\n"), "s OK [READ-WRITE]"));
+    REQUIRE(has(w.say(b, "s SELECT INBOX\r\n"), "s OK"));
+    // §6.4.4: a SEARCH with no result option is answered as ALL by
+    // ESEARCH, and keeps no context (no UPDATE).
+    CHECK(w.say(a, "P01 SEARCH UNSEEN\r\n") ==
+          "* ESEARCH (TAG \"P01\") ALL 1:3\r\nP01 OK SEARCH completed\r\n");
+    CHECK(w.say(a, "C01 SEARCH RETURN (UPDATE) UNSEEN\r\n") ==
+          "* ESEARCH (TAG \"C01\") ALL 1:3\r\nC01 OK SEARCH completed\r\n");
+    CHECK(w.say(a, "U01 UID SEARCH RETURN (UPDATE COUNT) UNSEEN\r\n") ==
+          "* ESEARCH (TAG \"U01\") UID COUNT 3\r\nU01 OK SEARCH completed\r\n");
+    // §4.3's tag rule holds in rev2 too.
+    CHECK(w.say(a, "C01 SEARCH RETURN (UPDATE) ALL\r\n").compare(0, 8, "C01 BAD ") == 0);
+    // A flag change by another session: the FETCH (with UID, no \Recent,
+    // Appendix E.12/E.21), then the REMOVEFROM (§4.3.4).
+    REQUIRE(has(w.say(b, "x STORE 2 +FLAGS (\\Seen)\r\n"), "x OK"));
+    const std::string r = w.say(a, "n NOOP\r\n");
+    INFO(r);
+    const std::size_t fetch = at(r, "* 2 FETCH (UID 2 FLAGS (\\Seen))\r\n");
+    CHECK(fetch < at(r, "* ESEARCH (TAG \"C01\") REMOVEFROM (0 2)\r\n"));
+    CHECK(fetch < at(r, "* ESEARCH (TAG \"U01\") UID REMOVEFROM (0 2)\r\n"));
+    CHECK(!has(r, "P01"));
+    // New mail: EXISTS without RECENT, then ADDTO (§4.3.3).
+    append_to_inbox(w, b, "Subject: r3\r\n\r\nx\r\n");
+    const std::string r2 = w.say(a, "n NOOP\r\n");
+    INFO(r2);
+    CHECK(at(r2, "* 4 EXISTS\r\n") < at(r2, "* ESEARCH (TAG \"C01\") ADDTO (0 4)\r\n"));
+    CHECK(at(r2, "* 4 EXISTS\r\n") < at(r2, "* ESEARCH (TAG \"U01\") UID ADDTO (0 4)\r\n"));
+    CHECK(!has(r2, "RECENT"));
+    CHECK(!has(r2, "P01"));
+    // An expunge: REMOVEFROM while message 1's number is still valid.
+    REQUIRE(has(w.say(b, "x STORE 1 +FLAGS.SILENT (\\Deleted)\r\nx EXPUNGE\r\n"), "x OK EXPUNGE"));
+    const std::string r3 = w.say(a, "n NOOP\r\n");
+    INFO(r3);
+    const std::size_t expunge = at(r3, "* 1 EXPUNGE\r\n");
+    CHECK(at(r3, "* ESEARCH (TAG \"C01\") REMOVEFROM (0 1)\r\n") < expunge);
+    CHECK(at(r3, "* ESEARCH (TAG \"U01\") UID REMOVEFROM (0 1)\r\n") < expunge);
+    CHECK(ends_with(r3, "\r\nn OK NOOP completed\r\n"));
+    // CANCELUPDATE (§4.3.5), then rev2's plain SEARCH sees what is left.
+    CHECK(w.say(a, "c CANCELUPDATE \"C01\" \"U01\"\r\n") == "c OK No further updates\r\n");
+    REQUIRE(has(w.say(b, "x STORE 1:* -FLAGS (\\Seen)\r\n"), "x OK"));
+    CHECK(!has(w.say(a, "n NOOP\r\n"), "ESEARCH"));
+    CHECK(w.say(a, "P02 SEARCH UNSEEN\r\n") ==
+          "* ESEARCH (TAG \"P02\") ALL 1:3\r\nP02 OK SEARCH completed\r\n");
+}
+
+namespace {
+
+// Everything the client receives over `beats` one-second beats (NOTIFY
+// reports between commands on the beat, RFC 5465 §4).
+std::string beats(World& w, port::Handle c, int beats = 1) {
+    std::string got;
+    for (int i = 0; i < beats; ++i) {
+        w.clock.advance(1000);
+        w.run();
+        got += w.net.client_receive(c);
+    }
+    return got;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "RFC 5465 §5.1-§5.3 with RFC 5267 §4.3: NOTIFY SET (SELECTED) carries the contexts' "
+    "updates between commands, in the RFCs' order",
+    "[server][context][notify]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    for (int i = 0; i < 2; ++i) {
+        append_to_inbox(w, b, "Subject: n" + std::to_string(i) + "\r\n\r\nx\r\n");
+    }
+    REQUIRE(has(w.say(b, "s SELECT INBOX\r\n"), "s OK"));
+    REQUIRE(has(w.say(a, "s SELECT INBOX\r\n"), "s OK"));
+    CHECK(w.say(a, "C01 UID SEARCH RETURN (UPDATE) UNSEEN\r\n") ==
+          "* ESEARCH (TAG \"C01\") UID ALL 1:2\r\nC01 OK SEARCH completed\r\n");
+    CHECK(w.say(a, "b NOTIFY SET (selected (MessageNew (UID) MessageExpunge FlagChange))\r\n") ==
+          "b OK NOTIFY completed\r\n");
+    // §7's UPDATE with fetch-atts is not built: BAD, not taken as UPDATE.
+    CHECK(w.say(a, "C02 SEARCH RETURN (UPDATE (UID)) ALL\r\n").compare(0, 8, "C02 BAD ") == 0);
+    // §5.2: "the EXISTS response MUST precede the ESEARCH response ... The
+    // FETCH response(s) MUST follow any ESEARCH ADDTO responses".
+    append_to_inbox(w, b, "Subject: n2\r\n\r\nx\r\n");
+    CHECK(beats(w, a) ==
+          "* 3 EXISTS\r\n* 0 RECENT\r\n* ESEARCH (TAG \"C01\") UID ADDTO (0 3)\r\n"
+          "* 3 FETCH (UID 3)\r\n");
+    // §5.1: "the FETCH response MUST precede the ESEARCH response".
+    REQUIRE(has(w.say(b, "x STORE 1 +FLAGS (\\Seen)\r\n"), "x OK"));
+    CHECK(beats(w, a) ==
+          "* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n* ESEARCH (TAG \"C01\") UID REMOVEFROM (0 1)\r\n");
+    // §5.3 with RFC 5267 §4.3.4: the REMOVEFROM before the EXPUNGE.
+    REQUIRE(has(w.say(b, "x STORE 2 +FLAGS.SILENT (\\Deleted)\r\nx EXPUNGE\r\n"), "x OK EXPUNGE"));
+    const std::string r = beats(w, a);
+    INFO(r);
+    CHECK(ends_with(r, "* ESEARCH (TAG \"C01\") UID REMOVEFROM (0 2)\r\n* 2 EXPUNGE\r\n"));
+    CHECK(beats(w, a, 2).empty());
+}
+
+TEST_CASE(
+    "RFC 5465 §6.1.2 with RFC 5267 §4.3.4: SELECTED-DELAYED holds the REMOVEFROM with the "
+    "EXPUNGE until a command; without SELECTED, updates wait with the rest",
+    "[server][context][notify]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    for (int i = 0; i < 3; ++i) {
+        append_to_inbox(w, b, "Subject: d" + std::to_string(i) + "\r\n\r\nx\r\n");
+    }
+    REQUIRE(has(w.say(b, "s SELECT INBOX\r\n"), "s OK"));
+    REQUIRE(has(w.say(a, "s SELECT INBOX\r\n"), "s OK"));
+    // Sequence numbers: the delay keeps them valid for the client.
+    CHECK(w.say(a, "D01 SEARCH RETURN (UPDATE) ALL\r\n") ==
+          "* ESEARCH (TAG \"D01\") ALL 1:3\r\nD01 OK SEARCH completed\r\n");
+    CHECK(w.say(a, "b NOTIFY SET (selected-delayed (MessageNew MessageExpunge))\r\n") ==
+          "b OK NOTIFY completed\r\n");
+    REQUIRE(has(w.say(b, "x STORE 2 +FLAGS.SILENT (\\Deleted)\r\nx EXPUNGE\r\n"), "x OK EXPUNGE"));
+    CHECK(beats(w, a, 2).empty());  // neither the EXPUNGE nor its REMOVEFROM
+    CHECK(w.say(a, "n NOOP\r\n") ==
+          "* ESEARCH (TAG \"D01\") REMOVEFROM (0 2)\r\n* 2 EXPUNGE\r\nn OK NOOP completed\r\n");
+    // No SELECTED group (§3.1: as SELECTED NONE): nothing of the selected
+    // mailbox in IDLE, the ADDTO comes after the EXISTS when IDLE ends.
+    CHECK(w.say(a, "b NOTIFY SET (personal (MailboxName))\r\n") == "b OK NOTIFY completed\r\n");
+    CHECK(w.say(a, "i IDLE\r\n") == "+ idling\r\n");
+    append_to_inbox(w, b, "Subject: d3\r\n\r\nx\r\n");
+    CHECK(beats(w, a, 2).empty());
+    const std::string r = w.say(a, "DONE\r\n");
+    INFO(r);
+    CHECK(at(r, "* 3 EXISTS\r\n") < at(r, "* ESEARCH (TAG \"D01\") ADDTO (0 3)\r\n"));
+    CHECK(ends_with(r, "\r\ni OK IDLE terminated\r\n"));
+}
