@@ -358,6 +358,20 @@ SyntaxResult parse_expunge(ArgReader& r, const CommandScratch& scratch, ParsedCo
     return no_more(r);
 }
 
+// RFC 5267 §4.3.5: "CANCELUPDATE" 1*(SP quoted); the tags are walked by
+// the handler from `rest`.
+SyntaxResult parse_cancelupdate(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    out->rest = r;
+    std::size_t count = 0;
+    while (!r.at_end()) {
+        std::string_view tag;
+        if (!r.quoted(&tag)) return bad("CANCELUPDATE takes quoted tags", r.peek_text());
+        ++count;
+    }
+    if (count == 0) return bad("CANCELUPDATE needs at least one tag");
+    return ok();
+}
+
 SyntaxResult parse_id(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
     return read_id(r, out);
 }
@@ -561,6 +575,8 @@ SyntaxResult parse_sort(ArgReader& r, const CommandScratch& scratch, ParsedComma
         out->search.return_mask = ret.return_mask;
         out->search.partial_first = ret.partial_first;
         out->search.partial_last = ret.partial_last;
+        out->search.context = ret.context;
+        out->search.update = ret.update;
     }
     return s;
 }
@@ -787,6 +803,7 @@ constexpr CommandInfo kCommands[] = {
     {"REPLACE", CommandId::Replace, kStateSelected, true, parse_replace},  // RFC 8508 §3.5
     {"COMPRESS", CommandId::Compress, kStateAuthOrSelected, false, parse_compress},
     {"NOTIFY", CommandId::Notify, kStateAuthOrSelected, false, parse_notify},
+    {"CANCELUPDATE", CommandId::CancelUpdate, kStateSelected, false, parse_cancelupdate},
 };
 static_assert(sizeof kCommands / sizeof kCommands[0] == kCommandCount);
 

@@ -79,11 +79,12 @@ enum class CommandId : std::uint8_t {
     Unauthenticate,  // RFC 8437
     Sort,            // RFC 5256, selected state
     Thread,
-    Replace,   // RFC 8508 (selected state)
-    Compress,  // RFC 4978 (authenticated or selected)
-    Notify,    // RFC 5465 (authenticated or selected)
+    Replace,       // RFC 8508 (selected state)
+    Compress,      // RFC 4978 (authenticated or selected)
+    Notify,        // RFC 5465 (authenticated or selected)
+    CancelUpdate,  // RFC 5267 §4.3.5 (selected state)
 };
-inline constexpr std::size_t kCommandCount = static_cast<std::size_t>(CommandId::Notify) + 1;
+inline constexpr std::size_t kCommandCount = static_cast<std::size_t>(CommandId::CancelUpdate) + 1;
 
 // States in which a command is valid (RFC 3501 §3).
 enum CommandStates : std::uint8_t {

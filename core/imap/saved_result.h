@@ -90,6 +90,33 @@ public:
         return true;
     }
 
+    // Takes `n` out (RFC 5267 §4.3 REMOVEFROM), splitting its range if it
+    // is inside one; false (overflowed) if that needs a range beyond
+    // kCapacity. A number not held is no change.
+    [[nodiscard]] bool remove(std::uint32_t n) {
+        if (overflowed_) return false;
+        const std::size_t i = first_ending_at_or_above(n);
+        if (i == count_ || ranges_[i].lo > n) return true;
+        SeqRange& r = ranges_[i];
+        if (r.lo == n && r.hi == n) {
+            for (std::size_t k = i; k + 1 < count_; ++k) ranges_[k] = ranges_[k + 1];
+            --count_;
+        } else if (r.lo == n) {
+            r.lo = n + 1;
+        } else if (r.hi == n) {
+            r.hi = n - 1;
+        } else if (count_ == kCapacity) {
+            overflowed_ = true;
+            return false;
+        } else {
+            for (std::size_t k = count_; k > i + 1; --k) ranges_[k] = ranges_[k - 1];
+            ranges_[i + 1] = {n + 1, r.hi};
+            ranges_[i].hi = n - 1;
+            ++count_;
+        }
+        return true;
+    }
+
     // Binary search over the ranges.
     bool contains(std::uint32_t n) const {
         const std::size_t i = first_ending_at_or_above(n);

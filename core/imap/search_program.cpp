@@ -81,9 +81,17 @@ struct ReturnOpt {
     std::uint8_t bit;
 };
 
+// CONTEXT and UPDATE (RFC 5267 §4.2, §4.3) are kept apart from return_mask
+// (return_options).
 constexpr ReturnOpt kReturnOpts[] = {
-    {"MIN", kReturnMin},     {"MAX", kReturnMax},   {"ALL", kReturnAll},
-    {"COUNT", kReturnCount}, {"SAVE", kReturnSave}, {"PARTIAL", kReturnPartial},
+    {"MIN", kReturnMin},
+    {"MAX", kReturnMax},
+    {"ALL", kReturnAll},
+    {"COUNT", kReturnCount},
+    {"SAVE", kReturnSave},
+    {"PARTIAL", kReturnPartial},
+    {"CONTEXT", kReturnContextBit},
+    {"UPDATE", kReturnUpdateBit},
 };
 
 // RFC 3501 nz-number, at most 2^32 - 1.
@@ -204,13 +212,21 @@ bool Compiler::return_options(ArgReader& r) {
                 return fail("PARTIAL needs a range of two non-zero numbers", culprit);
             }
         }
-        opts_->return_mask |= found->bit;
+        if (found->bit == kReturnContextBit) {
+            opts_->context = true;  // §4.2: a hint, which we may ignore
+        } else if (found->bit == kReturnUpdateBit) {
+            opts_->update = true;
+        } else {
+            opts_->return_mask |= found->bit;
+        }
     }
     // RFC 5267 §4.4: "either one PARTIAL, one ALL, or neither".
     if ((opts_->return_mask & (kReturnPartial | kReturnAll)) == (kReturnPartial | kReturnAll)) {
         return fail("PARTIAL and ALL cannot be combined", "PARTIAL");
     }
-    if (opts_->return_mask == 0) opts_->return_mask = kReturnAll;  // RFC 4731 §3.1
+    // RFC 4731 §3.1; RETURN (UPDATE) or (CONTEXT) alone, which ask for no
+    // data of their own, get ALL too: the result the updates apply to.
+    if (opts_->return_mask == 0) opts_->return_mask = kReturnAll;
     return true;
 }
 

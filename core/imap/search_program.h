@@ -36,7 +36,10 @@
 //   response at all. PARTIAL (RFC 5267 §4.4) takes a range of two
 //   nz-numbers in either order, kept as written; PARTIAL with ALL, or two
 //   PARTIALs, is BAD (§4.4: "either one PARTIAL, one ALL, or neither").
-//   Other options (UPDATE, CONTEXT, ...) are refused as unknown.
+//   CONTEXT and UPDATE (RFC 5267 §4.2, §4.3) set SearchOptions::context and
+//   ::update, not return_mask: they ask for no data in the answer, so
+//   RETURN (UPDATE) alone is RETURN (UPDATE ALL). Other options are refused
+//   as unknown.
 // - SORT's RETURN (RFC 5267 §3, ESORT) is read by parse_search_return().
 // - "$" (RFC 5182) is a sequence-set key like any other: its node's set
 //   is_last_command(), for the session to substitute.
@@ -138,6 +141,9 @@ enum SearchReturn : std::uint8_t {
     kReturnCount = 8,
     kReturnSave = 16,     // RFC 5182 §2.4: keep the result as "$"
     kReturnPartial = 32,  // RFC 5267 §4.4: results partial_first..partial_last
+    // Parser-only: CONTEXT and UPDATE become SearchOptions' booleans.
+    kReturnContextBit = 64,
+    kReturnUpdateBit = 128,
 };
 
 struct SearchOptions {
@@ -147,6 +153,8 @@ struct SearchOptions {
     bool uses_modseq = false;      // a MODSEQ key: enables CONDSTORE (RFC 7162 §3.1)
     // RFC 5267 §4.4 partial-range as written ("500:400" is "400:500").
     std::uint32_t partial_first = 0, partial_last = 0;
+    bool context = false;  // RFC 5267 §4.2 CONTEXT: a hint (ignored)
+    bool update = false;   // RFC 5267 §4.3 UPDATE: notify changes of the result
 };
 
 struct SearchError {

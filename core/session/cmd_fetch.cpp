@@ -335,13 +335,19 @@ void Session::finish_message_job() {
         FixedText<kModifiedText + 16> code;
         code.put("MODIFIED ").put(job_.get<StoreJob>().modified_text.view());
         job_.end();
+        (void)update_contexts();
         tagged("OK", code.view(), "Conditional STORE failed");
         return;
     }
     const bool fetch = job_.kind() == JobKind::Fetch;
     const bool notify = fetch && job_.get<FetchJob>().notify;
     job_.end();
-    if (notify) return;  // RFC 5465 §5.2's unsolicited FETCH: no tagged line
+    // RFC 5465 §5.2's unsolicited FETCH: no tagged line. The contexts were
+    // brought up to date before it (its ADDTO precedes it, §5.2); what
+    // changed while it ran comes at the next round between commands, the
+    // FETCH of a flag change before its ESEARCH (§5.1).
+    if (notify) return;
+    (void)update_contexts();  // RFC 5267 §4.3: this session's own changes (the rest later)
     tagged("OK", "", fetch ? "FETCH completed" : "STORE completed");
 }
 

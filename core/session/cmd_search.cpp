@@ -82,6 +82,7 @@ void start_search_result(SearchResult* r, const SearchOptions& o) {
     r->partial_last = o.partial_last;
     r->partial_lo = o.partial_first < o.partial_last ? o.partial_first : o.partial_last;
     r->partial_hi = o.partial_first < o.partial_last ? o.partial_last : o.partial_first;
+    r->update = o.update;
 }
 
 // " PARTIAL (a:b " as the client wrote the range (RFC 5267 §5 ret-data-partial).
@@ -100,22 +101,7 @@ void append_range(OutBuffer& out, std::uint32_t lo, std::uint32_t hi, bool first
     out.append(w.view());
 }
 
-namespace {
-
-bool is_text_key(SearchKey k) {
-    switch (k) {
-        case SearchKey::Bcc:
-        case SearchKey::Body:
-        case SearchKey::Cc:
-        case SearchKey::From:
-        case SearchKey::Header:
-        case SearchKey::Subject:
-        case SearchKey::Text:
-        case SearchKey::To: return true;
-        default: return false;
-    }
-}
-
+// The day (since 1970-01-01) of a time in a zone.
 std::int64_t day_of(std::int64_t utc_seconds, std::int32_t zone_minutes) {
     const std::int64_t local = utc_seconds + std::int64_t{zone_minutes} * 60;
     return local >= 0 ? local / 86400 : (local - 86399) / 86400;
@@ -159,6 +145,22 @@ bool date_header_day(std::string_view v, std::int64_t* day) {
     if (!parse_date({buf, n}, &d)) return false;
     *day = days_from_civil(d.year, d.month, d.day);
     return true;
+}
+
+namespace {
+
+bool is_text_key(SearchKey k) {
+    switch (k) {
+        case SearchKey::Bcc:
+        case SearchKey::Body:
+        case SearchKey::Cc:
+        case SearchKey::From:
+        case SearchKey::Header:
+        case SearchKey::Subject:
+        case SearchKey::Text:
+        case SearchKey::To: return true;
+        default: return false;
+    }
 }
 
 }  // namespace
@@ -231,6 +233,10 @@ bool Session::search_limits_ok(const ParsedCommand& cmd) {
 }
 
 void Session::cmd_search(const ParsedCommand& cmd) {
+    if (cmd.search.update && context_tag_in_use()) {
+        tagged("BAD", "", "Tag reuse: an updating context has this tag");  // RFC 5267 §4.3
+        return;
+    }
     // RFC 5182 §2.1: a SAVE search answered NO leaves "$" empty; an OK one
     // sets it (filled as matches are found, "$" having been copied).
     if ((cmd.search.return_mask & kReturnSave) != 0) saved_result_.clear();
@@ -249,6 +255,7 @@ void Session::cmd_search(const ParsedCommand& cmd) {
         job.result.esearch = true;
         job.result.mask = kReturnAll;
     }
+    start_context(job.result, cmd, walk.largest_uid);
     if (job.result.esearch && (job.result.mask & ~kReturnSave) == 0) {
         // RFC 5182 §1: SAVE alone suppresses the ESEARCH response.
     } else if (job.result.esearch) {
@@ -464,7 +471,11 @@ mime::HeaderBlock Session::load_search_header(mime::FieldNames keep) {
 // empty needle matches any message that has one.
 bool Session::header_contains(std::string_view name, std::string_view needle) {
     if (!prepare_needle(needle)) return false;
-    const mime::HeaderBlock block = load_search_header(name);
+    return block_contains(load_search_header(name), name);
+}
+
+// A field called `name` of `block` contains the prepared needle (matcher_).
+bool Session::block_contains(const mime::HeaderBlock& block, std::string_view name) {
     mime::FieldIterator it(block.fields);
     mime::HeaderField f;
     while (it.next(&f)) {
@@ -529,6 +540,7 @@ void Session::search_found(std::uint32_t number) {
     SearchJob& job = job_.get<SearchJob>();
     SearchResult& r = job.result;
     const std::uint64_t modseq = job.message.modseq;
+    context_found(r, job.walk.next_position - 1, job.message.uid);
     if (++r.count == 1) {
         r.min = number;
         r.min_uid = job.message.uid;
@@ -607,6 +619,7 @@ void Session::finish_save() {
 void Session::search_completed() {
     const bool refused =
         (job_.get<SearchJob>().result.mask & kReturnSave) != 0 && saved_result_.overflowed();
+    finish_context(job_.get<SearchJob>().result);
     job_.end();
     if (refused) {
         search_refused_save();

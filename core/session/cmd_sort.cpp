@@ -181,6 +181,10 @@ void header_entry(const store::MessageInfo& m, const mime::HeaderBlock& block,
 }  // namespace
 
 void Session::cmd_sort(const ParsedCommand& cmd, bool thread) {
+    if (cmd.search.update && context_tag_in_use()) {
+        tagged("BAD", "", "Tag reuse: an updating context has this tag");  // RFC 5267 §4.3
+        return;
+    }
     // RFC 5182 §2.1: a SAVE answered NO leaves "$" empty.
     if ((cmd.search.return_mask & kReturnSave) != 0) saved_result_.clear();
     if (!search_limits_ok(cmd)) return;
@@ -199,6 +203,10 @@ void Session::cmd_sort(const ParsedCommand& cmd, bool thread) {
     job.program = cmd.sort;
     job.algorithm = cmd.thread;
     if (!thread) start_search_result(&job.result, cmd.search);
+    // RFC 5267 §4.3.1: sorted contexts are refused (NOUPDATE at the end),
+    // unsorted ones served: keeping insertion positions would need every
+    // result's sort keys held for as long as the context lives.
+    job.result.noupdate = "Sorted results are not followed; UID SEARCH can be";
     if (thread) {
         // The base subjects' ranks are a SUBJECT sort (RFC 5256 §2.1, §7).
         job.program = SortProgram{};
@@ -624,6 +632,7 @@ void Session::sort_end(SortJob& job) {
     const bool full = job.full;
     const bool save = (job.result.mask & kReturnSave) != 0;
     if (job.answering) out_.append("\r\n");
+    if (!full) finish_context(job.result);    // RFC 5267 §4.3.1 NOUPDATE
     job_.end();                               // gives the area back
     if (save && full) saved_result_.clear();  // RFC 5182 §2.1: NO leaves "$" empty
     if (save && !full && saved_result_.overflowed()) {

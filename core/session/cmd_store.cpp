@@ -258,6 +258,7 @@ void Session::store_finish(Status st) {
     // MODSEQ is sent even with .SILENT.
     if (job.silent && !job.conditional && !condstore_) {
         job_.end();
+        (void)update_contexts();  // RFC 5267 §4.3: this session's own changes
         tagged("OK", "", "STORE completed");
         return;
     }

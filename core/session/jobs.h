@@ -162,8 +162,10 @@ struct SearchResult {
     // BODY/TEXT over one large message goes on over several batches
     // (TextWalk): the message's text keys are evaluated again in the
     // same order, those already done answered from text_results.
-    bool suspended = false;  // a walk ran out of budget: same message next batch
-    bool walking = false;    // text_walk_ holds key number text_done's walk
+    bool suspended = false;    // a walk ran out of budget: same message next batch
+    bool walking = false;      // text_walk_ holds key number text_done's walk
+    bool update = false;       // RFC 5267 §4.3 UPDATE asked for (context, below)
+    std::int8_t context = -1;  // the context being built, -1: none
     std::uint32_t text_done = 0, text_ordinal = 0;
     std::uint64_t text_results = 0;
     std::uint32_t run_lo = 0, run_hi = 0;  // the ALL range being extended
@@ -171,6 +173,10 @@ struct SearchResult {
     // RFC 5267 §4.4: PARTIAL's range as written, and its bounds (lo <= hi).
     std::uint32_t partial_first = 0, partial_last = 0, partial_lo = 0, partial_hi = 0;
     std::uint32_t held = 0;
+    // RFC 5267 §4.3 UPDATE: the context being built (-1: none), or why
+    // there is none (answered NOUPDATE); the last match's sequence number.
+    std::uint32_t context_prev_seq = 0;
+    const char* noupdate = "";
     std::uint32_t lo[kHeldRanges] = {};
     std::uint32_t hi[kHeldRanges] = {};
 };
@@ -210,8 +216,8 @@ struct SortJob : SearchJob {
     WorkAreaPool* pool;
     char* area = nullptr;
     Phase phase = Phase::Area;
-    bool full = false;       // the area could not hold every match: NO [LIMIT]
-    bool answering = false;  // "* SORT"/"* THREAD" is out, its line not ended
+    bool full = false;         // the area could not hold every match: NO [LIMIT]
+    bool answering = false;    // "* SORT"/"* THREAD" is out, its line not ended
     bool cached_keys = false;  // the keys come from a SortCacheEntry (cache or header)
     SortProgram program;
     ThreadAlgorithm algorithm = ThreadAlgorithm::OrderedSubject;
@@ -224,7 +230,7 @@ struct SortJob : SearchJob {
     ThreadMessage* messages = nullptr;
     ThreadExtra* extras = nullptr;
     ThreadWork tree;
-    store::SortCache cache;    // open while gathering, when the area has room for it
+    store::SortCache cache;  // open while gathering, when the area has room for it
 };
 
 // A LIST or LSUB answering mailbox by mailbox (cmd_mailbox.cpp): the

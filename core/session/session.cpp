@@ -32,6 +32,9 @@ const char* state_name(SessionState s) {
 }
 
 constexpr std::size_t kLogLine = 512;
+// The greeting and CAPABILITY lines: the list is over 450 bytes with every
+// extension (the greeting with COMPRESS, STARTTLS and AUTH=PLAIN was 514).
+constexpr std::size_t kCapabilityLine = 1024;
 // RFC 7888 §5: the largest non-synchronizing literal LITERAL- allows.
 constexpr std::uint64_t kLiteralMinus = 4096;
 
@@ -87,7 +90,7 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     for (std::size_t i = 0; i < peer_length_; ++i) peer_[i] = peer[i];
 
     // RFC 3501 §7.1.1: the greeting may carry the capabilities.
-    FixedText<kLogLine> w;
+    FixedText<kCapabilityLine> w;
     w.put("* OK [CAPABILITY ");
     write_capabilities(w);
     w.put("] tinyimapd ready\r\n");
@@ -293,6 +296,7 @@ const Session::HandlerRow Session::kHandlers[kCommandCount] = {
     {CommandId::Replace, [](Session& s, const ParsedCommand&) { s.append_finish(); }},
     {CommandId::Compress, [](Session& s, const ParsedCommand& c) { s.cmd_compress(c); }},
     {CommandId::Notify, [](Session& s, const ParsedCommand& c) { s.cmd_notify(c); }},
+    {CommandId::CancelUpdate, [](Session& s, const ParsedCommand& c) { s.cmd_cancelupdate(c); }},
 };
 
 // The command's state rules (RFC 3501 §3) and syntax (§9) are checked before
@@ -401,11 +405,14 @@ void Session::write_capabilities(TextWriter& w) const {
     // RFC 5256, RFC 5957, RFC 5267 §3 (ESORT): when there are work areas to
     // sort in.
     if (services_.work_areas != nullptr && services_.work_areas->size() > 0) {
-        w.put(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT");
+        // RFC 5267 §4: CONTEXT=SORT (UPDATE is refused for SORT, §4.3.1).
+        w.put(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT CONTEXT=SORT");
     }
     // RFC 5255 §4.3: i;unicode-casemap in SEARCH, SORT and THREAD.
     w.put(" I18NLEVEL=1");
-    w.put(" SEARCHRES");    // RFC 5182
+    w.put(" SEARCHRES");  // RFC 5182
+    // RFC 5267 §4 (core/session/search_context.h).
+    w.put(" CONTEXT=SEARCH");
     w.put(" SAVEDATE");     // RFC 8514 (save dates in the index since its version 2)
     w.put(" PREVIEW");      // RFC 8970
     w.put(" REPLACE");      // RFC 8508
@@ -439,7 +446,7 @@ void Session::remember_tag() {
 }
 
 void Session::cmd_capability() {
-    FixedText<kLogLine> w;
+    FixedText<kCapabilityLine> w;
     w.put("CAPABILITY ");
     write_capabilities(w);
     untagged(w.view());
@@ -620,7 +627,7 @@ void Session::authenticate(std::string_view user, std::string_view password) {
         log_line(port::LogLevel::Info, "login: user=", user, " address=", peer);
         // RFC 3501 §7.1: the capabilities change with the state; saying them
         // here saves clients a round trip.
-        FixedText<kLogLine> w;
+        FixedText<kCapabilityLine> w;  // as a code: at most kMaxResponseCode
         w.put("CAPABILITY ");
         write_capabilities(w);
         tagged("OK", w.view(), "Logged in");
@@ -842,6 +849,7 @@ void Session::write_layout(TextWriter& w) {
         {"the job slot (largest job context)", sizeof job_},
         {"VANISHED (EARLIER) walk", sizeof vanished_},
         {"SEARCHRES result and the command's $ (RFC 5182)", sizeof saved_result_ + sizeof dollar_},
+        {"updating search contexts (RFC 5267 §4.3)", sizeof contexts_},
         {"PREVIEW text (RFC 8970)", sizeof preview_},
         {"NOTIFY state (RFC 5465)", sizeof notify_},
         {"Parser", sizeof parser_},

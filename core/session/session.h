@@ -45,6 +45,7 @@
 #include "core/session/notify.h"
 #include "core/session/protocol_names.h"
 #include "core/session/quota_reservations.h"
+#include "core/session/search_context.h"
 #include "core/session/tls_pool.h"
 #include "core/session/work_area_pool.h"
 #include "core/store/registry.h"
@@ -65,6 +66,13 @@ bool saves_every_match(std::uint8_t mask);
 void start_search_result(SearchResult* r, const SearchOptions& o);
 void append_partial_head(OutBuffer& out, const SearchResult& r);
 void append_range(OutBuffer& out, std::uint32_t lo, std::uint32_t hi, bool first);
+std::int64_t day_of(std::int64_t utc_seconds, std::int32_t zone_minutes);
+bool date_header_day(std::string_view v, std::int64_t* day);
+// RFC 5267 §4.3 updating contexts (search_context.cpp), for sync.cpp's
+// expunge reports: the REMOVEFROM lines of message (seq, uid), and the
+// walks started again after an expunge.
+void context_removals(SearchContext* contexts, std::uint32_t seq, std::uint32_t uid, TextWriter& w);
+void contexts_expunged(SearchContext* contexts);
 // The longest response code and text a status line carries: longer codes
 // are left out and longer texts cut (Session::tagged), so a status line
 // always fits kResponseLine.
@@ -465,6 +473,24 @@ private:
     SearchStep search_next(SearchJob& job);
     // RFC 5182 SEARCHRES: "$" replaced by the saved result (cmd_search.cpp).
     void substitute_saved_result(ParsedCommand* cmd);
+    // RFC 5267 §4.3 CONTEXT=SEARCH (search_context.cpp).
+    bool context_tag_in_use() const;
+    void drop_contexts();
+    bool context_set(SearchContext& c, const SearchNode& src, std::uint32_t largest_uid,
+                     ContextNode* out);
+    bool context_copy(SearchContext& c, const ParsedCommand& cmd, std::uint32_t largest_uid);
+    void start_context(SearchResult& r, const ParsedCommand& cmd, std::uint32_t largest_uid);
+    void context_found(SearchResult& r, std::uint32_t seq, std::uint32_t uid);
+    void finish_context(SearchResult& r);
+    void cmd_cancelupdate(const ParsedCommand& cmd);
+    bool update_contexts();
+    bool context_walk(SearchContext& c);
+    bool context_matches(const SearchContext& c, std::uint32_t i, const store::MessageInfo& m);
+    bool program_matches(const SearchContext& c, const store::MessageInfo& m);
+    mime::HeaderBlock context_header(const store::MessageInfo& m, std::string_view name);
+    bool context_header_contains(const store::MessageInfo& m, std::string_view name,
+                                 std::string_view needle);
+    std::int64_t context_sent_day(const ContextNode& n, const store::MessageInfo& m);
     void search_refused_save();
     bool search_match(std::uint32_t seq, std::uint32_t index);
     bool search_date_matches(const SearchNode& n);
@@ -616,7 +642,10 @@ private:
     // numbers (what a job's set views while it runs).
     SavedResult saved_result_;
     SavedResult dollar_;
-    FixedText<32> vanished_all_;  // "1:<max uid>" when the client gave no UIDs
+    // RFC 5267 §4.3: updating search contexts (search_context.cpp).
+    SearchContext contexts_[kSearchContexts];
+    std::uint64_t context_work_ = 0;  // header bytes read by this walk step
+    FixedText<32> vanished_all_;      // "1:<max uid>" when the client gave no UIDs
     // A Sync job's tagged line, sent once every change is reported.
     FixedText<kResponseLine> deferred_;
     // The message as the MIME parser reads it (core/mime), and the window
@@ -712,6 +741,7 @@ private:
     };
     NeedleBuffers needle_buffers();
     bool header_contains(std::string_view name, std::string_view needle);
+    bool block_contains(const mime::HeaderBlock& block, std::string_view name);
     char* search_window(std::size_t* size);
     void search_found(std::uint32_t number);
     void finish_search();

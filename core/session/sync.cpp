@@ -157,6 +157,8 @@ void Session::run_resync_job() {
         (void)out_.append(w.view());
     }
     if (!announce_keywords()) return;
+    // RFC 5267 §4.3.3: the contexts' ADDTO/REMOVEFROM after these FETCHes.
+    if (!update_contexts()) return;
     if (out_.room() < deferred_.size()) return;  // the tagged line goes whole
     job_.end();
     (void)out_.append(deferred_.view());
@@ -255,7 +257,7 @@ public:
     // `announced`: the keywords the client was told of (FLAGS); a change
     // that names a later one waits for the next round, which announces it.
     SyncWriter(OutBuffer& out, store::Mailbox& box, store::View& view, bool vanished, bool modseq,
-               std::size_t announced, bool rev2)
+               std::size_t announced, bool rev2, SearchContext* contexts)
         : out_(out),
           box_(box),
           view_(view),
@@ -263,14 +265,21 @@ public:
           vanished_(vanished),
           modseq_(modseq),
           announced_(announced),
-          rev2_(rev2) {}
+          rev2_(rev2),
+          contexts_(contexts) {}
     // Each report is taken only while the output keeps kResponseReserve free
     // behind it (the EXISTS/RECENT lines and the tagged response); the rest
     // waits for the next round (Session's Sync job).
+    // RFC 5267 §4.3.4: the contexts' REMOVEFROM before the message's
+    // EXPUNGE (or VANISHED), all or nothing.
     bool expunged(std::uint32_t seq, std::uint32_t uid) override {
+        FixedText<kSearchContexts*(kMaxTagLength + 64)> removals;
+        context_removals(contexts_, seq, uid, removals);
         if (vanished_) {
             // Room for the VANISHED line this UID may have to be written in.
-            if (out_.room() < kVanishedLine + kResponseReserve) return false;
+            if (out_.room() < removals.size() + kVanishedLine + kResponseReserve) return false;
+            (void)out_.append(removals.view());
+            contexts_expunged(contexts_);
             if (!gone_.add(uid)) {
                 finish();
                 (void)gone_.add(uid);
@@ -280,7 +289,10 @@ public:
         }
         FixedText<64> w;
         w.put("* ").put_uint(seq).put(" EXPUNGE\r\n");
-        if (!fits(w.view())) return false;
+        if (out_.room() < removals.size() + w.size() + kResponseReserve) return false;
+        (void)out_.append(removals.view());
+        (void)out_.append(w.view());
+        contexts_expunged(contexts_);
         ++expunges_;
         return true;
     }
@@ -346,6 +358,7 @@ private:
     std::uint64_t unknown_since_ = UINT64_MAX;
     std::uint32_t unknown_max_uid_ = 0;
     UidRanges gone_;
+    SearchContext* contexts_;
 };
 
 }  // namespace
@@ -359,7 +372,8 @@ bool Session::sync_selected() {
     // New keywords first; if that must wait for room, the changes that name
     // them wait too (the writer holds them back) and the rest goes now.
     (void)announce_keywords();
-    SyncWriter writer(out_, *selected_, view_, qresync_, condstore_, flags_announced_, rev2_);
+    SyncWriter writer(out_, *selected_, view_, qresync_, condstore_, flags_announced_, rev2_,
+                      contexts_);
     bool complete = true;
     const Status st = selected_->sync(view_, writer, &complete);
     writer.finish();
@@ -375,7 +389,10 @@ bool Session::sync_selected() {
         flag_scan_since_ = writer.unknown_since();
         flag_scan_max_uid_ = writer.unknown_max_uid();
     }
-    return st != Status::Ok || complete;
+    if (st != Status::Ok) return true;
+    // RFC 5267 §4.3.3: ADDTO after the EXISTS and FETCH it follows (after
+    // the flag scan's FETCHes when the ring overflowed: run_resync_job).
+    return complete && (flag_scan_since_ != UINT64_MAX || update_contexts());
 }
 
 // The changes, then the tagged response. When the changes do not all fit in

@@ -245,6 +245,16 @@ constexpr Step kConversation[] = {
      "(SAVE MIN PARTIAL 2:1) (SUBJECT) UTF-8 ALL\r\nt7 SEARCH RETURN (COUNT PARTIAL 1:9) "
      "ALL\r\n",
      "t7 OK SEARCH"},
+    // RFC 5267 §4 CONTEXT: UPDATE contexts, their updates after this
+    // session's own STORE and EXPUNGE (header keys read again), NOUPDATE
+    // (BODY, SORT), CANCELUPDATE.
+    {"x1 UID SEARCH RETURN (UPDATE CONTEXT COUNT) UNSEEN\r\nx2 SEARCH RETURN (UPDATE MIN) "
+     "OR 1:2 SUBJECT k OR KEYWORD $Y SENTSINCE 1-Jan-2000\r\nx3 SEARCH RETURN (UPDATE) "
+     "BODY hello\r\nx4 SORT RETURN (UPDATE) (DATE) UTF-8 ALL\r\nx5 STORE 1 +FLAGS ($Y "
+     "\\Seen)\r\nx6 STORE 1 -FLAGS.SILENT (\\Seen)\r\nx7 NOOP\r\n",
+     "x7 OK"},
+    {"y1 APPEND INBOX (\\Deleted) {3+}\r\nabc\r\ny2 EXPUNGE\r\n", "y2 OK"},
+    {"x8 CANCELUPDATE \"x1\" \"x2\"\r\nx9 UID SEARCH RETURN (UPDATE) ALL\r\n", "x9 OK"},
     // RFC 5182 SEARCHRES: the saved result and "$" in its commands.
     {"r1 SEARCH RETURN (SAVE) ALL\r\nr2 FETCH $ (FLAGS)\r\nr3 UID SEARCH RETURN (SAVE MIN ALL) "
      "OR $ 1\r\nr4 UID FETCH $ UID\r\nr5 STORE $ -FLAGS (\\Answered)\r\n",
@@ -291,6 +301,9 @@ constexpr Step kConversation[] = {
     {"x3 SELECT INBOX\r\nx4 UID SEARCH ALL\r\nx5 FETCH 1:* (FLAGS BODYSTRUCTURE BODY)\r\n"
      "x6 NOOP\r\n",
      "x6 OK"},
+    // RFC 5267 §4.3 in the rev2 session: an UPDATE context and its update.
+    {"xa UID SEARCH RETURN (UPDATE) UNSEEN\r\nxb STORE 1:* +FLAGS (\\Seen)\r\nxc NOOP\r\n",
+     "xc OK"},
     // RFC 6855 §7: a UTF-8 header appended by the rev2 session, fetched by a
     // session without UTF-8 (encoded words, RFC 6858 §2.1 placeholders).
     {"x7 APPEND INBOX {93+}\r\nFrom: J\xC3\xB6rg <j\xC3\xB6rg@example.org>\r\n"

@@ -81,3 +81,28 @@ TEST_CASE("SavedResult::insert takes numbers in any order (ESORT's SAVE, RFC 526
     CHECK_FALSE(full.insert(12));
     CHECK(full.overflowed());
 }
+
+TEST_CASE("SavedResult::remove takes a number out (RFC 5267 §4.3.4 REMOVEFROM)", "[saved_result]") {
+    SavedResult r;
+    CHECK(r.add_range(1, 9));
+    CHECK(r.add(20));
+    CHECK(r.remove(20));  // a range of one goes
+    CHECK(text(r) == "1:9");
+    CHECK(r.remove(1));  // an end moves
+    CHECK(r.remove(9));
+    CHECK(text(r) == "2:8");
+    CHECK(r.remove(5));  // the middle splits it
+    CHECK(text(r) == "2:4,6:8");
+    CHECK(r.remove(5));  // not held: no change
+    CHECK(r.remove(100));
+    CHECK(text(r) == "2:4,6:8");
+    CHECK_FALSE(r.contains(5));
+    // A split beyond kCapacity is refused and sticks.
+    SavedResult full;
+    for (std::uint32_t i = 0; i < SavedResult::kCapacity; ++i)
+        CHECK(full.add_range(10 * i, 10 * i + 2));
+    CHECK(full.remove(10));  // an end: still kCapacity ranges
+    CHECK_FALSE(full.remove(21));
+    CHECK(full.overflowed());
+    CHECK_FALSE(full.remove(0));
+}

@@ -460,7 +460,7 @@ TEST_CASE("RFC 4731 §3.1 / RFC 4466 §2.6 RETURN comes before CHARSET", "[searc
     CHECK_FALSE(none.opts.esearch);
     CHECK(none.opts.return_mask == 0);
 
-    CHECK(error("RETURN (UPDATE) ALL") == "Unknown search return option [UPDATE]");
+    CHECK(error("RETURN (NOTIFY) ALL") == "Unknown search return option [NOTIFY]");
     CHECK(error("RETURN (MIN (X)) ALL") == "Unknown search return option []");
     CHECK(error("RETURN (\"MIN\") ALL") == "Unknown search return option [MIN]");
     CHECK(error("RETURN MIN ALL") == "RETURN needs a list of options [RETURN]");
@@ -497,6 +497,31 @@ TEST_CASE("RFC 5267 §4.4, §5: RETURN (PARTIAL partial-range)", "[search]") {
     CHECK(error("RETURN (ALL PARTIAL 1:2) ALL") == "PARTIAL and ALL cannot be combined [PARTIAL]");
     CHECK(error("RETURN (PARTIAL 1:2 ALL) ALL") == "PARTIAL and ALL cannot be combined [PARTIAL]");
     CHECK(error("RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL") == "PARTIAL may be given once [PARTIAL]");
+}
+
+TEST_CASE("RFC 5267 §4.2, §4.3, §5: CONTEXT and UPDATE are return options of their own",
+          "[search]") {
+    // §4.2's example A01.
+    Compiled hint = compile("RETURN (CONTEXT COUNT) UNDELETED UNKEYWORD $Junk");
+    REQUIRE(hint.ok);
+    CHECK(hint.opts.context);
+    CHECK_FALSE(hint.opts.update);
+    CHECK(hint.opts.return_mask == kReturnCount);
+    // §4.3's example B01.
+    Compiled b01 = compile("RETURN (UPDATE COUNT) DELETED KEYWORD $Junk");
+    REQUIRE(b01.ok);
+    CHECK(b01.opts.update);
+    CHECK(b01.opts.return_mask == kReturnCount);
+    // Alone they ask for no data: ALL, as RETURN () (RFC 4731 §3.1).
+    Compiled alone = compile("RETURN (update context) ALL");
+    REQUIRE(alone.ok);
+    CHECK(alone.opts.update);
+    CHECK(alone.opts.context);
+    CHECK(alone.opts.return_mask == kReturnAll);
+    Compiled save = compile("RETURN (SAVE UPDATE) ALL");
+    REQUIRE(save.ok);
+    CHECK(save.opts.return_mask == kReturnSave);  // SAVE alone: no ESEARCH
+    CHECK(error("RETURN (UPDATE 1) ALL") == "Unknown search return option [1]");
 }
 
 TEST_CASE("RFC 5267 §3: SORT's RETURN options read on their own", "[search]") {

@@ -175,7 +175,7 @@ TEST_CASE("RFC 4731 §3.1: SEARCH RETURN (MIN MAX COUNT ALL) and UID SEARCH RETU
           "* ESEARCH (TAG \"y\") UID\r\ny OK SEARCH completed\r\n");
     CHECK(search("z", "SEARCH RETURN (COUNT MIN) DELETED") ==
           "* ESEARCH (TAG \"z\") COUNT 0\r\nz OK SEARCH completed\r\n");
-    CHECK(search("b", "SEARCH RETURN (UPDATE) ALL").find("b BAD") == 0);
+    CHECK(search("b", "SEARCH RETURN (NOTIFY) ALL").find("b BAD") == 0);  // UPDATE: RFC 5267
 }
 
 TEST_CASE("RFC 4731 §3.1: a long ALL streams, MAX and COUNT follow it", "[server][search]") {
