@@ -249,6 +249,13 @@ public:
                                std::uint32_t uid_next, std::uint64_t highest_modseq,
                                std::uint64_t* mailbox_id = nullptr);
 
+    // The bytes of a fresh, empty pair of files: m.index's first state slot
+    // (kStateSlotSize bytes to `index_bytes`) and m.data's header
+    // (kDataHeaderSize to `data_bytes`); as write_empty writes them.
+    static void encode_empty(Services& s, std::uint32_t uid_validity, std::uint32_t uid_next,
+                             std::uint64_t highest_modseq, std::uint64_t mailbox_id,
+                             std::uint8_t* index_bytes, std::uint8_t* data_bytes,
+                             std::uint64_t* made = nullptr);
     // A fresh, empty pair of files (m.data under `data_name`, m.index under
     // `index_name`), each written and fsynced; no directory sync.
     // `mailbox_id` 0: a new one (written to *mailbox_id if given).
