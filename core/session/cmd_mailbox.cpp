@@ -160,6 +160,8 @@ void Session::start_tree_job(store::TreeOp::Kind kind, std::string_view a, std::
 }
 
 void Session::run_tree_job() {
+    if (job_waiting()) return;  // for its flush, or for the tree lock (timer)
+    job_.retry_at_ms = 0;
     store::TreeOp& op = job_.get<TreeJob>().op;
     op.token = (std::uint64_t{slot_} << 32) | ++flush_count_;
     const Status st = store::UserStore(*services_.registry, user_root_.view()).step(op);

@@ -116,8 +116,10 @@ TEST_CASE(
     World w;
     port::Handle a = login(w);
     port::Handle b = login(w);
+    port::Handle c = login(w);
     w.fs.set_async_flush(true);
     w.fs.set_flush_delay(4);
+    w.fs.reset_counters();
     w.net.client_send(a, "c CREATE fresh\r\n");
     // Until the new directory has its name, the mailbox does not exist; from
     // then until its parent's entry is flushed, it is held back.
@@ -132,15 +134,21 @@ TEST_CASE(
     REQUIRE(w.fs.stat("mail/alice/fresh/m.data", &fi) == Status::Ok);
     REQUIRE_FALSE(tagged(got, "c"));  // the commit's flush is under way
     w.net.client_send(b, "s SELECT fresh\r\n");
+    w.net.client_send(c, "p APPEND fresh {5+}\r\nhello\r\n");
     tick(w);
     std::string got_b = w.net.client_receive(b);
-    CHECK_FALSE(tagged(got_b, "s"));  // it waits for the commit
-    for (int i = 0; i < 200 && !(tagged(got, "c") && tagged(got_b, "s")); ++i) {
+    std::string got_c = w.net.client_receive(c);
+    CHECK_FALSE(tagged(got_b, "s"));  // they wait for the commit
+    CHECK_FALSE(tagged(got_c, "p"));
+    for (int i = 0; i < 200 && !(tagged(got, "c") && tagged(got_b, "s") && tagged(got_c, "p"));
+         ++i) {
         tick(w);
         got += w.net.client_receive(a);
         got_b += w.net.client_receive(b);
+        got_c += w.net.client_receive(c);
     }
     CHECK(create_ok(got, "c"));
     CHECK(got_b.find("s OK [READ-WRITE] SELECT completed") != std::string::npos);
+    CHECK(got_c.find("p OK [APPENDUID ") != std::string::npos);
     CHECK(w.fs.loop_syncs() == 0);
 }
