@@ -73,7 +73,12 @@ bool Session::append_size_allowed(std::uint32_t size) {
 // staging file (append_box_, stage_).
 Session::AppendStep Session::append_open(store::UserStore& store, std::string_view mailbox) {
     Result<store::Mailbox*> opened = store.open(mailbox);
-    if (opened.status == Status::Busy && append_retry_later()) return AppendStep::Wait;
+    // Busy: another process holds it; WouldBlock: another session's CREATE
+    // of it is being made durable (Registry::hold_commit).
+    if ((opened.status == Status::Busy || opened.status == Status::WouldBlock) &&
+        append_retry_later()) {
+        return AppendStep::Wait;
+    }
     if (!opened.ok()) {
         parser_.refuse_literal();
         if (opened.status == Status::NotFound) {
@@ -419,7 +424,7 @@ void Session::release_reservation() {
 void Session::abort_append() {
     replace_uid_ = 0;
     release_reservation();
-    if (flush_box_ == append_box_) forget_flush();
+    if (flush_box_ != nullptr && flush_box_ == append_box_) forget_flush();
     if (append_box_ == nullptr) return;
     stage_.end_command();
     store::UserStore(*services_.registry, user_root_.view()).close(append_box_);

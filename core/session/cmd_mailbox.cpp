@@ -26,6 +26,7 @@ void store_error(Status st, const char** code, const char** text) {
             *text = "Mailbox already exists";
             return;
         case Status::Busy:
+        case Status::WouldBlock:  // a CREATE's commit not durable yet (Registry::hold_commit)
             *code = "INUSE";
             *text = "Mailbox is busy, try again";
             return;
@@ -118,24 +119,9 @@ void Session::cmd_create(const ParsedCommand& cmd) {
         tagged("NO", "USEATTR", "Unknown special-use attribute");
         return;
     }
-    store::UserStore store(*services_.registry, user_root_.view());
-    std::uint64_t mailbox_id = 0;
-    Status st = store.create(name, &mailbox_id);
-    if (st == Status::Ok && cmd.create_use != 0) {
-        st = store.set_special_use(name, cmd.create_use);
-        if (st != Status::Ok) (void)store.remove(name);  // all or nothing
-    }
-    if (st != Status::Ok) {
-        answer_store(st, "");
-        return;
-    }
-    // RFC 8474 §4.1: every successful CREATE names the new MAILBOXID.
-    FixedText<32> code;
-    code.put("MAILBOXID (");
-    imap::put_object_id(code, imap::kMailboxIdPrefix, mailbox_id);
-    code.put(')');
-    notify_post(NotifyEvents::Kind::Created, name);  // RFC 5465 §5.4
-    tagged("OK", code.view(), "CREATE completed");
+    start_tree_job(store::TreeOp::Kind::Create, name);
+    job_.get<TreeJob>().create_use = cmd.create_use;
+    run_tree_job();
 }
 
 // RFC 2180 §3.3: DELETE goes through while sessions have the mailbox
@@ -144,13 +130,8 @@ void Session::cmd_create(const ParsedCommand& cmd) {
 // session, if it had it selected, is told "* OK [CLOSED]" (RFC 7162
 // §3.2.11) and is back in the authenticated state (RFC 3501 §3).
 void Session::cmd_delete(const ParsedCommand& cmd) {
-    const Status st = store::UserStore(*services_.registry, user_root_.view()).remove(cmd.mailbox);
-    if (st == Status::Ok && selected_ != nullptr && view_.invalidated) {
-        deselect();
-        untagged("OK [CLOSED] The selected mailbox was deleted");
-    }
-    if (st == Status::Ok) notify_post(NotifyEvents::Kind::Deleted, cmd.mailbox);  // RFC 5465 §5.4
-    answer_store(st, "DELETE completed");
+    start_tree_job(store::TreeOp::Kind::Remove, cmd.mailbox);
+    run_tree_job();
 }
 
 // RFC 2180 §3.4: sessions with the mailbox (or a child) selected keep it
@@ -159,31 +140,95 @@ void Session::cmd_delete(const ParsedCommand& cmd) {
 // told "* OK [CLOSED]" and is back in the authenticated state.
 void Session::cmd_rename(const ParsedCommand& cmd) {
     if (refuse_wildcard_name(cmd.mailbox2)) return;
-    const Status st =
-        store::UserStore(*services_.registry, user_root_.view()).rename(cmd.mailbox, cmd.mailbox2);
-    if (st == Status::Ok && mail::is_inbox(cmd.mailbox) && selected_ != nullptr &&
-        view_.invalidated) {
-        deselect();
-        untagged("OK [CLOSED] INBOX was emptied into the new mailbox");
-    }
-    // RFC 5465 §5.4: the new name with OLDNAME; RENAME INBOX makes a new
-    // mailbox and leaves INBOX (no event for INBOX).
-    if (st == Status::Ok && mail::is_inbox(cmd.mailbox)) {
-        notify_post(NotifyEvents::Kind::Created, cmd.mailbox2);
-    } else if (st == Status::Ok) {
-        notify_post(NotifyEvents::Kind::Renamed, cmd.mailbox2, cmd.mailbox);
-    }
-    answer_store(st, "RENAME completed");
+    start_tree_job(store::TreeOp::Kind::Rename, cmd.mailbox, cmd.mailbox2);
+    run_tree_job();
 }
 
 void Session::cmd_subscribe(const ParsedCommand& cmd, bool on) {
-    const Status st =
-        store::UserStore(*services_.registry, user_root_.view()).subscribe(cmd.mailbox, on);
-    if (st == Status::Ok) {  // RFC 5465 §5.5
-        notify_post(on ? NotifyEvents::Kind::Subscribed : NotifyEvents::Kind::Unsubscribed,
-                    cmd.mailbox);
+    start_tree_job(on ? store::TreeOp::Kind::Subscribe : store::TreeOp::Kind::Unsubscribe,
+                   cmd.mailbox);
+    run_tree_job();
+}
+
+// The tree operations are jobs (TreeJob): each step goes as far as the
+// store can without waiting for a flush; at a durability barrier the flush
+// goes to the I/O threads and the job waits for it (flush_completed), while
+// the loop serves the other clients (docs/STORAGE.md "Flushes leave the
+// loop"). The tagged OK goes out once the operation is durable.
+void Session::start_tree_job(store::TreeOp::Kind kind, std::string_view a, std::string_view b) {
+    job_.start<TreeJob>(JobKind::Tree, kind, a, b).op.async = true;
+}
+
+void Session::run_tree_job() {
+    if (job_waiting()) return;  // for its flush, or for the tree lock (timer)
+    job_.retry_at_ms = 0;
+    store::TreeOp& op = job_.get<TreeJob>().op;
+    op.token = (std::uint64_t{slot_} << 32) | ++flush_count_;
+    const Status st = store::UserStore(*services_.registry, user_root_.view()).step(op);
+    if (st == Status::WouldBlock) {  // flush_completed goes on
+        flush_token_ = op.token;
+        flush_box_ = nullptr;
+        return;
     }
-    answer_store(st, on ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
+    // The tree lock is another session's (its operation waits for a flush)
+    // or another process's: wait for it on a timer.
+    if (st == Status::Busy && op.phase == 0 && retry_later()) return;
+    job_.waiting_since_ms = job_.retry_at_ms = 0;
+    finish_tree_job(st);
+}
+
+// The answer of a finished tree operation (its job ends first; the
+// command's names are still in the parser).
+void Session::finish_tree_job(Status st) {
+    const TreeJob job = job_.get<TreeJob>();
+    job_.end();
+    const store::TreeOp& op = job.op;
+    store::UserStore store(*services_.registry, user_root_.view());
+    switch (op.kind) {
+        case store::TreeOp::Kind::Create: {
+            if (st == Status::Ok && job.create_use != 0) {
+                st = store.set_special_use(op.name, job.create_use);
+                if (st != Status::Ok) (void)store.remove(op.name);  // all or nothing
+            }
+            if (st != Status::Ok) return answer_store(st, "");
+            // RFC 8474 §4.1: every successful CREATE names the new MAILBOXID.
+            FixedText<32> code;
+            code.put("MAILBOXID (");
+            imap::put_object_id(code, imap::kMailboxIdPrefix, op.mailbox_id);
+            code.put(')');
+            notify_post(NotifyEvents::Kind::Created, op.name);  // RFC 5465 §5.4
+            return tagged("OK", code.view(), "CREATE completed");
+        }
+        case store::TreeOp::Kind::Remove:
+            if (st == Status::Ok && selected_ != nullptr && view_.invalidated) {
+                deselect();
+                untagged("OK [CLOSED] The selected mailbox was deleted");
+            }
+            if (st == Status::Ok) notify_post(NotifyEvents::Kind::Deleted, op.name);  // RFC 5465 §5.4
+            return answer_store(st, "DELETE completed");
+        case store::TreeOp::Kind::Rename:
+            if (st == Status::Ok && mail::is_inbox(op.name) && selected_ != nullptr &&
+                view_.invalidated) {
+                deselect();
+                untagged("OK [CLOSED] INBOX was emptied into the new mailbox");
+            }
+            // RFC 5465 §5.4: the new name with OLDNAME; RENAME INBOX makes a
+            // new mailbox and leaves INBOX (no event for INBOX).
+            if (st == Status::Ok && mail::is_inbox(op.name)) {
+                notify_post(NotifyEvents::Kind::Created, op.to);
+            } else if (st == Status::Ok) {
+                notify_post(NotifyEvents::Kind::Renamed, op.to, op.name);
+            }
+            return answer_store(st, "RENAME completed");
+        default: {
+            const bool on = op.kind == store::TreeOp::Kind::Subscribe;
+            if (st == Status::Ok) {  // RFC 5465 §5.5
+                notify_post(on ? NotifyEvents::Kind::Subscribed : NotifyEvents::Kind::Unsubscribed,
+                            op.name);
+            }
+            return answer_store(st, on ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
+        }
+    }
 }
 
 // ---- LIST / LSUB ---------------------------------------------------------

@@ -86,6 +86,12 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     if (cmd.condstore) enable_condstore();
     store::UserStore store(*services_.registry, user_root_.view());
     Result<store::Mailbox*> r = store.open(cmd.mailbox);
+    if (r.status == Status::WouldBlock && retry_later()) {
+        // Another session's CREATE of it is being made durable
+        // (Registry::hold_commit): a few milliseconds.
+        wait_select(read_only);
+        return;
+    }
     if (!r.ok()) {
         answer_store(r.status, "");
         return;
@@ -186,15 +192,20 @@ void Session::select_later(store::Mailbox* box, bool read_only) {
     const bool running = box->compacting();
     store::UserStore(*services_.registry, user_root_.view()).close(box);
     if (running && retry_later()) {
-        // start() clears the timer retry_later() set: the wait goes on.
-        const std::uint64_t since = job_.waiting_since_ms, retry = job_.retry_at_ms;
-        job_.start<SelectJob>(JobKind::Select).read_only = read_only;
-        job_.waiting_since_ms = since;
-        job_.retry_at_ms = retry;
+        wait_select(read_only);
         return;
     }
     job_.waiting_since_ms = job_.retry_at_ms = 0;
     tagged("NO", "UNAVAILABLE", "Mailbox is being compacted; try again later");
+}
+
+// SELECT or EXAMINE waits for the timer retry_later() set (start() clears
+// it: the wait goes on) and runs again then (run_select_job).
+void Session::wait_select(bool read_only) {
+    const std::uint64_t since = job_.waiting_since_ms, retry = job_.retry_at_ms;
+    job_.start<SelectJob>(JobKind::Select).read_only = read_only;
+    job_.waiting_since_ms = since;
+    job_.retry_at_ms = retry;
 }
 
 // The SELECT/EXAMINE whose mailbox was not ready, again (its arguments are

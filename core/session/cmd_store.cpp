@@ -75,7 +75,12 @@ bool Session::start_flush(store::Mailbox& box) {
 }
 
 void Session::flush_completed(std::uint64_t token, Status status) {
-    if (token != flush_token_ || flush_box_ == nullptr) return;
+    if (token != flush_token_ || flush_token_ == 0) return;
+    if (flush_box_ == nullptr) {  // a tree operation's (cmd_mailbox.cpp)
+        forget_flush();
+        if (job_.kind() == JobKind::Tree) job_.get<TreeJob>().op.flushed(status);
+        return;
+    }
     store::Mailbox* box = flush_box_;
     forget_flush();
     box->flushed(status);

@@ -25,6 +25,7 @@ const Session::StepRow Session::kSteps[] = {
     {JobKind::Close, &Session::run_close_job, false},    // ends the view itself
     {JobKind::Sort, &Session::run_sort, true},
     {JobKind::Thread, &Session::run_sort, true},
+    {JobKind::Tree, &Session::run_tree_job, false},  // DELETE may retire the view
 };
 
 FetchJob& Session::fetch_job() {
@@ -47,6 +48,10 @@ void Session::release_job_store() {
         if (selected_ != nullptr) selected_->abort_store(&store_commit_);
     }
     if (job_.kind() == JobKind::Copy) end_copy_job(Status::Closed);  // ends the job
+    if (job_.kind() == JobKind::Tree) {  // written stays written, as after a crash
+        forget_flush();
+        store::UserStore(*services_.registry, user_root_.view()).abort(job_.get<TreeJob>().op);
+    }
     if (job_.kind() == JobKind::Expunge) {
         leave_store_turn();
         end_expunge_txn();

@@ -38,6 +38,7 @@
 #include "core/session/work_area_pool.h"
 #include "core/store/mailbox.h"
 #include "core/store/sort_cache.h"
+#include "core/store/user_store.h"
 
 namespace tinyimapd::session {
 
@@ -60,6 +61,7 @@ enum class JobKind : std::uint8_t {
     Close,   // CLOSE waiting for its write turn (another session's transaction)
     Sort,    // SORT (cmd_sort.cpp): SEARCH's walk, then the order, then the answer
     Thread,  // THREAD, likewise
+    Tree,    // CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE waiting for their flushes
 };
 
 // What a step reports to the loop: the job ended, it goes on when the
@@ -312,6 +314,17 @@ struct CloseJob {
     static constexpr bool runs(JobKind k) { return k == JobKind::Close; }
 };
 
+// CREATE, DELETE, RENAME, SUBSCRIBE and UNSUBSCRIBE (cmd_mailbox.cpp): the
+// store's operation in steps, waiting at each durability barrier for its
+// flush on the I/O threads (docs/STORAGE.md "Flushes leave the loop"); the
+// names are views into the parser, which is not fed while a job runs.
+struct TreeJob {
+    static constexpr bool runs(JobKind k) { return k == JobKind::Tree; }
+    TreeJob(store::TreeOp::Kind kind, std::string_view a, std::string_view b) : op(kind, a, b) {}
+    store::TreeOp op;
+    std::uint8_t create_use = 0;  // CREATE's USE (RFC 6154 §3)
+};
+
 template <class... T>
 constexpr std::size_t max_size_of() {
     std::size_t n = 0;
@@ -320,7 +333,7 @@ constexpr std::size_t max_size_of() {
 }
 inline constexpr std::size_t kJobStorage =
     max_size_of<FetchJob, StoreJob, SearchJob, ListJob, CopyJob, ExpungeJob, ResyncJob, SyncJob,
-                AppendJob, SelectJob, CloseJob, SortJob>();
+                AppendJob, SelectJob, CloseJob, SortJob, TreeJob>();
 // Every session carries this much for its job: keep it small (the FETCH
 // engine's buffers live in Session, shared by the kinds that stream).
 static_assert(kJobStorage <= 1024, "a job context grew: check what it holds");

@@ -307,6 +307,7 @@ private:
         return rev2_ ? static_cast<std::uint8_t>(flags & ~mail::kRecent) : flags;
     }
     void select_later(store::Mailbox* box, bool read_only);
+    void wait_select(bool read_only);
     void run_select_job();
     void run_close_job();
     bool close_turn();
@@ -347,6 +348,9 @@ private:
     void cmd_delete(const ParsedCommand& cmd);
     void cmd_rename(const ParsedCommand& cmd);
     void cmd_subscribe(const ParsedCommand& cmd, bool on);
+    void start_tree_job(store::TreeOp::Kind kind, std::string_view a, std::string_view b = {});
+    void run_tree_job();
+    void finish_tree_job(Status st);
     void cmd_list(const ParsedCommand& cmd, bool lsub, bool find = false);
     void run_list_job();
     ListJob& list_job() { return job_.get<ListJob>(); }

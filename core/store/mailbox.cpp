@@ -245,14 +245,10 @@ void Mailbox::retire(bool deleted) {
 
 // ---- creation -----------------------------------------------------------------
 
-Status Mailbox::write_empty(Services& s, std::string_view dir, std::string_view data_name,
-                            std::string_view index_name, std::uint32_t uid_validity,
-                            std::uint32_t uid_next, std::uint64_t highest_modseq,
-                            std::uint64_t mailbox_id, std::uint64_t* made) {
-    Path ip, dp;
-    Status st = join(dir, index_name, &ip);
-    if (st == Status::Ok) st = join(dir, data_name, &dp);
-    if (st != Status::Ok) return st;
+void Mailbox::encode_empty(Services& s, std::uint32_t uid_validity, std::uint32_t uid_next,
+                           std::uint64_t highest_modseq, std::uint64_t mailbox_id,
+                           std::uint8_t* index_bytes, std::uint8_t* data_bytes,
+                           std::uint64_t* made) {
     DataHeader dh;
     dh.uid_validity = uid_validity;
     dh.uid_floor = uid_next;
@@ -267,10 +263,21 @@ Status Mailbox::write_empty(Services& s, std::string_view dir, std::string_view 
     ns.first_recent_uid = uid_next;
     ns.mailbox_id = mailbox_id != 0 ? mailbox_id : fresh_id(s);
     if (made != nullptr) *made = ns.mailbox_id;
+    encode(ns, index_bytes);
+    encode(dh, data_bytes);
+}
+
+Status Mailbox::write_empty(Services& s, std::string_view dir, std::string_view data_name,
+                            std::string_view index_name, std::uint32_t uid_validity,
+                            std::uint32_t uid_next, std::uint64_t highest_modseq,
+                            std::uint64_t mailbox_id, std::uint64_t* made) {
+    Path ip, dp;
+    Status st = join(dir, index_name, &ip);
+    if (st == Status::Ok) st = join(dir, data_name, &dp);
+    if (st != Status::Ok) return st;
     std::uint8_t sb[kStateSlotSize];
-    encode(ns, sb);
     std::uint8_t hb[kDataHeaderSize];
-    encode(dh, hb);
+    encode_empty(s, uid_validity, uid_next, highest_modseq, mailbox_id, sb, hb, made);
     const struct {
         const Path* path;
         const std::uint8_t* bytes;

@@ -249,6 +249,13 @@ public:
                                std::uint32_t uid_next, std::uint64_t highest_modseq,
                                std::uint64_t* mailbox_id = nullptr);
 
+    // The bytes of a fresh, empty pair of files: m.index's first state slot
+    // (kStateSlotSize bytes to `index_bytes`) and m.data's header
+    // (kDataHeaderSize to `data_bytes`); as write_empty writes them.
+    static void encode_empty(Services& s, std::uint32_t uid_validity, std::uint32_t uid_next,
+                             std::uint64_t highest_modseq, std::uint64_t mailbox_id,
+                             std::uint8_t* index_bytes, std::uint8_t* data_bytes,
+                             std::uint64_t* made = nullptr);
     // A fresh, empty pair of files (m.data under `data_name`, m.index under
     // `index_name`), each written and fsynced; no directory sync.
     // `mailbox_id` 0: a new one (written to *mailbox_id if given).
@@ -584,7 +591,17 @@ private:
     // copied as they come, a slot rewritten in a record already copied is
     // rewritten in m.index.new too (compact_mirror), and the new index's
     // state is written (SyncIndex) only when nothing changed since.
-    enum class CompactPhase : std::uint8_t { Idle, Copy, SyncData, SyncIndex, SyncDir, Commit };
+    // Settle (async only): renamed, the new files in use, the directory's
+    // sync after the renames under way on an I/O thread (compact_settle).
+    enum class CompactPhase : std::uint8_t {
+        Idle,
+        Copy,
+        SyncData,
+        SyncIndex,
+        SyncDir,
+        Commit,
+        Settle
+    };
     enum class CompactFlush : std::uint8_t { None, Wanted, Running, Done };
     struct CompactJob {
         CompactPhase phase = CompactPhase::Idle;
@@ -611,6 +628,16 @@ private:
         std::uint64_t unsynced = 0;  // bytes written to m.data.new since its last fsync
         Record record;
         State sealed;  // m.index.new's state, as compact_seal wrote it
+        // Settle: the old files stay open (old_data keeps the fs lock that
+        // other processes on them wait for) until the renames are durable;
+        // then `marker` goes to the old index (its slot not old_slot) and
+        // they are let go. dir_synced: a writer of this process synced the
+        // directory first (compact_settle_dir).
+        port::File old_data = port::kNoFile;
+        port::File old_index = port::kNoFile;
+        int old_slot = 0;
+        bool dir_synced = false;
+        State marker;
     };
 
     Status path(std::string_view name, Path* out) const;
@@ -689,6 +716,9 @@ private:
     Status compact_flush(port::File f, bool dir);
     Status compact_flush_result(bool* done);
     Status compact_commit();
+    void compact_keep_old(const State& marker);
+    void compact_settle(Status synced);
+    Status compact_settle_dir();
     void compact_release();
     void compact_remap();
     std::uint32_t compact_dropped_below(std::uint32_t position) const;

@@ -183,6 +183,10 @@ void Mailbox::compact_release() {
 void Mailbox::abandon_compaction() {
     CompactJob& c = compact_;
     if (c.phase == CompactPhase::Idle) return;
+    if (c.phase == CompactPhase::Settle) {  // committed: only its directory sync is left
+        compact_settle(Status::WouldBlock);
+        return;
+    }
     if (c.nd != port::kNoFile) (void)s_->fs.close(c.nd);
     if (c.nx != port::kNoFile) (void)s_->fs.close(c.nx);
     c = CompactJob{};
@@ -233,6 +237,7 @@ Status Mailbox::compact_flush_result(bool* done) {
         case CompactPhase::SyncIndex: c.phase = CompactPhase::SyncDir; break;
         case CompactPhase::SyncDir: c.phase = CompactPhase::Commit; break;
         case CompactPhase::Commit:
+        case CompactPhase::Settle:
         case CompactPhase::Idle: break;
     }
     return Status::Ok;
@@ -242,6 +247,12 @@ Status Mailbox::compact_advance(std::uint64_t* budget) {
     if (slide_.phase != SlidePhase::Idle) return slide_advance(budget);
     CompactJob& c = compact_;
     if (c.phase == CompactPhase::Idle) return Status::Ok;
+    if (c.phase == CompactPhase::Settle) {
+        // Its directory sync is done (or, called synchronously, done here).
+        *budget = 0;
+        compact_settle(c.flush == CompactFlush::Done ? c.flush_status : Status::WouldBlock);
+        return Status::Ok;
+    }
     TINYIMAPD_ASSERT(!in_txn_ && !appending_);
     Status st = Status::Ok;
     if (data_ == port::kNoFile || data_header_.file_id != c.source_file_id) {
@@ -290,6 +301,7 @@ Status Mailbox::compact_advance(std::uint64_t* budget) {
                 *budget = 0;
                 break;
             case CompactPhase::Commit: *budget = 0; return compact_commit();
+            case CompactPhase::Settle:  // handled above
             case CompactPhase::Idle: break;
         }
     }
@@ -496,23 +508,26 @@ Status Mailbox::compact_commit() {
     (void)s_->fs.close(c.nx);
     c.nd = c.nx = port::kNoFile;
     const State sealed = c.sealed;
+    const bool settle = c.async;  // the directory's sync on an I/O thread
     compact_remap();
     compact_ = CompactJob{};
     st = s_->fs.rename(in.view(), ip.view());
-    if (st == Status::Ok) st = s_->fs.sync_dir(dir_.view());
+    if (st == Status::Ok && !settle) st = s_->fs.sync_dir(dir_.view());
     // Tell other processes still on the old files to reopen (they read this
     // through their handle of the old, now unlinked, index when they take
     // the lock). Only once the new index is in place: otherwise the old
     // index is still m.index and must keep describing the old m.data.
-    if (st == Status::Ok) {
-        State marker = state_;
-        marker.generation = state_.generation + 2;
-        marker.data_file_id = sealed.data_file_id;
-        (void)write_state(marker);
-    }
+    State marker = state_;
+    marker.generation = state_.generation + 2;
+    marker.data_file_id = sealed.data_file_id;
+    if (st == Status::Ok && !settle) (void)write_state(marker);
     const int depth = lock_depth_;
     const bool renamed = st == Status::Ok;
-    close_files();  // lets go of the fs lock (the compaction's hold)
+    if (renamed && settle) {
+        compact_keep_old(marker);  // until the renames are durable
+    } else {
+        close_files();  // lets go of the fs lock (the compaction's hold)
+    }
     st = open_files();
     if (st == Status::Ok && (depth > 0 || !renamed)) {
         st = s_->fs.lock(data_, port::LockMode::Exclusive);
@@ -543,6 +558,53 @@ Status Mailbox::compact_commit() {
         gone_overflow_ = false;
         st = load_gone();
     }
+    return st;
+}
+
+// Settle: the old files (and the fs lock on the old m.data, which other
+// processes on them wait for) are kept until the renames are durable; the
+// new ones are opened by the caller. The sync is asked for
+// (compact_flush_wanted: the Registry starts it on an I/O thread).
+void Mailbox::compact_keep_old(const State& marker) {
+    CompactJob& c = compact_;
+    c.phase = CompactPhase::Settle;
+    c.async = true;
+    c.old_data = data_;
+    c.old_index = index_;
+    c.old_slot = state_slot_;
+    c.marker = marker;
+    c.flush = CompactFlush::Wanted;
+    c.flush_phase = CompactPhase::Settle;
+    c.flush_dir = true;
+    data_ = index_ = port::kNoFile;
+    lock_depth_ = 0;
+    compact_hold_ = false;
+}
+
+// The renames are durable (`synced` Ok; else the directory is synced here,
+// unless a writer did it already): the marker goes to the old index, and
+// the old files are let go, their lock with them.
+void Mailbox::compact_settle(Status synced) {
+    CompactJob& c = compact_;
+    if (synced != Status::Ok && !c.dir_synced) synced = s_->fs.sync_dir(dir_.view());
+    if ((synced == Status::Ok || c.dir_synced) && c.old_index != port::kNoFile) {
+        std::uint8_t buf[kStateSlotSize];
+        encode(c.marker, buf);
+        (void)pwrite_all(s_->fs, c.old_index, buf, sizeof buf, kStateSlotOffset[1 - c.old_slot]);
+    }
+    if (c.old_index != port::kNoFile) (void)s_->fs.close(c.old_index);
+    if (c.old_data != port::kNoFile) (void)s_->fs.close(c.old_data);
+    c = CompactJob{};
+}
+
+// A writer of this process is about to make a commit durable on the new
+// files while the renames' sync runs on an I/O thread: the directory is
+// synced first, here (rare: only a commit that comes within that flush).
+Status Mailbox::compact_settle_dir() {
+    CompactJob& c = compact_;
+    if (c.phase != CompactPhase::Settle || c.dir_synced) return Status::Ok;
+    const Status st = s_->fs.sync_dir(dir_.view());
+    if (st == Status::Ok) c.dir_synced = true;
     return st;
 }
 

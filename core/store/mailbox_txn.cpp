@@ -24,6 +24,9 @@ void Mailbox::begin_txn() {
 }
 
 Status Mailbox::barrier(port::File f) {
+    // A commit on the new files of a compaction whose renames are not yet
+    // durable: the directory first (docs/STORAGE.md "Compaction's flushes").
+    if (const Status st = compact_settle_dir(); st != Status::Ok) return st;
     if (!async_flush_) return s_->fs.fsync(f);
     if (barrier_done_ && barrier_ == f) {
         barrier_done_ = false;

@@ -105,7 +105,39 @@ Status Registry::move(std::string_view from, std::string_view to) {
     return Status::Ok;
 }
 
+bool Registry::hold_commit(std::string_view dir) {
+    for (HeldCommit& h : held_) {
+        if (h.size != 0) continue;
+        h.crc = crc32c(dir.data(), dir.size());
+        h.size = static_cast<std::uint32_t>(dir.size());
+        return true;
+    }
+    return false;
+}
+
+void Registry::let_commit(std::string_view dir) {
+    const std::uint32_t crc = crc32c(dir.data(), dir.size());
+    for (HeldCommit& h : held_) {
+        if (h.size == dir.size() && h.crc == crc) {
+            h.size = 0;
+            return;
+        }
+    }
+}
+
+// `dir` is a held directory or lies below one (a path's checksum equal by
+// chance holds it back a few milliseconds too: harmless).
+bool Registry::commit_held(std::string_view dir) const {
+    for (const HeldCommit& h : held_) {
+        if (h.size == 0 || h.size > dir.size()) continue;
+        if (h.size < dir.size() && dir[h.size] != '/') continue;
+        if (crc32c(dir.data(), h.size) == h.crc) return true;
+    }
+    return false;
+}
+
 Result<Mailbox*> Registry::acquire(std::string_view dir) {
+    if (commit_held(dir)) return Result<Mailbox*>::failure(Status::WouldBlock);
     if (Mailbox* m = find(dir)) {
         ++m->refs;
         return Result<Mailbox*>::success(m);

@@ -37,8 +37,18 @@ public:
 
     // The open mailbox in directory `dir` (opened and recovered if needed).
     // NotFound: no such selectable mailbox; Busy: another process holds its
-    // lock for now (retry later); Exhausted: the table is full.
+    // lock for now (retry later); WouldBlock: a CREATE's commit is not
+    // durable yet (hold_commit; retry later); Exhausted: the table is full.
     Result<Mailbox*> acquire(std::string_view dir);
+    // A CREATE whose commit (the rename that made `dir` a mailbox) waits for
+    // its directory sync on an I/O thread: until let_commit(dir), acquire()
+    // of `dir` or below says WouldBlock, so that nothing is acknowledged into
+    // a mailbox whose directory entry a crash could still take away (APPEND
+    // and SELECT wait). False when kHeldCommits are held already (then
+    // sync in place).
+    static constexpr std::size_t kHeldCommits = 8;
+    bool hold_commit(std::string_view dir);
+    void let_commit(std::string_view dir);
     void release(Mailbox* mailbox);
     // The open mailbox in `dir`, or nullptr (does not open it).
     Mailbox* find(std::string_view dir);
@@ -103,6 +113,12 @@ private:
     std::size_t gone_offset_ = 0;
     std::size_t ring_offset_ = 0;
     std::uint32_t last_validity_ = 0;
+    struct HeldCommit {
+        std::uint32_t crc = 0;   // of the directory's path
+        std::uint32_t size = 0;  // its length; 0: a free entry
+    };
+    HeldCommit held_[kHeldCommits];
+    bool commit_held(std::string_view dir) const;
 };
 
 }  // namespace tinyimapd::store

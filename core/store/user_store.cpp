@@ -6,77 +6,11 @@
 #include "core/mail/mailbox_name.h"
 #include "core/store/name_map.h"
 #include "core/store/sort_cache.h"
+#include "core/store/tree_detail.h"
 
 namespace tinyimapd::store {
+using namespace tree;  // tree_detail.h
 namespace {
-
-constexpr std::string_view kCreateTmp = "c.tmp";
-constexpr std::string_view kDeleteTmp = "d.tmp";
-constexpr std::string_view kInboxTmp = "i.tmp";
-// Tree operations (CREATE, DELETE, RENAME) of one user are serialised across
-// processes (the server, `tinyimapd deliver --create`, import) by a lock on
-// this file in the user's root: the temporary directories above are fixed
-// names, so two at once would trip over each other.
-constexpr std::string_view kTreeLock = "tree.lock";
-constexpr std::string_view kResetFile = "m.reset";
-constexpr std::string_view kSubsNew = "subs.new";
-constexpr std::string_view kInboxName = "INBOX";
-// Our files inside a mailbox directory (removed by DELETE).
-constexpr std::string_view kUseNew = "m.use.new";
-constexpr std::string_view kOwnFiles[] = {kDataFile,  kIndexFile,      kDataNew, kIndexNew,
-                                          kResetFile, kSpecialUseFile, kUseNew,  kSortCacheFile};
-
-Status join(std::string_view a, std::string_view b, Path* out) {
-    FixedText<port::kMaxPath + 1> t;
-    t.put(a).put('/').put(b);
-    if (!t.ok() || !out->assign(t.view())) return Status::TooLong;
-    return Status::Ok;
-}
-
-std::string_view parent_of(std::string_view path) {
-    const std::size_t cut = path.rfind('/');
-    return cut == std::string_view::npos ? std::string_view(".") : ascii::head(path, cut);
-}
-
-bool exists(port::Fs& fs, std::string_view path, port::FileType type) {
-    port::FileInfo info;
-    return fs.stat(path, &info) == Status::Ok && info.type == type;
-}
-
-// What a mailbox's directory path holds: Ok for a directory, NotFound for
-// nothing, Permission for anything else — a file, or a symbolic link at or
-// above it (never followed: port/fs.h "Symbolic links"), which no tree
-// operation may replace or go through.
-Status directory_at(port::Fs& fs, std::string_view path) {
-    port::FileInfo info;
-    const Status st = fs.stat(path, &info);
-    if (st == Status::Ok)
-        return info.type == port::FileType::Directory ? Status::Ok : Status::Permission;
-    return st == Status::NotDir ? Status::Permission : st;
-}
-
-bool selectable(port::Fs& fs, std::string_view dir) {
-    Path p;
-    return join(dir, kDataFile, &p) == Status::Ok && exists(fs, p.view(), port::FileType::Regular);
-}
-
-Status ignore_missing(Status s) {
-    return s == Status::NotFound ? Status::Ok : s;
-}
-
-struct ChildProbe final : port::DirVisitor {
-    bool found = false;
-    bool entry(std::string_view name, port::FileType type) override {
-        FixedText<port::kMaxName + 1> t;
-        if (type == port::FileType::Directory && decode_level(name, t)) found = true;
-        return !found;
-    }
-};
-
-bool has_children(port::Fs& fs, std::string_view dir) {
-    ChildProbe p;
-    return fs.list(dir, p) == Status::Ok && p.found;
-}
 
 Status copy_file(Services& s, std::string_view from, std::string_view to) {
     auto in = s.fs.open(from, port::kOpenRead | port::kOpenNoFollow);
@@ -224,62 +158,6 @@ std::size_t levels_of(std::string_view name) {
     return n;
 }
 
-// Reads a file line by line into a bounded buffer; longer lines are skipped.
-class LineReader {
-public:
-    LineReader(port::Fs& fs, port::File f) : fs_(fs), f_(f) {}
-    // False at the end (or on an error: status()).
-    bool next(std::string_view* line) {
-        for (;;) {
-            if (pos_ == len_) {
-                port::FsResult r = fs_.pread(f_, buf_, sizeof buf_, at_);
-                if (r.status != Status::Ok) {
-                    status_ = r.status;
-                    return false;
-                }
-                if (r.bytes == 0) {
-                    if (line_len_ > 0 && !skipping_) {
-                        *line = std::string_view(line_, line_len_);
-                        line_len_ = 0;
-                        return true;
-                    }
-                    return false;
-                }
-                at_ += r.bytes;
-                len_ = r.bytes;
-                pos_ = 0;
-            }
-            const char c = buf_[pos_++];
-            if (c == '\n') {
-                const bool ok = !skipping_ && line_len_ > 0;
-                const std::size_t n = line_len_;
-                line_len_ = 0;
-                skipping_ = false;
-                if (ok) {
-                    *line = std::string_view(line_, n);
-                    return true;
-                }
-            } else if (line_len_ == sizeof line_) {
-                skipping_ = true;
-            } else if (!skipping_) {
-                line_[line_len_++] = c;
-            }
-        }
-    }
-    Status status() const { return status_; }
-
-private:
-    port::Fs& fs_;
-    port::File f_;
-    char buf_[256];
-    std::size_t pos_ = 0, len_ = 0;
-    std::uint64_t at_ = 0;
-    char line_[mail::kMaxMailboxName];
-    std::size_t line_len_ = 0;
-    bool skipping_ = false;
-    Status status_ = Status::Ok;
-};
-
 }  // namespace
 
 Status finish_inbox_reset(Services& s, std::string_view dir) {
@@ -336,22 +214,6 @@ Status UserStore::mailbox_dir(std::string_view name, Path* out) const {
     Status st = mailbox_path(root_, name, t);
     if (st != Status::Ok) return st;
     return out->assign(t.view()) ? Status::Ok : Status::TooLong;
-}
-
-Status UserStore::make_parents(std::string_view dir) {
-    // Every directory strictly between the root and `dir`.
-    for (std::size_t i = root_.size() + 1; i < dir.size(); ++i) {
-        if (dir[i] != '/') continue;
-        const std::string_view sub = ascii::head(dir, i);
-        Status st = directory_at(reg_.services().fs, sub);
-        if (st == Status::Ok) continue;
-        if (st != Status::NotFound) return st;
-        st = reg_.services().fs.mkdir(sub);
-        if (st == Status::Exists) st = directory_at(reg_.services().fs, sub);
-        if (st != Status::Ok) return st;
-        if ((st = reg_.services().fs.sync_dir(parent_of(sub))) != Status::Ok) return st;
-    }
-    return Status::Ok;
 }
 
 namespace {
@@ -425,167 +287,32 @@ Status UserStore::status(std::string_view name, StatusInfo* out) {
     return st;
 }
 
-// Holds the user's tree lock for a scope; Busy (never waits) if another
-// process is changing the tree right now.
-class TreeLock {
-public:
-    TreeLock(port::Fs& fs, std::string_view root) : fs_(fs) {
-        Path p;
-        status_ = join(root, kTreeLock, &p);
-        if (status_ != Status::Ok) return;
-        Result<port::File> f =
-            fs_.open(p.view(), port::kOpenRead | port::kOpenWrite | port::kOpenCreate);
-        status_ = f.status;
-        if (!f.ok()) return;
-        file_ = f.value;
-        status_ = fs_.lock(file_, port::LockMode::Exclusive);
-    }
-    ~TreeLock() {
-        if (file_ == port::kNoFile) return;
-        if (status_ == Status::Ok) (void)fs_.unlock(file_);
-        (void)fs_.close(file_);
-    }
-    TreeLock(const TreeLock&) = delete;
-    TreeLock& operator=(const TreeLock&) = delete;
-    Status status() const { return status_; }
-
-private:
-    port::Fs& fs_;
-    port::File file_ = port::kNoFile;
-    Status status_ = Status::Ok;
-};
-
-Status UserStore::create(std::string_view name, std::uint64_t* mailbox_id) {
-    TreeLock held(reg_.services().fs, root_);
-    if (held.status() != Status::Ok) return held.status();
-    return create_locked(name, mailbox_id);
-}
-
-Status UserStore::create_locked(std::string_view name, std::uint64_t* mailbox_id) {
-    Services& s = reg_.services();
-    Path dir, tmp;
-    Status st = mailbox_dir(name, &dir);
-    if (st != Status::Ok) return st;
-    if (exists(s.fs, dir.view(), port::FileType::Directory)) {
-        if (selectable(s.fs, dir.view())) return Status::Exists;
-        // A \Noselect parent becomes a mailbox of its own.
-        return Mailbox::create_files(s, dir.view(), reg_.new_uid_validity(), 1, 1, mailbox_id);
-    }
-    // Build everything missing — superiors and the mailbox — in one
-    // temporary directory beside the first missing level, then rename it
-    // into place: a crash leaves either nothing or the whole new branch.
-    const std::string_view d = dir.view();
-    std::size_t top = d.size();  // end of the first missing level
-    for (std::size_t i = root_.size() + 1; i <= d.size(); ++i) {
-        if (i < d.size() && d[i] != '/') continue;
-        st = directory_at(s.fs, ascii::head(d, i));
-        if (st == Status::NotFound) {
-            top = i;
-            break;
-        }
-        if (st != Status::Ok) return st;  // a link or a file where a level goes
-    }
-    const std::string_view first_missing = ascii::head(d, top);
-    const std::string_view parent = parent_of(first_missing);
-    if ((st = join(parent, kCreateTmp, &tmp)) != Status::Ok) return st;
-    if ((st = clear_tmp(tmp.view())) != Status::Ok) return st;
-    if ((st = s.fs.mkdir(tmp.view())) != Status::Ok) return st;
-    FixedText<port::kMaxPath + 1> inner;  // the mailbox's directory inside tmp
-    inner.put(tmp.view());
-    for (std::size_t i = top; i < d.size(); ++i) {
-        if (d[i] == '/' && i != top) {
-            if (!inner.ok()) return Status::TooLong;
-            if ((st = s.fs.mkdir(inner.view())) != Status::Ok) return st;
-        }
-        inner.put(d[i]);
-    }
-    if (!inner.ok()) return Status::TooLong;
-    if (top < d.size() && (st = s.fs.mkdir(inner.view())) != Status::Ok) return st;
-    if (top < d.size()) {
-        // Directory entries inside tmp become durable with their syncs.
-        for (std::string_view p = parent_of(inner.view()); p.size() > tmp.view().size();
-             p = parent_of(p)) {
-            if ((st = s.fs.sync_dir(p)) != Status::Ok) return st;
-        }
-        if ((st = s.fs.sync_dir(tmp.view())) != Status::Ok) return st;
-    }
-    st = Mailbox::create_files(s, inner.view(), reg_.new_uid_validity(), 1, 1, mailbox_id);
-    if (st == Status::Ok) st = s.fs.rename(tmp.view(), first_missing);  // the commit
-    if (st == Status::Ok) st = s.fs.sync_dir(parent);
-    return st;
-}
-
-Status UserStore::remove(std::string_view name) {
-    TreeLock held(reg_.services().fs, root_);
-    if (held.status() != Status::Ok) return held.status();
-    Services& s = reg_.services();
-    if (mail::is_inbox(name)) return Status::Permission;
-    Path dir, tmp;
-    Status st = mailbox_dir(name, &dir);
-    if (st != Status::Ok) return st == Status::TooLong ? Status::NotFound : st;
-    if (!exists(s.fs, dir.view(), port::FileType::Directory)) return Status::NotFound;
-    // Sessions that have it selected are told (RFC 2180 §3.3): the open
-    // Mailbox is retired once the deletion is committed (Registry::retire),
-    // so nothing is acknowledged into it afterwards.
-    const bool sel = selectable(s.fs, dir.view());
-    if (has_children(s.fs, dir.view())) {
-        // RFC 3501 §6.3.4: the name stays as \Noselect for its children.
-        if (!sel) return Status::NotEmpty;
-        Path p;
-        if ((st = join(dir.view(), kDataFile, &p)) != Status::Ok) return st;
-        if ((st = s.fs.unlink(p.view())) != Status::Ok) return st;  // the commit
-        reg_.retire(dir.view());
-        if ((st = s.fs.sync_dir(dir.view())) != Status::Ok) return st;
-        for (std::string_view f : kOwnFiles) {
-            if (join(dir.view(), f, &p) == Status::Ok) (void)s.fs.unlink(p.view());
-        }
-        return s.fs.sync_dir(dir.view());
-    }
-    const std::string_view parent = parent_of(dir.view());
-    if ((st = join(parent, kDeleteTmp, &tmp)) != Status::Ok) return st;
-    if ((st = clear_tmp(tmp.view())) != Status::Ok) return st;
-    if ((st = s.fs.rename(dir.view(), tmp.view())) != Status::Ok) return st;  // the commit
-    reg_.retire(dir.view());
-    if ((st = s.fs.sync_dir(parent)) != Status::Ok) return st;
-    (void)clear_tmp(tmp.view());
-    return s.fs.sync_dir(parent);
-}
-
-Status UserStore::rename(std::string_view from, std::string_view to) {
-    TreeLock held(reg_.services().fs, root_);
-    if (held.status() != Status::Ok) return held.status();
-    Services& s = reg_.services();
+// RENAME's checks before anything is written: `from` exists, `to` does
+// not, `to` is not inside `from`, and every descendant keeps a name within
+// the limits (RenameCheck).
+Status UserStore::rename_check(std::string_view from, std::string_view to) {
+    port::Fs& fs = reg_.services().fs;
     Path fd, td;
     Status st = mailbox_dir(from, &fd);
     if (st == Status::Ok) st = mailbox_dir(to, &td);
     if (st != Status::Ok) return st;
     if (mail::is_inbox(to)) return Status::Exists;
-    if (!exists(s.fs, fd.view(), port::FileType::Directory)) return Status::NotFound;
-    st = directory_at(s.fs, td.view());
+    if (!exists(fs, fd.view(), port::FileType::Directory)) return Status::NotFound;
+    st = directory_at(fs, td.view());
     if (st == Status::Ok) return Status::Exists;
     if (st != Status::NotFound) return st;
     const std::string_view f = fd.view(), t = td.view();
     if (t.size() > f.size() && ascii::head(t, f.size()) == f && t[f.size()] == '/')
         return Status::Invalid;  // into itself
-    // Every descendant keeps a name within the limits (RenameCheck).
     FixedText<mail::kMaxMailboxName + 8> from_norm, to_norm;
     mail::normalize_mailbox(from, from_norm);
     mail::normalize_mailbox(to, to_norm);
     if (!from_norm.ok() || !to_norm.ok()) return Status::TooLong;
     Status verdict = Status::Ok;
-    RenameCheck check(s.fs, f, {from_norm.size(), f.size(), levels_of(from_norm.view())},
+    RenameCheck check(fs, f, {from_norm.size(), f.size(), levels_of(from_norm.view())},
                       {to_norm.size(), t.size(), levels_of(to_norm.view())}, &verdict);
-    if ((st = s.fs.list(f, check)) != Status::Ok) return st;
-    if (verdict != Status::Ok) return verdict;
-    if ((st = make_parents(t)) != Status::Ok) return st;
-    if (mail::is_inbox(from)) return rename_inbox(f, t);
-    if ((st = s.fs.rename(f, t)) != Status::Ok) return st;
-    // RFC 2180 §3.4: sessions that have it (or a child) selected go on
-    // working on it under its new name; the handles stay valid.
-    (void)reg_.move(f, t);
-    if ((st = s.fs.sync_dir(parent_of(t))) != Status::Ok) return st;
-    if (parent_of(t) != parent_of(f)) st = s.fs.sync_dir(parent_of(f));
-    return st;
+    if ((st = fs.list(f, check)) != Status::Ok) return st;
+    return verdict;
 }
 
 // RFC 3501 §6.3.5: "all messages in INBOX are moved to a new mailbox with
@@ -664,60 +391,6 @@ Status UserStore::list(std::string_view reference, std::string_view pattern, Lis
     bool stop = false;
     ListWalker w(reg_.services().fs, norm.view(), out, root_, {}, 0, &stop);
     return reg_.services().fs.list(root_, w);
-}
-
-Status UserStore::subscribe(std::string_view name, bool subscribed) {
-    if (!mail::is_valid_mailbox_name(name)) return Status::Invalid;
-    FixedText<mail::kMaxMailboxName + 8> norm;
-    mail::normalize_mailbox(name, norm);
-    if (!norm.ok()) return Status::TooLong;
-    port::Fs& fs = reg_.services().fs;
-    Path cur, next;
-    Status st = join(root_, kSubscriptionsFile, &cur);
-    if (st == Status::Ok) st = join(root_, kSubsNew, &next);
-    if (st != Status::Ok) return st;
-    auto in = fs.open(cur.view(), port::kOpenRead | port::kOpenNoFollow);
-    if (!in.ok() && in.status != Status::NotFound) return in.status;
-    // First pass: is it there already?
-    bool present = false;
-    if (in.ok()) {
-        LineReader lr(fs, in.value);
-        std::string_view line;
-        while (!present && lr.next(&line)) present = line == norm.view();
-        if (lr.status() != Status::Ok) st = lr.status();
-    }
-    if (st != Status::Ok || present == subscribed) {
-        if (in.ok()) (void)fs.close(in.value);
-        return st;
-    }
-    auto out = fs.open(next.view(), port::kOpenWrite | port::kOpenCreate | port::kOpenTruncate |
-                                        port::kOpenNoFollow);
-    if (!out.ok()) {
-        if (in.ok()) (void)fs.close(in.value);
-        return out.status;
-    }
-    std::uint64_t at = 0;
-    auto put = [&](std::string_view line) {
-        if (st != Status::Ok) return;
-        st = fs.pwrite(out.value, line.data(), line.size(), at).status;
-        if (st == Status::Ok) st = fs.pwrite(out.value, "\n", 1, at + line.size()).status;
-        at += line.size() + 1;
-    };
-    if (in.ok()) {
-        LineReader lr(fs, in.value);
-        std::string_view line;
-        while (lr.next(&line))
-            if (line != norm.view()) put(line);
-        if (st == Status::Ok) st = lr.status();
-        (void)fs.close(in.value);
-    }
-    if (subscribed) put(norm.view());
-    if (st == Status::Ok) st = fs.fsync(out.value);
-    const Status c = fs.close(out.value);
-    if (st == Status::Ok) st = c;
-    if (st == Status::Ok) st = fs.rename(next.view(), cur.view());
-    if (st == Status::Ok) st = fs.sync_dir(root_);
-    return st;
 }
 
 Status UserStore::list_subscribed(std::string_view reference, std::string_view pattern,

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/store/format.h"
 #include "core/store/registry.h"
 
 namespace tinyimapd::store {
@@ -51,6 +52,44 @@ protected:
 inline constexpr std::string_view kSubscriptionsFile = "subs.txt";
 inline constexpr std::string_view kSpecialUseFile = "m.use";
 
+// A tree operation (CREATE, DELETE, RENAME, SUBSCRIBE/UNSUBSCRIBE) run in
+// steps, so that its flushes can go to the I/O threads (docs/STORAGE.md
+// "Flushes leave the loop"). UserStore::step() goes on from `phase` until
+// the operation ends (Ok, or why it failed) or stops at a durability
+// barrier whose flush is under way on an I/O thread (`async`; WouldBlock:
+// the flush carries `token`; the caller waits for it, reports it with
+// flushed() and calls step() again). Without `async`, or when the port
+// cannot start the flush, it is done in place and the step goes on: the
+// writes, their order and their flushes are the same either way ("Write
+// order"). The tree lock is held from the first step to the end;
+// UserStore::abort() gives up one that stopped at a barrier (what was
+// written stays, as after a crash there). The names are views the caller
+// keeps alive until the end.
+struct TreeOp {
+    enum class Kind : std::uint8_t { Create, Remove, Rename, Subscribe, Unsubscribe };
+    TreeOp(Kind k, std::string_view a, std::string_view b = {}) : kind(k), name(a), to(b) {}
+    void flushed(Status st) {
+        pending = false;
+        flush_status = st;
+    }
+
+    Kind kind;
+    std::string_view name, to;
+    bool async = false;
+    std::uint64_t token = 0;
+    // Where it is (UserStore's own).
+    std::uint8_t phase = 0;
+    bool pending = false;  // a flush is under way (WouldBlock was returned)
+    bool marked = false;   // a CREATE's commit the Registry holds back (Registry::hold_commit)
+    Status flush_status = Status::Ok;
+    port::File lock = port::kNoFile;  // the tree lock
+    port::File file = port::kNoFile;  // a file being flushed
+    std::uint32_t at = 0;             // a position in a path: the level being made or synced
+    std::uint32_t top = 0;            // CREATE: end of the first missing level (0: none)
+    std::uint64_t mailbox_id = 0;     // CREATE's MAILBOXID (RFC 8474 §4.1)
+    std::uint8_t empty[kStateSlotSize + kDataHeaderSize] = {};  // CREATE's two files
+};
+
 class UserStore {
 public:
     UserStore(Registry& registry, std::string_view root) : reg_(registry), root_(root) {}
@@ -67,6 +106,11 @@ public:
     Result<Mailbox*> open(std::string_view name);
     void close(Mailbox* mailbox) { reg_.release(mailbox); }
     Status status(std::string_view name, StatusInfo* out);
+
+    // One step of a tree operation (TreeOp above); abort() releases what
+    // an unfinished one holds.
+    Status step(TreeOp& op);
+    void abort(TreeOp& op);
 
     // CREATE (§6.3.3): Exists if it exists (INBOX always does); a \Noselect
     // directory becomes selectable; missing superiors are made \Noselect
@@ -104,8 +148,21 @@ public:
     Status set_special_use(std::string_view name, std::uint8_t uses);
 
 private:
-    Status create_locked(std::string_view name, std::uint64_t* mailbox_id = nullptr);
-    Status make_parents(std::string_view dir);
+    // The steps of each operation (tree_ops.cpp).
+    Status run_steps(TreeOp& op);
+    Status barrier(TreeOp& op, port::File f, std::string_view dir, std::uint8_t next);
+    Status create_steps(TreeOp& op);
+    Status create_prepare(TreeOp& op);
+    Status create_files_steps(TreeOp& op, std::string_view inner);
+    Status create_commit(TreeOp& op, std::string_view from, std::string_view to,
+                         std::string_view dir, std::uint8_t next);
+    Status remove_steps(TreeOp& op);
+    Status remove_parent_steps(TreeOp& op, std::string_view dir);
+    Status rename_steps(TreeOp& op);
+    Status rename_check(std::string_view from, std::string_view to);
+    Status make_parents_steps(TreeOp& op, std::string_view dir, std::uint8_t next);
+    Status subscribe_steps(TreeOp& op);
+    Status subscribe_write(TreeOp& op);
     Status rename_inbox(std::string_view inbox_dir, std::string_view to_dir);
     Status clear_tmp(std::string_view tmp_dir);
     template <class Match>

@@ -1,0 +1,154 @@
+// Issue 13, "no client waits for another client's flush", for the tree
+// operations (docs/STORAGE.md "Flushes leave the loop"): CREATE, DELETE,
+// RENAME (RFC 3501 §6.3.3-§6.3.5), SUBSCRIBE and UNSUBSCRIBE (§6.3.6-§6.3.7)
+// wait for their flushes on the I/O threads (SimFs::set_async_flush, each
+// flush taking a few turns of the loop) while another client is answered;
+// none of their flushes is made on the loop's thread (SimFs::loop_syncs),
+// and the tagged OK comes only once the last one is done.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "tests/unit/server_world.h"
+
+using namespace tinyimapd;
+using namespace tinyimapd::test;
+
+namespace {
+
+bool tagged(const std::string& all, const std::string& tag) {
+    return all.rfind(tag + " ", 0) == 0 || all.find("\n" + tag + " ") != std::string::npos;
+}
+
+void tick(World& w) {
+    w.clock.advance(1);
+    w.run(1);
+}
+
+// Sends `command` on `a` and runs the loop a turn at a time until it is
+// answered; after the first turn, `b`'s NOOP must be answered at once while
+// `a` still waits. Returns a's answer; *flushes: the flushes it took.
+std::string while_b_is_served(World& w, port::Handle a, port::Handle b, const std::string& tag,
+                              const std::string& command, int* turns) {
+    const std::uint64_t before = w.fs.calls(sim::SimFs::Op::Fsync) +
+                                 w.fs.calls(sim::SimFs::Op::SyncDir);
+    w.net.client_send(a, tag + " " + command + "\r\n");
+    tick(w);
+    std::string got = w.net.client_receive(a);
+    CHECK_FALSE(tagged(got, tag));  // its first flush is under way
+    CHECK(w.say(b, "n NOOP\r\n") == "n OK NOOP completed\r\n");
+    *turns = 1;
+    while (!tagged(got, tag) && *turns < 400) {
+        tick(w);
+        ++*turns;
+        got += w.net.client_receive(a);
+    }
+    CHECK(w.fs.calls(sim::SimFs::Op::Fsync) + w.fs.calls(sim::SimFs::Op::SyncDir) > before);
+    return got;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "Issue 13: CREATE, RENAME, DELETE, SUBSCRIBE and UNSUBSCRIBE flush on the I/O threads "
+    "while another client is answered (RFC 3501 §6.3.3-§6.3.7)",
+    "[server][flush][tree]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    w.fs.set_async_flush(true);
+    w.fs.set_flush_delay(3);
+    w.fs.reset_counters();
+    int turns = 0;
+    std::string got = while_b_is_served(w, a, b, "c", "CREATE Work/Projects", &turns);
+    CHECK(create_ok(got, "c"));
+    // Four flushes at least (a level's entry, m.index, m.data.new, the
+    // rename's directory, the commit's directory) of 3 ms each.
+    CHECK(turns >= 12);
+    got = while_b_is_served(w, a, b, "p", "CREATE Plain", &turns);
+    CHECK(create_ok(got, "p"));
+    got = while_b_is_served(w, a, b, "s", "SUBSCRIBE Work/Projects", &turns);
+    CHECK(got == "s OK SUBSCRIBE completed\r\n");
+    CHECK(turns >= 6);  // subs.new, then the root's entries
+    got = while_b_is_served(w, a, b, "r", "RENAME Work/Projects Archive/2026/Projects", &turns);
+    CHECK(got == "r OK RENAME completed\r\n");
+    got = while_b_is_served(w, a, b, "d", "DELETE Plain", &turns);
+    CHECK(got == "d OK DELETE completed\r\n");
+    got = while_b_is_served(w, a, b, "u", "UNSUBSCRIBE Work/Projects", &turns);
+    CHECK(got == "u OK UNSUBSCRIBE completed\r\n");
+    CHECK(w.fs.loop_syncs() == 0);
+    // Each is done: the tree as the commands left it.
+    const std::string list = w.say(b, "l LIST \"\" *\r\n");
+    CHECK(list.find("Archive/2026/Projects\r\n") != std::string::npos);
+    CHECK(list.find(" Work\r\n") != std::string::npos);
+    CHECK(list.find("Plain") == std::string::npos);
+    CHECK(list.find(" Work/Projects") == std::string::npos);
+    CHECK(w.say(b, "l LSUB \"\" *\r\n") == "l OK LSUB completed\r\n");
+}
+
+TEST_CASE(
+    "Issue 13: a DELETE of a parent and a CREATE over a \\Noselect name flush on the I/O threads "
+    "(RFC 3501 §6.3.3, §6.3.4)",
+    "[server][flush][tree]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    REQUIRE(create_ok(w.say(a, "c CREATE Top/Child\r\n"), "c"));
+    w.fs.set_async_flush(true);
+    w.fs.set_flush_delay(2);
+    w.fs.reset_counters();
+    int turns = 0;
+    std::string got = while_b_is_served(w, a, b, "t", "CREATE Top", &turns);
+    CHECK(create_ok(got, "t"));
+    got = while_b_is_served(w, a, b, "d", "DELETE Top", &turns);
+    CHECK(got == "d OK DELETE completed\r\n");
+    CHECK(w.fs.loop_syncs() == 0);
+    CHECK(w.say(b, "l LIST \"\" Top*\r\n") ==
+          "* LIST (\\Noselect \\HasChildren) \"/\" Top\r\n"
+          "* LIST (\\HasNoChildren) \"/\" Top/Child\r\n"
+          "l OK LIST completed\r\n");
+}
+
+TEST_CASE(
+    "Issue 13: a SELECT or APPEND of a mailbox whose CREATE is not yet durable waits for it "
+    "(RFC 3501 §6.3.1, §6.3.11)",
+    "[server][flush][tree]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    port::Handle c = login(w);
+    w.fs.set_async_flush(true);
+    w.fs.set_flush_delay(4);
+    w.fs.reset_counters();
+    w.net.client_send(a, "c CREATE fresh\r\n");
+    // Until the new directory has its name, the mailbox does not exist; from
+    // then until its parent's entry is flushed, it is held back.
+    std::string got;
+    int turns = 0;
+    port::FileInfo fi;
+    while (w.fs.stat("mail/alice/fresh/m.data", &fi) != Status::Ok && turns < 200) {
+        tick(w);
+        ++turns;
+        got += w.net.client_receive(a);
+    }
+    REQUIRE(w.fs.stat("mail/alice/fresh/m.data", &fi) == Status::Ok);
+    REQUIRE_FALSE(tagged(got, "c"));  // the commit's flush is under way
+    w.net.client_send(b, "s SELECT fresh\r\n");
+    w.net.client_send(c, "p APPEND fresh {5+}\r\nhello\r\n");
+    tick(w);
+    std::string got_b = w.net.client_receive(b);
+    std::string got_c = w.net.client_receive(c);
+    CHECK_FALSE(tagged(got_b, "s"));  // they wait for the commit
+    CHECK_FALSE(tagged(got_c, "p"));
+    for (int i = 0; i < 200 && !(tagged(got, "c") && tagged(got_b, "s") && tagged(got_c, "p"));
+         ++i) {
+        tick(w);
+        got += w.net.client_receive(a);
+        got_b += w.net.client_receive(b);
+        got_c += w.net.client_receive(c);
+    }
+    CHECK(create_ok(got, "c"));
+    CHECK(got_b.find("s OK [READ-WRITE] SELECT completed") != std::string::npos);
+    CHECK(got_c.find("p OK [APPENDUID ") != std::string::npos);
+    CHECK(w.fs.loop_syncs() == 0);
+}
