@@ -231,6 +231,26 @@ TEST_CASE("RFC 3501 §6.3.5: RENAME INBOX while INBOX is selected elsewhere", "[
           "* STATUS Old (MESSAGES 1)\r\na6 OK STATUS completed\r\n");
 }
 
+// RFC 3501 §6.3.5: "Renaming INBOX is permitted" whatever it holds; an INBOX
+// that never had a message (its m.index the header alone) moves as well, and
+// so does one emptied by an earlier RENAME.
+TEST_CASE("RFC 3501 §6.3.5: RENAME of an empty INBOX makes an empty mailbox", "[server][rename]") {
+    World w;
+    port::Handle a = login(w);
+    CHECK(w.say(a, "a1 RENAME INBOX Old\r\n") == "a1 OK RENAME completed\r\n");
+    CHECK(w.say(a, "a2 STATUS Old (MESSAGES)\r\n") ==
+          "* STATUS Old (MESSAGES 0)\r\na2 OK STATUS completed\r\n");
+    w.say(a, "a3 APPEND INBOX {3+}\r\none\r\n");
+    CHECK(w.say(a, "a4 RENAME INBOX Older\r\n") == "a4 OK RENAME completed\r\n");
+    CHECK(w.say(a, "a5 RENAME INBOX Oldest\r\n") == "a5 OK RENAME completed\r\n");
+    CHECK(w.say(a, "a6 STATUS Older (MESSAGES)\r\n") ==
+          "* STATUS Older (MESSAGES 1)\r\na6 OK STATUS completed\r\n");
+    CHECK(w.say(a, "a7 STATUS INBOX (MESSAGES)\r\n") ==
+          "* STATUS INBOX (MESSAGES 0)\r\na7 OK STATUS completed\r\n");
+    // Each copy is a mailbox of its own (RFC 8474 §4): it takes new mail.
+    CHECK(w.say(a, "a8 APPEND Old {3+}\r\ntwo\r\n").find("a8 OK [APPENDUID") == 0);
+}
+
 TEST_CASE("RFC 9208 §4.3.1: concurrent APPENDs reserve their size before committing (20.7 b)",
           "[server][quota][append]") {
     World w(8, true, false, [](Config& cfg) { cfg.quota_storage_mb = 1; });
