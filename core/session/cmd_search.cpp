@@ -337,6 +337,52 @@ bool Session::search_date_matches(const SearchNode& n) {
     return day >= want;
 }
 
+// The keys a message's flags, keywords and size decide (RFC 3501 §6.4.4),
+// for SEARCH and for the programs CONTEXT keeps (RFC 5267 §4).
+bool Session::is_flag_key(SearchKey key) {
+    switch (key) {
+        case SearchKey::Answered:
+        case SearchKey::Deleted:
+        case SearchKey::Draft:
+        case SearchKey::Flagged:
+        case SearchKey::Seen:
+        case SearchKey::Recent:
+        case SearchKey::Unanswered:
+        case SearchKey::Undeleted:
+        case SearchKey::Undraft:
+        case SearchKey::Unflagged:
+        case SearchKey::Unseen:
+        case SearchKey::New:
+        case SearchKey::Old:
+        case SearchKey::Larger:
+        case SearchKey::Smaller: return true;
+        default: return false;
+    }
+}
+
+bool Session::flags_match(SearchKey key, std::uint8_t flag_bit, std::string_view keyword,
+                          std::uint64_t number, const store::MessageInfo& m) {
+    switch (key) {
+        case SearchKey::Unanswered:
+        case SearchKey::Undeleted:
+        case SearchKey::Undraft:
+        case SearchKey::Unflagged:
+        case SearchKey::Unseen: return (m.flags & flag_bit) == 0;
+        case SearchKey::New: return (m.flags & mail::kRecent) != 0 && (m.flags & mail::kSeen) == 0;
+        case SearchKey::Old: return (m.flags & mail::kRecent) == 0;
+        case SearchKey::Keyword:
+        case SearchKey::Unkeyword: {
+            unsigned bit = 0;
+            const bool has = selected_->keyword_bit(keyword, false, &bit) == Status::Ok &&
+                             (m.keywords & (std::uint64_t{1} << bit)) != 0;
+            return key == SearchKey::Keyword ? has : !has;
+        }
+        case SearchKey::Larger: return m.size > number;
+        case SearchKey::Smaller: return m.size < number;
+        default: return (m.flags & flag_bit) != 0;  // ANSWERED ... RECENT
+    }
+}
+
 bool Session::search_match(std::uint32_t seq, std::uint32_t index) {
     SearchJob& job = job_.get<SearchJob>();
     const SearchNode& n = scratch_.search_nodes[index];
@@ -350,23 +396,18 @@ bool Session::search_match(std::uint32_t seq, std::uint32_t index) {
         case SearchKey::Draft:
         case SearchKey::Flagged:
         case SearchKey::Seen:
-        case SearchKey::Recent: return (m.flags & n.flag_bit) != 0;
+        case SearchKey::Recent:
         case SearchKey::Unanswered:
         case SearchKey::Undeleted:
         case SearchKey::Undraft:
         case SearchKey::Unflagged:
-        case SearchKey::Unseen: return (m.flags & n.flag_bit) == 0;
-        case SearchKey::New: return (m.flags & mail::kRecent) != 0 && (m.flags & mail::kSeen) == 0;
-        case SearchKey::Old: return (m.flags & mail::kRecent) == 0;
+        case SearchKey::Unseen:
+        case SearchKey::New:
+        case SearchKey::Old:
+        case SearchKey::Larger:
+        case SearchKey::Smaller:
         case SearchKey::Keyword:
-        case SearchKey::Unkeyword: {
-            unsigned bit = 0;
-            const bool has = selected_->keyword_bit(n.text, false, &bit) == Status::Ok &&
-                             (m.keywords & (std::uint64_t{1} << bit)) != 0;
-            return n.key == SearchKey::Keyword ? has : !has;
-        }
-        case SearchKey::Larger: return m.size > n.number;
-        case SearchKey::Smaller: return m.size < n.number;
+        case SearchKey::Unkeyword: return flags_match(n.key, n.flag_bit, n.text, n.number, m);
         case SearchKey::Older:
         case SearchKey::Younger: {
             // RFC 5032 §2: the target is now minus the interval; OLDER

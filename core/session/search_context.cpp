@@ -112,31 +112,12 @@ const char* context_refusal(const SearchNode* nodes, std::size_t count) {
 bool Session::context_matches(const SearchContext& c, std::uint32_t i,
                               const store::MessageInfo& m) {
     const ContextNode& n = c.nodes[i];
+    if (is_flag_key(n.key)) return flags_match(n.key, n.flag_bit, {}, n.number, m);
     switch (n.key) {
         case SearchKey::SequenceSet:
         case SearchKey::Uid: return in_ranges(c, n, m.uid);
-        case SearchKey::Answered:
-        case SearchKey::Deleted:
-        case SearchKey::Draft:
-        case SearchKey::Flagged:
-        case SearchKey::Seen:
-        case SearchKey::Recent: return (m.flags & n.flag_bit) != 0;
-        case SearchKey::Unanswered:
-        case SearchKey::Undeleted:
-        case SearchKey::Undraft:
-        case SearchKey::Unflagged:
-        case SearchKey::Unseen: return (m.flags & n.flag_bit) == 0;
-        case SearchKey::New: return (m.flags & mail::kRecent) != 0 && (m.flags & mail::kSeen) == 0;
-        case SearchKey::Old: return (m.flags & mail::kRecent) == 0;
         case SearchKey::Keyword:
-        case SearchKey::Unkeyword: {
-            unsigned bit = 0;
-            const bool has = selected_->keyword_bit(c.keyword(n), false, &bit) == Status::Ok &&
-                             (m.keywords & (std::uint64_t{1} << bit)) != 0;
-            return n.key == SearchKey::Keyword ? has : !has;
-        }
-        case SearchKey::Larger: return m.size > n.number;
-        case SearchKey::Smaller: return m.size < n.number;
+        case SearchKey::Unkeyword: return flags_match(n.key, n.flag_bit, c.keyword(n), n.number, m);
         case SearchKey::ModSeq: return m.modseq >= n.number;
         case SearchKey::EmailId: return n.number != 0 && m.email_id == n.number;
         case SearchKey::ThreadId: return false;

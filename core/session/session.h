@@ -497,6 +497,9 @@ private:
     std::int64_t context_sent_day(const ContextNode& n, const store::MessageInfo& m);
     void search_refused_save();
     bool search_match(std::uint32_t seq, std::uint32_t index);
+    static bool is_flag_key(imap::SearchKey key);
+    bool flags_match(imap::SearchKey key, std::uint8_t flag_bit, std::string_view keyword,
+                     std::uint64_t number, const store::MessageInfo& m);
     bool search_date_matches(const SearchNode& n);
     bool header_value(std::string_view name, std::string_view* value);
     mime::HeaderBlock load_search_header(std::string_view name);
