@@ -151,7 +151,7 @@ Status UserStore::run_steps(TreeOp& op) {
 // directory, the mailbox's files are made in it (m.data last, by rename).
 Status UserStore::create_prepare(TreeOp& op) {
     Services& s = reg_.services();
-    Path dir, tmp;
+    Path dir;
     Status st = mailbox_dir(op.name, &dir);
     if (st != Status::Ok) return st;
     op.phase = kCreateIndex;
