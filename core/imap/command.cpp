@@ -761,6 +761,21 @@ SyntaxResult parse_notify(ArgReader& r, const CommandScratch& scratch, ParsedCom
     return ok();
 }
 
+// RFC 4314 §9: SETACL mailbox identifier mod-rights, DELETEACL and
+// LISTRIGHTS mailbox identifier, GETACL and MYRIGHTS mailbox.
+SyntaxResult parse_acl(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    const SyntaxResult s = read_mailbox(r, &out->mailbox);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    const CommandId id = out->id;
+    if (id == CommandId::SetAcl || id == CommandId::DeleteAcl || id == CommandId::ListRights) {
+        if (!r.astring(&out->acl_identifier)) return bad("Expected an identifier", r.peek_text());
+    }
+    if (id == CommandId::SetAcl && !r.astring(&out->acl_rights)) {
+        return bad("Expected the rights", r.peek_text());
+    }
+    return no_more(r);
+}
+
 // The command table: name, id, states (RFC 3501 §3), UID form, grammar.
 constexpr CommandInfo kCommands[] = {
     {"CAPABILITY", CommandId::Capability, kStateAny, false, parse_no_args},
@@ -804,6 +819,11 @@ constexpr CommandInfo kCommands[] = {
     {"COMPRESS", CommandId::Compress, kStateAuthOrSelected, false, parse_compress},
     {"NOTIFY", CommandId::Notify, kStateAuthOrSelected, false, parse_notify},
     {"CANCELUPDATE", CommandId::CancelUpdate, kStateSelected, false, parse_cancelupdate},
+    {"SETACL", CommandId::SetAcl, kStateAuthOrSelected, false, parse_acl},
+    {"DELETEACL", CommandId::DeleteAcl, kStateAuthOrSelected, false, parse_acl},
+    {"GETACL", CommandId::GetAcl, kStateAuthOrSelected, false, parse_acl},
+    {"LISTRIGHTS", CommandId::ListRights, kStateAuthOrSelected, false, parse_acl},
+    {"MYRIGHTS", CommandId::MyRights, kStateAuthOrSelected, false, parse_acl},
 };
 static_assert(sizeof kCommands / sizeof kCommands[0] == kCommandCount);
 

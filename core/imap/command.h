@@ -83,8 +83,13 @@ enum class CommandId : std::uint8_t {
     Compress,      // RFC 4978 (authenticated or selected)
     Notify,        // RFC 5465 (authenticated or selected)
     CancelUpdate,  // RFC 5267 §4.3.5 (selected state)
+    SetAcl,        // RFC 4314 §3.1-§3.5 (authenticated or selected)
+    DeleteAcl,
+    GetAcl,
+    ListRights,
+    MyRights,
 };
-inline constexpr std::size_t kCommandCount = static_cast<std::size_t>(CommandId::CancelUpdate) + 1;
+inline constexpr std::size_t kCommandCount = static_cast<std::size_t>(CommandId::MyRights) + 1;
 
 // States in which a command is valid (RFC 3501 §3).
 enum CommandStates : std::uint8_t {
@@ -251,6 +256,10 @@ struct ParsedCommand {
     AppendTarget replace;  // REPLACE: the message replaced (RFC 8508)
 
     NotifySpec notify;  // NOTIFY (RFC 5465)
+
+    // SETACL DELETEACL LISTRIGHTS: the identifier; SETACL: the rights with
+    // their "+"/"-" (RFC 4314 §3.1, §9).
+    std::string_view acl_identifier, acl_rights;
 
     explicit ParsedCommand(const ArgReader& r) : patterns(r), store(r), rest(r) {}
 };

@@ -114,6 +114,7 @@ constexpr KeyDef kKeys[] = {
     {.name = "mailbox_trash", .kind = Kind::Name, .name_field = &Config::mailbox_trash},
     {.name = "mailbox_junk", .kind = Kind::Name, .name_field = &Config::mailbox_junk},
     {.name = "mailbox_archive", .kind = Kind::Name, .name_field = &Config::mailbox_archive},
+    {.name = "public_owner", .kind = Kind::Name, .name_field = &Config::public_owner},
     {.name = "max_nesting", .kind = Kind::Number, .min = 2, .max = 64, .u = &Config::max_nesting},
     {.name = "max_set_ranges",
      .kind = Kind::Number,

@@ -103,6 +103,9 @@ struct Config {
     ConfigName mailbox_trash{"Trash"};
     ConfigName mailbox_junk{"Junk"};
     ConfigName mailbox_archive{"Archive"};
+    // RFC 2342 §5, RFC 4314: the user whose mailboxes are the "Shared/"
+    // namespace ("": no such namespace).
+    ConfigName public_owner{};
     std::uint32_t max_nesting = 32;       // parenthesised lists inside one command
     std::uint32_t max_set_ranges = 4096;  // ranges in one sequence set
     std::uint32_t max_search_keys = 64;   // keys (incl. OR/NOT/lists) in one SEARCH

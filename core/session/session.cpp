@@ -297,6 +297,12 @@ const Session::HandlerRow Session::kHandlers[kCommandCount] = {
     {CommandId::Compress, [](Session& s, const ParsedCommand& c) { s.cmd_compress(c); }},
     {CommandId::Notify, [](Session& s, const ParsedCommand& c) { s.cmd_notify(c); }},
     {CommandId::CancelUpdate, [](Session& s, const ParsedCommand& c) { s.cmd_cancelupdate(c); }},
+    // RFC 4314 (cmd_acl.cpp).
+    {CommandId::SetAcl, [](Session& s, const ParsedCommand& c) { s.cmd_acl(c); }},
+    {CommandId::DeleteAcl, [](Session& s, const ParsedCommand& c) { s.cmd_acl(c); }},
+    {CommandId::GetAcl, [](Session& s, const ParsedCommand& c) { s.cmd_acl(c); }},
+    {CommandId::ListRights, [](Session& s, const ParsedCommand& c) { s.cmd_acl(c); }},
+    {CommandId::MyRights, [](Session& s, const ParsedCommand& c) { s.cmd_acl(c); }},
 };
 
 // The command's state rules (RFC 3501 §3) and syntax (§9) are checked before

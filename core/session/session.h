@@ -42,6 +42,7 @@
 #include "core/session/command_pool.h"
 #include "core/session/compress_pool.h"
 #include "core/session/jobs.h"
+#include "core/session/mailbox_ref.h"
 #include "core/session/notify.h"
 #include "core/session/protocol_names.h"
 #include "core/session/quota_reservations.h"
@@ -99,6 +100,9 @@ struct SessionConfig {
         std::uint8_t use = 0;
     };
     SpecialMailbox special_mailboxes[5];
+    // RFC 2342 §5: the owner of the mailboxes of the "Shared/" namespace;
+    // empty: no such namespace.
+    std::string_view public_owner;
 };
 
 // The session's memory. `arena` nullptr: the arena, the arguments, the FETCH
@@ -281,6 +285,12 @@ private:
     void notify_post(NotifyEvents::Kind kind, std::string_view name, std::string_view old = {});
     void cmd_id(const ParsedCommand& cmd);
     void cmd_namespace();
+    // ACL (RFC 4314) and other users' mailboxes (cmd_acl.cpp).
+    Status resolve_mailbox(std::string_view name, MailboxRef* out);
+    void cmd_acl(const ParsedCommand& cmd);
+    void acl_change(const ParsedCommand& cmd, MailboxRef& ref);
+    void acl_answer(const ParsedCommand& cmd, const MailboxRef& ref);
+    store::Rights selected_rights_ = store::kAllRights;  // cached at SELECT (§5.1.1)
     // QUOTA (cmd_ext.cpp, RFC 9208).
     struct QuotaUsage {
         std::uint64_t bytes, messages;

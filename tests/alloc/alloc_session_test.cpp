@@ -289,6 +289,11 @@ constexpr Step kConversation[] = {
     {"n7 NOTIFY SET (personal (AnnotationChange))\r\nn8 NOTIFY SET (selected (MailboxName))\r\n"
      "n9 DELETE Watched\r\nm1 NOTIFY NONE\r\n",
      "m1 OK NOTIFY"},
+    // RFC 4314 ACL: the commands, and another user's (unknown) namespace.
+    {"a1 SETACL INBOX bob lrs\r\na2 SETACL INBOX bob +cd\r\na3 GETACL INBOX\r\n"
+     "a4 LISTRIGHTS INBOX bob\r\na5 MYRIGHTS INBOX\r\na6 DELETEACL INBOX bob\r\n"
+     "a7 MYRIGHTS \"Other Users/bob/INBOX\"\r\na8 NAMESPACE\r\n",
+     "a8 OK"},
     {"b1 X ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((\r\n", "b1 BAD"},
     {"b2 LOGIN {99999999}\r\n", "b2 BAD"},
     // RFC 8437: back to not authenticated, and in again.
