@@ -61,6 +61,7 @@ Status Session::resolve_mailbox(std::string_view name, MailboxRef* out) {
     }
     if (out->name.empty()) return Status::NotFound;
     if (!out->owner.assign(owner)) return Status::TooLong;
+    out->owner_name = owner;
     if (out->own) {
         if (!out->root.assign(user_root_.view())) return Status::TooLong;
     } else {
@@ -80,6 +81,102 @@ Status Session::resolve_mailbox(std::string_view name, MailboxRef* out) {
     (void)store::read_acl(fs, dir.view(), owner, &acl);  // a bad file: the default
     out->rights = acl.rights_of(user(), owner);
     return Status::Ok;
+}
+
+FixedString<port::kMaxPath> Session::root_of(std::string_view owner) const {
+    FixedString<port::kMaxPath> root;
+    if (owner.empty() || owner == user()) {
+        root = user_root_;
+    } else {
+        FixedText<port::kMaxPath> t;
+        t.put(services_.mail_dir).put('/').put(owner);
+        if (t.ok()) (void)root.assign(t.view());
+    }
+    return root;
+}
+
+// The nearest existing parent of ref.name in the owner's tree (its name as
+// the client wrote it: `full_name` cut), and whether the user has `needed`
+// there; Permission when there is none (another user's top level).
+Status Session::parent_rights(std::string_view full_name, const MailboxRef& ref,
+                              store::Rights needed) {
+    const std::size_t prefix = full_name.size() - ref.name.size();
+    std::string_view name = ref.name;
+    for (std::size_t cut = name.rfind('/'); cut != std::string_view::npos && cut > 0;
+         cut = name.rfind('/')) {
+        name = name.substr(0, cut);
+        MailboxRef parent;
+        if (resolve_mailbox(full_name.substr(0, prefix + cut), &parent) != Status::Ok) break;
+        if (parent.exists) return (parent.rights & needed) != 0 ? Status::Ok : Status::Permission;
+    }
+    return Status::Permission;
+}
+
+// RFC 4314 §4: "When a new mailbox is created, it SHOULD inherit the ACL
+// from the parent mailbox": the nearest existing parent's m.acl, if it has
+// one, is copied (a crash before that leaves the default list: the owner's
+// alone, never more).
+void Session::inherit_acl(std::string_view owner, std::string_view name) {
+    const FixedString<port::kMaxPath> root = root_of(owner);
+    store::UserStore store(*services_.registry, root.view());
+    port::Fs& fs = services_.registry->services().fs;
+    store::Path dir, parent_dir;
+    if (store.mailbox_dir(name, &dir) != Status::Ok) return;
+    for (std::size_t cut = name.rfind('/'); cut != std::string_view::npos && cut > 0;
+         cut = name.rfind('/')) {
+        name = name.substr(0, cut);
+        if (store.mailbox_dir(name, &parent_dir) != Status::Ok) return;
+        port::FileInfo info;
+        if (fs.stat(parent_dir.view(), &info) != Status::Ok) continue;
+        store::Acl acl;
+        if (store::read_acl(fs, parent_dir.view(), owner.empty() ? user() : owner, &acl) ==
+            Status::Ok) {
+            (void)store::write_acl(fs, dir.view(), acl);
+        }
+        return;
+    }
+}
+
+Status Session::check_access(std::string_view name, store::Rights needed, MailboxRef* out) {
+    const Status st = resolve_mailbox(name, out);
+    if (st != Status::Ok) return st;
+    if (out->visible() == 0) return Status::NotFound;  // §6: no leak of existence
+    return (out->rights & needed) != 0 ? Status::Ok : Status::Permission;
+}
+
+void Session::answer_access(Status st) {
+    if (st == Status::Permission) {
+        tagged("NO", "NOPERM", "You do not have the rights for this on that mailbox");
+    } else {
+        answer_store(st, "");
+    }
+}
+
+bool Session::resolve_for(std::string_view name, store::Rights needed, MailboxRef* out) {
+    const Status st = check_access(name, needed, out);
+    if (st != Status::Ok) answer_access(st);
+    return st == Status::Ok;
+}
+
+// RFC 4314 §4 "Changing flags": s for \Seen, t for \Deleted, w for the
+// others and keywords. Add and Remove drop what is not allowed; Replace
+// keeps the message's own value of those.
+void Session::acl_store_flags(std::uint32_t seq, store::FlagOp op, std::uint8_t* flags,
+                              std::uint64_t* keywords) {
+    const std::uint8_t mask = MailboxRef::flag_mask_of(selected_rights_);
+    const bool write = (selected_rights_ & store::kRightWrite) != 0;
+    constexpr std::uint8_t kAll =
+        mail::kSeen | mail::kDeleted | mail::kAnswered | mail::kFlagged | mail::kDraft;
+    if (mask == kAll && write) return;
+    if (op != store::FlagOp::Replace) {
+        *flags = static_cast<std::uint8_t>(*flags & mask);
+        if (!write) *keywords = 0;
+        return;
+    }
+    store::MessageInfo m;
+    if (selected_->message(view_, seq, &m) != Status::Ok) return;
+    *flags = static_cast<std::uint8_t>((m.flags & ~mask & ~mail::kRecent) | (*flags & mask));
+    if (!write) *keywords = m.keywords;
 }
 
 void Session::cmd_acl(const ParsedCommand& cmd) {

@@ -58,7 +58,7 @@ bool Session::append_size_allowed(std::uint32_t size) {
     // user's APPENDs in flight (this command's earlier messages included).
     // RFC 8508 §3.4: a REPLACE counts "only the net quota consumption".
     const bool fits = replace_uid_ == 0
-                          ? quota_allows(size, 1)
+                          ? quota_allows(size, 1, append_ref_.owner.view())
                           : quota_allows(size > replace_size_ ? size - replace_size_ : 0, 0);
     if (!fits) {
         parser_.refuse_literal();
@@ -183,19 +183,32 @@ void Session::append_begin() {
     }
     if (target.replace && append_box_ == nullptr && !replace_target(target)) return;
     const std::uint32_t size = parser_.literal_size();
-    if (!append_size_allowed(size)) return;
-    store::UserStore store(*services_.registry, user_root_.view());
+    // RFC 6855 §3: a UTF8=ACCEPT session's name is UTF-8 (checked by
+    // append_message_ready); the store's is modified UTF-7.
+    FixedText<mail::kMaxMailboxName + 1> converted;
+    std::string_view mailbox = target.mailbox;
+    if (utf8_ && mail::utf8_to_mutf7(mailbox, converted)) mailbox = converted.view();
     if (append_box_ == nullptr) {
-        // RFC 6855 §3: a UTF8=ACCEPT session's name is UTF-8 (checked by
-        // append_message_ready); the store's is modified UTF-7.
-        FixedText<mail::kMaxMailboxName + 1> converted;
-        std::string_view mailbox = target.mailbox;
-        if (utf8_ && mail::utf8_to_mutf7(mailbox, converted)) mailbox = converted.view();
-        const AppendStep opened = append_open(store, mailbox);
+        // RFC 4314 §4: i on the target; the owner's quota pays.
+        const Status access = check_access(mailbox, store::kRightInsert, &append_ref_);
+        if (access != Status::Ok) {
+            parser_.refuse_literal();
+            abort_append();
+            answer_access(access);
+            return;
+        }
+    }
+    if (!append_size_allowed(size)) return;
+    store::UserStore store(*services_.registry, append_ref_.root.view());
+    if (append_box_ == nullptr) {
+        const AppendStep opened = append_open(store, append_ref_.name);
         if (opened != AppendStep::Go) return;
         header_8bit_ = false;
     }
+    // RFC 4314 §4: only the flags the rights allow are kept (never a NO).
     std::uint64_t keywords = 0;
+    message.flags.system = static_cast<std::uint8_t>(message.flags.system & append_ref_.flag_mask());
+    if ((append_ref_.rights & store::kRightWrite) == 0) message.flags.keyword_count = 0;
     if (append_keywords(*append_box_, message.flags, &keywords) != AppendStep::Go) return;
     const std::int64_t date =
         message.has_date ? message.date.utc_seconds : services_.clock->wall_seconds();
@@ -212,7 +225,9 @@ void Session::append_begin() {
         }
         return;
     }
-    if (services_.reservations != nullptr) services_.reservations->reserve(slot_, user(), size, 1);
+    if (services_.reservations != nullptr) {
+        services_.reservations->reserve(slot_, append_ref_.owner.view(), size, 1);
+    }
     append_status_ = Status::Ok;
     header_scan_ = utf8_ ? HeaderScan::Done : HeaderScan::LineStart;
     parser_.stream_literal();

@@ -81,6 +81,10 @@ void Session::cmd_expunge(const ParsedCommand& cmd) {
         tagged("NO", "READ-ONLY", "The mailbox is selected read-only");
         return;
     }
+    if ((selected_rights_ & store::kRightExpunge) == 0) {  // RFC 4314 §4
+        tagged("NO", "NOPERM", "You may not expunge messages in this mailbox");
+        return;
+    }
     SetWalk walk;
     (void)check_set(cmd, &walk);  // for largest_uid
     job_.start<ExpungeJob>(JobKind::Expunge).walk = walk;
@@ -258,12 +262,22 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
             return;
         }
     }
-    const bool quota = !move && (config_.quota_storage_kib != 0 || config_.quota_messages != 0);
+    // RFC 4314 §4: i on the target; MOVE also t and e on the source.
+    constexpr store::Rights kMoveRights = store::kRightDeleted | store::kRightExpunge;
+    if (move && (selected_rights_ & kMoveRights) != kMoveRights) {
+        tagged("NO", "NOPERM", "You may not remove messages from this mailbox");
+        return;
+    }
+    MailboxRef ref;
+    if (!resolve_for(cmd.mailbox, store::kRightInsert, &ref)) return;
+    // RFC 9208 §4.3.1: a COPY adds to the owner's usage (a MOVE within one's
+    // own mailboxes does not); checked message by message as the job copies
+    // (all or nothing).
+    const bool quota = (!move || !ref.own) &&
+                       (config_.quota_storage_kib != 0 || config_.quota_messages != 0);
     std::uint64_t quota_bytes = 0, quota_messages = 0;
     if (quota) {
-        // RFC 9208 §4.3.1: a COPY adds to the user's usage (a MOVE does not);
-        // checked message by message as the job copies (all or nothing).
-        const QuotaUsage u = quota_usage();
+        const QuotaUsage u = quota_usage(ref.owner.view());
         const std::uint64_t max_bytes =
             config_.quota_storage_kib != 0 ? config_.quota_storage_kib * 1024 : UINT64_MAX;
         const std::uint64_t max_messages =
@@ -271,8 +285,8 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
         quota_bytes = max_bytes > u.bytes ? max_bytes - u.bytes : 0;
         quota_messages = max_messages > u.messages ? max_messages - u.messages : 0;
     }
-    store::UserStore store(*services_.registry, user_root_.view());
-    Result<store::Mailbox*> dest = store.open(cmd.mailbox);
+    store::UserStore store(*services_.registry, ref.root.view());
+    Result<store::Mailbox*> dest = store.open(ref.name);
     if (!dest.ok()) {
         if (dest.status == Status::NotFound) {
             tagged("NO", "TRYCREATE", "No such mailbox");
@@ -288,6 +302,8 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
     job.quota = quota;
     job.quota_bytes = quota_bytes;
     job.quota_messages = quota_messages;
+    job.cursor.keep_flags = ref.flag_mask();
+    job.cursor.keep_keywords = (ref.rights & store::kRightWrite) != 0;
     run_job();
 }
 

@@ -155,10 +155,16 @@ void Session::cmd_id(const ParsedCommand& cmd) {
 
 // ---- NAMESPACE (RFC 2342) ----------------------------------------------------
 
-// §5: one personal namespace with no prefix and "/" as delimiter; no
-// other users' or shared namespaces.
+// §5: the personal namespace with no prefix, the other users' one
+// ("Other Users/<user>/<mailbox>") and, when `public_owner` is configured,
+// the shared one ("Shared/<mailbox>"); "/" as delimiter (RFC 4314 rights
+// say what of the other two a user sees: cmd_acl.cpp, cmd_shared.cpp).
 void Session::cmd_namespace() {
-    untagged("NAMESPACE ((\"\" \"/\")) NIL NIL");
+    if (config_.public_owner.empty()) {
+        untagged("NAMESPACE ((\"\" \"/\")) ((\"Other Users/\" \"/\")) NIL");
+    } else {
+        untagged("NAMESPACE ((\"\" \"/\")) ((\"Other Users/\" \"/\")) ((\"Shared/\" \"/\"))");
+    }
     tagged("OK", "", "NAMESPACE completed");
 }
 
@@ -189,20 +195,27 @@ private:
 
 }  // namespace
 
-Session::QuotaUsage Session::quota_usage() {
-    store::UserStore store(*services_.registry, user_root_.view());
+Session::QuotaUsage Session::quota_usage(std::string_view owner) {
+    FixedText<port::kMaxPath> root;
+    if (owner.empty() || owner == user()) {
+        root.put(user_root_.view());
+    } else {
+        root.put(services_.mail_dir).put('/').put(owner);
+    }
+    store::UserStore store(*services_.registry, root.view());
     UsageCounter counter(store);
     (void)store.list("", "*", counter);
     return {counter.bytes, counter.messages};
 }
 
-bool Session::quota_allows(std::uint64_t bytes, std::uint64_t messages) {
+bool Session::quota_allows(std::uint64_t bytes, std::uint64_t messages, std::string_view owner) {
     if (config_.quota_storage_kib == 0 && config_.quota_messages == 0) return true;
-    QuotaUsage u = quota_usage();
+    if (owner.empty()) owner = user();
+    QuotaUsage u = quota_usage(owner);
     // APPENDs of this user in flight (streaming, or waiting for their
     // mailbox): promised, not yet in any mailbox (quota_reservations.h).
     if (services_.reservations != nullptr) {
-        const QuotaReservations::Totals t = services_.reservations->total(user());
+        const QuotaReservations::Totals t = services_.reservations->total(owner);
         u.bytes += t.bytes;
         u.messages += t.messages;
     }

@@ -255,7 +255,9 @@ void Session::cmd_fetch(const ParsedCommand& cmd) {
     job.modseq_asked = asks_modseq;
     job.items = cmd.fetch.items;
     job.item_count = cmd.fetch.count;
-    job.sets_seen = cmd.fetch.sets_seen && !view_.read_only;
+    // RFC 4314 §4: FETCH sets \Seen only with the s right.
+    job.sets_seen = cmd.fetch.sets_seen && !view_.read_only &&
+                    (selected_rights_ & store::kRightSeen) != 0;
     binary_source_.measuring = false;
     run_job();
 }

@@ -119,7 +119,12 @@ void Session::cmd_create(const ParsedCommand& cmd) {
         tagged("NO", "USEATTR", "Unknown special-use attribute");
         return;
     }
-    start_tree_job(store::TreeOp::Kind::Create, name);
+    // RFC 4314 §4: k on the nearest existing parent, in the owner's tree.
+    MailboxRef ref;
+    Status access = resolve_mailbox(name, &ref);
+    if (access == Status::Ok && !ref.own) access = parent_rights(name, ref, store::kRightCreate);
+    if (access != Status::Ok) return answer_access(access);
+    start_tree_job(store::TreeOp::Kind::Create, ref.name, {}, ref.owner_name);
     job_.get<TreeJob>().create_use = cmd.create_use;
     run_tree_job();
 }
@@ -130,7 +135,9 @@ void Session::cmd_create(const ParsedCommand& cmd) {
 // session, if it had it selected, is told "* OK [CLOSED]" (RFC 7162
 // §3.2.11) and is back in the authenticated state (RFC 3501 §3).
 void Session::cmd_delete(const ParsedCommand& cmd) {
-    start_tree_job(store::TreeOp::Kind::Remove, cmd.mailbox);
+    MailboxRef ref;  // RFC 4314 §4: x on the mailbox
+    if (!resolve_for(cmd.mailbox, store::kRightDelete, &ref)) return;
+    start_tree_job(store::TreeOp::Kind::Remove, ref.name, {}, ref.owner_name);
     run_tree_job();
 }
 
@@ -140,7 +147,18 @@ void Session::cmd_delete(const ParsedCommand& cmd) {
 // told "* OK [CLOSED]" and is back in the authenticated state.
 void Session::cmd_rename(const ParsedCommand& cmd) {
     if (refuse_wildcard_name(cmd.mailbox2)) return;
-    start_tree_job(store::TreeOp::Kind::Rename, cmd.mailbox, cmd.mailbox2);
+    // RFC 4314 §4: x on the mailbox, k on the new parent; within one tree.
+    MailboxRef from, to;
+    if (!resolve_for(cmd.mailbox, store::kRightDelete, &from)) return;
+    Status access = resolve_mailbox(cmd.mailbox2, &to);
+    if (access == Status::Ok && to.owner.view() != from.owner.view()) {
+        return tagged("NO", "CANNOT", "Mailboxes cannot move between users");
+    }
+    if (access == Status::Ok && !to.own) {
+        access = parent_rights(cmd.mailbox2, to, store::kRightCreate);
+    }
+    if (access != Status::Ok) return answer_access(access);
+    start_tree_job(store::TreeOp::Kind::Rename, from.name, to.name, from.owner_name);
     run_tree_job();
 }
 
@@ -155,8 +173,11 @@ void Session::cmd_subscribe(const ParsedCommand& cmd, bool on) {
 // goes to the I/O threads and the job waits for it (flush_completed), while
 // the loop serves the other clients (docs/STORAGE.md "Flushes leave the
 // loop"). The tagged OK goes out once the operation is durable.
-void Session::start_tree_job(store::TreeOp::Kind kind, std::string_view a, std::string_view b) {
-    job_.start<TreeJob>(JobKind::Tree, kind, a, b).op.async = true;
+void Session::start_tree_job(store::TreeOp::Kind kind, std::string_view a, std::string_view b,
+                             std::string_view owner) {
+    TreeJob& job = job_.start<TreeJob>(JobKind::Tree, kind, a, b);
+    job.op.async = true;
+    job.owner = owner;
 }
 
 void Session::run_tree_job() {
@@ -164,7 +185,8 @@ void Session::run_tree_job() {
     job_.retry_at_ms = 0;
     store::TreeOp& op = job_.get<TreeJob>().op;
     op.token = (std::uint64_t{slot_} << 32) | ++flush_count_;
-    const Status st = store::UserStore(*services_.registry, user_root_.view()).step(op);
+    const FixedString<port::kMaxPath> root = root_of(job_.get<TreeJob>().owner);
+    const Status st = store::UserStore(*services_.registry, root.view()).step(op);
     if (st == Status::WouldBlock) {  // flush_completed goes on
         flush_token_ = op.token;
         flush_box_ = nullptr;
@@ -183,9 +205,11 @@ void Session::finish_tree_job(Status st) {
     const TreeJob job = job_.get<TreeJob>();
     job_.end();
     const store::TreeOp& op = job.op;
-    store::UserStore store(*services_.registry, user_root_.view());
+    const FixedString<port::kMaxPath> root = root_of(job.owner);
+    store::UserStore store(*services_.registry, root.view());
     switch (op.kind) {
         case store::TreeOp::Kind::Create: {
+            if (st == Status::Ok) inherit_acl(job.owner, op.name);  // RFC 4314 §4
             if (st == Status::Ok && job.create_use != 0) {
                 st = store.set_special_use(op.name, job.create_use);
                 if (st != Status::Ok) (void)store.remove(op.name);  // all or nothing
@@ -446,7 +470,10 @@ Status Session::list_pattern(ListRound& round, std::string_view pattern) {
             return entry(name, attrs, false);
         };
         ListFn<decltype(all)> v(all);
-        return store.list(job.reference, pattern, v);
+        const Status st = store.list(job.reference, pattern, v);
+        // RFC 2342, RFC 4314 §4: then what other users let this one see.
+        if (st != Status::Ok || round.full || job.lsub || job.find) return st;
+        return list_others(joined.view(), v);
     }
     // RFC 5258 §3.5: with RECURSIVEMATCH, CHILDINFO marks a mailbox with a
     // subscribed descendant that this listing does not show.
@@ -502,14 +529,16 @@ void Session::run_list_job() {
 // cannot be opened (nothing written; *why_not says why).
 bool Session::write_status(std::string_view name, const StatusAtts& atts, Status* why_not) {
     store::StatusInfo info;
-    store::UserStore store(*services_.registry, user_root_.view());
-    Status st = store.status(name, &info);
+    MailboxRef ref;  // RFC 4314 §4: r
+    Status st = check_access(name, store::kRightRead, &ref);
+    store::UserStore store(*services_.registry, ref.root.view());
+    if (st == Status::Ok) st = store.status(ref.name, &info);
     // RFC 9208 §4.1.4: the \Deleted messages, counted on a read-only view.
     std::uint32_t deleted = 0;
     std::uint64_t deleted_bytes = 0;
     if (st == Status::Ok &&
         (atts.has(StatusItem::Deleted) || atts.has(StatusItem::DeletedStorage))) {
-        Result<store::Mailbox*> box = store.open(name);
+        Result<store::Mailbox*> box = store.open(ref.name);
         st = box.status;
         if (box.ok()) {
             store::View view;
@@ -562,7 +591,7 @@ bool Session::write_status(std::string_view name, const StatusAtts& atts, Status
 void Session::cmd_status(const ParsedCommand& cmd) {
     Status st = Status::Ok;
     if (!write_status(cmd.mailbox, cmd.status, &st)) {
-        answer_store(st, "");
+        answer_access(st);
         return;
     }
     tagged("OK", "", "STATUS completed");

@@ -84,8 +84,11 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
         untagged("OK [CLOSED] Previous mailbox closed");
     }
     if (cmd.condstore) enable_condstore();
-    store::UserStore store(*services_.registry, user_root_.view());
-    Result<store::Mailbox*> r = store.open(cmd.mailbox);
+    MailboxRef ref;  // RFC 4314 §4: r to open it; read-only without a right to change it
+    if (!resolve_for(cmd.mailbox, store::kRightRead, &ref)) return;
+    read_only = read_only || !ref.writable();
+    store::UserStore store(*services_.registry, ref.root.view());
+    Result<store::Mailbox*> r = store.open(ref.name);
     if (r.status == Status::WouldBlock && retry_later()) {
         // Another session's CREATE of it is being made durable
         // (Registry::hold_commit): a few milliseconds.
@@ -102,6 +105,7 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     }
     job_.waiting_since_ms = job_.retry_at_ms = 0;
     selected_ = r.value;
+    selected_rights_ = ref.rights;
     selected_->attach(view_, read_only);
     saved_result_.clear();  // RFC 5182 §2.1: reset by SELECT and EXAMINE
     state_ = SessionState::Selected;
@@ -133,7 +137,8 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
         resync(cmd.qresync_params);
     }
     const std::string_view code = read_only ? "READ-ONLY" : "READ-WRITE";
-    const std::string_view text = read_only ? "EXAMINE completed" : "SELECT completed";
+    const std::string_view text =
+        cmd.id == CommandId::Examine ? "EXAMINE completed" : "SELECT completed";
     if (job_.kind() == JobKind::Resync) {
         defer_tagged("OK", code, text);
         run_job();
@@ -251,8 +256,11 @@ void Session::run_close_job() {
 // RFC 3501 §6.4.2: CLOSE expunges silently (no untagged EXPUNGE) when the
 // mailbox is read-write; RFC 3691 UNSELECT never expunges.
 void Session::cmd_close(bool expunge) {
-    if (expunge && !view_.read_only && !close_turn()) return;
-    if (expunge && !view_.read_only) {
+    // RFC 4314 §4: without e, CLOSE closes without expunging, and says OK.
+    const bool purge =
+        expunge && !view_.read_only && (selected_rights_ & store::kRightExpunge) != 0;
+    if (purge && !close_turn()) return;
+    if (purge) {
         std::uint32_t uids[kExpungeBatch];
         std::size_t count = kExpungeBatch;
         Status st = Status::Ok;

@@ -18,6 +18,12 @@ void Session::cmd_store(const ParsedCommand& cmd) {
         tagged("NO", "READ-ONLY", "The mailbox is selected read-only");
         return;
     }
+    // RFC 4314 §4: s, t or w to change any flag; flags the rights do not
+    // cover are left as they are (acl_store_flags).
+    if (MailboxRef::flag_mask_of(selected_rights_) == 0) {
+        tagged("NO", "NOPERM", "You may not change flags in this mailbox");
+        return;
+    }
     SetWalk walk;
     if (!check_set(cmd, &walk)) return;
     // RFC 7162 §3.1: UNCHANGEDSINCE enables CONDSTORE.
@@ -203,7 +209,10 @@ void Session::run_store_job() {
             st = selected_->message(view_, seq, &result);
             skipped = true;
         } else {
-            st = selected_->store(view_, seq, job.op, job.flags, job.keywords,
+            std::uint8_t flags = job.flags;
+            std::uint64_t keywords = job.keywords;
+            acl_store_flags(seq, job.op, &flags, &keywords);
+            st = selected_->store(view_, seq, job.op, flags, keywords,
                                   job.conditional ? spec.unchangedsince : 0, &result, &skipped);
             if (st == Status::WouldBlock) {  // the intent must be durable first
                 job.intent_seq = seq;

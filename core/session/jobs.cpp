@@ -50,7 +50,8 @@ void Session::release_job_store() {
     if (job_.kind() == JobKind::Copy) end_copy_job(Status::Closed);  // ends the job
     if (job_.kind() == JobKind::Tree) {  // written stays written, as after a crash
         forget_flush();
-        store::UserStore(*services_.registry, user_root_.view()).abort(job_.get<TreeJob>().op);
+        store::UserStore(*services_.registry, root_of(job_.get<TreeJob>().owner).view())
+            .abort(job_.get<TreeJob>().op);
     }
     if (job_.kind() == JobKind::Expunge) {
         leave_store_turn();

@@ -323,6 +323,9 @@ struct TreeJob {
     TreeJob(store::TreeOp::Kind kind, std::string_view a, std::string_view b) : op(kind, a, b) {}
     store::TreeOp op;
     std::uint8_t create_use = 0;  // CREATE's USE (RFC 6154 §3)
+    // Whose tree (RFC 4314, other users' namespace): a view of the command's
+    // name, of the configuration or of the session's user name.
+    std::string_view owner;
 };
 
 template <class... T>

@@ -425,6 +425,7 @@ void Session::write_capabilities(TextWriter& w) const {
     w.put(" UTF8=ACCEPT");  // RFC 6855
     w.put(" NOTIFY");       // RFC 5465
     w.put(" OBJECTID");     // RFC 8474
+    w.put(" ACL RIGHTS=texk");  // RFC 4314 (cmd_acl.cpp; c = kx, d = et)
     if (services_.compress_pool != nullptr) w.put(" COMPRESS=DEFLATE");  // RFC 4978
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);
     if (state_ != SessionState::NotAuthenticated) return;

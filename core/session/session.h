@@ -287,6 +287,19 @@ private:
     void cmd_namespace();
     // ACL (RFC 4314) and other users' mailboxes (cmd_acl.cpp).
     Status resolve_mailbox(std::string_view name, MailboxRef* out);
+    // RFC 4314 §4, §6: Ok when the user has any of `needed` on `name`;
+    // NotFound when they may neither look it up nor read it (or no such
+    // user or namespace), Permission when they may but lack `needed`;
+    // Invalid/TooLong for a bad name. A mailbox that does not exist passes
+    // when its owner would (the caller's store call then says NotFound).
+    Status check_access(std::string_view name, store::Rights needed, MailboxRef* out);
+    void answer_access(Status st);
+    // check_access, answered when it fails (false).
+    bool resolve_for(std::string_view name, store::Rights needed, MailboxRef* out);
+    MailboxRef append_ref_;  // APPEND's target (cmd_append.cpp)
+    // STORE's flags for message `seq` as selected_rights_ allow (§4).
+    void acl_store_flags(std::uint32_t seq, store::FlagOp op, std::uint8_t* flags,
+                         std::uint64_t* keywords);
     void cmd_acl(const ParsedCommand& cmd);
     void acl_change(const ParsedCommand& cmd, MailboxRef& ref);
     void acl_answer(const ParsedCommand& cmd, const MailboxRef& ref);
@@ -295,9 +308,11 @@ private:
     struct QuotaUsage {
         std::uint64_t bytes, messages;
     };
-    QuotaUsage quota_usage();
-    // True if `bytes` and `messages` more stay within the user's limits.
-    bool quota_allows(std::uint64_t bytes, std::uint64_t messages);
+    // Of the user `owner` (empty: this session's; RFC 4314: the owner of a
+    // shared mailbox pays for what is put in it).
+    QuotaUsage quota_usage(std::string_view owner = {});
+    // True if `bytes` and `messages` more stay within the owner's limits.
+    bool quota_allows(std::uint64_t bytes, std::uint64_t messages, std::string_view owner = {});
     void write_quota();
     void cmd_quota(const ParsedCommand& cmd);
     void on_line();
@@ -358,7 +373,19 @@ private:
     void cmd_delete(const ParsedCommand& cmd);
     void cmd_rename(const ParsedCommand& cmd);
     void cmd_subscribe(const ParsedCommand& cmd, bool on);
-    void start_tree_job(store::TreeOp::Kind kind, std::string_view a, std::string_view b = {});
+    void start_tree_job(store::TreeOp::Kind kind, std::string_view a, std::string_view b = {},
+                        std::string_view owner = {});
+    // The root of `owner`'s tree (empty or this user: user_root_).
+    FixedString<port::kMaxPath> root_of(std::string_view owner) const;
+    // RFC 4314 §4 CREATE: k on the nearest existing parent of `ref`'s name.
+    Status parent_rights(std::string_view full_name, const MailboxRef& ref,
+                         store::Rights needed);
+    void inherit_acl(std::string_view owner, std::string_view name);
+    // LIST over the other users' and shared namespaces (cmd_shared.cpp).
+    Status list_others(std::string_view pattern, store::ListVisitor& out);
+    bool list_owner(std::string_view owner, std::string_view prefix, std::string_view pattern,
+                    store::ListVisitor& out, bool* top_sent);
+    bool may_look_up(store::UserStore& store, std::string_view owner, std::string_view name);
     void run_tree_job();
     void finish_tree_job(Status st);
     void cmd_list(const ParsedCommand& cmd, bool lsub, bool find = false);

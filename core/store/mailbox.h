@@ -188,6 +188,9 @@ struct CopyCursor {
     std::uint64_t done = 0;  // message bytes copied so far
     MessageInfo source;
     Record record;  // the copy's record (dest's UID and offset)
+    // RFC 4314 §4: the flags the copier may set in dest (others are dropped).
+    std::uint8_t keep_flags = 0xFF;
+    bool keep_keywords = true;
 };
 
 // One writer waiting for a mailbox's write turn (Mailbox::write_turn), placed

@@ -757,7 +757,7 @@ Status Mailbox::copy_step(const View& v, std::uint32_t seq, Mailbox& dest, CopyC
         if (st != Status::Ok) return st;
         if (dest.next_.uid_next >= kMaxUid) return Status::Exhausted;
         std::uint64_t kw = 0;
-        for (unsigned b = 0; b < kMaxKeywords; ++b) {
+        for (unsigned b = 0; c.keep_keywords && b < kMaxKeywords; ++b) {
             if ((m.keywords & (std::uint64_t{1} << b)) == 0) continue;
             unsigned db = 0;
             if (keyword_name(b).empty()) continue;
@@ -774,7 +774,7 @@ Status Mailbox::copy_step(const View& v, std::uint32_t seq, Mailbox& dest, CopyC
         // message MOVE takes along) keeps its source's EMAILID.
         r.save_date = s_->clock.wall_seconds();
         r.email_id = m.email_id != 0 ? m.email_id : dest.next_email_id();
-        r.flags = static_cast<std::uint8_t>(m.flags & ~mail::kRecent);
+        r.flags = static_cast<std::uint8_t>(m.flags & ~mail::kRecent & c.keep_flags);
         r.keywords = kw;
         r.modseq = dest.next_.highest_modseq;
         const FrameHeader h = frame_header_of(r);

@@ -81,7 +81,7 @@ class Extensions(WithServer):
         m = self.server.imap()
         m.login("alice", "wonderland")
         typ, data = m.namespace()
-        self.assertEqual((typ, data), ("OK", [b'(("" "/")) NIL NIL']))
+        self.assertEqual((typ, data), ("OK", [b'(("" "/")) (("Other Users/" "/")) NIL']))
         typ, data = m.xatom("ID", '("name" "imaplib")')
         self.assertEqual(typ, "OK")
         self.assertIn(b'"name" "tinyimapd"', m.untagged_responses["ID"][0])

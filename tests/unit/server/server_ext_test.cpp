@@ -76,7 +76,7 @@ TEST_CASE("RFC 2971 §3.1: ID in any state; RFC 2342 §5: NAMESPACE", "[server][
           "n BAD NAMESPACE is not valid in the not authenticated state\r\n");
     w.say(c, "a LOGIN alice wonderland\r\n");
     CHECK(w.say(c, "n NAMESPACE\r\n") ==
-          "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\nn OK NAMESPACE completed\r\n");
+          "* NAMESPACE ((\"\" \"/\")) ((\"Other Users/\" \"/\")) NIL\r\nn OK NAMESPACE completed\r\n");
 }
 
 TEST_CASE("RFC 7162 §3.1.2.1, §3.2.11: SELECT (CONDSTORE) gives HIGHESTMODSEQ; [CLOSED]",
