@@ -288,3 +288,24 @@ TEST_CASE("RFC 4314 §4, RFC 9208: what bob puts in alice's mailbox counts again
           "p4 NO [OVERQUOTA] The mailbox quota would be exceeded\r\n");
     CHECK(w.say(a, "q GETQUOTAROOT INBOX\r\n").find("(MESSAGE 2 2)") != std::string::npos);
 }
+
+TEST_CASE("Issue 19: sessions of two users on one mailbox see each other's changes (IDLE)",
+          "[server][acl]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a, "lrswi");
+    port::Handle b = login(w, "bob", "builder");
+    REQUIRE(has(w.say(b, "x SELECT \"Other Users/alice/Family\"\r\n"), "x OK [READ-WRITE]"));
+    REQUIRE(has(w.say(b, "i IDLE\r\n"), "+ idling"));
+    REQUIRE(has(w.say(a, "p APPEND Family {3+}\r\nabc\r\n"), "p OK"));
+    w.run(8, 1000);
+    CHECK(has(w.net.client_receive(b), "* 2 EXISTS\r\n"));
+    CHECK(has(w.say(b, "DONE\r\n"), "i OK"));
+    // bob's flag change reaches alice's session.
+    REQUIRE(has(w.say(a, "y SELECT Family\r\n"), "y OK"));
+    REQUIRE(has(w.say(b, "s STORE 2 +FLAGS (\\Flagged)\r\n"), "s OK"));
+    const std::string noop = w.say(a, "n NOOP\r\n");
+    INFO(noop);
+    CHECK(has(noop, "* 2 FETCH ("));
+    CHECK(has(noop, "\\Flagged"));
+}

@@ -1,0 +1,81 @@
+"""End-to-end tests of ACL (RFC 4314) and the other users' and shared
+namespaces (RFC 2342) with imaplib, two and three users over loopback:
+issue 19's check (alice shares "Family" with bob). Run by test_server.py
+(load_extension_tests)."""
+import imaplib
+
+from test_server import WithServer
+
+USERS = (("alice", "{PLAIN}wonderland"), ("bob", "{PLAIN}builder"), ("carol", "{PLAIN}singer"))
+# imaplib knows no LISTRIGHTS (RFC 4314 §3.4).
+imaplib.Commands.setdefault("LISTRIGHTS", ("AUTH", "SELECTED"))
+MESSAGE = b"From: alice@example.org\r\nSubject: Dinner\r\n\r\nAt eight.\r\n"
+
+
+class Acl(WithServer):
+    server_args = {"users": USERS, "extra": ("--public-owner=carol",)}
+
+    def login(self, user, password):
+        m = self.server.imap()
+        self.assertEqual(m.login(user, password)[0], "OK")
+        return m
+
+    def test_capability_and_namespace_rfc4314_rfc2342(self):
+        a = self.login("alice", "wonderland")
+        caps = a.capability()[1][0].split()
+        self.assertIn(b"ACL", caps)
+        self.assertIn(b"RIGHTS=texk", caps)
+        self.assertEqual(a.namespace(),
+                         ("OK", [b'(("" "/")) (("Other Users/" "/")) (("Shared/" "/"))']))
+
+    def test_alice_shares_family_with_bob_issue19(self):
+        a = self.login("alice", "wonderland")
+        self.assertEqual(a.create("Family")[0], "OK")
+        self.assertEqual(a.append("Family", None, None, MESSAGE)[0], "OK")
+        self.assertEqual(a.setacl("Family", "bob", "lrs")[0], "OK")
+        typ, data = a.getacl("Family")
+        self.assertEqual((typ, data), ("OK", [b"Family alice lrswipkxteacd bob lrs"]))
+        self.assertEqual(a.myrights("Family"), ("OK", [b"Family lrswipkxteacd"]))
+        typ, data = a._simple_command("LISTRIGHTS", "Family", "bob")
+        typ, data = a._untagged_response(typ, data, "LISTRIGHTS")
+        self.assertEqual((typ, data), ("OK", [b'Family bob "" l r s w i p k x t e a c d']))
+
+        b = self.login("bob", "builder")
+        typ, data = b.list()
+        self.assertEqual(typ, "OK")
+        self.assertTrue(any(d.endswith(b'"/" "Other Users/alice/Family"') for d in data), data)
+        self.assertFalse(any(b"Other Users/alice/INBOX" in d for d in data))
+        family = '"Other Users/alice/Family"'
+        self.assertEqual(b.myrights(family), ("OK", [b'"Other Users/alice/Family" lrs']))
+        typ, data = b.select(family)
+        self.assertEqual((typ, data), ("OK", [b"1"]))
+        typ, data = b.fetch("1", "(BODY[TEXT])")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(data[0][1], b"At eight.\r\n")
+        # No i: APPEND is refused, NOPERM (RFC 5530).
+        typ, data = b.append(family, None, None, b"Subject: hi\r\n\r\nhi\r\n")
+        self.assertEqual(typ, "NO")
+        self.assertTrue(data[0].startswith(b"[NOPERM]"), data)
+        # alice's INBOX does not exist for bob (RFC 4314 §6).
+        b.unselect()
+        typ, data = b.select('"Other Users/alice/INBOX"')
+        self.assertEqual((typ, data), ("NO", [b"[NONEXISTENT] No such mailbox"]))
+        # Given i, bob files into Family; alice sees it (one mailbox, two users).
+        self.assertEqual(a.setacl("Family", "bob", "+i")[0], "OK")
+        self.assertEqual(b.append(family, None, None, b"Subject: hi\r\n\r\nhi\r\n")[0], "OK")
+        self.assertEqual(a.status("Family", "(MESSAGES)"), ("OK", [b"Family (MESSAGES 2)"]))
+        # DELETEACL takes it all back.
+        self.assertEqual(a.deleteacl("Family", "bob")[0], "OK")
+        self.assertEqual(b.status(family, "(MESSAGES)")[0], "NO")
+
+    def test_shared_namespace_rfc2342_5(self):
+        c = self.login("carol", "singer")
+        self.assertEqual(c.create("Invoices")[0], "OK")
+        self.assertEqual(c.setacl("Invoices", "anyone", "lri")[0], "OK")
+        a = self.login("alice", "wonderland")
+        self.assertEqual(a.append("Shared/Invoices", None, None, MESSAGE)[0], "OK")
+        self.assertEqual(a.status("Shared/Invoices", "(MESSAGES)"),
+                         ("OK", [b"Shared/Invoices (MESSAGES 1)"]))
+        typ, data = a.list('""', "Shared/*")
+        self.assertEqual(typ, "OK")
+        self.assertTrue(any(d.endswith(b'"/" Shared/Invoices') for d in data), data)
