@@ -34,6 +34,7 @@
 #include "core/base/text.h"
 #include "core/mail/flags.h"
 #include "core/server/config.h"
+#include "core/store/acl.h"
 #include "core/store/registry.h"
 #include "core/store/user_store.h"
 #include "platforms/posix/clock_posix.h"
@@ -76,6 +77,7 @@ struct Options {
     bool all = false;
     std::string mbox;
     std::string maildir;
+    std::vector<std::string> args;  // positional arguments, where "args" is allowed
 };
 
 struct Env {
@@ -143,8 +145,12 @@ int parse(Env& env, int argc, char** argv, std::string_view allowed, Options* o,
             ok = value(&o->maildir);
         } else if (a.substr(0, 10) == "--maildir=" && allows("maildir")) {
             o->maildir = a.substr(10);
+        } else if (a == "--delete" && allows("args")) {
+            o->args.emplace_back(a);
         } else if (a.substr(0, 2) == "--") {
             options.push_back(a);
+        } else if (allows("args")) {
+            o->args.emplace_back(a);
         } else {
             fail(env.tool, "unknown argument", a);
             errs(usage);
@@ -1092,9 +1098,18 @@ int check_user(Env& env, const std::string& user) {
     }
     int worst = 0;
     for (const auto& [name, attrs] : names.names) {
-        if (attrs & store::kNoselect) continue;
         store::Path dir;
         if (us.mailbox_dir(name, &dir) != Status::Ok) continue;
+        // RFC 4314: m.acl (STORAGE.md "m.acl"); a bad one is read as the
+        // owner's alone, so it shares nothing until it is set again.
+        store::Acl acl;
+        if (store::read_acl(env.fs, dir.view(), user, &acl) == Status::Invalid) {
+            outs(user + "/" + name +
+                 ": PROBLEM: m.acl is not valid (shared with nobody until set again with "
+                 "tinyimapd acl)\n");
+            worst = std::max(worst, EX_DATAERR);
+        }
+        if (attrs & store::kNoselect) continue;
         const std::string d(dir.view());
         const FileState index0 = file_state(d + "/m.index");
         const FileState data0 = file_state(d + "/m.data");
@@ -1200,6 +1215,107 @@ int run_check(int argc, char** argv) {
     int worst = 0;
     for (const std::string& u : users) worst = std::max(worst, check_user(env, u));
     return worst;
+}
+
+namespace {
+
+constexpr std::string_view kAclUsage =
+    "usage: tinyimapd acl -u USER [-m MAILBOX] [IDENTIFIER [[+|-]RIGHTS | --delete]]\n"
+    "       [--config FILE] [--key=value ...]\n";
+
+void print_acl(const store::Acl& acl) {
+    for (std::size_t i = 0; i < acl.count; ++i) {
+        FixedText<32> rights;
+        store::write_rights(rights, acl.entries[i].rights, false);
+        outs(std::string(acl.entries[i].id.view()) + " " + std::string(rights.view()) + "\n");
+    }
+}
+
+// SETACL's rule (RFC 4314 §3.1): "+" adds, "-" removes, else replaces; the
+// owner keeps l and a (§2). False for an unknown right.
+bool apply_rights(store::Acl& acl, const std::string& owner, const std::string& id,
+                  std::string_view change, bool remove) {
+    const char mod = change.empty() ? '\0' : change[0];
+    if (mod == '+' || mod == '-') change.remove_prefix(1);
+    store::Rights given = 0;
+    if (!remove && !store::parse_rights(change, &given)) return false;
+    const store::AclEntry* e = acl.find(id);
+    store::Rights now = e != nullptr ? e->rights : 0;
+    if (remove) {
+        now = 0;
+    } else if (mod == '+') {
+        now = static_cast<store::Rights>(now | given);
+    } else if (mod == '-') {
+        now = static_cast<store::Rights>(now & ~given);
+    } else {
+        now = given;
+    }
+    if (id == owner) now |= store::kOwnerKeeps;
+    return acl.set(id, now);
+}
+
+}  // namespace
+
+int run_acl(int argc, char** argv) {
+    Env env;
+    env.tool = "acl";
+    Options o;
+    int rc = parse(env, argc, argv, "u,m,args", &o, kAclUsage);
+    if (rc != 0) return rc < 0 ? 0 : rc;
+    const bool remove = !o.args.empty() && o.args.back() == "--delete";
+    if (remove) o.args.pop_back();
+    if (o.user.empty() || o.args.size() > 2 || (remove && o.args.size() != 1)) {
+        errs(kAclUsage);
+        return EX_USAGE;
+    }
+    if ((rc = setup(env)) != 0) return rc;
+    PasswdEntry pe;
+    if (!valid_user_name(o.user) || !env.passwd->lookup(o.user, &pe)) {
+        fail(env.tool, "unknown user", o.user);
+        return EX_NOUSER;
+    }
+    const std::string root = user_root(env, o.user);  // UserStore keeps a view of it
+    store::UserStore us(*env.registry, root);
+    store::Path dir;
+    port::FileInfo info;
+    if (us.mailbox_dir(o.mailbox, &dir) != Status::Ok ||
+        env.fs.stat(dir.view(), &info) != Status::Ok) {
+        fail(env.tool, "no such mailbox", o.mailbox);
+        return EX_DATAERR;
+    }
+    store::Acl acl;
+    const Status st = store::read_acl(env.fs, dir.view(), o.user, &acl);
+    if (st != Status::Ok && st != Status::NotFound && st != Status::Invalid) {
+        fail(env.tool, "cannot read the ACL", status_text(st));
+        return EX_IOERR;
+    }
+    if (o.args.empty()) {
+        print_acl(acl);
+        return 0;
+    }
+    const std::string& id = o.args[0];
+    if (!store::valid_identifier(id)) {
+        fail(env.tool, "not a valid identifier (negative rights are not supported)", id);
+        return EX_USAGE;
+    }
+    if (o.args.size() == 1 && !remove) {
+        const store::Rights r = acl.rights_of(id, o.user);
+        FixedText<32> letters;
+        store::write_rights(letters, r, false);
+        outs(id + " " + std::string(letters.view()) + "\n");
+        return 0;
+    }
+    if (!apply_rights(acl, o.user, id, remove ? std::string_view() : o.args[1], remove)) {
+        fail(env.tool, "unknown right or too many identifiers", remove ? id : o.args[1]);
+        return EX_USAGE;
+    }
+    const Status w = store::write_acl(env.fs, dir.view(), acl);
+    if (w != Status::Ok) {
+        fail(env.tool, "cannot write the ACL", status_text(w));
+        return EX_IOERR;
+    }
+    print_acl(acl);
+    return 0;
 }
 
 }  // namespace tinyimapd::posix

@@ -5,6 +5,7 @@
 //   tinyimapd import  -u USER [-m MAILBOX] (--mbox FILE | --maildir DIR)
 //   tinyimapd export  -u USER [-m MAILBOX] (--mbox FILE | --maildir DIR)
 //   tinyimapd check   (-u USER | --all)
+//   tinyimapd acl     -u USER [-m MAILBOX] [IDENTIFIER [[+|-]RIGHTS | --delete]]
 //
 // Each takes the arguments after its name, plus `--config FILE` and any
 // `--key=value` configuration option (mail_dir, passwd_file, user, ...), read
@@ -26,5 +27,6 @@ int run_deliver(int argc, char** argv);
 int run_import(int argc, char** argv);
 int run_export(int argc, char** argv);
 int run_check(int argc, char** argv);
+int run_acl(int argc, char** argv);
 
 }  // namespace tinyimapd::posix

@@ -90,6 +90,7 @@ constexpr std::string_view kUsage =
     "       tinyimapd deliver -u USER [-m MAILBOX] [--create] < message\n"
     "       tinyimapd import|export -u USER [-m MAILBOX] (--mbox FILE | --maildir DIR)\n"
     "       tinyimapd check (-u USER | --all)\n"
+    "       tinyimapd acl -u USER [-m MAILBOX] [IDENTIFIER [[+|-]RIGHTS | --delete]]\n"
     "       tinyimapd --check-config [--config FILE] [--key=value ...]\n"
     "       tinyimapd --print-layout [--config FILE] [--key=value ...]\n"
     "       tinyimapd --version | --help\n"
@@ -104,6 +105,7 @@ constexpr std::string_view kUsage =
     "  import  copy an mbox file or a Maildir folder into a mailbox\n"
     "  export  write a mailbox out as mbox or Maildir\n"
     "  check   verify and repair a user's mailboxes\n"
+    "  acl     list or set who may do what with a mailbox (RFC 4314 rights)\n"
     "The tools take --config FILE and --key=value like serve. See docs/TOOLS.md.\n"
     "\n"
     "Every configuration key is also an option: --mail-dir=DIR is mail_dir = DIR.\n"
@@ -539,6 +541,7 @@ int run_subcommand(int argc, char** argv, bool* demo, int* first) {
     if (sub == "import") return run_import(argc - 2, argv + 2);
     if (sub == "export") return run_export(argc - 2, argv + 2);
     if (sub == "check") return run_check(argc - 2, argv + 2);
+    if (sub == "acl") return run_acl(argc - 2, argv + 2);
     if (sub == "demo") {
         *demo = true;
     } else if (sub != "serve") {

@@ -457,6 +457,40 @@ class ImportExportTest(ToolTest):
                                     os.path.join(self.t.dir, "x")).returncode, EX_NOINPUT)
 
 
+class AclTest(ToolTest):
+    """`tinyimapd acl` (RFC 4314 rights from the shell) and `check` of m.acl."""
+
+    def test_acl_lists_sets_and_deletes_rfc4314_3_1(self):
+        self.assertEqual(self.t.deliver("alice", b"Subject: f\n\nf\n", "-m", "Family",
+                                        "--create").returncode, 0)
+        acl = lambda *a: self.t.run("acl", "-u", "alice", "-m", "Family", *a)
+        r = acl()
+        self.assertEqual((r.returncode, r.stdout), (0, b"alice lrswipkxtea\n"), r.stderr)
+        self.assertEqual(acl("bob", "lrs").stdout, b"alice lrswipkxtea\nbob lrs\n")
+        self.assertEqual(acl("bob", "+id").stdout, b"alice lrswipkxtea\nbob lrsite\n")
+        self.assertEqual(acl("bob", "-st").stdout, b"alice lrswipkxtea\nbob lrie\n")
+        self.assertEqual(acl("bob").stdout, b"bob lrie\n")
+        # RFC 4314 §2: the owner keeps l and a.
+        self.assertEqual(acl("alice", "").stdout, b"alice la\nbob lrie\n")
+        self.assertEqual(acl("bob", "--delete").stdout, b"alice la\n")
+        self.assertEqual(acl("bob", "lrq").returncode, EX_USAGE)
+        self.assertEqual(acl("-bob", "lr").returncode, EX_USAGE)
+        with open(os.path.join(self.t.mailbox_dir("alice", "^family"), "m.acl"), "rb") as f:
+            self.assertEqual(f.read(), b"tinyimapd-acl 1\nla alice\n")
+        r = self.t.run("acl", "-u", "alice", "-m", "Nothing")
+        self.assertEqual(r.returncode, EX_DATAERR)
+
+    def test_check_reports_a_bad_acl_file(self):
+        self.assertEqual(self.t.deliver("alice", b"Subject: f\n\nf\n", "-m", "Family",
+                                        "--create").returncode, 0)
+        self.assertEqual(self.t.run("check", "-u", "alice").returncode, 0)
+        with open(os.path.join(self.t.mailbox_dir("alice", "^family"), "m.acl"), "wb") as f:
+            f.write(b"tinyimapd-acl 1\nlrQ bob\n")
+        r = self.t.run("check", "-u", "alice")
+        self.assertEqual(r.returncode, EX_DATAERR, r.stdout)
+        self.assertIn(b"alice/Family: PROBLEM: m.acl is not valid", r.stdout)
+
+
 class CheckTest(ToolTest):
     def test_check_healthy(self):
         for i in range(3):
