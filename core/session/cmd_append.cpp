@@ -151,6 +151,11 @@ bool Session::replace_target(const AppendTarget& target) {
     }
     store::MessageInfo m;
     const Status st = seq == 0 ? Status::NotFound : selected_->message(view_, seq, &m);
+    if ((selected_rights_ & store::kRightExpunge) == 0) {  // RFC 4314 §4: it is expunged
+        parser_.refuse_literal();
+        tagged("NO", "NOPERM", "You may not expunge messages in this mailbox");
+        return false;
+    }
     if (!view_.read_only && st == Status::Ok && !m.expunged) {
         replace_uid_ = m.uid;
         replace_size_ = m.size;

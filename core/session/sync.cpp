@@ -68,11 +68,15 @@ bool Session::announce_keywords() {
         flags_announced_ = count;
     }
     if (!view_.read_only && permanent_announced_ != count) {
-        const bool can_create = count < store::kMaxKeywords;
+        // RFC 4314 §5.1.1: what this user's rights let them set.
+        const bool write = (selected_rights_ & store::kRightWrite) != 0;
+        const bool can_create = write && count < store::kMaxKeywords;
         FlagLine w;
         w.put("* OK [PERMANENTFLAGS ");
-        write_flag_list(w, kSystem, ~std::uint64_t{0}, *selected_, can_create ? "\\*" : "");
-        w.put(can_create ? "] Flags permitted\r\n" : "] No more keywords in this mailbox\r\n");
+        write_flag_list(w, MailboxRef::flag_mask_of(selected_rights_),
+                        write ? ~std::uint64_t{0} : 0, *selected_, can_create ? "\\*" : "");
+        w.put(can_create || !write ? "] Flags permitted\r\n"
+                                   : "] No more keywords in this mailbox\r\n");
         if (out_.room() < w.size() + kResponseReserve) return false;
         (void)out_.append(w.view());
         permanent_announced_ = count;

@@ -377,3 +377,26 @@ TEST_CASE("RFC 8508 §3.2: REPLACE's message is checked before its literal is ta
     REQUIRE(literal_command(parser, &uid) != nullptr);
     CHECK(literal_command(parser, &uid)->id == CommandId::Replace);
 }
+
+TEST_CASE("RFC 4314 §9: SETACL DELETEACL GETACL LISTRIGHTS MYRIGHTS arguments", "[command][acl]") {
+    check("A SETACL INBOX/Drafts Chris +cda\r\n", [](const ParsedCommand& c) {
+        CHECK(c.id == CommandId::SetAcl);
+        CHECK(c.mailbox == "INBOX/Drafts");
+        CHECK(c.acl_identifier == "Chris");
+        CHECK(c.acl_rights == "+cda");
+    });
+    check("B DeleteAcl INBOX \"-Fred\"\r\n", [](const ParsedCommand& c) {
+        CHECK(c.id == CommandId::DeleteAcl);
+        CHECK(c.acl_identifier == "-Fred");
+    });
+    check("C LISTRIGHTS ~/Mail/saved smith\r\n", [](const ParsedCommand& c) {
+        CHECK(c.id == CommandId::ListRights);
+        CHECK(c.acl_identifier == "smith");
+    });
+    check("D getacl INBOX\r\n", [](const ParsedCommand& c) { CHECK(c.id == CommandId::GetAcl); });
+    check("E MYRIGHTS INBOX\r\n", [](const ParsedCommand& c) { CHECK(c.id == CommandId::MyRights); });
+    CHECK(bad("a SETACL INBOX Chris\r\n"));
+    CHECK(bad("a SETACL INBOX Chris lr extra\r\n"));
+    CHECK(bad("a GETACL INBOX x\r\n"));
+    CHECK(bad("a LISTRIGHTS INBOX\r\n"));
+}

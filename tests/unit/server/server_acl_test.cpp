@@ -159,6 +159,8 @@ TEST_CASE("Issue 19: alice shares Family with bob (lrs); bob lists, reads, canno
           "* STATUS \"Other Users/alice/Family\" (MESSAGES 1)\r\nt OK STATUS completed\r\n");
     const std::string sel = w.say(b, "x SELECT \"Other Users/alice/Family\"\r\n");
     CHECK(has(sel, "* 1 EXISTS\r\n"));
+    // §5.1.1: PERMANENTFLAGS reflects the rights: \Seen alone, no keywords.
+    CHECK(has(sel, "* OK [PERMANENTFLAGS (\\Seen)] Flags permitted\r\n"));
     CHECK(has(sel, "x OK [READ-WRITE] SELECT completed"));
     CHECK(has(w.say(b, "f FETCH 1 BODY[TEXT]\r\n"), "At eight."));
     // The s right: FETCH set \Seen.
@@ -213,6 +215,9 @@ TEST_CASE("Issue 19: alice shares Family with bob (lrs); bob lists, reads, canno
     CHECK(has(w.say(b, "v SELECT \"Other Users/alice/Family\"\r\n"), "v OK"));
     CHECK(w.say(b, "v2 MOVE 1 INBOX\r\n") ==
           "v2 NO [NOPERM] You may not remove messages from this mailbox\r\n");
+    // RFC 8508 REPLACE expunges the replaced message: e.
+    CHECK(w.say(b, "v3 REPLACE 1 \"Other Users/alice/Family\" {3}\r\n") ==
+          "v3 NO [NOPERM] You may not expunge messages in this mailbox\r\n");
 }
 
 TEST_CASE("RFC 4314 §4: EXAMINE-only without change rights; l without r is NOPERM",
