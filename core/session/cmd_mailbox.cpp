@@ -478,6 +478,7 @@ Status Session::list_pattern(ListRound& round, std::string_view pattern) {
     // RFC 5258 §3.5: with RECURSIVEMATCH, CHILDINFO marks a mailbox with a
     // subscribed descendant that this listing does not show.
     auto subscribed = [&](std::string_view name, std::uint8_t attrs) {
+        attrs = subscribed_attrs(name, attrs);  // another user's: from their tree (RFC 4314)
         return entry(name, attrs, recursive && store.has_subscribed_child(name, joined.view()));
     };
     ListFn<decltype(subscribed)> v(subscribed);

@@ -85,6 +85,32 @@ bool Session::list_owner(std::string_view owner, std::string_view prefix,
     return go;
 }
 
+// A subscribed name in the other users' or shared namespace (LSUB, LIST
+// (SUBSCRIBED)): its attributes from its owner's tree and this user's
+// rights (\NonExistent when they may not look it up: RFC 4314 §4 LSUB, §6).
+std::uint8_t Session::subscribed_attrs(std::string_view name, std::uint8_t attrs) {
+    const bool other = name.substr(0, kOtherUsersPrefix.size()) == kOtherUsersPrefix ||
+                       (!config_.public_owner.empty() &&
+                        name.substr(0, kSharedPrefix.size()) == kSharedPrefix);
+    if (!other) return attrs;
+    attrs = static_cast<std::uint8_t>(attrs & ~(store::kNoselect | store::kNonExistent));
+    MailboxRef ref;
+    if (resolve_mailbox(name, &ref) != Status::Ok || !ref.exists ||
+        (ref.rights & store::kRightLookup) == 0) {
+        return attrs | store::kNoselect | store::kNonExistent;
+    }
+    store::UserStore store(*services_.registry, ref.root.view());
+    store::Path dir;
+    FixedText<port::kMaxPath + 8> data;
+    if (store.mailbox_dir(ref.name, &dir) == Status::Ok) {
+        data.put(dir.view()).put('/').put(store::kDataFile);
+    }
+    port::FileInfo info;
+    const bool selectable = data.ok() && data.size() > 0 &&
+                            services_.registry->services().fs.stat(data.view(), &info) == Status::Ok;
+    return selectable ? attrs : static_cast<std::uint8_t>(attrs | store::kNoselect);
+}
+
 // LIST's walk beyond the user's own tree, for one joined pattern.
 Status Session::list_others(std::string_view pattern, store::ListVisitor& out) {
     if (services_.registry == nullptr) return Status::Ok;

@@ -386,6 +386,7 @@ private:
     bool list_owner(std::string_view owner, std::string_view prefix, std::string_view pattern,
                     store::ListVisitor& out, bool* top_sent);
     bool may_look_up(store::UserStore& store, std::string_view owner, std::string_view name);
+    std::uint8_t subscribed_attrs(std::string_view name, std::uint8_t attrs);
     void run_tree_job();
     void finish_tree_job(Status st);
     void cmd_list(const ParsedCommand& cmd, bool lsub, bool find = false);

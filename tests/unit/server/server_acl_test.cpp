@@ -314,3 +314,19 @@ TEST_CASE("Issue 19: sessions of two users on one mailbox see each other's chang
     CHECK(has(noop, "* 2 FETCH ("));
     CHECK(has(noop, "\\Flagged"));
 }
+
+TEST_CASE("RFC 4314 §4 LSUB: a subscribed shared mailbox is listed as its owner has it",
+          "[server][acl]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a, "lr");
+    port::Handle b = login(w, "bob", "builder");
+    REQUIRE(has(w.say(b, "s SUBSCRIBE \"Other Users/alice/Family\"\r\n"), "s OK"));
+    CHECK(has(w.say(b, "l LSUB \"\" *\r\n"), "* LSUB () \"/\" \"Other Users/alice/Family\"\r\n"));
+    CHECK(has(w.say(b, "m LIST (SUBSCRIBED) \"\" *\r\n"),
+              "* LIST (\\Subscribed) \"/\" \"Other Users/alice/Family\"\r\n"));
+    // Taken back: no longer there (§6), and LSUB does not fail.
+    REQUIRE(w.say(a, "d DELETEACL Family bob\r\n") == "d OK DELETEACL completed\r\n");
+    CHECK(has(w.say(b, "n LIST (SUBSCRIBED) \"\" *\r\n"),
+              "* LIST (\\NonExistent \\Subscribed) \"/\" \"Other Users/alice/Family\"\r\n"));
+}
