@@ -207,6 +207,12 @@ void Session::finish_tree_job(Status st) {
     const store::TreeOp& op = job.op;
     const FixedString<port::kMaxPath> root = root_of(job.owner);
     store::UserStore store(*services_.registry, root.view());
+    // RFC 5465 events go to this user's sessions, under this user's names:
+    // not for a change in another user's tree (RFC 4314).
+    const bool own = job.owner.empty() || job.owner == user();
+    auto post = [&](NotifyEvents::Kind kind, std::string_view name, std::string_view old = {}) {
+        if (own) notify_post(kind, name, old);
+    };
     switch (op.kind) {
         case store::TreeOp::Kind::Create: {
             if (st == Status::Ok) inherit_acl(job.owner, op.name);  // RFC 4314 §4
@@ -220,7 +226,7 @@ void Session::finish_tree_job(Status st) {
             code.put("MAILBOXID (");
             imap::put_object_id(code, imap::kMailboxIdPrefix, op.mailbox_id);
             code.put(')');
-            notify_post(NotifyEvents::Kind::Created, op.name);  // RFC 5465 §5.4
+            post(NotifyEvents::Kind::Created, op.name);  // RFC 5465 §5.4
             return tagged("OK", code.view(), "CREATE completed");
         }
         case store::TreeOp::Kind::Remove:
@@ -228,7 +234,7 @@ void Session::finish_tree_job(Status st) {
                 deselect();
                 untagged("OK [CLOSED] The selected mailbox was deleted");
             }
-            if (st == Status::Ok) notify_post(NotifyEvents::Kind::Deleted, op.name);  // RFC 5465 §5.4
+            if (st == Status::Ok) post(NotifyEvents::Kind::Deleted, op.name);  // RFC 5465 §5.4
             return answer_store(st, "DELETE completed");
         case store::TreeOp::Kind::Rename:
             if (st == Status::Ok && mail::is_inbox(op.name) && selected_ != nullptr &&
@@ -239,15 +245,15 @@ void Session::finish_tree_job(Status st) {
             // RFC 5465 §5.4: the new name with OLDNAME; RENAME INBOX makes a
             // new mailbox and leaves INBOX (no event for INBOX).
             if (st == Status::Ok && mail::is_inbox(op.name)) {
-                notify_post(NotifyEvents::Kind::Created, op.to);
+                post(NotifyEvents::Kind::Created, op.to);
             } else if (st == Status::Ok) {
-                notify_post(NotifyEvents::Kind::Renamed, op.to, op.name);
+                post(NotifyEvents::Kind::Renamed, op.to, op.name);
             }
             return answer_store(st, "RENAME completed");
         default: {
             const bool on = op.kind == store::TreeOp::Kind::Subscribe;
             if (st == Status::Ok) {  // RFC 5465 §5.5
-                notify_post(on ? NotifyEvents::Kind::Subscribed : NotifyEvents::Kind::Unsubscribed,
+                post(on ? NotifyEvents::Kind::Subscribed : NotifyEvents::Kind::Unsubscribed,
                             op.name);
             }
             return answer_store(st, on ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");

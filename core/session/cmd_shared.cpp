@@ -36,6 +36,15 @@ private:
     F f_;
 };
 
+// False when no name under `prefix` (nor its parents) can match `pattern`:
+// the pattern's head before its first wildcard disagrees with the prefix
+// (LIST "" INBOX walks no other tree).
+bool could_match(std::string_view pattern, std::string_view prefix) {
+    const std::string_view head = pattern.substr(0, pattern.find_first_of("*%"));
+    const std::size_t n = head.size() < prefix.size() ? head.size() : prefix.size();
+    return head.substr(0, n) == prefix.substr(0, n);
+}
+
 }  // namespace
 
 bool Session::may_look_up(store::UserStore& store, std::string_view owner, std::string_view name) {
@@ -128,9 +137,9 @@ Status Session::list_others(std::string_view pattern, store::ListVisitor& out) {
         return go;
     };
     DirFn<decltype(user_dir)> dv(user_dir);
-    (void)fs.list(services_.mail_dir, dv);
+    if (could_match(pattern, kOtherUsersPrefix)) (void)fs.list(services_.mail_dir, dv);
     const std::string_view shared = config_.public_owner;
-    if (go && !shared.empty() && shared != user()) {
+    if (go && !shared.empty() && shared != user() && could_match(pattern, kSharedPrefix)) {
         bool shared_top = false;
         (void)list_owner(shared, kSharedPrefix, pattern, out, &shared_top);
     }

@@ -151,6 +151,11 @@ TEST_CASE("Issue 19: alice shares Family with bob (lrs); bob lists, reads, canno
     CHECK_FALSE(has(list, "Other Users/alice/INBOX"));
     CHECK(has(list, "l OK LIST completed"));
     CHECK(has(w.say(b, "l2 LIST \"Other Users/\" %\r\n"), "\"Other Users/alice\"\r\n"));
+    const std::string top = w.say(b, "l3 LIST \"\" %\r\n");
+    CHECK(has(top, "\"/\" \"Other Users\"\r\n"));
+    CHECK_FALSE(has(top, "Other Users/"));
+    CHECK(w.say(b, "l4 LIST \"\" INBOX\r\n") ==
+          "* LIST (\\HasNoChildren) \"/\" INBOX\r\nl4 OK LIST completed\r\n");
     // §3.5: what bob may do.
     CHECK(w.say(b, "m MYRIGHTS \"Other Users/alice/Family\"\r\n") ==
           "* MYRIGHTS \"Other Users/alice/Family\" lrs\r\nm OK MYRIGHTS completed\r\n");
