@@ -41,6 +41,7 @@ Status Session::resolve_mailbox(std::string_view name, MailboxRef* out) {
     out->own = true;
     out->exists = false;
     out->rights = 0;
+    if (services_.registry == nullptr) return Status::NotFound;
     std::string_view owner = user();
     if (starts_with(name, kOtherUsersPrefix)) {
         const std::string_view rest = name.substr(kOtherUsersPrefix.size());

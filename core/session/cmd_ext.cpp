@@ -256,10 +256,15 @@ void Session::cmd_quota(const ParsedCommand& cmd) {
             ResponseWriter r(line);
             FixedText<kWireName> name;
             r.star().atom("QUOTAROOT").mailbox(wire_name(cmd.mailbox, name));
-            if (limited) r.string("");
+            // Another user's mailbox (RFC 4314) counts against their quota,
+            // which this user cannot see: no quota root for it.
+            MailboxRef ref;
+            const bool own = resolve_mailbox(cmd.mailbox, &ref) != Status::Ok || ref.own;
+            const bool shown = limited && own;
+            if (shown) r.string("");
             r.crlf();
             (void)r.append_to(out_);
-            if (limited) write_quota();
+            if (shown) write_quota();
             tagged("OK", "", "GETQUOTAROOT completed");
             return;
         }

@@ -297,6 +297,9 @@ TEST_CASE("RFC 4314 §4, RFC 9208: what bob puts in alice's mailbox counts again
     CHECK(w.say(b, "p4 APPEND \"Other Users/alice/Family\" {3}\r\n") ==
           "p4 NO [OVERQUOTA] The mailbox quota would be exceeded\r\n");
     CHECK(w.say(a, "q GETQUOTAROOT INBOX\r\n").find("(MESSAGE 2 2)") != std::string::npos);
+    // bob is not shown alice's quota (RFC 9208 §4.1.2: no quota root for it).
+    CHECK(w.say(b, "r GETQUOTAROOT \"Other Users/alice/Family\"\r\n") ==
+          "* QUOTAROOT \"Other Users/alice/Family\"\r\nr OK GETQUOTAROOT completed\r\n");
 }
 
 TEST_CASE("Issue 19: sessions of two users on one mailbox see each other's changes (IDLE)",
