@@ -39,7 +39,7 @@ constexpr std::uint32_t kStageNameStride = 65536;
 // command (append_finish, run_append_job).
 // The size checks of one message literal (RFC 3502 §6.3.11, RFC 7889 §4,
 // RFC 9208 §4.3.1); false when it is refused (answered, nothing kept).
-bool Session::append_size_allowed(std::uint32_t size) {
+bool Session::append_size_allowed(std::uint32_t size, std::string_view owner) {
     if (size == 0) {
         // RFC 3502 §6.3.11: "A zero-length message literal argument is an
         // error, and MUST return a NO"; nothing of the command is kept.
@@ -58,7 +58,7 @@ bool Session::append_size_allowed(std::uint32_t size) {
     // user's APPENDs in flight (this command's earlier messages included).
     // RFC 8508 §3.4: a REPLACE counts "only the net quota consumption".
     const bool fits = replace_uid_ == 0
-                          ? quota_allows(size, 1, append_ref_.owner.view())
+                          ? quota_allows(size, 1, owner)
                           : quota_allows(size > replace_size_ ? size - replace_size_ : 0, 0);
     if (!fits) {
         parser_.refuse_literal();
@@ -193,27 +193,27 @@ void Session::append_begin() {
     FixedText<mail::kMaxMailboxName + 1> converted;
     std::string_view mailbox = target.mailbox;
     if (utf8_ && mail::utf8_to_mutf7(mailbox, converted)) mailbox = converted.view();
-    if (append_box_ == nullptr) {
-        // RFC 4314 §4: i on the target; the owner's quota pays.
-        const Status access = check_access(mailbox, store::kRightInsert, &append_ref_);
-        if (access != Status::Ok) {
-            parser_.refuse_literal();
-            abort_append();
-            answer_access(access);
-            return;
-        }
+    // RFC 4314 §4: i on the target (for each message: its rights say which
+    // of its flags are kept); the owner's quota pays.
+    MailboxRef ref;
+    const Status access = check_access(mailbox, store::kRightInsert, &ref);
+    if (access != Status::Ok) {
+        parser_.refuse_literal();
+        abort_append();
+        answer_access(access);
+        return;
     }
-    if (!append_size_allowed(size)) return;
-    store::UserStore store(*services_.registry, append_ref_.root.view());
+    if (!append_size_allowed(size, ref.owner.view())) return;
+    store::UserStore store(*services_.registry, ref.root.view());
     if (append_box_ == nullptr) {
-        const AppendStep opened = append_open(store, append_ref_.name);
+        const AppendStep opened = append_open(store, ref.name);
         if (opened != AppendStep::Go) return;
         header_8bit_ = false;
     }
     // RFC 4314 §4: only the flags the rights allow are kept (never a NO).
     std::uint64_t keywords = 0;
-    message.flags.system = static_cast<std::uint8_t>(message.flags.system & append_ref_.flag_mask());
-    if ((append_ref_.rights & store::kRightWrite) == 0) message.flags.keyword_count = 0;
+    message.flags.system = static_cast<std::uint8_t>(message.flags.system & ref.flag_mask());
+    if ((ref.rights & store::kRightWrite) == 0) message.flags.keyword_count = 0;
     if (append_keywords(*append_box_, message.flags, &keywords) != AppendStep::Go) return;
     const std::int64_t date =
         message.has_date ? message.date.utc_seconds : services_.clock->wall_seconds();
@@ -231,7 +231,7 @@ void Session::append_begin() {
         return;
     }
     if (services_.reservations != nullptr) {
-        services_.reservations->reserve(slot_, append_ref_.owner.view(), size, 1);
+        services_.reservations->reserve(slot_, ref.owner.view(), size, 1);
     }
     append_status_ = Status::Ok;
     header_scan_ = utf8_ ? HeaderScan::Done : HeaderScan::LineStart;

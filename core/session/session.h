@@ -296,7 +296,6 @@ private:
     void answer_access(Status st);
     // check_access, answered when it fails (false).
     bool resolve_for(std::string_view name, store::Rights needed, MailboxRef* out);
-    MailboxRef append_ref_;  // APPEND's target (cmd_append.cpp)
     // STORE's flags for message `seq` as selected_rights_ allow (§4).
     void acl_store_flags(std::uint32_t seq, store::FlagOp op, std::uint8_t* flags,
                          std::uint64_t* keywords);
@@ -547,7 +546,7 @@ private:
     // A step of append_begin: go on, wait for a busy mailbox (retry timer),
     // or refused (answered).
     enum class AppendStep : std::uint8_t { Go, Wait, Refused };
-    bool append_size_allowed(std::uint32_t size);
+    bool append_size_allowed(std::uint32_t size, std::string_view owner);
     AppendStep append_open(store::UserStore& store, std::string_view mailbox);
     bool replace_target(const AppendTarget& target);
     void finish_replace(std::string_view appenduid, std::uint32_t replaced);
