@@ -626,11 +626,18 @@ void Session::authenticate(std::string_view user, std::string_view password) {
         state_ = SessionState::Authenticated;
         log_line(port::LogLevel::Info, "login: user=", user, " address=", peer);
         // RFC 3501 §7.1: the capabilities change with the state; saying them
-        // here saves clients a round trip.
-        FixedText<kCapabilityLine> w;  // as a code: at most kMaxResponseCode
+        // here saves clients a round trip. As a response code while the list
+        // fits kMaxResponseCode, else as an untagged CAPABILITY before the OK
+        // (§7.2.1 allows it at any time): never left out.
+        FixedText<kCapabilityLine> w;
         w.put("CAPABILITY ");
         write_capabilities(w);
-        tagged("OK", w.view(), "Logged in");
+        if (w.view().size() <= kMaxResponseCode) {
+            tagged("OK", w.view(), "Logged in");
+        } else {
+            untagged(w.view());
+            tagged("OK", "", "Logged in");
+        }
         return;
     }
     if (verdict == PasswdVerdict::UnsupportedScheme) {
