@@ -120,7 +120,7 @@ void Session::cmd_create(const ParsedCommand& cmd) {
         return;
     }
     start_tree_job(store::TreeOp::Kind::Create, name);
-    job_.get<TreeJob>().create_use = cmd.create_use;
+    job_.get<TreeJob>().op.use = cmd.create_use;
     run_tree_job();
 }
 
@@ -186,10 +186,6 @@ void Session::finish_tree_job(Status st) {
     store::UserStore store(*services_.registry, user_root_.view());
     switch (op.kind) {
         case store::TreeOp::Kind::Create: {
-            if (st == Status::Ok && job.create_use != 0) {
-                st = store.set_special_use(op.name, job.create_use);
-                if (st != Status::Ok) (void)store.remove(op.name);  // all or nothing
-            }
             if (st != Status::Ok) return answer_store(st, "");
             // RFC 8474 §4.1: every successful CREATE names the new MAILBOXID.
             FixedText<32> code;

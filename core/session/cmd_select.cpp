@@ -43,8 +43,7 @@ bool Session::open_user_store() {
     // (names from the configuration), marked with their special use.
     for (const SessionConfig::SpecialMailbox& m : config_.special_mailboxes) {
         if (!created || m.name.empty() || !mail::is_valid_mailbox_name(m.name)) continue;
-        Status made = store.create(m.name);
-        if (made == Status::Ok) made = store.set_special_use(m.name, m.use);
+        const Status made = store.create(m.name, nullptr, m.use);
         if (made != Status::Ok && made != Status::Exists) {
             log_line(port::LogLevel::Warning, "cannot create mailbox ", m.name,
                      " for user=", {user_, user_length_});

@@ -322,7 +322,6 @@ struct TreeJob {
     static constexpr bool runs(JobKind k) { return k == JobKind::Tree; }
     TreeJob(store::TreeOp::Kind kind, std::string_view a, std::string_view b) : op(kind, a, b) {}
     store::TreeOp op;
-    std::uint8_t create_use = 0;  // CREATE's USE (RFC 6154 §3)
 };
 
 template <class... T>

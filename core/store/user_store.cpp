@@ -475,6 +475,12 @@ std::uint8_t UserStore::special_use(std::string_view name) {
     }
     auto in = fs.open(file.view(), port::kOpenRead | port::kOpenNoFollow);
     if (!in.ok()) return 0;
+    // A \Noselect name has none: an m.use there is a CREATE's that a crash
+    // cut short before its m.data (tree_ops.cpp, kCreateUse).
+    if (!selectable(fs, dir.view())) {
+        (void)fs.close(in.value);
+        return 0;
+    }
     LineReader lr(fs, in.value);
     std::string_view line;
     std::uint8_t uses = 0;
@@ -495,10 +501,7 @@ Status UserStore::set_special_use(std::string_view name, std::uint8_t uses) {
         st = ignore_missing(fs.unlink(file.view()));
         return st == Status::Ok ? fs.sync_dir(dir.view()) : st;
     }
-    FixedText<128> text;
-    for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
-        if ((uses & bit) != 0) text.put(mail::special_use_name(bit)).put('\n');
-    }
+    const SpecialUseText text(uses);
     auto out = fs.open(next.view(), port::kOpenWrite | port::kOpenCreate | port::kOpenTruncate |
                                         port::kOpenNoFollow);
     if (!out.ok()) return out.status;

@@ -152,3 +152,28 @@ TEST_CASE(
     CHECK(got_c.find("p OK [APPENDUID ") != std::string::npos);
     CHECK(w.fs.loop_syncs() == 0);
 }
+
+TEST_CASE(
+    "Issue 13: CREATE with USE writes the special use with the mailbox, flushed on the I/O "
+    "threads (RFC 6154 §3, RFC 3501 §6.3.3)",
+    "[server][flush][tree]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    REQUIRE(create_ok(w.say(a, "c CREATE Old/Child\r\n"), "c"));
+    w.fs.set_async_flush(true);
+    w.fs.set_flush_delay(2);
+    w.fs.reset_counters();
+    int turns = 0;
+    // A new branch (built in c.tmp), then over a \Noselect name.
+    std::string got = while_b_is_served(w, a, b, "u", "CREATE Mail/Sent2 (USE (\\Sent))", &turns);
+    CHECK(create_ok(got, "u"));
+    CHECK(turns >= 10);  // m.use is flushed before m.index, m.data and the commit
+    got = while_b_is_served(w, a, b, "v", "CREATE Old (USE (\\Archive \\Junk))", &turns);
+    CHECK(create_ok(got, "v"));
+    CHECK(w.fs.loop_syncs() == 0);
+    CHECK(w.say(b, "l LIST (SPECIAL-USE) \"\" *\r\n") ==
+          "* LIST (\\HasNoChildren \\Sent) \"/\" Mail/Sent2\r\n"
+          "* LIST (\\HasChildren \\Archive \\Junk) \"/\" Old\r\n"
+          "l OK LIST completed\r\n");
+}
