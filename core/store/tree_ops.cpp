@@ -203,7 +203,8 @@ Status UserStore::create_files_steps(TreeOp& op, std::string_view inner) {
         if ((st = join(inner, kSpecialUseFile, &p)) != Status::Ok) return st;
         // Over a \Noselect name, an m.use a crashed CREATE left must not
         // become this mailbox's (the commit's directory sync makes it durable).
-        if (op.use == 0 && op.top == 0 && (st = ignore_missing(s.fs.unlink(p.view()))) != Status::Ok) {
+        if (op.use == 0 && op.top == 0 &&
+            (st = ignore_missing(s.fs.unlink(p.view()))) != Status::Ok) {
             return st;
         }
         if (op.use != 0) {

@@ -1180,7 +1180,8 @@ TEST_CASE("store crash matrix: CREATE with USE, in place and in steps (RFC 6154 
         op.use = use;
         return op;
     };
-    run_tree_matrix({"create-use", [](Env&, UserStore& u) { REQUIRE(u.create("a") == Status::Ok); },
+    run_tree_matrix({"create-use",
+                     [](Env&, UserStore& u) { REQUIRE(u.create("a") == Status::Ok); },
                      [](Env&, UserStore& u) { return u.create("a/b/c", nullptr, mail::kUseSent); }});
     run_tree_matrix({"create-use async",
                      [](Env&, UserStore& u) { REQUIRE(u.create("a") == Status::Ok); },
