@@ -183,7 +183,7 @@ void Session::finish_tree_job(Status st) {
     const TreeJob job = job_.get<TreeJob>();
     job_.end();
     const store::TreeOp& op = job.op;
-    store::UserStore store(*services_.registry, user_root_.view());
+    if (job.login_default != kNoDefaults) return default_mailbox_done(op, job.login_default, st);
     switch (op.kind) {
         case store::TreeOp::Kind::Create: {
             if (st != Status::Ok) return answer_store(st, "");

@@ -322,6 +322,7 @@ struct TreeJob {
     static constexpr bool runs(JobKind k) { return k == JobKind::Tree; }
     TreeJob(store::TreeOp::Kind kind, std::string_view a, std::string_view b) : op(kind, a, b) {}
     store::TreeOp op;
+    std::uint8_t login_default = 0xFF;  // a first login's default mailbox (cmd_select.cpp)
 };
 
 template <class... T>

@@ -609,13 +609,30 @@ void Session::sasl_plain(std::string_view base64) {
     authenticate(authcid, password);
 }
 
+// LOGIN's and AUTHENTICATE's OK. RFC 3501 §7.1: the capabilities change
+// with the state; saying them here saves clients a round trip. As a
+// response code while the list fits kMaxResponseCode, else as an untagged
+// CAPABILITY before the OK (§7.2.1 allows it at any time): never left out.
+void Session::logged_in() {
+    FixedText<kCapabilityLine> w;
+    w.put("CAPABILITY ");
+    write_capabilities(w);
+    if (w.view().size() <= kMaxResponseCode) {
+        tagged("OK", w.view(), "Logged in");
+    } else {
+        untagged(w.view());
+        tagged("OK", "", "Logged in");
+    }
+}
+
 void Session::authenticate(std::string_view user, std::string_view password) {
     const std::string_view peer(peer_, peer_length_);
     const PasswdVerdict verdict = services_.passwd.verify(user, password);
     if (verdict == PasswdVerdict::Ok && user.size() <= sizeof user_) {
         for (std::size_t i = 0; i < user.size(); ++i) user_[i] = user[i];
         user_length_ = user.size();
-        if (!open_user_store()) {
+        std::uint8_t defaults = kNoDefaults;
+        if (!open_user_store(&defaults)) {
             user_length_ = 0;
             tagged("NO", "UNAVAILABLE", "The mail store is not available; try again later");
             return;
@@ -625,20 +642,8 @@ void Session::authenticate(std::string_view user, std::string_view password) {
         // another's password.
         state_ = SessionState::Authenticated;
         log_line(port::LogLevel::Info, "login: user=", user, " address=", peer);
-        // RFC 3501 §7.1: the capabilities change with the state; saying them
-        // here saves clients a round trip. As a response code while the list
-        // fits kMaxResponseCode, else as an untagged CAPABILITY before the OK
-        // (§7.2.1 allows it at any time): never left out.
-        FixedText<kCapabilityLine> w;
-        w.put("CAPABILITY ");
-        write_capabilities(w);
-        if (w.view().size() <= kMaxResponseCode) {
-            tagged("OK", w.view(), "Logged in");
-        } else {
-            untagged(w.view());
-            tagged("OK", "", "Logged in");
-        }
-        return;
+        if (defaults != kNoDefaults) return start_default_mailbox(defaults);
+        return logged_in();
     }
     if (verdict == PasswdVerdict::UnsupportedScheme) {
         log_line(port::LogLevel::Warning, "login: unsupported password scheme for user=", user,

@@ -297,7 +297,15 @@ private:
     void remember_tag();
 
     // SELECT EXAMINE CLOSE UNSELECT and the user's store (cmd_select.cpp).
-    bool open_user_store();
+    // *defaults: the first default mailbox a first login makes, or kNoDefaults.
+    bool open_user_store(std::uint8_t* defaults = nullptr);
+    static constexpr std::uint8_t kNoDefaults = 0xFF;
+    static constexpr std::uint8_t kInboxOnly = 0xFE;          // INBOX is missing
+    static constexpr std::uint8_t kInboxThenDefaults = 0xFD;  // a new user: INBOX, then the rest
+    std::uint8_t next_default_mailbox(std::uint8_t from) const;
+    void start_default_mailbox(std::uint8_t index);
+    void default_mailbox_done(const store::TreeOp& op, std::uint8_t index, Status st);
+    void logged_in();
     void deselect();
     void cmd_select(const ParsedCommand& cmd, bool read_only);
     void select_counts(std::string_view name);

@@ -258,7 +258,7 @@ Status UserStore::clear_tmp(std::string_view tmp) {
     return remove_tree(fs, tmp, 0);
 }
 
-Status UserStore::ensure(bool* created) {
+Status UserStore::ensure(bool* created, bool* inbox_missing) {
     port::Fs& fs = reg_.services().fs;
     Status st = fs.mkdir(root_);
     if (created != nullptr) *created = st == Status::Ok;
@@ -267,6 +267,10 @@ Status UserStore::ensure(bool* created) {
     Path inbox;
     if ((st = mailbox_dir(kInboxName, &inbox)) != Status::Ok) return st;
     if (selectable(fs, inbox.view())) return Status::Ok;
+    if (inbox_missing != nullptr) {
+        *inbox_missing = true;
+        return Status::Ok;
+    }
     st = create(kInboxName);
     return st == Status::Exists ? Status::Ok : st;
 }

@@ -97,8 +97,9 @@ public:
 
     // Creates the root directory and INBOX if missing (at login); *created
     // tells whether the root is new (a first login: time for the default
-    // mailboxes).
-    Status ensure(bool* created = nullptr);
+    // mailboxes). With `inbox_missing`, a missing INBOX is only reported
+    // there, for the caller to CREATE in steps.
+    Status ensure(bool* created = nullptr, bool* inbox_missing = nullptr);
     // Path of the mailbox's directory. Invalid/TooLong for bad names.
     Status mailbox_dir(std::string_view name, Path* out) const;
 

@@ -177,3 +177,34 @@ TEST_CASE(
           "* LIST (\\HasChildren \\Archive \\Junk) \"/\" Old\r\n"
           "l OK LIST completed\r\n");
 }
+
+TEST_CASE(
+    "Issue 13: a first login's default mailboxes are made on the I/O threads before LOGIN's "
+    "OK, while another client is answered (RFC 6154 §2, RFC 3501 §6.2.3)",
+    "[server][flush][tree]") {
+    World w(4, true, true);
+    w.fs.write_file("passwd",
+                    "alice:{PLAIN}wonderland:1000:1000::/home/alice::\n"
+                    "bob:{PLAIN}builder:1001:1001::/home/bob::\n");
+    REQUIRE(w.server->load_passwd() == Status::Ok);
+    port::Handle a = login(w);  // alice's defaults made, in place
+    port::Handle b = w.connect();
+    w.net.client_receive(b);
+    w.fs.set_async_flush(true);
+    w.fs.set_flush_delay(2);
+    w.fs.reset_counters();
+    int turns = 0;
+    const std::string got = while_b_is_served(w, b, a, "l", "LOGIN bob builder", &turns);
+    CHECK(got == logged_in("l"));
+    CHECK(turns >= 30);  // six mailboxes (INBOX first) of several flushes each
+    // The user's directory's own entry: one sync of its parent, in place.
+    CHECK(w.fs.loop_syncs() == 1);
+    const std::string all = w.say(b, "s LIST \"\" *\r\n");
+    for (const char* line :
+         {"(\\HasNoChildren) \"/\" INBOX", "(\\HasNoChildren \\Sent) \"/\" Sent",
+          "(\\HasNoChildren \\Drafts) \"/\" Drafts", "(\\HasNoChildren \\Trash) \"/\" Trash",
+          "(\\HasNoChildren \\Junk) \"/\" Junk", "(\\HasNoChildren \\Archive) \"/\" Archive"}) {
+        CHECK(all.find(std::string("* LIST ") + line + "\r\n") != std::string::npos);
+    }
+    CHECK(w.say(b, "i SELECT INBOX\r\n").find("i OK [READ-WRITE]") != std::string::npos);
+}
