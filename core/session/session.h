@@ -522,6 +522,7 @@ private:
     bool replace_target(const AppendTarget& target);
     void finish_replace(std::string_view appenduid, std::uint32_t replaced);
     AppendStep append_keywords(store::Mailbox& box, const FlagList& flags, std::uint64_t* keywords);
+    AppendStep append_new_keywords(store::Mailbox& box, const FlagList& flags, Status* st);
     void append_chunk(std::string_view chunk);
     void append_finish();
     void abort_append();
@@ -633,6 +634,7 @@ private:
     // (opening it, registering a keyword): the literal is neither taken nor
     // refused yet and append_begin() runs again (the Append job, on a timer).
     bool append_opening_ = false;
+    bool append_kw_txn_ = false;  // its new keywords' transaction is open (append_new_keywords)
     bool append_open_waiting_ = false;
     std::uint64_t append_open_since_ = 0;
     // [UID] REPLACE (RFC 8508): the selected mailbox's message the APPEND
