@@ -174,6 +174,8 @@ session::CommandBlock take_command_block(Arena& arena, const Config& config,
     note("pool: FETCH items (max_fetch_items)");
     b.search_nodes = arena.take<imap::SearchNode>(config.max_search_keys);
     note("pool: SEARCH nodes (max_search_keys)");
+    b.work = arena.take<session::CommandWork>(1);
+    note("pool: FETCH/SEARCH job state (text walk, PREVIEW, BODYSTRUCTURE, section)");
     return b;
 }
 

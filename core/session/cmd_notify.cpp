@@ -358,6 +358,9 @@ void Session::notify_selected() {
         notify_->fetched_uid = last_uid;
         return;
     }
+    // The FETCH job's state lives in a command block (command_work.h):
+    // none free, the new messages are told of at a later beat.
+    if (!borrow_block()) return;
     const std::uint32_t first = first_seq_at_or_above(notify_->fetched_uid + 1);
     notify_->fetched_uid = last_uid;
     if (first == 0) return;

@@ -1,6 +1,7 @@
 #include "core/session/session.h"
 
 #include <cstring>
+#include <new>
 
 #include "core/base/assert.h"
 #include "core/base/base64.h"
@@ -117,9 +118,21 @@ bool Session::take_block(const std::uint8_t* data, std::size_t length) {
     CommandPool* pool = services_.command_pool;
     if (pool == nullptr || block_ != nullptr) return true;
     if (length < kLineBeforeBlock && std::memchr(data, '\n', length) == nullptr) return false;
+    wants_block_ = !borrow_block();
+    return !wants_block_;
+}
+
+// A block from the pool, if one is free, bound to the parser and scratch.
+bool Session::borrow_block() {
+    CommandPool* pool = services_.command_pool;
+    if (block_ != nullptr) return true;
+    if (pool == nullptr) return false;
     block_ = pool->take();
-    wants_block_ = block_ == nullptr;
     if (block_ == nullptr) return false;
+    if (!block_->work_built) {
+        new (block_->work) CommandWork();
+        block_->work_built = true;
+    }
     parser_.rebind(block_->arena, block_->args);
     scratch_.fetch_items = block_->fetch_items;
     scratch_.search_nodes = block_->search_nodes;
@@ -842,9 +855,6 @@ void Session::write_layout(TextWriter& w) {
         std::size_t bytes;
     };
     const Member members[] = {
-        {"TextWalk (SEARCH BODY/TEXT over a large message)", sizeof text_walk_},
-        {"SectionFinder (BODY[section] lookup)", sizeof section_finder_},
-        {"StructureWriter (ENVELOPE/BODYSTRUCTURE)", sizeof structure_},
         {"HEADER.FIELDS/BINARY window", sizeof fields_window_},
         {"StagedAppend (MULTIAPPEND batch)", sizeof stage_},
         {"user root path", sizeof user_root_},
@@ -853,7 +863,6 @@ void Session::write_layout(TextWriter& w) {
         {"VANISHED (EARLIER) walk", sizeof vanished_},
         {"SEARCHRES result and the command's $ (RFC 5182)", sizeof saved_result_ + sizeof dollar_},
         {"updating search contexts (RFC 5267 §4.3; lent: context_pool)", sizeof contexts_},
-        {"PREVIEW text (RFC 8970)", sizeof preview_},
         {"NOTIFY state (RFC 5465; lent: notify_pool)", sizeof notify_},
         {"Parser", sizeof parser_},
     };

@@ -40,6 +40,7 @@
 #include "core/mime/text_search.h"
 #include "core/mime/transfer_decode.h"
 #include "core/session/command_pool.h"
+#include "core/session/command_work.h"
 #include "core/session/compress_pool.h"
 #include "core/session/jobs.h"
 #include "core/session/notify.h"
@@ -574,6 +575,13 @@ private:
     // The borrowed command block (nullptr: none; always nullptr without a
     // pool), and whether input is waiting for one.
     bool take_block(const std::uint8_t* data, std::size_t length);
+    bool borrow_block();
+    // The borrowed block's per-command state (a FETCH or SEARCH job holds
+    // the block while it runs).
+    CommandWork& work() {
+        TINYIMAPD_ASSERT(block_ != nullptr);
+        return *block_->work;
+    }
     CommandBlock* block_ = nullptr;
     bool wants_block_ = false;
     SessionState state_ = SessionState::NotAuthenticated;
@@ -694,7 +702,6 @@ private:
         FetchCache::PendingPut put;
     };
     StructureJob structure_job_;
-    StructureWriter structure_;
     // The BODY[section] being looked up (find_section_step), over as many
     // turns of the loop as the message's structure needs.
     struct SectionJob {
@@ -704,7 +711,6 @@ private:
         std::uint64_t part_end = 0;  // found: the end of the part named
     };
     SectionJob section_job_;
-    SectionFinder section_finder_;
 
     // ---- MOVE, CONDSTORE FETCH/STORE, BINARY ----
     // (cmd_copy.cpp, cmd_store.cpp, cmd_fetch.cpp, cmd_binary.cpp)
@@ -767,10 +773,6 @@ private:
     void esearch_spill();
     void esearch_range(std::uint32_t lo, std::uint32_t hi, bool first);
     mime::TextMatcher matcher_;
-    mime::TextMatcher walk_matcher_;  // the BODY/TEXT key of text_walk_
-    mime::TextWalk text_walk_;
-    // FETCH PREVIEW (RFC 8970): the text gathered by text_walk_'s preview walk.
-    mime::PreviewText preview_;
 #ifdef TINYIMAPD_CHECK_FRAMING
     // Sanitizer and fuzz builds: every byte handed to the loop is checked
     // (core/imap/framing.h); a malformed response traps at once.

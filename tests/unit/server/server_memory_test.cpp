@@ -4,8 +4,12 @@
 // and their return.
 #include <catch2/catch.hpp>
 #include <string>
+#include <vector>
 
+#include "core/base/arena.h"
 #include "core/server/server.h"
+#include "core/store/registry.h"
+#include "core/store/user_store.h"
 #include "tests/unit/server_world.h"
 
 using namespace tinyimapd;
@@ -20,6 +24,26 @@ bool has(const std::string& text, const std::string& part) {
 constexpr std::size_t kSlotBudget = 32 * 1024;
 
 const std::string kSet = "NOTIFY SET (personal (MailboxName))\r\n";
+
+// One message put into INBOX through a store of its own, as `tinyimapd
+// deliver` (another process) does.
+void deliver(World& w, const std::string& body) {
+    store::StoreLimits l;
+    std::vector<unsigned char> mem(store::Registry::bytes_needed(l));
+    store::Registry reg(w.fs, w.clock, w.entropy, l);
+    Arena arena(mem.data(), mem.size());
+    REQUIRE(reg.init(arena) == Status::Ok);
+    store::UserStore user(reg, "mail/alice");
+    auto m = user.open("INBOX");
+    REQUIRE(m.status == Status::Ok);
+    store::Appender a;
+    REQUIRE(m.value->begin_append(a, static_cast<std::uint32_t>(body.size()), 0, 0, 1700000000,
+                                  0) == Status::Ok);
+    REQUIRE(m.value->append_chunk(a, body.data(), body.size()) == Status::Ok);
+    std::uint32_t uid = 0;
+    REQUIRE(m.value->commit_append(a, &uid) == Status::Ok);
+    user.close(m.value);
+}
 
 }  // namespace
 
@@ -134,4 +158,37 @@ TEST_CASE("RFC 5267 §4.3.1: with no updating context free, the search is answer
     CHECK(has(w.say(b, "u UNSELECT\r\n"), "u OK"));
     CHECK(w.say(a, "C03 SEARCH RETURN (UPDATE) FLAGGED\r\n") ==
           "* ESEARCH (TAG \"C03\") ALL 1:2\r\nC03 OK SEARCH completed\r\n");
+}
+
+TEST_CASE("RFC 5465 §5.2: MessageNew's FETCH waits for a command block, then is sent whole",
+          "[server][memory][notify]") {
+    World w(4, true, false, [](Config& c) { c.command_buffers = 1; });
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    REQUIRE(has(w.say(a, "s SELECT INBOX\r\n"), "s OK"));
+    REQUIRE(has(w.say(a, "n NOTIFY SET (selected (MessageNew (uid envelope) MessageExpunge))\r\n"),
+                "n OK"));
+    REQUIRE(has(w.say(a, "i IDLE\r\n"), "+ idling"));
+    // b holds the only block, stopped inside its literal.
+    REQUIRE(w.say(b, "s STATUS {5}\r\n") == "+ Ready for literal data\r\n");
+    deliver(w, "Subject: hello\r\n\r\nbody\r\n");
+    std::string got;
+    for (int i = 0; i < 3; ++i) {
+        w.clock.advance(1000);
+        w.run();
+        got += w.net.client_receive(a);
+    }
+    CHECK(got == "* 1 EXISTS\r\n* 1 RECENT\r\n");  // the FETCH waits, nothing is cut
+    CHECK(has(w.say(b, "INBOX (MESSAGES)\r\n"), "s OK"));
+    got.clear();
+    for (int i = 0; i < 2; ++i) {
+        w.clock.advance(1000);
+        w.run();
+        got += w.net.client_receive(a);
+    }
+    INFO(got);
+    CHECK(got.find("* 1 FETCH (UID 1 ENVELOPE (") == 0);
+    CHECK(has(got, "\"hello\""));
+    CHECK(has(w.say(a, "DONE\r\n"), "i OK"));
+    CHECK(has(w.say(b, "x NOOP\r\n"), "x OK"));  // the block went back
 }
