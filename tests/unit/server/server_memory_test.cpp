@@ -124,7 +124,7 @@ TEST_CASE("RFC 5465 §3.1, §5.8: a NOTIFY SET refused for its size gives the st
     CHECK(has(w.say(a, "n1 NOTIFY SET (personal (MessageNew MessageExpunge))\r\n"),
               "n1 NO [NOTIFICATIONOVERFLOW]"));
     CHECK(has(w.say(b, "n2 " + kSet), "n2 OK NOTIFY completed"));
-    // UNAUTHENTICATE ends it as well (RFC 8437 §2: a fresh login state).
+    // UNAUTHENTICATE ends it as well (RFC 8437: back to the not-authenticated state).
     CHECK(has(w.say(b, "u UNAUTHENTICATE\r\n"), "u OK"));
     CHECK(has(w.say(a, "n3 " + kSet), "n3 OK NOTIFY completed"));
 }
