@@ -446,8 +446,8 @@ void Session::append_committed(store::Mailbox& box, std::uint32_t first) {
     const std::uint32_t validity = box.uid_validity();
     const std::uint32_t replaced = replace_uid_;
     // RFC 5465 §5.2: no MessageNew FETCH for this session's own messages.
-    if (&box == notify_.fetched_box && first == notify_.fetched_uid + 1) {
-        notify_.fetched_uid = first + static_cast<std::uint32_t>(count) - 1;
+    if (notify_ != nullptr && &box == notify_->fetched_box && first == notify_->fetched_uid + 1) {
+        notify_->fetched_uid = first + static_cast<std::uint32_t>(count) - 1;
     }
     abort_append();  // the messages are committed: only the stage and the box go
     // RFC 4315 §3: where the messages went (RFC 3502: a range for several).

@@ -105,7 +105,7 @@ void Session::deselect() {
     flag_scan_since_ = UINT64_MAX;
     vanished_.pending = false;
     saved_result_.clear();          // RFC 5182 §2.1: "$" belongs to the mailbox
-    notify_.fetched_box = nullptr;  // RFC 5465 §5.2: counted again at the next SELECT
+    if (notify_ != nullptr) notify_->fetched_box = nullptr;  // RFC 5465 §5.2: counted again
     drop_contexts();                // RFC 5267 §4.3: updates end with the selection
     selected_->detach(view_);
     store::UserStore(*services_.registry, user_root_.view()).close(selected_);

@@ -40,9 +40,11 @@
 #include "core/mime/text_search.h"
 #include "core/mime/transfer_decode.h"
 #include "core/session/command_pool.h"
+#include "core/session/command_work.h"
 #include "core/session/compress_pool.h"
 #include "core/session/jobs.h"
 #include "core/session/notify.h"
+#include "core/session/object_pool.h"
 #include "core/session/protocol_names.h"
 #include "core/session/quota_reservations.h"
 #include "core/session/search_context.h"
@@ -71,8 +73,9 @@ bool date_header_day(std::string_view v, std::int64_t* day);
 // RFC 5267 §4.3 updating contexts (search_context.cpp), for sync.cpp's
 // expunge reports: the REMOVEFROM lines of message (seq, uid), and the
 // walks started again after an expunge.
-void context_removals(SearchContext* contexts, std::uint32_t seq, std::uint32_t uid, TextWriter& w);
-void contexts_expunged(SearchContext* contexts);
+void context_removals(SearchContext* const* contexts, std::uint32_t seq, std::uint32_t uid,
+                      TextWriter& w);
+void contexts_expunged(SearchContext* const* contexts);
 // The longest response code and text a status line carries: longer codes
 // are left out and longer texts cut (Session::tagged), so a status line
 // always fits kResponseLine.
@@ -134,6 +137,8 @@ struct SessionServices {
     TlsPool* tls_pool = nullptr;                // TLS engines (shared); nullptr: one per slot
     WorkAreaPool* work_areas = nullptr;         // SORT/THREAD areas (shared); nullptr: none
     CompressPool* compress_pool = nullptr;      // COMPRESS engines (shared); nullptr: none
+    NotifyPool* notify_pool = nullptr;    // RFC 5465 NOTIFY states (shared); nullptr: none
+    ContextPool* context_pool = nullptr;  // RFC 5267 search contexts (shared); nullptr: none
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
@@ -261,6 +266,8 @@ private:
     void cmd_enable(const ParsedCommand& cmd);
     // NOTIFY (RFC 5465, cmd_notify.cpp).
     void cmd_notify(const ParsedCommand& cmd);
+    bool notifying() const { return notify_ != nullptr && notify_->active; }
+    void notify_release();
     bool notify_copy_fetch(const ParsedCommand& cmd);
     bool notify_copy_groups(const ParsedCommand& cmd);
     bool notify_expand();
@@ -488,6 +495,7 @@ private:
     // RFC 5267 §4.3 CONTEXT=SEARCH (search_context.cpp).
     bool context_tag_in_use() const;
     void drop_contexts();
+    void free_context(SearchContext* c);
     bool context_set(SearchContext& c, const SearchNode& src, std::uint32_t largest_uid,
                      ContextNode* out);
     bool context_copy(SearchContext& c, const ParsedCommand& cmd, std::uint32_t largest_uid);
@@ -576,6 +584,13 @@ private:
     // The borrowed command block (nullptr: none; always nullptr without a
     // pool), and whether input is waiting for one.
     bool take_block(const std::uint8_t* data, std::size_t length);
+    bool borrow_block();
+    // The borrowed block's per-command state (a FETCH or SEARCH job holds
+    // the block while it runs).
+    CommandWork& work() {
+        TINYIMAPD_ASSERT(block_ != nullptr);
+        return *block_->work;
+    }
     CommandBlock* block_ = nullptr;
     bool wants_block_ = false;
     SessionState state_ = SessionState::NotAuthenticated;
@@ -613,7 +628,9 @@ private:
     // \Recent or [UNSEEN]) and UTF-8 names (utf8_); off for IMAP4rev1.
     bool rev2_ = false;
     bool idling_ = false;  // RFC 2177 IDLE: waiting for DONE
-    NotifyState notify_;   // RFC 5465 NOTIFY (cmd_notify.cpp)
+    // RFC 5465 NOTIFY (cmd_notify.cpp), lent by services_.notify_pool from
+    // NOTIFY SET until notifications end; nullptr: none.
+    NotifyState* notify_ = nullptr;
     // The store: this user's root, the selected mailbox and its view, and
     // an APPEND in progress.
     FixedString<port::kMaxPath> user_root_;
@@ -660,7 +677,8 @@ private:
     SavedResult saved_result_;
     SavedResult dollar_;
     // RFC 5267 §4.3: updating search contexts (search_context.cpp).
-    SearchContext contexts_[kSearchContexts];
+    // Each lent by services_.context_pool while it is in use; nullptr: none.
+    SearchContext* contexts_[kSearchContexts] = {};
     std::uint64_t context_work_ = 0;  // header bytes read by this walk step
     FixedText<32> vanished_all_;      // "1:<max uid>" when the client gave no UIDs
     // A Sync job's tagged line, sent once every change is reported.
@@ -694,7 +712,6 @@ private:
         FetchCache::PendingPut put;
     };
     StructureJob structure_job_;
-    StructureWriter structure_;
     // The BODY[section] being looked up (find_section_step), over as many
     // turns of the loop as the message's structure needs.
     struct SectionJob {
@@ -704,7 +721,6 @@ private:
         std::uint64_t part_end = 0;  // found: the end of the part named
     };
     SectionJob section_job_;
-    SectionFinder section_finder_;
 
     // ---- MOVE, CONDSTORE FETCH/STORE, BINARY ----
     // (cmd_copy.cpp, cmd_store.cpp, cmd_fetch.cpp, cmd_binary.cpp)
@@ -767,10 +783,6 @@ private:
     void esearch_spill();
     void esearch_range(std::uint32_t lo, std::uint32_t hi, bool first);
     mime::TextMatcher matcher_;
-    mime::TextMatcher walk_matcher_;  // the BODY/TEXT key of text_walk_
-    mime::TextWalk text_walk_;
-    // FETCH PREVIEW (RFC 8970): the text gathered by text_walk_'s preview walk.
-    mime::PreviewText preview_;
 #ifdef TINYIMAPD_CHECK_FRAMING
     // Sanitizer and fuzz builds: every byte handed to the loop is checked
     // (core/imap/framing.h); a malformed response traps at once.
