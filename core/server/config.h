@@ -136,6 +136,16 @@ struct Config {
     // to connections after COMPRESS; at most max_clients are set up. None
     // free: COMPRESS answers NO [LIMIT] (RFC 4978; the session goes on).
     std::uint32_t compress_sessions = 8;
+    // RFC 5465 NOTIFY states (about 3.4 KiB each), lent to the sessions
+    // that issued NOTIFY SET until NOTIFY NONE (or the logout), shared by
+    // all connections; at most max_clients are reserved. None free: NOTIFY
+    // SET answers NO [LIMIT] and the session goes on without it.
+    std::uint32_t notify_sessions = 8;
+    // RFC 5267 updating search contexts (about 1.4 KiB each; a session
+    // keeps at most 2), lent while a context is followed, shared by all
+    // connections. None free: the search is answered, its context refused
+    // with NO [NOUPDATE "tag"] (§4.3.1).
+    std::uint32_t search_contexts = 16;
     std::uint32_t passwd_max_size = 65536;  // each of PasswdDb's two buffers
     ConfigPath tls_cert{};
     ConfigPath tls_key{};

@@ -91,6 +91,15 @@ std::size_t Server::compress_engines(const Config& c) {
     return c.compress_sessions < c.max_clients ? c.compress_sessions : c.max_clients;
 }
 
+std::size_t Server::notify_states(const Config& c) {
+    return c.notify_sessions < c.max_clients ? c.notify_sessions : c.max_clients;
+}
+
+std::size_t Server::search_contexts(const Config& c) {
+    const std::size_t most = std::size_t{c.max_clients} * session::kSearchContexts;
+    return c.search_contexts < most ? c.search_contexts : most;
+}
+
 namespace {
 
 // The command arena holds one command's bytes: the line and its literals.
@@ -166,6 +175,8 @@ session::CommandBlock take_command_block(Arena& arena, const Config& config,
     note("pool: FETCH items (max_fetch_items)");
     b.search_nodes = arena.take<imap::SearchNode>(config.max_search_keys);
     note("pool: SEARCH nodes (max_search_keys)");
+    b.work = arena.take<session::CommandWork>(1);
+    note("pool: FETCH/SEARCH job state (text walk, PREVIEW, BODYSTRUCTURE, section)");
     return b;
 }
 
@@ -247,6 +258,28 @@ Server::Layout Server::lay_out(void* block, std::size_t size, const Config& conf
         const session::CommandBlock b = take_command_block(arena, config, i == 0 ? items : nullptr);
         if (l.command_blocks != nullptr) l.command_blocks[i] = b;
     }
+    lay_out_borrowed(arena, l, config, items);
+    l.used = arena.used();
+    l.complete = !arena.exhausted();
+    return l;
+}
+
+// The pools lent per feature and per command after the command blocks:
+// NOTIFY states, updating contexts, then the SORT/THREAD work areas.
+void Server::lay_out_borrowed(Arena& arena, Layout& l, const Config& config, LayoutItems* items) {
+    std::size_t mark = arena.used();
+    auto note = [&](std::string_view name, std::size_t count, bool per_slot) {
+        if (items != nullptr) items->note(name, arena.used() - mark, count, per_slot);
+        mark = arena.used();
+    };
+    // What sessions borrow while they use NOTIFY (RFC 5465) or an updating
+    // search context (RFC 5267 §4.3): free lists, then the objects.
+    l.notify_free = arena.take<session::NotifyState*>(notify_states(config));
+    l.notify_states = arena.take<session::NotifyState>(notify_states(config));
+    note("pool: NOTIFY states (notify_sessions)", notify_states(config), false);
+    l.context_free = arena.take<session::SearchContext*>(search_contexts(config));
+    l.contexts = arena.take<session::SearchContext>(search_contexts(config));
+    note("pool: updating search contexts (search_contexts)", search_contexts(config), false);
     // The SORT/THREAD work areas (RFC 5256), last: untouched until a SORT
     // needs one.
     mark = arena.used();
@@ -259,9 +292,6 @@ Server::Layout Server::lay_out(void* block, std::size_t size, const Config& conf
     }
     note("pool: SORT/THREAD work areas (sort_buffers x sort_buffer_kib)", config.sort_buffers,
          false);
-    l.used = arena.used();
-    l.complete = !arena.exhausted();
-    return l;
 }
 
 namespace {
@@ -312,6 +342,16 @@ void Server::write_layout(const Config& config, TextWriter& w) {
 
 std::size_t Server::memory_needed(const Config& config) {
     return lay_out(nullptr, 0, config).used;
+}
+
+std::size_t Server::bytes_per_slot(const Config& config) {
+    LayoutItems items;
+    (void)lay_out(nullptr, 0, config, &items);
+    std::size_t per_slot = 0;
+    for (std::size_t i = 0; i < items.count; ++i) {
+        if (items.items[i].per_slot) per_slot += items.items[i].each;
+    }
+    return per_slot;
 }
 
 Server::Server(port::Platform& platform, const Config& config, void* block, std::size_t size)
@@ -366,6 +406,10 @@ bool Server::place_slots() {
     sort_pool_.init(layout_.sort_areas, config_.sort_buffers,
                     std::size_t{config_.sort_buffer_kib} * 1024);
     services_.work_areas = &sort_pool_;
+    notify_pool_.init(layout_.notify_free, layout_.notify_states, notify_states(config_));
+    services_.notify_pool = &notify_pool_;
+    context_pool_.init(layout_.context_free, layout_.contexts, search_contexts(config_));
+    services_.context_pool = &context_pool_;
     // Every slot's share has the same size: one that fits fits them all.
     Arena share(layout_.slot_buffers, layout_.slot_stride);
     if (!take_slot_buffers(share, config_).complete) return false;

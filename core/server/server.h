@@ -43,6 +43,15 @@ public:
     // COMPRESS engines the server lends: compress_sessions, at most
     // max_clients. The platform's Compress must offer session(i) for each.
     static std::size_t compress_engines(const Config& config);
+    // RFC 5465 NOTIFY states lent to sessions: notify_sessions, at most
+    // max_clients; RFC 5267 updating contexts: search_contexts, at most
+    // kSearchContexts per slot.
+    static std::size_t notify_states(const Config& config);
+    static std::size_t search_contexts(const Config& config);
+    // Bytes the block grows by with one more client slot (the per-slot
+    // items of lay_out and the slot buffers): what memory_needed() adds per
+    // slot, and write_layout's "per slot".
+    static std::size_t bytes_per_slot(const Config& config);
     // One item of the block, for write_layout().
     struct LayoutItem {
         std::string_view name;
@@ -51,7 +60,7 @@ public:
         bool per_slot = false;  // count grows with max_clients
     };
     struct LayoutItems {
-        static constexpr std::size_t kMax = 24;
+        static constexpr std::size_t kMax = 32;
         LayoutItem items[kMax];
         std::size_t count = 0;
         void note(std::string_view name, std::size_t bytes, std::size_t count, bool per_slot);
@@ -117,6 +126,10 @@ private:
         session::CommandBlock* command_blocks = nullptr;  // command_buffers of them
         session::CommandBlock** command_free = nullptr;   // the pool's free list
         char** sort_areas = nullptr;                      // sort_buffers: the work area pool's list
+        session::NotifyState* notify_states = nullptr;    // notify_states() of them
+        session::NotifyState** notify_free = nullptr;     // the NOTIFY pool's free list
+        session::SearchContext* contexts = nullptr;       // search_contexts() of them
+        session::SearchContext** context_free = nullptr;  // the context pool's free list
         char* slot_buffers = nullptr;                     // max_clients shares of slot_stride
         std::size_t slot_stride = 0;                      // one slot's buffers (take_slot_buffers)
         std::size_t used = 0;                             // bytes of the block laid out
@@ -124,6 +137,8 @@ private:
     };
     static Layout lay_out(void* block, std::size_t size, const Config& config,
                           LayoutItems* items = nullptr);
+    static void lay_out_borrowed(Arena& arena, Layout& l, const Config& config,
+                                 LayoutItems* items);
     bool place_slots();
     Slot* construct_slot();
     void accept_all(const Listener& listener, std::uint64_t now);
@@ -164,6 +179,8 @@ private:
     session::TlsPool tls_pool_;                // TLS engines, lent per connection
     session::WorkAreaPool sort_pool_;          // SORT/THREAD work areas, lent per command
     session::CompressPool compress_pool_;      // COMPRESS engines, lent per connection
+    session::NotifyPool notify_pool_;          // RFC 5465 states, lent from NOTIFY SET on
+    session::ContextPool context_pool_;        // RFC 5267 updating contexts, lent per context
     session::NotifyEvents notify_events_;      // RFC 5465 tree events, shared
     session::SessionServices services_;
 

@@ -113,15 +113,24 @@ Session::AppendStep Session::append_open(store::UserStore& store, std::string_vi
 }
 
 // Every keyword is stored, or the APPEND is refused (RFC 3501 §6.3.11: NO,
-// nothing appended); never a keyword silently dropped.
+// nothing appended); never a keyword silently dropped. New names are
+// registered first (append_new_keywords), then the announcement goes on.
 Session::AppendStep Session::append_keywords(store::Mailbox& box, const FlagList& flags,
                                              std::uint64_t* keywords) {
     *keywords = 0;
     Status kw = keywords_fit(box, flags) ? Status::Ok : Status::Exhausted;
+    bool known = true;
     for (std::size_t i = 0; kw == Status::Ok && i < flags.keyword_count; ++i) {
         unsigned bit = 0;
-        kw = box.keyword_bit(flags.keywords[i], true, &bit);
-        if (kw == Status::Busy && append_retry_later()) return AppendStep::Wait;
+        if (box.keyword_bit(flags.keywords[i], false, &bit) != Status::Ok) known = false;
+    }
+    if (kw == Status::Ok && (!known || append_kw_txn_)) {
+        const AppendStep step = append_new_keywords(box, flags, &kw);
+        if (step == AppendStep::Wait) return step;
+    }
+    for (std::size_t i = 0; kw == Status::Ok && i < flags.keyword_count; ++i) {
+        unsigned bit = 0;
+        kw = box.keyword_bit(flags.keywords[i], false, &bit);
         if (kw == Status::Ok) *keywords |= std::uint64_t{1} << bit;
     }
     if (kw != Status::Ok) {
@@ -135,6 +144,43 @@ Session::AppendStep Session::append_keywords(store::Mailbox& box, const FlagList
         return AppendStep::Refused;
     }
     return AppendStep::Go;
+}
+
+// An APPEND's new keywords are registered in a transaction of their own,
+// begun in the mailbox's write turn and committed with its group
+// (Mailbox::commit_store), so that its flush, like a STORE's, runs on an
+// I/O thread while the loop serves the others (docs/STORAGE.md "Group
+// commit"); the job waits for the commit, then takes the literal's
+// announcement again (append_begin), which finds the names. *st: why not.
+Session::AppendStep Session::append_new_keywords(store::Mailbox& box, const FlagList& flags,
+                                                 Status* st) {
+    if (!append_kw_txn_) {
+        store_turn_.joins = true;
+        *st = Status::Busy;
+        if (box.write_turn(store_turn_) == store::Mailbox::Turn::Ready) *st = box.begin_store(true);
+        if (*st == Status::Busy && append_retry_later()) return AppendStep::Wait;
+        leave_store_turn();
+        if (*st != Status::Ok) return AppendStep::Refused;
+        append_kw_txn_ = true;
+        for (std::size_t i = 0; *st == Status::Ok && i < flags.keyword_count; ++i) {
+            unsigned bit = 0;
+            *st = box.keyword_bit(flags.keywords[i], true, &bit);
+        }
+        if (*st != Status::Ok) {
+            box.abort_store(&store_commit_);
+            append_kw_txn_ = false;
+            return AppendStep::Refused;
+        }
+    }
+    *st = box.commit_store(store_commit_);
+    if (*st == Status::WouldBlock) {  // job_waiting() until the group has committed
+        job_.start<AppendJob>(JobKind::Append);
+        append_opening_ = true;
+        append_wait_ = AppendWait::None;
+        return AppendStep::Wait;
+    }
+    append_kw_txn_ = false;
+    return *st == Status::Ok ? AppendStep::Go : AppendStep::Refused;
 }
 
 // RFC 8508 §3.2, §3.3: the message a REPLACE replaces, looked up in the
@@ -345,7 +391,7 @@ store::StagedAppend::Step Session::append_commit_step(store::Mailbox& box, std::
 
 void Session::run_append_job() {
     // Not before the wake-up or the timer: the loop may call in earlier.
-    if (flush_token_ != 0 || append_waiting()) return;
+    if (flush_waiting() || append_waiting()) return;  // flush_waiting: a group's commit too
     if (append_opening_) {
         // The literal's announcement again (the parser has not moved on).
         job_.end();
@@ -420,8 +466,8 @@ void Session::append_committed(store::Mailbox& box, std::uint32_t first) {
     const std::uint32_t validity = box.uid_validity();
     const std::uint32_t replaced = replace_uid_;
     // RFC 5465 §5.2: no MessageNew FETCH for this session's own messages.
-    if (&box == notify_.fetched_box && first == notify_.fetched_uid + 1) {
-        notify_.fetched_uid = first + static_cast<std::uint32_t>(count) - 1;
+    if (notify_ != nullptr && &box == notify_->fetched_box && first == notify_->fetched_uid + 1) {
+        notify_->fetched_uid = first + static_cast<std::uint32_t>(count) - 1;
     }
     abort_append();  // the messages are committed: only the stage and the box go
     // RFC 4315 §3: where the messages went (RFC 3502: a range for several).
@@ -446,6 +492,11 @@ void Session::abort_append() {
     release_reservation();
     if (flush_box_ != nullptr && flush_box_ == append_box_) forget_flush();
     if (append_box_ == nullptr) return;
+    if (append_kw_txn_) {  // its keywords' commit is left to the group, or dropped
+        append_box_->abort_store(&store_commit_);
+        append_kw_txn_ = false;
+    }
+    if (store_turn_.mailbox == append_box_) leave_store_turn();
     stage_.end_command();
     store::UserStore(*services_.registry, user_root_.view()).close(append_box_);
     append_box_ = nullptr;

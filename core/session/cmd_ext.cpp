@@ -28,7 +28,7 @@ void Session::cmd_idle() {
     idling_ = true;
     parser_.expect_line();
     // RFC 5465 §4: with NOTIFY, IDLE tells what NOTIFY asked for (its beat).
-    if (notify_.active) return;
+    if (notifying()) return;
     finish_after_sync({}, {}, {});
 }
 

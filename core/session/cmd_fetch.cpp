@@ -177,19 +177,19 @@ bool Session::write_preview() {
     mime_source_.box = selected_;
     mime_source_.message = &job.message;
     if (!job.previewing) {
-        preview_.reset();
-        text_walk_.start(mime::TextScope::Preview, job.message.size);
+        work().preview.reset();
+        work().text_walk.start(mime::TextScope::Preview, job.message.size);
         job.previewing = true;
     }
     std::uint64_t budget = kStructureBudget;
-    if (text_walk_.step(mime_source_, preview_, services_.stream_scratch,
-                        services_.stream_scratch_size, &budget) == mime::WalkStep::More) {
+    if (work().text_walk.step(mime_source_, work().preview, services_.stream_scratch,
+                              services_.stream_scratch_size, &budget) == mime::WalkStep::More) {
         return false;
     }
     job.previewing = false;
     const std::size_t at = w.size();
     ResponseWriter r(w);
-    r.string(preview_.text());
+    r.string(work().preview.text());
     if (cache != nullptr) cache->put(key, ascii::tail(w.view(), at));
     out_.append(w.view());
     return true;
@@ -591,13 +591,13 @@ bool Session::write_structure(const FetchItem& item) {
         sj.open = true;
         sj.from_cache = cache != nullptr && cache->get(key, &cached);
         if (!sj.from_cache) {
-            structure_.start(what, 0, rev2_, !utf8_);
+            work().structure.start(what, 0, rev2_, !utf8_);
             if (cache != nullptr) cache->begin_put(&sj.put);
         }
     } else if (sj.from_cache && !cache->get(key, &cached)) {
         // Evicted between turns: walk the message, past what was sent.
         sj.from_cache = false;
-        structure_.start(what, sj.sent, rev2_, !utf8_);
+        work().structure.start(what, sj.sent, rev2_, !utf8_);
     }
     if (sj.from_cache) {
         const std::size_t n = out_.room() < cached.size() - sj.sent
@@ -612,10 +612,10 @@ bool Session::write_structure(const FetchItem& item) {
     std::size_t room = 0;
     char* space = out_.free_space(&room);
     TextWriter w(space, room);
-    const StructureWriter::Progress p = structure_.step(
+    const StructureWriter::Progress p = work().structure.step(
         mime_source_, services_.stream_scratch, services_.stream_scratch_size, w, kStructureBudget);
     out_.commit(w.size());
-    sj.sent = structure_.delivered();
+    sj.sent = work().structure.delivered();
     if (cache != nullptr) cache->append(&sj.put, w.view());
     if (p != StructureWriter::Progress::Done) return false;
     if (cache != nullptr) cache->finish_put(&sj.put, key);
@@ -801,16 +801,16 @@ bool Session::find_section_step(const SectionSpec& section) {
     mime_source_.box = selected_;
     mime_source_.message = &job.message;
     if (!section_job_.open) {
-        section_finder_.start(section);
+        work().section_finder.start(section);
         section_job_.open = true;
     }
-    const SectionFinder::Progress p =
-        section_finder_.step(mime_source_, services_.stream_scratch, services_.stream_scratch_size,
-                             kStructureBudget, &section_job_.range);
+    const SectionFinder::Progress p = work().section_finder.step(
+        mime_source_, services_.stream_scratch, services_.stream_scratch_size, kStructureBudget,
+        &section_job_.range);
     if (p == SectionFinder::Progress::Budget) return false;
     section_job_.open = false;
     section_job_.found = p == SectionFinder::Progress::Found;
-    section_job_.part_end = section_finder_.part_end();
+    section_job_.part_end = work().section_finder.part_end();
     return true;
 }
 

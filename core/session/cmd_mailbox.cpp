@@ -125,7 +125,7 @@ void Session::cmd_create(const ParsedCommand& cmd) {
     if (access == Status::Ok && !ref.own) access = parent_rights(name, ref, store::kRightCreate);
     if (access != Status::Ok) return answer_access(access);
     start_tree_job(store::TreeOp::Kind::Create, ref.name, {}, ref.owner_name);
-    job_.get<TreeJob>().create_use = cmd.create_use;
+    job_.get<TreeJob>().op.use = cmd.create_use;
     run_tree_job();
 }
 
@@ -205,21 +205,16 @@ void Session::finish_tree_job(Status st) {
     const TreeJob job = job_.get<TreeJob>();
     job_.end();
     const store::TreeOp& op = job.op;
-    const FixedString<port::kMaxPath> root = root_of(job.owner);
-    store::UserStore store(*services_.registry, root.view());
     // RFC 5465 events go to this user's sessions, under this user's names:
     // not for a change in another user's tree (RFC 4314).
     const bool own = job.owner.empty() || job.owner == user();
     auto post = [&](NotifyEvents::Kind kind, std::string_view name, std::string_view old = {}) {
         if (own) notify_post(kind, name, old);
     };
+    if (job.login_default != kNoDefaults) return default_mailbox_done(op, job.login_default, st);
     switch (op.kind) {
         case store::TreeOp::Kind::Create: {
             if (st == Status::Ok) inherit_acl(job.owner, op.name);  // RFC 4314 §4
-            if (st == Status::Ok && job.create_use != 0) {
-                st = store.set_special_use(op.name, job.create_use);
-                if (st != Status::Ok) (void)store.remove(op.name);  // all or nothing
-            }
             if (st != Status::Ok) return answer_store(st, "");
             // RFC 8474 §4.1: every successful CREATE names the new MAILBOXID.
             FixedText<32> code;

@@ -59,7 +59,7 @@ constexpr std::uint16_t bit(imap::StatusItem item) {
 void Session::cmd_notify(const ParsedCommand& cmd) {
     const imap::NotifySpec& spec = cmd.notify;
     if (spec.none) {
-        notify_.active = false;
+        notify_release();
         tagged("OK", "", "NOTIFY completed");
         return;
     }
@@ -67,36 +67,58 @@ void Session::cmd_notify(const ParsedCommand& cmd) {
         tagged("NO", kBadEvent, "Unsupported NOTIFY event");
         return;
     }
-    notify_.active = false;
-    if (!notify_copy_fetch(cmd) || !notify_copy_groups(cmd)) return;
-    notify_.event_seq = services_.notify_events != nullptr ? services_.notify_events->next() : 0;
-    notify_.watch_count = 0;
-    notify_.names_used = 0;
-    notify_.next_peek = 0;
+    // The state is lent from the shared pool (notify_sessions) while
+    // notifications are on; none free: a clear NO, the session goes on
+    // without NOTIFY (RFC 5530 LIMIT).
+    if (notify_ == nullptr && services_.notify_pool != nullptr) {
+        notify_ = services_.notify_pool->take();
+    }
+    if (notify_ == nullptr) {
+        tagged("NO", "LIMIT", "Too many sessions use NOTIFY; try again later");
+        return;
+    }
+    notify_->active = false;
+    if (!notify_copy_fetch(cmd) || !notify_copy_groups(cmd)) {
+        notify_release();
+        return;
+    }
+    notify_->event_seq = services_.notify_events != nullptr ? services_.notify_events->next() : 0;
+    notify_->watch_count = 0;
+    notify_->names_used = 0;
+    notify_->next_peek = 0;
     if (!notify_expand()) {
+        notify_release();
         tagged("NO", "NOTIFICATIONOVERFLOW", "Too many mailboxes to watch; name fewer");
         return;
     }
-    notify_.active = true;
-    notify_.rescan = false;
-    notify_.fetched_box = nullptr;  // the selected mailbox's messages so far are known
+    notify_->active = true;
+    notify_->rescan = false;
+    notify_->fetched_box = nullptr;  // the selected mailbox's messages so far are known
     // §3.1: with STATUS, a STATUS for each watched mailbox (not the
     // selected one) before the tagged OK; the counters start here anyway.
-    for (std::size_t i = 0; spec.status && i < notify_.watch_count; ++i) {
-        notify_.watch[i].pending_status = true;
-        (void)notify_peek(notify_.watch[i], false);
+    for (std::size_t i = 0; spec.status && i < notify_->watch_count; ++i) {
+        notify_->watch[i].pending_status = true;
+        (void)notify_peek(notify_->watch[i], false);
     }
-    notify_.next_beat_ms = idle_beat();
+    notify_->next_beat_ms = idle_beat();
     // §3.1: NOTIFY SET is also an implicit NOOP.
     finish_after_sync("OK", "", "NOTIFY completed");
+}
+
+// NOTIFY is off: the state goes back to the pool.
+void Session::notify_release() {
+    if (notify_ == nullptr) return;
+    notify_->active = false;
+    if (services_.notify_pool != nullptr) services_.notify_pool->give(notify_);
+    notify_ = nullptr;
 }
 
 // MessageNew's fetch-atts, kept as the session's own copies of their texts
 // (the parser's arena is the next command's).
 bool Session::notify_copy_fetch(const ParsedCommand& cmd) {
     const imap::NotifySpec& spec = cmd.notify;
-    notify_.text_used = 0;
-    notify_.item_count = 0;
+    notify_->text_used = 0;
+    notify_->item_count = 0;
     if (spec.fetch_count > NotifyState::kFetchItems) {
         tagged("NO", "NOTIFICATIONOVERFLOW", "Too many fetch attributes for MessageNew");
         return false;
@@ -109,14 +131,14 @@ bool Session::notify_copy_fetch(const ParsedCommand& cmd) {
     ArgReader atts = spec.fetch_atts;
     std::string_view text;
     for (std::size_t i = 0; i < spec.fetch_count && atts.atom(&text); ++i) {
-        if (notify_.text_used + text.size() > NotifyState::kText) {
+        if (notify_->text_used + text.size() > NotifyState::kText) {
             tagged("NO", "NOTIFICATIONOVERFLOW", "MessageNew's fetch attributes are too long");
             return false;
         }
-        char* copy = notify_.text + notify_.text_used;
+        char* copy = notify_->text + notify_->text_used;
         for (std::size_t k = 0; k < text.size(); ++k) copy[k] = text[k];
-        notify_.text_used += text.size();
-        imap::FetchItem& item = notify_.items[notify_.item_count];
+        notify_->text_used += text.size();
+        imap::FetchItem& item = notify_->items[notify_->item_count];
         const char* why = "";
         FixedText<kItemReserve - 16> name;
         if (!imap::parse_fetch_att({copy, text.size()}, &item, &why) || !fetch_served(item) ||
@@ -124,7 +146,7 @@ bool Session::notify_copy_fetch(const ParsedCommand& cmd) {
             tagged("NO", "CANNOT", "This fetch attribute cannot be sent with MessageNew");
             return false;
         }
-        ++notify_.item_count;
+        ++notify_->item_count;
     }
     return true;
 }
@@ -134,22 +156,22 @@ bool Session::notify_copy_fetch(const ParsedCommand& cmd) {
 // be a mailbox is dropped: §3.1 ignores names that do not exist).
 bool Session::notify_copy_groups(const ParsedCommand& cmd) {
     const imap::NotifySpec& spec = cmd.notify;
-    notify_.group_count = 0;
-    notify_.selected_given = false;
-    notify_.selected_delayed = false;
-    notify_.selected_events = 0;
+    notify_->group_count = 0;
+    notify_->selected_given = false;
+    notify_->selected_delayed = false;
+    notify_->selected_events = 0;
     for (std::size_t i = 0; i < spec.group_count; ++i) {
         const imap::NotifyGroup& g = spec.groups[i];
         if (selected_filter(g.filter)) {
-            notify_.selected_given = g.events != 0;  // SELECTED NONE: nothing
-            notify_.selected_delayed = g.filter == NotifyFilter::SelectedDelayed;
-            notify_.selected_events = g.events;
+            notify_->selected_given = g.events != 0;  // SELECTED NONE: nothing
+            notify_->selected_delayed = g.filter == NotifyFilter::SelectedDelayed;
+            notify_->selected_events = g.events;
             continue;
         }
-        NotifyState::Group& mine = notify_.groups[notify_.group_count++];
+        NotifyState::Group& mine = notify_->groups[notify_->group_count++];
         mine.filter = g.filter;
         mine.events = g.events;
-        mine.names = static_cast<std::uint16_t>(notify_.text_used);
+        mine.names = static_cast<std::uint16_t>(notify_->text_used);
         mine.name_count = 0;
         ArgReader names = g.names;
         for (std::size_t k = 0; k < g.name_count; ++k) {
@@ -161,14 +183,14 @@ bool Session::notify_copy_groups(const ParsedCommand& cmd) {
                 !mail::is_valid_mailbox_name(name, mail::kHierarchyDelimiter, &why)) {
                 continue;
             }
-            if (notify_.text_used + name.size() + 1 > NotifyState::kText) {
+            if (notify_->text_used + name.size() + 1 > NotifyState::kText) {
                 tagged("NO", "NOTIFICATIONOVERFLOW", "Too many mailbox names; name fewer");
                 return false;
             }
-            char* at = notify_.text + notify_.text_used;
+            char* at = notify_->text + notify_->text_used;
             for (std::size_t c = 0; c < name.size(); ++c) at[c] = name[c];
             at[name.size()] = '\0';
-            notify_.text_used += name.size() + 1;
+            notify_->text_used += name.size() + 1;
             ++mine.name_count;
         }
     }
@@ -180,8 +202,8 @@ bool Session::notify_copy_groups(const ParsedCommand& cmd) {
 // True if a group other than SELECTED asks for `event` on mailbox `name`.
 bool Session::notify_matches(std::string_view name, std::uint8_t event) {
     store::UserStore store(*services_.registry, user_root_.view());
-    for (std::size_t i = 0; i < notify_.group_count; ++i) {
-        const NotifyState::Group& g = notify_.groups[i];
+    for (std::size_t i = 0; i < notify_->group_count; ++i) {
+        const NotifyState::Group& g = notify_->groups[i];
         if ((g.events & event) == 0) continue;
         switch (g.filter) {
             case NotifyFilter::Personal:
@@ -192,7 +214,7 @@ bool Session::notify_matches(std::string_view name, std::uint8_t event) {
                 break;
             case NotifyFilter::Subtree:
             case NotifyFilter::Mailboxes: {
-                const char* at = notify_.text + g.names;
+                const char* at = notify_->text + g.names;
                 for (std::size_t k = 0; k < g.name_count; ++k) {
                     const std::string_view top(at);
                     at += top.size() + 1;
@@ -222,20 +244,20 @@ std::uint8_t Session::notify_message_events(std::string_view name) {
 // subscriptions changed), keeping the counters of mailboxes that stay.
 // False when it does not fit (NOTIFICATIONOVERFLOW).
 bool Session::notify_expand() {
-    const std::size_t old_count = notify_.watch_count;
+    const std::size_t old_count = notify_->watch_count;
     NotifyState::Watch old[NotifyState::kWatch];
     char old_names[NotifyState::kNames];
-    for (std::size_t i = 0; i < old_count; ++i) old[i] = notify_.watch[i];
-    for (std::size_t i = 0; i < notify_.names_used; ++i) old_names[i] = notify_.names[i];
-    notify_.watch_count = 0;
-    notify_.names_used = 0;
+    for (std::size_t i = 0; i < old_count; ++i) old[i] = notify_->watch[i];
+    for (std::size_t i = 0; i < notify_->names_used; ++i) old_names[i] = notify_->names[i];
+    notify_->watch_count = 0;
+    notify_->names_used = 0;
     bool fits = true;
     auto each = [&](std::string_view name, std::uint8_t attrs) {
         if ((attrs & store::kNoselect) != 0) return true;
         const std::uint8_t events = notify_message_events(name);
         if (events == 0) return true;
         if (!notify_watch(name, events)) return fits = false;
-        NotifyState::Watch& now = notify_.watch[notify_.watch_count - 1];
+        NotifyState::Watch& now = notify_->watch[notify_->watch_count - 1];
         for (std::size_t i = 0; i < old_count; ++i) {
             if (std::string_view(old_names + old[i].name, old[i].length) != name) continue;
             now.known = old[i].known;
@@ -251,34 +273,34 @@ bool Session::notify_expand() {
     ListFn<decltype(each)> v(each);
     store::UserStore store(*services_.registry, user_root_.view());
     (void)store.list("", "*", v);
-    if (notify_.next_peek >= notify_.watch_count) notify_.next_peek = 0;
+    if (notify_->next_peek >= notify_->watch_count) notify_->next_peek = 0;
     // A mailbox new to the set is counted now: what arrives from here on
     // is news (§5.2), what was there before is not.
-    for (std::size_t i = 0; i < notify_.watch_count; ++i) {
-        if (!notify_.watch[i].known) (void)notify_peek(notify_.watch[i], false);
+    for (std::size_t i = 0; i < notify_->watch_count; ++i) {
+        if (!notify_->watch[i].known) (void)notify_peek(notify_->watch[i], false);
     }
     return fits;
 }
 
 bool Session::notify_watch(std::string_view name, std::uint8_t events) {
-    if (notify_.watch_count == NotifyState::kWatch ||
-        notify_.names_used + name.size() > NotifyState::kNames) {
+    if (notify_->watch_count == NotifyState::kWatch ||
+        notify_->names_used + name.size() > NotifyState::kNames) {
         return false;
     }
-    NotifyState::Watch& w = notify_.watch[notify_.watch_count++];
+    NotifyState::Watch& w = notify_->watch[notify_->watch_count++];
     w = NotifyState::Watch{};
-    w.name = static_cast<std::uint16_t>(notify_.names_used);
+    w.name = static_cast<std::uint16_t>(notify_->names_used);
     w.length = static_cast<std::uint16_t>(name.size());
     w.events = events;
-    for (std::size_t i = 0; i < name.size(); ++i) notify_.names[notify_.names_used + i] = name[i];
-    notify_.names_used += name.size();
+    for (std::size_t i = 0; i < name.size(); ++i) notify_->names[notify_->names_used + i] = name[i];
+    notify_->names_used += name.size();
     return true;
 }
 
 // ---- the beat (§4: between commands and while idling) ----------------------------
 
 bool Session::notify_between_commands() const {
-    return notify_.active &&
+    return notifying() &&
            (state_ == SessionState::Authenticated || state_ == SessionState::Selected) &&
            !job_.active() && !awaiting_sasl_ && delayed_until_ms_ == kNoDeadline &&
            (idling_ || parser_.at_command_start());
@@ -289,27 +311,28 @@ bool Session::notify_between_commands() const {
 void Session::notify_beat() {
     // The next beat is set first, so that a turn that cannot write (the
     // output full) does not make the loop spin on a past deadline.
-    const bool due = now_ms_ >= notify_.next_beat_ms;
-    if (due) notify_.next_beat_ms = idle_beat();
-    if (due && ++notify_.beats >= NotifyState::kRescanBeats) {
-        notify_.beats = 0;
-        notify_.rescan = true;
+    const bool due = now_ms_ >= notify_->next_beat_ms;
+    if (due) notify_->next_beat_ms = idle_beat();
+    if (due && ++notify_->beats >= NotifyState::kRescanBeats) {
+        notify_->beats = 0;
+        notify_->rescan = true;
     }
     if (!notify_tree_events()) return;
     notify_selected();
-    if (!due || !notify_.active || job_.active() || state_ == SessionState::Logout) return;
-    const std::size_t n = notify_.watch_count;
+    if (!due || !notifying() || job_.active() || state_ == SessionState::Logout) return;
+    const std::size_t n = notify_->watch_count;
     const std::size_t budget = n < NotifyState::kPeeksPerBeat ? n : NotifyState::kPeeksPerBeat;
     for (std::size_t i = 0; i < budget; ++i) {
-        if (notify_.next_peek >= n) notify_.next_peek = 0;
-        if (!notify_peek(notify_.watch[notify_.next_peek], true)) return;  // no room: later
-        ++notify_.next_peek;
+        if (notify_->next_peek >= n) notify_->next_peek = 0;
+        if (!notify_peek(notify_->watch[notify_->next_peek], true)) return;  // no room: later
+        ++notify_->next_peek;
     }
 }
 
-// §5.8: the client is told, and NOTIFY is off (as after NOTIFY NONE).
+// §5.8: the client is told, and NOTIFY is off (as after NOTIFY NONE): its
+// state goes back to the pool (the callers return at once).
 void Session::notify_overflow() {
-    notify_.active = false;
+    notify_release();
     untagged("OK [NOTIFICATIONOVERFLOW] Too many changes to follow; NOTIFY is off");
 }
 
@@ -317,41 +340,44 @@ void Session::notify_overflow() {
 // idling (or at the next command) with SELECTED-DELAYED; then MessageNew's
 // FETCH of the new messages (§5.2).
 void Session::notify_selected() {
-    if (selected_ == nullptr || !notify_.selected_given) return;
-    if (notify_.selected_delayed && !idling_) return;
+    if (selected_ == nullptr || !notify_->selected_given) return;
+    if (notify_->selected_delayed && !idling_) return;
     finish_after_sync({}, {}, {});
     if (job_.active() || selected_ == nullptr || state_ == SessionState::Logout) return;
     store::MessageInfo last;
     const std::uint32_t last_uid =
         view_.exists != 0 && selected_->message(view_, view_.exists, &last) == Status::Ok ? last.uid
                                                                                           : 0;
-    if (notify_.fetched_box != selected_ || notify_.fetched_validity != selected_->uid_validity()) {
-        notify_.fetched_box = selected_;
-        notify_.fetched_validity = selected_->uid_validity();
-        notify_.fetched_uid = last_uid;
+    if (notify_->fetched_box != selected_ || notify_->fetched_validity != selected_->uid_validity()) {
+        notify_->fetched_box = selected_;
+        notify_->fetched_validity = selected_->uid_validity();
+        notify_->fetched_uid = last_uid;
         return;
     }
-    if (last_uid <= notify_.fetched_uid || notify_.item_count == 0) {
-        notify_.fetched_uid = last_uid;
+    if (last_uid <= notify_->fetched_uid || notify_->item_count == 0) {
+        notify_->fetched_uid = last_uid;
         return;
     }
-    const std::uint32_t first = first_seq_at_or_above(notify_.fetched_uid + 1);
-    notify_.fetched_uid = last_uid;
+    // The FETCH job's state lives in a command block (command_work.h):
+    // none free, the new messages are told of at a later beat.
+    if (!borrow_block()) return;
+    const std::uint32_t first = first_seq_at_or_above(notify_->fetched_uid + 1);
+    notify_->fetched_uid = last_uid;
     if (first == 0) return;
     FixedText<32> range;
     range.put_uint(first).put(':').put_uint(view_.exists);
-    (void)notify_.fetch_range.assign(range.view());
+    (void)notify_->fetch_range.assign(range.view());
     SetWalk walk;
     const char* why = "";
-    if (!SeqSet::parse(notify_.fetch_range.view(), 1, &walk.set, &why)) return;
+    if (!SeqSet::parse(notify_->fetch_range.view(), 1, &walk.set, &why)) return;
     walk.largest_uid = last_uid;
     FetchJob& job = job_.start<FetchJob>(JobKind::Fetch);
     job.walk = walk;
-    job.items = notify_.items;
-    job.item_count = notify_.item_count;
+    job.items = notify_->items;
+    job.item_count = notify_->item_count;
     job.notify = true;
-    for (std::size_t i = 0; i < notify_.item_count; ++i) {
-        if (notify_.items[i].kind == imap::FetchKind::ModSeq) job.modseq_asked = true;
+    for (std::size_t i = 0; i < notify_->item_count; ++i) {
+        if (notify_->items[i].kind == imap::FetchKind::ModSeq) job.modseq_asked = true;
     }
     binary_source_.measuring = false;
     deferred_.clear();
@@ -363,7 +389,7 @@ void Session::notify_selected() {
 // Looks at one watched mailbox; with `report`, a STATUS when it changed.
 // False when the output has no room for it (the counters stay: next beat).
 bool Session::notify_peek(NotifyState::Watch& w, bool report) {
-    const std::string_view name = notify_.watch_name(w);
+    const std::string_view name = notify_->watch_name(w);
     store::UserStore store(*services_.registry, user_root_.view());
     store::Path dir;
     store::StatusInfo info;
@@ -432,7 +458,7 @@ bool Session::notify_status_line(std::string_view name, const store::StatusInfo&
 void Session::notify_post(NotifyEvents::Kind kind, std::string_view name, std::string_view old) {
     // §6: the watched set may change; this session's own change counts
     // at once (a mailbox it just made is watched from its first message).
-    if (notify_.active && !notify_expand()) notify_overflow();
+    if (notifying() && !notify_expand()) notify_overflow();
     if (services_.notify_events == nullptr) return;
     NotifyEvents::Event& e = services_.notify_events->post(
         kind, NotifyEvents::user_hash(user_root_.view()), this, name, old);
@@ -450,21 +476,21 @@ bool Session::notify_tree_events() {
     NotifyEvents* events = services_.notify_events;
     if (events != nullptr) {
         const std::uint64_t user = NotifyEvents::user_hash(user_root_.view());
-        while (notify_.event_seq < events->next()) {
-            const NotifyEvents::Event* e = events->at(notify_.event_seq);
+        while (notify_->event_seq < events->next()) {
+            const NotifyEvents::Event* e = events->at(notify_->event_seq);
             if (e == nullptr) {
                 notify_overflow();
                 return false;
             }
             if (e->user == user && e->origin != this) {
                 if (!notify_tree_event(*e)) return false;
-                notify_.rescan = true;
+                notify_->rescan = true;
             }
-            ++notify_.event_seq;
+            ++notify_->event_seq;
         }
     }
-    if (!notify_.rescan) return true;
-    notify_.rescan = false;
+    if (!notify_->rescan) return true;
+    notify_->rescan = false;
     if (notify_expand()) return true;
     notify_overflow();
     return false;

@@ -546,12 +546,13 @@ bool Session::body_contains(std::string_view needle, bool whole) {
     mime_source_.box = selected_;
     mime_source_.message = &job.message;
     if (!job.result.walking) {
-        if (!walk_matcher_.prepare(needle, b.prepared, b.table, kMaxPreparedNeedle)) return false;
-        text_walk_.start(whole ? mime::TextScope::Text : mime::TextScope::Body, job.message.size,
-                         walk_matcher_);
+        if (!work().walk_matcher.prepare(needle, b.prepared, b.table, kMaxPreparedNeedle))
+            return false;
+        work().text_walk.start(whole ? mime::TextScope::Text : mime::TextScope::Body,
+                               job.message.size, work().walk_matcher);
         job.result.walking = true;
     } else {
-        walk_matcher_.rebind(b.prepared, b.table, kMaxPreparedNeedle);
+        work().walk_matcher.rebind(b.prepared, b.table, kMaxPreparedNeedle);
     }
     std::size_t size = 0;
     char* buf = search_window(&size);
@@ -560,7 +561,8 @@ bool Session::body_contains(std::string_view needle, bool whole) {
     if (k >= kTextResults) budget = UINT64_MAX;                  // no room to remember its answer
     if (budget < mime::kMinScratch) budget = mime::kMinScratch;  // some progress each batch
     const std::uint64_t given = budget;
-    const mime::WalkStep st = text_walk_.step(mime_source_, walk_matcher_, buf, size, &budget);
+    const mime::WalkStep st =
+        work().text_walk.step(mime_source_, work().walk_matcher, buf, size, &budget);
     job.result.work += given - budget;
     if (st == mime::WalkStep::More) {
         job.result.suspended = true;

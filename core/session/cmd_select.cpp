@@ -19,7 +19,7 @@ constexpr std::size_t kExpungeBatch = 64;
 
 // ---- the user's store ----------------------------------------------------
 
-bool Session::open_user_store() {
+bool Session::open_user_store(std::uint8_t* defaults) {
     user_root_.clear();
     FixedText<port::kMaxPath> root;
     root.put(services_.mail_dir).put('/').put({user_, user_length_});
@@ -29,8 +29,8 @@ bool Session::open_user_store() {
     // mail_dir itself may not exist yet on a fresh appliance.
     (void)services_.registry->services().fs.mkdir(services_.mail_dir);
     store::UserStore store(*services_.registry, user_root_.view());
-    bool created = false;
-    const Status st = store.ensure(&created);
+    bool created = false, inbox_missing = false;
+    const Status st = store.ensure(&created, defaults != nullptr ? &inbox_missing : nullptr);
     if (st != Status::Ok) {
         log_line(port::LogLevel::Error,
                  "cannot open the mail store of user=", {user_, user_length_}, " at ",
@@ -39,18 +39,60 @@ bool Session::open_user_store() {
     }
     // Staging files a crash left behind (none is in use by anyone: locked).
     store::remove_stale_stages(services_.registry->services(), user_root_.view());
-    // RFC 6154: a new user starts with Sent, Drafts, Trash, Junk, Archive
-    // (names from the configuration), marked with their special use.
-    for (const SessionConfig::SpecialMailbox& m : config_.special_mailboxes) {
-        if (!created || m.name.empty() || !mail::is_valid_mailbox_name(m.name)) continue;
-        Status made = store.create(m.name);
-        if (made == Status::Ok) made = store.set_special_use(m.name, m.use);
-        if (made != Status::Ok && made != Status::Exists) {
-            log_line(port::LogLevel::Warning, "cannot create mailbox ", m.name,
-                     " for user=", {user_, user_length_});
-        }
+    if (defaults != nullptr) {
+        *defaults = created ? next_default_mailbox(0) : kNoDefaults;
+        if (inbox_missing) *defaults = created ? kInboxThenDefaults : kInboxOnly;
     }
     return true;
+}
+
+// A first login makes INBOX (RFC 3501 §5.1: every user has one) and, RFC
+// 6154, Sent, Drafts, Trash, Junk, Archive (names from the configuration),
+// marked with their special use: one after the other by TreeJobs before
+// LOGIN's OK (finish_tree_job), so their flushes, like CREATE's, run on the
+// I/O threads. (The user's directory itself is made in place, with one
+// sync of its parent, by UserStore::ensure.)
+std::uint8_t Session::next_default_mailbox(std::uint8_t from) const {
+    constexpr std::uint8_t n =
+        sizeof config_.special_mailboxes / sizeof config_.special_mailboxes[0];
+    for (std::uint8_t i = from; i < n; ++i) {
+        const SessionConfig::SpecialMailbox& m = config_.special_mailboxes[i];
+        if (!m.name.empty() && mail::is_valid_mailbox_name(m.name)) return i;
+    }
+    return kNoDefaults;
+}
+
+void Session::start_default_mailbox(std::uint8_t index) {
+    const bool inbox = index == kInboxOnly || index == kInboxThenDefaults;
+    const SessionConfig::SpecialMailbox& m = config_.special_mailboxes[inbox ? 0 : index];
+    start_tree_job(store::TreeOp::Kind::Create, inbox ? std::string_view("INBOX") : m.name);
+    TreeJob& job = job_.get<TreeJob>();
+    job.op.use = inbox ? 0 : m.use;
+    job.login_default = index;
+    run_tree_job();
+}
+
+// One made (or not: logged, and the login goes on without it); then the
+// next, or LOGIN's OK.
+void Session::default_mailbox_done(const store::TreeOp& op, std::uint8_t index, Status st) {
+    const bool inbox = index == kInboxOnly || index == kInboxThenDefaults;
+    if (inbox && st != Status::Ok && st != Status::Exists) {
+        log_line(port::LogLevel::Error, "cannot create INBOX for user=", {user_, user_length_},
+                 " at ", user_root_.view());
+        state_ = SessionState::NotAuthenticated;
+        user_length_ = 0;
+        user_root_.clear();
+        return tagged("NO", "UNAVAILABLE", "The mail store is not available; try again later");
+    }
+    if (index == kInboxOnly) return logged_in();
+    if (!inbox && st != Status::Ok && st != Status::Exists) {
+        log_line(port::LogLevel::Warning, "cannot create mailbox ", op.name,
+                 " for user=", {user_, user_length_});
+    }
+    const std::uint8_t next =
+        next_default_mailbox(inbox ? 0 : static_cast<std::uint8_t>(index + 1));
+    if (next != kNoDefaults) return start_default_mailbox(next);
+    logged_in();
 }
 
 // ---- SELECT / EXAMINE / CLOSE / UNSELECT ------------------------------------
@@ -63,7 +105,7 @@ void Session::deselect() {
     flag_scan_since_ = UINT64_MAX;
     vanished_.pending = false;
     saved_result_.clear();          // RFC 5182 §2.1: "$" belongs to the mailbox
-    notify_.fetched_box = nullptr;  // RFC 5465 §5.2: counted again at the next SELECT
+    if (notify_ != nullptr) notify_->fetched_box = nullptr;  // RFC 5465 §5.2: counted again
     drop_contexts();                // RFC 5267 §4.3: updates end with the selection
     selected_->detach(view_);
     store::UserStore(*services_.registry, user_root_.view()).close(selected_);

@@ -25,11 +25,15 @@
 
 namespace tinyimapd::session {
 
+struct CommandWork;  // core/session/command_work.h
+
 struct CommandBlock {
     char* arena = nullptr;
     Arg* args = nullptr;
     FetchItem* fetch_items = nullptr;
     SearchNode* search_nodes = nullptr;
+    CommandWork* work = nullptr;  // raw storage until work_built
+    bool work_built = false;      // *work was constructed (the first time lent)
 };
 
 class CommandPool {

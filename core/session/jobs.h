@@ -105,7 +105,7 @@ struct FetchJob : MessageJob {
     // turns of the loop; held_seq holds the message).
     bool checking = false;
     std::size_t binary_check = 0;
-    bool previewing = false;  // the PREVIEW item's walk (text_walk_) is under way
+    bool previewing = false;  // the PREVIEW item's walk (CommandWork::text_walk) is under way
     std::size_t item = 0;
     // RFC 7162 §3.1.4.1: CHANGEDSINCE (0: none) and whether MODSEQ is an
     // item (asked) or added to each response (implied).
@@ -165,7 +165,7 @@ struct SearchResult {
     // (TextWalk): the message's text keys are evaluated again in the
     // same order, those already done answered from text_results.
     bool suspended = false;    // a walk ran out of budget: same message next batch
-    bool walking = false;      // text_walk_ holds key number text_done's walk
+    bool walking = false;      // CommandWork::text_walk holds key number text_done's walk
     bool update = false;       // RFC 5267 §4.3 UPDATE asked for (context, below)
     std::int8_t context = -1;  // the context being built, -1: none
     std::uint32_t text_done = 0, text_ordinal = 0;
@@ -322,7 +322,7 @@ struct TreeJob {
     static constexpr bool runs(JobKind k) { return k == JobKind::Tree; }
     TreeJob(store::TreeOp::Kind kind, std::string_view a, std::string_view b) : op(kind, a, b) {}
     store::TreeOp op;
-    std::uint8_t create_use = 0;  // CREATE's USE (RFC 6154 §3)
+    std::uint8_t login_default = 0xFF;  // a first login's default mailbox (cmd_select.cpp)
     // Whose tree (RFC 4314, other users' namespace): a view of the command's
     // name, of the configuration or of the session's user name.
     std::string_view owner;

@@ -1,5 +1,5 @@
-// NOTIFY (RFC 5465): what a session asked to hear of (NotifyState, one per
-// session) and the process's ring of mailbox-tree events (NotifyEvents, one
+// NOTIFY (RFC 5465): what a session asked to hear of (NotifyState, lent from
+// the server's `notify_sessions` pool while NOTIFY is on: object_pool.h) and the process's ring of mailbox-tree events (NotifyEvents, one
 // per server) through which a session hears of another's CREATE, DELETE,
 // RENAME, SUBSCRIBE and UNSUBSCRIBE.
 //

@@ -187,14 +187,27 @@ std::int64_t Session::context_sent_day(const ContextNode& n, const store::Messag
 // BAD".
 bool Session::context_tag_in_use() const {
     const std::string_view tag{tag_, tag_length_};
-    for (const SearchContext& c : contexts_) {
-        if (c.state == SearchContext::State::Active && c.tag_view() == tag) return true;
+    for (const SearchContext* c : contexts_) {
+        if (c != nullptr && c->state == SearchContext::State::Active && c->tag_view() == tag) {
+            return true;
+        }
     }
     return false;
 }
 
 void Session::drop_contexts() {
-    for (SearchContext& c : contexts_) c.state = SearchContext::State::Free;
+    for (SearchContext* c : contexts_) free_context(c);
+}
+
+// The context ends: it goes back to the shared pool (search_contexts).
+void Session::free_context(SearchContext* c) {
+    for (SearchContext*& mine : contexts_) {
+        if (mine != c || c == nullptr) continue;
+        c->state = SearchContext::State::Free;
+        if (services_.context_pool != nullptr) services_.context_pool->give(c);
+        mine = nullptr;
+        return;
+    }
 }
 
 // A sequence set of the program as UID ranges into c.ranges (errata of
@@ -263,12 +276,24 @@ void Session::start_context(SearchResult& r, const ParsedCommand& cmd, std::uint
     if (*r.noupdate != '\0') return;
     r.noupdate = "Too many updating contexts";
     for (std::size_t i = 0; i < kSearchContexts; ++i) {
-        SearchContext& c = contexts_[i];
         // One command runs at a time: a Building context is left over
-        // from a search that never finished.
-        if (c.state == SearchContext::State::Active) continue;
+        // from a search that never finished. A free place borrows one
+        // from the shared pool; none left there: refused (§4.3.1 "an
+        // internal limit"), the search itself is answered.
+        if (contexts_[i] != nullptr && contexts_[i]->state == SearchContext::State::Active) {
+            continue;
+        }
+        if (contexts_[i] == nullptr && services_.context_pool != nullptr) {
+            contexts_[i] = services_.context_pool->take();
+        }
+        if (contexts_[i] == nullptr) {
+            r.noupdate = "Too many updating contexts in use on this server; try again later";
+            return;
+        }
+        SearchContext& c = *contexts_[i];
         c.state = SearchContext::State::Free;
         if (!context_copy(c, cmd, largest_uid)) {
+            free_context(&c);
             r.noupdate = "Search program too large to follow";
             return;
         }
@@ -295,7 +320,7 @@ void Session::start_context(SearchResult& r, const ParsedCommand& cmd, std::uint
 // (the UIDs between them are gone and never come back).
 void Session::context_found(SearchResult& r, std::uint32_t seq, std::uint32_t uid) {
     if (r.context < 0) return;
-    SearchContext& c = contexts_[r.context];
+    SearchContext& c = *contexts_[r.context];
     bool ok = false;
     const std::size_t n = c.result.range_count();
     if (n > 0 && r.context_prev_seq != 0 && r.context_prev_seq + 1 == seq) {
@@ -305,7 +330,7 @@ void Session::context_found(SearchResult& r, std::uint32_t seq, std::uint32_t ui
     }
     r.context_prev_seq = seq;
     if (ok) return;
-    c.state = SearchContext::State::Free;
+    free_context(&c);
     r.context = -1;
     r.noupdate = "Search result too fragmented to follow";
 }
@@ -315,7 +340,7 @@ void Session::context_found(SearchResult& r, std::uint32_t seq, std::uint32_t ui
 void Session::finish_context(SearchResult& r) {
     if (!r.update) return;
     if (r.context >= 0) {
-        contexts_[r.context].state = SearchContext::State::Active;
+        contexts_[r.context]->state = SearchContext::State::Active;
         r.context = -1;
         return;
     }
@@ -330,9 +355,9 @@ void Session::cmd_cancelupdate(const ParsedCommand& cmd) {
     ArgReader r = cmd.rest;
     std::string_view tag;
     while (r.quoted(&tag)) {
-        for (SearchContext& c : contexts_) {
-            if (c.state == SearchContext::State::Active && c.tag_view() == tag) {
-                c.state = SearchContext::State::Free;
+        for (SearchContext* c : contexts_) {
+            if (c != nullptr && c->state == SearchContext::State::Active && c->tag_view() == tag) {
+                free_context(c);
             }
         }
     }
@@ -341,10 +366,11 @@ void Session::cmd_cancelupdate(const ParsedCommand& cmd) {
 
 // Lines removing an expunged message from the contexts that hold it (before
 // its EXPUNGE); the contexts' walks start again, the numbers having moved.
-void context_removals(SearchContext* contexts, std::uint32_t seq, std::uint32_t uid,
+void context_removals(SearchContext* const* contexts, std::uint32_t seq, std::uint32_t uid,
                       TextWriter& w) {
     for (std::size_t i = 0; i < kSearchContexts; ++i) {
-        SearchContext& c = contexts[i];
+        if (contexts[i] == nullptr) continue;
+        SearchContext& c = *contexts[i];
         if (c.state != SearchContext::State::Active) continue;
         if (c.result.contains(uid)) {
             put_head(w, c);
@@ -353,8 +379,10 @@ void context_removals(SearchContext* contexts, std::uint32_t seq, std::uint32_t 
     }
 }
 
-void contexts_expunged(SearchContext* contexts) {
-    for (std::size_t i = 0; i < kSearchContexts; ++i) contexts[i].walk_seq = 1;
+void contexts_expunged(SearchContext* const* contexts) {
+    for (std::size_t i = 0; i < kSearchContexts; ++i) {
+        if (contexts[i] != nullptr) contexts[i]->walk_seq = 1;
+    }
 }
 
 // Every context brought up to date with the view (see the top); false when
@@ -362,8 +390,10 @@ void contexts_expunged(SearchContext* contexts) {
 // again by the Sync job, or at the next report).
 bool Session::update_contexts() {
     if (selected_ == nullptr) return true;
-    for (SearchContext& c : contexts_) {
-        if (c.state == SearchContext::State::Active && !context_walk(c)) return false;
+    for (SearchContext* c : contexts_) {
+        if (c != nullptr && c->state == SearchContext::State::Active && !context_walk(*c)) {
+            return false;
+        }
     }
     return true;
 }
@@ -424,7 +454,7 @@ bool Session::context_walk(SearchContext& c) {
             FixedText<kMaxTagLength + 96> w;
             w.put("NO [NOUPDATE \"").put(c.tag_view()).put("\"] Too many changes to follow");
             untagged(w.view());
-            c.state = SearchContext::State::Free;
+            free_context(&c);
             return true;
         }
         UidRanges& set = now ? add : remove;

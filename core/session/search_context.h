@@ -27,8 +27,9 @@
 // from the Date: field) are kept: a changed or new message's header is read
 // again, in SEARCH's header window, within a byte budget per walk step.
 //
-// Memory: sizeof(SearchContext) each (1 456 bytes on 64-bit targets),
-// kSearchContexts per session, in the Session object (--print-layout).
+// Memory: sizeof(SearchContext) each (1 456 bytes on 64-bit targets), at
+// most kSearchContexts per session, lent from the server's `search_contexts`
+// pool (core/session/object_pool.h; --print-layout); none free: NOUPDATE.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,7 @@
 #include "core/session/session.h"
 
 #include <cstring>
+#include <new>
 
 #include "core/base/assert.h"
 #include "core/base/base64.h"
@@ -72,7 +73,8 @@ void Session::open(std::string_view peer, std::uint64_t now_ms, bool tls_active)
     utf8_ = utf8_accept_ = rev2_ = false;
     parser_.set_utf8(false);
     idling_ = false;
-    notify_.active = false;
+    notify_release();  // nothing of the slot's previous connection is kept
+    drop_contexts();
     flag_scan_since_ = UINT64_MAX;
     vanished_.pending = false;
     selected_ = nullptr;
@@ -116,9 +118,21 @@ bool Session::take_block(const std::uint8_t* data, std::size_t length) {
     CommandPool* pool = services_.command_pool;
     if (pool == nullptr || block_ != nullptr) return true;
     if (length < kLineBeforeBlock && std::memchr(data, '\n', length) == nullptr) return false;
+    wants_block_ = !borrow_block();
+    return !wants_block_;
+}
+
+// A block from the pool, if one is free, bound to the parser and scratch.
+bool Session::borrow_block() {
+    CommandPool* pool = services_.command_pool;
+    if (block_ != nullptr) return true;
+    if (pool == nullptr) return false;
     block_ = pool->take();
-    wants_block_ = block_ == nullptr;
     if (block_ == nullptr) return false;
+    if (!block_->work_built) {
+        new (block_->work) CommandWork();
+        block_->work_built = true;
+    }
     parser_.rebind(block_->arena, block_->args);
     scratch_.fetch_items = block_->fetch_items;
     scratch_.search_nodes = block_->search_nodes;
@@ -485,7 +499,7 @@ void Session::cmd_unauthenticate() {
     condstore_ = false;
     qresync_ = false;
     utf8_ = utf8_accept_ = rev2_ = false;
-    notify_.active = false;  // RFC 5465 §3.1: until the connection closes, or the login
+    notify_release();  // RFC 5465 §3.1: until the connection closes, or the login
     parser_.set_utf8(false);
     log_line(port::LogLevel::Info, "unauthenticate: user=", {user_, user_length_});
     user_length_ = 0;
@@ -616,13 +630,30 @@ void Session::sasl_plain(std::string_view base64) {
     authenticate(authcid, password);
 }
 
+// LOGIN's and AUTHENTICATE's OK. RFC 3501 §7.1: the capabilities change
+// with the state; saying them here saves clients a round trip. As a
+// response code while the list fits kMaxResponseCode, else as an untagged
+// CAPABILITY before the OK (§7.2.1 allows it at any time): never left out.
+void Session::logged_in() {
+    FixedText<kCapabilityLine> w;
+    w.put("CAPABILITY ");
+    write_capabilities(w);
+    if (w.view().size() <= kMaxResponseCode) {
+        tagged("OK", w.view(), "Logged in");
+    } else {
+        untagged(w.view());
+        tagged("OK", "", "Logged in");
+    }
+}
+
 void Session::authenticate(std::string_view user, std::string_view password) {
     const std::string_view peer(peer_, peer_length_);
     const PasswdVerdict verdict = services_.passwd.verify(user, password);
     if (verdict == PasswdVerdict::Ok && user.size() <= sizeof user_) {
         for (std::size_t i = 0; i < user.size(); ++i) user_[i] = user[i];
         user_length_ = user.size();
-        if (!open_user_store()) {
+        std::uint8_t defaults = kNoDefaults;
+        if (!open_user_store(&defaults)) {
             user_length_ = 0;
             tagged("NO", "UNAVAILABLE", "The mail store is not available; try again later");
             return;
@@ -632,13 +663,8 @@ void Session::authenticate(std::string_view user, std::string_view password) {
         // another's password.
         state_ = SessionState::Authenticated;
         log_line(port::LogLevel::Info, "login: user=", user, " address=", peer);
-        // RFC 3501 §7.1: the capabilities change with the state; saying them
-        // here saves clients a round trip.
-        FixedText<kCapabilityLine> w;  // as a code: at most kMaxResponseCode
-        w.put("CAPABILITY ");
-        write_capabilities(w);
-        tagged("OK", w.view(), "Logged in");
-        return;
+        if (defaults != kNoDefaults) return start_default_mailbox(defaults);
+        return logged_in();
     }
     if (verdict == PasswdVerdict::UnsupportedScheme) {
         log_line(port::LogLevel::Warning, "login: unsupported password scheme for user=", user,
@@ -670,7 +696,7 @@ std::uint64_t Session::deadline() const {
     if (notify_between_commands()) {
         // RFC 5465: the next beat, or at once while the selected mailbox
         // or the tree events may have news (notify_beat).
-        const std::uint64_t beat = notify_.next_beat_ms;
+        const std::uint64_t beat = notify_->next_beat_ms;
         return beat < logout ? beat : logout;
     }
     if (idling_ && selected_ != nullptr) {
@@ -703,7 +729,7 @@ void Session::tick(std::uint64_t now_ms) {
     }
     // RFC 5465 §4: with NOTIFY, between commands and while idling, what
     // the client asked for (and nothing else).
-    if (notify_.active) {
+    if (notifying()) {
         if (notify_between_commands()) notify_beat();
         return;
     }
@@ -723,6 +749,8 @@ void Session::end() {
     abort_append();
     stage_.close();  // the staging file goes with the connection
     deselect();
+    notify_release();  // the shared states go back (RFC 5465, RFC 5267)
+    drop_contexts();
     state_ = SessionState::Logout;
     parser_.reset();  // nothing of a command survives the connection
     return_block();
@@ -846,9 +874,6 @@ void Session::write_layout(TextWriter& w) {
         std::size_t bytes;
     };
     const Member members[] = {
-        {"TextWalk (SEARCH BODY/TEXT over a large message)", sizeof text_walk_},
-        {"SectionFinder (BODY[section] lookup)", sizeof section_finder_},
-        {"StructureWriter (ENVELOPE/BODYSTRUCTURE)", sizeof structure_},
         {"HEADER.FIELDS/BINARY window", sizeof fields_window_},
         {"StagedAppend (MULTIAPPEND batch)", sizeof stage_},
         {"user root path", sizeof user_root_},
@@ -856,9 +881,8 @@ void Session::write_layout(TextWriter& w) {
         {"the job slot (largest job context)", sizeof job_},
         {"VANISHED (EARLIER) walk", sizeof vanished_},
         {"SEARCHRES result and the command's $ (RFC 5182)", sizeof saved_result_ + sizeof dollar_},
-        {"updating search contexts (RFC 5267 §4.3)", sizeof contexts_},
-        {"PREVIEW text (RFC 8970)", sizeof preview_},
-        {"NOTIFY state (RFC 5465)", sizeof notify_},
+        {"updating search contexts (RFC 5267 §4.3; lent: context_pool)", sizeof contexts_},
+        {"NOTIFY state (RFC 5465; lent: notify_pool)", sizeof notify_},
         {"Parser", sizeof parser_},
     };
     w.put("  Session object: ").put_uint(sizeof(Session)).put(" bytes, of which:\n");

@@ -40,10 +40,12 @@
 #include "core/mime/text_search.h"
 #include "core/mime/transfer_decode.h"
 #include "core/session/command_pool.h"
+#include "core/session/command_work.h"
 #include "core/session/compress_pool.h"
 #include "core/session/jobs.h"
 #include "core/session/mailbox_ref.h"
 #include "core/session/notify.h"
+#include "core/session/object_pool.h"
 #include "core/session/protocol_names.h"
 #include "core/session/quota_reservations.h"
 #include "core/session/search_context.h"
@@ -72,8 +74,9 @@ bool date_header_day(std::string_view v, std::int64_t* day);
 // RFC 5267 §4.3 updating contexts (search_context.cpp), for sync.cpp's
 // expunge reports: the REMOVEFROM lines of message (seq, uid), and the
 // walks started again after an expunge.
-void context_removals(SearchContext* contexts, std::uint32_t seq, std::uint32_t uid, TextWriter& w);
-void contexts_expunged(SearchContext* contexts);
+void context_removals(SearchContext* const* contexts, std::uint32_t seq, std::uint32_t uid,
+                      TextWriter& w);
+void contexts_expunged(SearchContext* const* contexts);
 // The longest response code and text a status line carries: longer codes
 // are left out and longer texts cut (Session::tagged), so a status line
 // always fits kResponseLine.
@@ -138,6 +141,8 @@ struct SessionServices {
     TlsPool* tls_pool = nullptr;                // TLS engines (shared); nullptr: one per slot
     WorkAreaPool* work_areas = nullptr;         // SORT/THREAD areas (shared); nullptr: none
     CompressPool* compress_pool = nullptr;      // COMPRESS engines (shared); nullptr: none
+    NotifyPool* notify_pool = nullptr;    // RFC 5465 NOTIFY states (shared); nullptr: none
+    ContextPool* context_pool = nullptr;  // RFC 5267 search contexts (shared); nullptr: none
 };
 
 enum class SessionState : std::uint8_t { NotAuthenticated, Authenticated, Selected, Logout };
@@ -265,6 +270,8 @@ private:
     void cmd_enable(const ParsedCommand& cmd);
     // NOTIFY (RFC 5465, cmd_notify.cpp).
     void cmd_notify(const ParsedCommand& cmd);
+    bool notifying() const { return notify_ != nullptr && notify_->active; }
+    void notify_release();
     bool notify_copy_fetch(const ParsedCommand& cmd);
     bool notify_copy_groups(const ParsedCommand& cmd);
     bool notify_expand();
@@ -321,7 +328,15 @@ private:
     void remember_tag();
 
     // SELECT EXAMINE CLOSE UNSELECT and the user's store (cmd_select.cpp).
-    bool open_user_store();
+    // *defaults: the first default mailbox a first login makes, or kNoDefaults.
+    bool open_user_store(std::uint8_t* defaults = nullptr);
+    static constexpr std::uint8_t kNoDefaults = 0xFF;
+    static constexpr std::uint8_t kInboxOnly = 0xFE;          // INBOX is missing
+    static constexpr std::uint8_t kInboxThenDefaults = 0xFD;  // a new user: INBOX, then the rest
+    std::uint8_t next_default_mailbox(std::uint8_t from) const;
+    void start_default_mailbox(std::uint8_t index);
+    void default_mailbox_done(const store::TreeOp& op, std::uint8_t index, Status st);
+    void logged_in();
     void deselect();
     void cmd_select(const ParsedCommand& cmd, bool read_only);
     void select_counts(std::string_view name);
@@ -517,6 +532,7 @@ private:
     // RFC 5267 §4.3 CONTEXT=SEARCH (search_context.cpp).
     bool context_tag_in_use() const;
     void drop_contexts();
+    void free_context(SearchContext* c);
     bool context_set(SearchContext& c, const SearchNode& src, std::uint32_t largest_uid,
                      ContextNode* out);
     bool context_copy(SearchContext& c, const ParsedCommand& cmd, std::uint32_t largest_uid);
@@ -551,6 +567,7 @@ private:
     bool replace_target(const AppendTarget& target);
     void finish_replace(std::string_view appenduid, std::uint32_t replaced);
     AppendStep append_keywords(store::Mailbox& box, const FlagList& flags, std::uint64_t* keywords);
+    AppendStep append_new_keywords(store::Mailbox& box, const FlagList& flags, Status* st);
     void append_chunk(std::string_view chunk);
     void append_finish();
     void abort_append();
@@ -604,6 +621,13 @@ private:
     // The borrowed command block (nullptr: none; always nullptr without a
     // pool), and whether input is waiting for one.
     bool take_block(const std::uint8_t* data, std::size_t length);
+    bool borrow_block();
+    // The borrowed block's per-command state (a FETCH or SEARCH job holds
+    // the block while it runs).
+    CommandWork& work() {
+        TINYIMAPD_ASSERT(block_ != nullptr);
+        return *block_->work;
+    }
     CommandBlock* block_ = nullptr;
     bool wants_block_ = false;
     SessionState state_ = SessionState::NotAuthenticated;
@@ -641,7 +665,9 @@ private:
     // \Recent or [UNSEEN]) and UTF-8 names (utf8_); off for IMAP4rev1.
     bool rev2_ = false;
     bool idling_ = false;  // RFC 2177 IDLE: waiting for DONE
-    NotifyState notify_;   // RFC 5465 NOTIFY (cmd_notify.cpp)
+    // RFC 5465 NOTIFY (cmd_notify.cpp), lent by services_.notify_pool from
+    // NOTIFY SET until notifications end; nullptr: none.
+    NotifyState* notify_ = nullptr;
     // The store: this user's root, the selected mailbox and its view, and
     // an APPEND in progress.
     FixedString<port::kMaxPath> user_root_;
@@ -662,6 +688,7 @@ private:
     // (opening it, registering a keyword): the literal is neither taken nor
     // refused yet and append_begin() runs again (the Append job, on a timer).
     bool append_opening_ = false;
+    bool append_kw_txn_ = false;  // its new keywords' transaction is open (append_new_keywords)
     bool append_open_waiting_ = false;
     std::uint64_t append_open_since_ = 0;
     // [UID] REPLACE (RFC 8508): the selected mailbox's message the APPEND
@@ -687,7 +714,8 @@ private:
     SavedResult saved_result_;
     SavedResult dollar_;
     // RFC 5267 §4.3: updating search contexts (search_context.cpp).
-    SearchContext contexts_[kSearchContexts];
+    // Each lent by services_.context_pool while it is in use; nullptr: none.
+    SearchContext* contexts_[kSearchContexts] = {};
     std::uint64_t context_work_ = 0;  // header bytes read by this walk step
     FixedText<32> vanished_all_;      // "1:<max uid>" when the client gave no UIDs
     // A Sync job's tagged line, sent once every change is reported.
@@ -721,7 +749,6 @@ private:
         FetchCache::PendingPut put;
     };
     StructureJob structure_job_;
-    StructureWriter structure_;
     // The BODY[section] being looked up (find_section_step), over as many
     // turns of the loop as the message's structure needs.
     struct SectionJob {
@@ -731,7 +758,6 @@ private:
         std::uint64_t part_end = 0;  // found: the end of the part named
     };
     SectionJob section_job_;
-    SectionFinder section_finder_;
 
     // ---- MOVE, CONDSTORE FETCH/STORE, BINARY ----
     // (cmd_copy.cpp, cmd_store.cpp, cmd_fetch.cpp, cmd_binary.cpp)
@@ -794,10 +820,6 @@ private:
     void esearch_spill();
     void esearch_range(std::uint32_t lo, std::uint32_t hi, bool first);
     mime::TextMatcher matcher_;
-    mime::TextMatcher walk_matcher_;  // the BODY/TEXT key of text_walk_
-    mime::TextWalk text_walk_;
-    // FETCH PREVIEW (RFC 8970): the text gathered by text_walk_'s preview walk.
-    mime::PreviewText preview_;
 #ifdef TINYIMAPD_CHECK_FRAMING
     // Sanitizer and fuzz builds: every byte handed to the loop is checked
     // (core/imap/framing.h); a malformed response traps at once.

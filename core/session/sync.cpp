@@ -261,7 +261,7 @@ public:
     // `announced`: the keywords the client was told of (FLAGS); a change
     // that names a later one waits for the next round, which announces it.
     SyncWriter(OutBuffer& out, store::Mailbox& box, store::View& view, bool vanished, bool modseq,
-               std::size_t announced, bool rev2, SearchContext* contexts)
+               std::size_t announced, bool rev2, SearchContext* const* contexts)
         : out_(out),
           box_(box),
           view_(view),
@@ -362,7 +362,7 @@ private:
     std::uint64_t unknown_since_ = UINT64_MAX;
     std::uint32_t unknown_max_uid_ = 0;
     UidRanges gone_;
-    SearchContext* contexts_;
+    SearchContext* const* contexts_;
 };
 
 }  // namespace

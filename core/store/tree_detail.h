@@ -72,6 +72,15 @@ inline Status ignore_missing(Status s) {
     return s == Status::NotFound ? Status::Ok : s;
 }
 
+// m.use's contents: the special-use attributes (RFC 6154), one per line.
+struct SpecialUseText : FixedText<128> {
+    explicit SpecialUseText(std::uint8_t uses) {
+        for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
+            if ((uses & bit) != 0) put(mail::special_use_name(bit)).put('\n');
+        }
+    }
+};
+
 struct ChildProbe final : port::DirVisitor {
     bool found = false;
     bool entry(std::string_view name, port::FileType type) override {

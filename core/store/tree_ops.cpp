@@ -13,8 +13,8 @@ using namespace tree;
 namespace {
 
 // The phases of each operation (TreeOp::phase).
-enum CreatePhase : std::uint8_t { kCreateCheck, kCreateLevels, kCreateIndex, kCreateData,
-                                  kCreateRename, kCreateCommit, kCreateDone };
+enum CreatePhase : std::uint8_t { kCreateCheck, kCreateLevels, kCreateUse, kCreateIndex,
+                                  kCreateData, kCreateRename, kCreateCommit, kCreateDone };
 enum RemovePhase : std::uint8_t { kRemoveCommit, kRemoveFiles, kRemoveClear, kRemoveDone };
 enum RenamePhase : std::uint8_t { kRenameCheck, kRenameParents, kRenameMove, kRenameOldParent,
                                   kRenameDone };
@@ -59,8 +59,9 @@ Status create_places(const UserStore& user, const TreeOp& op, CreatePlaces* p) {
 
 }  // namespace
 
-Status UserStore::create(std::string_view name, std::uint64_t* mailbox_id) {
+Status UserStore::create(std::string_view name, std::uint64_t* mailbox_id, std::uint8_t use) {
     TreeOp op(TreeOp::Kind::Create, name);
+    op.use = use;
     const Status st = step(op);
     if (mailbox_id != nullptr) *mailbox_id = op.mailbox_id;
     return st;
@@ -154,7 +155,7 @@ Status UserStore::create_prepare(TreeOp& op) {
     Path dir;
     Status st = mailbox_dir(op.name, &dir);
     if (st != Status::Ok) return st;
-    op.phase = kCreateIndex;
+    op.phase = kCreateUse;
     if (exists(s.fs, dir.view(), port::FileType::Directory)) {
         return selectable(s.fs, dir.view()) ? Status::Exists : Status::Ok;  // top 0
     }
@@ -188,15 +189,42 @@ Status UserStore::create_prepare(TreeOp& op) {
     return Status::Ok;
 }
 
-// m.index, then m.data under a temporary name, each flushed; the rename to
-// m.data is what makes the directory a selectable mailbox (in tmp, or over
-// a \Noselect name the commit).
+// m.use (CREATE's USE), m.index, then m.data under a temporary name, each
+// flushed; the rename to m.data is what makes the directory a selectable
+// mailbox (in tmp, or over a \Noselect name the commit): the special use
+// is there from the moment the mailbox is.
 Status UserStore::create_files_steps(TreeOp& op, std::string_view inner) {
     Services& s = reg_.services();
     Status st = Status::Ok;
     Path p, q;
     constexpr std::uint32_t kNew = detail::kCreateNew | port::kOpenNoFollow;
+    if (op.phase == kCreateUse) {
+        op.phase = kCreateIndex;
+        if ((st = join(inner, kSpecialUseFile, &p)) != Status::Ok) return st;
+        // Over a \Noselect name, an m.use a crashed CREATE left must not
+        // become this mailbox's (the commit's directory sync makes it durable).
+        if (op.use == 0 && op.top == 0 &&
+            (st = ignore_missing(s.fs.unlink(p.view()))) != Status::Ok) {
+            return st;
+        }
+        if (op.use != 0) {
+            Result<port::File> f = s.fs.open(p.view(), port::kOpenWrite | port::kOpenCreate |
+                                                           port::kOpenTruncate |
+                                                           port::kOpenNoFollow);
+            if (!f.ok()) return f.status;
+            op.file = f.value;
+            const SpecialUseText text(op.use);
+            st = s.fs.pwrite(op.file, text.view().data(), text.size(), 0).status;
+            if (st == Status::Ok) st = barrier(op, op.file, {}, kCreateIndex);
+            if (st != Status::Ok) return st;
+        }
+    }
     if (op.phase == kCreateIndex) {
+        if (op.file != port::kNoFile) {  // m.use's
+            st = s.fs.close(op.file);
+            op.file = port::kNoFile;
+            if (st != Status::Ok) return st;
+        }
         Mailbox::encode_empty(s, reg_.new_uid_validity(), 1, 1, 0, op.empty,
                               op.empty + kStateSlotSize, &op.mailbox_id);
         if ((st = join(inner, kIndexFile, &p)) != Status::Ok) return st;
@@ -257,7 +285,7 @@ Status UserStore::create_steps(TreeOp& op) {
         const std::string_view level = ascii::head(p.inner.view(), op.at);
         const bool last = level.size() <= p.tmp.view().size();
         op.at = static_cast<std::uint32_t>(parent_of(level).size());
-        st = barrier(op, port::kNoFile, level, last ? kCreateIndex : kCreateLevels);
+        st = barrier(op, port::kNoFile, level, last ? kCreateUse : kCreateLevels);
         if (st != Status::Ok) return st;
     }
     const std::string_view inner = op.top == 0 ? p.dir.view() : p.inner.view();

@@ -258,7 +258,7 @@ Status UserStore::clear_tmp(std::string_view tmp) {
     return remove_tree(fs, tmp, 0);
 }
 
-Status UserStore::ensure(bool* created) {
+Status UserStore::ensure(bool* created, bool* inbox_missing) {
     port::Fs& fs = reg_.services().fs;
     Status st = fs.mkdir(root_);
     if (created != nullptr) *created = st == Status::Ok;
@@ -267,6 +267,10 @@ Status UserStore::ensure(bool* created) {
     Path inbox;
     if ((st = mailbox_dir(kInboxName, &inbox)) != Status::Ok) return st;
     if (selectable(fs, inbox.view())) return Status::Ok;
+    if (inbox_missing != nullptr) {
+        *inbox_missing = true;
+        return Status::Ok;
+    }
     st = create(kInboxName);
     return st == Status::Exists ? Status::Ok : st;
 }
@@ -475,6 +479,12 @@ std::uint8_t UserStore::special_use(std::string_view name) {
     }
     auto in = fs.open(file.view(), port::kOpenRead | port::kOpenNoFollow);
     if (!in.ok()) return 0;
+    // A \Noselect name has none: an m.use there is a CREATE's that a crash
+    // cut short before its m.data (tree_ops.cpp, kCreateUse).
+    if (!selectable(fs, dir.view())) {
+        (void)fs.close(in.value);
+        return 0;
+    }
     LineReader lr(fs, in.value);
     std::string_view line;
     std::uint8_t uses = 0;
@@ -495,10 +505,7 @@ Status UserStore::set_special_use(std::string_view name, std::uint8_t uses) {
         st = ignore_missing(fs.unlink(file.view()));
         return st == Status::Ok ? fs.sync_dir(dir.view()) : st;
     }
-    FixedText<128> text;
-    for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
-        if ((uses & bit) != 0) text.put(mail::special_use_name(bit)).put('\n');
-    }
+    const SpecialUseText text(uses);
     auto out = fs.open(next.view(), port::kOpenWrite | port::kOpenCreate | port::kOpenTruncate |
                                         port::kOpenNoFollow);
     if (!out.ok()) return out.status;

@@ -87,6 +87,7 @@ struct TreeOp {
     std::uint32_t at = 0;             // a position in a path: the level being made or synced
     std::uint32_t top = 0;            // CREATE: end of the first missing level (0: none)
     std::uint64_t mailbox_id = 0;     // CREATE's MAILBOXID (RFC 8474 §4.1)
+    std::uint8_t use = 0;             // CREATE's special use (RFC 6154 §3), set by the caller
     std::uint8_t empty[kStateSlotSize + kDataHeaderSize] = {};  // CREATE's two files
 };
 
@@ -96,8 +97,9 @@ public:
 
     // Creates the root directory and INBOX if missing (at login); *created
     // tells whether the root is new (a first login: time for the default
-    // mailboxes).
-    Status ensure(bool* created = nullptr);
+    // mailboxes). With `inbox_missing`, a missing INBOX is only reported
+    // there, for the caller to CREATE in steps.
+    Status ensure(bool* created = nullptr, bool* inbox_missing = nullptr);
     // Path of the mailbox's directory. Invalid/TooLong for bad names.
     Status mailbox_dir(std::string_view name, Path* out) const;
 
@@ -116,7 +118,9 @@ public:
     // directory becomes selectable; missing superiors are made \Noselect
     // (in the same atomic step as the mailbox). *mailbox_id (if given):
     // the new mailbox's MAILBOXID (RFC 8474 §4.1).
-    Status create(std::string_view name, std::uint64_t* mailbox_id = nullptr);
+    // `use`: RFC 6154 special-use bits, in m.use from the moment the mailbox is.
+    Status create(std::string_view name, std::uint64_t* mailbox_id = nullptr,
+                  std::uint8_t use = 0);
     // DELETE (§6.3.4): Permission for INBOX; NotEmpty for a \Noselect name
     // with children. Sessions that have it selected see their view deleted
     // (Mailbox::retire; RFC 2180 §3.3).

@@ -162,6 +162,14 @@ inline const std::string kCaps =
     "CONTEXT=SEARCH SAVEDATE PREVIEW REPLACE "
     "UTF8=ACCEPT NOTIFY OBJECTID ACL RIGHTS=texk "
     "APPENDLIMIT=67108864";
+// LOGIN's and AUTHENTICATE's OK (RFC 3501 §7.1): the capabilities as its
+// response code while they fit the session's limit on codes, else as an
+// untagged CAPABILITY before a plain OK (Session::authenticate).
+inline std::string logged_in(const std::string& tag) {
+    const std::string code = "CAPABILITY " + kCaps;
+    if (code.size() <= session::kMaxResponseCode) return tag + " OK [" + code + "] Logged in\r\n";
+    return "* " + code + "\r\n" + tag + " OK Logged in\r\n";
+}
 inline const std::string kGreeting =
     "* OK [CAPABILITY " + kCaps + " AUTH=PLAIN] tinyimapd ready\r\n";
 

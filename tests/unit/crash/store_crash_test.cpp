@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/mail/flags.h"
+#include "core/mail/mailbox_name.h"
 #include "core/store/registry.h"
 #include "core/store/staged_append.h"
 #include "core/store/user_store.h"
@@ -938,8 +939,12 @@ struct Tree {
     std::vector<std::pair<std::string, int>> names;
     std::map<std::string, Box> boxes;
     std::vector<std::string> subs;
+    std::map<std::string, int> uses;  // RFC 6154 special use, by name
     bool same(const Tree& o) const {
-        if (names != o.names || subs != o.subs || boxes.size() != o.boxes.size()) return false;
+        if (names != o.names || subs != o.subs || uses != o.uses ||
+            boxes.size() != o.boxes.size()) {
+            return false;
+        }
         for (const auto& [n, b] : boxes) {
             auto it = o.boxes.find(n);
             if (it == o.boxes.end() || !b.same_content(it->second)) return false;
@@ -951,6 +956,8 @@ struct Tree {
         for (const auto& [n, a] : names) out += n + "(" + std::to_string(a) + ") ";
         out += "| subs:";
         for (const auto& n : subs) out += " " + n;
+        out += " | uses:";
+        for (const auto& [n, u] : uses) out += " " + n + "=" + std::to_string(u);
         out += "\n";
         for (const auto& [n, b] : boxes) out += describe_box(n, b);
         return out;
@@ -977,6 +984,7 @@ Tree read_tree(Env& env) {
     REQUIRE(user.list("", "*", all) == Status::Ok);
     t.names = all.got;
     for (const auto& [name, attrs] : all.got) {
+        if (const int use = user.special_use(name)) t.uses[name] = use;
         if (attrs & kNoselect) continue;
         Path dir;
         REQUIRE(user.mailbox_dir(name, &dir) == Status::Ok);
@@ -1162,6 +1170,28 @@ TEST_CASE("store crash matrix, async flushes: CREATE in steps", "[store][crash][
                      [](Env&, UserStore& u) { REQUIRE(u.create("p/q") == Status::Ok); },
                      [](Env& env, UserStore& u) {
                          return run_async(env, u, TreeOp(TreeOp::Kind::Create, "p"));
+                     }});
+}
+
+TEST_CASE("store crash matrix: CREATE with USE, in place and in steps (RFC 6154 §3)",
+          "[store][crash][flush]") {
+    auto with_use = [](const char* name, std::uint8_t use) {
+        TreeOp op(TreeOp::Kind::Create, name);
+        op.use = use;
+        return op;
+    };
+    run_tree_matrix({"create-use",
+                     [](Env&, UserStore& u) { REQUIRE(u.create("a") == Status::Ok); },
+                     [](Env&, UserStore& u) { return u.create("a/b/c", nullptr, mail::kUseSent); }});
+    run_tree_matrix({"create-use async",
+                     [](Env&, UserStore& u) { REQUIRE(u.create("a") == Status::Ok); },
+                     [&](Env& env, UserStore& u) {
+                         return run_async(env, u, with_use("a/b/c", mail::kUseJunk));
+                     }});
+    run_tree_matrix({"create-use-noselect async",
+                     [](Env&, UserStore& u) { REQUIRE(u.create("p/q") == Status::Ok); },
+                     [&](Env& env, UserStore& u) {
+                         return run_async(env, u, with_use("p", mail::kUseArchive));
                      }});
 }
 
@@ -1404,4 +1434,22 @@ TEST_CASE("store: a move left by a failed commit is finished by the next lock of
     const Box got = snapshot(env, {std::string(kBox)})[std::string(kBox)];
     CHECK(got.same_content(want));
     CHECK(got.highest_modseq == want.highest_modseq);
+}
+
+TEST_CASE(
+    "RFC 6154 §3: an m.use a crashed CREATE left in a \\Noselect name is no special use, "
+    "now or after a CREATE without USE",
+    "[store][crash]") {
+    Env env(1ull << 40);
+    env.fs.make_dirs("/mail");
+    UserStore user(*env.reg, kRoot);
+    REQUIRE(user.ensure() == Status::Ok);
+    REQUIRE(user.create("p/q") == Status::Ok);
+    Path dir;
+    REQUIRE(user.mailbox_dir("p", &dir) == Status::Ok);
+    env.fs.write_file(std::string(dir.view()) + "/m.use", "\\Sent\n");
+    CHECK(user.special_use("p") == 0);
+    REQUIRE(user.create("p") == Status::Ok);
+    CHECK(user.special_use("p") == 0);
+    CHECK_FALSE(env.fs.exists(std::string(dir.view()) + "/m.use"));
 }

@@ -351,6 +351,45 @@ TEST_CASE(
     CHECK(w.fs.loop_syncs() == 0);
 }
 
+TEST_CASE(
+    "Issue 13: an APPEND's new keywords are registered by a group commit on the I/O threads "
+    "while another client is answered (RFC 3501 §6.3.11, §2.3.2)",
+    "[server][flush][group]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    REQUIRE(create_ok(w.say(a, "c CREATE Other\r\n"), "c"));
+    REQUIRE(w.say(b, "s SELECT INBOX\r\n").find("s OK") != std::string::npos);
+    slow_disk(w, 3);
+    w.fs.reset_counters();
+    // Into the mailbox b has selected, then into one nobody has, then a
+    // MULTIAPPEND whose second message brings another new name.
+    w.net.client_send(a, "p APPEND INBOX ($Work \\Seen) {1+}\r\nx\r\n");
+    tick(w);
+    CHECK(w.say(b, "n NOOP\r\n").find("n OK NOOP completed") != std::string::npos);
+    std::string got;
+    for (int turn = 0; turn < 300 && !tagged(got, "p"); ++turn) {
+        tick(w);
+        got += w.net.client_receive(a);
+    }
+    CHECK(got.find("p OK [APPENDUID ") != std::string::npos);
+    CHECK(until_tagged(w, a, "q APPEND Other ($Later) {1+}\r\ny\r\n", "q").find("q OK") !=
+          std::string::npos);
+    CHECK(until_tagged(w, a,
+                       "r APPEND Other ($Later) {1+}\r\nz ($Later $Home) {1+}\r\nw\r\n",
+                       "r")
+              .find("r OK") != std::string::npos);
+    CHECK(w.fs.loop_syncs() == 0);
+    CHECK(until_tagged(w, b, "n NOOP\r\n", "n").find("* 1 EXISTS") != std::string::npos);
+    const std::string inbox = until_tagged(w, b, "f FETCH 1 FLAGS\r\n", "f");
+    CHECK(inbox.find("* 1 FETCH (FLAGS (\\Seen \\Recent $Work))") != std::string::npos);
+    REQUIRE(w.say(a, "e EXAMINE Other\r\n").find("e OK") != std::string::npos);
+    const std::string other = until_tagged(w, a, "g FETCH 1:* FLAGS\r\n", "g");
+    CHECK(other.find("* 1 FETCH (FLAGS (\\Recent $Later))") != std::string::npos);
+    CHECK(other.find("* 2 FETCH (FLAGS (\\Recent $Later))") != std::string::npos);
+    CHECK(other.find("* 3 FETCH (FLAGS (\\Recent $Later $Home))") != std::string::npos);
+}
+
 // A group's changes share one redo record (56 messages): a STORE that does
 // not fit gives its changes back and is done once the group has committed,
 // alone (the intent's way); both are acknowledged, nothing is lost.

@@ -20,7 +20,7 @@ TEST_CASE("RFC 3501 §7.1.1, §6.1: greeting, CAPABILITY, NOOP, LOGIN, LOGOUT by
                                                "completed\r\n");
     CHECK(w.say(c, "a2 NOOP\r\n") == "a2 OK NOOP completed\r\n");
     CHECK(w.say(c, "a3 LOGIN alice wonderland\r\n") ==
-          "a3 OK [CAPABILITY " + kCaps + "] Logged in\r\n");
+          logged_in("a3"));
     CHECK(w.say(c, "a4 LOGIN alice wonderland\r\n") ==
           "a4 BAD LOGIN is not valid in the authenticated state\r\n");
     CHECK(w.say(c, "a5 LOGOUT\r\n") == "* BYE tinyimapd logging out\r\na5 OK LOGOUT completed\r\n");
@@ -51,7 +51,7 @@ TEST_CASE("RFC 3501 §6.2.3: LOGIN syntax is two astrings", "[server]") {
     CHECK(w.say(c, "a LOGIN alice (x)\r\n") == "a BAD Syntax: LOGIN userid password\r\n");
     CHECK(w.say(c, "a LOGIN al*ce x\r\n") == "a BAD Syntax: LOGIN userid password\r\n");
     CHECK(w.say(c, "a LOGIN \"alice\" {10}\r\n") == "+ Ready for literal data\r\n");
-    CHECK(w.say(c, "wonderland\r\n") == "a OK [CAPABILITY " + kCaps + "] Logged in\r\n");
+    CHECK(w.say(c, "wonderland\r\n") == logged_in("a"));
 }
 
 TEST_CASE("Failed LOGIN: NO after the delay, other clients served meanwhile", "[server]") {
@@ -144,8 +144,7 @@ TEST_CASE("Short reads and writes of one byte give the same conversation", "[ser
     w.net.client_send(c, "a1 LOGIN {5+}\r\nalice \"wonderland\"\r\na2 LOGOUT\r\n");
     w.run(400);
     CHECK(w.net.client_receive(c) ==
-          "a1 OK [CAPABILITY " + kCaps +
-              "] Logged in\r\n"
+          logged_in("a1") +
               "* BYE tinyimapd logging out\r\na2 OK LOGOUT completed\r\n");
 }
 
@@ -242,12 +241,12 @@ TEST_CASE("Reloading the passwd file (SIGHUP) swaps users; a bad file keeps the 
     REQUIRE(w.server->load_passwd() == Status::Ok);
     port::Handle c = w.connect();
     w.net.client_receive(c);
-    CHECK(w.say(c, "a LOGIN bob builder\r\n") == "a OK [CAPABILITY " + kCaps + "] Logged in\r\n");
+    CHECK(w.say(c, "a LOGIN bob builder\r\n") == logged_in("a"));
     w.fs.write_file("passwd", "carol {PLAIN}no colon\n");
     CHECK(w.server->load_passwd() == Status::Invalid);
     port::Handle d = w.connect();
     w.net.client_receive(d);
-    CHECK(w.say(d, "a LOGIN bob builder\r\n") == "a OK [CAPABILITY " + kCaps + "] Logged in\r\n");
+    CHECK(w.say(d, "a LOGIN bob builder\r\n") == logged_in("a"));
 }
 
 TEST_CASE("The block memory_needed() names is exactly enough: one byte less serves no one",
@@ -385,7 +384,7 @@ TEST_CASE("RFC 3501 §6.2.1, RFC 2595 §3.1: STARTTLS; pipelined plaintext is di
                                               "completed\r\n");
     CHECK(w.say(c, "c STARTTLS\r\n") == "c BAD TLS is already active\r\n");
     CHECK(w.say(c, "d LOGIN alice wonderland\r\n") ==
-          "d OK [CAPABILITY " + kCaps + "] Logged in\r\n");
+          logged_in("d"));
     CHECK(!w.log.contains("user=alice address=192.0.2.1 x"));
     w.say(c, "e LOGOUT\r\n");
     CHECK(w.tls.a_.finishes == 1);
@@ -453,11 +452,11 @@ TEST_CASE("RFC 3501 §6.2.2, RFC 4616, RFC 4959: AUTHENTICATE PLAIN", "[server]"
     const std::string ok = "AGFsaWNlAHdvbmRlcmxhbmQ=";
     SECTION("with an initial response (SASL-IR)") {
         CHECK(w.say(c, "a AUTHENTICATE PLAIN " + ok + "\r\n") ==
-              "a OK [CAPABILITY " + kCaps + "] Logged in\r\n");
+              logged_in("a"));
     }
     SECTION("after a continuation request") {
         CHECK(w.say(c, "a AUTHENTICATE plain\r\n") == "+ \r\n");
-        CHECK(w.say(c, ok + "\r\n") == "a OK [CAPABILITY " + kCaps + "] Logged in\r\n");
+        CHECK(w.say(c, ok + "\r\n") == logged_in("a"));
     }
     SECTION("cancelled with *") {
         CHECK(w.say(c, "a AUTHENTICATE PLAIN\r\n") == "+ \r\n");

@@ -20,6 +20,14 @@ bool tagged(const std::string& all, const std::string& tag) {
     return all.rfind(tag + " ", 0) == 0 || all.find("\n" + tag + " ") != std::string::npos;
 }
 
+// From here on, every flush goes to the (simulated) I/O threads and takes
+// `ms` turns of the loop; the counters start at 0.
+void slow_flushes(World& w, int ms) {
+    w.fs.set_async_flush(true);
+    w.fs.set_flush_delay(ms);
+    w.fs.reset_counters();
+}
+
 void tick(World& w) {
     w.clock.advance(1);
     w.run(1);
@@ -56,9 +64,7 @@ TEST_CASE(
     World w;
     port::Handle a = login(w);
     port::Handle b = login(w);
-    w.fs.set_async_flush(true);
-    w.fs.set_flush_delay(3);
-    w.fs.reset_counters();
+    slow_flushes(w, 3);
     int turns = 0;
     std::string got = while_b_is_served(w, a, b, "c", "CREATE Work/Projects", &turns);
     CHECK(create_ok(got, "c"));
@@ -87,22 +93,32 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "Issue 13: a DELETE of a parent and a CREATE over a \\Noselect name flush on the I/O threads "
-    "(RFC 3501 §6.3.3, §6.3.4)",
+    "Issue 13: a DELETE of a parent, a CREATE over a \\Noselect name and CREATE with USE flush "
+    "on the I/O threads (RFC 3501 §6.3.3, §6.3.4, RFC 6154 §3)",
     "[server][flush][tree]") {
     World w;
     port::Handle a = login(w);
     port::Handle b = login(w);
     REQUIRE(create_ok(w.say(a, "c CREATE Top/Child\r\n"), "c"));
-    w.fs.set_async_flush(true);
-    w.fs.set_flush_delay(2);
-    w.fs.reset_counters();
+    REQUIRE(create_ok(w.say(a, "c CREATE Old/Child\r\n"), "c"));
+    slow_flushes(w, 2);
     int turns = 0;
     std::string got = while_b_is_served(w, a, b, "t", "CREATE Top", &turns);
     CHECK(create_ok(got, "t"));
     got = while_b_is_served(w, a, b, "d", "DELETE Top", &turns);
     CHECK(got == "d OK DELETE completed\r\n");
+    // The special use is written with the mailbox: in a new branch (built
+    // in c.tmp), then over a \Noselect name.
+    got = while_b_is_served(w, a, b, "u", "CREATE Mail/Sent2 (USE (\\Sent))", &turns);
+    CHECK(create_ok(got, "u"));
+    CHECK(turns >= 10);  // m.use is flushed before m.index, m.data and the commit
+    got = while_b_is_served(w, a, b, "v", "CREATE Old (USE (\\Archive \\Junk))", &turns);
+    CHECK(create_ok(got, "v"));
     CHECK(w.fs.loop_syncs() == 0);
+    CHECK(w.say(b, "s LIST (SPECIAL-USE) \"\" *\r\n") ==
+          "* LIST (\\HasNoChildren \\Sent) \"/\" Mail/Sent2\r\n"
+          "* LIST (\\HasChildren \\Archive \\Junk) \"/\" Old\r\n"
+          "s OK LIST completed\r\n");
     CHECK(w.say(b, "l LIST \"\" Top*\r\n") ==
           "* LIST (\\Noselect \\HasChildren) \"/\" Top\r\n"
           "* LIST (\\HasNoChildren) \"/\" Top/Child\r\n"
@@ -151,4 +167,33 @@ TEST_CASE(
     CHECK(got_b.find("s OK [READ-WRITE] SELECT completed") != std::string::npos);
     CHECK(got_c.find("p OK [APPENDUID ") != std::string::npos);
     CHECK(w.fs.loop_syncs() == 0);
+}
+
+TEST_CASE(
+    "Issue 13: a first login's default mailboxes are made on the I/O threads before LOGIN's "
+    "OK, while another client is answered (RFC 6154 §2, RFC 3501 §6.2.3)",
+    "[server][flush][tree]") {
+    World w(4, true, true);
+    w.fs.write_file("passwd",
+                    "alice:{PLAIN}wonderland:1000:1000::/home/alice::\n"
+                    "bob:{PLAIN}builder:1001:1001::/home/bob::\n");
+    REQUIRE(w.server->load_passwd() == Status::Ok);
+    port::Handle a = login(w);  // alice's defaults made, in place
+    port::Handle b = w.connect();
+    w.net.client_receive(b);
+    slow_flushes(w, 2);
+    int turns = 0;
+    const std::string got = while_b_is_served(w, b, a, "l", "LOGIN bob builder", &turns);
+    CHECK(got == logged_in("l"));
+    CHECK(turns >= 30);  // six mailboxes (INBOX first) of several flushes each
+    // The user's directory's own entry: one sync of its parent, in place.
+    CHECK(w.fs.loop_syncs() == 1);
+    const std::string all = w.say(b, "s LIST \"\" *\r\n");
+    for (const char* line :
+         {"(\\HasNoChildren) \"/\" INBOX", "(\\HasNoChildren \\Sent) \"/\" Sent",
+          "(\\HasNoChildren \\Drafts) \"/\" Drafts", "(\\HasNoChildren \\Trash) \"/\" Trash",
+          "(\\HasNoChildren \\Junk) \"/\" Junk", "(\\HasNoChildren \\Archive) \"/\" Archive"}) {
+        CHECK(all.find(std::string("* LIST ") + line + "\r\n") != std::string::npos);
+    }
+    CHECK(w.say(b, "i SELECT INBOX\r\n").find("i OK [READ-WRITE]") != std::string::npos);
 }
