@@ -297,6 +297,8 @@ const Session::HandlerRow Session::kHandlers[kCommandCount] = {
     {CommandId::Compress, [](Session& s, const ParsedCommand& c) { s.cmd_compress(c); }},
     {CommandId::Notify, [](Session& s, const ParsedCommand& c) { s.cmd_notify(c); }},
     {CommandId::CancelUpdate, [](Session& s, const ParsedCommand& c) { s.cmd_cancelupdate(c); }},
+    {CommandId::GetMetadata, [](Session& s, const ParsedCommand& c) { s.cmd_getmetadata(c); }},
+    {CommandId::SetMetadata, [](Session& s, const ParsedCommand& c) { s.cmd_setmetadata(c); }},
 };
 
 // The command's state rules (RFC 3501 §3) and syntax (§9) are checked before
