@@ -77,6 +77,21 @@ struct Totals {
     std::uint64_t entries = 0, bytes = 0;
 };
 
+Status value_crc_ok(port::Fs& fs, port::File f, const MetaRecord& rec) {
+    char chunk[256];
+    std::uint32_t crc = head_crc(rec);
+    for (std::uint32_t done = 0; done < rec.value_size;) {
+        const std::uint32_t n = rec.value_size - done < sizeof chunk
+                                    ? rec.value_size - done
+                                    : static_cast<std::uint32_t>(sizeof chunk);
+        const Status st = read_exact(fs, f, chunk, n, rec.value_offset + done);
+        if (st != Status::Ok) return st;
+        crc = crc32c(chunk, n, crc);
+        done += n;
+    }
+    return crc == rec.crc ? Status::Ok : Status::Invalid;
+}
+
 // Walks the old file: its totals, and those of the records that stay
 // (copied to `out` from *at on when `out` is given).
 struct Copy {
@@ -94,6 +109,7 @@ Status walk_kept(port::Fs& fs, port::File in, const MetaChange* changes, std::si
         const std::uint64_t begin = reader.position();
         st = reader.next(&rec);
         if (st != Status::Ok) break;
+        if ((st = value_crc_ok(fs, in, rec)) != Status::Ok) break;
         ++old_totals->entries;
         old_totals->bytes += rec.value_size;
         if (changed(rec.owner, rec.name, changes, count)) continue;
@@ -255,19 +271,9 @@ Status meta_check(port::Fs& fs, std::string_view path, std::size_t* records) {
     MetaReader reader(fs, in.value);
     Status st = reader.start();
     MetaRecord rec;
-    char chunk[512];
     while (st == Status::Ok && (st = reader.next(&rec)) == Status::Ok) {
         ++*records;
-        std::uint32_t crc = head_crc(rec);
-        for (std::uint32_t done = 0; done < rec.value_size && st == Status::Ok;) {
-            const std::uint32_t n = rec.value_size - done < sizeof chunk
-                                        ? rec.value_size - done
-                                        : static_cast<std::uint32_t>(sizeof chunk);
-            st = read_exact(fs, in.value, chunk, n, rec.value_offset + done);
-            crc = crc32c(chunk, n, crc);
-            done += n;
-        }
-        if (st == Status::Ok && crc != rec.crc) st = Status::Invalid;
+        st = value_crc_ok(fs, in.value, rec);
     }
     (void)fs.close(in.value);
     return st == Status::Eof ? Status::Ok : st;
