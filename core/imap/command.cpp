@@ -773,12 +773,20 @@ SyntaxResult read_metadata_mailbox(ArgReader& r, std::string_view* out) {
     return read_mailbox(r, out);
 }
 
-// "GETMETADATA" [SP getmetadata-options] SP mailbox SP entries.
+// "GETMETADATA" [SP getmetadata-options] SP mailbox SP entries. The
+// examples of RFC 5464 §4.2.1 and §4.2.2 put the options after the mailbox
+// (as Cyrus accepts): a list there followed by entries is read as options.
 SyntaxResult parse_getmetadata(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
     const char* why = "";
+    ArgType t;
+    const bool options_first = r.peek_type(&t) && t == ArgType::List;
     if (!parse_getmetadata_options(r, &out->metadata, &why)) return bad(why);
     const SyntaxResult s = read_metadata_mailbox(r, &out->mailbox);
     if (s.verdict != SyntaxVerdict::Ok) return s;
+    if (!options_first && r.remaining() == 2 && r.peek_type(&t) && t == ArgType::List &&
+        !parse_getmetadata_options(r, &out->metadata, &why)) {
+        return bad(why);
+    }
     if (!parse_metadata_entries(r, &out->metadata, &why)) return bad(why);
     return no_more(r);
 }
