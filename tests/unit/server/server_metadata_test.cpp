@@ -259,3 +259,57 @@ TEST_CASE("RFC 5464 §4.1: entries follow RENAME, go with DELETE and survive a r
     REQUIRE(create_ok(w.say(c, "c CREATE Play\r\n"), "c"));
     CHECK(w.say(c, "a GETMETADATA Play /shared/comment\r\n") == "a OK GETMETADATA completed\r\n");
 }
+
+TEST_CASE("RFC 5464 §4.4.1: an answer larger than the output buffer goes out line by line",
+          "[server][metadata]") {
+    World w(4, true, false, [](Config& cfg) { cfg.metadata_max_size = 4096; });
+    port::Handle c = login(w);
+    std::string expect;
+    for (int i = 0; i < 6; ++i) {
+        const std::string v(4000, static_cast<char>('a' + i));
+        const std::string name = "/shared/e" + std::to_string(i);
+        ok(w, c, "SETMETADATA INBOX (" + name + " \"" + v + "\")", "s" + std::to_string(i));
+        expect += "* METADATA INBOX (" + name + " \"" + v + "\")\r\n";
+    }
+    // 24 KB of answers through an 8 KiB output buffer: the job waits for
+    // room and goes on from the record it stopped at.
+    std::string got = w.say(c, "g GETMETADATA INBOX (DEPTH 1) /shared\r\n");
+    for (int i = 0; i < 200 && got.find("g OK") == std::string::npos; ++i) got += w.say(c, "");
+    CHECK(got == expect + "g OK GETMETADATA completed\r\n");
+}
+
+TEST_CASE("RFC 5464 §4.3: a server SETMETADATA over the limit changes neither file",
+          "[server][metadata]") {
+    World w(4, true, false, [](Config& cfg) { cfg.metadata_max_entries = 10; });
+    port::Handle c = login(w);
+    std::string cmd = "SETMETADATA \"\" (";
+    for (int i = 0; i < 10; ++i) cmd += "/shared/e" + std::to_string(i) + " \"v\" ";
+    cmd.back() = ')';
+    ok(w, c, cmd, "s");
+    const std::string shared = w.fs.read_file("mail/server.meta");
+    CHECK(w.say(c, "b SETMETADATA \"\" (/private/comment \"mine\" /shared/new \"x\")\r\n") ==
+          "b NO [METADATA TOOMANY] Too many annotations\r\n");
+    CHECK_FALSE(w.fs.exists("mail/alice/user.meta"));
+    CHECK(w.fs.read_file("mail/server.meta") == shared);
+    // The private file has a limit of its own.
+    ok(w, c, "SETMETADATA \"\" (/private/comment \"mine\")", "p");
+    CHECK(w.say(c, "a GETMETADATA \"\" (/private/comment /shared/e9)\r\n") ==
+          "* METADATA \"\" (/private/comment \"mine\")\r\n"
+          "* METADATA \"\" (/shared/e9 \"v\")\r\n"
+          "a OK GETMETADATA completed\r\n");
+}
+
+TEST_CASE("RFC 5464 §4.2, §4.3: a corrupt metadata file is NO and is not rewritten",
+          "[server][metadata]") {
+    World w;
+    port::Handle c = login(w);
+    ok(w, c, "SETMETADATA INBOX (/shared/a \"1\" /shared/b \"2\")", "s");
+    const std::string path = "mail/alice/^i^n^b^o^x/m.meta";
+    std::string b = w.fs.read_file(path);
+    b[b.size() - 1] ^= 1;  // the last value's CRC no longer matches
+    w.fs.write_file(path, b);
+    const std::string r = w.say(c, "a GETMETADATA INBOX (/shared/a /shared/b)\r\n");
+    CHECK(r.find("a NO ") != std::string::npos);
+    CHECK(w.say(c, "b SETMETADATA INBOX (/shared/c \"3\")\r\n").rfind("b NO ", 0) == 0);
+    CHECK(w.fs.read_file(path) == b);
+}
