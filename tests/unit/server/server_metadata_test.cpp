@@ -313,3 +313,14 @@ TEST_CASE("RFC 5464 §4.2, §4.3: a corrupt metadata file is NO and is not rewri
     CHECK(w.say(c, "b SETMETADATA INBOX (/shared/c \"3\")\r\n").rfind("b NO ", 0) == 0);
     CHECK(w.fs.read_file(path) == b);
 }
+
+TEST_CASE("RFC 5464 §4.1, §4.4.2: ENABLE METADATA is not enabled, so no unsolicited METADATA",
+          "[server][metadata]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    CHECK(w.say(a, "e ENABLE METADATA METADATA-SERVER\r\n") ==
+          "* ENABLED\r\ne OK ENABLE completed\r\n");
+    ok(w, b, "SETMETADATA \"\" (/shared/comment \"changed\")", "s");
+    CHECK(w.say(a, "n NOOP\r\n") == "n OK NOOP completed\r\n");
+}
