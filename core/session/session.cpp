@@ -208,6 +208,15 @@ void Session::on_literal() {
         append_begin();
         return;
     }
+    if (info != nullptr && info->id == CommandId::SetMetadata &&
+        parser_.literal_size() > config_.metadata.max_size) {
+        // RFC 5464 §4.3: a value over the limit, refused before it is sent.
+        parser_.refuse_literal();
+        FixedText<48> code;
+        code.put("METADATA MAXSIZE ").put_uint(config_.metadata.max_size);
+        tagged("NO", code.view(), "Value too large");
+        return;
+    }
     if (parser_.accept_literal()) {
         if (parser_.literal_sync()) out_.append("+ Ready for literal data\r\n");
         return;

@@ -185,6 +185,10 @@ TEST_CASE("RFC 5464 §4.3: MAXSIZE and TOOMANY, and a NO changes nothing",
     CHECK(w.say(c, "a SETMETADATA INBOX (/shared/comment \"ok\" /private/comment {1025+}\r\n" + big +
                        ")\r\n") == "a NO [METADATA MAXSIZE 1024] Value too large\r\n");
     CHECK(w.say(c, "a GETMETADATA INBOX /shared/comment\r\n") == "a OK GETMETADATA completed\r\n");
+    // A synchronizing literal over the limit is refused before it is sent.
+    CHECK(w.say(c, "b SETMETADATA INBOX (/private/comment {5000}\r\n") ==
+          "b NO [METADATA MAXSIZE 1024] Value too large\r\n");
+    CHECK(w.say(c, "n NOOP\r\n") == "n OK NOOP completed\r\n");
     std::string cmd = "SETMETADATA INBOX (";
     for (int i = 0; i < 10; ++i) cmd += "/shared/e" + std::to_string(i) + " \"v\" ";
     cmd.back() = ')';
