@@ -37,6 +37,9 @@ constexpr std::size_t kMetaLine = 96 + kWireName + mail::kMaxEntryName + mail::k
 // (core/server/config.h kMinOutputBuffer) with the reserve behind it.
 static_assert(kMetaLine + kResponseReserve <= 8192);
 
+// A metadata file that does not read back (store::MetaReader: Invalid).
+constexpr std::string_view kCorruptText = "The annotations are damaged (see tinyimapd check)";
+
 bool wanted(const imap::MetadataSpec& spec, std::string_view name) {
     ArgReader items = spec.items;
     for (std::size_t i = 0; i < spec.count; ++i) {
@@ -167,6 +170,10 @@ void Session::run_metadata_job() {
     const bool too_long = job.too_long;
     const std::uint64_t longest = job.longest;
     job_.end();
+    if (st == Status::Invalid) {
+        tagged("NO", "CORRUPTION", kCorruptText);  // RFC 5530 §3
+        return;
+    }
     if (st != Status::Ok) {
         answer_store(st, "");
         return;
@@ -311,6 +318,10 @@ void Session::cmd_setmetadata(const ParsedCommand& cmd) {
     }
     if (st == Status::Exhausted) {
         tagged("NO", "METADATA TOOMANY", "Too many annotations");  // RFC 5464 §4.3
+        return;
+    }
+    if (st == Status::Invalid) {
+        tagged("NO", "CORRUPTION", kCorruptText);  // RFC 5530 §3
         return;
     }
     answer_store(st, "SETMETADATA completed");
