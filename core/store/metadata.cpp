@@ -192,9 +192,15 @@ Status MetaReader::value(const MetaRecord& r, char* out) {
 Status meta_fits(port::Fs& fs, std::string_view path, const MetaChange* changes,
                  std::size_t count, const MetaLimits& limits) {
     for (std::size_t i = 0; i < count; ++i) {
-        if (changes[i].owner.size() > kMaxMetaOwner || changes[i].name.size() > mail::kMaxEntryName ||
-            changes[i].value.size() > kMaxMetaValue) {
-            return Status::TooLong;
+        const MetaChange& c = changes[i];
+        if (c.owner.size() > kMaxMetaOwner || c.value.size() > kMaxMetaValue) return Status::TooLong;
+        // What the reader would refuse is never written (the session checked
+        // the names already: Error, a bug, if one gets here).
+        const char* why = "";
+        mail::EntryScope scope;
+        if (!mail::is_valid_entry_name(c.name, true, &why, &scope) ||
+            (scope == mail::EntryScope::Shared) != c.owner.empty()) {
+            return Status::Error;
         }
     }
     Totals before, now;

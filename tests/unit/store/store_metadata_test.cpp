@@ -95,6 +95,11 @@ TEST_CASE("RFC 5464 §4.3: entries set, replaced and removed; names kept in lowe
     CHECK_FALSE(e.fs.exists("box/m.meta.new"));
     // Removing what is not there is not an error.
     CHECK(e.update({remove("", "/shared/comment")}) == Status::Ok);
+    // What a reader would refuse is never written.
+    CHECK(e.update({set("", "/private/comment", "no owner")}) == Status::Error);
+    CHECK(e.update({set("alice", "/shared/comment", "an owner")}) == Status::Error);
+    CHECK(e.update({set("", "", "x")}) == Status::Error);
+    CHECK_FALSE(e.fs.exists("box/m.meta"));
 }
 
 TEST_CASE("docs/STORAGE.md Metadata: the file's bytes", "[store][metadata]") {
