@@ -6,7 +6,7 @@
 // IDLE, 2342 NAMESPACE, 2971 ID, 3502 MULTIAPPEND, 3691 UNSELECT, 4315
 // UIDPLUS, 4466, 4731 ESEARCH, 4959 SASL-IR, 5161 ENABLE, 5258
 // LIST-EXTENDED, 5819 LIST-STATUS, 6154 SPECIAL-USE, 6851 MOVE, 7162
-// CONDSTORE/QRESYNC, 8438 STATUS=SIZE, 9208 QUOTA), filling a ParsedCommand
+// CONDSTORE/QRESYNC, 8438 STATUS=SIZE, 9208 QUOTA, 5464 METADATA), filling a ParsedCommand
 // with typed views. A command whose syntax is wrong never reaches a handler:
 // the caller answers BAD with the reason given here.
 //
