@@ -20,8 +20,8 @@ namespace tinyimapd::imap {
 inline constexpr std::size_t kMaxMetadataItems = 32;
 
 struct MetadataSpec {
-    ArgReader items;         // GET: the entries; SET: the entry-value pairs
-    std::size_t count = 0;   // entries, or pairs
+    ArgReader items;                     // GET: the entries; SET: the entry-value pairs
+    std::size_t count = 0;               // entries, or pairs
     std::uint32_t maxsize = UINT32_MAX;  // MAXSIZE (§4.2.1); UINT32_MAX: none
     bool has_maxsize = false;
     std::uint8_t depth = 0;  // DEPTH (§4.2.2): 0, 1 or mail::kDepthInfinity

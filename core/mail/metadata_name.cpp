@@ -18,8 +18,7 @@ std::size_t components(std::string_view name) {
 
 }  // namespace
 
-bool is_valid_entry_name(std::string_view name, bool for_set, const char** why,
-                         EntryScope* scope) {
+bool is_valid_entry_name(std::string_view name, bool for_set, const char** why, EntryScope* scope) {
     if (name.size() > kMaxEntryName) {
         *why = "Entry name too long";
         return false;

@@ -134,9 +134,8 @@ void Session::cmd_getmetadata(const ParsedCommand& cmd) {
 
 void Session::run_metadata_job() {
     MetadataJob& job = job_.get<MetadataJob>();
-    const std::uint32_t limit = job.spec.maxsize < mail::kMaxMetadataValue
-                                    ? job.spec.maxsize
-                                    : mail::kMaxMetadataValue;
+    const std::uint32_t limit =
+        job.spec.maxsize < mail::kMaxMetadataValue ? job.spec.maxsize : mail::kMaxMetadataValue;
     Status st = Status::Ok;
     while (st == Status::Ok && job.source != kSourcesDone) {
         if (job.source == kComputed) {
@@ -237,8 +236,8 @@ struct MetaBatch {
     std::size_t count = 0;
 };
 
-Status write_batch(port::Fs& fs, std::string_view dir, std::string_view file,
-                   std::string_view tmp, const MetaBatch& b, const store::MetaLimits& limits) {
+Status write_batch(port::Fs& fs, std::string_view dir, std::string_view file, std::string_view tmp,
+                   const MetaBatch& b, const store::MetaLimits& limits) {
     if (b.count == 0) return Status::Ok;
     char buf[1024];
     return store::meta_update(fs, dir, file, tmp, b.changes, b.count, limits, buf, sizeof buf);
@@ -313,8 +312,8 @@ void Session::cmd_setmetadata(const ParsedCommand& cmd) {
             st = write_batch(fs, user_root_.view(), store::kUserMetaFile, store::kUserMetaNew, own,
                              limits);
         if (st == Status::Ok)
-            st = write_batch(fs, services_.mail_dir, store::kServerMetaFile,
-                             store::kServerMetaNew, shared_server, limits);
+            st = write_batch(fs, services_.mail_dir, store::kServerMetaFile, store::kServerMetaNew,
+                             shared_server, limits);
     }
     if (st == Status::Exhausted) {
         tagged("NO", "METADATA TOOMANY", "Too many annotations");  // RFC 5464 §4.3

@@ -63,7 +63,8 @@ enum class JobKind : std::uint8_t {
     Sort,    // SORT (cmd_sort.cpp): SEARCH's walk, then the order, then the answer
     Thread,  // THREAD, likewise
     Tree,    // CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE waiting for their flushes
-    Metadata,  // GETMETADATA's answers (cmd_metadata.cpp)
+    // GETMETADATA's answers (cmd_metadata.cpp)
+    Metadata,
 };
 
 // What a step reports to the loop: the job ended, it goes on when the

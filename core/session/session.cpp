@@ -424,12 +424,13 @@ void Session::write_capabilities(TextWriter& w) const {
     w.put(" SEARCHRES");  // RFC 5182
     // RFC 5267 §4 (core/session/search_context.h).
     w.put(" CONTEXT=SEARCH");
+    // RFC 5464 (cmd_metadata.cpp)
+    w.put(" METADATA METADATA-SERVER");
     w.put(" SAVEDATE");     // RFC 8514 (save dates in the index since its version 2)
     w.put(" PREVIEW");      // RFC 8970
     w.put(" REPLACE");      // RFC 8508
     w.put(" UTF8=ACCEPT");  // RFC 6855
     w.put(" NOTIFY");       // RFC 5465
-    w.put(" METADATA METADATA-SERVER");  // RFC 5464 (cmd_metadata.cpp)
     w.put(" OBJECTID");     // RFC 8474
     if (services_.compress_pool != nullptr) w.put(" COMPRESS=DEFLATE");  // RFC 4978
     w.put(" APPENDLIMIT=").put_uint(config_.max_append_size);

@@ -63,7 +63,8 @@ Status write_record(port::Fs& fs, port::File out, const MetaChange& c, std::uint
     le::store32(head + 8, crc);
     Status st = fs.pwrite(out, head, sizeof head, *at).status;
     *at += sizeof head;
-    if (st == Status::Ok && !owner.empty()) st = fs.pwrite(out, owner.data(), owner.size(), *at).status;
+    if (st == Status::Ok && !owner.empty())
+        st = fs.pwrite(out, owner.data(), owner.size(), *at).status;
     *at += owner.size();
     if (st == Status::Ok) st = fs.pwrite(out, name, c.name.size(), *at).status;
     *at += c.name.size();
@@ -189,11 +190,12 @@ Status MetaReader::value(const MetaRecord& r, char* out) {
     return crc32c(out, r.value_size, head_crc(r)) == r.crc ? Status::Ok : Status::Invalid;
 }
 
-Status meta_fits(port::Fs& fs, std::string_view path, const MetaChange* changes,
-                 std::size_t count, const MetaLimits& limits) {
+Status meta_fits(port::Fs& fs, std::string_view path, const MetaChange* changes, std::size_t count,
+                 const MetaLimits& limits) {
     for (std::size_t i = 0; i < count; ++i) {
         const MetaChange& c = changes[i];
-        if (c.owner.size() > kMaxMetaOwner || c.value.size() > kMaxMetaValue) return Status::TooLong;
+        if (c.owner.size() > kMaxMetaOwner || c.value.size() > kMaxMetaValue)
+            return Status::TooLong;
         // What the reader would refuse is never written (the session checked
         // the names already: Error, a bug, if one gets here).
         const char* why = "";
@@ -223,9 +225,9 @@ Status meta_fits(port::Fs& fs, std::string_view path, const MetaChange* changes,
     return Status::Ok;
 }
 
-Status meta_update(port::Fs& fs, std::string_view dir, std::string_view file,
-                   std::string_view tmp, const MetaChange* changes, std::size_t count,
-                   const MetaLimits& limits, char* buf, std::size_t buf_size) {
+Status meta_update(port::Fs& fs, std::string_view dir, std::string_view file, std::string_view tmp,
+                   const MetaChange* changes, std::size_t count, const MetaLimits& limits,
+                   char* buf, std::size_t buf_size) {
     Path path, next;
     Status st = detail::join(dir, file, &path);
     if (st == Status::Ok) st = detail::join(dir, tmp, &next);

@@ -101,14 +101,14 @@ struct MetaLimits {
 
 // Would `changes` (a later change of a name wins) keep the file `path`
 // within `limits`? Ok, Exhausted, or Invalid for a corrupt file.
-Status meta_fits(port::Fs& fs, std::string_view path, const MetaChange* changes,
-                 std::size_t count, const MetaLimits& limits);
+Status meta_fits(port::Fs& fs, std::string_view path, const MetaChange* changes, std::size_t count,
+                 const MetaLimits& limits);
 
 // Applies `changes` to the file `dir`/`file` through `dir`/`tmp` (see the
 // header), after meta_fits; `buf` (any size >= 64) carries the copy.
-Status meta_update(port::Fs& fs, std::string_view dir, std::string_view file,
-                   std::string_view tmp, const MetaChange* changes, std::size_t count,
-                   const MetaLimits& limits, char* buf, std::size_t buf_size);
+Status meta_update(port::Fs& fs, std::string_view dir, std::string_view file, std::string_view tmp,
+                   const MetaChange* changes, std::size_t count, const MetaLimits& limits,
+                   char* buf, std::size_t buf_size);
 
 // Reads the whole file and checks every record (CRCs, names): Ok, Invalid,
 // or Ok for a missing file. *records counts them (for `tinyimapd check`).

@@ -31,8 +31,8 @@ inline constexpr std::string_view kInboxName = "INBOX";
 // Our files inside a mailbox directory (removed by DELETE).
 inline constexpr std::string_view kUseNew = "m.use.new";
 inline constexpr std::string_view kOwnFiles[] = {
-    kDataFile, kIndexFile, kDataNew,       kIndexNew, kResetFile,
-    kSpecialUseFile, kUseNew, kSortCacheFile, kMetaFile, kMetaNew};
+    kDataFile,       kIndexFile, kDataNew,       kIndexNew, kResetFile,
+    kSpecialUseFile, kUseNew,    kSortCacheFile, kMetaFile, kMetaNew};
 
 inline Status join(std::string_view a, std::string_view b, Path* out) {
     FixedText<port::kMaxPath + 1> t;

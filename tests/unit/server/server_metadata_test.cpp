@@ -40,14 +40,15 @@ void add_bob(World& w) {
 TEST_CASE("RFC 5464 §1, §5: METADATA and METADATA-SERVER are advertised", "[server][metadata]") {
     World w;
     port::Handle c = login(w);
-    CHECK(w.say(c, "c CAPABILITY\r\n").find(" METADATA METADATA-SERVER") != std::string::npos);
+    CHECK(w.say(c, "c CAPABILITY\r\n").find(" METADATA METADATA-SERVER ") != std::string::npos);
 }
 
 TEST_CASE("RFC 5464 §4.2, §4.3: mailbox entries set, read and removed", "[server][metadata]") {
     World w;
     port::Handle c = login(w);
-    CHECK(w.say(c, "a SETMETADATA INBOX (/private/comment \"My own comment\" "
-                   "/shared/comment \"Shared comment\")\r\n") == "a OK SETMETADATA completed\r\n");
+    CHECK(w.say(c,
+                "a SETMETADATA INBOX (/private/comment \"My own comment\" "
+                "/shared/comment \"Shared comment\")\r\n") == "a OK SETMETADATA completed\r\n");
     CHECK(w.say(c, "a GETMETADATA \"INBOX\" /private/comment\r\n") ==
           "* METADATA INBOX (/private/comment \"My own comment\")\r\n"
           "a OK GETMETADATA completed\r\n");
@@ -55,7 +56,8 @@ TEST_CASE("RFC 5464 §4.2, §4.3: mailbox entries set, read and removed", "[serv
     CHECK(w.say(c, "a GETMETADATA \"INBOX\" (/shared/comment /private/comment)\r\n") ==
           "* METADATA INBOX (/private/comment \"My own comment\")\r\n"
           "* METADATA INBOX (/shared/comment \"Shared comment\")\r\n"
-          "a OK GETMETADATA complete" "d\r\n");
+          "a OK GETMETADATA complete"
+          "d\r\n");
     // §4.3: NIL removes; an entry that does not exist is simply not returned.
     CHECK(w.say(c, "a SETMETADATA INBOX (/private/comment NIL)\r\n") ==
           "a OK SETMETADATA completed\r\n");
@@ -74,24 +76,27 @@ TEST_CASE("RFC 5464 §4.3: a multi-line value in a literal comes back as a liter
     port::Handle c = login(w);
     const std::string v = "My new comment across\r\ntwo lines.\r\n";
     REQUIRE(v.size() == 35);
-    CHECK(w.say(c, "a SETMETADATA INBOX (/private/comment {35}\r\n") == "+ Ready for literal data\r\n");
+    CHECK(w.say(c, "a SETMETADATA INBOX (/private/comment {35}\r\n") ==
+          "+ Ready for literal data\r\n");
     CHECK(w.say(c, v + ")\r\n") == "a OK SETMETADATA completed\r\n");
     CHECK(w.say(c, "b GETMETADATA INBOX /private/comment\r\n") ==
-          "* METADATA INBOX (/private/comment {35}\r\n" + v + ")\r\nb OK GETMETADATA completed\r\n");
+          "* METADATA INBOX (/private/comment {35}\r\n" + v +
+              ")\r\nb OK GETMETADATA completed\r\n");
     // §5: value = nstring / literal8: binary data with a NUL goes both ways.
-    static const char kSet[] = "c SETMETADATA INBOX (/private/vendor/tinyimapd/bin ~{3+}\r\na\0b)\r\n";
+    static const char kSet[] =
+        "c SETMETADATA INBOX (/private/vendor/tinyimapd/bin ~{3+}\r\na\0b)\r\n";
     static const char kGot[] = "* METADATA INBOX (/private/vendor/tinyimapd/bin ~{3}\r\na\0b)\r\n";
     CHECK(w.say(c, std::string(kSet, sizeof kSet - 1)) == "c OK SETMETADATA completed\r\n");
     CHECK(w.say(c, "d GETMETADATA INBOX /private/vendor/tinyimapd/bin\r\n") ==
           std::string(kGot, sizeof kGot - 1) + "d OK GETMETADATA completed\r\n");
 }
 
-TEST_CASE("RFC 5464 §3.1, §4.2: server entries with the empty mailbox name",
-          "[server][metadata]") {
+TEST_CASE("RFC 5464 §3.1, §4.2: server entries with the empty mailbox name", "[server][metadata]") {
     World w;
     port::Handle c = login(w);
-    CHECK(w.say(c, "a SETMETADATA \"\" (/shared/comment \"Shared comment\" /private/comment "
-                   "\"Mine\")\r\n") == "a OK SETMETADATA completed\r\n");
+    CHECK(w.say(c,
+                "a SETMETADATA \"\" (/shared/comment \"Shared comment\" /private/comment "
+                "\"Mine\")\r\n") == "a OK SETMETADATA completed\r\n");
     CHECK(w.say(c, "a GETMETADATA \"\" /shared/comment\r\n") ==
           "* METADATA \"\" (/shared/comment \"Shared comment\")\r\n"
           "a OK GETMETADATA completed\r\n");
@@ -133,8 +138,9 @@ TEST_CASE("RFC 6154 §3: /private/specialuse tells the mailbox's special use",
           "a OK GETMETADATA completed\r\n");
     CHECK(w.say(c, "a GETMETADATA INBOX /private/specialuse\r\n") ==
           "a OK GETMETADATA completed\r\n");
-    CHECK(w.say(c, "b SETMETADATA Sent (/private/specialuse \"\\\\Trash\")\r\n").rfind("b NO ", 0) ==
-          0);
+    CHECK(
+        w.say(c, "b SETMETADATA Sent (/private/specialuse \"\\\\Trash\")\r\n").rfind("b NO ", 0) ==
+        0);
 }
 
 TEST_CASE("RFC 5464 §4.2.2: DEPTH 0, 1 and infinity", "[server][metadata]") {
@@ -172,18 +178,17 @@ TEST_CASE("RFC 5464 §4.2.1: MAXSIZE leaves longer values out and says LONGENTRI
     CHECK(w.say(c, "a GETMETADATA INBOX (MAXSIZE 1024) (/shared/comment /private/comment)\r\n") ==
           "* METADATA INBOX (/private/comment \"My own comment\")\r\n"
           "a OK [METADATA LONGENTRIES 2199] GETMETADATA completed\r\n");
-    const std::string all =
-        w.say_until_tagged(c, "b GETMETADATA INBOX /shared/comment\r\n", "b");
-    CHECK(all == "* METADATA INBOX (/shared/comment \"" + big + "\")\r\nb OK GETMETADATA completed\r\n");
+    const std::string all = w.say_until_tagged(c, "b GETMETADATA INBOX /shared/comment\r\n", "b");
+    CHECK(all ==
+          "* METADATA INBOX (/shared/comment \"" + big + "\")\r\nb OK GETMETADATA completed\r\n");
 }
 
-TEST_CASE("RFC 5464 §4.3: MAXSIZE and TOOMANY, and a NO changes nothing",
-          "[server][metadata]") {
+TEST_CASE("RFC 5464 §4.3: MAXSIZE and TOOMANY, and a NO changes nothing", "[server][metadata]") {
     World w(4, true, false, [](Config& cfg) { cfg.metadata_max_entries = 10; });
     port::Handle c = login(w);
     const std::string big(1025, 'x');
-    CHECK(w.say(c, "a SETMETADATA INBOX (/shared/comment \"ok\" /private/comment {1025+}\r\n" + big +
-                       ")\r\n") == "a NO [METADATA MAXSIZE 1024] Value too large\r\n");
+    CHECK(w.say(c, "a SETMETADATA INBOX (/shared/comment \"ok\" /private/comment {1025+}\r\n" +
+                       big + ")\r\n") == "a NO [METADATA MAXSIZE 1024] Value too large\r\n");
     CHECK(w.say(c, "a GETMETADATA INBOX /shared/comment\r\n") == "a OK GETMETADATA completed\r\n");
     // A synchronizing literal over the limit is refused before it is sent.
     CHECK(w.say(c, "b SETMETADATA INBOX (/private/comment {5000}\r\n") ==
@@ -208,8 +213,8 @@ TEST_CASE("RFC 5464 §3.2: invalid entry names are BAD", "[server][metadata]") {
     for (const char* name : {"/comment", "/private//comment", "/private/comment/", "/private/a*",
                              "/shared/a%", "/shared/vendor/acme", "private/comment"}) {
         INFO(name);
-        CHECK(w.say(c, std::string("a SETMETADATA INBOX (") + name + " \"x\")\r\n").rfind("a BAD ",
-                                                                                       0) == 0);
+        CHECK(w.say(c, std::string("a SETMETADATA INBOX (") + name + " \"x\")\r\n")
+                  .rfind("a BAD ", 0) == 0);
     }
     CHECK(w.say(c, "a SETMETADATA INBOX (/shared/{4+}\r\na\tb \"x\")\r\n").rfind("a BAD ", 0) == 0);
     CHECK(w.say(c, "a GETMETADATA INBOX /private/a*\r\n").rfind("a BAD ", 0) == 0);
@@ -219,8 +224,7 @@ TEST_CASE("RFC 5464 §3.2: invalid entry names are BAD", "[server][metadata]") {
     CHECK_FALSE(w.fs.exists("mail/alice/^i^n^b^o^x/m.meta"));
 }
 
-TEST_CASE("RFC 5464 §3.3: no annotations on a mailbox that does not exist",
-          "[server][metadata]") {
+TEST_CASE("RFC 5464 §3.3: no annotations on a mailbox that does not exist", "[server][metadata]") {
     World w;
     port::Handle c = login(w);
     CHECK(w.say(c, "a GETMETADATA Nope /shared/comment\r\n") ==

@@ -138,8 +138,7 @@ TEST_CASE("RFC 5464 §4.3: a change past the limits is refused and changes nothi
 
 TEST_CASE("docs/STORAGE.md Metadata: a corrupt file is refused", "[store][metadata]") {
     Env e;
-    REQUIRE(e.update({set("", "/shared/a", "hello"), set("", "/shared/b", "world")}) ==
-            Status::Ok);
+    REQUIRE(e.update({set("", "/shared/a", "hello"), set("", "/shared/b", "world")}) == Status::Ok);
     const std::string good = e.fs.read_file("box/m.meta");
     std::size_t n = 0;
     REQUIRE(meta_check(e.fs, "box/m.meta", &n) == Status::Ok);
@@ -215,8 +214,8 @@ TEST_CASE("docs/STORAGE.md Metadata: a crash at any point leaves the old file or
             std::vector<Entry> got = e.read(&read);
             CHECK(read == Status::Eof);
             const bool old_file = got.size() == 1 && got[0].value == "old";
-            const bool new_file = got.size() == 2 && got[0].value == "changed" &&
-                                  got[1].value == "new";
+            const bool new_file =
+                got.size() == 2 && got[0].value == "changed" && got[1].value == "new";
             CHECK((old_file || new_file));
             if (st == Status::Ok) CHECK(new_file);  // acknowledged: durable
         }
