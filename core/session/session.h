@@ -102,6 +102,11 @@ struct SessionConfig {
         std::uint8_t use = 0;
     };
     SpecialMailbox special_mailboxes[5];
+    struct Metadata {  // RFC 5464 limits and /shared/admin (docs/CONFIG.md)
+        std::uint32_t max_size = 1024, max_entries = 100, max_bytes = 65536;
+        std::string_view admin;
+    };
+    Metadata metadata;
 };
 
 // The session's memory. `arena` nullptr: the arena, the arguments, the FETCH
@@ -286,6 +291,13 @@ private:
     void notify_selected();
     void notify_overflow();
     void notify_post(NotifyEvents::Kind kind, std::string_view name, std::string_view old = {});
+    // GETMETADATA SETMETADATA (RFC 5464, cmd_metadata.cpp).
+    void cmd_getmetadata(const ParsedCommand& cmd);
+    void cmd_setmetadata(const ParsedCommand& cmd);
+    Status metadata_target(std::string_view name, bool write, store::Path* dir);
+    void run_metadata_job();
+    Status metadata_file_step(MetadataJob& job, std::uint32_t limit);
+    bool metadata_line(std::string_view name, std::string_view value);
     void cmd_id(const ParsedCommand& cmd);
     void cmd_namespace();
     // QUOTA (cmd_ext.cpp, RFC 9208).
