@@ -761,6 +761,45 @@ SyntaxResult parse_notify(ArgReader& r, const CommandScratch& scratch, ParsedCom
     return ok();
 }
 
+// ---- METADATA (RFC 5464 §5) ---------------------------------------------------
+
+// mailbox, or "" for the server's entries (§4.1).
+SyntaxResult read_metadata_mailbox(ArgReader& r, std::string_view* out) {
+    ArgType t;
+    if (r.peek_type(&t) && t != ArgType::Atom && t != ArgType::List && r.peek_text().empty()) {
+        (void)r.string(out);
+        return ok();
+    }
+    return read_mailbox(r, out);
+}
+
+// "GETMETADATA" [SP getmetadata-options] SP mailbox SP entries. The
+// examples of RFC 5464 §4.2.1 and §4.2.2 put the options after the mailbox
+// (as Cyrus accepts): a list there followed by entries is read as options.
+SyntaxResult parse_getmetadata(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    const char* why = "";
+    ArgType t;
+    const bool options_first = r.peek_type(&t) && t == ArgType::List;
+    if (!parse_getmetadata_options(r, &out->metadata, &why)) return bad(why);
+    const SyntaxResult s = read_metadata_mailbox(r, &out->mailbox);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    if (!options_first && r.remaining() == 2 && r.peek_type(&t) && t == ArgType::List &&
+        !parse_getmetadata_options(r, &out->metadata, &why)) {
+        return bad(why);
+    }
+    if (!parse_metadata_entries(r, &out->metadata, &why)) return bad(why);
+    return no_more(r);
+}
+
+// "SETMETADATA" SP mailbox SP entry-values.
+SyntaxResult parse_setmetadata(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
+    const SyntaxResult s = read_metadata_mailbox(r, &out->mailbox);
+    if (s.verdict != SyntaxVerdict::Ok) return s;
+    const char* why = "";
+    if (!parse_metadata_values(r, &out->metadata, &why)) return bad(why);
+    return no_more(r);
+}
+
 // RFC 4314 §9: SETACL mailbox identifier mod-rights, DELETEACL and
 // LISTRIGHTS mailbox identifier, GETACL and MYRIGHTS mailbox.
 SyntaxResult parse_acl(ArgReader& r, const CommandScratch&, ParsedCommand* out) {
@@ -819,6 +858,8 @@ constexpr CommandInfo kCommands[] = {
     {"COMPRESS", CommandId::Compress, kStateAuthOrSelected, false, parse_compress},
     {"NOTIFY", CommandId::Notify, kStateAuthOrSelected, false, parse_notify},
     {"CANCELUPDATE", CommandId::CancelUpdate, kStateSelected, false, parse_cancelupdate},
+    {"GETMETADATA", CommandId::GetMetadata, kStateAuthOrSelected, false, parse_getmetadata},
+    {"SETMETADATA", CommandId::SetMetadata, kStateAuthOrSelected, false, parse_setmetadata},
     {"SETACL", CommandId::SetAcl, kStateAuthOrSelected, false, parse_acl},
     {"DELETEACL", CommandId::DeleteAcl, kStateAuthOrSelected, false, parse_acl},
     {"GETACL", CommandId::GetAcl, kStateAuthOrSelected, false, parse_acl},

@@ -6,7 +6,7 @@
 // IDLE, 2342 NAMESPACE, 2971 ID, 3502 MULTIAPPEND, 3691 UNSELECT, 4315
 // UIDPLUS, 4466, 4731 ESEARCH, 4959 SASL-IR, 5161 ENABLE, 5258
 // LIST-EXTENDED, 5819 LIST-STATUS, 6154 SPECIAL-USE, 6851 MOVE, 7162
-// CONDSTORE/QRESYNC, 8438 STATUS=SIZE, 9208 QUOTA), filling a ParsedCommand
+// CONDSTORE/QRESYNC, 8438 STATUS=SIZE, 9208 QUOTA, 5464 METADATA), filling a ParsedCommand
 // with typed views. A command whose syntax is wrong never reaches a handler:
 // the caller answers BAD with the reason given here.
 //
@@ -28,6 +28,7 @@
 #include "core/imap/datetime.h"
 #include "core/imap/fetch_spec.h"
 #include "core/imap/flag_list.h"
+#include "core/imap/metadata_spec.h"
 #include "core/imap/search_program.h"
 #include "core/imap/seqset.h"
 #include "core/imap/sort_spec.h"
@@ -83,6 +84,8 @@ enum class CommandId : std::uint8_t {
     Compress,      // RFC 4978 (authenticated or selected)
     Notify,        // RFC 5465 (authenticated or selected)
     CancelUpdate,  // RFC 5267 §4.3.5 (selected state)
+    GetMetadata,   // RFC 5464 §4.2 (authenticated or selected)
+    SetMetadata,   // RFC 5464 §4.3
     SetAcl,        // RFC 4314 §3.1-§3.5 (authenticated or selected)
     DeleteAcl,
     GetAcl,
@@ -256,6 +259,8 @@ struct ParsedCommand {
     AppendTarget replace;  // REPLACE: the message replaced (RFC 8508)
 
     NotifySpec notify;  // NOTIFY (RFC 5465)
+    // GETMETADATA / SETMETADATA (RFC 5464); `mailbox` "" names the server.
+    MetadataSpec metadata;
 
     // SETACL DELETEACL LISTRIGHTS: the identifier; SETACL: the rights with
     // their "+"/"-" (RFC 4314 §3.1, §9).

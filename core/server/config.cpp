@@ -1,5 +1,7 @@
 #include "core/server/config.h"
 
+#include "core/mail/metadata_name.h"
+
 namespace tinyimapd {
 namespace {
 
@@ -109,6 +111,23 @@ constexpr KeyDef kKeys[] = {
      .min = 0,
      .max = 0xFFFFFFFFu,
      .u = &Config::quota_messages},
+    // RFC 5464 §4.1: at least 1024 bytes and 10 entries.
+    {.name = "metadata_max_size",
+     .kind = Kind::Size,
+     .min = kKiB,
+     .max = mail::kMaxMetadataValue,
+     .u = &Config::metadata_max_size},
+    {.name = "metadata_max_entries",
+     .kind = Kind::Number,
+     .min = 10,
+     .max = 100000,
+     .u = &Config::metadata_max_entries},
+    {.name = "metadata_max_bytes",
+     .kind = Kind::Size,
+     .min = kKiB,
+     .max = 64 * kMiB,
+     .u = &Config::metadata_max_bytes},
+    {.name = "metadata_admin", .kind = Kind::Path, .path = &Config::metadata_admin},
     {.name = "mailbox_sent", .kind = Kind::Name, .name_field = &Config::mailbox_sent},
     {.name = "mailbox_drafts", .kind = Kind::Name, .name_field = &Config::mailbox_drafts},
     {.name = "mailbox_trash", .kind = Kind::Name, .name_field = &Config::mailbox_trash},

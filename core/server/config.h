@@ -97,6 +97,14 @@ struct Config {
     std::uint32_t max_append_size = 67108864;  // one APPEND message
     std::uint32_t quota_storage_mb = 0;        // per user, RFC 9208 STORAGE; 0: no limit
     std::uint32_t quota_messages = 0;          // per user, RFC 9208 MESSAGE; 0: no limit
+    // RFC 5464 METADATA: the largest value (MAXSIZE, at most
+    // kMaxMetadataValue: a GETMETADATA line goes out whole), the entries per
+    // mailbox and on the server (each of the server's two files), their
+    // value bytes together, and /shared/admin ("": none).
+    std::uint32_t metadata_max_size = 1024;
+    std::uint32_t metadata_max_entries = 100;
+    std::uint32_t metadata_max_bytes = 65536;
+    ConfigPath metadata_admin;
     // RFC 6154 special-use mailboxes made at a user's first login ("": none).
     ConfigName mailbox_sent{"Sent"};
     ConfigName mailbox_drafts{"Drafts"};

@@ -68,6 +68,8 @@ session::SessionConfig session_config_from(const Config& c) {
     s.special_mailboxes[2] = {c.mailbox_trash.view(), mail::kUseTrash};
     s.special_mailboxes[3] = {c.mailbox_junk.view(), mail::kUseJunk};
     s.special_mailboxes[4] = {c.mailbox_archive.view(), mail::kUseArchive};
+    s.metadata = {c.metadata_max_size, c.metadata_max_entries, c.metadata_max_bytes,
+                  c.metadata_admin.view()};
     s.public_owner = c.public_owner.view();
     return s;
 }

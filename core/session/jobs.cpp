@@ -26,6 +26,7 @@ const Session::StepRow Session::kSteps[] = {
     {JobKind::Sort, &Session::run_sort, true},
     {JobKind::Thread, &Session::run_sort, true},
     {JobKind::Tree, &Session::run_tree_job, false},  // DELETE may retire the view
+    {JobKind::Metadata, &Session::run_metadata_job, false},
 };
 
 FetchJob& Session::fetch_job() {

@@ -28,6 +28,7 @@
 #include "core/base/text.h"
 #include "core/imap/args.h"
 #include "core/imap/fetch_spec.h"
+#include "core/imap/metadata_spec.h"
 #include "core/imap/seqset.h"
 #include "core/imap/sort_table.h"
 #include "core/imap/status_spec.h"
@@ -62,6 +63,8 @@ enum class JobKind : std::uint8_t {
     Sort,    // SORT (cmd_sort.cpp): SEARCH's walk, then the order, then the answer
     Thread,  // THREAD, likewise
     Tree,    // CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE waiting for their flushes
+    // GETMETADATA's answers (cmd_metadata.cpp)
+    Metadata,
 };
 
 // What a step reports to the loop: the job ended, it goes on when the
@@ -328,6 +331,28 @@ struct TreeJob {
     std::string_view owner;
 };
 
+// GETMETADATA (RFC 5464 §4.2, cmd_metadata.cpp): the entries' sources one
+// after another (a computed entry, then the files), the open file and the
+// next record in it; the request is a view into the parser, not fed while
+// a job runs. The file is closed with the job.
+struct MetadataJob {
+    static constexpr bool runs(JobKind k) { return k == JobKind::Metadata; }
+    MetadataJob(port::Fs& f, const imap::MetadataSpec& s) : fs(&f), spec(s) {}
+    ~MetadataJob() {
+        if (file != port::kNoFile) (void)fs->close(file);
+    }
+    MetadataJob(const MetadataJob&) = delete;
+    MetadataJob& operator=(const MetadataJob&) = delete;
+    port::Fs* fs;
+    imap::MetadataSpec spec;
+    std::string_view mailbox;  // "" for the server
+    std::uint8_t source = 0;   // cmd_metadata.cpp's MetaSource
+    port::File file = port::kNoFile;
+    std::uint64_t offset = 0;   // of the next record in `file`
+    std::uint64_t longest = 0;  // the largest value over MAXSIZE (§4.2.1)
+    bool too_long = false;
+};
+
 template <class... T>
 constexpr std::size_t max_size_of() {
     std::size_t n = 0;
@@ -336,7 +361,7 @@ constexpr std::size_t max_size_of() {
 }
 inline constexpr std::size_t kJobStorage =
     max_size_of<FetchJob, StoreJob, SearchJob, ListJob, CopyJob, ExpungeJob, ResyncJob, SyncJob,
-                AppendJob, SelectJob, CloseJob, SortJob, TreeJob>();
+                AppendJob, SelectJob, CloseJob, SortJob, TreeJob, MetadataJob>();
 // Every session carries this much for its job: keep it small (the FETCH
 // engine's buffers live in Session, shared by the kinds that stream).
 static_assert(kJobStorage <= 1024, "a job context grew: check what it holds");

@@ -222,6 +222,15 @@ void Session::on_literal() {
         append_begin();
         return;
     }
+    if (info != nullptr && info->id == CommandId::SetMetadata &&
+        parser_.literal_size() > config_.metadata.max_size) {
+        // RFC 5464 §4.3: a value over the limit, refused before it is sent.
+        parser_.refuse_literal();
+        FixedText<48> code;
+        code.put("METADATA MAXSIZE ").put_uint(config_.metadata.max_size);
+        tagged("NO", code.view(), "Value too large");
+        return;
+    }
     if (parser_.accept_literal()) {
         if (parser_.literal_sync()) out_.append("+ Ready for literal data\r\n");
         return;
@@ -311,6 +320,8 @@ const Session::HandlerRow Session::kHandlers[kCommandCount] = {
     {CommandId::Compress, [](Session& s, const ParsedCommand& c) { s.cmd_compress(c); }},
     {CommandId::Notify, [](Session& s, const ParsedCommand& c) { s.cmd_notify(c); }},
     {CommandId::CancelUpdate, [](Session& s, const ParsedCommand& c) { s.cmd_cancelupdate(c); }},
+    {CommandId::GetMetadata, [](Session& s, const ParsedCommand& c) { s.cmd_getmetadata(c); }},
+    {CommandId::SetMetadata, [](Session& s, const ParsedCommand& c) { s.cmd_setmetadata(c); }},
     // RFC 4314 (cmd_acl.cpp).
     {CommandId::SetAcl, [](Session& s, const ParsedCommand& c) { s.cmd_acl(c); }},
     {CommandId::DeleteAcl, [](Session& s, const ParsedCommand& c) { s.cmd_acl(c); }},
@@ -433,6 +444,8 @@ void Session::write_capabilities(TextWriter& w) const {
     w.put(" SEARCHRES");  // RFC 5182
     // RFC 5267 §4 (core/session/search_context.h).
     w.put(" CONTEXT=SEARCH");
+    // RFC 5464 (cmd_metadata.cpp)
+    w.put(" METADATA METADATA-SERVER");
     w.put(" SAVEDATE");     // RFC 8514 (save dates in the index since its version 2)
     w.put(" PREVIEW");      // RFC 8970
     w.put(" REPLACE");      // RFC 8508

@@ -103,6 +103,11 @@ struct SessionConfig {
         std::uint8_t use = 0;
     };
     SpecialMailbox special_mailboxes[5];
+    struct Metadata {  // RFC 5464 limits and /shared/admin (docs/CONFIG.md)
+        std::uint32_t max_size = 1024, max_entries = 100, max_bytes = 65536;
+        std::string_view admin;
+    };
+    Metadata metadata;
     // RFC 2342 §5: the owner of the mailboxes of the "Shared/" namespace;
     // empty: no such namespace.
     std::string_view public_owner;
@@ -290,6 +295,13 @@ private:
     void notify_selected();
     void notify_overflow();
     void notify_post(NotifyEvents::Kind kind, std::string_view name, std::string_view old = {});
+    // GETMETADATA SETMETADATA (RFC 5464, cmd_metadata.cpp).
+    void cmd_getmetadata(const ParsedCommand& cmd);
+    void cmd_setmetadata(const ParsedCommand& cmd);
+    Status metadata_target(std::string_view name, bool write, store::Path* dir);
+    void run_metadata_job();
+    Status metadata_file_step(MetadataJob& job, std::uint32_t limit);
+    bool metadata_line(std::string_view name, std::string_view value);
     void cmd_id(const ParsedCommand& cmd);
     void cmd_namespace();
     // ACL (RFC 4314) and other users' mailboxes (cmd_acl.cpp).

@@ -10,6 +10,7 @@
 #include "core/base/text.h"
 #include "core/mail/mailbox_name.h"
 #include "core/store/acl.h"
+#include "core/store/metadata.h"
 #include "core/store/name_map.h"
 #include "core/store/sort_cache.h"
 #include "core/store/user_store.h"
@@ -31,8 +32,8 @@ inline constexpr std::string_view kInboxName = "INBOX";
 // Our files inside a mailbox directory (removed by DELETE).
 inline constexpr std::string_view kUseNew = "m.use.new";
 inline constexpr std::string_view kOwnFiles[] = {
-    kDataFile, kIndexFile, kDataNew,       kIndexNew, kResetFile,
-    kSpecialUseFile, kUseNew, kSortCacheFile, kAclFile,  kAclNew};  // m.acl: RFC 4314 §4 DELETE
+    kDataFile,       kIndexFile, kDataNew,  kIndexNew, kResetFile, kSpecialUseFile, kUseNew,
+    kSortCacheFile,  kMetaFile,  kMetaNew,  kAclFile,  kAclNew};  // m.acl: RFC 4314 §4 DELETE
 
 inline Status join(std::string_view a, std::string_view b, Path* out) {
     FixedText<port::kMaxPath + 1> t;

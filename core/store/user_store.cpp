@@ -344,6 +344,13 @@ Status UserStore::rename_inbox(std::string_view inbox, std::string_view to) {
         if (st == Status::Ok) st = join(tmp.view(), file, &b);
         if (st == Status::Ok) st = copy_file(s, a.view(), b.view());
     }
+    // RFC 5464 §4.1: INBOX's annotations are copied to the new mailbox and
+    // stay on INBOX.
+    if (st == Status::Ok) st = join(inbox, kMetaFile, &a);
+    if (st == Status::Ok && exists(s.fs, a.view(), port::FileType::Regular)) {
+        st = join(tmp.view(), kMetaFile, &b);
+        if (st == Status::Ok) st = copy_file(s, a.view(), b.view());
+    }
     // RFC 8474 §4: the new mailbox is a new one (RFC 3501 §6.3.5: INBOX's
     // messages move to it), so its copy gets a MAILBOXID of its own; INBOX
     // keeps its own.

@@ -35,6 +35,7 @@
 #include "core/mail/flags.h"
 #include "core/server/config.h"
 #include "core/store/acl.h"
+#include "core/store/metadata.h"
 #include "core/store/registry.h"
 #include "core/store/user_store.h"
 #include "platforms/posix/clock_posix.h"
@@ -1081,6 +1082,21 @@ unsigned index_version(const std::string& path) {
     return ok ? static_cast<unsigned>(b[4] | (b[5] << 8)) : 0;
 }
 
+// RFC 5464 annotations (docs/STORAGE.md "Metadata"): every record of the
+// metadata file at `path` read and its CRC checked; *note says how many (or
+// what is wrong) when there is a file. Returns an exit code.
+int check_meta(Env& env, const std::string& path, std::string* note) {
+    std::size_t records = 0;
+    const Status st = store::meta_check(env.registry->services().fs, path, &records);
+    note->clear();
+    if (st == Status::Ok) {
+        if (records > 0) *note = std::to_string(records) + " annotations";
+        return 0;
+    }
+    *note = "PROBLEM: annotations unreadable (" + std::string(status_text(st)) + ")";
+    return st == Status::Invalid ? EX_DATAERR : EX_IOERR;
+}
+
 // Checks one user; returns the worst exit code (0 if all is well or repaired).
 int check_user(Env& env, const std::string& user) {
     const std::string root = user_root(env, user);
@@ -1173,6 +1189,9 @@ int check_user(Env& env, const std::string& user) {
                     std::to_string(info.size);
             worst = std::max(worst, EX_DATAERR);
         }
+        std::string note;
+        worst = std::max(worst, check_meta(env, d + "/" + std::string(store::kMetaFile), &note));
+        if (!note.empty()) line += "; " + note;
         if (repairs.empty()) {
             line += "; ok";
         } else {
@@ -1183,6 +1202,9 @@ int check_user(Env& env, const std::string& user) {
         }
         outs(line + "\n");
     }
+    std::string note;
+    worst = std::max(worst, check_meta(env, root + "/" + std::string(store::kUserMetaFile), &note));
+    if (!note.empty()) outs(user + " (server annotations): " + note + "\n");
     return worst;
 }
 
@@ -1214,6 +1236,9 @@ int run_check(int argc, char** argv) {
     }
     int worst = 0;
     for (const std::string& u : users) worst = std::max(worst, check_user(env, u));
+    std::string note, server = user_root(env, store::kServerMetaFile);
+    worst = std::max(worst, check_meta(env, server, &note));
+    if (!note.empty()) outs("shared server annotations: " + note + "\n");
     return worst;
 }
 

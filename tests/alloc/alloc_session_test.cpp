@@ -289,6 +289,17 @@ constexpr Step kConversation[] = {
     {"n7 NOTIFY SET (personal (AnnotationChange))\r\nn8 NOTIFY SET (selected (MailboxName))\r\n"
      "n9 DELETE Watched\r\nm1 NOTIFY NONE\r\n",
      "m1 OK NOTIFY"},
+    // RFC 5464 METADATA: set (a literal, literal8, NIL), get with DEPTH and
+    // MAXSIZE (LONGENTRIES), server entries, the limits, RENAME with them.
+    {"e1 SETMETADATA INBOX (/private/comment {3+}\r\nabc /shared/comment \"s\" "
+     "/shared/vendor/t/b ~{2+}\r\nxy)\r\ne2 GETMETADATA INBOX (DEPTH infinity MAXSIZE 2) "
+     "(/private /shared)\r\ne3 SETMETADATA \"\" (/shared/comment \"c\" /private/x NIL)\r\n"
+     "e4 GETMETADATA \"\" (/shared/comment /private/x /shared/admin)\r\n",
+     "e4 OK GETMETADATA"},
+    {"e5 CREATE Meta\r\ne6 SETMETADATA Meta (/shared/comment \"m\")\r\ne7 RENAME Meta Meta2\r\n"
+     "e8 GETMETADATA Meta2 /shared/comment\r\ne9 SETMETADATA INBOX (/private/comment NIL "
+     "/shared/comment NIL /shared/vendor/t/b NIL)\r\ne0 DELETE Meta2\r\n",
+     "e0 OK"},
     // RFC 4314 ACL: the commands, and another user's (unknown) namespace.
     {"a1 SETACL INBOX bob lrs\r\na2 SETACL INBOX bob +cd\r\na3 GETACL INBOX\r\n"
      "a4 LISTRIGHTS INBOX bob\r\na5 MYRIGHTS INBOX\r\na6 DELETEACL INBOX bob\r\n"

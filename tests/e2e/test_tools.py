@@ -569,6 +569,49 @@ class CheckTest(ToolTest):
         self.assertIn(r.returncode, (EX_DATAERR, 74), r.stdout)
         self.assertIn(b"PROBLEM", r.stdout)
 
+    def test_check_metadata_files(self):
+        """docs/STORAGE.md "Metadata": check reads every annotation record
+        of m.meta, user.meta and server.meta and reports a corrupt one."""
+        self.assertEqual(self.t.deliver("alice", b"Subject: a\n\nx\n").returncode, 0)
+        inbox = self.t.mailbox_dir("alice", "^i^n^b^o^x")
+        with open(os.path.join(inbox, "m.meta"), "wb") as f:
+            f.write(meta_file([(b"", b"/shared/comment", b"hello"),
+                               (b"alice", b"/private/comment", b"mine")]))
+        root = os.path.dirname(inbox)
+        with open(os.path.join(root, "user.meta"), "wb") as f:
+            f.write(meta_file([(b"alice", b"/private/x", b"")]))
+        with open(os.path.join(os.path.dirname(root), "server.meta"), "wb") as f:
+            f.write(meta_file([(b"", b"/shared/comment", b"nas")]))
+        r = self.t.run("check", "-u", "alice")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(b"; 2 annotations; ok\n", r.stdout)
+        self.assertIn(b"alice (server annotations): 1 annotations\n", r.stdout)
+        self.assertIn(b"shared server annotations: 1 annotations\n", r.stdout)
+        with open(os.path.join(inbox, "m.meta"), "r+b") as f:
+            f.seek(-1, os.SEEK_END)
+            f.write(b"X")  # the last value's CRC no longer matches
+        r = self.t.run("check", "-u", "alice")
+        self.assertEqual(r.returncode, EX_DATAERR, r.stdout)
+        self.assertIn(b"PROBLEM: annotations unreadable", r.stdout)
+
+
+def crc32c(data, crc=0):
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def meta_file(records):
+    """A metadata file of version 1 (docs/STORAGE.md "Metadata")."""
+    out = b"TIMM" + struct.pack("<I", 1)
+    for owner, name, value in records:
+        head = struct.pack("<BBHI", len(owner), len(name), 0, len(value))
+        out += head + struct.pack("<I", crc32c(head + owner + name + value)) + owner + name + value
+    return out
+
 
 def main():
     global BINARY, EMULATOR, SLOW
