@@ -76,8 +76,8 @@ Status Session::resolve_mailbox(std::string_view name, MailboxRef* out) {
     const Status st = store.mailbox_dir(out->name, &dir);
     if (st != Status::Ok) return st;
     port::FileInfo info;
-    out->exists = fs.stat(dir.view(), &info) == Status::Ok &&
-                  info.type == port::FileType::Directory;
+    out->exists =
+        fs.stat(dir.view(), &info) == Status::Ok && info.type == port::FileType::Directory;
     store::Acl acl;
     (void)store::read_acl(fs, dir.view(), owner, &acl);  // a bad file: the default
     out->rights = acl.rights_of(user(), owner);
@@ -303,9 +303,10 @@ void Session::acl_answer(const ParsedCommand& cmd, const MailboxRef& ref) {
         tagged("NO", "LIMIT", "The answer is too long");
         return;
     }
-    tagged("OK", "", cmd.id == CommandId::MyRights  ? "MYRIGHTS completed"
-                     : cmd.id == CommandId::GetAcl ? "GETACL completed"
-                                                   : "LISTRIGHTS completed");
+    tagged("OK", "",
+           cmd.id == CommandId::MyRights ? "MYRIGHTS completed"
+           : cmd.id == CommandId::GetAcl ? "GETACL completed"
+                                         : "LISTRIGHTS completed");
 }
 
 }  // namespace tinyimapd::session

@@ -75,10 +75,18 @@ void special_use_text(std::uint8_t uses, TextWriter& out) {
 // entries "l" and "r", of /shared entries "l", "r" and "w" (RFC 5464 §4,
 // §3.3: "l" and one of "r", "s", "w", "i", "p" for any access).
 Status Session::metadata_target(std::string_view name, bool write, store::Path* dir) {
-    (void)write;  // every mailbox of the user's own tree is theirs to annotate
     if (services_.registry == nullptr || user_root_.empty()) return Status::Unsupported;
-    store::UserStore store(*services_.registry, user_root_.view());
-    Status st = store.mailbox_dir(name, dir);
+    // RFC 4314 (cmd_acl.cpp): l or r to read a mailbox's entries, w to write
+    // /shared ones; another user's mailbox without l or r does not exist
+    // (§6), one without the right is Permission (NO [NOPERM]).
+    MailboxRef ref;
+    const store::Rights needed = write ? store::Rights{store::kRightWrite}
+                                       : store::Rights(store::kRightLookup | store::kRightRead);
+    Status st = check_access(name, needed, &ref);
+    if (st == Status::Permission) return st;
+    if (st != Status::Ok) return Status::NotFound;
+    store::UserStore store(*services_.registry, ref.root.view());
+    st = store.mailbox_dir(ref.name, dir);
     if (st != Status::Ok) return Status::NotFound;
     FixedText<port::kMaxPath + 16> data;
     data.put(dir->view()).put('/').put(store::kDataFile);
@@ -119,7 +127,7 @@ void Session::cmd_getmetadata(const ParsedCommand& cmd) {
             return;
         }
         if (st != Status::Ok) {
-            answer_store(st, "");
+            answer_access(st);  // Permission: NO [NOPERM] (RFC 5530)
             return;
         }
     } else if (services_.registry == nullptr || user_root_.empty()) {
@@ -302,6 +310,7 @@ void Session::cmd_setmetadata(const ParsedCommand& cmd) {
             tagged("NO", "NONEXISTENT", "No such mailbox");
             return;
         }
+        if (st == Status::Permission) return answer_access(st);  // RFC 4314, RFC 5530
         if (st == Status::Ok)
             st = write_batch(fs, dir.view(), store::kMetaFile, store::kMetaNew, own, limits);
     } else {

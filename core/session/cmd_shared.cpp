@@ -57,8 +57,8 @@ bool Session::may_look_up(store::UserStore& store, std::string_view owner, std::
 
 // One owner's visible mailboxes under `prefix` ("Other Users/<owner>/" or
 // "Shared/"); false when `out` stopped the walk.
-bool Session::list_owner(std::string_view owner, std::string_view prefix,
-                         std::string_view pattern, store::ListVisitor& out, bool* top_sent) {
+bool Session::list_owner(std::string_view owner, std::string_view prefix, std::string_view pattern,
+                         store::ListVisitor& out, bool* top_sent) {
     const FixedString<port::kMaxPath> root = root_of(owner);
     store::UserStore store(*services_.registry, root.view());
     bool any = false;
@@ -98,9 +98,9 @@ bool Session::list_owner(std::string_view owner, std::string_view prefix,
 // (SUBSCRIBED)): its attributes from its owner's tree and this user's
 // rights (\NonExistent when they may not look it up: RFC 4314 §4 LSUB, §6).
 std::uint8_t Session::subscribed_attrs(std::string_view name, std::uint8_t attrs) {
-    const bool other = name.substr(0, kOtherUsersPrefix.size()) == kOtherUsersPrefix ||
-                       (!config_.public_owner.empty() &&
-                        name.substr(0, kSharedPrefix.size()) == kSharedPrefix);
+    const bool other =
+        name.substr(0, kOtherUsersPrefix.size()) == kOtherUsersPrefix ||
+        (!config_.public_owner.empty() && name.substr(0, kSharedPrefix.size()) == kSharedPrefix);
     if (!other) return attrs;
     attrs = static_cast<std::uint8_t>(attrs & ~(store::kNoselect | store::kNonExistent));
     MailboxRef ref;
@@ -115,8 +115,9 @@ std::uint8_t Session::subscribed_attrs(std::string_view name, std::uint8_t attrs
         data.put(dir.view()).put('/').put(store::kDataFile);
     }
     port::FileInfo info;
-    const bool selectable = data.ok() && data.size() > 0 &&
-                            services_.registry->services().fs.stat(data.view(), &info) == Status::Ok;
+    const bool selectable =
+        data.ok() && data.size() > 0 &&
+        services_.registry->services().fs.stat(data.view(), &info) == Status::Ok;
     return selectable ? attrs : static_cast<std::uint8_t>(attrs | store::kNoselect);
 }
 

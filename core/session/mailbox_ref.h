@@ -23,10 +23,10 @@ struct MailboxRef {
     FixedString<port::kMaxPath> root;  // the owner's root directory
     std::string_view name;             // the name in the owner's tree (a view of the given name)
     FixedString<255> owner;
-    std::string_view owner_name;  // the same, a view of the name, configuration or user
-    bool own = true;            // the session's user's own tree
-    bool exists = false;        // the name is a mailbox or a \Noselect parent
-    store::Rights rights = 0;   // the session user's rights on it
+    std::string_view owner_name;     // the same, a view of the name, configuration or user
+    bool own = true;                 // the session's user's own tree
+    bool exists = false;             // the name is a mailbox or a \Noselect parent
+    store::Rights rights = 0;        // the session user's rights on it
     store::Rights visible() const {  // RFC 4314 §6: l or r, else "no such mailbox"
         return rights & (store::kRightLookup | store::kRightRead);
     }

@@ -118,9 +118,8 @@ Status parse_acl(std::string_view text, Acl* out) {
         if (sp == std::string_view::npos) return Status::Invalid;
         const std::string_view letters = line.substr(0, sp), id = line.substr(sp + 1);
         Rights r = 0;
-        if (letters.find_first_of("cd") != std::string_view::npos ||
-            !parse_rights(letters, &r) || r == 0 || !valid_identifier(id) ||
-            out->find(id) != nullptr || !out->set(id, r)) {
+        if (letters.find_first_of("cd") != std::string_view::npos || !parse_rights(letters, &r) ||
+            r == 0 || !valid_identifier(id) || out->find(id) != nullptr || !out->set(id, r)) {
             return Status::Invalid;
         }
     }

@@ -110,8 +110,7 @@ TEST_CASE("RFC 4314 §9: the ACL commands' syntax", "[server][acl]") {
 
 namespace {
 
-const std::string kFamilyMail =
-    "From: alice@example.org\r\nSubject: Dinner\r\n\r\nAt eight.\r\n";
+const std::string kFamilyMail = "From: alice@example.org\r\nSubject: Dinner\r\n\r\nAt eight.\r\n";
 
 // alice makes "Family" with one message and shares it with bob: `rights`.
 void share_family(Household& w, port::Handle a, const std::string& rights) {
@@ -129,7 +128,8 @@ TEST_CASE("RFC 2342 §5: NAMESPACE names the other users' namespace, and Shared/
     Household plain;
     port::Handle a = login(plain);
     CHECK(plain.say(a, "n NAMESPACE\r\n") ==
-          "* NAMESPACE ((\"\" \"/\")) ((\"Other Users/\" \"/\")) NIL\r\nn OK NAMESPACE completed\r\n");
+          "* NAMESPACE ((\"\" \"/\")) ((\"Other Users/\" \"/\")) NIL\r\nn OK NAMESPACE "
+          "completed\r\n");
     Household shared(true);
     port::Handle b = login(shared, "bob", "builder");
     CHECK(shared.say(b, "n NAMESPACE\r\n") ==
@@ -201,8 +201,9 @@ TEST_CASE("Issue 19: alice shares Family with bob (lrs); bob lists, reads, canno
           "z6 NO [NOPERM] You may not read or change the rights of this mailbox\r\n");
     // Given i, bob appends; his \Flagged is dropped (no w), \Seen kept (s).
     REQUIRE(w.say(a, "s2 SETACL Family bob +i\r\n") == "s2 OK SETACL completed\r\n");
-    CHECK(has(w.say(b, "p2 APPEND \"Other Users/alice/Family\" (\\Seen \\Flagged) {5+}\r\nhello\r\n"),
-              "p2 OK [APPENDUID"));
+    CHECK(
+        has(w.say(b, "p2 APPEND \"Other Users/alice/Family\" (\\Seen \\Flagged) {5+}\r\nhello\r\n"),
+            "p2 OK [APPENDUID"));
     const std::string flags = w.say(a, "a1 SELECT Family\r\n");
     CHECK(has(flags, "* 2 EXISTS"));
     const std::string f2 = w.say(a, "a2 FETCH 2 FLAGS\r\n");
@@ -260,8 +261,9 @@ TEST_CASE("RFC 4314 §4: CREATE needs k on the parent (and inherits its ACL), DE
     CHECK(has(w.say(a, "l LIST \"\" Family/*\r\n"), "\"/\" Family/Kids\r\n"));
     CHECK(w.say(b, "m MYRIGHTS \"Other Users/alice/Family/Kids\"\r\n") ==
           "* MYRIGHTS \"Other Users/alice/Family/Kids\" lrkxc\r\nm OK MYRIGHTS completed\r\n");
-    CHECK(w.say(b, "r1 RENAME \"Other Users/alice/Family/Kids\" \"Other Users/alice/Family/Children\"\r\n") ==
-          "r1 OK RENAME completed\r\n");
+    CHECK(w.say(b,
+                "r1 RENAME \"Other Users/alice/Family/Kids\" \"Other "
+                "Users/alice/Family/Children\"\r\n") == "r1 OK RENAME completed\r\n");
     CHECK(w.say(b, "r2 RENAME \"Other Users/alice/Family/Children\" Mine\r\n") ==
           "r2 NO [CANNOT] Mailboxes cannot move between users\r\n");
     CHECK(w.say(b, "d1 DELETE \"Other Users/alice/Family/Children\"\r\n") ==
@@ -271,7 +273,8 @@ TEST_CASE("RFC 4314 §4: CREATE needs k on the parent (and inherits its ACL), DE
           "d2 NO [NONEXISTENT] No such mailbox\r\n");
 }
 
-TEST_CASE("RFC 2342 §5: Shared/ names the public owner's mailboxes, with its ACL", "[server][acl]") {
+TEST_CASE("RFC 2342 §5: Shared/ names the public owner's mailboxes, with its ACL",
+          "[server][acl]") {
     Household w(true);
     port::Handle c = login(w, "carol", "singer");
     REQUIRE(create_ok(w.say(c, "c CREATE Invoices\r\n"), "c"));
@@ -337,4 +340,25 @@ TEST_CASE("RFC 4314 §4 LSUB: a subscribed shared mailbox is listed as its owner
     REQUIRE(w.say(a, "d DELETEACL Family bob\r\n") == "d OK DELETEACL completed\r\n");
     CHECK(has(w.say(b, "n LIST (SUBSCRIBED) \"\" *\r\n"),
               "* LIST (\\NonExistent \\Subscribed) \"/\" \"Other Users/alice/Family\"\r\n"));
+}
+
+TEST_CASE("RFC 5464 with RFC 4314: METADATA of a shared mailbox needs l or r to read, w to write",
+          "[server][acl]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a, "lr");
+    REQUIRE(has(w.say(a, "m SETMETADATA Family (/shared/comment \"dinners\")\r\n"), "m OK"));
+    port::Handle b = login(w, "bob", "builder");
+    CHECK(has(w.say(b, "g GETMETADATA \"Other Users/alice/Family\" /shared/comment\r\n"),
+              "(/shared/comment \"dinners\")"));
+    CHECK(w.say(b, "s SETMETADATA \"Other Users/alice/Family\" (/shared/comment \"x\")\r\n") ==
+          "s NO [NOPERM] You do not have the rights for this on that mailbox\r\n");
+    CHECK(
+        has(w.say(b, "p SETMETADATA \"Other Users/alice/Family\" (/private/comment \"mine\")\r\n"),
+            "p OK"));
+    CHECK(w.say(b, "n GETMETADATA \"Other Users/alice/INBOX\" /shared/comment\r\n") ==
+          "n NO [NONEXISTENT] No such mailbox\r\n");
+    REQUIRE(w.say(a, "t SETACL Family bob +w\r\n") == "t OK SETACL completed\r\n");
+    CHECK(has(w.say(b, "u SETMETADATA \"Other Users/alice/Family\" (/shared/comment \"x\")\r\n"),
+              "u OK"));
 }

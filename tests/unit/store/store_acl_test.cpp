@@ -128,8 +128,9 @@ TEST_CASE("RFC 4314 §3: identifiers we store", "[store][acl]") {
     CHECK_FALSE(valid_identifier(std::string(49, 'x')));
 }
 
-TEST_CASE("m.acl: a crash at any write of SETACL leaves the old list or the new, never a broken one",
-          "[store][acl][crash]") {
+TEST_CASE(
+    "m.acl: a crash at any write of SETACL leaves the old list or the new, never a broken one",
+    "[store][acl][crash]") {
     for (unsigned n = 1; n <= 8; ++n) {
         INFO("crash at write " << n);
         test::StoreEnv env(9);
