@@ -203,13 +203,15 @@ void Session::select_counts(std::string_view name) {
     w.put_uint(view_.exists).put(" EXISTS");
     untagged(w.view());
     if (rev2_) {
-        store::UserStore store(*services_.registry, user_root_.view());
+        MailboxRef ref;  // its owner's tree (RFC 4314 other users' namespace)
+        if (resolve_mailbox(name, &ref) != Status::Ok) (void)ref.root.assign(user_root_.view());
+        store::UserStore store(*services_.registry, ref.root.view());
         // Room for the longest name quoted with every byte escaped.
         FixedText<kLine + kWireName> line;
         ResponseWriter r(line);
         r.atom("LIST").open_list();
-        r.atom(store.mailbox_has_children(name) ? "\\HasChildren" : "\\HasNoChildren");
-        const std::uint8_t uses = store.special_use(name);
+        r.atom(store.mailbox_has_children(ref.name) ? "\\HasChildren" : "\\HasNoChildren");
+        const std::uint8_t uses = store.special_use(ref.name);
         for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
             if ((uses & bit) != 0) r.atom(mail::special_use_name(bit));
         }

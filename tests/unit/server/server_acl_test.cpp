@@ -362,3 +362,15 @@ TEST_CASE("RFC 5464 with RFC 4314: METADATA of a shared mailbox needs l or r to 
     CHECK(has(w.say(b, "u SETMETADATA \"Other Users/alice/Family\" (/shared/comment \"x\")\r\n"),
               "u OK"));
 }
+
+TEST_CASE("RFC 9051 §6.3.2: an IMAP4rev2 SELECT of a shared mailbox lists it as its owner has it",
+          "[server][acl]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a, "lr");
+    REQUIRE(create_ok(w.say(a, "k CREATE Family/Kids\r\n"), "k"));
+    port::Handle b = login(w, "bob", "builder");
+    REQUIRE(has(w.say(b, "e ENABLE IMAP4rev2\r\n"), "e OK"));
+    CHECK(has(w.say(b, "x SELECT \"Other Users/alice/Family\"\r\n"),
+              "* LIST (\\HasChildren) \"/\" \"Other Users/alice/Family\"\r\n"));
+}
