@@ -71,18 +71,22 @@ void special_use_text(std::uint8_t uses, TextWriter& out) {
 // annotations; NotFound when there is no such mailbox or the user may not
 // see it (RFC 5464 §3.3: only mailboxes LIST shows; a \Noselect one has
 // no annotations here). With ACL (RFC 4314), the rights are checked here:
-// GETMETADATA needs "l" and "r" on the mailbox, SETMETADATA of /private
-// entries "l" and "r", of /shared entries "l", "r" and "w" (RFC 5464 §4,
-// §3.3: "l" and one of "r", "s", "w", "i", "p" for any access).
+// RFC 5464 §3.3, any access, private or shared, read or set: "l" and any
+// one of "r", "s", "w", "i", "p"; setting /shared entries, seen by every
+// user of the mailbox, also "w" (as Cyrus).
 Status Session::metadata_target(std::string_view name, bool write, store::Path* dir) {
     if (services_.registry == nullptr || user_root_.empty()) return Status::Unsupported;
-    // RFC 4314 (cmd_acl.cpp): l or r to read a mailbox's entries, w to write
-    // /shared ones; another user's mailbox without l or r does not exist
-    // (§6), one without the right is Permission (NO [NOPERM]).
+    // Another user's mailbox without l or r does not exist (RFC 4314 §6);
+    // one without the rights is Permission (NO [NOPERM]).
+    constexpr store::Rights kAnyAccess = store::kRightRead | store::kRightSeen |
+                                         store::kRightWrite | store::kRightInsert |
+                                         store::kRightPost;
     MailboxRef ref;
-    const store::Rights needed = write ? store::Rights{store::kRightWrite}
-                                       : store::Rights(store::kRightLookup | store::kRightRead);
-    Status st = check_access(name, needed, &ref);
+    Status st = check_access(name, kAnyAccess, &ref);
+    if (st == Status::Ok && (ref.rights & store::kRightLookup) == 0) st = Status::Permission;
+    if (st == Status::Ok && write && (ref.rights & store::kRightWrite) == 0) {
+        st = Status::Permission;
+    }
     if (st == Status::Permission) return st;
     if (st != Status::Ok) return Status::NotFound;
     store::UserStore store(*services_.registry, ref.root.view());

@@ -342,13 +342,21 @@ TEST_CASE("RFC 4314 §4 LSUB: a subscribed shared mailbox is listed as its owner
               "* LIST (\\NonExistent \\Subscribed) \"/\" \"Other Users/alice/Family\"\r\n"));
 }
 
-TEST_CASE("RFC 5464 with RFC 4314: METADATA of a shared mailbox needs l or r to read, w to write",
-          "[server][acl]") {
+TEST_CASE(
+    "RFC 5464 §3.3 with RFC 4314: METADATA of a shared mailbox needs l and one of r s w i p, "
+    "w to set /shared entries; /private ones are each user's own",
+    "[server][acl][metadata]") {
     Household w;
     port::Handle a = login(w);
-    share_family(w, a, "lr");
-    REQUIRE(has(w.say(a, "m SETMETADATA Family (/shared/comment \"dinners\")\r\n"), "m OK"));
+    share_family(w, a, "l");
+    REQUIRE(has(w.say(a, "m SETMETADATA Family (/shared/comment \"dinners\" /private/comment "
+                         "\"alice's\")\r\n"),
+                "m OK"));
     port::Handle b = login(w, "bob", "builder");
+    // l alone: it may be listed, not annotated.
+    CHECK(w.say(b, "g0 GETMETADATA \"Other Users/alice/Family\" /shared/comment\r\n") ==
+          "g0 NO [NOPERM] You do not have the rights for this on that mailbox\r\n");
+    REQUIRE(w.say(a, "r SETACL Family bob lr\r\n") == "r OK SETACL completed\r\n");
     CHECK(has(w.say(b, "g GETMETADATA \"Other Users/alice/Family\" /shared/comment\r\n"),
               "(/shared/comment \"dinners\")"));
     CHECK(w.say(b, "s SETMETADATA \"Other Users/alice/Family\" (/shared/comment \"x\")\r\n") ==
@@ -356,6 +364,11 @@ TEST_CASE("RFC 5464 with RFC 4314: METADATA of a shared mailbox needs l or r to 
     CHECK(
         has(w.say(b, "p SETMETADATA \"Other Users/alice/Family\" (/private/comment \"mine\")\r\n"),
             "p OK"));
+    CHECK(w.say(b, "q GETMETADATA \"Other Users/alice/Family\" /private/comment\r\n") ==
+          "* METADATA \"Other Users/alice/Family\" (/private/comment \"mine\")\r\n"
+          "q OK GETMETADATA completed\r\n");
+    CHECK(w.say(a, "v GETMETADATA Family /private/comment\r\n") ==
+          "* METADATA Family (/private/comment \"alice's\")\r\nv OK GETMETADATA completed\r\n");
     CHECK(w.say(b, "n GETMETADATA \"Other Users/alice/INBOX\" /shared/comment\r\n") ==
           "n NO [NONEXISTENT] No such mailbox\r\n");
     REQUIRE(w.say(a, "t SETACL Family bob +w\r\n") == "t OK SETACL completed\r\n");
