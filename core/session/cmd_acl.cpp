@@ -241,19 +241,7 @@ void Session::acl_change(const ParsedCommand& cmd, MailboxRef& ref) {
         answer_store(st, "");
         return;
     }
-    const store::AclEntry* e = acl.find(id);
-    store::Rights now = e != nullptr ? e->rights : 0;
-    if (cmd.id == CommandId::DeleteAcl) {
-        now = 0;
-    } else if (mod == '+') {
-        now = static_cast<store::Rights>(now | given);
-    } else if (mod == '-') {
-        now = static_cast<store::Rights>(now & ~given);
-    } else {
-        now = given;
-    }
-    if (id == ref.owner.view()) now |= store::kOwnerKeeps;
-    if (!acl.set(id, now)) {
+    if (!acl.change(id, ref.owner.view(), mod, given, cmd.id == CommandId::DeleteAcl)) {
         tagged("NO", "LIMIT", "Too many identifiers in this mailbox's ACL");
         return;
     }

@@ -260,18 +260,6 @@ void Session::finish_tree_job(Status st) {
 
 namespace {
 
-template <class F>
-class ListFn final : public store::ListVisitor {
-public:
-    explicit ListFn(F f) : f_(f) {}
-    bool mailbox(std::string_view name, std::uint8_t attributes) override {
-        return f_(name, attributes);
-    }
-
-private:
-    F f_;
-};
-
 // A LIST pattern in modified UTF-7 (store_pattern): 1 KiB of UTF-8 at most
 // (longer ones match nothing), whose modified UTF-7 is at most 5/2 as long
 // ("&AOk-" for the 2 bytes of "é").
@@ -336,7 +324,7 @@ Status list_unsubscribed_parents(store::UserStore& store, std::string_view patte
             first = line == name;
             return false;
         };
-        ListFn<decltype(find)> v(find);
+        store::ListFn<decltype(find)> v(find);
         (void)store.list_subscribed("", "*", v);
         return first;
     };
@@ -352,7 +340,7 @@ Status list_unsubscribed_parents(store::UserStore& store, std::string_view patte
         }
         return true;
     };
-    ListFn<decltype(each)> v(each);
+    store::ListFn<decltype(each)> v(each);
     return store.list_subscribed("", "*", v);
 }
 
@@ -470,7 +458,7 @@ Status Session::list_pattern(ListRound& round, std::string_view pattern) {
         auto all = [&](std::string_view name, std::uint8_t attrs) {
             return entry(name, attrs, false);
         };
-        ListFn<decltype(all)> v(all);
+        store::ListFn<decltype(all)> v(all);
         const Status st = store.list(job.reference, pattern, v);
         // RFC 2342, RFC 4314 §4: then what other users let this one see.
         if (st != Status::Ok || round.full || job.lsub || job.find) return st;
@@ -482,7 +470,7 @@ Status Session::list_pattern(ListRound& round, std::string_view pattern) {
         attrs = subscribed_attrs(name, attrs);  // another user's: from their tree (RFC 4314)
         return entry(name, attrs, recursive && store.has_subscribed_child(name, joined.view()));
     };
-    ListFn<decltype(subscribed)> v(subscribed);
+    store::ListFn<decltype(subscribed)> v(subscribed);
     Status st = store.list_subscribed(job.reference, pattern, v);
     if (st == Status::Ok && job.lsub && !round.full &&
         pattern.find('%') != std::string_view::npos) {
@@ -495,7 +483,7 @@ Status Session::list_pattern(ListRound& round, std::string_view pattern) {
         }
         return entry(name, attrs & (store::kNoselect), true);
     };
-    ListFn<decltype(parents)> pv(parents);
+    store::ListFn<decltype(parents)> pv(parents);
     return store.list(job.reference, pattern, pv);
 }
 

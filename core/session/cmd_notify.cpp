@@ -20,18 +20,6 @@ constexpr std::string_view kBadEvent =
 // A LIST line with two names (RENAME's OLDNAME), each up to kWireName bytes.
 constexpr std::size_t kNotifyLine = 2 * kWireName + 96;
 
-template <class F>
-class ListFn final : public store::ListVisitor {
-public:
-    explicit ListFn(F f) : f_(f) {}
-    bool mailbox(std::string_view name, std::uint8_t attributes) override {
-        return f_(name, attributes);
-    }
-
-private:
-    F f_;
-};
-
 bool same_name(std::string_view a, std::string_view b) {
     return a == b || (mail::is_inbox(a) && mail::is_inbox(b));
 }
@@ -270,7 +258,7 @@ bool Session::notify_expand() {
         }
         return true;
     };
-    ListFn<decltype(each)> v(each);
+    store::ListFn<decltype(each)> v(each);
     store::UserStore store(*services_.registry, user_root_.view());
     (void)store.list("", "*", v);
     if (notify_->next_peek >= notify_->watch_count) notify_->next_peek = 0;
@@ -529,7 +517,7 @@ std::uint8_t Session::notify_attrs(std::string_view name) {
         attrs = a;
         return false;
     };
-    ListFn<decltype(one)> v(one);
+    store::ListFn<decltype(one)> v(one);
     if (name.find_first_of("*%") == std::string_view::npos) (void)store.list("", name, v);
     if ((attrs & store::kNonExistent) == 0 &&
         (attrs & (store::kHasChildren | store::kHasNoChildren)) == 0) {

@@ -15,18 +15,6 @@ namespace {
 constexpr std::size_t kFullName = mail::kMaxMailboxName + 2 * store::kMaxAclIdentifier + 64;
 
 template <class F>
-class ListFn final : public store::ListVisitor {
-public:
-    explicit ListFn(F f) : f_(f) {}
-    bool mailbox(std::string_view name, std::uint8_t attributes) override {
-        return f_(name, attributes);
-    }
-
-private:
-    F f_;
-};
-
-template <class F>
 class DirFn final : public port::DirVisitor {
 public:
     explicit DirFn(F f) : f_(f) {}
@@ -66,7 +54,7 @@ bool Session::list_owner(std::string_view owner, std::string_view prefix, std::s
         any = may_look_up(store, owner, name);
         return !any;
     };
-    ListFn<decltype(probe)> pv(probe);
+    store::ListFn<decltype(probe)> pv(probe);
     if (store.list("", "*", pv) != Status::Ok || !any) return true;
     constexpr std::uint8_t kParent = store::kNoselect | store::kHasChildren;
     // The parents: "Other Users" once, then "Other Users/<owner>"; "Shared".
@@ -89,7 +77,7 @@ bool Session::list_owner(std::string_view owner, std::string_view prefix, std::s
         go = out.mailbox(full.view(), attrs);
         return go;
     };
-    ListFn<decltype(each)> ev(each);
+    store::ListFn<decltype(each)> ev(each);
     (void)store.list("", "*", ev);
     return go;
 }

@@ -1,6 +1,8 @@
 // m.acl and the rights (acl.h).
 #include "core/store/acl.h"
 
+#include "core/store/replace_file.h"
+
 namespace tinyimapd::store {
 
 namespace {
@@ -152,6 +154,23 @@ Status read_acl(port::Fs& fs, std::string_view dir, std::string_view owner, Acl*
     return st;
 }
 
+bool Acl::change(std::string_view id, std::string_view owner, char mod, Rights given,
+                 bool remove) {
+    const AclEntry* e = find(id);
+    Rights now = e != nullptr ? e->rights : 0;
+    if (remove) {
+        now = 0;
+    } else if (mod == '+') {
+        now = static_cast<Rights>(now | given);
+    } else if (mod == '-') {
+        now = static_cast<Rights>(now & ~given);
+    } else {
+        now = given;
+    }
+    if (id == owner) now |= kOwnerKeeps;
+    return set(id, now);
+}
+
 Status write_acl(port::Fs& fs, std::string_view dir, const Acl& acl) {
     FixedString<port::kMaxPath> file, next;
     Status st = join_file(dir, kAclFile, &file);
@@ -164,16 +183,7 @@ Status write_acl(port::Fs& fs, std::string_view dir, const Acl& acl) {
         text.put(' ').put(acl.entries[i].id.view()).put('\n');
     }
     if (!text.ok()) return Status::TooLong;
-    auto out = fs.open(next.view(), port::kOpenWrite | port::kOpenCreate | port::kOpenTruncate |
-                                        port::kOpenNoFollow);
-    if (!out.ok()) return out.status;
-    st = fs.pwrite(out.value, text.view().data(), text.size(), 0).status;
-    if (st == Status::Ok) st = fs.fsync(out.value);
-    const Status c = fs.close(out.value);
-    if (st == Status::Ok) st = c;
-    if (st == Status::Ok) st = fs.rename(next.view(), file.view());
-    if (st == Status::Ok) st = fs.sync_dir(dir);
-    return st;
+    return replace_file(fs, dir, next.view(), file.view(), text.view());
 }
 
 }  // namespace tinyimapd::store

@@ -93,6 +93,10 @@ struct Acl {
     // Sets (replaces) id's rights; rights 0 removes the entry. False when
     // the list is full.
     bool set(std::string_view id, Rights rights);
+    // SETACL's rule (RFC 4314 §3.1): `mod` '+' adds `given` to id's rights,
+    // '-' takes them away, else they replace them; DELETEACL (`remove`)
+    // clears them; the owner keeps kOwnerKeeps (§2). False when full.
+    bool change(std::string_view id, std::string_view owner, char mod, Rights given, bool remove);
     void remove(std::string_view id);
     // What `user` may do: the union of its entry and "anyone"'s, plus
     // kOwnerKeeps when `user` is the owner.

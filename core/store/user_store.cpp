@@ -5,6 +5,7 @@
 #include "core/base/endian.h"
 #include "core/mail/mailbox_name.h"
 #include "core/store/name_map.h"
+#include "core/store/replace_file.h"
 #include "core/store/sort_cache.h"
 #include "core/store/tree_detail.h"
 
@@ -512,17 +513,7 @@ Status UserStore::set_special_use(std::string_view name, std::uint8_t uses) {
         st = ignore_missing(fs.unlink(file.view()));
         return st == Status::Ok ? fs.sync_dir(dir.view()) : st;
     }
-    const SpecialUseText text(uses);
-    auto out = fs.open(next.view(), port::kOpenWrite | port::kOpenCreate | port::kOpenTruncate |
-                                        port::kOpenNoFollow);
-    if (!out.ok()) return out.status;
-    st = fs.pwrite(out.value, text.view().data(), text.size(), 0).status;
-    if (st == Status::Ok) st = fs.fsync(out.value);
-    const Status c = fs.close(out.value);
-    if (st == Status::Ok) st = c;
-    if (st == Status::Ok) st = fs.rename(next.view(), file.view());
-    if (st == Status::Ok) st = fs.sync_dir(dir.view());
-    return st;
+    return replace_file(fs, dir.view(), next.view(), file.view(), SpecialUseText(uses).view());
 }
 
 }  // namespace tinyimapd::store

@@ -47,6 +47,19 @@ protected:
     ~ListVisitor() = default;
 };
 
+// A ListVisitor calling `f(name, attributes)`.
+template <class F>
+class ListFn final : public ListVisitor {
+public:
+    explicit ListFn(F f) : f_(f) {}
+    bool mailbox(std::string_view name, std::uint8_t attributes) override {
+        return f_(name, attributes);
+    }
+
+private:
+    F f_;
+};
+
 // The subscription file, read line by line through a 256-byte window; a line
 // longer than mail::kMaxMailboxName is skipped.
 inline constexpr std::string_view kSubscriptionsFile = "subs.txt";

@@ -1264,19 +1264,7 @@ bool apply_rights(store::Acl& acl, const std::string& owner, const std::string& 
     if (mod == '+' || mod == '-') change.remove_prefix(1);
     store::Rights given = 0;
     if (!remove && !store::parse_rights(change, &given)) return false;
-    const store::AclEntry* e = acl.find(id);
-    store::Rights now = e != nullptr ? e->rights : 0;
-    if (remove) {
-        now = 0;
-    } else if (mod == '+') {
-        now = static_cast<store::Rights>(now | given);
-    } else if (mod == '-') {
-        now = static_cast<store::Rights>(now & ~given);
-    } else {
-        now = given;
-    }
-    if (id == owner) now |= store::kOwnerKeeps;
-    return acl.set(id, now);
+    return acl.change(id, owner, mod, given, remove);
 }
 
 }  // namespace
