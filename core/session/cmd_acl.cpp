@@ -113,31 +113,6 @@ Status Session::parent_rights(std::string_view full_name, const MailboxRef& ref,
     return Status::Permission;
 }
 
-// RFC 4314 §4: "When a new mailbox is created, it SHOULD inherit the ACL
-// from the parent mailbox": the nearest existing parent's m.acl, if it has
-// one, is copied (a crash before that leaves the default list: the owner's
-// alone, never more).
-void Session::inherit_acl(std::string_view owner, std::string_view name) {
-    const FixedString<port::kMaxPath> root = root_of(owner);
-    store::UserStore store(*services_.registry, root.view());
-    port::Fs& fs = services_.registry->services().fs;
-    store::Path dir, parent_dir;
-    if (store.mailbox_dir(name, &dir) != Status::Ok) return;
-    for (std::size_t cut = name.rfind('/'); cut != std::string_view::npos && cut > 0;
-         cut = name.rfind('/')) {
-        name = name.substr(0, cut);
-        if (store.mailbox_dir(name, &parent_dir) != Status::Ok) return;
-        port::FileInfo info;
-        if (fs.stat(parent_dir.view(), &info) != Status::Ok) continue;
-        store::Acl acl;
-        if (store::read_acl(fs, parent_dir.view(), owner.empty() ? user() : owner, &acl) ==
-            Status::Ok) {
-            (void)store::write_acl(fs, dir.view(), acl);
-        }
-        return;
-    }
-}
-
 Status Session::check_access(std::string_view name, store::Rights needed, MailboxRef* out) {
     const Status st = resolve_mailbox(name, out);
     if (st != Status::Ok) return st;

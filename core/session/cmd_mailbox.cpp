@@ -214,7 +214,6 @@ void Session::finish_tree_job(Status st) {
     if (job.login_default != kNoDefaults) return default_mailbox_done(op, job.login_default, st);
     switch (op.kind) {
         case store::TreeOp::Kind::Create: {
-            if (st == Status::Ok) inherit_acl(job.owner, op.name);  // RFC 4314 §4
             if (st != Status::Ok) return answer_store(st, "");
             // RFC 8474 §4.1: every successful CREATE names the new MAILBOXID.
             FixedText<32> code;

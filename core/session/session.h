@@ -406,7 +406,6 @@ private:
     // RFC 4314 §4 CREATE: k on the nearest existing parent of `ref`'s name.
     Status parent_rights(std::string_view full_name, const MailboxRef& ref,
                          store::Rights needed);
-    void inherit_acl(std::string_view owner, std::string_view name);
     // LIST over the other users' and shared namespaces (cmd_shared.cpp).
     Status list_others(std::string_view pattern, store::ListVisitor& out);
     bool list_owner(std::string_view owner, std::string_view prefix, std::string_view pattern,

@@ -13,8 +13,9 @@ using namespace tree;
 namespace {
 
 // The phases of each operation (TreeOp::phase).
-enum CreatePhase : std::uint8_t { kCreateCheck, kCreateLevels, kCreateUse, kCreateIndex,
-                                  kCreateData, kCreateRename, kCreateCommit, kCreateDone };
+enum CreatePhase : std::uint8_t { kCreateCheck, kCreateLevels, kCreateUse, kCreateAcl,
+                                  kCreateIndex, kCreateData, kCreateRename, kCreateCommit,
+                                  kCreateDone };
 enum RemovePhase : std::uint8_t { kRemoveCommit, kRemoveFiles, kRemoveClear, kRemoveDone };
 enum RenamePhase : std::uint8_t { kRenameCheck, kRenameParents, kRenameMove, kRenameOldParent,
                                   kRenameDone };
@@ -189,17 +190,19 @@ Status UserStore::create_prepare(TreeOp& op) {
     return Status::Ok;
 }
 
-// m.use (CREATE's USE), m.index, then m.data under a temporary name, each
-// flushed; the rename to m.data is what makes the directory a selectable
-// mailbox (in tmp, or over a \Noselect name the commit): the special use
-// is there from the moment the mailbox is.
-Status UserStore::create_files_steps(TreeOp& op, std::string_view inner) {
+// m.use (CREATE's USE), m.acl (inherited), m.index, then m.data under a
+// temporary name, each flushed; the rename to m.data is what makes the
+// directory a selectable mailbox (in tmp, or over a \Noselect name the
+// commit): the special use and the ACL are there from the moment the
+// mailbox is.
+Status UserStore::create_files_steps(TreeOp& op, std::string_view inner,
+                                     std::string_view ancestor) {
     Services& s = reg_.services();
     Status st = Status::Ok;
     Path p, q;
     constexpr std::uint32_t kNew = detail::kCreateNew | port::kOpenNoFollow;
     if (op.phase == kCreateUse) {
-        op.phase = kCreateIndex;
+        op.phase = kCreateAcl;
         if ((st = join(inner, kSpecialUseFile, &p)) != Status::Ok) return st;
         // Over a \Noselect name, an m.use a crashed CREATE left must not
         // become this mailbox's (the commit's directory sync makes it durable).
@@ -215,12 +218,15 @@ Status UserStore::create_files_steps(TreeOp& op, std::string_view inner) {
             op.file = f.value;
             const SpecialUseText text(op.use);
             st = s.fs.pwrite(op.file, text.view().data(), text.size(), 0).status;
-            if (st == Status::Ok) st = barrier(op, op.file, {}, kCreateIndex);
+            if (st == Status::Ok) st = barrier(op, op.file, {}, kCreateAcl);
             if (st != Status::Ok) return st;
         }
     }
+    if (op.phase == kCreateAcl && (st = create_acl_step(op, inner, ancestor)) != Status::Ok) {
+        return st;
+    }
     if (op.phase == kCreateIndex) {
-        if (op.file != port::kNoFile) {  // m.use's
+        if (op.file != port::kNoFile) {  // m.use's or m.acl's
             st = s.fs.close(op.file);
             op.file = port::kNoFile;
             if (st != Status::Ok) return st;
@@ -258,6 +264,37 @@ Status UserStore::create_files_steps(TreeOp& op, std::string_view inner) {
     return barrier(op, port::kNoFile, inner, kCreateCommit);
 }
 
+// RFC 4314 §4: "When a new mailbox is created, it SHOULD inherit the ACL
+// from the parent mailbox": the nearest existing parent's m.acl, if it has
+// one, is copied into the new directory and flushed before the mailbox
+// exists (a file that is not valid there reads as the owner's alone in the
+// copy too, never more).
+Status UserStore::create_acl_step(TreeOp& op, std::string_view inner, std::string_view ancestor) {
+    port::Fs& fs = reg_.services().fs;
+    op.phase = kCreateIndex;
+    if (op.file != port::kNoFile) {  // m.use's
+        const Status c = fs.close(op.file);
+        op.file = port::kNoFile;
+        if (c != Status::Ok) return c;
+    }
+    Path from, to;
+    Status st = join(ancestor, kAclFile, &from);
+    if (st == Status::Ok) st = join(inner, kAclFile, &to);
+    if (st != Status::Ok || ancestor.size() <= root_.size()) return st;  // no ACL at the top
+    char text[kMaxAclFile + 1];
+    Result<port::File> in = fs.open(from.view(), port::kOpenRead | port::kOpenNoFollow);
+    if (!in.ok()) return ignore_missing(in.status);
+    const port::FsResult r = fs.pread(in.value, text, sizeof text, 0);
+    (void)fs.close(in.value);
+    if (r.status != Status::Ok || r.bytes > kMaxAclFile) return Status::Ok;  // none to inherit
+    Result<port::File> out = fs.open(to.view(), port::kOpenWrite | port::kOpenCreate |
+                                                    port::kOpenTruncate | port::kOpenNoFollow);
+    if (!out.ok()) return out.status;
+    op.file = out.value;
+    st = fs.pwrite(op.file, text, r.bytes, 0).status;
+    return st == Status::Ok ? barrier(op, op.file, {}, kCreateIndex) : st;
+}
+
 // The commit: the rename that makes the mailbox appear, then the sync of
 // the directory it is in. While that sync runs on an I/O thread the
 // Registry holds the new mailbox back (hold_commit): nothing is
@@ -289,7 +326,12 @@ Status UserStore::create_steps(TreeOp& op) {
         if (st != Status::Ok) return st;
     }
     const std::string_view inner = op.top == 0 ? p.dir.view() : p.inner.view();
-    if (op.phase <= kCreateRename && (st = create_files_steps(op, inner)) != Status::Ok) return st;
+    // The nearest existing parent (the first missing level's, or the
+    // \Noselect name's own parent).
+    const std::string_view ancestor = op.top == 0 ? parent_of(p.dir.view()) : p.parent;
+    if (op.phase <= kCreateRename && (st = create_files_steps(op, inner, ancestor)) != Status::Ok) {
+        return st;
+    }
     if (op.phase == kCreateCommit) {
         st = create_commit(op, p.tmp.view(), p.first_missing, p.parent, kCreateDone);
         if (st != Status::Ok) return st;

@@ -170,7 +170,8 @@ private:
     Status barrier(TreeOp& op, port::File f, std::string_view dir, std::uint8_t next);
     Status create_steps(TreeOp& op);
     Status create_prepare(TreeOp& op);
-    Status create_files_steps(TreeOp& op, std::string_view inner);
+    Status create_files_steps(TreeOp& op, std::string_view inner, std::string_view ancestor);
+    Status create_acl_step(TreeOp& op, std::string_view inner, std::string_view ancestor);
     Status create_commit(TreeOp& op, std::string_view from, std::string_view to,
                          std::string_view dir, std::uint8_t next);
     Status remove_steps(TreeOp& op);

@@ -21,6 +21,7 @@
 
 #include "core/mail/flags.h"
 #include "core/mail/mailbox_name.h"
+#include "core/store/acl.h"
 #include "core/store/registry.h"
 #include "core/store/staged_append.h"
 #include "core/store/user_store.h"
@@ -940,8 +941,9 @@ struct Tree {
     std::map<std::string, Box> boxes;
     std::vector<std::string> subs;
     std::map<std::string, int> uses;  // RFC 6154 special use, by name
+    std::map<std::string, std::string> acls;  // RFC 4314 m.acl's bytes, by name
     bool same(const Tree& o) const {
-        if (names != o.names || subs != o.subs || uses != o.uses ||
+        if (names != o.names || subs != o.subs || uses != o.uses || acls != o.acls ||
             boxes.size() != o.boxes.size()) {
             return false;
         }
@@ -958,6 +960,8 @@ struct Tree {
         for (const auto& n : subs) out += " " + n;
         out += " | uses:";
         for (const auto& [n, u] : uses) out += " " + n + "=" + std::to_string(u);
+        out += " | acls:";
+        for (const auto& [n, a] : acls) out += " " + n + "=" + std::to_string(a.size()) + "B";
         out += "\n";
         for (const auto& [n, b] : boxes) out += describe_box(n, b);
         return out;
@@ -985,9 +989,11 @@ Tree read_tree(Env& env) {
     t.names = all.got;
     for (const auto& [name, attrs] : all.got) {
         if (const int use = user.special_use(name)) t.uses[name] = use;
-        if (attrs & kNoselect) continue;
         Path dir;
         REQUIRE(user.mailbox_dir(name, &dir) == Status::Ok);
+        const std::string acl = std::string(dir.view()) + "/m.acl";
+        if (env.fs.exists(acl)) t.acls[name] = env.fs.read_file(acl);
+        if (attrs & kNoselect) continue;
         t.boxes[name] = read_box(env, dir.view());
     }
     Names subs;
@@ -1182,7 +1188,9 @@ TEST_CASE("store crash matrix: CREATE with USE, in place and in steps (RFC 6154 
     };
     run_tree_matrix({"create-use",
                      [](Env&, UserStore& u) { REQUIRE(u.create("a") == Status::Ok); },
-                     [](Env&, UserStore& u) { return u.create("a/b/c", nullptr, mail::kUseSent); }});
+                     [](Env&, UserStore& u) {
+                         return u.create("a/b/c", nullptr, mail::kUseSent);
+                     }});
     run_tree_matrix({"create-use async",
                      [](Env&, UserStore& u) { REQUIRE(u.create("a") == Status::Ok); },
                      [&](Env& env, UserStore& u) {
@@ -1192,6 +1200,26 @@ TEST_CASE("store crash matrix: CREATE with USE, in place and in steps (RFC 6154 
                      [](Env&, UserStore& u) { REQUIRE(u.create("p/q") == Status::Ok); },
                      [&](Env& env, UserStore& u) {
                          return run_async(env, u, with_use("p", mail::kUseArchive));
+                     }});
+}
+
+// RFC 4314 §4: a new mailbox inherits its nearest existing parent's ACL,
+// copied and flushed before the mailbox exists.
+TEST_CASE("store crash matrix: CREATE inherits the parent's m.acl, in place and in steps",
+          "[store][crash][flush][acl]") {
+    const auto shared_parent = [](Env& env, UserStore& u) {
+        REQUIRE(u.create("a") == Status::Ok);
+        Path dir;
+        REQUIRE(u.mailbox_dir("a", &dir) == Status::Ok);
+        Acl acl;
+        acl.set_default("u");
+        REQUIRE(acl.set("bob", kRightLookup | kRightRead | kRightSeen));
+        REQUIRE(write_acl(env.fs, dir.view(), acl) == Status::Ok);
+    };
+    run_tree_matrix({"create-acl", shared_parent,
+                     [](Env&, UserStore& u) { return u.create("a/b/c"); }});
+    run_tree_matrix({"create-acl async", shared_parent, [](Env& env, UserStore& u) {
+                         return run_async(env, u, TreeOp(TreeOp::Kind::Create, "a/b"));
                      }});
 }
 

@@ -197,3 +197,21 @@ TEST_CASE(
     }
     CHECK(w.say(b, "i SELECT INBOX\r\n").find("i OK [READ-WRITE]") != std::string::npos);
 }
+
+TEST_CASE(
+    "Issue 13: a CREATE under a mailbox with an ACL inherits it, flushed on the I/O threads "
+    "before the mailbox exists (RFC 4314 §4)",
+    "[server][flush][tree][acl]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    REQUIRE(create_ok(w.say(a, "c CREATE Family\r\n"), "c"));
+    REQUIRE(w.say(a, "s SETACL Family anyone lr\r\n") == "s OK SETACL completed\r\n");
+    slow_flushes(w, 2);
+    int turns = 0;
+    const std::string got = while_b_is_served(w, a, b, "k", "CREATE Family/Kids", &turns);
+    CHECK(create_ok(got, "k"));
+    CHECK(w.fs.loop_syncs() == 0);
+    CHECK(w.say(b, "g GETACL Family/Kids\r\n") ==
+          "* ACL Family/Kids alice lrswipkxteacd anyone lr\r\ng OK GETACL completed\r\n");
+}
