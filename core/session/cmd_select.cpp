@@ -30,7 +30,7 @@ bool Session::open_user_store(std::uint8_t* defaults) {
     (void)services_.registry->services().fs.mkdir(services_.mail_dir);
     store::UserStore store(*services_.registry, user_root_.view());
     bool created = false, inbox_missing = false;
-    const Status st = store.ensure(&created, defaults != nullptr ? &inbox_missing : nullptr);
+    const Status st = store.ensure(&created, &inbox_missing);
     if (st != Status::Ok) {
         log_line(port::LogLevel::Error,
                  "cannot open the mail store of user=", {user_, user_length_}, " at ",
@@ -39,10 +39,8 @@ bool Session::open_user_store(std::uint8_t* defaults) {
     }
     // Staging files a crash left behind (none is in use by anyone: locked).
     store::remove_stale_stages(services_.registry->services(), user_root_.view());
-    if (defaults != nullptr) {
-        *defaults = created ? next_default_mailbox(0) : kNoDefaults;
-        if (inbox_missing) *defaults = created ? kInboxThenDefaults : kInboxOnly;
-    }
+    *defaults = created ? next_default_mailbox(0) : kNoDefaults;
+    if (inbox_missing) *defaults = created ? kInboxThenDefaults : kInboxOnly;
     return true;
 }
 

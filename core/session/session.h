@@ -341,7 +341,7 @@ private:
 
     // SELECT EXAMINE CLOSE UNSELECT and the user's store (cmd_select.cpp).
     // *defaults: the first default mailbox a first login makes, or kNoDefaults.
-    bool open_user_store(std::uint8_t* defaults = nullptr);
+    bool open_user_store(std::uint8_t* defaults);
     static constexpr std::uint8_t kNoDefaults = 0xFF;
     static constexpr std::uint8_t kInboxOnly = 0xFE;          // INBOX is missing
     static constexpr std::uint8_t kInboxThenDefaults = 0xFD;  // a new user: INBOX, then the rest
