@@ -260,6 +260,7 @@ void Session::append_begin() {
     std::uint64_t keywords = 0;
     message.flags.system = static_cast<std::uint8_t>(message.flags.system & ref.flag_mask());
     if ((ref.rights & store::kRightWrite) == 0) message.flags.keyword_count = 0;
+    seen_append_flags(ref, &message.flags);  // a non-owner's \Seen is their keyword
     if (append_keywords(*append_box_, message.flags, &keywords) != AppendStep::Go) return;
     const std::int64_t date =
         message.has_date ? message.date.utc_seconds : services_.clock->wall_seconds();

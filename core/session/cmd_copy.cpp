@@ -304,6 +304,11 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
     job.quota_messages = quota_messages;
     job.cursor.keep_flags = ref.flag_mask();
     job.cursor.keep_keywords = (ref.rights & store::kRightWrite) != 0;
+    // RFC 4314 §4: the copy's \Seen is the copier's: their bit here, and
+    // their bit there when they do not own the target (cmd_seen.cpp).
+    job.cursor.seen_from_bits = seen_view().per_user;
+    job.cursor.seen_bits = seen_view().bit;
+    job.cursor.seen_dest = ref.own ? std::string_view{} : seen_keyword();
     run_job();
 }
 

@@ -362,6 +362,7 @@ bool Session::start_message() {
         job.checking = false;
         return false;
     }
+    user_flags(&job.message);  // RFC 4314 §4: this user's \Seen, no hidden names
     job.item = 0;
     job.first_item = true;
     job.add_flags = false;
@@ -446,11 +447,18 @@ bool Session::set_seen() {
         if (held == Status::Ok) {
             store::MessageInfo result;
             bool skipped = false;
-            const Status st = selected_->store(view_, job.seq, store::FlagOp::Add, mail::kSeen, 0,
-                                               0, &result, &skipped);
+            // RFC 4314 §4: a non-owner's \Seen is their keyword (cmd_seen.cpp).
+            std::uint64_t mine = 0;
+            Status st = seen_bit(true, &mine);
+            const std::uint8_t flags = seen_.per_user ? 0 : mail::kSeen;
+            if (st == Status::Ok) {
+                st = selected_->store(view_, job.seq, store::FlagOp::Add, flags, mine, 0, &result,
+                                      &skipped);
+            }
             if (st == Status::Ok) {
                 job.seen_txn = true;
                 job.seen_flags = result.flags;
+                job.seen_keywords = result.keywords;
                 job.seen_modseq = result.modseq;
             } else {
                 selected_->abort_store(&store_commit_);
@@ -475,6 +483,8 @@ bool Session::set_seen() {
         job.seen_txn = false;
         if (committed == Status::Ok) {
             job.message.flags = job.seen_flags | (job.message.flags & mail::kRecent);
+            job.message.keywords = job.seen_keywords;
+            user_flags(&job.message);
             job.message.modseq = job.seen_modseq;
             own_flag_change(store_commit_.modseq);
         }

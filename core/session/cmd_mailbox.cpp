@@ -522,6 +522,10 @@ bool Session::write_status(std::string_view name, const StatusAtts& atts, Status
     Status st = check_access(name, store::kRightRead, &ref);
     store::UserStore store(*services_.registry, ref.root.view());
     if (st == Status::Ok) st = store.status(ref.name, &info);
+    // RFC 4314 §4: a non-owner's UNSEEN counts their own \Seen (cmd_seen.cpp).
+    if (st == Status::Ok && !ref.own && atts.has(StatusItem::Unseen)) {
+        st = user_unseen(store, ref, &info.unseen);
+    }
     // RFC 9208 §4.1.4: the \Deleted messages, counted on a read-only view.
     std::uint32_t deleted = 0;
     std::uint64_t deleted_bytes = 0;

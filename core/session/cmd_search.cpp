@@ -361,7 +361,9 @@ bool Session::is_flag_key(SearchKey key) {
 }
 
 bool Session::flags_match(SearchKey key, std::uint8_t flag_bit, std::string_view keyword,
-                          std::uint64_t number, const store::MessageInfo& m) {
+                          std::uint64_t number, const store::MessageInfo& message) {
+    store::MessageInfo m = message;
+    user_flags(&m);  // RFC 4314 §4: this user's \Seen
     switch (key) {
         case SearchKey::Unanswered:
         case SearchKey::Undeleted:

@@ -108,6 +108,7 @@ void Session::deselect() {
     selected_->detach(view_);
     store::UserStore(*services_.registry, user_root_.view()).close(selected_);
     selected_ = nullptr;
+    seen_ = SeenView{};
     state_ = SessionState::Authenticated;
 }
 
@@ -145,7 +146,7 @@ void Session::cmd_select(const ParsedCommand& cmd, bool read_only) {
     }
     job_.waiting_since_ms = job_.retry_at_ms = 0;
     selected_ = r.value;
-    selected_rights_ = ref.rights;
+    selected_access(ref);  // RFC 4314 §5.1.1 rights, §4 whose \Seen (cmd_seen.cpp)
     selected_->attach(view_, read_only);
     saved_result_.clear();  // RFC 5182 §2.1: reset by SELECT and EXAMINE
     state_ = SessionState::Selected;
@@ -223,7 +224,7 @@ void Session::select_counts(std::string_view name) {
     w.clear();
     w.put_uint(selected_->recent_count(view_)).put(" RECENT");
     untagged(w.view());
-    const std::uint32_t unseen = selected_->first_unseen(view_);
+    const std::uint32_t unseen = user_first_unseen();
     if (unseen != 0) {
         w.clear();
         w.put("OK [UNSEEN ").put_uint(unseen).put("] First unseen message");

@@ -121,6 +121,13 @@ bool Session::store_start() {
         if (st == Status::Ok) keywords |= std::uint64_t{1} << bit;
         if (st == Status::NotFound) st = Status::Ok;
     }
+    // RFC 4314 §4: a non-owner's \Seen is their keyword, registered here
+    // (inside the transaction) when set.
+    if (st == Status::Ok && (flags.system & mail::kSeen) != 0) {
+        st = seen_bit(job.op != store::FlagOp::Remove, &job.seen);
+    } else if (st == Status::Ok && job.op == store::FlagOp::Replace) {
+        st = seen_bit(false, &job.seen);
+    }
     if (st != Status::Ok) {
         end_store_txn();
         job_.end();
@@ -212,6 +219,7 @@ void Session::run_store_job() {
             std::uint8_t flags = job.flags;
             std::uint64_t keywords = job.keywords;
             acl_store_flags(seq, job.op, &flags, &keywords);
+            seen_store_flags(seq, job.op, job.seen, &flags, &keywords);
             st = selected_->store(view_, seq, job.op, flags, keywords,
                                   job.conditional ? spec.unchangedsince : 0, &result, &skipped);
             if (st == Status::WouldBlock) {  // the intent must be durable first

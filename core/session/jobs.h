@@ -102,6 +102,7 @@ struct FetchJob : MessageJob {
     // redo record's, on the I/O threads); seen_flags is the message's result.
     bool seen_txn = false;
     std::uint8_t seen_flags = 0;
+    std::uint64_t seen_keywords = 0;  // and its keywords (per-user \Seen)
     std::uint32_t seq = 0;       // message being answered, 0 between messages
     std::uint32_t held_seq = 0;  // the next message, put back while waiting
     // start_message is looking up BINARY item binary_check's part (over
@@ -137,6 +138,7 @@ struct StoreJob : FetchJob {
     store::FlagOp op = store::FlagOp::Add;
     std::uint8_t flags = 0;
     std::uint64_t keywords = 0;
+    std::uint64_t seen = 0;  // a non-owner's \Seen bit (cmd_seen.cpp), 0: none
     std::uint32_t seq_scan = 0;  // conditional STORE by number: last one done
     AscendingRun failed;
     // RFC 7162 §3.1.3: the modifiers and the messages (numbers or UIDs, as

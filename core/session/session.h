@@ -49,6 +49,7 @@
 #include "core/session/protocol_names.h"
 #include "core/session/quota_reservations.h"
 #include "core/session/search_context.h"
+#include "core/session/seen_view.h"
 #include "core/session/tls_pool.h"
 #include "core/session/work_area_pool.h"
 #include "core/store/registry.h"
@@ -322,6 +323,20 @@ private:
     void acl_change(const ParsedCommand& cmd, MailboxRef& ref);
     void acl_answer(const ParsedCommand& cmd, const MailboxRef& ref);
     store::Rights selected_rights_ = store::kAllRights;  // cached at SELECT (§5.1.1)
+    // Per-user \Seen (cmd_seen.cpp, RFC 4314 §4, §5.2).
+    void selected_access(const MailboxRef& ref);  // at SELECT: rights, whose \Seen
+    std::string_view seen_keyword();              // "%seen/<user>"
+    const SeenView& seen_view();      // the selected mailbox's, kept current
+    void user_flags(store::MessageInfo* m);
+    Status seen_bit(bool create, std::uint64_t* mask);
+    void seen_store_flags(std::uint32_t seq, store::FlagOp op, std::uint64_t mine,
+                          std::uint8_t* flags, std::uint64_t* keywords);
+    void seen_append_flags(const MailboxRef& ref, FlagList* flags);
+    std::uint32_t user_first_unseen();
+    Status user_unseen(store::UserStore& store, const MailboxRef& ref, std::uint32_t* unseen);
+    bool only_hidden_keywords(std::size_t from, std::size_t to) const;
+    SeenView seen_;
+    FixedText<8 + store::kMaxAclIdentifier> seen_name_;
     // QUOTA (cmd_ext.cpp, RFC 9208).
     struct QuotaUsage {
         std::uint64_t bytes, messages;

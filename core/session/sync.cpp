@@ -42,7 +42,9 @@ void write_flag_list(FlagLine& w, std::uint8_t flags, std::uint64_t keywords,
         if ((flags & n.bit) != 0) item(n.text);
     }
     for (std::size_t i = 0; i < box.keyword_count(); ++i) {
-        if ((keywords & (std::uint64_t{1} << i)) != 0) item(box.keyword_name(i));
+        // Hidden keywords (per-user \Seen) are the server's, never shown.
+        const std::string_view name = box.keyword_name(i);
+        if ((keywords & (std::uint64_t{1} << i)) != 0 && !store::hidden_keyword(name)) item(name);
     }
     if (!tail.empty()) item(tail);
     w.put(')');
@@ -56,6 +58,13 @@ void write_flag_list(FlagLine& w, std::uint8_t flags, std::uint64_t keywords,
 bool Session::announce_keywords() {
     if (selected_ == nullptr) return true;
     const std::size_t count = selected_->keyword_count();
+    // Only hidden names new (another user's first \Seen): nothing to say.
+    if (flags_announced_ != kNotAnnounced && only_hidden_keywords(flags_announced_, count)) {
+        flags_announced_ = count;
+    }
+    if (permanent_announced_ != kNotAnnounced && only_hidden_keywords(permanent_announced_, count)) {
+        permanent_announced_ = count;
+    }
     constexpr std::uint8_t kSystem =
         mail::kAnswered | mail::kFlagged | mail::kDeleted | mail::kSeen | mail::kDraft;
     if (flags_announced_ != count) {
@@ -80,6 +89,15 @@ bool Session::announce_keywords() {
         if (out_.room() < w.size() + kResponseReserve) return false;
         (void)out_.append(w.view());
         permanent_announced_ = count;
+    }
+    return true;
+}
+
+// True when the keywords registered from `from` to `to` are all hidden.
+bool Session::only_hidden_keywords(std::size_t from, std::size_t to) const {
+    if (from > to) return false;
+    for (std::size_t i = from; i < to; ++i) {
+        if (!store::hidden_keyword(selected_->keyword_name(i))) return false;
     }
     return true;
 }
@@ -149,6 +167,7 @@ void Session::run_resync_job() {
         store::MessageInfo m;
         if (selected_->message(view_, job.seq, &m) != Status::Ok) break;
         if (m.modseq <= job.since_modseq) continue;
+        user_flags(&m);
         if (job.walk.uid ? !job.walk.set.contains(m.uid, max_uid) : m.uid > job.walk.largest_uid) {
             continue;
         }
@@ -261,7 +280,8 @@ public:
     // `announced`: the keywords the client was told of (FLAGS); a change
     // that names a later one waits for the next round, which announces it.
     SyncWriter(OutBuffer& out, store::Mailbox& box, store::View& view, bool vanished, bool modseq,
-               std::size_t announced, bool rev2, SearchContext* const* contexts)
+               std::size_t announced, bool rev2, SearchContext* const* contexts,
+               const SeenView& seen)
         : out_(out),
           box_(box),
           view_(view),
@@ -270,7 +290,8 @@ public:
           modseq_(modseq),
           announced_(announced),
           rev2_(rev2),
-          contexts_(contexts) {}
+          contexts_(contexts),
+          seen_(seen) {}
     // Each report is taken only while the output keeps kResponseReserve free
     // behind it (the EXISTS/RECENT lines and the tagged response); the rest
     // waits for the next round (Session's Sync job).
@@ -314,6 +335,7 @@ public:
         finish();
         store::MessageInfo m;
         if (box_.message(view_, seq, &m) != Status::Ok) return true;
+        seen_.apply(&m.flags, &m.keywords);  // this user's \Seen, no hidden names
         if (announced_ < store::kMaxKeywords && (m.keywords >> announced_) != 0) return false;
         FlagLine w;
         w.put("* ").put_uint(seq).put(" FETCH (UID ").put_uint(uid).put(" FLAGS ");
@@ -363,6 +385,7 @@ private:
     std::uint32_t unknown_max_uid_ = 0;
     UidRanges gone_;
     SearchContext* const* contexts_;
+    const SeenView& seen_;
 };
 
 }  // namespace
@@ -377,7 +400,7 @@ bool Session::sync_selected() {
     // them wait too (the writer holds them back) and the rest goes now.
     (void)announce_keywords();
     SyncWriter writer(out_, *selected_, view_, qresync_, condstore_, flags_announced_, rev2_,
-                      contexts_);
+                      contexts_, seen_view());
     bool complete = true;
     const Status st = selected_->sync(view_, writer, &complete);
     writer.finish();

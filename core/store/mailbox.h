@@ -191,7 +191,19 @@ struct CopyCursor {
     // RFC 4314 §4: the flags the copier may set in dest (others are dropped).
     std::uint8_t keep_flags = 0xFF;
     bool keep_keywords = true;
+    // Per-user \Seen (hidden_keyword): hidden names are never copied. With
+    // `seen_from_bits`, the copy's \Seen is whether the source has one of
+    // them (the copier's own), not the source's \Seen flag; a non-empty
+    // `seen_dest` names the hidden keyword of dest that takes the copy's
+    // \Seen instead of the flag (the copier is not dest's owner).
+    bool seen_from_bits = false;
+    std::uint64_t seen_bits = 0;
+    std::string_view seen_dest;
 };
+
+// A keyword name no client can give ('%' is not an ATOM-CHAR, RFC 3501 §9):
+// the server's own, never shown (per-user \Seen: "%seen/<user>").
+inline bool hidden_keyword(std::string_view name) { return !name.empty() && name[0] == '%'; }
 
 // One writer waiting for a mailbox's write turn (Mailbox::write_turn), placed
 // by the caller (a session's APPEND, later any job that writes). Queued FIFO

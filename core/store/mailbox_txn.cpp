@@ -760,7 +760,7 @@ Status Mailbox::copy_step(const View& v, std::uint32_t seq, Mailbox& dest, CopyC
         for (unsigned b = 0; c.keep_keywords && b < kMaxKeywords; ++b) {
             if ((m.keywords & (std::uint64_t{1} << b)) == 0) continue;
             unsigned db = 0;
-            if (keyword_name(b).empty()) continue;
+            if (keyword_name(b).empty() || hidden_keyword(keyword_name(b))) continue;
             if ((st = dest.keyword_bit(keyword_name(b), true, &db)) != Status::Ok) return st;
             kw |= std::uint64_t{1} << db;
         }
@@ -774,7 +774,18 @@ Status Mailbox::copy_step(const View& v, std::uint32_t seq, Mailbox& dest, CopyC
         // message MOVE takes along) keeps its source's EMAILID.
         r.save_date = s_->clock.wall_seconds();
         r.email_id = m.email_id != 0 ? m.email_id : dest.next_email_id();
-        r.flags = static_cast<std::uint8_t>(m.flags & ~mail::kRecent & c.keep_flags);
+        std::uint8_t flags = m.flags;
+        if (c.seen_from_bits) {
+            flags = static_cast<std::uint8_t>((flags & ~mail::kSeen) |
+                                              ((m.keywords & c.seen_bits) != 0 ? mail::kSeen : 0));
+        }
+        r.flags = static_cast<std::uint8_t>(flags & ~mail::kRecent & c.keep_flags);
+        if (!c.seen_dest.empty() && (r.flags & mail::kSeen) != 0) {
+            unsigned db = 0;
+            if ((st = dest.keyword_bit(c.seen_dest, true, &db)) != Status::Ok) return st;
+            kw |= std::uint64_t{1} << db;
+            r.flags = static_cast<std::uint8_t>(r.flags & ~mail::kSeen);
+        }
         r.keywords = kw;
         r.modseq = dest.next_.highest_modseq;
         const FrameHeader h = frame_header_of(r);

@@ -199,7 +199,8 @@ TEST_CASE("Issue 19: alice shares Family with bob (lrs); bob lists, reads, canno
     // §4 GETACL needs a: bob may look it up, so NOPERM (RFC 5530).
     CHECK(w.say(b, "z6 GETACL \"Other Users/alice/Family\"\r\n") ==
           "z6 NO [NOPERM] You may not read or change the rights of this mailbox\r\n");
-    // Given i, bob appends; his \Flagged is dropped (no w), \Seen kept (s).
+    // Given i, bob appends; his \Flagged is dropped (no w), his \Seen kept
+    // (s) as his own: alice's \Seen is not set (§4, server_seen_test.cpp).
     REQUIRE(w.say(a, "s2 SETACL Family bob +i\r\n") == "s2 OK SETACL completed\r\n");
     CHECK(
         has(w.say(b, "p2 APPEND \"Other Users/alice/Family\" (\\Seen \\Flagged) {5+}\r\nhello\r\n"),
@@ -207,8 +208,9 @@ TEST_CASE("Issue 19: alice shares Family with bob (lrs); bob lists, reads, canno
     const std::string flags = w.say(a, "a1 SELECT Family\r\n");
     CHECK(has(flags, "* 2 EXISTS"));
     const std::string f2 = w.say(a, "a2 FETCH 2 FLAGS\r\n");
-    CHECK(has(f2, "\\Seen"));
+    CHECK_FALSE(has(f2, "\\Seen"));
     CHECK_FALSE(has(f2, "\\Flagged"));
+    CHECK(has(w.say(b, "p3 STATUS \"Other Users/alice/Family\" (UNSEEN)\r\n"), "(UNSEEN 1)"));
     // Copied by bob from his INBOX: i is enough.
     CHECK(has(w.say(b, "q SELECT INBOX\r\n"), "q OK"));
     REQUIRE(has(w.say(b, "r APPEND INBOX (\\Deleted) {3+}\r\nabc\r\n"), "r OK"));

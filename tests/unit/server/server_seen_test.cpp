@@ -1,0 +1,250 @@
+// Whole-server tests of per-user \Seen on shared mailboxes (RFC 4314 §4 "s -
+// keep seen/unseen information across sessions", §5.2): alice shares
+// "Family" with bob; what bob reads stays unread for alice, and the reverse.
+// A non-owner's \Seen is a hidden keyword of the mailbox ("%seen/<user>",
+// docs/STATUS.md) that no response ever names.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "tests/unit/server_world.h"
+
+using namespace tinyimapd;
+using namespace tinyimapd::test;
+
+namespace {
+
+struct Household : World {
+    Household()
+        : World(6, true, false, [](Config& c) {
+              c.public_owner.clear();
+          }) {
+        fs.write_file("passwd",
+                      "alice:{PLAIN}wonderland:1000:1000::/home/alice::\n"
+                      "bob:{PLAIN}builder:1000:1000::/home/bob::\n"
+                      "carol:{PLAIN}singer:1000:1000::/home/carol::\n");
+        REQUIRE(server->load_passwd() == Status::Ok);
+    }
+    // Power loss, then a new server over what the disk kept.
+    void restart() {
+        fs.crash();
+        fs.restart();
+        server->close_all();
+        server.reset();
+        server = std::make_unique<Server>(platform, cfg, block.data(), block.size());
+        REQUIRE(server->load_passwd() == Status::Ok);
+        REQUIRE(server->open_listeners() == Status::Ok);
+    }
+};
+
+bool has(const std::string& text, const std::string& what) {
+    return text.find(what) != std::string::npos;
+}
+
+const std::string kMail = "From: alice@example.org\r\nSubject: Dinner\r\n\r\nAt eight.\r\n";
+const std::string kFamily = "\"Other Users/alice/Family\"";
+
+std::string ok(World& w, port::Handle c, const std::string& tag, const std::string& cmd) {
+    const std::string r = w.say(c, tag + " " + cmd + "\r\n");
+    INFO(cmd << " -> " << r);
+    REQUIRE(has(r, tag + " OK"));
+    return r;
+}
+
+void append(World& w, port::Handle c, const std::string& mailbox, const std::string& flags = "") {
+    const std::string r = w.say(c, "p APPEND " + mailbox + " " + flags + "{" +
+                                       std::to_string(kMail.size()) + "+}\r\n" + kMail + "\r\n");
+    INFO(r);
+    REQUIRE(has(r, "p OK"));
+}
+
+// alice's "Family" with two messages, shared with bob (`rights`).
+void share_family(World& w, port::Handle a, const std::string& rights = "lrs") {
+    REQUIRE(create_ok(w.say(a, "c CREATE Family\r\n"), "c"));
+    append(w, a, "Family");
+    append(w, a, "Family");
+    ok(w, a, "s", "SETACL Family bob " + rights);
+    ok(w, a, "r", "SELECT Family");  // \Recent is alice's (RFC 3501 §2.3.2)
+    ok(w, a, "r2", "UNSELECT");
+}
+
+// No response names a hidden keyword (RFC 3501 §9: '%' is no ATOM-CHAR).
+void no_hidden(const std::string& r) {
+    INFO(r);
+    CHECK_FALSE(has(r, "%seen"));
+    CHECK_FALSE(has(r, "%"));
+}
+
+}  // namespace
+
+TEST_CASE("RFC 4314 §4, §5.2: bob's reading marks the message seen for bob only",
+          "[server][acl][seen]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a);
+    port::Handle b = login(w, "bob", "builder");
+    no_hidden(ok(w, b, "x", "SELECT " + kFamily));
+    // FETCH BODY[] sets \Seen (RFC 3501 §6.4.5): bob's.
+    const std::string body = ok(w, b, "f", "FETCH 1 BODY[]");
+    INFO(body);
+    CHECK(has(body, "FLAGS (\\Seen)"));
+    no_hidden(body);
+    CHECK(has(ok(w, b, "g", "FETCH 1:2 FLAGS"),
+              "* 1 FETCH (FLAGS (\\Seen))\r\n* 2 FETCH (FLAGS ())\r\n"));
+    ok(w, a, "y", "SELECT Family");
+    const std::string af = ok(w, a, "g", "FETCH 1:2 FLAGS");
+    CHECK(has(af, "* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS ())\r\n"));
+    no_hidden(af);
+    // SEARCH reads the user's \Seen.
+    CHECK(has(ok(w, a, "s1", "SEARCH UNSEEN"), "* SEARCH 1 2\r\n"));
+    CHECK(has(ok(w, b, "s1", "SEARCH UNSEEN"), "* SEARCH 2\r\n"));
+    CHECK(has(ok(w, b, "s2", "SEARCH SEEN"), "* SEARCH 1\r\n"));
+    CHECK(has(ok(w, a, "s2", "SEARCH SEEN"), "* SEARCH\r\n"));
+    CHECK(has(ok(w, b, "s3", "SEARCH NOT NEW"), "* SEARCH 1"));
+    // STATUS UNSEEN differs per user (RFC 3501 §6.3.10).
+    ok(w, a, "u", "UNSELECT");
+    ok(w, b, "u", "UNSELECT");
+    CHECK(has(ok(w, a, "t", "STATUS Family (UNSEEN MESSAGES)"), "(UNSEEN 2 MESSAGES 2)"));
+    CHECK(has(ok(w, b, "t", "STATUS " + kFamily + " (UNSEEN)"), "(UNSEEN 1)"));
+    // SELECT's [UNSEEN] is the first unseen message of the user.
+    CHECK(has(ok(w, b, "x2", "SELECT " + kFamily), "[UNSEEN 2]"));
+    CHECK(has(ok(w, a, "y2", "SELECT Family"), "[UNSEEN 1]"));
+}
+
+TEST_CASE("RFC 4314 §4, §5.2: STORE \\Seen by each user changes only that user's \\Seen",
+          "[server][acl][seen]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a);
+    port::Handle b = login(w, "bob", "builder");
+    ok(w, b, "x", "SELECT " + kFamily);
+    ok(w, a, "y", "SELECT Family");
+    const std::string st = ok(w, b, "s", "STORE 1:2 +FLAGS (\\Seen)");
+    CHECK(has(st, "* 1 FETCH (FLAGS (\\Seen))\r\n* 2 FETCH (FLAGS (\\Seen))\r\n"));
+    no_hidden(st);
+    // alice is told of no \Seen (an unsolicited FETCH may come, without it).
+    const std::string an = ok(w, a, "n", "NOOP");
+    CHECK_FALSE(has(an, "\\Seen"));
+    no_hidden(an);
+    CHECK(has(ok(w, a, "g", "FETCH 1:2 FLAGS"), "* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS ())"));
+    // alice reads message 2: her \Seen is the real one, bob's stays his.
+    ok(w, a, "s", "STORE 2 +FLAGS (\\Seen)");
+    ok(w, b, "s2", "STORE 1 -FLAGS (\\Seen)");
+    CHECK(has(ok(w, b, "g", "FETCH 1:2 FLAGS"),
+              "* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS (\\Seen))\r\n"));
+    CHECK(has(ok(w, a, "g2", "FETCH 1:2 FLAGS"),
+              "* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS (\\Seen))\r\n"));
+    ok(w, b, "s3", "STORE 2 -FLAGS (\\Seen)");
+    CHECK(has(ok(w, b, "g2", "FETCH 2 FLAGS"), "* 2 FETCH (FLAGS ())\r\n"));
+    CHECK(has(ok(w, a, "g3", "FETCH 2 FLAGS"), "* 2 FETCH (FLAGS (\\Seen))\r\n"));
+    // A replacing STORE by bob sets his \Seen and keeps alice's.
+    ok(w, b, "s4", "STORE 1 FLAGS (\\Seen)");
+    ok(w, b, "s5", "STORE 2 FLAGS ()");
+    CHECK(has(ok(w, b, "g3", "FETCH 1:2 FLAGS"),
+              "* 1 FETCH (FLAGS (\\Seen))\r\n* 2 FETCH (FLAGS ())\r\n"));
+    CHECK(has(ok(w, a, "g4", "FETCH 1:2 FLAGS"),
+              "* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS (\\Seen))\r\n"));
+    // The owner's replacing STORE keeps bob's \Seen.
+    ok(w, a, "s6", "STORE 1:2 FLAGS ($Dinner)");
+    CHECK(has(ok(w, b, "g4", "FETCH 1:2 FLAGS"),
+              "* 1 FETCH (FLAGS (\\Seen $Dinner))\r\n* 2 FETCH (FLAGS ($Dinner))\r\n"));
+}
+
+TEST_CASE("RFC 4314 §5.2: no hidden name in FLAGS, PERMANENTFLAGS or FETCH, owner included",
+          "[server][acl][seen]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a, "lrsw");
+    port::Handle b = login(w, "bob", "builder");
+    ok(w, b, "x", "SELECT " + kFamily);
+    ok(w, b, "s", "STORE 1 +FLAGS (\\Seen $Dinner)");
+    const std::string sel = ok(w, a, "y", "SELECT Family");
+    no_hidden(sel);
+    CHECK(has(sel, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Dinner)\r\n"));
+    CHECK(has(sel, "[PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Dinner \\*)]"));
+    CHECK(has(ok(w, a, "g", "FETCH 1 FLAGS"), "* 1 FETCH (FLAGS ($Dinner))\r\n"));
+    no_hidden(ok(w, b, "n", "NOOP"));
+    const std::string bsel = ok(w, b, "x2", "EXAMINE " + kFamily);
+    no_hidden(bsel);
+    CHECK(has(bsel, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Dinner)\r\n"));
+    CHECK(has(ok(w, b, "g", "FETCH 1 FLAGS"), "* 1 FETCH (FLAGS (\\Seen $Dinner))\r\n"));
+    // No client can name it (RFC 3501 §9: not an atom).
+    CHECK(has(w.say(b, "k SEARCH KEYWORD %seen/bob\r\n"), "k BAD"));
+}
+
+TEST_CASE("RFC 4314 §4: bob's other session sees his \\Seen change, alice's does not",
+          "[server][acl][seen]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a);
+    port::Handle b = login(w, "bob", "builder");
+    port::Handle b2 = login(w, "bob", "builder");
+    ok(w, b, "x", "SELECT " + kFamily);
+    ok(w, b2, "x", "SELECT " + kFamily);
+    ok(w, a, "y", "SELECT Family");
+    ok(w, b, "f", "FETCH 2 BODY.PEEK[]");
+    ok(w, b, "s", "STORE 2 +FLAGS.SILENT (\\Seen)");
+    const std::string other = ok(w, b2, "n", "NOOP");
+    INFO(other);
+    CHECK(has(other, "* 2 FETCH (UID 2 FLAGS (\\Seen))\r\n"));
+    const std::string an = ok(w, a, "n", "NOOP");
+    CHECK_FALSE(has(an, "\\Seen"));
+    no_hidden(an);
+}
+
+TEST_CASE("RFC 4314 §4: per-user \\Seen survives a power loss after its OK",
+          "[server][acl][seen]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a);
+    w.fs.sync_all();
+    port::Handle b = login(w, "bob", "builder");
+    ok(w, b, "x", "SELECT " + kFamily);
+    ok(w, b, "f", "FETCH 1 BODY[TEXT]");
+    ok(w, b, "s", "STORE 2 +FLAGS (\\Seen)");
+    ok(w, b, "s2", "STORE 1 -FLAGS (\\Seen)");
+    w.restart();
+    port::Handle b2 = login(w, "bob", "builder");
+    ok(w, b2, "x", "SELECT " + kFamily);
+    CHECK(has(ok(w, b2, "g", "FETCH 1:2 FLAGS"),
+              "* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS (\\Seen))\r\n"));
+    port::Handle a2 = login(w);
+    ok(w, a2, "y", "SELECT Family");
+    CHECK(has(ok(w, a2, "g", "FETCH 1:2 FLAGS"), "* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS ())"));
+}
+
+TEST_CASE("RFC 4314 §4: APPEND with \\Seen into a shared mailbox sets the appender's \\Seen",
+          "[server][acl][seen]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a, "lrsi");
+    port::Handle b = login(w, "bob", "builder");
+    append(w, b, kFamily, "(\\Seen) ");
+    ok(w, b, "x", "SELECT " + kFamily);
+    CHECK(has(ok(w, b, "g", "FETCH 3 FLAGS"), "* 3 FETCH (FLAGS (\\Seen \\Recent))\r\n"));
+    ok(w, a, "y", "SELECT Family");
+    CHECK(has(ok(w, a, "g", "FETCH 3 FLAGS"), "* 3 FETCH (FLAGS ())\r\n"));
+}
+
+TEST_CASE("RFC 4314 §4: COPY by bob makes his \\Seen a real \\Seen in his own mailbox",
+          "[server][acl][seen]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a, "lrsw");
+    ok(w, a, "y", "SELECT Family");
+    ok(w, a, "s", "STORE 2 +FLAGS (\\Seen)");  // alice's, not bob's
+    port::Handle b = login(w, "bob", "builder");
+    ok(w, b, "x", "SELECT " + kFamily);
+    ok(w, b, "s", "STORE 1 +FLAGS (\\Seen $Dinner)");
+    REQUIRE(create_ok(w.say(b, "c CREATE Kept\r\n"), "c"));
+    ok(w, b, "k", "COPY 1:2 Kept");
+    const std::string sel = ok(w, b, "x2", "SELECT Kept");
+    no_hidden(sel);
+    const std::string kept = ok(w, b, "g", "FETCH 1:2 FLAGS");
+    INFO(kept);
+    CHECK(has(kept, "* 1 FETCH (FLAGS (\\Seen \\Recent $Dinner))\r\n"
+                    "* 2 FETCH (FLAGS (\\Recent))\r\n"));
+    no_hidden(kept);
+    // Kept is bob's own: its \Seen is the real flag, his other reading too.
+    CHECK(has(ok(w, b, "t", "STATUS Kept (UNSEEN)"), "(UNSEEN 1)"));
+}
