@@ -961,6 +961,11 @@ int run_export(int argc, char** argv) {
     }
     std::uint32_t written = 0;
     std::uint32_t keyword_mask = 0;
+    // Hidden keywords (other users' \Seen, RFC 4314 §4) are not exported.
+    std::uint64_t hidden = 0;
+    for (std::size_t b = 0; b < mb->keyword_count() && b < 64; ++b) {
+        if (store::hidden_keyword(mb->keyword_name(b))) hidden |= std::uint64_t{1} << b;
+    }
     for (std::uint32_t seq = 1; seq <= view.exists && rc == 0; ++seq) {
         store::MessageInfo m;
         Status st = mb->message(view, seq, &m);
@@ -969,6 +974,7 @@ int run_export(int argc, char** argv) {
             rc = EX_IOERR;
             break;
         }
+        m.keywords &= ~hidden;
         if (mbox != nullptr) {
             fprintf(mbox, "From MAILER-DAEMON %s\n",
                     mailfmt::format_from_date(m.internal_date).c_str());
@@ -1021,6 +1027,7 @@ int run_export(int argc, char** argv) {
         if (f != nullptr) {
             for (unsigned b = 0; b < 26 && b < mb->keyword_count(); ++b) {
                 const std::string_view k = mb->keyword_name(b);
+                if (store::hidden_keyword(k)) continue;
                 fprintf(f, "%u %.*s\n", b, static_cast<int>(k.size()), k.data());
             }
             fclose(f);

@@ -79,3 +79,32 @@ class Acl(WithServer):
         typ, data = a.list('""', "Shared/*")
         self.assertEqual(typ, "OK")
         self.assertTrue(any(d.endswith(b'"/" Shared/Invoices') for d in data), data)
+
+    def test_per_user_seen_rfc4314_4_5_2(self):
+        # RFC 4314 §4 (s: "keep seen/unseen information across sessions"):
+        # what bob reads stays unread for alice, and the reverse.
+        a = self.login("alice", "wonderland")
+        self.assertEqual(a.create("Kitchen")[0], "OK")
+        self.assertEqual(a.append("Kitchen", None, None, MESSAGE)[0], "OK")
+        self.assertEqual(a.append("Kitchen", None, None, MESSAGE)[0], "OK")
+        self.assertEqual(a.setacl("Kitchen", "bob", "lrs")[0], "OK")
+        b = self.login("bob", "builder")
+        kitchen = '"Other Users/alice/Kitchen"'
+        self.assertEqual(b.select(kitchen)[0], "OK")
+        typ, data = b.fetch("1", "(BODY[])")
+        self.assertEqual(typ, "OK")
+        self.assertIn(b"\\Seen", data[1])  # FLAGS after the literal
+        self.assertEqual(b.search(None, "UNSEEN"), ("OK", [b"2"]))
+        self.assertEqual(a.select("Kitchen")[0], "OK")
+        typ, data = a.fetch("1:2", "(FLAGS)")
+        self.assertEqual(typ, "OK")
+        self.assertFalse(any(b"\\Seen" in d or b"%" in d for d in data), data)
+        self.assertEqual(a.search(None, "UNSEEN"), ("OK", [b"1 2"]))
+        self.assertEqual(a.store("2", "+FLAGS", "(\\Seen)")[0], "OK")
+        self.assertEqual(a.close()[0], "OK")
+        self.assertEqual(a.status("Kitchen", "(UNSEEN)"), ("OK", [b"Kitchen (UNSEEN 1)"]))
+        self.assertEqual(b.store("1", "-FLAGS", "(\\Seen)")[0], "OK")
+        self.assertEqual(b.search(None, "UNSEEN"), ("OK", [b"1 2"]))
+        self.assertEqual(b.close()[0], "OK")
+        self.assertEqual(b.status(kitchen, "(UNSEEN)"),
+                         ("OK", [b'"Other Users/alice/Kitchen" (UNSEEN 2)']))
