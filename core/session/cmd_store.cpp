@@ -124,7 +124,8 @@ bool Session::store_start() {
     // RFC 4314 §4: a non-owner's \Seen is their keyword, registered here
     // (inside the transaction) when set.
     if (st == Status::Ok && (flags.system & mail::kSeen) != 0) {
-        st = seen_bit(job.op != store::FlagOp::Remove, &job.seen);
+        const bool may = (selected_rights_ & store::kRightSeen) != 0;
+        st = seen_bit(may && job.op != store::FlagOp::Remove, &job.seen);
     } else if (st == Status::Ok && job.op == store::FlagOp::Replace) {
         st = seen_bit(false, &job.seen);
     }

@@ -248,3 +248,57 @@ TEST_CASE("RFC 4314 §4: COPY by bob makes his \\Seen a real \\Seen in his own m
     // Kept is bob's own: its \Seen is the real flag, his other reading too.
     CHECK(has(ok(w, b, "t", "STATUS Kept (UNSEEN)"), "(UNSEEN 1)"));
 }
+
+namespace {
+
+// The MODSEQ of "* n FETCH (... MODSEQ (m))" in `r`.
+std::uint64_t modseq_in(const std::string& r) {
+    const std::size_t at = r.find("MODSEQ (");
+    REQUIRE(at != std::string::npos);
+    return std::stoull(r.substr(at + 8));
+}
+
+}  // namespace
+
+TEST_CASE("RFC 4314 §4, RFC 7162 §3.1: a change of bob's \\Seen gets a mod-sequence",
+          "[server][acl][seen]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a);
+    port::Handle b = login(w, "bob", "builder");
+    ok(w, b, "x", "SELECT " + kFamily + " (CONDSTORE)");
+    const std::uint64_t before = modseq_in(ok(w, b, "m", "FETCH 1 (MODSEQ)"));
+    const std::string st = ok(w, b, "s", "STORE 1 +FLAGS (\\Seen)");
+    CHECK(has(st, "FLAGS (\\Seen)"));
+    const std::uint64_t after = modseq_in(st);
+    CHECK(after > before);
+    // UNCHANGEDSINCE sees it (§3.1.3): the old modseq fails.
+    CHECK(has(ok(w, b, "u", "STORE 1 (UNCHANGEDSINCE " + std::to_string(before) +
+                                ") -FLAGS (\\Seen)"),
+              "[MODIFIED 1]"));
+    CHECK(has(ok(w, b, "g", "FETCH 1 FLAGS"), "FLAGS (\\Seen)"));
+    // alice: the modseq moved, her \Seen did not.
+    ok(w, a, "y", "SELECT Family (CONDSTORE)");
+    const std::string af = ok(w, a, "g", "FETCH 1 (FLAGS MODSEQ)");
+    CHECK(has(af, "FLAGS ()"));
+    CHECK(modseq_in(af) == after);
+    // CHANGEDSINCE finds it for bob (§3.1.4.1) with his \Seen.
+    const std::string changed =
+        ok(w, b, "c", "FETCH 1:* (FLAGS) (CHANGEDSINCE " + std::to_string(before) + ")");
+    INFO(changed);
+    CHECK(has(changed, "* 1 FETCH (MODSEQ (" + std::to_string(after) + ") FLAGS (\\Seen))\r\n"));
+}
+
+TEST_CASE("RFC 4314 §4: without s, bob's \\Seen is neither set nor registered",
+          "[server][acl][seen]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a, "lrw");
+    port::Handle b = login(w, "bob", "builder");
+    ok(w, b, "x", "SELECT " + kFamily);
+    ok(w, b, "s", "STORE 1 +FLAGS (\\Seen $Dinner)");
+    CHECK(has(ok(w, b, "g", "FETCH 1 FLAGS"), "* 1 FETCH (FLAGS ($Dinner))\r\n"));
+    ok(w, b, "f", "FETCH 1 BODY[TEXT]");
+    CHECK(has(ok(w, b, "g2", "FETCH 1 FLAGS"), "* 1 FETCH (FLAGS ($Dinner))\r\n"));
+    CHECK(has(ok(w, a, "t", "STATUS Family (UNSEEN)"), "(UNSEEN 2)"));
+}
