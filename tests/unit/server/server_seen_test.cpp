@@ -302,3 +302,24 @@ TEST_CASE("RFC 4314 §4: without s, bob's \\Seen is neither set nor registered",
     CHECK(has(ok(w, b, "g2", "FETCH 1 FLAGS"), "* 1 FETCH (FLAGS ($Dinner))\r\n"));
     CHECK(has(ok(w, a, "t", "STATUS Family (UNSEEN)"), "(UNSEEN 2)"));
 }
+
+TEST_CASE("RFC 4314 §4: COPY by bob into alice's mailbox sets his \\Seen there, not hers",
+          "[server][acl][seen]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a, "lrsi");
+    port::Handle b = login(w, "bob", "builder");
+    append(w, b, "INBOX", "(\\Seen \\Flagged) ");
+    append(w, b, "INBOX");
+    ok(w, b, "x", "SELECT INBOX");
+    ok(w, b, "k", "COPY 1:2 " + kFamily);
+    ok(w, a, "y", "SELECT Family");
+    const std::string af = ok(w, a, "g", "FETCH 3:4 FLAGS");
+    INFO(af);
+    CHECK(has(af, "* 3 FETCH (FLAGS (\\Recent))\r\n* 4 FETCH (FLAGS (\\Recent))\r\n"));
+    no_hidden(af);
+    ok(w, b, "x2", "SELECT " + kFamily);
+    const std::string bf = ok(w, b, "g", "FETCH 3:4 FLAGS");
+    INFO(bf);
+    CHECK(has(bf, "* 3 FETCH (FLAGS (\\Seen))\r\n* 4 FETCH (FLAGS ())\r\n"));
+}
