@@ -323,3 +323,23 @@ TEST_CASE("RFC 4314 §4: COPY by bob into alice's mailbox sets his \\Seen there,
     INFO(bf);
     CHECK(has(bf, "* 3 FETCH (FLAGS (\\Seen))\r\n* 4 FETCH (FLAGS ())\r\n"));
 }
+
+TEST_CASE("RFC 4314 §4, RFC 6851: MOVE by bob out of alice's mailbox takes his \\Seen along",
+          "[server][acl][seen]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a, "lrste");
+    ok(w, a, "y", "SELECT Family");
+    ok(w, a, "s", "STORE 1 +FLAGS (\\Seen)");  // alice's
+    port::Handle b = login(w, "bob", "builder");
+    ok(w, b, "x", "SELECT " + kFamily);
+    ok(w, b, "s", "STORE 2 +FLAGS (\\Seen)");  // bob's
+    REQUIRE(create_ok(w.say(b, "c CREATE Kept\r\n"), "c"));
+    const std::string moved = ok(w, b, "m", "MOVE 1:2 Kept");
+    no_hidden(moved);
+    CHECK(has(ok(w, a, "n", "NOOP"), "EXPUNGE"));
+    ok(w, b, "x2", "SELECT Kept");
+    const std::string kept = ok(w, b, "g", "FETCH 1:2 FLAGS");
+    INFO(kept);
+    CHECK(has(kept, "* 1 FETCH (FLAGS (\\Recent))\r\n* 2 FETCH (FLAGS (\\Seen \\Recent))\r\n"));
+}
