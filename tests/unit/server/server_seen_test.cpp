@@ -343,3 +343,69 @@ TEST_CASE("RFC 4314 §4, RFC 6851: MOVE by bob out of alice's mailbox takes his 
     INFO(kept);
     CHECK(has(kept, "* 1 FETCH (FLAGS (\\Recent))\r\n* 2 FETCH (FLAGS (\\Seen \\Recent))\r\n"));
 }
+
+namespace {
+
+// One crash matrix step: alice's shared Family on disk, then bob's first
+// `command` (his \Seen's registration and bit) cut by a power loss at write
+// `n` (0: none; returns the writes it made). After the restart bob's \Seen
+// of message 1 is there if the command reported it with its OK, alice's never.
+std::uint64_t seen_crash_step(const std::string& command, std::uint64_t n,
+                              sim::SimFs::CrashMode mode) {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a);
+    port::Handle b = login(w, "bob", "builder");
+    ok(w, b, "x", "SELECT " + kFamily);
+    w.fs.sync_all();
+    const std::uint64_t before = w.fs.crash_points();
+    if (n != 0) {
+        w.fs.set_crash_mode(mode);
+        w.fs.set_seed(n);
+        w.fs.crash_at_write(static_cast<unsigned>(n));
+    }
+    // Acknowledged: OK, and \Seen reported (a FETCH whose \Seen could not be
+    // made durable answers without it, RFC 3501 §6.4.5 notwithstanding).
+    const std::string r = w.say(b, "s " + command + "\r\n");
+    const bool acked = has(r, "s OK") && has(r, "\\Seen");
+    if (n == 0) {
+        REQUIRE(acked);
+        return w.fs.crash_points() - before;
+    }
+    INFO("crash at point " << n << (acked ? " (acknowledged)" : ""));
+    REQUIRE(w.fs.crashed());
+    w.fs.restart();
+    w.server->close_all();
+    w.server.reset();
+    w.server = std::make_unique<Server>(w.platform, w.cfg, w.block.data(), w.block.size());
+    REQUIRE(w.server->load_passwd() == Status::Ok);
+    REQUIRE(w.server->open_listeners() == Status::Ok);
+    port::Handle b2 = login(w, "bob", "builder");
+    ok(w, b2, "x", "SELECT " + kFamily);
+    const std::string bf = ok(w, b2, "g", "FETCH 1:2 FLAGS");
+    INFO(bf);
+    no_hidden(bf);
+    if (acked) CHECK(has(bf, "* 1 FETCH (FLAGS (\\Seen"));
+    CHECK(has(bf, "* 2 FETCH (FLAGS ())"));
+    port::Handle a2 = login(w);
+    ok(w, a2, "y", "SELECT Family");
+    const std::string af = ok(w, a2, "g", "FETCH 1:2 FLAGS");
+    INFO(af);
+    CHECK(has(af, "* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS ())\r\n"));
+    return 0;
+}
+
+}  // namespace
+
+TEST_CASE("RFC 4314 §4: bob's first \\Seen (its registration and bit) is durable once OK",
+          "[server][acl][seen][crash]") {
+    for (const std::string command : {"STORE 1 +FLAGS (\\Seen)", "FETCH 1 BODY[]"}) {
+        const std::uint64_t points = seen_crash_step(command, 0, sim::SimFs::CrashMode::DropAll);
+        INFO(command);
+        REQUIRE(points >= 1);
+        for (const sim::SimFs::CrashMode mode :
+             {sim::SimFs::CrashMode::DropAll, sim::SimFs::CrashMode::ApplyRandom}) {
+            for (std::uint64_t n = 1; n <= points; ++n) (void)seen_crash_step(command, n, mode);
+        }
+    }
+}
