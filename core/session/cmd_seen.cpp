@@ -42,7 +42,9 @@ const SeenView& Session::seen_view() {
     return seen_;
 }
 
-void Session::user_flags(store::MessageInfo* m) { seen_view().apply(&m->flags, &m->keywords); }
+void Session::user_flags(store::MessageInfo* m) {
+    seen_view().apply(&m->flags, &m->keywords);
+}
 
 // The bit of this user's \Seen in the selected mailbox, registered (inside
 // the open transaction) with `create`; *mask 0 when there is none.
@@ -106,8 +108,7 @@ std::uint32_t Session::user_first_unseen() {
 
 // STATUS UNSEEN for a non-owner (the state's count is the owner's): the
 // messages without their bit, on a read-only view.
-Status Session::user_unseen(store::UserStore& store, const MailboxRef& ref,
-                            std::uint32_t* unseen) {
+Status Session::user_unseen(store::UserStore& store, const MailboxRef& ref, std::uint32_t* unseen) {
     Result<store::Mailbox*> box = store.open(ref.name);
     if (!box.ok()) return box.status;
     const std::string_view mine = seen_keyword();

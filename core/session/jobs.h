@@ -138,7 +138,7 @@ struct StoreJob : FetchJob {
     store::FlagOp op = store::FlagOp::Add;
     std::uint8_t flags = 0;
     std::uint64_t keywords = 0;
-    std::uint64_t seen = 0;  // a non-owner's \Seen bit (cmd_seen.cpp), 0: none
+    std::uint64_t seen = 0;      // a non-owner's \Seen bit (cmd_seen.cpp), 0: none
     std::uint32_t seq_scan = 0;  // conditional STORE by number: last one done
     AscendingRun failed;
     // RFC 7162 §3.1.3: the modifiers and the messages (numbers or UIDs, as

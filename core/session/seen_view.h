@@ -18,9 +18,9 @@ namespace tinyimapd::session {
 
 struct SeenView {
     static constexpr std::size_t kUnknown = SIZE_MAX;
-    bool per_user = false;     // the session's user does not own the mailbox
-    std::uint64_t bit = 0;     // their "%seen/<user>" keyword's bit (0: none yet)
-    std::uint64_t hidden = 0;  // every hidden keyword's bit
+    bool per_user = false;         // the session's user does not own the mailbox
+    std::uint64_t bit = 0;         // their "%seen/<user>" keyword's bit (0: none yet)
+    std::uint64_t hidden = 0;      // every hidden keyword's bit
     std::size_t known = kUnknown;  // the keyword count bit and hidden were taken at
 
     // A message's flags and keywords as this user sees them.

@@ -326,7 +326,7 @@ private:
     // Per-user \Seen (cmd_seen.cpp, RFC 4314 §4, §5.2).
     void selected_access(const MailboxRef& ref);  // at SELECT: rights, whose \Seen
     std::string_view seen_keyword();              // "%seen/<user>"
-    const SeenView& seen_view();      // the selected mailbox's, kept current
+    const SeenView& seen_view();                  // the selected mailbox's, kept current
     void user_flags(store::MessageInfo* m);
     Status seen_bit(bool create, std::uint64_t* mask);
     void seen_store_flags(std::uint32_t seq, store::FlagOp op, std::uint64_t mine,

@@ -62,7 +62,8 @@ bool Session::announce_keywords() {
     if (flags_announced_ != kNotAnnounced && only_hidden_keywords(flags_announced_, count)) {
         flags_announced_ = count;
     }
-    if (permanent_announced_ != kNotAnnounced && only_hidden_keywords(permanent_announced_, count)) {
+    if (permanent_announced_ != kNotAnnounced &&
+        only_hidden_keywords(permanent_announced_, count)) {
         permanent_announced_ = count;
     }
     constexpr std::uint8_t kSystem =

@@ -203,7 +203,9 @@ struct CopyCursor {
 
 // A keyword name no client can give ('%' is not an ATOM-CHAR, RFC 3501 §9):
 // the server's own, never shown (per-user \Seen: "%seen/<user>").
-inline bool hidden_keyword(std::string_view name) { return !name.empty() && name[0] == '%'; }
+inline bool hidden_keyword(std::string_view name) {
+    return !name.empty() && name[0] == '%';
+}
 
 // One writer waiting for a mailbox's write turn (Mailbox::write_turn), placed
 // by the caller (a session's APPEND, later any job that writes). Queued FIFO

@@ -15,10 +15,7 @@ using namespace tinyimapd::test;
 namespace {
 
 struct Household : World {
-    Household()
-        : World(6, true, false, [](Config& c) {
-              c.public_owner.clear();
-          }) {
+    Household() : World(6, true, false, [](Config& c) { c.public_owner.clear(); }) {
         fs.write_file("passwd",
                       "alice:{PLAIN}wonderland:1000:1000::/home/alice::\n"
                       "bob:{PLAIN}builder:1000:1000::/home/bob::\n"
@@ -242,8 +239,9 @@ TEST_CASE("RFC 4314 §4: COPY by bob makes his \\Seen a real \\Seen in his own m
     no_hidden(sel);
     const std::string kept = ok(w, b, "g", "FETCH 1:2 FLAGS");
     INFO(kept);
-    CHECK(has(kept, "* 1 FETCH (FLAGS (\\Seen \\Recent $Dinner))\r\n"
-                    "* 2 FETCH (FLAGS (\\Recent))\r\n"));
+    CHECK(has(kept,
+              "* 1 FETCH (FLAGS (\\Seen \\Recent $Dinner))\r\n"
+              "* 2 FETCH (FLAGS (\\Recent))\r\n"));
     no_hidden(kept);
     // Kept is bob's own: its \Seen is the real flag, his other reading too.
     CHECK(has(ok(w, b, "t", "STATUS Kept (UNSEEN)"), "(UNSEEN 1)"));
@@ -273,9 +271,9 @@ TEST_CASE("RFC 4314 §4, RFC 7162 §3.1: a change of bob's \\Seen gets a mod-seq
     const std::uint64_t after = modseq_in(st);
     CHECK(after > before);
     // UNCHANGEDSINCE sees it (§3.1.3): the old modseq fails.
-    CHECK(has(ok(w, b, "u", "STORE 1 (UNCHANGEDSINCE " + std::to_string(before) +
-                                ") -FLAGS (\\Seen)"),
-              "[MODIFIED 1]"));
+    CHECK(has(
+        ok(w, b, "u", "STORE 1 (UNCHANGEDSINCE " + std::to_string(before) + ") -FLAGS (\\Seen)"),
+        "[MODIFIED 1]"));
     CHECK(has(ok(w, b, "g", "FETCH 1 FLAGS"), "FLAGS (\\Seen)"));
     // alice: the modseq moved, her \Seen did not.
     ok(w, a, "y", "SELECT Family (CONDSTORE)");
@@ -408,4 +406,37 @@ TEST_CASE("RFC 4314 §4: bob's first \\Seen (its registration and bit) is durabl
             for (std::uint64_t n = 1; n <= points; ++n) (void)seen_crash_step(command, n, mode);
         }
     }
+}
+
+TEST_CASE("RFC 4314 §4: SORT, ESEARCH, LIST-STATUS and QRESYNC take bob's own \\Seen",
+          "[server][acl][seen]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a);
+    ok(w, a, "y", "SELECT Family");
+    ok(w, a, "s", "STORE 1 +FLAGS (\\Seen)");  // alice's
+    port::Handle b = login(w, "bob", "builder");
+    ok(w, b, "e", "ENABLE QRESYNC");
+    const std::string sel = ok(w, b, "x", "SELECT " + kFamily);
+    const std::size_t at = sel.find("[UIDVALIDITY ");
+    REQUIRE(at != std::string::npos);
+    const std::string validity = std::to_string(std::stoull(sel.substr(at + 13)));
+    const std::string st = ok(w, b, "s", "STORE 2 +FLAGS (\\Seen)");
+    const std::size_t ms = st.find("MODSEQ (");
+    REQUIRE(ms != std::string::npos);
+    const std::uint64_t modseq = std::stoull(st.substr(ms + 8));
+    CHECK(has(ok(w, b, "o", "SORT (ARRIVAL) US-ASCII UNSEEN"), "* SORT 1\r\n"));
+    CHECK(has(ok(w, b, "q", "SEARCH RETURN (COUNT) SEEN"), "COUNT 1"));
+    CHECK(has(ok(w, a, "q", "SEARCH RETURN (ALL) SEEN"), "ALL 1\r\n"));
+    ok(w, b, "u", "UNSELECT");
+    const std::string ls =
+        ok(w, b, "l", "LIST \"\" \"Other Users/alice/*\" RETURN (STATUS (UNSEEN))");
+    INFO(ls);
+    CHECK(has(ls, "* STATUS \"Other Users/alice/Family\" (UNSEEN 1)"));
+    const std::string rs = ok(
+        w, b, "r",
+        "SELECT " + kFamily + " (QRESYNC (" + validity + " " + std::to_string(modseq - 1) + "))");
+    INFO(rs);
+    CHECK(has(rs, "* 2 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (" + std::to_string(modseq) + "))"));
+    no_hidden(rs);
 }
