@@ -381,6 +381,41 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "RFC 5465 §5.4: mailboxes another process made or removed are told as LIST at the "
+    "periodic rescan, when MailboxName is asked for",
+    "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    w.say(c, "a CREATE gone\r\n");
+    w.say(c, "a CREATE kept\r\n");
+    CHECK(w.say(c, "b NOTIFY SET (personal (MessageNew MessageExpunge MailboxName))\r\n") ==
+          "b OK NOTIFY completed\r\n");
+    auto other_process = [&](auto change) {
+        store::StoreLimits l;
+        std::vector<unsigned char> mem(store::Registry::bytes_needed(l));
+        store::Registry reg(w.fs, w.clock, w.entropy, l);
+        Arena arena(mem.data(), mem.size());
+        REQUIRE(reg.init(arena) == Status::Ok);
+        store::UserStore user(reg, "mail/alice");
+        change(user);
+    };
+    other_process([](store::UserStore& u) {
+        REQUIRE(u.create("far") == Status::Ok);
+        REQUIRE(u.remove("gone") == Status::Ok);
+    });
+    CHECK(beats(w, c, 59).empty());  // not seen before the rescan
+    CHECK(beats(w, c, 2) ==
+          "* LIST (\\HasNoChildren) \"/\" far\r\n* LIST (\\NonExistent) \"/\" gone\r\n");
+    deliver(w, "far", "Subject: 1\r\n\r\none\r\n");
+    CHECK(beats(w, c) == "* STATUS far (MESSAGES 1 UIDNEXT 2)\r\n");
+    // Without MailboxName: joined and left silently.
+    CHECK(w.say(c, "b NOTIFY SET (personal (MessageNew MessageExpunge))\r\n") ==
+          "b OK NOTIFY completed\r\n");
+    other_process([](store::UserStore& u) { REQUIRE(u.remove("far") == Status::Ok); });
+    CHECK(beats(w, c, 61).empty());
+}
+
+TEST_CASE(
     "RFC 5465 §3.1, §6.1: a watched mailbox, once selected, is told of by SELECTED only; "
     "after UNSELECT by STATUS again; no FETCH for this session's own APPEND",
     "[server][notify]") {
