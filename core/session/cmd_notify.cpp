@@ -16,7 +16,8 @@ using imap::NotifyFilter;
 
 // §3.1: BADEVENT lists every event this server supports.
 constexpr std::string_view kBadEvent =
-    "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)";
+    "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange "
+    "MailboxMetadataChange ServerMetadataChange)";
 // A LIST line with two names (RENAME's OLDNAME), each up to kWireName bytes.
 constexpr std::size_t kNotifyLine = 2 * kWireName + 96;
 
@@ -506,7 +507,9 @@ bool Session::notify_tree_events() {
                 notify_overflow();
                 return false;
             }
-            if (e->user == user && e->origin != this) {
+            if (e->origin != this && NotifyEvents::metadata(e->kind)) {
+                if (!notify_metadata_event(*e, user)) return false;
+            } else if (e->user == user && e->origin != this) {
                 if (!notify_tree_event(*e)) return false;
                 notify_->rescan = true;
                 notify_->periodic = false;  // its names are told by the event

@@ -6,6 +6,8 @@
 // stops the STATUS lines at once), and its tree events, posted under the
 // owner's names, are told under this user's names.
 #include "core/base/text.h"
+#include "core/imap/encoder.h"
+#include "core/mail/metadata_name.h"
 #include "core/session/session.h"
 #include "core/store/user_store.h"
 
@@ -23,6 +25,18 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 // parents: "Other Users", "Shared" (or a name inside them).
 bool names_namespace(std::string_view top, std::string_view prefix) {
     return starts_with(prefix, top) || starts_with(top, prefix);
+}
+
+// `in`, a name in `owner`'s tree, as another user names it: under
+// "Shared/" for the public owner, else "Other Users/<owner>/".
+bool view_name(TextWriter& out, std::string_view owner, bool shared, std::string_view in) {
+    if (shared) {
+        out.put(kSharedPrefix);
+    } else {
+        out.put(kOtherUsersPrefix).put(owner).put('/');
+    }
+    out.put(in);
+    return out.ok();
 }
 
 }  // namespace
@@ -103,13 +117,7 @@ bool Session::notify_foreign_event(const NotifyEvents::Event& e) {
     }
     const bool shared = owner == config_.public_owner;
     auto view = [&](FixedText<kViewName>& out, std::string_view in) {
-        if (shared) {
-            out.put(kSharedPrefix);
-        } else {
-            out.put(kOtherUsersPrefix).put(owner).put('/');
-        }
-        out.put(in);
-        return out.ok();
+        return view_name(out, owner, shared, in);
     };
     FixedText<kViewName> name, old;
     const bool renamed = e.kind == Kind::Renamed;
@@ -142,6 +150,102 @@ bool Session::notify_foreign_event(const NotifyEvents::Event& e) {
         check_access(parent.view(), store::kRightLookup, &ref) == Status::Ok) {
         (void)notify_list_line(parent.view(), attrs(e.parent_attrs, parent.view()), {});
     }
+    return true;
+}
+
+// ---- METADATA events (RFC 5465 §5.6, §5.7) ------------------------------------
+
+// After a SETMETADATA: one event for its /private entries (heard of by
+// this user's sessions only) and one for its /shared ones (by everyone
+// who may see the mailbox, or every user for the server's), each naming
+// the entries that changed, removed ones too (§5.6: "MUST always be
+// included"); more events only when the names do not fit one.
+void Session::notify_post_metadata(const ParsedCommand& cmd) {
+    NotifyEvents* events = services_.notify_events;
+    if (events == nullptr) return;
+    const bool server = cmd.mailbox.empty();
+    MailboxRef ref;
+    if (!server && resolve_mailbox(cmd.mailbox, &ref) != Status::Ok) return;
+    const std::uint64_t owner = server ? 0 : NotifyEvents::user_hash(ref.root.view());
+    const std::uint64_t me = NotifyEvents::user_hash(user_root_.view());
+    const auto kind = server ? NotifyEvents::Kind::ServerMetadata : NotifyEvents::Kind::MailboxMetadata;
+    for (int pass = 0; pass < 2; ++pass) {
+        const bool mine = pass == 0;
+        FixedText<mail::kMaxMailboxName> list;
+        auto post = [&] {
+            NotifyEvents::Event& e = events->post(kind, owner, server ? std::string_view() : ref.owner_name,
+                                                  this, server ? std::string_view() : ref.name,
+                                                  list.view());
+            e.viewer = mine ? me : 0;
+            events->commit();
+            list.clear();
+        };
+        ArgReader items = cmd.metadata.items;
+        for (std::size_t i = 0; i < cmd.metadata.count; ++i) {
+            std::string_view entry, value;
+            bool remove = false;
+            if (!items.astring(&entry) || !items.nstring(&value, &remove)) break;
+            const char* why = "";
+            mail::EntryScope scope = mail::EntryScope::Shared;
+            (void)mail::is_valid_entry_name(entry, true, &why, &scope);
+            if ((scope == mail::EntryScope::Private) != mine) continue;
+            if (list.size() > 0 && list.size() + 1 + entry.size() > mail::kMaxMailboxName) post();
+            if (list.size() > 0) list.put('\t');  // no entry name holds a control
+            list.put(entry);
+        }
+        if (list.size() > 0) post();
+    }
+}
+
+// One METADATA event from another session: told as `* METADATA mailbox
+// entries` (RFC 5464 §4.4.2) when a group asks for it, under this user's
+// name of the mailbox, and only when this user may see the mailbox's
+// annotations (RFC 5464 §3.3: l and one of r s w i p). False when the
+// output has no room now.
+bool Session::notify_metadata_event(const NotifyEvents::Event& e, std::uint64_t me) {
+    if (e.viewer != 0 && e.viewer != me) return true;
+    if (e.kind == NotifyEvents::Kind::ServerMetadata) {
+        for (std::size_t i = 0; i < notify_->group_count; ++i) {
+            if ((notify_->groups[i].events & imap::kNotifyServerMetadataChange) != 0) {
+                return notify_metadata_line({}, e.old_name.view());
+            }
+        }
+        return true;
+    }
+    FixedText<kViewName> name;
+    if (e.user == me) {
+        name.put(e.name.view());
+    } else {
+        const std::string_view owner = e.owner.view();
+        if (owner.empty() || !view_name(name, owner, owner == config_.public_owner, e.name.view())) {
+            return true;
+        }
+        constexpr store::Rights kAny = store::kRightRead | store::kRightSeen | store::kRightWrite |
+                                       store::kRightInsert | store::kRightPost;
+        MailboxRef ref;
+        if (check_access(name.view(), kAny, &ref) != Status::Ok ||
+            (ref.rights & store::kRightLookup) == 0) {
+            return true;
+        }
+    }
+    if (!name.ok() || !notify_matches(name.view(), imap::kNotifyMailboxMetadataChange)) return true;
+    return notify_metadata_line(name.view(), e.old_name.view());
+}
+
+bool Session::notify_metadata_line(std::string_view name, std::string_view entries) {
+    FixedText<kWireName + mail::kMaxMailboxName + 64> line;
+    ResponseWriter r(line);
+    FixedText<kWireName> wire;
+    r.star().atom("METADATA").mailbox(wire_name(name, wire));
+    while (!entries.empty()) {
+        const std::size_t cut = entries.find('\t');
+        r.astring(entries.substr(0, cut));
+        entries = cut == std::string_view::npos ? std::string_view() : entries.substr(cut + 1);
+    }
+    r.crlf();
+    if (!r.ok()) return true;  // cannot happen (the sizes above)
+    if (out_.room() < line.size() + kResponseReserve) return false;
+    (void)r.append_to(out_);
     return true;
 }
 

@@ -34,7 +34,19 @@ namespace tinyimapd::session {
 class NotifyEvents {
 public:
     static constexpr std::size_t kCapacity = 16;
-    enum class Kind : std::uint8_t { Created, Deleted, Renamed, Subscribed, Unsubscribed };
+    enum class Kind : std::uint8_t {
+        Created,
+        Deleted,
+        Renamed,
+        Subscribed,
+        Unsubscribed,
+        // RFC 5465 §5.6, §5.7: SETMETADATA; `name` the mailbox in the
+        // owner's tree (ServerMetadata: none), `old_name` the entries'
+        // names, tab-separated (RFC 5464 §3.2: no controls in a name).
+        MailboxMetadata,
+        ServerMetadata,
+    };
+    static bool metadata(Kind k) { return k == Kind::MailboxMetadata || k == Kind::ServerMetadata; }
     struct Event {
         Kind kind = Kind::Created;
         std::uint64_t user = 0;        // hash of the owner's root (user_hash)
@@ -42,6 +54,9 @@ public:
         // change to a mailbox they may see under "Other Users/<owner>/" or
         // "Shared/" (cmd_notify_shared.cpp).
         FixedString<store::kMaxAclIdentifier> owner;
+        // Non-zero: only the sessions of this user (user_hash of the root)
+        // hear of it (RFC 5464 /private entries are the setter's own).
+        std::uint64_t viewer = 0;
         const void* origin = nullptr;  // the session that made it (§5: not told of its own)
         FixedString<mail::kMaxMailboxName> name;
         FixedString<mail::kMaxMailboxName> old_name;  // Renamed: the name before
@@ -65,6 +80,7 @@ public:
         e.kind = kind;
         e.user = user;
         (void)e.owner.assign(owner);
+        e.viewer = 0;
         e.origin = origin;
         (void)e.name.assign(name);
         (void)e.old_name.assign(old_name);

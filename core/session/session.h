@@ -299,6 +299,11 @@ private:
     bool notify_dir(std::string_view name, store::Path* dir);
     bool notify_watching(std::string_view name) const;
     bool notify_foreign_event(const NotifyEvents::Event& e);
+    // MailboxMetadataChange, ServerMetadataChange (RFC 5465 §5.6, §5.7;
+    // cmd_notify_shared.cpp).
+    void notify_post_metadata(const ParsedCommand& cmd);
+    bool notify_metadata_event(const NotifyEvents::Event& e, std::uint64_t me);
+    bool notify_metadata_line(std::string_view name, std::string_view entries);
     bool notify_peek(NotifyState::Watch& w, bool report);
     bool notify_status_line(std::string_view name, const store::StatusInfo& info,
                             std::uint16_t items);

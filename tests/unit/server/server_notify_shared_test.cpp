@@ -193,3 +193,66 @@ TEST_CASE(
     CHECK(beats(w, a) ==
           "* LIST (\\HasNoChildren) \"/\" Family/Teens (\"OLDNAME\" (Family/Kids))\r\n");
 }
+
+TEST_CASE(
+    "RFC 5465 §5.6, §5.7, RFC 5464 §4.4.2: another session's SETMETADATA is told as METADATA "
+    "with the entries' names, removed ones too; not to the session that made it",
+    "[server][notify][metadata]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    REQUIRE(create_ok(w.say(d, "c CREATE misc\r\n"), "c"));
+    CHECK(w.say(c, "n NOTIFY SET (personal (MailboxMetadataChange ServerMetadataChange))\r\n") ==
+          "n OK NOTIFY completed\r\n");
+    CHECK(w.say(d, "n NOTIFY SET (personal (MailboxMetadataChange))\r\n") ==
+          "n OK NOTIFY completed\r\n");
+    CHECK(w.say(d,
+                "m SETMETADATA INBOX (/private/comment \"mine\" /shared/comment \"ours\" "
+                "/shared/vendor/x/y \"z\")\r\n") == "m OK SETMETADATA completed\r\n");
+    CHECK(beats(w, c) ==
+          "* METADATA INBOX /private/comment\r\n"
+          "* METADATA INBOX /shared/comment /shared/vendor/x/y\r\n");
+    CHECK(beats(w, d).empty());  // §5: not told of its own change
+    CHECK(w.say(d, "m SETMETADATA INBOX (/shared/comment NIL)\r\n") ==
+          "m OK SETMETADATA completed\r\n");
+    CHECK(beats(w, c) == "* METADATA INBOX /shared/comment\r\n");
+    // §5.7: the server's entries, for ServerMetadataChange only.
+    CHECK(w.say(d, "m SETMETADATA \"\" (/shared/comment \"hello\")\r\n") ==
+          "m OK SETMETADATA completed\r\n");
+    CHECK(beats(w, c) == "* METADATA \"\" /shared/comment\r\n");
+    CHECK(w.say(c, "n NOTIFY SET (mailboxes misc (MailboxMetadataChange))\r\n") ==
+          "n OK NOTIFY completed\r\n");
+    CHECK(w.say(d, "m SETMETADATA \"\" (/shared/comment \"again\")\r\n") ==
+          "m OK SETMETADATA completed\r\n");
+    CHECK(w.say(d, "m SETMETADATA INBOX (/shared/comment \"x\")\r\n") ==
+          "m OK SETMETADATA completed\r\n");
+    CHECK(beats(w, c, 2).empty());  // neither asked for
+    CHECK(w.say(d, "m SETMETADATA misc (/private/comment \"x\")\r\n") ==
+          "m OK SETMETADATA completed\r\n");
+    CHECK(beats(w, c) == "* METADATA misc /private/comment\r\n");
+}
+
+TEST_CASE(
+    "RFC 5465 §5.6, RFC 5464 §3.3, RFC 4314: alice's /shared annotations of her shared "
+    "Family reach bob under his name; her /private ones and what he may not see do not",
+    "[server][notify][metadata][acl]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a, "lr");
+    REQUIRE(create_ok(w.say(a, "c CREATE Secret\r\n"), "c"));
+    port::Handle b = login(w, "bob", "builder");
+    CHECK(w.say(b,
+                "n NOTIFY SET (subtree \"Other Users\" (MailboxMetadataChange)) (personal "
+                "(ServerMetadataChange))\r\n") == "n OK NOTIFY completed\r\n");
+    CHECK(w.say(a, "m SETMETADATA Family (/private/comment \"mine\" /shared/comment \"ours\")\r\n") ==
+          "m OK SETMETADATA completed\r\n");
+    CHECK(beats(w, b) == "* METADATA \"Other Users/alice/Family\" /shared/comment\r\n");
+    CHECK(w.say(a, "m SETMETADATA Secret (/shared/comment \"hidden\")\r\n") ==
+          "m OK SETMETADATA completed\r\n");
+    CHECK(w.say(a, "m SETMETADATA \"\" (/private/comment \"hers\")\r\n") ==
+          "m OK SETMETADATA completed\r\n");
+    CHECK(beats(w, b, 2).empty());
+    CHECK(w.say(a, "m SETMETADATA \"\" (/shared/comment \"everyone's\")\r\n") ==
+          "m OK SETMETADATA completed\r\n");
+    CHECK(beats(w, b) == "* METADATA \"\" /shared/comment\r\n");
+}

@@ -243,9 +243,11 @@ TEST_CASE("RFC 5465 §3.1, §5, §6.1: BAD and NO [BADEVENT] answers", "[server]
     World w;
     port::Handle c = login(w);
     const std::string badevent =
-        "x NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] "
-        "Unsupported NOTIFY event\r\n";
-    CHECK(w.say(c, "x NOTIFY SET (personal (MailboxMetadataChange))\r\n") == badevent);
+        "x NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange "
+        "MailboxMetadataChange ServerMetadataChange)] Unsupported NOTIFY event\r\n";
+    CHECK(w.say(c, "x NOTIFY SET (personal (MailboxMetadataChange ServerMetadataChange))\r\n") ==
+          "x OK NOTIFY completed\r\n");
+    CHECK(w.say(c, "x NOTIFY SET (selected (MailboxMetadataChange))\r\n").find("x BAD") == 0);
     CHECK(w.say(c, "x NOTIFY SET (personal (MessageNew MessageExpunge AnnotationChange))\r\n") ==
           badevent);
     CHECK(w.say(c, "x NOTIFY SET (personal (Frobnicate))\r\n") == badevent);
