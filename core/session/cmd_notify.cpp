@@ -197,7 +197,7 @@ bool Session::notify_matches(std::string_view name, std::uint8_t event) {
         switch (g.filter) {
             case NotifyFilter::Personal:
             case NotifyFilter::Inboxes:  // §6.3: the same as personal here
-                // §6.4: the personal namespace only, not "Other Users/" or "Shared/".
+                // §6.2: the personal namespace only, not "Other Users/" or "Shared/".
                 if (!notify_foreign(name)) return true;
                 break;
             case NotifyFilter::Subscribed:
@@ -487,10 +487,15 @@ void Session::notify_post(NotifyEvents::Kind kind, std::string_view name, std::s
     NotifyEvents::Event& e = services_.notify_events->post(
         kind, NotifyEvents::user_hash(root.view()), owner.empty() ? user() : owner, this, name,
         old);
-    e.attrs = notify_tree_attrs(root.view(), name);
+    // A name in this user's tree, or one of theirs for another namespace
+    // (SUBSCRIBE "Other Users/..."): notify_attrs resolves it.
+    auto attrs = [&](std::string_view n) {
+        return owner.empty() ? notify_attrs(n) : notify_tree_attrs(root.view(), n);
+    };
+    e.attrs = attrs(name);
     const std::size_t slash = name.rfind(mail::kHierarchyDelimiter);
     if (slash != std::string_view::npos && slash != 0) {
-        e.parent_attrs = notify_tree_attrs(root.view(), ascii::head(name, slash));
+        e.parent_attrs = attrs(ascii::head(name, slash));
     }
     services_.notify_events->commit();
 }
@@ -533,6 +538,7 @@ bool Session::notify_tree_events() {
 bool Session::notify_tree_event(const NotifyEvents::Event& e) {
     using Kind = NotifyEvents::Kind;
     const std::string_view name = e.name.view();
+    if (e.kind == Kind::AclChanged) return true;  // the owner keeps every right
     if (e.kind == Kind::Subscribed || e.kind == Kind::Unsubscribed) {
         if (!notify_matches(name, imap::kNotifySubscriptionChange)) return true;
         return notify_list_line(name, e.attrs, {});

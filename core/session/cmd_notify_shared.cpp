@@ -1,7 +1,7 @@
 // NOTIFY (RFC 5465 §6) over the other users' and shared namespaces (RFC
 // 2342, RFC 4314): SUBSCRIBED, SUBTREE and MAILBOXES may name
 // "Other Users/<user>/<name>" and "Shared/<name>" (PERSONAL and INBOXES
-// never do, §6.3, §6.4). Such a mailbox is watched only while this user has
+// never do, §6.2, §6.3). Such a mailbox is watched only while this user has
 // both `l` and `r` on it (checked at every look at it, so a right taken away
 // stops the STATUS lines at once), and its tree events, posted under the
 // owner's names, are told under this user's names.
@@ -125,6 +125,9 @@ bool Session::notify_foreign_event(const NotifyEvents::Event& e) {
     if (notify_matches(name.view(), 0xFF) || (renamed && notify_matches(old.view(), 0xFF))) {
         notify_->rescan = true;
     }
+    // §5.9: access lost or granted: the set is worked out again (above);
+    // no \NoAccess LIST.
+    if (e.kind == Kind::AclChanged) return true;
     if (!notify_matches(name.view(), imap::kNotifyMailboxName) &&
         !(renamed && notify_matches(old.view(), imap::kNotifyMailboxName))) {
         return true;
@@ -151,6 +154,18 @@ bool Session::notify_foreign_event(const NotifyEvents::Event& e) {
         (void)notify_list_line(parent.view(), attrs(e.parent_attrs, parent.view()), {});
     }
     return true;
+}
+
+// RFC 5465 §5.9: after SETACL/DELETEACL, sessions of the other users that
+// watch the mailbox stop or start watching it at their next turn (the
+// rights are also read at every look, and at the periodic rescan for the
+// `acl` tool's changes).
+void Session::notify_post_acl(const MailboxRef& ref) {
+    if (services_.notify_events == nullptr) return;
+    (void)services_.notify_events->post(NotifyEvents::Kind::AclChanged,
+                                        NotifyEvents::user_hash(ref.root.view()), ref.owner.view(),
+                                        this, ref.name);
+    services_.notify_events->commit();
 }
 
 // ---- METADATA events (RFC 5465 §5.6, §5.7) ------------------------------------

@@ -45,6 +45,9 @@ public:
         // names, tab-separated (RFC 5464 §3.2: no controls in a name).
         MailboxMetadata,
         ServerMetadata,
+        // RFC 5465 §5.9: SETACL/DELETEACL on `name`: the other users'
+        // sessions work their watched sets out again.
+        AclChanged,
     };
     static bool metadata(Kind k) { return k == Kind::MailboxMetadata || k == Kind::ServerMetadata; }
     struct Event {

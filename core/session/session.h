@@ -302,6 +302,7 @@ private:
     // MailboxMetadataChange, ServerMetadataChange (RFC 5465 §5.6, §5.7;
     // cmd_notify_shared.cpp).
     void notify_post_metadata(const ParsedCommand& cmd);
+    void notify_post_acl(const MailboxRef& ref);
     bool notify_metadata_event(const NotifyEvents::Event& e, std::uint64_t me);
     bool notify_metadata_line(std::string_view name, std::string_view entries);
     bool notify_peek(NotifyState::Watch& w, bool report);
