@@ -1,7 +1,10 @@
 // NOTIFY (RFC 5465): what a session asked to hear of (NotifyState, lent from
 // the server's `notify_sessions` pool while NOTIFY is on: object_pool.h) and the process's ring of mailbox-tree events (NotifyEvents, one
 // per server) through which a session hears of another's CREATE, DELETE,
-// RENAME, SUBSCRIBE and UNSUBSCRIBE.
+// RENAME, SUBSCRIBE and UNSUBSCRIBE, SETMETADATA (§5.6, §5.7) and SETACL
+// (§5.9). Events carry the tree owner's names; a session of another user
+// hears of them under its own ("Other Users/<owner>/...", "Shared/...":
+// cmd_notify_shared.cpp).
 //
 // Memory: both are fixed. A session watches at most NotifyState::kWatch
 // mailboxes outside the selected one, their names in one kNames-byte pool;
