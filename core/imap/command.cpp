@@ -666,6 +666,10 @@ SyntaxResult read_notify_events(ArgReader& r, const CommandScratch& scratch, Not
             g->events |= kNotifyMailboxName;
         } else if (ascii::iequals(name, "SubscriptionChange")) {
             g->events |= kNotifySubscriptionChange;
+        } else if (ascii::iequals(name, "MailboxMetadataChange")) {
+            g->events |= kNotifyMailboxMetadataChange;
+        } else if (ascii::iequals(name, "ServerMetadataChange")) {
+            g->events |= kNotifyServerMetadataChange;
         } else if (ascii::iequals(name, "AnnotationChange")) {
             // §5: it needs MessageNew and MessageExpunge too (BAD first).
             g->events |= kNotifyFlagChange;

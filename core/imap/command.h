@@ -168,7 +168,7 @@ struct AppendTarget {
 
 // RFC 5465 §3.1, §8: NOTIFY NONE, or NOTIFY SET [STATUS] event-groups.
 // Events as bits; an event this server does not offer (AnnotationChange,
-// the METADATA ones, an unknown atom) sets `bad_event` (NO [BADEVENT],
+// an unknown atom) sets `bad_event` (NO [BADEVENT],
 // §3.1), checked by the session after the BAD rules of §5 and §6.1 that
 // this grammar applies.
 enum NotifyEvent : std::uint8_t {
@@ -177,6 +177,8 @@ enum NotifyEvent : std::uint8_t {
     kNotifyFlagChange = 4,
     kNotifyMailboxName = 8,
     kNotifySubscriptionChange = 16,
+    kNotifyMailboxMetadataChange = 32,  // §5.6 (RFC 5464 §4.4.2)
+    kNotifyServerMetadataChange = 64,   // §5.7
 };
 inline constexpr std::uint8_t kNotifyMessageEvents =
     kNotifyMessageNew | kNotifyMessageExpunge | kNotifyFlagChange;

@@ -222,6 +222,7 @@ void Session::acl_change(const ParsedCommand& cmd, MailboxRef& ref) {
     }
     // The selected mailbox's rights are those of its SELECT (§5.1.1).
     st = store::write_acl(fs, dir.view(), acl);
+    if (st == Status::Ok) notify_post_acl(ref);  // RFC 5465 §5.9
     answer_store(st, cmd.id == CommandId::SetAcl ? "SETACL completed" : "DELETEACL completed");
 }
 

@@ -205,11 +205,10 @@ void Session::finish_tree_job(Status st) {
     const TreeJob job = job_.get<TreeJob>();
     job_.end();
     const store::TreeOp& op = job.op;
-    // RFC 5465 events go to this user's sessions, under this user's names:
-    // not for a change in another user's tree (RFC 4314).
-    const bool own = job.owner.empty() || job.owner == user();
+    // RFC 5465 events under the tree owner's names (RFC 4314: another
+    // user's sessions translate them, cmd_notify_shared.cpp).
     auto post = [&](NotifyEvents::Kind kind, std::string_view name, std::string_view old = {}) {
-        if (own) notify_post(kind, name, old);
+        notify_post(kind, name, old, job.owner);
     };
     if (job.login_default != kNoDefaults) return default_mailbox_done(op, job.login_default, st);
     switch (op.kind) {

@@ -12,8 +12,9 @@
 // when the output has room for it whole; SETMETADATA's changes to one file
 // are one rename, and a limit is checked for every file before any is
 // written (§4.3: a NO changes nothing). Unsolicited METADATA responses
-// (§4.4.2) are not sent: they are only for clients that ENABLE METADATA,
-// which this server does not offer (§4.1).
+// (§4.4.2) go only to sessions that asked NOTIFY for MailboxMetadataChange
+// or ServerMetadataChange (RFC 5465 §5.6, §5.7; cmd_notify_shared.cpp):
+// ENABLE METADATA is not offered (§4.1).
 #include "core/base/text.h"
 #include "core/imap/encoder.h"
 #include "core/mail/mailbox_name.h"
@@ -336,6 +337,7 @@ void Session::cmd_setmetadata(const ParsedCommand& cmd) {
         tagged("NO", "CORRUPTION", kCorruptText);  // RFC 5530 §3
         return;
     }
+    if (st == Status::Ok) notify_post_metadata(cmd);  // RFC 5465 §5.6, §5.7
     answer_store(st, "SETMETADATA completed");
 }
 

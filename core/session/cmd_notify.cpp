@@ -16,7 +16,8 @@ using imap::NotifyFilter;
 
 // §3.1: BADEVENT lists every event this server supports.
 constexpr std::string_view kBadEvent =
-    "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)";
+    "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange "
+    "MailboxMetadataChange ServerMetadataChange)";
 // A LIST line with two names (RENAME's OLDNAME), each up to kWireName bytes.
 constexpr std::size_t kNotifyLine = 2 * kWireName + 96;
 
@@ -196,7 +197,9 @@ bool Session::notify_matches(std::string_view name, std::uint8_t event) {
         switch (g.filter) {
             case NotifyFilter::Personal:
             case NotifyFilter::Inboxes:  // §6.3: the same as personal here
-                return true;
+                // §6.2: the personal namespace only, not "Other Users/" or "Shared/".
+                if (!notify_foreign(name)) return true;
+                break;
             case NotifyFilter::Subscribed:
                 if (store.is_subscribed(name)) return true;
                 break;
@@ -229,45 +232,73 @@ std::uint8_t Session::notify_message_events(std::string_view name) {
 }
 
 // Works the watched set out again (after SET, and after the tree or the
-// subscriptions changed), keeping the counters of mailboxes that stay.
-// False when it does not fit (NOTIFICATIONOVERFLOW).
-bool Session::notify_expand() {
-    const std::size_t old_count = notify_->watch_count;
-    NotifyState::Watch old[NotifyState::kWatch];
-    char old_names[NotifyState::kNames];
-    for (std::size_t i = 0; i < old_count; ++i) old[i] = notify_->watch[i];
-    for (std::size_t i = 0; i < notify_->names_used; ++i) old_names[i] = notify_->names[i];
+// subscriptions changed), keeping the counters of mailboxes that stay; the
+// other users' and shared mailboxes this user may look up and read (RFC
+// 4314 l and r) when a filter can name them. With `announce` (the periodic
+// rescan), mailboxes that joined or left the set are told (§5.4). False
+// when it does not fit (NOTIFICATIONOVERFLOW).
+bool Session::notify_expand(bool announce) {
+    NotifyOld old;
+    old.count = notify_->watch_count;
+    for (std::size_t i = 0; i < old.count; ++i) old.watch[i] = notify_->watch[i];
+    for (std::size_t i = 0; i < notify_->names_used; ++i) old.names[i] = notify_->names[i];
     notify_->watch_count = 0;
     notify_->names_used = 0;
     bool fits = true;
+    bool joined[NotifyState::kWatch] = {};
     auto each = [&](std::string_view name, std::uint8_t attrs) {
         if ((attrs & store::kNoselect) != 0) return true;
         const std::uint8_t events = notify_message_events(name);
         if (events == 0) return true;
+        if (notify_foreign(name) && !notify_may_read(name)) return true;
         if (!notify_watch(name, events)) return fits = false;
         NotifyState::Watch& now = notify_->watch[notify_->watch_count - 1];
-        for (std::size_t i = 0; i < old_count; ++i) {
-            if (std::string_view(old_names + old[i].name, old[i].length) != name) continue;
-            now.known = old[i].known;
-            now.pending_status = old[i].pending_status;
-            now.messages = old[i].messages;
-            now.uid_next = old[i].uid_next;
-            now.uid_validity = old[i].uid_validity;
-            now.unseen = old[i].unseen;
-            now.highest_modseq = old[i].highest_modseq;
+        joined[notify_->watch_count - 1] = true;
+        for (std::size_t i = 0; i < old.count; ++i) {
+            if (old.name(i) != name) continue;
+            const NotifyState::Watch& was = old.watch[i];
+            joined[notify_->watch_count - 1] = false;
+            old.stays[i] = true;
+            now.known = was.known;
+            now.pending_status = was.pending_status;
+            now.messages = was.messages;
+            now.uid_next = was.uid_next;
+            now.uid_validity = was.uid_validity;
+            now.unseen = was.unseen;
+            now.highest_modseq = was.highest_modseq;
         }
         return true;
     };
     store::ListFn<decltype(each)> v(each);
     store::UserStore store(*services_.registry, user_root_.view());
     (void)store.list("", "*", v);
+    if (fits && notify_reaches_others()) (void)list_others("*", v);
     if (notify_->next_peek >= notify_->watch_count) notify_->next_peek = 0;
     // A mailbox new to the set is counted now: what arrives from here on
     // is news (§5.2), what was there before is not.
     for (std::size_t i = 0; i < notify_->watch_count; ++i) {
         if (!notify_->watch[i].known) (void)notify_peek(notify_->watch[i], false);
     }
+    if (fits && announce) notify_announce(old, joined);
     return fits;
+}
+
+// §5.4 for the mailboxes other processes made or removed (`tinyimapd
+// deliver --create`, the tools), found by the periodic rescan: a new
+// mailbox as its LIST line, one that is gone as \NonExistent. A line the
+// output has no room for now is not told.
+void Session::notify_announce(const NotifyOld& old, const bool* joined) {
+    for (std::size_t i = 0; i < notify_->watch_count; ++i) {
+        const std::string_view name = notify_->watch_name(notify_->watch[i]);
+        if (joined[i] && notify_matches(name, imap::kNotifyMailboxName)) {
+            (void)notify_list_line(name, notify_attrs(name), {});
+        }
+    }
+    for (std::size_t i = 0; i < old.count; ++i) {
+        if (old.stays[i] || !notify_matches(old.name(i), imap::kNotifyMailboxName)) continue;
+        const std::uint8_t attrs = notify_attrs(old.name(i));
+        if ((attrs & store::kNonExistent) != 0) (void)notify_list_line(old.name(i), attrs, {});
+    }
 }
 
 bool Session::notify_watch(std::string_view name, std::uint8_t events) {
@@ -304,6 +335,7 @@ void Session::notify_beat() {
     if (due && ++notify_->beats >= NotifyState::kRescanBeats) {
         notify_->beats = 0;
         notify_->rescan = true;
+        notify_->periodic = true;
     }
     if (!notify_tree_events()) return;
     notify_selected();
@@ -378,10 +410,9 @@ void Session::notify_selected() {
 // False when the output has no room for it (the counters stay: next beat).
 bool Session::notify_peek(NotifyState::Watch& w, bool report) {
     const std::string_view name = notify_->watch_name(w);
-    store::UserStore store(*services_.registry, user_root_.view());
     store::Path dir;
     store::StatusInfo info;
-    if (store.mailbox_dir(name, &dir) != Status::Ok ||
+    if (!notify_dir(name, &dir) ||
         store::Mailbox::peek_status(services_.registry->services(), dir.view(), &info) !=
             Status::Ok) {
         w.known = false;  // gone (its MailboxName event says so) or not a mailbox now
@@ -443,17 +474,28 @@ bool Session::notify_status_line(std::string_view name, const store::StatusInfo&
 
 // ---- MailboxName and SubscriptionChange (§5.4, §5.5) -------------------------------
 
-void Session::notify_post(NotifyEvents::Kind kind, std::string_view name, std::string_view old) {
+void Session::notify_post(NotifyEvents::Kind kind, std::string_view name, std::string_view old,
+                          std::string_view owner) {
     // §6: the watched set may change; this session's own change counts
     // at once (a mailbox it just made is watched from its first message).
     if (notifying() && !notify_expand()) notify_overflow();
     if (services_.notify_events == nullptr) return;
+    // Under the owner's names (RFC 4314: a change to another user's
+    // mailbox): the owner's sessions hear of it as theirs, the others
+    // under "Other Users/<owner>/" or "Shared/".
+    const FixedString<port::kMaxPath> root = root_of(owner);
     NotifyEvents::Event& e = services_.notify_events->post(
-        kind, NotifyEvents::user_hash(user_root_.view()), this, name, old);
-    e.attrs = notify_attrs(name);
+        kind, NotifyEvents::user_hash(root.view()), owner.empty() ? user() : owner, this, name,
+        old);
+    // A name in this user's tree, or one of theirs for another namespace
+    // (SUBSCRIBE "Other Users/..."): notify_attrs resolves it.
+    auto attrs = [&](std::string_view n) {
+        return owner.empty() ? notify_attrs(n) : notify_tree_attrs(root.view(), n);
+    };
+    e.attrs = attrs(name);
     const std::size_t slash = name.rfind(mail::kHierarchyDelimiter);
     if (slash != std::string_view::npos && slash != 0) {
-        e.parent_attrs = notify_attrs(ascii::head(name, slash));
+        e.parent_attrs = attrs(ascii::head(name, slash));
     }
     services_.notify_events->commit();
 }
@@ -470,16 +512,23 @@ bool Session::notify_tree_events() {
                 notify_overflow();
                 return false;
             }
-            if (e->user == user && e->origin != this) {
+            if (e->origin != this && NotifyEvents::metadata(e->kind)) {
+                if (!notify_metadata_event(*e, user)) return false;
+            } else if (e->user == user && e->origin != this) {
                 if (!notify_tree_event(*e)) return false;
                 notify_->rescan = true;
+                notify_->periodic = false;  // its names are told by the event
+            } else if (e->origin != this && !notify_foreign_event(*e)) {
+                return false;
             }
             ++notify_->event_seq;
         }
     }
     if (!notify_->rescan) return true;
+    const bool announce = notify_->periodic;
     notify_->rescan = false;
-    if (notify_expand()) return true;
+    notify_->periodic = false;
+    if (notify_expand(announce)) return true;
     notify_overflow();
     return false;
 }
@@ -489,6 +538,7 @@ bool Session::notify_tree_events() {
 bool Session::notify_tree_event(const NotifyEvents::Event& e) {
     using Kind = NotifyEvents::Kind;
     const std::string_view name = e.name.view();
+    if (e.kind == Kind::AclChanged) return true;  // the owner keeps every right
     if (e.kind == Kind::Subscribed || e.kind == Kind::Unsubscribed) {
         if (!notify_matches(name, imap::kNotifySubscriptionChange)) return true;
         return notify_list_line(name, e.attrs, {});
@@ -511,7 +561,22 @@ bool Session::notify_tree_event(const NotifyEvents::Event& e) {
 // The attributes LIST would show now (§5.5: accurately computed), with
 // \Subscribed (RFC 5258) and \NonExistent for a name that is no mailbox.
 std::uint8_t Session::notify_attrs(std::string_view name) {
-    store::UserStore store(*services_.registry, user_root_.view());
+    if (!notify_foreign(name)) return notify_tree_attrs(user_root_.view(), name);
+    // RFC 4314 §6: a mailbox this user may not look up does not exist for
+    // them; \Subscribed is this user's subscription, not the owner's.
+    store::UserStore mine(*services_.registry, user_root_.view());
+    const std::uint8_t subscribed = mine.is_subscribed(name) ? store::kSubscribed : 0;
+    MailboxRef ref;
+    if (check_access(name, store::kRightLookup, &ref) != Status::Ok || !ref.exists) {
+        return store::kNonExistent | subscribed;
+    }
+    const std::uint8_t attrs = notify_tree_attrs(ref.root.view(), ref.name);
+    return static_cast<std::uint8_t>((attrs & ~store::kSubscribed) | subscribed);
+}
+
+// The attributes in the tree at `root` (its owner's \Subscribed).
+std::uint8_t Session::notify_tree_attrs(std::string_view root, std::string_view name) {
+    store::UserStore store(*services_.registry, root);
     std::uint8_t attrs = store::kNonExistent;
     auto one = [&](std::string_view, std::uint8_t a) {
         attrs = a;

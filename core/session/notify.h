@@ -1,7 +1,10 @@
 // NOTIFY (RFC 5465): what a session asked to hear of (NotifyState, lent from
 // the server's `notify_sessions` pool while NOTIFY is on: object_pool.h) and the process's ring of mailbox-tree events (NotifyEvents, one
 // per server) through which a session hears of another's CREATE, DELETE,
-// RENAME, SUBSCRIBE and UNSUBSCRIBE.
+// RENAME, SUBSCRIBE and UNSUBSCRIBE, SETMETADATA (§5.6, §5.7) and SETACL
+// (§5.9). Events carry the tree owner's names; a session of another user
+// hears of them under its own ("Other Users/<owner>/...", "Shared/...":
+// cmd_notify_shared.cpp).
 //
 // Memory: both are fixed. A session watches at most NotifyState::kWatch
 // mailboxes outside the selected one, their names in one kNames-byte pool;
@@ -27,16 +30,39 @@
 #include "core/imap/command.h"
 #include "core/imap/fetch_spec.h"
 #include "core/mail/mailbox_name.h"
+#include "core/store/acl.h"
 
 namespace tinyimapd::session {
 
 class NotifyEvents {
 public:
     static constexpr std::size_t kCapacity = 16;
-    enum class Kind : std::uint8_t { Created, Deleted, Renamed, Subscribed, Unsubscribed };
+    enum class Kind : std::uint8_t {
+        Created,
+        Deleted,
+        Renamed,
+        Subscribed,
+        Unsubscribed,
+        // RFC 5465 §5.6, §5.7: SETMETADATA; `name` the mailbox in the
+        // owner's tree (ServerMetadata: none), `old_name` the entries'
+        // names, tab-separated (RFC 5464 §3.2: no controls in a name).
+        MailboxMetadata,
+        ServerMetadata,
+        // RFC 5465 §5.9: SETACL/DELETEACL on `name`: the other users'
+        // sessions work their watched sets out again.
+        AclChanged,
+    };
+    static bool metadata(Kind k) { return k == Kind::MailboxMetadata || k == Kind::ServerMetadata; }
     struct Event {
         Kind kind = Kind::Created;
-        std::uint64_t user = 0;        // hash of the user's root (user_hash)
+        std::uint64_t user = 0;        // hash of the owner's root (user_hash)
+        // The tree's owner (RFC 4314): another user's sessions hear of a
+        // change to a mailbox they may see under "Other Users/<owner>/" or
+        // "Shared/" (cmd_notify_shared.cpp).
+        FixedString<store::kMaxAclIdentifier> owner;
+        // Non-zero: only the sessions of this user (user_hash of the root)
+        // hear of it (RFC 5464 /private entries are the setter's own).
+        std::uint64_t viewer = 0;
         const void* origin = nullptr;  // the session that made it (§5: not told of its own)
         FixedString<mail::kMaxMailboxName> name;
         FixedString<mail::kMaxMailboxName> old_name;  // Renamed: the name before
@@ -54,11 +80,13 @@ public:
     }
     // The event's slot, filled in by the caller (name, attributes), which
     // then calls commit().
-    Event& post(Kind kind, std::uint64_t user, const void* origin, std::string_view name,
-                std::string_view old_name = {}) {
+    Event& post(Kind kind, std::uint64_t user, std::string_view owner, const void* origin,
+                std::string_view name, std::string_view old_name = {}) {
         Event& e = events_[next_ % kCapacity];
         e.kind = kind;
         e.user = user;
+        (void)e.owner.assign(owner);
+        e.viewer = 0;
         e.origin = origin;
         (void)e.name.assign(name);
         (void)e.old_name.assign(old_name);
@@ -121,6 +149,9 @@ struct NotifyState {
     std::uint64_t event_seq = 0;     // the next NotifyEvents entry to read
     std::uint64_t next_beat_ms = 0;  // when the beat runs next
     bool rescan = false;             // the watched set must be worked out again
+    // The rescan is the kRescanBeats one: mailboxes that joined or left the
+    // set are told as MailboxName (§5.4; other processes' CREATE/DELETE).
+    bool periodic = false;
     std::uint32_t beats = 0;         // beats since the last rescan
     // MessageNew's FETCH in the selected mailbox: messages up to fetched_uid
     // of fetched_box (at fetched_validity) were told of.
@@ -130,6 +161,16 @@ struct NotifyState {
     FixedString<32> fetch_range;  // "a:b", the FETCH job's set
 
     std::string_view watch_name(const Watch& w) const { return {names + w.name, w.length}; }
+};
+
+// The watched set as it was before Session::notify_expand works it out
+// again (on the stack of that call, not kept).
+struct NotifyOld {
+    NotifyState::Watch watch[NotifyState::kWatch];
+    char names[NotifyState::kNames];
+    std::size_t count = 0;
+    bool stays[NotifyState::kWatch] = {};  // still in the set after
+    std::string_view name(std::size_t i) const { return {names + watch[i].name, watch[i].length}; }
 };
 
 }  // namespace tinyimapd::session

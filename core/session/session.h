@@ -280,7 +280,8 @@ private:
     void notify_release();
     bool notify_copy_fetch(const ParsedCommand& cmd);
     bool notify_copy_groups(const ParsedCommand& cmd);
-    bool notify_expand();
+    bool notify_expand(bool announce = false);
+    void notify_announce(const NotifyOld& old, const bool* joined);
     bool notify_watch(std::string_view name, std::uint8_t events);
     bool notify_matches(std::string_view name, std::uint8_t event);
     std::uint8_t notify_message_events(std::string_view name);
@@ -290,12 +291,28 @@ private:
     bool notify_tree_event(const NotifyEvents::Event& e);
     bool notify_list_line(std::string_view name, std::uint8_t attrs, std::string_view old_name);
     std::uint8_t notify_attrs(std::string_view name);
+    std::uint8_t notify_tree_attrs(std::string_view root, std::string_view name);
+    // The other users' and shared namespaces (RFC 5465 §6, RFC 4314;
+    // cmd_notify_shared.cpp).
+    bool notify_foreign(std::string_view name) const;
+    bool notify_reaches_others();
+    bool notify_may_read(std::string_view name);
+    bool notify_dir(std::string_view name, store::Path* dir);
+    bool notify_watching(std::string_view name) const;
+    bool notify_foreign_event(const NotifyEvents::Event& e);
+    // MailboxMetadataChange, ServerMetadataChange (RFC 5465 §5.6, §5.7;
+    // cmd_notify_shared.cpp).
+    void notify_post_metadata(const ParsedCommand& cmd);
+    void notify_post_acl(const MailboxRef& ref);
+    bool notify_metadata_event(const NotifyEvents::Event& e, std::uint64_t me);
+    bool notify_metadata_line(std::string_view name, std::string_view entries);
     bool notify_peek(NotifyState::Watch& w, bool report);
     bool notify_status_line(std::string_view name, const store::StatusInfo& info,
                             std::uint16_t items);
     void notify_selected();
     void notify_overflow();
-    void notify_post(NotifyEvents::Kind kind, std::string_view name, std::string_view old = {});
+    void notify_post(NotifyEvents::Kind kind, std::string_view name, std::string_view old = {},
+                     std::string_view owner = {});
     // GETMETADATA SETMETADATA (RFC 5464, cmd_metadata.cpp).
     void cmd_getmetadata(const ParsedCommand& cmd);
     void cmd_setmetadata(const ParsedCommand& cmd);

@@ -289,6 +289,11 @@ constexpr Step kConversation[] = {
     {"n7 NOTIFY SET (personal (AnnotationChange))\r\nn8 NOTIFY SET (selected (MailboxName))\r\n"
      "n9 DELETE Watched\r\nm1 NOTIFY NONE\r\n",
      "m1 OK NOTIFY"},
+    // RFC 5465 §6 over the other users' namespace, §5.6/§5.7 METADATA events.
+    {"n10 NOTIFY SET (subtree \"Other Users\" (MessageNew MessageExpunge MailboxName "
+     "MailboxMetadataChange)) (personal (ServerMetadataChange))\r\n"
+     "n11 SETMETADATA INBOX (/shared/comment \"n\" /private/comment NIL)\r\nm2 NOTIFY NONE\r\n",
+     "m2 OK NOTIFY"},
     // RFC 5464 METADATA: set (a literal, literal8, NIL), get with DEPTH and
     // MAXSIZE (LONGENTRIES), server entries, the limits, RENAME with them.
     {"e1 SETMETADATA INBOX (/private/comment {3+}\r\nabc /shared/comment \"s\" "

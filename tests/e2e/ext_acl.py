@@ -9,6 +9,7 @@ from test_server import WithServer
 USERS = (("alice", "{PLAIN}wonderland"), ("bob", "{PLAIN}builder"), ("carol", "{PLAIN}singer"))
 # imaplib knows no LISTRIGHTS (RFC 4314 §3.4).
 imaplib.Commands.setdefault("LISTRIGHTS", ("AUTH", "SELECTED"))
+imaplib.Commands.setdefault("SETMETADATA", ("AUTH", "SELECTED"))
 MESSAGE = b"From: alice@example.org\r\nSubject: Dinner\r\n\r\nAt eight.\r\n"
 
 
@@ -108,3 +109,28 @@ class Acl(WithServer):
         self.assertEqual(b.close()[0], "OK")
         self.assertEqual(b.status(kitchen, "(UNSEEN)"),
                          ("OK", [b'"Other Users/alice/Kitchen" (UNSEEN 2)']))
+    def test_notify_shared_family_rfc5465_6_rfc4314(self):
+        """RFC 5465 §6.6, §5.2, §5.6 with RFC 4314: bob watches alice's shared
+        Family under his name for it; alice's APPEND is told as STATUS, her
+        /shared annotation as METADATA, her /private one not at all."""
+        a = self.login("alice", "wonderland")
+        self.assertEqual(a.create("Family")[0], "OK")
+        self.assertEqual(a.setacl("Family", "bob", "lr")[0], "OK")
+        b = self.server.raw()
+        b.line()  # greeting
+        b.send(b"a LOGIN bob builder\r\n")
+        b.until_tagged(b"a")
+        b.send(b'n NOTIFY SET (mailboxes "Other Users/alice/Family" (MessageNew MessageExpunge '
+               b"MailboxMetadataChange))\r\n")
+        self.assertEqual(b.until_tagged(b"n"), [b"n OK NOTIFY completed"])
+        b.send(b"i IDLE\r\n")
+        self.assertEqual(b.line(), b"+ idling")
+        self.assertEqual(a.append("Family", None, None, MESSAGE)[0], "OK")
+        self.assertEqual(b.line(), b'* STATUS "Other Users/alice/Family" (MESSAGES 1 UIDNEXT 2)')
+        typ, _ = a._simple_command("SETMETADATA", "Family", '(/private/comment "mine")')
+        self.assertEqual(typ, "OK")
+        typ, _ = a._simple_command("SETMETADATA", "Family", '(/shared/comment "ours")')
+        self.assertEqual(typ, "OK")
+        self.assertEqual(b.line(), b'* METADATA "Other Users/alice/Family" /shared/comment')
+        b.send(b"DONE\r\n")
+        self.assertEqual(b.until_tagged(b"i"), [b"i OK IDLE terminated"])

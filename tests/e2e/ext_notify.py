@@ -76,7 +76,8 @@ class Notify(WithServer):
         c = login_raw(self.server)
         c.send(b"b NOTIFY SET (personal (MessageNew))\r\n")
         self.assertTrue(c.until_tagged(b"b")[-1].startswith(b"b BAD"))
-        c.send(b"e NOTIFY SET (personal (ServerMetadataChange))\r\n")
+        c.send(b"e NOTIFY SET (personal (AnnotationChange MessageNew MessageExpunge))\r\n")
         self.assertEqual(c.until_tagged(b"e")[-1],
                          b"e NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName "
-                         b"SubscriptionChange)] Unsupported NOTIFY event")
+                         b"SubscriptionChange MailboxMetadataChange ServerMetadataChange)] "
+                         b"Unsupported NOTIFY event")

@@ -243,9 +243,11 @@ TEST_CASE("RFC 5465 §3.1, §5, §6.1: BAD and NO [BADEVENT] answers", "[server]
     World w;
     port::Handle c = login(w);
     const std::string badevent =
-        "x NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] "
-        "Unsupported NOTIFY event\r\n";
-    CHECK(w.say(c, "x NOTIFY SET (personal (MailboxMetadataChange))\r\n") == badevent);
+        "x NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange "
+        "MailboxMetadataChange ServerMetadataChange)] Unsupported NOTIFY event\r\n";
+    CHECK(w.say(c, "x NOTIFY SET (personal (MailboxMetadataChange ServerMetadataChange))\r\n") ==
+          "x OK NOTIFY completed\r\n");
+    CHECK(w.say(c, "x NOTIFY SET (selected (MailboxMetadataChange))\r\n").find("x BAD") == 0);
     CHECK(w.say(c, "x NOTIFY SET (personal (MessageNew MessageExpunge AnnotationChange))\r\n") ==
           badevent);
     CHECK(w.say(c, "x NOTIFY SET (personal (Frobnicate))\r\n") == badevent);
@@ -378,6 +380,41 @@ TEST_CASE(
     CHECK(beats(w, c, 61).empty());  // counted when it joined
     deliver(w, "far", "Subject: 2\r\n\r\ntwo\r\n");
     CHECK(beats(w, c) == "* STATUS far (MESSAGES 2 UIDNEXT 3)\r\n");
+}
+
+TEST_CASE(
+    "RFC 5465 §5.4: mailboxes another process made or removed are told as LIST at the "
+    "periodic rescan, when MailboxName is asked for",
+    "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    w.say(c, "a CREATE gone\r\n");
+    w.say(c, "a CREATE kept\r\n");
+    CHECK(w.say(c, "b NOTIFY SET (personal (MessageNew MessageExpunge MailboxName))\r\n") ==
+          "b OK NOTIFY completed\r\n");
+    auto other_process = [&](auto change) {
+        store::StoreLimits l;
+        std::vector<unsigned char> mem(store::Registry::bytes_needed(l));
+        store::Registry reg(w.fs, w.clock, w.entropy, l);
+        Arena arena(mem.data(), mem.size());
+        REQUIRE(reg.init(arena) == Status::Ok);
+        store::UserStore user(reg, "mail/alice");
+        change(user);
+    };
+    other_process([](store::UserStore& u) {
+        REQUIRE(u.create("far") == Status::Ok);
+        REQUIRE(u.remove("gone") == Status::Ok);
+    });
+    CHECK(beats(w, c, 59).empty());  // not seen before the rescan
+    CHECK(beats(w, c, 2) ==
+          "* LIST (\\HasNoChildren) \"/\" far\r\n* LIST (\\NonExistent) \"/\" gone\r\n");
+    deliver(w, "far", "Subject: 1\r\n\r\none\r\n");
+    CHECK(beats(w, c) == "* STATUS far (MESSAGES 1 UIDNEXT 2)\r\n");
+    // Without MailboxName: joined and left silently.
+    CHECK(w.say(c, "b NOTIFY SET (personal (MessageNew MessageExpunge))\r\n") ==
+          "b OK NOTIFY completed\r\n");
+    other_process([](store::UserStore& u) { REQUIRE(u.remove("far") == Status::Ok); });
+    CHECK(beats(w, c, 61).empty());
 }
 
 TEST_CASE(
