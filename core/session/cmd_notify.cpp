@@ -422,6 +422,7 @@ bool Session::notify_peek(NotifyState::Watch& w, bool report) {
     const bool selected = selected_ != nullptr && selected_->dir() == dir.view();
     std::uint16_t items = 0;
     const bool flags = (w.events & imap::kNotifyFlagChange) != 0;
+    if (flags && notify_foreign(name)) notify_user_unseen(name, w, &info);
     if (w.pending_status && !selected) {
         // §3.1: MessageNew: MESSAGES UIDNEXT UIDVALIDITY; FlagChange with
         // CONDSTORE: UIDVALIDITY HIGHESTMODSEQ.

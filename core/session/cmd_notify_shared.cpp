@@ -95,6 +95,27 @@ bool Session::notify_dir(std::string_view name, store::Path* dir) {
            Status::Ok;
 }
 
+// RFC 4314 §4: a shared mailbox's UNSEEN for FlagChange (§5.1) is this
+// user's own (per-user \Seen, cmd_seen.cpp), counted by a walk when the
+// mailbox's HIGHESTMODSEQ moved (every \Seen change moves it); the peek's
+// count is the owner's.
+void Session::notify_user_unseen(std::string_view name, const NotifyState::Watch& w,
+                                 store::StatusInfo* info) {
+    if (w.known && !w.pending_status && info->highest_modseq == w.highest_modseq) {
+        info->unseen = w.unseen;
+        return;
+    }
+    MailboxRef ref;
+    if (check_access(name, store::kRightRead, &ref) != Status::Ok || ref.own) return;
+    store::UserStore store(*services_.registry, ref.root.view());
+    std::uint32_t unseen = 0;
+    if (user_unseen(store, ref, &unseen) == Status::Ok) {
+        info->unseen = unseen;
+    } else if (w.known) {
+        info->unseen = w.unseen;  // no slot to open it now: as it was
+    }
+}
+
 bool Session::notify_watching(std::string_view name) const {
     for (std::size_t i = 0; i < notify_->watch_count; ++i) {
         if (notify_->watch_name(notify_->watch[i]) == name) return true;

@@ -298,6 +298,8 @@ private:
     bool notify_reaches_others();
     bool notify_may_read(std::string_view name);
     bool notify_dir(std::string_view name, store::Path* dir);
+    void notify_user_unseen(std::string_view name, const NotifyState::Watch& w,
+                            store::StatusInfo* info);
     bool notify_watching(std::string_view name) const;
     bool notify_foreign_event(const NotifyEvents::Event& e);
     // MailboxMetadataChange, ServerMetadataChange (RFC 5465 §5.6, §5.7;

@@ -261,3 +261,30 @@ TEST_CASE(
           "m OK SETMETADATA completed\r\n");
     CHECK(beats(w, b) == "* METADATA \"\" /shared/comment\r\n");
 }
+
+TEST_CASE(
+    "RFC 5465 §5.1 with RFC 4314 §4: FlagChange's UNSEEN of a shared mailbox is the viewer's "
+    "own (per-user \\Seen), not the owner's",
+    "[server][notify][acl][seen]") {
+    Household w;
+    port::Handle a = login(w);
+    share_family(w, a, "lrs");
+    append(w, a, "Family", kMail);
+    port::Handle b = login(w, "bob", "builder");
+    const std::string set = w.say(
+        b, "n NOTIFY SET STATUS (mailboxes \"Other Users/alice/Family\" (MessageNew "
+           "MessageExpunge FlagChange))\r\n");
+    INFO(set);
+    CHECK(has(set, "* STATUS \"Other Users/alice/Family\" (MESSAGES 2 UIDNEXT 3 UIDVALIDITY "));
+    CHECK(has(set, " UNSEEN 2)\r\n"));
+    // alice reads one: her \Seen, not bob's; bob hears nothing of it.
+    CHECK(w.say(a, "s SELECT Family\r\n").find("s OK") != std::string::npos);
+    CHECK(w.say(a, "f STORE 1 +FLAGS (\\Seen)\r\n").find("f OK") != std::string::npos);
+    CHECK(beats(w, b, 2).empty());
+    // bob reads one in another session: his UNSEEN drops to 1.
+    port::Handle b2 = login(w, "bob", "builder");
+    CHECK(w.say(b2, "s SELECT \"Other Users/alice/Family\"\r\n").find("s OK") !=
+          std::string::npos);
+    CHECK(w.say(b2, "f STORE 2 +FLAGS (\\Seen)\r\n").find("f OK") != std::string::npos);
+    CHECK(beats(w, b, 2) == "* STATUS \"Other Users/alice/Family\" (UNSEEN 1)\r\n");
+}
