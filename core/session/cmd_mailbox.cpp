@@ -373,6 +373,12 @@ bool Session::listed_earlier(const ListRound& round, std::string_view name) cons
 
 // Writes one LIST/LSUB (or FIND's MAILBOX) line, and STATUS after it when
 // asked (RFC 5819 §2); false when the output has no room for it.
+void Session::special_use_atoms(ResponseWriter& r, std::uint8_t uses) {
+    for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
+        if ((uses & bit) != 0) r.atom(mail::special_use_name(bit));
+    }
+}
+
 bool Session::write_list_line(std::string_view name, std::uint8_t attrs, std::uint8_t uses,
                               bool childinfo) {
     const ListJob& job = list_job();
@@ -400,9 +406,7 @@ bool Session::write_list_line(std::string_view name, std::uint8_t attrs, std::ui
         (opts & (kListSubscribed | kListReturnSubscribed)) != 0) {
         r.atom("\\Subscribed");
     }
-    for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
-        if ((uses & bit) != 0) r.atom(mail::special_use_name(bit));
-    }
+    special_use_atoms(r, uses);
     r.close_list().string("/").mailbox(wire_name(name, wire));
     if (childinfo) {
         // RFC 5258 §3.5: not subscribed itself, but a child is.

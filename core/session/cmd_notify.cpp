@@ -605,6 +605,12 @@ bool Session::notify_list_line(std::string_view name, std::uint8_t attrs,
         if ((attrs & store::kNoselect) != 0) r.atom("\\Noselect");
         if ((attrs & store::kHasChildren) != 0) r.atom("\\HasChildren");
         if ((attrs & store::kHasNoChildren) != 0) r.atom("\\HasNoChildren");
+        // RFC 6154 §2: its special use as it is now (in its owner's tree).
+        MailboxRef ref;
+        if ((attrs & store::kNoselect) == 0 && resolve_mailbox(name, &ref) == Status::Ok) {
+            special_use_atoms(r, store::UserStore(*services_.registry, ref.root.view())
+                                     .special_use(ref.name));
+        }
     }
     if ((attrs & store::kSubscribed) != 0) r.atom("\\Subscribed");
     r.close_list().string("/").mailbox(wire_name(name, wire));

@@ -210,10 +210,7 @@ void Session::select_counts(std::string_view name) {
         ResponseWriter r(line);
         r.atom("LIST").open_list();
         r.atom(store.mailbox_has_children(ref.name) ? "\\HasChildren" : "\\HasNoChildren");
-        const std::uint8_t uses = store.special_use(ref.name);
-        for (std::uint8_t bit = 1; bit != 0; bit = static_cast<std::uint8_t>(bit << 1)) {
-            if ((uses & bit) != 0) r.atom(mail::special_use_name(bit));
-        }
+        special_use_atoms(r, store.special_use(ref.name));
         FixedText<mail::kMaxMailboxName> canonical;  // "INBOX" as INBOX is written
         mail::normalize_mailbox(name, canonical);
         FixedText<kWireName> wire;

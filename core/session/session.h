@@ -454,6 +454,8 @@ private:
     const ListJob& list_job() const { return job_.get<ListJob>(); }
     struct ListRound;
     bool listed_earlier(const ListRound& round, std::string_view name) const;
+    // RFC 6154 §2: the special-use attributes `uses` as LIST atoms.
+    static void special_use_atoms(ResponseWriter& r, std::uint8_t uses);
     bool write_list_line(std::string_view name, std::uint8_t attrs, std::uint8_t uses,
                          bool childinfo);
     bool list_entry(ListRound& round, std::string_view name, std::uint8_t attrs, bool childinfo);

@@ -190,6 +190,21 @@ TEST_CASE("RFC 5465 §5.1: without CONDSTORE a flag change is told by UNSEEN onl
     CHECK(beats(w, c) == "* STATUS misc (UNSEEN 0)\r\n");
 }
 
+TEST_CASE(
+    "RFC 5465 §5.4 with RFC 6154 §2: a MailboxName LIST carries the mailbox's special use, "
+    "after CREATE (USE) and RENAME",
+    "[server][notify]") {
+    World w;
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    CHECK(w.say(c, "b NOTIFY SET (personal (MailboxName))\r\n") == "b OK NOTIFY completed\r\n");
+    CHECK(w.say(d, "c CREATE Old (USE (\\Archive))\r\n").find("c OK") != std::string::npos);
+    CHECK(beats(w, c) == "* LIST (\\HasNoChildren \\Archive) \"/\" Old\r\n");
+    CHECK(w.say(d, "r RENAME Old Kept\r\n").find("r OK") == 0);
+    CHECK(beats(w, c) ==
+          "* LIST (\\HasNoChildren \\Archive) \"/\" Kept (\"OLDNAME\" (Old))\r\n");
+}
+
 TEST_CASE("RFC 5465 §5.4: MailboxName: CREATE, DELETE, RENAME by another session as LIST",
           "[server][notify]") {
     World w;
