@@ -150,6 +150,53 @@ inline void append_to_inbox(World& w, port::Handle c, const std::string& message
     REQUIRE(r.find("p OK") != std::string::npos);
 }
 
+// True when `text` holds `what`.
+inline bool has(const std::string& text, const std::string& what) {
+    return text.find(what) != std::string::npos;
+}
+
+// APPENDs `message` to `box` through session `c` (tagged `p`, a
+// non-synchronizing literal) and requires the OK.
+inline void append_to(World& w, port::Handle c, const std::string& box,
+                      const std::string& message) {
+    const std::string r = w.say(
+        c, "p APPEND " + box + " {" + std::to_string(message.size()) + "+}\r\n" + message + "\r\n");
+    INFO(r);
+    REQUIRE(r.find("p OK") != std::string::npos);
+}
+
+// Everything the client receives over `beats` one-second beats (IDLE's and
+// NOTIFY's, RFC 5465 §4).
+inline std::string beats(World& w, port::Handle c, int beats = 1) {
+    std::string got;
+    for (int i = 0; i < beats; ++i) {
+        w.clock.advance(1000);
+        w.run();
+        got += w.net.client_receive(c);
+    }
+    return got;
+}
+
+// Three users of one server (RFC 4314 sharing): alice, bob and carol, who
+// owns the public namespace ("Shared/", RFC 2342) when `shared`.
+struct Household : World {
+    explicit Household(bool shared = false, std::uint32_t quota_messages = 0)
+        : World(6, true, false, [shared, quota_messages](Config& c) {
+              if (shared) {
+                  c.public_owner.assign("carol");
+              } else {
+                  c.public_owner.clear();
+              }
+              c.quota_messages = quota_messages;
+          }) {
+        fs.write_file("passwd",
+                      "alice:{PLAIN}wonderland:1000:1000::/home/alice::\n"
+                      "bob:{PLAIN}builder:1000:1000::/home/bob::\n"
+                      "carol:{PLAIN}singer:1000:1000::/home/carol::\n");
+        REQUIRE(server->load_passwd() == Status::Ok);
+    }
+};
+
 // The capabilities every state advertises (RFC 3501 §6.1.1, §7.2.1); the
 // pre-authentication ones (STARTTLS, AUTH=, LOGINDISABLED) follow them.
 inline const std::string kCaps =

@@ -12,24 +12,6 @@ using namespace tinyimapd::test;
 namespace {
 
 // alice and bob; "carol" owns the public namespace when `shared`.
-struct Household : World {
-    explicit Household(bool shared = false, std::uint32_t quota_messages = 0)
-        : World(6, true, false, [shared, quota_messages](Config& c) {
-              if (shared) c.public_owner.assign("carol");
-              c.quota_messages = quota_messages;
-          }) {
-        fs.write_file("passwd",
-                      "alice:{PLAIN}wonderland:1000:1000::/home/alice::\n"
-                      "bob:{PLAIN}builder:1000:1000::/home/bob::\n"
-                      "carol:{PLAIN}singer:1000:1000::/home/carol::\n");
-        REQUIRE(server->load_passwd() == Status::Ok);
-    }
-};
-
-bool has(const std::string& text, const std::string& what) {
-    return text.find(what) != std::string::npos;
-}
-
 }  // namespace
 
 TEST_CASE("RFC 4314 §3.5, §3.8: MYRIGHTS of the owner is every right, with c and d",

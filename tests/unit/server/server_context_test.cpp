@@ -39,10 +39,6 @@ struct Two {
     std::string b_says(const std::string& cmd) { return w.say(b, cmd); }
 };
 
-bool has(const std::string& r, const std::string& s) {
-    return r.find(s) != std::string::npos;
-}
-
 bool ends_with(const std::string& r, const std::string& s) {
     return r.size() >= s.size() && r.compare(r.size() - s.size(), s.size(), s) == 0;
 }
@@ -507,22 +503,6 @@ TEST_CASE(
     CHECK(w.say(a, "P02 SEARCH UNSEEN\r\n") ==
           "* ESEARCH (TAG \"P02\") ALL 1:3\r\nP02 OK SEARCH completed\r\n");
 }
-
-namespace {
-
-// Everything the client receives over `beats` one-second beats (NOTIFY
-// reports between commands on the beat, RFC 5465 §4).
-std::string beats(World& w, port::Handle c, int beats = 1) {
-    std::string got;
-    for (int i = 0; i < beats; ++i) {
-        w.clock.advance(1000);
-        w.run();
-        got += w.net.client_receive(c);
-    }
-    return got;
-}
-
-}  // namespace
 
 TEST_CASE(
     "RFC 5465 §5.1-§5.3 with RFC 5267 §4.3: NOTIFY SET (SELECTED) carries the contexts' "

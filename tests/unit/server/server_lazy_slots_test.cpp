@@ -12,10 +12,6 @@ using namespace tinyimapd::test;
 
 namespace {
 
-bool has(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
 std::size_t written_bytes(const World& w) {
     std::size_t n = 0;
     for (std::uint8_t b : w.block) n += b != 0 ? 1 : 0;

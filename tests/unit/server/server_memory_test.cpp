@@ -17,10 +17,6 @@ using namespace tinyimapd::test;
 
 namespace {
 
-bool has(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
 constexpr std::size_t kSlotBudget = 32 * 1024;
 
 const std::string kSet = "NOTIFY SET (personal (MailboxName))\r\n";

@@ -12,49 +12,12 @@ using namespace tinyimapd::test;
 
 namespace {
 
-// alice and bob; "carol" owns the public namespace when `shared`.
-struct Household : World {
-    explicit Household(bool shared = false)
-        : World(6, true, false, [shared](Config& c) {
-              if (shared) c.public_owner.assign("carol");
-          }) {
-        fs.write_file("passwd",
-                      "alice:{PLAIN}wonderland:1000:1000::/home/alice::\n"
-                      "bob:{PLAIN}builder:1000:1000::/home/bob::\n"
-                      "carol:{PLAIN}singer:1000:1000::/home/carol::\n");
-        REQUIRE(server->load_passwd() == Status::Ok);
-    }
-};
-
-bool has(const std::string& text, const std::string& what) {
-    return text.find(what) != std::string::npos;
-}
-
-// Everything the client receives over `beats` one-second beats.
-std::string beats(World& w, port::Handle c, int beats = 1) {
-    std::string got;
-    for (int i = 0; i < beats; ++i) {
-        w.clock.advance(1000);
-        w.run();
-        got += w.net.client_receive(c);
-    }
-    return got;
-}
-
-// APPENDs `message` to `box` through session `c` and requires the OK.
-void append(World& w, port::Handle c, const std::string& box, const std::string& message) {
-    const std::string r = w.say(
-        c, "p APPEND " + box + " {" + std::to_string(message.size()) + "+}\r\n" + message + "\r\n");
-    INFO(r);
-    REQUIRE(r.find("p OK") != std::string::npos);
-}
-
 const std::string kMail = "From: alice@example.org\r\nSubject: Dinner\r\n\r\nAt eight.\r\n";
 
 // alice makes "Family" with one message and gives bob `rights` on it.
 void share_family(Household& w, port::Handle a, const std::string& rights) {
     REQUIRE(create_ok(w.say(a, "c CREATE Family\r\n"), "c"));
-    append(w, a, "Family", kMail);
+    append_to(w, a, "Family", kMail);
     REQUIRE(w.say(a, "s SETACL Family bob " + rights + "\r\n") == "s OK SETACL completed\r\n");
 }
 
@@ -74,10 +37,10 @@ TEST_CASE(
     INFO(set);
     CHECK(has(set, "* STATUS \"Other Users/alice/Family\" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY "));
     CHECK(has(set, "n OK NOTIFY completed\r\n"));
-    append(w, a, "Family", kMail);
+    append_to(w, a, "Family", kMail);
     CHECK(beats(w, b) == "* STATUS \"Other Users/alice/Family\" (MESSAGES 2 UIDNEXT 3)\r\n");
     // alice's own INBOX is not bob's to hear of.
-    append(w, a, "INBOX", kMail);
+    append_to(w, a, "INBOX", kMail);
     CHECK(beats(w, b, 2).empty());
     // §6.5 SUBTREE over the namespace, and an expunge (§5.3).
     CHECK(w.say(b, "n NOTIFY SET (subtree \"Other Users\" (MessageNew MessageExpunge))\r\n") ==
@@ -99,16 +62,16 @@ TEST_CASE(
     CHECK(w.say(b,
                 "n NOTIFY SET STATUS (mailboxes \"Other Users/alice/Family\" (MessageNew "
                 "MessageExpunge))\r\n") == "n OK NOTIFY completed\r\n");
-    append(w, a, "Family", kMail);
+    append_to(w, a, "Family", kMail);
     CHECK(beats(w, b, 2).empty());
     // §5.9: r given: watched again from bob's next turn (SETACL's event).
     REQUIRE(w.say(a, "s SETACL Family bob lr\r\n") == "s OK SETACL completed\r\n");
     CHECK(beats(w, b).empty());
-    append(w, a, "Family", kMail);
+    append_to(w, a, "Family", kMail);
     CHECK(beats(w, b) == "* STATUS \"Other Users/alice/Family\" (MESSAGES 3 UIDNEXT 4)\r\n");
     // r taken away: not another word, though the set is not worked out yet.
     REQUIRE(w.say(a, "s SETACL Family bob l\r\n") == "s OK SETACL completed\r\n");
-    append(w, a, "Family", kMail);
+    append_to(w, a, "Family", kMail);
     CHECK(beats(w, b, 2).empty());
 }
 
@@ -122,7 +85,7 @@ TEST_CASE(
     port::Handle b = login(w, "bob", "builder");
     CHECK(w.say(b, "n NOTIFY SET (personal (MessageNew MessageExpunge))\r\n") ==
           "n OK NOTIFY completed\r\n");
-    append(w, a, "Family", kMail);
+    append_to(w, a, "Family", kMail);
     CHECK(beats(w, b, 2).empty());
     port::Handle b2 = login(w, "bob", "builder");
     CHECK(w.say(b2, "n NOTIFY SET (subtree \"Other Users\" (SubscriptionChange))\r\n") ==
@@ -133,7 +96,7 @@ TEST_CASE(
           "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Other Users/alice/Family\"\r\n");
     CHECK(w.say(b, "n NOTIFY SET (subscribed (MessageNew MessageExpunge))\r\n") ==
           "n OK NOTIFY completed\r\n");
-    append(w, a, "Family", kMail);
+    append_to(w, a, "Family", kMail);
     CHECK(beats(w, b) == "* STATUS \"Other Users/alice/Family\" (MESSAGES 3 UIDNEXT 4)\r\n");
 }
 
@@ -147,7 +110,7 @@ TEST_CASE("RFC 5465 §6.6, RFC 2342: Shared/ names the public owner's mailboxes 
     CHECK(w.say(b, "n NOTIFY SET (mailboxes Shared/Invoices (MessageNew MessageExpunge))\r\n") ==
           "n OK NOTIFY completed\r\n");
     port::Handle a = login(w);
-    append(w, a, "Shared/Invoices", kMail);
+    append_to(w, a, "Shared/Invoices", kMail);
     CHECK(beats(w, b) == "* STATUS Shared/Invoices (MESSAGES 1 UIDNEXT 2)\r\n");
 }
 
@@ -167,7 +130,7 @@ TEST_CASE(
     CHECK(beats(w, b) ==
           "* LIST (\\HasNoChildren) \"/\" \"Other Users/alice/Family/Kids\"\r\n"
           "* LIST (\\HasChildren) \"/\" \"Other Users/alice/Family\"\r\n");
-    append(w, a, "Family/Kids", kMail);
+    append_to(w, a, "Family/Kids", kMail);
     CHECK(beats(w, b) == "* STATUS \"Other Users/alice/Family/Kids\" (MESSAGES 1 UIDNEXT 2)\r\n");
     CHECK(w.say(a, "r RENAME Family/Kids Family/Teens\r\n").find("r OK") == 0);
     CHECK(beats(w, b) ==
@@ -269,7 +232,7 @@ TEST_CASE(
     Household w;
     port::Handle a = login(w);
     share_family(w, a, "lrs");
-    append(w, a, "Family", kMail);
+    append_to(w, a, "Family", kMail);
     port::Handle b = login(w, "bob", "builder");
     const std::string set = w.say(
         b, "n NOTIFY SET STATUS (mailboxes \"Other Users/alice/Family\" (MessageNew "

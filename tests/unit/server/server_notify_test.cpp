@@ -47,25 +47,6 @@ void deliver(World& w, const std::string& name, const std::string& body) {
     user.close(m.value);
 }
 
-// Everything the client receives over `beats` one-second beats.
-std::string beats(World& w, port::Handle c, int beats = 1) {
-    std::string got;
-    for (int i = 0; i < beats; ++i) {
-        w.clock.advance(1000);
-        w.run();
-        got += w.net.client_receive(c);
-    }
-    return got;
-}
-
-// APPENDs `message` to `box` through session `c` and requires the OK.
-void append(World& w, port::Handle c, const std::string& box, const std::string& message) {
-    const std::string r = w.say(
-        c, "p APPEND " + box + " {" + std::to_string(message.size()) + "+}\r\n" + message + "\r\n");
-    INFO(r);
-    REQUIRE(r.find("p OK") != std::string::npos);
-}
-
 const std::string kMorning =
     "Subject: Re: good morning\r\nFrom: alice@example.org\r\nTo: bob@example.org\r\n\r\nhi\r\n";
 
@@ -77,7 +58,7 @@ TEST_CASE("RFC 5465 §3.1 example: SET STATUS, STATUS of a watched subtree, then
     port::Handle c = login(w);
     port::Handle d = login(w);
     w.say(d, "c1 CREATE Lists/Lemonade\r\nc2 CREATE Lists/Im2000\r\nc3 CREATE misc\r\n");
-    append(w, d, "Lists/Lemonade", "Subject: x\r\n\r\nabc\r\n");
+    append_to(w, d, "Lists/Lemonade", "Subject: x\r\n\r\nabc\r\n");
     // The RFC's own example writes "(subtree Lists MessageNew)": §8 wants
     // the events in parentheses, and §5 MessageExpunge with MessageNew.
     CHECK(w.say(c,
@@ -103,11 +84,11 @@ TEST_CASE("RFC 5465 §3.1 example: SET STATUS, STATUS of a watched subtree, then
     CHECK(set.size() - set.find("b OK NOTIFY completed\r\n") == 23);  // the OK comes last
     CHECK(w.say(c, "c select inbox\r\n").find("c OK [READ-WRITE]") != std::string::npos);
     // A new message is delivered to Lists/Lemonade (§5.2, another mailbox).
-    append(w, d, "Lists/Lemonade", "Subject: y\r\n\r\ndef\r\n");
+    append_to(w, d, "Lists/Lemonade", "Subject: y\r\n\r\ndef\r\n");
     CHECK(beats(w, c) == "* STATUS Lists/Lemonade (MESSAGES 2 UIDNEXT 3)\r\n");
     // A new message is delivered to INBOX (§5.2, the selected mailbox):
     // EXISTS, then the FETCH the client asked for.
-    append(w, d, "INBOX", kMorning);
+    append_to(w, d, "INBOX", kMorning);
     CHECK(beats(w, c) ==
           "* 1 EXISTS\r\n* 1 RECENT\r\n* 1 FETCH (UID 1 BODY[HEADER.FIELDS (from to subject)] "
           "{75}\r\nSubject: Re: good morning\r\nFrom: alice@example.org\r\n"
@@ -118,8 +99,8 @@ TEST_CASE("RFC 5465 §3.1 example: SET STATUS, STATUS of a watched subtree, then
                 "e notify set (selected (MessageNew (uid) MessageExpunge)) (subtree Lists "
                 "(MessageNew MessageExpunge)) (mailboxes misc (MessageNew MessageExpunge))\r\n") ==
           "e OK NOTIFY completed\r\n");
-    append(w, d, "misc", "Subject: z\r\n\r\nghi\r\n");
-    append(w, d, "INBOX", "Subject: w\r\n\r\njkl\r\n");
+    append_to(w, d, "misc", "Subject: z\r\n\r\nghi\r\n");
+    append_to(w, d, "INBOX", "Subject: w\r\n\r\njkl\r\n");
     CHECK(beats(w, c) ==
           "* 2 EXISTS\r\n* 2 RECENT\r\n* 2 FETCH (UID 2)\r\n"
           "* STATUS misc (MESSAGES 1 UIDNEXT 2)\r\n");
@@ -151,8 +132,8 @@ TEST_CASE("RFC 5465 §5.3, §5.1: expunges and flag changes in another mailbox, 
     port::Handle c = login(w);
     port::Handle d = login(w);
     w.say(d, "a CREATE misc\r\n");
-    append(w, d, "misc", "Subject: 1\r\n\r\none\r\n");
-    append(w, d, "misc", "Subject: 2\r\n\r\ntwo\r\n");
+    append_to(w, d, "misc", "Subject: 1\r\n\r\none\r\n");
+    append_to(w, d, "misc", "Subject: 2\r\n\r\ntwo\r\n");
     CHECK(w.say(c, "e ENABLE CONDSTORE\r\n") == "* ENABLED CONDSTORE\r\ne OK ENABLE completed\r\n");
     const std::string set =
         w.say(c, "b NOTIFY SET STATUS (personal (MessageNew MessageExpunge FlagChange))\r\n");
@@ -170,7 +151,7 @@ TEST_CASE("RFC 5465 §5.3, §5.1: expunges and flag changes in another mailbox, 
     CHECK(gone.find("* STATUS misc (MESSAGES 1 UIDNEXT 3 UIDVALIDITY 1700000001 UNSEEN 0 "
                     "HIGHESTMODSEQ ") == 0);
     CHECK(w.say(c, "n NOTIFY NONE\r\n") == "n OK NOTIFY completed\r\n");
-    append(w, d, "misc", "Subject: 3\r\n\r\nthree\r\n");
+    append_to(w, d, "misc", "Subject: 3\r\n\r\nthree\r\n");
     CHECK(beats(w, c, 2).empty());  // NOTIFY NONE: nothing any more
 }
 
@@ -180,7 +161,7 @@ TEST_CASE("RFC 5465 §5.1: without CONDSTORE a flag change is told by UNSEEN onl
     port::Handle c = login(w);
     port::Handle d = login(w);
     w.say(d, "a CREATE misc\r\n");
-    append(w, d, "misc", "Subject: 1\r\n\r\none\r\n");
+    append_to(w, d, "misc", "Subject: 1\r\n\r\none\r\n");
     CHECK(w.say(c, "b NOTIFY SET (personal (MessageNew MessageExpunge FlagChange))\r\n") ==
           "b OK NOTIFY completed\r\n");
     w.say(d, "s SELECT misc\r\n");
@@ -242,15 +223,15 @@ TEST_CASE("RFC 5465 §5.5, §6.4: SubscriptionChange; a mailbox subscribed later
     CHECK(w.say(c,
                 "b NOTIFY SET (personal (SubscriptionChange)) (subscribed (MessageNew "
                 "MessageExpunge))\r\n") == "b OK NOTIFY completed\r\n");
-    append(w, d, "news", "Subject: 1\r\n\r\none\r\n");
+    append_to(w, d, "news", "Subject: 1\r\n\r\none\r\n");
     CHECK(beats(w, c, 2).empty());  // not subscribed: not watched
     CHECK(w.say(d, "s SUBSCRIBE news\r\n").find("s OK") == 0);
     CHECK(beats(w, c) == "* LIST (\\HasNoChildren \\Subscribed) \"/\" news\r\n");
-    append(w, d, "news", "Subject: 2\r\n\r\ntwo\r\n");
+    append_to(w, d, "news", "Subject: 2\r\n\r\ntwo\r\n");
     CHECK(beats(w, c) == "* STATUS news (MESSAGES 2 UIDNEXT 3)\r\n");
     CHECK(w.say(d, "u UNSUBSCRIBE news\r\n").find("u OK") == 0);
     CHECK(beats(w, c) == "* LIST (\\HasNoChildren) \"/\" news\r\n");
-    append(w, d, "news", "Subject: 3\r\n\r\nthree\r\n");
+    append_to(w, d, "news", "Subject: 3\r\n\r\nthree\r\n");
     CHECK(beats(w, c, 2).empty());
 }
 
@@ -330,8 +311,8 @@ TEST_CASE(
     World w;
     port::Handle c = login(w);
     port::Handle d = login(w);
-    append(w, d, "INBOX", "Subject: 1\r\n\r\none\r\n");
-    append(w, d, "INBOX", "Subject: 2\r\n\r\ntwo\r\n");
+    append_to(w, d, "INBOX", "Subject: 1\r\n\r\none\r\n");
+    append_to(w, d, "INBOX", "Subject: 2\r\n\r\ntwo\r\n");
     w.say(c, "s SELECT INBOX\r\n");
     CHECK(w.say(c, "b NOTIFY SET (selected-delayed (MessageNew MessageExpunge))\r\n") ==
           "b OK NOTIFY completed\r\n");
@@ -343,12 +324,12 @@ TEST_CASE(
     // SELECTED: at once, between commands.
     CHECK(w.say(c, "b NOTIFY SET (selected (MessageNew MessageExpunge))\r\n") ==
           "b OK NOTIFY completed\r\n");
-    append(w, d, "INBOX", "Subject: 3\r\n\r\nthree\r\n");
+    append_to(w, d, "INBOX", "Subject: 3\r\n\r\nthree\r\n");
     CHECK(beats(w, c) == "* 2 EXISTS\r\n* 1 RECENT\r\n");
     // No SELECTED group: nothing of the selected mailbox, in IDLE either.
     CHECK(w.say(c, "b NOTIFY SET (personal (MailboxName))\r\n") == "b OK NOTIFY completed\r\n");
     CHECK(w.say(c, "i IDLE\r\n") == "+ idling\r\n");
-    append(w, d, "INBOX", "Subject: 4\r\n\r\nfour\r\n");
+    append_to(w, d, "INBOX", "Subject: 4\r\n\r\nfour\r\n");
     CHECK(beats(w, c, 2).empty());
     CHECK(w.say(c, "DONE\r\n") == "* 3 EXISTS\r\n* 1 RECENT\r\ni OK IDLE terminated\r\n");
 }
@@ -365,7 +346,7 @@ TEST_CASE("RFC 5465 §6.2: a mailbox created after NOTIFY SET is watched from it
     CHECK(w.say(d, "c CREATE fresh\r\n").find("c OK") == 0);
     CHECK(beats(w, c).empty());
     CHECK(w.say(c, "o CREATE mine\r\n").find("o OK") == 0);
-    append(w, d, "fresh", "Subject: 1\r\n\r\none\r\n");
+    append_to(w, d, "fresh", "Subject: 1\r\n\r\none\r\n");
     deliver(w, "mine", "Subject: 1\r\n\r\none\r\n");
     const std::string got = beats(w, c);
     CHECK(got.find("* STATUS fresh (MESSAGES 1 UIDNEXT 2)\r\n") != std::string::npos);
@@ -445,14 +426,14 @@ TEST_CASE(
                 "(MessageNew MessageExpunge))\r\n") == "b OK NOTIFY completed\r\n");
     CHECK(w.say(c, "s SELECT misc\r\n").find("s OK") != std::string::npos);
     beats(w, c);
-    append(w, d, "misc", "Subject: 1\r\n\r\none\r\n");
+    append_to(w, d, "misc", "Subject: 1\r\n\r\none\r\n");
     CHECK(beats(w, c, 2) == "* 1 EXISTS\r\n* 1 RECENT\r\n* 1 FETCH (UID 1)\r\n");
     // §5.2: "SHOULD NOT" for a message this client APPENDed itself.
     const std::string own = w.say(c, "p APPEND misc {16+}\r\nSubject: 2\r\n\r\nx\r\n");
     CHECK(own.find("p OK [APPENDUID ") != std::string::npos);
     CHECK(beats(w, c, 2).find("FETCH") == std::string::npos);
     CHECK(w.say(c, "u UNSELECT\r\n") == "u OK UNSELECT completed\r\n");
-    append(w, d, "misc", "Subject: 3\r\n\r\nthree\r\n");
+    append_to(w, d, "misc", "Subject: 3\r\n\r\nthree\r\n");
     CHECK(beats(w, c) == "* STATUS misc (MESSAGES 3 UIDNEXT 4)\r\n");
 }
 
@@ -465,7 +446,7 @@ TEST_CASE(
     port::Handle d = login(w);
     w.say(c, "s SELECT INBOX\r\n");
     CHECK(w.say(c, "b NOTIFY SET (personal (MailboxName))\r\n") == "b OK NOTIFY completed\r\n");
-    append(w, d, "INBOX", "Subject: 1\r\n\r\none\r\n");
+    append_to(w, d, "INBOX", "Subject: 1\r\n\r\none\r\n");
     CHECK(w.say(c, "i IDLE\r\n") == "+ idling\r\n");
     CHECK(beats(w, c).empty());
     CHECK(w.say(c, "DONE\r\n") == "* 1 EXISTS\r\n* 1 RECENT\r\ni OK IDLE terminated\r\n");
@@ -481,13 +462,13 @@ TEST_CASE(
     w.say(c, "s SELECT INBOX\r\n");
     CHECK(w.say(c, "b NOTIFY SET (selected NONE) (personal (MailboxName))\r\n") ==
           "b OK NOTIFY completed\r\n");
-    append(w, d, "INBOX", "Subject: 1\r\n\r\none\r\n");
+    append_to(w, d, "INBOX", "Subject: 1\r\n\r\none\r\n");
     CHECK(beats(w, c, 2).empty());
     CHECK(w.say(c,
                 "b NOTIFY SET (selected (MessageNew MessageExpunge)) (personal (MessageNew "
                 "(UID FLAGS) MessageExpunge))\r\n") ==
           "* 1 EXISTS\r\n* 1 RECENT\r\nb OK NOTIFY completed\r\n");
-    append(w, d, "INBOX", "Subject: 2\r\n\r\ntwo\r\n");
+    append_to(w, d, "INBOX", "Subject: 2\r\n\r\ntwo\r\n");
     CHECK(beats(w, c) == "* 2 EXISTS\r\n* 2 RECENT\r\n");  // no FETCH: none asked for INBOX
 }
 
@@ -504,7 +485,7 @@ TEST_CASE("RFC 5465 with RFC 6855: a UTF8=ACCEPT session names and hears of mail
                 "(personal (MailboxName))\r\n") ==
           "* STATUS {5}\r\nCaf\xC3\xA9 (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 1700000001)\r\n"
           "b OK NOTIFY completed\r\n");
-    append(w, d, "Caf&AOk-", "Subject: 1\r\n\r\none\r\n");
+    append_to(w, d, "Caf&AOk-", "Subject: 1\r\n\r\none\r\n");
     CHECK(beats(w, c) == "* STATUS {5}\r\nCaf\xC3\xA9 (MESSAGES 1 UIDNEXT 2)\r\n");
     CHECK(w.say(d, "r RENAME Caf&AOk- Th&AOk-\r\n").find("r OK") == 0);
     // 8-bit names go as literals (as LIST and STATUS send them).
@@ -552,6 +533,6 @@ TEST_CASE("RFC 5465 §3.1: a NOTIFY answered BAD or NO [BADEVENT] leaves the pre
     CHECK(w.say(c, "x NOTIFY SET (personal (MessageNew))\r\n").find("x BAD") == 0);
     CHECK(w.say(c, "y NOTIFY SET (personal (AnnotationChange MessageNew MessageExpunge))\r\n")
               .find("y NO [BADEVENT") == 0);
-    append(w, d, "misc", "Subject: 1\r\n\r\none\r\n");
+    append_to(w, d, "misc", "Subject: 1\r\n\r\none\r\n");
     CHECK(beats(w, c) == "* STATUS misc (MESSAGES 1 UIDNEXT 2)\r\n");
 }

@@ -9,13 +9,6 @@
 using namespace tinyimapd;
 using namespace tinyimapd::test;
 
-namespace {
-
-bool has(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
-}  // namespace
 
 TEST_CASE("Sessions on one mailbox share its open entry; one mailbox too many gets NO [LIMIT]",
           "[server][pools]") {

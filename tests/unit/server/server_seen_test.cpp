@@ -14,14 +14,7 @@ using namespace tinyimapd::test;
 
 namespace {
 
-struct Household : World {
-    Household() : World(6, true, false, [](Config& c) { c.public_owner.clear(); }) {
-        fs.write_file("passwd",
-                      "alice:{PLAIN}wonderland:1000:1000::/home/alice::\n"
-                      "bob:{PLAIN}builder:1000:1000::/home/bob::\n"
-                      "carol:{PLAIN}singer:1000:1000::/home/carol::\n");
-        REQUIRE(server->load_passwd() == Status::Ok);
-    }
+struct SeenWorld : Household {
     // Power loss, then a new server over what the disk kept.
     void restart() {
         fs.crash();
@@ -33,10 +26,6 @@ struct Household : World {
         REQUIRE(server->open_listeners() == Status::Ok);
     }
 };
-
-bool has(const std::string& text, const std::string& what) {
-    return text.find(what) != std::string::npos;
-}
 
 const std::string kMail = "From: alice@example.org\r\nSubject: Dinner\r\n\r\nAt eight.\r\n";
 const std::string kFamily = "\"Other Users/alice/Family\"";
@@ -76,7 +65,7 @@ void no_hidden(const std::string& r) {
 
 TEST_CASE("RFC 4314 §4, §5.2: bob's reading marks the message seen for bob only",
           "[server][acl][seen]") {
-    Household w;
+    SeenWorld w;
     port::Handle a = login(w);
     share_family(w, a);
     port::Handle b = login(w, "bob", "builder");
@@ -110,7 +99,7 @@ TEST_CASE("RFC 4314 §4, §5.2: bob's reading marks the message seen for bob onl
 
 TEST_CASE("RFC 4314 §4, §5.2: STORE \\Seen by each user changes only that user's \\Seen",
           "[server][acl][seen]") {
-    Household w;
+    SeenWorld w;
     port::Handle a = login(w);
     share_family(w, a);
     port::Handle b = login(w, "bob", "builder");
@@ -149,7 +138,7 @@ TEST_CASE("RFC 4314 §4, §5.2: STORE \\Seen by each user changes only that user
 
 TEST_CASE("RFC 4314 §5.2: no hidden name in FLAGS, PERMANENTFLAGS or FETCH, owner included",
           "[server][acl][seen]") {
-    Household w;
+    SeenWorld w;
     port::Handle a = login(w);
     share_family(w, a, "lrsw");
     port::Handle b = login(w, "bob", "builder");
@@ -171,7 +160,7 @@ TEST_CASE("RFC 4314 §5.2: no hidden name in FLAGS, PERMANENTFLAGS or FETCH, own
 
 TEST_CASE("RFC 4314 §4: bob's other session sees his \\Seen change, alice's does not",
           "[server][acl][seen]") {
-    Household w;
+    SeenWorld w;
     port::Handle a = login(w);
     share_family(w, a);
     port::Handle b = login(w, "bob", "builder");
@@ -191,7 +180,7 @@ TEST_CASE("RFC 4314 §4: bob's other session sees his \\Seen change, alice's doe
 
 TEST_CASE("RFC 4314 §4: per-user \\Seen survives a power loss after its OK",
           "[server][acl][seen]") {
-    Household w;
+    SeenWorld w;
     port::Handle a = login(w);
     share_family(w, a);
     w.fs.sync_all();
@@ -212,7 +201,7 @@ TEST_CASE("RFC 4314 §4: per-user \\Seen survives a power loss after its OK",
 
 TEST_CASE("RFC 4314 §4: APPEND with \\Seen into a shared mailbox sets the appender's \\Seen",
           "[server][acl][seen]") {
-    Household w;
+    SeenWorld w;
     port::Handle a = login(w);
     share_family(w, a, "lrsi");
     port::Handle b = login(w, "bob", "builder");
@@ -225,7 +214,7 @@ TEST_CASE("RFC 4314 §4: APPEND with \\Seen into a shared mailbox sets the appen
 
 TEST_CASE("RFC 4314 §4: COPY by bob makes his \\Seen a real \\Seen in his own mailbox",
           "[server][acl][seen]") {
-    Household w;
+    SeenWorld w;
     port::Handle a = login(w);
     share_family(w, a, "lrsw");
     ok(w, a, "y", "SELECT Family");
@@ -260,7 +249,7 @@ std::uint64_t modseq_in(const std::string& r) {
 
 TEST_CASE("RFC 4314 §4, RFC 7162 §3.1: a change of bob's \\Seen gets a mod-sequence",
           "[server][acl][seen]") {
-    Household w;
+    SeenWorld w;
     port::Handle a = login(w);
     share_family(w, a);
     port::Handle b = login(w, "bob", "builder");
@@ -289,7 +278,7 @@ TEST_CASE("RFC 4314 §4, RFC 7162 §3.1: a change of bob's \\Seen gets a mod-seq
 
 TEST_CASE("RFC 4314 §4: without s, bob's \\Seen is neither set nor registered",
           "[server][acl][seen]") {
-    Household w;
+    SeenWorld w;
     port::Handle a = login(w);
     share_family(w, a, "lrw");
     port::Handle b = login(w, "bob", "builder");
@@ -303,7 +292,7 @@ TEST_CASE("RFC 4314 §4: without s, bob's \\Seen is neither set nor registered",
 
 TEST_CASE("RFC 4314 §4: COPY by bob into alice's mailbox sets his \\Seen there, not hers",
           "[server][acl][seen]") {
-    Household w;
+    SeenWorld w;
     port::Handle a = login(w);
     share_family(w, a, "lrsi");
     port::Handle b = login(w, "bob", "builder");
@@ -324,7 +313,7 @@ TEST_CASE("RFC 4314 §4: COPY by bob into alice's mailbox sets his \\Seen there,
 
 TEST_CASE("RFC 4314 §4, RFC 6851: MOVE by bob out of alice's mailbox takes his \\Seen along",
           "[server][acl][seen]") {
-    Household w;
+    SeenWorld w;
     port::Handle a = login(w);
     share_family(w, a, "lrste");
     ok(w, a, "y", "SELECT Family");
@@ -350,7 +339,7 @@ namespace {
 // of message 1 is there if the command reported it with its OK, alice's never.
 std::uint64_t seen_crash_step(const std::string& command, std::uint64_t n,
                               sim::SimFs::CrashMode mode) {
-    Household w;
+    SeenWorld w;
     port::Handle a = login(w);
     share_family(w, a);
     port::Handle b = login(w, "bob", "builder");
@@ -410,7 +399,7 @@ TEST_CASE("RFC 4314 §4: bob's first \\Seen (its registration and bit) is durabl
 
 TEST_CASE("RFC 4314 §4: SORT, ESEARCH, LIST-STATUS and QRESYNC take bob's own \\Seen",
           "[server][acl][seen]") {
-    Household w;
+    SeenWorld w;
     port::Handle a = login(w);
     share_family(w, a);
     ok(w, a, "y", "SELECT Family");
