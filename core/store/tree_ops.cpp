@@ -90,7 +90,9 @@ Status UserStore::step(TreeOp& op) {
         st = lock_tree(reg_.services().fs, root_, &op.lock);
     }
     if (st == Status::Ok) st = run_steps(op);
-    if (st != Status::WouldBlock) abort(op);  // ended: what it holds goes
+    // Ended: what it holds goes. RENAME INBOX waiting for INBOX's write
+    // turn (`queued`) keeps the tree lock.
+    if (st != Status::WouldBlock && !(st == Status::Busy && op.queued)) abort(op);
     return st;
 }
 
@@ -98,6 +100,8 @@ void UserStore::abort(TreeOp& op) {
     port::Fs& fs = reg_.services().fs;
     if (op.file != port::kNoFile) (void)fs.close(op.file);
     op.file = port::kNoFile;
+    if (op.box != nullptr || op.holds != 0) inbox_abort(op);  // RENAME INBOX's
+    op.queued = false;
     if (op.marked) {
         // A CREATE given up while its commit's directory sync runs: that
         // sync is done here, so that the mailbox is durable before anyone
@@ -435,8 +439,10 @@ Status UserStore::rename_steps(TreeOp& op) {
         (st = make_parents_steps(op, t, kRenameMove)) != Status::Ok) {
         return st;
     }
+    // RENAME INBOX: its own phases (tree_inbox.cpp).
+    if (op.phase == kRenameMove && mail::is_inbox(op.name)) op.phase = kInboxFirst;
+    if (op.phase >= kInboxFirst) return inbox_steps(op, f, t);
     if (op.phase == kRenameMove) {
-        if (mail::is_inbox(op.name)) return rename_inbox(f, t);  // in place (docs/STORAGE.md)
         if ((st = s.fs.rename(f, t)) != Status::Ok) return st;
         // RFC 2180 §3.4: sessions that have it (or a child) selected go on
         // working on it under its new name; the handles stay valid.

@@ -101,7 +101,21 @@ struct TreeOp {
     std::uint32_t top = 0;            // CREATE: end of the first missing level (0: none)
     std::uint64_t mailbox_id = 0;     // CREATE's MAILBOXID (RFC 8474 §4.1)
     std::uint8_t use = 0;             // CREATE's special use (RFC 6154 §3), set by the caller
-    std::uint8_t empty[kStateSlotSize + kDataHeaderSize] = {};  // CREATE's two files
+    std::uint8_t empty[kStateSlotSize + kDataHeaderSize] = {};  // CREATE's (RENAME INBOX's) two files
+    // RENAME INBOX (tree_inbox.cpp): INBOX's open Mailbox, held (its write
+    // turn, then Mailbox::hold) from the first copy to the end; the file
+    // being copied and how far; what the Registry holds back.
+    Mailbox* box = nullptr;
+    TurnWaiter* turn = nullptr;  // the caller's, woken when INBOX's write turn is free
+    bool queued = false;         // Busy: waits for INBOX's write turn or lock (retry)
+    std::uint8_t holds = 0;      // Registry::hold_commit of INBOX, of the new name
+    std::uint8_t copying = 0;    // which of INBOX's files
+    port::File src = port::kNoFile;
+    std::uint64_t offset = 0;
+    // Bytes copied per step (async): a step that reaches it without a
+    // barrier says WouldBlock with `pending` false: call step() again (in a
+    // later turn of the loop).
+    std::uint32_t step_bytes = 128 * 1024;
 };
 
 class UserStore {
@@ -181,7 +195,14 @@ private:
     Status make_parents_steps(TreeOp& op, std::string_view dir, std::uint8_t next);
     Status subscribe_steps(TreeOp& op);
     Status subscribe_write(TreeOp& op);
-    Status rename_inbox(std::string_view inbox_dir, std::string_view to_dir);
+    // RENAME INBOX (tree_inbox.cpp).
+    Status inbox_steps(TreeOp& op, std::string_view inbox, std::string_view to);
+    Status inbox_take(TreeOp& op, std::string_view inbox, std::string_view tmp);
+    Status inbox_copy(TreeOp& op, std::string_view inbox, std::string_view tmp);
+    Status inbox_prepare(TreeOp& op, std::string_view inbox, std::string_view to);
+    Status inbox_commit(TreeOp& op, std::string_view inbox, std::string_view to,
+                        std::string_view tmp);
+    void inbox_abort(TreeOp& op);
     Status clear_tmp(std::string_view tmp_dir);
     template <class Match>
     bool any_subscription(Match match);
