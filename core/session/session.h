@@ -588,6 +588,7 @@ private:
                                                  Status* error);
     bool append_retry_later();
     bool append_waiting() const;
+    bool append_follow();
     void release_reservation();
     void write_capabilities(TextWriter& w) const;
     // RFC 6855 §3 for a UTF8=ACCEPT session (cmd_ext.cpp): SEARCH CHARSET is

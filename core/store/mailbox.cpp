@@ -111,6 +111,7 @@ void Mailbox::close() {
         w->woken = true;
     }
     retired_ = false;
+    replaced_ = false;
     gone_overflow_ = false;
     views_ = nullptr;
     gone_count_ = 0;
@@ -239,6 +240,7 @@ void Mailbox::retire(bool deleted) {
     abandon_compaction();
     abandon_slide();
     retired_ = true;
+    replaced_ = !deleted;
     for (View* v = views_; v != nullptr; v = v->next) {
         v->invalidated = true;
         v->deleted = deleted;

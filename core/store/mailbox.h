@@ -304,6 +304,9 @@ public:
     // `deleted` false: the files were replaced (RENAME INBOX), not deleted.
     void retire(bool deleted = true);
     bool retired() const { return retired_; }
+    // Retired because its files were replaced (RENAME INBOX): the mailbox
+    // goes on under the same name, opened again.
+    bool replaced() const { return retired_ && replaced_; }
     // RENAME moved the directory (the open handles stay valid on POSIX):
     // later path-based work (compaction) uses the new directory.
     Status moved_to(std::string_view dir) {
@@ -865,6 +868,7 @@ private:
     View* views_ = nullptr;
     TurnWaiter* waiters_ = nullptr;  // FIFO of write_turn() callers
     bool retired_ = false;
+    bool replaced_ = false;   // retire(false)
     bool tree_held_ = false;  // hold(): lock() is the holder's alone
     CompactJob compact_;
     SlideJob slide_;

@@ -215,3 +215,63 @@ TEST_CASE(
     CHECK(w.say(b, "g GETACL Family/Kids\r\n") ==
           "* ACL Family/Kids alice lrswipkxteacd anyone lr\r\ng OK GETACL completed\r\n");
 }
+
+// RENAME INBOX (RFC 3501 §6.3.5) copies INBOX's files in bounded steps
+// (TreeOp::step_bytes) with its flushes on the I/O threads: a large INBOX
+// does not stall the loop. Meanwhile another client is answered, a third
+// client's APPEND to INBOX waits for INBOX's write turn and lands in the
+// emptied INBOX after it, and nothing syncs on the loop's thread.
+TEST_CASE(
+    "Issue 13: RENAME INBOX of a large INBOX copies in steps and flushes on the I/O threads "
+    "while another client is answered (RFC 3501 §6.3.5)",
+    "[server][flush][tree][rename]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    port::Handle c = login(w);
+    const std::string body = "Subject: big\r\n\r\n" + std::string(40000, 'x') + "\r\n";
+    constexpr int kMessages = 50;  // about 2 MB
+    for (int i = 0; i < kMessages; ++i) append_to_inbox(w, a, body);
+    const std::string before = w.say(b, "s STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY)\r\n");
+    REQUIRE(before.find("MESSAGES 50 UIDNEXT 51 ") != std::string::npos);
+    slow_flushes(w, 2);
+    w.net.client_send(a, "r RENAME INBOX Old\r\n");
+    tick(w);
+    std::string got = w.net.client_receive(a);
+    REQUIRE_FALSE(tagged(got, "r"));
+    // The copy is under way, not done in one turn.
+    port::FileInfo copy, inbox;
+    REQUIRE(w.fs.stat("mail/alice/i.tmp/m.data", &copy) == Status::Ok);
+    REQUIRE(w.fs.stat("mail/alice/^i^n^b^o^x/m.data", &inbox) == Status::Ok);
+    CHECK(copy.size < inbox.size);
+    // Another client is answered at once; an APPEND to INBOX waits.
+    CHECK(w.say(b, "n NOOP\r\n") == "n OK NOOP completed\r\n");
+    w.net.client_send(c, "p APPEND INBOX {7+}\r\nlater\r\n\r\n");
+    tick(w);
+    std::string got_c = w.net.client_receive(c);
+    CHECK_FALSE(tagged(got_c, "p"));
+    int turns = 1;
+    for (; turns < 2000 && !tagged(got, "r"); ++turns) {
+        tick(w);
+        got += w.net.client_receive(a);
+        got_c += w.net.client_receive(c);
+        if (!tagged(got, "r")) CHECK(w.say(b, "n NOOP\r\n") == "n OK NOOP completed\r\n");
+    }
+    CHECK(got == "r OK RENAME completed\r\n");
+    CHECK(turns >= 10);  // ten flushes of 2 ms at least
+    for (int i = 0; i < 100 && !tagged(got_c, "p"); ++i) {
+        tick(w);
+        got_c += w.net.client_receive(c);
+    }
+    INFO(got_c);
+    CHECK(got_c.find("p OK [APPENDUID ") != std::string::npos);
+    CHECK(w.fs.loop_syncs() == 0);
+    // RFC 3501 §6.3.5: the messages moved; INBOX stays with the same
+    // UIDVALIDITY and UIDNEXT (no UID reused), holding only the later one.
+    const std::string old = w.say(b, "s STATUS Old (MESSAGES UIDNEXT)\r\n");
+    CHECK(old.find("MESSAGES 50 UIDNEXT 51)") != std::string::npos);
+    const std::string after = w.say(b, "s STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY)\r\n");
+    const std::string validity = before.substr(before.find("UIDVALIDITY"));
+    CHECK(after.find("MESSAGES 1 UIDNEXT 52 " + validity.substr(0, validity.find(')'))) !=
+          std::string::npos);
+}
