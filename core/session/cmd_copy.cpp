@@ -330,6 +330,23 @@ void Session::run_copy_job() {
         bye_invalidated();
         return;
     }
+    if (!copy.txn && copy.dest->replaced()) {
+        // RENAME INBOX replaced INBOX's files while the COPY waited for it
+        // (RFC 3501 §6.3.5: INBOX stays, emptied): into INBOX opened again.
+        store::Path dir;
+        (void)dir.assign(copy.dest->dir());
+        const Result<store::Mailbox*> again = services_.registry->acquire(dir.view());
+        if ((again.status == Status::Busy || again.status == Status::WouldBlock) &&
+            retry_later()) {
+            return;
+        }
+        if (!again.ok()) {
+            end_copy_job(again.status);
+            return;
+        }
+        services_.registry->release(copy.dest);
+        copy.dest = again.value;
+    }
     if (!copy.txn) {
         const Status st = selected_->begin_copy(*copy.dest, true);  // flushes: start_flush
         if (st == Status::Busy && retry_later()) return;

@@ -219,8 +219,8 @@ TEST_CASE(
 // RENAME INBOX (RFC 3501 §6.3.5) copies INBOX's files in bounded steps
 // (TreeOp::step_bytes) with its flushes on the I/O threads: a large INBOX
 // does not stall the loop. Meanwhile another client is answered, a third
-// client's APPEND to INBOX waits for INBOX's write turn and lands in the
-// emptied INBOX after it, and nothing syncs on the loop's thread.
+// client's APPEND to INBOX and a fourth's COPY into it wait for INBOX and
+// land in the emptied INBOX after it, and nothing syncs on the loop's thread.
 TEST_CASE(
     "Issue 13: RENAME INBOX of a large INBOX copies in steps and flushes on the I/O threads "
     "while another client is answered (RFC 3501 §6.3.5)",
@@ -229,6 +229,12 @@ TEST_CASE(
     port::Handle a = login(w);
     port::Handle b = login(w);
     port::Handle c = login(w);
+    port::Handle d = login(w);
+    REQUIRE(create_ok(w.say(d, "c CREATE Other\r\n"), "c"));
+    w.net.client_send(d, "p APPEND Other {6+}\r\nother\r\n");
+    w.run(8);
+    REQUIRE(w.net.client_receive(d).find("p OK") != std::string::npos);
+    REQUIRE(w.say(d, "s SELECT Other\r\n").find("s OK") != std::string::npos);
     const std::string body = "Subject: big\r\n\r\n" + std::string(40000, 'x') + "\r\n";
     constexpr int kMessages = 50;  // about 2 MB
     for (int i = 0; i < kMessages; ++i) append_to_inbox(w, a, body);
@@ -247,9 +253,12 @@ TEST_CASE(
     // Another client is answered at once; an APPEND to INBOX waits.
     CHECK(w.say(b, "n NOOP\r\n") == "n OK NOOP completed\r\n");
     w.net.client_send(c, "p APPEND INBOX {7+}\r\nlater\r\n\r\n");
+    w.net.client_send(d, "k COPY 1 INBOX\r\n");
     tick(w);
     std::string got_c = w.net.client_receive(c);
+    std::string got_d = w.net.client_receive(d);
     CHECK_FALSE(tagged(got_c, "p"));
+    CHECK_FALSE(tagged(got_d, "k"));
     int turns = 1;
     for (; turns < 2000 && !tagged(got, "r"); ++turns) {
         tick(w);
@@ -259,12 +268,14 @@ TEST_CASE(
     }
     CHECK(got == "r OK RENAME completed\r\n");
     CHECK(turns >= 10);  // ten flushes of 2 ms at least
-    for (int i = 0; i < 100 && !tagged(got_c, "p"); ++i) {
+    for (int i = 0; i < 200 && !(tagged(got_c, "p") && tagged(got_d, "k")); ++i) {
         tick(w);
         got_c += w.net.client_receive(c);
+        got_d += w.net.client_receive(d);
     }
-    INFO(got_c);
+    INFO(got_c << got_d);
     CHECK(got_c.find("p OK [APPENDUID ") != std::string::npos);
+    CHECK(got_d.find("k OK [COPYUID ") != std::string::npos);
     CHECK(w.fs.loop_syncs() == 0);
     // RFC 3501 §6.3.5: the messages moved; INBOX stays with the same
     // UIDVALIDITY and UIDNEXT (no UID reused), holding only the later one.
@@ -272,6 +283,6 @@ TEST_CASE(
     CHECK(old.find("MESSAGES 50 UIDNEXT 51)") != std::string::npos);
     const std::string after = w.say(b, "s STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY)\r\n");
     const std::string validity = before.substr(before.find("UIDVALIDITY"));
-    CHECK(after.find("MESSAGES 1 UIDNEXT 52 " + validity.substr(0, validity.find(')'))) !=
+    CHECK(after.find("MESSAGES 2 UIDNEXT 53 " + validity.substr(0, validity.find(')'))) !=
           std::string::npos);
 }
