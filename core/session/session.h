@@ -589,6 +589,7 @@ private:
     bool append_retry_later();
     bool append_waiting() const;
     bool append_follow();
+    bool copy_follow(CopyJob& copy);
     void release_reservation();
     void write_capabilities(TextWriter& w) const;
     // RFC 6855 §3 for a UTF8=ACCEPT session (cmd_ext.cpp): SEARCH CHARSET is
