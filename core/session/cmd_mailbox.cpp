@@ -216,7 +216,9 @@ void Session::finish_tree_job(Status st) {
     auto post = [&](NotifyEvents::Kind kind, std::string_view name, std::string_view old = {}) {
         if (own) notify_post(kind, name, old);
     };
-    if (job.login_default != kNoDefaults) return default_mailbox_done(op, job.login_default, st);
+    if (job.login_default != kNoDefaults || op.kind == store::TreeOp::Kind::Root) {
+        return default_mailbox_done(op, job.login_default, st);
+    }
     switch (op.kind) {
         case store::TreeOp::Kind::Create: {
             if (st != Status::Ok) return answer_store(st, "");

@@ -102,6 +102,11 @@ void UserStore::abort(TreeOp& op) {
     op.file = port::kNoFile;
     if (op.box != nullptr || op.holds != 0) inbox_abort(op);  // RENAME INBOX's
     op.queued = false;
+    if (op.marked && op.kind == TreeOp::Kind::Root) {  // given up: its sync in place
+        if (op.pending) (void)fs.sync_dir(parent_of(root_));
+        reg_.let_commit(root_);
+        op.marked = false;
+    }
     if (op.marked) {
         // A CREATE given up while its commit's directory sync runs: that
         // sync is done here, so that the mailbox is durable before anyone
@@ -145,6 +150,7 @@ Status UserStore::run_steps(TreeOp& op) {
         case TreeOp::Kind::Create: return create_steps(op);
         case TreeOp::Kind::Remove: return remove_steps(op);
         case TreeOp::Kind::Rename: return rename_steps(op);
+        case TreeOp::Kind::Root: return root_steps(op);
         default: return subscribe_steps(op);
     }
 }
@@ -453,6 +459,22 @@ Status UserStore::rename_steps(TreeOp& op) {
     if (op.phase == kRenameOldParent && parent_of(t) != parent_of(f)) {
         return barrier(op, port::kNoFile, parent_of(f), kRenameDone);
     }
+    return Status::Ok;
+}
+
+// ---- a first login's root ------------------------------------------------------
+
+// The new root's entry in mail_dir synced (ensure made it, root_unsynced):
+// until then the Registry holds back every mailbox below it, so that
+// nothing is acknowledged in a tree a crash could still take away.
+Status UserStore::root_steps(TreeOp& op) {
+    if (op.phase == 0) {
+        op.marked = op.async && reg_.hold_commit(root_);
+        const Status st = barrier(op, port::kNoFile, parent_of(root_), 1);
+        if (st != Status::Ok) return st;
+    }
+    if (op.marked) reg_.let_commit(root_);
+    op.marked = false;
     return Status::Ok;
 }
 

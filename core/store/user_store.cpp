@@ -233,11 +233,12 @@ Status UserStore::clear_tmp(std::string_view tmp) {
     return remove_tree(fs, tmp, 0);
 }
 
-Status UserStore::ensure(bool* created, bool* inbox_missing) {
+Status UserStore::ensure(bool* created, bool* inbox_missing, bool* root_unsynced) {
     port::Fs& fs = reg_.services().fs;
     Status st = fs.mkdir(root_);
     if (created != nullptr) *created = st == Status::Ok;
-    if (st == Status::Ok) st = fs.sync_dir(parent_of(root_));
+    if (root_unsynced != nullptr) *root_unsynced = st == Status::Ok;
+    if (st == Status::Ok && root_unsynced == nullptr) st = fs.sync_dir(parent_of(root_));
     if (st != Status::Ok && st != Status::Exists) return st;
     Path inbox;
     if ((st = mailbox_dir(kInboxName, &inbox)) != Status::Ok) return st;

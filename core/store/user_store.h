@@ -79,7 +79,9 @@ inline constexpr std::string_view kSpecialUseFile = "m.use";
 // written stays, as after a crash there). The names are views the caller
 // keeps alive until the end.
 struct TreeOp {
-    enum class Kind : std::uint8_t { Create, Remove, Rename, Subscribe, Unsubscribe };
+    // Root: a first login's new root directory, its entry synced (the
+    // Registry holds everything below it back meanwhile).
+    enum class Kind : std::uint8_t { Create, Remove, Rename, Subscribe, Unsubscribe, Root };
     TreeOp(Kind k, std::string_view a, std::string_view b = {}) : kind(k), name(a), to(b) {}
     void flushed(Status st) {
         pending = false;
@@ -125,8 +127,11 @@ public:
     // Creates the root directory and INBOX if missing (at login); *created
     // tells whether the root is new (a first login: time for the default
     // mailboxes). With `inbox_missing`, a missing INBOX is only reported
-    // there, for the caller to CREATE in steps.
-    Status ensure(bool* created = nullptr, bool* inbox_missing = nullptr);
+    // there, for the caller to CREATE in steps. With `root_unsynced`, a new
+    // root's entry is not synced here: the caller runs a TreeOp of kind
+    // Root (on the I/O threads) before anything is acknowledged.
+    Status ensure(bool* created = nullptr, bool* inbox_missing = nullptr,
+                  bool* root_unsynced = nullptr);
     // Path of the mailbox's directory. Invalid/TooLong for bad names.
     Status mailbox_dir(std::string_view name, Path* out) const;
 
@@ -194,6 +199,7 @@ private:
     Status rename_check(std::string_view from, std::string_view to);
     Status make_parents_steps(TreeOp& op, std::string_view dir, std::uint8_t next);
     Status subscribe_steps(TreeOp& op);
+    Status root_steps(TreeOp& op);
     Status subscribe_write(TreeOp& op);
     // RENAME INBOX (tree_inbox.cpp).
     Status inbox_steps(TreeOp& op, std::string_view inbox, std::string_view to);
