@@ -757,6 +757,8 @@ private:
     Status slide_copy(std::uint64_t* budget);
     Status slide_commit();
     Status slide_cut();
+    Status slide_sync_data();
+    void slide_forget_flush();
     void slide_finish();
     // Rewrites the offsets (fixed parts) of `count` records from `position`
     // from the frame headers found back to back at `offset` in m.data.
