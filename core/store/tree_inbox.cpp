@@ -250,6 +250,13 @@ Status UserStore::inbox_commit(TreeOp& op, std::string_view inbox, std::string_v
     if (op.phase == kInboxFinish) {
         if ((op.holds & kHeldTo) != 0) reg_.let_commit(to);  // durable now
         op.holds &= static_cast<std::uint8_t>(~kHeldTo);
+        // The new m.data is locked before it becomes INBOX's, until the end
+        // (op.src): another process's open finds INBOX locked throughout,
+        // never the marker unlocked (finish_inbox_reset).
+        auto guard = s.fs.open(dn.view(), port::kOpenRead | port::kOpenWrite | port::kOpenNoFollow);
+        if (!guard.ok()) return guard.status;
+        op.src = guard.value;
+        if ((st = s.fs.lock(op.src, port::LockMode::Exclusive)) != Status::Ok) return st;
         st = s.fs.rename(dn.view(), dp.view());
         if (st == Status::Ok) st = s.fs.rename(in.view(), ip.view());
         if (st == Status::Ok) st = barrier(op, port::kNoFile, inbox, kInboxUnmark);
@@ -270,7 +277,10 @@ Status UserStore::inbox_commit(TreeOp& op, std::string_view inbox, std::string_v
 // INBOX never keeps a marker behind.
 void UserStore::inbox_abort(TreeOp& op) {
     Services& s = reg_.services();
-    if (op.src != port::kNoFile) (void)s.fs.close(op.src);
+    if (op.src != port::kNoFile) {  // a copy's source, or the new m.data's lock
+        (void)s.fs.unlock(op.src);
+        (void)s.fs.close(op.src);
+    }
     op.src = port::kNoFile;
     Path inbox, to;
     const bool paths = mailbox_dir(kInboxName, &inbox) == Status::Ok &&
@@ -290,7 +300,7 @@ void UserStore::inbox_abort(TreeOp& op) {
                     if (join(inbox.view(), f, &p) == Status::Ok) (void)s.fs.unlink(p.view());
                 }
             }
-            (void)finish_inbox_reset(s, inbox.view());
+            (void)finish_inbox_reset(s, inbox.view(), true);  // under its hold
         }
         op.box->release_hold();
         if (op.turn != nullptr) op.box->leave_turn_queue(*op.turn);

@@ -135,14 +135,52 @@ std::size_t levels_of(std::string_view name) {
 
 }  // namespace
 
-Status finish_inbox_reset(Services& s, std::string_view dir) {
-    Path marker, dn, dp, in, ip;
+namespace {
+
+Status finish_marked(Services& s, std::string_view dir, std::string_view marker);
+
+}  // namespace
+
+// Under INBOX's lock (the fs lock of its m.data): a RENAME INBOX under way
+// in another process (or in this one, Mailbox::hold) holds it from before
+// the marker is written until after it is gone, so an open never finishes
+// or undoes an operation that is still running (Busy: retry later).
+Status finish_inbox_reset(Services& s, std::string_view dir, bool held) {
+    Path marker, data;
     Status st = join(dir, kResetFile, &marker);
+    if (st == Status::Ok) st = join(dir, kDataFile, &data);
     if (st != Status::Ok) return st;
     port::FileInfo info;
     if (s.fs.stat(marker.view(), &info) != Status::Ok) return Status::Ok;
+    port::File guard = port::kNoFile;
+    if (!held) {
+        auto g = s.fs.open(data.view(), port::kOpenRead | port::kOpenWrite | port::kOpenNoFollow);
+        if (g.ok()) {
+            st = s.fs.lock(g.value, port::LockMode::Exclusive);
+            if (st != Status::Ok) {
+                (void)s.fs.close(g.value);
+                return st;
+            }
+            guard = g.value;
+        }
+    }
+    st = finish_marked(s, dir, marker.view());
+    if (guard != port::kNoFile) {
+        (void)s.fs.unlock(guard);
+        (void)s.fs.close(guard);
+    }
+    return st;
+}
+
+namespace {
+
+// The marker is there: finished (the new name holds the copy: INBOX's new
+// files renamed in) or undone (INBOX's new files removed), then unlinked.
+Status finish_marked(Services& s, std::string_view dir, std::string_view marker) {
+    Path dn, dp, in, ip;
+    Status st = Status::Ok;
     bool committed = false;
-    auto m = s.fs.open(marker.view(), port::kOpenRead | port::kOpenNoFollow);
+    auto m = s.fs.open(marker, port::kOpenRead | port::kOpenNoFollow);
     if (m.ok()) {
         std::uint8_t buf[kResetMax];
         port::FsResult r = s.fs.pread(m.value, buf, sizeof buf, 0);
@@ -179,10 +217,12 @@ Status finish_inbox_reset(Services& s, std::string_view dir) {
         if (st == Status::Ok) st = ignore_missing(s.fs.unlink(in.view()));
     }
     if (st == Status::Ok) st = s.fs.sync_dir(dir);
-    if (st == Status::Ok) st = s.fs.unlink(marker.view());
+    if (st == Status::Ok) st = s.fs.unlink(marker);
     if (st == Status::Ok) st = s.fs.sync_dir(dir);
     return st;
 }
+
+}  // namespace
 
 Status UserStore::mailbox_dir(std::string_view name, Path* out) const {
     FixedText<port::kMaxPath + 1> t;

@@ -218,7 +218,9 @@ private:
 };
 
 // Completes (or undoes) an interrupted RENAME of INBOX in `dir` (Mailbox::open
-// calls it). Ok when there is nothing to do.
-Status finish_inbox_reset(Services& s, std::string_view dir);
+// calls it). Ok when there is nothing to do; Busy when INBOX's lock is
+// taken (a RENAME INBOX under way: retry later). `held`: the caller holds
+// that lock (RENAME INBOX itself, giving up).
+Status finish_inbox_reset(Services& s, std::string_view dir, bool held = false);
 
 }  // namespace tinyimapd::store

@@ -238,6 +238,16 @@ TEST_CASE("store tree: RENAME INBOX in steps keeps INBOX's other writers out (§
     op.step_bytes = 64;
     TurnWaiter writer;
     int steps = 0, flushes = 0;
+    // Another process (a Registry of its own on the same files, as
+    // `tinyimapd deliver`): INBOX is locked for it throughout; its open
+    // neither finishes nor undoes the operation under way.
+    StoreLimits other_limits;
+    std::vector<unsigned char> other_memory(Registry::bytes_needed(other_limits));
+    Arena other_arena(other_memory.data(), other_memory.size());
+    Registry other_process(env.fs, env.clock, env.entropy, other_limits);
+    REQUIRE(other_process.init(other_arena) == Status::Ok);
+    Path inbox_dir;
+    REQUIRE(env.user.mailbox_dir("INBOX", &inbox_dir) == Status::Ok);
     Status st = env.user.step(op);
     while (st == Status::WouldBlock) {
         ++steps;
@@ -250,6 +260,7 @@ TEST_CASE("store tree: RENAME INBOX in steps keeps INBOX's other writers out (§
             CHECK(other.value->begin_copy(*in.value) == Status::Busy);
             CHECK(append(in.value, "sneaked in\r\n") == Status::Busy);
         }
+        if (op.box != nullptr) CHECK(other_process.acquire(inbox_dir.view()).status == Status::Busy);
         if (op.pending) {
             port::FlushDone done;
             REQUIRE(env.fs.flush_done(&done, 1) == 1);
@@ -277,6 +288,10 @@ TEST_CASE("store tree: RENAME INBOX in steps keeps INBOX's other writers out (§
     CHECK(si.messages == 20);
     CHECK(si.uid_next == 21);
     CHECK(si.uid_validity == validity);
+    auto later = other_process.acquire(inbox_dir.view());  // done: it opens the empty INBOX
+    REQUIRE(later.status == Status::Ok);
+    CHECK(later.value->state().live_count == 0);
+    other_process.release(later.value);
     port::FileInfo fi;
     CHECK(env.fs.stat(std::string(kRoot) + "/i.tmp", &fi) == Status::NotFound);
 }
