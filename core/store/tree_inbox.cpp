@@ -84,6 +84,7 @@ Status UserStore::inbox_take(TreeOp& op, std::string_view inbox, std::string_vie
     }
     TurnWaiter local;
     TurnWaiter& w = op.turn != nullptr ? *op.turn : local;
+    if (w.mailbox != nullptr && w.mailbox != op.box) w.mailbox->leave_turn_queue(w);
     w.joins = false;
     if (op.box->write_turn(w) != Mailbox::Turn::Ready) {
         if (op.turn == nullptr) op.box->leave_turn_queue(w);
