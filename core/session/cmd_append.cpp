@@ -390,6 +390,36 @@ store::StagedAppend::Step Session::append_commit_step(store::Mailbox& box, std::
     }
 }
 
+// RENAME INBOX replaced INBOX's files while this APPEND waited for INBOX's
+// write turn (RFC 3501 §6.3.5: INBOX stays, emptied): the APPEND goes into
+// the INBOX opened again, never "deleted". False: it waits (the new INBOX is
+// being finished: Registry::hold_commit) or was answered.
+bool Session::append_follow() {
+    store::Mailbox* old = append_box_;
+    store::Path dir;
+    (void)dir.assign(old->dir());
+    Result<store::Mailbox*> opened = services_.registry->acquire(dir.view());
+    if (opened.status == Status::Busy || opened.status == Status::WouldBlock) {
+        if (job_.waiting_since_ms == 0) job_.waiting_since_ms = now_ms_;
+        if (now_ms_ - job_.waiting_since_ms < kAppendWaitMs) {
+            append_wait_ = AppendWait::Timer;
+            job_.retry_at_ms = now_ms_ + kAppendRetryFirstMs;
+            return false;
+        }
+    }
+    if (opened.ok() && stage_.retarget(opened.value) == Status::Ok) {
+        services_.registry->release(old);
+        append_box_ = opened.value;
+        return true;
+    }
+    if (opened.ok()) services_.registry->release(opened.value);
+    job_.end();
+    append_wait_ = AppendWait::None;
+    abort_append();
+    tagged("NO", "INUSE", "Mailbox is busy, try again");
+    return false;
+}
+
 void Session::run_append_job() {
     // Not before the wake-up or the timer: the loop may call in earlier.
     if (flush_waiting() || append_waiting()) return;  // flush_waiting: a group's commit too
@@ -406,6 +436,10 @@ void Session::run_append_job() {
     if (box == nullptr) {
         job_.end();
         return;
+    }
+    if (box->replaced() && !stage_.holding()) {
+        if (!append_follow()) return;
+        box = append_box_;
     }
     std::uint32_t first = 0;
     Status error = Status::Ok;

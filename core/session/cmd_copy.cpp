@@ -315,6 +315,25 @@ void Session::cmd_copy(const ParsedCommand& cmd) {
 // One step of COPY/MOVE's copy: at most kCopyStepBytes of message bytes and
 // kCopyStepMessages messages into the destination's open transaction; the
 // commit (fsync of both files) once the set is done.
+// RENAME INBOX replaced INBOX's files while the COPY waited for it (RFC 3501
+// §6.3.5: INBOX stays, emptied): the copy goes into INBOX opened again.
+// False: it waits (the new INBOX is being finished) or has ended.
+bool Session::copy_follow(CopyJob& copy) {
+    store::Path dir;
+    (void)dir.assign(copy.dest->dir());
+    const Result<store::Mailbox*> again = services_.registry->acquire(dir.view());
+    if ((again.status == Status::Busy || again.status == Status::WouldBlock) && retry_later()) {
+        return false;
+    }
+    if (!again.ok()) {
+        end_copy_job(again.status);
+        return false;
+    }
+    services_.registry->release(copy.dest);
+    copy.dest = again.value;
+    return true;
+}
+
 void Session::run_copy_job() {
     constexpr std::uint64_t kCopyStepBytes = 256 * 1024;
     constexpr std::uint32_t kCopyStepMessages = 64;
@@ -335,6 +354,7 @@ void Session::run_copy_job() {
         bye_invalidated();
         return;
     }
+    if (!copy.txn && copy.dest->replaced() && !copy_follow(copy)) return;
     if (!copy.txn) {
         const Status st = selected_->begin_copy(*copy.dest, true);  // flushes: start_flush
         if (st == Status::Busy && retry_later()) return;

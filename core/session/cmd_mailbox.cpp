@@ -177,6 +177,7 @@ void Session::start_tree_job(store::TreeOp::Kind kind, std::string_view a, std::
                              std::string_view owner) {
     TreeJob& job = job_.start<TreeJob>(JobKind::Tree, kind, a, b);
     job.op.async = true;
+    job.op.turn = &store_turn_;  // RENAME INBOX waits for INBOX's write turn
     job.owner = owner;
 }
 
@@ -187,14 +188,18 @@ void Session::run_tree_job() {
     op.token = (std::uint64_t{slot_} << 32) | ++flush_count_;
     const FixedString<port::kMaxPath> root = root_of(job_.get<TreeJob>().owner);
     const Status st = store::UserStore(*services_.registry, root.view()).step(op);
-    if (st == Status::WouldBlock) {  // flush_completed goes on
-        flush_token_ = op.token;
-        flush_box_ = nullptr;
-        return;
+    if (st == Status::WouldBlock) {
+        if (op.pending) {  // flush_completed goes on
+            flush_token_ = op.token;
+            flush_box_ = nullptr;
+        }
+        return;  // else a bounded step of RENAME INBOX's copy: more next turn
     }
     // The tree lock is another session's (its operation waits for a flush)
-    // or another process's: wait for it on a timer.
-    if (st == Status::Busy && op.phase == 0 && retry_later()) return;
+    // or another process's, or RENAME INBOX waits for INBOX's write turn
+    // (woken when it is let go) or lock: wait for it on a timer.
+    if (st == Status::Busy && (op.phase == 0 || op.queued) && retry_later()) return;
+    if (op.queued) store::UserStore(*services_.registry, root.view()).abort(op);
     job_.waiting_since_ms = job_.retry_at_ms = 0;
     finish_tree_job(st);
 }
@@ -210,7 +215,9 @@ void Session::finish_tree_job(Status st) {
     auto post = [&](NotifyEvents::Kind kind, std::string_view name, std::string_view old = {}) {
         notify_post(kind, name, old, job.owner);
     };
-    if (job.login_default != kNoDefaults) return default_mailbox_done(op, job.login_default, st);
+    if (job.login_default != kNoDefaults || op.kind == store::TreeOp::Kind::Root) {
+        return default_mailbox_done(op, job.login_default, st);
+    }
     switch (op.kind) {
         case store::TreeOp::Kind::Create: {
             if (st != Status::Ok) return answer_store(st, "");

@@ -19,7 +19,7 @@ constexpr std::size_t kExpungeBatch = 64;
 
 // ---- the user's store ----------------------------------------------------
 
-bool Session::open_user_store(std::uint8_t* defaults) {
+bool Session::open_user_store(std::uint8_t* defaults, bool* new_root) {
     user_root_.clear();
     FixedText<port::kMaxPath> root;
     root.put(services_.mail_dir).put('/').put({user_, user_length_});
@@ -30,7 +30,7 @@ bool Session::open_user_store(std::uint8_t* defaults) {
     (void)services_.registry->services().fs.mkdir(services_.mail_dir);
     store::UserStore store(*services_.registry, user_root_.view());
     bool created = false, inbox_missing = false;
-    const Status st = store.ensure(&created, &inbox_missing);
+    const Status st = store.ensure(&created, &inbox_missing, new_root);
     if (st != Status::Ok) {
         log_line(port::LogLevel::Error,
                  "cannot open the mail store of user=", {user_, user_length_}, " at ",
@@ -48,8 +48,9 @@ bool Session::open_user_store(std::uint8_t* defaults) {
 // 6154, Sent, Drafts, Trash, Junk, Archive (names from the configuration),
 // marked with their special use: one after the other by TreeJobs before
 // LOGIN's OK (finish_tree_job), so their flushes, like CREATE's, run on the
-// I/O threads. (The user's directory itself is made in place, with one
-// sync of its parent, by UserStore::ensure.)
+// I/O threads. The user's directory itself is made by UserStore::ensure,
+// and the sync of its entry is a TreeJob too, before them
+// (start_root_sync): the first login syncs nothing on the loop's thread.
 std::uint8_t Session::next_default_mailbox(std::uint8_t from) const {
     constexpr std::uint8_t n =
         sizeof config_.special_mailboxes / sizeof config_.special_mailboxes[0];
@@ -58,6 +59,12 @@ std::uint8_t Session::next_default_mailbox(std::uint8_t from) const {
         if (!m.name.empty() && mail::is_valid_mailbox_name(m.name)) return i;
     }
     return kNoDefaults;
+}
+
+void Session::start_root_sync(std::uint8_t then) {
+    start_tree_job(store::TreeOp::Kind::Root, {});
+    job_.get<TreeJob>().login_default = then;
+    run_tree_job();
 }
 
 void Session::start_default_mailbox(std::uint8_t index) {
@@ -73,8 +80,12 @@ void Session::start_default_mailbox(std::uint8_t index) {
 // One made (or not: logged, and the login goes on without it); then the
 // next, or LOGIN's OK.
 void Session::default_mailbox_done(const store::TreeOp& op, std::uint8_t index, Status st) {
+    const bool root = op.kind == store::TreeOp::Kind::Root;
+    if (root && st == Status::Ok) {  // the new root is durable: then the mailboxes
+        return index != kNoDefaults ? start_default_mailbox(index) : logged_in();
+    }
     const bool inbox = index == kInboxOnly || index == kInboxThenDefaults;
-    if (inbox && st != Status::Ok && st != Status::Exists) {
+    if ((root || inbox) && st != Status::Ok && st != Status::Exists) {
         log_line(port::LogLevel::Error, "cannot create INBOX for user=", {user_, user_length_},
                  " at ", user_root_.view());
         state_ = SessionState::NotAuthenticated;

@@ -666,7 +666,8 @@ void Session::authenticate(std::string_view user, std::string_view password) {
         for (std::size_t i = 0; i < user.size(); ++i) user_[i] = user[i];
         user_length_ = user.size();
         std::uint8_t defaults = kNoDefaults;
-        if (!open_user_store(&defaults)) {
+        bool new_root = false;
+        if (!open_user_store(&defaults, &new_root)) {
             user_length_ = 0;
             tagged("NO", "UNAVAILABLE", "The mail store is not available; try again later");
             return;
@@ -676,6 +677,7 @@ void Session::authenticate(std::string_view user, std::string_view password) {
         // another's password.
         state_ = SessionState::Authenticated;
         log_line(port::LogLevel::Info, "login: user=", user, " address=", peer);
+        if (new_root) return start_root_sync(defaults);
         if (defaults != kNoDefaults) return start_default_mailbox(defaults);
         return logged_in();
     }

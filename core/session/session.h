@@ -375,7 +375,10 @@ private:
 
     // SELECT EXAMINE CLOSE UNSELECT and the user's store (cmd_select.cpp).
     // *defaults: the first default mailbox a first login makes, or kNoDefaults.
-    bool open_user_store(std::uint8_t* defaults);
+    // *new_root: a first login made the user's directory; its entry is
+    // synced by a TreeJob (start_root_sync) before anything else.
+    bool open_user_store(std::uint8_t* defaults, bool* new_root);
+    void start_root_sync(std::uint8_t then);
     static constexpr std::uint8_t kNoDefaults = 0xFF;
     static constexpr std::uint8_t kInboxOnly = 0xFE;          // INBOX is missing
     static constexpr std::uint8_t kInboxThenDefaults = 0xFD;  // a new user: INBOX, then the rest
@@ -624,6 +627,8 @@ private:
                                                  Status* error);
     bool append_retry_later();
     bool append_waiting() const;
+    bool append_follow();
+    bool copy_follow(CopyJob& copy);
     void release_reservation();
     void write_capabilities(TextWriter& w) const;
     // RFC 6855 §3 for a UTF8=ACCEPT session (cmd_ext.cpp): SEARCH CHARSET is

@@ -66,6 +66,7 @@ void Mailbox::close_files() {
     if (index_ != port::kNoFile) (void)s_->fs.close(index_);
     data_ = index_ = port::kNoFile;
     lock_depth_ = 0;
+    tree_held_ = false;
     compact_hold_ = false;  // closing m.data let go of its lock
 }
 
@@ -110,6 +111,7 @@ void Mailbox::close() {
         w->woken = true;
     }
     retired_ = false;
+    replaced_ = false;
     gone_overflow_ = false;
     views_ = nullptr;
     gone_count_ = 0;
@@ -137,6 +139,7 @@ void Mailbox::close() {
 // "Compaction").
 Status Mailbox::lock() {
     if (retired_) return Status::NotFound;
+    if (tree_held_) return Status::Busy;  // a tree operation's, across turns (hold)
     if (lock_depth_ > 0) {
         ++lock_depth_;
         return Status::Ok;
@@ -237,6 +240,7 @@ void Mailbox::retire(bool deleted) {
     abandon_compaction();
     abandon_slide();
     retired_ = true;
+    replaced_ = !deleted;
     for (View* v = views_; v != nullptr; v = v->next) {
         v->invalidated = true;
         v->deleted = deleted;
@@ -314,9 +318,14 @@ Status Mailbox::hold() {
     if (!is_open()) return Status::Invalid;
     abandon_compaction();  // RENAME INBOX replaces the files it would rename over
     abandon_slide();
-    return lock();
+    if (tree_held_) return Status::Busy;
+    const Status st = lock();
+    tree_held_ = st == Status::Ok;
+    return st;
 }
 void Mailbox::release_hold() {
+    if (!tree_held_) return;
+    tree_held_ = false;
     unlock();
 }
 

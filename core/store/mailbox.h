@@ -285,8 +285,14 @@ public:
     // copy holds their writes already): RENAME INBOX's copy is a new mailbox
     // (RFC 8474 §4, RFC 3501 §6.3.5). The caller fsyncs nothing: this does.
     static Status reissue_mailbox_id(Services& s, std::string_view index_path);
+    // The same on an open file (the copy being made), without its fsync.
+    static Status reissue_mailbox_id(Services& s, port::File index);
     // Holds the mailbox lock across a multi-step tree operation (RENAME
-    // INBOX); Busy if another process has it.
+    // INBOX, over many turns of the loop); Busy if another process has it.
+    // Take the write turn first (write_turn): while held, the mailbox is
+    // the holder's alone — lock() says Busy to everyone else of this
+    // process too (a \Recent claim, a trim, a keyword, a COPY into it),
+    // and write_turn() queues them until release_hold().
     Status hold();
     void release_hold();
 
@@ -312,6 +318,9 @@ public:
     // `deleted` false: the files were replaced (RENAME INBOX), not deleted.
     void retire(bool deleted = true);
     bool retired() const { return retired_; }
+    // Retired because its files were replaced (RENAME INBOX): the mailbox
+    // goes on under the same name, opened again.
+    bool replaced() const { return retired_ && replaced_; }
     // RENAME moved the directory (the open handles stay valid on POSIX):
     // later path-based work (compaction) uses the new directory.
     Status moved_to(std::string_view dir) {
@@ -762,6 +771,8 @@ private:
     Status slide_copy(std::uint64_t* budget);
     Status slide_commit();
     Status slide_cut();
+    Status slide_sync_data();
+    void slide_forget_flush();
     void slide_finish();
     // Rewrites the offsets (fixed parts) of `count` records from `position`
     // from the frame headers found back to back at `offset` in m.data.
@@ -873,6 +884,8 @@ private:
     View* views_ = nullptr;
     TurnWaiter* waiters_ = nullptr;  // FIFO of write_turn() callers
     bool retired_ = false;
+    bool replaced_ = false;   // retire(false)
+    bool tree_held_ = false;  // hold(): lock() is the holder's alone
     CompactJob compact_;
     SlideJob slide_;
     // state_.generation when a compaction last failed (NoSpace, Io): not

@@ -55,13 +55,47 @@ Status Mailbox::start_slide(std::uint64_t drop_modseq) {
 void Mailbox::abandon_slide() {
     if (slide_.phase == SlidePhase::Idle) return;
     slide_ = SlideJob{};
+    slide_forget_flush();
     compact_release();
+}
+
+// A move's copy made durable (fsync of m.data) before its commit. In the
+// server (`async`, Registry::background_step) the flush is asked for like
+// a compaction's (compact_flush_wanted: started on an I/O thread, the slide
+// not stepped until it is done), then the commit follows at the next step.
+Status Mailbox::slide_sync_data() {
+    CompactJob& c = compact_;
+    if (!c.async) {
+        const Status st = s_->fs.fsync(data_);
+        if (st == Status::Ok) slide_.phase = SlidePhase::Commit;
+        return st;
+    }
+    if (c.flush != CompactFlush::Done) {
+        c.flush = CompactFlush::Wanted;
+        c.flush_phase = CompactPhase::Idle;  // the slide's (compact_flush_result is not used)
+        c.flush_file = data_;
+        c.flush_dir = false;
+        return Status::Ok;
+    }
+    const Status st = c.flush_status;
+    slide_forget_flush();
+    if (st == Status::Ok) slide_.phase = SlidePhase::Commit;
+    return st;
+}
+
+// The compaction's flush fields, which the slide borrows, back to none (a
+// late completion no longer matches the token).
+void Mailbox::slide_forget_flush() {
+    compact_.flush = CompactFlush::None;
+    compact_.flush_file = port::kNoFile;
+    compact_.flush_token = 0;
 }
 
 // The slide is over: no compaction or slide is tried again until something
 // commits (what could be reclaimed in place was).
 void Mailbox::slide_finish() {
     slide_ = SlideJob{};
+    slide_forget_flush();
     compact_failed_at_ = state_.generation;
     slide_done_key_ = slide_key();
     compact_release();
@@ -76,11 +110,7 @@ Status Mailbox::slide_advance(std::uint64_t* budget) {
     switch (j.phase) {
         case SlidePhase::Scan: st = slide_scan(budget); break;
         case SlidePhase::Copy: st = slide_copy(budget); break;
-        case SlidePhase::SyncData:
-            st = s_->fs.fsync(data_);
-            j.phase = SlidePhase::Commit;
-            *budget = 0;
-            break;
+        case SlidePhase::SyncData: st = slide_sync_data(); *budget = 0; break;
         case SlidePhase::Commit:
             st = slide_commit();
             *budget = 0;

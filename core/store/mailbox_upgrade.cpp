@@ -153,12 +153,19 @@ Status Mailbox::upgrade_records(port::File out, std::uint64_t file_size) {
 Status Mailbox::reissue_mailbox_id(Services& s, std::string_view index_path) {
     auto f = s.fs.open(index_path, kRw | port::kOpenNoFollow);
     if (!f.ok()) return f.status;
+    Status st = reissue_mailbox_id(s, f.value);
+    if (st == Status::Ok) st = s.fs.fsync(f.value);
+    const Status c = s.fs.close(f.value);
+    return st == Status::Ok ? c : st;
+}
+
+Status Mailbox::reissue_mailbox_id(Services& s, port::File f) {
     const std::uint64_t mailbox_id = fresh_id(s);
     // An index never committed to since it was made ends before the redo
     // areas (an empty mailbox: its header alone); bytes past the end read
     // as zero (docs/STORAGE.md "The redo log") and are not written.
     std::uint8_t head[kRedoOffset] = {};
-    const port::FsResult got = s.fs.pread(f.value, head, sizeof head, 0);
+    const port::FsResult got = s.fs.pread(f, head, sizeof head, 0);
     Status st = got.status;
     for (int i = 0; st == Status::Ok && i < 2; ++i) {
         State state;
@@ -166,16 +173,14 @@ Status Mailbox::reissue_mailbox_id(Services& s, std::string_view index_path) {
         state.mailbox_id = mailbox_id;
         encode(state, head + kStateSlotOffset[i]);
     }
-    if (st == Status::Ok) st = pwrite_all(s.fs, f.value, head, got.bytes, 0);
+    if (st == Status::Ok) st = pwrite_all(s.fs, f, head, got.bytes, 0);
     // A redo record's state names the old id; the copy holds its writes in
     // place already (made under the lock, read back from the copy), so it
     // is dropped rather than re-sealed.
     const std::uint8_t zero[16] = {};
     for (std::uint64_t g = 0; st == Status::Ok && got.bytes == sizeof head && g < 2; ++g)
-        st = pwrite_all(s.fs, f.value, zero, sizeof zero, redo_area_offset(g));
-    if (st == Status::Ok) st = s.fs.fsync(f.value);
-    const Status c = s.fs.close(f.value);
-    return st == Status::Ok ? c : st;
+        st = pwrite_all(s.fs, f, zero, sizeof zero, redo_area_offset(g));
+    return st;
 }
 
 }  // namespace tinyimapd::store

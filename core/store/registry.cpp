@@ -105,11 +105,12 @@ Status Registry::move(std::string_view from, std::string_view to) {
     return Status::Ok;
 }
 
-bool Registry::hold_commit(std::string_view dir) {
+bool Registry::hold_commit(std::string_view dir, bool exact) {
     for (HeldCommit& h : held_) {
         if (h.size != 0) continue;
         h.crc = crc32c(dir.data(), dir.size());
         h.size = static_cast<std::uint32_t>(dir.size());
+        h.exact = exact;
         return true;
     }
     return false;
@@ -130,7 +131,7 @@ void Registry::let_commit(std::string_view dir) {
 bool Registry::commit_held(std::string_view dir) const {
     for (const HeldCommit& h : held_) {
         if (h.size == 0 || h.size > dir.size()) continue;
-        if (h.size < dir.size() && dir[h.size] != '/') continue;
+        if (h.size < dir.size() && (h.exact || dir[h.size] != '/')) continue;
         if (crc32c(dir.data(), h.size) == h.crc) return true;
     }
     return false;

@@ -46,8 +46,10 @@ public:
     // a mailbox whose directory entry a crash could still take away (APPEND
     // and SELECT wait). False when kHeldCommits are held already (then
     // sync in place).
+    // `exact`: `dir` alone, not below it (RENAME INBOX holds INBOX back
+    // while it finishes, not INBOX's children).
     static constexpr std::size_t kHeldCommits = 8;
-    bool hold_commit(std::string_view dir);
+    bool hold_commit(std::string_view dir, bool exact = false);
     void let_commit(std::string_view dir);
     void release(Mailbox* mailbox);
     // The open mailbox in `dir`, or nullptr (does not open it).
@@ -116,6 +118,7 @@ private:
     struct HeldCommit {
         std::uint32_t crc = 0;   // of the directory's path
         std::uint32_t size = 0;  // its length; 0: a free entry
+        bool exact = false;      // not the directories below it
     };
     HeldCommit held_[kHeldCommits];
     bool commit_held(std::string_view dir) const;

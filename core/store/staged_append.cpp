@@ -190,6 +190,15 @@ StagedAppend::Step StagedAppend::commit_step(std::size_t budget, std::uint32_t* 
     return Step::Done;
 }
 
+Status StagedAppend::retarget(Mailbox* box) {
+    if (copying_ || committing_ || box_ == nullptr) return Status::Invalid;
+    for (std::size_t i = 0; i < count_; ++i)
+        if (messages_[i].keywords != 0) return Status::Invalid;
+    box_->leave_turn_queue(waiter_);
+    box_ = box;
+    return Status::Ok;
+}
+
 void StagedAppend::end_command() {
     if (box_ != nullptr) {
         if (copying_) box_->abort_append(appender_);

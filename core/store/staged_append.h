@@ -81,6 +81,11 @@ public:
     // True while this command holds the mailbox's write turn.
     bool holding() const { return copying_; }
     TurnWaiter& waiter() { return waiter_; }
+    // The same command into `box` instead (the mailbox was opened again:
+    // RENAME INBOX replaced INBOX's files while it waited for its turn).
+    // Invalid once its copy began, or when a message has keywords (their
+    // bits are the old mailbox's).
+    Status retarget(Mailbox* box);
     bool waiter_woken() const { return waiter_.woken; }
 
     // Ends the command: an uncommitted copy is dropped (the mailbox's tail is

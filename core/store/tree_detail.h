@@ -1,4 +1,5 @@
-// Helpers shared by the files of UserStore (user_store.cpp, tree_ops.cpp):
+// Helpers shared by the files of UserStore (user_store.cpp, tree_ops.cpp,
+// tree_inbox.cpp):
 // our fixed names, path joining, what a path holds, the line reader of the
 // subscription and special-use files. Internal to core/store.
 #pragma once
@@ -27,6 +28,11 @@ inline constexpr std::string_view kInboxTmp = "i.tmp";
 // names, so two at once would trip over each other.
 inline constexpr std::string_view kTreeLock = "tree.lock";
 inline constexpr std::string_view kResetFile = "m.reset";
+// The marker of RENAME INBOX: u64 file id of the INBOX data copied to the
+// new name, u16 length, the new name's directory path, CRC-32C (LE).
+inline constexpr std::size_t kResetMax = 8 + 2 + port::kMaxPath + 4;
+// RENAME's phases from here on are RENAME INBOX's (tree_inbox.cpp).
+inline constexpr std::uint8_t kInboxFirst = 16;
 inline constexpr std::string_view kSubsNew = "subs.new";
 inline constexpr std::string_view kInboxName = "INBOX";
 // Our files inside a mailbox directory (removed by DELETE).

@@ -90,7 +90,9 @@ Status UserStore::step(TreeOp& op) {
         st = lock_tree(reg_.services().fs, root_, &op.lock);
     }
     if (st == Status::Ok) st = run_steps(op);
-    if (st != Status::WouldBlock) abort(op);  // ended: what it holds goes
+    // Ended: what it holds goes. RENAME INBOX waiting for INBOX's write
+    // turn (`queued`) keeps the tree lock.
+    if (st != Status::WouldBlock && !(st == Status::Busy && op.queued)) abort(op);
     return st;
 }
 
@@ -98,6 +100,13 @@ void UserStore::abort(TreeOp& op) {
     port::Fs& fs = reg_.services().fs;
     if (op.file != port::kNoFile) (void)fs.close(op.file);
     op.file = port::kNoFile;
+    if (op.box != nullptr || op.holds != 0) inbox_abort(op);  // RENAME INBOX's
+    op.queued = false;
+    if (op.marked && op.kind == TreeOp::Kind::Root) {  // given up: its sync in place
+        if (op.pending) (void)fs.sync_dir(parent_of(root_));
+        reg_.let_commit(root_);
+        op.marked = false;
+    }
     if (op.marked) {
         // A CREATE given up while its commit's directory sync runs: that
         // sync is done here, so that the mailbox is durable before anyone
@@ -141,6 +150,7 @@ Status UserStore::run_steps(TreeOp& op) {
         case TreeOp::Kind::Create: return create_steps(op);
         case TreeOp::Kind::Remove: return remove_steps(op);
         case TreeOp::Kind::Rename: return rename_steps(op);
+        case TreeOp::Kind::Root: return root_steps(op);
         default: return subscribe_steps(op);
     }
 }
@@ -435,8 +445,10 @@ Status UserStore::rename_steps(TreeOp& op) {
         (st = make_parents_steps(op, t, kRenameMove)) != Status::Ok) {
         return st;
     }
+    // RENAME INBOX: its own phases (tree_inbox.cpp).
+    if (op.phase == kRenameMove && mail::is_inbox(op.name)) op.phase = kInboxFirst;
+    if (op.phase >= kInboxFirst) return inbox_steps(op, f, t);
     if (op.phase == kRenameMove) {
-        if (mail::is_inbox(op.name)) return rename_inbox(f, t);  // in place (docs/STORAGE.md)
         if ((st = s.fs.rename(f, t)) != Status::Ok) return st;
         // RFC 2180 §3.4: sessions that have it (or a child) selected go on
         // working on it under its new name; the handles stay valid.
@@ -447,6 +459,22 @@ Status UserStore::rename_steps(TreeOp& op) {
     if (op.phase == kRenameOldParent && parent_of(t) != parent_of(f)) {
         return barrier(op, port::kNoFile, parent_of(f), kRenameDone);
     }
+    return Status::Ok;
+}
+
+// ---- a first login's root ------------------------------------------------------
+
+// The new root's entry in mail_dir synced (ensure made it, root_unsynced):
+// until then the Registry holds back every mailbox below it, so that
+// nothing is acknowledged in a tree a crash could still take away.
+Status UserStore::root_steps(TreeOp& op) {
+    if (op.phase == 0) {
+        op.marked = op.async && reg_.hold_commit(root_);
+        const Status st = barrier(op, port::kNoFile, parent_of(root_), 1);
+        if (st != Status::Ok) return st;
+    }
+    if (op.marked) reg_.let_commit(root_);
+    op.marked = false;
     return Status::Ok;
 }
 

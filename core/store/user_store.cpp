@@ -13,28 +13,6 @@ namespace tinyimapd::store {
 using namespace tree;  // tree_detail.h
 namespace {
 
-Status copy_file(Services& s, std::string_view from, std::string_view to) {
-    auto in = s.fs.open(from, port::kOpenRead | port::kOpenNoFollow);
-    if (!in.ok()) return in.status;
-    auto out = s.fs.open(to, port::kOpenRead | port::kOpenWrite | port::kOpenCreate |
-                                 port::kOpenTruncate | port::kOpenNoFollow);
-    if (!out.ok()) {
-        (void)s.fs.close(in.value);
-        return out.status;
-    }
-    Status st = Status::Ok;
-    for (std::uint64_t at = 0;;) {
-        port::FsResult r = s.fs.pread(in.value, s.scratch, s.limits.scratch_bytes, at);
-        if ((st = r.status) != Status::Ok || r.bytes == 0) break;
-        if ((st = s.fs.pwrite(out.value, s.scratch, r.bytes, at).status) != Status::Ok) break;
-        at += r.bytes;
-    }
-    if (st == Status::Ok) st = s.fs.fsync(out.value);
-    (void)s.fs.close(in.value);
-    const Status c = s.fs.close(out.value);
-    return st == Status::Ok ? c : st;
-}
-
 // LIST patterns: a first level that is any case of INBOX means INBOX.
 void normalize_pattern(std::string_view pattern, TextWriter& out) {
     if (pattern.size() >= kInboxName.size() &&
@@ -46,10 +24,6 @@ void normalize_pattern(std::string_view pattern, TextWriter& out) {
         out.put(pattern);
     }
 }
-
-// The marker of RENAME INBOX: u64 file id of the INBOX data copied to the
-// new name, u16 length, the new name's directory path, CRC-32C (LE).
-constexpr std::size_t kResetMax = 8 + 2 + port::kMaxPath + 4;
 
 class ListWalker final : public port::DirVisitor {
 public:
@@ -161,14 +135,52 @@ std::size_t levels_of(std::string_view name) {
 
 }  // namespace
 
-Status finish_inbox_reset(Services& s, std::string_view dir) {
-    Path marker, dn, dp, in, ip;
+namespace {
+
+Status finish_marked(Services& s, std::string_view dir, std::string_view marker);
+
+}  // namespace
+
+// Under INBOX's lock (the fs lock of its m.data): a RENAME INBOX under way
+// in another process (or in this one, Mailbox::hold) holds it from before
+// the marker is written until after it is gone, so an open never finishes
+// or undoes an operation that is still running (Busy: retry later).
+Status finish_inbox_reset(Services& s, std::string_view dir, bool held) {
+    Path marker, data;
     Status st = join(dir, kResetFile, &marker);
+    if (st == Status::Ok) st = join(dir, kDataFile, &data);
     if (st != Status::Ok) return st;
     port::FileInfo info;
     if (s.fs.stat(marker.view(), &info) != Status::Ok) return Status::Ok;
+    port::File guard = port::kNoFile;
+    if (!held) {
+        auto g = s.fs.open(data.view(), port::kOpenRead | port::kOpenWrite | port::kOpenNoFollow);
+        if (g.ok()) {
+            st = s.fs.lock(g.value, port::LockMode::Exclusive);
+            if (st != Status::Ok) {
+                (void)s.fs.close(g.value);
+                return st;
+            }
+            guard = g.value;
+        }
+    }
+    st = finish_marked(s, dir, marker.view());
+    if (guard != port::kNoFile) {
+        (void)s.fs.unlock(guard);
+        (void)s.fs.close(guard);
+    }
+    return st;
+}
+
+namespace {
+
+// The marker is there: finished (the new name holds the copy: INBOX's new
+// files renamed in) or undone (INBOX's new files removed), then unlinked.
+Status finish_marked(Services& s, std::string_view dir, std::string_view marker) {
+    Path dn, dp, in, ip;
+    Status st = Status::Ok;
     bool committed = false;
-    auto m = s.fs.open(marker.view(), port::kOpenRead | port::kOpenNoFollow);
+    auto m = s.fs.open(marker, port::kOpenRead | port::kOpenNoFollow);
     if (m.ok()) {
         std::uint8_t buf[kResetMax];
         port::FsResult r = s.fs.pread(m.value, buf, sizeof buf, 0);
@@ -205,10 +217,12 @@ Status finish_inbox_reset(Services& s, std::string_view dir) {
         if (st == Status::Ok) st = ignore_missing(s.fs.unlink(in.view()));
     }
     if (st == Status::Ok) st = s.fs.sync_dir(dir);
-    if (st == Status::Ok) st = s.fs.unlink(marker.view());
+    if (st == Status::Ok) st = s.fs.unlink(marker);
     if (st == Status::Ok) st = s.fs.sync_dir(dir);
     return st;
 }
+
+}  // namespace
 
 Status UserStore::mailbox_dir(std::string_view name, Path* out) const {
     FixedText<port::kMaxPath + 1> t;
@@ -259,11 +273,12 @@ Status UserStore::clear_tmp(std::string_view tmp) {
     return remove_tree(fs, tmp, 0);
 }
 
-Status UserStore::ensure(bool* created, bool* inbox_missing) {
+Status UserStore::ensure(bool* created, bool* inbox_missing, bool* root_unsynced) {
     port::Fs& fs = reg_.services().fs;
     Status st = fs.mkdir(root_);
     if (created != nullptr) *created = st == Status::Ok;
-    if (st == Status::Ok) st = fs.sync_dir(parent_of(root_));
+    if (root_unsynced != nullptr) *root_unsynced = st == Status::Ok;
+    if (st == Status::Ok && root_unsynced == nullptr) st = fs.sync_dir(parent_of(root_));
     if (st != Status::Ok && st != Status::Exists) return st;
     Path inbox;
     if ((st = mailbox_dir(kInboxName, &inbox)) != Status::Ok) return st;
@@ -318,80 +333,6 @@ Status UserStore::rename_check(std::string_view from, std::string_view to) {
                       {to_norm.size(), t.size(), levels_of(to_norm.view())}, &verdict);
     if ((st = fs.list(f, check)) != Status::Ok) return st;
     return verdict;
-}
-
-// RFC 3501 §6.3.5: "all messages in INBOX are moved to a new mailbox with
-// the given name, leaving INBOX empty". INBOX keeps UIDVALIDITY and UIDNEXT
-// (so UIDs are never reused under one UIDVALIDITY); the new mailbox gets
-// INBOX's files as they are (the same UIDs and UIDVALIDITY).
-Status UserStore::rename_inbox(std::string_view inbox, std::string_view to) {
-    Services& s = reg_.services();
-    auto r = reg_.acquire(inbox);
-    if (!r.ok()) return r.status;
-    Mailbox* m = r.value;
-    Status st = m->hold();  // no delivery while we copy
-    if (st != Status::Ok) {
-        reg_.release(m);
-        return st;
-    }
-    const State state = m->state();
-    const std::string_view parent = parent_of(to);
-    Path tmp, a, b, marker;
-    st = join(parent, kInboxTmp, &tmp);
-    if (st == Status::Ok) st = clear_tmp(tmp.view());
-    if (st == Status::Ok) st = s.fs.mkdir(tmp.view());
-    for (std::string_view file : {kDataFile, kIndexFile}) {
-        if (st == Status::Ok) st = join(inbox, file, &a);
-        if (st == Status::Ok) st = join(tmp.view(), file, &b);
-        if (st == Status::Ok) st = copy_file(s, a.view(), b.view());
-    }
-    // RFC 5464 §4.1: INBOX's annotations are copied to the new mailbox and
-    // stay on INBOX.
-    if (st == Status::Ok) st = join(inbox, kMetaFile, &a);
-    if (st == Status::Ok && exists(s.fs, a.view(), port::FileType::Regular)) {
-        st = join(tmp.view(), kMetaFile, &b);
-        if (st == Status::Ok) st = copy_file(s, a.view(), b.view());
-    }
-    // RFC 8474 §4: the new mailbox is a new one (RFC 3501 §6.3.5: INBOX's
-    // messages move to it), so its copy gets a MAILBOXID of its own; INBOX
-    // keeps its own.
-    if (st == Status::Ok) st = join(tmp.view(), kIndexFile, &b);
-    if (st == Status::Ok) st = Mailbox::reissue_mailbox_id(s, b.view());
-    if (st == Status::Ok) st = s.fs.sync_dir(tmp.view());
-    // The empty INBOX-to-be and the marker that says where the messages go.
-    if (st == Status::Ok)
-        st = Mailbox::write_empty(s, inbox, kDataNew, kIndexNew, state.uid_validity, state.uid_next,
-                                  state.highest_modseq + 1, state.mailbox_id);
-    if (st == Status::Ok) st = join(inbox, kResetFile, &marker);
-    if (st == Status::Ok) {
-        std::uint8_t buf[kResetMax];
-        le::store64(buf, state.data_file_id);
-        le::store16(buf + 8, static_cast<std::uint16_t>(to.size()));
-        std::memcpy(buf + 10, to.data(), to.size());
-        le::store32(buf + 10 + to.size(), crc32c(buf, 10 + to.size()));
-        auto f = s.fs.open(marker.view(), port::kOpenWrite | port::kOpenCreate |
-                                              port::kOpenTruncate | port::kOpenNoFollow);
-        st = f.status;
-        if (st == Status::Ok) {
-            st = s.fs.pwrite(f.value, buf, 14 + to.size(), 0).status;
-            if (st == Status::Ok) st = s.fs.fsync(f.value);
-            const Status c = s.fs.close(f.value);
-            if (st == Status::Ok) st = c;
-        }
-    }
-    if (st == Status::Ok) st = s.fs.sync_dir(inbox);
-    if (st == Status::Ok) st = s.fs.rename(tmp.view(), to);  // the commit
-    // The open INBOX keeps the old files (now the new mailbox's copy): it is
-    // retired, its sessions told (their views invalidated), and the next
-    // open of INBOX gets the empty files.
-    if (st == Status::Ok) m->retire(false);
-    if (st == Status::Ok) st = s.fs.sync_dir(parent);
-    m->release_hold();
-    reg_.release(m);
-    // Finish now (or undo after a failure before the commit); a crash is
-    // finished by the next open of INBOX.
-    const Status fin = finish_inbox_reset(s, inbox);
-    return st == Status::Ok ? fin : st;
 }
 
 Status UserStore::list(std::string_view reference, std::string_view pattern, ListVisitor& out) {

@@ -79,7 +79,9 @@ inline constexpr std::string_view kSpecialUseFile = "m.use";
 // written stays, as after a crash there). The names are views the caller
 // keeps alive until the end.
 struct TreeOp {
-    enum class Kind : std::uint8_t { Create, Remove, Rename, Subscribe, Unsubscribe };
+    // Root: a first login's new root directory, its entry synced (the
+    // Registry holds everything below it back meanwhile).
+    enum class Kind : std::uint8_t { Create, Remove, Rename, Subscribe, Unsubscribe, Root };
     TreeOp(Kind k, std::string_view a, std::string_view b = {}) : kind(k), name(a), to(b) {}
     void flushed(Status st) {
         pending = false;
@@ -101,7 +103,21 @@ struct TreeOp {
     std::uint32_t top = 0;            // CREATE: end of the first missing level (0: none)
     std::uint64_t mailbox_id = 0;     // CREATE's MAILBOXID (RFC 8474 §4.1)
     std::uint8_t use = 0;             // CREATE's special use (RFC 6154 §3), set by the caller
-    std::uint8_t empty[kStateSlotSize + kDataHeaderSize] = {};  // CREATE's two files
+    std::uint8_t empty[kStateSlotSize + kDataHeaderSize] = {};  // CREATE's (RENAME INBOX's) two files
+    // RENAME INBOX (tree_inbox.cpp): INBOX's open Mailbox, held (its write
+    // turn, then Mailbox::hold) from the first copy to the end; the file
+    // being copied and how far; what the Registry holds back.
+    Mailbox* box = nullptr;
+    TurnWaiter* turn = nullptr;  // the caller's, woken when INBOX's write turn is free
+    bool queued = false;         // Busy: waits for INBOX's write turn or lock (retry)
+    std::uint8_t holds = 0;      // Registry::hold_commit of INBOX, of the new name
+    std::uint8_t copying = 0;    // which of INBOX's files
+    port::File src = port::kNoFile;
+    std::uint64_t offset = 0;
+    // Bytes copied per step (async): a step that reaches it without a
+    // barrier says WouldBlock with `pending` false: call step() again (in a
+    // later turn of the loop).
+    std::uint32_t step_bytes = 128 * 1024;
 };
 
 class UserStore {
@@ -111,8 +127,11 @@ public:
     // Creates the root directory and INBOX if missing (at login); *created
     // tells whether the root is new (a first login: time for the default
     // mailboxes). With `inbox_missing`, a missing INBOX is only reported
-    // there, for the caller to CREATE in steps.
-    Status ensure(bool* created = nullptr, bool* inbox_missing = nullptr);
+    // there, for the caller to CREATE in steps. With `root_unsynced`, a new
+    // root's entry is not synced here: the caller runs a TreeOp of kind
+    // Root (on the I/O threads) before anything is acknowledged.
+    Status ensure(bool* created = nullptr, bool* inbox_missing = nullptr,
+                  bool* root_unsynced = nullptr);
     // Path of the mailbox's directory. Invalid/TooLong for bad names.
     Status mailbox_dir(std::string_view name, Path* out) const;
 
@@ -180,8 +199,16 @@ private:
     Status rename_check(std::string_view from, std::string_view to);
     Status make_parents_steps(TreeOp& op, std::string_view dir, std::uint8_t next);
     Status subscribe_steps(TreeOp& op);
+    Status root_steps(TreeOp& op);
     Status subscribe_write(TreeOp& op);
-    Status rename_inbox(std::string_view inbox_dir, std::string_view to_dir);
+    // RENAME INBOX (tree_inbox.cpp).
+    Status inbox_steps(TreeOp& op, std::string_view inbox, std::string_view to);
+    Status inbox_take(TreeOp& op, std::string_view inbox, std::string_view tmp);
+    Status inbox_copy(TreeOp& op, std::string_view inbox, std::string_view tmp);
+    Status inbox_prepare(TreeOp& op, std::string_view inbox, std::string_view to);
+    Status inbox_commit(TreeOp& op, std::string_view inbox, std::string_view to,
+                        std::string_view tmp);
+    void inbox_abort(TreeOp& op);
     Status clear_tmp(std::string_view tmp_dir);
     template <class Match>
     bool any_subscription(Match match);
@@ -191,7 +218,9 @@ private:
 };
 
 // Completes (or undoes) an interrupted RENAME of INBOX in `dir` (Mailbox::open
-// calls it). Ok when there is nothing to do.
-Status finish_inbox_reset(Services& s, std::string_view dir);
+// calls it). Ok when there is nothing to do; Busy when INBOX's lock is
+// taken (a RENAME INBOX under way: retry later). `held`: the caller holds
+// that lock (RENAME INBOX itself, giving up).
+Status finish_inbox_reset(Services& s, std::string_view dir, bool held = false);
 
 }  // namespace tinyimapd::store

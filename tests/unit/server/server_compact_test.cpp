@@ -197,6 +197,39 @@ TEST_CASE(
     CHECK(ap.find("p OK [APPENDUID") != std::string::npos);
 }
 
+// Issue 13: the slide's flush of each move's copy (the one with the moved
+// bytes to write) runs on an I/O thread like a compaction's; only each
+// move's commit (3 small fsyncs of m.index) and the cut still sync in the loop.
+TEST_CASE("A full disk: the slide's data flushes run on the I/O threads, bodies intact",
+          "[server][store][compact][slide][flush]") {
+    World w;
+    port::Handle a = login(w);
+    constexpr std::size_t kSize = 256 * 1024;
+    fill_inbox(w, 8, kSize);  // UIDs 1, 3, 5, 7 \Deleted; UID 8, the last, is kept
+    const std::string data = std::string(kInbox) + "/m.data";
+    CHECK(w.say(a, "s SELECT INBOX\r\n").find("* 8 EXISTS") != std::string::npos);
+    std::uint64_t used = 0;
+    for (const auto& [path, bytes] : w.fs.snapshot()) used += bytes.size();
+    w.fs.set_space_limit(used);
+    const std::size_t before = w.fs.read_file(data).size();
+    w.fs.set_async_flush(true);
+    w.fs.reset_counters();
+    CHECK(w.say_until_tagged(a, "e EXPUNGE\r\n", "e").find("e OK") != std::string::npos);
+    for (int i = 0; i < 400; ++i) (void)w.server->run_once(0);
+    CHECK(w.fs.read_file(data).size() < before - 3 * kSize);
+    const std::uint64_t all =
+        w.fs.calls(sim::SimFs::Op::Fsync) + w.fs.calls(sim::SimFs::Op::SyncDir);
+    INFO("syncs " << all << ", in the loop " << w.fs.loop_syncs());
+    CHECK(all - w.fs.loop_syncs() >= 4 + 3);  // 4 moves' data, EXPUNGE's 3
+    const std::string f = w.say_until_tagged(a, "f FETCH 1:4 (UID BODY.PEEK[])\r\n", "f");
+    const std::string body = make_body(kSize);
+    for (int uid : {2, 4, 6, 8}) {
+        const std::string want = "(UID " + std::to_string(uid) + " BODY[] {" +
+                                 std::to_string(kSize) + "}\r\n" + body + ")";
+        CHECK(f.find(want) != std::string::npos);
+    }
+}
+
 // The slide in steps: at most compact_step_bytes (1 MiB) copied per turn of
 // the loop, or one move's commit (3 small fsyncs of m.index); the other
 // client is answered in the turn its command arrives; SIGTERM in the middle

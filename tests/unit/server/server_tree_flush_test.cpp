@@ -7,6 +7,7 @@
 // and the tagged OK comes only once the last one is done.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include "tests/unit/server_world.h"
@@ -170,8 +171,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "Issue 13: a first login's default mailboxes are made on the I/O threads before LOGIN's "
-    "OK, while another client is answered (RFC 6154 §2, RFC 3501 §6.2.3)",
+    "Issue 13: a first login's directory and default mailboxes are made on the I/O threads "
+    "before LOGIN's OK, while another client is answered (RFC 6154 §2, RFC 3501 §6.2.3)",
     "[server][flush][tree]") {
     World w(4, true, true);
     w.fs.write_file("passwd",
@@ -186,8 +187,9 @@ TEST_CASE(
     const std::string got = while_b_is_served(w, b, a, "l", "LOGIN bob builder", &turns);
     CHECK(got == logged_in("l"));
     CHECK(turns >= 30);  // six mailboxes (INBOX first) of several flushes each
-    // The user's directory's own entry: one sync of its parent, in place.
-    CHECK(w.fs.loop_syncs() == 1);
+    // The user's directory's own entry too: its parent's sync, a TreeJob
+    // before INBOX's.
+    CHECK(w.fs.loop_syncs() == 0);
     const std::string all = w.say(b, "s LIST \"\" *\r\n");
     for (const char* line :
          {"(\\HasNoChildren) \"/\" INBOX", "(\\HasNoChildren \\Sent) \"/\" Sent",
@@ -214,4 +216,89 @@ TEST_CASE(
     CHECK(w.fs.loop_syncs() == 0);
     CHECK(w.say(b, "g GETACL Family/Kids\r\n") ==
           "* ACL Family/Kids alice lrswipkxteacd anyone lr\r\ng OK GETACL completed\r\n");
+}
+
+// RENAME INBOX (RFC 3501 §6.3.5) copies INBOX's files in bounded steps
+// (TreeOp::step_bytes) with its flushes on the I/O threads: a large INBOX
+// does not stall the loop. Meanwhile another client is answered, a third
+// client's APPEND to INBOX and a fourth's COPY into it wait for INBOX and
+// land in the emptied INBOX after it, and nothing syncs on the loop's thread.
+TEST_CASE(
+    "Issue 13: RENAME INBOX of a large INBOX copies in steps and flushes on the I/O threads "
+    "while another client is answered (RFC 3501 §6.3.5)",
+    "[server][flush][tree][rename]") {
+    World w;
+    port::Handle a = login(w);
+    port::Handle b = login(w);
+    port::Handle c = login(w);
+    port::Handle d = login(w);
+    REQUIRE(create_ok(w.say(d, "c CREATE Other\r\n"), "c"));
+    w.net.client_send(d, "p APPEND Other {6+}\r\nother\r\n");
+    w.run(8);
+    REQUIRE(w.net.client_receive(d).find("p OK") != std::string::npos);
+    REQUIRE(w.say(d, "s SELECT Other\r\n").find("s OK") != std::string::npos);
+    const std::string body = "Subject: big\r\n\r\n" + std::string(40000, 'x') + "\r\n";
+    constexpr int kMessages = 50;  // about 2 MB
+    for (int i = 0; i < kMessages; ++i) append_to_inbox(w, a, body);
+    const std::string before = w.say(b, "s STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY)\r\n");
+    REQUIRE(before.find("MESSAGES 50 UIDNEXT 51 ") != std::string::npos);
+    slow_flushes(w, 2);
+    std::uint64_t most = 0;  // bytes written in one turn
+    auto measured_tick = [&] {
+        const std::uint64_t written = w.fs.bytes_written();
+        tick(w);
+        most = std::max(most, w.fs.bytes_written() - written);
+    };
+    w.net.client_send(a, "r RENAME INBOX Old\r\n");
+    measured_tick();
+    std::string got = w.net.client_receive(a);
+    REQUIRE_FALSE(tagged(got, "r"));
+    // The copy is under way, not done in one turn.
+    port::FileInfo copy, inbox;
+    REQUIRE(w.fs.stat("mail/alice/i.tmp/m.data", &copy) == Status::Ok);
+    REQUIRE(w.fs.stat("mail/alice/^i^n^b^o^x/m.data", &inbox) == Status::Ok);
+    CHECK(copy.size < inbox.size);
+    // Another client is answered at once; an APPEND to INBOX waits.
+    CHECK(w.say(b, "n NOOP\r\n") == "n OK NOOP completed\r\n");
+    w.net.client_send(c, "p APPEND INBOX {7+}\r\nlater\r\n\r\n");
+    w.net.client_send(d, "k COPY 1 INBOX\r\n");
+    measured_tick();
+    std::string got_c = w.net.client_receive(c);
+    std::string got_d = w.net.client_receive(d);
+    CHECK_FALSE(tagged(got_c, "p"));
+    CHECK_FALSE(tagged(got_d, "k"));
+    int turns = 2, noops = 0;
+    for (; turns < 2000 && !tagged(got, "r"); ++turns) {
+        w.net.client_send(b, "n NOOP\r\n");
+        measured_tick();
+        got += w.net.client_receive(a);
+        got_c += w.net.client_receive(c);
+        if (w.net.client_receive(b) == "n OK NOOP completed\r\n") ++noops;
+    }
+    CHECK(noops == turns - 2);  // each answered in the turn it arrived
+    CHECK(got == "r OK RENAME completed\r\n");
+    CHECK(turns >= 10);  // ten flushes of 2 ms at least
+    // At most 9 steps of 128 KiB a turn (the command's first, then the
+    // loop's 8 job turns), about a compaction's 1 MiB; the copy of 2 MB
+    // took several turns.
+    INFO("turns " << turns << ", most bytes written in a turn " << most);
+    CHECK(most <= 9 * 128 * 1024 + 16384);
+    CHECK(most >= 128 * 1024);  // (the copy is measured)
+    for (int i = 0; i < 200 && !(tagged(got_c, "p") && tagged(got_d, "k")); ++i) {
+        tick(w);
+        got_c += w.net.client_receive(c);
+        got_d += w.net.client_receive(d);
+    }
+    INFO(got_c << got_d);
+    CHECK(got_c.find("p OK [APPENDUID ") != std::string::npos);
+    CHECK(got_d.find("k OK [COPYUID ") != std::string::npos);
+    CHECK(w.fs.loop_syncs() == 0);
+    // RFC 3501 §6.3.5: the messages moved; INBOX stays with the same
+    // UIDVALIDITY and UIDNEXT (no UID reused), holding only the later one.
+    const std::string old = w.say(b, "s STATUS Old (MESSAGES UIDNEXT)\r\n");
+    CHECK(old.find("MESSAGES 50 UIDNEXT 51)") != std::string::npos);
+    const std::string after = w.say(b, "s STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY)\r\n");
+    const std::string validity = before.substr(before.find("UIDVALIDITY"));
+    CHECK(after.find("MESSAGES 2 UIDNEXT 53 " + validity.substr(0, validity.find(')'))) !=
+          std::string::npos);
 }

@@ -211,6 +211,91 @@ TEST_CASE("store tree: RENAME moves children; RENAME INBOX moves its messages (�
     env.user.close(o.value);
 }
 
+// RENAME INBOX in steps (TreeOp::step_bytes, async flushes as the server
+// runs it): while it runs, INBOX is the operation's alone in this process —
+// a writer's write turn is queued (and woken at the end), a lock (a COPY
+// into INBOX, a \Recent claim, an APPEND begun without the turn) says
+// Busy — while readers go on; then RFC 3501 §6.3.5: INBOX empty with its
+// UIDVALIDITY and UIDNEXT, the new mailbox with its messages.
+TEST_CASE("store tree: RENAME INBOX in steps keeps INBOX's other writers out (§6.3.5)",
+          "[store][rename]") {
+    Env env;
+    auto in = env.user.open("INBOX");
+    REQUIRE(in.status == Status::Ok);
+    for (int i = 0; i < 20; ++i)
+        REQUIRE(append(in.value, "message " + std::to_string(i) + "\r\n") == Status::Ok);
+    const std::uint32_t validity = in.value->uid_validity();
+    REQUIRE(env.user.create("other") == Status::Ok);
+    auto other = env.user.open("other");
+    REQUIRE(other.status == Status::Ok);
+    REQUIRE(append(other.value, "elsewhere\r\n") == Status::Ok);
+    View reader;
+    in.value->attach(reader, true);
+
+    env.fs.set_async_flush(true);
+    TreeOp op(TreeOp::Kind::Rename, "INBOX", "old");
+    op.async = true;
+    op.step_bytes = 64;
+    TurnWaiter writer;
+    int steps = 0, flushes = 0;
+    // Another process (a Registry of its own on the same files, as
+    // `tinyimapd deliver`): INBOX is locked for it throughout; its open
+    // neither finishes nor undoes the operation under way.
+    StoreLimits other_limits;
+    std::vector<unsigned char> other_memory(Registry::bytes_needed(other_limits));
+    Arena other_arena(other_memory.data(), other_memory.size());
+    Registry other_process(env.fs, env.clock, env.entropy, other_limits);
+    REQUIRE(other_process.init(other_arena) == Status::Ok);
+    Path inbox_dir;
+    REQUIRE(env.user.mailbox_dir("INBOX", &inbox_dir) == Status::Ok);
+    Status st = env.user.step(op);
+    while (st == Status::WouldBlock) {
+        ++steps;
+        if (op.box != nullptr && !op.box->retired()) {
+            // Readers go on; writers wait.
+            MessageInfo m;
+            CHECK(in.value->message(reader, 20, &m) == Status::Ok);
+            CHECK(in.value->write_turn(writer) == Mailbox::Turn::Queued);
+            CHECK_FALSE(writer.woken);
+            CHECK(other.value->begin_copy(*in.value) == Status::Busy);
+            CHECK(append(in.value, "sneaked in\r\n") == Status::Busy);
+        }
+        if (op.box != nullptr) CHECK(other_process.acquire(inbox_dir.view()).status == Status::Busy);
+        if (op.pending) {
+            port::FlushDone done;
+            REQUIRE(env.fs.flush_done(&done, 1) == 1);
+            op.flushed(done.status);
+            ++flushes;
+        }
+        st = env.user.step(op);
+    }
+    env.fs.set_async_flush(false);
+    REQUIRE(st == Status::Ok);
+    CHECK(steps > flushes);  // the copy took steps of its own
+    CHECK(flushes == 10);    // 5 fsyncs and 5 directory syncs
+    CHECK(writer.woken);     // let go: the writer's turn came
+    CHECK(in.value->retired());
+    in.value->leave_turn_queue(writer);
+    in.value->detach(reader);
+    env.user.close(in.value);
+    env.user.close(other.value);
+    StatusInfo si;
+    REQUIRE(env.user.status("INBOX", &si) == Status::Ok);
+    CHECK(si.messages == 0);
+    CHECK(si.uid_next == 21);
+    CHECK(si.uid_validity == validity);
+    REQUIRE(env.user.status("old", &si) == Status::Ok);
+    CHECK(si.messages == 20);
+    CHECK(si.uid_next == 21);
+    CHECK(si.uid_validity == validity);
+    auto later = other_process.acquire(inbox_dir.view());  // done: it opens the empty INBOX
+    REQUIRE(later.status == Status::Ok);
+    CHECK(later.value->state().live_count == 0);
+    other_process.release(later.value);
+    port::FileInfo fi;
+    CHECK(env.fs.stat(std::string(kRoot) + "/i.tmp", &fi) == Status::NotFound);
+}
+
 TEST_CASE("store tree: SUBSCRIBE, UNSUBSCRIBE, LSUB (RFC 3501 §6.3.6, §6.3.7, §6.3.9)", "[store]") {
     Env env;
     REQUIRE(env.user.create("Lists/dev") == Status::Ok);
