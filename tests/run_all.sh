@@ -367,14 +367,16 @@ stripped_size() {
 }
 
 # run_target <build dir> <program> [args...]: runs a program of the build,
-# under the target's qemu for cross builds (the toolchain's emulator).
+# under the target's qemu for cross builds (the toolchain's emulator). It
+# execs, so call it in a subshell ($(...) or with &): then $! is the program
+# itself, and a kill reaches it rather than a shell that leaves qemu behind.
 run_target() {
   local dir=$1 e
   shift
   local -a emulator=()
   e=$(cache_value "$dir" TINYIMAPD_EMULATOR)  # the toolchain files cache it
   [[ -n $e ]] && IFS=';' read -r -a emulator <<<"$e"
-  "${emulator[@]}" "$@"
+  exec "${emulator[@]}" "$@"
 }
 
 # startup_reservation <build dir>: "<slots> <KiB>" from the startup line
