@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,26 @@ void fill_inbox(World& w, int count, std::size_t size) {
         REQUIRE(m.value->commit_append(a, &uid) == Status::Ok);
     }
     reg.release(m.value);
+}
+
+// No byte more fits: the file system's limit set to what is used now.
+void fill_disk(World& w) {
+    std::uint64_t used = 0;
+    for (const auto& [path, bytes] : w.fs.snapshot()) used += bytes.size();
+    w.fs.set_space_limit(used);
+}
+
+// Messages `uids` of INBOX (numbers 1, 2, ... in session `a`) are whole
+// bodies of `size` bytes as fill_inbox made them.
+void check_bodies(World& w, port::Handle a, std::initializer_list<int> uids, std::size_t size) {
+    const std::string f = w.say_until_tagged(
+        a, "f FETCH 1:" + std::to_string(uids.size()) + " (UID BODY.PEEK[])\r\n", "f");
+    const std::string body = make_body(size);
+    for (int uid : uids) {
+        const std::string want = "(UID " + std::to_string(uid) + " BODY[] {" +
+                                 std::to_string(size) + "}\r\n" + body + ")";
+        CHECK(f.find(want) != std::string::npos);
+    }
 }
 
 }  // namespace
@@ -128,9 +149,7 @@ TEST_CASE(
     const std::string data_new = std::string(kInbox) + "/m.data.new";
     CHECK(w.say(a, "s SELECT INBOX\r\n").find("* 8 EXISTS") != std::string::npos);
     // The disk is full: not one more byte fits.
-    std::uint64_t used = 0;
-    for (const auto& [path, bytes] : w.fs.snapshot()) used += bytes.size();
-    w.fs.set_space_limit(used);
+    fill_disk(w);
     const std::size_t before = w.fs.read_file(data).size();
     // \Deleted messages in the middle: the compaction cannot write its copy
     // (NoSpace); it is abandoned, its file removed, nothing lost; the slide
@@ -176,21 +195,13 @@ TEST_CASE(
     fill_inbox(w, 8, kSize);  // UIDs 1, 3, 5, 7 \Deleted; UID 8, the last, is kept
     const std::string data = std::string(kInbox) + "/m.data";
     CHECK(w.say(a, "s SELECT INBOX\r\n").find("* 8 EXISTS") != std::string::npos);
-    std::uint64_t used = 0;
-    for (const auto& [path, bytes] : w.fs.snapshot()) used += bytes.size();
-    w.fs.set_space_limit(used);  // not one more byte fits
+    fill_disk(w);
     const std::size_t before = w.fs.read_file(data).size();
     CHECK(w.say_until_tagged(a, "e EXPUNGE\r\n", "e").find("e OK") != std::string::npos);
     for (int i = 0; i < 200; ++i) (void)w.server->run_once(0);
     // Four holes of 256 KiB before the last live message: reclaimed in place.
     CHECK(w.fs.read_file(data).size() < before - 3 * kSize);
-    const std::string f = w.say_until_tagged(a, "f FETCH 1:4 (UID BODY.PEEK[])\r\n", "f");
-    const std::string body = make_body(kSize);
-    for (int uid : {2, 4, 6, 8}) {
-        const std::string want = "(UID " + std::to_string(uid) + " BODY[] {" +
-                                 std::to_string(kSize) + "}\r\n" + body + ")";
-        CHECK(f.find(want) != std::string::npos);
-    }
+    check_bodies(w, a, {2, 4, 6, 8}, kSize);
     const std::string msg = "Subject: fits\r\n\r\n" + std::string(100000, 'z') + "\r\n";
     const std::string ap = w.say_until_tagged(
         a, "p APPEND INBOX {" + std::to_string(msg.size()) + "+}\r\n" + msg + "\r\n", "p");
@@ -208,9 +219,7 @@ TEST_CASE("A full disk: the slide's data flushes run on the I/O threads, bodies 
     fill_inbox(w, 8, kSize);  // UIDs 1, 3, 5, 7 \Deleted; UID 8, the last, is kept
     const std::string data = std::string(kInbox) + "/m.data";
     CHECK(w.say(a, "s SELECT INBOX\r\n").find("* 8 EXISTS") != std::string::npos);
-    std::uint64_t used = 0;
-    for (const auto& [path, bytes] : w.fs.snapshot()) used += bytes.size();
-    w.fs.set_space_limit(used);
+    fill_disk(w);
     const std::size_t before = w.fs.read_file(data).size();
     w.fs.set_async_flush(true);
     w.fs.reset_counters();
@@ -221,13 +230,7 @@ TEST_CASE("A full disk: the slide's data flushes run on the I/O threads, bodies 
         w.fs.calls(sim::SimFs::Op::Fsync) + w.fs.calls(sim::SimFs::Op::SyncDir);
     INFO("syncs " << all << ", in the loop " << w.fs.loop_syncs());
     CHECK(all - w.fs.loop_syncs() >= 4 + 3);  // 4 moves' data, EXPUNGE's 3
-    const std::string f = w.say_until_tagged(a, "f FETCH 1:4 (UID BODY.PEEK[])\r\n", "f");
-    const std::string body = make_body(kSize);
-    for (int uid : {2, 4, 6, 8}) {
-        const std::string want = "(UID " + std::to_string(uid) + " BODY[] {" +
-                                 std::to_string(kSize) + "}\r\n" + body + ")";
-        CHECK(f.find(want) != std::string::npos);
-    }
+    check_bodies(w, a, {2, 4, 6, 8}, kSize);
 }
 
 // The slide in steps: at most compact_step_bytes (1 MiB) copied per turn of
@@ -247,9 +250,7 @@ TEST_CASE(
         fill_inbox(w, 12, kSize);                // UIDs 1, 3, ..., 11 \Deleted
         const std::string data = std::string(kInbox) + "/m.data";
         CHECK(w.say(a, "s SELECT INBOX\r\n").find("* 12 EXISTS") != std::string::npos);
-        std::uint64_t used = 0;
-        for (const auto& [path, bytes] : w.fs.snapshot()) used += bytes.size();
-        w.fs.set_space_limit(used);
+        fill_disk(w);
         const std::size_t before = w.fs.read_file(data).size();
         CHECK(w.say_until_tagged(a, "e EXPUNGE\r\n", "e").find("e OK") != std::string::npos);
         int turns = 0, noops = 0;
