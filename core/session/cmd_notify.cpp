@@ -259,13 +259,12 @@ bool Session::notify_expand(bool announce) {
             const NotifyState::Watch& was = old.watch[i];
             joined[notify_->watch_count - 1] = false;
             old.stays[i] = true;
-            now.known = was.known;
-            now.pending_status = was.pending_status;
-            now.messages = was.messages;
-            now.uid_next = was.uid_next;
-            now.uid_validity = was.uid_validity;
-            now.unseen = was.unseen;
-            now.highest_modseq = was.highest_modseq;
+            // The counters carry over; the name and events are the new set's.
+            const NotifyState::Watch fresh = now;
+            now = was;
+            now.name = fresh.name;
+            now.length = fresh.length;
+            now.events = fresh.events;
         }
         return true;
     };
